@@ -1,0 +1,291 @@
+#include "config/options.h"
+
+#include <algorithm>
+
+#include "config/host_name.h"
+#include "config/settings.h"
+
+namespace xmppd::config {
+namespace {
+
+using enum OptionType;
+constexpr OptionScope G = OptionScope::kGlobal;
+constexpr OptionScope H = OptionScope::kHost;
+
+// RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes.
+constexpr std::int64_t kMinStanzaLimit = 10000;
+constexpr std::int64_t kMaxTimeout = 3600;
+
+void assign(std::string& out, const Value& v) { out = v.as_string(); }
+void assign(bool& out, const Value& v) { out = v.as_bool(); }
+void assign(int& out, const Value& v) { out = static_cast<int>(v.as_integer()); }
+void assign(std::size_t& out, const Value& v) { out = static_cast<std::size_t>(v.as_integer()); }
+void assign(std::vector<std::string>& out, const Value& v) {
+  out.clear();
+  for (const TableEntry& e : v.as_table().entries) out.push_back(e.value.as_string());
+}
+void assign(std::vector<int>& out, const Value& v) {
+  out.clear();
+  for (const TableEntry& e : v.as_table().entries) out.push_back(static_cast<int>(e.value.as_integer()));
+}
+
+template <auto Field>
+void global(const Value& v, Settings& s, HostSettings&) { assign(s.*Field, v); }
+template <auto Field>
+void dns(const Value& v, Settings& s, HostSettings&) { assign(s.dns.*Field, v); }
+template <auto Field>
+void host(const Value& v, Settings&, HostSettings& h) { assign(h.*Field, v); }
+
+void store_interfaces(const Value& v, Settings& s, HostSettings&) {
+  assign(s.c2s_interfaces, v);
+  assign(s.s2s_interfaces, v);
+}
+
+// Peers' names arrive lowercased from the stream layer; so are these.
+void store_domains(std::vector<std::string>& out, const Value& v) {
+  assign(out, v);
+  for (std::string& d : out) d = normalize_host_name(d, nullptr).value_or(d);
+}
+void store_secure_domains(const Value& v, Settings&, HostSettings& h) {
+  store_domains(h.s2s_secure_domains, v);
+}
+void store_insecure_domains(const Value& v, Settings&, HostSettings& h) {
+  store_domains(h.s2s_insecure_domains, v);
+}
+
+void store_authentication(const Value& v, Settings&, HostSettings& h) {
+  h.authentication = v.as_string() == "internal_plain" ? "internal_hashed" : v.as_string();
+}
+
+// The builder applies the global layer before the host's, so enabling then
+// disabling here gives Prosody's merge.
+void store_enabled_modules(const Value& v, Settings&, HostSettings& h) {
+  for (const TableEntry& e : v.as_table().entries)
+    if (known_modules().count(e.value.as_string())) h.modules.insert(e.value.as_string());
+}
+void store_disabled_modules(const Value& v, Settings&, HostSettings& h) {
+  for (const TableEntry& e : v.as_table().entries) h.modules.erase(e.value.as_string());
+}
+
+std::optional<Problem> stanza_limit(const Value& v) {
+  if (v.as_integer() >= kMinStanzaLimit) return std::nullopt;
+  return Problem{false, "must be at least 10000 bytes (RFC 6120 §13.12), got " +
+                            std::to_string(v.as_integer())};
+}
+
+std::optional<Problem> timeout(const Value& v) {
+  if (v.as_integer() >= 1 && v.as_integer() <= kMaxTimeout) return std::nullopt;
+  return Problem{false, "must be from 1 to 3600 seconds, got " + std::to_string(v.as_integer())};
+}
+
+std::optional<Problem> authentication(const Value& v) {
+  const std::string& s = v.as_string();
+  if (s == "internal_hashed" || s == "anonymous") return std::nullopt;
+  if (s == "internal_plain")
+    return Problem{true, "\"internal_plain\" is read as \"internal_hashed\": xmppd always stores "
+                         "salted SCRAM hashes, never plain passwords"};
+  return Problem{false, "must be \"internal_hashed\" or \"anonymous\", got \"" + s + "\""};
+}
+
+// The helpers run under their own users so that one broken process cannot
+// read another's files; root would undo that.
+std::optional<Problem> user_name(const Value& v) {
+  if (v.as_string().empty()) return Problem{false, "must name a user, got \"\""};
+  if (v.as_string() == "root") return Problem{false, "must name an unprivileged user, not root"};
+  return std::nullopt;
+}
+
+std::optional<Problem> domain_list(const Value& v) {
+  for (const TableEntry& e : v.as_table().entries) {
+    std::string why;
+    if (!normalize_host_name(e.value.as_string(), &why))
+      return Problem{false, "expects domain names, got \"" + e.value.as_string() + "\" (" + why + ")"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Problem> non_empty_strings(const Value& v) {
+  for (const TableEntry& e : v.as_table().entries)
+    if (e.value.as_string().empty()) return Problem{false, "must not contain an empty string"};
+  return std::nullopt;
+}
+
+const std::vector<OptionSpec> kOptions = {
+    // Files and users
+    {"pidfile", kPath, G, R"("")", nullptr,
+     "File the parent writes its process id to; empty for none.", global<&Settings::pidfile>},
+    {"data_path", kPath, G, R"("/var/lib/xmppd")", nullptr,
+     "Directory holding the databases; the router and the auth helper are chrooted below it.",
+     global<&Settings::data_path>},
+    {"empty_path", kPath, G, R"("/var/empty")", nullptr,
+     "Root-owned empty directory that the s2s worker and the TLS helper chroot to.",
+     global<&Settings::empty_path>},
+    {"xmppd_user", kString, G, R"("_xmppd")", user_name,
+     "User the router and the s2s worker run as.", global<&Settings::xmppd_user>},
+    {"tls_helper_user", kString, G, R"("_xmppd_tls")", user_name,
+     "User the TLS helper, which holds the private keys, runs as.",
+     global<&Settings::tls_helper_user>},
+    {"auth_helper_user", kString, G, R"("_xmppd_auth")", user_name,
+     "User the auth helper, which holds the credential store, runs as.",
+     global<&Settings::auth_helper_user>},
+    // Network
+    {"interfaces", kStringList, G, R"({ "*", "::" })", non_empty_strings,
+     "Addresses to listen on; \"*\" is every IPv4 address and \"::\" every IPv6 address.",
+     store_interfaces},
+    {"c2s_interfaces", kStringList, G, "", non_empty_strings,
+     "Addresses for client connections; defaults to interfaces.",
+     global<&Settings::c2s_interfaces>},
+    {"s2s_interfaces", kStringList, G, "", non_empty_strings,
+     "Addresses for server connections; defaults to interfaces.",
+     global<&Settings::s2s_interfaces>},
+    {"c2s_ports", kPortList, G, "{ 5222 }", nullptr, "Ports for client connections (STARTTLS).",
+     global<&Settings::c2s_ports>},
+    {"c2s_direct_tls_ports", kPortList, G, "{}", nullptr,
+     "Ports for client connections that start with TLS (XEP-0368).",
+     global<&Settings::c2s_direct_tls_ports>},
+    {"s2s_ports", kPortList, G, "{ 5269 }", nullptr, "Ports for server connections (STARTTLS).",
+     global<&Settings::s2s_ports>},
+    {"s2s_direct_tls_ports", kPortList, G, "{}", nullptr,
+     "Ports for server connections that start with TLS (XEP-0368).",
+     global<&Settings::s2s_direct_tls_ports>},
+    // TLS
+    {"certificates", kPath, G, R"("certs")", nullptr,
+     "Directory searched for HOST.crt and HOST.key when a host names no certificate.",
+     global<&Settings::certificates>},
+    {"ssl", kTls, H, R"({ protocol = "tlsv1_2+" })", nullptr,
+     "TLS settings for both client and server connections.", nullptr},
+    {"c2s_ssl", kTls, H, "{}", nullptr,
+     "TLS settings for client connections, laid over ssl key by key.", nullptr},
+    {"s2s_ssl", kTls, H, "{}", nullptr,
+     "TLS settings for server connections, laid over ssl key by key.", nullptr},
+    // Clients
+    {"c2s_require_encryption", kBool, H, "true", nullptr,
+     "Refuse to authenticate clients before TLS.", host<&HostSettings::c2s_require_encryption>},
+    {"c2s_stanza_size_limit", kInteger, H, "256 * 1024", stanza_limit,
+     "Largest stanza, in bytes, accepted from a client.",
+     host<&HostSettings::c2s_stanza_size_limit>},
+    {"authentication", kString, H, R"("internal_hashed")", authentication,
+     "How clients log in: \"internal_hashed\" (SCRAM against the credential store) or "
+     "\"anonymous\".",
+     store_authentication},
+    {"allow_registration", kBool, H, "false", nullptr,
+     "Let clients create accounts in-band (XEP-0077).", host<&HostSettings::allow_registration>},
+    {"admins", kStringList, H, "{}", nullptr, "JIDs of the host's administrators.",
+     host<&HostSettings::admins>},
+    {"enabled", kBool, H, "true", nullptr,
+     "A disabled VirtualHost is read and checked but not served.", host<&HostSettings::enabled>},
+    {"modules_enabled", kModuleList, H, "{}", nullptr,
+     "Modules to load on top of the defaults.", store_enabled_modules},
+    {"modules_disabled", kModuleList, H, "{}", nullptr, "Modules not to load.",
+     store_disabled_modules},
+    // Servers
+    {"s2s_require_encryption", kBool, H, "true", nullptr,
+     "Refuse server connections without TLS.", host<&HostSettings::s2s_require_encryption>},
+    {"s2s_secure_auth", kBool, H, "false", nullptr,
+     "Require every remote server to present a valid, trusted certificate (no dialback).",
+     host<&HostSettings::s2s_secure_auth>},
+    {"s2s_secure_domains", kStringList, H, "{}", domain_list,
+     "Domains that must always present a valid certificate.", store_secure_domains},
+    {"s2s_insecure_domains", kStringList, H, "{}", domain_list,
+     "Domains allowed to authenticate by dialback even when s2s_secure_auth is true.",
+     store_insecure_domains},
+    {"allow_anonymous_s2s", kBool, H, "false", nullptr,
+     "Let users of an anonymous host send stanzas to other servers.",
+     host<&HostSettings::allow_anonymous_s2s>},
+    {"s2s_stanza_size_limit", kInteger, H, "512 * 1024", stanza_limit,
+     "Largest stanza, in bytes, accepted from a server.",
+     host<&HostSettings::s2s_stanza_size_limit>},
+    {"s2s_timeout", kInteger, H, "90", timeout,
+     "Seconds allowed for an outgoing server connection to become ready.",
+     host<&HostSettings::s2s_timeout>},
+    {"dialback_secret", kString, G, R"("")", nullptr,
+     "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
+     global<&Settings::dialback_secret>},
+    // DNS
+    {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
+     "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
+    {"dns_hosts", kPath, G, R"("/etc/hosts")", nullptr, "hosts(5) file consulted before DNS.",
+     dns<&DnsSettings::hosts>},
+    {"dns_forwarders", kStringList, G, "{}", non_empty_strings,
+     "DNS servers to ask instead of those in dns_resolvconf.", dns<&DnsSettings::forwarders>},
+    {"dns_trust_anchor", kPath, G, R"("")", nullptr,
+     "DNSSEC trust anchor file; empty to resolve without validation.",
+     dns<&DnsSettings::trust_anchor>},
+    {"dns_transparent_zones", kStringList, G, "{}", domain_list,
+     "Special-use zones such as \"test\" to forward instead of answering locally.",
+     dns<&DnsSettings::transparent_zones>},
+};
+
+const std::vector<IgnoredOption> kIgnored = {
+    {"log", "xmppd logs to syslog(3)"},
+    {"daemonize", "xmppd always runs in the foreground under its service manager"},
+    {"plugin_paths", "xmppd has no plugins; its modules are built in"},
+    {"use_libevent", "xmppd always uses libevent"},
+    {"network_backend", "xmppd always uses libevent"},
+    {"prosody_user", "use xmppd_user"},
+    {"prosody_group", "each xmppd process runs under its own user and group"},
+    {"storage", "xmppd always stores data in SQLite under data_path"},
+    {"sql", "xmppd always stores data in SQLite under data_path"},
+};
+
+}  // namespace
+
+const std::vector<OptionSpec>& option_specs() { return kOptions; }
+
+const OptionSpec* find_option(std::string_view name) {
+  auto it = std::find_if(kOptions.begin(), kOptions.end(),
+                         [name](const OptionSpec& o) { return o.name == name; });
+  return it == kOptions.end() ? nullptr : &*it;
+}
+
+const std::vector<IgnoredOption>& ignored_options() { return kIgnored; }
+
+const IgnoredOption* find_ignored_option(std::string_view name) {
+  auto it = std::find_if(kIgnored.begin(), kIgnored.end(),
+                         [name](const IgnoredOption& o) { return o.name == name; });
+  return it == kIgnored.end() ? nullptr : &*it;
+}
+
+const std::set<std::string>& default_modules() {
+  static const std::set<std::string> kDefault = {
+      "roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
+      "presence", "message", "iq", "offline", "ping", "register"};
+  return kDefault;
+}
+
+const std::set<std::string>& known_modules() {
+  static const std::set<std::string> kKnown = [] {
+    std::set<std::string> known = default_modules();
+    known.insert("version");
+    return known;
+  }();
+  return kKnown;
+}
+
+const std::vector<std::string_view>& tls_keys() {
+  static const std::vector<std::string_view> kKeys = {
+      "certificate", "key", "protocol", "ciphers", "ciphersuites", "cafile", "capath"};
+  return kKeys;
+}
+
+const std::vector<std::string_view>& tls_protocols() {
+  static const std::vector<std::string_view> kProtocols = {"tlsv1_2", "tlsv1_2+", "tlsv1_3",
+                                                            "tlsv1_3+"};
+  return kProtocols;
+}
+
+std::string_view type_name(OptionType type) {
+  switch (type) {
+    case kBool: return "boolean";
+    case kInteger: return "integer";
+    case kString: return "string";
+    case kPath: return "path";
+    case kStringList: return "strings";
+    case kPortList: return "ports";
+    case kTls: return "table";
+    case kModuleList: return "modules";
+  }
+  return "value";
+}
+
+}  // namespace xmppd::config

@@ -1,0 +1,84 @@
+#ifndef XMPPD_CONFIG_OPTIONS_H
+#define XMPPD_CONFIG_OPTIONS_H
+
+// The option schema: every option xmppd reads, in one table, so that the
+// builder, the man page and the tests agree on names, types and defaults.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/value.h"
+
+namespace xmppd::config {
+
+struct Settings;
+struct HostSettings;
+
+enum class OptionType {
+  kBool,
+  kInteger,
+  kString,
+  kPath,        // a string; relative means relative to the main file's directory
+  kStringList,  // { "a", "b" }
+  kPortList,    // { 5222 } or a single number
+  kTls,         // { certificate = "...", key = "...", ... }
+  kModuleList,  // a string list of module names
+};
+
+enum class OptionScope {
+  kGlobal,  // global section only
+  kHost,    // global section and VirtualHost; the host's value wins
+};
+
+// A rule beyond the type. The message follows the option's name, as in
+// "s2s_timeout must be from 1 to 3600 seconds, got 0". A warning still
+// accepts the value.
+struct Problem {
+  bool warning = false;
+  std::string message;
+};
+using Validator = std::optional<Problem> (*)(const Value& value);
+
+// Writes an already converted and validated value into the typed settings:
+// a global option into Settings, a host option into the HostSettings being built.
+using Store = void (*)(const Value& value, Settings& settings, HostSettings& host);
+
+struct OptionSpec {
+  std::string_view name;
+  OptionType type;
+  OptionScope scope;
+  std::string_view default_value;  // in configuration syntax; empty when derived (see doc)
+  Validator validate;              // nullptr when the type says it all
+  std::string_view doc;
+  Store store;  // nullptr for the TLS tables, which the builder overlays itself
+};
+
+// Options Prosody has that xmppd reads past on purpose, with the reason.
+struct IgnoredOption {
+  std::string_view name;
+  std::string_view why;
+};
+
+const std::vector<OptionSpec>& option_specs();
+const OptionSpec* find_option(std::string_view name);
+const std::vector<IgnoredOption>& ignored_options();
+const IgnoredOption* find_ignored_option(std::string_view name);
+
+// Loaded unless disabled: the modules every host starts with.
+const std::set<std::string>& default_modules();
+// Every module name xmppd provides; others in modules_enabled are warned about.
+const std::set<std::string>& known_modules();
+
+// The keys a TLS table may hold, and the protocol values it accepts.
+const std::vector<std::string_view>& tls_keys();
+const std::vector<std::string_view>& tls_protocols();
+
+// How the man page names a type: "boolean", "integer", "string", ...
+std::string_view type_name(OptionType type);
+
+}  // namespace xmppd::config
+
+#endif  // XMPPD_CONFIG_OPTIONS_H

@@ -1,0 +1,158 @@
+// The schema itself: complete, consistent, and each option usable where its
+// scope allows and refused where it does not.
+
+#include "config/options.h"
+
+#include <gtest/gtest.h>
+
+#include "config/parser.h"
+#include "config/test_util.h"
+
+namespace xmppd::config {
+namespace {
+
+using testing::errors;
+using testing::load_text;
+using testing::Loaded;
+using Strings = std::vector<std::string>;
+
+const std::string kFile = "/etc/xmppd/xmppd.conf";
+
+TEST(Options, NamesAreUniqueAndDocumented) {
+  std::set<std::string_view> names;
+  for (const OptionSpec& spec : option_specs()) {
+    EXPECT_TRUE(names.insert(spec.name).second) << spec.name;
+    EXPECT_FALSE(spec.doc.empty()) << spec.name;
+    EXPECT_EQ(find_option(spec.name), &spec);
+    EXPECT_EQ(find_ignored_option(spec.name), nullptr) << spec.name;
+    EXPECT_EQ(spec.store == nullptr, spec.type == OptionType::kTls) << spec.name;
+  }
+  EXPECT_EQ(find_option("no_such_option"), nullptr);
+}
+
+TEST(Options, TheBriefsOptionsAreAllThere) {
+  for (std::string_view name :
+       {"pidfile", "data_path", "empty_path", "xmppd_user", "tls_helper_user", "auth_helper_user",
+        "interfaces", "c2s_interfaces", "s2s_interfaces", "c2s_ports", "c2s_direct_tls_ports",
+        "s2s_ports", "s2s_direct_tls_ports", "certificates", "ssl", "c2s_ssl", "s2s_ssl",
+        "c2s_require_encryption", "c2s_stanza_size_limit", "s2s_require_encryption",
+        "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains", "allow_anonymous_s2s",
+        "s2s_stanza_size_limit", "s2s_timeout", "dialback_secret", "authentication",
+        "allow_registration", "modules_enabled", "modules_disabled", "admins", "enabled",
+        "dns_resolvconf", "dns_hosts", "dns_forwarders", "dns_trust_anchor",
+        "dns_transparent_zones"})
+    EXPECT_NE(find_option(name), nullptr) << name;
+  EXPECT_EQ(option_specs().size(), 38u);
+}
+
+TEST(Options, Scopes) {
+  for (std::string_view name : {"ssl", "c2s_ssl", "s2s_ssl", "c2s_require_encryption",
+                                "c2s_stanza_size_limit", "s2s_require_encryption",
+                                "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains",
+                                "allow_anonymous_s2s", "s2s_stanza_size_limit", "s2s_timeout",
+                                "authentication", "allow_registration", "modules_enabled",
+                                "modules_disabled", "admins", "enabled"})
+    EXPECT_EQ(find_option(name)->scope, OptionScope::kHost) << name;
+  for (std::string_view name : {"pidfile", "interfaces", "c2s_ports", "certificates",
+                                "dialback_secret", "dns_resolvconf", "xmppd_user"})
+    EXPECT_EQ(find_option(name)->scope, OptionScope::kGlobal) << name;
+}
+
+TEST(Options, DefaultsParseAndPassTheirOwnChecks) {
+  for (const OptionSpec& spec : option_specs()) {
+    if (spec.default_value.empty()) continue;
+    Loaded l = load_text(std::string(spec.name) + " = " + std::string(spec.default_value));
+    EXPECT_TRUE(l.settings) << spec.name;
+    EXPECT_EQ(l.messages, Strings{}) << spec.name;
+  }
+}
+
+TEST(Options, DerivedDefaultsAreExplainedInTheDoc) {
+  for (const OptionSpec& spec : option_specs()) {
+    if (!spec.default_value.empty()) continue;
+    EXPECT_NE(spec.doc.find("defaults to"), std::string_view::npos) << spec.name;
+  }
+}
+
+TEST(Options, HostOptionsAreAcceptedInAVirtualHost) {
+  for (const OptionSpec& spec : option_specs()) {
+    if (spec.scope != OptionScope::kHost) continue;
+    Loaded l = load_text("VirtualHost \"a.example\"\n" + std::string(spec.name) + " = " +
+                         std::string(spec.default_value));
+    EXPECT_TRUE(l.settings) << spec.name;
+    EXPECT_EQ(l.messages, Strings{}) << spec.name;
+  }
+}
+
+TEST(Options, GlobalOptionsAreRefusedInAVirtualHost) {
+  for (const OptionSpec& spec : option_specs()) {
+    if (spec.scope != OptionScope::kGlobal) continue;
+    Loaded l = load_text("VirtualHost \"a.example\"\n" + std::string(spec.name) + " = \"x\"");
+    EXPECT_FALSE(l.settings) << spec.name;
+    EXPECT_EQ(l.messages, Strings{kFile + ":2: " + std::string(spec.name) +
+                                  " can only be set globally"});
+  }
+}
+
+// A value of the wrong kind is refused for every option, with its name.
+TEST(Options, EveryOptionRefusesAWrongType) {
+  for (const OptionSpec& spec : option_specs()) {
+    std::string wrong = spec.type == OptionType::kBool ? "\"yes\"" : "true";
+    Loaded l = load_text(std::string(spec.name) + " = " + wrong);
+    EXPECT_FALSE(l.settings) << spec.name;
+    ASSERT_EQ(errors(l).size(), 1u) << spec.name;
+    EXPECT_EQ(errors(l)[0].rfind(kFile + ":1: " + std::string(spec.name) + " expects ", 0), 0u)
+        << errors(l)[0];
+  }
+}
+
+TEST(Options, IgnoredOptions) {
+  for (std::string_view name : {"log", "daemonize", "plugin_paths", "use_libevent", "network_backend"}) {
+    const IgnoredOption* ignored = find_ignored_option(name);
+    ASSERT_NE(ignored, nullptr) << name;
+    EXPECT_FALSE(ignored->why.empty());
+  }
+  EXPECT_EQ(find_ignored_option("pidfile"), nullptr);
+  EXPECT_EQ(find_ignored_option("admins"), nullptr);
+}
+
+TEST(Options, Modules) {
+  for (const std::string& m : default_modules()) EXPECT_TRUE(known_modules().count(m)) << m;
+  EXPECT_EQ(default_modules().size(), 13u);
+  EXPECT_TRUE(known_modules().count("version"));
+  EXPECT_FALSE(default_modules().count("version"));
+  EXPECT_EQ(known_modules().size(), 14u);
+}
+
+TEST(Options, TlsKeysAndProtocols) {
+  EXPECT_EQ(tls_keys().size(), 7u);
+  EXPECT_EQ(tls_protocols(),
+            (std::vector<std::string_view>{"tlsv1_2", "tlsv1_2+", "tlsv1_3", "tlsv1_3+"}));
+  for (std::string_view p : tls_protocols()) {
+    Loaded l = load_text("s2s_ssl = { protocol = \"" + std::string(p) + "\" }");
+    ASSERT_TRUE(l.settings) << p;
+    EXPECT_EQ(l.settings->global.s2s_ssl.protocol, p);
+  }
+}
+
+TEST(Options, TypeNames) {
+  EXPECT_EQ(type_name(OptionType::kBool), "boolean");
+  EXPECT_EQ(type_name(OptionType::kInteger), "integer");
+  EXPECT_EQ(type_name(OptionType::kString), "string");
+  EXPECT_EQ(type_name(OptionType::kPath), "path");
+  EXPECT_EQ(type_name(OptionType::kStringList), "strings");
+  EXPECT_EQ(type_name(OptionType::kPortList), "ports");
+  EXPECT_EQ(type_name(OptionType::kTls), "table");
+  EXPECT_EQ(type_name(OptionType::kModuleList), "modules");
+}
+
+TEST(Value, ToLua) {
+  std::vector<Diagnostic> diags;
+  std::optional<Value> v =
+      parse_value(R"({ "a\"b", 2, 2.5, k = true, ["odd key"] = {} })", "d", diags);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(to_lua(*v), R"({ "a\"b", 2, 2.5, k = true, ["odd key"] = {} })");
+}
+
+}  // namespace
+}  // namespace xmppd::config

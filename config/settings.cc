@@ -1,0 +1,49 @@
+#include "config/settings.h"
+
+#include <filesystem>
+
+#include "config/host_name.h"
+#include "config/loader.h"
+#include "config/settings_builder.h"
+
+namespace xmppd::config {
+namespace {
+
+std::optional<Settings> build(const std::vector<Event>& events, const std::string& name,
+                              std::vector<Diagnostic>& diags) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(name, ec);
+  if (ec) absolute = name;
+  // Only this load's findings decide whether it failed, not what the caller
+  // had in diags already.
+  std::vector<Diagnostic> found;
+  SettingsBuilder builder(absolute.lexically_normal().string(), found);
+  for (const Event& e : events) builder.add(e);
+  std::optional<Settings> settings = builder.finish();
+  diags.insert(diags.end(), found.begin(), found.end());
+  return settings;
+}
+
+}  // namespace
+
+bool HostSettings::module_enabled(std::string_view module) const {
+  return modules.find(std::string(module)) != modules.end();
+}
+
+const HostSettings* Settings::find_host(std::string_view name) const {
+  std::string wanted = normalize_host_name(name, nullptr).value_or(std::string(name));
+  for (const HostSettings& h : hosts)
+    if (h.name == wanted) return &h;
+  return nullptr;
+}
+
+std::optional<Settings> load_file(const std::string& path, std::vector<Diagnostic>& diags) {
+  return build(load_events_from_file(path), path, diags);
+}
+
+std::optional<Settings> load_string(std::string_view text, const std::string& name,
+                                    std::vector<Diagnostic>& diags) {
+  return build(load_events_from_string(text, name), name, diags);
+}
+
+}  // namespace xmppd::config

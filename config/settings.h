@@ -1,0 +1,75 @@
+#ifndef XMPPD_CONFIG_SETTINGS_H
+#define XMPPD_CONFIG_SETTINGS_H
+
+// xmppd's configuration, read from a file in the declarative subset of
+// Prosody's prosody.cfg.lua syntax (see xmppd.conf(5)). The parent process
+// loads it before it drops privileges and hands each child what it needs.
+
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostic.h"
+
+namespace xmppd::config {
+
+struct TlsSettings {
+  std::string certificate, key, protocol = "tlsv1_2+", ciphers, ciphersuites, cafile, capath;
+
+  bool operator==(const TlsSettings&) const = default;
+};
+
+struct HostSettings {
+  std::string name;  // empty for Settings::global
+  std::string file;  // where the VirtualHost first appears
+  int line = 0;
+  bool enabled = true;
+  TlsSettings ssl, c2s_ssl, s2s_ssl;  // c2s_ssl and s2s_ssl already overlaid on ssl
+  std::string authentication = "internal_hashed";
+  bool allow_registration = false;
+  std::set<std::string> modules;  // effective set after the global/host merge
+  bool c2s_require_encryption = true;
+  std::size_t c2s_stanza_size_limit = 256 * 1024;
+  bool s2s_require_encryption = true, s2s_secure_auth = false, allow_anonymous_s2s = false;
+  std::vector<std::string> s2s_secure_domains, s2s_insecure_domains, admins;
+  std::size_t s2s_stanza_size_limit = 512 * 1024;
+  int s2s_timeout = 90;
+
+  bool module_enabled(std::string_view name) const;
+};
+
+struct DnsSettings {
+  std::string resolvconf, hosts, trust_anchor;
+  std::vector<std::string> forwarders, transparent_zones;
+};
+
+struct Settings {
+  std::string source_file;  // absolute path of the main file
+  std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
+      certificates, dialback_secret;
+  std::vector<std::string> c2s_interfaces, s2s_interfaces;
+  std::vector<int> c2s_ports, c2s_direct_tls_ports, s2s_ports, s2s_direct_tls_ports;
+  DnsSettings dns;
+  HostSettings global;             // the global values of host-scoped options (name empty)
+  std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
+
+  // Case-insensitive, as host names are stored lowercased.
+  const HostSettings* find_host(std::string_view name) const;
+};
+
+// Returns nullopt when any error was found; warnings and errors are appended
+// to diags in file order (an included file's findings where its Include is).
+std::optional<Settings> load_file(const std::string& path, std::vector<Diagnostic>& diags);
+
+// As load_file, for text already in memory; name stands for the file in
+// messages, and relative paths (Include, certificates, ssl files) are taken
+// from its directory.
+std::optional<Settings> load_string(std::string_view text, const std::string& name,
+                                    std::vector<Diagnostic>& diags);
+
+}  // namespace xmppd::config
+
+#endif  // XMPPD_CONFIG_SETTINGS_H

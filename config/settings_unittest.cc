@@ -1,0 +1,456 @@
+// Typed settings: defaults, the seed document's lines, inheritance from the
+// global section, module merging, TLS overlays and option checks.
+
+#include "config/settings.h"
+
+#include <gtest/gtest.h>
+
+#include "config/test_util.h"
+
+namespace xmppd::config {
+namespace {
+
+using testing::errors;
+using testing::load_text;
+using testing::Loaded;
+using testing::warnings;
+using Strings = std::vector<std::string>;
+using Modules = std::set<std::string>;
+
+const std::string kFile = "/etc/xmppd/xmppd.conf";
+
+// The one message a load of text gives; the load must fail when it is an error.
+std::string only_message(const std::string& text) {
+  Loaded l = load_text(text);
+  EXPECT_EQ(l.messages.size(), 1u) << text;
+  if (!errors(l).empty()) {
+    EXPECT_FALSE(l.settings) << text;
+  }
+  return l.messages.empty() ? "" : l.messages[0];
+}
+
+Settings load_ok(const std::string& text) {
+  Loaded l = load_text(text);
+  EXPECT_TRUE(l.settings) << text << "\n" << (l.messages.empty() ? "" : l.messages[0]);
+  return l.settings.value_or(Settings{});
+}
+
+TEST(Settings, Defaults) {
+  Loaded l = load_text("");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  const Settings& s = *l.settings;
+  EXPECT_EQ(s.source_file, kFile);
+  EXPECT_EQ(s.pidfile, "");
+  EXPECT_EQ(s.data_path, "/var/lib/xmppd");
+  EXPECT_EQ(s.empty_path, "/var/empty");
+  EXPECT_EQ(s.xmppd_user, "_xmppd");
+  EXPECT_EQ(s.tls_helper_user, "_xmppd_tls");
+  EXPECT_EQ(s.auth_helper_user, "_xmppd_auth");
+  EXPECT_EQ(s.certificates, "/etc/xmppd/certs");
+  EXPECT_EQ(s.dialback_secret, "");
+  EXPECT_EQ(s.c2s_interfaces, (Strings{"*", "::"}));
+  EXPECT_EQ(s.s2s_interfaces, (Strings{"*", "::"}));
+  EXPECT_EQ(s.c2s_ports, std::vector<int>{5222});
+  EXPECT_EQ(s.s2s_ports, std::vector<int>{5269});
+  EXPECT_TRUE(s.c2s_direct_tls_ports.empty());
+  EXPECT_TRUE(s.s2s_direct_tls_ports.empty());
+  EXPECT_EQ(s.dns.resolvconf, "/etc/resolv.conf");
+  EXPECT_EQ(s.dns.hosts, "/etc/hosts");
+  EXPECT_EQ(s.dns.trust_anchor, "");
+  EXPECT_TRUE(s.dns.forwarders.empty());
+  EXPECT_TRUE(s.dns.transparent_zones.empty());
+  EXPECT_TRUE(s.hosts.empty());
+  const HostSettings& g = s.global;
+  EXPECT_EQ(g.name, "");
+  EXPECT_TRUE(g.enabled);
+  EXPECT_EQ(g.authentication, "internal_hashed");
+  EXPECT_FALSE(g.allow_registration);
+  EXPECT_TRUE(g.c2s_require_encryption);
+  EXPECT_EQ(g.c2s_stanza_size_limit, 256u * 1024);
+  EXPECT_TRUE(g.s2s_require_encryption);
+  EXPECT_FALSE(g.s2s_secure_auth);
+  EXPECT_FALSE(g.allow_anonymous_s2s);
+  EXPECT_EQ(g.s2s_stanza_size_limit, 512u * 1024);
+  EXPECT_EQ(g.s2s_timeout, 90);
+  EXPECT_TRUE(g.admins.empty());
+  EXPECT_EQ(g.ssl.protocol, "tlsv1_2+");
+  EXPECT_EQ(g.c2s_ssl, TlsSettings{});
+  EXPECT_EQ(g.s2s_ssl, TlsSettings{});
+  EXPECT_EQ(g.modules, (Modules{"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
+                                "presence", "message", "iq", "offline", "ping", "register"}));
+}
+
+// The struct's own initialisers and the schema's defaults must say the same.
+TEST(Settings, StructDefaultsMatchTheSchema) {
+  HostSettings plain;
+  const HostSettings& g = load_ok("").global;
+  EXPECT_EQ(plain.enabled, g.enabled);
+  EXPECT_EQ(plain.ssl, g.ssl);
+  EXPECT_EQ(plain.authentication, g.authentication);
+  EXPECT_EQ(plain.allow_registration, g.allow_registration);
+  EXPECT_EQ(plain.c2s_require_encryption, g.c2s_require_encryption);
+  EXPECT_EQ(plain.c2s_stanza_size_limit, g.c2s_stanza_size_limit);
+  EXPECT_EQ(plain.s2s_require_encryption, g.s2s_require_encryption);
+  EXPECT_EQ(plain.s2s_secure_auth, g.s2s_secure_auth);
+  EXPECT_EQ(plain.allow_anonymous_s2s, g.allow_anonymous_s2s);
+  EXPECT_EQ(plain.s2s_stanza_size_limit, g.s2s_stanza_size_limit);
+  EXPECT_EQ(plain.s2s_timeout, g.s2s_timeout);
+}
+
+// Every configuration line of Prosody's s2s document (shared/seed/s2s.md),
+// as written there, in the global section and in a VirtualHost.
+constexpr std::string_view kSeedLines = R"(
+    modules_disabled = { "s2s" }
+    allow_anonymous_s2s = true
+    -- Set the default security policy for s2s connections:
+    s2s_secure_auth = true
+    -- These hosts are allowed to authenticate via weaker mechanisms, such as dialback:
+    s2s_insecure_domains = { "gmail.com" }
+    -- Whatever the value of s2s_secure_auth, these domains must always present valid certificates:
+    s2s_secure_domains = { "jabber.org", "xmpp.org" }
+    s2s_stanza_size_limit = 512 * 1000 -- 512kb
+)";
+
+void expect_seed_values(const HostSettings& h) {
+  EXPECT_FALSE(h.module_enabled("s2s"));
+  EXPECT_TRUE(h.module_enabled("c2s"));
+  EXPECT_TRUE(h.allow_anonymous_s2s);
+  EXPECT_TRUE(h.s2s_secure_auth);
+  EXPECT_EQ(h.s2s_insecure_domains, Strings{"gmail.com"});
+  EXPECT_EQ(h.s2s_secure_domains, (Strings{"jabber.org", "xmpp.org"}));
+  EXPECT_EQ(h.s2s_stanza_size_limit, 512000u);
+}
+
+TEST(Settings, SeedDocumentLinesGlobally) {
+  Loaded l = load_text(std::string(kSeedLines) + "VirtualHost \"example.com\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  expect_seed_values(l.settings->global);
+  expect_seed_values(*l.settings->find_host("example.com"));  // inherited
+}
+
+TEST(Settings, SeedDocumentLinesPerHost) {
+  Loaded l = load_text("VirtualHost \"example.com\"\n" + std::string(kSeedLines) +
+                       "VirtualHost \"other.example\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  expect_seed_values(*l.settings->find_host("example.com"));
+  const HostSettings& other = *l.settings->find_host("other.example");
+  EXPECT_TRUE(other.module_enabled("s2s"));
+  EXPECT_FALSE(other.s2s_secure_auth);
+  EXPECT_EQ(other.s2s_stanza_size_limit, 512u * 1024);
+  EXPECT_TRUE(l.settings->global.module_enabled("s2s"));
+}
+
+TEST(Settings, StanzaSizeLimits) {
+  EXPECT_EQ(only_message("s2s_stanza_size_limit = 9999"),
+            kFile + ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                    "got 9999");
+  EXPECT_EQ(only_message("VirtualHost \"a.example\"\nc2s_stanza_size_limit = 1024"),
+            kFile + ":2: c2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                    "got 1024");
+  EXPECT_EQ(only_message("s2s_stanza_size_limit = -1"),
+            kFile + ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                    "got -1");
+  EXPECT_EQ(load_ok("s2s_stanza_size_limit = 10000").global.s2s_stanza_size_limit, 10000u);
+  EXPECT_EQ(load_ok("c2s_stanza_size_limit = 1e6").global.c2s_stanza_size_limit, 1000000u);
+}
+
+TEST(Settings, TimeoutRange) {
+  EXPECT_EQ(only_message("s2s_timeout = 0"),
+            kFile + ":1: s2s_timeout must be from 1 to 3600 seconds, got 0");
+  EXPECT_EQ(only_message("s2s_timeout = 3601"),
+            kFile + ":1: s2s_timeout must be from 1 to 3600 seconds, got 3601");
+  EXPECT_EQ(load_ok("s2s_timeout = 1").global.s2s_timeout, 1);
+  EXPECT_EQ(load_ok("s2s_timeout = 60 * 60").global.s2s_timeout, 3600);
+}
+
+TEST(Settings, UnknownOptionIsWarnedWithItsLine) {
+  Loaded l = load_text("s2s_timeout = 5\n\nhttp_ports = { 5280 }\nVirtualHost \"a.example\"\n"
+                       "  muc_room_default_public = false\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, (Strings{kFile + ":3: warning: unknown option 'http_ports'",
+                                 kFile + ":5: warning: unknown option 'muc_room_default_public'"}));
+}
+
+TEST(Settings, IgnoredProsodyOptions) {
+  Loaded l = load_text(
+      "log = { info = \"/var/log/prosody.log\" }\ndaemonize = true\nplugin_paths = { \"/x\" }\n"
+      "use_libevent = true\nnetwork_backend = \"epoll\"\nprosody_user = \"prosody\"\n"
+      "prosody_group = \"prosody\"\nstorage = \"sql\"\nsql = { driver = \"SQLite3\" }\n");
+  ASSERT_TRUE(l.settings);
+  const std::string w = kFile + ":";
+  EXPECT_EQ(l.messages,
+            (Strings{w + "1: warning: option 'log' is ignored by xmppd: xmppd logs to syslog(3)",
+                     w + "2: warning: option 'daemonize' is ignored by xmppd: xmppd always runs in "
+                         "the foreground under its service manager",
+                     w + "3: warning: option 'plugin_paths' is ignored by xmppd: xmppd has no "
+                         "plugins; its modules are built in",
+                     w + "4: warning: option 'use_libevent' is ignored by xmppd: xmppd always uses "
+                         "libevent",
+                     w + "5: warning: option 'network_backend' is ignored by xmppd: xmppd always "
+                         "uses libevent",
+                     w + "6: warning: option 'prosody_user' is ignored by xmppd: use xmppd_user",
+                     w + "7: warning: option 'prosody_group' is ignored by xmppd: each xmppd "
+                         "process runs under its own user and group",
+                     w + "8: warning: option 'storage' is ignored by xmppd: xmppd always stores "
+                         "data in SQLite under data_path",
+                     w + "9: warning: option 'sql' is ignored by xmppd: xmppd always stores data "
+                         "in SQLite under data_path"}));
+}
+
+TEST(Settings, GlobalOnlyOptionInAHost) {
+  EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  pidfile = \"/run/x.pid\""),
+            kFile + ":2: pidfile can only be set globally");
+  EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  c2s_ports = { 5222 }"),
+            kFile + ":2: c2s_ports can only be set globally");
+}
+
+TEST(Settings, WrongTypes) {
+  const std::string p = kFile + ":1: ";
+  EXPECT_EQ(only_message("s2s_secure_auth = \"yes\""),
+            p + "s2s_secure_auth expects true or false, got a string");
+  EXPECT_EQ(only_message("s2s_timeout = \"90\""), p + "s2s_timeout expects an integer, got a string");
+  EXPECT_EQ(only_message("s2s_timeout = 1.5"),
+            p + "s2s_timeout expects an integer, got a non-integral number");
+  EXPECT_EQ(only_message("xmppd_user = 1000"), p + "xmppd_user expects a string, got an integer");
+  EXPECT_EQ(only_message("data_path = false"),
+            p + "data_path expects a path in quotes, got a boolean");
+  EXPECT_EQ(only_message("admins = \"me@example.com\""),
+            p + "admins expects a list of strings, such as { \"a\", \"b\" }, got a string");
+  EXPECT_EQ(only_message("admins = { \"a@b\", 5 }"),
+            p + "admins expects a list of strings, such as { \"a\", \"b\" }, got an integer as "
+                "entry 2");
+  EXPECT_EQ(only_message("admins = { first = \"a@b\" }"),
+            p + "admins expects a list of strings, such as { \"a\", \"b\" }, got the named entry "
+                "'first'");
+  EXPECT_EQ(only_message("c2s_ports = \"5222\""),
+            p + "c2s_ports expects a port number or a list of port numbers, got a string");
+  EXPECT_EQ(only_message("c2s_ports = { \"5222\" }"),
+            p + "c2s_ports expects a port number or a list of port numbers, got a string in the "
+                "list");
+  EXPECT_EQ(only_message("c2s_ports = { 0 }"),
+            p + "c2s_ports expects port numbers from 1 to 65535, got 0");
+  EXPECT_EQ(only_message("s2s_direct_tls_ports = 65536"),
+            p + "s2s_direct_tls_ports expects port numbers from 1 to 65535, got 65536");
+  EXPECT_EQ(only_message("ssl = \"cert.pem\""),
+            p + "ssl expects a table such as { certificate = \"...\", key = \"...\" }, got a string");
+  EXPECT_EQ(only_message("ssl = { \"cert.pem\" }"),
+            p + "ssl expects named settings such as key = \"...\", got an entry without a name");
+  EXPECT_EQ(only_message("c2s_ssl = { key = 5 }"), p + "c2s_ssl.key expects a string, got an integer");
+  EXPECT_EQ(only_message("ssl = { protocol = \"sslv23\" }"),
+            p + "ssl.protocol must be one of \"tlsv1_2\", \"tlsv1_2+\", \"tlsv1_3\", \"tlsv1_3+\", "
+                "got \"sslv23\"");
+  EXPECT_EQ(only_message("modules_enabled = \"ping\""),
+            p + "modules_enabled expects a list of module names, such as { \"ping\" }, got a string");
+}
+
+TEST(Settings, PortsAcceptASingleNumber) {
+  Settings s = load_ok("c2s_ports = 5223\ns2s_ports = { 5269, 5270; }\nc2s_direct_tls_ports = 5223");
+  EXPECT_EQ(s.c2s_ports, std::vector<int>{5223});
+  EXPECT_EQ(s.s2s_ports, (std::vector<int>{5269, 5270}));
+  EXPECT_EQ(s.c2s_direct_tls_ports, std::vector<int>{5223});
+}
+
+TEST(Settings, Authentication) {
+  EXPECT_EQ(load_ok("authentication = \"anonymous\"").global.authentication, "anonymous");
+  Loaded l = load_text("VirtualHost \"a.example\"\n  authentication = \"internal_plain\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{kFile + ":2: warning: authentication \"internal_plain\" is read as "
+                                        "\"internal_hashed\": xmppd always stores salted SCRAM "
+                                        "hashes, never plain passwords"});
+  EXPECT_EQ(l.settings->hosts[0].authentication, "internal_hashed");
+  EXPECT_EQ(only_message("authentication = \"ldap\""),
+            kFile + ":1: authentication must be \"internal_hashed\" or \"anonymous\", got \"ldap\"");
+}
+
+TEST(Settings, UsersMustBeUnprivileged) {
+  EXPECT_EQ(only_message("xmppd_user = \"root\""),
+            kFile + ":1: xmppd_user must name an unprivileged user, not root");
+  EXPECT_EQ(only_message("tls_helper_user = \"\""), kFile + ":1: tls_helper_user must name a user, got \"\"");
+  EXPECT_EQ(load_ok("auth_helper_user = \"xmppd-auth\"").auth_helper_user, "xmppd-auth");
+}
+
+TEST(Settings, DomainLists) {
+  Settings s = load_ok("s2s_secure_domains = { \"Jabber.ORG\" }\ndns_transparent_zones = { \"test\" }");
+  EXPECT_EQ(s.global.s2s_secure_domains, Strings{"jabber.org"});
+  EXPECT_EQ(s.dns.transparent_zones, Strings{"test"});
+  EXPECT_EQ(only_message("s2s_insecure_domains = { \"bad domain\" }"),
+            kFile + ":1: s2s_insecure_domains expects domain names, got \"bad domain\" (character "
+                    "' ' is not allowed)");
+  EXPECT_EQ(only_message("interfaces = { \"\" }"), kFile + ":1: interfaces must not contain an empty string");
+}
+
+TEST(Settings, HostInheritsGlobalValuesAndOverridesThem) {
+  Settings s = load_ok(
+      "s2s_secure_auth = true\n"
+      "s2s_insecure_domains = { \"gmail.com\" }\n"
+      "c2s_require_encryption = false\n"
+      "admins = { \"admin@a.example\" }\n"
+      "VirtualHost \"a.example\"\n"
+      "  s2s_secure_auth = false\n"
+      "  admins = {}\n"
+      "VirtualHost \"b.example\"\n"
+      "  enabled = false\n");
+  const HostSettings& a = *s.find_host("a.example");
+  const HostSettings& b = *s.find_host("b.example");
+  EXPECT_FALSE(a.s2s_secure_auth);
+  EXPECT_TRUE(a.admins.empty());
+  EXPECT_EQ(a.s2s_insecure_domains, Strings{"gmail.com"});
+  EXPECT_FALSE(a.c2s_require_encryption);
+  EXPECT_TRUE(b.s2s_secure_auth);
+  EXPECT_EQ(b.admins, Strings{"admin@a.example"});
+  EXPECT_FALSE(b.enabled);
+  EXPECT_TRUE(a.enabled);
+  EXPECT_TRUE(s.global.s2s_secure_auth);
+}
+
+TEST(Settings, OptionsAfterAHeaderBelongToThatHost) {
+  Settings s = load_ok("VirtualHost \"a.example\"\nHost \"b.example\"\ns2s_timeout = 7\n");
+  EXPECT_EQ(s.find_host("a.example")->s2s_timeout, 90);
+  EXPECT_EQ(s.find_host("b.example")->s2s_timeout, 7);
+}
+
+TEST(Settings, LaterGlobalValueWins) {
+  EXPECT_EQ(load_ok("s2s_timeout = 5\ns2s_timeout = 6").global.s2s_timeout, 6);
+}
+
+TEST(Settings, ModuleMerge) {
+  Loaded l = load_text(
+      "modules_enabled = { \"version\", \"muc_mam\" }\n"
+      "modules_disabled = { \"offline\", \"register\" }\n"
+      "VirtualHost \"a.example\"\n"
+      "  modules_enabled = { \"offline\" }\n"
+      "VirtualHost \"b.example\"\n"
+      "  modules_disabled = { \"version\", \"s2s\" }\n"
+      "VirtualHost \"c.example\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'muc_mam' is not provided by xmppd"});
+  const Settings& s = *l.settings;
+  Modules base = {"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
+                  "presence", "message", "iq", "ping", "version"};
+  EXPECT_EQ(s.global.modules, base);
+  EXPECT_EQ(s.find_host("c.example")->modules, base);
+  Modules a = base;
+  a.insert("offline");
+  EXPECT_EQ(s.find_host("a.example")->modules, a);
+  Modules b = base;
+  b.erase("version");
+  b.erase("s2s");
+  EXPECT_EQ(s.find_host("b.example")->modules, b);
+  EXPECT_FALSE(s.find_host("b.example")->module_enabled("s2s"));
+  EXPECT_FALSE(s.find_host("a.example")->module_enabled("register"));
+}
+
+TEST(Settings, HostEnablingAModuleTheGlobalSectionDisabled) {
+  Settings s = load_ok("modules_disabled = { \"s2s\" }\nVirtualHost \"a.example\"\n"
+                       "modules_enabled = { \"s2s\" }\nVirtualHost \"b.example\"\n");
+  EXPECT_TRUE(s.find_host("a.example")->module_enabled("s2s"));
+  EXPECT_FALSE(s.find_host("b.example")->module_enabled("s2s"));
+}
+
+TEST(Settings, TlsOverlays) {
+  Loaded l = load_text(
+      "ssl = { certificate = \"certs/main.crt\"; key = \"/keys/main.key\"; protocol = \"tlsv1_3\";"
+      " cafile = \"ca.pem\"; capath = \"/etc/ssl/certs\"; ciphers = \"HIGH\" }\n"
+      "c2s_ssl = { ciphersuites = \"TLS_AES_256_GCM_SHA384\" }\n"
+      "VirtualHost \"a.example\"\n"
+      "  ssl = { certificate = \"a.crt\", key = \"a.key\", dhparam = \"x\" }\n"
+      "  s2s_ssl = { protocol = \"tlsv1_2+\" }\n"
+      "VirtualHost \"b.example\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{kFile + ":4: warning: unknown key 'dhparam' in ssl (ignored)"});
+  const Settings& s = *l.settings;
+  EXPECT_EQ(s.global.ssl.certificate, "/etc/xmppd/certs/main.crt");
+  EXPECT_EQ(s.global.ssl.key, "/keys/main.key");
+  EXPECT_EQ(s.global.ssl.cafile, "/etc/xmppd/ca.pem");
+  EXPECT_EQ(s.global.ssl.capath, "/etc/ssl/certs");
+  EXPECT_EQ(s.global.ssl.ciphers, "HIGH");
+  EXPECT_EQ(s.global.ssl.ciphersuites, "");
+  EXPECT_EQ(s.global.c2s_ssl.ciphersuites, "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(s.global.c2s_ssl.certificate, "/etc/xmppd/certs/main.crt");
+  EXPECT_EQ(s.global.s2s_ssl, s.global.ssl);
+
+  const HostSettings& a = *s.find_host("a.example");
+  EXPECT_EQ(a.ssl.certificate, "/etc/xmppd/a.crt");
+  EXPECT_EQ(a.ssl.key, "/etc/xmppd/a.key");
+  EXPECT_EQ(a.ssl.protocol, "tlsv1_3");  // from the global ssl
+  EXPECT_EQ(a.ssl.cafile, "/etc/xmppd/ca.pem");
+  EXPECT_EQ(a.c2s_ssl.certificate, "/etc/xmppd/a.crt");
+  EXPECT_EQ(a.c2s_ssl.ciphersuites, "TLS_AES_256_GCM_SHA384");
+  EXPECT_EQ(a.s2s_ssl.protocol, "tlsv1_2+");
+  EXPECT_EQ(a.s2s_ssl.key, "/etc/xmppd/a.key");
+  EXPECT_EQ(s.find_host("b.example")->ssl, s.global.ssl);
+}
+
+TEST(Settings, PathsAreRelativeToTheMainFile) {
+  Loaded l = load_text("certificates = \"../tls\"\ndata_path = \"data\"\npidfile = \"/run/xmppd.pid\"",
+                       "/srv/xmppd/etc/xmppd.conf");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.settings->certificates, "/srv/xmppd/tls");
+  EXPECT_EQ(l.settings->data_path, "/srv/xmppd/etc/data");
+  EXPECT_EQ(l.settings->pidfile, "/run/xmppd.pid");
+  EXPECT_EQ(l.settings->empty_path, "/var/empty");
+}
+
+TEST(Settings, Interfaces) {
+  Settings s = load_ok("interfaces = { \"127.0.0.1\" }");
+  EXPECT_EQ(s.c2s_interfaces, Strings{"127.0.0.1"});
+  EXPECT_EQ(s.s2s_interfaces, Strings{"127.0.0.1"});
+  // The specific option wins wherever it is written.
+  s = load_ok("s2s_interfaces = { \"127.0.0.2\" }\ninterfaces = { \"127.0.0.1\" }");
+  EXPECT_EQ(s.c2s_interfaces, Strings{"127.0.0.1"});
+  EXPECT_EQ(s.s2s_interfaces, Strings{"127.0.0.2"});
+}
+
+TEST(Settings, Dns) {
+  Settings s = load_ok(
+      "dns_resolvconf = \"/tmp/ns/resolv.conf\"\ndns_hosts = \"/tmp/ns/hosts\"\n"
+      "dns_forwarders = { \"127.0.0.53\" }\ndns_trust_anchor = \"/usr/share/dns/root.key\"\n"
+      "dns_transparent_zones = { \"test\", \"localhost\" }\ndialback_secret = \"s3cret\"");
+  EXPECT_EQ(s.dns.resolvconf, "/tmp/ns/resolv.conf");
+  EXPECT_EQ(s.dns.hosts, "/tmp/ns/hosts");
+  EXPECT_EQ(s.dns.forwarders, Strings{"127.0.0.53"});
+  EXPECT_EQ(s.dns.trust_anchor, "/usr/share/dns/root.key");
+  EXPECT_EQ(s.dns.transparent_zones, (Strings{"test", "localhost"}));
+  EXPECT_EQ(s.dialback_secret, "s3cret");
+}
+
+TEST(Settings, OneErrorFailsTheWholeLoad) {
+  Loaded l = load_text("s2s_timeout = 5\nc2s_ports = 0\nadmins = { \"a@b\" }\n");
+  EXPECT_FALSE(l.settings);
+  EXPECT_EQ(errors(l).size(), 1u);
+}
+
+TEST(Settings, MessagesFromAllStagesAreInFileOrder) {
+  Loaded l = load_text("a = 1\nb = c\ns2s_timeout = 0\nd = @\n");
+  EXPECT_EQ(l.messages,
+            (Strings{kFile + ":1: warning: unknown option 'a'",
+                     kFile + ":2: variables are not supported: write the value itself instead of 'c'",
+                     kFile + ":3: s2s_timeout must be from 1 to 3600 seconds, got 0",
+                     kFile + ":4: unexpected character '@'"}));
+}
+
+TEST(Settings, CallersDiagnosticsAreKept) {
+  std::vector<Diagnostic> diags = {{Diagnostic::Severity::kError, "earlier", 1, "old"}};
+  std::optional<Settings> s = load_string("unknown_thing = 1", "x.conf", diags);
+  EXPECT_TRUE(s);  // an earlier, unrelated error does not fail this load
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].message, "old");
+  EXPECT_EQ(diags[1].severity, Diagnostic::Severity::kWarning);
+}
+
+TEST(Diagnostic, Format) {
+  Diagnostic e{Diagnostic::Severity::kError, "a.cfg", 3, "bad"};
+  Diagnostic w{Diagnostic::Severity::kWarning, "a.cfg", 4, "odd"};
+  Diagnostic f{Diagnostic::Severity::kError, "a.cfg", 0, "unreadable"};
+  EXPECT_EQ(e.str(), "a.cfg:3: bad");
+  EXPECT_EQ(w.str(), "a.cfg:4: warning: odd");
+  EXPECT_EQ(f.str(), "a.cfg: unreadable");
+  EXPECT_TRUE(has_error({w, e}));
+  EXPECT_FALSE(has_error({w}));
+}
+
+}  // namespace
+}  // namespace xmppd::config

@@ -1,0 +1,68 @@
+// One child of the parent: spawned with fork+exec so it starts from a fresh address space
+// with only descriptors 0-3 (null, null, log pipe, control socket), watched, and restarted.
+#pragma once
+
+#include <event2/event.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "control.pb.h"
+#include "proto/channel.h"
+
+namespace xmppd::parent {
+
+class ChildProcess;
+
+class ChildEvents {
+ public:
+  virtual ~ChildEvents() = default;
+  virtual void child_ready(ChildProcess& child) = 0;
+  virtual void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) = 0;
+};
+
+class ChildProcess {
+ public:
+  ChildProcess(struct event_base* base, ipc::Role role, std::string binary, ChildEvents& events);
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  bool spawn(const ipc::Configure& configure);
+  // After waitpid(2) reported this child's end; returns the delay before it may restart.
+  // `stopping`: the parent asked for this end, so it is no error.
+  std::chrono::milliseconds reaped(int status, bool stopping);
+  void signal(int sig) const;
+  bool send(const ipc::ParentToChild& message, std::span<const int> fds = {});
+
+  ipc::Role role() const { return role_; }
+  const char* name() const;
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0; }
+  bool ready() const { return ready_; }
+  // Counts spawns, so that links to a restarted child are known to be stale.
+  unsigned incarnation() const { return incarnation_; }
+
+ private:
+  static void on_log(evutil_socket_t fd, short what, void* arg);
+  void read_log();
+  void open_control(UniqueFd sock, const ipc::Configure& configure);
+
+  struct event_base* base_;
+  ipc::Role role_;
+  std::string binary_;
+  ChildEvents& events_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  unsigned incarnation_ = 0;
+  std::chrono::steady_clock::time_point started_;
+  std::chrono::milliseconds backoff_{0};
+  std::unique_ptr<ipc::TypedChannel<ipc::ChildToParent>> control_;
+  UniqueFd log_pipe_;
+  ipc::EventPtr log_event_;
+  std::string log_line_;
+};
+
+}  // namespace xmppd::parent

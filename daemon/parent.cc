@@ -1,0 +1,275 @@
+#include "daemon/parent.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+
+#include "build_config.h"
+#include "common/log.h"
+
+namespace xmppd::parent {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr std::array kRoles = {ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_S2S, ipc::ROLE_ROUTER};
+constexpr auto kStopGrace = 5s;
+
+struct RoleBinary {
+  ipc::Role role;
+  const char* build_subdir;
+  const char* name;
+};
+constexpr RoleBinary kBinaries[] = {
+    {ipc::ROLE_ROUTER, "daemon", "xmppd-router"},
+    {ipc::ROLE_S2S, "s2s-worker", "xmppd-s2s"},
+    {ipc::ROLE_TLS, "tls-helper", "xmppd-tls"},
+    {ipc::ROLE_AUTH, "auth-helper", "xmppd-auth"},
+};
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+size_t role_index(ipc::Role role) {
+  for (size_t i = 0; i < kRoles.size(); ++i)
+    if (kRoles[i] == role) return i;
+  log::fatal("no such role %d", static_cast<int>(role));
+}
+
+}  // namespace
+
+std::string child_binary(ipc::Role role) {
+  for (const RoleBinary& b : kBinaries) {
+    if (b.role != role) continue;
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    std::filesystem::path build_dir = XMPPD_BUILDDIR;
+    if (!ec && self.parent_path() == build_dir / "daemon") return (build_dir / b.build_subdir / b.name).string();
+    return std::string(XMPPD_LIBEXECDIR) + "/" + b.name;
+  }
+  return {};
+}
+
+Parent::Parent(Options options, config::Settings settings, RolePrivsep privsep, std::vector<ListenSocket> listeners)
+    : options_(std::move(options)), settings_(std::move(settings)), privsep_(std::move(privsep)),
+      listeners_(std::move(listeners)), base_(event_base_new()) {
+  if (base_ == nullptr) log::fatal("cannot create the event loop");
+  for (ipc::Role role : kRoles) {
+    children_.push_back(std::make_unique<ChildProcess>(base_, role, child_binary(role), *this));
+    auto timer = std::make_unique<RestartTimer>(RestartTimer{this, role, nullptr});
+    timer->event.reset(event_new(base_, -1, 0, on_restart, timer.get()));
+    restart_timers_.push_back(std::move(timer));
+  }
+  links_ = {{ipc::ROLE_ROUTER, ipc::ROLE_TLS}, {ipc::ROLE_ROUTER, ipc::ROLE_AUTH},
+            {ipc::ROLE_ROUTER, ipc::ROLE_S2S}, {ipc::ROLE_S2S, ipc::ROLE_TLS}};
+}
+
+Parent::~Parent() {
+  children_.clear();
+  restart_timers_.clear();
+  signal_events_.clear();
+  stop_timer_.reset();
+  event_base_free(base_);
+}
+
+ChildProcess& Parent::child(ipc::Role role) { return *children_[role_index(role)]; }
+
+ipc::Configure Parent::configure_for(ipc::Role role) const {
+  ipc::Configure c;
+  c.set_role(role);
+  c.set_generation(generation_);
+  c.set_verbosity(static_cast<unsigned>(options_.verbosity));
+  *c.mutable_privsep() = privsep_.of(role);
+  switch (role) {
+    case ipc::ROLE_ROUTER:
+      for (const auto& host : settings_.hosts)
+        if (host.enabled) c.mutable_router()->add_hosts(host.name);
+      break;
+    case ipc::ROLE_S2S:
+      for (const auto& host : settings_.hosts)
+        if (host.enabled) c.mutable_s2s()->add_hosts(host.name);
+      break;
+    case ipc::ROLE_TLS:
+      c.mutable_tls();
+      break;
+    case ipc::ROLE_AUTH:
+      c.mutable_auth();
+      break;
+    default:
+      break;
+  }
+  return c;
+}
+
+void Parent::start(ChildProcess& c) {
+  if (stopping_) return;
+  if (!c.spawn(configure_for(c.role()))) {
+    schedule_restart(c.role(), 1s);
+    return;
+  }
+  send_listeners(c);
+}
+
+void Parent::send_listeners(ChildProcess& c) {
+  for (const ListenSocket& l : listeners_) {
+    if (l.owner() != c.role()) continue;
+    ipc::ParentToChild message;
+    *message.mutable_listener() = l.description;
+    int fd = l.fd.get();
+    c.send(message, std::span(&fd, 1));
+  }
+}
+
+void Parent::child_ready(ChildProcess& c) {
+  log::info("%s (pid %d) is ready", c.name(), c.pid());
+  connect_links(c.role());
+}
+
+void Parent::connect_links(ipc::Role role) {
+  for (Link& link : links_) {
+    if (link.a != role && link.b != role) continue;
+    ChildProcess& a = child(link.a);
+    ChildProcess& b = child(link.b);
+    if (!a.ready() || !b.ready()) continue;
+    if (link.incarnation_a == a.incarnation() && link.incarnation_b == b.incarnation()) continue;
+    UniqueFd end_a, end_b;
+    if (!ipc::make_seqpacket_pair(1 << 20, end_a, end_b)) {
+      log::error("socketpair for %s-%s: %s", a.name(), b.name(), std::strerror(errno));
+      continue;
+    }
+    ipc::ParentToChild to_a, to_b;
+    to_a.mutable_peer_link()->set_peer(link.b);
+    to_b.mutable_peer_link()->set_peer(link.a);
+    int fd_a = end_a.get(), fd_b = end_b.get();
+    if (a.send(to_a, std::span(&fd_a, 1)) && b.send(to_b, std::span(&fd_b, 1))) {
+      link.incarnation_a = a.incarnation();
+      link.incarnation_b = b.incarnation();
+      log::info("linked %s and %s", a.name(), b.name());
+    }
+  }
+}
+
+void Parent::child_reports_violation(ChildProcess& reporter, ipc::Role peer, const std::string& reason) {
+  ChildProcess& offender = child(peer);
+  log::error("%s reports that %s (pid %d) broke their link's protocol: %s; restarting %s", reporter.name(),
+             offender.name(), offender.pid(), reason.c_str(), offender.name());
+  offender.signal(SIGKILL);
+}
+
+void Parent::schedule_restart(ipc::Role role, std::chrono::milliseconds delay) {
+  timeval tv = to_timeval(delay);
+  event_add(restart_timers_[role_index(role)]->event.get(), &tv);
+}
+
+void Parent::on_restart(evutil_socket_t, short, void* arg) {
+  auto* timer = static_cast<RestartTimer*>(arg);
+  ChildProcess& c = timer->parent->child(timer->role);
+  log::notice("restarting %s", c.name());
+  timer->parent->start(c);
+}
+
+void Parent::reap() {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (auto& c : children_) {
+      if (c->pid() != pid) continue;
+      auto delay = c->reaped(status, stopping_);
+      if (!stopping_) schedule_restart(c->role(), delay);
+    }
+  }
+  if (stopping_) {
+    for (auto& c : children_)
+      if (c->running()) return;
+    event_base_loopexit(base_, nullptr);
+  }
+}
+
+// An invalid new configuration changes nothing: the old one stays in force.
+void Parent::reload() {
+  std::vector<config::Diagnostic> diags;
+  std::optional<config::Settings> next = config::load_file(options_.config_file, diags);
+  for (const auto& d : diags)
+    (d.severity == config::Diagnostic::Severity::kError ? log::error : log::warning)("%s", d.str().c_str());
+  if (!next) {
+    log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
+    return;
+  }
+  if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
+      next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
+      next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
+      next->c2s_direct_tls_ports != settings_.c2s_direct_tls_ports ||
+      next->s2s_direct_tls_ports != settings_.s2s_direct_tls_ports ||
+      next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces)
+    log::warning("reload: changes to users, data_path, ports and interfaces take effect when xmppd is restarted");
+  // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
+  // listeners_); everything else is taken from the new file.
+  settings_ = std::move(*next);
+  ++generation_;
+  for (auto& c : children_) {
+    if (!c->running()) continue;
+    ipc::ParentToChild message;
+    *message.mutable_configure() = configure_for(c->role());
+    c->send(message);
+  }
+  log::notice("reloaded %s (generation %llu)", options_.config_file.c_str(),
+              static_cast<unsigned long long>(generation_));
+}
+
+void Parent::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  log::notice("stopping");
+  for (auto& timer : restart_timers_) event_del(timer->event.get());
+  bool any = false;
+  for (auto& c : children_) {
+    if (!c->running()) continue;
+    c->signal(SIGTERM);
+    any = true;
+  }
+  if (!any) {
+    event_base_loopexit(base_, nullptr);
+    return;
+  }
+  stop_timer_.reset(evtimer_new(base_, on_stop_timeout, this));
+  timeval tv = to_timeval(std::chrono::duration_cast<std::chrono::milliseconds>(kStopGrace));
+  event_add(stop_timer_.get(), &tv);
+}
+
+void Parent::on_stop_timeout(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Parent*>(arg);
+  for (auto& c : self->children_) {
+    if (!c->running()) continue;
+    log::warning("%s (pid %d) did not stop in time; killing it", c->name(), c->pid());
+    c->signal(SIGKILL);
+  }
+}
+
+void Parent::on_signal(evutil_socket_t sig, short, void* arg) {
+  auto* self = static_cast<Parent*>(arg);
+  switch (sig) {
+    case SIGCHLD: self->reap(); break;
+    case SIGHUP: self->reload(); break;
+    default: self->stop(); break;
+  }
+}
+
+int Parent::run() {
+  signal(SIGPIPE, SIG_IGN);
+  for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) {
+    signal_events_.emplace_back(evsignal_new(base_, sig, on_signal, this));
+    event_add(signal_events_.back().get(), nullptr);
+  }
+  for (ipc::Role role : kRoles) start(child(role));
+  event_base_dispatch(base_);
+  log::notice("stopped");
+  return 0;
+}
+
+}  // namespace xmppd::parent

@@ -1,0 +1,79 @@
+// The parent: the only process that keeps root. It reads the configuration, binds the
+// listening sockets, spawns the four children, links them to each other, restarts the one
+// that dies, reloads on SIGHUP and stops everything on SIGTERM. It reads no network byte.
+#pragma once
+
+#include <event2/event.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "daemon/child_process.h"
+#include "daemon/listeners.h"
+#include "daemon/privsep_setup.h"
+
+namespace xmppd::parent {
+
+struct Options {
+  std::string config_file;
+  bool foreground = false;
+  int verbosity = 0;
+};
+
+class Parent final : public ChildEvents {
+ public:
+  Parent(Options options, config::Settings settings, RolePrivsep privsep, std::vector<ListenSocket> listeners);
+  ~Parent() override;
+  int run();
+
+ private:
+  // Channels between children; each is a socketpair made by the parent when both ends are up.
+  struct Link {
+    ipc::Role a, b;
+    unsigned incarnation_a = 0, incarnation_b = 0;  // of the ends that hold the current pair
+  };
+
+  void child_ready(ChildProcess& child) override;
+  void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) override;
+
+  ChildProcess& child(ipc::Role role);
+  ipc::Configure configure_for(ipc::Role role) const;
+  void start(ChildProcess& child);
+  void send_listeners(ChildProcess& child);
+  void connect_links(ipc::Role role);
+  void reap();
+  void reload();
+  void stop();
+  void schedule_restart(ipc::Role role, std::chrono::milliseconds delay);
+
+  static void on_signal(evutil_socket_t sig, short, void* arg);
+  static void on_restart(evutil_socket_t, short, void* arg);
+  static void on_stop_timeout(evutil_socket_t, short, void* arg);
+
+  Options options_;
+  config::Settings settings_;
+  RolePrivsep privsep_;
+  std::vector<ListenSocket> listeners_;
+  std::uint64_t generation_ = 1;
+  bool stopping_ = false;
+
+  struct event_base* base_;
+  std::vector<std::unique_ptr<ChildProcess>> children_;
+  struct RestartTimer {
+    Parent* parent;
+    ipc::Role role;
+    ipc::EventPtr event;
+  };
+  std::vector<std::unique_ptr<RestartTimer>> restart_timers_;
+  std::vector<Link> links_;
+  std::vector<ipc::EventPtr> signal_events_;
+  ipc::EventPtr stop_timer_;
+};
+
+// Where the child binaries are: beside the parent in a build tree, else the libexec dir.
+std::string child_binary(ipc::Role role);
+
+}  // namespace xmppd::parent

@@ -1,0 +1,79 @@
+// The life of every child process, the same recipe for each role:
+//   read the first Configure from the parent (descriptor 3) → let the role load what it
+//   needs → drop privileges → enter the role's sandbox → serve on the event loop.
+//
+// A role supplies a ChildRole. The runtime owns the control channel to the parent: it hands
+// the role its listening sockets, its links to peers and later configurations, and it ends
+// the process when the parent goes away.
+#pragma once
+
+#include <event2/event.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/unique_fd.h"
+#include "control.pb.h"
+#include "proto/channel.h"
+#include "sandbox/sandbox.h"
+
+namespace xmppd::runtime {
+
+// Descriptor layout at exec, set up by the parent.
+inline constexpr int kControlFd = 3;
+
+// Record limits on the control channel: configuration can be long, answers are short.
+inline constexpr ipc::Limits kParentToChild{1 << 20, 1};
+inline constexpr ipc::Limits kChildToParent{64 << 10, 0};
+
+class ChildRuntime;
+
+class ChildRole {
+ public:
+  virtual ~ChildRole() = default;
+  virtual sandbox::Role role() const = 0;
+  virtual ipc::Role wire_role() const = 0;
+  // Before privileges are dropped: the only time files outside the role's directory can be
+  // opened. False ends the process (the parent logs and restarts it with backoff).
+  virtual bool prepare(ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) = 0;
+  // A later generation of the configuration.
+  virtual void reconfigure(const ipc::Configure& configure) = 0;
+  virtual void add_listener(const ipc::Listener& listener, UniqueFd fd);
+  // Peers this role talks to; links to any other role are refused.
+  virtual bool links_to(ipc::Role peer) const = 0;
+  // A fresh link to `peer`, replacing any earlier one. The default holds a link on which
+  // no message is accepted yet.
+  virtual void add_peer_link(ipc::Role peer, UniqueFd fd);
+
+ protected:
+  ChildRuntime* runtime_ = nullptr;
+  friend class ChildRuntime;
+
+ private:
+  std::map<ipc::Role, std::unique_ptr<ipc::Channel>> idle_links_;
+};
+
+class ChildRuntime {
+ public:
+  explicit ChildRuntime(ChildRole& role) : role_(role) { role_.runtime_ = this; }
+  int run();
+
+  struct event_base* base() const { return base_; }
+  // A peer broke the protocol on its link: tell the parent, which restarts it.
+  void report_peer_violation(ipc::Role peer, std::string_view reason);
+
+ private:
+  bool read_first_configure(ipc::Configure& configure);
+  bool start_sandboxed(const ipc::Configure& configure);
+  void serve(const ipc::Configure& configure);
+
+  ChildRole& role_;
+  struct event_base* base_ = nullptr;
+  std::unique_ptr<ipc::TypedChannel<ipc::ParentToChild>> control_;
+  std::uint64_t generation_ = 0;
+};
+
+const char* wire_role_name(ipc::Role role);
+
+}  // namespace xmppd::runtime

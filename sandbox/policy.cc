@@ -1,0 +1,85 @@
+#include "sandbox/policy.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace xmppd::sandbox {
+namespace {
+
+using Set = std::vector<Allow>;
+
+void add(Policy& policy, const Set& set) { policy.allow.insert(policy.allow.end(), set.begin(), set.end()); }
+
+// Memory, time, randomness and ending: what any C++ process running malloc, libevent and
+// OpenSSL's DRBG needs. No mapping may be made executable after start-up.
+const Set kProcessBasics = {
+    {"exit", {}},
+    {"exit_group", {}},
+    {"rt_sigreturn", {}},
+    {"brk", {}},
+    {"mmap", {{2, PROT_EXEC, 0}}},
+    {"mprotect", {{2, PROT_EXEC, 0}}},
+    {"munmap", {}},
+    {"mremap", {}},
+    {"madvise", {}},
+    {"futex", {}},
+    {"clock_gettime", {}},  // normally the vDSO; a syscall under valgrind
+    {"gettimeofday", {}},
+    {"getpid", {}},         // OpenSSL's fork detection
+    {"getrandom", {}},
+    {"close", {}},
+    {"read", {}},
+    {"write", {}},          // sockets, and log lines to descriptor 2
+};
+
+// libevent's epoll backend; the epoll instance itself is created before the sandbox.
+const Set kEventLoop = {
+    {"epoll_wait", {}},
+    {"epoll_pwait", {}},
+    {"epoll_ctl", {}},
+};
+
+// IPC records and the descriptors they carry: only flag changes and duplication
+// (a record queued on a full socket keeps its own copy of its descriptors).
+const Set kIpc = {
+    {"recvmsg", {}},
+    {"sendmsg", {}},
+    {"fcntl", {{1, ~0ull, F_GETFL}}},
+    {"fcntl", {{1, ~0ull, F_SETFL}}},
+    {"fcntl", {{1, ~0ull, F_GETFD}}},
+    {"fcntl", {{1, ~0ull, F_SETFD}}},
+    {"fcntl", {{1, ~0ull, F_DUPFD_CLOEXEC}}},
+};
+
+const Refuse kNoThreads = {"clone3", ENOSYS};
+
+Policy base_policy(const char* name) {
+  Policy policy{name, {}, {kNoThreads}};
+  add(policy, kProcessBasics);
+  add(policy, kEventLoop);
+  add(policy, kIpc);
+  return policy;
+}
+
+}  // namespace
+
+Policy policy_for(Role role) {
+  switch (role) {
+    case Role::kRouter:
+      // Client streams arrive on listening sockets passed by the parent.
+      return base_policy("router");
+    case Role::kS2s:
+      return base_policy("s2s");
+    case Role::kTls:
+      // Keys are loaded before the sandbox; afterwards only framed requests and answers.
+      return base_policy("tls");
+    case Role::kAuth:
+      return base_policy("auth");
+  }
+  return base_policy("?");
+}
+
+}  // namespace xmppd::sandbox

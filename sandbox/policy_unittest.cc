@@ -1,0 +1,132 @@
+// Each role's real policy, installed in a forked test process: what is on the list works,
+// what is not kills the process with SIGSYS.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "sandbox/sandbox.h"
+
+namespace xmppd::sandbox {
+namespace {
+
+constexpr Role kRoles[] = {Role::kRouter, Role::kS2s, Role::kTls, Role::kAuth};
+
+// Runs `body` in a child after installing the role's filter; returns the wait status.
+int run_sandboxed(Role role, const std::function<int()>& body) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    std::string error;
+    if (!enter(role, Mode::kEnforce, error)) _exit(100);
+    _exit(body());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return status;
+}
+
+bool killed_by_sigsys(int status) { return WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS; }
+
+class RolePolicy : public ::testing::TestWithParam<Role> {
+ protected:
+  void SetUp() override {
+    if (build_mode() != Mode::kEnforce) GTEST_SKIP() << "sandbox built in log mode";
+  }
+};
+
+TEST_P(RolePolicy, AllowedCallsWork) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  int status = run_sandboxed(GetParam(), [&] {
+    void* p = mmap(nullptr, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 2;
+    std::memset(p, 1, 1 << 20);
+    munmap(p, 1 << 20);
+    std::string big(1 << 20, 'x');  // malloc
+    return write(fds[1], "ok", 2) == 2 ? 0 : 3;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  char buf[2];
+  EXPECT_EQ(read(fds[0], buf, 2), 2);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST_P(RolePolicy, OpeningAFileKills) {
+  int status = run_sandboxed(GetParam(), [] { return open("/etc/passwd", O_RDONLY) >= 0 ? 0 : 5; });
+  EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+TEST_P(RolePolicy, ExecKills) {
+  int status = run_sandboxed(GetParam(), [] {
+    char* argv[] = {const_cast<char*>("/bin/true"), nullptr};
+    execv("/bin/true", argv);
+    return 6;
+  });
+  EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+TEST_P(RolePolicy, NewSocketKills) {
+  int status = run_sandboxed(GetParam(), [] { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 7; });
+  EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+TEST_P(RolePolicy, ExecutableMappingKills) {
+  int status = run_sandboxed(GetParam(), [] {
+    void* p = mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? 8 : 0;
+  });
+  EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+TEST_P(RolePolicy, MakingMemoryExecutableKills) {
+  void* p = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  int status = run_sandboxed(GetParam(), [p] { return mprotect(p, 4096, PROT_READ | PROT_EXEC) == 0 ? 0 : 9; });
+  EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+  munmap(p, 4096);
+}
+
+TEST_P(RolePolicy, Clone3FailsWithEnosysSoGlibcFallsBack) {
+  int status = run_sandboxed(GetParam(), [] {
+    long rc = syscall(SYS_clone3, nullptr, 0);
+    return rc == -1 && errno == ENOSYS ? 0 : 10;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllRoles, RolePolicy, ::testing::ValuesIn(kRoles),
+                         [](const auto& info) { return std::string(role_name(info.param)); });
+
+TEST(DropPrivileges, SetsNoNewPrivsAndNotDumpableWithoutRoot) {
+  if (geteuid() == 0) GTEST_SKIP() << "covered by the integration test as root";
+  pid_t pid = fork();
+  if (pid == 0) {
+    Privsep p;
+    p.directory = "/";
+    std::string error;
+    if (!drop_privileges(p, error)) _exit(1);
+    if (prctl(PR_GET_NO_NEW_PRIVS) != 1) _exit(2);
+    if (prctl(PR_GET_DUMPABLE) != 0) _exit(3);
+    _exit(0);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+}  // namespace
+}  // namespace xmppd::sandbox

@@ -1,0 +1,173 @@
+"""What every integration test needs: a private network and mount namespace, a scratch
+directory, and an xmppd started from the build tree and watched through /proc.
+
+Tests run as root (CI does) because the children switch users and chroot; traffic stays on
+the namespace's own loopback interface.
+"""
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+BUILD_DIR = os.environ.get("XMPPD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+XMPPD = os.path.join(BUILD_DIR, "daemon", "xmppd")
+ROLE_BINARIES = {
+    "router": os.path.join(BUILD_DIR, "daemon", "xmppd-router"),
+    "s2s": os.path.join(BUILD_DIR, "s2s-worker", "xmppd-s2s"),
+    "tls": os.path.join(BUILD_DIR, "tls-helper", "xmppd-tls"),
+    "auth": os.path.join(BUILD_DIR, "auth-helper", "xmppd-auth"),
+}
+ROLE_OF_COMM = {"xmppd-router": "router", "xmppd-s2s": "s2s", "xmppd-tls": "tls", "xmppd-auth": "auth"}
+SKIP = 77  # meson's exit code for a skipped test
+
+
+def enter_namespace():
+    """Re-executes this script in a new network and mount namespace, once."""
+    if os.environ.get("XMPPD_TEST_NETNS") == "1":
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        return
+    if os.geteuid() != 0:
+        print("SKIP: integration tests run as root, in a private network namespace")
+        sys.exit(SKIP)
+    env = dict(os.environ, XMPPD_TEST_NETNS="1")
+    os.execvpe("unshare", ["unshare", "--net", "--mount", "--", sys.executable, "-u"] + sys.argv, env)
+
+
+def wait_for(predicate, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def proc_status(pid):
+    fields = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return fields
+
+
+def user_ids(name):
+    entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+class Server:
+    """One xmppd in the foreground (-d), its log in a file, its children found via /proc."""
+
+    def __init__(self, workdir, config_text, name="xmppd"):
+        self.workdir = workdir
+        self.config = os.path.join(workdir, f"{name}.conf")
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.write_config(config_text)
+        self.proc = None
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text)
+
+    def start(self, *extra):
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([XMPPD, "-d", "-v", "-f", self.config, *extra],
+                                     stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT)
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def wait_log(self, pattern, timeout=10.0, after=0):
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.log(), after), timeout, f"log line /{pattern}/")
+
+    def children(self):
+        """role -> pid of each running child of this parent."""
+        found = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            status = proc_status(entry)
+            if status and status.get("PPid") == str(self.proc.pid) and status.get("Name") in ROLE_OF_COMM:
+                found[ROLE_OF_COMM[status["Name"]]] = int(entry)
+        return found
+
+    def wait_sandboxed_children(self, timeout=10.0):
+        """Waits until all four children run under their seccomp filter; returns role -> pid."""
+        def ready():
+            kids = self.children()
+            if len(kids) != 4:
+                return None
+            for pid in kids.values():
+                status = proc_status(pid)
+                if not status or status.get("Seccomp") != "2":
+                    return None
+            return kids
+        return wait_for(ready, timeout, "four sandboxed children")
+
+    def stop(self, timeout=10.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log_file.close()
+        return self.proc.returncode if self.proc else None
+
+
+def basic_config(workdir, extra=""):
+    return f"""-- written by the test
+data_path = "{workdir}/data"
+empty_path = "{workdir}/empty"
+interfaces = {{ "127.0.0.1" }}
+c2s_ports = {{ 5222 }}
+s2s_ports = {{ 5269 }}
+{extra}
+VirtualHost "localhost"
+"""
+
+
+class IntegrationTest(unittest.TestCase):
+    def setUp(self):
+        self.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
+        os.chmod(self.workdir, 0o755)
+        self.servers = []
+
+    def tearDown(self):
+        for server in self.servers:
+            server.stop()
+        if self._outcome_failed():
+            for server in self.servers:
+                sys.stderr.write(f"--- log of {server.config} ---\n{server.log()}\n")
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def _outcome_failed(self):
+        result = getattr(self._outcome, "result", None)
+        errors = getattr(result, "errors", []) + getattr(result, "failures", [])
+        return any(test is self for test, _ in errors)
+
+    def server(self, config_text, name="xmppd"):
+        server = Server(self.workdir, config_text, name)
+        self.servers.append(server)
+        return server
+
+
+def main():
+    enter_namespace()
+    unittest.main(verbosity=2)
