@@ -133,15 +133,9 @@ std::optional<Value> ExpressionParser::primary() {
   Value v;
   v.line = t.line;
   switch (t.kind) {
-    case TokenKind::kString:
-      v.data = t.text;
-      break;
-    case TokenKind::kInteger:
-      v.data = t.integer;
-      break;
-    case TokenKind::kFloat:
-      cursor_.next();
-      return make_number(t.number, t.line, cursor_);
+    case TokenKind::kString: v.data = t.text; break;
+    case TokenKind::kInteger: v.data = t.integer; break;
+    case TokenKind::kFloat: cursor_.next(); return make_number(t.number, t.line, cursor_);
     case TokenKind::kError:
       cursor_.next();  // already reported by the lexer
       return std::nullopt;
@@ -209,8 +203,8 @@ std::optional<Value> ExpressionParser::name_in_value() {
   } else if (after.is_punct("(") || after.kind == TokenKind::kString || after.is_punct("{")) {
     cursor_.error(name.line, name.text + " is not supported");
   } else if (after.is_punct(".") || after.is_punct("[")) {
-    cursor_.error(name.line, "indexing ('" + name.text + after.text +
-                                 "...') is not supported: write the value itself");
+    cursor_.error(name.line, "indexing ('" + describe_index(name, after, cursor_.peek(1)) +
+                                 "') is not supported: write the value itself");
   } else if (after.is_punct(":")) {
     cursor_.error(name.line, "method calls are not supported");
   } else {
@@ -229,7 +223,7 @@ std::optional<Value> ExpressionParser::table() {
   for (;;) {
     if (cursor_.accept("}")) break;
     if (cursor_.at_end()) {
-      cursor_.error(open.line, "unterminated table (opened at line " + std::to_string(open.line) + ")");
+      cursor_.error(open.line, "unterminated table");
       return std::nullopt;
     }
     if (!table_entry(t)) {

@@ -3,7 +3,7 @@
 namespace xmppd::config {
 namespace {
 
-constexpr std::size_t kMaxName = 253;   // RFC 1035 §2.3.4, without the final dot
+constexpr std::size_t kMaxName = 253;  // RFC 1035 §2.3.4, without the final dot
 constexpr std::size_t kMaxLabel = 63;
 
 bool label_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }

@@ -9,9 +9,9 @@ namespace xmppd::config {
 namespace {
 
 constexpr std::array<std::string_view, 22> kKeywords = {
-    "and",  "break", "do",  "else", "elseif", "end",   "false",  "for",
-    "function", "goto", "if", "in", "local", "nil", "not", "or", "repeat",
-    "return", "then", "true", "until", "while"};
+    "and",      "break",  "do",   "else", "elseif", "end",  "false", "for",
+    "function", "goto",   "if",   "in",   "local",  "nil",  "not",   "or",
+    "repeat",   "return", "then", "true", "until",  "while"};
 
 // Longest first, so that ".." is not read as two ".".
 constexpr std::array<std::string_view, 10> kLongPuncts = {
@@ -110,8 +110,7 @@ void Scanner::skip_space_and_comments() {
       int level = long_bracket_level();
       if (level >= 0) {
         int opened = line_;
-        if (!read_long_bracket(level, nullptr))
-          error(opened, "unterminated comment (opened at line " + std::to_string(opened) + ")");
+        if (!read_long_bracket(level, nullptr)) error(opened, "unterminated comment");
       } else {
         while (!at_end() && !is_newline(peek())) ++pos_;
       }
@@ -188,7 +187,7 @@ void Scanner::scan_long_string() {
   if (read_long_bracket(long_bracket_level(), &contents)) {
     push(TokenKind::kString, std::move(contents), opened);
   } else {
-    error(opened, "unterminated long string (opened at line " + std::to_string(opened) + ")");
+    error(opened, "unterminated long string");
     push(TokenKind::kError, "", opened);
   }
 }
@@ -218,12 +217,12 @@ void Scanner::scan_punct() {
   push(TokenKind::kError, "", line_);
 }
 
-
 // Lua semantics: a decimal integer too big for 64 bits becomes a float, while a
 // hexadecimal one wraps around.
 bool convert_number(std::string_view spelling, Token& token) {
   const char* end = spelling.data() + spelling.size();
-  bool hex = spelling.size() > 1 && spelling[0] == '0' && (spelling[1] == 'x' || spelling[1] == 'X');
+  bool hex =
+      spelling.size() > 1 && spelling[0] == '0' && (spelling[1] == 'x' || spelling[1] == 'X');
   std::string_view digits = hex ? spelling.substr(2) : spelling;
   bool all_digits = !digits.empty();
   for (char c : digits) all_digits = all_digits && (hex ? is_hex(c) : is_digit(c));
@@ -257,7 +256,8 @@ void Scanner::scan_number() {
   // "3abc" is one malformed number rather than a number and a name.
   for (;;) {
     char c = peek();
-    if (std::tolower(static_cast<unsigned char>(c)) == exponent && (peek(1) == '+' || peek(1) == '-'))
+    if (std::tolower(static_cast<unsigned char>(c)) == exponent &&
+        (peek(1) == '+' || peek(1) == '-'))
       pos_ += 2;
     else if (is_name_char(c) || c == '.')
       ++pos_;
@@ -320,7 +320,10 @@ bool Scanner::scan_escape(std::string& out) {
   if (c == 'z') {
     ++pos_;
     while (!at_end() && std::isspace(static_cast<unsigned char>(peek()))) {
-      if (is_newline(peek())) consume_newline(); else ++pos_;
+      if (is_newline(peek()))
+        consume_newline();
+      else
+        ++pos_;
     }
     return true;
   }

@@ -33,8 +33,8 @@ TEST(Lexer, NamesKeywordsAndPunctuation) {
   std::vector<std::string> texts;
   for (const Token& t : l.tokens) texts.push_back(t.text);
   EXPECT_EQ(texts, (std::vector<std::string>{"s2s_ports", "=", "{", "1", "}", ";", "VirtualHost",
-                                              "..", "...", "==", "~=", "<=", ">=", "//", "::",
-                                              "<<", ">>", "local", ""}));
+                                             "..", "...", "==", "~=", "<=", ">=", "//", "::", "<<",
+                                             ">>", "local", ""}));
   EXPECT_EQ(l.tokens[0].kind, TokenKind::kName);
   EXPECT_EQ(l.tokens[1].kind, TokenKind::kPunct);
   EXPECT_EQ(l.tokens.back().kind, TokenKind::kEnd);
@@ -64,7 +64,7 @@ TEST(Lexer, Numbers) {
 TEST(Lexer, NumbersBeyondIntegersFollowLua) {
   Lexed l = lex("9223372036854775808 0xffffffffffffffff");
   ASSERT_TRUE(l.messages.empty());
-  EXPECT_EQ(l.tokens[0].kind, TokenKind::kFloat);  // decimal overflow becomes a float
+  EXPECT_EQ(l.tokens[0].kind, TokenKind::kFloat);    // decimal overflow becomes a float
   EXPECT_EQ(l.tokens[1].kind, TokenKind::kInteger);  // hexadecimal wraps around
   EXPECT_EQ(l.tokens[1].integer, -1);
 }
@@ -88,9 +88,12 @@ TEST(Lexer, QuotesOfTheOtherKind) {
 }
 
 TEST(Lexer, NumericAndUnicodeEscapes) {
-  EXPECT_EQ(string_of(R"("\65\066\0067")"), "AB\x06" "7");
+  EXPECT_EQ(string_of(R"("\65\066\0067")"),
+            "AB\x06"
+            "7");
   EXPECT_EQ(string_of(R"("\x41\x7a")"), "Az");
-  EXPECT_EQ(string_of(R"("\u{41}\u{e9}\u{20AC}\u{1F600}")"), "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+  EXPECT_EQ(string_of(R"("\u{41}\u{e9}\u{20AC}\u{1F600}")"),
+            "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
   EXPECT_EQ(string_of("\"\\0\"").size(), 1u);
 }
 
@@ -115,7 +118,8 @@ TEST(Lexer, LongStrings) {
 }
 
 TEST(Lexer, Comments) {
-  Lexed l = lex("a -- line comment\n--[[ block\ncomment ]] b --[==[ ]] still\n]==] c\n--[ not long\nd");
+  Lexed l =
+      lex("a -- line comment\n--[[ block\ncomment ]] b --[==[ ]] still\n]==] c\n--[ not long\nd");
   ASSERT_TRUE(l.messages.empty());
   ASSERT_EQ(l.tokens.size(), 5u);
   EXPECT_EQ(l.tokens[0].line, 1);
@@ -143,18 +147,22 @@ TEST(Lexer, StringErrors) {
   EXPECT_EQ(lex("\"\\\x01\"").messages,
             std::vector<std::string>{
                 "t.cfg:1: invalid escape sequence (backslash before a control character)"});
-  EXPECT_EQ(lex(R"("\x4")").messages,
-            std::vector<std::string>{"t.cfg:1: invalid escape '\\x': expected two hexadecimal digits"});
+  EXPECT_EQ(
+      lex(R"("\x4")").messages,
+      std::vector<std::string>{"t.cfg:1: invalid escape '\\x': expected two hexadecimal digits"});
   EXPECT_EQ(lex(R"("\256")").messages,
             std::vector<std::string>{"t.cfg:1: decimal escape too large (256 > 255)"});
   EXPECT_EQ(lex(R"("\u41")").messages,
-            std::vector<std::string>{"t.cfg:1: invalid escape '\\u': expected '{' and hexadecimal digits"});
+            std::vector<std::string>{
+                "t.cfg:1: invalid escape '\\u': expected '{' and hexadecimal digits"});
   EXPECT_EQ(lex(R"("\u{41")").messages,
             std::vector<std::string>{"t.cfg:1: invalid escape '\\u': missing '}'"});
-  EXPECT_EQ(lex(R"("\u{110000}")").messages,
-            std::vector<std::string>{"t.cfg:1: UTF-8 escape out of range (maximum is \\u{10FFFF})"});
-  EXPECT_EQ(lex(R"("\u{FFFFFFFFFFFF}")").messages,
-            std::vector<std::string>{"t.cfg:1: UTF-8 escape out of range (maximum is \\u{10FFFF})"});
+  EXPECT_EQ(
+      lex(R"("\u{110000}")").messages,
+      std::vector<std::string>{"t.cfg:1: UTF-8 escape out of range (maximum is \\u{10FFFF})"});
+  EXPECT_EQ(
+      lex(R"("\u{FFFFFFFFFFFF}")").messages,
+      std::vector<std::string>{"t.cfg:1: UTF-8 escape out of range (maximum is \\u{10FFFF})"});
   EXPECT_EQ(lex(R"("\q")").tokens[0].kind, TokenKind::kError);
 }
 
@@ -167,11 +175,11 @@ TEST(Lexer, OneBadEscapeGivesOneMessage) {
 
 TEST(Lexer, UnterminatedLongBrackets) {
   EXPECT_EQ(lex("x = [[abc\n\n").messages,
-            std::vector<std::string>{"t.cfg:1: unterminated long string (opened at line 1)"});
+            std::vector<std::string>{"t.cfg:1: unterminated long string"});
   EXPECT_EQ(lex("x = [==[abc]]\n").messages,
-            std::vector<std::string>{"t.cfg:1: unterminated long string (opened at line 1)"});
+            std::vector<std::string>{"t.cfg:1: unterminated long string"});
   EXPECT_EQ(lex("a = 1\n--[[ never closed\nb = 2\n").messages,
-            std::vector<std::string>{"t.cfg:2: unterminated comment (opened at line 2)"});
+            std::vector<std::string>{"t.cfg:2: unterminated comment"});
 }
 
 TEST(Lexer, GarbageCharacters) {
@@ -179,8 +187,9 @@ TEST(Lexer, GarbageCharacters) {
   EXPECT_EQ(lex("x = $1").messages, std::vector<std::string>{"t.cfg:1: unexpected character '$'"});
   EXPECT_EQ(lex(std::string("x = \0", 5)).messages,
             std::vector<std::string>{"t.cfg:1: unexpected byte 0x00"});
-  EXPECT_EQ(lex("x = \xc3\xa9").messages,
-            (std::vector<std::string>{"t.cfg:1: unexpected byte 0xc3", "t.cfg:1: unexpected byte 0xa9"}));
+  EXPECT_EQ(
+      lex("x = \xc3\xa9").messages,
+      (std::vector<std::string>{"t.cfg:1: unexpected byte 0xc3", "t.cfg:1: unexpected byte 0xa9"}));
   EXPECT_EQ(lex("!").tokens[0].kind, TokenKind::kError);
 }
 

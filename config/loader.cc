@@ -79,7 +79,8 @@ class Loader {
 void Loader::load_main(const std::string& path) {
   std::string error;
   std::optional<std::string> text = read_file(path, &error);
-  if (!text) return diag(Diagnostic::Severity::kError, path, 0, "cannot read configuration file: " + error);
+  if (!text)
+    return diag(Diagnostic::Severity::kError, path, 0, "cannot read configuration file: " + error);
   load_text(*text, path);
 }
 

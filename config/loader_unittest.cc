@@ -1,9 +1,10 @@
 // Include, sections and host names, through the public loading functions
 // with real files in a temporary directory.
 
+#include "config/loader.h"
+
 #include <gtest/gtest.h>
 
-#include "config/loader.h"
 #include "config/settings.h"
 #include "config/test_util.h"
 
@@ -67,9 +68,9 @@ TEST(Include, MissingPlainFileIsAnError) {
   std::string main = dir.write("main.cfg", "s2s_timeout = 5\nInclude \"missing.cfg\"\n");
   Loaded l = load_path(main);
   EXPECT_FALSE(l.settings);
-  EXPECT_EQ(l.messages, Strings{main + ":2: cannot read included file '" +
-                                (dir.path() / "missing.cfg").string() +
-                                "': No such file or directory"});
+  EXPECT_EQ(l.messages,
+            Strings{main + ":2: cannot read included file '" +
+                    (dir.path() / "missing.cfg").string() + "': No such file or directory"});
 }
 
 TEST(Include, DirectoryIsAnError) {
@@ -88,7 +89,8 @@ TEST(Include, NestingLimitNamesTheChain) {
   std::string main = dir.write("main.cfg", "Include \"f1.cfg\"\n");
   std::string chain = main;
   for (int i = 1; i <= kMaxIncludeDepth + 1; ++i) {
-    std::string text = i <= kMaxIncludeDepth ? "Include \"f" + std::to_string(i + 1) + ".cfg\"\n" : "";
+    std::string text =
+        i <= kMaxIncludeDepth ? "Include \"f" + std::to_string(i + 1) + ".cfg\"\n" : "";
     std::string path = dir.write("f" + std::to_string(i) + ".cfg", text);
     chain += " -> " + path;
   }
@@ -168,12 +170,12 @@ TEST(Include, MessagesFollowFileOrder) {
   std::string x = dir.write("x.cfg", "two = 2\nthree = @\n");
   Loaded l = load_path(main);
   EXPECT_FALSE(l.settings);
-  EXPECT_EQ(l.messages, (Strings{main + ":1: warning: unknown option 'one'",
-                                 x + ":1: warning: unknown option 'two'",
-                                 x + ":2: unexpected character '@'",
-                                 main + ":3: warning: unknown option 'four'",
-                                 main + ":4: variables are not supported: write the value "
-                                        "itself instead of 'y'"}));
+  EXPECT_EQ(
+      l.messages,
+      (Strings{main + ":1: warning: unknown option 'one'", x + ":1: warning: unknown option 'two'",
+               x + ":2: unexpected character '@'", main + ":3: warning: unknown option 'four'",
+               main + ":4: variables are not supported: write the value "
+                      "itself instead of 'y'"}));
 }
 
 TEST(Include, InsideAComponentIsSkipped) {
@@ -190,7 +192,8 @@ TEST(LoadFile, MissingMainFile) {
   std::string path = (dir.path() / "nope.cfg").string();
   Loaded l = load_path(path);
   EXPECT_FALSE(l.settings);
-  EXPECT_EQ(l.messages, Strings{path + ": cannot read configuration file: No such file or directory"});
+  EXPECT_EQ(l.messages,
+            Strings{path + ": cannot read configuration file: No such file or directory"});
 }
 
 TEST(LoadFile, SourceFileIsAbsolute) {
@@ -262,8 +265,10 @@ TEST(Sections, InvalidHostNames) {
   for (int i = 0; i < 64; ++i) long_name += "abc.";
   long_name += "example";
   EXPECT_EQ(message(long_name), p + "'" + long_name + "': longer than 253 characters");
-  EXPECT_EQ(message("b\xc3\xbc" "cher.example"),
-            p + "'b\xc3\xbc" "cher.example': non-ASCII character (write the name in its xn-- form)");
+  EXPECT_EQ(message("b\xc3\xbc"
+                    "cher.example"),
+            p + "'b\xc3\xbc"
+                "cher.example': non-ASCII character (write the name in its xn-- form)");
 }
 
 TEST(Sections, OptionsOfAnInvalidHostAreNotReportedTwice) {

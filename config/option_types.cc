@@ -70,10 +70,11 @@ std::optional<Value> Converter::string_list(const Value& raw, std::string_view e
     const TableEntry& e = t.entries[i];
     if (e.key)
       return error(std::string(spec_.name) + " expects " + std::string(expected) +
-                   ", got the named entry '" + *e.key + "'", e.value.line);
+                       ", got the named entry '" + *e.key + "'",
+                   e.value.line);
     if (!e.value.is_string())
       return error(std::string(spec_.name) + " expects " + std::string(expected) + ", got " +
-                   std::string(type_name(e.value)) + " as entry " + std::to_string(i + 1),
+                       std::string(type_name(e.value)) + " as entry " + std::to_string(i + 1),
                    e.value.line);
   }
   return raw;
@@ -87,13 +88,16 @@ std::optional<Value> Converter::port_list(const Value& raw) {
   if (!list.is_table()) return wrong_type(kExpected, raw);
   for (const TableEntry& e : list.as_table().entries) {
     if (e.key || !e.value.is_integer())
-      return error(std::string(spec_.name) + " expects " + std::string(kExpected) + ", got " +
-                   (e.key ? "the named entry '" + *e.key + "'" : std::string(type_name(e.value))) +
-                   " in the list", e.value.line);
+      return error(
+          std::string(spec_.name) + " expects " + std::string(kExpected) + ", got " +
+              (e.key ? "the named entry '" + *e.key + "'" : std::string(type_name(e.value))) +
+              " in the list",
+          e.value.line);
     std::int64_t port = e.value.as_integer();
     if (port < 1 || port > kMaxPort)
       return error(std::string(spec_.name) + " expects port numbers from 1 to 65535, got " +
-                   std::to_string(port), e.value.line);
+                       std::to_string(port),
+                   e.value.line);
   }
   return list;
 }
@@ -131,8 +135,11 @@ bool Converter::tls_entry(const TableEntry& e, Table& out) {
   if (*e.key == "protocol") {
     const std::vector<std::string_view>& allowed = tls_protocols();
     if (std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
-      error(name + ".protocol must be one of \"tlsv1_2\", \"tlsv1_2+\", \"tlsv1_3\", "
-                   "\"tlsv1_3+\", got \"" + s + "\"", e.value.line);
+      error(name +
+                ".protocol must be one of \"tlsv1_2\", \"tlsv1_2+\", \"tlsv1_3\", "
+                "\"tlsv1_3+\", got \"" +
+                s + "\"",
+            e.value.line);
       return false;
     }
   } else if (*e.key == "certificate" || *e.key == "key" || *e.key == "cafile" ||
@@ -171,7 +178,8 @@ std::optional<Value> convert_option(const OptionSpec& spec, const Value& raw,
   std::optional<Problem> problem = spec.validate(*v);
   if (!problem) return v;
   auto severity = problem->warning ? Diagnostic::Severity::kWarning : Diagnostic::Severity::kError;
-  ctx.diags->push_back({severity, ctx.file, ctx.line, std::string(spec.name) + " " + problem->message});
+  ctx.diags->push_back(
+      {severity, ctx.file, ctx.line, std::string(spec.name) + " " + problem->message});
   if (!problem->warning) return std::nullopt;
   return v;
 }

@@ -26,15 +26,22 @@ void assign(std::vector<std::string>& out, const Value& v) {
 }
 void assign(std::vector<int>& out, const Value& v) {
   out.clear();
-  for (const TableEntry& e : v.as_table().entries) out.push_back(static_cast<int>(e.value.as_integer()));
+  for (const TableEntry& e : v.as_table().entries)
+    out.push_back(static_cast<int>(e.value.as_integer()));
 }
 
 template <auto Field>
-void global(const Value& v, Settings& s, HostSettings&) { assign(s.*Field, v); }
+void global(const Value& v, Settings& s, HostSettings&) {
+  assign(s.*Field, v);
+}
 template <auto Field>
-void dns(const Value& v, Settings& s, HostSettings&) { assign(s.dns.*Field, v); }
+void dns(const Value& v, Settings& s, HostSettings&) {
+  assign(s.dns.*Field, v);
+}
 template <auto Field>
-void host(const Value& v, Settings&, HostSettings& h) { assign(h.*Field, v); }
+void host(const Value& v, Settings&, HostSettings& h) {
+  assign(h.*Field, v);
+}
 
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
   assign(s.c2s_interfaces, v);
@@ -82,8 +89,9 @@ std::optional<Problem> authentication(const Value& v) {
   const std::string& s = v.as_string();
   if (s == "internal_hashed" || s == "anonymous") return std::nullopt;
   if (s == "internal_plain")
-    return Problem{true, "\"internal_plain\" is read as \"internal_hashed\": xmppd always stores "
-                         "salted SCRAM hashes, never plain passwords"};
+    return Problem{true,
+                   "\"internal_plain\" is read as \"internal_hashed\": xmppd always stores "
+                   "salted SCRAM hashes, never plain passwords"};
   return Problem{false, "must be \"internal_hashed\" or \"anonymous\", got \"" + s + "\""};
 }
 
@@ -99,7 +107,8 @@ std::optional<Problem> domain_list(const Value& v) {
   for (const TableEntry& e : v.as_table().entries) {
     std::string why;
     if (!normalize_host_name(e.value.as_string(), &why))
-      return Problem{false, "expects domain names, got \"" + e.value.as_string() + "\" (" + why + ")"};
+      return Problem{false,
+                     "expects domain names, got \"" + e.value.as_string() + "\" (" + why + ")"};
   }
   return std::nullopt;
 }
@@ -110,146 +119,156 @@ std::optional<Problem> non_empty_strings(const Value& v) {
   return std::nullopt;
 }
 
-const std::vector<OptionSpec> kOptions = {
-    // Files and users
-    {"pidfile", kPath, G, R"("")", nullptr,
-     "File the parent writes its process id to; empty for none.", global<&Settings::pidfile>},
-    {"data_path", kPath, G, R"("/var/lib/xmppd")", nullptr,
-     "Directory holding the databases; the router and the auth helper are chrooted below it.",
-     global<&Settings::data_path>},
-    {"empty_path", kPath, G, R"("/var/empty")", nullptr,
-     "Root-owned empty directory that the s2s worker and the TLS helper chroot to.",
-     global<&Settings::empty_path>},
-    {"xmppd_user", kString, G, R"("_xmppd")", user_name,
-     "User the router and the s2s worker run as.", global<&Settings::xmppd_user>},
-    {"tls_helper_user", kString, G, R"("_xmppd_tls")", user_name,
-     "User the TLS helper, which holds the private keys, runs as.",
-     global<&Settings::tls_helper_user>},
-    {"auth_helper_user", kString, G, R"("_xmppd_auth")", user_name,
-     "User the auth helper, which holds the credential store, runs as.",
-     global<&Settings::auth_helper_user>},
-    // Network
-    {"interfaces", kStringList, G, R"({ "*", "::" })", non_empty_strings,
-     "Addresses to listen on; \"*\" is every IPv4 address and \"::\" every IPv6 address.",
-     store_interfaces},
-    {"c2s_interfaces", kStringList, G, "", non_empty_strings,
-     "Addresses for client connections; defaults to interfaces.",
-     global<&Settings::c2s_interfaces>},
-    {"s2s_interfaces", kStringList, G, "", non_empty_strings,
-     "Addresses for server connections; defaults to interfaces.",
-     global<&Settings::s2s_interfaces>},
-    {"c2s_ports", kPortList, G, "{ 5222 }", nullptr, "Ports for client connections (STARTTLS).",
-     global<&Settings::c2s_ports>},
-    {"c2s_direct_tls_ports", kPortList, G, "{}", nullptr,
-     "Ports for client connections that start with TLS (XEP-0368).",
-     global<&Settings::c2s_direct_tls_ports>},
-    {"s2s_ports", kPortList, G, "{ 5269 }", nullptr, "Ports for server connections (STARTTLS).",
-     global<&Settings::s2s_ports>},
-    {"s2s_direct_tls_ports", kPortList, G, "{}", nullptr,
-     "Ports for server connections that start with TLS (XEP-0368).",
-     global<&Settings::s2s_direct_tls_ports>},
-    // TLS
-    {"certificates", kPath, G, R"("certs")", nullptr,
-     "Directory searched for HOST.crt and HOST.key when a host names no certificate.",
-     global<&Settings::certificates>},
-    {"ssl", kTls, H, R"({ protocol = "tlsv1_2+" })", nullptr,
-     "TLS settings for both client and server connections.", nullptr},
-    {"c2s_ssl", kTls, H, "{}", nullptr,
-     "TLS settings for client connections, laid over ssl key by key.", nullptr},
-    {"s2s_ssl", kTls, H, "{}", nullptr,
-     "TLS settings for server connections, laid over ssl key by key.", nullptr},
-    // Clients
-    {"c2s_require_encryption", kBool, H, "true", nullptr,
-     "Refuse to authenticate clients before TLS.", host<&HostSettings::c2s_require_encryption>},
-    {"c2s_stanza_size_limit", kInteger, H, "256 * 1024", stanza_limit,
-     "Largest stanza, in bytes, accepted from a client.",
-     host<&HostSettings::c2s_stanza_size_limit>},
-    {"authentication", kString, H, R"("internal_hashed")", authentication,
-     "How clients log in: \"internal_hashed\" (SCRAM against the credential store) or "
-     "\"anonymous\".",
-     store_authentication},
-    {"allow_registration", kBool, H, "false", nullptr,
-     "Let clients create accounts in-band (XEP-0077).", host<&HostSettings::allow_registration>},
-    {"admins", kStringList, H, "{}", nullptr, "JIDs of the host's administrators.",
-     host<&HostSettings::admins>},
-    {"enabled", kBool, H, "true", nullptr,
-     "A disabled VirtualHost is read and checked but not served.", host<&HostSettings::enabled>},
-    {"modules_enabled", kModuleList, H, "{}", nullptr,
-     "Modules to load on top of the defaults.", store_enabled_modules},
-    {"modules_disabled", kModuleList, H, "{}", nullptr, "Modules not to load.",
-     store_disabled_modules},
-    // Servers
-    {"s2s_require_encryption", kBool, H, "true", nullptr,
-     "Refuse server connections without TLS.", host<&HostSettings::s2s_require_encryption>},
-    {"s2s_secure_auth", kBool, H, "false", nullptr,
-     "Require every remote server to present a valid, trusted certificate (no dialback).",
-     host<&HostSettings::s2s_secure_auth>},
-    {"s2s_secure_domains", kStringList, H, "{}", domain_list,
-     "Domains that must always present a valid certificate.", store_secure_domains},
-    {"s2s_insecure_domains", kStringList, H, "{}", domain_list,
-     "Domains allowed to authenticate by dialback even when s2s_secure_auth is true.",
-     store_insecure_domains},
-    {"allow_anonymous_s2s", kBool, H, "false", nullptr,
-     "Let users of an anonymous host send stanzas to other servers.",
-     host<&HostSettings::allow_anonymous_s2s>},
-    {"s2s_stanza_size_limit", kInteger, H, "512 * 1024", stanza_limit,
-     "Largest stanza, in bytes, accepted from a server.",
-     host<&HostSettings::s2s_stanza_size_limit>},
-    {"s2s_timeout", kInteger, H, "90", timeout,
-     "Seconds allowed for an outgoing server connection to become ready.",
-     host<&HostSettings::s2s_timeout>},
-    {"dialback_secret", kString, G, R"("")", nullptr,
-     "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
-     global<&Settings::dialback_secret>},
-    // DNS
-    {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
-     "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
-    {"dns_hosts", kPath, G, R"("/etc/hosts")", nullptr, "hosts(5) file consulted before DNS.",
-     dns<&DnsSettings::hosts>},
-    {"dns_forwarders", kStringList, G, "{}", non_empty_strings,
-     "DNS servers to ask instead of those in dns_resolvconf.", dns<&DnsSettings::forwarders>},
-    {"dns_trust_anchor", kPath, G, R"("")", nullptr,
-     "DNSSEC trust anchor file; empty to resolve without validation.",
-     dns<&DnsSettings::trust_anchor>},
-    {"dns_transparent_zones", kStringList, G, "{}", domain_list,
-     "Special-use zones such as \"test\" to forward instead of answering locally.",
-     dns<&DnsSettings::transparent_zones>},
-};
+// Built on first use, so that code running during static initialisation
+// can already load a configuration.
+const std::vector<OptionSpec>& options_table() {
+  static const std::vector<OptionSpec> kOptions = {
+      // Files and users
+      {"pidfile", kPath, G, R"("")", nullptr,
+       "File the parent writes its process id to; empty for none.", global<&Settings::pidfile>},
+      {"data_path", kPath, G, R"("/var/lib/xmppd")", nullptr,
+       "Directory holding the databases; the router and the auth helper are chrooted below it.",
+       global<&Settings::data_path>},
+      {"empty_path", kPath, G, R"("/var/empty")", nullptr,
+       "Root-owned empty directory that the s2s worker and the TLS helper chroot to.",
+       global<&Settings::empty_path>},
+      {"xmppd_user", kString, G, R"("_xmppd")", user_name,
+       "User the router and the s2s worker run as.", global<&Settings::xmppd_user>},
+      {"tls_helper_user", kString, G, R"("_xmppd_tls")", user_name,
+       "User the TLS helper, which holds the private keys, runs as.",
+       global<&Settings::tls_helper_user>},
+      {"auth_helper_user", kString, G, R"("_xmppd_auth")", user_name,
+       "User the auth helper, which holds the credential store, runs as.",
+       global<&Settings::auth_helper_user>},
+      // Network
+      {"interfaces", kStringList, G, R"({ "*", "::" })", non_empty_strings,
+       "Addresses to listen on; \"*\" is every IPv4 address and \"::\" every IPv6 address.",
+       store_interfaces},
+      {"c2s_interfaces", kStringList, G, "", non_empty_strings,
+       "Addresses for client connections; defaults to interfaces.",
+       global<&Settings::c2s_interfaces>},
+      {"s2s_interfaces", kStringList, G, "", non_empty_strings,
+       "Addresses for server connections; defaults to interfaces.",
+       global<&Settings::s2s_interfaces>},
+      {"c2s_ports", kPortList, G, "{ 5222 }", nullptr, "Ports for client connections (STARTTLS).",
+       global<&Settings::c2s_ports>},
+      {"c2s_direct_tls_ports", kPortList, G, "{}", nullptr,
+       "Ports for client connections that start with TLS (XEP-0368).",
+       global<&Settings::c2s_direct_tls_ports>},
+      {"s2s_ports", kPortList, G, "{ 5269 }", nullptr, "Ports for server connections (STARTTLS).",
+       global<&Settings::s2s_ports>},
+      {"s2s_direct_tls_ports", kPortList, G, "{}", nullptr,
+       "Ports for server connections that start with TLS (XEP-0368).",
+       global<&Settings::s2s_direct_tls_ports>},
+      // TLS
+      {"certificates", kPath, G, R"("certs")", nullptr,
+       "Directory searched for HOST.crt and HOST.key when a host names no certificate.",
+       global<&Settings::certificates>},
+      {"ssl", kTls, H, R"({ protocol = "tlsv1_2+" })", nullptr,
+       "TLS settings for both client and server connections.", nullptr},
+      {"c2s_ssl", kTls, H, "{}", nullptr,
+       "TLS settings for client connections, laid over ssl key by key.", nullptr},
+      {"s2s_ssl", kTls, H, "{}", nullptr,
+       "TLS settings for server connections, laid over ssl key by key.", nullptr},
+      // Clients
+      {"c2s_require_encryption", kBool, H, "true", nullptr,
+       "Refuse to authenticate clients before TLS.", host<&HostSettings::c2s_require_encryption>},
+      {"c2s_stanza_size_limit", kInteger, H, "256 * 1024", stanza_limit,
+       "Largest stanza, in bytes, accepted from a client.",
+       host<&HostSettings::c2s_stanza_size_limit>},
+      {"authentication", kString, H, R"("internal_hashed")", authentication,
+       "How clients log in: \"internal_hashed\" (SCRAM against the credential store) or "
+       "\"anonymous\".",
+       store_authentication},
+      {"allow_registration", kBool, H, "false", nullptr,
+       "Let clients create accounts in-band (XEP-0077).", host<&HostSettings::allow_registration>},
+      {"admins", kStringList, H, "{}", nullptr, "JIDs of the host's administrators.",
+       host<&HostSettings::admins>},
+      {"enabled", kBool, H, "true", nullptr,
+       "A disabled VirtualHost is read and checked but not served.", host<&HostSettings::enabled>},
+      {"modules_enabled", kModuleList, H, "{}", nullptr, "Modules to load on top of the defaults.",
+       store_enabled_modules},
+      {"modules_disabled", kModuleList, H, "{}", nullptr, "Modules not to load.",
+       store_disabled_modules},
+      // Servers
+      {"s2s_require_encryption", kBool, H, "true", nullptr,
+       "Refuse server connections without TLS.", host<&HostSettings::s2s_require_encryption>},
+      {"s2s_secure_auth", kBool, H, "false", nullptr,
+       "Require every remote server to present a valid, trusted certificate (no dialback).",
+       host<&HostSettings::s2s_secure_auth>},
+      {"s2s_secure_domains", kStringList, H, "{}", domain_list,
+       "Domains that must always present a valid certificate.", store_secure_domains},
+      {"s2s_insecure_domains", kStringList, H, "{}", domain_list,
+       "Domains allowed to authenticate by dialback even when s2s_secure_auth is true.",
+       store_insecure_domains},
+      {"allow_anonymous_s2s", kBool, H, "false", nullptr,
+       "Let users of an anonymous host send stanzas to other servers.",
+       host<&HostSettings::allow_anonymous_s2s>},
+      {"s2s_stanza_size_limit", kInteger, H, "512 * 1024", stanza_limit,
+       "Largest stanza, in bytes, accepted from a server.",
+       host<&HostSettings::s2s_stanza_size_limit>},
+      {"s2s_timeout", kInteger, H, "90", timeout,
+       "Seconds allowed for an outgoing server connection to become ready.",
+       host<&HostSettings::s2s_timeout>},
+      {"dialback_secret", kString, G, R"("")", nullptr,
+       "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
+       global<&Settings::dialback_secret>},
+      // DNS
+      {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
+       "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
+      {"dns_hosts", kPath, G, R"("/etc/hosts")", nullptr, "hosts(5) file consulted before DNS.",
+       dns<&DnsSettings::hosts>},
+      {"dns_forwarders", kStringList, G, "{}", non_empty_strings,
+       "DNS servers to ask instead of those in dns_resolvconf.", dns<&DnsSettings::forwarders>},
+      {"dns_trust_anchor", kPath, G, R"("")", nullptr,
+       "DNSSEC trust anchor file; empty to resolve without validation.",
+       dns<&DnsSettings::trust_anchor>},
+      {"dns_transparent_zones", kStringList, G, "{}", domain_list,
+       "Special-use zones such as \"test\" to forward instead of answering locally.",
+       dns<&DnsSettings::transparent_zones>},
+  };
+  return kOptions;
+}
 
-const std::vector<IgnoredOption> kIgnored = {
-    {"log", "xmppd logs to syslog(3)"},
-    {"daemonize", "xmppd always runs in the foreground under its service manager"},
-    {"plugin_paths", "xmppd has no plugins; its modules are built in"},
-    {"use_libevent", "xmppd always uses libevent"},
-    {"network_backend", "xmppd always uses libevent"},
-    {"prosody_user", "use xmppd_user"},
-    {"prosody_group", "each xmppd process runs under its own user and group"},
-    {"storage", "xmppd always stores data in SQLite under data_path"},
-    {"sql", "xmppd always stores data in SQLite under data_path"},
-};
+const std::vector<IgnoredOption>& ignored_table() {
+  static const std::vector<IgnoredOption> kIgnored = {
+      {"log", "xmppd logs to syslog(3)"},
+      {"daemonize", "xmppd always runs in the foreground under its service manager"},
+      {"plugin_paths", "xmppd has no plugins; its modules are built in"},
+      {"use_libevent", "xmppd always uses libevent"},
+      {"network_backend", "xmppd always uses libevent"},
+      {"prosody_user", "use xmppd_user"},
+      {"prosody_group", "each xmppd process runs under its own user and group"},
+      {"storage", "xmppd always stores data in SQLite under data_path"},
+      {"sql", "xmppd always stores data in SQLite under data_path"},
+  };
+  return kIgnored;
+}
 
 }  // namespace
 
-const std::vector<OptionSpec>& option_specs() { return kOptions; }
+const std::vector<OptionSpec>& option_specs() { return options_table(); }
 
 const OptionSpec* find_option(std::string_view name) {
-  auto it = std::find_if(kOptions.begin(), kOptions.end(),
-                         [name](const OptionSpec& o) { return o.name == name; });
-  return it == kOptions.end() ? nullptr : &*it;
+  const std::vector<OptionSpec>& all = options_table();
+  auto it =
+      std::find_if(all.begin(), all.end(), [name](const OptionSpec& o) { return o.name == name; });
+  return it == all.end() ? nullptr : &*it;
 }
 
-const std::vector<IgnoredOption>& ignored_options() { return kIgnored; }
+const std::vector<IgnoredOption>& ignored_options() { return ignored_table(); }
 
 const IgnoredOption* find_ignored_option(std::string_view name) {
-  auto it = std::find_if(kIgnored.begin(), kIgnored.end(),
+  const std::vector<IgnoredOption>& all = ignored_table();
+  auto it = std::find_if(all.begin(), all.end(),
                          [name](const IgnoredOption& o) { return o.name == name; });
-  return it == kIgnored.end() ? nullptr : &*it;
+  return it == all.end() ? nullptr : &*it;
 }
 
 const std::set<std::string>& default_modules() {
   static const std::set<std::string> kDefault = {
-      "roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
-      "presence", "message", "iq", "offline", "ping", "register"};
+      "roster",   "saslauth", "tls", "dialback", "disco", "c2s",     "s2s",
+      "presence", "message",  "iq",  "offline",  "ping",  "register"};
   return kDefault;
 }
 
@@ -270,7 +289,7 @@ const std::vector<std::string_view>& tls_keys() {
 
 const std::vector<std::string_view>& tls_protocols() {
   static const std::vector<std::string_view> kProtocols = {"tlsv1_2", "tlsv1_2+", "tlsv1_3",
-                                                            "tlsv1_3+"};
+                                                           "tlsv1_3+"};
   return kProtocols;
 }
 

@@ -31,27 +31,54 @@ TEST(Options, NamesAreUniqueAndDocumented) {
 }
 
 TEST(Options, TheBriefsOptionsAreAllThere) {
-  for (std::string_view name :
-       {"pidfile", "data_path", "empty_path", "xmppd_user", "tls_helper_user", "auth_helper_user",
-        "interfaces", "c2s_interfaces", "s2s_interfaces", "c2s_ports", "c2s_direct_tls_ports",
-        "s2s_ports", "s2s_direct_tls_ports", "certificates", "ssl", "c2s_ssl", "s2s_ssl",
-        "c2s_require_encryption", "c2s_stanza_size_limit", "s2s_require_encryption",
-        "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains", "allow_anonymous_s2s",
-        "s2s_stanza_size_limit", "s2s_timeout", "dialback_secret", "authentication",
-        "allow_registration", "modules_enabled", "modules_disabled", "admins", "enabled",
-        "dns_resolvconf", "dns_hosts", "dns_forwarders", "dns_trust_anchor",
-        "dns_transparent_zones"})
+  for (std::string_view name : {"pidfile",
+                                "data_path",
+                                "empty_path",
+                                "xmppd_user",
+                                "tls_helper_user",
+                                "auth_helper_user",
+                                "interfaces",
+                                "c2s_interfaces",
+                                "s2s_interfaces",
+                                "c2s_ports",
+                                "c2s_direct_tls_ports",
+                                "s2s_ports",
+                                "s2s_direct_tls_ports",
+                                "certificates",
+                                "ssl",
+                                "c2s_ssl",
+                                "s2s_ssl",
+                                "c2s_require_encryption",
+                                "c2s_stanza_size_limit",
+                                "s2s_require_encryption",
+                                "s2s_secure_auth",
+                                "s2s_secure_domains",
+                                "s2s_insecure_domains",
+                                "allow_anonymous_s2s",
+                                "s2s_stanza_size_limit",
+                                "s2s_timeout",
+                                "dialback_secret",
+                                "authentication",
+                                "allow_registration",
+                                "modules_enabled",
+                                "modules_disabled",
+                                "admins",
+                                "enabled",
+                                "dns_resolvconf",
+                                "dns_hosts",
+                                "dns_forwarders",
+                                "dns_trust_anchor",
+                                "dns_transparent_zones"})
     EXPECT_NE(find_option(name), nullptr) << name;
   EXPECT_EQ(option_specs().size(), 38u);
 }
 
 TEST(Options, Scopes) {
-  for (std::string_view name : {"ssl", "c2s_ssl", "s2s_ssl", "c2s_require_encryption",
-                                "c2s_stanza_size_limit", "s2s_require_encryption",
-                                "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains",
-                                "allow_anonymous_s2s", "s2s_stanza_size_limit", "s2s_timeout",
-                                "authentication", "allow_registration", "modules_enabled",
-                                "modules_disabled", "admins", "enabled"})
+  for (std::string_view name :
+       {"ssl", "c2s_ssl", "s2s_ssl", "c2s_require_encryption", "c2s_stanza_size_limit",
+        "s2s_require_encryption", "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains",
+        "allow_anonymous_s2s", "s2s_stanza_size_limit", "s2s_timeout", "authentication",
+        "allow_registration", "modules_enabled", "modules_disabled", "admins", "enabled"})
     EXPECT_EQ(find_option(name)->scope, OptionScope::kHost) << name;
   for (std::string_view name : {"pidfile", "interfaces", "c2s_ports", "certificates",
                                 "dialback_secret", "dns_resolvconf", "xmppd_user"})
@@ -89,8 +116,8 @@ TEST(Options, GlobalOptionsAreRefusedInAVirtualHost) {
     if (spec.scope != OptionScope::kGlobal) continue;
     Loaded l = load_text("VirtualHost \"a.example\"\n" + std::string(spec.name) + " = \"x\"");
     EXPECT_FALSE(l.settings) << spec.name;
-    EXPECT_EQ(l.messages, Strings{kFile + ":2: " + std::string(spec.name) +
-                                  " can only be set globally"});
+    EXPECT_EQ(l.messages,
+              Strings{kFile + ":2: " + std::string(spec.name) + " can only be set globally"});
   }
 }
 
@@ -107,7 +134,8 @@ TEST(Options, EveryOptionRefusesAWrongType) {
 }
 
 TEST(Options, IgnoredOptions) {
-  for (std::string_view name : {"log", "daemonize", "plugin_paths", "use_libevent", "network_backend"}) {
+  for (std::string_view name :
+       {"log", "daemonize", "plugin_paths", "use_libevent", "network_backend"}) {
     const IgnoredOption* ignored = find_ignored_option(name);
     ASSERT_NE(ignored, nullptr) << name;
     EXPECT_FALSE(ignored->why.empty());

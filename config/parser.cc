@@ -13,8 +13,8 @@ constexpr std::string_view kDeclarativeOnly =
     " is not supported: the configuration is declarative (key = value, sections and Include)";
 
 bool is_statement_keyword(std::string_view name) {
-  for (std::string_view k : {"local", "function", "if", "for", "while", "repeat", "do", "return",
-                             "break", "goto"})
+  for (std::string_view k :
+       {"local", "function", "if", "for", "while", "repeat", "do", "return", "break", "goto"})
     if (k == name) return true;
   return false;
 }
@@ -84,10 +84,11 @@ void StatementParser::name_statement() {
   if (after.is_punct("=")) return assignment();
   cursor_.next();
   if (after.is_punct(","))
-    fail(name.line, "assigning several options at once ('" + name.text + ", ...') is not supported");
+    fail(name.line,
+         "assigning several options at once ('" + name.text + ", ...') is not supported");
   else if (after.is_punct(".") || after.is_punct("["))
-    fail(name.line, "indexing ('" + name.text + after.text +
-                        "...') is not supported: option names are plain identifiers");
+    fail(name.line, "indexing ('" + describe_index(name, after, cursor_.peek(1)) +
+                        "') is not supported: option names are plain identifiers");
   else if (after.is_punct(":"))
     fail(name.line, "method calls are not supported");
   else if (starts_call(after))
@@ -120,8 +121,8 @@ void StatementParser::assignment() {
   if (!value) return cursor_.skip_statement();
   if (cursor_.peek().is_punct(",")) {
     cursor_.next();
-    return fail(key.line, "several values for one option ('" + key.text + " = a, b') are not "
-                          "supported: use a table, { a, b }");
+    return fail(key.line, "several values for one option ('" + key.text +
+                              " = a, b') are not supported: use a table, { a, b }");
   }
   statements_.push_back(Assignment{key.text, std::move(*value), key.line});
 }
@@ -150,8 +151,8 @@ std::optional<std::string> StatementParser::string_argument(const Token& callee,
     return std::nullopt;
   }
   if (!v->is_string()) {
-    cursor_.error(callee.line, callee.text + " expects " + std::string(what) +
-                                   " in quotes, got " + std::string(type_name(*v)));
+    cursor_.error(callee.line, callee.text + " expects " + std::string(what) + " in quotes, got " +
+                                   std::string(type_name(*v)));
     return std::nullopt;
   }
   return v->as_string();

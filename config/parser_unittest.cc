@@ -227,6 +227,8 @@ TEST(Parser, RefusesOtherOperators) {
   EXPECT_EQ(messages("x = 1 ~= 1"), Strings{"t.cfg:1: comparisons ('~=') are not supported"});
   EXPECT_EQ(messages("x = 1 < 2"), Strings{"t.cfg:1: comparisons ('<') are not supported"});
   EXPECT_EQ(messages("x = 1 >= 2"), Strings{"t.cfg:1: comparisons ('>=') are not supported"});
+  EXPECT_EQ(messages("x = 1 <= 2"), Strings{"t.cfg:1: comparisons ('<=') are not supported"});
+  EXPECT_EQ(messages("x = 1 > 2"), Strings{"t.cfg:1: comparisons ('>') are not supported"});
   EXPECT_EQ(messages("x = true and false"),
             Strings{"t.cfg:1: logical operators ('and') are not supported"});
   EXPECT_EQ(messages("x = true or false"),
@@ -254,7 +256,7 @@ TEST(Parser, RefusesUnknownFunctionCalls) {
   EXPECT_EQ(messages("x = FileContents \"cert.pem\""),
             Strings{"t.cfg:1: FileContents is not supported"});
   EXPECT_EQ(messages("x = os.getenv(\"HOME\")"),
-            Strings{"t.cfg:1: indexing ('os....') is not supported: write the value itself"});
+            Strings{"t.cfg:1: indexing ('os.getenv') is not supported: write the value itself"});
   EXPECT_EQ(messages("x = Credential(\"db\")"), Strings{"t.cfg:1: Credential is not supported"});
   EXPECT_EQ(messages("x = f { 1 }"), Strings{"t.cfg:1: f is not supported"});
   EXPECT_EQ(messages("print(\"hi\")"), Strings{"t.cfg:1: print is not supported"});
@@ -267,15 +269,15 @@ TEST(Parser, RefusesMethodCallsAndIndexing) {
   EXPECT_EQ(messages("x = s:upper()"), Strings{"t.cfg:1: method calls are not supported"});
   EXPECT_EQ(messages("obj:method()"), Strings{"t.cfg:1: method calls are not supported"});
   EXPECT_EQ(messages("x = a.b"),
-            Strings{"t.cfg:1: indexing ('a....') is not supported: write the value itself"});
+            Strings{"t.cfg:1: indexing ('a.b') is not supported: write the value itself"});
   EXPECT_EQ(messages("x = a[1]"),
-            Strings{"t.cfg:1: indexing ('a[...') is not supported: write the value itself"});
+            Strings{"t.cfg:1: indexing ('a[...]') is not supported: write the value itself"});
   EXPECT_EQ(messages("x = ({ 1 })[1]"), Strings{"t.cfg:1: indexing is not supported"});
   EXPECT_EQ(messages("a.b = 1"),
-            Strings{"t.cfg:1: indexing ('a....') is not supported: option names are plain "
+            Strings{"t.cfg:1: indexing ('a.b') is not supported: option names are plain "
                     "identifiers"});
   EXPECT_EQ(messages("a[\"b\"] = 1"),
-            Strings{"t.cfg:1: indexing ('a[...') is not supported: option names are plain "
+            Strings{"t.cfg:1: indexing ('a[...]') is not supported: option names are plain "
                     "identifiers"});
 }
 
@@ -294,17 +296,24 @@ TEST(Parser, MalformedStatements) {
             Strings{"t.cfg:1: unexpected string, expected an option name or a section"});
   EXPECT_EQ(messages("42"),
             Strings{"t.cfg:1: unexpected number '42', expected an option name or a section"});
-  EXPECT_EQ(messages("= 1"), Strings{"t.cfg:1: unexpected '=', expected an option name or a section"});
+  EXPECT_EQ(messages("= 1"),
+            Strings{"t.cfg:1: unexpected '=', expected an option name or a section"});
   EXPECT_EQ(messages("x ="), Strings{"t.cfg:1: unexpected end of file, expected a value"});
   EXPECT_EQ(messages("x = )"), Strings{"t.cfg:1: unexpected ')', expected a value"});
-  EXPECT_EQ(messages("x = (1 + 2"), Strings{"t.cfg:1: expected ')' to close '(' at line 1, found end of file"});
+  EXPECT_EQ(messages("x = (1 + 2"),
+            Strings{"t.cfg:1: expected ')' to close '(' at line 1, found end of file"});
 }
 
 TEST(Parser, MalformedTables) {
-  EXPECT_EQ(messages("x = { \"a\",\n \"b\"\n"), Strings{"t.cfg:1: unterminated table (opened at line 1)"});
-  EXPECT_EQ(messages("x = { \"a\" \"b\" }"),
-            Strings{"t.cfg:1: expected ',', ';' or '}' in the table opened at line 1, found string"});
-  EXPECT_EQ(messages("x = { [1] = \"a\" }"), Strings{"t.cfg:1: table keys must be strings, got an integer"});
+  EXPECT_EQ(messages("x = { \"a\",\n \"b\"\n"), Strings{"t.cfg:1: unterminated table"});
+  // Reported where the table opens, however far away the file ends.
+  EXPECT_EQ(messages("a = 1\nx = {\n  a = { 1 },\n  b = 2,\n\n"),
+            Strings{"t.cfg:2: unterminated table"});
+  EXPECT_EQ(
+      messages("x = { \"a\" \"b\" }"),
+      Strings{"t.cfg:1: expected ',', ';' or '}' in the table opened at line 1, found string"});
+  EXPECT_EQ(messages("x = { [1] = \"a\" }"),
+            Strings{"t.cfg:1: table keys must be strings, got an integer"});
   EXPECT_EQ(messages("x = { [\"a\" = 1 }"), Strings{"t.cfg:1: expected '] =' after a table key"});
   EXPECT_EQ(messages("x = { a = }"), Strings{"t.cfg:1: unexpected '}', expected a value"});
 }
@@ -349,8 +358,9 @@ TEST(Parser, ReportsSeveralErrorsInOneRun) {
 
 TEST(Parser, RecoversAfterAMissingComma) {
   Parsed p = parse("x = {\n  \"a\"\n  \"b\"\n}\ny = 1");
-  EXPECT_EQ(p.messages,
-            Strings{"t.cfg:3: expected ',', ';' or '}' in the table opened at line 1, found string"});
+  EXPECT_EQ(
+      p.messages,
+      Strings{"t.cfg:3: expected ',', ';' or '}' in the table opened at line 1, found string"});
   ASSERT_EQ(p.statements.size(), 1u);
   EXPECT_EQ(std::get<Assignment>(p.statements[0]).key, "y");
 }

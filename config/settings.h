@@ -53,7 +53,7 @@ struct Settings {
   std::vector<std::string> c2s_interfaces, s2s_interfaces;
   std::vector<int> c2s_ports, c2s_direct_tls_ports, s2s_ports, s2s_direct_tls_ports;
   DnsSettings dns;
-  HostSettings global;             // the global values of host-scoped options (name empty)
+  HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 
   // Case-insensitive, as host names are stored lowercased.

@@ -88,8 +88,9 @@ void SettingsBuilder::add_option(const OptionEvent& event) {
   }
   if (!event.host.empty() && spec->scope == OptionScope::kGlobal)
     return report(Diagnostic::Severity::kError, event.key + " can only be set globally");
-  std::optional<Value> v =
-      convert_option(*spec, event.value, ConvertContext{base_dir_, event.file, event.line, &diags_});
+  std::optional<Value> v = convert_option(
+      *spec, event.value, ConvertContext{base_dir_, event.file, event.line, &diags_});
+  // The loader sends a host's HostEvent before any of its options.
   if (v) (*layer_for(event.host))[event.key] = std::move(*v);
 }
 

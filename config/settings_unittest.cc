@@ -145,14 +145,17 @@ TEST(Settings, SeedDocumentLinesPerHost) {
 
 TEST(Settings, StanzaSizeLimits) {
   EXPECT_EQ(only_message("s2s_stanza_size_limit = 9999"),
-            kFile + ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
-                    "got 9999");
+            kFile +
+                ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                "got 9999");
   EXPECT_EQ(only_message("VirtualHost \"a.example\"\nc2s_stanza_size_limit = 1024"),
-            kFile + ":2: c2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
-                    "got 1024");
+            kFile +
+                ":2: c2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                "got 1024");
   EXPECT_EQ(only_message("s2s_stanza_size_limit = -1"),
-            kFile + ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
-                    "got -1");
+            kFile +
+                ":1: s2s_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), "
+                "got -1");
   EXPECT_EQ(load_ok("s2s_stanza_size_limit = 10000").global.s2s_stanza_size_limit, 10000u);
   EXPECT_EQ(load_ok("c2s_stanza_size_limit = 1e6").global.c2s_stanza_size_limit, 1000000u);
 }
@@ -167,8 +170,9 @@ TEST(Settings, TimeoutRange) {
 }
 
 TEST(Settings, UnknownOptionIsWarnedWithItsLine) {
-  Loaded l = load_text("s2s_timeout = 5\n\nhttp_ports = { 5280 }\nVirtualHost \"a.example\"\n"
-                       "  muc_room_default_public = false\n");
+  Loaded l = load_text(
+      "s2s_timeout = 5\n\nhttp_ports = { 5280 }\nVirtualHost \"a.example\"\n"
+      "  muc_room_default_public = false\n");
   ASSERT_TRUE(l.settings);
   EXPECT_EQ(l.messages, (Strings{kFile + ":3: warning: unknown option 'http_ports'",
                                  kFile + ":5: warning: unknown option 'muc_room_default_public'"}));
@@ -211,7 +215,8 @@ TEST(Settings, WrongTypes) {
   const std::string p = kFile + ":1: ";
   EXPECT_EQ(only_message("s2s_secure_auth = \"yes\""),
             p + "s2s_secure_auth expects true or false, got a string");
-  EXPECT_EQ(only_message("s2s_timeout = \"90\""), p + "s2s_timeout expects an integer, got a string");
+  EXPECT_EQ(only_message("s2s_timeout = \"90\""),
+            p + "s2s_timeout expects an integer, got a string");
   EXPECT_EQ(only_message("s2s_timeout = 1.5"),
             p + "s2s_timeout expects an integer, got a non-integral number");
   EXPECT_EQ(only_message("xmppd_user = 1000"), p + "xmppd_user expects a string, got an integer");
@@ -230,24 +235,31 @@ TEST(Settings, WrongTypes) {
   EXPECT_EQ(only_message("c2s_ports = { \"5222\" }"),
             p + "c2s_ports expects a port number or a list of port numbers, got a string in the "
                 "list");
+  EXPECT_EQ(only_message("c2s_ports = { main = 5222 }"),
+            p + "c2s_ports expects a port number or a list of port numbers, got the named entry "
+                "'main' in the list");
   EXPECT_EQ(only_message("c2s_ports = { 0 }"),
             p + "c2s_ports expects port numbers from 1 to 65535, got 0");
   EXPECT_EQ(only_message("s2s_direct_tls_ports = 65536"),
             p + "s2s_direct_tls_ports expects port numbers from 1 to 65535, got 65536");
-  EXPECT_EQ(only_message("ssl = \"cert.pem\""),
-            p + "ssl expects a table such as { certificate = \"...\", key = \"...\" }, got a string");
+  EXPECT_EQ(
+      only_message("ssl = \"cert.pem\""),
+      p + "ssl expects a table such as { certificate = \"...\", key = \"...\" }, got a string");
   EXPECT_EQ(only_message("ssl = { \"cert.pem\" }"),
             p + "ssl expects named settings such as key = \"...\", got an entry without a name");
-  EXPECT_EQ(only_message("c2s_ssl = { key = 5 }"), p + "c2s_ssl.key expects a string, got an integer");
+  EXPECT_EQ(only_message("c2s_ssl = { key = 5 }"),
+            p + "c2s_ssl.key expects a string, got an integer");
   EXPECT_EQ(only_message("ssl = { protocol = \"sslv23\" }"),
             p + "ssl.protocol must be one of \"tlsv1_2\", \"tlsv1_2+\", \"tlsv1_3\", \"tlsv1_3+\", "
                 "got \"sslv23\"");
-  EXPECT_EQ(only_message("modules_enabled = \"ping\""),
-            p + "modules_enabled expects a list of module names, such as { \"ping\" }, got a string");
+  EXPECT_EQ(
+      only_message("modules_enabled = \"ping\""),
+      p + "modules_enabled expects a list of module names, such as { \"ping\" }, got a string");
 }
 
 TEST(Settings, PortsAcceptASingleNumber) {
-  Settings s = load_ok("c2s_ports = 5223\ns2s_ports = { 5269, 5270; }\nc2s_direct_tls_ports = 5223");
+  Settings s =
+      load_ok("c2s_ports = 5223\ns2s_ports = { 5269, 5270; }\nc2s_direct_tls_ports = 5223");
   EXPECT_EQ(s.c2s_ports, std::vector<int>{5223});
   EXPECT_EQ(s.s2s_ports, (std::vector<int>{5269, 5270}));
   EXPECT_EQ(s.c2s_direct_tls_ports, std::vector<int>{5223});
@@ -261,25 +273,30 @@ TEST(Settings, Authentication) {
                                         "\"internal_hashed\": xmppd always stores salted SCRAM "
                                         "hashes, never plain passwords"});
   EXPECT_EQ(l.settings->hosts[0].authentication, "internal_hashed");
-  EXPECT_EQ(only_message("authentication = \"ldap\""),
-            kFile + ":1: authentication must be \"internal_hashed\" or \"anonymous\", got \"ldap\"");
+  EXPECT_EQ(
+      only_message("authentication = \"ldap\""),
+      kFile + ":1: authentication must be \"internal_hashed\" or \"anonymous\", got \"ldap\"");
 }
 
 TEST(Settings, UsersMustBeUnprivileged) {
   EXPECT_EQ(only_message("xmppd_user = \"root\""),
             kFile + ":1: xmppd_user must name an unprivileged user, not root");
-  EXPECT_EQ(only_message("tls_helper_user = \"\""), kFile + ":1: tls_helper_user must name a user, got \"\"");
+  EXPECT_EQ(only_message("tls_helper_user = \"\""),
+            kFile + ":1: tls_helper_user must name a user, got \"\"");
   EXPECT_EQ(load_ok("auth_helper_user = \"xmppd-auth\"").auth_helper_user, "xmppd-auth");
 }
 
 TEST(Settings, DomainLists) {
-  Settings s = load_ok("s2s_secure_domains = { \"Jabber.ORG\" }\ndns_transparent_zones = { \"test\" }");
+  Settings s =
+      load_ok("s2s_secure_domains = { \"Jabber.ORG\" }\ndns_transparent_zones = { \"test\" }");
   EXPECT_EQ(s.global.s2s_secure_domains, Strings{"jabber.org"});
   EXPECT_EQ(s.dns.transparent_zones, Strings{"test"});
   EXPECT_EQ(only_message("s2s_insecure_domains = { \"bad domain\" }"),
-            kFile + ":1: s2s_insecure_domains expects domain names, got \"bad domain\" (character "
-                    "' ' is not allowed)");
-  EXPECT_EQ(only_message("interfaces = { \"\" }"), kFile + ":1: interfaces must not contain an empty string");
+            kFile +
+                ":1: s2s_insecure_domains expects domain names, got \"bad domain\" (character "
+                "' ' is not allowed)");
+  EXPECT_EQ(only_message("interfaces = { \"\" }"),
+            kFile + ":1: interfaces must not contain an empty string");
 }
 
 TEST(Settings, HostInheritsGlobalValuesAndOverridesThem) {
@@ -328,8 +345,8 @@ TEST(Settings, ModuleMerge) {
   ASSERT_TRUE(l.settings);
   EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'muc_mam' is not provided by xmppd"});
   const Settings& s = *l.settings;
-  Modules base = {"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
-                  "presence", "message", "iq", "ping", "version"};
+  Modules base = {"roster", "saslauth", "tls",     "dialback", "disco", "c2s",
+                  "s2s",    "presence", "message", "iq",       "ping",  "version"};
   EXPECT_EQ(s.global.modules, base);
   EXPECT_EQ(s.find_host("c.example")->modules, base);
   Modules a = base;
@@ -344,8 +361,9 @@ TEST(Settings, ModuleMerge) {
 }
 
 TEST(Settings, HostEnablingAModuleTheGlobalSectionDisabled) {
-  Settings s = load_ok("modules_disabled = { \"s2s\" }\nVirtualHost \"a.example\"\n"
-                       "modules_enabled = { \"s2s\" }\nVirtualHost \"b.example\"\n");
+  Settings s = load_ok(
+      "modules_disabled = { \"s2s\" }\nVirtualHost \"a.example\"\n"
+      "modules_enabled = { \"s2s\" }\nVirtualHost \"b.example\"\n");
   EXPECT_TRUE(s.find_host("a.example")->module_enabled("s2s"));
   EXPECT_FALSE(s.find_host("b.example")->module_enabled("s2s"));
 }
@@ -385,8 +403,9 @@ TEST(Settings, TlsOverlays) {
 }
 
 TEST(Settings, PathsAreRelativeToTheMainFile) {
-  Loaded l = load_text("certificates = \"../tls\"\ndata_path = \"data\"\npidfile = \"/run/xmppd.pid\"",
-                       "/srv/xmppd/etc/xmppd.conf");
+  Loaded l =
+      load_text("certificates = \"../tls\"\ndata_path = \"data\"\npidfile = \"/run/xmppd.pid\"",
+                "/srv/xmppd/etc/xmppd.conf");
   ASSERT_TRUE(l.settings);
   EXPECT_EQ(l.settings->certificates, "/srv/xmppd/tls");
   EXPECT_EQ(l.settings->data_path, "/srv/xmppd/etc/data");
@@ -425,11 +444,12 @@ TEST(Settings, OneErrorFailsTheWholeLoad) {
 
 TEST(Settings, MessagesFromAllStagesAreInFileOrder) {
   Loaded l = load_text("a = 1\nb = c\ns2s_timeout = 0\nd = @\n");
-  EXPECT_EQ(l.messages,
-            (Strings{kFile + ":1: warning: unknown option 'a'",
-                     kFile + ":2: variables are not supported: write the value itself instead of 'c'",
-                     kFile + ":3: s2s_timeout must be from 1 to 3600 seconds, got 0",
-                     kFile + ":4: unexpected character '@'"}));
+  EXPECT_EQ(
+      l.messages,
+      (Strings{kFile + ":1: warning: unknown option 'a'",
+               kFile + ":2: variables are not supported: write the value itself instead of 'c'",
+               kFile + ":3: s2s_timeout must be from 1 to 3600 seconds, got 0",
+               kFile + ":4: unexpected character '@'"}));
 }
 
 TEST(Settings, CallersDiagnosticsAreKept) {

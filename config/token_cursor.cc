@@ -73,4 +73,9 @@ std::string describe(const Token& token) {
   return "token";
 }
 
+std::string describe_index(const Token& name, const Token& op, const Token& key) {
+  if (op.is_punct("[")) return name.text + "[...]";
+  return name.text + "." + (key.kind == TokenKind::kName ? key.text : "...");
+}
+
 }  // namespace xmppd::config

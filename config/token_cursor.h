@@ -66,8 +66,11 @@ class TokenCursor {
   std::size_t pos_ = 0;
 };
 
-// How a token reads in a message: "'..'", "string \"x\"", "end of file".
+// How a token reads in a message: "'..'", "string", "end of file".
 std::string describe(const Token& token);
+
+// How an indexing expression reads in a message: "os.getenv" or "t[...]".
+std::string describe_index(const Token& name, const Token& op, const Token& key);
 
 }  // namespace xmppd::config
 
