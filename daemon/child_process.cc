@@ -120,6 +120,9 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
   control_->on(Envelope::kPeerViolation, 0, [this](const Envelope& e, auto&) {
     events_.child_reports_violation(*this, e.peer_violation().peer(), e.peer_violation().reason());
   });
+  if (role_ == ipc::ROLE_TLS)
+    control_->on(Envelope::kCredentialsLoaded, 0,
+                 [this](const Envelope& e, auto&) { events_.credentials_loaded(e.credentials_loaded()); });
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     ready_ = false;
     if (reason == ipc::CloseReason::kViolation) {

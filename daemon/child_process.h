@@ -21,6 +21,7 @@ class ChildEvents {
   virtual ~ChildEvents() = default;
   virtual void child_ready(ChildProcess& child) = 0;
   virtual void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) = 0;
+  virtual void credentials_loaded(const ipc::CredentialsLoaded& result) = 0;  // from the tls helper only
 };
 
 class ChildProcess {

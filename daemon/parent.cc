@@ -11,6 +11,7 @@
 
 #include "build_config.h"
 #include "common/log.h"
+#include "daemon/credentials.h"
 
 namespace xmppd::parent {
 namespace {
@@ -34,6 +35,15 @@ constexpr RoleBinary kBinaries[] = {
 
 timeval to_timeval(std::chrono::milliseconds ms) {
   return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
+  ipc::HostTls tls;
+  tls.set_host(host);
+  tls.set_protocol(ssl.protocol);
+  tls.set_ciphers(ssl.ciphers);
+  tls.set_ciphersuites(ssl.ciphersuites);
+  return tls;
 }
 
 size_t role_index(ipc::Role role) {
@@ -88,15 +98,21 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
   *c.mutable_privsep() = privsep_.of(role);
   switch (role) {
     case ipc::ROLE_ROUTER:
-      for (const auto& host : settings_.hosts)
-        if (host.enabled) c.mutable_router()->add_hosts(host.name);
+      for (const auto& host : settings_.hosts) {
+        if (!host.enabled) continue;
+        c.mutable_router()->add_hosts(host.name);
+        *c.mutable_router()->add_tls() = host_tls(host.name, host.c2s_ssl);
+      }
       break;
     case ipc::ROLE_S2S:
-      for (const auto& host : settings_.hosts)
-        if (host.enabled) c.mutable_s2s()->add_hosts(host.name);
+      for (const auto& host : settings_.hosts) {
+        if (!host.enabled) continue;
+        c.mutable_s2s()->add_hosts(host.name);
+        *c.mutable_s2s()->add_tls() = host_tls(host.name, host.s2s_ssl);
+      }
       break;
     case ipc::ROLE_TLS:
-      c.mutable_tls();
+      c.mutable_tls();  // the credentials: start_tls_helper and reconfigure_tls_helper
       break;
     case ipc::ROLE_AUTH:
       c.mutable_auth();
@@ -109,11 +125,68 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
 
 void Parent::start(ChildProcess& c) {
   if (stopping_) return;
+  if (c.role() == ipc::ROLE_TLS) {
+    start_tls_helper(c);
+    return;
+  }
   if (!c.spawn(configure_for(c.role()))) {
     schedule_restart(c.role(), 1s);
     return;
   }
   send_listeners(c);
+}
+
+// The tls helper's Configure names the credential files; the files follow as descriptors,
+// then the order to load them.
+void Parent::start_tls_helper(ChildProcess& tls) {
+  OpenCredentials credentials = open_credentials(settings_);
+  ipc::Configure configure = configure_for(ipc::ROLE_TLS);
+  *configure.mutable_tls() = credentials.settings;
+  if (!tls.spawn(configure)) {
+    schedule_restart(ipc::ROLE_TLS, 1s);
+    return;
+  }
+  send_credentials(tls, credentials);
+}
+
+void Parent::reconfigure_tls_helper(ChildProcess& tls) {
+  OpenCredentials credentials = open_credentials(settings_);
+  ipc::ParentToChild message;
+  *message.mutable_configure() = configure_for(ipc::ROLE_TLS);
+  *message.mutable_configure()->mutable_tls() = credentials.settings;
+  tls.send(message);
+  send_credentials(tls, credentials);
+}
+
+void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credentials) {
+  for (const auto& w : credentials.warnings) log::warning("%s", w.c_str());
+  for (const auto& e : credentials.errors) log::error("%s", e.c_str());
+  for (const auto& [path, fd] : credentials.files) {
+    ipc::ParentToChild message;
+    message.mutable_credential_file()->set_path(path);
+    int raw = fd.get();
+    tls.send(message, std::span(&raw, 1));
+  }
+  ipc::ParentToChild load;
+  load.mutable_load_credentials()->set_generation(generation_);
+  tls.send(load);
+}
+
+void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
+  for (const auto& w : result.warnings()) log::warning("tls: %s", w.c_str());
+  if (result.errors().empty()) {
+    credentials_accepted_ = true;
+    return;
+  }
+  for (const auto& e : result.errors()) log::error("tls: %s", e.c_str());
+  if (credentials_accepted_) {
+    log::error("certificates and keys of generation %llu refused; the ones in force stay",
+               static_cast<unsigned long long>(result.generation()));
+    return;
+  }
+  log::error("cannot start without usable certificates and keys");
+  exit_code_ = 1;
+  stop();
 }
 
 void Parent::send_listeners(ChildProcess& c) {
@@ -214,6 +287,10 @@ void Parent::reload() {
   ++generation_;
   for (auto& c : children_) {
     if (!c->running()) continue;
+    if (c->role() == ipc::ROLE_TLS) {
+      reconfigure_tls_helper(*c);
+      continue;
+    }
     ipc::ParentToChild message;
     *message.mutable_configure() = configure_for(c->role());
     c->send(message);
@@ -269,7 +346,7 @@ int Parent::run() {
   for (ipc::Role role : kRoles) start(child(role));
   event_base_dispatch(base_);
   log::notice("stopped");
-  return 0;
+  return exit_code_;
 }
 
 }  // namespace xmppd::parent

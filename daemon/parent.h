@@ -12,6 +12,7 @@
 
 #include "config/settings.h"
 #include "daemon/child_process.h"
+#include "daemon/credentials.h"
 #include "daemon/listeners.h"
 #include "daemon/privsep_setup.h"
 
@@ -38,6 +39,10 @@ class Parent final : public ChildEvents {
 
   void child_ready(ChildProcess& child) override;
   void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) override;
+  void credentials_loaded(const ipc::CredentialsLoaded& result) override;
+  void start_tls_helper(ChildProcess& tls);
+  void reconfigure_tls_helper(ChildProcess& tls);
+  void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
 
   ChildProcess& child(ipc::Role role);
   ipc::Configure configure_for(ipc::Role role) const;
@@ -59,6 +64,8 @@ class Parent final : public ChildEvents {
   std::vector<ListenSocket> listeners_;
   std::uint64_t generation_ = 1;
   bool stopping_ = false;
+  bool credentials_accepted_ = false;  // the tls helper loaded a set once: later failures are not fatal
+  int exit_code_ = 0;
 
   struct event_base* base_;
   std::vector<std::unique_ptr<ChildProcess>> children_;

@@ -9,6 +9,7 @@
 
 #include "build_config.h"
 #include "common/log.h"
+#include "daemon/credentials.h"
 #include "daemon/parent.h"
 
 namespace {
@@ -65,6 +66,12 @@ int main(int argc, char** argv) {
     log::error("%s", error.c_str());
     return 1;
   }
+  // Unreadable certificate or key files stop the start here, on the terminal; their contents
+  // are checked by the tls helper, which alone parses them.
+  parent::OpenCredentials credentials = parent::open_credentials(*settings);
+  for (const auto& e : credentials.errors) log::error("%s", e.c_str());
+  if (!credentials.errors.empty()) return 1;
+  credentials = {};
   if (!options.foreground && daemon(0, 0) != 0) {
     log::error("daemon: %s", std::strerror(errno));
     return 1;

@@ -96,6 +96,8 @@ void ChildRuntime::report_peer_violation(ipc::Role peer, std::string_view reason
   control_->send(message);
 }
 
+void ChildRuntime::send_to_parent(const ipc::ChildToParent& message) { control_->send(message); }
+
 void ChildRuntime::serve(const ipc::Configure& configure) {
   using Envelope = ipc::ParentToChild;
   control_ = std::make_unique<ipc::TypedChannel<Envelope>>(base_, UniqueFd(kControlFd), kParentToChild,
@@ -122,6 +124,7 @@ void ChildRuntime::serve(const ipc::Configure& configure) {
   control_->on(Envelope::kListener, 1, [this](const Envelope& e, std::vector<UniqueFd>& fds) {
     role_.add_listener(e.listener(), std::move(fds[0]));
   });
+  role_.add_control_handlers(*control_);
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     // Without the parent there is nobody to restart us or to route to: end cleanly.
     if (reason == ipc::CloseReason::kPeerClosed)

@@ -45,6 +45,8 @@ class ChildRole {
   // A fresh link to `peer`, replacing any earlier one. The default holds a link on which
   // no message is accepted yet.
   virtual void add_peer_link(ipc::Role peer, UniqueFd fd);
+  // Messages from the parent that only this role accepts (the common ones are the runtime's).
+  virtual void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) { (void)control; }
 
  protected:
   ChildRuntime* runtime_ = nullptr;
@@ -62,6 +64,7 @@ class ChildRuntime {
   struct event_base* base() const { return base_; }
   // A peer broke the protocol on its link: tell the parent, which restarts it.
   void report_peer_violation(ipc::Role peer, std::string_view reason);
+  void send_to_parent(const ipc::ChildToParent& message);
 
  private:
   bool read_first_configure(ipc::Configure& configure);

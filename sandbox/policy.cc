@@ -54,6 +54,14 @@ const Set kIpc = {
     {"fcntl", {{1, ~0ull, F_DUPFD_CLOEXEC}}},
 };
 
+// Network processes: connections arrive on sockets the parent bound, and a handshake waits
+// in poll(2) for the tls helper's signature.
+const Set kNetwork = {
+    {"accept4", {}},
+    {"poll", {}},
+    {"ppoll", {}},
+};
+
 const Refuse kNoThreads = {"clone3", ENOSYS};
 
 Policy base_policy(const char* name) {
@@ -68,11 +76,16 @@ Policy base_policy(const char* name) {
 
 Policy policy_for(Role role) {
   switch (role) {
-    case Role::kRouter:
-      // Client streams arrive on listening sockets passed by the parent.
-      return base_policy("router");
-    case Role::kS2s:
-      return base_policy("s2s");
+    case Role::kRouter: {
+      Policy policy = base_policy("router");
+      add(policy, kNetwork);
+      return policy;
+    }
+    case Role::kS2s: {
+      Policy policy = base_policy("s2s");
+      add(policy, kNetwork);
+      return policy;
+    }
     case Role::kTls:
       // Keys are loaded before the sandbox; afterwards only framed requests and answers.
       return base_policy("tls");

@@ -1,28 +1,182 @@
 // xmppd-tls: the tls helper.
 //
 // Holds:      every private key (nothing else in xmppd ever does).
-// Talks to:   the parent (control), the router and the s2s worker (signing requests).
-// Runs as:    tls_helper_user, chrooted to empty_path once its keys are loaded.
+// Talks to:   the parent (control, key files), the router and the s2s worker (signing).
+// Runs as:    tls_helper_user, chrooted to empty_path: it opens no file at all; the parent
+//             opens the certificate and key files and passes their descriptors.
 // Syscalls:   sandbox/policy.cc, role "tls": IPC records and the event loop, nothing else.
 //
 // It reads no network byte: its only inputs are framed requests from the two processes
-// that do, and it answers only what they may ask.
-#include "runtime/child.h"
+// that do. It sends them certificate chains, and signs only TLS handshake signature inputs
+// (signing_input.cc) with keys of the service the asking process provides.
+#include <openssl/crypto.h>
 
-namespace xmppd::tls {
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "common/log.h"
+#include "runtime/child.h"
+#include "tls-helper/key_store.h"
+#include "tls-helper/signing_input.h"
+#include "tls_signer.pb.h"
+
+namespace xmppd::tls_helper {
+namespace {
+
+constexpr std::size_t kMaxCredentialFile = 1 << 20;
+// Signing inputs are small; a certificate set may hold many chains.
+constexpr ipc::Limits kFromClient{64 << 10, 0};
+constexpr ipc::Limits kToClient{1 << 20, 0};
+
+using ClientChannel = ipc::TypedChannel<ipc::ToTlsHelper>;
+
+bool read_whole(int fd, std::string& out) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > kMaxCredentialFile) return false;
+  }
+}
+
+void forget(std::map<std::string, std::string>& files) {
+  for (auto& [path, contents] : files) OPENSSL_cleanse(contents.data(), contents.size());
+  files.clear();
+}
+
+}  // namespace
 
 class TlsHelper final : public runtime::ChildRole {
  public:
   sandbox::Role role() const override { return sandbox::Role::kTls; }
   ipc::Role wire_role() const override { return ipc::ROLE_TLS; }
-  bool prepare(runtime::ChildRuntime&, const ipc::Configure&, std::string&) override { return true; }
-  void reconfigure(const ipc::Configure&) override {}
   bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER || peer == ipc::ROLE_S2S; }
+
+  bool prepare(runtime::ChildRuntime&, const ipc::Configure& configure, std::string& error) override {
+    settings_ = configure.tls();
+    // OpenSSL reads its configuration file on first use: that use must come before the chroot.
+    if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) {
+      error = "cannot initialise OpenSSL";
+      return false;
+    }
+    return true;
+  }
+  void reconfigure(const ipc::Configure& configure) override { settings_ = configure.tls(); }
+
+  void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
+    control.on(ipc::ParentToChild::kCredentialFile, 1, [this](const ipc::ParentToChild& m, auto& fds) {
+      std::string contents;
+      const std::string& path = m.credential_file().path();
+      if (!read_whole(fds[0].get(), contents)) {
+        log::error("%s: cannot read (%s)", path.c_str(), errno ? std::strerror(errno) : "over 1 MiB");
+        OPENSSL_cleanse(contents.data(), contents.size());
+        return;
+      }
+      files_[path] = std::move(contents);
+    });
+    control.on(ipc::ParentToChild::kLoadCredentials, 0, [this](const ipc::ParentToChild& m, auto&) {
+      load(m.load_credentials().generation());
+    });
+  }
+
+  void add_peer_link(ipc::Role peer, UniqueFd fd) override {
+    ipc::Service service = peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S;
+    auto channel = std::make_unique<ClientChannel>(runtime_->base(), std::move(fd), kFromClient, kToClient,
+                                                   runtime::wire_role_name(peer));
+    ClientChannel* raw = channel.get();
+    channel->on(ipc::ToTlsHelper::kSign, 0, [this, raw, peer, service](const ipc::ToTlsHelper& m, auto&) {
+      answer(*raw, peer, service, m.sign());
+    });
+    channel->start([this, peer, raw](ipc::CloseReason reason, std::string_view detail) {
+      if (reason == ipc::CloseReason::kViolation) runtime_->report_peer_violation(peer, detail);
+      auto it = clients_.find(peer);
+      if (it != clients_.end() && it->second.get() == raw) clients_.erase(it);
+    });
+    channel->send(wrap(store_.certificates_for(service, generation_)));
+    clients_[peer] = std::move(channel);
+  }
+
+ private:
+  static ipc::FromTlsHelper wrap(ipc::CertificateSet set) {
+    ipc::FromTlsHelper m;
+    *m.mutable_certificates() = std::move(set);
+    return m;
+  }
+
+  void load(std::uint64_t generation) {
+    LoadReport report;
+    std::uint32_t next = next_key_id_;
+    auto keys = load_keys(settings_, files_, next, report, std::time(nullptr));
+    forget(files_);
+    for (const auto& w : report.warnings) log::warning("%s", w.c_str());
+    for (const auto& e : report.errors) log::error("%s", e.c_str());
+
+    ipc::ChildToParent answer;
+    ipc::CredentialsLoaded* loaded = answer.mutable_credentials_loaded();
+    loaded->set_generation(generation);
+    for (auto& e : report.errors) loaded->add_errors(e);
+    for (auto& w : report.warnings) loaded->add_warnings(w);
+    runtime_->send_to_parent(answer);
+    if (!keys) return;
+
+    next_key_id_ = next;
+    generation_ = generation;
+    log::info("serving %zu certificates (generation %llu)", keys->size(), static_cast<unsigned long long>(generation));
+    store_.replace(std::move(*keys));
+    for (auto& [peer, channel] : clients_)
+      channel->send(wrap(store_.certificates_for(peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S,
+                                                 generation_)));
+  }
+
+  void answer(ClientChannel& channel, ipc::Role peer, ipc::Service service, const ipc::SignRequest& request) {
+    ipc::FromTlsHelper reply;
+    ipc::SignResponse* response = reply.mutable_signature();
+    response->set_request_id(request.request_id());
+    std::string error;
+    if (auto signature = sign_for(peer, service, request, error))
+      response->set_signature(signature->data(), signature->size());
+    else
+      response->set_error(error);
+    if (!error.empty()) log::warning("refused to sign for %s: %s", runtime::wire_role_name(peer), error.c_str());
+    channel.send(reply);
+  }
+
+  std::optional<std::vector<std::uint8_t>> sign_for(ipc::Role peer, ipc::Service service,
+                                                    const ipc::SignRequest& request, std::string& error) {
+    const HeldKey* key = store_.find(request.key_id());
+    if (key == nullptr || key->service != service) {
+      error = "key " + std::to_string(request.key_id()) + " is not one this process uses";
+      return std::nullopt;
+    }
+    std::span<const std::uint8_t> message(reinterpret_cast<const std::uint8_t*>(request.message().data()),
+                                          request.message().size());
+    SigningInput input = classify_signing_input(message);
+    // Only the s2s worker acts as a TLS client that presents a certificate.
+    bool role_may = input != SigningInput::kTls13ClientCertificateVerify || peer == ipc::ROLE_S2S;
+    if (!role_may || !scheme_allowed(input, request.scheme())) {
+      error = std::string(describe(input)) + " with this scheme is not signed";
+      return std::nullopt;
+    }
+    return sign(*key, request.scheme(), request.digest(), message, error);
+  }
+
+  ipc::TlsSettings settings_;
+  std::map<std::string, std::string> files_;
+  KeyStore store_;
+  std::uint64_t generation_ = 0;
+  std::uint32_t next_key_id_ = 1;
+  std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
 };
 
-}  // namespace xmppd::tls
+}  // namespace xmppd::tls_helper
 
 int main() {
-  xmppd::tls::TlsHelper helper;
+  xmppd::tls_helper::TlsHelper helper;
   return xmppd::runtime::ChildRuntime(helper).run();
 }

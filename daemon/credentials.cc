@@ -1,0 +1,91 @@
+#include "daemon/credentials.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+
+namespace xmppd::parent {
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Candidate (certificate, key) pairs in the certificates folder, best first.
+std::vector<std::pair<std::string, std::string>> candidates(const std::string& dir, const std::string& host) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::string> names = {host};
+  if (auto dot = host.find('.'); dot != std::string::npos && host.find('.', dot + 1) != std::string::npos)
+    names.push_back(host.substr(dot + 1));
+  for (const std::string& name : names) {
+    out.emplace_back(dir + "/" + name + ".crt", dir + "/" + name + ".key");
+    out.emplace_back(dir + "/" + name + "/fullchain.pem", dir + "/" + name + "/privkey.pem");
+  }
+  return out;
+}
+
+bool find_pair(const config::Settings& settings, const std::string& host, const config::TlsSettings& ssl,
+               std::pair<std::string, std::string>& found, OpenCredentials& out) {
+  if (!ssl.certificate.empty() || !ssl.key.empty()) {
+    if (ssl.certificate.empty() || ssl.key.empty()) {
+      out.errors.push_back(host + ": ssl sets " + (ssl.key.empty() ? "a certificate without a key" : "a key without a certificate"));
+      return false;
+    }
+    found = {ssl.certificate, ssl.key};
+    return true;
+  }
+  for (auto& pair : candidates(settings.certificates, host)) {
+    if (exists(pair.first) && exists(pair.second)) {
+      found = pair;
+      return true;
+    }
+  }
+  std::string warning = "no certificate for " + host + " in " + settings.certificates + " (looked for " + host +
+                        ".crt and " + host + "/fullchain.pem): TLS for it will fail";
+  if (out.warnings.empty() || out.warnings.back() != warning) out.warnings.push_back(warning);
+  return false;
+}
+
+void open_once(const std::string& path, std::map<std::string, bool>& opened, OpenCredentials& out) {
+  if (opened.count(path)) return;
+  opened[path] = true;
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) {
+    out.errors.push_back(path + ": " + std::strerror(errno));
+    return;
+  }
+  out.files.emplace_back(path, std::move(fd));
+}
+
+}  // namespace
+
+OpenCredentials open_credentials(const config::Settings& settings) {
+  OpenCredentials out;
+  std::map<std::string, bool> opened;
+  for (const config::HostSettings& host : settings.hosts) {
+    if (!host.enabled) continue;
+    struct {
+      ipc::Service service;
+      const config::TlsSettings& ssl;
+      bool wanted;
+    } uses[] = {{ipc::SERVICE_C2S, host.c2s_ssl, true}, {ipc::SERVICE_S2S, host.s2s_ssl, host.module_enabled("s2s")}};
+    for (const auto& use : uses) {
+      std::pair<std::string, std::string> pair;
+      if (!use.wanted || !find_pair(settings, host.name, use.ssl, pair, out)) continue;
+      ipc::Credential* c = out.settings.add_credentials();
+      c->set_host(host.name);
+      c->set_service(use.service);
+      c->set_certificate_path(pair.first);
+      c->set_key_path(pair.second);
+      open_once(pair.first, opened, out);
+      open_once(pair.second, opened, out);
+    }
+  }
+  return out;
+}
+
+}  // namespace xmppd::parent

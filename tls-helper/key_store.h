@@ -1,0 +1,66 @@
+// The private keys and certificate chains the tls helper serves, loaded from file contents
+// the parent passed as descriptors.
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "control.pb.h"
+#include "tls_signer.pb.h"
+
+namespace xmppd::tls_helper {
+
+struct EvpPkeyDeleter {
+  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
+};
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyDeleter>;
+
+struct HeldKey {
+  std::string host;
+  ipc::Service service;
+  std::uint32_t key_id;
+  ipc::KeyType type;
+  EvpPkeyPtr key;
+  std::vector<std::string> chain;  // DER, leaf first
+};
+
+struct LoadReport {
+  std::vector<std::string> errors;    // each names its file
+  std::vector<std::string> warnings;
+};
+
+// Parses every credential of `settings` from `files` (path → contents). Refuses a key that
+// does not match its certificate, an RSA key under 2048 bits, an EC key off P-256/P-384/
+// P-521, any other key type, and an encrypted key. An expired or not yet valid certificate
+// is only a warning: a server with a lapsed certificate should still start, and say so.
+// Key ids are taken from `next_key_id` onwards, so ids are never reused.
+std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
+                                              const std::map<std::string, std::string>& files,
+                                              std::uint32_t& next_key_id, LoadReport& report, std::time_t now);
+
+class KeyStore {
+ public:
+  // The keys of the generation before stay usable, for handshakes begun before a reload.
+  void replace(std::vector<HeldKey> keys);
+  const HeldKey* find(std::uint32_t key_id) const;
+  ipc::CertificateSet certificates_for(ipc::Service service, std::uint64_t generation) const;
+
+ private:
+  std::vector<HeldKey> current_, previous_;
+};
+
+// Hashes and signs `message` as the scheme says, with the key's type checked against it.
+std::optional<std::vector<std::uint8_t>> sign(const HeldKey& key, ipc::SignatureScheme scheme,
+                                              std::string_view digest, std::span<const std::uint8_t> message,
+                                              std::string& error);
+
+}  // namespace xmppd::tls_helper

@@ -1,0 +1,133 @@
+#include "tls/acceptor.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace xmppd::tls {
+namespace {
+
+std::string describe_peer(const struct sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (ss.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<const struct sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  }
+  return std::string(host) + " port " + std::to_string(port);
+}
+
+std::string handshake_error(SSL* ssl, int rc) {
+  int err = SSL_get_error(ssl, rc);
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
+  }
+  return err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ? "connection closed" : "error " + std::to_string(err);
+}
+
+}  // namespace
+
+Acceptor::Acceptor(struct event_base* base, UniqueFd listener, const ServerContexts& contexts, std::string service,
+                   Handler on_established)
+    : base_(base), listener_(std::move(listener)), contexts_(contexts), service_(std::move(service)),
+      on_established_(std::move(on_established)) {
+  accept_event_.reset(event_new(base_, listener_.get(), EV_READ | EV_PERSIST, on_accept, this));
+  event_add(accept_event_.get(), nullptr);
+}
+
+Acceptor::~Acceptor() = default;
+
+void Acceptor::on_accept(evutil_socket_t, short, void* arg) { static_cast<Acceptor*>(arg)->accept_all(); }
+
+void Acceptor::accept_all() {
+  for (int i = 0; i < 64; ++i) {
+    struct sockaddr_storage ss = {};
+    socklen_t len = sizeof ss;
+    UniqueFd fd(accept4(listener_.get(), reinterpret_cast<struct sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    if (!fd) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+        log::warning("%s accept: %s", service_.c_str(), std::strerror(errno));
+      return;
+    }
+    SslPtr ssl = contexts_.new_ssl();
+    std::string peer = describe_peer(ss);
+    if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
+      log::warning("%s from %s: no certificate to offer; closed", service_.c_str(), peer.c_str());
+      continue;
+    }
+    auto h = std::make_unique<Handshake>(Handshake{this, std::move(fd), std::move(ssl), std::move(peer), nullptr});
+    Handshake* raw = h.get();
+    pending_[raw] = std::move(h);
+    step(raw, false);
+  }
+}
+
+void Acceptor::on_handshake(evutil_socket_t, short what, void* arg) {
+  auto* h = static_cast<Handshake*>(arg);
+  h->owner->step(h, (what & EV_TIMEOUT) != 0);
+}
+
+void Acceptor::step(Handshake* h, bool timed_out) {
+  if (timed_out) {
+    log::info("%s TLS handshake from %s timed out", service_.c_str(), h->peer.c_str());
+    pending_.erase(h);
+    return;
+  }
+  int rc = SSL_accept(h->ssl.get());
+  if (rc == 1) {
+    finish(h);
+    return;
+  }
+  short wanted;
+  switch (SSL_get_error(h->ssl.get(), rc)) {
+    case SSL_ERROR_WANT_READ: wanted = EV_READ; break;
+    case SSL_ERROR_WANT_WRITE: wanted = EV_WRITE; break;
+    default:
+      log::info("%s TLS handshake from %s failed: %s", service_.c_str(), h->peer.c_str(),
+                handshake_error(h->ssl.get(), rc).c_str());
+      pending_.erase(h);
+      return;
+  }
+  h->event.reset(event_new(base_, h->fd.get(), wanted, on_handshake, h));
+  timeval timeout{kHandshakeTimeoutSeconds, 0};
+  event_add(h->event.get(), &timeout);
+}
+
+void Acceptor::finish(Handshake* h) {
+  std::unique_ptr<Handshake> done = std::move(pending_[h]);
+  pending_.erase(h);
+  done->event.reset();
+  on_established_(Established{std::move(done->fd), std::move(done->ssl), std::move(done->peer)});
+}
+
+}  // namespace xmppd::tls
+
+namespace xmppd::tls {
+std::string describe_session(SSL* ssl) {
+  std::string text = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  text += ", SNI ";
+  text += sni != nullptr ? sni : "(none)";
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  text += ", ALPN ";
+  text += alpn_len > 0 ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "(none)";
+  return text;
+}
+}  // namespace xmppd::tls

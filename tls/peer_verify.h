@@ -1,0 +1,57 @@
+// Verification of a remote server's certificate for XMPP federation.
+//
+// The TLS handshake never fails on a certificate problem: like Prosody, xmppd
+// decides afterwards, per remote domain, whether a stream may go on (dialback
+// can stand in for a certificate the policy does not trust). So the chain and
+// the identity are judged separately, and both verdicts are reported.
+#ifndef XMPPD_TLS_PEER_VERIFY_H
+#define XMPPD_TLS_PEER_VERIFY_H
+
+#include <openssl/x509.h>
+
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace xmppd::tls {
+
+enum class ChainStatus { kTrusted, kSelfSigned, kUntrustedIssuer, kExpired, kNotYetValid, kInvalid, kNoCertificate };
+
+enum class IdentityStatus { kMatches, kMismatch, kNoCertificate };
+
+struct PeerVerification {
+  ChainStatus chain = ChainStatus::kNoCertificate;
+  IdentityStatus identity = IdentityStatus::kNoCertificate;
+  std::string matched;  // the presented identifier that matched, e.g. "DNS-ID *.example.com"
+  std::string detail;   // OpenSSL's verify error texts joined with "; ", for logs
+
+  // chain == kTrusted && identity == kMatches. The argument is not compared:
+  // the verdicts already belong to the domain given to verify_peer, so pass
+  // that same domain (it only documents the call site).
+  bool trusted_for(std::string_view domain) const;
+};
+
+// leaf and untrusted_chain are the certificates as the peer sent them (leaf
+// first, as SSL_get0_peer_certificate and SSL_get_peer_cert_chain give them;
+// a chain that repeats the leaf, as on the client side, is fine);
+// trust holds the anchors and stays the caller's. Validity is checked at `at`,
+// or now. No purpose and no host name are set on the verification: identity
+// is match_identity's job, and a serverAuth-only certificate is fine for s2s.
+// A purpose or host set on trust's own parameters would still apply, so the
+// store given here should carry none.
+PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_STORE* trust, std::string_view domain,
+                             std::optional<time_t> at = std::nullopt);
+
+const char* describe(ChainStatus status);
+const char* describe(IdentityStatus status);
+
+// RFC 6125 as XMPP uses it (RFC 6120 §13.7.1.2, RFC 7590, XEP-0178): DNS-ID,
+// SRV-ID "_xmpp-server.<domain>", XmppAddr, and CN-ID only when the
+// certificate has no subjectAltName of those types. On a match, *matched (if
+// given) names the presented identifier.
+IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched = nullptr);
+
+}  // namespace xmppd::tls
+
+#endif  // XMPPD_TLS_PEER_VERIFY_H

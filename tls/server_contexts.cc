@@ -1,0 +1,155 @@
+#include "tls/server_contexts.h"
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "common/log.h"
+#include "tls/remote_key.h"
+
+namespace xmppd::tls {
+namespace {
+
+// TLS 1.2 only with forward secrecy and AEAD; TLS 1.3 suites are all fine as they are.
+constexpr char kDefaultCiphers[] = "ECDHE+AESGCM:ECDHE+CHACHA20";
+
+std::string openssl_error() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+struct X509Deleter {
+  void operator()(X509* x) const { X509_free(x); }
+};
+
+X509* parse_der(const std::string& der) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+  return d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+}
+
+}  // namespace
+
+bool apply_tls_options(SSL_CTX* ctx, const ipc::HostTls& options, std::string& error) {
+  const std::string& protocol = options.protocol();
+  int min = TLS1_2_VERSION, max = 0;
+  if (protocol == "tlsv1_2") max = TLS1_2_VERSION;
+  if (protocol == "tlsv1_3" || protocol == "tlsv1_3+") min = TLS1_3_VERSION;
+  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+    error = "cannot set protocol " + protocol;
+    return false;
+  }
+  const std::string ciphers = options.ciphers().empty() ? kDefaultCiphers : options.ciphers();
+  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+    error = "ciphers \"" + ciphers + "\" select no cipher";
+    return false;
+  }
+  if (!options.ciphersuites().empty() && SSL_CTX_set_ciphersuites(ctx, options.ciphersuites().c_str()) != 1) {
+    error = "ciphersuites \"" + options.ciphersuites() + "\" select no suite";
+    return false;
+  }
+  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // Idle connections keep no record buffers.
+  SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+  return true;
+}
+
+void ServerContexts::set_options(const google::protobuf::RepeatedPtrField<ipc::HostTls>& options) {
+  options_.clear();
+  for (const ipc::HostTls& o : options) options_[o.host()] = o;
+}
+
+SslCtxPtr ServerContexts::make_context(const ipc::HostCertificate& certificate, std::string& error) const {
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  if (!ctx || certificate.chain().empty()) {
+    error = "no certificate chain";
+    return nullptr;
+  }
+  auto options = options_.find(certificate.host());
+  if (!apply_tls_options(ctx.get(), options == options_.end() ? ipc::HostTls() : options->second, error))
+    return nullptr;
+  std::unique_ptr<X509, X509Deleter> leaf(parse_der(certificate.chain(0)));
+  if (!leaf || SSL_CTX_use_certificate(ctx.get(), leaf.get()) != 1) {
+    error = "unusable certificate: " + openssl_error();
+    return nullptr;
+  }
+  for (int i = 1; i < certificate.chain_size(); ++i) {
+    X509* extra = parse_der(certificate.chain(i));
+    if (extra == nullptr || SSL_CTX_add0_chain_cert(ctx.get(), extra) != 1) {
+      X509_free(extra);
+      error = "unusable chain certificate: " + openssl_error();
+      return nullptr;
+    }
+  }
+  EVP_PKEY* key = make_remote_key(leaf.get(), certificate.key_id());
+  bool ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx.get(), key) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) {
+    error = "cannot use the remote key: " + openssl_error();
+    return nullptr;
+  }
+  SSL_CTX_set_tlsext_servername_callback(ctx.get(), on_servername);
+  SSL_CTX_set_tlsext_servername_arg(ctx.get(), const_cast<ServerContexts*>(this));
+  SSL_CTX_set_alpn_select_cb(ctx.get(), on_alpn, const_cast<ServerContexts*>(this));
+  return ctx;
+}
+
+void ServerContexts::set_certificates(const ipc::CertificateSet& set) {
+  std::map<std::string, SslCtxPtr> hosts;
+  SSL_CTX* first = nullptr;
+  for (const ipc::HostCertificate& certificate : set.certificates()) {
+    std::string error;
+    SslCtxPtr ctx = make_context(certificate, error);
+    if (!ctx) {
+      log::error("TLS for %s: %s", certificate.host().c_str(), error.c_str());
+      continue;
+    }
+    if (first == nullptr) first = ctx.get();
+    hosts[certificate.host()] = std::move(ctx);
+  }
+  // Connections mid-handshake hold their own reference to the context they started with.
+  hosts_ = std::move(hosts);
+  default_ = first;
+  log::info("TLS certificates for %zu hosts (generation %llu)", hosts_.size(),
+            static_cast<unsigned long long>(set.generation()));
+}
+
+SslPtr ServerContexts::new_ssl() const {
+  if (default_ == nullptr) return nullptr;
+  return SslPtr(SSL_new(default_));
+}
+
+int ServerContexts::on_servername(SSL* ssl, int*, void* arg) {
+  auto* self = static_cast<ServerContexts*>(arg);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  std::string host(name);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto it = self->hosts_.find(host);
+  // An unknown name gets the default certificate, as a client with a typo deserves an
+  // answer it can judge; the stream's `to` is what decides which host it talks to.
+  if (it == self->hosts_.end()) return SSL_TLSEXT_ERR_NOACK;
+  SSL_set_SSL_CTX(ssl, it->second.get());
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int ServerContexts::on_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                            unsigned int inlen, void* arg) {
+  auto* self = static_cast<ServerContexts*>(arg);
+  const std::string& ours = self->alpn_;
+  for (unsigned int i = 0; i < inlen;) {
+    unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == ours.size() && ours.compare(0, len, reinterpret_cast<const char*>(in + i + 1), len) == 0) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  // A client that does not offer ours gets no ALPN rather than a failed handshake.
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+}  // namespace xmppd::tls

@@ -1,0 +1,33 @@
+#include "tls/service.h"
+
+#include "common/log.h"
+
+namespace xmppd::tls {
+
+Service::Service(struct event_base* base, std::string name, std::string alpn, ViolationHandler on_violation)
+    : base_(base), name_(std::move(name)), on_violation_(std::move(on_violation)), contexts_(std::move(alpn)) {}
+
+void Service::configure(const google::protobuf::RepeatedPtrField<ipc::HostTls>& options) {
+  contexts_.set_options(options);
+}
+
+void Service::link_helper(UniqueFd sock) {
+  // The old link, if any, is dead already: the parent only sends a new one after a restart.
+  helper_.reset();
+  helper_ = std::make_unique<HelperLink>(
+      base_, std::move(sock), [this](const ipc::CertificateSet& set) { contexts_.set_certificates(set); },
+      [this](bool violation, std::string_view detail) {
+        if (violation)
+          on_violation_(detail);
+        else
+          log::info("link to the tls helper closed (%.*s); waiting for a new one", static_cast<int>(detail.size()),
+                    detail.data());
+      });
+}
+
+void Service::add_direct_tls_listener(UniqueFd listener, Acceptor::Handler on_established) {
+  acceptors_.push_back(
+      std::make_unique<Acceptor>(base_, std::move(listener), contexts_, name_, std::move(on_established)));
+}
+
+}  // namespace xmppd::tls
