@@ -36,7 +36,15 @@ def enter_namespace():
         print("SKIP: integration tests run as root, in a private network namespace")
         sys.exit(SKIP)
     env = dict(os.environ, XMPPD_TEST_NETNS="1")
-    os.execvpe("unshare", ["unshare", "--net", "--mount", "--", sys.executable, "-u"] + sys.argv, env)
+    # Making the new mount namespace private needs "/" to be a mount point; inside a plain
+    # chroot (a fresh-system check) it is not, and the mounts stay private to the caller's
+    # namespace anyway.
+    propagation = "private"
+    if subprocess.run(["unshare", "--mount", "--propagation", "private", "true"],
+                      stderr=subprocess.DEVNULL).returncode != 0:
+        propagation = "unchanged"
+    os.execvpe("unshare", ["unshare", "--net", "--mount", "--propagation", propagation, "--",
+                           sys.executable, "-u"] + sys.argv, env)
 
 
 def wait_for(predicate, timeout=10.0, what="condition"):
