@@ -1,6 +1,7 @@
 #include "runtime/child.h"
 
 #include <signal.h>
+#include <time.h>
 
 #include <cerrno>
 #include <cstring>
@@ -151,6 +152,10 @@ int ChildRuntime::run() {
   ipc::Configure configure;
   if (!read_first_configure(configure)) return 1;
   log::set_verbosity(static_cast<int>(configure.verbosity()));
+
+  // glibc reads /etc/localtime on the first local-time conversion (OpenSSL's certificate
+  // time checks make one): have it read now, while files can still be opened.
+  tzset();
 
   // Created before the sandbox: epoll_create1 is not on any role's list.
   base_ = event_base_new();

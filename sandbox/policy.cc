@@ -30,6 +30,7 @@ const Set kProcessBasics = {
     {"gettimeofday", {}},
     {"getpid", {}},         // OpenSSL's fork detection
     {"getrandom", {}},
+    {"sysinfo", {}},        // glibc's qsort sizes its buffer by physical memory (OpenSSL sorts ciphers)
     {"close", {}},
     {"read", {}},
     {"write", {}},          // sockets, and log lines to descriptor 2

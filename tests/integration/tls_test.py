@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""TLS with key isolation: handshakes in TLS 1.2 and 1.3 with RSA, ECDSA and Ed25519 keys
+that only the tls helper holds, the helper's memory as the only place the keys are found,
+restarts, reloads, and refusals of bad key material."""
+import os
+import signal
+import socket
+import ssl
+import time
+
+import certs
+import harness
+from harness import IntegrationTest, basic_config, proc_status
+
+C2S_TLS, S2S_TLS = 5223, 5270
+HOSTS = {"rsa.test": "rsa", "ec.test": "ec", "ed.test": "ed25519"}
+
+
+def read_memory(pid):
+    """Every readable mapping of a process (as root, even of a non-dumpable one)."""
+    chunks = []
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            try:
+                mem.seek(start)
+                chunks.append(mem.read(end - start))
+            except OSError:
+                continue
+    return b"".join(chunks)
+
+
+class Tls(IntegrationTest):
+    def setUp(self):
+        super().setUp()
+        self.ca = certs.Authority()
+        self.ca_file = os.path.join(self.workdir, "ca.pem")
+        certs.write(self.ca_file, self.ca.pem())
+        self.keys = {}
+        self.certdir = os.path.join(self.workdir, "certs")
+        for host, kind in HOSTS.items():
+            self.keys[host] = self.install(host, kind)
+
+    def install(self, host, kind, **issue):
+        """Puts a key and certificate where each host's configuration finds it: rsa.test as
+        HOST.crt/.key, ec.test in Let's Encrypt's layout, ed.test through explicit ssl paths.
+        Keys are root's alone (0600): only the parent can open them."""
+        key, cert = self.ca.issue(host, kind, **issue)
+        if host == "ec.test":
+            certs.write(f"{self.certdir}/ec.test/fullchain.pem", certs.cert_pem(cert) + self.ca.pem())
+            certs.write(f"{self.certdir}/ec.test/privkey.pem", certs.key_pem(key), 0o600)
+        elif host == "ed.test":
+            certs.write(f"{self.workdir}/ed/cert.pem", certs.cert_pem(cert))
+            certs.write(f"{self.workdir}/ed/key.pem", certs.key_pem(key), 0o600)
+        else:
+            certs.write(f"{self.certdir}/{host}.crt", certs.cert_pem(cert))
+            certs.write(f"{self.certdir}/{host}.key", certs.key_pem(key), 0o600)
+        return key
+
+    def config(self, hosts_extra=""):
+        return basic_config(self.workdir, f"""
+certificates = "{self.certdir}"
+c2s_direct_tls_ports = {{ {C2S_TLS} }}
+s2s_direct_tls_ports = {{ {S2S_TLS} }}
+{hosts_extra}
+VirtualHost "rsa.test"
+VirtualHost "ec.test"
+VirtualHost "ed.test"
+ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/key.pem" }}
+""")
+
+    def start_server(self, text=None):
+        server = self.server(text or self.config()).start()
+        server.wait_sandboxed_children()
+        server.wait_log(r"router\[\d+\]: TLS certificates for 3 hosts")
+        server.wait_log(r"s2s\[\d+\]: TLS certificates for 3 hosts")
+        return server
+
+    def handshake(self, host, port, version, alpn):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(self.ca_file)
+        context.minimum_version = context.maximum_version = version
+        context.set_alpn_protocols([alpn, "h2"])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname=host) as tls:
+                der = tls.getpeercert(binary_form=True)
+                result = (tls.version(), tls.selected_alpn_protocol(), der)
+                tls.settimeout(10)
+                self.assertEqual(tls.recv(1), b"", "the server ends the session after the handshake")
+                return result
+
+    def test_handshakes_with_every_key_type_and_version_through_the_helper(self):
+        server = self.start_server()
+        versions = {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}
+        for host in HOSTS:
+            for version, name in versions.items():
+                for port, alpn in ((C2S_TLS, "xmpp-client"), (S2S_TLS, "xmpp-server")):
+                    with self.subTest(host=host, version=name, port=port):
+                        got_version, got_alpn, der = self.handshake(host, port, version, alpn)
+                        self.assertEqual(got_version, name)
+                        self.assertEqual(got_alpn, alpn)
+                        self.assertIn(host.encode(), der)
+        server.wait_log(r"router\[\d+\]: c2s TLS from 127\.0\.0\.1 port \d+: TLSv1\.3 .*SNI ed\.test, ALPN xmpp-client")
+        server.wait_log(r"s2s\[\d+\]: s2s TLS from 127\.0\.0\.1 port \d+: TLSv1\.2 .*SNI rsa\.test, ALPN xmpp-server")
+
+    def test_private_keys_are_only_in_the_tls_helper(self):
+        server = self.start_server()
+        for host in HOSTS:
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                self.handshake(host, C2S_TLS, version, "xmpp-client")
+                self.handshake(host, S2S_TLS, version, "xmpp-server")
+        kids = server.children()
+        memory = {role: read_memory(kids[role]) for role in ("tls", "router", "s2s")}
+        memory["parent"] = read_memory(server.proc.pid)
+        for host, key in self.keys.items():
+            secret = certs.secret_of(key)
+            forms = (secret, secret[::-1])  # as bytes, and as OpenSSL's little-endian bignum limbs
+            with self.subTest(host=host):
+                self.assertTrue(any(f in memory["tls"] for f in forms),
+                                f"control failed: the {host} secret is not in the tls helper's memory")
+                for role in ("router", "s2s", "parent"):
+                    self.assertFalse(any(f in memory[role] for f in forms), f"{host} secret found in {role}")
+
+    def test_handshake_works_after_the_tls_helper_restarts(self):
+        server = self.start_server()
+        old = server.children()["tls"]
+        mark = len(server.log())
+        os.kill(old, signal.SIGKILL)
+        server.wait_log(r"router\[\d+\]: TLS certificates for 3 hosts", after=mark)
+        server.wait_log(r"s2s\[\d+\]: TLS certificates for 3 hosts", after=mark)
+        self.assertNotEqual(server.children()["tls"], old)
+        for port, alpn in ((C2S_TLS, "xmpp-client"), (S2S_TLS, "xmpp-server")):
+            version, _, _ = self.handshake("ec.test", port, ssl.TLSVersion.TLSv1_3, alpn)
+            self.assertEqual(version, "TLSv1.3")
+
+    def test_sighup_reloads_certificates(self):
+        server = self.start_server()
+        _, _, before = self.handshake("rsa.test", C2S_TLS, ssl.TLSVersion.TLSv1_3, "xmpp-client")
+        kids = server.children()
+        self.install("rsa.test", "rsa")
+        mark = len(server.log())
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_log(r"tls\[\d+\]: serving 6 certificates \(generation 2\)", after=mark)
+        server.wait_log(r"router\[\d+\]: TLS certificates for 3 hosts \(generation 2\)", after=mark)
+        _, _, after = self.handshake("rsa.test", C2S_TLS, ssl.TLSVersion.TLSv1_3, "xmpp-client")
+        self.assertNotEqual(before, after, "the renewed certificate is served")
+        self.assertEqual(server.children(), kids, "no process was restarted for the reload")
+
+    def test_bad_key_on_reload_keeps_the_certificates_in_force(self):
+        server = self.start_server()
+        _, _, before = self.handshake("rsa.test", C2S_TLS, ssl.TLSVersion.TLSv1_3, "xmpp-client")
+        other, _ = self.ca.issue("rsa.test", "rsa")
+        certs.write(f"{self.certdir}/rsa.test.key", certs.key_pem(other), 0o600)
+        mark = len(server.log())
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_log(r"rsa\.test\.key: key does not match the certificate", after=mark)
+        server.wait_log(r"refused; the ones in force stay", after=mark)
+        _, _, after = self.handshake("rsa.test", C2S_TLS, ssl.TLSVersion.TLSv1_3, "xmpp-client")
+        self.assertEqual(before, after)
+
+    def expect_start_failure(self, message):
+        server = self.server(self.config()).start()
+        self.assertEqual(server.proc.wait(20), 1, server.log())
+        self.assertIn(message, server.log())
+
+    def test_key_not_matching_its_certificate_stops_the_start(self):
+        other, _ = self.ca.issue("rsa.test", "rsa")
+        certs.write(f"{self.certdir}/rsa.test.key", certs.key_pem(other), 0o600)
+        self.expect_start_failure(f"{self.certdir}/rsa.test.key: key does not match the certificate in "
+                                  f"{self.certdir}/rsa.test.crt")
+
+    def test_short_rsa_key_stops_the_start(self):
+        self.install("rsa.test", "rsa1024")
+        self.expect_start_failure(f"{self.certdir}/rsa.test.key: RSA key of 1024 bits; at least 2048 are needed")
+
+    def test_unreadable_key_file_stops_the_start(self):
+        os.unlink(f"{self.workdir}/ed/key.pem")
+        self.expect_start_failure(f"{self.workdir}/ed/key.pem: No such file or directory")
+
+    def test_expired_certificate_is_a_loud_warning_and_still_served(self):
+        self.install("ec.test", "ec", days=-1, not_before_days=-30)
+        server = self.start_server()
+        server.wait_log(r"fullchain\.pem: certificate has EXPIRED; it is served anyway")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", C2S_TLS), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="ec.test") as tls:
+                self.assertIn(b"ec.test", tls.getpeercert(binary_form=True))
+
+    def test_host_without_certificate_is_a_warning(self):
+        server = self.server(self.config() + 'VirtualHost "bare.test"\n').start()
+        server.wait_sandboxed_children()
+        server.wait_log(r"no certificate for bare\.test in .*: TLS for it will fail")
+
+
+if __name__ == "__main__":
+    harness.main()
