@@ -72,6 +72,7 @@ bool ChildRuntime::read_first_configure(ipc::Configure& configure) {
 bool ChildRuntime::start_sandboxed(const ipc::Configure& configure) {
   const ipc::Privsep& p = configure.privsep();
   sandbox::Privsep privsep{p.switch_user(), p.uid(), p.gid(), p.directory()};
+  const uid_t uid = getuid();  // asked now: getuid is on no role's list
   std::string error;
   if (!sandbox::drop_privileges(privsep, error)) {
     log::error("cannot drop privileges: %s", error.c_str());
@@ -84,7 +85,7 @@ bool ChildRuntime::start_sandboxed(const ipc::Configure& configure) {
   if (privsep.switch_user)
     log::info("running as %s (uid %u), chrooted to %s", p.user().c_str(), p.uid(), p.directory().c_str());
   else
-    log::info("not started as root: running as uid %u in %s without chroot", getuid(), p.directory().c_str());
+    log::info("not started as root: running as uid %u in %s without chroot", uid, p.directory().c_str());
   return true;
 }
 

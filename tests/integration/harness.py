@@ -83,6 +83,7 @@ class Server:
         self.log_path = os.path.join(workdir, f"{name}.log")
         self.write_config(config_text)
         self.proc = None
+        self.start_as = []  # a command prefix, e.g. setpriv to run as another user
 
     def write_config(self, text):
         with open(self.config, "w") as f:
@@ -90,7 +91,7 @@ class Server:
 
     def start(self, *extra):
         self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([XMPPD, "-d", "-v", "-f", self.config, *extra],
+        self.proc = subprocess.Popen([*self.start_as, XMPPD, "-d", "-v", "-f", self.config, *extra],
                                      stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT)
         return self
 

@@ -130,6 +130,21 @@ class Processes(IntegrationTest):
         finally:
             blocker.close()
 
+    def test_runs_without_root_for_development(self):
+        uid, gid = user_ids("_xmppd")
+        os.chown(self.workdir, uid, gid)
+        server = self.server(basic_config(self.workdir))
+        server.start_as = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        server.start()
+        kids = server.wait_sandboxed_children()
+        for role, pid in kids.items():
+            with self.subTest(role=role):
+                status = proc_status(pid)
+                self.assertEqual(status["Uid"].split()[0], str(uid))
+                self.assertEqual(status["NoNewPrivs"], "1")
+        server.wait_log(r"not started as root: children keep uid")
+        server.wait_log(r"tls\[\d+\]: not started as root: running as uid")
+
     def test_helpers_link_no_xml_parser_and_no_dns_library(self):
         for role in ["tls", "auth"]:
             libs = subprocess.run(["ldd", harness.ROLE_BINARIES[role]], capture_output=True, text=True).stdout
