@@ -66,8 +66,10 @@ std::string child_binary(ipc::Role role) {
   return {};
 }
 
-Parent::Parent(Options options, config::Settings settings, RolePrivsep privsep, std::vector<ListenSocket> listeners)
-    : options_(std::move(options)), settings_(std::move(settings)), privsep_(std::move(privsep)),
+Parent::Parent(Options options, config::Settings settings, S2sTrust trust, RolePrivsep privsep,
+               std::vector<ListenSocket> listeners)
+    : options_(std::move(options)), settings_(std::move(settings)), trust_(std::move(trust)),
+      privsep_(std::move(privsep)),
       listeners_(std::move(listeners)), base_(event_base_new()) {
   if (base_ == nullptr) log::fatal("cannot create the event loop");
   for (ipc::Role role : kRoles) {
@@ -108,8 +110,12 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_s2s()->add_hosts(host.name);
-        *c.mutable_s2s()->add_tls() = host_tls(host.name, host.s2s_ssl);
+        ipc::HostTls* tls = c.mutable_s2s()->add_tls();
+        *tls = host_tls(host.name, host.s2s_ssl);
+        if (auto it = trust_.store_of_host.find(host.name); it != trust_.store_of_host.end())
+          tls->set_trust_store(it->second);
       }
+      for (const ipc::TrustStore& store : trust_.stores) *c.mutable_s2s()->add_trust_stores() = store;
       break;
     case ipc::ROLE_TLS:
       c.mutable_tls();  // the credentials: start_tls_helper and reconfigure_tls_helper
@@ -270,10 +276,18 @@ void Parent::reload() {
   std::optional<config::Settings> next = config::load_file(options_.config_file, diags);
   for (const auto& d : diags)
     (d.severity == config::Diagnostic::Severity::kError ? log::error : log::warning)("%s", d.str().c_str());
+  S2sTrust trust;
+  std::vector<std::string> warnings;
+  std::string error;
+  if (next && !load_s2s_trust(*next, trust, warnings, error)) {
+    log::error("%s", error.c_str());
+    next.reset();
+  }
   if (!next) {
     log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
     return;
   }
+  for (const auto& w : warnings) log::warning("%s", w.c_str());
   if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
       next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
@@ -284,6 +298,7 @@ void Parent::reload() {
   // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
   // listeners_); everything else is taken from the new file.
   settings_ = std::move(*next);
+  trust_ = std::move(trust);
   ++generation_;
   for (auto& c : children_) {
     if (!c->running()) continue;

@@ -15,6 +15,7 @@
 #include "daemon/credentials.h"
 #include "daemon/listeners.h"
 #include "daemon/privsep_setup.h"
+#include "daemon/trust_anchors.h"
 
 namespace xmppd::parent {
 
@@ -26,7 +27,8 @@ struct Options {
 
 class Parent final : public ChildEvents {
  public:
-  Parent(Options options, config::Settings settings, RolePrivsep privsep, std::vector<ListenSocket> listeners);
+  Parent(Options options, config::Settings settings, S2sTrust trust, RolePrivsep privsep,
+         std::vector<ListenSocket> listeners);
   ~Parent() override;
   int run();
 
@@ -60,6 +62,7 @@ class Parent final : public ChildEvents {
 
   Options options_;
   config::Settings settings_;
+  S2sTrust trust_;
   RolePrivsep privsep_;
   std::vector<ListenSocket> listeners_;
   std::uint64_t generation_ = 1;

@@ -72,6 +72,13 @@ int main(int argc, char** argv) {
   for (const auto& e : credentials.errors) log::error("%s", e.c_str());
   if (!credentials.errors.empty()) return 1;
   credentials = {};
+  parent::S2sTrust trust;
+  std::vector<std::string> warnings;
+  if (!parent::load_s2s_trust(*settings, trust, warnings, error)) {
+    log::error("%s", error.c_str());
+    return 1;
+  }
+  for (const auto& w : warnings) log::warning("%s", w.c_str());
   if (!options.foreground && daemon(0, 0) != 0) {
     log::error("daemon: %s", std::strerror(errno));
     return 1;
@@ -82,7 +89,8 @@ int main(int argc, char** argv) {
   }
   log::notice("xmppd %s starting with %s", XMPPD_VERSION, options.config_file.c_str());
   std::string pidfile = settings->pidfile;
-  int rc = parent::Parent(options, std::move(*settings), std::move(privsep), std::move(listeners)).run();
+  int rc = parent::Parent(options, std::move(*settings), std::move(trust), std::move(privsep), std::move(listeners))
+               .run();
   if (!pidfile.empty()) unlink(pidfile.c_str());
   return rc;
 }

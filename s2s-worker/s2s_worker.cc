@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "runtime/child.h"
 #include "tls/service.h"
+#include "tls/trust_store.h"
 
 namespace xmppd::s2s {
 
@@ -35,7 +36,10 @@ class S2sWorker final : public runtime::ChildRole {
     return true;
   }
 
-  void reconfigure(const ipc::Configure& configure) override { tls_->configure(configure.s2s().tls()); }
+  void reconfigure(const ipc::Configure& configure) override {
+    tls_->configure(configure.s2s().tls());
+    trust_.configure(configure.s2s());
+  }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS)
@@ -62,6 +66,7 @@ class S2sWorker final : public runtime::ChildRole {
   }
 
   std::optional<tls::Service> tls_;
+  tls::TrustStores trust_;  // verifies remote servers' certificates (federation)
   std::vector<UniqueFd> listeners_;
 };
 

@@ -191,6 +191,23 @@ ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/ke
             with context.wrap_socket(raw, server_hostname="ec.test") as tls:
                 self.assertIn(b"ec.test", tls.getpeercert(binary_form=True))
 
+    def test_s2s_trust_anchors_come_from_the_system_store_or_cafile(self):
+        server = self.start_server()
+        found = server.wait_log(r"s2s\[\d+\]: trust anchors for remote servers: (\d+) from system store")
+        self.assertGreater(int(found.group(1)), 10)
+        server.stop()
+        text = self.config().replace('VirtualHost "rsa.test"',
+                                     f'VirtualHost "rsa.test"\ns2s_ssl = {{ cafile = "{self.ca_file}" }}')
+        server = self.start_server(text)
+        server.wait_log(rf"s2s\[\d+\]: trust anchors for remote servers: 1 from {self.ca_file}")
+
+    def test_unreadable_cafile_stops_the_start(self):
+        text = self.config().replace('VirtualHost "rsa.test"',
+                                     f'VirtualHost "rsa.test"\nssl = {{ cafile = "{self.workdir}/none.pem" }}')
+        server = self.server(text).start()
+        self.assertEqual(server.proc.wait(20), 1, server.log())
+        self.assertIn(f"{self.workdir}/none.pem: no certificate could be read (cafile)", server.log())
+
     def test_host_without_certificate_is_a_warning(self):
         server = self.server(self.config() + 'VirtualHost "bare.test"\n').start()
         server.wait_sandboxed_children()
