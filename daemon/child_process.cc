@@ -88,6 +88,11 @@ bool ChildProcess::spawn(const ipc::Configure& configure) {
       _exit(126);
     close_range(runtime::kControlFd + 1, ~0U, 0);
     execve(binary_.c_str(), argv, envp.data());
+    // Heard by the parent through the log pipe, like any line of the child's.
+    const char* why = strerror(errno);
+    const char* parts[] = {"<3>cannot execute ", binary_.c_str(), ": ", why, "\n"};
+    for (const char* part : parts)
+      if (write(2, part, strlen(part)) < 0) break;
     _exit(127);
   }
 

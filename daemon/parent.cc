@@ -54,13 +54,17 @@ size_t role_index(ipc::Role role) {
 
 }  // namespace
 
+// A parent running from a build tree (daemon/xmppd) finds its children in the sibling
+// folders of that tree; an installed one in the libexec directory.
 std::string child_binary(ipc::Role role) {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   for (const RoleBinary& b : kBinaries) {
     if (b.role != role) continue;
-    std::error_code ec;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    std::filesystem::path build_dir = XMPPD_BUILDDIR;
-    if (!ec && self.parent_path() == build_dir / "daemon") return (build_dir / b.build_subdir / b.name).string();
+    if (!ec && self.parent_path().filename() == "daemon") {
+      std::filesystem::path built = self.parent_path().parent_path() / b.build_subdir / b.name;
+      if (std::filesystem::exists(built, ec)) return built.string();
+    }
     return std::string(XMPPD_LIBEXECDIR) + "/" + b.name;
   }
   return {};

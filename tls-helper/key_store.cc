@@ -20,10 +20,10 @@ struct BioDeleter {
 };
 using BioPtr = std::unique_ptr<BIO, BioDeleter>;
 
-std::string openssl_error() {
+std::string openssl_error(const char* if_none) {
   unsigned long e = ERR_get_error();
   ERR_clear_error();
-  if (e == 0) return "no PEM data found";
+  if (e == 0) return if_none;
   char buf[256];
   ERR_error_string_n(e, buf, sizeof buf);
   return buf;
@@ -41,9 +41,14 @@ bool read_chain(const std::string& path, const std::string& pem, std::vector<X50
 }
 
 EvpPkeyPtr read_key(const std::string& path, const std::string& pem, LoadReport& report) {
+  if (pem.find("ENCRYPTED") != std::string::npos) {
+    report.errors.push_back(path + ": the private key is encrypted; a daemon cannot unlock it (decrypt it with "
+                            "openssl pkey -in FILE -out FILE and keep it readable by root only)");
+    return nullptr;
+  }
   BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
-  if (!key) report.errors.push_back(path + ": cannot read a private key (" + openssl_error() + ")");
+  if (!key) report.errors.push_back(path + ": cannot read a private key (" + openssl_error("no PEM key found") + ")");
   return key;
 }
 
@@ -128,12 +133,13 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
                                               const std::map<std::string, std::string>& files,
                                               std::uint32_t& next_key_id, LoadReport& report, std::time_t now) {
   std::vector<HeldKey> keys;
+  const std::size_t errors_before = report.errors.size();
   for (const ipc::Credential& c : settings.credentials())
     if (auto held = load_one(c, files, next_key_id, report, now)) {
       keys.push_back(std::move(*held));
       ++next_key_id;
     }
-  if (!report.errors.empty()) return std::nullopt;
+  if (report.errors.size() != errors_before) return std::nullopt;
   return keys;
 }
 
@@ -188,7 +194,7 @@ std::optional<std::vector<std::uint8_t>> sign(const HeldKey& key, ipc::Signature
   std::vector<std::uint8_t> signature(length);
   ok = ok && EVP_DigestSign(ctx.get(), signature.data(), &length, message.data(), message.size()) == 1;
   if (!ok) {
-    error = "signing failed: " + openssl_error();
+    error = "signing failed: " + openssl_error("no reason given");
     return std::nullopt;
   }
   signature.resize(length);

@@ -61,7 +61,8 @@ bool scheme_allowed(SigningInput input, ipc::SignatureScheme scheme) {
     case SigningInput::kTls13ClientCertificateVerify:
       return scheme == ipc::SCHEME_RSA_PSS || scheme == ipc::SCHEME_ECDSA || scheme == ipc::SCHEME_ED25519;
     case SigningInput::kTls12ServerKeyExchange:
-      return scheme != ipc::SCHEME_UNSPECIFIED;
+      return scheme == ipc::SCHEME_RSA_PKCS1 || scheme == ipc::SCHEME_RSA_PSS || scheme == ipc::SCHEME_ECDSA ||
+             scheme == ipc::SCHEME_ED25519;
     case SigningInput::kUnknown:
       return false;
   }

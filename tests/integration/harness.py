@@ -84,6 +84,7 @@ class Server:
         self.write_config(config_text)
         self.proc = None
         self.start_as = []  # a command prefix, e.g. setpriv to run as another user
+        self.binary = XMPPD
 
     def write_config(self, text):
         with open(self.config, "w") as f:
@@ -91,7 +92,7 @@ class Server:
 
     def start(self, *extra):
         self.log_file = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([*self.start_as, XMPPD, "-d", "-v", "-f", self.config, *extra],
+        self.proc = subprocess.Popen([*self.start_as, self.binary, "-d", "-v", "-f", self.config, *extra],
                                      stdin=subprocess.DEVNULL, stdout=self.log_file, stderr=subprocess.STDOUT)
         return self
 

@@ -2,6 +2,7 @@
 """The five processes: who they run as, where, under which sandbox, and what the parent does
 when one of them dies, on SIGHUP and on SIGTERM."""
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -133,7 +134,14 @@ class Processes(IntegrationTest):
     def test_runs_without_root_for_development(self):
         uid, gid = user_ids("_xmppd")
         os.chown(self.workdir, uid, gid)
+        # The build tree may sit where that user cannot reach (/root): run a copy of it.
+        binaries = {"xmppd": harness.XMPPD, **{os.path.basename(p): p for p in harness.ROLE_BINARIES.values()}}
+        for name, path in binaries.items():
+            folder = os.path.join(self.workdir, "tree", os.path.basename(os.path.dirname(path)))
+            os.makedirs(folder, exist_ok=True)
+            shutil.copy2(path, folder)
         server = self.server(basic_config(self.workdir))
+        server.binary = os.path.join(self.workdir, "tree", "daemon", "xmppd")
         server.start_as = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         server.start()
         kids = server.wait_sandboxed_children()
