@@ -104,6 +104,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
   *c.mutable_privsep() = privsep_.of(role);
   switch (role) {
     case ipc::ROLE_ROUTER:
+      c.mutable_router()->mutable_c2s()->set_require_encryption(settings_.global.c2s_require_encryption);
+      c.mutable_router()->mutable_c2s()->set_max_stanza_bytes(settings_.global.c2s_stanza_size_limit);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);
@@ -111,6 +113,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       }
       break;
     case ipc::ROLE_S2S:
+      c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);
+      c.mutable_s2s()->mutable_s2s()->set_max_stanza_bytes(settings_.global.s2s_stanza_size_limit);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_s2s()->add_hosts(host.name);

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "runtime/child.h"
+#include "stream/sessions.h"
 #include "tls/service.h"
 
 namespace xmppd::router {
@@ -33,13 +34,17 @@ class Router final : public runtime::ChildRole {
     }
     tls_.emplace(runtime.base(), "c2s", "xmpp-client",
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
+    sessions_.emplace(runtime.base(), stream::StreamKind::kClient, tls_->contexts());
     reconfigure(configure);
     return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
-    hosts_.assign(configure.router().hosts().begin(), configure.router().hosts().end());
-    tls_->configure(configure.router().tls());
+    const ipc::RouterSettings& settings = configure.router();
+    hosts_.assign(settings.hosts().begin(), settings.hosts().end());
+    tls_->configure(settings.tls());
+    sessions_->configure({hosts_.begin(), hosts_.end()}, settings.c2s().require_encryption(),
+                         settings.c2s().max_stanza_bytes());
     log::info("configuration generation %llu: %zu hosts", static_cast<unsigned long long>(configure.generation()),
               hosts_.size());
   }
@@ -54,24 +59,20 @@ class Router final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
     if (listener.kind() == ipc::Listener::KIND_C2S_DIRECT_TLS) {
       log::info("c2s direct TLS on %s port %u", listener.address().c_str(), listener.port());
-      tls_->add_direct_tls_listener(std::move(fd), [](tls::Established e) { established(std::move(e)); });
+      tls_->add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
+        log::info("c2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
+        sessions_->adopt(std::move(e));
+      });
       return;
     }
-    // STARTTLS needs the XML stream, which client service brings (see README, status).
-    log::info("holding c2s listener %s port %u", listener.address().c_str(), listener.port());
-    listeners_.push_back(std::move(fd));
+    log::info("c2s on %s port %u", listener.address().c_str(), listener.port());
+    sessions_->add_listener(std::move(fd));
   }
 
  private:
-  static void established(tls::Established e) {
-    log::info("c2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
-    // No stream service yet: end the session cleanly.
-    SSL_shutdown(e.ssl.get());
-  }
-
   std::vector<std::string> hosts_;
   std::optional<tls::Service> tls_;
-  std::vector<UniqueFd> listeners_;
+  std::optional<stream::Sessions> sessions_;
 };
 
 }  // namespace xmppd::router

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "runtime/child.h"
+#include "stream/sessions.h"
 #include "tls/service.h"
 #include "tls/trust_store.h"
 
@@ -32,13 +33,17 @@ class S2sWorker final : public runtime::ChildRole {
     }
     tls_.emplace(runtime.base(), "s2s", "xmpp-server",
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
+    sessions_.emplace(runtime.base(), stream::StreamKind::kServer, tls_->contexts());
     reconfigure(configure);
     return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
-    tls_->configure(configure.s2s().tls());
-    trust_.configure(configure.s2s());
+    const ipc::S2sSettings& settings = configure.s2s();
+    tls_->configure(settings.tls());
+    trust_.configure(settings);
+    sessions_->configure({settings.hosts().begin(), settings.hosts().end()}, settings.s2s().require_encryption(),
+                         settings.s2s().max_stanza_bytes());
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
@@ -51,23 +56,20 @@ class S2sWorker final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
     if (listener.kind() == ipc::Listener::KIND_S2S_DIRECT_TLS) {
       log::info("s2s direct TLS on %s port %u", listener.address().c_str(), listener.port());
-      tls_->add_direct_tls_listener(std::move(fd), [](tls::Established e) { established(std::move(e)); });
+      tls_->add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
+        log::info("s2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
+        sessions_->adopt(std::move(e));
+      });
       return;
     }
-    // STARTTLS needs the XML stream, which federation brings (see README, status).
-    log::info("holding s2s listener %s port %u", listener.address().c_str(), listener.port());
-    listeners_.push_back(std::move(fd));
+    log::info("s2s on %s port %u", listener.address().c_str(), listener.port());
+    sessions_->add_listener(std::move(fd));
   }
 
  private:
-  static void established(tls::Established e) {
-    log::info("s2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
-    SSL_shutdown(e.ssl.get());
-  }
-
   std::optional<tls::Service> tls_;
   tls::TrustStores trust_;  // verifies remote servers' certificates (federation)
-  std::vector<UniqueFd> listeners_;
+  std::optional<stream::Sessions> sessions_;
 };
 
 }  // namespace xmppd::s2s

@@ -1,7 +1,5 @@
 #include "tls/acceptor.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <sys/socket.h>
 
@@ -9,24 +7,10 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "common/net.h"
 
 namespace xmppd::tls {
 namespace {
-
-std::string describe_peer(const struct sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  unsigned port = 0;
-  if (ss.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<const struct sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    port = ntohs(in->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const struct sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    port = ntohs(in6->sin6_port);
-  }
-  return std::string(host) + " port " + std::to_string(port);
-}
 
 std::string handshake_error(SSL* ssl, int rc) {
   int err = SSL_get_error(ssl, rc);
@@ -56,16 +40,14 @@ void Acceptor::on_accept(evutil_socket_t, short, void* arg) { static_cast<Accept
 
 void Acceptor::accept_all() {
   for (int i = 0; i < 64; ++i) {
-    struct sockaddr_storage ss = {};
-    socklen_t len = sizeof ss;
-    UniqueFd fd(accept4(listener_.get(), reinterpret_cast<struct sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC));
+    std::string peer;
+    UniqueFd fd = net::accept_connection(listener_.get(), peer);
     if (!fd) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
         log::warning("%s accept: %s", service_.c_str(), std::strerror(errno));
       return;
     }
     SslPtr ssl = contexts_.new_ssl();
-    std::string peer = describe_peer(ss);
     if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
       log::warning("%s from %s: no certificate to offer; closed", service_.c_str(), peer.c_str());
       continue;

@@ -120,6 +120,12 @@ SslPtr ServerContexts::new_ssl() const {
   return SslPtr(SSL_new(default_));
 }
 
+SslPtr ServerContexts::new_ssl_for(const std::string& host) const {
+  auto it = hosts_.find(host);
+  if (it == hosts_.end()) return new_ssl();
+  return SslPtr(SSL_new(it->second.get()));
+}
+
 int ServerContexts::on_servername(SSL* ssl, int*, void* arg) {
   auto* self = static_cast<ServerContexts*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);

@@ -38,6 +38,9 @@ class ServerContexts {
   void set_certificates(const ipc::CertificateSet& set);
   // A server SSL for an accepted connection; null while no certificate is known.
   SslPtr new_ssl() const;
+  // The same, starting from `host`'s certificate (STARTTLS knows the host from the stream
+  // header; SNI, if the client sends it, still decides).
+  SslPtr new_ssl_for(const std::string& host) const;
   std::size_t size() const { return hosts_.size(); }
 
  private:

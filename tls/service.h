@@ -26,6 +26,7 @@ class Service {
   void configure(const google::protobuf::RepeatedPtrField<ipc::HostTls>& options);
   void link_helper(UniqueFd sock);
   void add_direct_tls_listener(UniqueFd listener, Acceptor::Handler on_established);
+  const ServerContexts& contexts() const { return contexts_; }
 
  private:
   struct event_base* base_;

@@ -1,0 +1,209 @@
+#include "stream/session.h"
+
+#include <openssl/rand.h>
+
+#include "common/log.h"
+#include "tls/acceptor.h"
+
+namespace xmppd::stream {
+namespace {
+
+constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
+constexpr std::string_view kStreamErrorNs = "urn:ietf:params:xml:ns:xmpp-streams";
+
+std::string random_id() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+const char* condition_of(xml::ParseError error) {
+  switch (error) {
+    case xml::ParseError::kRestrictedXml: return "restricted-xml";
+    case xml::ParseError::kTooBig:
+    case xml::ParseError::kTooComplex: return "policy-violation";
+    case xml::ParseError::kBadStreamHeader: return "invalid-namespace";
+    default: return "not-well-formed";
+  }
+}
+
+}  // namespace
+
+Session::Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone)
+    : config_(config), transport_(base, std::move(fd), std::move(peer), *this),
+      parser_(*this, xml::ParserLimits{config.max_stanza_bytes}), on_gone_(std::move(on_gone)) {
+  timeout_.reset(evtimer_new(base, on_timeout, this));
+  timeval tv{static_cast<time_t>(config_.negotiation_timeout.count()), 0};
+  event_add(timeout_.get(), &tv);
+}
+
+Session::~Session() = default;
+
+void Session::start() { transport_.start(); }
+
+void Session::start_tls_established(tls::SslPtr ssl) {
+  transport_.adopt_tls(std::move(ssl));
+  transport_.start();
+}
+
+std::string_view Session::content_ns() const {
+  return config_.kind == StreamKind::kClient ? "jabber:client" : "jabber:server";
+}
+
+void Session::on_timeout(evutil_socket_t, short, void* arg) {
+  static_cast<Session*>(arg)->stream_error("connection-timeout", "stream negotiation took too long");
+}
+
+void Session::received(std::string_view bytes) {
+  if (ending_) return;
+  if (!parser_.feed(bytes)) stream_error(condition_of(parser_.error()), parser_.error_text());
+}
+
+void Session::send_header(std::string_view from) {
+  std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
+  out += content_ns();
+  out += "' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en' id='";
+  out += stream_id_;
+  out += "'";
+  if (!from.empty()) {
+    out += " from='";
+    xml::escape(out, from, true);
+    out += "'";
+  }
+  out += ">";
+  transport_.send(out);
+  header_sent_ = true;
+}
+
+void Session::stream_opened(const xml::Element& header) {
+  stream_id_ = random_id();
+  const std::string* to = header.attribute("to");
+  std::string host = to != nullptr ? lowercase(*to) : std::string();
+  bool known = !host.empty() && config_.hosts->count(host) > 0;
+  // Answer with our header first: a stream error is only valid inside a stream (§4.9.1.1).
+  send_header(known ? host : std::string_view());
+  const std::string* ns = header.attribute("xmlns");
+  if (ns == nullptr || *ns != content_ns()) {
+    stream_error("invalid-namespace", std::string("the stream's namespace must be ") + std::string(content_ns()));
+    return;
+  }
+  const std::string* version = header.attribute("version");
+  if (version == nullptr || *version != "1.0") {
+    stream_error("unsupported-version", "XMPP 1.0 is required");
+    return;
+  }
+  if (!known) {
+    stream_error("host-unknown", host.empty() ? "the stream names no host" : "this server does not serve " + host);
+    return;
+  }
+  if (!host_.empty() && host != host_) {
+    stream_error("host-unknown", "the restarted stream names another host");
+    return;
+  }
+  host_ = host;
+  send_features();
+}
+
+void Session::send_features() {
+  std::string out = "<stream:features>";
+  if (!transport_.encrypted() && config_.tls != nullptr && config_.tls->size() > 0) {
+    out += "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>";
+    if (config_.require_encryption) out += "<required/>";
+    out += "</starttls>";
+  }
+  // What follows TLS (SASL, dialback) belongs to the client and server services.
+  out += "</stream:features>";
+  transport_.send(out);
+}
+
+void Session::element(xml::Element element, std::size_t) {
+  if (ending_) return;
+  if (element.is(kTlsNs, "starttls")) {
+    if (transport_.encrypted()) {
+      stream_error("policy-violation", "TLS is already established");
+      return;
+    }
+    start_tls();
+    return;
+  }
+  if (!transport_.encrypted() && config_.require_encryption) {
+    stream_error("policy-violation", "encryption is required: use STARTTLS");
+    return;
+  }
+  // Nothing is authenticated on this stream yet.
+  stream_error("not-authorized", "authentication is not available on this server yet");
+}
+
+void Session::start_tls() {
+  tls::SslPtr ssl = config_.tls != nullptr ? config_.tls->new_ssl_for(host_) : nullptr;
+  if (!ssl) {
+    transport_.send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>");
+    ending_ = true;
+    transport_.close();
+    return;
+  }
+  transport_.send("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+  // The peer starts a new stream over TLS: nothing it sent before counts (RFC 6120 §5.4.3.3).
+  parser_.reset();
+  transport_.start_tls(std::move(ssl));
+}
+
+void Session::tls_established() {
+  log::info("%s STARTTLS from %s for %s: %s", service(), transport_.peer().c_str(), host_.c_str(),
+            tls::describe_session(transport_.ssl()).c_str());
+}
+
+void Session::stream_closed() {
+  if (ending_) return;
+  ending_ = true;
+  transport_.send("</stream:stream>");
+  transport_.close();
+}
+
+void Session::stream_error(std::string_view condition, std::string_view text) {
+  if (ending_) return;
+  ending_ = true;
+  log::info("%s stream from %s: stream error %.*s%s%.*s", service(), transport_.peer().c_str(),
+            static_cast<int>(condition.size()), condition.data(), text.empty() ? "" : ": ",
+            static_cast<int>(text.size()), text.data());
+  if (!header_sent_) {
+    if (stream_id_.empty()) stream_id_ = random_id();
+    send_header({});
+  }
+  std::string out = "<stream:error><";
+  out += condition;
+  out += " xmlns='";
+  out += kStreamErrorNs;
+  out += "'/>";
+  if (!text.empty()) {
+    out += "<text xmlns='";
+    out += kStreamErrorNs;
+    out += "' xml:lang='en'>";
+    xml::escape(out, text, false);
+    out += "</text>";
+  }
+  out += "</stream:error></stream:stream>";
+  transport_.send(out);
+  transport_.close();
+}
+
+void Session::closed(std::string_view why) {
+  log::debug("%s connection from %s closed: %.*s", service(), transport_.peer().c_str(), static_cast<int>(why.size()),
+             why.data());
+  timeout_.reset();
+  on_gone_(this);
+}
+
+}  // namespace xmppd::stream

@@ -1,0 +1,73 @@
+// The receiving side of an XMPP stream (RFC 6120 §4–5): the stream header and its answer,
+// stream features, STARTTLS, stream restarts and stream errors. Client-to-server and
+// server-to-server streams differ only in namespace and in what follows TLS.
+#pragma once
+
+#include <event2/event.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "proto/channel.h"
+#include "stream/transport.h"
+#include "tls/server_contexts.h"
+#include "xml/stream_parser.h"
+
+namespace xmppd::stream {
+
+enum class StreamKind { kClient, kServer };
+
+struct SessionConfig {
+  StreamKind kind;
+  const std::set<std::string>* hosts;  // the local domains a stream may be addressed to
+  const tls::ServerContexts* tls;
+  bool require_encryption = true;
+  std::size_t max_stanza_bytes = 256 * 1024;
+  std::chrono::seconds negotiation_timeout{60};
+};
+
+class Session final : Transport::Events, xml::StreamParser::Handler {
+ public:
+  using Gone = std::function<void(Session*)>;
+
+  Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone);
+  ~Session() override;
+  void start();
+  void start_tls_established(tls::SslPtr ssl);  // direct TLS: the handshake is already done
+
+  // Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.
+  void stream_error(std::string_view condition, std::string_view text = {});
+
+ private:
+  // Transport::Events
+  void received(std::string_view bytes) override;
+  void tls_established() override;
+  void closed(std::string_view why) override;
+  // xml::StreamParser::Handler
+  void stream_opened(const xml::Element& header) override;
+  void element(xml::Element element, std::size_t bytes) override;
+  void stream_closed() override;
+
+  const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
+  std::string_view content_ns() const;
+  void send_header(std::string_view from);
+  void send_features();
+  void start_tls();
+  static void on_timeout(evutil_socket_t, short, void* arg);
+
+  SessionConfig config_;
+  Transport transport_;
+  xml::StreamParser parser_;
+  Gone on_gone_;
+  std::string host_;        // the local domain this stream is addressed to
+  std::string stream_id_;
+  bool header_sent_ = false;
+  bool ending_ = false;
+  ipc::EventPtr timeout_;
+};
+
+}  // namespace xmppd::stream

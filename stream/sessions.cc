@@ -1,0 +1,64 @@
+#include "stream/sessions.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+#include "common/net.h"
+
+namespace xmppd::stream {
+
+Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls)
+    : base_(base), config_{kind, &hosts_, &tls} {
+  reap_.reset(event_new(base_, -1, 0, on_reap, this));
+}
+
+Sessions::~Sessions() = default;
+
+void Sessions::configure(std::set<std::string> hosts, bool require_encryption, std::size_t max_stanza_bytes) {
+  hosts_ = std::move(hosts);
+  config_.require_encryption = require_encryption;
+  config_.max_stanza_bytes = max_stanza_bytes;
+}
+
+void Sessions::add_listener(UniqueFd listener) {
+  ipc::EventPtr event(event_new(base_, listener.get(), EV_READ | EV_PERSIST, on_accept, this));
+  event_add(event.get(), nullptr);
+  listeners_.emplace_back(std::move(listener), std::move(event));
+}
+
+void Sessions::on_accept(evutil_socket_t fd, short, void* arg) {
+  auto* self = static_cast<Sessions*>(arg);
+  for (int i = 0; i < 64; ++i) {
+    std::string peer;
+    UniqueFd conn = net::accept_connection(fd, peer);
+    if (!conn) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+        log::warning("accept: %s", std::strerror(errno));
+      return;
+    }
+    self->create(std::move(conn), std::move(peer)).start();
+  }
+}
+
+Session& Sessions::create(UniqueFd fd, std::string peer) {
+  auto session = std::make_unique<Session>(base_, std::move(fd), std::move(peer), config_, [this](Session* s) {
+    gone_.push_back(s);
+    event_active(reap_.get(), 0, 0);
+  });
+  Session& ref = *session;
+  sessions_[&ref] = std::move(session);
+  return ref;
+}
+
+void Sessions::adopt(tls::Established established) {
+  create(std::move(established.fd), std::move(established.peer)).start_tls_established(std::move(established.ssl));
+}
+
+void Sessions::on_reap(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Sessions*>(arg);
+  for (Session* s : self->gone_) self->sessions_.erase(s);
+  self->gone_.clear();
+}
+
+}  // namespace xmppd::stream

@@ -1,0 +1,46 @@
+// The streams of one service (c2s in the router, s2s in the s2s worker): accepted on plain
+// listeners (STARTTLS) or handed over by a direct TLS listener after its handshake.
+#pragma once
+
+#include <event2/event.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "proto/channel.h"
+#include "stream/session.h"
+#include "tls/acceptor.h"
+
+namespace xmppd::stream {
+
+class Sessions {
+ public:
+  Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls);
+  Sessions(const Sessions&) = delete;
+  Sessions& operator=(const Sessions&) = delete;
+  ~Sessions();
+
+  // New streams use these; open ones keep what they started with.
+  void configure(std::set<std::string> hosts, bool require_encryption, std::size_t max_stanza_bytes);
+  void add_listener(UniqueFd listener);
+  void adopt(tls::Established established);
+  std::size_t size() const { return sessions_.size(); }
+
+ private:
+  static void on_accept(evutil_socket_t fd, short, void* arg);
+  static void on_reap(evutil_socket_t, short, void* arg);
+  Session& create(UniqueFd fd, std::string peer);
+
+  struct event_base* base_;
+  SessionConfig config_;
+  std::set<std::string> hosts_;
+  std::vector<std::pair<UniqueFd, ipc::EventPtr>> listeners_;
+  std::map<Session*, std::unique_ptr<Session>> sessions_;
+  std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks
+  ipc::EventPtr reap_;
+};
+
+}  // namespace xmppd::stream

@@ -1,0 +1,185 @@
+#include "stream/transport.h"
+
+#include <openssl/err.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace xmppd::stream {
+namespace {
+
+// One read buffer for every connection of the process: idle connections hold none.
+char g_read_buffer[16384];
+
+std::string tls_error() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "TLS connection closed";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+Transport::Transport(struct event_base* base, UniqueFd fd, std::string peer, Events& events)
+    : base_(base), fd_(std::move(fd)), peer_(std::move(peer)), events_(events) {}
+
+Transport::~Transport() = default;
+
+void Transport::start() { want(EV_READ); }
+
+void Transport::want(short events) {
+  if (state_ == State::kClosed) return;
+  if (event_ && wanted_ == events) return;
+  event_.reset(event_new(base_, fd_.get(), static_cast<short>(events | EV_PERSIST), on_event, this));
+  event_add(event_.get(), nullptr);
+  wanted_ = events;
+}
+
+void Transport::on_event(evutil_socket_t, short what, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  if (self->state_ == State::kHandshake) {
+    self->handshake();
+    return;
+  }
+  if (what & EV_WRITE) self->writable();
+  if (self->state_ != State::kClosed && (what & EV_READ)) self->readable();
+}
+
+void Transport::send(std::string_view bytes) {
+  if (state_ == State::kClosed || closing_) return;
+  out_.append(bytes);
+  if (state_ != State::kHandshake) flush();
+}
+
+void Transport::flush() {
+  while (!out_.empty() && state_ != State::kClosed) {
+    if (state_ == State::kTls) {
+      int n = SSL_write(ssl_.get(), out_.data(), static_cast<int>(out_.size()));
+      if (n <= 0) {
+        int err = SSL_get_error(ssl_.get(), n);
+        if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+          want(err == SSL_ERROR_WANT_WRITE ? EV_READ | EV_WRITE : EV_READ);
+          return;
+        }
+        finish(tls_error());
+        return;
+      }
+      out_.erase(0, static_cast<std::size_t>(n));
+    } else {
+      ssize_t n = ::write(fd_.get(), out_.data(), out_.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        want(EV_READ | EV_WRITE);
+        return;
+      }
+      if (n < 0) {
+        finish(std::strerror(errno));
+        return;
+      }
+      out_.erase(0, static_cast<std::size_t>(n));
+    }
+  }
+  if (state_ == State::kClosed) return;
+  // Everything is out.
+  if (tls_pending_) {
+    tls_pending_ = false;
+    state_ = State::kHandshake;
+    handshake();
+    return;
+  }
+  if (closing_) {
+    if (ssl_ && state_ == State::kTls) SSL_shutdown(ssl_.get());
+    finish("closed");
+    return;
+  }
+  want(EV_READ);
+}
+
+void Transport::writable() { flush(); }
+
+void Transport::readable() {
+  for (;;) {
+    if (state_ == State::kTls) {
+      int n = SSL_read(ssl_.get(), g_read_buffer, sizeof g_read_buffer);
+      if (n <= 0) {
+        int err = SSL_get_error(ssl_.get(), n);
+        if (err == SSL_ERROR_WANT_READ) return;
+        if (err == SSL_ERROR_WANT_WRITE) {
+          want(EV_READ | EV_WRITE);
+          return;
+        }
+        finish(err == SSL_ERROR_ZERO_RETURN ? "closed by peer" : tls_error());
+        return;
+      }
+      events_.received(std::string_view(g_read_buffer, static_cast<std::size_t>(n)));
+    } else {
+      ssize_t n = ::read(fd_.get(), g_read_buffer, sizeof g_read_buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) {
+        finish(n == 0 ? "closed by peer" : std::strerror(errno));
+        return;
+      }
+      events_.received(std::string_view(g_read_buffer, static_cast<std::size_t>(n)));
+    }
+    // The handler may have started TLS or closed the connection.
+    if (state_ != State::kPlain && state_ != State::kTls) return;
+    if (tls_pending_ || closing_) return;
+  }
+}
+
+void Transport::start_tls(tls::SslPtr ssl) {
+  if (!ssl || SSL_set_fd(ssl.get(), fd_.get()) != 1) {
+    finish("no TLS context for this host");
+    return;
+  }
+  SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_set_accept_state(ssl.get());
+  ssl_ = std::move(ssl);
+  tls_pending_ = true;
+  flush();
+}
+
+void Transport::adopt_tls(tls::SslPtr ssl) {
+  SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  ssl_ = std::move(ssl);
+  state_ = State::kTls;
+}
+
+void Transport::handshake() {
+  int rc = SSL_do_handshake(ssl_.get());
+  if (rc == 1) {
+    state_ = State::kTls;
+    want(EV_READ);
+    events_.tls_established();
+    if (state_ == State::kTls) flush();
+    return;
+  }
+  int err = SSL_get_error(ssl_.get(), rc);
+  if (err == SSL_ERROR_WANT_READ) {
+    want(EV_READ);
+  } else if (err == SSL_ERROR_WANT_WRITE) {
+    want(EV_READ | EV_WRITE);
+  } else {
+    finish("TLS handshake failed: " + tls_error());
+  }
+}
+
+void Transport::close() {
+  if (state_ == State::kClosed) return;
+  closing_ = true;
+  if (state_ != State::kHandshake) flush();
+}
+
+void Transport::finish(std::string_view why) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  event_.reset();
+  fd_.reset();
+  events_.closed(why);
+}
+
+}  // namespace xmppd::stream

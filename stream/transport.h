@@ -1,0 +1,70 @@
+// One TCP connection of an XMPP stream: plaintext first (for STARTTLS) or TLS from the
+// start, non-blocking on the event loop, with an output queue. It knows nothing of XML.
+#pragma once
+
+#include <event2/event.h>
+
+#include <string>
+#include <string_view>
+
+#include "common/unique_fd.h"
+#include "proto/channel.h"
+#include "tls/server_contexts.h"
+
+namespace xmppd::stream {
+
+class Transport {
+ public:
+  class Events {
+   public:
+    virtual ~Events() = default;
+    virtual void received(std::string_view bytes) = 0;
+    virtual void tls_established() = 0;
+    // The connection is gone (peer closed, error, or after close()): the owner may now
+    // destroy the transport, but not from inside this call.
+    virtual void closed(std::string_view why) = 0;
+  };
+
+  Transport(struct event_base* base, UniqueFd fd, std::string peer, Events& events);
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+  ~Transport();
+
+  void start();
+  void send(std::string_view bytes);
+  // Server side of STARTTLS: what is queued goes out in plaintext first.
+  void start_tls(tls::SslPtr ssl);
+  // An established TLS session from a direct TLS listener.
+  void adopt_tls(tls::SslPtr ssl);
+  // Sends what is queued, then closes (TLS close_notify included).
+  void close();
+
+  bool encrypted() const { return state_ == State::kTls; }
+  SSL* ssl() const { return ssl_.get(); }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  enum class State { kPlain, kHandshake, kTls, kClosed };
+
+  static void on_event(evutil_socket_t, short what, void* arg);
+  void readable();
+  void writable();
+  void handshake();
+  void flush();
+  void want(short events);
+  void finish(std::string_view why);
+
+  struct event_base* base_;
+  UniqueFd fd_;
+  std::string peer_;
+  Events& events_;
+  State state_ = State::kPlain;
+  tls::SslPtr ssl_;
+  std::string out_;
+  bool tls_pending_ = false;   // STARTTLS waits for the plaintext queue to drain
+  bool closing_ = false;
+  ipc::EventPtr event_;
+  short wanted_ = 0;
+};
+
+}  // namespace xmppd::stream

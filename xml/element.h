@@ -1,0 +1,49 @@
+// A complete XML element received on a stream (a stanza or a stream-level element), small
+// and owned: names and namespaces resolved, attributes in document order, children and
+// character data in order.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace xmppd::xml {
+
+class Element {
+ public:
+  Element(std::string ns, std::string name) : ns_(std::move(ns)), name_(std::move(name)) {}
+
+  const std::string& ns() const { return ns_; }
+  const std::string& name() const { return name_; }
+  bool is(std::string_view ns, std::string_view name) const { return ns_ == ns && name_ == name; }
+
+  // Attributes without a namespace by local name; namespaced ones as "ns local".
+  const std::string* attribute(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>& attributes() const { return attributes_; }
+  void set_attribute(std::string name, std::string value);
+
+  Element& add_child(Element child);
+  void add_text(std::string_view text);
+  const Element* child(std::string_view ns, std::string_view name) const;
+  std::vector<const Element*> children() const;
+  // All character data directly inside this element.
+  std::string text() const;
+
+  // Serialization with the minimal escaping XML needs; `default_ns` is the namespace in
+  // scope, which is then not repeated.
+  void serialize(std::string& out, std::string_view default_ns = {}) const;
+
+ private:
+  using Node = std::variant<Element, std::string>;
+  std::string ns_, name_;
+  std::vector<std::pair<std::string, std::string>> attributes_;
+  std::vector<Node> nodes_;
+};
+
+// Escapes text for character data (& < >) or for an attribute value in single quotes.
+void escape(std::string& out, std::string_view text, bool attribute);
+
+}  // namespace xmppd::xml

@@ -1,0 +1,207 @@
+#include "xml/stream_parser.h"
+
+#include <cstring>
+
+namespace xmppd::xml {
+namespace {
+
+constexpr char kSeparator = '\x01';
+
+// "ns\x01local" as expat reports names with namespace processing; "" ns when none.
+std::pair<std::string, std::string> split(const XML_Char* name) {
+  const char* sep = std::strchr(name, kSeparator);
+  if (sep == nullptr) return {std::string(), std::string(name)};
+  return {std::string(name, sep), std::string(sep + 1)};
+}
+
+Element make_element(const XML_Char* name, const XML_Char** attributes) {
+  auto [ns, local] = split(name);
+  Element e(std::move(ns), std::move(local));
+  for (int i = 0; attributes[i] != nullptr; i += 2) {
+    auto [ans, alocal] = split(attributes[i]);
+    e.set_attribute(ans.empty() ? alocal : ans + " " + alocal, attributes[i + 1]);
+  }
+  return e;
+}
+
+StreamParser* self_of(void* p) { return static_cast<StreamParser*>(p); }
+
+}  // namespace
+
+StreamParser::StreamParser(Handler& handler, ParserLimits limits) : handler_(handler), limits_(limits) { create(); }
+
+StreamParser::~StreamParser() {
+  if (parser_ != nullptr) XML_ParserFree(parser_);
+}
+
+void StreamParser::create() {
+  if (parser_ != nullptr) XML_ParserFree(parser_);
+  parser_ = XML_ParserCreateNS("UTF-8", kSeparator);
+  XML_SetUserData(parser_, this);
+  XML_SetElementHandler(parser_, on_start, on_end);
+  XML_SetCharacterDataHandler(parser_, on_text);
+  XML_SetStartDoctypeDeclHandler(parser_, on_doctype);
+  XML_SetCommentHandler(parser_, on_comment);
+  XML_SetProcessingInstructionHandler(parser_, on_pi);
+  XML_SetEntityDeclHandler(parser_, on_entity_decl);
+  XML_SetStartNamespaceDeclHandler(parser_, on_namespace);
+  // No external entity is ever fetched (expat does not by default; say so).
+  XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
+  depth_ = 0;
+  open_.clear();
+  reset_requested_ = false;
+  fed_ = boundary_ = element_start_ = 0;
+  header_default_ns_.clear();
+}
+
+void StreamParser::reset() {
+  reset_requested_ = true;
+  XML_StopParser(parser_, XML_FALSE);
+}
+
+void StreamParser::fail(ParseError error, std::string text) {
+  if (error_ != ParseError::kNone) return;
+  error_ = error;
+  error_text_ = std::move(text);
+  XML_StopParser(parser_, XML_FALSE);
+}
+
+std::size_t StreamParser::position() const { return static_cast<std::size_t>(XML_GetCurrentByteIndex(parser_)); }
+
+bool StreamParser::check_size() {
+  if (depth_ < 2 || event_end() - element_start_ <= limits_.max_element_bytes) return true;
+  fail(ParseError::kTooBig, "stanza over " + std::to_string(limits_.max_element_bytes) + " bytes");
+  return false;
+}
+
+bool StreamParser::feed(std::string_view bytes) {
+  if (reset_requested_) create();
+  if (error_ != ParseError::kNone) return false;
+  // Parsed in slices, and the bytes since the last complete element checked after each:
+  // expat holds an unfinished token (a huge attribute value, say) without reporting it.
+  constexpr std::size_t kSlice = 4096;
+  while (!bytes.empty()) {
+    std::string_view slice = bytes.substr(0, kSlice);
+    bytes.remove_prefix(slice.size());
+    fed_ += slice.size();
+    XML_Status status = XML_Parse(parser_, slice.data(), static_cast<int>(slice.size()), XML_FALSE);
+    if (reset_requested_) {
+      create();
+      return true;
+    }
+    if (status != XML_STATUS_OK) {
+      if (error_ == ParseError::kNone) {
+        XML_Error code = XML_GetErrorCode(parser_);
+        // An entity that was never declared: only the five predefined ones exist here.
+        fail(code == XML_ERROR_UNDEFINED_ENTITY ? ParseError::kRestrictedXml : ParseError::kNotWellFormed,
+             XML_ErrorString(code));
+      }
+      return false;
+    }
+    std::size_t pending = fed_ - (depth_ >= 2 ? element_start_ : boundary_);
+    if (pending > limits_.max_element_bytes) {
+      fail(ParseError::kTooBig, "element over " + std::to_string(limits_.max_element_bytes) + " bytes");
+      return false;
+    }
+  }
+  return true;
+}
+
+// The byte just after the event being reported.
+std::size_t StreamParser::event_end() const {
+  return position() + static_cast<std::size_t>(XML_GetCurrentByteCount(parser_));
+}
+
+void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Char** attributes) {
+  StreamParser* self = self_of(p);
+  if (self->error_ != ParseError::kNone || self->reset_requested_) return;
+  std::size_t count = 0;
+  while (attributes[count] != nullptr) count += 2;
+  if (count / 2 > self->limits_.max_attributes) {
+    self->fail(ParseError::kTooComplex, "too many attributes");
+    return;
+  }
+  Element e = make_element(name, attributes);
+  if (self->depth_ == 0) {
+    if (!e.is(kStreamNs, "stream")) {
+      self->fail(ParseError::kBadStreamHeader, "the stream does not begin with <stream:stream>");
+      return;
+    }
+    if (!self->header_default_ns_.empty()) e.set_attribute("xmlns", self->header_default_ns_);
+    self->depth_ = 1;
+    self->boundary_ = self->event_end();
+    self->handler_.stream_opened(e);
+    return;
+  }
+  if (self->depth_ == 1) self->element_start_ = self->position();
+  if (self->depth_ - 1 >= self->limits_.max_depth) {
+    self->fail(ParseError::kTooComplex, "elements nested too deep");
+    return;
+  }
+  ++self->depth_;
+  self->open_.push_back(std::move(e));
+  self->check_size();
+}
+
+void XMLCALL StreamParser::on_end(void* p, const XML_Char*) {
+  StreamParser* self = self_of(p);
+  if (self->error_ != ParseError::kNone || self->reset_requested_) return;
+  if (self->depth_ == 1) {
+    self->depth_ = 0;
+    self->handler_.stream_closed();
+    return;
+  }
+  if (!self->check_size()) return;
+  --self->depth_;
+  Element done = std::move(self->open_.back());
+  self->open_.pop_back();
+  if (!self->open_.empty()) {
+    self->open_.back().add_child(std::move(done));
+    return;
+  }
+  self->boundary_ = self->event_end();
+  self->handler_.element(std::move(done), self->boundary_ - self->element_start_);
+}
+
+void XMLCALL StreamParser::on_text(void* p, const XML_Char* text, int length) {
+  StreamParser* self = self_of(p);
+  if (self->error_ != ParseError::kNone || self->reset_requested_) return;
+  if (self->open_.empty()) {
+    // Between top-level elements only whitespace (keep-alives) may appear.
+    for (int i = 0; i < length; ++i)
+      if (text[i] != ' ' && text[i] != '\t' && text[i] != '\r' && text[i] != '\n') {
+        self->fail(ParseError::kNotWellFormed, "text outside of any stanza");
+        return;
+      }
+    self->boundary_ = self->event_end();
+    return;
+  }
+  if (!self->check_size()) return;
+  self->open_.back().add_text(std::string_view(text, static_cast<std::size_t>(length)));
+}
+
+// The stream header's default namespace (jabber:client or jabber:server) is a declaration,
+// not an attribute, once namespaces are processed: keep it for the header.
+void XMLCALL StreamParser::on_namespace(void* p, const XML_Char* prefix, const XML_Char* uri) {
+  StreamParser* self = self_of(p);
+  if (self->depth_ == 0 && prefix == nullptr) self->header_default_ns_ = uri != nullptr ? uri : "";
+}
+
+void XMLCALL StreamParser::on_doctype(void* p, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+  self_of(p)->fail(ParseError::kRestrictedXml, "a DOCTYPE is not allowed");
+}
+
+void XMLCALL StreamParser::on_comment(void* p, const XML_Char*) {
+  self_of(p)->fail(ParseError::kRestrictedXml, "comments are not allowed");
+}
+
+void XMLCALL StreamParser::on_pi(void* p, const XML_Char*, const XML_Char*) {
+  self_of(p)->fail(ParseError::kRestrictedXml, "processing instructions are not allowed");
+}
+
+void XMLCALL StreamParser::on_entity_decl(void* p, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
+                                          const XML_Char*, const XML_Char*, const XML_Char*) {
+  self_of(p)->fail(ParseError::kRestrictedXml, "entity declarations are not allowed");
+}
+
+}  // namespace xmppd::xml

@@ -1,0 +1,98 @@
+// Incremental parsing of an XMPP stream with expat: the stream header, then each top-level
+// element as a whole, without holding the stream in memory.
+//
+// RFC 6120 §11 is enforced while parsing: a DOCTYPE, a processing instruction, a comment or
+// an entity reference other than the five predefined ones is `restricted-xml`; anything
+// malformed is `not-well-formed`; a top-level element over the size limit is
+// `policy-violation`, found while its bytes arrive rather than once it is complete; too
+// deep a nesting or too many attributes is `policy-violation` too.
+#pragma once
+
+#include <expat.h>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "xml/element.h"
+
+namespace xmppd::xml {
+
+inline constexpr std::string_view kStreamNs = "http://etherx.jabber.org/streams";
+
+enum class ParseError {
+  kNone,
+  kNotWellFormed,
+  kRestrictedXml,
+  kTooBig,        // policy-violation: the stanza size limit
+  kTooComplex,    // policy-violation: depth or attribute count
+  kBadStreamHeader,  // the first element is not <stream:stream>
+};
+
+struct ParserLimits {
+  std::size_t max_element_bytes;  // raw bytes of one top-level element
+  std::size_t max_depth = 32;     // element nesting inside a top-level element
+  std::size_t max_attributes = 64;
+};
+
+class StreamParser {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    // The header's attributes, and its default namespace as attribute "xmlns".
+    virtual void stream_opened(const Element& header) = 0;
+    // A complete top-level element and how many bytes it took on the wire.
+    virtual void element(Element element, std::size_t bytes) = 0;
+    virtual void stream_closed() = 0;
+  };
+
+  StreamParser(Handler& handler, ParserLimits limits);
+  StreamParser(const StreamParser&) = delete;
+  StreamParser& operator=(const StreamParser&) = delete;
+  ~StreamParser();
+
+  // Parses what arrived. False once the stream is in error; error() says which. A handler
+  // may call reset() (STARTTLS, SASL success), after which the rest of `bytes` is ignored:
+  // the peer must not send more before the new stream.
+  bool feed(std::string_view bytes);
+  void reset();
+  ParseError error() const { return error_; }
+  const std::string& error_text() const { return error_text_; }
+  void set_limits(ParserLimits limits) { limits_ = limits; }
+
+ private:
+  static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** attributes);
+  static void XMLCALL on_end(void* self, const XML_Char* name);
+  static void XMLCALL on_text(void* self, const XML_Char* text, int length);
+  static void XMLCALL on_namespace(void* self, const XML_Char* prefix, const XML_Char* uri);
+  static void XMLCALL on_doctype(void* self, const XML_Char*, const XML_Char*, const XML_Char*, int);
+  static void XMLCALL on_comment(void* self, const XML_Char*);
+  static void XMLCALL on_pi(void* self, const XML_Char*, const XML_Char*);
+  static void XMLCALL on_entity_decl(void* self, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
+                                     const XML_Char*, const XML_Char*, const XML_Char*);
+
+  void create();
+  void fail(ParseError error, std::string text);
+  bool check_size();
+  std::size_t position() const;
+  std::size_t event_end() const;
+
+  Handler& handler_;
+  ParserLimits limits_;
+  XML_Parser parser_ = nullptr;
+  ParseError error_ = ParseError::kNone;
+  std::string error_text_;
+  bool reset_requested_ = false;
+  std::size_t depth_ = 0;              // 0 before the header, 1 inside the stream
+  std::size_t element_start_ = 0;      // byte index where the current top-level element began
+  std::size_t boundary_ = 0;           // byte index after the last complete element or header
+  std::size_t fed_ = 0;                // bytes given to this parser
+  std::string header_default_ns_;
+  std::vector<Element> open_;          // the top-level element being built and its open descendants
+};
+
+}  // namespace xmppd::xml
