@@ -59,6 +59,7 @@ const Set kIpc = {
 // in poll(2) for the tls helper's signature.
 const Set kNetwork = {
     {"accept4", {}},
+    {"shutdown", {}},  // ending a stream: our side first, then the peer's
     {"poll", {}},
     {"ppoll", {}},
 };

@@ -1,6 +1,7 @@
 #include "stream/transport.h"
 
 #include <openssl/err.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -40,6 +41,13 @@ void Transport::want(short events) {
 
 void Transport::on_event(evutil_socket_t, short what, void* arg) {
   auto* self = static_cast<Transport*>(arg);
+  if (self->state_ == State::kDraining) {
+    if (what & EV_TIMEOUT)
+      self->finish("closed");
+    else
+      self->drain();
+    return;
+  }
   if (self->state_ == State::kHandshake) {
     self->handshake();
     return;
@@ -92,7 +100,11 @@ void Transport::flush() {
   }
   if (closing_) {
     if (ssl_ && state_ == State::kTls) SSL_shutdown(ssl_.get());
-    finish("closed");
+    ::shutdown(fd_.get(), SHUT_WR);
+    state_ = State::kDraining;
+    event_.reset(event_new(base_, fd_.get(), EV_READ | EV_PERSIST, on_event, this));
+    timeval tv{kDrainSeconds, 0};
+    event_add(event_.get(), &tv);
     return;
   }
   want(EV_READ);
@@ -128,6 +140,16 @@ void Transport::readable() {
     // The handler may have started TLS or closed the connection.
     if (state_ != State::kPlain && state_ != State::kTls) return;
     if (tls_pending_ || closing_) return;
+  }
+}
+
+void Transport::drain() {
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), g_read_buffer, sizeof g_read_buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    finish("closed");
+    return;
   }
 }
 

@@ -44,7 +44,11 @@ class Transport {
   const std::string& peer() const { return peer_; }
 
  private:
-  enum class State { kPlain, kHandshake, kTls, kClosed };
+  // kDraining: our side is shut down and input is read and dropped until the peer closes
+  // (or a short while passes); closing with unread input would make the kernel reset the
+  // connection and the peer could lose our last words, a stream error among them.
+  enum class State { kPlain, kHandshake, kTls, kDraining, kClosed };
+  static constexpr int kDrainSeconds = 2;
 
   static void on_event(evutil_socket_t, short what, void* arg);
   void readable();
@@ -53,6 +57,7 @@ class Transport {
   void flush();
   void want(short events);
   void finish(std::string_view why);
+  void drain();
 
   struct event_base* base_;
   UniqueFd fd_;
