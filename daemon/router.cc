@@ -8,14 +8,11 @@
 //
 // It parses hostile bytes (client TLS and XML) and so holds no private key and no password
 // verifier; it relays SASL to the auth helper and asks the tls helper to sign.
-#include <openssl/ssl.h>
-
 #include <optional>
 
 #include "common/log.h"
 #include "runtime/child.h"
-#include "stream/sessions.h"
-#include "tls/service.h"
+#include "stream/service.h"
 
 namespace xmppd::router {
 
@@ -28,51 +25,31 @@ class Router final : public runtime::ChildRole {
   }
 
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
-    if (!tls::init_remote_keys()) {
-      error = "cannot set up OpenSSL's providers";
-      return false;
-    }
-    tls_.emplace(runtime.base(), "c2s", "xmpp-client",
+    if (!stream::Service::init(error)) return false;
+    c2s_.emplace(runtime.base(), stream::StreamKind::kClient,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
-    sessions_.emplace(runtime.base(), stream::StreamKind::kClient, tls_->contexts());
     reconfigure(configure);
     return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
-    hosts_.assign(settings.hosts().begin(), settings.hosts().end());
-    tls_->configure(settings.tls());
-    sessions_->configure({hosts_.begin(), hosts_.end()}, settings.c2s().require_encryption(),
-                         settings.c2s().max_stanza_bytes());
-    log::info("configuration generation %llu: %zu hosts", static_cast<unsigned long long>(configure.generation()),
-              hosts_.size());
+    c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
+    log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
+              settings.hosts_size());
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS)
-      tls_->link_helper(std::move(fd));
+      c2s_->link_tls_helper(std::move(fd));
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
 
-  void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
-    if (listener.kind() == ipc::Listener::KIND_C2S_DIRECT_TLS) {
-      log::info("c2s direct TLS on %s port %u", listener.address().c_str(), listener.port());
-      tls_->add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
-        log::info("c2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
-        sessions_->adopt(std::move(e));
-      });
-      return;
-    }
-    log::info("c2s on %s port %u", listener.address().c_str(), listener.port());
-    sessions_->add_listener(std::move(fd));
-  }
+  void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
 
  private:
-  std::vector<std::string> hosts_;
-  std::optional<tls::Service> tls_;
-  std::optional<stream::Sessions> sessions_;
+  std::optional<stream::Service> c2s_;
 };
 
 }  // namespace xmppd::router

@@ -8,14 +8,11 @@
 //
 // It parses hostile bytes (DNS answers, TLS records, XML from remote servers) and so holds
 // no private key and no credential: it can ask the tls helper to sign a handshake, no more.
-#include <openssl/ssl.h>
-
 #include <optional>
 
 #include "common/log.h"
 #include "runtime/child.h"
-#include "stream/sessions.h"
-#include "tls/service.h"
+#include "stream/service.h"
 #include "tls/trust_store.h"
 
 namespace xmppd::s2s {
@@ -27,49 +24,31 @@ class S2sWorker final : public runtime::ChildRole {
   bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER || peer == ipc::ROLE_TLS; }
 
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
-    if (!tls::init_remote_keys()) {
-      error = "cannot set up OpenSSL's providers";
-      return false;
-    }
-    tls_.emplace(runtime.base(), "s2s", "xmpp-server",
+    if (!stream::Service::init(error)) return false;
+    s2s_.emplace(runtime.base(), stream::StreamKind::kServer,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
-    sessions_.emplace(runtime.base(), stream::StreamKind::kServer, tls_->contexts());
     reconfigure(configure);
     return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::S2sSettings& settings = configure.s2s();
-    tls_->configure(settings.tls());
+    s2s_->configure(settings.hosts(), settings.tls(), settings.s2s());
     trust_.configure(settings);
-    sessions_->configure({settings.hosts().begin(), settings.hosts().end()}, settings.s2s().require_encryption(),
-                         settings.s2s().max_stanza_bytes());
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS)
-      tls_->link_helper(std::move(fd));
+      s2s_->link_tls_helper(std::move(fd));
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
 
-  void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
-    if (listener.kind() == ipc::Listener::KIND_S2S_DIRECT_TLS) {
-      log::info("s2s direct TLS on %s port %u", listener.address().c_str(), listener.port());
-      tls_->add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
-        log::info("s2s TLS from %s: %s", e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
-        sessions_->adopt(std::move(e));
-      });
-      return;
-    }
-    log::info("s2s on %s port %u", listener.address().c_str(), listener.port());
-    sessions_->add_listener(std::move(fd));
-  }
+  void add_listener(const ipc::Listener& listener, UniqueFd fd) override { s2s_->add_listener(listener, std::move(fd)); }
 
  private:
-  std::optional<tls::Service> tls_;
+  std::optional<stream::Service> s2s_;
   tls::TrustStores trust_;  // verifies remote servers' certificates (federation)
-  std::optional<stream::Sessions> sessions_;
 };
 
 }  // namespace xmppd::s2s

@@ -1,0 +1,40 @@
+#include "stream/service.h"
+
+#include "common/log.h"
+#include "tls/remote_key.h"
+
+namespace xmppd::stream {
+
+bool Service::init(std::string& error) {
+  if (tls::init_remote_keys()) return true;
+  error = "cannot set up OpenSSL's providers";
+  return false;
+}
+
+Service::Service(struct event_base* base, StreamKind kind, tls::Service::ViolationHandler on_helper_violation)
+    : kind_(kind),
+      tls_(base, kind == StreamKind::kClient ? "c2s" : "s2s", kind == StreamKind::kClient ? "xmpp-client" : "xmpp-server",
+           std::move(on_helper_violation)),
+      sessions_(base, kind, tls_.contexts()) {}
+
+void Service::configure(const google::protobuf::RepeatedPtrField<std::string>& hosts,
+                        const google::protobuf::RepeatedPtrField<ipc::HostTls>& tls, const ipc::StreamLimits& limits) {
+  tls_.configure(tls);
+  sessions_.configure({hosts.begin(), hosts.end()}, limits.require_encryption(), limits.max_stanza_bytes());
+}
+
+void Service::add_listener(const ipc::Listener& listener, UniqueFd fd) {
+  bool direct = listener.kind() == ipc::Listener::KIND_C2S_DIRECT_TLS ||
+                listener.kind() == ipc::Listener::KIND_S2S_DIRECT_TLS;
+  log::info("%s%s on %s port %u", name(), direct ? " direct TLS" : "", listener.address().c_str(), listener.port());
+  if (!direct) {
+    sessions_.add_listener(std::move(fd));
+    return;
+  }
+  tls_.add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
+    log::info("%s TLS from %s: %s", name(), e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
+    sessions_.adopt(std::move(e));
+  });
+}
+
+}  // namespace xmppd::stream

@@ -1,0 +1,38 @@
+// One network service of a process (c2s in the router, s2s in the s2s worker): its TLS
+// contexts and link to the tls helper, its listeners (plain for STARTTLS, direct TLS) and
+// its streams.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <set>
+#include <string>
+
+#include "control.pb.h"
+#include "stream/sessions.h"
+#include "tls/service.h"
+
+namespace xmppd::stream {
+
+class Service {
+ public:
+  // Before the sandbox: OpenSSL's providers and configuration.
+  static bool init(std::string& error);
+
+  Service(struct event_base* base, StreamKind kind, tls::Service::ViolationHandler on_helper_violation);
+
+  void configure(const google::protobuf::RepeatedPtrField<std::string>& hosts,
+                 const google::protobuf::RepeatedPtrField<ipc::HostTls>& tls, const ipc::StreamLimits& limits);
+  void link_tls_helper(UniqueFd sock) { tls_.link_helper(std::move(sock)); }
+  void add_listener(const ipc::Listener& listener, UniqueFd fd);
+
+ private:
+  const char* name() const { return kind_ == StreamKind::kClient ? "c2s" : "s2s"; }
+
+  StreamKind kind_;
+  tls::Service tls_;
+  Sessions sessions_;
+};
+
+}  // namespace xmppd::stream
