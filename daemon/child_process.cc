@@ -128,6 +128,9 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
   if (role_ == ipc::ROLE_TLS)
     control_->on(Envelope::kCredentialsLoaded, 0,
                  [this](const Envelope& e, auto&) { events_.credentials_loaded(e.credentials_loaded()); });
+  if (role_ == ipc::ROLE_AUTH)
+    control_->on(Envelope::kAccountResult, 0,
+                 [this](const Envelope& e, auto&) { events_.account_result(e.account_result()); });
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     ready_ = false;
     if (reason == ipc::CloseReason::kViolation) {

@@ -22,6 +22,7 @@ class ChildEvents {
   virtual void child_ready(ChildProcess& child) = 0;
   virtual void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) = 0;
   virtual void credentials_loaded(const ipc::CredentialsLoaded& result) = 0;  // from the tls helper only
+  virtual void account_result(const ipc::AccountResult& result) = 0;          // from the auth helper only
 };
 
 class ChildProcess {

@@ -20,6 +20,8 @@ using namespace std::chrono_literals;
 
 constexpr std::array kRoles = {ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_S2S, ipc::ROLE_ROUTER};
 constexpr auto kStopGrace = 5s;
+// PBKDF2 rounds for new SCRAM credentials: Prosody's count, over RFC 7677's minimum of 4096.
+constexpr unsigned kScramIterations = 10000;
 
 struct RoleBinary {
   ipc::Role role;
@@ -129,7 +131,9 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_tls();  // the credentials: start_tls_helper and reconfigure_tls_helper
       break;
     case ipc::ROLE_AUTH:
-      c.mutable_auth();
+      c.mutable_auth()->set_scram_iterations(kScramIterations);
+      for (const auto& host : settings_.hosts)
+        if (host.enabled && host.authentication == "anonymous") c.mutable_auth()->add_anonymous_hosts(host.name);
       break;
     default:
       break;
@@ -184,6 +188,10 @@ void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credenti
   ipc::ParentToChild load;
   load.mutable_load_credentials()->set_generation(generation_);
   tls.send(load);
+}
+
+void Parent::account_result(const ipc::AccountResult& result) {
+  if (admin_) admin_->answer(result);
 }
 
 void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
@@ -366,8 +374,19 @@ int Parent::run() {
     signal_events_.emplace_back(evsignal_new(base_, sig, on_signal, this));
     event_add(signal_events_.back().get(), nullptr);
   }
+  admin_ = std::make_unique<AdminSocket>(base_, [this](const ipc::AccountRequest& request) {
+    ChildProcess& auth = child(ipc::ROLE_AUTH);
+    if (!auth.ready()) return false;
+    ipc::ParentToChild message;
+    *message.mutable_account_request() = request;
+    return auth.send(message);
+  });
+  std::string error;
+  if (!admin_->listen(settings_.data_path + "/control.sock", error))
+    log::warning("control socket: %s (xmppctl will not work)", error.c_str());
   for (ipc::Role role : kRoles) start(child(role));
   event_base_dispatch(base_);
+  admin_.reset();
   log::notice("stopped");
   return exit_code_;
 }

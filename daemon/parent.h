@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/settings.h"
+#include "daemon/admin_socket.h"
 #include "daemon/child_process.h"
 #include "daemon/credentials.h"
 #include "daemon/listeners.h"
@@ -42,6 +43,7 @@ class Parent final : public ChildEvents {
   void child_ready(ChildProcess& child) override;
   void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) override;
   void credentials_loaded(const ipc::CredentialsLoaded& result) override;
+  void account_result(const ipc::AccountResult& result) override;
   void start_tls_helper(ChildProcess& tls);
   void reconfigure_tls_helper(ChildProcess& tls);
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
@@ -81,6 +83,7 @@ class Parent final : public ChildEvents {
   std::vector<Link> links_;
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
+  std::unique_ptr<AdminSocket> admin_;
 };
 
 // Where the child binaries are: beside the parent in a build tree, else the libexec dir.

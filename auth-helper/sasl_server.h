@@ -1,0 +1,96 @@
+// The server side of one SASL authentication attempt (RFC 4422 as profiled by RFC 6120 §6):
+// SCRAM-SHA-1(-PLUS) and SCRAM-SHA-256(-PLUS) (RFC 5802, RFC 7677, channel binding type
+// tls-exporter per RFC 9266), PLAIN (RFC 4616) and ANONYMOUS (RFC 4505).
+//
+// It takes and returns the raw bytes of each SASL message (the router does the base64 of the
+// XMPP elements) and knows nothing of the IPC that carries them. Credentials are read from the
+// store; passwords and verifiers never leave this object.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth-helper/credential_store.h"
+#include "auth-helper/scram.h"
+
+namespace xmppd::auth {
+
+enum class Mechanism { kScramSha256Plus, kScramSha1Plus, kScramSha256, kScramSha1, kPlain, kAnonymous };
+
+// "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "ANONYMOUS".
+std::string_view mechanism_name(Mechanism mechanism);
+// Exact, case-sensitive match of the names above (RFC 4422 §3.1 names are upper case).
+std::optional<Mechanism> parse_mechanism(std::string_view name);
+bool is_scram(Mechanism mechanism);
+bool is_plus(Mechanism mechanism);
+
+// The RFC 6120 §6.5 failure conditions this class reports.
+inline constexpr std::string_view kAborted = "aborted";
+inline constexpr std::string_view kIncorrectEncoding = "incorrect-encoding";
+inline constexpr std::string_view kInvalidAuthzid = "invalid-authzid";
+inline constexpr std::string_view kInvalidMechanism = "invalid-mechanism";
+inline constexpr std::string_view kMalformedRequest = "malformed-request";
+inline constexpr std::string_view kNotAuthorized = "not-authorized";
+inline constexpr std::string_view kTemporaryAuthFailure = "temporary-auth-failure";
+
+// The only channel binding type accepted with -PLUS.
+inline constexpr std::string_view kChannelBindingType = "tls-exporter";
+// Longest SASL message accepted, in raw bytes; real ones are far shorter.
+inline constexpr std::size_t kMaxSaslMessage = 4096;
+
+class SaslServer {
+ public:
+  struct Step {
+    enum Kind { kChallenge, kSuccess, kFailure } kind;
+    std::string data;       // challenge, or additional data with success; raw bytes
+    std::string condition;  // on failure, an RFC 6120 §6.5 condition
+    std::string username;   // on success: the authenticated localpart
+  };
+
+  // `channel_binding`: the tls-exporter bytes (RFC 9266) of the client's TLS session, empty if
+  // it has none. `channel_binding_offered`: whether -PLUS mechanisms were advertised to the
+  // client, which decides whether a "y" gs2 flag is a downgrade.
+  SaslServer(CredentialStore& store, std::string host, Mechanism mechanism, std::string channel_binding,
+             bool channel_binding_offered);
+  SaslServer(const SaslServer&) = delete;
+  SaslServer& operator=(const SaslServer&) = delete;
+  ~SaslServer();
+
+  // The <auth/> element. An empty initial response is answered with an empty challenge (for
+  // ANONYMOUS, with success: its message carries nothing we need).
+  Step start(std::string_view initial_response);
+  // Each <response/>. After a success or a failure, any further call fails.
+  Step respond(std::string_view response);
+
+ private:
+  enum class State { kStart, kAwaitInitial, kAwaitFinal, kDone };
+
+  Step scram_first(std::string_view message);
+  Step scram_final(std::string_view message);
+  Step plain(std::string_view message);
+  Step anonymous(std::string_view message);
+  Step fail(std::string_view condition);
+  Step succeed(std::string data, std::string username);
+  bool load_credential(std::string_view username, ScramHash hash, bool& database_failed);
+
+  CredentialStore& store_;
+  const std::string host_;
+  const Mechanism mechanism_;
+  const std::string channel_binding_;
+  const bool channel_binding_offered_;
+  State state_ = State::kStart;
+
+  // Between the two SCRAM messages.
+  ScramCredential credential_{};
+  bool known_user_ = false;  // false: credential_ is a decoy, and no proof may succeed
+  std::string username_;
+  std::string gs2_header_;  // as the client sent it, both commas included
+  bool bound_ = false;      // the client used channel binding ("p=")
+  std::string client_first_bare_;
+  std::string server_first_;
+  std::string nonce_;  // client nonce + server nonce
+};
+
+}  // namespace xmppd::auth

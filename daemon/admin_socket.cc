@@ -1,0 +1,105 @@
+#include "daemon/admin_socket.h"
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace xmppd::parent {
+namespace {
+
+constexpr ipc::Limits kRequestLimits{16 << 10, 0};
+constexpr ipc::Limits kAnswerLimits{16 << 10, 0};
+
+}  // namespace
+
+AdminSocket::AdminSocket(struct event_base* base, Forward forward) : base_(base), forward_(std::move(forward)) {
+  reap_.reset(event_new(base_, -1, 0, on_reap, this));
+}
+
+void AdminSocket::on_reap(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<AdminSocket*>(arg);
+  for (Client* c : self->gone_) self->clients_.erase(c);
+  self->gone_.clear();
+}
+
+AdminSocket::~AdminSocket() {
+  if (!path_.empty()) unlink(path_.c_str());
+}
+
+bool AdminSocket::listen(const std::string& path, std::string& error) {
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) {
+    error = path + ": path too long for a socket";
+    return false;
+  }
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  listener_.reset(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  unlink(path.c_str());
+  mode_t old = umask(0177);  // 0600 from the start: no window where others could connect
+  bool ok = listener_ && bind(listener_.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0 &&
+            ::listen(listener_.get(), 16) == 0;
+  umask(old);
+  if (!ok) {
+    error = path + ": " + std::strerror(errno);
+    return false;
+  }
+  path_ = path;
+  accept_event_.reset(event_new(base_, listener_.get(), EV_READ | EV_PERSIST, on_accept, this));
+  event_add(accept_event_.get(), nullptr);
+  return true;
+}
+
+void AdminSocket::on_accept(evutil_socket_t, short, void* arg) { static_cast<AdminSocket*>(arg)->accept_one(); }
+
+void AdminSocket::accept_one() {
+  UniqueFd fd(accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+  if (!fd) return;
+  struct ucred cred = {};
+  socklen_t len = sizeof cred;
+  if (getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != geteuid()) {
+    log::warning("control socket: refused a connection from uid %u", cred.uid);
+    return;
+  }
+  auto client = std::make_unique<Client>(base_, std::move(fd), kRequestLimits, kAnswerLimits, "xmppctl");
+  Client* raw = client.get();
+  client->on(ipc::AdminRequest::kAccount, 0, [this, raw](const ipc::AdminRequest& m, auto&) {
+    ipc::AccountRequest request = m.account();
+    request.set_id(next_id_++);
+    log::notice("xmppctl: account %s@%s: operation %d", request.username().c_str(), request.host().c_str(),
+                static_cast<int>(request.operation()));
+    if (!forward_(request)) {
+      ipc::AdminResponse busy;
+      busy.mutable_account()->set_error("the auth helper is not running; try again");
+      raw->send(busy);
+      return;
+    }
+    waiting_[request.id()] = raw;
+  });
+  client->start([this, raw](ipc::CloseReason reason, std::string_view detail) {
+    if (reason == ipc::CloseReason::kViolation)
+      log::warning("control socket: %.*s", static_cast<int>(detail.size()), detail.data());
+    for (auto it = waiting_.begin(); it != waiting_.end();) it = it->second == raw ? waiting_.erase(it) : ++it;
+    // Destroyed from the loop: this runs inside the channel's own callback.
+    gone_.push_back(raw);
+    event_active(reap_.get(), 0, 0);
+  });
+  clients_[raw] = std::move(client);
+}
+
+void AdminSocket::answer(const ipc::AccountResult& result) {
+  auto it = waiting_.find(result.id());
+  if (it == waiting_.end()) return;  // xmppctl went away meanwhile
+  ipc::AdminResponse response;
+  *response.mutable_account() = result;
+  it->second->send(response);
+  waiting_.erase(it);
+}
+
+}  // namespace xmppd::parent

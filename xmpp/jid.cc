@@ -1,0 +1,96 @@
+#include "xmpp/jid.h"
+
+namespace xmppd::xmpp {
+namespace {
+
+constexpr std::size_t kMaxPart = 1023;
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+    i += n;
+  }
+  return true;
+}
+
+bool has_control(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+std::string fold_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> prepare_localpart(std::string_view local) {
+  if (local.empty() || local.size() > kMaxPart || !valid_utf8(local) || has_control(local)) return std::nullopt;
+  for (char c : local)
+    if (c == '"' || c == '&' || c == '\'' || c == '/' || c == ':' || c == '<' || c == '>' || c == '@' || c == ' ')
+      return std::nullopt;
+  return fold_ascii(local);
+}
+
+std::optional<std::string> prepare_domainpart(std::string_view domain) {
+  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
+  if (domain.empty() || domain.size() > kMaxPart || !valid_utf8(domain) || has_control(domain)) return std::nullopt;
+  std::string out = fold_ascii(domain);
+  // IP literals ("[::1]") and DNS names; labels of at most 63 octets, none empty.
+  if (out.front() == '[') return out.back() == ']' ? std::optional<std::string>(out) : std::nullopt;
+  std::size_t start = 0;
+  while (start <= out.size()) {
+    std::size_t dot = out.find('.', start);
+    std::size_t end = dot == std::string::npos ? out.size() : dot;
+    if (end == start || end - start > 63) return std::nullopt;
+    for (std::size_t i = start; i < end; ++i) {
+      unsigned char c = static_cast<unsigned char>(out[i]);
+      if (c < 0x80 && !std::isalnum(c) && c != '-' && c != '_') return std::nullopt;
+    }
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return out;
+}
+
+std::optional<std::string> prepare_resourcepart(std::string_view resource) {
+  if (resource.empty() || resource.size() > kMaxPart || !valid_utf8(resource) || has_control(resource))
+    return std::nullopt;
+  return std::string(resource);
+}
+
+std::optional<Jid> Jid::parse(std::string_view text) {
+  Jid jid;
+  std::size_t slash = text.find('/');
+  std::string_view rest = text.substr(0, slash);
+  if (slash != std::string_view::npos) {
+    auto resource = prepare_resourcepart(text.substr(slash + 1));
+    if (!resource) return std::nullopt;
+    jid.resource_ = std::move(*resource);
+  }
+  std::size_t at = rest.find('@');
+  if (at != std::string_view::npos) {
+    auto local = prepare_localpart(rest.substr(0, at));
+    if (!local) return std::nullopt;
+    jid.local_ = std::move(*local);
+    rest.remove_prefix(at + 1);
+  }
+  auto domain = prepare_domainpart(rest);
+  if (!domain) return std::nullopt;
+  jid.domain_ = std::move(*domain);
+  return jid;
+}
+
+std::string Jid::bare() const { return local_.empty() ? domain_ : local_ + "@" + domain_; }
+
+std::string Jid::full() const { return resource_.empty() ? bare() : bare() + "/" + resource_; }
+
+}  // namespace xmppd::xmpp
