@@ -115,6 +115,11 @@ CredentialStore::CredentialStore(SqlitePtr db, std::string path) : db_(std::move
 CredentialStore::~CredentialStore() = default;
 
 std::unique_ptr<CredentialStore> CredentialStore::open(const std::string& path, std::string& error) {
+  // SQLite would open a throwaway temporary database for "", and forget every account.
+  if (path.empty()) {
+    error = "credential store: no path given";
+    return nullptr;
+  }
   sqlite3* raw = nullptr;
   // NOFOLLOW: whoever could plant a symbolic link here must not choose the file we trust.
   const int rc =
@@ -124,6 +129,8 @@ std::unique_ptr<CredentialStore> CredentialStore::open(const std::string& path, 
     error = "credential store " + path + ": " + std::string(what);
     return nullptr;
   };
+  if (db && sqlite3_extended_errcode(db.get()) == SQLITE_CANTOPEN_SYMLINK)
+    return fail("the path has a symbolic link in it, which is refused");
   if (rc != SQLITE_OK) return fail(db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
   sqlite3_extended_result_codes(db.get(), 1);
 

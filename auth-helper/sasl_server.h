@@ -26,9 +26,8 @@ std::optional<Mechanism> parse_mechanism(std::string_view name);
 bool is_scram(Mechanism mechanism);
 bool is_plus(Mechanism mechanism);
 
-// The RFC 6120 §6.5 failure conditions this class reports.
-inline constexpr std::string_view kAborted = "aborted";
-inline constexpr std::string_view kIncorrectEncoding = "incorrect-encoding";
+// The RFC 6120 §6.5 failure conditions this class reports. (incorrect-encoding and aborted
+// are the router's: it decodes the base64 and sees the <abort/>.)
 inline constexpr std::string_view kInvalidAuthzid = "invalid-authzid";
 inline constexpr std::string_view kInvalidMechanism = "invalid-mechanism";
 inline constexpr std::string_view kMalformedRequest = "malformed-request";
@@ -73,7 +72,9 @@ class SaslServer {
   Step anonymous(std::string_view message);
   Step fail(std::string_view condition);
   Step succeed(std::string data, std::string username);
-  bool load_credential(std::string_view username, ScramHash hash, bool& database_failed);
+  enum class Lookup { kFound, kUnknown, kFailed };
+  // Sets credential_ to the account's credential, or to a decoy for an unknown account.
+  Lookup load_credential(std::string_view username, ScramHash hash);
 
   CredentialStore& store_;
   const std::string host_;

@@ -112,6 +112,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);
         *c.mutable_router()->add_tls() = host_tls(host.name, host.c2s_ssl);
+        if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
       }
       break;
     case ipc::ROLE_S2S:

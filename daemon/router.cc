@@ -11,6 +11,9 @@
 #include <optional>
 
 #include "common/log.h"
+#include "daemon/auth_link.h"
+#include "daemon/c2s_stream.h"
+#include "daemon/routing.h"
 #include "runtime/child.h"
 #include "stream/service.h"
 
@@ -28,6 +31,12 @@ class Router final : public runtime::ChildRole {
     if (!stream::Service::init(error)) return false;
     c2s_.emplace(runtime.base(), stream::StreamKind::kClient,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
+    auth_.emplace(runtime.base(),
+                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_AUTH, reason); });
+    c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
+      HostPolicy policy{anonymous_hosts_.count(session.host()) > 0};
+      return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
+    });
     reconfigure(configure);
     return true;
   }
@@ -35,6 +44,8 @@ class Router final : public runtime::ChildRole {
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
+    routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()});
+    anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());
   }
@@ -42,6 +53,8 @@ class Router final : public runtime::ChildRole {
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS)
       c2s_->link_tls_helper(std::move(fd));
+    else if (peer == ipc::ROLE_AUTH)
+      auth_->link(std::move(fd));
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
@@ -49,6 +62,10 @@ class Router final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
 
  private:
+  // Declared before c2s_: streams refer to them and go first.
+  Routing routing_;
+  std::optional<AuthLink> auth_;
+  std::set<std::string> anonymous_hosts_;
   std::optional<stream::Service> c2s_;
 };
 

@@ -26,6 +26,7 @@ class Service {
                  const google::protobuf::RepeatedPtrField<ipc::HostTls>& tls, const ipc::StreamLimits& limits);
   void link_tls_helper(UniqueFd sock) { tls_.link_helper(std::move(sock)); }
   void add_listener(const ipc::Listener& listener, UniqueFd fd);
+  void set_handler_factory(HandlerFactory factory) { sessions_.set_handler_factory(std::move(factory)); }
 
  private:
   const char* name() const { return kind_ == StreamKind::kClient ? "c2s" : "s2s"; }

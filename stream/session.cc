@@ -42,7 +42,7 @@ const char* condition_of(xml::ParseError error) {
 }  // namespace
 
 Session::Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone)
-    : config_(config), transport_(base, std::move(fd), std::move(peer), *this),
+    : base_(base), config_(config), transport_(base, std::move(fd), std::move(peer), *this),
       parser_(*this, xml::ParserLimits{config.max_stanza_bytes}), on_gone_(std::move(on_gone)) {
   timeout_.reset(evtimer_new(base, on_timeout, this));
   timeval tv{static_cast<time_t>(config_.negotiation_timeout.count()), 0};
@@ -123,7 +123,12 @@ void Session::send_features() {
     if (config_.require_encryption) out += "<required/>";
     out += "</starttls>";
   }
-  // What follows TLS (SASL, dialback) belongs to the client and server services.
+  // What follows TLS (SASL, binding, dialback) belongs to the client and server services.
+  bool tls_settled = transport_.encrypted() || !config_.require_encryption;
+  if (tls_settled && config_.make_handler) {
+    if (!handler_) handler_ = config_.make_handler(*this);
+    handler_->features(out);
+  }
   out += "</stream:features>";
   transport_.send(out);
 }
@@ -142,8 +147,11 @@ void Session::element(xml::Element element, std::size_t) {
     stream_error("policy-violation", "encryption is required: use STARTTLS");
     return;
   }
-  // Nothing is authenticated on this stream yet.
-  stream_error("not-authorized", "authentication is not available on this server yet");
+  if (!handler_) {
+    stream_error("not-authorized", "authentication is not available on this server yet");
+    return;
+  }
+  handler_->element(std::move(element));
 }
 
 void Session::start_tls() {
@@ -203,6 +211,7 @@ void Session::closed(std::string_view why) {
   log::debug("%s connection from %s closed: %.*s", service(), transport_.peer().c_str(), static_cast<int>(why.size()),
              why.data());
   timeout_.reset();
+  if (handler_) handler_->closed();
   on_gone_(this);
 }
 

@@ -21,13 +21,29 @@ namespace xmppd::stream {
 
 enum class StreamKind { kClient, kServer };
 
+class Session;
+
+// What a stream carries once TLS is settled: SASL and resource binding for clients,
+// authentication and stanzas for servers. One per stream, made by the service.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // Appends this layer's features to <stream:features> (after TLS, or when TLS is optional).
+  virtual void features(std::string& out) = 0;
+  virtual void element(xml::Element element) = 0;
+  // The connection is gone; the session is destroyed right after.
+  virtual void closed() = 0;
+};
+using HandlerFactory = std::function<std::unique_ptr<StreamHandler>(Session&)>;
+
 struct SessionConfig {
-  StreamKind kind;
-  const std::set<std::string>* hosts;  // the local domains a stream may be addressed to
-  const tls::ServerContexts* tls;
+  StreamKind kind = StreamKind::kClient;
+  const std::set<std::string>* hosts = nullptr;  // the local domains a stream may be addressed to
+  const tls::ServerContexts* tls = nullptr;
   bool require_encryption = true;
   std::size_t max_stanza_bytes = 256 * 1024;
   std::chrono::seconds negotiation_timeout{60};
+  HandlerFactory make_handler;  // none: stanzas after TLS are refused as not authorized
 };
 
 class Session final : Transport::Events, xml::StreamParser::Handler {
@@ -41,6 +57,19 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
 
   // Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.
   void stream_error(std::string_view condition, std::string_view text = {});
+  void send(std::string_view bytes) { transport_.send(bytes); }
+  // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
+  void restart() { parser_.reset(); }
+  // Negotiation is complete: the negotiation timeout no longer applies.
+  void established() { timeout_.reset(); }
+  void set_max_stanza_bytes(std::size_t bytes) { parser_.set_limits(xml::ParserLimits{bytes}); }
+
+  const std::string& host() const { return host_; }
+  const std::string& stream_id() const { return stream_id_; }
+  const std::string& peer() const { return transport_.peer(); }
+  SSL* ssl() const { return transport_.ssl(); }
+  bool encrypted() const { return transport_.encrypted(); }
+  struct event_base* base() const { return base_; }
 
  private:
   // Transport::Events
@@ -59,6 +88,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void start_tls();
   static void on_timeout(evutil_socket_t, short, void* arg);
 
+  struct event_base* base_;
   SessionConfig config_;
   Transport transport_;
   xml::StreamParser parser_;
@@ -68,6 +98,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   bool header_sent_ = false;
   bool ending_ = false;
   ipc::EventPtr timeout_;
+  std::unique_ptr<StreamHandler> handler_;
 };
 
 }  // namespace xmppd::stream

@@ -9,7 +9,10 @@
 namespace xmppd::stream {
 
 Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls)
-    : base_(base), config_{kind, &hosts_, &tls} {
+    : base_(base) {
+  config_.kind = kind;
+  config_.hosts = &hosts_;
+  config_.tls = &tls;
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
 }
 

@@ -25,6 +25,7 @@ class Sessions {
 
   // New streams use these; open ones keep what they started with.
   void configure(std::set<std::string> hosts, bool require_encryption, std::size_t max_stanza_bytes);
+  void set_handler_factory(HandlerFactory factory) { config_.make_handler = std::move(factory); }
   void add_listener(UniqueFd listener);
   void adopt(tls::Established established);
   std::size_t size() const { return sessions_.size(); }

@@ -59,6 +59,10 @@ void escape(std::string& out, std::string_view text, bool attribute) {
       case '>': out += "&gt;"; break;
       case '\'': out += attribute ? "&apos;" : "'"; break;
       case '"': out += attribute ? "&quot;" : "\""; break;
+      // A reader normalises raw CR (and, in attributes, tab and LF); references survive.
+      case '\r': out += "&#13;"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
       default: out.push_back(c);
     }
   }

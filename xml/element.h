@@ -25,6 +25,7 @@ class Element {
   const std::vector<std::pair<std::string, std::string>>& attributes() const { return attributes_; }
   void set_attribute(std::string name, std::string value);
 
+  // The reference is valid until the next add_child or add_text on this element.
   Element& add_child(Element child);
   void add_text(std::string_view text);
   const Element* child(std::string_view ns, std::string_view name) const;

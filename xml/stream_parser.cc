@@ -47,10 +47,17 @@ void StreamParser::create() {
   XML_SetStartNamespaceDeclHandler(parser_, on_namespace);
   // No external entity is ever fetched (expat does not by default; say so).
   XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
+  // Debian's expat defers reparsing a token after a small feed (the fix for CVE-2023-52425),
+  // which would hold a complete stanza back until more bytes arrive: a stream protocol must
+  // act on each element at once. feed() batches small pieces instead, which keeps the
+  // quadratic cost that deferral guards against away.
+  XML_SetReparseDeferralEnabled(parser_, XML_FALSE);
   depth_ = 0;
   open_.clear();
   reset_requested_ = false;
   fed_ = boundary_ = element_start_ = 0;
+  pending_.clear();
+  in_tag_ = false;
   header_default_ns_.clear();
 }
 
@@ -77,13 +84,37 @@ bool StreamParser::check_size() {
 bool StreamParser::feed(std::string_view bytes) {
   if (reset_requested_) create();
   if (error_ != ParseError::kNone) return false;
-  // Parsed in slices, and the bytes since the last complete element checked after each:
-  // expat holds an unfinished token (a huge attribute value, say) without reporting it.
-  constexpr std::size_t kSlice = 4096;
+  fed_ += bytes.size();
+  pending_.append(bytes);
+  // Inside a tag or an element a token can only end at '>' (tags) or '<' (text): until one
+  // arrives, or enough bytes gather, expat is not asked again, so a huge token sent a byte
+  // at a time is reparsed once per slice rather than once per byte. Between elements bytes
+  // go through at once: keep-alives and stray text are dealt with when they arrive.
+  std::size_t last = bytes.find_last_of("<>");
+  bool boundary = last != std::string_view::npos;
+  bool inside = in_tag_ || depth_ >= 2;
+  if (boundary) in_tag_ = bytes[last] == '<';
+  if (!boundary && inside && pending_.size() < kSlice) return check_pending();
+  std::string input = std::move(pending_);
+  pending_.clear();
+  return parse(input);
+}
+
+bool StreamParser::check_pending() {
+  std::size_t since = fed_ - (depth_ >= 2 ? element_start_ : boundary_);
+  if (since <= limits_.max_element_bytes) return true;
+  fail(ParseError::kTooBig, "element over " + std::to_string(limits_.max_element_bytes) + " bytes");
+  return false;
+}
+
+// Parsed in slices, and the bytes since the last complete element checked after each:
+// expat holds an unfinished token (a huge attribute value, say) without reporting it.
+bool StreamParser::parse(std::string_view bytes) {
+  std::size_t offset = fed_ - bytes.size();  // stream position of bytes[0]
   while (!bytes.empty()) {
     std::string_view slice = bytes.substr(0, kSlice);
     bytes.remove_prefix(slice.size());
-    fed_ += slice.size();
+    offset += slice.size();
     XML_Status status = XML_Parse(parser_, slice.data(), static_cast<int>(slice.size()), XML_FALSE);
     if (reset_requested_) {
       create();
@@ -98,8 +129,8 @@ bool StreamParser::feed(std::string_view bytes) {
       }
       return false;
     }
-    std::size_t pending = fed_ - (depth_ >= 2 ? element_start_ : boundary_);
-    if (pending > limits_.max_element_bytes) {
+    std::size_t since = offset - (depth_ >= 2 ? element_start_ : boundary_);
+    if (since > limits_.max_element_bytes) {
       fail(ParseError::kTooBig, "element over " + std::to_string(limits_.max_element_bytes) + " bytes");
       return false;
     }
@@ -125,6 +156,10 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
   if (self->depth_ == 0) {
     if (!e.is(kStreamNs, "stream")) {
       self->fail(ParseError::kBadStreamHeader, "the stream does not begin with <stream:stream>");
+      return;
+    }
+    if (self->event_end() > self->limits_.max_element_bytes) {
+      self->fail(ParseError::kTooBig, "stream header over " + std::to_string(self->limits_.max_element_bytes) + " bytes");
       return;
     }
     if (!self->header_default_ns_.empty()) e.set_attribute("xmlns", self->header_default_ns_);

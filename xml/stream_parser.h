@@ -75,7 +75,11 @@ class StreamParser {
   static void XMLCALL on_entity_decl(void* self, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
                                      const XML_Char*, const XML_Char*, const XML_Char*);
 
+  static constexpr std::size_t kSlice = 4096;
+
   void create();
+  bool parse(std::string_view bytes);
+  bool check_pending();
   void fail(ParseError error, std::string text);
   bool check_size();
   std::size_t position() const;
@@ -91,6 +95,8 @@ class StreamParser {
   std::size_t element_start_ = 0;      // byte index where the current top-level element began
   std::size_t boundary_ = 0;           // byte index after the last complete element or header
   std::size_t fed_ = 0;                // bytes given to this parser
+  std::string pending_;                // fed but not yet given to expat
+  bool in_tag_ = false;                // the last '<' or '>' fed was '<'.
   std::string header_default_ns_;
   std::vector<Element> open_;          // the top-level element being built and its open descendants
 };

@@ -1,0 +1,77 @@
+#include "daemon/auth_link.h"
+
+#include "common/log.h"
+
+namespace xmppd::router {
+namespace {
+
+constexpr ipc::Limits kToAuth{64 << 10, 0};
+constexpr ipc::Limits kFromAuth{64 << 10, 0};
+
+}  // namespace
+
+AuthLink::AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation)
+    : base_(base), on_violation_(std::move(on_violation)) {}
+
+AuthLink::Waiter* AuthLink::take(std::uint64_t attempt, bool final) {
+  auto it = waiting_.find(attempt);
+  if (it == waiting_.end()) return nullptr;
+  Waiter* waiter = it->second;
+  if (final) waiting_.erase(it);
+  return waiter;
+}
+
+void AuthLink::link(UniqueFd sock) {
+  fail_all();
+  channel_ = std::make_unique<Channel>(base_, std::move(sock), kFromAuth, kToAuth, "auth");
+  // An answer for an attempt this router did not start (or already finished) is a lie.
+  channel_->on(ipc::AuthToRouter::kChallenge, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    if (Waiter* w = take(m.challenge().attempt(), false)) w->sasl_challenge(m.challenge().challenge());
+  });
+  channel_->on(ipc::AuthToRouter::kSuccess, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    if (Waiter* w = take(m.success().attempt(), true)) w->sasl_success(m.success().username(), m.success().additional_data());
+  });
+  channel_->on(ipc::AuthToRouter::kFailure, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    const ipc::SaslFailure& f = m.failure();
+    if (Waiter* w = take(f.attempt(), true)) w->sasl_failure(f.condition(), f.text(), f.delay_ms());
+  });
+  channel_->start([this](ipc::CloseReason reason, std::string_view detail) {
+    if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
+    log::info("link to the auth helper closed; pending logins fail until it is back");
+    fail_all();
+  });
+}
+
+void AuthLink::fail_all() {
+  std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
+  waiting_.clear();
+  for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting", 0);
+}
+
+std::uint64_t AuthLink::start(Waiter& waiter, ipc::SaslStart start) {
+  if (!channel_ || !channel_->raw().open()) return 0;
+  std::uint64_t attempt = next_attempt_++;
+  start.set_attempt(attempt);
+  ipc::RouterToAuth message;
+  *message.mutable_start() = std::move(start);
+  if (!channel_->send(message)) return 0;
+  waiting_[attempt] = &waiter;
+  return attempt;
+}
+
+void AuthLink::respond(std::uint64_t attempt, std::string response) {
+  if (!channel_) return;
+  ipc::RouterToAuth message;
+  message.mutable_response()->set_attempt(attempt);
+  message.mutable_response()->set_response(std::move(response));
+  channel_->send(message);
+}
+
+void AuthLink::abort(std::uint64_t attempt) {
+  if (waiting_.erase(attempt) == 0 || !channel_) return;
+  ipc::RouterToAuth message;
+  message.mutable_abort()->set_attempt(attempt);
+  channel_->send(message);
+}
+
+}  // namespace xmppd::router

@@ -1,0 +1,49 @@
+// The router's end of its link to the auth helper: SASL attempts relayed by id. The
+// helper's answers are checked against the attempts this router actually started.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "proto/channel.h"
+#include "router_auth.pb.h"
+
+namespace xmppd::router {
+
+class AuthLink {
+ public:
+  class Waiter {
+   public:
+    virtual ~Waiter() = default;
+    virtual void sasl_challenge(const std::string& challenge) = 0;
+    virtual void sasl_success(const std::string& username, const std::string& additional_data) = 0;
+    virtual void sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) = 0;
+  };
+
+  AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation);
+  void link(UniqueFd sock);
+  // Starts an attempt; 0 when the auth helper is not linked (the caller answers
+  // temporary-auth-failure).
+  std::uint64_t start(Waiter& waiter, ipc::SaslStart start);
+  void respond(std::uint64_t attempt, std::string response);
+  // The stream is gone or gave up: the waiter is forgotten and the helper told.
+  void abort(std::uint64_t attempt);
+
+ private:
+  using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
+  Waiter* take(std::uint64_t attempt, bool final);
+  void fail_all();
+
+  struct event_base* base_;
+  std::function<void(std::string_view)> on_violation_;
+  std::unique_ptr<Channel> channel_;
+  std::uint64_t next_attempt_ = 1;
+  std::map<std::uint64_t, Waiter*> waiting_;
+};
+
+}  // namespace xmppd::router

@@ -1,0 +1,262 @@
+#include "daemon/c2s_stream.h"
+
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "daemon/routing.h"
+#include "xmpp/jid.h"
+
+namespace xmppd::router {
+namespace {
+
+constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
+constexpr std::string_view kBindNs = "urn:ietf:params:xml:ns:xmpp-bind";
+constexpr std::string_view kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
+constexpr std::string_view kClientNs = "jabber:client";
+
+// RFC 9266: the tls-exporter channel binding, when the session has a safe exporter (TLS 1.3,
+// or TLS 1.2 with the extended master secret).
+std::string tls_exporter(SSL* ssl) {
+  if (ssl == nullptr) return {};
+  if (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) return {};
+  unsigned char out[32];
+  static const char kLabel[] = "EXPORTER-Channel-Binding";
+  if (SSL_export_keying_material(ssl, out, sizeof out, kLabel, sizeof kLabel - 1, nullptr, 0, 1) != 1) return {};
+  return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+std::string generated_resource() {
+  unsigned char bytes[8];
+  RAND_bytes(bytes, sizeof bytes);
+  return "xmppd-" + base64_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)).substr(0, 11);
+}
+
+std::string iq_result(const xml::Element& iq, std::string_view payload) {
+  std::string out = "<iq type='result'";
+  if (const std::string* id = iq.attribute("id")) {
+    out += " id='";
+    xml::escape(out, *id, true);
+    out += "'";
+  }
+  if (payload.empty()) return out + "/>";
+  return out + ">" + std::string(payload) + "</iq>";
+}
+
+}  // namespace
+
+ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
+    : session_(session), auth_(auth), routing_(routing), policy_(policy) {}
+
+ClientStream::~ClientStream() = default;
+
+void ClientStream::features(std::string& out) {
+  if (state_ == State::kAuthenticating) {
+    out += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>";
+    if (policy_.anonymous) {
+      out += "<mechanism>ANONYMOUS</mechanism>";
+    } else {
+      if (!tls_exporter(session_.ssl()).empty())
+        out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism>";
+      out += "<mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism>";
+      // PLAIN sends the password itself: only inside TLS.
+      if (session_.encrypted()) out += "<mechanism>PLAIN</mechanism>";
+    }
+    out += "</mechanisms>";
+    return;
+  }
+  out += "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
+         "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>";
+}
+
+void ClientStream::element(xml::Element element) {
+  switch (state_) {
+    case State::kAuthenticating:
+      if (element.is(kSaslNs, "auth"))
+        start_sasl(element);
+      else if (element.is(kSaslNs, "response"))
+        continue_sasl(element);
+      else if (element.is(kSaslNs, "abort")) {
+        auth_.abort(attempt_);
+        attempt_ = 0;
+        send_sasl("failure", "<aborted/>");
+      } else {
+        session_.stream_error("not-authorized", "authenticate first");
+      }
+      return;
+    case State::kBinding:
+      if (element.is(kClientNs, "iq") && element.child(kBindNs, "bind"))
+        bind(element);
+      else
+        session_.stream_error("not-authorized", "bind a resource first");
+      return;
+    case State::kEstablished:
+      stanza(std::move(element));
+      return;
+  }
+}
+
+void ClientStream::send_sasl(std::string_view name, std::string_view payload) {
+  std::string out = "<";
+  out += name;
+  out += " xmlns='urn:ietf:params:xml:ns:xmpp-sasl'";
+  if (payload.empty()) {
+    out += "/>";
+  } else {
+    out += ">";
+    out += payload;
+    out += "</";
+    out += name;
+    out += ">";
+  }
+  session_.send(out);
+}
+
+void ClientStream::start_sasl(const xml::Element& auth) {
+  if (attempt_ != 0 || !pending_failure_.empty()) {
+    session_.stream_error("policy-violation", "one authentication at a time");
+    return;
+  }
+  const std::string* mechanism = auth.attribute("mechanism");
+  std::string text = auth.text();
+  ipc::SaslStart start;
+  start.set_host(session_.host());
+  start.set_mechanism(mechanism ? *mechanism : "");
+  start.set_client_address(session_.peer().substr(0, session_.peer().find(' ')));
+  // "=" is an empty initial response; nothing at all is none (RFC 6120 §6.4.2).
+  if (!text.empty()) {
+    auto decoded = text == "=" ? std::optional<std::string>("") : base64_decode(text);
+    if (!decoded) {
+      send_sasl("failure", "<incorrect-encoding/>");
+      return;
+    }
+    start.set_has_initial_response(true);
+    start.set_initial_response(*decoded);
+  }
+  std::string binding = tls_exporter(session_.ssl());
+  start.set_plus_offered(!binding.empty() && !policy_.anonymous);
+  start.set_channel_binding(binding);
+  attempt_ = auth_.start(*this, std::move(start));
+  if (attempt_ == 0) send_sasl("failure", "<temporary-auth-failure/>");
+}
+
+void ClientStream::continue_sasl(const xml::Element& response) {
+  if (attempt_ == 0) {
+    session_.stream_error("policy-violation", "no authentication in progress");
+    return;
+  }
+  std::string text = response.text();
+  auto decoded = text.empty() || text == "=" ? std::optional<std::string>("") : base64_decode(text);
+  if (!decoded) {
+    auth_.abort(attempt_);
+    attempt_ = 0;
+    send_sasl("failure", "<incorrect-encoding/>");
+    return;
+  }
+  auth_.respond(attempt_, std::move(*decoded));
+}
+
+void ClientStream::sasl_challenge(const std::string& challenge) {
+  send_sasl("challenge", challenge.empty() ? "=" : base64_encode(challenge));
+}
+
+void ClientStream::sasl_success(const std::string& username, const std::string& additional_data) {
+  attempt_ = 0;
+  username_ = username;
+  bare_ = username + "@" + session_.host();
+  state_ = State::kBinding;
+  log::info("c2s %s authenticated as %s", session_.peer().c_str(), bare_.c_str());
+  send_sasl("success", additional_data.empty() ? "" : base64_encode(additional_data));
+  session_.restart();
+}
+
+void ClientStream::sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) {
+  attempt_ = 0;
+  ++failures_;
+  log::info("c2s %s: authentication failed for %s: %s", session_.peer().c_str(), session_.host().c_str(),
+            condition.c_str());
+  std::string payload = "<" + condition + "/>";
+  if (!text.empty()) {
+    payload += "<text xml:lang='en'>";
+    xml::escape(payload, text, false);
+    payload += "</text>";
+  }
+  pending_failure_ = payload;
+  // Repeated failures are answered slowly (the auth helper says how slowly), so guessing
+  // passwords costs time; the stream's other clients are not held up.
+  failure_timer_.reset(evtimer_new(session_.base(), on_failure_delay, this));
+  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  event_add(failure_timer_.get(), &tv);
+}
+
+void ClientStream::on_failure_delay(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ClientStream*>(arg);
+  std::string payload = std::move(self->pending_failure_);
+  self->pending_failure_.clear();
+  self->send_sasl("failure", payload);
+  if (self->failures_ >= kMaxAuthFailures)
+    self->session_.stream_error("policy-violation", "too many failed authentication attempts");
+}
+
+void ClientStream::bind(const xml::Element& iq) {
+  const xml::Element* request = iq.child(kBindNs, "bind");
+  const xml::Element* wanted = request->child(kBindNs, "resource");
+  std::string resource;
+  if (wanted != nullptr && !wanted->text().empty()) {
+    auto prepared = xmpp::prepare_resourcepart(wanted->text());
+    if (!prepared) {
+      std::string error = "<iq type='error'";
+      if (const std::string* id = iq.attribute("id")) {
+        error += " id='";
+        xml::escape(error, *id, true);
+        error += "'";
+      }
+      session_.send(error + "><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+                            "</error></iq>");
+      return;
+    }
+    resource = *prepared;
+  } else {
+    resource = generated_resource();
+  }
+  full_ = bare_ + "/" + resource;
+  routing_.bind(*this, resource);
+  state_ = State::kEstablished;
+  session_.established();
+  std::string jid;
+  xml::escape(jid, full_, false);
+  session_.send(iq_result(iq, "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>" + jid + "</jid></bind>"));
+  log::info("c2s %s bound %s", session_.peer().c_str(), full_.c_str());
+}
+
+void ClientStream::stanza(xml::Element stanza) {
+  if (stanza.is(kClientNs, "iq") && stanza.child(kSessionNs, "session")) {
+    session_.send(iq_result(stanza, {}));  // the legacy session step: nothing to do
+    return;
+  }
+  if (stanza.is(kClientNs, "presence") && stanza.attribute("to") == nullptr) {
+    const std::string* type = stanza.attribute("type");
+    available_ = type == nullptr;
+    if (available_) {
+      const xml::Element* p = stanza.child(kClientNs, "priority");
+      priority_ = p != nullptr ? std::atoi(p->text().c_str()) : 0;
+    }
+  }
+  routing_.route(*this, std::move(stanza));
+}
+
+void ClientStream::deliver(const xml::Element& stanza) {
+  std::string out;
+  stanza.serialize(out, kClientNs);
+  session_.send(out);
+}
+
+void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
+
+void ClientStream::closed() {
+  if (attempt_ != 0) auth_.abort(attempt_);
+  if (state_ == State::kEstablished) routing_.unbind(*this);
+}
+
+}  // namespace xmppd::router

@@ -1,0 +1,74 @@
+// One client's stream after TLS (RFC 6120 §6–7): SASL relayed to the auth helper, resource
+// binding, then the stanzas of the session.
+#pragma once
+
+#include <event2/event.h>
+
+#include <cstdint>
+#include <string>
+
+#include "daemon/auth_link.h"
+#include "daemon/local_sessions.h"
+#include "proto/channel.h"
+#include "stream/session.h"
+
+namespace xmppd::router {
+
+struct HostPolicy {
+  bool anonymous = false;  // authentication = "anonymous"
+};
+
+class Routing;
+
+class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter {
+ public:
+  static constexpr int kMaxAuthFailures = 3;
+
+  ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy);
+  ~ClientStream() override;
+
+  // stream::StreamHandler
+  void features(std::string& out) override;
+  void element(xml::Element element) override;
+  void closed() override;
+
+  // AuthLink::Waiter
+  void sasl_challenge(const std::string& challenge) override;
+  void sasl_success(const std::string& username, const std::string& additional_data) override;
+  void sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) override;
+
+  // Delivery of a stanza addressed to this session.
+  void deliver(const xml::Element& stanza);
+  // Another login took this resource (RFC 6120 §7.7.2.2).
+  void replaced();
+
+  const std::string& bare() const { return bare_; }
+  const std::string& full() const { return full_; }
+  bool available() const { return available_; }
+  int priority() const { return priority_; }
+
+ private:
+  enum class State { kAuthenticating, kBinding, kEstablished };
+
+  void start_sasl(const xml::Element& auth);
+  void continue_sasl(const xml::Element& response);
+  void bind(const xml::Element& iq);
+  void stanza(xml::Element stanza);
+  void send_sasl(std::string_view name, std::string_view payload);
+  static void on_failure_delay(evutil_socket_t, short, void* arg);
+
+  stream::Session& session_;
+  AuthLink& auth_;
+  Routing& routing_;
+  HostPolicy policy_;
+  State state_ = State::kAuthenticating;
+  std::uint64_t attempt_ = 0;
+  int failures_ = 0;
+  std::string pending_failure_;  // sent when the failure delay ends
+  ipc::EventPtr failure_timer_;
+  std::string username_, bare_, full_;
+  bool available_ = false;
+  int priority_ = 0;
+};
+
+}  // namespace xmppd::router

@@ -1,0 +1,163 @@
+#include "daemon/routing.h"
+
+#include <algorithm>
+
+#include "daemon/c2s_stream.h"
+#include "xmpp/jid.h"
+
+namespace xmppd::router {
+namespace {
+
+constexpr std::string_view kClientNs = "jabber:client";
+constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+constexpr std::string_view kPingNs = "urn:xmpp:ping";
+constexpr std::string_view kDiscoInfoNs = "http://jabber.org/protocol/disco#info";
+
+std::string attribute_or(const xml::Element& e, std::string_view name, std::string fallback = {}) {
+  const std::string* value = e.attribute(name);
+  return value != nullptr ? *value : fallback;
+}
+
+xml::Element reply(const xml::Element& stanza, std::string_view type) {
+  xml::Element out(stanza.ns(), stanza.name());
+  out.set_attribute("type", std::string(type));
+  if (const std::string* id = stanza.attribute("id")) out.set_attribute("id", *id);
+  if (const std::string* from = stanza.attribute("to")) out.set_attribute("from", *from);
+  if (const std::string* to = stanza.attribute("from")) out.set_attribute("to", *to);
+  return out;
+}
+
+}  // namespace
+
+void Routing::bind(ClientStream& stream, const std::string& resource) {
+  if (ClientStream* previous = sessions_.bind(stream.bare(), resource, stream)) previous->replaced();
+}
+
+void Routing::unbind(ClientStream& stream) {
+  const std::string& full = stream.full();
+  sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
+}
+
+void Routing::bounce(ClientStream& from, const xml::Element& stanza, std::string_view type, std::string_view condition,
+                     std::string_view text) {
+  if (attribute_or(stanza, "type") == "error") return;
+  xml::Element out = reply(stanza, "error");
+  xml::Element error(std::string(kClientNs), "error");
+  error.set_attribute("type", std::string(type));
+  error.add_child(xml::Element(std::string(kStanzaErrorNs), std::string(condition)));
+  if (!text.empty()) {
+    xml::Element t(std::string(kStanzaErrorNs), "text");
+    t.add_text(text);
+    error.add_child(std::move(t));
+  }
+  out.add_child(std::move(error));
+  from.deliver(out);
+}
+
+void Routing::route(ClientStream& from, xml::Element stanza) {
+  // The server says who sent it, whatever the client claimed (RFC 6120 §8.1.2.1).
+  stanza.set_attribute("from", from.full());
+  const std::string* to_text = stanza.attribute("to");
+  if (to_text == nullptr) {
+    if (stanza.name() == "iq") to_server(from, stanza);
+    if (stanza.name() == "message") message_to_bare(from, stanza, from.bare());
+    return;  // presence broadcast comes with rosters
+  }
+  auto to = xmpp::Jid::parse(*to_text);
+  if (!to) {
+    bounce(from, stanza, "modify", "jid-malformed");
+    return;
+  }
+  if (hosts_.count(to->domain()) == 0) {
+    bounce(from, stanza, "cancel", "remote-server-not-found", "federation is not enabled on this server yet");
+    return;
+  }
+  if (!to->has_local()) {
+    to_server(from, stanza);
+    return;
+  }
+  to_local_user(from, stanza, to->bare(), to->resource());
+}
+
+void Routing::to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
+                            const std::string& resource) {
+  if (!resource.empty()) {
+    if (ClientStream* target = sessions_.find(bare, resource)) {
+      target->deliver(stanza);
+      return;
+    }
+    // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
+    if (stanza.name() == "message") message_to_bare(from, stanza, bare);
+    if (stanza.name() == "iq") bounce(from, stanza, "cancel", "service-unavailable");
+    return;
+  }
+  if (stanza.name() == "message") {
+    message_to_bare(from, stanza, bare);
+  } else if (stanza.name() == "iq") {
+    // Answered by the server on the account's behalf: rosters and the like come next.
+    if (attribute_or(stanza, "type") == "get" || attribute_or(stanza, "type") == "set")
+      bounce(from, stanza, "cancel", "service-unavailable");
+  } else {
+    // Presence to a bare JID: with subscriptions (rosters), delivered to available resources.
+    for (ClientStream* target : sessions_.resources(bare))
+      if (target->available()) target->deliver(stanza);
+  }
+}
+
+// RFC 6121 §8.5.2.1: the available resources of non-negative priority; a normal message to
+// the highest of them, chat (as Prosody does) and headline to all.
+void Routing::message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare) {
+  std::string type = attribute_or(message, "type", "normal");
+  if (type == "error") return;
+  std::vector<ClientStream*> targets;
+  int best = -1;
+  for (ClientStream* s : sessions_.resources(bare)) {
+    if (!s->available() || s->priority() < 0) continue;
+    targets.push_back(s);
+    best = std::max(best, s->priority());
+  }
+  if (type == "normal")
+    targets.erase(std::remove_if(targets.begin(), targets.end(), [best](ClientStream* s) { return s->priority() != best; }),
+                  targets.end());
+  if (targets.empty() || type == "groupchat") {
+    // Offline storage comes with the user store; until then the sender is told.
+    bounce(from, message, "cancel", "service-unavailable");
+    return;
+  }
+  for (ClientStream* s : targets) s->deliver(message);
+}
+
+void Routing::to_server(ClientStream& from, const xml::Element& stanza) {
+  if (stanza.name() != "iq") return;
+  std::string type = attribute_or(stanza, "type");
+  if (type != "get" && type != "set") return;
+  auto children = stanza.children();
+  if (children.size() != 1) {
+    bounce(from, stanza, "modify", "bad-request");
+    return;
+  }
+  const xml::Element& payload = *children.front();
+  if (type == "get" && payload.is(kPingNs, "ping")) {
+    from.deliver(reply(stanza, "result"));
+    return;
+  }
+  if (type == "get" && payload.is(kDiscoInfoNs, "query")) {
+    xml::Element result = reply(stanza, "result");
+    xml::Element query(std::string(kDiscoInfoNs), "query");
+    xml::Element identity(std::string(kDiscoInfoNs), "identity");
+    identity.set_attribute("category", "server");
+    identity.set_attribute("type", "im");
+    query.add_child(std::move(identity));
+    for (const char* feature : {"http://jabber.org/protocol/disco#info", "urn:xmpp:ping"}) {
+      xml::Element f(std::string(kDiscoInfoNs), "feature");
+      f.set_attribute("var", feature);
+      query.add_child(std::move(f));
+    }
+    result.add_child(std::move(query));
+    from.deliver(result);
+    return;
+  }
+  bounce(from, stanza, "cancel", "service-unavailable");
+}
+
+}  // namespace xmppd::router

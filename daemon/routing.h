@@ -1,0 +1,36 @@
+// Where a client's stanza goes (RFC 6120 §8, §10; RFC 6121 §8): the server itself, another
+// local session, or (with federation) another server.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "daemon/local_sessions.h"
+#include "xml/element.h"
+
+namespace xmppd::router {
+
+class ClientStream;
+
+class Routing {
+ public:
+  void set_hosts(std::set<std::string> hosts) { hosts_ = std::move(hosts); }
+  void bind(ClientStream& stream, const std::string& resource);
+  void unbind(ClientStream& stream);
+  void route(ClientStream& from, xml::Element stanza);
+  const LocalSessions& sessions() const { return sessions_; }
+
+ private:
+  void to_server(ClientStream& from, const xml::Element& stanza);
+  void to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
+                     const std::string& resource);
+  void message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare);
+  // Answers with a stanza error, except to an error (RFC 6120 §8.3.1).
+  static void bounce(ClientStream& from, const xml::Element& stanza, std::string_view type,
+                     std::string_view condition, std::string_view text = {});
+
+  std::set<std::string> hosts_;
+  LocalSessions sessions_;
+};
+
+}  // namespace xmppd::router
