@@ -176,7 +176,9 @@ bool CredentialStore::prepare_statements(std::string& error) {
   return false;
 }
 
-std::string CredentialStore::describe_error() const { return "credential store " + path_ + ": " + sqlite3_errmsg(db_.get()); }
+std::string CredentialStore::describe_error() const {
+  return "credential store " + path_ + ": " + sqlite3_errmsg(db_.get());
+}
 
 bool CredentialStore::run(sqlite3_stmt* statement) {
   const StatementUse use(statement);

@@ -265,7 +265,11 @@ TEST_F(CredentialStoreTest, StoresTheSaslPrepOfThePassword) {
   auto store = open_store();
   ASSERT_TRUE(store);
   std::string error;
-  ASSERT_TRUE(store->set_password(kHost, "juliet", "no\xC2\xA0" "break", 4096, error)) << error;
+  ASSERT_TRUE(store->set_password(kHost, "juliet",
+                                  "no\xC2\xA0"
+                                  "break",
+                                  4096, error))
+      << error;
   const auto found = store->find(kHost, "juliet", ScramHash::kSha256);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->stored_key, make_credential(ScramHash::kSha256, "no break", found->salt, 4096).stored_key);

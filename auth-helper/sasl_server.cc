@@ -218,6 +218,14 @@ SaslServer::Lookup SaslServer::load_credential(std::string_view username, ScramH
   return Lookup::kUnknown;
 }
 
+// SASLprep, then the caller's preparation. An empty result is refused like a failed one.
+std::optional<std::string> SaslServer::prepare_username(std::string_view sent) const {
+  std::optional<std::string> name = saslprep(sent);
+  if (name && prepare_username_ != nullptr) name = prepare_username_(*name);
+  if (name && name->empty()) return std::nullopt;
+  return name;
+}
+
 // client-first-message = gs2-header client-first-message-bare
 // gs2-header = gs2-cbind-flag "," [ authzid ] ","
 // client-first-message-bare = "n=" saslname ",r=" c-nonce   (no extensions, no "m=")
@@ -232,9 +240,11 @@ SaslServer::Step SaslServer::scram_first(std::string_view message) {
   if (flag == "n" || flag == "y") {
     // A -PLUS mechanism is a promise to bind to the channel.
     if (is_plus(mechanism_)) return fail(kNotAuthorized);
-    // "y": the client can bind but saw no -PLUS offered. We offered it, so someone removed it
-    // on the way (RFC 5802 §6).
-    if (flag == "y" && channel_binding_offered_) return fail(kNotAuthorized);
+    // "y" after -PLUS was offered is not taken as a downgrade (RFC 5802 §6 would): the
+    // client may support channel binding but not tls-exporter, the only type offered
+    // (XEP-0440 says which). Python's ssl cannot export keying material, so every
+    // slixmpp-based client on TLS 1.3 says "y"; refusing them would lock them out, while a
+    // downgrade needs an attacker holding a certificate the client trusts for this domain.
   } else if (flag.starts_with("p=")) {
     const std::string_view type = flag.substr(2);
     if (!valid_channel_binding_name(type)) return fail(kMalformedRequest);
@@ -255,9 +265,12 @@ SaslServer::Step SaslServer::scram_first(std::string_view message) {
   if (attributes.size() != 2 || !attributes[0].starts_with("n=") || !attributes[1].starts_with("r="))
     return fail(kMalformedRequest);
   const std::optional<std::string> name = decode_saslname(attributes[0].substr(2));
-  std::optional<std::string> username = name ? saslprep(*name) : std::nullopt;
   const std::string_view client_nonce = attributes[1].substr(2);
-  if (!username || username->empty() || !valid_nonce(client_nonce)) return fail(kMalformedRequest);
+  if (!name || !valid_nonce(client_nonce)) return fail(kMalformedRequest);
+  // A name that cannot be prepared is refused by its spelling alone, which tells nothing
+  // about which accounts exist.
+  std::optional<std::string> username = prepare_username(*name);
+  if (!username) return fail(kNotAuthorized);
   if (authzid && *authzid != *username + "@" + host_) return fail(kInvalidAuthzid);
 
   const Lookup lookup = load_credential(*username, scram_hash(mechanism_));
@@ -312,13 +325,13 @@ SaslServer::Step SaslServer::plain(std::string_view message) {
   const std::string_view password = message.substr(second + 1);
   if (authcid.empty() || password.empty() || !is_valid_utf8(message)) return fail(kMalformedRequest);
 
-  const std::optional<std::string> username = saslprep(authcid);
+  const std::optional<std::string> username = prepare_username(authcid);
   std::optional<std::string> prepared = saslprep(password);
   SecretBytes secret;
   // Moved straight out of `prepared`, which SecretBytes then wipes: a short password lives
   // inside the string object itself, and would otherwise stay behind in it.
   if (prepared) secret = SecretBytes(std::move(*prepared));
-  if (!username || username->empty() || secret.empty()) return fail(kNotAuthorized);
+  if (!username || secret.empty()) return fail(kNotAuthorized);
   if (!authzid.empty() && authzid != *username + "@" + host_) return fail(kInvalidAuthzid);
 
   const ScramHash hash = ScramHash::kSha256;
@@ -329,8 +342,7 @@ SaslServer::Step SaslServer::plain(std::string_view message) {
   const SecretBytes client = client_key(hash, salted.view());
   const std::string stored = stored_key(hash, client.view());
   if (stored.empty()) return fail(kTemporaryAuthFailure);
-  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup != Lookup::kFound)
-    return fail(kNotAuthorized);
+  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup != Lookup::kFound) return fail(kNotAuthorized);
   return succeed({}, *username);
 }
 

@@ -57,6 +57,12 @@ class SaslServer {
   SaslServer& operator=(const SaslServer&) = delete;
   ~SaslServer();
 
+  // How a username the client sent (after SASLprep) becomes the localpart the store is keyed
+  // by, e.g. xmpp::prepare_localpart; nullopt refuses the name. Without one the SASLprep'd
+  // name is looked up as it is, so a client must then send the localpart exactly as stored.
+  using PrepareUsername = std::optional<std::string> (*)(std::string_view);
+  void set_username_preparation(PrepareUsername prepare) { prepare_username_ = prepare; }
+
   // The <auth/> element. An empty initial response is answered with an empty challenge (for
   // ANONYMOUS, with success: its message carries nothing we need).
   Step start(std::string_view initial_response);
@@ -75,12 +81,14 @@ class SaslServer {
   enum class Lookup { kFound, kUnknown, kFailed };
   // Sets credential_ to the account's credential, or to a decoy for an unknown account.
   Lookup load_credential(std::string_view username, ScramHash hash);
+  std::optional<std::string> prepare_username(std::string_view sent) const;
 
   CredentialStore& store_;
   const std::string host_;
   const Mechanism mechanism_;
   const std::string channel_binding_;
   const bool channel_binding_offered_;
+  PrepareUsername prepare_username_ = nullptr;
   State state_ = State::kStart;
 
   // Between the two SCRAM messages.

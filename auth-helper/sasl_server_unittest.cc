@@ -41,8 +41,7 @@ struct ServerFirst {
 
 std::optional<ServerFirst> parse_server_first(std::string_view message) {
   const std::vector<std::string> parts = split(message, ',');
-  if (parts.size() != 3 || parts[0].rfind("r=", 0) != 0 || parts[1].rfind("s=", 0) != 0 ||
-      parts[2].rfind("i=", 0) != 0)
+  if (parts.size() != 3 || parts[0].rfind("r=", 0) != 0 || parts[1].rfind("s=", 0) != 0 || parts[2].rfind("i=", 0) != 0)
     return std::nullopt;
   std::optional<std::string> salt = base64_decode(parts[1].substr(2));
   if (!salt) return std::nullopt;
@@ -150,7 +149,7 @@ TEST_F(SaslServerTest, ScramSha1) {
   const Step step = run_scram(*s, client);
   ASSERT_EQ(step.kind, Step::kSuccess) << step.condition;
   EXPECT_EQ(step.username, kUser);
-  EXPECT_EQ(step.data, client.expected_server_final());  // the server proves itself too
+  EXPECT_EQ(step.data, client.expected_server_final());   // the server proves itself too
   expect_failure(s->respond("more"), kMalformedRequest);  // the exchange is over
 }
 
@@ -235,10 +234,11 @@ TEST_F(SaslServerTest, NonPlusWithABindingInCIsRefused) {
   expect_failure(run_scram(*s, client), kNotAuthorized);
 }
 
-TEST_F(SaslServerTest, YFlagIsADowngradeWhenPlusWasOffered) {
+TEST_F(SaslServerTest, YFlagIsAcceptedWhenPlusWasOfferedForClientsWithoutOurBindingType) {
   auto s = server(Mechanism::kScramSha256, true, kBinding);
   ScramClient client(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "y,,");
-  expect_failure(s->start(client.first()), kNotAuthorized);
+  const Step step = run_scram(*s, client);
+  EXPECT_EQ(step.kind, Step::kSuccess) << step.condition;
 }
 
 TEST_F(SaslServerTest, YFlagIsFineWhenPlusWasNotOffered) {
@@ -278,8 +278,8 @@ TEST_F(SaslServerTest, PlusNeedsBindingDataAndAnOffer) {
 }
 
 TEST_F(SaslServerTest, WrongPassword) {
-  for (const auto& [mechanism, hash] : {std::pair{Mechanism::kScramSha256, ScramHash::kSha256},
-                                        std::pair{Mechanism::kScramSha1, ScramHash::kSha1}}) {
+  for (const auto& [mechanism, hash] :
+       {std::pair{Mechanism::kScramSha256, ScramHash::kSha256}, std::pair{Mechanism::kScramSha1, ScramHash::kSha1}}) {
     auto s = server(mechanism);
     ScramClient client(hash, std::string(kUser), "not the password");
     const Step challenge = s->start(client.first());
@@ -341,8 +341,8 @@ TEST_F(SaslServerTest, Authzid) {
   ScramClient same(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "n,a=juliet@example.org,");
   EXPECT_EQ(run_scram(*server(Mechanism::kScramSha256), same).kind, Step::kSuccess);
 
-  for (const char* header : {"n,a=romeo@example.org,", "n,a=juliet@example.net,", "n,a=juliet@example.org/balcony,",
-                             "n,a=juliet,"}) {
+  for (const char* header :
+       {"n,a=romeo@example.org,", "n,a=juliet@example.net,", "n,a=juliet@example.org/balcony,", "n,a=juliet,"}) {
     ScramClient other(ScramHash::kSha256, std::string(kUser), std::string(kPassword), header);
     expect_failure(server(Mechanism::kScramSha256)->start(other.first()), kInvalidAuthzid);
   }
@@ -350,26 +350,25 @@ TEST_F(SaslServerTest, Authzid) {
 
 TEST_F(SaslServerTest, MalformedClientFirst) {
   for (const std::string_view message : {
-           "n,,r=abc",                      // no n=
-           "n,,n=juliet",                   // no r=
-           "n,,r=abc,n=juliet",             // wrong order
-           "n,,n=juliet,r=abc,x=1",         // extra attribute
-           "n,,m=ext,n=juliet,r=abc",       // reserved m= extension
-           "n,,n=juliet,r=",                // empty nonce
-           "n,,n=juliet,r=a,b",             // nonce with a comma is a stray attribute
-           "n,,n=juliet,r=ab c",            // space in the nonce
-           "n,,n=,r=abc",                   // empty username
-           "n,,n=ju=2Dliet,r=abc",          // unknown escape
-           "n,,n=juliet=,r=abc",            // truncated escape
-           "n,,n=jul\xC3,r=abc",            // invalid UTF-8
-           "n,,n=jul\tiet,r=abc",           // prohibited by SASLprep
-           "n=juliet,r=abc",                // no gs2 header
-           "x,,n=juliet,r=abc",             // unknown flag
-           "F,n,,n=juliet,r=abc",           // GS2 non-standard flag: not for SCRAM
-           "n,b=juliet,n=juliet,r=abc",     // not an authzid
-           "n,a=,n=juliet,r=abc",           // empty authzid
-           "n,",                            // truncated
-           "",                              // nothing (after an empty challenge)
+           "n,,r=abc",                   // no n=
+           "n,,n=juliet",                // no r=
+           "n,,r=abc,n=juliet",          // wrong order
+           "n,,n=juliet,r=abc,x=1",      // extra attribute
+           "n,,m=ext,n=juliet,r=abc",    // reserved m= extension
+           "n,,n=juliet,r=",             // empty nonce
+           "n,,n=juliet,r=a,b",          // nonce with a comma is a stray attribute
+           "n,,n=juliet,r=ab c",         // space in the nonce
+           "n,,n=,r=abc",                // empty username
+           "n,,n=ju=2Dliet,r=abc",       // unknown escape
+           "n,,n=juliet=,r=abc",         // truncated escape
+           "n,,n=jul\xC3,r=abc",         // invalid UTF-8
+           "n=juliet,r=abc",             // no gs2 header
+           "x,,n=juliet,r=abc",          // unknown flag
+           "F,n,,n=juliet,r=abc",        // GS2 non-standard flag: not for SCRAM
+           "n,b=juliet,n=juliet,r=abc",  // not an authzid
+           "n,a=,n=juliet,r=abc",        // empty authzid
+           "n,",                         // truncated
+           "",                           // nothing (after an empty challenge)
        }) {
     auto s = server(Mechanism::kScramSha256);
     if (message.empty()) {
@@ -377,6 +376,47 @@ TEST_F(SaslServerTest, MalformedClientFirst) {
     }
     expect_failure(message.empty() ? s->respond(message) : s->start(message), kMalformedRequest);
   }
+}
+
+TEST_F(SaslServerTest, UnpreparableUsernamesAreRefused) {
+  expect_failure(server(Mechanism::kScramSha256)->start("n,,n=jul\tiet,r=abc"), kNotAuthorized);
+  expect_failure(server(Mechanism::kScramSha256)->start("n,,n=\xC2\xAD,r=abc"), kNotAuthorized);  // maps to ""
+  expect_failure(server(Mechanism::kPlain)->start(plain_message("", "jul\tiet", kPassword)), kNotAuthorized);
+}
+
+// Stands in for xmpp::prepare_localpart: ASCII lower case, and no '@'.
+std::optional<std::string> lower_case_localpart(std::string_view name) {
+  if (name.find('@') != std::string_view::npos) return std::nullopt;
+  std::string out(name);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+TEST_F(SaslServerTest, UsernamePreparation) {
+  // Without a preparation, the name must be sent exactly as stored.
+  ScramClient upper(ScramHash::kSha256, "JULIET", std::string(kPassword));
+  EXPECT_EQ(run_scram(*server(Mechanism::kScramSha256), upper).kind, Step::kFailure);
+
+  auto s = server(Mechanism::kScramSha256);
+  s->set_username_preparation(lower_case_localpart);
+  ScramClient client(ScramHash::kSha256, "JULIET", std::string(kPassword), "n,a=juliet@example.org,");
+  const Step step = run_scram(*s, client);
+  ASSERT_EQ(step.kind, Step::kSuccess) << step.condition;
+  EXPECT_EQ(step.username, "juliet");
+
+  auto plain = server(Mechanism::kPlain);
+  plain->set_username_preparation(lower_case_localpart);
+  const Step plain_step = plain->start(plain_message("", "Juliet", kPassword));
+  ASSERT_EQ(plain_step.kind, Step::kSuccess) << plain_step.condition;
+  EXPECT_EQ(plain_step.username, "juliet");
+
+  auto refused = server(Mechanism::kScramSha1);
+  refused->set_username_preparation(lower_case_localpart);
+  expect_failure(refused->start("n,,n=juliet@example.org,r=abc"), kNotAuthorized);
+  auto refused_plain = server(Mechanism::kPlain);
+  refused_plain->set_username_preparation(lower_case_localpart);
+  expect_failure(refused_plain->start(plain_message("", "juliet@example.org", kPassword)), kNotAuthorized);
 }
 
 TEST_F(SaslServerTest, MalformedClientFinal) {
@@ -393,10 +433,9 @@ TEST_F(SaslServerTest, MalformedClientFinal) {
 
   expect_failure(attempt([](const std::string&, const std::string& n) { return "c=biws,r=" + n + ",p=not*base64"; }),
                  kMalformedRequest);
-  expect_failure(attempt([&](const std::string& f, const std::string& n) {
-                   return "c=biw!,r=" + n + ",p=" + proof_of(f);
-                 }),
-                 kMalformedRequest);
+  expect_failure(
+      attempt([&](const std::string& f, const std::string& n) { return "c=biw!,r=" + n + ",p=" + proof_of(f); }),
+      kMalformedRequest);
   expect_failure(attempt([&](const std::string& f, const std::string&) {
                    return "c=biws,r=fyko+d2lbbFgONRv9qkxdawLwrongwrongwrongwrongwrongwrong00,p=" + proof_of(f);
                  }),
@@ -405,16 +444,14 @@ TEST_F(SaslServerTest, MalformedClientFinal) {
                    return "c=biws,r=fyko+d2lbbFgONRv9qkxdawL,p=" + proof_of(f);
                  }),
                  kMalformedRequest);  // only the client's half of the nonce
-  expect_failure(attempt([&](const std::string& f, const std::string& n) {
-                   return "c=biws,r=" + n + ",x=1,p=" + proof_of(f);
-                 }),
-                 kMalformedRequest);  // extension
+  expect_failure(
+      attempt([&](const std::string& f, const std::string& n) { return "c=biws,r=" + n + ",x=1,p=" + proof_of(f); }),
+      kMalformedRequest);  // extension
   expect_failure(attempt([](const std::string&, const std::string& n) { return "c=biws,r=" + n; }),
                  kMalformedRequest);  // no proof
-  expect_failure(attempt([&](const std::string& f, const std::string& n) {
-                   return "r=" + n + ",c=biws,p=" + proof_of(f);
-                 }),
-                 kMalformedRequest);  // reordered
+  expect_failure(
+      attempt([&](const std::string& f, const std::string& n) { return "r=" + n + ",c=biws,p=" + proof_of(f); }),
+      kMalformedRequest);  // reordered
   expect_failure(attempt([](const std::string&, const std::string& n) { return "c=biws,r=" + n + ",p=AAAA"; }),
                  kMalformedRequest);  // proof of the wrong length
   expect_failure(attempt([](const std::string& f, const std::string&) { return f + ","; }), kMalformedRequest);
@@ -476,13 +513,13 @@ TEST_F(SaslServerTest, PlainAuthzidMismatch) {
 
 TEST_F(SaslServerTest, PlainMalformed) {
   for (const std::string& message : {
-           std::string("juliet"),                           // no NUL
-           std::string("juliet\0r0m30myr0m30", 19),         // one NUL
-           plain_message("", "", kPassword),                // empty authcid
-           plain_message("", kUser, ""),                    // empty password
-           plain_message("", kUser, kPassword) + '\0',      // a third NUL
-           plain_message("", kUser, "bad\xC3"),             // invalid UTF-8
-           plain_message("\xFF", kUser, kPassword),         // invalid UTF-8 authzid
+           std::string("juliet"),                       // no NUL
+           std::string("juliet\0r0m30myr0m30", 19),     // one NUL
+           plain_message("", "", kPassword),            // empty authcid
+           plain_message("", kUser, ""),                // empty password
+           plain_message("", kUser, kPassword) + '\0',  // a third NUL
+           plain_message("", kUser, "bad\xC3"),         // invalid UTF-8
+           plain_message("\xFF", kUser, kPassword),     // invalid UTF-8 authzid
        })
     expect_failure(server(Mechanism::kPlain)->start(message), kMalformedRequest);
 }

@@ -76,14 +76,6 @@ std::string xor_bytes(std::string_view a, std::string_view b) {
 
 constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // Decodes one UTF-8 sequence at `pos` and advances past it, or returns nullopt.
 std::optional<char32_t> next_code_point(std::string_view text, std::size_t& pos) {
@@ -143,10 +135,10 @@ constexpr CodeRange kNonAsciiSpace[] = {
 // last two code points of every plane are checked separately). C.1.2 cannot occur any more
 // after mapping.
 constexpr CodeRange kProhibited[] = {
-    {0x0000, 0x001F},   {0x007F, 0x009F},   {0x0340, 0x0341},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
-    {0x180E, 0x180E},   {0x200C, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2063},   {0x206A, 0x206F},
-    {0x2FF0, 0x2FFB},   {0xD800, 0xDFFF},   {0xE000, 0xF8FF},   {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},
-    {0xFFF9, 0xFFFD},   {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD},
+    {0x0000, 0x001F},     {0x007F, 0x009F},   {0x0340, 0x0341},   {0x06DD, 0x06DD},   {0x070F, 0x070F},
+    {0x180E, 0x180E},     {0x200C, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2063},   {0x206A, 0x206F},
+    {0x2FF0, 0x2FFB},     {0xD800, 0xDFFF},   {0xE000, 0xF8FF},   {0xFDD0, 0xFDEF},   {0xFEFF, 0xFEFF},
+    {0xFFF9, 0xFFFD},     {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}, {0xF0000, 0xFFFFD},
     {0x100000, 0x10FFFD},
 };
 
@@ -259,61 +251,6 @@ ScramCredential make_credential(ScramHash hash, std::string_view password, std::
   return credential;
 }
 
-std::string base64_encode(std::string_view input) {
-  std::string out;
-  out.reserve((input.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= input.size(); i += 3) {
-    const std::uint32_t group = (std::uint32_t{static_cast<unsigned char>(input[i])} << 16) |
-                                (std::uint32_t{static_cast<unsigned char>(input[i + 1])} << 8) |
-                                static_cast<unsigned char>(input[i + 2]);
-    out += kBase64Alphabet[(group >> 18) & 0x3F];
-    out += kBase64Alphabet[(group >> 12) & 0x3F];
-    out += kBase64Alphabet[(group >> 6) & 0x3F];
-    out += kBase64Alphabet[group & 0x3F];
-  }
-  const std::size_t rest = input.size() - i;
-  if (rest == 0) return out;
-  std::uint32_t group = std::uint32_t{static_cast<unsigned char>(input[i])} << 16;
-  if (rest == 2) group |= std::uint32_t{static_cast<unsigned char>(input[i + 1])} << 8;
-  out += kBase64Alphabet[(group >> 18) & 0x3F];
-  out += kBase64Alphabet[(group >> 12) & 0x3F];
-  out += rest == 2 ? kBase64Alphabet[(group >> 6) & 0x3F] : '=';
-  out += '=';
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    const bool last_group = i + 4 == text.size();
-    std::array<int, 4> value{};
-    std::size_t padding = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      const char c = text[i + j];
-      // Padding only in the last two places of the last group, and nothing after it.
-      if (c == '=' && last_group && j >= 2) {
-        ++padding;
-        continue;
-      }
-      if (padding != 0) return std::nullopt;
-      value[j] = base64_value(c);
-      if (value[j] < 0) return std::nullopt;
-    }
-    // Discarded bits must be zero, or several encodings would decode to the same bytes.
-    if (padding == 2 && (value[1] & 0x0F) != 0) return std::nullopt;
-    if (padding == 1 && (value[2] & 0x03) != 0) return std::nullopt;
-    const std::uint32_t group = (static_cast<std::uint32_t>(value[0]) << 18) |
-                                (static_cast<std::uint32_t>(value[1]) << 12) |
-                                (static_cast<std::uint32_t>(value[2]) << 6) | static_cast<std::uint32_t>(value[3]);
-    out += static_cast<char>((group >> 16) & 0xFF);
-    if (padding < 2) out += static_cast<char>((group >> 8) & 0xFF);
-    if (padding < 1) out += static_cast<char>(group & 0xFF);
-  }
-  return out;
-}
 
 bool is_valid_utf8(std::string_view text) {
   for (std::size_t pos = 0; pos < text.size();)

@@ -5,6 +5,8 @@
 // on these functions, and the tests drive a SCRAM client with them.
 #pragma once
 
+#include "common/base64.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -63,8 +65,7 @@ std::optional<ScramHash> parse_hash_name(std::string_view name);
 // The computations of RFC 5802 §3. Each returns an empty result only if OpenSSL fails (or, for
 // salted_password, the iteration count is 0 or above INT_MAX): a real result is never empty.
 std::string hmac(ScramHash hash, std::string_view key, std::string_view data);
-SecretBytes salted_password(ScramHash hash, std::string_view password, std::string_view salt,
-                            std::uint32_t iterations);
+SecretBytes salted_password(ScramHash hash, std::string_view password, std::string_view salt, std::uint32_t iterations);
 SecretBytes client_key(ScramHash hash, std::string_view salted_password);
 std::string server_key(ScramHash hash, std::string_view salted_password);
 std::string stored_key(ScramHash hash, std::string_view client_key);
@@ -82,12 +83,9 @@ bool verify_client_proof(const ScramCredential& credential, std::string_view aut
 ScramCredential make_credential(ScramHash hash, std::string_view password, std::string_view salt,
                                 std::uint32_t iterations);
 
-// RFC 4648 §4 base64 with padding.
-std::string base64_encode(std::string_view bytes);
-// Strict: the length must be a multiple of 4, only the alphabet and final padding are allowed
-// (no whitespace, no line breaks), and the bits that padding discards must be zero, so every
-// byte string has exactly one accepted encoding. nullopt if any of that fails.
-std::optional<std::string> base64_decode(std::string_view text);
+// base64 (strict, as SCRAM needs it) is common/base64.h, shared with the router.
+using xmppd::base64_decode;
+using xmppd::base64_encode;
 
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
 bool is_valid_utf8(std::string_view text);

@@ -172,8 +172,13 @@ TEST(Scram, CleanseEmptiesTheString) {
 
 TEST(Base64, Rfc4648Vectors) {
   const std::pair<std::string_view, std::string_view> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(base64_encode(plain), encoded);
@@ -194,22 +199,22 @@ TEST(Base64, RoundTripsEveryByteAndLength) {
 
 TEST(Base64, StrictDecodingRefuses) {
   const std::string_view refused[] = {
-           "Zg",         // no padding
-           "Zg=",        // short padding
-           "Z===",       // padding where data must be
-           "=Zg=",       // padding first
-           "Zg=a",       // data after padding
-           "Zg==Zm9v",   // padding before the last group
-           "Zm9v====",   // a group of padding only
-           "Zh==",       // discarded bits not zero
-           "Zm9=",       // discarded bits not zero
-           "Zm9v\n",     // line break
-           "Zm 9v",      // space
-           "Zm-v",       // URL-safe alphabet
-           "Zm_v",       // URL-safe alphabet
-           "Zm9v Zm9v",  // embedded space
-           std::string_view("Zm\0v", 4),
-       };
+      "Zg",         // no padding
+      "Zg=",        // short padding
+      "Z===",       // padding where data must be
+      "=Zg=",       // padding first
+      "Zg=a",       // data after padding
+      "Zg==Zm9v",   // padding before the last group
+      "Zm9v====",   // a group of padding only
+      "Zh==",       // discarded bits not zero
+      "Zm9=",       // discarded bits not zero
+      "Zm9v\n",     // line break
+      "Zm 9v",      // space
+      "Zm-v",       // URL-safe alphabet
+      "Zm_v",       // URL-safe alphabet
+      "Zm9v Zm9v",  // embedded space
+      std::string_view("Zm\0v", 4),
+  };
   for (const std::string_view bad : refused) {
     EXPECT_EQ(base64_decode(bad), std::nullopt) << bad;
   }
@@ -219,9 +224,9 @@ TEST(Utf8, Validity) {
   EXPECT_TRUE(is_valid_utf8(""));
   EXPECT_TRUE(is_valid_utf8("plain ascii"));
   EXPECT_TRUE(is_valid_utf8("caf\xC3\xA9"));
-  EXPECT_TRUE(is_valid_utf8("\xE2\x82\xAC"));      // U+20AC
-  EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80"));  // U+1F600
-  EXPECT_TRUE(is_valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_TRUE(is_valid_utf8("\xE2\x82\xAC"));       // U+20AC
+  EXPECT_TRUE(is_valid_utf8("\xF0\x9F\x98\x80"));   // U+1F600
+  EXPECT_TRUE(is_valid_utf8("\xF4\x8F\xBF\xBF"));   // U+10FFFF
   EXPECT_FALSE(is_valid_utf8("\xC3\x28"));          // bad continuation
   EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
   EXPECT_FALSE(is_valid_utf8("\xE0\x80\xAF"));      // overlong '/'
@@ -237,45 +242,61 @@ TEST(SaslPrep, Rfc4013Examples) {
   // RFC 4013 §3, the examples that need no Unicode tables.
   EXPECT_EQ(saslprep("I\xC2\xADX"), "IX");  // U+00AD SOFT HYPHEN mapped to nothing
   EXPECT_EQ(saslprep("user"), "user");
-  EXPECT_EQ(saslprep("USER"), "USER");            // case preserved
-  EXPECT_EQ(saslprep("\x07"), std::nullopt);      // prohibited character
+  EXPECT_EQ(saslprep("USER"), "USER");        // case preserved
+  EXPECT_EQ(saslprep("\x07"), std::nullopt);  // prohibited character
 }
 
 TEST(SaslPrep, MapsSpacesAndRemovesInvisibles) {
-  EXPECT_EQ(saslprep("a\xC2\xA0" "b"), "a b");         // U+00A0
-  EXPECT_EQ(saslprep("a\xE2\x80\x80" "b"), "a b");     // U+2000
-  EXPECT_EQ(saslprep("a\xE2\x80\xAF" "b"), "a b");     // U+202F
-  EXPECT_EQ(saslprep("a\xE3\x80\x80" "b"), "a b");     // U+3000
-  EXPECT_EQ(saslprep("a\xE2\x80\x8B" "b"), "ab");      // U+200B, in both B.1 and C.1.2: removed
-  EXPECT_EQ(saslprep("a\xE2\x80\x8D" "b"), "ab");      // U+200D ZWJ
-  EXPECT_EQ(saslprep("a\xEF\xBB\xBF" "b"), "ab");      // U+FEFF
-  EXPECT_EQ(saslprep("a\xEF\xB8\x8F" "b"), "ab");      // U+FE0F variation selector
-  EXPECT_EQ(saslprep("\xC2\xAD"), "");                // maps to nothing at all
+  EXPECT_EQ(saslprep("a\xC2\xA0"
+                     "b"),
+            "a b");  // U+00A0
+  EXPECT_EQ(saslprep("a\xE2\x80\x80"
+                     "b"),
+            "a b");  // U+2000
+  EXPECT_EQ(saslprep("a\xE2\x80\xAF"
+                     "b"),
+            "a b");  // U+202F
+  EXPECT_EQ(saslprep("a\xE3\x80\x80"
+                     "b"),
+            "a b");  // U+3000
+  EXPECT_EQ(saslprep("a\xE2\x80\x8B"
+                     "b"),
+            "ab");  // U+200B, in both B.1 and C.1.2: removed
+  EXPECT_EQ(saslprep("a\xE2\x80\x8D"
+                     "b"),
+            "ab");  // U+200D ZWJ
+  EXPECT_EQ(saslprep("a\xEF\xBB\xBF"
+                     "b"),
+            "ab");  // U+FEFF
+  EXPECT_EQ(saslprep("a\xEF\xB8\x8F"
+                     "b"),
+            "ab");                      // U+FE0F variation selector
+  EXPECT_EQ(saslprep("\xC2\xAD"), "");  // maps to nothing at all
   EXPECT_EQ(saslprep(""), "");
-  EXPECT_EQ(saslprep("pass word"), "pass word");       // ASCII space is allowed
-  EXPECT_EQ(saslprep("caf\xC3\xA9"), "caf\xC3\xA9");   // other UTF-8 passes through
+  EXPECT_EQ(saslprep("pass word"), "pass word");      // ASCII space is allowed
+  EXPECT_EQ(saslprep("caf\xC3\xA9"), "caf\xC3\xA9");  // other UTF-8 passes through
 }
 
 TEST(SaslPrep, RefusesProhibitedOutput) {
   for (const std::string_view bad : {
-           std::string_view("a\0b", 3),  // C.2.1
-           std::string_view("a\tb"),      // C.2.1
-           std::string_view("a\x7F"),     // C.2.1 DEL
-           std::string_view("a\xC2\x85"),               // C.2.2 U+0085
-           std::string_view("a\xE1\xA0\x8E"),           // C.2.2 U+180E
-           std::string_view("a\xE2\x80\xA8"),           // C.2.2 U+2028
-           std::string_view("a\xEE\x80\x80"),           // C.3 U+E000
-           std::string_view("a\xF3\xB0\x80\x80"),       // C.3 U+F0000
-           std::string_view("a\xEF\xB7\x90"),           // C.4 U+FDD0
-           std::string_view("a\xEF\xBF\xBF"),           // C.4 U+FFFF
-           std::string_view("a\xF0\x9F\xBF\xBE"),       // C.4 U+1FFFE
-           std::string_view("a\xEF\xBF\xBD"),           // C.6 U+FFFD
-           std::string_view("a\xE2\xBF\xB0"),           // C.7 U+2FF0
-           std::string_view("a\xE2\x80\x8E"),           // C.8 U+200E
-           std::string_view("a\xE2\x80\xAE"),           // C.8 U+202E
-           std::string_view("a\xF3\xA0\x80\x81"),       // C.9 U+E0001
-           std::string_view("a\xC3"),                   // invalid UTF-8
-           std::string_view("a\xED\xA0\x80"),           // surrogate
+           std::string_view("a\0b", 3),            // C.2.1
+           std::string_view("a\tb"),               // C.2.1
+           std::string_view("a\x7F"),              // C.2.1 DEL
+           std::string_view("a\xC2\x85"),          // C.2.2 U+0085
+           std::string_view("a\xE1\xA0\x8E"),      // C.2.2 U+180E
+           std::string_view("a\xE2\x80\xA8"),      // C.2.2 U+2028
+           std::string_view("a\xEE\x80\x80"),      // C.3 U+E000
+           std::string_view("a\xF3\xB0\x80\x80"),  // C.3 U+F0000
+           std::string_view("a\xEF\xB7\x90"),      // C.4 U+FDD0
+           std::string_view("a\xEF\xBF\xBF"),      // C.4 U+FFFF
+           std::string_view("a\xF0\x9F\xBF\xBE"),  // C.4 U+1FFFE
+           std::string_view("a\xEF\xBF\xBD"),      // C.6 U+FFFD
+           std::string_view("a\xE2\xBF\xB0"),      // C.7 U+2FF0
+           std::string_view("a\xE2\x80\x8E"),      // C.8 U+200E
+           std::string_view("a\xE2\x80\xAE"),      // C.8 U+202E
+           std::string_view("a\xF3\xA0\x80\x81"),  // C.9 U+E0001
+           std::string_view("a\xC3"),              // invalid UTF-8
+           std::string_view("a\xED\xA0\x80"),      // surrogate
        }) {
     EXPECT_EQ(saslprep(bad), std::nullopt) << to_hex(bad);
   }
@@ -284,9 +305,12 @@ TEST(SaslPrep, RefusesProhibitedOutput) {
 // What needs Unicode tables is not done (see scram.h); these pin that down, so that a change in
 // it is a deliberate one.
 TEST(SaslPrep, LeavesNormalisationAndBidiUndone) {
-  EXPECT_EQ(saslprep("\xC2\xAA"), "\xC2\xAA");                   // RFC 4013 expects "a" (NFKC)
-  EXPECT_EQ(saslprep("\xE2\x85\xA8"), "\xE2\x85\xA8");           // RFC 4013 expects "IX" (NFKC)
-  EXPECT_EQ(saslprep("\xD8\xA7" "1"), "\xD8\xA7" "1");           // RFC 4013 expects an error (bidi)
+  EXPECT_EQ(saslprep("\xC2\xAA"), "\xC2\xAA");          // RFC 4013 expects "a" (NFKC)
+  EXPECT_EQ(saslprep("\xE2\x85\xA8"), "\xE2\x85\xA8");  // RFC 4013 expects "IX" (NFKC)
+  EXPECT_EQ(saslprep("\xD8\xA7"
+                     "1"),
+            "\xD8\xA7"
+            "1");  // RFC 4013 expects an error (bidi)
 }
 
 }  // namespace

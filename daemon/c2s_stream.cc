@@ -57,11 +57,17 @@ void ClientStream::features(std::string& out) {
     if (policy_.anonymous) {
       out += "<mechanism>ANONYMOUS</mechanism>";
     } else {
-      if (!tls_exporter(session_.ssl()).empty())
-        out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism>";
+      bool plus = !tls_exporter(session_.ssl()).empty();
+      if (plus) out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism>";
       out += "<mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism>";
       // PLAIN sends the password itself: only inside TLS.
       if (session_.encrypted()) out += "<mechanism>PLAIN</mechanism>";
+      out += "</mechanisms>";
+      // XEP-0440: which channel binding the -PLUS mechanisms use.
+      if (plus)
+        out += "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>"
+               "</sasl-channel-binding>";
+      return;
     }
     out += "</mechanisms>";
     return;

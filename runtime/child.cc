@@ -78,6 +78,10 @@ bool ChildRuntime::start_sandboxed(const ipc::Configure& configure) {
     log::error("cannot drop privileges: %s", error.c_str());
     return false;
   }
+  if (!role_.prepare_in_chroot(error)) {
+    log::error("%s", error.c_str());
+    return false;
+  }
   if (!sandbox::enter(role_.role(), sandbox::build_mode(), error)) {
     log::error("cannot enter the sandbox: %s", error.c_str());
     return false;

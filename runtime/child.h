@@ -37,6 +37,12 @@ class ChildRole {
   // Before privileges are dropped: the only time files outside the role's directory can be
   // opened. False ends the process (the parent logs and restarts it with backoff).
   virtual bool prepare(ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) = 0;
+  // After the user switch and chroot, before the syscall filter: files inside the role's
+  // own directory (a database) can be opened here with their in-chroot names.
+  virtual bool prepare_in_chroot(std::string& error) {
+    (void)error;
+    return true;
+  }
   // A later generation of the configuration.
   virtual void reconfigure(const ipc::Configure& configure) = 0;
   virtual void add_listener(const ipc::Listener& listener, UniqueFd fd);

@@ -64,6 +64,24 @@ const Set kNetwork = {
     {"ppoll", {}},
 };
 
+// SQLite in the role's own directory (the chroot confines which files): opening and
+// locking the database and its write-ahead log, reading, writing, syncing.
+const Set kSqlite = {
+    {"openat", {}},
+    {"newfstatat", {}},
+    {"fstat", {}},
+    {"lseek", {}},
+    {"pread64", {}},
+    {"pwrite64", {}},
+    {"fsync", {}},
+    {"fdatasync", {}},
+    {"ftruncate", {}},
+    {"unlink", {}},
+    {"fcntl", {{1, ~0ull, F_SETLK}}},
+    {"fcntl", {{1, ~0ull, F_GETLK}}},
+    {"geteuid", {}},  // SQLite asks before it would change a new file's owner
+};
+
 const Refuse kNoThreads = {"clone3", ENOSYS};
 
 Policy base_policy(const char* name) {
@@ -91,8 +109,11 @@ Policy policy_for(Role role) {
     case Role::kTls:
       // Keys are loaded before the sandbox; afterwards only framed requests and answers.
       return base_policy("tls");
-    case Role::kAuth:
-      return base_policy("auth");
+    case Role::kAuth: {
+      Policy policy = base_policy("auth");
+      add(policy, kSqlite);
+      return policy;
+    }
   }
   return base_policy("?");
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Client service with a real client library (Debian's python3-slixmpp): accounts made with
+xmppctl, logins with each SASL mechanism, wrong passwords, messages between users and
+resources, and a resource taken over by a newer login."""
+import asyncio
+import os
+import subprocess
+
+import slixmpp
+
+import certs
+import harness
+from harness import IntegrationTest, basic_config
+
+HOST = "chat.test"
+XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password, ca_file, mechanism=None):
+        super().__init__(jid, password, sasl_mech=mechanism)
+        self.ca_certs = ca_file
+        self.outcome = asyncio.get_event_loop().create_future()
+        self.messages = asyncio.Queue()
+        self.add_event_handler("session_start", self._started)
+        # Without a forced mechanism slixmpp tries the next one after a failure (its -PLUS
+        # attempt cannot bind to tls-exporter): only the last word counts then.
+        if mechanism:
+            self.add_event_handler("failed_auth", lambda _: self._settle("failed_auth"))
+        self.add_event_handler("no_auth", lambda _: self._settle("failed_auth"))
+        self.add_event_handler("message", lambda m: self.messages.put_nowait(m))
+        self.add_event_handler("stream_error", lambda e: self._settle(f"stream_error {e['condition']}"))
+
+    def _settle(self, value):
+        if not self.outcome.done():
+            self.outcome.set_result(value)
+
+    async def _started(self, _):
+        self.send_presence()
+        self._settle("session")
+
+
+class Clients(IntegrationTest):
+    def setUp(self):
+        super().setUp()
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+        self.ca = certs.Authority()
+        self.ca_file = os.path.join(self.workdir, "ca.pem")
+        certs.write(self.ca_file, self.ca.pem())
+        key, cert = self.ca.issue(HOST, "ec")
+        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
+        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
+        self.xmppd = self.server(config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')).start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
+        self.clients = []
+        for user, password in (("alice", "alice's secret"), ("bob", "bob's secret")):
+            r = self.xmppctl("adduser", f"{user}@{HOST}", password)
+            self.assertEqual(r.returncode, 0, r.stderr)
+
+    def tearDown(self):
+        for c in self.clients:
+            c.disconnect()
+        self.loop.run_until_complete(asyncio.sleep(0.3))
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.close()
+        super().tearDown()
+
+    def xmppctl(self, *args):
+        *command, password = args if args[0] != "deluser" else (*args, "")
+        return subprocess.run([XMPPCTL, "-f", self.xmppd.config, *command], input=password + "\n",
+                              capture_output=True, text=True, timeout=30)
+
+    def login(self, jid, password, mechanism=None):
+        client = Client(jid, password, self.ca_file, mechanism)
+        self.clients.append(client)
+        client.connect(("127.0.0.1", 5222))
+        outcome = self.loop.run_until_complete(asyncio.wait_for(client.outcome, 20))
+        return client, outcome
+
+    def test_login_with_each_sasl_mechanism(self):
+        for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN"):
+            with self.subTest(mechanism=mechanism):
+                client, outcome = self.login(f"alice@{HOST}/{mechanism}", "alice's secret", mechanism)
+                self.assertEqual(outcome, "session")
+                self.assertEqual(str(client.boundjid), f"alice@{HOST}/{mechanism}")
+
+    def test_wrong_password_and_unknown_user_are_refused(self):
+        _, outcome = self.login(f"alice@{HOST}", "not the password", "SCRAM-SHA-256")
+        self.assertEqual(outcome, "failed_auth")
+        _, outcome = self.login(f"nobody@{HOST}", "whatever", "PLAIN")
+        self.assertEqual(outcome, "failed_auth")
+        self.xmppd.wait_log(r"authentication failed for chat\.test: not-authorized")
+
+    def test_messages_between_users_and_resources(self):
+        alice_phone, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        alice_laptop, _ = self.login(f"alice@{HOST}/laptop", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        self.loop.run_until_complete(asyncio.sleep(0.3))  # initial presences arrive
+
+        bob.send_message(mto=f"alice@{HOST}", mbody="to both of you", mtype="chat")
+        for resource in (alice_phone, alice_laptop):
+            m = self.loop.run_until_complete(asyncio.wait_for(resource.messages.get(), 10))
+            self.assertEqual(m["body"], "to both of you")
+            self.assertEqual(str(m["from"]), f"bob@{HOST}/desk")
+
+        bob.send_message(mto=f"alice@{HOST}/laptop", mbody="just the laptop", mtype="chat")
+        m = self.loop.run_until_complete(asyncio.wait_for(alice_laptop.messages.get(), 10))
+        self.assertEqual(m["body"], "just the laptop")
+        self.assertTrue(alice_phone.messages.empty())
+
+        # The sender's claimed address is replaced by the real one.
+        alice_phone.send_message(mto=f"bob@{HOST}/desk", mbody="hi", mfrom=f"admin@{HOST}/x")
+        m = self.loop.run_until_complete(asyncio.wait_for(bob.messages.get(), 10))
+        self.assertEqual(str(m["from"]), f"alice@{HOST}/phone")
+
+    def test_newest_login_takes_over_a_resource(self):
+        first, _ = self.login(f"alice@{HOST}/same", "alice's secret")
+        second, outcome = self.login(f"alice@{HOST}/same", "alice's secret")
+        self.assertEqual(outcome, "session")
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(first.outcome, 10)), "session")
+        self.xmppd.wait_log(r"stream error conflict: replaced by a new login for this resource")
+
+    def test_xmppctl(self):
+        r = self.xmppctl("adduser", f"alice@{HOST}", "again")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("the account exists already", r.stderr)
+        r = self.xmppctl("adduser", "carol@elsewhere.test", "pw")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("elsewhere.test is not a VirtualHost", r.stderr)
+        r = self.xmppctl("passwd", f"carol@{HOST}", "pw")
+        self.assertIn("no such account", r.stderr)
+        r = self.xmppctl("passwd", f"bob@{HOST}", "new secret")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, outcome = self.login(f"bob@{HOST}", "bob's secret", "PLAIN")
+        self.assertEqual(outcome, "failed_auth")
+        _, outcome = self.login(f"bob@{HOST}", "new secret", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "session")
+        r = self.xmppctl("deluser", f"bob@{HOST}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        _, outcome = self.login(f"bob@{HOST}", "new secret", "SCRAM-SHA-256")
+        self.assertEqual(outcome, "failed_auth")
+
+    def test_only_the_auth_helper_opens_the_credential_store(self):
+        kids = self.xmppd.children()
+        store = f"{self.workdir}/data/auth/credentials.sqlite"
+        self.assertTrue(os.path.exists(store))
+        holders = [role for role, pid in kids.items()
+                   if any(os.readlink(f"/proc/{pid}/fd/{fd}").endswith("credentials.sqlite")
+                          for fd in os.listdir(f"/proc/{pid}/fd"))]
+        self.assertEqual(holders, ["auth"])
+        with open(store, "rb") as f:
+            data = f.read()
+        self.assertNotIn(b"alice's secret", data)
+
+
+if __name__ == "__main__":
+    harness.main()
