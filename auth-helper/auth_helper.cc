@@ -96,6 +96,12 @@ class AuthHelper final : public runtime::ChildRole {
     router_ = std::make_unique<RouterChannel>(runtime_->base(), std::move(fd), kFromRouter, kToRouter, "router");
     router_->on(ipc::RouterToAuth::kStart, 0, [this](const ipc::RouterToAuth& m, auto&) { start(m.start()); });
     router_->on(ipc::RouterToAuth::kResponse, 0, [this](const ipc::RouterToAuth& m, auto&) { respond(m.response()); });
+    router_->on(ipc::RouterToAuth::kUserQuery, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      ipc::AuthToRouter reply;
+      reply.mutable_user_answer()->set_query(m.user_query().query());
+      reply.mutable_user_answer()->set_exists(store_->exists(m.user_query().host(), m.user_query().username()));
+      router_->send(reply);
+    });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_.erase(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {

@@ -35,6 +35,13 @@ void AuthLink::link(UniqueFd sock) {
     const ipc::SaslFailure& f = m.failure();
     if (Waiter* w = take(f.attempt(), true)) w->sasl_failure(f.condition(), f.text(), f.delay_ms());
   });
+  channel_->on(ipc::AuthToRouter::kUserAnswer, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    auto it = queries_.find(m.user_answer().query());
+    if (it == queries_.end()) return;
+    auto answer = std::move(it->second);
+    queries_.erase(it);
+    answer(m.user_answer().exists());
+  });
   channel_->start([this](ipc::CloseReason reason, std::string_view detail) {
     if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
     log::info("link to the auth helper closed; pending logins fail until it is back");
@@ -43,6 +50,9 @@ void AuthLink::link(UniqueFd sock) {
 }
 
 void AuthLink::fail_all() {
+  auto queries = std::move(queries_);
+  queries_.clear();
+  for (auto& [id, answer] : queries) answer(false);
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting", 0);
@@ -64,6 +74,20 @@ void AuthLink::respond(std::uint64_t attempt, std::string response) {
   ipc::RouterToAuth message;
   message.mutable_response()->set_attempt(attempt);
   message.mutable_response()->set_response(std::move(response));
+  channel_->send(message);
+}
+
+void AuthLink::user_exists(const std::string& host, const std::string& username, std::function<void(bool)> answer) {
+  if (!channel_ || !channel_->raw().open()) {
+    answer(false);
+    return;
+  }
+  ipc::RouterToAuth message;
+  std::uint64_t id = next_query_++;
+  message.mutable_user_query()->set_query(id);
+  message.mutable_user_query()->set_host(host);
+  message.mutable_user_query()->set_username(username);
+  queries_[id] = std::move(answer);
   channel_->send(message);
 }
 

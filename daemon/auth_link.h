@@ -33,6 +33,8 @@ class AuthLink {
   void respond(std::uint64_t attempt, std::string response);
   // The stream is gone or gave up: the waiter is forgotten and the helper told.
   void abort(std::uint64_t attempt);
+  // Asks whether user@host has an account; `answer` runs with false if the helper is away.
+  void user_exists(const std::string& host, const std::string& username, std::function<void(bool)> answer);
 
  private:
   using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
@@ -44,6 +46,8 @@ class AuthLink {
   std::unique_ptr<Channel> channel_;
   std::uint64_t next_attempt_ = 1;
   std::map<std::uint64_t, Waiter*> waiting_;
+  std::uint64_t next_query_ = 1;
+  std::map<std::uint64_t, std::function<void(bool)>> queries_;
 };
 
 }  // namespace xmppd::router

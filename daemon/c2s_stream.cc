@@ -1,6 +1,8 @@
 #include "daemon/c2s_stream.h"
 
 #include <openssl/rand.h>
+
+#include <algorithm>
 #include <openssl/ssl.h>
 
 #include "common/base64.h"
@@ -243,11 +245,15 @@ void ClientStream::stanza(xml::Element stanza) {
   }
   if (stanza.is(kClientNs, "presence") && stanza.attribute("to") == nullptr) {
     const std::string* type = stanza.attribute("type");
+    bool was_available = available_;
     available_ = type == nullptr;
     if (available_) {
       const xml::Element* p = stanza.child(kClientNs, "priority");
-      priority_ = p != nullptr ? std::atoi(p->text().c_str()) : 0;
+      priority_ = p != nullptr ? std::clamp(std::atoi(p->text().c_str()), -128, 127) : 0;
     }
+    routing_.route(*this, std::move(stanza));
+    if (available_ && !was_available) routing_.became_available(*this);
+    return;
   }
   routing_.route(*this, std::move(stanza));
 }

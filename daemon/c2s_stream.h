@@ -39,6 +39,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
 
   // Delivery of a stanza addressed to this session.
   void deliver(const xml::Element& stanza);
+  void deliver_raw(std::string_view serialized) { session_.send(serialized); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
 

@@ -14,6 +14,7 @@
 #include "daemon/auth_link.h"
 #include "daemon/c2s_stream.h"
 #include "daemon/routing.h"
+#include "daemon/user_store.h"
 #include "runtime/child.h"
 #include "stream/service.h"
 
@@ -41,6 +42,12 @@ class Router final : public runtime::ChildRole {
     return true;
   }
 
+  bool prepare_in_chroot(std::string& error) override {
+    store_ = UserStore::open("user.sqlite", error);
+    routing_.set_backends(&*auth_, store_.get());
+    return store_ != nullptr;
+  }
+
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
@@ -63,6 +70,7 @@ class Router final : public runtime::ChildRole {
 
  private:
   // Declared before c2s_: streams refer to them and go first.
+  std::unique_ptr<UserStore> store_;
   Routing routing_;
   std::optional<AuthLink> auth_;
   std::set<std::string> anonymous_hosts_;

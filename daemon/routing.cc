@@ -1,6 +1,7 @@
 #include "daemon/routing.h"
 
 #include <algorithm>
+#include <ctime>
 
 #include "daemon/c2s_stream.h"
 #include "xmpp/jid.h"
@@ -119,12 +120,56 @@ void Routing::message_to_bare(ClientStream& from, const xml::Element& message, c
   if (type == "normal")
     targets.erase(std::remove_if(targets.begin(), targets.end(), [best](ClientStream* s) { return s->priority() != best; }),
                   targets.end());
-  if (targets.empty() || type == "groupchat") {
-    // Offline storage comes with the user store; until then the sender is told.
+  if (type == "groupchat") {
     bounce(from, message, "cancel", "service-unavailable");
     return;
   }
+  if (targets.empty()) {
+    // XEP-0160: normal and chat messages wait; headlines are not worth keeping.
+    if (type == "normal" || type == "chat") keep_offline(from, message, bare);
+    return;
+  }
   for (ClientStream* s : targets) s->deliver(message);
+}
+
+// Kept only for an account that exists (the auth helper knows), with the time it arrived
+// (XEP-0203), durably before the router reads on; otherwise the sender is told.
+void Routing::keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare) {
+  if (auth_ == nullptr || store_ == nullptr) {
+    bounce(from, message, "cancel", "service-unavailable");
+    return;
+  }
+  std::size_t at = bare.find('@');
+  std::string sender = from.full();
+  std::string host = bare.substr(at + 1);
+  auth_->user_exists(host, bare.substr(0, at), [this, message, bare, sender, host](bool exists) {
+    auto sender_jid = xmpp::Jid::parse(sender);
+    ClientStream* back = sender_jid ? sessions_.find(sender_jid->bare(), sender_jid->resource()) : nullptr;
+    if (!exists) {
+      if (back != nullptr) bounce(*back, message, "cancel", "service-unavailable");
+      return;
+    }
+    xml::Element stamped = message;
+    xml::Element delay("urn:xmpp:delay", "delay");
+    delay.set_attribute("from", host);
+    char stamp[32];
+    std::time_t now = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    delay.set_attribute("stamp", stamp);
+    stamped.add_child(std::move(delay));
+    std::string serialized;
+    stamped.serialize(serialized, kClientNs);
+    if (!store_->store_offline(bare, serialized, now) && back != nullptr)
+      bounce(*back, message, "wait", "resource-constraint", "the message could not be stored");
+  });
+}
+
+void Routing::became_available(ClientStream& stream) {
+  if (store_ == nullptr || stream.priority() < 0) return;
+  auto waiting = store_->offline(stream.bare());
+  if (waiting.empty()) return;
+  for (const auto& m : waiting) stream.deliver_raw(m.stanza);
+  store_->delete_offline(stream.bare(), waiting.back().id);
 }
 
 void Routing::to_server(ClientStream& from, const xml::Element& stanza) {

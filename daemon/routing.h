@@ -5,7 +5,9 @@
 #include <set>
 #include <string>
 
+#include "daemon/auth_link.h"
 #include "daemon/local_sessions.h"
+#include "daemon/user_store.h"
 #include "xml/element.h"
 
 namespace xmppd::router {
@@ -15,6 +17,12 @@ class ClientStream;
 class Routing {
  public:
   void set_hosts(std::set<std::string> hosts) { hosts_ = std::move(hosts); }
+  void set_backends(AuthLink* auth, UserStore* store) {
+    auth_ = auth;
+    store_ = store;
+  }
+  // The session sent its initial presence: messages kept while it was offline go to it.
+  void became_available(ClientStream& stream);
   void bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
   void route(ClientStream& from, xml::Element stanza);
@@ -25,12 +33,15 @@ class Routing {
   void to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
                      const std::string& resource);
   void message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare);
+  void keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare);
   // Answers with a stanza error, except to an error (RFC 6120 §8.3.1).
   static void bounce(ClientStream& from, const xml::Element& stanza, std::string_view type,
                      std::string_view condition, std::string_view text = {});
 
   std::set<std::string> hosts_;
   LocalSessions sessions_;
+  AuthLink* auth_ = nullptr;
+  UserStore* store_ = nullptr;
 };
 
 }  // namespace xmppd::router

@@ -99,6 +99,7 @@ Policy policy_for(Role role) {
     case Role::kRouter: {
       Policy policy = base_policy("router");
       add(policy, kNetwork);
+      add(policy, kSqlite);  // user data in DATA_PATH/router
       return policy;
     }
     case Role::kS2s: {

@@ -20,6 +20,7 @@ class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, ca_file, mechanism=None):
         super().__init__(jid, password, sasl_mech=mechanism)
         self.ca_certs = ca_file
+        self.register_plugin("xep_0203")  # delayed delivery stamps
         self.outcome = asyncio.get_event_loop().create_future()
         self.messages = asyncio.Queue()
         self.add_event_handler("session_start", self._started)
@@ -29,6 +30,7 @@ class Client(slixmpp.ClientXMPP):
             self.add_event_handler("failed_auth", lambda _: self._settle("failed_auth"))
         self.add_event_handler("no_auth", lambda _: self._settle("failed_auth"))
         self.add_event_handler("message", lambda m: self.messages.put_nowait(m))
+        self.add_event_handler("message_error", lambda m: self.messages.put_nowait(m))
         self.add_event_handler("stream_error", lambda e: self._settle(f"stream_error {e['condition']}"))
 
     def _settle(self, value):
@@ -124,6 +126,37 @@ class Clients(IntegrationTest):
         self.assertEqual(outcome, "session")
         self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(first.outcome, 10)), "session")
         self.xmppd.wait_log(r"stream error conflict: replaced by a new login for this resource")
+
+    def test_offline_messages_survive_a_restart_and_arrive_in_order(self):
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        for i in range(3):
+            bob.send_message(mto=f"alice@{HOST}", mbody=f"while you were away {i}", mtype="chat")
+        bob.send_message(mto=f"nobody@{HOST}", mbody="anyone?", mtype="chat")
+        error = self.loop.run_until_complete(asyncio.wait_for(bob.messages.get(), 10))
+        self.assertEqual(error["type"], "error")
+        self.assertEqual(error["error"]["condition"], "service-unavailable")
+        for c in self.clients:
+            c.disconnect()
+        self.loop.run_until_complete(asyncio.sleep(0.3))
+        self.clients.clear()
+
+        self.assertEqual(self.xmppd.stop(), 0)
+        self.xmppd.start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts", after=0)
+        alice, outcome = self.login(f"alice@{HOST}/phone", "alice's secret")
+        self.assertEqual(outcome, "session")
+        bodies = []
+        for _ in range(3):
+            m = self.loop.run_until_complete(asyncio.wait_for(alice.messages.get(), 10))
+            bodies.append(m["body"])
+            self.assertEqual(str(m["from"]), f"bob@{HOST}/desk")
+            self.assertTrue(m["delay"]["stamp"], "XEP-0203 delay stamp")
+        self.assertEqual(bodies, [f"while you were away {i}" for i in range(3)])
+        # Delivered once: a second login gets nothing.
+        other, _ = self.login(f"alice@{HOST}/laptop", "alice's secret")
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        self.assertTrue(other.messages.empty())
 
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")

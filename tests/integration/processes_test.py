@@ -38,7 +38,7 @@ class Processes(IntegrationTest):
 
     def test_children_hold_no_file_outside_their_own_directory(self):
         _, kids = self.start()
-        own = {"auth": f"{self.workdir}/data/auth/"}  # its credential store
+        own = {"auth": f"{self.workdir}/data/auth/", "router": f"{self.workdir}/data/router/"}  # their stores
         for role, pid in kids.items():
             with self.subTest(role=role):
                 targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
