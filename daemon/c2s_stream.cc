@@ -245,14 +245,21 @@ void ClientStream::stanza(xml::Element stanza) {
   }
   if (stanza.is(kClientNs, "presence") && stanza.attribute("to") == nullptr) {
     const std::string* type = stanza.attribute("type");
+    if (type != nullptr && *type != "unavailable") return;  // nothing to broadcast
+    stanza.set_attribute("from", full_);
     bool was_available = available_;
     available_ = type == nullptr;
     if (available_) {
       const xml::Element* p = stanza.child(kClientNs, "priority");
       priority_ = p != nullptr ? std::clamp(std::atoi(p->text().c_str()), -128, 127) : 0;
+      last_presence_ = stanza;
     }
-    routing_.route(*this, std::move(stanza));
-    if (available_ && !was_available) routing_.became_available(*this);
+    if (!available_ && !was_available) return;
+    routing_.im().broadcast(*this, stanza);
+    if (available_ && !was_available) {
+      routing_.im().initial_presence(*this);
+      routing_.became_available(*this);
+    }
     return;
   }
   routing_.route(*this, std::move(stanza));
@@ -268,7 +275,12 @@ void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a
 
 void ClientStream::closed() {
   if (attempt_ != 0) auth_.abort(attempt_);
-  if (state_ == State::kEstablished) routing_.unbind(*this);
+  if (state_ != State::kEstablished) return;
+  if (available_) {
+    available_ = false;
+    routing_.im().gone(*this);
+  }
+  routing_.unbind(*this);
 }
 
 }  // namespace xmppd::router

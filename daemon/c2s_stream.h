@@ -47,6 +47,11 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   const std::string& full() const { return full_; }
   bool available() const { return available_; }
   int priority() const { return priority_; }
+  // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
+  bool interested() const { return interested_; }
+  void set_interested() { interested_ = true; }
+  // The last broadcast presence, as its contacts see it.
+  xml::Element last_presence() const { return last_presence_; }
 
  private:
   enum class State { kAuthenticating, kBinding, kEstablished };
@@ -70,6 +75,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   std::string username_, bare_, full_;
   bool available_ = false;
   int priority_ = 0;
+  bool interested_ = false;
+  xml::Element last_presence_{"jabber:client", "presence"};
 };
 
 }  // namespace xmppd::router

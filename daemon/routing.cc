@@ -60,6 +60,10 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   stanza.set_attribute("from", from.full());
   const std::string* to_text = stanza.attribute("to");
   if (to_text == nullptr) {
+    if (stanza.name() == "iq" && stanza.child("jabber:iq:roster", "query")) {
+      im_.roster_iq(from, stanza);
+      return;
+    }
     if (stanza.name() == "iq") to_server(from, stanza);
     if (stanza.name() == "message") message_to_bare(from, stanza, from.bare());
     return;  // presence broadcast comes with rosters
@@ -76,6 +80,20 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   if (!to->has_local()) {
     to_server(from, stanza);
     return;
+  }
+  if (stanza.name() == "iq" && to->bare() == from.bare() && !to->has_resource() &&
+      stanza.child("jabber:iq:roster", "query")) {
+    im_.roster_iq(from, stanza);
+    return;
+  }
+  if (stanza.name() == "presence") {
+    // To a full JID it is directed presence; subscriptions go to the bare JID (RFC 6121 §3.1.1).
+    const std::string* type = stanza.attribute("type");
+    bool subscription = type != nullptr && type->find("subscri") != std::string::npos;
+    if (subscription || !to->has_resource()) {
+      im_.outbound_presence(from, stanza, to->bare());
+      return;
+    }
   }
   to_local_user(from, stanza, to->bare(), to->resource());
 }

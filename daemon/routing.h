@@ -7,6 +7,7 @@
 
 #include "daemon/auth_link.h"
 #include "daemon/local_sessions.h"
+#include "daemon/roster.h"
 #include "daemon/user_store.h"
 #include "xml/element.h"
 
@@ -20,7 +21,9 @@ class Routing {
   void set_backends(AuthLink* auth, UserStore* store) {
     auth_ = auth;
     store_ = store;
+    im_.set_store(store);
   }
+  Im& im() { return im_; }
   // The session sent its initial presence: messages kept while it was offline go to it.
   void became_available(ClientStream& stream);
   void bind(ClientStream& stream, const std::string& resource);
@@ -42,6 +45,7 @@ class Routing {
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;
+  Im im_{sessions_};
 };
 
 }  // namespace xmppd::router

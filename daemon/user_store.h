@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,9 +31,30 @@ class UserStore {
   // Forgets them once they are delivered.
   void delete_offline(std::string_view bare, std::int64_t up_to_id);
 
+  // Rosters (RFC 6121 §2) with a version per user (XEP-0237).
+  struct RosterItem {
+    std::string contact;           // bare JID
+    std::string name;
+    std::string subscription = "none";  // none, to, from, both
+    bool ask = false;              // a subscription request of ours is pending
+    std::vector<std::string> groups;
+  };
+  std::vector<RosterItem> roster(std::string_view bare);
+  std::optional<RosterItem> roster_item(std::string_view bare, std::string_view contact);
+  // Both return the roster's new version.
+  std::int64_t set_roster_item(std::string_view bare, const RosterItem& item);
+  std::int64_t remove_roster_item(std::string_view bare, std::string_view contact);
+  std::int64_t roster_version(std::string_view bare);
+
+  // Subscription requests that arrived while the user was offline (RFC 6121 §3.1.3).
+  void store_subscription_request(std::string_view bare, std::string_view from, std::string_view stanza);
+  std::vector<std::string> subscription_requests(std::string_view bare);
+  void delete_subscription_request(std::string_view bare, std::string_view from);
+
  private:
   explicit UserStore(sqlite3* db) : db_(db) {}
   bool exec(const char* sql);
+  std::int64_t bump_version(std::string_view bare);
 
   sqlite3* db_;
 };

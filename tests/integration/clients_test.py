@@ -158,6 +158,59 @@ class Clients(IntegrationTest):
         self.loop.run_until_complete(asyncio.sleep(0.5))
         self.assertTrue(other.messages.empty())
 
+    def roster_of(self, client):
+        """The roster as the server has it now (a fresh get), contact → (subscription, ask)."""
+        result = self.loop.run_until_complete(asyncio.wait_for(client.get_roster(), 10))
+        items = result["roster"]["items"]
+        return {str(jid): (i["subscription"], bool(i["ask"])) for jid, i in items.items()}, result["roster"]["ver"]
+
+    def test_subscription_handshake_and_presence(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        # slixmpp approves and subscribes back on its own (auto_authorize, auto_subscribe).
+        online = asyncio.get_event_loop().create_future()
+        alice.add_event_handler("got_online", lambda p: online.set_result(str(p["from"]))
+                                if str(p["from"]).startswith("bob@") and not online.done() else None)
+        _, version_before = self.roster_of(alice)
+        alice.send_presence_subscription(pto=f"bob@{HOST}")
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(online, 10)), f"bob@{HOST}/desk")
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        roster, version = self.roster_of(alice)
+        self.assertEqual(roster[f"bob@{HOST}"][0], "both")
+        self.assertNotEqual(version, version_before)
+        roster, _ = self.roster_of(bob)
+        self.assertEqual(roster[f"alice@{HOST}"][0], "both")
+        # Bob leaves: Alice sees him go.
+        offline = asyncio.get_event_loop().create_future()
+        alice.add_event_handler("got_offline", lambda p: offline.set_result(str(p["from"])) if not offline.done() else None)
+        bob.disconnect()
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(offline, 10)), f"bob@{HOST}/desk")
+
+    def test_subscription_request_waits_for_an_offline_contact(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        self.roster_of(alice)
+        alice.send_presence_subscription(pto=f"bob@{HOST}")
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        roster, _ = self.roster_of(alice)
+        self.assertEqual(roster[f"bob@{HOST}"], ("none", True))  # pending: ask='subscribe'
+        bob = Client(f"bob@{HOST}/desk", "bob's secret", self.ca_file)
+        bob.auto_authorize = None  # decide by hand
+        request = asyncio.get_event_loop().create_future()
+        bob.add_event_handler("presence_subscribe", lambda p: request.set_result(str(p["from"])) if not request.done() else None)
+        self.clients.append(bob)
+        bob.connect(("127.0.0.1", 5222))
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(request, 15)), f"alice@{HOST}")
+
+    def test_roster_set_and_remove(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        self.roster_of(alice)
+        self.loop.run_until_complete(alice.update_roster(f"carol@{HOST}", name="Carol", groups=["Friends"]))
+        roster, _ = self.roster_of(alice)
+        self.assertEqual(roster[f"carol@{HOST}"], ("none", False))
+        self.loop.run_until_complete(alice.del_roster_item(f"carol@{HOST}"))
+        roster, _ = self.roster_of(alice)
+        self.assertNotIn(f"carol@{HOST}", roster)
+
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")
         self.assertEqual(r.returncode, 1)

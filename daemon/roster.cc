@@ -1,0 +1,282 @@
+#include "daemon/roster.h"
+
+#include "daemon/c2s_stream.h"
+#include "xmpp/jid.h"
+
+namespace xmppd::router {
+namespace {
+
+constexpr std::string_view kClientNs = "jabber:client";
+constexpr std::string_view kRosterNs = "jabber:iq:roster";
+constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+bool has_to(const std::string& s) { return s == "to" || s == "both"; }
+bool has_from(const std::string& s) { return s == "from" || s == "both"; }
+std::string combine(bool to, bool from) { return to && from ? "both" : to ? "to" : from ? "from" : "none"; }
+
+xml::Element item_element(const UserStore::RosterItem& item, bool removed) {
+  xml::Element e(std::string(kRosterNs), "item");
+  e.set_attribute("jid", item.contact);
+  if (removed) {
+    e.set_attribute("subscription", "remove");
+    return e;
+  }
+  if (!item.name.empty()) e.set_attribute("name", item.name);
+  e.set_attribute("subscription", item.subscription);
+  if (item.ask) e.set_attribute("ask", "subscribe");
+  for (const std::string& g : item.groups) {
+    xml::Element group(std::string(kRosterNs), "group");
+    group.add_text(g);
+    e.add_child(std::move(group));
+  }
+  return e;
+}
+
+xml::Element iq_reply(const xml::Element& iq, std::string_view type) {
+  xml::Element out(std::string(kClientNs), "iq");
+  out.set_attribute("type", std::string(type));
+  if (const std::string* id = iq.attribute("id")) out.set_attribute("id", *id);
+  return out;
+}
+
+void iq_error(ClientStream& to, const xml::Element& iq, std::string_view type, std::string_view condition) {
+  xml::Element out = iq_reply(iq, "error");
+  xml::Element error(std::string(kClientNs), "error");
+  error.set_attribute("type", std::string(type));
+  error.add_child(xml::Element(std::string(kStanzaErrorNs), std::string(condition)));
+  out.add_child(std::move(error));
+  to.deliver(out);
+}
+
+xml::Element presence(std::string_view from, std::string_view to, std::string_view type) {
+  xml::Element p(std::string(kClientNs), "presence");
+  p.set_attribute("from", std::string(from));
+  p.set_attribute("to", std::string(to));
+  if (!type.empty()) p.set_attribute("type", std::string(type));
+  return p;
+}
+
+}  // namespace
+
+Im::Item Im::item(const std::string& bare, const std::string& contact) {
+  if (store_ != nullptr)
+    if (auto found = store_->roster_item(bare, contact)) return *found;
+  Item fresh;
+  fresh.contact = contact;
+  return fresh;
+}
+
+void Im::save(const std::string& bare, const Item& item) {
+  if (store_ == nullptr) return;
+  push(bare, item, false, store_->set_roster_item(bare, item));
+}
+
+// A roster push (RFC 6121 §2.1.6) to every resource that asked for the roster.
+void Im::push(const std::string& bare, const Item& item, bool removed, std::int64_t version) {
+  for (ClientStream* s : sessions_.resources(bare)) {
+    if (!s->interested()) continue;
+    xml::Element iq(std::string(kClientNs), "iq");
+    iq.set_attribute("type", "set");
+    iq.set_attribute("to", s->full());
+    iq.set_attribute("id", "push" + std::to_string(version));
+    xml::Element query(std::string(kRosterNs), "query");
+    query.set_attribute("ver", std::to_string(version));
+    query.add_child(item_element(item, removed));
+    iq.add_child(std::move(query));
+    s->deliver(iq);
+  }
+}
+
+void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
+  const xml::Element* query = iq.child(kRosterNs, "query");
+  const std::string* type = iq.attribute("type");
+  if (store_ == nullptr || query == nullptr || type == nullptr) return;
+  if (*type == "get") {
+    from.set_interested();
+    std::string current = std::to_string(store_->roster_version(from.bare()));
+    xml::Element result = iq_reply(iq, "result");
+    // XEP-0237: a client that has this version already gets an empty result.
+    const std::string* ver = query->attribute("ver");
+    if (ver == nullptr || *ver != current) {
+      xml::Element out(std::string(kRosterNs), "query");
+      out.set_attribute("ver", current);
+      for (const Item& i : store_->roster(from.bare())) out.add_child(item_element(i, false));
+      result.add_child(std::move(out));
+    }
+    from.deliver(result);
+    return;
+  }
+  if (*type != "set") return;
+  auto items = query->children();
+  const std::string* jid_text = items.size() == 1 ? items[0]->attribute("jid") : nullptr;
+  auto contact = jid_text ? xmpp::Jid::parse(*jid_text) : std::nullopt;
+  if (!contact || contact->has_resource() || contact->bare() == from.bare()) {
+    iq_error(from, iq, "modify", "bad-request");
+    return;
+  }
+  const xml::Element& wanted = *items[0];
+  const std::string* subscription = wanted.attribute("subscription");
+  if (subscription != nullptr && *subscription == "remove") {
+    Item old = item(from.bare(), contact->bare());
+    // Removing a contact ends the subscriptions both ways (RFC 6121 §2.5.2).
+    if (has_to(old.subscription) || old.ask)
+      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribe"), contact->bare());
+    if (has_from(old.subscription))
+      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribed"), contact->bare());
+    push(from.bare(), old, true, store_->remove_roster_item(from.bare(), contact->bare()));
+  } else {
+    Item updated = item(from.bare(), contact->bare());
+    const std::string* name = wanted.attribute("name");
+    updated.name = name ? *name : "";
+    updated.groups.clear();
+    for (const xml::Element* g : wanted.children()) {
+      std::string group = g->text();
+      if (!g->is(kRosterNs, "group") || group.empty()) {
+        iq_error(from, iq, "modify", "bad-request");
+        return;
+      }
+      for (const std::string& existing : updated.groups)
+        if (existing == group) {
+          iq_error(from, iq, "modify", "bad-request");
+          return;
+        }
+      updated.groups.push_back(group);
+    }
+    save(from.bare(), updated);
+  }
+  from.deliver(iq_reply(iq, "result"));
+}
+
+void Im::deliver_to_available(const std::string& bare, const xml::Element& stanza) {
+  for (ClientStream* s : sessions_.resources(bare))
+    if (s->available()) s->deliver(stanza);
+}
+
+// The current presence of every available resource of `from_bare`, or unavailable.
+void Im::send_presence_of(const std::string& from_bare, const std::string& to_bare, bool available) {
+  for (ClientStream* s : sessions_.resources(from_bare)) {
+    if (!s->available()) continue;
+    xml::Element p = available ? s->last_presence() : presence(s->full(), to_bare, "unavailable");
+    p.set_attribute("to", to_bare);
+    deliver_to_available(to_bare, p);
+  }
+}
+
+void Im::outbound_presence(ClientStream& from, const xml::Element& p, const std::string& to_bare) {
+  const std::string* type = p.attribute("type");
+  std::string t = type ? *type : "";
+  if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
+    subscription(from, t, to_bare);
+    return;
+  }
+  // Directed presence or a probe: delivered as it is.
+  deliver_to_available(to_bare, p);
+}
+
+// RFC 6121 §3: both rosters change as each side's request or answer passes.
+void Im::subscription(ClientStream& from, const std::string& type, const std::string& contact) {
+  const std::string user = from.bare();
+  Item mine = item(user, contact);
+  Item theirs = item(contact, user);
+  xml::Element stamped = presence(user, contact, type);
+  if (type == "subscribe") {
+    if (!has_to(mine.subscription) && !mine.ask) {
+      mine.ask = true;
+      save(user, mine);
+    }
+    if (has_from(theirs.subscription)) {
+      // Already approved: the contact's server answers at once (RFC 6121 §3.1.3).
+      from.deliver(presence(contact, user, "subscribed"));
+      send_presence_of(contact, user, true);
+      return;
+    }
+    bool online = false;
+    for (ClientStream* s : sessions_.resources(contact)) online |= s->available();
+    if (online) {
+      deliver_to_available(contact, stamped);
+    } else if (store_ != nullptr) {
+      std::string serialized;
+      stamped.serialize(serialized, kClientNs);
+      store_->store_subscription_request(contact, user, serialized);
+    }
+    return;
+  }
+  if (type == "subscribed") {
+    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+    if (has_from(mine.subscription)) return;
+    mine.subscription = combine(has_to(mine.subscription), true);
+    save(user, mine);
+    theirs.ask = false;
+    theirs.subscription = combine(true, has_from(theirs.subscription));
+    save(contact, theirs);
+    deliver_to_available(contact, stamped);
+    send_presence_of(user, contact, true);
+    return;
+  }
+  if (type == "unsubscribe") {
+    if (!has_to(mine.subscription) && !mine.ask) return;
+    mine.ask = false;
+    mine.subscription = combine(false, has_from(mine.subscription));
+    save(user, mine);
+    theirs.subscription = combine(has_to(theirs.subscription), false);
+    save(contact, theirs);
+    deliver_to_available(contact, stamped);
+    send_presence_of(contact, user, false);
+    return;
+  }
+  // unsubscribed: the user withdraws (or refuses) the contact's subscription.
+  if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+  if (!has_from(mine.subscription) && !theirs.ask) return;
+  mine.subscription = combine(has_to(mine.subscription), false);
+  save(user, mine);
+  theirs.ask = false;
+  theirs.subscription = combine(false, has_from(theirs.subscription));
+  save(contact, theirs);
+  deliver_to_available(contact, stamped);
+  send_presence_of(user, contact, false);
+}
+
+// RFC 6121 §4.2.2, §4.4.2: to contacts with a subscription from the user, and the user's
+// other resources.
+void Im::broadcast(ClientStream& from, const xml::Element& p) {
+  for (ClientStream* s : sessions_.resources(from.bare()))
+    if (s != &from && s->available()) s->deliver(p);
+  if (store_ == nullptr) return;
+  for (const Item& i : store_->roster(from.bare())) {
+    if (!has_from(i.subscription)) continue;
+    xml::Element copy = p;
+    copy.set_attribute("to", i.contact);
+    deliver_to_available(i.contact, copy);
+  }
+}
+
+void Im::initial_presence(ClientStream& stream) {
+  if (store_ == nullptr) return;
+  // Probes (RFC 6121 §4.3) answered from what this server knows of its own users.
+  for (const Item& i : store_->roster(stream.bare())) {
+    if (!has_to(i.subscription)) continue;
+    for (ClientStream* s : sessions_.resources(i.contact)) {
+      if (!s->available()) continue;
+      xml::Element p = s->last_presence();
+      p.set_attribute("to", stream.full());
+      stream.deliver(p);
+    }
+  }
+  for (const std::string& request : store_->subscription_requests(stream.bare())) stream.deliver_raw(request);
+  // The user's other resources' presence, as for any subscriber.
+  for (ClientStream* s : sessions_.resources(stream.bare())) {
+    if (s == &stream || !s->available()) continue;
+    xml::Element p = s->last_presence();
+    p.set_attribute("to", stream.full());
+    stream.deliver(p);
+  }
+}
+
+void Im::gone(ClientStream& stream) {
+  xml::Element p(std::string(kClientNs), "presence");
+  p.set_attribute("from", stream.full());
+  p.set_attribute("type", "unavailable");
+  broadcast(stream, p);
+}
+
+}  // namespace xmppd::router
