@@ -74,7 +74,6 @@ std::string xor_bytes(std::string_view a, std::string_view b) {
   return out;
 }
 
-constexpr char kBase64Alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 
 // Decodes one UTF-8 sequence at `pos` and advances past it, or returns nullopt.
