@@ -13,6 +13,7 @@ import harness
 from harness import IntegrationTest, basic_config
 
 HOST = "chat.test"
+ANONYMOUS_HOST = "guest.test"
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 
 
@@ -50,13 +51,16 @@ class Clients(IntegrationTest):
         self.ca = certs.Authority()
         self.ca_file = os.path.join(self.workdir, "ca.pem")
         certs.write(self.ca_file, self.ca.pem())
-        key, cert = self.ca.issue(HOST, "ec")
-        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        for host in (HOST, ANONYMOUS_HOST):
+            key, cert = self.ca.issue(host, "ec")
+            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
+            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
-        self.xmppd = self.server(config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')).start()
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
+                                f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n')
+        self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
-        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
         self.clients = []
         for user, password in (("alice", "alice's secret"), ("bob", "bob's secret")):
             r = self.xmppctl("adduser", f"{user}@{HOST}", password)
@@ -143,7 +147,7 @@ class Clients(IntegrationTest):
         self.assertEqual(self.xmppd.stop(), 0)
         self.xmppd.start()
         self.xmppd.wait_sandboxed_children()
-        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts", after=0)
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts", after=0)
         alice, outcome = self.login(f"alice@{HOST}/phone", "alice's secret")
         self.assertEqual(outcome, "session")
         bodies = []
@@ -210,6 +214,17 @@ class Clients(IntegrationTest):
         self.loop.run_until_complete(alice.del_roster_item(f"carol@{HOST}"))
         roster, _ = self.roster_of(alice)
         self.assertNotIn(f"carol@{HOST}", roster)
+
+    def test_anonymous_host_gives_a_temporary_address(self):
+        client, outcome = self.login(ANONYMOUS_HOST, "", "ANONYMOUS")
+        self.assertEqual(outcome, "session")
+        self.assertEqual(client.boundjid.domain, ANONYMOUS_HOST)
+        self.assertRegex(client.boundjid.user, r"^[0-9a-f]{32}$")
+        # Only ANONYMOUS there, and not ANONYMOUS elsewhere.
+        _, outcome = self.login(f"alice@{ANONYMOUS_HOST}", "alice's secret", "PLAIN")
+        self.assertEqual(outcome, "failed_auth")
+        _, outcome = self.login(HOST, "", "ANONYMOUS")
+        self.assertEqual(outcome, "failed_auth")
 
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")
