@@ -84,6 +84,7 @@ class AuthHelper final : public runtime::ChildRole {
   void reconfigure(const ipc::Configure& configure) override {
     iterations_ = std::max<std::uint32_t>(configure.auth().scram_iterations(), kMinIterations);
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
+    registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
   }
 
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
@@ -102,6 +103,8 @@ class AuthHelper final : public runtime::ChildRole {
       reply.mutable_user_answer()->set_exists(store_->exists(m.user_query().host(), m.user_query().username()));
       router_->send(reply);
     });
+    router_->on(ipc::RouterToAuth::kRegister, 0,
+                [this](const ipc::RouterToAuth& m, auto&) { register_account(m.register_()); });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_.erase(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
@@ -142,6 +145,29 @@ class AuthHelper final : public runtime::ChildRole {
     result->set_ok(ok);
     result->set_error(error);
     runtime_->send_to_parent(answer);
+  }
+
+  // The helper decides for itself whether the host allows registration: a router taken over
+  // cannot create accounts where the configuration says no.
+  void register_account(const ipc::RegisterRequest& request) {
+    ipc::AuthToRouter reply;
+    ipc::RegisterResult* result = reply.mutable_register_result();
+    result->set_query(request.query());
+    auto username = xmpp::prepare_localpart(request.username());
+    std::string error;
+    if (registration_hosts_.count(request.host()) == 0) {
+      result->set_condition("not-allowed");
+    } else if (!username || *username != request.username() || request.password().empty()) {
+      result->set_condition("not-acceptable");
+    } else if (store_->exists(request.host(), *username)) {
+      result->set_condition("conflict");
+    } else if (!store_->set_password(request.host(), *username, request.password(), iterations_, error)) {
+      result->set_condition("not-acceptable");
+    } else {
+      result->set_ok(true);
+      log::notice("account %s@%s registered in-band", username->c_str(), request.host().c_str());
+    }
+    router_->send(reply);
   }
 
   void start(const ipc::SaslStart& start) {
@@ -206,6 +232,7 @@ class AuthHelper final : public runtime::ChildRole {
   std::unique_ptr<CredentialStore> store_;
   std::uint32_t iterations_ = kMinIterations;
   std::set<std::string> anonymous_hosts_;
+  std::set<std::string> registration_hosts_;
   std::unique_ptr<RouterChannel> router_;
   std::map<std::uint64_t, Attempt> attempts_;
   FailureThrottle throttle_;

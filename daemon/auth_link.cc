@@ -42,6 +42,13 @@ void AuthLink::link(UniqueFd sock) {
     queries_.erase(it);
     answer(m.user_answer().exists());
   });
+  channel_->on(ipc::AuthToRouter::kRegisterResult, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    auto it = registrations_.find(m.register_result().query());
+    if (it == registrations_.end()) return;
+    auto answer = std::move(it->second);
+    registrations_.erase(it);
+    answer(m.register_result().ok() ? std::string() : m.register_result().condition());
+  });
   channel_->start([this](ipc::CloseReason reason, std::string_view detail) {
     if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
     log::info("link to the auth helper closed; pending logins fail until it is back");
@@ -53,6 +60,9 @@ void AuthLink::fail_all() {
   auto queries = std::move(queries_);
   queries_.clear();
   for (auto& [id, answer] : queries) answer(false);
+  auto registrations = std::move(registrations_);
+  registrations_.clear();
+  for (auto& [id, answer] : registrations) answer("service-unavailable");
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting", 0);
@@ -88,6 +98,23 @@ void AuthLink::user_exists(const std::string& host, const std::string& username,
   message.mutable_user_query()->set_host(host);
   message.mutable_user_query()->set_username(username);
   queries_[id] = std::move(answer);
+  channel_->send(message);
+}
+
+void AuthLink::register_account(const std::string& host, const std::string& username, const std::string& password,
+                                std::function<void(const std::string&)> answer) {
+  if (!channel_ || !channel_->raw().open()) {
+    answer("service-unavailable");
+    return;
+  }
+  ipc::RouterToAuth message;
+  std::uint64_t id = next_query_++;
+  ipc::RegisterRequest* r = message.mutable_register_();
+  r->set_query(id);
+  r->set_host(host);
+  r->set_username(username);
+  r->set_password(password);
+  registrations_[id] = std::move(answer);
   channel_->send(message);
 }
 

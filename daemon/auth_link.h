@@ -35,6 +35,9 @@ class AuthLink {
   void abort(std::uint64_t attempt);
   // Asks whether user@host has an account; `answer` runs with false if the helper is away.
   void user_exists(const std::string& host, const std::string& username, std::function<void(bool)> answer);
+  // In-band registration; `answer` gets "" on success or a stanza error condition.
+  void register_account(const std::string& host, const std::string& username, const std::string& password,
+                        std::function<void(const std::string&)> answer);
 
  private:
   using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
@@ -48,6 +51,7 @@ class AuthLink {
   std::map<std::uint64_t, Waiter*> waiting_;
   std::uint64_t next_query_ = 1;
   std::map<std::uint64_t, std::function<void(bool)>> queries_;
+  std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
 };
 
 }  // namespace xmppd::router

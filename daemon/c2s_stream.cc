@@ -29,6 +29,21 @@ std::string tls_exporter(SSL* ssl) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
+std::string iq_error(const xml::Element& iq, std::string_view type, std::string_view condition) {
+  std::string out = "<iq type='error'";
+  if (const std::string* id = iq.attribute("id")) {
+    out += " id='";
+    xml::escape(out, *id, true);
+    out += "'";
+  }
+  out += "><error type='";
+  out += type;
+  out += "'><";
+  out += condition;
+  out += " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
+  return out;
+}
+
 std::string generated_resource() {
   unsigned char bytes[8];
   RAND_bytes(bytes, sizeof bytes);
@@ -51,7 +66,7 @@ std::string iq_result(const xml::Element& iq, std::string_view payload) {
 ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
     : session_(session), auth_(auth), routing_(routing), policy_(policy) {}
 
-ClientStream::~ClientStream() = default;
+ClientStream::~ClientStream() { *alive_ = false; }
 
 void ClientStream::features(std::string& out) {
   if (state_ == State::kAuthenticating) {
@@ -69,6 +84,7 @@ void ClientStream::features(std::string& out) {
       if (plus)
         out += "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>"
                "</sasl-channel-binding>";
+      if (policy_.registration) out += "<register xmlns='http://jabber.org/features/iq-register'/>";
       return;
     }
     out += "</mechanisms>";
@@ -85,6 +101,8 @@ void ClientStream::element(xml::Element element) {
         start_sasl(element);
       else if (element.is(kSaslNs, "response"))
         continue_sasl(element);
+      else if (policy_.registration && element.is(kClientNs, "iq") && element.child("jabber:iq:register", "query"))
+        registration(element);
       else if (element.is(kSaslNs, "abort")) {
         auth_.abort(attempt_);
         attempt_ = 0;
@@ -207,6 +225,40 @@ void ClientStream::on_failure_delay(evutil_socket_t, short, void* arg) {
     self->session_.stream_error("policy-violation", "too many failed authentication attempts");
 }
 
+// XEP-0077 before authentication: the form, then one account per stream. The auth helper
+// checks again that the host allows it and never changes an existing account.
+void ClientStream::registration(const xml::Element& iq) {
+  const std::string* type = iq.attribute("type");
+  const xml::Element* query = iq.child("jabber:iq:register", "query");
+  if (type != nullptr && *type == "get") {
+    session_.send(iq_result(iq, "<query xmlns='jabber:iq:register'><instructions>Choose a username and "
+                                "password.</instructions><username/><password/></query>"));
+    return;
+  }
+  if (type == nullptr || *type != "set") return;
+  const xml::Element* user = query->child("jabber:iq:register", "username");
+  const xml::Element* password = query->child("jabber:iq:register", "password");
+  auto username = user != nullptr ? xmpp::prepare_localpart(user->text()) : std::nullopt;
+  if (registered_ || query->child("jabber:iq:register", "remove") != nullptr) {
+    session_.send(iq_error(iq, "cancel", "not-allowed"));
+    return;
+  }
+  if (!username || password == nullptr || password->text().empty()) {
+    session_.send(iq_error(iq, "modify", "not-acceptable"));
+    return;
+  }
+  registered_ = true;
+  auth_.register_account(session_.host(), *username, password->text(),
+                         [this, alive = alive_, request = iq](const std::string& condition) {
+                           if (!*alive) return;
+                           if (condition.empty())
+                             session_.send(iq_result(request, {}));
+                           else
+                             session_.send(iq_error(request, condition == "not-acceptable" ? "modify" : "cancel",
+                                                    condition));
+                         });
+}
+
 void ClientStream::bind(const xml::Element& iq) {
   const xml::Element* request = iq.child(kBindNs, "bind");
   const xml::Element* wanted = request->child(kBindNs, "resource");
@@ -214,14 +266,7 @@ void ClientStream::bind(const xml::Element& iq) {
   if (wanted != nullptr && !wanted->text().empty()) {
     auto prepared = xmpp::prepare_resourcepart(wanted->text());
     if (!prepared) {
-      std::string error = "<iq type='error'";
-      if (const std::string* id = iq.attribute("id")) {
-        error += " id='";
-        xml::escape(error, *id, true);
-        error += "'";
-      }
-      session_.send(error + "><error type='modify'><bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                            "</error></iq>");
+      session_.send(iq_error(iq, "modify", "bad-request"));
       return;
     }
     resource = *prepared;

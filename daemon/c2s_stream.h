@@ -15,7 +15,8 @@
 namespace xmppd::router {
 
 struct HostPolicy {
-  bool anonymous = false;  // authentication = "anonymous"
+  bool anonymous = false;     // authentication = "anonymous"
+  bool registration = false;  // allow_registration = true (XEP-0077)
 };
 
 class Routing;
@@ -59,6 +60,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void start_sasl(const xml::Element& auth);
   void continue_sasl(const xml::Element& response);
   void bind(const xml::Element& iq);
+  void registration(const xml::Element& iq);
   void stanza(xml::Element stanza);
   void send_sasl(std::string_view name, std::string_view payload);
   static void on_failure_delay(evutil_socket_t, short, void* arg);
@@ -73,6 +75,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   std::string pending_failure_;  // sent when the failure delay ends
   ipc::EventPtr failure_timer_;
   std::string username_, bare_, full_;
+  bool registered_ = false;  // one in-band registration per stream
+  // Answers from the auth helper may outlive this stream; they check this first.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool available_ = false;
   int priority_ = 0;
   bool interested_ = false;

@@ -113,6 +113,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         c.mutable_router()->add_hosts(host.name);
         *c.mutable_router()->add_tls() = host_tls(host.name, host.c2s_ssl);
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
+        if (host.allow_registration && host.authentication != "anonymous")
+          c.mutable_router()->add_registration_hosts(host.name);
       }
       break;
     case ipc::ROLE_S2S:
@@ -135,6 +137,9 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_auth()->set_scram_iterations(kScramIterations);
       for (const auto& host : settings_.hosts)
         if (host.enabled && host.authentication == "anonymous") c.mutable_auth()->add_anonymous_hosts(host.name);
+      for (const auto& host : settings_.hosts)
+        if (host.enabled && host.allow_registration && host.authentication != "anonymous")
+          c.mutable_auth()->add_registration_hosts(host.name);
       break;
     default:
       break;

@@ -35,7 +35,7 @@ class Router final : public runtime::ChildRole {
     auth_.emplace(runtime.base(),
                   [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_AUTH, reason); });
     c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
-      HostPolicy policy{anonymous_hosts_.count(session.host()) > 0};
+      HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
     });
     reconfigure(configure);
@@ -53,6 +53,7 @@ class Router final : public runtime::ChildRole {
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
     routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
+    registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());
   }
@@ -74,6 +75,7 @@ class Router final : public runtime::ChildRole {
   Routing routing_;
   std::optional<AuthLink> auth_;
   std::set<std::string> anonymous_hosts_;
+  std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;
 };
 

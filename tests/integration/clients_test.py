@@ -10,6 +10,7 @@ import slixmpp
 
 import certs
 import harness
+import streams
 from harness import IntegrationTest, basic_config
 
 HOST = "chat.test"
@@ -56,7 +57,7 @@ class Clients(IntegrationTest):
             certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
             certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
-        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nallow_registration = true\n'
                                 f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -225,6 +226,39 @@ class Clients(IntegrationTest):
         self.assertEqual(outcome, "failed_auth")
         _, outcome = self.login(HOST, "", "ANONYMOUS")
         self.assertEqual(outcome, "failed_auth")
+
+    def register(self, username, password, host=HOST):
+        """XEP-0077 over a raw stream; returns the iq answer."""
+        with streams.connect(5222) as sock:
+            tls, _, features = streams.starttls(sock, host, self.ca_file)
+            with tls:
+                if b"iq-register" not in features:
+                    return features
+                tls.sendall(b"<iq type='get' id='g'><query xmlns='jabber:iq:register'/></iq>")
+                form = streams.read_until(tls, b"</iq>")
+                self.assertIn(b"<username/>", form)
+                tls.sendall(f"<iq type='set' id='s'><query xmlns='jabber:iq:register'><username>{username}"
+                            f"</username><password>{password}</password></query></iq>".encode())
+                answer = b""
+                while b"</iq>" not in answer and not answer.endswith(b"/>"):
+                    chunk = tls.recv(4096)
+                    if not chunk:
+                        break
+                    answer += chunk
+                return answer
+
+    def test_in_band_registration(self):
+        answer = self.register("carol", "carol's secret")
+        self.assertIn(b"type='result'", answer)
+        _, outcome = self.login(f"carol@{HOST}", "carol's secret", "SCRAM-SHA-256")
+        self.assertEqual(outcome, "session")
+        # An existing account is never overwritten.
+        answer = self.register("alice", "hijacked")
+        self.assertIn(b"<conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>", answer)
+        _, outcome = self.login(f"alice@{HOST}", "alice's secret", "PLAIN")
+        self.assertEqual(outcome, "session")
+        # Not offered where the configuration does not allow it.
+        self.assertNotIn(b"iq-register", self.register("dave", "x", host=ANONYMOUS_HOST))
 
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")
