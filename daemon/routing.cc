@@ -150,35 +150,37 @@ void Routing::message_to_bare(ClientStream& from, const xml::Element& message, c
   for (ClientStream* s : targets) s->deliver(message);
 }
 
-// Kept only for an account that exists (the auth helper knows), with the time it arrived
-// (XEP-0203), durably before the router reads on; otherwise the sender is told.
+// Written durably at once, before the router reads the sender's next stanza, with the time
+// it arrived (XEP-0203); dropped again, and the sender told, if the auth helper (which
+// alone knows the accounts) says there is no such user.
 void Routing::keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare) {
   if (auth_ == nullptr || store_ == nullptr) {
     bounce(from, message, "cancel", "service-unavailable");
     return;
   }
   std::size_t at = bare.find('@');
-  std::string sender = from.full();
   std::string host = bare.substr(at + 1);
-  auth_->user_exists(host, bare.substr(0, at), [this, message, bare, sender, host](bool exists) {
+  xml::Element stamped = message;
+  xml::Element delay("urn:xmpp:delay", "delay");
+  delay.set_attribute("from", host);
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  delay.set_attribute("stamp", stamp);
+  stamped.add_child(std::move(delay));
+  std::string serialized;
+  stamped.serialize(serialized, kClientNs);
+  std::int64_t id = store_->store_offline(bare, serialized, now);
+  if (id == 0) {
+    bounce(from, message, "wait", "resource-constraint", "the message could not be stored");
+    return;
+  }
+  auth_->user_exists(host, bare.substr(0, at), [this, message, id, sender = from.full()](bool exists) {
+    if (exists) return;
+    store_->delete_offline_message(id);
     auto sender_jid = xmpp::Jid::parse(sender);
-    ClientStream* back = sender_jid ? sessions_.find(sender_jid->bare(), sender_jid->resource()) : nullptr;
-    if (!exists) {
-      if (back != nullptr) bounce(*back, message, "cancel", "service-unavailable");
-      return;
-    }
-    xml::Element stamped = message;
-    xml::Element delay("urn:xmpp:delay", "delay");
-    delay.set_attribute("from", host);
-    char stamp[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-    delay.set_attribute("stamp", stamp);
-    stamped.add_child(std::move(delay));
-    std::string serialized;
-    stamped.serialize(serialized, kClientNs);
-    if (!store_->store_offline(bare, serialized, now) && back != nullptr)
-      bounce(*back, message, "wait", "resource-constraint", "the message could not be stored");
+    if (ClientStream* back = sender_jid ? sessions_.find(sender_jid->bare(), sender_jid->resource()) : nullptr)
+      bounce(*back, message, "cancel", "service-unavailable");
   });
 }
 

@@ -61,15 +61,22 @@ UserStore::~UserStore() { sqlite3_close(db_); }
 
 bool UserStore::exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
 
-bool UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when) {
+std::int64_t UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when) {
   Statement s = prepare(db_, "INSERT INTO offline (bare, stanza, stored_at) VALUES (?, ?, ?)");
-  if (!s) return false;
+  if (!s) return 0;
   bind_text(s.get(), 1, bare);
   bind_text(s.get(), 2, stanza);
   sqlite3_bind_int64(s.get(), 3, when);
-  if (sqlite3_step(s.get()) == SQLITE_DONE) return true;
+  if (sqlite3_step(s.get()) == SQLITE_DONE) return sqlite3_last_insert_rowid(db_);
   log::error("user store: cannot keep an offline message: %s", sqlite3_errmsg(db_));
-  return false;
+  return 0;
+}
+
+void UserStore::delete_offline_message(std::int64_t id) {
+  Statement s = prepare(db_, "DELETE FROM offline WHERE id = ?");
+  if (!s) return;
+  sqlite3_bind_int64(s.get(), 1, id);
+  sqlite3_step(s.get());
 }
 
 std::vector<UserStore::Offline> UserStore::offline(std::string_view bare) {

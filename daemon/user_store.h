@@ -19,8 +19,9 @@ class UserStore {
   static std::unique_ptr<UserStore> open(const std::string& path, std::string& error);
   ~UserStore();
 
-  // Keeps `stanza` (serialized) for `bare`, with the time it arrived.
-  bool store_offline(std::string_view bare, std::string_view stanza, std::int64_t when);
+  // Keeps `stanza` (serialized) for `bare`, with the time it arrived; its id, or 0.
+  std::int64_t store_offline(std::string_view bare, std::string_view stanza, std::int64_t when);
+  void delete_offline_message(std::int64_t id);
   struct Offline {
     std::int64_t id;
     std::string stanza;
