@@ -115,6 +115,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
+        if (host.module_enabled("version")) c.mutable_router()->add_version_hosts(host.name);
       }
       break;
     case ipc::ROLE_S2S:

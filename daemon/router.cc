@@ -51,7 +51,8 @@ class Router final : public runtime::ChildRole {
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
-    routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()});
+    routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()},
+                       {settings.version_hosts().begin(), settings.version_hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "build_config.h"
 #include "daemon/c2s_stream.h"
 #include "xmpp/jid.h"
 
@@ -64,7 +65,7 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
       im_.roster_iq(from, stanza);
       return;
     }
-    if (stanza.name() == "iq") to_server(from, stanza);
+    if (stanza.name() == "iq") to_server(from, stanza, from.bare().substr(from.bare().find('@') + 1));
     if (stanza.name() == "message") message_to_bare(from, stanza, from.bare());
     return;  // presence broadcast comes with rosters
   }
@@ -78,7 +79,7 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
     return;
   }
   if (!to->has_local()) {
-    to_server(from, stanza);
+    to_server(from, stanza, to->domain());
     return;
   }
   if (stanza.name() == "iq" && to->bare() == from.bare() && !to->has_resource() &&
@@ -192,7 +193,7 @@ void Routing::became_available(ClientStream& stream) {
   store_->delete_offline(stream.bare(), waiting.back().id);
 }
 
-void Routing::to_server(ClientStream& from, const xml::Element& stanza) {
+void Routing::to_server(ClientStream& from, const xml::Element& stanza, const std::string& host) {
   if (stanza.name() != "iq") return;
   std::string type = attribute_or(stanza, "type");
   if (type != "get" && type != "set") return;
@@ -213,11 +214,34 @@ void Routing::to_server(ClientStream& from, const xml::Element& stanza) {
     identity.set_attribute("category", "server");
     identity.set_attribute("type", "im");
     query.add_child(std::move(identity));
-    for (const char* feature : {"http://jabber.org/protocol/disco#info", "urn:xmpp:ping"}) {
+    std::vector<std::string> features = {"http://jabber.org/protocol/disco#info",
+                                         "http://jabber.org/protocol/disco#items", "urn:xmpp:ping",
+                                         "jabber:iq:roster", "msgoffline", "urn:xmpp:delay"};
+    if (version_hosts_.count(host)) features.push_back("jabber:iq:version");
+    for (const std::string& feature : features) {
       xml::Element f(std::string(kDiscoInfoNs), "feature");
       f.set_attribute("var", feature);
       query.add_child(std::move(f));
     }
+    result.add_child(std::move(query));
+    from.deliver(result);
+    return;
+  }
+  if (type == "get" && payload.is("http://jabber.org/protocol/disco#items", "query")) {
+    xml::Element result = reply(stanza, "result");
+    result.add_child(xml::Element("http://jabber.org/protocol/disco#items", "query"));
+    from.deliver(result);
+    return;
+  }
+  if (type == "get" && payload.is("jabber:iq:version", "query") && version_hosts_.count(host)) {
+    xml::Element result = reply(stanza, "result");
+    xml::Element query("jabber:iq:version", "query");
+    xml::Element name("jabber:iq:version", "name");
+    name.add_text("xmppd");
+    xml::Element version("jabber:iq:version", "version");
+    version.add_text(XMPPD_VERSION);
+    query.add_child(std::move(name));
+    query.add_child(std::move(version));
     result.add_child(std::move(query));
     from.deliver(result);
     return;

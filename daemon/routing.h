@@ -17,7 +17,10 @@ class ClientStream;
 
 class Routing {
  public:
-  void set_hosts(std::set<std::string> hosts) { hosts_ = std::move(hosts); }
+  void set_hosts(std::set<std::string> hosts, std::set<std::string> version_hosts) {
+    hosts_ = std::move(hosts);
+    version_hosts_ = std::move(version_hosts);
+  }
   void set_backends(AuthLink* auth, UserStore* store) {
     auth_ = auth;
     store_ = store;
@@ -32,7 +35,7 @@ class Routing {
   const LocalSessions& sessions() const { return sessions_; }
 
  private:
-  void to_server(ClientStream& from, const xml::Element& stanza);
+  void to_server(ClientStream& from, const xml::Element& stanza, const std::string& host);
   void to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
                      const std::string& resource);
   void message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare);
@@ -42,6 +45,7 @@ class Routing {
                      std::string_view condition, std::string_view text = {});
 
   std::set<std::string> hosts_;
+  std::set<std::string> version_hosts_;  // XEP-0092 answered (off by default: it tells attackers what runs)
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;

@@ -22,7 +22,8 @@ class Client(slixmpp.ClientXMPP):
     def __init__(self, jid, password, ca_file, mechanism=None):
         super().__init__(jid, password, sasl_mech=mechanism)
         self.ca_certs = ca_file
-        self.register_plugin("xep_0203")  # delayed delivery stamps
+        for plugin in ("xep_0203", "xep_0030", "xep_0092", "xep_0199"):  # delay, disco, version, ping
+            self.register_plugin(plugin)
         self.outcome = asyncio.get_event_loop().create_future()
         self.messages = asyncio.Queue()
         self.add_event_handler("session_start", self._started)
@@ -58,7 +59,8 @@ class Clients(IntegrationTest):
             certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nallow_registration = true\n'
-                                f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n')
+                                f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n'
+                                'modules_enabled = { "version" }\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
@@ -259,6 +261,21 @@ class Clients(IntegrationTest):
         self.assertEqual(outcome, "session")
         # Not offered where the configuration does not allow it.
         self.assertNotIn(b"iq-register", self.register("dave", "x", host=ANONYMOUS_HOST))
+
+    def test_server_answers_ping_disco_and_version_only_where_enabled(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        rtt = self.loop.run_until_complete(alice["xep_0199"].ping(HOST, timeout=10))
+        self.assertIsNotNone(rtt)
+        info = self.loop.run_until_complete(alice["xep_0030"].get_info(jid=HOST, timeout=10))
+        self.assertIn(("server", "im", None, None), info["disco_info"]["identities"])
+        self.assertIn("urn:xmpp:ping", info["disco_info"]["features"])
+        self.assertNotIn("jabber:iq:version", info["disco_info"]["features"])
+        with self.assertRaises(slixmpp.exceptions.IqError) as refused:
+            self.loop.run_until_complete(alice["xep_0092"].get_version(HOST, timeout=10))
+        self.assertEqual(refused.exception.condition, "service-unavailable")
+        guest, _ = self.login(ANONYMOUS_HOST, "", "ANONYMOUS")
+        version = self.loop.run_until_complete(guest["xep_0092"].get_version(ANONYMOUS_HOST, timeout=10))
+        self.assertEqual(version["software_version"]["name"], "xmppd")
 
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")
