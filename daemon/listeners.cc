@@ -29,7 +29,10 @@ bool bind_one(const std::string& interface, int port, ipc::Listener::Kind kind, 
   }
   UniqueFd fd(socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   int on = 1;
+  // Accepted connections inherit SO_KEEPALIVE: a peer that vanished without a word (a phone
+  // off the network) is found out by the kernel and its session ends, with no timer here.
   bool ok = fd && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
+            setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == 0 &&
             (ai->ai_family != AF_INET6 || setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
             bind(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd.get(), kBacklog) == 0;
   freeaddrinfo(ai);

@@ -112,6 +112,9 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);
         *c.mutable_router()->add_tls() = host_tls(host.name, host.c2s_ssl);
+        ipc::StreamLimits& limits = (*c.mutable_router()->mutable_c2s()->mutable_per_host())[host.name];
+        limits.set_require_encryption(host.c2s_require_encryption);
+        limits.set_max_stanza_bytes(host.c2s_stanza_size_limit);
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
@@ -124,6 +127,9 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_s2s()->add_hosts(host.name);
+        ipc::StreamLimits& limits = (*c.mutable_s2s()->mutable_s2s()->mutable_per_host())[host.name];
+        limits.set_require_encryption(host.s2s_require_encryption);
+        limits.set_max_stanza_bytes(host.s2s_stanza_size_limit);
         ipc::HostTls* tls = c.mutable_s2s()->add_tls();
         *tls = host_tls(host.name, host.s2s_ssl);
         if (auto it = trust_.store_of_host.find(host.name); it != trust_.store_of_host.end())

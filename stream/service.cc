@@ -20,7 +20,7 @@ Service::Service(struct event_base* base, StreamKind kind, tls::Service::Violati
 void Service::configure(const google::protobuf::RepeatedPtrField<std::string>& hosts,
                         const google::protobuf::RepeatedPtrField<ipc::HostTls>& tls, const ipc::StreamLimits& limits) {
   tls_.configure(tls);
-  sessions_.configure({hosts.begin(), hosts.end()}, limits.require_encryption(), limits.max_stanza_bytes());
+  sessions_.configure({hosts.begin(), hosts.end()}, limits);
 }
 
 void Service::add_listener(const ipc::Listener& listener, UniqueFd fd) {

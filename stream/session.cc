@@ -113,6 +113,11 @@ void Session::stream_opened(const xml::Element& header) {
     return;
   }
   host_ = host;
+  if (config_.per_host != nullptr)
+    if (auto it = config_.per_host->find(host); it != config_.per_host->end()) {
+      config_.require_encryption = it->second.require_encryption;
+      parser_.set_limits(xml::ParserLimits{it->second.max_stanza_bytes});
+    }
   send_features();
 }
 

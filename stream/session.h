@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -42,6 +43,12 @@ struct SessionConfig {
   const tls::ServerContexts* tls = nullptr;
   bool require_encryption = true;
   std::size_t max_stanza_bytes = 256 * 1024;
+  // Once the stream names its host: that host's values (absent: the ones above).
+  struct HostLimits {
+    bool require_encryption;
+    std::size_t max_stanza_bytes;
+  };
+  const std::map<std::string, HostLimits>* per_host = nullptr;
   std::chrono::seconds negotiation_timeout{60};
   HandlerFactory make_handler;  // none: stanzas after TLS are refused as not authorized
 };

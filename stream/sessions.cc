@@ -13,15 +13,19 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.kind = kind;
   config_.hosts = &hosts_;
   config_.tls = &tls;
+  config_.per_host = &per_host_;
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
 }
 
 Sessions::~Sessions() = default;
 
-void Sessions::configure(std::set<std::string> hosts, bool require_encryption, std::size_t max_stanza_bytes) {
+void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& limits) {
   hosts_ = std::move(hosts);
-  config_.require_encryption = require_encryption;
-  config_.max_stanza_bytes = max_stanza_bytes;
+  config_.require_encryption = limits.require_encryption();
+  config_.max_stanza_bytes = limits.max_stanza_bytes();
+  per_host_.clear();
+  for (const auto& [host, l] : limits.per_host())
+    per_host_[host] = SessionConfig::HostLimits{l.require_encryption(), l.max_stanza_bytes()};
 }
 
 void Sessions::add_listener(UniqueFd listener) {

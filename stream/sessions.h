@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "control.pb.h"
 #include "proto/channel.h"
 #include "stream/session.h"
 #include "tls/acceptor.h"
@@ -24,7 +25,7 @@ class Sessions {
   ~Sessions();
 
   // New streams use these; open ones keep what they started with.
-  void configure(std::set<std::string> hosts, bool require_encryption, std::size_t max_stanza_bytes);
+  void configure(std::set<std::string> hosts, const ipc::StreamLimits& limits);
   void set_handler_factory(HandlerFactory factory) { config_.make_handler = std::move(factory); }
   void add_listener(UniqueFd listener);
   void adopt(tls::Established established);
@@ -38,6 +39,7 @@ class Sessions {
   struct event_base* base_;
   SessionConfig config_;
   std::set<std::string> hosts_;
+  std::map<std::string, SessionConfig::HostLimits> per_host_;
   std::vector<std::pair<UniqueFd, ipc::EventPtr>> listeners_;
   std::map<Session*, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks

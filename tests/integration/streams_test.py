@@ -12,6 +12,7 @@ from harness import IntegrationTest, basic_config
 
 C2S, S2S = 5222, 5269
 HOST = "chat.test"
+LAX_HOST = "lax.test"  # a VirtualHost with its own c2s settings
 LIMIT = 10000
 
 
@@ -26,7 +27,10 @@ class Streams(IntegrationTest):
         certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                              f"c2s_stanza_size_limit = {LIMIT}\n")
-        self.xmppd = self.server(config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')).start()
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
+                                f'VirtualHost "{LAX_HOST}"\nc2s_require_encryption = false\n'
+                                f'c2s_stanza_size_limit = {2 * LIMIT}\n')
+        self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
         self.xmppd.wait_log(r"s2s\[\d+\]: TLS certificates for 1 hosts")
@@ -118,6 +122,14 @@ class Streams(IntegrationTest):
         condition, text = self.error_after(element(LIMIT + 1))
         self.assertEqual(condition, "policy-violation")
         self.assertIn(f"over {LIMIT} bytes", text)
+
+    def test_per_host_encryption_and_size_limit(self):
+        with streams.connect(C2S) as sock:
+            features = streams.open_stream(sock, LAX_HOST)
+            self.assertNotIn(b"<required/>", features)
+            # Not refused for being plaintext: refused only for not being authenticated.
+            sock.sendall(b"<message to='a@lax.test'><body>" + b"x" * (LIMIT + 100) + b"</body></message>")
+            self.assertEqual(streams.stream_error(streams.read_to_end(sock))[0], "not-authorized")
 
     def test_unterminated_huge_start_tag_is_cut_off(self):
         # A start tag that never ends gives expat nothing to report: the bytes are counted
