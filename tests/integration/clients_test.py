@@ -98,6 +98,19 @@ class Clients(IntegrationTest):
                 self.assertEqual(outcome, "session")
                 self.assertEqual(str(client.boundjid), f"alice@{HOST}/{mechanism}")
 
+    def test_scram_plus_with_tls_exporter_channel_binding(self):
+        client = os.path.join(harness.BUILD_DIR, "tests", "scram_plus_client")
+        for mechanism in ("SCRAM-SHA-256-PLUS", "SCRAM-SHA-1-PLUS"):
+            with self.subTest(mechanism=mechanism):
+                ok = subprocess.run([client, "127.0.0.1", "5222", HOST, self.ca_file, "alice", "alice's secret",
+                                     mechanism], capture_output=True, text=True, timeout=30)
+                self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
+                # A binding that is not this TLS session's (a man in the middle's) is refused.
+                bad = subprocess.run([client, "127.0.0.1", "5222", HOST, self.ca_file, "alice", "alice's secret",
+                                      mechanism, "corrupt"], capture_output=True, text=True, timeout=30)
+                self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+                self.assertIn("not-authorized", bad.stdout)
+
     def test_wrong_password_and_unknown_user_are_refused(self):
         _, outcome = self.login(f"alice@{HOST}", "not the password", "SCRAM-SHA-256")
         self.assertEqual(outcome, "failed_auth")
