@@ -5,6 +5,7 @@
 #include <event2/event.h>
 
 #include <cstdint>
+#include <set>
 #include <string>
 
 #include "daemon/auth_link.h"
@@ -51,6 +52,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
   bool interested() const { return interested_; }
   void set_interested() { interested_ = true; }
+  // Where this session sent directed available presence: told when it goes (RFC 6121 §4.6.3).
+  std::set<std::string>& directed() { return directed_; }
   // The last broadcast presence, as its contacts see it.
   xml::Element last_presence() const { return last_presence_; }
 
@@ -81,6 +84,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   bool available_ = false;
   int priority_ = 0;
   bool interested_ = false;
+  std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
 };
 

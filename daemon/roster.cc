@@ -169,7 +169,12 @@ void Im::outbound_presence(ClientStream& from, const xml::Element& p, const std:
     subscription(from, t, to_bare);
     return;
   }
-  // Directed presence or a probe: delivered as it is.
+  // Directed presence: delivered as it is, and remembered so the recipient hears when this
+  // session goes unavailable.
+  if (t.empty())
+    from.directed().insert(to_bare);
+  else if (t == "unavailable")
+    from.directed().erase(to_bare);
   deliver_to_available(to_bare, p);
 }
 
@@ -239,6 +244,15 @@ void Im::subscription(ClientStream& from, const std::string& type, const std::st
 // RFC 6121 §4.2.2, §4.4.2: to contacts with a subscription from the user, and the user's
 // other resources.
 void Im::broadcast(ClientStream& from, const xml::Element& p) {
+  const std::string* type = p.attribute("type");
+  if (type != nullptr && *type == "unavailable") {
+    for (const std::string& to : from.directed()) {
+      xml::Element copy = p;
+      copy.set_attribute("to", to);
+      deliver_to_available(to, copy);
+    }
+    from.directed().clear();
+  }
   for (ClientStream* s : sessions_.resources(from.bare()))
     if (s != &from && s->available()) s->deliver(p);
   if (store_ == nullptr) return;
@@ -276,7 +290,7 @@ void Im::gone(ClientStream& stream) {
   xml::Element p(std::string(kClientNs), "presence");
   p.set_attribute("from", stream.full());
   p.set_attribute("type", "unavailable");
-  broadcast(stream, p);
+  broadcast(stream, p);  // subscribers, other resources, and directed-presence recipients
 }
 
 }  // namespace xmppd::router

@@ -114,7 +114,9 @@ void Routing::to_local_user(ClientStream& from, const xml::Element& stanza, cons
   if (stanza.name() == "message") {
     message_to_bare(from, stanza, bare);
   } else if (stanza.name() == "iq") {
-    // Answered by the server on the account's behalf: rosters and the like come next.
+    // Answered by the server on the account's behalf (XEP-0030 §3.1: an account's disco).
+    if (attribute_or(stanza, "type") == "get" && stanza.children().size() == 1 && account_disco(from, stanza, bare))
+      return;
     if (attribute_or(stanza, "type") == "get" || attribute_or(stanza, "type") == "set")
       bounce(from, stanza, "cancel", "service-unavailable");
   } else {
@@ -191,6 +193,33 @@ void Routing::became_available(ClientStream& stream) {
   if (waiting.empty()) return;
   for (const auto& m : waiting) stream.deliver_raw(m.stanza);
   store_->delete_offline(stream.bare(), waiting.back().id);
+}
+
+// Only the user and its subscribers learn that the account exists and what it offers.
+bool Routing::account_disco(ClientStream& from, const xml::Element& iq, const std::string& bare) {
+  const xml::Element& payload = *iq.children().front();
+  bool info = payload.is(kDiscoInfoNs, "query");
+  bool items = payload.is("http://jabber.org/protocol/disco#items", "query");
+  if (!info && !items) return false;
+  bool allowed = from.bare() == bare;
+  if (!allowed && store_ != nullptr)
+    if (auto item = store_->roster_item(bare, from.bare()))
+      allowed = item->subscription == "from" || item->subscription == "both";
+  if (!allowed) return false;
+  xml::Element result = reply(iq, "result");
+  xml::Element query(payload.ns(), "query");
+  if (info) {
+    xml::Element identity(std::string(kDiscoInfoNs), "identity");
+    identity.set_attribute("category", "account");
+    identity.set_attribute("type", "registered");
+    query.add_child(std::move(identity));
+    xml::Element feature(std::string(kDiscoInfoNs), "feature");
+    feature.set_attribute("var", std::string(kDiscoInfoNs));
+    query.add_child(std::move(feature));
+  }
+  result.add_child(std::move(query));
+  from.deliver(result);
+  return true;
 }
 
 void Routing::to_server(ClientStream& from, const xml::Element& stanza, const std::string& host) {

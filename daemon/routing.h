@@ -38,6 +38,7 @@ class Routing {
   void to_server(ClientStream& from, const xml::Element& stanza, const std::string& host);
   void to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
                      const std::string& resource);
+  bool account_disco(ClientStream& from, const xml::Element& iq, const std::string& bare);
   void message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare);
   void keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare);
   // Answers with a stanza error, except to an error (RFC 6120 §8.3.1).

@@ -221,6 +221,27 @@ class Clients(IntegrationTest):
         bob.connect(("127.0.0.1", 5222))
         self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(request, 15)), f"alice@{HOST}")
 
+    def test_directed_presence_recipient_hears_the_logout(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        seen = asyncio.Queue()
+        bob.add_event_handler("presence", lambda p: seen.put_nowait((str(p["from"]), p["type"])))
+        alice.send_presence(pto=f"bob@{HOST}")
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(seen.get(), 10)),
+                         (f"alice@{HOST}/phone", "available"))
+        alice.disconnect()
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(seen.get(), 10)),
+                         (f"alice@{HOST}/phone", "unavailable"))
+
+    def test_account_disco_only_for_the_user_and_subscribers(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        info = self.loop.run_until_complete(alice["xep_0030"].get_info(jid=f"alice@{HOST}", timeout=10))
+        self.assertIn(("account", "registered", None, None), info["disco_info"]["identities"])
+        with self.assertRaises(slixmpp.exceptions.IqError) as refused:
+            self.loop.run_until_complete(bob["xep_0030"].get_info(jid=f"alice@{HOST}", timeout=10))
+        self.assertEqual(refused.exception.condition, "service-unavailable")
+
     def test_roster_set_and_remove(self):
         alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
         self.roster_of(alice)
