@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "daemon/routing.h"
 #include "xmpp/jid.h"
+#include "xmpp/stanza.h"
 
 namespace xmppd::router {
 namespace {
@@ -16,7 +17,7 @@ namespace {
 constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
 constexpr std::string_view kBindNs = "urn:ietf:params:xml:ns:xmpp-bind";
 constexpr std::string_view kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
-constexpr std::string_view kClientNs = "jabber:client";
+using xmpp::kClientNs;
 
 // RFC 9266: the tls-exporter channel binding, when the session has a safe exporter (TLS 1.3,
 // or TLS 1.2 with the extended master secret).
@@ -29,36 +30,10 @@ std::string tls_exporter(SSL* ssl) {
   return std::string(reinterpret_cast<char*>(out), sizeof out);
 }
 
-std::string iq_error(const xml::Element& iq, std::string_view type, std::string_view condition) {
-  std::string out = "<iq type='error'";
-  if (const std::string* id = iq.attribute("id")) {
-    out += " id='";
-    xml::escape(out, *id, true);
-    out += "'";
-  }
-  out += "><error type='";
-  out += type;
-  out += "'><";
-  out += condition;
-  out += " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
-  return out;
-}
-
 std::string generated_resource() {
   unsigned char bytes[8];
   RAND_bytes(bytes, sizeof bytes);
   return "xmppd-" + base64_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)).substr(0, 11);
-}
-
-std::string iq_result(const xml::Element& iq, std::string_view payload) {
-  std::string out = "<iq type='result'";
-  if (const std::string* id = iq.attribute("id")) {
-    out += " id='";
-    xml::escape(out, *id, true);
-    out += "'";
-  }
-  if (payload.empty()) return out + "/>";
-  return out + ">" + std::string(payload) + "</iq>";
 }
 
 }  // namespace
@@ -231,8 +206,14 @@ void ClientStream::registration(const xml::Element& iq) {
   const std::string* type = iq.attribute("type");
   const xml::Element* query = iq.child("jabber:iq:register", "query");
   if (type != nullptr && *type == "get") {
-    session_.send(iq_result(iq, "<query xmlns='jabber:iq:register'><instructions>Choose a username and "
-                                "password.</instructions><username/><password/></query>"));
+    xml::Element form = xmpp::reply(iq, "result");
+    xml::Element& query = form.add_child(xml::Element("jabber:iq:register", "query"));
+    xml::Element instructions("jabber:iq:register", "instructions");
+    instructions.add_text("Choose a username and password.");
+    query.add_child(std::move(instructions));
+    query.add_child(xml::Element("jabber:iq:register", "username"));
+    query.add_child(xml::Element("jabber:iq:register", "password"));
+    deliver(form);
     return;
   }
   if (type == nullptr || *type != "set") return;
@@ -240,11 +221,11 @@ void ClientStream::registration(const xml::Element& iq) {
   const xml::Element* password = query->child("jabber:iq:register", "password");
   auto username = user != nullptr ? xmpp::prepare_localpart(user->text()) : std::nullopt;
   if (registered_ || query->child("jabber:iq:register", "remove") != nullptr) {
-    session_.send(iq_error(iq, "cancel", "not-allowed"));
+    deliver(xmpp::error_reply(iq, "cancel", "not-allowed"));
     return;
   }
   if (!username || password == nullptr || password->text().empty()) {
-    session_.send(iq_error(iq, "modify", "not-acceptable"));
+    deliver(xmpp::error_reply(iq, "modify", "not-acceptable"));
     return;
   }
   registered_ = true;
@@ -252,10 +233,10 @@ void ClientStream::registration(const xml::Element& iq) {
                          [this, alive = alive_, request = iq](const std::string& condition) {
                            if (!*alive) return;
                            if (condition.empty())
-                             session_.send(iq_result(request, {}));
+                             deliver(xmpp::reply(request, "result"));
                            else
-                             session_.send(iq_error(request, condition == "not-acceptable" ? "modify" : "cancel",
-                                                    condition));
+                             deliver(xmpp::error_reply(request, condition == "not-acceptable" ? "modify" : "cancel",
+                                                       condition));
                          });
 }
 
@@ -266,7 +247,7 @@ void ClientStream::bind(const xml::Element& iq) {
   if (wanted != nullptr && !wanted->text().empty()) {
     auto prepared = xmpp::prepare_resourcepart(wanted->text());
     if (!prepared) {
-      session_.send(iq_error(iq, "modify", "bad-request"));
+      deliver(xmpp::error_reply(iq, "modify", "bad-request"));
       return;
     }
     resource = *prepared;
@@ -277,15 +258,18 @@ void ClientStream::bind(const xml::Element& iq) {
   routing_.bind(*this, resource);
   state_ = State::kEstablished;
   session_.established();
-  std::string jid;
-  xml::escape(jid, full_, false);
-  session_.send(iq_result(iq, "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>" + jid + "</jid></bind>"));
+  xml::Element result = xmpp::reply(iq, "result");
+  xml::Element& bound = result.add_child(xml::Element(std::string(kBindNs), "bind"));
+  xml::Element jid(std::string(kBindNs), "jid");
+  jid.add_text(full_);
+  bound.add_child(std::move(jid));
+  deliver(result);
   log::info("c2s %s bound %s", session_.peer().c_str(), full_.c_str());
 }
 
 void ClientStream::stanza(xml::Element stanza) {
   if (stanza.is(kClientNs, "iq") && stanza.child(kSessionNs, "session")) {
-    session_.send(iq_result(stanza, {}));  // the legacy session step: nothing to do
+    deliver(xmpp::reply(stanza, "result"));  // the legacy session step: nothing to do
     return;
   }
   if (stanza.is(kClientNs, "presence") && stanza.attribute("to") == nullptr) {

@@ -2,13 +2,13 @@
 
 #include "daemon/c2s_stream.h"
 #include "xmpp/jid.h"
+#include "xmpp/stanza.h"
 
 namespace xmppd::router {
 namespace {
 
-constexpr std::string_view kClientNs = "jabber:client";
+using xmpp::kClientNs;
 constexpr std::string_view kRosterNs = "jabber:iq:roster";
-constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 bool has_to(const std::string& s) { return s == "to" || s == "both"; }
 bool has_from(const std::string& s) { return s == "from" || s == "both"; }
@@ -30,22 +30,6 @@ xml::Element item_element(const UserStore::RosterItem& item, bool removed) {
     e.add_child(std::move(group));
   }
   return e;
-}
-
-xml::Element iq_reply(const xml::Element& iq, std::string_view type) {
-  xml::Element out(std::string(kClientNs), "iq");
-  out.set_attribute("type", std::string(type));
-  if (const std::string* id = iq.attribute("id")) out.set_attribute("id", *id);
-  return out;
-}
-
-void iq_error(ClientStream& to, const xml::Element& iq, std::string_view type, std::string_view condition) {
-  xml::Element out = iq_reply(iq, "error");
-  xml::Element error(std::string(kClientNs), "error");
-  error.set_attribute("type", std::string(type));
-  error.add_child(xml::Element(std::string(kStanzaErrorNs), std::string(condition)));
-  out.add_child(std::move(error));
-  to.deliver(out);
 }
 
 xml::Element presence(std::string_view from, std::string_view to, std::string_view type) {
@@ -94,7 +78,7 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
   if (*type == "get") {
     from.set_interested();
     std::string current = std::to_string(store_->roster_version(from.bare()));
-    xml::Element result = iq_reply(iq, "result");
+    xml::Element result = xmpp::reply(iq, "result");
     // XEP-0237: a client that has this version already gets an empty result.
     const std::string* ver = query->attribute("ver");
     if (ver == nullptr || *ver != current) {
@@ -111,7 +95,7 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
   const std::string* jid_text = items.size() == 1 ? items[0]->attribute("jid") : nullptr;
   auto contact = jid_text ? xmpp::Jid::parse(*jid_text) : std::nullopt;
   if (!contact || contact->has_resource() || contact->bare() == from.bare()) {
-    iq_error(from, iq, "modify", "bad-request");
+    from.deliver(xmpp::error_reply(iq, "modify", "bad-request"));
     return;
   }
   const xml::Element& wanted = *items[0];
@@ -132,19 +116,19 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
     for (const xml::Element* g : wanted.children()) {
       std::string group = g->text();
       if (!g->is(kRosterNs, "group") || group.empty()) {
-        iq_error(from, iq, "modify", "bad-request");
+        from.deliver(xmpp::error_reply(iq, "modify", "bad-request"));
         return;
       }
       for (const std::string& existing : updated.groups)
         if (existing == group) {
-          iq_error(from, iq, "modify", "bad-request");
+          from.deliver(xmpp::error_reply(iq, "modify", "bad-request"));
           return;
         }
       updated.groups.push_back(group);
     }
     save(from.bare(), updated);
   }
-  from.deliver(iq_reply(iq, "result"));
+  from.deliver(xmpp::reply(iq, "result"));
 }
 
 void Im::deliver_to_available(const std::string& bare, const xml::Element& stanza) {

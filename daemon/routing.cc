@@ -6,27 +6,19 @@
 #include "build_config.h"
 #include "daemon/c2s_stream.h"
 #include "xmpp/jid.h"
+#include "xmpp/stanza.h"
 
 namespace xmppd::router {
 namespace {
 
-constexpr std::string_view kClientNs = "jabber:client";
-constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+using xmpp::kClientNs;
+using xmpp::reply;
 constexpr std::string_view kPingNs = "urn:xmpp:ping";
 constexpr std::string_view kDiscoInfoNs = "http://jabber.org/protocol/disco#info";
 
 std::string attribute_or(const xml::Element& e, std::string_view name, std::string fallback = {}) {
   const std::string* value = e.attribute(name);
   return value != nullptr ? *value : fallback;
-}
-
-xml::Element reply(const xml::Element& stanza, std::string_view type) {
-  xml::Element out(stanza.ns(), stanza.name());
-  out.set_attribute("type", std::string(type));
-  if (const std::string* id = stanza.attribute("id")) out.set_attribute("id", *id);
-  if (const std::string* from = stanza.attribute("to")) out.set_attribute("from", *from);
-  if (const std::string* to = stanza.attribute("from")) out.set_attribute("to", *to);
-  return out;
 }
 
 }  // namespace
@@ -42,18 +34,7 @@ void Routing::unbind(ClientStream& stream) {
 
 void Routing::bounce(ClientStream& from, const xml::Element& stanza, std::string_view type, std::string_view condition,
                      std::string_view text) {
-  if (attribute_or(stanza, "type") == "error") return;
-  xml::Element out = reply(stanza, "error");
-  xml::Element error(std::string(kClientNs), "error");
-  error.set_attribute("type", std::string(type));
-  error.add_child(xml::Element(std::string(kStanzaErrorNs), std::string(condition)));
-  if (!text.empty()) {
-    xml::Element t(std::string(kStanzaErrorNs), "text");
-    t.add_text(text);
-    error.add_child(std::move(t));
-  }
-  out.add_child(std::move(error));
-  from.deliver(out);
+  if (!xmpp::is_error(stanza)) from.deliver(xmpp::error_reply(stanza, type, condition, text));
 }
 
 void Routing::route(ClientStream& from, xml::Element stanza) {
