@@ -213,7 +213,7 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
 }
 
 void Session::closed(std::string_view why) {
-  log::debug("%s connection from %s closed: %.*s", service(), transport_.peer().c_str(), static_cast<int>(why.size()),
+  log::info("%s connection from %s closed: %.*s", service(), transport_.peer().c_str(), static_cast<int>(why.size()),
              why.data());
   timeout_.reset();
   if (handler_) handler_->closed();

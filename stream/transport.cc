@@ -58,6 +58,10 @@ void Transport::on_event(evutil_socket_t, short what, void* arg) {
 
 void Transport::send(std::string_view bytes) {
   if (state_ == State::kClosed || closing_) return;
+  if (out_.size() + bytes.size() > kMaxQueued) {
+    finish("the peer does not read what it is sent (output queue over " + std::to_string(kMaxQueued >> 20) + " MiB)");
+    return;
+  }
   out_.append(bytes);
   if (state_ != State::kHandshake) flush();
 }

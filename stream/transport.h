@@ -49,6 +49,8 @@ class Transport {
   // connection and the peer could lose our last words, a stream error among them.
   enum class State { kPlain, kHandshake, kTls, kDraining, kClosed };
   static constexpr int kDrainSeconds = 2;
+  // A peer that does not read what it is sent cannot make the server hold more than this.
+  static constexpr std::size_t kMaxQueued = 4 << 20;
 
   static void on_event(evutil_socket_t, short what, void* arg);
   void readable();

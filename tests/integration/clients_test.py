@@ -311,6 +311,29 @@ class Clients(IntegrationTest):
         version = self.loop.run_until_complete(guest["xep_0092"].get_version(ANONYMOUS_HOST, timeout=10))
         self.assertEqual(version["software_version"]["name"], "xmppd")
 
+    def test_a_client_that_does_not_read_is_disconnected_not_buffered_forever(self):
+        import base64
+        import time
+        # Alice logs in by hand (PLAIN), sends presence, then stops reading.
+        sock = streams.connect(5222)
+        tls, _, _ = streams.starttls(sock, HOST, self.ca_file)
+        self.addCleanup(tls.close)
+        token = base64.b64encode(b"\0alice\0alice's secret").decode()
+        tls.sendall(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>".encode())
+        self.assertIn(b"<success", streams.read_until(tls, b"success"))
+        streams.open_stream(tls, HOST)
+        tls.sendall(b"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                    b"<resource>stuck</resource></bind></iq><presence/>")
+        streams.read_until(tls, b"</iq>")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        body = "x" * 60000
+        for _ in range(200):  # 12 MB for a reader that reads nothing
+            bob.send_message(mto=f"alice@{HOST}/stuck", mbody=body, mtype="chat")
+        deadline = time.monotonic() + 30
+        while "the peer does not read what it is sent" not in self.xmppd.log():
+            self.assertLess(time.monotonic(), deadline, "the stuck reader was never disconnected")
+            self.loop.run_until_complete(asyncio.sleep(0.2))  # slixmpp sends while its loop runs
+
     def test_xmppctl(self):
         r = self.xmppctl("adduser", f"alice@{HOST}", "again")
         self.assertEqual(r.returncode, 1)
