@@ -59,7 +59,7 @@ void AuthLink::link(UniqueFd sock) {
 void AuthLink::fail_all() {
   auto queries = std::move(queries_);
   queries_.clear();
-  for (auto& [id, answer] : queries) answer(false);
+  for (auto& [id, answer] : queries) answer(std::nullopt);
   auto registrations = std::move(registrations_);
   registrations_.clear();
   for (auto& [id, answer] : registrations) answer("service-unavailable");
@@ -87,9 +87,10 @@ void AuthLink::respond(std::uint64_t attempt, std::string response) {
   channel_->send(message);
 }
 
-void AuthLink::user_exists(const std::string& host, const std::string& username, std::function<void(bool)> answer) {
+void AuthLink::user_exists(const std::string& host, const std::string& username,
+                           std::function<void(std::optional<bool>)> answer) {
   if (!channel_ || !channel_->raw().open()) {
-    answer(false);
+    answer(std::nullopt);
     return;
   }
   ipc::RouterToAuth message;

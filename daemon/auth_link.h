@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "proto/channel.h"
@@ -33,8 +34,9 @@ class AuthLink {
   void respond(std::uint64_t attempt, std::string response);
   // The stream is gone or gave up: the waiter is forgotten and the helper told.
   void abort(std::uint64_t attempt);
-  // Asks whether user@host has an account; `answer` runs with false if the helper is away.
-  void user_exists(const std::string& host, const std::string& username, std::function<void(bool)> answer);
+  // Asks whether user@host has an account; `answer` gets nullopt if the helper is away.
+  void user_exists(const std::string& host, const std::string& username,
+                   std::function<void(std::optional<bool>)> answer);
   // In-band registration; `answer` gets "" on success or a stanza error condition.
   void register_account(const std::string& host, const std::string& username, const std::string& password,
                         std::function<void(const std::string&)> answer);
@@ -50,7 +52,7 @@ class AuthLink {
   std::uint64_t next_attempt_ = 1;
   std::map<std::uint64_t, Waiter*> waiting_;
   std::uint64_t next_query_ = 1;
-  std::map<std::uint64_t, std::function<void(bool)>> queries_;
+  std::map<std::uint64_t, std::function<void(std::optional<bool>)>> queries_;
   std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
 };
 

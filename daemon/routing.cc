@@ -159,8 +159,9 @@ void Routing::keep_offline(ClientStream& from, const xml::Element& message, cons
     bounce(from, message, "wait", "resource-constraint", "the message could not be stored");
     return;
   }
-  auth_->user_exists(host, bare.substr(0, at), [this, message, id, sender = from.full()](bool exists) {
-    if (exists) return;
+  // Unknown (the auth helper restarting) keeps the message: only a "no" drops it.
+  auth_->user_exists(host, bare.substr(0, at), [this, message, id, sender = from.full()](std::optional<bool> exists) {
+    if (!exists.has_value() || *exists) return;
     store_->delete_offline_message(id);
     auto sender_jid = xmpp::Jid::parse(sender);
     if (ClientStream* back = sender_jid ? sessions_.find(sender_jid->bare(), sender_jid->resource()) : nullptr)
