@@ -40,10 +40,10 @@ bool ensure_dir(const std::string& path, uid_t uid, gid_t gid, mode_t mode, std:
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return fail(error, path, std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) return fail(error, path, "not a directory");
-  if (st.st_uid != uid || st.st_gid != gid) {
-    if (chown(path.c_str(), uid, gid) != 0) return fail(error, path, std::strerror(errno));
-  }
+  // Mode first, while root still owns it: chmod of another user's file would need CAP_FOWNER.
   if ((st.st_mode & 07777) != mode && chmod(path.c_str(), mode) != 0) return fail(error, path, std::strerror(errno));
+  if ((st.st_uid != uid || st.st_gid != gid) && chown(path.c_str(), uid, gid) != 0)
+    return fail(error, path, std::strerror(errno));
   return true;
 }
 
