@@ -62,7 +62,9 @@ class Wire {
   Wire& fixed(std::uint16_t type, std::uint16_t klass, std::size_t rdlength) {
     return u16(type).u16(klass).u32(300).u16(static_cast<std::uint16_t>(rdlength));
   }
-  Wire& rdata(std::uint16_t type, std::uint16_t klass, const Bytes& data) { return fixed(type, klass, data.size()).raw(data); }
+  Wire& rdata(std::uint16_t type, std::uint16_t klass, const Bytes& data) {
+    return fixed(type, klass, data.size()).raw(data);
+  }
 
  private:
   Bytes bytes_;
@@ -301,9 +303,9 @@ TEST(DnsAnswerMalformedTest, TruncatedHeader) {
 
 TEST(DnsAnswerMalformedTest, TruncatedQuestion) {
   const Bytes full = Wire().header(1, 0).question(kService, kDnsTypeSrv).bytes();
-  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.end() - 1)));  // QCLASS cut
-  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.end() - 5)));  // terminating zero missing
-  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.begin() + 20)));  // inside a label
+  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.end() - 1)));                          // QCLASS cut
+  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.end() - 5)));                          // terminating zero missing
+  EXPECT_TRUE(srv_malformed(Bytes(full.begin(), full.begin() + 20)));                       // inside a label
   EXPECT_TRUE(srv_malformed(Wire().header(2, 0).question(kService, kDnsTypeSrv).bytes()));  // count too high
 }
 
