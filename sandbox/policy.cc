@@ -1,6 +1,7 @@
 #include "sandbox/policy.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -82,6 +83,20 @@ const Set kSqlite = {
     {"geteuid", {}},  // SQLite asks before it would change a new file's owner
 };
 
+// DNS (libunbound) and, with federation, outbound connections: IPv4 and IPv6 sockets only,
+// which cannot reach anything a plain client of the network could not.
+const Set kOutbound = {
+    {"socket", {{0, ~0ull, AF_INET}}},
+    {"socket", {{0, ~0ull, AF_INET6}}},
+    {"connect", {}},
+    {"bind", {}},  // libunbound picks a random source port
+    {"sendto", {}},
+    {"recvfrom", {}},
+    {"getsockname", {}},
+    {"getsockopt", {}},
+    {"setsockopt", {}},
+};
+
 const Refuse kNoThreads = {"clone3", ENOSYS};
 
 Policy base_policy(const char* name) {
@@ -105,6 +120,7 @@ Policy policy_for(Role role) {
     case Role::kS2s: {
       Policy policy = base_policy("s2s");
       add(policy, kNetwork);
+      add(policy, kOutbound);
       return policy;
     }
     case Role::kTls:

@@ -80,9 +80,18 @@ TEST_P(RolePolicy, ExecKills) {
   EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
 }
 
-TEST_P(RolePolicy, NewSocketKills) {
-  int status = run_sandboxed(GetParam(), [] { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 7; });
+TEST_P(RolePolicy, NewLocalSocketKills) {
+  // No role may open a Unix socket (say, to reach syslog or a D-Bus) after start-up.
+  int status = run_sandboxed(GetParam(), [] { return socket(AF_UNIX, SOCK_STREAM, 0) >= 0 ? 0 : 7; });
   EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+TEST_P(RolePolicy, InternetSocketsOnlyForTheS2sWorker) {
+  int status = run_sandboxed(GetParam(), [] { return socket(AF_INET6, SOCK_DGRAM, 0) >= 0 ? 0 : 7; });
+  if (GetParam() == Role::kS2s)
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;  // DNS, outbound streams
+  else
+    EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
 }
 
 TEST_P(RolePolicy, ExecutableMappingKills) {
