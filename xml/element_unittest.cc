@@ -2,6 +2,7 @@
 // minimal escaping, namespaces written only where they change, xml:lang kept, other
 // namespaced attributes dropped), and a parse → serialize → parse round trip.
 #include "xml/element.h"
+#include "xml/element_test_util.h"
 
 #include <gtest/gtest.h>
 
@@ -24,27 +25,9 @@ std::string serialized(const Element& e, std::string_view default_ns = {}) {
   return out;
 }
 
-// An attribute's value, or "(absent)": a failing lookup fails the test, not the binary.
-std::string attr(const Element& e, std::string_view name) {
-  const std::string* value = e.attribute(name);
-  return value != nullptr ? *value : "(absent)";
-}
-
-// The text of a child, or "(no such child)".
-std::string child_text(const Element& e, std::string_view ns, std::string_view name) {
-  const Element* child = e.child(ns, name);
-  return child != nullptr ? child->text() : "(no such child)";
-}
-
-// Everything about an element, namespaced attributes and document order included.
-std::string dump(const Element& e) {
-  std::string out = "{" + e.ns() + "}" + e.name();
-  for (const auto& [key, value] : e.attributes()) out += " [" + key + "]=[" + value + "]";
-  out += " text=[" + e.text() + "] (";
-  for (const Element* child : e.children()) out += dump(*child) + " ";
-  out += ")";
-  return out;
-}
+using testing::attr;
+using testing::child_text;
+using testing::dump;
 
 using Attributes = std::vector<std::pair<std::string, std::string>>;
 

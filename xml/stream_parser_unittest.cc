@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "xml/element.h"
+#include "xml/element_test_util.h"
 
 namespace xmppd::xml {
 
@@ -58,27 +59,9 @@ ParserLimits limits(std::size_t max_element_bytes = kDefaultLimit, std::size_t m
   return ParserLimits{max_element_bytes, max_depth, max_attributes};
 }
 
-// An attribute's value, or "(absent)": a failing lookup fails the test, not the binary.
-std::string attr(const Element& e, std::string_view name) {
-  const std::string* value = e.attribute(name);
-  return value != nullptr ? *value : "(absent)";
-}
-
-// The text of a child, or "(no such child)".
-std::string child_text(const Element& e, std::string_view ns, std::string_view name) {
-  const Element* child = e.child(ns, name);
-  return child != nullptr ? child->text() : "(no such child)";
-}
-
-// Everything about an element, namespaced attributes and document order included.
-std::string dump(const Element& e) {
-  std::string out = "{" + e.ns() + "}" + e.name();
-  for (const auto& [key, value] : e.attributes()) out += " [" + key + "]=[" + value + "]";
-  out += " text=[" + e.text() + "] (";
-  for (const Element* child : e.children()) out += dump(*child) + " ";
-  out += ")";
-  return out;
-}
+using testing::attr;
+using testing::child_text;
+using testing::dump;
 
 std::string serialized(const Element& e) {
   std::string out;
