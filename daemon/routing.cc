@@ -131,7 +131,10 @@ void Routing::message_to_bare(ClientStream& from, const xml::Element& message, c
     if (type == "normal" || type == "chat") keep_offline(from, message, bare);
     return;
   }
-  for (ClientStream* s : targets) s->deliver(message);
+  // Serialized once for every resource it goes to.
+  std::string serialized;
+  message.serialize(serialized, kClientNs);
+  for (ClientStream* s : targets) s->deliver_raw(serialized);
 }
 
 // Written durably at once, before the router reads the sender's next stanza, with the time
