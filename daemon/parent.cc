@@ -48,6 +48,26 @@ ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
   return tls;
 }
 
+ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
+  ipc::S2sHostPolicy policy;
+  policy.set_enabled(host.module_enabled("s2s"));
+  policy.set_secure_auth(host.s2s_secure_auth);
+  for (const std::string& d : host.s2s_secure_domains) policy.add_secure_domains(d);
+  for (const std::string& d : host.s2s_insecure_domains) policy.add_insecure_domains(d);
+  policy.set_timeout_seconds(static_cast<std::uint32_t>(host.s2s_timeout));
+  return policy;
+}
+
+ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
+  ipc::DnsOptions options;
+  options.set_resolvconf(dns.resolvconf);
+  options.set_hosts(dns.hosts);
+  options.set_trust_anchor(dns.trust_anchor);
+  for (const std::string& f : dns.forwarders) options.add_forwarders(f);
+  for (const std::string& z : dns.transparent_zones) options.add_transparent_zones(z);
+  return options;
+}
+
 size_t role_index(ipc::Role role) {
   for (size_t i = 0; i < kRoles.size(); ++i)
     if (kRoles[i] == role) return i;
@@ -119,6 +139,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
         if (host.module_enabled("version")) c.mutable_router()->add_version_hosts(host.name);
+        if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
+          c.mutable_router()->add_s2s_hosts(host.name);
       }
       break;
     case ipc::ROLE_S2S:
@@ -134,8 +156,11 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         *tls = host_tls(host.name, host.s2s_ssl);
         if (auto it = trust_.store_of_host.find(host.name); it != trust_.store_of_host.end())
           tls->set_trust_store(it->second);
+        (*c.mutable_s2s()->mutable_policy())[host.name] = s2s_policy(host);
       }
       for (const ipc::TrustStore& store : trust_.stores) *c.mutable_s2s()->add_trust_stores() = store;
+      c.mutable_s2s()->set_dialback_secret(settings_.dialback_secret);
+      *c.mutable_s2s()->mutable_dns() = dns_options(settings_.dns);
       break;
     case ipc::ROLE_TLS:
       c.mutable_tls();  // the credentials: start_tls_helper and reconfigure_tls_helper

@@ -104,9 +104,9 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
     Item old = item(from.bare(), contact->bare());
     // Removing a contact ends the subscriptions both ways (RFC 6121 §2.5.2).
     if (has_to(old.subscription) || old.ask)
-      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribe"), contact->bare());
+      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribe"), *contact);
     if (has_from(old.subscription))
-      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribed"), contact->bare());
+      outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribed"), *contact);
     push(from.bare(), old, true, store_->remove_roster_item(from.bare(), contact->bare()));
   } else {
     Item updated = item(from.bare(), contact->bare());
@@ -131,109 +131,200 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
   from.deliver(xmpp::reply(iq, "result"));
 }
 
+bool Im::is_local(const std::string& jid) const {
+  auto parsed = xmpp::Jid::parse(jid);
+  return parsed && network_.is_local(parsed->domain());
+}
+
+// A presence on a local user's behalf, to its 'to': the recipient's half runs here when the
+// recipient is local; otherwise it goes to the recipient's server.
+bool Im::send(const xml::Element& p) {
+  const std::string* to_text = p.attribute("to");
+  auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : std::nullopt;
+  if (!to) return false;
+  if (!network_.is_local(to->domain())) return network_.send_remote(p);
+  inbound_presence(p, *to);
+  return true;
+}
+
 void Im::deliver_to_available(const std::string& bare, const xml::Element& stanza) {
   for (ClientStream* s : sessions_.resources(bare))
     if (s->available()) s->deliver(stanza);
 }
 
-// The current presence of every available resource of `from_bare`, or unavailable.
-void Im::send_presence_of(const std::string& from_bare, const std::string& to_bare, bool available) {
-  for (ClientStream* s : sessions_.resources(from_bare)) {
+// The current presence of every available resource of `user`, or that each is gone, for `to`.
+void Im::send_presence_of(const std::string& user, const std::string& to, bool available) {
+  for (ClientStream* s : sessions_.resources(user)) {
     if (!s->available()) continue;
-    xml::Element p = available ? s->last_presence() : presence(s->full(), to_bare, "unavailable");
-    p.set_attribute("to", to_bare);
-    deliver_to_available(to_bare, p);
+    xml::Element p = available ? s->last_presence() : presence(s->full(), to, "unavailable");
+    p.set_attribute("to", to);
+    send(p);
   }
 }
 
-void Im::outbound_presence(ClientStream& from, const xml::Element& p, const std::string& to_bare) {
+bool Im::outbound_presence(ClientStream& from, const xml::Element& p, const xmpp::Jid& to) {
   const std::string* type = p.attribute("type");
   std::string t = type ? *type : "";
-  if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
-    subscription(from, t, to_bare);
-    return;
-  }
+  if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed")
+    return subscription(from.bare(), t, to.bare(), p);
   // Directed presence: delivered as it is, and remembered so the recipient hears when this
-  // session goes unavailable.
+  // session goes unavailable (RFC 6121 §4.6.3).
   if (t.empty())
-    from.directed().insert(to_bare);
+    from.directed().insert(to.full());
   else if (t == "unavailable")
-    from.directed().erase(to_bare);
-  deliver_to_available(to_bare, p);
+    from.directed().erase(to.full());
+  return send(p);
 }
 
-// RFC 6121 §3: both rosters change as each side's request or answer passes.
-void Im::subscription(ClientStream& from, const std::string& type, const std::string& contact) {
-  const std::string user = from.bare();
+void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
+  if (!to.has_local()) return;  // the server itself has no presence to share
+  const std::string* type = p.attribute("type");
+  std::string t = type ? *type : "";
+  const std::string* from_text = p.attribute("from");  // stamped by this server or checked by S2sLink
+  auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
+  if (!from) return;
+  if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
+    subscription_in(from->bare(), t, to.bare(), p);
+  } else if (t == "probe") {
+    answer_probe(*from, to.bare());
+  } else if (to.has_resource()) {
+    if (ClientStream* s = sessions_.find(to.bare(), to.resource())) s->deliver(p);
+  } else {
+    deliver_to_available(to.bare(), p);
+  }
+}
+
+// RFC 6121 §3: the user's roster changes, then the stanza, stamped with the user's bare JID,
+// goes to the contact, whose half runs here or on the contact's server.
+bool Im::subscription(const std::string& user, const std::string& type, const std::string& contact,
+                      const xml::Element& p) {
+  bool had_from = has_from(item(user, contact).subscription);
+  if (!subscription_out(user, type, contact)) return true;
+  xml::Element stamped = p;
+  stamped.set_attribute("from", user);
+  stamped.set_attribute("to", contact);
+  if (!send(stamped)) return false;
+  // The contact learns the user's presence, or that it is gone (RFC 6121 §3.1.5, §3.2.2); a
+  // refused request learns nothing.
+  if (type == "subscribed") send_presence_of(user, contact, true);
+  if (type == "unsubscribed" && had_from) send_presence_of(user, contact, false);
+  return true;
+}
+
+// The sender's half (RFC 6121 §3.1.2, §3.1.5, §3.3.2, §3.2.2): false when the stanza
+// changes nothing and is not passed on.
+bool Im::subscription_out(const std::string& user, const std::string& type, const std::string& contact) {
   Item mine = item(user, contact);
-  Item theirs = item(contact, user);
-  xml::Element stamped = presence(user, contact, type);
   if (type == "subscribe") {
     if (!has_to(mine.subscription) && !mine.ask) {
       mine.ask = true;
       save(user, mine);
     }
-    if (has_from(theirs.subscription)) {
-      // Already approved: the contact's server answers at once (RFC 6121 §3.1.3).
-      from.deliver(presence(contact, user, "subscribed"));
-      send_presence_of(contact, user, true);
+    return true;
+  }
+  if (type == "subscribed") {
+    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+    if (has_from(mine.subscription)) return false;
+    mine.subscription = combine(has_to(mine.subscription), true);
+    save(user, mine);
+    return true;
+  }
+  if (type == "unsubscribe") {
+    if (!has_to(mine.subscription) && !mine.ask) return false;
+    mine.ask = false;
+    mine.subscription = combine(false, has_from(mine.subscription));
+    save(user, mine);
+    return true;
+  }
+  // unsubscribed: the user withdraws the contact's subscription, or refuses its request.
+  if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+  if (has_from(mine.subscription)) {
+    mine.subscription = combine(has_to(mine.subscription), false);
+    save(user, mine);
+    return true;
+  }
+  // A request may have been delivered without being kept: only the contact's server knows
+  // (this one, for a local contact).
+  return !is_local(contact) || item(contact, user).ask;
+}
+
+// The recipient's half (RFC 6121 §3.1.3, §3.1.6, §3.3.3, §3.2.3): `contact` sent it to
+// local `user`. What does not match the user's roster is ignored, so another server cannot
+// subscribe itself to a user's presence or plant roster items.
+void Im::subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+                         const xml::Element& p) {
+  Item mine = item(user, contact);
+  xml::Element stamped = p;
+  stamped.set_attribute("from", contact);
+  stamped.set_attribute("to", user);
+  if (type == "subscribe") {
+    if (has_from(mine.subscription)) {
+      // Already approved: the server answers at once.
+      send(presence(user, contact, "subscribed"));
+      send_presence_of(user, contact, true);
       return;
     }
     bool online = false;
-    for (ClientStream* s : sessions_.resources(contact)) online |= s->available();
+    for (ClientStream* s : sessions_.resources(user)) online |= s->available();
     if (online) {
-      deliver_to_available(contact, stamped);
+      deliver_to_available(user, stamped);
     } else if (store_ != nullptr) {
       std::string serialized;
       stamped.serialize(serialized, kClientNs);
-      store_->store_subscription_request(contact, user, serialized);
+      store_->store_subscription_request(user, contact, serialized);
     }
     return;
   }
   if (type == "subscribed") {
-    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
-    if (has_from(mine.subscription)) return;
-    mine.subscription = combine(has_to(mine.subscription), true);
+    if (!mine.ask) return;  // only the answer to a request of the user's
+    mine.ask = false;
+    mine.subscription = combine(true, has_from(mine.subscription));
     save(user, mine);
-    theirs.ask = false;
-    theirs.subscription = combine(true, has_from(theirs.subscription));
-    save(contact, theirs);
-    deliver_to_available(contact, stamped);
-    send_presence_of(user, contact, true);
+    deliver_to_available(user, stamped);
     return;
   }
   if (type == "unsubscribe") {
-    if (!has_to(mine.subscription) && !mine.ask) return;
-    mine.ask = false;
-    mine.subscription = combine(false, has_from(mine.subscription));
+    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+    if (!has_from(mine.subscription)) return;
+    mine.subscription = combine(has_to(mine.subscription), false);
     save(user, mine);
-    theirs.subscription = combine(has_to(theirs.subscription), false);
-    save(contact, theirs);
-    deliver_to_available(contact, stamped);
-    send_presence_of(contact, user, false);
+    deliver_to_available(user, stamped);
+    send_presence_of(user, contact, false);
     return;
   }
-  // unsubscribed: the user withdraws (or refuses) the contact's subscription.
-  if (store_ != nullptr) store_->delete_subscription_request(user, contact);
-  if (!has_from(mine.subscription) && !theirs.ask) return;
-  mine.subscription = combine(has_to(mine.subscription), false);
+  // unsubscribed: the contact ended the user's subscription or refused the request.
+  if (!has_to(mine.subscription) && !mine.ask) return;
+  mine.ask = false;
+  mine.subscription = combine(false, has_from(mine.subscription));
   save(user, mine);
-  theirs.ask = false;
-  theirs.subscription = combine(false, has_from(theirs.subscription));
-  save(contact, theirs);
-  deliver_to_available(contact, stamped);
-  send_presence_of(user, contact, false);
+  deliver_to_available(user, stamped);
 }
 
-// RFC 6121 §4.2.2, §4.4.2: to contacts with a subscription from the user, and the user's
-// other resources.
+// RFC 6121 §4.3.2: a subscriber gets the presence of each available resource, or
+// unavailable; anyone else is told it has no subscription (and learns nothing more, not
+// even whether the account exists).
+void Im::answer_probe(const xmpp::Jid& prober, const std::string& user) {
+  if (!has_from(item(user, prober.bare()).subscription)) {
+    send(presence(user, prober.bare(), "unsubscribed"));
+    return;
+  }
+  bool available = false;
+  for (ClientStream* s : sessions_.resources(user)) available |= s->available();
+  if (available)
+    send_presence_of(user, prober.full(), true);
+  else
+    send(presence(user, prober.full(), "unavailable"));
+}
+
+// RFC 6121 §4.2.2, §4.4.2: to contacts with a subscription from the user, here or on other
+// servers, and the user's other resources.
 void Im::broadcast(ClientStream& from, const xml::Element& p) {
   const std::string* type = p.attribute("type");
   if (type != nullptr && *type == "unavailable") {
     for (const std::string& to : from.directed()) {
       xml::Element copy = p;
       copy.set_attribute("to", to);
-      deliver_to_available(to, copy);
+      send(copy);
     }
     from.directed().clear();
   }
@@ -244,15 +335,20 @@ void Im::broadcast(ClientStream& from, const xml::Element& p) {
     if (!has_from(i.subscription)) continue;
     xml::Element copy = p;
     copy.set_attribute("to", i.contact);
-    deliver_to_available(i.contact, copy);
+    send(copy);
   }
 }
 
 void Im::initial_presence(ClientStream& stream) {
   if (store_ == nullptr) return;
-  // Probes (RFC 6121 §4.3) answered from what this server knows of its own users.
   for (const Item& i : store_->roster(stream.bare())) {
     if (!has_to(i.subscription)) continue;
+    // A remote contact's server is asked (RFC 6121 §4.3.1); its answers go to the bare JID.
+    if (!is_local(i.contact)) {
+      send(presence(stream.bare(), i.contact, "probe"));
+      continue;
+    }
+    // A local contact's presence is known here.
     for (ClientStream* s : sessions_.resources(i.contact)) {
       if (!s->available()) continue;
       xml::Element p = s->last_presence();

@@ -1,12 +1,19 @@
-// Rosters (RFC 6121 §2) and presence subscriptions and broadcast (RFC 6121 §3–4) among the
-// users of this server. Contacts on other servers come with federation.
+// Rosters (RFC 6121 §2) and presence subscriptions and broadcast (RFC 6121 §3–4), for
+// contacts here and on other servers.
+//
+// Each subscription stanza has two halves: the sender's server updates the sender's roster
+// and passes the stanza on; the recipient's server updates the recipient's roster and
+// delivers it. For two local users both halves run here; for a remote contact the other
+// half is the other server's, and the stanza travels through the s2s worker.
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "daemon/local_sessions.h"
 #include "daemon/user_store.h"
 #include "xml/element.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::router {
 
@@ -14,13 +21,29 @@ class ClientStream;
 
 class Im {
  public:
-  Im(LocalSessions& sessions) : sessions_(sessions) {}
+  // The rest of the server as Im sees it (Routing provides it).
+  class Network {
+   public:
+    virtual bool is_local(std::string_view domain) const = 0;
+    // To another server; false when it cannot go (federation off for the sender's host,
+    // or no s2s worker).
+    virtual bool send_remote(const xml::Element& stanza) = 0;
+
+   protected:
+    ~Network() = default;
+  };
+
+  Im(LocalSessions& sessions, Network& network) : sessions_(sessions), network_(network) {}
   void set_store(UserStore* store) { store_ = store; }
 
   // <iq/> in jabber:iq:roster from a client about its own roster.
   void roster_iq(ClientStream& from, const xml::Element& iq);
-  // A presence a client sent: broadcast (no 'to'), directed, or a subscription change.
-  void outbound_presence(ClientStream& from, const xml::Element& presence, const std::string& to_bare);
+  // A presence a client sent to `to` (stamped, and `to` its parsed 'to'): directed, a probe,
+  // or a subscription change. False when it had to go to another server and could not.
+  bool outbound_presence(ClientStream& from, const xml::Element& presence, const xmpp::Jid& to);
+  // A presence for a local user from anyone, local or remote, its 'from' trusted: the
+  // recipient's half of a subscription change, a probe answered, or presence delivered.
+  void inbound_presence(const xml::Element& presence, const xmpp::Jid& to);
   void broadcast(ClientStream& from, const xml::Element& presence);
   // First available presence of a session: probes answered, waiting requests delivered.
   void initial_presence(ClientStream& stream);
@@ -32,11 +55,19 @@ class Im {
   Item item(const std::string& bare, const std::string& contact);
   void save(const std::string& bare, const Item& item);
   void push(const std::string& bare, const Item& item, bool removed, std::int64_t version);
+  bool is_local(const std::string& jid) const;
+  bool send(const xml::Element& presence);
   void deliver_to_available(const std::string& bare, const xml::Element& stanza);
-  void send_presence_of(const std::string& from_bare, const std::string& to_bare, bool available);
-  void subscription(ClientStream& from, const std::string& type, const std::string& contact);
+  void send_presence_of(const std::string& user, const std::string& to, bool available);
+  bool subscription(const std::string& user, const std::string& type, const std::string& contact,
+                    const xml::Element& presence);
+  bool subscription_out(const std::string& user, const std::string& type, const std::string& contact);
+  void subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+                       const xml::Element& presence);
+  void answer_probe(const xmpp::Jid& prober, const std::string& user);
 
   LocalSessions& sessions_;
+  Network& network_;
   UserStore* store_ = nullptr;
 };
 

@@ -14,6 +14,7 @@
 #include "daemon/auth_link.h"
 #include "daemon/c2s_stream.h"
 #include "daemon/routing.h"
+#include "daemon/s2s_link.h"
 #include "daemon/user_store.h"
 #include "runtime/child.h"
 #include "stream/service.h"
@@ -34,6 +35,10 @@ class Router final : public runtime::ChildRole {
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
     auth_.emplace(runtime.base(),
                   [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_AUTH, reason); });
+    s2s_.emplace(
+        runtime.base(), [this](std::string_view domain) { return routing_.is_local(domain); },
+        [this](xml::Element stanza) { routing_.from_remote(std::move(stanza)); },
+        [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_S2S, reason); });
     c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
@@ -44,7 +49,7 @@ class Router final : public runtime::ChildRole {
 
   bool prepare_in_chroot(std::string& error) override {
     store_ = UserStore::open("user.sqlite", error);
-    routing_.set_backends(&*auth_, store_.get());
+    routing_.set_backends(&*auth_, store_.get(), &*s2s_);
     return store_ != nullptr;
   }
 
@@ -52,7 +57,8 @@ class Router final : public runtime::ChildRole {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
     routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()},
-                       {settings.version_hosts().begin(), settings.version_hosts().end()});
+                       {settings.version_hosts().begin(), settings.version_hosts().end()},
+                       {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
@@ -64,6 +70,8 @@ class Router final : public runtime::ChildRole {
       c2s_->link_tls_helper(std::move(fd));
     else if (peer == ipc::ROLE_AUTH)
       auth_->link(std::move(fd));
+    else if (peer == ipc::ROLE_S2S)
+      s2s_->link(std::move(fd));
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
@@ -75,6 +83,7 @@ class Router final : public runtime::ChildRole {
   std::unique_ptr<UserStore> store_;
   Routing routing_;
   std::optional<AuthLink> auth_;
+  std::optional<S2sLink> s2s_;
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;

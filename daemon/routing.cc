@@ -4,7 +4,9 @@
 #include <ctime>
 
 #include "build_config.h"
+#include "common/log.h"
 #include "daemon/c2s_stream.h"
+#include "daemon/s2s_link.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 
@@ -32,9 +34,32 @@ void Routing::unbind(ClientStream& stream) {
   sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
 }
 
-void Routing::bounce(ClientStream& from, const xml::Element& stanza, std::string_view type, std::string_view condition,
+void Routing::bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                      std::string_view text) {
-  if (!xmpp::is_error(stanza)) from.deliver(xmpp::error_reply(stanza, type, condition, text));
+  if (!xmpp::is_error(stanza)) deliver(xmpp::error_reply(stanza, type, condition, text));
+}
+
+// Replies go back where their stanza came from: a local sender is a full JID, hence one
+// session (gone by now, perhaps); a remote one is reached through the link.
+void Routing::deliver(const xml::Element& stanza) {
+  const std::string* to_text = stanza.attribute("to");
+  auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : std::nullopt;
+  if (!to) return;
+  if (!is_local(to->domain())) {
+    send_remote(stanza);
+  } else if (ClientStream* target = sessions_.find(to->bare(), to->resource())) {
+    target->deliver(stanza);
+  }
+}
+
+// Only from a host whose users may talk to other servers, to a domain that is not local.
+bool Routing::send_remote(const xml::Element& stanza) {
+  const std::string* from_text = stanza.attribute("from");
+  const std::string* to_text = stanza.attribute("to");
+  auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
+  auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : std::nullopt;
+  if (!from || !to || s2s_hosts_.count(from->domain()) == 0 || is_local(to->domain())) return false;
+  return s2s_ != nullptr && s2s_->send(from->domain(), to->domain(), stanza);
 }
 
 void Routing::route(ClientStream& from, xml::Element stanza) {
@@ -46,21 +71,17 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
       im_.roster_iq(from, stanza);
       return;
     }
-    if (stanza.name() == "iq") to_server(from, stanza, from.bare().substr(from.bare().find('@') + 1));
-    if (stanza.name() == "message") message_to_bare(from, stanza, from.bare());
+    if (stanza.name() == "iq") to_server(stanza, from.bare().substr(from.bare().find('@') + 1));
+    if (stanza.name() == "message") message_to_bare(stanza, from.bare());
     return;  // presence broadcast comes with rosters
   }
   auto to = xmpp::Jid::parse(*to_text);
   if (!to) {
-    bounce(from, stanza, "modify", "jid-malformed");
+    bounce(stanza, "modify", "jid-malformed");
     return;
   }
-  if (hosts_.count(to->domain()) == 0) {
-    bounce(from, stanza, "cancel", "remote-server-not-found", "federation is not enabled on this server yet");
-    return;
-  }
-  if (!to->has_local()) {
-    to_server(from, stanza, to->domain());
+  if (!is_local(to->domain())) {
+    to_remote(std::move(stanza), from, *to);
     return;
   }
   if (stanza.name() == "iq" && to->bare() == from.bare() && !to->has_resource() &&
@@ -69,47 +90,69 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
     return;
   }
   if (stanza.name() == "presence") {
-    // To a full JID it is directed presence; subscriptions go to the bare JID (RFC 6121 §3.1.1).
-    const std::string* type = stanza.attribute("type");
-    bool subscription = type != nullptr && type->find("subscri") != std::string::npos;
-    if (subscription || !to->has_resource()) {
-      im_.outbound_presence(from, stanza, to->bare());
-      return;
-    }
+    im_.outbound_presence(from, stanza, *to);
+    return;
   }
-  to_local_user(from, stanza, to->bare(), to->resource());
+  to_local(stanza, *to);
 }
 
-void Routing::to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
-                            const std::string& resource) {
+void Routing::to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to) {
+  if (s2s_hosts_.count(from.bare().substr(from.bare().find('@') + 1)) == 0) {
+    bounce(stanza, "cancel", "not-allowed", "Communication with remote domains is not enabled");
+    return;
+  }
+  // The worker and the remote server see the address in its prepared form.
+  stanza.set_attribute("to", to.full());
+  bool sent = stanza.name() == "presence" ? im_.outbound_presence(from, stanza, to) : send_remote(stanza);
+  if (!sent) bounce(stanza, "cancel", "remote-server-not-found", "The server-to-server service is unavailable");
+}
+
+void Routing::from_remote(xml::Element stanza) {
+  auto to = xmpp::Jid::parse(*stanza.attribute("to"));  // checked by S2sLink
+  if (!to || s2s_hosts_.count(to->domain()) == 0) {
+    log::info("s2s: a stanza for %s, which does not talk to other servers, is dropped",
+              to ? to->domain().c_str() : "?");
+    return;
+  }
+  if (stanza.name() == "presence")
+    im_.inbound_presence(stanza, *to);
+  else
+    to_local(stanza, *to);
+}
+
+// The local paths, whoever sent the stanza.
+void Routing::to_local(const xml::Element& stanza, const xmpp::Jid& to) {
+  if (!to.has_local())
+    to_server(stanza, to.domain());
+  else
+    to_local_user(stanza, to.bare(), to.resource());
+}
+
+void Routing::to_local_user(const xml::Element& stanza, const std::string& bare, const std::string& resource) {
   if (!resource.empty()) {
     if (ClientStream* target = sessions_.find(bare, resource)) {
       target->deliver(stanza);
       return;
     }
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
-    if (stanza.name() == "message") message_to_bare(from, stanza, bare);
-    if (stanza.name() == "iq") bounce(from, stanza, "cancel", "service-unavailable");
+    if (stanza.name() == "message") message_to_bare(stanza, bare);
+    if (stanza.name() == "iq") bounce(stanza, "cancel", "service-unavailable");
     return;
   }
   if (stanza.name() == "message") {
-    message_to_bare(from, stanza, bare);
+    message_to_bare(stanza, bare);
   } else if (stanza.name() == "iq") {
     // Answered by the server on the account's behalf (XEP-0030 §3.1: an account's disco).
-    if (attribute_or(stanza, "type") == "get" && stanza.children().size() == 1 && account_disco(from, stanza, bare))
+    if (attribute_or(stanza, "type") == "get" && stanza.children().size() == 1 && account_disco(stanza, bare))
       return;
     if (attribute_or(stanza, "type") == "get" || attribute_or(stanza, "type") == "set")
-      bounce(from, stanza, "cancel", "service-unavailable");
-  } else {
-    // Presence to a bare JID: with subscriptions (rosters), delivered to available resources.
-    for (ClientStream* target : sessions_.resources(bare))
-      if (target->available()) target->deliver(stanza);
+      bounce(stanza, "cancel", "service-unavailable");
   }
 }
 
 // RFC 6121 §8.5.2.1: the available resources of non-negative priority; a normal message to
 // the highest of them, chat (as Prosody does) and headline to all.
-void Routing::message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare) {
+void Routing::message_to_bare(const xml::Element& message, const std::string& bare) {
   std::string type = attribute_or(message, "type", "normal");
   if (type == "error") return;
   std::vector<ClientStream*> targets;
@@ -123,12 +166,12 @@ void Routing::message_to_bare(ClientStream& from, const xml::Element& message, c
     targets.erase(std::remove_if(targets.begin(), targets.end(), [best](ClientStream* s) { return s->priority() != best; }),
                   targets.end());
   if (type == "groupchat") {
-    bounce(from, message, "cancel", "service-unavailable");
+    bounce(message, "cancel", "service-unavailable");
     return;
   }
   if (targets.empty()) {
     // XEP-0160: normal and chat messages wait; headlines are not worth keeping.
-    if (type == "normal" || type == "chat") keep_offline(from, message, bare);
+    if (type == "normal" || type == "chat") keep_offline(message, bare);
     return;
   }
   // Serialized once for every resource it goes to.
@@ -140,9 +183,9 @@ void Routing::message_to_bare(ClientStream& from, const xml::Element& message, c
 // Written durably at once, before the router reads the sender's next stanza, with the time
 // it arrived (XEP-0203); dropped again, and the sender told, if the auth helper (which
 // alone knows the accounts) says there is no such user.
-void Routing::keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare) {
+void Routing::keep_offline(const xml::Element& message, const std::string& bare) {
   if (auth_ == nullptr || store_ == nullptr) {
-    bounce(from, message, "cancel", "service-unavailable");
+    bounce(message, "cancel", "service-unavailable");
     return;
   }
   std::size_t at = bare.find('@');
@@ -159,16 +202,14 @@ void Routing::keep_offline(ClientStream& from, const xml::Element& message, cons
   stamped.serialize(serialized, kClientNs);
   std::int64_t id = store_->store_offline(bare, serialized, now);
   if (id == 0) {
-    bounce(from, message, "wait", "resource-constraint", "the message could not be stored");
+    bounce(message, "wait", "resource-constraint", "the message could not be stored");
     return;
   }
   // Unknown (the auth helper restarting) keeps the message: only a "no" drops it.
-  auth_->user_exists(host, bare.substr(0, at), [this, message, id, sender = from.full()](std::optional<bool> exists) {
+  auth_->user_exists(host, bare.substr(0, at), [this, message, id](std::optional<bool> exists) {
     if (!exists.has_value() || *exists) return;
     store_->delete_offline_message(id);
-    auto sender_jid = xmpp::Jid::parse(sender);
-    if (ClientStream* back = sender_jid ? sessions_.find(sender_jid->bare(), sender_jid->resource()) : nullptr)
-      bounce(*back, message, "cancel", "service-unavailable");
+    bounce(message, "cancel", "service-unavailable");  // to the sender, wherever it is by now
   });
 }
 
@@ -181,14 +222,16 @@ void Routing::became_available(ClientStream& stream) {
 }
 
 // Only the user and its subscribers learn that the account exists and what it offers.
-bool Routing::account_disco(ClientStream& from, const xml::Element& iq, const std::string& bare) {
+bool Routing::account_disco(const xml::Element& iq, const std::string& bare) {
   const xml::Element& payload = *iq.children().front();
   bool info = payload.is(kDiscoInfoNs, "query");
   bool items = payload.is("http://jabber.org/protocol/disco#items", "query");
   if (!info && !items) return false;
-  bool allowed = from.bare() == bare;
+  auto from = xmpp::Jid::parse(attribute_or(iq, "from"));
+  if (!from) return false;
+  bool allowed = from->bare() == bare;
   if (!allowed && store_ != nullptr)
-    if (auto item = store_->roster_item(bare, from.bare()))
+    if (auto item = store_->roster_item(bare, from->bare()))
       allowed = item->subscription == "from" || item->subscription == "both";
   if (!allowed) return false;
   xml::Element result = reply(iq, "result");
@@ -203,22 +246,22 @@ bool Routing::account_disco(ClientStream& from, const xml::Element& iq, const st
     query.add_child(std::move(feature));
   }
   result.add_child(std::move(query));
-  from.deliver(result);
+  deliver(result);
   return true;
 }
 
-void Routing::to_server(ClientStream& from, const xml::Element& stanza, const std::string& host) {
+void Routing::to_server(const xml::Element& stanza, const std::string& host) {
   if (stanza.name() != "iq") return;
   std::string type = attribute_or(stanza, "type");
   if (type != "get" && type != "set") return;
   auto children = stanza.children();
   if (children.size() != 1) {
-    bounce(from, stanza, "modify", "bad-request");
+    bounce(stanza, "modify", "bad-request");
     return;
   }
   const xml::Element& payload = *children.front();
   if (type == "get" && payload.is(kPingNs, "ping")) {
-    from.deliver(reply(stanza, "result"));
+    deliver(reply(stanza, "result"));
     return;
   }
   if (type == "get" && payload.is(kDiscoInfoNs, "query")) {
@@ -238,13 +281,13 @@ void Routing::to_server(ClientStream& from, const xml::Element& stanza, const st
       query.add_child(std::move(f));
     }
     result.add_child(std::move(query));
-    from.deliver(result);
+    deliver(result);
     return;
   }
   if (type == "get" && payload.is("http://jabber.org/protocol/disco#items", "query")) {
     xml::Element result = reply(stanza, "result");
     result.add_child(xml::Element("http://jabber.org/protocol/disco#items", "query"));
-    from.deliver(result);
+    deliver(result);
     return;
   }
   if (type == "get" && payload.is("jabber:iq:version", "query") && version_hosts_.count(host)) {
@@ -257,10 +300,10 @@ void Routing::to_server(ClientStream& from, const xml::Element& stanza, const st
     query.add_child(std::move(name));
     query.add_child(std::move(version));
     result.add_child(std::move(query));
-    from.deliver(result);
+    deliver(result);
     return;
   }
-  bounce(from, stanza, "cancel", "service-unavailable");
+  bounce(stanza, "cancel", "service-unavailable");
 }
 
 }  // namespace xmppd::router

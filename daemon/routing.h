@@ -1,56 +1,77 @@
-// Where a client's stanza goes (RFC 6120 §8, §10; RFC 6121 §8): the server itself, another
-// local session, or (with federation) another server.
+// Where a stanza goes (RFC 6120 §8, §10; RFC 6121 §8): the server itself, a local session,
+// or another server through the s2s worker.
+//
+// A stanza comes from a local client (route) or from another server (from_remote); after
+// that its 'from' is trusted, and the same local paths serve both. Replies and errors are
+// addressed to that 'from' and leave through deliver(), which picks a local session or the
+// link by the address's domain.
 #pragma once
 
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "daemon/auth_link.h"
 #include "daemon/local_sessions.h"
 #include "daemon/roster.h"
 #include "daemon/user_store.h"
 #include "xml/element.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::router {
 
 class ClientStream;
+class S2sLink;
 
-class Routing {
+class Routing final : private Im::Network {
  public:
-  void set_hosts(std::set<std::string> hosts, std::set<std::string> version_hosts) {
+  void set_hosts(std::set<std::string> hosts, std::set<std::string> version_hosts, std::set<std::string> s2s_hosts) {
     hosts_ = std::move(hosts);
     version_hosts_ = std::move(version_hosts);
+    s2s_hosts_ = std::move(s2s_hosts);
   }
-  void set_backends(AuthLink* auth, UserStore* store) {
+  void set_backends(AuthLink* auth, UserStore* store, S2sLink* s2s) {
     auth_ = auth;
     store_ = store;
+    s2s_ = s2s;
     im_.set_store(store);
   }
   Im& im() { return im_; }
+  bool is_local(std::string_view domain) const override { return hosts_.count(std::string(domain)) > 0; }
   // The session sent its initial presence: messages kept while it was offline go to it.
   void became_available(ClientStream& stream);
   void bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
+  // A stanza from a local client.
   void route(ClientStream& from, xml::Element stanza);
+  // A stanza from another server, checked by S2sLink: from a remote JID to a local one.
+  void from_remote(xml::Element stanza);
   const LocalSessions& sessions() const { return sessions_; }
 
  private:
-  void to_server(ClientStream& from, const xml::Element& stanza, const std::string& host);
-  void to_local_user(ClientStream& from, const xml::Element& stanza, const std::string& bare,
-                     const std::string& resource);
-  bool account_disco(ClientStream& from, const xml::Element& iq, const std::string& bare);
-  void message_to_bare(ClientStream& from, const xml::Element& message, const std::string& bare);
-  void keep_offline(ClientStream& from, const xml::Element& message, const std::string& bare);
+  bool send_remote(const xml::Element& stanza) override;
+  void to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to);
+  void to_local(const xml::Element& stanza, const xmpp::Jid& to);
+  void to_server(const xml::Element& stanza, const std::string& host);
+  void to_local_user(const xml::Element& stanza, const std::string& bare, const std::string& resource);
+  bool account_disco(const xml::Element& iq, const std::string& bare);
+  void message_to_bare(const xml::Element& message, const std::string& bare);
+  void keep_offline(const xml::Element& message, const std::string& bare);
+  // A stanza the server sends (a reply, an error) to its 'to': a local session or another
+  // server.
+  void deliver(const xml::Element& stanza);
   // Answers with a stanza error, except to an error (RFC 6120 §8.3.1).
-  static void bounce(ClientStream& from, const xml::Element& stanza, std::string_view type,
-                     std::string_view condition, std::string_view text = {});
+  void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
+              std::string_view text = {});
 
   std::set<std::string> hosts_;
   std::set<std::string> version_hosts_;  // XEP-0092 answered (off by default: it tells attackers what runs)
+  std::set<std::string> s2s_hosts_;      // whose users may talk to other servers
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;
-  Im im_{sessions_};
+  S2sLink* s2s_ = nullptr;
+  Im im_{sessions_, *this};
 };
 
 }  // namespace xmppd::router

@@ -12,10 +12,28 @@
 
 #include "common/log.h"
 #include "runtime/child.h"
+#include "s2s-worker/dialback_key.h"
+#include "s2s-worker/federation.h"
+#include "s2s-worker/inbound.h"
+#include "s2s-worker/s2s_policy.h"
+#include "s2s-worker/s2s_xml.h"
 #include "stream/service.h"
 #include "tls/trust_store.h"
 
 namespace xmppd::s2s {
+namespace {
+
+ResolverOptions resolver_options(const ipc::DnsOptions& dns) {
+  ResolverOptions options;
+  options.resolvconf = dns.resolvconf();
+  options.hosts = dns.hosts();
+  options.trust_anchor = dns.trust_anchor();
+  options.forwarders = {dns.forwarders().begin(), dns.forwarders().end()};
+  options.transparent_zones = {dns.transparent_zones().begin(), dns.transparent_zones().end()};
+  return options;
+}
+
+}  // namespace
 
 class S2sWorker final : public runtime::ChildRole {
  public:
@@ -23,10 +41,32 @@ class S2sWorker final : public runtime::ChildRole {
   ipc::Role wire_role() const override { return ipc::ROLE_S2S; }
   bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER || peer == ipc::ROLE_TLS; }
 
+  // Everything read from files (resolv.conf, hosts, the DNSSEC anchor) is read here,
+  // before the sandbox; changing those needs a restart of the worker.
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
     if (!stream::Service::init(error)) return false;
+    const ipc::S2sSettings& settings = configure.s2s();
+    auto resolver = Resolver::create(runtime.base(), resolver_options(settings.dns()), error);
+    if (!resolver) return false;
+    std::string secret = settings.dialback_secret();
+    if (secret.empty()) secret = random_dialback_secret();
+    if (secret.empty()) {
+      error = "cannot make a dialback secret";
+      return false;
+    }
     s2s_.emplace(runtime.base(), stream::StreamKind::kServer,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
+    federation_.emplace(runtime.base(), policy_, trust_);
+    federation_->set_resolver(std::move(resolver));
+    federation_->set_secret(std::move(secret));
+    federation_->set_client_contexts(s2s_->client_contexts());
+    s2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
+      return std::make_unique<InboundStream>(session, *federation_);
+    });
+    // Prosody's answer to a stream for a host with s2s in modules_disabled.
+    s2s_->set_host_refusal([this](const std::string& host) {
+      return policy_.enabled(host) ? std::string() : std::string(kS2sDisabledText);
+    });
     reconfigure(configure);
     return true;
   }
@@ -35,11 +75,15 @@ class S2sWorker final : public runtime::ChildRole {
     const ipc::S2sSettings& settings = configure.s2s();
     s2s_->configure(settings.hosts(), settings.tls(), settings.s2s());
     trust_.configure(settings);
+    policy_.configure(settings);
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS)
       s2s_->link_tls_helper(std::move(fd));
+    else if (peer == ipc::ROLE_ROUTER)
+      federation_->link_router(std::move(fd),
+                               [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_ROUTER, reason); });
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
@@ -47,8 +91,12 @@ class S2sWorker final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override { s2s_->add_listener(listener, std::move(fd)); }
 
  private:
-  std::optional<stream::Service> s2s_;
+  S2sPolicy policy_;
   tls::TrustStores trust_;  // verifies remote servers' certificates (federation)
+  // Declared after what they refer to, and the federation before the streams: inbound
+  // streams ask it for verifications and go first.
+  std::optional<Federation> federation_;
+  std::optional<stream::Service> s2s_;
 };
 
 }  // namespace xmppd::s2s

@@ -27,6 +27,10 @@ class Service {
   void link_tls_helper(UniqueFd sock) { tls_.link_helper(std::move(sock)); }
   void add_listener(const ipc::Listener& listener, UniqueFd fd);
   void set_handler_factory(HandlerFactory factory) { sessions_.set_handler_factory(std::move(factory)); }
+  void set_host_refusal(std::function<std::string(const std::string&)> refuse) {
+    sessions_.set_host_refusal(std::move(refuse));
+  }
+  const tls::ClientContexts* client_contexts() const { return tls_.client_contexts(); }
 
  private:
   const char* name() const { return kind_ == StreamKind::kClient ? "c2s" : "s2s"; }

@@ -44,8 +44,20 @@ const char* condition_of(xml::ParseError error) {
 Session::Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone)
     : base_(base), config_(config), transport_(base, std::move(fd), std::move(peer), *this),
       parser_(*this, xml::ParserLimits{config.max_stanza_bytes}), on_gone_(std::move(on_gone)) {
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  started_ = last_activity_ = now.tv_sec;
   timeout_.reset(evtimer_new(base, on_timeout, this));
   timeval tv{static_cast<time_t>(config_.negotiation_timeout.count()), 0};
+  event_add(timeout_.get(), &tv);
+}
+
+void Session::set_negotiation_timeout(std::chrono::seconds timeout) {
+  if (!timeout_) return;
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  time_t left = std::max<time_t>(1, started_ + static_cast<time_t>(timeout.count()) - now.tv_sec);
+  timeval tv{left, 0};
   event_add(timeout_.get(), &tv);
 }
 
@@ -66,9 +78,34 @@ void Session::on_timeout(evutil_socket_t, short, void* arg) {
   static_cast<Session*>(arg)->stream_error("connection-timeout", "stream negotiation took too long");
 }
 
+void Session::established() {
+  timeout_.reset();
+  if (config_.idle_timeout.count() <= 0 || idle_check_) return;
+  idle_check_.reset(event_new(base_, -1, EV_PERSIST, on_idle_check, this));
+  timeval tv{static_cast<time_t>(config_.idle_timeout.count()) / 4 + 1, 0};
+  event_add(idle_check_.get(), &tv);
+}
+
+void Session::on_idle_check(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Session*>(arg);
+  timeval now;
+  event_base_gettimeofday_cached(self->base_, &now);
+  if (now.tv_sec - self->last_activity_ >= self->config_.idle_timeout.count())
+    self->stream_error("connection-timeout",
+                       "no traffic for " + std::to_string(self->config_.idle_timeout.count()) + " seconds");
+}
+
 void Session::received(std::string_view bytes) {
   if (ending_) return;
-  if (!parser_.feed(bytes)) stream_error(condition_of(parser_.error()), parser_.error_text());
+  if (config_.idle_timeout.count() > 0) {
+    timeval now;
+    event_base_gettimeofday_cached(base_, &now);
+    last_activity_ = now.tv_sec;
+  }
+  if (parser_.feed(bytes)) return;
+  // XEP-0478 names the reason, so the peer can tell a size limit from other violations.
+  std::string_view detail = parser_.error() == xml::ParseError::kTooBig ? "<stanza-too-big xmlns='urn:xmpp:errors'/>" : "";
+  stream_error(condition_of(parser_.error()), parser_.error_text(), detail);
 }
 
 void Session::send_header(std::string_view from) {
@@ -77,9 +114,16 @@ void Session::send_header(std::string_view from) {
   out += "' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en' id='";
   out += stream_id_;
   out += "'";
+  // Servers that predate XEP-0220's stream feature look for this declaration.
+  if (config_.kind == StreamKind::kServer) out += " xmlns:db='jabber:server:dialback'";
   if (!from.empty()) {
     out += " from='";
     xml::escape(out, from, true);
+    out += "'";
+  }
+  if (!peer_domain_.empty()) {
+    out += " to='";
+    xml::escape(out, peer_domain_, true);
     out += "'";
   }
   out += ">";
@@ -89,6 +133,10 @@ void Session::send_header(std::string_view from) {
 
 void Session::stream_opened(const xml::Element& header) {
   stream_id_ = random_id();
+  if (config_.kind == StreamKind::kServer) {
+    const std::string* from = header.attribute("from");
+    peer_domain_ = from != nullptr ? lowercase(*from) : std::string();
+  }
   const std::string* to = header.attribute("to");
   std::string host = to != nullptr ? lowercase(*to) : std::string();
   bool known = !host.empty() && config_.hosts->count(host) > 0;
@@ -111,6 +159,13 @@ void Session::stream_opened(const xml::Element& header) {
   if (!host_.empty() && host != host_) {
     stream_error("host-unknown", "the restarted stream names another host");
     return;
+  }
+  if (config_.refuse_host) {
+    std::string why = config_.refuse_host(host);
+    if (!why.empty()) {
+      stream_error("policy-violation", why);
+      return;
+    }
   }
   host_ = host;
   if (config_.per_host != nullptr)
@@ -185,7 +240,7 @@ void Session::stream_closed() {
   transport_.close();
 }
 
-void Session::stream_error(std::string_view condition, std::string_view text) {
+void Session::stream_error(std::string_view condition, std::string_view text, std::string_view detail) {
   if (ending_) return;
   ending_ = true;
   log::info("%s stream from %s: stream error %.*s%s%.*s", service(), transport_.peer().c_str(),
@@ -207,6 +262,7 @@ void Session::stream_error(std::string_view condition, std::string_view text) {
     xml::escape(out, text, false);
     out += "</text>";
   }
+  out += detail;
   out += "</stream:error></stream:stream>";
   transport_.send(out);
   transport_.close();

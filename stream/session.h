@@ -22,6 +22,10 @@ namespace xmppd::stream {
 
 enum class StreamKind { kClient, kServer };
 
+// How long an authenticated server stream may stay silent before it is closed; the s2s
+// worker advertises it (XEP-0478 idle-seconds) and sends keep-alives well within it.
+inline constexpr std::chrono::seconds kServerIdleTimeout{600};
+
 class Session;
 
 // What a stream carries once TLS is settled: SASL and resource binding for clients,
@@ -50,7 +54,11 @@ struct SessionConfig {
   };
   const std::map<std::string, HostLimits>* per_host = nullptr;
   std::chrono::seconds negotiation_timeout{60};
+  // After negotiation: a stream silent this long is closed (0: never; s2s uses it).
+  std::chrono::seconds idle_timeout{0};
   HandlerFactory make_handler;  // none: stanzas after TLS are refused as not authorized
+  // A non-empty answer refuses a stream to that host with policy-violation and this text.
+  std::function<std::string(const std::string& host)> refuse_host;
 };
 
 class Session final : Transport::Events, xml::StreamParser::Handler {
@@ -63,15 +71,20 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void start_tls_established(tls::SslPtr ssl);  // direct TLS: the handshake is already done
 
   // Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.
-  void stream_error(std::string_view condition, std::string_view text = {});
+  // `detail`: an application-specific condition element, already serialized.
+  void stream_error(std::string_view condition, std::string_view text = {}, std::string_view detail = {});
   void send(std::string_view bytes) { transport_.send(bytes); }
   // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
   void restart() { parser_.reset(); }
   // Negotiation is complete: the negotiation timeout no longer applies.
-  void established() { timeout_.reset(); }
+  void established();
+  // Re-arms the negotiation deadline, counted from the start of the connection.
+  void set_negotiation_timeout(std::chrono::seconds timeout);
   void set_max_stanza_bytes(std::size_t bytes) { parser_.set_limits(xml::ParserLimits{bytes}); }
 
   const std::string& host() const { return host_; }
+  // s2s: the domain the peer's stream header names in 'from' (lowercased; may be empty).
+  const std::string& peer_domain() const { return peer_domain_; }
   const std::string& stream_id() const { return stream_id_; }
   const std::string& peer() const { return transport_.peer(); }
   SSL* ssl() const { return transport_.ssl(); }
@@ -94,6 +107,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void send_features();
   void start_tls();
   static void on_timeout(evutil_socket_t, short, void* arg);
+  static void on_idle_check(evutil_socket_t, short, void* arg);
 
   struct event_base* base_;
   SessionConfig config_;
@@ -101,10 +115,14 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   xml::StreamParser parser_;
   Gone on_gone_;
   std::string host_;        // the local domain this stream is addressed to
+  std::string peer_domain_;
   std::string stream_id_;
   bool header_sent_ = false;
   bool ending_ = false;
   ipc::EventPtr timeout_;
+  ipc::EventPtr idle_check_;
+  time_t last_activity_ = 0;
+  time_t started_ = 0;
   std::unique_ptr<StreamHandler> handler_;
 };
 

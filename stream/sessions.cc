@@ -11,6 +11,7 @@ namespace xmppd::stream {
 Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls)
     : base_(base) {
   config_.kind = kind;
+  if (kind == StreamKind::kServer) config_.idle_timeout = kServerIdleTimeout;
   config_.hosts = &hosts_;
   config_.tls = &tls;
   config_.per_host = &per_host_;

@@ -27,6 +27,9 @@ class Sessions {
   // New streams use these; open ones keep what they started with.
   void configure(std::set<std::string> hosts, const ipc::StreamLimits& limits);
   void set_handler_factory(HandlerFactory factory) { config_.make_handler = std::move(factory); }
+  void set_host_refusal(std::function<std::string(const std::string&)> refuse) {
+    config_.refuse_host = std::move(refuse);
+  }
   void add_listener(UniqueFd listener);
   void adopt(tls::Established established);
   std::size_t size() const { return sessions_.size(); }

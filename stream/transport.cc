@@ -157,13 +157,16 @@ void Transport::drain() {
   }
 }
 
-void Transport::start_tls(tls::SslPtr ssl) {
+void Transport::start_tls(tls::SslPtr ssl, TlsSide side) {
   if (!ssl || SSL_set_fd(ssl.get(), fd_.get()) != 1) {
     finish("no TLS context for this host");
     return;
   }
   SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_set_accept_state(ssl.get());
+  if (side == TlsSide::kServer)
+    SSL_set_accept_state(ssl.get());
+  else
+    SSL_set_connect_state(ssl.get());
   ssl_ = std::move(ssl);
   tls_pending_ = true;
   flush();

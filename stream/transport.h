@@ -32,8 +32,10 @@ class Transport {
 
   void start();
   void send(std::string_view bytes);
-  // Server side of STARTTLS: what is queued goes out in plaintext first.
-  void start_tls(tls::SslPtr ssl);
+  enum class TlsSide { kServer, kClient };
+  // STARTTLS (what is queued goes out in plaintext first), or, called before anything is
+  // sent, TLS from the first byte on an outbound connection.
+  void start_tls(tls::SslPtr ssl, TlsSide side = TlsSide::kServer);
   // An established TLS session from a direct TLS listener.
   void adopt_tls(tls::SslPtr ssl);
   // Sends what is queued, then closes (TLS close_notify included).

@@ -2,14 +2,80 @@
 // starts: proof that lookups work under the real syscall policy.
 //
 //   resolve FORWARDER ZONE srv|a|aaaa NAME   (prints one answer line per record)
+//   resolve FORWARDER ZONE connect DOMAIN    (one ConnectAttempt: its connection or why none)
+//   resolve FORWARDER ZONE connect-all DOMAIN
+//       (takes each connection as unusable and resumes: every target and address in turn)
+//   resolve FORWARDER ZONE connect-cancel DOMAIN
+//       (destroys the attempt 100 ms after its start, then runs the loop until the DNS
+//       answers it left behind have come in: they must find nothing to call)
+//
+// A connection prints "connected HOST PORT direct|starttls IP port PORT", an attempt that
+// gives up "failed REASON".
 #include <event2/event.h>
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 
+#include "s2s-worker/connector.h"
 #include "s2s-worker/resolver.h"
 #include "sandbox/sandbox.h"
+
+namespace {
+
+using namespace xmppd::s2s;
+
+// Returns the exit status: 0 when a connection was made.
+int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all) {
+  int status = 1;
+  std::unique_ptr<ConnectAttempt> attempt;
+  auto on_connected = [&](Connected c) {
+    std::printf("connected %s %u %s %s\n", c.target.host.c_str(), c.target.port,
+                c.target.direct_tls ? "direct" : "starttls", c.address.c_str());
+    status = 0;
+    if (all) {
+      attempt->resume("dropped by the test");
+      return;
+    }
+    // The owner may end the attempt from inside its callback: this one does.
+    attempt.reset();
+    event_base_loopbreak(base);
+  };
+  auto on_failed = [&](std::string reason) {
+    std::printf("failed %s\n", reason.c_str());
+    attempt.reset();
+    event_base_loopbreak(base);
+  };
+  attempt = std::make_unique<ConnectAttempt>(base, resolver, domain, on_connected, on_failed);
+  attempt->start();
+  event_base_dispatch(base);
+  return status;
+}
+
+// Prints "cancelled" when the attempt is destroyed, "drained" when the loop has run dry.
+int run_cancel(struct event_base* base, Resolver& resolver, const std::string& domain) {
+  int status = 0;
+  auto unexpected = [&](const char* what) {
+    std::printf("unexpected %s\n", what);
+    status = 1;
+  };
+  auto attempt = std::make_unique<ConnectAttempt>(
+      base, resolver, domain, [&](Connected) { unexpected("connection"); },
+      [&](std::string) { unexpected("failure"); });
+  attempt->start();
+  auto cancel = [](evutil_socket_t, short, void* arg) {
+    static_cast<std::unique_ptr<ConnectAttempt>*>(arg)->reset();
+    std::printf("cancelled\n");
+  };
+  const struct timeval delay = {0, 100000};
+  event_base_once(base, -1, EV_TIMEOUT, cancel, &attempt, &delay);
+  event_base_dispatch(base);
+  std::printf("drained\n");
+  return status;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace xmppd::s2s;
@@ -36,7 +102,11 @@ int main(int argc, char** argv) {
   auto label = [](DnsStatus s) {
     return s == DnsStatus::kOk ? "ok" : s == DnsStatus::kNoRecords ? "no-records" : s == DnsStatus::kBogus ? "bogus" : "error";
   };
-  if (kind == "srv") {
+  if (kind == "connect-cancel") {
+    status = run_cancel(base, *resolver, name);
+  } else if (kind == "connect" || kind == "connect-all") {
+    status = run_connect(base, *resolver, name, kind == "connect-all");
+  } else if (kind == "srv") {
     resolver->srv(name, [&](SrvAnswer a) {
       std::printf("%s\n", label(a.status));
       for (const auto& r : a.records) std::printf("%u %u %u %s\n", r.priority, r.weight, r.port, r.target.c_str());
@@ -51,5 +121,6 @@ int main(int argc, char** argv) {
   }
   event_base_dispatch(base);
   resolver.reset();
+  event_base_free(base);
   return status;
 }

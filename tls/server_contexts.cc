@@ -60,34 +60,53 @@ void ServerContexts::set_options(const google::protobuf::RepeatedPtrField<ipc::H
   for (const ipc::HostTls& o : options) options_[o.host()] = o;
 }
 
+bool use_host_certificate(SSL_CTX* ctx, const ipc::HostCertificate& certificate, std::string& error) {
+  if (certificate.chain().empty()) {
+    error = "no certificate chain";
+    return false;
+  }
+  std::unique_ptr<X509, X509Deleter> leaf(parse_der(certificate.chain(0)));
+  if (!leaf || SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
+    error = "unusable certificate: " + openssl_error();
+    return false;
+  }
+  for (int i = 1; i < certificate.chain_size(); ++i) {
+    X509* extra = parse_der(certificate.chain(i));
+    if (extra == nullptr || SSL_CTX_add0_chain_cert(ctx, extra) != 1) {
+      X509_free(extra);
+      error = "unusable chain certificate: " + openssl_error();
+      return false;
+    }
+  }
+  EVP_PKEY* key = make_remote_key(leaf.get(), certificate.key_id());
+  bool ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx, key) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) error = "cannot use the remote key: " + openssl_error();
+  return ok;
+}
+
+namespace {
+
+// Federation decides on a peer's certificate after the handshake (tls/peer_verify.h), so
+// the handshake asks for one and accepts whatever comes.
+int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
+
+}  // namespace
+
 SslCtxPtr ServerContexts::make_context(const ipc::HostCertificate& certificate, std::string& error) const {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  if (!ctx || certificate.chain().empty()) {
-    error = "no certificate chain";
+  if (!ctx) {
+    error = "cannot make a TLS context: " + openssl_error();
     return nullptr;
   }
   auto options = options_.find(certificate.host());
   if (!apply_tls_options(ctx.get(), options == options_.end() ? ipc::HostTls() : options->second, error))
     return nullptr;
-  std::unique_ptr<X509, X509Deleter> leaf(parse_der(certificate.chain(0)));
-  if (!leaf || SSL_CTX_use_certificate(ctx.get(), leaf.get()) != 1) {
-    error = "unusable certificate: " + openssl_error();
-    return nullptr;
-  }
-  for (int i = 1; i < certificate.chain_size(); ++i) {
-    X509* extra = parse_der(certificate.chain(i));
-    if (extra == nullptr || SSL_CTX_add0_chain_cert(ctx.get(), extra) != 1) {
-      X509_free(extra);
-      error = "unusable chain certificate: " + openssl_error();
-      return nullptr;
-    }
-  }
-  EVP_PKEY* key = make_remote_key(leaf.get(), certificate.key_id());
-  bool ok = key != nullptr && SSL_CTX_use_PrivateKey(ctx.get(), key) == 1;
-  EVP_PKEY_free(key);
-  if (!ok) {
-    error = "cannot use the remote key: " + openssl_error();
-    return nullptr;
+  if (!use_host_certificate(ctx.get(), certificate, error)) return nullptr;
+  if (alpn_ == "xmpp-server") {
+    SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, accept_any_certificate);
+    static const unsigned char kSessionContext[] = "xmppd-s2s";
+    SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   }
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), on_servername);
   SSL_CTX_set_tlsext_servername_arg(ctx.get(), const_cast<ServerContexts*>(this));

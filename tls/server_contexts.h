@@ -26,6 +26,8 @@ using SslPtr = std::unique_ptr<SSL, SslDeleter>;
 
 // Applies `ssl = { protocol; ciphers; ciphersuites }` to a context. False names the problem.
 bool apply_tls_options(SSL_CTX* ctx, const ipc::HostTls& options, std::string& error);
+// Puts a host's chain and its key (held by the tls helper) on a context.
+bool use_host_certificate(SSL_CTX* ctx, const ipc::HostCertificate& certificate, std::string& error);
 
 class ServerContexts {
  public:

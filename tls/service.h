@@ -11,6 +11,7 @@
 
 #include "control.pb.h"
 #include "tls/acceptor.h"
+#include "tls/client_contexts.h"
 #include "tls/helper_link.h"
 #include "tls/server_contexts.h"
 
@@ -27,12 +28,15 @@ class Service {
   void link_helper(UniqueFd sock);
   void add_direct_tls_listener(UniqueFd listener, Acceptor::Handler on_established);
   const ServerContexts& contexts() const { return contexts_; }
+  // Outbound connections (s2s only; null for c2s).
+  const ClientContexts* client_contexts() const { return clients_.get(); }
 
  private:
   struct event_base* base_;
   std::string name_;
   ViolationHandler on_violation_;
   ServerContexts contexts_;
+  std::unique_ptr<ClientContexts> clients_;
   std::unique_ptr<HelperLink> helper_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };

@@ -178,6 +178,92 @@ class IntegrationTest(unittest.TestCase):
         return server
 
 
+class TestDns:
+    """Name service for test domains inside the test's mount and network namespace: a dnsmasq
+    on a loopback address answering for the names given (authoritative for .test), and
+    /etc/resolv.conf and /etc/hosts bind-mounted to point at it. Only call this inside the
+    namespace (harness.enter_namespace), or it changes the host's files."""
+
+    def __init__(self, workdir, names, server="127.0.0.53", srv=()):
+        """names: {name: address or (addresses...)}. srv: dnsmasq --srv-host values, e.g.
+        "_xmpp-server._tcp.a.test,a.test,5269,0,5"."""
+        if os.environ.get("XMPPD_TEST_NETNS") != "1":
+            raise RuntimeError("TestDns only runs inside the test namespace")
+        self.workdir = workdir
+        self.names = dict(names)
+        self.server = server
+        self.srv = list(srv)
+        self.proc = None
+        self.mounted = []
+
+    def start(self):
+        hosts = os.path.join(self.workdir, "hosts")
+        resolv = os.path.join(self.workdir, "resolv.conf")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 localhost\n::1 localhost\n")
+            f.writelines(f"{address} {name}\n" for name, addresses in self.names.items()
+                         for address in ([addresses] if isinstance(addresses, str) else addresses))
+        with open(resolv, "w") as f:
+            f.write(f"nameserver {self.server}\n")
+        os.chmod(hosts, 0o644)
+        os.chmod(resolv, 0o644)
+        for source, target in ((hosts, "/etc/hosts"), (resolv, "/etc/resolv.conf")):
+            subprocess.run(["mount", "--bind", source, target], check=True)
+            self.mounted.append(target)
+        command = ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
+                   f"--listen-address={self.server}", "--bind-interfaces", "--local=/test/",
+                   f"--pid-file={os.path.join(self.workdir, 'dnsmasq.pid')}"]
+        command += [f"--host-record={name},{address if isinstance(address, str) else ','.join(address)}"
+                    for name, address in self.names.items()]
+        command += [f"--srv-host={value}" for value in self.srv]
+        self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not self._answers():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("dnsmasq did not start")
+            time.sleep(0.05)
+        return self
+
+    def _answers(self):
+        with open("/proc/net/udp") as f:
+            want = "%08X:0035" % int.from_bytes(bytes(map(int, self.server.split("."))), "little")
+            return any(line.split()[1] == want for line in list(f)[1:])
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for target in reversed(self.mounted):
+            subprocess.run(["umount", target], check=False)
+        self.mounted = []
+
+
+def ensure_ipv6_loopback():
+    """::1 on the namespace's lo, whatever the host's IPv6 default for new namespaces."""
+    with open("/proc/sys/net/ipv6/conf/lo/disable_ipv6", "r+") as f:
+        if f.read().strip() != "0":
+            f.seek(0)
+            f.write("0")
+    wait_for(lambda: "::1/128" in subprocess.run(["ip", "-6", "addr", "show", "dev", "lo"],
+                                                         capture_output=True, text=True).stdout,
+                     5, "::1 on lo")
+
+
+def drop_syns(test, match):
+    """Drops outgoing packets matching `match` in this namespace until the test ends."""
+    test.assertTrue(shutil.which("nft"), "nft (nftables) is needed")
+    subprocess.run(["nft", "add", "table", "inet", "xmppd_test"], check=True)
+    test.addCleanup(subprocess.run, ["nft", "delete", "table", "inet", "xmppd_test"], check=True)
+    subprocess.run(["nft", "add chain inet xmppd_test out { type filter hook output priority 0 ; }"], check=True)
+    subprocess.run(["nft", f"add rule inet xmppd_test out {match} drop"], check=True)
+
+
 def main():
     enter_namespace()
     unittest.main(verbosity=2)

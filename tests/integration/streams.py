@@ -5,7 +5,7 @@ import socket
 import ssl
 
 STREAM_ERROR = re.compile(rb"<stream:error><([a-z-]+) xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-                          rb"(?:<text[^>]*>([^<]*)</text>)?</stream:error></stream:stream>")
+                          rb"(?:<text[^>]*>([^<]*)</text>)?(<[a-z-]+ xmlns='[^']*'/>)?</stream:error></stream:stream>")
 
 
 def header(to, ns="jabber:client", version="1.0"):

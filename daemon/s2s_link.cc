@@ -1,0 +1,81 @@
+#include "daemon/s2s_link.h"
+
+#include "common/log.h"
+#include "xml/fragment.h"
+#include "xmpp/jid.h"
+#include "xmpp/stanza.h"
+
+namespace xmppd::router {
+namespace {
+
+// The address must be a JID at exactly `domain`. It is rewritten in its prepared form, so
+// that the router compares it with its own addresses like for like.
+bool address_at(xml::Element& stanza, const char* name, const std::string& domain, std::string& why) {
+  const std::string* text = stanza.attribute(name);
+  auto jid = text != nullptr ? xmpp::Jid::parse(*text) : std::nullopt;
+  if (!jid || jid->domain() != domain) {
+    why = std::string("its '") + name + "' is not an address at " + domain;
+    return false;
+  }
+  stanza.set_attribute(name, jid->full());
+  return true;
+}
+
+}  // namespace
+
+S2sLink::S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
+                 std::function<void(std::string_view)> on_violation)
+    : base_(base),
+      is_local_(std::move(is_local)),
+      on_stanza_(std::move(on_stanza)),
+      on_violation_(std::move(on_violation)) {}
+
+void S2sLink::link(UniqueFd sock) {
+  link_ = std::make_unique<Link>(
+      base_, std::move(sock), "s2s", [this](const ipc::RemoteStanza& s) { received(s); },
+      [this](ipc::CloseReason reason, std::string_view detail) {
+        if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
+        log::info("link to the s2s worker closed; stanzas for other servers bounce until it is back");
+      });
+}
+
+bool S2sLink::send(std::string_view from_domain, std::string_view to_domain, const xml::Element& stanza) {
+  if (!link_ || !link_->open()) return false;
+  std::string xml;
+  stanza.serialize(xml, xmpp::kClientNs);  // the stanza namespace stays implicit
+  return link_->send(from_domain, to_domain, xml);
+}
+
+std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::string& why) const {
+  if (is_local_(s.from_domain())) {
+    why = "it claims to come from a local domain";
+    return std::nullopt;
+  }
+  if (!is_local_(s.to_domain())) {
+    why = "it is not for a local domain";
+    return std::nullopt;
+  }
+  auto stanza = xml::parse_fragment(s.xml(), xmpp::kClientNs, Link::kMaxRecord, &why);
+  if (!stanza) return std::nullopt;
+  if (stanza->ns() != xmpp::kClientNs ||
+      (stanza->name() != "message" && stanza->name() != "presence" && stanza->name() != "iq")) {
+    why = "it is not a stanza";
+    return std::nullopt;
+  }
+  if (!address_at(*stanza, "from", s.from_domain(), why) || !address_at(*stanza, "to", s.to_domain(), why))
+    return std::nullopt;
+  return stanza;
+}
+
+void S2sLink::received(const ipc::RemoteStanza& s) {
+  std::string why;
+  auto stanza = check(s, why);
+  if (!stanza) {
+    log::warning("s2s worker passed a stanza from %.255s to %.255s that is dropped: %.300s", s.from_domain().c_str(),
+                 s.to_domain().c_str(), why.c_str());
+    return;
+  }
+  on_stanza_(std::move(*stanza));
+}
+
+}  // namespace xmppd::router

@@ -1,0 +1,51 @@
+// The router's end of the stanza link to the s2s worker (proto/router_s2s.proto): stanzas
+// for other servers go out, stanzas from them come in. The worker parses what remote
+// servers send and may be compromised, so each inbound stanza is checked here before the
+// router sees it: its domains, that it is one stanza, and that its addresses agree with
+// the domains it came with. A stanza that fails is dropped, not the link.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/stanza_link.h"
+#include "xml/element.h"
+
+namespace xmppd::router {
+
+class S2sLink {
+ public:
+  using IsLocal = std::function<bool(std::string_view domain)>;
+  // A checked stanza: jabber:client message, presence or iq, with 'from' a JID at a remote
+  // domain and 'to' one at a local domain, both in their prepared form.
+  using OnStanza = std::function<void(xml::Element stanza)>;
+
+  S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
+          std::function<void(std::string_view)> on_violation);
+
+  // A fresh link (the worker or this router started again) replaces the old one.
+  void link(UniqueFd sock);
+  // To another server. False when the worker is not linked or the stanza cannot fit in a
+  // record: the caller bounces it.
+  bool send(std::string_view from_domain, std::string_view to_domain, const xml::Element& stanza);
+
+  // The checks on one stanza from the worker: the stanza to route, or nullopt and why not.
+  std::optional<xml::Element> check(const ipc::RemoteStanza& stanza, std::string& why) const;
+
+ private:
+  using Link = ipc::StanzaLink<ipc::RouterToS2s, ipc::S2sToRouter>;
+  void received(const ipc::RemoteStanza& stanza);
+
+  struct event_base* base_;
+  IsLocal is_local_;
+  OnStanza on_stanza_;
+  std::function<void(std::string_view)> on_violation_;
+  std::unique_ptr<Link> link_;
+};
+
+}  // namespace xmppd::router

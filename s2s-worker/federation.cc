@@ -1,0 +1,150 @@
+#include "s2s-worker/federation.h"
+
+#include "common/log.h"
+#include "s2s-worker/outbound.h"
+#include "s2s-worker/s2s_xml.h"
+#include "xml/fragment.h"
+#include "xmpp/stanza.h"
+
+namespace xmppd::s2s {
+
+Federation::Federation(struct event_base* base, const S2sPolicy& policy, const tls::TrustStores& trust)
+    : base_(base), policy_(policy), trust_(trust) {
+  reap_.reset(evtimer_new(base_, on_reap, this));
+}
+
+Federation::~Federation() = default;
+
+void Federation::link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation) {
+  router_ = std::make_unique<Link>(
+      base_, std::move(sock), "router", [this](const ipc::RemoteStanza& s) { from_router(s); },
+      [on_violation](ipc::CloseReason reason, std::string_view detail) {
+        if (reason == ipc::CloseReason::kViolation)
+          on_violation(detail);
+        else
+          log::info("link to the router closed; waiting for a new one");
+      });
+}
+
+void Federation::from_router(const ipc::RemoteStanza& stanza) {
+  const std::string& local = stanza.from_domain();
+  const std::string& remote = stanza.to_domain();
+  // The router is not trusted to have checked: the same rules apply here.
+  if (!policy_.is_local(local) || policy_.is_local(remote) || remote.empty()) {
+    log::warning("router sent a stanza from %s to %s, which is not for federation; dropped", local.c_str(),
+                 remote.c_str());
+    return;
+  }
+  if (!policy_.enabled(local)) {
+    bounce(stanza.xml(), "cancel", "not-allowed", "Communication with remote domains is not enabled");
+    return;
+  }
+  if (auto b = backoff_.find(remote); b != backoff_.end() && std::chrono::steady_clock::now() < b->second.until) {
+    bounce(stanza.xml(), "cancel", b->second.never_connected ? "remote-server-not-found" : "remote-server-timeout",
+           "Server-to-server connection failed: " + b->second.why);
+    return;
+  }
+  Pair pair{local, remote};
+  Route& route = routes_[pair];
+  if (route.stream && route.stream->ready()) {
+    if (!route.stream->send_stanza(stanza.xml()))
+      bounce(stanza.xml(), "modify", "policy-violation", remote + " does not accept stanzas this large");
+    return;
+  }
+  if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + stanza.xml().size() > kMaxQueuedBytes) {
+    bounce(stanza.xml(), "wait", "resource-constraint", "Too many stanzas are waiting for " + remote);
+    return;
+  }
+  route.queue.push_back(Queued{stanza.xml()});
+  route.queued_bytes += stanza.xml().size();
+  stream_for(pair);
+}
+
+OutboundStream& Federation::stream_for(const Pair& pair) {
+  Route& route = routes_[pair];
+  if (!route.stream) {
+    route.stream = std::make_unique<OutboundStream>(*this, pair.first, pair.second);
+    route.stream->start();
+  }
+  return *route.stream;
+}
+
+void Federation::stream_ready(OutboundStream& stream) {
+  backoff_.erase(stream.remote());
+  Route& route = routes_[{stream.local(), stream.remote()}];
+  while (!route.queue.empty()) {
+    Queued q = std::move(route.queue.front());
+    route.queue.pop_front();
+    if (!stream.send_stanza(q.xml))
+      bounce(q.xml, "modify", "policy-violation", stream.remote() + " does not accept stanzas this large");
+  }
+  route.queued_bytes = 0;
+}
+
+void Federation::stream_failed(OutboundStream& stream, bool never_connected, const std::string& why) {
+  Pair pair{stream.local(), stream.remote()};
+  auto it = routes_.find(pair);
+  if (it == routes_.end() || it->second.stream.get() != &stream) return;
+  Route route = std::move(it->second);
+  routes_.erase(it);
+  if (!route.queue.empty() || why != "closed") {
+    Backoff& b = backoff_[pair.second];
+    b.delay = b.delay.count() == 0 ? kFirstBackoff : std::min(b.delay * 2, kMaxBackoff);
+    b.until = std::chrono::steady_clock::now() + b.delay;
+    b.never_connected = never_connected;
+    b.why = why;
+  }
+  if (why == "closed") backoff_.erase(pair.second);
+  for (const Queued& q : route.queue)
+    bounce(q.xml, "cancel", never_connected ? "remote-server-not-found" : "remote-server-timeout",
+           "Server-to-server connection failed: " + why);
+  // Destroyed from the loop: this may be inside the stream's own callbacks.
+  dead_.push_back(std::move(route.stream));
+  event_active(reap_.get(), EV_TIMEOUT, 0);
+}
+
+void Federation::on_reap(evutil_socket_t, short, void* arg) { static_cast<Federation*>(arg)->dead_.clear(); }
+
+// RFC 6120 §8.3.1: from the remote domain's address, never in reply to an error.
+void Federation::bounce(std::string_view xml, std::string_view type, std::string_view condition,
+                        std::string_view text) {
+  auto stanza = xml::parse_fragment(xml, xmpp::kClientNs, xml.size());
+  if (!stanza || xmpp::is_error(*stanza) || !router_) return;
+  const std::string* to = stanza->attribute("to");
+  const std::string* from = stanza->attribute("from");
+  if (to == nullptr || from == nullptr) return;
+  xml::Element error = xmpp::error_reply(*stanza, type, condition, text);
+  error.set_attribute("from", *to);
+  std::string out;
+  error.serialize(out, xmpp::kClientNs);
+  std::string from_domain = to->substr(to->find('@') == std::string::npos ? 0 : to->find('@') + 1);
+  from_domain = from_domain.substr(0, from_domain.find('/'));
+  std::string to_domain = from->substr(from->find('@') == std::string::npos ? 0 : from->find('@') + 1);
+  to_domain = to_domain.substr(0, to_domain.find('/'));
+  router_->send(from_domain, to_domain, out);
+}
+
+void Federation::deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza) {
+  if (!router_) return;
+  std::string out;
+  stanza.serialize(out, kServerNs);
+  router_->send(from_domain, to_domain, out);
+}
+
+std::uint64_t Federation::verify(const std::string& local, const std::string& remote, const std::string& stream_id,
+                                 const std::string& key, VerifyDone done) {
+  std::uint64_t id = next_verify_++;
+  verifies_[id] = PendingVerify{{local, remote}, std::move(done)};
+  stream_for({local, remote}).send_verify(id, stream_id, key);
+  return verifies_.count(id) ? id : 0;
+}
+
+void Federation::verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why) {
+  auto it = verifies_.find(id);
+  if (it == verifies_.end()) return;
+  VerifyDone done = std::move(it->second.done);
+  verifies_.erase(it);
+  done(verdict, why);
+}
+
+}  // namespace xmppd::s2s

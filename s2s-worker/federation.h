@@ -1,0 +1,118 @@
+// The s2s worker's switchboard: stanzas from the router go to an outbound stream per
+// (local domain, remote domain), connected and authenticated on demand, queued meanwhile
+// and bounced when the remote domain cannot be reached; stanzas accepted on inbound streams
+// go to the router; dialback verifications asked by inbound streams go out to the
+// authoritative server.
+#pragma once
+
+#include <event2/event.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "proto/stanza_link.h"
+#include "s2s-worker/resolver.h"
+#include "s2s-worker/s2s_policy.h"
+#include "tls/client_contexts.h"
+#include "tls/trust_store.h"
+#include "xml/element.h"
+
+namespace xmppd::s2s {
+
+class OutboundStream;
+
+// What the authoritative server said of a dialback key (XEP-0220 §2.1.2–2.1.3, §2.4).
+enum class DialbackVerdict { kValid, kInvalid, kError };
+
+class Federation {
+ public:
+  // Per (local, remote) pair: at most this many stanzas wait for a stream; more get
+  // resource-constraint.
+  static constexpr std::size_t kMaxQueuedStanzas = 10000;
+  static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
+  // After a failed attempt, a domain is not tried again for this long (doubling from the
+  // first to the last), and stanzas for it bounce at once with the same reason.
+  static constexpr std::chrono::seconds kFirstBackoff{5};
+  static constexpr std::chrono::seconds kMaxBackoff{300};
+
+  using Link = ipc::StanzaLink<ipc::S2sToRouter, ipc::RouterToS2s>;
+  using VerifyDone = std::function<void(DialbackVerdict verdict, std::string why)>;
+
+  Federation(struct event_base* base, const S2sPolicy& policy, const tls::TrustStores& trust);
+  ~Federation();
+
+  void set_resolver(std::unique_ptr<Resolver> resolver) { resolver_ = std::move(resolver); }
+  void set_client_contexts(const tls::ClientContexts* contexts) { client_contexts_ = contexts; }
+  void set_secret(std::string secret) { secret_ = std::move(secret); }
+  void link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation);
+
+  // From inbound streams.
+  void deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
+  // Asks the authoritative server of `remote` whether `key` is the one it gave for a stream
+  // from remote to local with `stream_id`. The answer may come at once.
+  std::uint64_t verify(const std::string& local, const std::string& remote, const std::string& stream_id,
+                       const std::string& key, VerifyDone done);
+  void cancel_verify(std::uint64_t id) { verifies_.erase(id); }
+
+  // From outbound streams.
+  void verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why);
+  void stream_ready(OutboundStream& stream);
+  // The stream is finished with; `never_connected` picks the error its queue bounces with.
+  void stream_failed(OutboundStream& stream, bool never_connected, const std::string& why);
+
+  struct event_base* base() const { return base_; }
+  const S2sPolicy& policy() const { return policy_; }
+  const tls::TrustStores& trust() const { return trust_; }
+  const tls::ClientContexts* client_contexts() const { return client_contexts_; }
+  Resolver* resolver() const { return resolver_.get(); }
+  const std::string& secret() const { return secret_; }
+
+ private:
+  using Pair = std::pair<std::string, std::string>;  // (local, remote)
+  struct Queued {
+    std::string xml;
+  };
+  struct Route {
+    std::unique_ptr<OutboundStream> stream;
+    std::deque<Queued> queue;
+    std::size_t queued_bytes = 0;
+  };
+  struct Backoff {
+    std::chrono::steady_clock::time_point until;
+    std::chrono::seconds delay{0};
+    bool never_connected = true;
+    std::string why;
+  };
+  struct PendingVerify {
+    Pair pair;
+    VerifyDone done;
+  };
+
+  void from_router(const ipc::RemoteStanza& stanza);
+  Route& route_to(const Pair& pair);
+  OutboundStream& stream_for(const Pair& pair);
+  void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
+  static void on_reap(evutil_socket_t, short, void* arg);
+
+  struct event_base* base_;
+  const S2sPolicy& policy_;
+  const tls::TrustStores& trust_;
+  const tls::ClientContexts* client_contexts_ = nullptr;
+  std::unique_ptr<Resolver> resolver_;
+  std::string secret_;
+  std::unique_ptr<Link> router_;
+  std::map<Pair, Route> routes_;
+  std::map<std::string, Backoff> backoff_;  // by remote domain
+  std::uint64_t next_verify_ = 1;
+  std::map<std::uint64_t, PendingVerify> verifies_;
+  std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
+  ipc::EventPtr reap_;
+};
+
+}  // namespace xmppd::s2s

@@ -1,0 +1,255 @@
+#include "s2s-worker/inbound.h"
+
+#include "common/base64.h"
+#include "common/log.h"
+#include "s2s-worker/dialback_key.h"
+#include "s2s-worker/s2s_xml.h"
+#include "tls/acceptor.h"
+#include "xmpp/jid.h"
+
+namespace xmppd::s2s {
+namespace {
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string attribute_or_empty(const xml::Element& e, std::string_view name) {
+  const std::string* v = e.attribute(name);
+  return v != nullptr ? *v : std::string();
+}
+
+std::string trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+std::string certificate_reason(const tls::PeerVerification& v) {
+  if (v.chain == tls::ChainStatus::kNoCertificate) return "no certificate was presented";
+  std::string why = std::string("certificate ") + tls::describe(v.chain) + ", " + tls::describe(v.identity);
+  if (!v.detail.empty()) why += " (" + v.detail + ")";
+  return why;
+}
+
+}  // namespace
+
+InboundStream::InboundStream(stream::Session& session, Federation& federation)
+    : session_(session), federation_(federation) {
+  session_.set_negotiation_timeout(federation_.policy().timeout(session_.host()));
+}
+
+InboundStream::~InboundStream() {
+  for (const auto& [pair, id] : verifying_) federation_.cancel_verify(id);
+}
+
+std::string InboundStream::tls_summary() const {
+  return session_.encrypted() ? tls::describe_session(session_.ssl()) : std::string("no TLS");
+}
+
+const tls::PeerVerification& InboundStream::certificate_for(const std::string& domain) {
+  auto it = certificates_.find(domain);
+  if (it != certificates_.end()) return it->second;
+  tls::PeerVerification v;
+  if (SSL* ssl = session_.ssl()) {
+    X509* leaf = SSL_get0_peer_certificate(ssl);
+    X509_STORE* store = federation_.trust().for_host(session_.host());
+    if (leaf != nullptr && store != nullptr) v = tls::verify_peer(leaf, SSL_get_peer_cert_chain(ssl), store, domain);
+  }
+  return certificates_.emplace(domain, std::move(v)).first->second;
+}
+
+void InboundStream::features(std::string& out) {
+  const std::string& local = session_.host();
+  const std::string& remote = session_.peer_domain();
+  if (!sasl_done_ && !remote.empty() && session_.encrypted() && certificate_for(remote).trusted_for(remote))
+    out += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>";
+  // Dialback is offered unless it is refused for every domain this peer could claim; each
+  // db:result is then judged on its own pair.
+  if (remote.empty() || !federation_.policy().requires_certificate(local, remote))
+    out += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
+  out += "<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>" +
+         std::to_string(federation_.policy().max_stanza_bytes(local)) + "</max-bytes><idle-seconds>" +
+         std::to_string(kIdleSeconds) + "</idle-seconds></limits>";
+}
+
+void InboundStream::element(xml::Element e) {
+  if (e.is(kSaslNs, "auth")) {
+    sasl(e);
+  } else if (e.is(kDialbackNs, "result")) {
+    db_result(e);
+  } else if (e.is(kDialbackNs, "verify")) {
+    db_verify(e);
+  } else if (e.ns() == kServerNs && (e.name() == "message" || e.name() == "presence" || e.name() == "iq")) {
+    stanza(std::move(e));
+  } else {
+    session_.stream_error("unsupported-stanza-type", "unexpected <" + e.name() + "/> in " + e.ns());
+  }
+}
+
+void InboundStream::accept(const std::string& remote, const std::string& local, const char* method) {
+  proved_.insert({remote, local});
+  session_.established();
+  const tls::PeerVerification& cert = certificate_for(remote);
+  log::info("s2s inbound %s -> %s from %s (%s, %s): authenticated by %s", remote.c_str(), local.c_str(),
+            session_.peer().c_str(), tls_summary().c_str(), certificate_reason(cert).c_str(), method);
+}
+
+void InboundStream::log_refusal(const std::string& remote, const std::string& local, const char* method,
+                                const std::string& why) {
+  log::warning("s2s inbound %s -> %s from %s (%s): %s refused: %s", remote.c_str(), local.c_str(),
+               session_.peer().c_str(), tls_summary().c_str(), method, why.c_str());
+}
+
+// XEP-0178: the authorization identity, if any, must be the domain of the stream header, and
+// the certificate must be trusted and valid for it.
+void InboundStream::sasl(const xml::Element& auth) {
+  const std::string& local = session_.host();
+  const std::string& remote = session_.peer_domain();
+  auto fail = [&](const std::string& why) {
+    log_refusal(remote, local, "SASL EXTERNAL", why);
+    session_.send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
+  };
+  if (sasl_done_ || attribute_or_empty(auth, "mechanism") != "EXTERNAL") {
+    fail("mechanism not offered");
+    return;
+  }
+  std::string authzid = trim(auth.text());
+  if (!authzid.empty() && authzid != "=") {
+    auto decoded = base64_decode(authzid);
+    authzid = decoded ? lowercase(*decoded) : std::string("(not base64)");
+  } else {
+    authzid.clear();
+  }
+  if (remote.empty() || (!authzid.empty() && authzid != remote)) {
+    fail("the authorization identity \"" + authzid + "\" is not the stream's 'from' \"" + remote + "\"");
+    return;
+  }
+  const tls::PeerVerification& cert = certificate_for(remote);
+  if (!cert.trusted_for(remote)) {
+    fail(certificate_reason(cert));
+    return;
+  }
+  sasl_done_ = true;
+  accept(remote, local, "SASL EXTERNAL");
+  session_.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+  session_.restart();
+}
+
+void InboundStream::db_result(const xml::Element& result) {
+  std::string remote = lowercase(attribute_or_empty(result, "from"));
+  std::string local = lowercase(attribute_or_empty(result, "to"));
+  std::string key = trim(result.text());
+  if (remote.empty() || local.empty() || key.empty()) {
+    session_.stream_error("improper-addressing", "db:result needs 'from', 'to' and a key");
+    return;
+  }
+  auto refuse = [&](std::string_view condition, const std::string& why) {
+    log_refusal(remote, local, "dialback", why);
+    session_.send(dialback_error("result", local, remote, {}, "cancel", condition, why));
+  };
+  if (!federation_.policy().is_local(local)) {
+    refuse("item-not-found", local + " is not served here");
+    return;
+  }
+  if (!federation_.policy().enabled(local)) {
+    refuse("not-allowed", std::string(kS2sDisabledText));
+    return;
+  }
+  if (federation_.policy().is_local(remote)) {
+    refuse("not-authorized", remote + " is a domain of this server");
+    return;
+  }
+  if (!session_.encrypted() && federation_.policy().require_encryption(local)) {
+    session_.stream_error("policy-violation", "encryption is required: use STARTTLS");
+    return;
+  }
+  if (federation_.policy().requires_certificate(local, remote)) {
+    const tls::PeerVerification& cert = certificate_for(remote);
+    std::string why = "dialback is not accepted from " + remote + ", which must present a trusted certificate: " +
+                      certificate_reason(cert);
+    log_refusal(remote, local, "dialback", why);
+    // A stream already carrying other proven domains keeps them (XEP-0220 §2.4); a stream
+    // with nothing else ends.
+    if (proved_.empty())
+      session_.stream_error("not-authorized", why);
+    else
+      session_.send(dialback_error("result", local, remote, {}, "auth", "not-authorized", why));
+    return;
+  }
+  if (proved_.count({remote, local}) || verifying_.count({remote, local})) return;
+  std::uint64_t id = federation_.verify(local, remote, session_.stream_id(), key,
+                                        [this, remote, local](DialbackVerdict verdict, std::string why) {
+                                          verified(remote, local, verdict, why);
+                                        });
+  if (id != 0) verifying_[{remote, local}] = id;
+}
+
+void InboundStream::verified(const std::string& remote, const std::string& local, DialbackVerdict verdict,
+                             const std::string& why) {
+  verifying_.erase({remote, local});
+  if (verdict == DialbackVerdict::kValid) {
+    accept(remote, local, "dialback");
+    session_.send(dialback_element("result", local, remote, {}, "valid", {}));
+    return;
+  }
+  if (verdict == DialbackVerdict::kInvalid) {
+    log_refusal(remote, local, "dialback", "the authoritative server says the key is invalid");
+    session_.send(dialback_element("result", local, remote, {}, "invalid", {}));
+    if (proved_.empty()) session_.stream_error("not-authorized", "the dialback key of " + remote + " is invalid");
+    return;
+  }
+  log_refusal(remote, local, "dialback", "cannot ask the authoritative server: " + why);
+  session_.send(dialback_error("result", local, remote, {}, "cancel", "remote-server-not-found", why));
+}
+
+// We are the authoritative server: was this the key we gave for that stream?
+void InboundStream::db_verify(const xml::Element& verify) {
+  std::string remote = lowercase(attribute_or_empty(verify, "from"));
+  std::string local = lowercase(attribute_or_empty(verify, "to"));
+  std::string id = attribute_or_empty(verify, "id");
+  std::string key = trim(verify.text());
+  if (remote.empty() || local.empty() || id.empty()) {
+    session_.stream_error("improper-addressing", "db:verify needs 'from', 'to' and 'id'");
+    return;
+  }
+  if (!federation_.policy().is_local(local)) {
+    session_.send(dialback_error("verify", local, remote, id, "cancel", "item-not-found", local + " is not served here"));
+    return;
+  }
+  bool valid = dialback_key_matches(federation_.secret(), remote, local, id, key);
+  log::info("s2s inbound from %s: dialback key for %s -> %s (stream %s) is %s", session_.peer().c_str(), local.c_str(),
+            remote.c_str(), id.c_str(), valid ? "valid" : "invalid");
+  session_.send(dialback_element("verify", local, remote, id, valid ? "valid" : "invalid", {}));
+}
+
+void InboundStream::stanza(xml::Element stanza) {
+  auto from = xmpp::Jid::parse(attribute_or_empty(stanza, "from"));
+  auto to = xmpp::Jid::parse(attribute_or_empty(stanza, "to"));
+  if (!from || !to) {
+    session_.stream_error("improper-addressing", "a stanza between servers needs valid 'from' and 'to'");
+    return;
+  }
+  if (!proved_.count({from->domain(), to->domain()})) {
+    bool known_remote = false;
+    for (const auto& [remote, local] : proved_) known_remote |= remote == from->domain();
+    if (!known_remote) {
+      log::warning("s2s inbound from %s: stanza from %s, which this stream has not authenticated", session_.peer().c_str(),
+                   from->domain().c_str());
+      session_.stream_error("invalid-from", from->domain() + " is not authenticated on this stream");
+    } else {
+      log::warning("s2s inbound from %s: stanza from %s to %s, a pair this stream has not authenticated",
+                   session_.peer().c_str(), from->domain().c_str(), to->domain().c_str());
+      session_.stream_error(federation_.policy().is_local(to->domain()) ? "not-authorized" : "host-unknown",
+                            from->domain() + " is not authenticated for " + to->domain() + " on this stream");
+    }
+    return;
+  }
+  federation_.deliver(from->domain(), to->domain(), stanza);
+}
+
+void InboundStream::closed() {}
+
+}  // namespace xmppd::s2s

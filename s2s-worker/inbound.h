@@ -1,0 +1,49 @@
+// An inbound server-to-server stream, after TLS (stream/session.h does the rest): the
+// remote server proves each of its domains, by SASL EXTERNAL (XEP-0178) or dialback
+// (XEP-0220) as policy allows for that pair of domains, and then sends stanzas, each
+// checked against the pairs this stream has proved.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "s2s-worker/federation.h"
+#include "stream/session.h"
+#include "tls/peer_verify.h"
+
+namespace xmppd::s2s {
+
+class InboundStream final : public stream::StreamHandler {
+ public:
+  InboundStream(stream::Session& session, Federation& federation);
+  ~InboundStream() override;
+
+  void features(std::string& out) override;
+  void element(xml::Element element) override;
+  void closed() override;
+
+ private:
+  void sasl(const xml::Element& auth);
+  void db_result(const xml::Element& result);
+  void db_verify(const xml::Element& verify);
+  void verified(const std::string& remote, const std::string& local, DialbackVerdict verdict, const std::string& why);
+  void stanza(xml::Element stanza);
+  // The certificate the peer presented, judged for `domain` (cached per domain).
+  const tls::PeerVerification& certificate_for(const std::string& domain);
+  void accept(const std::string& remote, const std::string& local, const char* method);
+  void log_refusal(const std::string& remote, const std::string& local, const char* method, const std::string& why);
+  std::string tls_summary() const;
+
+  stream::Session& session_;
+  Federation& federation_;
+  std::set<std::pair<std::string, std::string>> proved_;  // (remote, local)
+  bool sasl_done_ = false;
+  std::map<std::string, tls::PeerVerification> certificates_;
+  std::map<std::pair<std::string, std::string>, std::uint64_t> verifying_;  // (remote, local) → request
+};
+
+}  // namespace xmppd::s2s

@@ -1,0 +1,71 @@
+#include "s2s-worker/s2s_policy.h"
+
+#include <cctype>
+
+namespace xmppd::s2s {
+namespace {
+
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+void S2sPolicy::configure(const ipc::S2sSettings& settings) {
+  hosts_ = {settings.hosts().begin(), settings.hosts().end()};
+  by_host_.clear();
+  for (const std::string& name : settings.hosts()) {
+    Host host;
+    host.require_encryption = settings.s2s().require_encryption();
+    host.max_stanza_bytes = settings.s2s().max_stanza_bytes();
+    if (auto it = settings.s2s().per_host().find(name); it != settings.s2s().per_host().end()) {
+      host.require_encryption = it->second.require_encryption();
+      host.max_stanza_bytes = it->second.max_stanza_bytes();
+    }
+    if (auto it = settings.policy().find(name); it != settings.policy().end()) {
+      const ipc::S2sHostPolicy& p = it->second;
+      host.enabled = p.enabled();
+      host.secure_auth = p.secure_auth();
+      for (const std::string& d : p.secure_domains()) host.secure_domains.insert(lowercase(d));
+      for (const std::string& d : p.insecure_domains()) host.insecure_domains.insert(lowercase(d));
+      if (p.timeout_seconds() > 0) host.timeout = std::chrono::seconds(p.timeout_seconds());
+    }
+    by_host_[name] = std::move(host);
+  }
+}
+
+const S2sPolicy::Host* S2sPolicy::find(const std::string& local) const {
+  auto it = by_host_.find(local);
+  return it == by_host_.end() ? nullptr : &it->second;
+}
+
+bool S2sPolicy::enabled(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->enabled;
+}
+
+bool S2sPolicy::require_encryption(const std::string& local) const {
+  const Host* h = find(local);
+  return h == nullptr || h->require_encryption;
+}
+
+bool S2sPolicy::requires_certificate(const std::string& local, const std::string& remote) const {
+  const Host* h = find(local);
+  if (h == nullptr) return true;
+  // s2s_secure_domains wins over everything; s2s_insecure_domains exempts from s2s_secure_auth.
+  if (h->secure_domains.count(remote)) return true;
+  return h->secure_auth && h->insecure_domains.count(remote) == 0;
+}
+
+std::size_t S2sPolicy::max_stanza_bytes(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr ? h->max_stanza_bytes : 512 * 1024;
+}
+
+std::chrono::seconds S2sPolicy::timeout(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr ? h->timeout : std::chrono::seconds(90);
+}
+
+}  // namespace xmppd::s2s

@@ -1,0 +1,81 @@
+// The words of server-to-server streams: namespaces and the few elements both directions
+// build (dialback, XEP-0220; SASL EXTERNAL, XEP-0178; stream limits, XEP-0478).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "stream/session.h"
+#include "xml/element.h"
+
+namespace xmppd::s2s {
+
+inline constexpr std::string_view kServerNs = "jabber:server";
+inline constexpr std::string_view kDialbackNs = "jabber:server:dialback";
+inline constexpr std::string_view kDialbackFeatureNs = "urn:xmpp:features:dialback";
+inline constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
+inline constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
+inline constexpr std::string_view kStreamNs = "http://etherx.jabber.org/streams";
+inline constexpr std::string_view kStreamErrorNs = "urn:ietf:params:xml:ns:xmpp-streams";
+inline constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+inline constexpr std::string_view kLimitsNs = "urn:xmpp:stream-limits:0";
+inline constexpr std::string_view kAppErrorsNs = "urn:xmpp:errors";
+
+// Inbound streams silent for this long are closed (advertised as XEP-0478's idle-seconds);
+// outbound streams that carried no stanza for as long are closed too. Whitespace keep-alives
+// go out after kKeepAliveSeconds of silence on our side, so a live peer never gets near it.
+inline constexpr int kIdleSeconds = static_cast<int>(stream::kServerIdleTimeout.count());
+inline constexpr int kKeepAliveSeconds = 60;
+
+inline constexpr std::string_view kS2sDisabledText = "Server-to-server communication is disabled for this host";
+
+// <db:result/> or <db:verify/> with its addresses, an optional id and type, and a key as text.
+inline std::string dialback_element(std::string_view name, std::string_view from, std::string_view to,
+                                    std::string_view id, std::string_view type, std::string_view key) {
+  std::string out = "<db:";
+  out += name;
+  out += " from='";
+  xml::escape(out, from, true);
+  out += "' to='";
+  xml::escape(out, to, true);
+  if (!id.empty()) {
+    out += "' id='";
+    xml::escape(out, id, true);
+  }
+  if (!type.empty()) {
+    out += "' type='";
+    out += type;
+  }
+  out += "'";
+  if (key.empty()) return out + "/>";
+  out += ">";
+  xml::escape(out, key, false);
+  out += "</db:";
+  out += name;
+  out += ">";
+  return out;
+}
+
+// XEP-0220 §2.4: a dialback answer of type 'error' with a stanza error condition.
+inline std::string dialback_error(std::string_view name, std::string_view from, std::string_view to,
+                                  std::string_view id, std::string_view type, std::string_view condition,
+                                  std::string_view text) {
+  std::string out = dialback_element(name, from, to, id, "error", {});
+  out.erase(out.size() - 2);
+  out += "><error type='";
+  out += type;
+  out += "'><";
+  out += condition;
+  out += " xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>";
+  if (!text.empty()) {
+    out += "<text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>";
+    xml::escape(out, text, false);
+    out += "</text>";
+  }
+  out += "</error></db:";
+  out += name;
+  out += ">";
+  return out;
+}
+
+}  // namespace xmppd::s2s
