@@ -46,7 +46,7 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
   }
   Pair pair{local, remote};
   Route& route = routes_[pair];
-  if (route.stream && route.stream->ready()) {
+  if (route.stream != nullptr && route.stream->ready_for(local)) {
     if (!route.stream->send_stanza(stanza.xml()))
       bounce(stanza.xml(), "modify", "policy-violation", remote + " does not accept stanzas this large");
     return;
@@ -60,18 +60,31 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
   stream_for(pair);
 }
 
+// A ready stream to the same remote domain that can take `pair`'s local domain too.
+OutboundStream* Federation::shareable_stream(const Pair& pair) {
+  for (auto& [stream, owned] : streams_)
+    if (stream->remote() == pair.second && stream->add_local(pair.first)) return stream;
+  return nullptr;
+}
+
 OutboundStream& Federation::stream_for(const Pair& pair) {
   Route& route = routes_[pair];
-  if (!route.stream) {
-    route.stream = std::make_unique<OutboundStream>(*this, pair.first, pair.second);
+  if (route.stream != nullptr) return *route.stream;
+  if (!route.own_stream) route.stream = shareable_stream(pair);
+  if (route.stream == nullptr) {
+    auto stream = std::make_unique<OutboundStream>(*this, pair.first, pair.second);
+    route.stream = stream.get();
+    streams_[stream.get()] = std::move(stream);
     route.stream->start();
   }
   return *route.stream;
 }
 
-void Federation::stream_ready(OutboundStream& stream) {
+void Federation::stream_ready(OutboundStream& stream, const std::string& local) {
   backoff_.erase(stream.remote());
-  Route& route = routes_[{stream.local(), stream.remote()}];
+  auto it = routes_.find({local, stream.remote()});
+  if (it == routes_.end() || it->second.stream != &stream) return;
+  Route& route = it->second;
   while (!route.queue.empty()) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
@@ -81,25 +94,48 @@ void Federation::stream_ready(OutboundStream& stream) {
   route.queued_bytes = 0;
 }
 
+void Federation::piggyback_failed(OutboundStream& stream, const std::string& local, const std::string&) {
+  auto it = routes_.find({local, stream.remote()});
+  if (it == routes_.end() || it->second.stream != &stream) return;
+  it->second.stream = nullptr;
+  it->second.own_stream = true;
+  stream_for(it->first);
+}
+
+void Federation::bounce_queue(Route& route, bool never_connected, const std::string& why) {
+  for (const Queued& q : route.queue)
+    bounce(q.xml, "cancel", never_connected ? "remote-server-not-found" : "remote-server-timeout",
+           "Server-to-server connection failed: " + why);
+  route.queue.clear();
+  route.queued_bytes = 0;
+}
+
 void Federation::stream_failed(OutboundStream& stream, bool never_connected, const std::string& why) {
-  Pair pair{stream.local(), stream.remote()};
-  auto it = routes_.find(pair);
-  if (it == routes_.end() || it->second.stream.get() != &stream) return;
-  Route route = std::move(it->second);
-  routes_.erase(it);
-  if (!route.queue.empty() || why != "closed") {
-    Backoff& b = backoff_[pair.second];
+  auto owned = streams_.find(&stream);
+  if (owned == streams_.end()) return;
+  bool idle = why == "closed";
+  bool had_queue = false;
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    if (it->second.stream != &stream) {
+      ++it;
+      continue;
+    }
+    had_queue |= !it->second.queue.empty();
+    bounce_queue(it->second, never_connected, why);
+    it = routes_.erase(it);
+  }
+  if (idle && !had_queue) {
+    backoff_.erase(stream.remote());
+  } else {
+    Backoff& b = backoff_[stream.remote()];
     b.delay = b.delay.count() == 0 ? kFirstBackoff : std::min(b.delay * 2, kMaxBackoff);
     b.until = std::chrono::steady_clock::now() + b.delay;
     b.never_connected = never_connected;
     b.why = why;
   }
-  if (why == "closed") backoff_.erase(pair.second);
-  for (const Queued& q : route.queue)
-    bounce(q.xml, "cancel", never_connected ? "remote-server-not-found" : "remote-server-timeout",
-           "Server-to-server connection failed: " + why);
   // Destroyed from the loop: this may be inside the stream's own callbacks.
-  dead_.push_back(std::move(route.stream));
+  dead_.push_back(std::move(owned->second));
+  streams_.erase(owned);
   event_active(reap_.get(), EV_TIMEOUT, 0);
 }
 
@@ -135,7 +171,7 @@ std::uint64_t Federation::verify(const std::string& local, const std::string& re
                                  const std::string& key, VerifyDone done) {
   std::uint64_t id = next_verify_++;
   verifies_[id] = PendingVerify{{local, remote}, std::move(done)};
-  stream_for({local, remote}).send_verify(id, stream_id, key);
+  stream_for({local, remote}).send_verify(id, local, stream_id, key);
   return verifies_.count(id) ? id : 0;
 }
 

@@ -62,8 +62,11 @@ class Federation {
 
   // From outbound streams.
   void verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why);
-  void stream_ready(OutboundStream& stream);
-  // The stream is finished with; `never_connected` picks the error its queue bounces with.
+  // Stanzas from `local` may now go on the stream.
+  void stream_ready(OutboundStream& stream, const std::string& local);
+  // A domain added to a stream was refused: it gets a stream of its own.
+  void piggyback_failed(OutboundStream& stream, const std::string& local, const std::string& why);
+  // The stream is finished with; `never_connected` picks the error its queues bounce with.
   void stream_failed(OutboundStream& stream, bool never_connected, const std::string& why);
 
   struct event_base* base() const { return base_; }
@@ -79,7 +82,8 @@ class Federation {
     std::string xml;
   };
   struct Route {
-    std::unique_ptr<OutboundStream> stream;
+    OutboundStream* stream = nullptr;  // owned by streams_; may serve several routes
+    bool own_stream = false;           // piggybacking was refused: never share one
     std::deque<Queued> queue;
     std::size_t queued_bytes = 0;
   };
@@ -95,8 +99,9 @@ class Federation {
   };
 
   void from_router(const ipc::RemoteStanza& stanza);
-  Route& route_to(const Pair& pair);
   OutboundStream& stream_for(const Pair& pair);
+  OutboundStream* shareable_stream(const Pair& pair);
+  void bounce_queue(Route& route, bool never_connected, const std::string& why);
   void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
   static void on_reap(evutil_socket_t, short, void* arg);
 
@@ -108,6 +113,7 @@ class Federation {
   std::string secret_;
   std::unique_ptr<Link> router_;
   std::map<Pair, Route> routes_;
+  std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
   std::map<std::string, Backoff> backoff_;  // by remote domain
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;

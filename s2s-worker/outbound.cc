@@ -67,6 +67,7 @@ void OutboundStream::connected(Connected connection) {
   target_ = connection.target;
   address_ = connection.address;
   header_seen_ = false;
+  connected_once_ = true;
   sasl_tried_ = false;
   peer_dialback_ = false;
   if (transport_) retired_.push_back(std::move(transport_));
@@ -142,16 +143,7 @@ void OutboundStream::element(xml::Element e, std::size_t) {
               remote_.c_str());
     try_dialback();
   } else if (e.is(kDialbackNs, "result")) {
-    std::string type = attribute_or_empty(e, "type");
-    if (type == "valid" && state_ == State::kAuthenticating) {
-      log::info("s2s outbound %s -> %s via %s (%s): authenticated by dialback", local_.c_str(), remote_.c_str(),
-                address_.c_str(), tls_summary().c_str());
-      become_ready();
-    } else if (type == "invalid") {
-      fail("the peer refused our dialback key");
-    } else if (type == "error") {
-      fail("dialback error from the peer: " + stanza_error_text(e));
-    }
+    dialback_answer(e);
   } else if (e.is(kDialbackNs, "verify")) {
     std::string id = attribute_or_empty(e, "id");
     auto it = by_stream_id_.find(id);
@@ -167,6 +159,53 @@ void OutboundStream::element(xml::Element e, std::size_t) {
   }
   // Anything else on an outbound stream (stanzas included: server streams go one way) is
   // not ours to act on.
+}
+
+// The answer to a db:result of ours: for the stream's own domain, it decides the stream; for
+// a piggybacked domain, only that domain (XEP-0220 §2.4: errors do not end the stream).
+void OutboundStream::dialback_answer(const xml::Element& result) {
+  std::string type = attribute_or_empty(result, "type");
+  std::string local = attribute_or_empty(result, "to");
+  std::string why = type == "valid" ? "" : type == "invalid" ? "the peer refused our dialback key"
+                                                              : "dialback error from the peer: " + stanza_error_text(result);
+  auto extra = extra_locals_.find(local);
+  if (extra != extra_locals_.end() && !extra->second) {
+    log::info("s2s outbound %s -> %s via %s (%s): %s", local.c_str(), remote_.c_str(), address_.c_str(),
+              tls_summary().c_str(), why.empty() ? "added to the stream by dialback" : why.c_str());
+    if (why.empty()) {
+      extra->second = true;
+      federation_.stream_ready(*this, local);
+    } else {
+      extra_locals_.erase(extra);
+      federation_.piggyback_failed(*this, local, why);
+    }
+    return;
+  }
+  if (state_ != State::kAuthenticating || (!local.empty() && local != local_)) return;
+  if (!why.empty()) {
+    fail(why);
+    return;
+  }
+  log::info("s2s outbound %s -> %s via %s (%s): authenticated by dialback", local_.c_str(), remote_.c_str(),
+            address_.c_str(), tls_summary().c_str());
+  become_ready();
+}
+
+bool OutboundStream::ready_for(const std::string& local) const {
+  if (state_ != State::kReady) return false;
+  if (local == local_) return true;
+  auto it = extra_locals_.find(local);
+  return it != extra_locals_.end() && it->second;
+}
+
+bool OutboundStream::add_local(const std::string& local) {
+  if (state_ != State::kReady || !peer_dialback_ || extra_locals_.count(local) || local == local_) return false;
+  if (federation_.policy().requires_certificate(local, remote_) && !certificate_.trusted_for(remote_)) return false;
+  std::string key = dialback_key(federation_.secret(), remote_, local, stream_id_);
+  if (key.empty()) return false;
+  extra_locals_[local] = false;
+  transport_->send(dialback_element("result", local, remote_, {}, {}, key));
+  return true;
 }
 
 void OutboundStream::stream_closed() { fail("the peer closed the stream"); }
@@ -271,7 +310,7 @@ void OutboundStream::become_ready() {
   event_free(timer_.release());
   timer_.reset(event_new(federation_.base(), -1, EV_PERSIST, on_timer, this));
   event_add(timer_.get(), &tv);
-  federation_.stream_ready(*this);
+  federation_.stream_ready(*this, local_);
 }
 
 bool OutboundStream::send_stanza(std::string_view xml) {
@@ -282,8 +321,9 @@ bool OutboundStream::send_stanza(std::string_view xml) {
   return true;
 }
 
-void OutboundStream::send_verify(std::uint64_t request, const std::string& stream_id, const std::string& key) {
-  verifies_.push_back(Verify{request, stream_id, key});
+void OutboundStream::send_verify(std::uint64_t request, const std::string& local, const std::string& stream_id,
+                                 const std::string& key) {
+  verifies_.push_back(Verify{request, local, stream_id, key});
   if (state_ == State::kAuthenticating || state_ == State::kReady) flush_verifies();
 }
 
@@ -291,7 +331,7 @@ void OutboundStream::send_verify(std::uint64_t request, const std::string& strea
 void OutboundStream::flush_verifies() {
   for (const Verify& v : verifies_) {
     by_stream_id_[v.stream_id] = v.request;
-    transport_->send(dialback_element("verify", local_, remote_, v.stream_id, {}, v.key));
+    transport_->send(dialback_element("verify", v.local, remote_, v.stream_id, {}, v.key));
   }
   verifies_.clear();
 }
@@ -339,7 +379,9 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
     return;
   }
   bool was_ready = state_ == State::kReady;
-  bool never_connected = !header_seen_ && !was_ready;
+  // RFC 6120 §8.3.3: not-found when no server could be reached at all, timeout when one
+  // was reached but the stream did not become usable in time (or at all).
+  bool never_connected = !connected_once_;
   state_ = State::kDone;
   event_del(timer_.get());
   attempt_.reset();

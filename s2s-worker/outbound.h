@@ -29,10 +29,18 @@ class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handl
 
   void start();
   bool ready() const { return state_ == State::kReady; }
+  // Whether stanzas from `local` may go on this stream: the domain of its header once the
+  // stream is ready, or another local domain that dialback has added.
+  bool ready_for(const std::string& local) const;
+  // Piggybacking (XEP-0220 §4.3): another local domain asks to use this ready stream. It is
+  // proven with dialback on its own; false when that cannot work here (the peer does not do
+  // dialback, or policy wants a certificate this peer's does not satisfy).
+  bool add_local(const std::string& local);
   // Only once ready(). False when the stanza is over what the peer said it accepts
   // (XEP-0478 max-bytes).
   bool send_stanza(std::string_view xml);
-  void send_verify(std::uint64_t request, const std::string& stream_id, const std::string& key);
+  void send_verify(std::uint64_t request, const std::string& local, const std::string& stream_id,
+                   const std::string& key);
   // Ends the stream (idle, or the worker stops).
   void close();
 
@@ -76,16 +84,20 @@ class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handl
   std::string stream_id_;        // the receiving server's id: part of the dialback key
   bool peer_dialback_ = false;   // xmlns:db on the header or the dialback feature
   bool header_seen_ = false;
+  bool connected_once_ = false;   // a TCP connection was made to some address
   bool sasl_tried_ = false;
   tls::PeerVerification certificate_;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
   struct Verify {
     std::uint64_t request;
-    std::string stream_id, key;
+    std::string local, stream_id, key;
   };
+  void dialback_answer(const xml::Element& result);
   std::vector<Verify> verifies_;       // not yet sent
   std::vector<std::uint64_t> waiting_; // sent, awaiting the answer (answers carry ids, not ours)
   std::map<std::string, std::uint64_t> by_stream_id_;
+  // Local domains added after the first: false while their dialback is in progress.
+  std::map<std::string, bool> extra_locals_;
   ipc::EventPtr timer_;
   bool sent_since_tick_ = false;
   int idle_ticks_ = 0;

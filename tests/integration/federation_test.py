@@ -6,6 +6,7 @@ certificates and the policy allow, and the refusals."""
 import asyncio
 import base64
 import os
+import re
 import socket
 import ssl
 import subprocess
@@ -19,7 +20,7 @@ from harness import TestDns
 from prosody import fresh_workdir
 
 A, B = "a.test", "b.test"
-ADDRESS = {A: "127.0.0.2", B: "127.0.0.3"}
+ADDRESS = {A: "127.0.0.2", B: "127.0.0.3", "a2.test": "127.0.0.2"}
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 
 
@@ -68,21 +69,24 @@ class FederationTest(IntegrationTest):
         super().tearDown()
 
     def start_xmppd(self, domain, authority=None, extra="", host_extra="", cafile=None, client_auth=True,
-                    address=None, s2s_port=5269, s2s=True):
+                    address=None, s2s_port=5269, s2s=True, more_hosts=()):
         workdir = fresh_workdir(self.workdir, domain)
         authority = authority or self.ca
-        key, cert = authority.issue(domain, "ec", client_auth=client_auth)
-        certs.write(f"{workdir}/certs/{domain}.crt", certs.cert_pem(cert))
-        certs.write(f"{workdir}/certs/{domain}.key", certs.key_pem(key), 0o600)
+        for host in (domain, *more_hosts):
+            key, cert = authority.issue(host, "ec", client_auth=client_auth)
+            certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
+            certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+            self.c2s_address[host] = address or ADDRESS[domain]
         config = xmppd_config(workdir, domain, cafile or self.ca_file, extra, host_extra, address, s2s_port)
+        config += "".join(f'VirtualHost "{host}"\n' for host in more_hosts)
         server = harness.Server(workdir, config)
-        self.c2s_address[domain] = address or ADDRESS[domain]
         self.servers.append(server)
         server.start()
         server.wait_sandboxed_children()
+        hosts = 1 + len(more_hosts)
         if s2s:
-            server.wait_log(r"s2s\[\d+\]: TLS certificates for 1 hosts")
-        server.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
+            server.wait_log(rf"s2s\[\d+\]: TLS certificates for {hosts} hosts")
+        server.wait_log(rf"router\[\d+\]: TLS certificates for {hosts} hosts")
         return server
 
     def adduser(self, server, jid, password):
@@ -123,6 +127,23 @@ class TwoServers(FederationTest):
         a.wait_log(rf"s2s outbound {A} -> {B} via .*authenticated by SASL EXTERNAL")
         b.wait_log(rf"s2s inbound {A} -> {B} from .*certificate trusted.*authenticated by SASL EXTERNAL")
         b.wait_log(rf"s2s outbound {B} -> {A} via .*authenticated by SASL EXTERNAL")
+
+    def test_a_second_local_domain_piggybacks_on_the_stream_with_dialback(self):
+        a = self.start_xmppd(A, more_hosts=("a2.test",))
+        b = self.start_xmppd(B)
+        self.adduser(a, f"alice@{A}", "alice pw")
+        self.adduser(a, "ann@a2.test", "ann pw")
+        self.adduser(b, f"bob@{B}", "bob pw")
+        alice, ann = self.login(f"alice@{A}/phone", "alice pw"), self.login("ann@a2.test/x", "ann pw")
+        bob = self.login(f"bob@{B}/desk", "bob pw")
+        alice.send_message(mto=f"bob@{B}", mbody="first", mtype="chat")
+        self.assertEqual(self.receive(bob)["body"], "first")
+        ann.send_message(mto=f"bob@{B}", mbody="second, same connection", mtype="chat")
+        m = self.receive(bob)
+        self.assertEqual((m["body"], str(m["from"])), ("second, same connection", "ann@a2.test/x"))
+        a.wait_log(rf"s2s outbound a2.test -> {B} via .*: added to the stream by dialback")
+        b.wait_log(rf"s2s inbound a2.test -> {B} from .*authenticated by dialback")
+        self.assertEqual(len(re.findall(rf"s2s outbound \S+ -> {B}: connected to", a.log())), 1)
 
     def test_presence_subscription_across_servers(self):
         a, b, alice, bob = self.two_servers()
@@ -234,6 +255,17 @@ class TwoServers(FederationTest):
         self.assertIn(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", self.mitm_saw)
         self.assertNotIn(b"secret", self.mitm_saw)
         a.wait_log(rf"s2s outbound {A} -> {B}: .*the peer refused STARTTLS")
+
+    def test_a_silent_server_times_out(self):
+        a = self.start_xmppd(A, extra="s2s_timeout = 2\n")
+        self.adduser(a, f"alice@{A}", "alice pw")
+        alice = self.login(f"alice@{A}/phone", "alice pw")
+        listener = socket.create_server((ADDRESS[B], 5269))  # accepts, never speaks
+        self.addCleanup(listener.close)
+        alice.send_message(mto=f"bob@{B}", mbody="anyone?", mtype="chat")
+        m = self.receive(alice)
+        self.assertEqual((m["type"], m["error"]["condition"]), ("error", "remote-server-timeout"))
+        self.assertIn("did not complete within 2 s", m["error"]["text"])
 
     def test_stanza_size_limit_of_9999_is_a_configuration_error(self):
         workdir = fresh_workdir(self.workdir, "bad")
