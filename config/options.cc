@@ -208,7 +208,7 @@ const std::vector<OptionSpec>& options_table() {
        "Largest stanza, in bytes, accepted from a server.",
        host<&HostSettings::s2s_stanza_size_limit>},
       {"s2s_timeout", kInteger, H, "90", timeout,
-       "Seconds allowed for an outgoing server connection to become ready.",
+       "Seconds allowed for a server connection to be authenticated.",
        host<&HostSettings::s2s_timeout>},
       {"dialback_secret", kString, G, R"("")", nullptr,
        "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
