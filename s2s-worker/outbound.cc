@@ -73,8 +73,9 @@ void OutboundStream::connected(Connected connection) {
   if (transport_) retired_.push_back(std::move(transport_));
   transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_,
                                                   static_cast<stream::Transport::Events&>(*this));
-  log::info("s2s outbound %s -> %s: connected to %s (%s:%u, %s)", local_.c_str(), remote_.c_str(), address_.c_str(),
-            target_.host.c_str(), target_.port, target_.direct_tls ? "direct TLS" : "STARTTLS");
+  log::info("s2s outbound %s -> %s: connected to %s (%s:%u, %s, DNS %s)", local_.c_str(), remote_.c_str(),
+            address_.c_str(), target_.host.c_str(), target_.port, target_.direct_tls ? "direct TLS" : "STARTTLS",
+            connection.dnssec_secure ? "DNSSEC-validated" : "not validated");
   if (target_.direct_tls) {
     state_ = State::kTlsHandshake;
     transport_->start_tls(federation_.client_contexts()->new_ssl(local_, remote_), stream::Transport::TlsSide::kClient);
@@ -390,7 +391,10 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
   for (const Verify& v : verifies_) federation_.verify_answered(v.request, DialbackVerdict::kError, why);
   verifies_.clear();
   if (transport_) transport_->close();
-  if (!was_ready && why != "closed")
+  if (!was_ready && why != "closed" && connected_once_)
+    log::warning("s2s outbound %s -> %s via %s (%s): Server-to-server connection failed: %s", local_.c_str(),
+                 remote_.c_str(), address_.c_str(), tls_summary().c_str(), why.c_str());
+  else if (!was_ready && why != "closed")
     log::warning("s2s outbound %s -> %s: Server-to-server connection failed: %s", local_.c_str(), remote_.c_str(),
                  why.c_str());
   federation_.stream_failed(*this, never_connected, why);

@@ -2,6 +2,7 @@
 
 #include <unbound-event.h>
 #include <unbound.h>
+#include <unistd.h>
 
 #include "common/log.h"
 
@@ -31,9 +32,19 @@ std::unique_ptr<Resolver> Resolver::create(struct event_base* base, const Resolv
     // libunbound answers special-use names (.test, .localhost...) itself unless told not to.
     if (!check(ub_ctx_set_option(ctx, "local-zone:", (zone + ". transparent").c_str()), "local-zone " + zone))
       return nullptr;
-  if (!options.resolvconf.empty() && !check(ub_ctx_resolvconf(ctx, options.resolvconf.c_str()), options.resolvconf))
+  // A system without these files (a minimal container, a chroot) still federates: without
+  // resolv.conf libunbound resolves from the root servers itself.
+  auto present = [](const std::string& path, const char* what) {
+    if (path.empty()) return false;
+    if (::access(path.c_str(), F_OK) == 0) return true;
+    log::warning("DNS: %s %s does not exist; going on without it", what, path.c_str());
+    return false;
+  };
+  if (present(options.resolvconf, "dns_resolvconf") &&
+      !check(ub_ctx_resolvconf(ctx, options.resolvconf.c_str()), options.resolvconf))
     return nullptr;
-  if (!options.hosts.empty() && !check(ub_ctx_hosts(ctx, options.hosts.c_str()), options.hosts)) return nullptr;
+  if (present(options.hosts, "dns_hosts") && !check(ub_ctx_hosts(ctx, options.hosts.c_str()), options.hosts))
+    return nullptr;
   for (const std::string& forwarder : options.forwarders)
     if (!check(ub_ctx_set_fwd(ctx, forwarder.c_str()), "forwarder " + forwarder)) return nullptr;
   if (!options.trust_anchor.empty() &&

@@ -267,6 +267,10 @@ class TwoServers(FederationTest):
         self.assertEqual((m["type"], m["error"]["condition"]), ("error", "remote-server-timeout"))
         self.assertIn("did not complete within 2 s", m["error"]["text"])
 
+    def test_a_missing_resolv_conf_is_a_warning(self):
+        a = self.start_xmppd(A, extra=f'dns_resolvconf = "{self.workdir}/no-such-resolv.conf"\n')
+        a.wait_log(r"s2s\[\d+\]: DNS: dns_resolvconf .*no-such-resolv.conf does not exist; going on without it")
+
     def test_stanza_size_limit_of_9999_is_a_configuration_error(self):
         workdir = fresh_workdir(self.workdir, "bad")
         config = os.path.join(workdir, "xmppd.conf")
@@ -300,7 +304,7 @@ class Reachability(FederationTest):
         alice, bob = self.login(f"alice@{A}/phone", "alice pw"), self.login(f"bob@{B}/desk", "bob pw")
         alice.send_message(mto=f"bob@{B}", mbody="via SRV", mtype="chat")
         self.assertEqual(self.receive(bob)["body"], "via SRV")
-        a.wait_log(rf"s2s outbound {A} -> {B}: connected to 127.0.0.4 port 5299 \(xmpp.b.test:5299, STARTTLS\)")
+        a.wait_log(rf"s2s outbound {A} -> {B}: connected to 127.0.0.4 port 5299 \(xmpp.b.test:5299, STARTTLS, DNS not validated\)")
 
     def test_no_service_and_unreachable_domains_bounce(self):
         a = self.start_xmppd(A)
