@@ -5,10 +5,12 @@ that it works and to get first figures. Not the xmppd/Prosody comparison, only i
     sudo python3 bench/loadgen_smoke.py one  ACCOUNTS [loadgen options...]   one xmppd, chat.test
     sudo python3 bench/loadgen_smoke.py s2s  ACCOUNTS [loadgen options...]   a.test -> b.test over s2s
     sudo python3 bench/loadgen_smoke.py idle ACCOUNTS [loadgen options...]   one xmppd, idle clients
+    sudo python3 bench/loadgen_smoke.py prosody ACCOUNTS [options...]        as "one", with Prosody 0.12
 
 "one" creates 2 x ACCOUNTS accounts and passes --receiver-offset ACCOUNTS, so that senders and
-receivers are different accounts; "s2s" creates ACCOUNTS on each side. The loadgen's JSON goes
-to stdout. XMPPD_BUILD_DIR selects the build (default build/).
+receivers are different accounts ("prosody" too, made with prosodyctl: slow); "s2s" creates ACCOUNTS on each side. The loadgen's JSON goes
+to stdout. XMPPD_BUILD_DIR selects the build (default build/); SMOKE_RUNS=K runs loadgen K times
+against the same servers (with --scram-cache FILE, the runs after the first skip PBKDF2).
 """
 import os
 import subprocess
@@ -19,6 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
 import certs  # noqa: E402
 import harness  # noqa: E402
+import prosody  # noqa: E402
 
 ADDRESS = {"chat.test": "127.0.0.1", "a.test": "127.0.0.2", "b.test": "127.0.0.3"}
 
@@ -59,7 +62,7 @@ def add_accounts(server, domain, first, count):
 
 def main():
     harness.enter_namespace()
-    if len(sys.argv) < 3 or sys.argv[1] not in ("one", "s2s", "idle"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("one", "s2s", "idle", "prosody"):
         sys.exit(__doc__)
     scenario, n, extra = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
     work = tempfile.mkdtemp(prefix="loadgen-smoke-")
@@ -72,7 +75,21 @@ def main():
     loadgen = [os.path.join(harness.BUILD_DIR, "bench", "loadgen"), "--cafile", ca_file, "--json",
                "--accounts", str(n)]
     try:
-        if scenario == "s2s":
+        if scenario == "prosody":
+            path = prosody.fresh_workdir(work, "prosody")
+            key, cert = ca.issue("chat.test", "ec")
+            certs.write(f"{path}/chat.test.crt", certs.cert_pem(cert))
+            certs.write(f"{path}/chat.test.key", certs.key_pem(key), 0o600)
+            server = prosody.Prosody(path, "chat.test", "127.0.0.1", f"{path}/chat.test.crt",
+                                     f"{path}/chat.test.key", ca_file, options={"log": {"warn": f"{path}/prosody.log"}})
+            started = time.monotonic()
+            for i in range(1, 2 * n + 1):
+                server.register(f"user{i}", f"password{i}")
+            print(f"smoke: {2 * n} Prosody accounts in {time.monotonic() - started:.1f} s", file=sys.stderr)
+            servers.append(server.start())
+            loadgen += ["--sender", "127.0.0.1:5222", "--sender-domain", "chat.test", "--mode", "messages",
+                        "--receiver-offset", str(n)]
+        elif scenario == "s2s":
             a, b = start_xmppd(work, ca, ca_file, "a.test"), start_xmppd(work, ca, ca_file, "b.test")
             servers += [a, b]
             add_accounts(a, "a.test", 1, n)
@@ -87,7 +104,8 @@ def main():
             loadgen += ["--mode", "messages", "--receiver-offset", str(n)] if scenario == "one" else ["--mode", "idle"]
         loadgen += extra
         print("smoke: " + " ".join(loadgen), file=sys.stderr)
-        status = subprocess.run(loadgen).returncode
+        for _ in range(int(os.environ.get("SMOKE_RUNS", "1"))):
+            status = subprocess.run(loadgen).returncode
         for server in servers:
             log = server.log()
             for word in ("error", "died", "killed", "refused"):

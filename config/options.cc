@@ -14,6 +14,7 @@ constexpr OptionScope H = OptionScope::kHost;
 
 // RFC 6120 §13.12: a server must accept stanzas of at least 10000 bytes.
 constexpr std::int64_t kMinStanzaLimit = 10000;
+constexpr std::int64_t kMaxStanzaLimit = 1000000;
 constexpr std::int64_t kMaxTimeout = 3600;
 
 void assign(std::string& out, const Value& v) { out = v.as_string(); }
@@ -75,9 +76,12 @@ void store_disabled_modules(const Value& v, Settings&, HostSettings& h) {
 }
 
 std::optional<Problem> stanza_limit(const Value& v) {
-  if (v.as_integer() >= kMinStanzaLimit) return std::nullopt;
-  return Problem{false, "must be at least 10000 bytes (RFC 6120 §13.12), got " +
-                            std::to_string(v.as_integer())};
+  if (v.as_integer() < kMinStanzaLimit)
+    return Problem{false, "must be at least 10000 bytes (RFC 6120 §13.12), got " + std::to_string(v.as_integer())};
+  if (v.as_integer() > kMaxStanzaLimit)
+    return Problem{false, "must be at most 1000000 bytes (a stanza must fit in one record between the router and "
+                          "the s2s worker), got " + std::to_string(v.as_integer())};
+  return std::nullopt;
 }
 
 std::optional<Problem> timeout(const Value& v) {

@@ -50,7 +50,9 @@ ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
 
 ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
   ipc::S2sHostPolicy policy;
-  policy.set_enabled(host.module_enabled("s2s"));
+  // An anonymous host without allow_anonymous_s2s is closed to other servers both ways,
+  // as the router sees it (RouterSettings.s2s_hosts).
+  policy.set_enabled(host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s));
   policy.set_secure_auth(host.s2s_secure_auth);
   for (const std::string& d : host.s2s_secure_domains) policy.add_secure_domains(d);
   for (const std::string& d : host.s2s_insecure_domains) policy.add_insecure_domains(d);

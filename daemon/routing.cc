@@ -136,7 +136,9 @@ void Routing::to_local_user(const xml::Element& stanza, const std::string& bare,
     }
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
     if (stanza.name() == "message") message_to_bare(stanza, bare);
-    if (stanza.name() == "iq") bounce(stanza, "cancel", "service-unavailable");
+    // RFC 6120 §8.5.3.2.1: a request gets an error; a result or an error is dropped.
+    std::string type = attribute_or(stanza, "type");
+    if (stanza.name() == "iq" && (type == "get" || type == "set")) bounce(stanza, "cancel", "service-unavailable");
     return;
   }
   if (stanza.name() == "message") {

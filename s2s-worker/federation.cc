@@ -4,6 +4,7 @@
 #include "s2s-worker/outbound.h"
 #include "s2s-worker/s2s_xml.h"
 #include "xml/fragment.h"
+#include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::s2s {
@@ -26,25 +27,62 @@ void Federation::link_router(UniqueFd sock, std::function<void(std::string_view)
       });
 }
 
-void Federation::from_router(const ipc::RemoteStanza& stanza) {
+// The router is not trusted to have checked: the same rules apply here, and its bytes must
+// be one stanza of the pair it names, so that nothing else reaches a stream.
+bool Federation::acceptable_from_router(const ipc::RemoteStanza& stanza) {
   const std::string& local = stanza.from_domain();
   const std::string& remote = stanza.to_domain();
-  // The router is not trusted to have checked: the same rules apply here.
+  std::string why;
+  auto element = xml::parse_fragment(stanza.xml(), xmpp::kClientNs, Link::kMaxRecord, &why);
   if (!policy_.is_local(local) || policy_.is_local(remote) || remote.empty()) {
-    log::warning("router sent a stanza from %s to %s, which is not for federation; dropped", local.c_str(),
-                 remote.c_str());
-    return;
+    why = "not for federation";
+  } else if (element && (element->ns() != xmpp::kClientNs ||
+                         (element->name() != "message" && element->name() != "presence" && element->name() != "iq"))) {
+    why = "not a stanza";
+  } else if (element) {
+    auto from = xmpp::Jid::parse(element->attribute("from") ? *element->attribute("from") : "");
+    auto to = xmpp::Jid::parse(element->attribute("to") ? *element->attribute("to") : "");
+    if (!from || !to || from->domain() != local || to->domain() != remote) why = "addresses do not match its domains";
   }
+  if (why.empty()) return true;
+  log::warning("router sent a stanza from %s to %s that is refused (%s); dropped", local.c_str(), remote.c_str(),
+               why.c_str());
+  return false;
+}
+
+const Federation::Backoff* Federation::backing_off(const Pair& pair) {
+  auto it = backoff_.find(pair);
+  if (it == backoff_.end()) return nullptr;
+  return std::chrono::steady_clock::now() < it->second.until ? &it->second : nullptr;
+}
+
+void Federation::back_off(const Pair& pair, bool never_connected, const std::string& why) {
+  auto now = std::chrono::steady_clock::now();
+  // Entries long expired are forgotten, so that the map holds only recent failures.
+  if (backoff_.size() > 1024)
+    std::erase_if(backoff_, [now](const auto& entry) { return now > entry.second.until + kMaxBackoff; });
+  Backoff& b = backoff_[pair];
+  bool recent = b.delay.count() != 0 && now < b.until + kMaxBackoff;
+  b.delay = recent ? std::min(b.delay * 2, kMaxBackoff) : kFirstBackoff;
+  b.until = now + b.delay;
+  b.never_connected = never_connected;
+  b.why = why;
+}
+
+void Federation::from_router(const ipc::RemoteStanza& stanza) {
+  if (!acceptable_from_router(stanza)) return;
+  const std::string& local = stanza.from_domain();
+  const std::string& remote = stanza.to_domain();
   if (!policy_.enabled(local)) {
     bounce(stanza.xml(), "cancel", "not-allowed", "Communication with remote domains is not enabled");
     return;
   }
-  if (auto b = backoff_.find(remote); b != backoff_.end() && std::chrono::steady_clock::now() < b->second.until) {
-    bounce(stanza.xml(), "cancel", b->second.never_connected ? "remote-server-not-found" : "remote-server-timeout",
-           "Server-to-server connection failed: " + b->second.why);
+  Pair pair{local, remote};
+  if (const Backoff* b = backing_off(pair)) {
+    bounce(stanza.xml(), "cancel", b->never_connected ? "remote-server-not-found" : "remote-server-timeout",
+           "Server-to-server connection failed: " + b->why);
     return;
   }
-  Pair pair{local, remote};
   Route& route = routes_[pair];
   if (route.stream != nullptr && route.stream->ready_for(local)) {
     if (!route.stream->send_stanza(stanza.xml()))
@@ -81,17 +119,20 @@ OutboundStream& Federation::stream_for(const Pair& pair) {
 }
 
 void Federation::stream_ready(OutboundStream& stream, const std::string& local) {
-  backoff_.erase(stream.remote());
-  auto it = routes_.find({local, stream.remote()});
+  Pair pair{local, stream.remote()};
+  backoff_.erase(pair);
+  auto it = routes_.find(pair);
   if (it == routes_.end() || it->second.stream != &stream) return;
   Route& route = it->second;
-  while (!route.queue.empty()) {
+  // The stream may stop being usable while its queue goes out; the rest then bounces when
+  // it fails.
+  while (!route.queue.empty() && stream.ready_for(local)) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
+    route.queued_bytes -= q.xml.size();
     if (!stream.send_stanza(q.xml))
       bounce(q.xml, "modify", "policy-violation", stream.remote() + " does not accept stanzas this large");
   }
-  route.queued_bytes = 0;
 }
 
 void Federation::piggyback_failed(OutboundStream& stream, const std::string& local, const std::string&) {
@@ -110,30 +151,24 @@ void Federation::bounce_queue(Route& route, bool never_connected, const std::str
   route.queued_bytes = 0;
 }
 
-void Federation::stream_failed(OutboundStream& stream, bool never_connected, const std::string& why) {
-  auto owned = streams_.find(&stream);
-  if (owned == streams_.end()) return;
-  bool idle = why == "closed";
-  bool had_queue = false;
+void Federation::stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why) {
   for (auto it = routes_.begin(); it != routes_.end();) {
     if (it->second.stream != &stream) {
       ++it;
       continue;
     }
-    had_queue |= !it->second.queue.empty();
+    // A stream that worked and ended (idle, or the peer restarting) is no reason to wait.
+    if (!was_ready) back_off(it->first, never_connected, why);
     bounce_queue(it->second, never_connected, why);
     it = routes_.erase(it);
   }
-  if (idle && !had_queue) {
-    backoff_.erase(stream.remote());
-  } else {
-    Backoff& b = backoff_[stream.remote()];
-    b.delay = b.delay.count() == 0 ? kFirstBackoff : std::min(b.delay * 2, kMaxBackoff);
-    b.until = std::chrono::steady_clock::now() + b.delay;
-    b.never_connected = never_connected;
-    b.why = why;
-  }
-  // Destroyed from the loop: this may be inside the stream's own callbacks.
+  if (stream.finished()) stream_finished(stream);
+}
+
+void Federation::stream_finished(OutboundStream& stream) {
+  auto owned = streams_.find(&stream);
+  if (owned == streams_.end()) return;
+  // Destroyed from the loop: this is inside the stream's own callbacks.
   dead_.push_back(std::move(owned->second));
   streams_.erase(owned);
   event_active(reap_.get(), EV_TIMEOUT, 0);
@@ -169,10 +204,19 @@ void Federation::deliver(const std::string& from_domain, const std::string& to_d
 
 std::uint64_t Federation::verify(const std::string& local, const std::string& remote, const std::string& stream_id,
                                  const std::string& key, VerifyDone done) {
+  Pair pair{local, remote};
+  if (const Backoff* b = backing_off(pair)) {
+    done(DialbackVerdict::kError, b->why);
+    return 0;
+  }
+  if (verifies_.size() >= kMaxPendingVerifies) {
+    done(DialbackVerdict::kError, "too many dialback verifications in progress");
+    return 0;
+  }
   std::uint64_t id = next_verify_++;
-  verifies_[id] = PendingVerify{{local, remote}, std::move(done)};
-  stream_for({local, remote}).send_verify(id, local, stream_id, key);
-  return verifies_.count(id) ? id : 0;
+  verifies_[id] = PendingVerify{pair, std::move(done)};
+  stream_for(pair).send_verify(id, local, stream_id, key);
+  return id;
 }
 
 void Federation::verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why) {

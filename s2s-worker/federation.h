@@ -35,7 +35,10 @@ class Federation {
   // Per (local, remote) pair: at most this many stanzas wait for a stream; more get
   // resource-constraint.
   static constexpr std::size_t kMaxQueuedStanzas = 10000;
-  static constexpr std::size_t kMaxQueuedBytes = 16 << 20;
+  static constexpr std::size_t kMaxQueuedBytes = 2 << 20;  // below a connection's 4 MiB output cap
+  // Dialback verifications waiting for an authoritative server, in all: each may open an
+  // outbound stream, so a peer must not be able to make us connect anywhere without end.
+  static constexpr std::size_t kMaxPendingVerifies = 256;
   // After a failed attempt, a domain is not tried again for this long (doubling from the
   // first to the last), and stanzas for it bounce at once with the same reason.
   static constexpr std::chrono::seconds kFirstBackoff{5};
@@ -66,8 +69,11 @@ class Federation {
   void stream_ready(OutboundStream& stream, const std::string& local);
   // A domain added to a stream was refused: it gets a stream of its own.
   void piggyback_failed(OutboundStream& stream, const std::string& local, const std::string& why);
-  // The stream is finished with; `never_connected` picks the error its queues bounce with.
-  void stream_failed(OutboundStream& stream, bool never_connected, const std::string& why);
+  // The stream is done: `never_connected` picks the error its queues bounce with, and a
+  // stream that never became ready puts its pair in backoff.
+  void stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why);
+  // Its connection has closed too: it may be destroyed.
+  void stream_finished(OutboundStream& stream);
 
   struct event_base* base() const { return base_; }
   const S2sPolicy& policy() const { return policy_; }
@@ -99,6 +105,9 @@ class Federation {
   };
 
   void from_router(const ipc::RemoteStanza& stanza);
+  bool acceptable_from_router(const ipc::RemoteStanza& stanza);
+  const Backoff* backing_off(const Pair& pair);
+  void back_off(const Pair& pair, bool never_connected, const std::string& why);
   OutboundStream& stream_for(const Pair& pair);
   OutboundStream* shareable_stream(const Pair& pair);
   void bounce_queue(Route& route, bool never_connected, const std::string& why);
@@ -114,7 +123,7 @@ class Federation {
   std::unique_ptr<Link> router_;
   std::map<Pair, Route> routes_;
   std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
-  std::map<std::string, Backoff> backoff_;  // by remote domain
+  std::map<Pair, Backoff> backoff_;
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop

@@ -139,11 +139,24 @@ void InboundStream::sasl(const xml::Element& auth) {
 }
 
 void InboundStream::db_result(const xml::Element& result) {
-  std::string remote = lowercase(attribute_or_empty(result, "from"));
+  auto remote_domain = xmpp::prepare_domainpart(attribute_or_empty(result, "from"));
+  std::string remote = remote_domain ? *remote_domain : std::string();
   std::string local = lowercase(attribute_or_empty(result, "to"));
   std::string key = trim(result.text());
   if (remote.empty() || local.empty() || key.empty()) {
-    session_.stream_error("improper-addressing", "db:result needs 'from', 'to' and a key");
+    session_.stream_error("improper-addressing", "db:result needs a domain in 'from', 'to' and a key");
+    return;
+  }
+  // Keys are hex digests (XEP-0185) in practice; a longer one would only travel to a third
+  // party in our db:verify.
+  if (key.size() > kMaxDialbackKey) {
+    session_.stream_error("policy-violation", "dialback key longer than " + std::to_string(kMaxDialbackKey));
+    return;
+  }
+  // Each claimed domain may cost an outbound connection: a stream claims only so many.
+  claimed_.insert(remote);
+  if (claimed_.size() > kMaxClaimedDomains) {
+    session_.stream_error("policy-violation", "too many domains on one stream");
     return;
   }
   auto refuse = [&](std::string_view condition, const std::string& why) {
@@ -163,7 +176,10 @@ void InboundStream::db_result(const xml::Element& result) {
     return;
   }
   if (!session_.encrypted() && federation_.policy().require_encryption(local)) {
-    session_.stream_error("policy-violation", "encryption is required: use STARTTLS");
+    if (proved_.empty())
+      session_.stream_error("policy-violation", "encryption is required: use STARTTLS");
+    else
+      refuse("policy-violation", "encryption is required for " + local);
     return;
   }
   if (federation_.policy().requires_certificate(local, remote)) {
@@ -179,7 +195,11 @@ void InboundStream::db_result(const xml::Element& result) {
       session_.send(dialback_error("result", local, remote, {}, "auth", "not-authorized", why));
     return;
   }
-  if (proved_.count({remote, local}) || verifying_.count({remote, local})) return;
+  if (verifying_.count({remote, local})) return;
+  if (proved_.count({remote, local})) {
+    session_.send(dialback_element("result", local, remote, {}, "valid", {}));
+    return;
+  }
   std::uint64_t id = federation_.verify(local, remote, session_.stream_id(), key,
                                         [this, remote, local](DialbackVerdict verdict, std::string why) {
                                           verified(remote, local, verdict, why);
@@ -207,7 +227,8 @@ void InboundStream::verified(const std::string& remote, const std::string& local
 
 // We are the authoritative server: was this the key we gave for that stream?
 void InboundStream::db_verify(const xml::Element& verify) {
-  std::string remote = lowercase(attribute_or_empty(verify, "from"));
+  auto remote_domain = xmpp::prepare_domainpart(attribute_or_empty(verify, "from"));
+  std::string remote = remote_domain ? *remote_domain : std::string();
   std::string local = lowercase(attribute_or_empty(verify, "to"));
   std::string id = attribute_or_empty(verify, "id");
   std::string key = trim(verify.text());

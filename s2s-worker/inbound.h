@@ -19,6 +19,9 @@ namespace xmppd::s2s {
 
 class InboundStream final : public stream::StreamHandler {
  public:
+  static constexpr std::size_t kMaxDialbackKey = 256;
+  static constexpr std::size_t kMaxClaimedDomains = 32;
+
   InboundStream(stream::Session& session, Federation& federation);
   ~InboundStream() override;
 
@@ -44,6 +47,7 @@ class InboundStream final : public stream::StreamHandler {
   bool sasl_done_ = false;
   std::map<std::string, tls::PeerVerification> certificates_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> verifying_;  // (remote, local) → request
+  std::set<std::string> claimed_;  // remote domains this stream has asked dialback for
 };
 
 }  // namespace xmppd::s2s

@@ -14,10 +14,17 @@ std::string attribute_or_empty(const xml::Element& e, std::string_view name) {
   return v != nullptr ? *v : std::string();
 }
 
-std::string stream_error_text(const xml::Element& error) {
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "condition (text)" of a stream error or of the <error/> inside a dialback answer.
+std::string error_text(const xml::Element* error, std::string_view ns) {
+  if (error == nullptr) return "error";
   std::string condition = "undefined-condition", text;
-  for (const xml::Element* c : error.children()) {
-    if (c->ns() != kStreamErrorNs) continue;
+  for (const xml::Element* c : error->children()) {
+    if (!ns.empty() && c->ns() != ns) continue;
     if (c->name() == "text")
       text = c->text();
     else
@@ -26,18 +33,10 @@ std::string stream_error_text(const xml::Element& error) {
   return text.empty() ? condition : condition + " (" + text + ")";
 }
 
-std::string stanza_error_text(const xml::Element& e) {
+std::string dialback_error_text(const xml::Element& e) {
   const xml::Element* error = e.child(kDialbackNs, "error");
   if (error == nullptr) error = e.child(kServerNs, "error");
-  if (error == nullptr) return "error";
-  std::string condition = "undefined-condition", text;
-  for (const xml::Element* c : error->children()) {
-    if (c->name() == "text")
-      text = c->text();
-    else
-      condition = c->name();
-  }
-  return text.empty() ? condition : condition + " (" + text + ")";
+  return error_text(error, kStanzaErrorNs);
 }
 
 }  // namespace
@@ -48,31 +47,41 @@ OutboundStream::OutboundStream(Federation& federation, std::string local, std::s
   timer_.reset(evtimer_new(federation_.base(), on_timer, this));
 }
 
-OutboundStream::~OutboundStream() = default;
+OutboundStream::~OutboundStream() {
+  // Connections still closing must not report to a stream that is gone.
+  if (sink_) sink_->stream = nullptr;
+  for (auto& [sink, transport] : retired_) sink->stream = nullptr;
+}
 
 void OutboundStream::start() {
   timeval tv{static_cast<time_t>(federation_.policy().timeout(local_).count()), 0};
   event_add(timer_.get(), &tv);
-  if (federation_.resolver() == nullptr) {
-    fail("no DNS resolver");
-    return;
-  }
   attempt_ = std::make_unique<ConnectAttempt>(
       federation_.base(), *federation_.resolver(), remote_, [this](Connected c) { connected(std::move(c)); },
       [this](std::string why) { fail(why); });
   attempt_->start();
 }
 
+void OutboundStream::retire_transport() {
+  if (!transport_) return;
+  sink_->stream = nullptr;
+  transport_->close();
+  retired_.emplace_back(std::move(sink_), std::move(transport_));
+}
+
 void OutboundStream::connected(Connected connection) {
+  retire_transport();
   target_ = connection.target;
   address_ = connection.address;
   header_seen_ = false;
   connected_once_ = true;
   sasl_tried_ = false;
+  dialback_sent_ = false;
   peer_dialback_ = false;
-  if (transport_) retired_.push_back(std::move(transport_));
-  transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_,
-                                                  static_cast<stream::Transport::Events&>(*this));
+  transport_closed_ = false;
+  certificate_ = tls::PeerVerification();
+  sink_ = std::make_unique<Sink>(this);
+  transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_, *sink_);
   log::info("s2s outbound %s -> %s: connected to %s (%s:%u, %s, DNS %s)", local_.c_str(), remote_.c_str(),
             address_.c_str(), target_.host.c_str(), target_.port, target_.direct_tls ? "direct TLS" : "STARTTLS",
             connection.dnssec_secure ? "DNSSEC-validated" : "not validated");
@@ -82,12 +91,12 @@ void OutboundStream::connected(Connected connection) {
     transport_->start();
     return;
   }
+  state_ = State::kOpening;
   transport_->start();
   open_stream();
 }
 
 void OutboundStream::open_stream() {
-  state_ = state_ == State::kSaslRestart ? State::kSaslRestart : State::kOpening;
   parser_.reset();
   std::string out =
       "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
@@ -123,101 +132,59 @@ void OutboundStream::stream_opened(const xml::Element& header) {
 void OutboundStream::element(xml::Element e, std::size_t) {
   if (state_ == State::kDone) return;
   if (e.is(kStreamNs, "error")) {
-    fail("the peer ended the stream: " + stream_error_text(e));
+    fail("the peer ended the stream: " + error_text(&e, kStreamErrorNs));
   } else if (e.is(kStreamNs, "features")) {
-    if (state_ == State::kSaslRestart)
+    if (state_ == State::kSaslRestart) {
+      read_limits(e);
       become_ready();
-    else
+    } else if (state_ == State::kOpening) {
       secured(e);
+    }
   } else if (e.is(kTlsNs, "proceed") && state_ == State::kStarttls) {
     state_ = State::kTlsHandshake;
+    // Whatever came after <proceed/> in plaintext is not part of the new stream.
+    parser_.reset();
     transport_->start_tls(federation_.client_contexts()->new_ssl(local_, remote_), stream::Transport::TlsSide::kClient);
-  } else if (e.is(kTlsNs, "failure")) {
+  } else if (e.is(kTlsNs, "failure") && state_ == State::kStarttls) {
     fail("the peer refused STARTTLS", true);
-  } else if (e.is(kSaslNs, "success") && state_ == State::kAuthenticating) {
+  } else if (e.is(kSaslNs, "success") && state_ == State::kAuthenticating && sasl_tried_ && !dialback_sent_) {
     log::info("s2s outbound %s -> %s via %s (%s): authenticated by SASL EXTERNAL", local_.c_str(), remote_.c_str(),
               address_.c_str(), tls_summary().c_str());
     state_ = State::kSaslRestart;
     open_stream();
-  } else if (e.is(kSaslNs, "failure") && state_ == State::kAuthenticating) {
+  } else if (e.is(kSaslNs, "failure") && state_ == State::kAuthenticating && sasl_tried_ && !dialback_sent_) {
     log::info("s2s outbound %s -> %s: SASL EXTERNAL refused by the peer; trying dialback", local_.c_str(),
               remote_.c_str());
     try_dialback();
   } else if (e.is(kDialbackNs, "result")) {
     dialback_answer(e);
   } else if (e.is(kDialbackNs, "verify")) {
-    std::string id = attribute_or_empty(e, "id");
-    auto it = by_stream_id_.find(id);
-    if (it == by_stream_id_.end()) return;
-    std::string type = attribute_or_empty(e, "type");
-    std::uint64_t request = it->second;
-    by_stream_id_.erase(it);
-    federation_.verify_answered(request,
-                                type == "valid"     ? DialbackVerdict::kValid
-                                : type == "invalid" ? DialbackVerdict::kInvalid
-                                                    : DialbackVerdict::kError,
-                                type == "error" ? stanza_error_text(e) : type);
+    verify_answer(e);
   }
   // Anything else on an outbound stream (stanzas included: server streams go one way) is
   // not ours to act on.
 }
 
-// The answer to a db:result of ours: for the stream's own domain, it decides the stream; for
-// a piggybacked domain, only that domain (XEP-0220 §2.4: errors do not end the stream).
-void OutboundStream::dialback_answer(const xml::Element& result) {
-  std::string type = attribute_or_empty(result, "type");
-  std::string local = attribute_or_empty(result, "to");
-  std::string why = type == "valid" ? "" : type == "invalid" ? "the peer refused our dialback key"
-                                                              : "dialback error from the peer: " + stanza_error_text(result);
-  auto extra = extra_locals_.find(local);
-  if (extra != extra_locals_.end() && !extra->second) {
-    log::info("s2s outbound %s -> %s via %s (%s): %s", local.c_str(), remote_.c_str(), address_.c_str(),
-              tls_summary().c_str(), why.empty() ? "added to the stream by dialback" : why.c_str());
-    if (why.empty()) {
-      extra->second = true;
-      federation_.stream_ready(*this, local);
-    } else {
-      extra_locals_.erase(extra);
-      federation_.piggyback_failed(*this, local, why);
-    }
-    return;
-  }
-  if (state_ != State::kAuthenticating || (!local.empty() && local != local_)) return;
-  if (!why.empty()) {
-    fail(why);
-    return;
-  }
-  log::info("s2s outbound %s -> %s via %s (%s): authenticated by dialback", local_.c_str(), remote_.c_str(),
-            address_.c_str(), tls_summary().c_str());
-  become_ready();
-}
-
-bool OutboundStream::ready_for(const std::string& local) const {
-  if (state_ != State::kReady) return false;
-  if (local == local_) return true;
-  auto it = extra_locals_.find(local);
-  return it != extra_locals_.end() && it->second;
-}
-
-bool OutboundStream::add_local(const std::string& local) {
-  if (state_ != State::kReady || !peer_dialback_ || extra_locals_.count(local) || local == local_) return false;
-  if (federation_.policy().requires_certificate(local, remote_) && !certificate_.trusted_for(remote_)) return false;
-  std::string key = dialback_key(federation_.secret(), remote_, local, stream_id_);
-  if (key.empty()) return false;
-  extra_locals_[local] = false;
-  transport_->send(dialback_element("result", local, remote_, {}, {}, key));
-  return true;
-}
-
 void OutboundStream::stream_closed() { fail("the peer closed the stream"); }
 
-// Features of a stream not yet known to be encrypted, or after TLS.
+void OutboundStream::read_limits(const xml::Element& features) {
+  const xml::Element* limits = features.child(kLimitsNs, "limits");
+  const xml::Element* max = limits != nullptr ? limits->child(kLimitsNs, "max-bytes") : nullptr;
+  if (max == nullptr) return;
+  char* end = nullptr;
+  std::string text = max->text();
+  unsigned long long value = std::strtoull(text.c_str(), &end, 10);
+  peer_max_bytes_ = end != text.c_str() && *end == '\0' ? static_cast<std::size_t>(value) : 0;
+}
+
+// Features of a stream before TLS, or after it.
 void OutboundStream::secured(const xml::Element& features) {
   if (!transport_->encrypted()) {
     bool offered = features.child(kTlsNs, "starttls") != nullptr;
-    // A missing offer while encryption is required may be a stripped feature: ask anyway,
-    // and give up if the peer cannot.
-    if (offered || federation_.policy().require_encryption(local_)) {
+    // A missing offer where encryption (or a certificate) is required may be a stripped
+    // feature: ask anyway, and give up if the peer cannot.
+    if (offered || federation_.policy().require_encryption(local_) ||
+        federation_.policy().requires_certificate(local_, remote_)) {
       state_ = State::kStarttls;
       transport_->send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
       return;
@@ -225,25 +192,18 @@ void OutboundStream::secured(const xml::Element& features) {
   }
   for (const xml::Element* c : features.children())
     if (c->is(kDialbackFeatureNs, "dialback")) peer_dialback_ = true;
-  if (const xml::Element* limits = features.child(kLimitsNs, "limits"))
-    if (const xml::Element* max = limits->child(kLimitsNs, "max-bytes")) {
-      try {
-        peer_max_bytes_ = std::stoul(max->text());
-      } catch (...) {
-        peer_max_bytes_ = 0;
-      }
-    }
+  read_limits(features);
   authenticate(features);
 }
 
 void OutboundStream::tls_established() {
-  check_certificate();
-  if (state_ == State::kDone) return;
+  if (state_ == State::kDone || !check_certificate()) return;
+  state_ = State::kOpening;
   open_stream();
 }
 
 std::string OutboundStream::tls_summary() const {
-  if (!transport_ || !transport_->encrypted()) return "no TLS";
+  if (!transport_ || transport_->ssl() == nullptr) return "no TLS";
   std::string s = tls::describe_session(transport_->ssl());
   s += ", certificate ";
   s += tls::describe(certificate_.chain);
@@ -252,28 +212,38 @@ std::string OutboundStream::tls_summary() const {
   return s;
 }
 
-void OutboundStream::check_certificate() {
-  SSL* ssl = transport_->ssl();
-  X509* leaf = SSL_get0_peer_certificate(ssl);
-  X509_STORE* store = federation_.trust().for_host(local_);
-  certificate_ = tls::PeerVerification();
-  if (leaf != nullptr && store != nullptr)
-    certificate_ = tls::verify_peer(leaf, SSL_get_peer_cert_chain(ssl), store, remote_);
-  if (!certificate_.trusted_for(remote_) && federation_.policy().requires_certificate(local_, remote_)) {
-    std::string why = "the certificate of " + remote_ + " is " + tls::describe(certificate_.chain) + ", " +
-                      tls::describe(certificate_.identity);
-    if (!certificate_.detail.empty()) why += " (" + certificate_.detail + ")";
-    log::warning("s2s outbound %s -> %s via %s (%s): refused: %s", local_.c_str(), remote_.c_str(), address_.c_str(),
-                 tls_summary().c_str(), why.c_str());
-    transport_->send("<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-                     "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><not-authorized "
-                     "xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>");
-    fail(why);
-  }
+// The peer's certificate as `local` sees it: hosts may trust different anchors.
+tls::PeerVerification OutboundStream::judge_certificate(const std::string& local) const {
+  SSL* ssl = transport_ ? transport_->ssl() : nullptr;
+  X509* leaf = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
+  X509_STORE* store = federation_.trust().for_host(local);
+  if (leaf == nullptr || store == nullptr) return tls::PeerVerification();
+  return tls::verify_peer(leaf, SSL_get_peer_cert_chain(ssl), store, remote_);
+}
+
+bool OutboundStream::check_certificate() {
+  certificate_ = judge_certificate(local_);
+  if (certificate_.trusted_for(remote_) || !federation_.policy().requires_certificate(local_, remote_)) return true;
+  std::string why = "the certificate of " + remote_ + " is " + tls::describe(certificate_.chain) + ", " +
+                    tls::describe(certificate_.identity);
+  if (!certificate_.detail.empty()) why += " (" + certificate_.detail + ")";
+  log::warning("s2s outbound %s -> %s via %s (%s): refused: %s", local_.c_str(), remote_.c_str(), address_.c_str(),
+               tls_summary().c_str(), why.c_str());
+  transport_->send(
+      "<?xml version='1.0'?><stream:stream xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' "
+      "version='1.0'><stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+      "</stream:stream>");
+  fail(why);
+  return false;
 }
 
 void OutboundStream::authenticate(const xml::Element& features) {
   state_ = State::kAuthenticating;
+  // Where a certificate is required, it has been judged after TLS; without TLS there is none.
+  if (federation_.policy().requires_certificate(local_, remote_) && !transport_->encrypted()) {
+    fail("a trusted certificate is required from " + remote_ + ", and the stream is not encrypted");
+    return;
+  }
   flush_verifies();
   bool external = false;
   if (const xml::Element* mechanisms = features.child(kSaslNs, "mechanisms"))
@@ -299,18 +269,85 @@ void OutboundStream::try_dialback() {
     fail("no dialback key can be made");
     return;
   }
-  state_ = State::kAuthenticating;
+  dialback_sent_ = true;
   transport_->send(dialback_element("result", local_, remote_, {}, {}, key));
+}
+
+// The answer to a db:result of ours: for the stream's own domain it decides the stream; for
+// a piggybacked domain, only that domain (XEP-0220 §2.4: errors do not end the stream).
+// Answers nobody asked for are ignored.
+void OutboundStream::dialback_answer(const xml::Element& result) {
+  if (lowercase(attribute_or_empty(result, "from")) != remote_) return;
+  std::string local = lowercase(attribute_or_empty(result, "to"));
+  std::string type = attribute_or_empty(result, "type");
+  std::string why = type == "valid"     ? ""
+                    : type == "invalid" ? "the peer refused our dialback key"
+                                        : "dialback error from the peer: " + dialback_error_text(result);
+  auto extra = extra_locals_.find(local);
+  if (extra != extra_locals_.end() && !extra->second.accepted) {
+    log::info("s2s outbound %s -> %s via %s (%s): %s", local.c_str(), remote_.c_str(), address_.c_str(),
+              tls_summary().c_str(), why.empty() ? "added to the stream by dialback" : why.c_str());
+    if (why.empty()) {
+      extra->second.accepted = true;
+      federation_.stream_ready(*this, local);
+    } else {
+      extra_locals_.erase(extra);
+      federation_.piggyback_failed(*this, local, why);
+    }
+    return;
+  }
+  if (state_ != State::kAuthenticating || !dialback_sent_ || local != local_) return;
+  if (!why.empty()) {
+    fail(why);
+    return;
+  }
+  log::info("s2s outbound %s -> %s via %s (%s): authenticated by dialback", local_.c_str(), remote_.c_str(),
+            address_.c_str(), tls_summary().c_str());
+  become_ready();
+}
+
+// XEP-0220 §2.1.2: the answer names the same id, and the addresses of the request swapped.
+void OutboundStream::verify_answer(const xml::Element& verify) {
+  if (lowercase(attribute_or_empty(verify, "from")) != remote_) return;
+  auto it = waiting_.find({attribute_or_empty(verify, "id"), lowercase(attribute_or_empty(verify, "to"))});
+  if (it == waiting_.end()) return;
+  std::uint64_t request = it->second;
+  waiting_.erase(it);
+  std::string type = attribute_or_empty(verify, "type");
+  federation_.verify_answered(request,
+                              type == "valid"     ? DialbackVerdict::kValid
+                              : type == "invalid" ? DialbackVerdict::kInvalid
+                                                  : DialbackVerdict::kError,
+                              type == "valid" || type == "invalid" ? type : dialback_error_text(verify));
+}
+
+bool OutboundStream::ready_for(const std::string& local) const {
+  if (state_ != State::kReady || !transport_->open()) return false;
+  if (local == local_) return true;
+  auto it = extra_locals_.find(local);
+  return it != extra_locals_.end() && it->second.accepted;
+}
+
+bool OutboundStream::add_local(const std::string& local) {
+  if (state_ != State::kReady || !peer_dialback_ || extra_locals_.count(local) || local == local_) return false;
+  const S2sPolicy& policy = federation_.policy();
+  if (policy.require_encryption(local) && !transport_->encrypted()) return false;
+  if (policy.requires_certificate(local, remote_) && !judge_certificate(local).trusted_for(remote_)) return false;
+  std::string key = dialback_key(federation_.secret(), remote_, local, stream_id_);
+  if (key.empty()) return false;
+  extra_locals_[local] = Extra{std::chrono::steady_clock::now(), false};
+  transport_->send(dialback_element("result", local, remote_, {}, {}, key));
+  return true;
 }
 
 void OutboundStream::become_ready() {
   state_ = State::kReady;
   attempt_.reset();
-  event_del(timer_.get());
-  timeval tv{kKeepAliveSeconds, 0};
-  event_free(timer_.release());
+  // From now on the timer keeps the stream alive, and closes it when it is not used.
   timer_.reset(event_new(federation_.base(), -1, EV_PERSIST, on_timer, this));
+  timeval tv{kKeepAliveSeconds, 0};
   event_add(timer_.get(), &tv);
+  for (auto& [sink, transport] : retired_) sink->stream = nullptr;
   federation_.stream_ready(*this, local_);
 }
 
@@ -330,20 +367,38 @@ void OutboundStream::send_verify(std::uint64_t request, const std::string& local
 
 // db:verify may go before this stream is authenticated, but not before it is secured.
 void OutboundStream::flush_verifies() {
-  for (const Verify& v : verifies_) {
-    by_stream_id_[v.stream_id] = v.request;
+  std::vector<Verify> pending;
+  pending.swap(verifies_);
+  for (const Verify& v : pending) {
+    waiting_[{v.stream_id, v.local}] = v.request;
     transport_->send(dialback_element("verify", v.local, remote_, v.stream_id, {}, v.key));
   }
-  verifies_.clear();
+}
+
+// A piggybacked domain whose db:result is not answered in its s2s_timeout gets a stream of
+// its own.
+void OutboundStream::expire_piggybacks() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto it = extra_locals_.begin(); it != extra_locals_.end();) {
+    if (it->second.accepted || now - it->second.asked < federation_.policy().timeout(it->first)) {
+      ++it;
+      continue;
+    }
+    std::string local = it->first;
+    it = extra_locals_.erase(it);
+    federation_.piggyback_failed(*this, local, "no answer to dialback");
+  }
 }
 
 void OutboundStream::on_timer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<OutboundStream*>(arg);
+  if (self->state_ == State::kDone) return;
   if (self->state_ != State::kReady) {
     self->fail("authentication did not complete within " +
                std::to_string(self->federation_.policy().timeout(self->local_).count()) + " s");
     return;
   }
+  self->expire_piggybacks();
   if (++self->idle_ticks_ * kKeepAliveSeconds >= kIdleSeconds) {
     log::info("s2s outbound %s -> %s: idle for %d s; closing", self->local_.c_str(), self->remote_.c_str(),
               kIdleSeconds);
@@ -357,15 +412,16 @@ void OutboundStream::on_timer(evutil_socket_t, short, void* arg) {
 
 void OutboundStream::close() {
   if (state_ == State::kDone) return;
-  if (transport_) {
-    transport_->send("</stream:stream>");
-    transport_->close();
-  }
+  if (transport_) transport_->send("</stream:stream>");
   fail("closed");
 }
 
 void OutboundStream::closed(std::string_view why) {
-  if (state_ == State::kDone) return;
+  transport_closed_ = true;
+  if (state_ == State::kDone) {
+    federation_.stream_finished(*this);
+    return;
+  }
   // A connection lost before the peer said anything may be a bad address or a broken
   // TLS path: the next address or target may do better.
   fail("connection to " + address_ + " lost: " + std::string(why), !header_seen_ || state_ == State::kTlsHandshake);
@@ -375,29 +431,30 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
   if (state_ == State::kDone) return;
   if (retry_next_address && attempt_ && state_ != State::kReady) {
     log::info("s2s outbound %s -> %s: %s; trying the next address", local_.c_str(), remote_.c_str(), why.c_str());
+    retire_transport();
     state_ = State::kConnecting;
     attempt_->resume(why);
     return;
   }
   bool was_ready = state_ == State::kReady;
+  if (!was_ready && why != "closed") {
+    std::string where = connected_once_ ? " via " + address_ + " (" + tls_summary() + ")" : "";
+    log::warning("s2s outbound %s -> %s%s: Server-to-server connection failed: %s", local_.c_str(), remote_.c_str(),
+                 where.c_str(), why.c_str());
+  }
+  state_ = State::kDone;
+  timer_.reset();
+  attempt_.reset();
+  std::map<VerifyKey, std::uint64_t> waiting;
+  waiting.swap(waiting_);
+  std::vector<Verify> unsent;
+  unsent.swap(verifies_);
+  for (const auto& [key, request] : waiting) federation_.verify_answered(request, DialbackVerdict::kError, why);
+  for (const Verify& v : unsent) federation_.verify_answered(v.request, DialbackVerdict::kError, why);
+  if (transport_) transport_->close();
   // RFC 6120 §8.3.3: not-found when no server could be reached at all, timeout when one
   // was reached but the stream did not become usable in time (or at all).
-  bool never_connected = !connected_once_;
-  state_ = State::kDone;
-  event_del(timer_.get());
-  attempt_.reset();
-  for (const auto& [id, request] : by_stream_id_) federation_.verify_answered(request, DialbackVerdict::kError, why);
-  by_stream_id_.clear();
-  for (const Verify& v : verifies_) federation_.verify_answered(v.request, DialbackVerdict::kError, why);
-  verifies_.clear();
-  if (transport_) transport_->close();
-  if (!was_ready && why != "closed" && connected_once_)
-    log::warning("s2s outbound %s -> %s via %s (%s): Server-to-server connection failed: %s", local_.c_str(),
-                 remote_.c_str(), address_.c_str(), tls_summary().c_str(), why.c_str());
-  else if (!was_ready && why != "closed")
-    log::warning("s2s outbound %s -> %s: Server-to-server connection failed: %s", local_.c_str(), remote_.c_str(),
-                 why.c_str());
-  federation_.stream_failed(*this, never_connected, why);
+  federation_.stream_failed(*this, !connected_once_, was_ready, why);
 }
 
 }  // namespace xmppd::s2s

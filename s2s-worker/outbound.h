@@ -1,8 +1,9 @@
 // An outbound server-to-server stream from one local domain to one remote domain: it
 // connects (connector.h), secures the stream with STARTTLS or direct TLS, judges the peer's
 // certificate, authenticates with SASL EXTERNAL or else dialback as policy allows, and then
-// carries the stanzas the federation hands it. It also carries dialback verification
-// requests (db:verify) for inbound streams claiming the remote domain.
+// carries the stanzas the federation hands it. Other local domains may join a ready stream
+// by dialback (piggybacking). It also carries dialback verification requests (db:verify)
+// for inbound streams claiming the remote domain.
 #pragma once
 
 #include <event2/event.h>
@@ -12,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "s2s-worker/connector.h"
@@ -22,7 +24,7 @@
 
 namespace xmppd::s2s {
 
-class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handler {
+class OutboundStream final : xml::StreamParser::Handler {
  public:
   OutboundStream(Federation& federation, std::string local, std::string remote);
   ~OutboundStream() override;
@@ -34,15 +36,17 @@ class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handl
   bool ready_for(const std::string& local) const;
   // Piggybacking (XEP-0220 §4.3): another local domain asks to use this ready stream. It is
   // proven with dialback on its own; false when that cannot work here (the peer does not do
-  // dialback, or policy wants a certificate this peer's does not satisfy).
+  // dialback, or that domain's policy wants encryption or a certificate this stream lacks).
   bool add_local(const std::string& local);
-  // Only once ready(). False when the stanza is over what the peer said it accepts
+  // Only once ready_for(). False when the stanza is over what the peer said it accepts
   // (XEP-0478 max-bytes).
   bool send_stanza(std::string_view xml);
   void send_verify(std::uint64_t request, const std::string& local, const std::string& stream_id,
                    const std::string& key);
   // Ends the stream (idle, or the worker stops).
   void close();
+  // Done and its connection closed: the federation may destroy it.
+  bool finished() const { return state_ == State::kDone && (!transport_ || transport_closed_); }
 
   const std::string& local() const { return local_; }
   const std::string& remote() const { return remote_; }
@@ -50,22 +54,48 @@ class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handl
  private:
   enum class State { kConnecting, kOpening, kStarttls, kTlsHandshake, kAuthenticating, kSaslRestart, kReady, kDone };
 
+  // A connection's events reach the stream only while it is the current one: one given up
+  // for the next address may still report its end.
+  struct Sink final : stream::Transport::Events {
+    OutboundStream* stream;
+    explicit Sink(OutboundStream* s) : stream(s) {}
+    void received(std::string_view bytes) override {
+      if (stream) stream->received(bytes);
+    }
+    void tls_established() override {
+      if (stream) stream->tls_established();
+    }
+    void closed(std::string_view why) override {
+      if (stream) stream->closed(why);
+    }
+  };
+  struct Verify {
+    std::uint64_t request;
+    std::string local, stream_id, key;
+  };
+  using VerifyKey = std::tuple<std::string, std::string>;  // (stream id, local domain)
+
   void connected(Connected connection);
+  void retire_transport();
   void open_stream();
   void secured(const xml::Element& features);
+  void read_limits(const xml::Element& features);
   void authenticate(const xml::Element& features);
   void try_dialback();
+  void dialback_answer(const xml::Element& result);
+  void verify_answer(const xml::Element& verify);
   void become_ready();
   void flush_verifies();
   void fail(const std::string& why, bool retry_next_address = false);
-  void check_certificate();
+  bool check_certificate();
+  tls::PeerVerification judge_certificate(const std::string& local) const;
   std::string tls_summary() const;
+  void expire_piggybacks();
   static void on_timer(evutil_socket_t, short, void* arg);
 
-  // Transport::Events
-  void received(std::string_view bytes) override;
-  void tls_established() override;
-  void closed(std::string_view why) override;
+  void received(std::string_view bytes);
+  void tls_established();
+  void closed(std::string_view why);
   // xml::StreamParser::Handler
   void stream_opened(const xml::Element& header) override;
   void element(xml::Element element, std::size_t bytes) override;
@@ -75,29 +105,31 @@ class OutboundStream final : stream::Transport::Events, xml::StreamParser::Handl
   std::string local_, remote_;
   State state_ = State::kConnecting;
   std::unique_ptr<ConnectAttempt> attempt_;
+  std::unique_ptr<Sink> sink_;
   std::unique_ptr<stream::Transport> transport_;
-  // Transports of connections given up while inside their own callbacks.
-  std::vector<std::unique_ptr<stream::Transport>> retired_;
+  bool transport_closed_ = false;
+  // Connections given up for the next address, closing.
+  std::vector<std::pair<std::unique_ptr<Sink>, std::unique_ptr<stream::Transport>>> retired_;
   xml::StreamParser parser_;
   Target target_{};
   std::string address_;
   std::string stream_id_;        // the receiving server's id: part of the dialback key
-  bool peer_dialback_ = false;   // xmlns:db on the header or the dialback feature
+  bool peer_dialback_ = false;   // the dialback feature, or a pre-1.0 server
   bool header_seen_ = false;
-  bool connected_once_ = false;   // a TCP connection was made to some address
+  bool connected_once_ = false;  // a TCP connection was made to some address
   bool sasl_tried_ = false;
+  bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   tls::PeerVerification certificate_;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
-  struct Verify {
-    std::uint64_t request;
-    std::string local, stream_id, key;
+  std::vector<Verify> verifies_;    // not yet sent
+  std::map<VerifyKey, std::uint64_t> waiting_;  // sent, by what the answer carries
+  // Local domains added after the first: when their db:result went out, and whether the
+  // peer has accepted it.
+  struct Extra {
+    std::chrono::steady_clock::time_point asked;
+    bool accepted = false;
   };
-  void dialback_answer(const xml::Element& result);
-  std::vector<Verify> verifies_;       // not yet sent
-  std::vector<std::uint64_t> waiting_; // sent, awaiting the answer (answers carry ids, not ours)
-  std::map<std::string, std::uint64_t> by_stream_id_;
-  // Local domains added after the first: false while their dialback is in progress.
-  std::map<std::string, bool> extra_locals_;
+  std::map<std::string, Extra> extra_locals_;
   ipc::EventPtr timer_;
   bool sent_since_tick_ = false;
   int idle_ticks_ = 0;

@@ -203,12 +203,21 @@ void Transport::close() {
   if (state_ != State::kHandshake) flush();
 }
 
+// The owner hears of the end from the event loop, never from inside a call it made
+// (send, close, start_tls): it may then destroy what it likes, the transport included.
 void Transport::finish(std::string_view why) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   event_.reset();
   fd_.reset();
-  events_.closed(why);
+  why_closed_ = why;
+  event_.reset(event_new(base_, -1, 0, on_finished, this));
+  event_active(event_.get(), EV_TIMEOUT, 0);
+}
+
+void Transport::on_finished(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  self->events_.closed(self->why_closed_);
 }
 
 }  // namespace xmppd::stream

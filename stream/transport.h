@@ -20,7 +20,8 @@ class Transport {
     virtual ~Events() = default;
     virtual void received(std::string_view bytes) = 0;
     virtual void tls_established() = 0;
-    // The connection is gone (peer closed, error, or after close()): the owner may now
+    // The connection is gone (peer closed, error, or after close()). Always called from
+    // the event loop, never from inside a call into the transport; the owner may then
     // destroy the transport, but not from inside this call.
     virtual void closed(std::string_view why) = 0;
   };
@@ -42,6 +43,8 @@ class Transport {
   void close();
 
   bool encrypted() const { return state_ == State::kTls; }
+  // Sends still go out: neither closed nor closing.
+  bool open() const { return state_ != State::kClosed && state_ != State::kDraining && !closing_; }
   SSL* ssl() const { return ssl_.get(); }
   const std::string& peer() const { return peer_; }
 
@@ -55,6 +58,7 @@ class Transport {
   static constexpr std::size_t kMaxQueued = 4 << 20;
 
   static void on_event(evutil_socket_t, short what, void* arg);
+  static void on_finished(evutil_socket_t, short, void* arg);
   void readable();
   void writable();
   void handshake();
@@ -72,8 +76,9 @@ class Transport {
   std::string out_;
   bool tls_pending_ = false;   // STARTTLS waits for the plaintext queue to drain
   bool closing_ = false;
-  ipc::EventPtr event_;
+  ipc::EventPtr event_;  // I/O, then the deferred end
   short wanted_ = 0;
+  std::string why_closed_;
 };
 
 }  // namespace xmppd::stream

@@ -296,12 +296,13 @@ class Loadgen final : public ClientListener {
   void on_message(Client& client, const XmlTree& tree) override;
 
  private:
-  enum class Phase { kLogin, kWarmup, kMeasure, kDrain, kHold, kDone };
+  enum class Phase { kLogin, kPrime, kWarmup, kMeasure, kDrain, kHold, kDone };
   bool messages() const { return o_.mode == Options::Mode::kMessages; }
   bool setup_tls();
   void build_clients();
   void record_error(ErrorKind kind, const std::string& what, const Client& client);
   void check_login_done();
+  void start_prime();
   void start_sending();
   void start_measure();
   void end_measure();
@@ -317,7 +318,7 @@ class Loadgen final : public ClientListener {
   static void on_tick(evutil_socket_t, short, void* arg);
   static void on_second(evutil_socket_t, short, void* arg);
   static void on_phase_timer(evutil_socket_t, short, void* arg);
-  static void on_drain_check(evutil_socket_t, short, void* arg);
+  static void on_wait_check(evutil_socket_t, short, void* arg);
   static void on_signal(evutil_socket_t, short, void* arg);
   struct event* add_timer(event_callback_fn fn, double seconds, bool persist);
 
@@ -345,6 +346,7 @@ class Loadgen final : public ClientListener {
   std::size_t logins_ = 0;
   std::size_t login_failures_ = 0;
   std::uint64_t login_start_ns_ = 0, login_end_ns_ = 0;
+  double login_cpu_start_ = 0, login_cpu_ = 0;
   // After logins.
   std::size_t disconnects_ = 0;
   std::uint64_t error_counts_[static_cast<int>(ErrorKind::kCount)] = {};
@@ -354,7 +356,8 @@ class Loadgen final : public ClientListener {
   std::string first_message_error_;
   // Messages.
   bool sending_ = false;
-  std::uint64_t send_start_ns_ = 0, scheduled_ = 0;
+  std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0, scheduled_ = 0;
+  struct event* wait_event_ = nullptr;
   std::size_t cursor_ = 0;
   std::uint64_t sent_ = 0, received_ = 0, duplicates_ = 0, stale_ = 0, unparsed_ = 0, bounced_ = 0;
   std::uint64_t backlog_skips_ = 0, given_up_ = 0;
@@ -482,6 +485,7 @@ int Loadgen::run() {
     std::fprintf(stderr, "loadgen: %s mode, %zu connections to log in at %.0f/s (run %s)\n",
                  messages() ? "messages" : "idle", clients_.size(), o_.connect_rate, run_tag_.c_str());
   login_start_ns_ = last_progress_ns_ = now_ns();
+  login_cpu_start_ = cpu_seconds();
   launch_event_ = add_timer(&Loadgen::on_launch, 0.002, true);
   add_timer(&Loadgen::on_second, 1.0, true);
   on_launch(-1, 0, this);
@@ -552,9 +556,13 @@ void Loadgen::on_failed(Client& client, ErrorKind kind, const std::string& what)
 void Loadgen::check_login_done() {
   if (logins_ + login_failures_ < clients_.size()) return;
   double seconds = seconds_between(login_start_ns_, login_end_ns_);
+  login_cpu_ = cpu_seconds() - login_cpu_start_;
   if (!o_.quiet)
-    std::fprintf(stderr, "loadgen: %zu logged in, %zu failed, in %.2f s (%.0f/s)\n", logins_, login_failures_,
-                 seconds, seconds > 0 ? static_cast<double>(logins_) / seconds : 0.0);
+    std::fprintf(stderr, "loadgen: %zu logged in, %zu failed, in %.2f s (%.0f/s); loadgen CPU %.0f%% (%.0f%% PBKDF2 "
+                 "cache hits)\n", logins_, login_failures_, seconds,
+                 seconds > 0 ? static_cast<double>(logins_) / seconds : 0.0, seconds > 0 ? 100 * login_cpu_ / seconds : 0.0,
+                 100.0 * static_cast<double>(shared_.cache.hits()) /
+                     static_cast<double>(std::max<std::uint64_t>(1, shared_.cache.hits() + shared_.cache.misses())));
   if (login_failures_ * 100 > clients_.size() || logins_ == 0) {
     std::fprintf(stderr, "loadgen: logins could not complete: %zu of %zu failed\n", login_failures_,
                  clients_.size());
@@ -569,10 +577,13 @@ void Loadgen::check_login_done() {
     phase_event_ = add_timer(&Loadgen::on_phase_timer, o_.hold, false);
     return;
   }
-  start_sending();
+  start_prime();
 }
 
-void Loadgen::start_sending() {
+// Each pair sends one message and the warm-up starts once all have arrived (or after 10 s):
+// routes exist then (s2s streams are up), so that the burst of a saturating start does not
+// meet a stream still being set up.
+void Loadgen::start_prime() {
   // The message prefix and padding are built once; a message is then appended with no allocation
   // beyond the growth of the sender's output buffer.
   for (Pair& p : pairs_) {
@@ -582,11 +593,23 @@ void Loadgen::start_sending() {
     active_.push_back(&p);
   }
   padding_.assign(o_.body_bytes, 'x');
+  phase_ = Phase::kPrime;
+  prime_start_ns_ = now_ns();
+  for (Pair* p : active_) {
+    send_message(*p, prime_start_ns_);
+    if (o_.rate <= 0) ++p->in_flight;
+    p->last_progress_ns = prime_start_ns_;
+  }
+  wait_event_ = add_timer(&Loadgen::on_wait_check, 0.01, true);
+}
+
+void Loadgen::start_sending() {
   phase_ = Phase::kWarmup;
   sending_ = true;
   send_start_ns_ = now_ns();
   if (!o_.quiet)
-    std::fprintf(stderr, "loadgen: %zu pairs sending %s; warm-up %.1f s, then %.1f s measured\n", active_.size(),
+    std::fprintf(stderr, "loadgen: primed in %.2f s; %zu pairs sending %s; warm-up %.1f s, then %.1f s measured\n",
+                 seconds_between(prime_start_ns_, send_start_ns_), active_.size(),
                  o_.rate > 0 ? (std::to_string(static_cast<long long>(o_.rate)) + " messages/s").c_str()
                              : ("as fast as possible, window " + std::to_string(o_.window)).c_str(),
                  o_.warmup, o_.duration);
@@ -620,7 +643,7 @@ void Loadgen::end_measure() {
   if (tick_event_ != nullptr) event_del(tick_event_);
   phase_ = Phase::kDrain;
   if (!o_.quiet) std::fprintf(stderr, "loadgen: measured; waiting up to %.1f s for the last messages\n", o_.drain);
-  add_timer(&Loadgen::on_drain_check, 0.02, true);
+  if (wait_event_ == nullptr) wait_event_ = add_timer(&Loadgen::on_wait_check, 0.01, true);
 }
 
 void Loadgen::on_phase_timer(evutil_socket_t, short, void* arg) {
@@ -633,11 +656,19 @@ void Loadgen::on_phase_timer(evutil_socket_t, short, void* arg) {
   }
 }
 
-void Loadgen::on_drain_check(evutil_socket_t, short, void* arg) {
+void Loadgen::on_wait_check(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Loadgen*>(arg);
-  if (self->phase_ != Phase::kDrain) return;
   std::uint64_t now = now_ns();
   bool all_in = self->received_ + self->bounced_ >= self->sent_;
+  if (self->phase_ == Phase::kPrime) {
+    if (all_in || seconds_between(self->prime_start_ns_, now) >= 10) {
+      event_del(self->wait_event_);
+      self->wait_event_ = nullptr;
+      self->start_sending();
+    }
+    return;
+  }
+  if (self->phase_ != Phase::kDrain) return;
   if (all_in || seconds_between(std::max(self->last_send_ns_, self->measure_end_ns_), now) >= self->o_.drain) {
     self->drain_end_ns_ = now;
     self->finish(0);
@@ -653,6 +684,7 @@ void Loadgen::on_signal(evutil_socket_t, short, void* arg) {
   }
   switch (self->phase_) {
     case Phase::kLogin: self->finish(2); break;
+    case Phase::kPrime:
     case Phase::kWarmup:
     case Phase::kMeasure: self->end_measure(); break;
     default: self->finish(0); break;
@@ -661,7 +693,7 @@ void Loadgen::on_signal(evutil_socket_t, short, void* arg) {
 
 void Loadgen::finish(int code) {
   if (phase_ == Phase::kDone) return;
-  if (phase_ == Phase::kMeasure || phase_ == Phase::kWarmup) end_measure();
+  if (phase_ == Phase::kMeasure || phase_ == Phase::kWarmup || phase_ == Phase::kPrime) end_measure();
   if (drain_end_ns_ == 0) drain_end_ns_ = now_ns();
   if (login_end_ns_ == 0) login_end_ns_ = now_ns();
   phase_ = Phase::kDone;
@@ -822,7 +854,7 @@ void Loadgen::on_second(evutil_socket_t, short, void* arg) {
                                         " s (" + Client::state_name(c.state()) + ")");
     }
   }
-  if (self->phase_ == Phase::kWarmup || self->phase_ == Phase::kMeasure) {
+  if (self->phase_ == Phase::kPrime || self->phase_ == Phase::kWarmup || self->phase_ == Phase::kMeasure) {
     if (self->o_.rate <= 0) self->expire_windows(now);
   }
   self->progress();
@@ -838,13 +870,19 @@ void Loadgen::progress() {
       std::fprintf(stderr, "[%6.1fs] login: %zu online, %zu failed, %zu in progress, %zu to go\n", t, logins_,
                    login_failures_, pending_, clients_.size() - launched_);
       break;
+    case Phase::kPrime:
     case Phase::kWarmup:
     case Phase::kMeasure:
     case Phase::kDrain:
-      std::fprintf(stderr, "[%6.1fs] %s: sent %.0f/s, received %.0f/s, %" PRIu64 " not yet received, %zu errors\n", t,
-                   phase_ == Phase::kWarmup ? "warm-up" : phase_ == Phase::kMeasure ? "measure" : "drain",
+      std::fprintf(stderr,
+                   "[%6.1fs] %s: sent %.0f/s, received %.0f/s, %" PRIu64 " in flight, %" PRIu64 " bounced, %zu errors\n",
+                   t,
+                   phase_ == Phase::kPrime    ? "prime"
+                   : phase_ == Phase::kWarmup ? "warm-up"
+                   : phase_ == Phase::kMeasure ? "measure"
+                                               : "drain",
                    static_cast<double>(sent_ - last_sent_) / dt, static_cast<double>(received_ - last_received_) / dt,
-                   sent_ - received_, static_cast<std::size_t>(errors_));
+                   sent_ - std::min(sent_, received_ + bounced_), bounced_, static_cast<std::size_t>(errors_));
       break;
     case Phase::kHold:
       std::fprintf(stderr, "[%6.1fs] hold: %zu connected, %zu disconnected\n", t, logins_ - disconnects_,
@@ -870,10 +908,10 @@ void Loadgen::print_results() {
   if (!messages()) {
     std::snprintf(buf, sizeof buf,
                   "{\"mode\": \"idle\", \"accounts\": %u, \"ready\": %zu, \"logins\": %zu, \"login_failures\": %zu, "
-                  "\"login_seconds\": %.3f, \"login_rate\": %.1f, \"hold_seconds\": %.1f, \"disconnects\": %zu, "
-                  "\"scram_cache_hits\": %" PRIu64 ", \"errors\": ",
+                  "\"login_seconds\": %.3f, \"login_rate\": %.1f, \"login_cpu_seconds\": %.3f, \"hold_seconds\": %.1f, "
+                  "\"disconnects\": %zu, \"scram_cache_hits\": %" PRIu64 ", \"errors\": ",
                   o_.accounts, ready_ ? logins_ : 0, logins_, login_failures_, login_seconds,
-                  login_rate, o_.hold, disconnects_, shared_.cache.hits());
+                  login_rate, login_cpu_, o_.hold, disconnects_, shared_.cache.hits());
     json = buf + errors + "}";
     if (!o_.quiet)
       std::fprintf(stderr, "loadgen: %zu clients logged in in %.2f s (%.0f/s), %zu disconnected while held\n", logins_,
@@ -887,7 +925,7 @@ void Loadgen::print_results() {
                   "{\"mode\": \"messages\", \"accounts\": %u, \"pairs\": %zu, \"rate\": %.0f, \"window\": %u, "
                   "\"body_bytes\": %u, \"mechanism\": \"%s\", "
                   "\"logins\": %zu, \"login_failures\": %zu, \"login_seconds\": %.3f, \"login_rate\": %.1f, "
-                  "\"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"duplicates\": %" PRIu64
+                  "\"login_cpu_seconds\": %.3f, \"prime_seconds\": %.3f, \"sent\": %" PRIu64 ", \"received\": %" PRIu64 ", \"lost\": %" PRIu64 ", \"duplicates\": %" PRIu64
                   ", \"bounced\": %" PRIu64 ", \"stale\": %" PRIu64 ", \"unparsed\": %" PRIu64
                   ", \"backlog_skips\": %" PRIu64 ", \"given_up\": %" PRIu64 ", "
                   "\"duration_seconds\": %.3f, \"sent_in_period\": %" PRIu64 ", \"received_in_period\": %" PRIu64
@@ -897,7 +935,7 @@ void Loadgen::print_results() {
                   "\"message_errors\": %" PRIu64 ", \"first_message_error\": %s, \"scram_cache_hits\": %" PRIu64
                   ", \"errors\": ",
                   o_.accounts, active_.size(), o_.rate, o_.window, o_.body_bytes, o_.mechanism.c_str(), logins_,
-                  login_failures_, login_seconds, login_rate, sent_, received_, lost, duplicates_, bounced_, stale_,
+                  login_failures_, login_seconds, login_rate, login_cpu_, seconds_between(prime_start_ns_, send_start_ns_), sent_, received_, lost, duplicates_, bounced_, stale_,
                   unparsed_, backlog_skips_, given_up_, period, sent_in_period_, received_in_period_,
                   period > 0 ? static_cast<double>(received_in_period_) / period : 0.0,
                   seconds_between(measure_end_ns_, drain_end_ns_), ms(latency_.quantile(0.5)),

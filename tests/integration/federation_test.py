@@ -150,6 +150,9 @@ class TwoServers(FederationTest):
         presences = asyncio.Queue()
         alice.add_event_handler("presence_available", lambda p: presences.put_nowait(("available", str(p["from"]))))
         alice.add_event_handler("presence_subscribed", lambda p: presences.put_nowait(("subscribed", str(p["from"]))))
+        # Bob answers by hand and does not subscribe back, so the rosters have one known end state.
+        bob.auto_authorize = None
+        bob.auto_subscribe = False
         bob.add_event_handler("presence_subscribe", lambda p: bob.send_presence(pto=p["from"].bare, ptype="subscribed"))
         alice.send_presence(pto=f"bob@{B}", ptype="subscribe")
         seen = set()
