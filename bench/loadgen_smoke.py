@@ -13,6 +13,7 @@ to stdout. XMPPD_BUILD_DIR selects the build (default build/); SMOKE_RUNS=K runs
 against the same servers (with --scram-cache FILE, the runs after the first skip PBKDF2).
 """
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main():
         for server in servers:
             server.stop()
         dns.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import re
 import socket
 import ssl
 import subprocess
+import threading
 
 import certs
 import harness
@@ -230,14 +231,16 @@ class TwoServers(FederationTest):
                     m = self.receive(guest)
                     self.assertEqual((m["type"], m["error"]["condition"]), ("error", "not-allowed"))
 
-    def test_stripped_starttls_is_refused_when_encryption_is_required(self):
-        # A man in the middle on b.test's address removes STARTTLS from the features and
-        # answers the request for it with a failure.
-        a = self.start_xmppd(A)
+    def stripped_starttls(self, extra):
+        """A man in the middle on b.test's address removes STARTTLS from the features and
+        answers the request for it with a failure; what it saw is returned."""
+        a = self.start_xmppd(A, extra=extra)
         self.adduser(a, f"alice@{A}", "alice pw")
         alice = self.login(f"alice@{A}/phone", "alice pw")
         listener = socket.create_server((ADDRESS[B], 5269))
         self.addCleanup(listener.close)
+        seen = []
+
         def mitm():
             conn, _ = listener.accept()
             with conn:
@@ -245,19 +248,30 @@ class TwoServers(FederationTest):
                 conn.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
                              b"xmlns:stream='http://etherx.jabber.org/streams' id='x' from='b.test' version='1.0'>"
                              b"<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>")
-                data = streams.read_until(conn, b"/>")
-                self.mitm_saw = data
+                seen.append(streams.read_until(conn, b"/>"))
                 conn.sendall(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/></stream:stream>")
-        import threading
+                seen.append(streams.read_to_end(conn))
         thread = threading.Thread(target=mitm, daemon=True)
         thread.start()
         alice.send_message(mto=f"bob@{B}", mbody="secret", mtype="chat")
         m = self.receive(alice)
         self.assertEqual(m["type"], "error")
         thread.join(5)
-        self.assertIn(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", self.mitm_saw)
-        self.assertNotIn(b"secret", self.mitm_saw)
         a.wait_log(rf"s2s outbound {A} -> {B}: .*the peer refused STARTTLS")
+        return b"".join(seen)
+
+    def test_stripped_starttls_is_refused_when_encryption_is_required(self):
+        seen = self.stripped_starttls("")
+        self.assertIn(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", seen)
+        self.assertNotIn(b"secret", seen)
+        self.assertNotIn(b"db:result", seen)
+
+    def test_stripped_starttls_is_refused_when_a_certificate_is_required(self):
+        # Encryption optional, but s2s_secure_auth wants a certificate, which needs TLS.
+        seen = self.stripped_starttls("s2s_require_encryption = false\ns2s_secure_auth = true\n")
+        self.assertIn(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>", seen)
+        self.assertNotIn(b"secret", seen)
+        self.assertNotIn(b"db:result", seen)
 
     def test_a_silent_server_times_out(self):
         a = self.start_xmppd(A, extra="s2s_timeout = 2\n")
@@ -470,6 +484,23 @@ class InboundChecks(FederationTest):
         condition, text = peer.error()
         self.assertEqual(condition, "not-authorized")
         self.assertIn("no certificate was presented", text)
+
+    def test_a_stream_may_claim_only_so_many_domains(self):
+        # Proven by its certificate, the stream survives each refused claim: the limit ends it.
+        peer = self.peer_with_certificate("evil.test")
+        peer.starttls()
+        peer.external()
+        for i in range(33):
+            peer.send(f"<db:result from='d{i}.test' to='b.test'>{'0' * 64}</db:result>")
+        condition, text = peer.error()
+        self.assertEqual((condition, text), ("policy-violation", "too many domains on one stream"))
+
+    def test_a_dialback_key_of_any_length_is_refused(self):
+        peer = RawPeer(self, A)
+        self.addCleanup(peer.close)
+        peer.starttls()
+        peer.send(f"<db:result from='{A}' to='b.test'>{'0' * 257}</db:result>")
+        self.assertEqual(peer.error()[0], "policy-violation")
 
     def test_dialback_key_checked_with_the_authoritative_server(self):
         a = self.start_xmppd(A)
