@@ -162,19 +162,25 @@ void ConnectAttempt::srv_answered(bool direct_tls, SrvAnswer answer) {
 }
 
 void ConnectAttempt::plan() {
-  // An SRV set we could not read might have named other hosts; guessing would connect where
-  // the domain did not say, so the attempt ends and a later one asks again.
+  // An _xmpp-server set we could not read might have named other hosts; guessing would
+  // connect where the domain did not say, so the attempt ends and a later one asks again.
+  // An unreadable _xmpps-server set only costs the direct TLS alternatives, when the
+  // _xmpp-server set says where to go (some resolvers still fail on the newer name).
   for (bool direct_tls : {true, false}) {
-    const SrvAnswer& answer = direct_tls ? *xmpps_ : *xmpp_;
+    SrvAnswer& answer = direct_tls ? *xmpps_ : *xmpp_;
     const std::string name = (direct_tls ? "_xmpps-server._tcp." : "_xmpp-server._tcp.") + domain_;
     if (answer.status == DnsStatus::kBogus) {
       fail("DNSSEC validation failed for " + name);
       return;
     }
-    if (answer.status == DnsStatus::kError) {
-      fail("DNS error for " + name);
-      return;
+    if (answer.status != DnsStatus::kError) continue;
+    if (direct_tls && xmpp_->status == DnsStatus::kOk) {
+      reasons_.push_back("DNS error for " + name);
+      answer = SrvAnswer{DnsStatus::kNoRecords, {}, false};
+      continue;
     }
+    fail("DNS error for " + name);
+    return;
   }
   SrvPlan plan = plan_targets(domain_, records_of(*xmpps_), records_of(*xmpp_), srv_random);
   if (plan.outcome == SrvOutcome::kNoService) {

@@ -46,7 +46,11 @@ class DnsServer(IntegrationTest):
              "--srv-host=_xmpp-server._tcp.fallback.test,live.fallback.test,5269,20,1",
              "--host-record=dead.fallback.test,127.0.0.27",
              "--host-record=live.fallback.test,127.0.0.28",
-             f"--server=/broken.test/{FAILING_SERVER}"],
+             f"--server=/broken.test/{FAILING_SERVER}",
+             # Only the direct TLS name fails here.
+             f"--server=/_xmpps-server._tcp.halfbroken.test/{FAILING_SERVER}",
+             "--srv-host=_xmpp-server._tcp.halfbroken.test,xmpp.halfbroken.test,5269,0,0",
+             "--host-record=xmpp.halfbroken.test,127.0.0.29"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.addCleanup(self.dnsmasq.wait)
         self.addCleanup(self.dnsmasq.terminate)
@@ -167,6 +171,12 @@ class Connect(DnsServer):
         lines, _ = self.connect("broken.test")
         self.assertEqual(len(lines), 1, lines)
         self.assertRegex(lines[0], r"^failed DNS error for _xmpps?-server\._tcp\.broken\.test$")
+
+    def test_dns_error_for_direct_tls_only_leaves_starttls(self):
+        failing_dns_server(self, delay=0)
+        self.listen("127.0.0.29", 5269)
+        lines, _ = self.connect("halfbroken.test")
+        self.assertEqual(lines, ["connected xmpp.halfbroken.test 5269 starttls 127.0.0.29 port 5269"])
 
     def test_destroyed_while_dns_is_pending(self):
         # Each answer is late enough that both SRV queries are still out when the attempt
