@@ -146,23 +146,44 @@ class TwoServers(FederationTest):
         b.wait_log(rf"s2s inbound a2.test -> {B} from .*authenticated by dialback")
         self.assertEqual(len(re.findall(rf"s2s outbound \S+ -> {B}: connected to", a.log())), 1)
 
-    def test_presence_subscription_across_servers(self):
+    def subscribe(self, user, contact, contact_jid, contact_full):
+        """user asks contact_jid for a subscription, contact approves by hand; waits for the
+        approval and the contact's presence to reach user."""
+        seen = asyncio.Queue()
+        handlers = [("presence_available", lambda p: seen.put_nowait(("available", str(p["from"])))),
+                    ("presence_subscribed", lambda p: seen.put_nowait(("subscribed", str(p["from"]))))]
+        for event, handler in handlers:
+            user.add_event_handler(event, handler)
+        contact.add_event_handler("presence_subscribe",
+                                  lambda p: contact.send_presence(pto=p["from"].bare, ptype="subscribed"))
+        user.send_presence(pto=contact_jid, ptype="subscribe")
+        got = set()
+        while ("available", contact_full) not in got or ("subscribed", contact_jid) not in got:
+            got.add(self.loop.run_until_complete(asyncio.wait_for(seen.get(), 20)))
+        for event, handler in handlers:
+            user.del_event_handler(event, handler)
+
+    def subscription(self, client, contact):
+        roster = self.loop.run_until_complete(asyncio.wait_for(client.get_roster(), 10))
+        return roster["roster"]["items"][contact]["subscription"]
+
+    def test_presence_subscription_across_servers_both_ways(self):
         a, b, alice, bob = self.two_servers()
-        presences = asyncio.Queue()
-        alice.add_event_handler("presence_available", lambda p: presences.put_nowait(("available", str(p["from"]))))
-        alice.add_event_handler("presence_subscribed", lambda p: presences.put_nowait(("subscribed", str(p["from"]))))
-        # Bob answers by hand and does not subscribe back, so the rosters have one known end state.
-        bob.auto_authorize = None
-        bob.auto_subscribe = False
-        bob.add_event_handler("presence_subscribe", lambda p: bob.send_presence(pto=p["from"].bare, ptype="subscribed"))
-        alice.send_presence(pto=f"bob@{B}", ptype="subscribe")
-        seen = set()
-        while ("available", f"bob@{B}/desk") not in seen or ("subscribed", f"bob@{B}") not in seen:
-            seen.add(self.loop.run_until_complete(asyncio.wait_for(presences.get(), 20)))
-        roster_a = self.loop.run_until_complete(asyncio.wait_for(alice.get_roster(), 10))
-        self.assertEqual(roster_a["roster"]["items"][f"bob@{B}"]["subscription"], "to")
-        roster_b = self.loop.run_until_complete(asyncio.wait_for(bob.get_roster(), 10))
-        self.assertEqual(roster_b["roster"]["items"][f"alice@{A}"]["subscription"], "from")
+        # Answers by hand only, so that each step has one known end state.
+        for client in (alice, bob):
+            client.auto_authorize = None
+            client.auto_subscribe = False
+        self.subscribe(alice, bob, f"bob@{B}", f"bob@{B}/desk")
+        self.assertEqual(self.subscription(alice, f"bob@{B}"), "to")
+        self.assertEqual(self.subscription(bob, f"alice@{A}"), "from")
+        self.subscribe(bob, alice, f"alice@{A}", f"alice@{A}/phone")
+        self.assertEqual(self.subscription(alice, f"bob@{B}"), "both")
+        self.assertEqual(self.subscription(bob, f"alice@{A}"), "both")
+        # Going offline is seen across the servers.
+        gone = asyncio.Queue()
+        alice.add_event_handler("presence_unavailable", lambda p: gone.put_nowait(str(p["from"])))
+        bob.disconnect()
+        self.assertEqual(self.loop.run_until_complete(asyncio.wait_for(gone.get(), 20)), f"bob@{B}/desk")
 
     def test_certificate_without_client_auth_usage_authenticates_with_sasl_external(self):
         a = self.start_xmppd(A, client_auth=False)
