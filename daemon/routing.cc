@@ -18,11 +18,6 @@ using xmpp::reply;
 constexpr std::string_view kPingNs = "urn:xmpp:ping";
 constexpr std::string_view kDiscoInfoNs = "http://jabber.org/protocol/disco#info";
 
-std::string attribute_or(const xml::Element& e, std::string_view name, std::string fallback = {}) {
-  const std::string* value = e.attribute(name);
-  return value != nullptr ? *value : fallback;
-}
-
 }  // namespace
 
 void Routing::bind(ClientStream& stream, const std::string& resource) {
@@ -137,7 +132,7 @@ void Routing::to_local_user(const xml::Element& stanza, const std::string& bare,
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
     if (stanza.name() == "message") message_to_bare(stanza, bare);
     // RFC 6120 §8.5.3.2.1: a request gets an error; a result or an error is dropped.
-    std::string type = attribute_or(stanza, "type");
+    std::string type = stanza.attribute_or("type");
     if (stanza.name() == "iq" && (type == "get" || type == "set")) bounce(stanza, "cancel", "service-unavailable");
     return;
   }
@@ -145,9 +140,9 @@ void Routing::to_local_user(const xml::Element& stanza, const std::string& bare,
     message_to_bare(stanza, bare);
   } else if (stanza.name() == "iq") {
     // Answered by the server on the account's behalf (XEP-0030 §3.1: an account's disco).
-    if (attribute_or(stanza, "type") == "get" && stanza.children().size() == 1 && account_disco(stanza, bare))
+    if (stanza.attribute_or("type") == "get" && stanza.children().size() == 1 && account_disco(stanza, bare))
       return;
-    if (attribute_or(stanza, "type") == "get" || attribute_or(stanza, "type") == "set")
+    if (stanza.attribute_or("type") == "get" || stanza.attribute_or("type") == "set")
       bounce(stanza, "cancel", "service-unavailable");
   }
 }
@@ -155,7 +150,7 @@ void Routing::to_local_user(const xml::Element& stanza, const std::string& bare,
 // RFC 6121 §8.5.2.1: the available resources of non-negative priority; a normal message to
 // the highest of them, chat (as Prosody does) and headline to all.
 void Routing::message_to_bare(const xml::Element& message, const std::string& bare) {
-  std::string type = attribute_or(message, "type", "normal");
+  std::string type = message.attribute_or("type", "normal");
   if (type == "error") return;
   std::vector<ClientStream*> targets;
   int best = -1;
@@ -229,7 +224,7 @@ bool Routing::account_disco(const xml::Element& iq, const std::string& bare) {
   bool info = payload.is(kDiscoInfoNs, "query");
   bool items = payload.is("http://jabber.org/protocol/disco#items", "query");
   if (!info && !items) return false;
-  auto from = xmpp::Jid::parse(attribute_or(iq, "from"));
+  auto from = xmpp::Jid::parse(iq.attribute_or("from"));
   if (!from) return false;
   bool allowed = from->bare() == bare;
   if (!allowed && store_ != nullptr)
@@ -254,7 +249,7 @@ bool Routing::account_disco(const xml::Element& iq, const std::string& bare) {
 
 void Routing::to_server(const xml::Element& stanza, const std::string& host) {
   if (stanza.name() != "iq") return;
-  std::string type = attribute_or(stanza, "type");
+  std::string type = stanza.attribute_or("type");
   if (type != "get" && type != "set") return;
   auto children = stanza.children();
   if (children.size() != 1) {

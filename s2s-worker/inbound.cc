@@ -10,16 +10,6 @@
 namespace xmppd::s2s {
 namespace {
 
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::string attribute_or_empty(const xml::Element& e, std::string_view name) {
-  const std::string* v = e.attribute(name);
-  return v != nullptr ? *v : std::string();
-}
-
 std::string trim(std::string s) {
   const char* ws = " \t\r\n";
   s.erase(0, s.find_first_not_of(ws));
@@ -112,14 +102,15 @@ void InboundStream::sasl(const xml::Element& auth) {
     log_refusal(remote, local, "SASL EXTERNAL", why);
     session_.send("<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><not-authorized/></failure>");
   };
-  if (sasl_done_ || attribute_or_empty(auth, "mechanism") != "EXTERNAL") {
+  if (sasl_done_ || auth.attribute_or("mechanism") != "EXTERNAL") {
     fail("mechanism not offered");
     return;
   }
   std::string authzid = trim(auth.text());
   if (!authzid.empty() && authzid != "=") {
     auto decoded = base64_decode(authzid);
-    authzid = decoded ? lowercase(*decoded) : std::string("(not base64)");
+    auto domain = decoded ? xmpp::prepare_domainpart(*decoded) : std::nullopt;
+    authzid = domain ? *domain : std::string("(not a domain)");
   } else {
     authzid.clear();
   }
@@ -139,9 +130,8 @@ void InboundStream::sasl(const xml::Element& auth) {
 }
 
 void InboundStream::db_result(const xml::Element& result) {
-  auto remote_domain = xmpp::prepare_domainpart(attribute_or_empty(result, "from"));
-  std::string remote = remote_domain ? *remote_domain : std::string();
-  std::string local = lowercase(attribute_or_empty(result, "to"));
+  std::string remote = domain_attribute(result, "from");
+  std::string local = domain_attribute(result, "to");
   std::string key = trim(result.text());
   if (remote.empty() || local.empty() || key.empty()) {
     session_.stream_error("improper-addressing", "db:result needs a domain in 'from', 'to' and a key");
@@ -227,10 +217,9 @@ void InboundStream::verified(const std::string& remote, const std::string& local
 
 // We are the authoritative server: was this the key we gave for that stream?
 void InboundStream::db_verify(const xml::Element& verify) {
-  auto remote_domain = xmpp::prepare_domainpart(attribute_or_empty(verify, "from"));
-  std::string remote = remote_domain ? *remote_domain : std::string();
-  std::string local = lowercase(attribute_or_empty(verify, "to"));
-  std::string id = attribute_or_empty(verify, "id");
+  std::string remote = domain_attribute(verify, "from");
+  std::string local = domain_attribute(verify, "to");
+  std::string id = verify.attribute_or("id");
   std::string key = trim(verify.text());
   if (remote.empty() || local.empty() || id.empty()) {
     session_.stream_error("improper-addressing", "db:verify needs 'from', 'to' and 'id'");
@@ -247,8 +236,8 @@ void InboundStream::db_verify(const xml::Element& verify) {
 }
 
 void InboundStream::stanza(xml::Element stanza) {
-  auto from = xmpp::Jid::parse(attribute_or_empty(stanza, "from"));
-  auto to = xmpp::Jid::parse(attribute_or_empty(stanza, "to"));
+  auto from = xmpp::Jid::parse(stanza.attribute_or("from"));
+  auto to = xmpp::Jid::parse(stanza.attribute_or("to"));
   if (!from || !to) {
     session_.stream_error("improper-addressing", "a stanza between servers needs valid 'from' and 'to'");
     return;

@@ -9,16 +9,6 @@
 namespace xmppd::s2s {
 namespace {
 
-std::string attribute_or_empty(const xml::Element& e, std::string_view name) {
-  const std::string* v = e.attribute(name);
-  return v != nullptr ? *v : std::string();
-}
-
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // "condition (text)" of a stream error or of the <error/> inside a dialback answer.
 std::string error_text(const xml::Element* error, std::string_view ns) {
   if (error == nullptr) return "error";
@@ -120,9 +110,9 @@ void OutboundStream::stream_opened(const xml::Element& header) {
     return;
   }
   header_seen_ = true;
-  stream_id_ = attribute_or_empty(header, "id");
+  stream_id_ = header.attribute_or("id");
   // A server without version='1.0' sends no features: it can only do dialback.
-  if (attribute_or_empty(header, "version") != "1.0") {
+  if (header.attribute_or("version") != "1.0") {
     peer_dialback_ = true;
     xml::Element none(std::string(kStreamNs), "features");
     secured(none);
@@ -277,9 +267,9 @@ void OutboundStream::try_dialback() {
 // a piggybacked domain, only that domain (XEP-0220 §2.4: errors do not end the stream).
 // Answers nobody asked for are ignored.
 void OutboundStream::dialback_answer(const xml::Element& result) {
-  if (lowercase(attribute_or_empty(result, "from")) != remote_) return;
-  std::string local = lowercase(attribute_or_empty(result, "to"));
-  std::string type = attribute_or_empty(result, "type");
+  if (domain_attribute(result, "from") != remote_) return;
+  std::string local = domain_attribute(result, "to");
+  std::string type = result.attribute_or("type");
   std::string why = type == "valid"     ? ""
                     : type == "invalid" ? "the peer refused our dialback key"
                                         : "dialback error from the peer: " + dialback_error_text(result);
@@ -308,12 +298,12 @@ void OutboundStream::dialback_answer(const xml::Element& result) {
 
 // XEP-0220 §2.1.2: the answer names the same id, and the addresses of the request swapped.
 void OutboundStream::verify_answer(const xml::Element& verify) {
-  if (lowercase(attribute_or_empty(verify, "from")) != remote_) return;
-  auto it = waiting_.find({attribute_or_empty(verify, "id"), lowercase(attribute_or_empty(verify, "to"))});
+  if (domain_attribute(verify, "from") != remote_) return;
+  auto it = waiting_.find({verify.attribute_or("id"), domain_attribute(verify, "to")});
   if (it == waiting_.end()) return;
   std::uint64_t request = it->second;
   waiting_.erase(it);
-  std::string type = attribute_or_empty(verify, "type");
+  std::string type = verify.attribute_or("type");
   federation_.verify_answered(request,
                               type == "valid"     ? DialbackVerdict::kValid
                               : type == "invalid" ? DialbackVerdict::kInvalid

@@ -7,6 +7,7 @@
 
 #include "stream/session.h"
 #include "xml/element.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::s2s {
 
@@ -28,6 +29,12 @@ inline constexpr int kIdleSeconds = static_cast<int>(stream::kServerIdleTimeout.
 inline constexpr int kKeepAliveSeconds = 60;
 
 inline constexpr std::string_view kS2sDisabledText = "Server-to-server communication is disabled for this host";
+
+// A domain named in an attribute, prepared (lowercased, checked); "" when it is not one.
+inline std::string domain_attribute(const xml::Element& e, std::string_view name) {
+  auto domain = xmpp::prepare_domainpart(e.attribute_or(name));
+  return domain ? *domain : std::string();
+}
 
 // <db:result/> or <db:verify/> with its addresses, an optional id and type, and a key as text.
 inline std::string dialback_element(std::string_view name, std::string_view from, std::string_view to,

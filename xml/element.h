@@ -22,6 +22,10 @@ class Element {
 
   // Attributes without a namespace by local name; namespaced ones as "ns local".
   const std::string* attribute(std::string_view name) const;
+  std::string attribute_or(std::string_view name, std::string_view fallback = {}) const {
+    const std::string* value = attribute(name);
+    return value != nullptr ? *value : std::string(fallback);
+  }
   const std::vector<std::pair<std::string, std::string>>& attributes() const { return attributes_; }
   void set_attribute(std::string name, std::string value);
 
