@@ -45,7 +45,9 @@ class Client(slixmpp.ClientXMPP):
         self._settle("session")
 
 
-class Clients(IntegrationTest):
+class ClientTest(IntegrationTest):
+    """An asyncio loop for slixmpp clients, a test CA, and the clients disconnected at the end."""
+
     def setUp(self):
         super().setUp()
         self.loop = asyncio.new_event_loop()
@@ -53,6 +55,22 @@ class Clients(IntegrationTest):
         self.ca = certs.Authority()
         self.ca_file = os.path.join(self.workdir, "ca.pem")
         certs.write(self.ca_file, self.ca.pem())
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.disconnect()
+        self.loop.run_until_complete(asyncio.sleep(0.3))
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.close()
+        super().tearDown()
+
+
+class Clients(ClientTest):
+    def setUp(self):
+        super().setUp()
         for host in (HOST, ANONYMOUS_HOST):
             key, cert = self.ca.issue(host, "ec")
             certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
@@ -64,20 +82,9 @@ class Clients(IntegrationTest):
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
-        self.clients = []
         for user, password in (("alice", "alice's secret"), ("bob", "bob's secret")):
             r = self.xmppctl("adduser", f"{user}@{HOST}", password)
             self.assertEqual(r.returncode, 0, r.stderr)
-
-    def tearDown(self):
-        for c in self.clients:
-            c.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.3))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        super().tearDown()
 
     def xmppctl(self, *args):
         *command, password = args if args[0] != "deluser" else (*args, "")

@@ -15,8 +15,7 @@ import threading
 import certs
 import harness
 import streams
-from clients_test import Client
-from harness import IntegrationTest
+from clients_test import Client, ClientTest
 from harness import TestDns
 from prosody import fresh_workdir
 
@@ -42,32 +41,16 @@ VirtualHost "{domain}"
 """
 
 
-class FederationTest(IntegrationTest):
+class FederationTest(ClientTest):
     """Shared set-up: DNS for the test domains, a CA, xmppd instances and clients."""
     EXTRA_NAMES = {}
     SRV = ()
 
     def setUp(self):
         super().setUp()
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
         self.dns = TestDns(self.workdir, {**ADDRESS, **self.EXTRA_NAMES}, srv=self.SRV).start()
         self.addCleanup(self.dns.stop)
-        self.ca = certs.Authority()
-        self.ca_file = os.path.join(self.workdir, "ca.pem")
-        certs.write(self.ca_file, self.ca.pem())
-        self.clients = []
         self.c2s_address = {}
-
-    def tearDown(self):
-        for c in self.clients:
-            c.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.3))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        super().tearDown()
 
     def start_xmppd(self, domain, authority=None, extra="", host_extra="", cafile=None, client_auth=True,
                     address=None, s2s_port=5269, s2s=True, more_hosts=()):
