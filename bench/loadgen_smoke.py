@@ -10,7 +10,8 @@ that it works and to get first figures. Not the xmppd/Prosody comparison, only i
 "one" creates 2 x ACCOUNTS accounts and passes --receiver-offset ACCOUNTS, so that senders and
 receivers are different accounts ("prosody" too, made with prosodyctl: slow); "s2s" creates ACCOUNTS on each side. The loadgen's JSON goes
 to stdout. XMPPD_BUILD_DIR selects the build (default build/); SMOKE_RUNS=K runs loadgen K times
-against the same servers (with --scram-cache FILE, the runs after the first skip PBKDF2).
+against the same servers (with --scram-cache FILE, the runs after the first skip PBKDF2);
+SMOKE_KEEP=1 keeps the servers' directories and logs.
 """
 import os
 import shutil
@@ -119,7 +120,10 @@ def main():
         for server in servers:
             server.stop()
         dns.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if os.environ.get("SMOKE_KEEP"):
+            print(f"smoke: logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -99,7 +99,11 @@ void Routing::to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid
   // The worker and the remote server see the address in its prepared form.
   stanza.set_attribute("to", to.full());
   bool sent = stanza.name() == "presence" ? im_.outbound_presence(from, stanza, to) : send_remote(stanza);
-  if (!sent) bounce(stanza, "cancel", "remote-server-not-found", "The server-to-server service is unavailable");
+  if (sent) return;
+  if (s2s_ != nullptr && s2s_->congested())
+    bounce(stanza, "wait", "resource-constraint", "The server-to-server service is busy");
+  else
+    bounce(stanza, "cancel", "remote-server-not-found", "The server-to-server service is unavailable");
 }
 
 void Routing::from_remote(xml::Element stanza) {

@@ -33,6 +33,8 @@ class S2sLink {
   // To another server. False when the worker is not linked or the stanza cannot fit in a
   // record: the caller bounces it.
   bool send(std::string_view from_domain, std::string_view to_domain, const xml::Element& stanza);
+  // The worker is linked but reads slower than stanzas come.
+  bool congested() const { return link_ && link_->congested(); }
 
   // The checks on one stanza from the worker: the stanza to route, or nullopt and why not.
   std::optional<xml::Element> check(const ipc::RemoteStanza& stanza, std::string& why) const;

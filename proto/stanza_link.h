@@ -24,6 +24,9 @@ class StanzaLink {
   // A batch leaves early once it holds this much, so one busy turn does not build a record
   // the size of the limit.
   static constexpr std::size_t kFlushBytes = 64 << 10;
+  // Records waiting for the peer to read, at most: a peer that falls behind makes send()
+  // refuse (the caller answers resource-constraint) instead of growing this process.
+  static constexpr std::size_t kMaxQueuedRecords = 64;
 
   using OnStanza = std::function<void(const RemoteStanza& stanza)>;
   using OnClose = std::function<void(CloseReason reason, std::string_view detail)>;
@@ -38,10 +41,10 @@ class StanzaLink {
     channel_.start(std::move(on_close));
   }
 
-  // False when the stanza can never fit in a record or the link is down.
+  // False when the stanza can never fit in a record, the link is down or congested.
   bool send(std::string_view from_domain, std::string_view to_domain, std::string_view xml) {
     std::size_t size = from_domain.size() + to_domain.size() + xml.size() + 32;
-    if (size > kMaxRecord - 64 || !channel_.raw().open()) return false;
+    if (size > kMaxRecord - 64 || !channel_.raw().open() || congested()) return false;
     if (pending_bytes_ + size > kMaxRecord - 64) flush();
     RemoteStanza* s = batch_.mutable_stanzas()->add_stanzas();
     s->set_from_domain(from_domain.data(), from_domain.size());
@@ -58,6 +61,7 @@ class StanzaLink {
   }
 
   bool open() { return channel_.raw().open(); }
+  bool congested() { return channel_.raw().queued() >= kMaxQueuedRecords; }
 
  private:
   static void on_flush(evutil_socket_t, short, void* arg) { static_cast<StanzaLink*>(arg)->flush(); }

@@ -77,25 +77,29 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
     bounce(stanza.xml(), "cancel", "not-allowed", "Communication with remote domains is not enabled");
     return;
   }
-  Pair pair{local, remote};
+  send_out({local, remote}, stanza.xml());
+}
+
+void Federation::send_out(const Pair& pair, std::string_view xml) {
   if (const Backoff* b = backing_off(pair)) {
-    bounce(stanza.xml(), "cancel", b->never_connected ? "remote-server-not-found" : "remote-server-timeout",
+    bounce(xml, "cancel", b->never_connected ? "remote-server-not-found" : "remote-server-timeout",
            "Server-to-server connection failed: " + b->why);
     return;
   }
   Route& route = routes_[pair];
-  if (route.stream != nullptr && route.stream->ready_for(local)) {
-    if (!route.stream->send_stanza(stanza.xml()))
-      bounce(stanza.xml(), "modify", "policy-violation", remote + " does not accept stanzas this large");
+  OutboundStream* stream = route.stream;
+  if (stream != nullptr && route.queue.empty() && stream->ready_for(pair.first) && !stream->congested()) {
+    if (!stream->send_stanza(xml))
+      bounce(xml, "modify", "policy-violation", pair.second + " does not accept stanzas this large");
     return;
   }
-  if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + stanza.xml().size() > kMaxQueuedBytes) {
-    bounce(stanza.xml(), "wait", "resource-constraint", "Too many stanzas are waiting for " + remote);
+  if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
+    bounce(xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
     return;
   }
-  route.queue.push_back(Queued{stanza.xml()});
-  route.queued_bytes += stanza.xml().size();
-  stream_for(pair);
+  route.queue.push_back(Queued{std::string(xml)});
+  route.queued_bytes += xml.size();
+  if (stream == nullptr) stream_for(pair);
 }
 
 // A ready stream to the same remote domain that can take `pair`'s local domain too.
@@ -122,11 +126,18 @@ void Federation::stream_ready(OutboundStream& stream, const std::string& local) 
   Pair pair{local, stream.remote()};
   backoff_.erase(pair);
   auto it = routes_.find(pair);
-  if (it == routes_.end() || it->second.stream != &stream) return;
-  Route& route = it->second;
-  // The stream may stop being usable while its queue goes out; the rest then bounces when
-  // it fails.
-  while (!route.queue.empty() && stream.ready_for(local)) {
+  if (it != routes_.end() && it->second.stream == &stream) flush_route(it->second, stream, local);
+}
+
+void Federation::stream_drained(OutboundStream& stream) {
+  for (auto& [pair, route] : routes_)
+    if (route.stream == &stream) flush_route(route, stream, pair.first);
+}
+
+// The stream may stop being usable, or fill up, while the queue goes out; what is left
+// then waits for it to drain, or bounces when it fails.
+void Federation::flush_route(Route& route, OutboundStream& stream, const std::string& local) {
+  while (!route.queue.empty() && stream.ready_for(local) && !stream.congested()) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
@@ -196,10 +207,16 @@ void Federation::bounce(std::string_view xml, std::string_view type, std::string
 }
 
 void Federation::deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza) {
-  if (!router_) return;
   std::string out;
   stanza.serialize(out, kServerNs);
-  router_->send(from_domain, to_domain, out);
+  if (router_ && router_->send(from_domain, to_domain, out)) return;
+  // The router is away or behind: the sender hears it, in the router's form (the stanza's
+  // namespace implicit), from the address it wrote to. Never in reply to an error.
+  auto copy = xml::parse_fragment(out, xmpp::kClientNs, out.size());
+  if (!copy || xmpp::is_error(*copy)) return;
+  std::string error;
+  xmpp::error_reply(*copy, "wait", "resource-constraint", "The server is busy").serialize(error, xmpp::kClientNs);
+  send_out({to_domain, from_domain}, error);
 }
 
 std::uint64_t Federation::verify(const std::string& local, const std::string& remote, const std::string& stream_id,

@@ -55,7 +55,7 @@ class Federation {
   void set_secret(std::string secret) { secret_ = std::move(secret); }
   void link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation);
 
-  // From inbound streams.
+  // From inbound streams. A stanza the router cannot take now is answered with an error.
   void deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
   // Asks the authoritative server of `remote` whether `key` is the one it gave for a stream
   // from remote to local with `stream_id`. The answer may come at once.
@@ -67,6 +67,8 @@ class Federation {
   void verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why);
   // Stanzas from `local` may now go on the stream.
   void stream_ready(OutboundStream& stream, const std::string& local);
+  // A congested stream has sent all it held: queued stanzas may follow.
+  void stream_drained(OutboundStream& stream);
   // A domain added to a stream was refused: it gets a stream of its own.
   void piggyback_failed(OutboundStream& stream, const std::string& local, const std::string& why);
   // The stream is done: `never_connected` picks the error its queues bounce with, and a
@@ -105,6 +107,8 @@ class Federation {
   };
 
   void from_router(const ipc::RemoteStanza& stanza);
+  void send_out(const Pair& pair, std::string_view xml);
+  void flush_route(Route& route, OutboundStream& stream, const std::string& local);
   bool acceptable_from_router(const ipc::RemoteStanza& stanza);
   const Backoff* backing_off(const Pair& pair);
   void back_off(const Pair& pair, bool never_connected, const std::string& why);

@@ -427,10 +427,10 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
     return;
   }
   bool was_ready = state_ == State::kReady;
-  if (!was_ready && why != "closed") {
+  if (why != "closed") {
     std::string where = connected_once_ ? " via " + address_ + " (" + tls_summary() + ")" : "";
-    log::warning("s2s outbound %s -> %s%s: Server-to-server connection failed: %s", local_.c_str(), remote_.c_str(),
-                 where.c_str(), why.c_str());
+    log::warning("s2s outbound %s -> %s%s: %s: %s", local_.c_str(), remote_.c_str(), where.c_str(),
+                 was_ready ? "stream lost" : "Server-to-server connection failed", why.c_str());
   }
   state_ = State::kDone;
   timer_.reset();

@@ -41,6 +41,10 @@ class OutboundStream final : xml::StreamParser::Handler {
   // Only once ready_for(). False when the stanza is over what the peer said it accepts
   // (XEP-0478 max-bytes).
   bool send_stanza(std::string_view xml);
+  // The peer reads slower than stanzas come: hold them back (the federation's queue is
+  // bounded) until the connection has drained, rather than pile them up in it.
+  bool congested() const { return transport_ && transport_->queued() > kHighWater; }
+  static constexpr std::size_t kHighWater = 256 << 10;
   void send_verify(std::uint64_t request, const std::string& local, const std::string& stream_id,
                    const std::string& key);
   // Ends the stream (idle, or the worker stops).
@@ -67,6 +71,9 @@ class OutboundStream final : xml::StreamParser::Handler {
     }
     void closed(std::string_view why) override {
       if (stream) stream->closed(why);
+    }
+    void drained() override {
+      if (stream) stream->federation_.stream_drained(*stream);
     }
   };
   struct Verify {

@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 namespace xmppd::stream {
@@ -58,7 +60,7 @@ void Transport::on_event(evutil_socket_t, short what, void* arg) {
 
 void Transport::send(std::string_view bytes) {
   if (state_ == State::kClosed || closing_) return;
-  if (out_.size() + bytes.size() > kMaxQueued) {
+  if (queued() + bytes.size() > kMaxQueued) {
     finish("the peer does not read what it is sent (output queue over " + std::to_string(kMaxQueued >> 20) + " MiB)");
     return;
   }
@@ -67,9 +69,11 @@ void Transport::send(std::string_view bytes) {
 }
 
 void Transport::flush() {
-  while (!out_.empty() && state_ != State::kClosed) {
+  while (queued() > 0 && state_ != State::kClosed) {
+    const char* data = out_.data() + out_pos_;
+    std::size_t size = queued();
     if (state_ == State::kTls) {
-      int n = SSL_write(ssl_.get(), out_.data(), static_cast<int>(out_.size()));
+      int n = SSL_write(ssl_.get(), data, static_cast<int>(std::min<std::size_t>(size, INT32_MAX)));
       if (n <= 0) {
         int err = SSL_get_error(ssl_.get(), n);
         if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
@@ -79,9 +83,9 @@ void Transport::flush() {
         finish(tls_error());
         return;
       }
-      out_.erase(0, static_cast<std::size_t>(n));
+      consumed(static_cast<std::size_t>(n));
     } else {
-      ssize_t n = ::write(fd_.get(), out_.data(), out_.size());
+      ssize_t n = ::write(fd_.get(), data, size);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         want(EV_READ | EV_WRITE);
@@ -91,7 +95,7 @@ void Transport::flush() {
         finish(std::strerror(errno));
         return;
       }
-      out_.erase(0, static_cast<std::size_t>(n));
+      consumed(static_cast<std::size_t>(n));
     }
   }
   if (state_ == State::kClosed) return;
@@ -114,7 +118,29 @@ void Transport::flush() {
   want(EV_READ);
 }
 
-void Transport::writable() { flush(); }
+// Written bytes leave the queue by an offset: erasing the front after every record would
+// copy a long queue over and over. An emptied queue gives its memory back, so that a
+// connection that once had a burst does not keep the buffer while idle.
+void Transport::consumed(std::size_t n) {
+  out_pos_ += n;
+  if (out_pos_ == out_.size()) {
+    if (out_.capacity() > kKeptBuffer)
+      std::string().swap(out_);
+    else
+      out_.clear();
+    out_pos_ = 0;
+  } else if (out_pos_ > kKeptBuffer && out_pos_ > out_.size() / 2) {
+    out_.erase(0, out_pos_);
+    out_pos_ = 0;
+  }
+}
+
+void Transport::writable() {
+  bool had_queue = queued() > 0;
+  flush();
+  if (had_queue && queued() == 0 && (state_ == State::kPlain || state_ == State::kTls) && !closing_)
+    events_.drained();
+}
 
 void Transport::readable() {
   for (;;) {

@@ -24,6 +24,9 @@ class Transport {
     // the event loop, never from inside a call into the transport; the owner may then
     // destroy the transport, but not from inside this call.
     virtual void closed(std::string_view why) = 0;
+    // What was queued while the peer was slow has all gone out (not called for sends that
+    // went out at once). For owners that hold back while queued() is high.
+    virtual void drained() {}
   };
 
   Transport(struct event_base* base, UniqueFd fd, std::string peer, Events& events);
@@ -43,6 +46,7 @@ class Transport {
   void close();
 
   bool encrypted() const { return state_ == State::kTls; }
+  std::size_t queued() const { return out_.size() - out_pos_; }
   // Sends still go out: neither closed nor closing.
   bool open() const { return state_ != State::kClosed && state_ != State::kDraining && !closing_; }
   SSL* ssl() const { return ssl_.get(); }
@@ -56,6 +60,7 @@ class Transport {
   static constexpr int kDrainSeconds = 2;
   // A peer that does not read what it is sent cannot make the server hold more than this.
   static constexpr std::size_t kMaxQueued = 4 << 20;
+  static constexpr std::size_t kKeptBuffer = 16 << 10;
 
   static void on_event(evutil_socket_t, short what, void* arg);
   static void on_finished(evutil_socket_t, short, void* arg);
@@ -63,6 +68,7 @@ class Transport {
   void writable();
   void handshake();
   void flush();
+  void consumed(std::size_t n);
   void want(short events);
   void finish(std::string_view why);
   void drain();
@@ -74,6 +80,7 @@ class Transport {
   State state_ = State::kPlain;
   tls::SslPtr ssl_;
   std::string out_;
+  std::size_t out_pos_ = 0;  // bytes at the front of out_ already written
   bool tls_pending_ = false;   // STARTTLS waits for the plaintext queue to drain
   bool closing_ = false;
   ipc::EventPtr event_;  // I/O, then the deferred end

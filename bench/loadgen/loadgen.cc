@@ -2,7 +2,7 @@
 // non-blocking sockets; every client does STARTTLS, SCRAM, resource binding and initial
 // presence like a real one, then either exchanges timestamped messages (--mode messages) or
 // stays connected (--mode idle). Results: JSON on stdout (--json), progress on stderr.
-// BENCHMARKS.md shows how it is used; `loadgen --help` lists the options.
+// bench/loadgen/README.md says how it is used; `loadgen --help` lists the options.
 #include <event2/event.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -354,6 +355,7 @@ class Loadgen final : public ClientListener {
   std::string first_error_;
   std::uint64_t message_errors_ = 0;
   std::string first_message_error_;
+  std::map<std::string, std::uint64_t, std::less<>> message_error_conditions_;
   // Messages.
   bool sending_ = false;
   std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0, scheduled_ = 0;
@@ -775,13 +777,18 @@ void Loadgen::on_message(Client& client, const XmlTree& tree) {
   std::uint64_t now = now_ns();
   if (tree.attr(root, "type") == "error") {
     ++message_errors_;
+    const XmlNode* error = tree.child(root, "error");
+    std::string_view condition = "?";
+    for (const XmlNode* c = error ? tree.first_child(*error) : nullptr; c; c = tree.next_sibling(*c))
+      if (c->name != "text") condition = c->name;
+    auto counted = message_error_conditions_.find(condition);
+    if (counted == message_error_conditions_.end())
+      counted = message_error_conditions_.emplace(std::string(condition), 0).first;
+    ++counted->second;
     if (first_message_error_.empty()) {
-      const XmlNode* error = tree.child(root, "error");
-      std::string condition;
-      for (const XmlNode* c = error ? tree.first_child(*error) : nullptr; c; c = tree.next_sibling(*c))
-        if (c->name != "text") condition = c->name;
+      const XmlNode* text = error ? tree.child(*error, "text") : nullptr;
       first_message_error_ = client.jid() + " got an error for message " + std::string(tree.attr(root, "id")) +
-                             ": " + condition;
+                             ": " + std::string(condition) + (text ? " (" + unescape(text->text) + ")" : "");
       if (!o_.quiet) std::fprintf(stderr, "loadgen: %s\n", first_message_error_.c_str());
     }
     // A bounce is an answer too: it frees its place in the window.
@@ -943,7 +950,14 @@ void Loadgen::print_results() {
                   period > 0 ? 100.0 * cpu / period : 0.0, disconnects_, message_errors_,
                   first_message_error_.empty() ? "null" : json_string(first_message_error_).c_str(),
                   shared_.cache.hits());
-    json = buf + errors + "}";
+    std::string conditions = "{";
+    for (const auto& [condition, count] : message_error_conditions_)
+      conditions += (conditions.size() > 1 ? ", " : "") + json_string(condition) + ": " + std::to_string(count);
+    conditions += "}";
+    std::size_t unsent = 0;
+    for (const Pair* p : active_) unsent += p->sender->pending_output();
+    json = buf + errors + ", \"message_error_conditions\": " + conditions +
+           ", \"unsent_bytes_at_end\": " + std::to_string(unsent) + "}";
     if (!o_.quiet)
       std::fprintf(stderr,
                    "loadgen: %zu pairs, %.1f s measured: %.0f messages/s received; sent %" PRIu64 ", received %" PRIu64
