@@ -34,7 +34,9 @@ using RouterChannel = ipc::TypedChannel<ipc::RouterToAuth>;
 
 // Failed logins per client address are answered more and more slowly: 0, then 1 s, 2 s, 4 s
 // and at most 8 s per failure, forgotten 10 minutes after the last one (documented in
-// xmppd.conf(5)). The router holds the answer back, so the helper is never blocked.
+// xmppd.conf(5)). A successful login does not wipe the count: whoever holds one account
+// could otherwise guess other passwords at full speed between its own logins. The router
+// holds the answer back, so the helper is never blocked.
 class FailureThrottle {
  public:
   unsigned failed(const std::string& address, std::time_t now) {
@@ -45,7 +47,6 @@ class FailureThrottle {
     if (entries_.size() > kMaxEntries) forget_old(now);
     return e.count <= 1 ? 0 : std::min(8000u, 1000u << std::min(e.count - 2, 3u));
   }
-  void succeeded(const std::string& address) { entries_.erase(address); }
 
  private:
   struct Entry {
@@ -207,7 +208,6 @@ class AuthHelper final : public runtime::ChildRole {
         reply.mutable_challenge()->set_challenge(step.data);
         break;
       case SaslServer::Step::kSuccess:
-        throttle_.succeeded(address);
         reply.mutable_success()->set_attempt(attempt);
         reply.mutable_success()->set_username(step.username);
         reply.mutable_success()->set_additional_data(step.data);

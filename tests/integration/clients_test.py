@@ -5,6 +5,7 @@ resources, and a resource taken over by a newer login."""
 import asyncio
 import os
 import subprocess
+import time
 
 import slixmpp
 
@@ -124,6 +125,16 @@ class Clients(ClientTest):
         _, outcome = self.login(f"nobody@{HOST}", "whatever", "PLAIN")
         self.assertEqual(outcome, "failed_auth")
         self.xmppd.wait_log(r"authentication failed for chat\.test: not-authorized")
+
+    def test_a_successful_login_does_not_reset_the_failure_delay(self):
+        _, outcome = self.login(f"alice@{HOST}", "wrong once", "PLAIN")
+        self.assertEqual(outcome, "failed_auth")
+        _, outcome = self.login(f"bob@{HOST}", "bob's secret", "PLAIN")
+        self.assertEqual(outcome, "session")
+        started = time.monotonic()
+        _, outcome = self.login(f"alice@{HOST}", "wrong twice", "PLAIN")
+        self.assertEqual(outcome, "failed_auth")
+        self.assertGreaterEqual(time.monotonic() - started, 1.0)  # the second failure waits a second
 
     def test_messages_between_users_and_resources(self):
         alice_phone, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
