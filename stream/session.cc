@@ -95,13 +95,16 @@ void Session::on_idle_check(evutil_socket_t, short, void* arg) {
                        "no traffic for " + std::to_string(self->config_.idle_timeout.count()) + " seconds");
 }
 
+void Session::hibernate_if_idle(time_t since) {
+  if (ending_ || last_activity_ >= since) return;
+  if (parser_.hibernate()) transport_.release_buffers();
+}
+
 void Session::received(std::string_view bytes) {
   if (ending_) return;
-  if (config_.idle_timeout.count() > 0) {
-    timeval now;
-    event_base_gettimeofday_cached(base_, &now);
-    last_activity_ = now.tv_sec;
-  }
+  timeval now;
+  event_base_gettimeofday_cached(base_, &now);
+  last_activity_ = now.tv_sec;
   if (parser_.feed(bytes)) return;
   // XEP-0478 names the reason, so the peer can tell a size limit from other violations.
   std::string_view detail = parser_.error() == xml::ParseError::kTooBig ? "<stanza-too-big xmlns='urn:xmpp:errors'/>" : "";

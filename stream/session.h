@@ -81,6 +81,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // Re-arms the negotiation deadline, counted from the start of the connection.
   void set_negotiation_timeout(std::chrono::seconds timeout);
   void set_max_stanza_bytes(std::size_t bytes) { parser_.set_limits(xml::ParserLimits{bytes}); }
+  // Quiet since before `since` (seconds of the loop's clock): frees the parser and the
+  // output buffer until the peer sends again.
+  void hibernate_if_idle(time_t since);
 
   const std::string& host() const { return host_; }
   // s2s: the domain the peer's stream header names in 'from' (lowercased; may be empty).

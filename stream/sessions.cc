@@ -16,6 +16,18 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.tls = &tls;
   config_.per_host = &per_host_;
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
+  sweep_.reset(event_new(base_, -1, EV_PERSIST, on_sweep, this));
+  timeval tv{kSweepSeconds, 0};
+  event_add(sweep_.get(), &tv);
+}
+
+// Streams quiet for a while give back their parser and buffers (Session::hibernate): most
+// of the memory an idle connection would otherwise hold.
+void Sessions::on_sweep(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Sessions*>(arg);
+  timeval now;
+  event_base_gettimeofday_cached(self->base_, &now);
+  for (auto& [session, owned] : self->sessions_) session->hibernate_if_idle(now.tv_sec - kQuietSeconds);
 }
 
 Sessions::~Sessions() = default;

@@ -37,6 +37,9 @@ class Sessions {
  private:
   static void on_accept(evutil_socket_t fd, short, void* arg);
   static void on_reap(evutil_socket_t, short, void* arg);
+  static void on_sweep(evutil_socket_t, short, void* arg);
+  static constexpr int kSweepSeconds = 10;
+  static constexpr int kQuietSeconds = 20;
   Session& create(UniqueFd fd, std::string peer);
 
   struct event_base* base_;
@@ -47,6 +50,7 @@ class Sessions {
   std::map<Session*, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks
   ipc::EventPtr reap_;
+  ipc::EventPtr sweep_;
 };
 
 }  // namespace xmppd::stream

@@ -47,6 +47,13 @@ class Transport {
 
   bool encrypted() const { return state_ == State::kTls; }
   std::size_t queued() const { return out_.size() - out_pos_; }
+  // An idle connection keeps no output buffer.
+  void release_buffers() {
+    if (queued() == 0) {
+      std::string().swap(out_);
+      out_pos_ = 0;
+    }
+  }
   // Sends still go out: neither closed nor closing.
   bool open() const { return state_ != State::kClosed && state_ != State::kDraining && !closing_; }
   SSL* ssl() const { return ssl_.get(); }

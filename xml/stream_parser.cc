@@ -35,6 +35,19 @@ StreamParser::~StreamParser() {
 }
 
 void StreamParser::create() {
+  make_parser();
+  depth_ = 0;
+  open_.clear();
+  reset_requested_ = false;
+  fed_ = boundary_ = element_start_ = 0;
+  origin_ = 0;
+  pending_.clear();
+  in_tag_ = false;
+  header_default_ns_.clear();
+  header_namespaces_.clear();
+}
+
+void StreamParser::make_parser() {
   if (parser_ != nullptr) XML_ParserFree(parser_);
   parser_ = XML_ParserCreateNS("UTF-8", kSeparator);
   XML_SetUserData(parser_, this);
@@ -52,28 +65,63 @@ void StreamParser::create() {
   // act on each element at once. feed() batches small pieces instead, which keeps the
   // quadratic cost that deferral guards against away.
   XML_SetReparseDeferralEnabled(parser_, XML_FALSE);
-  depth_ = 0;
-  open_.clear();
-  reset_requested_ = false;
-  fed_ = boundary_ = element_start_ = 0;
-  pending_.clear();
-  in_tag_ = false;
-  header_default_ns_.clear();
+}
+
+bool StreamParser::hibernate() {
+  if (parser_ == nullptr || depth_ != 1 || !open_.empty() || !pending_.empty() || in_tag_ || reset_requested_ ||
+      error_ != ParseError::kNone)
+    return false;
+  // The made-up header must open the stream element under the same prefix as the real one,
+  // or the peer's closing tag would not match it.
+  bool prefixed = false;
+  for (const auto& [prefix, uri] : header_namespaces_) prefixed |= !prefix.empty() && uri == kStreamNs;
+  if (!prefixed) return false;
+  XML_ParserFree(parser_);
+  parser_ = nullptr;
+  pending_.shrink_to_fit();
+  return true;
+}
+
+bool StreamParser::wake() {
+  make_parser();
+  std::string prefix;
+  std::string header = "<";
+  for (const auto& [p, uri] : header_namespaces_)
+    if (!p.empty() && uri == kStreamNs) prefix = p;
+  header += prefix + ":stream";
+  for (const auto& [p, uri] : header_namespaces_) {
+    header += p.empty() ? " xmlns='" : " xmlns:" + p + "='";
+    escape(header, uri, true);
+    header += "'";
+  }
+  header += ">";
+  // The parser's byte 0 is that many bytes before the stream position where it resumes.
+  origin_ = static_cast<std::int64_t>(fed_) - static_cast<std::int64_t>(header.size());
+  waking_ = true;
+  XML_Status status = XML_Parse(parser_, header.data(), static_cast<int>(header.size()), XML_FALSE);
+  waking_ = false;
+  if (status != XML_STATUS_OK || depth_ != 1) {
+    fail(ParseError::kNotWellFormed, "cannot resume the stream");
+    return false;
+  }
+  return true;
 }
 
 void StreamParser::reset() {
   reset_requested_ = true;
-  XML_StopParser(parser_, XML_FALSE);
+  if (parser_ != nullptr) XML_StopParser(parser_, XML_FALSE);
 }
 
 void StreamParser::fail(ParseError error, std::string text) {
   if (error_ != ParseError::kNone) return;
   error_ = error;
   error_text_ = std::move(text);
-  XML_StopParser(parser_, XML_FALSE);
+  if (parser_ != nullptr) XML_StopParser(parser_, XML_FALSE);
 }
 
-std::size_t StreamParser::position() const { return static_cast<std::size_t>(XML_GetCurrentByteIndex(parser_)); }
+std::size_t StreamParser::position() const {
+  return static_cast<std::size_t>(origin_ + XML_GetCurrentByteIndex(parser_));
+}
 
 bool StreamParser::check_size() {
   if (depth_ < 2 || event_end() - element_start_ <= limits_.max_element_bytes) return true;
@@ -84,6 +132,7 @@ bool StreamParser::check_size() {
 bool StreamParser::feed(std::string_view bytes) {
   if (reset_requested_) create();
   if (error_ != ParseError::kNone) return false;
+  if (parser_ == nullptr && !wake()) return false;
   fed_ += bytes.size();
   pending_.append(bytes);
   // Inside a tag or an element a token can only end at '>' (tags) or '<' (text): until one
@@ -150,6 +199,10 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
   while (attributes[count] != nullptr) count += 2;
   if (count / 2 > self->limits_.max_attributes) {
     self->fail(ParseError::kTooComplex, "too many attributes");
+    return;
+  }
+  if (self->waking_) {
+    self->depth_ = 1;
     return;
   }
   Element e = make_element(name, attributes);
@@ -219,7 +272,9 @@ void XMLCALL StreamParser::on_text(void* p, const XML_Char* text, int length) {
 // not an attribute, once namespaces are processed: keep it for the header.
 void XMLCALL StreamParser::on_namespace(void* p, const XML_Char* prefix, const XML_Char* uri) {
   StreamParser* self = self_of(p);
-  if (self->depth_ == 0 && prefix == nullptr) self->header_default_ns_ = uri != nullptr ? uri : "";
+  if (self->depth_ != 0 || self->waking_) return;
+  if (prefix == nullptr) self->header_default_ns_ = uri != nullptr ? uri : "";
+  self->header_namespaces_.emplace_back(prefix != nullptr ? prefix : "", uri != nullptr ? uri : "");
 }
 
 void XMLCALL StreamParser::on_doctype(void* p, const XML_Char*, const XML_Char*, const XML_Char*, int) {

@@ -11,6 +11,7 @@
 #include <expat.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,6 +61,12 @@ class StreamParser {
   // the peer must not send more before the new stream.
   bool feed(std::string_view bytes);
   void reset();
+  // Between stanzas, frees expat and what it holds (about 10 KiB) until bytes come again:
+  // an idle stream then costs no parser. The next feed() makes a new one and brings it to
+  // where this one was with the header's namespace declarations, unseen by the handler.
+  // False (and nothing changes) unless the stream is open with nothing pending.
+  bool hibernate();
+  bool hibernating() const { return parser_ == nullptr; }
   ParseError error() const { return error_; }
   const std::string& error_text() const { return error_text_; }
   void set_limits(ParserLimits limits) { limits_ = limits; }
@@ -78,6 +85,8 @@ class StreamParser {
   static constexpr std::size_t kSlice = 4096;
 
   void create();
+  void make_parser();
+  bool wake();
   bool parse(std::string_view bytes);
   bool check_pending();
   void fail(ParseError error, std::string text);
@@ -98,6 +107,10 @@ class StreamParser {
   std::string pending_;                // fed but not yet given to expat
   bool in_tag_ = false;                // the last '<' or '>' fed was '<'.
   std::string header_default_ns_;
+  // The header's namespace declarations, to declare again when waking.
+  std::vector<std::pair<std::string, std::string>> header_namespaces_;
+  bool waking_ = false;      // the parser is reading the header made up by wake()
+  std::int64_t origin_ = 0;  // stream position of the current parser's first byte
   std::vector<Element> open_;          // the top-level element being built and its open descendants
 };
 

@@ -959,5 +959,88 @@ TEST(StreamParserUtf8, InvalidUtf8IsNotWellFormed) {
   }
 }
 
+
+// ---------------------------------------------------------------------------------------
+// Hibernation: an idle stream gives its parser back and resumes where it was
+
+TEST(StreamParserHibernate, ResumesWithTheSameEventsSizesAndNamespaces) {
+  std::string first = "<message to='a@example.org'><body>one</body></message>";
+  std::string second = "<iq type='get' id='1'><ping xmlns='urn:xmpp:ping'/></iq>";
+  Harness h;
+  ASSERT_TRUE(h.feed(header() + first));
+  EXPECT_FALSE(h.parser.hibernating());
+  ASSERT_TRUE(h.parser.hibernate());
+  EXPECT_TRUE(h.parser.hibernating());
+  ASSERT_TRUE(h.feed(" " + second));
+  EXPECT_FALSE(h.parser.hibernating());
+  ASSERT_EQ(h.rec.elements.size(), 2u);
+  EXPECT_EQ(h.rec.headers.size(), 1u);  // the made-up header is not reported
+  EXPECT_TRUE(h.rec.elements[1].is("jabber:client", "iq"));
+  EXPECT_EQ(h.rec.sizes[1], second.size());
+  ASSERT_TRUE(h.feed("</stream:stream>"));
+  EXPECT_EQ(h.rec.closed, 1);
+}
+
+TEST(StreamParserHibernate, SameOutcomeAsWithoutHibernatingForAnySplit) {
+  std::string stanzas = "<presence/><message><body>x</body></message><iq type='result' id='2'/>";
+  std::string tail = "<message to='b@example.org'>\xC3\xBC</message></stream:stream>";
+  Outcome plain = run_whole(header() + stanzas + tail);
+  for (std::size_t piece : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+    Harness h;
+    ASSERT_TRUE(h.feed(header() + stanzas));
+    ASSERT_TRUE(h.parser.hibernate());
+    bool ok = h.feed(tail, piece);
+    EXPECT_EQ((Outcome{h.rec.log, ok, h.parser.error()}), plain) << piece;
+  }
+}
+
+TEST(StreamParserHibernate, OtherStreamPrefixesAndServerNamespaces) {
+  std::string head =
+      "<s:stream xmlns:s='http://etherx.jabber.org/streams' xmlns='jabber:server' "
+      "xmlns:db='jabber:server:dialback' to='example.org' version='1.0'>";
+  Harness h;
+  ASSERT_TRUE(h.feed(head + "<message/>"));
+  ASSERT_TRUE(h.parser.hibernate());
+  ASSERT_TRUE(h.feed("<db:result from='a' to='b'>k</db:result></s:stream>"));
+  ASSERT_EQ(h.rec.elements.size(), 2u);
+  EXPECT_TRUE(h.rec.elements[1].is("jabber:server:dialback", "result"));
+  EXPECT_EQ(h.rec.closed, 1);
+}
+
+TEST(StreamParserHibernate, OnlyBetweenElementsOfAnOpenStream) {
+  Harness h;
+  EXPECT_FALSE(h.parser.hibernate());  // no stream yet
+  ASSERT_TRUE(h.feed(header() + "<message><body>half"));
+  EXPECT_FALSE(h.parser.hibernate());  // inside a stanza
+  ASSERT_TRUE(h.feed("</body></message><presence"));
+  EXPECT_FALSE(h.parser.hibernate());  // inside a tag
+  ASSERT_TRUE(h.feed("/>"));
+  EXPECT_TRUE(h.parser.hibernate());
+}
+
+TEST(StreamParserHibernate, LimitsAndErrorsStillApplyAfterWaking) {
+  Harness h(limits(200));
+  ASSERT_TRUE(h.feed(header() + "<presence/>"));
+  ASSERT_TRUE(h.parser.hibernate());
+  std::string big = "<message><body>" + std::string(200, 'x') + "</body></message>";
+  EXPECT_FALSE(h.feed(big));
+  EXPECT_EQ(h.parser.error(), ParseError::kTooBig);
+  Harness bad;
+  ASSERT_TRUE(bad.feed(header() + "<presence/>"));
+  ASSERT_TRUE(bad.parser.hibernate());
+  EXPECT_FALSE(bad.feed("<!-- no -->"));
+  EXPECT_EQ(bad.parser.error(), ParseError::kRestrictedXml);
+}
+
+TEST(StreamParserHibernate, ResetWhileHibernatingStartsANewStream) {
+  Harness h;
+  ASSERT_TRUE(h.feed(header() + "<presence/>"));
+  ASSERT_TRUE(h.parser.hibernate());
+  h.parser.reset();
+  ASSERT_TRUE(h.feed(header() + "<presence/>"));
+  EXPECT_EQ(h.rec.headers.size(), 2u);
+  EXPECT_EQ(h.rec.elements.size(), 2u);
+}
+
 }  // namespace
 }  // namespace xmppd::xml

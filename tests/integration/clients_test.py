@@ -136,6 +136,18 @@ class Clients(ClientTest):
         self.assertEqual(outcome, "failed_auth")
         self.assertGreaterEqual(time.monotonic() - started, 1.0)  # the second failure waits a second
 
+    def test_sessions_resume_after_their_idle_parsers_were_freed(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        # Quiet for longer than the 20 s after which the router frees a stream's parser.
+        self.loop.run_until_complete(asyncio.sleep(32))
+        alice.send_message(mto=f"bob@{HOST}/desk", mbody="still there?", mtype="chat")
+        m = self.loop.run_until_complete(asyncio.wait_for(bob.messages.get(), 10))
+        self.assertEqual((m["body"], str(m["from"])), ("still there?", f"alice@{HOST}/phone"))
+        bob.send_message(mto=f"alice@{HOST}/phone", mbody="yes", mtype="chat")
+        m = self.loop.run_until_complete(asyncio.wait_for(alice.messages.get(), 10))
+        self.assertEqual(m["body"], "yes")
+
     def test_messages_between_users_and_resources(self):
         alice_phone, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
         alice_laptop, _ = self.login(f"alice@{HOST}/laptop", "alice's secret")
