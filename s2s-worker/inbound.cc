@@ -118,6 +118,10 @@ void InboundStream::sasl(const xml::Element& auth) {
     fail("the authorization identity \"" + authzid + "\" is not the stream's 'from' \"" + remote + "\"");
     return;
   }
+  if (federation_.policy().is_local(remote)) {
+    fail(remote + " is a domain of this server");
+    return;
+  }
   const tls::PeerVerification& cert = certificate_for(remote);
   if (!cert.trusted_for(remote)) {
     fail(certificate_reason(cert));
