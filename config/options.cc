@@ -1,6 +1,10 @@
 #include "config/options.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "config/host_name.h"
 #include "config/settings.h"
@@ -82,6 +86,21 @@ std::optional<Problem> stanza_limit(const Value& v) {
     return Problem{false, "must be at most 1000000 bytes (a stanza must fit in one record between the router and "
                           "the s2s worker), got " + std::to_string(v.as_integer())};
   return std::nullopt;
+}
+
+// The DNS files are read by the s2s worker at start-up, before its sandbox: a missing
+// system file only costs what it would say, a missing trust anchor would leave the worker
+// unable to start.
+std::optional<Problem> dns_file(const Value& v) {
+  const std::string& path = v.as_string();
+  if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
+  return Problem{true, "cannot read " + path + ": " + std::strerror(errno) + "; resolving without it"};
+}
+
+std::optional<Problem> trust_anchor(const Value& v) {
+  const std::string& path = v.as_string();
+  if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
+  return Problem{false, "cannot read " + path + ": " + std::strerror(errno)};
 }
 
 std::optional<Problem> timeout(const Value& v) {
@@ -218,13 +237,13 @@ const std::vector<OptionSpec>& options_table() {
        "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
        global<&Settings::dialback_secret>},
       // DNS
-      {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
+      {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", dns_file,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
-      {"dns_hosts", kPath, G, R"("/etc/hosts")", nullptr, "hosts(5) file consulted before DNS.",
+      {"dns_hosts", kPath, G, R"("/etc/hosts")", dns_file, "hosts(5) file consulted before DNS.",
        dns<&DnsSettings::hosts>},
       {"dns_forwarders", kStringList, G, "{}", non_empty_strings,
        "DNS servers to ask instead of those in dns_resolvconf.", dns<&DnsSettings::forwarders>},
-      {"dns_trust_anchor", kPath, G, R"("")", nullptr,
+      {"dns_trust_anchor", kPath, G, R"("")", trust_anchor,
        "DNSSEC trust anchor file; empty to resolve without validation.",
        dns<&DnsSettings::trust_anchor>},
       {"dns_transparent_zones", kStringList, G, "{}", domain_list,

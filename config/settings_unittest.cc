@@ -158,6 +158,8 @@ TEST(Settings, StanzaSizeLimits) {
                 "got -1");
   EXPECT_EQ(load_ok("s2s_stanza_size_limit = 10000").global.s2s_stanza_size_limit, 10000u);
   EXPECT_EQ(load_ok("s2s_stanza_size_limit = 1000000").global.s2s_stanza_size_limit, 1000000u);
+  EXPECT_NE(only_message("dns_trust_anchor = \"/nonexistent/anchor\"").find("cannot read /nonexistent/anchor"),
+            std::string::npos);
   EXPECT_NE(only_message("c2s_stanza_size_limit = 1000001").find("at most 1000000 bytes"), std::string::npos);
   EXPECT_EQ(load_ok("c2s_stanza_size_limit = 1e6").global.c2s_stanza_size_limit, 1000000u);
 }

@@ -50,6 +50,13 @@ std::unique_ptr<Resolver> Resolver::create(struct event_base* base, const Resolv
   if (!options.trust_anchor.empty() &&
       !check(ub_ctx_add_ta_file(ctx, options.trust_anchor.c_str()), options.trust_anchor))
     return nullptr;
+  // libunbound opens the trust anchor file when it finalizes its configuration, by default at
+  // the first query, inside the sandbox, where open(2) is fatal. Removing a local zone that
+  // does not exist finalizes it now (and reports an unreadable trust anchor here).
+  std::string what = options.trust_anchor.empty() ? "DNS resolver configuration"
+                                                   : "DNS resolver configuration (dns_trust_anchor " +
+                                                         options.trust_anchor + ")";
+  if (!check(ub_ctx_zone_remove(ctx, "finalize.invalid."), what)) return nullptr;
   return resolver;
 }
 

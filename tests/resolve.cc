@@ -1,7 +1,7 @@
 // The s2s worker's resolver, inside the s2s worker's sandbox, against a DNS server the test
 // starts: proof that lookups work under the real syscall policy.
 //
-//   resolve FORWARDER ZONE srv|a|aaaa NAME   (prints one answer line per record)
+//   resolve [OPTIONS] FORWARDER ZONE srv|a|aaaa NAME   (prints one answer line per record)
 //   resolve FORWARDER ZONE connect DOMAIN    (one ConnectAttempt: its connection or why none)
 //   resolve FORWARDER ZONE connect-all DOMAIN
 //       (takes each connection as unusable and resumes: every target and address in turn)
@@ -11,6 +11,12 @@
 //
 // A connection prints "connected HOST PORT direct|starttls IP port PORT", an attempt that
 // gives up "failed REASON".
+//
+// OPTIONS, before FORWARDER in each form:
+//   --trust-anchor FILE   validate DNSSEC with the anchors in FILE (dns_trust_anchor)
+//   --dnssec              end each "connected" line and each status line but "bogus" with
+//                         " secure" or " insecure": whether the answer that counted was
+//                         DNSSEC-validated
 #include <event2/event.h>
 
 #include <cstdio>
@@ -27,12 +33,13 @@ namespace {
 using namespace xmppd::s2s;
 
 // Returns the exit status: 0 when a connection was made.
-int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all) {
+int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all, bool dnssec) {
   int status = 1;
   std::unique_ptr<ConnectAttempt> attempt;
   auto on_connected = [&](Connected c) {
-    std::printf("connected %s %u %s %s\n", c.target.host.c_str(), c.target.port,
-                c.target.direct_tls ? "direct" : "starttls", c.address.c_str());
+    std::printf("connected %s %u %s %s%s\n", c.target.host.c_str(), c.target.port,
+                c.target.direct_tls ? "direct" : "starttls", c.address.c_str(),
+                !dnssec ? "" : c.dnssec_secure ? " secure" : " insecure");
     status = 0;
     if (all) {
       attempt->resume("dropped by the test");
@@ -79,9 +86,20 @@ int run_cancel(struct event_base* base, Resolver& resolver, const std::string& d
 
 int main(int argc, char** argv) {
   using namespace xmppd::s2s;
-  if (argc != 5) return 2;
-  struct event_base* base = event_base_new();
   ResolverOptions options;
+  bool dnssec = false;
+  int arg = 1;
+  for (; arg < argc && std::strncmp(argv[arg], "--", 2) == 0; ++arg) {
+    if (std::strcmp(argv[arg], "--trust-anchor") == 0 && arg + 1 < argc)
+      options.trust_anchor = argv[++arg];
+    else if (std::strcmp(argv[arg], "--dnssec") == 0)
+      dnssec = true;
+    else
+      return 2;
+  }
+  if (argc - arg != 4) return 2;
+  argv += arg - 1;
+  struct event_base* base = event_base_new();
   options.forwarders = {argv[1]};
   options.transparent_zones = {argv[2]};
   std::string error;
@@ -102,19 +120,23 @@ int main(int argc, char** argv) {
   auto label = [](DnsStatus s) {
     return s == DnsStatus::kOk ? "ok" : s == DnsStatus::kNoRecords ? "no-records" : s == DnsStatus::kBogus ? "bogus" : "error";
   };
+  // "bogus" says it all: a failed validation is neither.
+  auto security = [dnssec](DnsStatus s, bool secure) {
+    return !dnssec ? "" : secure ? " secure" : s == DnsStatus::kBogus ? "" : " insecure";
+  };
   if (kind == "connect-cancel") {
     status = run_cancel(base, *resolver, name);
   } else if (kind == "connect" || kind == "connect-all") {
-    status = run_connect(base, *resolver, name, kind == "connect-all");
+    status = run_connect(base, *resolver, name, kind == "connect-all", dnssec);
   } else if (kind == "srv") {
     resolver->srv(name, [&](SrvAnswer a) {
-      std::printf("%s\n", label(a.status));
+      std::printf("%s%s\n", label(a.status), security(a.status, a.secure));
       for (const auto& r : a.records) std::printf("%u %u %u %s\n", r.priority, r.weight, r.port, r.target.c_str());
       status = a.status == DnsStatus::kOk ? 0 : 1;
     });
   } else {
     resolver->addresses(name, kind == "a" ? kDnsTypeA : kDnsTypeAaaa, [&](AddressAnswer a) {
-      std::printf("%s\n", label(a.status));
+      std::printf("%s%s\n", label(a.status), security(a.status, a.secure));
       for (const auto& addr : a.addresses) std::printf("%s\n", addr.text().c_str());
       status = a.status == DnsStatus::kOk ? 0 : 1;
     });
