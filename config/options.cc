@@ -88,15 +88,9 @@ std::optional<Problem> stanza_limit(const Value& v) {
   return std::nullopt;
 }
 
-// The DNS files are read by the s2s worker at start-up, before its sandbox: a missing
-// system file only costs what it would say, a missing trust anchor would leave the worker
-// unable to start.
-std::optional<Problem> dns_file(const Value& v) {
-  const std::string& path = v.as_string();
-  if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
-  return Problem{true, "cannot read " + path + ": " + std::strerror(errno) + "; resolving without it"};
-}
-
+// Read by the s2s worker before its sandbox: a trust anchor it cannot read would leave it
+// unable to start. (A missing resolv.conf or hosts file is only a warning, given by the
+// worker: those options have defaults that minimal systems may lack.)
 std::optional<Problem> trust_anchor(const Value& v) {
   const std::string& path = v.as_string();
   if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
@@ -237,9 +231,9 @@ const std::vector<OptionSpec>& options_table() {
        "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
        global<&Settings::dialback_secret>},
       // DNS
-      {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", dns_file,
+      {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
-      {"dns_hosts", kPath, G, R"("/etc/hosts")", dns_file, "hosts(5) file consulted before DNS.",
+      {"dns_hosts", kPath, G, R"("/etc/hosts")", nullptr, "hosts(5) file consulted before DNS.",
        dns<&DnsSettings::hosts>},
       {"dns_forwarders", kStringList, G, "{}", non_empty_strings,
        "DNS servers to ask instead of those in dns_resolvconf.", dns<&DnsSettings::forwarders>},
