@@ -1,5 +1,6 @@
 // xmppd: the parent process. See parent.h for what it does and README.md for the map of
 // processes; xmppd(8) for the command line.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,13 @@ int main(int argc, char** argv) {
   if (check_only) {
     std::fprintf(stderr, "configuration OK\n");
     return 0;
+  }
+  // Every client and server connection is a descriptor in the router or the s2s worker,
+  // which inherit this: the usual soft limit of 1024 would cap a server at about a thousand.
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
   }
 
   log::init(options.foreground ? log::Sink::kStderr : log::Sink::kSyslog, options.verbosity, "xmppd");
