@@ -103,15 +103,7 @@ class Connect(DnsServer):
         return lines, elapsed
 
     def listen(self, address, port):
-        """A listening socket: the kernel completes the handshake, the test accepts later."""
-        family = socket.AF_INET6 if ":" in address else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        self.addCleanup(sock.close)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((address, port))
-        sock.listen(16)
-        sock.settimeout(2)
-        return sock
+        return harness.listen(self, address, port)
 
     def assert_accepted(self, sock):
         peer, _ = sock.accept()

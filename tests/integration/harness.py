@@ -275,6 +275,20 @@ def drop_syns(test, match):
     subprocess.run(["nft", f"add rule inet xmppd_test out {match} drop"], check=True)
 
 
+def listen(test, address, port):
+    """A listening socket closed when the test ends: the kernel completes handshakes, the
+    test accepts (or not) later."""
+    import socket
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    test.addCleanup(sock.close)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((address, port))
+    sock.listen(16)
+    sock.settimeout(2)
+    return sock
+
+
 def main():
     enter_namespace()
     unittest.main(verbosity=2)
