@@ -14,9 +14,9 @@
 namespace xmppd::router {
 namespace {
 
-constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
-constexpr std::string_view kBindNs = "urn:ietf:params:xml:ns:xmpp-bind";
-constexpr std::string_view kSessionNs = "urn:ietf:params:xml:ns:xmpp-session";
+using xmpp::kBindNs;
+using xmpp::kSaslNs;
+using xmpp::kSessionNs;
 using xmpp::kClientNs;
 
 // RFC 9266: the tls-exporter channel binding, when the session has a safe exporter (TLS 1.3,

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -31,8 +32,12 @@ bool bind_one(const std::string& interface, int port, ipc::Listener::Kind kind, 
   int on = 1;
   // Accepted connections inherit SO_KEEPALIVE: a peer that vanished without a word (a phone
   // off the network) is found out by the kernel and its session ends, with no timer here.
+  // They inherit TCP_NODELAY too (Linux and the BSDs): a stream writes what one turn of the
+  // event loop produced in one go (stream/transport.cc), which Nagle's algorithm would hold
+  // back for the peer's acknowledgement.
   bool ok = fd && setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0 &&
             setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) == 0 &&
+            setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0 &&
             (ai->ai_family != AF_INET6 || setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) == 0) &&
             bind(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd.get(), kBacklog) == 0;
   freeaddrinfo(ai);

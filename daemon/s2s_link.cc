@@ -1,7 +1,6 @@
 #include "daemon/s2s_link.h"
 
 #include "common/log.h"
-#include "xml/fragment.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 
@@ -46,7 +45,7 @@ bool S2sLink::send(std::string_view from_domain, std::string_view to_domain, con
   return link_->send(from_domain, to_domain, xml);
 }
 
-std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::string& why) const {
+std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::string& why) {
   if (is_local_(s.from_domain())) {
     why = "it claims to come from a local domain";
     return std::nullopt;
@@ -55,7 +54,7 @@ std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::stri
     why = "it is not for a local domain";
     return std::nullopt;
   }
-  auto stanza = xml::parse_fragment(s.xml(), xmpp::kClientNs, Link::kMaxRecord, &why);
+  auto stanza = parser_.parse(s.xml(), Link::kMaxRecord, &why);
   if (!stanza) return std::nullopt;
   if (stanza->ns() != xmpp::kClientNs ||
       (stanza->name() != "message" && stanza->name() != "presence" && stanza->name() != "iq")) {

@@ -15,6 +15,8 @@
 
 #include "proto/stanza_link.h"
 #include "xml/element.h"
+#include "xml/fragment.h"
+#include "xmpp/stanza.h"
 
 namespace xmppd::router {
 
@@ -37,7 +39,7 @@ class S2sLink {
   bool congested() const { return link_ && link_->congested(); }
 
   // The checks on one stanza from the worker: the stanza to route, or nullopt and why not.
-  std::optional<xml::Element> check(const ipc::RemoteStanza& stanza, std::string& why) const;
+  std::optional<xml::Element> check(const ipc::RemoteStanza& stanza, std::string& why);
 
  private:
   using Link = ipc::StanzaLink<ipc::RouterToS2s, ipc::S2sToRouter>;
@@ -48,6 +50,7 @@ class S2sLink {
   OnStanza on_stanza_;
   std::function<void(std::string_view)> on_violation_;
   std::unique_ptr<Link> link_;
+  xml::FragmentParser parser_{xmpp::kClientNs};
 };
 
 }  // namespace xmppd::router

@@ -22,16 +22,13 @@
 #include <string_view>
 #include <vector>
 
+#include "common/event_ptr.h"
 #include "common/unique_fd.h"
 #include "proto/frame.h"
 
-
 namespace xmppd::ipc {
 
-struct EventDeleter {
-  void operator()(struct event* ev) const { event_free(ev); }
-};
-using EventPtr = std::unique_ptr<struct event, EventDeleter>;
+using xmppd::EventPtr;
 
 enum class CloseReason {
   kPeerClosed,  // the peer ended the link (it exited or closed its end)

@@ -1,6 +1,7 @@
 #include "s2s-worker/connector.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -344,10 +345,12 @@ void ConnectAttempt::dial_done(Dial* dial, short what) {
 }
 
 void ConnectAttempt::hand_over(Dial* dial) {
-  // Keep-alive probes end a connection whose peer vanished without a word.
+  // Keep-alive probes end a connection whose peer vanished without a word. Nagle's delay is
+  // not wanted: the stream writes what a loop turn produced at once (stream/transport.cc).
   const int on = 1;
-  if (setsockopt(dial->fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
-    log::warning("s2s %s: SO_KEEPALIVE: %s", domain_.c_str(), std::strerror(errno));
+  if (setsockopt(dial->fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+      setsockopt(dial->fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
+    log::warning("s2s %s: socket options: %s", domain_.c_str(), std::strerror(errno));
   Connected connected{std::move(dial->fd), target_, dial->text, target_secure(dial->address.family)};
   handed_over_ = connected.address;
   log::debug("s2s %s: connected to %s", domain_.c_str(), handed_over_.c_str());

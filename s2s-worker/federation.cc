@@ -8,6 +8,20 @@
 #include "xmpp/stanza.h"
 
 namespace xmppd::s2s {
+namespace {
+
+// Why a stanza the router passed for (local, remote) is not one; empty when it is.
+std::string refusal(const xml::Element& stanza, const std::string& local, const std::string& remote) {
+  if (stanza.ns() != xmpp::kClientNs ||
+      (stanza.name() != "message" && stanza.name() != "presence" && stanza.name() != "iq"))
+    return "not a stanza";
+  auto from = xmpp::Jid::parse(stanza.attribute_or("from", ""));
+  auto to = xmpp::Jid::parse(stanza.attribute_or("to", ""));
+  if (!from || !to || from->domain() != local || to->domain() != remote) return "addresses do not match its domains";
+  return {};
+}
+
+}  // namespace
 
 Federation::Federation(struct event_base* base, const S2sPolicy& policy, const tls::TrustStores& trust)
     : base_(base), policy_(policy), trust_(trust) {
@@ -33,17 +47,10 @@ bool Federation::acceptable_from_router(const ipc::RemoteStanza& stanza) {
   const std::string& local = stanza.from_domain();
   const std::string& remote = stanza.to_domain();
   std::string why;
-  auto element = xml::parse_fragment(stanza.xml(), xmpp::kClientNs, Link::kMaxRecord, &why);
-  if (!policy_.is_local(local) || policy_.is_local(remote) || remote.empty()) {
+  if (!policy_.is_local(local) || policy_.is_local(remote) || remote.empty())
     why = "not for federation";
-  } else if (element && (element->ns() != xmpp::kClientNs ||
-                         (element->name() != "message" && element->name() != "presence" && element->name() != "iq"))) {
-    why = "not a stanza";
-  } else if (element) {
-    auto from = xmpp::Jid::parse(element->attribute("from") ? *element->attribute("from") : "");
-    auto to = xmpp::Jid::parse(element->attribute("to") ? *element->attribute("to") : "");
-    if (!from || !to || from->domain() != local || to->domain() != remote) why = "addresses do not match its domains";
-  }
+  else if (auto element = parser_.parse(stanza.xml(), Link::kMaxRecord, &why))
+    why = refusal(*element, local, remote);
   if (why.empty()) return true;
   log::warning("router sent a stanza from %s to %s that is refused (%s); dropped", local.c_str(), remote.c_str(),
                why.c_str());

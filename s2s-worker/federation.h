@@ -22,6 +22,8 @@
 #include "tls/client_contexts.h"
 #include "tls/trust_store.h"
 #include "xml/element.h"
+#include "xml/fragment.h"
+#include "xmpp/stanza.h"
 
 namespace xmppd::s2s {
 
@@ -125,6 +127,7 @@ class Federation {
   std::unique_ptr<Resolver> resolver_;
   std::string secret_;
   std::unique_ptr<Link> router_;
+  xml::FragmentParser parser_{xmpp::kClientNs};  // what the router sends, checked
   std::map<Pair, Route> routes_;
   std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
   std::map<Pair, Backoff> backoff_;

@@ -42,8 +42,12 @@ class OutboundStream final : xml::StreamParser::Handler {
   // (XEP-0478 max-bytes).
   bool send_stanza(std::string_view xml);
   // The peer reads slower than stanzas come: hold them back (the federation's queue is
-  // bounded) until the connection has drained, rather than pile them up in it.
-  bool congested() const { return transport_ && transport_->queued() > kHighWater; }
+  // bounded) until the connection has drained, rather than pile them up in it. A stream
+  // that answered true tells the federation when it has drained.
+  bool congested() {
+    held_back_ = held_back_ || (transport_ && transport_->queued() > kHighWater);
+    return held_back_;
+  }
   static constexpr std::size_t kHighWater = 256 << 10;
   void send_verify(std::uint64_t request, const std::string& local, const std::string& stream_id,
                    const std::string& key);
@@ -73,7 +77,9 @@ class OutboundStream final : xml::StreamParser::Handler {
       if (stream) stream->closed(why);
     }
     void drained() override {
-      if (stream) stream->federation_.stream_drained(*stream);
+      if (!stream || !stream->held_back_) return;
+      stream->held_back_ = false;
+      stream->federation_.stream_drained(*stream);
     }
   };
   struct Verify {
@@ -139,6 +145,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   std::map<std::string, Extra> extra_locals_;
   ipc::EventPtr timer_;
   bool sent_since_tick_ = false;
+  bool held_back_ = false;  // congested() said so, and the transport has not drained since
   int idle_ticks_ = 0;
 };
 

@@ -1,13 +1,14 @@
 #include "s2s-worker/s2s_policy.h"
 
-#include <cctype>
+#include "xmpp/jid.h"
 
 namespace xmppd::s2s {
 namespace {
 
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+// Prepared as the domains of streams are (domain_attribute), so that they compare alike; a
+// name that is no domain could never match one.
+void add_domain(std::set<std::string>& to, const std::string& name) {
+  if (auto domain = xmpp::prepare_domainpart(name)) to.insert(*domain);
 }
 
 }  // namespace
@@ -27,8 +28,8 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
       const ipc::S2sHostPolicy& p = it->second;
       host.enabled = p.enabled();
       host.secure_auth = p.secure_auth();
-      for (const std::string& d : p.secure_domains()) host.secure_domains.insert(lowercase(d));
-      for (const std::string& d : p.insecure_domains()) host.insecure_domains.insert(lowercase(d));
+      for (const std::string& d : p.secure_domains()) add_domain(host.secure_domains, d);
+      for (const std::string& d : p.insecure_domains()) add_domain(host.insecure_domains, d);
       if (p.timeout_seconds() > 0) host.timeout = std::chrono::seconds(p.timeout_seconds());
     }
     by_host_[name] = std::move(host);

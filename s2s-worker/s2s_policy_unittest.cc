@@ -23,6 +23,7 @@ ipc::S2sSettings settings() {
   ipc::S2sHostPolicy& q = (*s.mutable_policy())["quiet.test"];
   q.set_enabled(false);
   q.add_secure_domains("bank.test");
+  q.add_secure_domains("Vault.Test.");  // written as an admin might: prepared like a stream's domain
   return s;
 }
 
@@ -35,6 +36,7 @@ TEST(S2sPolicy, SecureAuthWithExemptionsAndRequirements) {
   // secure_auth off: only the listed secure domains need a certificate.
   EXPECT_FALSE(p.requires_certificate("quiet.test", "other.test"));
   EXPECT_TRUE(p.requires_certificate("quiet.test", "bank.test"));
+  EXPECT_TRUE(p.requires_certificate("quiet.test", "vault.test"));
 }
 
 TEST(S2sPolicy, PerHostSwitchesAndLimits) {

@@ -8,17 +8,18 @@
 #include "stream/session.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
+#include "xmpp/namespaces.h"
 
 namespace xmppd::s2s {
 
-inline constexpr std::string_view kServerNs = "jabber:server";
-inline constexpr std::string_view kDialbackNs = "jabber:server:dialback";
+using xmpp::kDialbackNs;
+using xmpp::kSaslNs;
+using xmpp::kServerNs;
+using xmpp::kStanzaErrorNs;
+using xmpp::kStreamErrorNs;
+using xmpp::kStreamNs;
+using xmpp::kTlsNs;
 inline constexpr std::string_view kDialbackFeatureNs = "urn:xmpp:features:dialback";
-inline constexpr std::string_view kSaslNs = "urn:ietf:params:xml:ns:xmpp-sasl";
-inline constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
-inline constexpr std::string_view kStreamNs = "http://etherx.jabber.org/streams";
-inline constexpr std::string_view kStreamErrorNs = "urn:ietf:params:xml:ns:xmpp-streams";
-inline constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 inline constexpr std::string_view kLimitsNs = "urn:xmpp:stream-limits:0";
 inline constexpr std::string_view kAppErrorsNs = "urn:xmpp:errors";
 

@@ -4,12 +4,13 @@
 
 #include "common/log.h"
 #include "tls/acceptor.h"
+#include "xmpp/namespaces.h"
 
 namespace xmppd::stream {
 namespace {
 
-constexpr std::string_view kTlsNs = "urn:ietf:params:xml:ns:xmpp-tls";
-constexpr std::string_view kStreamErrorNs = "urn:ietf:params:xml:ns:xmpp-streams";
+using xmpp::kStreamErrorNs;
+using xmpp::kTlsNs;
 
 std::string random_id() {
   unsigned char bytes[12];
@@ -71,7 +72,7 @@ void Session::start_tls_established(tls::SslPtr ssl) {
 }
 
 std::string_view Session::content_ns() const {
-  return config_.kind == StreamKind::kClient ? "jabber:client" : "jabber:server";
+  return config_.kind == StreamKind::kClient ? xmpp::kClientNs : xmpp::kServerNs;
 }
 
 void Session::on_timeout(evutil_socket_t, short, void* arg) {
@@ -118,7 +119,7 @@ void Session::send_header(std::string_view from) {
   out += stream_id_;
   out += "'";
   // Servers that predate XEP-0220's stream feature look for this declaration.
-  if (config_.kind == StreamKind::kServer) out += " xmlns:db='jabber:server:dialback'";
+  if (config_.kind == StreamKind::kServer) (out += " xmlns:db='") += std::string(xmpp::kDialbackNs) + "'";
   if (!from.empty()) {
     out += " from='";
     xml::escape(out, from, true);

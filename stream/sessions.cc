@@ -42,23 +42,9 @@ void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& l
 }
 
 void Sessions::add_listener(UniqueFd listener) {
-  ipc::EventPtr event(event_new(base_, listener.get(), EV_READ | EV_PERSIST, on_accept, this));
-  event_add(event.get(), nullptr);
-  listeners_.emplace_back(std::move(listener), std::move(event));
-}
-
-void Sessions::on_accept(evutil_socket_t fd, short, void* arg) {
-  auto* self = static_cast<Sessions*>(arg);
-  for (int i = 0; i < 64; ++i) {
-    std::string peer;
-    UniqueFd conn = net::accept_connection(fd, peer);
-    if (!conn) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        log::warning("accept: %s", std::strerror(errno));
-      return;
-    }
-    self->create(std::move(conn), std::move(peer)).start();
-  }
+  listeners_.push_back(std::make_unique<net::Listener>(
+      base_, std::move(listener), config_.kind == StreamKind::kClient ? "c2s" : "s2s",
+      [this](UniqueFd conn, std::string peer) { create(std::move(conn), std::move(peer)).start(); }));
 }
 
 Session& Sessions::create(UniqueFd fd, std::string peer) {

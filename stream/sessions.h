@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "control.pb.h"
+#include "common/listener.h"
 #include "proto/channel.h"
 #include "stream/session.h"
 #include "tls/acceptor.h"
@@ -35,7 +36,6 @@ class Sessions {
   std::size_t size() const { return sessions_.size(); }
 
  private:
-  static void on_accept(evutil_socket_t fd, short, void* arg);
   static void on_reap(evutil_socket_t, short, void* arg);
   static void on_sweep(evutil_socket_t, short, void* arg);
   static constexpr int kSweepSeconds = 10;
@@ -46,7 +46,7 @@ class Sessions {
   SessionConfig config_;
   std::set<std::string> hosts_;
   std::map<std::string, SessionConfig::HostLimits> per_host_;
-  std::vector<std::pair<UniqueFd, ipc::EventPtr>> listeners_;
+  std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::map<Session*, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks
   ipc::EventPtr reap_;

@@ -31,7 +31,10 @@ Transport::Transport(struct event_base* base, UniqueFd fd, std::string peer, Eve
 
 Transport::~Transport() = default;
 
-void Transport::start() { want(EV_READ); }
+void Transport::start() {
+  want(EV_READ);
+  read_buffered();
+}
 
 void Transport::want(short events) {
   if (state_ == State::kClosed) return;
@@ -64,8 +67,16 @@ void Transport::send(std::string_view bytes) {
     finish("the peer does not read what it is sent (output queue over " + std::to_string(kMaxQueued >> 20) + " MiB)");
     return;
   }
+  bool was_empty = queued() == 0;
   out_.append(bytes);
-  if (state_ != State::kHandshake) flush();
+  if (state_ == State::kHandshake || !was_empty) return;  // it goes out with what is queued
+  // Everything sent in this turn of the event loop goes out together at its end: one TLS
+  // record and one system call for a burst of stanzas rather than one each.
+  if (!event_) {
+    flush();
+    return;
+  }
+  event_active(event_.get(), EV_WRITE, 0);
 }
 
 void Transport::flush() {
@@ -188,7 +199,7 @@ void Transport::start_tls(tls::SslPtr ssl, TlsSide side) {
     finish("no TLS context for this host");
     return;
   }
-  SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  configure(ssl.get());
   if (side == TlsSide::kServer)
     SSL_set_accept_state(ssl.get());
   else
@@ -199,9 +210,22 @@ void Transport::start_tls(tls::SslPtr ssl, TlsSide side) {
 }
 
 void Transport::adopt_tls(tls::SslPtr ssl) {
-  SSL_set_mode(ssl.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  configure(ssl.get());
   ssl_ = std::move(ssl);
   state_ = State::kTls;
+}
+
+// Read-ahead lets OpenSSL take whatever the socket holds in one read(2), rather than each
+// record's header and body in two. What it read beyond the record it returns stays in the
+// SSL object, where the socket's readiness cannot show it: see read_buffered().
+void Transport::configure(SSL* ssl) {
+  SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_set_read_ahead(ssl, 1);
+}
+
+// Records that arrived together with the last handshake message are read now, from the loop.
+void Transport::read_buffered() {
+  if (ssl_ && event_ && SSL_has_pending(ssl_.get())) event_active(event_.get(), EV_READ, 0);
 }
 
 void Transport::handshake() {
@@ -209,6 +233,7 @@ void Transport::handshake() {
   if (rc == 1) {
     state_ = State::kTls;
     want(EV_READ);
+    read_buffered();
     events_.tls_established();
     if (state_ == State::kTls) flush();
     return;

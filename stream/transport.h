@@ -24,8 +24,8 @@ class Transport {
     // the event loop, never from inside a call into the transport; the owner may then
     // destroy the transport, but not from inside this call.
     virtual void closed(std::string_view why) = 0;
-    // What was queued while the peer was slow has all gone out (not called for sends that
-    // went out at once). For owners that hold back while queued() is high.
+    // What was queued has all gone out: at the end of the loop turn in which it was sent, or
+    // once a slow peer read it. For owners that hold back while queued() is high.
     virtual void drained() {}
   };
 
@@ -79,6 +79,8 @@ class Transport {
   void want(short events);
   void finish(std::string_view why);
   void drain();
+  static void configure(SSL* ssl);
+  void read_buffered();
 
   struct event_base* base_;
   UniqueFd fd_;

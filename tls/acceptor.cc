@@ -28,35 +28,24 @@ std::string handshake_error(SSL* ssl, int rc) {
 
 Acceptor::Acceptor(struct event_base* base, UniqueFd listener, const ServerContexts& contexts, std::string service,
                    Handler on_established)
-    : base_(base), listener_(std::move(listener)), contexts_(contexts), service_(std::move(service)),
-      on_established_(std::move(on_established)) {
-  accept_event_.reset(event_new(base_, listener_.get(), EV_READ | EV_PERSIST, on_accept, this));
-  event_add(accept_event_.get(), nullptr);
+    : base_(base), contexts_(contexts), service_(std::move(service)), on_established_(std::move(on_established)) {
+  listener_ = std::make_unique<net::Listener>(
+      base_, std::move(listener), service_ + " direct TLS",
+      [this](UniqueFd fd, std::string peer) { start(std::move(fd), std::move(peer)); });
 }
 
 Acceptor::~Acceptor() = default;
 
-void Acceptor::on_accept(evutil_socket_t, short, void* arg) { static_cast<Acceptor*>(arg)->accept_all(); }
-
-void Acceptor::accept_all() {
-  for (int i = 0; i < 64; ++i) {
-    std::string peer;
-    UniqueFd fd = net::accept_connection(listener_.get(), peer);
-    if (!fd) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        log::warning("%s accept: %s", service_.c_str(), std::strerror(errno));
-      return;
-    }
-    SslPtr ssl = contexts_.new_ssl();
-    if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
-      log::warning("%s from %s: no certificate to offer; closed", service_.c_str(), peer.c_str());
-      continue;
-    }
-    auto h = std::make_unique<Handshake>(Handshake{this, std::move(fd), std::move(ssl), std::move(peer), nullptr});
-    Handshake* raw = h.get();
-    pending_[raw] = std::move(h);
-    step(raw, false);
+void Acceptor::start(UniqueFd fd, std::string peer) {
+  SslPtr ssl = contexts_.new_ssl();
+  if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
+    log::warning("%s from %s: no certificate to offer; closed", service_.c_str(), peer.c_str());
+    return;
   }
+  auto h = std::make_unique<Handshake>(Handshake{this, std::move(fd), std::move(ssl), std::move(peer), nullptr});
+  Handshake* raw = h.get();
+  pending_[raw] = std::move(h);
+  step(raw, false);
 }
 
 void Acceptor::on_handshake(evutil_socket_t, short what, void* arg) {

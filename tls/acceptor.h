@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "common/listener.h"
 #include "common/unique_fd.h"
 #include "proto/channel.h"
 #include "tls/server_contexts.h"
@@ -41,18 +42,16 @@ class Acceptor {
     ipc::EventPtr event;
   };
 
-  static void on_accept(evutil_socket_t, short, void* arg);
   static void on_handshake(evutil_socket_t, short what, void* arg);
-  void accept_all();
+  void start(UniqueFd fd, std::string peer);
   void step(Handshake* h, bool timed_out);
   void finish(Handshake* h);
 
   struct event_base* base_;
-  UniqueFd listener_;
   const ServerContexts& contexts_;
   std::string service_;
   Handler on_established_;
-  ipc::EventPtr accept_event_;
+  std::unique_ptr<net::Listener> listener_;
   std::map<Handshake*, std::unique_ptr<Handshake>> pending_;
 };
 

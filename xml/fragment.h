@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,10 +14,30 @@
 
 namespace xmppd::xml {
 
-// `text` must be exactly one element and nothing else, not even whitespace around it, of at
-// most `max_bytes`, within the stream parser's default depth and attribute limits. Names
-// without a prefix are in `default_ns` (the namespace the sender left implicit). nullopt
-// otherwise; `error`, when given, then says why.
+// For a process that takes many elements in a row (every stanza crossing a link): one
+// parser kept open between them, as if they were the stanzas of one stream, rather than a
+// new expat parser, with its allocations and its random hash salt, for each. After an
+// element that is refused the parser starts afresh, so that nothing of it lingers.
+class FragmentParser {
+ public:
+  // Names without a prefix are in `default_ns` (the namespace the sender left implicit).
+  explicit FragmentParser(std::string_view default_ns);
+  FragmentParser(const FragmentParser&) = delete;
+  FragmentParser& operator=(const FragmentParser&) = delete;
+  ~FragmentParser();
+
+  // `text` must be exactly one element and nothing else, not even whitespace around it, of
+  // at most `max_bytes`, within the stream parser's default depth and attribute limits.
+  // nullopt otherwise; `error`, when given, then says why.
+  std::optional<Element> parse(std::string_view text, std::size_t max_bytes, std::string* error = nullptr);
+
+ private:
+  struct Stream;
+  std::string default_ns_;
+  std::unique_ptr<Stream> stream_;  // null until the first element and after a refused one
+};
+
+// The same for a single element, with a parser of its own.
 std::optional<Element> parse_fragment(std::string_view text, std::string_view default_ns, std::size_t max_bytes,
                                       std::string* error = nullptr);
 

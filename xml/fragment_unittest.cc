@@ -118,5 +118,35 @@ TEST(ParseFragment, TheWrapperCannotBeClosedFromInside) {
   why_not("<xmppd-fragment:stream>");
 }
 
+// One parser for a whole run of elements, as a link uses it: each is judged on its own, and
+// a refused one, whatever state it left expat in, does not touch the next.
+TEST(FragmentParser, ManyElementsInARowEachOnItsOwn) {
+  FragmentParser parser(kClientNs);
+  for (int i = 0; i < 3000; ++i) {  // past the stream parser's renewal of expat
+    std::string text = "<message id='" + std::to_string(i) + "'><body>" + std::string(40, 'x') + "</body></message>";
+    auto e = parser.parse(text, kLimit);
+    ASSERT_TRUE(e.has_value()) << i;
+    EXPECT_EQ(attr(*e, "id"), std::to_string(i));
+    EXPECT_EQ(e->ns(), kClientNs);
+  }
+  std::string error;
+  for (std::string_view bad : {"<message><body>", "<message", "<a xmlns:x='urn:x'>", "<message/><presence/>",
+                               "</xmppd-fragment:stream>", "<message/></xmppd-fragment:stream>", "text",
+                               "<message>&undefined;</message>"}) {
+    EXPECT_FALSE(parser.parse(bad, kLimit, &error).has_value()) << bad;
+    EXPECT_FALSE(error.empty()) << bad;
+    auto next = parser.parse("<presence/>", kLimit);
+    ASSERT_TRUE(next.has_value()) << "after " << bad;
+    EXPECT_TRUE(next->is(kClientNs, "presence"));
+  }
+  // A prefix declared in one element is not in scope in the next.
+  ASSERT_TRUE(parser.parse("<message xmlns:x='urn:x'><x:y/></message>", kLimit).has_value());
+  EXPECT_FALSE(parser.parse("<message><x:y/></message>", kLimit).has_value());
+  // Each call has its own limit.
+  std::string big = "<message><body>" + std::string(kLimit, 'x') + "</body></message>";
+  EXPECT_FALSE(parser.parse(big, kLimit).has_value());
+  EXPECT_TRUE(parser.parse(big, big.size()).has_value());
+}
+
 }  // namespace
 }  // namespace xmppd::xml

@@ -132,6 +132,7 @@ bool StreamParser::check_size() {
 bool StreamParser::feed(std::string_view bytes) {
   if (reset_requested_) create();
   if (error_ != ParseError::kNone) return false;
+  if (parser_ != nullptr && static_cast<std::int64_t>(fed_) - origin_ > kRenewBytes) hibernate();
   if (parser_ == nullptr && !wake()) return false;
   fed_ += bytes.size();
   pending_.append(bytes);

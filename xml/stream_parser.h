@@ -83,6 +83,10 @@ class StreamParser {
                                      const XML_Char*, const XML_Char*, const XML_Char*);
 
   static constexpr std::size_t kSlice = 4096;
+  // expat keeps every element and attribute name it has seen in tables that live as long as
+  // the parser: a long stream of ever new names would grow them without end. After this many
+  // bytes the parser is replaced between two stanzas, as hibernate() and wake() do.
+  static constexpr std::int64_t kRenewBytes = 64 << 10;
 
   void create();
   void make_parser();

@@ -1042,5 +1042,32 @@ TEST(StreamParserHibernate, ResetWhileHibernatingStartsANewStream) {
   EXPECT_EQ(h.rec.elements.size(), 2u);
 }
 
+// expat remembers every name it has seen for as long as the parser lives: a stream of
+// stanzas with ever new element and attribute names must not make it grow without end.
+TEST(StreamParserLimits, EverNewNamesDoNotGrowTheParser) {
+  struct Counter final : StreamParser::Handler {
+    void stream_opened(const Element&) override {}
+    void element(Element, std::size_t) override { ++elements; }
+    void stream_closed() override {}
+    std::size_t elements = 0;
+  } counter;
+  StreamParser parser(counter, limits());
+  ASSERT_TRUE(parser.feed(header()));
+  const std::size_t before = heap_in_use();
+  constexpr std::size_t kStanzas = 200000;  // about 11 MB of stanzas
+  std::string batch;
+  for (std::size_t i = 0; i < kStanzas; ++i) {
+    std::string n = std::to_string(i);
+    batch += "<m" + n + " a" + n + "='1' xmlns:p" + n + "='urn:" + n + "'/>";
+    if (batch.size() > 8192 || i + 1 == kStanzas) {
+      ASSERT_TRUE(parser.feed(batch)) << parser.error_text();
+      batch.clear();
+    }
+  }
+  const std::size_t after = heap_in_use();
+  EXPECT_EQ(counter.elements, kStanzas);
+  EXPECT_LT(after > before ? after - before : 0, std::size_t{1} << 20);
+}
+
 }  // namespace
 }  // namespace xmppd::xml

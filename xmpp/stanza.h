@@ -5,11 +5,10 @@
 #include <string_view>
 
 #include "xml/element.h"
+#include "xmpp/namespaces.h"
 
 namespace xmppd::xmpp {
 
-inline constexpr std::string_view kClientNs = "jabber:client";
-inline constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 
 // A reply of `type` ("result", "error"): same element and id, 'from' and 'to' swapped.
 xml::Element reply(const xml::Element& stanza, std::string_view type);

@@ -3,6 +3,7 @@
 with keys only the tls helper holds, stream errors for bad headers, restricted XML,
 oversized elements and plaintext where encryption is required."""
 import os
+import ssl
 import subprocess
 
 import certs
@@ -63,6 +64,36 @@ class Streams(IntegrationTest):
             self.assertIn(b"xmlns='jabber:server'", before)
             self.assertIn(b"urn:ietf:params:xml:ns:xmpp-tls", before)
         self.xmppd.wait_log(rf"s2s\[\d+\]: s2s STARTTLS from 127\.0\.0\.1 port \d+ for {HOST}")
+
+    def test_bytes_that_come_with_the_last_handshake_message_are_read(self):
+        """The client's Finished and its stream header in one TCP segment: OpenSSL reads
+        ahead and holds the header, which must be read then, not when more bytes come."""
+        with streams.connect(C2S, timeout=5) as sock:
+            streams.open_stream(sock, HOST)
+            sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            streams.read_until(sock, b"/>")
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = ssl.create_default_context(cafile=self.ca_file).wrap_bio(incoming, outgoing,
+                                                                            server_hostname=HOST)
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    sock.sendall(outgoing.read())
+                    incoming.write(sock.recv(65536))
+            tls.write(streams.header(HOST))
+            sock.sendall(outgoing.read())  # Finished, then the header
+            reply = b""
+            while b"</stream:features>" not in reply:
+                data = sock.recv(65536)  # times out if the server sits on the header
+                self.assertTrue(data, reply)
+                incoming.write(data)
+                try:
+                    reply += tls.read(65536)
+                except ssl.SSLWantReadError:
+                    pass
+            self.assertIn(b"urn:ietf:params:xml:ns:xmpp-sasl", reply)
 
     def test_openssl_s_client_verifies_the_certificate_over_starttls(self):
         for port, mode in ((C2S, "xmpp"), (S2S, "xmpp-server")):
