@@ -1032,7 +1032,7 @@ ACTIVITIES = [
     ("IPC: protobuf encoding and decoding", r"google::protobuf|\.pb\.|libprotobuf"),
     ("XML serializing (Element::serialize, escape)", r"Element::serialize|xml::escape"),
     ("JID parsing", r"xmpp::Jid::|nameprep|stringprep|libidn"),
-    ("XML parsing", r"libexpat|StreamParser|^XML_|xml::Element::|parse_fragment"),
+    ("XML parsing", r"libexpat|StreamParser|^XML_|xml::Element::|parse_fragment|FragmentParser"),
     ("routing, sessions, streams (xmppd's own logic)", r"xmppd::"),
     ("event loop: waiting, waking up", r"epoll_wait|event_base_loop|libevent"),
 ]
@@ -1058,13 +1058,13 @@ def parse_perf_script(text):
 
 
 def classify(frames):
-    under_fragment = any("parse_fragment" in sym for sym, _ in frames)
+    under_fragment = any("parse_fragment" in sym or "FragmentParser" in sym for sym, _ in frames)
     for sym, dso in frames:
         for name, pattern in ACTIVITIES:
             if re.search(pattern, sym) or (pattern.endswith("libprotobuf") and "libprotobuf" in dso) or \
                     (name == "XML parsing" and "libexpat" in dso):
                 if name.startswith(("XML parsing", "random hash salt")):
-                    name += (": stanzas re-parsed after crossing a process boundary (xml::parse_fragment)"
+                    name += (": stanzas re-parsed after crossing a process boundary (xml::FragmentParser)"
                              if under_fragment else ": the network streams (c2s, s2s)")
                 return name
     leaf = frames[0][1] if frames else "?"

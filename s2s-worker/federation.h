@@ -127,7 +127,8 @@ class Federation {
   std::unique_ptr<Resolver> resolver_;
   std::string secret_;
   std::unique_ptr<Link> router_;
-  xml::FragmentParser parser_{xmpp::kClientNs};  // what the router sends, checked
+  // What the router sends is checked here, and its bytes go on as they came.
+  xml::FragmentParser parser_{xmpp::kClientNs, xml::FragmentParser::Content::kTopOnly};
   std::map<Pair, Route> routes_;
   std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
   std::map<Pair, Backoff> backoff_;

@@ -14,7 +14,12 @@ namespace xmppd::xml {
 
 class Element {
  public:
+  using Attributes = std::vector<std::pair<std::string, std::string>>;
+
   Element(std::string ns, std::string name) : ns_(std::move(ns)), name_(std::move(name)) {}
+  // Attribute names must be distinct (as a parser has checked).
+  Element(std::string ns, std::string name, Attributes attributes)
+      : ns_(std::move(ns)), name_(std::move(name)), attributes_(std::move(attributes)) {}
 
   const std::string& ns() const { return ns_; }
   const std::string& name() const { return name_; }
@@ -26,7 +31,7 @@ class Element {
     const std::string* value = attribute(name);
     return value != nullptr ? *value : std::string(fallback);
   }
-  const std::vector<std::pair<std::string, std::string>>& attributes() const { return attributes_; }
+  const Attributes& attributes() const { return attributes_; }
   void set_attribute(std::string name, std::string value);
 
   // The reference is valid until the next add_child or add_text on this element.
@@ -44,7 +49,7 @@ class Element {
  private:
   using Node = std::variant<Element, std::string>;
   std::string ns_, name_;
-  std::vector<std::pair<std::string, std::string>> attributes_;
+  Attributes attributes_;
   std::vector<Node> nodes_;
 };
 

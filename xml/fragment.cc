@@ -38,7 +38,8 @@ struct FragmentParser::Stream final : StreamParser::Handler {
   bool closed = false;
 };
 
-FragmentParser::FragmentParser(std::string_view default_ns) : default_ns_(default_ns) {}
+FragmentParser::FragmentParser(std::string_view default_ns, Content content)
+    : default_ns_(default_ns), content_(content) {}
 
 FragmentParser::~FragmentParser() = default;
 
@@ -50,6 +51,7 @@ std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t 
     header += "'>";
     // The limit is for the elements: the header is let through whatever its length.
     stream_ = std::make_unique<Stream>(header.size());
+    stream_->parser.set_top_only(content_ == Content::kTopOnly);
     if (!stream_->parser.feed(header)) {
       std::string why = "bad default namespace: " + stream_->parser.error_text();
       stream_.reset();

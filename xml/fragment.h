@@ -20,8 +20,12 @@ namespace xmppd::xml {
 // element that is refused the parser starts afresh, so that nothing of it lingers.
 class FragmentParser {
  public:
+  // kTopOnly: the element comes without its children and text, which are still parsed and
+  // held to the same rules, for a process that checks stanzas and passes their bytes on.
+  enum class Content { kWhole, kTopOnly };
+
   // Names without a prefix are in `default_ns` (the namespace the sender left implicit).
-  explicit FragmentParser(std::string_view default_ns);
+  explicit FragmentParser(std::string_view default_ns, Content content = Content::kWhole);
   FragmentParser(const FragmentParser&) = delete;
   FragmentParser& operator=(const FragmentParser&) = delete;
   ~FragmentParser();
@@ -34,6 +38,7 @@ class FragmentParser {
  private:
   struct Stream;
   std::string default_ns_;
+  Content content_;
   std::unique_ptr<Stream> stream_;  // null until the first element and after a refused one
 };
 

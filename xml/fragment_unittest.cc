@@ -148,5 +148,30 @@ TEST(FragmentParser, ManyElementsInARowEachOnItsOwn) {
   EXPECT_TRUE(parser.parse(big, big.size()).has_value());
 }
 
+// A process that only checks gets the element without its content, and the content is
+// held to the same rules all the same.
+TEST(FragmentParser, TopOnlyKeepsTheElementAndChecksTheContent) {
+  FragmentParser parser(kClientNs, FragmentParser::Content::kTopOnly);
+  auto e = parser.parse("<message to='b@x.example' type='chat'><body>hi</body><x xmlns='urn:x'><y/></x></message>",
+                        kLimit);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE(e->is(kClientNs, "message"));
+  EXPECT_EQ(attr(*e, "to"), "b@x.example");
+  EXPECT_TRUE(e->children().empty());
+  EXPECT_EQ(e->text(), "");
+  std::string deep = "<message>";
+  for (int i = 0; i < 40; ++i) deep += "<a>";
+  for (int i = 0; i < 40; ++i) deep += "</a>";
+  deep += "</message>";
+  for (const std::string& bad : {std::string("<message><body><!-- no --></body></message>"),
+                                 std::string("<message><body>&undefined;</body></message>"),
+                                 std::string("<message><body></message>"), std::string("<message><x:y/></message>"),
+                                 std::string("<message><body><?pi x?></body></message>"), deep,
+                                 "<message><body>" + std::string(kLimit, 'x') + "</body></message>"}) {
+    EXPECT_FALSE(parser.parse(bad, kLimit).has_value()) << bad.substr(0, 80);
+    EXPECT_TRUE(parser.parse("<presence/>", kLimit).has_value()) << "after " << bad.substr(0, 80);
+  }
+}
+
 }  // namespace
 }  // namespace xmppd::xml

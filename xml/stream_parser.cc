@@ -14,14 +14,17 @@ std::pair<std::string, std::string> split(const XML_Char* name) {
   return {std::string(name, sep), std::string(sep + 1)};
 }
 
-Element make_element(const XML_Char* name, const XML_Char** attributes) {
+// expat has refused duplicate attributes already: they go in as they come.
+Element make_element(const XML_Char* name, const XML_Char** attributes, std::size_t count) {
   auto [ns, local] = split(name);
-  Element e(std::move(ns), std::move(local));
-  for (int i = 0; attributes[i] != nullptr; i += 2) {
-    auto [ans, alocal] = split(attributes[i]);
-    e.set_attribute(ans.empty() ? alocal : ans + " " + alocal, attributes[i + 1]);
+  Element::Attributes list;
+  list.reserve(count / 2);
+  for (std::size_t i = 0; i < count; i += 2) {
+    std::string key(attributes[i]);  // "ns local" for a namespaced one
+    if (std::size_t sep = key.find(kSeparator); sep != std::string::npos) key[sep] = ' ';
+    list.emplace_back(std::move(key), attributes[i + 1]);
   }
-  return e;
+  return Element(std::move(ns), std::move(local), std::move(list));
 }
 
 StreamParser* self_of(void* p) { return static_cast<StreamParser*>(p); }
@@ -206,8 +209,8 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
     self->depth_ = 1;
     return;
   }
-  Element e = make_element(name, attributes);
   if (self->depth_ == 0) {
+    Element e = make_element(name, attributes, count);
     if (!e.is(kStreamNs, "stream")) {
       self->fail(ParseError::kBadStreamHeader, "the stream does not begin with <stream:stream>");
       return;
@@ -228,7 +231,7 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
     return;
   }
   ++self->depth_;
-  self->open_.push_back(std::move(e));
+  if (self->depth_ == 2 || !self->top_only_) self->open_.push_back(make_element(name, attributes, count));
   self->check_size();
 }
 
@@ -242,6 +245,7 @@ void XMLCALL StreamParser::on_end(void* p, const XML_Char*) {
   }
   if (!self->check_size()) return;
   --self->depth_;
+  if (self->depth_ >= 2 && self->top_only_) return;
   Element done = std::move(self->open_.back());
   self->open_.pop_back();
   if (!self->open_.empty()) {
@@ -265,7 +269,7 @@ void XMLCALL StreamParser::on_text(void* p, const XML_Char* text, int length) {
     self->boundary_ = self->event_end();
     return;
   }
-  if (!self->check_size()) return;
+  if (!self->check_size() || self->top_only_) return;
   self->open_.back().add_text(std::string_view(text, static_cast<std::size_t>(length)));
 }
 

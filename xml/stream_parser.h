@@ -70,6 +70,9 @@ class StreamParser {
   ParseError error() const { return error_; }
   const std::string& error_text() const { return error_text_; }
   void set_limits(ParserLimits limits) { limits_ = limits; }
+  // Top-level elements come without their content (children and text), which is still
+  // parsed and held to every rule and limit: for a process that only checks stanzas.
+  void set_top_only(bool top_only) { top_only_ = top_only; }
 
  private:
   static void XMLCALL on_start(void* self, const XML_Char* name, const XML_Char** attributes);
@@ -114,6 +117,7 @@ class StreamParser {
   // The header's namespace declarations, to declare again when waking.
   std::vector<std::pair<std::string, std::string>> header_namespaces_;
   bool waking_ = false;      // the parser is reading the header made up by wake()
+  bool top_only_ = false;
   std::int64_t origin_ = 0;  // stream position of the current parser's first byte
   std::vector<Element> open_;          // the top-level element being built and its open descendants
 };
