@@ -42,6 +42,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // Delivery of a stanza addressed to this session.
   void deliver(const xml::Element& stanza);
   void deliver_raw(std::string_view serialized) { session_.send(serialized); }
+  void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
 

@@ -38,7 +38,8 @@ class Router final : public runtime::ChildRole {
     s2s_.emplace(
         runtime.base(), [this](std::string_view domain) { return routing_.is_local(domain); },
         [this](xml::Element stanza) { routing_.from_remote(std::move(stanza)); },
-        [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_S2S, reason); });
+        [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_S2S, reason); },
+        [this] { routing_.s2s_caught_up(); });
     c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);

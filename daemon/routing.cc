@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <utility>
 
 #include "build_config.h"
 #include "common/log.h"
@@ -25,6 +26,7 @@ void Routing::bind(ClientStream& stream, const std::string& resource) {
 }
 
 void Routing::unbind(ClientStream& stream) {
+  held_for_s2s_.erase(&stream);
   const std::string& full = stream.full();
   sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
 }
@@ -99,11 +101,20 @@ void Routing::to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid
   // The worker and the remote server see the address in its prepared form.
   stanza.set_attribute("to", to.full());
   bool sent = stanza.name() == "presence" ? im_.outbound_presence(from, stanza, to) : send_remote(stanza);
-  if (sent) return;
+  if (sent) {
+    // The sender waits while the link is behind: a client that sends faster than the
+    // servers between it and its peers can carry is slowed by TCP, not answered with errors.
+    if (s2s_ != nullptr && s2s_->congested() && held_for_s2s_.insert(&from).second) from.pause_reading(true);
+    return;
+  }
   if (s2s_ != nullptr && s2s_->congested())
     bounce(stanza, "wait", "resource-constraint", "The server-to-server service is busy");
   else
     bounce(stanza, "cancel", "remote-server-not-found", "The server-to-server service is unavailable");
+}
+
+void Routing::s2s_caught_up() {
+  for (ClientStream* stream : std::exchange(held_for_s2s_, {})) stream->pause_reading(false);
 }
 
 void Routing::from_remote(xml::Element stanza) {

@@ -46,6 +46,8 @@ class Routing final : private Im::Network {
   void route(ClientStream& from, xml::Element stanza);
   // A stanza from another server, checked by S2sLink: from a remote JID to a local one.
   void from_remote(xml::Element stanza);
+  // The link to the s2s worker has caught up: the sessions held back for it read again.
+  void s2s_caught_up();
   const LocalSessions& sessions() const { return sessions_; }
 
  private:
@@ -71,6 +73,9 @@ class Routing final : private Im::Network {
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;
   S2sLink* s2s_ = nullptr;
+  // Sessions that stopped reading because the link to the s2s worker was behind, rather
+  // than have their stanzas bounce.
+  std::set<ClientStream*> held_for_s2s_;
   Im im_{sessions_, *this};
 };
 

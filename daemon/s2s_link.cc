@@ -23,11 +23,12 @@ bool address_at(xml::Element& stanza, const char* name, const std::string& domai
 }  // namespace
 
 S2sLink::S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
-                 std::function<void(std::string_view)> on_violation)
+                 std::function<void(std::string_view)> on_violation, std::function<void()> on_caught_up)
     : base_(base),
       is_local_(std::move(is_local)),
       on_stanza_(std::move(on_stanza)),
-      on_violation_(std::move(on_violation)) {}
+      on_violation_(std::move(on_violation)),
+      on_caught_up_(std::move(on_caught_up)) {}
 
 void S2sLink::link(UniqueFd sock) {
   link_ = std::make_unique<Link>(
@@ -35,7 +36,9 @@ void S2sLink::link(UniqueFd sock) {
       [this](ipc::CloseReason reason, std::string_view detail) {
         if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
         log::info("link to the s2s worker closed; stanzas for other servers bounce until it is back");
-      });
+        on_caught_up_();  // nothing to wait for any more
+      },
+      [this] { on_caught_up_(); });
 }
 
 bool S2sLink::send(std::string_view from_domain, std::string_view to_domain, const xml::Element& stanza) {

@@ -27,15 +27,18 @@ class S2sLink {
   // domain and 'to' one at a local domain, both in their prepared form.
   using OnStanza = std::function<void(xml::Element stanza)>;
 
+  // on_caught_up: the link was congested() and is no longer, or it closed; whoever held
+  // back for it may go on.
   S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
-          std::function<void(std::string_view)> on_violation);
+          std::function<void(std::string_view)> on_violation, std::function<void()> on_caught_up);
 
   // A fresh link (the worker or this router started again) replaces the old one.
   void link(UniqueFd sock);
   // To another server. False when the worker is not linked or the stanza cannot fit in a
   // record: the caller bounces it.
   bool send(std::string_view from_domain, std::string_view to_domain, const xml::Element& stanza);
-  // The worker is linked but reads slower than stanzas come.
+  // The worker is linked but reads slower than stanzas come: stop reading what feeds the
+  // link until on_caught_up.
   bool congested() const { return link_ && link_->congested(); }
 
   // The checks on one stanza from the worker: the stanza to route, or nullopt and why not.
@@ -49,6 +52,7 @@ class S2sLink {
   IsLocal is_local_;
   OnStanza on_stanza_;
   std::function<void(std::string_view)> on_violation_;
+  std::function<void()> on_caught_up_;
   std::unique_ptr<Link> link_;
   xml::FragmentParser parser_{xmpp::kClientNs};
 };

@@ -30,9 +30,10 @@ struct Fixture : Base {
   std::vector<xml::Element> routed;
   std::vector<std::string> violations;
   std::vector<ipc::RemoteStanza> at_worker;
+  int caught_up = 0;
   S2sLink link{base, [this](std::string_view d) { return local.count(d) > 0; },
                [this](xml::Element e) { routed.push_back(std::move(e)); },
-               [this](std::string_view why) { violations.emplace_back(why); }};
+               [this](std::string_view why) { violations.emplace_back(why); }, [this] { ++caught_up; }};
   UniqueFd worker_fd;
   std::unique_ptr<WorkerEnd> worker;
 
@@ -165,11 +166,44 @@ TEST(S2sLink, SentStanzaKeepsItsNamespaceImplicit) {
             "<message from='romeo@chat.test/orchard' to='juliet@remote.example'><body>hello</body></message>");
 }
 
+// A worker that reads slower than stanzas come: the link says it is behind well before it
+// refuses, and says once when it has caught up, so that the router can hold its senders
+// back instead of bouncing their stanzas.
+TEST(S2sLink, CongestionIsReportedBeforeRefusalAndItsEndOnce) {
+  Fixture f;
+  xml::Element m(std::string(xmpp::kClientNs), "message");
+  m.set_attribute("from", "romeo@chat.test/orchard");
+  m.set_attribute("to", "juliet@remote.example");
+  xml::Element body(std::string(xmpp::kClientNs), "body");
+  body.add_text(std::string(70 << 10, 'x'));  // one record each
+  m.add_child(std::move(body));
+  int sent = 0;
+  while (!f.link.congested() && sent < 1000) {
+    ASSERT_TRUE(f.link.send("chat.test", "remote.example", m)) << sent;
+    ++sent;
+  }
+  ASSERT_TRUE(f.link.congested());
+  EXPECT_LT(sent, 1000);
+  // Behind, but what was already read can still go: send() takes more before refusing.
+  ASSERT_TRUE(f.link.send("chat.test", "remote.example", m));
+  ++sent;
+  int more = 0;
+  while (f.link.send("chat.test", "remote.example", m) && more < 1000) ++more;
+  sent += more;
+  EXPECT_GT(more, 8);
+  EXPECT_LT(more, 1000);
+  EXPECT_EQ(f.caught_up, 0);
+  for (int i = 0; i < 50 && f.at_worker.size() < static_cast<std::size_t>(sent); ++i) f.run_briefly();
+  EXPECT_EQ(f.at_worker.size(), static_cast<std::size_t>(sent));
+  EXPECT_EQ(f.caught_up, 1);
+  EXPECT_FALSE(f.link.congested());
+}
+
 TEST(S2sLink, SendFailsWithoutAWorker) {
   {
     Base base;
     S2sLink unlinked(
-        base.base, [](std::string_view) { return false; }, [](xml::Element) {}, [](std::string_view) {});
+        base.base, [](std::string_view) { return false; }, [](xml::Element) {}, [](std::string_view) {}, [] {});
     xml::Element m(std::string(xmpp::kClientNs), "message");
     EXPECT_FALSE(unlinked.send("chat.test", "remote.example", m));
   }

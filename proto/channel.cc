@@ -125,6 +125,7 @@ void Channel::write_ready() {
         return;
     }
   }
+  if (on_drained_) on_drained_();
 }
 
 void Channel::fail(CloseReason reason, std::string_view detail) {

@@ -56,6 +56,8 @@ class Channel {
   bool open() const { return sock_.get() >= 0; }
   const std::string& name() const { return name_; }
   std::size_t queued() const { return queue_.size(); }
+  // Called from the loop when records were queued and all have gone out.
+  void set_on_drained(std::function<void()> on_drained) { on_drained_ = std::move(on_drained); }
 
  private:
   struct Pending {
@@ -78,6 +80,7 @@ class Channel {
   EventPtr read_event_, write_event_;
   RecordHandler on_record_;
   CloseHandler on_close_;
+  std::function<void()> on_drained_;
   // Cleared by the destructor so that a handler that destroys its channel stops the loop
   // over further records.
   std::shared_ptr<bool> alive_;

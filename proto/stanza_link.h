@@ -24,27 +24,40 @@ class StanzaLink {
   // A batch leaves early once it holds this much, so one busy turn does not build a record
   // the size of the limit.
   static constexpr std::size_t kFlushBytes = 64 << 10;
-  // Records waiting for the peer to read, at most: a peer that falls behind makes send()
-  // refuse (the caller answers resource-constraint) instead of growing this process.
+  // From this many records waiting for the peer to read, the link is behind: congested()
+  // says so, and whoever feeds it stops reading its own sources until on_caught_up.
+  static constexpr std::size_t kBehindRecords = 16;
+  // Records waiting, at most: what was already read when the link fell behind still fits,
+  // beyond that send() refuses (the caller answers resource-constraint) instead of growing
+  // this process.
   static constexpr std::size_t kMaxQueuedRecords = 64;
 
   using OnStanza = std::function<void(const RemoteStanza& stanza)>;
   using OnClose = std::function<void(CloseReason reason, std::string_view detail)>;
 
-  StanzaLink(struct event_base* base, UniqueFd sock, std::string name, OnStanza on_stanza, OnClose on_close)
+  // on_caught_up: the link said it was congested, and all it held has gone out since.
+  StanzaLink(struct event_base* base, UniqueFd sock, std::string name, OnStanza on_stanza, OnClose on_close,
+             std::function<void()> on_caught_up = {})
       : channel_(base, std::move(sock), Limits{kMaxRecord, 0}, Limits{kMaxRecord, 0}, std::move(name)),
-        on_stanza_(std::move(on_stanza)) {
+        on_stanza_(std::move(on_stanza)),
+        on_caught_up_(std::move(on_caught_up)) {
     flush_event_.reset(evtimer_new(base, on_flush, this));
     channel_.on(In::kStanzas, 0, [this](const In& in, std::vector<UniqueFd>&) {
       for (const RemoteStanza& s : in.stanzas().stanzas()) on_stanza_(s);
     });
+    channel_.raw().set_on_drained([this] {
+      if (!behind_) return;
+      behind_ = false;
+      if (on_caught_up_) on_caught_up_();
+    });
     channel_.start(std::move(on_close));
   }
 
-  // False when the stanza can never fit in a record, the link is down or congested.
+  // False when the stanza can never fit in a record, the link is down or full.
   bool send(std::string_view from_domain, std::string_view to_domain, std::string_view xml) {
     std::size_t size = from_domain.size() + to_domain.size() + xml.size() + 32;
-    if (size > kMaxRecord - 64 || !channel_.raw().open() || congested()) return false;
+    if (size > kMaxRecord - 64 || !channel_.raw().open() || channel_.raw().queued() >= kMaxQueuedRecords)
+      return false;
     if (pending_bytes_ + size > kMaxRecord - 64) flush();
     RemoteStanza* s = batch_.mutable_stanzas()->add_stanzas();
     s->set_from_domain(from_domain.data(), from_domain.size());
@@ -61,7 +74,10 @@ class StanzaLink {
   }
 
   bool open() { return channel_.raw().open(); }
-  bool congested() { return channel_.raw().queued() >= kMaxQueuedRecords; }
+  bool congested() {
+    behind_ = behind_ || channel_.raw().queued() >= kBehindRecords;
+    return behind_;
+  }
 
  private:
   static void on_flush(evutil_socket_t, short, void* arg) { static_cast<StanzaLink*>(arg)->flush(); }
@@ -76,6 +92,8 @@ class StanzaLink {
 
   TypedChannel<In> channel_;
   OnStanza on_stanza_;
+  std::function<void()> on_caught_up_;
+  bool behind_ = false;  // congested() said so, and the channel has not drained since
   Out batch_;
   std::size_t pending_bytes_ = 0;
   bool scheduled_ = false;

@@ -1,5 +1,7 @@
 #include "s2s-worker/federation.h"
 
+#include <utility>
+
 #include "common/log.h"
 #include "s2s-worker/outbound.h"
 #include "s2s-worker/s2s_xml.h"
@@ -33,12 +35,18 @@ Federation::~Federation() = default;
 void Federation::link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation) {
   router_ = std::make_unique<Link>(
       base_, std::move(sock), "router", [this](const ipc::RemoteStanza& s) { from_router(s); },
-      [on_violation](ipc::CloseReason reason, std::string_view detail) {
+      [this, on_violation](ipc::CloseReason reason, std::string_view detail) {
         if (reason == ipc::CloseReason::kViolation)
           on_violation(detail);
         else
           log::info("link to the router closed; waiting for a new one");
-      });
+        router_caught_up();  // nothing to wait for any more
+      },
+      [this] { router_caught_up(); });
+}
+
+void Federation::router_caught_up() {
+  for (stream::Session* session : std::exchange(held_for_router_, {})) session->pause_reading(false);
 }
 
 // The router is not trusted to have checked: the same rules apply here, and its bytes must
@@ -213,10 +221,14 @@ void Federation::bounce(std::string_view xml, std::string_view type, std::string
   router_->send(from_domain, to_domain, out);
 }
 
-void Federation::deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza) {
+void Federation::deliver(stream::Session& from, const std::string& from_domain, const std::string& to_domain,
+                         const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kServerNs);
-  if (router_ && router_->send(from_domain, to_domain, out)) return;
+  if (router_ && router_->send(from_domain, to_domain, out)) {
+    if (router_->congested() && held_for_router_.insert(&from).second) from.pause_reading(true);
+    return;
+  }
   // The router is away or behind: the sender hears it, in the router's form (the stanza's
   // namespace implicit), from the address it wrote to. Never in reply to an error.
   auto copy = xml::parse_fragment(out, xmpp::kClientNs, out.size());

@@ -12,6 +12,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <utility>
@@ -19,6 +20,7 @@
 #include "proto/stanza_link.h"
 #include "s2s-worker/resolver.h"
 #include "s2s-worker/s2s_policy.h"
+#include "stream/session.h"
 #include "tls/client_contexts.h"
 #include "tls/trust_store.h"
 #include "xml/element.h"
@@ -57,8 +59,12 @@ class Federation {
   void set_secret(std::string secret) { secret_ = std::move(secret); }
   void link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation);
 
-  // From inbound streams. A stanza the router cannot take now is answered with an error.
-  void deliver(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
+  // From inbound streams. A stanza the router cannot take now is answered with an error;
+  // while the router is behind, the stream that delivered stops reading until it catches
+  // up, so that such errors stay rare. An inbound stream that ends calls release().
+  void deliver(stream::Session& from, const std::string& from_domain, const std::string& to_domain,
+               const xml::Element& stanza);
+  void release(stream::Session& inbound) { held_for_router_.erase(&inbound); }
   // Asks the authoritative server of `remote` whether `key` is the one it gave for a stream
   // from remote to local with `stream_id`. The answer may come at once.
   std::uint64_t verify(const std::string& local, const std::string& remote, const std::string& stream_id,
@@ -119,6 +125,7 @@ class Federation {
   void bounce_queue(Route& route, bool never_connected, const std::string& why);
   void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
   static void on_reap(evutil_socket_t, short, void* arg);
+  void router_caught_up();
 
   struct event_base* base_;
   const S2sPolicy& policy_;
@@ -127,6 +134,7 @@ class Federation {
   std::unique_ptr<Resolver> resolver_;
   std::string secret_;
   std::unique_ptr<Link> router_;
+  std::set<stream::Session*> held_for_router_;
   // What the router sends is checked here, and its bytes go on as they came.
   xml::FragmentParser parser_{xmpp::kClientNs, xml::FragmentParser::Content::kTopOnly};
   std::map<Pair, Route> routes_;

@@ -32,6 +32,7 @@ InboundStream::InboundStream(stream::Session& session, Federation& federation)
 }
 
 InboundStream::~InboundStream() {
+  federation_.release(session_);
   for (const auto& [pair, id] : verifying_) federation_.cancel_verify(id);
 }
 
@@ -261,7 +262,7 @@ void InboundStream::stanza(xml::Element stanza) {
     }
     return;
   }
-  federation_.deliver(from->domain(), to->domain(), stanza);
+  federation_.deliver(session_, from->domain(), to->domain(), stanza);
 }
 
 void InboundStream::closed() {}

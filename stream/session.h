@@ -74,6 +74,8 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // `detail`: an application-specific condition element, already serialized.
   void stream_error(std::string_view condition, std::string_view text = {}, std::string_view detail = {});
   void send(std::string_view bytes) { transport_.send(bytes); }
+  // While what this stream feeds is behind (Transport::pause_reading).
+  void pause_reading(bool paused) { transport_.pause_reading(paused); }
   // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
   void restart() { parser_.reset(); }
   // Negotiation is complete: the negotiation timeout no longer applies.

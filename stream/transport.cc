@@ -38,10 +38,24 @@ void Transport::start() {
 
 void Transport::want(short events) {
   if (state_ == State::kClosed) return;
-  if (event_ && wanted_ == events) return;
-  event_.reset(event_new(base_, fd_.get(), static_cast<short>(events | EV_PERSIST), on_event, this));
-  event_add(event_.get(), nullptr);
   wanted_ = events;
+  short armed = reading_paused_ ? static_cast<short>(events & ~EV_READ) : events;
+  if (event_ && armed_ == armed) return;
+  event_.reset(event_new(base_, fd_.get(), static_cast<short>(armed | EV_PERSIST), on_event, this));
+  if (armed != 0) event_add(event_.get(), nullptr);
+  armed_ = armed;
+  // A flush scheduled on the event just replaced is not lost: output is either on its way
+  // out at the end of this turn or waiting for the socket to take it.
+  if (queued() > 0 && !(armed & EV_WRITE) && (state_ == State::kPlain || state_ == State::kTls))
+    event_active(event_.get(), EV_WRITE, 0);
+}
+
+void Transport::pause_reading(bool paused) {
+  if (paused == reading_paused_) return;
+  reading_paused_ = paused;
+  if (!event_ || (state_ != State::kPlain && state_ != State::kTls)) return;
+  want(wanted_);
+  if (!paused) read_buffered();
 }
 
 void Transport::on_event(evutil_socket_t, short what, void* arg) {
@@ -154,7 +168,7 @@ void Transport::writable() {
 }
 
 void Transport::readable() {
-  for (;;) {
+  while (!reading_paused_) {
     if (state_ == State::kTls) {
       int n = SSL_read(ssl_.get(), g_read_buffer, sizeof g_read_buffer);
       if (n <= 0) {
@@ -178,7 +192,7 @@ void Transport::readable() {
       }
       events_.received(std::string_view(g_read_buffer, static_cast<std::size_t>(n)));
     }
-    // The handler may have started TLS or closed the connection.
+    // The handler may have started TLS, closed the connection or paused reading.
     if (state_ != State::kPlain && state_ != State::kTls) return;
     if (tls_pending_ || closing_) return;
   }

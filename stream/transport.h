@@ -44,6 +44,10 @@ class Transport {
   void adopt_tls(tls::SslPtr ssl);
   // Sends what is queued, then closes (TLS close_notify included).
   void close();
+  // Stops reading, so that the peer's TCP window closes, while whatever consumes what it
+  // sends is behind; or starts again. Output still goes out. At most the bytes of the read
+  // under way are handled after a pause.
+  void pause_reading(bool paused);
 
   bool encrypted() const { return state_ == State::kTls; }
   std::size_t queued() const { return out_.size() - out_pos_; }
@@ -93,7 +97,9 @@ class Transport {
   bool tls_pending_ = false;   // STARTTLS waits for the plaintext queue to drain
   bool closing_ = false;
   ipc::EventPtr event_;  // I/O, then the deferred end
-  short wanted_ = 0;
+  short wanted_ = 0;  // what the state asks for
+  short armed_ = 0;   // what the event waits for: wanted_, without reading while paused
+  bool reading_paused_ = false;
   std::string why_closed_;
 };
 
