@@ -1,5 +1,7 @@
 #include "xml/element.h"
 
+#include <array>
+
 namespace xmppd::xml {
 
 const std::string* Element::attribute(std::string_view name) const {
@@ -51,21 +53,39 @@ std::string Element::text() const {
   return out;
 }
 
+namespace {
+
+// Which bytes escape() must replace: 1 in character data and attributes, 2 in attributes only.
+constexpr std::array<unsigned char, 256> kEscaped = [] {
+  std::array<unsigned char, 256> table{};
+  for (unsigned char c : {'&', '<', '>', '\r'}) table[c] = 1;
+  for (unsigned char c : {'\'', '"', '\t', '\n'}) table[c] = 2;
+  return table;
+}();
+
+}  // namespace
+
 void escape(std::string& out, std::string_view text, bool attribute) {
-  for (char c : text) {
-    switch (c) {
+  const unsigned char limit = attribute ? 2 : 1;
+  std::size_t run = 0;  // start of the bytes that go out as they are
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char mark = kEscaped[static_cast<unsigned char>(text[i])];
+    if (mark == 0 || mark > limit) continue;
+    out.append(text.data() + run, i - run);
+    run = i + 1;
+    switch (text[i]) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
-      case '\'': out += attribute ? "&apos;" : "'"; break;
-      case '"': out += attribute ? "&quot;" : "\""; break;
+      case '\'': out += "&apos;"; break;
+      case '"': out += "&quot;"; break;
       // A reader normalises raw CR (and, in attributes, tab and LF); references survive.
       case '\r': out += "&#13;"; break;
-      case '\t': out += attribute ? "&#9;" : "\t"; break;
-      case '\n': out += attribute ? "&#10;" : "\n"; break;
-      default: out.push_back(c);
+      case '\t': out += "&#9;"; break;
+      case '\n': out += "&#10;"; break;
     }
   }
+  out.append(text.data() + run, text.size() - run);
 }
 
 void Element::serialize(std::string& out, std::string_view default_ns) const {

@@ -201,6 +201,16 @@ TEST(ElementSerialize, EscapeFunction) {
   out.clear();
   escape(out, "", true);
   EXPECT_EQ(out, "");
+  // Whitespace a reader would normalise, at the ends of a run and between plain bytes.
+  out.clear();
+  escape(out, "\ra b\tc\nd\r", false);
+  EXPECT_EQ(out, "&#13;a b\tc\nd&#13;");
+  out.clear();
+  escape(out, "\ra b\tc\nd\r", true);
+  EXPECT_EQ(out, "&#13;a b&#9;c&#10;d&#13;");
+  out.clear();
+  escape(out, "plain text without anything to replace", true);
+  EXPECT_EQ(out, "plain text without anything to replace");
 }
 
 TEST(ElementSerialize, NamespaceWrittenOnlyWhereItChanges) {
