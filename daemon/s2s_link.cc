@@ -31,6 +31,7 @@ S2sLink::S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
       on_caught_up_(std::move(on_caught_up)) {}
 
 void S2sLink::link(UniqueFd sock) {
+  if (link_) on_caught_up_();  // a replaced link is not waited for
   link_ = std::make_unique<Link>(
       base_, std::move(sock), "s2s", [this](const ipc::RemoteStanza& s) { received(s); },
       [this](ipc::CloseReason reason, std::string_view detail) {

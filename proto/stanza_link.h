@@ -75,7 +75,7 @@ class StanzaLink {
 
   bool open() { return channel_.raw().open(); }
   bool congested() {
-    behind_ = behind_ || channel_.raw().queued() >= kBehindRecords;
+    behind_ = channel_.raw().open() && (behind_ || channel_.raw().queued() >= kBehindRecords);
     return behind_;
   }
 

@@ -33,6 +33,7 @@ Federation::Federation(struct event_base* base, const S2sPolicy& policy, const t
 Federation::~Federation() = default;
 
 void Federation::link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation) {
+  router_caught_up();  // a replaced link is not waited for
   router_ = std::make_unique<Link>(
       base_, std::move(sock), "router", [this](const ipc::RemoteStanza& s) { from_router(s); },
       [this, on_violation](ipc::CloseReason reason, std::string_view detail) {

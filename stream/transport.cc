@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 namespace xmppd::stream {
 namespace {
@@ -39,7 +40,9 @@ void Transport::start() {
 void Transport::want(short events) {
   if (state_ == State::kClosed) return;
   wanted_ = events;
-  short armed = reading_paused_ ? static_cast<short>(events & ~EV_READ) : events;
+  // A handshake reads whatever the stream above it wants: only stanzas are held back.
+  bool hold = reading_paused_ && (state_ == State::kPlain || state_ == State::kTls);
+  short armed = hold ? static_cast<short>(events & ~EV_READ) : events;
   if (event_ && armed_ == armed) return;
   event_.reset(event_new(base_, fd_.get(), static_cast<short>(armed | EV_PERSIST), on_event, this));
   if (armed != 0) event_add(event_.get(), nullptr);
@@ -73,24 +76,33 @@ void Transport::on_event(evutil_socket_t, short what, void* arg) {
   }
   if (what & EV_WRITE) self->writable();
   if (self->state_ != State::kClosed && (what & EV_READ)) self->readable();
+  if (self->state_ != State::kTls) return;
+  // A write that had to wait for the peer's bytes (SSL_write wanting a read) goes on now.
+  if (std::exchange(self->write_wants_read_, false)) self->flush();
+  // A write may have let OpenSSL read ahead records that the socket's readiness cannot show.
+  if (!(what & EV_READ)) self->read_buffered();
 }
 
 void Transport::send(std::string_view bytes) {
   if (state_ == State::kClosed || closing_) return;
+  // What waits for the end of the turn may go now: only what the peer has not taken counts.
+  if (queued() + bytes.size() > kMaxQueued && state_ != State::kHandshake) flush();
+  if (state_ == State::kClosed) return;
   if (queued() + bytes.size() > kMaxQueued) {
     finish("the peer does not read what it is sent (output queue over " + std::to_string(kMaxQueued >> 20) + " MiB)");
     return;
   }
   bool was_empty = queued() == 0;
   out_.append(bytes);
-  if (state_ == State::kHandshake || !was_empty) return;  // it goes out with what is queued
+  if (state_ == State::kHandshake) return;
   // Everything sent in this turn of the event loop goes out together at its end: one TLS
-  // record and one system call for a burst of stanzas rather than one each.
-  if (!event_) {
+  // record and one system call for a burst of stanzas rather than one each. A turn that
+  // sends much writes as it goes (unless the socket is full: it goes when it can take more).
+  if (!event_ || (queued() >= kWriteAtOnce && !(armed_ & EV_WRITE))) {
     flush();
     return;
   }
-  event_active(event_.get(), EV_WRITE, 0);
+  if (was_empty) event_active(event_.get(), EV_WRITE, 0);
 }
 
 void Transport::flush() {
@@ -102,6 +114,7 @@ void Transport::flush() {
       if (n <= 0) {
         int err = SSL_get_error(ssl_.get(), n);
         if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
+          write_wants_read_ = err == SSL_ERROR_WANT_READ;
           want(err == SSL_ERROR_WANT_WRITE ? EV_READ | EV_WRITE : EV_READ);
           return;
         }

@@ -72,6 +72,8 @@ class Transport {
   // A peer that does not read what it is sent cannot make the server hold more than this.
   static constexpr std::size_t kMaxQueued = 4 << 20;
   static constexpr std::size_t kKeptBuffer = 16 << 10;
+  // Output that does not wait for the end of the loop turn: four full TLS records.
+  static constexpr std::size_t kWriteAtOnce = 64 << 10;
 
   static void on_event(evutil_socket_t, short what, void* arg);
   static void on_finished(evutil_socket_t, short, void* arg);
@@ -100,6 +102,7 @@ class Transport {
   short wanted_ = 0;  // what the state asks for
   short armed_ = 0;   // what the event waits for: wanted_, without reading while paused
   bool reading_paused_ = false;
+  bool write_wants_read_ = false;  // SSL_write needs the peer's bytes before it can go on
   std::string why_closed_;
 };
 

@@ -7,8 +7,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
+#include <cstdlib>
 #include <functional>
 #include <string>
+
+#include "tests/support/test_certificates.h"
 
 namespace xmppd::stream {
 namespace {
@@ -26,9 +31,13 @@ struct Recorder final : Transport::Events {
 };
 
 struct Pair {
-  Pair() : base(event_base_new()) {
+  // send_buffer: the transport's socket buffer (SO_SNDBUFFORCE, as root), 0 for the default.
+  explicit Pair(int send_buffer = 0) : base(event_base_new()) {
     int fds[2];
     EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds), 0);
+    if (send_buffer != 0) {
+      EXPECT_EQ(setsockopt(fds[0], SOL_SOCKET, SO_SNDBUFFORCE, &send_buffer, sizeof send_buffer), 0) << "needs root";
+    }
     peer = UniqueFd(fds[1]);
     transport = std::make_unique<Transport>(base, UniqueFd(fds[0]), "peer", events);
     transport->start();
@@ -104,6 +113,53 @@ TEST(Transport, PausingAfterASendInTheSameTurnKeepsTheSend) {
   p.transport->pause_reading(false);
   p.run_briefly();
   EXPECT_EQ(p.events.data, "<question/>later");
+}
+
+// A turn that sends more than the output limit to a peer that takes it all is not a peer
+// that does not read: what waits for the end of the turn goes out as it grows.
+TEST(Transport, ABigTurnToAReadingPeerIsNotCutOff) {
+  Pair p(16 << 20);
+  std::string all;
+  for (int i = 0; i < 70; ++i) all += std::string(64 << 10, static_cast<char>('a' + i % 26));
+  for (int i = 0; i < 70; ++i) p.transport->send(std::string_view(all).substr(static_cast<std::size_t>(i) << 16, 64 << 10));
+  std::string got;
+  for (int i = 0; i < 100 && got.size() < all.size(); ++i) {
+    got += p.read_peer();
+    p.run_briefly();
+  }
+  EXPECT_EQ(p.events.closed_why, "");
+  EXPECT_EQ(got.size(), all.size());
+  EXPECT_TRUE(got == all);
+}
+
+// Reading paused for stanzas before STARTTLS: the handshake still reads, and resuming
+// afterwards reads the stream.
+TEST(Transport, PausedReadingDoesNotStallAHandshake) {
+  std::string dir = ::testing::TempDir() + "transport-tls";
+  std::system(("mkdir -p " + dir).c_str());
+  testing::TestCertificate cert;
+  ASSERT_TRUE(testing::make_test_certificate(dir, "chat.test", "ec", cert));
+  SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_EQ(SSL_CTX_use_certificate(server_ctx, cert.certificate), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx, cert.key), 1);
+  SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
+  Pair p;
+  p.transport->pause_reading(true);
+  p.transport->start_tls(tls::SslPtr(SSL_new(server_ctx)));
+  SSL* client = SSL_new(client_ctx);
+  SSL_set_fd(client, p.peer.get());
+  SSL_set_connect_state(client);
+  int rc = 0;
+  for (int i = 0; i < 100 && (rc = SSL_do_handshake(client)) != 1; ++i) p.run_briefly();
+  ASSERT_EQ(rc, 1) << "the server side never finished its handshake";
+  p.run_briefly();
+  p.transport->pause_reading(false);
+  ASSERT_GT(SSL_write(client, "<stream/>", 9), 0);
+  for (int i = 0; i < 20 && p.events.data.empty(); ++i) p.run_briefly();
+  EXPECT_EQ(p.events.data, "<stream/>");
+  SSL_free(client);
+  SSL_CTX_free(client_ctx);
+  SSL_CTX_free(server_ctx);
 }
 
 }  // namespace

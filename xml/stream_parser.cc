@@ -71,8 +71,11 @@ void StreamParser::make_parser() {
 }
 
 bool StreamParser::hibernate() {
+  // Only where expat holds nothing: everything fed ended an element, or was whitespace
+  // between elements. A '>' in an attribute value or a partial reference between stanzas
+  // leaves bytes inside expat that a new parser would never see.
   if (parser_ == nullptr || depth_ != 1 || !open_.empty() || !pending_.empty() || in_tag_ || reset_requested_ ||
-      error_ != ParseError::kNone)
+      error_ != ParseError::kNone || boundary_ != fed_)
     return false;
   // The made-up header must open the stream element under the same prefix as the real one,
   // or the peer's closing tag would not match it.

@@ -1069,5 +1069,36 @@ TEST(StreamParserLimits, EverNewNamesDoNotGrowTheParser) {
   EXPECT_LT(after > before ? after - before : 0, std::size_t{1} << 20);
 }
 
+TEST(StreamParserHibernate, AfterAWhitespaceKeepAlive) {
+  Harness h;
+  ASSERT_TRUE(h.feed(header() + "<presence/>"));
+  ASSERT_TRUE(h.feed(" \n"));
+  EXPECT_TRUE(h.parser.hibernate());
+}
+
+// expat may hold bytes that neither '<' nor '>' tells of: the parser is not replaced then.
+std::string filler_past_renewal() {
+  std::string filler;
+  while (filler.size() < (70 << 10)) filler += "<message><body>" + std::string(200, 'f') + "</body></message>";
+  return filler;
+}
+
+TEST(StreamParserRenewal, KeepsATagWithAGreaterThanInAnAttributeValue) {
+  Harness h;
+  ASSERT_TRUE(h.feed(header() + filler_past_renewal() + "<message to='j@c.example/a>"));
+  ASSERT_TRUE(h.feed("b'><body>x</body></message>")) << h.parser.error_text();
+  ASSERT_FALSE(h.rec.elements.empty());
+  EXPECT_EQ(attr(h.rec.elements.back(), "to"), "j@c.example/a>b");
+}
+
+TEST(StreamParserRenewal, KeepsAPartialReferenceBetweenStanzas) {
+  for (std::string_view partial : {"&abc", "&#0", "&#x41"}) {
+    Harness h;
+    ASSERT_TRUE(h.feed(header() + filler_past_renewal() + std::string(partial)));
+    EXPECT_FALSE(h.feed("<presence/>")) << partial;
+    EXPECT_NE(h.parser.error(), ParseError::kNone) << partial;
+  }
+}
+
 }  // namespace
 }  // namespace xmppd::xml
