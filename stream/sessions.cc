@@ -1,11 +1,5 @@
 #include "stream/sessions.h"
 
-#include <cerrno>
-#include <cstring>
-
-#include "common/log.h"
-#include "common/net.h"
-
 namespace xmppd::stream {
 
 Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls)

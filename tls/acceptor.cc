@@ -3,11 +3,7 @@
 #include <openssl/err.h>
 #include <sys/socket.h>
 
-#include <cerrno>
-#include <cstring>
-
 #include "common/log.h"
-#include "common/net.h"
 
 namespace xmppd::tls {
 namespace {
