@@ -347,7 +347,31 @@ def wait_tls(address, domain, ca_file, timeout=20):
 
 # --- servers ----------------------------------------------------------------------------------
 
-class Xmppd:
+class BenchServer:
+    """What both kinds of server share: self.server (started and stopped by its own class),
+    self.address, self.domain, self.bench; start() waits until TLS is served."""
+
+    def start(self):
+        self.server.start()
+        self.started()
+        wait_tls(self.address, self.domain, self.bench.ca_file)
+        return self
+
+    def started(self):
+        """Waits for what else must be up after the server process starts."""
+
+    def stop(self):
+        self.server.stop()
+
+    def restart(self):
+        self.stop()
+        return self.start()
+
+    def log_text(self):
+        return self.server.log()
+
+
+class Xmppd(BenchServer):
     """One xmppd (harness.Server, without -v: the default log level) serving one domain."""
     kind = "xmppd"
 
@@ -383,27 +407,14 @@ VirtualHost "{domain}"
         self.server = QuietServer(self.path, config)
         self.credentials = os.path.join(self.path, "data", "auth", "credentials.sqlite")
 
-    def start(self):
-        self.server.start()
+    def started(self):
         self.server.wait_sandboxed_children(20)
-        wait_tls(self.address, self.domain, self.bench.ca_file)
-        return self
-
-    def stop(self):
-        self.server.stop()
-
-    def restart(self):
-        self.stop()
-        return self.start()
 
     def pids(self):
         return [self.server.proc.pid, *sorted(self.server.children().values())]
 
     def alive(self):
         return self.server.proc.poll() is None and len(self.server.children()) == 4
-
-    def log_text(self):
-        return self.server.log()
 
     def problems(self, since):
         """Log lines after offset `since` that say something went wrong."""
@@ -454,7 +465,7 @@ def prosody_account(args):
                         f'\t["iteration_count"] = {ITERATIONS};\n\t["stored_key"] = "{stored_key}";\n}};\n')
 
 
-class Prosody:
+class Prosody(BenchServer):
     """One Prosody 0.12 (tests/integration/prosody.py) serving one domain; log level info, as
     Debian's default configuration has it, to a file."""
     kind = "prosody"
@@ -471,26 +482,11 @@ class Prosody:
                                       bench.ca_file, options={"log": {"info": f"{path}/prosody.log"}})
         self.accounts = os.path.join(self.server.data_path, domain.replace(".", "%2e"), "accounts")
 
-    def start(self):
-        self.server.start()
-        wait_tls(self.address, self.domain, self.bench.ca_file)
-        return self
-
-    def stop(self):
-        self.server.stop()
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
     def pids(self):
         return [self.server.proc.pid]
 
     def alive(self):
         return self.server.running()
-
-    def log_text(self):
-        return self.server.log()
 
     def problems(self, since):
         text = self.log_text()[since:]

@@ -37,7 +37,7 @@ class Router final : public runtime::ChildRole {
                   [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_AUTH, reason); });
     s2s_.emplace(
         runtime.base(), [this](std::string_view domain) { return routing_.is_local(domain); },
-        [this](xml::Element stanza) { routing_.from_remote(std::move(stanza)); },
+        [this](xml::Element stanza, const xmpp::Jid& to) { routing_.from_remote(std::move(stanza), to); },
         [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_S2S, reason); },
         [this] { routing_.s2s_caught_up(); });
     c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {

@@ -117,17 +117,15 @@ void Routing::s2s_caught_up() {
   for (ClientStream* stream : std::exchange(held_for_s2s_, {})) stream->pause_reading(false);
 }
 
-void Routing::from_remote(xml::Element stanza) {
-  auto to = xmpp::Jid::parse(*stanza.attribute("to"));  // checked by S2sLink
-  if (!to || s2s_hosts_.count(to->domain()) == 0) {
-    log::info("s2s: a stanza for %s, which does not talk to other servers, is dropped",
-              to ? to->domain().c_str() : "?");
+void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
+  if (s2s_hosts_.count(to.domain()) == 0) {
+    log::info("s2s: a stanza for %s, which does not talk to other servers, is dropped", to.domain().c_str());
     return;
   }
   if (stanza.name() == "presence")
-    im_.inbound_presence(stanza, *to);
+    im_.inbound_presence(stanza, to);
   else
-    to_local(stanza, *to);
+    to_local(stanza, to);
 }
 
 // The local paths, whoever sent the stanza.

@@ -45,7 +45,7 @@ class Routing final : private Im::Network {
   // A stanza from a local client.
   void route(ClientStream& from, xml::Element stanza);
   // A stanza from another server, checked by S2sLink: from a remote JID to a local one.
-  void from_remote(xml::Element stanza);
+  void from_remote(xml::Element stanza, const xmpp::Jid& to);
   // The link to the s2s worker has caught up: the sessions held back for it read again.
   void s2s_caught_up();
   const LocalSessions& sessions() const { return sessions_; }

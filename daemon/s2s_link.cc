@@ -9,15 +9,16 @@ namespace {
 
 // The address must be a JID at exactly `domain`. It is rewritten in its prepared form, so
 // that the router compares it with its own addresses like for like.
-bool address_at(xml::Element& stanza, const char* name, const std::string& domain, std::string& why) {
+std::optional<xmpp::Jid> address_at(xml::Element& stanza, const char* name, const std::string& domain,
+                                    std::string& why) {
   const std::string* text = stanza.attribute(name);
   auto jid = text != nullptr ? xmpp::Jid::parse(*text) : std::nullopt;
   if (!jid || jid->domain() != domain) {
     why = std::string("its '") + name + "' is not an address at " + domain;
-    return false;
+    return std::nullopt;
   }
   stanza.set_attribute(name, jid->full());
-  return true;
+  return jid;
 }
 
 }  // namespace
@@ -49,7 +50,7 @@ bool S2sLink::send(std::string_view from_domain, std::string_view to_domain, con
   return link_->send(from_domain, to_domain, xml);
 }
 
-std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::string& why) {
+std::optional<S2sLink::Checked> S2sLink::check(const ipc::RemoteStanza& s, std::string& why) {
   if (is_local_(s.from_domain())) {
     why = "it claims to come from a local domain";
     return std::nullopt;
@@ -65,20 +66,21 @@ std::optional<xml::Element> S2sLink::check(const ipc::RemoteStanza& s, std::stri
     why = "it is not a stanza";
     return std::nullopt;
   }
-  if (!address_at(*stanza, "from", s.from_domain(), why) || !address_at(*stanza, "to", s.to_domain(), why))
-    return std::nullopt;
-  return stanza;
+  if (!address_at(*stanza, "from", s.from_domain(), why)) return std::nullopt;
+  auto to = address_at(*stanza, "to", s.to_domain(), why);
+  if (!to) return std::nullopt;
+  return Checked{std::move(*stanza), std::move(*to)};
 }
 
 void S2sLink::received(const ipc::RemoteStanza& s) {
   std::string why;
-  auto stanza = check(s, why);
-  if (!stanza) {
+  auto checked = check(s, why);
+  if (!checked) {
     log::warning("s2s worker passed a stanza from %.255s to %.255s that is dropped: %.300s", s.from_domain().c_str(),
                  s.to_domain().c_str(), why.c_str());
     return;
   }
-  on_stanza_(std::move(*stanza));
+  on_stanza_(std::move(checked->stanza), checked->to);
 }
 
 }  // namespace xmppd::router

@@ -16,6 +16,7 @@
 #include "proto/stanza_link.h"
 #include "xml/element.h"
 #include "xml/fragment.h"
+#include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router {
@@ -24,8 +25,8 @@ class S2sLink {
  public:
   using IsLocal = std::function<bool(std::string_view domain)>;
   // A checked stanza: jabber:client message, presence or iq, with 'from' a JID at a remote
-  // domain and 'to' one at a local domain, both in their prepared form.
-  using OnStanza = std::function<void(xml::Element stanza)>;
+  // domain and 'to' one at a local domain, both in their prepared form; `to` parsed.
+  using OnStanza = std::function<void(xml::Element stanza, const xmpp::Jid& to)>;
 
   // on_caught_up: the link was congested() and is no longer, or it closed; whoever held
   // back for it may go on.
@@ -42,7 +43,11 @@ class S2sLink {
   bool congested() const { return link_ && link_->congested(); }
 
   // The checks on one stanza from the worker: the stanza to route, or nullopt and why not.
-  std::optional<xml::Element> check(const ipc::RemoteStanza& stanza, std::string& why);
+  struct Checked {
+    xml::Element stanza;
+    xmpp::Jid to;
+  };
+  std::optional<Checked> check(const ipc::RemoteStanza& stanza, std::string& why);
 
  private:
   using Link = ipc::StanzaLink<ipc::RouterToS2s, ipc::S2sToRouter>;

@@ -32,7 +32,10 @@ struct Fixture : Base {
   std::vector<ipc::RemoteStanza> at_worker;
   int caught_up = 0;
   S2sLink link{base, [this](std::string_view d) { return local.count(d) > 0; },
-               [this](xml::Element e) { routed.push_back(std::move(e)); },
+               [this](xml::Element e, const xmpp::Jid& to) {
+                 EXPECT_EQ(to.full(), *e.attribute("to"));
+                 routed.push_back(std::move(e));
+               },
                [this](std::string_view why) { violations.emplace_back(why); }, [this] { ++caught_up; }};
   UniqueFd worker_fd;
   std::unique_ptr<WorkerEnd> worker;
@@ -203,7 +206,8 @@ TEST(S2sLink, SendFailsWithoutAWorker) {
   {
     Base base;
     S2sLink unlinked(
-        base.base, [](std::string_view) { return false; }, [](xml::Element) {}, [](std::string_view) {}, [] {});
+        base.base, [](std::string_view) { return false; }, [](xml::Element, const xmpp::Jid&) {},
+        [](std::string_view) {}, [] {});
     xml::Element m(std::string(xmpp::kClientNs), "message");
     EXPECT_FALSE(unlinked.send("chat.test", "remote.example", m));
   }
