@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <ctime>
 #include <initializer_list>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -658,8 +659,10 @@ std::vector<std::pair<std::string, std::string>> private_encodings(EVP_PKEY* k) 
     const char* param = EVP_PKEY_is_a(k, "RSA") ? OSSL_PKEY_PARAM_RSA_D : OSSL_PKEY_PARAM_PRIV_KEY;
     if (EVP_PKEY_get_bn_param(k, param, &bn) == 1) {
       BignumPtr secret(bn);
-      std::string bytes(static_cast<std::size_t>(BN_num_bytes(secret.get())), '\0');
-      BN_bn2bin(secret.get(), reinterpret_cast<unsigned char*>(bytes.data()));
+      // At full width, as keys are stored: a P-256 scalar has a leading zero byte once in 256.
+      std::size_t width = std::max<std::size_t>(static_cast<std::size_t>(BN_num_bytes(secret.get())), 32);
+      std::string bytes(width, '\0');
+      BN_bn2binpad(secret.get(), reinterpret_cast<unsigned char*>(bytes.data()), static_cast<int>(width));
       out.emplace_back(param, bytes);
     }
   }
