@@ -123,7 +123,7 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
     if (first) events_.child_ready(*this);
   });
   control_->on(Envelope::kPeerViolation, 0, [this](const Envelope& e, auto&) {
-    events_.child_reports_violation(*this, e.peer_violation().peer(), e.peer_violation().reason());
+    events_.child_reports_violation(*this, static_cast<int>(e.peer_violation().peer()), e.peer_violation().reason());
   });
   if (role_ == ipc::ROLE_TLS)
     control_->on(Envelope::kCredentialsLoaded, 0,

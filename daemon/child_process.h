@@ -20,7 +20,8 @@ class ChildEvents {
  public:
   virtual ~ChildEvents() = default;
   virtual void child_ready(ChildProcess& child) = 0;
-  virtual void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) = 0;
+  // `peer` is the raw value the child sent: not necessarily a role at all.
+  virtual void child_reports_violation(ChildProcess& child, int peer, const std::string& reason) = 0;
   virtual void credentials_loaded(const ipc::CredentialsLoaded& result) = 0;  // from the tls helper only
   virtual void account_result(const ipc::AccountResult& result) = 0;          // from the auth helper only
 };

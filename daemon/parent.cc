@@ -106,8 +106,6 @@ Parent::Parent(Options options, config::Settings settings, S2sTrust trust, RoleP
     timer->event.reset(event_new(base_, -1, 0, on_restart, timer.get()));
     restart_timers_.push_back(std::move(timer));
   }
-  links_ = {{ipc::ROLE_ROUTER, ipc::ROLE_TLS}, {ipc::ROLE_ROUTER, ipc::ROLE_AUTH},
-            {ipc::ROLE_ROUTER, ipc::ROLE_S2S}, {ipc::ROLE_S2S, ipc::ROLE_TLS}};
 }
 
 Parent::~Parent() {
@@ -130,6 +128,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
     case ipc::ROLE_ROUTER:
       c.mutable_router()->mutable_c2s()->set_require_encryption(settings_.global.c2s_require_encryption);
       c.mutable_router()->mutable_c2s()->set_max_stanza_bytes(settings_.global.c2s_stanza_size_limit);
+      c.mutable_router()->mutable_s2s()->set_max_stanza_bytes(settings_.global.s2s_stanza_size_limit);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);
@@ -137,6 +136,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         ipc::StreamLimits& limits = (*c.mutable_router()->mutable_c2s()->mutable_per_host())[host.name];
         limits.set_require_encryption(host.c2s_require_encryption);
         limits.set_max_stanza_bytes(host.c2s_stanza_size_limit);
+        (*c.mutable_router()->mutable_s2s()->mutable_per_host())[host.name].set_max_stanza_bytes(
+            host.s2s_stanza_size_limit);
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
@@ -267,7 +268,7 @@ void Parent::child_ready(ChildProcess& c) {
 }
 
 void Parent::connect_links(ipc::Role role) {
-  for (Link& link : links_) {
+  for (ChildLinks::Link& link : links_.all()) {
     if (link.a != role && link.b != role) continue;
     ChildProcess& a = child(link.a);
     ChildProcess& b = child(link.b);
@@ -290,10 +291,19 @@ void Parent::connect_links(ipc::Role role) {
   }
 }
 
-void Parent::child_reports_violation(ChildProcess& reporter, ipc::Role peer, const std::string& reason) {
-  ChildProcess& offender = child(peer);
+// The report is a compromised child's word as much as an honest one's: it may name only a
+// peer it is linked with, and a report that names anything else is the reporter's own fault.
+void Parent::child_reports_violation(ChildProcess& reporter, int peer, const std::string& reason) {
+  std::optional<ipc::Role> accused = links_.accusable(reporter.role(), peer);
+  if (!accused) {
+    log::error("%s (pid %d) reported a violation by %d, which is not a peer of its; killing it", reporter.name(),
+               reporter.pid(), peer);
+    reporter.signal(SIGKILL);
+    return;
+  }
+  ChildProcess& offender = child(*accused);
   log::error("%s reports that %s (pid %d) broke their link's protocol: %s; restarting %s", reporter.name(),
-             offender.name(), offender.pid(), reason.c_str(), offender.name());
+             offender.name(), offender.pid(), loggable(reason).c_str(), offender.name());
   offender.signal(SIGKILL);
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/settings.h"
 #include "daemon/admin_socket.h"
+#include "daemon/child_links.h"
 #include "daemon/child_process.h"
 #include "daemon/credentials.h"
 #include "daemon/listeners.h"
@@ -34,14 +35,8 @@ class Parent final : public ChildEvents {
   int run();
 
  private:
-  // Channels between children; each is a socketpair made by the parent when both ends are up.
-  struct Link {
-    ipc::Role a, b;
-    unsigned incarnation_a = 0, incarnation_b = 0;  // of the ends that hold the current pair
-  };
-
   void child_ready(ChildProcess& child) override;
-  void child_reports_violation(ChildProcess& child, ipc::Role peer, const std::string& reason) override;
+  void child_reports_violation(ChildProcess& child, int peer, const std::string& reason) override;
   void credentials_loaded(const ipc::CredentialsLoaded& result) override;
   void account_result(const ipc::AccountResult& result) override;
   void start_tls_helper(ChildProcess& tls);
@@ -80,7 +75,7 @@ class Parent final : public ChildEvents {
     ipc::EventPtr event;
   };
   std::vector<std::unique_ptr<RestartTimer>> restart_timers_;
-  std::vector<Link> links_;
+  ChildLinks links_;
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;

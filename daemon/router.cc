@@ -57,6 +57,7 @@ class Router final : public runtime::ChildRole {
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
+    s2s_->set_limits(settings.s2s());
     routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()},
                        {settings.version_hosts().begin(), settings.version_hosts().end()},
                        {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});

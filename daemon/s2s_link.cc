@@ -59,7 +59,7 @@ std::optional<S2sLink::Checked> S2sLink::check(const ipc::RemoteStanza& s, std::
     why = "it is not for a local domain";
     return std::nullopt;
   }
-  auto stanza = parser_.parse(s.xml(), Link::kMaxRecord, &why);
+  auto stanza = parser_.parse(s.xml(), max_stanza_bytes(s.to_domain()), &why);
   if (!stanza) return std::nullopt;
   if (stanza->ns() != xmpp::kClientNs ||
       (stanza->name() != "message" && stanza->name() != "presence" && stanza->name() != "iq")) {
@@ -70,6 +70,13 @@ std::optional<S2sLink::Checked> S2sLink::check(const ipc::RemoteStanza& s, std::
   auto to = address_at(*stanza, "to", s.to_domain(), why);
   if (!to) return std::nullopt;
   return Checked{std::move(*stanza), std::move(*to)};
+}
+
+std::size_t S2sLink::max_stanza_bytes(const std::string& local) const {
+  auto it = limits_.per_host().find(local);
+  std::size_t limit = it != limits_.per_host().end() ? it->second.max_stanza_bytes() : limits_.max_stanza_bytes();
+  // Unset (a test, or a parent that sent none): the most a record can carry.
+  return limit != 0 ? limit : Link::kMaxRecord;
 }
 
 void S2sLink::received(const ipc::RemoteStanza& s) {

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "control.pb.h"
 #include "proto/stanza_link.h"
 #include "xml/element.h"
 #include "xml/fragment.h"
@@ -33,6 +34,8 @@ class S2sLink {
   S2sLink(struct event_base* base, IsLocal is_local, OnStanza on_stanza,
           std::function<void(std::string_view)> on_violation, std::function<void()> on_caught_up);
 
+  // s2s_stanza_size_limit, global and per local host: what the worker may pass on.
+  void set_limits(const ipc::StreamLimits& limits) { limits_ = limits; }
   // A fresh link (the worker or this router started again) replaces the old one.
   void link(UniqueFd sock);
   // To another server. False when the worker is not linked or the stanza cannot fit in a
@@ -58,7 +61,10 @@ class S2sLink {
   OnStanza on_stanza_;
   std::function<void(std::string_view)> on_violation_;
   std::function<void()> on_caught_up_;
+  std::size_t max_stanza_bytes(const std::string& local) const;
+
   std::unique_ptr<Link> link_;
+  ipc::StreamLimits limits_;
   xml::FragmentParser parser_{xmpp::kClientNs};
 };
 

@@ -226,16 +226,27 @@ void Federation::deliver(stream::Session& from, const std::string& from_domain, 
                          const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kServerNs);
+  // The router holds what comes from here to the stream's own size limit. Escaping can make
+  // a stanza longer than it was on the wire: one that grew past the limit stops here.
+  if (out.size() > policy_.max_stanza_bytes(to_domain)) {
+    answer_sender(from_domain, to_domain, out, "modify", "policy-violation", "The stanza is too big");
+    return;
+  }
   if (router_ && router_->send(from_domain, to_domain, out)) {
     if (router_->congested() && held_for_router_.insert(&from).second) from.pause_reading(true);
     return;
   }
-  // The router is away or behind: the sender hears it, in the router's form (the stanza's
-  // namespace implicit), from the address it wrote to. Never in reply to an error.
-  auto copy = xml::parse_fragment(out, xmpp::kClientNs, out.size());
+  answer_sender(from_domain, to_domain, out, "wait", "resource-constraint", "The server is busy");
+}
+
+// A stanza the router will not get: the sender hears it, in the router's form (the stanza's
+// namespace implicit), from the address it wrote to. Never in reply to an error.
+void Federation::answer_sender(const std::string& from_domain, const std::string& to_domain, std::string_view xml,
+                               std::string_view type, std::string_view condition, std::string_view text) {
+  auto copy = xml::parse_fragment(xml, xmpp::kClientNs, xml.size());
   if (!copy || xmpp::is_error(*copy)) return;
   std::string error;
-  xmpp::error_reply(*copy, "wait", "resource-constraint", "The server is busy").serialize(error, xmpp::kClientNs);
+  xmpp::error_reply(*copy, type, condition, text).serialize(error, xmpp::kClientNs);
   send_out({to_domain, from_domain}, error);
 }
 

@@ -124,6 +124,8 @@ class Federation {
   OutboundStream* shareable_stream(const Pair& pair);
   void bounce_queue(Route& route, bool never_connected, const std::string& why);
   void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
+  void answer_sender(const std::string& from_domain, const std::string& to_domain, std::string_view xml,
+                     std::string_view type, std::string_view condition, std::string_view text);
   static void on_reap(evutil_socket_t, short, void* arg);
   void router_caught_up();
 

@@ -36,6 +36,7 @@ const char* condition_of(xml::ParseError error) {
     case xml::ParseError::kTooBig:
     case xml::ParseError::kTooComplex: return "policy-violation";
     case xml::ParseError::kBadStreamHeader: return "invalid-namespace";
+    case xml::ParseError::kUnsupportedEncoding: return "unsupported-encoding";
     default: return "not-well-formed";
   }
 }
@@ -44,7 +45,8 @@ const char* condition_of(xml::ParseError error) {
 
 Session::Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone)
     : base_(base), config_(config), transport_(base, std::move(fd), std::move(peer), *this),
-      parser_(*this, xml::ParserLimits{config.max_stanza_bytes}), on_gone_(std::move(on_gone)) {
+      parser_(*this, xml::ParserLimits{std::min(config.max_stanza_bytes, kUnauthenticatedStanzaBytes)}),
+      on_gone_(std::move(on_gone)), max_stanza_bytes_(config.max_stanza_bytes) {
   timeval now;
   event_base_gettimeofday_cached(base_, &now);
   started_ = last_activity_ = now.tv_sec;
@@ -79,7 +81,14 @@ void Session::on_timeout(evutil_socket_t, short, void* arg) {
   static_cast<Session*>(arg)->stream_error("connection-timeout", "stream negotiation took too long");
 }
 
+void Session::apply_stanza_limit() {
+  parser_.set_limits(
+      xml::ParserLimits{established_ ? max_stanza_bytes_ : std::min(max_stanza_bytes_, kUnauthenticatedStanzaBytes)});
+}
+
 void Session::established() {
+  established_ = true;
+  apply_stanza_limit();
   timeout_.reset();
   if (config_.idle_timeout.count() <= 0 || idle_check_) return;
   idle_check_.reset(event_new(base_, -1, EV_PERSIST, on_idle_check, this));
@@ -175,7 +184,8 @@ void Session::stream_opened(const xml::Element& header) {
   if (config_.per_host != nullptr)
     if (auto it = config_.per_host->find(host); it != config_.per_host->end()) {
       config_.require_encryption = it->second.require_encryption;
-      parser_.set_limits(xml::ParserLimits{it->second.max_stanza_bytes});
+      max_stanza_bytes_ = it->second.max_stanza_bytes;
+      apply_stanza_limit();
     }
   send_features();
 }

@@ -26,6 +26,11 @@ enum class StreamKind { kClient, kServer };
 // worker advertises it (XEP-0478 idle-seconds) and sends keep-alives well within it.
 inline constexpr std::chrono::seconds kServerIdleTimeout{600};
 
+// Until a stream is authenticated its stanzas may be at most this big, whatever the
+// configured limit (Prosody's figure, and RFC 6120 §13.12's minimum): a stranger gets the
+// least that negotiation needs.
+inline constexpr std::size_t kUnauthenticatedStanzaBytes = 10000;
+
 class Session;
 
 // What a stream carries once TLS is settled: SASL and resource binding for clients,
@@ -78,11 +83,11 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void pause_reading(bool paused) { transport_.pause_reading(paused); }
   // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
   void restart() { parser_.reset(); }
-  // Negotiation is complete: the negotiation timeout no longer applies.
+  // Negotiation is complete, the peer authenticated: the negotiation timeout no longer
+  // applies, and the stanza size limit is the configured one.
   void established();
   // Re-arms the negotiation deadline, counted from the start of the connection.
   void set_negotiation_timeout(std::chrono::seconds timeout);
-  void set_max_stanza_bytes(std::size_t bytes) { parser_.set_limits(xml::ParserLimits{bytes}); }
   // Quiet since before `since` (seconds of the loop's clock): frees the parser and the
   // output buffer until the peer sends again.
   void hibernate_if_idle(time_t since);
@@ -111,6 +116,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void send_header(std::string_view from);
   void send_features();
   void start_tls();
+  void apply_stanza_limit();
   static void on_timeout(evutil_socket_t, short, void* arg);
   static void on_idle_check(evutil_socket_t, short, void* arg);
 
@@ -124,6 +130,8 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   std::string stream_id_;
   bool header_sent_ = false;
   bool ending_ = false;
+  bool established_ = false;
+  std::size_t max_stanza_bytes_;  // once established
   ipc::EventPtr timeout_;
   ipc::EventPtr idle_check_;
   time_t last_activity_ = 0;

@@ -4,6 +4,14 @@
 
 namespace xmppd::xml {
 
+Namespace make_namespace(std::string_view uri) {
+  // Most elements built in code are in no namespace or in a constant one: the empty one is
+  // shared by all, the others are cheap to make.
+  static const Namespace kNone = std::make_shared<const std::string>();
+  if (uri.empty()) return kNone;
+  return std::make_shared<const std::string>(uri);
+}
+
 const std::string* Element::attribute(std::string_view name) const {
   for (const auto& [key, value] : attributes_)
     if (key == name) return &value;
@@ -91,9 +99,9 @@ void escape(std::string& out, std::string_view text, bool attribute) {
 void Element::serialize(std::string& out, std::string_view default_ns) const {
   out += '<';
   out += name_;
-  if (ns_ != default_ns) {
+  if (*ns_ != default_ns) {
     out += " xmlns='";
-    escape(out, ns_, true);
+    escape(out, *ns_, true);
     out += '\'';
   }
   for (const auto& [key, value] : attributes_) {
@@ -119,7 +127,7 @@ void Element::serialize(std::string& out, std::string_view default_ns) const {
   out += '>';
   for (const Node& n : nodes_) {
     if (const auto* e = std::get_if<Element>(&n))
-      e->serialize(out, ns_);
+      e->serialize(out, *ns_);
     else
       escape(out, std::get<std::string>(n), false);
   }

@@ -12,18 +12,26 @@
 
 namespace xmppd::xml {
 
+// A namespace URI shared by every element in it: a parser gives all the elements of one
+// namespace the same string, so that a long URI costs its bytes once, not once per element.
+using Namespace = std::shared_ptr<const std::string>;
+Namespace make_namespace(std::string_view uri);
+
 class Element {
  public:
   using Attributes = std::vector<std::pair<std::string, std::string>>;
 
-  Element(std::string ns, std::string name) : ns_(std::move(ns)), name_(std::move(name)) {}
+  Element(std::string_view ns, std::string name) : ns_(make_namespace(ns)), name_(std::move(name)) {}
   // Attribute names must be distinct (as a parser has checked).
-  Element(std::string ns, std::string name, Attributes attributes)
+  Element(Namespace ns, std::string name, Attributes attributes = {})
       : ns_(std::move(ns)), name_(std::move(name)), attributes_(std::move(attributes)) {}
+  Element(std::string_view ns, std::string name, Attributes attributes)
+      : Element(make_namespace(ns), std::move(name), std::move(attributes)) {}
 
-  const std::string& ns() const { return ns_; }
+  const std::string& ns() const { return *ns_; }
+  const Namespace& shared_ns() const { return ns_; }
   const std::string& name() const { return name_; }
-  bool is(std::string_view ns, std::string_view name) const { return ns_ == ns && name_ == name; }
+  bool is(std::string_view ns, std::string_view name) const { return *ns_ == ns && name_ == name; }
 
   // Attributes without a namespace by local name; namespaced ones as "ns local".
   const std::string* attribute(std::string_view name) const;
@@ -48,10 +56,15 @@ class Element {
 
  private:
   using Node = std::variant<Element, std::string>;
-  std::string ns_, name_;
+  Namespace ns_;
+  std::string name_;
   Attributes attributes_;
   std::vector<Node> nodes_;
 };
+
+// What one node (an element or a run of text) costs in memory beyond its bytes, with room
+// for the slack of growing vectors: for parsers that hold what they build to a budget.
+inline constexpr std::size_t kNodeCost = 2 * sizeof(Element);
 
 // Escapes text for character data (& < >) or for an attribute value in single quotes.
 void escape(std::string& out, std::string_view text, bool attribute);

@@ -1,31 +1,14 @@
 #include "xml/stream_parser.h"
 
+#include <algorithm>
 #include <cstring>
+
+#include "build_config.h"
 
 namespace xmppd::xml {
 namespace {
 
 constexpr char kSeparator = '\x01';
-
-// "ns\x01local" as expat reports names with namespace processing; "" ns when none.
-std::pair<std::string, std::string> split(const XML_Char* name) {
-  const char* sep = std::strchr(name, kSeparator);
-  if (sep == nullptr) return {std::string(), std::string(name)};
-  return {std::string(name, sep), std::string(sep + 1)};
-}
-
-// expat has refused duplicate attributes already: they go in as they come.
-Element make_element(const XML_Char* name, const XML_Char** attributes, std::size_t count) {
-  auto [ns, local] = split(name);
-  Element::Attributes list;
-  list.reserve(count / 2);
-  for (std::size_t i = 0; i < count; i += 2) {
-    std::string key(attributes[i]);  // "ns local" for a namespaced one
-    if (std::size_t sep = key.find(kSeparator); sep != std::string::npos) key[sep] = ' ';
-    list.emplace_back(std::move(key), attributes[i + 1]);
-  }
-  return Element(std::move(ns), std::move(local), std::move(list));
-}
 
 StreamParser* self_of(void* p) { return static_cast<StreamParser*>(p); }
 
@@ -37,8 +20,59 @@ StreamParser::~StreamParser() {
   if (parser_ != nullptr) XML_ParserFree(parser_);
 }
 
+// expat has refused duplicate attributes already: they go in as they come. The name comes
+// as "ns\x01local" with namespace processing, or as "local" in no namespace.
+Element StreamParser::make_element(const XML_Char* name, const XML_Char** attributes, std::size_t count) {
+  std::string_view qualified(name);
+  std::size_t sep = qualified.find(kSeparator);
+  std::string_view ns = sep == std::string_view::npos ? std::string_view() : qualified.substr(0, sep);
+  std::string local(sep == std::string_view::npos ? qualified : qualified.substr(sep + 1));
+  std::size_t bytes = local.size();
+  Element::Attributes list;
+  list.reserve(count / 2);
+  for (std::size_t i = 0; i < count; i += 2) {
+    std::string key(attributes[i]);  // "ns local" for a namespaced one
+    if (std::size_t at = key.find(kSeparator); at != std::string::npos) key[at] = ' ';
+    list.emplace_back(std::move(key), attributes[i + 1]);
+    bytes += sizeof(list.back()) + list.back().first.size() + list.back().second.size();
+  }
+  Namespace shared = intern(ns);
+  charge(bytes, true);
+  return Element(std::move(shared), std::move(local), std::move(list));
+}
+
+// A URI seen before on this stream is shared; a new one is charged to the element that
+// brings it. The table is bounded: past kInternedBytes it is emptied between stanzas.
+Namespace StreamParser::intern(std::string_view uri) {
+  if (uri.empty()) return make_namespace(uri);
+  if (auto it = namespaces_.find(uri); it != namespaces_.end()) return it->second;
+  Namespace shared = make_namespace(uri);
+  charge(uri.size() + kNodeCost, false);
+  namespaces_.emplace(*shared, shared);
+  namespace_bytes_ += uri.size();
+  return shared;
+}
+
+// Counts what the element being parsed holds; false (and the stream fails) past a limit.
+bool StreamParser::charge(std::size_t bytes, bool new_node) {
+  if (error_ != ParseError::kNone) return false;
+  held_bytes_ += bytes + (new_node ? kNodeCost : 0);
+  if (new_node && ++nodes_ > limits_.max_nodes) {
+    fail(ParseError::kTooComplex, "stanza of more than " + std::to_string(limits_.max_nodes) + " nodes");
+    return false;
+  }
+  if (held_bytes_ > limits_.memory_budget()) {
+    fail(ParseError::kTooComplex, "stanza over its memory budget of " + std::to_string(limits_.memory_budget()) +
+                                      " bytes once parsed");
+    return false;
+  }
+  return true;
+}
+
 void StreamParser::create() {
   make_parser();
+  namespaces_.clear();
+  namespace_bytes_ = 0;
   depth_ = 0;
   open_.clear();
   reset_requested_ = false;
@@ -60,6 +94,7 @@ void StreamParser::make_parser() {
   XML_SetCommentHandler(parser_, on_comment);
   XML_SetProcessingInstructionHandler(parser_, on_pi);
   XML_SetEntityDeclHandler(parser_, on_entity_decl);
+  XML_SetXmlDeclHandler(parser_, on_xml_decl);
   XML_SetStartNamespaceDeclHandler(parser_, on_namespace);
   // No external entity is ever fetched (expat does not by default; say so).
   XML_SetParamEntityParsing(parser_, XML_PARAM_ENTITY_PARSING_NEVER);
@@ -67,7 +102,9 @@ void StreamParser::make_parser() {
   // which would hold a complete stanza back until more bytes arrive: a stream protocol must
   // act on each element at once. feed() batches small pieces instead, which keeps the
   // quadratic cost that deferral guards against away.
+#if XMPPD_EXPAT_HAS_REPARSE_DEFERRAL
   XML_SetReparseDeferralEnabled(parser_, XML_FALSE);
+#endif
 }
 
 bool StreamParser::hibernate() {
@@ -213,7 +250,7 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
     return;
   }
   if (self->depth_ == 0) {
-    Element e = make_element(name, attributes, count);
+    Element e = self->make_element(name, attributes, count);
     if (!e.is(kStreamNs, "stream")) {
       self->fail(ParseError::kBadStreamHeader, "the stream does not begin with <stream:stream>");
       return;
@@ -228,13 +265,28 @@ void XMLCALL StreamParser::on_start(void* p, const XML_Char* name, const XML_Cha
     self->handler_.stream_opened(e);
     return;
   }
-  if (self->depth_ == 1) self->element_start_ = self->position();
+  if (self->depth_ == 1) {
+    self->element_start_ = self->position();
+    self->nodes_ = self->held_bytes_ = 0;
+    if (self->namespace_bytes_ > kInternedBytes) {
+      self->namespaces_.clear();
+      self->namespace_bytes_ = 0;
+    }
+  }
+  self->in_text_ = false;
   if (self->depth_ - 1 >= self->limits_.max_depth) {
     self->fail(ParseError::kTooComplex, "elements nested too deep");
     return;
   }
   ++self->depth_;
-  if (self->depth_ == 2 || !self->top_only_) self->open_.push_back(make_element(name, attributes, count));
+  if (self->depth_ > 2 && self->top_only_) {
+    // Content that is checked but not kept still counts toward the node cap.
+    self->charge(0, true);
+  } else {
+    Element element = self->make_element(name, attributes, count);
+    if (self->error_ != ParseError::kNone) return;
+    self->open_.push_back(std::move(element));
+  }
   self->check_size();
 }
 
@@ -247,6 +299,7 @@ void XMLCALL StreamParser::on_end(void* p, const XML_Char*) {
     return;
   }
   if (!self->check_size()) return;
+  self->in_text_ = false;
   --self->depth_;
   if (self->depth_ >= 2 && self->top_only_) return;
   Element done = std::move(self->open_.back());
@@ -272,7 +325,10 @@ void XMLCALL StreamParser::on_text(void* p, const XML_Char* text, int length) {
     self->boundary_ = self->event_end();
     return;
   }
-  if (!self->check_size() || self->top_only_) return;
+  if (!self->check_size()) return;
+  bool new_node = !self->in_text_;
+  self->in_text_ = true;
+  if (!self->charge(static_cast<std::size_t>(length), new_node) || self->top_only_) return;
   self->open_.back().add_text(std::string_view(text, static_cast<std::size_t>(length)));
 }
 
@@ -283,6 +339,18 @@ void XMLCALL StreamParser::on_namespace(void* p, const XML_Char* prefix, const X
   if (self->depth_ != 0 || self->waking_) return;
   if (prefix == nullptr) self->header_default_ns_ = uri != nullptr ? uri : "";
   self->header_namespaces_.emplace_back(prefix != nullptr ? prefix : "", uri != nullptr ? uri : "");
+}
+
+// The parser reads UTF-8 whatever the declaration says; one that says otherwise is refused
+// rather than misread (RFC 6120 §11.6).
+void XMLCALL StreamParser::on_xml_decl(void* p, const XML_Char*, const XML_Char* encoding, int) {
+  if (encoding == nullptr) return;
+  std::string_view name(encoding);
+  static constexpr std::string_view kUtf8 = "utf-8";
+  bool utf8 = name.size() == kUtf8.size() && std::equal(name.begin(), name.end(), kUtf8.begin(), [](char a, char b) {
+                return (a >= 'A' && a <= 'Z' ? a - 'A' + 'a' : a) == b;
+              });
+  if (!utf8) self_of(p)->fail(ParseError::kUnsupportedEncoding, "the stream must be UTF-8, not " + std::string(name));
 }
 
 void XMLCALL StreamParser::on_doctype(void* p, const XML_Char*, const XML_Char*, const XML_Char*, int) {

@@ -3,9 +3,16 @@
 //
 // RFC 6120 §11 is enforced while parsing: a DOCTYPE, a processing instruction, a comment or
 // an entity reference other than the five predefined ones is `restricted-xml`; anything
-// malformed is `not-well-formed`; a top-level element over the size limit is
+// malformed is `not-well-formed`; an XML declaration naming another encoding than UTF-8 is
+// `unsupported-encoding` (§11.6); a top-level element over the size limit is
 // `policy-violation`, found while its bytes arrive rather than once it is complete; too
-// deep a nesting or too many attributes is `policy-violation` too.
+// deep a nesting, too many attributes or nodes, or more memory than the budget is
+// `policy-violation` too.
+//
+// The memory budget exists because bytes on the wire say little about memory once parsed:
+// 4 bytes of `<a/>` become an element of a hundred bytes or more. Every name, value and run
+// of text counts, with kNodeCost for each node, and a namespace URI counts once per stream
+// (it is interned: every element in it shares one string).
 #pragma once
 
 #include <expat.h>
@@ -16,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "xml/element.h"
@@ -29,14 +37,20 @@ enum class ParseError {
   kNotWellFormed,
   kRestrictedXml,
   kTooBig,        // policy-violation: the stanza size limit
-  kTooComplex,    // policy-violation: depth or attribute count
+  kTooComplex,    // policy-violation: depth, attribute or node count, memory budget
   kBadStreamHeader,  // the first element is not <stream:stream>
+  kUnsupportedEncoding,
 };
 
 struct ParserLimits {
   std::size_t max_element_bytes;  // raw bytes of one top-level element
   std::size_t max_depth = 32;     // element nesting inside a top-level element
   std::size_t max_attributes = 64;
+  std::size_t max_nodes = 10000;  // elements and runs of text in one top-level element
+  // Memory one parsed top-level element may hold: its names, values, text and node costs.
+  std::size_t memory_budget() const { return kMemoryPerWireByte * max_element_bytes + kMemoryFloor; }
+  static constexpr std::size_t kMemoryPerWireByte = 8;
+  static constexpr std::size_t kMemoryFloor = 16 << 10;  // room for the nodes of the smallest stanzas
 };
 
 class StreamParser {
@@ -82,6 +96,7 @@ class StreamParser {
   static void XMLCALL on_doctype(void* self, const XML_Char*, const XML_Char*, const XML_Char*, int);
   static void XMLCALL on_comment(void* self, const XML_Char*);
   static void XMLCALL on_pi(void* self, const XML_Char*, const XML_Char*);
+  static void XMLCALL on_xml_decl(void* self, const XML_Char* version, const XML_Char* encoding, int standalone);
   static void XMLCALL on_entity_decl(void* self, const XML_Char*, int, const XML_Char*, int, const XML_Char*,
                                      const XML_Char*, const XML_Char*, const XML_Char*);
 
@@ -91,8 +106,14 @@ class StreamParser {
   // bytes the parser is replaced between two stanzas, as hibernate() and wake() do.
   static constexpr std::int64_t kRenewBytes = 64 << 10;
 
+  // Namespaces kept between elements beyond this many bytes are let go at the next stanza.
+  static constexpr std::size_t kInternedBytes = 16 << 10;
+
   void create();
   void make_parser();
+  Element make_element(const XML_Char* name, const XML_Char** attributes, std::size_t count);
+  Namespace intern(std::string_view uri);
+  bool charge(std::size_t bytes, bool new_node);
   bool wake();
   bool parse(std::string_view bytes);
   bool check_pending();
@@ -120,6 +141,13 @@ class StreamParser {
   bool top_only_ = false;
   std::int64_t origin_ = 0;  // stream position of the current parser's first byte
   std::vector<Element> open_;          // the top-level element being built and its open descendants
+  // Namespace URIs seen on this stream, keyed by a view of the shared string itself.
+  std::unordered_map<std::string_view, Namespace> namespaces_;
+  std::size_t namespace_bytes_ = 0;
+  // What the top-level element being parsed holds so far.
+  std::size_t nodes_ = 0;
+  std::size_t held_bytes_ = 0;
+  bool in_text_ = false;  // the last event was character data (one run of text, one node)
 };
 
 }  // namespace xmppd::xml

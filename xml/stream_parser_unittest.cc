@@ -41,6 +41,9 @@ void PrintTo(ParseError error, std::ostream* os) {
     case ParseError::kBadStreamHeader:
       *os << "kBadStreamHeader";
       return;
+    case ParseError::kUnsupportedEncoding:
+      *os << "kUnsupportedEncoding";
+      return;
   }
   *os << "ParseError(" << static_cast<int>(error) << ")";
 }
@@ -55,8 +58,8 @@ constexpr std::string_view kClientHeader =
 constexpr std::size_t kDefaultLimit = 64 * 1024;
 
 ParserLimits limits(std::size_t max_element_bytes = kDefaultLimit, std::size_t max_depth = 32,
-                    std::size_t max_attributes = 64) {
-  return ParserLimits{max_element_bytes, max_depth, max_attributes};
+                    std::size_t max_attributes = 64, std::size_t max_nodes = 10000) {
+  return ParserLimits{max_element_bytes, max_depth, max_attributes, max_nodes};
 }
 
 using testing::attr;
@@ -1098,6 +1101,131 @@ TEST(StreamParserRenewal, KeepsAPartialReferenceBetweenStanzas) {
     EXPECT_FALSE(h.feed("<presence/>")) << partial;
     EXPECT_NE(h.parser.error(), ParseError::kNone) << partial;
   }
+}
+
+// What a parsed element holds in memory is bounded, not only its bytes on the wire. The
+// cases are the amplifications found against the router: each must fail within its budget
+// (ParserLimits::memory_budget) and leave the heap a few MiB larger at most.
+constexpr std::size_t kStanzaLimit = 256 * 1024;
+constexpr std::size_t kFewMiB = 4 * 1024 * 1024;
+
+struct Amplification {
+  const char* what;
+  std::string stanza;
+};
+
+std::vector<Amplification> amplifications() {
+  std::string long_ns(120000, 'a'), long_prefix(100000, 'b');
+  std::string children, prefixed, empties;
+  for (int i = 0; i < 30000; ++i) children += "<y/>";
+  for (int i = 0; i < 20000; ++i) prefixed += "<p:a/>";
+  for (int i = 0; i < 60000; ++i) empties += "<a/>";
+  return {
+      {"a long default namespace inherited by 30,000 children",
+       "<message><x xmlns='" + long_ns + "'>" + children + "</x></message>"},
+      {"a long prefix declaration reused by 20,000 children",
+       "<message xmlns:p='" + long_prefix + "'>" + prefixed + "</message>"},
+      {"60,000 empty children", "<message>" + empties + "</message>"},
+  };
+}
+
+TEST(StreamParserBudget, AmplificationsFailWithinAFewMiB) {
+  for (const Amplification& a : amplifications()) {
+    ASSERT_LT(a.stanza.size(), kStanzaLimit) << a.what;
+    Harness h(limits(kStanzaLimit));
+    ASSERT_TRUE(h.parser.feed(header()));
+    const std::size_t before = heap_in_use();
+    EXPECT_FALSE(h.parser.feed(a.stanza)) << a.what;
+    const std::size_t after = heap_in_use();  // what was built up to the failure is still held
+    EXPECT_EQ(h.parser.error(), ParseError::kTooComplex) << a.what;
+    EXPECT_LT(after > before ? after - before : 0, kFewMiB) << a.what;
+    EXPECT_TRUE(h.rec.elements.empty()) << a.what;
+  }
+}
+
+// The same stanzas split anywhere, and in the mode that only checks them.
+TEST(StreamParserBudget, AmplificationsFailHoweverSplitAndWhenOnlyChecked) {
+  for (const Amplification& a : amplifications()) {
+    Harness h(limits(kStanzaLimit));
+    h.parser.set_top_only(true);
+    EXPECT_FALSE(h.feed(header() + a.stanza, 1000)) << a.what;
+    EXPECT_EQ(h.parser.error(), ParseError::kTooComplex) << a.what;
+  }
+}
+
+TEST(StreamParserBudget, LargeLegitimateStanzasStillParse) {
+  std::string items;
+  for (int i = 0; i < 2000; ++i)
+    items += "<item jid='user" + std::to_string(i) + "@example.org' name='User " + std::to_string(i) + "'/>";
+  const std::string roster = "<iq type='result' id='r1'><query xmlns='jabber:iq:roster'>" + items + "</query></iq>";
+  const std::string body = "<message><body>" + std::string(200000, 'x') + "</body></message>";
+  Harness h(limits(kStanzaLimit));
+  ASSERT_TRUE(h.parser.feed(header() + roster + body)) << h.parser.error_text();
+  ASSERT_EQ(h.rec.elements.size(), 2u);
+  EXPECT_EQ(h.rec.elements[0].child("jabber:iq:roster", "query")->children().size(), 2000u);
+}
+
+TEST(StreamParserBudget, NodeCapCountsElementsAndRunsOfText) {
+  // <message> and its children: 1 + 4 nodes.
+  EXPECT_TRUE(run_whole(header() + "<message><a/><b/><c/><d/></message>", limits(kDefaultLimit, 32, 64, 5)).ok);
+  Outcome over = run_whole(header() + "<message><a/><b/><c/><d/><e/></message>", limits(kDefaultLimit, 32, 64, 5));
+  EXPECT_FALSE(over.ok);
+  EXPECT_EQ(over.error, ParseError::kTooComplex);
+  // One run of text is one node, however many pieces expat reports it in.
+  std::string text;
+  for (int i = 0; i < 2000; ++i) text += "a&amp;&#10;";
+  EXPECT_TRUE(run_bytewise(header() + "<message><body>" + text + "</body></message>", limits(kDefaultLimit, 32, 64, 3)).ok);
+}
+
+TEST(StreamParserBudget, TheBudgetIsPerStanza) {
+  std::string stream = header();
+  for (int i = 0; i < 50; ++i) stream += "<message><a/><b/><c/></message>";
+  Outcome o = run_whole(stream, limits(kDefaultLimit, 32, 64, 4));
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.error, ParseError::kNone);
+}
+
+TEST(StreamParserBudget, NamespacesAreSharedAcrossElementsAndStanzas) {
+  Harness h;
+  ASSERT_TRUE(h.parser.feed(header() +
+                            "<message><x xmlns='urn:example:long-enough-to-leave-small-string'><a/></x></message>"
+                            "<message><x xmlns='urn:example:long-enough-to-leave-small-string'/></message>"));
+  ASSERT_EQ(h.rec.elements.size(), 2u);
+  const Element* first = h.rec.elements[0].children()[0];
+  const Element* inner = first->children()[0];
+  const Element* second = h.rec.elements[1].children()[0];
+  EXPECT_EQ(first->shared_ns().get(), inner->shared_ns().get());
+  EXPECT_EQ(first->shared_ns().get(), second->shared_ns().get());
+  EXPECT_EQ(second->ns(), "urn:example:long-enough-to-leave-small-string");
+}
+
+// Ever new namespaces do not grow the table without end: it is emptied between stanzas.
+TEST(StreamParserBudget, TheNamespaceTableIsBounded) {
+  Harness h;
+  ASSERT_TRUE(h.parser.feed(header()));
+  const std::size_t before = heap_in_use();
+  for (int i = 0; i < 2000; ++i) {
+    std::string ns = "urn:example:" + std::to_string(i) + ":" + std::string(1000, 'n');
+    ASSERT_TRUE(h.parser.feed("<message><x xmlns='" + ns + "'/></message>")) << h.parser.error_text();
+    h.rec.elements.clear();
+    h.rec.log.clear();
+    h.rec.sizes.clear();
+  }
+  const std::size_t after = heap_in_use();
+  EXPECT_LT(after > before ? after - before : 0, std::size_t{1024 * 1024});
+}
+
+TEST(StreamParserEncoding, OnlyUtf8MayBeDeclared) {
+  for (std::string_view ok : {"UTF-8", "utf-8", "Utf-8"}) {
+    Outcome o = run_whole("<?xml version='1.0' encoding='" + std::string(ok) + "'?>" + header());
+    EXPECT_TRUE(o.ok) << ok;
+  }
+  for (std::string_view bad : {"ISO-8859-1", "UTF-16", "US-ASCII", "utf8"}) {
+    Outcome o = run_whole("<?xml version='1.0' encoding='" + std::string(bad) + "'?>" + header());
+    EXPECT_FALSE(o.ok) << bad;
+    EXPECT_EQ(o.error, ParseError::kUnsupportedEncoding) << bad;
+  }
+  EXPECT_TRUE(run_whole(std::string(kXmlDecl) + header()).ok);
 }
 
 }  // namespace

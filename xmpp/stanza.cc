@@ -5,7 +5,7 @@
 namespace xmppd::xmpp {
 
 xml::Element reply(const xml::Element& stanza, std::string_view type) {
-  xml::Element out(stanza.ns(), stanza.name());
+  xml::Element out(stanza.shared_ns(), stanza.name());
   out.set_attribute("type", std::string(type));
   if (const std::string* id = stanza.attribute("id")) out.set_attribute("id", *id);
   if (const std::string* from = stanza.attribute("to")) out.set_attribute("from", *from);

@@ -87,3 +87,17 @@ def secret_of(key):
         return d.to_bytes((key.curve.key_size + 7) // 8, "big")
     return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                              serialization.NoEncryption())
+
+def authority_in(workdir):
+    """A fresh CA and the path of its certificate, written to `workdir`/ca.pem."""
+    ca = Authority()
+    ca_file = os.path.join(workdir, "ca.pem")
+    write(ca_file, ca.pem())
+    return ca, ca_file
+
+
+def install(ca, certs_dir, host, kind="ec"):
+    """Issues a certificate for `host` and writes it where xmppd's `certificates` finds it."""
+    key, cert = ca.issue(host, kind)
+    write(f"{certs_dir}/{host}.crt", cert_pem(cert))
+    write(f"{certs_dir}/{host}.key", key_pem(key), 0o600)

@@ -20,12 +20,8 @@ LIMIT = 10000
 class Streams(IntegrationTest):
     def setUp(self):
         super().setUp()
-        self.ca = certs.Authority()
-        self.ca_file = os.path.join(self.workdir, "ca.pem")
-        certs.write(self.ca_file, self.ca.pem())
-        key, cert = self.ca.issue(HOST, "ec")
-        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        self.ca, self.ca_file = certs.authority_in(self.workdir)
+        certs.install(self.ca, f"{self.workdir}/certs", HOST)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                              f"c2s_stanza_size_limit = {LIMIT}\n")
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
@@ -159,8 +155,14 @@ class Streams(IntegrationTest):
             features = streams.open_stream(sock, LAX_HOST)
             self.assertNotIn(b"<required/>", features)
             # Not refused for being plaintext: refused only for not being authenticated.
-            sock.sendall(b"<message to='a@lax.test'><body>" + b"x" * (LIMIT + 100) + b"</body></message>")
+            sock.sendall(b"<message to='a@lax.test'><body>" + b"x" * (LIMIT // 2) + b"</body></message>")
             self.assertEqual(streams.stream_error(streams.read_to_end(sock))[0], "not-authorized")
+        with streams.connect(C2S) as sock:
+            streams.open_stream(sock, LAX_HOST)
+            # The host's larger limit is for authenticated streams: before, 10,000 bytes.
+            sock.sendall(b"<message to='a@lax.test'><body>" + b"x" * (LIMIT + 100) + b"</body></message>")
+            condition, text = streams.stream_error(streams.read_to_end(sock))
+            self.assertEqual((condition, text), ("policy-violation", "stanza over 10000 bytes"))
 
     def test_unterminated_huge_start_tag_is_cut_off(self):
         # A start tag that never ends gives expat nothing to report: the bytes are counted
