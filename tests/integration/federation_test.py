@@ -359,9 +359,11 @@ class Reachability(FederationTest):
 class RawPeer:
     """A remote server played by the test, byte by byte, on an inbound stream to xmppd."""
 
-    def __init__(self, test, domain, to=B, cert=None):
+    def __init__(self, test, domain, to=B, cert=None, source=None):
+        """source: the loopback address to connect from, so that xmppd sees another peer."""
         self.test, self.domain, self.to = test, domain, to
-        self.sock = socket.create_connection((ADDRESS[to], 5269), timeout=10)
+        self.sock = socket.create_connection((ADDRESS[to], 5269), timeout=10,
+                                             source_address=(source, 0) if source else None)
         self.cert = cert  # (cert file, key file) presented in TLS
 
     def header(self):
