@@ -159,6 +159,7 @@ class ConnectQueue(FederationTest):
         # In this order: the stanzas reach the worker in one batch or in two, in order.
         alice.send_message(mto="x@slow.hang.test", mbody="into the void", mtype="chat")
         alice.send_message(mto=f"bob@{B}", mbody="after my turn", mtype="chat")
+        self.loop.run_until_complete(asyncio.sleep(1))  # the client sends while its loop runs
         a.wait_log(rf"s2s outbound {A} -> {B}: waiting, 1 connections are being set up")
         # The first attempt times out (having never connected: not-found); the second then
         # goes, and nothing was lost.
@@ -198,7 +199,7 @@ class EpochKeys(FederationTest):
         alice.send_message(mto=f"bob@{B}", mbody="signed by an epoch key", mtype="chat")
         self.assertEqual(self.receive(bob)["body"], "signed by an epoch key")
         a.wait_log(rf"s2s outbound {A} -> {B} via .*authenticated by dialback")
-        b.wait_log(rf"dialback key for {B} -> {A} \(stream [0-9a-f]+\) is valid")
+        a.wait_log(rf"dialback key for {A} -> {B} \(stream [0-9a-f]+\) is valid")
         kids = a.children()
         forms = [secret.encode(), hashlib.sha256(secret.encode()).hexdigest().encode(),
                  hashlib.sha256(secret.encode()).digest()]
@@ -230,7 +231,10 @@ class EpochKeys(FederationTest):
         thread = threading.Thread(target=serve, daemon=True)
         thread.start()
         bob.send_message(mto="x@fake.test", mbody="hi", mtype="chat")
-        thread.join(25)
+        for _ in range(50):  # the client sends while its loop runs
+            self.loop.run_until_complete(asyncio.sleep(0.5))
+            if not thread.is_alive():
+                break
         m = re.search(rb"<db:result [^>]*>([0-9a-f]{64})</db:result>", got[0] if got else b"")
         self.assertTrue(m, got)
         return m.group(1).decode()
