@@ -213,8 +213,11 @@ void Parent::send_dialback_keys() {
   s2s.send(message);
 }
 
+// A worker that is not running gets a new epoch when it starts: advancing now as well would
+// retire the keys its predecessor handed out one epoch early.
 void Parent::on_new_epoch(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Parent*>(arg);
+  if (!self->child(ipc::ROLE_S2S).running()) return;
   self->dialback_.advance();
   self->send_dialback_keys();
   log::info("dialback: epoch %llu begins", static_cast<unsigned long long>(self->dialback_.epoch()));
