@@ -43,8 +43,8 @@ bool DialbackEpochs::reconfigure(const std::string& configured) {
 
 void DialbackEpochs::advance() {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  advance(static_cast<std::uint64_t>(std::max<std::int64_t>(
-      0, std::chrono::duration_cast<std::chrono::microseconds>(now).count())));
+  advance(static_cast<std::uint64_t>(
+      std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(now).count())));
 }
 
 void DialbackEpochs::advance(std::uint64_t now_us) {

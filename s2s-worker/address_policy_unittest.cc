@@ -25,7 +25,7 @@ std::string why(const std::string& text) { return special_purpose(parse(text)); 
 struct RangeCase {
   const char* first;
   const char* last;
-  const char* named;  // a part of the reason
+  const char* named;   // a part of the reason
   const char* before;  // nullptr when the range starts the space
   const char* after;   // nullptr when the range ends it, or the neighbour is special too
 };
@@ -63,8 +63,8 @@ constexpr RangeCase kIpv6Ranges[] = {
      "2001:2:1::"},
     {"2001:10::", "2001:1f:ffff:ffff:ffff:ffff:ffff:ffff", "ORCHID", "2001:f:ffff:ffff:ffff:ffff:ffff:ffff",
      "2001:20::"},
-    {"2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "documentation",
-     "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db9::"},
+    {"2001:db8::", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", "documentation", "2001:db7:ffff:ffff:ffff:ffff:ffff:ffff",
+     "2001:db9::"},
     {"3fff::", "3fff:fff:ffff:ffff:ffff:ffff:ffff:ffff", "documentation (3fff::/20)",
      "3ffe:ffff:ffff:ffff:ffff:ffff:ffff:ffff", nullptr},
 };
@@ -91,14 +91,13 @@ TEST(SpecialPurpose, EveryIpv6RangeAtBothEnds) {
 
 TEST(SpecialPurpose, PublicAddressesPass) {
   for (const char* address : {"1.1.1.1", "8.8.8.8", "192.0.1.1", "223.255.255.255", "2606:4700:4700::1111",
-                              "2a00:1450:4001:80b::200e", "2001:1::1", "2001:4:112::1", "2001:20::1",
-                              "3fff:1000::"})
+                              "2a00:1450:4001:80b::200e", "2001:1::1", "2001:4:112::1", "2001:20::1", "3fff:1000::"})
     EXPECT_EQ(why(address), "") << address;
 }
 
 TEST(SpecialPurpose, Ipv6OutsideGlobalUnicastIsReserved) {
-  for (const char* address : {"::2", "::127.0.0.1", "::10.0.0.5", "1::", "4000::", "5f00::1", "e000::",
-                              "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"})
+  for (const char* address : {"::2", "::127.0.0.1", "::10.0.0.5", "1::", "4000::", "5f00::1",
+                              "e000::", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"})
     EXPECT_NE(why(address).find("outside 2000::/3"), std::string::npos) << address << ": " << why(address);
   EXPECT_EQ(why("2000::"), "");
   EXPECT_EQ(why("3fff:1000::1"), "");

@@ -106,8 +106,7 @@ TEST(EpochKey, DiffersPerEpochAndSecretAndNeverIsTheSecret) {
 
 // The keys a worker given (epoch N, epoch N-1) hands out and accepts.
 struct Epochs {
-  std::string key[4] = {epoch_key(kSecret, 10), epoch_key(kSecret, 11), epoch_key(kSecret, 12),
-                        epoch_key(kSecret, 13)};
+  std::string key[4] = {epoch_key(kSecret, 10), epoch_key(kSecret, 11), epoch_key(kSecret, 12), epoch_key(kSecret, 13)};
   std::string made_in(int epoch) const { return dialback_key(key[epoch], kReceiving, kOriginating, kStreamId); }
 };
 
@@ -129,8 +128,8 @@ TEST(DialbackKeyRing, AcceptsTheCurrentAndThePreviousEpochOnly) {
   EXPECT_TRUE(ring.matches(kReceiving, kOriginating, kStreamId, e.made_in(1)));
   EXPECT_FALSE(ring.matches(kReceiving, kOriginating, kStreamId, e.made_in(0)));
   EXPECT_FALSE(ring.matches(kReceiving, kOriginating, kStreamId, e.made_in(3)));
-  EXPECT_FALSE(ring.matches(kReceiving, kOriginating, kStreamId, dialback_key(kSecret, kReceiving, kOriginating,
-                                                                               kStreamId)));
+  EXPECT_FALSE(
+      ring.matches(kReceiving, kOriginating, kStreamId, dialback_key(kSecret, kReceiving, kOriginating, kStreamId)));
   // The next epoch: what was current is still accepted, what was previous no more.
   ring.set(e.key[3], e.key[2]);
   EXPECT_TRUE(ring.matches(kReceiving, kOriginating, kStreamId, e.made_in(2)));
@@ -146,7 +145,8 @@ TEST(DialbackKeyRing, FirstEpochHasNoPrevious) {
   ring.set(e.key[0], "");
   EXPECT_TRUE(ring.matches(kReceiving, kOriginating, kStreamId, e.made_in(0)));
   EXPECT_FALSE(ring.matches(kReceiving, kOriginating, kStreamId, ""));
-  EXPECT_FALSE(ring.matches(kReceiving, kOriginating, kStreamId, dialback_key("", kReceiving, kOriginating, kStreamId)));
+  EXPECT_FALSE(
+      ring.matches(kReceiving, kOriginating, kStreamId, dialback_key("", kReceiving, kOriginating, kStreamId)));
 }
 
 }  // namespace

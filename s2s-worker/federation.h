@@ -164,8 +164,8 @@ class Federation {
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;
   VerifyShares shares_;
-  std::set<OutboundStream*> connecting_;     // started and not yet ready or failed
-  std::deque<OutboundStream*> waiting_;      // not started yet: too many were connecting
+  std::set<OutboundStream*> connecting_;               // started and not yet ready or failed
+  std::deque<OutboundStream*> waiting_;                // not started yet: too many were connecting
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
 };

@@ -195,11 +195,9 @@ void InboundStream::db_result(const xml::Element& result) {
     session_.send(dialback_element("result", local, remote, {}, "valid", {}));
     return;
   }
-  std::uint64_t id = federation_.verify(local, remote, session_.stream_id(), key,
-                                        reinterpret_cast<std::uintptr_t>(this), session_.peer(),
-                                        [this, remote, local](DialbackVerdict verdict, std::string why) {
-                                          verified(remote, local, verdict, why);
-                                        });
+  std::uint64_t id = federation_.verify(
+      local, remote, session_.stream_id(), key, reinterpret_cast<std::uintptr_t>(this), session_.peer(),
+      [this, remote, local](DialbackVerdict verdict, std::string why) { verified(remote, local, verdict, why); });
   if (id != 0) verifying_[{remote, local}] = id;
 }
 
@@ -226,8 +224,8 @@ void InboundStream::verified(const std::string& remote, const std::string& local
   // for our log only: told to the peer, they would make this server a probe of wherever the
   // claimed domain's DNS points, its own network included.
   log_refusal(remote, local, "dialback", "cannot ask the authoritative server: " + why);
-  session_.send(dialback_error("result", local, remote, {}, "cancel", "remote-server-not-found",
-                               std::string(kUnreachableText)));
+  session_.send(
+      dialback_error("result", local, remote, {}, "cancel", "remote-server-not-found", std::string(kUnreachableText)));
 }
 
 // We are the authoritative server: was this the key we gave for that stream?

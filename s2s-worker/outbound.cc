@@ -48,8 +48,7 @@ void OutboundStream::start() {
   event_add(timer_.get(), &tv);
   attempt_ = std::make_unique<ConnectAttempt>(
       federation_.base(), *federation_.resolver(), remote_, federation_.allow_private_addresses(),
-      [this](Connected c) { connected(std::move(c)); },
-      [this](std::string why) { fail(why); });
+      [this](Connected c) { connected(std::move(c)); }, [this](std::string why) { fail(why); });
   attempt_->start();
 }
 

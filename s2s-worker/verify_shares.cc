@@ -37,10 +37,14 @@ std::size_t VerifyShares::of_address(const std::string& address) const {
 
 const char* describe(VerifyShares::Refusal refusal) {
   switch (refusal) {
-    case VerifyShares::Refusal::kNone: return "";
-    case VerifyShares::Refusal::kTotal: return "too many dialback verifications in progress";
-    case VerifyShares::Refusal::kStream: return "too many dialback verifications in progress on this stream";
-    case VerifyShares::Refusal::kAddress: return "too many dialback verifications in progress from this address";
+    case VerifyShares::Refusal::kNone:
+      return "";
+    case VerifyShares::Refusal::kTotal:
+      return "too many dialback verifications in progress";
+    case VerifyShares::Refusal::kStream:
+      return "too many dialback verifications in progress on this stream";
+    case VerifyShares::Refusal::kAddress:
+      return "too many dialback verifications in progress from this address";
   }
   return "";
 }
