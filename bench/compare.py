@@ -394,6 +394,7 @@ certificates = "{self.path}/certs"
 ssl = {{ cafile = "{bench.ca_file}" }}
 dns_forwarders = {{ "127.0.0.53" }}
 dns_transparent_zones = {{ "test" }}
+s2s_allow_private_addresses = true
 VirtualHost "{domain}"
 """
 

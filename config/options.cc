@@ -102,6 +102,11 @@ std::optional<Problem> timeout(const Value& v) {
   return Problem{false, "must be from 1 to 3600 seconds, got " + std::to_string(v.as_integer())};
 }
 
+std::optional<Problem> connect_limit(const Value& v) {
+  if (v.as_integer() >= 1 && v.as_integer() <= 10000) return std::nullopt;
+  return Problem{false, "must be from 1 to 10000, got " + std::to_string(v.as_integer())};
+}
+
 std::optional<Problem> authentication(const Value& v) {
   const std::string& s = v.as_string();
   if (s == "internal_hashed" || s == "anonymous") return std::nullopt;
@@ -228,8 +233,15 @@ const std::vector<OptionSpec>& options_table() {
        "Seconds allowed for a server connection to be authenticated.",
        host<&HostSettings::s2s_timeout>},
       {"dialback_secret", kString, G, R"("")", nullptr,
-       "Secret for dialback keys (XEP-0185); empty for a random one at each start.",
+       "Secret from which the parent derives the s2s worker's dialback keys, per epoch; empty for a random one at "
+       "each start.",
        global<&Settings::dialback_secret>},
+      {"s2s_allow_private_addresses", kBool, G, "false", nullptr,
+       "Let the s2s worker connect to loopback, private, link-local and other special-purpose addresses.",
+       global<&Settings::s2s_allow_private_addresses>},
+      {"s2s_max_concurrent_connects", kInteger, G, "64", connect_limit,
+       "Outgoing server connections being set up at once; more wait their turn.",
+       global<&Settings::s2s_max_concurrent_connects>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},

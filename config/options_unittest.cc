@@ -58,6 +58,8 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "s2s_stanza_size_limit",
                                 "s2s_timeout",
                                 "dialback_secret",
+                                "s2s_allow_private_addresses",
+                                "s2s_max_concurrent_connects",
                                 "authentication",
                                 "allow_registration",
                                 "modules_enabled",
@@ -70,7 +72,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_trust_anchor",
                                 "dns_transparent_zones"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 38u);
+  EXPECT_EQ(option_specs().size(), 40u);
 }
 
 TEST(Options, Scopes) {

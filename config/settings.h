@@ -53,6 +53,8 @@ struct Settings {
   std::vector<std::string> c2s_interfaces, s2s_interfaces;
   std::vector<int> c2s_ports, c2s_direct_tls_ports, s2s_ports, s2s_direct_tls_ports;
   DnsSettings dns;
+  bool s2s_allow_private_addresses = false;
+  int s2s_max_concurrent_connects = 64;
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 

@@ -98,8 +98,11 @@ Parent::Parent(Options options, config::Settings settings, S2sTrust trust, RoleP
                std::vector<ListenSocket> listeners)
     : options_(std::move(options)), settings_(std::move(settings)), trust_(std::move(trust)),
       privsep_(std::move(privsep)),
-      listeners_(std::move(listeners)), base_(event_base_new()) {
+      listeners_(std::move(listeners)), base_(event_base_new()), dialback_(settings_.dialback_secret) {
   if (base_ == nullptr) log::fatal("cannot create the event loop");
+  epoch_timer_.reset(event_new(base_, -1, EV_PERSIST, on_new_epoch, this));
+  const timeval day = to_timeval(std::chrono::duration_cast<std::chrono::milliseconds>(DialbackEpochs::kEpochLength));
+  if (!epoch_timer_ || event_add(epoch_timer_.get(), &day) != 0) log::fatal("cannot create the dialback epoch timer");
   for (ipc::Role role : kRoles) {
     children_.push_back(std::make_unique<ChildProcess>(base_, role, child_binary(role), *this));
     auto timer = std::make_unique<RestartTimer>(RestartTimer{this, role, nullptr});
@@ -113,6 +116,7 @@ Parent::~Parent() {
   restart_timers_.clear();
   signal_events_.clear();
   stop_timer_.reset();
+  epoch_timer_.reset();
   event_base_free(base_);
 }
 
@@ -162,7 +166,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         (*c.mutable_s2s()->mutable_policy())[host.name] = s2s_policy(host);
       }
       for (const ipc::TrustStore& store : trust_.stores) *c.mutable_s2s()->add_trust_stores() = store;
-      c.mutable_s2s()->set_dialback_secret(settings_.dialback_secret);
+      c.mutable_s2s()->set_allow_private_addresses(settings_.s2s_allow_private_addresses);
+      c.mutable_s2s()->set_max_concurrent_connects(static_cast<std::uint32_t>(settings_.s2s_max_concurrent_connects));
       *c.mutable_s2s()->mutable_dns() = dns_options(settings_.dns);
       break;
     case ipc::ROLE_TLS:
@@ -192,7 +197,31 @@ void Parent::start(ChildProcess& c) {
     schedule_restart(c.role(), 1s);
     return;
   }
+  // A new worker, a new epoch: keys a compromised predecessor read stop working one epoch
+  // later. Sent before the listeners, so that no stream comes before the keys.
+  if (c.role() == ipc::ROLE_S2S) {
+    dialback_.advance();
+    send_dialback_keys();
+  }
   send_listeners(c);
+}
+
+void Parent::send_dialback_keys() {
+  ChildProcess& s2s = child(ipc::ROLE_S2S);
+  if (!s2s.running()) return;
+  ipc::ParentToChild message;
+  *message.mutable_dialback_keys() = dialback_.keys();
+  s2s.send(message);
+}
+
+// A worker that is not running gets a new epoch when it starts: advancing now as well would
+// retire the keys its predecessor handed out one epoch early.
+void Parent::on_new_epoch(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Parent*>(arg);
+  if (!self->child(ipc::ROLE_S2S).running()) return;
+  self->dialback_.advance();
+  self->send_dialback_keys();
+  log::info("dialback: epoch %llu begins", static_cast<unsigned long long>(self->dialback_.epoch()));
 }
 
 // The tls helper's Configure names the credential files; the files follow as descriptors,
@@ -366,6 +395,7 @@ void Parent::reload() {
   settings_ = std::move(*next);
   trust_ = std::move(trust);
   ++generation_;
+  if (dialback_.reconfigure(settings_.dialback_secret)) send_dialback_keys();
   for (auto& c : children_) {
     if (!c->running()) continue;
     if (c->role() == ipc::ROLE_TLS) {

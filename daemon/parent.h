@@ -15,6 +15,7 @@
 #include "daemon/child_links.h"
 #include "daemon/child_process.h"
 #include "daemon/credentials.h"
+#include "daemon/dialback_epochs.h"
 #include "daemon/listeners.h"
 #include "daemon/privsep_setup.h"
 #include "daemon/trust_anchors.h"
@@ -52,6 +53,8 @@ class Parent final : public ChildEvents {
   void reload();
   void stop();
   void schedule_restart(ipc::Role role, std::chrono::milliseconds delay);
+  void send_dialback_keys();
+  static void on_new_epoch(evutil_socket_t, short, void* arg);
 
   static void on_signal(evutil_socket_t sig, short, void* arg);
   static void on_restart(evutil_socket_t, short, void* arg);
@@ -79,6 +82,8 @@ class Parent final : public ChildEvents {
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
+  DialbackEpochs dialback_;  // the s2s worker's keys; the secret stays here
+  ipc::EventPtr epoch_timer_;
 };
 
 // Where the child binaries are: beside the parent in a build tree, else the libexec dir.

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/log.h"
+#include "s2s-worker/address_policy.h"
 
 namespace xmppd::s2s {
 namespace {
@@ -105,10 +106,11 @@ struct ConnectAttempt::Dial {
 };
 
 ConnectAttempt::ConnectAttempt(struct event_base* base, Resolver& resolver, std::string domain,
-                               OnConnected on_connected, OnFailed on_failed)
+                               bool allow_private_addresses, OnConnected on_connected, OnFailed on_failed)
     : base_(base),
       resolver_(resolver),
       domain_(std::move(domain)),
+      allow_private_addresses_(allow_private_addresses),
       on_connected_(std::move(on_connected)),
       on_failed_(std::move(on_failed)),
       self_(std::make_shared<ConnectAttempt*>(this)),
@@ -245,7 +247,7 @@ void ConnectAttempt::addresses_answered(unsigned generation, std::uint16_t type,
   }
   std::deque<Address>& queue = v6 ? untried6_ : untried4_;
   for (const Address& address : answer.addresses)
-    if (address.family == (v6 ? AF_INET6 : AF_INET)) queue.push_back(address);
+    if (address.family == (v6 ? AF_INET6 : AF_INET) && !refused(address)) queue.push_back(address);
   addresses_seen_ += answer.addresses.size();
   if (phase_ == Phase::kHandedOver) return;  // kept for resume()
 
@@ -261,6 +263,19 @@ void ConnectAttempt::addresses_answered(unsigned generation, std::uint16_t type,
     }
   }
   advance();
+}
+
+// Counted among the addresses seen: a target whose only address is refused has "no address"
+// for no reason but this one, which the reasons then say.
+bool ConnectAttempt::refused(const Address& address) {
+  if (allow_private_addresses_) return false;
+  const std::string why = special_purpose(address);
+  if (why.empty()) return false;
+  const std::string text = with_port(address.text(), target_.port);
+  log::warning("s2s %s: not connecting to %s (%s): %s address, and s2s_allow_private_addresses is false",
+               domain_.c_str(), text.c_str(), target_.host.c_str(), why.c_str());
+  reasons_.push_back(text + ": not connected to, " + why + " address");
+  return true;
 }
 
 void ConnectAttempt::on_resolution_delay(evutil_socket_t, short, void* arg) {

@@ -7,6 +7,10 @@
 // The attempt hands over a connected socket and stays ready to go on: if TLS or the stream
 // fails on that connection before it is authenticated, resume() tries the next address and
 // then the next target, as RFC 6120 §3.2.1 asks.
+//
+// Addresses that are not public unicast (address_policy.h) are skipped like unreachable ones,
+// and logged, unless private addresses are allowed: the remote domain's DNS must not steer
+// the worker into the server's own host or network.
 #pragma once
 
 #include <event2/event.h>
@@ -52,8 +56,8 @@ class ConnectAttempt {
 
   // Neither callback is called from inside start() or resume(); the owner may destroy the
   // attempt from inside either. `resolver` must outlive the attempt.
-  ConnectAttempt(struct event_base* base, Resolver& resolver, std::string domain, OnConnected on_connected,
-                 OnFailed on_failed);
+  ConnectAttempt(struct event_base* base, Resolver& resolver, std::string domain, bool allow_private_addresses,
+                 OnConnected on_connected, OnFailed on_failed);
   ConnectAttempt(const ConnectAttempt&) = delete;
   ConnectAttempt& operator=(const ConnectAttempt&) = delete;
   // Closes every socket in progress; DNS answers that arrive later are dropped.
@@ -86,6 +90,7 @@ class ConnectAttempt {
   void next_target();
   void query_addresses();
   void addresses_answered(unsigned generation, std::uint16_t type, AddressAnswer answer);
+  bool refused(const Address& address);
   void advance();
   void start_next_dial();
   void dial_done(Dial* dial, short what);
@@ -101,6 +106,7 @@ class ConnectAttempt {
   struct event_base* base_;
   Resolver& resolver_;
   std::string domain_;
+  bool allow_private_addresses_;
   OnConnected on_connected_;
   OnFailed on_failed_;
   // DNS callbacks hold a weak_ptr to this: the resolver cannot cancel a query, so its answer

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstddef>
 #include <span>
+#include <utility>
 
 namespace xmppd::s2s {
 namespace {
@@ -82,6 +83,44 @@ bool dialback_key_matches(std::string_view secret, std::string_view receiving, s
   // The length is public (always 64), so only the contents need a constant-time comparison.
   if (expected.empty() || received_key.size() != expected.size()) return false;
   return CRYPTO_memcmp(expected.data(), received_key.data(), expected.size()) == 0;
+}
+
+std::string epoch_key(std::string_view secret, std::uint64_t epoch) {
+  if (secret.empty()) return {};
+  Digest mac{};
+  Cleansed wipe(mac);
+  if (!hmac_sha256(secret, "xmppd dialback epoch " + std::to_string(epoch), mac)) return {};
+  return to_hex(mac);
+}
+
+DialbackKeyRing::~DialbackKeyRing() {
+  wipe(current_);
+  wipe(previous_);
+}
+
+void DialbackKeyRing::wipe(std::string& key) {
+  OPENSSL_cleanse(key.data(), key.size());
+  key.clear();
+}
+
+void DialbackKeyRing::set(std::string current, std::string previous) {
+  wipe(current_);
+  wipe(previous_);
+  current_ = std::move(current);
+  previous_ = std::move(previous);
+}
+
+std::string DialbackKeyRing::make(std::string_view receiving, std::string_view originating,
+                                  std::string_view stream_id) const {
+  return dialback_key(current_, receiving, originating, stream_id);
+}
+
+// Both are computed, so that the time taken does not tell which epoch a key belongs to.
+bool DialbackKeyRing::matches(std::string_view receiving, std::string_view originating, std::string_view stream_id,
+                              std::string_view received_key) const {
+  const bool current = dialback_key_matches(current_, receiving, originating, stream_id, received_key);
+  const bool previous = dialback_key_matches(previous_, receiving, originating, stream_id, received_key);
+  return current || previous;
 }
 
 std::string random_dialback_secret() {

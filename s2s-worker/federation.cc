@@ -1,8 +1,10 @@
 #include "s2s-worker/federation.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/log.h"
+#include "s2s-worker/address_policy.h"
 #include "s2s-worker/outbound.h"
 #include "s2s-worker/s2s_xml.h"
 #include "xml/fragment.h"
@@ -133,12 +135,50 @@ OutboundStream& Federation::stream_for(const Pair& pair) {
     auto stream = std::make_unique<OutboundStream>(*this, pair.first, pair.second);
     route.stream = stream.get();
     streams_[stream.get()] = std::move(stream);
-    route.stream->start();
+    start_when_allowed(*route.stream);
   }
   return *route.stream;
 }
 
+void Federation::set_outbound_limits(bool allow_private_addresses, std::size_t max_concurrent_connects) {
+  allow_private_addresses_ = allow_private_addresses;
+  max_concurrent_connects_ = std::max<std::size_t>(1, max_concurrent_connects);
+  // A higher limit lets waiting streams go now.
+  while (!waiting_.empty() && connecting_.size() < max_concurrent_connects_) {
+    OutboundStream* next = waiting_.front();
+    waiting_.pop_front();
+    connecting_.insert(next);
+    next->start();
+  }
+}
+
+void Federation::start_when_allowed(OutboundStream& stream) {
+  if (connecting_.size() < max_concurrent_connects_) {
+    connecting_.insert(&stream);
+    stream.start();
+    return;
+  }
+  log::info("s2s outbound %s -> %s: waiting, %zu connections are being set up (s2s_max_concurrent_connects)",
+            stream.local().c_str(), stream.remote().c_str(), connecting_.size());
+  waiting_.push_back(&stream);
+}
+
+// Starting the next one from here is safe: start() calls nobody back before it returns.
+void Federation::connect_over(OutboundStream& stream) {
+  std::erase(waiting_, &stream);
+  if (connecting_.erase(&stream) == 0) return;
+  while (!waiting_.empty() && connecting_.size() < max_concurrent_connects_) {
+    OutboundStream* next = waiting_.front();
+    waiting_.pop_front();
+    connecting_.insert(next);
+    log::info("s2s outbound %s -> %s: connecting after waiting its turn", next->local().c_str(),
+              next->remote().c_str());
+    next->start();
+  }
+}
+
 void Federation::stream_ready(OutboundStream& stream, const std::string& local) {
+  connect_over(stream);
   Pair pair{local, stream.remote()};
   backoff_.erase(pair);
   auto it = routes_.find(pair);
@@ -179,6 +219,7 @@ void Federation::bounce_queue(Route& route, bool never_connected, const std::str
 }
 
 void Federation::stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why) {
+  connect_over(stream);
   for (auto it = routes_.begin(); it != routes_.end();) {
     if (it->second.stream != &stream) {
       ++it;
@@ -195,6 +236,7 @@ void Federation::stream_failed(OutboundStream& stream, bool never_connected, boo
 void Federation::stream_finished(OutboundStream& stream) {
   auto owned = streams_.find(&stream);
   if (owned == streams_.end()) return;
+  connect_over(stream);
   // Destroyed from the loop: this is inside the stream's own callbacks.
   dead_.push_back(std::move(owned->second));
   streams_.erase(owned);
@@ -251,26 +293,36 @@ void Federation::answer_sender(const std::string& from_domain, const std::string
 }
 
 std::uint64_t Federation::verify(const std::string& local, const std::string& remote, const std::string& stream_id,
-                                 const std::string& key, VerifyDone done) {
+                                 const std::string& key, std::uint64_t asker, const std::string& peer,
+                                 VerifyDone done) {
   Pair pair{local, remote};
   if (const Backoff* b = backing_off(pair)) {
     done(DialbackVerdict::kError, b->why);
     return 0;
   }
-  if (verifies_.size() >= kMaxPendingVerifies) {
-    done(DialbackVerdict::kError, "too many dialback verifications in progress");
+  std::string share_key = peer_share_key(peer);
+  if (VerifyShares::Refusal refusal = shares_.take(asker, share_key); refusal != VerifyShares::Refusal::kNone) {
+    done(DialbackVerdict::kBusy, describe(refusal));
     return 0;
   }
   std::uint64_t id = next_verify_++;
-  verifies_[id] = PendingVerify{pair, std::move(done)};
+  verifies_[id] = PendingVerify{pair, std::move(done), asker, std::move(share_key)};
   stream_for(pair).send_verify(id, local, stream_id, key);
   return id;
+}
+
+void Federation::cancel_verify(std::uint64_t id) {
+  auto it = verifies_.find(id);
+  if (it == verifies_.end()) return;
+  shares_.give_back(it->second.asker, it->second.share_key);
+  verifies_.erase(it);
 }
 
 void Federation::verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why) {
   auto it = verifies_.find(id);
   if (it == verifies_.end()) return;
   VerifyDone done = std::move(it->second.done);
+  shares_.give_back(it->second.asker, it->second.share_key);
   verifies_.erase(it);
   done(verdict, why);
 }

@@ -18,8 +18,10 @@
 #include <utility>
 
 #include "proto/stanza_link.h"
+#include "s2s-worker/dialback_key.h"
 #include "s2s-worker/resolver.h"
 #include "s2s-worker/s2s_policy.h"
+#include "s2s-worker/verify_shares.h"
 #include "stream/session.h"
 #include "tls/client_contexts.h"
 #include "tls/trust_store.h"
@@ -31,8 +33,10 @@ namespace xmppd::s2s {
 
 class OutboundStream;
 
-// What the authoritative server said of a dialback key (XEP-0220 §2.1.2–2.1.3, §2.4).
-enum class DialbackVerdict { kValid, kInvalid, kError };
+// What the authoritative server said of a dialback key (XEP-0220 §2.1.2–2.1.3, §2.4), or
+// that it could not be asked (kError: unreachable, refused, no answer; kBusy: the asking
+// peer has its share of verifications in flight, or all slots are taken).
+enum class DialbackVerdict { kValid, kInvalid, kError, kBusy };
 
 class Federation {
  public:
@@ -40,15 +44,17 @@ class Federation {
   // resource-constraint.
   static constexpr std::size_t kMaxQueuedStanzas = 10000;
   static constexpr std::size_t kMaxQueuedBytes = 2 << 20;  // below a connection's 4 MiB output cap
-  // Dialback verifications waiting for an authoritative server, in all: each may open an
-  // outbound stream, so a peer must not be able to make us connect anywhere without end.
-  static constexpr std::size_t kMaxPendingVerifies = 256;
+  // Dialback verifications waiting for an authoritative server: each may open an outbound
+  // stream, so a peer must not be able to make us connect anywhere without end, nor take
+  // every slot (verify_shares.h has the limits: 256 in all, 8 per stream and per address).
   // After a failed attempt, a domain is not tried again for this long (doubling from the
   // first to the last), and stanzas for it bounce at once with the same reason.
   static constexpr std::chrono::seconds kFirstBackoff{5};
   static constexpr std::chrono::seconds kMaxBackoff{300};
 
   using Link = ipc::StanzaLink<ipc::S2sToRouter, ipc::RouterToS2s>;
+  // `why` is for the log: it may name addresses and connection errors that the peer who
+  // asked must not learn.
   using VerifyDone = std::function<void(DialbackVerdict verdict, std::string why)>;
 
   Federation(struct event_base* base, const S2sPolicy& policy, const tls::TrustStores& trust);
@@ -56,7 +62,11 @@ class Federation {
 
   void set_resolver(std::unique_ptr<Resolver> resolver) { resolver_ = std::move(resolver); }
   void set_client_contexts(const tls::ClientContexts* contexts) { client_contexts_ = contexts; }
-  void set_secret(std::string secret) { secret_ = std::move(secret); }
+  void set_dialback_keys(std::string current, std::string previous) {
+    keys_.set(std::move(current), std::move(previous));
+  }
+  // s2s_allow_private_addresses and s2s_max_concurrent_connects.
+  void set_outbound_limits(bool allow_private_addresses, std::size_t max_concurrent_connects);
   void link_router(UniqueFd sock, std::function<void(std::string_view)> on_violation);
 
   // From inbound streams. A stanza the router cannot take now is answered with an error;
@@ -66,10 +76,12 @@ class Federation {
                const xml::Element& stanza);
   void release(stream::Session& inbound) { held_for_router_.erase(&inbound); }
   // Asks the authoritative server of `remote` whether `key` is the one it gave for a stream
-  // from remote to local with `stream_id`. The answer may come at once.
+  // from remote to local with `stream_id`, on behalf of inbound stream `asker` (unique among
+  // live streams) from `peer` (its address, common/net.h's form). The answer may come at
+  // once; 0 is returned then.
   std::uint64_t verify(const std::string& local, const std::string& remote, const std::string& stream_id,
-                       const std::string& key, VerifyDone done);
-  void cancel_verify(std::uint64_t id) { verifies_.erase(id); }
+                       const std::string& key, std::uint64_t asker, const std::string& peer, VerifyDone done);
+  void cancel_verify(std::uint64_t id);
 
   // From outbound streams.
   void verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why);
@@ -90,7 +102,8 @@ class Federation {
   const tls::TrustStores& trust() const { return trust_; }
   const tls::ClientContexts* client_contexts() const { return client_contexts_; }
   Resolver* resolver() const { return resolver_.get(); }
-  const std::string& secret() const { return secret_; }
+  const DialbackKeyRing& dialback_keys() const { return keys_; }
+  bool allow_private_addresses() const { return allow_private_addresses_; }
 
  private:
   using Pair = std::pair<std::string, std::string>;  // (local, remote)
@@ -112,6 +125,8 @@ class Federation {
   struct PendingVerify {
     Pair pair;
     VerifyDone done;
+    std::uint64_t asker;
+    std::string share_key;  // the asker's address as VerifyShares counts it
   };
 
   void from_router(const ipc::RemoteStanza& stanza);
@@ -121,6 +136,10 @@ class Federation {
   const Backoff* backing_off(const Pair& pair);
   void back_off(const Pair& pair, bool never_connected, const std::string& why);
   OutboundStream& stream_for(const Pair& pair);
+  // New streams connect at once while fewer than s2s_max_concurrent_connects are being set
+  // up, and wait in line otherwise; a stream leaves the count when it is ready or fails.
+  void start_when_allowed(OutboundStream& stream);
+  void connect_over(OutboundStream& stream);
   OutboundStream* shareable_stream(const Pair& pair);
   void bounce_queue(Route& route, bool never_connected, const std::string& why);
   void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
@@ -134,7 +153,9 @@ class Federation {
   const tls::TrustStores& trust_;
   const tls::ClientContexts* client_contexts_ = nullptr;
   std::unique_ptr<Resolver> resolver_;
-  std::string secret_;
+  DialbackKeyRing keys_;
+  bool allow_private_addresses_ = false;
+  std::size_t max_concurrent_connects_ = 64;
   std::unique_ptr<Link> router_;
   std::set<stream::Session*> held_for_router_;
   // What the router sends is checked here, and its bytes go on as they came.
@@ -144,6 +165,9 @@ class Federation {
   std::map<Pair, Backoff> backoff_;
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;
+  VerifyShares shares_;
+  std::set<OutboundStream*> connecting_;               // started and not yet ready or failed
+  std::deque<OutboundStream*> waiting_;                // not started yet: too many were connecting
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
 };

@@ -195,10 +195,9 @@ void InboundStream::db_result(const xml::Element& result) {
     session_.send(dialback_element("result", local, remote, {}, "valid", {}));
     return;
   }
-  std::uint64_t id = federation_.verify(local, remote, session_.stream_id(), key,
-                                        [this, remote, local](DialbackVerdict verdict, std::string why) {
-                                          verified(remote, local, verdict, why);
-                                        });
+  std::uint64_t id = federation_.verify(
+      local, remote, session_.stream_id(), key, reinterpret_cast<std::uintptr_t>(this), session_.peer(),
+      [this, remote, local](DialbackVerdict verdict, std::string why) { verified(remote, local, verdict, why); });
   if (id != 0) verifying_[{remote, local}] = id;
 }
 
@@ -216,8 +215,17 @@ void InboundStream::verified(const std::string& remote, const std::string& local
     if (proved_.empty()) session_.stream_error("not-authorized", "the dialback key of " + remote + " is invalid");
     return;
   }
+  if (verdict == DialbackVerdict::kBusy) {
+    log_refusal(remote, local, "dialback", why);
+    session_.send(dialback_error("result", local, remote, {}, "wait", "resource-constraint", why));
+    return;
+  }
+  // The details (addresses tried, connection errors, the other server's own error text) are
+  // for our log only: told to the peer, they would make this server a probe of wherever the
+  // claimed domain's DNS points, its own network included.
   log_refusal(remote, local, "dialback", "cannot ask the authoritative server: " + why);
-  session_.send(dialback_error("result", local, remote, {}, "cancel", "remote-server-not-found", why));
+  session_.send(
+      dialback_error("result", local, remote, {}, "cancel", "remote-server-not-found", std::string(kUnreachableText)));
 }
 
 // We are the authoritative server: was this the key we gave for that stream?
@@ -234,7 +242,7 @@ void InboundStream::db_verify(const xml::Element& verify) {
     session_.send(dialback_error("verify", local, remote, id, "cancel", "item-not-found", local + " is not served here"));
     return;
   }
-  bool valid = dialback_key_matches(federation_.secret(), remote, local, id, key);
+  bool valid = federation_.dialback_keys().matches(remote, local, id, key);
   log::info("s2s inbound from %s: dialback key for %s -> %s (stream %s) is %s", session_.peer().c_str(), local.c_str(),
             remote.c_str(), id.c_str(), valid ? "valid" : "invalid");
   session_.send(dialback_element("verify", local, remote, id, valid ? "valid" : "invalid", {}));
@@ -245,6 +253,14 @@ void InboundStream::stanza(xml::Element stanza) {
   auto to = xmpp::Jid::parse(stanza.attribute_or("to"));
   if (!from || !to) {
     session_.stream_error("improper-addressing", "a stanza between servers needs valid 'from' and 'to'");
+    return;
+  }
+  // RFC 6120 §4.9.3.12: nothing authenticated yet is not-authorized; invalid-from is for a
+  // sender other than the domains the stream has proven.
+  if (proved_.empty()) {
+    log::warning("s2s inbound from %s: stanza from %s before any domain is authenticated", session_.peer().c_str(),
+                 from->domain().c_str());
+    session_.stream_error("not-authorized", "no domain is authenticated on this stream");
     return;
   }
   if (!proved_.count({from->domain(), to->domain()})) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "s2s-worker/federation.h"
@@ -16,6 +17,9 @@
 #include "tls/peer_verify.h"
 
 namespace xmppd::s2s {
+
+// What a peer learns when the authoritative server of a domain it claims cannot be asked.
+inline constexpr std::string_view kUnreachableText = "remote server unreachable";
 
 class InboundStream final : public stream::StreamHandler {
  public:

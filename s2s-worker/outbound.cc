@@ -47,8 +47,8 @@ void OutboundStream::start() {
   timeval tv{static_cast<time_t>(federation_.policy().timeout(local_).count()), 0};
   event_add(timer_.get(), &tv);
   attempt_ = std::make_unique<ConnectAttempt>(
-      federation_.base(), *federation_.resolver(), remote_, [this](Connected c) { connected(std::move(c)); },
-      [this](std::string why) { fail(why); });
+      federation_.base(), *federation_.resolver(), remote_, federation_.allow_private_addresses(),
+      [this](Connected c) { connected(std::move(c)); }, [this](std::string why) { fail(why); });
   attempt_->start();
 }
 
@@ -254,7 +254,7 @@ void OutboundStream::try_dialback() {
     fail("no authentication method in common (SASL EXTERNAL not accepted, dialback not offered)");
     return;
   }
-  std::string key = dialback_key(federation_.secret(), remote_, local_, stream_id_);
+  std::string key = federation_.dialback_keys().make(remote_, local_, stream_id_);
   if (key.empty()) {
     fail("no dialback key can be made");
     return;
@@ -323,7 +323,7 @@ bool OutboundStream::add_local(const std::string& local) {
   const S2sPolicy& policy = federation_.policy();
   if (policy.require_encryption(local) && !transport_->encrypted()) return false;
   if (policy.requires_certificate(local, remote_) && !judge_certificate(local).trusted_for(remote_)) return false;
-  std::string key = dialback_key(federation_.secret(), remote_, local, stream_id_);
+  std::string key = federation_.dialback_keys().make(remote_, local, stream_id_);
   if (key.empty()) return false;
   extra_locals_[local] = Extra{std::chrono::steady_clock::now(), false};
   transport_->send(dialback_element("result", local, remote_, {}, {}, key));

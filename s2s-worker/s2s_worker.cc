@@ -1,6 +1,7 @@
 // xmppd-s2s: the s2s worker.
 //
-// Holds:      the dialback secret and every server-to-server connection.
+// Holds:      every server-to-server connection, and the dialback keys of the current and the
+//             previous epoch (never the long-term dialback secret: the parent derives them).
 // Talks to:   the parent (control, listening sockets), the router (stanzas in and out),
 //             the tls helper (certificates and handshake signatures).
 // Runs as:    xmppd_user, chrooted to empty_path: after start-up it needs no file.
@@ -48,17 +49,10 @@ class S2sWorker final : public runtime::ChildRole {
     const ipc::S2sSettings& settings = configure.s2s();
     auto resolver = Resolver::create(runtime.base(), resolver_options(settings.dns()), error);
     if (!resolver) return false;
-    std::string secret = settings.dialback_secret();
-    if (secret.empty()) secret = random_dialback_secret();
-    if (secret.empty()) {
-      error = "cannot make a dialback secret";
-      return false;
-    }
     s2s_.emplace(runtime.base(), stream::StreamKind::kServer,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
     federation_.emplace(runtime.base(), policy_, trust_);
     federation_->set_resolver(std::move(resolver));
-    federation_->set_secret(std::move(secret));
     federation_->set_client_contexts(s2s_->client_contexts());
     s2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
       return std::make_unique<InboundStream>(session, *federation_);
@@ -76,6 +70,16 @@ class S2sWorker final : public runtime::ChildRole {
     s2s_->configure(settings.hosts(), settings.tls(), settings.s2s());
     trust_.configure(settings);
     policy_.configure(settings);
+    federation_->set_outbound_limits(settings.allow_private_addresses(), settings.max_concurrent_connects());
+  }
+
+  // The parent sends the keys before the listeners, and again at each new epoch.
+  void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
+    control.on(ipc::ParentToChild::kDialbackKeys, 0, [this](const ipc::ParentToChild& m, auto&) {
+      const ipc::DialbackKeys& keys = m.dialback_keys();
+      federation_->set_dialback_keys(keys.current(), keys.previous());
+      log::info("dialback keys of epoch %llu", static_cast<unsigned long long>(keys.epoch()));
+    });
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {

@@ -17,6 +17,8 @@
 //   --dnssec              end each "connected" line and each status line but "bogus" with
 //                         " secure" or " insecure": whether the answer that counted was
 //                         DNSSEC-validated
+//   --no-private          connect only to public addresses, as the worker does unless
+//                         s2s_allow_private_addresses is true (the tests' are all loopback)
 #include <event2/event.h>
 
 #include <cstdio>
@@ -33,7 +35,8 @@ namespace {
 using namespace xmppd::s2s;
 
 // Returns the exit status: 0 when a connection was made.
-int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all, bool dnssec) {
+int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all, bool dnssec,
+                bool allow_private) {
   int status = 1;
   std::unique_ptr<ConnectAttempt> attempt;
   auto on_connected = [&](Connected c) {
@@ -54,7 +57,7 @@ int run_connect(struct event_base* base, Resolver& resolver, const std::string& 
     attempt.reset();
     event_base_loopbreak(base);
   };
-  attempt = std::make_unique<ConnectAttempt>(base, resolver, domain, on_connected, on_failed);
+  attempt = std::make_unique<ConnectAttempt>(base, resolver, domain, allow_private, on_connected, on_failed);
   attempt->start();
   event_base_dispatch(base);
   return status;
@@ -68,7 +71,7 @@ int run_cancel(struct event_base* base, Resolver& resolver, const std::string& d
     status = 1;
   };
   auto attempt = std::make_unique<ConnectAttempt>(
-      base, resolver, domain, [&](Connected) { unexpected("connection"); },
+      base, resolver, domain, true, [&](Connected) { unexpected("connection"); },
       [&](std::string) { unexpected("failure"); });
   attempt->start();
   auto cancel = [](evutil_socket_t, short, void* arg) {
@@ -87,13 +90,15 @@ int run_cancel(struct event_base* base, Resolver& resolver, const std::string& d
 int main(int argc, char** argv) {
   using namespace xmppd::s2s;
   ResolverOptions options;
-  bool dnssec = false;
+  bool dnssec = false, allow_private = true;
   int arg = 1;
   for (; arg < argc && std::strncmp(argv[arg], "--", 2) == 0; ++arg) {
     if (std::strcmp(argv[arg], "--trust-anchor") == 0 && arg + 1 < argc)
       options.trust_anchor = argv[++arg];
     else if (std::strcmp(argv[arg], "--dnssec") == 0)
       dnssec = true;
+    else if (std::strcmp(argv[arg], "--no-private") == 0)
+      allow_private = false;
     else
       return 2;
   }
@@ -127,7 +132,7 @@ int main(int argc, char** argv) {
   if (kind == "connect-cancel") {
     status = run_cancel(base, *resolver, name);
   } else if (kind == "connect" || kind == "connect-all") {
-    status = run_connect(base, *resolver, name, kind == "connect-all", dnssec);
+    status = run_connect(base, *resolver, name, kind == "connect-all", dnssec, allow_private);
   } else if (kind == "srv") {
     resolver->srv(name, [&](SrvAnswer a) {
       std::printf("%s%s\n", label(a.status), security(a.status, a.secure));

@@ -91,10 +91,11 @@ class Dns(DnsServer):
 class Connect(DnsServer):
     """ConnectAttempt: SRV targets in order, then Happy Eyeballs over each target's addresses."""
 
-    def connect(self, domain, mode="connect"):
+    def connect(self, domain, mode="connect", options=()):
         """Runs one attempt; returns its output lines and how long it took (seconds)."""
         started = time.monotonic()
-        r = subprocess.run([RESOLVE, SERVER, "test", mode, domain], capture_output=True, text=True, timeout=60)
+        r = subprocess.run([RESOLVE, *options, SERVER, "test", mode, domain], capture_output=True, text=True,
+                           timeout=60)
         elapsed = time.monotonic() - started
         self.assertNotEqual(r.returncode, -31, "killed by its sandbox (SIGSYS)")
         lines = [line for line in r.stdout.split("\n") if line]
@@ -141,6 +142,25 @@ class Connect(DnsServer):
         lines, _ = self.connect("nosrv.test")
         self.assertEqual(lines, ["connected nosrv.test 5269 starttls 127.0.0.24 port 5269"])
         self.assert_accepted(listener)
+
+    def test_private_addresses_are_skipped_unless_allowed(self):
+        # As the worker does with s2s_allow_private_addresses = false: every address of every
+        # target is loopback, so none is connected to, and the reasons say why.
+        harness.ensure_ipv6_loopback()
+        listeners = [self.listen("127.0.0.22", 5270), self.listen("127.0.0.23", 5269)]
+        lines, _ = self.connect("both.test", options=("--no-private",))
+        self.assertEqual(lines, ["failed 127.0.0.22 port 5270: not connected to, loopback (127.0.0.0/8) address; "
+                                 "127.0.0.23 port 5269: not connected to, loopback (127.0.0.0/8) address"])
+        lines, _ = self.connect("dual.test", options=("--no-private",))
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("failed "), lines)
+        # The A and AAAA answers come in either order.
+        self.assertEqual(sorted(lines[0][len("failed "):].split("; ")),
+                         ["127.0.0.26 port 5269: not connected to, loopback (127.0.0.0/8) address",
+                          "::1 port 5269: not connected to, loopback (::1) address"])
+        for listener in listeners:
+            with self.assertRaises(socket.timeout):
+                listener.accept()
 
     def test_connection_refused(self):
         lines, _ = self.connect("closed.test")

@@ -24,7 +24,9 @@ ADDRESS = {A: "127.0.0.2", B: "127.0.0.3", "a2.test": "127.0.0.2"}
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 
 
-def xmppd_config(workdir, domain, cafile, extra="", host_extra="", address=None, s2s_port=5269):
+def xmppd_config(workdir, domain, cafile, extra="", host_extra="", address=None, s2s_port=5269,
+                 allow_private=True):
+    # The test servers are all on loopback addresses, refused unless allowed.
     return f"""-- written by the test
 data_path = "{workdir}/data"
 empty_path = "{workdir}/empty"
@@ -35,6 +37,7 @@ certificates = "{workdir}/certs"
 ssl = {{ cafile = "{cafile}" }}
 dns_forwarders = {{ "127.0.0.53" }}
 dns_transparent_zones = {{ "test" }}
+s2s_allow_private_addresses = {"true" if allow_private else "false"}
 {extra}
 VirtualHost "{domain}"
 {host_extra}
@@ -45,15 +48,17 @@ class FederationTest(ClientTest):
     """Shared set-up: DNS for the test domains, a CA, xmppd instances and clients."""
     EXTRA_NAMES = {}
     SRV = ()
+    WILDCARDS = {}
 
     def setUp(self):
         super().setUp()
-        self.dns = TestDns(self.workdir, {**ADDRESS, **self.EXTRA_NAMES}, srv=self.SRV).start()
+        self.dns = TestDns(self.workdir, {**ADDRESS, **self.EXTRA_NAMES}, srv=self.SRV,
+                           wildcards=self.WILDCARDS).start()
         self.addCleanup(self.dns.stop)
         self.c2s_address = {}
 
     def start_xmppd(self, domain, authority=None, extra="", host_extra="", cafile=None, client_auth=True,
-                    address=None, s2s_port=5269, s2s=True, more_hosts=()):
+                    address=None, s2s_port=5269, s2s=True, more_hosts=(), allow_private=True):
         workdir = fresh_workdir(self.workdir, domain)
         authority = authority or self.ca
         for host in (domain, *more_hosts):
@@ -61,7 +66,8 @@ class FederationTest(ClientTest):
             certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
             certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
             self.c2s_address[host] = address or ADDRESS[domain]
-        config = xmppd_config(workdir, domain, cafile or self.ca_file, extra, host_extra, address, s2s_port)
+        config = xmppd_config(workdir, domain, cafile or self.ca_file, extra, host_extra, address, s2s_port,
+                              allow_private)
         config += "".join(f'VirtualHost "{host}"\n' for host in more_hosts)
         server = harness.Server(workdir, config)
         self.servers.append(server)
@@ -353,9 +359,11 @@ class Reachability(FederationTest):
 class RawPeer:
     """A remote server played by the test, byte by byte, on an inbound stream to xmppd."""
 
-    def __init__(self, test, domain, to=B, cert=None):
+    def __init__(self, test, domain, to=B, cert=None, source=None):
+        """source: the loopback address to connect from, so that xmppd sees another peer."""
         self.test, self.domain, self.to = test, domain, to
-        self.sock = socket.create_connection((ADDRESS[to], 5269), timeout=10)
+        self.sock = socket.create_connection((ADDRESS[to], 5269), timeout=10,
+                                             source_address=(source, 0) if source else None)
         self.cert = cert  # (cert file, key file) presented in TLS
 
     def header(self):
@@ -427,7 +435,7 @@ class InboundChecks(FederationTest):
                       b"<idle-seconds>600</idle-seconds></limits>", features)
         # At the limit the stanza is parsed, and refused only for its unauthenticated sender.
         peer.send(element(10000))
-        self.assertEqual(peer.error()[0], "invalid-from")
+        self.assertEqual(peer.error()[0], "not-authorized")
         peer = RawPeer(self, "evil.test")
         self.addCleanup(peer.close)
         peer.starttls()

@@ -142,12 +142,15 @@ class Server:
 
 
 def basic_config(workdir, extra=""):
+    # Every server in the tests is on a loopback address, which the s2s worker refuses to
+    # connect to unless told otherwise.
     return f"""-- written by the test
 data_path = "{workdir}/data"
 empty_path = "{workdir}/empty"
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ 5222 }}
 s2s_ports = {{ 5269 }}
+s2s_allow_private_addresses = true
 {extra}
 VirtualHost "localhost"
 """
@@ -184,15 +187,17 @@ class TestDns:
     /etc/resolv.conf and /etc/hosts bind-mounted to point at it. Only call this inside the
     namespace (harness.enter_namespace), or it changes the host's files."""
 
-    def __init__(self, workdir, names, server="127.0.0.53", srv=()):
+    def __init__(self, workdir, names, server="127.0.0.53", srv=(), wildcards=None):
         """names: {name: address or (addresses...)}. srv: dnsmasq --srv-host values, e.g.
-        "_xmpp-server._tcp.a.test,a.test,5269,0,5"."""
+        "_xmpp-server._tcp.a.test,a.test,5269,0,5". wildcards: {domain: address}, an A record
+        for the domain and every name below it."""
         if os.environ.get("XMPPD_TEST_NETNS") != "1":
             raise RuntimeError("TestDns only runs inside the test namespace")
         self.workdir = workdir
         self.names = dict(names)
         self.server = server
         self.srv = list(srv)
+        self.wildcards = dict(wildcards or {})
         self.proc = None
         self.mounted = []
         self.created = []
@@ -221,6 +226,7 @@ class TestDns:
         command += [f"--host-record={name},{address if isinstance(address, str) else ','.join(address)}"
                     for name, address in self.names.items()]
         command += [f"--srv-host={value}" for value in self.srv]
+        command += [f"--address=/{domain}/{address}" for domain, address in self.wildcards.items()]
         self.proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10

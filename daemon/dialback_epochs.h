@@ -1,0 +1,48 @@
+// The parent's half of dialback keys: it keeps the long-term secret (dialback_secret, or a
+// random one) and derives from it one key per epoch for the s2s worker, which never sees the
+// secret. An epoch begins at each start of the worker, every day, and when the configured
+// secret changes; the worker gets the current and the previous epoch's keys
+// (s2s-worker/dialback_key.h). Trusts nothing from the children: it only sends.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "control.pb.h"
+
+namespace xmppd::parent {
+
+class DialbackEpochs {
+ public:
+  static constexpr std::chrono::hours kEpochLength{24};
+
+  // `configured`: dialback_secret; "" for a random secret held until the parent exits.
+  explicit DialbackEpochs(const std::string& configured);
+  DialbackEpochs(const DialbackEpochs&) = delete;
+  DialbackEpochs& operator=(const DialbackEpochs&) = delete;
+  ~DialbackEpochs();
+
+  // A reload's dialback_secret. True when it changed, and a new epoch has then begun (keys of
+  // the old secret's last epoch are still accepted as the previous epoch's).
+  bool reconfigure(const std::string& configured);
+  // Begins a new epoch. Epochs are numbered by the wall clock in microseconds, and always
+  // increase, so that no epoch (and no key) comes back after a restart of xmppd with the
+  // same secret; `now_us` is for tests.
+  void advance();
+  void advance(std::uint64_t now_us);
+
+  std::uint64_t epoch() const { return epoch_; }
+  // What the worker gets: the keys of the current and the previous epoch.
+  ipc::DialbackKeys keys() const;
+
+ private:
+  void use_secret(const std::string& configured);
+
+  std::string configured_;  // as configured, to tell a change on reload
+  std::string secret_;      // in force: configured_, or random when that is empty
+  std::uint64_t epoch_ = 0;
+  std::string current_, previous_;
+};
+
+}  // namespace xmppd::parent

@@ -1,0 +1,78 @@
+// The parent's dialback epochs: which keys the worker gets as epochs pass, that they come from
+// the secret without being it, and that epochs never repeat.
+#include "daemon/dialback_epochs.h"
+
+#include <gtest/gtest.h>
+
+#include "s2s-worker/dialback_key.h"
+
+namespace xmppd::parent {
+namespace {
+
+constexpr char kSecret[] = "a configured secret of some length";
+
+TEST(DialbackEpochs, EachEpochHandsOnItsKeyAsThePrevious) {
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(1000);
+  ipc::DialbackKeys first = epochs.keys();
+  EXPECT_EQ(first.epoch(), 1000u);
+  EXPECT_EQ(first.current(), s2s::epoch_key(kSecret, 1000));
+  EXPECT_EQ(first.previous(), "");
+  epochs.advance(2000);
+  ipc::DialbackKeys second = epochs.keys();
+  EXPECT_EQ(second.current(), s2s::epoch_key(kSecret, 2000));
+  EXPECT_EQ(second.previous(), first.current());
+  epochs.advance(3000);
+  EXPECT_EQ(epochs.keys().previous(), second.current());
+}
+
+TEST(DialbackEpochs, NoKeyIsTheSecret) {
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(5);
+  epochs.advance(6);
+  for (const std::string& key : {epochs.keys().current(), epochs.keys().previous()}) {
+    EXPECT_EQ(key.size(), 64u);
+    EXPECT_EQ(key.find(kSecret), std::string::npos);
+  }
+}
+
+TEST(DialbackEpochs, EpochsIncreaseWhenTheClockDoesNot) {
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(5000);
+  epochs.advance(5000);
+  EXPECT_EQ(epochs.epoch(), 5001u);
+  epochs.advance(10);  // the clock went back
+  EXPECT_EQ(epochs.epoch(), 5002u);
+  EXPECT_NE(epochs.keys().current(), epochs.keys().previous());
+}
+
+TEST(DialbackEpochs, TheWallClockNumbersEpochs) {
+  DialbackEpochs epochs(kSecret);
+  epochs.advance();
+  // Microseconds since 1970: after 2020 (1.5e15) in any real run.
+  EXPECT_GT(epochs.epoch(), 1'500'000'000'000'000u);
+}
+
+TEST(DialbackEpochs, WithoutAConfiguredSecretARandomOneIsUsed) {
+  DialbackEpochs a(""), b("");
+  a.advance(7);
+  b.advance(7);
+  EXPECT_EQ(a.keys().current().size(), 64u);
+  EXPECT_NE(a.keys().current(), b.keys().current());
+  EXPECT_NE(a.keys().current(), s2s::epoch_key("", 7));
+}
+
+TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(100);
+  const std::string old_key = epochs.keys().current();
+  EXPECT_FALSE(epochs.reconfigure(kSecret));
+  EXPECT_EQ(epochs.keys().current(), old_key);
+  EXPECT_TRUE(epochs.reconfigure("a new secret"));
+  EXPECT_GT(epochs.epoch(), 100u);
+  EXPECT_EQ(epochs.keys().current(), s2s::epoch_key("a new secret", epochs.epoch()));
+  EXPECT_EQ(epochs.keys().previous(), old_key);
+}
+
+}  // namespace
+}  // namespace xmppd::parent
