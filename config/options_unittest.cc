@@ -70,7 +70,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_trust_anchor",
                                 "dns_transparent_zones"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 38u);
+  EXPECT_EQ(option_specs().size(), 43u);
 }
 
 TEST(Options, Scopes) {
@@ -149,7 +149,7 @@ TEST(Options, Modules) {
   EXPECT_EQ(default_modules().size(), 13u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
-  EXPECT_EQ(known_modules().size(), 14u);
+  EXPECT_EQ(known_modules().size(), 15u);
 }
 
 TEST(Options, TlsKeysAndProtocols) {
