@@ -1,6 +1,7 @@
 #include "stream/sessions.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "xmpp/namespaces.h"
@@ -14,7 +15,7 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.hosts = &hosts_;
   config_.tls = &tls;
   config_.per_host = &per_host_;
-  limits_.configure(ConnectionLimitSettings{32, 8, default_connection_cap()});
+  limits_.configure(ConnectionLimitSettings{32, 8, derived_cap_});
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
   sweep_.reset(event_new(base_, -1, EV_PERSIST, on_sweep, this));
   refusal_log_.reset(evtimer_new(base_, on_refusal_log, this));
@@ -45,7 +46,7 @@ void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& l
     per_host_[host] = SessionConfig::HostLimits{l.require_encryption(), l.max_stanza_bytes()};
   limits_.configure(ConnectionLimitSettings{
       limits.max_connections_per_address(), limits.max_unauthenticated_per_address(),
-      limits.max_connections() != 0 ? limits.max_connections() : default_connection_cap()});
+      limits.max_connections() != 0 ? limits.max_connections() : derived_cap_});
   if (limits.negotiation_seconds() != 0) config_.negotiation_timeout = std::chrono::seconds(limits.negotiation_seconds());
   config_.rate = RateLimit{limits.rate().bytes_per_second(), limits.rate().burst_seconds()};
 }
@@ -99,7 +100,8 @@ void Sessions::refuse(UniqueFd fd, const std::string& address, ConnectionLimits:
   out += "' xml:lang='en'>";
   out += full ? "the server has too many connections" : "too many connections from your address";
   out += "</text></stream:error></stream:stream>";
-  (void)::send(fd.get(), out.data(), out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  // The socket is non-blocking and SIGPIPE ignored; write(2) is what the sandbox allows.
+  (void)!::write(fd.get(), out.data(), out.size());
   ::shutdown(fd.get(), SHUT_WR);
 }
 
