@@ -259,6 +259,8 @@ const std::vector<OptionSpec>& options_table() {
        global<&Settings::c2s_timeout>},
       {"limits", kTable, G, "{}", check_limits,
        "Byte rates for c2s, s2sin and s2sout connections, as Prosody's mod_limits.", store_limits},
+      {"unlimited_jids", kStringList, G, "{}", non_empty_strings,
+       "Bare JIDs whose client connections the c2s limits do not slow.", store_unlimited_jids},
   };
   return kOptions;
 }

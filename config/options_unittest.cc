@@ -70,7 +70,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_trust_anchor",
                                 "dns_transparent_zones"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 43u);
+  EXPECT_EQ(option_specs().size(), 44u);
 }
 
 TEST(Options, Scopes) {

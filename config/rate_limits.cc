@@ -108,6 +108,15 @@ std::optional<Problem> connection_count(const Value& v) {
   return Problem{false, "must be from 0 (no limit) to 1000000, got " + std::to_string(v.as_integer())};
 }
 
+void store_unlimited_jids(const Value& v, Settings& settings, HostSettings&) {
+  settings.unlimited_jids.clear();
+  for (const TableEntry& e : v.as_table().entries) {
+    std::string jid = e.value.as_string();
+    for (char& c : jid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    settings.unlimited_jids.push_back(std::move(jid));
+  }
+}
+
 void store_limits(const Value& v, Settings& settings, HostSettings&) {
   settings.limits_c2s = settings.limits_s2sin = settings.limits_s2sout = ByteRate{};
   for (const TableEntry& e : v.as_table().entries) {

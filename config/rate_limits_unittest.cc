@@ -87,6 +87,12 @@ TEST(Limits, UnknownTypesAndMissingRatesAreWarnings) {
   EXPECT_EQ(no_rate.settings->limits_c2s, (ByteRate{3000, 3}));
 }
 
+TEST(Limits, UnlimitedJidsAreLowercased) {
+  auto l = load_text(R"(unlimited_jids = { "Focus@Auth.Example.com", "jvb@auth.example.com" })");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.settings->unlimited_jids, (std::vector<std::string>{"focus@auth.example.com", "jvb@auth.example.com"}));
+}
+
 TEST(ConnectionLimits, DefaultsAndBounds) {
   auto l = load_text("");
   ASSERT_TRUE(l.settings);

@@ -65,6 +65,7 @@ struct Settings {
   std::size_t max_connections_per_address = 32, max_unauthenticated_per_address = 8, max_connections = 0;
   int c2s_timeout = 60;
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
+  std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 

@@ -141,6 +141,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_router()->mutable_c2s()->set_max_stanza_bytes(settings_.global.c2s_stanza_size_limit);
       set_connection_limits(settings_, settings_.limits_c2s, *c.mutable_router()->mutable_c2s());
       c.mutable_router()->mutable_c2s()->set_negotiation_seconds(static_cast<unsigned>(settings_.c2s_timeout));
+      for (const std::string& jid : settings_.unlimited_jids) c.mutable_router()->mutable_c2s()->add_unlimited_jids(jid);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);

@@ -58,6 +58,7 @@ struct SessionConfig {
   // From accept to the peer's first stream header, a direct TLS handshake included.
   std::chrono::seconds header_timeout{10};
   RateLimit rate;  // Prosody's `limits` for this kind of stream
+  const std::set<std::string>* unlimited_jids = nullptr;  // Prosody's unlimited_jids
   // After negotiation: a stream silent this long is closed (0: never; s2s uses it).
   std::chrono::seconds idle_timeout{0};
   HandlerFactory make_handler;  // none: stanzas after TLS are refused as not authorized
@@ -78,6 +79,11 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // unauthenticated share once established() is called.
   void hold(ConnectionLimits::Ticket ticket) { ticket_ = std::move(ticket); }
   void set_rate_limit(const RateLimit& rate) { transport_.set_rate_limit(rate); }
+  // The peer proved it is `bare_jid`: one of unlimited_jids is read without a rate limit.
+  void authenticated_as(const std::string& bare_jid) {
+    if (config_.unlimited_jids != nullptr && config_.unlimited_jids->count(bare_jid) > 0)
+      transport_.set_rate_limit(RateLimit{});
+  }
 
   // Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.
   // `detail`: an application-specific condition element, already serialized.

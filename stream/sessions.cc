@@ -15,6 +15,7 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.hosts = &hosts_;
   config_.tls = &tls;
   config_.per_host = &per_host_;
+  config_.unlimited_jids = &unlimited_jids_;
   limits_.configure(ConnectionLimitSettings{32, 8, derived_cap_});
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
   sweep_.reset(event_new(base_, -1, EV_PERSIST, on_sweep, this));
@@ -49,6 +50,7 @@ void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& l
       limits.max_connections() != 0 ? limits.max_connections() : derived_cap_});
   if (limits.negotiation_seconds() != 0) config_.negotiation_timeout = std::chrono::seconds(limits.negotiation_seconds());
   config_.rate = RateLimit{limits.rate().bytes_per_second(), limits.rate().burst_seconds()};
+  unlimited_jids_ = {limits.unlimited_jids().begin(), limits.unlimited_jids().end()};
 }
 
 void Sessions::add_listener(UniqueFd listener, bool direct_tls) {

@@ -59,6 +59,7 @@ class Sessions {
   SessionConfig config_;
   std::set<std::string> hosts_;
   std::map<std::string, SessionConfig::HostLimits> per_host_;
+  std::set<std::string> unlimited_jids_;
   // Read when the service is made, before the sandbox, which does not allow getrlimit(2).
   std::size_t derived_cap_ = default_connection_cap();
   // Before the sessions: their tickets give their shares back to it when they go.
