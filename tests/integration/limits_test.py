@@ -186,6 +186,20 @@ class Deadlines(Limits):
         self.assertEqual(streams.read_until(sock, b"/>"), b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
 
 
+class NegotiationDeadline(Limits):
+    extra = "c2s_timeout = 20\n"
+
+    def test_a_stream_that_never_authenticates_is_closed_at_c2s_timeout(self):
+        start = time.monotonic()
+        sock = self.slowloris()
+        sock.settimeout(90)
+        data = streams.read_to_end(sock)
+        elapsed = time.monotonic() - start
+        self.assertEqual(streams.stream_error(data), ("connection-timeout", "stream negotiation took too long"))
+        self.assertGreater(elapsed, 18)
+        self.assertLess(elapsed, 60)
+
+
 class RateLimit(Limits):
     extra = 'limits = { c2s = { rate = "4kb/s", burst = "1s" } }\nunlimited_jids = { "Bob@chat.test" }\n'
 
