@@ -105,6 +105,10 @@ void Sessions::refuse(UniqueFd fd, const std::string& address, ConnectionLimits:
   // The socket is non-blocking and SIGPIPE ignored; write(2) is what the sandbox allows.
   (void)!::write(fd.get(), out.data(), out.size());
   ::shutdown(fd.get(), SHUT_WR);
+  // A header that came with the connection is taken off the socket: closing with unread
+  // input would reset the connection, and the peer could lose the error.
+  char scratch[1024];
+  (void)!::read(fd.get(), scratch, sizeof scratch);
 }
 
 // The first refusal of a quiet period is logged at once; those that follow within

@@ -152,7 +152,7 @@ class Global(Limits):
         held[0].sendall(b"</stream:stream>")
         streams.read_to_end(held[0])
         time.sleep(0.5)
-        for sock in held[1:]:
+        for sock in held:
             sock.close()
         self.held.clear()
         time.sleep(0.5)
