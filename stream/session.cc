@@ -75,11 +75,6 @@ void Session::start_direct_tls(tls::SslPtr ssl) {
   transport_.start_tls(std::move(ssl));
 }
 
-void Session::start_tls_established(tls::SslPtr ssl) {
-  transport_.adopt_tls(std::move(ssl));
-  transport_.start();
-}
-
 std::string_view Session::content_ns() const {
   return config_.kind == StreamKind::kClient ? xmpp::kClientNs : xmpp::kServerNs;
 }

@@ -73,7 +73,6 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone);
   ~Session() override;
   void start();
-  void start_tls_established(tls::SslPtr ssl);  // direct TLS: the handshake is already done
   void start_direct_tls(tls::SslPtr ssl);       // direct TLS: the handshake starts now
   // The connection's share of the per-address limits; the stream gives back its
   // unauthenticated share once established() is called.

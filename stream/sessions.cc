@@ -145,10 +145,6 @@ Session& Sessions::create(UniqueFd fd, std::string peer) {
   return ref;
 }
 
-void Sessions::adopt(tls::Established established) {
-  create(std::move(established.fd), std::move(established.peer)).start_tls_established(std::move(established.ssl));
-}
-
 void Sessions::on_reap(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Sessions*>(arg);
   for (Session* s : self->gone_) self->sessions_.erase(s);

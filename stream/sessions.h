@@ -16,7 +16,6 @@
 #include "proto/channel.h"
 #include "stream/connection_limits.h"
 #include "stream/session.h"
-#include "tls/acceptor.h"
 
 namespace xmppd::stream {
 
@@ -36,7 +35,6 @@ class Sessions {
   // `direct_tls`: the connection starts with a TLS handshake (XEP-0368), run by the session
   // under its stream header deadline.
   void add_listener(UniqueFd listener, bool direct_tls = false);
-  void adopt(tls::Established established);
   std::size_t size() const { return sessions_.size(); }
   const ConnectionLimits& limits() const { return limits_; }
 

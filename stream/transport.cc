@@ -287,12 +287,6 @@ void Transport::start_tls(tls::SslPtr ssl, TlsSide side) {
   flush();
 }
 
-void Transport::adopt_tls(tls::SslPtr ssl) {
-  configure(ssl.get());
-  ssl_ = std::move(ssl);
-  state_ = State::kTls;
-}
-
 // Read-ahead lets OpenSSL take whatever the socket holds in one read(2), rather than each
 // record's header and body in two. What it read beyond the record it returns stays in the
 // SSL object, where the socket's readiness cannot show it: see read_buffered().

@@ -49,8 +49,6 @@ class Transport {
   // STARTTLS (what is queued goes out in plaintext first), or, called before anything is
   // sent, TLS from the first byte on an outbound connection.
   void start_tls(tls::SslPtr ssl, TlsSide side = TlsSide::kServer);
-  // An established TLS session from a direct TLS listener.
-  void adopt_tls(tls::SslPtr ssl);
   // Sends what is queued, then closes (TLS close_notify included).
   void close();
   // Stops reading, so that the peer's TCP window closes, while whatever consumes what it
