@@ -395,6 +395,10 @@ ssl = {{ cafile = "{bench.ca_file}" }}
 dns_forwarders = {{ "127.0.0.53" }}
 dns_transparent_zones = {{ "test" }}
 s2s_allow_private_addresses = true
+-- Every load generator's connection comes from one address.
+max_connections_per_address = 0
+max_unauthenticated_per_address = 0
+max_connections = 1000000
 VirtualHost "{domain}"
 """
 

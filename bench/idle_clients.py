@@ -59,7 +59,10 @@ def main():
     key, cert = ca.issue(HOST, "ec")
     certs.write(f"{work}/certs/{HOST}.crt", certs.cert_pem(cert))
     certs.write(f"{work}/certs/{HOST}.key", certs.key_pem(key), 0o600)
-    config = harness.basic_config(work, f'certificates = "{work}/certs"\n').replace(
+    # Every connection comes from one address: the per-address limits and the cap are lifted.
+    config = harness.basic_config(work, f'certificates = "{work}/certs"\n'
+                                  "max_connections_per_address = 0\nmax_unauthenticated_per_address = 0\n"
+                                  "max_connections = 1000000\n").replace(
         'VirtualHost "localhost"', f'VirtualHost "{HOST}"')
     server = harness.Server(work, config).start()
     kids = server.wait_sandboxed_children()

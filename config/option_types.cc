@@ -59,6 +59,7 @@ std::optional<Value> Converter::run(const Value& raw) {
     case OptionType::kPortList: return port_list(raw);
     case OptionType::kTls: return tls_table(raw);
     case OptionType::kModuleList: return module_list(raw);
+    case OptionType::kTable: return raw.is_table() ? std::optional<Value>(raw) : wrong_type("a table", raw);
   }
   return std::nullopt;
 }

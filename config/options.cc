@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "config/host_name.h"
+#include "config/rate_limits.h"
 #include "config/settings.h"
 
 namespace xmppd::config {
@@ -255,6 +256,23 @@ const std::vector<OptionSpec>& options_table() {
       {"dns_transparent_zones", kStringList, G, "{}", domain_list,
        "Special-use zones such as \"test\" to forward instead of answering locally.",
        dns<&DnsSettings::transparent_zones>},
+      // Connection limits (c2s and inbound s2s; stream/connection_limits.h)
+      {"max_connections_per_address", kInteger, G, "32", connection_count,
+       "Open connections one address (IPv4) or /64 (IPv6) may hold, per service; 0 for no limit.",
+       global<&Settings::max_connections_per_address>},
+      {"max_unauthenticated_per_address", kInteger, G, "8", connection_count,
+       "Of those, connections not yet authenticated; 0 for no limit.",
+       global<&Settings::max_unauthenticated_per_address>},
+      {"max_connections", kInteger, G, "0", connection_count,
+       "Connections a service accepts in all; 0 for the descriptor limit less a quarter (at least 128).",
+       global<&Settings::max_connections>},
+      {"c2s_timeout", kInteger, G, "60", timeout,
+       "Seconds allowed for a client connection to authenticate and bind a resource.",
+       global<&Settings::c2s_timeout>},
+      {"limits", kTable, G, "{}", check_limits,
+       "Byte rates for c2s, s2sin and s2sout connections, as Prosody's mod_limits.", store_limits},
+      {"unlimited_jids", kStringList, G, "{}", non_empty_strings,
+       "Bare JIDs whose client connections the c2s limits do not slow.", store_unlimited_jids},
   };
   return kOptions;
 }
@@ -305,6 +323,7 @@ const std::set<std::string>& known_modules() {
   static const std::set<std::string> kKnown = [] {
     std::set<std::string> known = default_modules();
     known.insert("version");
+    known.insert("limits");  // Prosody's mod_limits: xmppd applies `limits` whenever it is set
     return known;
   }();
   return kKnown;
@@ -332,6 +351,7 @@ std::string_view type_name(OptionType type) {
     case kPortList: return "ports";
     case kTls: return "table";
     case kModuleList: return "modules";
+    case kTable: return "table";
   }
   return "value";
 }

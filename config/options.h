@@ -26,6 +26,7 @@ enum class OptionType {
   kPortList,    // { 5222 } or a single number
   kTls,         // { certificate = "...", key = "...", ... }
   kModuleList,  // a string list of module names
+  kTable,       // a table whose shape the option's validator checks (limits)
 };
 
 enum class OptionScope {

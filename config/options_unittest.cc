@@ -72,7 +72,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_trust_anchor",
                                 "dns_transparent_zones"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 40u);
+  EXPECT_EQ(option_specs().size(), 46u);
 }
 
 TEST(Options, Scopes) {
@@ -151,7 +151,7 @@ TEST(Options, Modules) {
   EXPECT_EQ(default_modules().size(), 13u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
-  EXPECT_EQ(known_modules().size(), 14u);
+  EXPECT_EQ(known_modules().size(), 15u);
 }
 
 TEST(Options, TlsKeysAndProtocols) {

@@ -46,6 +46,13 @@ struct DnsSettings {
   std::vector<std::string> forwarders, transparent_zones;
 };
 
+// One entry of Prosody's `limits` (config/rate_limits.h): 0 bytes per second is no limit.
+struct ByteRate {
+  double bytes_per_second = 0;
+  double burst_seconds = 2;
+  bool operator==(const ByteRate&) const = default;
+};
+
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
@@ -55,6 +62,12 @@ struct Settings {
   DnsSettings dns;
   bool s2s_allow_private_addresses = false;
   int s2s_max_concurrent_connects = 64;
+  // Connection limits of c2s and inbound s2s (0: none; max_connections 0: derived from
+  // the receiving process's RLIMIT_NOFILE), the c2s negotiation deadline, and Prosody's `limits`.
+  std::size_t max_connections_per_address = 32, max_unauthenticated_per_address = 8, max_connections = 0;
+  int c2s_timeout = 60;
+  ByteRate limits_c2s, limits_s2sin, limits_s2sout;
+  std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 

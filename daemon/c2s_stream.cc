@@ -167,6 +167,7 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
   username_ = username;
   bare_ = username + "@" + session_.host();
   state_ = State::kBinding;
+  session_.authenticated_as(bare_);
   log::info("c2s %s authenticated as %s", session_.peer().c_str(), bare_.c_str());
   send_sasl("success", additional_data.empty() ? "" : base64_encode(additional_data));
   session_.restart();

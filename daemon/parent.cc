@@ -39,6 +39,15 @@ timeval to_timeval(std::chrono::milliseconds ms) {
   return {static_cast<time_t>(ms.count() / 1000), static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
+// The connection limits and Prosody's `limits` entry of one service (stream/sessions.cc).
+void set_connection_limits(const config::Settings& settings, const config::ByteRate& rate, ipc::StreamLimits& out) {
+  out.set_max_connections_per_address(static_cast<unsigned>(settings.max_connections_per_address));
+  out.set_max_unauthenticated_per_address(static_cast<unsigned>(settings.max_unauthenticated_per_address));
+  out.set_max_connections(static_cast<unsigned>(settings.max_connections));
+  out.mutable_rate()->set_bytes_per_second(rate.bytes_per_second);
+  out.mutable_rate()->set_burst_seconds(rate.burst_seconds);
+}
+
 ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
   ipc::HostTls tls;
   tls.set_host(host);
@@ -133,6 +142,9 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_router()->mutable_c2s()->set_require_encryption(settings_.global.c2s_require_encryption);
       c.mutable_router()->mutable_c2s()->set_max_stanza_bytes(settings_.global.c2s_stanza_size_limit);
       c.mutable_router()->mutable_s2s()->set_max_stanza_bytes(settings_.global.s2s_stanza_size_limit);
+      set_connection_limits(settings_, settings_.limits_c2s, *c.mutable_router()->mutable_c2s());
+      c.mutable_router()->mutable_c2s()->set_negotiation_seconds(static_cast<unsigned>(settings_.c2s_timeout));
+      for (const std::string& jid : settings_.unlimited_jids) c.mutable_router()->mutable_c2s()->add_unlimited_jids(jid);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_router()->add_hosts(host.name);
@@ -153,6 +165,10 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);
       c.mutable_s2s()->mutable_s2s()->set_max_stanza_bytes(settings_.global.s2s_stanza_size_limit);
+      set_connection_limits(settings_, settings_.limits_s2sin, *c.mutable_s2s()->mutable_s2s());
+      c.mutable_s2s()->mutable_s2s()->mutable_outbound_rate()->set_bytes_per_second(
+          settings_.limits_s2sout.bytes_per_second);
+      c.mutable_s2s()->mutable_s2s()->mutable_outbound_rate()->set_burst_seconds(settings_.limits_s2sout.burst_seconds);
       for (const auto& host : settings_.hosts) {
         if (!host.enabled) continue;
         c.mutable_s2s()->add_hosts(host.name);

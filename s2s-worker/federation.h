@@ -101,6 +101,9 @@ class Federation {
   const S2sPolicy& policy() const { return policy_; }
   const tls::TrustStores& trust() const { return trust_; }
   const tls::ClientContexts* client_contexts() const { return client_contexts_; }
+  // Prosody's limits.s2sout: the read rate of each outgoing connection made from now on.
+  void set_outbound_rate(const stream::RateLimit& rate) { outbound_rate_ = rate; }
+  const stream::RateLimit& outbound_rate() const { return outbound_rate_; }
   Resolver* resolver() const { return resolver_.get(); }
   const DialbackKeyRing& dialback_keys() const { return keys_; }
   bool allow_private_addresses() const { return allow_private_addresses_; }
@@ -170,6 +173,7 @@ class Federation {
   std::deque<OutboundStream*> waiting_;                // not started yet: too many were connecting
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
+  stream::RateLimit outbound_rate_;
 };
 
 }  // namespace xmppd::s2s

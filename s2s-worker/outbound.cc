@@ -72,6 +72,7 @@ void OutboundStream::connected(Connected connection) {
   certificate_ = tls::PeerVerification();
   sink_ = std::make_unique<Sink>(this);
   transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_, *sink_);
+  transport_->set_rate_limit(federation_.outbound_rate());
   log::info("s2s outbound %s -> %s: connected to %s (%s:%u, %s, DNS %s)", local_.c_str(), remote_.c_str(),
             address_.c_str(), target_.host.c_str(), target_.port, target_.direct_tls ? "direct TLS" : "STARTTLS",
             connection.dnssec_secure ? "DNSSEC-validated" : "not validated");

@@ -68,6 +68,8 @@ class S2sWorker final : public runtime::ChildRole {
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::S2sSettings& settings = configure.s2s();
     s2s_->configure(settings.hosts(), settings.tls(), settings.s2s());
+    federation_->set_outbound_rate(
+        stream::RateLimit{settings.s2s().outbound_rate().bytes_per_second(), settings.s2s().outbound_rate().burst_seconds()});
     trust_.configure(settings);
     policy_.configure(settings);
     federation_->set_outbound_limits(settings.allow_private_addresses(), settings.max_concurrent_connects());

@@ -27,14 +27,9 @@ void Service::add_listener(const ipc::Listener& listener, UniqueFd fd) {
   bool direct = listener.kind() == ipc::Listener::KIND_C2S_DIRECT_TLS ||
                 listener.kind() == ipc::Listener::KIND_S2S_DIRECT_TLS;
   log::info("%s%s on %s port %u", name(), direct ? " direct TLS" : "", listener.address().c_str(), listener.port());
-  if (!direct) {
-    sessions_.add_listener(std::move(fd));
-    return;
-  }
-  tls_.add_direct_tls_listener(std::move(fd), [this](tls::Established e) {
-    log::info("%s TLS from %s: %s", name(), e.peer.c_str(), tls::describe_session(e.ssl.get()).c_str());
-    sessions_.adopt(std::move(e));
-  });
+  // Direct TLS connections are admitted like the others before their handshake, which then
+  // runs under the session's stream header deadline.
+  sessions_.add_listener(std::move(fd), direct);
 }
 
 }  // namespace xmppd::stream

@@ -2,6 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <utility>
+
 #include "common/log.h"
 #include "tls/acceptor.h"
 #include "xmpp/namespaces.h"
@@ -51,8 +54,9 @@ Session::Session(struct event_base* base, UniqueFd fd, std::string peer, Session
   event_base_gettimeofday_cached(base_, &now);
   started_ = last_activity_ = now.tv_sec;
   timeout_.reset(evtimer_new(base, on_timeout, this));
-  timeval tv{static_cast<time_t>(config_.negotiation_timeout.count()), 0};
+  timeval tv{static_cast<time_t>(std::min(config_.header_timeout, config_.negotiation_timeout).count()), 0};
   event_add(timeout_.get(), &tv);
+  transport_.set_rate_limit(config_.rate);
 }
 
 void Session::set_negotiation_timeout(std::chrono::seconds timeout) {
@@ -68,9 +72,9 @@ Session::~Session() = default;
 
 void Session::start() { transport_.start(); }
 
-void Session::start_tls_established(tls::SslPtr ssl) {
-  transport_.adopt_tls(std::move(ssl));
-  transport_.start();
+void Session::start_direct_tls(tls::SslPtr ssl) {
+  direct_tls_ = true;
+  transport_.start_tls(std::move(ssl));
 }
 
 std::string_view Session::content_ns() const {
@@ -78,7 +82,20 @@ std::string_view Session::content_ns() const {
 }
 
 void Session::on_timeout(evutil_socket_t, short, void* arg) {
-  static_cast<Session*>(arg)->stream_error("connection-timeout", "stream negotiation took too long");
+  auto* self = static_cast<Session*>(arg);
+  // Nothing can be said to a peer whose TLS handshake is not done: it is only closed.
+  if (self->transport_.negotiating_tls()) {
+    log::info("%s connection from %s: TLS handshake not finished in time", self->service(), self->peer().c_str());
+    self->ending_ = true;
+    self->transport_.abort("TLS handshake not finished in time");
+    return;
+  }
+  if (!self->header_seen_) {
+    self->stream_error("connection-timeout", "no stream header within " +
+                                                 std::to_string(self->config_.header_timeout.count()) + " seconds");
+    return;
+  }
+  self->stream_error("connection-timeout", "stream negotiation took too long");
 }
 
 void Session::apply_stanza_limit() {
@@ -90,6 +107,7 @@ void Session::established() {
   established_ = true;
   apply_stanza_limit();
   timeout_.reset();
+  ticket_.authenticated();
   if (config_.idle_timeout.count() <= 0 || idle_check_) return;
   idle_check_.reset(event_new(base_, -1, EV_PERSIST, on_idle_check, this));
   timeval tv{static_cast<time_t>(config_.idle_timeout.count()) / 4 + 1, 0};
@@ -145,6 +163,8 @@ void Session::send_header(std::string_view from) {
 }
 
 void Session::stream_opened(const xml::Element& header) {
+  // The header deadline is met: the rest of negotiation has its own, from the start.
+  if (!std::exchange(header_seen_, true)) set_negotiation_timeout(config_.negotiation_timeout);
   stream_id_ = random_id();
   if (config_.kind == StreamKind::kServer) {
     const std::string* from = header.attribute("from");
@@ -243,6 +263,11 @@ void Session::start_tls() {
 }
 
 void Session::tls_established() {
+  if (direct_tls_) {
+    log::info("%s TLS from %s: %s", service(), transport_.peer().c_str(),
+              tls::describe_session(transport_.ssl()).c_str());
+    return;
+  }
   log::info("%s STARTTLS from %s for %s: %s", service(), transport_.peer().c_str(), host_.c_str(),
             tls::describe_session(transport_.ssl()).c_str());
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "proto/channel.h"
+#include "stream/connection_limits.h"
 #include "stream/transport.h"
 #include "tls/server_contexts.h"
 #include "xml/stream_parser.h"
@@ -59,6 +60,10 @@ struct SessionConfig {
   };
   const std::map<std::string, HostLimits>* per_host = nullptr;
   std::chrono::seconds negotiation_timeout{60};
+  // From accept to the peer's first stream header, a direct TLS handshake included.
+  std::chrono::seconds header_timeout{10};
+  RateLimit rate;  // Prosody's `limits` for this kind of stream
+  const std::set<std::string>* unlimited_jids = nullptr;  // Prosody's unlimited_jids
   // After negotiation: a stream silent this long is closed (0: never; s2s uses it).
   std::chrono::seconds idle_timeout{0};
   HandlerFactory make_handler;  // none: stanzas after TLS are refused as not authorized
@@ -73,7 +78,16 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   Session(struct event_base* base, UniqueFd fd, std::string peer, SessionConfig config, Gone on_gone);
   ~Session() override;
   void start();
-  void start_tls_established(tls::SslPtr ssl);  // direct TLS: the handshake is already done
+  void start_direct_tls(tls::SslPtr ssl);       // direct TLS: the handshake starts now
+  // The connection's share of the per-address limits; the stream gives back its
+  // unauthenticated share once established() is called.
+  void hold(ConnectionLimits::Ticket ticket) { ticket_ = std::move(ticket); }
+  void set_rate_limit(const RateLimit& rate) { transport_.set_rate_limit(rate); }
+  // The peer proved it is `bare_jid`: one of unlimited_jids is read without a rate limit.
+  void authenticated_as(const std::string& bare_jid) {
+    if (config_.unlimited_jids != nullptr && config_.unlimited_jids->count(bare_jid) > 0)
+      transport_.set_rate_limit(RateLimit{});
+  }
 
   // Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.
   // `detail`: an application-specific condition element, already serialized.
@@ -137,6 +151,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   time_t last_activity_ = 0;
   time_t started_ = 0;
   std::unique_ptr<StreamHandler> handler_;
+  bool header_seen_ = false;
+  bool direct_tls_ = false;
+  ConnectionLimits::Ticket ticket_;
 };
 
 }  // namespace xmppd::stream

@@ -1,5 +1,11 @@
 #include "stream/sessions.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "xmpp/namespaces.h"
+
 namespace xmppd::stream {
 
 Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerContexts& tls)
@@ -9,8 +15,11 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.hosts = &hosts_;
   config_.tls = &tls;
   config_.per_host = &per_host_;
+  config_.unlimited_jids = &unlimited_jids_;
+  limits_.configure(ConnectionLimitSettings{32, 8, derived_cap_});
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
   sweep_.reset(event_new(base_, -1, EV_PERSIST, on_sweep, this));
+  refusal_log_.reset(evtimer_new(base_, on_refusal_log, this));
   timeval tv{kSweepSeconds, 0};
   event_add(sweep_.get(), &tv);
 }
@@ -24,7 +33,10 @@ void Sessions::on_sweep(evutil_socket_t, short, void* arg) {
   for (auto& [session, owned] : self->sessions_) session->hibernate_if_idle(now.tv_sec - kQuietSeconds);
 }
 
-Sessions::~Sessions() = default;
+Sessions::~Sessions() {
+  // The sessions' tickets refer to limits_, declared before them: end them first.
+  sessions_.clear();
+}
 
 void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& limits) {
   hosts_ = std::move(hosts);
@@ -33,12 +45,94 @@ void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& l
   per_host_.clear();
   for (const auto& [host, l] : limits.per_host())
     per_host_[host] = SessionConfig::HostLimits{l.require_encryption(), l.max_stanza_bytes()};
+  limits_.configure(ConnectionLimitSettings{
+      limits.max_connections_per_address(), limits.max_unauthenticated_per_address(),
+      limits.max_connections() != 0 ? limits.max_connections() : derived_cap_});
+  if (limits.negotiation_seconds() != 0) config_.negotiation_timeout = std::chrono::seconds(limits.negotiation_seconds());
+  config_.rate = RateLimit{limits.rate().bytes_per_second(), limits.rate().burst_seconds()};
+  unlimited_jids_ = {limits.unlimited_jids().begin(), limits.unlimited_jids().end()};
 }
 
-void Sessions::add_listener(UniqueFd listener) {
+void Sessions::add_listener(UniqueFd listener, bool direct_tls) {
+  std::string name = std::string(service()) + (direct_tls ? " direct TLS" : "");
   listeners_.push_back(std::make_unique<net::Listener>(
-      base_, std::move(listener), config_.kind == StreamKind::kClient ? "c2s" : "s2s",
-      [this](UniqueFd conn, std::string peer) { create(std::move(conn), std::move(peer)).start(); }));
+      base_, std::move(listener), name,
+      [this, direct_tls](UniqueFd conn, std::string peer) { accepted(std::move(conn), std::move(peer), direct_tls); }));
+}
+
+void Sessions::accepted(UniqueFd fd, std::string peer, bool direct_tls) {
+  std::string address = address_key(peer).value_or(peer);
+  ConnectionLimits::Ticket ticket;
+  if (auto verdict = limits_.admit(address, ticket); verdict != ConnectionLimits::Verdict::kAdmitted) {
+    refuse(std::move(fd), address, verdict, direct_tls);
+    return;
+  }
+  if (!direct_tls) {
+    Session& session = create(std::move(fd), std::move(peer));
+    session.hold(std::move(ticket));
+    session.start();
+    return;
+  }
+  tls::SslPtr ssl = config_.tls->new_ssl();
+  if (!ssl) {
+    log::warning("%s direct TLS from %s: no certificate to offer; closed", service(), peer.c_str());
+    return;
+  }
+  Session& session = create(std::move(fd), std::move(peer));
+  session.hold(std::move(ticket));
+  session.start_direct_tls(std::move(ssl));
+}
+
+// Refused before anything is read or any TLS work is done. On a plaintext connection one
+// write of a stream header and error tells the peer why (a client would otherwise retry at
+// once); on a direct TLS one nothing can be said, so it is just closed.
+void Sessions::refuse(UniqueFd fd, const std::string& address, ConnectionLimits::Verdict verdict, bool direct_tls) {
+  log_refusal(address, verdict);
+  if (direct_tls) return;
+  bool full = verdict == ConnectionLimits::Verdict::kTotal;
+  std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
+  out += config_.kind == StreamKind::kClient ? xmpp::kClientNs : xmpp::kServerNs;
+  out += "' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><";
+  // RFC 6120 §4.9.3.17 and §4.9.3.14.
+  out += full ? "resource-constraint" : "policy-violation";
+  out += " xmlns='";
+  out += xmpp::kStreamErrorNs;
+  out += "'/><text xmlns='";
+  out += xmpp::kStreamErrorNs;
+  out += "' xml:lang='en'>";
+  out += full ? "the server has too many connections" : "too many connections from your address";
+  out += "</text></stream:error></stream:stream>";
+  // The socket is non-blocking and SIGPIPE ignored; write(2) is what the sandbox allows.
+  (void)!::write(fd.get(), out.data(), out.size());
+  ::shutdown(fd.get(), SHUT_WR);
+  // A header that came with the connection is taken off the socket: closing with unread
+  // input would reset the connection, and the peer could lose the error.
+  char scratch[1024];
+  (void)!::read(fd.get(), scratch, sizeof scratch);
+}
+
+// The first refusal of a quiet period is logged at once; those that follow within
+// kRefusalLogSeconds are counted and summed up in one line at its end.
+void Sessions::log_refusal(const std::string& address, ConnectionLimits::Verdict verdict) {
+  if (evtimer_pending(refusal_log_.get(), nullptr)) {
+    ++refusals_unlogged_;
+    last_refused_ = address + " (" + describe(verdict) + ")";
+    return;
+  }
+  log::warning("%s: refused a connection from %s: %s (further refusals are summed up every %d s)", service(),
+               address.c_str(), describe(verdict), kRefusalLogSeconds);
+  timeval tv{kRefusalLogSeconds, 0};
+  evtimer_add(refusal_log_.get(), &tv);
+}
+
+void Sessions::on_refusal_log(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Sessions*>(arg);
+  if (self->refusals_unlogged_ == 0) return;
+  log::warning("%s: refused %zu more connections in the last %d s, the last from %s", self->service(),
+               self->refusals_unlogged_, kRefusalLogSeconds, self->last_refused_.c_str());
+  self->refusals_unlogged_ = 0;
+  timeval tv{kRefusalLogSeconds, 0};
+  evtimer_add(self->refusal_log_.get(), &tv);
 }
 
 Session& Sessions::create(UniqueFd fd, std::string peer) {
@@ -49,10 +143,6 @@ Session& Sessions::create(UniqueFd fd, std::string peer) {
   Session& ref = *session;
   sessions_[&ref] = std::move(session);
   return ref;
-}
-
-void Sessions::adopt(tls::Established established) {
-  create(std::move(established.fd), std::move(established.peer)).start_tls_established(std::move(established.ssl));
 }
 
 void Sessions::on_reap(evutil_socket_t, short, void* arg) {

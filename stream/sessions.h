@@ -1,5 +1,6 @@
 // The streams of one service (c2s in the router, s2s in the s2s worker): accepted on plain
-// listeners (STARTTLS) or handed over by a direct TLS listener after its handshake.
+// listeners (STARTTLS) or direct TLS listeners, each admitted under the connection limits
+// (per source address and in all) before any TLS or XML work is done for it.
 #pragma once
 
 #include <event2/event.h>
@@ -13,8 +14,8 @@
 #include "control.pb.h"
 #include "common/listener.h"
 #include "proto/channel.h"
+#include "stream/connection_limits.h"
 #include "stream/session.h"
-#include "tls/acceptor.h"
 
 namespace xmppd::stream {
 
@@ -31,26 +32,44 @@ class Sessions {
   void set_host_refusal(std::function<std::string(const std::string&)> refuse) {
     config_.refuse_host = std::move(refuse);
   }
-  void add_listener(UniqueFd listener);
-  void adopt(tls::Established established);
+  // `direct_tls`: the connection starts with a TLS handshake (XEP-0368), run by the session
+  // under its stream header deadline.
+  void add_listener(UniqueFd listener, bool direct_tls = false);
   std::size_t size() const { return sessions_.size(); }
+  const ConnectionLimits& limits() const { return limits_; }
 
  private:
+  // Refusals are counted and logged at most once per this many seconds: a flood of them
+  // must not become a flood of log lines.
+  static constexpr int kRefusalLogSeconds = 10;
   static void on_reap(evutil_socket_t, short, void* arg);
   static void on_sweep(evutil_socket_t, short, void* arg);
+  static void on_refusal_log(evutil_socket_t, short, void* arg);
   static constexpr int kSweepSeconds = 10;
   static constexpr int kQuietSeconds = 20;
+  const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
+  void accepted(UniqueFd fd, std::string peer, bool direct_tls);
+  void refuse(UniqueFd fd, const std::string& address, ConnectionLimits::Verdict verdict, bool direct_tls);
+  void log_refusal(const std::string& address, ConnectionLimits::Verdict verdict);
   Session& create(UniqueFd fd, std::string peer);
 
   struct event_base* base_;
   SessionConfig config_;
   std::set<std::string> hosts_;
   std::map<std::string, SessionConfig::HostLimits> per_host_;
+  std::set<std::string> unlimited_jids_;
+  // Read when the service is made, before the sandbox, which does not allow getrlimit(2).
+  std::size_t derived_cap_ = default_connection_cap();
+  // Before the sessions: their tickets give their shares back to it when they go.
+  ConnectionLimits limits_;
   std::vector<std::unique_ptr<net::Listener>> listeners_;
   std::map<Session*, std::unique_ptr<Session>> sessions_;
   std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks
   ipc::EventPtr reap_;
   ipc::EventPtr sweep_;
+  ipc::EventPtr refusal_log_;
+  std::size_t refusals_unlogged_ = 0;
+  std::string last_refused_;
 };
 
 }  // namespace xmppd::stream

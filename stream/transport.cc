@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <utility>
@@ -25,6 +26,10 @@ std::string tls_error() {
   return buf;
 }
 
+double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace
 
 Transport::Transport(struct event_base* base, UniqueFd fd, std::string peer, Events& events)
@@ -40,8 +45,9 @@ void Transport::start() {
 void Transport::want(short events) {
   if (state_ == State::kClosed) return;
   wanted_ = events;
-  // A handshake reads whatever the stream above it wants: only stanzas are held back.
-  bool hold = reading_paused_ && (state_ == State::kPlain || state_ == State::kTls);
+  // A handshake reads whatever the stream above it wants: only stanzas are held back. After
+  // <starttls/> nothing is read until the handshake, which takes the peer's next bytes.
+  bool hold = (state_ == State::kPlain || state_ == State::kTls) && (holding_reads() || tls_pending_);
   short armed = hold ? static_cast<short>(events & ~EV_READ) : events;
   if (event_ && armed_ == armed) return;
   event_.reset(event_new(base_, fd_.get(), static_cast<short>(armed | EV_PERSIST), on_event, this));
@@ -75,6 +81,9 @@ void Transport::on_event(evutil_socket_t, short what, void* arg) {
     return;
   }
   if (what & EV_WRITE) self->writable();
+  // A write that finished a STARTTLS <proceed/> started the handshake: the bytes waiting
+  // are the peer's ClientHello, for the handshake (readable() leaves them alone).
+  if (self->state_ == State::kHandshake) return;
   if (self->state_ != State::kClosed && (what & EV_READ)) self->readable();
   if (self->state_ != State::kTls) return;
   // A write that had to wait for the peer's bytes (SSL_write wanting a read) goes on now.
@@ -180,10 +189,51 @@ void Transport::writable() {
     events_.drained();
 }
 
+void Transport::set_rate_limit(const RateLimit& limit) {
+  if (limit.bytes_per_second <= 0) {
+    rate_.reset();
+    rate_timer_.reset();
+    if (std::exchange(rate_paused_, false) && reads_data()) {
+      want(wanted_);
+      read_buffered();
+    }
+    return;
+  }
+  rate_.emplace(limit.bytes_per_second, limit.bytes_per_second * limit.burst_seconds, monotonic_seconds());
+}
+
+std::size_t Transport::read_allowance() {
+  if (!rate_) return sizeof g_read_buffer;
+  rate_->refill(monotonic_seconds());
+  if (std::size_t available = rate_->available(); available > 0) return std::min(available, sizeof g_read_buffer);
+  // Over the rate: wait for a quarter of a second's worth (at least one byte), not for every
+  // byte, so that a slow peer costs a few wake-ups a second.
+  auto wanted = static_cast<std::size_t>(rate_->rate() / 4) + 1;
+  double wait = rate_->seconds_until(wanted);
+  rate_paused_ = true;
+  want(wanted_);
+  if (!rate_timer_) rate_timer_.reset(evtimer_new(base_, on_rate_refilled, this));
+  auto micros = static_cast<long>(wait * 1e6) + 1000;
+  timeval tv{micros / 1000000, micros % 1000000};
+  evtimer_add(rate_timer_.get(), &tv);
+  return 0;
+}
+
+void Transport::on_rate_refilled(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Transport*>(arg);
+  self->rate_paused_ = false;
+  if (!self->reads_data() || !self->event_) return;
+  self->want(self->wanted_);
+  // What OpenSSL already holds, or (plaintext) what the socket holds, is read now.
+  event_active(self->event_.get(), EV_READ, 0);
+}
+
 void Transport::readable() {
-  while (!reading_paused_) {
+  while (reads_data() && !holding_reads()) {
+    std::size_t allowance = read_allowance();
+    if (allowance == 0) return;
     if (state_ == State::kTls) {
-      int n = SSL_read(ssl_.get(), g_read_buffer, sizeof g_read_buffer);
+      int n = SSL_read(ssl_.get(), g_read_buffer, static_cast<int>(allowance));
       if (n <= 0) {
         int err = SSL_get_error(ssl_.get(), n);
         if (err == SSL_ERROR_WANT_READ) return;
@@ -194,20 +244,21 @@ void Transport::readable() {
         finish(err == SSL_ERROR_ZERO_RETURN ? "closed by peer" : tls_error());
         return;
       }
+      if (rate_) rate_->take(static_cast<std::size_t>(n));
       events_.received(std::string_view(g_read_buffer, static_cast<std::size_t>(n)));
     } else {
-      ssize_t n = ::read(fd_.get(), g_read_buffer, sizeof g_read_buffer);
+      ssize_t n = ::read(fd_.get(), g_read_buffer, allowance);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       if (n <= 0) {
         finish(n == 0 ? "closed by peer" : std::strerror(errno));
         return;
       }
+      if (rate_) rate_->take(static_cast<std::size_t>(n));
       events_.received(std::string_view(g_read_buffer, static_cast<std::size_t>(n)));
     }
     // The handler may have started TLS, closed the connection or paused reading.
-    if (state_ != State::kPlain && state_ != State::kTls) return;
-    if (tls_pending_ || closing_) return;
+    if (closing_) return;
   }
 }
 
@@ -234,12 +285,6 @@ void Transport::start_tls(tls::SslPtr ssl, TlsSide side) {
   ssl_ = std::move(ssl);
   tls_pending_ = true;
   flush();
-}
-
-void Transport::adopt_tls(tls::SslPtr ssl) {
-  configure(ssl.get());
-  ssl_ = std::move(ssl);
-  state_ = State::kTls;
 }
 
 // Read-ahead lets OpenSSL take whatever the socket holds in one read(2), rather than each
@@ -287,6 +332,7 @@ void Transport::finish(std::string_view why) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   event_.reset();
+  rate_timer_.reset();
   fd_.reset();
   why_closed_ = why;
   event_.reset(event_new(base_, -1, 0, on_finished, this));

@@ -4,14 +4,23 @@
 
 #include <event2/event.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/unique_fd.h"
 #include "proto/channel.h"
+#include "stream/token_bucket.h"
 #include "tls/server_contexts.h"
 
 namespace xmppd::stream {
+
+// Prosody's `limits`: the bytes per second a connection's reads may average, and how many
+// seconds of that rate may come at once.
+struct RateLimit {
+  double bytes_per_second = 0;  // 0: no limit
+  double burst_seconds = 2;
+};
 
 class Transport {
  public:
@@ -40,14 +49,21 @@ class Transport {
   // STARTTLS (what is queued goes out in plaintext first), or, called before anything is
   // sent, TLS from the first byte on an outbound connection.
   void start_tls(tls::SslPtr ssl, TlsSide side = TlsSide::kServer);
-  // An established TLS session from a direct TLS listener.
-  void adopt_tls(tls::SslPtr ssl);
   // Sends what is queued, then closes (TLS close_notify included).
   void close();
   // Stops reading, so that the peer's TCP window closes, while whatever consumes what it
   // sends is behind; or starts again. Output still goes out. At most the bytes of the read
   // under way are handled after a pause.
   void pause_reading(bool paused);
+  // Reads average at most this rate: over it, reading stops until the bucket has refilled
+  // (nothing is dropped; the peer's TCP window closes meanwhile). TLS handshakes are not
+  // counted. Applies from the next read.
+  void set_rate_limit(const RateLimit& limit);
+  // Closes at once, without sending what is queued: for a peer that has not finished a
+  // TLS handshake in time, to whom nothing can be said.
+  void abort(std::string_view why) { finish(why); }
+  // STARTTLS was asked for and TLS is not established yet (or a TLS handshake is under way).
+  bool negotiating_tls() const { return tls_pending_ || state_ == State::kHandshake; }
 
   bool encrypted() const { return state_ == State::kTls; }
   std::size_t queued() const { return out_.size() - out_pos_; }
@@ -77,6 +93,13 @@ class Transport {
 
   static void on_event(evutil_socket_t, short what, void* arg);
   static void on_finished(evutil_socket_t, short, void* arg);
+  static void on_rate_refilled(evutil_socket_t, short, void* arg);
+  // Plaintext or TLS application data may be read: never between <starttls/> and the
+  // established TLS session (RFC 6120 §5.4.3.3), never during a handshake.
+  bool reads_data() const { return (state_ == State::kPlain && !tls_pending_) || state_ == State::kTls; }
+  bool holding_reads() const { return reading_paused_ || rate_paused_; }
+  // How much the next read may take under the rate limit; 0 pauses reading until it may.
+  std::size_t read_allowance();
   void readable();
   void writable();
   void handshake();
@@ -102,6 +125,9 @@ class Transport {
   short wanted_ = 0;  // what the state asks for
   short armed_ = 0;   // what the event waits for: wanted_, without reading while paused
   bool reading_paused_ = false;
+  std::optional<TokenBucket> rate_;
+  bool rate_paused_ = false;
+  ipc::EventPtr rate_timer_;
   bool write_wants_read_ = false;  // SSL_write needs the peer's bytes before it can go on
   std::string why_closed_;
 };

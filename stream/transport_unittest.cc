@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <string>
@@ -160,6 +161,64 @@ TEST(Transport, PausedReadingDoesNotStallAHandshake) {
   SSL_free(client);
   SSL_CTX_free(client_ctx);
   SSL_CTX_free(server_ctx);
+}
+
+// RFC 6120 §5.4.3.3: after <starttls/> not a plaintext byte is read, even while the
+// <proceed/> still waits in the output queue for a peer that does not read: what follows
+// on the connection belongs to the TLS handshake (here it is no ClientHello, so the
+// handshake fails and the connection is closed), never to the XML stream.
+TEST(Transport, NoPlaintextIsReadAfterStarttls) {
+  std::string dir = ::testing::TempDir() + "transport-starttls";
+  std::system(("mkdir -p " + dir).c_str());
+  testing::TestCertificate cert;
+  ASSERT_TRUE(testing::make_test_certificate(dir, "chat.test", "ec", cert));
+  SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
+  ASSERT_EQ(SSL_CTX_use_certificate(server_ctx, cert.certificate), 1);
+  ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx, cert.key), 1);
+  Pair p(4096);
+  // Output the peer does not read yet: the <proceed/> stays queued behind it.
+  std::string backlog(256 << 10, 'x');
+  p.transport->send(backlog);
+  p.transport->send("<proceed/>");
+  p.run_briefly();
+  ASSERT_GT(p.transport->queued(), 0u);
+  p.transport->start_tls(tls::SslPtr(SSL_new(server_ctx)));
+  p.write_peer("<message>injected in plaintext</message>");
+  for (int i = 0; i < 5; ++i) p.run_briefly();
+  EXPECT_EQ(p.events.data, "");
+  // The peer takes the backlog and the <proceed/>; the handshake then reads the plaintext.
+  std::string got;
+  for (int i = 0; i < 200 && p.events.closed_why.empty(); ++i) {
+    got += p.read_peer();
+    p.run_briefly();
+  }
+  got += p.read_peer();
+  EXPECT_EQ(got.size(), backlog.size() + 10);
+  EXPECT_EQ(p.events.data, "");
+  EXPECT_NE(p.events.closed_why.find("TLS handshake failed"), std::string::npos) << p.events.closed_why;
+  SSL_CTX_free(server_ctx);
+}
+
+// Prosody's `limits`: a peer sending faster than the rate is read at the rate, and every
+// byte arrives. 60,000 bytes at 20,000 B/s with a 10,000-byte burst take at least 2.5 s;
+// the bounds are generous, as the machine running the test may be loaded.
+TEST(Transport, RateLimitSlowsReadingAndLosesNothing) {
+  Pair p(1 << 20);
+  p.transport->set_rate_limit(RateLimit{20000, 0.5});
+  std::string sent;
+  for (int i = 0; i < 60000; ++i) sent.push_back(static_cast<char>('a' + i % 26));
+  auto start = std::chrono::steady_clock::now();
+  p.write_peer(sent);
+  for (int i = 0; i < 1000 && p.events.data.size() < sent.size(); ++i) p.run_briefly();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_TRUE(p.events.data == sent);
+  EXPECT_GE(seconds, 2.0);
+  EXPECT_LE(seconds, 20.0);
+  // Lifted, the next bytes are read at once.
+  p.transport->set_rate_limit(RateLimit{});
+  p.write_peer(sent);
+  for (int i = 0; i < 20 && p.events.data.size() < 2 * sent.size(); ++i) p.run_briefly();
+  EXPECT_EQ(p.events.data.size(), 2 * sent.size());
 }
 
 }  // namespace

@@ -14,6 +14,8 @@ from federation_test import ADDRESS, A, B, FederationTest
 
 LOADGEN = os.path.join(harness.BUILD_DIR, "bench", "loadgen")
 PAIRS = 20
+# loadgen's clients all come from one address, over the default per-address limits.
+UNLIMITED = "max_connections_per_address = 0\nmax_unauthenticated_per_address = 0\n"
 
 
 class Load(FederationTest):
@@ -40,7 +42,7 @@ class Load(FederationTest):
         self.assertGreater(result["sent"], at_least, summary)
 
     def test_saturation_across_servers_loses_nothing(self):
-        a, b = self.start_xmppd(A), self.start_xmppd(B)
+        a, b = self.start_xmppd(A, extra=UNLIMITED), self.start_xmppd(B, extra=UNLIMITED)
         self.accounts(a, A, PAIRS)
         self.accounts(b, B, PAIRS)
         # 20 pairs with 128 messages each in flight: bursts of several hundred KiB per turn
@@ -50,7 +52,7 @@ class Load(FederationTest):
         self.assert_all_delivered(self.loadgen(B, A, "--rate", "0", "--window", "128"), 10000)
 
     def test_saturation_within_one_domain_loses_nothing(self):
-        a = self.start_xmppd(A)
+        a = self.start_xmppd(A, extra=UNLIMITED)
         self.accounts(a, A, 2 * PAIRS)
         self.assert_all_delivered(
             self.loadgen(A, A, "--rate", "0", "--window", "128", "--receiver-offset", str(PAIRS)), 10000)
