@@ -7,14 +7,25 @@
 // Syscalls:   sandbox/policy.cc, role "auth": IPC, the event loop, SQLite's file calls.
 //
 // It reads no network byte: the router relays SASL messages to it, and it computes and
-// verifies them here, so no password verifier ever leaves this process.
-#include <map>
+// verifies them here, so no password verifier ever leaves this process. It also enforces
+// the login limits itself (login_limits.h), trusting the router for nothing but the client
+// address it reports: slots per address prefix, a deadline per attempt, delays per account
+// and per prefix after wrong passwords, and a budget of password checks per second.
+#include <event2/event.h>
+
+#include <algorithm>
+#include <chrono>
+#include <list>
 #include <memory>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 #include "auth-helper/credential_store.h"
+#include "auth-helper/login_limits.h"
 #include "auth-helper/sasl_server.h"
 #include "auth-helper/scram.h"
+#include "common/event_ptr.h"
 #include "common/log.h"
 #include "router_auth.pb.h"
 #include "runtime/child.h"
@@ -26,41 +37,30 @@ namespace {
 constexpr char kStorePath[] = "credentials.sqlite";  // relative: the role's directory
 constexpr ipc::Limits kFromRouter{64 << 10, 0};
 constexpr ipc::Limits kToRouter{64 << 10, 0};
-constexpr std::size_t kMaxAttempts = 4096;  // in progress at once, all streams together
+// SASL attempts in progress at once: all streams together, and from one address prefix
+// (/32 IPv4, /64 IPv6), so that one address cannot take them all. An attempt the client
+// never finishes gives its slot back after kAttemptDeadline, whatever the router does.
+constexpr std::size_t kMaxAttempts = 4096;
+constexpr std::size_t kMaxAttemptsPerPrefix = 32;
+constexpr std::chrono::seconds kAttemptDeadline{30};
+// Failure counts kept per account and per address prefix (each table).
+constexpr std::size_t kMaxThrottleKeys = 65536;
+// Password checks, all accounts together, in PBKDF2 iterations: 50 checks a second at the
+// default 10,000 iterations (about a fifth of one core), with 200 at once after a quiet time.
+constexpr std::uint64_t kIterationsPerSecond = 500'000;
+constexpr std::uint64_t kIterationBurst = 2'000'000;
 
 using RouterChannel = ipc::TypedChannel<ipc::RouterToAuth>;
 
+TimePoint now() { return Clock::now(); }
+
+timeval timeval_until(TimePoint when) {
+  const auto wait = std::max<Clock::duration>(when - now(), Clock::duration::zero());
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(wait).count();
+  return timeval{static_cast<time_t>(micros / 1'000'000), static_cast<suseconds_t>(micros % 1'000'000)};
+}
+
 }  // namespace
-
-// Failed logins per client address are answered more and more slowly: 0, then 1 s, 2 s, 4 s
-// and at most 8 s per failure, forgotten 10 minutes after the last one (documented in
-// xmppd.conf(5)). A successful login does not wipe the count: whoever holds one account
-// could otherwise guess other passwords at full speed between its own logins. The router
-// holds the answer back, so the helper is never blocked.
-class FailureThrottle {
- public:
-  unsigned failed(const std::string& address, std::time_t now) {
-    Entry& e = entries_[address];
-    if (now - e.last > kForgetSeconds) e.count = 0;
-    e.last = now;
-    ++e.count;
-    if (entries_.size() > kMaxEntries) forget_old(now);
-    return e.count <= 1 ? 0 : std::min(8000u, 1000u << std::min(e.count - 2, 3u));
-  }
-
- private:
-  struct Entry {
-    unsigned count = 0;
-    std::time_t last = 0;
-  };
-  static constexpr std::time_t kForgetSeconds = 600;
-  static constexpr std::size_t kMaxEntries = 65536;
-  void forget_old(std::time_t now) {
-    for (auto it = entries_.begin(); it != entries_.end();)
-      it = now - it->second.last > kForgetSeconds ? entries_.erase(it) : std::next(it);
-  }
-  std::map<std::string, Entry> entries_;
-};
 
 class AuthHelper final : public runtime::ChildRole {
  public:
@@ -94,7 +94,15 @@ class AuthHelper final : public runtime::ChildRole {
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
-    attempts_.clear();
+    forget_all();
+    if (!waiting_timer_) {
+      waiting_timer_.reset(evtimer_new(runtime_->base(), [](evutil_socket_t, short, void* self) {
+        static_cast<AuthHelper*>(self)->run_waiting();
+      }, this));
+      deadline_timer_.reset(evtimer_new(runtime_->base(), [](evutil_socket_t, short, void* self) {
+        static_cast<AuthHelper*>(self)->expire();
+      }, this));
+    }
     router_ = std::make_unique<RouterChannel>(runtime_->base(), std::move(fd), kFromRouter, kToRouter, "router");
     router_->on(ipc::RouterToAuth::kStart, 0, [this](const ipc::RouterToAuth& m, auto&) { start(m.start()); });
     router_->on(ipc::RouterToAuth::kResponse, 0, [this](const ipc::RouterToAuth& m, auto&) { respond(m.response()); });
@@ -107,17 +115,26 @@ class AuthHelper final : public runtime::ChildRole {
     router_->on(ipc::RouterToAuth::kRegister, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { register_account(m.register_()); });
     router_->on(ipc::RouterToAuth::kAbort, 0,
-                [this](const ipc::RouterToAuth& m, auto&) { attempts_.erase(m.abort().attempt()); });
+                [this](const ipc::RouterToAuth& m, auto&) { finish(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
       if (reason == ipc::CloseReason::kViolation) runtime_->report_peer_violation(peer, detail);
-      attempts_.clear();
+      forget_all();
     });
   }
 
  private:
+  // One SASL exchange. It holds a slot from start to its end; while `waiting` its password
+  // check is held back until the throttles and the work budget allow it.
   struct Attempt {
     std::unique_ptr<SaslServer> server;
-    std::string address;
+    std::string address;  // as the router gave it, for the log
+    std::string prefix;
+    std::string host;
+    std::string account;  // host NUL localpart, once known
+    TimePoint deadline;
+    std::uint32_t cost = 0;
+    std::list<std::uint64_t>::iterator by_deadline;
+    std::optional<std::list<std::uint64_t>::iterator> in_waiting;
   };
 
   void account(const ipc::AccountRequest& request) {
@@ -175,57 +192,156 @@ class AuthHelper final : public runtime::ChildRole {
     auto mechanism = parse_mechanism(start.mechanism());
     bool anonymous_host = anonymous_hosts_.count(start.host()) > 0;
     // A host offers ANONYMOUS alone, or everything but ANONYMOUS.
-    if (!mechanism || (*mechanism == Mechanism::kAnonymous) != anonymous_host || attempts_.size() >= kMaxAttempts) {
-      fail(start.attempt(), start.client_address(), kInvalidMechanism, "");
+    if (!mechanism || (*mechanism == Mechanism::kAnonymous) != anonymous_host) {
+      fail(start.attempt(), kInvalidMechanism, "");
+      return;
+    }
+    finish(start.attempt());  // a router reusing an id ends the old attempt first
+    std::string prefix = address_prefix(start.client_address());
+    if (!slots_.take(prefix)) {
+      fail(start.attempt(), kTemporaryAuthFailure,
+           slots_.in_use() >= kMaxAttempts ? "too many logins in progress" : "too many logins in progress from your address");
       return;
     }
     auto server = std::make_unique<SaslServer>(*store_, start.host(), *mechanism, start.channel_binding(),
                                                start.plus_offered());
     server->set_username_preparation(&xmpp::prepare_localpart);
-    SaslServer::Step step = server->start(start.initial_response());
-    if (step.kind == SaslServer::Step::kChallenge)
-      attempts_[start.attempt()] = Attempt{std::move(server), start.client_address()};
-    answer(start.attempt(), start.client_address(), step);
+    server->set_server_end_point(start.server_end_point());
+    server->set_deferred_verification(true);
+    by_deadline_.push_back(start.attempt());
+    Attempt& attempt = attempts_[start.attempt()];
+    attempt.server = std::move(server);
+    attempt.address = start.client_address();
+    attempt.prefix = std::move(prefix);
+    attempt.host = start.host();
+    attempt.deadline = now() + kAttemptDeadline;
+    attempt.by_deadline = std::prev(by_deadline_.end());
+    if (by_deadline_.size() == 1) schedule_deadline();
+    proceed(start.attempt(), attempt, attempt.server->start(start.initial_response()));
   }
 
   void respond(const ipc::SaslResponse& response) {
     auto it = attempts_.find(response.attempt());
-    if (it == attempts_.end()) {
-      fail(response.attempt(), "", kMalformedRequest, "no such authentication in progress");
+    if (it == attempts_.end() || it->second.in_waiting) {
+      fail(response.attempt(), kMalformedRequest, "no such authentication in progress");
       return;
     }
-    std::string address = it->second.address;
-    SaslServer::Step step = it->second.server->respond(response.response());
-    if (step.kind != SaslServer::Step::kChallenge) attempts_.erase(it);
-    answer(response.attempt(), address, step);
+    proceed(response.attempt(), it->second, it->second.server->respond(response.response()));
   }
 
-  void answer(std::uint64_t attempt, const std::string& address, const SaslServer::Step& step) {
-    ipc::AuthToRouter reply;
+  // Where a step leads: an answer to the router, or the queue of held password checks.
+  void proceed(std::uint64_t id, Attempt& attempt, const SaslServer::Step& step) {
+    if (!attempt.server->unsupported_binding().empty() && step.kind == SaslServer::Step::kChallenge &&
+        step.data.starts_with("e="))
+      log::info("SASL from %s: unsupported channel binding %s; the client may try again without it",
+                attempt.address.c_str(), attempt.server->unsupported_binding().c_str());
     switch (step.kind) {
-      case SaslServer::Step::kChallenge:
-        reply.mutable_challenge()->set_attempt(attempt);
+      case SaslServer::Step::kVerify:
+        attempt.account = attempt.host + '\0' + step.username;
+        attempt.cost = step.cost;
+        waiting_.push_back(id);
+        attempt.in_waiting = std::prev(waiting_.end());
+        run_waiting();
+        return;
+      case SaslServer::Step::kChallenge: {
+        ipc::AuthToRouter reply;
+        reply.mutable_challenge()->set_attempt(id);
         reply.mutable_challenge()->set_challenge(step.data);
-        break;
-      case SaslServer::Step::kSuccess:
-        reply.mutable_success()->set_attempt(attempt);
+        router_->send(reply);
+        return;
+      }
+      case SaslServer::Step::kSuccess: {
+        ipc::AuthToRouter reply;
+        reply.mutable_success()->set_attempt(id);
         reply.mutable_success()->set_username(step.username);
         reply.mutable_success()->set_additional_data(step.data);
-        break;
+        finish(id);
+        router_->send(reply);
+        return;
+      }
       case SaslServer::Step::kFailure:
-        fail(attempt, address, step.condition, "");
+        if (step.wrong_password) {
+          account_delays_.failed(attempt.account, now());
+          prefix_delays_.failed(attempt.prefix, now());
+        }
+        finish(id);
+        fail(id, step.condition, "");
         return;
     }
-    router_->send(reply);
   }
 
-  void fail(std::uint64_t attempt, const std::string& address, std::string_view condition, std::string_view text) {
+  // Runs the held password checks whose time has come, oldest first, and sets the timer for
+  // the next one. Each check is decided afresh: a failure just counted delays the next
+  // check for the same account or prefix.
+  void run_waiting() {
+    std::optional<TimePoint> next;
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      const TimePoint t = now();
+      const TimePoint budget = budget_.available_at(t);
+      if (budget > t) {
+        next = budget;  // nothing can run before the budget allows
+        break;
+      }
+      const std::uint64_t id = *it;
+      Attempt& attempt = attempts_.at(id);
+      const TimePoint ready =
+          std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t));
+      if (ready > t) {
+        next = next ? std::min(*next, ready) : ready;
+        ++it;
+        continue;
+      }
+      it = waiting_.erase(it);
+      attempt.in_waiting.reset();
+      budget_.spend(attempt.cost, t);
+      proceed(id, attempt, attempt.server->verify());
+    }
+    if (next) {
+      timeval tv = timeval_until(*next);
+      evtimer_add(waiting_timer_.get(), &tv);
+    }
+  }
+
+  // Ends an attempt (if it exists) and gives its slot back.
+  void finish(std::uint64_t id) {
+    auto it = attempts_.find(id);
+    if (it == attempts_.end()) return;
+    if (it->second.in_waiting) waiting_.erase(*it->second.in_waiting);
+    by_deadline_.erase(it->second.by_deadline);
+    slots_.release(it->second.prefix);
+    attempts_.erase(it);
+  }
+
+  void forget_all() {
+    attempts_.clear();
+    waiting_.clear();
+    by_deadline_.clear();
+    slots_.clear();
+  }
+
+  void schedule_deadline() {
+    if (by_deadline_.empty()) return;
+    timeval tv = timeval_until(attempts_.at(by_deadline_.front()).deadline);
+    evtimer_add(deadline_timer_.get(), &tv);
+  }
+
+  // Attempts are listed in the order they started, which is the order of their deadlines.
+  void expire() {
+    const TimePoint t = now();
+    while (!by_deadline_.empty() && attempts_.at(by_deadline_.front()).deadline <= t) {
+      const std::uint64_t id = by_deadline_.front();
+      finish(id);
+      fail(id, kTemporaryAuthFailure, "authentication not finished in time");
+    }
+    schedule_deadline();
+  }
+
+  void fail(std::uint64_t attempt, std::string_view condition, std::string_view text) {
     ipc::AuthToRouter reply;
     ipc::SaslFailure* failure = reply.mutable_failure();
     failure->set_attempt(attempt);
     failure->set_condition(std::string(condition));
     failure->set_text(std::string(text));
-    failure->set_delay_ms(throttle_.failed(address, std::time(nullptr)));
     if (router_) router_->send(reply);
   }
 
@@ -234,8 +350,15 @@ class AuthHelper final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::unique_ptr<RouterChannel> router_;
-  std::map<std::uint64_t, Attempt> attempts_;
-  FailureThrottle throttle_;
+  std::unordered_map<std::uint64_t, Attempt> attempts_;
+  AttemptSlots slots_{kMaxAttempts, kMaxAttemptsPerPrefix};
+  std::list<std::uint64_t> by_deadline_;  // oldest first
+  std::list<std::uint64_t> waiting_;      // password checks held back, oldest first
+  FailureDelays account_delays_{kMaxThrottleKeys};
+  FailureDelays prefix_delays_{kMaxThrottleKeys};
+  WorkBudget budget_{kIterationsPerSecond, kIterationBurst, Clock::now()};
+  EventPtr waiting_timer_;
+  EventPtr deadline_timer_;
 };
 
 }  // namespace xmppd::auth
