@@ -133,6 +133,9 @@ class AuthHelper final : public runtime::ChildRole {
     std::string account;  // host NUL localpart, once known
     TimePoint deadline;
     std::uint32_t cost = 0;
+    // A wrong password is answered when its delay is over, as the next check would be.
+    std::optional<TimePoint> answer_at;
+    std::string condition;
     std::list<std::uint64_t>::iterator by_deadline;
     std::optional<std::list<std::uint64_t>::iterator> in_waiting;
   };
@@ -223,6 +226,7 @@ class AuthHelper final : public runtime::ChildRole {
   void respond(const ipc::SaslResponse& response) {
     auto it = attempts_.find(response.attempt());
     if (it == attempts_.end() || it->second.in_waiting) {
+      finish(response.attempt());  // a response while the check is held: the router is confused
       fail(response.attempt(), kMalformedRequest, "no such authentication in progress");
       return;
     }
@@ -261,8 +265,19 @@ class AuthHelper final : public runtime::ChildRole {
       }
       case SaslServer::Step::kFailure:
         if (step.wrong_password) {
-          account_delays_.failed(attempt.account, now());
-          prefix_delays_.failed(attempt.prefix, now());
+          const TimePoint t = now();
+          account_delays_.failed(attempt.account, t);
+          prefix_delays_.failed(attempt.prefix, t);
+          const TimePoint answer_at =
+              std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t));
+          if (answer_at > t) {
+            attempt.answer_at = answer_at;
+            attempt.condition = step.condition;
+            waiting_.push_back(id);
+            attempt.in_waiting = std::prev(waiting_.end());
+            run_waiting();
+            return;
+          }
         }
         finish(id);
         fail(id, step.condition, "");
@@ -270,32 +285,39 @@ class AuthHelper final : public runtime::ChildRole {
     }
   }
 
-  // Runs the held password checks whose time has come, oldest first, and sets the timer for
-  // the next one. Each check is decided afresh: a failure just counted delays the next
-  // check for the same account or prefix.
+  // Runs the held password checks whose time has come, oldest first, sends the failures
+  // whose delay is over, and sets the timer for the next. Each check is decided afresh: a
+  // failure just counted delays the next check for the same account or prefix.
   void run_waiting() {
+    // A check run here may queue its own failure: the loop below reaches it, no need to recurse.
+    if (running_waiting_) return;
+    running_waiting_ = true;
     std::optional<TimePoint> next;
+    auto later = [&next](TimePoint when) { next = next ? std::min(*next, when) : when; };
     for (auto it = waiting_.begin(); it != waiting_.end();) {
       const TimePoint t = now();
-      const TimePoint budget = budget_.available_at(t);
-      if (budget > t) {
-        next = budget;  // nothing can run before the budget allows
-        break;
-      }
       const std::uint64_t id = *it;
       Attempt& attempt = attempts_.at(id);
-      const TimePoint ready =
-          std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t));
+      TimePoint ready = attempt.answer_at.value_or(
+          std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t)));
+      if (!attempt.answer_at) ready = std::max(ready, budget_.available_at(t));
       if (ready > t) {
-        next = next ? std::min(*next, ready) : ready;
+        later(ready);
         ++it;
         continue;
       }
       it = waiting_.erase(it);
       attempt.in_waiting.reset();
+      if (attempt.answer_at) {
+        const std::string condition = std::move(attempt.condition);
+        finish(id);
+        fail(id, condition, "");
+        continue;
+      }
       budget_.spend(attempt.cost, t);
       proceed(id, attempt, attempt.server->verify());
     }
+    running_waiting_ = false;
     if (next) {
       timeval tv = timeval_until(*next);
       evtimer_add(waiting_timer_.get(), &tv);
@@ -358,6 +380,7 @@ class AuthHelper final : public runtime::ChildRole {
   FailureDelays prefix_delays_{kMaxThrottleKeys};
   WorkBudget budget_{kIterationsPerSecond, kIterationBurst, Clock::now()};
   EventPtr waiting_timer_;
+  bool running_waiting_ = false;
   EventPtr deadline_timer_;
 };
 
