@@ -34,6 +34,7 @@ std::optional<TimePoint> SaslAttempts::next_wake() const {
 void SaslAttempts::hold(std::uint64_t id, Attempt& attempt) {
   waiting_.push_back(id);
   attempt.in_waiting = std::prev(waiting_.end());
+  requeued_ = true;
   run_waiting();
 }
 
@@ -135,6 +136,7 @@ void SaslAttempts::run_waiting() {
   if (running_waiting_) return;
   running_waiting_ = true;
   std::optional<TimePoint> next;
+  requeued_ = false;
   auto later = [&next](TimePoint when) { next = next ? std::min(*next, when) : when; };
   for (auto it = waiting_.begin(); it != waiting_.end();) {
     const TimePoint t = now_();
@@ -161,6 +163,9 @@ void SaslAttempts::run_waiting() {
   }
   running_waiting_ = false;
   next_waiting_ = next;
+  // A failure held back during the loop may have gone in behind where the loop was: one
+  // more pass sees it (held answers are never due at once, so that pass queues nothing).
+  if (requeued_) run_waiting();
 }
 
 // Ends an attempt (if it exists) and gives its slot back.

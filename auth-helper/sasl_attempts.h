@@ -105,6 +105,7 @@ class SaslAttempts {
   std::list<std::uint64_t> waiting_;      // held back, oldest first
   std::optional<TimePoint> next_waiting_;
   bool running_waiting_ = false;
+  bool requeued_ = false;  // hold() was called while run_waiting() ran
   FailureDelays account_delays_;
   FailureDelays prefix_delays_;
   WorkBudget budget_;

@@ -69,7 +69,8 @@ class SaslAttemptsTest : public ::testing::Test {
     r.set_response(data);
     attempts_->respond(r);
   }
-  // Moves the clock, running what falls due on the way as the helper's timer would.
+  // Moves the clock, running what falls due on the way exactly when the helper's timer
+  // would: only at the times next_wake() gives.
   void advance(Clock::duration by) {
     const TimePoint end = now_ + by;
     for (auto wake = attempts_->next_wake(); wake && *wake <= end; wake = attempts_->next_wake()) {
@@ -77,7 +78,6 @@ class SaslAttemptsTest : public ::testing::Test {
       attempts_->poll();
     }
     now_ = end;
-    attempts_->poll();
   }
   // The answers sent so far, by attempt: "challenge", "success" or the failure condition.
   std::map<std::uint64_t, std::string> answers() const {
@@ -195,6 +195,18 @@ TEST_F(SaslAttemptsTest, DelaysPerAccount) {
   // Other accounts are not held up.
   start(99, "192.0.2.200", "PLAIN", plain("romeo", kPassword));
   EXPECT_EQ(answer(99), "success");
+}
+
+// The helper's timer must be set for a held failure even when nothing else happens after it.
+TEST_F(SaslAttemptsTest, AHeldFailureIsAnsweredOnItsOwn) {
+  make(AttemptLimits{});
+  start(1, "192.0.2.1", "PLAIN", plain("juliet", "wrong"));
+  start(2, "192.0.2.1", "PLAIN", plain("nobody", "wrong"));
+  EXPECT_EQ(answer(2), "");
+  ASSERT_TRUE(attempts_->next_wake());
+  advance(seconds(1) + milliseconds(10));
+  EXPECT_EQ(answer(2), "not-authorized");
+  EXPECT_EQ(attempts_->in_progress(), 0u);
 }
 
 // Wrong passwords from one address prefix slow down that prefix, whatever the account.
