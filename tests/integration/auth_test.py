@@ -5,6 +5,7 @@ delay on later logins; SASL exchanges left unfinished from one address take only
 address's share of the attempt slots, are refused with temporary-auth-failure past it, and
 give their slots back at the helper's deadline, while another address logs in at once."""
 import asyncio
+import os
 import re
 import socket
 import subprocess
@@ -13,12 +14,13 @@ import time
 import streams
 from clients_test import Client, ClientTest, HOST, XMPPCTL
 import certs
+import harness
 from harness import basic_config
 
 PASSWORD = "alice's secret"
 FLOOD_SOURCE = "127.0.0.2"
-SLOTS_PER_PREFIX = 32  # kMaxAttemptsPerPrefix in auth-helper/auth_helper.cc
-ATTEMPT_DEADLINE = 30  # kAttemptDeadline, seconds
+SLOTS_PER_PREFIX = 32  # AttemptLimits::per_prefix in auth-helper/sasl_attempts.h
+ATTEMPT_DEADLINE = 30  # AttemptLimits::deadline, seconds
 SASL_END = re.compile(rb"</challenge>|</failure>|<failure [^>]*/>|<challenge [^>]*/>")
 
 
@@ -83,6 +85,20 @@ class Auth(ClientTest):
         for d in durations:
             self.assertLess(d, 2.5, durations)
 
+    def test_tls_server_end_point_channel_binding(self):
+        """Advertised with tls-exporter (XEP-0440) for our ECDSA-SHA256 certificate, and accepted."""
+        sock = socket.create_connection(("127.0.0.1", 5222), timeout=10)
+        tls, _, features = streams.starttls(sock, HOST, self.ca_file)
+        tls.close()
+        self.assertIn(b"<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>"
+                      b"<channel-binding type='tls-server-end-point'/></sasl-channel-binding>", features)
+        client = os.path.join(harness.BUILD_DIR, "tests", "scram_plus_client")
+        for mode, status in (("tls-server-end-point", 0), ("corrupt", 1)):
+            with self.subTest(mode=mode):
+                r = subprocess.run([client, "127.0.0.1", "5222", HOST, self.ca_file, "alice", PASSWORD,
+                                    "SCRAM-SHA-256-PLUS", mode], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, status, r.stdout + r.stderr)
+
     def test_unfinished_sasl_from_one_address_does_not_lock_out_another(self):
         flood = []
         answers = []
@@ -122,5 +138,4 @@ class Auth(ClientTest):
 
 
 if __name__ == "__main__":
-    import harness
     harness.main()
