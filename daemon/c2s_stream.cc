@@ -192,12 +192,15 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
 }
 
 // Repeated failures are slowed down by the auth helper, which holds back the next password
-// check per account and per address prefix; the router only counts them per stream.
+// check per account and per address prefix; the router only counts them per stream. A
+// temporary-auth-failure (no free slot, the helper's deadline, a restart) is no failed
+// attempt: the client may try again.
 void ClientStream::sasl_failure(const std::string& condition, const std::string& text) {
   attempt_ = 0;
-  ++failures_;
-  log::info("c2s %s: authentication failed for %s: %s", session_.peer().c_str(), session_.host().c_str(),
-            condition.c_str());
+  const bool temporary = condition == "temporary-auth-failure";
+  if (!temporary) ++failures_;
+  log::info("c2s %s: authentication %s for %s: %s %s", session_.peer().c_str(),
+            temporary ? "not possible now" : "failed", session_.host().c_str(), condition.c_str(), text.c_str());
   std::string payload = "<" + condition + "/>";
   if (!text.empty()) {
     payload += "<text xml:lang='en'>";
