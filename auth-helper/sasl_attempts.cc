@@ -144,7 +144,7 @@ void SaslAttempts::run_waiting() {
     Attempt& attempt = attempts_.at(id);
     TimePoint ready = attempt.answer_at.value_or(
         std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t)));
-    if (!attempt.answer_at) ready = std::max(ready, budget_.available_at(t));
+    if (!attempt.answer_at && attempt.cost > 0) ready = std::max(ready, budget_.available_at(t));
     if (ready > t) {
       later(ready);
       ++it;

@@ -55,7 +55,7 @@ class SaslServer {
     // unknown. Only these count towards login throttling; a refused channel binding type,
     // a malformed message or a lack of slots does not.
     bool wrong_password = false;
-    std::uint32_t cost = 0;  // on kVerify: the PBKDF2 iterations the check stands for
+    std::uint32_t cost = 0;  // on kVerify: the PBKDF2 iterations the check runs here (0 for SCRAM)
   };
 
   // `channel_binding`: the tls-exporter bytes (RFC 9266) of the client's TLS session, empty if
