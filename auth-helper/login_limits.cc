@@ -74,7 +74,8 @@ void WorkBudget::spend(std::uint64_t iterations, TimePoint now) {
 bool AttemptSlots::take(const std::string& prefix) {
   if (in_use_ >= total_) return false;
   std::size_t& count = by_prefix_[prefix];
-  if (count >= per_prefix_) return false;  // the entry exists already: count > 0
+  // Refused only with an entry that exists already (count >= per_prefix_ > 0).
+  if (count >= per_prefix_ && in_use_ >= total_ / 2) return false;
   ++count;
   ++in_use_;
   return true;

@@ -104,8 +104,11 @@ class WorkBudget {
   TimePoint last_;
 };
 
-// Attempts in progress: at most `total`, and at most `per_prefix` for one address prefix,
-// so that one address cannot take every slot.
+// Attempts in progress: at most `total`. While fewer than half are in use, any prefix may
+// take one; from then on a prefix holding `per_prefix` or more gets no more. So one address
+// prefix holds at most about half of the slots, and once it does, every other prefix still
+// finds its share, while a busy but peaceful address (a NAT, a load generator) is not
+// refused when the pool has room.
 class AttemptSlots {
  public:
   AttemptSlots(std::size_t total, std::size_t per_prefix)

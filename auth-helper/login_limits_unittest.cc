@@ -30,13 +30,21 @@ TEST(AddressPrefix, Ipv4IsThe32AndIpv6The64) {
 
 TEST(AttemptSlots, OnePrefixCannotTakeThemAll) {
   AttemptSlots slots(10, 3);
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(slots.take("4:192.0.2.1"));
-  EXPECT_FALSE(slots.take("4:192.0.2.1"));  // its share is full
-  EXPECT_TRUE(slots.take("4:192.0.2.2"));   // another address still gets one
-  EXPECT_EQ(slots.in_use(), 4u);
-  EXPECT_EQ(slots.in_use("4:192.0.2.1"), 3u);
-  slots.release("4:192.0.2.1");
-  EXPECT_TRUE(slots.take("4:192.0.2.1"));  // a finished attempt gives its slot back
+  // While the pool is less than half full, one prefix may go past its share...
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(slots.take("4:192.0.2.1"));
+  // ...but no further once half is taken.
+  EXPECT_FALSE(slots.take("4:192.0.2.1"));
+  EXPECT_EQ(slots.in_use("4:192.0.2.1"), 5u);
+  // Every other prefix still gets its share, and no more.
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(slots.take("4:192.0.2.2"));
+  EXPECT_FALSE(slots.take("4:192.0.2.2"));
+  EXPECT_TRUE(slots.take("4:192.0.2.3"));
+  EXPECT_TRUE(slots.take("4:192.0.2.3"));
+  EXPECT_FALSE(slots.take("4:192.0.2.4"));  // the pool is full
+  EXPECT_EQ(slots.in_use(), 10u);
+  slots.release("4:192.0.2.2");
+  EXPECT_TRUE(slots.take("4:192.0.2.4"));  // a finished attempt gives its slot back
+  EXPECT_FALSE(slots.take("4:192.0.2.1"));
 }
 
 TEST(AttemptSlots, ThePoolIsBoundedToo) {

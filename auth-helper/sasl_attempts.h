@@ -27,8 +27,9 @@
 namespace xmppd::auth {
 
 struct AttemptLimits {
-  // In progress at once: all streams together, and from one address prefix (/32 IPv4, /64
-  // IPv6), so that one address cannot take them all.
+  // In progress at once: all streams together, and the share of one address prefix (/32
+  // IPv4, /64 IPv6) once half the pool is in use (AttemptSlots), so that one address cannot
+  // take them all.
   std::size_t total = 4096;
   std::size_t per_prefix = 32;
   // An attempt the client has not finished by then gives its slot back, whatever the
