@@ -199,8 +199,9 @@ void ClientStream::sasl_failure(const std::string& condition, const std::string&
   attempt_ = 0;
   const bool temporary = condition == "temporary-auth-failure";
   if (!temporary) ++failures_;
-  log::info("c2s %s: authentication %s for %s: %s %s", session_.peer().c_str(),
-            temporary ? "not possible now" : "failed", session_.host().c_str(), condition.c_str(), text.c_str());
+  log::info("c2s %s: authentication %s for %s: %s%s%s", session_.peer().c_str(),
+            temporary ? "not possible now" : "failed", session_.host().c_str(), condition.c_str(),
+            text.empty() ? "" : ", ", text.c_str());
   std::string payload = "<" + condition + "/>";
   if (!text.empty()) {
     payload += "<text xml:lang='en'>";

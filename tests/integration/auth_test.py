@@ -157,7 +157,7 @@ class Auth(ClientTest):
             asyncio.wait_for(reader.read(4096), ATTEMPT_DEADLINE + 20 - (time.monotonic() - started)))
         self.assertIn(b"<temporary-auth-failure/>", expired)
         self.assertIn(b"authentication not finished in time", expired)
-        self.xmppd.wait_log(r"authentication not possible now for chat\.test: temporary-auth-failure "
+        self.xmppd.wait_log(r"authentication not possible now for chat\.test: temporary-auth-failure, "
                             r"authentication not finished in time")
         time.sleep(1)  # the rest of the first flood expires in the same second
         (_, again), = self.flood(FLOOD_SOURCE, 1)
