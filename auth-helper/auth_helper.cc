@@ -77,11 +77,14 @@ class AuthHelper final : public runtime::ChildRole {
           *store_, AttemptLimits{}, [this](const ipc::AuthToRouter& m) { router_->send(m); }, &Clock::now);
       attempts_->set_username_preparation(&xmpp::prepare_localpart);
       attempts_->set_anonymous_hosts(anonymous_hosts_);
-      timer_.reset(evtimer_new(runtime_->base(), [](evutil_socket_t, short, void* self) {
-        auto* helper = static_cast<AuthHelper*>(self);
-        helper->attempts_->poll();
-        helper->reschedule();
-      }, this));
+      timer_.reset(evtimer_new(
+          runtime_->base(),
+          [](evutil_socket_t, short, void* self) {
+            auto* helper = static_cast<AuthHelper*>(self);
+            helper->attempts_->poll();
+            helper->reschedule();
+          },
+          this));
     }
     attempts_->clear();
     router_ = std::make_unique<RouterChannel>(runtime_->base(), std::move(fd), kFromRouter, kToRouter, "router");

@@ -51,11 +51,11 @@ void SaslAttempts::start(const ipc::SaslStart& start) {
   if (!slots_.take(prefix)) {
     fail(start.attempt(), kTemporaryAuthFailure,
          slots_.in_use() >= limits_.total ? "too many logins in progress"
-                                            : "too many logins in progress from your address");
+                                          : "too many logins in progress from your address");
     return;
   }
-  auto server = std::make_unique<SaslServer>(store_, start.host(), *mechanism, start.channel_binding(),
-                                             start.plus_offered());
+  auto server =
+      std::make_unique<SaslServer>(store_, start.host(), *mechanism, start.channel_binding(), start.plus_offered());
   server->set_username_preparation(prepare_);
   server->set_server_end_point(start.server_end_point());
   server->set_deferred_verification(true);

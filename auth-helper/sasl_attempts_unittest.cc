@@ -95,8 +95,7 @@ class SaslAttemptsTest : public ::testing::Test {
     return it == all.end() ? "" : it->second;
   }
   // A whole SCRAM-SHA-256 exchange, as a client computes it.
-  void scram_login(std::uint64_t id, const std::string& address, const std::string& user,
-                   const std::string& password) {
+  void scram_login(std::uint64_t id, const std::string& address, const std::string& user, const std::string& password) {
     const std::string bare = "n=" + user + ",r=clientnonce";
     start(id, address, "SCRAM-SHA-256", "n,," + bare);
     ASSERT_TRUE(sent_.back().has_challenge());
@@ -185,7 +184,7 @@ TEST_F(SaslAttemptsTest, AnUnfinishedAttemptEndsAtTheDeadline) {
     EXPECT_EQ(answer(id), "temporary-auth-failure");
     EXPECT_EQ(text_of(id), "authentication not finished in time");
   }
-  EXPECT_EQ(attempts_->in_progress(), 1u);  // 4, which started 29 s later
+  EXPECT_EQ(attempts_->in_progress(), 1u);                     // 4, which started 29 s later
   start(5, "192.0.2.1", "PLAIN", plain("juliet", kPassword));  // the slots came back
   EXPECT_EQ(answer(5), "success");
   // A late response to an expired attempt is refused, not run.
@@ -309,7 +308,8 @@ TEST_F(SaslAttemptsTest, UnsupportedChannelBindingIsNotAWrongPassword) {
     ASSERT_EQ(answer(id), "challenge");
     const std::string server_first = sent_.back().challenge().challenge();
     const std::string nonce = server_first.substr(2, server_first.find(',') - 2);
-    respond(id, "c=" + base64_encode("p=tls-unique,,unique") + ",r=" + nonce + ",p=" + base64_encode(std::string(32, 'x')));
+    respond(id,
+            "c=" + base64_encode("p=tls-unique,,unique") + ",r=" + nonce + ",p=" + base64_encode(std::string(32, 'x')));
     ASSERT_EQ(sent_.back().challenge().challenge(), "e=unsupported-channel-binding-type");
     attempts_->abort(id);  // what slixmpp does next
   }

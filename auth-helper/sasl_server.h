@@ -129,8 +129,8 @@ class SaslServer {
   std::string nonce_;  // client nonce + server nonce
   // Between parsing and checking (kAwaitVerify).
   Lookup lookup_ = Lookup::kFailed;
-  SecretBytes password_;        // PLAIN: the prepared password
-  std::string auth_message_;    // SCRAM: what the proof signs
+  SecretBytes password_;      // PLAIN: the prepared password
+  std::string auth_message_;  // SCRAM: what the proof signs
   std::string proof_;
 };
 
