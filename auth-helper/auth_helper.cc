@@ -7,14 +7,23 @@
 // Syscalls:   sandbox/policy.cc, role "auth": IPC, the event loop, SQLite's file calls.
 //
 // It reads no network byte: the router relays SASL messages to it, and it computes and
-// verifies them here, so no password verifier ever leaves this process.
-#include <map>
+// verifies them here, so no password verifier ever leaves this process. It also enforces
+// the login limits itself (sasl_attempts.h), trusting the router for nothing but the client
+// address it reports: slots per address prefix, a deadline per attempt, delays per account
+// and per prefix after wrong passwords, and a budget of password checks per second.
+#include <event2/event.h>
+
+#include <algorithm>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "auth-helper/credential_store.h"
+#include "auth-helper/sasl_attempts.h"
 #include "auth-helper/sasl_server.h"
 #include "auth-helper/scram.h"
+#include "common/event_ptr.h"
 #include "common/log.h"
 #include "router_auth.pb.h"
 #include "runtime/child.h"
@@ -26,41 +35,9 @@ namespace {
 constexpr char kStorePath[] = "credentials.sqlite";  // relative: the role's directory
 constexpr ipc::Limits kFromRouter{64 << 10, 0};
 constexpr ipc::Limits kToRouter{64 << 10, 0};
-constexpr std::size_t kMaxAttempts = 4096;  // in progress at once, all streams together
-
 using RouterChannel = ipc::TypedChannel<ipc::RouterToAuth>;
 
 }  // namespace
-
-// Failed logins per client address are answered more and more slowly: 0, then 1 s, 2 s, 4 s
-// and at most 8 s per failure, forgotten 10 minutes after the last one (documented in
-// xmppd.conf(5)). A successful login does not wipe the count: whoever holds one account
-// could otherwise guess other passwords at full speed between its own logins. The router
-// holds the answer back, so the helper is never blocked.
-class FailureThrottle {
- public:
-  unsigned failed(const std::string& address, std::time_t now) {
-    Entry& e = entries_[address];
-    if (now - e.last > kForgetSeconds) e.count = 0;
-    e.last = now;
-    ++e.count;
-    if (entries_.size() > kMaxEntries) forget_old(now);
-    return e.count <= 1 ? 0 : std::min(8000u, 1000u << std::min(e.count - 2, 3u));
-  }
-
- private:
-  struct Entry {
-    unsigned count = 0;
-    std::time_t last = 0;
-  };
-  static constexpr std::time_t kForgetSeconds = 600;
-  static constexpr std::size_t kMaxEntries = 65536;
-  void forget_old(std::time_t now) {
-    for (auto it = entries_.begin(); it != entries_.end();)
-      it = now - it->second.last > kForgetSeconds ? entries_.erase(it) : std::next(it);
-  }
-  std::map<std::string, Entry> entries_;
-};
 
 class AuthHelper final : public runtime::ChildRole {
  public:
@@ -86,6 +63,7 @@ class AuthHelper final : public runtime::ChildRole {
     iterations_ = std::max<std::uint32_t>(configure.auth().scram_iterations(), kMinIterations);
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
     registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
+    if (attempts_) attempts_->set_anonymous_hosts(anonymous_hosts_);
   }
 
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
@@ -94,10 +72,30 @@ class AuthHelper final : public runtime::ChildRole {
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
-    attempts_.clear();
+    if (!attempts_) {
+      attempts_ = std::make_unique<SaslAttempts>(
+          *store_, AttemptLimits{}, [this](const ipc::AuthToRouter& m) { router_->send(m); }, &Clock::now);
+      attempts_->set_username_preparation(&xmpp::prepare_localpart);
+      attempts_->set_anonymous_hosts(anonymous_hosts_);
+      timer_.reset(evtimer_new(
+          runtime_->base(),
+          [](evutil_socket_t, short, void* self) {
+            auto* helper = static_cast<AuthHelper*>(self);
+            helper->attempts_->poll();
+            helper->reschedule();
+          },
+          this));
+    }
+    attempts_->clear();
     router_ = std::make_unique<RouterChannel>(runtime_->base(), std::move(fd), kFromRouter, kToRouter, "router");
-    router_->on(ipc::RouterToAuth::kStart, 0, [this](const ipc::RouterToAuth& m, auto&) { start(m.start()); });
-    router_->on(ipc::RouterToAuth::kResponse, 0, [this](const ipc::RouterToAuth& m, auto&) { respond(m.response()); });
+    router_->on(ipc::RouterToAuth::kStart, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      attempts_->start(m.start());
+      reschedule();
+    });
+    router_->on(ipc::RouterToAuth::kResponse, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      attempts_->respond(m.response());
+      reschedule();
+    });
     router_->on(ipc::RouterToAuth::kUserQuery, 0, [this](const ipc::RouterToAuth& m, auto&) {
       ipc::AuthToRouter reply;
       reply.mutable_user_answer()->set_query(m.user_query().query());
@@ -107,19 +105,14 @@ class AuthHelper final : public runtime::ChildRole {
     router_->on(ipc::RouterToAuth::kRegister, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { register_account(m.register_()); });
     router_->on(ipc::RouterToAuth::kAbort, 0,
-                [this](const ipc::RouterToAuth& m, auto&) { attempts_.erase(m.abort().attempt()); });
+                [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
       if (reason == ipc::CloseReason::kViolation) runtime_->report_peer_violation(peer, detail);
-      attempts_.clear();
+      attempts_->clear();
     });
   }
 
  private:
-  struct Attempt {
-    std::unique_ptr<SaslServer> server;
-    std::string address;
-  };
-
   void account(const ipc::AccountRequest& request) {
     ipc::ChildToParent answer;
     ipc::AccountResult* result = answer.mutable_account_result();
@@ -171,62 +164,17 @@ class AuthHelper final : public runtime::ChildRole {
     router_->send(reply);
   }
 
-  void start(const ipc::SaslStart& start) {
-    auto mechanism = parse_mechanism(start.mechanism());
-    bool anonymous_host = anonymous_hosts_.count(start.host()) > 0;
-    // A host offers ANONYMOUS alone, or everything but ANONYMOUS.
-    if (!mechanism || (*mechanism == Mechanism::kAnonymous) != anonymous_host || attempts_.size() >= kMaxAttempts) {
-      fail(start.attempt(), start.client_address(), kInvalidMechanism, "");
-      return;
+  // After each message or timer: wake again when the attempts next have something to do.
+  void reschedule() {
+    if (!attempts_) return;
+    if (std::optional<TimePoint> wake = attempts_->next_wake()) {
+      const auto wait = std::max<Clock::duration>(*wake - Clock::now(), Clock::duration::zero());
+      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(wait).count() + 1;
+      timeval tv{static_cast<time_t>(micros / 1'000'000), static_cast<suseconds_t>(micros % 1'000'000)};
+      evtimer_add(timer_.get(), &tv);
+    } else {
+      evtimer_del(timer_.get());
     }
-    auto server = std::make_unique<SaslServer>(*store_, start.host(), *mechanism, start.channel_binding(),
-                                               start.plus_offered());
-    server->set_username_preparation(&xmpp::prepare_localpart);
-    SaslServer::Step step = server->start(start.initial_response());
-    if (step.kind == SaslServer::Step::kChallenge)
-      attempts_[start.attempt()] = Attempt{std::move(server), start.client_address()};
-    answer(start.attempt(), start.client_address(), step);
-  }
-
-  void respond(const ipc::SaslResponse& response) {
-    auto it = attempts_.find(response.attempt());
-    if (it == attempts_.end()) {
-      fail(response.attempt(), "", kMalformedRequest, "no such authentication in progress");
-      return;
-    }
-    std::string address = it->second.address;
-    SaslServer::Step step = it->second.server->respond(response.response());
-    if (step.kind != SaslServer::Step::kChallenge) attempts_.erase(it);
-    answer(response.attempt(), address, step);
-  }
-
-  void answer(std::uint64_t attempt, const std::string& address, const SaslServer::Step& step) {
-    ipc::AuthToRouter reply;
-    switch (step.kind) {
-      case SaslServer::Step::kChallenge:
-        reply.mutable_challenge()->set_attempt(attempt);
-        reply.mutable_challenge()->set_challenge(step.data);
-        break;
-      case SaslServer::Step::kSuccess:
-        reply.mutable_success()->set_attempt(attempt);
-        reply.mutable_success()->set_username(step.username);
-        reply.mutable_success()->set_additional_data(step.data);
-        break;
-      case SaslServer::Step::kFailure:
-        fail(attempt, address, step.condition, "");
-        return;
-    }
-    router_->send(reply);
-  }
-
-  void fail(std::uint64_t attempt, const std::string& address, std::string_view condition, std::string_view text) {
-    ipc::AuthToRouter reply;
-    ipc::SaslFailure* failure = reply.mutable_failure();
-    failure->set_attempt(attempt);
-    failure->set_condition(std::string(condition));
-    failure->set_text(std::string(text));
-    failure->set_delay_ms(throttle_.failed(address, std::time(nullptr)));
-    if (router_) router_->send(reply);
   }
 
   std::unique_ptr<CredentialStore> store_;
@@ -234,8 +182,8 @@ class AuthHelper final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::unique_ptr<RouterChannel> router_;
-  std::map<std::uint64_t, Attempt> attempts_;
-  FailureThrottle throttle_;
+  std::unique_ptr<SaslAttempts> attempts_;
+  EventPtr timer_;  // SaslAttempts::poll
 };
 
 }  // namespace xmppd::auth

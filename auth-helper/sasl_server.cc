@@ -186,7 +186,12 @@ SaslServer::Step SaslServer::respond(std::string_view response) {
       return is_scram(mechanism_) ? scram_first(response) : plain(response);
     case State::kAwaitFinal:
       return scram_final(response);
+    case State::kAwaitErrorAck:
+      // The client read our e=unsupported-channel-binding-type and went on: the exchange
+      // ends here, and the client may try another mechanism.
+      return fail(kInvalidMechanism);
     case State::kStart:
+    case State::kAwaitVerify:
     case State::kDone:
       break;
   }
@@ -196,6 +201,27 @@ SaslServer::Step SaslServer::respond(std::string_view response) {
 SaslServer::Step SaslServer::fail(std::string_view condition) {
   state_ = State::kDone;
   return Step{Step::kFailure, {}, std::string(condition), {}};
+}
+
+SaslServer::Step SaslServer::wrong_password() {
+  Step step = fail(kNotAuthorized);
+  step.wrong_password = true;
+  return step;
+}
+
+SaslServer::Step SaslServer::deferred_or_now() {
+  if (!deferred_) return is_scram(mechanism_) ? check_proof() : check_password();
+  state_ = State::kAwaitVerify;
+  Step step{Step::kVerify, {}, {}, username_};
+  // PLAIN runs PBKDF2 here; a SCRAM client ran it on its side, and its proof costs us two
+  // HMACs.
+  step.cost = is_scram(mechanism_) ? 0 : credential_.iterations;
+  return step;
+}
+
+SaslServer::Step SaslServer::verify() {
+  if (state_ != State::kAwaitVerify) return fail(kMalformedRequest);
+  return is_scram(mechanism_) ? check_proof() : check_password();
 }
 
 SaslServer::Step SaslServer::succeed(std::string data, std::string username) {
@@ -248,7 +274,16 @@ SaslServer::Step SaslServer::scram_first(std::string_view message) {
   } else if (flag.starts_with("p=")) {
     const std::string_view type = flag.substr(2);
     if (!valid_channel_binding_name(type)) return fail(kMalformedRequest);
-    if (!is_plus(mechanism_) || type != kChannelBindingType) return fail(kNotAuthorized);
+    if (!is_plus(mechanism_)) return fail(kNotAuthorized);
+    if (type == kChannelBindingType) {
+      bound_data_ = channel_binding_;
+    } else if (type == kServerEndPointType && !server_end_point_.empty()) {
+      bound_data_ = server_end_point_;
+    } else {
+      // RFC 5802 §5.1 wants the error in the server-final message: the exchange runs on
+      // to there (no password is checked), and the client can then try without binding.
+      unsupported_binding_ = type;
+    }
     bound_ = true;
   } else {
     return fail(kMalformedRequest);
@@ -299,16 +334,25 @@ SaslServer::Step SaslServer::scram_final(std::string_view message) {
   if (!cbind_input || !proof || proof->size() != digest_size(credential_.hash) || attributes[1].substr(2) != nonce_)
     return fail(kMalformedRequest);
 
-  const std::string expected_cbind = gs2_header_ + (bound_ ? channel_binding_ : std::string());
+  if (!unsupported_binding_.empty()) {
+    state_ = State::kAwaitErrorAck;
+    return Step{Step::kChallenge, "e=unsupported-channel-binding-type", {}, {}};
+  }
+  const std::string expected_cbind = gs2_header_ + (bound_ ? bound_data_ : std::string());
   if (!equal_in_constant_time(*cbind_input, expected_cbind)) return fail(kNotAuthorized);
 
   const std::string_view without_proof = message.substr(0, message.size() - attributes[2].size() - 1);
-  std::string auth_message = client_first_bare_;
-  auth_message.append(1, ',').append(server_first_).append(1, ',').append(without_proof);
+  auth_message_ = client_first_bare_;
+  auth_message_.append(1, ',').append(server_first_).append(1, ',').append(without_proof);
+  proof_ = *proof;
+  return deferred_or_now();
+}
+
+SaslServer::Step SaslServer::check_proof() {
   // Verified for decoys too, so that an unknown user costs the same time as a wrong password.
-  const bool proven = verify_client_proof(credential_, auth_message, *proof);
-  if (!proven || !known_user_) return fail(kNotAuthorized);
-  const std::string signature = server_signature(credential_.hash, credential_.server_key, auth_message);
+  const bool proven = verify_client_proof(credential_, auth_message_, proof_);
+  if (!proven || !known_user_) return wrong_password();
+  const std::string signature = server_signature(credential_.hash, credential_.server_key, auth_message_);
   if (signature.empty()) return fail(kTemporaryAuthFailure);
   return succeed("v=" + base64_encode(signature), std::move(username_));
 }
@@ -334,16 +378,23 @@ SaslServer::Step SaslServer::plain(std::string_view message) {
   if (!username || secret.empty()) return fail(kNotAuthorized);
   if (!authzid.empty() && authzid != *username + "@" + host_) return fail(kInvalidAuthzid);
 
+  lookup_ = load_credential(*username, ScramHash::kSha256);
+  if (lookup_ == Lookup::kFailed) return fail(kTemporaryAuthFailure);
+  username_ = *username;
+  password_ = std::move(secret);
+  return deferred_or_now();
+}
+
+SaslServer::Step SaslServer::check_password() {
   const ScramHash hash = ScramHash::kSha256;
-  const Lookup lookup = load_credential(*username, hash);
-  if (lookup == Lookup::kFailed) return fail(kTemporaryAuthFailure);
   // The full PBKDF2 runs for decoys too: a quick answer would tell that the account is unknown.
-  const SecretBytes salted = salted_password(hash, secret.view(), credential_.salt, credential_.iterations);
+  const SecretBytes salted = salted_password(hash, password_.view(), credential_.salt, credential_.iterations);
+  password_ = SecretBytes();
   const SecretBytes client = client_key(hash, salted.view());
   const std::string stored = stored_key(hash, client.view());
   if (stored.empty()) return fail(kTemporaryAuthFailure);
-  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup != Lookup::kFound) return fail(kNotAuthorized);
-  return succeed({}, *username);
+  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup_ != Lookup::kFound) return wrong_password();
+  return succeed({}, std::move(username_));
 }
 
 // The message is optional trace information (RFC 4505 §2), which we check and then ignore.

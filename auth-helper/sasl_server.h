@@ -1,6 +1,6 @@
 // The server side of one SASL authentication attempt (RFC 4422 as profiled by RFC 6120 §6):
 // SCRAM-SHA-1(-PLUS) and SCRAM-SHA-256(-PLUS) (RFC 5802, RFC 7677, channel binding type
-// tls-exporter per RFC 9266), PLAIN (RFC 4616) and ANONYMOUS (RFC 4505).
+// tls-exporter per RFC 9266, tls-server-end-point per RFC 5929), PLAIN (RFC 4616) and ANONYMOUS (RFC 4505).
 //
 // It takes and returns the raw bytes of each SASL message (the router does the base64 of the
 // XMPP elements) and knows nothing of the IPC that carries them. Credentials are read from the
@@ -34,18 +34,28 @@ inline constexpr std::string_view kMalformedRequest = "malformed-request";
 inline constexpr std::string_view kNotAuthorized = "not-authorized";
 inline constexpr std::string_view kTemporaryAuthFailure = "temporary-auth-failure";
 
-// The only channel binding type accepted with -PLUS.
+// The channel binding types accepted with -PLUS; tls-server-end-point only when the caller
+// gave its data. Any other type (tls-unique, which TLS 1.3 does not define safely) is
+// answered with e=unsupported-channel-binding-type (RFC 5802 §5.1).
 inline constexpr std::string_view kChannelBindingType = "tls-exporter";
+inline constexpr std::string_view kServerEndPointType = "tls-server-end-point";
 // Longest SASL message accepted, in raw bytes; real ones are far shorter.
 inline constexpr std::size_t kMaxSaslMessage = 4096;
 
 class SaslServer {
  public:
   struct Step {
-    enum Kind { kChallenge, kSuccess, kFailure } kind;
+    // kVerify (only with set_deferred_verification): the password is about to be checked
+    // for `username`; call verify() when the caller's limits allow it.
+    enum Kind { kChallenge, kSuccess, kFailure, kVerify } kind;
     std::string data;       // challenge, or additional data with success; raw bytes
     std::string condition;  // on failure, an RFC 6120 §6.5 condition
-    std::string username;   // on success: the authenticated localpart
+    std::string username;   // on success: the authenticated localpart; on kVerify, the one tried
+    // On failure: a password (or proof) was checked and was wrong, or the account is
+    // unknown. Only these count towards login throttling; a refused channel binding type,
+    // a malformed message or a lack of slots does not.
+    bool wrong_password = false;
+    std::uint32_t cost = 0;  // on kVerify: the PBKDF2 iterations the check runs here (0 for SCRAM)
   };
 
   // `channel_binding`: the tls-exporter bytes (RFC 9266) of the client's TLS session, empty if
@@ -62,21 +72,34 @@ class SaslServer {
   // name is looked up as it is, so a client must then send the localpart exactly as stored.
   using PrepareUsername = std::optional<std::string> (*)(std::string_view);
   void set_username_preparation(PrepareUsername prepare) { prepare_username_ = prepare; }
+  // The RFC 5929 tls-server-end-point data of our certificate, to accept that type too.
+  void set_server_end_point(std::string data) { server_end_point_ = std::move(data); }
+  // Stop before each password check with a kVerify step, so that the caller can hold it
+  // back (throttling) without holding up anything else.
+  void set_deferred_verification(bool deferred) { deferred_ = deferred; }
+  // The channel binding type the client asked for and we do not support, if any.
+  const std::string& unsupported_binding() const { return unsupported_binding_; }
 
   // The <auth/> element. An empty initial response is answered with an empty challenge (for
   // ANONYMOUS, with success: its message carries nothing we need).
   Step start(std::string_view initial_response);
   // Each <response/>. After a success or a failure, any further call fails.
   Step respond(std::string_view response);
+  // After kVerify: checks the password and gives success or failure.
+  Step verify();
 
  private:
-  enum class State { kStart, kAwaitInitial, kAwaitFinal, kDone };
+  enum class State { kStart, kAwaitInitial, kAwaitFinal, kAwaitVerify, kAwaitErrorAck, kDone };
 
   Step scram_first(std::string_view message);
   Step scram_final(std::string_view message);
   Step plain(std::string_view message);
   Step anonymous(std::string_view message);
   Step fail(std::string_view condition);
+  Step wrong_password();
+  Step check_password();
+  Step check_proof();
+  Step deferred_or_now();
   Step succeed(std::string data, std::string username);
   enum class Lookup { kFound, kUnknown, kFailed };
   // Sets credential_ to the account's credential, or to a decoy for an unknown account.
@@ -89,7 +112,10 @@ class SaslServer {
   const std::string channel_binding_;
   const bool channel_binding_offered_;
   PrepareUsername prepare_username_ = nullptr;
+  std::string server_end_point_;
+  bool deferred_ = false;
   State state_ = State::kStart;
+  std::string unsupported_binding_;  // the client's "p=" type, when we cannot bind to it
 
   // Between the two SCRAM messages.
   ScramCredential credential_{};
@@ -97,9 +123,15 @@ class SaslServer {
   std::string username_;
   std::string gs2_header_;  // as the client sent it, both commas included
   bool bound_ = false;      // the client used channel binding ("p=")
+  std::string bound_data_;  // the data of the type it named
   std::string client_first_bare_;
   std::string server_first_;
   std::string nonce_;  // client nonce + server nonce
+  // Between parsing and checking (kAwaitVerify).
+  Lookup lookup_ = Lookup::kFailed;
+  SecretBytes password_;      // PLAIN: the prepared password
+  std::string auth_message_;  // SCRAM: what the proof signs
+  std::string proof_;
 };
 
 }  // namespace xmppd::auth

@@ -1,6 +1,7 @@
 // The SASL server driven by clients written here with the SCRAM helpers: complete SCRAM-SHA-1
 // and SCRAM-SHA-256 exchanges with and without channel binding, the gs2 header rules, decoy
-// challenges for unknown users, strict parsing, PLAIN and ANONYMOUS.
+// challenges for unknown users, strict parsing, PLAIN and ANONYMOUS; unsupported channel
+// binding types answered as RFC 5802 says, and password checks deferred for throttling.
 #include "auth-helper/sasl_server.h"
 
 #include <gtest/gtest.h>
@@ -264,10 +265,102 @@ TEST_F(SaslServerTest, GsHeaderMustMatchTheMechanism) {
   ScramClient y_flag(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "y,,");
   expect_failure(server(Mechanism::kScramSha256Plus, true, kBinding)->start(y_flag.first()), kNotAuthorized);
 
-  ScramClient unique(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls-unique,,", kBinding);
-  expect_failure(server(Mechanism::kScramSha256Plus, true, kBinding)->start(unique.first()), kNotAuthorized);
   ScramClient bad_name(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls_exporter,,");
   expect_failure(server(Mechanism::kScramSha256Plus, true, kBinding)->start(bad_name.first()), kMalformedRequest);
+}
+
+// Debian 12's slixmpp asks for tls-unique with -PLUS. It must get the RFC 5802 error in the
+// server-final message, then a failure it can try another mechanism after, and that failure
+// is not a wrong password (no throttling, no "wrong password" in the log).
+TEST_F(SaslServerTest, UnsupportedBindingTypeGetsTheRfc5802Error) {
+  for (const char* password : {kPassword.data(), "not the password"}) {
+    auto s = server(Mechanism::kScramSha256Plus, true, kBinding);
+    ScramClient client(ScramHash::kSha256, std::string(kUser), password, "p=tls-unique,,", "tls-unique-bytes");
+    const Step first = s->start(client.first());
+    ASSERT_EQ(first.kind, Step::kChallenge) << first.condition;
+    const Step error = s->respond(client.final(first.data));
+    ASSERT_EQ(error.kind, Step::kChallenge) << error.condition;
+    EXPECT_EQ(error.data, "e=unsupported-channel-binding-type");
+    EXPECT_EQ(s->unsupported_binding(), "tls-unique");
+    const Step end = s->respond("");
+    expect_failure(end, kInvalidMechanism);
+    EXPECT_FALSE(end.wrong_password);
+  }
+  // A client that stops at the error (slixmpp sends <abort/>) needs nothing more from us; a
+  // client that tries the same mechanism without binding is refused as before.
+  ScramClient y_flag(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "y,,");
+  const Step refused = server(Mechanism::kScramSha256Plus, true, kBinding)->start(y_flag.first());
+  expect_failure(refused, kNotAuthorized);
+  EXPECT_FALSE(refused.wrong_password);
+}
+
+TEST_F(SaslServerTest, ServerEndPointBindingWhenGiven) {
+  const std::string end_point(32, '\x5A');
+  auto s = server(Mechanism::kScramSha256Plus, true, kBinding);
+  s->set_server_end_point(end_point);
+  ScramClient client(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls-server-end-point,,",
+                     end_point);
+  const Step step = run_scram(*s, client);
+  ASSERT_EQ(step.kind, Step::kSuccess) << step.condition;
+  EXPECT_EQ(step.data, client.expected_server_final());
+
+  // Our exporter bytes under the other type's name are the wrong binding.
+  auto wrong = server(Mechanism::kScramSha256Plus, true, kBinding);
+  wrong->set_server_end_point(end_point);
+  ScramClient mixed(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls-server-end-point,,",
+                    kBinding);
+  expect_failure(run_scram(*wrong, mixed), kNotAuthorized);
+
+  // Without the data (an Ed25519 certificate has no such hash) the type is unsupported.
+  auto without = server(Mechanism::kScramSha256Plus, true, kBinding);
+  ScramClient unbound(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls-server-end-point,,",
+                      end_point);
+  const Step first = without->start(unbound.first());
+  ASSERT_EQ(first.kind, Step::kChallenge);
+  EXPECT_EQ(without->respond(unbound.final(first.data)).data, "e=unsupported-channel-binding-type");
+}
+
+TEST_F(SaslServerTest, DeferredVerificationStopsBeforeThePasswordCheck) {
+  auto s = server(Mechanism::kScramSha256);
+  s->set_deferred_verification(true);
+  ScramClient client(ScramHash::kSha256, std::string(kUser), std::string(kPassword));
+  const Step challenge = s->start(client.first());
+  ASSERT_EQ(challenge.kind, Step::kChallenge);
+  const Step pending = s->respond(client.final(challenge.data));
+  ASSERT_EQ(pending.kind, Step::kVerify);
+  EXPECT_EQ(pending.username, kUser);
+  EXPECT_EQ(pending.cost, 0u);  // the SCRAM client ran PBKDF2, not us
+  expect_failure(server(Mechanism::kScramSha256)->verify(), kMalformedRequest);  // nothing to verify
+  const Step done = s->verify();
+  ASSERT_EQ(done.kind, Step::kSuccess) << done.condition;
+  EXPECT_EQ(done.data, client.expected_server_final());
+
+  auto plain = server(Mechanism::kPlain);
+  plain->set_deferred_verification(true);
+  const Step plain_pending = plain->start(plain_message("", kUser, "wrong"));
+  ASSERT_EQ(plain_pending.kind, Step::kVerify);
+  EXPECT_EQ(plain_pending.username, kUser);
+  EXPECT_EQ(plain_pending.cost, 4096u);
+  const Step plain_done = plain->verify();
+  expect_failure(plain_done, kNotAuthorized);
+  EXPECT_TRUE(plain_done.wrong_password);
+
+  // A malformed message fails before any check, and is no wrong password.
+  auto malformed = server(Mechanism::kPlain);
+  malformed->set_deferred_verification(true);
+  const Step bad = malformed->start("juliet");
+  expect_failure(bad, kMalformedRequest);
+  EXPECT_FALSE(bad.wrong_password);
+}
+
+TEST_F(SaslServerTest, OnlyPasswordChecksCountAsWrongPasswords) {
+  ScramClient wrong(ScramHash::kSha256, std::string(kUser), "not the password");
+  auto s = server(Mechanism::kScramSha256);
+  const Step challenge = s->start(wrong.first());
+  EXPECT_TRUE(s->respond(wrong.final(challenge.data)).wrong_password);
+  EXPECT_TRUE(server(Mechanism::kPlain)->start(plain_message("", "ghost", kPassword)).wrong_password);
+  EXPECT_FALSE(server(Mechanism::kPlain)->start(plain_message("romeo@example.org", kUser, kPassword)).wrong_password);
+  EXPECT_FALSE(server(Mechanism::kScramSha256Plus, false, "")->start("p=tls-exporter,,n=juliet,r=abc").wrong_password);
 }
 
 TEST_F(SaslServerTest, PlusNeedsBindingDataAndAnOffer) {

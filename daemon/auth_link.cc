@@ -33,7 +33,7 @@ void AuthLink::link(UniqueFd sock) {
   });
   channel_->on(ipc::AuthToRouter::kFailure, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::SaslFailure& f = m.failure();
-    if (Waiter* w = take(f.attempt(), true)) w->sasl_failure(f.condition(), f.text(), f.delay_ms());
+    if (Waiter* w = take(f.attempt(), true)) w->sasl_failure(f.condition(), f.text());
   });
   channel_->on(ipc::AuthToRouter::kUserAnswer, 0, [this](const ipc::AuthToRouter& m, auto&) {
     auto it = queries_.find(m.user_answer().query());
@@ -65,7 +65,7 @@ void AuthLink::fail_all() {
   for (auto& [id, answer] : registrations) answer("service-unavailable");
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
-  for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting", 0);
+  for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting");
 }
 
 std::uint64_t AuthLink::start(Waiter& waiter, ipc::SaslStart start) {

@@ -23,7 +23,7 @@ class AuthLink {
     virtual ~Waiter() = default;
     virtual void sasl_challenge(const std::string& challenge) = 0;
     virtual void sasl_success(const std::string& username, const std::string& additional_data) = 0;
-    virtual void sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) = 0;
+    virtual void sasl_failure(const std::string& condition, const std::string& text) = 0;
   };
 
   AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation);

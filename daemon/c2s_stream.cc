@@ -1,9 +1,11 @@
 #include "daemon/c2s_stream.h"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
-#include <openssl/ssl.h>
 
 #include "common/base64.h"
 #include "common/log.h"
@@ -28,6 +30,19 @@ std::string tls_exporter(SSL* ssl) {
   static const char kLabel[] = "EXPORTER-Channel-Binding";
   if (SSL_export_keying_material(ssl, out, sizeof out, kLabel, sizeof kLabel - 1, nullptr, 0, 1) != 1) return {};
   return std::string(reinterpret_cast<char*>(out), sizeof out);
+}
+
+// RFC 5929 §4.1: tls-server-end-point, the hash of our certificate with the hash of its
+// signature (SHA-256 for MD5 and SHA-1). Empty when no such hash exists (Ed25519).
+std::string tls_server_end_point(SSL* ssl) {
+  X509* cert = ssl != nullptr ? SSL_get_certificate(ssl) : nullptr;
+  int md_nid = NID_undef;
+  if (cert == nullptr || X509_get_signature_info(cert, &md_nid, nullptr, nullptr, nullptr) != 1) return {};
+  const EVP_MD* md = md_nid == NID_md5 || md_nid == NID_sha1 ? EVP_sha256() : EVP_get_digestbynid(md_nid);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned size = 0;
+  if (md == nullptr || X509_digest(cert, md, out, &size) != 1) return {};
+  return std::string(reinterpret_cast<char*>(out), size);
 }
 
 std::string generated_resource() {
@@ -55,10 +70,13 @@ void ClientStream::features(std::string& out) {
       // PLAIN sends the password itself: only inside TLS.
       if (session_.encrypted()) out += "<mechanism>PLAIN</mechanism>";
       out += "</mechanisms>";
-      // XEP-0440: which channel binding the -PLUS mechanisms use.
-      if (plus)
-        out += "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>"
-               "</sasl-channel-binding>";
+      // XEP-0440: which channel bindings the -PLUS mechanisms take. A client that asks for
+      // another (tls-unique) gets e=unsupported-channel-binding-type and may try again.
+      if (plus) {
+        out += "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>";
+        if (!tls_server_end_point(session_.ssl()).empty()) out += "<channel-binding type='tls-server-end-point'/>";
+        out += "</sasl-channel-binding>";
+      }
       if (policy_.registration) out += "<register xmlns='http://jabber.org/features/iq-register'/>";
       return;
     }
@@ -115,7 +133,7 @@ void ClientStream::send_sasl(std::string_view name, std::string_view payload) {
 }
 
 void ClientStream::start_sasl(const xml::Element& auth) {
-  if (attempt_ != 0 || !pending_failure_.empty()) {
+  if (attempt_ != 0) {
     session_.stream_error("policy-violation", "one authentication at a time");
     return;
   }
@@ -138,6 +156,7 @@ void ClientStream::start_sasl(const xml::Element& auth) {
   std::string binding = tls_exporter(session_.ssl());
   start.set_plus_offered(!binding.empty() && !policy_.anonymous);
   start.set_channel_binding(binding);
+  start.set_server_end_point(tls_server_end_point(session_.ssl()));
   attempt_ = auth_.start(*this, std::move(start));
   if (attempt_ == 0) send_sasl("failure", "<temporary-auth-failure/>");
 }
@@ -173,32 +192,25 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
   session_.restart();
 }
 
-void ClientStream::sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) {
+// Repeated failures are slowed down by the auth helper, which holds back the next password
+// check per account and per address prefix; the router only counts them per stream. A
+// temporary-auth-failure (no free slot, the helper's deadline, a restart) is no failed
+// attempt: the client may try again.
+void ClientStream::sasl_failure(const std::string& condition, const std::string& text) {
   attempt_ = 0;
-  ++failures_;
-  log::info("c2s %s: authentication failed for %s: %s", session_.peer().c_str(), session_.host().c_str(),
-            condition.c_str());
+  const bool temporary = condition == "temporary-auth-failure";
+  if (!temporary) ++failures_;
+  log::info("c2s %s: authentication %s for %s: %s%s%s", session_.peer().c_str(),
+            temporary ? "not possible now" : "failed", session_.host().c_str(), condition.c_str(),
+            text.empty() ? "" : ", ", text.c_str());
   std::string payload = "<" + condition + "/>";
   if (!text.empty()) {
     payload += "<text xml:lang='en'>";
     xml::escape(payload, text, false);
     payload += "</text>";
   }
-  pending_failure_ = payload;
-  // Repeated failures are answered slowly (the auth helper says how slowly), so guessing
-  // passwords costs time; the stream's other clients are not held up.
-  failure_timer_.reset(evtimer_new(session_.base(), on_failure_delay, this));
-  timeval tv{static_cast<time_t>(delay_ms / 1000), static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
-  event_add(failure_timer_.get(), &tv);
-}
-
-void ClientStream::on_failure_delay(evutil_socket_t, short, void* arg) {
-  auto* self = static_cast<ClientStream*>(arg);
-  std::string payload = std::move(self->pending_failure_);
-  self->pending_failure_.clear();
-  self->send_sasl("failure", payload);
-  if (self->failures_ >= kMaxAuthFailures)
-    self->session_.stream_error("policy-violation", "too many failed authentication attempts");
+  send_sasl("failure", payload);
+  if (failures_ >= kMaxAuthFailures) session_.stream_error("policy-violation", "too many failed authentication attempts");
 }
 
 // XEP-0077 before authentication: the form, then one account per stream. The auth helper

@@ -37,7 +37,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // AuthLink::Waiter
   void sasl_challenge(const std::string& challenge) override;
   void sasl_success(const std::string& username, const std::string& additional_data) override;
-  void sasl_failure(const std::string& condition, const std::string& text, unsigned delay_ms) override;
+  void sasl_failure(const std::string& condition, const std::string& text) override;
 
   // Delivery of a stanza addressed to this session.
   void deliver(const xml::Element& stanza);
@@ -67,7 +67,6 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void registration(const xml::Element& iq);
   void stanza(xml::Element stanza);
   void send_sasl(std::string_view name, std::string_view payload);
-  static void on_failure_delay(evutil_socket_t, short, void* arg);
 
   stream::Session& session_;
   AuthLink& auth_;
@@ -76,8 +75,6 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   State state_ = State::kAuthenticating;
   std::uint64_t attempt_ = 0;
   int failures_ = 0;
-  std::string pending_failure_;  // sent when the failure delay ends
-  ipc::EventPtr failure_timer_;
   std::string username_, bare_, full_;
   bool registered_ = false;  // one in-band registration per stream
   // Answers from the auth helper may outlive this stream; they check this first.

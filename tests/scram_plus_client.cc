@@ -2,11 +2,15 @@
 // SCRAM-SHA-1-PLUS with tls-exporter channel binding (which Python's ssl cannot export).
 // Exit status 0 when the server accepts, 1 when it refuses, 2 on any other problem.
 //
-//   scram_plus_client HOST PORT DOMAIN CAFILE USER PASSWORD MECHANISM [corrupt-binding]
+//   scram_plus_client HOST PORT DOMAIN CAFILE USER PASSWORD MECHANISM [corrupt | tls-server-end-point]
+//
+// tls-server-end-point (RFC 5929) binds to the hash of the server's certificate instead.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -59,7 +63,9 @@ int main(int argc, char** argv) {
   if (argc < 8) return 2;
   std::string host = argv[1], domain = argv[3], cafile = argv[4], user = argv[5], password = argv[6];
   std::string mechanism = argv[7];
-  bool corrupt = argc > 8;
+  const std::string mode = argc > 8 ? argv[8] : "";
+  const bool corrupt = mode == "corrupt";
+  const bool end_point = mode == "tls-server-end-point";
   ScramHash hash = mechanism.find("SHA-256") != std::string::npos ? ScramHash::kSha256 : ScramHash::kSha1;
 
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -89,12 +95,23 @@ int main(int argc, char** argv) {
   if (SSL_export_keying_material(ssl, exporter, sizeof exporter, kLabel, sizeof kLabel - 1, nullptr, 0, 1) != 1)
     return 2;
   std::string binding(reinterpret_cast<char*>(exporter), sizeof exporter);
+  if (end_point) {
+    if (features.find("<channel-binding type='tls-server-end-point'/>") == std::string::npos) return 2;
+    X509* cert = SSL_get0_peer_certificate(ssl);
+    int md_nid = NID_undef;
+    if (cert == nullptr || X509_get_signature_info(cert, &md_nid, nullptr, nullptr, nullptr) != 1) return 2;
+    const EVP_MD* md = md_nid == NID_md5 || md_nid == NID_sha1 ? EVP_sha256() : EVP_get_digestbynid(md_nid);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned size = 0;
+    if (md == nullptr || X509_digest(cert, md, digest, &size) != 1) return 2;
+    binding.assign(reinterpret_cast<char*>(digest), size);
+  }
   if (corrupt) binding[0] ^= 1;
 
   unsigned char nonce_bytes[18];
   RAND_bytes(nonce_bytes, sizeof nonce_bytes);
   std::string nonce = base64_encode(std::string(reinterpret_cast<char*>(nonce_bytes), sizeof nonce_bytes));
-  std::string gs2 = "p=tls-exporter,,";
+  std::string gs2 = end_point ? "p=tls-server-end-point,," : "p=tls-exporter,,";
   std::string client_first_bare = "n=" + user + ",r=" + nonce;
   send(fd, ssl, "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='" + mechanism + "'>" +
                     base64_encode(gs2 + client_first_bare) + "</auth>");
