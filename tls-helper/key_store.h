@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <map>
@@ -47,15 +48,30 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
                                               const std::map<std::string, std::string>& files,
                                               std::uint32_t& next_key_id, LoadReport& report, std::time_t now);
 
+// How long the keys of the generation before a reload still sign. A handshake that began
+// before the reload was given the old certificate and must sign with its key; handshakes
+// have their own deadline well under this. Past it the old keys are gone: a key replaced
+// because it leaked is then of no use to whoever holds a compromised router or worker.
+inline constexpr std::chrono::seconds kPreviousGenerationGrace{60};
+
 class KeyStore {
  public:
-  // The keys of the generation before stay usable, for handshakes begun before a reload.
-  void replace(std::vector<HeldKey> keys);
-  const HeldKey* find(std::uint32_t key_id) const;
+  using Clock = std::chrono::steady_clock;
+
+  // The keys of the generation before stay usable for kPreviousGenerationGrace from `now`,
+  // for handshakes begun before the reload; any older generation is dropped at once.
+  void replace(std::vector<HeldKey> keys, Clock::time_point now);
+  // A key of the current generation, or of the previous one while its grace lasts.
+  const HeldKey* find(std::uint32_t key_id, Clock::time_point now) const;
+  // Frees the previous generation's keys once their grace is over.
+  void retire_expired(Clock::time_point now);
+  // When the previous generation must be retired; nullopt when there is none.
+  std::optional<Clock::time_point> previous_retires_at() const;
   ipc::CertificateSet certificates_for(ipc::Service service, std::uint64_t generation) const;
 
  private:
   std::vector<HeldKey> current_, previous_;
+  Clock::time_point previous_until_{};
 };
 
 // Hashes and signs `message` as the scheme says, with the key's type checked against it.

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -128,7 +129,8 @@ class TlsHelper final : public runtime::ChildRole {
     next_key_id_ = next;
     generation_ = generation;
     log::info("serving %zu certificates (generation %llu)", keys->size(), static_cast<unsigned long long>(generation));
-    store_.replace(std::move(*keys));
+    store_.replace(std::move(*keys), KeyStore::Clock::now());
+    schedule_retirement();
     for (auto& [peer, channel] : clients_)
       channel->send(wrap(store_.certificates_for(peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S,
                                                  generation_)));
@@ -149,7 +151,7 @@ class TlsHelper final : public runtime::ChildRole {
 
   std::optional<std::vector<std::uint8_t>> sign_for(ipc::Role peer, ipc::Service service,
                                                     const ipc::SignRequest& request, std::string& error) {
-    const HeldKey* key = store_.find(request.key_id());
+    const HeldKey* key = store_.find(request.key_id(), KeyStore::Clock::now());
     if (key == nullptr || key->service != service) {
       error = "key " + std::to_string(request.key_id()) + " is not one this process uses";
       return std::nullopt;
@@ -166,12 +168,31 @@ class TlsHelper final : public runtime::ChildRole {
     return sign(*key, request.scheme(), request.digest(), message, error);
   }
 
+  // The previous generation's keys are freed when their grace ends (find() already refuses
+  // them from then on; this only takes them out of memory).
+  void schedule_retirement() {
+    auto due = store_.previous_retires_at();
+    if (!due) return;
+    if (!retire_event_) retire_event_.reset(evtimer_new(runtime_->base(), on_retire, this));
+    auto wait = std::chrono::ceil<std::chrono::microseconds>(*due - KeyStore::Clock::now());
+    if (wait.count() < 0) wait = {};
+    timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
+    evtimer_add(retire_event_.get(), &tv);
+  }
+  static void on_retire(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<TlsHelper*>(arg);
+    self->store_.retire_expired(KeyStore::Clock::now());
+    if (!self->store_.previous_retires_at()) log::info("keys of the previous generation retired");
+    self->schedule_retirement();
+  }
+
   ipc::TlsSettings settings_;
   std::map<std::string, std::string> files_;
   KeyStore store_;
   std::uint64_t generation_ = 0;
   std::uint32_t next_key_id_ = 1;
   std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
+  EventPtr retire_event_;
 };
 
 }  // namespace xmppd::tls_helper
