@@ -136,11 +136,18 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
   const std::size_t errors_before = report.errors.size();
   for (const ipc::Credential& c : settings.credentials())
     if (auto held = load_one(c, files, next_key_id, report, now)) {
+      held->versions = service_versions(settings, c.service());
       keys.push_back(std::move(*held));
       ++next_key_id;
     }
   if (report.errors.size() != errors_before) return std::nullopt;
   return keys;
+}
+
+ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service) {
+  for (const ipc::Credential& c : settings.credentials())
+    if (c.service() == service && c.protocol() == "tlsv1_2") return ServerVersions::kUpToTls12;
+  return ServerVersions::kTls13Allowed;
 }
 
 void KeyStore::replace(std::vector<HeldKey> keys, Clock::time_point now) {

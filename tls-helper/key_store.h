@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "control.pb.h"
+#include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
 
 namespace xmppd::tls_helper {
@@ -32,6 +33,8 @@ struct HeldKey {
   ipc::KeyType type;
   EvpPkeyPtr key;
   std::vector<std::string> chain;  // DER, leaf first
+  // What the servers that may present this key can negotiate; see service_versions().
+  ServerVersions versions = ServerVersions::kTls13Allowed;
 };
 
 struct LoadReport {
@@ -43,7 +46,8 @@ struct LoadReport {
 // does not match its certificate, an RSA key under 2048 bits, an EC key off P-256/P-384/
 // P-521, any other key type, and an encrypted key. An expired or not yet valid certificate
 // is only a warning: a server with a lapsed certificate should still start, and say so.
-// Key ids are taken from `next_key_id` onwards, so ids are never reused.
+// Key ids are taken from `next_key_id` onwards, so ids are never reused. Each key gets the
+// versions of its service (service_versions()).
 std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
                                               const std::map<std::string, std::string>& files,
                                               std::uint32_t& next_key_id, LoadReport& report, std::time_t now);
@@ -53,6 +57,13 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
 // have their own deadline well under this. Past it the old keys are gone: a key replaced
 // because it leaked is then of no use to whoever holds a compromised router or worker.
 inline constexpr std::chrono::seconds kPreviousGenerationGrace{60};
+
+// The TLS versions the servers of `service` may negotiate, for the downgrade-sentinel check.
+// Per service, not per host: a handshake's versions are fixed by the context it started
+// with (the default host's, or the stream's), and SNI then switches only the certificate,
+// so any host's key may sign under any host's versions. One host limited to TLS 1.2
+// ("tlsv1_2") therefore exempts the whole service from the sentinel.
+ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service);
 
 class KeyStore {
  public:

@@ -158,7 +158,7 @@ class TlsHelper final : public runtime::ChildRole {
     }
     std::span<const std::uint8_t> message(reinterpret_cast<const std::uint8_t*>(request.message().data()),
                                           request.message().size());
-    SigningInput input = classify_signing_input(message);
+    SigningInput input = classify_signing_input(message, key->versions);
     // Only the s2s worker acts as a TLS client that presents a certificate.
     bool role_may = input != SigningInput::kTls13ClientCertificateVerify || peer == ipc::ROLE_S2S;
     if (!role_may || !scheme_allowed(input, request.scheme())) {
