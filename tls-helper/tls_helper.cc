@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "runtime/child.h"
 #include "tls-helper/key_store.h"
+#include "tls-helper/refusal_log.h"
 #include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
 
@@ -28,9 +29,12 @@ namespace xmppd::tls_helper {
 namespace {
 
 constexpr std::size_t kMaxCredentialFile = 1 << 20;
-// Signing inputs are small; a certificate set may hold many chains.
+// Signing inputs are small; a certificate set may hold many chains. A client waits for
+// each signature before it asks again (tls/helper_link.cc), so what waits for it is one
+// answer and a certificate set or two after reloads: a client that lets 4 MiB pile up has
+// stopped reading, and the channel drops it as a violation.
 constexpr ipc::Limits kFromClient{64 << 10, 0};
-constexpr ipc::Limits kToClient{1 << 20, 0};
+constexpr ipc::Limits kToClient{1 << 20, 0, 4 << 20};
 
 using ClientChannel = ipc::TypedChannel<ipc::ToTlsHelper>;
 
@@ -44,6 +48,13 @@ bool read_whole(int fd, std::string& out) {
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > kMaxCredentialFile) return false;
   }
+}
+
+// The libevent timeout that ends at `due` (at once if it is past).
+timeval delay_until(std::chrono::steady_clock::time_point due) {
+  auto wait = std::chrono::ceil<std::chrono::microseconds>(due - std::chrono::steady_clock::now());
+  if (wait.count() < 0) wait = {};
+  return {static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
 }
 
 void forget(std::map<std::string, std::string>& files) {
@@ -145,7 +156,7 @@ class TlsHelper final : public runtime::ChildRole {
       response->set_signature(signature->data(), signature->size());
     else
       response->set_error(error);
-    if (!error.empty()) log::warning("refused to sign for %s: %s", runtime::wire_role_name(peer), error.c_str());
+    if (!error.empty()) note_refusal(peer, error);
     channel.send(reply);
   }
 
@@ -174,9 +185,7 @@ class TlsHelper final : public runtime::ChildRole {
     auto due = store_.previous_retires_at();
     if (!due) return;
     if (!retire_event_) retire_event_.reset(evtimer_new(runtime_->base(), on_retire, this));
-    auto wait = std::chrono::ceil<std::chrono::microseconds>(*due - KeyStore::Clock::now());
-    if (wait.count() < 0) wait = {};
-    timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
+    timeval tv = delay_until(*due);
     evtimer_add(retire_event_.get(), &tv);
   }
   static void on_retire(evutil_socket_t, short, void* arg) {
@@ -186,6 +195,25 @@ class TlsHelper final : public runtime::ChildRole {
     self->schedule_retirement();
   }
 
+  void note_refusal(ipc::Role peer, const std::string& error) {
+    if (auto line = refusals_.refused(runtime::wire_role_name(peer), error, RefusalLog::Clock::now()))
+      log::warning("%s", line->c_str());
+    schedule_refusal_summary();
+  }
+  void schedule_refusal_summary() {
+    auto due = refusals_.next_flush();
+    if (!due) return;
+    if (!refusal_event_) refusal_event_.reset(evtimer_new(runtime_->base(), on_refusal_summary, this));
+    if (evtimer_pending(refusal_event_.get(), nullptr)) return;
+    timeval tv = delay_until(*due);
+    evtimer_add(refusal_event_.get(), &tv);
+  }
+  static void on_refusal_summary(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<TlsHelper*>(arg);
+    for (const std::string& line : self->refusals_.flush(RefusalLog::Clock::now())) log::warning("%s", line.c_str());
+    self->schedule_refusal_summary();
+  }
+
   ipc::TlsSettings settings_;
   std::map<std::string, std::string> files_;
   KeyStore store_;
@@ -193,6 +221,8 @@ class TlsHelper final : public runtime::ChildRole {
   std::uint32_t next_key_id_ = 1;
   std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
   EventPtr retire_event_;
+  RefusalLog refusals_;
+  EventPtr refusal_event_;
 };
 
 }  // namespace xmppd::tls_helper
