@@ -166,6 +166,20 @@ ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/ke
                     self.assertFalse(again.session_reused, "a session id is not resumed either")
                     again.close()
 
+    def test_tls12_works_when_one_host_is_limited_to_it(self):
+        """A host limited to TLS 1.2 sends no downgrade sentinel; the helper, told so, signs
+        its ServerKeyExchange, and that of every host of the service (SNI switches only the
+        certificate). The s2s service has no such host and still needs the sentinel."""
+        text = self.config().replace('VirtualHost "rsa.test"', 'VirtualHost "rsa.test"\nc2s_ssl = { protocol = "tlsv1_2" }')
+        server = self.start_server(text)
+        for host in HOSTS:
+            for port, alpn in ((C2S_TLS, "xmpp-client"), (S2S_TLS, "xmpp-server")):
+                with self.subTest(host=host, port=port):
+                    version, _, der = self.handshake(host, port, ssl.TLSVersion.TLSv1_2, alpn)
+                    self.assertEqual(version, "TLSv1.2")
+                    self.assertIn(host.encode(), der)
+        self.assertNotIn("refused to sign", server.log())
+
     def test_private_keys_are_only_in_the_tls_helper(self):
         server = self.start_server()
         for host in HOSTS:
