@@ -8,7 +8,10 @@
 //
 // It reads no network byte: its only inputs are framed requests from the two processes
 // that do. It sends them certificate chains, and signs only TLS handshake signature inputs
-// (signing_input.cc) with keys of the service the asking process provides.
+// (signing_input.cc) with keys of the service the asking process provides. After a reload
+// the previous keys sign for 60 s more, then are freed (key_store.h); a client that stops
+// reading its answers is dropped (proto/channel.h), and refusals are logged in summary
+// (refusal_log.h). Its two timers need no syscall beyond the event loop's.
 #include <openssl/crypto.h>
 
 #include <cerrno>
