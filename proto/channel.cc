@@ -13,7 +13,11 @@
 namespace xmppd::ipc {
 
 Channel::Channel(struct event_base* base, UniqueFd sock, Limits in, Limits out, std::string name)
-    : base_(base), sock_(std::move(sock)), in_(in), out_(out), name_(std::move(name)),
+    : base_(base),
+      sock_(std::move(sock)),
+      in_(in),
+      out_(out),
+      name_(std::move(name)),
       max_queued_(out.max_queued ? out.max_queued : default_max_queued(out.max_record)),
       alive_(std::make_shared<bool>(true)) {}
 

@@ -342,9 +342,10 @@ struct SlowPeer {
     int small = 8192;
     setsockopt(a.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     sender = std::make_unique<Channel>(loop.base, std::move(a), Limits{4096, 0}, Limits{4096, 0, kBound}, "slow");
-    sender->start([](auto, auto&, std::string&) { return true; }, [this](CloseReason r, std::string_view d) {
-      closed = {true, r, std::string(d)};
-    });
+    sender->start([](auto, auto&, std::string&) { return true; },
+                  [this](CloseReason r, std::string_view d) {
+                    closed = {true, r, std::string(d)};
+                  });
   }
 };
 

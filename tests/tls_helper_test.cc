@@ -1,9 +1,9 @@
 // The real xmppd-tls process under its real sandbox, asked by a client playing the router
 // or the s2s worker: what it signs, what it refuses, and what it never sends.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -288,8 +288,7 @@ TEST_F(TlsHelperTest, ClientThatNeverReadsIsDroppedAndItsRefusalsAreLoggedInSumm
   int lines = 0;
   std::istringstream in(log);
   for (std::string line; std::getline(in, line);) lines += line.find("refused to sign for router") != std::string::npos;
-  EXPECT_NE(log.find(" more times in the last 1 s (last: key 424242 is not one this process uses)"),
-            std::string::npos);
+  EXPECT_NE(log.find(" more times in the last 1 s (last: key 424242 is not one this process uses)"), std::string::npos);
   EXPECT_LE(lines, 30) << sent << " refusals, logged once a second at most";
 }
 

@@ -14,11 +14,11 @@
 #include <openssl/ui.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <initializer_list>
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -581,8 +581,8 @@ TEST(KeyStore, FindsNothingWhenEmpty) {
 
 TEST(KeyStore, FindsEachKeyOfTheCurrentGenerationById) {
   KeyStore store;
-  store.replace(
-      held_keys({{1, "a.example", ipc::SERVICE_C2S, "P-256"}, {2, "b.example", ipc::SERVICE_S2S, "Ed25519"}}), kT0);
+  store.replace(held_keys({{1, "a.example", ipc::SERVICE_C2S, "P-256"}, {2, "b.example", ipc::SERVICE_S2S, "Ed25519"}}),
+                kT0);
   const HeldKey* a = store.find(1, kT0);
   const HeldKey* b = store.find(2, kT0);
   ASSERT_NE(a, nullptr);

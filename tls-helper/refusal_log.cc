@@ -4,8 +4,7 @@
 
 namespace xmppd::tls_helper {
 
-std::optional<std::string> RefusalLog::refused(std::string_view peer, std::string_view reason,
-                                               Clock::time_point now) {
+std::optional<std::string> RefusalLog::refused(std::string_view peer, std::string_view reason, Clock::time_point now) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) it = peers_.emplace(std::string(peer), PeerState{}).first;
   PeerState& state = it->second;
@@ -26,8 +25,8 @@ std::vector<std::string> RefusalLog::flush(Clock::time_point now) {
     char interval[32];
     std::snprintf(interval, sizeof interval, "%g", seconds);
     lines.push_back("refused to sign for " + peer + " " + std::to_string(state.counted) + " more time" +
-                    (state.counted == 1 ? "" : "s") + " in the last " + interval + " s (last: " +
-                    state.last_reason + ")");
+                    (state.counted == 1 ? "" : "s") + " in the last " + interval + " s (last: " + state.last_reason +
+                    ")");
     state.counted = 0;
     state.last_reason.clear();
     state.quiet_until = now + interval_;

@@ -79,8 +79,8 @@ bool is_public_value(std::uint16_t group, std::span<const std::uint8_t> value) {
 }
 
 bool has_downgrade_sentinel(std::span<const std::uint8_t> m) {
-  return std::memcmp(m.data() + kRandoms - sizeof kDowngradeSentinel, kDowngradeSentinel,
-                     sizeof kDowngradeSentinel) == 0;
+  const std::uint8_t* tail = m.data() + kRandoms - sizeof kDowngradeSentinel;
+  return std::memcmp(tail, kDowngradeSentinel, sizeof kDowngradeSentinel) == 0;
 }
 
 // client_random, server_random, then ServerECDHParams (RFC 8422 §5.4): curve_type,

@@ -31,9 +31,7 @@ constexpr std::string_view kServerContext = "TLS 1.3, server CertificateVerify";
 constexpr std::string_view kClientContext = "TLS 1.3, client CertificateVerify";
 
 // The strict case, the one of every host that allows TLS 1.3 (the default).
-SigningInput classify(const Bytes& message) {
-  return classify_signing_input(message, ServerVersions::kTls13Allowed);
-}
+SigningInput classify(const Bytes& message) { return classify_signing_input(message, ServerVersions::kTls13Allowed); }
 
 void append(Bytes& out, std::string_view text) { out.insert(out.end(), text.begin(), text.end()); }
 
@@ -59,10 +57,14 @@ constexpr std::uint8_t kSentinel[] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 
 // The curve of a NIST group, or nullptr for X25519/X448.
 const char* nist_curve_name(std::uint16_t group) {
   switch (group) {
-    case 0x0017: return "P-256";
-    case 0x0018: return "P-384";
-    case 0x0019: return "P-521";
-    default: return nullptr;
+    case 0x0017:
+      return "P-256";
+    case 0x0018:
+      return "P-384";
+    case 0x0019:
+      return "P-521";
+    default:
+      return nullptr;
   }
 }
 

@@ -56,11 +56,11 @@ bool any_has_name_constraints(STACK_OF(X509)* certs) {
 
 // `constraints` covers the chain OpenSSL built (anchor included) and whatever else the
 // peer sent: a constrained certificate anywhere near the leaf is reason enough.
-VerifyErrors verify_chain(X509* leaf, STACK_OF(X509)* untrusted, X509_STORE* trust, std::optional<time_t> at,
+VerifyErrors verify_chain(X509* leaf, STACK_OF(X509) * untrusted, X509_STORE* trust, std::optional<time_t> at,
                           NameConstraints& constraints) {
   VerifyErrors errors;
   constraints = has_name_constraints(leaf) || any_has_name_constraints(untrusted) ? NameConstraints::kInChain
-                                                                                   : NameConstraints::kNone;
+                                                                                  : NameConstraints::kNone;
   // With no anchors nothing can be trusted, but the other checks still say why.
   StorePtr empty_store(trust ? nullptr : X509_STORE_new());
   if (!trust) trust = empty_store.get();
@@ -282,8 +282,7 @@ const char* describe(IdentityStatus status) {
   return "not valid for the domain";
 }
 
-IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched,
-                              NameConstraints constraints) {
+IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched, NameConstraints constraints) {
   if (!leaf) return IdentityStatus::kNoCertificate;
   domain = strip_trailing_dot(domain);
   if (!valid_reference(domain)) return IdentityStatus::kMismatch;

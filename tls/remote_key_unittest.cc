@@ -195,8 +195,8 @@ TEST(RemoteKey, ServerLimitedToTls12SendsNoDowngradeSentinel) {
     bool strict = versions == tls_helper::ServerVersions::kTls13Allowed;
     EXPECT_EQ(r.ok, !strict) << (strict ? "the strict check refuses" : "told the truth, the helper signs");
     ASSERT_EQ(holder.inputs.size(), 1u);
-    EXPECT_EQ(holder.inputs[0], strict ? tls_helper::SigningInput::kUnknown
-                                       : tls_helper::SigningInput::kTls12ServerKeyExchange);
+    EXPECT_EQ(holder.inputs[0],
+              strict ? tls_helper::SigningInput::kUnknown : tls_helper::SigningInput::kTls12ServerKeyExchange);
     set_remote_signer(nullptr);
     X509_free(cert);
   }
