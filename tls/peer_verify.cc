@@ -56,7 +56,7 @@ bool any_has_name_constraints(STACK_OF(X509)* certs) {
 
 // `constraints` covers the chain OpenSSL built (anchor included) and whatever else the
 // peer sent: a constrained certificate anywhere near the leaf is reason enough.
-VerifyErrors verify_chain(X509* leaf, STACK_OF(X509) * untrusted, X509_STORE* trust, std::optional<time_t> at,
+VerifyErrors verify_chain(X509* leaf, STACK_OF(X509)* untrusted, X509_STORE* trust, std::optional<time_t> at,
                           NameConstraints& constraints) {
   VerifyErrors errors;
   constraints = has_name_constraints(leaf) || any_has_name_constraints(untrusted) ? NameConstraints::kInChain
