@@ -81,6 +81,7 @@ OpenCredentials open_credentials(const config::Settings& settings) {
       c->set_service(use.service);
       c->set_certificate_path(pair.first);
       c->set_key_path(pair.second);
+      c->set_protocol(use.ssl.protocol);
       open_once(pair.first, opened, out);
       open_once(pair.second, opened, out);
     }

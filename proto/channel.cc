@@ -6,13 +6,19 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "common/log.h"
 
 namespace xmppd::ipc {
 
 Channel::Channel(struct event_base* base, UniqueFd sock, Limits in, Limits out, std::string name)
-    : base_(base), sock_(std::move(sock)), in_(in), out_(out), name_(std::move(name)),
+    : base_(base),
+      sock_(std::move(sock)),
+      in_(in),
+      out_(out),
+      name_(std::move(name)),
+      max_queued_(out.max_queued ? out.max_queued : default_max_queued(out.max_record)),
       alive_(std::make_shared<bool>(true)) {}
 
 Channel::~Channel() { *alive_ = false; }
@@ -80,7 +86,7 @@ bool Channel::send(const google::protobuf::MessageLite& message, std::span<const
 }
 
 bool Channel::send_bytes(std::span<const std::uint8_t> bytes, std::span<const int> fds) {
-  if (!open() || fds.size() > out_.max_fds) return false;
+  if (!open() || overflowed_ || fds.size() > out_.max_fds) return false;
   if (queue_.empty()) {
     switch (send_record(sock_.get(), bytes, fds)) {
       case SendStatus::kSent:
@@ -94,6 +100,11 @@ bool Channel::send_bytes(std::span<const std::uint8_t> bytes, std::span<const in
         break;
     }
   }
+  std::size_t cost = bytes.size() + kQueuedRecordOverhead;
+  if (queued_bytes_ + cost > max_queued_) {
+    overflow();
+    return false;
+  }
   Pending pending{std::vector<std::uint8_t>(bytes.begin(), bytes.end()), {}};
   for (int fd : fds) {
     UniqueFd copy(fcntl(fd, F_DUPFD_CLOEXEC, 0));
@@ -104,17 +115,33 @@ bool Channel::send_bytes(std::span<const std::uint8_t> bytes, std::span<const in
     pending.fds.push_back(std::move(copy));
   }
   queue_.push_back(std::move(pending));
+  queued_bytes_ += cost;
   event_add(write_event_.get(), nullptr);
   return true;
 }
 
+void Channel::overflow() {
+  log::debug("%s: %zu bytes in %zu records wait for the peer to read", name_.c_str(), queued_bytes_, queue_.size());
+  overflowed_ = true;
+  // The memory goes back at once; the records were for a peer that is about to be dropped.
+  queue_.clear();
+  queued_bytes_ = 0;
+  event_active(write_event_.get(), EV_WRITE, 0);
+}
+
 void Channel::write_ready() {
+  if (overflowed_) {
+    fail(CloseReason::kViolation,
+         "peer stopped reading: over " + std::to_string(max_queued_) + " bytes waiting for it");
+    return;
+  }
   while (!queue_.empty()) {
     Pending& head = queue_.front();
     std::vector<int> raw;
     for (auto& fd : head.fds) raw.push_back(fd.get());
     switch (send_record(sock_.get(), head.bytes, raw)) {
       case SendStatus::kSent:
+        queued_bytes_ -= head.bytes.size() + kQueuedRecordOverhead;
         queue_.pop_front();
         continue;
       case SendStatus::kWouldBlock:
@@ -133,6 +160,7 @@ void Channel::fail(CloseReason reason, std::string_view detail) {
   write_event_.reset();
   sock_.reset();
   queue_.clear();
+  queued_bytes_ = 0;
   if (on_close_) {
     // The handler may destroy this channel: move it out first.
     CloseHandler handler = std::move(on_close_);

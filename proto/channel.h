@@ -50,12 +50,18 @@ class Channel {
 
   void start(RecordHandler on_record, CloseHandler on_close);
   // Queues the record when the socket is full. False when the message is over the
-  // outbound limit or the channel is closed.
+  // outbound limit or the channel is closed. When the queue would pass the outbound
+  // max_queued, the queue is dropped, send returns false and the channel closes from the
+  // loop as a violation (the peer stopped reading): never from inside send, whose caller
+  // may be the owner that the close handler destroys.
   bool send(const google::protobuf::MessageLite& message, std::span<const int> fds = {});
   bool send_bytes(std::span<const std::uint8_t> bytes, std::span<const int> fds = {});
   bool open() const { return sock_.get() >= 0; }
   const std::string& name() const { return name_; }
   std::size_t queued() const { return queue_.size(); }
+  std::size_t queued_bytes() const { return queued_bytes_; }
+  // What one queued record costs beyond its bytes, for the max_queued account.
+  static constexpr std::size_t kQueuedRecordOverhead = 64;
   // Called from the loop when records were queued and all have gone out.
   void set_on_drained(std::function<void()> on_drained) { on_drained_ = std::move(on_drained); }
 
@@ -69,6 +75,7 @@ class Channel {
   void read_ready();
   void write_ready();
   void fail(CloseReason reason, std::string_view detail);
+  void overflow();
 
   struct event_base* base_;
   UniqueFd sock_;
@@ -77,6 +84,9 @@ class Channel {
   std::vector<std::uint8_t> buffer_;
   std::vector<std::uint8_t> scratch_;
   std::deque<Pending> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t max_queued_;
+  bool overflowed_ = false;  // the queue passed max_queued_; the loop closes the channel
   EventPtr read_event_, write_event_;
   RecordHandler on_record_;
   CloseHandler on_close_;

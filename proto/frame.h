@@ -17,7 +17,17 @@ namespace xmppd::ipc {
 struct Limits {
   std::size_t max_record;  // bytes; a larger record is a protocol violation
   std::size_t max_fds;     // descriptors with one record
+  // Outbound only: bytes that may wait for the peer to read, each record counted with a
+  // fixed overhead; 0 means default_max_queued(max_record). A peer that lets more pile up
+  // has stopped reading, which is as much a violation as a bad record.
+  std::size_t max_queued = 0;
 };
+
+// 64 records of the channel's largest size, and never under 16 MiB: far above what a
+// peer that reads leaves waiting, far below what would hurt the process.
+constexpr std::size_t default_max_queued(std::size_t max_record) {
+  return 64 * max_record > (16u << 20) ? 64 * max_record : (16u << 20);
+}
 
 enum class RecvStatus {
   kRecord,       // `length` bytes in the buffer, descriptors in `fds`

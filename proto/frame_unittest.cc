@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
 
 #include "control.pb.h"
@@ -316,6 +317,90 @@ TEST(TypedChannel, FullSocketQueuesInOrderAndKeepsDescriptors) {
   char c;
   EXPECT_EQ(read(pipefd[0], &c, 1), 1);
   close(pipefd[0]);
+}
+
+// ---- The bound on what waits for the peer ----
+
+struct Closed {
+  bool closed = false;
+  CloseReason reason{};
+  std::string detail;
+};
+
+// A sender whose peer (`peer`) reads only when the test says so, with a small socket
+// buffer so that records queue early.
+struct SlowPeer {
+  static constexpr std::size_t kBound = 64 << 10;
+  Loop loop;
+  UniqueFd peer;
+  std::unique_ptr<Channel> sender;
+  Closed closed;
+  SlowPeer() {
+    UniqueFd a;
+    EXPECT_TRUE(make_seqpacket_pair(4096, a, peer));
+    set_nonblocking(peer.get());
+    int small = 8192;
+    setsockopt(a.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sender = std::make_unique<Channel>(loop.base, std::move(a), Limits{4096, 0}, Limits{4096, 0, kBound}, "slow");
+    sender->start([](auto, auto&, std::string&) { return true; },
+                  [this](CloseReason r, std::string_view d) {
+                    closed = {true, r, std::string(d)};
+                  });
+  }
+};
+
+TEST(ChannelQueue, PeerThatNeverReadsIsDroppedAsAViolationAndTheQueueFreed) {
+  SlowPeer s;
+  const std::vector<std::uint8_t> record(1000, 0x42);
+  int accepted = 0;
+  while (s.sender->send_bytes(record)) {
+    ASSERT_LE(s.sender->queued_bytes(), SlowPeer::kBound) << "after " << accepted << " records";
+    ASSERT_LT(++accepted, 10000) << "the queue never filled";
+  }
+  EXPECT_GT(accepted, 50) << "the socket and the queue took records first";
+  EXPECT_EQ(s.sender->queued(), 0u) << "the memory goes back at once";
+  EXPECT_EQ(s.sender->queued_bytes(), 0u);
+  EXPECT_FALSE(s.closed.closed) << "not closed from inside send: its caller may own the channel";
+  EXPECT_FALSE(s.sender->send_bytes(record)) << "nothing more is taken";
+
+  s.loop.run_briefly();
+  EXPECT_TRUE(s.closed.closed);
+  EXPECT_EQ(s.closed.reason, CloseReason::kViolation);
+  EXPECT_NE(s.closed.detail.find("peer stopped reading"), std::string::npos) << s.closed.detail;
+  EXPECT_FALSE(s.sender->open());
+}
+
+TEST(ChannelQueue, PeerThatReadsLateGetsEverythingUpToTheBound) {
+  SlowPeer s;
+  // Just under the bound: what the socket took plus what waits.
+  std::vector<std::uint8_t> record(1000);
+  int sent = 0;
+  for (; s.sender->queued_bytes() + 2 * (record.size() + Channel::kQueuedRecordOverhead) <= SlowPeer::kBound; ++sent) {
+    record[0] = static_cast<std::uint8_t>(sent);
+    ASSERT_TRUE(s.sender->send_bytes(record));
+  }
+  ASSERT_GT(s.sender->queued(), 10u) << "the test needs records waiting";
+
+  std::vector<std::uint8_t> buffer(4097);
+  std::vector<UniqueFd> fds;
+  int received = 0;
+  for (int turn = 0; turn < 200 && received < sent; ++turn) {
+    s.loop.run_briefly();
+    std::size_t length = 0;
+    while (recv_record(s.peer.get(), buffer, 0, length, fds) == RecvStatus::kRecord) {
+      ASSERT_EQ(length, record.size());
+      ASSERT_EQ(buffer[0], static_cast<std::uint8_t>(received)) << "in order";
+      ++received;
+    }
+  }
+  EXPECT_EQ(received, sent);
+  EXPECT_FALSE(s.closed.closed);
+  EXPECT_EQ(s.sender->queued_bytes(), 0u) << "the account comes back to zero";
+}
+
+TEST(ChannelQueue, DefaultBoundIsSixtyFourLargestRecordsAndAtLeastSixteenMebibytes) {
+  EXPECT_EQ(default_max_queued(4096), 16u << 20);
+  EXPECT_EQ(default_max_queued(1 << 20), 64u << 20);
 }
 
 }  // namespace

@@ -1,12 +1,21 @@
 // The real xmppd-tls process under its real sandbox, asked by a client playing the router
 // or the s2s worker: what it signs, what it refuses, and what it never sends.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "proto/channel.h"
@@ -36,13 +45,28 @@ class TlsHelperTest : public ::testing::Test {
     ASSERT_TRUE(make_test_certificate(dir_, "client.test", "ec", c2s_));
     ASSERT_TRUE(make_test_certificate(dir_, "server.test", "rsa", s2s_));
     std::string error;
-    ASSERT_TRUE(helper_.start(build_path("tls-helper/xmppd-tls"),
-                              {{"client.test", ipc::SERVICE_C2S, c2s_.certificate_path, c2s_.key_path},
-                               {"server.test", ipc::SERVICE_S2S, s2s_.certificate_path, s2s_.key_path}},
-                              error))
-        << error;
+    // The helper logs to its descriptor 2: a file here, so that tests can read its log.
+    UniqueFd log(open((dir_ + "/helper.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+    UniqueFd saved(fcntl(2, F_DUPFD_CLOEXEC, 0));
+    ASSERT_TRUE(log && saved && dup2(log.get(), 2) == 2);
+    bool started = helper_.start(build_path("tls-helper/xmppd-tls"), credentials(), error);
+    dup2(saved.get(), 2);
+    ASSERT_TRUE(started) << error << helper_log();
   }
-  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  void TearDown() override {
+    if (HasFailure()) std::fprintf(stderr, "helper log:\n%s", helper_log().c_str());
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  std::vector<CredentialFiles> credentials() const {
+    return {{"client.test", ipc::SERVICE_C2S, c2s_.certificate_path, c2s_.key_path},
+            {"server.test", ipc::SERVICE_S2S, s2s_.certificate_path, s2s_.key_path}};
+  }
+
+  std::string helper_log() const {
+    std::ifstream in(dir_ + "/helper.log");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
 
   // Reads one record from a link; false on end of link or timeout.
   static bool read(int fd, ipc::FromTlsHelper& message) {
@@ -193,6 +217,79 @@ TEST_F(TlsHelperTest, GarbageEndsTheLinkAndIsReportedToTheParent) {
   ASSERT_TRUE(reported);
   EXPECT_EQ(report.peer_violation().peer(), ipc::ROLE_ROUTER);
   EXPECT_EQ(report.peer_violation().reason(), "record does not decode");
+}
+
+// Right after a reload both generations sign: handshakes begun before it still need the old
+// key. (That the old one stops after kPreviousGenerationGrace, 60 s, is pinned down by
+// key_store_unittest with the time given, not waited for here.)
+TEST_F(TlsHelperTest, AfterAReloadThePreviousGenerationStillSignsDuringItsGrace) {
+  UniqueFd router;
+  std::uint32_t old_key = connect(ipc::ROLE_ROUTER, router, "client.test");
+  std::string error;
+  ASSERT_TRUE(helper_.load(credentials(), 2, error)) << error;
+  ipc::FromTlsHelper update;
+  ASSERT_TRUE(read(router.get(), update));
+  ASSERT_TRUE(update.has_certificates());
+  ASSERT_EQ(update.certificates().certificates_size(), 1);
+  std::uint32_t new_key = update.certificates().certificates(0).key_id();
+  EXPECT_NE(new_key, old_key) << "key ids are never reused";
+  for (std::uint32_t key : {old_key, new_key}) {
+    ipc::SignResponse r = ask(router.get(), key, ipc::SCHEME_ECDSA, "SHA256", tls13_certificate_verify("server"));
+    EXPECT_FALSE(r.signature().empty()) << "key " << key << ": " << r.error();
+  }
+  EXPECT_EQ(kill(helper_.pid(), 0), 0) << "arming the retirement timer is within the sandbox";
+}
+
+// A compromised router that floods the helper with requests it refuses and never reads an
+// answer: the answers pile up to the bound, the link is dropped and reported as a
+// violation, the refusals make a few log lines instead of one each, and the s2s worker's
+// link goes on signing.
+TEST_F(TlsHelperTest, ClientThatNeverReadsIsDroppedAndItsRefusalsAreLoggedInSummary) {
+  UniqueFd router, s2s;
+  connect(ipc::ROLE_ROUTER, router, "client.test");
+  std::uint32_t s2s_key = connect(ipc::ROLE_S2S, s2s, "server.test");
+
+  ipc::ToTlsHelper request;
+  request.mutable_sign()->set_key_id(424242);  // no such key: refused without any signing
+  request.mutable_sign()->set_scheme(ipc::SCHEME_ECDSA);
+  request.mutable_sign()->set_digest("SHA256");
+  request.mutable_sign()->set_message(std::string(200, 'x'));
+  int sent = 0;
+  for (; sent < 500000; ++sent) {
+    request.mutable_sign()->set_request_id(static_cast<std::uint64_t>(sent));
+    std::string bytes = request.SerializeAsString();
+    if (ipc::send_record(router.get(), std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
+                         {}) != ipc::SendStatus::kSent)
+      break;
+  }
+  EXPECT_LT(sent, 500000) << "the helper never dropped the link";
+  EXPECT_GT(sent, 1000) << "dropped before its queue could have filled";
+
+  ipc::ChildToParent report;
+  bool reported = false;
+  while (!reported && helper_.receive(report, 10000)) reported = report.has_peer_violation();
+  ASSERT_TRUE(reported);
+  EXPECT_EQ(report.peer_violation().peer(), ipc::ROLE_ROUTER);
+  EXPECT_NE(report.peer_violation().reason().find("peer stopped reading"), std::string::npos)
+      << report.peer_violation().reason();
+
+  // Nothing else was lost: the helper lives and the other link still signs.
+  EXPECT_EQ(kill(helper_.pid(), 0), 0);
+  ipc::SignResponse r = ask(s2s.get(), s2s_key, ipc::SCHEME_RSA_PSS, "SHA256", tls13_certificate_verify("server"));
+  EXPECT_FALSE(r.signature().empty()) << r.error();
+
+  // The summary of the counted refusals comes at the end of their second; wait for it
+  // with a wide margin (a loaded machine).
+  std::string log;
+  for (int i = 0; i < 100 && log.find(" more times in the last 1 s") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    log = helper_log();
+  }
+  int lines = 0;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) lines += line.find("refused to sign for router") != std::string::npos;
+  EXPECT_NE(log.find(" more times in the last 1 s (last: key 424242 is not one this process uses)"), std::string::npos);
+  EXPECT_LE(lines, 30) << sent << " refusals, logged once a second at most";
 }
 
 }  // namespace

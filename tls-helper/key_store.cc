@@ -136,6 +136,7 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
   const std::size_t errors_before = report.errors.size();
   for (const ipc::Credential& c : settings.credentials())
     if (auto held = load_one(c, files, next_key_id, report, now)) {
+      held->versions = service_versions(settings, c.service());
       keys.push_back(std::move(*held));
       ++next_key_id;
     }
@@ -143,16 +144,35 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
   return keys;
 }
 
-void KeyStore::replace(std::vector<HeldKey> keys) {
-  previous_ = std::move(current_);
-  current_ = std::move(keys);
+ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service) {
+  for (const ipc::Credential& c : settings.credentials())
+    if (c.service() == service && c.protocol() == "tlsv1_2") return ServerVersions::kUpToTls12;
+  return ServerVersions::kTls13Allowed;
 }
 
-const HeldKey* KeyStore::find(std::uint32_t key_id) const {
-  for (const auto* set : {&current_, &previous_})
-    for (const HeldKey& k : *set)
-      if (k.key_id == key_id) return &k;
+void KeyStore::replace(std::vector<HeldKey> keys, Clock::time_point now) {
+  previous_ = std::move(current_);
+  current_ = std::move(keys);
+  previous_until_ = now + kPreviousGenerationGrace;
+}
+
+const HeldKey* KeyStore::find(std::uint32_t key_id, Clock::time_point now) const {
+  for (const HeldKey& k : current_)
+    if (k.key_id == key_id) return &k;
+  // Checked here too, not only by retire_expired(): a late timer must not extend the grace.
+  if (now >= previous_until_) return nullptr;
+  for (const HeldKey& k : previous_)
+    if (k.key_id == key_id) return &k;
   return nullptr;
+}
+
+void KeyStore::retire_expired(Clock::time_point now) {
+  if (now >= previous_until_) previous_.clear();
+}
+
+std::optional<KeyStore::Clock::time_point> KeyStore::previous_retires_at() const {
+  if (previous_.empty()) return std::nullopt;
+  return previous_until_;
 }
 
 ipc::CertificateSet KeyStore::certificates_for(ipc::Service service, std::uint64_t generation) const {

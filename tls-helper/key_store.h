@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <map>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "control.pb.h"
+#include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
 
 namespace xmppd::tls_helper {
@@ -31,6 +33,8 @@ struct HeldKey {
   ipc::KeyType type;
   EvpPkeyPtr key;
   std::vector<std::string> chain;  // DER, leaf first
+  // What the servers that may present this key can negotiate; see service_versions().
+  ServerVersions versions = ServerVersions::kTls13Allowed;
 };
 
 struct LoadReport {
@@ -42,20 +46,43 @@ struct LoadReport {
 // does not match its certificate, an RSA key under 2048 bits, an EC key off P-256/P-384/
 // P-521, any other key type, and an encrypted key. An expired or not yet valid certificate
 // is only a warning: a server with a lapsed certificate should still start, and say so.
-// Key ids are taken from `next_key_id` onwards, so ids are never reused.
+// Key ids are taken from `next_key_id` onwards, so ids are never reused. Each key gets the
+// versions of its service (service_versions()).
 std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
                                               const std::map<std::string, std::string>& files,
                                               std::uint32_t& next_key_id, LoadReport& report, std::time_t now);
 
+// How long the keys of the generation before a reload still sign. A handshake that began
+// before the reload was given the old certificate and must sign with its key; handshakes
+// have their own deadline well under this. Past it the old keys are gone: a key replaced
+// because it leaked is then of no use to whoever holds a compromised router or worker.
+inline constexpr std::chrono::seconds kPreviousGenerationGrace{60};
+
+// The TLS versions the servers of `service` may negotiate, for the downgrade-sentinel check.
+// Per service, not per host: a handshake's versions are fixed by the context it started
+// with (the default host's, or the stream's), and SNI then switches only the certificate,
+// so any host's key may sign under any host's versions. One host limited to TLS 1.2
+// ("tlsv1_2") therefore exempts the whole service from the sentinel.
+ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service);
+
 class KeyStore {
  public:
-  // The keys of the generation before stay usable, for handshakes begun before a reload.
-  void replace(std::vector<HeldKey> keys);
-  const HeldKey* find(std::uint32_t key_id) const;
+  using Clock = std::chrono::steady_clock;
+
+  // The keys of the generation before stay usable for kPreviousGenerationGrace from `now`,
+  // for handshakes begun before the reload; any older generation is dropped at once.
+  void replace(std::vector<HeldKey> keys, Clock::time_point now);
+  // A key of the current generation, or of the previous one while its grace lasts.
+  const HeldKey* find(std::uint32_t key_id, Clock::time_point now) const;
+  // Frees the previous generation's keys once their grace is over.
+  void retire_expired(Clock::time_point now);
+  // When the previous generation must be retired; nullopt when there is none.
+  std::optional<Clock::time_point> previous_retires_at() const;
   ipc::CertificateSet certificates_for(ipc::Service service, std::uint64_t generation) const;
 
  private:
   std::vector<HeldKey> current_, previous_;
+  Clock::time_point previous_until_{};
 };
 
 // Hashes and signs `message` as the scheme says, with the key's type checked against it.

@@ -14,10 +14,11 @@
 #include <openssl/ui.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 #include <initializer_list>
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,9 @@
 
 namespace xmppd::tls_helper {
 namespace {
+
+// Any fixed instant: the store compares times, it never reads the clock.
+const KeyStore::Clock::time_point kT0 = KeyStore::Clock::time_point() + std::chrono::hours(1000);
 
 using Bytes = std::vector<std::uint8_t>;
 
@@ -208,6 +212,26 @@ TEST_F(LoadKeys, LoadsRsaEcAndEd25519KeysWithConsecutiveIdsFromNextKeyId) {
     EXPECT_EQ(EVP_PKEY_eq(k.key.get(), key(kinds[i])), 1) << "the key of the file";
     ASSERT_EQ(k.chain.size(), 1u);
     EXPECT_EQ(k.chain[0], der(certs[i].get()));
+  }
+}
+
+TEST_F(LoadKeys, OneHostLimitedToTls12ExemptsOnlyItsServiceFromTheDowngradeSentinel) {
+  add_key("chat", key("P-256"), ipc::SERVICE_C2S);
+  add_key("legacy", key("P-256"), ipc::SERVICE_C2S);
+  add_key("fed", key("P-256"), ipc::SERVICE_S2S);
+  settings.mutable_credentials(1)->set_protocol("tlsv1_2");
+  settings.mutable_credentials(2)->set_protocol("tlsv1_2+");
+  auto keys = load();
+  ASSERT_TRUE(keys && keys->size() == 3) << ::testing::PrintToString(report.errors);
+  // SNI switches only the certificate: chat's key may sign in a handshake that began
+  // under legacy's TLS 1.2 limit, which puts no sentinel in the random.
+  EXPECT_EQ((*keys)[0].versions, ServerVersions::kUpToTls12);
+  EXPECT_EQ((*keys)[1].versions, ServerVersions::kUpToTls12);
+  EXPECT_EQ((*keys)[2].versions, ServerVersions::kTls13Allowed) << "s2s has no host limited to TLS 1.2";
+
+  for (const char* protocol : {"", "tlsv1_2+", "tlsv1_3", "tlsv1_3+"}) {
+    settings.mutable_credentials(1)->set_protocol(protocol);
+    EXPECT_EQ(service_versions(settings, ipc::SERVICE_C2S), ServerVersions::kTls13Allowed) << '"' << protocol << '"';
   }
 }
 
@@ -550,45 +574,85 @@ std::vector<HeldKey> held_keys(std::initializer_list<StoreKey> specs) {
 
 TEST(KeyStore, FindsNothingWhenEmpty) {
   KeyStore store;
-  EXPECT_EQ(store.find(0), nullptr);
-  EXPECT_EQ(store.find(1), nullptr);
+  EXPECT_EQ(store.find(0, kT0), nullptr);
+  EXPECT_EQ(store.find(1, kT0), nullptr);
   EXPECT_EQ(store.certificates_for(ipc::SERVICE_C2S, 1).certificates_size(), 0);
 }
 
 TEST(KeyStore, FindsEachKeyOfTheCurrentGenerationById) {
   KeyStore store;
-  store.replace(
-      held_keys({{1, "a.example", ipc::SERVICE_C2S, "P-256"}, {2, "b.example", ipc::SERVICE_S2S, "Ed25519"}}));
-  const HeldKey* a = store.find(1);
-  const HeldKey* b = store.find(2);
+  store.replace(held_keys({{1, "a.example", ipc::SERVICE_C2S, "P-256"}, {2, "b.example", ipc::SERVICE_S2S, "Ed25519"}}),
+                kT0);
+  const HeldKey* a = store.find(1, kT0);
+  const HeldKey* b = store.find(2, kT0);
   ASSERT_NE(a, nullptr);
   ASSERT_NE(b, nullptr);
   EXPECT_EQ(a->host, "a.example");
   EXPECT_EQ(b->host, "b.example");
   EXPECT_EQ(EVP_PKEY_eq(b->key.get(), key("Ed25519")), 1);
-  EXPECT_EQ(store.find(3), nullptr);
+  EXPECT_EQ(store.find(3, kT0), nullptr);
 }
 
 TEST(KeyStore, ReplaceKeepsThePreviousGenerationFindableButNotTheOneBefore) {
   KeyStore store;
-  store.replace(held_keys({{1, "one.example", ipc::SERVICE_C2S, "P-256"}}));
-  store.replace(held_keys({{2, "two.example", ipc::SERVICE_C2S, "P-256"}}));
-  ASSERT_NE(store.find(1), nullptr) << "a handshake begun before the reload still needs its key";
-  ASSERT_NE(store.find(2), nullptr);
-  EXPECT_EQ(store.find(1)->host, "one.example");
-  EXPECT_TRUE(store.find(1)->key) << "the previous generation's key is still there";
+  store.replace(held_keys({{1, "one.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  store.replace(held_keys({{2, "two.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  ASSERT_NE(store.find(1, kT0), nullptr) << "a handshake begun before the reload still needs its key";
+  ASSERT_NE(store.find(2, kT0), nullptr);
+  EXPECT_EQ(store.find(1, kT0)->host, "one.example");
+  EXPECT_TRUE(store.find(1, kT0)->key) << "the previous generation's key is still there";
 
-  store.replace(held_keys({{3, "three.example", ipc::SERVICE_C2S, "P-256"}}));
-  EXPECT_EQ(store.find(1), nullptr) << "two reloads ago";
-  ASSERT_NE(store.find(2), nullptr);
-  EXPECT_TRUE(store.find(2)->key);
-  ASSERT_NE(store.find(3), nullptr);
+  store.replace(held_keys({{3, "three.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  EXPECT_EQ(store.find(1, kT0), nullptr) << "two reloads ago";
+  ASSERT_NE(store.find(2, kT0), nullptr);
+  EXPECT_TRUE(store.find(2, kT0)->key);
+  ASSERT_NE(store.find(3, kT0), nullptr);
 
-  store.replace({});
-  EXPECT_EQ(store.find(2), nullptr);
-  EXPECT_NE(store.find(3), nullptr);
-  store.replace({});
-  EXPECT_EQ(store.find(3), nullptr);
+  store.replace({}, kT0);
+  EXPECT_EQ(store.find(2, kT0), nullptr);
+  EXPECT_NE(store.find(3, kT0), nullptr);
+  store.replace({}, kT0);
+  EXPECT_EQ(store.find(3, kT0), nullptr);
+}
+
+TEST(KeyStore, PreviousGenerationSignsOnlyDuringItsGrace) {
+  KeyStore store;
+  store.replace(held_keys({{1, "old.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  const auto reload = kT0 + std::chrono::seconds(5);
+  store.replace(held_keys({{2, "new.example", ipc::SERVICE_C2S, "P-256"}}), reload);
+  EXPECT_EQ(kPreviousGenerationGrace, std::chrono::seconds(60)) << "docs/design.md names this number";
+
+  const auto last_moment = reload + kPreviousGenerationGrace - std::chrono::milliseconds(1);
+  ASSERT_NE(store.find(1, last_moment), nullptr) << "a handshake begun before the reload may still sign";
+  EXPECT_EQ(store.find(1, reload + kPreviousGenerationGrace), nullptr) << "retired once the grace is over";
+  EXPECT_EQ(store.find(1, reload + std::chrono::hours(24)), nullptr);
+  EXPECT_NE(store.find(2, reload + std::chrono::hours(24)), nullptr) << "the current generation never expires";
+}
+
+TEST(KeyStore, RetireExpiredFreesThePreviousKeysOnlyAfterTheGrace) {
+  KeyStore store;
+  EXPECT_FALSE(store.previous_retires_at()) << "nothing to retire before any reload";
+  store.replace(held_keys({{1, "old.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  store.replace(held_keys({{2, "new.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  ASSERT_EQ(store.previous_retires_at(), kT0 + kPreviousGenerationGrace);
+
+  store.retire_expired(kT0 + std::chrono::seconds(1));
+  EXPECT_NE(store.find(1, kT0 + std::chrono::seconds(1)), nullptr) << "an early timer retires nothing";
+  store.retire_expired(kT0 + kPreviousGenerationGrace);
+  EXPECT_FALSE(store.previous_retires_at());
+  EXPECT_EQ(store.find(1, kT0), nullptr) << "the key is gone, not only hidden by the time check";
+  EXPECT_NE(store.find(2, kT0 + kPreviousGenerationGrace), nullptr);
+}
+
+TEST(KeyStore, ReloadWithinTheGraceDropsTheGenerationBeforeAtOnce) {
+  KeyStore store;
+  store.replace(held_keys({{1, "first.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  store.replace(held_keys({{2, "second.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
+  const auto soon = kT0 + std::chrono::seconds(1);
+  store.replace(held_keys({{3, "third.example", ipc::SERVICE_C2S, "P-256"}}), soon);
+  EXPECT_EQ(store.find(1, soon), nullptr) << "only one generation is kept in grace";
+  EXPECT_NE(store.find(2, soon), nullptr);
+  EXPECT_EQ(store.previous_retires_at(), soon + kPreviousGenerationGrace) << "the grace restarts at each reload";
 }
 
 TEST(KeyStore, CertificatesForListsOnlyThatServicesCurrentCertificates) {
@@ -598,7 +662,7 @@ TEST(KeyStore, CertificatesForListsOnlyThatServicesCurrentCertificates) {
   ASSERT_TRUE(intermediate && leaf);
 
   KeyStore store;
-  store.replace(held_keys({{1, "stale.example", ipc::SERVICE_C2S, "P-256"}}));
+  store.replace(held_keys({{1, "stale.example", ipc::SERVICE_C2S, "P-256"}}), kT0);
   std::vector<HeldKey> keys =
       held_keys({{7, "example.net", ipc::SERVICE_C2S, "Ed25519"}, {8, "example.com", ipc::SERVICE_S2S, "RSA-2048"}});
   keys.push_back(HeldKey{"chat.example",
@@ -609,7 +673,7 @@ TEST(KeyStore, CertificatesForListsOnlyThatServicesCurrentCertificates) {
                          {der(leaf.get()), der(intermediate.get())}});
   std::vector<std::vector<std::string>> chains;
   for (const HeldKey& k : keys) chains.push_back(k.chain);
-  store.replace(std::move(keys));
+  store.replace(std::move(keys), kT0);
 
   ipc::CertificateSet c2s = store.certificates_for(ipc::SERVICE_C2S, 17);
   EXPECT_EQ(c2s.generation(), 17u);
@@ -692,7 +756,7 @@ TEST(KeyStore, CertificatesCarryNoPrivateKeyMaterial) {
   std::vector<std::string> leaves;
   for (const HeldKey& k : *keys) leaves.push_back(k.chain.at(0));
   KeyStore store;
-  store.replace(std::move(*keys));
+  store.replace(std::move(*keys), kT0);
 
   std::string wire = store.certificates_for(ipc::SERVICE_C2S, 1).SerializeAsString();
   ASSERT_EQ(leaves.size(), kinds.size());

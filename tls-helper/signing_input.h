@@ -17,7 +17,17 @@ enum class SigningInput {
   kUnknown,
 };
 
-SigningInput classify_signing_input(std::span<const std::uint8_t> message);
+// The TLS versions a server that uses the key may negotiate. When TLS 1.3 is among them, a
+// genuine TLS 1.2 ServerHello's random ends with the downgrade sentinel of RFC 8446
+// §4.1.3, and a ServerKeyExchange input without it is no handshake of ours.
+enum class ServerVersions {
+  kUpToTls12,
+  kTls13Allowed,
+};
+
+// A TLS 1.2 ServerKeyExchange is recognised only with ECDHE parameters that decode: a
+// named curve we offer and a public value of its size (a NIST point on its curve).
+SigningInput classify_signing_input(std::span<const std::uint8_t> message, ServerVersions versions);
 
 // TLS 1.3 forbids PKCS#1 v1.5 signatures in CertificateVerify (RFC 8446 §4.2.3).
 bool scheme_allowed(SigningInput input, ipc::SignatureScheme scheme);

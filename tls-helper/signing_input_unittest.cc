@@ -30,7 +30,8 @@ using Bytes = std::vector<std::uint8_t>;
 constexpr std::string_view kServerContext = "TLS 1.3, server CertificateVerify";
 constexpr std::string_view kClientContext = "TLS 1.3, client CertificateVerify";
 
-SigningInput classify(const Bytes& message) { return classify_signing_input(message); }
+// The strict case, the one of every host that allows TLS 1.3 (the default).
+SigningInput classify(const Bytes& message) { return classify_signing_input(message, ServerVersions::kTls13Allowed); }
 
 void append(Bytes& out, std::string_view text) { out.insert(out.end(), text.begin(), text.end()); }
 
@@ -51,17 +52,51 @@ Bytes certificate_verify_input(std::string_view context, std::size_t hash_length
   return out;
 }
 
-// RFC 8422 §5.4: client_random, server_random, then ServerECDHParams:
-// curve_type (1 octet), NamedCurve (2 octets), point length (1 octet), point.
+constexpr std::uint8_t kSentinel[] = {0x44, 0x4f, 0x57, 0x4e, 0x47, 0x52, 0x44, 0x01};  // RFC 8446 §4.1.3
+
+// The curve of a NIST group, or nullptr for X25519/X448.
+const char* nist_curve_name(std::uint16_t group) {
+  switch (group) {
+    case 0x0017:
+      return "P-256";
+    case 0x0018:
+      return "P-384";
+    case 0x0019:
+      return "P-521";
+    default:
+      return nullptr;
+  }
+}
+
+// The public value of a fresh ECDHE key, as a server would send it: for the NIST groups
+// an uncompressed point on the curve. A value of another length, or one that begins with
+// another byte, is made up.
+Bytes public_value(std::uint16_t group, std::size_t length, std::uint8_t first_byte) {
+  Bytes out = pattern(length, 0x11);
+  if (!out.empty()) out[0] = first_byte;
+  const char* curve = nist_curve_name(group);
+  if (curve == nullptr || first_byte != 0x04) return out;
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", curve);
+  unsigned char* encoded = nullptr;
+  std::size_t n = key ? EVP_PKEY_get1_encoded_public_key(key, &encoded) : 0;
+  if (n == length) out.assign(encoded, encoded + n);
+  OPENSSL_free(encoded);
+  EVP_PKEY_free(key);
+  return out;
+}
+
+// RFC 8422 §5.4: client_random, server_random (its last 8 octets the downgrade sentinel of a
+// server that also speaks TLS 1.3), then ServerECDHParams: curve_type (1 octet), NamedCurve
+// (2 octets), point length (1 octet), point.
 Bytes server_key_exchange_input(std::uint16_t group, std::size_t point_length, std::uint8_t first_point_byte,
                                 std::uint8_t curve_type = 3) {
   Bytes out = pattern(64, 0x3c);
+  std::copy(std::begin(kSentinel), std::end(kSentinel), out.begin() + 56);
   out.push_back(curve_type);
   out.push_back(static_cast<std::uint8_t>(group >> 8));
   out.push_back(static_cast<std::uint8_t>(group & 0xff));
   out.push_back(static_cast<std::uint8_t>(point_length));
-  Bytes point = pattern(point_length, 0x11);
-  if (!point.empty()) point[0] = first_point_byte;
+  Bytes point = public_value(group, point_length, first_point_byte);
   out.insert(out.end(), point.begin(), point.end());
   return out;
 }
@@ -189,13 +224,42 @@ TEST_P(SigningInputTls12, ServerKeyExchangeIsRecognised) {
   EXPECT_EQ(classify(m), SigningInput::kTls12ServerKeyExchange);
 }
 
-TEST_P(SigningInputTls12, AnyRandomsAreAccepted) {
+TEST_P(SigningInputTls12, AnyRandomsAreAcceptedBeforeTheSentinel) {
   const Group& g = GetParam();
   for (std::uint8_t fill : {0x00, 0x20, 0x03, 0xff}) {
     Bytes m = server_key_exchange_input(g.id, g.point_length, 0x04);
-    std::fill(m.begin(), m.begin() + 64, fill);
+    std::fill(m.begin(), m.begin() + 56, fill);
     EXPECT_EQ(classify(m), SigningInput::kTls12ServerKeyExchange) << "randoms of 0x" << std::hex << int{fill};
   }
+}
+
+TEST_P(SigningInputTls12, ServerRandomWithoutTheSentinelIsUnknownWhenTls13IsAllowed) {
+  const Group& g = GetParam();
+  Bytes m = server_key_exchange_input(g.id, g.point_length, 0x04);
+  std::fill(m.begin() + 56, m.begin() + 64, 0x5a);
+  EXPECT_EQ(classify(m), SigningInput::kUnknown) << "a client of a TLS 1.3 server never sees such a random";
+  EXPECT_EQ(classify_signing_input(m, ServerVersions::kUpToTls12), SigningInput::kTls12ServerKeyExchange)
+      << "a server limited to TLS 1.2 sends no sentinel";
+}
+
+TEST_P(SigningInputTls12, EveryAlteredSentinelOctetIsUnknown) {
+  const Group& g = GetParam();
+  for (std::size_t i = 56; i < 64; ++i) {
+    Bytes m = server_key_exchange_input(g.id, g.point_length, 0x04);
+    m[i] ^= 0x01;
+    EXPECT_EQ(classify(m), SigningInput::kUnknown) << "server_random octet " << i << " altered";
+  }
+}
+
+TEST_P(SigningInputTls12, Tls11SentinelOrSentinelInTheClientRandomIsUnknown) {
+  const Group& g = GetParam();
+  Bytes tls11 = server_key_exchange_input(g.id, g.point_length, 0x04);
+  tls11[63] = 0x00;  // "DOWNGRD" 00: a downgrade to TLS 1.1 or below
+  EXPECT_EQ(classify(tls11), SigningInput::kUnknown);
+  Bytes in_client = server_key_exchange_input(g.id, g.point_length, 0x04);
+  std::copy(in_client.begin() + 56, in_client.begin() + 64, in_client.begin() + 24);
+  std::fill(in_client.begin() + 56, in_client.begin() + 64, 0x00);
+  EXPECT_EQ(classify(in_client), SigningInput::kUnknown);
 }
 
 TEST_P(SigningInputTls12, WrongPointLengthIsUnknown) {
@@ -254,6 +318,31 @@ TEST(SigningInputTls12Groups, CompressedNistPointIsUnknown) {
   EXPECT_EQ(classify(server_key_exchange_input(0x0017, 33, 0x03)), SigningInput::kUnknown);
   EXPECT_EQ(classify(server_key_exchange_input(0x0018, 49, 0x02)), SigningInput::kUnknown);
   EXPECT_EQ(classify(server_key_exchange_input(0x0019, 67, 0x03)), SigningInput::kUnknown);
+}
+
+TEST(SigningInputTls12Groups, NistPointOffTheCurveIsUnknown) {
+  for (const Group& g : kGroups) {
+    if (!g.nist) continue;
+    Bytes m = server_key_exchange_input(g.id, g.point_length, 0x04);
+    ASSERT_EQ(classify(m), SigningInput::kTls12ServerKeyExchange) << g.name << ": a real point first";
+    m.back() ^= 0x01;  // y changed: the point leaves the curve
+    EXPECT_EQ(classify(m), SigningInput::kUnknown) << g.name << " with y altered";
+    Bytes zeros = server_key_exchange_input(g.id, g.point_length, 0x04);
+    std::fill(zeros.begin() + 64 + 5, zeros.end(), 0x00);
+    EXPECT_EQ(classify(zeros), SigningInput::kUnknown) << g.name << " point (0, 0)";
+    Bytes ones = server_key_exchange_input(g.id, g.point_length, 0x04);
+    std::fill(ones.begin() + 64 + 5, ones.end(), 0xff);
+    EXPECT_EQ(classify(ones), SigningInput::kUnknown) << g.name << " coordinates past the field prime";
+  }
+}
+
+TEST(SigningInputTls12Groups, PatternBytesThatLookLikeAPointAreUnknown) {
+  // What the check before this one accepted: 0x04 and any 64 bytes for P-256.
+  Bytes m = server_key_exchange_input(0x0017, 65, 0x04);
+  Bytes made_up = pattern(65, 0x11);
+  made_up[0] = 0x04;
+  std::copy(made_up.begin(), made_up.end(), m.begin() + 68);
+  EXPECT_EQ(classify(m), SigningInput::kUnknown);
 }
 
 TEST(SigningInputTls12Groups, UnknownGroupIsUnknown) {

@@ -8,10 +8,14 @@
 //
 // It reads no network byte: its only inputs are framed requests from the two processes
 // that do. It sends them certificate chains, and signs only TLS handshake signature inputs
-// (signing_input.cc) with keys of the service the asking process provides.
+// (signing_input.cc) with keys of the service the asking process provides. After a reload
+// the previous keys sign for 60 s more, then are freed (key_store.h); a client that stops
+// reading its answers is dropped (proto/channel.h), and refusals are logged in summary
+// (refusal_log.h). Its two timers need no syscall beyond the event loop's.
 #include <openssl/crypto.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -20,6 +24,7 @@
 #include "common/log.h"
 #include "runtime/child.h"
 #include "tls-helper/key_store.h"
+#include "tls-helper/refusal_log.h"
 #include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
 
@@ -27,9 +32,12 @@ namespace xmppd::tls_helper {
 namespace {
 
 constexpr std::size_t kMaxCredentialFile = 1 << 20;
-// Signing inputs are small; a certificate set may hold many chains.
+// Signing inputs are small; a certificate set may hold many chains. A client waits for
+// each signature before it asks again (tls/helper_link.cc), so what waits for it is one
+// answer and a certificate set or two after reloads: a client that lets 4 MiB pile up has
+// stopped reading, and the channel drops it as a violation.
 constexpr ipc::Limits kFromClient{64 << 10, 0};
-constexpr ipc::Limits kToClient{1 << 20, 0};
+constexpr ipc::Limits kToClient{1 << 20, 0, 4 << 20};
 
 using ClientChannel = ipc::TypedChannel<ipc::ToTlsHelper>;
 
@@ -43,6 +51,13 @@ bool read_whole(int fd, std::string& out) {
     out.append(buf, static_cast<std::size_t>(n));
     if (out.size() > kMaxCredentialFile) return false;
   }
+}
+
+// The libevent timeout that ends at `due` (at once if it is past).
+timeval delay_until(std::chrono::steady_clock::time_point due) {
+  auto wait = std::chrono::ceil<std::chrono::microseconds>(due - std::chrono::steady_clock::now());
+  if (wait.count() < 0) wait = {};
+  return {static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
 }
 
 void forget(std::map<std::string, std::string>& files) {
@@ -128,7 +143,8 @@ class TlsHelper final : public runtime::ChildRole {
     next_key_id_ = next;
     generation_ = generation;
     log::info("serving %zu certificates (generation %llu)", keys->size(), static_cast<unsigned long long>(generation));
-    store_.replace(std::move(*keys));
+    store_.replace(std::move(*keys), KeyStore::Clock::now());
+    schedule_retirement();
     for (auto& [peer, channel] : clients_)
       channel->send(wrap(store_.certificates_for(peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S,
                                                  generation_)));
@@ -143,20 +159,20 @@ class TlsHelper final : public runtime::ChildRole {
       response->set_signature(signature->data(), signature->size());
     else
       response->set_error(error);
-    if (!error.empty()) log::warning("refused to sign for %s: %s", runtime::wire_role_name(peer), error.c_str());
+    if (!error.empty()) note_refusal(peer, error);
     channel.send(reply);
   }
 
   std::optional<std::vector<std::uint8_t>> sign_for(ipc::Role peer, ipc::Service service,
                                                     const ipc::SignRequest& request, std::string& error) {
-    const HeldKey* key = store_.find(request.key_id());
+    const HeldKey* key = store_.find(request.key_id(), KeyStore::Clock::now());
     if (key == nullptr || key->service != service) {
       error = "key " + std::to_string(request.key_id()) + " is not one this process uses";
       return std::nullopt;
     }
     std::span<const std::uint8_t> message(reinterpret_cast<const std::uint8_t*>(request.message().data()),
                                           request.message().size());
-    SigningInput input = classify_signing_input(message);
+    SigningInput input = classify_signing_input(message, key->versions);
     // Only the s2s worker acts as a TLS client that presents a certificate.
     bool role_may = input != SigningInput::kTls13ClientCertificateVerify || peer == ipc::ROLE_S2S;
     if (!role_may || !scheme_allowed(input, request.scheme())) {
@@ -166,12 +182,50 @@ class TlsHelper final : public runtime::ChildRole {
     return sign(*key, request.scheme(), request.digest(), message, error);
   }
 
+  // The previous generation's keys are freed when their grace ends (find() already refuses
+  // them from then on; this only takes them out of memory).
+  void schedule_retirement() {
+    auto due = store_.previous_retires_at();
+    if (!due) return;
+    if (!retire_event_) retire_event_.reset(evtimer_new(runtime_->base(), on_retire, this));
+    timeval tv = delay_until(*due);
+    evtimer_add(retire_event_.get(), &tv);
+  }
+  static void on_retire(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<TlsHelper*>(arg);
+    self->store_.retire_expired(KeyStore::Clock::now());
+    if (!self->store_.previous_retires_at()) log::info("keys of the previous generation retired");
+    self->schedule_retirement();
+  }
+
+  void note_refusal(ipc::Role peer, const std::string& error) {
+    if (auto line = refusals_.refused(runtime::wire_role_name(peer), error, RefusalLog::Clock::now()))
+      log::warning("%s", line->c_str());
+    schedule_refusal_summary();
+  }
+  void schedule_refusal_summary() {
+    auto due = refusals_.next_flush();
+    if (!due) return;
+    if (!refusal_event_) refusal_event_.reset(evtimer_new(runtime_->base(), on_refusal_summary, this));
+    if (evtimer_pending(refusal_event_.get(), nullptr)) return;
+    timeval tv = delay_until(*due);
+    evtimer_add(refusal_event_.get(), &tv);
+  }
+  static void on_refusal_summary(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<TlsHelper*>(arg);
+    for (const std::string& line : self->refusals_.flush(RefusalLog::Clock::now())) log::warning("%s", line.c_str());
+    self->schedule_refusal_summary();
+  }
+
   ipc::TlsSettings settings_;
   std::map<std::string, std::string> files_;
   KeyStore store_;
   std::uint64_t generation_ = 0;
   std::uint32_t next_key_id_ = 1;
   std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
+  EventPtr retire_event_;
+  RefusalLog refusals_;
+  EventPtr refusal_event_;
 };
 
 }  // namespace xmppd::tls_helper

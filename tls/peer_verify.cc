@@ -46,8 +46,21 @@ int collect_error(int ok, X509_STORE_CTX* ctx) {
   return 1;
 }
 
-VerifyErrors verify_chain(X509* leaf, STACK_OF(X509)* untrusted, X509_STORE* trust, std::optional<time_t> at) {
+bool has_name_constraints(X509* cert) { return X509_get_ext_by_NID(cert, NID_name_constraints, -1) >= 0; }
+
+bool any_has_name_constraints(STACK_OF(X509)* certs) {
+  for (int i = 0; certs && i < sk_X509_num(certs); ++i)
+    if (has_name_constraints(sk_X509_value(certs, i))) return true;
+  return false;
+}
+
+// `constraints` covers the chain OpenSSL built (anchor included) and whatever else the
+// peer sent: a constrained certificate anywhere near the leaf is reason enough.
+VerifyErrors verify_chain(X509* leaf, STACK_OF(X509)* untrusted, X509_STORE* trust, std::optional<time_t> at,
+                          NameConstraints& constraints) {
   VerifyErrors errors;
+  constraints = has_name_constraints(leaf) || any_has_name_constraints(untrusted) ? NameConstraints::kInChain
+                                                                                  : NameConstraints::kNone;
   // With no anchors nothing can be trusted, but the other checks still say why.
   StorePtr empty_store(trust ? nullptr : X509_STORE_new());
   if (!trust) trust = empty_store.get();
@@ -64,6 +77,7 @@ VerifyErrors verify_chain(X509* leaf, STACK_OF(X509)* untrusted, X509_STORE* tru
     int error = X509_STORE_CTX_get_error(ctx.get());
     errors.push_back(error == X509_V_OK ? X509_V_ERR_UNSPECIFIED : error);
   }
+  if (any_has_name_constraints(X509_STORE_CTX_get0_chain(ctx.get()))) constraints = NameConstraints::kInChain;
   return errors;
 }
 
@@ -228,10 +242,11 @@ PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_S
                              std::optional<time_t> at) {
   PeerVerification result;
   if (!leaf) return result;
-  VerifyErrors errors = verify_chain(leaf, untrusted_chain, trust, at);
+  NameConstraints constraints = NameConstraints::kInChain;
+  VerifyErrors errors = verify_chain(leaf, untrusted_chain, trust, at, constraints);
   result.chain = classify(errors);
   result.detail = describe_errors(errors);
-  result.identity = match_identity(leaf, domain, &result.matched);
+  result.identity = match_identity(leaf, domain, &result.matched, constraints);
   return result;
 }
 
@@ -267,7 +282,7 @@ const char* describe(IdentityStatus status) {
   return "not valid for the domain";
 }
 
-IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched) {
+IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched, NameConstraints constraints) {
   if (!leaf) return IdentityStatus::kNoCertificate;
   domain = strip_trailing_dot(domain);
   if (!valid_reference(domain)) return IdentityStatus::kMismatch;
@@ -281,6 +296,8 @@ IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* 
     Presented presented = presented_of(sk_GENERAL_NAME_value(names.get(), i));
     if (!presented.kind) continue;
     has_supported_san = true;
+    // Only DNS-IDs were held to the chain's name constraints.
+    if (constraints == NameConstraints::kInChain && presented.matches != dns_id_matches) continue;
     std::optional<std::string_view> text = text_of(presented.value);
     if (text && presented.matches(*text, domain)) return report_match(matched, presented.kind, *text);
   }

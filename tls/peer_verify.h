@@ -46,11 +46,19 @@ PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_S
 const char* describe(ChainStatus status);
 const char* describe(IdentityStatus status);
 
+// Whether a certificate of the chain carries nameConstraints. OpenSSL applies dNSName
+// constraints to DNS-IDs (and CN-IDs) only: an SRV-ID or XmppAddr would get past a CA
+// that may only issue for other domains.
+enum class NameConstraints { kNone, kInChain };
+
 // RFC 6125 as XMPP uses it (RFC 6120 §13.7.1.2, RFC 7590, XEP-0178): DNS-ID,
 // SRV-ID "_xmpp-server.<domain>", XmppAddr, and CN-ID only when the
-// certificate has no subjectAltName of those types. On a match, *matched (if
-// given) names the presented identifier.
-IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched = nullptr);
+// certificate has no subjectAltName of those types. SRV-ID and XmppAddr count
+// only when `constraints` is kNone (verify_peer finds it out from the chain;
+// otherwise the caller must). On a match, *matched (if given) names the
+// presented identifier.
+IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* matched = nullptr,
+                              NameConstraints constraints = NameConstraints::kNone);
 
 }  // namespace xmppd::tls
 

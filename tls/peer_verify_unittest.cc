@@ -63,6 +63,7 @@ struct CertSpec {
   long valid_from_days = -30;  // relative to base
   long valid_until_days = 365;
   const char* eku = nullptr;  // extendedKeyUsage in openssl.cnf syntax
+  const char* name_constraints = nullptr;  // nameConstraints in openssl.cnf syntax
 };
 
 struct Cert {
@@ -144,6 +145,7 @@ Cert issue(const CertSpec& spec, const Cert* issuer = nullptr, EVP_PKEY* signer 
   X509_set_pubkey(x, cert.key.get());
   if (spec.ca) add_extension(x, NID_basic_constraints, "critical,CA:TRUE");
   if (spec.eku) add_extension(x, NID_ext_key_usage, spec.eku);
+  if (spec.name_constraints) add_extension(x, NID_name_constraints, spec.name_constraints);
   if (!spec.sans.empty()) add_sans(x, spec.sans);
   if (!signer) signer = issuer ? issuer->key.get() : cert.key.get();
   EXPECT_GT(X509_sign(x, signer, EVP_sha256()), 0);
@@ -380,6 +382,94 @@ TEST_F(VerifyPeerTest, NoCertificate) {
   EXPECT_EQ(v.identity, IdentityStatus::kNoCertificate);
   EXPECT_FALSE(v.trusted_for("example.com"));
   EXPECT_EQ(verify_peer(nullptr, nullptr, nullptr, "example.com").chain, ChainStatus::kNoCertificate);
+}
+
+// ---- Name constraints ----
+
+// A CA that may issue for good.example only, as a registrar's or company's sub-CA would
+// be. OpenSSL holds DNS-IDs to that; it has no rule for SRV-ID or XmppAddr.
+class NameConstraintsTest : public ::testing::Test {
+ protected:
+  static Cert constrained_ca(const Cert* issuer = nullptr) {
+    CertSpec spec = ca_spec(issuer ? "Constrained Intermediate" : "Constrained Root");
+    spec.name_constraints = "critical,permitted;DNS:good.example";
+    return issue(spec, issuer);
+  }
+  // No CN that looks like a host name: OpenSSL would hold a CN-ID to the constraints too.
+  static Cert leaf_with(std::vector<San> sans, const Cert& issuer) {
+    CertSpec spec;
+    spec.common_names = {"Some Server"};
+    spec.sans = std::move(sans);
+    return issue(spec, &issuer);
+  }
+  PeerVerification verify(const Cert& leaf, const Cert& anchor, std::string_view domain,
+                          const std::vector<const Cert*>& sent = {}) {
+    StorePtr store(X509_STORE_new());
+    EXPECT_EQ(X509_STORE_add_cert(store.get(), anchor.get()), 1);
+    StackPtr chain(sk_X509_new_null());
+    for (const Cert* cert : sent) EXPECT_GT(sk_X509_push(chain.get(), cert->get()), 0);
+    return verify_peer(leaf.get(), chain.get(), store.get(), domain, kNow);
+  }
+  Cert constrained_ = constrained_ca();
+  Cert open_ = make_root("Open Root");
+};
+
+TEST_F(NameConstraintsTest, XmppAddrOutsideTheConstraintsIsRefused) {
+  Cert leaf = leaf_with({xmpp_addr("evil.example")}, constrained_);
+  PeerVerification v = verify(leaf, constrained_, "evil.example");
+  EXPECT_EQ(v.chain, ChainStatus::kTrusted) << "OpenSSL does not hold an XmppAddr to dNSName constraints";
+  EXPECT_EQ(v.identity, IdentityStatus::kMismatch);
+  EXPECT_FALSE(v.trusted_for("evil.example"));
+}
+
+TEST_F(NameConstraintsTest, SameXmppAddrFromAnUnconstrainedCaIsAccepted) {
+  Cert leaf = leaf_with({xmpp_addr("evil.example")}, open_);
+  PeerVerification v = verify(leaf, open_, "evil.example");
+  EXPECT_EQ(v.chain, ChainStatus::kTrusted);
+  EXPECT_EQ(v.matched, "XmppAddr evil.example");
+  EXPECT_TRUE(v.trusted_for("evil.example"));
+}
+
+TEST_F(NameConstraintsTest, SrvIdOutsideTheConstraintsIsRefusedButAcceptedUnconstrained) {
+  Cert constrained_leaf = leaf_with({srv_id("_xmpp-server.evil.example")}, constrained_);
+  EXPECT_EQ(verify(constrained_leaf, constrained_, "evil.example").identity, IdentityStatus::kMismatch);
+  Cert open_leaf = leaf_with({srv_id("_xmpp-server.evil.example")}, open_);
+  EXPECT_EQ(verify(open_leaf, open_, "evil.example").matched, "SRV-ID _xmpp-server.evil.example");
+}
+
+TEST_F(NameConstraintsTest, ConstraintsOnAnIntermediateCountToo) {
+  Cert intermediate = constrained_ca(&open_);
+  Cert leaf = leaf_with({xmpp_addr("evil.example")}, intermediate);
+  PeerVerification v = verify(leaf, open_, "evil.example", {&intermediate});
+  EXPECT_EQ(v.chain, ChainStatus::kTrusted);
+  EXPECT_EQ(v.identity, IdentityStatus::kMismatch);
+}
+
+TEST_F(NameConstraintsTest, EvenAnXmppAddrInsideTheConstraintsIsNotUsedButADnsIdIs) {
+  // The XmppAddr is not judged against the constraints at all; a DNS-ID beside it is, by
+  // OpenSSL, and carries the match.
+  Cert xmpp_only = leaf_with({xmpp_addr("good.example")}, constrained_);
+  EXPECT_EQ(verify(xmpp_only, constrained_, "good.example").identity, IdentityStatus::kMismatch);
+  Cert both = leaf_with({xmpp_addr("good.example"), dns("good.example")}, constrained_);
+  PeerVerification v = verify(both, constrained_, "good.example");
+  EXPECT_EQ(v.chain, ChainStatus::kTrusted);
+  EXPECT_EQ(v.matched, "DNS-ID good.example");
+}
+
+TEST_F(NameConstraintsTest, DnsIdOutsideTheConstraintsBreaksTheChain) {
+  // The case OpenSSL covers itself: the verdict is the chain's, not the identity's.
+  Cert leaf = leaf_with({dns("evil.example")}, constrained_);
+  PeerVerification v = verify(leaf, constrained_, "evil.example");
+  EXPECT_EQ(v.chain, ChainStatus::kInvalid) << v.detail;
+  EXPECT_FALSE(v.trusted_for("evil.example"));
+}
+
+TEST(MatchIdentity, ConstrainedChainIgnoresXmppAddrAndSrvIdWithoutFallingBackToCn) {
+  Cert cert = named({xmpp_addr("example.com"), srv_id("_xmpp-server.example.com")}, {"example.com"});
+  std::string matched;
+  EXPECT_EQ(match_identity(cert.get(), "example.com", &matched, NameConstraints::kInChain), IdentityStatus::kMismatch);
+  EXPECT_EQ(match_identity(cert.get(), "example.com", &matched, NameConstraints::kNone), IdentityStatus::kMatches);
+  EXPECT_EQ(matched, "XmppAddr example.com");
 }
 
 TEST(Describe, EveryStatus) {

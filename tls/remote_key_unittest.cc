@@ -32,11 +32,12 @@ struct LocalHolder : RemoteSigner {
   std::vector<ipc::SignatureScheme> schemes;
   std::vector<tls_helper::SigningInput> inputs;
   bool refuse = false;
+  tls_helper::ServerVersions versions = tls_helper::ServerVersions::kTls13Allowed;
 
   bool sign(std::uint32_t key_id, ipc::SignatureScheme scheme, std::string_view digest,
             std::span<const std::uint8_t> message, std::vector<std::uint8_t>& signature) override {
     if (refuse || key_id != key.key_id) return false;
-    auto input = tls_helper::classify_signing_input(message);
+    auto input = tls_helper::classify_signing_input(message, versions);
     inputs.push_back(input);
     schemes.push_back(scheme);
     if (!tls_helper::scheme_allowed(input, scheme)) return false;
@@ -168,6 +169,38 @@ INSTANTIATE_TEST_SUITE_P(
         if (ch == '-') ch = '_';
       return name;
     });
+
+// The downgrade sentinel as OpenSSL really sends it: a server that allows TLS 1.3 and meets
+// a TLS 1.2 client puts it in its random (the TLS12 cases above pass the strict check); a
+// server limited to TLS 1.2 does not, and the helper must be told so.
+TEST(RemoteKey, ServerLimitedToTls12SendsNoDowngradeSentinel) {
+  for (auto versions : {tls_helper::ServerVersions::kTls13Allowed, tls_helper::ServerVersions::kUpToTls12}) {
+    LocalHolder holder;
+    holder.versions = versions;
+    holder.key.key = generate("P-256");
+    holder.key.type = ipc::KEY_TYPE_EC;
+    X509* cert = self_signed(holder.key.key.get());
+    set_remote_signer(&holder);
+    SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+    ipc::HostTls options;
+    options.set_protocol("tlsv1_2");
+    std::string error;
+    ASSERT_TRUE(apply_tls_options(ctx.get(), options, error)) << error;
+    ASSERT_EQ(SSL_CTX_use_certificate(ctx.get(), cert), 1);
+    EVP_PKEY* remote = make_remote_key(cert, holder.key.key_id);
+    ASSERT_EQ(SSL_CTX_use_PrivateKey(ctx.get(), remote), 1);
+    EVP_PKEY_free(remote);
+
+    HandshakeResult r = handshake(ctx.get(), cert, TLS1_2_VERSION);
+    bool strict = versions == tls_helper::ServerVersions::kTls13Allowed;
+    EXPECT_EQ(r.ok, !strict) << (strict ? "the strict check refuses" : "told the truth, the helper signs");
+    ASSERT_EQ(holder.inputs.size(), 1u);
+    EXPECT_EQ(holder.inputs[0],
+              strict ? tls_helper::SigningInput::kUnknown : tls_helper::SigningInput::kTls12ServerKeyExchange);
+    set_remote_signer(nullptr);
+    X509_free(cert);
+  }
+}
 
 TEST(RemoteKey, HandshakeFailsWhenTheHolderRefuses) {
   LocalHolder holder;

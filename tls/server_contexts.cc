@@ -93,6 +93,17 @@ int accept_any_certificate(int, X509_STORE_CTX*) { return 1; }
 
 }  // namespace
 
+void disable_resumption(SSL_CTX* ctx) {
+  // No session tickets and no session cache, for c2s and s2s alike. libssl's ticket key
+  // would live as long as the context (the process, or until a reload), and whoever reads
+  // it, from this process which parses the network, could decrypt every recorded session
+  // that was resumed with a ticket it sealed: forward secrecy would last only as long as
+  // that key. XMPP streams are long-lived, so a full handshake per connection costs little.
+  SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+  SSL_CTX_set_num_tickets(ctx, 0);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+}
+
 SslCtxPtr ServerContexts::make_context(const ipc::HostCertificate& certificate, std::string& error) const {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) {
@@ -108,6 +119,7 @@ SslCtxPtr ServerContexts::make_context(const ipc::HostCertificate& certificate, 
     static const unsigned char kSessionContext[] = "xmppd-s2s";
     SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   }
+  disable_resumption(ctx.get());
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), on_servername);
   SSL_CTX_set_tlsext_servername_arg(ctx.get(), const_cast<ServerContexts*>(this));
   SSL_CTX_set_alpn_select_cb(ctx.get(), on_alpn, const_cast<ServerContexts*>(this));
@@ -173,8 +185,11 @@ int ServerContexts::on_alpn(SSL*, const unsigned char** out, unsigned char* outl
     }
     i += 1 + len;
   }
-  // A client that does not offer ours gets no ALPN rather than a failed handshake.
-  return SSL_TLSEXT_ERR_NOACK;
+  // RFC 7301 §3.2: a client that offers ALPN without ours gets no_application_protocol.
+  // Accepting it anyway is what cross-protocol attacks such as ALPACA need: a browser's
+  // HTTPS request sent to this port, answered by a server holding a certificate it trusts.
+  // (libssl calls this only when the client offered ALPN at all: without, it is accepted.)
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
 }  // namespace xmppd::tls

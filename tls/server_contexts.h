@@ -1,6 +1,6 @@
 // Server-side TLS contexts, one per host, built from the certificate chains the tls helper
 // sends and the TLS options of the configuration. SNI picks the host's context; ALPN
-// answers the service's protocol name (XEP-0368).
+// answers the service's protocol name (XEP-0368), and a client that offers only others is refused.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -26,6 +26,9 @@ using SslPtr = std::unique_ptr<SSL, SslDeleter>;
 
 // Applies `ssl = { protocol; ciphers; ciphersuites }` to a context. False names the problem.
 bool apply_tls_options(SSL_CTX* ctx, const ipc::HostTls& options, std::string& error);
+// A server context that issues no session ticket and caches no session (server_contexts.cc
+// says why).
+void disable_resumption(SSL_CTX* ctx);
 // Puts a host's chain and its key (held by the tls helper) on a context.
 bool use_host_certificate(SSL_CTX* ctx, const ipc::HostCertificate& certificate, std::string& error);
 

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import ssl
+import subprocess
 import time
 
 import certs
@@ -107,6 +108,77 @@ ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/ke
                         self.assertIn(host.encode(), der)
         server.wait_log(r"router\[\d+\]: c2s TLS from 127\.0\.0\.1 port \d+: TLSv1\.3 .*SNI ed\.test, ALPN xmpp-client")
         server.wait_log(r"s2s\[\d+\]: s2s TLS from 127\.0\.0\.1 port \d+: TLSv1\.2 .*SNI rsa\.test, ALPN xmpp-server")
+
+    def client_context(self, version, alpn=None):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(self.ca_file)
+        context.minimum_version = context.maximum_version = version
+        if alpn is not None:
+            context.set_alpn_protocols(alpn)
+        return context
+
+    def connect(self, host, port, version=ssl.TLSVersion.TLSv1_3, alpn=None, context=None, session=None):
+        """A TLS connection and its stream features; the caller closes it."""
+        context = context or self.client_context(version, alpn)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+        tls = context.wrap_socket(raw, server_hostname=host, session=session)
+        # Reading the features also takes in a TLS 1.3 NewSessionTicket, were one sent.
+        features = streams.open_stream(tls, host, "jabber:client" if port == C2S_TLS else "jabber:server")
+        return tls, features
+
+    def test_client_offering_alpn_without_ours_gets_no_application_protocol(self):
+        server = self.start_server()
+        for port, ours in ((C2S_TLS, "xmpp-client"), (S2S_TLS, "xmpp-server")):
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                with self.subTest(port=port, version=version):
+                    with self.assertRaisesRegex(ssl.SSLError, "(?i)no.application.protocol"):
+                        self.connect("ec.test", port, version, ["http/1.1", "h2"])
+                    tls, features = self.connect("ec.test", port, version, ["http/1.1", ours])
+                    self.assertEqual(tls.selected_alpn_protocol(), ours)
+                    tls.close()
+                    tls, features = self.connect("ec.test", port, version)  # no ALPN at all
+                    self.assertIsNone(tls.selected_alpn_protocol())
+                    self.assertIn(b"<stream:features", features)
+                    tls.close()
+        # The same with openssl's own client, as an administrator would check it.
+        for alpn, refused in (("http/1.1", True), ("xmpp-client", False)):
+            run = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{C2S_TLS}", "-servername", "rsa.test",
+                                  "-CAfile", self.ca_file, "-alpn", alpn], input=b"", capture_output=True, timeout=30)
+            text = (run.stdout + run.stderr).decode(errors="replace")
+            self.assertEqual("alert no application protocol" in text, refused, text)
+            if not refused:
+                self.assertIn("ALPN protocol: xmpp-client", text)
+        # Nothing else was lost: a client with our ALPN still gets through afterwards.
+        version, alpn, _ = self.handshake("ed.test", C2S_TLS, ssl.TLSVersion.TLSv1_3, "xmpp-client")
+        self.assertEqual(alpn, "xmpp-client")
+
+    def test_sessions_are_never_resumed(self):
+        server = self.start_server()
+        for port in (C2S_TLS, S2S_TLS):
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                with self.subTest(port=port, version=version):
+                    context = self.client_context(version)
+                    tls, _ = self.connect("rsa.test", port, context=context)
+                    session = tls.session
+                    tls.close()
+                    self.assertFalse(session.has_ticket, "no session ticket is issued")
+                    again, _ = self.connect("rsa.test", port, context=context, session=session)
+                    self.assertFalse(again.session_reused, "a session id is not resumed either")
+                    again.close()
+
+    def test_tls12_works_when_one_host_is_limited_to_it(self):
+        """A host limited to TLS 1.2 sends no downgrade sentinel; the helper, told so, signs
+        its ServerKeyExchange, and that of every host of the service (SNI switches only the
+        certificate). The s2s service has no such host and still needs the sentinel."""
+        text = self.config().replace('VirtualHost "rsa.test"', 'VirtualHost "rsa.test"\nc2s_ssl = { protocol = "tlsv1_2" }')
+        server = self.start_server(text)
+        for host in HOSTS:
+            for port, alpn in ((C2S_TLS, "xmpp-client"), (S2S_TLS, "xmpp-server")):
+                with self.subTest(host=host, port=port):
+                    version, _, der = self.handshake(host, port, ssl.TLSVersion.TLSv1_2, alpn)
+                    self.assertEqual(version, "TLSv1.2")
+                    self.assertIn(host.encode(), der)
+        self.assertNotIn("refused to sign", server.log())
 
     def test_private_keys_are_only_in_the_tls_helper(self):
         server = self.start_server()

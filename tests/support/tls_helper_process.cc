@@ -62,11 +62,15 @@ bool TlsHelperProcess::start(const std::string& binary, const std::vector<Creden
     _exit(127);
   }
   control_ = std::move(ours);
+  return load(credentials, 1, error);
+}
 
+bool TlsHelperProcess::load(const std::vector<CredentialFiles>& credentials, std::uint64_t generation,
+                            std::string& error) {
   ipc::ParentToChild configure;
   ipc::Configure* c = configure.mutable_configure();
   c->set_role(ipc::ROLE_TLS);
-  c->set_generation(1);
+  c->set_generation(generation);
   c->mutable_privsep()->set_directory("/");
   std::set<std::string> paths;
   for (const CredentialFiles& f : credentials) {
@@ -89,7 +93,7 @@ bool TlsHelperProcess::start(const std::string& binary, const std::vector<Creden
     }
   }
   ipc::ParentToChild load;
-  load.mutable_load_credentials()->set_generation(1);
+  load.mutable_load_credentials()->set_generation(generation);
   send(load);
 
   for (ipc::ChildToParent m; receive(m, 10000);) {

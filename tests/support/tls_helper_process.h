@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ class TlsHelperProcess {
 
   // Starts `binary` and waits until it has loaded `credentials`; false with `error` if not.
   bool start(const std::string& binary, const std::vector<CredentialFiles>& credentials, std::string& error);
+  // A reload as the parent does it on SIGHUP: the settings and files again, then
+  // LoadCredentials for `generation` (higher than the last); false with `error` if refused.
+  bool load(const std::vector<CredentialFiles>& credentials, std::uint64_t generation, std::string& error);
   // A new link to the helper in the role of `as` (router or s2s); our end is returned.
   UniqueFd link(ipc::Role as);
   // The next message the helper sends its parent (blocking up to `timeout_ms`).
