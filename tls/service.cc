@@ -31,9 +31,4 @@ void Service::link_helper(UniqueFd sock) {
       });
 }
 
-void Service::add_direct_tls_listener(UniqueFd listener, Acceptor::Handler on_established) {
-  acceptors_.push_back(
-      std::make_unique<Acceptor>(base_, std::move(listener), contexts_, name_, std::move(on_established)));
-}
-
 }  // namespace xmppd::tls

@@ -1,5 +1,6 @@
 // The TLS side of a network process (router: c2s, s2s worker: s2s): its server contexts,
-// its link to the tls helper for certificates and signatures, and its direct TLS listeners.
+// and its link to the tls helper for certificates and signatures. Direct TLS connections
+// are handshaken by their stream (stream/session.cc), after admission.
 #pragma once
 
 #include <event2/event.h>
@@ -10,7 +11,6 @@
 #include <vector>
 
 #include "control.pb.h"
-#include "tls/acceptor.h"
 #include "tls/client_contexts.h"
 #include "tls/helper_link.h"
 #include "tls/server_contexts.h"
@@ -26,7 +26,6 @@ class Service {
 
   void configure(const google::protobuf::RepeatedPtrField<ipc::HostTls>& options);
   void link_helper(UniqueFd sock);
-  void add_direct_tls_listener(UniqueFd listener, Acceptor::Handler on_established);
   const ServerContexts& contexts() const { return contexts_; }
   // Outbound connections (s2s only; null for c2s).
   const ClientContexts* client_contexts() const { return clients_.get(); }
@@ -38,7 +37,6 @@ class Service {
   ServerContexts contexts_;
   std::unique_ptr<ClientContexts> clients_;
   std::unique_ptr<HelperLink> helper_;
-  std::vector<std::unique_ptr<Acceptor>> acceptors_;
 };
 
 }  // namespace xmppd::tls
