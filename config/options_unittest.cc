@@ -68,9 +68,15 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_hosts",
                                 "dns_forwarders",
                                 "dns_trust_anchor",
-                                "dns_transparent_zones"})
+                                "dns_transparent_zones",
+                                "max_user_offline_messages",
+                                "max_user_offline_bytes",
+                                "max_pending_subscriptions",
+                                "max_roster_items",
+                                "max_directed_presences",
+                                "max_user_sessions"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 38u);
+  EXPECT_EQ(option_specs().size(), 44u);
 }
 
 TEST(Options, Scopes) {

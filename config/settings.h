@@ -46,6 +46,12 @@ struct DnsSettings {
   std::vector<std::string> forwarders, transparent_zones;
 };
 
+// Per-user quotas the router enforces (xmppd.conf(5), "Per-user quotas").
+struct QuotaSettings {
+  std::size_t offline_messages = 500, offline_bytes = 4 << 20, pending_subscriptions = 100,
+              roster_items = 1000, directed_presences = 100, sessions = 10;
+};
+
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
@@ -53,6 +59,7 @@ struct Settings {
   std::vector<std::string> c2s_interfaces, s2s_interfaces;
   std::vector<int> c2s_ports, c2s_direct_tls_ports, s2s_ports, s2s_direct_tls_ports;
   DnsSettings dns;
+  QuotaSettings quotas;
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 
