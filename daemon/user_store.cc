@@ -131,6 +131,10 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   if (mode != "wal") return fail("cannot use WAL journal mode (the journal mode is '" + mode + "')");
   // FULL: a batch committed is on disk; batching keeps that to one fsync per loop turn.
   if (!execute(db.get(), "PRAGMA synchronous = FULL")) return fail(sqlite3_errmsg(db.get()));
+  // The savepoint of each operation keeps its undo pages in memory: past 64 KiB SQLite would
+  // spill them to a temporary file, looking for a directory with access(2), which the
+  // router's sandbox refuses (and the chroot has no /tmp). An operation is one stanza's worth.
+  if (!execute(db.get(), "PRAGMA temp_store = MEMORY")) return fail(sqlite3_errmsg(db.get()));
 
   if (!execute(db.get(), "BEGIN IMMEDIATE")) return fail(sqlite3_errmsg(db.get()));
   bool ok = true;

@@ -1,0 +1,233 @@
+#!/usr/bin/env python3
+"""Per-user quotas with a real client library (Debian's python3-slixmpp): each limit refused
+with its stanza error, and nothing else lost. A victim flooded with junk offline messages and
+large subscription requests still logs in and still gets its legitimate messages; stored
+stanzas are delivered paced by the connection, however many there are."""
+import asyncio
+import base64
+import os
+import subprocess
+
+import slixmpp
+
+import certs
+import harness
+import streams
+from clients_test import Client, ClientTest, XMPPCTL
+
+HOST = "chat.test"
+QUOTAS = """max_user_offline_messages = 30
+max_user_offline_bytes = 6 * 1024 * 1024
+max_pending_subscriptions = 10
+max_roster_items = 4
+max_directed_presences = 3
+max_user_sessions = 2
+"""
+PASSWORD = "a secret"
+
+
+class Quotas(ClientTest):
+    def setUp(self):
+        super().setUp()
+        key, cert = self.ca.issue(HOST, "ec")
+        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
+        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n' + QUOTAS)
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n')
+        self.xmppd = self.server(config).start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
+        for user in ("victim", "bob", "mallory"):
+            self.adduser(user)
+
+    def adduser(self, user):
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "adduser", f"{user}@{HOST}"], input=PASSWORD + "\n",
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def login(self, jid, configure=None):
+        # A named mechanism: slixmpp would otherwise try -PLUS with a channel binding xmppd does
+        # not offer, and each refusal would slow the next login from this address.
+        client = Client(jid, PASSWORD, self.ca_file, "SCRAM-SHA-256")
+        client.presence_errors = asyncio.Queue()
+        client.add_event_handler("presence_error", lambda p: client.presence_errors.put_nowait(p))
+        if configure:
+            configure(client)
+        self.clients.append(client)
+        client.connect(("127.0.0.1", 5222))
+        outcome = self.loop.run_until_complete(asyncio.wait_for(client.outcome, 30))
+        self.assertEqual(outcome, "session", jid)
+        return client
+
+    def logout(self, *clients):
+        for c in clients:
+            c.disconnect()
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+
+    def wait(self, coroutine, timeout=20):
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    def send_legitimate_messages(self):
+        bob = self.login(f"bob@{HOST}/desk")
+        for i in range(3):
+            bob.send_message(mto=f"victim@{HOST}", mbody=f"legitimate {i}", mtype="chat")
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        self.logout(bob)
+
+    def expect_legitimate_messages_first(self, victim, then_at_least=0):
+        """The three messages Bob sent, intact and in order, then the rest."""
+        bodies = []
+        for _ in range(3 + then_at_least):
+            m = self.wait(victim.messages.get(), 60)
+            bodies.append((str(m["from"]), m["body"]))
+        self.assertEqual(bodies[:3], [(f"bob@{HOST}/desk", f"legitimate {i}") for i in range(3)])
+        return bodies
+
+    def test_offline_junk_past_the_quota_is_refused_and_a_login_past_the_output_cap_keeps_everything(self):
+        self.send_legitimate_messages()
+        mallory = self.login(f"mallory@{HOST}/flood")
+        junk = "j" * 200_000
+        for _ in range(40):  # 8 MB offered; 27 × 200 kB = 5.4 MB fit: more than the 4 MiB output cap
+            mallory.send_message(mto=f"victim@{HOST}", mbody=junk, mtype="chat")
+        errors = []
+        for _ in range(40 - 27):
+            e = self.wait(mallory.messages.get(), 60)
+            errors.append((e["type"], e["error"]["type"], e["error"]["condition"]))
+        self.assertEqual(set(errors), {("error", "wait", "resource-constraint")})
+        self.logout(mallory)
+
+        victim = self.login(f"victim@{HOST}/phone")
+        bodies = self.expect_legitimate_messages_first(victim, then_at_least=27)
+        self.assertEqual(bodies[3:], [(f"mallory@{HOST}/flood", junk)] * 27)
+        self.assertNotIn("the peer does not read what it is sent", self.xmppd.log())
+        # Written, hence deleted: the next login gets nothing, and there is room again.
+        self.logout(victim)
+        again = self.login(f"victim@{HOST}/laptop")
+        self.loop.run_until_complete(asyncio.sleep(1))
+        self.assertTrue(again.messages.empty())
+
+    def test_a_flood_of_large_subscription_requests_keeps_only_bare_requests_within_the_quota(self):
+        self.send_legitimate_messages()
+        status = "s" * 100_000
+        refused = []
+        for i in range(20):
+            user = f"throwaway{i}"
+            self.adduser(user)
+            sender = self.login(f"{user}@{HOST}/x")
+            sender.send_presence(pto=f"victim@{HOST}", ptype="subscribe", pstatus=status)
+            if i >= 10:
+                e = self.wait(sender.presence_errors.get())
+                refused.append((e["error"]["type"], e["error"]["condition"]))
+            self.loop.run_until_complete(asyncio.sleep(0.2))
+            self.logout(sender)
+        self.assertEqual(refused, [("wait", "resource-constraint")] * 10)
+
+        def hold_requests(client):
+            client.auto_authorize = None  # answers nothing
+            client.requests = asyncio.Queue()
+            client.add_event_handler("presence_subscribe", lambda p: client.requests.put_nowait(p))
+
+        victim = self.login(f"victim@{HOST}/phone", hold_requests)
+        senders = set()
+        for _ in range(10):
+            p = self.wait(victim.requests.get())
+            senders.add(str(p["from"]))
+            self.assertLessEqual(len(p["status"]), 1024)  # only a bare request was kept
+            self.assertTrue(status.startswith(p["status"]))
+        self.assertEqual(senders, {f"throwaway{i}@{HOST}" for i in range(10)})
+        self.expect_legitimate_messages_first(victim)
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        self.assertTrue(victim.requests.empty())
+        # Unanswered requests stay and come again at the next login.
+        self.logout(victim)
+        victim = self.login(f"victim@{HOST}/phone", hold_requests)
+        self.assertTrue(str(self.wait(victim.requests.get())["from"]).startswith("throwaway"))
+
+    def test_roster_size_is_refused_with_policy_violation_and_kept_items_stay(self):
+        victim = self.login(f"victim@{HOST}/phone")
+        self.wait(victim.get_roster())
+        for i in range(4):
+            self.wait(victim.update_roster(f"friend{i}@{HOST}", name=f"Friend {i}"))
+        with self.assertRaises(slixmpp.exceptions.IqError) as refused:
+            self.wait(victim.update_roster(f"friend4@{HOST}", name="one too many"))
+        # slixmpp 1.8 does not know RFC 6120's policy-violation by name: read the stanza.
+        self.assertEqual(refused.exception.iq["error"]["type"], "modify")
+        self.assertIn("<policy-violation xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"",
+                      str(refused.exception.iq))
+        # Renaming a kept item still works at the limit.
+        self.wait(victim.update_roster(f"friend0@{HOST}", name="Renamed"))
+        items = self.wait(victim.get_roster())["roster"]["items"]
+        self.assertEqual({str(j): i["name"] for j, i in items.items()},
+                         {f"friend0@{HOST}": "Renamed", **{f"friend{i}@{HOST}": f"Friend {i}" for i in range(1, 4)}})
+        # A subscription request to a fifth contact would add an item: refused too.
+        victim.send_presence_subscription(pto=f"friend5@{HOST}")
+        e = self.wait(victim.presence_errors.get())
+        self.assertIn("<policy-violation xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\"", str(e))
+
+    def test_directed_presences_per_session_are_bounded(self):
+        bob = self.login(f"bob@{HOST}/desk")
+        seen = asyncio.Queue()
+        bob.add_event_handler("presence", lambda p: seen.put_nowait((str(p["from"]), p["type"])))
+        victim = self.login(f"victim@{HOST}/phone")
+        for i in range(3):
+            victim.send_presence(pto=f"nobody{i}@{HOST}")
+        victim.send_presence(pto=f"bob@{HOST}/desk")  # the fourth
+        e = self.wait(victim.presence_errors.get())
+        self.assertEqual((e["from"].bare, e["error"]["type"], e["error"]["condition"]),
+                         (f"bob@{HOST}", "wait", "resource-constraint"))
+        # The three that were tracked still hear the logout; Bob heard nothing.
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        self.assertTrue(seen.empty())
+        # Saying goodbye to one of them makes room.
+        victim.send_presence(pto=f"nobody0@{HOST}", ptype="unavailable")
+        victim.send_presence(pto=f"bob@{HOST}/desk")
+        self.assertEqual(self.wait(seen.get()), (f"victim@{HOST}/phone", "available"))
+        victim.disconnect()
+        self.assertEqual(self.wait(seen.get()), (f"victim@{HOST}/phone", "unavailable"))
+
+    def bind_by_hand(self, resource):
+        """Logs in over a raw stream; returns (socket, the answer to the bind request)."""
+        sock = streams.connect(5222)
+        tls, _, _ = streams.starttls(sock, HOST, self.ca_file)
+        self.addCleanup(tls.close)
+        token = base64.b64encode(f"\0victim\0{PASSWORD}".encode()).decode()
+        tls.sendall(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{token}</auth>".encode())
+        self.assertIn(b"<success", streams.read_until(tls, b"success"))
+        streams.open_stream(tls, HOST)
+        tls.sendall(f"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                    f"<resource>{resource}</resource></bind></iq>".encode())
+        return tls, streams.read_until(tls, b"</iq>")
+
+    def test_resources_per_account_are_bounded_at_bind(self):
+        one = self.login(f"victim@{HOST}/one")
+        two = self.login(f"victim@{HOST}/two")
+        tls, answer = self.bind_by_hand("three")
+        self.assertIn(b"type='error'", answer)
+        self.assertIn(b"<error type='wait'><resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>",
+                      answer)
+        # Taking over one of its own resources is allowed, and the two sessions were untouched
+        # by the refusal.
+        bob = self.login(f"bob@{HOST}/desk")
+        bob.send_message(mto=f"victim@{HOST}/two", mbody="still there", mtype="chat")
+        self.assertEqual(self.wait(two.messages.get())["body"], "still there")
+        tls.sendall(b"<iq type='set' id='c'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                    b"<resource>one</resource></bind></iq>")
+        self.assertIn(b"type='result'", streams.read_until(tls, b"</iq>"))
+        self.assertEqual(self.wait(one.outcome), "session")
+        self.xmppd.wait_log(r"stream error conflict: replaced by a new login for this resource")
+
+    def test_subscribed_without_a_request_grants_nothing(self):
+        """No pre-approval (RFC 6121 §3.4): 'subscribed' that answers no request is ignored."""
+        victim = self.login(f"victim@{HOST}/phone")
+        bob = self.login(f"bob@{HOST}/desk")
+        self.wait(victim.get_roster())
+        victim.send_presence(pto=f"bob@{HOST}", ptype="subscribed")
+        self.loop.run_until_complete(asyncio.sleep(0.5))
+        items = self.wait(victim.get_roster())["roster"]["items"]
+        self.assertNotIn(f"bob@{HOST}", {str(j) for j in items})
+        items = self.wait(bob.get_roster())["roster"]["items"]
+        self.assertNotIn(f"victim@{HOST}", {str(j) for j in items})
+
+
+if __name__ == "__main__":
+    harness.main()
