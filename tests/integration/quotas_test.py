@@ -16,8 +16,8 @@ import streams
 from clients_test import Client, ClientTest, XMPPCTL
 
 HOST = "chat.test"
-QUOTAS = """max_user_offline_messages = 30
-max_user_offline_bytes = 6 * 1024 * 1024
+QUOTAS = """max_user_offline_messages = 80
+max_user_offline_bytes = 20 * 1024 * 1024
 max_pending_subscriptions = 10
 max_roster_items = 4
 max_directed_presences = 3
@@ -87,18 +87,20 @@ class Quotas(ClientTest):
         self.send_legitimate_messages()
         mallory = self.login(f"mallory@{HOST}/flood")
         junk = "j" * 200_000
-        for _ in range(40):  # 8 MB offered; 27 × 200 kB = 5.4 MB fit: more than the 4 MiB output cap
+        # 18 MB offered; 77 × 200 kB = 15.4 MB fit: far more than the 4 MiB a session may have
+        # queued, and than the kernel's socket buffers on top of it.
+        for _ in range(90):
             mallory.send_message(mto=f"victim@{HOST}", mbody=junk, mtype="chat")
         errors = []
-        for _ in range(40 - 27):
+        for _ in range(90 - 77):
             e = self.wait(mallory.messages.get(), 60)
             errors.append((e["type"], e["error"]["type"], e["error"]["condition"]))
         self.assertEqual(set(errors), {("error", "wait", "resource-constraint")})
         self.logout(mallory)
 
         victim = self.login(f"victim@{HOST}/phone")
-        bodies = self.expect_legitimate_messages_first(victim, then_at_least=27)
-        self.assertEqual(bodies[3:], [(f"mallory@{HOST}/flood", junk)] * 27)
+        bodies = self.expect_legitimate_messages_first(victim, then_at_least=77)
+        self.assertEqual(bodies[3:], [(f"mallory@{HOST}/flood", junk)] * 77)
         self.assertNotIn("the peer does not read what it is sent", self.xmppd.log())
         # Written, hence deleted: the next login gets nothing, and there is room again.
         self.logout(victim)
