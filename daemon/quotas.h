@@ -7,12 +7,12 @@
 namespace xmppd::router {
 
 struct UserQuotas {
-  std::size_t offline_messages = 500;         // max_user_offline_messages
-  std::size_t offline_bytes = 4 << 20;        // max_user_offline_bytes
-  std::size_t pending_subscriptions = 100;    // max_pending_subscriptions
-  std::size_t roster_items = 1000;            // max_roster_items
-  std::size_t directed_presences = 100;       // max_directed_presences, per session
-  std::size_t sessions = 10;                  // max_user_sessions: bound resources per account
+  std::size_t offline_messages = 500;       // max_user_offline_messages
+  std::size_t offline_bytes = 4 << 20;      // max_user_offline_bytes
+  std::size_t pending_subscriptions = 100;  // max_pending_subscriptions
+  std::size_t roster_items = 1000;          // max_roster_items
+  std::size_t directed_presences = 100;     // max_directed_presences, per session
+  std::size_t sessions = 10;                // max_user_sessions: bound resources per account
 };
 
 }  // namespace xmppd::router

@@ -46,12 +46,15 @@ bool bind_int(sqlite3_stmt* statement, int index, std::int64_t value) {
 }
 
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
-std::int64_t clamp(std::size_t n) { return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n); }
+std::int64_t clamp(std::size_t n) {
+  return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
+}
 
 std::string column(sqlite3_stmt* statement, int i) {
   const unsigned char* text = sqlite3_column_text(statement, i);
   const int size = sqlite3_column_bytes(statement, i);
-  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+  return text == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
 Statement prepare(sqlite3* db, std::string_view sql) {
@@ -171,7 +174,8 @@ bool UserStore::prepare_statements(std::string& error) {
        "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 AND contact = ?2"},
       {&count_roster_, "SELECT count(*) FROM roster WHERE bare = ?1"},
       {&upsert_roster_,
-       "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
+       "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups) VALUES (?1, ?2, ?3, ?4, ?5, "
+       "?6)"},
       {&delete_roster_, "DELETE FROM roster WHERE bare = ?1 AND contact = ?2"},
       {&select_version_, "SELECT version FROM roster_version WHERE bare = ?1"},
       {&bump_version_,
@@ -282,8 +286,8 @@ bool UserStore::delete_offline_message(std::int64_t id) {
          }) == Outcome::kStored;
 }
 
-std::vector<UserStore::Offline> UserStore::offline(std::string_view bare, std::int64_t after_id,
-                                                   std::size_t max_count, std::size_t max_bytes) {
+std::vector<UserStore::Offline> UserStore::offline(std::string_view bare, std::int64_t after_id, std::size_t max_count,
+                                                   std::size_t max_bytes) {
   std::vector<Offline> out;
   sqlite3_stmt* s = select_offline_.get();
   const Use use(s);
@@ -427,9 +431,8 @@ bool UserStore::delete_subscription_request(std::string_view bare, std::string_v
   return write("cannot delete a subscription request", [&] {
            sqlite3_stmt* s = delete_request_.get();
            const Use use(s);
-           return bind_text(s, 1, bare) && bind_text(s, 2, from) && sqlite3_step(s) == SQLITE_DONE
-                      ? Outcome::kStored
-                      : Outcome::kFailed;
+           return bind_text(s, 1, bare) && bind_text(s, 2, from) && sqlite3_step(s) == SQLITE_DONE ? Outcome::kStored
+                                                                                                   : Outcome::kFailed;
          }) == Outcome::kStored;
 }
 

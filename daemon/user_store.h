@@ -73,7 +73,7 @@ class UserStore {
 
   // Rosters (RFC 6121 §2) with a version per user (XEP-0237).
   struct RosterItem {
-    std::string contact;                // bare JID
+    std::string contact;  // bare JID
     std::string name;
     std::string subscription = "none";  // none, to, from, both
     bool ask = false;                   // a subscription request of ours is pending
@@ -121,8 +121,7 @@ class UserStore {
   bool batch_open_ = false;
   std::function<void()> batch_opened_;
   Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
-  Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_,
-      count_offline_;
+  Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_, count_offline_;
   Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
       bump_version_;
   Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
