@@ -136,6 +136,24 @@ class Quotas(ClientTest):
         self.assertGreaterEqual(len(rest), 10, rest)
         self.assertEqual(rest, [f"{i:02}" for i in range(77 - len(rest), 77)])
 
+    def test_sigterm_commits_the_open_batch(self):
+        bob = self.login(f"bob@{HOST}/desk")
+        for i in range(20):
+            bob.send_message(mto=f"victim@{HOST}", mbody=f"before the restart {i}", mtype="chat")
+        self.loop.run_until_complete(asyncio.sleep(1))
+        self.logout(bob)
+        self.clients.clear()
+        self.assertEqual(self.xmppd.stop(), 0)
+        self.assertRegex(self.xmppd.log(), r"router\[\d+\]: SIGTERM: committing the user store and exiting")
+        self.assertRegex(self.xmppd.log(), r"router \(pid \d+\) exited with status 0")
+        mark = len(self.xmppd.log())
+        self.xmppd.start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts", after=mark)
+        victim = self.login(f"victim@{HOST}/phone")
+        bodies = [self.wait(victim.messages.get())["body"] for _ in range(20)]
+        self.assertEqual(bodies, [f"before the restart {i}" for i in range(20)])
+
     def test_a_flood_of_large_subscription_requests_keeps_only_bare_requests_within_the_quota(self):
         self.send_legitimate_messages()
         status = "s" * 100_000
