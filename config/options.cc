@@ -45,6 +45,10 @@ void dns(const Value& v, Settings& s, HostSettings&) {
   assign(s.dns.*Field, v);
 }
 template <auto Field>
+void quota(const Value& v, Settings& s, HostSettings&) {
+  assign(s.quotas.*Field, v);
+}
+template <auto Field>
 void host(const Value& v, Settings&, HostSettings& h) {
   assign(h.*Field, v);
 }
@@ -96,6 +100,11 @@ std::optional<Problem> trust_anchor(const Value& v) {
   const std::string& path = v.as_string();
   if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
   return Problem{false, "cannot read " + path + ": " + std::strerror(errno)};
+}
+
+std::optional<Problem> positive_count(const Value& v) {
+  if (v.as_integer() >= 1) return std::nullopt;
+  return Problem{false, "must be at least 1, got " + std::to_string(v.as_integer())};
 }
 
 std::optional<Problem> timeout(const Value& v) {
@@ -243,6 +252,25 @@ const std::vector<OptionSpec>& options_table() {
       {"s2s_max_concurrent_connects", kInteger, G, "64", connect_limit,
        "Outgoing server connections being set up at once; more wait their turn.",
        global<&Settings::s2s_max_concurrent_connects>},
+      // Per-user quotas: each refused with a stanza error, never by dropping what is kept
+      {"max_user_offline_messages", kInteger, G, "500", positive_count,
+       "Messages kept for a user who is offline; more are refused with resource-constraint.",
+       quota<&QuotaSettings::offline_messages>},
+      {"max_user_offline_bytes", kInteger, G, "4 * 1024 * 1024", positive_count,
+       "Bytes of messages kept for a user who is offline; more are refused with resource-constraint.",
+       quota<&QuotaSettings::offline_bytes>},
+      {"max_pending_subscriptions", kInteger, G, "100", positive_count,
+       "Unanswered subscription requests kept for a user; more are refused with resource-constraint.",
+       quota<&QuotaSettings::pending_subscriptions>},
+      {"max_roster_items", kInteger, G, "1000", positive_count,
+       "Items in a user's roster; more are refused with policy-violation.",
+       quota<&QuotaSettings::roster_items>},
+      {"max_directed_presences", kInteger, G, "100", positive_count,
+       "Addresses one session may send directed presence to; more are refused with resource-constraint.",
+       quota<&QuotaSettings::directed_presences>},
+      {"max_user_sessions", kInteger, G, "10", positive_count,
+       "Resources an account may bind at once; more are refused with resource-constraint.",
+       quota<&QuotaSettings::sessions>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},

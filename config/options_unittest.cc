@@ -70,9 +70,15 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "dns_hosts",
                                 "dns_forwarders",
                                 "dns_trust_anchor",
-                                "dns_transparent_zones"})
+                                "dns_transparent_zones",
+                                "max_user_offline_messages",
+                                "max_user_offline_bytes",
+                                "max_pending_subscriptions",
+                                "max_roster_items",
+                                "max_directed_presences",
+                                "max_user_sessions"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 46u);
+  EXPECT_EQ(option_specs().size(), 52u);
 }
 
 TEST(Options, Scopes) {

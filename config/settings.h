@@ -53,6 +53,12 @@ struct ByteRate {
   bool operator==(const ByteRate&) const = default;
 };
 
+// Per-user quotas the router enforces (xmppd.conf(5), "Per-user quotas").
+struct QuotaSettings {
+  std::size_t offline_messages = 500, offline_bytes = 4 << 20, pending_subscriptions = 100,
+              roster_items = 1000, directed_presences = 100, sessions = 10;
+};
+
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
@@ -68,6 +74,7 @@ struct Settings {
   int c2s_timeout = 60;
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
   std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
+  QuotaSettings quotas;
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 

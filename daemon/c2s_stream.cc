@@ -268,7 +268,12 @@ void ClientStream::bind(const xml::Element& iq) {
     resource = generated_resource();
   }
   full_ = bare_ + "/" + resource;
-  routing_.bind(*this, resource);
+  if (!routing_.bind(*this, resource)) {
+    // RFC 6120 §7.6.2.1: the account has reached its limit of connected resources.
+    deliver(xmpp::error_reply(iq, "wait", "resource-constraint", "Too many resources are bound for this account"));
+    full_.clear();
+    return;
+  }
   state_ = State::kEstablished;
   session_.established();
   xml::Element result = xmpp::reply(iq, "result");
@@ -310,7 +315,19 @@ void ClientStream::stanza(xml::Element stanza) {
 void ClientStream::deliver(const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kClientNs);
-  session_.send(out);
+  deliver_raw(out);
+}
+
+void ClientStream::deliver_raw(std::string_view serialized) {
+  session_.send(serialized);
+  // A send that filled the queue past the transport's write-at-once size wrote it all there
+  // and then, without a drained() to follow.
+  if (awaiting_drain_ && session_.queued() == 0) drained();
+}
+
+void ClientStream::drained() {
+  if (!std::exchange(awaiting_drain_, false) || state_ != State::kEstablished) return;
+  routing_.drained(*this);
 }
 
 void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }

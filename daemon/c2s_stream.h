@@ -33,6 +33,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void features(std::string& out) override;
   void element(xml::Element element) override;
   void closed() override;
+  void drained() override;
 
   // AuthLink::Waiter
   void sasl_challenge(const std::string& challenge) override;
@@ -41,7 +42,13 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
 
   // Delivery of a stanza addressed to this session.
   void deliver(const xml::Element& stanza);
-  void deliver_raw(std::string_view serialized) { session_.send(serialized); }
+  void deliver_raw(std::string_view serialized);
+  // Output still goes out, and how much of it waits to be written.
+  bool sending() const { return session_.sending(); }
+  std::size_t queued() const { return session_.queued(); }
+  // Routing is told (Routing::drained) once what is queued has been written, including when
+  // a later send writes it at once.
+  void wait_for_drain() { awaiting_drain_ = true; }
   void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
@@ -82,6 +89,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   bool available_ = false;
   int priority_ = 0;
   bool interested_ = false;
+  bool awaiting_drain_ = false;
   std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
 };

@@ -28,6 +28,11 @@ ClientStream* LocalSessions::find(const std::string& bare, const std::string& re
   return it == user->second.end() ? nullptr : it->second;
 }
 
+std::size_t LocalSessions::count(const std::string& bare) const {
+  auto user = by_bare_.find(bare);
+  return user == by_bare_.end() ? 0 : user->second.size();
+}
+
 std::vector<ClientStream*> LocalSessions::resources(const std::string& bare) const {
   std::vector<ClientStream*> out;
   auto user = by_bare_.find(bare);

@@ -18,6 +18,8 @@ class LocalSessions {
   ClientStream* find(const std::string& bare, const std::string& resource) const;
   std::vector<ClientStream*> resources(const std::string& bare) const;
   std::size_t size() const { return count_; }
+  // How many resources `bare` has bound.
+  std::size_t count(const std::string& bare) const;
 
  private:
   std::map<std::string, std::map<std::string, ClientStream*>> by_bare_;

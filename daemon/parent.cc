@@ -161,6 +161,15 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
           c.mutable_router()->add_s2s_hosts(host.name);
       }
+      {
+        ipc::RouterSettings::UserQuotas& quotas = *c.mutable_router()->mutable_quotas();
+        quotas.set_offline_messages(settings_.quotas.offline_messages);
+        quotas.set_offline_bytes(settings_.quotas.offline_bytes);
+        quotas.set_pending_subscriptions(settings_.quotas.pending_subscriptions);
+        quotas.set_roster_items(settings_.quotas.roster_items);
+        quotas.set_directed_presences(settings_.quotas.directed_presences);
+        quotas.set_sessions(settings_.quotas.sessions);
+      }
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);

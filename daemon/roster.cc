@@ -32,12 +32,42 @@ xml::Element item_element(const UserStore::RosterItem& item, bool removed) {
   return e;
 }
 
+// What a kept request may carry besides its addresses: its <status/> and XEP-0172 nick,
+// each cut to this many bytes. A whole stanza (up to s2s_stanza_size_limit) is not kept.
+constexpr std::size_t kMaxRequestText = 1024;
+constexpr std::string_view kNickNs = "http://jabber.org/protocol/nick";
+
+// Cut at a UTF-8 character boundary.
+std::string truncated(std::string text) {
+  if (text.size() <= kMaxRequestText) return text;
+  std::size_t end = kMaxRequestText;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  text.resize(end);
+  return text;
+}
+
 xml::Element presence(std::string_view from, std::string_view to, std::string_view type) {
   xml::Element p(std::string(kClientNs), "presence");
   p.set_attribute("from", std::string(from));
   p.set_attribute("to", std::string(to));
   if (!type.empty()) p.set_attribute("type", std::string(type));
   return p;
+}
+
+// The request as kept for delivery at the user's next logins (RFC 6121 §3.1.3).
+xml::Element reduced_request(const xml::Element& p, const std::string& contact, const std::string& user) {
+  xml::Element kept = presence(contact, user, "subscribe");
+  if (const xml::Element* status = p.child(kClientNs, "status")) {
+    xml::Element s(std::string(kClientNs), "status");
+    s.add_text(truncated(status->text()));
+    kept.add_child(std::move(s));
+  }
+  if (const xml::Element* nick = p.child(kNickNs, "nick")) {
+    xml::Element n(std::string(kNickNs), "nick");
+    n.add_text(truncated(nick->text()));
+    kept.add_child(std::move(n));
+  }
+  return kept;
 }
 
 }  // namespace
@@ -50,9 +80,12 @@ Im::Item Im::item(const std::string& bare, const std::string& contact) {
   return fresh;
 }
 
-void Im::save(const std::string& bare, const Item& item) {
-  if (store_ == nullptr) return;
-  push(bare, item, false, store_->set_roster_item(bare, item));
+UserStore::Outcome Im::save(const std::string& bare, const Item& item) {
+  if (store_ == nullptr) return UserStore::Outcome::kFailed;
+  std::int64_t version = 0;
+  UserStore::Outcome outcome = store_->set_roster_item(bare, item, quotas_.roster_items, &version);
+  if (outcome == UserStore::Outcome::kStored) push(bare, item, false, version);
+  return outcome;
 }
 
 // A roster push (RFC 6121 §2.1.6) to every resource that asked for the roster.
@@ -107,7 +140,12 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
       outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribe"), *contact);
     if (has_from(old.subscription))
       outbound_presence(from, presence(from.full(), contact->bare(), "unsubscribed"), *contact);
-    push(from.bare(), old, true, store_->remove_roster_item(from.bare(), contact->bare()));
+    std::int64_t version = 0;
+    if (store_->remove_roster_item(from.bare(), contact->bare(), &version) != UserStore::Outcome::kStored) {
+      from.deliver(xmpp::error_reply(iq, "wait", "internal-server-error"));
+      return;
+    }
+    push(from.bare(), old, true, version);
   } else {
     Item updated = item(from.bare(), contact->bare());
     const std::string* name = wanted.attribute("name");
@@ -126,7 +164,22 @@ void Im::roster_iq(ClientStream& from, const xml::Element& iq) {
         }
       updated.groups.push_back(group);
     }
-    save(from.bare(), updated);
+    UserStore::Outcome outcome = save(from.bare(), updated);
+    if (outcome == UserStore::Outcome::kOverQuota) {
+      from.deliver(xmpp::error_reply(iq, "modify", "policy-violation",
+                                     "Your roster has " + std::to_string(quotas_.roster_items) +
+                                         " items, the most this server keeps"));
+      return;
+    }
+    if (outcome != UserStore::Outcome::kStored) {
+      from.deliver(xmpp::error_reply(iq, "wait", "internal-server-error"));
+      return;
+    }
+  }
+  // The result tells the client its roster changed: the change is on disk first.
+  if (!store_->commit()) {
+    from.deliver(xmpp::error_reply(iq, "wait", "internal-server-error"));
+    return;
   }
   from.deliver(xmpp::reply(iq, "result"));
 }
@@ -166,12 +219,19 @@ bool Im::outbound_presence(ClientStream& from, const xml::Element& p, const xmpp
   const std::string* type = p.attribute("type");
   std::string t = type ? *type : "";
   if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed")
-    return subscription(from.bare(), t, to.bare(), p);
+    return subscription(from, t, to.bare(), p);
   // Directed presence: delivered as it is, and remembered so the recipient hears when this
-  // session goes unavailable (RFC 6121 §4.6.3).
-  if (t.empty())
+  // session goes unavailable (RFC 6121 §4.6.3). What is remembered is bounded per session.
+  if (t.empty()) {
+    if (from.directed().size() >= quotas_.directed_presences && from.directed().count(to.full()) == 0) {
+      from.deliver(xmpp::error_reply(p, "wait", "resource-constraint",
+                                     "This session has sent directed presence to " +
+                                         std::to_string(quotas_.directed_presences) +
+                                         " addresses, the most this server tracks"));
+      return true;
+    }
     from.directed().insert(to.full());
-  else if (t == "unavailable")
+  } else if (t == "unavailable")
     from.directed().erase(to.full());
   return send(p);
 }
@@ -184,7 +244,10 @@ void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
   auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
   if (!from) return;
   if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
-    subscription_in(from->bare(), t, to.bare(), p);
+    // A request past the user's quota goes back to its sender, local or remote.
+    if (!subscription_in(from->bare(), t, to.bare(), p))
+      send(xmpp::error_reply(p, "wait", "resource-constraint",
+                             "The contact has too many subscription requests waiting"));
   } else if (t == "probe") {
     answer_probe(*from, to.bare());
   } else if (to.has_resource()) {
@@ -196,10 +259,11 @@ void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
 
 // RFC 6121 §3: the user's roster changes, then the stanza, stamped with the user's bare JID,
 // goes to the contact, whose half runs here or on the contact's server.
-bool Im::subscription(const std::string& user, const std::string& type, const std::string& contact,
+bool Im::subscription(ClientStream& from, const std::string& type, const std::string& contact,
                       const xml::Element& p) {
+  const std::string& user = from.bare();
   bool had_from = has_from(item(user, contact).subscription);
-  if (!subscription_out(user, type, contact)) return true;
+  if (subscription_out(from, type, contact, p) != Out::kPass) return true;
   xml::Element stamped = p;
   stamped.set_attribute("from", user);
   stamped.set_attribute("to", contact);
@@ -211,47 +275,72 @@ bool Im::subscription(const std::string& user, const std::string& type, const st
   return true;
 }
 
-// The sender's half (RFC 6121 §3.1.2, §3.1.5, §3.3.2, §3.2.2): false when the stanza
-// changes nothing and is not passed on.
-bool Im::subscription_out(const std::string& user, const std::string& type, const std::string& contact) {
+// Whether `contact` asked to see `user`'s presence and has no answer yet: a request kept
+// here, or, for a local contact, its own roster's pending ask.
+bool Im::pending_request(const std::string& user, const std::string& contact) {
+  if (store_ != nullptr && store_->has_subscription_request(user, contact)) return true;
+  return is_local(contact) && item(contact, user).ask;
+}
+
+// The sender's half (RFC 6121 §3.1.2, §3.1.5, §3.3.2, §3.2.2): kDrop when the stanza changes
+// nothing and is not passed on, kRefused when it was answered with an error.
+Im::Out Im::subscription_out(ClientStream& from, const std::string& type, const std::string& contact,
+                             const xml::Element& p) {
+  const std::string& user = from.bare();
   Item mine = item(user, contact);
+  const auto saved = [&](const Item& changed) {
+    UserStore::Outcome outcome = save(user, changed);
+    if (outcome == UserStore::Outcome::kStored) return true;
+    if (outcome == UserStore::Outcome::kOverQuota)
+      from.deliver(xmpp::error_reply(p, "modify", "policy-violation",
+                                     "Your roster has " + std::to_string(quotas_.roster_items) +
+                                         " items, the most this server keeps"));
+    else
+      from.deliver(xmpp::error_reply(p, "wait", "internal-server-error"));
+    return false;
+  };
   if (type == "subscribe") {
     if (!has_to(mine.subscription) && !mine.ask) {
       mine.ask = true;
-      save(user, mine);
+      if (!saved(mine)) return Out::kRefused;
     }
-    return true;
+    return Out::kPass;
   }
   if (type == "subscribed") {
-    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
-    if (has_from(mine.subscription)) return false;
+    if (has_from(mine.subscription)) {
+      if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+      return Out::kDrop;
+    }
+    // Without a request to answer this would be a pre-approval (RFC 6121 §3.4), which this
+    // server does not offer (and does not advertise): it is ignored, so that a client
+    // cannot grant a subscription nobody asked for.
+    if (!pending_request(user, contact)) return Out::kDrop;
     mine.subscription = combine(has_to(mine.subscription), true);
-    save(user, mine);
-    return true;
+    if (!saved(mine)) return Out::kRefused;
+    if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+    return Out::kPass;
   }
   if (type == "unsubscribe") {
-    if (!has_to(mine.subscription) && !mine.ask) return false;
+    if (!has_to(mine.subscription) && !mine.ask) return Out::kDrop;
     mine.ask = false;
     mine.subscription = combine(false, has_from(mine.subscription));
-    save(user, mine);
-    return true;
+    return saved(mine) ? Out::kPass : Out::kRefused;
   }
   // unsubscribed: the user withdraws the contact's subscription, or refuses its request.
   if (store_ != nullptr) store_->delete_subscription_request(user, contact);
   if (has_from(mine.subscription)) {
     mine.subscription = combine(has_to(mine.subscription), false);
-    save(user, mine);
-    return true;
+    return saved(mine) ? Out::kPass : Out::kRefused;
   }
   // A request may have been delivered without being kept: only the contact's server knows
   // (this one, for a local contact).
-  return !is_local(contact) || item(contact, user).ask;
+  return !is_local(contact) || item(contact, user).ask ? Out::kPass : Out::kDrop;
 }
 
 // The recipient's half (RFC 6121 §3.1.3, §3.1.6, §3.3.3, §3.2.3): `contact` sent it to
 // local `user`. What does not match the user's roster is ignored, so another server cannot
 // subscribe itself to a user's presence or plant roster items.
-void Im::subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+bool Im::subscription_in(const std::string& contact, const std::string& type, const std::string& user,
                          const xml::Element& p) {
   Item mine = item(user, contact);
   xml::Element stamped = p;
@@ -262,42 +351,43 @@ void Im::subscription_in(const std::string& contact, const std::string& type, co
       // Already approved: the server answers at once.
       send(presence(user, contact, "subscribed"));
       send_presence_of(user, contact, true);
-      return;
+      return true;
     }
-    bool online = false;
-    for (ClientStream* s : sessions_.resources(user)) online |= s->available();
-    if (online) {
-      deliver_to_available(user, stamped);
-    } else if (store_ != nullptr) {
+    // Kept until the user answers, online or not: it is delivered again at each login, and
+    // it is what a later 'subscribed' from the user answers. Only its status and nick are kept.
+    if (store_ != nullptr) {
       std::string serialized;
-      stamped.serialize(serialized, kClientNs);
-      store_->store_subscription_request(user, contact, serialized);
+      reduced_request(p, contact, user).serialize(serialized, kClientNs);
+      UserStore::Outcome outcome =
+          store_->store_subscription_request(user, contact, serialized, quotas_.pending_subscriptions);
+      if (outcome != UserStore::Outcome::kStored) return false;
     }
-    return;
+    deliver_to_available(user, stamped);
+    return true;
   }
   if (type == "subscribed") {
-    if (!mine.ask) return;  // only the answer to a request of the user's
+    if (!mine.ask) return true;  // only the answer to a request of the user's
     mine.ask = false;
     mine.subscription = combine(true, has_from(mine.subscription));
-    save(user, mine);
-    deliver_to_available(user, stamped);
-    return;
+    if (save(user, mine) == UserStore::Outcome::kStored) deliver_to_available(user, stamped);
+    return true;
   }
   if (type == "unsubscribe") {
     if (store_ != nullptr) store_->delete_subscription_request(user, contact);
-    if (!has_from(mine.subscription)) return;
+    if (!has_from(mine.subscription)) return true;
     mine.subscription = combine(has_to(mine.subscription), false);
     save(user, mine);
     deliver_to_available(user, stamped);
     send_presence_of(user, contact, false);
-    return;
+    return true;
   }
   // unsubscribed: the contact ended the user's subscription or refused the request.
-  if (!has_to(mine.subscription) && !mine.ask) return;
+  if (!has_to(mine.subscription) && !mine.ask) return true;
   mine.ask = false;
   mine.subscription = combine(false, has_from(mine.subscription));
   save(user, mine);
   deliver_to_available(user, stamped);
+  return true;
 }
 
 // RFC 6121 §4.3.2: a subscriber gets the presence of each available resource, or
@@ -356,7 +446,6 @@ void Im::initial_presence(ClientStream& stream) {
       stream.deliver(p);
     }
   }
-  for (const std::string& request : store_->subscription_requests(stream.bare())) stream.deliver_raw(request);
   // The user's other resources' presence, as for any subscriber.
   for (ClientStream* s : sessions_.resources(stream.bare())) {
     if (s == &stream || !s->available()) continue;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "daemon/local_sessions.h"
+#include "daemon/quotas.h"
 #include "daemon/user_store.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
@@ -35,6 +36,7 @@ class Im {
 
   Im(LocalSessions& sessions, Network& network) : sessions_(sessions), network_(network) {}
   void set_store(UserStore* store) { store_ = store; }
+  void set_quotas(const UserQuotas& quotas) { quotas_ = quotas; }
 
   // <iq/> in jabber:iq:roster from a client about its own roster.
   void roster_iq(ClientStream& from, const xml::Element& iq);
@@ -46,6 +48,7 @@ class Im {
   void inbound_presence(const xml::Element& presence, const xmpp::Jid& to);
   void broadcast(ClientStream& from, const xml::Element& presence);
   // First available presence of a session: probes answered, waiting requests delivered.
+  // Pending subscription requests are delivered separately, paced (Routing::became_available).
   void initial_presence(ClientStream& stream);
   // The session ends while available: its contacts see it go.
   void gone(ClientStream& stream);
@@ -53,22 +56,28 @@ class Im {
  private:
   using Item = UserStore::RosterItem;
   Item item(const std::string& bare, const std::string& contact);
-  void save(const std::string& bare, const Item& item);
+  // False when the roster is full (a new item past max_roster_items) or the store failed.
+  UserStore::Outcome save(const std::string& bare, const Item& item);
   void push(const std::string& bare, const Item& item, bool removed, std::int64_t version);
   bool is_local(const std::string& jid) const;
   bool send(const xml::Element& presence);
   void deliver_to_available(const std::string& bare, const xml::Element& stanza);
   void send_presence_of(const std::string& user, const std::string& to, bool available);
-  bool subscription(const std::string& user, const std::string& type, const std::string& contact,
+  bool subscription(ClientStream& from, const std::string& type, const std::string& contact,
                     const xml::Element& presence);
-  bool subscription_out(const std::string& user, const std::string& type, const std::string& contact);
-  void subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+  enum class Out { kPass, kDrop, kRefused };
+  Out subscription_out(ClientStream& from, const std::string& type, const std::string& contact,
+                       const xml::Element& presence);
+  bool pending_request(const std::string& user, const std::string& contact);
+  // False when a request was refused (the user has max_pending_subscriptions already).
+  bool subscription_in(const std::string& contact, const std::string& type, const std::string& user,
                        const xml::Element& presence);
   void answer_probe(const xmpp::Jid& prober, const std::string& user);
 
   LocalSessions& sessions_;
   Network& network_;
   UserStore* store_ = nullptr;
+  UserQuotas quotas_;
 };
 
 }  // namespace xmppd::router

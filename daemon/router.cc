@@ -8,6 +8,10 @@
 //
 // It parses hostile bytes (client TLS and XML) and so holds no private key and no password
 // verifier; it relays SASL to the auth helper and asks the tls helper to sign.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <optional>
 
 #include "common/log.h"
@@ -31,6 +35,7 @@ class Router final : public runtime::ChildRole {
 
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
     if (!stream::Service::init(error)) return false;
+    base_ = runtime.base();
     c2s_.emplace(runtime.base(), stream::StreamKind::kClient,
                  [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_TLS, reason); });
     auth_.emplace(runtime.base(),
@@ -50,8 +55,14 @@ class Router final : public runtime::ChildRole {
 
   bool prepare_in_chroot(std::string& error) override {
     store_ = UserStore::open("user.sqlite", error);
+    if (store_ == nullptr) return false;
+    // The store's writes of one loop turn are committed together, after the turn's events
+    // and before the loop waits again.
+    commit_event_.reset(event_new(base_, -1, 0, on_commit, this));
+    store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
+    if (!catch_sigterm(error)) return false;
     routing_.set_backends(&*auth_, store_.get(), &*s2s_);
-    return store_ != nullptr;
+    return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
@@ -63,6 +74,11 @@ class Router final : public runtime::ChildRole {
                        {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
+    if (settings.has_quotas()) {
+      const auto& q = settings.quotas();
+      routing_.set_quotas(UserQuotas{q.offline_messages(), q.offline_bytes(), q.pending_subscriptions(),
+                                     q.roster_items(), q.directed_presences(), q.sessions()});
+    }
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());
   }
@@ -81,6 +97,46 @@ class Router final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
 
  private:
+  static void on_commit(evutil_socket_t, short, void* arg) { static_cast<Router*>(arg)->store_->commit(); }
+
+  // SIGTERM (the parent stopping the service) ends the loop after the turn under way, so that
+  // its batch is committed rather than lost. A self-pipe: the handler only writes a byte,
+  // with write(2), which the sandbox allows; the pipe is made before the sandbox.
+  bool catch_sigterm(std::string& error) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+      error = "cannot make the SIGTERM pipe";
+      return false;
+    }
+    sigterm_read_ = UniqueFd(fds[0]);
+    sigterm_write_fd_ = fds[1];
+    sigterm_event_.reset(event_new(base_, fds[0], EV_READ, on_sigterm, this));
+    event_add(sigterm_event_.get(), nullptr);
+    struct sigaction action = {};
+    action.sa_handler = [](int) {
+      const char byte = 0;
+      [[maybe_unused]] ssize_t n = write(sigterm_write_fd_, &byte, 1);
+    };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    if (sigaction(SIGTERM, &action, nullptr) != 0) {
+      error = "cannot catch SIGTERM";
+      return false;
+    }
+    return true;
+  }
+  static void on_sigterm(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Router*>(arg);
+    log::info("SIGTERM: committing the user store and exiting");
+    self->store_->commit();
+    event_base_loopexit(self->base_, nullptr);
+  }
+  static inline int sigterm_write_fd_ = -1;
+
+  struct event_base* base_ = nullptr;
+  ipc::EventPtr commit_event_;
+  ipc::EventPtr sigterm_event_;
+  UniqueFd sigterm_read_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;
   Routing routing_;

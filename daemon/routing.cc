@@ -21,12 +21,17 @@ constexpr std::string_view kDiscoInfoNs = "http://jabber.org/protocol/disco#info
 
 }  // namespace
 
-void Routing::bind(ClientStream& stream, const std::string& resource) {
+bool Routing::bind(ClientStream& stream, const std::string& resource) {
+  // A login that takes over one of its own resources does not add one.
+  if (sessions_.find(stream.bare(), resource) == nullptr && sessions_.count(stream.bare()) >= quotas_.sessions)
+    return false;
   if (ClientStream* previous = sessions_.bind(stream.bare(), resource, stream)) previous->replaced();
+  return true;
 }
 
 void Routing::unbind(ClientStream& stream) {
   held_for_s2s_.erase(&stream);
+  backlogs_.erase(&stream);  // what was not written stays stored
   const std::string& full = stream.full();
   sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
 }
@@ -210,8 +215,15 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
   stamped.add_child(std::move(delay));
   std::string serialized;
   stamped.serialize(serialized, kClientNs);
-  std::int64_t id = store_->store_offline(bare, serialized, now);
-  if (id == 0) {
+  std::int64_t id = 0;
+  UserStore::Outcome outcome =
+      store_->store_offline(bare, serialized, now, {quotas_.offline_messages, quotas_.offline_bytes}, &id);
+  if (outcome == UserStore::Outcome::kOverQuota) {
+    // As ejabberd does: the sender learns that this message was not kept, and may retry.
+    bounce(message, "wait", "resource-constraint", "The recipient's offline message storage is full");
+    return;
+  }
+  if (outcome != UserStore::Outcome::kStored) {
     bounce(message, "wait", "resource-constraint", "the message could not be stored");
     return;
   }
@@ -224,11 +236,60 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
 }
 
 void Routing::became_available(ClientStream& stream) {
-  if (store_ == nullptr || stream.priority() < 0) return;
-  auto waiting = store_->offline(stream.bare());
-  if (waiting.empty()) return;
-  for (const auto& m : waiting) stream.deliver_raw(m.stanza);
-  store_->delete_offline(stream.bare(), waiting.back().id);
+  if (store_ == nullptr || backlogs_.count(&stream) > 0) return;
+  Backlog backlog;
+  // Messages go to a resource of non-negative priority (RFC 6121 §8.5.2.1), and to one
+  // resource at a time: two logins at once do not both get them.
+  backlog.offline = stream.priority() >= 0;
+  for (const auto& [other, b] : backlogs_)
+    if (b.offline && other->bare() == stream.bare()) backlog.offline = false;
+  backlogs_.emplace(&stream, backlog);
+  pump(stream);
+}
+
+void Routing::drained(ClientStream& stream) {
+  if (backlogs_.count(&stream) > 0) pump(stream);
+}
+
+void Routing::pump(ClientStream& stream) {
+  // A batch: enough to keep the connection busy for a while, small beside the 4 MiB the
+  // transport lets a session queue.
+  constexpr std::size_t kBatchStanzas = 32;
+  constexpr std::size_t kBatchBytes = 64 << 10;
+  for (;;) {
+    auto it = backlogs_.find(&stream);
+    if (it == backlogs_.end()) return;
+    Backlog& b = it->second;
+    // Gone or going: what was not written stays stored for the next login.
+    if (!stream.sending()) {
+      backlogs_.erase(it);
+      return;
+    }
+    if (stream.queued() > 0) {
+      stream.wait_for_drain();
+      return;
+    }
+    // The session's queue is empty: everything handed over has been written to it.
+    if (b.unacknowledged > 0) {
+      store_->delete_offline(stream.bare(), std::exchange(b.unacknowledged, 0));
+      continue;
+    }
+    if (!b.requests_done) {
+      auto requests = store_->subscription_requests(stream.bare(), b.requests_after, kBatchStanzas);
+      b.requests_done = requests.size() < kBatchStanzas;
+      for (const auto& r : requests) stream.deliver_raw(r.stanza);
+      if (!requests.empty()) b.requests_after = requests.back().rowid;
+      continue;
+    }
+    auto messages = b.offline ? store_->offline(stream.bare(), b.offline_after, kBatchStanzas, kBatchBytes)
+                              : std::vector<UserStore::Offline>{};
+    if (messages.empty()) {
+      backlogs_.erase(it);
+      return;
+    }
+    for (const auto& m : messages) stream.deliver_raw(m.stanza);
+    b.offline_after = b.unacknowledged = messages.back().id;
+  }
 }
 
 // Only the user and its subscribers learn that the account exists and what it offers.

@@ -7,12 +7,15 @@
 // link by the address's domain.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "daemon/auth_link.h"
 #include "daemon/local_sessions.h"
+#include "daemon/quotas.h"
 #include "daemon/roster.h"
 #include "daemon/user_store.h"
 #include "xml/element.h"
@@ -36,11 +39,19 @@ class Routing final : private Im::Network {
     s2s_ = s2s;
     im_.set_store(store);
   }
+  void set_quotas(const UserQuotas& quotas) {
+    quotas_ = quotas;
+    im_.set_quotas(quotas);
+  }
   Im& im() { return im_; }
   bool is_local(std::string_view domain) const override { return hosts_.count(std::string(domain)) > 0; }
-  // The session sent its initial presence: messages kept while it was offline go to it.
+  // The session sent its initial presence: subscription requests and messages kept while it
+  // was offline go to it, a batch at a time as its output drains.
   void became_available(ClientStream& stream);
-  void bind(ClientStream& stream, const std::string& resource);
+  // The session's output queue has emptied: what was handed to it has been written.
+  void drained(ClientStream& stream);
+  // False when the account has max_user_sessions resources bound already.
+  bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
   // A stanza from a local client.
   void route(ClientStream& from, xml::Element stanza);
@@ -59,6 +70,10 @@ class Routing final : private Im::Network {
   bool account_disco(const xml::Element& iq, const std::string& bare);
   void message_to_bare(const xml::Element& message, const std::string& bare);
   void keep_offline(const xml::Element& message, const std::string& bare);
+  // Hands the session its next batch of stored stanzas, once the previous batch was written
+  // (and then deleted, for messages). Never more than a batch is queued, so a backlog of any
+  // size cannot push the session past the transport's output limit.
+  void pump(ClientStream& stream);
   // A stanza the server sends (a reply, an error) to its 'to': a local session or another
   // server.
   void deliver(const xml::Element& stanza);
@@ -76,6 +91,16 @@ class Routing final : private Im::Network {
   // Sessions that stopped reading because the link to the s2s worker was behind, rather
   // than have their stanzas bounce.
   std::set<ClientStream*> held_for_s2s_;
+  // Where each session's delivery of stored stanzas stands.
+  struct Backlog {
+    std::int64_t requests_after = 0;  // rowid of the last request handed over
+    bool requests_done = false;
+    bool offline = false;             // this session takes the offline messages
+    std::int64_t offline_after = 0;   // id of the last message handed over
+    std::int64_t unacknowledged = 0;  // handed over, deleted once the session's output drains
+  };
+  std::map<ClientStream*, Backlog> backlogs_;
+  UserQuotas quotas_;
   Im im_{sessions_, *this};
 };
 

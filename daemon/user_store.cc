@@ -1,105 +1,77 @@
 #include "daemon/user_store.h"
 
+#include <climits>
+#include <utility>
+
 #include "common/log.h"
 
 namespace xmppd::router {
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
-struct StatementDeleter {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+constexpr std::string_view kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS offline (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "bare TEXT NOT NULL, stanza TEXT NOT NULL, stored_at INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS offline_bare ON offline (bare, id)",
+    "CREATE TABLE IF NOT EXISTS roster (bare TEXT NOT NULL, contact TEXT NOT NULL, "
+    "name TEXT NOT NULL, subscription TEXT NOT NULL, ask INTEGER NOT NULL, "
+    "groups TEXT NOT NULL, PRIMARY KEY (bare, contact))",
+    "CREATE TABLE IF NOT EXISTS roster_version (bare TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS subscription_request (bare TEXT NOT NULL, sender TEXT NOT NULL, "
+    "stanza TEXT NOT NULL, PRIMARY KEY (bare, sender))",
 };
-using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
 
-Statement prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* s = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &s, nullptr) != SQLITE_OK)
-    log::error("user store: %s: %s", sql, sqlite3_errmsg(db));
-  return Statement(s);
-}
-
-void bind_text(sqlite3_stmt* s, int index, std::string_view text) {
-  sqlite3_bind_text(s, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-}
-
-}  // namespace
-
-std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string& error) {
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  std::unique_ptr<UserStore> store(new UserStore(db));
-  if (rc != SQLITE_OK) {
-    error = path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-    return nullptr;
+// Resets a statement and clears its bindings when one use of it ends, however it ends: text
+// is bound SQLITE_STATIC, so the statement must let go of it before the caller's buffer goes.
+class Use {
+ public:
+  explicit Use(sqlite3_stmt* statement) : statement_(statement) {}
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  ~Use() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
   }
-  bool ok = store->exec("PRAGMA journal_mode=WAL") && store->exec("PRAGMA synchronous=FULL") &&
-            store->exec("CREATE TABLE IF NOT EXISTS offline (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                        "bare TEXT NOT NULL, stanza TEXT NOT NULL, stored_at INTEGER NOT NULL)") &&
-            store->exec("CREATE INDEX IF NOT EXISTS offline_bare ON offline (bare, id)") &&
-            store->exec("CREATE TABLE IF NOT EXISTS roster (bare TEXT NOT NULL, contact TEXT NOT NULL, "
-                        "name TEXT NOT NULL, subscription TEXT NOT NULL, ask INTEGER NOT NULL, "
-                        "groups TEXT NOT NULL, PRIMARY KEY (bare, contact))") &&
-            store->exec("CREATE TABLE IF NOT EXISTS roster_version (bare TEXT PRIMARY KEY, version INTEGER NOT NULL)") &&
-            store->exec("CREATE TABLE IF NOT EXISTS subscription_request (bare TEXT NOT NULL, sender TEXT NOT NULL, "
-                        "stanza TEXT NOT NULL, PRIMARY KEY (bare, sender))");
-  if (!ok) {
-    error = path + ": " + sqlite3_errmsg(db);
-    return nullptr;
-  }
-  Statement version = prepare(db, "PRAGMA user_version");
-  int found = version && sqlite3_step(version.get()) == SQLITE_ROW ? sqlite3_column_int(version.get(), 0) : -1;
-  if (found > kSchemaVersion) {
-    error = path + ": schema version " + std::to_string(found) + " is newer than this xmppd understands";
-    return nullptr;
-  }
-  store->exec("PRAGMA user_version=1");
-  return store;
+
+ private:
+  sqlite3_stmt* statement_;
+};
+
+bool bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
+  return text.size() <= INT_MAX &&
+         sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) == SQLITE_OK;
 }
 
-UserStore::~UserStore() { sqlite3_close(db_); }
-
-bool UserStore::exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK; }
-
-std::int64_t UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when) {
-  Statement s = prepare(db_, "INSERT INTO offline (bare, stanza, stored_at) VALUES (?, ?, ?)");
-  if (!s) return 0;
-  bind_text(s.get(), 1, bare);
-  bind_text(s.get(), 2, stanza);
-  sqlite3_bind_int64(s.get(), 3, when);
-  if (sqlite3_step(s.get()) == SQLITE_DONE) return sqlite3_last_insert_rowid(db_);
-  log::error("user store: cannot keep an offline message: %s", sqlite3_errmsg(db_));
-  return 0;
+bool bind_int(sqlite3_stmt* statement, int index, std::int64_t value) {
+  return sqlite3_bind_int64(statement, index, value) == SQLITE_OK;
 }
 
-void UserStore::delete_offline_message(std::int64_t id) {
-  Statement s = prepare(db_, "DELETE FROM offline WHERE id = ?");
-  if (!s) return;
-  sqlite3_bind_int64(s.get(), 1, id);
-  sqlite3_step(s.get());
+// SQLite counts in 64-bit signed integers; a quota past that is no quota.
+std::int64_t clamp(std::size_t n) {
+  return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
 }
 
-std::vector<UserStore::Offline> UserStore::offline(std::string_view bare) {
-  std::vector<Offline> out;
-  Statement s = prepare(db_, "SELECT id, stanza, stored_at FROM offline WHERE bare = ? ORDER BY id");
-  if (!s) return out;
-  bind_text(s.get(), 1, bare);
-  while (sqlite3_step(s.get()) == SQLITE_ROW)
-    out.push_back(Offline{sqlite3_column_int64(s.get(), 0),
-                          reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 1)),
-                          sqlite3_column_int64(s.get(), 2)});
-  return out;
+std::string column(sqlite3_stmt* statement, int i) {
+  const unsigned char* text = sqlite3_column_text(statement, i);
+  const int size = sqlite3_column_bytes(statement, i);
+  return text == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
-void UserStore::delete_offline(std::string_view bare, std::int64_t up_to_id) {
-  Statement s = prepare(db_, "DELETE FROM offline WHERE bare = ? AND id <= ?");
-  if (!s) return;
-  bind_text(s.get(), 1, bare);
-  sqlite3_bind_int64(s.get(), 2, up_to_id);
-  sqlite3_step(s.get());
+Statement prepare(sqlite3* db, std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  return Statement(raw);
 }
 
-namespace {
+// A constant statement run to completion; `first` receives the first column of its first row.
+bool execute(sqlite3* db, std::string_view sql, std::string* first = nullptr) {
+  Statement statement = prepare(db, sql);
+  if (!statement) return false;
+  int rc;
+  while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW)
+    if (first != nullptr && first->empty()) *first = column(statement.get(), 0);
+  return rc == SQLITE_DONE;
+}
 
 std::string join_groups(const std::vector<std::string>& groups) {
   std::string out;
@@ -121,11 +93,6 @@ std::vector<std::string> split_groups(std::string_view text) {
   return out;
 }
 
-std::string column(sqlite3_stmt* s, int i) {
-  const unsigned char* text = sqlite3_column_text(s, i);
-  return text ? reinterpret_cast<const char*>(text) : "";
-}
-
 UserStore::RosterItem item_of(sqlite3_stmt* s) {
   return UserStore::RosterItem{column(s, 0), column(s, 1), column(s, 2), sqlite3_column_int(s, 3) != 0,
                                split_groups(column(s, 4))};
@@ -133,97 +100,340 @@ UserStore::RosterItem item_of(sqlite3_stmt* s) {
 
 }  // namespace
 
+UserStore::UserStore(SqliteHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+
+UserStore::~UserStore() {
+  if (batch_open_) commit();
+}
+
+std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string& error) {
+  if (path.empty()) {
+    error = "user store: no path given";
+    return nullptr;
+  }
+  sqlite3* raw = nullptr;
+  // NOFOLLOW: a link planted in the router's directory must not choose the file written.
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
+  SqliteHandle db(raw);
+  const auto fail = [&](std::string_view what) {
+    error = "user store " + path + ": " + std::string(what);
+    return nullptr;
+  };
+  if (rc != SQLITE_OK) return fail(db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
+  sqlite3_extended_result_codes(db.get(), 1);
+
+  std::string version_text;
+  if (!execute(db.get(), "PRAGMA user_version", &version_text)) return fail(sqlite3_errmsg(db.get()));
+  const int version = std::atoi(version_text.c_str());
+  if (version > kSchemaVersion)
+    return fail("schema version " + version_text + " is newer than this xmppd understands (" +
+                std::to_string(kSchemaVersion) + "); refusing to open it");
+  std::string mode;
+  if (!execute(db.get(), "PRAGMA journal_mode = WAL", &mode)) return fail(sqlite3_errmsg(db.get()));
+  if (mode != "wal") return fail("cannot use WAL journal mode (the journal mode is '" + mode + "')");
+  // FULL: a batch committed is on disk; batching keeps that to one fsync per loop turn.
+  if (!execute(db.get(), "PRAGMA synchronous = FULL")) return fail(sqlite3_errmsg(db.get()));
+  // The savepoint of each operation keeps its undo pages in memory: past 64 KiB SQLite would
+  // spill them to a temporary file, looking for a directory with access(2), which the
+  // router's sandbox refuses (and the chroot has no /tmp). An operation is one stanza's worth.
+  if (!execute(db.get(), "PRAGMA temp_store = MEMORY")) return fail(sqlite3_errmsg(db.get()));
+
+  if (!execute(db.get(), "BEGIN IMMEDIATE")) return fail(sqlite3_errmsg(db.get()));
+  bool ok = true;
+  for (std::string_view sql : kSchema) ok = ok && execute(db.get(), sql);
+  ok = ok && execute(db.get(), "PRAGMA user_version = " + std::to_string(kSchemaVersion));
+  if (!ok || !execute(db.get(), "COMMIT")) {
+    std::string message = sqlite3_errmsg(db.get());  // before the rollback replaces it
+    execute(db.get(), "ROLLBACK");
+    return fail(message);
+  }
+
+  std::unique_ptr<UserStore> store(new UserStore(std::move(db), path));
+  if (!store->prepare_statements(error)) return nullptr;
+  return store;
+}
+
+bool UserStore::prepare_statements(std::string& error) {
+  sqlite3* db = db_.get();
+  const std::pair<Statement*, std::string_view> all[] = {
+      {&begin_, "BEGIN IMMEDIATE"},
+      {&commit_, "COMMIT"},
+      {&rollback_, "ROLLBACK"},
+      {&savepoint_, "SAVEPOINT operation"},
+      {&release_, "RELEASE operation"},
+      {&rollback_to_, "ROLLBACK TO operation"},
+      {&insert_offline_, "INSERT INTO offline (bare, stanza, stored_at) VALUES (?1, ?2, ?3)"},
+      {&offline_usage_, "SELECT count(*), coalesce(sum(length(CAST(stanza AS BLOB))), 0) FROM offline WHERE bare = ?1"},
+      {&select_offline_, "SELECT id, stanza, stored_at FROM offline WHERE bare = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
+      {&delete_offline_id_, "DELETE FROM offline WHERE id = ?1"},
+      {&delete_offline_upto_, "DELETE FROM offline WHERE bare = ?1 AND id <= ?2"},
+      {&count_offline_, "SELECT count(*) FROM offline WHERE bare = ?1"},
+      {&select_roster_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 ORDER BY contact"},
+      {&select_roster_item_,
+       "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 AND contact = ?2"},
+      {&count_roster_, "SELECT count(*) FROM roster WHERE bare = ?1"},
+      {&upsert_roster_,
+       "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups) VALUES (?1, ?2, ?3, ?4, ?5, "
+       "?6)"},
+      {&delete_roster_, "DELETE FROM roster WHERE bare = ?1 AND contact = ?2"},
+      {&select_version_, "SELECT version FROM roster_version WHERE bare = ?1"},
+      {&bump_version_,
+       "INSERT INTO roster_version (bare, version) VALUES (?1, 1) "
+       "ON CONFLICT (bare) DO UPDATE SET version = version + 1"},
+      {&upsert_request_, "INSERT OR REPLACE INTO subscription_request (bare, sender, stanza) VALUES (?1, ?2, ?3)"},
+      {&count_requests_, "SELECT count(*) FROM subscription_request WHERE bare = ?1"},
+      {&has_request_, "SELECT 1 FROM subscription_request WHERE bare = ?1 AND sender = ?2"},
+      {&select_requests_,
+       "SELECT rowid, stanza FROM subscription_request WHERE bare = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
+      {&delete_request_, "DELETE FROM subscription_request WHERE bare = ?1 AND sender = ?2"},
+  };
+  for (const auto& [statement, sql] : all) {
+    *statement = prepare(db, sql);
+    if (!*statement) {
+      error = "user store " + path_ + ": " + std::string(sql) + ": " + sqlite3_errmsg(db);
+      return false;
+    }
+  }
+  return true;
+}
+
+void UserStore::report(const char* what) {
+  log::error("user store %s: %s: %s", path_.c_str(), what, sqlite3_errmsg(db_.get()));
+}
+
+bool UserStore::run(sqlite3_stmt* statement) {
+  const Use use(statement);
+  return sqlite3_step(statement) == SQLITE_DONE;
+}
+
+bool UserStore::ensure_batch() {
+  if (batch_open_) return true;
+  if (!run(begin_.get())) {
+    report("cannot begin a transaction");
+    return false;
+  }
+  batch_open_ = true;
+  if (batch_opened_) batch_opened_();
+  return true;
+}
+
+bool UserStore::commit() {
+  if (!batch_open_) return true;
+  batch_open_ = false;
+  if (run(commit_.get())) return true;
+  report("cannot commit; the batch is rolled back");
+  // A COMMIT that failed with SQLITE_BUSY leaves the transaction open; any other failure
+  // has ended it already, and then this ROLLBACK fails harmlessly.
+  run(rollback_.get());
+  return false;
+}
+
+UserStore::Outcome UserStore::write(const char* what, const std::function<Outcome()>& body) {
+  if (!ensure_batch()) return Outcome::kFailed;
+  if (!run(savepoint_.get())) {
+    report(what);
+    return Outcome::kFailed;
+  }
+  Outcome outcome = body();
+  if (outcome == Outcome::kFailed) report(what);
+  if (outcome == Outcome::kStored && run(release_.get())) return outcome;
+  if (outcome == Outcome::kStored) {
+    report(what);
+    outcome = Outcome::kFailed;
+  }
+  // Undo this operation alone; the rest of the batch stands.
+  if (!run(rollback_to_.get()) || !run(release_.get())) {
+    report("cannot roll back an operation; the batch is rolled back");
+    batch_open_ = false;
+    run(rollback_.get());
+  }
+  return outcome;
+}
+
+std::int64_t UserStore::count(sqlite3_stmt* statement, std::string_view bare) {
+  const Use use(statement);
+  if (!bind_text(statement, 1, bare) || sqlite3_step(statement) != SQLITE_ROW) return -1;
+  return sqlite3_column_int64(statement, 0);
+}
+
+UserStore::Outcome UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when,
+                                            OfflineQuota quota, std::int64_t* id) {
+  return write("cannot keep an offline message", [&] {
+    {
+      sqlite3_stmt* s = offline_usage_.get();
+      const Use use(s);
+      if (!bind_text(s, 1, bare) || sqlite3_step(s) != SQLITE_ROW) return Outcome::kFailed;
+      const std::int64_t messages = sqlite3_column_int64(s, 0);
+      const std::int64_t bytes = sqlite3_column_int64(s, 1);
+      if (messages + 1 > clamp(quota.max_count) || bytes + clamp(stanza.size()) > clamp(quota.max_bytes))
+        return Outcome::kOverQuota;
+    }
+    sqlite3_stmt* s = insert_offline_.get();
+    const Use use(s);
+    if (!bind_text(s, 1, bare) || !bind_text(s, 2, stanza) || !bind_int(s, 3, when) || sqlite3_step(s) != SQLITE_DONE)
+      return Outcome::kFailed;
+    if (id != nullptr) *id = sqlite3_last_insert_rowid(db_.get());
+    return Outcome::kStored;
+  });
+}
+
+bool UserStore::delete_offline_message(std::int64_t id) {
+  return write("cannot delete an offline message", [&] {
+           sqlite3_stmt* s = delete_offline_id_.get();
+           const Use use(s);
+           return bind_int(s, 1, id) && sqlite3_step(s) == SQLITE_DONE ? Outcome::kStored : Outcome::kFailed;
+         }) == Outcome::kStored;
+}
+
+std::vector<UserStore::Offline> UserStore::offline(std::string_view bare, std::int64_t after_id, std::size_t max_count,
+                                                   std::size_t max_bytes) {
+  std::vector<Offline> out;
+  sqlite3_stmt* s = select_offline_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare) || !bind_int(s, 2, after_id) || !bind_int(s, 3, clamp(max_count))) return out;
+  std::size_t bytes = 0;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    std::string stanza = column(s, 1);
+    if (!out.empty() && bytes + stanza.size() > max_bytes) break;
+    bytes += stanza.size();
+    out.push_back(Offline{sqlite3_column_int64(s, 0), std::move(stanza), sqlite3_column_int64(s, 2)});
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) report("cannot read offline messages");
+  return out;
+}
+
+bool UserStore::delete_offline(std::string_view bare, std::int64_t up_to_id) {
+  return write("cannot delete delivered offline messages", [&] {
+           sqlite3_stmt* s = delete_offline_upto_.get();
+           const Use use(s);
+           return bind_text(s, 1, bare) && bind_int(s, 2, up_to_id) && sqlite3_step(s) == SQLITE_DONE
+                      ? Outcome::kStored
+                      : Outcome::kFailed;
+         }) == Outcome::kStored;
+}
+
+std::size_t UserStore::offline_count(std::string_view bare) {
+  std::int64_t n = count(count_offline_.get(), bare);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
+}
+
 std::vector<UserStore::RosterItem> UserStore::roster(std::string_view bare) {
   std::vector<RosterItem> out;
-  Statement s = prepare(db_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ? ORDER BY contact");
-  if (!s) return out;
-  bind_text(s.get(), 1, bare);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(item_of(s.get()));
+  sqlite3_stmt* s = select_roster_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare)) return out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(item_of(s));
+  if (rc != SQLITE_DONE) report("cannot read a roster");
   return out;
 }
 
 std::optional<UserStore::RosterItem> UserStore::roster_item(std::string_view bare, std::string_view contact) {
-  Statement s = prepare(db_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ? AND contact = ?");
-  if (!s) return std::nullopt;
-  bind_text(s.get(), 1, bare);
-  bind_text(s.get(), 2, contact);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-  return item_of(s.get());
+  sqlite3_stmt* s = select_roster_item_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare) || !bind_text(s, 2, contact)) return std::nullopt;
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  return item_of(s);
+}
+
+std::size_t UserStore::roster_size(std::string_view bare) {
+  std::int64_t n = count(count_roster_.get(), bare);
+  return n < 0 ? 0 : static_cast<std::size_t>(n);
 }
 
 std::int64_t UserStore::roster_version(std::string_view bare) {
-  Statement s = prepare(db_, "SELECT version FROM roster_version WHERE bare = ?");
-  if (!s) return 0;
-  bind_text(s.get(), 1, bare);
-  return sqlite3_step(s.get()) == SQLITE_ROW ? sqlite3_column_int64(s.get(), 0) : 0;
+  sqlite3_stmt* s = select_version_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare)) return 0;
+  return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 }
 
 std::int64_t UserStore::bump_version(std::string_view bare) {
-  Statement s = prepare(db_, "INSERT INTO roster_version (bare, version) VALUES (?, 1) "
-                             "ON CONFLICT (bare) DO UPDATE SET version = version + 1");
-  if (s) {
-    bind_text(s.get(), 1, bare);
-    sqlite3_step(s.get());
+  {
+    sqlite3_stmt* s = bump_version_.get();
+    const Use use(s);
+    if (!bind_text(s, 1, bare) || sqlite3_step(s) != SQLITE_DONE) return 0;
   }
   return roster_version(bare);
 }
 
-std::int64_t UserStore::set_roster_item(std::string_view bare, const RosterItem& item) {
-  exec("BEGIN");
-  Statement s = prepare(db_, "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups) "
-                             "VALUES (?, ?, ?, ?, ?, ?)");
-  if (s) {
-    bind_text(s.get(), 1, bare);
-    bind_text(s.get(), 2, item.contact);
-    bind_text(s.get(), 3, item.name);
-    bind_text(s.get(), 4, item.subscription);
-    sqlite3_bind_int(s.get(), 5, item.ask ? 1 : 0);
-    std::string groups = join_groups(item.groups);
-    bind_text(s.get(), 6, groups);
-    sqlite3_step(s.get());
-  }
-  std::int64_t version = bump_version(bare);
-  exec("COMMIT");
-  return version;
+UserStore::Outcome UserStore::set_roster_item(std::string_view bare, const RosterItem& item, std::size_t max_items,
+                                              std::int64_t* version) {
+  return write("cannot save a roster item", [&] {
+    if (!roster_item(bare, item.contact) && count(count_roster_.get(), bare) >= clamp(max_items))
+      return Outcome::kOverQuota;
+    const std::string groups = join_groups(item.groups);
+    {
+      sqlite3_stmt* s = upsert_roster_.get();
+      const Use use(s);
+      if (!bind_text(s, 1, bare) || !bind_text(s, 2, item.contact) || !bind_text(s, 3, item.name) ||
+          !bind_text(s, 4, item.subscription) || !bind_int(s, 5, item.ask ? 1 : 0) || !bind_text(s, 6, groups) ||
+          sqlite3_step(s) != SQLITE_DONE)
+        return Outcome::kFailed;
+    }
+    std::int64_t v = bump_version(bare);
+    if (v == 0) return Outcome::kFailed;
+    if (version != nullptr) *version = v;
+    return Outcome::kStored;
+  });
 }
 
-std::int64_t UserStore::remove_roster_item(std::string_view bare, std::string_view contact) {
-  exec("BEGIN");
-  Statement s = prepare(db_, "DELETE FROM roster WHERE bare = ? AND contact = ?");
-  if (s) {
-    bind_text(s.get(), 1, bare);
-    bind_text(s.get(), 2, contact);
-    sqlite3_step(s.get());
-  }
-  std::int64_t version = bump_version(bare);
-  exec("COMMIT");
-  return version;
+UserStore::Outcome UserStore::remove_roster_item(std::string_view bare, std::string_view contact,
+                                                 std::int64_t* version) {
+  return write("cannot remove a roster item", [&] {
+    {
+      sqlite3_stmt* s = delete_roster_.get();
+      const Use use(s);
+      if (!bind_text(s, 1, bare) || !bind_text(s, 2, contact) || sqlite3_step(s) != SQLITE_DONE)
+        return Outcome::kFailed;
+    }
+    std::int64_t v = bump_version(bare);
+    if (v == 0) return Outcome::kFailed;
+    if (version != nullptr) *version = v;
+    return Outcome::kStored;
+  });
 }
 
-void UserStore::store_subscription_request(std::string_view bare, std::string_view from, std::string_view stanza) {
-  Statement s = prepare(db_, "INSERT OR REPLACE INTO subscription_request (bare, sender, stanza) VALUES (?, ?, ?)");
-  if (!s) return;
-  bind_text(s.get(), 1, bare);
-  bind_text(s.get(), 2, from);
-  bind_text(s.get(), 3, stanza);
-  sqlite3_step(s.get());
+UserStore::Outcome UserStore::store_subscription_request(std::string_view bare, std::string_view from,
+                                                         std::string_view stanza, std::size_t max_pending) {
+  return write("cannot keep a subscription request", [&] {
+    if (!has_subscription_request(bare, from) && count(count_requests_.get(), bare) >= clamp(max_pending))
+      return Outcome::kOverQuota;
+    sqlite3_stmt* s = upsert_request_.get();
+    const Use use(s);
+    return bind_text(s, 1, bare) && bind_text(s, 2, from) && bind_text(s, 3, stanza) && sqlite3_step(s) == SQLITE_DONE
+               ? Outcome::kStored
+               : Outcome::kFailed;
+  });
 }
 
-std::vector<std::string> UserStore::subscription_requests(std::string_view bare) {
-  std::vector<std::string> out;
-  Statement s = prepare(db_, "SELECT stanza FROM subscription_request WHERE bare = ? ORDER BY rowid");
-  if (!s) return out;
-  bind_text(s.get(), 1, bare);
-  while (sqlite3_step(s.get()) == SQLITE_ROW) out.push_back(column(s.get(), 0));
+bool UserStore::has_subscription_request(std::string_view bare, std::string_view from) {
+  sqlite3_stmt* s = has_request_.get();
+  const Use use(s);
+  return bind_text(s, 1, bare) && bind_text(s, 2, from) && sqlite3_step(s) == SQLITE_ROW;
+}
+
+std::vector<UserStore::Request> UserStore::subscription_requests(std::string_view bare, std::int64_t after_rowid,
+                                                                 std::size_t max_count) {
+  std::vector<Request> out;
+  sqlite3_stmt* s = select_requests_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare) || !bind_int(s, 2, after_rowid) || !bind_int(s, 3, clamp(max_count))) return out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(Request{sqlite3_column_int64(s, 0), column(s, 1)});
+  if (rc != SQLITE_DONE) report("cannot read subscription requests");
   return out;
 }
 
-void UserStore::delete_subscription_request(std::string_view bare, std::string_view from) {
-  Statement s = prepare(db_, "DELETE FROM subscription_request WHERE bare = ? AND sender = ?");
-  if (!s) return;
-  bind_text(s.get(), 1, bare);
-  bind_text(s.get(), 2, from);
-  sqlite3_step(s.get());
+bool UserStore::delete_subscription_request(std::string_view bare, std::string_view from) {
+  return write("cannot delete a subscription request", [&] {
+           sqlite3_stmt* s = delete_request_.get();
+           const Use use(s);
+           return bind_text(s, 1, bare) && bind_text(s, 2, from) && sqlite3_step(s) == SQLITE_DONE ? Outcome::kStored
+                                                                                                   : Outcome::kFailed;
+         }) == Outcome::kStored;
 }
 
 }  // namespace xmppd::router

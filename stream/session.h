@@ -44,6 +44,8 @@ class StreamHandler {
   virtual void element(xml::Element element) = 0;
   // The connection is gone; the session is destroyed right after.
   virtual void closed() = 0;
+  // Everything queued for the peer has been written (Transport::Events::drained).
+  virtual void drained() {}
 };
 using HandlerFactory = std::function<std::unique_ptr<StreamHandler>(Session&)>;
 
@@ -93,6 +95,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // `detail`: an application-specific condition element, already serialized.
   void stream_error(std::string_view condition, std::string_view text = {}, std::string_view detail = {});
   void send(std::string_view bytes) { transport_.send(bytes); }
+  // Bytes sent but not yet written to the connection, and whether sends still go out.
+  std::size_t queued() const { return transport_.queued(); }
+  bool sending() const { return transport_.open(); }
   // While what this stream feeds is behind (Transport::pause_reading).
   void pause_reading(bool paused) { transport_.pause_reading(paused); }
   // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
@@ -120,6 +125,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void received(std::string_view bytes) override;
   void tls_established() override;
   void closed(std::string_view why) override;
+  void drained() override {
+    if (handler_) handler_->drained();
+  }
   // xml::StreamParser::Handler
   void stream_opened(const xml::Element& header) override;
   void element(xml::Element element, std::size_t bytes) override;

@@ -1,0 +1,213 @@
+// The router's user store on a real SQLite file: one transaction per batch, a failed operation
+// rolled back alone, quotas refused without touching what is kept, and paged reads.
+#include "daemon/user_store.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace xmppd::router {
+namespace {
+
+using Outcome = UserStore::Outcome;
+constexpr UserStore::OfflineQuota kRoomy{1000, 1 << 20};
+
+class UserStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/user_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/user.sqlite";
+  }
+  void TearDown() override {
+    store_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) unlink((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  UserStore& open() {
+    std::string error;
+    store_ = UserStore::open(path_, error);
+    EXPECT_NE(store_, nullptr) << error;
+    return *store_;
+  }
+  // What another connection, such as the router after a restart, finds on disk.
+  long long rows_seen_elsewhere(const std::string& table) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* s = nullptr;
+    std::string sql = "SELECT count(*) FROM " + table;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK);
+    long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+  }
+  void execute_elsewhere(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* message = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
+    sqlite3_free(message);
+    sqlite3_close(db);
+  }
+
+  std::string dir_, path_;
+  std::unique_ptr<UserStore> store_;
+};
+
+TEST_F(UserStoreTest, WritesOfABatchReachTheDiskTogetherAtCommit) {
+  UserStore& store = open();
+  int batches = 0;
+  store.on_batch_opened([&] { ++batches; });
+  for (int i = 0; i < 10; ++i)
+    ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  EXPECT_EQ(batches, 1);  // one transaction for the turn, not one per stanza
+  EXPECT_TRUE(store.batch_open());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 0);
+  EXPECT_EQ(store.offline_count("alice@example.org"), 10u);  // the batch sees its own writes
+  ASSERT_TRUE(store.commit());
+  EXPECT_FALSE(store.batch_open());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 10);
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  EXPECT_EQ(batches, 2);
+}
+
+TEST_F(UserStoreTest, TheOpenBatchIsCommittedWhenTheStoreCloses) {
+  open().store_offline("alice@example.org", "<message/>", 1, kRoomy);
+  store_.reset();
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 1);
+}
+
+TEST_F(UserStoreTest, AFailedOperationIsRolledBackAloneAndTheBatchGoesOn) {
+  open();
+  store_.reset();
+  // The roster row is written, then its version cannot be: the row must go too.
+  execute_elsewhere(
+      "CREATE TRIGGER refuse BEFORE INSERT ON roster_version WHEN NEW.bare = 'victim@example.org' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  UserStore& store = open();
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message>kept</message>", 1, kRoomy), Outcome::kStored);
+  UserStore::RosterItem item;
+  item.contact = "contact@example.org";
+  EXPECT_EQ(store.set_roster_item("victim@example.org", item, 100), Outcome::kFailed);
+  EXPECT_FALSE(store.roster_item("victim@example.org", "contact@example.org"));
+  EXPECT_TRUE(store.batch_open());
+  std::int64_t version = 0;
+  EXPECT_EQ(store.set_roster_item("alice@example.org", item, 100, &version), Outcome::kStored);
+  EXPECT_EQ(version, 1);
+  ASSERT_TRUE(store.commit());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 1);
+  EXPECT_EQ(rows_seen_elsewhere("roster"), 1);  // alice's item only
+}
+
+TEST_F(UserStoreTest, OfflineQuotaCountsMessagesAndBytesPerUser) {
+  UserStore& store = open();
+  const UserStore::OfflineQuota quota{3, 100};
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(store.store_offline("alice@example.org", std::string(20, 'a'), 1, quota), Outcome::kStored);
+  EXPECT_EQ(store.store_offline("alice@example.org", "x", 1, quota), Outcome::kOverQuota);  // count
+  EXPECT_EQ(store.store_offline("bob@example.org", std::string(100, 'b'), 1, quota), Outcome::kStored);
+  EXPECT_EQ(store.store_offline("bob@example.org", "y", 1, quota), Outcome::kOverQuota);  // bytes
+  ASSERT_TRUE(store.commit());
+  EXPECT_EQ(store.offline_count("alice@example.org"), 3u);
+  EXPECT_EQ(store.offline_count("bob@example.org"), 1u);
+  // Delivered and deleted, room is made again.
+  auto first = store.offline("alice@example.org", 0, 1, 1 << 20);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(store.delete_offline("alice@example.org", first[0].id));
+  EXPECT_EQ(store.store_offline("alice@example.org", "z", 1, quota), Outcome::kStored);
+}
+
+TEST_F(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
+  UserStore& store = open();
+  std::int64_t ids[5];
+  for (int i = 0; i < 5; ++i)
+    store.store_offline("alice@example.org", std::string(10, static_cast<char>('0' + i)), 100 + i, kRoomy, &ids[i]);
+  store.store_offline("bob@example.org", "not alice's", 1, kRoomy);
+  auto page = store.offline("alice@example.org", 0, 2, 1 << 20);
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].stanza, std::string(10, '0'));
+  EXPECT_EQ(page[1].when, 101);
+  page = store.offline("alice@example.org", page.back().id, 10, 25);  // bytes: two fit
+  ASSERT_EQ(page.size(), 2u);
+  EXPECT_EQ(page[0].id, ids[2]);
+  page = store.offline("alice@example.org", ids[3], 10, 5);  // one larger than the page still comes
+  ASSERT_EQ(page.size(), 1u);
+  EXPECT_EQ(page[0].id, ids[4]);
+  EXPECT_TRUE(store.delete_offline("alice@example.org", ids[2]));
+  EXPECT_EQ(store.offline_count("alice@example.org"), 2u);
+  EXPECT_EQ(store.offline_count("bob@example.org"), 1u);
+}
+
+TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
+  UserStore& store = open();
+  EXPECT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence/>", 2),
+            Outcome::kStored);
+  EXPECT_EQ(store.store_subscription_request("alice@example.org", "b@remote.example", "<presence/>", 2),
+            Outcome::kStored);
+  EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
+            Outcome::kOverQuota);
+  // A sender asking again replaces its request.
+  EXPECT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence>again</presence>", 2),
+            Outcome::kStored);
+  EXPECT_TRUE(store.has_subscription_request("alice@example.org", "a@remote.example"));
+  EXPECT_FALSE(store.has_subscription_request("alice@example.org", "c@remote.example"));
+  auto requests = store.subscription_requests("alice@example.org", 0, 10);
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].stanza, "<presence>again</presence>");
+  EXPECT_EQ(store.subscription_requests("alice@example.org", requests[0].rowid, 10).size(), 1u);
+  EXPECT_TRUE(store.delete_subscription_request("alice@example.org", "b@remote.example"));
+  EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
+            Outcome::kStored);
+}
+
+TEST_F(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {
+  UserStore& store = open();
+  UserStore::RosterItem item;
+  for (const char* contact : {"a@example.org", "b@example.org"}) {
+    item.contact = contact;
+    EXPECT_EQ(store.set_roster_item("alice@example.org", item, 2), Outcome::kStored);
+  }
+  item.contact = "c@example.org";
+  EXPECT_EQ(store.set_roster_item("alice@example.org", item, 2), Outcome::kOverQuota);
+  item.contact = "a@example.org";
+  item.name = "renamed";
+  item.groups = {"Friends", "Work"};
+  std::int64_t version = 0;
+  EXPECT_EQ(store.set_roster_item("alice@example.org", item, 2, &version), Outcome::kStored);
+  EXPECT_EQ(version, 3);  // the refused item did not bump it
+  EXPECT_EQ(store.roster_size("alice@example.org"), 2u);
+  auto kept = store.roster_item("alice@example.org", "a@example.org");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->name, "renamed");
+  EXPECT_EQ(kept->groups, (std::vector<std::string>{"Friends", "Work"}));
+  EXPECT_EQ(store.remove_roster_item("alice@example.org", "b@example.org", &version), Outcome::kStored);
+  EXPECT_EQ(version, 4);
+  item.contact = "c@example.org";
+  EXPECT_EQ(store.set_roster_item("alice@example.org", item, 2), Outcome::kStored);
+}
+
+TEST_F(UserStoreTest, RefusesASchemaFromANewerVersionAndAFileThatIsNoDatabase) {
+  open();
+  store_.reset();
+  execute_elsewhere("PRAGMA user_version = 99");
+  std::string error;
+  EXPECT_EQ(UserStore::open(path_, error), nullptr);
+  EXPECT_NE(error.find("newer than this xmppd understands"), std::string::npos) << error;
+
+  const std::string junk = dir_ + "/junk.sqlite";
+  FILE* f = fopen(junk.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fputs("this is not an SQLite database, and it is long enough to have a header of its own......", f);
+  fclose(f);
+  EXPECT_EQ(UserStore::open(junk, error), nullptr);
+  EXPECT_FALSE(error.empty());
+  unlink(junk.c_str());
+}
+
+}  // namespace
+}  // namespace xmppd::router
