@@ -4,7 +4,7 @@
 #include "common/log.h"
 #include "s2s-worker/dialback_key.h"
 #include "s2s-worker/s2s_xml.h"
-#include "tls/acceptor.h"
+#include "tls/peer_verify.h"
 #include "xmpp/jid.h"
 
 namespace xmppd::s2s {

@@ -6,7 +6,7 @@
 #include <utility>
 
 #include "common/log.h"
-#include "tls/acceptor.h"
+#include "tls/peer_verify.h"
 #include "xmpp/namespaces.h"
 
 namespace xmppd::stream {

@@ -306,4 +306,17 @@ IdentityStatus match_identity(X509* leaf, std::string_view domain, std::string* 
   return match_common_names(leaf, domain, matched);
 }
 
+std::string describe_session(SSL* ssl) {
+  std::string text = std::string(SSL_get_version(ssl)) + " " + SSL_get_cipher_name(ssl);
+  const char* sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  text += ", SNI ";
+  text += sni != nullptr ? sni : "(none)";
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_len = 0;
+  SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+  text += ", ALPN ";
+  text += alpn_len > 0 ? std::string(reinterpret_cast<const char*>(alpn), alpn_len) : "(none)";
+  return text;
+}
+
 }  // namespace xmppd::tls

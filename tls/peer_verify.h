@@ -7,6 +7,7 @@
 #ifndef XMPPD_TLS_PEER_VERIFY_H
 #define XMPPD_TLS_PEER_VERIFY_H
 
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <ctime>
@@ -45,6 +46,8 @@ PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_S
 
 const char* describe(ChainStatus status);
 const char* describe(IdentityStatus status);
+// "TLSv1.3 TLS_AES_256_GCM_SHA384, SNI example.com, ALPN xmpp-client", for logs.
+std::string describe_session(SSL* ssl);
 
 // Whether a certificate of the chain carries nameConstraints. OpenSSL applies dNSName
 // constraints to DNS-IDs (and CN-IDs) only: an SRV-ID or XmppAddr would get past a CA
