@@ -31,6 +31,8 @@ def amplifications():
         ("60,000 empty children", b"<message>" + b"<a/>" * 60000 + b"</message>"),
         ("long prefix reused by 20,000 children",
          b"<message xmlns:p='" + b"b" * 100000 + b"'>" + b"<p:a/>" * 20000 + b"</message>"),
+        ("550 children of 64 empty attributes each",
+         b"<message>" + (b"<a" + b"".join(b" b%d=''" % i for i in range(64)) + b"/>") * 550 + b"</message>"),
     ]
 
 
