@@ -119,9 +119,10 @@ class Attack:
         for kind, socks in self.held.items():
             alive = 0
             for s in socks:
+                s.setblocking(False)
                 try:
-                    s.setblocking(False)
-                    alive += s.recv(1, socket.MSG_PEEK) != b""
+                    while s.recv(65536):  # what the server said before closing, if it did
+                        pass
                 except BlockingIOError:
                     alive += 1
                 except OSError:

@@ -2,6 +2,8 @@
 // what is not kills the process with SIGSYS.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -92,6 +94,28 @@ TEST_P(RolePolicy, InternetSocketsOnlyForTheS2sWorker) {
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;  // DNS, outbound streams
   else
     EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+}
+
+// The network roles may acknowledge a finished TLS handshake at once (TCP_QUICKACK); no
+// other socket option is theirs unless the role dials out (the s2s worker).
+TEST_P(RolePolicy, OnlyTheQuickAckOptionForTheRouter) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  int quickack = run_sandboxed(GetParam(), [&] {
+    int on = 1;
+    setsockopt(sv[0], IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);  // fails on a Unix socket; not killed
+    return 0;
+  });
+  int buffer = run_sandboxed(GetParam(), [&] {
+    int size = 1 << 16;
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    return 0;
+  });
+  close(sv[0]);
+  close(sv[1]);
+  bool network = GetParam() == Role::kRouter || GetParam() == Role::kS2s;
+  EXPECT_EQ(killed_by_sigsys(quickack), !network) << "status " << quickack;
+  EXPECT_EQ(killed_by_sigsys(buffer), GetParam() != Role::kS2s) << "status " << buffer;
 }
 
 TEST_P(RolePolicy, ExecutableMappingKills) {

@@ -110,6 +110,7 @@ class Transport {
   void drain();
   static void configure(SSL* ssl);
   void read_buffered();
+  void acknowledge_now();
 
   struct event_base* base_;
   UniqueFd fd_;
