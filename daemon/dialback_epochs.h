@@ -1,8 +1,9 @@
 // The parent's half of dialback keys: it keeps the long-term secret (dialback_secret, or a
 // random one) and derives from it one key per epoch for the s2s worker, which never sees the
-// secret. An epoch begins at each start of the worker, every day, and when the configured
-// secret changes; the worker gets the current and the previous epoch's keys
-// (s2s-worker/dialback_key.h). Trusts nothing from the children: it only sends.
+// secret. An epoch begins at each start of the worker, when the configured secret changes,
+// and a day after the last one began; the worker gets the current and the previous epoch's
+// keys (s2s-worker/dialback_key_ring.h). The derivation is xmpp/dialback_key.h, shared with the
+// worker. Trusts nothing from the children: it only sends.
 #pragma once
 
 #include <chrono>

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "s2s-worker/dialback_key.h"
+#include "xmpp/dialback_key.h"
 
 namespace xmppd::parent {
 namespace {
@@ -16,11 +16,11 @@ TEST(DialbackEpochs, EachEpochHandsOnItsKeyAsThePrevious) {
   epochs.advance(1000);
   ipc::DialbackKeys first = epochs.keys();
   EXPECT_EQ(first.epoch(), 1000u);
-  EXPECT_EQ(first.current(), s2s::epoch_key(kSecret, 1000));
+  EXPECT_EQ(first.current(), xmpp::epoch_key(kSecret, 1000));
   EXPECT_EQ(first.previous(), "");
   epochs.advance(2000);
   ipc::DialbackKeys second = epochs.keys();
-  EXPECT_EQ(second.current(), s2s::epoch_key(kSecret, 2000));
+  EXPECT_EQ(second.current(), xmpp::epoch_key(kSecret, 2000));
   EXPECT_EQ(second.previous(), first.current());
   epochs.advance(3000);
   EXPECT_EQ(epochs.keys().previous(), second.current());
@@ -59,7 +59,7 @@ TEST(DialbackEpochs, WithoutAConfiguredSecretARandomOneIsUsed) {
   b.advance(7);
   EXPECT_EQ(a.keys().current().size(), 64u);
   EXPECT_NE(a.keys().current(), b.keys().current());
-  EXPECT_NE(a.keys().current(), s2s::epoch_key("", 7));
+  EXPECT_NE(a.keys().current(), xmpp::epoch_key("", 7));
 }
 
 TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
@@ -70,7 +70,7 @@ TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
   EXPECT_EQ(epochs.keys().current(), old_key);
   EXPECT_TRUE(epochs.reconfigure("a new secret"));
   EXPECT_GT(epochs.epoch(), 100u);
-  EXPECT_EQ(epochs.keys().current(), s2s::epoch_key("a new secret", epochs.epoch()));
+  EXPECT_EQ(epochs.keys().current(), xmpp::epoch_key("a new secret", epochs.epoch()));
   EXPECT_EQ(epochs.keys().previous(), old_key);
 }
 
