@@ -47,13 +47,19 @@ void DialbackEpochs::advance() {
       std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(now).count())));
 }
 
-void DialbackEpochs::advance(std::uint64_t now_us) {
-  epoch_ = std::max(epoch_ + 1, now_us);
+void DialbackEpochs::advance(std::uint64_t wall_us, std::chrono::steady_clock::time_point now) {
+  epoch_ = std::max(epoch_ + 1, wall_us);
+  began_ = now;
   std::string next = xmpp::epoch_key(secret_, epoch_);
   if (next.empty()) log::fatal("cannot derive a dialback epoch key");
   wipe(previous_);
   previous_ = std::move(current_);
   current_ = std::move(next);
+}
+
+std::chrono::steady_clock::duration DialbackEpochs::next_epoch_in(std::chrono::steady_clock::time_point now) const {
+  const auto due = began_ + kEpochLength;
+  return due > now ? due - now : std::chrono::steady_clock::duration::zero();
 }
 
 ipc::DialbackKeys DialbackEpochs::keys() const {

@@ -1,8 +1,10 @@
 // The parent's dialback epochs: which keys the worker gets as epochs pass, that they come from
-// the secret without being it, and that epochs never repeat.
+// the secret without being it, that epochs never repeat, and when the daily one is due.
 #include "daemon/dialback_epochs.h"
 
 #include <gtest/gtest.h>
+
+#include <chrono>
 
 #include "xmpp/dialback_key.h"
 
@@ -72,6 +74,32 @@ TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
   EXPECT_GT(epochs.epoch(), 100u);
   EXPECT_EQ(epochs.keys().current(), xmpp::epoch_key("a new secret", epochs.epoch()));
   EXPECT_EQ(epochs.keys().previous(), old_key);
+}
+
+TEST(DialbackEpochs, TheDailyEpochIsDueADayAfterTheLastOneBegan) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  const auto t0 = std::chrono::steady_clock::time_point{} + hours(1000);
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(1, t0);  // the worker's first start
+  EXPECT_EQ(epochs.next_epoch_in(t0), hours(24));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(23)), hours(1));
+  // The worker restarts a minute before the daily change: the day counts from the restart,
+  // so the keys it hands out now are not two epochs old seconds later.
+  epochs.advance(2, t0 + hours(24) - minutes(1));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(24)), hours(24) - minutes(1));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(48) - minutes(1)), seconds(0));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(72)), seconds(0));  // overdue: at once
+}
+
+TEST(DialbackEpochs, ANewSecretAlsoRestartsTheDay) {
+  DialbackEpochs epochs(kSecret);
+  const auto before = std::chrono::steady_clock::now();
+  epochs.advance(1, before - std::chrono::hours(23));
+  EXPECT_LE(epochs.next_epoch_in(before), std::chrono::hours(1));
+  ASSERT_TRUE(epochs.reconfigure("a new secret"));
+  EXPECT_GT(epochs.next_epoch_in(before), std::chrono::hours(23));
 }
 
 }  // namespace
