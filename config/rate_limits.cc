@@ -132,8 +132,7 @@ std::optional<Problem> check_limits(const Value& v) {
     if (!entry_for(probe, *e.key))
       return Problem{true, "names '" + *e.key + "', which is not a connection type (c2s, s2sin, s2sout): ignored"};
     const Value* rate = field(e.value.as_table(), "rate");
-    if (!rate)
-      return Problem{true, "gives " + *e.key + " no rate: Prosody's default of 3000 bytes per second applies"};
+    if (!rate) return Problem{true, "gives " + *e.key + " no rate: Prosody's default of 3000 bytes per second applies"};
     const std::string_view unit = split_rate(rate->as_string())->unit;  // checked above
     if (!usual_unit(unit))
       return Problem{true, "has a rate for " + *e.key + " in '" + std::string(unit) +

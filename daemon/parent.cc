@@ -244,8 +244,8 @@ void Parent::send_dialback_keys() {
 // the keys handed out just before the restart.
 void Parent::epoch_began() {
   send_dialback_keys();
-  const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-      dialback_.next_epoch_in(std::chrono::steady_clock::now()));
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(dialback_.next_epoch_in(std::chrono::steady_clock::now()));
   const timeval tv = to_timeval(wait);
   if (event_add(epoch_timer_.get(), &tv) != 0) log::fatal("cannot arm the dialback epoch timer");
   log::info("dialback: epoch %llu begins", static_cast<unsigned long long>(dialback_.epoch()));

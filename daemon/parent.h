@@ -83,7 +83,7 @@ class Parent final : public ChildEvents {
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
-  DialbackEpochs dialback_;  // the s2s worker's keys; the secret stays here
+  DialbackEpochs dialback_;    // the s2s worker's keys; the secret stays here
   ipc::EventPtr epoch_timer_;  // one-shot: the daily epoch, a day after the last one began
 };
 
