@@ -5,6 +5,8 @@
 //   limits = { c2s = { rate = "10kb/s", burst = "2s" }, s2sin = { rate = "30kb/s" } }
 // A rate is digits, an optional space, a unit whose first letter (any case) is b, k, m, g
 // or t (bytes, or 10^3, 10^6, 10^9, 10^12 bytes: decimal, as Prosody reads it), and "/s".
+// Like Prosody, only the unit's first letter is read ("10kbit/s" is 10 kilobytes a second);
+// a unit other than that letter alone or with "b" is taken so, with a warning.
 // A burst is seconds: digits with an optional space and "s", or a number. Only the
 // configuration file is trusted here; every malformed value is an error.
 

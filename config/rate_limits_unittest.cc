@@ -25,6 +25,37 @@ TEST(Limits, RatesAreReadAsProsodyReadsThem) {
   EXPECT_EQ(parse_rate("10xb/s"), std::nullopt);
   EXPECT_EQ(parse_rate("1.5kb/s"), std::nullopt);
   EXPECT_EQ(parse_rate("10  kb/s"), std::nullopt);
+  EXPECT_EQ(parse_rate("2tb/s"), 2e12);
+  EXPECT_EQ(parse_rate("2 T/s"), 2e12);
+}
+
+// Prosody's pattern is "^(%d+) ?([^/]+)/s$" and it looks up the unit's first letter alone.
+TEST(Limits, OnlyTheUnitsFirstLetterIsReadAsInProsody) {
+  EXPECT_EQ(parse_rate("10kbx/s"), 10000);
+  EXPECT_EQ(parse_rate("10kbit/s"), 10000);
+  EXPECT_EQ(parse_rate("10 Kilobytes/s"), 10000);
+  EXPECT_EQ(parse_rate("10 /s"), std::nullopt);
+  EXPECT_EQ(parse_rate("10kb/s/s"), std::nullopt);
+  EXPECT_EQ(parse_rate("10xkb/s"), std::nullopt);
+  for (const char* usual : {"10kb/s", "10 KB/s", "10k/s", "10b/s", "10 Mb/s", "1tb/s"}) {
+    auto l = load_text(std::string("limits = { c2s = { rate = \"") + usual + "\" } }");
+    ASSERT_TRUE(l.settings) << usual;
+    EXPECT_TRUE(l.messages.empty()) << usual;
+  }
+  auto kbit = load_text(R"(limits = { c2s = { rate = "10kbit/s" } })");
+  ASSERT_TRUE(kbit.settings);
+  ASSERT_EQ(testing::warnings(kbit).size(), 1u);
+  EXPECT_NE(testing::warnings(kbit)[0].find("'kbit', of which only the first letter counts"), std::string::npos)
+      << testing::warnings(kbit)[0];
+  EXPECT_EQ(kbit.settings->limits_c2s.bytes_per_second, 10000);
+}
+
+TEST(Limits, NumbersPastADoubleAreErrorsNotExceptions) {
+  const std::string huge(400, '9');
+  EXPECT_EQ(parse_rate(huge + "b/s"), std::nullopt);
+  EXPECT_EQ(parse_rate(std::string(300, '9') + "tb/s"), std::nullopt);  // finite digits, infinite rate
+  EXPECT_EQ(parse_burst(Value{huge + "s"}), std::nullopt);
+  EXPECT_FALSE(load_text("limits = { c2s = { rate = \"" + huge + "kb/s\" } }").settings);
 }
 
 TEST(Limits, BurstsAreSeconds) {
@@ -70,6 +101,9 @@ TEST(Limits, MalformedValuesAreErrors) {
   EXPECT_FALSE(bad_rate.settings);
   ASSERT_EQ(testing::errors(bad_rate).size(), 1u);
   EXPECT_NE(testing::errors(bad_rate)[0].find("rate for c2s"), std::string::npos) << testing::errors(bad_rate)[0];
+  // The text names every unit that is read, t included.
+  EXPECT_NE(testing::errors(bad_rate)[0].find("first letter is b, k, m, g or t"), std::string::npos)
+      << testing::errors(bad_rate)[0];
   EXPECT_FALSE(load_text(R"(limits = { c2s = { rate = "1kb/s", burst = "soon" } })").settings);
   EXPECT_FALSE(load_text(R"(limits = { c2s = { speed = "1kb/s" } })").settings);
   EXPECT_FALSE(load_text(R"(limits = "10kb/s")").settings);

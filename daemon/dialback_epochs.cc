@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "common/log.h"
-#include "s2s-worker/dialback_key.h"
+#include "xmpp/dialback_key.h"
 
 namespace xmppd::parent {
 namespace {
@@ -30,7 +30,7 @@ void DialbackEpochs::use_secret(const std::string& configured) {
   wipe(configured_);
   wipe(secret_);
   configured_ = configured;
-  secret_ = configured.empty() ? s2s::random_dialback_secret() : configured;
+  secret_ = configured.empty() ? xmpp::random_dialback_secret() : configured;
   if (secret_.empty()) log::fatal("cannot make a dialback secret");
 }
 
@@ -47,13 +47,19 @@ void DialbackEpochs::advance() {
       std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(now).count())));
 }
 
-void DialbackEpochs::advance(std::uint64_t now_us) {
-  epoch_ = std::max(epoch_ + 1, now_us);
-  std::string next = s2s::epoch_key(secret_, epoch_);
+void DialbackEpochs::advance(std::uint64_t wall_us, std::chrono::steady_clock::time_point now) {
+  epoch_ = std::max(epoch_ + 1, wall_us);
+  began_ = now;
+  std::string next = xmpp::epoch_key(secret_, epoch_);
   if (next.empty()) log::fatal("cannot derive a dialback epoch key");
   wipe(previous_);
   previous_ = std::move(current_);
   current_ = std::move(next);
+}
+
+std::chrono::steady_clock::duration DialbackEpochs::next_epoch_in(std::chrono::steady_clock::time_point now) const {
+  const auto due = began_ + kEpochLength;
+  return due > now ? due - now : std::chrono::steady_clock::duration::zero();
 }
 
 ipc::DialbackKeys DialbackEpochs::keys() const {

@@ -1,10 +1,12 @@
 // The parent's dialback epochs: which keys the worker gets as epochs pass, that they come from
-// the secret without being it, and that epochs never repeat.
+// the secret without being it, that epochs never repeat, and when the daily one is due.
 #include "daemon/dialback_epochs.h"
 
 #include <gtest/gtest.h>
 
-#include "s2s-worker/dialback_key.h"
+#include <chrono>
+
+#include "xmpp/dialback_key.h"
 
 namespace xmppd::parent {
 namespace {
@@ -16,11 +18,11 @@ TEST(DialbackEpochs, EachEpochHandsOnItsKeyAsThePrevious) {
   epochs.advance(1000);
   ipc::DialbackKeys first = epochs.keys();
   EXPECT_EQ(first.epoch(), 1000u);
-  EXPECT_EQ(first.current(), s2s::epoch_key(kSecret, 1000));
+  EXPECT_EQ(first.current(), xmpp::epoch_key(kSecret, 1000));
   EXPECT_EQ(first.previous(), "");
   epochs.advance(2000);
   ipc::DialbackKeys second = epochs.keys();
-  EXPECT_EQ(second.current(), s2s::epoch_key(kSecret, 2000));
+  EXPECT_EQ(second.current(), xmpp::epoch_key(kSecret, 2000));
   EXPECT_EQ(second.previous(), first.current());
   epochs.advance(3000);
   EXPECT_EQ(epochs.keys().previous(), second.current());
@@ -59,7 +61,7 @@ TEST(DialbackEpochs, WithoutAConfiguredSecretARandomOneIsUsed) {
   b.advance(7);
   EXPECT_EQ(a.keys().current().size(), 64u);
   EXPECT_NE(a.keys().current(), b.keys().current());
-  EXPECT_NE(a.keys().current(), s2s::epoch_key("", 7));
+  EXPECT_NE(a.keys().current(), xmpp::epoch_key("", 7));
 }
 
 TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
@@ -70,8 +72,34 @@ TEST(DialbackEpochs, AChangedSecretBeginsANewEpochAndKeepsTheOldKeyAsPrevious) {
   EXPECT_EQ(epochs.keys().current(), old_key);
   EXPECT_TRUE(epochs.reconfigure("a new secret"));
   EXPECT_GT(epochs.epoch(), 100u);
-  EXPECT_EQ(epochs.keys().current(), s2s::epoch_key("a new secret", epochs.epoch()));
+  EXPECT_EQ(epochs.keys().current(), xmpp::epoch_key("a new secret", epochs.epoch()));
   EXPECT_EQ(epochs.keys().previous(), old_key);
+}
+
+TEST(DialbackEpochs, TheDailyEpochIsDueADayAfterTheLastOneBegan) {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  const auto t0 = std::chrono::steady_clock::time_point{} + hours(1000);
+  DialbackEpochs epochs(kSecret);
+  epochs.advance(1, t0);  // the worker's first start
+  EXPECT_EQ(epochs.next_epoch_in(t0), hours(24));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(23)), hours(1));
+  // The worker restarts a minute before the daily change: the day counts from the restart,
+  // so the keys it hands out now are not two epochs old seconds later.
+  epochs.advance(2, t0 + hours(24) - minutes(1));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(24)), hours(24) - minutes(1));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(48) - minutes(1)), seconds(0));
+  EXPECT_EQ(epochs.next_epoch_in(t0 + hours(72)), seconds(0));  // overdue: at once
+}
+
+TEST(DialbackEpochs, ANewSecretAlsoRestartsTheDay) {
+  DialbackEpochs epochs(kSecret);
+  const auto before = std::chrono::steady_clock::now();
+  epochs.advance(1, before - std::chrono::hours(23));
+  EXPECT_LE(epochs.next_epoch_in(before), std::chrono::hours(1));
+  ASSERT_TRUE(epochs.reconfigure("a new secret"));
+  EXPECT_GT(epochs.next_epoch_in(before), std::chrono::hours(23));
 }
 
 }  // namespace

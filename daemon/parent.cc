@@ -109,9 +109,9 @@ Parent::Parent(Options options, config::Settings settings, S2sTrust trust, RoleP
       privsep_(std::move(privsep)),
       listeners_(std::move(listeners)), base_(event_base_new()), dialback_(settings_.dialback_secret) {
   if (base_ == nullptr) log::fatal("cannot create the event loop");
-  epoch_timer_.reset(event_new(base_, -1, EV_PERSIST, on_new_epoch, this));
-  const timeval day = to_timeval(std::chrono::duration_cast<std::chrono::milliseconds>(DialbackEpochs::kEpochLength));
-  if (!epoch_timer_ || event_add(epoch_timer_.get(), &day) != 0) log::fatal("cannot create the dialback epoch timer");
+  // Armed when an epoch begins (epoch_began), the first time at the worker's first start.
+  epoch_timer_.reset(event_new(base_, -1, 0, on_new_epoch, this));
+  if (!epoch_timer_) log::fatal("cannot create the dialback epoch timer");
   for (ipc::Role role : kRoles) {
     children_.push_back(std::make_unique<ChildProcess>(base_, role, child_binary(role), *this));
     auto timer = std::make_unique<RestartTimer>(RestartTimer{this, role, nullptr});
@@ -226,7 +226,7 @@ void Parent::start(ChildProcess& c) {
   // later. Sent before the listeners, so that no stream comes before the keys.
   if (c.role() == ipc::ROLE_S2S) {
     dialback_.advance();
-    send_dialback_keys();
+    epoch_began();
   }
   send_listeners(c);
 }
@@ -239,14 +239,25 @@ void Parent::send_dialback_keys() {
   s2s.send(message);
 }
 
+// Whatever began the epoch, the daily one is due a day from now (DialbackEpochs::next_epoch_in):
+// a fixed daily time would follow a worker's restart within seconds now and then, and retire
+// the keys handed out just before the restart.
+void Parent::epoch_began() {
+  send_dialback_keys();
+  const auto wait =
+      std::chrono::duration_cast<std::chrono::milliseconds>(dialback_.next_epoch_in(std::chrono::steady_clock::now()));
+  const timeval tv = to_timeval(wait);
+  if (event_add(epoch_timer_.get(), &tv) != 0) log::fatal("cannot arm the dialback epoch timer");
+  log::info("dialback: epoch %llu begins", static_cast<unsigned long long>(dialback_.epoch()));
+}
+
 // A worker that is not running gets a new epoch when it starts: advancing now as well would
-// retire the keys its predecessor handed out one epoch early.
+// retire the keys its predecessor handed out one epoch early. Its start arms the timer again.
 void Parent::on_new_epoch(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Parent*>(arg);
   if (!self->child(ipc::ROLE_S2S).running()) return;
   self->dialback_.advance();
-  self->send_dialback_keys();
-  log::info("dialback: epoch %llu begins", static_cast<unsigned long long>(self->dialback_.epoch()));
+  self->epoch_began();
 }
 
 // The tls helper's Configure names the credential files; the files follow as descriptors,
@@ -420,7 +431,7 @@ void Parent::reload() {
   settings_ = std::move(*next);
   trust_ = std::move(trust);
   ++generation_;
-  if (dialback_.reconfigure(settings_.dialback_secret)) send_dialback_keys();
+  if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();
   for (auto& c : children_) {
     if (!c->running()) continue;
     if (c->role() == ipc::ROLE_TLS) {

@@ -54,6 +54,7 @@ class Parent final : public ChildEvents {
   void stop();
   void schedule_restart(ipc::Role role, std::chrono::milliseconds delay);
   void send_dialback_keys();
+  void epoch_began();  // sends the keys and arms the timer of the next daily epoch
   static void on_new_epoch(evutil_socket_t, short, void* arg);
 
   static void on_signal(evutil_socket_t sig, short, void* arg);
@@ -82,8 +83,8 @@ class Parent final : public ChildEvents {
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
-  DialbackEpochs dialback_;  // the s2s worker's keys; the secret stays here
-  ipc::EventPtr epoch_timer_;
+  DialbackEpochs dialback_;    // the s2s worker's keys; the secret stays here
+  ipc::EventPtr epoch_timer_;  // one-shot: the daily epoch, a day after the last one began
 };
 
 // Where the child binaries are: beside the parent in a build tree, else the libexec dir.

@@ -18,7 +18,7 @@
 #include <utility>
 
 #include "proto/stanza_link.h"
-#include "s2s-worker/dialback_key.h"
+#include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/resolver.h"
 #include "s2s-worker/s2s_policy.h"
 #include "s2s-worker/verify_shares.h"

@@ -2,7 +2,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
-#include "s2s-worker/dialback_key.h"
+#include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/s2s_xml.h"
 #include "tls/peer_verify.h"
 #include "xmpp/jid.h"

@@ -13,7 +13,7 @@
 
 #include "common/log.h"
 #include "runtime/child.h"
-#include "s2s-worker/dialback_key.h"
+#include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/federation.h"
 #include "s2s-worker/inbound.h"
 #include "s2s-worker/s2s_policy.h"

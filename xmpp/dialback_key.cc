@@ -1,4 +1,4 @@
-#include "s2s-worker/dialback_key.h"
+#include "xmpp/dialback_key.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -8,9 +8,8 @@
 #include <array>
 #include <cstddef>
 #include <span>
-#include <utility>
 
-namespace xmppd::s2s {
+namespace xmppd::xmpp {
 namespace {
 
 constexpr std::size_t kSha256Size = 32;
@@ -93,36 +92,6 @@ std::string epoch_key(std::string_view secret, std::uint64_t epoch) {
   return to_hex(mac);
 }
 
-DialbackKeyRing::~DialbackKeyRing() {
-  wipe(current_);
-  wipe(previous_);
-}
-
-void DialbackKeyRing::wipe(std::string& key) {
-  OPENSSL_cleanse(key.data(), key.size());
-  key.clear();
-}
-
-void DialbackKeyRing::set(std::string current, std::string previous) {
-  wipe(current_);
-  wipe(previous_);
-  current_ = std::move(current);
-  previous_ = std::move(previous);
-}
-
-std::string DialbackKeyRing::make(std::string_view receiving, std::string_view originating,
-                                  std::string_view stream_id) const {
-  return dialback_key(current_, receiving, originating, stream_id);
-}
-
-// Both are computed, so that the time taken does not tell which epoch a key belongs to.
-bool DialbackKeyRing::matches(std::string_view receiving, std::string_view originating, std::string_view stream_id,
-                              std::string_view received_key) const {
-  const bool current = dialback_key_matches(current_, receiving, originating, stream_id, received_key);
-  const bool previous = dialback_key_matches(previous_, receiving, originating, stream_id, received_key);
-  return current || previous;
-}
-
 std::string random_dialback_secret() {
   std::array<unsigned char, kSecretBytes> bytes{};
   Cleansed wipe(bytes);
@@ -130,4 +99,4 @@ std::string random_dialback_secret() {
   return to_hex(bytes);
 }
 
-}  // namespace xmppd::s2s
+}  // namespace xmppd::xmpp
