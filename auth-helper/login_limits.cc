@@ -1,31 +1,8 @@
 #include "auth-helper/login_limits.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cstring>
 
 namespace xmppd::auth {
-
-std::string address_prefix(std::string_view address) {
-  const std::string text(address);
-  in_addr v4{};
-  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) return "4:" + text;
-  in6_addr v6{};
-  if (inet_pton(AF_INET6, text.c_str(), &v6) != 1) return "?";
-  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-    char out[INET_ADDRSTRLEN];
-    std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
-    return "4:" + std::string(inet_ntop(AF_INET, &v4, out, sizeof out));
-  }
-  constexpr char kDigits[] = "0123456789abcdef";
-  std::string key = "6:";
-  for (int i = 0; i < 8; ++i) {
-    key += kDigits[v6.s6_addr[i] >> 4];
-    key += kDigits[v6.s6_addr[i] & 0x0F];
-  }
-  return key;
-}
 
 Clock::duration FailureDelays::delay_after(unsigned failures) {
   if (failures <= 1) return Clock::duration::zero();
@@ -43,32 +20,6 @@ void FailureDelays::failed(const std::string& key, TimePoint now) {
   if (now - entry.last > kForget) entry.failures = 0;
   entry.last = now;
   ++entry.failures;
-}
-
-WorkBudget::WorkBudget(std::uint64_t per_second, std::uint64_t burst, TimePoint now)
-    : per_second_(static_cast<double>(std::max<std::uint64_t>(per_second, 1))),
-      burst_(static_cast<double>(burst)),
-      tokens_(burst_),
-      last_(now) {}
-
-void WorkBudget::refill(TimePoint now) {
-  if (now <= last_) return;
-  const double seconds = std::chrono::duration<double>(now - last_).count();
-  tokens_ = std::min(burst_, tokens_ + seconds * per_second_);
-  last_ = now;
-}
-
-TimePoint WorkBudget::available_at(TimePoint now) {
-  refill(now);
-  if (tokens_ > 0) return now;
-  // A little past the moment the bucket reaches zero, so that it is then above it.
-  const auto wait = std::chrono::duration<double>((1 - tokens_) / per_second_);
-  return now + std::chrono::duration_cast<Clock::duration>(wait) + std::chrono::milliseconds(1);
-}
-
-void WorkBudget::spend(std::uint64_t iterations, TimePoint now) {
-  refill(now);
-  tokens_ -= static_cast<double>(iterations);
 }
 
 bool AttemptSlots::take(const std::string& prefix) {

@@ -1,7 +1,8 @@
 // The auth helper's own limits on logins, kept here rather than in the router so that a
-// router taken over cannot lift them: attempt slots shared out per source address prefix,
-// exponential delays per account and per prefix after failed passwords, and a global budget
-// of password-checking work per second.
+// router taken over cannot lift them: attempt slots shared out per source address prefix
+// (common/address_prefix.h), and exponential delays per account and per prefix after failed
+// passwords. (The global budget of password-checking work per second is a
+// common/token_bucket.h.)
 //
 // Trusts: the clock it is handed. The address strings come from the router and are only
 // used as keys; the account names are the ones the SASL server prepared. No I/O and no
@@ -21,11 +22,6 @@ namespace xmppd::auth {
 
 using Clock = std::chrono::steady_clock;
 using TimePoint = Clock::time_point;
-
-// The key for a client address: the address itself for IPv4 ("4:192.0.2.1"), its first 64
-// bits for IPv6 ("6:20010db8000000ff"), since one host is routinely given a whole /64. An
-// IPv4-mapped IPv6 address counts as IPv4. Anything unparsable shares the key "?".
-std::string address_prefix(std::string_view address);
 
 // A map of at most `capacity` entries; inserting into a full one drops the entry touched
 // least recently. Every operation is O(1) on average, whatever the size.
@@ -84,24 +80,6 @@ class FailureDelays {
     TimePoint last{};
   };
   BoundedTable<Entry> table_;
-};
-
-// A token bucket of PBKDF2 iterations: `per_second` come back each second, up to `burst`.
-// A check may start while the bucket is not empty and may take it below zero, so the
-// average stays at `per_second` whatever each check costs.
-class WorkBudget {
- public:
-  WorkBudget(std::uint64_t per_second, std::uint64_t burst, TimePoint now);
-  // When the next check may start: `now` if there is anything left.
-  TimePoint available_at(TimePoint now);
-  void spend(std::uint64_t iterations, TimePoint now);
-
- private:
-  void refill(TimePoint now);
-  double per_second_;
-  double burst_;
-  double tokens_;
-  TimePoint last_;
 };
 
 // Attempts in progress: at most `total`. While fewer than half are in use, any prefix may

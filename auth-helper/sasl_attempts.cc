@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/address_prefix.h"
 #include "common/log.h"
 
 namespace xmppd::auth {
@@ -15,7 +16,7 @@ SaslAttempts::SaslAttempts(CredentialStore& store, AttemptLimits limits, Send se
       slots_(limits.total, limits.per_prefix),
       account_delays_(limits.throttle_keys),
       prefix_delays_(limits.throttle_keys),
-      budget_(limits.iterations_per_second, limits.iteration_burst, now_()) {}
+      budget_(static_cast<double>(limits.iterations_per_second), static_cast<double>(limits.iteration_burst), now_()) {}
 
 void SaslAttempts::poll() {
   expire();
@@ -47,7 +48,7 @@ void SaslAttempts::start(const ipc::SaslStart& start) {
     return;
   }
   finish(start.attempt());  // a router reusing an id ends the old attempt first
-  std::string prefix = address_prefix(start.client_address());
+  std::string prefix = net::prefix_key(start.client_address());
   if (!slots_.take(prefix)) {
     fail(start.attempt(), kTemporaryAuthFailure,
          slots_.in_use() >= limits_.total ? "too many logins in progress"
@@ -144,7 +145,11 @@ void SaslAttempts::run_waiting() {
     Attempt& attempt = attempts_.at(id);
     TimePoint ready = attempt.answer_at.value_or(
         std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t)));
-    if (!attempt.answer_at && attempt.cost > 0) ready = std::max(ready, budget_.available_at(t));
+    if (!attempt.answer_at && attempt.cost > 0) {
+      // A check may start once anything is left, and may overdraw what is.
+      budget_.refill(t);
+      ready = std::max(ready, budget_.ready_at(1));
+    }
     if (ready > t) {
       later(ready);
       ++it;
@@ -158,7 +163,7 @@ void SaslAttempts::run_waiting() {
       fail(id, condition, "");
       continue;
     }
-    budget_.spend(attempt.cost, t);
+    budget_.take(attempt.cost);
     proceed(id, attempt, attempt.server->verify());
   }
   running_waiting_ = false;

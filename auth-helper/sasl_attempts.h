@@ -22,6 +22,7 @@
 #include "auth-helper/credential_store.h"
 #include "auth-helper/login_limits.h"
 #include "auth-helper/sasl_server.h"
+#include "common/token_bucket.h"
 #include "router_auth.pb.h"
 
 namespace xmppd::auth {
@@ -111,7 +112,7 @@ class SaslAttempts {
   bool requeued_ = false;  // hold() was called while run_waiting() ran
   FailureDelays account_delays_;
   FailureDelays prefix_delays_;
-  WorkBudget budget_;
+  TokenBucket budget_;  // PBKDF2 iterations
 };
 
 }  // namespace xmppd::auth

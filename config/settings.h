@@ -70,6 +70,9 @@ struct Settings {
   int s2s_max_concurrent_connects = 64;
   // Connection limits of c2s and inbound s2s (0: none; max_connections 0: derived from
   // the receiving process's RLIMIT_NOFILE), the c2s negotiation deadline, and Prosody's `limits`.
+  // The limits' defaults are options.cc's, which the parent sends in every Configure, and
+  // these initialisers (settings_unittest.cc keeps them equal); stream/connection_limits.h
+  // has its own only as a fallback for limits that were never configured.
   std::size_t max_connections_per_address = 32, max_unauthenticated_per_address = 8, max_connections = 0;
   int c2s_timeout = 60;
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;

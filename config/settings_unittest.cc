@@ -99,6 +99,13 @@ TEST(Settings, StructDefaultsMatchTheSchema) {
   EXPECT_EQ(plain.allow_anonymous_s2s, g.allow_anonymous_s2s);
   EXPECT_EQ(plain.s2s_stanza_size_limit, g.s2s_stanza_size_limit);
   EXPECT_EQ(plain.s2s_timeout, g.s2s_timeout);
+  // The connection limits' defaults reach the router and the s2s worker only from here
+  // (stream/connection_limits.h restates them only as a fallback for unconfigured limits).
+  Settings plain_settings;
+  const Settings loaded = load_ok("");
+  EXPECT_EQ(plain_settings.max_connections_per_address, loaded.max_connections_per_address);
+  EXPECT_EQ(plain_settings.max_unauthenticated_per_address, loaded.max_unauthenticated_per_address);
+  EXPECT_EQ(plain_settings.max_connections, loaded.max_connections);
 }
 
 // Every configuration line of Prosody's s2s document (shared/seed/s2s.md),

@@ -123,20 +123,4 @@ std::string special_purpose(const Address& address) {
   return "not an IPv4 or IPv6 address";
 }
 
-std::string peer_share_key(std::string_view peer) {
-  std::string ip(peer.substr(0, peer.rfind(" port ")));
-  std::array<std::uint8_t, 16> bytes{};
-  if (inet_pton(AF_INET, ip.c_str(), bytes.data()) == 1) return ip;
-  if (inet_pton(AF_INET6, ip.c_str(), bytes.data()) != 1) return std::string(peer);
-  static constexpr std::array<std::uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char text[INET6_ADDRSTRLEN] = {};
-  if (std::memcmp(bytes.data(), kMapped.data(), kMapped.size()) == 0) {
-    inet_ntop(AF_INET, bytes.data() + 12, text, sizeof text);
-    return text;
-  }
-  std::memset(bytes.data() + 8, 0, 8);
-  inet_ntop(AF_INET6, bytes.data(), text, sizeof text);
-  return std::string(text) + "/64";
-}
-
 }  // namespace xmppd::s2s

@@ -1,4 +1,4 @@
-// Which addresses the s2s worker may connect to, and how it counts remote peers.
+// Which addresses the s2s worker may connect to.
 //
 // DNS is written by whoever controls a remote domain. Without a check, any peer could point
 // an SRV or A record at 10.0.0.5:6379 or 127.0.0.1:25 and have the worker connect there on
@@ -12,7 +12,6 @@
 #pragma once
 
 #include <string>
-#include <string_view>
 
 #include "s2s-worker/dns_answer.h"
 
@@ -21,11 +20,5 @@ namespace xmppd::s2s {
 // Why `address` is not a public unicast address, e.g. "loopback (127.0.0.0/8)" or
 // "IPv4-mapped: private (10.0.0.0/8)"; "" when it is one. An unknown family is refused.
 std::string special_purpose(const Address& address);
-
-// The key under which a remote peer's share of a resource is counted: its IPv4 address, or
-// the /64 of its IPv6 address (one subscriber usually gets a whole /64). `peer` is
-// common/net.h's form, "192.0.2.1 port 5269" or "2001:db8::1 port 5269"; a text that is not
-// an address stands for itself.
-std::string peer_share_key(std::string_view peer);
 
 }  // namespace xmppd::s2s

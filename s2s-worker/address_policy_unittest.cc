@@ -128,23 +128,5 @@ TEST(SpecialPurpose, UnknownFamilyIsRefused) {
   EXPECT_NE(special_purpose(address), "");
 }
 
-TEST(PeerShareKey, Ipv4IsTheAddress) {
-  EXPECT_EQ(peer_share_key("192.0.2.1 port 5269"), "192.0.2.1");
-  EXPECT_EQ(peer_share_key("192.0.2.1 port 40000"), peer_share_key("192.0.2.1 port 40001"));
-  EXPECT_NE(peer_share_key("192.0.2.1 port 5269"), peer_share_key("192.0.2.2 port 5269"));
-}
-
-TEST(PeerShareKey, Ipv6IsItsSlash64) {
-  EXPECT_EQ(peer_share_key("2001:db8:1:2:3:4:5:6 port 5269"), "2001:db8:1:2::/64");
-  EXPECT_EQ(peer_share_key("2001:db8:1:2::99 port 1"), "2001:db8:1:2::/64");
-  EXPECT_NE(peer_share_key("2001:db8:1:3::1 port 1"), "2001:db8:1:2::/64");
-  EXPECT_EQ(peer_share_key("::ffff:192.0.2.7 port 5269"), "192.0.2.7");
-}
-
-TEST(PeerShareKey, AnythingElseStandsForItself) {
-  EXPECT_EQ(peer_share_key("unix socket"), "unix socket");
-  EXPECT_EQ(peer_share_key(""), "");
-}
-
 }  // namespace
 }  // namespace xmppd::s2s

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/address_prefix.h"
 #include "common/log.h"
-#include "s2s-worker/address_policy.h"
 #include "s2s-worker/outbound.h"
 #include "s2s-worker/s2s_xml.h"
 #include "xml/fragment.h"
@@ -300,7 +300,7 @@ std::uint64_t Federation::verify(const std::string& local, const std::string& re
     done(DialbackVerdict::kError, b->why);
     return 0;
   }
-  std::string share_key = peer_share_key(peer);
+  std::string share_key = net::prefix_key(peer);
   if (VerifyShares::Refusal refusal = shares_.take(asker, share_key); refusal != VerifyShares::Refusal::kNone) {
     done(DialbackVerdict::kBusy, describe(refusal));
     return 0;

@@ -1,7 +1,7 @@
 // Shares of the dialback verifications in flight. Each verification may make the worker
 // connect to another server and waits for its answer, so there are only so many at once;
 // and so that one peer cannot take them all, each inbound stream and each remote address
-// (an IPv4 address, or an IPv6 /64: address_policy.h) gets a share of them. A peer beyond
+// (an IPv4 address, or an IPv6 /64: common/address_prefix.h) gets a share of them. A peer beyond
 // its share gets an answer at once (XEP-0220 resource-constraint), never a wait.
 //
 // Pure bookkeeping: the federation takes a slot before it asks the authoritative server and
@@ -28,7 +28,7 @@ class VerifyShares {
   explicit VerifyShares(Limits limits) : limits_(limits) {}
 
   // Takes a slot for a verification asked on `stream` (any id unique among live streams)
-  // from `address` (peer_share_key's form), or says which limit is reached.
+  // from `address` (net::prefix_key's form), or says which limit is reached.
   Refusal take(std::uint64_t stream, const std::string& address);
   // Gives back a slot taken by take() with the same arguments.
   void give_back(std::uint64_t stream, const std::string& address);

@@ -1,28 +1,9 @@
 #include "stream/connection_limits.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
-#include <cstring>
 #include <utility>
 
 namespace xmppd::stream {
-
-std::optional<std::string> address_key(std::string_view peer) {
-  std::string address(peer.substr(0, peer.find(' ')));
-  if (auto percent = address.find('%'); percent != std::string::npos) address.resize(percent);  // a zone index
-  char text[INET6_ADDRSTRLEN];
-  in_addr v4;
-  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return inet_ntop(AF_INET, &v4, text, sizeof text);
-  in6_addr v6;
-  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return std::nullopt;
-  if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-    std::memcpy(&v4, v6.s6_addr + 12, sizeof v4);
-    return inet_ntop(AF_INET, &v4, text, sizeof text);
-  }
-  std::memset(v6.s6_addr + 8, 0, 8);
-  return std::string(inet_ntop(AF_INET6, &v6, text, sizeof text)) + "/64";
-}
 
 std::size_t default_connection_cap(rlim_t descriptor_limit) {
   constexpr rlim_t kFloor = 16;

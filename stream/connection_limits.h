@@ -1,23 +1,16 @@
-// Admission of accepted connections (c2s and inbound s2s): how many one source address may
-// hold open, how many of those may still be unauthenticated, and how many the process holds
-// in all. Trusts nothing of the peer but its address, as the kernel reported it.
+// Admission of accepted connections (c2s and inbound s2s): how many one source address (an
+// IPv4 address or IPv6 /64: common/address_prefix.h) may hold open, how many of those may
+// still be unauthenticated, and how many the process holds in all. Trusts nothing of the
+// peer but its address, as the kernel reported it.
 #pragma once
 
 #include <sys/resource.h>
 
 #include <cstddef>
 #include <map>
-#include <optional>
 #include <string>
-#include <string_view>
 
 namespace xmppd::stream {
-
-// The unit one party is assumed to control: an IPv4 address (/32), or an IPv6 /64 (the
-// smallest prefix a site is routed; everything inside it costs an attacker nothing). An
-// IPv4-mapped IPv6 address counts as the IPv4 address. `peer` is "ADDRESS port N" as
-// net::accept_connection writes it; the key is printable ("192.0.2.7", "2001:db8::/64").
-std::optional<std::string> address_key(std::string_view peer);
 
 // The global cap when none is configured: well below the descriptor limit, leaving room for
 // the stores, the IPC channels, outbound s2s connections and whatever the loop opens.
@@ -25,6 +18,9 @@ std::size_t default_connection_cap(rlim_t descriptor_limit);
 // The same, from this process's RLIMIT_NOFILE.
 std::size_t default_connection_cap();
 
+// The limits come from xmppd.conf through the parent's Configure message, whose defaults
+// are config/options.cc's; a process applies them before it gets any listener. These
+// initialisers are only a fallback for limits nobody configured, strict rather than none.
 struct ConnectionLimitSettings {
   std::size_t per_address = 32;                // 0: no limit
   std::size_t unauthenticated_per_address = 8;  // 0: no limit

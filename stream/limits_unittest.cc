@@ -1,35 +1,12 @@
-// The connection limits' pieces: address keys (/32, /64, IPv4-mapped), the accounting of
-// open and unauthenticated connections per address and in all, the cap derived from the
-// descriptor limit, and the token bucket behind Prosody's `limits`.
+// The connection limits' pieces: the accounting of open and unauthenticated connections per
+// address and in all, and the cap derived from the descriptor limit. (The address keys and
+// the token bucket behind Prosody's `limits` are common/'s, tested there.)
 #include <gtest/gtest.h>
 
 #include "stream/connection_limits.h"
-#include "stream/token_bucket.h"
 
 namespace xmppd::stream {
 namespace {
-
-TEST(AddressKey, Ipv4IsTheWholeAddress) {
-  EXPECT_EQ(address_key("192.0.2.7 port 5222"), "192.0.2.7");
-  EXPECT_NE(address_key("192.0.2.7 port 1"), address_key("192.0.2.8 port 1"));
-}
-
-TEST(AddressKey, Ipv6IsItsSlash64) {
-  EXPECT_EQ(address_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd port 5222"), "2001:db8:1:2::/64");
-  EXPECT_EQ(address_key("2001:db8:1:2::1 port 1"), address_key("2001:db8:1:2:ffff::9 port 2"));
-  EXPECT_NE(address_key("2001:db8:1:2::1 port 1"), address_key("2001:db8:1:3::1 port 1"));
-  EXPECT_EQ(address_key("::1 port 5222"), "::/64");
-  EXPECT_EQ(address_key("fe80::1%eth0 port 5222"), "fe80::/64");
-}
-
-TEST(AddressKey, MappedIpv4CountsAsIpv4) {
-  EXPECT_EQ(address_key("::ffff:192.0.2.7 port 5222"), "192.0.2.7");
-}
-
-TEST(AddressKey, RejectsWhatIsNoAddress) {
-  EXPECT_EQ(address_key("unix port 0"), std::nullopt);
-  EXPECT_EQ(address_key(""), std::nullopt);
-}
 
 TEST(ConnectionCap, LeavesHeadroomBelowTheDescriptorLimit) {
   EXPECT_EQ(default_connection_cap(1024), 768u);
@@ -92,36 +69,6 @@ TEST(ConnectionLimits, ZeroMeansNoLimit) {
   held.clear();
   EXPECT_EQ(limits.total(), 0u);
   EXPECT_EQ(limits.addresses(), 0u);
-}
-
-TEST(TokenBucket, StartsFullAndRefillsAtItsRate) {
-  TokenBucket bucket(1000, 2000, 0);  // 1000 B/s, burst 2 s
-  EXPECT_EQ(bucket.available(), 2000u);
-  bucket.take(2000);
-  EXPECT_EQ(bucket.available(), 0u);
-  bucket.refill(0.5);
-  EXPECT_EQ(bucket.available(), 500u);
-  bucket.refill(10);  // never more than the capacity
-  EXPECT_EQ(bucket.available(), 2000u);
-}
-
-TEST(TokenBucket, OverdraftIsPaidBackBeforeMoreIsAvailable) {
-  TokenBucket bucket(100, 100, 0);
-  bucket.take(300);  // a read took more than there was
-  bucket.refill(1);
-  EXPECT_EQ(bucket.available(), 0u);
-  EXPECT_DOUBLE_EQ(bucket.seconds_until(50), 1.5);
-  bucket.refill(2.5);
-  EXPECT_EQ(bucket.available(), 50u);
-}
-
-TEST(TokenBucket, WaitsAreBoundedByTheCapacity) {
-  TokenBucket bucket(10, 20, 0);
-  bucket.take(20);
-  EXPECT_DOUBLE_EQ(bucket.seconds_until(1000), 2.0);
-  EXPECT_DOUBLE_EQ(bucket.seconds_until(0), 0.0);
-  bucket.refill(-5);  // a clock going backwards earns nothing
-  EXPECT_EQ(bucket.available(), 0u);
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "common/address_prefix.h"
 #include "common/log.h"
 #include "xmpp/namespaces.h"
 
@@ -16,7 +19,7 @@ Sessions::Sessions(struct event_base* base, StreamKind kind, const tls::ServerCo
   config_.tls = &tls;
   config_.per_host = &per_host_;
   config_.unlimited_jids = &unlimited_jids_;
-  limits_.configure(ConnectionLimitSettings{32, 8, derived_cap_});
+  limits_.configure(ConnectionLimitSettings{.total = derived_cap_});  // until configure()
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
   sweep_.reset(event_new(base_, -1, EV_PERSIST, on_sweep, this));
   refusal_log_.reset(evtimer_new(base_, on_refusal_log, this));
@@ -61,7 +64,7 @@ void Sessions::add_listener(UniqueFd listener, bool direct_tls) {
 }
 
 void Sessions::accepted(UniqueFd fd, std::string peer, bool direct_tls) {
-  std::string address = address_key(peer).value_or(peer);
+  std::string address = net::prefix_key(peer);
   ConnectionLimits::Ticket ticket;
   if (auto verdict = limits_.admit(address, ticket); verdict != ConnectionLimits::Verdict::kAdmitted) {
     refuse(std::move(fd), address, verdict, direct_tls);
@@ -112,27 +115,27 @@ void Sessions::refuse(UniqueFd fd, const std::string& address, ConnectionLimits:
 }
 
 // The first refusal of a quiet period is logged at once; those that follow within
-// kRefusalLogSeconds are counted and summed up in one line at its end.
+// kRefusalLogInterval are counted and summed up in one line at its end. The source is the
+// service, not the address: a flood from many addresses is still one line per interval.
 void Sessions::log_refusal(const std::string& address, ConnectionLimits::Verdict verdict) {
-  if (evtimer_pending(refusal_log_.get(), nullptr)) {
-    ++refusals_unlogged_;
-    last_refused_ = address + " (" + describe(verdict) + ")";
-    return;
-  }
-  log::warning("%s: refused a connection from %s: %s (further refusals are summed up every %d s)", service(),
-               address.c_str(), describe(verdict), kRefusalLogSeconds);
-  timeval tv{kRefusalLogSeconds, 0};
+  const std::string reason = "from " + address + ": " + describe(verdict);
+  if (auto line = refusals_.refused(service(), reason, RefusalLog::Clock::now())) log::warning("%s", line->c_str());
+  schedule_refusal_summary();
+}
+
+void Sessions::schedule_refusal_summary() {
+  auto due = refusals_.next_flush();
+  if (!due || evtimer_pending(refusal_log_.get(), nullptr)) return;
+  auto wait = std::chrono::ceil<std::chrono::microseconds>(
+      std::max<RefusalLog::Clock::duration>(*due - RefusalLog::Clock::now(), RefusalLog::Clock::duration::zero()));
+  timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
   evtimer_add(refusal_log_.get(), &tv);
 }
 
 void Sessions::on_refusal_log(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Sessions*>(arg);
-  if (self->refusals_unlogged_ == 0) return;
-  log::warning("%s: refused %zu more connections in the last %d s, the last from %s", self->service(),
-               self->refusals_unlogged_, kRefusalLogSeconds, self->last_refused_.c_str());
-  self->refusals_unlogged_ = 0;
-  timeval tv{kRefusalLogSeconds, 0};
-  evtimer_add(self->refusal_log_.get(), &tv);
+  for (const std::string& line : self->refusals_.flush(RefusalLog::Clock::now())) log::warning("%s", line.c_str());
+  self->schedule_refusal_summary();
 }
 
 Session& Sessions::create(UniqueFd fd, std::string peer) {

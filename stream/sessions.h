@@ -5,6 +5,7 @@
 
 #include <event2/event.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include "control.pb.h"
 #include "common/listener.h"
+#include "common/refusal_log.h"
 #include "proto/channel.h"
 #include "stream/connection_limits.h"
 #include "stream/session.h"
@@ -39,9 +41,9 @@ class Sessions {
   const ConnectionLimits& limits() const { return limits_; }
 
  private:
-  // Refusals are counted and logged at most once per this many seconds: a flood of them
+  // Refusals are logged at most once per this interval, the rest counted: a flood of them
   // must not become a flood of log lines.
-  static constexpr int kRefusalLogSeconds = 10;
+  static constexpr std::chrono::seconds kRefusalLogInterval{10};
   static void on_reap(evutil_socket_t, short, void* arg);
   static void on_sweep(evutil_socket_t, short, void* arg);
   static void on_refusal_log(evutil_socket_t, short, void* arg);
@@ -51,6 +53,7 @@ class Sessions {
   void accepted(UniqueFd fd, std::string peer, bool direct_tls);
   void refuse(UniqueFd fd, const std::string& address, ConnectionLimits::Verdict verdict, bool direct_tls);
   void log_refusal(const std::string& address, ConnectionLimits::Verdict verdict);
+  void schedule_refusal_summary();
   Session& create(UniqueFd fd, std::string peer);
 
   struct event_base* base_;
@@ -67,9 +70,8 @@ class Sessions {
   std::vector<Session*> gone_;  // destroyed from the loop, never inside their own callbacks
   ipc::EventPtr reap_;
   ipc::EventPtr sweep_;
+  RefusalLog refusals_{"refused a connection to", kRefusalLogInterval};
   ipc::EventPtr refusal_log_;
-  std::size_t refusals_unlogged_ = 0;
-  std::string last_refused_;
 };
 
 }  // namespace xmppd::stream

@@ -28,10 +28,6 @@ std::string tls_error() {
   return buf;
 }
 
-double monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 }  // namespace
 
 Transport::Transport(struct event_base* base, UniqueFd fd, std::string peer, Events& events)
@@ -201,22 +197,23 @@ void Transport::set_rate_limit(const RateLimit& limit) {
     }
     return;
   }
-  rate_.emplace(limit.bytes_per_second, limit.bytes_per_second * limit.burst_seconds, monotonic_seconds());
+  rate_.emplace(limit.bytes_per_second, limit.bytes_per_second * limit.burst_seconds, TokenBucket::Clock::now());
 }
 
 std::size_t Transport::read_allowance() {
   if (!rate_) return sizeof g_read_buffer;
-  rate_->refill(monotonic_seconds());
-  if (std::size_t available = rate_->available(); available > 0) return std::min(available, sizeof g_read_buffer);
+  const TokenBucket::Clock::time_point now = TokenBucket::Clock::now();
+  rate_->refill(now);
+  if (std::uint64_t available = rate_->available(); available > 0)
+    return static_cast<std::size_t>(std::min<std::uint64_t>(available, sizeof g_read_buffer));
   // Over the rate: wait for a quarter of a second's worth (at least one byte), not for every
   // byte, so that a slow peer costs a few wake-ups a second.
-  auto wanted = static_cast<std::size_t>(rate_->rate() / 4) + 1;
-  double wait = rate_->seconds_until(wanted);
+  auto wanted = static_cast<std::uint64_t>(rate_->rate() / 4) + 1;
+  auto wait = std::chrono::ceil<std::chrono::microseconds>(rate_->ready_at(wanted) - now);
   rate_paused_ = true;
   want(wanted_);
   if (!rate_timer_) rate_timer_.reset(evtimer_new(base_, on_rate_refilled, this));
-  auto micros = static_cast<long>(wait * 1e6) + 1000;
-  timeval tv{micros / 1000000, micros % 1000000};
+  timeval tv{static_cast<time_t>(wait.count() / 1000000), static_cast<suseconds_t>(wait.count() % 1000000)};
   evtimer_add(rate_timer_.get(), &tv);
   return 0;
 }

@@ -10,7 +10,7 @@
 
 #include "common/unique_fd.h"
 #include "proto/channel.h"
-#include "stream/token_bucket.h"
+#include "common/token_bucket.h"
 #include "tls/server_contexts.h"
 
 namespace xmppd::stream {

@@ -11,7 +11,7 @@
 // (signing_input.cc) with keys of the service the asking process provides. After a reload
 // the previous keys sign for 60 s more, then are freed (key_store.h); a client that stops
 // reading its answers is dropped (proto/channel.h), and refusals are logged in summary
-// (refusal_log.h). Its two timers need no syscall beyond the event loop's.
+// (common/refusal_log.h). Its two timers need no syscall beyond the event loop's.
 #include <openssl/crypto.h>
 
 #include <cerrno>
@@ -22,9 +22,9 @@
 #include <memory>
 
 #include "common/log.h"
+#include "common/refusal_log.h"
 #include "runtime/child.h"
 #include "tls-helper/key_store.h"
-#include "tls-helper/refusal_log.h"
 #include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
 
@@ -224,7 +224,7 @@ class TlsHelper final : public runtime::ChildRole {
   std::uint32_t next_key_id_ = 1;
   std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
   EventPtr retire_event_;
-  RefusalLog refusals_;
+  RefusalLog refusals_{"refused to sign for"};
   EventPtr refusal_event_;
 };
 

@@ -92,10 +92,10 @@ class PerAddress(Limits):
         for sock in refused:
             self.assertEqual(refusal(sock), ("policy-violation", "too many connections from your address"))
         # The refusals were logged once, then summed up, not one line each.
-        self.xmppd.wait_log(r"c2s: refused a connection from 127\.0\.0\.2: the limit of unauthenticated")
-        self.xmppd.wait_log(r"c2s: refused 19 more connections in the last 10 s, the last from 127\.0\.0\.2",
+        self.xmppd.wait_log(r"refused a connection to c2s: from 127\.0\.0\.2: the limit of unauthenticated")
+        self.xmppd.wait_log(r"refused a connection to c2s 19 more times in the last 10 s \(last: from 127\.0\.0\.2",
                             timeout=20)
-        self.assertEqual(self.xmppd.log().count("refused a connection from 127.0.0.2"), 1)
+        self.assertEqual(self.xmppd.log().count("refused a connection to c2s: from 127.0.0.2"), 1)
         self.assert_others_unaffected()
         # The held connections are still open: a stanza on one is answered (encryption is
         # required, so with a stream error, which only an open stream can send).
@@ -116,7 +116,7 @@ class PerAddress(Limits):
         self.assertEqual(streams.stream_error(data)[0], "policy-violation")
         # Another address may still open a server stream.
         self.slowloris(S2S, "jabber:server", source="127.0.0.3")
-        self.xmppd.wait_log(r"s2s: refused a connection from 127\.0\.0\.2")
+        self.xmppd.wait_log(r"refused a connection to s2s: from 127\.0\.0\.2")
 
     def test_direct_tls_is_refused_before_any_tls_work(self):
         for _ in range(8):
@@ -125,7 +125,7 @@ class PerAddress(Limits):
         with raw(C2S_TLS) as sock:
             # Closed without a word: no handshake was started for it.
             self.assertEqual(sock.recv(100), b"")
-        self.xmppd.wait_log(r"c2s: refused a connection from 127\.0\.0\.2: the limit of unauthenticated")
+        self.xmppd.wait_log(r"refused a connection to c2s: from 127\.0\.0\.2: the limit of unauthenticated")
         self.assertNotIn("c2s TLS from 127.0.0.2", self.xmppd.log())
         self.assert_others_unaffected()
 
@@ -137,7 +137,7 @@ class OpenPerAddress(Limits):
         for _ in range(4):
             self.slowloris()
         self.assertEqual(refusal(raw(C2S)), ("policy-violation", "too many connections from your address"))
-        self.xmppd.wait_log(r"c2s: refused a connection from 127\.0\.0\.2: the limit of connections per address")
+        self.xmppd.wait_log(r"refused a connection to c2s: from 127\.0\.0\.2: the limit of connections per address")
         self.assert_others_unaffected()
 
 
@@ -147,7 +147,7 @@ class Global(Limits):
     def test_the_global_cap_refuses_with_resource_constraint(self):
         held = [self.slowloris(source=f"127.0.0.{i}") for i in range(2, 6)]
         self.assertEqual(refusal(raw(C2S, "127.0.0.9")), ("resource-constraint", "the server has too many connections"))
-        self.xmppd.wait_log(r"c2s: refused a connection from 127\.0\.0\.9: the server's connection limit")
+        self.xmppd.wait_log(r"refused a connection to c2s: from 127\.0\.0\.9: the server's connection limit")
         # A place freed is a place taken again: nothing leaks.
         held[0].sendall(b"</stream:stream>")
         streams.read_to_end(held[0])

@@ -1,6 +1,6 @@
-// The tls helper's refusal log: one line per second per peer at most, and every refusal
-// still counted in some line.
-#include "tls-helper/refusal_log.h"
+// The refusal log as the tls helper uses it (one line per second per peer at most, and
+// every refusal still counted in some line) and as the streams' listeners do.
+#include "common/refusal_log.h"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-namespace xmppd::tls_helper {
+namespace xmppd {
 namespace {
 
 using namespace std::chrono_literals;
@@ -23,7 +23,7 @@ std::uint64_t count_of(const std::string& line) {
 }
 
 TEST(RefusalLog, FirstRefusalIsLoggedAtOnceAndTheNextOnesCounted) {
-  RefusalLog log;
+  RefusalLog log("refused to sign for");
   auto first = log.refused("router", "key 9 is not one this process uses", kT0);
   ASSERT_TRUE(first);
   EXPECT_EQ(*first, "refused to sign for router: key 9 is not one this process uses");
@@ -39,7 +39,7 @@ TEST(RefusalLog, FirstRefusalIsLoggedAtOnceAndTheNextOnesCounted) {
 }
 
 TEST(RefusalLog, FloodGivesOneLinePerSecondAndLosesNoRefusal) {
-  RefusalLog log;
+  RefusalLog log("refused to sign for");
   std::vector<std::string> lines;
   constexpr int kRefusals = 100000;
   auto now = kT0;
@@ -57,7 +57,7 @@ TEST(RefusalLog, FloodGivesOneLinePerSecondAndLosesNoRefusal) {
 }
 
 TEST(RefusalLog, PeersAreCountedApart) {
-  RefusalLog log;
+  RefusalLog log("refused to sign for");
   EXPECT_TRUE(log.refused("router", "x", kT0));
   EXPECT_TRUE(log.refused("s2s", "y", kT0)) << "a flood from the router does not silence the s2s worker";
   EXPECT_FALSE(log.refused("router", "x", kT0 + 1ms));
@@ -67,7 +67,7 @@ TEST(RefusalLog, PeersAreCountedApart) {
 }
 
 TEST(RefusalLog, AfterAQuietSecondTheNextRefusalIsLoggedAtOnce) {
-  RefusalLog log;
+  RefusalLog log("refused to sign for");
   EXPECT_TRUE(log.refused("router", "x", kT0));
   EXPECT_FALSE(log.refused("router", "x", kT0 + 999ms));
   EXPECT_EQ(log.flush(kT0 + 1s).size(), 1u);
@@ -76,5 +76,19 @@ TEST(RefusalLog, AfterAQuietSecondTheNextRefusalIsLoggedAtOnce) {
   EXPECT_TRUE(log.refused("router", "x", kT0 + 3s + 1ms)) << "a second without refusals";
 }
 
+TEST(RefusalLog, SaysWhatWasRefusedAndItsInterval) {
+  RefusalLog log("refused a connection to", 10s);
+  auto first = log.refused("c2s", "from 192.0.2.7: the limit of connections per address", kT0);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(*first, "refused a connection to c2s: from 192.0.2.7: the limit of connections per address");
+  EXPECT_FALSE(log.refused("c2s", "from 192.0.2.8: the server's connection limit", kT0 + 9s));
+  EXPECT_TRUE(log.flush(kT0 + 9s).empty());
+  auto lines = log.flush(kT0 + 10s);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0],
+            "refused a connection to c2s 1 more time in the last 10 s (last: from 192.0.2.8: the server's connection "
+            "limit)");
+}
+
 }  // namespace
-}  // namespace xmppd::tls_helper
+}  // namespace xmppd
