@@ -138,7 +138,7 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
         }
       }
       finish(id);
-      fail(id, step.condition, "");
+      fail(id, step.condition, "", step.unsupported_binding);
       return;
   }
 }
@@ -155,9 +155,9 @@ int SaslAttempts::rank(const Attempt& attempt, TimePoint now) const {
 
 TimePoint SaslAttempts::ready_at(const Attempt& attempt, TimePoint now) {
   if (attempt.answer_at) return *attempt.answer_at;
-  TimePoint ready = std::max({account_prefix_delays_.not_before(attempt.account_prefix, now),
-                              prefix_delays_.not_before(attempt.prefix, now),
-                              account_delays_.not_before(attempt.account, now)});
+  TimePoint ready =
+      std::max({account_prefix_delays_.not_before(attempt.account_prefix, now),
+                prefix_delays_.not_before(attempt.prefix, now), account_delays_.not_before(attempt.account, now)});
   if (attempt.cost > 0) ready = std::max(ready, budget_.available_at(now));
   return ready;
 }
@@ -235,12 +235,14 @@ void SaslAttempts::expire() {
   }
 }
 
-void SaslAttempts::fail(std::uint64_t attempt, std::string_view condition, std::string_view text) {
+void SaslAttempts::fail(std::uint64_t attempt, std::string_view condition, std::string_view text,
+                        std::string_view unsupported_binding) {
   ipc::AuthToRouter reply;
   ipc::SaslFailure* failure = reply.mutable_failure();
   failure->set_attempt(attempt);
   failure->set_condition(std::string(condition));
   failure->set_text(std::string(text));
+  failure->set_unsupported_channel_binding(std::string(unsupported_binding));
   send_(reply);
 }
 

@@ -107,7 +107,8 @@ class SaslAttempts {
   void run_waiting();
   void expire();
   void finish(std::uint64_t id);
-  void fail(std::uint64_t id, std::string_view condition, std::string_view text);
+  void fail(std::uint64_t id, std::string_view condition, std::string_view text,
+            std::string_view unsupported_binding = {});
 
   CredentialStore& store_;
   AttemptLimits limits_;
