@@ -1,7 +1,8 @@
 // The auth helper's attempts driven as the router drives them, with a real credential store
 // and a clock the tests move: slots per address prefix and in all, temporary-auth-failure
 // that is not counted as a wrong password, the deadline of an unfinished attempt, delays per
-// account and per prefix, the PBKDF2 budget, and the e=unsupported-channel-binding-type path.
+// account and prefix, per prefix and (short) per account, a guesser that cannot hold up the
+// owner's login, the PBKDF2 budget, and the e=unsupported-channel-binding-type path.
 #include "auth-helper/sasl_attempts.h"
 
 #include <gtest/gtest.h>
