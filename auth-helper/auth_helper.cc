@@ -10,7 +10,8 @@
 // verifies them here, so no password verifier ever leaves this process. It also enforces
 // the login limits itself (sasl_attempts.h), trusting the router for nothing but the client
 // address it reports: slots per address prefix, a deadline per attempt, delays per account
-// and per prefix after wrong passwords, and a budget of password checks per second.
+// and prefix, per prefix and (shorter) per account after wrong passwords, and a budget of
+// password checks per second.
 #include <event2/event.h>
 
 #include <algorithm>

@@ -12,7 +12,12 @@ Clock::duration FailureDelays::delay_after(unsigned failures) {
 TimePoint FailureDelays::not_before(const std::string& key, TimePoint now) const {
   const Entry* entry = table_.find(key);
   if (entry == nullptr || now - entry->last > kForget) return now;
-  return std::max(now, entry->last + delay_after(entry->failures));
+  return std::max(now, entry->last + std::min(delay_after(entry->failures), max_delay_));
+}
+
+bool FailureDelays::failed_recently(const std::string& key, TimePoint now) const {
+  const Entry* entry = table_.find(key);
+  return entry != nullptr && entry->failures > 0 && now - entry->last <= kForget;
 }
 
 void FailureDelays::failed(const std::string& key, TimePoint now) {

@@ -1,8 +1,8 @@
 // The auth helper's own limits on logins, kept here rather than in the router so that a
 // router taken over cannot lift them: attempt slots shared out per source address prefix
-// (common/address_prefix.h), and exponential delays per account and per prefix after failed
-// passwords. (The global budget of password-checking work per second is a
-// common/token_bucket.h.)
+// (common/address_prefix.h), exponential delays after failed passwords (per account and
+// prefix together, per prefix, and a short one per account alone), and a global budget of
+// password-checking work per second (a common/token_bucket.h).
 //
 // Trusts: the clock it is handed. The address strings come from the router and are only
 // used as keys; the account names are the ones the SASL server prepared. No I/O and no
@@ -57,20 +57,24 @@ class BoundedTable {
   std::unordered_map<std::string, typename Order::iterator> index_;
 };
 
-// Failed password checks per key (an account, an address prefix). After n failures within
-// kForget of each other, the next check for that key waits delay_after(n) from the last
-// failure: 0, 1 s, 2 s, 4 s, then 8 s at most. Delays, never lockouts; a success does not
-// reset the count (whoever holds one account could otherwise guess at full speed between
+// Failed password checks per key (an account tried from one address prefix, an address
+// prefix, an account alone). After n failures within kForget of each other, the next check
+// for that key waits delay_after(n) from the last failure: 0, 1 s, 2 s, 4 s, then 8 s at
+// most, or less where a table is given a smaller cap. Delays, never lockouts; a success does
+// not reset the count (whoever holds one account could otherwise guess at full speed between
 // its own logins), time does.
 class FailureDelays {
  public:
   static constexpr std::chrono::seconds kForget{600};
   static constexpr std::chrono::seconds kMaxDelay{8};
 
-  explicit FailureDelays(std::size_t capacity) : table_(capacity) {}
+  explicit FailureDelays(std::size_t capacity, Clock::duration max_delay = kMaxDelay)
+      : table_(capacity), max_delay_(max_delay) {}
   static Clock::duration delay_after(unsigned failures);
   // The earliest time a password check for `key` may run.
   TimePoint not_before(const std::string& key, TimePoint now) const;
+  // Whether `key` failed within kForget.
+  bool failed_recently(const std::string& key, TimePoint now) const;
   void failed(const std::string& key, TimePoint now);
   std::size_t size() const { return table_.size(); }
 
@@ -80,6 +84,7 @@ class FailureDelays {
     TimePoint last{};
   };
   BoundedTable<Entry> table_;
+  Clock::duration max_delay_;
 };
 
 // Attempts in progress: at most `total`. While fewer than half are in use, any prefix may

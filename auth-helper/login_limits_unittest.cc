@@ -76,6 +76,19 @@ TEST(FailureDelays, PerKeyAndForgottenInTime) {
   EXPECT_EQ(delays.not_before("account", t), t);
 }
 
+// The account's own table (all prefixes together) is capped lower: its failures must not
+// hold back the owner's login from elsewhere for long.
+TEST(FailureDelays, ACapPerTable) {
+  FailureDelays delays(100, seconds(1));
+  const TimePoint t = kStart;
+  EXPECT_FALSE(delays.failed_recently("account", t));
+  for (int i = 0; i < 10; ++i) delays.failed("account", t);
+  EXPECT_EQ(delays.not_before("account", t), t + seconds(1));
+  EXPECT_TRUE(delays.failed_recently("account", t + FailureDelays::kForget));
+  EXPECT_FALSE(delays.failed_recently("account", t + FailureDelays::kForget + seconds(1)));
+  EXPECT_FALSE(delays.failed_recently("other", t));
+}
+
 TEST(BoundedTable, DropsTheLeastRecentlyTouched) {
   BoundedTable<int> table(3);
   table.touch("a") = 1;

@@ -7,6 +7,14 @@
 #include "common/log.h"
 
 namespace xmppd::auth {
+namespace {
+
+// How long a prefix an account logged in from keeps its place at the head of the queue.
+constexpr std::chrono::hours kRememberLogin{24 * 30};
+// The ranks of SaslAttempts::rank(), first to last.
+constexpr int kRanks = 3;
+
+}  // namespace
 
 SaslAttempts::SaslAttempts(CredentialStore& store, AttemptLimits limits, Send send, Now now)
     : store_(store),
@@ -14,8 +22,10 @@ SaslAttempts::SaslAttempts(CredentialStore& store, AttemptLimits limits, Send se
       send_(std::move(send)),
       now_(std::move(now)),
       slots_(limits.total, limits.per_prefix),
-      account_delays_(limits.throttle_keys),
+      account_prefix_delays_(limits.throttle_keys),
       prefix_delays_(limits.throttle_keys),
+      account_delays_(limits.throttle_keys, limits.account_delay),
+      logged_in_(limits.throttle_keys),
       budget_(static_cast<double>(limits.iterations_per_second), static_cast<double>(limits.iteration_burst), now_()) {}
 
 void SaslAttempts::poll() {
@@ -90,6 +100,7 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
   switch (step.kind) {
     case SaslServer::Step::kVerify:
       attempt.account = attempt.host + '\0' + step.username;
+      attempt.account_prefix = attempt.account + '\0' + attempt.prefix;
       attempt.cost = step.cost;
       hold(id, attempt);
       return;
@@ -105,6 +116,7 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
       reply.mutable_success()->set_attempt(id);
       reply.mutable_success()->set_username(step.username);
       reply.mutable_success()->set_additional_data(step.data);
+      if (!attempt.account.empty()) logged_in_.touch(attempt.account_prefix) = now_();
       finish(id);
       send_(reply);
       return;
@@ -112,10 +124,13 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
     case SaslServer::Step::kFailure:
       if (step.wrong_password) {
         const TimePoint t = now_();
-        account_delays_.failed(attempt.account, t);
+        account_prefix_delays_.failed(attempt.account_prefix, t);
         prefix_delays_.failed(attempt.prefix, t);
-        const TimePoint answer_at =
-            std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t));
+        account_delays_.failed(attempt.account, t);
+        // The account's own short delay is not waited for here: it is no sign that this
+        // client is guessing.
+        const TimePoint answer_at = std::max(account_prefix_delays_.not_before(attempt.account_prefix, t),
+                                             prefix_delays_.not_before(attempt.prefix, t));
         if (answer_at > t) {
           attempt.answer_at = answer_at;
           attempt.condition = step.condition;
@@ -124,14 +139,38 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
         }
       }
       finish(id);
-      fail(id, step.condition, "");
+      fail(id, step.condition, "", step.unsupported_binding);
       return;
   }
 }
 
-// Runs the held password checks whose time has come, oldest first, sends the failures
-// whose delay is over, and sets the timer for the next. Each check is decided afresh: a
-// failure just counted delays the next check for the same account or prefix.
+// Which held attempts may go first (0 first). Answers that are due cost nothing. A prefix
+// the account logged in from lately is most likely its owner; one with no recent failure for
+// the account has at least not been guessing at it. Whoever keeps wrong guesses queued for an
+// account thus never gets ahead of its owner's login from elsewhere.
+int SaslAttempts::rank(const Attempt& attempt, TimePoint now) const {
+  if (attempt.answer_at) return 0;
+  if (const TimePoint* last = logged_in_.find(attempt.account_prefix); last && now - *last <= kRememberLogin) return 0;
+  return account_prefix_delays_.failed_recently(attempt.account_prefix, now) ? 2 : 1;
+}
+
+TimePoint SaslAttempts::ready_at(const Attempt& attempt, TimePoint now) {
+  if (attempt.answer_at) return *attempt.answer_at;
+  TimePoint ready =
+      std::max({account_prefix_delays_.not_before(attempt.account_prefix, now),
+                prefix_delays_.not_before(attempt.prefix, now), account_delays_.not_before(attempt.account, now)});
+  if (attempt.cost > 0) {
+    // A check may start once anything is left, and may overdraw what is.
+    budget_.refill(now);
+    ready = std::max(ready, budget_.ready_at(1));
+  }
+  return ready;
+}
+
+// Runs the held password checks whose time has come, by rank and then oldest first, sends the
+// failures whose delay is over, and sets the timer for the next. Each check is decided
+// afresh: a failure just counted delays the next check for the same account or prefix. Pass
+// n takes the attempts ranked n or better, so the last pass sees every one still held.
 void SaslAttempts::run_waiting() {
   // A check run here may queue its own failure: the loop below reaches it, no need to recurse.
   if (running_waiting_) return;
@@ -139,32 +178,32 @@ void SaslAttempts::run_waiting() {
   std::optional<TimePoint> next;
   requeued_ = false;
   auto later = [&next](TimePoint when) { next = next ? std::min(*next, when) : when; };
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
-    const TimePoint t = now_();
-    const std::uint64_t id = *it;
-    Attempt& attempt = attempts_.at(id);
-    TimePoint ready = attempt.answer_at.value_or(
-        std::max(account_delays_.not_before(attempt.account, t), prefix_delays_.not_before(attempt.prefix, t)));
-    if (!attempt.answer_at && attempt.cost > 0) {
-      // A check may start once anything is left, and may overdraw what is.
-      budget_.refill(t);
-      ready = std::max(ready, budget_.ready_at(1));
+  for (int pass = 0; pass < kRanks; ++pass) {
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      const TimePoint t = now_();
+      const std::uint64_t id = *it;
+      Attempt& attempt = attempts_.at(id);
+      if (rank(attempt, t) > pass) {
+        ++it;
+        continue;
+      }
+      const TimePoint ready = ready_at(attempt, t);
+      if (ready > t) {
+        if (pass == kRanks - 1) later(ready);
+        ++it;
+        continue;
+      }
+      it = waiting_.erase(it);
+      attempt.in_waiting.reset();
+      if (attempt.answer_at) {
+        const std::string condition = std::move(attempt.condition);
+        finish(id);
+        fail(id, condition, "");
+        continue;
+      }
+      budget_.take(attempt.cost);
+      proceed(id, attempt, attempt.server->verify());
     }
-    if (ready > t) {
-      later(ready);
-      ++it;
-      continue;
-    }
-    it = waiting_.erase(it);
-    attempt.in_waiting.reset();
-    if (attempt.answer_at) {
-      const std::string condition = std::move(attempt.condition);
-      finish(id);
-      fail(id, condition, "");
-      continue;
-    }
-    budget_.take(attempt.cost);
-    proceed(id, attempt, attempt.server->verify());
   }
   running_waiting_ = false;
   next_waiting_ = next;
@@ -201,12 +240,14 @@ void SaslAttempts::expire() {
   }
 }
 
-void SaslAttempts::fail(std::uint64_t attempt, std::string_view condition, std::string_view text) {
+void SaslAttempts::fail(std::uint64_t attempt, std::string_view condition, std::string_view text,
+                        std::string_view unsupported_binding) {
   ipc::AuthToRouter reply;
   ipc::SaslFailure* failure = reply.mutable_failure();
   failure->set_attempt(attempt);
   failure->set_condition(std::string(condition));
   failure->set_text(std::string(text));
+  failure->set_unsupported_channel_binding(std::string(unsupported_binding));
   send_(reply);
 }
 

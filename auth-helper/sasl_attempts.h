@@ -1,8 +1,16 @@
 // The SASL attempts the auth helper runs for the router, under limits the helper keeps
 // itself (login_limits.h): a slot per attempt, shared out per address prefix; a deadline per
-// attempt; password checks held back per account and per prefix after wrong passwords, and
-// by a global budget of PBKDF2 work. Only the client address is taken from the router, and
-// only as a key: the account is the one the SASL server prepared.
+// attempt; password checks held back after wrong passwords, and by a global budget of PBKDF2
+// work. Only the client address is taken from the router, and only as a key: the account is
+// the one the SASL server prepared.
+//
+// The long delays (up to 8 s) are per account and address prefix together, and per prefix:
+// wrong passwords from one prefix slow down that prefix, never the same account's logins
+// from elsewhere, which would let anyone lock a chosen account out by keeping a few wrong
+// guesses queued. The account alone gets a short delay (one check a second after repeated
+// failures), which bounds guessing spread over many prefixes. Where several held checks for
+// one account may run, a prefix that logged in to it lately goes first, then one without
+// recent failures for it, then the rest.
 //
 // No event loop here: the caller hands in the clock, sends the answers, and calls poll() at
 // the time next_wake() says, so that the tests can run it with a fake time.
@@ -36,9 +44,11 @@ struct AttemptLimits {
   // An attempt the client has not finished by then gives its slot back, whatever the
   // router does: real clients take well under a second.
   std::chrono::seconds deadline{30};
-  // Failure counts kept per account and per address prefix (each table; least recently
-  // touched dropped first).
+  // Failure counts kept per account and prefix, per prefix, per account, and the prefixes
+  // each account logged in from (each table; least recently touched dropped first).
   std::size_t throttle_keys = 65536;
+  // The most an account's failures from all prefixes together hold back its next check.
+  std::chrono::milliseconds account_delay{1000};
   // PBKDF2 run here (PLAIN), all accounts together, in iterations: 50 checks a second at
   // the default 10,000 iterations (about a fifth of one core), 200 at once after a quiet
   // time. A SCRAM proof is not charged: the client ran PBKDF2 for it (a router taken over
@@ -81,6 +91,7 @@ class SaslAttempts {
     std::string prefix;
     std::string host;
     std::string account;  // host NUL localpart, once known
+    std::string account_prefix;  // account NUL prefix
     TimePoint deadline;
     std::uint32_t cost = 0;
     // A wrong password is answered when its delay is over, as the next check would be.
@@ -92,10 +103,13 @@ class SaslAttempts {
 
   void proceed(std::uint64_t id, Attempt& attempt, const SaslServer::Step& step);
   void hold(std::uint64_t id, Attempt& attempt);
+  int rank(const Attempt& attempt, TimePoint now) const;
+  TimePoint ready_at(const Attempt& attempt, TimePoint now);
   void run_waiting();
   void expire();
   void finish(std::uint64_t id);
-  void fail(std::uint64_t id, std::string_view condition, std::string_view text);
+  void fail(std::uint64_t id, std::string_view condition, std::string_view text,
+            std::string_view unsupported_binding = {});
 
   CredentialStore& store_;
   AttemptLimits limits_;
@@ -110,8 +124,10 @@ class SaslAttempts {
   std::optional<TimePoint> next_waiting_;
   bool running_waiting_ = false;
   bool requeued_ = false;  // hold() was called while run_waiting() ran
-  FailureDelays account_delays_;
+  FailureDelays account_prefix_delays_;
   FailureDelays prefix_delays_;
+  FailureDelays account_delays_;       // capped at limits_.account_delay
+  BoundedTable<TimePoint> logged_in_;  // account NUL prefix: the last success from there
   TokenBucket budget_;  // PBKDF2 iterations
 };
 

@@ -189,7 +189,7 @@ SaslServer::Step SaslServer::respond(std::string_view response) {
     case State::kAwaitErrorAck:
       // The client read our e=unsupported-channel-binding-type and went on: the exchange
       // ends here, and the client may try another mechanism.
-      return fail(kInvalidMechanism);
+      return unsupported_binding_failure();
     case State::kStart:
     case State::kAwaitVerify:
     case State::kDone:
@@ -201,6 +201,12 @@ SaslServer::Step SaslServer::respond(std::string_view response) {
 SaslServer::Step SaslServer::fail(std::string_view condition) {
   state_ = State::kDone;
   return Step{Step::kFailure, {}, std::string(condition), {}};
+}
+
+SaslServer::Step SaslServer::unsupported_binding_failure() {
+  Step step = fail(kInvalidMechanism);
+  step.unsupported_binding = unsupported_binding_;
+  return step;
 }
 
 SaslServer::Step SaslServer::wrong_password() {

@@ -55,6 +55,9 @@ class SaslServer {
     // unknown. Only these count towards login throttling; a refused channel binding type,
     // a malformed message or a lack of slots does not.
     bool wrong_password = false;
+    // On the failure that ends an exchange after e=unsupported-channel-binding-type: the
+    // type the client asked for. The client did nothing wrong; it may try another mechanism.
+    std::string unsupported_binding = {};
     std::uint32_t cost = 0;  // on kVerify: the PBKDF2 iterations the check runs here (0 for SCRAM)
   };
 
@@ -97,6 +100,7 @@ class SaslServer {
   Step anonymous(std::string_view message);
   Step fail(std::string_view condition);
   Step wrong_password();
+  Step unsupported_binding_failure();
   Step check_password();
   Step check_proof();
   Step deferred_or_now();

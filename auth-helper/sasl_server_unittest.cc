@@ -285,6 +285,8 @@ TEST_F(SaslServerTest, UnsupportedBindingTypeGetsTheRfc5802Error) {
     const Step end = s->respond("");
     expect_failure(end, kInvalidMechanism);
     EXPECT_FALSE(end.wrong_password);
+    // The failure says why, so that the router neither counts nor logs it as a failed login.
+    EXPECT_EQ(end.unsupported_binding, "tls-unique");
   }
   // A client that stops at the error (slixmpp sends <abort/>) needs nothing more from us; a
   // client that tries the same mechanism without binding is refused as before.
@@ -292,6 +294,15 @@ TEST_F(SaslServerTest, UnsupportedBindingTypeGetsTheRfc5802Error) {
   const Step refused = server(Mechanism::kScramSha256Plus, true, kBinding)->start(y_flag.first());
   expect_failure(refused, kNotAuthorized);
   EXPECT_FALSE(refused.wrong_password);
+  EXPECT_EQ(refused.unsupported_binding, "");
+  // Nor does a failure after the error for anything else (an oversized answer).
+  auto oversized = server(Mechanism::kScramSha256Plus, true, kBinding);
+  ScramClient unique(ScramHash::kSha256, std::string(kUser), std::string(kPassword), "p=tls-unique,,", "x");
+  const Step first = oversized->start(unique.first());
+  ASSERT_EQ(oversized->respond(unique.final(first.data)).data, "e=unsupported-channel-binding-type");
+  const Step too_long = oversized->respond(std::string(kMaxSaslMessage + 1, 'x'));
+  expect_failure(too_long, kMalformedRequest);
+  EXPECT_EQ(too_long.unsupported_binding, "");
 }
 
 TEST_F(SaslServerTest, ServerEndPointBindingWhenGiven) {

@@ -1,5 +1,8 @@
 #include "daemon/auth_link.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include "common/log.h"
 
 namespace xmppd::router {
@@ -8,7 +11,41 @@ namespace {
 constexpr ipc::Limits kToAuth{64 << 10, 0};
 constexpr ipc::Limits kFromAuth{64 << 10, 0};
 
+constexpr std::string_view kFailureConditions[] = {
+    "aborted",
+    "account-disabled",
+    "credentials-expired",
+    "encryption-required",
+    "incorrect-encoding",
+    "invalid-authzid",
+    "invalid-mechanism",
+    "malformed-request",
+    "mechanism-too-weak",
+    "not-authorized",
+    "temporary-auth-failure",
+};
+// Real channel binding type names are a few characters (tls-server-end-point is the longest).
+constexpr std::size_t kMaxBindingName = 64;
+
+bool valid_binding_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxBindingName) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-';
+  });
+}
+
 }  // namespace
+
+const char* refused_failure(const ipc::SaslFailure& failure) {
+  if (std::find(std::begin(kFailureConditions), std::end(kFailureConditions), failure.condition()) ==
+      std::end(kFailureConditions))
+    return "it names no RFC 6120 failure condition";
+  const std::string& binding = failure.unsupported_channel_binding();
+  if (!binding.empty() && failure.condition() != "invalid-mechanism")
+    return "an unsupported channel binding comes with another condition than invalid-mechanism";
+  if (!binding.empty() && !valid_binding_name(binding)) return "its channel binding type is no cb-name";
+  return nullptr;
+}
 
 AuthLink::AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation)
     : base_(base), on_violation_(std::move(on_violation)) {}
@@ -33,7 +70,15 @@ void AuthLink::link(UniqueFd sock) {
   });
   channel_->on(ipc::AuthToRouter::kFailure, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::SaslFailure& f = m.failure();
-    if (Waiter* w = take(f.attempt(), true)) w->sasl_failure(f.condition(), f.text());
+    Waiter* w = take(f.attempt(), true);
+    if (w == nullptr) return;
+    if (const char* why = refused_failure(f)) {
+      log::warning("the auth helper's SASL failure for attempt %llu is refused: %s",
+                   static_cast<unsigned long long>(f.attempt()), why);
+      w->sasl_failure("temporary-auth-failure", "authentication service error", {});
+      return;
+    }
+    w->sasl_failure(f.condition(), f.text(), f.unsupported_channel_binding());
   });
   channel_->on(ipc::AuthToRouter::kUserAnswer, 0, [this](const ipc::AuthToRouter& m, auto&) {
     auto it = queries_.find(m.user_answer().query());
@@ -65,7 +110,8 @@ void AuthLink::fail_all() {
   for (auto& [id, answer] : registrations) answer("service-unavailable");
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
-  for (auto& [attempt, waiter] : waiting) waiter->sasl_failure("temporary-auth-failure", "authentication service restarting");
+  for (auto& [attempt, waiter] : waiting)
+    waiter->sasl_failure("temporary-auth-failure", "authentication service restarting", {});
 }
 
 std::uint64_t AuthLink::start(Waiter& waiter, ipc::SaslStart start) {

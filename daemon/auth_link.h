@@ -1,5 +1,7 @@
 // The router's end of its link to the auth helper: SASL attempts relayed by id. The
-// helper's answers are checked against the attempts this router actually started.
+// helper's answers are checked against the attempts this router actually started, and a
+// failure's condition and channel binding type against what they may be (the router writes
+// them into the client's stream and its log).
 #pragma once
 
 #include <event2/event.h>
@@ -16,6 +18,11 @@
 
 namespace xmppd::router {
 
+// Why a SaslFailure from the helper cannot be passed on to a client, or nullptr if it can:
+// its condition must be an RFC 6120 §6.5 one, and an unsupported channel binding type an
+// RFC 5056 cb-name, only with invalid-mechanism.
+const char* refused_failure(const ipc::SaslFailure& failure);
+
 class AuthLink {
  public:
   class Waiter {
@@ -23,7 +30,10 @@ class AuthLink {
     virtual ~Waiter() = default;
     virtual void sasl_challenge(const std::string& challenge) = 0;
     virtual void sasl_success(const std::string& username, const std::string& additional_data) = 0;
-    virtual void sasl_failure(const std::string& condition, const std::string& text) = 0;
+    // `unsupported_binding`: set when the client asked for a channel binding type the helper
+    // does not support (condition invalid-mechanism): no failed login.
+    virtual void sasl_failure(const std::string& condition, const std::string& text,
+                              const std::string& unsupported_binding) = 0;
   };
 
   AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation);

@@ -195,9 +195,18 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
 // Repeated failures are slowed down by the auth helper, which holds back the next password
 // check per account and per address prefix; the router only counts them per stream. A
 // temporary-auth-failure (no free slot, the helper's deadline, a restart) is no failed
-// attempt: the client may try again.
-void ClientStream::sasl_failure(const std::string& condition, const std::string& text) {
+// attempt: the client may try again. Nor is a channel binding type the helper does not
+// support (tls-unique from slixmpp 1.8): the client did nothing wrong and tries its next
+// mechanism.
+void ClientStream::sasl_failure(const std::string& condition, const std::string& text,
+                                const std::string& unsupported_binding) {
   attempt_ = 0;
+  if (!unsupported_binding.empty()) {
+    log::info("c2s %s: unsupported channel binding %s for %s, not counted as a failed login", session_.peer().c_str(),
+              unsupported_binding.c_str(), session_.host().c_str());
+    send_sasl("failure", "<" + condition + "/>");
+    return;
+  }
   const bool temporary = condition == "temporary-auth-failure";
   if (!temporary) ++failures_;
   log::info("c2s %s: authentication %s for %s: %s%s%s", session_.peer().c_str(),

@@ -38,7 +38,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // AuthLink::Waiter
   void sasl_challenge(const std::string& challenge) override;
   void sasl_success(const std::string& username, const std::string& additional_data) override;
-  void sasl_failure(const std::string& condition, const std::string& text) override;
+  void sasl_failure(const std::string& condition, const std::string& text,
+                    const std::string& unsupported_binding) override;
 
   // Delivery of a stanza addressed to this session.
   void deliver(const xml::Element& stanza);

@@ -4,8 +4,11 @@ SCRAM-SHA-256-PLUS with tls-unique) gets in at its first try with no failure log
 delay on later logins; SASL exchanges left unfinished from one address take at most half of
 the attempt slots, are refused with temporary-auth-failure past that (not counted as a
 failure), and give their slots back at the helper's deadline, while another address logs in
-at once and a third gets its share."""
+at once and a third gets its share. A client answering e=unsupported-channel-binding-type
+is not counted as a failed login; an address sending wrong passwords for an account without
+pause does not keep its owner from logging in from elsewhere."""
 import asyncio
+import base64
 import os
 import re
 import resource
@@ -26,6 +29,18 @@ TOTAL_SLOTS = 4096  # AttemptLimits::total in auth-helper/sasl_attempts.h
 SLOTS_PER_PREFIX = 32  # AttemptLimits::per_prefix
 ATTEMPT_DEADLINE = 30  # AttemptLimits::deadline, seconds
 SASL_END = re.compile(rb"</challenge>|</failure>|<failure [^>]*/>|<challenge [^>]*/>")
+SASL_NS = b"urn:ietf:params:xml:ns:xmpp-sasl"
+CHALLENGE = re.compile(rb"<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>([^<]*)</challenge>")
+
+
+def b64(text):
+    return base64.b64encode(text.encode() if isinstance(text, str) else text)
+
+
+def scram_final(server_first, cbind_input, proof_size=32):
+    """A client-final-message for `server_first` with a proof no password gives."""
+    nonce = server_first.split(b",")[0][2:].decode()
+    return f"c={b64(cbind_input).decode()},r={nonce},p={b64(bytes(proof_size)).decode()}"
 
 
 class Auth(ClientTest):
@@ -85,6 +100,92 @@ class Auth(ClientTest):
                 r = subprocess.run([client, "127.0.0.1", "5222", HOST, self.ca_file, "alice", PASSWORD,
                                     "SCRAM-SHA-256-PLUS", mode], capture_output=True, text=True, timeout=30)
                 self.assertEqual(r.returncode, status, r.stdout + r.stderr)
+
+    def test_unsupported_channel_binding_is_no_failed_login(self):
+        """A client that answers e=unsupported-channel-binding-type instead of aborting (as
+        slixmpp does) gets invalid-mechanism: the stream does not count it (three failures end
+        it) and the router logs what it was, not a failed login."""
+        sock = socket.create_connection(("127.0.0.1", 5222), timeout=10)
+        tls, _, features = streams.starttls(sock, HOST, self.ca_file)
+        self.assertIn(b"<mechanism>SCRAM-SHA-256-PLUS</mechanism>", features)
+        for i in range(4):
+            tls.sendall(b"<auth xmlns='%s' mechanism='SCRAM-SHA-256-PLUS'>%s</auth>"
+                        % (SASL_NS, b64(f"p=tls-unique,,n=alice,r=clientnonce{i}")))
+            first = CHALLENGE.search(streams.read_until(tls, b"</challenge>"))
+            self.assertTrue(first)
+            final = scram_final(base64.b64decode(first.group(1)), b"p=tls-unique,,tls-unique-bytes")
+            tls.sendall(b"<response xmlns='%s'>%s</response>" % (SASL_NS, b64(final)))
+            error = CHALLENGE.search(streams.read_until(tls, b"</challenge>"))
+            self.assertTrue(error)
+            self.assertEqual(base64.b64decode(error.group(1)), b"e=unsupported-channel-binding-type")
+            tls.sendall(b"<response xmlns='%s'/>" % SASL_NS)
+            answer = streams.read_until(tls, b"</failure>")
+            self.assertIn(b"<failure xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><invalid-mechanism/></failure>",
+                          answer)
+            self.assertNotIn(b"stream:error", answer)
+        # The stream is still there, and logs in at once.
+        tls.sendall(b"<auth xmlns='%s' mechanism='PLAIN'>%s</auth>" % (SASL_NS, b64(f"\0alice\0{PASSWORD}")))
+        self.assertIn(b"<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>", streams.read_until(tls, b"/>"))
+        tls.close()
+        self.xmppd.wait_log(r"router\[\d+\]: c2s .*: unsupported channel binding tls-unique for chat\.test, "
+                            r"not counted as a failed login")
+        log = self.xmppd.log()
+        self.assertNotIn("authentication failed", log)
+        self.assertNotIn("invalid-mechanism", log)
+
+    async def guess(self, source, stop):
+        """Sends wrong SCRAM-SHA-256 proofs for alice from `source` until `stop` is set, one
+        at a time, on a new stream whenever the router ends one; returns how many were answered."""
+        answered = 0
+        while not stop.is_set():
+            reader, writer = await asyncio.open_connection("127.0.0.1", 5222, local_addr=(source, 0))
+            writer.write(streams.header(HOST))
+            data = b""
+            try:
+                while not stop.is_set():
+                    writer.write(b"<auth xmlns='%s' mechanism='SCRAM-SHA-256'>%s</auth>"
+                                 % (SASL_NS, b64("n,,n=alice,r=guesser")))
+                    while not (first := CHALLENGE.search(data)):
+                        chunk = await reader.read(4096)
+                        if not chunk:
+                            raise ConnectionError
+                        data += chunk
+                    data = data[first.end():]
+                    final = scram_final(base64.b64decode(first.group(1)), b"n,,")
+                    writer.write(b"<response xmlns='%s'>%s</response>" % (SASL_NS, b64(final)))
+                    while b"</failure>" not in data:
+                        chunk = await reader.read(4096)
+                        if not chunk:
+                            raise ConnectionError
+                        data += chunk
+                    data = data[data.find(b"</failure>") + len(b"</failure>"):]
+                    answered += 1
+            except ConnectionError:
+                pass
+            finally:
+                writer.close()
+        return answered
+
+    def test_a_guesser_cannot_lock_the_owner_out(self):
+        """Six streams from 127.0.0.2 keep wrong passwords for alice queued without pause.
+        They used to restart alice's own 8 s delay at every failure, so that her login from
+        127.0.0.1, queued behind them, reached the helper's 30 s deadline; now the guesser's
+        delay is its own, and alice waits a second at most."""
+        stop = asyncio.Event()
+        guessers = [self.loop.create_task(self.guess(FLOOD_SOURCE, stop)) for _ in range(6)]
+        # Long enough for the guesser's delay to reach its 8 s (0, 1, 2, 4 s before).
+        self.loop.run_until_complete(asyncio.sleep(10))
+        started = time.monotonic()
+        _, outcome = self.login(f"alice@{HOST}/owner", PASSWORD)
+        took = time.monotonic() - started
+        stop.set()
+        for task in guessers:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*guessers, return_exceptions=True))
+        print(f"alice logged in in {took:.2f} s under guessing")
+        self.assertEqual(outcome, "session")
+        self.assertLess(took, 5)
+        self.assertIn("authentication failed for chat.test: not-authorized", self.xmppd.log())
 
     async def unfinished_scram(self, source):
         """A plaintext stream from `source` that starts SCRAM with no initial response and
