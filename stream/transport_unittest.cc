@@ -133,16 +133,25 @@ TEST(Transport, ABigTurnToAReadingPeerIsNotCutOff) {
   EXPECT_TRUE(got == all);
 }
 
+// A server context with a fresh certificate for chat.test, made in a folder of its own.
+SSL_CTX* test_server_context(const std::string& name) {
+  std::string dir = ::testing::TempDir() + name;
+  std::system(("mkdir -p " + dir).c_str());
+  testing::TestCertificate cert;
+  if (!testing::make_test_certificate(dir, "chat.test", "ec", cert)) return nullptr;
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  if (SSL_CTX_use_certificate(ctx, cert.certificate) != 1 || SSL_CTX_use_PrivateKey(ctx, cert.key) != 1) {
+    SSL_CTX_free(ctx);
+    return nullptr;
+  }
+  return ctx;
+}
+
 // Reading paused for stanzas before STARTTLS: the handshake still reads, and resuming
 // afterwards reads the stream.
 TEST(Transport, PausedReadingDoesNotStallAHandshake) {
-  std::string dir = ::testing::TempDir() + "transport-tls";
-  std::system(("mkdir -p " + dir).c_str());
-  testing::TestCertificate cert;
-  ASSERT_TRUE(testing::make_test_certificate(dir, "chat.test", "ec", cert));
-  SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
-  ASSERT_EQ(SSL_CTX_use_certificate(server_ctx, cert.certificate), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx, cert.key), 1);
+  SSL_CTX* server_ctx = test_server_context("transport-tls");
+  ASSERT_NE(server_ctx, nullptr);
   SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
   Pair p;
   p.transport->pause_reading(true);
@@ -168,13 +177,8 @@ TEST(Transport, PausedReadingDoesNotStallAHandshake) {
 // on the connection belongs to the TLS handshake (here it is no ClientHello, so the
 // handshake fails and the connection is closed), never to the XML stream.
 TEST(Transport, NoPlaintextIsReadAfterStarttls) {
-  std::string dir = ::testing::TempDir() + "transport-starttls";
-  std::system(("mkdir -p " + dir).c_str());
-  testing::TestCertificate cert;
-  ASSERT_TRUE(testing::make_test_certificate(dir, "chat.test", "ec", cert));
-  SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
-  ASSERT_EQ(SSL_CTX_use_certificate(server_ctx, cert.certificate), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey(server_ctx, cert.key), 1);
+  SSL_CTX* server_ctx = test_server_context("transport-starttls");
+  ASSERT_NE(server_ctx, nullptr);
   Pair p(4096);
   // Output the peer does not read yet: the <proceed/> stays queued behind it.
   std::string backlog(256 << 10, 'x');
