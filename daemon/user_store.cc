@@ -1,12 +1,22 @@
 #include "daemon/user_store.h"
 
+#include <sqlite3.h>
+
 #include <climits>
+#include <cstdlib>
 #include <utility>
 
 #include "common/log.h"
 
 namespace xmppd::router {
 namespace {
+
+using sqlite::bind_int;
+using sqlite::bind_text;
+using sqlite::column_text;
+using sqlite::execute;
+using sqlite::prepare;
+using sqlite::Use;
 
 constexpr std::string_view kSchema[] = {
     "CREATE TABLE IF NOT EXISTS offline (id INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -20,57 +30,9 @@ constexpr std::string_view kSchema[] = {
     "stanza TEXT NOT NULL, PRIMARY KEY (bare, sender))",
 };
 
-// Resets a statement and clears its bindings when one use of it ends, however it ends: text
-// is bound SQLITE_STATIC, so the statement must let go of it before the caller's buffer goes.
-class Use {
- public:
-  explicit Use(sqlite3_stmt* statement) : statement_(statement) {}
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  ~Use() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
- private:
-  sqlite3_stmt* statement_;
-};
-
-bool bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
-  return text.size() <= INT_MAX &&
-         sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) == SQLITE_OK;
-}
-
-bool bind_int(sqlite3_stmt* statement, int index, std::int64_t value) {
-  return sqlite3_bind_int64(statement, index, value) == SQLITE_OK;
-}
-
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
 std::int64_t clamp(std::size_t n) {
   return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
-}
-
-std::string column(sqlite3_stmt* statement, int i) {
-  const unsigned char* text = sqlite3_column_text(statement, i);
-  const int size = sqlite3_column_bytes(statement, i);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
-}
-
-Statement prepare(sqlite3* db, std::string_view sql) {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  return Statement(raw);
-}
-
-// A constant statement run to completion; `first` receives the first column of its first row.
-bool execute(sqlite3* db, std::string_view sql, std::string* first = nullptr) {
-  Statement statement = prepare(db, sql);
-  if (!statement) return false;
-  int rc;
-  while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW)
-    if (first != nullptr && first->empty()) *first = column(statement.get(), 0);
-  return rc == SQLITE_DONE;
 }
 
 std::string join_groups(const std::vector<std::string>& groups) {
@@ -94,13 +56,13 @@ std::vector<std::string> split_groups(std::string_view text) {
 }
 
 UserStore::RosterItem item_of(sqlite3_stmt* s) {
-  return UserStore::RosterItem{column(s, 0), column(s, 1), column(s, 2), sqlite3_column_int(s, 3) != 0,
-                               split_groups(column(s, 4))};
+  return UserStore::RosterItem{column_text(s, 0), column_text(s, 1), column_text(s, 2), sqlite3_column_int(s, 3) != 0,
+                               split_groups(column_text(s, 4))};
 }
 
 }  // namespace
 
-UserStore::UserStore(SqliteHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+UserStore::UserStore(sqlite::Database db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
 
 UserStore::~UserStore() {
   if (batch_open_) commit();
@@ -115,7 +77,7 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   // NOFOLLOW: a link planted in the router's directory must not choose the file written.
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  SqliteHandle db(raw);
+  sqlite::Database db(raw);
   const auto fail = [&](std::string_view what) {
     error = "user store " + path + ": " + std::string(what);
     return nullptr;
@@ -156,7 +118,7 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
 
 bool UserStore::prepare_statements(std::string& error) {
   sqlite3* db = db_.get();
-  const std::pair<Statement*, std::string_view> all[] = {
+  const std::pair<sqlite::Statement*, std::string_view> all[] = {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
@@ -295,7 +257,7 @@ std::vector<UserStore::Offline> UserStore::offline(std::string_view bare, std::i
   std::size_t bytes = 0;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    std::string stanza = column(s, 1);
+    std::string stanza = column_text(s, 1);
     if (!out.empty() && bytes + stanza.size() > max_bytes) break;
     bytes += stanza.size();
     out.push_back(Offline{sqlite3_column_int64(s, 0), std::move(stanza), sqlite3_column_int64(s, 2)});
@@ -422,7 +384,7 @@ std::vector<UserStore::Request> UserStore::subscription_requests(std::string_vie
   const Use use(s);
   if (!bind_text(s, 1, bare) || !bind_int(s, 2, after_rowid) || !bind_int(s, 3, clamp(max_count))) return out;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(Request{sqlite3_column_int64(s, 0), column(s, 1)});
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(Request{sqlite3_column_int64(s, 0), column_text(s, 1)});
   if (rc != SQLITE_DONE) report("cannot read subscription requests");
   return out;
 }

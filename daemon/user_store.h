@@ -10,8 +10,6 @@
 // savepoint, so a failed one is rolled back alone and the batch goes on.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,16 +18,9 @@
 #include <string_view>
 #include <vector>
 
-namespace xmppd::router {
+#include "common/sqlite.h"
 
-struct SqliteCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+namespace xmppd::router {
 
 class UserStore {
  public:
@@ -104,7 +95,7 @@ class UserStore {
   bool delete_subscription_request(std::string_view bare, std::string_view from);
 
  private:
-  UserStore(SqliteHandle db, std::string path);
+  UserStore(sqlite::Database db, std::string path);
   bool prepare_statements(std::string& error);
   // Opens the batch if none is open; false when BEGIN failed.
   bool ensure_batch();
@@ -116,15 +107,16 @@ class UserStore {
   std::int64_t bump_version(std::string_view bare);
   void report(const char* what);
 
-  SqliteHandle db_;
+  sqlite::Database db_;
   std::string path_;
   bool batch_open_ = false;
   std::function<void()> batch_opened_;
-  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
-  Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_, count_offline_;
-  Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
+  sqlite::Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_,
+      count_offline_;
+  sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
       bump_version_;
-  Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
+  sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
 };
 
 }  // namespace xmppd::router
