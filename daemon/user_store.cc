@@ -18,7 +18,9 @@ using sqlite::execute;
 using sqlite::prepare;
 using sqlite::Use;
 
-constexpr std::string_view kSchema[] = {
+// Version 1, as a store of that version has it. IF NOT EXISTS: stores of early builds wrote
+// version 1 with fewer of these tables.
+constexpr std::string_view kSchemaV1[] = {
     "CREATE TABLE IF NOT EXISTS offline (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "bare TEXT NOT NULL, stanza TEXT NOT NULL, stored_at INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS offline_bare ON offline (bare, id)",
@@ -30,9 +32,58 @@ constexpr std::string_view kSchema[] = {
     "stanza TEXT NOT NULL, PRIMARY KEY (bare, sender))",
 };
 
+// Version 2: the offline quota is checked for every message a sender offers, and summing the
+// stored stanzas read all of the user's (up to max_user_offline_bytes) each time. Each row now
+// has its size in bytes, written at insert, and offline_usage one row per user with a count
+// and a sum that triggers keep in the same transaction as the rows themselves, whichever
+// statement inserts or deletes them (offline rows are never updated). The sizes and sums of a
+// version-1 store are computed here, once.
+constexpr std::string_view kSchemaV2[] = {
+    "ALTER TABLE offline ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+    "UPDATE offline SET size = length(CAST(stanza AS BLOB))",
+    "CREATE TABLE offline_usage (bare TEXT PRIMARY KEY, messages INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+    "INSERT INTO offline_usage (bare, messages, bytes) SELECT bare, count(*), sum(size) FROM offline GROUP BY bare",
+    "CREATE TRIGGER offline_kept AFTER INSERT ON offline BEGIN "
+    "INSERT INTO offline_usage (bare, messages, bytes) VALUES (NEW.bare, 1, NEW.size) "
+    "ON CONFLICT (bare) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes; END",
+    // A user with nothing waiting has no row: the table does not grow with every user ever
+    // sent a message.
+    "CREATE TRIGGER offline_gone AFTER DELETE ON offline BEGIN "
+    "UPDATE offline_usage SET messages = messages - 1, bytes = bytes - OLD.size WHERE bare = OLD.bare; "
+    "DELETE FROM offline_usage WHERE bare = OLD.bare AND messages <= 0; END",
+};
+
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
 std::int64_t clamp(std::size_t n) {
   return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
+}
+
+// PRAGMA user_version; -1 when it cannot be read (the first read of the file: a file that is
+// not a database fails here).
+int read_version(sqlite3* db) {
+  std::string text;
+  if (!execute(db, "PRAGMA user_version", &text)) return -1;
+  return std::atoi(text.c_str());
+}
+
+// Brings the schema from `version` to kSchemaVersion in one transaction. `message` says what failed.
+bool upgrade(sqlite3* db, std::string& message) {
+  if (!execute(db, "BEGIN IMMEDIATE")) {
+    message = sqlite3_errmsg(db);
+    return false;
+  }
+  // Read again inside the transaction: another connection may have upgraded it since.
+  const int version = read_version(db);
+  bool ok = version >= 0;
+  if (ok && version < 2) {
+    for (std::string_view sql : kSchemaV1) ok = ok && execute(db, sql);
+    for (std::string_view sql : kSchemaV2) ok = ok && execute(db, sql);
+  }
+  ok = ok && execute(db, "PRAGMA user_version = " + std::to_string(UserStore::kSchemaVersion));
+  if (ok && execute(db, "COMMIT")) return true;
+  message = sqlite3_errmsg(db);  // before the rollback replaces it
+  execute(db, "ROLLBACK");
+  return false;
 }
 
 std::string join_groups(const std::vector<std::string>& groups) {
@@ -85,11 +136,10 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   if (rc != SQLITE_OK) return fail(db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
   sqlite3_extended_result_codes(db.get(), 1);
 
-  std::string version_text;
-  if (!execute(db.get(), "PRAGMA user_version", &version_text)) return fail(sqlite3_errmsg(db.get()));
-  const int version = std::atoi(version_text.c_str());
+  const int version = read_version(db.get());
+  if (version < 0) return fail(sqlite3_errmsg(db.get()));
   if (version > kSchemaVersion)
-    return fail("schema version " + version_text + " is newer than this xmppd understands (" +
+    return fail("schema version " + std::to_string(version) + " is newer than this xmppd understands (" +
                 std::to_string(kSchemaVersion) + "); refusing to open it");
   std::string mode;
   if (!execute(db.get(), "PRAGMA journal_mode = WAL", &mode)) return fail(sqlite3_errmsg(db.get()));
@@ -101,15 +151,7 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   // router's sandbox refuses (and the chroot has no /tmp). An operation is one stanza's worth.
   if (!execute(db.get(), "PRAGMA temp_store = MEMORY")) return fail(sqlite3_errmsg(db.get()));
 
-  if (!execute(db.get(), "BEGIN IMMEDIATE")) return fail(sqlite3_errmsg(db.get()));
-  bool ok = true;
-  for (std::string_view sql : kSchema) ok = ok && execute(db.get(), sql);
-  ok = ok && execute(db.get(), "PRAGMA user_version = " + std::to_string(kSchemaVersion));
-  if (!ok || !execute(db.get(), "COMMIT")) {
-    std::string message = sqlite3_errmsg(db.get());  // before the rollback replaces it
-    execute(db.get(), "ROLLBACK");
-    return fail(message);
-  }
+  if (std::string message; version < kSchemaVersion && !upgrade(db.get(), message)) return fail(message);
 
   std::unique_ptr<UserStore> store(new UserStore(std::move(db), path));
   if (!store->prepare_statements(error)) return nullptr;
@@ -125,12 +167,11 @@ bool UserStore::prepare_statements(std::string& error) {
       {&savepoint_, "SAVEPOINT operation"},
       {&release_, "RELEASE operation"},
       {&rollback_to_, "ROLLBACK TO operation"},
-      {&insert_offline_, "INSERT INTO offline (bare, stanza, stored_at) VALUES (?1, ?2, ?3)"},
-      {&offline_usage_, "SELECT count(*), coalesce(sum(length(CAST(stanza AS BLOB))), 0) FROM offline WHERE bare = ?1"},
+      {&insert_offline_, "INSERT INTO offline (bare, stanza, stored_at, size) VALUES (?1, ?2, ?3, ?4)"},
+      {&offline_usage_, "SELECT messages, bytes FROM offline_usage WHERE bare = ?1"},
       {&select_offline_, "SELECT id, stanza, stored_at FROM offline WHERE bare = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
       {&delete_offline_id_, "DELETE FROM offline WHERE id = ?1"},
       {&delete_offline_upto_, "DELETE FROM offline WHERE bare = ?1 AND id <= ?2"},
-      {&count_offline_, "SELECT count(*) FROM offline WHERE bare = ?1"},
       {&select_roster_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 ORDER BY contact"},
       {&select_roster_item_,
        "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 AND contact = ?2"},
@@ -222,18 +263,14 @@ std::int64_t UserStore::count(sqlite3_stmt* statement, std::string_view bare) {
 UserStore::Outcome UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when,
                                             OfflineQuota quota, std::int64_t* id) {
   return write("cannot keep an offline message", [&] {
-    {
-      sqlite3_stmt* s = offline_usage_.get();
-      const Use use(s);
-      if (!bind_text(s, 1, bare) || sqlite3_step(s) != SQLITE_ROW) return Outcome::kFailed;
-      const std::int64_t messages = sqlite3_column_int64(s, 0);
-      const std::int64_t bytes = sqlite3_column_int64(s, 1);
-      if (messages + 1 > clamp(quota.max_count) || bytes + clamp(stanza.size()) > clamp(quota.max_bytes))
-        return Outcome::kOverQuota;
-    }
+    const OfflineUsage used = offline_usage(bare);
+    if (used.messages < 0) return Outcome::kFailed;
+    if (used.messages + 1 > clamp(quota.max_count) || used.bytes + clamp(stanza.size()) > clamp(quota.max_bytes))
+      return Outcome::kOverQuota;
     sqlite3_stmt* s = insert_offline_.get();
     const Use use(s);
-    if (!bind_text(s, 1, bare) || !bind_text(s, 2, stanza) || !bind_int(s, 3, when) || sqlite3_step(s) != SQLITE_DONE)
+    if (!bind_text(s, 1, bare) || !bind_text(s, 2, stanza) || !bind_int(s, 3, when) ||
+        !bind_int(s, 4, clamp(stanza.size())) || sqlite3_step(s) != SQLITE_DONE)
       return Outcome::kFailed;
     if (id != nullptr) *id = sqlite3_last_insert_rowid(db_.get());
     return Outcome::kStored;
@@ -276,9 +313,15 @@ bool UserStore::delete_offline(std::string_view bare, std::int64_t up_to_id) {
          }) == Outcome::kStored;
 }
 
-std::size_t UserStore::offline_count(std::string_view bare) {
-  std::int64_t n = count(count_offline_.get(), bare);
-  return n < 0 ? 0 : static_cast<std::size_t>(n);
+// {-1, -1} when it cannot be read.
+UserStore::OfflineUsage UserStore::offline_usage(std::string_view bare) {
+  sqlite3_stmt* s = offline_usage_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare)) return {-1, -1};
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return {};  // nothing waiting
+  if (rc != SQLITE_ROW) return {-1, -1};
+  return {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};
 }
 
 std::vector<UserStore::RosterItem> UserStore::roster(std::string_view bare) {

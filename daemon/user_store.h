@@ -24,7 +24,10 @@ namespace xmppd::router {
 
 class UserStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  // Kept in PRAGMA user_version. 2 added the size of each offline message and a row per user
+  // with the count and bytes of theirs; open() upgrades a store of version 1 once. A larger
+  // number was written by a newer xmppd and is refused rather than misread.
+  static constexpr int kSchemaVersion = 2;
 
   // What a write did: kept, refused by a quota, or failed (logged, and rolled back).
   enum class Outcome { kStored, kOverQuota, kFailed };
@@ -41,7 +44,8 @@ class UserStore {
   bool batch_open() const { return batch_open_; }
 
   // Offline messages. `stanza` (serialized) is kept for `bare` unless that would take the
-  // user past `max_count` messages or `max_bytes` bytes of them.
+  // user past `max_count` messages or `max_bytes` bytes of them. The check reads one row of
+  // counters, not the messages kept: a sender may make it for every stanza it sends.
   struct OfflineQuota {
     std::size_t max_count;
     std::size_t max_bytes;
@@ -60,7 +64,12 @@ class UserStore {
                                std::size_t max_bytes);
   // Forgets the messages for `bare` up to `up_to_id`, once they were written to the user.
   bool delete_offline(std::string_view bare, std::int64_t up_to_id);
-  std::size_t offline_count(std::string_view bare);
+  // What `bare`'s offline messages take, as the quota counts it.
+  struct OfflineUsage {
+    std::int64_t messages = 0;
+    std::int64_t bytes = 0;
+  };
+  OfflineUsage offline_usage(std::string_view bare);
 
   // Rosters (RFC 6121 §2) with a version per user (XEP-0237).
   struct RosterItem {
@@ -112,8 +121,7 @@ class UserStore {
   bool batch_open_ = false;
   std::function<void()> batch_opened_;
   sqlite::Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
-  sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_,
-      count_offline_;
+  sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_;
   sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
       bump_version_;
   sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
