@@ -184,7 +184,11 @@ bool UserStore::prepare_statements(std::string& error) {
       {&bump_version_,
        "INSERT INTO roster_version (bare, version) VALUES (?1, 1) "
        "ON CONFLICT (bare) DO UPDATE SET version = version + 1"},
-      {&upsert_request_, "INSERT OR REPLACE INTO subscription_request (bare, sender, stanza) VALUES (?1, ?2, ?3)"},
+      // Not INSERT OR REPLACE: that deletes the row and inserts another with a new rowid, and a
+      // request sent again while they are delivered in rowid order would be delivered twice.
+      {&upsert_request_,
+       "INSERT INTO subscription_request (bare, sender, stanza) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT (bare, sender) DO UPDATE SET stanza = excluded.stanza"},
       {&count_requests_, "SELECT count(*) FROM subscription_request WHERE bare = ?1"},
       {&has_request_, "SELECT 1 FROM subscription_request WHERE bare = ?1 AND sender = ?2"},
       {&select_requests_,

@@ -90,8 +90,9 @@ class UserStore {
   std::int64_t roster_version(std::string_view bare);
 
   // Inbound subscription requests not yet answered (RFC 6121 §3.1.3): one per sender, kept
-  // (replacing an earlier one from the same sender) unless `bare` has `max_pending` from
-  // others already. `stanza` is the reduced request the caller built.
+  // (replacing the stanza of an earlier one from the same sender, which keeps its place in
+  // the order) unless `bare` has `max_pending` from others already. `stanza` is the reduced
+  // request the caller built.
   Outcome store_subscription_request(std::string_view bare, std::string_view from, std::string_view stanza,
                                      std::size_t max_pending);
   bool has_subscription_request(std::string_view bare, std::string_view from);
@@ -99,7 +100,8 @@ class UserStore {
     std::int64_t rowid;
     std::string stanza;
   };
-  // The requests for `bare` after `after_rowid`, oldest first, at most `max_count`.
+  // The requests for `bare` after `after_rowid`, oldest first, at most `max_count`. A request
+  // sent again keeps its rowid, so a reader paging through them does not meet it twice.
   std::vector<Request> subscription_requests(std::string_view bare, std::int64_t after_rowid, std::size_t max_count);
   bool delete_subscription_request(std::string_view bare, std::string_view from);
 

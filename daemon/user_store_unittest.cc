@@ -231,18 +231,37 @@ TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
             Outcome::kStored);
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
             Outcome::kOverQuota);
-  // A sender asking again replaces its request.
+  // A sender asking again replaces its request, which keeps its place.
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence>again</presence>", 2),
             Outcome::kStored);
   EXPECT_TRUE(store.has_subscription_request("alice@example.org", "a@remote.example"));
   EXPECT_FALSE(store.has_subscription_request("alice@example.org", "c@remote.example"));
   auto requests = store.subscription_requests("alice@example.org", 0, 10);
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].stanza, "<presence>again</presence>");
+  EXPECT_EQ(requests[0].stanza, "<presence>again</presence>");
   EXPECT_EQ(store.subscription_requests("alice@example.org", requests[0].rowid, 10).size(), 1u);
   EXPECT_TRUE(store.delete_subscription_request("alice@example.org", "b@remote.example"));
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
             Outcome::kStored);
+}
+
+// Requests are delivered in pages by rowid: one sent again while they are must keep its
+// place, or the reader, past its old rowid, would meet it again and deliver it twice.
+TEST_F(UserStoreTest, ARequestSentAgainKeepsItsPlaceInTheOrder) {
+  UserStore& store = open();
+  for (const char* sender : {"a@remote.example", "b@remote.example"})
+    ASSERT_EQ(store.store_subscription_request("alice@example.org", sender, "<presence/>", 10), Outcome::kStored);
+  auto first = store.subscription_requests("alice@example.org", 0, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence>again</presence>", 10),
+            Outcome::kStored);
+  auto rest = store.subscription_requests("alice@example.org", first[0].rowid, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_GT(rest[0].rowid, first[0].rowid);
+  auto all = store.subscription_requests("alice@example.org", 0, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].rowid, first[0].rowid);
+  EXPECT_EQ(all[0].stanza, "<presence>again</presence>");
 }
 
 TEST_F(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {
