@@ -99,6 +99,8 @@ TEST(Settings, StructDefaultsMatchTheSchema) {
   EXPECT_EQ(plain.allow_anonymous_s2s, g.allow_anonymous_s2s);
   EXPECT_EQ(plain.s2s_stanza_size_limit, g.s2s_stanza_size_limit);
   EXPECT_EQ(plain.s2s_timeout, g.s2s_timeout);
+  // The router's quotas when it is sent none are these initialisers too (daemon/quotas.h).
+  EXPECT_EQ(QuotaSettings{}, load_ok("").quotas);
 }
 
 // Every configuration line of Prosody's s2s document (shared/seed/s2s.md),
