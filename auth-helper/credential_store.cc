@@ -8,8 +8,11 @@
 
 namespace xmppd::auth {
 
-void SqliteCloser::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-void SqliteFinalizer::operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+using sqlite::bind_blob;
+using sqlite::bind_text;
+using sqlite::column_blob;
+using sqlite::execute;
+using sqlite::prepare;
 
 namespace {
 
@@ -27,64 +30,13 @@ CREATE TABLE accounts (
   PRIMARY KEY (host, username, hash)
 ))sql";
 
-// Resets a statement and drops its bindings when a use of it ends, however it ends: values are
-// bound SQLITE_STATIC, so the statement must let go of them before the caller's buffers go.
-class StatementUse {
- public:
-  explicit StatementUse(sqlite3_stmt* statement) : statement_(statement) {}
-  StatementUse(const StatementUse&) = delete;
-  StatementUse& operator=(const StatementUse&) = delete;
-  ~StatementUse() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
- private:
-  sqlite3_stmt* statement_;
-};
-
-bool bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
-  return text.size() <= INT_MAX &&
-         sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) == SQLITE_OK;
-}
-
-bool bind_blob(sqlite3_stmt* statement, int index, std::string_view blob) {
-  return blob.size() <= INT_MAX &&
-         sqlite3_bind_blob(statement, index, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC) == SQLITE_OK;
-}
-
 bool bind_account(sqlite3_stmt* statement, std::string_view host, std::string_view username) {
   return bind_text(statement, 1, host) && bind_text(statement, 2, username);
 }
 
-std::string column_blob(sqlite3_stmt* statement, int column) {
-  const void* data = sqlite3_column_blob(statement, column);
-  const int size = sqlite3_column_bytes(statement, column);
-  return data == nullptr ? std::string() : std::string(static_cast<const char*>(data), static_cast<std::size_t>(size));
-}
-
-StatementPtr prepare(sqlite3* db, std::string_view sql) {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  return StatementPtr(raw);
-}
-
-// Runs one constant statement to completion; `first` receives the first column of its first
-// row, for the pragmas that answer with one.
-bool execute(sqlite3* db, std::string_view sql, std::string* first = nullptr) {
-  StatementPtr statement = prepare(db, sql);
-  if (!statement) return false;
-  int rc;
-  while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(statement.get(), 0);
-    if (first != nullptr && first->empty() && text != nullptr) *first = reinterpret_cast<const char*>(text);
-  }
-  return rc == SQLITE_DONE;
-}
-
 // The first read of the file: a file that is not a database fails here.
 bool read_user_version(sqlite3* db, int& version) {
-  StatementPtr statement = prepare(db, "PRAGMA user_version");
+  sqlite::Statement statement = prepare(db, "PRAGMA user_version");
   if (!statement || sqlite3_step(statement.get()) != SQLITE_ROW) return false;
   version = sqlite3_column_int(statement.get(), 0);
   return true;
@@ -110,7 +62,7 @@ bool create_schema(sqlite3* db, std::string& message) {
 
 }  // namespace
 
-CredentialStore::CredentialStore(SqlitePtr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+CredentialStore::CredentialStore(sqlite::Database db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
 
 CredentialStore::~CredentialStore() = default;
 
@@ -124,7 +76,7 @@ std::unique_ptr<CredentialStore> CredentialStore::open(const std::string& path, 
   // NOFOLLOW: whoever could plant a symbolic link here must not choose the file we trust.
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  SqlitePtr db(raw);  // owns the handle even when opening failed
+  sqlite::Database db(raw);  // owns the handle even when opening failed
   const auto fail = [&](std::string_view what) {
     error = "credential store " + path + ": " + std::string(what);
     return nullptr;
@@ -181,7 +133,7 @@ std::string CredentialStore::describe_error() const {
 }
 
 bool CredentialStore::run(sqlite3_stmt* statement) {
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   return sqlite3_step(statement) == SQLITE_DONE;
 }
 
@@ -238,7 +190,7 @@ bool CredentialStore::write_credentials(std::string_view host, std::string_view 
 
 bool CredentialStore::insert(std::string_view host, std::string_view username, const ScramCredential& credential) {
   sqlite3_stmt* statement = insert_.get();
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   return bind_account(statement, host, username) && bind_text(statement, 3, hash_name(credential.hash)) &&
          bind_blob(statement, 4, credential.salt) &&
          sqlite3_bind_int64(statement, 5, credential.iterations) == SQLITE_OK &&
@@ -249,7 +201,7 @@ bool CredentialStore::insert(std::string_view host, std::string_view username, c
 bool CredentialStore::remove(std::string_view host, std::string_view username, std::string& error) {
   common_iterations_.reset();
   sqlite3_stmt* statement = delete_.get();
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   if (!bind_account(statement, host, username) || sqlite3_step(statement) != SQLITE_DONE) {
     error = describe_error();
     return false;
@@ -263,7 +215,7 @@ bool CredentialStore::remove(std::string_view host, std::string_view username, s
 
 bool CredentialStore::exists(std::string_view host, std::string_view username) {
   sqlite3_stmt* statement = exists_.get();
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   return bind_account(statement, host, username) && sqlite3_step(statement) == SQLITE_ROW;
 }
 
@@ -271,7 +223,7 @@ std::optional<ScramCredential> CredentialStore::find(std::string_view host, std:
                                                      std::string* error) {
   if (error != nullptr) error->clear();
   sqlite3_stmt* statement = find_.get();
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   const int rc = bind_account(statement, host, username) && bind_text(statement, 3, hash_name(hash))
                      ? sqlite3_step(statement)
                      : SQLITE_ERROR;
@@ -295,7 +247,7 @@ std::optional<ScramCredential> CredentialStore::find(std::string_view host, std:
 std::uint32_t CredentialStore::common_iterations() {
   if (common_iterations_) return *common_iterations_;
   sqlite3_stmt* statement = iterations_.get();
-  const StatementUse use(statement);
+  const sqlite::Use use(statement);
   const int rc = sqlite3_step(statement);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return kMinIterations;  // not cached: try again next time
   std::uint32_t value = kMinIterations;

@@ -14,20 +14,9 @@
 #include <string_view>
 
 #include "auth-helper/scram.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "common/sqlite.h"
 
 namespace xmppd::auth {
-
-struct SqliteCloser {
-  void operator()(sqlite3* db) const;
-};
-using SqlitePtr = std::unique_ptr<sqlite3, SqliteCloser>;
-struct SqliteFinalizer {
-  void operator()(sqlite3_stmt* statement) const;
-};
-using StatementPtr = std::unique_ptr<sqlite3_stmt, SqliteFinalizer>;
 
 class CredentialStore {
  public:
@@ -67,7 +56,7 @@ class CredentialStore {
   std::uint32_t common_iterations();
 
  private:
-  CredentialStore(SqlitePtr db, std::string path);
+  CredentialStore(sqlite::Database db, std::string path);
   bool prepare_statements(std::string& error);
   bool write_credentials(std::string_view host, std::string_view username, const ScramCredential& sha1,
                          const ScramCredential& sha256, std::string& error);
@@ -76,9 +65,9 @@ class CredentialStore {
   std::string describe_error() const;
 
   // Declared first so that it is destroyed last, after every statement on it is finalized.
-  SqlitePtr db_;
+  sqlite::Database db_;
   std::string path_;
-  StatementPtr begin_, commit_, rollback_, insert_, delete_, exists_, find_, iterations_;
+  sqlite::Statement begin_, commit_, rollback_, insert_, delete_, exists_, find_, iterations_;
   std::optional<std::uint32_t> common_iterations_;  // cached; forgotten on every write
 };
 

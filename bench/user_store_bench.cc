@@ -1,5 +1,7 @@
 // How many offline messages per second the router's user store keeps, committing once per
-// stanza (as the router did before batching) or once per loop turn of N stanzas.
+// stanza (as the router did before batching) or once per loop turn of N stanzas; then what one
+// store call costs for a user who has 4 MiB waiting already (the quota's default), refused by
+// the quota or kept: the check a sender can make the router do for every message it sends.
 // Usage: user_store_bench DIRECTORY [STANZAS]; DIRECTORY should be on the disk the data_path
 // uses (a tmpfs makes fsync free and the comparison meaningless).
 #include <unistd.h>
@@ -42,6 +44,36 @@ double stanzas_per_second(const std::string& dir, int stanzas, int per_commit) {
   return stanzas / seconds;
 }
 
+// Microseconds per store_offline call for a user with 4 MiB (512 messages of 8 KiB) waiting,
+// each call its own loop turn: refused by the default quota, or (a larger quota) kept.
+double microseconds_per_call_at_4mib(const std::string& dir, int calls, bool refused) {
+  const std::string path = dir + "/user_store_bench.sqlite";
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
+  std::string error;
+  auto store = UserStore::open(path, error);
+  if (!store) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    std::exit(1);
+  }
+  const std::string bare = "victim@example.org";
+  const std::string big(8 << 10, 'j');
+  for (int i = 0; i < 512; ++i)
+    if (store->store_offline(bare, big, 0, {1000, 4u << 20}) != UserStore::Outcome::kStored) std::exit(1);
+  if (!store->commit()) std::exit(1);
+  const UserStore::OfflineQuota quota{refused ? 500u : 1000000u, refused ? 4u << 20 : 1u << 30};
+  const UserStore::Outcome expected = refused ? UserStore::Outcome::kOverQuota : UserStore::Outcome::kStored;
+  const std::string stanza(450, 'x');
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < calls; ++i) {
+    if (store->store_offline(bare, stanza, 0, quota) != expected) std::exit(1);
+    if (!store->commit()) std::exit(1);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  store.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
+  return seconds * 1e6 / calls;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,5 +85,9 @@ int main(int argc, char** argv) {
   for (int per_commit : {1, 4, 16, 64, 256})
     std::printf("commit every %3d stanzas: %8.0f stanzas/s\n", per_commit,
                 stanzas_per_second(argv[1], stanzas, per_commit));
+  std::printf("4 MiB waiting, refused by the quota: %8.1f us per call\n",
+              microseconds_per_call_at_4mib(argv[1], stanzas, true));
+  std::printf("4 MiB waiting, kept (own commit):    %8.1f us per call\n",
+              microseconds_per_call_at_4mib(argv[1], stanzas / 4, false));
   return 0;
 }

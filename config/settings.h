@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/quotas.h"  // QuotaSettings, the per-user quotas the router enforces
 
 namespace xmppd::config {
 
@@ -51,12 +52,6 @@ struct ByteRate {
   double bytes_per_second = 0;
   double burst_seconds = 2;
   bool operator==(const ByteRate&) const = default;
-};
-
-// Per-user quotas the router enforces (xmppd.conf(5), "Per-user quotas").
-struct QuotaSettings {
-  std::size_t offline_messages = 500, offline_bytes = 4 << 20, pending_subscriptions = 100,
-              roster_items = 1000, directed_presences = 100, sessions = 10;
 };
 
 struct Settings {

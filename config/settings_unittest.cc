@@ -106,6 +106,8 @@ TEST(Settings, StructDefaultsMatchTheSchema) {
   EXPECT_EQ(plain_settings.max_connections_per_address, loaded.max_connections_per_address);
   EXPECT_EQ(plain_settings.max_unauthenticated_per_address, loaded.max_unauthenticated_per_address);
   EXPECT_EQ(plain_settings.max_connections, loaded.max_connections);
+  // The router's quotas when it is sent none are these initialisers too (daemon/quotas.h).
+  EXPECT_EQ(QuotaSettings{}, load_ok("").quotas);
 }
 
 // Every configuration line of Prosody's s2s document (shared/seed/s2s.md),

@@ -244,10 +244,14 @@ void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
   auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
   if (!from) return;
   if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
-    // A request past the user's quota goes back to its sender, local or remote.
-    if (!subscription_in(from->bare(), t, to.bare(), p))
+    // A request that could not be kept goes back to its sender, local or remote: past the
+    // user's quota, or the store failed (and the sender may try again later).
+    const Outcome outcome = subscription_in(from->bare(), t, to.bare(), p);
+    if (outcome == Outcome::kOverQuota)
       send(xmpp::error_reply(p, "wait", "resource-constraint",
                              "The contact has too many subscription requests waiting"));
+    else if (outcome == Outcome::kFailed)
+      send(xmpp::error_reply(p, "wait", "internal-server-error"));
   } else if (t == "probe") {
     answer_probe(*from, to.bare());
   } else if (to.has_resource()) {
@@ -340,8 +344,8 @@ Im::Out Im::subscription_out(ClientStream& from, const std::string& type, const 
 // The recipient's half (RFC 6121 §3.1.3, §3.1.6, §3.3.3, §3.2.3): `contact` sent it to
 // local `user`. What does not match the user's roster is ignored, so another server cannot
 // subscribe itself to a user's presence or plant roster items.
-bool Im::subscription_in(const std::string& contact, const std::string& type, const std::string& user,
-                         const xml::Element& p) {
+Im::Outcome Im::subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+                                const xml::Element& p) {
   Item mine = item(user, contact);
   xml::Element stamped = p;
   stamped.set_attribute("from", contact);
@@ -351,43 +355,43 @@ bool Im::subscription_in(const std::string& contact, const std::string& type, co
       // Already approved: the server answers at once.
       send(presence(user, contact, "subscribed"));
       send_presence_of(user, contact, true);
-      return true;
+      return Outcome::kStored;
     }
     // Kept until the user answers, online or not: it is delivered again at each login, and
     // it is what a later 'subscribed' from the user answers. Only its status and nick are kept.
     if (store_ != nullptr) {
       std::string serialized;
       reduced_request(p, contact, user).serialize(serialized, kClientNs);
-      UserStore::Outcome outcome =
+      const Outcome outcome =
           store_->store_subscription_request(user, contact, serialized, quotas_.pending_subscriptions);
-      if (outcome != UserStore::Outcome::kStored) return false;
+      if (outcome != Outcome::kStored) return outcome;
     }
     deliver_to_available(user, stamped);
-    return true;
+    return Outcome::kStored;
   }
   if (type == "subscribed") {
-    if (!mine.ask) return true;  // only the answer to a request of the user's
+    if (!mine.ask) return Outcome::kStored;  // only the answer to a request of the user's
     mine.ask = false;
     mine.subscription = combine(true, has_from(mine.subscription));
-    if (save(user, mine) == UserStore::Outcome::kStored) deliver_to_available(user, stamped);
-    return true;
+    if (save(user, mine) == Outcome::kStored) deliver_to_available(user, stamped);
+    return Outcome::kStored;
   }
   if (type == "unsubscribe") {
     if (store_ != nullptr) store_->delete_subscription_request(user, contact);
-    if (!has_from(mine.subscription)) return true;
+    if (!has_from(mine.subscription)) return Outcome::kStored;
     mine.subscription = combine(has_to(mine.subscription), false);
     save(user, mine);
     deliver_to_available(user, stamped);
     send_presence_of(user, contact, false);
-    return true;
+    return Outcome::kStored;
   }
   // unsubscribed: the contact ended the user's subscription or refused the request.
-  if (!has_to(mine.subscription) && !mine.ask) return true;
+  if (!has_to(mine.subscription) && !mine.ask) return Outcome::kStored;
   mine.ask = false;
   mine.subscription = combine(false, has_from(mine.subscription));
   save(user, mine);
   deliver_to_available(user, stamped);
-  return true;
+  return Outcome::kStored;
 }
 
 // RFC 6121 §4.3.2: a subscriber gets the presence of each available resource, or

@@ -55,6 +55,7 @@ class Im {
 
  private:
   using Item = UserStore::RosterItem;
+  using Outcome = UserStore::Outcome;
   Item item(const std::string& bare, const std::string& contact);
   // False when the roster is full (a new item past max_roster_items) or the store failed.
   UserStore::Outcome save(const std::string& bare, const Item& item);
@@ -69,9 +70,10 @@ class Im {
   Out subscription_out(ClientStream& from, const std::string& type, const std::string& contact,
                        const xml::Element& presence);
   bool pending_request(const std::string& user, const std::string& contact);
-  // False when a request was refused (the user has max_pending_subscriptions already).
-  bool subscription_in(const std::string& contact, const std::string& type, const std::string& user,
-                       const xml::Element& presence);
+  // kOverQuota when a request was refused (the user has max_pending_subscriptions already),
+  // kFailed when it could not be kept; kStored for anything else, kept or not.
+  Outcome subscription_in(const std::string& contact, const std::string& type, const std::string& user,
+                          const xml::Element& presence);
   void answer_probe(const xmpp::Jid& prober, const std::string& user);
 
   LocalSessions& sessions_;

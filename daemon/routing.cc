@@ -224,7 +224,9 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
     return;
   }
   if (outcome != UserStore::Outcome::kStored) {
-    bounce(message, "wait", "resource-constraint", "the message could not be stored");
+    // Not resource-constraint: the recipient's storage is not full, and the sender should not
+    // be told it is.
+    bounce(message, "wait", "internal-server-error");
     return;
   }
   // Unknown (the auth helper restarting) keeps the message: only a "no" drops it.

@@ -1,6 +1,9 @@
 #include "daemon/user_store.h"
 
+#include <sqlite3.h>
+
 #include <climits>
+#include <cstdlib>
 #include <utility>
 
 #include "common/log.h"
@@ -8,7 +11,16 @@
 namespace xmppd::router {
 namespace {
 
-constexpr std::string_view kSchema[] = {
+using sqlite::bind_int;
+using sqlite::bind_text;
+using sqlite::column_text;
+using sqlite::execute;
+using sqlite::prepare;
+using sqlite::Use;
+
+// Version 1, as a store of that version has it. IF NOT EXISTS: stores of early builds wrote
+// version 1 with fewer of these tables.
+constexpr std::string_view kSchemaV1[] = {
     "CREATE TABLE IF NOT EXISTS offline (id INTEGER PRIMARY KEY AUTOINCREMENT, "
     "bare TEXT NOT NULL, stanza TEXT NOT NULL, stored_at INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS offline_bare ON offline (bare, id)",
@@ -20,57 +32,58 @@ constexpr std::string_view kSchema[] = {
     "stanza TEXT NOT NULL, PRIMARY KEY (bare, sender))",
 };
 
-// Resets a statement and clears its bindings when one use of it ends, however it ends: text
-// is bound SQLITE_STATIC, so the statement must let go of it before the caller's buffer goes.
-class Use {
- public:
-  explicit Use(sqlite3_stmt* statement) : statement_(statement) {}
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-  ~Use() {
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-  }
-
- private:
-  sqlite3_stmt* statement_;
+// Version 2: the offline quota is checked for every message a sender offers, and summing the
+// stored stanzas read all of the user's (up to max_user_offline_bytes) each time. Each row now
+// has its size in bytes, written at insert, and offline_usage one row per user with a count
+// and a sum that triggers keep in the same transaction as the rows themselves, whichever
+// statement inserts or deletes them (offline rows are never updated). The sizes and sums of a
+// version-1 store are computed here, once.
+constexpr std::string_view kSchemaV2[] = {
+    "ALTER TABLE offline ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+    "UPDATE offline SET size = length(CAST(stanza AS BLOB))",
+    "CREATE TABLE offline_usage (bare TEXT PRIMARY KEY, messages INTEGER NOT NULL, bytes INTEGER NOT NULL)",
+    "INSERT INTO offline_usage (bare, messages, bytes) SELECT bare, count(*), sum(size) FROM offline GROUP BY bare",
+    "CREATE TRIGGER offline_kept AFTER INSERT ON offline BEGIN "
+    "INSERT INTO offline_usage (bare, messages, bytes) VALUES (NEW.bare, 1, NEW.size) "
+    "ON CONFLICT (bare) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes; END",
+    // A user with nothing waiting has no row: the table does not grow with every user ever
+    // sent a message.
+    "CREATE TRIGGER offline_gone AFTER DELETE ON offline BEGIN "
+    "UPDATE offline_usage SET messages = messages - 1, bytes = bytes - OLD.size WHERE bare = OLD.bare; "
+    "DELETE FROM offline_usage WHERE bare = OLD.bare AND messages <= 0; END",
 };
-
-bool bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
-  return text.size() <= INT_MAX &&
-         sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC) == SQLITE_OK;
-}
-
-bool bind_int(sqlite3_stmt* statement, int index, std::int64_t value) {
-  return sqlite3_bind_int64(statement, index, value) == SQLITE_OK;
-}
 
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
 std::int64_t clamp(std::size_t n) {
   return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
 }
 
-std::string column(sqlite3_stmt* statement, int i) {
-  const unsigned char* text = sqlite3_column_text(statement, i);
-  const int size = sqlite3_column_bytes(statement, i);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+// PRAGMA user_version; -1 when it cannot be read (the first read of the file: a file that is
+// not a database fails here).
+int read_version(sqlite3* db) {
+  std::string text;
+  if (!execute(db, "PRAGMA user_version", &text)) return -1;
+  return std::atoi(text.c_str());
 }
 
-Statement prepare(sqlite3* db, std::string_view sql) {
-  sqlite3_stmt* raw = nullptr;
-  sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
-  return Statement(raw);
-}
-
-// A constant statement run to completion; `first` receives the first column of its first row.
-bool execute(sqlite3* db, std::string_view sql, std::string* first = nullptr) {
-  Statement statement = prepare(db, sql);
-  if (!statement) return false;
-  int rc;
-  while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW)
-    if (first != nullptr && first->empty()) *first = column(statement.get(), 0);
-  return rc == SQLITE_DONE;
+// Brings the schema from `version` to kSchemaVersion in one transaction. `message` says what failed.
+bool upgrade(sqlite3* db, std::string& message) {
+  if (!execute(db, "BEGIN IMMEDIATE")) {
+    message = sqlite3_errmsg(db);
+    return false;
+  }
+  // Read again inside the transaction: another connection may have upgraded it since.
+  const int version = read_version(db);
+  bool ok = version >= 0;
+  if (ok && version < 2) {
+    for (std::string_view sql : kSchemaV1) ok = ok && execute(db, sql);
+    for (std::string_view sql : kSchemaV2) ok = ok && execute(db, sql);
+  }
+  ok = ok && execute(db, "PRAGMA user_version = " + std::to_string(UserStore::kSchemaVersion));
+  if (ok && execute(db, "COMMIT")) return true;
+  message = sqlite3_errmsg(db);  // before the rollback replaces it
+  execute(db, "ROLLBACK");
+  return false;
 }
 
 std::string join_groups(const std::vector<std::string>& groups) {
@@ -94,13 +107,13 @@ std::vector<std::string> split_groups(std::string_view text) {
 }
 
 UserStore::RosterItem item_of(sqlite3_stmt* s) {
-  return UserStore::RosterItem{column(s, 0), column(s, 1), column(s, 2), sqlite3_column_int(s, 3) != 0,
-                               split_groups(column(s, 4))};
+  return UserStore::RosterItem{column_text(s, 0), column_text(s, 1), column_text(s, 2), sqlite3_column_int(s, 3) != 0,
+                               split_groups(column_text(s, 4))};
 }
 
 }  // namespace
 
-UserStore::UserStore(SqliteHandle db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+UserStore::UserStore(sqlite::Database db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
 
 UserStore::~UserStore() {
   if (batch_open_) commit();
@@ -115,7 +128,7 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   // NOFOLLOW: a link planted in the router's directory must not choose the file written.
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW, nullptr);
-  SqliteHandle db(raw);
+  sqlite::Database db(raw);
   const auto fail = [&](std::string_view what) {
     error = "user store " + path + ": " + std::string(what);
     return nullptr;
@@ -123,11 +136,10 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   if (rc != SQLITE_OK) return fail(db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc));
   sqlite3_extended_result_codes(db.get(), 1);
 
-  std::string version_text;
-  if (!execute(db.get(), "PRAGMA user_version", &version_text)) return fail(sqlite3_errmsg(db.get()));
-  const int version = std::atoi(version_text.c_str());
+  const int version = read_version(db.get());
+  if (version < 0) return fail(sqlite3_errmsg(db.get()));
   if (version > kSchemaVersion)
-    return fail("schema version " + version_text + " is newer than this xmppd understands (" +
+    return fail("schema version " + std::to_string(version) + " is newer than this xmppd understands (" +
                 std::to_string(kSchemaVersion) + "); refusing to open it");
   std::string mode;
   if (!execute(db.get(), "PRAGMA journal_mode = WAL", &mode)) return fail(sqlite3_errmsg(db.get()));
@@ -139,15 +151,7 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
   // router's sandbox refuses (and the chroot has no /tmp). An operation is one stanza's worth.
   if (!execute(db.get(), "PRAGMA temp_store = MEMORY")) return fail(sqlite3_errmsg(db.get()));
 
-  if (!execute(db.get(), "BEGIN IMMEDIATE")) return fail(sqlite3_errmsg(db.get()));
-  bool ok = true;
-  for (std::string_view sql : kSchema) ok = ok && execute(db.get(), sql);
-  ok = ok && execute(db.get(), "PRAGMA user_version = " + std::to_string(kSchemaVersion));
-  if (!ok || !execute(db.get(), "COMMIT")) {
-    std::string message = sqlite3_errmsg(db.get());  // before the rollback replaces it
-    execute(db.get(), "ROLLBACK");
-    return fail(message);
-  }
+  if (std::string message; version < kSchemaVersion && !upgrade(db.get(), message)) return fail(message);
 
   std::unique_ptr<UserStore> store(new UserStore(std::move(db), path));
   if (!store->prepare_statements(error)) return nullptr;
@@ -156,19 +160,18 @@ std::unique_ptr<UserStore> UserStore::open(const std::string& path, std::string&
 
 bool UserStore::prepare_statements(std::string& error) {
   sqlite3* db = db_.get();
-  const std::pair<Statement*, std::string_view> all[] = {
+  const std::pair<sqlite::Statement*, std::string_view> all[] = {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
       {&savepoint_, "SAVEPOINT operation"},
       {&release_, "RELEASE operation"},
       {&rollback_to_, "ROLLBACK TO operation"},
-      {&insert_offline_, "INSERT INTO offline (bare, stanza, stored_at) VALUES (?1, ?2, ?3)"},
-      {&offline_usage_, "SELECT count(*), coalesce(sum(length(CAST(stanza AS BLOB))), 0) FROM offline WHERE bare = ?1"},
+      {&insert_offline_, "INSERT INTO offline (bare, stanza, stored_at, size) VALUES (?1, ?2, ?3, ?4)"},
+      {&offline_usage_, "SELECT messages, bytes FROM offline_usage WHERE bare = ?1"},
       {&select_offline_, "SELECT id, stanza, stored_at FROM offline WHERE bare = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
       {&delete_offline_id_, "DELETE FROM offline WHERE id = ?1"},
       {&delete_offline_upto_, "DELETE FROM offline WHERE bare = ?1 AND id <= ?2"},
-      {&count_offline_, "SELECT count(*) FROM offline WHERE bare = ?1"},
       {&select_roster_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 ORDER BY contact"},
       {&select_roster_item_,
        "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 AND contact = ?2"},
@@ -181,7 +184,11 @@ bool UserStore::prepare_statements(std::string& error) {
       {&bump_version_,
        "INSERT INTO roster_version (bare, version) VALUES (?1, 1) "
        "ON CONFLICT (bare) DO UPDATE SET version = version + 1"},
-      {&upsert_request_, "INSERT OR REPLACE INTO subscription_request (bare, sender, stanza) VALUES (?1, ?2, ?3)"},
+      // Not INSERT OR REPLACE: that deletes the row and inserts another with a new rowid, and a
+      // request sent again while they are delivered in rowid order would be delivered twice.
+      {&upsert_request_,
+       "INSERT INTO subscription_request (bare, sender, stanza) VALUES (?1, ?2, ?3) "
+       "ON CONFLICT (bare, sender) DO UPDATE SET stanza = excluded.stanza"},
       {&count_requests_, "SELECT count(*) FROM subscription_request WHERE bare = ?1"},
       {&has_request_, "SELECT 1 FROM subscription_request WHERE bare = ?1 AND sender = ?2"},
       {&select_requests_,
@@ -260,18 +267,14 @@ std::int64_t UserStore::count(sqlite3_stmt* statement, std::string_view bare) {
 UserStore::Outcome UserStore::store_offline(std::string_view bare, std::string_view stanza, std::int64_t when,
                                             OfflineQuota quota, std::int64_t* id) {
   return write("cannot keep an offline message", [&] {
-    {
-      sqlite3_stmt* s = offline_usage_.get();
-      const Use use(s);
-      if (!bind_text(s, 1, bare) || sqlite3_step(s) != SQLITE_ROW) return Outcome::kFailed;
-      const std::int64_t messages = sqlite3_column_int64(s, 0);
-      const std::int64_t bytes = sqlite3_column_int64(s, 1);
-      if (messages + 1 > clamp(quota.max_count) || bytes + clamp(stanza.size()) > clamp(quota.max_bytes))
-        return Outcome::kOverQuota;
-    }
+    const OfflineUsage used = offline_usage(bare);
+    if (used.messages < 0) return Outcome::kFailed;
+    if (used.messages + 1 > clamp(quota.max_count) || used.bytes + clamp(stanza.size()) > clamp(quota.max_bytes))
+      return Outcome::kOverQuota;
     sqlite3_stmt* s = insert_offline_.get();
     const Use use(s);
-    if (!bind_text(s, 1, bare) || !bind_text(s, 2, stanza) || !bind_int(s, 3, when) || sqlite3_step(s) != SQLITE_DONE)
+    if (!bind_text(s, 1, bare) || !bind_text(s, 2, stanza) || !bind_int(s, 3, when) ||
+        !bind_int(s, 4, clamp(stanza.size())) || sqlite3_step(s) != SQLITE_DONE)
       return Outcome::kFailed;
     if (id != nullptr) *id = sqlite3_last_insert_rowid(db_.get());
     return Outcome::kStored;
@@ -295,7 +298,7 @@ std::vector<UserStore::Offline> UserStore::offline(std::string_view bare, std::i
   std::size_t bytes = 0;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    std::string stanza = column(s, 1);
+    std::string stanza = column_text(s, 1);
     if (!out.empty() && bytes + stanza.size() > max_bytes) break;
     bytes += stanza.size();
     out.push_back(Offline{sqlite3_column_int64(s, 0), std::move(stanza), sqlite3_column_int64(s, 2)});
@@ -314,9 +317,15 @@ bool UserStore::delete_offline(std::string_view bare, std::int64_t up_to_id) {
          }) == Outcome::kStored;
 }
 
-std::size_t UserStore::offline_count(std::string_view bare) {
-  std::int64_t n = count(count_offline_.get(), bare);
-  return n < 0 ? 0 : static_cast<std::size_t>(n);
+// {-1, -1} when it cannot be read.
+UserStore::OfflineUsage UserStore::offline_usage(std::string_view bare) {
+  sqlite3_stmt* s = offline_usage_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, bare)) return {-1, -1};
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return {};  // nothing waiting
+  if (rc != SQLITE_ROW) return {-1, -1};
+  return {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};
 }
 
 std::vector<UserStore::RosterItem> UserStore::roster(std::string_view bare) {
@@ -422,7 +431,7 @@ std::vector<UserStore::Request> UserStore::subscription_requests(std::string_vie
   const Use use(s);
   if (!bind_text(s, 1, bare) || !bind_int(s, 2, after_rowid) || !bind_int(s, 3, clamp(max_count))) return out;
   int rc;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(Request{sqlite3_column_int64(s, 0), column(s, 1)});
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) out.push_back(Request{sqlite3_column_int64(s, 0), column_text(s, 1)});
   if (rc != SQLITE_DONE) report("cannot read subscription requests");
   return out;
 }

@@ -10,8 +10,6 @@
 // savepoint, so a failed one is rolled back alone and the batch goes on.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,20 +18,16 @@
 #include <string_view>
 #include <vector>
 
-namespace xmppd::router {
+#include "common/sqlite.h"
 
-struct SqliteCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using SqliteHandle = std::unique_ptr<sqlite3, SqliteCloser>;
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
+namespace xmppd::router {
 
 class UserStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  // Kept in PRAGMA user_version. 2 added the size of each offline message and a row per user
+  // with the count and bytes of theirs; open() upgrades a store of version 1 once. A larger
+  // number was written by a newer xmppd and is refused rather than misread.
+  static constexpr int kSchemaVersion = 2;
 
   // What a write did: kept, refused by a quota, or failed (logged, and rolled back).
   enum class Outcome { kStored, kOverQuota, kFailed };
@@ -50,7 +44,8 @@ class UserStore {
   bool batch_open() const { return batch_open_; }
 
   // Offline messages. `stanza` (serialized) is kept for `bare` unless that would take the
-  // user past `max_count` messages or `max_bytes` bytes of them.
+  // user past `max_count` messages or `max_bytes` bytes of them. The check reads one row of
+  // counters, not the messages kept: a sender may make it for every stanza it sends.
   struct OfflineQuota {
     std::size_t max_count;
     std::size_t max_bytes;
@@ -69,7 +64,12 @@ class UserStore {
                                std::size_t max_bytes);
   // Forgets the messages for `bare` up to `up_to_id`, once they were written to the user.
   bool delete_offline(std::string_view bare, std::int64_t up_to_id);
-  std::size_t offline_count(std::string_view bare);
+  // What `bare`'s offline messages take, as the quota counts it.
+  struct OfflineUsage {
+    std::int64_t messages = 0;
+    std::int64_t bytes = 0;
+  };
+  OfflineUsage offline_usage(std::string_view bare);
 
   // Rosters (RFC 6121 §2) with a version per user (XEP-0237).
   struct RosterItem {
@@ -90,8 +90,9 @@ class UserStore {
   std::int64_t roster_version(std::string_view bare);
 
   // Inbound subscription requests not yet answered (RFC 6121 §3.1.3): one per sender, kept
-  // (replacing an earlier one from the same sender) unless `bare` has `max_pending` from
-  // others already. `stanza` is the reduced request the caller built.
+  // (replacing the stanza of an earlier one from the same sender, which keeps its place in
+  // the order) unless `bare` has `max_pending` from others already. `stanza` is the reduced
+  // request the caller built.
   Outcome store_subscription_request(std::string_view bare, std::string_view from, std::string_view stanza,
                                      std::size_t max_pending);
   bool has_subscription_request(std::string_view bare, std::string_view from);
@@ -99,12 +100,13 @@ class UserStore {
     std::int64_t rowid;
     std::string stanza;
   };
-  // The requests for `bare` after `after_rowid`, oldest first, at most `max_count`.
+  // The requests for `bare` after `after_rowid`, oldest first, at most `max_count`. A request
+  // sent again keeps its rowid, so a reader paging through them does not meet it twice.
   std::vector<Request> subscription_requests(std::string_view bare, std::int64_t after_rowid, std::size_t max_count);
   bool delete_subscription_request(std::string_view bare, std::string_view from);
 
  private:
-  UserStore(SqliteHandle db, std::string path);
+  UserStore(sqlite::Database db, std::string path);
   bool prepare_statements(std::string& error);
   // Opens the batch if none is open; false when BEGIN failed.
   bool ensure_batch();
@@ -116,15 +118,15 @@ class UserStore {
   std::int64_t bump_version(std::string_view bare);
   void report(const char* what);
 
-  SqliteHandle db_;
+  sqlite::Database db_;
   std::string path_;
   bool batch_open_ = false;
   std::function<void()> batch_opened_;
-  Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
-  Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_, count_offline_;
-  Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
+  sqlite::Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
+  sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_;
+  sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
       bump_version_;
-  Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
+  sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
 };
 
 }  // namespace xmppd::router

@@ -1,5 +1,6 @@
 // The router's user store on a real SQLite file: one transaction per batch, a failed operation
-// rolled back alone, quotas refused without touching what is kept, and paged reads.
+// rolled back alone, quotas refused without touching what is kept and counted to the byte, the
+// upgrade of a version-1 store, and paged reads.
 #include "daemon/user_store.h"
 
 #include <gtest/gtest.h>
@@ -36,11 +37,13 @@ class UserStoreTest : public ::testing::Test {
   }
   // What another connection, such as the router after a restart, finds on disk.
   long long rows_seen_elsewhere(const std::string& table) {
+    return number_seen_elsewhere("SELECT count(*) FROM " + table);
+  }
+  long long number_seen_elsewhere(const std::string& sql) {
     sqlite3* db = nullptr;
     EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
     sqlite3_stmt* s = nullptr;
-    std::string sql = "SELECT count(*) FROM " + table;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
     long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
     sqlite3_finalize(s);
     sqlite3_close(db);
@@ -68,7 +71,7 @@ TEST_F(UserStoreTest, WritesOfABatchReachTheDiskTogetherAtCommit) {
   EXPECT_EQ(batches, 1);  // one transaction for the turn, not one per stanza
   EXPECT_TRUE(store.batch_open());
   EXPECT_EQ(rows_seen_elsewhere("offline"), 0);
-  EXPECT_EQ(store.offline_count("alice@example.org"), 10u);  // the batch sees its own writes
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 10);  // the batch sees its own writes
   ASSERT_TRUE(store.commit());
   EXPECT_FALSE(store.batch_open());
   EXPECT_EQ(rows_seen_elsewhere("offline"), 10);
@@ -113,13 +116,90 @@ TEST_F(UserStoreTest, OfflineQuotaCountsMessagesAndBytesPerUser) {
   EXPECT_EQ(store.store_offline("bob@example.org", std::string(100, 'b'), 1, quota), Outcome::kStored);
   EXPECT_EQ(store.store_offline("bob@example.org", "y", 1, quota), Outcome::kOverQuota);  // bytes
   ASSERT_TRUE(store.commit());
-  EXPECT_EQ(store.offline_count("alice@example.org"), 3u);
-  EXPECT_EQ(store.offline_count("bob@example.org"), 1u);
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 3);
+  EXPECT_EQ(store.offline_usage("bob@example.org").bytes, 100);
   // Delivered and deleted, room is made again.
   auto first = store.offline("alice@example.org", 0, 1, 1 << 20);
   ASSERT_EQ(first.size(), 1u);
   EXPECT_TRUE(store.delete_offline("alice@example.org", first[0].id));
   EXPECT_EQ(store.store_offline("alice@example.org", "z", 1, quota), Outcome::kStored);
+}
+
+// The quota is checked against counters, not by reading the messages: they must follow every
+// insert and delete, and a rolled-back one, to the byte.
+TEST_F(UserStoreTest, OfflineUsageFollowsWhatIsStored) {
+  open();
+  store_.reset();
+  execute_elsewhere(
+      "CREATE TRIGGER refuse BEFORE INSERT ON offline WHEN NEW.stanza = 'refused' "
+      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  UserStore& store = open();
+  const auto truth = [&](const std::string& bare) {
+    const std::string rows = " FROM offline WHERE bare = '" + bare + "'";
+    return std::pair(number_seen_elsewhere("SELECT count(*)" + rows),
+                     number_seen_elsewhere("SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)" + rows));
+  };
+  const auto usage = [&](const std::string& bare) {
+    UserStore::OfflineUsage u = store.offline_usage(bare);
+    return std::pair(static_cast<long long>(u.messages), static_cast<long long>(u.bytes));
+  };
+  std::int64_t ids[6];
+  for (int i = 0; i < 6; ++i)  // multibyte text: bytes are counted, not characters
+    ASSERT_EQ(store.store_offline("alice@example.org", std::string(10 * (i + 1), 'a') + "\u00e9", 1, kRoomy, &ids[i]),
+              Outcome::kStored);
+  ASSERT_EQ(store.store_offline("bob@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  EXPECT_EQ(store.store_offline("alice@example.org", "refused", 1, kRoomy), Outcome::kFailed);
+  EXPECT_EQ(store.store_offline("alice@example.org", std::string(2 << 20, 'x'), 1, kRoomy), Outcome::kOverQuota);
+  ASSERT_TRUE(store.commit());
+  EXPECT_EQ(usage("alice@example.org"), std::pair(6LL, 210LL + 6 * 2));
+  EXPECT_EQ(usage("alice@example.org"), truth("alice@example.org"));
+  EXPECT_EQ(usage("bob@example.org"), truth("bob@example.org"));
+
+  EXPECT_TRUE(store.delete_offline_message(ids[4]));
+  EXPECT_TRUE(store.delete_offline("alice@example.org", ids[1]));
+  ASSERT_TRUE(store.commit());
+  EXPECT_EQ(usage("alice@example.org"), std::pair(3LL, 30LL + 40 + 60 + 3 * 2));
+  EXPECT_EQ(usage("alice@example.org"), truth("alice@example.org"));
+  EXPECT_EQ(usage("bob@example.org"), truth("bob@example.org"));
+
+  // A user with nothing waiting leaves no counters behind.
+  EXPECT_TRUE(store.delete_offline("alice@example.org", ids[5]));
+  ASSERT_TRUE(store.commit());
+  EXPECT_EQ(usage("alice@example.org"), std::pair(0LL, 0LL));
+  EXPECT_EQ(number_seen_elsewhere("SELECT count(*) FROM offline_usage WHERE bare = 'alice@example.org'"), 0);
+}
+
+// A store written by the previous version has no sizes and no counters: they are computed
+// once, at the first open, and the messages already kept count against the quota.
+TEST_F(UserStoreTest, AVersionOneStoreIsUpgradedWithItsMessagesCounted) {
+  execute_elsewhere(
+      "CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, bare TEXT NOT NULL, stanza TEXT NOT NULL, "
+      "stored_at INTEGER NOT NULL);"
+      "CREATE INDEX offline_bare ON offline (bare, id);"
+      "CREATE TABLE roster (bare TEXT NOT NULL, contact TEXT NOT NULL, name TEXT NOT NULL, "
+      "subscription TEXT NOT NULL, ask INTEGER NOT NULL, groups TEXT NOT NULL, PRIMARY KEY (bare, contact));"
+      "CREATE TABLE roster_version (bare TEXT PRIMARY KEY, version INTEGER NOT NULL);"
+      "CREATE TABLE subscription_request (bare TEXT NOT NULL, sender TEXT NOT NULL, stanza TEXT NOT NULL, "
+      "PRIMARY KEY (bare, sender));"
+      "INSERT INTO offline (bare, stanza, stored_at) VALUES ('alice@example.org', '0123456789', 1), "
+      "('alice@example.org', '\u00e9\u00e9', 2), ('bob@example.org', 'b', 3);"
+      "PRAGMA user_version = 1;");
+  UserStore& store = open();
+  EXPECT_EQ(number_seen_elsewhere("PRAGMA user_version"), UserStore::kSchemaVersion);
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 14);
+  EXPECT_EQ(store.offline_usage("bob@example.org").bytes, 1);
+  const UserStore::OfflineQuota quota{10, 20};
+  EXPECT_EQ(store.store_offline("alice@example.org", "1234567", 1, quota), Outcome::kOverQuota);
+  EXPECT_EQ(store.store_offline("alice@example.org", "123456", 1, quota), Outcome::kStored);
+  auto all = store.offline("alice@example.org", 0, 10, 1 << 20);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[1].stanza, "\u00e9\u00e9");
+  EXPECT_TRUE(store.delete_offline("alice@example.org", all[1].id));
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 6);
+  // Opened again, nothing is counted twice.
+  store_.reset();
+  EXPECT_EQ(open().offline_usage("alice@example.org").bytes, 6);
 }
 
 TEST_F(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
@@ -139,8 +219,8 @@ TEST_F(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
   ASSERT_EQ(page.size(), 1u);
   EXPECT_EQ(page[0].id, ids[4]);
   EXPECT_TRUE(store.delete_offline("alice@example.org", ids[2]));
-  EXPECT_EQ(store.offline_count("alice@example.org"), 2u);
-  EXPECT_EQ(store.offline_count("bob@example.org"), 1u);
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
+  EXPECT_EQ(store.offline_usage("bob@example.org").messages, 1);
 }
 
 TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
@@ -151,18 +231,37 @@ TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
             Outcome::kStored);
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
             Outcome::kOverQuota);
-  // A sender asking again replaces its request.
+  // A sender asking again replaces its request, which keeps its place.
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence>again</presence>", 2),
             Outcome::kStored);
   EXPECT_TRUE(store.has_subscription_request("alice@example.org", "a@remote.example"));
   EXPECT_FALSE(store.has_subscription_request("alice@example.org", "c@remote.example"));
   auto requests = store.subscription_requests("alice@example.org", 0, 10);
   ASSERT_EQ(requests.size(), 2u);
-  EXPECT_EQ(requests[1].stanza, "<presence>again</presence>");
+  EXPECT_EQ(requests[0].stanza, "<presence>again</presence>");
   EXPECT_EQ(store.subscription_requests("alice@example.org", requests[0].rowid, 10).size(), 1u);
   EXPECT_TRUE(store.delete_subscription_request("alice@example.org", "b@remote.example"));
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "c@remote.example", "<presence/>", 2),
             Outcome::kStored);
+}
+
+// Requests are delivered in pages by rowid: one sent again while they are must keep its
+// place, or the reader, past its old rowid, would meet it again and deliver it twice.
+TEST_F(UserStoreTest, ARequestSentAgainKeepsItsPlaceInTheOrder) {
+  UserStore& store = open();
+  for (const char* sender : {"a@remote.example", "b@remote.example"})
+    ASSERT_EQ(store.store_subscription_request("alice@example.org", sender, "<presence/>", 10), Outcome::kStored);
+  auto first = store.subscription_requests("alice@example.org", 0, 1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence>again</presence>", 10),
+            Outcome::kStored);
+  auto rest = store.subscription_requests("alice@example.org", first[0].rowid, 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_GT(rest[0].rowid, first[0].rowid);
+  auto all = store.subscription_requests("alice@example.org", 0, 10);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].rowid, first[0].rowid);
+  EXPECT_EQ(all[0].stanza, "<presence>again</presence>");
 }
 
 TEST_F(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {

@@ -6,6 +6,7 @@ stanzas are delivered paced by the connection, however many there are."""
 import asyncio
 import base64
 import os
+import sqlite3
 import subprocess
 
 import slixmpp
@@ -190,6 +191,29 @@ class Quotas(ClientTest):
         self.logout(victim)
         victim = self.login(f"victim@{HOST}/phone", hold_requests)
         self.assertTrue(str(self.wait(victim.requests.get())["from"]).startswith("throwaway"))
+
+    def test_a_store_that_fails_is_an_internal_server_error_not_a_full_quota(self):
+        """The sender of what could not be kept is told the server failed (and may try again),
+        not that the recipient's storage is full."""
+        # Triggers planted in the router's store make its writes for Bob's stanzas fail.
+        db = sqlite3.connect(f"{self.workdir}/data/router/user.sqlite", timeout=10)
+        db.executescript(f"""
+            CREATE TRIGGER fail_request BEFORE INSERT ON subscription_request WHEN NEW.sender = 'bob@{HOST}'
+            BEGIN SELECT RAISE(ABORT, 'failed by the test'); END;
+            CREATE TRIGGER fail_offline BEFORE INSERT ON offline WHEN NEW.stanza LIKE '%doomed%'
+            BEGIN SELECT RAISE(ABORT, 'failed by the test'); END;""")
+        db.close()
+        bob = self.login(f"bob@{HOST}/desk")
+        bob.send_presence(pto=f"victim@{HOST}", ptype="subscribe")
+        e = self.wait(bob.presence_errors.get())
+        self.assertEqual((e["from"].bare, e["error"]["type"], e["error"]["condition"]),
+                         (f"victim@{HOST}", "wait", "internal-server-error"))
+        bob.send_message(mto=f"victim@{HOST}", mbody="doomed", mtype="chat")
+        e = self.wait(bob.messages.get())
+        self.assertEqual((e["type"], e["error"]["type"], e["error"]["condition"]),
+                         ("error", "wait", "internal-server-error"))
+        self.xmppd.wait_log(r"cannot keep a subscription request: failed by the test")
+        self.xmppd.wait_log(r"cannot keep an offline message: failed by the test")
 
     def test_roster_size_is_refused_with_policy_violation_and_kept_items_stay(self):
         victim = self.login(f"victim@{HOST}/phone")
