@@ -24,6 +24,7 @@ import hmac
 import os
 import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -202,6 +203,14 @@ def main():
     config = harness.basic_config(work, f'certificates = "{work}/certs"\n').replace(
         'VirtualHost "localhost"', f'VirtualHost "{HOST}"\nVirtualHost "{LAX}"\nc2s_require_encryption = false\n')
     server = harness.Server(work, config).start()
+    try:
+        run(server, work, ca_file, count, seconds)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(server, work, ca_file, count, seconds):
     kids = server.wait_sandboxed_children()
     server.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
     for user in ("alice", "bob"):
@@ -230,7 +239,6 @@ def main():
     report("before the attack:", before)
     report("at the end of the attack:", peak)
     receiver.close()
-    server.stop()
 
 
 if __name__ == "__main__":
