@@ -285,10 +285,10 @@ const std::vector<OptionSpec>& options_table() {
        "Special-use zones such as \"test\" to forward instead of answering locally.",
        dns<&DnsSettings::transparent_zones>},
       // Connection limits (c2s and inbound s2s; stream/connection_limits.h)
-      {"max_connections_per_address", kInteger, G, "32", connection_count,
+      {"max_connections_per_address", kInteger, G, "256", connection_count,
        "Open connections one address (IPv4) or /64 (IPv6) may hold, per service; 0 for no limit.",
        global<&Settings::max_connections_per_address>},
-      {"max_unauthenticated_per_address", kInteger, G, "8", connection_count,
+      {"max_unauthenticated_per_address", kInteger, G, "32", connection_count,
        "Of those, connections not yet authenticated; 0 for no limit.",
        global<&Settings::max_unauthenticated_per_address>},
       {"max_connections", kInteger, G, "0", connection_count,

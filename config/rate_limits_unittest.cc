@@ -130,8 +130,8 @@ TEST(Limits, UnlimitedJidsAreLowercased) {
 TEST(ConnectionLimits, DefaultsAndBounds) {
   auto l = load_text("");
   ASSERT_TRUE(l.settings);
-  EXPECT_EQ(l.settings->max_connections_per_address, 32u);
-  EXPECT_EQ(l.settings->max_unauthenticated_per_address, 8u);
+  EXPECT_EQ(l.settings->max_connections_per_address, 256u);
+  EXPECT_EQ(l.settings->max_unauthenticated_per_address, 32u);
   EXPECT_EQ(l.settings->max_connections, 0u);
   EXPECT_EQ(l.settings->c2s_timeout, 60);
   auto set = load_text("max_connections_per_address = 0\nmax_unauthenticated_per_address = 2\nmax_connections = 500\n"

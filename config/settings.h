@@ -68,7 +68,7 @@ struct Settings {
   // The limits' defaults are options.cc's, which the parent sends in every Configure, and
   // these initialisers (settings_unittest.cc keeps them equal); stream/connection_limits.h
   // has its own only as a fallback for limits that were never configured.
-  std::size_t max_connections_per_address = 32, max_unauthenticated_per_address = 8, max_connections = 0;
+  std::size_t max_connections_per_address = 256, max_unauthenticated_per_address = 32, max_connections = 0;
   int c2s_timeout = 60;
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
   std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased

@@ -22,8 +22,8 @@ std::size_t default_connection_cap();
 // are config/options.cc's; a process applies them before it gets any listener. These
 // initialisers are only a fallback for limits nobody configured, strict rather than none.
 struct ConnectionLimitSettings {
-  std::size_t per_address = 32;                // 0: no limit
-  std::size_t unauthenticated_per_address = 8;  // 0: no limit
+  std::size_t per_address = 256;                // 0: no limit
+  std::size_t unauthenticated_per_address = 32;  // 0: no limit
   std::size_t total = 0;                       // 0: no limit
 };
 

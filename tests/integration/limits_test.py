@@ -21,6 +21,8 @@ HOST = "chat.test"
 C2S, C2S_TLS, S2S = 5222, 5223, 5269
 HOSTILE = "127.0.0.2"  # the address that holds its maximum; legitimate clients use 127.0.0.1
 
+# The default of max_unauthenticated_per_address.
+UNAUTHENTICATED = 32
 
 def raw(port, source=HOSTILE, timeout=10):
     return socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
@@ -87,7 +89,7 @@ class Limits(ClientTest):
 
 class PerAddress(Limits):
     def test_unauthenticated_connections_per_address(self):
-        idle = [self.slowloris() for _ in range(8)]  # the default limit
+        idle = [self.slowloris() for _ in range(UNAUTHENTICATED)]
         refused = [raw(C2S) for _ in range(20)]
         for sock in refused:
             self.assertEqual(refusal(sock), ("policy-violation", "too many connections from your address"))
@@ -108,7 +110,7 @@ class PerAddress(Limits):
         sock.sendall(b"</stream:stream>")
 
     def test_inbound_server_streams_are_limited_too(self):
-        for _ in range(8):
+        for _ in range(UNAUTHENTICATED):
             self.slowloris(S2S, "jabber:server")
         with raw(S2S) as sock:
             data = streams.read_to_end(sock)
@@ -119,7 +121,7 @@ class PerAddress(Limits):
         self.xmppd.wait_log(r"refused a connection to s2s: from 127\.0\.0\.2")
 
     def test_direct_tls_is_refused_before_any_tls_work(self):
-        for _ in range(8):
+        for _ in range(UNAUTHENTICATED):
             self.hold(raw(C2S_TLS))
         time.sleep(0.5)
         with raw(C2S_TLS) as sock:

@@ -128,8 +128,8 @@ class VerificationShares(FederationTest):
         other_file = os.path.join(self.workdir, "other-ca.pem")
         certs.write(other_file, other.pem())
         a = self.start_xmppd(A, authority=other)
-        # The listener's own limit on unauthenticated connections per address (8) would
-        # refuse the ninth stream first: lifted, so that the worker's share is what is tested.
+        # The listener's own limit on unauthenticated connections per address, were it set
+        # low, would refuse streams first: lifted, so that the worker's share is what is tested.
         b = self.start_xmppd(B, extra="max_unauthenticated_per_address = 0\n")
         self.adduser(a, f"alice@{A}", "alice pw")
         self.adduser(b, f"bob@{B}", "bob pw")
