@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "control.pb.h"
 #include "stream/sessions.h"
@@ -33,11 +34,21 @@ class Service {
   const tls::ClientContexts* client_contexts() const { return tls_.client_contexts(); }
 
  private:
+  struct HeldListener {
+    UniqueFd fd;
+    bool direct_tls;
+  };
   const char* name() const { return kind_ == StreamKind::kClient ? "c2s" : "s2s"; }
+  void open_held_listeners();
 
   StreamKind kind_;
   tls::Service tls_;
   Sessions sessions_;
+  // Listeners that arrived before the first certificate set: a connection accepted then
+  // would be offered no STARTTLS (a restarted process answering its peers' reconnections),
+  // and a server peer would put this domain in backoff. Until the set comes, connections
+  // wait in the kernel's backlog.
+  std::vector<HeldListener> held_;
 };
 
 }  // namespace xmppd::stream

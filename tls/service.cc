@@ -21,6 +21,8 @@ void Service::link_helper(UniqueFd sock) {
       base_, std::move(sock), [this](const ipc::CertificateSet& set) {
         contexts_.set_certificates(set);
         if (clients_) clients_->set_certificates(set);
+        has_certificates_ = true;
+        if (on_certificates_) on_certificates_();
       },
       [this](bool violation, std::string_view detail) {
         if (violation)

@@ -26,6 +26,10 @@ class Service {
 
   void configure(const google::protobuf::RepeatedPtrField<ipc::HostTls>& options);
   void link_helper(UniqueFd sock);
+  // Called after each certificate set from the helper has been put in force.
+  void on_certificates(std::function<void()> handler) { on_certificates_ = std::move(handler); }
+  // Whether a certificate set (perhaps with none in it) has arrived since this process started.
+  bool has_certificates() const { return has_certificates_; }
   const ServerContexts& contexts() const { return contexts_; }
   // Outbound connections (s2s only; null for c2s).
   const ClientContexts* client_contexts() const { return clients_.get(); }
@@ -34,6 +38,8 @@ class Service {
   struct event_base* base_;
   std::string name_;
   ViolationHandler on_violation_;
+  std::function<void()> on_certificates_;
+  bool has_certificates_ = false;
   ServerContexts contexts_;
   std::unique_ptr<ClientContexts> clients_;
   std::unique_ptr<HelperLink> helper_;
