@@ -144,6 +144,10 @@ void Client::close() {
 }
 
 void Client::start() {
+  // Also a new login of a client that was closed (--reconnect): nothing of the old one is kept.
+  close_fd();
+  scram_ = ScramClient(shared_.hash);
+  header_seen_ = read_wants_write_ = write_wants_read_ = false;
   started_ns_ = now_ns();
   fd_ = socket(endpoint_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) {

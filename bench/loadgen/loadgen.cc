@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cinttypes>
 #include <cmath>
@@ -22,6 +23,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "bench/loadgen/client.h"
@@ -57,6 +60,9 @@ constexpr const char* kUsage = R"(usage: loadgen --mode messages|idle --sender H
   --connect-rate C         new connections per second while logging in (default 500)
   --max-pending P          at most P logins in progress at once (default 1000)
   --login-timeout S        a login not done after S seconds fails (default 30)
+  --reconnect S            messages: a client disconnected after its login logs in again after
+                           S seconds (and again after each failed attempt); default: never
+  --trace FILE             messages: one line per event in FILE (README: "Trace")
   --json                   print the results as one JSON object on stdout
   --quiet                  no progress lines on stderr
 
@@ -82,6 +88,8 @@ struct Options {
   double connect_rate = 500;
   std::uint32_t max_pending = 1000;
   double login_timeout = 30;
+  double reconnect = -1;  // < 0: never
+  std::string trace;
   bool json = false;
   bool quiet = false;
 };
@@ -112,7 +120,7 @@ Options parse_options(int argc, char** argv) {
   enum {
     kMode = 256, kSender, kSenderDomain, kReceiver, kReceiverDomain, kAccounts, kFirst, kOffset, kUserFormat,
     kPasswordFormat, kCafile, kInsecure, kMechanism, kScramCache, kRate, kWindow, kBodyBytes, kWarmup, kDuration,
-    kDrain, kHold, kConnectRate, kMaxPending, kLoginTimeout, kJson, kQuiet, kHelp,
+    kDrain, kHold, kConnectRate, kMaxPending, kLoginTimeout, kReconnect, kTrace, kJson, kQuiet, kHelp,
   };
   static const struct option longopts[] = {
       {"mode", required_argument, nullptr, kMode},
@@ -139,6 +147,8 @@ Options parse_options(int argc, char** argv) {
       {"connect-rate", required_argument, nullptr, kConnectRate},
       {"max-pending", required_argument, nullptr, kMaxPending},
       {"login-timeout", required_argument, nullptr, kLoginTimeout},
+      {"reconnect", required_argument, nullptr, kReconnect},
+      {"trace", required_argument, nullptr, kTrace},
       {"json", no_argument, nullptr, kJson},
       {"quiet", no_argument, nullptr, kQuiet},
       {"help", no_argument, nullptr, kHelp},
@@ -176,6 +186,8 @@ Options parse_options(int argc, char** argv) {
       case kConnectRate: o.connect_rate = parse_number("connect-rate", optarg, 0.001); break;
       case kMaxPending: o.max_pending = parse_count("max-pending", optarg, 1); break;
       case kLoginTimeout: o.login_timeout = parse_number("login-timeout", optarg, 0.001); break;
+      case kReconnect: o.reconnect = parse_number("reconnect", optarg, 0); break;
+      case kTrace: o.trace = optarg; break;
       case kJson: o.json = true; break;
       case kQuiet: o.quiet = true; break;
       case kHelp: std::fputs(kUsage, stdout); std::exit(0);
@@ -188,6 +200,8 @@ Options parse_options(int argc, char** argv) {
   if (o.cafile.empty() == !o.insecure) usage_error("give either --cafile FILE or --insecure");
   if (o.mechanism != "SCRAM-SHA-1" && o.mechanism != "SCRAM-SHA-256")
     usage_error("--mechanism: SCRAM-SHA-1 or SCRAM-SHA-256");
+  if (o.mode != Options::Mode::kMessages && (o.reconnect >= 0 || !o.trace.empty()))
+    usage_error("--reconnect and --trace are for --mode messages");
   if (o.receiver.empty()) o.receiver = o.sender;
   if (o.receiver_domain.empty()) o.receiver_domain = o.sender_domain;
   return o;
@@ -321,6 +335,10 @@ class Loadgen final : public ClientListener {
   static void on_phase_timer(evutil_socket_t, short, void* arg);
   static void on_wait_check(evutil_socket_t, short, void* arg);
   static void on_signal(evutil_socket_t, short, void* arg);
+  static void on_reconnect_check(evutil_socket_t, short, void* arg);
+  bool reconnecting() const { return o_.reconnect >= 0 && phase_ != Phase::kLogin && phase_ != Phase::kDone; }
+  void trace_message(char kind, std::size_t pair, std::uint64_t seq, std::uint64_t at, std::string_view condition = {});
+  void trace_client(char kind, const Client& client, std::uint64_t at);
   struct event* add_timer(event_callback_fn fn, double seconds, bool persist);
 
   Options o_;
@@ -328,6 +346,10 @@ class Loadgen final : public ClientListener {
   Endpoint sender_ep_, receiver_ep_;
   std::vector<std::unique_ptr<Client>> clients_;
   std::vector<std::uint8_t> was_online_;
+  std::vector<std::uint8_t> online_now_;
+  std::vector<std::uint64_t> reconnect_at_;  // when a disconnected client logs in again; 0: not
+  std::size_t reconnects_ = 0, reconnect_failures_ = 0;
+  std::FILE* trace_ = nullptr;
   std::vector<Pair> pairs_;
   std::vector<Pair*> active_;
   std::vector<struct event*> events_;
@@ -376,6 +398,7 @@ class Loadgen final : public ClientListener {
 Loadgen::~Loadgen() {
   for (struct event* ev : events_) event_free(ev);
   clients_.clear();
+  if (trace_ != nullptr) std::fclose(trace_);
   if (shared_.ssl_ctx != nullptr) SSL_CTX_free(shared_.ssl_ctx);
 }
 
@@ -434,6 +457,8 @@ void Loadgen::build_clients() {
     }
   }
   was_online_.assign(clients_.size(), 0);
+  online_now_.assign(clients_.size(), 0);
+  reconnect_at_.assign(clients_.size(), 0);
   if (messages()) {
     pairs_.resize(n);
     for (std::uint32_t i = 0; i < n; ++i) {
@@ -459,6 +484,13 @@ int Loadgen::run() {
     return 1;
   if (!setup_tls()) return 1;
   if (!o_.scram_cache.empty()) shared_.cache.open(o_.scram_cache);
+  if (!o_.trace.empty()) {
+    trace_ = std::fopen(o_.trace.c_str(), "w");
+    if (trace_ == nullptr) {
+      std::fprintf(stderr, "loadgen: %s: %s\n", o_.trace.c_str(), std::strerror(errno));
+      return 1;
+    }
+  }
   shared_.hash = o_.mechanism == "SCRAM-SHA-256" ? xmppd::auth::ScramHash::kSha256 : xmppd::auth::ScramHash::kSha1;
   shared_.mechanism = o_.mechanism;
   shared_.release_buffers = !messages();
@@ -476,6 +508,7 @@ int Loadgen::run() {
   char tag[16];
   std::snprintf(tag, sizeof tag, "r%02x%02x%02x%02x", random[0], random[1], random[2], random[3]);
   run_tag_ = tag;
+  if (trace_ != nullptr) std::fprintf(trace_, "run %s %u\n", run_tag_.c_str(), o_.accounts);
 
   build_clients();
   for (int sig : {SIGINT, SIGTERM}) {
@@ -490,10 +523,15 @@ int Loadgen::run() {
   login_cpu_start_ = cpu_seconds();
   launch_event_ = add_timer(&Loadgen::on_launch, 0.002, true);
   add_timer(&Loadgen::on_second, 1.0, true);
+  if (o_.reconnect >= 0) add_timer(&Loadgen::on_reconnect_check, 0.01, true);
   on_launch(-1, 0, this);
   event_base_dispatch(shared_.base);
   for (auto& c : clients_) c->close();
   shared_.cache.save();
+  if (trace_ != nullptr && (std::fclose(std::exchange(trace_, nullptr)) != 0)) {
+    std::fprintf(stderr, "loadgen: %s: %s\n", o_.trace.c_str(), std::strerror(errno));
+    if (exit_code_ == 0) exit_code_ = 1;
+  }
   for (struct event* ev : events_) event_free(ev);
   events_.clear();
   shared_.shutdown();
@@ -532,7 +570,15 @@ void Loadgen::record_error(ErrorKind kind, const std::string& what, const Client
 
 void Loadgen::on_online(Client& client) {
   was_online_[client.tag()] = 1;
-  if (phase_ != Phase::kLogin) return;
+  online_now_[client.tag()] = 1;
+  if (phase_ != Phase::kLogin) {
+    // Logged in again after a disconnection (--reconnect).
+    ++reconnects_;
+    trace_client('o', client, now_ns());
+    Pair& p = pairs_[client.tag() / 2];
+    if (client.tag() % 2 == 1 && o_.rate <= 0 && p.active) refill(p, now_ns());
+    return;
+  }
   --pending_;
   ++logins_;
   login_end_ns_ = now_ns();
@@ -542,8 +588,18 @@ void Loadgen::on_online(Client& client) {
 
 void Loadgen::on_failed(Client& client, ErrorKind kind, const std::string& what) {
   record_error(kind, what, client);
+  const bool was_online_now = std::exchange(online_now_[client.tag()], 0) != 0;
   if (was_online_[client.tag()]) {
-    ++disconnects_;
+    if (was_online_now) {
+      ++disconnects_;
+      trace_client('d', client, now_ns());
+    } else {
+      ++reconnect_failures_;
+    }
+    if (reconnecting()) {
+      reconnect_at_[client.tag()] = now_ns() + static_cast<std::uint64_t>(o_.reconnect * 1e9);
+      return;
+    }
     if (messages()) pairs_[client.tag() / 2].active = false;
     return;
   }
@@ -677,6 +733,31 @@ void Loadgen::on_wait_check(evutil_socket_t, short, void* arg) {
   }
 }
 
+void Loadgen::on_reconnect_check(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Loadgen*>(arg);
+  if (!self->reconnecting()) return;
+  std::uint64_t now = now_ns();
+  for (std::size_t i = 0; i < self->clients_.size(); ++i) {
+    if (self->reconnect_at_[i] == 0 || self->reconnect_at_[i] > now) continue;
+    self->reconnect_at_[i] = 0;
+    self->clients_[i]->start();  // a failure comes back through on_failed, which schedules the next try
+  }
+}
+
+void Loadgen::trace_message(char kind, std::size_t pair, std::uint64_t seq, std::uint64_t at,
+                            std::string_view condition) {
+  if (trace_ == nullptr) return;
+  std::fprintf(trace_, "%c %zu %" PRIu64 " %" PRIu64, kind, pair, seq, at);
+  if (!condition.empty()) std::fprintf(trace_, " %.*s", static_cast<int>(condition.size()), condition.data());
+  std::fputc('\n', trace_);
+}
+
+void Loadgen::trace_client(char kind, const Client& client, std::uint64_t at) {
+  if (trace_ == nullptr) return;
+  std::fprintf(trace_, "%c %u %s %" PRIu64 "\n", kind, client.tag() / 2, client.tag() % 2 == 0 ? "receiver" : "sender",
+               at);
+}
+
 void Loadgen::on_signal(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Loadgen*>(arg);
   std::fprintf(stderr, "loadgen: interrupted\n");
@@ -722,6 +803,7 @@ void Loadgen::send_message(Pair& p, std::uint64_t now) {
     o.append(padding_, 0, padding_.size() - body_len - 1);
   }
   o += "</body></message>";
+  trace_message('s', static_cast<std::size_t>(&p - pairs_.data()), seq, now);
   ++p.sent;
   ++sent_;
   if (phase_ == Phase::kMeasure) ++sent_in_period_;
@@ -797,6 +879,7 @@ void Loadgen::on_message(Client& client, const XmlTree& tree) {
     std::from_chars(id.data(), id.data() + id.size(), seq);
     if (!at_receiver && seq != 0 && seq < p.next_seq) {
       ++bounced_;
+      trace_message('b', client.tag() / 2, seq, now, condition);
       if (seq >= p.given_up_below && p.in_flight > 0) {
         --p.in_flight;
         p.last_progress_ns = now;
@@ -828,6 +911,7 @@ void Loadgen::on_message(Client& client, const XmlTree& tree) {
     ++stale_;  // e.g. offline messages of an earlier run
     return;
   }
+  trace_message('r', client.tag() / 2, seq, now);
   std::size_t word = static_cast<std::size_t>(seq / 64);
   if (p.seen.size() <= word) p.seen.resize(std::max(word + 1, p.seen.size() * 2), 0);
   std::uint64_t bit = std::uint64_t{1} << (seq % 64);
@@ -860,6 +944,15 @@ void Loadgen::on_second(evutil_socket_t, short, void* arg) {
         c.fail(ErrorKind::kTimeout, std::string("login not done after ") + std::to_string(self->o_.login_timeout) +
                                         " s (" + Client::state_name(c.state()) + ")");
     }
+  }
+  if (self->reconnecting()) {
+    // Logins again after a disconnection have the same time limit as the first ones.
+    auto limit = static_cast<std::uint64_t>(self->o_.login_timeout * 1e9);
+    for (auto& c : self->clients_)
+      if (!c->closed() && !c->online() && now - c->started_ns() > limit)
+        c->fail(ErrorKind::kTimeout, std::string("login again not done after ") +
+                                         std::to_string(self->o_.login_timeout) + " s (" + Client::state_name(c->state()) +
+                                         ")");
   }
   if (self->phase_ == Phase::kPrime || self->phase_ == Phase::kWarmup || self->phase_ == Phase::kMeasure) {
     if (self->o_.rate <= 0) self->expire_windows(now);
@@ -957,7 +1050,8 @@ void Loadgen::print_results() {
     std::size_t unsent = 0;
     for (const Pair* p : active_) unsent += p->sender->pending_output();
     json = buf + errors + ", \"message_error_conditions\": " + conditions +
-           ", \"unsent_bytes_at_end\": " + std::to_string(unsent) + "}";
+           ", \"unsent_bytes_at_end\": " + std::to_string(unsent) + ", \"reconnects\": " + std::to_string(reconnects_) +
+           ", \"reconnect_failures\": " + std::to_string(reconnect_failures_) + "}";
     if (!o_.quiet)
       std::fprintf(stderr,
                    "loadgen: %zu pairs, %.1f s measured: %.0f messages/s received; sent %" PRIu64 ", received %" PRIu64
