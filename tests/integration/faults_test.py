@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import harness
 from clients_test import Client
@@ -63,7 +64,6 @@ class Faults(FederationTest):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
     def accounts(self, server, names):
-        from concurrent.futures import ThreadPoolExecutor
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda name_password: self.adduser(server, *name_password), names))
 
@@ -104,22 +104,25 @@ class Faults(FederationTest):
             await asyncio.sleep(0.05)
 
     async def exchange(self, sender, receiver, deadline):
-        """A message from sender to receiver, sent again after a bounce until one arrives."""
+        """A message from sender to receiver, sent again after a bounce (or a second without an
+        answer: lost in a dying process) until one arrives."""
         while True:
             body = f"probe {time.monotonic_ns()}"
-            sender.send_message(mto=receiver.boundjid.full, mbody=body, mtype="chat")
-            while True:
-                try:
-                    m = await asyncio.wait_for(receiver.messages.get(), max(0.05, min(1.0, deadline - time.monotonic())))
-                except asyncio.TimeoutError:
-                    break
-                if m["body"] == body:
-                    return
-            # Not there within a second (bounced to the sender, or lost in a dying process).
-            while not sender.messages.empty():
-                sender.messages.get_nowait()
+            message = sender.make_message(mto=receiver.boundjid.full, mbody=body, mtype="chat")
+            message.send()
+            again_at = min(deadline, time.monotonic() + 1.0)
+            bounced = False
+            while not bounced and time.monotonic() < again_at:
+                while not receiver.messages.empty():
+                    if receiver.messages.get_nowait()["body"] == body:
+                        return
+                while not sender.messages.empty():
+                    answer = sender.messages.get_nowait()
+                    bounced |= answer["type"] == "error" and answer["id"] == message["id"]
+                await asyncio.sleep(0.02)
             if time.monotonic() >= deadline:
                 raise AssertionError(f"no message from {sender.boundjid} reached {receiver.boundjid}")
+            await asyncio.sleep(0.05)
 
     async def service(self, role, remote, deadline):
         """Fresh logins at a.test, messages within it and across s2s both ways."""
