@@ -17,12 +17,14 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import harness
+import streams
 from clients_test import Client
 from federation_test import ADDRESS, A, B, FederationTest
 
@@ -200,6 +202,30 @@ class Faults(FederationTest):
         sys.stderr.write("FAULT FIGURES " + json.dumps(figures) + "\n")
         for kill in kills:
             self.assertLess(kill["service_s"], SERVICE_LIMIT, kill)
+
+    def test_a_restarted_router_accepts_once_its_certificates_are_in(self):
+        # Offered before them, a stream would get no STARTTLS; a remote server would fall
+        # back, fail and back off (b.test did, for 5 s, after the s2s worker's restart).
+        a = self.start_xmppd(A, s2s=False)
+        kids = a.children()
+        os.kill(kids["tls"], signal.SIGSTOP)  # it will not answer the new router's link
+        self.addCleanup(lambda: harness.proc_status(kids["tls"]) and os.kill(kids["tls"], signal.SIGCONT))
+        mark = len(a.log())
+        os.kill(kids["router"], signal.SIGKILL)
+        a.wait_log(r"router \(pid \d+\) is ready", after=mark)
+        a.wait_log(r"linked router and tls", after=mark)
+        sock = socket.create_connection((ADDRESS[A], 5222), timeout=10)
+        self.addCleanup(sock.close)
+        sock.sendall(streams.header(A))
+        sock.settimeout(1.5)
+        with self.assertRaises(TimeoutError):
+            sock.recv(4096)  # waiting in the backlog
+        os.kill(kids["tls"], signal.SIGCONT)
+        sock.settimeout(10)
+        features = streams.read_until(sock, b"</stream:features>")
+        self.assertIn(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>", features)
+        self.assertRegex(a.log()[mark:], r"router\[\d+\]: c2s on 127.0.0.2 port 5222 \(accepting once the TLS "
+                         r"certificates are in\)")
 
     def account(self, loads, results, kills):
         """Sorts every message of every load; fails on any that is not delivered once, bounced,
