@@ -25,6 +25,7 @@ class StreamRun final : public xml::StreamParser::Handler {
       // are for the elements.
       : options_(options), limits_(limits), parser_(*this, xml::ParserLimits{options.header.size()}) {
     parser_.set_top_only(options.top_only);
+    namespaces_.declared = {std::string(options.default_ns), std::string(xml::kStreamNs), "jabber:server:dialback"};
   }
 
   void stream_opened(const xml::Element& header) override {
@@ -37,7 +38,7 @@ class StreamRun final : public xml::StreamParser::Handler {
       fail("element over max_element_bytes", std::to_string(bytes));
     if (options_.top_only && (!element.children().empty() || !element.text().empty()))
       fail("top-only element with content", element.name());
-    check_budget(element, limits_, seen_);
+    check_budget(element, limits_, namespaces_);
     check_round_trip(element, options_.default_ns);
   }
   void stream_closed() override {
@@ -69,7 +70,7 @@ class StreamRun final : public xml::StreamParser::Handler {
   StreamOptions options_;
   xml::ParserLimits limits_;
   xml::StreamParser parser_;
-  std::set<std::string> seen_;
+  Namespaces namespaces_;
   bool opened_ = false;
   bool closed_ = false;
 };

@@ -21,17 +21,25 @@ namespace xmppd::fuzz {
 }
 
 // What an element holds in memory as the parser counts it: kNodeCost for each element and
-// run of text, every name, attribute and text byte, and each namespace URI the first time
-// this stream shows it (a stream interns its URIs; `seen` holds the ones already charged).
+// run of text, every name, attribute and text byte, and each namespace string the first time
+// it is met. A stream interns its URIs, so one string serves every element in that namespace;
+// strings are told apart by address, so that an element with a copy of its own is charged for
+// it. `seen` keeps the ones already met (and keeps them alive, so that no address is reused).
+// The namespaces the stream header declares are charged to the header, not to an element.
 struct Footprint {
   std::size_t bytes = 0;
   std::size_t nodes = 0;
 };
 
-inline void measure(const xml::Element& e, std::set<std::string>& seen, Footprint& f) {
+struct Namespaces {
+  std::set<std::string> declared;  // on the stream header
+  std::set<xml::Namespace> seen;
+};
+
+inline void measure(const xml::Element& e, Namespaces& ns, Footprint& f) {
   f.nodes += 1;
   f.bytes += xml::kNodeCost + e.name().size();
-  if (seen.insert(e.ns()).second) f.bytes += e.ns().size() + xml::kNodeCost;
+  if (ns.seen.insert(e.shared_ns()).second && !ns.declared.count(e.ns())) f.bytes += e.ns().size() + xml::kNodeCost;
   for (const auto& [name, value] : e.attributes()) f.bytes += name.size() + value.size();
   // Runs of text are nodes of their own; adjacent runs are one run as parsed, so the text
   // as a whole is counted once with one node, which is at most what the parser charged.
@@ -40,12 +48,12 @@ inline void measure(const xml::Element& e, std::set<std::string>& seen, Footprin
     f.nodes += 1;
     f.bytes += xml::kNodeCost + text.size();
   }
-  for (const xml::Element* child : e.children()) measure(*child, seen, f);
+  for (const xml::Element* child : e.children()) measure(*child, ns, f);
 }
 
-inline void check_budget(const xml::Element& e, const xml::ParserLimits& limits, std::set<std::string>& seen) {
+inline void check_budget(const xml::Element& e, const xml::ParserLimits& limits, Namespaces& ns) {
   Footprint f;
-  measure(e, seen, f);
+  measure(e, ns, f);
   if (f.nodes > limits.max_nodes)
     fail("node count over max_nodes", std::to_string(f.nodes) + " > " + std::to_string(limits.max_nodes));
   if (f.bytes > limits.memory_budget())
