@@ -43,7 +43,8 @@ void check_diagnostics(const std::vector<Diagnostic>& diags, int lines) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   // As in Lua, a lone CR breaks a line too (and CR LF, LF CR once): every CR or LF at most.
-  int lines = static_cast<int>(std::count_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; })) + 1;
+  int lines =
+      static_cast<int>(std::count_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; })) + 1;
 
   std::vector<Diagnostic> diags;
   auto tokens = xmppd::config::tokenize(text, kName, diags);

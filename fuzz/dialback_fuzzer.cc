@@ -73,7 +73,8 @@ void check_answer(const std::string& name, const DialbackFields& f) {
   std::string error = xmppd::s2s::dialback_error(name, f.local, f.remote, f.id, "cancel", "item-not-found", f.key);
   parsed = parse_stream(error, error.size());
   if (parsed.size() != 1) fail("an error answer does not parse", error);
-  const xmppd::xml::Element* e = parsed[0].child(xmppd::xmpp::kServerNs, "error");  // unprefixed: the stream's namespace
+  const xmppd::xml::Element* e =
+      parsed[0].child(xmppd::xmpp::kServerNs, "error");  // unprefixed: the stream's namespace
   if (e == nullptr || e->child(xmppd::xmpp::kStanzaErrorNs, "item-not-found") == nullptr)
     fail("an error answer lost its condition", error);
 }

@@ -21,7 +21,7 @@ struct StreamOptions {
 class StreamRun final : public xml::StreamParser::Handler {
  public:
   StreamRun(const StreamOptions& options, xml::ParserLimits limits)
-            // The header is let through whatever its length, as FragmentParser does: the limits
+      // The header is let through whatever its length, as FragmentParser does: the limits
       // are for the elements.
       : options_(options), limits_(limits), parser_(*this, xml::ParserLimits{options.header.size()}) {
     parser_.set_top_only(options.top_only);
@@ -34,8 +34,7 @@ class StreamRun final : public xml::StreamParser::Handler {
   }
   void element(xml::Element element, std::size_t bytes) override {
     if (!opened_ || closed_) fail("element outside the stream", element.name());
-    if (bytes > limits_.max_element_bytes)
-      fail("element over max_element_bytes", std::to_string(bytes));
+    if (bytes > limits_.max_element_bytes) fail("element over max_element_bytes", std::to_string(bytes));
     if (options_.top_only && (!element.children().empty() || !element.text().empty()))
       fail("top-only element with content", element.name());
     check_budget(element, limits_, namespaces_);

@@ -57,8 +57,7 @@ inline void check_budget(const xml::Element& e, const xml::ParserLimits& limits,
   if (f.nodes > limits.max_nodes)
     fail("node count over max_nodes", std::to_string(f.nodes) + " > " + std::to_string(limits.max_nodes));
   if (f.bytes > limits.memory_budget())
-    fail("memory over the budget",
-         std::to_string(f.bytes) + " > " + std::to_string(limits.memory_budget()));
+    fail("memory over the budget", std::to_string(f.bytes) + " > " + std::to_string(limits.memory_budget()));
 }
 
 // serialize → parse_fragment → serialize gives the same text: what the serializer writes
