@@ -10,13 +10,6 @@
 namespace xmppd::s2s {
 namespace {
 
-std::string trim(std::string s) {
-  const char* ws = " \t\r\n";
-  s.erase(0, s.find_first_not_of(ws));
-  s.erase(s.find_last_not_of(ws) + 1);
-  return s;
-}
-
 std::string certificate_reason(const tls::PeerVerification& v) {
   if (v.chain == tls::ChainStatus::kNoCertificate) return "no certificate was presented";
   std::string why = std::string("certificate ") + tls::describe(v.chain) + ", " + tls::describe(v.identity);
@@ -107,7 +100,7 @@ void InboundStream::sasl(const xml::Element& auth) {
     fail("mechanism not offered");
     return;
   }
-  std::string authzid = trim(auth.text());
+  std::string authzid = trim_xml_space(auth.text());
   if (!authzid.empty() && authzid != "=") {
     auto decoded = base64_decode(authzid);
     auto domain = decoded ? xmpp::prepare_domainpart(*decoded) : std::nullopt;
@@ -135,9 +128,11 @@ void InboundStream::sasl(const xml::Element& auth) {
 }
 
 void InboundStream::db_result(const xml::Element& result) {
-  std::string remote = domain_attribute(result, "from");
-  std::string local = domain_attribute(result, "to");
-  std::string key = trim(result.text());
+  // Named copies rather than a structured binding, which clang 14 cannot capture below.
+  DialbackFields fields = dialback_fields(result);
+  const std::string& remote = fields.remote;
+  const std::string& local = fields.local;
+  const std::string& key = fields.key;
   if (remote.empty() || local.empty() || key.empty()) {
     session_.stream_error("improper-addressing", "db:result needs a domain in 'from', 'to' and a key");
     return;
@@ -230,10 +225,11 @@ void InboundStream::verified(const std::string& remote, const std::string& local
 
 // We are the authoritative server: was this the key we gave for that stream?
 void InboundStream::db_verify(const xml::Element& verify) {
-  std::string remote = domain_attribute(verify, "from");
-  std::string local = domain_attribute(verify, "to");
-  std::string id = verify.attribute_or("id");
-  std::string key = trim(verify.text());
+  DialbackFields fields = dialback_fields(verify);
+  const std::string& remote = fields.remote;
+  const std::string& local = fields.local;
+  const std::string& id = fields.id;
+  const std::string& key = fields.key;
   if (remote.empty() || local.empty() || id.empty()) {
     session_.stream_error("improper-addressing", "db:verify needs 'from', 'to' and 'id'");
     return;
