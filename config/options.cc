@@ -107,6 +107,13 @@ std::optional<Problem> positive_count(const Value& v) {
   return Problem{false, "must be at least 1, got " + std::to_string(v.as_integer())};
 }
 
+// In MiB; below 64 no child can even start (each maps its libraries and a malloc arena).
+std::optional<Problem> memory_limit(const Value& v) {
+  if (v.as_integer() == 0 || (v.as_integer() >= 64 && v.as_integer() <= 1024 * 1024)) return std::nullopt;
+  return Problem{false, "must be 0 (the defaults of each process) or from 64 to 1048576 MiB, got " +
+                            std::to_string(v.as_integer())};
+}
+
 std::optional<Problem> timeout(const Value& v) {
   if (v.as_integer() >= 1 && v.as_integer() <= kMaxTimeout) return std::nullopt;
   return Problem{false, "must be from 1 to 3600 seconds, got " + std::to_string(v.as_integer())};
@@ -294,6 +301,10 @@ const std::vector<OptionSpec>& options_table() {
       {"max_connections", kInteger, G, "0", connection_count,
        "Connections a service accepts in all; 0 for the descriptor limit less a quarter (at least 128).",
        global<&Settings::max_connections>},
+      {"child_memory_limit", kInteger, G, "0", memory_limit,
+       "Address space, in MiB, each child process may reserve (RLIMIT_AS); past it the child dies alone and is "
+       "restarted. 0 for each process's default.",
+       global<&Settings::child_memory_limit>},
       {"c2s_timeout", kInteger, G, "60", timeout,
        "Seconds allowed for a client connection to authenticate and bind a resource.",
        global<&Settings::c2s_timeout>},

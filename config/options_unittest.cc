@@ -78,7 +78,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_directed_presences",
                                 "max_user_sessions"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 52u);
+  EXPECT_EQ(option_specs().size(), 53u);
 }
 
 TEST(Options, Scopes) {

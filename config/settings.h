@@ -70,6 +70,8 @@ struct Settings {
   // has its own only as a fallback for limits that were never configured.
   std::size_t max_connections_per_address = 256, max_unauthenticated_per_address = 32, max_connections = 0;
   int c2s_timeout = 60;
+  // RLIMIT_AS of every child in MiB; 0 for each role's default (daemon/parent.cc).
+  std::size_t child_memory_limit = 0;
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
   std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
   QuotaSettings quotas;

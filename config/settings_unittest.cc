@@ -106,6 +106,7 @@ TEST(Settings, StructDefaultsMatchTheSchema) {
   EXPECT_EQ(plain_settings.max_connections_per_address, loaded.max_connections_per_address);
   EXPECT_EQ(plain_settings.max_unauthenticated_per_address, loaded.max_unauthenticated_per_address);
   EXPECT_EQ(plain_settings.max_connections, loaded.max_connections);
+  EXPECT_EQ(plain_settings.child_memory_limit, loaded.child_memory_limit);
   // The router's quotas when it is sent none are these initialisers too (daemon/quotas.h).
   EXPECT_EQ(QuotaSettings{}, load_ok("").quotas);
 }
@@ -183,6 +184,16 @@ TEST(Settings, TimeoutRange) {
             kFile + ":1: s2s_timeout must be from 1 to 3600 seconds, got 3601");
   EXPECT_EQ(load_ok("s2s_timeout = 1").global.s2s_timeout, 1);
   EXPECT_EQ(load_ok("s2s_timeout = 60 * 60").global.s2s_timeout, 3600);
+}
+
+TEST(Settings, ChildMemoryLimit) {
+  EXPECT_EQ(load_ok("").child_memory_limit, 0u);
+  EXPECT_EQ(load_ok("child_memory_limit = 64").child_memory_limit, 64u);
+  EXPECT_EQ(load_ok("child_memory_limit = 8 * 1024").child_memory_limit, 8192u);
+  EXPECT_EQ(only_message("child_memory_limit = 63"),
+            kFile + ":1: child_memory_limit must be 0 (the defaults of each process) or from 64 to 1048576 MiB, got 63");
+  EXPECT_FALSE(load_text("child_memory_limit = -1").settings);
+  EXPECT_FALSE(load_text("VirtualHost \"a.test\"\nchild_memory_limit = 512").settings);
 }
 
 TEST(Settings, UnknownOptionIsWarnedWithItsLine) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +48,7 @@ ChildProcess::~ChildProcess() = default;
 
 const char* ChildProcess::name() const { return runtime::wire_role_name(role_); }
 
-bool ChildProcess::spawn(const ipc::Configure& configure) {
+bool ChildProcess::spawn(const ipc::Configure& configure, std::uint64_t memory_limit) {
   UniqueFd parent_end, child_end;
   if (!ipc::make_seqpacket_pair(runtime::kParentToChild.max_record, parent_end, child_end)) {
     log::error("%s: socketpair: %s", name(), std::strerror(errno));
@@ -87,6 +88,12 @@ bool ChildProcess::spawn(const ipc::Configure& configure) {
         !place_fd(control, runtime::kControlFd))
       _exit(126);
     close_range(runtime::kControlFd + 1, ~0U, 0);
+    // Soft and hard alike, so that the child cannot raise it: past it mmap and brk fail, the
+    // child aborts on the failed allocation, and the parent restarts it alone.
+    if (memory_limit > 0) {
+      struct rlimit as = {static_cast<rlim_t>(memory_limit), static_cast<rlim_t>(memory_limit)};
+      if (setrlimit(RLIMIT_AS, &as) != 0) _exit(126);
+    }
     execve(binary_.c_str(), argv, envp.data());
     // Heard by the parent through the log pipe, like any line of the child's.
     const char* why = strerror(errno);
@@ -100,7 +107,11 @@ bool ChildProcess::spawn(const ipc::Configure& configure) {
   ready_ = false;
   ++incarnation_;
   started_ = std::chrono::steady_clock::now();
-  log::info("started %s (pid %d)", name(), pid);
+  if (memory_limit > 0)
+    log::info("started %s (pid %d, address space limit %llu MiB)", name(), pid,
+              static_cast<unsigned long long>(memory_limit >> 20));
+  else
+    log::info("started %s (pid %d)", name(), pid);
 
   log_pipe_ = std::move(log_read);
   ipc::set_nonblocking(log_pipe_.get());

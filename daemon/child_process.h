@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -33,7 +34,8 @@ class ChildProcess {
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess();
 
-  bool spawn(const ipc::Configure& configure);
+  // `memory_limit`: RLIMIT_AS of the new process in bytes, set between fork and exec; 0 for none.
+  bool spawn(const ipc::Configure& configure, std::uint64_t memory_limit = 0);
   // After waitpid(2) reported this child's end; returns the delay before it may restart.
   // `stopping`: the parent asked for this end, so it is no error.
   std::chrono::milliseconds reaped(int status, bool stopping);

@@ -87,6 +87,22 @@ size_t role_index(ipc::Role role) {
 
 }  // namespace
 
+std::uint64_t child_memory_limit(ipc::Role role, const config::Settings& settings) {
+  // AddressSanitizer and its kin reserve terabytes of address space for their shadow memory.
+  if (XMPPD_SANITIZED) return 0;
+  constexpr std::uint64_t MiB = 1024 * 1024;
+  if (settings.child_memory_limit > 0) return settings.child_memory_limit * MiB;
+  // Each several times what it reserves when busy (docs/design.md, "Resource limits"):
+  // the router and the s2s worker grow with users and peers; the helpers hold no state per user.
+  switch (role) {
+    case ipc::ROLE_ROUTER: return 4096 * MiB;
+    case ipc::ROLE_S2S: return 2048 * MiB;
+    case ipc::ROLE_TLS: return 1024 * MiB;
+    case ipc::ROLE_AUTH: return 1024 * MiB;
+    default: return 0;
+  }
+}
+
 // A parent running from a build tree (daemon/xmppd) finds its children in the sibling
 // folders of that tree; an installed one in the libexec directory.
 std::string child_binary(ipc::Role role) {
@@ -218,7 +234,7 @@ void Parent::start(ChildProcess& c) {
     start_tls_helper(c);
     return;
   }
-  if (!c.spawn(configure_for(c.role()))) {
+  if (!c.spawn(configure_for(c.role()), child_memory_limit(c.role(), settings_))) {
     schedule_restart(c.role(), 1s);
     return;
   }
@@ -266,7 +282,7 @@ void Parent::start_tls_helper(ChildProcess& tls) {
   OpenCredentials credentials = open_credentials(settings_);
   ipc::Configure configure = configure_for(ipc::ROLE_TLS);
   *configure.mutable_tls() = credentials.settings;
-  if (!tls.spawn(configure)) {
+  if (!tls.spawn(configure, child_memory_limit(ipc::ROLE_TLS, settings_))) {
     schedule_restart(ipc::ROLE_TLS, 1s);
     return;
   }

@@ -89,5 +89,8 @@ class Parent final : public ChildEvents {
 
 // Where the child binaries are: beside the parent in a build tree, else the libexec dir.
 std::string child_binary(ipc::Role role);
+// RLIMIT_AS in bytes for a child of `role`: child_memory_limit or the role's default; 0 (none)
+// in a sanitizer build.
+std::uint64_t child_memory_limit(ipc::Role role, const config::Settings& settings);
 
 }  // namespace xmppd::parent

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -136,7 +137,8 @@ TEST(Transport, ABigTurnToAReadingPeerIsNotCutOff) {
 // A server context with a fresh certificate for chat.test, made in a folder of its own.
 SSL_CTX* test_server_context(const std::string& name) {
   std::string dir = ::testing::TempDir() + name;
-  std::system(("mkdir -p " + dir).c_str());
+  std::error_code ignored;
+  std::filesystem::create_directories(dir, ignored);
   testing::TestCertificate cert;
   if (!testing::make_test_certificate(dir, "chat.test", "ec", cert)) return nullptr;
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -55,7 +56,8 @@ class TlsHelperTest : public ::testing::Test {
   }
   void TearDown() override {
     if (HasFailure()) std::fprintf(stderr, "helper log:\n%s", helper_log().c_str());
-    std::system(("rm -rf " + dir_).c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
 
   std::vector<CredentialFiles> credentials() const {

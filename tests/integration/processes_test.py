@@ -2,15 +2,38 @@
 """The five processes: who they run as, where, under which sandbox, and what the parent does
 when one of them dies, on SIGHUP and on SIGTERM."""
 import os
+import re
+import resource
 import shutil
+import socket
 import signal
 import subprocess
 import time
 
 import harness
+import streams
 from harness import IntegrationTest, basic_config, proc_status, user_ids
 
+MIB = 1024 * 1024
+# The address space each child may reserve by default (daemon/parent.cc, child_memory_limit).
+DEFAULT_MEMORY_LIMIT = {"router": 4096 * MIB, "s2s": 2048 * MIB, "tls": 1024 * MIB, "auth": 1024 * MIB}
 EXPECTED_USER = {"router": "_xmppd", "s2s": "_xmppd", "tls": "_xmppd_tls", "auth": "_xmppd_auth"}
+
+
+def sanitized_build():
+    """Whether meson built with a sanitizer, which leaves the children without RLIMIT_AS."""
+    with open(os.path.join(harness.BUILD_DIR, "build_config.h")) as f:
+        return re.search(r"#define XMPPD_SANITIZED 1\b", f.read()) is not None
+
+
+def address_space_limit(pid):
+    """(soft, hard) of /proc/PID/limits' "Max address space", None for unlimited."""
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max address space"):
+                soft, hard = line.split()[3:5]
+                return tuple(None if v == "unlimited" else int(v) for v in (soft, hard))
+    raise AssertionError(f"no address space line in /proc/{pid}/limits")
 
 
 class Processes(IntegrationTest):
@@ -35,6 +58,54 @@ class Processes(IntegrationTest):
                 self.assertEqual(os.readlink(f"/proc/{pid}/root"), roots[role])
         # The parent keeps root and is not filtered: it must fork, exec and bind.
         self.assertEqual(proc_status(server.proc.pid)["Uid"].split()[0], "0")
+
+    def test_each_child_has_its_address_space_limit(self):
+        _, kids = self.start()
+        for role, pid in kids.items():
+            with self.subTest(role=role):
+                want = None if sanitized_build() else DEFAULT_MEMORY_LIMIT[role]
+                self.assertEqual(address_space_limit(pid), (want, want))
+
+    def test_child_memory_limit_sets_every_child_and_a_child_past_it_dies_alone(self):
+        if sanitized_build():
+            self.skipTest("a sanitizer build sets no RLIMIT_AS")
+        # 64 MiB: each child starts in about 20. Then connections that each leave a
+        # part of a stanza in the router, with no per-address limits, push it past.
+        config = basic_config(self.workdir, "child_memory_limit = 64\nmax_connections_per_address = 0\n"
+                              "max_unauthenticated_per_address = 0\nc2s_timeout = 3600\n")
+        server = self.server(config).start()
+        kids = server.wait_sandboxed_children()
+        for role, pid in kids.items():
+            with self.subTest(role=role):
+                self.assertEqual(address_space_limit(pid), (64 * MIB, 64 * MIB))
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        part = b"<message to='a@localhost'><body>" + b"x" * 9000
+        held = []
+        try:
+            for n in range(6000):
+                if n % 100 == 0 and server.children().get("router") != kids["router"]:
+                    break
+                try:
+                    sock = streams.connect(5222)
+                    streams.open_stream(sock, "localhost")
+                    sock.sendall(part)
+                except OSError:
+                    break  # the router died under us
+                held.append(sock)
+            server.wait_log(rf"router \(pid {kids['router']}\) (killed by signal|exited with status)", timeout=30)
+        finally:
+            for sock in held:
+                sock.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        after = harness.wait_for(
+            lambda: (k := server.children()).get("router", kids["router"]) != kids["router"] and
+            proc_status(k["router"]).get("Seccomp") == "2" and k, timeout=15, what="a new router")
+        for other in ("s2s", "tls", "auth"):
+            self.assertEqual(after[other], kids[other], f"{other} was restarted too")
+        self.assertEqual(address_space_limit(after["router"]), (64 * MIB, 64 * MIB))
+        server.wait_log(rf"router \(pid {after['router']}\) is ready")
+        self.assertIsNone(server.proc.poll())
 
     def test_children_hold_no_file_outside_their_own_directory(self):
         _, kids = self.start()
