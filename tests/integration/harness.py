@@ -25,6 +25,10 @@ ROLE_BINARIES = {
 }
 ROLE_OF_COMM = {"xmppd-router": "router", "xmppd-s2s": "s2s", "xmppd-tls": "tls", "xmppd-auth": "auth"}
 SKIP = 77  # meson's exit code for a skipped test
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer write when they find
+# something (a sanitizer build, docs/design.md): a child's stderr is its log pipe to the
+# parent, so a child's report lands in the xmppd log even when the child is restarted.
+SANITIZER_REPORT = re.compile(r"ERROR: (?:Address|Leak)Sanitizer|runtime error: |SUMMARY: \w+Sanitizer")
 
 
 def enter_namespace():
@@ -104,6 +108,10 @@ class Server:
         rx = re.compile(pattern)
         return wait_for(lambda: rx.search(self.log(), after), timeout, f"log line /{pattern}/")
 
+    def sanitizer_reports(self):
+        """The log lines where a sanitizer reported a finding."""
+        return [line for line in self.log().splitlines() if SANITIZER_REPORT.search(line)]
+
     def children(self):
         """role -> pid of each running child of this parent."""
         found = {}
@@ -165,10 +173,13 @@ class IntegrationTest(unittest.TestCase):
     def tearDown(self):
         for server in self.servers:
             server.stop()
-        if self._outcome_failed():
+        reports = [line for server in self.servers if isinstance(server, Server) for line in server.sanitizer_reports()]
+        if reports or self._outcome_failed():
             for server in self.servers:
                 sys.stderr.write(f"--- log of {server.config} ---\n{server.log()}\n")
         shutil.rmtree(self.workdir, ignore_errors=True)
+        if reports:
+            self.fail("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
 
     def _outcome_failed(self):
         result = getattr(self._outcome, "result", None)
