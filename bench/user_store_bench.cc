@@ -17,15 +17,26 @@ using xmppd::router::UserStore;
 
 namespace {
 
-double stanzas_per_second(const std::string& dir, int stanzas, int per_commit) {
-  const std::string path = dir + "/user_store_bench.sqlite";
-  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
+std::string store_path(const std::string& dir) { return dir + "/user_store_bench.sqlite"; }
+
+void remove_store(const std::string& dir) {
+  for (const char* suffix : {"", "-wal", "-shm"}) unlink((store_path(dir) + suffix).c_str());
+}
+
+// A new, empty store in `dir`, replacing the previous run's.
+std::unique_ptr<UserStore> fresh_store(const std::string& dir) {
+  remove_store(dir);
   std::string error;
-  auto store = UserStore::open(path, error);
+  auto store = UserStore::open(store_path(dir), error);
   if (!store) {
     std::fprintf(stderr, "%s\n", error.c_str());
     std::exit(1);
   }
+  return store;
+}
+
+double stanzas_per_second(const std::string& dir, int stanzas, int per_commit) {
+  auto store = fresh_store(dir);
   const std::string stanza =
       "<message xmlns='jabber:client' from='bob@example.org/desk' to='alice@example.org' type='chat'>"
       "<body>" +
@@ -40,21 +51,14 @@ double stanzas_per_second(const std::string& dir, int stanzas, int per_commit) {
   store->commit();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   store.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
+  remove_store(dir);
   return stanzas / seconds;
 }
 
 // Microseconds per store_offline call for a user with 4 MiB (512 messages of 8 KiB) waiting,
 // each call its own loop turn: refused by the default quota, or (a larger quota) kept.
 double microseconds_per_call_at_4mib(const std::string& dir, int calls, bool refused) {
-  const std::string path = dir + "/user_store_bench.sqlite";
-  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
-  std::string error;
-  auto store = UserStore::open(path, error);
-  if (!store) {
-    std::fprintf(stderr, "%s\n", error.c_str());
-    std::exit(1);
-  }
+  auto store = fresh_store(dir);
   const std::string bare = "victim@example.org";
   const std::string big(8 << 10, 'j');
   for (int i = 0; i < 512; ++i)
@@ -70,7 +74,7 @@ double microseconds_per_call_at_4mib(const std::string& dir, int calls, bool ref
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   store.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) unlink((path + suffix).c_str());
+  remove_store(dir);
   return seconds * 1e6 / calls;
 }
 
