@@ -7,6 +7,7 @@
 #include <string>
 
 #include "xml/element_test_util.h"
+#include "xml/stream_parser.h"
 
 namespace xmppd::xml {
 namespace {
@@ -89,11 +90,23 @@ TEST(ParseFragment, OversizedIsRefused) {
   EXPECT_TRUE(parse_fragment("<a/>", kClientNs, 4).has_value());
 }
 
+std::string nested(std::size_t levels) {
+  std::string text;
+  for (std::size_t i = 0; i < levels; ++i) text += "<a>";
+  for (std::size_t i = 0; i < levels; ++i) text += "</a>";
+  return text;
+}
+
 TEST(ParseFragment, TooDeepIsRefused) {
-  std::string deep;
-  for (int i = 0; i < 40; ++i) deep += "<a>";
-  for (int i = 0; i < 40; ++i) deep += "</a>";
-  why_not(deep);
+  why_not(nested(40));
+}
+
+// What a stream accepted must pass the IPC link: the fragment parser counts depth as the
+// stream parser does with its default limits, the top-level element included.
+TEST(ParseFragment, DepthCountedAsTheStreamParserCountsIt) {
+  std::size_t max_depth = ParserLimits{kLimit}.max_depth;
+  EXPECT_TRUE(parse_fragment(nested(max_depth), kClientNs, kLimit).has_value());
+  EXPECT_NE(why_not(nested(max_depth + 1)).find("deep"), std::string::npos);
 }
 
 TEST(ParseFragment, TwoElementsAreRefused) {
