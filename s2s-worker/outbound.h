@@ -102,6 +102,10 @@ class OutboundStream final : xml::StreamParser::Handler {
   void fail(const std::string& why, bool retry_next_address = false);
   bool check_certificate();
   tls::PeerVerification judge_certificate(const std::string& local) const;
+  // DANE (outbound_dane.cc). check_dane: false when the TLSA records refuse the peer (the
+  // stream is then failing); with_dane: a verification made trusted by a DANE match.
+  bool check_dane();
+  tls::PeerVerification with_dane(const std::string& local, tls::PeerVerification pkix) const;
   std::string tls_summary() const;
   void expire_piggybacks();
   static void on_timer(evutil_socket_t, short, void* arg);
@@ -133,6 +137,9 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool sasl_tried_ = false;
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   tls::PeerVerification certificate_;
+  DaneLookup dane_;           // the TLSA records of this connection's target
+  std::string dane_outcome_;  // "DANE-EE matched", "no DANE (unsigned)"...: empty without use_dane
+  bool dane_matched_ = false;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
   std::vector<Verify> verifies_;    // not yet sent
   std::map<VerifyKey, std::uint64_t> waiting_;  // sent, by what the answer carries

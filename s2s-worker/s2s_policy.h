@@ -24,6 +24,8 @@ class S2sPolicy {
   bool requires_certificate(const std::string& local, const std::string& remote) const;
   std::size_t max_stanza_bytes(const std::string& local) const;
   std::chrono::seconds timeout(const std::string& local) const;
+  // use_dane: TLSA records of the remote's SRV targets are checked (s2s-worker/outbound_dane.cc).
+  bool use_dane(const std::string& local) const;
 
  private:
   struct Host {
@@ -33,6 +35,7 @@ class S2sPolicy {
     std::set<std::string> secure_domains, insecure_domains;
     std::size_t max_stanza_bytes = 512 * 1024;
     std::chrono::seconds timeout{90};
+    bool use_dane = false;
   };
   const Host* find(const std::string& local) const;
 
