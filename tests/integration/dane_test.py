@@ -14,6 +14,7 @@ zone's DS record as dns_trust_anchor. One SRV target, so each refusal is the sta
 import datetime
 import hashlib
 import os
+import subprocess
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +30,7 @@ ZONE = "dane.test"            # signed; the trust anchor is its DS record
 UNSIGNED = "unsigned.test"    # served by the same nsd, not signed
 NSD = "127.0.0.53"            # the test's only DNS server, where xmppd_config points
 PEER = "127.0.0.3"            # every receiving server, one at a time
+RESOLVE = os.path.join(harness.BUILD_DIR, "tests", "resolve")
 
 
 def spki_sha256(cert):
@@ -110,6 +112,14 @@ class DaneTest(FederationTest):
             records += [f"_5269._tcp.xmpp.{label} IN TLSA {t}" for t in tlsa]
         # A validated SRV record naming a host in a zone without signatures.
         records.append(f"_xmpp-server._tcp.pkix IN SRV 0 0 5269 xmpp.{UNSIGNED}.")
+        # Two targets, the preferred one with a bogus TLSA set; a direct TLS target, whose
+        # records are those of its own port.
+        records += [f"_xmpp-server._tcp.two IN SRV 0 0 5269 xmpp.bogus.{ZONE}.",
+                    f"_xmpp-server._tcp.two IN SRV 10 0 5269 xmpp.ee.{ZONE}.",
+                    f"_xmpps-server._tcp.direct IN SRV 0 0 5270 xmpp.direct.{ZONE}.",
+                    f"xmpp.direct IN A {PEER}",
+                    f"_5270._tcp.xmpp.direct IN TLSA 3 1 1 {ee}",
+                    f"_5269._tcp.xmpp.direct IN TLSA 3 1 1 {wrong}"]
         zone_file = os.path.join(zonedir, f"{ZONE}.zone")
         with open(zone_file, "w") as f:
             f.write(f"$ORIGIN {ZONE}.\n$TTL 300\n" + "\n".join(records) + "\n")
@@ -117,7 +127,8 @@ class DaneTest(FederationTest):
         with open(unsigned_file, "w") as f:
             # A mismatching TLSA record: without DNSSEC it must not count.
             f.write(f"$ORIGIN {UNSIGNED}.\n$TTL 300\n@ IN SOA ns.{ZONE}. hostmaster.{ZONE}. 1 3600 900 604800 300\n"
-                    f"@ IN NS ns.{ZONE}.\nxmpp IN A {PEER}\n_5269._tcp.xmpp IN TLSA 3 1 1 {wrong}\n")
+                    f"@ IN NS ns.{ZONE}.\nxmpp IN A {PEER}\n_5269._tcp.xmpp IN TLSA 3 1 1 {wrong}\n"
+                    f"_xmpp-server._tcp IN SRV 0 0 5269 xmpp.{UNSIGNED}.\n")
         ksk = signed_zone.keygen(zonedir, ZONE, "-k")
         zsk = signed_zone.keygen(zonedir, ZONE)
         self.trust_anchor = os.path.join(zonedir, f"{ksk}.ds")
@@ -128,6 +139,39 @@ class DaneTest(FederationTest):
         signed_zone.alter(signed, served, [(f"_5269._tcp.xmpp.bogus.{ZONE}.", "TLSA", f"3 1 1 {wrong}",
                                             f"3 1 1 {ee}")])
         signed_zone.serve(self, self.workdir, NSD, {ZONE: served, UNSIGNED: unsigned_file})
+
+    def connect(self, domain):
+        """The s2s worker's connector alone (tests/resolve, under the s2s sandbox), as use_dane
+        runs it: the target it connects to and what it found out about DANE."""
+        listener = harness.listen(self, PEER, 5270 if domain.startswith("direct.") else 5269)
+        r = subprocess.run([RESOLVE, "--dnssec", "--dane", "--trust-anchor", self.trust_anchor, NSD, "test",
+                            "connect", domain], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, -31, f"killed by its sandbox (SIGSYS); stderr: {r.stderr}")
+        listener.close()
+        return r.stdout.strip()
+
+    def test_connector_finds_the_records_of_each_kind_of_target(self):
+        self.assertEqual(self.connect(f"ee.{ZONE}"),
+                         f"connected xmpp.ee.{ZONE} 5269 starttls {PEER} port 5269 secure dane 1 records")
+        self.assertEqual(self.connect(f"direct.{ZONE}"),
+                         f"connected xmpp.direct.{ZONE} 5270 direct {PEER} port 5270 secure dane 1 records")
+        self.assertEqual(self.connect(f"none.{ZONE}"),
+                         f"connected xmpp.none.{ZONE} 5269 starttls {PEER} port 5269 secure no-dane no TLSA records")
+        # The SRV answer validated ("secure"), the TLSA answer not.
+        self.assertEqual(self.connect(f"pkix.{ZONE}"),
+                         f"connected xmpp.{UNSIGNED} 5269 starttls {PEER} port 5269 secure no-dane unsigned")
+        # An SRV answer that is not signed: its targets' TLSA records are not asked for.
+        self.assertEqual(self.connect(UNSIGNED),
+                         f"connected xmpp.{UNSIGNED} 5269 starttls {PEER} port 5269 insecure no-dane unsigned")
+        # No SRV record at all (a validated denial): the domain itself, no DANE (RFC 7673 is for SRV).
+        self.assertEqual(self.connect(f"xmpp.ee.{ZONE}"),
+                         f"connected xmpp.ee.{ZONE} 5269 starttls {PEER} port 5269 secure no-dane no SRV record")
+
+    def test_connector_skips_a_target_whose_tlsa_answer_is_bogus(self):
+        self.assertEqual(self.connect(f"two.{ZONE}"),
+                         f"connected xmpp.ee.{ZONE} 5269 starttls {PEER} port 5269 secure dane 1 records")
+        self.assertEqual(self.connect(f"bogus.{ZONE}"),
+                         f"failed DNSSEC validation failed for _5269._tcp.xmpp.bogus.{ZONE} (TLSA)")
 
     def sender(self, use_dane=True, secure_auth=True):
         extra = (f'dns_trust_anchor = "{self.trust_anchor}"\n'
