@@ -44,7 +44,7 @@ struct DaneVerification {
 // target (RFC 7673 §4: a DANE-TA match also needs a certificate valid for either; a DANE-EE
 // match needs no name at all, RFC 7671 §5.1). Dates are checked at `at`, or now, for DANE-TA
 // only (RFC 7671 §5.1: DANE-EE ignores the validity period).
-DaneVerification verify_dane(X509* leaf, STACK_OF(X509)* untrusted_chain, const std::vector<DaneRecord>& records,
+DaneVerification verify_dane(X509* leaf, STACK_OF(X509) * untrusted_chain, const std::vector<DaneRecord>& records,
                              std::string_view domain, std::string_view host, std::optional<time_t> at = std::nullopt);
 
 // "DANE-EE(3) SPKI(1) SHA2-256(1)": a record's kind, for logs.

@@ -24,7 +24,7 @@ struct Deleter {
 using KeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 struct StackFree {
-  void operator()(STACK_OF(X509)* s) const { sk_X509_free(s); }
+  void operator()(STACK_OF(X509) * s) const { sk_X509_free(s); }
 };
 using StackPtr = std::unique_ptr<STACK_OF(X509), StackFree>;
 
@@ -89,9 +89,9 @@ Bytes sha256(const Bytes& in) {
   return digest;
 }
 
-DaneVerification check(const Cert& leaf, const std::vector<DaneRecord>& records, const std::vector<const Cert*>& chain = {},
-                       std::string_view domain = "example.test", std::string_view host = "xmpp.example.test",
-                       time_t at = kNow) {
+DaneVerification check(const Cert& leaf, const std::vector<DaneRecord>& records,
+                       const std::vector<const Cert*>& chain = {}, std::string_view domain = "example.test",
+                       std::string_view host = "xmpp.example.test", time_t at = kNow) {
   StackPtr stack(sk_X509_new_null());
   for (const Cert* c : chain) sk_X509_push(stack.get(), c->get());
   return verify_dane(leaf.get(), stack.get(), records, domain, host, at);
@@ -160,12 +160,9 @@ TEST(DaneTest, UnknownOrMalformedRecordsAreUnusable) {
   Cert self = make("a", nullptr, false);
   // Unknown usage, selector and matching type; a digest of the wrong length; a certificate
   // that does not decode.
-  const std::vector<DaneRecord> unusable = {{4, 1, 1, sha256(spki(self.get()))},
-                                            {3, 2, 1, sha256(spki(self.get()))},
-                                            {3, 1, 3, sha256(spki(self.get()))},
-                                            {3, 1, 1, {1, 2, 3}},
-                                            {3, 0, 0, {0x30, 0x03, 1, 2, 3}},
-                                            {3, 1, 1, {}}};
+  const std::vector<DaneRecord> unusable = {{4, 1, 1, sha256(spki(self.get()))}, {3, 2, 1, sha256(spki(self.get()))},
+                                            {3, 1, 3, sha256(spki(self.get()))}, {3, 1, 1, {1, 2, 3}},
+                                            {3, 0, 0, {0x30, 0x03, 1, 2, 3}},    {3, 1, 1, {}}};
   EXPECT_EQ(check(self, unusable).status, DaneStatus::kNoUsable);
   // Beside a usable record that does not match, they change nothing either.
   std::vector<DaneRecord> with_usable = unusable;
