@@ -32,6 +32,8 @@ class S2sPolicy {
   // The largest stanza sent to a peer that advertises no limit (XEP-0478).
   std::size_t peer_max_stanza_bytes(const std::string& local, const std::string& remote) const;
   std::chrono::seconds timeout(const std::string& local) const;
+  // use_dane: TLSA records of the remote's SRV targets are checked (s2s-worker/outbound_dane.cc).
+  bool use_dane(const std::string& local) const;
 
   static constexpr std::size_t kDefaultPeerStanzaBytes = 65535;  // jabberd2's s2s stanzasize
 
@@ -46,6 +48,7 @@ class S2sPolicy {
     std::size_t peer_max_stanza_bytes = kDefaultPeerStanzaBytes;
     std::map<std::string, std::size_t> peer_max_stanza_bytes_by_domain;
     std::chrono::seconds timeout{90};
+    bool use_dane = false;
   };
   const Host* find(const std::string& local) const;
 
