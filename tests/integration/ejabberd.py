@@ -130,7 +130,7 @@ class Ejabberd:
             modules["mod_s2s_dialback"] = {}
         settings = {
             "hosts": [self.domain],
-            "loglevel": "debug",
+            "loglevel": "info",
             "log_rotate_count": 0,
             "certfiles": [self.certfile],
             "ca_file": self.ca_file,
