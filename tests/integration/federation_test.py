@@ -222,9 +222,7 @@ class TwoServers(FederationTest):
     def test_anonymous_host_reaches_other_servers_only_if_allowed(self):
         for allowed in (False, True):
             with self.subTest(allow_anonymous_s2s=allowed):
-                for s in self.servers:
-                    s.stop()
-                self.servers.clear()
+                self.retire_servers()
                 self.start_xmppd(A, host_extra=f'authentication = "anonymous"\n'
                                                    f'allow_anonymous_s2s = {"true" if allowed else "false"}\n')
                 b = self.start_xmppd(B)
