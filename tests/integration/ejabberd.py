@@ -15,9 +15,9 @@ listening on one 127.0.0.x address. What makes it run beside anything else on th
   ejabberd user ourselves (setpriv).
 - Name resolution: ERL_INETRC (inetrc in the configuration directory) makes Erlang's resolver
   read /etc/hosts and /etc/resolv.conf, which the test bind-mounts (harness.TestDns).
-- Certificates: its certificate must carry DNS names only. A certificate with an
-  id-on-xmppAddr otherName crashes ejabberd's inbound s2s (ejabberd_s2s_in) when it checks
-  the peer's identity; certs.Authority.issue makes DNS names only.
+- Certificates: a peer's certificate with an id-on-xmppAddr otherName crashes ejabberd's
+  inbound s2s (ejabberd_s2s_in) when the peer authenticates by SASL EXTERNAL, so the
+  certificates of the tests (certs.Authority.issue) carry DNS names only.
 - No mod_s2s_dialback unless asked: ejabberd then authenticates s2s by SASL EXTERNAL only,
   both ways.
 """
