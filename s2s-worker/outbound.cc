@@ -46,6 +46,10 @@ OutboundStream::~OutboundStream() {
 void OutboundStream::start() {
   timeval tv{static_cast<time_t>(federation_.policy().timeout(local_).count()), 0};
   event_add(timer_.get(), &tv);
+  connect();
+}
+
+void OutboundStream::connect() {
   attempt_ = std::make_unique<ConnectAttempt>(
       federation_.base(), *federation_.resolver(), remote_, federation_.allow_private_addresses(),
       [this](Connected c) { connected(std::move(c)); }, [this](std::string why) { fail(why); });
@@ -160,7 +164,25 @@ void OutboundStream::element(xml::Element e, std::size_t) {
   // not ours to act on.
 }
 
-void OutboundStream::stream_closed() { fail("the peer closed the stream"); }
+void OutboundStream::stream_closed() {
+  if (!retry_without_external("the peer closed the stream")) fail("the peer closed the stream");
+}
+
+// ejabberd 23.01 closes the connection when our <auth mechanism='EXTERNAL'/> comes with a
+// certificate that has an id-on-xmppAddr name (its inbound s2s crashes on it). A peer that
+// offered dialback as well then gets a new connection on which dialback is used; the next
+// SASL failure or close is final.
+bool OutboundStream::retry_without_external(const std::string& why) {
+  if (state_ != State::kAuthenticating || !sasl_tried_ || dialback_sent_ || !peer_dialback_ || external_broke_peer_)
+    return false;
+  external_broke_peer_ = true;
+  log::warning("s2s outbound %s -> %s via %s: %s in answer to SASL EXTERNAL; connecting again to use dialback",
+               local_.c_str(), remote_.c_str(), address_.c_str(), why.c_str());
+  retire_transport();
+  state_ = State::kConnecting;
+  connect();
+  return true;
+}
 
 void OutboundStream::read_limits(const xml::Element& features) {
   const xml::Element* limits = features.child(kLimitsNs, "limits");
@@ -250,7 +272,7 @@ void OutboundStream::authenticate(const xml::Element& features) {
     for (const xml::Element* m : mechanisms->children()) external |= m->text() == "EXTERNAL";
   // Our certificate went out only under TLS 1.3 (tls/client_contexts.cc).
   bool presented = transport_->encrypted() && SSL_version(transport_->ssl()) >= TLS1_3_VERSION;
-  if (external && presented && !sasl_tried_) {
+  if (external && presented && !sasl_tried_ && !external_broke_peer_) {
     sasl_tried_ = true;
     transport_->send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" + base64_encode(local_) +
                      "</auth>");
@@ -431,9 +453,11 @@ void OutboundStream::closed(std::string_view why) {
     federation_.stream_finished(*this);
     return;
   }
+  std::string lost = "connection to " + address_ + " lost: " + std::string(why);
+  if (retry_without_external(lost)) return;
   // A connection lost before the peer said anything may be a bad address or a broken
   // TLS path: the next address or target may do better.
-  fail("connection to " + address_ + " lost: " + std::string(why), !header_seen_ || state_ == State::kTlsHandshake);
+  fail(lost, !header_seen_ || state_ == State::kTlsHandshake);
 }
 
 void OutboundStream::fail(const std::string& why, bool retry_next_address) {

@@ -95,6 +95,8 @@ class OutboundStream final : xml::StreamParser::Handler {
   };
   using VerifyKey = std::tuple<std::string, std::string>;  // (stream id, local domain)
 
+  void connect();
+  bool retry_without_external(const std::string& why);
   void connected(Connected connection);
   void retire_transport();
   void open_stream();
@@ -143,6 +145,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool header_seen_ = false;
   bool connected_once_ = false;  // a TCP connection was made to some address
   bool sasl_tried_ = false;
+  bool external_broke_peer_ = false;  // the peer closed on our SASL EXTERNAL: dialback only
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   tls::PeerVerification certificate_;
   DaneLookup dane_;           // the TLSA records of this connection's target

@@ -45,8 +45,10 @@ class Authority:
     def pem(self):
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def issue(self, domain, kind="ec", days=30, not_before_days=-1, client_auth=True, names=None, usages=None):
-        """usages: the extended key usages, instead of serverAuth (and clientAuth)."""
+    def issue(self, domain, kind="ec", days=30, not_before_days=-1, client_auth=True, names=None, usages=None,
+              xmpp_addr=False):
+        """usages: the extended key usages, instead of serverAuth (and clientAuth).
+        xmpp_addr: an id-on-xmppAddr name for the domain too, as Prosody's own certificates have."""
         key = new_key(kind)
         names = names or [domain]
         if usages is None:
@@ -57,9 +59,21 @@ class Authority:
                    .serial_number(x509.random_serial_number())
                    .not_valid_before(NOW + datetime.timedelta(days=not_before_days))
                    .not_valid_after(NOW + datetime.timedelta(days=days))
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+                   .add_extension(x509.SubjectAlternativeName(
+                       [x509.DNSName(n) for n in names] +
+                       ([x509.OtherName(XMPP_ADDR, _der_utf8(domain))] if xmpp_addr else [])), critical=False)
                    .add_extension(x509.ExtendedKeyUsage(usages), critical=False))
         return key, _sign(builder, self.key)
+
+
+XMPP_ADDR = x509.ObjectIdentifier("1.3.6.1.5.5.7.8.5")  # id-on-xmppAddr (RFC 6120 §13.7.1.4)
+
+
+def _der_utf8(text):
+    """A DER UTF8String, as an otherName's value."""
+    data = text.encode()
+    assert len(data) < 128
+    return bytes([0x0c, len(data)]) + data
 
 
 def key_pem(key):

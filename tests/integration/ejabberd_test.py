@@ -34,8 +34,8 @@ class EjabberdInterop(FederationTest):
         ejabberd.register("bob", "bob pw")
         return ejabberd
 
-    def pair(self, xmppd_extra="s2s_secure_auth = true\n", authority=None, dialback=False):
-        a = self.start_xmppd(A, extra=xmppd_extra)
+    def pair(self, xmppd_extra="s2s_secure_auth = true\n", authority=None, dialback=False, xmpp_addr=False):
+        a = self.start_xmppd(A, extra=xmppd_extra, xmpp_addr=xmpp_addr)
         self.adduser(a, f"alice@{A}", "alice pw")
         ejabberd = self.start_ejabberd(authority, dialback)
         bob_ca = self.ca_file
@@ -87,6 +87,14 @@ class EjabberdInterop(FederationTest):
         self.exchange(alice, bob)
         a.wait_log(rf"s2s outbound {A} -> {B} via .*authenticated by SASL EXTERNAL")
         a.wait_log(rf"s2s inbound {B} -> {A} from .*certificate untrusted issuer.*authenticated by dialback")
+
+    def test_a_peer_that_closes_on_our_sasl_external_gets_dialback(self):
+        # With an id-on-xmppAddr name in xmppd's certificate, ejabberd 23.01 drops the
+        # connection at our <auth mechanism='EXTERNAL'/>; xmppd connects again for dialback.
+        a, ejabberd, alice, bob = self.pair("", dialback=True, xmpp_addr=True)
+        self.exchange(alice, bob)
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*in answer to SASL EXTERNAL; connecting again to use dialback")
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*authenticated by dialback")
 
 
 if __name__ == "__main__":

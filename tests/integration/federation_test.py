@@ -58,11 +58,11 @@ class FederationTest(ClientTest):
         self.c2s_address = {}
 
     def start_xmppd(self, domain, authority=None, extra="", host_extra="", cafile=None, client_auth=True,
-                    address=None, s2s_port=5269, s2s=True, more_hosts=(), allow_private=True):
+                    address=None, s2s_port=5269, s2s=True, more_hosts=(), allow_private=True, xmpp_addr=False):
         workdir = fresh_workdir(self.workdir, domain)
         authority = authority or self.ca
         for host in (domain, *more_hosts):
-            key, cert = authority.issue(host, "ec", client_auth=client_auth)
+            key, cert = authority.issue(host, "ec", client_auth=client_auth, xmpp_addr=xmpp_addr)
             certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
             certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
             self.c2s_address[host] = address or ADDRESS[domain]
