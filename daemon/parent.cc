@@ -66,6 +66,7 @@ ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
   for (const std::string& d : host.s2s_secure_domains) policy.add_secure_domains(d);
   for (const std::string& d : host.s2s_insecure_domains) policy.add_insecure_domains(d);
   policy.set_timeout_seconds(static_cast<std::uint32_t>(host.s2s_timeout));
+  policy.set_bidi(host.module_enabled("s2s_bidi"));
   return policy;
 }
 

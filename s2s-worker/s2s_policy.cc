@@ -31,6 +31,7 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
       for (const std::string& d : p.secure_domains()) add_domain(host.secure_domains, d);
       for (const std::string& d : p.insecure_domains()) add_domain(host.insecure_domains, d);
       if (p.timeout_seconds() > 0) host.timeout = std::chrono::seconds(p.timeout_seconds());
+      host.bidi = p.bidi();
     }
     by_host_[name] = std::move(host);
   }
@@ -67,6 +68,11 @@ std::size_t S2sPolicy::max_stanza_bytes(const std::string& local) const {
 std::chrono::seconds S2sPolicy::timeout(const std::string& local) const {
   const Host* h = find(local);
   return h != nullptr ? h->timeout : std::chrono::seconds(90);
+}
+
+bool S2sPolicy::bidi(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->enabled && h->bidi;
 }
 
 }  // namespace xmppd::s2s

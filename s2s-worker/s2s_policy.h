@@ -24,6 +24,8 @@ class S2sPolicy {
   bool requires_certificate(const std::string& local, const std::string& remote) const;
   std::size_t max_stanza_bytes(const std::string& local) const;
   std::chrono::seconds timeout(const std::string& local) const;
+  // Bidirectional streams (XEP-0288) for this host: "s2s_bidi" in modules_enabled.
+  bool bidi(const std::string& local) const;
 
  private:
   struct Host {
@@ -33,6 +35,7 @@ class S2sPolicy {
     std::set<std::string> secure_domains, insecure_domains;
     std::size_t max_stanza_bytes = 512 * 1024;
     std::chrono::seconds timeout{90};
+    bool bidi = false;
   };
   const Host* find(const std::string& local) const;
 
