@@ -338,8 +338,7 @@ void Federation::deliver(OutboundStream& from, const std::string& from_domain, c
     from.pause_reading(true);
 }
 
-bool Federation::to_router(const std::string& from_domain, const std::string& to_domain,
-                           const xml::Element& stanza) {
+bool Federation::to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kServerNs);
   // The router holds what comes from here to the stream's own size limit. Escaping can make
