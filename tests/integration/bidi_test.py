@@ -5,9 +5,13 @@ xmppd and Prosody 0.12 (which ships mod_s2s_bidi), whichever side connects first
 it each direction has its own connection, as before. Bad input: a bidi request after
 authentication, or on a stream that is not encrypted, or to a host without it, is refused."""
 import asyncio
+import socket
+import ssl
+import threading
 
 import certs
 import harness
+import streams
 from federation_test import A, ADDRESS, B, FederationTest, RawPeer
 from prosody import Prosody, fresh_workdir
 
@@ -149,6 +153,82 @@ class BidiInbound(FederationTest):
         condition, text = peer.error()
         self.assertEqual((condition, text), ("unsupported-stanza-type", f"bidirectional streams are not enabled for {B}"))
         b.wait_log(r"s2s inbound evil.test -> b.test from .*: bidi refused")
+
+
+class BidiOutbound(FederationTest):
+    """Our outbound stream to a server played by the test, which offers bidi and dialback."""
+
+    def peer_server(self, after_ready):
+        """Serves b.test on its address: STARTTLS, features with bidi and dialback, accepts our
+        db:result; then passes what it read and the TLS socket to after_ready (in a thread)."""
+        key, cert = self.ca.issue(B, "ec")
+        cert_file, key_file = f"{self.workdir}/b.crt", f"{self.workdir}/b.key"
+        certs.write(cert_file, certs.cert_pem(cert))
+        certs.write(key_file, certs.key_pem(key), 0o600)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        listener = socket.create_server((ADDRESS[B], 5269))
+        self.addCleanup(listener.close)
+        header = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                  b"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+                  b"id='s1' from='b.test' to='a.test' version='1.0'>")
+        failures = []
+
+        def serve():
+            try:
+                conn, _ = listener.accept()
+                conn.settimeout(20)
+                streams.read_until(conn, b"to='b.test'>")
+                conn.sendall(header + b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>"
+                                      b"<required/></starttls></stream:features>")
+                streams.read_until(conn, b"/>")
+                conn.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+                tls = context.wrap_socket(conn, server_side=True)
+                streams.read_until(tls, b"to='b.test'>")
+                tls.sendall(header + b"<stream:features><bidi xmlns='urn:xmpp:features:bidi'/>"
+                                     b"<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>"
+                                     b"</stream:features>")
+                seen = streams.read_until(tls, b"</db:result>")
+                tls.sendall(b"<db:result from='b.test' to='a.test' type='valid'/>")
+                with tls:
+                    after_ready(seen, tls)
+            except Exception as e:  # reported by the test's thread
+                failures.append(e)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        return thread, failures
+
+    def test_the_peers_stanzas_on_our_stream_are_checked_and_delivered(self):
+        a = self.start_xmppd(A, extra=BIDI)
+        self.adduser(a, f"alice@{A}", "alice pw")
+        alice = self.login(f"alice@{A}/phone", "alice pw")
+        result = {}
+
+        def after_ready(seen, tls):
+            result["seen"] = seen
+            result["message"] = streams.read_until(tls, b"</message>")
+            tls.sendall(f"<message from='bob@{B}/desk' to='alice@{A}/phone' type='chat'><body>on your stream"
+                        f"</body></message>".encode())
+            tls.sendall(f"<message from='mallory@c.test' to='alice@{A}/phone' type='chat'><body>forged"
+                        f"</body></message>".encode())
+            result["end"] = streams.read_to_end(tls)
+
+        thread, failures = self.peer_server(after_ready)
+        alice.send_message(mto=f"bob@{B}", mbody="hello", mtype="chat")
+        m = self.receive(alice)
+        self.assertEqual((m["type"], m["body"], str(m["from"])), ("chat", "on your stream", f"bob@{B}/desk"))
+        thread.join(20)
+        self.assertEqual(failures, [])
+        # <bidi/> went out before authentication.
+        self.assertLess(result["seen"].index(b"<bidi xmlns='urn:xmpp:bidi'/>"), result["seen"].index(b"<db:result"))
+        self.assertIn(b"hello", result["message"])
+        self.assertEqual(streams.stream_error(result["end"])[0], "invalid-from")
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*\(bidirectional\): stanza from c.test, which this stream has "
+                   r"not authenticated")
+        # Only one message reached alice: the forged one ended the stream.
+        with self.assertRaises(asyncio.TimeoutError):
+            self.receive(alice, timeout=1)
 
 
 if __name__ == "__main__":
