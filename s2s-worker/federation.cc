@@ -246,11 +246,21 @@ void Federation::bidi_drained(stream::Session& inbound) {
 
 void Federation::release(stream::Session& inbound) {
   held_for_router_.erase(&inbound);
-  for (auto& [pair, route] : routes_) {
-    if (route.bidi != &inbound) continue;
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    Route& route = it->second;
+    if (route.bidi != &inbound) {
+      ++it;
+      continue;
+    }
     route.bidi = nullptr;
-    // What it still held goes the usual way.
-    if (!route.queue.empty() && route.stream == nullptr) stream_for(pair);
+    // A route left with nothing is forgotten, so that peers cannot grow the map; what the
+    // stream still held goes the usual way.
+    if (route.stream == nullptr && route.queue.empty()) {
+      it = routes_.erase(it);
+      continue;
+    }
+    if (route.stream == nullptr) stream_for(it->first);
+    ++it;
   }
 }
 
