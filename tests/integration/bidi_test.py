@@ -124,6 +124,13 @@ class BidiInbound(FederationTest):
         # And the peer's own stanzas still arrive.
         peer.send(f"<message from='eve@evil.test' to='bob@{B}' type='chat'><body>hi</body></message>")
         self.assertEqual(self.receive(bob)["body"], "hi")
+        # Once that stream ends, evil.test is reached the usual way, which fails: it has no address.
+        peer.send("</stream:stream>")
+        streams.read_to_end(peer.sock)
+        b.wait_log(r"s2s connection from \S+ port \d+ closed")
+        bob.send_message(mto="eve@evil.test", mbody="after the end", mtype="chat")
+        m = self.receive(bob)
+        self.assertEqual((m["type"], m["error"]["condition"]), ("error", "remote-server-not-found"))
 
     def test_bidi_after_authentication_is_refused(self):
         b = self.start_xmppd(B, extra=BIDI)
