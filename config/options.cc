@@ -70,6 +70,15 @@ void store_insecure_domains(const Value& v, Settings&, HostSettings& h) {
   store_domains(h.s2s_insecure_domains, v);
 }
 
+void store_blacklist(const Value& v, Settings&, HostSettings& h) { store_domains(h.s2s_blacklist, v); }
+void store_whitelist(const Value& v, Settings&, HostSettings& h) { store_domains(h.s2s_whitelist, v); }
+void store_peer_stanza_sizes(const Value& v, Settings&, HostSettings& h) {
+  h.s2s_peer_stanza_size_limits.clear();
+  for (const TableEntry& e : v.as_table().entries)
+    h.s2s_peer_stanza_size_limits[normalize_host_name(*e.key, nullptr).value_or(*e.key)] =
+        static_cast<std::size_t>(e.value.as_integer());
+}
+
 void store_authentication(const Value& v, Settings&, HostSettings& h) {
   h.authentication = v.as_string() == "internal_plain" ? "internal_hashed" : v.as_string();
 }
@@ -90,6 +99,24 @@ std::optional<Problem> stanza_limit(const Value& v) {
   if (v.as_integer() > kMaxStanzaLimit)
     return Problem{false, "must be at most 1000000 bytes (a stanza must fit in one record between the router and "
                           "the s2s worker), got " + std::to_string(v.as_integer())};
+  return std::nullopt;
+}
+
+// { ["domain"] = bytes, ... }: each key a domain, each value a stanza limit.
+std::optional<Problem> stanza_limits_by_domain(const Value& v) {
+  if (!v.is_table()) return Problem{false, "expects a table such as { [\"example.org\"] = 262144 }"};
+  for (const TableEntry& e : v.as_table().entries) {
+    std::string why;
+    if (!e.key || !normalize_host_name(*e.key, &why))
+      return Problem{false, "expects domain names as keys, got " + (e.key ? "\"" + *e.key + "\" (" + why + ")"
+                                                                          : std::string("a list entry"))};
+    if (!e.value.is_integer())
+      return Problem{false, "expects a number of bytes for \"" + *e.key + "\", got " + std::string(type_name(e.value))};
+    if (auto problem = stanza_limit(e.value)) {
+      problem->message = "[\"" + *e.key + "\"] " + problem->message;
+      return problem;
+    }
+  }
   return std::nullopt;
 }
 
@@ -249,6 +276,20 @@ const std::vector<OptionSpec>& options_table() {
       {"s2s_timeout", kInteger, H, "90", timeout,
        "Seconds allowed for a server connection to be authenticated.",
        host<&HostSettings::s2s_timeout>},
+      {"dialback_without_dialback", kBool, H, "false", nullptr,
+       "Accept a server's dialback without asking its authoritative server when its certificate is trusted and "
+       "valid for the domain (XEP-0344); where a certificate is required this is always so.",
+       host<&HostSettings::dialback_without_dialback>},
+      {"s2s_blacklist", kStringList, H, "{}", domain_list,
+       "Remote domains refused in both directions.", store_blacklist},
+      {"s2s_whitelist", kStringList, H, "{}", domain_list,
+       "When not empty, the only remote domains allowed in either direction.", store_whitelist},
+      {"s2s_peer_stanza_size_limit", kInteger, H, "65535", stanza_limit,
+       "Largest stanza, in bytes, sent to a server that advertises no limit of its own (XEP-0478).",
+       host<&HostSettings::s2s_peer_stanza_size_limit>},
+      {"s2s_peer_stanza_size_limits", kTable, H, "{}", stanza_limits_by_domain,
+       "s2s_peer_stanza_size_limit for particular remote domains, as { [\"example.org\"] = 262144 }.",
+       store_peer_stanza_sizes},
       {"dialback_secret", kString, G, R"("")", nullptr,
        "Secret from which the parent derives the s2s worker's dialback keys, per epoch; empty for a random one at "
        "each start.",

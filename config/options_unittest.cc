@@ -76,9 +76,14 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_pending_subscriptions",
                                 "max_roster_items",
                                 "max_directed_presences",
-                                "max_user_sessions"})
+                                "max_user_sessions",
+                                "dialback_without_dialback",
+                                "s2s_blacklist",
+                                "s2s_whitelist",
+                                "s2s_peer_stanza_size_limit",
+                                "s2s_peer_stanza_size_limits"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 53u);
+  EXPECT_EQ(option_specs().size(), 58u);
 }
 
 TEST(Options, Scopes) {

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -38,6 +39,13 @@ struct HostSettings {
   std::vector<std::string> s2s_secure_domains, s2s_insecure_domains, admins;
   std::size_t s2s_stanza_size_limit = 512 * 1024;
   int s2s_timeout = 90;
+  bool dialback_without_dialback = false;
+  // Remote domains refused both ways; when s2s_whitelist is not empty, the only ones allowed.
+  std::vector<std::string> s2s_blacklist, s2s_whitelist;
+  // Largest stanza sent to a server that advertises no limit of its own (XEP-0478), and
+  // that size raised or lowered per remote domain.
+  std::size_t s2s_peer_stanza_size_limit = 65535;
+  std::map<std::string, std::size_t> s2s_peer_stanza_size_limits;
 
   bool module_enabled(std::string_view name) const;
 };

@@ -326,6 +326,37 @@ TEST(Settings, DomainLists) {
             kFile + ":1: interfaces must not contain an empty string");
 }
 
+TEST(Settings, RemoteDomainListsAndPeerStanzaSizes) {
+  Settings s = load_ok(
+      "s2s_blacklist = { \"Spam.Example\" }\n"
+      "s2s_peer_stanza_size_limit = 20000\n"
+      "s2s_peer_stanza_size_limits = { [\"Big.Example\"] = 512 * 1024 }\n"
+      "VirtualHost \"a.test\"\n"
+      "  s2s_whitelist = { \"friend.example\" }\n");
+  EXPECT_EQ(s.global.s2s_blacklist, Strings{"spam.example"});
+  EXPECT_EQ(s.global.s2s_peer_stanza_size_limit, 20000u);
+  EXPECT_EQ(s.global.s2s_peer_stanza_size_limits, (std::map<std::string, std::size_t>{{"big.example", 512 * 1024}}));
+  ASSERT_EQ(s.hosts.size(), 1u);
+  EXPECT_EQ(s.hosts[0].s2s_whitelist, Strings{"friend.example"});
+  EXPECT_EQ(s.hosts[0].s2s_blacklist, Strings{"spam.example"});
+  EXPECT_EQ(load_ok("").global.s2s_peer_stanza_size_limit, 65535u);
+
+  EXPECT_EQ(only_message("s2s_peer_stanza_size_limits = { 70000 }"),
+            kFile + ":1: s2s_peer_stanza_size_limits expects domain names as keys, got a list entry");
+  EXPECT_EQ(only_message("s2s_peer_stanza_size_limits = { [\"a b\"] = 70000 }"),
+            kFile + ":1: s2s_peer_stanza_size_limits expects domain names as keys, got \"a b\" (character ' ' is "
+                    "not allowed)");
+  EXPECT_EQ(only_message("s2s_peer_stanza_size_limits = { [\"x.example\"] = \"big\" }"),
+            kFile + ":1: s2s_peer_stanza_size_limits expects a number of bytes for \"x.example\", got a string");
+  EXPECT_EQ(only_message("s2s_peer_stanza_size_limits = { [\"x.example\"] = 100 }"),
+            kFile + ":1: s2s_peer_stanza_size_limits [\"x.example\"] must be at least 10000 bytes (RFC 6120 "
+                    "§13.12), got 100");
+  EXPECT_EQ(only_message("s2s_peer_stanza_size_limit = 5"),
+            kFile + ":1: s2s_peer_stanza_size_limit must be at least 10000 bytes (RFC 6120 §13.12), got 5");
+  EXPECT_EQ(only_message("s2s_blacklist = { \"bad domain\" }"),
+            kFile + ":1: s2s_blacklist expects domain names, got \"bad domain\" (character ' ' is not allowed)");
+}
+
 TEST(Settings, HostInheritsGlobalValuesAndOverridesThem) {
   Settings s = load_ok(
       "s2s_secure_auth = true\n"

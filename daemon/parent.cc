@@ -66,6 +66,12 @@ ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
   for (const std::string& d : host.s2s_secure_domains) policy.add_secure_domains(d);
   for (const std::string& d : host.s2s_insecure_domains) policy.add_insecure_domains(d);
   policy.set_timeout_seconds(static_cast<std::uint32_t>(host.s2s_timeout));
+  policy.set_dialback_without_dialback(host.dialback_without_dialback);
+  for (const std::string& d : host.s2s_blacklist) policy.add_blacklist(d);
+  for (const std::string& d : host.s2s_whitelist) policy.add_whitelist(d);
+  policy.set_peer_stanza_size_limit(static_cast<std::uint32_t>(host.s2s_peer_stanza_size_limit));
+  for (const auto& [domain, bytes] : host.s2s_peer_stanza_size_limits)
+    (*policy.mutable_peer_stanza_size_limits())[domain] = static_cast<std::uint32_t>(bytes);
   policy.set_bidi(host.module_enabled("s2s_bidi"));
   return policy;
 }

@@ -2,14 +2,32 @@
 
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "common/log.h"
 
 namespace xmppd::runtime {
+namespace {
+
+// Past RLIMIT_AS, operator new would throw std::bad_alloc through the C callbacks the
+// process runs in, and end in abort(), whose tgkill is on no syscall list: the parent would
+// report SIGSYS, a sandbox violation that never happened. Instead the child says what
+// happened, with no allocation, and exits.
+[[noreturn]] void out_of_memory() {
+  static constexpr char kLine[] =
+      "<3>out of memory: the address space limit (child_memory_limit) is reached; exiting\n";
+  (void)!::write(STDERR_FILENO, kLine, sizeof kLine - 1);
+  _exit(kExitOutOfMemory);
+}
+
+}  // namespace
+
+void install_out_of_memory_exit() { std::set_new_handler(out_of_memory); }
 
 const char* wire_role_name(ipc::Role role) {
   switch (role) {
@@ -153,6 +171,7 @@ int ChildRuntime::run() {
   log::init(log::Sink::kParentPipe, 0, sandbox::role_name(role_.role()));
   signal(SIGPIPE, SIG_IGN);
   signal(SIGHUP, SIG_IGN);  // reloads come from the parent as messages
+  install_out_of_memory_exit();
 
   ipc::Configure configure;
   if (!read_first_configure(configure)) return 1;

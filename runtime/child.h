@@ -23,6 +23,11 @@ namespace xmppd::runtime {
 // Descriptor layout at exec, set up by the parent.
 inline constexpr int kControlFd = 3;
 
+// A child past its address-space limit (child_memory_limit) exits with this status
+// (sysexits' EX_OSERR) after saying so; install_out_of_memory_exit() arranges it.
+inline constexpr int kExitOutOfMemory = 71;
+void install_out_of_memory_exit();
+
 // Record limits on the control channel: configuration can be long, answers are short.
 inline constexpr ipc::Limits kParentToChild{1 << 20, 1};
 inline constexpr ipc::Limits kChildToParent{64 << 10, 0};

@@ -96,6 +96,10 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
     bounce(stanza.xml(), "cancel", "not-allowed", "Communication with remote domains is not enabled");
     return;
   }
+  if (std::string why = policy_.domain_refusal(local, remote); !why.empty()) {
+    bounce(stanza.xml(), "cancel", "not-allowed", "Communication with " + remote + " is not allowed: " + why);
+    return;
+  }
   send_out({local, remote}, stanza.xml());
 }
 
@@ -124,8 +128,7 @@ void Federation::send_out(const Pair& pair, std::string_view xml) {
   Route& route = routes_[pair];
   OutboundStream* stream = route.stream;
   if (stream != nullptr && route.queue.empty() && stream->ready_for(pair.first) && !stream->congested()) {
-    if (!stream->send_stanza(xml))
-      bounce(xml, "modify", "policy-violation", pair.second + " does not accept stanzas this large");
+    if (!stream->send_stanza(xml)) bounce(xml, "modify", "policy-violation", stream->size_refusal());
     return;
   }
   if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
@@ -214,8 +217,7 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
-    if (!stream.send_stanza(q.xml))
-      bounce(q.xml, "modify", "policy-violation", stream.remote() + " does not accept stanzas this large");
+    if (!stream.send_stanza(q.xml)) bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
   }
 }
 
@@ -278,6 +280,11 @@ void Federation::bounce_queue(Route& route, bool never_connected, const std::str
            "Server-to-server connection failed: " + why);
   route.queue.clear();
   route.queued_bytes = 0;
+}
+
+void Federation::inbound_refused(const std::string& local, const std::string& remote, const std::string& why) {
+  auto it = routes_.find({local, remote});
+  if (it != routes_.end() && it->second.stream != nullptr) it->second.stream->note_refused_peer(why);
 }
 
 void Federation::stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why) {

@@ -88,6 +88,10 @@ class Federation {
   std::uint64_t verify(const std::string& local, const std::string& remote, const std::string& stream_id,
                        const std::string& key, std::uint64_t asker, const std::string& peer, VerifyDone done);
   void cancel_verify(std::uint64_t id);
+  // An inbound stream refused `remote`'s authentication for `local`. Servers such as jabberd2
+  // answer our own dialback only once theirs is accepted: the outbound stream for the pair
+  // then says why it got no answer.
+  void inbound_refused(const std::string& local, const std::string& remote, const std::string& why);
 
   // From outbound streams.
   // A stanza the peer sent on a bidirectional outbound stream, checked as an inbound

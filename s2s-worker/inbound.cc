@@ -11,6 +11,14 @@
 namespace xmppd::s2s {
 namespace {
 
+constexpr const char* kCertifiedDialback = "dialback with a trusted certificate (XEP-0344)";
+
+std::string certificate_required(const std::string& local, const std::string& remote,
+                                 const tls::PeerVerification& v) {
+  return local + " requires a trusted certificate valid for " + remote + ", and " +
+         tls::describe_shortfall(v, remote);
+}
+
 std::string certificate_reason(const tls::PeerVerification& v) {
   if (v.chain == tls::ChainStatus::kNoCertificate) return "no certificate was presented";
   std::string why = std::string("certificate ") + tls::describe(v.chain) + ", " + tls::describe(v.identity);
@@ -46,15 +54,26 @@ const tls::PeerVerification& InboundStream::certificate_for(const std::string& d
   return certificates_.emplace(domain, std::move(v)).first->second;
 }
 
+// The stream's certificate proves `domain` (the peer's TLS client certificate, trusted and
+// valid for it): what SASL EXTERNAL and XEP-0344 dialback rely on.
+bool InboundStream::certified(const std::string& domain) {
+  return session_.encrypted() && certificate_for(domain).trusted_for(domain);
+}
+
 void InboundStream::features(std::string& out) {
   const std::string& local = session_.host();
   const std::string& remote = session_.peer_domain();
-  if (!sasl_done_ && !remote.empty() && session_.encrypted() && certificate_for(remote).trusted_for(remote))
+  bool external = !sasl_done_ && !remote.empty() && certified(remote);
+  if (external)
     out += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>";
-  // Dialback is offered unless it is refused for every domain this peer could claim; each
-  // db:result is then judged on its own pair.
-  if (remote.empty() || !federation_.policy().requires_certificate(local, remote))
-    out += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
+  // Dialback is offered unless it is refused for every domain this peer could claim (each
+  // db:result is then judged on its own pair): where a certificate is required, it is
+  // offered on a certificate that proves the stream's domain (XEP-0344).
+  bool dialback = remote.empty() || !federation_.policy().requires_certificate(local, remote) || certified(remote);
+  if (dialback) out += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
+  if (!external && !dialback && session_.encrypted() && proved_.empty())
+    log_refusal(remote, local, "authentication",
+                "no method to offer: " + certificate_required(local, remote, certificate_for(remote)));
   // XEP-0288, offered before authentication only (Session asks for features once TLS is
   // settled).
   if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
@@ -119,6 +138,20 @@ void InboundStream::log_refusal(const std::string& remote, const std::string& lo
                                 const std::string& why) {
   log::warning("s2s inbound %s -> %s from %s (%s): %s refused: %s", remote.c_str(), local.c_str(),
                session_.peer().c_str(), tls_summary().c_str(), method, why.c_str());
+  if (!remote.empty()) federation_.inbound_refused(local, remote, why);
+}
+
+// s2s_blacklist and s2s_whitelist: a refused domain is told so, and a stream that proves
+// nothing else ends.
+bool InboundStream::refused_domain(const std::string& remote, const std::string& local, const char* method) {
+  std::string why = federation_.policy().domain_refusal(local, remote);
+  if (why.empty()) return false;
+  log_refusal(remote, local, method, why);
+  if (proved_.empty())
+    session_.stream_error("policy-violation", why);
+  else
+    session_.send(dialback_error("result", local, remote, {}, "cancel", "not-allowed", why));
+  return true;
 }
 
 // XEP-0178: the authorization identity, if any, must be the domain of the stream header, and
@@ -150,9 +183,9 @@ void InboundStream::sasl(const xml::Element& auth) {
     fail(remote + " is a domain of this server");
     return;
   }
-  const tls::PeerVerification& cert = certificate_for(remote);
-  if (!cert.trusted_for(remote)) {
-    fail(certificate_reason(cert));
+  if (refused_domain(remote, local, "SASL EXTERNAL")) return;
+  if (!certified(remote)) {
+    fail(tls::describe_shortfall(certificate_for(remote), remote));
     return;
   }
   sasl_done_ = true;
@@ -199,6 +232,7 @@ void InboundStream::db_result(const xml::Element& result) {
     refuse("not-authorized", remote + " is a domain of this server");
     return;
   }
+  if (refused_domain(remote, local, "dialback")) return;
   if (!session_.encrypted() && federation_.policy().require_encryption(local)) {
     if (proved_.empty())
       session_.stream_error("policy-violation", "encryption is required: use STARTTLS");
@@ -206,10 +240,11 @@ void InboundStream::db_result(const xml::Element& result) {
       refuse("policy-violation", "encryption is required for " + local);
     return;
   }
-  if (federation_.policy().requires_certificate(local, remote)) {
-    const tls::PeerVerification& cert = certificate_for(remote);
-    std::string why = "dialback is not accepted from " + remote + ", which must present a trusted certificate: " +
-                      certificate_reason(cert);
+  // Where a certificate is required, only a certificate can prove the domain: dialback then
+  // rests on it (XEP-0344), each claimed domain on its own check.
+  bool required = federation_.policy().requires_certificate(local, remote);
+  if (required && !certified(remote)) {
+    std::string why = certificate_required(local, remote, certificate_for(remote));
     log_refusal(remote, local, "dialback", why);
     // A stream already carrying other proven domains keeps them (XEP-0220 §2.4); a stream
     // with nothing else ends.
@@ -221,6 +256,12 @@ void InboundStream::db_result(const xml::Element& result) {
   }
   if (verifying_.count({remote, local})) return;
   if (proved_.count({remote, local})) {
+    session_.send(dialback_element("result", local, remote, {}, "valid", {}));
+    return;
+  }
+  // The certificate proves the domain as well as a callback would (XEP-0344 §2.4).
+  if (certified(remote) && (required || federation_.policy().dialback_without_dialback(local))) {
+    accept(remote, local, kCertifiedDialback);
     session_.send(dialback_element("result", local, remote, {}, "valid", {}));
     return;
   }

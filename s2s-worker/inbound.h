@@ -43,6 +43,9 @@ class InboundStream final : public stream::StreamHandler {
   void bidi(const xml::Element& request);
   // The certificate the peer presented, judged for `domain` (cached per domain).
   const tls::PeerVerification& certificate_for(const std::string& domain);
+  bool certified(const std::string& domain);
+  // True when s2s_blacklist or s2s_whitelist refuses `remote`: the refusal is sent.
+  bool refused_domain(const std::string& remote, const std::string& local, const char* method);
   void accept(const std::string& remote, const std::string& local, const char* method);
   void log_refusal(const std::string& remote, const std::string& local, const char* method, const std::string& why);
   std::string tls_summary() const;

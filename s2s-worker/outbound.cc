@@ -256,9 +256,8 @@ tls::PeerVerification OutboundStream::judge_certificate(const std::string& local
 bool OutboundStream::check_certificate() {
   certificate_ = judge_certificate(local_);
   if (certificate_.trusted_for(remote_) || !federation_.policy().requires_certificate(local_, remote_)) return true;
-  std::string why = "the certificate of " + remote_ + " is " + tls::describe(certificate_.chain) + ", " +
-                    tls::describe(certificate_.identity);
-  if (!certificate_.detail.empty()) why += " (" + certificate_.detail + ")";
+  std::string why = local_ + " requires a trusted certificate valid for " + remote_ + ": " +
+                    tls::describe_shortfall(certificate_, remote_);
   log::warning("s2s outbound %s -> %s via %s (%s): refused: %s", local_.c_str(), remote_.c_str(), address_.c_str(),
                tls_summary().c_str(), why.c_str());
   transport_->send(
@@ -383,8 +382,17 @@ void OutboundStream::become_ready() {
   federation_.stream_ready(*this, local_);
 }
 
+std::size_t OutboundStream::max_stanza_bytes() const {
+  return peer_max_bytes_ != 0 ? peer_max_bytes_ : federation_.policy().peer_max_stanza_bytes(local_, remote_);
+}
+
+std::string OutboundStream::size_refusal() const {
+  std::string why = remote_ + " accepts stanzas of at most " + std::to_string(max_stanza_bytes()) + " bytes";
+  return why + (peer_max_bytes_ != 0 ? " (XEP-0478)" : " (it announces no limit: s2s_peer_stanza_size_limit)");
+}
+
 bool OutboundStream::send_stanza(std::string_view xml) {
-  if (peer_max_bytes_ != 0 && xml.size() > peer_max_bytes_) return false;
+  if (xml.size() > max_stanza_bytes()) return false;
   sent_since_tick_ = true;
   idle_ticks_ = 0;
   transport_->send(xml);
@@ -469,10 +477,13 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
     return;
   }
   bool was_ready = state_ == State::kReady;
+  std::string full = why;
+  if (!was_ready && !refused_peer_.empty())
+    full += "; " + remote_ + " may be waiting for its own authentication to us, which was refused: " + refused_peer_;
   if (why != "closed") {
     std::string where = connected_once_ ? " via " + address_ + " (" + tls_summary() + ")" : "";
     log::warning("s2s outbound %s -> %s%s: %s: %s", local_.c_str(), remote_.c_str(), where.c_str(),
-                 was_ready ? "stream lost" : "Server-to-server connection failed", why.c_str());
+                 was_ready ? "stream lost" : "Server-to-server connection failed", full.c_str());
   }
   state_ = State::kDone;
   timer_.reset();
@@ -481,12 +492,12 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
   waiting.swap(waiting_);
   std::vector<Verify> unsent;
   unsent.swap(verifies_);
-  for (const auto& [key, request] : waiting) federation_.verify_answered(request, DialbackVerdict::kError, why);
-  for (const Verify& v : unsent) federation_.verify_answered(v.request, DialbackVerdict::kError, why);
+  for (const auto& [key, request] : waiting) federation_.verify_answered(request, DialbackVerdict::kError, full);
+  for (const Verify& v : unsent) federation_.verify_answered(v.request, DialbackVerdict::kError, full);
   if (transport_) transport_->close();
   // RFC 6120 §8.3.3: not-found when no server could be reached at all, timeout when one
   // was reached but the stream did not become usable in time (or at all).
-  federation_.stream_failed(*this, !connected_once_, was_ready, why);
+  federation_.stream_failed(*this, !connected_once_, was_ready, full);
 }
 
 }  // namespace xmppd::s2s

@@ -39,8 +39,15 @@ class OutboundStream final : xml::StreamParser::Handler {
   // dialback, or that domain's policy wants encryption or a certificate this stream lacks).
   bool add_local(const std::string& local);
   // Only once ready_for(). False when the stanza is over what the peer said it accepts
-  // (XEP-0478 max-bytes).
+  // (XEP-0478 max-bytes) or, when it said nothing, over s2s_peer_stanza_size_limit: some
+  // servers (jabberd2) silently stop reading a stream that brings a larger one.
   bool send_stanza(std::string_view xml);
+  // Why send_stanza refused a stanza, for its bounce.
+  std::string size_refusal() const;
+  // Our inbound side refused the peer's authentication of the pair while this stream waits.
+  void note_refused_peer(const std::string& why) {
+    if (state_ != State::kReady) refused_peer_ = why;
+  }
   // The peer reads slower than stanzas come: hold them back (the federation's queue is
   // bounded) until the connection has drained, rather than pile them up in it. A stream
   // that answered true tells the federation when it has drained.
@@ -109,6 +116,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   void flush_verifies();
   void fail(const std::string& why, bool retry_next_address = false);
   bool check_certificate();
+  std::size_t max_stanza_bytes() const;
   tls::PeerVerification judge_certificate(const std::string& local) const;
   std::string tls_summary() const;
   void expire_piggybacks();
@@ -143,6 +151,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool bidi_ = false;            // we sent <bidi/>: the peer may send on this stream once ready
   tls::PeerVerification certificate_;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
+  std::string refused_peer_;        // note_refused_peer()
   std::vector<Verify> verifies_;    // not yet sent
   std::map<VerifyKey, std::uint64_t> waiting_;  // sent, by what the answer carries
   // Local domains added after the first: when their db:result went out, and whether the

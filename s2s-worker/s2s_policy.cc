@@ -31,6 +31,13 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
       for (const std::string& d : p.secure_domains()) add_domain(host.secure_domains, d);
       for (const std::string& d : p.insecure_domains()) add_domain(host.insecure_domains, d);
       if (p.timeout_seconds() > 0) host.timeout = std::chrono::seconds(p.timeout_seconds());
+      host.dialback_without_dialback = p.dialback_without_dialback();
+      for (const std::string& d : p.blacklist()) add_domain(host.blacklist, d);
+      for (const std::string& d : p.whitelist()) add_domain(host.whitelist, d);
+      if (p.peer_stanza_size_limit() > 0) host.peer_max_stanza_bytes = p.peer_stanza_size_limit();
+      for (const auto& [name, bytes] : p.peer_stanza_size_limits())
+        if (auto domain = xmpp::prepare_domainpart(name); domain && bytes > 0)
+          host.peer_max_stanza_bytes_by_domain[*domain] = bytes;
       host.bidi = p.bidi();
     }
     by_host_[name] = std::move(host);
@@ -58,6 +65,26 @@ bool S2sPolicy::requires_certificate(const std::string& local, const std::string
   // s2s_secure_domains wins over everything; s2s_insecure_domains exempts from s2s_secure_auth.
   if (h->secure_domains.count(remote)) return true;
   return h->secure_auth && h->insecure_domains.count(remote) == 0;
+}
+
+bool S2sPolicy::dialback_without_dialback(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->dialback_without_dialback;
+}
+
+std::string S2sPolicy::domain_refusal(const std::string& local, const std::string& remote) const {
+  const Host* h = find(local);
+  if (h == nullptr) return {};
+  if (h->blacklist.count(remote)) return remote + " is in the s2s_blacklist of " + local;
+  if (!h->whitelist.empty() && !h->whitelist.count(remote)) return remote + " is not in the s2s_whitelist of " + local;
+  return {};
+}
+
+std::size_t S2sPolicy::peer_max_stanza_bytes(const std::string& local, const std::string& remote) const {
+  const Host* h = find(local);
+  if (h == nullptr) return kDefaultPeerStanzaBytes;
+  auto it = h->peer_max_stanza_bytes_by_domain.find(remote);
+  return it != h->peer_max_stanza_bytes_by_domain.end() ? it->second : h->peer_max_stanza_bytes;
 }
 
 std::size_t S2sPolicy::max_stanza_bytes(const std::string& local) const {

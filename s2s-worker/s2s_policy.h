@@ -22,18 +22,31 @@ class S2sPolicy {
   // A trusted certificate valid for `remote` is required (s2s_secure_auth, s2s_secure_domains,
   // s2s_insecure_domains): dialback is then refused.
   bool requires_certificate(const std::string& local, const std::string& remote) const;
+  // dialback_without_dialback: a trusted certificate valid for the domain stands in for the
+  // dialback callback even where no certificate is required (XEP-0344).
+  bool dialback_without_dialback(const std::string& local) const;
+  // Why s2s_blacklist or s2s_whitelist refuses `remote` for `local`, in both directions;
+  // empty when it is allowed.
+  std::string domain_refusal(const std::string& local, const std::string& remote) const;
   std::size_t max_stanza_bytes(const std::string& local) const;
+  // The largest stanza sent to a peer that advertises no limit (XEP-0478).
+  std::size_t peer_max_stanza_bytes(const std::string& local, const std::string& remote) const;
   std::chrono::seconds timeout(const std::string& local) const;
   // Bidirectional streams (XEP-0288) for this host: "s2s_bidi" in modules_enabled.
   bool bidi(const std::string& local) const;
+
+  static constexpr std::size_t kDefaultPeerStanzaBytes = 65535;  // jabberd2's s2s stanzasize
 
  private:
   struct Host {
     bool enabled = false;
     bool require_encryption = true;
     bool secure_auth = false;
-    std::set<std::string> secure_domains, insecure_domains;
+    bool dialback_without_dialback = false;
+    std::set<std::string> secure_domains, insecure_domains, blacklist, whitelist;
     std::size_t max_stanza_bytes = 512 * 1024;
+    std::size_t peer_max_stanza_bytes = kDefaultPeerStanzaBytes;
+    std::map<std::string, std::size_t> peer_max_stanza_bytes_by_domain;
     std::chrono::seconds timeout{90};
     bool bidi = false;
   };

@@ -24,6 +24,11 @@ ipc::S2sSettings settings() {
   q.set_enabled(false);
   q.add_secure_domains("bank.test");
   q.add_secure_domains("Vault.Test.");  // written as an admin might: prepared like a stream's domain
+  q.add_whitelist("Friend.Test");
+  q.set_dialback_without_dialback(true);
+  a.add_blacklist("spam.test");
+  a.set_peer_stanza_size_limit(20000);
+  (*a.mutable_peer_stanza_size_limits())["Big.Test"] = 1000000;
   return s;
 }
 
@@ -52,6 +57,27 @@ TEST(S2sPolicy, PerHostSwitchesAndLimits) {
   EXPECT_EQ(p.max_stanza_bytes("quiet.test"), 10000u);
   EXPECT_EQ(p.timeout("a.test").count(), 30);
   EXPECT_EQ(p.timeout("quiet.test").count(), 90);
+}
+
+TEST(S2sPolicy, RemoteDomainListsRefuseWithTheirReason) {
+  S2sPolicy p;
+  p.configure(settings());
+  EXPECT_EQ(p.domain_refusal("a.test", "spam.test"), "spam.test is in the s2s_blacklist of a.test");
+  EXPECT_EQ(p.domain_refusal("a.test", "friend.test"), "");
+  EXPECT_EQ(p.domain_refusal("quiet.test", "friend.test"), "");
+  EXPECT_EQ(p.domain_refusal("quiet.test", "spam.test"), "spam.test is not in the s2s_whitelist of quiet.test");
+  // The lists are per host: a.test's blacklist says nothing of quiet.test's peers.
+  EXPECT_EQ(p.domain_refusal("quiet.test", "other.test"), "other.test is not in the s2s_whitelist of quiet.test");
+}
+
+TEST(S2sPolicy, PeerStanzaSizeDefaultsToJabberd2sAndIsSetPerDomain) {
+  S2sPolicy p;
+  p.configure(settings());
+  EXPECT_EQ(p.peer_max_stanza_bytes("a.test", "other.test"), 20000u);
+  EXPECT_EQ(p.peer_max_stanza_bytes("a.test", "big.test"), 1000000u);
+  EXPECT_EQ(p.peer_max_stanza_bytes("quiet.test", "big.test"), S2sPolicy::kDefaultPeerStanzaBytes);
+  EXPECT_TRUE(p.dialback_without_dialback("quiet.test"));
+  EXPECT_FALSE(p.dialback_without_dialback("a.test"));
 }
 
 TEST(S2sPolicy, UnknownHostGetsTheStrictAnswer) {

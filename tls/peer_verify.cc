@@ -232,6 +232,13 @@ IdentityStatus match_common_names(X509* leaf, std::string_view domain, std::stri
   return IdentityStatus::kMismatch;
 }
 
+// A leaf without the extension may serve any purpose; with it, one of the two TLS purposes
+// (or anyExtendedKeyUsage) must be named.
+bool for_tls(X509* leaf) {
+  if ((X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0) return true;
+  return (X509_get_extended_key_usage(leaf) & (XKU_SSL_SERVER | XKU_SSL_CLIENT | XKU_ANYEKU)) != 0;
+}
+
 }  // namespace
 
 bool PeerVerification::trusted_for(std::string_view) const {
@@ -246,6 +253,10 @@ PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_S
   VerifyErrors errors = verify_chain(leaf, untrusted_chain, trust, at, constraints);
   result.chain = classify(errors);
   result.detail = describe_errors(errors);
+  if (result.chain == ChainStatus::kTrusted && !for_tls(leaf)) {
+    result.chain = ChainStatus::kWrongPurpose;
+    result.detail = "extended key usage without serverAuth or clientAuth";
+  }
   result.identity = match_identity(leaf, domain, &result.matched, constraints);
   return result;
 }
@@ -264,10 +275,46 @@ const char* describe(ChainStatus status) {
       return "not yet valid";
     case ChainStatus::kInvalid:
       return "invalid";
+    case ChainStatus::kWrongPurpose:
+      return "not for TLS";
     case ChainStatus::kNoCertificate:
       return "no certificate";
   }
   return "invalid";
+}
+
+std::string describe_shortfall(const PeerVerification& v, std::string_view domain) {
+  std::string why;
+  switch (v.chain) {
+    case ChainStatus::kTrusted:
+      break;
+    case ChainStatus::kNoCertificate:
+      return "no certificate was presented";
+    case ChainStatus::kSelfSigned:
+      why = "the certificate is self-signed";
+      break;
+    case ChainStatus::kUntrustedIssuer:
+      why = "the certificate's issuer is not trusted";
+      break;
+    case ChainStatus::kExpired:
+      why = "the certificate has expired";
+      break;
+    case ChainStatus::kNotYetValid:
+      why = "the certificate is not yet valid";
+      break;
+    case ChainStatus::kWrongPurpose:
+      why = "the certificate is not for TLS authentication (" + v.detail + ")";
+      break;
+    case ChainStatus::kInvalid:
+      why = "the certificate is invalid (" + v.detail + ")";
+      break;
+  }
+  if (v.identity != IdentityStatus::kMatches) {
+    why += why.empty() ? "the certificate" : ", and it";
+    why += " is not valid for ";
+    why += domain;
+  }
+  return why;
 }
 
 const char* describe(IdentityStatus status) {

@@ -17,7 +17,18 @@
 
 namespace xmppd::tls {
 
-enum class ChainStatus { kTrusted, kSelfSigned, kUntrustedIssuer, kExpired, kNotYetValid, kInvalid, kNoCertificate };
+// kWrongPurpose: the chain is sound, but the leaf's extended key usage names neither TLS
+// server nor TLS client authentication (a code-signing or e-mail certificate).
+enum class ChainStatus {
+  kTrusted,
+  kSelfSigned,
+  kUntrustedIssuer,
+  kExpired,
+  kNotYetValid,
+  kInvalid,
+  kWrongPurpose,
+  kNoCertificate
+};
 
 enum class IdentityStatus { kMatches, kMismatch, kNoCertificate };
 
@@ -38,7 +49,8 @@ struct PeerVerification {
 // a chain that repeats the leaf, as on the client side, is fine);
 // trust holds the anchors and stays the caller's. Validity is checked at `at`,
 // or now. No purpose and no host name are set on the verification: identity
-// is match_identity's job, and a serverAuth-only certificate is fine for s2s.
+// is match_identity's job, and a serverAuth-only certificate is fine for s2s (either TLS
+// purpose is, as RFC 6120 §13.7.1.1 allows; another purpose alone is kWrongPurpose).
 // A purpose or host set on trust's own parameters would still apply, so the
 // store given here should carry none.
 PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_STORE* trust, std::string_view domain,
@@ -46,6 +58,10 @@ PeerVerification verify_peer(X509* leaf, STACK_OF(X509)* untrusted_chain, X509_S
 
 const char* describe(ChainStatus status);
 const char* describe(IdentityStatus status);
+// What keeps the certificate from authenticating `domain`, said so that an admin can act on
+// it: "no certificate was presented", "the certificate has expired", "the certificate is
+// not valid for example.com", both problems when there are two. Empty when trusted_for().
+std::string describe_shortfall(const PeerVerification& v, std::string_view domain);
 // "TLSv1.3 TLS_AES_256_GCM_SHA384, SNI example.com, ALPN xmpp-client", for logs.
 std::string describe_session(SSL* ssl);
 

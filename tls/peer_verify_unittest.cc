@@ -365,6 +365,31 @@ TEST_F(VerifyPeerTest, ServerAuthOnlyCertificateIsTrusted) {
   EXPECT_TRUE(v.trusted_for("example.com"));
 }
 
+TEST_F(VerifyPeerTest, CertificateForAnotherPurposeIsNotTrusted) {
+  CertSpec spec = server_spec();
+  spec.eku = "codeSigning,emailProtection";
+  Cert leaf = issue(spec, &intermediate_);
+  PeerVerification v = verify(leaf, {&intermediate_});
+  EXPECT_EQ(v.chain, ChainStatus::kWrongPurpose) << v.detail;
+  EXPECT_FALSE(v.trusted_for("example.com"));
+  EXPECT_EQ(describe_shortfall(v, "example.com"),
+            "the certificate is not for TLS authentication (extended key usage without serverAuth or clientAuth)");
+  // Either TLS purpose is enough, as is a client certificate's.
+  spec.eku = "clientAuth";
+  EXPECT_TRUE(verify(issue(spec, &intermediate_), {&intermediate_}).trusted_for("example.com"));
+}
+
+TEST_F(VerifyPeerTest, ShortfallNamesWhatIsMissing) {
+  Cert leaf = issue(server_spec(), &intermediate_);
+  EXPECT_EQ(describe_shortfall(verify(leaf, {&intermediate_}), "example.com"), "");
+  EXPECT_EQ(describe_shortfall(verify(leaf, {&intermediate_}, kNow, "other.test"), "other.test"),
+            "the certificate is not valid for other.test");
+  EXPECT_EQ(describe_shortfall(verify(leaf, {}), "example.com"), "the certificate's issuer is not trusted");
+  EXPECT_EQ(describe_shortfall(verify(leaf, {}, kNow, "other.test"), "other.test"),
+            "the certificate's issuer is not trusted, and it is not valid for other.test");
+  EXPECT_EQ(describe_shortfall(PeerVerification(), "example.com"), "no certificate was presented");
+}
+
 TEST_F(VerifyPeerTest, DefaultTimeIsNow) {
   CertSpec spec = server_spec();
   spec.base = time(nullptr);

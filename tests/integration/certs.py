@@ -45,10 +45,12 @@ class Authority:
     def pem(self):
         return self.cert.public_bytes(serialization.Encoding.PEM)
 
-    def issue(self, domain, kind="ec", days=30, not_before_days=-1, client_auth=True, names=None):
+    def issue(self, domain, kind="ec", days=30, not_before_days=-1, client_auth=True, names=None, usages=None):
+        """usages: the extended key usages, instead of serverAuth (and clientAuth)."""
         key = new_key(kind)
         names = names or [domain]
-        usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
+        if usages is None:
+            usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
         builder = (x509.CertificateBuilder()
                    .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, domain)]))
                    .issuer_name(self.cert.subject).public_key(key.public_key())

@@ -222,9 +222,7 @@ class TwoServers(FederationTest):
     def test_anonymous_host_reaches_other_servers_only_if_allowed(self):
         for allowed in (False, True):
             with self.subTest(allow_anonymous_s2s=allowed):
-                for s in self.servers:
-                    s.stop()
-                self.servers.clear()
+                self.retire_servers()
                 self.start_xmppd(A, host_extra=f'authentication = "anonymous"\n'
                                                    f'allow_anonymous_s2s = {"true" if allowed else "false"}\n')
                 b = self.start_xmppd(B)
@@ -413,10 +411,10 @@ class InboundChecks(FederationTest):
         super().setUp()
         # Certificates are required, except from a.test, which may use dialback.
         self.b = self.start_xmppd(B, extra='s2s_secure_auth = true\ns2s_insecure_domains = { "a.test" }\n',
-                                  host_extra="s2s_stanza_size_limit = 10000\n")
+                                  host_extra='s2s_stanza_size_limit = 10000\ns2s_blacklist = { "spam.test" }\n')
 
-    def peer_with_certificate(self, domain):
-        key, cert = self.ca.issue(domain, "ec")
+    def peer_with_certificate(self, domain, authority=None, usages=None):
+        key, cert = (authority or self.ca).issue(domain, "ec", usages=usages)
         cert_file, key_file = f"{self.workdir}/{domain}.crt", f"{self.workdir}/{domain}.key"
         certs.write(cert_file, certs.cert_pem(cert))
         certs.write(key_file, certs.key_pem(key), 0o600)
@@ -481,8 +479,10 @@ class InboundChecks(FederationTest):
         answer = peer.read_until(b"</db:result>")
         self.assertIn(b"type='error'", answer)
         self.assertIn(b"<not-authorized", answer)
-        self.b.wait_log(r"s2s inbound c.test -> b.test .*dialback refused: dialback is not accepted from c.test, "
-                        r"which must present a trusted certificate")
+        self.assertIn(b"b.test requires a trusted certificate valid for c.test, and the certificate is not valid "
+                      b"for c.test", answer)
+        self.b.wait_log(r"s2s inbound c.test -> b.test .*dialback refused: b.test requires a trusted certificate "
+                        r"valid for c.test, and the certificate is not valid for c.test")
         # The stream keeps the domain it proved.
         peer.send("<iq type='get' id='p1' from='evil.test' to='b.test'><ping xmlns='urn:xmpp:ping'/></iq>")
         peer.send("</stream:stream>")
@@ -496,6 +496,57 @@ class InboundChecks(FederationTest):
         condition, text = peer.error()
         self.assertEqual(condition, "not-authorized")
         self.assertIn("no certificate was presented", text)
+
+    def test_certificate_backed_dialback_under_secure_auth(self):
+        # XEP-0344: a dialback-only server whose certificate proves its domain. No DNS names
+        # cert.test, so a callback could not succeed: "valid" comes from the certificate.
+        peer = self.peer_with_certificate("cert.test")
+        features = peer.starttls()
+        self.assertIn(b"<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>", features)
+        peer.send("<db:result from='cert.test' to='b.test'>0123456789abcdef</db:result>")
+        answer = peer.read_until(b"/>")
+        self.assertRegex(answer, rb"<db:result [^>]*type='valid'")
+        self.b.wait_log(r"s2s inbound cert.test -> b.test from .*certificate trusted, valid for the domain.*"
+                        r"authenticated by dialback with a trusted certificate \(XEP-0344\)")
+        # A second domain on the same stream is checked against the certificate on its own.
+        peer.send("<db:result from='other.test' to='b.test'>0123456789abcdef</db:result>")
+        answer = peer.read_until(b"</db:result>")
+        self.assertIn(b"type='error'", answer)
+        self.assertIn(b"the certificate is not valid for other.test", answer)
+        # The proven domain's stanzas pass; the refused one's end the stream.
+        peer.send("<message from='carol@cert.test' to='nobody@b.test'><body>hi</body></message>")
+        peer.send("<message from='carol@other.test' to='nobody@b.test'><body>hi</body></message>")
+        self.assertEqual(peer.error()[0], "invalid-from")
+
+    def test_dialback_on_an_untrusted_or_misused_certificate_names_the_problem(self):
+        stranger = certs.Authority("stranger CA")
+        for domain, authority, usages, why in [
+                ("untrusted.test", stranger, None, "the certificate's issuer is not trusted"),
+                ("signer.test", None, [certs.ExtendedKeyUsageOID.CODE_SIGNING],
+                 "the certificate is not for TLS authentication")]:
+            peer = self.peer_with_certificate(domain, authority, usages)
+            features = peer.starttls()
+            self.assertNotIn(b"<dialback", features)
+            self.assertNotIn(b"EXTERNAL", features)
+            self.b.wait_log(rf"s2s inbound {domain} -> b.test .*authentication refused: no method to offer: "
+                            rf"b.test requires a trusted certificate valid for {domain}, and {why}")
+            peer.send(f"<db:result from='{domain}' to='b.test'>0123456789abcdef</db:result>")
+            condition, text = peer.error()
+            self.assertEqual(condition, "not-authorized")
+            self.assertIn(why, text)
+
+    def test_blacklisted_domain_is_refused_even_with_a_good_certificate(self):
+        peer = self.peer_with_certificate("spam.test")
+        peer.starttls()
+        peer.send(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='EXTERNAL'>" +
+                  base64.b64encode(b"spam.test") + b"</auth>")
+        condition, text = peer.error()
+        self.assertEqual((condition, text), ("policy-violation", "spam.test is in the s2s_blacklist of b.test"))
+        peer = self.peer_with_certificate("spam.test")
+        peer.starttls()
+        peer.send("<db:result from='spam.test' to='b.test'>0123456789abcdef</db:result>")
+        self.assertEqual(peer.error(), ("policy-violation", "spam.test is in the s2s_blacklist of b.test"))
+        self.b.wait_log(r"s2s inbound spam.test -> b.test .*dialback refused: spam.test is in the s2s_blacklist")
 
     def test_a_stream_may_claim_only_so_many_domains(self):
         # Proven by its certificate, the stream survives each refused claim: the limit ends it.

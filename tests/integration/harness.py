@@ -169,13 +169,20 @@ class IntegrationTest(unittest.TestCase):
         self.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
         os.chmod(self.workdir, 0o755)
         self.servers = []
+        self.retired = []  # stopped before the end of the test: their logs are still judged
 
-    def tearDown(self):
+    def retire_servers(self):
+        """Stops every server started so far, for a test that starts afresh."""
         for server in self.servers:
             server.stop()
-        reports = [line for server in self.servers if isinstance(server, Server) for line in server.sanitizer_reports()]
+        self.retired += self.servers
+        self.servers = []
+
+    def tearDown(self):
+        self.retire_servers()
+        reports = [line for server in self.retired if isinstance(server, Server) for line in server.sanitizer_reports()]
         if reports or self._outcome_failed():
-            for server in self.servers:
+            for server in self.retired:
                 sys.stderr.write(f"--- log of {server.config} ---\n{server.log()}\n")
         shutil.rmtree(self.workdir, ignore_errors=True)
         if reports:

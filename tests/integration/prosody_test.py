@@ -63,7 +63,8 @@ class ProsodyInterop(FederationTest):
         self.assertEqual(m["type"], "error")
         self.assertEqual(m["error"]["condition"], "remote-server-timeout")
         self.assertIn("certificate", m["error"]["text"])
-        a.wait_log(rf"s2s outbound {A} -> {B} via .*refused: the certificate of {B} is untrusted issuer")
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*refused: {A} requires a trusted certificate valid for {B}: "
+                   r"the certificate's issuer is not trusted")
 
     def test_secure_auth_refuses_an_untrusted_certificate(self):
         a, prosody, alice, bob = self.pair("s2s_secure_auth = true\n", prosody_authority=certs.Authority("another CA"))
@@ -72,7 +73,8 @@ class ProsodyInterop(FederationTest):
         bob.send_message(mto=f"alice@{A}", mbody="refused", mtype="chat")
         m = self.receive(bob)
         self.assertEqual(m["type"], "error")
-        a.wait_log(rf"s2s inbound {B} -> {A} .*dialback refused: dialback is not accepted from {B}")
+        a.wait_log(rf"s2s inbound {B} -> {A} .*refused: .*{A} requires a trusted certificate valid for {B}, and "
+                   r"the certificate's issuer is not trusted")
 
     def test_insecure_domains_exempt_from_secure_auth(self):
         a, prosody, alice, bob = self.pair(f's2s_secure_auth = true\ns2s_insecure_domains = {{ "{B}" }}\n',
@@ -84,6 +86,41 @@ class ProsodyInterop(FederationTest):
         a, prosody, alice, bob = self.pair(f's2s_secure_domains = {{ "{B}" }}\n',
                                            prosody_authority=certs.Authority("another CA"))
         self.refused(a, alice, prosody)
+
+    def big_message(self, alice, size):
+        alice.send_message(mto=f"bob@{B}", mbody="x" * size, mtype="chat")
+
+    def test_a_server_that_announces_no_limit_gets_no_stanza_over_65535_bytes(self):
+        # Prosody 0.12 announces no XEP-0478 limit: jabberd2's 65535 bytes hold by default.
+        a, prosody, alice, bob = self.pair()
+        self.exchange(alice, bob)
+        self.big_message(alice, 70000)
+        m = self.receive(alice)
+        # slixmpp 1.8 does not know RFC 6120's policy-violation: the element itself is read.
+        self.assertEqual(m["type"], "error")
+        self.assertIn("<policy-violation xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\" />", str(m))
+        self.assertEqual(m["error"]["text"], f"{B} accepts stanzas of at most 65535 bytes "
+                                             "(it announces no limit: s2s_peer_stanza_size_limit)")
+        # The stream goes on.
+        self.exchange(alice, bob)
+
+    def test_the_peer_stanza_size_raised_for_one_domain(self):
+        a, prosody, alice, bob = self.pair(f's2s_peer_stanza_size_limits = {{ ["{B}"] = 200 * 1000 }}\n')
+        self.big_message(alice, 70000)
+        m = self.receive(bob)
+        self.assertEqual(len(m["body"]), 70000)
+
+    def test_blacklisted_domain_refused_both_ways(self):
+        a, prosody, alice, bob = self.pair(f's2s_blacklist = {{ "{B}" }}\n')
+        alice.send_message(mto=f"bob@{B}", mbody="refused", mtype="chat")
+        m = self.receive(alice)
+        self.assertEqual((m["type"], m["error"]["condition"]), ("error", "not-allowed"))
+        self.assertEqual(m["error"]["text"], f"Communication with {B} is not allowed: {B} is in the s2s_blacklist "
+                                             f"of {A}")
+        bob.send_message(mto=f"alice@{A}", mbody="refused", mtype="chat")
+        m = self.receive(bob)
+        self.assertEqual(m["type"], "error")
+        a.wait_log(rf"s2s inbound {B} -> {A} .*refused: {B} is in the s2s_blacklist of {A}")
 
 
 if __name__ == "__main__":
