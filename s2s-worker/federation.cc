@@ -109,7 +109,7 @@ void Federation::send_out(const Pair& pair, std::string_view xml) {
   if (auto it = routes_.find(pair); it != routes_.end() && it->second.bidi != nullptr && it->second.bidi->sending()) {
     Route& route = it->second;
     if (route.queue.empty() && route.bidi->queued() <= OutboundStream::kHighWater) {
-      route.bidi->send(xml);
+      send_bidi(pair, route, xml);
       return;
     }
     if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
@@ -221,12 +221,26 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
   }
 }
 
-void Federation::flush_bidi(Route& route) {
+// A peer on a stream it opened has announced no limits (the initiating side sends no
+// features): it gets what s2s_peer_stanza_size_limit allows, as an outbound stream's peer
+// that announces none.
+void Federation::send_bidi(const Pair& pair, Route& route, std::string_view xml) {
+  std::size_t limit = policy_.peer_max_stanza_bytes(pair.first, pair.second);
+  if (xml.size() > limit) {
+    bounce(xml, "modify", "policy-violation",
+           pair.second + " accepts stanzas of at most " + std::to_string(limit) +
+               " bytes (it announces no limit: s2s_peer_stanza_size_limit)");
+    return;
+  }
+  route.bidi->send(xml);
+}
+
+void Federation::flush_bidi(const Pair& pair, Route& route) {
   while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
-    route.bidi->send(q.xml);
+    send_bidi(pair, route, q.xml);
   }
 }
 
@@ -238,12 +252,12 @@ void Federation::bidi_ready(stream::Session& inbound, const std::string& local, 
   backoff_.erase(pair);
   log::info("s2s inbound %s -> %s from %s: bidirectional, carries %s -> %s too", remote.c_str(), local.c_str(),
             inbound.peer().c_str(), local.c_str(), remote.c_str());
-  flush_bidi(route);
+  flush_bidi(pair, route);
 }
 
 void Federation::bidi_drained(stream::Session& inbound) {
   for (auto& [pair, route] : routes_)
-    if (route.bidi == &inbound) flush_bidi(route);
+    if (route.bidi == &inbound) flush_bidi(pair, route);
 }
 
 void Federation::release(stream::Session& inbound) {
@@ -298,7 +312,7 @@ void Federation::stream_failed(OutboundStream& stream, bool never_connected, boo
     // A bidirectional inbound stream serves the pair: what waited goes on it.
     if (it->second.bidi != nullptr && it->second.bidi->sending()) {
       it->second.stream = nullptr;
-      flush_bidi(it->second);
+      flush_bidi(it->first, it->second);
       ++it;
       continue;
     }

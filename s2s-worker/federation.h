@@ -149,7 +149,8 @@ class Federation {
 
   void from_router(const ipc::RemoteStanza& stanza);
   void send_out(const Pair& pair, std::string_view xml);
-  void flush_bidi(Route& route);
+  void send_bidi(const Pair& pair, Route& route, std::string_view xml);
+  void flush_bidi(const Pair& pair, Route& route);
   // Whether the router took it; false: the sender has been answered with an error.
   bool to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
   void flush_route(Route& route, OutboundStream& stream, const std::string& local);

@@ -108,7 +108,7 @@ class BidiInbound(FederationTest):
 
     def test_a_bidirectional_stream_carries_our_stanzas_to_its_domain(self):
         # evil.test has no address: only the stream it opened can reach it.
-        b = self.start_xmppd(B, extra=BIDI)
+        b = self.start_xmppd(B, extra=BIDI + "s2s_peer_stanza_size_limit = 10000\n")
         self.adduser(b, f"bob@{B}", "bob pw")
         bob = self.login(f"bob@{B}/desk", "bob pw")
         peer = self.peer()
@@ -124,6 +124,14 @@ class BidiInbound(FederationTest):
         # And the peer's own stanzas still arrive.
         peer.send(f"<message from='eve@evil.test' to='bob@{B}' type='chat'><body>hi</body></message>")
         self.assertEqual(self.receive(bob)["body"], "hi")
+        # A peer on a stream it opened announces no limits: it gets s2s_peer_stanza_size_limit.
+        bob.send_message(mto="eve@evil.test", mbody="x" * 12000, mtype="chat")
+        m = self.receive(bob)
+        # slixmpp 1.8 does not know RFC 6120's policy-violation: the element itself is read.
+        self.assertEqual(m["type"], "error")
+        self.assertIn("<policy-violation xmlns=\"urn:ietf:params:xml:ns:xmpp-stanzas\" />", str(m))
+        self.assertEqual(m["error"]["text"], "evil.test accepts stanzas of at most 10000 bytes "
+                                             "(it announces no limit: s2s_peer_stanza_size_limit)")
         # Once that stream ends, evil.test is reached the usual way, which fails: it has no address.
         peer.send("</stream:stream>")
         streams.read_to_end(peer.sock)
