@@ -52,6 +52,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "c2s_stanza_size_limit",
                                 "s2s_require_encryption",
                                 "s2s_secure_auth",
+                                "use_dane",
                                 "s2s_secure_domains",
                                 "s2s_insecure_domains",
                                 "allow_anonymous_s2s",
@@ -83,13 +84,13 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "s2s_peer_stanza_size_limit",
                                 "s2s_peer_stanza_size_limits"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 58u);
+  EXPECT_EQ(option_specs().size(), 59u);
 }
 
 TEST(Options, Scopes) {
   for (std::string_view name :
        {"ssl", "c2s_ssl", "s2s_ssl", "c2s_require_encryption", "c2s_stanza_size_limit",
-        "s2s_require_encryption", "s2s_secure_auth", "s2s_secure_domains", "s2s_insecure_domains",
+        "s2s_require_encryption", "s2s_secure_auth", "use_dane", "s2s_secure_domains", "s2s_insecure_domains",
         "allow_anonymous_s2s", "s2s_stanza_size_limit", "s2s_timeout", "authentication",
         "allow_registration", "modules_enabled", "modules_disabled", "admins", "enabled"})
     EXPECT_EQ(find_option(name)->scope, OptionScope::kHost) << name;

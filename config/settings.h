@@ -36,6 +36,7 @@ struct HostSettings {
   bool c2s_require_encryption = true;
   std::size_t c2s_stanza_size_limit = 256 * 1024;
   bool s2s_require_encryption = true, s2s_secure_auth = false, allow_anonymous_s2s = false;
+  bool use_dane = false;
   std::vector<std::string> s2s_secure_domains, s2s_insecure_domains, admins;
   std::size_t s2s_stanza_size_limit = 512 * 1024;
   int s2s_timeout = 90;

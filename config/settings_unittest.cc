@@ -177,6 +177,14 @@ TEST(Settings, StanzaSizeLimits) {
   EXPECT_EQ(load_ok("c2s_stanza_size_limit = 1e6").global.c2s_stanza_size_limit, 1000000u);
 }
 
+TEST(Settings, UseDaneGlobalAndPerHost) {
+  Settings s = load_ok("use_dane = true\nVirtualHost \"a.example\"\nVirtualHost \"b.example\"\n  use_dane = false\n");
+  EXPECT_TRUE(s.global.use_dane);
+  EXPECT_TRUE(s.find_host("a.example")->use_dane);
+  EXPECT_FALSE(s.find_host("b.example")->use_dane);
+  EXPECT_FALSE(load_ok("").global.use_dane);
+}
+
 TEST(Settings, TimeoutRange) {
   EXPECT_EQ(only_message("s2s_timeout = 0"),
             kFile + ":1: s2s_timeout must be from 1 to 3600 seconds, got 0");

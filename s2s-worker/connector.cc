@@ -215,7 +215,53 @@ void ConnectAttempt::next_target() {
   last_family_ = 0;
   log::debug("s2s %s: trying %s port %u (%s)", domain_.c_str(), target_.host.c_str(), target_.port,
              target_.direct_tls ? "direct TLS" : "STARTTLS");
+  dane_lookup_ = DaneLookup();
+  tlsa_done_ = true;
+  if (dane_) {
+    dane_lookup_.state = DaneLookup::State::kNone;
+    dane_lookup_.name = "_" + std::to_string(target_.port) + "._tcp." + target_.host;
+    // RFC 7673 §3.1: TLSA records count only for a target that a validated SRV answer named.
+    dane_lookup_.none = !from_srv_ ? "no SRV record" : !srv_secure_ ? "unsigned" : "";
+    tlsa_done_ = !dane_lookup_.none.empty();
+  }
+  std::weak_ptr<ConnectAttempt*> weak = self_;
+  const unsigned generation = generation_;
+  if (!tlsa_done_) query_tlsa();
+  // An answer given at once may have ended the target, or the attempt.
+  if (weak.expired() || generation != generation_) return;
   query_addresses();
+}
+
+void ConnectAttempt::query_tlsa() {
+  std::weak_ptr<ConnectAttempt*> weak = self_;
+  const unsigned generation = generation_;
+  resolver_.tlsa(dane_lookup_.name, [weak, generation](TlsaAnswer answer) {
+    if (auto self = weak.lock()) (*self)->tlsa_answered(generation, std::move(answer));
+  });
+}
+
+// RFC 7673 §3.2: a TLSA answer that fails validation (or cannot be had) rules the target out;
+// one that is not signed, or a validated denial, means no DANE for it.
+void ConnectAttempt::tlsa_answered(unsigned generation, TlsaAnswer answer) {
+  if (generation != generation_ || phase_ != Phase::kTarget || tlsa_done_) return;
+  tlsa_done_ = true;
+  if (answer.status == DnsStatus::kBogus || answer.status == DnsStatus::kError) {
+    const std::string why = (answer.status == DnsStatus::kBogus ? "DNSSEC validation failed for " : "DNS error for ") +
+                            dane_lookup_.name + " (TLSA)";
+    log::warning("s2s %s: not connecting to %s: %s", domain_.c_str(), target_.host.c_str(), why.c_str());
+    reasons_.push_back(why);
+    next_target();
+    return;
+  }
+  if (!answer.secure) {
+    dane_lookup_.none = "unsigned";
+  } else if (answer.status == DnsStatus::kNoRecords) {
+    dane_lookup_.none = "no TLSA records";
+  } else {
+    dane_lookup_.state = DaneLookup::State::kRecords;
+    dane_lookup_.records = std::move(answer.records);
+  }
+  advance();
 }
 
 void ConnectAttempt::query_addresses() {
@@ -292,7 +338,7 @@ void ConnectAttempt::on_attempt_delay(evutil_socket_t, short, void* arg) {
 // this one has nothing left.
 void ConnectAttempt::advance() {
   if (phase_ != Phase::kTarget) return;
-  if (connecting_ && !evtimer_pending(attempt_timer_.get(), nullptr)) start_next_dial();
+  if (connecting_ && tlsa_done_ && !evtimer_pending(attempt_timer_.get(), nullptr)) start_next_dial();
   if (!target_exhausted()) return;
   if (addresses_seen_ == 0 && !dns_failed_) reasons_.push_back("no address for " + target_.host);
   next_target();
@@ -366,7 +412,7 @@ void ConnectAttempt::hand_over(Dial* dial) {
   if (setsockopt(dial->fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
       setsockopt(dial->fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0)
     log::warning("s2s %s: socket options: %s", domain_.c_str(), std::strerror(errno));
-  Connected connected{std::move(dial->fd), target_, dial->text, target_secure(dial->address.family)};
+  Connected connected{std::move(dial->fd), target_, dial->text, target_secure(dial->address.family), dane_lookup_};
   handed_over_ = connected.address;
   log::debug("s2s %s: connected to %s", domain_.c_str(), handed_over_.c_str());
   std::erase_if(dials_, [dial](const std::unique_ptr<Dial>& d) { return d.get() == dial; });

@@ -32,6 +32,19 @@
 
 namespace xmppd::s2s {
 
+// What DNS says about a target's TLSA records (RFC 7673 §3), looked up only when DANE is asked for.
+struct DaneLookup {
+  enum class State {
+    kOff,      // DANE was not asked for
+    kNone,     // no DANE for this target; `none` says why ("unsigned", "no TLSA records"...)
+    kRecords,  // `records` are DNSSEC-validated, as is the SRV answer that named the target
+  };
+  State state = State::kOff;
+  std::string name;  // "_5269._tcp.xmpp.example.com"
+  std::string none;
+  std::vector<TlsaRecord> records;
+};
+
 struct Connected {
   UniqueFd fd;          // connected, non-blocking, close-on-exec TCP socket with SO_KEEPALIVE
   Target target;        // which SRV target (host, port, direct_tls)
@@ -39,6 +52,7 @@ struct Connected {
   // The SRV answer that named the target was DNSSEC-validated; when the domain published no
   // SRV record, the A or AAAA answer that gave the address was.
   bool dnssec_secure = false;
+  DaneLookup dane;
 };
 
 class ConnectAttempt {
@@ -63,6 +77,10 @@ class ConnectAttempt {
   // Closes every socket in progress; DNS answers that arrive later are dropped.
   ~ConnectAttempt();
 
+  // Look up the TLSA records of each target named by a DNSSEC-validated SRV answer (RFC 7673),
+  // at the same time as its addresses; the connection waits for them. A bogus or failed TLSA
+  // answer rules the target out. Before start().
+  void set_dane(bool dane) { dane_ = dane; }
   void start();
   // The connection last handed over turned out unusable: go on with the next address, then
   // the next target; on_failed ends it all, `why` among its reasons. Ignored unless a
@@ -89,6 +107,8 @@ class ConnectAttempt {
   // Target stage: each may end in a callback, after which `this` may be gone.
   void next_target();
   void query_addresses();
+  void query_tlsa();
+  void tlsa_answered(unsigned generation, TlsaAnswer answer);
   void addresses_answered(unsigned generation, std::uint16_t type, AddressAnswer answer);
   bool refused(const Address& address);
   void advance();
@@ -107,6 +127,7 @@ class ConnectAttempt {
   Resolver& resolver_;
   std::string domain_;
   bool allow_private_addresses_;
+  bool dane_ = false;
   OnConnected on_connected_;
   OnFailed on_failed_;
   // DNS callbacks hold a weak_ptr to this: the resolver cannot cancel a query, so its answer
@@ -126,6 +147,8 @@ class ConnectAttempt {
   bool a_done_ = false, aaaa_done_ = false;
   bool a_secure_ = false, aaaa_secure_ = false;
   bool dns_failed_ = false;   // a reason about this target's DNS is already recorded
+  bool tlsa_done_ = true;     // the target's TLSA answer is in, or none was asked for
+  DaneLookup dane_lookup_;
   bool connecting_ = false;   // the Resolution Delay is over (or not needed)
   std::size_t addresses_seen_ = 0;
   std::deque<Address> untried6_, untried4_;

@@ -16,6 +16,7 @@ constexpr std::size_t kHeaderSize = 12;
 constexpr std::size_t kQuestionFixedSize = 4;  // QTYPE, QCLASS
 constexpr std::size_t kRecordFixedSize = 10;   // TYPE, CLASS, TTL, RDLENGTH
 constexpr std::size_t kSrvFixedSize = 6;       // priority, weight, port
+constexpr std::size_t kTlsaFixedSize = 3;      // usage, selector, matching type
 constexpr std::size_t kMaxNameWire = 255;      // RFC 1035 §2.3.4, length octets included
 constexpr std::uint8_t kLabelTypeMask = 0xC0;
 constexpr std::uint8_t kPointerType = 0xC0;
@@ -181,6 +182,16 @@ bool read_address(Packet packet, const Record& record, Address& address) {
   return true;
 }
 
+bool read_tlsa(Packet packet, const Record& record, TlsaRecord& tlsa) {
+  if (record.rdlength < kTlsaFixedSize) return false;
+  tlsa.usage = packet[record.rdata];
+  tlsa.selector = packet[record.rdata + 1];
+  tlsa.matching_type = packet[record.rdata + 2];
+  Packet data = packet.subspan(record.rdata + kTlsaFixedSize, record.rdlength - kTlsaFixedSize);
+  tlsa.data.assign(data.begin(), data.end());
+  return true;
+}
+
 }  // namespace
 
 std::string Address::text() const {
@@ -224,6 +235,23 @@ DnsParse parse_addresses(std::span<const std::uint8_t> packet, std::string_view 
       return DnsParse::kMalformed;
     }
     if (in_chain(chain, record.owner)) out.push_back(address);
+  }
+  return DnsParse::kOk;
+}
+
+DnsParse parse_tlsa(std::span<const std::uint8_t> packet, std::string_view name, std::vector<TlsaRecord>& out) {
+  out.clear();
+  std::vector<Record> records;
+  if (!read_answers(packet, records)) return DnsParse::kMalformed;
+  const std::vector<std::string> chain = alias_chain(records, name);
+  for (const Record& record : records) {
+    if (record.type != kDnsTypeTlsa || record.klass != kClassIn) continue;
+    TlsaRecord tlsa;
+    if (!read_tlsa(packet, record, tlsa)) {
+      out.clear();
+      return DnsParse::kMalformed;
+    }
+    if (in_chain(chain, record.owner)) out.push_back(std::move(tlsa));
   }
   return DnsParse::kOk;
 }

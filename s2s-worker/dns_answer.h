@@ -1,4 +1,4 @@
-// Reads the records the s2s worker needs (SRV, A, AAAA) out of a raw DNS response.
+// Reads the records the s2s worker needs (SRV, A, AAAA, TLSA) out of a raw DNS response.
 //
 // libunbound's event API hands its callback the answer as a wire-format packet (RFC 1035 §4).
 // Those bytes come from the network, so this parser trusts nothing in them: every read is
@@ -20,6 +20,7 @@ namespace xmppd::s2s {
 inline constexpr std::uint16_t kDnsTypeA = 1;
 inline constexpr std::uint16_t kDnsTypeAaaa = 28;
 inline constexpr std::uint16_t kDnsTypeSrv = 33;
+inline constexpr std::uint16_t kDnsTypeTlsa = 52;
 
 // One A or AAAA record's address.
 struct Address {
@@ -28,6 +29,18 @@ struct Address {
 
   // "192.0.2.1" or "2001:db8::1" (inet_ntop's form); "" for an unknown family.
   std::string text() const;
+};
+
+// One TLSA record (RFC 6698 §2.1): what to match (usage, selector, matching type) and the
+// certificate, key or digest to match it against. Values are as published: judging which are
+// usable is for the caller (tls/dane.h).
+struct TlsaRecord {
+  std::uint8_t usage = 0;
+  std::uint8_t selector = 0;
+  std::uint8_t matching_type = 0;
+  std::vector<std::uint8_t> data;
+
+  bool operator==(const TlsaRecord&) const = default;
 };
 
 enum class DnsParse {
@@ -49,5 +62,10 @@ DnsParse parse_srv(std::span<const std::uint8_t> packet, std::string_view name, 
 // is a caller error and gives kMalformed.
 DnsParse parse_addresses(std::span<const std::uint8_t> packet, std::string_view name, std::uint16_t type,
                          std::vector<Address>& out);
+
+// TLSA (RFC 6698 §2) records. A record with less than its three fixed octets is malformed;
+// one with no association data is returned as published (RFC 6698 does not forbid it, and it
+// can match nothing).
+DnsParse parse_tlsa(std::span<const std::uint8_t> packet, std::string_view name, std::vector<TlsaRecord>& out);
 
 }  // namespace xmppd::s2s

@@ -238,6 +238,69 @@ TEST(DnsAnswerTest, CnameLoopEnds) {
   EXPECT_TRUE(addresses_ok(wire.bytes(), "a.test", kDnsTypeA).empty());
 }
 
+// ---- TLSA ----------------------------------------------------------------------------------
+
+constexpr std::string_view kTlsaName = "_5269._tcp.xmpp.example.com";
+
+TEST(DnsAnswerTlsaTest, RecordsAreTakenAsPublished) {
+  Wire wire;
+  wire.header(1, 4).question(kTlsaName, kDnsTypeTlsa);
+  wire.pointer(kQuestionOffset).rdata(kDnsTypeTlsa, kClassIn, {3, 1, 1, 0xde, 0xad, 0xbe, 0xef});
+  wire.pointer(kQuestionOffset).rdata(kDnsTypeTlsa, kClassIn, {2, 0, 0, 0x30, 0x82});
+  // Usages, selectors and matching types the client does not know are still records.
+  wire.pointer(kQuestionOffset).rdata(kDnsTypeTlsa, kClassIn, {255, 7, 9});
+  wire.name("_5269._tcp.other.example.com").rdata(kDnsTypeTlsa, kClassIn, {3, 1, 1, 1});
+  std::vector<TlsaRecord> out;
+  ASSERT_EQ(parse_tlsa(wire.bytes(), "_5269._TCP.xmpp.Example.com.", out), DnsParse::kOk);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0], (TlsaRecord{3, 1, 1, {0xde, 0xad, 0xbe, 0xef}}));
+  EXPECT_EQ(out[1], (TlsaRecord{2, 0, 0, {0x30, 0x82}}));
+  EXPECT_EQ(out[2], (TlsaRecord{255, 7, 9, {}}));
+}
+
+TEST(DnsAnswerTlsaTest, FollowsCname) {
+  Wire wire;
+  wire.header(1, 2).question(kTlsaName, kDnsTypeTlsa);
+  wire.pointer(kQuestionOffset).rdata(kTypeCname, kClassIn, name_rdata("tlsa.example.net"));
+  wire.name("tlsa.example.net").rdata(kDnsTypeTlsa, kClassIn, {3, 0, 1, 0xaa});
+  std::vector<TlsaRecord> out;
+  ASSERT_EQ(parse_tlsa(wire.bytes(), kTlsaName, out), DnsParse::kOk);
+  EXPECT_EQ(out, (std::vector<TlsaRecord>{{3, 0, 1, {0xaa}}}));
+}
+
+TEST(DnsAnswerTlsaTest, OtherTypesAndClassesAreIgnored) {
+  Wire wire;
+  wire.header(1, 3).question(kTlsaName, kDnsTypeTlsa);
+  wire.pointer(kQuestionOffset).rdata(kTypeTxt, kClassIn, {2, 'h', 'i'});
+  wire.pointer(kQuestionOffset).rdata(kDnsTypeTlsa, kClassCh, {3, 1});  // CH is never looked into
+  wire.pointer(kQuestionOffset).rdata(kDnsTypeSrv, kClassIn, srv_rdata(0, 0, 5269, "x.example.com"));
+  std::vector<TlsaRecord> out{{3, 1, 1, {1}}};
+  ASSERT_EQ(parse_tlsa(wire.bytes(), kTlsaName, out), DnsParse::kOk);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(DnsAnswerTlsaTest, RecordShorterThanItsFixedPartIsMalformed) {
+  for (const Bytes& rdata : {Bytes{}, Bytes{3}, Bytes{3, 1}}) {
+    Wire wire;
+    wire.header(1, 2).question(kTlsaName, kDnsTypeTlsa);
+    wire.pointer(kQuestionOffset).rdata(kDnsTypeTlsa, kClassIn, {3, 1, 1, 0xaa});
+    // Even under another owner: a broken record spoils the packet.
+    wire.name("elsewhere.example.com").rdata(kDnsTypeTlsa, kClassIn, rdata);
+    std::vector<TlsaRecord> out{{3, 1, 1, {1}}};
+    EXPECT_EQ(parse_tlsa(wire.bytes(), kTlsaName, out), DnsParse::kMalformed) << rdata.size();
+    EXPECT_TRUE(out.empty());
+  }
+}
+
+TEST(DnsAnswerTlsaTest, RdataPastTheEndIsMalformed) {
+  Wire wire;
+  wire.header(1, 1).question(kTlsaName, kDnsTypeTlsa);
+  wire.pointer(kQuestionOffset).fixed(kDnsTypeTlsa, kClassIn, 40).raw({3, 1, 1, 0xaa});
+  std::vector<TlsaRecord> out;
+  EXPECT_EQ(parse_tlsa(wire.bytes(), kTlsaName, out), DnsParse::kMalformed);
+  EXPECT_TRUE(out.empty());
+}
+
 // ---- What is ignored -----------------------------------------------------------------------
 
 TEST(DnsAnswerTest, IgnoresOtherNamesClassesAndTypes) {

@@ -50,6 +50,7 @@ void OutboundStream::start() {
   attempt_ = std::make_unique<ConnectAttempt>(
       federation_.base(), *federation_.resolver(), remote_, federation_.allow_private_addresses(),
       [this](Connected c) { connected(std::move(c)); }, [this](std::string why) { fail(why); });
+  attempt_->set_dane(federation_.policy().use_dane(local_));
   attempt_->start();
 }
 
@@ -72,6 +73,9 @@ void OutboundStream::connected(Connected connection) {
   peer_dialback_ = false;
   transport_closed_ = false;
   certificate_ = tls::PeerVerification();
+  dane_ = std::move(connection.dane);
+  dane_outcome_.clear();
+  dane_matched_ = false;
   sink_ = std::make_unique<Sink>(this);
   transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_, *sink_);
   transport_->set_rate_limit(federation_.outbound_rate());
@@ -178,7 +182,7 @@ void OutboundStream::secured(const xml::Element& features) {
     bool offered = features.child(kTlsNs, "starttls") != nullptr;
     // A missing offer where encryption (or a certificate) is required may be a stripped
     // feature: ask anyway, and give up if the peer cannot.
-    if (offered || federation_.policy().require_encryption(local_) ||
+    if (offered || federation_.policy().require_encryption(local_) || dane_.state == DaneLookup::State::kRecords ||
         federation_.policy().requires_certificate(local_, remote_)) {
       state_ = State::kStarttls;
       transport_->send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
@@ -241,6 +245,7 @@ std::string OutboundStream::tls_summary() const {
   s += tls::describe(certificate_.chain);
   s += ", ";
   s += tls::describe(certificate_.identity);
+  if (!dane_outcome_.empty()) s += ", " + dane_outcome_;
   return s;
 }
 
@@ -250,10 +255,11 @@ tls::PeerVerification OutboundStream::judge_certificate(const std::string& local
   X509* leaf = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
   X509_STORE* store = federation_.trust().for_host(local);
   if (leaf == nullptr || store == nullptr) return tls::PeerVerification();
-  return tls::verify_peer(leaf, SSL_get_peer_cert_chain(ssl), store, remote_);
+  return with_dane(local, tls::verify_peer(leaf, SSL_get_peer_cert_chain(ssl), store, remote_));
 }
 
 bool OutboundStream::check_certificate() {
+  if (!check_dane()) return false;
   certificate_ = judge_certificate(local_);
   if (certificate_.trusted_for(remote_) || !federation_.policy().requires_certificate(local_, remote_)) return true;
   std::string why = local_ + " requires a trusted certificate valid for " + remote_ + ": " +
@@ -273,6 +279,10 @@ void OutboundStream::authenticate(const xml::Element& features) {
   // Where a certificate is required, it has been judged after TLS; without TLS there is none.
   if (federation_.policy().requires_certificate(local_, remote_) && !transport_->encrypted()) {
     fail("a trusted certificate is required from " + remote_ + ", and the stream is not encrypted");
+    return;
+  }
+  if (dane_.state == DaneLookup::State::kRecords && !transport_->encrypted()) {
+    fail("TLSA records for " + dane_.name + " exist, and the stream is not encrypted");
     return;
   }
   flush_verifies();

@@ -118,6 +118,10 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool check_certificate();
   std::size_t max_stanza_bytes() const;
   tls::PeerVerification judge_certificate(const std::string& local) const;
+  // DANE (outbound_dane.cc). check_dane: false when the TLSA records refuse the peer (the
+  // stream is then failing); with_dane: a verification made trusted by a DANE match.
+  bool check_dane();
+  tls::PeerVerification with_dane(const std::string& local, tls::PeerVerification pkix) const;
   std::string tls_summary() const;
   void expire_piggybacks();
   static void on_timer(evutil_socket_t, short, void* arg);
@@ -150,6 +154,9 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   bool bidi_ = false;            // we sent <bidi/>: the peer may send on this stream once ready
   tls::PeerVerification certificate_;
+  DaneLookup dane_;           // the TLSA records of this connection's target
+  std::string dane_outcome_;  // "DANE-EE matched", "no DANE (unsigned)"...: empty without use_dane
+  bool dane_matched_ = false;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
   std::string refused_peer_;        // note_refused_peer()
   std::vector<Verify> verifies_;    // not yet sent

@@ -13,6 +13,7 @@ struct Resolver::Query {
   std::uint16_t type;
   std::function<void(SrvAnswer)> srv_done;
   std::function<void(AddressAnswer)> address_done;
+  std::function<void(TlsaAnswer)> tlsa_done;
 };
 
 std::unique_ptr<Resolver> Resolver::create(struct event_base* base, const ResolverOptions& options,
@@ -78,6 +79,14 @@ void Resolver::addresses(const std::string& host, std::uint16_t type, std::funct
   start(std::move(query), type);
 }
 
+void Resolver::tlsa(const std::string& name, std::function<void(TlsaAnswer)> done) {
+  auto query = std::make_unique<Query>();
+  query->name = name;
+  query->type = kDnsTypeTlsa;
+  query->tlsa_done = std::move(done);
+  start(std::move(query), kDnsTypeTlsa);
+}
+
 void Resolver::start(std::unique_ptr<Query> query, int type) {
   Query* raw = query.release();  // owned by libunbound until on_answer
   int rc = ub_resolve_event(ctx_, raw->name.c_str(), type, 1, raw, on_answer, nullptr);
@@ -102,6 +111,14 @@ void Resolver::on_answer(void* arg, int rcode, void* packet, int length, int sec
       answer.status = DnsStatus::kError;
     if (answer.status == DnsStatus::kOk && answer.records.empty()) answer.status = DnsStatus::kNoRecords;
     query->srv_done(std::move(answer));
+    return;
+  }
+  if (query->type == kDnsTypeTlsa) {
+    TlsaAnswer answer{status, {}, sec == 2};
+    if (status == DnsStatus::kOk && parse_tlsa(bytes, query->name, answer.records) != DnsParse::kOk)
+      answer.status = DnsStatus::kError;
+    if (answer.status == DnsStatus::kOk && answer.records.empty()) answer.status = DnsStatus::kNoRecords;
+    query->tlsa_done(std::move(answer));
     return;
   }
   AddressAnswer answer{status, {}, sec == 2};

@@ -1,4 +1,4 @@
-// DNS for federation: SRV, A and AAAA lookups through libunbound on the s2s worker's own
+// DNS for federation: SRV, A, AAAA and TLSA lookups through libunbound on the s2s worker's own
 // event loop (ub_ctx_create_event: no thread, no helper process), DNSSEC-validating when a
 // trust anchor is configured. Everything it reads from files (resolv.conf, hosts, the
 // trust anchor) is read when it is created, before the sandbox.
@@ -41,6 +41,12 @@ struct AddressAnswer {
   bool secure = false;
 };
 
+struct TlsaAnswer {
+  DnsStatus status;
+  std::vector<TlsaRecord> records;
+  bool secure = false;
+};
+
 class Resolver {
  public:
   static std::unique_ptr<Resolver> create(struct event_base* base, const ResolverOptions& options, std::string& error);
@@ -49,6 +55,8 @@ class Resolver {
   void srv(const std::string& name, std::function<void(SrvAnswer)> done);
   // type: kDnsTypeA or kDnsTypeAaaa.
   void addresses(const std::string& host, std::uint16_t type, std::function<void(AddressAnswer)> done);
+  // `name` is the TLSA owner, "_5269._tcp.host" (RFC 6698 §3).
+  void tlsa(const std::string& name, std::function<void(TlsaAnswer)> done);
 
  private:
   explicit Resolver(ub_ctx* ctx) : ctx_(ctx) {}

@@ -38,6 +38,7 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
       for (const auto& [name, bytes] : p.peer_stanza_size_limits())
         if (auto domain = xmpp::prepare_domainpart(name); domain && bytes > 0)
           host.peer_max_stanza_bytes_by_domain[*domain] = bytes;
+      host.use_dane = p.use_dane();
       host.bidi = p.bidi();
     }
     by_host_[name] = std::move(host);
@@ -95,6 +96,11 @@ std::size_t S2sPolicy::max_stanza_bytes(const std::string& local) const {
 std::chrono::seconds S2sPolicy::timeout(const std::string& local) const {
   const Host* h = find(local);
   return h != nullptr ? h->timeout : std::chrono::seconds(90);
+}
+
+bool S2sPolicy::use_dane(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->use_dane;
 }
 
 bool S2sPolicy::bidi(const std::string& local) const {

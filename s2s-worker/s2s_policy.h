@@ -32,6 +32,8 @@ class S2sPolicy {
   // The largest stanza sent to a peer that advertises no limit (XEP-0478).
   std::size_t peer_max_stanza_bytes(const std::string& local, const std::string& remote) const;
   std::chrono::seconds timeout(const std::string& local) const;
+  // use_dane: TLSA records of the remote's SRV targets are checked (s2s-worker/outbound_dane.cc).
+  bool use_dane(const std::string& local) const;
   // Bidirectional streams (XEP-0288) for this host: "s2s_bidi" in modules_enabled.
   bool bidi(const std::string& local) const;
 
@@ -48,6 +50,7 @@ class S2sPolicy {
     std::size_t peer_max_stanza_bytes = kDefaultPeerStanzaBytes;
     std::map<std::string, std::size_t> peer_max_stanza_bytes_by_domain;
     std::chrono::seconds timeout{90};
+    bool use_dane = false;
     bool bidi = false;
   };
   const Host* find(const std::string& local) const;

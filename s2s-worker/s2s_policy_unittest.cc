@@ -20,6 +20,7 @@ ipc::S2sSettings settings() {
   a.add_insecure_domains("Legacy.Test");
   a.add_secure_domains("bank.test");
   a.set_timeout_seconds(30);
+  a.set_use_dane(true);
   ipc::S2sHostPolicy& q = (*s.mutable_policy())["quiet.test"];
   q.set_enabled(false);
   q.add_secure_domains("bank.test");
@@ -57,6 +58,9 @@ TEST(S2sPolicy, PerHostSwitchesAndLimits) {
   EXPECT_EQ(p.max_stanza_bytes("quiet.test"), 10000u);
   EXPECT_EQ(p.timeout("a.test").count(), 30);
   EXPECT_EQ(p.timeout("quiet.test").count(), 90);
+  EXPECT_TRUE(p.use_dane("a.test"));
+  EXPECT_FALSE(p.use_dane("quiet.test"));
+  EXPECT_FALSE(p.use_dane("elsewhere.test"));
 }
 
 TEST(S2sPolicy, RemoteDomainListsRefuseWithTheirReason) {

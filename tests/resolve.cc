@@ -1,7 +1,7 @@
 // The s2s worker's resolver, inside the s2s worker's sandbox, against a DNS server the test
 // starts: proof that lookups work under the real syscall policy.
 //
-//   resolve [OPTIONS] FORWARDER ZONE srv|a|aaaa NAME   (prints one answer line per record)
+//   resolve [OPTIONS] FORWARDER ZONE srv|a|aaaa|tlsa NAME   (prints one answer line per record)
 //   resolve FORWARDER ZONE connect DOMAIN    (one ConnectAttempt: its connection or why none)
 //   resolve FORWARDER ZONE connect-all DOMAIN
 //       (takes each connection as unusable and resumes: every target and address in turn)
@@ -17,6 +17,8 @@
 //   --dnssec              end each "connected" line and each status line but "bogus" with
 //                         " secure" or " insecure": whether the answer that counted was
 //                         DNSSEC-validated
+//   --dane                look up TLSA records as use_dane does, and end each "connected" line
+//                         with " dane N records" or " no-dane WHY"
 //   --no-private          connect only to public addresses, as the worker does unless
 //                         s2s_allow_private_addresses is true (the tests' are all loopback)
 #include <event2/event.h>
@@ -36,13 +38,18 @@ using namespace xmppd::s2s;
 
 // Returns the exit status: 0 when a connection was made.
 int run_connect(struct event_base* base, Resolver& resolver, const std::string& domain, bool all, bool dnssec,
-                bool allow_private) {
+                bool allow_private, bool dane) {
   int status = 1;
   std::unique_ptr<ConnectAttempt> attempt;
   auto on_connected = [&](Connected c) {
-    std::printf("connected %s %u %s %s%s\n", c.target.host.c_str(), c.target.port,
+    std::string dane_text;
+    if (c.dane.state == DaneLookup::State::kRecords)
+      dane_text = " dane " + std::to_string(c.dane.records.size()) + " records";
+    else if (c.dane.state == DaneLookup::State::kNone)
+      dane_text = " no-dane " + c.dane.none;
+    std::printf("connected %s %u %s %s%s%s\n", c.target.host.c_str(), c.target.port,
                 c.target.direct_tls ? "direct" : "starttls", c.address.c_str(),
-                !dnssec ? "" : c.dnssec_secure ? " secure" : " insecure");
+                !dnssec ? "" : c.dnssec_secure ? " secure" : " insecure", dane_text.c_str());
     status = 0;
     if (all) {
       attempt->resume("dropped by the test");
@@ -58,6 +65,7 @@ int run_connect(struct event_base* base, Resolver& resolver, const std::string& 
     event_base_loopbreak(base);
   };
   attempt = std::make_unique<ConnectAttempt>(base, resolver, domain, allow_private, on_connected, on_failed);
+  attempt->set_dane(dane);
   attempt->start();
   event_base_dispatch(base);
   return status;
@@ -90,13 +98,15 @@ int run_cancel(struct event_base* base, Resolver& resolver, const std::string& d
 int main(int argc, char** argv) {
   using namespace xmppd::s2s;
   ResolverOptions options;
-  bool dnssec = false, allow_private = true;
+  bool dnssec = false, allow_private = true, dane = false;
   int arg = 1;
   for (; arg < argc && std::strncmp(argv[arg], "--", 2) == 0; ++arg) {
     if (std::strcmp(argv[arg], "--trust-anchor") == 0 && arg + 1 < argc)
       options.trust_anchor = argv[++arg];
     else if (std::strcmp(argv[arg], "--dnssec") == 0)
       dnssec = true;
+    else if (std::strcmp(argv[arg], "--dane") == 0)
+      dane = true;
     else if (std::strcmp(argv[arg], "--no-private") == 0)
       allow_private = false;
     else
@@ -132,11 +142,21 @@ int main(int argc, char** argv) {
   if (kind == "connect-cancel") {
     status = run_cancel(base, *resolver, name);
   } else if (kind == "connect" || kind == "connect-all") {
-    status = run_connect(base, *resolver, name, kind == "connect-all", dnssec, allow_private);
+    status = run_connect(base, *resolver, name, kind == "connect-all", dnssec, allow_private, dane);
   } else if (kind == "srv") {
     resolver->srv(name, [&](SrvAnswer a) {
       std::printf("%s%s\n", label(a.status), security(a.status, a.secure));
       for (const auto& r : a.records) std::printf("%u %u %u %s\n", r.priority, r.weight, r.port, r.target.c_str());
+      status = a.status == DnsStatus::kOk ? 0 : 1;
+    });
+  } else if (kind == "tlsa") {
+    resolver->tlsa(name, [&](TlsaAnswer a) {
+      std::printf("%s%s\n", label(a.status), security(a.status, a.secure));
+      for (const auto& r : a.records) {
+        std::printf("%u %u %u ", r.usage, r.selector, r.matching_type);
+        for (std::uint8_t byte : r.data) std::printf("%02x", byte);
+        std::printf("\n");
+      }
       status = a.status == DnsStatus::kOk ? 0 : 1;
     });
   } else {

@@ -136,7 +136,7 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
   const std::size_t errors_before = report.errors.size();
   for (const ipc::Credential& c : settings.credentials())
     if (auto held = load_one(c, files, next_key_id, report, now)) {
-      held->versions = service_versions(settings, c.service());
+      held->versions = credential_versions(c);
       keys.push_back(std::move(*held));
       ++next_key_id;
     }
@@ -144,10 +144,8 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
   return keys;
 }
 
-ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service) {
-  for (const ipc::Credential& c : settings.credentials())
-    if (c.service() == service && c.protocol() == "tlsv1_2") return ServerVersions::kUpToTls12;
-  return ServerVersions::kTls13Allowed;
+ServerVersions credential_versions(const ipc::Credential& credential) {
+  return credential.protocol() == "tlsv1_2" ? ServerVersions::kUpToTls12 : ServerVersions::kTls13Allowed;
 }
 
 void KeyStore::replace(std::vector<HeldKey> keys, Clock::time_point now) {

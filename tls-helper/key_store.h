@@ -33,7 +33,7 @@ struct HeldKey {
   ipc::KeyType type;
   EvpPkeyPtr key;
   std::vector<std::string> chain;  // DER, leaf first
-  // What the servers that may present this key can negotiate; see service_versions().
+  // What the servers that may present this key can negotiate; see credential_versions().
   ServerVersions versions = ServerVersions::kTls13Allowed;
 };
 
@@ -47,7 +47,7 @@ struct LoadReport {
 // P-521, any other key type, and an encrypted key. An expired or not yet valid certificate
 // is only a warning: a server with a lapsed certificate should still start, and say so.
 // Key ids are taken from `next_key_id` onwards, so ids are never reused. Each key gets the
-// versions of its service (service_versions()).
+// versions of its host (credential_versions()).
 std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
                                               const std::map<std::string, std::string>& files,
                                               std::uint32_t& next_key_id, LoadReport& report, std::time_t now);
@@ -58,12 +58,11 @@ std::optional<std::vector<HeldKey>> load_keys(const ipc::TlsSettings& settings,
 // because it leaked is then of no use to whoever holds a compromised router or worker.
 inline constexpr std::chrono::seconds kPreviousGenerationGrace{60};
 
-// The TLS versions the servers of `service` may negotiate, for the downgrade-sentinel check.
-// Per service, not per host: a handshake's versions are fixed by the context it started
-// with (the default host's, or the stream's), and SNI then switches only the certificate,
-// so any host's key may sign under any host's versions. One host limited to TLS 1.2
-// ("tlsv1_2") therefore exempts the whole service from the sentinel.
-ServerVersions service_versions(const ipc::TlsSettings& settings, ipc::Service service);
+// The TLS versions a server presenting this credential's certificate may negotiate, for the
+// downgrade-sentinel check: per host, as the network processes switch a connection to the
+// host's context, versions and all, before libssl chooses the version
+// (tls/server_contexts.cc). Only a host limited to TLS 1.2 ("tlsv1_2") is exempt.
+ServerVersions credential_versions(const ipc::Credential& credential);
 
 class KeyStore {
  public:

@@ -215,7 +215,7 @@ TEST_F(LoadKeys, LoadsRsaEcAndEd25519KeysWithConsecutiveIdsFromNextKeyId) {
   }
 }
 
-TEST_F(LoadKeys, OneHostLimitedToTls12ExemptsOnlyItsServiceFromTheDowngradeSentinel) {
+TEST_F(LoadKeys, AHostLimitedToTls12ExemptsOnlyItsOwnKeyFromTheDowngradeSentinel) {
   add_key("chat", key("P-256"), ipc::SERVICE_C2S);
   add_key("legacy", key("P-256"), ipc::SERVICE_C2S);
   add_key("fed", key("P-256"), ipc::SERVICE_S2S);
@@ -223,15 +223,15 @@ TEST_F(LoadKeys, OneHostLimitedToTls12ExemptsOnlyItsServiceFromTheDowngradeSenti
   settings.mutable_credentials(2)->set_protocol("tlsv1_2+");
   auto keys = load();
   ASSERT_TRUE(keys && keys->size() == 3) << ::testing::PrintToString(report.errors);
-  // SNI switches only the certificate: chat's key may sign in a handshake that began
-  // under legacy's TLS 1.2 limit, which puts no sentinel in the random.
-  EXPECT_EQ((*keys)[0].versions, ServerVersions::kUpToTls12);
+  // Per host: SNI moves a handshake to its host's versions before they are chosen, so
+  // legacy's TLS 1.2 limit exempts legacy's key alone from the sentinel.
+  EXPECT_EQ((*keys)[0].versions, ServerVersions::kTls13Allowed);
   EXPECT_EQ((*keys)[1].versions, ServerVersions::kUpToTls12);
-  EXPECT_EQ((*keys)[2].versions, ServerVersions::kTls13Allowed) << "s2s has no host limited to TLS 1.2";
+  EXPECT_EQ((*keys)[2].versions, ServerVersions::kTls13Allowed);
 
   for (const char* protocol : {"", "tlsv1_2+", "tlsv1_3", "tlsv1_3+"}) {
     settings.mutable_credentials(1)->set_protocol(protocol);
-    EXPECT_EQ(service_versions(settings, ipc::SERVICE_C2S), ServerVersions::kTls13Allowed) << '"' << protocol << '"';
+    EXPECT_EQ(credential_versions(settings.credentials(1)), ServerVersions::kTls13Allowed) << '"' << protocol << '"';
   }
 }
 

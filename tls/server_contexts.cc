@@ -3,8 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include <optional>
+
 #include "common/log.h"
 #include "tls/remote_key.h"
+#include "tls/server_name.h"
 
 namespace xmppd::tls {
 namespace {
@@ -24,6 +27,11 @@ struct X509Deleter {
   void operator()(X509* x) const { X509_free(x); }
 };
 
+std::string server_name_lowercase(std::string name) {
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
 X509* parse_der(const std::string& der) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
   return d2i_X509(nullptr, &p, static_cast<long>(der.size()));
@@ -31,24 +39,46 @@ X509* parse_der(const std::string& der) {
 
 }  // namespace
 
-bool apply_tls_options(SSL_CTX* ctx, const ipc::HostTls& options, std::string& error) {
+namespace {
+
+// `ssl = { protocol; ciphers; ciphersuites }` on a context, or on a connection that SNI has
+// moved to another host's context (libssl's setters come in both kinds, with one shape).
+template <typename Object, auto SetMin, auto SetMax, auto SetCiphers, auto SetSuites>
+bool apply_protocol(Object* object, const ipc::HostTls& options, std::string& error) {
   const std::string& protocol = options.protocol();
   int min = TLS1_2_VERSION, max = 0;
   if (protocol == "tlsv1_2") max = TLS1_2_VERSION;
   if (protocol == "tlsv1_3" || protocol == "tlsv1_3+") min = TLS1_3_VERSION;
-  if (SSL_CTX_set_min_proto_version(ctx, min) != 1 || SSL_CTX_set_max_proto_version(ctx, max) != 1) {
+  if (SetMin(object, min) != 1 || SetMax(object, max) != 1) {
     error = "cannot set protocol " + protocol;
     return false;
   }
   const std::string ciphers = options.ciphers().empty() ? kDefaultCiphers : options.ciphers();
-  if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
+  if (SetCiphers(object, ciphers.c_str()) != 1) {
     error = "ciphers \"" + ciphers + "\" select no cipher";
     return false;
   }
-  if (!options.ciphersuites().empty() && SSL_CTX_set_ciphersuites(ctx, options.ciphersuites().c_str()) != 1) {
+  // Empty: OpenSSL's default TLS 1.3 suites, set again for a connection that may have had others.
+  const char* suites = options.ciphersuites().empty() ? OSSL_default_ciphersuites() : options.ciphersuites().c_str();
+  if (SetSuites(object, suites) != 1) {
     error = "ciphersuites \"" + options.ciphersuites() + "\" select no suite";
     return false;
   }
+  return true;
+}
+
+// The macros SSL_set_min_proto_version and kin, as functions a template can take.
+int ssl_min(SSL* s, int v) { return SSL_set_min_proto_version(s, v); }
+int ssl_max(SSL* s, int v) { return SSL_set_max_proto_version(s, v); }
+int ctx_min(SSL_CTX* c, int v) { return SSL_CTX_set_min_proto_version(c, v); }
+int ctx_max(SSL_CTX* c, int v) { return SSL_CTX_set_max_proto_version(c, v); }
+
+}  // namespace
+
+bool apply_tls_options(SSL_CTX* ctx, const ipc::HostTls& options, std::string& error) {
+  if (!apply_protocol<SSL_CTX, ctx_min, ctx_max, SSL_CTX_set_cipher_list, SSL_CTX_set_ciphersuites>(ctx, options,
+                                                                                                     error))
+    return false;
   SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // Idle connections keep no record buffers.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -120,6 +150,7 @@ SslCtxPtr ServerContexts::make_context(const ipc::HostCertificate& certificate, 
     SSL_CTX_set_session_id_context(ctx.get(), kSessionContext, sizeof kSessionContext - 1);
   }
   disable_resumption(ctx.get());
+  SSL_CTX_set_client_hello_cb(ctx.get(), on_client_hello, const_cast<ServerContexts*>(this));
   SSL_CTX_set_tlsext_servername_callback(ctx.get(), on_servername);
   SSL_CTX_set_tlsext_servername_arg(ctx.get(), const_cast<ServerContexts*>(this));
   SSL_CTX_set_alpn_select_cb(ctx.get(), on_alpn, const_cast<ServerContexts*>(this));
@@ -157,18 +188,42 @@ SslPtr ServerContexts::new_ssl_for(const std::string& host) const {
   return SslPtr(SSL_new(it->second.get()));
 }
 
+// Before libssl chooses the version: the host the client names (SNI) brings its own
+// context, certificate and `ssl` settings alike. SSL_set_SSL_CTX carries the certificate
+// over but not the protocol versions or ciphers, and by the time libssl has parsed SNI itself
+// (on_servername) the version is chosen, so the raw extension is read here. An unknown name
+// gets the default certificate, as a client with a typo deserves an answer it can judge; the
+// stream's `to` is what decides which host it talks to.
+int ServerContexts::on_client_hello(SSL* ssl, int* alert, void* arg) {
+  auto* self = static_cast<ServerContexts*>(arg);
+  const unsigned char* data = nullptr;
+  std::size_t length = 0;
+  if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &data, &length) != 1) return SSL_CLIENT_HELLO_SUCCESS;
+  // A malformed extension is libssl's to refuse, when it parses it.
+  std::optional<std::string> name = server_name_from_extension({data, length});
+  auto it = name ? self->hosts_.find(*name) : self->hosts_.end();
+  if (it == self->hosts_.end() || SSL_get_SSL_CTX(ssl) == it->second.get()) return SSL_CLIENT_HELLO_SUCCESS;
+  SSL_set_SSL_CTX(ssl, it->second.get());
+  auto options = self->options_.find(*name);
+  std::string error;
+  if (!apply_protocol<SSL, ssl_min, ssl_max, SSL_set_cipher_list, SSL_set_ciphersuites>(
+          ssl, options == self->options_.end() ? ipc::HostTls() : options->second, error)) {
+    // The same options built the host's context: this cannot fail unless libssl does.
+    log::error("TLS for %s: %s", name->c_str(), error.c_str());
+    *alert = SSL_AD_INTERNAL_ERROR;
+    return SSL_CLIENT_HELLO_ERROR;
+  }
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+// Acknowledges a name we serve (on_client_hello has switched to its context).
 int ServerContexts::on_servername(SSL* ssl, int*, void* arg) {
   auto* self = static_cast<ServerContexts*>(arg);
   const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
   if (name == nullptr) return SSL_TLSEXT_ERR_NOACK;
-  std::string host(name);
-  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto it = self->hosts_.find(host);
-  // An unknown name gets the default certificate, as a client with a typo deserves an
-  // answer it can judge; the stream's `to` is what decides which host it talks to.
-  if (it == self->hosts_.end()) return SSL_TLSEXT_ERR_NOACK;
-  SSL_set_SSL_CTX(ssl, it->second.get());
-  return SSL_TLSEXT_ERR_OK;
+  auto it = self->hosts_.find(server_name_lowercase(name));
+  return it != self->hosts_.end() && it->second.get() == SSL_get_SSL_CTX(ssl) ? SSL_TLSEXT_ERR_OK
+                                                                                : SSL_TLSEXT_ERR_NOACK;
 }
 
 int ServerContexts::on_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,

@@ -1,5 +1,6 @@
 // Server-side TLS contexts, one per host, built from the certificate chains the tls helper
-// sends and the TLS options of the configuration. SNI picks the host's context; ALPN
+// sends and the TLS options of the configuration. SNI picks the host's context, with its
+// protocol versions and ciphers; ALPN
 // answers the service's protocol name (XEP-0368), and a client that offers only others is refused.
 #pragma once
 
@@ -50,6 +51,7 @@ class ServerContexts {
 
  private:
   SslCtxPtr make_context(const ipc::HostCertificate& certificate, std::string& error) const;
+  static int on_client_hello(SSL* ssl, int* alert, void* arg);
   static int on_servername(SSL* ssl, int* alert, void* arg);
   static int on_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                      unsigned int inlen, void* arg);

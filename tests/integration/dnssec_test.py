@@ -11,11 +11,10 @@ answers come through, merely "insecure"."""
 import glob
 import os
 import re
-import shutil
 import subprocess
-import time
 
 import harness
+import signed_zone
 from harness import IntegrationTest
 
 RESOLVE = os.path.join(harness.BUILD_DIR, "tests", "resolve")
@@ -44,32 +43,9 @@ FORGERIES = [
 ]
 
 
-def tool(name):
-    path = shutil.which(name)
-    if not path:
-        raise AssertionError(f"{name} is needed (./dev installs it)")
-    return path
-
-
-def sign(keydir, zone_file, out, *keys, validity=()):
-    """ldns-signzone: NSEC, the keys' DNSKEY records added; validity: its -i/-e options."""
-    r = subprocess.run([tool("ldns-signzone"), *validity, "-f", out, zone_file, *keys], cwd=keydir,
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise AssertionError(f"ldns-signzone failed: {r.stderr}")
-
-
 def forge(signed, out):
     """The signed zone with FORGERIES applied, its RRSIGs left as they were."""
-    with open(signed) as f:
-        text = f.read()
-    for owner, rrtype, genuine, forged in FORGERIES:
-        pattern = re.compile(rf"^({re.escape(owner)}\s+\d+\s+IN\s+{rrtype}\s+){re.escape(genuine)}$", re.M)
-        text, count = pattern.subn(lambda m: m.group(1) + forged, text)
-        if count != 1:
-            raise AssertionError(f"{owner} {rrtype} {genuine} not found once in {signed}")
-    with open(out, "w") as f:
-        f.write(text)
+    signed_zone.alter(signed, out, FORGERIES)
 
 
 class SignedZone(IntegrationTest):
@@ -84,12 +60,9 @@ class SignedZone(IntegrationTest):
         zone_file = os.path.join(self.zonedir, "secure.test.zone")
         with open(zone_file, "w") as f:
             f.write(ZONE_TEXT)
-        keygen = tool("ldns-keygen")
 
         def key(*flags):
-            r = subprocess.run([keygen, "-a", "ECDSAP256SHA256", *flags, ZONE], cwd=self.zonedir, check=True,
-                               capture_output=True, text=True)
-            return r.stdout.strip()
+            return signed_zone.keygen(self.zonedir, ZONE, *flags)
 
         ksk, zsk = key("-k"), key()
         # The trust anchor: the zone's DS record, as a parent zone would publish it.
@@ -104,62 +77,18 @@ class SignedZone(IntegrationTest):
             os.unlink(path)
 
         signed = os.path.join(self.zonedir, "signed.zone")
-        sign(self.zonedir, zone_file, signed, ksk, zsk)
+        signed_zone.sign(self.zonedir, zone_file, signed, ksk, zsk)
         forged = os.path.join(self.zonedir, "forged.zone")
         forge(signed, forged)
         expired = os.path.join(self.zonedir, "expired.zone")
-        sign(self.zonedir, zone_file, expired, ksk, zsk, validity=("-i", "20200101000000", "-e", "20200201000000"))
+        signed_zone.sign(self.zonedir, zone_file, expired, ksk, zsk, validity=("-i", "20200101000000", "-e", "20200201000000"))
         for address, path in ((GENUINE, signed), (FORGED, forged), (EXPIRED, expired)):
             if address in self.SERVED:
                 self.serve(address, path)
 
     def serve(self, address, zonefile):
         """nsd, authoritative for the zone on address port 53."""
-        name = os.path.basename(zonefile).split(".")[0]
-        state = os.path.join(self.workdir, f"nsd-{name}")
-        os.mkdir(state)
-        config = os.path.join(state, "nsd.conf")
-        log = os.path.join(state, "nsd.log")
-        with open(config, "w") as f:
-            f.write(f"""server:
-    ip-address: {address}
-    port: 53
-    do-ip6: no
-    username: ""
-    chroot: ""
-    server-count: 1
-    database: ""
-    zonesdir: "{state}"
-    zonelistfile: "{state}/zone.list"
-    xfrdfile: "{state}/xfrd.state"
-    xfrdir: "{state}"
-    pidfile: ""
-    logfile: "{log}"
-    verbosity: 1
-remote-control:
-    control-enable: no
-zone:
-    name: "{ZONE}"
-    zonefile: "{zonefile}"
-""")
-        proc = subprocess.Popen([tool("nsd"), "-d", "-c", config], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.addCleanup(proc.wait)
-        self.addCleanup(proc.terminate)
-
-        def log_text():
-            try:
-                with open(log) as f:
-                    return f.read()
-            except FileNotFoundError:
-                return ""
-
-        # Serving: the zone loaded (verbosity 1 logs it) and the server process started.
-        deadline = time.monotonic() + 10
-        while not all(line in log_text() for line in (f"zone {ZONE} read with success", "nsd started")):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"nsd did not serve {zonefile}:\n{log_text()}")
-            time.sleep(0.02)
+        signed_zone.serve(self, self.workdir, address, {ZONE: zonefile})
 
     def run_resolve(self, server, kind, name, anchor=True, timeout=20):
         """resolve with --dnssec (and the zone's trust anchor unless anchor is False or another

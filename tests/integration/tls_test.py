@@ -178,8 +178,8 @@ ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/ke
 
     def test_tls12_works_when_one_host_is_limited_to_it(self):
         """A host limited to TLS 1.2 sends no downgrade sentinel; the helper, told so, signs
-        its ServerKeyExchange, and that of every host of the service (SNI switches only the
-        certificate). The s2s service has no such host and still needs the sentinel."""
+        its ServerKeyExchange. The other hosts, which allow TLS 1.3, put the sentinel in a
+        TLS 1.2 handshake and are held to it."""
         text = self.config().replace('VirtualHost "rsa.test"', 'VirtualHost "rsa.test"\nc2s_ssl = { protocol = "tlsv1_2" }')
         server = self.start_server(text)
         for host in HOSTS:
@@ -189,6 +189,36 @@ ssl = {{ certificate = "{self.workdir}/ed/cert.pem"; key = "{self.workdir}/ed/ke
                     self.assertEqual(version, "TLSv1.2")
                     self.assertIn(host.encode(), der)
         self.assertNotIn("refused to sign", server.log())
+
+    def test_each_host_keeps_its_own_protocol_under_sni(self):
+        """SNI moves a connection to the named host's context with its ssl.protocol, before
+        the version is chosen: rsa.test (the first host, the default context) is limited to
+        TLS 1.2, ec.test to TLS 1.3, ed.test takes both."""
+        text = (self.config()
+                .replace('VirtualHost "rsa.test"', 'VirtualHost "rsa.test"\nc2s_ssl = { protocol = "tlsv1_2" }')
+                .replace('VirtualHost "ec.test"', 'VirtualHost "ec.test"\nc2s_ssl = { protocol = "tlsv1_3" }'))
+        self.start_server(text)
+        def negotiate(host, highest, verify=True):
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.load_verify_locations(self.ca_file)
+            if not verify:
+                context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+            context.minimum_version, context.maximum_version = ssl.TLSVersion.TLSv1_2, highest
+            context.set_alpn_protocols(["xmpp-client"])
+            with socket.create_connection(("127.0.0.1", C2S_TLS), timeout=10) as raw:
+                try:
+                    with context.wrap_socket(raw, server_hostname=host) as tls:
+                        return tls.version()
+                except ssl.SSLError as e:
+                    return e.reason
+        tls13, tls12 = ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2
+        self.assertEqual(negotiate("rsa.test", tls13), "TLSv1.2")
+        self.assertEqual(negotiate("ec.test", tls13), "TLSv1.3")
+        self.assertEqual(negotiate("ed.test", tls13), "TLSv1.3")
+        self.assertEqual(negotiate("ed.test", tls12), "TLSv1.2")
+        self.assertEqual(negotiate("ec.test", tls12), "TLSV1_ALERT_PROTOCOL_VERSION")
+        # An unknown name stays with the default host, and its limit.
+        self.assertEqual(negotiate("unknown.test", tls13, verify=False), "TLSv1.2")
 
     def test_private_keys_are_only_in_the_tls_helper(self):
         server = self.start_server()
