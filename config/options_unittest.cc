@@ -163,7 +163,10 @@ TEST(Options, Modules) {
   EXPECT_EQ(default_modules().size(), 13u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
-  EXPECT_EQ(known_modules().size(), 15u);
+  // XEP-0288, opt-in as in Prosody 0.12.
+  EXPECT_TRUE(known_modules().count("s2s_bidi"));
+  EXPECT_FALSE(default_modules().count("s2s_bidi"));
+  EXPECT_EQ(known_modules().size(), 16u);
 }
 
 TEST(Options, TlsKeysAndProtocols) {

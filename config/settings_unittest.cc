@@ -434,6 +434,15 @@ TEST(Settings, HostEnablingAModuleTheGlobalSectionDisabled) {
   EXPECT_FALSE(s.find_host("b.example")->module_enabled("s2s"));
 }
 
+// Prosody 0.12's name for XEP-0288: accepted without a warning, off unless enabled.
+TEST(Settings, S2sBidiIsAModuleOffByDefault) {
+  Loaded l = load_text("VirtualHost \"a.example\"\n  modules_enabled = { \"s2s_bidi\" }\nVirtualHost \"b.example\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  EXPECT_TRUE(l.settings->find_host("a.example")->module_enabled("s2s_bidi"));
+  EXPECT_FALSE(l.settings->find_host("b.example")->module_enabled("s2s_bidi"));
+}
+
 TEST(Settings, TlsOverlays) {
   Loaded l = load_text(
       "ssl = { certificate = \"certs/main.crt\"; key = \"/keys/main.key\"; protocol = \"tlsv1_3\";"

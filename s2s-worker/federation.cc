@@ -50,6 +50,7 @@ void Federation::link_router(UniqueFd sock, std::function<void(std::string_view)
 
 void Federation::router_caught_up() {
   for (stream::Session* session : std::exchange(held_for_router_, {})) session->pause_reading(false);
+  for (OutboundStream* stream : std::exchange(outbound_held_for_router_, {})) stream->pause_reading(false);
 }
 
 // The router is not trusted to have checked: the same rules apply here, and its bytes must
@@ -103,6 +104,22 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
 }
 
 void Federation::send_out(const Pair& pair, std::string_view xml) {
+  // A bidirectional inbound stream serves the pair while it is open, whatever outbound
+  // attempts have failed.
+  if (auto it = routes_.find(pair); it != routes_.end() && it->second.bidi != nullptr && it->second.bidi->sending()) {
+    Route& route = it->second;
+    if (route.queue.empty() && route.bidi->queued() <= OutboundStream::kHighWater) {
+      send_bidi(pair, route, xml);
+      return;
+    }
+    if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
+      bounce(xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
+      return;
+    }
+    route.queue.push_back(Queued{std::string(xml)});
+    route.queued_bytes += xml.size();
+    return;
+  }
   if (const Backoff* b = backing_off(pair)) {
     bounce(xml, "cancel", b->never_connected ? "remote-server-not-found" : "remote-server-timeout",
            "Server-to-server connection failed: " + b->why);
@@ -204,6 +221,65 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
   }
 }
 
+// A peer on a stream it opened has announced no limits (the initiating side sends no
+// features): it gets what s2s_peer_stanza_size_limit allows, as an outbound stream's peer
+// that announces none.
+void Federation::send_bidi(const Pair& pair, Route& route, std::string_view xml) {
+  std::size_t limit = policy_.peer_max_stanza_bytes(pair.first, pair.second);
+  if (xml.size() > limit) {
+    bounce(xml, "modify", "policy-violation",
+           pair.second + " accepts stanzas of at most " + std::to_string(limit) +
+               " bytes (it announces no limit: s2s_peer_stanza_size_limit)");
+    return;
+  }
+  route.bidi->send(xml);
+}
+
+void Federation::flush_bidi(const Pair& pair, Route& route) {
+  while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater) {
+    Queued q = std::move(route.queue.front());
+    route.queue.pop_front();
+    route.queued_bytes -= q.xml.size();
+    send_bidi(pair, route, q.xml);
+  }
+}
+
+void Federation::bidi_ready(stream::Session& inbound, const std::string& local, const std::string& remote) {
+  Pair pair{local, remote};
+  Route& route = routes_[pair];
+  if (route.bidi != nullptr && route.bidi != &inbound && route.bidi->sending()) return;  // the first one stays
+  route.bidi = &inbound;
+  backoff_.erase(pair);
+  log::info("s2s inbound %s -> %s from %s: bidirectional, carries %s -> %s too", remote.c_str(), local.c_str(),
+            inbound.peer().c_str(), local.c_str(), remote.c_str());
+  flush_bidi(pair, route);
+}
+
+void Federation::bidi_drained(stream::Session& inbound) {
+  for (auto& [pair, route] : routes_)
+    if (route.bidi == &inbound) flush_bidi(pair, route);
+}
+
+void Federation::release(stream::Session& inbound) {
+  held_for_router_.erase(&inbound);
+  for (auto it = routes_.begin(); it != routes_.end();) {
+    Route& route = it->second;
+    if (route.bidi != &inbound) {
+      ++it;
+      continue;
+    }
+    route.bidi = nullptr;
+    // A route left with nothing is forgotten, so that peers cannot grow the map; what the
+    // stream still held goes the usual way.
+    if (route.stream == nullptr && route.queue.empty()) {
+      it = routes_.erase(it);
+      continue;
+    }
+    if (route.stream == nullptr) stream_for(it->first);
+    ++it;
+  }
+}
+
 void Federation::piggyback_failed(OutboundStream& stream, const std::string& local, const std::string&) {
   auto it = routes_.find({local, stream.remote()});
   if (it == routes_.end() || it->second.stream != &stream) return;
@@ -227,8 +303,16 @@ void Federation::inbound_refused(const std::string& local, const std::string& re
 
 void Federation::stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why) {
   connect_over(stream);
+  outbound_held_for_router_.erase(&stream);
   for (auto it = routes_.begin(); it != routes_.end();) {
     if (it->second.stream != &stream) {
+      ++it;
+      continue;
+    }
+    // A bidirectional inbound stream serves the pair: what waited goes on it.
+    if (it->second.bidi != nullptr && it->second.bidi->sending()) {
+      it->second.stream = nullptr;
+      flush_bidi(it->first, it->second);
       ++it;
       continue;
     }
@@ -244,6 +328,7 @@ void Federation::stream_finished(OutboundStream& stream) {
   auto owned = streams_.find(&stream);
   if (owned == streams_.end()) return;
   connect_over(stream);
+  outbound_held_for_router_.erase(&stream);
   // Destroyed from the loop: this is inside the stream's own callbacks.
   dead_.push_back(std::move(owned->second));
   streams_.erase(owned);
@@ -273,19 +358,29 @@ void Federation::bounce(std::string_view xml, std::string_view type, std::string
 
 void Federation::deliver(stream::Session& from, const std::string& from_domain, const std::string& to_domain,
                          const xml::Element& stanza) {
+  if (to_router(from_domain, to_domain, stanza) && router_->congested() && held_for_router_.insert(&from).second)
+    from.pause_reading(true);
+}
+
+void Federation::deliver(OutboundStream& from, const std::string& from_domain, const std::string& to_domain,
+                         const xml::Element& stanza) {
+  if (to_router(from_domain, to_domain, stanza) && router_->congested() &&
+      outbound_held_for_router_.insert(&from).second)
+    from.pause_reading(true);
+}
+
+bool Federation::to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kServerNs);
   // The router holds what comes from here to the stream's own size limit. Escaping can make
   // a stanza longer than it was on the wire: one that grew past the limit stops here.
   if (out.size() > policy_.max_stanza_bytes(to_domain)) {
     answer_sender(from_domain, to_domain, out, "modify", "policy-violation", "The stanza is too big");
-    return;
+    return false;
   }
-  if (router_ && router_->send(from_domain, to_domain, out)) {
-    if (router_->congested() && held_for_router_.insert(&from).second) from.pause_reading(true);
-    return;
-  }
+  if (router_ && router_->send(from_domain, to_domain, out)) return true;
   answer_sender(from_domain, to_domain, out, "wait", "resource-constraint", "The server is busy");
+  return false;
 }
 
 // A stanza the router will not get: the sender hears it, in the router's form (the stanza's

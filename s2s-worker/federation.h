@@ -74,7 +74,13 @@ class Federation {
   // up, so that such errors stay rare. An inbound stream that ends calls release().
   void deliver(stream::Session& from, const std::string& from_domain, const std::string& to_domain,
                const xml::Element& stanza);
-  void release(stream::Session& inbound) { held_for_router_.erase(&inbound); }
+  void release(stream::Session& inbound);
+  // Bidirectional streams (XEP-0288): an inbound stream on which `remote` has proved itself
+  // for `local` carries stanzas from local to remote too, rather than an outbound stream,
+  // until it ends (release()).
+  void bidi_ready(stream::Session& inbound, const std::string& local, const std::string& remote);
+  // Such a stream has written what it held back: queued stanzas may follow.
+  void bidi_drained(stream::Session& inbound);
   // Asks the authoritative server of `remote` whether `key` is the one it gave for a stream
   // from remote to local with `stream_id`, on behalf of inbound stream `asker` (unique among
   // live streams) from `peer` (its address, common/net.h's form). The answer may come at
@@ -88,6 +94,10 @@ class Federation {
   void inbound_refused(const std::string& local, const std::string& remote, const std::string& why);
 
   // From outbound streams.
+  // A stanza the peer sent on a bidirectional outbound stream, checked as an inbound
+  // stream's are; the stream stops reading while the router is behind.
+  void deliver(OutboundStream& from, const std::string& from_domain, const std::string& to_domain,
+               const xml::Element& stanza);
   void verify_answered(std::uint64_t id, DialbackVerdict verdict, std::string why);
   // Stanzas from `local` may now go on the stream.
   void stream_ready(OutboundStream& stream, const std::string& local);
@@ -119,6 +129,7 @@ class Federation {
   };
   struct Route {
     OutboundStream* stream = nullptr;  // owned by streams_; may serve several routes
+    stream::Session* bidi = nullptr;   // an inbound stream that carries this route (XEP-0288)
     bool own_stream = false;           // piggybacking was refused: never share one
     std::deque<Queued> queue;
     std::size_t queued_bytes = 0;
@@ -138,6 +149,10 @@ class Federation {
 
   void from_router(const ipc::RemoteStanza& stanza);
   void send_out(const Pair& pair, std::string_view xml);
+  void send_bidi(const Pair& pair, Route& route, std::string_view xml);
+  void flush_bidi(const Pair& pair, Route& route);
+  // Whether the router took it; false: the sender has been answered with an error.
+  bool to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
   void flush_route(Route& route, OutboundStream& stream, const std::string& local);
   bool acceptable_from_router(const ipc::RemoteStanza& stanza);
   const Backoff* backing_off(const Pair& pair);
@@ -165,6 +180,7 @@ class Federation {
   std::size_t max_concurrent_connects_ = 64;
   std::unique_ptr<Link> router_;
   std::set<stream::Session*> held_for_router_;
+  std::set<OutboundStream*> outbound_held_for_router_;  // bidirectional ones
   // What the router sends is checked here, and its bytes go on as they came.
   xml::FragmentParser parser_{xmpp::kClientNs, xml::FragmentParser::Content::kTopOnly};
   std::map<Pair, Route> routes_;

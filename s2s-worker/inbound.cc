@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/s2s_xml.h"
+#include "s2s-worker/stanza_check.h"
 #include "tls/peer_verify.h"
 #include "xmpp/jid.h"
 
@@ -73,6 +74,10 @@ void InboundStream::features(std::string& out) {
   if (!external && !dialback && session_.encrypted() && proved_.empty())
     log_refusal(remote, local, "authentication",
                 "no method to offer: " + certificate_required(local, remote, certificate_for(remote)));
+  // XEP-0288, offered before authentication only (Session asks for features once TLS is
+  // settled).
+  if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
+    out += "<bidi xmlns='urn:xmpp:features:bidi'/>";
   out += "<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>" +
          std::to_string(federation_.policy().max_stanza_bytes(local)) + "</max-bytes><idle-seconds>" +
          std::to_string(kIdleSeconds) + "</idle-seconds></limits>";
@@ -87,6 +92,8 @@ void InboundStream::element(xml::Element e) {
     db_verify(e);
   } else if (e.ns() == kServerNs && (e.name() == "message" || e.name() == "presence" || e.name() == "iq")) {
     stanza(std::move(e));
+  } else if (e.is(kBidiNs, "bidi")) {
+    bidi(e);
   } else {
     session_.stream_error("unsupported-stanza-type", "unexpected <" + e.name() + "/> in " + e.ns());
   }
@@ -98,7 +105,34 @@ void InboundStream::accept(const std::string& remote, const std::string& local, 
   const tls::PeerVerification& cert = certificate_for(remote);
   log::info("s2s inbound %s -> %s from %s (%s, %s): authenticated by %s", remote.c_str(), local.c_str(),
             session_.peer().c_str(), tls_summary().c_str(), certificate_reason(cert).c_str(), method);
+  if (bidi_) federation_.bidi_ready(session_, local, remote);
 }
+
+// XEP-0288 §2: the initiating server asks for a bidirectional stream before it
+// authenticates, on a stream that TLS protects where encryption is required (Session has
+// refused anything else on such a stream already).
+void InboundStream::bidi(const xml::Element&) {
+  const std::string& local = session_.host();
+  const std::string& remote = session_.peer_domain();
+  std::string why;
+  std::string_view condition = "policy-violation";
+  if (!federation_.policy().bidi(local)) {
+    condition = "unsupported-stanza-type";
+    why = "bidirectional streams are not enabled for " + local;
+  } else if (sasl_done_ || !proved_.empty()) {
+    why = "a bidirectional stream is asked for before authentication (XEP-0288)";
+  } else if (!session_.encrypted() && federation_.policy().require_encryption(local)) {
+    why = "encryption is required: use STARTTLS";
+  }
+  if (why.empty()) {
+    bidi_ = true;
+    return;
+  }
+  log_refusal(remote, local, "bidi", why);
+  session_.stream_error(condition, why);
+}
+
+void InboundStream::drained() { federation_.bidi_drained(session_); }
 
 void InboundStream::log_refusal(const std::string& remote, const std::string& local, const char* method,
                                 const std::string& why) {
@@ -286,36 +320,14 @@ void InboundStream::db_verify(const xml::Element& verify) {
 }
 
 void InboundStream::stanza(xml::Element stanza) {
-  auto from = xmpp::Jid::parse(stanza.attribute_or("from"));
-  auto to = xmpp::Jid::parse(stanza.attribute_or("to"));
-  if (!from || !to) {
-    session_.stream_error("improper-addressing", "a stanza between servers needs valid 'from' and 'to'");
+  StanzaCheck check = check_stanza(stanza, proved_, federation_.policy());
+  if (!check.accepted()) {
+    if (check.condition != "improper-addressing")
+      log::warning("s2s inbound from %s: %s", session_.peer().c_str(), check.log.c_str());
+    session_.stream_error(check.condition, check.text);
     return;
   }
-  // RFC 6120 §4.9.3.12: nothing authenticated yet is not-authorized; invalid-from is for a
-  // sender other than the domains the stream has proven.
-  if (proved_.empty()) {
-    log::warning("s2s inbound from %s: stanza from %s before any domain is authenticated", session_.peer().c_str(),
-                 from->domain().c_str());
-    session_.stream_error("not-authorized", "no domain is authenticated on this stream");
-    return;
-  }
-  if (!proved_.count({from->domain(), to->domain()})) {
-    bool known_remote = false;
-    for (const auto& [remote, local] : proved_) known_remote |= remote == from->domain();
-    if (!known_remote) {
-      log::warning("s2s inbound from %s: stanza from %s, which this stream has not authenticated", session_.peer().c_str(),
-                   from->domain().c_str());
-      session_.stream_error("invalid-from", from->domain() + " is not authenticated on this stream");
-    } else {
-      log::warning("s2s inbound from %s: stanza from %s to %s, a pair this stream has not authenticated",
-                   session_.peer().c_str(), from->domain().c_str(), to->domain().c_str());
-      session_.stream_error(federation_.policy().is_local(to->domain()) ? "not-authorized" : "host-unknown",
-                            from->domain() + " is not authenticated for " + to->domain() + " on this stream");
-    }
-    return;
-  }
-  federation_.deliver(session_, from->domain(), to->domain(), stanza);
+  federation_.deliver(session_, check.from_domain, check.to_domain, stanza);
 }
 
 void InboundStream::closed() {}

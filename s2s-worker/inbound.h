@@ -32,6 +32,7 @@ class InboundStream final : public stream::StreamHandler {
   void features(std::string& out) override;
   void element(xml::Element element) override;
   void closed() override;
+  void drained() override;
 
  private:
   void sasl(const xml::Element& auth);
@@ -39,6 +40,7 @@ class InboundStream final : public stream::StreamHandler {
   void db_verify(const xml::Element& verify);
   void verified(const std::string& remote, const std::string& local, DialbackVerdict verdict, const std::string& why);
   void stanza(xml::Element stanza);
+  void bidi(const xml::Element& request);
   // The certificate the peer presented, judged for `domain` (cached per domain).
   const tls::PeerVerification& certificate_for(const std::string& domain);
   bool certified(const std::string& domain);
@@ -55,6 +57,7 @@ class InboundStream final : public stream::StreamHandler {
   std::map<std::string, tls::PeerVerification> certificates_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> verifying_;  // (remote, local) → request
   std::set<std::string> claimed_;  // remote domains this stream has asked dialback for
+  bool bidi_ = false;              // XEP-0288: proved pairs carry our stanzas back too
 };
 
 }  // namespace xmppd::s2s

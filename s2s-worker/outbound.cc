@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/s2s_xml.h"
+#include "s2s-worker/stanza_check.h"
 #include "tls/peer_verify.h"
 
 namespace xmppd::s2s {
@@ -72,6 +73,7 @@ void OutboundStream::connected(Connected connection) {
   connected_once_ = true;
   sasl_tried_ = false;
   dialback_sent_ = false;
+  bidi_ = false;
   peer_dialback_ = false;
   transport_closed_ = false;
   certificate_ = tls::PeerVerification();
@@ -159,8 +161,10 @@ void OutboundStream::element(xml::Element e, std::size_t) {
     dialback_answer(e);
   } else if (e.is(kDialbackNs, "verify")) {
     verify_answer(e);
+  } else if (bidi_ && e.ns() == kServerNs && (e.name() == "message" || e.name() == "presence" || e.name() == "iq")) {
+    peer_stanza(std::move(e));
   }
-  // Anything else on an outbound stream (stanzas included: server streams go one way) is
+  // Anything else on an outbound stream (stanzas included, unless it is bidirectional) is
   // not ours to act on.
 }
 
@@ -210,7 +214,44 @@ void OutboundStream::secured(const xml::Element& features) {
   for (const xml::Element* c : features.children())
     if (c->is(kDialbackFeatureNs, "dialback")) peer_dialback_ = true;
   read_limits(features);
+  request_bidi(features);
   authenticate(features);
+}
+
+// XEP-0288 §2: before authentication, and (as Prosody) only on a stream encrypted where
+// encryption is required.
+void OutboundStream::request_bidi(const xml::Element& features) {
+  if (features.child(kBidiFeatureNs, "bidi") == nullptr || !federation_.policy().bidi(local_)) return;
+  if (!transport_->encrypted() && federation_.policy().require_encryption(local_)) return;
+  bidi_ = true;
+  transport_->send("<bidi xmlns='urn:xmpp:bidi'/>");
+}
+
+// The peer has proved the remote domain to the local domains of this stream (its own, and
+// those added by dialback): only stanzas between those pairs are taken.
+void OutboundStream::peer_stanza(xml::Element stanza) {
+  ProvedPairs proved;
+  if (state_ == State::kReady) {
+    proved.insert({remote_, local_});
+    for (const auto& [local, extra] : extra_locals_)
+      if (extra.accepted) proved.insert({remote_, local});
+  }
+  StanzaCheck check = check_stanza(stanza, proved, federation_.policy());
+  if (!check.accepted()) {
+    log::warning("s2s outbound %s -> %s via %s (bidirectional): %s", local_.c_str(), remote_.c_str(), address_.c_str(),
+                 check.log.c_str());
+    std::string out = "<stream:error><";
+    out += check.condition;
+    out += " xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>";
+    xml::escape(out, check.text, false);
+    out += "</text></stream:error></stream:stream>";
+    transport_->send(out);
+    fail("refused a stanza from the peer: " + check.text);
+    return;
+  }
+  // The stream is in use both ways: not idle.
+  idle_ticks_ = 0;
+  federation_.deliver(*this, check.from_domain, check.to_domain, stanza);
 }
 
 void OutboundStream::tls_established() {

@@ -65,6 +65,10 @@ class OutboundStream final : xml::StreamParser::Handler {
 
   const std::string& local() const { return local_; }
   const std::string& remote() const { return remote_; }
+  // Bidirectional (XEP-0288): while what the peer sends on it waits for the router.
+  void pause_reading(bool paused) {
+    if (transport_) transport_->pause_reading(paused);
+  }
 
  private:
   enum class State { kConnecting, kOpening, kStarttls, kTlsHandshake, kAuthenticating, kSaslRestart, kReady, kDone };
@@ -107,6 +111,10 @@ class OutboundStream final : xml::StreamParser::Handler {
   void dialback_answer(const xml::Element& result);
   void verify_answer(const xml::Element& verify);
   void become_ready();
+  // Bidirectional streams (XEP-0288): asked for when the peer offers it and our host has it;
+  // then the peer's stanzas on this stream are delivered as an inbound stream's are.
+  void request_bidi(const xml::Element& features);
+  void peer_stanza(xml::Element stanza);
   void flush_verifies();
   void fail(const std::string& why, bool retry_next_address = false);
   bool check_certificate();
@@ -147,6 +155,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool sasl_tried_ = false;
   bool external_broke_peer_ = false;  // the peer closed on our SASL EXTERNAL: dialback only
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
+  bool bidi_ = false;            // we sent <bidi/>: the peer may send on this stream once ready
   tls::PeerVerification certificate_;
   DaneLookup dane_;           // the TLSA records of this connection's target
   std::string dane_outcome_;  // "DANE-EE matched", "no DANE (unsigned)"...: empty without use_dane

@@ -39,6 +39,7 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
         if (auto domain = xmpp::prepare_domainpart(name); domain && bytes > 0)
           host.peer_max_stanza_bytes_by_domain[*domain] = bytes;
       host.use_dane = p.use_dane();
+      host.bidi = p.bidi();
     }
     by_host_[name] = std::move(host);
   }
@@ -100,6 +101,11 @@ std::chrono::seconds S2sPolicy::timeout(const std::string& local) const {
 bool S2sPolicy::use_dane(const std::string& local) const {
   const Host* h = find(local);
   return h != nullptr && h->use_dane;
+}
+
+bool S2sPolicy::bidi(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->enabled && h->bidi;
 }
 
 }  // namespace xmppd::s2s

@@ -34,6 +34,8 @@ class S2sPolicy {
   std::chrono::seconds timeout(const std::string& local) const;
   // use_dane: TLSA records of the remote's SRV targets are checked (s2s-worker/outbound_dane.cc).
   bool use_dane(const std::string& local) const;
+  // Bidirectional streams (XEP-0288) for this host: "s2s_bidi" in modules_enabled.
+  bool bidi(const std::string& local) const;
 
   static constexpr std::size_t kDefaultPeerStanzaBytes = 65535;  // jabberd2's s2s stanzasize
 
@@ -49,6 +51,7 @@ class S2sPolicy {
     std::map<std::string, std::size_t> peer_max_stanza_bytes_by_domain;
     std::chrono::seconds timeout{90};
     bool use_dane = false;
+    bool bidi = false;
   };
   const Host* find(const std::string& local) const;
 
