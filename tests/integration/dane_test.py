@@ -308,8 +308,16 @@ class DaneTest(FederationTest):
         # Dialback on another stream rests on the same verdict (XEP-0344), looked up again.
         peer = self.inbound_peer(domain, self.self_signed)
         peer.starttls()
-        peer.send(f"<db:result from='{domain}' to='{B}'>0123456789abcdef</db:result>")
-        self.assertIn(b"type='valid'", peer.read_until(b"/>"))
+        # A second domain, sent before the first is answered, waits for the first's lookup and
+        # then has its own: the certificate matches none of its records.
+        other = f"ta.{ZONE}"
+        peer.send(f"<db:result from='{domain}' to='{B}'>0123456789abcdef</db:result>"
+                  f"<db:result from='{other}' to='{B}'>0123456789abcdef</db:result>")
+        answers = peer.read_until(b"</db:result>").decode()
+        valid = answers.find(f"from='{B}' to='{domain}' type='valid'")
+        self.assertNotEqual(valid, -1, answers)
+        self.assertGreater(answers.find(f"to='{other}' type='error'"), valid, answers)
+        self.assertIn(f"TLSA records for _5269._tcp.xmpp.{other} exist and none matches", answers)
 
     def test_inbound_mismatching_tlsa_refuses_a_certificate_pkix_trusts(self):
         domain = f"bad.{ZONE}"
@@ -320,6 +328,33 @@ class DaneTest(FederationTest):
         why = rf"TLSA records for _5269\._tcp\.xmpp\.{domain} exist and none matches"
         b.wait_log(rf"s2s inbound {domain} -> {B} from .*: TLSA present, none matched: {why}")
         b.wait_log(rf"s2s inbound {domain} -> {B} from .*: SASL EXTERNAL refused: {why}")
+        # Dialback under s2s_secure_auth is refused for the same reason.
+        peer = self.inbound_peer(domain, self.ca.issue(domain, "ec"))
+        self.assertIn(b"<dialback", peer.starttls())
+        peer.send(f"<db:result from='{domain}' to='{B}'>0123456789abcdef</db:result>")
+        condition, text = peer.error()
+        self.assertEqual(condition, "not-authorized")
+        self.assertIn(f"TLSA records for _5269._tcp.xmpp.{domain} exist and none matches", text)
+
+    def test_inbound_dane_ta_authenticates_a_certificate_of_an_untrusted_ca(self):
+        domain = f"ta.{ZONE}"
+        b = self.dane_receiver()
+        key, leaf = self.ta_issued
+        peer = self.inbound_peer(domain, (key, Chain(leaf, self.other_ca.cert)))
+        peer.starttls()
+        self.assertIn(b"<stream:features", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: DANE-TA matched \(DANE-TA\(2\) Cert\(0\) SHA2-256\(1\) "
+                   rf"at depth 1, DNS-ID {domain} of ")
+
+    def test_inbound_bogus_tlsa_leaves_the_certificate_to_pkix(self):
+        domain = f"bogus.{ZONE}"
+        b = self.dane_receiver()
+        # The altered record would match this certificate, were it believed.
+        peer = self.inbound_peer(domain, self.self_signed)
+        peer.starttls()
+        self.assertIn(b"<failure", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: no DANE \(DNSSEC validation failed for "
+                   rf"_5269\._tcp\.xmpp\.{domain} \(TLSA\)\)")
 
     def test_inbound_unsigned_tlsa_leaves_a_self_signed_certificate_to_pkix(self):
         domain = f"pkix.{ZONE}"
