@@ -215,6 +215,7 @@ void InboundStream::sasl(const xml::Element& auth) {
   accept(remote, local, "SASL EXTERNAL");
   session_.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
   session_.restart();
+  held_.clear();  // sent on the stream that ends here, while DANE was looked up
 }
 
 void InboundStream::db_result(const xml::Element& result) {
