@@ -227,9 +227,7 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
 void Federation::send_bidi(const Pair& pair, Route& route, std::string_view xml) {
   std::size_t limit = policy_.peer_max_stanza_bytes(pair.first, pair.second);
   if (xml.size() > limit) {
-    bounce(xml, "modify", "policy-violation",
-           pair.second + " accepts stanzas of at most " + std::to_string(limit) +
-               " bytes (it announces no limit: s2s_peer_stanza_size_limit)");
+    bounce(xml, "modify", "policy-violation", peer_size_refusal(pair.second, limit, false));
     return;
   }
   route.bidi->send(xml);

@@ -405,6 +405,8 @@ bool OutboundStream::add_local(const std::string& local) {
 
 void OutboundStream::become_ready() {
   state_ = State::kReady;
+  // Known from here on (the features are read): each stanza compares against one number.
+  send_limit_ = peer_max_bytes_ != 0 ? peer_max_bytes_ : federation_.policy().peer_max_stanza_bytes(local_, remote_);
   attempt_.reset();
   // From now on the timer keeps the stream alive, and closes it when it is not used.
   timer_.reset(event_new(federation_.base(), -1, EV_PERSIST, on_timer, this));
@@ -414,17 +416,12 @@ void OutboundStream::become_ready() {
   federation_.stream_ready(*this, local_);
 }
 
-std::size_t OutboundStream::max_stanza_bytes() const {
-  return peer_max_bytes_ != 0 ? peer_max_bytes_ : federation_.policy().peer_max_stanza_bytes(local_, remote_);
-}
-
 std::string OutboundStream::size_refusal() const {
-  std::string why = remote_ + " accepts stanzas of at most " + std::to_string(max_stanza_bytes()) + " bytes";
-  return why + (peer_max_bytes_ != 0 ? " (XEP-0478)" : " (it announces no limit: s2s_peer_stanza_size_limit)");
+  return peer_size_refusal(remote_, send_limit_, peer_max_bytes_ != 0);
 }
 
 bool OutboundStream::send_stanza(std::string_view xml) {
-  if (xml.size() > max_stanza_bytes()) return false;
+  if (xml.size() > send_limit_) return false;
   sent_since_tick_ = true;
   idle_ticks_ = 0;
   transport_->send(xml);

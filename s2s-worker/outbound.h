@@ -118,7 +118,6 @@ class OutboundStream final : xml::StreamParser::Handler {
   void flush_verifies();
   void fail(const std::string& why, bool retry_next_address = false);
   bool check_certificate();
-  std::size_t max_stanza_bytes() const;
   tls::PeerVerification judge_certificate(const std::string& local) const;
   // DANE (outbound_dane.cc). check_dane: false when the TLSA records refuse the peer (the
   // stream is then failing); with_dane: a verification made trusted by a DANE match.
@@ -161,6 +160,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   std::string dane_outcome_;  // "DANE-EE matched", "no DANE (unsigned)"...: empty without use_dane
   bool dane_matched_ = false;
   std::size_t peer_max_bytes_ = 0;  // 0: not advertised
+  std::size_t send_limit_ = 0;      // what send_stanza() allows, set when the stream is ready
   std::string refused_peer_;        // note_refused_peer()
   std::vector<Verify> verifies_;    // not yet sent
   std::map<VerifyKey, std::uint64_t> waiting_;  // sent, by what the answer carries

@@ -13,6 +13,11 @@ void add_domain(std::set<std::string>& to, const std::string& name) {
 
 }  // namespace
 
+std::string peer_size_refusal(const std::string& remote, std::size_t limit, bool announced) {
+  return remote + " accepts stanzas of at most " + std::to_string(limit) + " bytes" +
+         (announced ? " (XEP-0478)" : " (it announces no limit: s2s_peer_stanza_size_limit)");
+}
+
 void S2sPolicy::configure(const ipc::S2sSettings& settings) {
   hosts_ = {settings.hosts().begin(), settings.hosts().end()};
   by_host_.clear();

@@ -11,6 +11,10 @@
 
 namespace xmppd::s2s {
 
+// The text of the bounce for a stanza over what `remote` accepts: `limit` is what it
+// announced (XEP-0478) or, when it announced nothing, s2s_peer_stanza_size_limit's.
+std::string peer_size_refusal(const std::string& remote, std::size_t limit, bool announced);
+
 class S2sPolicy {
  public:
   void configure(const ipc::S2sSettings& settings);
