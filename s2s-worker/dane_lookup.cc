@@ -32,8 +32,9 @@ void DomainDaneLookup::srv_answered(bool direct_tls, SrvAnswer answer) {
   for (bool tls : {true, false}) {
     const SrvAnswer& srv = tls ? *xmpps_ : *xmpp_;
     const std::string name = (tls ? "_xmpps-server._tcp." : "_xmpp-server._tcp.") + domain_;
-    if (srv.status == DnsStatus::kBogus) {
-      result_.bogus.push_back(name + " (SRV)");
+    if (srv.status == DnsStatus::kBogus || srv.status == DnsStatus::kError) {
+      result_.bogus.push_back((srv.status == DnsStatus::kBogus ? "DNSSEC validation failed for " : "DNS error for ") +
+                              name + " (SRV)");
       continue;
     }
     if (srv.status != DnsStatus::kOk) continue;
