@@ -240,26 +240,34 @@ void ConnectAttempt::query_tlsa() {
   });
 }
 
+bool read_tlsa_answer(TlsaAnswer answer, DaneLookup& lookup, std::string& why) {
+  if (answer.status == DnsStatus::kBogus || answer.status == DnsStatus::kError) {
+    why = (answer.status == DnsStatus::kBogus ? "DNSSEC validation failed for " : "DNS error for ") + lookup.name +
+          " (TLSA)";
+    return false;
+  }
+  if (!answer.secure) {
+    lookup.none = "unsigned";
+  } else if (answer.status == DnsStatus::kNoRecords) {
+    lookup.none = "no TLSA records";
+  } else {
+    lookup.state = DaneLookup::State::kRecords;
+    lookup.records = std::move(answer.records);
+  }
+  return true;
+}
+
 // RFC 7673 §3.2: a TLSA answer that fails validation (or cannot be had) rules the target out;
 // one that is not signed, or a validated denial, means no DANE for it.
 void ConnectAttempt::tlsa_answered(unsigned generation, TlsaAnswer answer) {
   if (generation != generation_ || phase_ != Phase::kTarget || tlsa_done_) return;
   tlsa_done_ = true;
-  if (answer.status == DnsStatus::kBogus || answer.status == DnsStatus::kError) {
-    const std::string why = (answer.status == DnsStatus::kBogus ? "DNSSEC validation failed for " : "DNS error for ") +
-                            dane_lookup_.name + " (TLSA)";
+  std::string why;
+  if (!read_tlsa_answer(std::move(answer), dane_lookup_, why)) {
     log::warning("s2s %s: not connecting to %s: %s", domain_.c_str(), target_.host.c_str(), why.c_str());
     reasons_.push_back(why);
     next_target();
     return;
-  }
-  if (!answer.secure) {
-    dane_lookup_.none = "unsigned";
-  } else if (answer.status == DnsStatus::kNoRecords) {
-    dane_lookup_.none = "no TLSA records";
-  } else {
-    dane_lookup_.state = DaneLookup::State::kRecords;
-    dane_lookup_.records = std::move(answer.records);
   }
   advance();
 }

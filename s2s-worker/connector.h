@@ -45,6 +45,11 @@ struct DaneLookup {
   std::vector<TlsaRecord> records;
 };
 
+// RFC 7673 §3.2: what a target's TLSA answer means for `lookup` (its `name` set, state kNone):
+// records, or why there is no DANE. False, with `why`, when the answer is bogus or could not be
+// had: the target is ruled out. Shared by outbound connections and inbound DANE (dane_lookup.h).
+bool read_tlsa_answer(TlsaAnswer answer, DaneLookup& lookup, std::string& why);
+
 struct Connected {
   UniqueFd fd;          // connected, non-blocking, close-on-exec TCP socket with SO_KEEPALIVE
   Target target;        // which SRV target (host, port, direct_tls)

@@ -13,10 +13,8 @@ namespace {
 
 constexpr const char* kCertifiedDialback = "dialback with a trusted certificate (XEP-0344)";
 
-std::string certificate_required(const std::string& local, const std::string& remote,
-                                 const tls::PeerVerification& v) {
-  return local + " requires a trusted certificate valid for " + remote + ", and " +
-         tls::describe_shortfall(v, remote);
+std::string certificate_required(const std::string& local, const std::string& remote, const std::string& shortfall) {
+  return local + " requires a trusted certificate valid for " + remote + ", and " + shortfall;
 }
 
 std::string certificate_reason(const tls::PeerVerification& v) {
@@ -56,24 +54,34 @@ const tls::PeerVerification& InboundStream::certificate_for(const std::string& d
 
 // The stream's certificate proves `domain` (the peer's TLS client certificate, trusted and
 // valid for it): what SASL EXTERNAL and XEP-0344 dialback rely on.
+// With use_dane, a DANE match certifies it too, and TLSA records that match nothing refuse it
+// whatever PKIX says (inbound_dane.cc).
 bool InboundStream::certified(const std::string& domain) {
-  return session_.encrypted() && certificate_for(domain).trusted_for(domain);
+  if (!session_.encrypted()) return false;
+  if (const DaneVerdict* dane = dane_verdict(domain)) {
+    if (dane->kind == DaneVerdict::Kind::kMatched) return true;
+    if (dane->kind == DaneVerdict::Kind::kMismatch) return false;
+  }
+  return certificate_for(domain).trusted_for(domain);
 }
 
 void InboundStream::features(std::string& out) {
   const std::string& local = session_.host();
   const std::string& remote = session_.peer_domain();
-  bool external = !sasl_done_ && !remote.empty() && certified(remote);
+  // With use_dane, a certificate PKIX does not trust may still be certified by DANE, which is
+  // looked up when the peer tries.
+  bool external = !sasl_done_ && !remote.empty() && (certified(remote) || dane_may_certify(remote));
   if (external)
     out += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>";
   // Dialback is offered unless it is refused for every domain this peer could claim (each
   // db:result is then judged on its own pair): where a certificate is required, it is
   // offered on a certificate that proves the stream's domain (XEP-0344).
-  bool dialback = remote.empty() || !federation_.policy().requires_certificate(local, remote) || certified(remote);
+  bool dialback = remote.empty() || !federation_.policy().requires_certificate(local, remote) || certified(remote) ||
+                  dane_may_certify(remote);
   if (dialback) out += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
   if (!external && !dialback && session_.encrypted() && proved_.empty())
     log_refusal(remote, local, "authentication",
-                "no method to offer: " + certificate_required(local, remote, certificate_for(remote)));
+                "no method to offer: " + certificate_required(local, remote, shortfall(remote)));
   // XEP-0288, offered before authentication only (Session asks for features once TLS is
   // settled).
   if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
@@ -84,6 +92,20 @@ void InboundStream::features(std::string& out) {
 }
 
 void InboundStream::element(xml::Element e) {
+  if (dane_lookup_) {
+    // Answered in order once the DANE verdict is in.
+    if (held_.size() >= kMaxHeldElements) {
+      session_.stream_error("policy-violation", "too many elements sent before an answer");
+      return;
+    }
+    held_.push_back(std::move(e));
+    return;
+  }
+  if (dane_pending(e)) return;
+  dispatch(std::move(e));
+}
+
+void InboundStream::dispatch(xml::Element e) {
   if (e.is(kSaslNs, "auth")) {
     sasl(e);
   } else if (e.is(kDialbackNs, "result")) {
@@ -102,9 +124,10 @@ void InboundStream::element(xml::Element e) {
 void InboundStream::accept(const std::string& remote, const std::string& local, const char* method) {
   proved_.insert({remote, local});
   session_.established();
-  const tls::PeerVerification& cert = certificate_for(remote);
+  std::string cert = certificate_reason(certificate_for(remote));
+  if (const DaneVerdict* dane = dane_verdict(remote)) cert += ", " + dane->outcome;
   log::info("s2s inbound %s -> %s from %s (%s, %s): authenticated by %s", remote.c_str(), local.c_str(),
-            session_.peer().c_str(), tls_summary().c_str(), certificate_reason(cert).c_str(), method);
+            session_.peer().c_str(), tls_summary().c_str(), cert.c_str(), method);
   if (bidi_) federation_.bidi_ready(session_, local, remote);
 }
 
@@ -185,13 +208,14 @@ void InboundStream::sasl(const xml::Element& auth) {
   }
   if (refused_domain(remote, local, "SASL EXTERNAL")) return;
   if (!certified(remote)) {
-    fail(tls::describe_shortfall(certificate_for(remote), remote));
+    fail(shortfall(remote));
     return;
   }
   sasl_done_ = true;
   accept(remote, local, "SASL EXTERNAL");
   session_.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
   session_.restart();
+  held_.clear();  // sent on the stream that ends here, while DANE was looked up
 }
 
 void InboundStream::db_result(const xml::Element& result) {
@@ -244,7 +268,7 @@ void InboundStream::db_result(const xml::Element& result) {
   // rests on it (XEP-0344), each claimed domain on its own check.
   bool required = federation_.policy().requires_certificate(local, remote);
   if (required && !certified(remote)) {
-    std::string why = certificate_required(local, remote, certificate_for(remote));
+    std::string why = certificate_required(local, remote, shortfall(remote));
     log_refusal(remote, local, "dialback", why);
     // A stream already carrying other proven domains keeps them (XEP-0220 §2.4); a stream
     // with nothing else ends.

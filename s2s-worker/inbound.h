@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,6 +13,8 @@
 #include <string_view>
 #include <utility>
 
+#include "s2s-worker/dane_lookup.h"
+#include "s2s-worker/dane_verdict.h"
 #include "s2s-worker/federation.h"
 #include "stream/session.h"
 #include "tls/peer_verify.h"
@@ -25,6 +28,8 @@ class InboundStream final : public stream::StreamHandler {
  public:
   static constexpr std::size_t kMaxDialbackKey = 256;
   static constexpr std::size_t kMaxClaimedDomains = 32;
+  // Elements the peer sends while a DANE lookup is under way wait, up to this many.
+  static constexpr std::size_t kMaxHeldElements = 32;
 
   InboundStream(stream::Session& session, Federation& federation);
   ~InboundStream() override;
@@ -35,6 +40,7 @@ class InboundStream final : public stream::StreamHandler {
   void drained() override;
 
  private:
+  void dispatch(xml::Element element);
   void sasl(const xml::Element& auth);
   void db_result(const xml::Element& result);
   void db_verify(const xml::Element& verify);
@@ -49,6 +55,15 @@ class InboundStream final : public stream::StreamHandler {
   void accept(const std::string& remote, const std::string& local, const char* method);
   void log_refusal(const std::string& remote, const std::string& local, const char* method, const std::string& why);
   std::string tls_summary() const;
+  // Inbound DANE (inbound_dane.cc): with use_dane, the TLSA records of a claimed domain's
+  // own servers may certify the stream's certificate for it, or refuse it.
+  bool dane_pending(xml::Element& element);  // true: it waits for the domain's DANE verdict
+  bool dane_may_certify(const std::string& domain) const;
+  void dane_answered(const std::string& domain, DomainDane dane);
+  void replay_held();
+  const DaneVerdict* dane_verdict(const std::string& domain) const;
+  // Why the certificate does not prove `domain`, DANE's verdict included.
+  std::string shortfall(const std::string& domain);
 
   stream::Session& session_;
   Federation& federation_;
@@ -58,6 +73,10 @@ class InboundStream final : public stream::StreamHandler {
   std::map<std::pair<std::string, std::string>, std::uint64_t> verifying_;  // (remote, local) → request
   std::set<std::string> claimed_;  // remote domains this stream has asked dialback for
   bool bidi_ = false;              // XEP-0288: proved pairs carry our stanzas back too
+  std::map<std::string, DaneVerdict> dane_;  // remote domain → verdict, one lookup each
+  std::unique_ptr<DomainDaneLookup> dane_lookup_;
+  bool dane_starting_ = false;
+  std::deque<xml::Element> held_;  // arrived while dane_lookup_ runs, in order
 };
 
 }  // namespace xmppd::s2s

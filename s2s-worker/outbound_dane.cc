@@ -5,6 +5,7 @@
 // validated and usable, but match nothing refuse the connection whatever the rest of the
 // policy says; no records, or no usable ones, leave the judgement to PKIX.
 #include "common/log.h"
+#include "s2s-worker/dane_verdict.h"
 #include "s2s-worker/outbound.h"
 #include "tls/dane.h"
 
@@ -20,12 +21,10 @@ bool OutboundStream::check_dane() {
               dane_outcome_.c_str(), dane_.name.c_str());
     return true;
   }
-  std::vector<tls::DaneRecord> records;
-  for (const TlsaRecord& r : dane_.records) records.push_back({r.usage, r.selector, r.matching_type, r.data});
   SSL* ssl = transport_->ssl();
   X509* leaf = ssl != nullptr ? SSL_get0_peer_certificate(ssl) : nullptr;
   const tls::DaneVerification v =
-      tls::verify_dane(leaf, ssl != nullptr ? SSL_get_peer_cert_chain(ssl) : nullptr, records, remote_, target_.host);
+      match_tlsa(leaf, ssl != nullptr ? SSL_get_peer_cert_chain(ssl) : nullptr, dane_.records, remote_, target_.host);
   switch (v.status) {
     case tls::DaneStatus::kEeMatched:
     case tls::DaneStatus::kTaMatched:

@@ -10,7 +10,11 @@ zone's DS record as dns_trust_anchor. One SRV target, so each refusal is the sta
 - A mismatching TLSA set refuses even a certificate that PKIX trusts, secure auth or not.
 - TLSA records in an unsigned zone are no DANE: PKIX decides, as without use_dane.
 - A TLSA record changed after signing (bogus) rules the target out.
-- Without use_dane the records are not looked at."""
+- Without use_dane the records are not looked at.
+
+Inbound (as Prosody's mod_s2s_auth_dane_in): a peer played by the test presents a TLS client
+certificate for a domain of dane.test, whose SRV targets' TLSA records the receiver (b.test,
+use_dane, s2s_secure_auth) looks up when the peer asks for SASL EXTERNAL or dialback."""
 import datetime
 import hashlib
 import os
@@ -24,7 +28,7 @@ import certs
 import harness
 import signed_zone
 from clients_test import ClientTest
-from federation_test import A, FederationTest
+from federation_test import A, B, FederationTest, RawPeer
 
 ZONE = "dane.test"            # signed; the trust anchor is its DS record
 UNSIGNED = "unsigned.test"    # served by the same nsd, not signed
@@ -274,6 +278,93 @@ class DaneTest(FederationTest):
         text = self.bounced(alice, domain)
         self.assertIn("self-signed", text)
         self.assertNotIn("DANE", a.log())
+
+    # Inbound DANE.
+
+    def dane_receiver(self):
+        extra = (f'dns_trust_anchor = "{self.trust_anchor}"\nuse_dane = true\ns2s_secure_auth = true\n')
+        return self.start_xmppd(B, extra=extra)
+
+    def inbound_peer(self, domain, key_and_cert):
+        key, cert = key_and_cert
+        cert_file, key_file = f"{self.workdir}/{domain}.crt", f"{self.workdir}/{domain}.key"
+        certs.write(cert_file, certs.cert_pem(cert))
+        certs.write(key_file, certs.key_pem(key), 0o600)
+        peer = RawPeer(self, domain, to=B, cert=(cert_file, key_file))
+        self.addCleanup(peer.close)
+        return peer
+
+    def test_inbound_dane_ee_authenticates_a_self_signed_client_certificate(self):
+        domain = f"ee.{ZONE}"
+        b = self.dane_receiver()
+        peer = self.inbound_peer(domain, self.self_signed)
+        # PKIX does not trust it, but DANE may: EXTERNAL is offered.
+        self.assertIn(b"<mechanism>EXTERNAL</mechanism>", peer.starttls())
+        self.assertIn(b"<stream:features", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: DANE-EE matched \(DANE-EE\(3\) SPKI\(1\) SHA2-256\(1\) "
+                   rf"at depth 0 of _5269\._tcp\.xmpp\.{domain}\)")
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*self-signed.*, DANE-EE matched\): authenticated by SASL "
+                   rf"EXTERNAL")
+        # Dialback on another stream rests on the same verdict (XEP-0344), looked up again.
+        peer = self.inbound_peer(domain, self.self_signed)
+        peer.starttls()
+        # A second domain, sent before the first is answered, waits for the first's lookup and
+        # then has its own: the certificate matches none of its records.
+        other = f"ta.{ZONE}"
+        peer.send(f"<db:result from='{domain}' to='{B}'>0123456789abcdef</db:result>"
+                  f"<db:result from='{other}' to='{B}'>0123456789abcdef</db:result>")
+        answers = peer.read_until(b"</db:result>").decode()
+        valid = answers.find(f"from='{B}' to='{domain}' type='valid'")
+        self.assertNotEqual(valid, -1, answers)
+        self.assertGreater(answers.find(f"to='{other}' type='error'"), valid, answers)
+        self.assertIn(f"TLSA records for _5269._tcp.xmpp.{other} exist and none matches", answers)
+
+    def test_inbound_mismatching_tlsa_refuses_a_certificate_pkix_trusts(self):
+        domain = f"bad.{ZONE}"
+        b = self.dane_receiver()
+        peer = self.inbound_peer(domain, self.ca.issue(domain, "ec"))
+        self.assertIn(b"<mechanism>EXTERNAL</mechanism>", peer.starttls())
+        self.assertIn(b"<failure", peer.external())
+        why = rf"TLSA records for _5269\._tcp\.xmpp\.{domain} exist and none matches"
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: TLSA present, none matched: {why}")
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: SASL EXTERNAL refused: {why}")
+        # Dialback under s2s_secure_auth is refused for the same reason.
+        peer = self.inbound_peer(domain, self.ca.issue(domain, "ec"))
+        self.assertIn(b"<dialback", peer.starttls())
+        peer.send(f"<db:result from='{domain}' to='{B}'>0123456789abcdef</db:result>")
+        condition, text = peer.error()
+        self.assertEqual(condition, "not-authorized")
+        self.assertIn(f"TLSA records for _5269._tcp.xmpp.{domain} exist and none matches", text)
+
+    def test_inbound_dane_ta_authenticates_a_certificate_of_an_untrusted_ca(self):
+        domain = f"ta.{ZONE}"
+        b = self.dane_receiver()
+        key, leaf = self.ta_issued
+        peer = self.inbound_peer(domain, (key, Chain(leaf, self.other_ca.cert)))
+        peer.starttls()
+        self.assertIn(b"<stream:features", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: DANE-TA matched \(DANE-TA\(2\) Cert\(0\) SHA2-256\(1\) "
+                   rf"at depth 1, DNS-ID {domain} of ")
+
+    def test_inbound_bogus_tlsa_leaves_the_certificate_to_pkix(self):
+        domain = f"bogus.{ZONE}"
+        b = self.dane_receiver()
+        # The altered record would match this certificate, were it believed.
+        peer = self.inbound_peer(domain, self.self_signed)
+        peer.starttls()
+        self.assertIn(b"<failure", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: no DANE \(DNSSEC validation failed for "
+                   rf"_5269\._tcp\.xmpp\.{domain} \(TLSA\)\)")
+
+    def test_inbound_unsigned_tlsa_leaves_a_self_signed_certificate_to_pkix(self):
+        domain = f"pkix.{ZONE}"
+        b = self.dane_receiver()
+        peer = self.inbound_peer(domain, SelfSigned().issue(domain))
+        peer.starttls()
+        self.assertIn(b"<failure", peer.external())
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: no DANE \(unsigned for _5269\._tcp\.xmpp\.{UNSIGNED}\)")
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*: SASL EXTERNAL refused: the certificate is self-signed, "
+                   rf"no DANE \(unsigned")
 
 
 if __name__ == "__main__":
