@@ -5,8 +5,6 @@ xmppd and Prosody 0.12 (which ships mod_s2s_bidi), whichever side connects first
 it each direction has its own connection, as before. Bad input: a bidi request after
 authentication, or on a stream that is not encrypted, or to a host without it, is refused."""
 import asyncio
-import socket
-import ssl
 import threading
 
 import certs
@@ -176,17 +174,7 @@ class BidiOutbound(FederationTest):
     def peer_server(self, after_ready):
         """Serves b.test on its address: STARTTLS, features with bidi and dialback, accepts our
         db:result; then passes what it read and the TLS socket to after_ready (in a thread)."""
-        key, cert = self.ca.issue(B, "ec")
-        cert_file, key_file = f"{self.workdir}/b.crt", f"{self.workdir}/b.key"
-        certs.write(cert_file, certs.cert_pem(cert))
-        certs.write(key_file, certs.key_pem(key), 0o600)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(cert_file, key_file)
-        listener = socket.create_server((ADDRESS[B], 5269))
-        self.addCleanup(listener.close)
-        header = (b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
-                  b"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
-                  b"id='s1' from='b.test' to='a.test' version='1.0'>")
+        context, listener, header = self.play_server(B, A)
         failures = []
 
         def serve():

@@ -79,6 +79,23 @@ class FederationTest(ClientTest):
         server.wait_log(rf"router\[\d+\]: TLS certificates for {hosts} hosts")
         return server
 
+    def play_server(self, domain, peer):
+        """What a server played by the test needs to answer an outbound stream of `peer` to
+        `domain`: a TLS context with a certificate from the test CA, a listener on the
+        domain's address and port 5269, and the header of its stream."""
+        key, cert = self.ca.issue(domain, "ec")
+        cert_file, key_file = f"{self.workdir}/{domain}.crt", f"{self.workdir}/{domain}.key"
+        certs.write(cert_file, certs.cert_pem(cert))
+        certs.write(key_file, certs.key_pem(key), 0o600)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        listener = socket.create_server((ADDRESS[domain], 5269))
+        self.addCleanup(listener.close)
+        header = (f"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                  f"xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback' "
+                  f"id='s1' from='{domain}' to='{peer}' version='1.0'>").encode()
+        return context, listener, header
+
     def adduser(self, server, jid, password):
         r = subprocess.run([XMPPCTL, "-f", server.config, "adduser", jid], input=password + "\n",
                            capture_output=True, text=True, timeout=30)
@@ -577,6 +594,58 @@ class InboundChecks(FederationTest):
         self.assertEqual(streams.stream_error(answer)[0], "not-authorized")
         a.wait_log(rf"dialback key for {A} -> {B} \(stream [0-9a-f]+\) is invalid")
         self.b.wait_log(rf"s2s inbound {A} -> {B} .*dialback refused: the authoritative server says the key is invalid")
+
+
+class ReverseDialback(FederationTest):
+    """A dialback-only server played by the test that, like jabberd2, answers our dialback only
+    once its own, on the connection it opens to us, is accepted. Here it presents no client
+    certificate, which s2s_secure_auth refuses: our stream's failure must say so."""
+
+    def serve_b(self, ready):
+        context, listener, header = self.play_server(B, A)
+
+        def serve():
+            conn, _ = listener.accept()
+            conn.settimeout(20)
+            streams.read_until(conn, b"to='b.test'>")
+            conn.sendall(header + b"<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+                                  b"</stream:features>")
+            streams.read_until(conn, b"/>")
+            conn.sendall(b"<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+            tls = context.wrap_socket(conn, server_side=True)
+            streams.read_until(tls, b"to='b.test'>")
+            tls.sendall(header + b"<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/>"
+                                 b"</dialback></stream:features>")
+            streams.read_until(tls, b"</db:result>")
+            # Our own dialback first, on a connection of our own, without a certificate.
+            peer = RawPeer(self, B, to=A)
+            peer.starttls()
+            peer.send("<db:result from='b.test' to='a.test'>0123456789abcdef</db:result>")
+            ready.append(peer.error())
+            peer.close()
+            tls.sendall(b"</stream:stream>")
+            streams.read_to_end(tls)
+            tls.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        return thread
+
+    def test_our_stream_says_that_the_peers_own_dialback_was_refused(self):
+        a = self.start_xmppd(A, extra="s2s_secure_auth = true\n")
+        self.adduser(a, f"alice@{A}", "alice pw")
+        alice = self.login(f"alice@{A}/phone", "alice pw")
+        refused = []
+        thread = self.serve_b(refused)
+        alice.send_message(mto=f"bob@{B}", mbody="hello", mtype="chat")
+        m = self.receive(alice)
+        thread.join(20)
+        self.assertEqual(refused[0][0], "not-authorized")
+        why = f"{A} requires a trusted certificate valid for {B}, and no certificate was presented"
+        self.assertEqual(m["type"], "error")
+        self.assertEqual(m["error"]["text"], f"Server-to-server connection failed: the peer closed the stream; {B} may "
+                                             f"be waiting for its own authentication to us, which was refused: {why}")
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*the peer closed the stream; {B} may be waiting")
 
 
 if __name__ == "__main__":
