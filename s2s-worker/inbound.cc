@@ -56,9 +56,9 @@ const tls::PeerVerification& InboundStream::certificate_for(const std::string& d
 // valid for it): what SASL EXTERNAL and XEP-0344 dialback rely on.
 // With use_dane, a DANE match certifies it too, and TLSA records that match nothing refuse it
 // whatever PKIX says (inbound_dane.cc).
-bool InboundStream::certified(const std::string& domain) {
+bool InboundStream::certified(const std::string& domain, const std::string& local) {
   if (!session_.encrypted()) return false;
-  if (const DaneVerdict* dane = dane_verdict(domain)) {
+  if (const DaneVerdict* dane = dane_verdict(domain, local)) {
     if (dane->kind == DaneVerdict::Kind::kMatched) return true;
     if (dane->kind == DaneVerdict::Kind::kMismatch) return false;
   }
@@ -70,18 +70,18 @@ void InboundStream::features(std::string& out) {
   const std::string& remote = session_.peer_domain();
   // With use_dane, a certificate PKIX does not trust may still be certified by DANE, which is
   // looked up when the peer tries.
-  bool external = !sasl_done_ && !remote.empty() && (certified(remote) || dane_may_certify(remote));
+  bool external = !sasl_done_ && !remote.empty() && (certified(remote, local) || dane_may_certify(remote, local));
   if (external)
     out += "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>EXTERNAL</mechanism></mechanisms>";
   // Dialback is offered unless it is refused for every domain this peer could claim (each
   // db:result is then judged on its own pair): where a certificate is required, it is
   // offered on a certificate that proves the stream's domain (XEP-0344).
-  bool dialback = remote.empty() || !federation_.policy().requires_certificate(local, remote) || certified(remote) ||
-                  dane_may_certify(remote);
+  bool dialback = remote.empty() || !federation_.policy().requires_certificate(local, remote) || certified(remote, local) ||
+                  dane_may_certify(remote, local);
   if (dialback) out += "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>";
   if (!external && !dialback && session_.encrypted() && proved_.empty())
     log_refusal(remote, local, "authentication",
-                "no method to offer: " + certificate_required(local, remote, shortfall(remote)));
+                "no method to offer: " + certificate_required(local, remote, shortfall(remote, local)));
   // XEP-0288, offered before authentication only (Session asks for features once TLS is
   // settled).
   if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
@@ -125,7 +125,7 @@ void InboundStream::accept(const std::string& remote, const std::string& local, 
   proved_.insert({remote, local});
   session_.established();
   std::string cert = certificate_reason(certificate_for(remote));
-  if (const DaneVerdict* dane = dane_verdict(remote)) cert += ", " + dane->outcome;
+  if (const DaneVerdict* dane = dane_verdict(remote, local)) cert += ", " + dane->outcome;
   log::info("s2s inbound %s -> %s from %s (%s, %s): authenticated by %s", remote.c_str(), local.c_str(),
             session_.peer().c_str(), tls_summary().c_str(), cert.c_str(), method);
   if (bidi_) federation_.bidi_ready(session_, local, remote);
@@ -207,8 +207,8 @@ void InboundStream::sasl(const xml::Element& auth) {
     return;
   }
   if (refused_domain(remote, local, "SASL EXTERNAL")) return;
-  if (!certified(remote)) {
-    fail(shortfall(remote));
+  if (!certified(remote, local)) {
+    fail(shortfall(remote, local));
     return;
   }
   sasl_done_ = true;
@@ -267,8 +267,8 @@ void InboundStream::db_result(const xml::Element& result) {
   // Where a certificate is required, only a certificate can prove the domain: dialback then
   // rests on it (XEP-0344), each claimed domain on its own check.
   bool required = federation_.policy().requires_certificate(local, remote);
-  if (required && !certified(remote)) {
-    std::string why = certificate_required(local, remote, shortfall(remote));
+  if (required && !certified(remote, local)) {
+    std::string why = certificate_required(local, remote, shortfall(remote, local));
     log_refusal(remote, local, "dialback", why);
     // A stream already carrying other proven domains keeps them (XEP-0220 §2.4); a stream
     // with nothing else ends.
@@ -284,7 +284,7 @@ void InboundStream::db_result(const xml::Element& result) {
     return;
   }
   // The certificate proves the domain as well as a callback would (XEP-0344 §2.4).
-  if (certified(remote) && (required || federation_.policy().dialback_without_dialback(local))) {
+  if (certified(remote, local) && (required || federation_.policy().dialback_without_dialback(local))) {
     accept(remote, local, kCertifiedDialback);
     session_.send(dialback_element("result", local, remote, {}, "valid", {}));
     return;

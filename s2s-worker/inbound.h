@@ -49,7 +49,8 @@ class InboundStream final : public stream::StreamHandler {
   void bidi(const xml::Element& request);
   // The certificate the peer presented, judged for `domain` (cached per domain).
   const tls::PeerVerification& certificate_for(const std::string& domain);
-  bool certified(const std::string& domain);
+  // `local` is the domain the claim is for: its use_dane decides whether DANE counts.
+  bool certified(const std::string& domain, const std::string& local);
   // True when s2s_blacklist or s2s_whitelist refuses `remote`: the refusal is sent.
   bool refused_domain(const std::string& remote, const std::string& local, const char* method);
   void accept(const std::string& remote, const std::string& local, const char* method);
@@ -58,12 +59,12 @@ class InboundStream final : public stream::StreamHandler {
   // Inbound DANE (inbound_dane.cc): with use_dane, the TLSA records of a claimed domain's
   // own servers may certify the stream's certificate for it, or refuse it.
   bool dane_pending(xml::Element& element);  // true: it waits for the domain's DANE verdict
-  bool dane_may_certify(const std::string& domain) const;
-  void dane_answered(const std::string& domain, DomainDane dane);
+  bool dane_may_certify(const std::string& domain, const std::string& local) const;
+  void dane_answered(const std::string& domain, const std::string& local, DomainDane dane);
   void replay_held();
-  const DaneVerdict* dane_verdict(const std::string& domain) const;
+  const DaneVerdict* dane_verdict(const std::string& domain, const std::string& local) const;
   // Why the certificate does not prove `domain`, DANE's verdict included.
-  std::string shortfall(const std::string& domain);
+  std::string shortfall(const std::string& domain, const std::string& local);
 
   stream::Session& session_;
   Federation& federation_;

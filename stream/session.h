@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -99,7 +100,10 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   std::size_t queued() const { return transport_.queued(); }
   bool sending() const { return transport_.open(); }
   // While what this stream feeds is behind (Transport::pause_reading).
-  void pause_reading(bool paused) { transport_.pause_reading(paused); }
+  void pause_reading(bool paused) { set_pause(kBehind, paused); }
+  // While the handler waits for an answer of its own (a DNS lookup) before it takes the next
+  // element. Reading resumes when neither reason holds.
+  void hold_reading(bool held) { set_pause(kHeld, held); }
   // The peer opens a new stream next (after SASL success, RFC 6120 §6.4.6).
   void restart() { parser_.reset(); }
   // Negotiation is complete, the peer authenticated: the negotiation timeout no longer
@@ -141,6 +145,12 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void apply_stanza_limit();
   static void on_timeout(evutil_socket_t, short, void* arg);
   static void on_idle_check(evutil_socket_t, short, void* arg);
+  // Why reading is paused: each reason is lifted on its own.
+  enum PauseReason : std::uint8_t { kBehind = 1, kHeld = 2 };
+  void set_pause(PauseReason reason, bool on) {
+    paused_ = static_cast<std::uint8_t>(on ? paused_ | reason : paused_ & ~reason);
+    transport_.pause_reading(paused_ != 0);
+  }
 
   struct event_base* base_;
   SessionConfig config_;
@@ -161,6 +171,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   std::unique_ptr<StreamHandler> handler_;
   bool header_seen_ = false;
   bool direct_tls_ = false;
+  std::uint8_t paused_ = 0;  // PauseReason bits
   ConnectionLimits::Ticket ticket_;
 };
 
