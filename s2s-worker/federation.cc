@@ -104,20 +104,15 @@ void Federation::from_router(const ipc::RemoteStanza& stanza) {
 }
 
 void Federation::send_out(const Pair& pair, std::string_view xml) {
+  auto it = routes_.find(pair);
   // A bidirectional inbound stream serves the pair while it is open, whatever outbound
   // attempts have failed.
-  if (auto it = routes_.find(pair); it != routes_.end() && it->second.bidi != nullptr && it->second.bidi->sending()) {
+  if (it != routes_.end() && it->second.bidi != nullptr && it->second.bidi->sending()) {
     Route& route = it->second;
-    if (route.queue.empty() && route.bidi->queued() <= OutboundStream::kHighWater) {
+    if (route.queue.empty() && route.bidi->queued() <= OutboundStream::kHighWater)
       send_bidi(pair, route, xml);
-      return;
-    }
-    if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
-      bounce(xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
-      return;
-    }
-    route.queue.push_back(Queued{std::string(xml)});
-    route.queued_bytes += xml.size();
+    else
+      enqueue(pair, route, xml);
     return;
   }
   if (const Backoff* b = backing_off(pair)) {
@@ -125,19 +120,23 @@ void Federation::send_out(const Pair& pair, std::string_view xml) {
            "Server-to-server connection failed: " + b->why);
     return;
   }
-  Route& route = routes_[pair];
+  Route& route = it != routes_.end() ? it->second : routes_[pair];
   OutboundStream* stream = route.stream;
   if (stream != nullptr && route.queue.empty() && stream->ready_for(pair.first) && !stream->congested()) {
     if (!stream->send_stanza(xml)) bounce(xml, "modify", "policy-violation", stream->size_refusal());
     return;
   }
+  if (enqueue(pair, route, xml) && stream == nullptr) stream_for(pair);
+}
+
+bool Federation::enqueue(const Pair& pair, Route& route, std::string_view xml) {
   if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + xml.size() > kMaxQueuedBytes) {
     bounce(xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
-    return;
+    return false;
   }
   route.queue.push_back(Queued{std::string(xml)});
   route.queued_bytes += xml.size();
-  if (stream == nullptr) stream_for(pair);
+  return true;
 }
 
 // A ready stream to the same remote domain that can take `pair`'s local domain too.

@@ -149,6 +149,8 @@ class Federation {
 
   void from_router(const ipc::RemoteStanza& stanza);
   void send_out(const Pair& pair, std::string_view xml);
+  // Queues a stanza for the route's stream; false (and a bounce) past the queue's limits.
+  bool enqueue(const Pair& pair, Route& route, std::string_view xml);
   void send_bidi(const Pair& pair, Route& route, std::string_view xml);
   void flush_bidi(const Pair& pair, Route& route);
   // Whether the router took it; false: the sender has been answered with an error.
