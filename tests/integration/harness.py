@@ -218,7 +218,6 @@ class TestDns:
         self.wildcards = dict(wildcards or {})
         self.proc = None
         self.mounted = []
-        self.created = []
 
     def start(self):
         hosts = os.path.join(self.workdir, "hosts")
@@ -232,10 +231,12 @@ class TestDns:
         os.chmod(hosts, 0o644)
         os.chmod(resolv, 0o644)
         for source, target in ((hosts, "/etc/hosts"), (resolv, "/etc/resolv.conf")):
-            # A minimal system (a fresh chroot) may lack them; a bind mount needs a target.
+            # A minimal system (a fresh chroot) may lack them; a bind mount needs a target. The
+            # empty file stays: removing it would detach the bind mounts that tests running at
+            # the same time, in their own mount namespaces, made on it (the kernel detaches
+            # mounts on an unlinked mount point in every namespace).
             if not os.path.exists(target):
                 open(target, "a").close()
-                self.created.append(target)
             subprocess.run(["mount", "--bind", source, target], check=True)
             self.mounted.append(target)
         command = ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
@@ -271,12 +272,6 @@ class TestDns:
         for target in reversed(self.mounted):
             subprocess.run(["umount", target], check=False)
         self.mounted = []
-        for target in self.created:
-            try:
-                os.unlink(target)
-            except OSError:
-                pass  # another test still had it, or removed it first
-        self.created = []
 
 
 def ensure_ipv6_loopback():
