@@ -120,7 +120,10 @@ ConnectAttempt::ConnectAttempt(struct event_base* base, Resolver& resolver, std:
   if (!kick_ || !resolution_timer_ || !attempt_timer_) log::fatal("cannot create the connection timers");
 }
 
-ConnectAttempt::~ConnectAttempt() = default;
+// Answers in flight, and the calls below that may have led the owner to destroy this, see the
+// pointer turn null: a weak_ptr alone would not tell, since the holder outlives the object
+// while a caller up the stack holds a copy of it.
+ConnectAttempt::~ConnectAttempt() { *self_ = nullptr; }
 
 void ConnectAttempt::start() {
   if (phase_ != Phase::kIdle) return;
@@ -149,12 +152,13 @@ void ConnectAttempt::query_srv() {
   std::weak_ptr<ConnectAttempt*> weak = self_;
   auto answer_to = [weak](bool direct_tls) {
     return [weak, direct_tls](SrvAnswer answer) {
-      if (auto self = weak.lock()) (*self)->srv_answered(direct_tls, std::move(answer));
+      if (auto self = weak.lock(); self && *self) (*self)->srv_answered(direct_tls, std::move(answer));
     };
   };
+  std::shared_ptr<ConnectAttempt*> alive = self_;  // an answer may come at once, and end this
   // Both at once: XEP-0368 merges the two sets, so neither is worth waiting for alone.
   resolver_.srv("_xmpps-server._tcp." + domain_, answer_to(true));
-  if (weak.expired() || phase_ != Phase::kSrv) return;
+  if (*alive == nullptr || phase_ != Phase::kSrv) return;
   resolver_.srv("_xmpp-server._tcp." + domain_, answer_to(false));
 }
 
@@ -224,11 +228,11 @@ void ConnectAttempt::next_target() {
     dane_lookup_.none = !from_srv_ ? "no SRV record" : !srv_secure_ ? "unsigned" : "";
     tlsa_done_ = !dane_lookup_.none.empty();
   }
-  std::weak_ptr<ConnectAttempt*> weak = self_;
+  std::shared_ptr<ConnectAttempt*> alive = self_;
   const unsigned generation = generation_;
   if (!tlsa_done_) query_tlsa();
   // An answer given at once may have ended the target, or the attempt.
-  if (weak.expired() || generation != generation_) return;
+  if (*alive == nullptr || generation != generation_) return;
   query_addresses();
 }
 
@@ -236,7 +240,7 @@ void ConnectAttempt::query_tlsa() {
   std::weak_ptr<ConnectAttempt*> weak = self_;
   const unsigned generation = generation_;
   resolver_.tlsa(dane_lookup_.name, [weak, generation](TlsaAnswer answer) {
-    if (auto self = weak.lock()) (*self)->tlsa_answered(generation, std::move(answer));
+    if (auto self = weak.lock(); self && *self) (*self)->tlsa_answered(generation, std::move(answer));
   });
 }
 
@@ -277,12 +281,13 @@ void ConnectAttempt::query_addresses() {
   const unsigned generation = generation_;
   auto answer_to = [weak, generation](std::uint16_t type) {
     return [weak, generation, type](AddressAnswer answer) {
-      if (auto self = weak.lock()) (*self)->addresses_answered(generation, type, std::move(answer));
+      if (auto self = weak.lock(); self && *self) (*self)->addresses_answered(generation, type, std::move(answer));
     };
   };
+  std::shared_ptr<ConnectAttempt*> alive = self_;
   // RFC 8305 §3: both queries at once, AAAA first.
   resolver_.addresses(target_.host, kDnsTypeAaaa, answer_to(kDnsTypeAaaa));
-  if (weak.expired() || generation != generation_) return;
+  if (*alive == nullptr || generation != generation_) return;
   resolver_.addresses(target_.host, kDnsTypeA, answer_to(kDnsTypeA));
 }
 

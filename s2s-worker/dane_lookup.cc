@@ -10,17 +10,21 @@ DomainDaneLookup::DomainDaneLookup(Resolver& resolver, std::string domain, Done 
       done_(std::move(done)),
       self_(std::make_shared<DomainDaneLookup*>(this)) {}
 
-DomainDaneLookup::~DomainDaneLookup() = default;
+// Callbacks in flight, and the calls below that may have led the owner to destroy this, see
+// the pointer turn null: a weak_ptr alone would not tell, since the holder outlives the
+// object while any caller holds a copy of it.
+DomainDaneLookup::~DomainDaneLookup() { *self_ = nullptr; }
 
 void DomainDaneLookup::start() {
   std::weak_ptr<DomainDaneLookup*> weak = self_;
   auto answer_to = [weak](bool direct_tls) {
     return [weak, direct_tls](SrvAnswer answer) {
-      if (auto self = weak.lock()) (*self)->srv_answered(direct_tls, std::move(answer));
+      if (auto self = weak.lock(); self && *self) (*self)->srv_answered(direct_tls, std::move(answer));
     };
   };
+  std::shared_ptr<DomainDaneLookup*> alive = self_;  // an answer may come at once, and end this
   resolver_.srv("_xmpps-server._tcp." + domain_, answer_to(true));
-  if (weak.expired() || !done_) return;
+  if (*alive == nullptr || !done_) return;
   resolver_.srv("_xmpp-server._tcp." + domain_, answer_to(false));
 }
 
@@ -62,11 +66,12 @@ void DomainDaneLookup::srv_answered(bool direct_tls, SrvAnswer answer) {
   answered_.assign(result_.targets.size(), false);
   pending_ = result_.targets.size();
   std::weak_ptr<DomainDaneLookup*> weak = self_;
+  std::shared_ptr<DomainDaneLookup*> alive = self_;
   for (std::size_t i = 0; i < result_.targets.size(); ++i) {
     resolver_.tlsa(result_.targets[i].second.name, [weak, i](TlsaAnswer answer) {
-      if (auto self = weak.lock()) (*self)->tlsa_answered(i, std::move(answer));
+      if (auto self = weak.lock(); self && *self) (*self)->tlsa_answered(i, std::move(answer));
     });
-    if (weak.expired() || !done_) return;
+    if (*alive == nullptr || !done_) return;
   }
 }
 
