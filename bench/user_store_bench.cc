@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "daemon/user_store.h"
+#include "router/user_store.h"
 
 using xmppd::router::UserStore;
 

@@ -18,6 +18,12 @@ struct QuotaSettings {
   std::size_t roster_items = 1000;          // max_roster_items
   std::size_t directed_presences = 100;     // max_directed_presences, per session
   std::size_t sessions = 10;                // max_user_sessions: bound resources per account
+  std::size_t pep_nodes = 64;               // max_user_pep_nodes
+  std::size_t pep_items = 256;              // pep_max_items, as Prosody: items kept per node
+  std::size_t pep_bytes = 8 << 20;          // max_user_pep_bytes: all of a user's items
+  std::size_t private_bytes = 256 << 10;    // max_user_private_bytes (XEP-0049)
+  std::size_t vcard_bytes = 256 << 10;      // max_user_vcard_bytes (XEP-0054 and XEP-0292 each)
+  std::size_t blocklist_items = 1000;       // max_blocklist_items (XEP-0191)
 
   bool operator==(const QuotaSettings&) const = default;
 };

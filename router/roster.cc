@@ -1,6 +1,6 @@
-#include "daemon/roster.h"
+#include "router/roster.h"
 
-#include "daemon/c2s_stream.h"
+#include "router/c2s_stream.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/s2s_link.h"
+#include "router/s2s_link.h"
 
 #include "common/log.h"
 #include "xmpp/jid.h"

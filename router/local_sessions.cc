@@ -1,4 +1,4 @@
-#include "daemon/local_sessions.h"
+#include "router/local_sessions.h"
 
 namespace xmppd::router {
 

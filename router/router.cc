@@ -15,11 +15,11 @@
 #include <optional>
 
 #include "common/log.h"
-#include "daemon/auth_link.h"
-#include "daemon/c2s_stream.h"
-#include "daemon/routing.h"
-#include "daemon/s2s_link.h"
-#include "daemon/user_store.h"
+#include "router/auth_link.h"
+#include "router/c2s_stream.h"
+#include "router/routing.h"
+#include "router/s2s_link.h"
+#include "router/user_store.h"
 #include "runtime/child.h"
 #include "stream/service.h"
 

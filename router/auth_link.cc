@@ -1,4 +1,4 @@
-#include "daemon/auth_link.h"
+#include "router/auth_link.h"
 
 #include <algorithm>
 #include <string_view>

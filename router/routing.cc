@@ -1,4 +1,4 @@
-#include "daemon/routing.h"
+#include "router/routing.h"
 
 #include <algorithm>
 #include <ctime>
@@ -6,8 +6,8 @@
 
 #include "build_config.h"
 #include "common/log.h"
-#include "daemon/c2s_stream.h"
-#include "daemon/s2s_link.h"
+#include "router/c2s_stream.h"
+#include "router/s2s_link.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 

@@ -1,7 +1,7 @@
 // The router's end of the stanza link, over a real socketpair with the worker's end of
 // proto/stanza_link.h on the other side: what the router sends, and which stanzas from the
 // worker reach the router (exactly the checked ones; a bad stanza costs only itself).
-#include "daemon/s2s_link.h"
+#include "router/s2s_link.h"
 
 #include <gtest/gtest.h>
 

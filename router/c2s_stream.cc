@@ -1,4 +1,4 @@
-#include "daemon/c2s_stream.h"
+#include "router/c2s_stream.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -9,7 +9,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
-#include "daemon/routing.h"
+#include "router/routing.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
 

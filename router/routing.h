@@ -13,11 +13,11 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/auth_link.h"
-#include "daemon/local_sessions.h"
-#include "daemon/quotas.h"
-#include "daemon/roster.h"
-#include "daemon/user_store.h"
+#include "router/auth_link.h"
+#include "router/local_sessions.h"
+#include "router/quotas.h"
+#include "router/roster.h"
+#include "router/user_store.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
 

@@ -1,4 +1,4 @@
-#include "daemon/user_store.h"
+#include "router/user_store.h"
 
 #include <sqlite3.h>
 

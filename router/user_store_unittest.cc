@@ -1,7 +1,7 @@
 // The router's user store on a real SQLite file: one transaction per batch, a failed operation
 // rolled back alone, quotas refused without touching what is kept and counted to the byte, the
 // upgrade of a version-1 store, and paged reads.
-#include "daemon/user_store.h"
+#include "router/user_store.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

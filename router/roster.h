@@ -10,9 +10,9 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/local_sessions.h"
-#include "daemon/quotas.h"
-#include "daemon/user_store.h"
+#include "router/local_sessions.h"
+#include "router/quotas.h"
+#include "router/user_store.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
 

@@ -8,8 +8,8 @@
 #include <set>
 #include <string>
 
-#include "daemon/auth_link.h"
-#include "daemon/local_sessions.h"
+#include "router/auth_link.h"
+#include "router/local_sessions.h"
 #include "proto/channel.h"
 #include "stream/session.h"
 

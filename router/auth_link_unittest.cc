@@ -1,7 +1,7 @@
 // What the router takes from the auth helper in a SASL failure: an RFC 6120 condition (it
 // becomes an element in the client's stream), and an unsupported channel binding type only
 // as a cb-name with invalid-mechanism (it goes to the log, and the stream does not count it).
-#include "daemon/auth_link.h"
+#include "router/auth_link.h"
 
 #include <gtest/gtest.h>
 
