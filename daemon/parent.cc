@@ -29,7 +29,7 @@ struct RoleBinary {
   const char* name;
 };
 constexpr RoleBinary kBinaries[] = {
-    {ipc::ROLE_ROUTER, "daemon", "xmppd-router"},
+    {ipc::ROLE_ROUTER, "router", "xmppd-router"},
     {ipc::ROLE_S2S, "s2s-worker", "xmppd-s2s"},
     {ipc::ROLE_TLS, "tls-helper", "xmppd-tls"},
     {ipc::ROLE_AUTH, "auth-helper", "xmppd-auth"},
@@ -182,6 +182,10 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
         if (host.module_enabled("version")) c.mutable_router()->add_version_hosts(host.name);
+        ipc::RouterSettings::HostModules& modules = *c.mutable_router()->add_host_modules();
+        modules.set_host(host.name);
+        for (const std::string& m : host.modules) modules.add_modules(m);
+        for (const std::string& admin : host.admins) modules.add_admins(admin);
         if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
           c.mutable_router()->add_s2s_hosts(host.name);
       }
