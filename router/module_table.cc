@@ -23,6 +23,12 @@ ModuleTable::ModuleTable(Server& server) {
 
 ModuleTable::~ModuleTable() = default;
 
+Module* ModuleTable::find(std::string_view name) const {
+  for (const auto& module : modules_)
+    if (module->name() == name) return module.get();
+  return nullptr;
+}
+
 ModuleSet ModuleTable::set_of(const std::vector<std::string>& names) const {
   ModuleSet set;
   for (const auto& module : modules_)

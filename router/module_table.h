@@ -38,6 +38,8 @@ class ModuleTable {
   // warned about them).
   ModuleSet set_of(const std::vector<std::string>& names) const;
   const std::vector<std::unique_ptr<Module>>& modules() const { return modules_; }
+  // A module built before the caller (the table's order), by name; null if there is none.
+  Module* find(std::string_view name) const;
 
   // One handler per scope, namespace and element name: the payload is the protocol's.
   void on_iq(IqScope scope, std::string_view ns, std::string_view name, const Module& module, IqHandler handler);
