@@ -16,7 +16,9 @@ from slixmpp.xmlstream.matcher import MatchXPath
 import certs
 import harness
 from clients_test import ClientTest
+from federation_test import A, ADDRESS, B, FederationTest
 from harness import basic_config
+from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
@@ -254,6 +256,43 @@ class Carbons(ClientTest):
         composing()  # past 100, they all go
         for _ in range(101):
             self.assertEqual(self.next(phone)[0:4:3], ("message", "(composing)"))
+
+class CarbonsOverS2s(FederationTest):
+    """A Prosody user (bob@b.test) and an xmppd user with two carbon-enabled sessions."""
+
+    def test_a_message_from_another_server_is_copied(self):
+        a = self.start_xmppd(A)
+        self.adduser(a, f"alice@{A}", "alice's secret")
+        workdir = fresh_workdir(self.workdir, "prosody")
+        key, cert = self.ca.issue(B, "ec")
+        certs.write(f"{workdir}/b.crt", certs.cert_pem(cert))
+        certs.write(f"{workdir}/b.key", certs.key_pem(key), 0o600)
+        prosody = Prosody(workdir, B, ADDRESS[B], f"{workdir}/b.crt", f"{workdir}/b.key", self.ca_file)
+        self.servers.append(prosody)
+        prosody.start()
+        prosody.register("bob", "bob pw")
+        sessions = []
+        for resource in ("phone", "laptop"):
+            c = Client(f"alice@{A}/{resource}", "alice's secret", self.ca_file)
+            self.clients.append(c)
+            c.connect((ADDRESS[A], 5222))
+            self.loop.run_until_complete(asyncio.wait_for(c.started, 20))
+            self.loop.run_until_complete(asyncio.wait_for(c.plugin["xep_0280"].enable(), 10))
+            sessions.append(c)
+        phone, laptop = sessions
+        bob = self.login(f"bob@{B}/desk", "bob pw")
+
+        def next_of(client):
+            return self.loop.run_until_complete(asyncio.wait_for(client.received.get(), 20))
+
+        phone.send_message(mto=f"bob@{B}", mbody="over s2s", mtype="chat")
+        self.assertEqual(next_of(laptop), ("sent", f"alice@{A}/phone", f"bob@{B}", "over s2s", f"alice@{A}"))
+        self.assertEqual(self.receive(bob)["body"], "over s2s")
+        bob.send_message(mto=f"alice@{A}/phone", mbody="back from prosody", mtype="chat")
+        self.assertEqual(next_of(phone)[:4], ("message", f"bob@{B}/desk", f"alice@{A}/phone", "back from prosody"))
+        self.assertEqual(next_of(laptop),
+                         ("received", f"bob@{B}/desk", f"alice@{A}/phone", "back from prosody", f"alice@{A}"))
+
 
 if __name__ == "__main__":
     harness.main()
