@@ -85,6 +85,7 @@ void ClientStream::features(std::string& out) {
   }
   out += "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
          "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>";
+  routing_.stream_features(session_.host(), out);
 }
 
 void ClientStream::element(xml::Element element) {
@@ -311,17 +312,18 @@ void ClientStream::stanza(xml::Element stanza) {
       last_presence_ = stanza;
     }
     if (!available_ && !was_available) return;
-    routing_.im().broadcast(*this, stanza);
-    if (available_ && !was_available) {
-      routing_.im().initial_presence(*this);
-      routing_.became_available(*this);
-    }
+    routing_.broadcast(*this, stanza, available_ && !was_available);
     return;
   }
   routing_.route(*this, std::move(stanza));
 }
 
 void ClientStream::deliver(const xml::Element& stanza) {
+  if (filtered_ && !routing_.filter_delivery(*this, stanza)) return;
+  write(stanza);
+}
+
+void ClientStream::write(const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kClientNs);
   deliver_raw(out);
@@ -338,6 +340,8 @@ void ClientStream::drained() {
   if (!std::exchange(awaiting_drain_, false) || state_ != State::kEstablished) return;
   routing_.drained(*this);
 }
+
+void ClientStream::account_removed() { session_.stream_error("not-authorized", "Account removed"); }
 
 void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
 

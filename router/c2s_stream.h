@@ -53,9 +53,18 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
+  // The account was removed (in band or by xmppctl deluser): the stream ends.
+  void account_removed();
 
   const std::string& bare() const { return bare_; }
   const std::string& full() const { return full_; }
+  const std::string& domain() const { return session_.host(); }
+  // Stanzas for this session pass the session_delivery filters first (XEP-0352: a module
+  // holds some back while the client is inactive).
+  bool filtered() const { return filtered_; }
+  void set_filtered(bool filtered) { filtered_ = filtered; }
+  // Writes a stanza without the filters (what a filter releases).
+  void write(const xml::Element& stanza);
   bool available() const { return available_; }
   int priority() const { return priority_; }
   // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
@@ -91,6 +100,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   int priority_ = 0;
   bool interested_ = false;
   bool awaiting_drain_ = false;
+  bool filtered_ = false;
   std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
 };
