@@ -24,7 +24,7 @@ import functools
 import hashlib
 import os
 import subprocess
-import unittest
+import sys
 import xml.etree.ElementTree as ET
 
 import slixmpp
@@ -151,7 +151,10 @@ class ImClient(slixmpp.ClientXMPP):
     caps, before its initial presence (none when presence=False)."""
 
     def __init__(self, jid, password, ca_file, interests=(), presence=True):
-        super().__init__(jid, password)
+        # A named mechanism, so that a refusal is final: slixmpp otherwise tries a -PLUS one
+        # first and falls back after its failure (clients_test.py). SCRAM-SHA-1: the one that
+        # Prosody 0.12 (internal_hashed) offers too.
+        super().__init__(jid, password, sasl_mech="SCRAM-SHA-1")
         self.ca_certs = ca_file
         for plugin in ("xep_0030", "xep_0115", "xep_0060", "xep_0163", "xep_0297", "xep_0280", "xep_0199"):
             self.register_plugin(plugin)
@@ -217,9 +220,16 @@ class ImTests:
         self.cert_file, self.key_file = f"{self.workdir}/{HOST}.crt", f"{self.workdir}/{HOST}.key"
         certs.write(self.cert_file, certs.cert_pem(cert))
         certs.write(self.key_file, certs.key_pem(key), 0o600)
-        self.start_server()
-        for user, password in USERS.items():
-            self.adduser(user, password)
+        try:
+            self.start_server()
+            for user, password in USERS.items():
+                self.adduser(user, password)
+        except BaseException:
+            # tearDown is not called after a failed setUp: stop the server here, with its log.
+            for server in self.servers:
+                sys.stderr.write(f"--- log of {server.config} ---\n{server.log()}\n")
+            self.tearDown()
+            raise
 
     # --- clients ---
 
