@@ -9,6 +9,7 @@ test right; the default (CI) has xmppd on a.test."""
 import asyncio
 import base64
 import hashlib
+import xml.etree.ElementTree as ET
 
 import certs
 import harness
@@ -83,7 +84,6 @@ class PepAcrossServers(FederationTest):
                       "\n".join(str(s) for s in client.inbox[since:]))
 
     def iq(self, client, itype, payload, to=None):
-        import xml.etree.ElementTree as ET
         iq = client.make_iq(itype=itype, ito=to)
         iq.append(ET.fromstring(payload))
         return self.loop.run_until_complete(asyncio.wait_for(iq.send(timeout=20), 22))

@@ -365,7 +365,7 @@ class ImTests:
         info = self.iq(alice, "get", f"<query xmlns='{NS_DISCO_INFO}'/>", to=HOST)
         features = {f.get("var") for f in info.xml.findall(q(NS_DISCO_INFO, "query/feature"))}
         for feature in (NS_CARBONS, NS_BLOCKING, NS_PRIVATE, "urn:xmpp:time", "jabber:iq:last", "jabber:iq:version",
-                        "urn:xmpp:ping", "jabber:iq:register" if self.SERVER == "xmppd" else "urn:xmpp:ping"):
+                        "urn:xmpp:ping"):
             self.assertIn(feature, features)
         account = self.iq(alice, "get", f"<query xmlns='{NS_DISCO_INFO}'/>", to=f"alice@{HOST}")
         identities = {(i.get("category"), i.get("type")) for i in account.xml.findall(q(NS_DISCO_INFO, "query/identity"))}
@@ -849,6 +849,9 @@ class ImTests:
         other = self.login("carol", "laptop")
         self.iq(carol, "set", f"<query xmlns='{NS_PRIVATE}'><prefs xmlns='urn:xmppd:test:prefs'>"
                               "<colour>red</colour></prefs></query>")
+        self.iq(carol, "set", publish(TEST_NODE, "old", mood("of the old account")))
+        self.iq(carol, "set", f"<block xmlns='{NS_BLOCKING}'><item jid='spam.example'/></block>")
+        self.wait(carol.update_roster(f"alice@{HOST}", name="Alice"))
         try:
             self.iq(carol, "set", "<query xmlns='jabber:iq:register'><remove/></query>")
         except IqError as e:
@@ -864,6 +867,11 @@ class ImTests:
         self.adduser("carol", "carol's new secret")
         carol = self.login_with("carol", "carol's new secret")
         self.assertEqual(len(self.private_get(carol, "<prefs xmlns='urn:xmppd:test:prefs'/>")), 0)
+        self.assertEqual(self.roster(carol), {})
+        self.assertEqual(self.blocklist(carol), [])
+        error = self.iq_error(carol, "get", f"<pubsub xmlns='{NS_PUBSUB}'><items node='{TEST_NODE}'/></pubsub>",
+                              to=f"carol@{HOST}")
+        self.assertEqual(self.condition(error), "item-not-found")
 
     def login_with(self, user, password):
         client, outcome = self.connect(user, "fresh", password=password)
