@@ -631,18 +631,18 @@ class ImTests:
         alice = self.login("alice", interests=[TEST_NODE])
         bob = self.login("bob", interests=[TEST_NODE])
         carol = self.login("carol", interests=[TEST_NODE])
-        dave_like = self.login("bob", "no-interest")  # the same account, without +notify
+        bob_without_notify = self.login("bob", "no-interest")  # the same account, without +notify
         self.make_contacts(alice, bob)
-        marks = {c: len(c.inbox) for c in (alice, bob, carol, dave_like)}
+        marks = {c: len(c.inbox) for c in (alice, bob, carol, bob_without_notify)}
         self.iq(alice, "set", publish(TEST_NODE, "n1", mood("notified")))
         event = self.wait_stanza(bob, pep_event(TEST_NODE, f"alice@{HOST}"), marks[bob], what="PEP notification")
         item = event.xml.find(f"{q(NS_PUBSUB_EVENT, 'event/items/item')}")
         self.assertEqual((item.get("id"), item.findtext(f"{q(TEST_NODE, 'mood/text')}")), ("n1", "notified"))
         # The publisher's own resources with +notify get it too.
         self.wait_stanza(alice, pep_event(TEST_NODE, f"alice@{HOST}"), marks[alice], what="own PEP notification")
-        self.barrier(carol, dave_like)
+        self.barrier(carol, bob_without_notify)
         self.none_of(carol, pep_event(TEST_NODE), marks[carol], "notification without a subscription")
-        self.none_of(dave_like, pep_event(TEST_NODE), marks[dave_like], "notification without +notify")
+        self.none_of(bob_without_notify, pep_event(TEST_NODE), marks[bob_without_notify], "notification without +notify")
         # A retraction is notified too (notify_retract is Prosody's default).
         mark = len(bob.inbox)
         self.iq(alice, "set", f"<pubsub xmlns='{NS_PUBSUB}'><retract node='{TEST_NODE}' notify='true'>"
