@@ -662,6 +662,25 @@ class ImTests:
         event = self.wait_stanza(later, pep_event(TEST_NODE, f"alice@{HOST}"), what="last published item")
         self.assertEqual([i.get("id") for i in event.xml.findall(q(NS_PUBSUB_EVENT, "event/items/item"))], ["last"])
 
+    def test_omemo_device_list_and_bundle_between_two_users(self):
+        omemo = "eu.siacs.conversations.axolotl"
+        alice = self.login("alice", interests=[f"{omemo}.devicelist"])
+        bob = self.login("bob", interests=[f"{omemo}.devicelist"])
+        self.make_contacts(alice, bob)
+        for publisher, reader, owner, device in ((alice, bob, f"alice@{HOST}", "101"), (bob, alice, f"bob@{HOST}", "202")):
+            mark = len(reader.inbox)
+            # As Conversations publishes them: the bundle, then the list, both open.
+            self.iq(publisher, "set", publish(f"{omemo}.bundles:{device}", "current",
+                                              f"<bundle xmlns='{omemo}'><identityKey>aWs=</identityKey></bundle>",
+                                              {"pubsub#access_model": "open"}))
+            self.iq(publisher, "set", publish(f"{omemo}.devicelist", "current",
+                                              f"<list xmlns='{omemo}'><device id='{device}'/></list>",
+                                              {"pubsub#access_model": "open"}))
+            event = self.wait_stanza(reader, pep_event(f"{omemo}.devicelist", owner), mark, what="device list")
+            self.assertEqual(event.xml.find(f".//{{{omemo}}}device").get("id"), device)
+            bundle = dict(self.items(reader, owner, f"{omemo}.bundles:{device}"))
+            self.assertEqual(bundle["current"].findtext(f"{{{omemo}}}identityKey"), "aWs=")
+
     # --- avatars and vCards ---
 
     def publish_avatar(self, client, data=AVATAR):
