@@ -165,6 +165,11 @@ class Carbons(ClientTest):
 
     def test_private_and_no_copy_hints(self):
         phone, laptop, bob = self.three_sessions()
+        # Bob has a second carbon-enabled session: as the receiving server, this one makes no
+        # received copy of a <private/> message either.
+        tablet = self.login(f"bob@{HOST}/tablet")
+        self.wait(tablet.plugin["xep_0280"].enable())
+        self.drain(phone, laptop, bob, tablet)
         msg = phone.make_message(mto=f"bob@{HOST}/desk", mbody="just between us", mtype="chat")
         msg.append(ET.Element(f"{{{CARBONS}}}private"))
         msg.send()
@@ -174,6 +179,8 @@ class Carbons(ClientTest):
         bob.send_message(mto=f"alice@{HOST}/phone", mbody="answer", mtype="chat")
         self.assertEqual(self.next(phone)[3], "answer")
         self.assertEqual(self.next(laptop)[:4], ("received", f"bob@{HOST}/desk", f"alice@{HOST}/phone", "answer"))
+        # The first thing bob's tablet gets: no copy of the private message, one of his answer.
+        self.assertEqual(self.next(tablet)[:4], ("sent", f"bob@{HOST}/desk", f"alice@{HOST}/phone", "answer"))
         # XEP-0334 <no-copy/>, both ways.
         msg = bob.make_message(mto=f"alice@{HOST}/phone", mbody="no copy", mtype="chat")
         msg.enable("no-copy")
@@ -183,7 +190,10 @@ class Carbons(ClientTest):
         msg.send()
         self.assertEqual(self.next(phone)[3], "no copy")
         self.assertEqual(self.next(bob)[3], "no copy either")
-        self.quiet(phone, laptop, bob)
+        self.quiet(phone, laptop, bob, tablet)
+        # Without a hint, bob's tablet gets copies of both directions.
+        phone.send_message(mto=f"bob@{HOST}/desk", mbody="copied", mtype="chat")
+        self.assertEqual(self.next(tablet)[:4], ("received", f"alice@{HOST}/phone", f"bob@{HOST}/desk", "copied"))
 
     def test_carbons_are_a_feature_of_the_server_and_the_account(self):
         phone = self.login(f"alice@{HOST}/phone")
