@@ -28,9 +28,9 @@ constexpr std::string_view kMucUserNs = "http://jabber.org/protocol/muc#user";
 bool has_im_payload(const xml::Element& message) {
   for (const xml::Element* c : message.children()) {
     const std::string& ns = c->ns();
-    if (ns == "http://jabber.org/protocol/chatstates" || ns == "urn:xmpp:receipts" ||
-        ns == "urn:xmpp:chat-markers:0" || ns == "urn:xmpp:jingle-message:0" ||
-        c->is("jabber:x:conference", "x") || c->is("eu.siacs.conversations.axolotl", "encrypted") ||
+    if (ns == "http://jabber.org/protocol/chatstates" || ns == "urn:xmpp:receipts" || ns == "urn:xmpp:chat-markers:0" ||
+        ns == "urn:xmpp:jingle-message:0" || c->is("jabber:x:conference", "x") ||
+        c->is("eu.siacs.conversations.axolotl", "encrypted") ||
         (c->is(kMucUserNs, "x") && c->child(kMucUserNs, "invite") != nullptr))
       return true;
   }
