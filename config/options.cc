@@ -398,7 +398,8 @@ const IgnoredOption* find_ignored_option(std::string_view name) {
 const std::set<std::string>& default_modules() {
   static const std::set<std::string> kDefault = {
       "roster",   "saslauth", "tls", "dialback", "disco", "c2s",     "s2s",
-      "presence", "message",  "iq",  "offline",  "ping",  "register"};
+      "presence", "message",  "iq",  "offline",  "ping",  "register",
+      "vcard_legacy", "vcard4"};
   return kDefault;
 }
 

@@ -160,13 +160,13 @@ TEST(Options, IgnoredOptions) {
 
 TEST(Options, Modules) {
   for (const std::string& m : default_modules()) EXPECT_TRUE(known_modules().count(m)) << m;
-  EXPECT_EQ(default_modules().size(), 13u);
+  EXPECT_EQ(default_modules().size(), 15u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 16u);
+  EXPECT_EQ(known_modules().size(), 18u);
 }
 
 TEST(Options, TlsKeysAndProtocols) {

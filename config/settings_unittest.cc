@@ -81,7 +81,8 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(g.c2s_ssl, TlsSettings{});
   EXPECT_EQ(g.s2s_ssl, TlsSettings{});
   EXPECT_EQ(g.modules, (Modules{"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
-                                "presence", "message", "iq", "offline", "ping", "register"}));
+                                "presence", "message", "iq", "offline", "ping", "register", "vcard_legacy",
+                                "vcard4"}));
 }
 
 // The struct's own initialisers and the schema's defaults must say the same.
@@ -412,7 +413,7 @@ TEST(Settings, ModuleMerge) {
   EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'muc_mam' is not provided by xmppd"});
   const Settings& s = *l.settings;
   Modules base = {"roster", "saslauth", "tls",     "dialback", "disco", "c2s",
-                  "s2s",    "presence", "message", "iq",       "ping",  "version"};
+                  "s2s",    "presence", "message", "iq",       "ping",  "version", "vcard_legacy", "vcard4"};
   EXPECT_EQ(s.global.modules, base);
   EXPECT_EQ(s.find_host("c.example")->modules, base);
   Modules a = base;

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""vCards (modules vcard_legacy and vcard4) with a real client library (Debian's
+python3-slixmpp): XEP-0054 set and get of one's own vCard and reads of another user's, the
+XEP-0153 photo hash the server puts in presence, the size limit, malformed photos, the vCard
+gone with its account; with the pep module, XEP-0398 (a vCard photo becomes the XEP-0084
+avatar and an avatar becomes the vCard photo) and XEP-0292 vCard4 over the urn:xmpp:vcard4
+node.
+
+Ordering without sleeps: a client's ping to the server is answered after everything the
+client sent before it was routed, and after everything routed to the client before it."""
+import asyncio
+import base64
+import hashlib
+import os
+import subprocess
+import unittest
+import xml.etree.ElementTree as ET
+
+import slixmpp
+from slixmpp.exceptions import IqError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import MatchXPath
+
+import certs
+import harness
+from clients_test import ClientTest
+from harness import basic_config
+
+HOST = "chat.test"
+XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+USERS = {"alice": "alice's secret", "bob": "bob's secret", "carol": "carol's secret"}
+VCARD_LIMIT = 256 * 1024  # max_user_vcard_bytes' default (xmppd.conf(5))
+
+NS_CLIENT = "jabber:client"
+NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+NS_DISCO_INFO = "http://jabber.org/protocol/disco#info"
+NS_PUBSUB = "http://jabber.org/protocol/pubsub"
+NS_VCARD = "vcard-temp"
+NS_VCARD_UPDATE = "vcard-temp:x:update"
+NS_VCARD4 = "urn:ietf:params:xml:ns:vcard-4.0"
+NS_AVATAR_DATA = "urn:xmpp:avatar:data"
+NS_AVATAR_METADATA = "urn:xmpp:avatar:metadata"
+# A 1x1 PNG, and another.
+PHOTO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+OTHER_PHOTO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+
+def q(ns, path):
+    return "/".join(f"{{{ns}}}{step}" for step in path.split("/"))
+
+
+def vcard_with_photo(data, extra="<FN>Alice</FN>"):
+    return (f"<vCard xmlns='{NS_VCARD}'>{extra}<PHOTO><TYPE>image/png</TYPE>"
+            f"<BINVAL>{base64.b64encode(data).decode()}</BINVAL></PHOTO></vCard>")
+
+
+class Client(slixmpp.ClientXMPP):
+    """A client that keeps every presence it gets (inbox)."""
+
+    def __init__(self, jid, password, ca_file):
+        super().__init__(jid, password)
+        self.ca_certs = ca_file
+        for plugin in ("xep_0030", "xep_0054", "xep_0060", "xep_0084", "xep_0199"):
+            self.register_plugin(plugin)
+        self.outcome = asyncio.get_event_loop().create_future()
+        self.inbox = []
+        self.register_handler(Callback("vcard presences", MatchXPath(f"{{{NS_CLIENT}}}presence"), self.inbox.append))
+        self.add_event_handler("session_start", self._started)
+        # slixmpp tries the next mechanism after a failure (its -PLUS attempt): the last word counts.
+        self.add_event_handler("no_auth", lambda _: self._settle("failed_auth"))
+
+    def _settle(self, value):
+        if not self.outcome.done():
+            self.outcome.set_result(value)
+
+    async def _started(self, _):
+        self.send_presence()
+        self._settle("session")
+
+
+class Vcards(ClientTest):
+    def setUp(self):
+        super().setUp()
+        key, cert = self.ca.issue(HOST, "ec")
+        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
+        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        # Stanzas larger than a vCard may be, so that the vCard limit is the one reached.
+        config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nc2s_stanza_size_limit = 1000000\n')
+        self.xmppd = self.server(config).start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+        for user, password in USERS.items():
+            self.xmppctl("adduser", f"{user}@{HOST}", password)
+
+    def xmppctl(self, command, jid, password=""):
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, command, jid], input=password + "\n",
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def wait(self, awaitable, timeout=10):
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
+
+    def login(self, user, resource="phone"):
+        client = Client(f"{user}@{HOST}/{resource}", USERS[user], self.ca_file)
+        self.clients.append(client)
+        client.connect(("127.0.0.1", 5222))
+        self.assertEqual(self.wait(client.outcome, 20), "session", f"login of {user}")
+        return client
+
+    def iq(self, client, itype, payload=None, to=None):
+        iq = client.make_iq(itype=itype, ito=to)
+        if payload:
+            iq.append(ET.fromstring(payload))
+        return self.wait(iq.send(timeout=10), 12)
+
+    def iq_error(self, client, itype, payload, to=None):
+        """The condition and type of the error an iq must get."""
+        with self.assertRaises(IqError, msg=f"an error for {payload[:80]}") as refused:
+            self.iq(client, itype, payload, to)
+        error = refused.exception.iq.xml.find(q(NS_CLIENT, "error"))
+        condition = next(c.tag.split("}")[1] for c in error if c.tag.startswith(f"{{{NS_STANZAS}}}"))
+        return condition, error.get("type")
+
+    def get_vcard(self, client, owner=None):
+        result = self.wait(client["xep_0054"].get_vcard(owner or client.boundjid.bare, timeout=10), 12)
+        return result.xml.find(q(NS_VCARD, "vCard"))
+
+    def barrier(self, *clients):
+        for client in clients:
+            self.iq(client, "get", "<ping xmlns='urn:xmpp:ping'/>", to=HOST)
+
+    def photo_in_presence(self, watcher, sender, status):
+        """The vcard-temp:x:update photo of sender's presence with `status`, as watcher got it."""
+        mark = len(watcher.inbox)
+        sender.send_raw(f"<presence><status>{status}</status><x xmlns='{NS_VCARD_UPDATE}'>"
+                        "<photo>0000000000000000000000000000000000000000</photo></x></presence>")
+        self.barrier(sender, watcher)
+        got = [p for p in watcher.inbox[mark:] if p.xml.findtext(q(NS_CLIENT, "status")) == status]
+        self.assertEqual(len(got), 1, [str(p) for p in watcher.inbox[mark:]])
+        updates = got[0].xml.findall(q(NS_VCARD_UPDATE, "x"))
+        self.assertEqual(len(updates), 1, str(got[0]))
+        return updates[0].findtext(q(NS_VCARD_UPDATE, "photo"))
+
+    def has_pep(self, client):
+        info = self.wait(client["xep_0030"].get_info(jid=HOST, timeout=10), 12)
+        return "urn:xmpp:vcard4" in info["disco_info"]["features"]
+
+    # --- XEP-0054 ---
+
+    def test_set_and_get_own_and_another_users(self):
+        alice, bob = self.login("alice"), self.login("bob")
+        features = self.wait(bob["xep_0030"].get_info(jid=HOST, timeout=10), 12)["disco_info"]["features"]
+        self.assertIn(NS_VCARD, features)
+        self.assertIn("urn:xmpp:pep-vcard-conversion:0", features)
+        # Nobody has a vCard yet: an empty one, as from Prosody.
+        self.assertEqual(len(self.get_vcard(bob, f"alice@{HOST}")), 0)
+        vcard = alice["xep_0054"].make_vcard()
+        vcard["FN"] = "Alice Liddell"
+        vcard["NICKNAME"] = "alice"
+        self.wait(alice["xep_0054"].publish_vcard(vcard, timeout=10), 12)
+        for client in (alice, bob):
+            got = self.get_vcard(client, f"alice@{HOST}")
+            self.assertEqual(got.findtext(q(NS_VCARD, "FN")), "Alice Liddell")
+            self.assertEqual(got.findtext(q(NS_VCARD, "NICKNAME")), "alice")
+        # Asked without a 'to': the account's own.
+        self.assertEqual(self.iq(alice, "get", f"<vCard xmlns='{NS_VCARD}'/>").xml.findtext(
+            q(NS_VCARD, "vCard/FN")), "Alice Liddell")
+        # Bob sets his, not Alice's.
+        self.assertEqual(self.iq_error(bob, "set", f"<vCard xmlns='{NS_VCARD}'><FN>Mallory</FN></vCard>",
+                                       to=f"alice@{HOST}"), ("forbidden", "auth"))
+        self.iq(bob, "set", f"<vCard xmlns='{NS_VCARD}'><FN>Bob</FN></vCard>")
+        self.assertEqual(self.get_vcard(bob, f"alice@{HOST}").findtext(q(NS_VCARD, "FN")), "Alice Liddell")
+        self.assertEqual(self.get_vcard(alice, f"bob@{HOST}").findtext(q(NS_VCARD, "FN")), "Bob")
+        # A new set replaces the whole vCard.
+        self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><NICKNAME>al</NICKNAME></vCard>")
+        got = self.get_vcard(bob, f"alice@{HOST}")
+        self.assertIsNone(got.find(q(NS_VCARD, "FN")))
+        self.assertEqual(got.findtext(q(NS_VCARD, "NICKNAME")), "al")
+
+    def test_photo_hash_in_presence(self):
+        watcher = self.login("alice", "watcher")  # Alice's other resource gets her broadcast
+        alice = self.login("alice")
+        # No vCard: the client's own x is passed on as it was.
+        self.assertEqual(self.photo_in_presence(watcher, alice, "no vcard"), "0" * 40)
+        self.iq(alice, "set", vcard_with_photo(PHOTO))
+        self.assertEqual(self.photo_in_presence(watcher, alice, "photo"), hashlib.sha1(PHOTO).hexdigest())
+        # Folded base64 (RFC 2426) is the same photo.
+        folded = base64.encodebytes(OTHER_PHOTO).decode()
+        self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><PHOTO><TYPE>image/png</TYPE><BINVAL>{folded}"
+                              "</BINVAL></PHOTO></vCard>")
+        self.assertEqual(self.photo_in_presence(watcher, alice, "other"), hashlib.sha1(OTHER_PHOTO).hexdigest())
+        got = self.get_vcard(watcher)
+        self.assertEqual(base64.b64decode(got.findtext(q(NS_VCARD, "PHOTO/BINVAL"))), OTHER_PHOTO)
+        # A vCard without a photo: an empty <photo/>, "no photo" (XEP-0153 §3.1).
+        self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><FN>Alice</FN></vCard>")
+        self.assertEqual(self.photo_in_presence(watcher, alice, "none") or "", "")
+
+    def test_over_the_limit_refused_and_not_stored(self):
+        alice = self.login("alice")
+        self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><FN>Alice</FN></vCard>")
+        big = "x" * VCARD_LIMIT
+        self.assertEqual(self.iq_error(alice, "set", f"<vCard xmlns='{NS_VCARD}'><DESC>{big}</DESC></vCard>"),
+                         ("not-acceptable", "modify"))
+        got = self.get_vcard(alice)
+        self.assertEqual(got.findtext(q(NS_VCARD, "FN")), "Alice")
+        self.assertIsNone(got.find(q(NS_VCARD, "DESC")))
+        # Just under the limit is kept.
+        fits = "y" * (VCARD_LIMIT - 200)
+        self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><DESC>{fits}</DESC></vCard>")
+        self.assertEqual(self.get_vcard(alice).findtext(q(NS_VCARD, "DESC")), fits)
+
+    def test_malformed_photo_is_a_bad_request(self):
+        alice, bob = self.login("alice"), self.login("bob")
+        self.iq(alice, "set", vcard_with_photo(PHOTO))
+        self.assertEqual(self.iq_error(alice, "set", f"<vCard xmlns='{NS_VCARD}'><PHOTO><TYPE>image/png</TYPE>"
+                                                     "<BINVAL>not base64!</BINVAL></PHOTO></vCard>"),
+                         ("bad-request", "modify"))
+        got = self.get_vcard(bob, f"alice@{HOST}")
+        self.assertEqual(base64.b64decode(got.findtext(q(NS_VCARD, "PHOTO/BINVAL"))), PHOTO)
+
+    def test_vcard_goes_with_the_account(self):
+        alice = self.login("alice")
+        self.iq(alice, "set", vcard_with_photo(PHOTO))
+        self.xmppctl("deluser", f"alice@{HOST}")
+        # The removal reaches the router, which ends the account's sessions (branch accounts).
+        try:
+            self.wait(alice.disconnected, 10)
+        except asyncio.TimeoutError:
+            self.skipTest("xmppctl deluser does not reach the router in this build")
+        self.xmppctl("adduser", f"alice@{HOST}", USERS["alice"])
+        bob = self.login("bob")
+        self.assertEqual(len(self.get_vcard(bob, f"alice@{HOST}")), 0)
+
+    # --- with the pep module: XEP-0398 and XEP-0292 ---
+
+    def test_vcard_photo_becomes_the_avatar_and_back(self):
+        alice = self.login("alice")
+        if not self.has_pep(alice):
+            self.skipTest("the build has no pep module")
+        watcher = self.login("alice", "watcher")
+        self.iq(alice, "set", vcard_with_photo(PHOTO))
+        digest = hashlib.sha1(PHOTO).hexdigest()
+        items = self.wait(alice["xep_0060"].get_items(f"alice@{HOST}", NS_AVATAR_METADATA, timeout=10), 12)
+        info = items.xml.find(f"{q(NS_PUBSUB, 'pubsub/items/item')}/{q(NS_AVATAR_METADATA, 'metadata/info')}")
+        self.assertEqual((info.get("id"), info.get("type"), info.get("bytes")), (digest, "image/png", str(len(PHOTO))))
+        data = self.wait(alice["xep_0060"].get_item(f"alice@{HOST}", NS_AVATAR_DATA, digest, timeout=10), 12)
+        self.assertEqual(base64.b64decode(data.xml.findtext(f"{q(NS_PUBSUB, 'pubsub/items/item')}/"
+                                                            f"{q(NS_AVATAR_DATA, 'data')}")), PHOTO)
+        # An avatar published through PEP (XEP-0084) becomes the vCard's photo and the hash.
+        other = hashlib.sha1(OTHER_PHOTO).hexdigest()
+        self.wait(alice["xep_0084"].publish_avatar(OTHER_PHOTO, timeout=10), 12)
+        self.wait(alice["xep_0084"].publish_avatar_metadata(
+            [{"id": other, "type": "image/png", "bytes": len(OTHER_PHOTO)}], timeout=10), 12)
+        got = self.get_vcard(watcher)
+        self.assertEqual(base64.b64decode(got.findtext(q(NS_VCARD, "PHOTO/BINVAL"))), OTHER_PHOTO)
+        self.assertEqual(got.findtext(q(NS_VCARD, "FN")), "Alice")
+        self.assertEqual(self.photo_in_presence(watcher, alice, "pep avatar"), other)
+
+    def test_vcard4(self):
+        alice, bob = self.login("alice"), self.login("bob")
+        if not self.has_pep(alice):
+            self.skipTest("the build has no pep module")
+        self.assertEqual(self.iq_error(bob, "get", f"<vcard xmlns='{NS_VCARD4}'/>", to=f"alice@{HOST}"),
+                         ("item-not-found", "cancel"))
+        self.iq(alice, "set", f"<vcard xmlns='{NS_VCARD4}'><fn><text>Alice</text></fn></vcard>")
+        got = self.iq(bob, "get", f"<vcard xmlns='{NS_VCARD4}'/>", to=f"alice@{HOST}")
+        self.assertEqual(got.xml.findtext(q(NS_VCARD4, "vcard/fn/text")), "Alice")
+        # The same vCard4 is the urn:xmpp:vcard4 node's item.
+        items = self.wait(bob["xep_0060"].get_item(f"alice@{HOST}", "urn:xmpp:vcard4", "current", timeout=10), 12)
+        self.assertEqual(items.xml.findtext(f"{q(NS_PUBSUB, 'pubsub/items/item')}/{q(NS_VCARD4, 'vcard/fn/text')}"),
+                         "Alice")
+        self.assertEqual(self.iq_error(bob, "set", f"<vcard xmlns='{NS_VCARD4}'/>", to=f"alice@{HOST}"),
+                         ("forbidden", "auth"))
+        big = "x" * VCARD_LIMIT
+        self.assertEqual(self.iq_error(alice, "set", f"<vcard xmlns='{NS_VCARD4}'><note><text>{big}</text></note>"
+                                                     "</vcard>"), ("not-acceptable", "modify"))
+
+
+if __name__ == "__main__":
+    harness.main()
