@@ -407,6 +407,7 @@ const std::set<std::string>& known_modules() {
   static const std::set<std::string> kKnown = [] {
     std::set<std::string> known = default_modules();
     known.insert("version");
+    known.insert("pep");  // XEP-0163 (router/modules/pep.cc); on by default once the defaults list it
     known.insert("limits");  // Prosody's mod_limits: xmppd applies `limits` whenever it is set
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     return known;

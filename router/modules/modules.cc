@@ -5,7 +5,7 @@ namespace xmppd::router {
 const std::vector<ModuleFactory>& module_factories() {
   static const std::vector<ModuleFactory> kFactories = {
       make_disco,   make_ping,   make_version, make_time, make_uptime, make_roster, make_offline,
-      make_server_contact_info, make_vcard_legacy, make_vcard4,
+      make_server_contact_info, make_pep, make_vcard_legacy, make_vcard4,
   };
   return kFactories;
 }

@@ -23,7 +23,7 @@ class Vcard4 final : public Module {
  public:
   explicit Vcard4(const ModuleContext& context)
       : Module("vcard4", context.index), server_(context.server),
-        pep_(dynamic_cast<PepService*>(context.table.find("pep"))) {
+        pep_(find_pep(context.table)) {
     if (pep_ == nullptr) return;
     context.table.on_iq(IqScope::kAccount, kVcard4Ns, "vcard", *this, [this](const IqRequest& iq) { answer(iq); });
   }

@@ -61,7 +61,7 @@ xml::Element with_photo(const xml::Element& vcard, const xml::Element* photo) {
 }  // namespace
 
 VcardStore::VcardStore(Server& server, ModuleTable& table)
-    : server_(server), pep_(dynamic_cast<PepService*>(table.find("pep"))) {
+    : server_(server), pep_(find_pep(table)) {
   if (pep_ == nullptr) return;
   pep_->on_change([this](const std::string& bare, std::string_view node, std::string_view,
                          const xml::Element* payload) {

@@ -86,7 +86,8 @@ class Vcards(ClientTest):
         certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
         # Stanzas larger than a vCard may be, so that the vCard limit is the one reached.
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
-        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nc2s_stanza_size_limit = 1000000\n')
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nc2s_stanza_size_limit = 1000000\n'
+                                                           'modules_enabled = { "pep" }\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
