@@ -132,6 +132,10 @@ class Pep final : public Module, public PepService {
     return xml::parse_fragment(*value, "", kMaxValue);
   }
   void on_change(Listener listener) override { listeners_.push_back(std::move(listener)); }
+  bool may_read(const std::string& bare, std::string_view node, const std::string& who) override {
+    auto config = config_of(bare, node);
+    return config && may_access(bare, *config, who);
+  }
 
  private:
   static constexpr std::size_t kMaxValue = 1 << 20;

@@ -1,7 +1,8 @@
 // vcard4 (XEP-0292), as Prosody's mod_vcard4: the vCard4 is item "current" of the user's PEP
 // node urn:xmpp:vcard4, and an IQ get or set of <vcard xmlns='urn:ietf:params:xml:ns:vcard-4.0'/>
-// at the user's bare JID reads or publishes it. Set: the user's own sessions only. Get: anyone,
-// as a vcard-temp vCard (the node is created open). A user with none gets item-not-found, as
+// at the user's bare JID reads or publishes it. Set: the user's own sessions only. Get: whom the
+// node's access model allows (created open, as a vcard-temp vCard is readable by anyone;
+// otherwise forbidden, as from Prosody). A user with none gets item-not-found, as
 // from Prosody; a vCard4 past max_user_vcard_bytes is refused with not-acceptable, as in
 // vcard_legacy. Without the pep module it offers nothing. The node goes with the user's PEP
 // data when the account is removed (the pep module's user_removed).
@@ -44,6 +45,9 @@ class Vcard4 final : public Module {
   void get(const IqRequest& iq) {
     std::optional<xml::Element> vcard = pep_->item(iq.to.bare(), kNode, "current");
     if (!vcard || !vcard->is(kVcard4Ns, "vcard")) return server_.bounce(iq.stanza, "cancel", "item-not-found");
+    // The node's access model, as a pubsub items request would be judged (Prosody's order:
+    // a missing node first, then the reader).
+    if (!pep_->may_read(iq.to.bare(), kNode, iq.from.bare())) return server_.bounce(iq.stanza, "auth", "forbidden");
     xml::Element result = xmpp::reply(iq.stanza, "result");
     result.add_child(std::move(*vcard));
     server_.send(result);

@@ -273,6 +273,15 @@ class Vcards(ClientTest):
                          "Alice")
         self.assertEqual(self.iq_error(bob, "set", f"<vcard xmlns='{NS_VCARD4}'/>", to=f"alice@{HOST}"),
                          ("forbidden", "auth"))
+        # The node's access model holds for the vCard4 IQ as for a pubsub request.
+        self.iq(alice, "set", f"<pubsub xmlns='{NS_PUBSUB}#owner'><configure node='urn:xmpp:vcard4'>"
+                              "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+                              f"<value>{NS_PUBSUB}#node_config</value></field><field var='pubsub#access_model'>"
+                              "<value>whitelist</value></field></x></configure></pubsub>")
+        self.assertEqual(self.iq_error(bob, "get", f"<vcard xmlns='{NS_VCARD4}'/>", to=f"alice@{HOST}"),
+                         ("forbidden", "auth"))
+        got = self.iq(alice, "get", f"<vcard xmlns='{NS_VCARD4}'/>")
+        self.assertEqual(got.xml.findtext(q(NS_VCARD4, "vcard/fn/text")), "Alice")
         big = "x" * VCARD_LIMIT
         self.assertEqual(self.iq_error(alice, "set", f"<vcard xmlns='{NS_VCARD4}'><note><text>{big}</text></note>"
                                                      "</vcard>"), ("not-acceptable", "modify"))
