@@ -67,14 +67,21 @@ class Pep final : public Module, public PepService {
     table.on_iq(IqScope::kAccount, kPubsubNs, "pubsub", *this, [this](const IqRequest& iq) { pubsub(iq); });
     table.on_iq(IqScope::kAccount, kOwnerNs, "pubsub", *this, [this](const IqRequest& iq) { owner(iq); });
     Hooks& hooks = table.hooks();
+    // A presence costs this module something only if it has caps or its sender is followed.
     hooks.presence_broadcast.add(*this, [this](ClientStream& s, xml::Element& presence) {
+      if (presence.child(pep::kCapsNs, "c") == nullptr && !interests_.follows(s.bare())) return;
       if (auto jid = xmpp::Jid::parse(s.full())) interests_.presence(presence, *jid, s.bare());
     });
     hooks.presence_received.add(*this, [this](const xml::Element& presence, const xmpp::Jid& to) {
-      auto from = xmpp::Jid::parse(presence.attribute_or("from"));
+      const std::string* from_text = presence.attribute("from");
+      if (from_text == nullptr) return;
+      std::string_view bare = std::string_view(*from_text).substr(0, from_text->find('/'));
+      if (presence.child(pep::kCapsNs, "c") == nullptr && !interests_.follows(bare)) return;
+      auto from = xmpp::Jid::parse(*from_text);
       if (from && from->has_resource()) interests_.presence(presence, *from, to.bare());
     });
     hooks.session_ended.add(*this, [this](ClientStream& s) {
+      if (!interests_.follows(s.bare())) return;
       if (auto jid = xmpp::Jid::parse(s.full())) interests_.forget(*jid);
     });
     hooks.user_removed.add(*this, [this](const std::string& bare) {

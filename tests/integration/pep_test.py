@@ -8,9 +8,10 @@ import asyncio
 import slixmpp
 from slixmpp.exceptions import IqError
 
+import certs
 import harness
-import prosody_test
-from federation_test import A, B, FederationTest
+from federation_test import A, ADDRESS, B, FederationTest
+from prosody import Prosody, fresh_workdir
 
 DEVICELIST = "eu.siacs.conversations.axolotl.devicelist"
 AXOLOTL = "eu.siacs.conversations.axolotl"
@@ -94,12 +95,14 @@ class PepBase(FederationTest):
                     return
         self.wait(both(), 30)
 
-    def event(self, client, node, kind="publish", timeout=20):
-        """The next pubsub event of `node` the client gets (others are skipped)."""
+    def event(self, client, node, kind="publish", timeout=20, publisher=None):
+        """The next pubsub event of `node` (from `publisher`, a bare JID, if given) the client
+        gets; others are skipped."""
         async def wait():
             while True:
                 got, message = await client.events.get()
-                if message["pubsub_event"]["items"]["node"] == node and got == kind:
+                if (message["pubsub_event"]["items"]["node"] == node and got == kind and
+                        publisher in (None, message["from"].bare)):
                     return message
         return self.wait(wait(), timeout)
 
@@ -254,13 +257,24 @@ class OneServer(PepBase):
         self.assertEqual((condition, app), ("bad-request", "payload-required"))
 
 
-class WithProsody(PepBase, prosody_test.ProsodyInterop):
+class WithProsody(PepBase):
+    def start_prosody(self):
+        workdir = fresh_workdir(self.workdir, "prosody")
+        key, cert = self.ca.issue(B, "ec")
+        certs.write(f"{workdir}/b.crt", certs.cert_pem(cert))
+        certs.write(f"{workdir}/b.key", certs.key_pem(key), 0o600)
+        prosody = Prosody(workdir, B, ADDRESS[B], f"{workdir}/b.crt", f"{workdir}/b.key", self.ca_file,
+                          options={"modules_enabled": Prosody.MODULES + ["pep"]})
+        self.servers.append(prosody)
+        prosody.start()
+        prosody.register("bob", "bob pw")
+        self.c2s_address[B] = ADDRESS[B]
+        return prosody
+
     def test_avatar_and_device_list_both_ways(self):
         a = self.start_xmppd(A, extra=PEP)
         self.adduser(a, f"alice@{A}", "alice pw")
-        prosody = self.start_prosody(options={"modules_enabled": ["roster", "saslauth", "tls", "dialback", "disco",
-                                                                  "ping", "pep"]})
-        self.c2s_address[B] = prosody.address
+        self.start_prosody()
         alice = self.pep_login(f"alice@{A}/phone", "alice pw")
         bob = self.pep_login(f"bob@{B}/desk", "bob pw")
         self.befriend(alice, bob)
@@ -268,7 +282,7 @@ class WithProsody(PepBase, prosody_test.ProsodyInterop):
             with self.subTest(publisher=str(publisher.boundjid)):
                 self.wait(publisher["xep_0060"].publish(None, DEVICELIST, id="current", payload=devicelist(42),
                                                        options=publisher.options(access_model="open")))
-                m = self.event(reader, DEVICELIST, timeout=30)
+                m = self.event(reader, DEVICELIST, timeout=30, publisher=publisher.boundjid.bare)
                 self.assertEqual(str(m["from"]), publisher.boundjid.bare)
                 self.assertIn("42", str(m))
                 data = b"avatar of " + publisher.boundjid.bare.encode()
@@ -276,10 +290,17 @@ class WithProsody(PepBase, prosody_test.ProsodyInterop):
                 self.wait(publisher["xep_0084"].publish_avatar(data))
                 self.wait(publisher["xep_0084"].publish_avatar_metadata(
                     [{"id": avatar_id, "type": "image/png", "bytes": len(data)}]))
-                m = self.event(reader, AVATAR_METADATA, timeout=30)
+                m = self.event(reader, AVATAR_METADATA, timeout=30, publisher=publisher.boundjid.bare)
                 self.assertEqual(m["pubsub_event"]["items"]["item"]["id"], avatar_id)
                 item = self.wait(reader["xep_0084"].retrieve_avatar(publisher.boundjid.bare, avatar_id), 30)
                 self.assertEqual(item["pubsub"]["items"]["item"]["avatar_data"]["value"], data)
+        # A new client of the contact gets the last items when it comes online (XEP-0163 §4.3.3).
+        for jid, password, contact in ((f"bob@{B}/laptop", "bob pw", f"alice@{A}"),
+                                       (f"alice@{A}/laptop", "alice pw", f"bob@{B}")):
+            with self.subTest(new_client=jid):
+                client = self.pep_login(jid, password)
+                m = self.event(client, DEVICELIST, timeout=30, publisher=contact)
+                self.assertIn("42", str(m))
 
 
 if __name__ == "__main__":
