@@ -139,6 +139,21 @@ class Pep final : public Module, public PepService {
     return xml::parse_fragment(*value, "", kMaxValue);
   }
   void on_change(Listener listener) override { listeners_.push_back(std::move(listener)); }
+  Outcome create_node(const std::string& bare, std::string_view node, std::string_view access_model,
+                      bool max) override {
+    if (config_of(bare, node)) return Outcome::kStored;
+    NodeConfig config;
+    if (!access_model.empty()) config.access_model = std::string(access_model);
+    if (max) config.max_items = max_items();
+    return server_.items().put({bare, kConfigs, node, ""}, config.serialize(),
+                               {0, false, server_.quotas().pep_nodes, 0});
+  }
+  std::vector<std::pair<std::string, xml::Element>> items(const std::string& bare, std::string_view node) override {
+    std::vector<std::pair<std::string, xml::Element>> out;
+    for (ItemStore::Item& i : server_.items().items(bare, kItems, node))
+      if (auto payload = xml::parse_fragment(i.value, "", kMaxValue)) out.emplace_back(std::move(i.id), std::move(*payload));
+    return out;
+  }
 
  private:
   static constexpr std::size_t kMaxValue = 1 << 20;
