@@ -248,11 +248,13 @@ class Pep final : public Module, public PepService {
       config = NodeConfig{};
       if (!access_model.empty()) config->access_model = std::string(access_model);
       if (options != nullptr && !pep::apply_form(*options, max_items(), *config, error))
-        return Failure{"cancel", "conflict", "precondition-not-met", error};
+        return Failure{"modify", "not-acceptable", "", error};
     } else if (options != nullptr && !pep::satisfies(*options, max_items(), *config, error)) {
-      // XEP-0060 §7.1.5: the node is as it is; the client may reconfigure it and try again.
+      // A value no node may have; else XEP-0060 §7.1.5: the node is as it is, and the client
+      // may reconfigure it and try again.
+      if (!error.empty()) return Failure{"modify", "not-acceptable", "", error};
       return Failure{"cancel", "conflict", "precondition-not-met",
-                     error.empty() ? "The node's configuration does not match the publish-options" : error};
+                     "The node's configuration does not match the publish-options"};
     }
     std::string value;
     payload.serialize(value);
@@ -263,7 +265,7 @@ class Pep final : public Module, public PepService {
     if (created) {
       Outcome o = store.put({bare, kConfigs, node, ""}, config->serialize(), {0, false, quotas.pep_nodes, 0});
       if (o == Outcome::kOverQuota)
-        return Failure{"cancel", "policy-violation", "max-nodes-exceeded",
+        return Failure{"wait", "resource-constraint", "max-nodes-exceeded",
                        "Your account has as many nodes as it may (" + std::to_string(quotas.pep_nodes) + ")"};
       if (o != Outcome::kStored) return Failure{"wait", "internal-server-error", "", ""};
     }
@@ -295,7 +297,7 @@ class Pep final : public Module, public PepService {
       return fail(iq.stanza, {"modify", "not-acceptable", "", error});
     Outcome o = server_.items().put({bare, kConfigs, node, ""}, config.serialize(),
                                     {0, false, server_.quotas().pep_nodes, 0});
-    if (o == Outcome::kOverQuota) return fail(iq.stanza, {"cancel", "policy-violation", "max-nodes-exceeded", ""});
+    if (o == Outcome::kOverQuota) return fail(iq.stanza, {"wait", "resource-constraint", "max-nodes-exceeded", ""});
     if (o != Outcome::kStored) return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
     server_.send(xmpp::reply(iq.stanza, "result"));
   }

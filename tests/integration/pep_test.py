@@ -18,6 +18,8 @@ AXOLOTL = "eu.siacs.conversations.axolotl"
 AVATAR_METADATA = "urn:xmpp:avatar:metadata"
 LIST = "urn:xmppd:test:list"
 PEP = 'modules_enabled = { "pep" }\n'
+# Small limits, to be reached by a test.
+LIMITS = "max_user_pep_nodes = 8\npep_max_items = 10\nmax_user_pep_bytes = 20000\n"
 
 
 def devicelist(*ids):
@@ -131,7 +133,7 @@ class PepBase(FederationTest):
 class OneServer(PepBase):
     def setUp(self):
         super().setUp()
-        self.a = self.start_xmppd(A, extra=PEP)
+        self.a = self.start_xmppd(A, extra=PEP + LIMITS)
         for user in ("alice", "bob", "carol"):
             self.adduser(self.a, f"{user}@{A}", f"{user} pw")
         self.alice = self.pep_login(f"alice@{A}/phone", "alice pw")
@@ -238,17 +240,31 @@ class OneServer(PepBase):
 
     def test_limits_and_bad_requests(self):
         pubsub = self.alice["xep_0060"]
-        # More items than a node may keep (pep_max_items, 256 by default).
-        condition, app = self.error(pubsub.publish(None, LIST, payload=payload("x"),
-                                                   options=self.alice.options(max_items="100000")))
-        self.assertEqual((condition, app), ("conflict", "precondition-not-met"))
-        # More nodes than an account may have (max_user_pep_nodes, 64 by default): nothing half stored.
-        for i in range(64):
+        # More items than a node may keep (pep_max_items).
+        condition, _ = self.error(pubsub.publish(None, LIST, payload=payload("x"),
+                                                 options=self.alice.options(max_items="11")))
+        self.assertEqual(condition, "not-acceptable")
+        self.wait(pubsub.publish(None, LIST, payload=payload("x"), options=self.alice.options(max_items="max")))
+        config = self.wait(pubsub.get_node_config(None, LIST))
+        self.assertEqual(config["pubsub_owner"]["configure"]["form"].get_values()["pubsub#max_items"], "max")
+        # More nodes than an account may have (max_user_pep_nodes): nothing of the publish kept.
+        for i in range(1, 8):
             self.wait(pubsub.publish(None, f"{LIST}:{i}", payload=payload("x")))
-        condition, app = self.error(pubsub.publish(None, f"{LIST}:64", payload=payload("x")))
-        self.assertEqual((condition, app), ("policy-violation", "max-nodes-exceeded"))
-        condition, _ = self.error(pubsub.get_items(None, f"{LIST}:64"))
+        condition, app = self.error(pubsub.publish(None, f"{LIST}:8", payload=payload("x")))
+        self.assertEqual((condition, app), ("resource-constraint", "max-nodes-exceeded"))
+        condition, _ = self.error(pubsub.get_items(None, f"{LIST}:8"))
         self.assertEqual(condition, "item-not-found")
+        # An item larger than all the account may keep; then items that together pass it.
+        condition, app = self.error(pubsub.publish(None, LIST, payload=payload("y" * 21000)))
+        self.assertEqual((condition, app), ("not-acceptable", "payload-too-big"))
+        self.wait(pubsub.publish(None, LIST, id="big1", payload=payload("y" * 12000)))
+        condition, _ = self.error(pubsub.publish(None, LIST, id="big2", payload=payload("y" * 12000)))
+        self.assertEqual(condition, "resource-constraint")
+        got = self.wait(pubsub.get_items(None, LIST))
+        self.assertEqual([i["id"] for i in got["pubsub"]["items"]][-1], "big1")
+        # Deleting a node frees its place.
+        self.wait(pubsub.delete_node(None, f"{LIST}:1"))
+        self.wait(pubsub.publish(None, f"{LIST}:8", payload=payload("x")))
         # An item without a payload.
         iq = self.alice.make_iq_set()
         iq.append(slixmpp.ET.fromstring("<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='n'>"
