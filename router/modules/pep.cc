@@ -67,14 +67,21 @@ class Pep final : public Module, public PepService {
     table.on_iq(IqScope::kAccount, kPubsubNs, "pubsub", *this, [this](const IqRequest& iq) { pubsub(iq); });
     table.on_iq(IqScope::kAccount, kOwnerNs, "pubsub", *this, [this](const IqRequest& iq) { owner(iq); });
     Hooks& hooks = table.hooks();
+    // A presence costs this module something only if it has caps or its sender is followed.
     hooks.presence_broadcast.add(*this, [this](ClientStream& s, xml::Element& presence) {
+      if (presence.child(pep::kCapsNs, "c") == nullptr && !interests_.follows(s.bare())) return;
       if (auto jid = xmpp::Jid::parse(s.full())) interests_.presence(presence, *jid, s.bare());
     });
     hooks.presence_received.add(*this, [this](const xml::Element& presence, const xmpp::Jid& to) {
-      auto from = xmpp::Jid::parse(presence.attribute_or("from"));
+      const std::string* from_text = presence.attribute("from");
+      if (from_text == nullptr) return;
+      std::string_view bare = std::string_view(*from_text).substr(0, from_text->find('/'));
+      if (presence.child(pep::kCapsNs, "c") == nullptr && !interests_.follows(bare)) return;
+      auto from = xmpp::Jid::parse(*from_text);
       if (from && from->has_resource()) interests_.presence(presence, *from, to.bare());
     });
     hooks.session_ended.add(*this, [this](ClientStream& s) {
+      if (!interests_.follows(s.bare())) return;
       if (auto jid = xmpp::Jid::parse(s.full())) interests_.forget(*jid);
     });
     hooks.user_removed.add(*this, [this](const std::string& bare) {
@@ -135,6 +142,21 @@ class Pep final : public Module, public PepService {
   bool may_read(const std::string& bare, std::string_view node, const std::string& who) override {
     auto config = config_of(bare, node);
     return config && may_access(bare, *config, who);
+  }
+  Outcome create_node(const std::string& bare, std::string_view node, std::string_view access_model,
+                      bool max) override {
+    if (config_of(bare, node)) return Outcome::kStored;
+    NodeConfig config;
+    if (!access_model.empty()) config.access_model = std::string(access_model);
+    if (max) config.max_items = max_items();
+    return server_.items().put({bare, kConfigs, node, ""}, config.serialize(),
+                               {0, false, server_.quotas().pep_nodes, 0});
+  }
+  std::vector<std::pair<std::string, xml::Element>> items(const std::string& bare, std::string_view node) override {
+    std::vector<std::pair<std::string, xml::Element>> out;
+    for (ItemStore::Item& i : server_.items().items(bare, kItems, node))
+      if (auto payload = xml::parse_fragment(i.value, "", kMaxValue)) out.emplace_back(std::move(i.id), std::move(*payload));
+    return out;
   }
 
  private:
@@ -230,11 +252,13 @@ class Pep final : public Module, public PepService {
       config = NodeConfig{};
       if (!access_model.empty()) config->access_model = std::string(access_model);
       if (options != nullptr && !pep::apply_form(*options, max_items(), *config, error))
-        return Failure{"cancel", "conflict", "precondition-not-met", error};
+        return Failure{"modify", "not-acceptable", "", error};
     } else if (options != nullptr && !pep::satisfies(*options, max_items(), *config, error)) {
-      // XEP-0060 §7.1.5: the node is as it is; the client may reconfigure it and try again.
+      // A value no node may have; else XEP-0060 §7.1.5: the node is as it is, and the client
+      // may reconfigure it and try again.
+      if (!error.empty()) return Failure{"modify", "not-acceptable", "", error};
       return Failure{"cancel", "conflict", "precondition-not-met",
-                     error.empty() ? "The node's configuration does not match the publish-options" : error};
+                     "The node's configuration does not match the publish-options"};
     }
     std::string value;
     payload.serialize(value);
@@ -245,7 +269,7 @@ class Pep final : public Module, public PepService {
     if (created) {
       Outcome o = store.put({bare, kConfigs, node, ""}, config->serialize(), {0, false, quotas.pep_nodes, 0});
       if (o == Outcome::kOverQuota)
-        return Failure{"cancel", "policy-violation", "max-nodes-exceeded",
+        return Failure{"wait", "resource-constraint", "max-nodes-exceeded",
                        "Your account has as many nodes as it may (" + std::to_string(quotas.pep_nodes) + ")"};
       if (o != Outcome::kStored) return Failure{"wait", "internal-server-error", "", ""};
     }
@@ -277,7 +301,7 @@ class Pep final : public Module, public PepService {
       return fail(iq.stanza, {"modify", "not-acceptable", "", error});
     Outcome o = server_.items().put({bare, kConfigs, node, ""}, config.serialize(),
                                     {0, false, server_.quotas().pep_nodes, 0});
-    if (o == Outcome::kOverQuota) return fail(iq.stanza, {"cancel", "policy-violation", "max-nodes-exceeded", ""});
+    if (o == Outcome::kOverQuota) return fail(iq.stanza, {"wait", "resource-constraint", "max-nodes-exceeded", ""});
     if (o != Outcome::kStored) return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
     server_.send(xmpp::reply(iq.stanza, "result"));
   }

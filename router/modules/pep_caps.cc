@@ -6,11 +6,11 @@
 #include <utility>
 
 #include "common/base64.h"
+#include "router/modules/pep_node.h"
 
 namespace xmppd::router::pep {
 namespace {
 
-constexpr std::string_view kCapsNs = "http://jabber.org/protocol/caps";
 constexpr std::string_view kInfoNs = "http://jabber.org/protocol/disco#info";
 constexpr std::string_view kNotify = "+notify";
 // Clients followed at once (a bound against a peer that sends presences of ever new

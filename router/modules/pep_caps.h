@@ -31,6 +31,9 @@ class Interests {
 
   // An available or unavailable presence of `from` (a full JID) seen by local user `owner`.
   void presence(const xml::Element& presence, const xmpp::Jid& from, const std::string& owner);
+  // Whether any client of `bare` is followed: a presence without caps from one that is not
+  // costs nothing more.
+  bool follows(std::string_view bare) const { return !clients_.empty() && clients_.find(bare) != clients_.end(); }
   // A local session ended, or an account went: what was followed for it goes.
   void forget(const xmpp::Jid& full);
   void forget_owner(const std::string& owner);

@@ -16,6 +16,7 @@ inline constexpr std::string_view kOwnerNs = "http://jabber.org/protocol/pubsub#
 inline constexpr std::string_view kEventNs = "http://jabber.org/protocol/pubsub#event";
 inline constexpr std::string_view kErrorsNs = "http://jabber.org/protocol/pubsub#errors";
 inline constexpr std::string_view kDataNs = "jabber:x:data";
+inline constexpr std::string_view kCapsNs = "http://jabber.org/protocol/caps";
 
 struct NodeConfig {
   std::string access_model = "presence";  // presence, open, roster, whitelist

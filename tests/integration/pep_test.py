@@ -8,15 +8,18 @@ import asyncio
 import slixmpp
 from slixmpp.exceptions import IqError
 
+import certs
 import harness
-import prosody_test
-from federation_test import A, B, FederationTest
+from federation_test import A, ADDRESS, B, FederationTest
+from prosody import Prosody, fresh_workdir
 
 DEVICELIST = "eu.siacs.conversations.axolotl.devicelist"
 AXOLOTL = "eu.siacs.conversations.axolotl"
 AVATAR_METADATA = "urn:xmpp:avatar:metadata"
 LIST = "urn:xmppd:test:list"
 PEP = 'modules_enabled = { "pep" }\n'
+# Small limits, to be reached by a test.
+LIMITS = "max_user_pep_nodes = 8\npep_max_items = 10\nmax_user_pep_bytes = 20000\n"
 
 
 def devicelist(*ids):
@@ -94,12 +97,14 @@ class PepBase(FederationTest):
                     return
         self.wait(both(), 30)
 
-    def event(self, client, node, kind="publish", timeout=20):
-        """The next pubsub event of `node` the client gets (others are skipped)."""
+    def event(self, client, node, kind="publish", timeout=20, publisher=None):
+        """The next pubsub event of `node` (from `publisher`, a bare JID, if given) the client
+        gets; others are skipped."""
         async def wait():
             while True:
                 got, message = await client.events.get()
-                if message["pubsub_event"]["items"]["node"] == node and got == kind:
+                if (message["pubsub_event"]["items"]["node"] == node and got == kind and
+                        publisher in (None, message["from"].bare)):
                     return message
         return self.wait(wait(), timeout)
 
@@ -128,7 +133,7 @@ class PepBase(FederationTest):
 class OneServer(PepBase):
     def setUp(self):
         super().setUp()
-        self.a = self.start_xmppd(A, extra=PEP)
+        self.a = self.start_xmppd(A, extra=PEP + LIMITS)
         for user in ("alice", "bob", "carol"):
             self.adduser(self.a, f"{user}@{A}", f"{user} pw")
         self.alice = self.pep_login(f"alice@{A}/phone", "alice pw")
@@ -235,17 +240,31 @@ class OneServer(PepBase):
 
     def test_limits_and_bad_requests(self):
         pubsub = self.alice["xep_0060"]
-        # More items than a node may keep (pep_max_items, 256 by default).
-        condition, app = self.error(pubsub.publish(None, LIST, payload=payload("x"),
-                                                   options=self.alice.options(max_items="100000")))
-        self.assertEqual((condition, app), ("conflict", "precondition-not-met"))
-        # More nodes than an account may have (max_user_pep_nodes, 64 by default): nothing half stored.
-        for i in range(64):
+        # More items than a node may keep (pep_max_items).
+        condition, _ = self.error(pubsub.publish(None, LIST, payload=payload("x"),
+                                                 options=self.alice.options(max_items="11")))
+        self.assertEqual(condition, "not-acceptable")
+        self.wait(pubsub.publish(None, LIST, payload=payload("x"), options=self.alice.options(max_items="max")))
+        config = self.wait(pubsub.get_node_config(None, LIST))
+        self.assertEqual(config["pubsub_owner"]["configure"]["form"].get_values()["pubsub#max_items"], "max")
+        # More nodes than an account may have (max_user_pep_nodes): nothing of the publish kept.
+        for i in range(1, 8):
             self.wait(pubsub.publish(None, f"{LIST}:{i}", payload=payload("x")))
-        condition, app = self.error(pubsub.publish(None, f"{LIST}:64", payload=payload("x")))
-        self.assertEqual((condition, app), ("policy-violation", "max-nodes-exceeded"))
-        condition, _ = self.error(pubsub.get_items(None, f"{LIST}:64"))
+        condition, app = self.error(pubsub.publish(None, f"{LIST}:8", payload=payload("x")))
+        self.assertEqual((condition, app), ("resource-constraint", "max-nodes-exceeded"))
+        condition, _ = self.error(pubsub.get_items(None, f"{LIST}:8"))
         self.assertEqual(condition, "item-not-found")
+        # An item larger than all the account may keep; then items that together pass it.
+        condition, app = self.error(pubsub.publish(None, LIST, payload=payload("y" * 21000)))
+        self.assertEqual((condition, app), ("not-acceptable", "payload-too-big"))
+        self.wait(pubsub.publish(None, LIST, id="big1", payload=payload("y" * 12000)))
+        condition, _ = self.error(pubsub.publish(None, LIST, id="big2", payload=payload("y" * 12000)))
+        self.assertEqual(condition, "resource-constraint")
+        got = self.wait(pubsub.get_items(None, LIST))
+        self.assertEqual([i["id"] for i in got["pubsub"]["items"]][-1], "big1")
+        # Deleting a node frees its place.
+        self.wait(pubsub.delete_node(None, f"{LIST}:1"))
+        self.wait(pubsub.publish(None, f"{LIST}:8", payload=payload("x")))
         # An item without a payload.
         iq = self.alice.make_iq_set()
         iq.append(slixmpp.ET.fromstring("<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='n'>"
@@ -254,13 +273,24 @@ class OneServer(PepBase):
         self.assertEqual((condition, app), ("bad-request", "payload-required"))
 
 
-class WithProsody(PepBase, prosody_test.ProsodyInterop):
+class WithProsody(PepBase):
+    def start_prosody(self):
+        workdir = fresh_workdir(self.workdir, "prosody")
+        key, cert = self.ca.issue(B, "ec")
+        certs.write(f"{workdir}/b.crt", certs.cert_pem(cert))
+        certs.write(f"{workdir}/b.key", certs.key_pem(key), 0o600)
+        prosody = Prosody(workdir, B, ADDRESS[B], f"{workdir}/b.crt", f"{workdir}/b.key", self.ca_file,
+                          options={"modules_enabled": Prosody.MODULES + ["pep"]})
+        self.servers.append(prosody)
+        prosody.start()
+        prosody.register("bob", "bob pw")
+        self.c2s_address[B] = ADDRESS[B]
+        return prosody
+
     def test_avatar_and_device_list_both_ways(self):
         a = self.start_xmppd(A, extra=PEP)
         self.adduser(a, f"alice@{A}", "alice pw")
-        prosody = self.start_prosody(options={"modules_enabled": ["roster", "saslauth", "tls", "dialback", "disco",
-                                                                  "ping", "pep"]})
-        self.c2s_address[B] = prosody.address
+        self.start_prosody()
         alice = self.pep_login(f"alice@{A}/phone", "alice pw")
         bob = self.pep_login(f"bob@{B}/desk", "bob pw")
         self.befriend(alice, bob)
@@ -268,7 +298,7 @@ class WithProsody(PepBase, prosody_test.ProsodyInterop):
             with self.subTest(publisher=str(publisher.boundjid)):
                 self.wait(publisher["xep_0060"].publish(None, DEVICELIST, id="current", payload=devicelist(42),
                                                        options=publisher.options(access_model="open")))
-                m = self.event(reader, DEVICELIST, timeout=30)
+                m = self.event(reader, DEVICELIST, timeout=30, publisher=publisher.boundjid.bare)
                 self.assertEqual(str(m["from"]), publisher.boundjid.bare)
                 self.assertIn("42", str(m))
                 data = b"avatar of " + publisher.boundjid.bare.encode()
@@ -276,10 +306,17 @@ class WithProsody(PepBase, prosody_test.ProsodyInterop):
                 self.wait(publisher["xep_0084"].publish_avatar(data))
                 self.wait(publisher["xep_0084"].publish_avatar_metadata(
                     [{"id": avatar_id, "type": "image/png", "bytes": len(data)}]))
-                m = self.event(reader, AVATAR_METADATA, timeout=30)
+                m = self.event(reader, AVATAR_METADATA, timeout=30, publisher=publisher.boundjid.bare)
                 self.assertEqual(m["pubsub_event"]["items"]["item"]["id"], avatar_id)
                 item = self.wait(reader["xep_0084"].retrieve_avatar(publisher.boundjid.bare, avatar_id), 30)
                 self.assertEqual(item["pubsub"]["items"]["item"]["avatar_data"]["value"], data)
+        # A new client of the contact gets the last items when it comes online (XEP-0163 §4.3.3).
+        for jid, password, contact in ((f"bob@{B}/laptop", "bob pw", f"alice@{A}"),
+                                       (f"alice@{A}/laptop", "alice pw", f"bob@{B}")):
+            with self.subTest(new_client=jid):
+                client = self.pep_login(jid, password)
+                m = self.event(client, DEVICELIST, timeout=30, publisher=contact)
+                self.assertIn("42", str(m))
 
 
 if __name__ == "__main__":

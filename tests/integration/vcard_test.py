@@ -29,7 +29,7 @@ from harness import basic_config
 HOST = "chat.test"
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 USERS = {"alice": "alice's secret", "bob": "bob's secret", "carol": "carol's secret"}
-VCARD_LIMIT = 256 * 1024  # max_user_vcard_bytes' default (xmppd.conf(5))
+VCARD_LIMIT = 8192
 
 NS_CLIENT = "jabber:client"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
@@ -84,10 +84,10 @@ class Vcards(ClientTest):
         key, cert = self.ca.issue(HOST, "ec")
         certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
         certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
-        # Stanzas larger than a vCard may be, so that the vCard limit is the one reached.
-        config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
-        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nc2s_stanza_size_limit = 1000000\n'
-                                                           'modules_enabled = { "pep" }\n')
+        # A small vCard limit, reached quickly (xmppd.conf(5): max_user_vcard_bytes).
+        config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
+                                            f"max_user_vcard_bytes = {VCARD_LIMIT}\n")
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
