@@ -109,6 +109,7 @@ std::optional<std::optional<VcardStore::Photo>> VcardStore::photo_of(const xml::
 VcardStore::Result VcardStore::set(const std::string& bare, const xml::Element& vcard, std::string& why) {
   auto photo = photo_of(vcard, why);
   if (!photo) return Result::kMalformed;
+  if (over_limit(vcard, why)) return Result::kTooLarge;  // before anything is published
   std::optional<std::string> old_hash = photo_hash(bare);
   const std::string hash = *photo ? (*photo)->hash : "";
   // The avatar first: a photo that the PEP service refuses leaves the vCard as it was.
@@ -129,19 +130,27 @@ VcardStore::Result VcardStore::store(const std::string& bare, const xml::Element
   std::string text;
   vcard.serialize(text);
   const std::size_t max = server_.quotas().vcard_bytes;
-  if (max > 0 && text.size() > max) {
-    why = "The vCard is larger than this server's limit of " + std::to_string(max) + " bytes";
-    return Result::kTooLarge;
-  }
+  if (max > 0 && text.size() > max) return too_large(why);
   ItemStore& items = server_.items();
   ItemStore::Outcome outcome = items.put(vcard_key(bare), text, limits());
   if (outcome == ItemStore::Outcome::kStored) outcome = items.put(hash_key(bare), hash, limits());
   if (outcome == ItemStore::Outcome::kStored) return Result::kStored;
-  if (outcome == ItemStore::Outcome::kOverQuota) {
-    why = "The vCard is larger than this server's limit of " + std::to_string(max) + " bytes";
-    return Result::kTooLarge;
-  }
+  if (outcome == ItemStore::Outcome::kOverQuota) return too_large(why);
   return Result::kFailed;
+}
+
+bool VcardStore::over_limit(const xml::Element& vcard, std::string& why) {
+  std::string text;
+  vcard.serialize(text);
+  const std::size_t max = server_.quotas().vcard_bytes;
+  if (max == 0 || text.size() <= max) return false;
+  too_large(why);
+  return true;
+}
+
+VcardStore::Result VcardStore::too_large(std::string& why) const {
+  why = "The vCard is larger than this server's limit of " + std::to_string(server_.quotas().vcard_bytes) + " bytes";
+  return Result::kTooLarge;
 }
 
 void VcardStore::remove(const std::string& bare) { server_.items().remove_store(bare, kStore); }

@@ -43,6 +43,9 @@ class VcardStore {
   std::optional<std::optional<Photo>> photo_of(const xml::Element& vcard, std::string& why);
   Result store(const std::string& bare, const xml::Element& vcard, const std::string& hash, std::string& why);
   ItemStore::Limits limits() const;
+  // Past max_user_vcard_bytes, with `why` said.
+  bool over_limit(const xml::Element& vcard, std::string& why);
+  Result too_large(std::string& why) const;
   // XEP-0398 §4: the photo of a vCard set becomes the avatar, data first (XEP-0084 §4.2).
   ItemStore::Outcome publish_avatar(const std::string& bare, const Photo* photo, bool had_photo);
   // XEP-0398 §5: an avatar published by a client becomes the vCard's photo.

@@ -31,7 +31,7 @@ constexpr std::string_view kUpdateNs = "vcard-temp:x:update";
 class VcardLegacy final : public Module {
  public:
   explicit VcardLegacy(const ModuleContext& context)
-      : Module("vcard_legacy", context.index), server_(context.server), table_(context.table) {
+      : Module("vcard_legacy", context.index), server_(context.server), vcards_(context.server, context.table) {
     context.table.on_iq(IqScope::kAccount, kVcardNs, "vCard", *this, [this](const IqRequest& iq) { answer(iq); });
     Hooks& hooks = context.table.hooks();
     hooks.presence_broadcast.add(*this, [this](ClientStream& from, xml::Element& presence) {
@@ -49,11 +49,7 @@ class VcardLegacy final : public Module {
   }
 
  private:
-  // Built at first use: the pep module may come after this one in the table.
-  VcardStore& vcards() {
-    if (!vcards_) vcards_.emplace(server_, table_);
-    return *vcards_;
-  }
+  VcardStore& vcards() { return vcards_; }
 
   void answer(const IqRequest& iq) {
     if (!iq.set()) return get(iq);
@@ -103,8 +99,7 @@ class VcardLegacy final : public Module {
   }
 
   Server& server_;
-  ModuleTable& table_;
-  std::optional<VcardStore> vcards_;
+  VcardStore vcards_;  // follows the pep module's avatar nodes from the start
 };
 
 }  // namespace

@@ -257,6 +257,13 @@ class Vcards(ClientTest):
         self.assertEqual(base64.b64decode(got.findtext(q(NS_VCARD, "PHOTO/BINVAL"))), OTHER_PHOTO)
         self.assertEqual(got.findtext(q(NS_VCARD, "FN")), "Alice")
         self.assertEqual(self.photo_in_presence(watcher, alice, "pep avatar"), other)
+        # A vCard over the limit publishes nothing of its photo either.
+        big = "x" * VCARD_LIMIT
+        self.assertEqual(self.iq_error(alice, "set", vcard_with_photo(PHOTO, f"<DESC>{big}</DESC>")),
+                         ("not-acceptable", "modify"))
+        items = self.wait(alice["xep_0060"].get_items(f"alice@{HOST}", NS_AVATAR_METADATA, max_items=1,
+                                                      timeout=10), 12)
+        self.assertEqual([i.get("id") for i in items.xml.findall(q(NS_PUBSUB, "pubsub/items/item"))], [other])
 
     def test_vcard4(self):
         alice, bob = self.login("alice"), self.login("bob")
