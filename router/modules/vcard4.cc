@@ -24,7 +24,7 @@ class Vcard4 final : public Module {
  public:
   explicit Vcard4(const ModuleContext& context)
       : Module("vcard4", context.index), server_(context.server),
-        pep_(find_pep(context.table)) {
+        pep_module_(context.table.find("pep")), pep_(find_pep(context.table)) {
     if (pep_ == nullptr) return;
     context.table.on_iq(IqScope::kAccount, kVcard4Ns, "vcard", *this, [this](const IqRequest& iq) { answer(iq); });
   }
@@ -37,6 +37,10 @@ class Vcard4 final : public Module {
 
  private:
   void answer(const IqRequest& iq) {
+    // The vCard4 is a PEP node: nothing without pep on the user's host.
+    const HostConfig* host = server_.host(iq.to.domain());
+    if (host == nullptr || !pep_module_->enabled(host->modules))
+      return server_.bounce(iq.stanza, "cancel", "service-unavailable");
     if (!iq.set()) return get(iq);
     if (!iq.from_self()) return server_.bounce(iq.stanza, "auth", "forbidden");
     set(iq);
@@ -70,6 +74,7 @@ class Vcard4 final : public Module {
   }
 
   Server& server_;
+  const Module* pep_module_;
   PepService* pep_;  // built before this module (router/modules/modules.cc), or null
 };
 

@@ -60,13 +60,22 @@ xml::Element with_photo(const xml::Element& vcard, const xml::Element* photo) {
 
 }  // namespace
 
-VcardStore::VcardStore(Server& server, ModuleTable& table)
-    : server_(server), pep_(find_pep(table)) {
+VcardStore::VcardStore(Server& server, ModuleTable& table, const Module& owner)
+    : server_(server), owner_(owner), pep_module_(table.find("pep")), pep_(find_pep(table)) {
   if (pep_ == nullptr) return;
   pep_->on_change([this](const std::string& bare, std::string_view node, std::string_view,
                          const xml::Element* payload) {
-    if (!publishing_ && node == kMetadataNode && payload != nullptr) avatar_changed(bare, *payload);
+    if (!publishing_ && node == kMetadataNode && payload != nullptr && pep_for(bare, true) != nullptr)
+      avatar_changed(bare, *payload);
   });
+}
+
+PepService* VcardStore::pep_for(const std::string& bare, bool with_owner) const {
+  if (pep_ == nullptr) return nullptr;
+  const HostConfig* host = server_.host(std::string_view(bare).substr(bare.find('@') + 1));
+  if (host == nullptr || !pep_module_->enabled(host->modules)) return nullptr;
+  if (with_owner && !owner_.enabled(host->modules)) return nullptr;
+  return pep_;
 }
 
 ItemStore::Limits VcardStore::limits() const {
@@ -113,7 +122,7 @@ VcardStore::Result VcardStore::set(const std::string& bare, const xml::Element& 
   std::optional<std::string> old_hash = photo_hash(bare);
   const std::string hash = *photo ? (*photo)->hash : "";
   // The avatar first: a photo that the PEP service refuses leaves the vCard as it was.
-  if (pep_ != nullptr && (!old_hash || *old_hash != hash)) {
+  if (pep_for(bare) != nullptr && (!old_hash || *old_hash != hash)) {
     switch (publish_avatar(bare, *photo ? &**photo : nullptr, old_hash && !old_hash->empty())) {
       case ItemStore::Outcome::kStored: break;
       case ItemStore::Outcome::kOverQuota:

@@ -12,6 +12,7 @@
 
 namespace xmppd::router {
 
+class Module;
 class ModuleTable;
 class PepService;
 class Server;
@@ -23,8 +24,9 @@ class VcardStore {
  public:
   enum class Result { kStored, kMalformed, kTooLarge, kFailed };
 
-  // Follows the avatar nodes of the table's pep module, if it has one.
-  VcardStore(Server& server, ModuleTable& table);
+  // Follows the avatar nodes of the table's pep module, if it has one, for the users of the
+  // hosts that enable both `owner` (vcard_legacy) and pep.
+  VcardStore(Server& server, ModuleTable& table, const Module& owner);
 
   std::optional<xml::Element> get(const std::string& bare);
   // The hex SHA-1 of the stored photo, "" for a vCard without one, nullopt with no vCard.
@@ -51,7 +53,12 @@ class VcardStore {
   // XEP-0398 §5: an avatar published by a client becomes the vCard's photo.
   void avatar_changed(const std::string& bare, const xml::Element& metadata);
 
+  // The pep service when the user's host enables it (and `owner_`, for the listener).
+  PepService* pep_for(const std::string& bare, bool with_owner = false) const;
+
   Server& server_;
+  const Module& owner_;
+  const Module* pep_module_;
   PepService* pep_;
   bool publishing_ = false;  // our own publish comes back through the listener
 };

@@ -31,7 +31,7 @@ constexpr std::string_view kUpdateNs = "vcard-temp:x:update";
 class VcardLegacy final : public Module {
  public:
   explicit VcardLegacy(const ModuleContext& context)
-      : Module("vcard_legacy", context.index), server_(context.server), vcards_(context.server, context.table) {
+      : Module("vcard_legacy", context.index), server_(context.server), vcards_(context.server, context.table, *this) {
     context.table.on_iq(IqScope::kAccount, kVcardNs, "vCard", *this, [this](const IqRequest& iq) { answer(iq); });
     Hooks& hooks = context.table.hooks();
     hooks.presence_broadcast.add(*this, [this](ClientStream& from, xml::Element& presence) {

@@ -10,8 +10,10 @@ Ordering without sleeps: a client's ping to the server is answered after everyth
 client sent before it was routed, and after everything routed to the client before it."""
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
+import sqlite3
 import subprocess
 import unittest
 import xml.etree.ElementTree as ET
@@ -27,6 +29,7 @@ from clients_test import ClientTest
 from harness import basic_config
 
 HOST = "chat.test"
+NO_PEP_HOST = "plain.test"  # a host with pep disabled
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 USERS = {"alice": "alice's secret", "bob": "bob's secret", "carol": "carol's secret"}
 VCARD_LIMIT = 8192
@@ -81,18 +84,21 @@ class Client(slixmpp.ClientXMPP):
 class Vcards(ClientTest):
     def setUp(self):
         super().setUp()
-        key, cert = self.ca.issue(HOST, "ec")
-        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        for host in (HOST, NO_PEP_HOST):
+            key, cert = self.ca.issue(host, "ec")
+            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
+            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         # A small vCard limit, reached quickly (xmppd.conf(5): max_user_vcard_bytes).
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                             f"max_user_vcard_bytes = {VCARD_LIMIT}\n")
-        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
+                                f'VirtualHost "{NO_PEP_HOST}"\nmodules_disabled = {{ "pep" }}\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
-        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
         for user, password in USERS.items():
             self.xmppctl("adduser", f"{user}@{HOST}", password)
+        self.xmppctl("adduser", f"dave@{NO_PEP_HOST}", USERS["alice"])
 
     def xmppctl(self, command, jid, password=""):
         r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, command, jid], input=password + "\n",
@@ -102,8 +108,8 @@ class Vcards(ClientTest):
     def wait(self, awaitable, timeout=10):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
-    def login(self, user, resource="phone"):
-        client = Client(f"{user}@{HOST}/{resource}", USERS[user], self.ca_file)
+    def login(self, user, resource="phone", host=HOST):
+        client = Client(f"{user}@{host}/{resource}", USERS.get(user, USERS["alice"]), self.ca_file)
         self.clients.append(client)
         client.connect(("127.0.0.1", 5222))
         self.assertEqual(self.wait(client.outcome, 20), "session", f"login of {user}")
@@ -142,6 +148,13 @@ class Vcards(ClientTest):
         updates = got[0].xml.findall(q(NS_VCARD_UPDATE, "x"))
         self.assertEqual(len(updates), 1, str(got[0]))
         return updates[0].findtext(q(NS_VCARD_UPDATE, "photo"))
+
+    def pep_rows(self, bare):
+        """The rows the pep module keeps for the user, read from the router's store (the
+        router commits at the end of each loop turn; a barrier before makes them visible)."""
+        path = os.path.join(self.workdir, "data", "router", "user.sqlite")
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM item WHERE bare = ? AND store LIKE 'pep%'", (bare,)).fetchone()[0]
 
     def has_pep(self, client):
         info = self.wait(client["xep_0030"].get_info(jid=HOST, timeout=10), 12)
@@ -232,6 +245,20 @@ class Vcards(ClientTest):
         self.xmppctl("adduser", f"alice@{HOST}", USERS["alice"])
         bob = self.login("bob")
         self.assertEqual(len(self.get_vcard(bob, f"alice@{HOST}")), 0)
+
+    def test_host_without_pep(self):
+        dave = self.login("dave", host=NO_PEP_HOST)
+        self.iq(dave, "set", vcard_with_photo(PHOTO))
+        self.assertEqual(base64.b64decode(self.get_vcard(dave).findtext(q(NS_VCARD, "PHOTO/BINVAL"))), PHOTO)
+        # No avatar node was made for him (as one is for Alice, whose host has pep), and
+        # vCard4, a PEP node, is not served.
+        alice = self.login("alice")
+        self.iq(alice, "set", vcard_with_photo(PHOTO))
+        self.barrier(alice, dave)
+        self.assertGreater(self.pep_rows(f"alice@{HOST}"), 0)
+        self.assertEqual(self.pep_rows(f"dave@{NO_PEP_HOST}"), 0)
+        self.assertEqual(self.iq_error(dave, "get", f"<vcard xmlns='{NS_VCARD4}'/>"),
+                         ("service-unavailable", "cancel"))
 
     # --- with the pep module: XEP-0398 and XEP-0292 ---
 
