@@ -4,7 +4,7 @@ python3-slixmpp): XEP-0054 set and get of one's own vCard and reads of another u
 XEP-0153 photo hash the server puts in presence, the size limit, malformed photos, the vCard
 gone with its account; with the pep module, XEP-0398 (a vCard photo becomes the XEP-0084
 avatar and an avatar becomes the vCard photo) and XEP-0292 vCard4 over the urn:xmpp:vcard4
-node.
+node; and across s2s with Prosody 0.12, vCards and photo hashes both ways.
 
 Ordering without sleeps: a client's ping to the server is answered after everything the
 client sent before it was routed, and after everything routed to the client before it."""
@@ -26,7 +26,9 @@ from slixmpp.xmlstream.matcher import MatchXPath
 import certs
 import harness
 from clients_test import ClientTest
+import pep_test
 from harness import basic_config
+from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
 NO_PEP_HOST = "plain.test"  # a host with pep disabled
@@ -319,6 +321,66 @@ class Vcards(ClientTest):
         big = "x" * VCARD_LIMIT
         self.assertEqual(self.iq_error(alice, "set", f"<vcard xmlns='{NS_VCARD4}'><note><text>{big}</text></note>"
                                                      "</vcard>"), ("not-acceptable", "modify"))
+
+
+class ProsodyVcardClient(pep_test.PepClient):
+    """A PEP client that also keeps the presences it gets."""
+
+    def __init__(self, jid, password, ca_file):
+        super().__init__(jid, password, ca_file)
+        self.register_plugin("xep_0054")
+        self.inbox = []
+        self.register_handler(Callback("vcard presences", MatchXPath(f"{{{NS_CLIENT}}}presence"), self.inbox.append))
+
+
+class WithProsody(pep_test.PepBase):
+    """vCards across s2s with Prosody 0.12 (its vcard_legacy over pep), both ways."""
+
+    def login(self, jid, password):
+        client = ProsodyVcardClient(jid, password, self.ca_file)
+        self.clients.append(client)
+        client.connect((self.c2s_address.get(jid.split("@")[1].split("/")[0]), 5222))
+        self.assertEqual(self.wait(client.outcome), "session")
+        return client
+
+    def vcard_of(self, client, owner):
+        result = self.wait(client["xep_0054"].get_vcard(owner, timeout=20), 25)
+        return result.xml.find(q(NS_VCARD, "vCard"))
+
+    def test_vcards_and_photo_hash_both_ways(self):
+        a = self.start_xmppd(pep_test.A)
+        self.adduser(a, f"alice@{pep_test.A}", "alice pw")
+        workdir = fresh_workdir(self.workdir, "prosody")
+        key, cert = self.ca.issue(pep_test.B, "ec")
+        certs.write(f"{workdir}/b.crt", certs.cert_pem(cert))
+        certs.write(f"{workdir}/b.key", certs.key_pem(key), 0o600)
+        prosody = Prosody(workdir, pep_test.B, pep_test.ADDRESS[pep_test.B], f"{workdir}/b.crt", f"{workdir}/b.key",
+                          self.ca_file, options={"modules_enabled": Prosody.MODULES + ["pep", "vcard_legacy"]})
+        self.servers.append(prosody)
+        prosody.start()
+        prosody.register("bob", "bob pw")
+        self.c2s_address[pep_test.B] = pep_test.ADDRESS[pep_test.B]
+        alice = self.login(f"alice@{pep_test.A}/phone", "alice pw")
+        bob = self.login(f"bob@{pep_test.B}/desk", "bob pw")
+        self.befriend(alice, bob)
+        for owner, reader, data in ((alice, bob, PHOTO), (bob, alice, OTHER_PHOTO)):
+            with self.subTest(owner=owner.boundjid.bare):
+                self.wait(owner["xep_0054"].publish_vcard(ET.fromstring(vcard_with_photo(data, "<FN>Someone</FN>")),
+                                                          timeout=20), 25)
+                got = self.vcard_of(reader, owner.boundjid.bare)
+                self.assertEqual(got.findtext(q(NS_VCARD, "FN")), "Someone")
+                self.assertEqual(base64.b64decode(got.findtext(q(NS_VCARD, "PHOTO/BINVAL"))), data)
+                # The server puts the photo's hash in the owner's next presence (XEP-0153).
+                mark = len(reader.inbox)
+                owner.send_presence(pstatus="with a photo")
+
+                async def hashed():
+                    while True:
+                        for p in reader.inbox[mark:]:
+                            if p.xml.findtext(q(NS_CLIENT, "status")) == "with a photo":
+                                return p.xml.findtext(q(NS_VCARD_UPDATE, "x/photo"))
+                        await asyncio.sleep(0.05)
+                self.assertEqual(self.wait(hashed(), 20), hashlib.sha1(data).hexdigest())
 
 
 if __name__ == "__main__":
