@@ -62,10 +62,10 @@ def vcard_with_photo(data, extra="<FN>Alice</FN>"):
 class Client(slixmpp.ClientXMPP):
     """A client that keeps every presence it gets (inbox)."""
 
-    def __init__(self, jid, password, ca_file):
+    def __init__(self, jid, password, ca_file, plugins=()):
         super().__init__(jid, password)
         self.ca_certs = ca_file
-        for plugin in ("xep_0030", "xep_0054", "xep_0060", "xep_0084", "xep_0199"):
+        for plugin in ("xep_0030", "xep_0054", "xep_0060", "xep_0084", "xep_0199", *plugins):
             self.register_plugin(plugin)
         self.outcome = asyncio.get_event_loop().create_future()
         self.inbox = []
@@ -110,8 +110,8 @@ class Vcards(ClientTest):
     def wait(self, awaitable, timeout=10):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
-    def login(self, user, resource="phone", host=HOST):
-        client = Client(f"{user}@{host}/{resource}", USERS.get(user, USERS["alice"]), self.ca_file)
+    def login(self, user, resource="phone", host=HOST, plugins=()):
+        client = Client(f"{user}@{host}/{resource}", USERS.get(user, USERS["alice"]), self.ca_file, plugins)
         self.clients.append(client)
         client.connect(("127.0.0.1", 5222))
         self.assertEqual(self.wait(client.outcome, 20), "session", f"login of {user}")
@@ -211,6 +211,21 @@ class Vcards(ClientTest):
         # A vCard without a photo: an empty <photo/>, "no photo" (XEP-0153 §3.1).
         self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><FN>Alice</FN></vCard>")
         self.assertEqual(self.photo_in_presence(watcher, alice, "none") or "", "")
+
+    def test_a_xep_0153_client_sets_its_avatar(self):
+        watcher = self.login("alice", "watcher")
+        # slixmpp's xep_0153 reads the vCard first (an empty one, not an error, when there is
+        # none), sets its PHOTO, publishes it and sends its presence again.
+        alice = self.login("alice", plugins=("xep_0153",))
+        mark = len(watcher.inbox)
+        self.wait(alice["xep_0153"].set_avatar(avatar=PHOTO, mtype="image/png", timeout=10), 12)
+        self.barrier(alice, watcher)
+        hashes = [p.xml.findtext(q(NS_VCARD_UPDATE, "x/photo")) for p in watcher.inbox[mark:]
+                  if p["from"] == alice.boundjid]
+        self.assertEqual(hashes[-1:], [hashlib.sha1(PHOTO).hexdigest()])
+        got = self.get_vcard(watcher)
+        self.assertEqual((got.findtext(q(NS_VCARD, "PHOTO/TYPE")), base64.b64decode(got.findtext(
+            q(NS_VCARD, "PHOTO/BINVAL")))), ("image/png", PHOTO))
 
     def test_over_the_limit_refused_and_not_stored(self):
         alice = self.login("alice")
