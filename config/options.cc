@@ -406,6 +406,8 @@ const std::set<std::string>& known_modules() {
   static const std::set<std::string> kKnown = [] {
     std::set<std::string> known = default_modules();
     known.insert("version");
+    known.insert("blocklist");  // XEP-0191 and XEP-0377 (router/modules/blocklist.cc)
+    known.insert("private");    // XEP-0049 (router/modules/private.cc)
     known.insert("limits");  // Prosody's mod_limits: xmppd applies `limits` whenever it is set
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     return known;

@@ -166,7 +166,7 @@ TEST(Options, Modules) {
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 16u);
+  EXPECT_EQ(known_modules().size(), 18u);
 }
 
 TEST(Options, TlsKeysAndProtocols) {
