@@ -84,7 +84,9 @@ class Router final : public runtime::ChildRole {
     if (settings.has_quotas()) {
       const auto& q = settings.quotas();
       routing_.set_quotas(UserQuotas{q.offline_messages(), q.offline_bytes(), q.pending_subscriptions(),
-                                     q.roster_items(), q.directed_presences(), q.sessions()});
+                                     q.roster_items(), q.directed_presences(), q.sessions(), q.pep_nodes(),
+                                     q.pep_items(), q.pep_bytes(), q.private_bytes(), q.vcard_bytes(),
+                                     q.blocklist_items()});
     }
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());
