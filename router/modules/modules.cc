@@ -10,6 +10,8 @@ const std::vector<ModuleFactory>& module_factories() {
       make_blocklist,
       make_private,
       make_pep,
+      // After pep and private, whose services it uses.
+      make_bookmarks,
   };
   return kFactories;
 }

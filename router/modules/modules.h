@@ -27,5 +27,6 @@ std::unique_ptr<Module> make_server_contact_info(const ModuleContext& context);
 std::unique_ptr<Module> make_blocklist(const ModuleContext& context);
 std::unique_ptr<Module> make_private(const ModuleContext& context);
 std::unique_ptr<Module> make_pep(const ModuleContext& context);
+std::unique_ptr<Module> make_bookmarks(const ModuleContext& context);
 
 }  // namespace xmppd::router
