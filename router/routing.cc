@@ -107,6 +107,10 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   if (stanza.name() == "presence" && to_text == nullptr) return;  // broadcast comes with rosters
   if (stanza.name() == "message" && table_.hooks().message_sent.run(modules_of(from.domain()), from, stanza, *to))
     return;
+  // XEP-0191 outbound: a presence or IQ the client addressed to someone else.
+  if (stanza.name() != "message" && to_text != nullptr && !table_.hooks().stanza_sent.empty() &&
+      table_.hooks().stanza_sent.run(modules_of(from.domain()), from, stanza, *to))
+    return;
   if (!is_local(to->domain())) {
     to_remote(std::move(stanza), from, *to);
     return;
@@ -120,6 +124,18 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
     return;
   }
   to_local(stanza, *to);
+}
+
+// Presence between users passes the modules in Im: from a local user, then to a local one.
+bool Routing::presence_filtered(const xml::Element& presence, const xmpp::Jid& to) {
+  const Hooks& hooks = table_.hooks();
+  if (hooks.presence_from_user.empty() && hooks.stanza_for_user.empty()) return false;
+  auto from = xmpp::Jid::parse(presence.attribute_or("from"));
+  if (!from) return false;
+  if (from->has_local() && is_local(from->domain()) &&
+      hooks.presence_from_user.run(modules_of(from->domain()), presence, *from, to))
+    return true;
+  return to.has_local() && is_local(to.domain()) && hooks.stanza_for_user.run(modules_of(to.domain()), presence, to);
 }
 
 void Routing::broadcast(ClientStream& from, xml::Element& presence, bool initial) {

@@ -89,6 +89,7 @@ class Routing final : private Im::Network, public Server {
 
  private:
   bool send_remote(const xml::Element& stanza) override;
+  bool presence_filtered(const xml::Element& presence, const xmpp::Jid& to) override;
   void to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to);
   void to_local(const xml::Element& stanza, const xmpp::Jid& to);
   void to_server(const xml::Element& stanza, const std::string& host);

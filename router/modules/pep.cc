@@ -265,23 +265,25 @@ class Pep final : public Module, public PepService {
     if (value.size() > kMaxValue || (quotas.pep_bytes != 0 && value.size() > quotas.pep_bytes))
       return Failure{"modify", "not-acceptable", "payload-too-big", "The item is larger than the server keeps"};
     if (id.empty()) id = random_id();
+    // A new node's configuration and its first item, both or neither.
     ItemStore& store = server_.items();
-    if (created) {
-      Outcome o = store.put({bare, kConfigs, node, ""}, config->serialize(), {0, false, quotas.pep_nodes, 0});
-      if (o == Outcome::kOverQuota)
-        return Failure{"wait", "resource-constraint", "max-nodes-exceeded",
-                       "Your account has as many nodes as it may (" + std::to_string(quotas.pep_nodes) + ")"};
-      if (o != Outcome::kStored) return Failure{"wait", "internal-server-error", "", ""};
-    }
-    Outcome o = store.put({bare, kItems, node, id}, value, {config->max_items, true, 0, quotas.pep_bytes});
-    if (o != Outcome::kStored) {
-      if (created) store.remove_node(bare, kConfigs, node);
-      if (o == Outcome::kOverQuota)
-        return Failure{"wait", "resource-constraint", "",
-                       "Your account's items take all the space it may use (" + std::to_string(quotas.pep_bytes) +
-                           " bytes)"};
-      return Failure{"wait", "internal-server-error", "", ""};
-    }
+    bool nodes_full = false;
+    Outcome o = store.atomically([&] {
+      if (created) {
+        Outcome c = store.put({bare, kConfigs, node, ""}, config->serialize(), {0, false, quotas.pep_nodes, 0});
+        nodes_full = c == Outcome::kOverQuota;
+        if (c != Outcome::kStored) return c;
+      }
+      return store.put({bare, kItems, node, id}, value, {config->max_items, true, 0, quotas.pep_bytes});
+    });
+    if (o == Outcome::kOverQuota && nodes_full)
+      return Failure{"wait", "resource-constraint", "max-nodes-exceeded",
+                     "Your account has as many nodes as it may (" + std::to_string(quotas.pep_nodes) + ")"};
+    if (o == Outcome::kOverQuota)
+      return Failure{"wait", "resource-constraint", "",
+                     "Your account's items take all the space it may use (" + std::to_string(quotas.pep_bytes) +
+                         " bytes)"};
+    if (o != Outcome::kStored) return Failure{"wait", "internal-server-error", "", ""};
     xml::Element item(kEventNs, "item");
     item.set_attribute("id", id);
     item.add_child(payload);

@@ -35,12 +35,17 @@ class PepClient(slixmpp.ClientXMPP):
     """A client whose caps say which nodes it wants (+notify), and which keeps every pubsub
     event it gets."""
 
-    def __init__(self, jid, password, ca_file, interests=(AVATAR_METADATA, DEVICELIST, LIST)):
+    def __init__(self, jid, password, ca_file, interests=(AVATAR_METADATA, DEVICELIST, LIST), plugins=()):
         super().__init__(jid, password)
         self.ca_certs = ca_file
-        for plugin in ("xep_0030", "xep_0004", "xep_0060", "xep_0115", "xep_0163", "xep_0084"):
+        # All before the login: a plugin registered later changes the caps a server may be
+        # asking about.
+        for plugin in ("xep_0030", "xep_0004", "xep_0060", "xep_0115", "xep_0163", "xep_0084", *plugins):
             self.register_plugin(plugin)
         self.interests = interests
+        # Set once the client answered a server's disco#info query about its caps.
+        self.caps_answered = asyncio.Event()
+        self.add_filter("out", self._outgoing)
         self.outcome = asyncio.get_event_loop().create_future()
         self.events = asyncio.Queue()
         self.messages = asyncio.Queue()
@@ -48,6 +53,12 @@ class PepClient(slixmpp.ClientXMPP):
         self.add_event_handler("no_auth", lambda _: self._settle("failed_auth"))
         for kind in ("publish", "retract", "delete"):
             self.add_event_handler(f"pubsub_{kind}", lambda m, kind=kind: self.events.put_nowait((kind, m)))
+
+    def _outgoing(self, stanza):
+        query = stanza.xml.find("{http://jabber.org/protocol/disco#info}query")
+        if stanza.xml.tag == "{jabber:client}iq" and query is not None and "#" in query.get("node", ""):
+            self.caps_answered.set()
+        return stanza
 
     def _settle(self, value):
         if not self.outcome.done():
