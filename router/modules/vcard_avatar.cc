@@ -181,9 +181,12 @@ ItemStore::Outcome VcardStore::publish_avatar(const std::string& bare, const Pho
     return outcome;  // no avatar before, none now
   }
   // An empty metadata says the avatar is gone (XEP-0084 §4.5); its id is then "current".
-  if (outcome == ItemStore::Outcome::kStored)
-    outcome = pep_->publish(bare, kMetadataNode, photo != nullptr && !photo->type.empty() ? photo->hash : "current",
-                            metadata, "open");
+  const bool with_data = photo != nullptr && !photo->type.empty();
+  if (outcome == ItemStore::Outcome::kStored) {
+    outcome = pep_->publish(bare, kMetadataNode, with_data ? photo->hash : "current", metadata, "open");
+    // Data that no metadata points to would only take the account's PEP space.
+    if (outcome != ItemStore::Outcome::kStored && with_data) pep_->retract(bare, kDataNode, photo->hash);
+  }
   publishing_ = false;
   return outcome;
 }
