@@ -23,8 +23,10 @@ constexpr std::string_view kNode = "urn:xmpp:vcard4";
 class Vcard4 final : public Module {
  public:
   explicit Vcard4(const ModuleContext& context)
-      : Module("vcard4", context.index), server_(context.server),
-        pep_module_(context.table.find("pep")), pep_(find_pep(context.table)) {
+      : Module("vcard4", context.index),
+        server_(context.server),
+        pep_module_(context.table.find("pep")),
+        pep_(find_pep(context.table)) {
     if (pep_ == nullptr) return;
     context.table.on_iq(IqScope::kAccount, kVcard4Ns, "vcard", *this, [this](const IqRequest& iq) { answer(iq); });
   }
@@ -65,11 +67,13 @@ class Vcard4 final : public Module {
       return server_.bounce(iq.stanza, "modify", "not-acceptable",
                             "The vCard is larger than this server's limit of " + std::to_string(max) + " bytes");
     switch (pep_->publish(iq.to.bare(), kNode, "current", iq.payload, "open")) {
-      case ItemStore::Outcome::kStored: return server_.send(xmpp::reply(iq.stanza, "result"));
+      case ItemStore::Outcome::kStored:
+        return server_.send(xmpp::reply(iq.stanza, "result"));
       case ItemStore::Outcome::kOverQuota:
         return server_.bounce(iq.stanza, "modify", "not-acceptable",
                               "The vCard does not fit in the account's PEP storage");
-      case ItemStore::Outcome::kFailed: return server_.bounce(iq.stanza, "wait", "internal-server-error");
+      case ItemStore::Outcome::kFailed:
+        return server_.bounce(iq.stanza, "wait", "internal-server-error");
     }
   }
 

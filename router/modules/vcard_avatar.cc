@@ -63,11 +63,11 @@ xml::Element with_photo(const xml::Element& vcard, const xml::Element* photo) {
 VcardStore::VcardStore(Server& server, ModuleTable& table, const Module& owner)
     : server_(server), owner_(owner), pep_module_(table.find("pep")), pep_(find_pep(table)) {
   if (pep_ == nullptr) return;
-  pep_->on_change([this](const std::string& bare, std::string_view node, std::string_view,
-                         const xml::Element* payload) {
-    if (!publishing_ && node == kMetadataNode && payload != nullptr && pep_for(bare, true) != nullptr)
-      avatar_changed(bare, *payload);
-  });
+  pep_->on_change(
+      [this](const std::string& bare, std::string_view node, std::string_view, const xml::Element* payload) {
+        if (!publishing_ && node == kMetadataNode && payload != nullptr && pep_for(bare, true) != nullptr)
+          avatar_changed(bare, *payload);
+      });
 }
 
 PepService* VcardStore::pep_for(const std::string& bare, bool with_owner) const {
@@ -124,11 +124,13 @@ VcardStore::Result VcardStore::set(const std::string& bare, const xml::Element& 
   // The avatar first: a photo that the PEP service refuses leaves the vCard as it was.
   if (pep_for(bare) != nullptr && (!old_hash || *old_hash != hash)) {
     switch (publish_avatar(bare, *photo ? &**photo : nullptr, old_hash && !old_hash->empty())) {
-      case ItemStore::Outcome::kStored: break;
+      case ItemStore::Outcome::kStored:
+        break;
       case ItemStore::Outcome::kOverQuota:
         why = "The photo does not fit in the account's PEP storage";
         return Result::kTooLarge;
-      case ItemStore::Outcome::kFailed: return Result::kFailed;
+      case ItemStore::Outcome::kFailed:
+        return Result::kFailed;
     }
   }
   return store(bare, vcard, hash, why);

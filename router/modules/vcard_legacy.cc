@@ -34,9 +34,8 @@ class VcardLegacy final : public Module {
       : Module("vcard_legacy", context.index), server_(context.server), vcards_(context.server, context.table, *this) {
     context.table.on_iq(IqScope::kAccount, kVcardNs, "vCard", *this, [this](const IqRequest& iq) { answer(iq); });
     Hooks& hooks = context.table.hooks();
-    hooks.presence_broadcast.add(*this, [this](ClientStream& from, xml::Element& presence) {
-      add_photo_hash(from, presence);
-    });
+    hooks.presence_broadcast.add(
+        *this, [this](ClientStream& from, xml::Element& presence) { add_photo_hash(from, presence); });
     hooks.user_removed.add(*this, [this](const std::string& bare) { vcards().remove(bare); });
   }
   void server_features(std::vector<std::string>& features) const override {
