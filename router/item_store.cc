@@ -50,6 +50,7 @@ std::optional<ItemStore> ItemStore::open(UserStore& store, std::string& error) {
       {&items.delete_, "DELETE FROM item WHERE bare = ?1 AND store = ?2 AND node = ?3 AND id = ?4"},
       {&items.delete_node_, "DELETE FROM item WHERE bare = ?1 AND store = ?2 AND node = ?3"},
       {&items.delete_store_, "DELETE FROM item WHERE bare = ?1 AND store = ?2"},
+      {&items.select_users_, "SELECT DISTINCT bare FROM item WHERE store = ?1"},
   };
   for (const auto& [statement, sql] : all) {
     *statement = sqlite::prepare(db, sql);
@@ -156,6 +157,20 @@ Outcome ItemStore::remove_node(std::string_view bare, std::string_view store, st
 
 Outcome ItemStore::remove_store(std::string_view bare, std::string_view store) {
   return store_->write("cannot remove a store", [&] { return run_delete(delete_store_.get(), {bare, store}); });
+}
+
+// The savepoints of the writes inside nest in this one (UserStore::write).
+Outcome ItemStore::atomically(const std::function<Outcome()>& body) {
+  return store_->write("cannot keep items together", body);
+}
+
+std::vector<std::string> ItemStore::users(std::string_view store) {
+  std::vector<std::string> out;
+  sqlite3_stmt* s = select_users_.get();
+  const Use use(s);
+  if (!bind_text(s, 1, store)) return out;
+  while (sqlite3_step(s) == SQLITE_ROW) out.push_back(column_text(s, 0));
+  return out;
 }
 
 }  // namespace xmppd::router

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,11 @@ class ItemStore {
   Outcome remove(const Key& key);
   Outcome remove_node(std::string_view bare, std::string_view store, std::string_view node);
   Outcome remove_store(std::string_view bare, std::string_view store);
+  // Runs `body`, whose writes (puts and removes) are then kept all or nothing: rolled back
+  // together unless it returns kStored.
+  Outcome atomically(const std::function<Outcome()>& body);
+  // The users who keep anything in `store`.
+  std::vector<std::string> users(std::string_view store);
 
  private:
   explicit ItemStore(UserStore& store) : store_(&store) {}
@@ -58,7 +64,7 @@ class ItemStore {
 
   UserStore* store_;
   sqlite::Statement upsert_, select_, select_items_, select_nodes_, count_items_, count_nodes_, has_node_, bytes_,
-      item_bytes_, trim_, delete_, delete_node_, delete_store_;
+      item_bytes_, trim_, delete_, delete_node_, delete_store_, select_users_;
 };
 
 }  // namespace xmppd::router

@@ -116,8 +116,17 @@ struct Hooks {
   // bare JID when it had none), before it is routed (XEP-0191 outbound, XEP-0280 sent copies).
   // A filter may change the message (XEP-0280 removes <private/>).
   Filter<ClientStream&, xml::Element&, const xmpp::Jid&> message_sent;
+  // A presence or IQ from a local client to someone else (its parsed 'to'), its 'from'
+  // stamped, before it is routed (XEP-0191 outbound). Messages pass message_sent instead.
+  Filter<ClientStream&, const xml::Element&, const xmpp::Jid&> stanza_sent;
   // A stanza for a local user from anyone, before it is delivered or kept (XEP-0191 inbound).
+  // Presence passes it too, in Im (router/roster.cc), whatever its type, as it reaches the
+  // user; a filter that takes a presence drops it.
   Filter<const xml::Element&, const xmpp::Jid&> stanza_for_user;
+  // A presence the server sends on a local user's behalf (`from`, the user's JID) to anyone
+  // (`to`): broadcast, directed, a probe or its answer, a subscription change, in Im before
+  // it leaves: true drops it (XEP-0191: a blocked contact gets nothing from the user).
+  Filter<const xml::Element&, const xmpp::Jid&, const xmpp::Jid&> presence_from_user;
   // A message for a local user (`to`, a bare or full JID) was delivered to these sessions
   // (none: kept offline, or dropped): XEP-0280 received copies.
   Event<const xml::Element&, const xmpp::Jid&, const std::vector<ClientStream*>&> message_delivered;

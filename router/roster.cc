@@ -1,5 +1,7 @@
 #include "router/roster.h"
 
+#include <optional>
+
 #include "router/c2s_stream.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
@@ -196,7 +198,8 @@ bool Im::send(const xml::Element& p) {
   const std::string* to_text = p.attribute("to");
   auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : std::nullopt;
   if (!to) return false;
-  if (!network_.is_local(to->domain())) return network_.send_remote(p);
+  // A local recipient's half checks the filters itself (inbound_presence).
+  if (!network_.is_local(to->domain())) return network_.presence_filtered(p, *to) || network_.send_remote(p);
   inbound_presence(p, *to);
   return true;
 }
@@ -239,6 +242,7 @@ bool Im::outbound_presence(ClientStream& from, const xml::Element& p, const xmpp
 
 void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
   if (!to.has_local()) return;  // the server itself has no presence to share
+  if (network_.presence_filtered(p, to)) return;  // either end blocks the other (XEP-0191)
   const std::string* type = p.attribute("type");
   std::string t = type ? *type : "";
   const std::string* from_text = p.attribute("from");  // stamped by this server or checked by S2sLink
@@ -455,6 +459,7 @@ void Im::broadcast(ClientStream& from, const xml::Element& p) {
 
 void Im::initial_presence(ClientStream& stream) {
   if (store_ == nullptr) return;
+  std::optional<xmpp::Jid> self;  // parsed for the first local contact's presence
   for (const Item& i : store_->roster(stream.bare())) {
     if (!has_to(i.subscription)) continue;
     // A remote contact's server is asked (RFC 6121 §4.3.1); its answers go to the bare JID.
@@ -467,6 +472,8 @@ void Im::initial_presence(ClientStream& stream) {
       if (!s->available()) continue;
       xml::Element p = s->last_presence();
       p.set_attribute("to", stream.full());
+      if (!self) self = xmpp::Jid::parse(stream.full());
+      if (self && network_.presence_filtered(p, *self)) continue;
       stream.deliver(p);
     }
   }

@@ -29,6 +29,9 @@ class Im {
     // To another server; false when it cannot go (federation off for the sender's host,
     // or no s2s worker).
     virtual bool send_remote(const xml::Element& stanza) = 0;
+    // True when a module drops this presence from its 'from' to `to` (XEP-0191: either end
+    // blocks the other).
+    virtual bool presence_filtered(const xml::Element& presence, const xmpp::Jid& to) = 0;
 
    protected:
     ~Network() = default;

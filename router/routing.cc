@@ -107,6 +107,10 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   if (stanza.name() == "presence" && to_text == nullptr) return;  // broadcast comes with rosters
   if (stanza.name() == "message" && table_.hooks().message_sent.run(modules_of(from.domain()), from, stanza, *to))
     return;
+  // XEP-0191 outbound: a presence or IQ the client addressed to someone else.
+  if (stanza.name() != "message" && to_text != nullptr && !table_.hooks().stanza_sent.empty() &&
+      table_.hooks().stanza_sent.run(modules_of(from.domain()), from, stanza, *to))
+    return;
   if (!is_local(to->domain())) {
     to_remote(std::move(stanza), from, *to);
     return;
@@ -120,6 +124,18 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
     return;
   }
   to_local(stanza, *to);
+}
+
+// Presence between users passes the modules in Im: from a local user, then to a local one.
+bool Routing::presence_filtered(const xml::Element& presence, const xmpp::Jid& to) {
+  const Hooks& hooks = table_.hooks();
+  if (hooks.presence_from_user.empty() && hooks.stanza_for_user.empty()) return false;
+  auto from = xmpp::Jid::parse(presence.attribute_or("from"));
+  if (!from) return false;
+  if (from->has_local() && is_local(from->domain()) &&
+      hooks.presence_from_user.run(modules_of(from->domain()), presence, *from, to))
+    return true;
+  return to.has_local() && is_local(to.domain()) && hooks.stanza_for_user.run(modules_of(to.domain()), presence, to);
 }
 
 void Routing::broadcast(ClientStream& from, xml::Element& presence, bool initial) {
@@ -142,7 +158,10 @@ bool Routing::stream_element(ClientStream& from, const xml::Element& element) {
 
 void Routing::iq_for_server(const xml::Element& iq, const xmpp::Jid& to, ClientStream* session) {
   std::string type = iq.attribute_or("type");
-  if (type != "get" && type != "set") return;  // a result or an error for the server: nothing waits for it
+  if (type != "get" && type != "set") {
+    answered(iq);  // a result or an error: for a request of the server's, or else dropped
+    return;
+  }
   auto children = iq.children();
   if (children.size() != 1) {
     bounce(iq, "modify", "bad-request");
@@ -187,9 +206,15 @@ void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
     log::info("s2s: a stanza for %s, which does not talk to other servers, is dropped", to.domain().c_str());
     return;
   }
-  if (stanza.name() == "presence")
+  if (stanza.name() == "presence") {
     im_.inbound_presence(stanza, to);
-  else if (stanza.name() == "iq" && !to.has_resource())
+    // A remote contact's client's presence, for the modules that follow it (XEP-0115 caps
+    // for PEP); a local contact's they see as it is broadcast.
+    const Hooks& hooks = table_.hooks();
+    std::string type = stanza.attribute_or("type");
+    if (!hooks.presence_received.empty() && (type.empty() || type == "unavailable"))
+      hooks.presence_received.fire(modules_of(to.domain()), stanza, to);
+  } else if (stanza.name() == "iq" && !to.has_resource())
     iq_for_server(stanza, to, nullptr);
   else
     to_local(stanza, to);
@@ -306,6 +331,51 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
     store_->delete_offline_message(id);
     bounce(message, "cancel", "service-unavailable");  // to the sender, wherever it is by now
   });
+}
+
+void Routing::request(xml::Element iq, Reply done) {
+  // Enough for the caps queries of many logins at once; past it a request fails at once.
+  constexpr std::size_t kMaxPending = 1024;
+  constexpr std::int64_t kTimeout = 30;
+  expire_requests();
+  if (pending_.size() >= kMaxPending) {
+    done(nullptr);
+    return;
+  }
+  std::string id = "xmppd-" + std::to_string(++requests_);
+  iq.set_attribute("id", id);
+  iq.set_attribute("type", "get");
+  pending_.emplace(id, Pending{iq.attribute_or("to"), std::time(nullptr) + kTimeout, std::move(done)});
+  deliver(iq);
+}
+
+bool Routing::answered(const xml::Element& iq) {
+  if (pending_.empty()) return false;
+  auto it = pending_.find(iq.attribute_or("id"));
+  // Only the entity asked answers (its address as the request had it, or prepared).
+  if (it == pending_.end()) return false;
+  auto from = xmpp::Jid::parse(iq.attribute_or("from"));
+  auto to = xmpp::Jid::parse(it->second.to);
+  if (!from || !to || from->full() != to->full()) return false;
+  Reply done = std::move(it->second.done);
+  pending_.erase(it);
+  done(&iq);
+  expire_requests();
+  return true;
+}
+
+void Routing::expire_requests() {
+  std::int64_t now = std::time(nullptr);
+  std::vector<Reply> expired;
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    expired.push_back(std::move(it->second.done));
+    it = pending_.erase(it);
+  }
+  for (Reply& done : expired) done(nullptr);  // which may make requests of its own
 }
 
 void Routing::became_available(ClientStream& stream) {

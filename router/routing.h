@@ -55,6 +55,7 @@ class Routing final : private Im::Network, public Server {
   void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
               std::string_view text = {}) override;
   void to_user(const xml::Element& stanza, const xmpp::Jid& to) override;
+  void request(xml::Element iq, Reply done) override;
   void user_removed(const std::string& bare) override;
   LocalSessions& sessions() override { return sessions_; }
   UserStore& store() override { return *store_; }
@@ -90,6 +91,7 @@ class Routing final : private Im::Network, public Server {
 
  private:
   bool send_remote(const xml::Element& stanza) override;
+  bool presence_filtered(const xml::Element& presence, const xmpp::Jid& to) override;
   void to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to);
   void to_local(const xml::Element& stanza, const xmpp::Jid& to);
   void to_server(const xml::Element& stanza, const std::string& host);
@@ -107,6 +109,12 @@ class Routing final : private Im::Network, public Server {
   // A stanza the server sends (a reply, an error) to its 'to': a local session or another
   // server.
   void deliver(const xml::Element& stanza);
+  // An IQ result or error for the server or an account: true when a request() waited for it.
+  bool answered(const xml::Element& iq);
+  // Requests older than their timeout are told that no answer came. Run whenever a request
+  // is made or answered: the router has no timer of its own, and a request that waits longer
+  // costs only its entry, which the bound on pending requests limits.
+  void expire_requests();
 
   std::map<std::string, HostConfig, std::less<>> hosts_;
   std::set<std::string> s2s_hosts_;      // whose users may talk to other servers
@@ -128,6 +136,14 @@ class Routing final : private Im::Network, public Server {
   };
   std::map<ClientStream*, Backlog> backlogs_;
   UserQuotas quotas_;
+  // The server's IQ requests (Server::request) by id: whom each went to, when it expires.
+  struct Pending {
+    std::string to;
+    std::int64_t deadline;
+    Reply done;
+  };
+  std::map<std::string, Pending, std::less<>> pending_;
+  std::uint64_t requests_ = 0;
   Im im_{sessions_, *this};
   // Last: modules refer to the rest, and register with it as they are built.
   ModuleTable table_{*this};

@@ -2,6 +2,7 @@
 // sessions, the hosts' configurations. Routing provides it.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,12 @@ class Server {
   // An error reply to `stanza`, unless it is an error itself (RFC 6120 §8.3.1).
   virtual void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                       std::string_view text = {}) = 0;
+  // An IQ get the server sends on a user's or its own behalf (its 'from' and 'to' set by
+  // the caller; its 'id' and 'type' set here), and what comes of it: `done` gets the result
+  // or error, or null when none came within a timeout or too many requests are pending
+  // already. `done` may run before request() returns.
+  using Reply = std::function<void(const xml::Element* reply)>;
+  virtual void request(xml::Element iq, Reply done) = 0;
   // A stanza for a local user, by the rules of RFC 6121 §8.5 (a bare JID: its available
   // sessions; a message possibly kept offline), after the stanza_for_user filters.
   virtual void to_user(const xml::Element& stanza, const xmpp::Jid& to) = 0;
