@@ -29,7 +29,7 @@ struct RoleBinary {
   const char* name;
 };
 constexpr RoleBinary kBinaries[] = {
-    {ipc::ROLE_ROUTER, "daemon", "xmppd-router"},
+    {ipc::ROLE_ROUTER, "router", "xmppd-router"},
     {ipc::ROLE_S2S, "s2s-worker", "xmppd-s2s"},
     {ipc::ROLE_TLS, "tls-helper", "xmppd-tls"},
     {ipc::ROLE_AUTH, "auth-helper", "xmppd-auth"},
@@ -322,6 +322,14 @@ void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credenti
 
 void Parent::account_result(const ipc::AccountResult& result) {
   if (admin_) admin_->answer(result);
+  auto it = deletions_.find(result.id());
+  if (it == deletions_.end()) return;
+  ipc::ParentToChild message;
+  *message.mutable_user_removed() = std::move(it->second);
+  deletions_.erase(it);
+  // The router's sessions of the account end; a router that is not running has none.
+  ChildProcess& router = child(ipc::ROLE_ROUTER);
+  if (result.ok() && router.ready()) router.send(message);
 }
 
 void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
@@ -519,7 +527,15 @@ int Parent::run() {
     if (!auth.ready()) return false;
     ipc::ParentToChild message;
     *message.mutable_account_request() = request;
-    return auth.send(message);
+    if (!auth.send(message)) return false;
+    if (request.operation() == ipc::AccountRequest::OPERATION_DELETE) {
+      // An answer the helper never gives (it died meanwhile) leaves its entry: the oldest go.
+      if (deletions_.size() >= kMaxDeletions) deletions_.erase(deletions_.begin());
+      ipc::UserRemoved& removed = deletions_[request.id()];
+      removed.set_host(request.host());
+      removed.set_username(request.username());
+    }
+    return true;
   });
   std::string error;
   if (!admin_->listen(settings_.data_path + "/control.sock", error))

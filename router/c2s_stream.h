@@ -37,7 +37,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
 
   // AuthLink::Waiter
   void sasl_challenge(const std::string& challenge) override;
-  void sasl_success(const std::string& username, const std::string& additional_data) override;
+  void sasl_success(const std::string& username, const std::string& additional_data,
+                    const std::string& account_token) override;
   void sasl_failure(const std::string& condition, const std::string& text,
                     const std::string& unsupported_binding) override;
 
@@ -53,8 +54,15 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
+  // The account was removed (xmppctl deluser, or in-band by one of its sessions).
+  void account_removed();
 
+  const std::string& username() const { return username_; }
+  const std::string& host() const { return session_.host(); }
   const std::string& bare() const { return bare_; }
+  // From the auth helper's SaslSuccess: what it asks for to change this account (the
+  // password, its removal). Empty on an anonymous host.
+  const std::string& account_token() const { return account_token_; }
   const std::string& full() const { return full_; }
   bool available() const { return available_; }
   int priority() const { return priority_; }
@@ -73,6 +81,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void continue_sasl(const xml::Element& response);
   void bind(const xml::Element& iq);
   void registration(const xml::Element& iq);
+  bool for_own_account(const xml::Element& iq) const;
+  void account_iq(const xml::Element& iq);
   void stanza(xml::Element stanza);
   void send_sasl(std::string_view name, std::string_view payload);
 
@@ -84,7 +94,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   std::uint64_t attempt_ = 0;
   int failures_ = 0;
   std::string username_, bare_, full_;
+  std::string account_token_;
   bool registered_ = false;  // one in-band registration per stream
+  bool account_change_pending_ = false;  // one password change or removal at a time
   // Answers from the auth helper may outlive this stream; they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool available_ = false;

@@ -36,6 +36,11 @@ void Routing::unbind(ClientStream& stream) {
   sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
 }
 
+void Routing::user_removed(const std::string& bare) {
+  // A copy: each session leaves the table when its stream closes.
+  for (ClientStream* stream : sessions_.resources(bare)) stream->account_removed();
+}
+
 void Routing::bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                      std::string_view text) {
   if (!xmpp::is_error(stanza)) deliver(xmpp::error_reply(stanza, type, condition, text));

@@ -53,6 +53,9 @@ class Routing final : private Im::Network {
   // False when the account has max_user_sessions resources bound already.
   bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
+  // The account `bare` was removed (xmppctl deluser, or in-band): each of its sessions ends
+  // with a stream error.
+  void user_removed(const std::string& bare);
   // A stanza from a local client.
   void route(ClientStream& from, xml::Element stanza);
   // A stanza from another server, checked by S2sLink: from a remote JID to a local one.
