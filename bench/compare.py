@@ -165,7 +165,7 @@ def build_dir(args):
 def binaries(build):
     return {
         "xmppd": os.path.join(build, "daemon", "xmppd"),
-        "xmppd-router": os.path.join(build, "daemon", "xmppd-router"),
+        "xmppd-router": os.path.join(build, "router", "xmppd-router"),
         "xmppd-s2s": os.path.join(build, "s2s-worker", "xmppd-s2s"),
         "xmppd-tls": os.path.join(build, "tls-helper", "xmppd-tls"),
         "xmppd-auth": os.path.join(build, "auth-helper", "xmppd-auth"),

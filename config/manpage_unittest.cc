@@ -89,16 +89,70 @@ TEST(ManPage, DocumentsEveryOptionOfTheSchemaAndNoOther) {
   for (const auto& [name, entry] : entries) ADD_FAILURE() << name << " is not in the schema";
 }
 
-TEST(ManPage, NamesIgnoredOptionsAndModules) {
+TEST(ManPage, NamesIgnoredOptions) {
   Lines page = read_page();
   for (const IgnoredOption& o : ignored_options())
     EXPECT_TRUE(contains(page, ".Ic " + std::string(o.name) + " ,") ||
                 contains(page, ".Ic " + std::string(o.name)))
         << o.name;
-  for (const std::string& m : known_modules())
-    EXPECT_TRUE(contains(page, ".Ic " + m + " ,") || contains(page, ".Ic " + m) ||
-                contains(page, ".Ic " + m + " ;"))
-        << m;
+}
+
+// ".It Ic a , b" under MODULES: each name to its subsection and the lines up to the next item.
+struct ModuleEntry {
+  std::string subsection;
+  Lines body;
+};
+std::map<std::string, ModuleEntry> module_entries(const Lines& page) {
+  std::map<std::string, ModuleEntry> entries;
+  bool in_modules = false;
+  std::string subsection;
+  std::vector<ModuleEntry*> current;
+  for (const std::string& line : page) {
+    if (line.rfind(".Sh ", 0) == 0) in_modules = line == ".Sh MODULES";
+    if (!in_modules) continue;
+    if (line.rfind(".Ss ", 0) == 0) subsection = line.substr(4);
+    if (line.rfind(".It Ic ", 0) == 0) {
+      current.clear();
+      std::istringstream words(line.substr(7));
+      for (std::string name; words >> name;) {
+        if (name == ",") continue;
+        EXPECT_EQ(entries.count(name), 0u) << name << " is listed twice under MODULES";
+        current.push_back(&entries[name]);
+        current.back()->subsection = subsection;
+      }
+    } else if (line.rfind(".It", 0) == 0 || line == ".El") {
+      current.clear();
+    } else {
+      for (ModuleEntry* e : current) e->body.push_back(line);
+    }
+  }
+  return entries;
+}
+
+// Every module xmppd provides, does without or lacks with a reason has its entry, in the right
+// subsection, and says whether it is on by default as default_modules() does; no other is listed.
+TEST(ManPage, ModulesSection) {
+  std::map<std::string, ModuleEntry> entries = module_entries(read_page());
+  auto check = [&](std::string_view name, std::string_view subsection) {
+    auto it = entries.find(std::string(name));
+    if (it == entries.end()) {
+      ADD_FAILURE() << name << " is not listed under MODULES";
+      return;
+    }
+    EXPECT_EQ(it->second.subsection, subsection) << name;
+    bool on = default_modules().count(std::string(name)) > 0;
+    EXPECT_EQ(contains(it->second.body, "On by default."), on) << name;
+    bool off = subsection == "Provided modules" && !on;
+    EXPECT_EQ(std::any_of(it->second.body.begin(), it->second.body.end(),
+                          [](const std::string& l) { return l.rfind("Off by default", 0) == 0; }),
+              off)
+        << name;
+    entries.erase(it);
+  };
+  for (const std::string& m : known_modules()) check(m, "Provided modules");
+  for (const ModuleNote& n : builtin_modules()) check(n.name, "Done without a module");
+  for (const ModuleNote& n : missing_modules()) check(n.name, "Not provided");
+  for (const auto& [name, entry] : entries) ADD_FAILURE() << name << " is listed under MODULES but unknown";
 }
 
 // The literal displays under EXAMPLES: those marked "-- refused" must fail,

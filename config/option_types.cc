@@ -152,13 +152,18 @@ bool Converter::tls_entry(const TableEntry& e, Table& out) {
 }
 
 // Prosody configurations list many modules xmppd does not have; naming them
-// is not a mistake worth refusing to start over.
+// is not a mistake worth refusing to start over. Those whose work xmppd does
+// itself (posix, admin_shell) are not worth a warning either.
 std::optional<Value> Converter::module_list(const Value& raw) {
   std::optional<Value> list = string_list(raw, "a list of module names, such as { \"ping\" }");
   if (!list) return std::nullopt;
   for (const TableEntry& e : list->as_table().entries) {
-    if (!known_modules().count(e.value.as_string()))
-      warning("module '" + e.value.as_string() + "' is not provided by xmppd", e.value.line);
+    const std::string& name = e.value.as_string();
+    if (known_modules().count(name) || find_module_note(builtin_modules(), name)) continue;
+    std::string message = "module '" + name + "' is not provided by xmppd";
+    if (const ModuleNote* missing = find_module_note(missing_modules(), name))
+      message += ": " + std::string(missing->why);
+    warning(std::move(message), e.value.line);
   }
   return list;
 }
@@ -179,8 +184,8 @@ std::optional<Value> convert_option(const OptionSpec& spec, const Value& raw,
   std::optional<Problem> problem = spec.validate(*v);
   if (!problem) return v;
   auto severity = problem->warning ? Diagnostic::Severity::kWarning : Diagnostic::Severity::kError;
-  ctx.diags->push_back(
-      {severity, ctx.file, ctx.line, std::string(spec.name) + " " + problem->message});
+  ctx.diags->push_back({severity, ctx.file, problem->line ? problem->line : ctx.line,
+                        std::string(spec.name) + " " + problem->message});
   if (!problem->warning) return std::nullopt;
   return v;
 }

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
 #include "config/host_name.h"
 #include "config/rate_limits.h"
 #include "config/settings.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::config {
 namespace {
@@ -77,6 +79,22 @@ void store_peer_stanza_sizes(const Value& v, Settings&, HostSettings& h) {
   for (const TableEntry& e : v.as_table().entries)
     h.s2s_peer_stanza_size_limits[normalize_host_name(*e.key, nullptr).value_or(*e.key)] =
         static_cast<std::size_t>(e.value.as_integer());
+}
+
+void store_admins(const Value& v, Settings&, HostSettings& h) {
+  h.admins.clear();
+  for (const TableEntry& e : v.as_table().entries) h.admins.push_back(xmpp::Jid::parse(e.value.as_string())->bare());
+}
+
+// Fields outside XEP-0157 were warned about and are left out; so are empty lists.
+void store_contact_info(const Value& v, Settings&, HostSettings& h) {
+  h.contact_info.clear();
+  const std::vector<std::string_view>& fields = contact_info_fields();
+  for (const TableEntry& e : v.as_table().entries) {
+    if (std::find(fields.begin(), fields.end(), *e.key) == fields.end() || e.value.as_table().entries.empty())
+      continue;
+    assign(h.contact_info[*e.key], e.value);
+  }
 }
 
 void store_authentication(const Value& v, Settings&, HostSettings& h) {
@@ -179,6 +197,82 @@ std::optional<Problem> domain_list(const Value& v) {
   return std::nullopt;
 }
 
+// Bare JIDs of users, prepared as the router prepares the addresses it compares them with.
+std::optional<Problem> admin_jids(const Value& v) {
+  for (const TableEntry& e : v.as_table().entries) {
+    const std::string& text = e.value.as_string();
+    std::optional<xmpp::Jid> jid = xmpp::Jid::parse(text);
+    const char* why = !jid ? "not a valid JID" : !jid->has_local() ? "no user part" : jid->has_resource() ? "a resource"
+                                                                                                          : nullptr;
+    if (why)
+      return Problem{false, "expects bare JIDs such as \"admin@example.com\", got \"" + text + "\" (" + why + ")",
+                     e.value.line};
+  }
+  return std::nullopt;
+}
+
+// RFC 3986 §3.1: a letter, then letters, digits, "+", "-" or "."; then ":" and the rest, here
+// without spaces or control characters, as the address is shown to clients as it is.
+bool is_uri(std::string_view s) {
+  std::size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == s.size() ||
+      !std::isalpha(static_cast<unsigned char>(s[0])))
+    return false;
+  for (char c : s.substr(0, colon))
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '-' && c != '.') return false;
+  for (char c : s)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return false;
+  return true;
+}
+
+std::string joined_contact_fields() {
+  std::string out;
+  for (std::string_view f : contact_info_fields()) out += (out.empty() ? "" : ", ") + std::string(f);
+  return out;
+}
+
+// { abuse = { "mailto:abuse@example.com" }; admin = { "xmpp:admin@example.com" } }, as Prosody's
+// mod_server_contact_info. A field XEP-0157 does not have is only a warning (Prosody ignores it
+// too); an address clients could not use is an error.
+std::optional<Problem> contact_info(const Value& v) {
+  const std::vector<std::string_view>& fields = contact_info_fields();
+  std::vector<std::string> unknown;
+  int unknown_line = 0;
+  for (const TableEntry& e : v.as_table().entries) {
+    if (!e.key)
+      return Problem{false, "expects fields such as abuse = { \"mailto:abuse@example.com\" }, got a list entry",
+                     e.value.line};
+    const std::string field = "field '" + *e.key + "'";
+    if (std::find(fields.begin(), fields.end(), *e.key) == fields.end()) {
+      if (unknown.empty()) unknown_line = e.value.line;
+      unknown.push_back("'" + *e.key + "'");
+      continue;
+    }
+    if (!e.value.is_table() || !is_list(e.value.as_table()))
+      return Problem{false, field + " expects a list of addresses such as { \"mailto:abuse@example.com\" }, got " +
+                                (e.value.is_table() ? std::string("a table with named entries")
+                                                    : std::string(type_name(e.value))),
+                     e.value.line};
+    for (const TableEntry& address : e.value.as_table().entries) {
+      if (!address.value.is_string())
+        return Problem{false, field + " expects addresses in quotes, got " + std::string(type_name(address.value)),
+                       address.value.line};
+      if (!is_uri(address.value.as_string()))
+        return Problem{false, field + " expects addresses with a scheme, such as \"mailto:abuse@example.com\" or "
+                                      "\"xmpp:admin@example.com\", got \"" + address.value.as_string() + "\"",
+                       address.value.line};
+    }
+  }
+  if (unknown.empty()) return std::nullopt;
+  std::string names;
+  for (const std::string& u : unknown) names += (names.empty() ? "" : ", ") + u;
+  bool one = unknown.size() == 1;
+  return Problem{true, std::string(one ? "field " : "fields ") + names + (one ? " is" : " are") +
+                           " not one of XEP-0157's (" + joined_contact_fields() + ") and " + (one ? "is" : "are") +
+                           " ignored",
+                 unknown_line};
+}
+
 std::optional<Problem> non_empty_strings(const Value& v) {
   for (const TableEntry& e : v.as_table().entries)
     if (e.value.as_string().empty()) return Problem{false, "must not contain an empty string"};
@@ -248,8 +342,12 @@ const std::vector<OptionSpec>& options_table() {
        store_authentication},
       {"allow_registration", kBool, H, "false", nullptr,
        "Let clients create accounts in-band (XEP-0077).", host<&HostSettings::allow_registration>},
-      {"admins", kStringList, H, "{}", nullptr, "JIDs of the host's administrators.",
-       host<&HostSettings::admins>},
+      {"admins", kStringList, H, "{}", admin_jids,
+       "Bare JIDs of the host's administrators, listed as its admin contacts when contact_info is empty.",
+       store_admins},
+      {"contact_info", kTable, H, "{}", contact_info,
+       "Addresses served in disco (XEP-0157), as { abuse = { \"mailto:abuse@example.com\" } }.",
+       store_contact_info},
       {"enabled", kBool, H, "true", nullptr,
        "A disabled VirtualHost is read and checked but not served.", host<&HostSettings::enabled>},
       {"modules_enabled", kModuleList, H, "{}", nullptr, "Modules to load on top of the defaults.",
@@ -322,6 +420,27 @@ const std::vector<OptionSpec>& options_table() {
       {"max_user_sessions", kInteger, G, "10", positive_count,
        "Resources an account may bind at once; more are refused with resource-constraint.",
        quota<&QuotaSettings::sessions>},
+      {"max_user_pep_nodes", kInteger, G, "64", positive_count,
+       "PEP nodes (XEP-0163) an account may have; a publish that would create one more is refused with "
+       "resource-constraint.",
+       quota<&QuotaSettings::pep_nodes>},
+      {"pep_max_items", kInteger, G, "256", positive_count,
+       "Largest max_items of a PEP node, as in Prosody; a larger one is refused with not-acceptable.",
+       quota<&QuotaSettings::pep_items>},
+      {"max_user_pep_bytes", kInteger, G, "8 * 1024 * 1024", positive_count,
+       "Bytes of all of an account's PEP items; a publish past it is refused with resource-constraint.",
+       quota<&QuotaSettings::pep_bytes>},
+      {"max_user_private_bytes", kInteger, G, "256 * 1024", positive_count,
+       "Bytes of an account's private XML storage (XEP-0049); a store past it is refused with "
+       "resource-constraint.",
+       quota<&QuotaSettings::private_bytes>},
+      {"max_user_vcard_bytes", kInteger, G, "256 * 1024", positive_count,
+       "Bytes of an account's vCard, each of vcard-temp (XEP-0054) and vCard4 (XEP-0292); a larger one is "
+       "refused with not-acceptable.",
+       quota<&QuotaSettings::vcard_bytes>},
+      {"max_blocklist_items", kInteger, G, "1000", positive_count,
+       "JIDs an account may block (XEP-0191); a block past it is refused with policy-violation.",
+       quota<&QuotaSettings::blocklist_items>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
@@ -362,15 +481,17 @@ const std::vector<OptionSpec>& options_table() {
 
 const std::vector<IgnoredOption>& ignored_table() {
   static const std::vector<IgnoredOption> kIgnored = {
-      {"log", "xmppd logs to syslog(3)"},
-      {"daemonize", "xmppd always runs in the foreground under its service manager"},
-      {"plugin_paths", "xmppd has no plugins; its modules are built in"},
-      {"use_libevent", "xmppd always uses libevent"},
-      {"network_backend", "xmppd always uses libevent"},
-      {"prosody_user", "use xmppd_user"},
-      {"prosody_group", "each xmppd process runs under its own user and group"},
-      {"storage", "xmppd always stores data in SQLite under data_path"},
-      {"sql", "xmppd always stores data in SQLite under data_path"},
+      {"log", "xmppd logs to syslog(3)", true},
+      {"daemonize", "xmppd always runs in the foreground under its service manager", true},
+      // Debian's stock file sets it; no module xmppd lacks can be had from a directory.
+      {"plugin_paths", "xmppd has no plugins; its modules are built in", false},
+      {"use_libevent", "xmppd always uses libevent", true},
+      {"network_backend", "xmppd always uses libevent", true},
+      {"prosody_user", "use xmppd_user", true},
+      {"prosody_group", "each xmppd process runs under its own user and group", true},
+      {"storage", "xmppd always stores data in SQLite under data_path", true},
+      {"sql", "xmppd always stores data in SQLite under data_path", true},
+      {"archive_expires_after", "xmppd keeps no message archive (Prosody's mam)", true},
   };
   return kIgnored;
 }
@@ -395,22 +516,70 @@ const IgnoredOption* find_ignored_option(std::string_view name) {
   return it == all.end() ? nullptr : &*it;
 }
 
+// What a client expects of a server today (Prosody's default modules and those of Debian's
+// stock prosody.cfg.lua). "limits" (Prosody's mod_limits) applies the `limits` option; only the
+// global section's modules_disabled can turn it off, as the option is global.
 const std::set<std::string>& default_modules() {
   static const std::set<std::string> kDefault = {
-      "roster",   "saslauth", "tls", "dialback", "disco", "c2s",     "s2s",
-      "presence", "message",  "iq",  "offline",  "ping",  "register"};
+      "saslauth", "tls",      "dialback", "c2s",    "s2s",   "presence",     "message",  "iq",
+      "limits",   "roster",   "disco",    "offline", "ping", "register",     "carbons",  "blocklist",
+      "private",  "pep",      "bookmarks", "vcard_legacy", "vcard4", "csi_simple", "time", "uptime",
+      "server_contact_info"};
   return kDefault;
 }
 
 const std::set<std::string>& known_modules() {
   static const std::set<std::string> kKnown = [] {
     std::set<std::string> known = default_modules();
+    // XEP-0092: off unless enabled, so that the server does not tell whoever asks which
+    // software and version it runs (Debian's stock prosody.cfg.lua enables it).
     known.insert("version");
-    known.insert("limits");  // Prosody's mod_limits: xmppd applies `limits` whenever it is set
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     return known;
   }();
   return kKnown;
+}
+
+const std::vector<ModuleNote>& builtin_modules() {
+  static const std::vector<ModuleNote> kBuiltin = {
+      {"posix", "xmppd drops privileges, writes its pidfile and logs to syslog(3) itself"},
+      {"admin_shell", "xmppctl(8) administers the server over its admin socket"},
+      {"admin_telnet", "xmppctl(8) administers the server over its admin socket"},
+  };
+  return kBuiltin;
+}
+
+const std::vector<ModuleNote>& missing_modules() {
+  static const std::vector<ModuleNote> kMissing = {
+      {"invites", "accounts are made with xmppctl adduser, or by the user with allow_registration"},
+      {"invites_adhoc", "accounts are made with xmppctl adduser"},
+      {"invites_register", "accounts are made with xmppctl adduser, or by the user with allow_registration"},
+      {"admin_adhoc", "the server is administered with xmppctl(8)"},
+      {"smacks", "no stream management (XEP-0198) yet: a client whose connection drops logs in anew"},
+      {"mam", "no message archive (XEP-0313) yet; messages for an offline user are kept as offline messages"},
+      {"vcard", "Prosody's older vCard module; xmppd's vcard_legacy (on by default) serves vcard-temp"},
+      {"legacyauth", "clients log in with SASL only (XEP-0078 is obsolete)"},
+      {"register_ibr", "xmppd's register module does this, with allow_registration"},
+      {"user_account_management", "xmppd's register module does this"},
+      {"lastactivity", "uptime answers XEP-0012 for the server; users' last activity is not kept"},
+      {"bosh", "xmppd serves no HTTP; clients connect over TCP"},
+      {"websocket", "xmppd serves no HTTP; clients connect over TCP"},
+      {"http", "xmppd serves no HTTP"},
+      {"http_file_share", "xmppd serves no HTTP, so no file upload (XEP-0363)"},
+      {"muc", "no multi-user chat (XEP-0045)"},
+  };
+  return kMissing;
+}
+
+const ModuleNote* find_module_note(const std::vector<ModuleNote>& notes, std::string_view name) {
+  auto it = std::find_if(notes.begin(), notes.end(), [name](const ModuleNote& n) { return n.name == name; });
+  return it == notes.end() ? nullptr : &*it;
+}
+
+const std::vector<std::string_view>& contact_info_fields() {
+  static const std::vector<std::string_view> kFields = {"abuse", "admin", "feedback", "sales",
+                                                        "security", "status", "support"};
+  return kFields;
 }
 
 const std::vector<std::string_view>& tls_keys() {

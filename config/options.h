@@ -40,6 +40,7 @@ enum class OptionScope {
 struct Problem {
   bool warning = false;
   std::string message;
+  int line = 0;  // of the entry at fault in a table written over several lines; 0 for the option's
 };
 using Validator = std::optional<Problem> (*)(const Value& value);
 
@@ -57,8 +58,18 @@ struct OptionSpec {
   Store store;  // nullptr for the TLS tables, which the builder overlays itself
 };
 
-// Options Prosody has that xmppd reads past on purpose, with the reason.
+// Options Prosody has that xmppd reads past on purpose, with the reason. Those that change
+// nothing a user would miss (plugin_paths) are read past without a warning.
 struct IgnoredOption {
+  std::string_view name;
+  std::string_view why;
+  bool warn;
+};
+
+// A Prosody module xmppd has no module for, and why: named in modules_enabled, a built-in one
+// is accepted without a warning (xmppd does its work itself), a missing one with a warning
+// that gives the reason.
+struct ModuleNote {
   std::string_view name;
   std::string_view why;
 };
@@ -72,6 +83,14 @@ const IgnoredOption* find_ignored_option(std::string_view name);
 const std::set<std::string>& default_modules();
 // Every module name xmppd provides; others in modules_enabled are warned about.
 const std::set<std::string>& known_modules();
+// Prosody's modules whose work xmppd does without a module (posix, admin_shell, ...).
+const std::vector<ModuleNote>& builtin_modules();
+// Prosody's modules xmppd lacks, where a reason or an alternative helps (invites, smacks, ...).
+const std::vector<ModuleNote>& missing_modules();
+const ModuleNote* find_module_note(const std::vector<ModuleNote>& notes, std::string_view name);
+
+// The fields of contact_info (XEP-0157's, as Prosody's mod_server_contact_info names them).
+const std::vector<std::string_view>& contact_info_fields();
 
 // The keys a TLS table may hold, and the protocol values it accepts.
 const std::vector<std::string_view>& tls_keys();

@@ -82,9 +82,16 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "s2s_blacklist",
                                 "s2s_whitelist",
                                 "s2s_peer_stanza_size_limit",
-                                "s2s_peer_stanza_size_limits"})
+                                "s2s_peer_stanza_size_limits",
+                                "max_user_pep_nodes",
+                                "pep_max_items",
+                                "max_user_pep_bytes",
+                                "max_user_private_bytes",
+                                "max_user_vcard_bytes",
+                                "max_blocklist_items",
+                                "contact_info"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 59u);
+  EXPECT_EQ(option_specs().size(), 66u);
 }
 
 TEST(Options, Scopes) {
@@ -92,10 +99,12 @@ TEST(Options, Scopes) {
        {"ssl", "c2s_ssl", "s2s_ssl", "c2s_require_encryption", "c2s_stanza_size_limit",
         "s2s_require_encryption", "s2s_secure_auth", "use_dane", "s2s_secure_domains", "s2s_insecure_domains",
         "allow_anonymous_s2s", "s2s_stanza_size_limit", "s2s_timeout", "authentication",
-        "allow_registration", "modules_enabled", "modules_disabled", "admins", "enabled"})
+        "allow_registration", "modules_enabled", "modules_disabled", "admins", "contact_info", "enabled"})
     EXPECT_EQ(find_option(name)->scope, OptionScope::kHost) << name;
   for (std::string_view name : {"pidfile", "interfaces", "c2s_ports", "certificates",
-                                "dialback_secret", "dns_resolvconf", "xmppd_user"})
+                                "dialback_secret", "dns_resolvconf", "xmppd_user", "max_user_pep_nodes",
+                                "pep_max_items", "max_user_pep_bytes", "max_user_private_bytes",
+                                "max_user_vcard_bytes", "max_blocklist_items"})
     EXPECT_EQ(find_option(name)->scope, OptionScope::kGlobal) << name;
 }
 
@@ -154,19 +163,51 @@ TEST(Options, IgnoredOptions) {
     ASSERT_NE(ignored, nullptr) << name;
     EXPECT_FALSE(ignored->why.empty());
   }
+  EXPECT_FALSE(find_ignored_option("plugin_paths")->warn);
+  EXPECT_TRUE(find_ignored_option("log")->warn);
   EXPECT_EQ(find_ignored_option("pidfile"), nullptr);
   EXPECT_EQ(find_ignored_option("admins"), nullptr);
 }
 
 TEST(Options, Modules) {
   for (const std::string& m : default_modules()) EXPECT_TRUE(known_modules().count(m)) << m;
-  EXPECT_EQ(default_modules().size(), 13u);
+  // What the router provides, by Prosody's names; all on by default but version and s2s_bidi.
+  for (std::string_view m : {"roster", "disco", "carbons", "blocklist", "private", "pep", "bookmarks",
+                             "vcard_legacy", "vcard4", "csi_simple", "time", "uptime", "ping", "register",
+                             "server_contact_info", "offline", "saslauth", "tls", "dialback", "c2s", "s2s",
+                             "presence", "message", "iq", "limits"})
+    EXPECT_TRUE(default_modules().count(std::string(m))) << m;
+  EXPECT_EQ(default_modules().size(), 25u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 16u);
+  EXPECT_EQ(known_modules().size(), 27u);
+}
+
+// A Prosody module is provided, done without a module, or missing: never two of these.
+TEST(Options, ModuleNotes) {
+  for (const std::vector<ModuleNote>* notes : {&builtin_modules(), &missing_modules()}) {
+    std::set<std::string_view> names;
+    for (const ModuleNote& n : *notes) {
+      EXPECT_TRUE(names.insert(n.name).second) << n.name;
+      EXPECT_FALSE(n.why.empty()) << n.name;
+      EXPECT_FALSE(known_modules().count(std::string(n.name))) << n.name;
+      EXPECT_EQ(find_module_note(*notes, n.name), &n);
+    }
+  }
+  for (const ModuleNote& n : builtin_modules()) EXPECT_EQ(find_module_note(missing_modules(), n.name), nullptr);
+  for (std::string_view m : {"posix", "admin_shell", "admin_telnet"})
+    EXPECT_NE(find_module_note(builtin_modules(), m), nullptr) << m;
+  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "smacks", "mam"})
+    EXPECT_NE(find_module_note(missing_modules(), m), nullptr) << m;
+  EXPECT_EQ(find_module_note(missing_modules(), "roster"), nullptr);
+}
+
+TEST(Options, ContactInfoFields) {
+  EXPECT_EQ(contact_info_fields(), (std::vector<std::string_view>{"abuse", "admin", "feedback", "sales", "security",
+                                                                  "status", "support"}));
 }
 
 TEST(Options, TlsKeysAndProtocols) {

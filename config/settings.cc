@@ -30,6 +30,13 @@ bool HostSettings::module_enabled(std::string_view module) const {
   return modules.find(std::string(module)) != modules.end();
 }
 
+std::map<std::string, std::vector<std::string>> HostSettings::contact_addresses() const {
+  if (!contact_info.empty() || admins.empty()) return contact_info;
+  std::vector<std::string> addresses;
+  for (const std::string& jid : admins) addresses.push_back("xmpp:" + jid);
+  return {{"admin", std::move(addresses)}};
+}
+
 const HostSettings* Settings::find_host(std::string_view name) const {
   std::string wanted = normalize_host_name(name, nullptr).value_or(std::string(name));
   for (const HostSettings& h : hosts)

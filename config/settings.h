@@ -37,7 +37,10 @@ struct HostSettings {
   std::size_t c2s_stanza_size_limit = 256 * 1024;
   bool s2s_require_encryption = true, s2s_secure_auth = false, allow_anonymous_s2s = false;
   bool use_dane = false;
-  std::vector<std::string> s2s_secure_domains, s2s_insecure_domains, admins;
+  std::vector<std::string> s2s_secure_domains, s2s_insecure_domains;
+  std::vector<std::string> admins;  // bare JIDs, prepared (xmpp/jid.h)
+  // contact_info (XEP-0157): field ("abuse", "admin", ...) to its addresses, each a URI.
+  std::map<std::string, std::vector<std::string>> contact_info;
   std::size_t s2s_stanza_size_limit = 512 * 1024;
   int s2s_timeout = 90;
   bool dialback_without_dialback = false;
@@ -49,6 +52,9 @@ struct HostSettings {
   std::map<std::string, std::size_t> s2s_peer_stanza_size_limits;
 
   bool module_enabled(std::string_view name) const;
+  // What server_contact_info serves: contact_info, or, when that is empty, the admins as
+  // xmpp: addresses of the "admin" field, as Prosody's mod_server_contact_info does.
+  std::map<std::string, std::vector<std::string>> contact_addresses() const;
 };
 
 struct DnsSettings {

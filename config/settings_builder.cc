@@ -79,10 +79,11 @@ void SettingsBuilder::add_option(const OptionEvent& event) {
   };
   const OptionSpec* spec = find_option(event.key);
   if (!spec) {
-    if (const IgnoredOption* ignored = find_ignored_option(event.key))
-      report(Diagnostic::Severity::kWarning,
-             "option '" + event.key + "' is ignored by xmppd: " + std::string(ignored->why));
-    else
+    if (const IgnoredOption* ignored = find_ignored_option(event.key)) {
+      if (ignored->warn)
+        report(Diagnostic::Severity::kWarning,
+               "option '" + event.key + "' is ignored by xmppd: " + std::string(ignored->why));
+    } else
       report(Diagnostic::Severity::kWarning, "unknown option '" + event.key + "'");
     return;
   }
@@ -127,6 +128,8 @@ std::optional<Settings> SettingsBuilder::finish() {
   apply(defaults_, true, s, g);
   apply(global_, true, s, g);
   apply_tls({&defaults_, &global_}, g);
+  // `limits` is global, and so is the module that applies it: a host cannot turn it off.
+  if (!g.module_enabled("limits")) s.limits_c2s = s.limits_s2sin = s.limits_s2sout = ByteRate{};
   for (const HostLayer& layer : hosts_) {
     HostSettings h = g;
     h.name = layer.name;

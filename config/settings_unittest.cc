@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "config/options.h"
 #include "config/test_util.h"
 
 namespace xmppd::config {
@@ -80,8 +81,17 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(g.ssl.protocol, "tlsv1_2+");
   EXPECT_EQ(g.c2s_ssl, TlsSettings{});
   EXPECT_EQ(g.s2s_ssl, TlsSettings{});
-  EXPECT_EQ(g.modules, (Modules{"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s",
-                                "presence", "message", "iq", "offline", "ping", "register"}));
+  EXPECT_TRUE(g.contact_info.empty());
+  EXPECT_EQ(g.modules, (Modules{"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s", "presence",
+                                "message", "iq", "offline", "ping", "register", "limits", "carbons", "blocklist",
+                                "private", "pep", "bookmarks", "vcard_legacy", "vcard4", "csi_simple", "time",
+                                "uptime", "server_contact_info"}));
+  EXPECT_EQ(s.quotas.pep_nodes, 64u);
+  EXPECT_EQ(s.quotas.pep_items, 256u);
+  EXPECT_EQ(s.quotas.pep_bytes, 8u << 20);
+  EXPECT_EQ(s.quotas.private_bytes, 256u << 10);
+  EXPECT_EQ(s.quotas.vcard_bytes, 256u << 10);
+  EXPECT_EQ(s.quotas.blocklist_items, 1000u);
 }
 
 // The struct's own initialisers and the schema's defaults must say the same.
@@ -217,15 +227,14 @@ TEST(Settings, IgnoredProsodyOptions) {
   Loaded l = load_text(
       "log = { info = \"/var/log/prosody.log\" }\ndaemonize = true\nplugin_paths = { \"/x\" }\n"
       "use_libevent = true\nnetwork_backend = \"epoll\"\nprosody_user = \"prosody\"\n"
-      "prosody_group = \"prosody\"\nstorage = \"sql\"\nsql = { driver = \"SQLite3\" }\n");
+      "prosody_group = \"prosody\"\nstorage = \"sql\"\nsql = { driver = \"SQLite3\" }\n"
+      "archive_expires_after = \"1w\"\n");
   ASSERT_TRUE(l.settings);
   const std::string w = kFile + ":";
   EXPECT_EQ(l.messages,
             (Strings{w + "1: warning: option 'log' is ignored by xmppd: xmppd logs to syslog(3)",
                      w + "2: warning: option 'daemonize' is ignored by xmppd: xmppd always runs in "
                          "the foreground under its service manager",
-                     w + "3: warning: option 'plugin_paths' is ignored by xmppd: xmppd has no "
-                         "plugins; its modules are built in",
                      w + "4: warning: option 'use_libevent' is ignored by xmppd: xmppd always uses "
                          "libevent",
                      w + "5: warning: option 'network_backend' is ignored by xmppd: xmppd always "
@@ -236,7 +245,10 @@ TEST(Settings, IgnoredProsodyOptions) {
                      w + "8: warning: option 'storage' is ignored by xmppd: xmppd always stores "
                          "data in SQLite under data_path",
                      w + "9: warning: option 'sql' is ignored by xmppd: xmppd always stores data "
-                         "in SQLite under data_path"}));
+                         "in SQLite under data_path",
+                     w + "10: warning: option 'archive_expires_after' is ignored by xmppd: xmppd keeps no "
+                         "message archive (Prosody's mam)"}));
+  // plugin_paths (line 3), set by Debian's stock file, changes nothing a user would miss: no warning.
 }
 
 TEST(Settings, GlobalOnlyOptionInAHost) {
@@ -411,8 +423,10 @@ TEST(Settings, ModuleMerge) {
   ASSERT_TRUE(l.settings);
   EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'muc_mam' is not provided by xmppd"});
   const Settings& s = *l.settings;
-  Modules base = {"roster", "saslauth", "tls",     "dialback", "disco", "c2s",
-                  "s2s",    "presence", "message", "iq",       "ping",  "version"};
+  Modules base = default_modules();
+  base.insert("version");
+  base.erase("offline");
+  base.erase("register");
   EXPECT_EQ(s.global.modules, base);
   EXPECT_EQ(s.find_host("c.example")->modules, base);
   Modules a = base;
@@ -441,6 +455,228 @@ TEST(Settings, S2sBidiIsAModuleOffByDefault) {
   EXPECT_EQ(l.messages, Strings{});
   EXPECT_TRUE(l.settings->find_host("a.example")->module_enabled("s2s_bidi"));
   EXPECT_FALSE(l.settings->find_host("b.example")->module_enabled("s2s_bidi"));
+}
+
+// The modules_enabled of Debian's stock prosody.cfg.lua (prosody 0.12.3-1), as written there:
+// warnings only for what xmppd lacks, each with its reason, none for what it does itself.
+TEST(Settings, DebianStockModules) {
+  Loaded l = load_text(R"(modules_enabled = {
+		"disco"; -- Service discovery
+		"roster"; -- Allow users to have a roster. Recommended ;)
+		"saslauth"; -- Authentication for clients and servers. Recommended if you want to log in.
+		"tls"; -- Add support for secure TLS on c2s/s2s connections
+		"blocklist"; -- Allow users to block communications with other users
+		"bookmarks"; -- Synchronise the list of open rooms between clients
+		"carbons"; -- Keep multiple online clients in sync
+		"dialback"; -- Support for verifying remote servers using DNS
+		"limits"; -- Enable bandwidth limiting for XMPP connections
+		"pep"; -- Allow users to store public and private data in their account
+		"private"; -- Legacy account storage mechanism (XEP-0049)
+		"smacks"; -- Stream management and resumption (XEP-0198)
+		"vcard4"; -- User profiles (stored in PEP)
+		"vcard_legacy"; -- Conversion between legacy vCard and PEP Avatar, vcard
+		"csi_simple"; -- Simple but effective traffic optimizations for mobile devices
+		"invites"; -- Create and manage invites
+		"invites_adhoc"; -- Allow admins/users to create invitations via their client
+		"invites_register"; -- Allows invited users to create accounts
+		"ping"; -- Replies to XMPP pings with pongs
+		"register"; -- Allow users to register on this server using a client and change passwords
+		"time"; -- Let others know the time here on this server
+		"uptime"; -- Report how long server has been running
+		"version"; -- Replies to server version requests
+		"admin_adhoc"; -- Allows administration via an XMPP client that supports ad-hoc commands
+		"admin_shell"; -- Allow secure administration via 'prosodyctl shell'
+		"posix"; -- POSIX functionality, sends server to background, enables syslog, etc.
+}
+modules_disabled = {
+}
+plugin_paths = { "/usr/local/lib/prosody/modules" }
+)");
+  ASSERT_TRUE(l.settings);
+  const std::string w = kFile + ":";
+  EXPECT_EQ(l.messages,
+            (Strings{w + "13: warning: module 'smacks' is not provided by xmppd: no stream management (XEP-0198) "
+                         "yet: a client whose connection drops logs in anew",
+                     w + "17: warning: module 'invites' is not provided by xmppd: accounts are made with xmppctl "
+                         "adduser, or by the user with allow_registration",
+                     w + "18: warning: module 'invites_adhoc' is not provided by xmppd: accounts are made with "
+                         "xmppctl adduser",
+                     w + "19: warning: module 'invites_register' is not provided by xmppd: accounts are made with "
+                         "xmppctl adduser, or by the user with allow_registration",
+                     w + "25: warning: module 'admin_adhoc' is not provided by xmppd: the server is administered "
+                         "with xmppctl(8)"}));
+  Modules expected = default_modules();
+  expected.insert("version");
+  EXPECT_EQ(l.settings->global.modules, expected);
+}
+
+// posix, admin_shell and admin_telnet: xmppd does their work without a module. Accepted
+// quietly in either list, and never part of the set the router is sent.
+TEST(Settings, BuiltinModulesAreAcceptedQuietly) {
+  Loaded l = load_text(
+      "modules_enabled = { \"posix\", \"admin_shell\", \"admin_telnet\" }\n"
+      "VirtualHost \"a.example\"\n  modules_disabled = { \"posix\" }\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  EXPECT_EQ(l.settings->global.modules, default_modules());
+  EXPECT_EQ(l.settings->hosts[0].modules, default_modules());
+}
+
+TEST(Settings, MissingModulesAreWarnedWithTheirReason) {
+  EXPECT_EQ(only_message("modules_enabled = { \"mam\" }"),
+            kFile + ":1: warning: module 'mam' is not provided by xmppd: no message archive (XEP-0313) yet; "
+                    "messages for an offline user are kept as offline messages");
+  EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  modules_enabled = { \"vcard\" }"),
+            kFile + ":2: warning: module 'vcard' is not provided by xmppd: Prosody's older vCard module; xmppd's "
+                    "vcard_legacy (on by default) serves vcard-temp");
+  // A name with nothing to say about it keeps the short warning.
+  EXPECT_EQ(only_message("modules_enabled = { \"watchregistrations\" }"),
+            kFile + ":1: warning: module 'watchregistrations' is not provided by xmppd");
+}
+
+TEST(Settings, ImModulesCanBeTurnedOffPerHost) {
+  Settings s = load_ok(
+      "modules_disabled = { \"pep\", \"vcard4\" }\n"
+      "VirtualHost \"a.example\"\n  modules_enabled = { \"pep\" }\n  modules_disabled = { \"carbons\" }\n"
+      "VirtualHost \"b.example\"\n");
+  const HostSettings& a = *s.find_host("a.example");
+  const HostSettings& b = *s.find_host("b.example");
+  EXPECT_TRUE(a.module_enabled("pep"));
+  EXPECT_FALSE(a.module_enabled("vcard4"));
+  EXPECT_FALSE(a.module_enabled("carbons"));
+  EXPECT_FALSE(b.module_enabled("pep"));
+  EXPECT_TRUE(b.module_enabled("carbons"));
+  EXPECT_TRUE(b.module_enabled("server_contact_info"));
+}
+
+// `limits` is global, and so is the module that applies it.
+TEST(Settings, LimitsModule) {
+  constexpr std::string_view kLimits = "limits = { c2s = { rate = \"10kb/s\" } }\n";
+  EXPECT_EQ(load_ok(std::string(kLimits)).limits_c2s.bytes_per_second, 10000);
+  Settings off = load_ok(std::string(kLimits) + "modules_disabled = { \"limits\" }\n");
+  EXPECT_EQ(off.limits_c2s, ByteRate{});
+  EXPECT_FALSE(off.global.module_enabled("limits"));
+  Settings host_off =
+      load_ok(std::string(kLimits) + "VirtualHost \"a.example\"\n  modules_disabled = { \"limits\" }\n");
+  EXPECT_EQ(host_off.limits_c2s.bytes_per_second, 10000);
+}
+
+TEST(Settings, PerUserQuotaOptions) {
+  Settings s = load_ok(
+      "max_user_pep_nodes = 10\npep_max_items = 50\nmax_user_pep_bytes = 1024 * 1024\n"
+      "max_user_private_bytes = 64 * 1024\nmax_user_vcard_bytes = 32 * 1024\nmax_blocklist_items = 200\n");
+  EXPECT_EQ(s.quotas.pep_nodes, 10u);
+  EXPECT_EQ(s.quotas.pep_items, 50u);
+  EXPECT_EQ(s.quotas.pep_bytes, 1024u * 1024);
+  EXPECT_EQ(s.quotas.private_bytes, 64u * 1024);
+  EXPECT_EQ(s.quotas.vcard_bytes, 32u * 1024);
+  EXPECT_EQ(s.quotas.blocklist_items, 200u);
+  for (std::string name : {"max_user_pep_nodes", "pep_max_items", "max_user_pep_bytes", "max_user_private_bytes",
+                           "max_user_vcard_bytes", "max_blocklist_items"}) {
+    EXPECT_EQ(only_message(name + " = 0"), kFile + ":1: " + name + " must be at least 1, got 0");
+    EXPECT_EQ(only_message("\n" + name + " = -5"), kFile + ":2: " + name + " must be at least 1, got -5");
+    EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  " + name + " = 5"),
+              kFile + ":2: " + name + " can only be set globally");
+  }
+}
+
+TEST(Settings, AdminsArePreparedBareJids) {
+  Settings s = load_ok(
+      "admins = { \"Admin@Example.COM\", \"ops@example.com.\" }\n"
+      "VirtualHost \"a.example\"\n  admins = { \"Root@A.Example\" }\nVirtualHost \"b.example\"\n");
+  EXPECT_EQ(s.global.admins, (Strings{"admin@example.com", "ops@example.com"}));
+  EXPECT_EQ(s.find_host("a.example")->admins, Strings{"root@a.example"});
+  EXPECT_EQ(s.find_host("b.example")->admins, (Strings{"admin@example.com", "ops@example.com"}));
+
+  const std::string expects = " admins expects bare JIDs such as \"admin@example.com\", got ";
+  EXPECT_EQ(only_message("admins = { \"example.com\" }"), kFile + ":1:" + expects + "\"example.com\" (no user part)");
+  EXPECT_EQ(only_message("admins = { \"me@example.com/phone\" }"),
+            kFile + ":1:" + expects + "\"me@example.com/phone\" (a resource)");
+  EXPECT_EQ(only_message("admins = { \"me@\" }"), kFile + ":1:" + expects + "\"me@\" (not a valid JID)");
+  EXPECT_EQ(only_message("admins = { \"a b@example.com\" }"),
+            kFile + ":1:" + expects + "\"a b@example.com\" (not a valid JID)");
+  // In a list written over several lines, the line of the entry at fault.
+  EXPECT_EQ(only_message("VirtualHost \"a.example\"\nadmins = {\n  \"ok@a.example\";\n  \"bad@\";\n}\n"),
+            kFile + ":4:" + expects + "\"bad@\" (not a valid JID)");
+}
+
+TEST(Settings, ContactInfo) {
+  Loaded l = load_text(
+      "contact_info = {\n"
+      "  abuse = { \"mailto:abuse@example.com\", \"xmpp:abuse@example.com\" };\n"
+      "  admin = { \"xmpp:admin@example.com\" };\n"
+      "  support = { \"https://example.com/support\" };\n"
+      "  security = {};\n"
+      "}\n"
+      "VirtualHost \"a.example\"\n"
+      "  contact_info = { feedback = { \"mailto:feedback@a.example\" }, sales = { \"tel:+1-555-0100\" },\n"
+      "                   status = { \"https://status.a.example\" } }\n"
+      "VirtualHost \"b.example\"\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages, Strings{});
+  using Contacts = std::map<std::string, std::vector<std::string>>;
+  const Contacts global = {{"abuse", {"mailto:abuse@example.com", "xmpp:abuse@example.com"}},
+                           {"admin", {"xmpp:admin@example.com"}},
+                           {"support", {"https://example.com/support"}}};
+  EXPECT_EQ(l.settings->global.contact_info, global);
+  EXPECT_EQ(l.settings->find_host("b.example")->contact_info, global);
+  EXPECT_EQ(l.settings->find_host("a.example")->contact_info,
+            (Contacts{{"feedback", {"mailto:feedback@a.example"}},
+                      {"sales", {"tel:+1-555-0100"}},
+                      {"status", {"https://status.a.example"}}}));
+}
+
+TEST(Settings, ContactInfoFallsBackToTheAdmins) {
+  using Contacts = std::map<std::string, std::vector<std::string>>;
+  Settings s = load_ok(
+      "admins = { \"Admin@Example.com\" }\n"
+      "VirtualHost \"a.example\"\n"
+      "VirtualHost \"b.example\"\n  contact_info = { abuse = { \"mailto:abuse@b.example\" } }\n"
+      "VirtualHost \"c.example\"\n  admins = {}\n");
+  EXPECT_EQ(s.find_host("a.example")->contact_addresses(), (Contacts{{"admin", {"xmpp:admin@example.com"}}}));
+  EXPECT_EQ(s.find_host("b.example")->contact_addresses(), (Contacts{{"abuse", {"mailto:abuse@b.example"}}}));
+  EXPECT_EQ(s.find_host("c.example")->contact_addresses(), Contacts{});
+}
+
+TEST(Settings, ContactInfoErrors) {
+  const std::string p = kFile + ":";
+  const std::string scheme =
+      " expects addresses with a scheme, such as \"mailto:abuse@example.com\" or \"xmpp:admin@example.com\", got ";
+  EXPECT_EQ(only_message("contact_info = { abuse = { \"abuse@example.com\" } }"),
+            p + "1: contact_info field 'abuse'" + scheme + "\"abuse@example.com\"");
+  EXPECT_EQ(only_message("contact_info = {\n  admin = { \"xmpp:a@example.com\",\n    \"mailto:\" };\n}"),
+            p + "3: contact_info field 'admin'" + scheme + "\"mailto:\"");
+  EXPECT_EQ(only_message("contact_info = { support = { \"https://example.com/a b\" } }"),
+            p + "1: contact_info field 'support'" + scheme + "\"https://example.com/a b\"");
+  EXPECT_EQ(only_message("contact_info = { support = { \"1http://example.com\" } }"),
+            p + "1: contact_info field 'support'" + scheme + "\"1http://example.com\"");
+  EXPECT_EQ(only_message("contact_info = { abuse = \"mailto:abuse@example.com\" }"),
+            p + "1: contact_info field 'abuse' expects a list of addresses such as "
+                "{ \"mailto:abuse@example.com\" }, got a string");
+  EXPECT_EQ(only_message("contact_info = { abuse = { main = \"mailto:abuse@example.com\" } }"),
+            p + "1: contact_info field 'abuse' expects a list of addresses such as "
+                "{ \"mailto:abuse@example.com\" }, got a table with named entries");
+  EXPECT_EQ(only_message("contact_info = { abuse = { 5 } }"),
+            p + "1: contact_info field 'abuse' expects addresses in quotes, got an integer");
+  EXPECT_EQ(only_message("contact_info = { \"mailto:abuse@example.com\" }"),
+            p + "1: contact_info expects fields such as abuse = { \"mailto:abuse@example.com\" }, got a list entry");
+  EXPECT_EQ(only_message("contact_info = \"mailto:abuse@example.com\""),
+            p + "1: contact_info expects a table, got a string");
+}
+
+TEST(Settings, ContactInfoUnknownFieldsAreWarnedAndIgnored) {
+  Loaded l = load_text(
+      "contact_info = {\n  abuse = { \"mailto:abuse@example.com\" };\n  phone = { \"tel:+1-555-0100\" };\n}\n"
+      "VirtualHost \"a.example\"\n  contact_info = { fax = { \"tel:1\" }, web = {}, admin = { \"xmpp:a@a.example\" } }\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.messages,
+            (Strings{kFile + ":3: warning: contact_info field 'phone' is not one of XEP-0157's (abuse, admin, "
+                             "feedback, sales, security, status, support) and is ignored",
+                     kFile + ":6: warning: contact_info fields 'fax', 'web' are not one of XEP-0157's (abuse, admin, "
+                             "feedback, sales, security, status, support) and are ignored"}));
+  using Contacts = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(l.settings->global.contact_info, (Contacts{{"abuse", {"mailto:abuse@example.com"}}}));
+  EXPECT_EQ(l.settings->hosts[0].contact_info, (Contacts{{"admin", {"xmpp:a@a.example"}}}));
 }
 
 TEST(Settings, TlsOverlays) {

@@ -12,6 +12,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/router_settings.h"
 
 namespace xmppd::parent {
 namespace {
@@ -181,19 +182,13 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
+        // Still sent for a router that reads version_hosts rather than host_modules.
         if (host.module_enabled("version")) c.mutable_router()->add_version_hosts(host.name);
+        *c.mutable_router()->add_host_modules() = host_modules(host);
         if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
           c.mutable_router()->add_s2s_hosts(host.name);
       }
-      {
-        ipc::RouterSettings::UserQuotas& quotas = *c.mutable_router()->mutable_quotas();
-        quotas.set_offline_messages(settings_.quotas.offline_messages);
-        quotas.set_offline_bytes(settings_.quotas.offline_bytes);
-        quotas.set_pending_subscriptions(settings_.quotas.pending_subscriptions);
-        quotas.set_roster_items(settings_.quotas.roster_items);
-        quotas.set_directed_presences(settings_.quotas.directed_presences);
-        quotas.set_sessions(settings_.quotas.sessions);
-      }
+      *c.mutable_router()->mutable_quotas() = user_quotas(settings_.quotas);
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);

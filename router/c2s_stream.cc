@@ -51,14 +51,6 @@ std::string generated_resource() {
   return "xmppd-" + base64_encode(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)).substr(0, 11);
 }
 
-// The error type (RFC 6120 §8.3.2) for a condition of an account change.
-std::string_view change_error_type(std::string_view condition) {
-  if (condition == "not-acceptable" || condition == "bad-request") return "modify";
-  if (condition == "not-authorized") return "auth";
-  if (condition == "resource-constraint") return "wait";
-  return "cancel";
-}
-
 }  // namespace
 
 ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
@@ -93,6 +85,7 @@ void ClientStream::features(std::string& out) {
   }
   out += "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
          "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>";
+  routing_.stream_features(session_.host(), out);
 }
 
 void ClientStream::element(xml::Element element) {
@@ -272,73 +265,6 @@ void ClientStream::registration(const xml::Element& iq) {
                          });
 }
 
-// An IQ without 'to', or to the host or the account itself: about the account.
-bool ClientStream::for_own_account(const xml::Element& iq) const {
-  const std::string* to = iq.attribute("to");
-  if (to == nullptr) return true;
-  auto jid = xmpp::Jid::parse(*to);
-  return jid && !jid->has_resource() && (jid->bare() == session_.host() || jid->bare() == bare_);
-}
-
-// XEP-0077 after login: the form says the account is registered; a set changes its password
-// (§3.3) or removes it (§3.2), through the auth helper, which checks the account token.
-void ClientStream::account_iq(const xml::Element& iq) {
-  const std::string type = iq.attribute_or("type");
-  const xml::Element* query = iq.child("jabber:iq:register", "query");
-  if (type == "get") {
-    xml::Element form = xmpp::reply(iq, "result");
-    xml::Element& q = form.add_child(xml::Element("jabber:iq:register", "query"));
-    q.add_child(xml::Element("jabber:iq:register", "registered"));
-    xml::Element user("jabber:iq:register", "username");
-    user.add_text(username_);
-    q.add_child(std::move(user));
-    q.add_child(xml::Element("jabber:iq:register", "password"));
-    deliver(form);
-    return;
-  }
-  if (type != "set") {
-    deliver(xmpp::error_reply(iq, "modify", "bad-request"));
-    return;
-  }
-  if (policy_.anonymous || account_token_.empty()) {
-    deliver(xmpp::error_reply(iq, "cancel", "not-allowed", "Anonymous accounts cannot be changed"));
-    return;
-  }
-  if (account_change_pending_) {
-    deliver(xmpp::error_reply(iq, "wait", "resource-constraint", "One account change at a time"));
-    return;
-  }
-  const bool remove = query->child("jabber:iq:register", "remove") != nullptr;
-  const xml::Element* user = query->child("jabber:iq:register", "username");
-  const xml::Element* password = query->child("jabber:iq:register", "password");
-  if (!remove && (user == nullptr || password == nullptr)) {
-    deliver(xmpp::error_reply(iq, "modify", "bad-request", "A username and a password, or remove"));
-    return;
-  }
-  if (!remove) {
-    auto prepared = xmpp::prepare_localpart(user->text());
-    if (!prepared || *prepared != username_) {
-      deliver(xmpp::error_reply(iq, "auth", "not-authorized", "Not this account's username"));
-      return;
-    }
-  }
-  account_change_pending_ = true;
-  auto answer = [this, alive = alive_, request = iq, remove](const std::string& condition) {
-    if (!*alive) return;
-    account_change_pending_ = false;
-    if (!condition.empty()) {
-      deliver(xmpp::error_reply(request, change_error_type(condition), condition));
-      return;
-    }
-    deliver(xmpp::reply(request, "result"));
-    if (remove) routing_.user_removed(bare_);  // this session too, after its result
-  };
-  if (remove)
-    auth_.remove_account(session_.host(), username_, account_token_, std::move(answer));
-  else
-    auth_.change_password(session_.host(), username_, account_token_, password->text(), std::move(answer));
-}
-
 void ClientStream::bind(const xml::Element& iq) {
   const xml::Element* request = iq.child(kBindNs, "bind");
   const xml::Element* wanted = request->child(kBindNs, "resource");
@@ -376,13 +302,6 @@ void ClientStream::stanza(xml::Element stanza) {
     deliver(xmpp::reply(stanza, "result"));  // the legacy session step: nothing to do
     return;
   }
-  if (stanza.is(kClientNs, "iq") && stanza.child("jabber:iq:register", "query") && for_own_account(stanza)) {
-    const std::string type = stanza.attribute_or("type");
-    if (type == "get" || type == "set") {
-      account_iq(stanza);
-      return;
-    }
-  }
   if (stanza.is(kClientNs, "presence") && stanza.attribute("to") == nullptr) {
     const std::string* type = stanza.attribute("type");
     if (type != nullptr && *type != "unavailable") return;  // nothing to broadcast
@@ -395,17 +314,18 @@ void ClientStream::stanza(xml::Element stanza) {
       last_presence_ = stanza;
     }
     if (!available_ && !was_available) return;
-    routing_.im().broadcast(*this, stanza);
-    if (available_ && !was_available) {
-      routing_.im().initial_presence(*this);
-      routing_.became_available(*this);
-    }
+    routing_.broadcast(*this, stanza, available_ && !was_available);
     return;
   }
   routing_.route(*this, std::move(stanza));
 }
 
 void ClientStream::deliver(const xml::Element& stanza) {
+  if (filtered_ && !routing_.filter_delivery(*this, stanza)) return;
+  write(stanza);
+}
+
+void ClientStream::write(const xml::Element& stanza) {
   std::string out;
   stanza.serialize(out, kClientNs);
   deliver_raw(out);
@@ -423,9 +343,9 @@ void ClientStream::drained() {
   routing_.drained(*this);
 }
 
-void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
-
 void ClientStream::account_removed() { session_.stream_error("not-authorized", "Account removed"); }
+
+void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
 
 void ClientStream::closed() {
   if (attempt_ != 0) auth_.abort(attempt_);

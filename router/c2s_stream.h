@@ -54,16 +54,22 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
-  // The account was removed (xmppctl deluser, or in-band by one of its sessions).
+  // The account was removed (in band or by xmppctl deluser): the stream ends.
   void account_removed();
 
   const std::string& username() const { return username_; }
-  const std::string& host() const { return session_.host(); }
   const std::string& bare() const { return bare_; }
   // From the auth helper's SaslSuccess: what it asks for to change this account (the
   // password, its removal). Empty on an anonymous host.
   const std::string& account_token() const { return account_token_; }
   const std::string& full() const { return full_; }
+  const std::string& domain() const { return session_.host(); }
+  // Stanzas for this session pass the session_delivery filters first (XEP-0352: a module
+  // holds some back while the client is inactive).
+  bool filtered() const { return filtered_; }
+  void set_filtered(bool filtered) { filtered_ = filtered; }
+  // Writes a stanza without the filters (what a filter releases).
+  void write(const xml::Element& stanza);
   bool available() const { return available_; }
   int priority() const { return priority_; }
   // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
@@ -81,8 +87,6 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void continue_sasl(const xml::Element& response);
   void bind(const xml::Element& iq);
   void registration(const xml::Element& iq);
-  bool for_own_account(const xml::Element& iq) const;
-  void account_iq(const xml::Element& iq);
   void stanza(xml::Element stanza);
   void send_sasl(std::string_view name, std::string_view payload);
 
@@ -96,13 +100,13 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   std::string username_, bare_, full_;
   std::string account_token_;
   bool registered_ = false;  // one in-band registration per stream
-  bool account_change_pending_ = false;  // one password change or removal at a time
   // Answers from the auth helper may outlive this stream; they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
   bool available_ = false;
   int priority_ = 0;
   bool interested_ = false;
   bool awaiting_drain_ = false;
+  bool filtered_ = false;
   std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
 };

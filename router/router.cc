@@ -62,23 +62,32 @@ class Router final : public runtime::ChildRole {
     commit_event_.reset(event_new(base_, -1, 0, on_commit, this));
     store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
     if (!catch_sigterm(error)) return false;
-    routing_.set_backends(&*auth_, store_.get(), &*s2s_);
-    return true;
+    return routing_.set_backends(&*auth_, store_.get(), &*s2s_, error);
   }
 
   void reconfigure(const ipc::Configure& configure) override {
     const ipc::RouterSettings& settings = configure.router();
     c2s_->configure(settings.hosts(), settings.tls(), settings.c2s());
     s2s_->set_limits(settings.s2s());
-    routing_.set_hosts({settings.hosts().begin(), settings.hosts().end()},
-                       {settings.version_hosts().begin(), settings.version_hosts().end()},
-                       {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
+    std::vector<Routing::HostModules> hosts;
+    for (const ipc::RouterSettings::HostModules& h : settings.host_modules()) {
+      Routing::HostModules& host = hosts.emplace_back();
+      host.name = h.host();
+      host.modules.assign(h.modules().begin(), h.modules().end());
+      host.admins.assign(h.admins().begin(), h.admins().end());
+      for (const auto& contact : h.contact_info())
+        host.contact_info.emplace_back(contact.field(),
+                                       std::vector<std::string>(contact.addresses().begin(), contact.addresses().end()));
+    }
+    routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     if (settings.has_quotas()) {
       const auto& q = settings.quotas();
       routing_.set_quotas(UserQuotas{q.offline_messages(), q.offline_bytes(), q.pending_subscriptions(),
-                                     q.roster_items(), q.directed_presences(), q.sessions()});
+                                     q.roster_items(), q.directed_presences(), q.sessions(), q.pep_nodes(),
+                                     q.pep_items(), q.pep_bytes(), q.private_bytes(), q.vcard_bytes(),
+                                     q.blocklist_items()});
     }
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());

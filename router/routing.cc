@@ -4,7 +4,6 @@
 #include <ctime>
 #include <utility>
 
-#include "build_config.h"
 #include "common/log.h"
 #include "router/c2s_stream.h"
 #include "router/s2s_link.h"
@@ -15,30 +14,56 @@ namespace xmppd::router {
 namespace {
 
 using xmpp::kClientNs;
-using xmpp::reply;
-constexpr std::string_view kPingNs = "urn:xmpp:ping";
-constexpr std::string_view kDiscoInfoNs = "http://jabber.org/protocol/disco#info";
+
+const ModuleSet kNoModules;
 
 }  // namespace
+
+void Routing::set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts) {
+  hosts_.clear();
+  for (const HostModules& h : hosts)
+    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info});
+  s2s_hosts_ = std::move(s2s_hosts);
+}
+
+bool Routing::set_backends(AuthLink* auth, UserStore* store, S2sLink* s2s, std::string& error) {
+  auth_ = auth;
+  store_ = store;
+  s2s_ = s2s;
+  im_.set_store(store);
+  items_ = ItemStore::open(*store, error);
+  return items_.has_value();
+}
+
+const HostConfig* Routing::host(std::string_view domain) const {
+  auto it = hosts_.find(domain);
+  return it == hosts_.end() ? nullptr : &it->second;
+}
+
+const ModuleSet& Routing::modules_of(std::string_view domain) const {
+  const HostConfig* h = host(domain);
+  return h != nullptr ? h->modules : kNoModules;
+}
+
+void Routing::stream_features(const std::string& domain, std::string& out) const {
+  if (const HostConfig* h = host(domain)) table_.stream_features(*h, out);
+}
 
 bool Routing::bind(ClientStream& stream, const std::string& resource) {
   // A login that takes over one of its own resources does not add one.
   if (sessions_.find(stream.bare(), resource) == nullptr && sessions_.count(stream.bare()) >= quotas_.sessions)
     return false;
   if (ClientStream* previous = sessions_.bind(stream.bare(), resource, stream)) previous->replaced();
+  table_.hooks().session_bound.fire(modules_of(stream.domain()), stream);
   return true;
 }
 
 void Routing::unbind(ClientStream& stream) {
+  table_.hooks().session_ended.fire(modules_of(stream.domain()), stream);
   held_for_s2s_.erase(&stream);
   backlogs_.erase(&stream);  // what was not written stays stored
   const std::string& full = stream.full();
   sessions_.unbind(stream.bare(), full.substr(full.find('/') + 1), stream);
-}
-
-void Routing::user_removed(const std::string& bare) {
-  // A copy: each session leaves the table when its stream closes.
-  for (ClientStream* stream : sessions_.resources(bare)) stream->account_removed();
 }
 
 void Routing::bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
@@ -73,34 +98,60 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   // The server says who sent it, whatever the client claimed (RFC 6120 §8.1.2.1).
   stanza.set_attribute("from", from.full());
   const std::string* to_text = stanza.attribute("to");
-  if (to_text == nullptr) {
-    if (stanza.name() == "iq" && stanza.child("jabber:iq:roster", "query")) {
-      im_.roster_iq(from, stanza);
-      return;
-    }
-    if (stanza.name() == "iq") to_server(stanza, from.bare().substr(from.bare().find('@') + 1));
-    if (stanza.name() == "message") message_to_bare(stanza, from.bare());
-    return;  // presence broadcast comes with rosters
-  }
-  auto to = xmpp::Jid::parse(*to_text);
+  // Without 'to', a stanza is for the sender's own account (RFC 6120 §10.3).
+  auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : xmpp::Jid::parse(from.bare());
   if (!to) {
     bounce(stanza, "modify", "jid-malformed");
     return;
   }
+  if (stanza.name() == "presence" && to_text == nullptr) return;  // broadcast comes with rosters
+  if (stanza.name() == "message" && table_.hooks().message_sent.run(modules_of(from.domain()), from, stanza, *to))
+    return;
   if (!is_local(to->domain())) {
     to_remote(std::move(stanza), from, *to);
-    return;
-  }
-  if (stanza.name() == "iq" && to->bare() == from.bare() && !to->has_resource() &&
-      stanza.child("jabber:iq:roster", "query")) {
-    im_.roster_iq(from, stanza);
     return;
   }
   if (stanza.name() == "presence") {
     im_.outbound_presence(from, stanza, *to);
     return;
   }
+  if (stanza.name() == "iq" && !to->has_resource()) {
+    iq_for_server(stanza, *to, &from);
+    return;
+  }
   to_local(stanza, *to);
+}
+
+void Routing::broadcast(ClientStream& from, xml::Element& presence, bool initial) {
+  const ModuleSet& enabled = modules_of(from.domain());
+  table_.hooks().presence_broadcast.fire(enabled, from, presence);
+  im_.broadcast(from, presence);
+  if (!initial) return;
+  im_.initial_presence(from);
+  became_available(from);
+  table_.hooks().session_available.fire(enabled, from);
+}
+
+bool Routing::filter_delivery(ClientStream& to, const xml::Element& stanza) {
+  return !table_.hooks().session_delivery.run(modules_of(to.domain()), to, stanza);
+}
+
+void Routing::iq_for_server(const xml::Element& iq, const xmpp::Jid& to, ClientStream* session) {
+  std::string type = iq.attribute_or("type");
+  if (type != "get" && type != "set") return;  // a result or an error for the server: nothing waits for it
+  auto children = iq.children();
+  if (children.size() != 1) {
+    bounce(iq, "modify", "bad-request");
+    return;
+  }
+  auto from = xmpp::Jid::parse(iq.attribute_or("from"));
+  if (!from) return;
+  IqRequest request{iq, *children.front(), *from, to, session};
+  IqScope scope = to.has_local() ? IqScope::kAccount : IqScope::kServer;
+  if (to.has_local() && !request.from_self() &&
+      table_.hooks().stanza_for_user.run(modules_of(to.domain()), iq, to))
+    return;
+  if (!table_.handle_iq(scope, request, modules_of(to.domain()))) bounce(iq, "cancel", "service-unavailable");
 }
 
 void Routing::to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to) {
@@ -134,22 +185,32 @@ void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
   }
   if (stanza.name() == "presence")
     im_.inbound_presence(stanza, to);
+  else if (stanza.name() == "iq" && !to.has_resource())
+    iq_for_server(stanza, to, nullptr);
   else
     to_local(stanza, to);
 }
 
 // The local paths, whoever sent the stanza.
 void Routing::to_local(const xml::Element& stanza, const xmpp::Jid& to) {
-  if (!to.has_local())
-    to_server(stanza, to.domain());
-  else
-    to_local_user(stanza, to.bare(), to.resource());
+  if (!to.has_local()) {
+    if (stanza.name() == "iq") iq_for_server(stanza, to, nullptr);
+    return;  // a message or presence for the server itself: nothing to do with it
+  }
+  to_local_user(stanza, to);
 }
 
-void Routing::to_local_user(const xml::Element& stanza, const std::string& bare, const std::string& resource) {
-  if (!resource.empty()) {
-    if (ClientStream* target = sessions_.find(bare, resource)) {
+void Routing::to_user(const xml::Element& stanza, const xmpp::Jid& to) { to_local_user(stanza, to); }
+
+void Routing::to_local_user(const xml::Element& stanza, const xmpp::Jid& to) {
+  const ModuleSet& enabled = modules_of(to.domain());
+  const Hooks& hooks = table_.hooks();
+  if (!hooks.stanza_for_user.empty() && hooks.stanza_for_user.run(enabled, stanza, to)) return;
+  const std::string& bare = to.bare();
+  if (to.has_resource()) {
+    if (ClientStream* target = sessions_.find(bare, to.resource())) {
       target->deliver(stanza);
+      if (stanza.name() == "message") hooks.message_delivered.fire(enabled, stanza, to, {target});
       return;
     }
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
@@ -159,15 +220,7 @@ void Routing::to_local_user(const xml::Element& stanza, const std::string& bare,
     if (stanza.name() == "iq" && (type == "get" || type == "set")) bounce(stanza, "cancel", "service-unavailable");
     return;
   }
-  if (stanza.name() == "message") {
-    message_to_bare(stanza, bare);
-  } else if (stanza.name() == "iq") {
-    // Answered by the server on the account's behalf (XEP-0030 §3.1: an account's disco).
-    if (stanza.attribute_or("type") == "get" && stanza.children().size() == 1 && account_disco(stanza, bare))
-      return;
-    if (stanza.attribute_or("type") == "get" || stanza.attribute_or("type") == "set")
-      bounce(stanza, "cancel", "service-unavailable");
-  }
+  if (stanza.name() == "message") message_to_bare(stanza, bare);
 }
 
 // RFC 6121 §8.5.2.1: the available resources of non-negative priority; a normal message to
@@ -189,15 +242,24 @@ void Routing::message_to_bare(const xml::Element& message, const std::string& ba
     bounce(message, "cancel", "service-unavailable");
     return;
   }
+  auto to = xmpp::Jid::parse(bare);
+  const ModuleSet& enabled = modules_of(to->domain());
   if (targets.empty()) {
     // XEP-0160: normal and chat messages wait; headlines are not worth keeping.
-    if (type == "normal" || type == "chat") keep_offline(message, bare);
+    if ((type == "normal" || type == "chat") && (enabled & offline_).any()) keep_offline(message, bare);
+    table_.hooks().message_delivered.fire(enabled, message, *to, {});
     return;
   }
-  // Serialized once for every resource it goes to.
+  // Serialized once for every resource it goes to, unless a module filters what a session gets.
   std::string serialized;
   message.serialize(serialized, kClientNs);
-  for (ClientStream* s : targets) s->deliver_raw(serialized);
+  for (ClientStream* s : targets) {
+    if (s->filtered())
+      s->deliver(message);
+    else
+      s->deliver_raw(serialized);
+  }
+  table_.hooks().message_delivered.fire(enabled, message, *to, targets);
 }
 
 // Written durably at once, before the router reads the sender's next stanza, with the time
@@ -299,89 +361,11 @@ void Routing::pump(ClientStream& stream) {
   }
 }
 
-// Only the user and its subscribers learn that the account exists and what it offers.
-bool Routing::account_disco(const xml::Element& iq, const std::string& bare) {
-  const xml::Element& payload = *iq.children().front();
-  bool info = payload.is(kDiscoInfoNs, "query");
-  bool items = payload.is("http://jabber.org/protocol/disco#items", "query");
-  if (!info && !items) return false;
-  auto from = xmpp::Jid::parse(iq.attribute_or("from"));
-  if (!from) return false;
-  bool allowed = from->bare() == bare;
-  if (!allowed && store_ != nullptr)
-    if (auto item = store_->roster_item(bare, from->bare()))
-      allowed = item->subscription == "from" || item->subscription == "both";
-  if (!allowed) return false;
-  xml::Element result = reply(iq, "result");
-  xml::Element query(payload.ns(), "query");
-  if (info) {
-    xml::Element identity(std::string(kDiscoInfoNs), "identity");
-    identity.set_attribute("category", "account");
-    identity.set_attribute("type", "registered");
-    query.add_child(std::move(identity));
-    xml::Element feature(std::string(kDiscoInfoNs), "feature");
-    feature.set_attribute("var", std::string(kDiscoInfoNs));
-    query.add_child(std::move(feature));
-  }
-  result.add_child(std::move(query));
-  deliver(result);
-  return true;
-}
-
-void Routing::to_server(const xml::Element& stanza, const std::string& host) {
-  if (stanza.name() != "iq") return;
-  std::string type = stanza.attribute_or("type");
-  if (type != "get" && type != "set") return;
-  auto children = stanza.children();
-  if (children.size() != 1) {
-    bounce(stanza, "modify", "bad-request");
-    return;
-  }
-  const xml::Element& payload = *children.front();
-  if (type == "get" && payload.is(kPingNs, "ping")) {
-    deliver(reply(stanza, "result"));
-    return;
-  }
-  if (type == "get" && payload.is(kDiscoInfoNs, "query")) {
-    xml::Element result = reply(stanza, "result");
-    xml::Element query(std::string(kDiscoInfoNs), "query");
-    xml::Element identity(std::string(kDiscoInfoNs), "identity");
-    identity.set_attribute("category", "server");
-    identity.set_attribute("type", "im");
-    query.add_child(std::move(identity));
-    std::vector<std::string> features = {"http://jabber.org/protocol/disco#info",
-                                         "http://jabber.org/protocol/disco#items", "urn:xmpp:ping",
-                                         "jabber:iq:roster", "msgoffline", "urn:xmpp:delay"};
-    if (version_hosts_.count(host)) features.push_back("jabber:iq:version");
-    for (const std::string& feature : features) {
-      xml::Element f(std::string(kDiscoInfoNs), "feature");
-      f.set_attribute("var", feature);
-      query.add_child(std::move(f));
-    }
-    result.add_child(std::move(query));
-    deliver(result);
-    return;
-  }
-  if (type == "get" && payload.is("http://jabber.org/protocol/disco#items", "query")) {
-    xml::Element result = reply(stanza, "result");
-    result.add_child(xml::Element("http://jabber.org/protocol/disco#items", "query"));
-    deliver(result);
-    return;
-  }
-  if (type == "get" && payload.is("jabber:iq:version", "query") && version_hosts_.count(host)) {
-    xml::Element result = reply(stanza, "result");
-    xml::Element query("jabber:iq:version", "query");
-    xml::Element name("jabber:iq:version", "name");
-    name.add_text("xmppd");
-    xml::Element version("jabber:iq:version", "version");
-    version.add_text(XMPPD_VERSION);
-    query.add_child(std::move(name));
-    query.add_child(std::move(version));
-    result.add_child(std::move(query));
-    deliver(result);
-    return;
-  }
-  bounce(stanza, "cancel", "service-unavailable");
+void Routing::user_removed(const std::string& bare) {
+  for (ClientStream* s : sessions_.resources(bare)) s->account_removed();
+  table_.hooks().user_removed.fire(modules_of(bare.substr(bare.find('@') + 1)), bare);
+  if (store_ != nullptr && store_->remove_user(bare) != UserStore::Outcome::kStored)
+    log::error("the data of removed account %s could not all be removed", bare.c_str());
 }
 
 }  // namespace xmppd::router

@@ -9,14 +9,19 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
+#include <vector>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include "router/auth_link.h"
+#include "router/item_store.h"
 #include "router/local_sessions.h"
+#include "router/module_table.h"
 #include "router/quotas.h"
 #include "router/roster.h"
+#include "router/server.h"
 #include "router/user_store.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
@@ -26,25 +31,46 @@ namespace xmppd::router {
 class ClientStream;
 class S2sLink;
 
-class Routing final : private Im::Network {
+class Routing final : private Im::Network, public Server {
  public:
-  void set_hosts(std::set<std::string> hosts, std::set<std::string> version_hosts, std::set<std::string> s2s_hosts) {
-    hosts_ = std::move(hosts);
-    version_hosts_ = std::move(version_hosts);
-    s2s_hosts_ = std::move(s2s_hosts);
-  }
-  void set_backends(AuthLink* auth, UserStore* store, S2sLink* s2s) {
-    auth_ = auth;
-    store_ = store;
-    s2s_ = s2s;
-    im_.set_store(store);
-  }
+  // Each host with the modules it enables (by Prosody's names) and their options.
+  struct HostModules {
+    std::string name;
+    std::vector<std::string> modules, admins;
+    std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
+  };
+  void set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts);
+  // False, with `error`, when the modules' store cannot be opened.
+  bool set_backends(AuthLink* auth, UserStore* store, S2sLink* s2s, std::string& error);
   void set_quotas(const UserQuotas& quotas) {
     quotas_ = quotas;
     im_.set_quotas(quotas);
   }
-  Im& im() { return im_; }
-  bool is_local(std::string_view domain) const override { return hosts_.count(std::string(domain)) > 0; }
+  const ModuleTable& modules() const { return table_; }
+
+  // Server
+  bool is_local(std::string_view domain) const override { return hosts_.count(domain) > 0; }
+  const HostConfig* host(std::string_view domain) const override;
+  void send(const xml::Element& stanza) override { deliver(stanza); }
+  void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
+              std::string_view text = {}) override;
+  void to_user(const xml::Element& stanza, const xmpp::Jid& to) override;
+  void user_removed(const std::string& bare) override;
+  LocalSessions& sessions() override { return sessions_; }
+  UserStore& store() override { return *store_; }
+  ItemStore& items() override { return *items_; }
+  AuthLink& auth() override { return *auth_; }
+  const UserQuotas& quotas() const override { return quotas_; }
+  Im& im() override { return im_; }
+
+  // Stream features the host's modules add after authentication.
+  void stream_features(const std::string& host, std::string& out) const;
+  // A presence without 'to' from a session (RFC 6121 §4.2, §4.5): sent to its contacts;
+  // `initial` when it is the session's first available one.
+  void broadcast(ClientStream& from, xml::Element& presence, bool initial);
+  // A stanza for a session whose delivery is filtered (ClientStream::filtered()): false
+  // when a module held it back.
+  bool filter_delivery(ClientStream& to, const xml::Element& stanza);
   // The session sent its initial presence: subscription requests and messages kept while it
   // was offline go to it, a batch at a time as its output drains.
   void became_available(ClientStream& stream);
@@ -53,24 +79,23 @@ class Routing final : private Im::Network {
   // False when the account has max_user_sessions resources bound already.
   bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
-  // The account `bare` was removed (xmppctl deluser, or in-band): each of its sessions ends
-  // with a stream error.
-  void user_removed(const std::string& bare);
   // A stanza from a local client.
   void route(ClientStream& from, xml::Element stanza);
   // A stanza from another server, checked by S2sLink: from a remote JID to a local one.
   void from_remote(xml::Element stanza, const xmpp::Jid& to);
   // The link to the s2s worker has caught up: the sessions held back for it read again.
   void s2s_caught_up();
-  const LocalSessions& sessions() const { return sessions_; }
 
  private:
   bool send_remote(const xml::Element& stanza) override;
   void to_remote(xml::Element stanza, ClientStream& from, const xmpp::Jid& to);
   void to_local(const xml::Element& stanza, const xmpp::Jid& to);
   void to_server(const xml::Element& stanza, const std::string& host);
-  void to_local_user(const xml::Element& stanza, const std::string& bare, const std::string& resource);
-  bool account_disco(const xml::Element& iq, const std::string& bare);
+  void to_local_user(const xml::Element& stanza, const xmpp::Jid& to);
+  // An IQ get or set to a local domain or account: a module's, or service-unavailable.
+  // `session` is the sender's when it is a local client.
+  void iq_for_server(const xml::Element& iq, const xmpp::Jid& to, ClientStream* session);
+  const ModuleSet& modules_of(std::string_view domain) const;
   void message_to_bare(const xml::Element& message, const std::string& bare);
   void keep_offline(const xml::Element& message, const std::string& bare);
   // Hands the session its next batch of stored stanzas, once the previous batch was written
@@ -80,16 +105,13 @@ class Routing final : private Im::Network {
   // A stanza the server sends (a reply, an error) to its 'to': a local session or another
   // server.
   void deliver(const xml::Element& stanza);
-  // Answers with a stanza error, except to an error (RFC 6120 §8.3.1).
-  void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
-              std::string_view text = {});
 
-  std::set<std::string> hosts_;
-  std::set<std::string> version_hosts_;  // XEP-0092 answered (off by default: it tells attackers what runs)
+  std::map<std::string, HostConfig, std::less<>> hosts_;
   std::set<std::string> s2s_hosts_;      // whose users may talk to other servers
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;
+  std::optional<ItemStore> items_;
   S2sLink* s2s_ = nullptr;
   // Sessions that stopped reading because the link to the s2s worker was behind, rather
   // than have their stanzas bounce.
@@ -105,6 +127,9 @@ class Routing final : private Im::Network {
   std::map<ClientStream*, Backlog> backlogs_;
   UserQuotas quotas_;
   Im im_{sessions_, *this};
+  // Last: modules refer to the rest, and register with it as they are built.
+  ModuleTable table_{*this};
+  const ModuleSet offline_ = table_.set_of({"offline"});
 };
 
 }  // namespace xmppd::router

@@ -53,6 +53,14 @@ constexpr std::string_view kSchemaV2[] = {
     "DELETE FROM offline_usage WHERE bare = OLD.bare AND messages <= 0; END",
 };
 
+// Version 3: what the IM modules keep (router/item_store.h), one table for all of them. seq
+// orders a node's items by when they were last written: INSERT OR REPLACE gives a rewritten
+// item a new one, so that it becomes the newest (XEP-0060 §7.1.2).
+constexpr std::string_view kSchemaV3[] = {
+    "CREATE TABLE item (seq INTEGER PRIMARY KEY AUTOINCREMENT, bare TEXT NOT NULL, store TEXT NOT NULL, "
+    "node TEXT NOT NULL, id TEXT NOT NULL, value BLOB NOT NULL, UNIQUE (bare, store, node, id))",
+};
+
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
 std::int64_t clamp(std::size_t n) {
   return n > static_cast<std::size_t>(INT64_MAX) ? INT64_MAX : static_cast<std::int64_t>(n);
@@ -79,6 +87,8 @@ bool upgrade(sqlite3* db, std::string& message) {
     for (std::string_view sql : kSchemaV1) ok = ok && execute(db, sql);
     for (std::string_view sql : kSchemaV2) ok = ok && execute(db, sql);
   }
+  if (ok && version < 3)
+    for (std::string_view sql : kSchemaV3) ok = ok && execute(db, sql);
   ok = ok && execute(db, "PRAGMA user_version = " + std::to_string(UserStore::kSchemaVersion));
   if (ok && execute(db, "COMMIT")) return true;
   message = sqlite3_errmsg(db);  // before the rollback replaces it
@@ -194,6 +204,11 @@ bool UserStore::prepare_statements(std::string& error) {
       {&select_requests_,
        "SELECT rowid, stanza FROM subscription_request WHERE bare = ?1 AND rowid > ?2 ORDER BY rowid LIMIT ?3"},
       {&delete_request_, "DELETE FROM subscription_request WHERE bare = ?1 AND sender = ?2"},
+      {&remove_offline_, "DELETE FROM offline WHERE bare = ?1"},
+      {&remove_roster_, "DELETE FROM roster WHERE bare = ?1"},
+      {&remove_version_, "DELETE FROM roster_version WHERE bare = ?1"},
+      {&remove_requests_, "DELETE FROM subscription_request WHERE bare = ?1"},
+      {&remove_items_, "DELETE FROM item WHERE bare = ?1"},
   };
   for (const auto& [statement, sql] : all) {
     *statement = prepare(db, sql);
@@ -443,6 +458,21 @@ bool UserStore::delete_subscription_request(std::string_view bare, std::string_v
            return bind_text(s, 1, bare) && bind_text(s, 2, from) && sqlite3_step(s) == SQLITE_DONE ? Outcome::kStored
                                                                                                    : Outcome::kFailed;
          }) == Outcome::kStored;
+}
+
+}  // namespace xmppd::router
+
+namespace xmppd::router {
+
+UserStore::Outcome UserStore::remove_user(std::string_view bare) {
+  return write("cannot remove a user's data", [&] {
+    for (sqlite3_stmt* s : {remove_offline_.get(), remove_roster_.get(), remove_version_.get(), remove_requests_.get(),
+                            remove_items_.get()}) {
+      const Use use(s);
+      if (!bind_text(s, 1, bare) || sqlite3_step(s) != SQLITE_DONE) return Outcome::kFailed;
+    }
+    return Outcome::kStored;
+  });
 }
 
 }  // namespace xmppd::router

@@ -27,7 +27,8 @@ class UserStore {
   // Kept in PRAGMA user_version. 2 added the size of each offline message and a row per user
   // with the count and bytes of theirs; open() upgrades a store of version 1 once. A larger
   // number was written by a newer xmppd and is refused rather than misread.
-  static constexpr int kSchemaVersion = 2;
+  // 3 added the items of the IM modules (router/item_store.h).
+  static constexpr int kSchemaVersion = 3;
 
   // What a write did: kept, refused by a quota, or failed (logged, and rolled back).
   enum class Outcome { kStored, kOverQuota, kFailed };
@@ -105,7 +106,14 @@ class UserStore {
   std::vector<Request> subscription_requests(std::string_view bare, std::int64_t after_rowid, std::size_t max_count);
   bool delete_subscription_request(std::string_view bare, std::string_view from);
 
+  // Everything kept for `bare` (an account removed): offline messages, roster, requests and
+  // the modules' items, in one operation.
+  Outcome remove_user(std::string_view bare);
+
+  sqlite3* database() { return db_.get(); }
+
  private:
+  friend class ItemStore;  // shares the database, its batch and its savepoints
   UserStore(sqlite::Database db, std::string path);
   bool prepare_statements(std::string& error);
   // Opens the batch if none is open; false when BEGIN failed.
@@ -127,6 +135,7 @@ class UserStore {
   sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
       bump_version_;
   sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
+  sqlite::Statement remove_offline_, remove_roster_, remove_version_, remove_requests_, remove_items_;
 };
 
 }  // namespace xmppd::router

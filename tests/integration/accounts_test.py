@@ -18,6 +18,7 @@ from harness import basic_config
 
 HOST = "chat.test"
 ANONYMOUS_HOST = "guest.test"
+NO_REGISTER_HOST = "quiet.test"  # modules_disabled = { "register" }
 XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
 
 
@@ -35,18 +36,21 @@ class AccountClient(Client):
 class Accounts(ClientTest):
     def setUp(self):
         super().setUp()
-        for host in (HOST, ANONYMOUS_HOST):
+        for host in (HOST, ANONYMOUS_HOST, NO_REGISTER_HOST):
             key, cert = self.ca.issue(host, "ec")
             certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
             certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
-                                f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n')
+                                f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n'
+                                f'VirtualHost "{NO_REGISTER_HOST}"\nmodules_disabled = {{ "register" }}\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
-        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 3 hosts")
         for user, password in (("alice", "alice's secret"), ("bob", "bob's secret")):
             r = self.xmppctl("adduser", f"{user}@{HOST}", password)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = self.xmppctl("adduser", f"{user}@{NO_REGISTER_HOST}", password)
             self.assertEqual(r.returncode, 0, r.stderr)
 
     def xmppctl(self, *args):
@@ -70,9 +74,11 @@ class Accounts(ClientTest):
             self.wait(asyncio.wait_for(coroutine, 10))
         return caught.exception.iq["error"]["condition"], caught.exception.iq["error"]["type"]
 
-    def raw_register_set(self, client, payload):
+    def raw_register_set(self, client, payload, to=None):
         iq = client.Iq()
         iq["type"] = "set"
+        if to:
+            iq["to"] = to
         iq.append(slixmpp.xmlstream.ET.fromstring(f"<query xmlns='jabber:iq:register'>{payload}</query>"))
         return iq.send(timeout=10)
 
@@ -113,6 +119,33 @@ class Accounts(ClientTest):
             _, outcome = self.login(f"{user}@{HOST}/check", f"{user}'s secret")
             self.assertEqual(outcome, "session")
 
+    def test_request_addressed_to_the_server(self):
+        # XEP-0077's own examples address the server; slixmpp addresses no one.
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        result = self.wait(asyncio.wait_for(self.raw_register_set(
+            bob, "<username>bob</username><password>bob's new secret</password>", to=HOST), 10))
+        self.assertEqual(result["type"], "result")
+        _, outcome = self.login(f"bob@{HOST}/check", "bob's new secret")
+        self.assertEqual(outcome, "session")
+        # Another server's address is not where an account of this one changes.
+        condition, _ = self.iq_error(self.raw_register_set(
+            bob, "<username>bob</username><password>x</password>", to=NO_REGISTER_HOST))
+        self.assertEqual(condition, "service-unavailable")
+        # Nor is another user's.
+        condition, _ = self.iq_error(self.raw_register_set(bob, "<remove/>", to=f"alice@{HOST}"))
+        self.assertEqual(condition, "service-unavailable")
+        _, outcome = self.login(f"alice@{HOST}/check", "alice's secret")
+        self.assertEqual(outcome, "session")
+
+    def test_module_disabled_on_a_host(self):
+        bob, _ = self.login(f"bob@{NO_REGISTER_HOST}/desk", "bob's secret")
+        condition, _ = self.iq_error(bob["xep_0077"].change_password("x"))
+        self.assertEqual(condition, "service-unavailable")
+        condition, _ = self.iq_error(bob["xep_0077"].cancel_registration())
+        self.assertEqual(condition, "service-unavailable")
+        _, outcome = self.login(f"bob@{NO_REGISTER_HOST}/check", "bob's secret")
+        self.assertEqual(outcome, "session")
+
     def test_anonymous_host_has_no_account_to_change(self):
         guest, outcome = self.login(ANONYMOUS_HOST, "", "ANONYMOUS")
         self.assertEqual(outcome, "session")
@@ -141,15 +174,26 @@ class Accounts(ClientTest):
         r = self.xmppctl("adduser", f"alice@{HOST}", "fresh")
         self.assertEqual(r.returncode, 0, r.stderr)
 
-    def test_xmppctl_deluser_ends_the_sessions(self):
+    def test_xmppctl_deluser_ends_the_sessions_and_forgets_the_account(self):
         bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
         alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        # What the router keeps for Bob: a roster item.
+        self.wait(asyncio.wait_for(bob.update_roster(f"alice@{HOST}", name="Alice"), 10))
+        roster = self.wait(asyncio.wait_for(bob.get_roster(), 10))
+        self.assertIn(f"alice@{HOST}", [str(jid) for jid in roster["roster"]["items"]])
         r = self.xmppctl("deluser", f"bob@{HOST}")
         self.assertEqual(r.returncode, 0, r.stderr)
         error = self.wait(asyncio.wait_for(bob.stream_errors.get(), 10))
         self.assertEqual(error, ("not-authorized", "Account removed"))
         _, outcome = self.login(f"bob@{HOST}/desk", "bob's secret")
         self.assertEqual(outcome, "failed_auth")
+        # A new account of the same name starts empty.
+        r = self.xmppctl("adduser", f"bob@{HOST}", "another bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        new_bob, outcome = self.login(f"bob@{HOST}/desk", "another bob")
+        self.assertEqual(outcome, "session")
+        roster = self.wait(asyncio.wait_for(new_bob.get_roster(), 10))
+        self.assertEqual(dict(roster["roster"]["items"]), {})
         self.assertTrue(alice.stream_errors.empty())
         # Deleting an account that does not exist changes nothing and ends no session.
         r = self.xmppctl("deluser", f"carol@{HOST}")

@@ -18,7 +18,7 @@ import unittest
 BUILD_DIR = os.environ.get("XMPPD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 XMPPD = os.path.join(BUILD_DIR, "daemon", "xmppd")
 ROLE_BINARIES = {
-    "router": os.path.join(BUILD_DIR, "daemon", "xmppd-router"),
+    "router": os.path.join(BUILD_DIR, "router", "xmppd-router"),
     "s2s": os.path.join(BUILD_DIR, "s2s-worker", "xmppd-s2s"),
     "tls": os.path.join(BUILD_DIR, "tls-helper", "xmppd-tls"),
     "auth": os.path.join(BUILD_DIR, "auth-helper", "xmppd-auth"),

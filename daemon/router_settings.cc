@@ -1,0 +1,35 @@
+#include "daemon/router_settings.h"
+
+namespace xmppd::parent {
+
+ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host) {
+  ipc::RouterSettings::HostModules out;
+  out.set_host(host.name);
+  for (const std::string& module : host.modules) out.add_modules(module);
+  for (const std::string& jid : host.admins) out.add_admins(jid);
+  for (const auto& [field, addresses] : host.contact_addresses()) {
+    ipc::RouterSettings::HostModules::Contact& contact = *out.add_contact_info();
+    contact.set_field(field);
+    for (const std::string& address : addresses) contact.add_addresses(address);
+  }
+  return out;
+}
+
+ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& q) {
+  ipc::RouterSettings::UserQuotas out;
+  out.set_offline_messages(q.offline_messages);
+  out.set_offline_bytes(q.offline_bytes);
+  out.set_pending_subscriptions(q.pending_subscriptions);
+  out.set_roster_items(q.roster_items);
+  out.set_directed_presences(q.directed_presences);
+  out.set_sessions(q.sessions);
+  out.set_pep_nodes(q.pep_nodes);
+  out.set_pep_items(q.pep_items);
+  out.set_pep_bytes(q.pep_bytes);
+  out.set_private_bytes(q.private_bytes);
+  out.set_vcard_bytes(q.vcard_bytes);
+  out.set_blocklist_items(q.blocklist_items);
+  return out;
+}
+
+}  // namespace xmppd::parent

@@ -1,0 +1,17 @@
+// The parts of the router's Configure that carry what its modules need: each host's module
+// set and the options those modules read, and the per-user quotas. Pure functions of the
+// settings, so that a test can check what the router is told.
+#pragma once
+
+#include "config/settings.h"
+#include "control.pb.h"
+
+namespace xmppd::parent {
+
+// One host's effective modules (Prosody's names), admins and contact addresses (contact_info,
+// else the admins, as HostSettings::contact_addresses).
+ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host);
+
+ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& quotas);
+
+}  // namespace xmppd::parent

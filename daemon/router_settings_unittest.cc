@@ -1,0 +1,91 @@
+// What the parent tells the router of each host's modules and of the per-user quotas, from a
+// configuration as written.
+#include "daemon/router_settings.h"
+
+#include <gtest/gtest.h>
+
+#include "config/options.h"
+
+namespace xmppd::parent {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+config::Settings load(const std::string& text) {
+  std::vector<config::Diagnostic> diags;
+  std::optional<config::Settings> s = config::load_string(text, "/etc/xmppd/xmppd.conf", diags);
+  EXPECT_TRUE(s) << (diags.empty() ? "" : diags[0].str());
+  return s.value_or(config::Settings{});
+}
+
+Strings strings(const google::protobuf::RepeatedPtrField<std::string>& field) { return {field.begin(), field.end()}; }
+
+TEST(RouterSettings, HostModulesCarryTheEffectiveSetAdminsAndContacts) {
+  config::Settings s = load(
+      "admins = { \"Boss@Example.com\" }\n"
+      "modules_disabled = { \"pep\" }\n"
+      "VirtualHost \"a.example\"\n"
+      "  modules_enabled = { \"version\", \"posix\" }\n"
+      "  contact_info = { abuse = { \"mailto:abuse@a.example\" }, support = { \"xmpp:help@a.example\", "
+      "\"https://a.example/help\" } }\n"
+      "VirtualHost \"b.example\"\n");
+  ipc::RouterSettings::HostModules a = host_modules(*s.find_host("a.example"));
+  EXPECT_EQ(a.host(), "a.example");
+  std::set<std::string> expected = config::default_modules();
+  expected.erase("pep");
+  expected.insert("version");
+  EXPECT_EQ(std::set<std::string>(a.modules().begin(), a.modules().end()), expected);
+  EXPECT_EQ(a.modules_size(), static_cast<int>(expected.size()));
+  EXPECT_EQ(strings(a.admins()), Strings{"boss@example.com"});
+  ASSERT_EQ(a.contact_info_size(), 2);
+  EXPECT_EQ(a.contact_info(0).field(), "abuse");
+  EXPECT_EQ(strings(a.contact_info(0).addresses()), Strings{"mailto:abuse@a.example"});
+  EXPECT_EQ(a.contact_info(1).field(), "support");
+  EXPECT_EQ(strings(a.contact_info(1).addresses()), (Strings{"xmpp:help@a.example", "https://a.example/help"}));
+
+  // Without contact_info the admins are the admin contacts, as in Prosody.
+  ipc::RouterSettings::HostModules b = host_modules(*s.find_host("b.example"));
+  EXPECT_EQ(b.host(), "b.example");
+  ASSERT_EQ(b.contact_info_size(), 1);
+  EXPECT_EQ(b.contact_info(0).field(), "admin");
+  EXPECT_EQ(strings(b.contact_info(0).addresses()), Strings{"xmpp:boss@example.com"});
+}
+
+TEST(RouterSettings, NoAdminsAndNoContactInfoSendNoContacts) {
+  config::Settings s = load("VirtualHost \"a.example\"\n");
+  ipc::RouterSettings::HostModules a = host_modules(s.hosts[0]);
+  EXPECT_EQ(a.admins_size(), 0);
+  EXPECT_EQ(a.contact_info_size(), 0);
+}
+
+TEST(RouterSettings, UserQuotasCarryEveryLimit) {
+  config::Settings s = load(
+      "max_user_offline_messages = 1\nmax_user_offline_bytes = 20000\nmax_pending_subscriptions = 3\n"
+      "max_roster_items = 4\nmax_directed_presences = 5\nmax_user_sessions = 6\nmax_user_pep_nodes = 7\n"
+      "pep_max_items = 8\nmax_user_pep_bytes = 9\nmax_user_private_bytes = 10\nmax_user_vcard_bytes = 11\n"
+      "max_blocklist_items = 12\n");
+  ipc::RouterSettings::UserQuotas q = user_quotas(s.quotas);
+  EXPECT_EQ(q.offline_messages(), 1u);
+  EXPECT_EQ(q.offline_bytes(), 20000u);
+  EXPECT_EQ(q.pending_subscriptions(), 3u);
+  EXPECT_EQ(q.roster_items(), 4u);
+  EXPECT_EQ(q.directed_presences(), 5u);
+  EXPECT_EQ(q.sessions(), 6u);
+  EXPECT_EQ(q.pep_nodes(), 7u);
+  EXPECT_EQ(q.pep_items(), 8u);
+  EXPECT_EQ(q.pep_bytes(), 9u);
+  EXPECT_EQ(q.private_bytes(), 10u);
+  EXPECT_EQ(q.vcard_bytes(), 11u);
+  EXPECT_EQ(q.blocklist_items(), 12u);
+  // The defaults are sent too: a router never falls back on numbers of its own.
+  ipc::RouterSettings::UserQuotas d = user_quotas(load("").quotas);
+  EXPECT_EQ(d.pep_nodes(), 64u);
+  EXPECT_EQ(d.pep_items(), 256u);
+  EXPECT_EQ(d.pep_bytes(), 8u << 20);
+  EXPECT_EQ(d.private_bytes(), 256u << 10);
+  EXPECT_EQ(d.vcard_bytes(), 256u << 10);
+  EXPECT_EQ(d.blocklist_items(), 1000u);
+}
+
+}  // namespace
+}  // namespace xmppd::parent

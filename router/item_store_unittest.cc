@@ -1,0 +1,107 @@
+// The modules' item store on a real SQLite file: items ordered by when they were last written,
+// each limit refused with nothing written, a node trimmed to its newest items, and an
+// account's removal taking its items and nothing else.
+#include "router/item_store.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace xmppd::router {
+namespace {
+
+using Outcome = ItemStore::Outcome;
+using Key = ItemStore::Key;
+using Limits = ItemStore::Limits;
+
+class ItemStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/item_store_test.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path_ = dir_ + "/user.sqlite";
+    std::string error;
+    users_ = UserStore::open(path_, error);
+    ASSERT_NE(users_, nullptr) << error;
+    items_ = ItemStore::open(*users_, error);
+    ASSERT_TRUE(items_.has_value()) << error;
+  }
+  void TearDown() override {
+    items_.reset();
+    users_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) unlink((path_ + suffix).c_str());
+    rmdir(dir_.c_str());
+  }
+  std::vector<std::string> ids(std::string_view node, std::size_t max = 0) {
+    std::vector<std::string> out;
+    for (const auto& item : items_->items("a@x", "pep", node, max)) out.push_back(item.id);
+    return out;
+  }
+
+  std::string dir_, path_;
+  std::unique_ptr<UserStore> users_;
+  std::optional<ItemStore> items_;
+};
+
+TEST_F(ItemStoreTest, ItemsComeOldestFirstAndARewrittenOneBecomesTheNewest) {
+  for (const char* id : {"1", "2", "3"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, id, {}), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", "1"}, "one again", {}), Outcome::kStored);
+  EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3", "1"}));
+  EXPECT_EQ(ids("n", 2), (std::vector<std::string>{"3", "1"}));
+  EXPECT_EQ(items_->get(Key{"a@x", "pep", "n", "1"}), "one again");
+  EXPECT_EQ(items_->get(Key{"a@x", "pep", "n", "4"}), std::nullopt);
+  EXPECT_EQ(items_->count("a@x", "pep", "n"), 3u);
+}
+
+TEST_F(ItemStoreTest, ANodePastItsItemsDropsTheOldestOrRefusesTheWrite) {
+  const Limits trim{.max_items = 2, .drop_oldest = true};
+  for (const char* id : {"1", "2", "3"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, "v", trim), Outcome::kStored);
+  EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3"}));
+  const Limits strict{.max_items = 2};
+  EXPECT_EQ(items_->put(Key{"a@x", "pep", "n", "4"}, "v", strict), Outcome::kOverQuota);
+  EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3"}));  // nothing written
+  // Rewriting an item that is there does not add one.
+  EXPECT_EQ(items_->put(Key{"a@x", "pep", "n", "2"}, "w", strict), Outcome::kStored);
+}
+
+TEST_F(ItemStoreTest, NodesAndBytesAreCountedPerUserAndStore) {
+  const Limits two_nodes{.max_nodes = 2};
+  ASSERT_EQ(items_->put(Key{"a@x", "pep", "n1", "1"}, "v", two_nodes), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"a@x", "pep", "n2", "1"}, "v", two_nodes), Outcome::kStored);
+  EXPECT_EQ(items_->put(Key{"a@x", "pep", "n3", "1"}, "v", two_nodes), Outcome::kOverQuota);
+  EXPECT_EQ(items_->put(Key{"a@x", "pep", "n2", "2"}, "v", two_nodes), Outcome::kStored);  // a node that exists
+  EXPECT_EQ(items_->put(Key{"b@x", "pep", "n3", "1"}, "v", two_nodes), Outcome::kStored);  // another user
+  EXPECT_EQ(items_->nodes("a@x", "pep"), (std::vector<std::string>{"n1", "n2"}));
+
+  const Limits ten_bytes{.max_bytes = 10};
+  ASSERT_EQ(items_->put(Key{"a@x", "private", "", "k"}, "12345678", ten_bytes), Outcome::kStored);
+  EXPECT_EQ(items_->put(Key{"a@x", "private", "", "l"}, "123", ten_bytes), Outcome::kOverQuota);
+  // A value replaced counts once: 8 bytes become 10.
+  EXPECT_EQ(items_->put(Key{"a@x", "private", "", "k"}, "1234567890", ten_bytes), Outcome::kStored);
+  EXPECT_EQ(items_->get(Key{"a@x", "private", "", "l"}), std::nullopt);
+}
+
+TEST_F(ItemStoreTest, RemovalsTakeWhatTheyNameAndSurviveACommit) {
+  for (const char* node : {"n1", "n2"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", node, "1"}, "v", {}), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"a@x", "vcard", "", ""}, "<vCard/>", {}), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"b@x", "pep", "n1", "1"}, "v", {}), Outcome::kStored);
+  ASSERT_EQ(items_->remove_node("a@x", "pep", "n1"), Outcome::kStored);
+  EXPECT_EQ(items_->nodes("a@x", "pep"), (std::vector<std::string>{"n2"}));
+  ASSERT_EQ(users_->remove_user("a@x"), Outcome::kStored);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_TRUE(items_->nodes("a@x", "pep").empty());
+  EXPECT_EQ(items_->get(Key{"a@x", "vcard", "", ""}), std::nullopt);
+  EXPECT_EQ(items_->count("b@x", "pep", "n1"), 1u);
+}
+
+TEST_F(ItemStoreTest, ValuesAreBytesNotText) {
+  const std::string binary("a\0b\xff", 4);
+  ASSERT_EQ(items_->put(Key{"a@x", "private", "", "k"}, binary, {}), Outcome::kStored);
+  EXPECT_EQ(items_->get(Key{"a@x", "private", "", "k"}), binary);
+}
+
+}  // namespace
+}  // namespace xmppd::router

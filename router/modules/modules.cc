@@ -1,0 +1,13 @@
+#include "router/modules/modules.h"
+
+namespace xmppd::router {
+
+const std::vector<ModuleFactory>& module_factories() {
+  static const std::vector<ModuleFactory> kFactories = {
+      make_disco,   make_ping,   make_version, make_time, make_uptime, make_roster, make_offline,
+      make_server_contact_info, make_register,
+  };
+  return kFactories;
+}
+
+}  // namespace xmppd::router

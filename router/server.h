@@ -1,0 +1,47 @@
+// The router as its modules see it (router/module.h): where stanzas go, the stores, the
+// sessions, the hosts' configurations. Routing provides it.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "router/auth_link.h"
+#include "router/item_store.h"
+#include "router/local_sessions.h"
+#include "router/module.h"
+#include "router/quotas.h"
+#include "router/roster.h"
+#include "router/user_store.h"
+#include "xml/element.h"
+
+namespace xmppd::router {
+
+class Server {
+ public:
+  virtual bool is_local(std::string_view domain) const = 0;
+  // Null for a domain that is not a VirtualHost here.
+  virtual const HostConfig* host(std::string_view domain) const = 0;
+  // A stanza the server sends, to its 'to': a local session (a full JID) or another server.
+  virtual void send(const xml::Element& stanza) = 0;
+  // An error reply to `stanza`, unless it is an error itself (RFC 6120 §8.3.1).
+  virtual void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
+                      std::string_view text = {}) = 0;
+  // A stanza for a local user, by the rules of RFC 6121 §8.5 (a bare JID: its available
+  // sessions; a message possibly kept offline), after the stanza_for_user filters.
+  virtual void to_user(const xml::Element& stanza, const xmpp::Jid& to) = 0;
+  // Ends the account's sessions and forgets what the server keeps for it (the credentials
+  // are the auth helper's).
+  virtual void user_removed(const std::string& bare) = 0;
+  virtual LocalSessions& sessions() = 0;
+  virtual UserStore& store() = 0;
+  virtual ItemStore& items() = 0;
+  virtual AuthLink& auth() = 0;
+  virtual const UserQuotas& quotas() const = 0;
+  // Rosters and presence (router/roster.h), which every host has.
+  virtual Im& im() = 0;
+
+ protected:
+  ~Server() = default;
+};
+
+}  // namespace xmppd::router
