@@ -191,7 +191,20 @@ void AuthLink::register_account(const std::string& host, const std::string& user
   r->set_username(username);
   r->set_password(password);
   registrations_[id] = std::move(answer);
-  channel_->send(message);
+  if (const char* condition = send_request(message)) {
+    auto it = registrations_.find(id);
+    if (it == registrations_.end()) return;
+    auto unanswered = std::move(it->second);
+    registrations_.erase(it);
+    unanswered(condition);
+  }
+}
+
+// Sends a request that waits for an answer; if it cannot go, the condition to answer with at
+// once rather than never: a password past the channel's record size is not-acceptable.
+const char* AuthLink::send_request(const ipc::RouterToAuth& message) {
+  if (message.ByteSizeLong() > kToAuth.max_record) return "not-acceptable";
+  return channel_->send(message) ? nullptr : "service-unavailable";
 }
 
 std::uint64_t AuthLink::queue_change(ChangeAnswer& answer) {
@@ -219,7 +232,7 @@ void AuthLink::change_password(const std::string& host, const std::string& usern
   r->set_username(username);
   r->set_token(token);
   r->set_password(password);
-  if (!channel_->send(message)) unqueue_change(id);
+  if (const char* condition = send_request(message)) unqueue_change(id, condition);
 }
 
 void AuthLink::remove_account(const std::string& host, const std::string& username, const std::string& token,
@@ -232,17 +245,15 @@ void AuthLink::remove_account(const std::string& host, const std::string& userna
   r->set_host(host);
   r->set_username(username);
   r->set_token(token);
-  if (!channel_->send(message)) unqueue_change(id);
+  if (const char* condition = send_request(message)) unqueue_change(id, condition);
 }
 
-// Not sent (a record over the channel's size, or a broken link): answered now rather than
-// when the link closes, which may never happen.
-void AuthLink::unqueue_change(std::uint64_t id) {
+void AuthLink::unqueue_change(std::uint64_t id, const char* condition) {
   auto it = changes_.find(id);
   if (it == changes_.end()) return;
   auto answer = std::move(it->second);
   changes_.erase(it);
-  answer("service-unavailable");
+  answer(condition);
 }
 
 void AuthLink::abort(std::uint64_t attempt) {

@@ -71,7 +71,8 @@ class AuthLink {
   Waiter* take(std::uint64_t attempt, bool final);
   // The query id the change goes out with, or 0 when it was answered at once.
   std::uint64_t queue_change(ChangeAnswer& answer);
-  void unqueue_change(std::uint64_t id);
+  void unqueue_change(std::uint64_t id, const char* condition);
+  const char* send_request(const ipc::RouterToAuth& message);
   void fail_all();
 
   struct event_base* base_;

@@ -114,6 +114,10 @@ class Accounts(ClientTest):
         # An empty password, as registration and xmppctl passwd refuse it.
         condition, _ = self.iq_error(self.raw_register_set(bob, "<username>bob</username><password/>"))
         self.assertEqual(condition, "not-acceptable")
+        # One past what the link to the auth helper carries (64 KiB): refused, not lost.
+        condition, _ = self.iq_error(self.raw_register_set(
+            bob, f"<username>bob</username><password>{'x' * 70000}</password>"))
+        self.assertEqual(condition, "not-acceptable")
         # Nothing changed, for either account.
         for user in ("alice", "bob"):
             _, outcome = self.login(f"{user}@{HOST}/check", f"{user}'s secret")
