@@ -319,12 +319,23 @@ void Parent::account_result(const ipc::AccountResult& result) {
   if (admin_) admin_->answer(result);
   auto it = deletions_.find(result.id());
   if (it == deletions_.end()) return;
-  ipc::ParentToChild message;
-  *message.mutable_user_removed() = std::move(it->second);
+  ipc::UserRemoved removed = std::move(it->second);
   deletions_.erase(it);
-  // The router's sessions of the account end; a router that is not running has none.
+  if (!result.ok()) return;
+  // The router ends the account's sessions and forgets its data; a router that is not
+  // running now is told once it is back, so that a new account of the name starts empty.
+  ipc::ParentToChild message;
+  *message.mutable_user_removed() = removed;
   ChildProcess& router = child(ipc::ROLE_ROUTER);
-  if (result.ok() && router.ready()) router.send(message);
+  if (router.ready() && router.send(message)) return;
+  if (removals_for_router_.size() >= kMaxDeletions) {
+    log::error("too many account removals wait for the router; the data of %s@%s stays",
+               removed.username().c_str(), removed.host().c_str());
+    return;
+  }
+  log::notice("account %s@%s removed; the router is told when it is back", removed.username().c_str(),
+              removed.host().c_str());
+  removals_for_router_.push_back(std::move(removed));
 }
 
 void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
@@ -357,6 +368,14 @@ void Parent::send_listeners(ChildProcess& c) {
 void Parent::child_ready(ChildProcess& c) {
   log::info("%s (pid %d) is ready", c.name(), c.pid());
   connect_links(c.role());
+  if (c.role() != ipc::ROLE_ROUTER) return;
+  std::size_t sent = 0;
+  for (; sent < removals_for_router_.size(); ++sent) {
+    ipc::ParentToChild message;
+    *message.mutable_user_removed() = removals_for_router_[sent];
+    if (!c.send(message)) break;  // gone again: the rest wait for its next start
+  }
+  removals_for_router_.erase(removals_for_router_.begin(), removals_for_router_.begin() + sent);
 }
 
 void Parent::connect_links(ipc::Role role) {

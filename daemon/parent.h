@@ -88,6 +88,8 @@ class Parent final : public ChildEvents {
   // told to end the account's sessions.
   static constexpr std::size_t kMaxDeletions = 1024;
   std::map<std::uint64_t, ipc::UserRemoved> deletions_;
+  // Confirmed while the router was not running: sent when it is ready.
+  std::vector<ipc::UserRemoved> removals_for_router_;
   DialbackEpochs dialback_;    // the s2s worker's keys; the secret stays here
   ipc::EventPtr epoch_timer_;  // one-shot: the daily epoch, a day after the last one began
 };

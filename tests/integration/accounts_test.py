@@ -6,7 +6,9 @@ logged-in user; and the refusals: another account's username, a malformed reques
 anonymous host."""
 import asyncio
 import os
+import signal
 import subprocess
+import time
 
 import slixmpp
 from slixmpp.exceptions import IqError
@@ -204,6 +206,37 @@ class Accounts(ClientTest):
         self.assertNotEqual(r.returncode, 0)
         self.wait(asyncio.sleep(0.3))
         self.assertTrue(alice.stream_errors.empty())
+
+    def test_xmppctl_deluser_while_the_router_is_down(self):
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        self.wait(asyncio.wait_for(bob.update_roster(f"alice@{HOST}", name="Alice"), 10))
+        bob.disconnect()
+        # A router that dies soon after each start is restarted later each time (0.25, 0.5,
+        # 1, 2 s): the deletion below falls into the last wait.
+        for _ in range(4):
+            pid = self.xmppd.children()["router"]
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while self.xmppd.children().get("router") in (None, pid):
+                self.assertLess(time.monotonic(), deadline, "the router was not restarted")
+                time.sleep(0.02)
+        os.kill(self.xmppd.children()["router"], signal.SIGKILL)
+        r = self.xmppctl("deluser", f"bob@{HOST}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.xmppd.wait_log(r"account bob@chat\.test removed; the router is told when it is back")
+        self.xmppd.wait_log(r"router\[\d+\]: account bob@chat\.test removed: its sessions end", timeout=20)
+        # A new account of the same name starts empty.
+        r = self.xmppctl("adduser", f"bob@{HOST}", "another bob")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        deadline = time.monotonic() + 20
+        while True:
+            new_bob, outcome = self.login(f"bob@{HOST}/desk", "another bob")
+            if outcome == "session" or time.monotonic() > deadline:
+                break
+            self.wait(asyncio.sleep(0.5))  # the router's listener is not back yet
+        self.assertEqual(outcome, "session")
+        roster = self.wait(asyncio.wait_for(new_bob.get_roster(), 10))
+        self.assertEqual(dict(roster["roster"]["items"]), {})
 
 
 if __name__ == "__main__":
