@@ -5,7 +5,9 @@ namespace xmppd::router {
 const std::vector<ModuleFactory>& module_factories() {
   static const std::vector<ModuleFactory> kFactories = {
       make_disco,   make_ping,   make_version, make_time, make_uptime, make_roster, make_offline,
-      make_server_contact_info, make_register,
+      make_server_contact_info, make_register, make_csi_simple,
+      // Last of the message_sent filters: it delivers a <private/> message itself.
+      make_carbons,
   };
   return kFactories;
 }
