@@ -33,5 +33,6 @@ std::unique_ptr<Module> make_bookmarks(const ModuleContext& context);
 // After pep, whose service they use.
 std::unique_ptr<Module> make_vcard_legacy(const ModuleContext& context);
 std::unique_ptr<Module> make_vcard4(const ModuleContext& context);
+std::unique_ptr<Module> make_register(const ModuleContext& context);
 
 }  // namespace xmppd::router
