@@ -27,7 +27,7 @@ class Private(ClientTest):
         certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
         # Named, whether or not it is among the defaults.
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
-                                      'modules_enabled = { "private" }\n')
+                                      'modules_enabled = { "private" }\nmax_user_private_bytes = 4000\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -70,6 +70,7 @@ class Private(ClientTest):
         with self.assertRaises(slixmpp.exceptions.IqError) as caught:
             self.wait(self.query(client, kind, *elements, to=to))
         error = caught.exception.iq.xml.find("{jabber:client}error")
+        self.error_text = caught.exception.iq["error"]["text"]
         conditions = [c.tag[len(STANZAS):] for c in error
                       if c.tag.startswith(STANZAS) and c.tag != STANZAS + "text"]
         return error.get("type"), conditions[0]
@@ -143,12 +144,13 @@ class Private(ClientTest):
 
     def test_the_size_limit_keeps_a_set_all_or_nothing(self):
         alice = self.login(f"alice@{HOST}/phone")
-        big = "x" * 100_000  # max_user_private_bytes is 256 KiB by default
+        big = "x" * 1500  # max_user_private_bytes = 4000, counted as the elements serialized
         self.store(alice, f"<one xmlns='example:big'>{big}</one>")
         self.store(alice, f"<two xmlns='example:big'>{big}</two>")
         # Past the limit: a small element and a big one, neither kept.
         self.assertEqual(self.refused("set", alice, "<small xmlns='example:small'>fits</small>",
                                       f"<three xmlns='example:big'>{big}</three>"), ("modify", "not-acceptable"))
+        self.assertIn("at most 4000 bytes", self.error_text)
         self.assertEqual(self.get(alice, "<small xmlns='example:small'/>").text, None)
         self.assertEqual(self.get(alice, "<three xmlns='example:big'/>").text, None)
         # Replacing an element counts its new size only; removing one makes room.
