@@ -24,6 +24,8 @@ std::unique_ptr<Module> make_uptime(const ModuleContext& context);
 std::unique_ptr<Module> make_roster(const ModuleContext& context);
 std::unique_ptr<Module> make_offline(const ModuleContext& context);
 std::unique_ptr<Module> make_server_contact_info(const ModuleContext& context);
+std::unique_ptr<Module> make_csi_simple(const ModuleContext& context);
+std::unique_ptr<Module> make_carbons(const ModuleContext& context);
 std::unique_ptr<Module> make_blocklist(const ModuleContext& context);
 std::unique_ptr<Module> make_private(const ModuleContext& context);
 
