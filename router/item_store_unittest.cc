@@ -1,6 +1,6 @@
 // The modules' item store on a real SQLite file: items ordered by when they were last written,
-// each limit refused with nothing written, a node trimmed to its newest items, and an
-// account's removal taking its items and nothing else.
+// each limit refused with nothing written, a node trimmed to its newest items, writes kept
+// together, and an account's removal taking its items and nothing else.
 #include "router/item_store.h"
 
 #include <gtest/gtest.h>
@@ -101,6 +101,41 @@ TEST_F(ItemStoreTest, ValuesAreBytesNotText) {
   const std::string binary("a\0b\xff", 4);
   ASSERT_EQ(items_->put(Key{"a@x", "private", "", "k"}, binary, {}), Outcome::kStored);
   EXPECT_EQ(items_->get(Key{"a@x", "private", "", "k"}), binary);
+}
+
+// A block of several JIDs, or a private set of several elements: the writes stand or fall
+// together, with whatever the batch held before left as it was.
+TEST_F(ItemStoreTest, WritesKeptAtomicallyStandOrFallTogether) {
+  ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "before"}, "", {}), Outcome::kStored);
+  const Limits three{.max_items = 3};
+  auto block = [&](std::initializer_list<const char*> jids) {
+    return items_->atomically([&] {
+      for (const char* jid : jids)
+        if (Outcome o = items_->put(Key{"a@x", "blocklist", "", jid}, "", three); o != Outcome::kStored) return o;
+      return Outcome::kStored;
+    });
+  };
+  EXPECT_EQ(block({"1", "2", "3"}), Outcome::kOverQuota);  // the third is one too many
+  EXPECT_EQ(items_->count("a@x", "blocklist", ""), 1u);
+  EXPECT_EQ(block({"1", "2"}), Outcome::kStored);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_EQ(items_->count("a@x", "blocklist", ""), 3u);
+  // A removal inside is undone too.
+  EXPECT_EQ(items_->atomically([&] {
+    EXPECT_EQ(items_->remove(Key{"a@x", "blocklist", "", "1"}), Outcome::kStored);
+    return Outcome::kOverQuota;
+  }),
+            Outcome::kOverQuota);
+  EXPECT_EQ(items_->get(Key{"a@x", "blocklist", "", "1"}), "");
+}
+
+TEST_F(ItemStoreTest, UsersOfAStoreAreThoseWithAnItemInIt) {
+  ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "j"}, "", {}), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "k"}, "", {}), Outcome::kStored);
+  ASSERT_EQ(items_->put(Key{"b@x", "private", "ns", "e"}, "<e/>", {}), Outcome::kStored);
+  EXPECT_EQ(items_->users("blocklist"), (std::vector<std::string>{"a@x"}));
+  ASSERT_EQ(items_->remove_store("a@x", "blocklist"), Outcome::kStored);
+  EXPECT_TRUE(items_->users("blocklist").empty());
 }
 
 }  // namespace

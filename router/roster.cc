@@ -242,7 +242,8 @@ bool Im::outbound_presence(ClientStream& from, const xml::Element& p, const xmpp
 
 void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
   if (!to.has_local()) return;  // the server itself has no presence to share
-  if (network_.presence_filtered(p, to)) return;  // either end blocks the other (XEP-0191)
+  // Either end may block the other (XEP-0191): presence of every type is dropped then.
+  if (network_.presence_filtered(p, to)) return;
   const std::string* type = p.attribute("type");
   std::string t = type ? *type : "";
   const std::string* from_text = p.attribute("from");  // stamped by this server or checked by S2sLink

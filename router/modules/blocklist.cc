@@ -15,7 +15,7 @@
 //    is dropped.
 //  - Blocking a contact subscribed to the user's presence sends it the user's unavailable
 //    presence from each available resource, and unblocking sends the current presence, as
-//    Prosody does.
+//    Prosody does; a subscription request waiting from a contact blocked is dropped.
 // The list is limited to max_blocklist_items JIDs: past it a block is policy-violation
 // (modify), as a full roster is here: a local limit the user meets by unblocking others,
 // not a shortage that retrying later (resource-constraint, type wait) would get past.
@@ -34,6 +34,7 @@
 #include "router/module_table.h"
 #include "router/modules/modules.h"
 #include "router/server.h"
+#include "xml/fragment.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router {
@@ -302,7 +303,29 @@ class Blocklist final : public Module {
       log::notice("blocklist: %s reports %s for %s%s%s", iq.session->full().c_str(), r.jid.c_str(), r.reason.c_str(),
                   r.text.empty() ? "" : ": ", loggable(r.text).c_str());
     tell_contacts(*iq.session, before, after);
+    if (block) drop_requests(bare, before, after);
     push(bare, block, jids);
+  }
+
+  // A subscription request waiting from a JID now blocked would be delivered again at each
+  // login, past the filters, and the user could no longer refuse it (the refusal would be
+  // blocked): it goes, as in Prosody.
+  void drop_requests(const std::string& bare, const JidSet& before, const JidSet& after) {
+    constexpr std::size_t kPage = 64;
+    UserStore& store = server_.store();
+    std::vector<std::string> senders;
+    std::int64_t after_row = 0;
+    for (;;) {
+      const std::vector<UserStore::Request> page = store.subscription_requests(bare, after_row, kPage);
+      for (const UserStore::Request& request : page) {
+        auto stanza = xml::parse_fragment(request.stanza, xmpp::kClientNs, request.stanza.size());
+        auto from = stanza ? xmpp::Jid::parse(stanza->attribute_or("from")) : std::nullopt;
+        if (from && matches(after, *from) && !matches(before, *from)) senders.push_back(from->bare());
+      }
+      if (page.size() < kPage) break;
+      after_row = page.back().rowid;
+    }
+    for (const std::string& sender : senders) store.delete_subscription_request(bare, sender);
   }
 
   // XEP-0191 §3.3 and §3.4: contacts subscribed to the user's presence see the user go when

@@ -5,10 +5,12 @@
 // to service-unavailable, and the server never reveals whether the user stored anything); a
 // reserved namespace (jabber:*, http://jabber.org/*, vcard-temp) is `not-acceptable`; a
 // query with no element, or a get of more than one, is `bad-request` (XEP-0049's "bad
-// format"). Past max_user_private_bytes a set is `not-acceptable` (modify) with the limit in
-// its text: XEP-0049 refuses data it will not keep with that condition, and the client must
-// store less; resource-constraint would be type wait, telling it to try the same set again
-// later, which would fail the same way. A set of several elements is kept all or nothing.
+// format"), and so is a set of elements in more than one namespace (XEP-0049 §2.3: a set
+// may hold several elements of the same namespace). Past max_user_private_bytes a set is
+// `not-acceptable` (modify) with the limit in its text: XEP-0049 refuses data it will not
+// keep with that condition, and the client must store less; resource-constraint would be
+// type wait, telling it to try the same set again later, which would fail the same way. A
+// set of several elements is kept all or nothing.
 #include "router/modules/private.h"
 
 #include <set>
@@ -109,12 +111,16 @@ class Private final : public Module, public PrivateStorage {
     server_.send(result);
   }
 
+  // XEP-0049 §2.3: a set may hold several elements of one namespace.
   void store(const IqRequest& iq, const std::vector<const xml::Element*>& elements) {
-    std::set<std::pair<std::string_view, std::string_view>> keys;
-    for (const xml::Element* e : elements)
-      if (!keys.emplace(e->ns(), e->name()).second)
+    std::set<std::string_view> names;
+    for (const xml::Element* e : elements) {
+      if (e->ns() != elements.front()->ns())
+        return server_.bounce(iq.stanza, "modify", "bad-request", "A set stores elements of one namespace (XEP-0049)");
+      if (!names.insert(e->name()).second)
         return server_.bounce(iq.stanza, "modify", "bad-request",
                               "The element <" + e->name() + " xmlns='" + e->ns() + "'/> is set twice");
+    }
     const std::string bare = iq.to.bare();
     const Outcome outcome = server_.items().atomically([&] {
       for (const xml::Element* e : elements)

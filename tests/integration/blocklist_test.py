@@ -2,7 +2,8 @@
 """The blocklist module (XEP-0191) with spam reports (XEP-0377), with slixmpp clients: the list
 read, changed and pushed to the sessions that asked for it; a blocked JID (bare, full or a
 domain) gets nothing from the user and reaches nothing, whether the user is online or not;
-a subscribed contact sees the user go when blocked and come back when unblocked; reports
+a subscribed contact sees the user go when blocked and come back when unblocked, and a
+request waiting from a contact blocked is dropped; reports
 logged for the administrator; the list's limit, with nothing stored half, and bad input."""
 import asyncio
 import subprocess
@@ -38,7 +39,7 @@ class Blocklist(ClientTest):
             certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
         # Named, whether or not it is among the defaults.
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
-                                      'modules_enabled = { "blocklist" }\n')
+                                      'modules_enabled = { "blocklist" }\nmax_blocklist_items = 20\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nVirtualHost "{OTHER}"\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -48,8 +49,12 @@ class Blocklist(ClientTest):
                                capture_output=True, text=True, timeout=30)
             self.assertEqual(r.returncode, 0, r.stderr)
 
-    def login(self, jid):
+    def login(self, jid, decide=False):
         client = Client(jid, PASSWORD, self.ca_file, "SCRAM-SHA-256")
+        if decide:  # subscription requests answered by hand, not by slixmpp
+            client.auto_authorize = None
+            client.requests = asyncio.Queue()
+            client.add_event_handler("presence_subscribe", lambda p: client.requests.put_nowait(str(p["from"])))
         for plugin in ("xep_0191", "xep_0377"):
             client.register_plugin(plugin)
         client.pushes = asyncio.Queue()
@@ -197,6 +202,21 @@ class Blocklist(ClientTest):
         bob.send_message(mto=f"alice@{HOST}", mbody="friends again", mtype="chat")
         self.assertEqual(self.wait(alice.messages.get())["body"], "friends again")
 
+    def test_a_request_waiting_from_a_contact_blocked_is_dropped(self):
+        bob = self.login(f"bob@{HOST}/desk")
+        bob.send_presence_subscription(pto=f"alice@{HOST}")  # Alice is offline: it waits for her
+        self.settle()
+        alice = self.login(f"alice@{HOST}/phone", decide=True)
+        self.assertEqual(self.wait(alice.requests.get()), f"bob@{HOST}")
+        self.wait(alice["xep_0191"].block([f"bob@{HOST}"], timeout=10))
+        alice.disconnect()
+        self.settle()
+        self.clients.remove(alice)
+        # Without the block the request would come again at each login, until answered.
+        alice = self.login(f"alice@{HOST}/phone", decide=True)
+        self.settle(1)
+        self.assertTrue(alice.requests.empty())
+
     def test_full_jid_and_domain_items_match_as_xep_0191_says(self):
         alice = self.login(f"alice@{HOST}/phone")
         desk = self.login(f"bob@{HOST}/desk")
@@ -239,16 +259,17 @@ class Blocklist(ClientTest):
     def test_the_limit_and_bad_input_store_nothing_half(self):
         alice = self.login(f"alice@{HOST}/phone")
         bob = self.login(f"bob@{HOST}/desk")
-        # max_blocklist_items, 1000 by default.
-        too_many = [f"u{i}@spam.example" for i in range(1001)]
-        self.assertEqual(self.refused(alice["xep_0191"].block(too_many, timeout=30))[:2],
-                         ("modify", "policy-violation"))
+        # max_blocklist_items = 20.
+        too_many = [f"u{i}@spam.example" for i in range(21)]
+        error = self.refused(alice["xep_0191"].block(too_many, timeout=10))
+        self.assertEqual(error[:3], ("modify", "policy-violation",
+                                     "A block list holds at most 20 JIDs; nothing of this block was stored"))
         self.assertEqual(self.blocklist(alice), [])
-        self.wait(alice["xep_0191"].block(too_many[:1000], timeout=30))
-        self.assertEqual(self.refused(alice["xep_0191"].block([too_many[1000], "new@spam.example"], timeout=10))[:2],
+        self.wait(alice["xep_0191"].block(too_many[:20], timeout=10))
+        self.assertEqual(self.refused(alice["xep_0191"].block([too_many[20], "new@spam.example"], timeout=10))[:2],
                          ("modify", "policy-violation"))
         listed = self.blocklist(alice)
-        self.assertEqual(len(listed), 1000)
+        self.assertEqual(len(listed), 20)
         self.assertNotIn("new@spam.example", listed)
         self.wait(alice["xep_0191"].block([too_many[0]], timeout=10))  # already there: no new item
         # Bad input.

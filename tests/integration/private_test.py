@@ -27,7 +27,7 @@ class Private(ClientTest):
         certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
         # Named, whether or not it is among the defaults.
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
-                                      'modules_enabled = { "private" }\n')
+                                      'modules_enabled = { "private" }\nmax_user_private_bytes = 4000\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -70,6 +70,7 @@ class Private(ClientTest):
         with self.assertRaises(slixmpp.exceptions.IqError) as caught:
             self.wait(self.query(client, kind, *elements, to=to))
         error = caught.exception.iq.xml.find("{jabber:client}error")
+        self.error_text = caught.exception.iq["error"]["text"]
         conditions = [c.tag[len(STANZAS):] for c in error
                       if c.tag.startswith(STANZAS) and c.tag != STANZAS + "text"]
         return error.get("type"), conditions[0]
@@ -81,10 +82,10 @@ class Private(ClientTest):
         # Nothing stored: the element asked for, empty.
         empty = self.get(alice, "<prefs xmlns='example:prefs'/>")
         self.assertEqual((empty.tag, len(empty), empty.attrib), ("{example:prefs}prefs", 0, {}))
-        # Two elements in one set; the same namespace under another name is another element.
+        # Two elements of one namespace in one set, each kept by its name.
         self.store(alice, "<prefs xmlns='example:prefs' v='1'><colour>blue</colour></prefs>",
-                   "<storage xmlns='storage:bookmarks'><conference jid='room@muc.test' name='Room'/></storage>")
-        self.store(alice, "<other xmlns='example:prefs'><x>1</x></other>")
+                   "<other xmlns='example:prefs'><x>1</x></other>")
+        self.store(alice, "<storage xmlns='storage:bookmarks'><conference jid='room@muc.test' name='Room'/></storage>")
         prefs = self.get(alice, "<prefs xmlns='example:prefs'/>")
         self.assertEqual((prefs.get("v"), prefs.find("{example:prefs}colour").text), ("1", "blue"))
         self.assertEqual(self.get(alice, "<other xmlns='example:prefs'/>").find("{example:prefs}x").text, "1")
@@ -136,6 +137,8 @@ class Private(ClientTest):
                          ("modify", "bad-request"))  # one element per get
         self.assertEqual(self.refused("set", alice, "<a xmlns='example:a'>1</a>", "<a xmlns='example:a'>2</a>"),
                          ("modify", "bad-request"))  # the same element twice
+        self.assertEqual(self.refused("set", alice, "<a xmlns='example:a'>1</a>", "<b xmlns='example:b'>2</b>"),
+                         ("modify", "bad-request"))  # two namespaces (XEP-0049 §2.3)
         # A set with a reserved element among good ones stores none of them.
         self.assertEqual(self.refused("set", alice, "<a xmlns='example:a'>1</a>", "<x xmlns='jabber:server'/>"),
                          ("modify", "not-acceptable"))
@@ -143,19 +146,20 @@ class Private(ClientTest):
 
     def test_the_size_limit_keeps_a_set_all_or_nothing(self):
         alice = self.login(f"alice@{HOST}/phone")
-        big = "x" * 100_000  # max_user_private_bytes is 256 KiB by default
+        big = "x" * 1500  # max_user_private_bytes = 4000, counted as the elements serialized
         self.store(alice, f"<one xmlns='example:big'>{big}</one>")
         self.store(alice, f"<two xmlns='example:big'>{big}</two>")
         # Past the limit: a small element and a big one, neither kept.
-        self.assertEqual(self.refused("set", alice, "<small xmlns='example:small'>fits</small>",
+        self.assertEqual(self.refused("set", alice, "<small xmlns='example:big'>fits</small>",
                                       f"<three xmlns='example:big'>{big}</three>"), ("modify", "not-acceptable"))
-        self.assertEqual(self.get(alice, "<small xmlns='example:small'/>").text, None)
+        self.assertIn("at most 4000 bytes", self.error_text)
+        self.assertEqual(self.get(alice, "<small xmlns='example:big'/>").text, None)
         self.assertEqual(self.get(alice, "<three xmlns='example:big'/>").text, None)
         # Replacing an element counts its new size only; removing one makes room.
         self.store(alice, f"<two xmlns='example:big'>{big}y</two>")
         self.store(alice, "<one xmlns='example:big'/>")
-        self.store(alice, "<small xmlns='example:small'>fits</small>", f"<three xmlns='example:big'>{big}</three>")
-        self.assertEqual(self.get(alice, "<small xmlns='example:small'/>").text, "fits")
+        self.store(alice, "<small xmlns='example:big'>fits</small>", f"<three xmlns='example:big'>{big}</three>")
+        self.assertEqual(self.get(alice, "<small xmlns='example:big'/>").text, "fits")
         self.assertEqual(len(self.get(alice, "<three xmlns='example:big'/>").text), len(big))
 
 
