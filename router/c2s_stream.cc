@@ -112,6 +112,8 @@ void ClientStream::element(xml::Element element) {
         session_.stream_error("not-authorized", "bind a resource first");
       return;
     case State::kEstablished:
+      // Stream-level elements of extensions (XEP-0352) are the modules'.
+      if (element.ns() != kClientNs && routing_.stream_element(*this, element)) return;
       stanza(std::move(element));
       return;
   }

@@ -114,7 +114,8 @@ struct Hooks {
 
   // A message from a local client, its 'from' stamped, to its parsed 'to' (the sender's
   // bare JID when it had none), before it is routed (XEP-0191 outbound, XEP-0280 sent copies).
-  Filter<ClientStream&, const xml::Element&, const xmpp::Jid&> message_sent;
+  // A filter may change the message (XEP-0280 removes <private/>).
+  Filter<ClientStream&, xml::Element&, const xmpp::Jid&> message_sent;
   // A presence or IQ from a local client to someone else (its parsed 'to'), its 'from'
   // stamped, before it is routed (XEP-0191 outbound). Messages pass message_sent instead.
   Filter<ClientStream&, const xml::Element&, const xmpp::Jid&> stanza_sent;
@@ -132,6 +133,10 @@ struct Hooks {
   // A stanza about to be written to a session whose delivery is filtered
   // (ClientStream::filtered(), XEP-0352): true when the module holds it back.
   Filter<ClientStream&, const xml::Element&> session_delivery;
+  // A top-level element of an established client stream outside jabber:client (a nonza:
+  // XEP-0352's <active/> and <inactive/>): true when a module took it; else it is routed as
+  // a stanza would be.
+  Filter<ClientStream&, const xml::Element&> stream_element;
 };
 
 class Module {

@@ -26,6 +26,7 @@ xml::Element item_element(const UserStore::RosterItem& item, bool removed) {
   if (!item.name.empty()) e.set_attribute("name", item.name);
   e.set_attribute("subscription", item.subscription);
   if (item.ask) e.set_attribute("ask", "subscribe");
+  if (item.approved) e.set_attribute("approved", "true");
   for (const std::string& g : item.groups) {
     xml::Element group(std::string(kRosterNs), "group");
     group.add_text(g);
@@ -319,11 +320,15 @@ Im::Out Im::subscription_out(ClientStream& from, const std::string& type, const 
       if (store_ != nullptr) store_->delete_subscription_request(user, contact);
       return Out::kDrop;
     }
-    // Without a request to answer this would be a pre-approval (RFC 6121 §3.4), which this
-    // server does not offer (and does not advertise): it is ignored, so that a client
-    // cannot grant a subscription nobody asked for.
-    if (!pending_request(user, contact)) return Out::kDrop;
+    // Without a request to answer it is a pre-approval (RFC 6121 §3.4.2): kept in the
+    // roster, and not sent; the contact's request, when it comes, is approved at once.
+    if (!pending_request(user, contact)) {
+      if (mine.approved) return Out::kDrop;
+      mine.approved = true;
+      return saved(mine) ? Out::kDrop : Out::kRefused;
+    }
     mine.subscription = combine(has_to(mine.subscription), true);
+    mine.approved = false;
     if (!saved(mine)) return Out::kRefused;
     if (store_ != nullptr) store_->delete_subscription_request(user, contact);
     return Out::kPass;
@@ -334,8 +339,13 @@ Im::Out Im::subscription_out(ClientStream& from, const std::string& type, const 
     mine.subscription = combine(false, has_from(mine.subscription));
     return saved(mine) ? Out::kPass : Out::kRefused;
   }
-  // unsubscribed: the user withdraws the contact's subscription, or refuses its request.
+  // unsubscribed: the user withdraws the contact's subscription or a pre-approval (RFC 6121
+  // §3.4.3), or refuses its request.
   if (store_ != nullptr) store_->delete_subscription_request(user, contact);
+  if (mine.approved) {
+    mine.approved = false;
+    if (!saved(mine)) return Out::kRefused;
+  }
   if (has_from(mine.subscription)) {
     mine.subscription = combine(has_to(mine.subscription), false);
     return saved(mine) ? Out::kPass : Out::kRefused;
@@ -357,6 +367,16 @@ Im::Outcome Im::subscription_in(const std::string& contact, const std::string& t
   if (type == "subscribe") {
     if (has_from(mine.subscription)) {
       // Already approved: the server answers at once.
+      send(presence(user, contact, "subscribed"));
+      send_presence_of(user, contact, true);
+      return Outcome::kStored;
+    }
+    if (mine.approved) {
+      // Pre-approved (RFC 6121 §3.4.2): approved now, without asking the user again.
+      mine.approved = false;
+      mine.subscription = combine(has_to(mine.subscription), true);
+      const Outcome outcome = save(user, mine);
+      if (outcome != Outcome::kStored) return outcome;
       send(presence(user, contact, "subscribed"));
       send_presence_of(user, contact, true);
       return Outcome::kStored;

@@ -152,6 +152,10 @@ bool Routing::filter_delivery(ClientStream& to, const xml::Element& stanza) {
   return !table_.hooks().session_delivery.run(modules_of(to.domain()), to, stanza);
 }
 
+bool Routing::stream_element(ClientStream& from, const xml::Element& element) {
+  return table_.hooks().stream_element.run(modules_of(from.domain()), from, element);
+}
+
 void Routing::iq_for_server(const xml::Element& iq, const xmpp::Jid& to, ClientStream* session) {
   std::string type = iq.attribute_or("type");
   if (type != "get" && type != "set") {

@@ -72,6 +72,8 @@ class Routing final : private Im::Network, public Server {
   // A stanza for a session whose delivery is filtered (ClientStream::filtered()): false
   // when a module held it back.
   bool filter_delivery(ClientStream& to, const xml::Element& stanza);
+  // A nonza on an established stream (Hooks::stream_element): true when a module took it.
+  bool stream_element(ClientStream& from, const xml::Element& element);
   // The session sent its initial presence: subscription requests and messages kept while it
   // was offline go to it, a batch at a time as its output drains.
   void became_available(ClientStream& stream);

@@ -53,12 +53,15 @@ constexpr std::string_view kSchemaV2[] = {
     "DELETE FROM offline_usage WHERE bare = OLD.bare AND messages <= 0; END",
 };
 
-// Version 3: what the IM modules keep (router/item_store.h), one table for all of them. seq
+// Version 3: what the IM modules keep (router/item_store.h), one table for all of them, and
+// roster pre-approvals. seq
 // orders a node's items by when they were last written: INSERT OR REPLACE gives a rewritten
 // item a new one, so that it becomes the newest (XEP-0060 §7.1.2).
 constexpr std::string_view kSchemaV3[] = {
     "CREATE TABLE item (seq INTEGER PRIMARY KEY AUTOINCREMENT, bare TEXT NOT NULL, store TEXT NOT NULL, "
     "node TEXT NOT NULL, id TEXT NOT NULL, value BLOB NOT NULL, UNIQUE (bare, store, node, id))",
+    // RFC 6121 §3.4: the user approved a subscription before the contact asked for it.
+    "ALTER TABLE roster ADD COLUMN approved INTEGER NOT NULL DEFAULT 0",
 };
 
 // SQLite counts in 64-bit signed integers; a quota past that is no quota.
@@ -118,7 +121,7 @@ std::vector<std::string> split_groups(std::string_view text) {
 
 UserStore::RosterItem item_of(sqlite3_stmt* s) {
   return UserStore::RosterItem{column_text(s, 0), column_text(s, 1), column_text(s, 2), sqlite3_column_int(s, 3) != 0,
-                               split_groups(column_text(s, 4))};
+                               split_groups(column_text(s, 4)), sqlite3_column_int(s, 5) != 0};
 }
 
 }  // namespace
@@ -182,13 +185,13 @@ bool UserStore::prepare_statements(std::string& error) {
       {&select_offline_, "SELECT id, stanza, stored_at FROM offline WHERE bare = ?1 AND id > ?2 ORDER BY id LIMIT ?3"},
       {&delete_offline_id_, "DELETE FROM offline WHERE id = ?1"},
       {&delete_offline_upto_, "DELETE FROM offline WHERE bare = ?1 AND id <= ?2"},
-      {&select_roster_, "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 ORDER BY contact"},
+      {&select_roster_, "SELECT contact, name, subscription, ask, groups, approved FROM roster WHERE bare = ?1 ORDER BY contact"},
       {&select_roster_item_,
-       "SELECT contact, name, subscription, ask, groups FROM roster WHERE bare = ?1 AND contact = ?2"},
+       "SELECT contact, name, subscription, ask, groups, approved FROM roster WHERE bare = ?1 AND contact = ?2"},
       {&count_roster_, "SELECT count(*) FROM roster WHERE bare = ?1"},
       {&upsert_roster_,
-       "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups) VALUES (?1, ?2, ?3, ?4, ?5, "
-       "?6)"},
+       "INSERT OR REPLACE INTO roster (bare, contact, name, subscription, ask, groups, approved) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
       {&delete_roster_, "DELETE FROM roster WHERE bare = ?1 AND contact = ?2"},
       {&select_version_, "SELECT version FROM roster_version WHERE bare = ?1"},
       {&bump_version_,
@@ -394,6 +397,7 @@ UserStore::Outcome UserStore::set_roster_item(std::string_view bare, const Roste
       const Use use(s);
       if (!bind_text(s, 1, bare) || !bind_text(s, 2, item.contact) || !bind_text(s, 3, item.name) ||
           !bind_text(s, 4, item.subscription) || !bind_int(s, 5, item.ask ? 1 : 0) || !bind_text(s, 6, groups) ||
+          !bind_int(s, 7, item.approved ? 1 : 0) ||
           sqlite3_step(s) != SQLITE_DONE)
         return Outcome::kFailed;
     }

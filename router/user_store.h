@@ -27,7 +27,7 @@ class UserStore {
   // Kept in PRAGMA user_version. 2 added the size of each offline message and a row per user
   // with the count and bytes of theirs; open() upgrades a store of version 1 once. A larger
   // number was written by a newer xmppd and is refused rather than misread.
-  // 3 added the items of the IM modules (router/item_store.h).
+  // 3 added the items of the IM modules (router/item_store.h) and roster pre-approvals.
   static constexpr int kSchemaVersion = 3;
 
   // What a write did: kept, refused by a quota, or failed (logged, and rolled back).
@@ -79,6 +79,9 @@ class UserStore {
     std::string subscription = "none";  // none, to, from, both
     bool ask = false;                   // a subscription request of ours is pending
     std::vector<std::string> groups;
+    // Pre-approved (RFC 6121 §3.4): the contact's request will be approved at once. Only
+    // while the contact has no subscription from the user.
+    bool approved = false;
   };
   std::vector<RosterItem> roster(std::string_view bare);
   std::optional<RosterItem> roster_item(std::string_view bare, std::string_view contact);

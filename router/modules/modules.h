@@ -28,5 +28,7 @@ std::unique_ptr<Module> make_blocklist(const ModuleContext& context);
 std::unique_ptr<Module> make_private(const ModuleContext& context);
 std::unique_ptr<Module> make_pep(const ModuleContext& context);
 std::unique_ptr<Module> make_bookmarks(const ModuleContext& context);
+std::unique_ptr<Module> make_csi_simple(const ModuleContext& context);
+std::unique_ptr<Module> make_carbons(const ModuleContext& context);
 
 }  // namespace xmppd::router

@@ -1,6 +1,6 @@
-// roster (RFC 6121 §2): a user's roster, with versioning (XEP-0237) advertised as the stream
-// feature clients look for. Pre-approval (RFC 6121 §3.4) is neither offered nor advertised,
-// as in Prosody: a 'subscribed' nobody asked for is ignored (router/roster.cc).
+// roster (RFC 6121 §2): a user's roster, with versioning (XEP-0237) and subscription
+// pre-approval (RFC 6121 §3.4, in router/roster.cc) advertised as the stream features
+// clients look for, as Prosody does.
 #include "router/c2s_stream.h"
 #include "router/module_table.h"
 #include "router/modules/modules.h"
@@ -18,7 +18,7 @@ class Roster final : public Module {
   }
   void server_features(std::vector<std::string>& features) const override { features.emplace_back(kRosterNs); }
   void stream_features(const HostConfig&, std::string& out) const override {
-    out += "<ver xmlns='urn:xmpp:features:rosterver'/>";
+    out += "<ver xmlns='urn:xmpp:features:rosterver'/><sub xmlns='urn:xmpp:features:pre-approval'/>";
   }
 
  private:
