@@ -12,6 +12,10 @@
 // address it reports: slots per address prefix, a deadline per attempt, delays per account
 // and prefix, per prefix and (shorter) per account after wrong passwords, and a budget of
 // password checks per second.
+//
+// After login, a session's password change or account removal comes with the account token
+// this helper gave with its SaslSuccess (account_tokens.h): the router cannot change an
+// account that did not log in through it.
 #include <event2/event.h>
 
 #include <algorithm>
@@ -20,6 +24,8 @@
 #include <optional>
 #include <set>
 
+#include "auth-helper/account_changes.h"
+#include "auth-helper/account_tokens.h"
 #include "auth-helper/credential_store.h"
 #include "auth-helper/sasl_attempts.h"
 #include "auth-helper/sasl_server.h"
@@ -47,17 +53,25 @@ class AuthHelper final : public runtime::ChildRole {
   bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER; }
 
   bool prepare(runtime::ChildRuntime&, const ipc::Configure& configure, std::string& error) override {
-    reconfigure(configure);
     if (!prepare_scram_crypto()) {
       error = "cannot initialise OpenSSL";
       return false;
     }
+    tokens_ = AccountTokens::generate();
+    if (!tokens_) {
+      error = "cannot make the account token key";
+      return false;
+    }
+    reconfigure(configure);
     return true;
   }
 
   bool prepare_in_chroot(std::string& error) override {
     store_ = CredentialStore::open(kStorePath, error);
-    return store_ != nullptr;
+    if (store_ == nullptr) return false;
+    changes_ = std::make_unique<AccountChanges>(*store_, *tokens_);
+    reconfigure_changes();
+    return true;
   }
 
   void reconfigure(const ipc::Configure& configure) override {
@@ -65,6 +79,7 @@ class AuthHelper final : public runtime::ChildRole {
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
     registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
     if (attempts_) attempts_->set_anonymous_hosts(anonymous_hosts_);
+    reconfigure_changes();
   }
 
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
@@ -78,6 +93,7 @@ class AuthHelper final : public runtime::ChildRole {
           *store_, AttemptLimits{}, [this](const ipc::AuthToRouter& m) { router_->send(m); }, &Clock::now);
       attempts_->set_username_preparation(&xmpp::prepare_localpart);
       attempts_->set_anonymous_hosts(anonymous_hosts_);
+      attempts_->set_account_tokens(tokens_.get());
       timer_.reset(evtimer_new(
           runtime_->base(),
           [](evutil_socket_t, short, void* self) {
@@ -105,6 +121,16 @@ class AuthHelper final : public runtime::ChildRole {
     });
     router_->on(ipc::RouterToAuth::kRegister, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { register_account(m.register_()); });
+    router_->on(ipc::RouterToAuth::kPasswordChange, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      ipc::AuthToRouter reply;
+      *reply.mutable_account_change_result() = changes_->change_password(m.password_change());
+      router_->send(reply);
+    });
+    router_->on(ipc::RouterToAuth::kAccountRemoval, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      ipc::AuthToRouter reply;
+      *reply.mutable_account_change_result() = changes_->remove(m.account_removal());
+      router_->send(reply);
+    });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
@@ -114,6 +140,12 @@ class AuthHelper final : public runtime::ChildRole {
   }
 
  private:
+  void reconfigure_changes() {
+    if (!changes_) return;
+    changes_->set_anonymous_hosts(anonymous_hosts_);
+    changes_->set_iterations(iterations_);
+  }
+
   void account(const ipc::AccountRequest& request) {
     ipc::ChildToParent answer;
     ipc::AccountResult* result = answer.mutable_account_result();
@@ -179,6 +211,8 @@ class AuthHelper final : public runtime::ChildRole {
   }
 
   std::unique_ptr<CredentialStore> store_;
+  std::unique_ptr<AccountTokens> tokens_;  // made at start, never sent anywhere
+  std::unique_ptr<AccountChanges> changes_;
   std::uint32_t iterations_ = kMinIterations;
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;

@@ -116,6 +116,8 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
       reply.mutable_success()->set_attempt(id);
       reply.mutable_success()->set_username(step.username);
       reply.mutable_success()->set_additional_data(step.data);
+      if (tokens_ != nullptr && anonymous_hosts_.count(attempt.host) == 0)
+        reply.mutable_success()->set_account_token(tokens_->issue(attempt.host, step.username));
       if (!attempt.account.empty()) logged_in_.touch(attempt.account_prefix) = now_();
       finish(id);
       send_(reply);

@@ -27,6 +27,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth-helper/account_tokens.h"
 #include "auth-helper/credential_store.h"
 #include "auth-helper/login_limits.h"
 #include "auth-helper/sasl_server.h"
@@ -69,6 +70,8 @@ class SaslAttempts {
 
   void set_anonymous_hosts(std::set<std::string> hosts) { anonymous_hosts_ = std::move(hosts); }
   void set_username_preparation(SaslServer::PrepareUsername prepare) { prepare_ = prepare; }
+  // Each success on a host that is not anonymous carries the account's token from these.
+  void set_account_tokens(const AccountTokens* tokens) { tokens_ = tokens; }
 
   void start(const ipc::SaslStart& start);
   void respond(const ipc::SaslResponse& response);
@@ -117,6 +120,7 @@ class SaslAttempts {
   Now now_;
   std::set<std::string> anonymous_hosts_;
   SaslServer::PrepareUsername prepare_ = nullptr;
+  const AccountTokens* tokens_ = nullptr;
   std::unordered_map<std::uint64_t, Attempt> attempts_;
   AttemptSlots slots_;
   std::list<std::uint64_t> by_deadline_;  // oldest first: the order of their deadlines

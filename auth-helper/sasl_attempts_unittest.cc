@@ -408,5 +408,30 @@ TEST_F(SaslAttemptsTest, MechanismsTheHostDoesNotOffer) {
   EXPECT_EQ(attempts_->in_progress(), 0u);
 }
 
+// The success names the account by its token, which the helper later accepts for exactly
+// that account (account_changes.h); an anonymous login has no account and gets none.
+TEST_F(SaslAttemptsTest, SuccessCarriesTheAccountToken) {
+  make(AttemptLimits{});
+  AccountTokens tokens(std::array<std::uint8_t, AccountTokens::kKeySize>{3});
+  attempts_->set_account_tokens(&tokens);
+  attempts_->set_anonymous_hosts({"guest.example.org"});
+  start(1, "192.0.2.1", "PLAIN", plain("juliet", kPassword));
+  ASSERT_TRUE(sent_.back().has_success());
+  EXPECT_TRUE(tokens.check(kHost, "juliet", sent_.back().success().account_token()));
+  EXPECT_FALSE(tokens.check(kHost, "romeo", sent_.back().success().account_token()));
+  scram_login(2, "192.0.2.1", "romeo", kPassword);
+  ASSERT_TRUE(sent_.back().has_success());
+  EXPECT_TRUE(tokens.check(kHost, "romeo", sent_.back().success().account_token()));
+  ipc::SaslStart anonymous;
+  anonymous.set_attempt(3);
+  anonymous.set_host("guest.example.org");
+  anonymous.set_mechanism("ANONYMOUS");
+  anonymous.set_client_address("192.0.2.1");
+  anonymous.set_has_initial_response(true);
+  attempts_->start(anonymous);
+  ASSERT_TRUE(sent_.back().has_success());
+  EXPECT_TRUE(sent_.back().success().account_token().empty());
+}
+
 }  // namespace
 }  // namespace xmppd::auth

@@ -317,6 +317,25 @@ void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credenti
 
 void Parent::account_result(const ipc::AccountResult& result) {
   if (admin_) admin_->answer(result);
+  auto it = deletions_.find(result.id());
+  if (it == deletions_.end()) return;
+  ipc::UserRemoved removed = std::move(it->second);
+  deletions_.erase(it);
+  if (!result.ok()) return;
+  // The router ends the account's sessions and forgets its data; a router that is not
+  // running now is told once it is back, so that a new account of the name starts empty.
+  ipc::ParentToChild message;
+  *message.mutable_user_removed() = removed;
+  ChildProcess& router = child(ipc::ROLE_ROUTER);
+  if (router.ready() && router.send(message)) return;
+  if (removals_for_router_.size() >= kMaxDeletions) {
+    log::error("too many account removals wait for the router; the data of %s@%s stays",
+               removed.username().c_str(), removed.host().c_str());
+    return;
+  }
+  log::notice("account %s@%s removed; the router is told when it is back", removed.username().c_str(),
+              removed.host().c_str());
+  removals_for_router_.push_back(std::move(removed));
 }
 
 void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
@@ -349,6 +368,14 @@ void Parent::send_listeners(ChildProcess& c) {
 void Parent::child_ready(ChildProcess& c) {
   log::info("%s (pid %d) is ready", c.name(), c.pid());
   connect_links(c.role());
+  if (c.role() != ipc::ROLE_ROUTER) return;
+  std::size_t sent = 0;
+  for (; sent < removals_for_router_.size(); ++sent) {
+    ipc::ParentToChild message;
+    *message.mutable_user_removed() = removals_for_router_[sent];
+    if (!c.send(message)) break;  // gone again: the rest wait for its next start
+  }
+  removals_for_router_.erase(removals_for_router_.begin(), removals_for_router_.begin() + sent);
 }
 
 void Parent::connect_links(ipc::Role role) {
@@ -514,7 +541,15 @@ int Parent::run() {
     if (!auth.ready()) return false;
     ipc::ParentToChild message;
     *message.mutable_account_request() = request;
-    return auth.send(message);
+    if (!auth.send(message)) return false;
+    if (request.operation() == ipc::AccountRequest::OPERATION_DELETE) {
+      // An answer the helper never gives (it died meanwhile) leaves its entry: the oldest go.
+      if (deletions_.size() >= kMaxDeletions) deletions_.erase(deletions_.begin());
+      ipc::UserRemoved& removed = deletions_[request.id()];
+      removed.set_host(request.host());
+      removed.set_username(request.username());
+    }
+    return true;
   });
   std::string error;
   if (!admin_->listen(settings_.data_path + "/control.sock", error))

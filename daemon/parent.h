@@ -6,6 +6,7 @@
 #include <event2/event.h>
 
 #include <array>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,12 @@ class Parent final : public ChildEvents {
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
+  // xmppctl deluser requests at the auth helper, by id: once it confirms one, the router is
+  // told to end the account's sessions.
+  static constexpr std::size_t kMaxDeletions = 1024;
+  std::map<std::uint64_t, ipc::UserRemoved> deletions_;
+  // Confirmed while the router was not running: sent when it is ready.
+  std::vector<ipc::UserRemoved> removals_for_router_;
   DialbackEpochs dialback_;    // the s2s worker's keys; the secret stays here
   ipc::EventPtr epoch_timer_;  // one-shot: the daily epoch, a day after the last one began
 };

@@ -24,6 +24,10 @@ constexpr std::string_view kFailureConditions[] = {
     "not-authorized",
     "temporary-auth-failure",
 };
+// What an AccountChangeResult may say (account_changes.h in the helper).
+constexpr std::string_view kChangeConditions[] = {
+    "internal-server-error", "not-acceptable", "not-allowed", "not-authorized",
+};
 // Real channel binding type names are a few characters (tls-server-end-point is the longest).
 constexpr std::size_t kMaxBindingName = 64;
 
@@ -47,6 +51,11 @@ const char* refused_failure(const ipc::SaslFailure& failure) {
   return nullptr;
 }
 
+bool valid_change_condition(std::string_view condition) {
+  return std::find(std::begin(kChangeConditions), std::end(kChangeConditions), condition) !=
+         std::end(kChangeConditions);
+}
+
 AuthLink::AuthLink(struct event_base* base, std::function<void(std::string_view)> on_violation)
     : base_(base), on_violation_(std::move(on_violation)) {}
 
@@ -66,7 +75,8 @@ void AuthLink::link(UniqueFd sock) {
     if (Waiter* w = take(m.challenge().attempt(), false)) w->sasl_challenge(m.challenge().challenge());
   });
   channel_->on(ipc::AuthToRouter::kSuccess, 0, [this](const ipc::AuthToRouter& m, auto&) {
-    if (Waiter* w = take(m.success().attempt(), true)) w->sasl_success(m.success().username(), m.success().additional_data());
+    if (Waiter* w = take(m.success().attempt(), true))
+      w->sasl_success(m.success().username(), m.success().additional_data(), m.success().account_token());
   });
   channel_->on(ipc::AuthToRouter::kFailure, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::SaslFailure& f = m.failure();
@@ -94,6 +104,22 @@ void AuthLink::link(UniqueFd sock) {
     registrations_.erase(it);
     answer(m.register_result().ok() ? std::string() : m.register_result().condition());
   });
+  channel_->on(ipc::AuthToRouter::kAccountChangeResult, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    const ipc::AccountChangeResult& r = m.account_change_result();
+    auto it = changes_.find(r.query());
+    if (it == changes_.end()) return;
+    auto answer = std::move(it->second);
+    changes_.erase(it);
+    if (r.ok()) {
+      answer({});
+    } else if (valid_change_condition(r.condition())) {
+      answer(r.condition());
+    } else {
+      log::warning("the auth helper's answer to account change %llu is refused: no condition it may give",
+                   static_cast<unsigned long long>(r.query()));
+      answer("internal-server-error");
+    }
+  });
   channel_->start([this](ipc::CloseReason reason, std::string_view detail) {
     if (reason == ipc::CloseReason::kViolation) on_violation_(detail);
     log::info("link to the auth helper closed; pending logins fail until it is back");
@@ -108,6 +134,9 @@ void AuthLink::fail_all() {
   auto registrations = std::move(registrations_);
   registrations_.clear();
   for (auto& [id, answer] : registrations) answer("service-unavailable");
+  auto changes = std::move(changes_);
+  changes_.clear();
+  for (auto& [id, answer] : changes) answer("service-unavailable");
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting)
@@ -162,7 +191,69 @@ void AuthLink::register_account(const std::string& host, const std::string& user
   r->set_username(username);
   r->set_password(password);
   registrations_[id] = std::move(answer);
-  channel_->send(message);
+  if (const char* condition = send_request(message)) {
+    auto it = registrations_.find(id);
+    if (it == registrations_.end()) return;
+    auto unanswered = std::move(it->second);
+    registrations_.erase(it);
+    unanswered(condition);
+  }
+}
+
+// Sends a request that waits for an answer; if it cannot go, the condition to answer with at
+// once rather than never: a password past the channel's record size is not-acceptable.
+const char* AuthLink::send_request(const ipc::RouterToAuth& message) {
+  if (message.ByteSizeLong() > kToAuth.max_record) return "not-acceptable";
+  return channel_->send(message) ? nullptr : "service-unavailable";
+}
+
+std::uint64_t AuthLink::queue_change(ChangeAnswer& answer) {
+  if (!channel_ || !channel_->raw().open()) {
+    answer("service-unavailable");
+    return 0;
+  }
+  if (changes_.size() >= kMaxAccountChanges) {
+    answer("resource-constraint");
+    return 0;
+  }
+  std::uint64_t id = next_query_++;
+  changes_[id] = std::move(answer);
+  return id;
+}
+
+void AuthLink::change_password(const std::string& host, const std::string& username, const std::string& token,
+                               const std::string& password, ChangeAnswer answer) {
+  std::uint64_t id = queue_change(answer);
+  if (id == 0) return;
+  ipc::RouterToAuth message;
+  ipc::PasswordChange* r = message.mutable_password_change();
+  r->set_query(id);
+  r->set_host(host);
+  r->set_username(username);
+  r->set_token(token);
+  r->set_password(password);
+  if (const char* condition = send_request(message)) unqueue_change(id, condition);
+}
+
+void AuthLink::remove_account(const std::string& host, const std::string& username, const std::string& token,
+                              ChangeAnswer answer) {
+  std::uint64_t id = queue_change(answer);
+  if (id == 0) return;
+  ipc::RouterToAuth message;
+  ipc::AccountRemoval* r = message.mutable_account_removal();
+  r->set_query(id);
+  r->set_host(host);
+  r->set_username(username);
+  r->set_token(token);
+  if (const char* condition = send_request(message)) unqueue_change(id, condition);
+}
+
+void AuthLink::unqueue_change(std::uint64_t id, const char* condition) {
+  auto it = changes_.find(id);
+  if (it == changes_.end()) return;
+  auto answer = std::move(it->second);
+  changes_.erase(it);
+  answer(condition);
 }
 
 void AuthLink::abort(std::uint64_t attempt) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "proto/channel.h"
 #include "router_auth.pb.h"
@@ -22,6 +23,8 @@ namespace xmppd::router {
 // its condition must be an RFC 6120 §6.5 one, and an unsupported channel binding type an
 // RFC 5056 cb-name, only with invalid-mechanism.
 const char* refused_failure(const ipc::SaslFailure& failure);
+// Whether `condition`, from the helper's AccountChangeResult, may go into a stanza error.
+bool valid_change_condition(std::string_view condition);
 
 class AuthLink {
  public:
@@ -29,7 +32,10 @@ class AuthLink {
    public:
     virtual ~Waiter() = default;
     virtual void sasl_challenge(const std::string& challenge) = 0;
-    virtual void sasl_success(const std::string& username, const std::string& additional_data) = 0;
+    // `account_token`: what the helper asks for to change this account later (empty on an
+    // anonymous host).
+    virtual void sasl_success(const std::string& username, const std::string& additional_data,
+                              const std::string& account_token) = 0;
     // `unsupported_binding`: set when the client asked for a channel binding type the helper
     // does not support (condition invalid-mechanism): no failed login.
     virtual void sasl_failure(const std::string& condition, const std::string& text,
@@ -50,10 +56,23 @@ class AuthLink {
   // In-band registration; `answer` gets "" on success or a stanza error condition.
   void register_account(const std::string& host, const std::string& username, const std::string& password,
                         std::function<void(const std::string&)> answer);
+  // After login (XEP-0077 §3.3, §3.2), for the account of the session whose SaslSuccess gave
+  // `token`; `answer` gets "" on success or a stanza error condition. At most
+  // kMaxAccountChanges wait for the helper at once; more get resource-constraint.
+  static constexpr std::size_t kMaxAccountChanges = 64;
+  using ChangeAnswer = std::function<void(const std::string&)>;
+  void change_password(const std::string& host, const std::string& username, const std::string& token,
+                       const std::string& password, ChangeAnswer answer);
+  void remove_account(const std::string& host, const std::string& username, const std::string& token,
+                      ChangeAnswer answer);
 
  private:
   using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
   Waiter* take(std::uint64_t attempt, bool final);
+  // The query id the change goes out with, or 0 when it was answered at once.
+  std::uint64_t queue_change(ChangeAnswer& answer);
+  void unqueue_change(std::uint64_t id, const char* condition);
+  const char* send_request(const ipc::RouterToAuth& message);
   void fail_all();
 
   struct event_base* base_;
@@ -64,6 +83,7 @@ class AuthLink {
   std::uint64_t next_query_ = 1;
   std::map<std::uint64_t, std::function<void(std::optional<bool>)>> queries_;
   std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
+  std::map<std::uint64_t, ChangeAnswer> changes_;
 };
 
 }  // namespace xmppd::router

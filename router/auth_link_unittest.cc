@@ -1,6 +1,7 @@
 // What the router takes from the auth helper in a SASL failure: an RFC 6120 condition (it
 // becomes an element in the client's stream), and an unsupported channel binding type only
-// as a cb-name with invalid-mechanism (it goes to the log, and the stream does not count it).
+// as a cb-name with invalid-mechanism (it goes to the log, and the stream does not count it);
+// and what an account change's answer may say.
 #include "router/auth_link.h"
 
 #include <gtest/gtest.h>
@@ -36,6 +37,14 @@ TEST(AuthLinkFailure, UnsupportedChannelBindingOnlyWithInvalidMechanism) {
   EXPECT_NE(refused_failure(failure("invalid-mechanism", "tls-unique\n")), nullptr);
   EXPECT_NE(refused_failure(failure("invalid-mechanism", std::string(65, 'a'))), nullptr);
   EXPECT_EQ(refused_failure(failure("invalid-mechanism", std::string(64, 'a'))), nullptr);
+}
+
+// An account change's refusal becomes a stanza error condition in the client's stream.
+TEST(AuthLinkAccountChange, ConditionsTheHelperMayGive) {
+  for (const char* condition : {"not-authorized", "not-acceptable", "not-allowed", "internal-server-error"})
+    EXPECT_TRUE(valid_change_condition(condition)) << condition;
+  for (const char* condition : {"", "conflict", "not-authorized/><x", "Not-Authorized", "remote-server-not-found"})
+    EXPECT_FALSE(valid_change_condition(condition)) << condition;
 }
 
 }  // namespace

@@ -184,9 +184,11 @@ void ClientStream::sasl_challenge(const std::string& challenge) {
   send_sasl("challenge", challenge.empty() ? "=" : base64_encode(challenge));
 }
 
-void ClientStream::sasl_success(const std::string& username, const std::string& additional_data) {
+void ClientStream::sasl_success(const std::string& username, const std::string& additional_data,
+                                const std::string& account_token) {
   attempt_ = 0;
   username_ = username;
+  account_token_ = account_token;
   bare_ = username + "@" + session_.host();
   state_ = State::kBinding;
   session_.authenticated_as(bare_);

@@ -37,7 +37,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
 
   // AuthLink::Waiter
   void sasl_challenge(const std::string& challenge) override;
-  void sasl_success(const std::string& username, const std::string& additional_data) override;
+  void sasl_success(const std::string& username, const std::string& additional_data,
+                    const std::string& account_token) override;
   void sasl_failure(const std::string& condition, const std::string& text,
                     const std::string& unsupported_binding) override;
 
@@ -56,7 +57,11 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // The account was removed (in band or by xmppctl deluser): the stream ends.
   void account_removed();
 
+  const std::string& username() const { return username_; }
   const std::string& bare() const { return bare_; }
+  // From the auth helper's SaslSuccess: what it asks for to change this account (the
+  // password, its removal). Empty on an anonymous host.
+  const std::string& account_token() const { return account_token_; }
   const std::string& full() const { return full_; }
   const std::string& domain() const { return session_.host(); }
   // Stanzas for this session pass the session_delivery filters first (XEP-0352: a module
@@ -93,6 +98,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   std::uint64_t attempt_ = 0;
   int failures_ = 0;
   std::string username_, bare_, full_;
+  std::string account_token_;
   bool registered_ = false;  // one in-band registration per stream
   // Answers from the auth helper may outlive this stream; they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -22,6 +22,7 @@
 #include "router/user_store.h"
 #include "runtime/child.h"
 #include "stream/service.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::router {
 
@@ -104,6 +105,21 @@ class Router final : public runtime::ChildRole {
   }
 
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
+
+  void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
+    // xmppctl deluser, once the auth helper removed the credentials.
+    control.on(ipc::ParentToChild::kUserRemoved, 0, [this](const ipc::ParentToChild& m, auto&) {
+      const ipc::UserRemoved& removed = m.user_removed();
+      auto username = xmpp::prepare_localpart(removed.username());
+      if (!routing_.is_local(removed.host()) || !username || *username != removed.username()) {
+        log::warning("the parent's UserRemoved names no local account: %s@%s", removed.username().c_str(),
+                     removed.host().c_str());
+        return;
+      }
+      log::notice("account %s@%s removed: its sessions end", removed.username().c_str(), removed.host().c_str());
+      routing_.user_removed(removed.username() + "@" + removed.host());
+    });
+  }
 
  private:
   static void on_commit(evutil_socket_t, short, void* arg) { static_cast<Router*>(arg)->store_->commit(); }

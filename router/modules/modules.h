@@ -24,11 +24,15 @@ std::unique_ptr<Module> make_uptime(const ModuleContext& context);
 std::unique_ptr<Module> make_roster(const ModuleContext& context);
 std::unique_ptr<Module> make_offline(const ModuleContext& context);
 std::unique_ptr<Module> make_server_contact_info(const ModuleContext& context);
+std::unique_ptr<Module> make_csi_simple(const ModuleContext& context);
+std::unique_ptr<Module> make_carbons(const ModuleContext& context);
 std::unique_ptr<Module> make_blocklist(const ModuleContext& context);
 std::unique_ptr<Module> make_private(const ModuleContext& context);
 std::unique_ptr<Module> make_pep(const ModuleContext& context);
 std::unique_ptr<Module> make_bookmarks(const ModuleContext& context);
-std::unique_ptr<Module> make_csi_simple(const ModuleContext& context);
-std::unique_ptr<Module> make_carbons(const ModuleContext& context);
+// After pep, whose service they use.
+std::unique_ptr<Module> make_vcard_legacy(const ModuleContext& context);
+std::unique_ptr<Module> make_vcard4(const ModuleContext& context);
+std::unique_ptr<Module> make_register(const ModuleContext& context);
 
 }  // namespace xmppd::router

@@ -139,6 +139,10 @@ class Pep final : public Module, public PepService {
     return xml::parse_fragment(*value, "", kMaxValue);
   }
   void on_change(Listener listener) override { listeners_.push_back(std::move(listener)); }
+  bool may_read(const std::string& bare, std::string_view node, const std::string& who) override {
+    auto config = config_of(bare, node);
+    return config && may_access(bare, *config, who);
+  }
   Outcome create_node(const std::string& bare, std::string_view node, std::string_view access_model,
                       bool max) override {
     if (config_of(bare, node)) return Outcome::kStored;

@@ -39,6 +39,10 @@ class PepService {
   virtual std::vector<std::pair<std::string, xml::Element>> items(const std::string& bare, std::string_view node) = 0;
   // Told after every publish and retract on any user's node, whoever made it (the owner's
   // client or a module): XEP-0398 follows the avatar, bookmarks the XEP-0402 node.
+  // Whether `who` (a bare JID) may read the items of the user's node by its access model
+  // (XEP-0060 §6.1.3); false when the node does not exist. vcard4 serves the node's item
+  // through an IQ of its own (XEP-0292) and must not show it to more than PEP would.
+  virtual bool may_read(const std::string& bare, std::string_view node, const std::string& who) = 0;
   using Listener = std::function<void(const std::string& bare, std::string_view node, std::string_view id,
                                       const xml::Element* payload /* null: retracted */)>;
   virtual void on_change(Listener listener) = 0;

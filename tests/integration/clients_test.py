@@ -209,12 +209,8 @@ class Clients(ClientTest):
         self.assertTrue(other.messages.empty())
 
     def roster_of(self, client):
-        """The roster as the server has it now (a fresh get, without the version slixmpp would send
-        now that the server offers roster versioning), contact → (subscription, ask)."""
-        iq = client.Iq()
-        iq["type"] = "get"
-        iq.enable("roster")
-        result = self.loop.run_until_complete(asyncio.wait_for(iq.send(), 10))
+        """The roster as the server has it now, contact → (subscription, ask)."""
+        result = self.loop.run_until_complete(asyncio.wait_for(harness.fresh_roster(client), 10))
         items = result["roster"]["items"]
         return {str(jid): (i["subscription"], bool(i["ask"])) for jid, i in items.items()}, result["roster"]["ver"]
 

@@ -187,7 +187,7 @@ class Faults(FederationTest):
         offline = self.receive(dave, 10)
         self.assertEqual((offline["body"], str(offline["from"].bare)), ("kept while the router died", f"alice@{A}"))
         alice = self.login(f"alice@{A}/after", "alice pw")
-        roster = self.wait(alice.get_roster(), 10)["roster"]["items"]
+        roster = self.wait(harness.fresh_roster(alice), 10)["roster"]["items"]
         self.assertIn(f"carol@{A}", {str(j) for j in roster})
         self.assertEqual(roster[f"carol@{A}"]["name"], "Carol")
 

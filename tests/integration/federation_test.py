@@ -170,7 +170,7 @@ class TwoServers(FederationTest):
             user.del_event_handler(event, handler)
 
     def subscription(self, client, contact):
-        roster = self.loop.run_until_complete(asyncio.wait_for(client.get_roster(), 10))
+        roster = self.loop.run_until_complete(asyncio.wait_for(harness.fresh_roster(client), 10))
         return roster["roster"]["items"][contact]["subscription"]
 
     def test_presence_subscription_across_servers_both_ways(self):

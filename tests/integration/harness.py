@@ -51,6 +51,15 @@ def enter_namespace():
                            sys.executable, "-u"] + sys.argv, env)
 
 
+def fresh_roster(client):
+    """A roster get without the version slixmpp sends once it knows one (the server offers
+    roster versioning, XEP-0237): the roster as the server has it now, not "unchanged"."""
+    iq = client.Iq()
+    iq["type"] = "get"
+    iq.enable("roster")
+    return iq.send()
+
+
 def wait_for(predicate, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -217,7 +217,7 @@ class Quotas(ClientTest):
 
     def test_roster_size_is_refused_with_policy_violation_and_kept_items_stay(self):
         victim = self.login(f"victim@{HOST}/phone")
-        self.wait(victim.get_roster())
+        self.wait(harness.fresh_roster(victim))
         for i in range(4):
             self.wait(victim.update_roster(f"friend{i}@{HOST}", name=f"Friend {i}"))
         with self.assertRaises(slixmpp.exceptions.IqError) as refused:
@@ -228,7 +228,7 @@ class Quotas(ClientTest):
                       str(refused.exception.iq))
         # Renaming a kept item still works at the limit.
         self.wait(victim.update_roster(f"friend0@{HOST}", name="Renamed"))
-        items = self.wait(victim.get_roster())["roster"]["items"]
+        items = self.wait(harness.fresh_roster(victim))["roster"]["items"]
         self.assertEqual({str(j): i["name"] for j, i in items.items()},
                          {f"friend0@{HOST}": "Renamed", **{f"friend{i}@{HOST}": f"Friend {i}" for i in range(1, 4)}})
         # A subscription request to a fifth contact would add an item: refused too.
@@ -288,16 +288,18 @@ class Quotas(ClientTest):
         self.assertEqual(self.wait(one.outcome), "session")
         self.xmppd.wait_log(r"stream error conflict: replaced by a new login for this resource")
 
-    def test_subscribed_without_a_request_grants_nothing(self):
-        """No pre-approval (RFC 6121 §3.4): 'subscribed' that answers no request is ignored."""
+    def test_subscribed_without_a_request_is_a_pre_approval_and_grants_nothing_yet(self):
+        """Pre-approval (RFC 6121 §3.4): 'subscribed' that answers no request is kept in the
+        user's roster as approved, and is not sent: the contact gets no subscription until it
+        asks."""
         victim = self.login(f"victim@{HOST}/phone")
         bob = self.login(f"bob@{HOST}/desk")
-        self.wait(victim.get_roster())
+        self.wait(harness.fresh_roster(victim))
         victim.send_presence(pto=f"bob@{HOST}", ptype="subscribed")
         self.loop.run_until_complete(asyncio.sleep(0.5))
-        items = self.wait(victim.get_roster())["roster"]["items"]
-        self.assertNotIn(f"bob@{HOST}", {str(j) for j in items})
-        items = self.wait(bob.get_roster())["roster"]["items"]
+        items = self.wait(harness.fresh_roster(victim))["roster"]["items"]
+        self.assertEqual((items[f"bob@{HOST}"]["subscription"], items[f"bob@{HOST}"]["approved"]), ("none", "true"))
+        items = self.wait(harness.fresh_roster(bob))["roster"]["items"]
         self.assertNotIn(f"victim@{HOST}", {str(j) for j in items})
 
 
