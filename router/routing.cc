@@ -209,10 +209,11 @@ void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
   if (stanza.name() == "presence") {
     im_.inbound_presence(stanza, to);
     // A remote contact's client's presence, for the modules that follow it (XEP-0115 caps
-    // for PEP); a local contact's they see as it is broadcast.
+    // for PEP), unless the user blocked it; a local contact's they see as it is broadcast.
     const Hooks& hooks = table_.hooks();
     std::string type = stanza.attribute_or("type");
-    if (!hooks.presence_received.empty() && (type.empty() || type == "unavailable"))
+    if (!hooks.presence_received.empty() && (type.empty() || type == "unavailable") &&
+        !presence_filtered(stanza, to))
       hooks.presence_received.fire(modules_of(to.domain()), stanza, to);
   } else if (stanza.name() == "iq" && !to.has_resource())
     iq_for_server(stanza, to, nullptr);

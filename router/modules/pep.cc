@@ -99,7 +99,7 @@ class Pep final : public Module, public PepService {
     for (std::string_view f : {"access-open", "access-presence", "access-roster", "access-whitelist", "auto-create",
                                "auto-subscribe", "config-node", "create-nodes", "delete-items", "delete-nodes",
                                "filtered-notifications", "item-ids", "last-published", "persistent-items",
-                               "publish", "publish-options", "retract-items", "retrieve-items"})
+                               "publish", "purge-nodes", "publish-options", "retract-items", "retrieve-items"})
       features.push_back(std::string(kPubsubNs) + "#" + std::string(f));
   }
   void account_items(const std::string& bare, const xmpp::Jid& from, xml::Element& query) override {
@@ -386,11 +386,20 @@ class Pep final : public Module, public PepService {
     if (!iq.from_self()) return fail(iq.stanza, {"auth", "forbidden", "", ""});
     std::string bare = iq.to.bare();
     std::string node = action->attribute_or("node");
-    if (action->name() != "configure" && action->name() != "delete")
+    if (action->name() != "configure" && action->name() != "delete" && action->name() != "purge")
       return fail(iq.stanza, {"cancel", "feature-not-implemented", "unsupported", ""});
     if (node.empty()) return fail(iq.stanza, {"modify", "bad-request", "nodeid-required", ""});
     auto config = config_of(bare, node);
     if (!config) return fail(iq.stanza, {"cancel", "item-not-found", "", ""});
+    if (action->name() == "purge") {
+      if (!iq.set()) return fail(iq.stanza, {"modify", "bad-request", "", ""});
+      if (server_.items().remove_node(bare, kItems, node) != Outcome::kStored)
+        return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
+      server_.send(xmpp::reply(iq.stanza, "result"));
+      xml::Element purge(kEventNs, "purge");
+      purge.set_attribute("node", node);
+      return notify(bare, node, *config, std::move(purge));
+    }
     if (action->name() == "delete") {
       if (!iq.set()) return fail(iq.stanza, {"modify", "bad-request", "", ""});
       xml::Element del(kEventNs, "delete");
@@ -427,6 +436,15 @@ class Pep final : public Module, public PepService {
     server_.send(xmpp::reply(iq.stanza, "result"));
   }
 
+  // A notification: to a local client as any stanza for the user (its block list applies),
+  // else to the other server.
+  void deliver(const xml::Element& m, const xmpp::Jid& to) {
+    if (server_.is_local(to.domain()))
+      server_.to_user(m, to);
+    else
+      server_.send(m);
+  }
+
   xml::Element message(const std::string& bare, xml::Element content) {
     xml::Element m("jabber:client", "message");
     m.set_attribute("from", bare);
@@ -443,7 +461,7 @@ class Pep final : public Module, public PepService {
     xml::Element m = message(bare, std::move(content));
     auto send = [&](const xmpp::Jid& to) {
       m.set_attribute("to", to.full());
-      server_.send(m);
+      deliver(m, to);
     };
     auto local_sessions = [&](const std::string& user) {
       for (ClientStream* s : server_.sessions().resources(user)) {
@@ -484,7 +502,7 @@ class Pep final : public Module, public PepService {
       items.add_child(std::move(item));
       xml::Element m = message(owner, std::move(items));
       m.set_attribute("to", to.full());
-      server_.send(m);
+      deliver(m, to);
     }
   }
 

@@ -244,10 +244,24 @@ class OneServer(PepBase):
         self.assertEqual([i["id"] for i in got["pubsub"]["items"]], ["i3"])  # max_items 1 kept the newest
         self.wait(pubsub.publish(None, LIST, id="secret", payload=payload("secret")))
         self.nothing(self.bob, LIST)
+        # Purge: the items go, the node stays.
+        self.wait(pubsub.purge(None, LIST))
+        got = self.wait(pubsub.get_items(None, LIST))
+        self.assertEqual(len(got["pubsub"]["items"]), 0)
         # Delete.
         self.wait(pubsub.delete_node(None, LIST))
         condition, _ = self.error(pubsub.get_items(None, LIST))
         self.assertEqual(condition, "item-not-found")
+
+    def test_a_contact_who_blocked_the_publisher_gets_nothing(self):
+        self.bob.register_plugin("xep_0191")
+        self.wait(self.bob["xep_0191"].block([f"alice@{A}"]))
+        self.wait(self.alice["xep_0060"].publish(None, LIST, id="hidden", payload=payload("not for bob")))
+        self.event(self.alice, LIST)
+        self.nothing(self.bob, LIST)
+        self.wait(self.bob["xep_0191"].unblock([f"alice@{A}"]))
+        self.wait(self.alice["xep_0060"].publish(None, LIST, id="seen", payload=payload("for bob")))
+        self.assertEqual(self.event(self.bob, LIST)["pubsub_event"]["items"]["item"]["id"], "seen")
 
     def test_limits_and_bad_requests(self):
         pubsub = self.alice["xep_0060"]
