@@ -65,7 +65,4 @@ class Interests {
   std::set<std::string> querying_;                   // verification strings asked for
 };
 
-// XEP-0115 §5.1: the verification string of a disco#info <query/>, hashed with SHA-1.
-std::string caps_ver(const xml::Element& query);
-
 }  // namespace xmppd::router::pep

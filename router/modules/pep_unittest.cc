@@ -2,6 +2,7 @@
 // and as data forms carry them.
 #include <gtest/gtest.h>
 
+#include "router/modules/caps.h"
 #include "router/modules/pep_caps.h"
 #include "router/modules/pep_node.h"
 #include "xml/fragment.h"
