@@ -313,7 +313,6 @@ void ClientStream::stanza(xml::Element stanza) {
     if (available_) {
       const xml::Element* p = stanza.child(kClientNs, "priority");
       priority_ = p != nullptr ? std::clamp(std::atoi(p->text().c_str()), -128, 127) : 0;
-      last_presence_ = stanza;
     }
     if (!available_ && !was_available) return;
     routing_.broadcast(*this, stanza, available_ && !was_available);
@@ -345,7 +344,15 @@ void ClientStream::drained() {
   routing_.drained(*this);
 }
 
-void ClientStream::account_removed() { session_.stream_error("not-authorized", "Account removed"); }
+void ClientStream::revoked(std::string_view why) {
+  // Announced now, while the roster that says to whom is still there (an account being
+  // removed); the stream's end, reported later, then has nothing more to announce.
+  if (available_) {
+    available_ = false;
+    routing_.im().gone(*this);
+  }
+  session_.stream_error("not-authorized", why);
+}
 
 void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
 

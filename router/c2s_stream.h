@@ -54,8 +54,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void pause_reading(bool paused) { session_.pause_reading(paused); }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
-  // The account was removed (in band or by xmppctl deluser): the stream ends.
-  void account_removed();
+  // The login no longer stands: the account was removed (in band or by xmppctl deluser),
+  // or its password changed from another session. The stream ends with not-authorized.
+  void revoked(std::string_view why);
 
   const std::string& username() const { return username_; }
   const std::string& bare() const { return bare_; }
@@ -77,8 +78,10 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void set_interested() { interested_ = true; }
   // Where this session sent directed available presence: told when it goes (RFC 6121 §4.6.3).
   std::set<std::string>& directed() { return directed_; }
-  // The last broadcast presence, as its contacts see it.
+  // The last broadcast presence, as its contacts see it (after the presence_broadcast hooks:
+  // XEP-0153's photo hash is in it).
   xml::Element last_presence() const { return last_presence_; }
+  void set_last_presence(const xml::Element& presence) { last_presence_ = presence; }
 
  private:
   enum class State { kAuthenticating, kBinding, kEstablished };

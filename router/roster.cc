@@ -487,6 +487,14 @@ void Im::initial_presence(ClientStream& stream) {
   }
 }
 
+void Im::unsubscribe_all(const std::string& bare) {
+  if (store_ == nullptr) return;
+  for (const Item& item : store_->roster(bare)) {
+    if (has_to(item.subscription) || item.ask) send(presence(bare, item.contact, "unsubscribe"));
+    if (has_from(item.subscription)) send(presence(bare, item.contact, "unsubscribed"));
+  }
+}
+
 void Im::gone(ClientStream& stream) {
   xml::Element p(std::string(kClientNs), "presence");
   p.set_attribute("from", stream.full());

@@ -55,6 +55,9 @@ class Im {
   void initial_presence(ClientStream& stream);
   // The session ends while available: its contacts see it go.
   void gone(ClientStream& stream);
+  // The account `bare` is being removed: each contact is sent unsubscribe and unsubscribed,
+  // as the subscriptions are, so that both rosters forget them.
+  void unsubscribe_all(const std::string& bare);
 
  private:
   using Item = UserStore::RosterItem;

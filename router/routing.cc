@@ -35,6 +35,20 @@ bool Routing::set_backends(AuthLink* auth, UserStore* store, S2sLink* s2s, std::
   return items_.has_value();
 }
 
+void Routing::send(const xml::Element& stanza) {
+  if (store_ == nullptr || !store_->batch_open() || stanza.name() != "iq" || stanza.attribute_or("type") != "result" ||
+      store_->commit()) {
+    deliver(stanza);
+    return;
+  }
+  xml::Element failed(kClientNs, "iq", {{"type", "error"}});
+  for (const char* name : {"id", "from", "to"})
+    if (const std::string* value = stanza.attribute(name)) failed.set_attribute(name, *value);
+  xml::Element& error = failed.add_child(xml::Element(kClientNs, "error", {{"type", "wait"}}));
+  error.add_child(xml::Element("urn:ietf:params:xml:ns:xmpp-stanzas", "internal-server-error"));
+  deliver(failed);
+}
+
 const HostConfig* Routing::host(std::string_view domain) const {
   auto it = hosts_.find(domain);
   return it == hosts_.end() ? nullptr : &it->second;
@@ -141,6 +155,7 @@ bool Routing::presence_filtered(const xml::Element& presence, const xmpp::Jid& t
 void Routing::broadcast(ClientStream& from, xml::Element& presence, bool initial) {
   const ModuleSet& enabled = modules_of(from.domain());
   table_.hooks().presence_broadcast.fire(enabled, from, presence);
+  if (presence.attribute("type") == nullptr) from.set_last_presence(presence);
   im_.broadcast(from, presence);
   if (!initial) return;
   im_.initial_presence(from);
@@ -240,7 +255,8 @@ void Routing::to_local_user(const xml::Element& stanza, const xmpp::Jid& to) {
   if (to.has_resource()) {
     if (ClientStream* target = sessions_.find(bare, to.resource())) {
       target->deliver(stanza);
-      if (stanza.name() == "message") hooks.message_delivered.fire(enabled, stanza, to, {target});
+      if (stanza.name() == "message" && !hooks.message_delivered.empty())
+        hooks.message_delivered.fire(enabled, stanza, to, {target});
       return;
     }
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.
@@ -436,8 +452,11 @@ void Routing::pump(ClientStream& stream) {
   }
 }
 
+// As Prosody does: the contacts see the account's sessions go and lose their subscriptions
+// both ways, so that an account made later with the same name inherits none of them.
 void Routing::user_removed(const std::string& bare) {
-  for (ClientStream* s : sessions_.resources(bare)) s->account_removed();
+  for (ClientStream* s : sessions_.resources(bare)) s->revoked("Account removed");
+  im_.unsubscribe_all(bare);
   table_.hooks().user_removed.fire(modules_of(bare.substr(bare.find('@') + 1)), bare);
   if (store_ != nullptr && store_->remove_user(bare) != UserStore::Outcome::kStored)
     log::error("the data of removed account %s could not all be removed", bare.c_str());

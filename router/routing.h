@@ -51,7 +51,9 @@ class Routing final : private Im::Network, public Server {
   // Server
   bool is_local(std::string_view domain) const override { return hosts_.count(domain) > 0; }
   const HostConfig* host(std::string_view domain) const override;
-  void send(const xml::Element& stanza) override { deliver(stanza); }
+  // An IQ result may acknowledge a write: what the turn wrote is committed before it leaves,
+  // and it becomes internal-server-error when that fails.
+  void send(const xml::Element& stanza) override;
   void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
               std::string_view text = {}) override;
   void to_user(const xml::Element& stanza, const xmpp::Jid& to) override;

@@ -45,7 +45,6 @@ std::string random_id() {
   return out;
 }
 
-bool truthy(std::string_view v) { return v == "1" || v == "true"; }
 
 // The single element child of `e`, or null.
 const xml::Element* only_child(const xml::Element& e) {
@@ -76,7 +75,15 @@ class Pep final : public Module, public PepService {
       const std::string* from_text = presence.attribute("from");
       if (from_text == nullptr) return;
       std::string_view bare = std::string_view(*from_text).substr(0, from_text->find('/'));
-      if (presence.child(pep::kCapsNs, "c") == nullptr && !interests_.follows(bare)) return;
+      const bool caps = presence.child(pep::kCapsNs, "c") != nullptr;
+      if (!caps && !interests_.follows(bare)) return;
+      // Followed only when it is a contact's: a stranger's directed presences would
+      // otherwise take the budget of followed clients, and make the server ask whomever
+      // they name for its disco#info.
+      if (caps && presence.attribute("type") == nullptr && bare != to.bare()) {
+        auto item = server_.store().roster_item(to.bare(), bare);
+        if (!item || item->subscription == "none") return;
+      }
       auto from = xmpp::Jid::parse(*from_text);
       if (from && from->has_resource()) interests_.presence(presence, *from, to.bare());
     });
@@ -318,7 +325,10 @@ class Pep final : public Module, public PepService {
     if (server_.items().remove({bare, kItems, node, id}) != Outcome::kStored)
       return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
     server_.send(xmpp::reply(iq.stanza, "result"));
-    retracted(bare, node, *config, id, truthy(action.attribute_or("notify")));
+    // Subscribers hear of it unless the owner asks otherwise: the node's pubsub#notify_retract
+    // is on, as in Prosody, and other clients must drop what was retracted (a bookmark).
+    const std::string notify = action.attribute_or("notify", "true");
+    retracted(bare, node, *config, id, notify != "0" && notify != "false");
   }
 
   void retracted(const std::string& bare, const std::string& node, const NodeConfig& config, const std::string& id,
@@ -405,9 +415,11 @@ class Pep final : public Module, public PepService {
       xml::Element del(kEventNs, "delete");
       del.set_attribute("node", node);
       ItemStore& store = server_.items();
-      if (store.remove_node(bare, kItems, node) != Outcome::kStored ||
-          store.remove_node(bare, kConfigs, node) != Outcome::kStored)
-        return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
+      Outcome removed = store.atomically([&] {
+        Outcome items = store.remove_node(bare, kItems, node);
+        return items == Outcome::kStored ? store.remove_node(bare, kConfigs, node) : items;
+      });
+      if (removed != Outcome::kStored) return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
       server_.send(xmpp::reply(iq.stanza, "result"));
       return notify(bare, node, *config, std::move(del));
     }
@@ -428,11 +440,15 @@ class Pep final : public Module, public PepService {
     std::string error;
     if (!pep::apply_form(*form, max_items(), next, error)) return fail(iq.stanza, {"modify", "not-acceptable", "", error});
     ItemStore& store = server_.items();
-    if (store.put({bare, kConfigs, node, ""}, next.serialize(), {}) != Outcome::kStored)
-      return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
-    // Fewer items kept: the oldest go.
-    auto kept = store.items(bare, kItems, node);
-    for (std::size_t i = 0; i + next.max_items < kept.size(); ++i) store.remove({bare, kItems, node, kept[i].id});
+    // The configuration and the items it no longer keeps (the oldest), together.
+    Outcome configured = store.atomically([&] {
+      Outcome outcome = store.put({bare, kConfigs, node, ""}, next.serialize(), {});
+      auto kept = store.items(bare, kItems, node);
+      for (std::size_t i = 0; outcome == Outcome::kStored && i + next.max_items < kept.size(); ++i)
+        outcome = store.remove({bare, kItems, node, kept[i].id});
+      return outcome;
+    });
+    if (configured != Outcome::kStored) return fail(iq.stanza, {"wait", "internal-server-error", "", ""});
     server_.send(xmpp::reply(iq.stanza, "result"));
   }
 

@@ -92,7 +92,13 @@ void Interests::resolved(const std::string& ver, const std::string& hash, const 
     for (auto& [resource, client] : resources) {
       if (client.ver != ver || client.nodes != nullptr) continue;
       auto jid = xmpp::Jid::parse(bare + "/" + resource);
-      if (!jid || (!verified && jid->full() != full)) continue;
+      if (!jid) continue;
+      if (!verified && jid->full() != full) {
+        // Not resolved by this answer: the next presence of the client asks again, rather
+        // than hit "nothing new" with no nodes for as long as it stays.
+        client.ver.clear();
+        continue;
+      }
       client.nodes = nodes;
       for (const std::string& owner : client.owners) due.emplace_back(*jid, owner);
     }

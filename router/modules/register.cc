@@ -63,7 +63,11 @@ class Register final : public Module {
       pending_.erase(full);
       if (!condition.empty()) return server_.bounce(request, error_type(condition), condition);
       server_.send(xmpp::reply(request, "result"));
-      if (remove) server_.user_removed(bare);  // every session, this one too, after its result
+      if (remove) return server_.user_removed(bare);  // every session, this one too, after its result
+      // A password changed ends the account's other logins, as Prosody does: a session
+      // opened with the old password (a stolen one) does not outlive it.
+      for (ClientStream* other : server_.sessions().resources(bare))
+        if (other->full() != full) other->revoked("Password changed");
     };
     if (remove)
       server_.auth().remove_account(session->domain(), session->username(), session->account_token(), std::move(answer));

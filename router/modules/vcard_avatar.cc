@@ -143,8 +143,11 @@ VcardStore::Result VcardStore::store(const std::string& bare, const xml::Element
   const std::size_t max = server_.quotas().vcard_bytes;
   if (max > 0 && text.size() > max) return too_large(why);
   ItemStore& items = server_.items();
-  ItemStore::Outcome outcome = items.put(vcard_key(bare), text, limits());
-  if (outcome == ItemStore::Outcome::kStored) outcome = items.put(hash_key(bare), hash, limits());
+  // The vCard and its photo's hash together, or neither.
+  ItemStore::Outcome outcome = items.atomically([&] {
+    ItemStore::Outcome put = items.put(vcard_key(bare), text, limits());
+    return put == ItemStore::Outcome::kStored ? items.put(hash_key(bare), hash, limits()) : put;
+  });
   if (outcome == ItemStore::Outcome::kStored) return Result::kStored;
   if (outcome == ItemStore::Outcome::kOverQuota) return too_large(why);
   return Result::kFailed;

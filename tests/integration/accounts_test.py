@@ -102,6 +102,40 @@ class Accounts(ClientTest):
                 self.assertEqual(outcome, "session")
         self.assertTrue(alice.stream_errors.empty())
 
+    def test_password_change_ends_the_accounts_other_sessions(self):
+        """A login made with the old password (perhaps a stolen one) does not outlive it."""
+        phone, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        laptop, _ = self.login(f"alice@{HOST}/laptop", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        self.wait(asyncio.wait_for(phone["xep_0077"].change_password("alice's new secret"), 10))
+        error = self.wait(asyncio.wait_for(laptop.stream_errors.get(), 10))
+        self.assertEqual(error, ("not-authorized", "Password changed"))
+        self.wait(asyncio.sleep(0.3))
+        self.assertTrue(phone.stream_errors.empty())
+        self.assertTrue(bob.stream_errors.empty())
+
+    def test_contacts_see_a_removed_account_go_and_lose_their_subscriptions(self):
+        alice, _ = self.login(f"alice@{HOST}/phone", "alice's secret")
+        bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
+        online = asyncio.get_event_loop().create_future()
+        bob.add_event_handler("got_online", lambda p: online.set_result(True)
+                              if str(p["from"]).startswith("alice@") and not online.done() else None)
+        alice.send_presence()
+        # slixmpp approves and subscribes back on its own: both ways.
+        bob.send_presence_subscription(pto=f"alice@{HOST}")
+        self.wait(asyncio.wait_for(online, 10))
+        self.wait(asyncio.sleep(0.3))
+        items = self.wait(asyncio.wait_for(harness.fresh_roster(bob), 10))["roster"]["items"]
+        self.assertEqual(items[f"alice@{HOST}"]["subscription"], "both")
+        offline = asyncio.get_event_loop().create_future()
+        bob.add_event_handler("got_offline", lambda p: offline.set_result(str(p["from"])) if not offline.done() else None)
+        r = self.xmppctl("deluser", f"alice@{HOST}")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.wait(asyncio.wait_for(offline, 10)), f"alice@{HOST}/phone")
+        self.wait(asyncio.sleep(0.3))
+        items = self.wait(asyncio.wait_for(harness.fresh_roster(bob), 10))["roster"]["items"]
+        self.assertEqual((items[f"alice@{HOST}"]["subscription"], bool(items[f"alice@{HOST}"]["ask"])), ("none", False))
+
     def test_password_change_refusals(self):
         bob, _ = self.login(f"bob@{HOST}/desk", "bob's secret")
         # Another account's username (XEP-0077 §3.3: not-authorized).

@@ -201,6 +201,13 @@ class Vcards(ClientTest):
         self.assertEqual(self.photo_in_presence(watcher, alice, "no vcard"), "0" * 40)
         self.iq(alice, "set", vcard_with_photo(PHOTO))
         self.assertEqual(self.photo_in_presence(watcher, alice, "photo"), hashlib.sha1(PHOTO).hexdigest())
+        # A session that comes later gets that presence as it was broadcast, hash included
+        # (what probe answers and new subscribers get too).
+        late = self.login("alice", "late")
+        self.barrier(late)
+        kept = [p for p in late.inbox if str(p["from"]) == f"alice@{HOST}/phone"]
+        self.assertEqual(len(kept), 1, [str(p) for p in late.inbox])
+        self.assertEqual(kept[0].xml.findtext(q(NS_VCARD_UPDATE, "x/photo")), hashlib.sha1(PHOTO).hexdigest())
         # Folded base64 (RFC 2426) is the same photo.
         folded = base64.encodebytes(OTHER_PHOTO).decode()
         self.iq(alice, "set", f"<vCard xmlns='{NS_VCARD}'><PHOTO><TYPE>image/png</TYPE><BINVAL>{folded}"
