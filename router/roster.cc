@@ -240,15 +240,15 @@ bool Im::outbound_presence(ClientStream& from, const xml::Element& p, const xmpp
   return send(p);
 }
 
-void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
-  if (!to.has_local()) return;  // the server itself has no presence to share
+bool Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
+  if (!to.has_local()) return false;  // the server itself has no presence to share
   // Either end may block the other (XEP-0191): presence of every type is dropped then.
-  if (network_.presence_filtered(p, to)) return;
+  if (network_.presence_filtered(p, to)) return false;
   const std::string* type = p.attribute("type");
   std::string t = type ? *type : "";
   const std::string* from_text = p.attribute("from");  // stamped by this server or checked by S2sLink
   auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
-  if (!from) return;
+  if (!from) return false;
   if (t == "subscribe" || t == "subscribed" || t == "unsubscribe" || t == "unsubscribed") {
     // A request that could not be kept goes back to its sender, local or remote: past the
     // user's quota, or the store failed (and the sender may try again later).
@@ -265,6 +265,7 @@ void Im::inbound_presence(const xml::Element& p, const xmpp::Jid& to) {
   } else {
     deliver_to_available(to.bare(), p);
   }
+  return true;
 }
 
 // RFC 6121 §3: the user's roster changes, then the stanza, stamped with the user's bare JID,

@@ -48,7 +48,8 @@ class Im {
   bool outbound_presence(ClientStream& from, const xml::Element& presence, const xmpp::Jid& to);
   // A presence for a local user from anyone, local or remote, its 'from' trusted: the
   // recipient's half of a subscription change, a probe answered, or presence delivered.
-  void inbound_presence(const xml::Element& presence, const xmpp::Jid& to);
+  // False when it was not for a user, or a filter (XEP-0191) stopped it.
+  bool inbound_presence(const xml::Element& presence, const xmpp::Jid& to);
   void broadcast(ClientStream& from, const xml::Element& presence);
   // First available presence of a session: probes answered, waiting requests delivered.
   // Pending subscription requests are delivered separately, paced (Routing::became_available).

@@ -222,13 +222,12 @@ void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
     return;
   }
   if (stanza.name() == "presence") {
-    im_.inbound_presence(stanza, to);
     // A remote contact's client's presence, for the modules that follow it (XEP-0115 caps
     // for PEP), unless the user blocked it; a local contact's they see as it is broadcast.
+    if (!im_.inbound_presence(stanza, to)) return;
     const Hooks& hooks = table_.hooks();
     std::string type = stanza.attribute_or("type");
-    if (!hooks.presence_received.empty() && (type.empty() || type == "unavailable") &&
-        !presence_filtered(stanza, to))
+    if (!hooks.presence_received.empty() && (type.empty() || type == "unavailable"))
       hooks.presence_received.fire(modules_of(to.domain()), stanza, to);
   } else if (stanza.name() == "iq" && !to.has_resource())
     iq_for_server(stanza, to, nullptr);

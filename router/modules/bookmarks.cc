@@ -136,6 +136,13 @@ class Bookmarks final : public Module {
       auto jid = xmpp::Jid::parse(c->attribute_or("jid"));
       if (jid) wanted.insert_or_assign(jid->full(), from_legacy(*c));
     }
+    // More than a node keeps (pep_max_items): the node is left as it is rather than cut to
+    // its newest, which the next change on its side would then write back over storage.
+    if (wanted.size() > server_.quotas().pep_items) {
+      log::notice("bookmarks of %s: %zu conferences, more than pep_max_items; the XEP-0402 node is not updated",
+                  bare.c_str(), wanted.size());
+      return;
+    }
     if (pep_->create_node(bare, kNode, "whitelist", true) != PepService::Outcome::kStored) {
       log::error("bookmarks of %s: the XEP-0402 node could not be created", bare.c_str());
       return;
