@@ -18,6 +18,7 @@
 
 #include <bitset>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -129,7 +130,7 @@ struct Hooks {
   Filter<const xml::Element&, const xmpp::Jid&, const xmpp::Jid&> presence_from_user;
   // A message for a local user (`to`, a bare or full JID) was delivered to these sessions
   // (none: kept offline, or dropped): XEP-0280 received copies.
-  Event<const xml::Element&, const xmpp::Jid&, const std::vector<ClientStream*>&> message_delivered;
+  Event<const xml::Element&, const xmpp::Jid&, std::span<ClientStream* const>> message_delivered;
   // A stanza about to be written to a session whose delivery is filtered
   // (ClientStream::filtered(), XEP-0352): true when the module holds it back.
   Filter<ClientStream&, const xml::Element&> session_delivery;

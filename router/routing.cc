@@ -254,8 +254,7 @@ void Routing::to_local_user(const xml::Element& stanza, const xmpp::Jid& to) {
   if (to.has_resource()) {
     if (ClientStream* target = sessions_.find(bare, to.resource())) {
       target->deliver(stanza);
-      if (stanza.name() == "message" && !hooks.message_delivered.empty())
-        hooks.message_delivered.fire(enabled, stanza, to, {target});
+      if (stanza.name() == "message") hooks.message_delivered.fire(enabled, stanza, to, std::span(&target, 1));
       return;
     }
     // RFC 6121 §8.5.3.2: a message for an unavailable resource is treated as for the bare JID.

@@ -90,7 +90,7 @@ class Carbons final : public Module {
       return sent(from, message, to);
     });
     hooks.message_delivered.add(
-        *this, [this](const xml::Element& message, const xmpp::Jid& to, const std::vector<ClientStream*>& targets) {
+        *this, [this](const xml::Element& message, const xmpp::Jid& to, std::span<ClientStream* const> targets) {
           received(message, to, targets);
         });
     hooks.session_ended.add(*this, [this](ClientStream& stream) { forget(stream); });
@@ -152,7 +152,7 @@ class Carbons final : public Module {
 
   // A message for a local user, delivered to `targets`: the user's other carbon-enabled
   // sessions get a copy (§7).
-  void received(const xml::Element& message, const xmpp::Jid& to, const std::vector<ClientStream*>& targets) {
+  void received(const xml::Element& message, const xmpp::Jid& to, std::span<ClientStream* const> targets) {
     if (delivering_private_ || enabled_.empty()) return;
     std::string bare = to.bare();
     const auto* sessions = enabled_sessions(bare);
