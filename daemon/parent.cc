@@ -182,8 +182,6 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.authentication == "anonymous") c.mutable_router()->add_anonymous_hosts(host.name);
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
-        // Still sent for a router that reads version_hosts rather than host_modules.
-        if (host.module_enabled("version")) c.mutable_router()->add_version_hosts(host.name);
         *c.mutable_router()->add_host_modules() = host_modules(host);
         if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
           c.mutable_router()->add_s2s_hosts(host.name);
