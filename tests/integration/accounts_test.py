@@ -38,10 +38,7 @@ class AccountClient(Client):
 class Accounts(ClientTest):
     def setUp(self):
         super().setUp()
-        for host in (HOST, ANONYMOUS_HOST, NO_REGISTER_HOST):
-            key, cert = self.ca.issue(host, "ec")
-            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates(HOST, ANONYMOUS_HOST, NO_REGISTER_HOST)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n'
                                 f'VirtualHost "{ANONYMOUS_HOST}"\nauthentication = "anonymous"\n'

@@ -33,10 +33,7 @@ def condition(stanza):
 class Blocklist(ClientTest):
     def setUp(self):
         super().setUp()
-        for host in (HOST, OTHER):
-            key, cert = self.ca.issue(host, "ec")
-            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates(HOST, OTHER)
         # Named, whether or not it is among the defaults.
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                       'modules_enabled = { "blocklist" }\nmax_blocklist_items = 20\n')

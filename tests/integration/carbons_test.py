@@ -73,9 +73,7 @@ class Client(slixmpp.ClientXMPP):
 class Carbons(ClientTest):
     def setUp(self):
         super().setUp()
-        key, cert = self.ca.issue(HOST, "ec")
-        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates(HOST)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
         self.xmppd = self.server(config).start()

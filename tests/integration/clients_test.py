@@ -58,6 +58,13 @@ class ClientTest(IntegrationTest):
         certs.write(self.ca_file, self.ca.pem())
         self.clients = []
 
+    def issue_host_certificates(self, *hosts):
+        """A certificate and key from the test CA for each host, in workdir/certs."""
+        for host in hosts:
+            key, cert = self.ca.issue(host, "ec")
+            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
+            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+
     def tearDown(self):
         for c in self.clients:
             c.disconnect()

@@ -53,10 +53,7 @@ def serverinfo(info):
 class ModulesConfig(ClientTest):
     def setUp(self):
         super().setUp()
-        for host in ("a.test", "b.test", "c.test"):
-            key, cert = self.ca.issue(host, "ec")
-            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates("a.test", "b.test", "c.test")
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
         config = config.replace('VirtualHost "localhost"\n', HOSTS)
         self.xmppd = self.server(config).start()

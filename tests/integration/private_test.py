@@ -22,9 +22,7 @@ STANZAS = "{urn:ietf:params:xml:ns:xmpp-stanzas}"
 class Private(ClientTest):
     def setUp(self):
         super().setUp()
-        key, cert = self.ca.issue(HOST, "ec")
-        certs.write(f"{self.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{self.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates(HOST)
         # Named, whether or not it is among the defaults.
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                       'modules_enabled = { "private" }\nmax_user_private_bytes = 4000\n')

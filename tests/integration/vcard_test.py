@@ -86,10 +86,7 @@ class Client(slixmpp.ClientXMPP):
 class Vcards(ClientTest):
     def setUp(self):
         super().setUp()
-        for host in (HOST, NO_PEP_HOST):
-            key, cert = self.ca.issue(host, "ec")
-            certs.write(f"{self.workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{self.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        self.issue_host_certificates(HOST, NO_PEP_HOST)
         # A small vCard limit, reached quickly (xmppd.conf(5): max_user_vcard_bytes).
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                             f"max_user_vcard_bytes = {VCARD_LIMIT}\n")
