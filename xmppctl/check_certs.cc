@@ -92,13 +92,21 @@ void check_pair(const config::HostSettings& host, const std::string& services, c
   check_chain(chain, services.find("c2s") != std::string::npos ? host.c2s_ssl : host.s2s_ssl, host.name, subject, out);
 }
 
+// The host that daemon/credentials.cc's warning "no certificate for HOST in ..." is about.
+std::string host_named_in(const config::Settings& s, const std::string& warning) {
+  for (const config::HostSettings& h : s.hosts)
+    if (warning.find(" for " + h.name + " ") != std::string::npos) return h.name;
+  return "";
+}
+
 }  // namespace
 
 void check_certs(const Context& context, Findings& out) {
   const config::Settings& s = context.settings;
   parent::OpenCredentials credentials = parent::open_credentials(s);
   credentials.files.clear();  // the parent's descriptors; read again here by path
-  for (const std::string& w : credentials.warnings) out.push_back({Level::kError, "certs", "", w});
+  // A host without a certificate cannot do TLS, which c2s and s2s require: an error here.
+  for (const std::string& w : credentials.warnings) out.push_back({Level::kError, "certs", host_named_in(s, w), w});
   for (const std::string& e : credentials.errors) out.push_back({Level::kError, "certs", "", e});
   // (host, certificate, key) -> "c2s", "c2s+s2s": one set of findings per distinct pair.
   std::map<std::tuple<std::string, std::string, std::string>, std::string> pairs;
