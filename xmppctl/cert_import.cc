@@ -80,6 +80,15 @@ bool write_atomically(const std::string& path, const std::string& bytes, mode_t 
   return ok;
 }
 
+// The expiry date of the installed certificate if it is valid longer than the candidate, else "".
+std::string installed_outlives(const std::string& installed, const std::string& candidate) {
+  CertificateChain now, next;
+  std::string error;
+  if (!regular_file(installed) || !read_chain(installed, now, error) || !read_chain(candidate, next, error)) return "";
+  if (ASN1_TIME_compare(X509_get0_notAfter(now.leaf()), X509_get0_notAfter(next.leaf())) <= 0) return "";
+  return expiry_date(now.leaf());
+}
+
 struct Choice {
   CandidatePair pair;
   bool found = false;
@@ -112,6 +121,13 @@ Installed install(const config::Settings& s, const std::string& host, const Cand
   if (same) {
     scrub(key);
     out.push_back({Level::kOk, "import", host, cert_to + " is already " + from.certificate});
+    return Installed::kUnchanged;
+  }
+  // Never a step back: an older copy left in a directory does not replace a renewed certificate.
+  if (std::string later = installed_outlives(cert_to, from.certificate); !later.empty()) {
+    scrub(key);
+    out.push_back({Level::kOk, "import", host, "kept " + cert_to + ": it is valid until " + later + ", longer than " +
+                                                   from.certificate});
     return Installed::kUnchanged;
   }
   // Each file is replaced whole; the server is asked to reload only once both are in place,

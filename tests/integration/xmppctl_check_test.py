@@ -145,7 +145,7 @@ dns_transparent_zones = {{ "test" }}
         """A hosts file only root may read is out of the lookup child's reach: it has become xmppd_user."""
         hosts = os.path.join(self.workdir, "private-hosts")
         certs.write(hosts, b"127.0.0.1 good.test\n", 0o600)
-        config = self.write_config(["good.test"], f'dns_hosts = "{hosts}"\ndns_forwarders = {{ "127.0.0.1" }}')
+        config = self.write_config(["good.test"], f'dns_hosts = "{hosts}"')
         code, findings, _ = self.xmppctl(config, "check", "dns")
         self.assertEqual(code, 1, findings)
         self.assertEqual(self.find(findings, "resolver", hosts), "error")
@@ -199,6 +199,14 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(code, 0, findings)
         self.assertEqual(self.find(findings, "a.test", "is already"), "ok")
         self.assertFalse(any(f["subject"] == "reload" for f in findings))
+
+        # An older certificate elsewhere never replaces the one installed.
+        stale = os.path.join(self.workdir, "stale")
+        self.issue_into(stale, "a.test", days=10)
+        code, findings, _ = self.xmppctl(config, "cert", "import", stale)
+        self.assertEqual(code, 0, findings)
+        self.assertEqual(self.find(findings, "a.test", "kept"), "ok")
+        self.assertEqual(self.served_certificate("a.test"), new_der)
 
     def served_certificate(self, host):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
