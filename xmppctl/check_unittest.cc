@@ -74,9 +74,10 @@ HostDns dns_with(std::vector<s2s::SrvRecord> client_srv) {
   return dns;
 }
 
-std::vector<XmppService> client_services(std::vector<int> direct_tls = {}) {
-  return {{"_xmpp-client._tcp", "c2s_ports", {5222}, 5222},
-          {"_xmpps-client._tcp", "c2s_direct_tls_ports", direct_tls, 0}};
+std::vector<XmppService> client_services(std::vector<int> direct_tls = {},
+                                         std::vector<std::string> interfaces = {"*", "::"}) {
+  return {{"_xmpp-client._tcp", "c2s_ports", {5222}, 5222, "c2s_interfaces", interfaces},
+          {"_xmpps-client._tcp", "c2s_direct_tls_ports", direct_tls, 0, "c2s_interfaces", interfaces}};
 }
 
 Findings judged(const HostDns& dns, const std::vector<XmppService>& services) {
@@ -122,6 +123,14 @@ TEST(CheckDns, DirectTlsPortsWithoutSrvAreAWarning) {
   ASSERT_EQ(f.size(), 2u);
   EXPECT_EQ(f[1].level, Level::kWarning);
   EXPECT_EQ(f[1].subject, "_xmpps-client._tcp.a.test");
+}
+
+TEST(CheckDns, AnAddressOfOursThatXmppdDoesNotListenOnIsAnError) {
+  Findings f = judged(dns_with({{0, 5, 5222, "a.test"}}), client_services({}, {"::1"}));
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].level, Level::kError);
+  EXPECT_NE(f[0].message.find("not in c2s_interfaces { ::1 }"), std::string::npos);
+  EXPECT_EQ(judged(dns_with({{0, 5, 5222, "a.test"}}), client_services({}, {"127.0.0.1"}))[0].level, Level::kOk);
 }
 
 TEST(CheckDns, LookupFailureIsAnError) {

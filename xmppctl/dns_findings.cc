@@ -25,10 +25,19 @@ const char* failure(s2s::DnsStatus status) {
   return status == s2s::DnsStatus::kBogus ? "failed DNSSEC validation" : "failed (no answer or SERVFAIL)";
 }
 
+// Whether xmppd listens on `address` (text form) for a service bound to `interfaces`.
+bool listens_on(const std::string& address, const std::vector<std::string>& interfaces) {
+  bool v6 = address.find(':') != std::string::npos;
+  for (const std::string& i : interfaces)
+    if (i == address || (i == "*" && !v6) || (i == "::" && v6)) return true;
+  return false;
+}
+
 // Where `name` points, judged: no address is an error, addresses of other machines a warning
-// (a NAT or a proxy in front of xmppd may be intended), one of ours is fine.
-void judge_target(const HostDns& dns, const std::string& subject, const std::string& name, int port,
-                  const std::set<std::string>& local, Findings& out) {
+// (a NAT or a proxy in front of xmppd may be intended), one of ours that xmppd does not listen
+// on an error, one it listens on fine.
+void judge_target(const HostDns& dns, const XmppService& service, const std::string& subject, const std::string& name,
+                  int port, const std::set<std::string>& local, Findings& out) {
   auto it = dns.addresses.find(name);
   std::string where = name + " port " + std::to_string(port);
   if (it == dns.addresses.end() || it->second.status == s2s::DnsStatus::kNoRecords) {
@@ -41,8 +50,14 @@ void judge_target(const HostDns& dns, const std::string& subject, const std::str
   }
   const std::vector<std::string>& addresses = it->second.addresses;
   bool here = std::any_of(addresses.begin(), addresses.end(), [&](const std::string& a) { return local.count(a) > 0; });
-  if (here)
+  bool served = std::any_of(addresses.begin(), addresses.end(),
+                            [&](const std::string& a) { return local.count(a) > 0 && listens_on(a, service.interfaces); });
+  if (served)
     out.push_back({Level::kOk, "dns", subject, where + " (" + join(addresses) + "): this machine"});
+  else if (here)
+    out.push_back({Level::kError, "dns", subject,
+                   where + " (" + join(addresses) + "): this machine, but not in " + service.interfaces_option + " { " +
+                       join(service.interfaces) + " }"});
   else
     out.push_back({Level::kWarning, "dns", subject,
                    where + " (" + join(addresses) + "): not an address of this machine"});
@@ -72,7 +87,7 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
     }
     out.push_back({Level::kOk, "dns", subject, "no SRV record: peers use " + dns.host + " port " +
                                                    std::to_string(service.fallback_port)});
-    judge_target(dns, subject, dns.host, service.fallback_port, local, out);
+    judge_target(dns, service, subject, dns.host, service.fallback_port, local, out);
     return;
   }
   // RFC 2782: a single record with the target "." says the service is not offered.
@@ -91,7 +106,7 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
                          service.ports_option + " " + ports_text(service.ports)});
       continue;
     }
-    judge_target(dns, subject, record.target, record.port, local, out);
+    judge_target(dns, service, subject, record.target, record.port, local, out);
   }
 }
 
@@ -99,12 +114,13 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
 
 std::vector<XmppService> services_of(const config::Settings& s, const config::HostSettings& host) {
   std::vector<XmppService> out = {
-      {"_xmpp-client._tcp", "c2s_ports", s.c2s_ports, 5222},
-      {"_xmpps-client._tcp", "c2s_direct_tls_ports", s.c2s_direct_tls_ports, 0},
+      {"_xmpp-client._tcp", "c2s_ports", s.c2s_ports, 5222, "c2s_interfaces", s.c2s_interfaces},
+      {"_xmpps-client._tcp", "c2s_direct_tls_ports", s.c2s_direct_tls_ports, 0, "c2s_interfaces", s.c2s_interfaces},
   };
   if (host.module_enabled("s2s")) {
-    out.push_back({"_xmpp-server._tcp", "s2s_ports", s.s2s_ports, 5269});
-    out.push_back({"_xmpps-server._tcp", "s2s_direct_tls_ports", s.s2s_direct_tls_ports, 0});
+    out.push_back({"_xmpp-server._tcp", "s2s_ports", s.s2s_ports, 5269, "s2s_interfaces", s.s2s_interfaces});
+    out.push_back(
+        {"_xmpps-server._tcp", "s2s_direct_tls_ports", s.s2s_direct_tls_ports, 0, "s2s_interfaces", s.s2s_interfaces});
   }
   return out;
 }

@@ -20,6 +20,8 @@ struct XmppService {
   std::string ports_option;  // "c2s_ports"
   std::vector<int> ports;
   int fallback_port = 0;  // where peers connect without an SRV record; 0: none (direct TLS)
+  std::string interfaces_option;  // "c2s_interfaces"
+  std::vector<std::string> interfaces;  // where xmppd listens for it: "*", "::" or addresses
 };
 
 // Both address lookups (A and AAAA) of one name, merged.
