@@ -126,8 +126,8 @@ Installed install(const config::Settings& s, const std::string& host, const Cand
   // Never a step back: an older copy left in a directory does not replace a renewed certificate.
   if (std::string later = installed_outlives(cert_to, from.certificate); !later.empty()) {
     scrub(key);
-    out.push_back({Level::kOk, "import", host, "kept " + cert_to + ": it is valid until " + later + ", longer than " +
-                                                   from.certificate});
+    out.push_back({Level::kOk, "import", host,
+                   "kept " + cert_to + ": it is valid until " + later + ", longer than " + from.certificate});
     return Installed::kUnchanged;
   }
   // Each file is replaced whole; the server is asked to reload only once both are in place,
@@ -166,8 +166,8 @@ void reload(const config::Settings& s, Findings& out) {
     return;
   }
   if (kill(pid, SIGHUP) != 0) {
-    out.push_back({Level::kError, "import", "reload", "cannot signal xmppd (pid " + std::to_string(pid) +
-                                                           "): " + std::strerror(errno)});
+    out.push_back({Level::kError, "import", "reload",
+                   "cannot signal xmppd (pid " + std::to_string(pid) + "): " + std::strerror(errno)});
     return;
   }
   out.push_back({Level::kOk, "import", "reload", "asked xmppd (pid " + std::to_string(pid) + ") to reload"});
@@ -185,8 +185,9 @@ int cert_import(Context& context) {
   for (const config::HostSettings& host : s.hosts) {
     if (!host.enabled) continue;
     if (!host.c2s_ssl.certificate.empty() && !host.s2s_ssl.certificate.empty()) {
-      findings.push_back({Level::kWarning, "import", host.name,
-                          "skipped: its ssl option names " + host.c2s_ssl.certificate + ", not the certificates directory"});
+      findings.push_back(
+          {Level::kWarning, "import", host.name,
+           "skipped: its ssl option names " + host.c2s_ssl.certificate + ", not the certificates directory"});
       continue;
     }
     Choice choice = choose(host.name, context.args, findings);

@@ -48,9 +48,12 @@ void check_host(const config::HostSettings& h, Findings& out) {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::kOk: return "ok";
-    case Level::kWarning: return "warning";
-    case Level::kError: return "error";
+    case Level::kOk:
+      return "ok";
+    case Level::kWarning:
+      return "warning";
+    case Level::kError:
+      return "error";
   }
   return "?";
 }

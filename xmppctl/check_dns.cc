@@ -29,8 +29,8 @@
 namespace xmppd::ctl {
 namespace {
 
-constexpr int kLookupSeconds = 20;       // the child's own limit on its lookups
-constexpr int kDeadlineMs = 30 * 1000;   // xmppctl's limit on the child
+constexpr int kLookupSeconds = 20;      // the child's own limit on its lookups
+constexpr int kDeadlineMs = 30 * 1000;  // xmppctl's limit on the child
 constexpr std::size_t kMaxReportBytes = 1 << 20;
 
 std::set<std::string> local_addresses() {

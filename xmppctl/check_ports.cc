@@ -92,7 +92,8 @@ void check_one(const std::string& interface, int port, const char* kind, Finding
     return;
   }
   if (error == EINVAL) {
-    out.push_back({Level::kError, "ports", subject, std::string(kind) + ": interfaces must be IP addresses, \"*\" or \"::\""});
+    out.push_back(
+        {Level::kError, "ports", subject, std::string(kind) + ": interfaces must be IP addresses, \"*\" or \"::\""});
     return;
   }
   if (error != EADDRINUSE) {

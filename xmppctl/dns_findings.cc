@@ -50,8 +50,9 @@ void judge_target(const HostDns& dns, const XmppService& service, const std::str
   }
   const std::vector<std::string>& addresses = it->second.addresses;
   bool here = std::any_of(addresses.begin(), addresses.end(), [&](const std::string& a) { return local.count(a) > 0; });
-  bool served = std::any_of(addresses.begin(), addresses.end(),
-                            [&](const std::string& a) { return local.count(a) > 0 && listens_on(a, service.interfaces); });
+  bool served = std::any_of(addresses.begin(), addresses.end(), [&](const std::string& a) {
+    return local.count(a) > 0 && listens_on(a, service.interfaces);
+  });
   if (served)
     out.push_back({Level::kOk, "dns", subject, where + " (" + join(addresses) + "): this machine"});
   else if (here)
@@ -59,8 +60,8 @@ void judge_target(const HostDns& dns, const XmppService& service, const std::str
                    where + " (" + join(addresses) + "): this machine, but not in " + service.interfaces_option + " { " +
                        join(service.interfaces) + " }"});
   else
-    out.push_back({Level::kWarning, "dns", subject,
-                   where + " (" + join(addresses) + "): not an address of this machine"});
+    out.push_back(
+        {Level::kWarning, "dns", subject, where + " (" + join(addresses) + "): not an address of this machine"});
 }
 
 void judge_service(const HostDns& dns, const XmppService& service, const std::set<std::string>& local, Findings& out) {
@@ -81,22 +82,22 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
     }
     if (!has(service.ports, service.fallback_port)) {
       out.push_back({Level::kError, "dns", subject,
-                     "no SRV record, so peers use port " + std::to_string(service.fallback_port) + ", which is not in " +
-                         service.ports_option + " " + ports_text(service.ports)});
+                     "no SRV record, so peers use port " + std::to_string(service.fallback_port) +
+                         ", which is not in " + service.ports_option + " " + ports_text(service.ports)});
       return;
     }
-    out.push_back({Level::kOk, "dns", subject, "no SRV record: peers use " + dns.host + " port " +
-                                                   std::to_string(service.fallback_port)});
+    out.push_back({Level::kOk, "dns", subject,
+                   "no SRV record: peers use " + dns.host + " port " + std::to_string(service.fallback_port)});
     judge_target(dns, service, subject, dns.host, service.fallback_port, local, out);
     return;
   }
   // RFC 2782: a single record with the target "." says the service is not offered.
   if (answer.records.size() == 1 && (answer.records[0].target.empty() || answer.records[0].target == ".")) {
     Level level = service.ports.empty() ? Level::kOk : Level::kWarning;
-    out.push_back({level, "dns", subject, "the SRV record says the service is not offered" +
-                                              (service.ports.empty() ? std::string()
-                                                                     : ", but " + service.ports_option + " is " +
-                                                                           ports_text(service.ports))});
+    out.push_back({level, "dns", subject,
+                   "the SRV record says the service is not offered" +
+                       (service.ports.empty() ? std::string()
+                                              : ", but " + service.ports_option + " is " + ports_text(service.ports))});
     return;
   }
   for (const s2s::SrvRecord& record : answer.records) {

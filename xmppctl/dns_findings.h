@@ -16,18 +16,18 @@ namespace xmppd::ctl {
 
 // The four services a VirtualHost may announce, each with the ports xmppd listens on for it.
 struct XmppService {
-  std::string srv_prefix;  // "_xmpp-client._tcp"
+  std::string srv_prefix;    // "_xmpp-client._tcp"
   std::string ports_option;  // "c2s_ports"
   std::vector<int> ports;
-  int fallback_port = 0;  // where peers connect without an SRV record; 0: none (direct TLS)
-  std::string interfaces_option;  // "c2s_interfaces"
+  int fallback_port = 0;                // where peers connect without an SRV record; 0: none (direct TLS)
+  std::string interfaces_option;        // "c2s_interfaces"
   std::vector<std::string> interfaces;  // where xmppd listens for it: "*", "::" or addresses
 };
 
 // Both address lookups (A and AAAA) of one name, merged.
 struct NameAddresses {
   s2s::DnsStatus status = s2s::DnsStatus::kNoRecords;  // kOk if either found an address
-  std::vector<std::string> addresses;                   // text form
+  std::vector<std::string> addresses;                  // text form
 };
 
 struct HostDns {
