@@ -154,7 +154,7 @@ dns_transparent_zones = {{ "test" }}
         """A port held by another program, then by xmppd; certificates imported from certbot's
         layout into the running server, which serves the new one after the reload."""
         old_key, old_cert = self.issue_into(self.certdir, "a.test")
-        config = self.write_config(["a.test", "b.test", "c.test"])
+        config = self.write_config(["a.test", "b.test", "c.test", "chat.w.test"])
         squatter = harness.listen(self, "127.0.0.1", 5269)
         code, findings, _ = self.xmppctl(config, "check", "ports")
         self.assertEqual(code, 1, findings)
@@ -178,6 +178,9 @@ dns_transparent_zones = {{ "test" }}
         expired_key, expired_cert = self.ca.issue("b.test", days=-1, not_before_days=-30)
         certs.write(f"{live}/b.test/fullchain.pem", certs.cert_pem(expired_cert))
         certs.write(f"{live}/b.test/privkey.pem", certs.key_pem(expired_key), 0o600)
+        wildcard_key, wildcard_cert = self.ca.issue("w.test", names=["*.w.test"])  # for chat.w.test
+        certs.write(f"{live}/w.test/fullchain.pem", certs.cert_pem(wildcard_cert))
+        certs.write(f"{live}/w.test/privkey.pem", certs.key_pem(wildcard_key), 0o600)
         after = len(server.log())
         code, findings, _ = self.xmppctl(config, "cert", "import", live)
         self.assertEqual(code, 0, findings)
@@ -185,11 +188,13 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(self.find(findings, "b.test", "expired on"), "warning")
         self.assertEqual(self.find(findings, "b.test", "no usable certificate found"), "warning")
         self.assertEqual(self.find(findings, "c.test", "no usable certificate found"), "warning")
+        self.assertEqual(self.find(findings, "chat.w.test", f"imported {live}/w.test/fullchain.pem"), "ok")
         self.assertEqual(self.find(findings, "reload", "asked xmppd (pid"), "ok")
         key_stat = os.stat(f"{self.certdir}/a.test.key")
         self.assertEqual((stat.S_IMODE(key_stat.st_mode), key_stat.st_uid), (0o600, 0))
         self.assertEqual(stat.S_IMODE(os.stat(f"{self.certdir}/a.test.crt").st_mode), 0o644)
-        self.assertEqual(sorted(os.listdir(self.certdir)), ["a.test.crt", "a.test.key"])  # no temporary left
+        # No temporary file left behind.
+        self.assertEqual(sorted(os.listdir(self.certdir)), ["a.test.crt", "a.test.key", "chat.w.test.crt", "chat.w.test.key"])
         server.wait_log(r"reloaded", after=after)
         new_der = new_cert.public_bytes(certs.serialization.Encoding.DER)
         harness.wait_for(lambda: self.served_certificate("a.test") == new_der, 10, "the new certificate served")
@@ -198,6 +203,7 @@ dns_transparent_zones = {{ "test" }}
         code, findings, _ = self.xmppctl(config, "cert", "import", live)
         self.assertEqual(code, 0, findings)
         self.assertEqual(self.find(findings, "a.test", "is already"), "ok")
+        self.assertEqual(self.find(findings, "chat.w.test", "is already"), "ok")
         self.assertFalse(any(f["subject"] == "reload" for f in findings))
 
         # An older certificate elsewhere never replaces the one installed.
