@@ -18,6 +18,7 @@
 
 #include "common/unique_fd.h"
 #include "xmppctl/check.h"
+#include "xmppctl/control_client.h"
 
 namespace xmppd::ctl {
 namespace {
@@ -84,9 +85,15 @@ int try_bind(const std::string& interface, int port) {
   return error;
 }
 
-void check_one(const std::string& interface, int port, const char* kind, Findings& out) {
+void check_one(const std::string& interface, int port, const char* kind, bool xmppd_runs, Findings& out) {
   std::string subject = interface + " port " + std::to_string(port);
   int error = try_bind(interface, port);
+  if (error == 0 && xmppd_runs) {
+    // xmppd binds its ports once, at start-up: a reload does not take new ones.
+    out.push_back({Level::kWarning, "ports", subject,
+                   std::string(kind) + ": xmppd runs but does not listen here; restart it to take this port"});
+    return;
+  }
   if (error == 0) {
     out.push_back({Level::kOk, "ports", subject, std::string(kind) + ": free for xmppd"});
     return;
@@ -123,6 +130,7 @@ void check_ports(const Context& context, Findings& out) {
               {"c2s direct TLS", s.c2s_interfaces, s.c2s_direct_tls_ports},
               {"s2s", s.s2s_interfaces, s.s2s_ports},
               {"s2s direct TLS", s.s2s_interfaces, s.s2s_direct_tls_ports}};
+  bool xmppd_runs = server_running(context);
   std::map<int, const char*> kind_of_port;
   for (const auto& use : uses) {
     for (int port : use.ports) {
@@ -130,7 +138,7 @@ void check_ports(const Context& context, Findings& out) {
       if (!fresh && std::strcmp(it->second, use.kind) != 0)
         out.push_back({Level::kError, "ports", "port " + std::to_string(port),
                        std::string("configured for both ") + it->second + " and " + use.kind});
-      for (const std::string& interface : use.interfaces) check_one(interface, port, use.kind, out);
+      for (const std::string& interface : use.interfaces) check_one(interface, port, use.kind, xmppd_runs, out);
     }
   }
 }

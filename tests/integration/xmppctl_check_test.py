@@ -169,6 +169,12 @@ dns_transparent_zones = {{ "test" }}
         code, findings, _ = self.xmppctl(config, "check", "ports")
         self.assertEqual(code, 0, findings)
         self.assertEqual(self.find(findings, "127.0.0.1 port 5222", "c2s: held by xmppd"), "ok")
+        # A port added to the file since xmppd started is not listened on until a restart.
+        code, findings, _ = self.xmppctl(self.write_config(["a.test", "b.test", "c.test", "chat.w.test"],
+                                                           "c2s_ports = { 5222, 5280 }"), "check", "ports")
+        self.assertEqual(code, 0, findings)
+        self.assertEqual(self.find(findings, "127.0.0.1 port 5280", "xmppd runs but does not listen here"), "warning")
+        config = self.write_config(["a.test", "b.test", "c.test", "chat.w.test"])
         self.assertEqual(self.served_certificate("a.test"), old_cert.public_bytes(certs.serialization.Encoding.DER))
 
         live = os.path.join(self.workdir, "letsencrypt", "live")
