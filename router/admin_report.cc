@@ -25,7 +25,10 @@ std::string presence_of(const ClientStream& stream) {
 void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
   const stream::Session& session = stream.session();
   out.set_jid(stream.full());
-  out.set_address(session.peer());
+  // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
+  std::string address = session.peer();
+  if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
+  out.set_address(address);
   if (SSL* ssl = session.ssl(); ssl != nullptr && session.encrypted()) {
     out.set_tls_version(SSL_get_version(ssl));
     if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);

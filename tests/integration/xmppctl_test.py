@@ -169,11 +169,20 @@ class Xmppctl(ClientTest):
         r = self.xmppctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("generation 2", r.stdout)
-        self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
+        # What only the server finds (it reads the trust anchors as root): its errors come back.
+        self.xmppd.write_config(self.config_text.replace(f'VirtualHost "{HOST}"',
+                                'ssl = { cafile = "/nonexistent/ca.pem" }\n' f'VirtualHost "{HOST}"'))
         r = self.xmppctl("-j", "reload")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertRegex(r.stderr, rf"{self.xmppd.config}:\d+: ")
+        self.assertIn("/nonexistent/ca.pem: no certificate could be read", r.stderr)
         self.assertEqual(json.loads(r.stdout), {"taken": False, "generation": 2})
+        self.xmppd.wait_log(r"reload: .* has errors; keeping the configuration in force")
+        # A file that does not parse: file:line, and nothing asked of the server.
+        self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
+        r = self.xmppctl("reload")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, rf"{self.xmppd.config}:\d+: ")
+        self.assertIn("not reloaded", r.stderr)
         self.xmppd.write_config(self.config_text)
         r = self.xmppctl("-j", "status")
         self.assertEqual(json.loads(r.stdout)["generation"], 2)
