@@ -144,6 +144,15 @@ class Xmppctl(ClientTest):
         self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"])
         r = self.xmppctl("-j", "users", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        # More than one record's worth (40 names of 1000 bytes; pages are 32 KiB): the auth
+        # helper pages, the parent passes each page on, xmppctl prints them all in order.
+        names = sorted(f"{i:02d}" + "u" * 998 for i in range(40))
+        for name in reversed(names):
+            r = self.xmppctl("adduser", f"{name}@{OTHER_HOST}", input="secret\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.xmppctl("-j", "users", OTHER_HOST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([u["jid"] for u in json.loads(r.stdout)], [f"{n}@{OTHER_HOST}" for n in names])
         r = self.xmppctl("users", "nowhere.test")
         self.assertEqual(r.returncode, 2, r.stderr)
 
