@@ -65,6 +65,15 @@ class Xmppctl(ClientTest):
         self.assertEqual(self.wait(client.outcome), "session")
         return client
 
+    def eventually(self, predicate, what, timeout=10):
+        """harness.wait_for with the clients' loop running meanwhile, so that they send."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.loop.run_until_complete(asyncio.sleep(0.1))
+            if predicate():
+                return
+        self.fail(f"timed out waiting for {what}")
+
     def show_c2s(self):
         r = self.xmppctl("-j", "show", "c2s")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -73,9 +82,9 @@ class Xmppctl(ClientTest):
     def test_xmppctl_sees_and_steers_the_server(self):
         phone = self.login(f"alice@{HOST}/phone", "SCRAM-SHA-256")
         laptop = self.login(f"alice@{HOST}/laptop", "PLAIN", direct_tls=True)
-        self.login(f"bob@{HOST}/desk", "SCRAM-SHA-256")
+        bob = self.login(f"bob@{HOST}/desk", "SCRAM-SHA-256")
         self.check_status()
-        self.check_show_c2s()
+        self.check_show_c2s(bob)
         self.check_users()
         self.check_kick(phone, laptop)
         self.check_reload()
@@ -106,7 +115,7 @@ class Xmppctl(ClientTest):
         self.assertRegex(r.stdout, r"PROCESS +PID +RSS MiB +VSZ MiB +RESTARTS +UPTIME +READY")
         self.assertRegex(r.stdout, rf"router +{children['router']} ")
 
-    def check_show_c2s(self):
+    def check_show_c2s(self, bob):
         sessions = self.show_c2s()
         self.assertEqual(set(sessions), {f"alice@{HOST}/phone", f"alice@{HOST}/laptop", f"bob@{HOST}/desk"})
         phone, laptop = sessions[f"alice@{HOST}/phone"], sessions[f"alice@{HOST}/laptop"]
@@ -134,6 +143,8 @@ class Xmppctl(ClientTest):
         self.assertTrue(any(line[column:].startswith("PLAIN ") for line in lines[1:]), r.stdout)
         r = self.xmppctl("-j", "show", "c2s", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        bob.send_presence(pshow="away")
+        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["presence"] == "away", "bob away")
         r = self.xmppctl("show", "c2s", "nowhere.test")
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a VirtualHost", r.stderr)
