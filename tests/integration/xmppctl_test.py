@@ -145,6 +145,8 @@ class Xmppctl(ClientTest):
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
         bob.send_presence(pshow="away")
         self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["presence"] == "away", "bob away")
+        bob.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")  # XEP-0352
+        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["inactive"] == "inactive", "bob inactive")
         r = self.xmppctl("show", "c2s", "nowhere.test")
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a VirtualHost", r.stderr)
