@@ -16,6 +16,20 @@ namespace {
 constexpr ipc::Limits kRequestLimits{16 << 10, 0};
 constexpr ipc::Limits kAnswerLimits{16 << 10, 0};
 
+// As the log names a request: "xmppctl: adding account alice@b.test".
+const char* account_verb(ipc::AccountRequest::Operation operation) {
+  switch (operation) {
+    case ipc::AccountRequest::OPERATION_ADD:
+      return "adding account";
+    case ipc::AccountRequest::OPERATION_PASSWD:
+      return "changing the password of";
+    case ipc::AccountRequest::OPERATION_DELETE:
+      return "deleting account";
+    default:
+      return "unknown operation on account";
+  }
+}
+
 }  // namespace
 
 AdminSocket::AdminSocket(struct event_base* base, Forward forward) : base_(base), forward_(std::move(forward)) {
@@ -72,8 +86,8 @@ void AdminSocket::accept_one() {
   client->on(ipc::AdminRequest::kAccount, 0, [this, raw](const ipc::AdminRequest& m, auto&) {
     ipc::AccountRequest request = m.account();
     request.set_id(next_id_++);
-    log::notice("xmppctl: account %s@%s: operation %d", request.username().c_str(), request.host().c_str(),
-                static_cast<int>(request.operation()));
+    log::notice("xmppctl: %s %s@%s", account_verb(request.operation()), request.username().c_str(),
+                request.host().c_str());
     if (!forward_(request)) {
       ipc::AdminResponse busy;
       busy.mutable_account()->set_error("the auth helper is not running; try again");

@@ -459,7 +459,8 @@ void Parent::reload() {
     next.reset();
   }
   if (!next) {
-    log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
+    log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
+               options_.config_file.c_str());
     return;
   }
   for (const auto& w : warnings) log::warning("%s", w.c_str());
@@ -486,7 +487,7 @@ void Parent::reload() {
     *message.mutable_configure() = configure_for(c->role());
     c->send(message);
   }
-  log::notice("reloaded %s (generation %llu)", options_.config_file.c_str(),
+  log::notice("reloaded %s: the new configuration is taken (generation %llu)", options_.config_file.c_str(),
               static_cast<unsigned long long>(generation_));
 }
 
@@ -498,7 +499,7 @@ void Parent::stop() {
   bool any = false;
   for (auto& c : children_) {
     if (!c->running()) continue;
-    c->signal(SIGTERM);
+    c->stop();
     any = true;
   }
   if (!any) {
