@@ -12,6 +12,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/log_outputs.h"
 #include "daemon/router_settings.h"
 
 namespace xmppd::parent {
@@ -160,7 +161,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
   ipc::Configure c;
   c.set_role(role);
   c.set_generation(generation_);
-  c.set_verbosity(static_cast<unsigned>(options_.verbosity));
+  c.set_verbosity(static_cast<unsigned>(log_verbosity(settings_, options_.verbosity)));
   *c.mutable_privsep() = privsep_.of(role);
   switch (role) {
     case ipc::ROLE_ROUTER:
@@ -464,6 +465,15 @@ void Parent::reload() {
     return;
   }
   for (const auto& w : warnings) log::warning("%s", w.c_str());
+  // The log files are opened anew, so that one logrotate moved away is made again; a sink
+  // that cannot be opened leaves those in force, and the rest of the file is still taken.
+  std::vector<log::Output> log_outputs;
+  std::string log_error;
+  const bool log_taken = open_log_outputs(*next, options_.foreground, options_.verbosity, log_outputs, log_error);
+  if (!log_taken) {
+    next->log = settings_.log;
+    next->syslog_facility = settings_.syslog_facility;
+  }
   if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
       next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
@@ -475,6 +485,11 @@ void Parent::reload() {
   // listeners_); everything else is taken from the new file.
   settings_ = std::move(*next);
   trust_ = std::move(trust);
+  if (log_taken)
+    log::set_outputs(std::move(log_outputs));
+  else
+    log::error("reload: log: %s; the log sinks in force stay", log_error.c_str());
+  log::set_verbosity(log_verbosity(settings_, options_.verbosity));
   ++generation_;
   if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();
   for (auto& c : children_) {
