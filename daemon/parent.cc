@@ -460,6 +460,13 @@ void Parent::reload() {
     next.reset();
   }
   if (!next) {
+    // The log files in force are still opened anew: logrotate sends SIGHUP whatever the file says.
+    std::vector<log::Output> log_outputs;
+    std::string log_error;
+    if (open_log_outputs(settings_, options_.foreground, options_.verbosity, log_outputs, log_error))
+      log::set_outputs(std::move(log_outputs));
+    else
+      log::error("reload: log: %s; the log sinks in force stay", log_error.c_str());
     log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
                options_.config_file.c_str());
     return;
