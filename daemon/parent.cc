@@ -89,6 +89,20 @@ ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
   return options;
 }
 
+// The log sinks of `settings`, opened anew (a file logrotate moved away is made again) and put
+// in force; false, with the reason logged and the sinks in force kept, when one cannot be opened.
+bool reopen_log(const config::Settings& settings, const Options& options) {
+  std::vector<log::Output> outputs;
+  std::string error;
+  if (!open_log_outputs(settings, options.foreground, options.verbosity, outputs, error)) {
+    log::error("reload: log: %s; the log sinks in force stay", error.c_str());
+    return false;
+  }
+  log::set_outputs(std::move(outputs));
+  log::set_verbosity(log_verbosity(settings, options.verbosity));
+  return true;
+}
+
 size_t role_index(ipc::Role role) {
   for (size_t i = 0; i < kRoles.size(); ++i)
     if (kRoles[i] == role) return i;
@@ -460,27 +474,12 @@ void Parent::reload() {
     next.reset();
   }
   if (!next) {
-    // The log files in force are still opened anew: logrotate sends SIGHUP whatever the file says.
-    std::vector<log::Output> log_outputs;
-    std::string log_error;
-    if (open_log_outputs(settings_, options_.foreground, options_.verbosity, log_outputs, log_error))
-      log::set_outputs(std::move(log_outputs));
-    else
-      log::error("reload: log: %s; the log sinks in force stay", log_error.c_str());
+    reopen_log(settings_, options_);  // logrotate sends SIGHUP whatever the file says
     log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
                options_.config_file.c_str());
     return;
   }
   for (const auto& w : warnings) log::warning("%s", w.c_str());
-  // The log files are opened anew, so that one logrotate moved away is made again; a sink
-  // that cannot be opened leaves those in force, and the rest of the file is still taken.
-  std::vector<log::Output> log_outputs;
-  std::string log_error;
-  const bool log_taken = open_log_outputs(*next, options_.foreground, options_.verbosity, log_outputs, log_error);
-  if (!log_taken) {
-    next->log = settings_.log;
-    next->syslog_facility = settings_.syslog_facility;
-  }
   if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
       next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
@@ -490,13 +489,15 @@ void Parent::reload() {
     log::warning("reload: changes to users, data_path, ports and interfaces take effect when xmppd is restarted");
   // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
   // listeners_); everything else is taken from the new file.
+  std::vector<config::LogSink> log_in_force = settings_.log;
+  std::string facility_in_force = settings_.syslog_facility;
   settings_ = std::move(*next);
   trust_ = std::move(trust);
-  if (log_taken)
-    log::set_outputs(std::move(log_outputs));
-  else
-    log::error("reload: log: %s; the log sinks in force stay", log_error.c_str());
-  log::set_verbosity(log_verbosity(settings_, options_.verbosity));
+  // A sink that cannot be opened leaves those in force; the rest of the file is still taken.
+  if (!reopen_log(settings_, options_)) {
+    settings_.log = std::move(log_in_force);
+    settings_.syslog_facility = std::move(facility_in_force);
+  }
   ++generation_;
   if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();
   for (auto& c : children_) {
