@@ -2,6 +2,7 @@
 // characters are replaced, so that a peer's bytes cannot forge a line.
 #include "common/log.h"
 
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,18 @@ bool g_to_parent = false;          // a child: every line goes to the pipe, what
 std::vector<Output> g_outputs(1);  // stderr until init
 int g_verbosity = 0;
 const char* g_ident = "xmppd";
+bool g_stderr_is_journal = false;
+
+// systemd sets JOURNAL_STREAM to the device and inode of the stream it gave as standard error
+// (systemd.exec(5)). The journal stamps each line itself and takes a "<N>" prefix as its
+// priority (sd-daemon(3)), so lines for it carry that instead of a time and a level name.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  unsigned long long dev = 0, ino = 0;
+  if (stream == nullptr || std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
 
 void write_all(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -57,10 +70,17 @@ void emit(Level level, std::string_view tag, std::string_view message) {
     if (out.kind == Output::Kind::kSyslog) {
       syslog(out.syslog_facility | static_cast<int>(level), "%.*s%s%.*s", static_cast<int>(tag.size()), tag.data(),
              tag.empty() ? "" : ": ", static_cast<int>(message.size()), message.data());
-      continue;
+    } else if (out.kind == Output::Kind::kStderr && g_stderr_is_journal) {
+      std::string journal_line = "<" + std::to_string(static_cast<int>(level)) + ">";
+      journal_line += tag.empty() ? std::string_view(g_ident) : tag;
+      journal_line += ": ";
+      journal_line.append(message);
+      journal_line.push_back('\n');
+      write_all(STDERR_FILENO, journal_line);
+    } else {
+      if (line.empty()) line = stamped(level, tag, message);
+      write_all(out.kind == Output::Kind::kFile ? out.file.get() : STDERR_FILENO, line);
     }
-    if (line.empty()) line = stamped(level, tag, message);
-    write_all(out.kind == Output::Kind::kFile ? out.file.get() : STDERR_FILENO, line);
   }
 }
 
@@ -89,6 +109,7 @@ void init(Sink sink, int verbosity, const char* ident) {
   g_to_parent = sink == Sink::kParentPipe;
   g_verbosity = verbosity;
   g_ident = ident;
+  g_stderr_is_journal = !g_to_parent && stderr_is_journal();
   std::vector<Output> outputs(1);
   if (sink == Sink::kSyslog) {
     outputs[0].kind = Output::Kind::kSyslog;

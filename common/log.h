@@ -4,7 +4,8 @@
 // (xmppd.conf(5)), each output taking a set of levels. Children never open syslog or a file:
 // they write "<priority>message\n" lines to descriptor 2, a pipe that the parent reads and
 // relays with the child's role and pid. A sandboxed child thus needs only write(2) to log.
-// Lines on stderr and in files start with an ISO 8601 UTC timestamp with milliseconds.
+// Lines on stderr and in files start with an ISO 8601 UTC timestamp with milliseconds and the
+// level; on a stderr that is systemd's journal (JOURNAL_STREAM), with "<priority>" instead.
 #pragma once
 
 #include <string>

@@ -86,6 +86,24 @@ class Logs(IntegrationTest):
         wait_for(lambda: "(generation 3)" in read(info), 5, "generation 3 in the info.log in force")
         self.assertEqual(server.children(), kids)
 
+    def test_a_standard_error_that_is_the_journal_gets_priorities_not_times(self):
+        server = self.server(basic_config(self.workdir))
+        open(server.log_path, "ab").close()
+        st = os.stat(server.log_path)  # the file the harness gives as standard error
+        os.environ["JOURNAL_STREAM"] = f"{st.st_dev}:{st.st_ino}"
+        try:
+            server.start()
+        finally:
+            del os.environ["JOURNAL_STREAM"]
+        server.wait_sandboxed_children()
+        server.wait_log(r"(?m)^<6>router\[\d+\]: running as _xmppd ")
+        self.assertEqual(server.stop(), 0)
+        text = server.log()
+        self.assertRegex(text, r"(?m)^<5>xmppd: xmppd \S+ starting with ")
+        self.assertRegex(text, r"(?m)^<4>xmppd: no certificate for localhost")
+        self.assertRegex(text, r"(?m)^<5>xmppd: router\[\d+\] stopped$")
+        self.assertNotRegex(text, r"\d\d:\d\d\.\d{3}Z")
+
     def test_a_file_that_cannot_be_opened_stops_the_start_and_fails_the_check(self):
         missing = os.path.join(self.workdir, "no-such-directory", "xmppd.log")
         config = os.path.join(self.workdir, "xmppd.conf")
