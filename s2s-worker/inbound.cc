@@ -29,9 +29,11 @@ std::string certificate_reason(const tls::PeerVerification& v) {
 InboundStream::InboundStream(stream::Session& session, Federation& federation)
     : session_(session), federation_(federation) {
   session_.set_negotiation_timeout(federation_.policy().timeout(session_.host()));
+  federation_.add_inbound(*this);
 }
 
 InboundStream::~InboundStream() {
+  federation_.remove_inbound(*this);
   federation_.release(session_);
   for (const auto& [pair, id] : verifying_) federation_.cancel_verify(id);
 }
@@ -123,6 +125,8 @@ void InboundStream::dispatch(xml::Element e) {
 
 void InboundStream::accept(const std::string& remote, const std::string& local, const char* method) {
   proved_.insert({remote, local});
+  methods_[{remote, local}] =
+      std::string_view(method) == "SASL EXTERNAL" ? ipc::S2S_AUTH_SASL_EXTERNAL : ipc::S2S_AUTH_DIALBACK;
   session_.established();
   std::string cert = certificate_reason(certificate_for(remote));
   if (const DaneVerdict* dane = dane_verdict(remote, local)) cert += ", " + dane->outcome;

@@ -122,6 +122,14 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   const std::string& peer() const { return transport_.peer(); }
   SSL* ssl() const { return transport_.ssl(); }
   bool encrypted() const { return transport_.encrypted(); }
+  bool direct_tls() const { return direct_tls_; }
+  // When the connection was accepted and when the peer last sent a byte (seconds of the
+  // loop's clock): what xmppctl shows as age and idle time.
+  time_t started() const { return started_; }
+  time_t last_activity() const { return last_activity_; }
+  // Ends the stream cleanly (</stream:stream>, then the connection once it is written), as
+  // an answer to the peer's own close or at the administrator's request.
+  void end_stream();
   struct event_base* base() const { return base_; }
 
  private:
@@ -136,6 +144,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void stream_opened(const xml::Element& header) override;
   void element(xml::Element element, std::size_t bytes) override;
   void stream_closed() override;
+  void peer_stream_error(const xml::Element& error);
 
   const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
   std::string_view content_ns() const;
