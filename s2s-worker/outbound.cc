@@ -271,10 +271,8 @@ void OutboundStream::tls_established() {
 std::string OutboundStream::tls_summary() const {
   if (!transport_ || transport_->ssl() == nullptr) return "no TLS";
   std::string s = tls::describe_session(transport_->ssl());
-  s += ", certificate ";
-  s += tls::describe(certificate_.chain);
   s += ", ";
-  s += tls::describe(certificate_.identity);
+  s += tls::describe_verdict(certificate_, remote_);
   if (!dane_outcome_.empty()) s += ", " + dane_outcome_;
   return s;
 }

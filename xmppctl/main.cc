@@ -26,6 +26,8 @@ constexpr Verb kVerbs[] = {
     {"adduser", "user@host", adduser},
     {"passwd", "user@host", passwd},
     {"deluser", "user@host", deluser},
+    {"show s2s", "[remote]", show_s2s},
+    {"close s2s", "remote", close_s2s},
 };
 
 [[noreturn]] void usage() {

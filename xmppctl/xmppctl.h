@@ -33,5 +33,7 @@ struct Context {
 int adduser(Context& context);
 int passwd(Context& context);
 int deluser(Context& context);
+int show_s2s(Context& context);   // s2s.cc
+int close_s2s(Context& context);
 
 }  // namespace xmppd::ctl
