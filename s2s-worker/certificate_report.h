@@ -20,7 +20,7 @@
 namespace xmppd::s2s {
 
 inline constexpr std::size_t kMaxChainSubjects = 6;
-inline constexpr std::size_t kMaxReportedString = 1024;  // a domain's limit
+inline constexpr std::size_t kMaxReportedString = 256;  // a DNS name's limit, and a subject's
 
 // The verdict on a certificate as xmppctl names it; `dane_matched`: the peer's TLSA records
 // matched it, which makes it trusted whatever PKIX says (RFC 7673).

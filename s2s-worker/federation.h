@@ -19,6 +19,7 @@
 
 #include "proto/stanza_link.h"
 #include "reports.pb.h"
+#include "runtime/admin_pages.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/resolver.h"
 #include "s2s-worker/s2s_policy.h"
@@ -116,8 +117,8 @@ class Federation {
   // xmppctl (stream_report.cc). Inbound streams make themselves known while they live.
   void add_inbound(InboundStream& stream) { inbound_.insert(&stream); }
   void remove_inbound(InboundStream& stream) { inbound_.erase(&stream); }
-  // show s2s: every stream, or those with query.remote().
-  void report(const ipc::S2sQuery& query, ipc::S2sStreams& out);
+  // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
+  void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
   // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and
   // bounces what waits for it as for a failed stream. Returns how many streams it ended.
   std::uint32_t close_remote(const std::string& remote, const std::string& local);

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "runtime/admin_pages.h"
 #include "runtime/child.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/federation.h"
@@ -102,12 +103,16 @@ class S2sWorker final : public runtime::ChildRole {
   // xmppctl show s2s and close s2s (stream_report.cc builds the answers); any other question
   // is not ours to answer.
   void answer_admin(const ipc::AdminQuery& query) {
+    auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
+    if (query.has_show_s2s()) {
+      runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_s2s(); }, send);
+      federation_->report(query.show_s2s(), pages);
+      return;
+    }
     ipc::ChildToParent message;
     ipc::AdminAnswer& answer = *message.mutable_admin_answer();
     answer.set_id(query.id());
-    if (query.has_show_s2s()) {
-      federation_->report(query.show_s2s(), *answer.mutable_s2s());
-    } else if (query.has_close_s2s()) {
+    if (query.has_close_s2s()) {
       const ipc::CloseS2s& close = query.close_s2s();
       ipc::AdminDone& done = *answer.mutable_done();
       if (close.remote().empty()) {

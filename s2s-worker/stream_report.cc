@@ -1,7 +1,7 @@
 // xmppctl show s2s and close s2s, on the worker's side: reports of inbound and outbound
-// streams and the federation's answers built from them. Everything the
-// report holds may come from a peer (its domains, its certificate's subjects); it is cut to
-// kMaxReportedString and the whole answer to kMaxReportBytes.
+// streams and the federation's answers built from them. Everything the report holds may come
+// from a peer (its domains, its certificate's subjects): each string is cut to
+// kMaxReportedString and a stream's domain pairs to kMaxReportedRoutes.
 #include "s2s-worker/stream_report.h"
 
 #include <vector>
@@ -22,14 +22,14 @@ time_t loop_now(struct event_base* base) {
 
 std::uint64_t since(time_t now, time_t then) { return now > then ? static_cast<std::uint64_t>(now - then) : 0; }
 
-ipc::S2sRoute* add_route(ipc::S2sStream& out, std::string_view local, std::string_view remote,
-                         ipc::S2sAuthMethod method, bool certified) {
+void add_route(ipc::S2sStream& out, std::string_view local, std::string_view remote, ipc::S2sAuthMethod method,
+               bool certified) {
+  if (static_cast<std::size_t>(out.routes_size()) >= kMaxReportedRoutes) return;
   ipc::S2sRoute* route = out.add_routes();
   route->set_local(bounded(local));
   route->set_remote(bounded(remote));
   route->set_method(method);
   route->set_certified(certified);
-  return route;
 }
 
 }  // namespace
@@ -58,8 +58,8 @@ void InboundStream::report(ipc::S2sStream& out, time_t now) {
   out.set_direct_tls(session_.direct_tls());
   out.set_bidi(bidi_);
   out.set_queue_length(federation_.queued_for(session_));
-  out.set_age_seconds(since(now, session_.started()));
-  out.set_idle_seconds(since(now, session_.last_activity()));
+  out.set_age_seconds(since(now, session_.started_at()));
+  out.set_idle_seconds(since(now, session_.last_read()));
 }
 
 bool InboundStream::carries(const std::string& remote, const std::string& local) const {
@@ -120,31 +120,19 @@ std::size_t Federation::queued_for(const stream::Session& bidi) const {
   return n;
 }
 
-void Federation::report(const ipc::S2sQuery& query, ipc::S2sStreams& out) {
+void Federation::report(const ipc::S2sQuery& query, runtime::AdminPages& pages) {
   time_t now = loop_now(base_);
   const std::string& remote = query.remote();
-  std::size_t bytes = 0;
-  // False once the answer is full.
-  auto add = [&](auto&& fill) {
-    ipc::S2sStream stream;
-    fill(stream);
-    std::size_t size = stream.ByteSizeLong() + 8;  // with its tag and length
-    if (bytes + size > kMaxReportBytes) {
-      out.set_truncated(true);
-      return false;
-    }
-    bytes += size;
-    *out.add_streams() = std::move(stream);
-    return true;
+  auto add = [&](auto& stream) {
+    ipc::S2sStream& entry = *pages.page().mutable_s2s()->add_streams();
+    stream.report(entry, now);
+    pages.added(entry.ByteSizeLong());
   };
-  for (const auto& [stream, owned] : streams_) {
-    if (stream->done() || (!remote.empty() && stream->remote() != remote)) continue;
-    if (!add([&](ipc::S2sStream& s) { stream->report(s, now); })) return;
-  }
-  for (InboundStream* stream : inbound_) {
-    if (!stream->open() || (!remote.empty() && !stream->carries(remote, {}))) continue;
-    if (!add([&](ipc::S2sStream& s) { stream->report(s, now); })) return;
-  }
+  for (const auto& [stream, owned] : streams_)
+    if (!stream->done() && (remote.empty() || stream->remote() == remote)) add(*stream);
+  for (InboundStream* stream : inbound_)
+    if (stream->open() && (remote.empty() || stream->carries(remote, {}))) add(*stream);
+  pages.finish();
 }
 
 std::uint32_t Federation::close_remote(const std::string& remote, const std::string& local) {

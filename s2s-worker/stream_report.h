@@ -5,10 +5,13 @@
 
 #include <cstddef>
 
+#include "s2s-worker/certificate_report.h"
+
 namespace xmppd::s2s {
 
-// A report must fit one record to the parent (runtime/child.h: 64 KiB) with room to spare;
-// streams past it are left out and the answer says so.
-inline constexpr std::size_t kMaxReportBytes = 56 << 10;
+// A report goes in pages (runtime/admin_pages.h), each entry well within kAdminEntryBytes:
+// a stream lists at most this many domain pairs (kMaxReportedString each; an inbound stream
+// can claim up to InboundStream::kMaxClaimedDomains).
+inline constexpr std::size_t kMaxReportedRoutes = 24;
 
 }  // namespace xmppd::s2s

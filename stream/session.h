@@ -122,11 +122,11 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   const std::string& peer() const { return transport_.peer(); }
   SSL* ssl() const { return transport_.ssl(); }
   bool encrypted() const { return transport_.encrypted(); }
-  bool direct_tls() const { return direct_tls_; }
-  // When the connection was accepted and when the peer last sent a byte (seconds of the
-  // loop's clock): what xmppctl shows as age and idle time.
-  time_t started() const { return started_; }
-  time_t last_activity() const { return last_activity_; }
+  bool direct_tls() const { return direct_tls_; }  // XEP-0368: TLS from the first byte
+  // Wall-clock seconds (the loop's cached time) of the accept and of the last byte read:
+  // the age and idle time that xmppctl shows.
+  time_t started_at() const { return started_; }
+  time_t last_read() const { return last_activity_; }
   // Ends the stream cleanly (</stream:stream>, then the connection once it is written), as
   // an answer to the peer's own close or at the administrator's request.
   void end_stream();

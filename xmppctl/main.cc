@@ -26,6 +26,11 @@ constexpr Verb kVerbs[] = {
     {"adduser", "user@host", adduser},
     {"passwd", "user@host", passwd},
     {"deluser", "user@host", deluser},
+    {"users", "host", users},
+    {"status", "", status},
+    {"show c2s", "[host]", show_c2s},
+    {"kick", "jid [reason]", kick},
+    {"reload", "", reload},
     {"show s2s", "[remote]", show_s2s},
     {"close s2s", "remote", close_s2s},
 };

@@ -129,17 +129,18 @@ std::string remote_domain(const std::string& text) {
 int show_s2s(Context& context) {
   if (context.args.size() > 1) fail(kExitUsage, "show s2s takes at most one remote domain");
   ipc::AdminRequest request;
-  if (!context.args.empty()) request.mutable_show_s2s()->set_remote(remote_domain(context.args[0]));
-  else request.mutable_show_s2s();
-  ipc::AdminResponse response = ask(context, request);
-  if (response.has_done() && !response.done().ok()) fail(kExitFailed, response.done().error());
-  if (!response.has_s2s()) fail(kExitFailed, "the server's answer is not understood");
+  ipc::S2sQuery& query = *request.mutable_show_s2s();
+  if (!context.args.empty()) query.set_remote(remote_domain(context.args[0]));
+  ipc::S2sStreams streams;
+  ask_pages(context, request, [&](const ipc::AdminResponse& page) {
+    expect_no_error(page);
+    if (!page.has_s2s()) fail(kExitFailed, "the server's answer is not understood");
+    for (const ipc::S2sStream& s : page.s2s().streams()) *streams.add_streams() = s;
+  });
   if (context.json)
-    std::printf("%s\n", json(response.s2s()).c_str());
+    std::printf("%s\n", json(streams).c_str());
   else
-    print_table(response.s2s(), !context.args.empty());
-  if (response.s2s().truncated())
-    std::fprintf(stderr, "xmppctl: more streams than one answer holds: some are not shown\n");
+    print_table(streams, !context.args.empty());
   return kExitOk;
 }
 
@@ -149,8 +150,8 @@ int close_s2s(Context& context) {
   std::string remote = remote_domain(context.args[0]);
   request.mutable_close_s2s()->set_remote(remote);
   ipc::AdminResponse response = ask(context, request);
-  if (!response.has_done()) fail(kExitFailed, "the server's answer is not understood");
-  if (!response.done().ok()) fail(kExitFailed, printable(response.done().error()));
+  expect_no_error(response);
+  if (!response.has_done() || !response.done().ok()) fail(kExitFailed, "the server's answer is not understood");
   unsigned count = response.done().count();
   std::printf("%s: %u stream%s closed\n", remote.c_str(), count, count == 1 ? "" : "s");
   return kExitOk;

@@ -33,6 +33,11 @@ struct Context {
 int adduser(Context& context);
 int passwd(Context& context);
 int deluser(Context& context);
+int users(Context& context);     // accounts.cc
+int status(Context& context);    // show.cc
+int show_c2s(Context& context);
+int kick(Context& context);      // steer.cc
+int reload(Context& context);
 int show_s2s(Context& context);   // s2s.cc
 int close_s2s(Context& context);
 
