@@ -6,10 +6,14 @@ bool AdminQueries::fits(ipc::AdminQuery::QuestionCase question, ipc::AdminAnswer
   // AdminDone fits every question: it is how a child says it cannot answer one.
   if (answer == ipc::AdminAnswer::kDone) return true;
   switch (question) {
-    case ipc::AdminQuery::kShowC2S: return answer == ipc::AdminAnswer::kC2S;
-    case ipc::AdminQuery::kShowS2S: return answer == ipc::AdminAnswer::kS2S;
-    case ipc::AdminQuery::kUsers: return answer == ipc::AdminAnswer::kUsers;
-    default: return false;  // close s2s, kick: AdminDone only
+    case ipc::AdminQuery::kShowC2S:
+      return answer == ipc::AdminAnswer::kC2S;
+    case ipc::AdminQuery::kShowS2S:
+      return answer == ipc::AdminAnswer::kS2S;
+    case ipc::AdminQuery::kUsers:
+      return answer == ipc::AdminAnswer::kUsers;
+    default:
+      return false;  // close s2s, kick: AdminDone only
   }
 }
 

@@ -89,6 +89,22 @@ ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
   return options;
 }
 
+// "the router", as xmppctl's messages name a child.
+std::string child_title(ipc::Role role) {
+  switch (role) {
+    case ipc::ROLE_ROUTER: return "the router";
+    case ipc::ROLE_S2S: return "the s2s worker";
+    case ipc::ROLE_TLS: return "the tls helper";
+    case ipc::ROLE_AUTH: return "the auth helper";
+    default: return "a child";
+  }
+}
+
+std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - then).count());
+}
+
 size_t role_index(ipc::Role role) {
   for (size_t i = 0; i < kRoles.size(); ++i)
     if (kRoles[i] == role) return i;
@@ -437,7 +453,7 @@ void Parent::reap() {
       if (c->pid() != pid) continue;
       auto delay = c->reaped(status, stopping_);
       questions_unanswered(admin_queries_.child_gone(c->role()),
-                           std::string(c->name()) + " stopped before it answered; try again");
+                           child_title(c->role()) + " stopped before it answered; try again");
       if (!stopping_) schedule_restart(c->role(), delay);
     }
   }
@@ -549,26 +565,6 @@ void Parent::on_signal(evutil_socket_t sig, short, void* arg) {
 }
 
 // ---- xmppctl ------------------------------------------------------------------------------
-
-namespace {
-
-// "the router", as xmppctl's messages name a child.
-std::string child_title(ipc::Role role) {
-  switch (role) {
-    case ipc::ROLE_ROUTER: return "the router";
-    case ipc::ROLE_S2S: return "the s2s worker";
-    case ipc::ROLE_TLS: return "the tls helper";
-    case ipc::ROLE_AUTH: return "the auth helper";
-    default: return "a child";
-  }
-}
-
-std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - then).count());
-}
-
-}  // namespace
 
 void Parent::admin_error(AdminSocket::ClientId client, const std::string& error) {
   if (client == AdminQueries::kNobody || !admin_) return;

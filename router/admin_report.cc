@@ -25,7 +25,10 @@ std::string presence_of(const ClientStream& stream) {
 void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
   const stream::Session& session = stream.session();
   out.set_jid(stream.full());
-  out.set_address(session.peer());
+  // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
+  std::string address = session.peer();
+  if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
+  out.set_address(address);
   if (SSL* ssl = session.ssl(); ssl != nullptr && session.encrypted()) {
     out.set_tls_version(SSL_get_version(ssl));
     if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);
@@ -41,7 +44,8 @@ void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
 
 void show_c2s(const ipc::AdminQuery& query, const LocalSessions& sessions, time_t now,
               const runtime::AdminPages::Send& send) {
-  runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_c2s(); }, send);
+  runtime::AdminPages pages(
+      query.id(), [](ipc::AdminAnswer& a) { a.mutable_c2s(); }, send);
   const std::string& host = query.show_c2s().host();
   for (const ClientStream* stream : sessions.all()) {
     if (!host.empty() && stream->domain() != host) continue;
@@ -86,9 +90,14 @@ void answer_admin_query(const ipc::AdminQuery& query, const LocalSessions& sessi
   ipc::AdminAnswer& answer = *message.mutable_admin_answer();
   answer.set_id(query.id());
   switch (query.question_case()) {
-    case ipc::AdminQuery::kShowC2S: return show_c2s(query, sessions, now, send);
-    case ipc::AdminQuery::kKick: *answer.mutable_done() = kick(query.kick(), sessions); break;
-    default: answer.mutable_done()->set_error("not a question for the router"); break;
+    case ipc::AdminQuery::kShowC2S:
+      return show_c2s(query, sessions, now, send);
+    case ipc::AdminQuery::kKick:
+      *answer.mutable_done() = kick(query.kick(), sessions);
+      break;
+    default:
+      answer.mutable_done()->set_error("not a question for the router");
+      break;
   }
   send(message);
 }

@@ -13,8 +13,8 @@ namespace {
 // last ends the answer, and nothing is lost between pages.
 TEST(AdminPages, TenThousandSessionsGoInRecordSizedPages) {
   std::vector<ipc::ChildToParent> sent;
-  AdminPages pages(42, [](ipc::AdminAnswer& a) { a.mutable_c2s(); },
-                   [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
+  AdminPages pages(
+      42, [](ipc::AdminAnswer& a) { a.mutable_c2s(); }, [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
   for (int i = 0; i < 10000; ++i) {
     ipc::C2sSession& s = *pages.page().mutable_c2s()->add_sessions();
     s.set_jid("user" + std::to_string(i) + "@a-rather-long-host-name.example/resource-" + std::to_string(i));
@@ -45,8 +45,8 @@ TEST(AdminPages, TenThousandSessionsGoInRecordSizedPages) {
 
 TEST(AdminPages, AnEmptyListIsOnePageOfItsKind) {
   std::vector<ipc::ChildToParent> sent;
-  AdminPages pages(7, [](ipc::AdminAnswer& a) { a.mutable_users(); },
-                   [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
+  AdminPages pages(
+      7, [](ipc::AdminAnswer& a) { a.mutable_users(); }, [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
   pages.finish();
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_TRUE(sent[0].admin_answer().has_users());

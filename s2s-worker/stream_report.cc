@@ -20,6 +20,13 @@ time_t loop_now(struct event_base* base) {
   return now.tv_sec;
 }
 
+// The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
+std::string report_address(const std::string& address) {
+  std::size_t at = address.find(" port ");
+  if (at == std::string::npos) return address;
+  return address.substr(0, at) + " " + address.substr(at + 6);
+}
+
 std::uint64_t since(time_t now, time_t then) { return now > then ? static_cast<std::uint64_t>(now - then) : 0; }
 
 void add_route(ipc::S2sStream& out, std::string_view local, std::string_view remote, ipc::S2sAuthMethod method,
@@ -54,7 +61,7 @@ void InboundStream::report(ipc::S2sStream& out, time_t now) {
     out.set_certificate_error(certificate_error(v, remote, matched));
     out.set_dane(matched);
   }
-  out.set_address(session_.peer());
+  out.set_address(report_address(session_.peer()));
   out.set_direct_tls(session_.direct_tls());
   out.set_bidi(bidi_);
   out.set_queue_length(federation_.queued_for(session_));
@@ -95,7 +102,7 @@ void OutboundStream::report(ipc::S2sStream& out, time_t now) const {
     out.set_dane(dane_matched_);
   }
   if (connected_once_) {
-    out.set_address(address_);
+    out.set_address(report_address(address_));
     out.set_direct_tls(target_.direct_tls);
   }
   out.set_bidi(bidi_);

@@ -56,8 +56,10 @@ ipc::AdminResponse read_response(const UniqueFd& fd) {
   std::size_t length = 0;
   ipc::AdminResponse response;
   std::string why;
-  if (ipc::recv_record(fd.get(), buffer, 0, length, fds) != ipc::RecvStatus::kRecord ||
-      !ipc::decode_envelope(response, std::span(buffer.data(), length), why))
+  const ipc::RecvStatus status = ipc::recv_record(fd.get(), buffer, 0, length, fds);
+  if (status == ipc::RecvStatus::kClosed || status == ipc::RecvStatus::kError)
+    fail(kExitUnreachable, "the server closed the connection before it answered");
+  if (status != ipc::RecvStatus::kRecord || !ipc::decode_envelope(response, std::span(buffer.data(), length), why))
     fail(kExitFailed, "the server's answer is not understood");
   return response;
 }

@@ -13,9 +13,11 @@ namespace xmppd::ctl {
 int kick(Context& context) {
   if (context.args.empty()) fail(kExitUsage, "kick needs a JID");
   auto jid = xmpp::Jid::parse(context.args[0]);
-  if (!jid || !jid->has_local()) fail(kExitUsage, context.args[0] + ": not a user's JID (user@host or user@host/resource)");
+  if (!jid || !jid->has_local())
+    fail(kExitUsage, context.args[0] + ": not a user's JID (user@host or user@host/resource)");
   const config::HostSettings* host = context.settings.find_host(jid->domain());
-  if (host == nullptr || !host->enabled) fail(kExitUsage, jid->domain() + " is not a VirtualHost of " + context.config_file);
+  if (host == nullptr || !host->enabled)
+    fail(kExitUsage, jid->domain() + " is not a VirtualHost of " + context.config_file);
   std::string reason;
   for (std::size_t i = 1; i < context.args.size(); ++i) reason += (i > 1 ? " " : "") + context.args[i];
   ipc::AdminRequest request;

@@ -65,6 +65,15 @@ class Xmppctl(ClientTest):
         self.assertEqual(self.wait(client.outcome), "session")
         return client
 
+    def eventually(self, predicate, what, timeout=10):
+        """harness.wait_for with the clients' loop running meanwhile, so that they send."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.loop.run_until_complete(asyncio.sleep(0.1))
+            if predicate():
+                return
+        self.fail(f"timed out waiting for {what}")
+
     def show_c2s(self):
         r = self.xmppctl("-j", "show", "c2s")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -73,9 +82,9 @@ class Xmppctl(ClientTest):
     def test_xmppctl_sees_and_steers_the_server(self):
         phone = self.login(f"alice@{HOST}/phone", "SCRAM-SHA-256")
         laptop = self.login(f"alice@{HOST}/laptop", "PLAIN", direct_tls=True)
-        self.login(f"bob@{HOST}/desk", "SCRAM-SHA-256")
+        bob = self.login(f"bob@{HOST}/desk", "SCRAM-SHA-256")
         self.check_status()
-        self.check_show_c2s()
+        self.check_show_c2s(bob)
         self.check_users()
         self.check_kick(phone, laptop)
         self.check_reload()
@@ -106,7 +115,7 @@ class Xmppctl(ClientTest):
         self.assertRegex(r.stdout, r"PROCESS +PID +RSS MiB +VSZ MiB +RESTARTS +UPTIME +READY")
         self.assertRegex(r.stdout, rf"router +{children['router']} ")
 
-    def check_show_c2s(self):
+    def check_show_c2s(self, bob):
         sessions = self.show_c2s()
         self.assertEqual(set(sessions), {f"alice@{HOST}/phone", f"alice@{HOST}/laptop", f"bob@{HOST}/desk"})
         phone, laptop = sessions[f"alice@{HOST}/phone"], sessions[f"alice@{HOST}/laptop"]
@@ -134,6 +143,10 @@ class Xmppctl(ClientTest):
         self.assertTrue(any(line[column:].startswith("PLAIN ") for line in lines[1:]), r.stdout)
         r = self.xmppctl("-j", "show", "c2s", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        bob.send_presence(pshow="away")
+        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["presence"] == "away", "bob away")
+        bob.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")  # XEP-0352
+        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["inactive"] == "inactive", "bob inactive")
         r = self.xmppctl("show", "c2s", "nowhere.test")
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a VirtualHost", r.stderr)
@@ -144,6 +157,15 @@ class Xmppctl(ClientTest):
         self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"])
         r = self.xmppctl("-j", "users", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        # More than one record's worth (40 names of 1000 bytes; pages are 32 KiB): the auth
+        # helper pages, the parent passes each page on, xmppctl prints them all in order.
+        names = sorted(f"{i:02d}" + "u" * 998 for i in range(40))
+        for name in reversed(names):
+            r = self.xmppctl("adduser", f"{name}@{OTHER_HOST}", input="secret\n")
+            self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.xmppctl("-j", "users", OTHER_HOST)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual([u["jid"] for u in json.loads(r.stdout)], [f"{n}@{OTHER_HOST}" for n in names])
         r = self.xmppctl("users", "nowhere.test")
         self.assertEqual(r.returncode, 2, r.stderr)
 
@@ -169,11 +191,20 @@ class Xmppctl(ClientTest):
         r = self.xmppctl("reload")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("generation 2", r.stdout)
-        self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
+        # What only the server finds (it reads the trust anchors as root): its errors come back.
+        self.xmppd.write_config(self.config_text.replace(f'VirtualHost "{HOST}"',
+                                'ssl = { cafile = "/nonexistent/ca.pem" }\n' f'VirtualHost "{HOST}"'))
         r = self.xmppctl("-j", "reload")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertRegex(r.stderr, rf"{self.xmppd.config}:\d+: ")
+        self.assertIn("/nonexistent/ca.pem: no certificate could be read", r.stderr)
         self.assertEqual(json.loads(r.stdout), {"taken": False, "generation": 2})
+        self.xmppd.wait_log(r"reload: .* has errors; keeping the configuration in force")
+        # A file that does not parse: file:line, and nothing asked of the server.
+        self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
+        r = self.xmppctl("reload")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertRegex(r.stderr, rf"{self.xmppd.config}:\d+: ")
+        self.assertIn("not reloaded", r.stderr)
         self.xmppd.write_config(self.config_text)
         r = self.xmppctl("-j", "status")
         self.assertEqual(json.loads(r.stdout)["generation"], 2)
