@@ -29,6 +29,8 @@ constexpr Verb kVerbs[] = {
     {"adduser", "user@host", adduser},
     {"passwd", "user@host", passwd},
     {"deluser", "user@host", deluser},
+    {"check", "[section]", check},
+    {"cert import", "directory ...", cert_import},
     {"users", "host", users},
     {"status", "", status},
     {"show c2s", "[host]", show_c2s},

@@ -33,6 +33,8 @@ struct Context {
 int adduser(Context& context);
 int passwd(Context& context);
 int deluser(Context& context);
+int check(Context& context);        // check.cc
+int cert_import(Context& context);  // cert_import.cc
 int users(Context& context);     // accounts.cc
 int status(Context& context);    // show.cc
 int show_c2s(Context& context);
