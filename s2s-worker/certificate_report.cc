@@ -46,7 +46,7 @@ std::string certificate_error(const tls::PeerVerification& v, std::string_view d
   return bounded(why);
 }
 
-std::vector<std::string> chain_subjects(X509* leaf, STACK_OF(X509)* chain) {
+std::vector<std::string> chain_subjects(X509* leaf, STACK_OF(X509) * chain) {
   std::vector<std::string> subjects;
   if (leaf != nullptr) subjects.push_back(subject_of(leaf));
   for (int i = 0; chain != nullptr && i < sk_X509_num(chain) && subjects.size() < kMaxChainSubjects; ++i) {

@@ -29,7 +29,7 @@ ipc::CertificateStatus certificate_status(const tls::PeerVerification& v, bool d
 std::string certificate_error(const tls::PeerVerification& v, std::string_view domain, bool dane_matched);
 // The subjects of the certificates the peer sent, leaf first (RFC 2253 form), at most
 // kMaxChainSubjects. `chain` may repeat the leaf (the client side's chain does).
-std::vector<std::string> chain_subjects(X509* leaf, STACK_OF(X509)* chain);
+std::vector<std::string> chain_subjects(X509* leaf, STACK_OF(X509) * chain);
 // TLS version, cipher and chain of a connection (nothing without TLS).
 void report_tls(SSL* ssl, ipc::S2sStream& out);
 // `text` cut to kMaxReportedString.

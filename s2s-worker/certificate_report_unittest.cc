@@ -80,7 +80,7 @@ TEST(CertificateReport, ChainSubjectsLeafFirstWithoutRepeatingIt) {
   Cert leaf = self_signed("a.test");
   Cert ca = self_signed("Test CA");
   std::unique_ptr<STACK_OF(X509), void (*)(STACK_OF(X509)*)> chain(sk_X509_new_null(),
-                                                                   [](STACK_OF(X509)* s) { sk_X509_free(s); });
+                                                                   [](STACK_OF(X509) * s) { sk_X509_free(s); });
   sk_X509_push(chain.get(), leaf.get());  // the client side's chain repeats the leaf
   sk_X509_push(chain.get(), ca.get());
   std::vector<std::string> subjects = chain_subjects(leaf.get(), chain.get());

@@ -17,7 +17,6 @@ std::string certificate_required(const std::string& local, const std::string& re
   return local + " requires a trusted certificate valid for " + remote + ", and " + shortfall;
 }
 
-
 }  // namespace
 
 InboundStream::InboundStream(stream::Session& session, Federation& federation)

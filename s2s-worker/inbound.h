@@ -13,10 +13,10 @@
 #include <string_view>
 #include <utility>
 
+#include "reports.pb.h"
 #include "s2s-worker/dane_lookup.h"
 #include "s2s-worker/dane_verdict.h"
 #include "s2s-worker/federation.h"
-#include "reports.pb.h"
 #include "stream/session.h"
 #include "tls/peer_verify.h"
 

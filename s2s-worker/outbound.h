@@ -16,8 +16,8 @@
 #include <tuple>
 #include <vector>
 
-#include "s2s-worker/connector.h"
 #include "reports.pb.h"
+#include "s2s-worker/connector.h"
 #include "s2s-worker/federation.h"
 #include "stream/transport.h"
 #include "tls/peer_verify.h"
@@ -158,7 +158,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool header_seen_ = false;
   bool connected_once_ = false;  // a TCP connection was made to some address
   bool sasl_tried_ = false;
-  bool sasl_done_ = false;       // authenticated by SASL EXTERNAL, not dialback
+  bool sasl_done_ = false;            // authenticated by SASL EXTERNAL, not dialback
   bool external_broke_peer_ = false;  // the peer closed on our SASL EXTERNAL: dialback only
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   bool bidi_ = false;            // we sent <bidi/>: the peer may send on this stream once ready

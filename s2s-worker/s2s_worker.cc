@@ -105,7 +105,8 @@ class S2sWorker final : public runtime::ChildRole {
   void answer_admin(const ipc::AdminQuery& query) {
     auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
     if (query.has_show_s2s()) {
-      runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_s2s(); }, send);
+      runtime::AdminPages pages(
+          query.id(), [](ipc::AdminAnswer& a) { a.mutable_s2s(); }, send);
       federation_->report(query.show_s2s(), pages);
       return;
     }

@@ -20,9 +20,12 @@ const char* direction_name(ipc::S2sDirection direction) {
 
 const char* method_name(ipc::S2sAuthMethod method) {
   switch (method) {
-    case ipc::S2S_AUTH_SASL_EXTERNAL: return "SASL EXTERNAL";
-    case ipc::S2S_AUTH_DIALBACK: return "dialback";
-    default: return "none";
+    case ipc::S2S_AUTH_SASL_EXTERNAL:
+      return "SASL EXTERNAL";
+    case ipc::S2S_AUTH_DIALBACK:
+      return "dialback";
+    default:
+      return "none";
   }
 }
 
@@ -35,12 +38,18 @@ std::string auth_cell(const ipc::S2sRoute& route) {
 
 const char* certificate_name(ipc::CertificateStatus status) {
   switch (status) {
-    case ipc::CERTIFICATE_NONE: return "none";
-    case ipc::CERTIFICATE_TRUSTED: return "trusted";
-    case ipc::CERTIFICATE_UNTRUSTED: return "untrusted";
-    case ipc::CERTIFICATE_WRONG_NAME: return "wrong name";
-    case ipc::CERTIFICATE_EXPIRED: return "expired";
-    default: return "?";
+    case ipc::CERTIFICATE_NONE:
+      return "none";
+    case ipc::CERTIFICATE_TRUSTED:
+      return "trusted";
+    case ipc::CERTIFICATE_UNTRUSTED:
+      return "untrusted";
+    case ipc::CERTIFICATE_WRONG_NAME:
+      return "wrong name";
+    case ipc::CERTIFICATE_EXPIRED:
+      return "expired";
+    default:
+      return "?";
   }
 }
 
@@ -58,9 +67,17 @@ std::string flags(const ipc::S2sStream& s) {
 }
 
 void print_table(const ipc::S2sStreams& streams, bool details) {
-  Table table({{"direction", "DIR"}, {"local", "LOCAL"}, {"remote", "REMOTE"}, {"auth", "AUTH"},
-               {"certificate", "CERTIFICATE"}, {"tls", "TLS"}, {"address", "ADDRESS"},
-               {"queue", "QUEUE", true}, {"age", "AGE"}, {"idle", "IDLE"}, {"flags", "FLAGS"}});
+  Table table({{"direction", "DIR"},
+               {"local", "LOCAL"},
+               {"remote", "REMOTE"},
+               {"auth", "AUTH"},
+               {"certificate", "CERTIFICATE"},
+               {"tls", "TLS"},
+               {"address", "ADDRESS"},
+               {"queue", "QUEUE", true},
+               {"age", "AGE"},
+               {"idle", "IDLE"},
+               {"flags", "FLAGS"}});
   for (const ipc::S2sStream& s : streams.streams()) {
     std::string tls = s.tls_version().empty() ? "none" : s.tls_version() + " " + s.cipher();
     for (const ipc::S2sRoute& route : s.routes())
