@@ -36,6 +36,8 @@ constexpr Verb kVerbs[] = {
     {"show c2s", "[host]", show_c2s},
     {"kick", "jid [reason]", kick},
     {"reload", "", reload, true},
+    {"show s2s", "[remote]", show_s2s},
+    {"close s2s", "remote", close_s2s},
 };
 
 [[noreturn]] void usage() {

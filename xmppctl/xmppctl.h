@@ -40,5 +40,7 @@ int status(Context& context);    // show.cc
 int show_c2s(Context& context);
 int kick(Context& context);      // steer.cc
 int reload(Context& context);
+int show_s2s(Context& context);   // s2s.cc
+int close_s2s(Context& context);
 
 }  // namespace xmppd::ctl
