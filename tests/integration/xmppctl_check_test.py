@@ -7,8 +7,11 @@ import json
 import os
 import socket
 import ssl
+import pwd
 import stat
+import struct
 import subprocess
+import threading
 
 import certs
 import harness
@@ -16,6 +19,110 @@ from harness import IntegrationTest, TestDns, basic_config
 
 XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 C2S_TLS = 5223
+
+
+class FakeDns:
+    """A DNS server on 127.0.0.54:53 (inside the test's network namespace) that answers what
+    `answer((name, qtype))` returns: None for no reply at all, else a list of SRV records
+    (priority, weight, port, first target label) below the queried name; an empty list is NXDOMAIN.
+    Only what the tests need: one question per query, UDP (truncated when too long) and TCP, no EDNS in the reply."""
+    ADDRESS = "127.0.0.54"
+
+    def __init__(self, test, answer):
+        self.answer = answer
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((self.ADDRESS, 53))
+        self.listener = socket.create_server((self.ADDRESS, 53))
+        self.stopping = False
+        self.resolvconf = os.path.join(test.workdir, "fake-resolv.conf")
+        with open(self.resolvconf, "w") as f:
+            f.write(f"nameserver {self.ADDRESS}\n")
+        self.threads = [threading.Thread(target=self.serve, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for sock in (self.sock, self.listener):
+            sock.settimeout(0.1)  # the threads look at self.stopping this often
+        for thread in self.threads:
+            thread.start()
+        test.addCleanup(self.stop)
+
+    def stop(self):
+        """The threads end before the sockets close, so that the next test can bind the port."""
+        self.stopping = True
+        for thread in self.threads:
+            thread.join()
+        self.sock.close()
+        self.listener.close()
+
+    def options(self):
+        return f'dns_resolvconf = "{self.resolvconf}"\ndns_hosts = ""\n'
+
+    def serve(self):
+        while not self.stopping:
+            try:
+                query, peer = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            reply = self.reply(query)
+            if reply is None:
+                continue
+            if len(reply) > 1232:  # too long for UDP: truncated, and the resolver asks over TCP
+                reply = reply[:2] + struct.pack("!H", struct.unpack("!H", reply[2:4])[0] | 0x0200) + \
+                    reply[4:6] + b"\0\0\0\0\0\0" + reply[12:self.question_end(reply)]
+            self.sock.sendto(reply, peer)
+
+    def serve_tcp(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    length = struct.unpack("!H", self.read_exactly(conn, 2))[0]
+                    reply = self.reply(self.read_exactly(conn, length))
+                    if reply is not None:
+                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+                except (OSError, struct.error):
+                    pass
+
+    @staticmethod
+    def read_exactly(conn, n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise OSError("closed")
+            data += chunk
+        return data
+
+    @staticmethod
+    def question_end(message):
+        offset = 12
+        while message[offset]:
+            offset += 1 + message[offset]
+        return offset + 5
+
+    def reply(self, query):
+        end = self.question_end(query)
+        labels, offset = [], 12
+        while query[offset]:
+            labels.append(query[offset + 1:offset + 1 + query[offset]].decode("latin-1"))
+            offset += 1 + query[offset]
+        qtype = struct.unpack("!H", query[end - 4:end - 2])[0]
+        self.queries.append((".".join(labels), qtype))
+        records = self.answer((".".join(labels), qtype))
+        if records is None:
+            return None
+        # Each target: its own label, then a pointer to the queried name (offset 12).
+        answers = b"".join(struct.pack("!HHHIH", 0xC00C, 33, 1, 60, 6 + 1 + len(label) + 2) +
+                           struct.pack("!HHH", priority, weight, port) +
+                           bytes([len(label)]) + label + struct.pack("!H", 0xC00C)
+                           for priority, weight, port, label in records)
+        flags = 0x8180 if records else 0x8183
+        header = struct.pack("!HHHHHH", struct.unpack("!H", query[:2])[0], flags, 1, len(records), 0, 0)
+        return header + query[12:end] + answers
 
 
 class XmppctlCheck(IntegrationTest):
@@ -108,12 +215,21 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(len(unknown), 1, findings)
         self.assertEqual(unknown[0]["level"], "warning")
         self.assertRegex(unknown[0]["subject"], r"check\.conf:\d+$")
-        # An error in the file: exit 2, file:line on standard error.
+        # An error in the file: exit 2, file:line on standard error, and the findings still
+        # printed (JSON with -j): the error, the warning, and the sections not checked.
         with open(config, "a") as f:
             f.write("c2s_ports = \"many\"\n")
-        code, _, stderr = self.xmppctl(config, "check")
+        code, findings, stderr = self.xmppctl(config, "check")
         self.assertEqual(code, 2)
         self.assertRegex(stderr, r"check\.conf:\d+: ")
+        errors = [f for f in findings if f["level"] == "error" and "c2s_ports" in f["message"]]
+        self.assertEqual(len(errors), 1, findings)
+        self.assertRegex(errors[0]["subject"], r"check\.conf:\d+$")
+        self.assertEqual(len([f for f in findings if "no_such_option" in f["message"]]), 1, findings)
+        self.assertEqual(self.find(findings, config, "certs, ports and dns not checked"), "error")
+        code, findings, _ = self.xmppctl(config, "check", "dns")
+        self.assertEqual(code, 2)
+        self.assertEqual(self.find(findings, config, "dns not checked"), "error")
 
     def start_dns(self):
         dns = TestDns(self.workdir, {"good.test": "127.0.0.1", "bad.test": "127.0.0.1",
@@ -136,19 +252,83 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(self.find(findings, "_xmpps-client._tcp.good.test", "good.test port 5223"), "ok")
         self.assertEqual(self.find(findings, "_xmpp-server._tcp.good.test", "good.test port 5269"), "ok")
         self.assertEqual(self.find(findings, "_xmpps-server._tcp.good.test", "no SRV record"), "warning")
-        self.assertEqual(self.find(findings, "_xmpp-client._tcp.bad.test", "port 5999: the port is not in c2s_ports { 5222 }"), "error")
+        self.assertEqual(self.find(findings, "_xmpp-client._tcp.bad.test", "port 5999 (127.0.0.1): this machine, but the port is not in c2s_ports { 5222 }"), "error")
         self.assertEqual(self.find(findings, "_xmpps-client._tcp.bad.test", "no SRV record"), "warning")
         self.assertEqual(self.find(findings, "_xmpp-server._tcp.bad.test", "(127.0.0.2): not an address of this machine"), "warning")
         self.assertEqual(self.find(findings, "_xmpps-server._tcp.bad.test", "nowhere.bad.test has no A or AAAA record"), "error")
 
-    def test_dns_is_read_by_an_unprivileged_child(self):
-        """A hosts file only root may read is out of the lookup child's reach: it has become xmppd_user."""
-        hosts = os.path.join(self.workdir, "private-hosts")
-        certs.write(hosts, b"127.0.0.1 good.test\n", 0o600)
-        config = self.write_config(["good.test"], f'dns_hosts = "{hosts}"')
+    def lookup_child_of(self, xmppctl):
+        """The pid of xmppctl's DNS lookup child, once it runs as `xmppctl -R dns-check`."""
+        def child():
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    with open(f"/proc/{pid}/cmdline", "rb") as f:
+                        cmdline = f.read()
+                except OSError:
+                    continue
+                if int(fields[1]) == xmppctl.pid and cmdline == b"xmppctl\0-R\0dns-check\0":
+                    return int(pid)
+            return None
+        return harness.wait_for(child, 10, "the DNS lookup child")
+
+    def test_dns_child_is_confined(self):
+        """While the child waits for a DNS server that never answers: it is xmppd_user, with no
+        new privileges, a seccomp filter, no controlling terminal, chrooted to empty_path, and
+        holds only /dev/null and its socket to xmppctl. Killed, it is reported as failed."""
+        silent = FakeDns(self, lambda query: None)
+        config = self.write_config(["good.test"], silent.options())
+        xmppctl = subprocess.Popen([XMPPCTL, "-j", "-f", config, "check", "dns"], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        self.addCleanup(xmppctl.kill)
+        pid = self.lookup_child_of(xmppctl)
+        harness.wait_for(lambda: silent.queries, 10, "a query from the child")
+        with open(f"/proc/{pid}/status") as f:
+            status = dict(line.split(":", 1) for line in f.read().splitlines())
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        uids = status["Uid"].split()
+        self.assertEqual(uids, [str(pwd.getpwnam("_xmppd").pw_uid)] * 4, "xmppd_user, for good")
+        self.assertEqual(status["NoNewPrivs"].strip(), "1")
+        self.assertEqual(status["Seccomp"].strip(), "2")
+        self.assertEqual(int(fields[3]), pid, "a session of its own")  # session id
+        self.assertEqual(int(fields[4]), 0, "no controlling terminal")  # tty_nr
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), os.path.join(self.workdir, "empty"))
+        fds = {int(fd): os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        self.assertEqual({fd: target for fd, target in fds.items() if fd <= 2},
+                         {0: "/dev/null", 1: "/dev/null", 2: "/dev/null"})
+        self.assertTrue(fds[3].startswith("socket:"), fds)
+        # Beyond 3: only what libunbound and libevent made themselves (sockets, epoll, pipes, eventfd).
+        for fd, target in fds.items():
+            if fd > 3:
+                self.assertRegex(target, r"^(socket:|anon_inode:|pipe:)", fds)
+        os.kill(pid, 9)
+        out, _ = xmppctl.communicate(timeout=30)
+        self.assertEqual(xmppctl.returncode, 1)
+        self.assertEqual(self.find(json.loads(out), "resolver", "the DNS lookup child failed"), "error")
+
+    def test_dns_hostile_answer(self):
+        """An SRV answer with a thousand records whose targets hold terminal escapes: the report
+        stays short and printable, and says what was not checked."""
+        def answer(query):
+            name, qtype = query
+            if qtype == 33 and name.startswith("_xmpp-client._tcp.evil.test"):
+                return [(0, 5, 5222, b"\x1b]0;owned\x07\x1b[2J" + str(i).encode()) for i in range(1000)]
+            return []
+        hostile = FakeDns(self, answer)
+        config = self.write_config(["evil.test"], hostile.options())
+        r = subprocess.run([XMPPCTL, "-f", config, "check", "dns"], capture_output=True, timeout=60)
+        for stream in (r.stdout, r.stderr):
+            self.assertFalse(any(b < 0x20 and b != 0x0a or b == 0x7f for b in stream), stream[:2000])
+        self.assertLess(len(r.stdout), 64 * 1024)
         code, findings, _ = self.xmppctl(config, "check", "dns")
         self.assertEqual(code, 1, findings)
-        self.assertEqual(self.find(findings, "resolver", hosts), "error")
+        self.assertLessEqual(len(findings), 201)
+        subject = "_xmpp-client._tcp.evil.test"
+        self.assertTrue(any(f["subject"] == subject and "owned" in f["message"] for f in findings), findings)
+        self.assertEqual(self.find(findings, subject, "more SRV records not checked"), "warning")
+        self.assertLessEqual(len(hostile.queries), 200)
 
     def test_ports_and_cert_import(self):
         """A port held by another program, then by xmppd; certificates imported from certbot's
