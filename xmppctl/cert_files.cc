@@ -4,6 +4,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -55,6 +56,45 @@ bool read_key(const std::string& path, KeyPtr& out, std::string& error) {
   return true;
 }
 
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free(b); }
+};
+
+std::unique_ptr<BIO, BioFree> memory_bio(std::string_view pem) {
+  return std::unique_ptr<BIO, BioFree>(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+}
+
+}  // namespace
+
+bool parse_chain(std::string_view pem, const std::string& name, CertificateChain& out, std::string& error) {
+  auto bio = memory_bio(pem);
+  out.certificates.clear();
+  while (bio) {
+    X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
+    if (x == nullptr) break;
+    out.certificates.emplace_back(x);
+  }
+  ERR_clear_error();
+  if (out.certificates.empty()) {
+    error = name + ": no PEM certificate in it";
+    return false;
+  }
+  return true;
+}
+
+bool parse_key(std::string_view pem, const std::string& name, KeyPtr& out, std::string& error) {
+  auto bio = memory_bio(pem);
+  out.reset(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
+  ERR_clear_error();
+  if (!out) {
+    error = name + ": no unencrypted PEM private key in it";
+    return false;
+  }
+  return true;
+}
+
 bool key_matches(X509* leaf, EVP_PKEY* key) {
   bool match = X509_check_private_key(leaf, key) == 1;
   ERR_clear_error();
@@ -82,6 +122,16 @@ std::string expiry_date(X509* leaf) {
 
 bool covers(X509* leaf, std::string_view host) {
   return tls::match_identity(leaf, host) == tls::IdentityStatus::kMatches;
+}
+
+bool covers_for_clients(X509* leaf, std::string_view host) {
+  std::string matched;
+  return tls::match_identity(leaf, host, &matched) == tls::IdentityStatus::kMatches &&
+         (matched.rfind("DNS-ID", 0) == 0 || matched.rfind("CN-ID", 0) == 0);
+}
+
+bool allows_client_auth(X509* leaf) {
+  return (X509_get_extension_flags(leaf) & EXFLAG_XKUSAGE) == 0 || (X509_get_extended_key_usage(leaf) & XKU_SSL_CLIENT) != 0;
 }
 
 std::vector<std::string> names_for(std::string_view host) {

@@ -204,6 +204,67 @@ dns_transparent_zones = {{ "test" }}
         self.assertTrue(any(line.startswith("warning ") and line[column:].startswith("the certificate expires in")
                             for line in lines), r.stdout)
 
+    def test_certs_clients_and_servers_want(self):
+        """A certificate naming the host only as an XmppAddr serves servers, not clients; one
+        without clientAuth is a warning for s2s (our outbound SASL EXTERNAL)."""
+        self.issue_into(self.certdir, "xa.test", names=["other.test"], xmpp_addr=True)
+        self.issue_into(self.certdir, "nocl.test", client_auth=False)
+        config = self.write_config(["xa.test", "nocl.test"])
+        code, findings, _ = self.xmppctl(config, "check", "certs")
+        self.assertEqual(code, 1, findings)
+        both = " c2s+s2s"
+        self.assertEqual(self.find(findings, "xa.test" + both, "only for servers"), "error")
+        self.assertEqual(self.find(findings, "nocl.test" + both, "lacks clientAuth"), "warning")
+        self.assertEqual(self.find(findings, "nocl.test" + both, "names nocl.test"), "ok")
+        self.assertFalse(any("clientAuth" in f["message"] for f in findings if f["subject"].startswith("xa.test")))
+
+    def test_cert_import_refuses_bad_input(self):
+        """A key that is not the certificate's is never installed; a certificate that cannot be
+        renamed into place leaves the previous pair whole; a certificates directory that others
+        may write to is refused."""
+        config = self.write_config(["a.test", "b.test"])
+        old_key, _ = self.issue_into(self.certdir, "a.test")
+        live = os.path.join(self.workdir, "live")
+        _, cert = self.ca.issue("a.test")
+        other_key, _ = self.ca.issue("a.test")
+        certs.write(f"{live}/a.test/fullchain.pem", certs.cert_pem(cert))
+        certs.write(f"{live}/a.test/privkey.pem", certs.key_pem(other_key), 0o600)
+        code, findings, _ = self.xmppctl(config, "cert", "import", live)
+        self.assertEqual(code, 1, findings)
+        self.assertEqual(self.find(findings, "a.test", "is not the key of"), "warning")
+        with open(f"{self.certdir}/a.test.key", "rb") as f:
+            self.assertEqual(f.read(), certs.key_pem(old_key))
+
+        # b.test: its certificate's place is taken by a directory, so the second rename fails.
+        key, cert = self.ca.issue("b.test")
+        certs.write(f"{live}/b.test/fullchain.pem", certs.cert_pem(cert))
+        certs.write(f"{live}/b.test/privkey.pem", certs.key_pem(key), 0o600)
+        previous_key, _ = self.ca.issue("b.test")
+        certs.write(f"{self.certdir}/b.test.key", certs.key_pem(previous_key), 0o600)
+        os.mkdir(f"{self.certdir}/b.test.crt")
+        code, findings, _ = self.xmppctl(config, "cert", "import", live)
+        self.assertEqual(code, 1, findings)
+        self.assertEqual(self.find(findings, "b.test", "the previous key is back in place"), "error")
+        with open(f"{self.certdir}/b.test.key", "rb") as f:
+            self.assertEqual(f.read(), certs.key_pem(previous_key))
+        self.assertEqual(sorted(os.listdir(self.certdir)), ["a.test.crt", "a.test.key", "b.test.crt", "b.test.key"])
+
+        # A symlink to a directory anyone may write to.
+        open_dir = os.path.join(self.workdir, "open")
+        os.mkdir(open_dir)
+        os.chmod(open_dir, 0o777)
+        linked = os.path.join(self.workdir, "linked-certs")
+        os.symlink(open_dir, linked)
+        config = self.write_config(["a.test"])
+        with open(config) as f:
+            text = f.read()
+        with open(config, "w") as f:
+            f.write(text.replace(self.certdir, linked))
+        code, _, stderr = self.xmppctl(config, "cert", "import", live)
+        self.assertEqual(code, 1)
+        self.assertIn("writable by nobody else", stderr)
+        self.assertEqual(os.listdir(open_dir), [])
+
     def test_config(self):
         self.issue_into(self.certdir, "a.test")
         config = self.write_config(["a.test"], "s2s_secure_auth = true\ns2s_secure_domains = { \"b.test\" }\n"
