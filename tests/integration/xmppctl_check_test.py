@@ -402,6 +402,21 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(self.find(findings, "127.0.0.1 port 5269", "s2s: in use by python3"), "error")
         self.assertEqual(self.find(findings, "127.0.0.1 port 5222", "c2s: free for xmppd"), "ok")
         squatter.close()
+        # A program that calls itself xmppd (PR_SET_NAME) is still another program.
+        impostor = subprocess.Popen(["/usr/bin/python3", "-c",
+                                     "import socket, sys, time\n"
+                                     "open('/proc/self/comm', 'w').write('xmppd')\n"
+                                     "s = socket.create_server(('127.0.0.1', 5269))\n"
+                                     "print('ready', flush=True)\n"
+                                     "time.sleep(60)\n"], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(impostor.kill)
+        self.assertEqual(impostor.stdout.readline().strip(), "ready")
+        code, findings, _ = self.xmppctl(config, "check", "ports")
+        self.assertEqual(code, 1, findings)
+        self.assertEqual(self.find(findings, "127.0.0.1 port 5269", f"s2s: in use by xmppd (pid {impostor.pid})"),
+                         "error")
+        impostor.kill()
+        impostor.wait()
 
         with open(config) as f:
             server = self.server(f.read()).start()
