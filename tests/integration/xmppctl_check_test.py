@@ -334,12 +334,31 @@ dns_transparent_zones = {{ "test" }}
             return None
         return harness.wait_for(child, 10, "the DNS lookup child")
 
+    @staticmethod
+    def memory_of(pid):
+        """Every readable mapping of the process (root may read a non-dumpable one)."""
+        chunks = []
+        with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+            for line in maps:
+                fields = line.split()
+                if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
+                    continue
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                try:
+                    mem.seek(start)
+                    chunks.append(mem.read(end - start))
+                except (OSError, ValueError, OverflowError):
+                    pass
+        return b"".join(chunks)
+
     def test_dns_child_is_confined(self):
         """While the child waits for a DNS server that never answers: it is xmppd_user, with no
-        new privileges, a seccomp filter, no controlling terminal, chrooted to empty_path, and
-        holds only /dev/null and its socket to xmppctl. Killed, it is reported as failed."""
+        new privileges, a seccomp filter, no controlling terminal, chrooted to empty_path, holds
+        only /dev/null and its socket to xmppctl, and has no secret of the configuration in its
+        memory. Killed, it is reported as failed."""
         silent = FakeDns(self, lambda query: None)
-        config = self.write_config(["good.test"], silent.options())
+        secret = "Xq7-secret-of-the-configuration-" + os.urandom(8).hex()
+        config = self.write_config(["good.test"], silent.options() + f'dialback_secret = "{secret}"\n')
         xmppctl = subprocess.Popen([XMPPCTL, "-j", "-f", config, "check", "dns"], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True)
         self.addCleanup(xmppctl.kill)
@@ -364,6 +383,13 @@ dns_transparent_zones = {{ "test" }}
         for fd, target in fds.items():
             if fd > 3:
                 self.assertRegex(target, r"^(socket:|anon_inode:|pipe:)", fds)
+        # Executed afresh, not forked: the configuration's secrets are in xmppctl's memory, not
+        # in the child's; nor is anything of root's environment.
+        self.assertIn(secret.encode(), self.memory_of(xmppctl.pid))
+        self.assertNotIn(secret.encode(), self.memory_of(pid))
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environment = [v for v in f.read().split(b"\0") if v]
+        self.assertEqual([v for v in environment if v.split(b"_")[0] not in (b"ASAN", b"UBSAN", b"LSAN")], [])
         os.kill(pid, 9)
         out, _ = xmppctl.communicate(timeout=30)
         self.assertEqual(xmppctl.returncode, 1)
