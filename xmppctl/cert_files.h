@@ -31,6 +31,12 @@ struct CertificateChain {
   X509* leaf() const { return certificates.empty() ? nullptr : certificates.front().get(); }
 };
 
+// The whole of a small regular file (at most 1 MiB), read once into a buffer sized up front,
+// so that no reallocation leaves copies of a key behind; false with `error` otherwise.
+bool read_file(const std::string& path, std::string& out, std::string& error);
+// Overwrites a buffer that held key material (OPENSSL_cleanse), then empties it.
+void scrub(std::string& secret);
+
 // Reads every PEM certificate of `path`; false (with `error`) if it cannot be read or holds none.
 bool read_chain(const std::string& path, CertificateChain& out, std::string& error);
 // Reads an unencrypted PEM private key; an encrypted one is refused (the server could not use it).

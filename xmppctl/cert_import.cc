@@ -28,43 +28,6 @@ bool regular_file(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);  // certbot's live/ holds symlinks
 }
 
-void scrub(std::string& secret) {
-  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
-  secret.clear();
-}
-
-constexpr std::size_t kMaxFileBytes = 1 << 20;  // a chain is a few KiB
-
-// The whole file, read once into a buffer sized up front (no reallocation leaves copies of
-// a key behind); false with `error` if it cannot be read or is not a small regular file.
-bool read_file(const std::string& path, std::string& out, std::string& error) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  struct stat st;
-  if (!fd || fstat(fd.get(), &st) != 0) {
-    error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) > kMaxFileBytes) {
-    error = path + ": not a regular file of at most 1 MiB";
-    return false;
-  }
-  out.assign(static_cast<std::size_t>(st.st_size) + 1, '\0');
-  std::size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = read(fd.get(), out.data() + done, out.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  if (done == out.size()) {  // it grew while being read: certbot is renewing it; try later
-    scrub(out);
-    error = path + ": changed while being read";
-    return false;
-  }
-  out.resize(done);
-  return true;
-}
-
 // A certificate and key as read, once: judged, compared and installed from these same bytes.
 struct PairBytes {
   std::string certificate, key;
