@@ -21,13 +21,15 @@
 #include "proto/channel.h"
 #include "proto/frame.h"
 #include "xmpp/jid.h"
+#include "xmppctl/import_prosody.h"
 
 namespace {
 
 using namespace xmppd;
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: xmppctl [-f file] adduser | passwd | deluser JID\n");
+  std::fprintf(stderr, "usage: xmppctl [-f file] adduser | passwd | deluser JID\n"
+               "       xmppctl [-f file] import prosody [-F] DATA_DIR [HOST ...]\n");
   std::exit(1);
 }
 
@@ -97,6 +99,14 @@ int main(int argc, char** argv) {
   while ((ch = getopt(argc, argv, "f:")) != -1) {
     if (ch != 'f') usage();
     config_file = optarg;
+  }
+  if (argc - optind >= 2 && std::string(argv[optind]) == "import") {
+    std::vector<config::Diagnostic> diags;
+    auto settings = config::load_file(config_file, diags);
+    for (const auto& d : diags)
+      if (d.severity == config::Diagnostic::Severity::kError) std::fprintf(stderr, "%s\n", d.str().c_str());
+    if (!settings) return 2;
+    return ctl::import_prosody(*settings, std::vector<std::string>(argv + optind + 1, argv + argc));
   }
   if (argc - optind != 2) usage();
   std::string command = argv[optind];
