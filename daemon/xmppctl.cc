@@ -96,7 +96,7 @@ ipc::AccountResult ask(const std::string& socket_path, const ipc::AccountRequest
 int main(int argc, char** argv) {
   std::string config_file = std::string(XMPPD_SYSCONFDIR) + "/xmppd.conf";
   int ch;
-  while ((ch = getopt(argc, argv, "f:")) != -1) {
+  while ((ch = getopt(argc, argv, "+f:")) != -1) {
     if (ch != 'f') usage();
     config_file = optarg;
   }
