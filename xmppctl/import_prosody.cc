@@ -15,7 +15,7 @@
 // Each child prints its own messages and counts. A user with a malformed file is refused
 // whole, with FILE:LINE messages; the exit code is then 1. xmppd must not be running: the
 // stores would be written under its feet.
-#include "xmppctl/import_prosody.h"
+#include "xmppctl/xmppctl.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -316,16 +316,16 @@ int in_child(Body body) {
 }
 
 [[noreturn]] void usage() {
-  std::fprintf(stderr, "usage: xmppctl import prosody [-F] DATA_DIR [HOST ...]\n");
-  std::exit(2);
+  std::fprintf(stderr, "usage: xmppctl import prosody [-F] data_dir [host ...]\n");
+  std::exit(kExitUsage);
 }
 
 }  // namespace
 
-int import_prosody(const config::Settings& settings, const std::vector<std::string>& args) {
+int import_prosody(Context& context) {
+  const config::Settings& settings = context.settings;
+  const std::vector<std::string>& args = context.args;
   std::size_t at = 0;
-  if (args.empty() || args[0] != "prosody") usage();
-  ++at;
   bool force = false;
   if (at < args.size() && args[at] == "-F") {
     force = true;
@@ -335,11 +335,8 @@ int import_prosody(const config::Settings& settings, const std::vector<std::stri
   const std::string data_dir = args[at++];
   std::vector<std::string> wanted(args.begin() + static_cast<std::ptrdiff_t>(at), args.end());
 
-  if (server_answers(settings.data_path + "/control.sock")) {
-    std::fprintf(stderr, "xmppctl: xmppd is running (%s/control.sock answers): stop xmppd first\n",
-                 settings.data_path.c_str());
-    return 1;
-  }
+  if (server_answers(settings.data_path + "/control.sock"))
+    fail(kExitFailed, "xmppd is running (" + settings.data_path + "/control.sock answers): stop xmppd first");
   struct stat st;
   if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     std::fprintf(stderr, "xmppctl: %s: not a directory\n", data_dir.c_str());
@@ -353,8 +350,7 @@ int import_prosody(const config::Settings& settings, const std::vector<std::stri
   }
   for (const auto& w : wanted)
     if (std::find(hosts.begin(), hosts.end(), w) == hosts.end()) {
-      std::fprintf(stderr, "xmppctl: %s is not a VirtualHost of xmppd with accounts\n", w.c_str());
-      return 2;
+      fail(kExitUsage, w + " is not a VirtualHost of xmppd with accounts");
     }
   std::vector<User> users;
   for (const std::string& host : hosts) {
@@ -406,7 +402,7 @@ int import_prosody(const config::Settings& settings, const std::vector<std::stri
     if (c != '0' && c != '1' && c != 'e') return 1;
   const int data_status = in_child([&] { return import_user_data(roles.router, users, answers); });
   const bool refused = answers.find('e') != std::string::npos;
-  return refused || data_status != 0 ? 1 : 0;
+  return refused || data_status != 0 ? kExitFailed : kExitOk;
 }
 
 }  // namespace xmppd::ctl
