@@ -231,6 +231,17 @@ std::size_t CredentialStore::sha1_only_accounts(std::string_view host) {
   return static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
 }
 
+std::vector<std::string> CredentialStore::sha1_only_hosts() {
+  std::vector<std::string> hosts;
+  sqlite::Statement select = prepare(db_.get(),
+                                     "SELECT DISTINCT host FROM accounts a WHERE hash = 'SHA-1' AND NOT EXISTS "
+                                     "(SELECT 1 FROM accounts b WHERE b.host = a.host AND b.username = a.username "
+                                     "AND b.hash = 'SHA-256') ORDER BY host");
+  while (select && sqlite3_step(select.get()) == SQLITE_ROW)
+    hosts.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)));
+  return hosts;
+}
+
 bool CredentialStore::remove(std::string_view host, std::string_view username, std::string& error) {
   common_iterations_.reset();
   sqlite3_stmt* statement = delete_.get();

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth-helper/scram.h"
 #include "common/sqlite.h"
@@ -49,6 +50,8 @@ class CredentialStore {
                            std::string& error);
   // How many accounts of `host` have a SHA-1 credential and no SHA-256 one.
   std::size_t sha1_only_accounts(std::string_view host);
+  // The hosts that have such accounts, sorted.
+  std::vector<std::string> sha1_only_hosts();
   // Deletes the account's credentials. False with `error` if there was no such account or the
   // database failed.
   bool remove(std::string_view host, std::string_view username, std::string& error);

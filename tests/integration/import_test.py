@@ -8,6 +8,7 @@ and find their data. Malformed data files give file:line errors, a non-zero exit
 imported for that user."""
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -16,6 +17,7 @@ import slixmpp
 
 import certs
 import harness
+import streams
 from clients_test import Client, ClientTest, XMPPCTL
 from prosody import Prosody, fresh_workdir
 
@@ -123,6 +125,13 @@ class Import(ClientTest):
         client.connect(("127.0.0.1", 5222))
         return client, self.loop.run_until_complete(asyncio.wait_for(client.outcome, 20))
 
+    def mechanisms(self):
+        """The SASL mechanisms the host offers after STARTTLS."""
+        with streams.connect(5222) as sock:
+            tls, _, after = streams.starttls(sock, HOST, self.ca_file)
+            tls.close()
+        return re.findall(r"<mechanism>([^<]+)</mechanism>", after.decode())
+
     def run_(self, awaitable):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, 20))
 
@@ -172,15 +181,18 @@ class Import(ClientTest):
         self.assertEqual(outcome, "session")
         request = self.run_(requests.get())
         self.assertEqual(request["from"], f"alice@{HOST}")
+        # alice and bob have no SCRAM-SHA-256 credential: the host does not offer it, so that a
+        # client that prefers it uses SCRAM-SHA-1 rather than fail.
+        self.assertEqual(self.mechanisms(), ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"])
         # PLAIN with the old password: accepted, and the SHA-256 credential stored from it.
-        _, outcome = self.login("carol", "PLAIN")
-        self.assertEqual(outcome, "session")
-        bob2, outcome = self.login("bob", "PLAIN")
-        self.assertEqual(outcome, "session")
-        _, outcome = self.login("bob", "SCRAM-SHA-256")
-        self.assertEqual(outcome, "session")
-        _, outcome = self.login("carol", "SCRAM-SHA-256")
-        self.assertEqual(outcome, "session")
+        for user in ("carol", "bob", "alice"):
+            _, outcome = self.login(user, "PLAIN")
+            self.assertEqual(outcome, "session", user)
+        # No account is SHA-1-only now: SCRAM-SHA-256 is offered again, and works.
+        harness.wait_for(lambda: "SCRAM-SHA-256" in self.mechanisms(), 10, "SCRAM-SHA-256 offered")
+        for user in ("carol", "bob", "alice"):
+            _, outcome = self.login(user, "SCRAM-SHA-256")
+            self.assertEqual(outcome, "session", user)
 
     def test_a_malformed_file_refuses_that_user_with_its_line(self):
         roster = os.path.join(self.prosody.data_path, "chat%2etest", "roster", "alice.dat")
