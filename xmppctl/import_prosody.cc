@@ -26,11 +26,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <map>
 
 #include "auth-helper/credential_store.h"
@@ -50,6 +50,8 @@ using prosody_import::RawUser;
 using prosody_import::UserData;
 
 constexpr std::size_t kMaxFileBytes = 64 << 20;
+// For internal_plain accounts: what the server uses for new passwords (daemon/parent.cc).
+constexpr std::uint32_t kNewPasswordIterations = 10000;
 
 struct User {
   std::string host, name;
@@ -187,9 +189,9 @@ int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bo
       answer = '0';
       ++skipped[user.host];
     } else if (data) {
-      const bool ok = data->sha1 ? store->set_sha1_credential(user.host, user.name, *data->sha1, error)
-                                 : store->set_password(user.host, user.name, *data->password,
-                                                       store->common_iterations(), error);
+      const bool ok = data->sha1
+                          ? store->set_sha1_credential(user.host, user.name, *data->sha1, error)
+                          : store->set_password(user.host, user.name, *data->password, kNewPasswordIterations, error);
       if (ok) {
         answer = '1';
         ++imported[user.host];
@@ -200,8 +202,8 @@ int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bo
     if (write(answers, &answer, 1) != 1) return 1;
   }
   for (const auto& [host, count] : imported) {
-    std::printf("%s: %zu accounts imported, %zu skipped; %zu accounts SHA-1-only\n", host.c_str(), count,
-                skipped[host], store->sha1_only_accounts(host));
+    std::printf("%s: %zu accounts imported, %zu skipped; %zu accounts SHA-1-only\n", host.c_str(), count, skipped[host],
+                store->sha1_only_accounts(host));
   }
   for (const auto& [host, count] : skipped)
     if (!imported.contains(host)) std::printf("%s: 0 accounts imported, %zu skipped\n", host.c_str(), count);
@@ -289,10 +291,10 @@ int import_user_data(const ipc::Privsep& role, const std::vector<User>& users, c
     }
   }
   for (const auto& [host, c] : counts)
-    std::printf("%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
-                "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
-                host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes,
-                c.pep_items);
+    std::printf(
+        "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
+        "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
+        host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
   return status;
 }
 

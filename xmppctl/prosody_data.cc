@@ -23,10 +23,14 @@ int hex_value(char c) {
 bool same_key(const Value& a, const Value& b) {
   if (a.kind != b.kind) return false;
   switch (a.kind) {
-    case Value::Kind::kBoolean: return a.boolean == b.boolean;
-    case Value::Kind::kNumber: return a.number == b.number;
-    case Value::Kind::kString: return a.string == b.string;
-    default: return false;
+    case Value::Kind::kBoolean:
+      return a.boolean == b.boolean;
+    case Value::Kind::kNumber:
+      return a.number == b.number;
+    case Value::Kind::kString:
+      return a.string == b.string;
+    default:
+      return false;
   }
 }
 
@@ -242,16 +246,36 @@ class Parser {
     if (at_end()) return fail("unfinished string"), false;
     const char c = text_[pos_++];
     switch (c) {
-      case 'a': out += '\a'; return true;
-      case 'b': out += '\b'; return true;
-      case 'f': out += '\f'; return true;
-      case 'n': out += '\n'; return true;
-      case 'r': out += '\r'; return true;
-      case 't': out += '\t'; return true;
-      case 'v': out += '\v'; return true;
-      case '\\': out += '\\'; return true;
-      case '"': out += '"'; return true;
-      case '\'': out += '\''; return true;
+      case 'a':
+        out += '\a';
+        return true;
+      case 'b':
+        out += '\b';
+        return true;
+      case 'f':
+        out += '\f';
+        return true;
+      case 'n':
+        out += '\n';
+        return true;
+      case 'r':
+        out += '\r';
+        return true;
+      case 't':
+        out += '\t';
+        return true;
+      case 'v':
+        out += '\v';
+        return true;
+      case '\\':
+        out += '\\';
+        return true;
+      case '"':
+        out += '"';
+        return true;
+      case '\'':
+        out += '\'';
+        return true;
       case '\n':  // "\" at the end of a line: the newline itself (Lua's %q writes these)
         ++line_;
         out += '\n';

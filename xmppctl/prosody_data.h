@@ -29,8 +29,8 @@ struct Value {
   bool boolean = false;
   double number = 0;
   std::string string;
-  std::vector<Value> array;    // t[1], t[2], ...
-  std::vector<Entry> fields;   // every other key
+  std::vector<Value> array;   // t[1], t[2], ...
+  std::vector<Entry> fields;  // every other key
 
   bool is_table() const { return kind == Kind::kTable; }
   bool is_string() const { return kind == Kind::kString; }

@@ -42,7 +42,8 @@ TEST(ProsodyData, ReadsEscapesNumbersBooleansAndBooleanKeys) {
   ASSERT_NE(v->boolean_key(false), nullptr);
   EXPECT_EQ(v->boolean_key(false)->get("version")->number, 3);
   ASSERT_EQ(v->array.size(), 8u);
-  EXPECT_EQ(v->array[0].string, std::string("a\"b\\c\n\t\xff" "A"));
+  EXPECT_EQ(v->array[0].string, std::string("a\"b\\c\n\t\xff"
+                                            "A"));
   EXPECT_EQ(v->array[1].number, 1500);
   EXPECT_EQ(v->array[2].number, -2);
   EXPECT_TRUE(std::isinf(v->array[3].number));
@@ -58,8 +59,8 @@ TEST(ProsodyData, ReadsEscapesNumbersBooleansAndBooleanKeys) {
 
 TEST(ProsodyData, ReadsAList) {
   std::string error;
-  auto items = parse_list("o.list", "item({ name = \"message\"; when = 1796455009 });\nitem({ [\"key\"] = \"b\" });\n",
-                          error);
+  auto items =
+      parse_list("o.list", "item({ name = \"message\"; when = 1796455009 });\nitem({ [\"key\"] = \"b\" });\n", error);
   ASSERT_TRUE(items) << error;
   ASSERT_EQ(items->size(), 2u);
   EXPECT_EQ((*items)[0].text("name"), "message");
@@ -184,14 +185,13 @@ TEST(ProsodyUser, ConvertsWhatProsodyWrote) {
 
 TEST(ProsodyUser, AMalformedFileRefusesTheUser) {
   std::string error;
-  EXPECT_FALSE(convert_user("alice", "chat.test",
-                            files({{"accounts", std::string(prosody::kAccount), false},
-                                   {"roster", "return {\n[\"bob@chat.test\"] = { subscription = \"sideways\" } }",
-                                    false}}),
-                            error));
+  EXPECT_FALSE(
+      convert_user("alice", "chat.test",
+                   files({{"accounts", std::string(prosody::kAccount), false},
+                          {"roster", "return {\n[\"bob@chat.test\"] = { subscription = \"sideways\" } }", false}}),
+                   error));
   EXPECT_EQ(error, "roster/alice:2: subscription \"sideways\" is not none, to, from or both\n");
-  EXPECT_FALSE(convert_user("alice", "chat.test",
-                            files({{"accounts", "return {\n  password = 12 }", false}}), error));
+  EXPECT_FALSE(convert_user("alice", "chat.test", files({{"accounts", "return {\n  password = 12 }", false}}), error));
   EXPECT_NE(error.find("accounts/alice:1:"), std::string::npos) << error;
   EXPECT_FALSE(convert_user("alice", "chat.test",
                             files({{"accounts", std::string(prosody::kAccount), false},

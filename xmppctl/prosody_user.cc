@@ -39,16 +39,16 @@ bool is_xml_name(std::string_view name) {
   if (name.empty() || name.size() > 256) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
     const auto c = static_cast<unsigned char>(name[i]);
-    const bool ok = std::isalpha(c) || c == '_' || c >= 0x80 ||
-                    (i > 0 && (std::isdigit(c) || c == '-' || c == '.' || c == ':'));
+    const bool ok =
+        std::isalpha(c) || c == '_' || c >= 0x80 || (i > 0 && (std::isdigit(c) || c == '-' || c == '.' || c == ':'));
     if (!ok) return false;
   }
   return true;
 }
 
 // Prosody's preserialized stanza ({name=, attr={}, children positionally, strings for text})
-// as an element whose namespace is attr.xmlns or, without one, `parent_ns`. `skip` names
-// top-level attributes Prosody's archive store added (stamp).
+// as an element whose namespace is attr.xmlns or, without one, `parent_ns`. On the `top`
+// element, the attributes Prosody's archive store adds (stamp) are dropped.
 bool build_element(const std::string& path, const Value& v, std::string_view parent_ns, std::size_t depth,
                    xml::Element& out, Problems& problems, bool top) {
   if (depth > kMaxElementDepth) return problems.add(path, v, "elements nested too deeply");
@@ -65,7 +65,8 @@ bool build_element(const std::string& path, const Value& v, std::string_view par
   xml::Element element(ns, *name);
   if (attr != nullptr) {
     for (const prosody::Entry& e : attr->fields) {
-      if (!e.key.is_string() || !e.value.is_string()) return problems.add(path, e.value, "attr is not a table of strings");
+      if (!e.key.is_string() || !e.value.is_string())
+        return problems.add(path, e.value, "attr is not a table of strings");
       std::string key = e.key.string;
       if (key == "xmlns" || key.starts_with("xmlns:")) continue;
       if (top && (key == "stamp" || key == "stamp_legacy")) continue;  // the archive's, not the stanza's
@@ -346,8 +347,10 @@ std::optional<UserData> convert_user(const std::string& user, const std::string&
   for (const auto& [store, file] : files) {
     std::string why;
     if (file.list) {
-      if (auto items = prosody::parse_list(file.path, file.bytes, why)) lists.emplace(store, std::move(*items));
-      else problems.text += why + "\n";
+      if (auto items = prosody::parse_list(file.path, file.bytes, why))
+        lists.emplace(store, std::move(*items));
+      else
+        problems.text += why + "\n";
     } else if (auto value = prosody::parse_dat(file.path, file.bytes, why)) {
       dats.emplace(store, std::move(*value));
     } else {
@@ -361,13 +364,19 @@ std::optional<UserData> convert_user(const std::string& user, const std::string&
   bool ok = true;
   for (const auto& [store, value] : dats) {
     const RawFile& file = files.at(store);
-    if (store == "accounts") ok = convert_account(file, value, out, problems) && ok;
-    else if (store == "roster") ok = convert_roster(file, value, bare, out, problems) && ok;
-    else if (store == "vcard") ok = convert_vcard(file, value, out, problems) && ok;
-    else if (store == "private") ok = convert_private(file, value, out, problems) && ok;
-    else if (store == "pep") ok = convert_pep_nodes(file, value, out, problems) && ok;
+    if (store == "accounts")
+      ok = convert_account(file, value, out, problems) && ok;
+    else if (store == "roster")
+      ok = convert_roster(file, value, bare, out, problems) && ok;
+    else if (store == "vcard")
+      ok = convert_vcard(file, value, out, problems) && ok;
+    else if (store == "private")
+      ok = convert_private(file, value, out, problems) && ok;
+    else if (store == "pep")
+      ok = convert_pep_nodes(file, value, out, problems) && ok;
   }
-  if (ok && lists.contains("offline")) ok = convert_offline(files.at("offline"), lists.at("offline"), host, out, problems);
+  if (ok && lists.contains("offline"))
+    ok = convert_offline(files.at("offline"), lists.at("offline"), host, out, problems);
   for (PepNode& node : out.pep) {
     auto items = lists.find("pep_" + node.node);
     if (ok && items != lists.end()) ok = convert_pep_items(files.at(items->first), items->second, node, problems);
