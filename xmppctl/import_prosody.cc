@@ -179,7 +179,10 @@ int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bo
   if (!enter_role(role, error)) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
   auto store = auth::CredentialStore::open("credentials.sqlite", error);
   if (!store) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  std::map<std::string, std::size_t> imported, skipped;
+  struct HostCounts {
+    std::size_t imported = 0, skipped = 0, refused = 0;
+  };
+  std::map<std::string, HostCounts> counts;
   for (const User& user : users) {
     char answer = 'e';
     std::optional<UserData> data = convert(user, true);
@@ -187,26 +190,22 @@ int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bo
     if (data && store->exists(user.host, user.name) && !force) {
       std::printf("%s: exists in xmppd, skipped (-F to replace it)\n", bare.c_str());
       answer = '0';
-      ++skipped[user.host];
     } else if (data) {
       const bool ok = data->sha1
                           ? store->set_sha1_credential(user.host, user.name, *data->sha1, error)
                           : store->set_password(user.host, user.name, *data->password, kNewPasswordIterations, error);
-      if (ok) {
+      if (ok)
         answer = '1';
-        ++imported[user.host];
-      } else {
+      else
         std::fprintf(stderr, "xmppctl: %s: %s\n", bare.c_str(), error.c_str());
-      }
     }
+    HostCounts& c = counts[user.host];
+    ++(answer == '1' ? c.imported : answer == '0' ? c.skipped : c.refused);
     if (write(answers, &answer, 1) != 1) return 1;
   }
-  for (const auto& [host, count] : imported) {
-    std::printf("%s: %zu accounts imported, %zu skipped; %zu accounts SHA-1-only\n", host.c_str(), count, skipped[host],
-                store->sha1_only_accounts(host));
-  }
-  for (const auto& [host, count] : skipped)
-    if (!imported.contains(host)) std::printf("%s: 0 accounts imported, %zu skipped\n", host.c_str(), count);
+  for (const auto& [host, c] : counts)
+    std::printf("%s: %zu accounts imported, %zu skipped, %zu refused; %zu accounts SHA-1-only\n", host.c_str(),
+                c.imported, c.skipped, c.refused, store->sha1_only_accounts(host));
   return 0;
 }
 

@@ -138,13 +138,15 @@ class Import(ClientTest):
     def test_users_log_in_with_their_old_passwords_and_find_their_data(self):
         r = self.import_prosody()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped; 2 accounts SHA-1-only", r.stdout)
+        self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped, 0 refused; 2 accounts SHA-1-only", r.stdout)
         self.assertRegex(r.stdout, f"{HOST}: data of 3 users: 2 roster items, 1 pending subscription requests, "
                          "1 offline messages, 1 vCards, 1 private XML elements, 1 PEP nodes with 1 items")
         # Again: every account exists now, and nothing is written twice.
         again = self.import_prosody()
         self.assertEqual(again.returncode, 0, again.stderr)
         self.assertIn(f"alice@{HOST}: exists in xmppd, skipped", again.stdout)
+        self.assertIn(f"{HOST}: 0 accounts imported, 3 skipped, 0 refused; 2 accounts SHA-1-only", again.stdout)
+        self.assertNotIn("data of", again.stdout)
         forced = self.import_prosody("-F")
         self.assertEqual(forced.returncode, 0, forced.stderr)
         self.assertIn("2 roster items, 1 pending subscription requests, 1 offline messages", forced.stdout)
@@ -204,7 +206,7 @@ class Import(ClientTest):
         r = self.import_prosody()
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(f"{roster}:3: ", r.stderr)
-        self.assertIn(f"{HOST}: 2 accounts imported", r.stdout)
+        self.assertIn(f"{HOST}: 2 accounts imported, 0 skipped, 1 refused", r.stdout)
         self.start_xmppd()
         _, outcome = self.login("alice", "SCRAM-SHA-1")
         self.assertEqual(outcome, "failed_auth")
