@@ -33,6 +33,8 @@ struct Context {
 int adduser(Context& context);
 int passwd(Context& context);
 int deluser(Context& context);
+int check(Context& context);        // check.cc
+int cert_import(Context& context);  // cert_import.cc
 // import_prosody.cc: a stopped Prosody's users into a stopped xmppd.
 int import_prosody(Context& context);
 
