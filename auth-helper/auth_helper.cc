@@ -93,7 +93,13 @@ class AuthHelper final : public runtime::ChildRole {
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (!attempts_) {
       attempts_ = std::make_unique<SaslAttempts>(
-          *store_, AttemptLimits{}, [this](const ipc::AuthToRouter& m) { router_->send(m); }, &Clock::now);
+          *store_, AttemptLimits{},
+          [this](const ipc::AuthToRouter& m) {
+            router_->send(m);
+            // A PLAIN login of a SHA-1-only account stored its SHA-256 credential.
+            if (m.has_success()) refresh_sha1_only_hosts();
+          },
+          &Clock::now);
       attempts_->set_username_preparation(&xmpp::prepare_localpart);
       attempts_->set_anonymous_hosts(anonymous_hosts_);
       attempts_->set_account_tokens(tokens_.get());
@@ -128,11 +134,13 @@ class AuthHelper final : public runtime::ChildRole {
       ipc::AuthToRouter reply;
       *reply.mutable_account_change_result() = changes_->change_password(m.password_change());
       router_->send(reply);
+      refresh_sha1_only_hosts();
     });
     router_->on(ipc::RouterToAuth::kAccountRemoval, 0, [this](const ipc::RouterToAuth& m, auto&) {
       ipc::AuthToRouter reply;
       *reply.mutable_account_change_result() = changes_->remove(m.account_removal());
       router_->send(reply);
+      refresh_sha1_only_hosts();
     });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
@@ -140,9 +148,31 @@ class AuthHelper final : public runtime::ChildRole {
       if (reason == ipc::CloseReason::kViolation) runtime_->report_peer_violation(peer, detail);
       attempts_->clear();
     });
+    sha1_only_hosts_ = store_->sha1_only_hosts();
+    send_sha1_only_hosts();
   }
 
  private:
+  // The hosts where the router must not offer SCRAM-SHA-256 (router_auth.proto Sha1OnlyHosts).
+  // Looked up again only while there are some: a store without imported accounts pays nothing.
+  void refresh_sha1_only_hosts() {
+    if (sha1_only_hosts_.empty()) return;
+    std::vector<std::string> hosts = store_->sha1_only_hosts();
+    if (hosts == sha1_only_hosts_) return;
+    sha1_only_hosts_ = std::move(hosts);
+    send_sha1_only_hosts();
+  }
+
+  void send_sha1_only_hosts() {
+    if (!router_) return;
+    ipc::AuthToRouter message;
+    ipc::Sha1OnlyHosts* hosts = message.mutable_sha1_only_hosts();  // set even when the list is empty
+    for (const std::string& host : sha1_only_hosts_) hosts->add_hosts(host);
+    router_->send(message);
+    if (!sha1_only_hosts_.empty())
+      log::notice("SCRAM-SHA-256 not offered on %zu hosts with SHA-1-only accounts", sha1_only_hosts_.size());
+  }
+
   void reconfigure_changes() {
     if (!changes_) return;
     changes_->set_anonymous_hosts(anonymous_hosts_);
@@ -172,6 +202,7 @@ class AuthHelper final : public runtime::ChildRole {
         error = "unknown operation";
     }
     log::notice("account %s@%s: %s", request.username().c_str(), request.host().c_str(), ok ? "done" : error.c_str());
+    refresh_sha1_only_hosts();
     result->set_ok(ok);
     result->set_error(error);
     runtime_->send_to_parent(answer);
@@ -242,6 +273,7 @@ class AuthHelper final : public runtime::ChildRole {
   std::uint32_t iterations_ = kMinIterations;
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
+  std::vector<std::string> sha1_only_hosts_;  // as last sent to the router
   std::unique_ptr<RouterChannel> router_;
   std::unique_ptr<SaslAttempts> attempts_;
   EventPtr timer_;  // SaslAttempts::poll

@@ -199,6 +199,50 @@ bool CredentialStore::insert(std::string_view host, std::string_view username, c
          sqlite3_step(statement) == SQLITE_DONE;
 }
 
+bool CredentialStore::set_sha1_credential(std::string_view host, std::string_view username,
+                                          const ScramCredential& sha1, std::string& error) {
+  const std::size_t size = digest_size(ScramHash::kSha1);
+  if (host.empty() || username.empty() || sha1.hash != ScramHash::kSha1 || sha1.salt.empty() ||
+      sha1.iterations < kMinIterations || sha1.iterations > INT_MAX || sha1.stored_key.size() != size ||
+      sha1.server_key.size() != size) {
+    error = "not a SCRAM-SHA-1 credential xmppd can keep";
+    return false;
+  }
+  common_iterations_.reset();
+  if (!run(begin_.get())) {
+    error = describe_error();
+    return false;
+  }
+  sqlite::Statement drop =
+      prepare(db_.get(), "DELETE FROM accounts WHERE host = ?1 AND username = ?2 AND hash = 'SHA-256'");
+  bool ok = drop && bind_account(drop.get(), host, username) && sqlite3_step(drop.get()) == SQLITE_DONE;
+  drop.reset();  // finalized before COMMIT
+  if (ok && insert(host, username, sha1) && run(commit_.get())) return true;
+  error = describe_error();
+  run(rollback_.get());
+  return false;
+}
+
+std::size_t CredentialStore::sha1_only_accounts(std::string_view host) {
+  sqlite::Statement count = prepare(db_.get(),
+                                    "SELECT count(*) FROM accounts a WHERE host = ?1 AND hash = 'SHA-1' AND NOT EXISTS "
+                                    "(SELECT 1 FROM accounts b WHERE b.host = a.host AND b.username = a.username "
+                                    "AND b.hash = 'SHA-256')");
+  if (!count || !bind_text(count.get(), 1, host) || sqlite3_step(count.get()) != SQLITE_ROW) return 0;
+  return static_cast<std::size_t>(sqlite3_column_int64(count.get(), 0));
+}
+
+std::vector<std::string> CredentialStore::sha1_only_hosts() {
+  std::vector<std::string> hosts;
+  sqlite::Statement select = prepare(db_.get(),
+                                     "SELECT DISTINCT host FROM accounts a WHERE hash = 'SHA-1' AND NOT EXISTS "
+                                     "(SELECT 1 FROM accounts b WHERE b.host = a.host AND b.username = a.username "
+                                     "AND b.hash = 'SHA-256') ORDER BY host");
+  while (select && sqlite3_step(select.get()) == SQLITE_ROW)
+    hosts.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)));
+  return hosts;
+}
+
 bool CredentialStore::remove(std::string_view host, std::string_view username, std::string& error) {
   common_iterations_.reset();
   sqlite3_stmt* statement = delete_.get();

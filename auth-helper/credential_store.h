@@ -42,6 +42,16 @@ class CredentialStore {
   // kMinIterations (or more than INT_MAX, which PBKDF2 cannot take).
   bool set_password(std::string_view host, std::string_view username, std::string_view password,
                     std::uint32_t iterations, std::string& error);
+  // An account moved from another server (xmppctl import prosody) with its SCRAM-SHA-1
+  // credential as that server kept it: the SHA-1 row is written and any SHA-256 row removed,
+  // in one transaction. Such an account is "SHA-1-only" until its password is next seen in
+  // the clear (a PLAIN login, a password change), when set_password() stores both again.
+  bool set_sha1_credential(std::string_view host, std::string_view username, const ScramCredential& sha1,
+                           std::string& error);
+  // How many accounts of `host` have a SHA-1 credential and no SHA-256 one.
+  std::size_t sha1_only_accounts(std::string_view host);
+  // The hosts that have such accounts, sorted.
+  std::vector<std::string> sha1_only_hosts();
   // Deletes the account's credentials. False with `error` if there was no such account or the
   // database failed.
   bool remove(std::string_view host, std::string_view username, std::string& error);

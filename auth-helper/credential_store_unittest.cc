@@ -323,3 +323,36 @@ TEST_F(CredentialStoreTest, CommonIterations) {
 
 }  // namespace
 }  // namespace xmppd::auth
+
+namespace xmppd::auth {
+namespace {
+
+// An account imported with its SCRAM-SHA-1 credential alone (xmppctl import prosody): kept
+// as given, counted as SHA-1-only, and whole again after set_password.
+TEST_F(CredentialStoreTest, Sha1OnlyAccounts) {
+  auto store = open_store();
+  ASSERT_TRUE(store);
+  std::string error;
+  ASSERT_TRUE(store->set_password(kHost, "juliet", kPassword, 4096, error)) << error;
+  const ScramCredential sha1 = make_credential(ScramHash::kSha1, kPassword, "a-prosody-salt", 10000);
+  ASSERT_TRUE(store->set_sha1_credential(kHost, "romeo", sha1, error)) << error;
+  ASSERT_TRUE(store->set_sha1_credential(kHost, "juliet", sha1, error)) << error;  // replaces both
+  EXPECT_FALSE(store->find(kHost, "juliet", ScramHash::kSha256));
+  auto found = store->find(kHost, "romeo", ScramHash::kSha1);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->salt, "a-prosody-salt");
+  EXPECT_EQ(found->iterations, 10000u);
+  EXPECT_EQ(found->stored_key, sha1.stored_key);
+  EXPECT_EQ(store->sha1_only_accounts(kHost), 2u);
+  EXPECT_EQ(store->sha1_only_hosts(), std::vector<std::string>{std::string(kHost)});
+  ASSERT_TRUE(store->set_password(kHost, "romeo", kPassword, 4096, error)) << error;
+  ASSERT_TRUE(store->set_password(kHost, "juliet", kPassword, 4096, error)) << error;
+  EXPECT_EQ(store->sha1_only_accounts(kHost), 0u);
+  EXPECT_TRUE(store->sha1_only_hosts().empty());
+  ScramCredential wrong = sha1;
+  wrong.stored_key.resize(32);
+  EXPECT_FALSE(store->set_sha1_credential(kHost, "romeo", wrong, error));
+}
+
+}  // namespace
+}  // namespace xmppd::auth

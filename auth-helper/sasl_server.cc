@@ -1,5 +1,7 @@
 #include "auth-helper/sasl_server.h"
 
+#include "common/log.h"
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -385,6 +387,10 @@ SaslServer::Step SaslServer::plain(std::string_view message) {
   if (!authzid.empty() && authzid != *username + "@" + host_) return fail(kInvalidAuthzid);
 
   lookup_ = load_credential(*username, ScramHash::kSha256);
+  // An account imported from Prosody has only its SCRAM-SHA-1 credential until a PLAIN login
+  // like this one, which then stores both (check_password).
+  if (lookup_ == Lookup::kUnknown && store_.exists(host_, *username))
+    lookup_ = load_credential(*username, ScramHash::kSha1);
   if (lookup_ == Lookup::kFailed) return fail(kTemporaryAuthFailure);
   username_ = *username;
   password_ = std::move(secret);
@@ -392,14 +398,25 @@ SaslServer::Step SaslServer::plain(std::string_view message) {
 }
 
 SaslServer::Step SaslServer::check_password() {
-  const ScramHash hash = ScramHash::kSha256;
+  const ScramHash hash = credential_.hash;  // SHA-256, or SHA-1 for an account imported with it alone
   // The full PBKDF2 runs for decoys too: a quick answer would tell that the account is unknown.
   const SecretBytes salted = salted_password(hash, password_.view(), credential_.salt, credential_.iterations);
-  password_ = SecretBytes();
   const SecretBytes client = client_key(hash, salted.view());
   const std::string stored = stored_key(hash, client.view());
   if (stored.empty()) return fail(kTemporaryAuthFailure);
-  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup_ != Lookup::kFound) return wrong_password();
+  if (!equal_in_constant_time(stored, credential_.stored_key) || lookup_ != Lookup::kFound) {
+    password_ = SecretBytes();
+    return wrong_password();
+  }
+  if (hash == ScramHash::kSha1) {
+    // The password is proven: store SHA-1 and SHA-256 credentials anew. A failure here does
+    // not fail the login; the account stays SHA-1-only and the next PLAIN login tries again.
+    std::string error;
+    if (!store_.set_password(host_, username_, password_.view(), credential_.iterations, error))
+      log::warning("auth: %s@%s: the SHA-256 credential could not be stored: %s", username_.c_str(), host_.c_str(),
+                   error.c_str());
+  }
+  password_ = SecretBytes();
   return succeed({}, std::move(username_));
 }
 

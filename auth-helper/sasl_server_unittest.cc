@@ -144,6 +144,20 @@ TEST(Mechanisms, NamesRoundTrip) {
   EXPECT_FALSE(is_scram(Mechanism::kPlain));
 }
 
+// An account imported with a SCRAM-SHA-1 credential alone: PLAIN checks the password against
+// it, and then stores the SHA-256 credential too.
+TEST_F(SaslServerTest, PlainUpgradesASha1OnlyAccount) {
+  std::string error;
+  const ScramCredential sha1 = make_credential(ScramHash::kSha1, kPassword, "old-salt", 4096);
+  ASSERT_TRUE(store_->set_sha1_credential(kHost, kUser, sha1, error)) << error;
+  expect_failure(server(Mechanism::kPlain)->start(plain_message("", kUser, "wrong")), kNotAuthorized);
+  EXPECT_FALSE(store_->find(kHost, kUser, ScramHash::kSha256));
+  const Step done = server(Mechanism::kPlain)->start(plain_message("", kUser, kPassword));
+  ASSERT_EQ(done.kind, Step::kSuccess) << done.condition;
+  EXPECT_TRUE(store_->find(kHost, kUser, ScramHash::kSha256));
+  EXPECT_EQ(store_->sha1_only_accounts(kHost), 0u);
+}
+
 TEST_F(SaslServerTest, ScramSha1) {
   auto s = server(Mechanism::kScramSha1);
   ScramClient client(ScramHash::kSha1, std::string(kUser), std::string(kPassword));

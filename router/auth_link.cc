@@ -90,6 +90,9 @@ void AuthLink::link(UniqueFd sock) {
     }
     w->sasl_failure(f.condition(), f.text(), f.unsupported_channel_binding());
   });
+  channel_->on(ipc::AuthToRouter::kSha1OnlyHosts, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    sha1_only_hosts_ = {m.sha1_only_hosts().hosts().begin(), m.sha1_only_hosts().hosts().end()};
+  });
   channel_->on(ipc::AuthToRouter::kUserAnswer, 0, [this](const ipc::AuthToRouter& m, auto&) {
     auto it = queries_.find(m.user_answer().query());
     if (it == queries_.end()) return;

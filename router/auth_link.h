@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,10 @@ class AuthLink {
   void respond(std::uint64_t attempt, std::string response);
   // The stream is gone or gave up: the waiter is forgotten and the helper told.
   void abort(std::uint64_t attempt);
+  // Whether SCRAM-SHA-256 may be offered on `host`: not while the helper says the host has
+  // accounts with a SCRAM-SHA-1 credential alone (imported from Prosody), whose owners'
+  // clients would pick SHA-256, fail and not try SHA-1.
+  bool offers_sha256(const std::string& host) const { return !sha1_only_hosts_.contains(host); }
   // Asks whether user@host has an account; `answer` gets nullopt if the helper is away.
   void user_exists(const std::string& host, const std::string& username,
                    std::function<void(std::optional<bool>)> answer);
@@ -84,6 +89,7 @@ class AuthLink {
   std::map<std::uint64_t, std::function<void(std::optional<bool>)>> queries_;
   std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
   std::map<std::uint64_t, ChangeAnswer> changes_;
+  std::set<std::string> sha1_only_hosts_;  // router_auth.proto Sha1OnlyHosts, as last told
 };
 
 }  // namespace xmppd::router

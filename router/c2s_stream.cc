@@ -65,8 +65,12 @@ void ClientStream::features(std::string& out) {
       out += "<mechanism>ANONYMOUS</mechanism>";
     } else {
       bool plus = !tls_exporter(session_.ssl()).empty();
-      if (plus) out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism><mechanism>SCRAM-SHA-1-PLUS</mechanism>";
-      out += "<mechanism>SCRAM-SHA-256</mechanism><mechanism>SCRAM-SHA-1</mechanism>";
+      // Not SHA-256 on a host with accounts imported with a SHA-1 credential alone (router/auth_link.h).
+      const bool sha256 = auth_.offers_sha256(session_.host());
+      if (plus && sha256) out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism>";
+      if (plus) out += "<mechanism>SCRAM-SHA-1-PLUS</mechanism>";
+      if (sha256) out += "<mechanism>SCRAM-SHA-256</mechanism>";
+      out += "<mechanism>SCRAM-SHA-1</mechanism>";
       // PLAIN sends the password itself: only inside TLS.
       if (session_.encrypted()) out += "<mechanism>PLAIN</mechanism>";
       out += "</mechanisms>";

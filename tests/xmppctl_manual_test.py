@@ -30,7 +30,8 @@ def manual_commands(manual):
         if not line.startswith(".It Cm "):
             continue
         words = []
-        for macro, arg in re.findall(r"(Cm|Ar|Op Ar|Op Fl|Ns|Fl)\s+(\S+)", line):
+        for macro, arg, more in re.findall(r"(Cm|Ar|Op Ar|Op Fl|Ns|Fl)\s+(\S+)(\s+\.\.\.)?", line):
+            arg = ("-" if macro.endswith("Fl") else "") + arg + (" ..." if more else "")
             words.append(f"[{arg}]" if macro.startswith("Op") else arg)
         commands.add(" ".join(words))
     return commands

@@ -40,6 +40,7 @@ constexpr Verb kVerbs[] = {
     {"reload", "", reload, true},
     {"show s2s", "[remote]", show_s2s},
     {"close s2s", "remote", close_s2s},
+    {"import prosody", "[-F] data_dir [host ...]", import_prosody},
 };
 
 [[noreturn]] void usage() {
@@ -87,7 +88,8 @@ int main(int argc, char** argv) {
   ctl::Context context;
   context.config_file = std::string(XMPPD_SYSCONFDIR) + "/xmppd.conf";
   int ch;
-  while ((ch = getopt(argc, argv, "f:hj")) != -1) {
+  // "+": options end at the verb, whose own options (import prosody -F) are its own.
+  while ((ch = getopt(argc, argv, "+f:hj")) != -1) {
     switch (ch) {
       case 'f': context.config_file = optarg; break;
       case 'j': context.json = true; break;

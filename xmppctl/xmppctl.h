@@ -47,5 +47,7 @@ int close_s2s(Context& context);
 
 // `xmppctl -R dns-check`: check dns's lookup child (dns_child.cc); its exit code.
 int dns_check_child();
+// import_prosody.cc: a stopped Prosody's users into a stopped xmppd.
+int import_prosody(Context& context);
 
 }  // namespace xmppd::ctl

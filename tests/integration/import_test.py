@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""Migration from Prosody (xmppctl import prosody): a real Prosody 0.12 writes its data
+directory (accounts made with prosodyctl and in-band, a roster with a pending subscription
+each way, a vCard, private XML, a PEP item and an offline message, all set by slixmpp
+clients); Prosody stops; xmppctl imports it; xmppd starts on the same host and the users log
+in with their old passwords (SCRAM-SHA-1, a client that would prefer SCRAM-SHA-256, PLAIN)
+and find their data. Malformed data files give file:line errors, a non-zero exit and nothing
+imported for that user."""
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import slixmpp
+
+import certs
+import harness
+import streams
+from clients_test import Client, ClientTest, XMPPCTL
+from prosody import Prosody, fresh_workdir
+
+HOST = "chat.test"
+ADDRESS = "127.0.0.1"
+PASSWORDS = {"alice": "alice's old secret", "bob": "bob's old secret", "carol": "carol's plain secret"}
+PRIVATE = "jabber:iq:private"
+VCARD = "vcard-temp"
+NICK = "http://jabber.org/protocol/nick"
+MODULES = ["roster", "saslauth", "tls", "disco", "private", "vcard", "pep", "offline", "presence", "message"]
+
+
+async def settle(client):
+    return await asyncio.wait_for(client.outcome, 20)
+
+
+def make_data(test):
+    """Drives Prosody with slixmpp clients: see the module's docstring."""
+    loop = test.loop
+    prosody = test.prosody
+    prosody.register("alice", PASSWORDS["alice"])
+    prosody.register("bob", PASSWORDS["bob"])
+    prosody.start()
+
+    def login(user):
+        client = Client(f"{user}@{HOST}/import", PASSWORDS[user], test.ca_file, "SCRAM-SHA-1")
+        for plugin in ("xep_0049", "xep_0054", "xep_0163", "xep_0172", "xep_0060"):
+            client.register_plugin(plugin)
+        # Requests stay unanswered: the test wants them pending in Prosody's files.
+        client.roster.auto_authorize = None  # neither accept nor refuse
+        client.roster.auto_subscribe = False
+        test.clients.append(client)
+        client.connect((ADDRESS, 5222))
+        test.assertEqual(loop.run_until_complete(settle(client)), "session", user)
+        return client
+
+    def run(awaitable):
+        return loop.run_until_complete(asyncio.wait_for(awaitable, 20))
+
+    alice = login("alice")
+    run(alice.update_roster(f"bob@{HOST}", name="Bobby", groups=["Friends", "Work"]))
+    # bob is offline: Prosody keeps the request for him (a pending inbound subscription).
+    alice.send_presence(pto=f"bob@{HOST}", ptype="subscribe")
+    alice.send_presence(pto=f"dave@{HOST}", ptype="subscribe")
+    vcard = alice["xep_0054"].make_vcard()
+    vcard["FN"] = "Alice Liddell"
+    run(alice["xep_0054"].publish_vcard(vcard))
+    iq = alice.make_iq_set()
+    query = ET.SubElement(iq.xml, f"{{{PRIVATE}}}query")
+    ET.SubElement(query, "{urn:example:prefs}prefs", {"colour": "blue"}).text = "tea & <cake>"
+    run(iq.send(timeout=20))
+    run(alice["xep_0172"].publish_nick("Alice in Wonderland"))
+    alice.disconnect()
+    bob = login("bob")
+    # bob leaves alice's request unanswered and sends alice, who is offline, a message.
+    bob.send_message(mto=f"alice@{HOST}", mbody="while you were away", mtype="chat")
+    run(asyncio.sleep(0.5))
+    bob.disconnect()
+    run(asyncio.sleep(0.5))
+    prosody.stop()
+
+
+XMPPD_MODULES = '{ "roster", "offline", "private", "vcard_legacy", "pep", "disco" }'
+
+
+class Import(ClientTest):
+    """Prosody writes its data once per test; xmppd is set up but started only after the import."""
+
+    def setUp(self):
+        super().setUp()
+        self.issue_host_certificates(HOST)
+        workdir = fresh_workdir(self.workdir, "prosody")
+        self.prosody = Prosody(workdir, HOST, ADDRESS, f"{self.workdir}/certs/{HOST}.crt",
+                               f"{self.workdir}/certs/{HOST}.key", self.ca_file,
+                               options={"modules_enabled": MODULES, "c2s_require_encryption": True})
+        self.servers.append(self.prosody)
+        make_data(self)
+        # carol: an account of internal_plain (its password in the clear), as Prosody keeps it.
+        accounts = os.path.join(self.prosody.data_path, "chat%2etest", "accounts")
+        with open(os.path.join(accounts, "carol.dat"), "w") as f:
+            f.write('return {\n\t["password"] = "carol\'s plain secret";\n};\n')
+        config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
+                                      f'modules_enabled = {XMPPD_MODULES}\n')
+        self.config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n')
+        self.xmppd = self.server(self.config)
+        open(self.xmppd.log_path, "a").close()  # judged at the end even if xmppd never starts
+
+    def import_prosody(self, *extra):
+        return subprocess.run([XMPPCTL, "-f", self.xmppd.config, "import", "prosody", *extra,
+                               self.prosody.data_path], capture_output=True, text=True, timeout=60)
+
+    def start_xmppd(self):
+        self.xmppd.start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+
+    def login(self, user, mechanism, requests=None):
+        client = Client(f"{user}@{HOST}/new", PASSWORDS[user], self.ca_file, mechanism)
+        client.roster.auto_authorize = None  # neither accept nor refuse
+        if requests is not None:
+            client.add_event_handler("presence_subscribe", requests.put_nowait)
+        for plugin in ("xep_0049", "xep_0054", "xep_0060"):
+            client.register_plugin(plugin)
+        self.clients.append(client)
+        client.connect(("127.0.0.1", 5222))
+        return client, self.loop.run_until_complete(asyncio.wait_for(client.outcome, 20))
+
+    def mechanisms(self):
+        """The SASL mechanisms the host offers after STARTTLS."""
+        with streams.connect(5222) as sock:
+            tls, _, after = streams.starttls(sock, HOST, self.ca_file)
+            tls.close()
+        return re.findall(r"<mechanism>([^<]+)</mechanism>", after.decode())
+
+    def run_(self, awaitable):
+        return self.loop.run_until_complete(asyncio.wait_for(awaitable, 20))
+
+    def test_users_log_in_with_their_old_passwords_and_find_their_data(self):
+        r = self.import_prosody()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped, 0 refused; 2 accounts SHA-1-only", r.stdout)
+        self.assertRegex(r.stdout, f"{HOST}: data of 3 users: 2 roster items, 1 pending subscription requests, "
+                         "1 offline messages, 1 vCards, 1 private XML elements, 1 PEP nodes with 1 items")
+        # Again: every account exists now, and nothing is written twice.
+        again = self.import_prosody()
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn(f"alice@{HOST}: exists in xmppd, skipped", again.stdout)
+        self.assertIn(f"{HOST}: 0 accounts imported, 3 skipped, 0 refused; 2 accounts SHA-1-only", again.stdout)
+        self.assertNotIn("data of", again.stdout)
+        forced = self.import_prosody("-F")
+        self.assertEqual(forced.returncode, 0, forced.stderr)
+        self.assertIn("2 roster items, 1 pending subscription requests, 1 offline messages", forced.stdout)
+
+        self.start_xmppd()
+        # The imported SCRAM-SHA-1 credential, as Prosody kept it.
+        alice, outcome = self.login("alice", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "session")
+        message = self.run_(alice.messages.get())
+        self.assertEqual(message["body"], "while you were away")
+        self.assertEqual(message["from"], f"bob@{HOST}/import")
+        self.assertTrue(message["delay"]["stamp"])
+        roster = self.run_(harness.fresh_roster(alice))
+        items = {item["jid"].bare: item for item in roster["roster"]}
+        self.assertEqual(items[f"bob@{HOST}"]["name"], "Bobby")
+        self.assertEqual(items[f"bob@{HOST}"]["subscription"], "none")
+        self.assertEqual(items[f"bob@{HOST}"]["ask"], "subscribe")
+        self.assertEqual(sorted(items[f"bob@{HOST}"]["groups"]), ["Friends", "Work"])
+        self.assertEqual(items[f"dave@{HOST}"]["ask"], "subscribe")
+        vcard = self.run_(alice["xep_0054"].get_vcard(f"alice@{HOST}", local=False, cached=False, timeout=10))
+        self.assertEqual(vcard["vcard_temp"]["FN"], "Alice Liddell")
+        iq = alice.make_iq_get()
+        query = ET.SubElement(iq.xml, f"{{{PRIVATE}}}query")
+        ET.SubElement(query, "{urn:example:prefs}prefs")
+        result = self.run_(iq.send(timeout=20))
+        prefs = result.xml.find(f"{{{PRIVATE}}}query/{{urn:example:prefs}}prefs")
+        self.assertEqual((prefs.get("colour"), prefs.text), ("blue", "tea & <cake>"))
+        items = self.run_(alice["xep_0060"].get_items(f"alice@{HOST}", NICK, timeout=10))
+        nick = items.xml.find(".//{%s}nick" % NICK)
+        self.assertEqual(nick.text, "Alice in Wonderland")
+        # bob: the request alice sent him waits for his answer, and comes at his login.
+        requests = asyncio.Queue()
+        bob, outcome = self.login("bob", "SCRAM-SHA-1", requests)
+        self.assertEqual(outcome, "session")
+        request = self.run_(requests.get())
+        self.assertEqual(request["from"], f"alice@{HOST}")
+        # alice and bob have no SCRAM-SHA-256 credential: the host does not offer it, so that a
+        # client that prefers it uses SCRAM-SHA-1 rather than fail.
+        self.assertEqual(self.mechanisms(), ["SCRAM-SHA-1-PLUS", "SCRAM-SHA-1", "PLAIN"])
+        # PLAIN with the old password: accepted, and the SHA-256 credential stored from it.
+        for user in ("carol", "bob", "alice"):
+            _, outcome = self.login(user, "PLAIN")
+            self.assertEqual(outcome, "session", user)
+        # No account is SHA-1-only now: SCRAM-SHA-256 is offered again, and works.
+        harness.wait_for(lambda: "SCRAM-SHA-256" in self.mechanisms(), 10, "SCRAM-SHA-256 offered")
+        for user in ("carol", "bob", "alice"):
+            _, outcome = self.login(user, "SCRAM-SHA-256")
+            self.assertEqual(outcome, "session", user)
+
+    def test_a_malformed_file_refuses_that_user_with_its_line(self):
+        roster = os.path.join(self.prosody.data_path, "chat%2etest", "roster", "alice.dat")
+        with open(roster) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2] + " os.exit(1)"
+        with open(roster, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = self.import_prosody()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"{roster}:3: ", r.stderr)
+        self.assertIn(f"{HOST}: 2 accounts imported, 0 skipped, 1 refused", r.stdout)
+        self.start_xmppd()
+        _, outcome = self.login("alice", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "failed_auth")
+        _, outcome = self.login("bob", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "session")
+
+    def test_refused_while_xmppd_runs(self):
+        self.start_xmppd()
+        r = self.import_prosody()
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("stop xmppd first", r.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,395 @@
+// Prosody's records of one user turned into xmppd's (xmppctl/prosody_user.h). Runs in an
+// unprivileged child of xmppctl: the files it reads came from a network-facing Prosody.
+#include "xmppctl/prosody_user.h"
+
+#include <openssl/evp.h>
+
+#include <cctype>
+#include <cmath>
+#include <ctime>
+
+#include "common/base64.h"
+#include "router/modules/pep_node.h"
+#include "xml/element.h"
+#include "xml/fragment.h"
+#include "xmpp/jid.h"
+#include "xmppctl/prosody_data.h"
+
+namespace xmppd::ctl::prosody_import {
+namespace {
+
+using prosody::Value;
+
+constexpr std::string_view kClientNs = "jabber:client";
+constexpr std::string_view kXmlNs = "http://www.w3.org/XML/1998/namespace";
+constexpr std::string_view kVcardNs = "vcard-temp";
+constexpr std::size_t kMaxElementBytes = 1 << 20;  // as the router's largest stored value
+constexpr std::size_t kMaxElementDepth = 48;
+
+// "FILE:LINE: message" for a value, collected in `errors`.
+struct Problems {
+  std::string text;
+  bool add(const std::string& path, const Value& at, const std::string& message) {
+    text += path + ":" + std::to_string(at.line) + ": " + message + "\n";
+    return false;
+  }
+};
+
+bool is_xml_name(std::string_view name) {
+  if (name.empty() || name.size() > 256) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool ok =
+        std::isalpha(c) || c == '_' || c >= 0x80 || (i > 0 && (std::isdigit(c) || c == '-' || c == '.' || c == ':'));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Prosody's preserialized stanza ({name=, attr={}, children positionally, strings for text})
+// as an element whose namespace is attr.xmlns or, without one, `parent_ns`. On the `top`
+// element, the attributes Prosody's archive store adds (stamp) are dropped.
+bool build_element(const std::string& path, const Value& v, std::string_view parent_ns, std::size_t depth,
+                   xml::Element& out, Problems& problems, bool top) {
+  if (depth > kMaxElementDepth) return problems.add(path, v, "elements nested too deeply");
+  if (!v.is_table()) return problems.add(path, v, "expected an element (a table)");
+  const std::optional<std::string> name = v.text("name");
+  if (!name || !is_xml_name(*name) || name->find(':') != std::string::npos)
+    return problems.add(path, v, "an element without a valid name");
+  const Value* attr = v.get("attr");
+  std::string ns(parent_ns);
+  if (attr != nullptr) {
+    if (!attr->is_table() || !attr->array.empty()) return problems.add(path, *attr, "attr is not a table of strings");
+    if (auto x = attr->text("xmlns")) ns = *x;
+  }
+  xml::Element element(ns, *name);
+  if (attr != nullptr) {
+    for (const prosody::Entry& e : attr->fields) {
+      if (!e.key.is_string() || !e.value.is_string())
+        return problems.add(path, e.value, "attr is not a table of strings");
+      std::string key = e.key.string;
+      if (key == "xmlns" || key.starts_with("xmlns:")) continue;
+      if (top && (key == "stamp" || key == "stamp_legacy")) continue;  // the archive's, not the stanza's
+      // util.xmppstream writes a namespaced attribute as "NAMESPACE\1NAME".
+      if (const std::size_t sep = key.find('\1'); sep != std::string::npos) {
+        if (key.substr(0, sep) != kXmlNs) return problems.add(path, e.value, "an attribute in a foreign namespace");
+        key = "xml:" + key.substr(sep + 1);
+      }
+      if (!is_xml_name(key) || (key.find(':') != std::string::npos && !key.starts_with("xml:")))
+        return problems.add(path, e.value, "an attribute without a valid name");
+      element.set_attribute(key, e.value.string);
+    }
+  }
+  for (const Value& child : v.array) {
+    if (child.is_string()) {
+      element.add_text(child.string);
+      continue;
+    }
+    xml::Element built("", "x");
+    if (!build_element(path, child, ns, depth + 1, built, problems, false)) return false;
+    element.add_child(std::move(built));
+  }
+  out = std::move(element);
+  return true;
+}
+
+// The element, serialized as the router will store it, and parsed again as the router will
+// parse it: text that is not UTF-8, a name XML refuses, anything the router could not read
+// back fails here instead.
+std::optional<std::string> serialized(const std::string& path, const Value& at, const xml::Element& element,
+                                      std::string_view default_ns, Problems& problems) {
+  std::string text;
+  element.serialize(text, default_ns);
+  std::string why;
+  if (text.size() > kMaxElementBytes) {
+    problems.add(path, at, "an element of more than " + std::to_string(kMaxElementBytes) + " bytes");
+    return std::nullopt;
+  }
+  if (!xml::parse_fragment(text, default_ns, kMaxElementBytes, &why)) {
+    problems.add(path, at, "the element is not XML xmppd can keep: " + why);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::optional<std::string> bare_jid(std::string_view text) {
+  auto jid = xmpp::Jid::parse(text);
+  if (!jid || jid->has_resource()) return std::nullopt;
+  return jid->bare();
+}
+
+std::optional<std::string> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    int byte = 0;
+    for (char c : hex.substr(i, 2)) {
+      const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      byte = byte * 16 + d;
+    }
+    out += static_cast<char>(byte);
+  }
+  return out;
+}
+
+bool convert_account(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  if (!v.is_table()) return problems.add(file.path, v, "expected a table");
+  if (auto password = v.text("password")) {  // internal_plain
+    if (password->empty()) return problems.add(file.path, v, "an empty password");
+    out.password = *password;
+    return true;
+  }
+  const Value* count = v.get("iteration_count");
+  auto salt = v.text("salt");
+  auto stored = v.text("stored_key");
+  auto server = v.text("server_key");
+  if (count == nullptr || !salt || !stored || !server)
+    return problems.add(file.path, v, "neither password nor iteration_count, salt, stored_key and server_key");
+  if (!count->is_number() || count->number != std::floor(count->number) || count->number < auth::kMinIterations ||
+      count->number > 0x7fffffff)
+    return problems.add(file.path, *count, "iteration_count is not a whole number from 4096 to 2^31-1");
+  auto stored_key = from_hex(*stored);
+  auto server_key = from_hex(*server);
+  const std::size_t size = auth::digest_size(auth::ScramHash::kSha1);
+  if (!stored_key || !server_key || stored_key->size() != size || server_key->size() != size)
+    return problems.add(file.path, v, "stored_key and server_key are not 40 hexadecimal digits (SHA-1)");
+  if (salt->empty()) return problems.add(file.path, v, "an empty salt");
+  out.sha1 = auth::ScramCredential{auth::ScramHash::kSha1, *salt, static_cast<std::uint32_t>(count->number),
+                                   *stored_key, *server_key};
+  return true;
+}
+
+bool convert_roster(const RawFile& file, const Value& v, const std::string& bare, UserData& out, Problems& problems) {
+  if (!v.is_table() || !v.array.empty()) return problems.add(file.path, v, "expected a table of contacts");
+  for (const prosody::Entry& e : v.fields) {
+    if (e.key.is_boolean() && !e.key.boolean) {  // [false]: version and pending requests
+      const Value* pending = e.value.is_table() ? e.value.get("pending") : nullptr;
+      if (pending == nullptr) continue;
+      if (!pending->is_table()) return problems.add(file.path, *pending, "pending is not a table");
+      for (const prosody::Entry& p : pending->fields) {
+        auto from = p.key.is_string() ? bare_jid(p.key.string) : std::nullopt;
+        if (!from) return problems.add(file.path, p.value, "a pending request from something that is not a bare JID");
+        xml::Element request(kClientNs, "presence");
+        request.set_attribute("from", *from);
+        request.set_attribute("to", bare);
+        request.set_attribute("type", "subscribe");
+        std::string text;
+        request.serialize(text, kClientNs);
+        out.requests.emplace_back(*from, std::move(text));
+      }
+      continue;
+    }
+    auto contact = e.key.is_string() ? bare_jid(e.key.string) : std::nullopt;
+    if (!contact) return problems.add(file.path, e.value, "a roster item for something that is not a bare JID");
+    if (!e.value.is_table()) return problems.add(file.path, e.value, "a roster item that is not a table");
+    router::UserStore::RosterItem item;
+    item.contact = *contact;
+    item.name = e.value.text("name").value_or("");
+    const std::string subscription = e.value.text("subscription").value_or("none");
+    if (subscription != "none" && subscription != "to" && subscription != "from" && subscription != "both")
+      return problems.add(file.path, e.value, "subscription \"" + subscription + "\" is not none, to, from or both");
+    item.subscription = subscription;
+    item.ask = e.value.text("ask").value_or("") == "subscribe";
+    if (const Value* groups = e.value.get("groups")) {
+      if (!groups->is_table()) return problems.add(file.path, *groups, "groups is not a table");
+      for (const prosody::Entry& g : groups->fields) {
+        if (!g.key.is_string() || g.key.string.empty() || g.key.string.size() > 1024)
+          return problems.add(file.path, g.value, "a group without a name");
+        item.groups.push_back(g.key.string);
+      }
+    }
+    out.roster.push_back(std::move(item));
+  }
+  return true;
+}
+
+std::string utc_stamp(double when) {
+  std::time_t t = static_cast<std::time_t>(when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return stamp;
+}
+
+bool valid_when(const Value* when) {
+  return when != nullptr && when->is_number() && std::isfinite(when->number) && when->number >= 0 &&
+         when->number < 253402300800.0;  // before year 10000
+}
+
+bool convert_offline(const RawFile& file, const std::vector<Value>& items, const std::string& host, UserData& out,
+                     Problems& problems) {
+  for (const Value& item : items) {
+    xml::Element message("", "x");
+    if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) return false;
+    if (message.name() != "message" || message.ns() != kClientNs)
+      return problems.add(file.path, item, "an offline item that is not a message");
+    const Value* when = item.get("when");
+    if (!valid_when(when)) return problems.add(file.path, item, "an offline message without a valid \"when\"");
+    xml::Element delay("urn:xmpp:delay", "delay");
+    delay.set_attribute("from", host);
+    delay.set_attribute("stamp", utc_stamp(when->number));
+    message.add_child(std::move(delay));
+    auto text = serialized(file.path, item, message, kClientNs, problems);
+    if (!text) return false;
+    out.offline.push_back({std::move(*text), static_cast<std::int64_t>(when->number)});
+  }
+  return true;
+}
+
+std::string hex_sha1(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+bool convert_vcard(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  xml::Element vcard("", "x");
+  if (!build_element(file.path, v, kVcardNs, 0, vcard, problems, false)) return false;
+  if (!vcard.is(kVcardNs, "vCard")) return problems.add(file.path, v, "not a vcard-temp <vCard/>");
+  auto text = serialized(file.path, v, vcard, "", problems);
+  if (!text) return false;
+  // The hash the router keeps beside the vCard (router/modules/vcard_avatar.cc).
+  const xml::Element* photo = vcard.child(kVcardNs, "PHOTO");
+  const xml::Element* binval = photo != nullptr ? photo->child(kVcardNs, "BINVAL") : nullptr;
+  if (binval != nullptr) {
+    std::string b64;
+    for (char c : binval->text())
+      if (!std::isspace(static_cast<unsigned char>(c))) b64 += c;
+    auto bytes = base64_decode(b64);
+    if (!bytes || bytes->empty()) return problems.add(file.path, v, "the PHOTO's BINVAL is not base64");
+    out.vcard_photo_hash = hex_sha1(*bytes);
+  }
+  out.vcard = std::move(*text);
+  return true;
+}
+
+bool convert_private(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  if (!v.is_table() || !v.array.empty()) return problems.add(file.path, v, "expected a table of elements");
+  for (const prosody::Entry& e : v.fields) {
+    xml::Element element("", "x");
+    if (!build_element(file.path, e.value, "", 0, element, problems, false)) return false;
+    if (element.ns().empty()) return problems.add(file.path, e.value, "a private element without a namespace");
+    auto text = serialized(file.path, e.value, element, "", problems);
+    if (!text) return false;
+    out.private_elements.emplace_back(std::string(element.ns()), element.name(), std::move(*text));
+  }
+  return true;
+}
+
+// pep/USER.dat: node -> {config = {access_model=, max_items=, persist_items=}, ...}.
+bool convert_pep_nodes(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  if (!v.is_table()) return problems.add(file.path, v, "expected a table of nodes");
+  for (const prosody::Entry& e : v.fields) {
+    if (!e.key.is_string() || e.key.string.empty() || e.key.string.size() > 1024)
+      return problems.add(file.path, e.value, "a node without a name");
+    if (!e.value.is_table()) return problems.add(file.path, e.value, "a node that is not a table");
+    router::pep::NodeConfig config;
+    if (const Value* c = e.value.get("config"); c != nullptr && c->is_table()) {
+      if (auto access = c->text("access_model")) {
+        if (*access != "presence" && *access != "open" && *access != "roster" && *access != "whitelist")
+          return problems.add(file.path, *c, "access_model \"" + *access + "\" is not one xmppd knows");
+        config.access_model = *access;
+      }
+      if (const Value* max = c->get("max_items"); max != nullptr) {
+        if (max->is_number() && max->number >= 1 && max->number <= 1e6 && max->number == std::floor(max->number))
+          config.max_items = static_cast<std::size_t>(max->number);
+        else if (!(max->is_string() && max->string == "max"))
+          return problems.add(file.path, *max, "max_items is neither a whole number from 1 to 1000000 nor \"max\"");
+        else
+          config.max_items = 256;  // Prosody's pep_max_items
+      }
+      if (const Value* persist = c->get("persist_items"); persist != nullptr && persist->is_boolean())
+        config.persist_items = persist->boolean;
+    }
+    out.pep.push_back({e.key.string, config.serialize(), config.max_items, {}});
+  }
+  return true;
+}
+
+// pep_NODE/USER.list: the items, oldest first; each the payload with key (the item id).
+bool convert_pep_items(const RawFile& file, const std::vector<Value>& items, PepNode& node, Problems& problems) {
+  for (const Value& item : items) {
+    auto id = item.text("key");
+    if (!id || id->empty() || id->size() > 1024) return problems.add(file.path, item, "an item without an id (key)");
+    xml::Element payload("", "x");
+    if (!build_element(file.path, item, "", 0, payload, problems, true)) return false;
+    if (payload.ns().empty()) return problems.add(file.path, item, "an item payload without a namespace");
+    auto text = serialized(file.path, item, payload, "", problems);
+    if (!text) return false;
+    std::erase_if(node.items, [&](const auto& kept) { return kept.first == *id; });
+    node.items.emplace_back(*id, std::move(*text));
+  }
+  // As the node would have kept them: its newest max_items.
+  if (node.items.size() > node.max_items)
+    node.items.erase(node.items.begin(), node.items.end() - static_cast<std::ptrdiff_t>(node.max_items));
+  return true;
+}
+
+}  // namespace
+
+std::optional<UserData> convert_user(const std::string& user, const std::string& host, const RawUser& files,
+                                     std::string& error) {
+  UserData out;
+  Problems problems;
+  const std::string bare = user + "@" + host;
+  // Parse every file first, so that a syntax error anywhere refuses the whole user.
+  std::map<std::string, Value> dats;
+  std::map<std::string, std::vector<Value>> lists;
+  for (const auto& [store, file] : files) {
+    std::string why;
+    if (file.list) {
+      if (auto items = prosody::parse_list(file.path, file.bytes, why))
+        lists.emplace(store, std::move(*items));
+      else
+        problems.text += why + "\n";
+    } else if (auto value = prosody::parse_dat(file.path, file.bytes, why)) {
+      dats.emplace(store, std::move(*value));
+    } else {
+      problems.text += why + "\n";
+    }
+  }
+  if (!problems.text.empty()) {
+    error = problems.text;
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& [store, value] : dats) {
+    const RawFile& file = files.at(store);
+    if (store == "accounts")
+      ok = convert_account(file, value, out, problems) && ok;
+    else if (store == "roster")
+      ok = convert_roster(file, value, bare, out, problems) && ok;
+    else if (store == "vcard")
+      ok = convert_vcard(file, value, out, problems) && ok;
+    else if (store == "private")
+      ok = convert_private(file, value, out, problems) && ok;
+    else if (store == "pep")
+      ok = convert_pep_nodes(file, value, out, problems) && ok;
+  }
+  if (ok && lists.contains("offline"))
+    ok = convert_offline(files.at("offline"), lists.at("offline"), host, out, problems);
+  for (PepNode& node : out.pep) {
+    auto items = lists.find("pep_" + node.node);
+    if (ok && items != lists.end()) ok = convert_pep_items(files.at(items->first), items->second, node, problems);
+  }
+  if (ok && !out.sha1 && !out.password) {
+    problems.text += bare + ": no account (accounts/USER.dat)\n";
+    ok = false;
+  }
+  if (!ok) {
+    error = problems.text;
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace xmppd::ctl::prosody_import

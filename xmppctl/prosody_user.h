@@ -1,0 +1,63 @@
+// One Prosody user's data, as xmppd keeps it: what xmppctl import prosody turns the parsed
+// files of Prosody's `internal` storage (xmppctl/prosody_data.h) into. The layout read is
+// Prosody 0.12's: accounts/, roster/, offline/ (.list), vcard/, private/, pep/ and pep_NODE/
+// (.list), under DATA_DIR/HOST with host, user and store names %-encoded.
+//
+// It trusts nothing it reads: every value is checked for its type, every JID parsed, every
+// element built, serialized and parsed again as the router will parse it. A problem in any
+// file makes the whole user fail, with "FILE:LINE: message" or "FILE: message".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "auth-helper/scram.h"
+#include "router/user_store.h"
+
+namespace xmppd::ctl::prosody_import {
+
+// The raw bytes of one user's files, read by the privileged side without looking inside:
+// store name (as on disk, decoded) -> file contents, and the file's path for messages.
+struct RawFile {
+  std::string path;
+  std::string bytes;
+  bool list = false;  // a .list file (item(...) calls), else .dat
+};
+using RawUser = std::map<std::string, RawFile>;
+
+struct PepNode {
+  std::string node;
+  std::string config;  // as router/modules/pep_node.h serializes a NodeConfig
+  std::size_t max_items = 1;
+  std::vector<std::pair<std::string, std::string>> items;  // id, serialized payload; oldest first
+};
+
+struct OfflineMessage {
+  std::string stanza;  // serialized, jabber:client, with a XEP-0203 delay
+  std::int64_t when = 0;
+};
+
+struct UserData {
+  // The account: a SCRAM-SHA-1 credential (internal_hashed), or a password (internal_plain).
+  std::optional<auth::ScramCredential> sha1;
+  std::optional<std::string> password;
+  std::vector<router::UserStore::RosterItem> roster;
+  std::vector<std::pair<std::string, std::string>> requests;  // from, reduced subscribe stanza
+  std::vector<OfflineMessage> offline;
+  std::optional<std::string> vcard;  // serialized vcard-temp <vCard/>
+  std::string vcard_photo_hash;      // hex SHA-1 of its PHOTO's bytes, "" without one
+  std::vector<std::tuple<std::string, std::string, std::string>> private_elements;  // ns, name, serialized
+  std::vector<PepNode> pep;
+};
+
+// Parses and converts everything in `files` for user@host. nullopt with `error` (one line per
+// problem) when any file is malformed: nothing of that user is imported then.
+std::optional<UserData> convert_user(const std::string& user, const std::string& host, const RawUser& files,
+                                     std::string& error);
+
+}  // namespace xmppd::ctl::prosody_import
