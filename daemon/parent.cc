@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "common/log.h"
 #include "daemon/credentials.h"
 #include "daemon/router_settings.h"
+#include "daemon/service_notify.h"
 
 namespace xmppd::parent {
 namespace {
@@ -366,6 +368,8 @@ void Parent::send_listeners(ChildProcess& c) {
 void Parent::child_ready(ChildProcess& c) {
   log::info("%s (pid %d) is ready", c.name(), c.pid());
   connect_links(c.role());
+  if (std::all_of(children_.begin(), children_.end(), [](const auto& child) { return child->ready(); }))
+    service_notify::ready();
   if (c.role() != ipc::ROLE_ROUTER) return;
   std::size_t sent = 0;
   for (; sent < removals_for_router_.size(); ++sent) {
@@ -447,6 +451,7 @@ void Parent::reap() {
 
 // An invalid new configuration changes nothing: the old one stays in force.
 void Parent::reload() {
+  service_notify::ReloadScope reloading;
   std::vector<config::Diagnostic> diags;
   std::optional<config::Settings> next = config::load_file(options_.config_file, diags);
   for (const auto& d : diags)
@@ -493,6 +498,7 @@ void Parent::reload() {
 void Parent::stop() {
   if (stopping_) return;
   stopping_ = true;
+  service_notify::stopping();
   log::notice("stopping");
   for (auto& timer : restart_timers_) event_del(timer->event.get());
   bool any = false;
