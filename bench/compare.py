@@ -169,7 +169,7 @@ def binaries(build):
         "xmppd-s2s": os.path.join(build, "s2s-worker", "xmppd-s2s"),
         "xmppd-tls": os.path.join(build, "tls-helper", "xmppd-tls"),
         "xmppd-auth": os.path.join(build, "auth-helper", "xmppd-auth"),
-        "xmppctl": os.path.join(build, "daemon", "xmppctl"),
+        "xmppctl": os.path.join(build, "xmppctl", "xmppctl"),
         "loadgen": os.path.join(build, "bench", "loadgen"),
     }
 

@@ -214,7 +214,7 @@ def run(server, work, ca_file, count, seconds):
     kids = server.wait_sandboxed_children()
     server.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
     for user in ("alice", "bob"):
-        subprocess.run([os.path.join(harness.BUILD_DIR, "daemon", "xmppctl"), "-f", server.config, "adduser",
+        subprocess.run([os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl"), "-f", server.config, "adduser",
                         f"{user}@{HOST}"], input=f"{user} password\n", text=True, check=True)
     pids = {"parent": server.proc.pid, **kids}
     receiver = scram_login(ca_file, "bob", "bob password")

@@ -67,7 +67,7 @@ def main():
     server = harness.Server(work, config).start()
     kids = server.wait_sandboxed_children()
     server.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts")
-    subprocess.run([os.path.join(harness.BUILD_DIR, "daemon", "xmppctl"), "-f", server.config, "adduser",
+    subprocess.run([os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl"), "-f", server.config, "adduser",
                     f"bench@{HOST}"], input="bench password\n", text=True, check=True)
     pids = [server.proc.pid, *kids.values()]
     connections = [login(ca_file) for _ in range(10)]  # warm-up: allocator pools, OpenSSL tables

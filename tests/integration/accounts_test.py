@@ -21,7 +21,7 @@ from harness import basic_config
 HOST = "chat.test"
 ANONYMOUS_HOST = "guest.test"
 NO_REGISTER_HOST = "quiet.test"  # modules_disabled = { "register" }
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 
 
 class AccountClient(Client):

@@ -21,7 +21,7 @@ from harness import basic_config
 from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 CARBONS = "urn:xmpp:carbons:2"
 FORWARD = "urn:xmpp:forward:0"
 

@@ -16,7 +16,7 @@ from harness import IntegrationTest, basic_config
 
 HOST = "chat.test"
 ANONYMOUS_HOST = "guest.test"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 
 
 class Client(slixmpp.ClientXMPP):
@@ -376,7 +376,7 @@ class Clients(ClientTest):
         self.assertEqual(r.returncode, 1)
         self.assertIn("the account exists already", r.stderr)
         r = self.xmppctl("adduser", "carol@elsewhere.test", "pw")
-        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.returncode, 2)  # a usage error: xmppctl(8), EXIT STATUS
         self.assertIn("elsewhere.test is not a VirtualHost", r.stderr)
         r = self.xmppctl("passwd", f"carol@{HOST}", "pw")
         self.assertIn("no such account", r.stderr)

@@ -21,7 +21,7 @@ from prosody import fresh_workdir
 
 A, B = "a.test", "b.test"
 ADDRESS = {A: "127.0.0.2", B: "127.0.0.3", "a2.test": "127.0.0.2"}
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 
 
 def xmppd_config(workdir, domain, cafile, extra="", host_extra="", address=None, s2s_port=5269,

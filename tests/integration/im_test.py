@@ -41,7 +41,7 @@ from prosody import Prosody, fresh_workdir
 REFERENCE = os.environ.get("XMPPD_IM_REFERENCE", "xmppd")
 HOST = "chat.test"
 ADDRESS = "127.0.0.1"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 USERS = {"alice": "alice's secret", "bob": "bob's secret", "carol": "carol's secret"}
 # The modules the issue names, Prosody's names, enabled on both servers.
 MODULES = ["roster", "saslauth", "tls", "disco", "carbons", "blocklist", "private", "pep", "bookmarks",

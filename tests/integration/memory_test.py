@@ -17,7 +17,7 @@ from harness import IntegrationTest, basic_config
 
 C2S, S2S = 5222, 5269
 HOST = "chat.test"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 PASSWORD = "alice's secret"
 # "A few MiB": growth of the resident set allowed over all cases of one test.
 ALLOWED_GROWTH_KIB = 8 * 1024

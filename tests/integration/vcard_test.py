@@ -32,7 +32,7 @@ from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
 NO_PEP_HOST = "plain.test"  # a host with pep disabled
-XMPPCTL = os.path.join(harness.BUILD_DIR, "daemon", "xmppctl")
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 USERS = {"alice": "alice's secret", "bob": "bob's secret", "carol": "carol's secret"}
 VCARD_LIMIT = 8192
 

@@ -1,0 +1,79 @@
+// adduser, passwd, deluser: account administration. The parent passes each request to the
+// auth helper, the only process that opens the credential store; the password travels once,
+// over the control socket, and is turned into SCRAM credentials there.
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "xmpp/jid.h"
+#include "xmppctl/control_client.h"
+#include "xmppctl/xmppctl.h"
+
+namespace xmppd::ctl {
+namespace {
+
+std::string prompt(const char* text) {
+  std::fprintf(stderr, "%s", text);
+  struct termios old, quiet;
+  tcgetattr(STDIN_FILENO, &old);
+  quiet = old;
+  quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::string line;
+  std::getline(std::cin, line);
+  tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  std::fprintf(stderr, "\n");
+  return line;
+}
+
+// From the terminal without echo, asked twice; else one line of standard input.
+std::string read_password() {
+  if (!isatty(STDIN_FILENO)) {
+    std::string line;
+    if (!std::getline(std::cin, line)) fail(kExitFailed, "no password on standard input");
+    return line;
+  }
+  std::string first = prompt("Password: ");
+  if (prompt("Again: ") != first) fail(kExitFailed, "the passwords do not match");
+  return first;
+}
+
+// The account named on the command line, which must be user@host of a VirtualHost.
+xmpp::Jid account_of(const Context& context) {
+  if (context.args.size() != 1) fail(kExitUsage, "one user@host expected");
+  auto jid = xmpp::Jid::parse(context.args[0]);
+  if (!jid || !jid->has_local() || jid->has_resource()) fail(kExitUsage, context.args[0] + ": not a user@host address");
+  const config::HostSettings* host = context.settings.find_host(jid->domain());
+  if (host == nullptr || !host->enabled) fail(kExitUsage, jid->domain() + " is not a VirtualHost of " + context.config_file);
+  return *jid;
+}
+
+int run(Context& context, ipc::AccountRequest::Operation operation, const char* done) {
+  xmpp::Jid jid = account_of(context);
+  ipc::AdminRequest request;
+  ipc::AccountRequest& account = *request.mutable_account();
+  account.set_operation(operation);
+  account.set_host(jid.domain());
+  account.set_username(jid.local());
+  if (operation != ipc::AccountRequest::OPERATION_DELETE) {
+    std::string password = read_password();
+    if (password.empty()) fail(kExitFailed, "empty password refused");
+    account.set_password(password);
+  }
+  ipc::AdminResponse response = ask(context, request);
+  if (!response.has_account()) fail(kExitFailed, "the server's answer is not understood");
+  if (!response.account().ok()) fail(kExitFailed, jid.bare() + ": " + response.account().error());
+  std::printf("%s %s\n", jid.bare().c_str(), done);
+  return kExitOk;
+}
+
+}  // namespace
+
+int adduser(Context& context) { return run(context, ipc::AccountRequest::OPERATION_ADD, "added"); }
+int passwd(Context& context) { return run(context, ipc::AccountRequest::OPERATION_PASSWD, "password changed"); }
+int deluser(Context& context) { return run(context, ipc::AccountRequest::OPERATION_DELETE, "deleted"); }
+
+}  // namespace xmppd::ctl

@@ -1,0 +1,95 @@
+// xmppctl: the administrator's tool for a running xmppd (xmppctl(8)). It reads the
+// configuration (for DATA_PATH and the VirtualHosts) and runs one verb from the table below;
+// verbs that need the server ask it through DATA_PATH/control.sock. Nothing here parses
+// network bytes: answers the server passes on are printed through table.h.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "build_config.h"
+#include "xmppctl/xmppctl.h"
+
+namespace xmppd::ctl {
+namespace {
+
+struct Verb {
+  std::string_view words;  // "adduser", or two words: "show c2s"
+  std::string_view arguments;
+  int (*run)(Context&);
+};
+
+// Kept in step with xmppctl(8): tests/xmppctl_manual_test.py compares the two.
+constexpr Verb kVerbs[] = {
+    {"adduser", "user@host", adduser},
+    {"passwd", "user@host", passwd},
+    {"deluser", "user@host", deluser},
+};
+
+[[noreturn]] void usage() {
+  std::fprintf(stderr, "usage: xmppctl [-j] [-f file] command [argument ...]\ncommands:\n");
+  for (const Verb& verb : kVerbs)
+    std::fprintf(stderr, "  %.*s %.*s\n", static_cast<int>(verb.words.size()), verb.words.data(),
+                 static_cast<int>(verb.arguments.size()), verb.arguments.data());
+  std::exit(kExitUsage);
+}
+
+// The verb whose words start argv; `used` is how many words it took.
+const Verb* find_verb(int argc, char** argv, int& used) {
+  for (const Verb& verb : kVerbs) {
+    std::string_view rest = verb.words;
+    int n = 0;
+    while (!rest.empty() && n < argc) {
+      std::size_t space = rest.find(' ');
+      std::string_view word = rest.substr(0, space);
+      if (word != argv[n]) break;
+      ++n;
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    }
+    if (rest.empty() && n > 0) {
+      used = n;
+      return &verb;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void fail(int code, const std::string& message) {
+  std::fprintf(stderr, "xmppctl: %s\n", message.c_str());
+  std::exit(code);
+}
+
+}  // namespace xmppd::ctl
+
+int main(int argc, char** argv) {
+  using namespace xmppd;
+  ctl::Context context;
+  context.config_file = std::string(XMPPD_SYSCONFDIR) + "/xmppd.conf";
+  int ch;
+  while ((ch = getopt(argc, argv, "f:hj")) != -1) {
+    switch (ch) {
+      case 'f': context.config_file = optarg; break;
+      case 'j': context.json = true; break;
+      default: ctl::usage();
+    }
+  }
+  int used = 0;
+  const ctl::Verb* verb = ctl::find_verb(argc - optind, argv + optind, used);
+  if (verb == nullptr) {
+    if (optind < argc) std::fprintf(stderr, "xmppctl: %s: no such command\n", argv[optind]);
+    ctl::usage();
+  }
+  for (int i = optind + used; i < argc; ++i) context.args.emplace_back(argv[i]);
+
+  std::vector<config::Diagnostic> diags;
+  auto settings = config::load_file(context.config_file, diags);
+  for (const auto& d : diags)
+    if (d.severity == config::Diagnostic::Severity::kError) std::fprintf(stderr, "%s\n", d.str().c_str());
+  if (!settings) return ctl::kExitUsage;
+  context.settings = std::move(*settings);
+  return verb->run(context);
+}

@@ -1,0 +1,37 @@
+// xmppctl: what every verb shares. main.cc reads the command line and the configuration and
+// calls one verb from its table; each verb lives in a file of its own (accounts.cc, ...).
+// xmppctl runs as the user xmppd runs as (root in production) and talks to the running
+// server only through DATA_PATH/control.sock (control_client.h).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+
+namespace xmppd::ctl {
+
+// The exit codes, documented in xmppctl(8).
+enum Exit : int {
+  kExitOk = 0,
+  kExitFailed = 1,       // the server refused or the operation failed; check found problems
+  kExitUsage = 2,        // a bad command line or configuration file
+  kExitUnreachable = 3,  // the server is not running or did not answer
+};
+
+struct Context {
+  std::string config_file;
+  config::Settings settings;
+  bool json = false;               // -j: JSON on standard output instead of aligned columns
+  std::vector<std::string> args;   // after the verb's own words
+};
+
+// Prints "xmppctl: message" on standard error and exits with `code`.
+[[noreturn]] void fail(int code, const std::string& message);
+
+// The verbs. Each returns its exit code.
+int adduser(Context& context);
+int passwd(Context& context);
+int deluser(Context& context);
+
+}  // namespace xmppd::ctl
