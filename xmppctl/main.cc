@@ -26,6 +26,8 @@ constexpr Verb kVerbs[] = {
     {"adduser", "user@host", adduser},
     {"passwd", "user@host", passwd},
     {"deluser", "user@host", deluser},
+    {"check", "[section]", check},
+    {"cert import", "directory ...", cert_import},
 };
 
 [[noreturn]] void usage() {

@@ -33,5 +33,7 @@ struct Context {
 int adduser(Context& context);
 int passwd(Context& context);
 int deluser(Context& context);
+int check(Context& context);        // check.cc
+int cert_import(Context& context);  // cert_import.cc
 
 }  // namespace xmppd::ctl
