@@ -39,9 +39,9 @@ void reloading() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
   char message[96];
-  std::snprintf(message, sizeof message, "RELOADING=1\nMONOTONIC_USEC=%llu",
-                static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
-                    static_cast<unsigned long long>(now.tv_nsec / 1000));
+  const unsigned long long usec =
+      static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000;
+  std::snprintf(message, sizeof message, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
   send(message);
 }
 
