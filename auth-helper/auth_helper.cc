@@ -33,6 +33,7 @@
 #include "common/event_ptr.h"
 #include "common/log.h"
 #include "router_auth.pb.h"
+#include "runtime/admin_pages.h"
 #include "runtime/child.h"
 #include "xmpp/jid.h"
 
@@ -85,6 +86,8 @@ class AuthHelper final : public runtime::ChildRole {
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
     control.on(ipc::ParentToChild::kAccountRequest, 0,
                [this](const ipc::ParentToChild& m, auto&) { account(m.account_request()); });
+    control.on(ipc::ParentToChild::kAdminQuery, 0,
+               [this](const ipc::ParentToChild& m, auto&) { admin_query(m.admin_query()); });
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
@@ -172,6 +175,29 @@ class AuthHelper final : public runtime::ChildRole {
     result->set_ok(ok);
     result->set_error(error);
     runtime_->send_to_parent(answer);
+  }
+
+  // xmppctl users HOST: the accounts of a host, in pages (runtime/admin_pages.h). Only the
+  // usernames leave this process, never a credential.
+  void admin_query(const ipc::AdminQuery& query) {
+    auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
+    std::vector<std::string> names;
+    std::string error;
+    if (query.question_case() != ipc::AdminQuery::kUsers || !store_->usernames(query.users().host(), names, error)) {
+      ipc::ChildToParent answer;
+      answer.mutable_admin_answer()->set_id(query.id());
+      answer.mutable_admin_answer()->mutable_done()->set_error(error.empty() ? "not a question for the auth helper"
+                                                                             : error);
+      send(answer);
+      return;
+    }
+    runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_users(); }, send);
+    for (std::string& name : names) {
+      const std::size_t bytes = name.size();
+      pages.page().mutable_users()->add_usernames(std::move(name));
+      pages.added(bytes);
+    }
+    pages.finish();
   }
 
   // The helper decides for itself whether the host allows registration: a router taken over

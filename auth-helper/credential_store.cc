@@ -123,7 +123,8 @@ bool CredentialStore::prepare_statements(std::string& error) {
   iterations_ = prepare(db,
                         "SELECT iterations FROM accounts GROUP BY iterations "
                         "ORDER BY count(*) DESC, iterations DESC LIMIT 1");
-  if (begin_ && commit_ && rollback_ && insert_ && delete_ && exists_ && find_ && iterations_) return true;
+  usernames_ = prepare(db, "SELECT DISTINCT username FROM accounts WHERE host = ?1 ORDER BY username");
+  if (begin_ && commit_ && rollback_ && insert_ && delete_ && exists_ && find_ && iterations_ && usernames_) return true;
   error = describe_error();
   return false;
 }
@@ -211,6 +212,20 @@ bool CredentialStore::remove(std::string_view host, std::string_view username, s
     return false;
   }
   return true;
+}
+
+bool CredentialStore::usernames(std::string_view host, std::vector<std::string>& out, std::string& error) {
+  sqlite3_stmt* statement = usernames_.get();
+  const sqlite::Use use(statement);
+  if (!bind_text(statement, 1, host)) {
+    error = describe_error();
+    return false;
+  }
+  int rc;
+  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) out.push_back(sqlite::column_text(statement, 0));
+  if (rc == SQLITE_DONE) return true;
+  error = describe_error();
+  return false;
 }
 
 bool CredentialStore::exists(std::string_view host, std::string_view username) {

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth-helper/scram.h"
 #include "common/sqlite.h"
@@ -51,6 +52,8 @@ class CredentialStore {
   // the SASL server answers temporary-auth-failure to the one, a normal exchange to the other.
   std::optional<ScramCredential> find(std::string_view host, std::string_view username, ScramHash hash,
                                       std::string* error = nullptr);
+  // The usernames of `host`, sorted (xmppctl users). False with `error` if the database failed.
+  bool usernames(std::string_view host, std::vector<std::string>& out, std::string& error);
   // The iteration count most credentials use (kMinIterations for an empty store): the SASL
   // server offers it for unknown users, so that their challenges look like real ones.
   std::uint32_t common_iterations();
@@ -67,7 +70,7 @@ class CredentialStore {
   // Declared first so that it is destroyed last, after every statement on it is finalized.
   sqlite::Database db_;
   std::string path_;
-  sqlite::Statement begin_, commit_, rollback_, insert_, delete_, exists_, find_, iterations_;
+  sqlite::Statement begin_, commit_, rollback_, insert_, delete_, exists_, find_, iterations_, usernames_;
   std::optional<std::uint32_t> common_iterations_;  // cached; forgotten on every write
 };
 

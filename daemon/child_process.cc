@@ -142,6 +142,10 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
   if (role_ == ipc::ROLE_AUTH)
     control_->on(Envelope::kAccountResult, 0,
                  [this](const Envelope& e, auto&) { events_.account_result(e.account_result()); });
+  // Every role may answer; what the parent asked whom is checked by the parent, so that an
+  // answer from a child that was never asked is dropped rather than a protocol violation.
+  control_->on(Envelope::kAdminAnswer, 0,
+               [this](const Envelope& e, auto&) { events_.admin_answer(*this, e.admin_answer()); });
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     ready_ = false;
     if (reason == ipc::CloseReason::kViolation) {

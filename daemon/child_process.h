@@ -25,6 +25,8 @@ class ChildEvents {
   virtual void child_reports_violation(ChildProcess& child, int peer, const std::string& reason) = 0;
   virtual void credentials_loaded(const ipc::CredentialsLoaded& result) = 0;  // from the tls helper only
   virtual void account_result(const ipc::AccountResult& result) = 0;          // from the auth helper only
+  // From any child: checked by the parent against what it asked that child (AdminQueries).
+  virtual void admin_answer(ChildProcess& child, const ipc::AdminAnswer& answer) = 0;
 };
 
 class ChildProcess {
@@ -49,6 +51,10 @@ class ChildProcess {
   bool ready() const { return ready_; }
   // Counts spawns, so that links to a restarted child are known to be stale.
   unsigned incarnation() const { return incarnation_; }
+  // Spawns after the first (xmppctl status).
+  unsigned restarts() const { return incarnation_ > 0 ? incarnation_ - 1 : 0; }
+  // When this incarnation was spawned.
+  std::chrono::steady_clock::time_point started() const { return started_; }
 
  private:
   static void on_log(evutil_socket_t fd, short what, void* arg);

@@ -13,6 +13,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/process_status.h"
 #include "daemon/router_settings.h"
 #include "daemon/service_notify.h"
 
@@ -88,6 +89,22 @@ ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
   for (const std::string& f : dns.forwarders) options.add_forwarders(f);
   for (const std::string& z : dns.transparent_zones) options.add_transparent_zones(z);
   return options;
+}
+
+// "the router", as xmppctl's messages name a child.
+std::string child_title(ipc::Role role) {
+  switch (role) {
+    case ipc::ROLE_ROUTER: return "the router";
+    case ipc::ROLE_S2S: return "the s2s worker";
+    case ipc::ROLE_TLS: return "the tls helper";
+    case ipc::ROLE_AUTH: return "the auth helper";
+    default: return "a child";
+  }
+}
+
+std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - then).count());
 }
 
 size_t role_index(ipc::Role role) {
@@ -439,6 +456,8 @@ void Parent::reap() {
     for (auto& c : children_) {
       if (c->pid() != pid) continue;
       auto delay = c->reaped(status, stopping_);
+      questions_unanswered(admin_queries_.child_gone(c->role()),
+                           child_title(c->role()) + " stopped before it answered; try again");
       if (!stopping_) schedule_restart(c->role(), delay);
     }
   }
@@ -449,32 +468,46 @@ void Parent::reap() {
   }
 }
 
-// An invalid new configuration changes nothing: the old one stays in force.
-void Parent::reload() {
+// An invalid new configuration changes nothing: the old one stays in force. SIGHUP and
+// xmppctl reload both come here; the result says which it was and why.
+ipc::ReloadResult Parent::reload() {
   service_notify::ReloadScope reloading;
+  ipc::ReloadResult result;
   std::vector<config::Diagnostic> diags;
   std::optional<config::Settings> next = config::load_file(options_.config_file, diags);
-  for (const auto& d : diags)
-    (d.severity == config::Diagnostic::Severity::kError ? log::error : log::warning)("%s", d.str().c_str());
+  for (const auto& d : diags) {
+    const bool error = d.severity == config::Diagnostic::Severity::kError;
+    (error ? log::error : log::warning)("%s", d.str().c_str());
+    (error ? result.add_errors(d.str()) : result.add_warnings(d.str()));
+  }
   S2sTrust trust;
   std::vector<std::string> warnings;
   std::string error;
   if (next && !load_s2s_trust(*next, trust, warnings, error)) {
     log::error("%s", error.c_str());
+    result.add_errors(error);
     next.reset();
   }
+  result.set_generation(generation_);
   if (!next) {
     log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
-    return;
+    if (result.errors().empty()) result.add_errors(options_.config_file + ": cannot be read");
+    return result;
   }
-  for (const auto& w : warnings) log::warning("%s", w.c_str());
+  for (const auto& w : warnings) {
+    log::warning("%s", w.c_str());
+    result.add_warnings(w);
+  }
   if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
       next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
       next->c2s_direct_tls_ports != settings_.c2s_direct_tls_ports ||
       next->s2s_direct_tls_ports != settings_.s2s_direct_tls_ports ||
-      next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces)
-    log::warning("reload: changes to users, data_path, ports and interfaces take effect when xmppd is restarted");
+      next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces) {
+    const char* later = "reload: changes to users, data_path, ports and interfaces take effect when xmppd is restarted";
+    log::warning("%s", later);
+    result.add_warnings(later);
+  }
   // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
   // listeners_); everything else is taken from the new file.
   settings_ = std::move(*next);
@@ -493,6 +526,9 @@ void Parent::reload() {
   }
   log::notice("reloaded %s (generation %llu)", options_.config_file.c_str(),
               static_cast<unsigned long long>(generation_));
+  result.set_taken(true);
+  result.set_generation(generation_);
+  return result;
 }
 
 void Parent::stop() {
@@ -529,9 +565,127 @@ void Parent::on_signal(evutil_socket_t sig, short, void* arg) {
   auto* self = static_cast<Parent*>(arg);
   switch (sig) {
     case SIGCHLD: self->reap(); break;
-    case SIGHUP: self->reload(); break;
+    case SIGHUP: self->reload(); break;  // the outcome is in the log
     default: self->stop(); break;
   }
+}
+
+// ---- xmppctl ------------------------------------------------------------------------------
+
+void Parent::admin_error(AdminSocket::ClientId client, const std::string& error) {
+  if (client == AdminQueries::kNobody || !admin_) return;
+  ipc::AdminResponse response;
+  response.mutable_done()->set_error(error);
+  admin_->respond(client, response);
+}
+
+void Parent::questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error) {
+  for (AdminSocket::ClientId client : clients) admin_error(client, error);
+}
+
+void Parent::on_admin_sweep(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<Parent*>(arg);
+  self->questions_unanswered(self->admin_queries_.expired(std::chrono::steady_clock::now()),
+                             "no answer in time; the server may be overloaded");
+}
+
+void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest& request) {
+  ipc::AdminQuery query;
+  switch (request.msg_case()) {
+    case ipc::AdminRequest::kStatus: {
+      ipc::AdminResponse response;
+      *response.mutable_status() = status();
+      admin_->respond(client, response);
+      return;
+    }
+    case ipc::AdminRequest::kReload: {
+      log::notice("xmppctl: reload");
+      ipc::AdminResponse response;
+      *response.mutable_reload() = reload();
+      admin_->respond(client, response);
+      return;
+    }
+    case ipc::AdminRequest::kShowC2S:
+      *query.mutable_show_c2s() = request.show_c2s();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kKick:
+      log::notice("xmppctl: kick %s", loggable(request.kick().jid()).c_str());
+      *query.mutable_kick() = request.kick();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kShowS2S:
+      *query.mutable_show_s2s() = request.show_s2s();
+      return ask_child(client, ipc::ROLE_S2S, std::move(query));
+    case ipc::AdminRequest::kCloseS2S:
+      log::notice("xmppctl: close s2s %s", loggable(request.close_s2s().remote()).c_str());
+      *query.mutable_close_s2s() = request.close_s2s();
+      return ask_child(client, ipc::ROLE_S2S, std::move(query));
+    case ipc::AdminRequest::kUsers:
+      *query.mutable_users() = request.users();
+      return ask_child(client, ipc::ROLE_AUTH, std::move(query));
+    default:
+      admin_error(client, "not a question this server answers");
+  }
+}
+
+void Parent::ask_child(AdminSocket::ClientId client, ipc::Role role, ipc::AdminQuery query) {
+  ChildProcess& c = child(role);
+  if (!c.ready()) return admin_error(client, child_title(role) + " is not running; try again");
+  if (!admin_queries_.ask(client, role, query, std::chrono::steady_clock::now()))
+    return admin_error(client, "too many questions are open; try again");
+  ipc::ParentToChild message;
+  *message.mutable_admin_query() = query;
+  if (c.send(message)) return;
+  questions_unanswered(admin_queries_.child_gone(role), child_title(role) + " is not running; try again");
+}
+
+// What a child answers is passed on only as the question allows (AdminQueries::check);
+// anything else is the child's fault and is dropped, never the parent's reason to stop.
+void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
+  std::string why;
+  std::optional<AdminQueries::Delivery> delivery = admin_queries_.check(c.role(), answer, why);
+  if (!delivery) {
+    log::warning("%s (pid %d) sent %s; dropped", c.name(), c.pid(), why.c_str());
+    return;
+  }
+  if (delivery->client == AdminQueries::kNobody || !admin_) return;  // xmppctl went away
+  ipc::AdminResponse response;
+  switch (answer.answer_case()) {
+    case ipc::AdminAnswer::kC2S: *response.mutable_c2s() = answer.c2s(); break;
+    case ipc::AdminAnswer::kS2S: *response.mutable_s2s() = answer.s2s(); break;
+    case ipc::AdminAnswer::kUsers: *response.mutable_users() = answer.users(); break;
+    default: *response.mutable_done() = answer.done(); break;
+  }
+  response.set_more(!delivery->last);
+  if (!admin_->respond(delivery->client, response) && !delivery->last) admin_queries_.client_gone(delivery->client);
+}
+
+ipc::ServerStatus Parent::status() const {
+  ipc::ServerStatus status;
+  status.set_version(XMPPD_VERSION);
+  status.set_uptime_seconds(seconds_since(started_));
+  status.set_generation(generation_);
+  ipc::ProcessStatus& self = *status.add_processes();
+  self.set_role("parent");
+  self.set_pid(static_cast<std::uint32_t>(getpid()));
+  ProcessMemory memory = process_memory(getpid());
+  self.set_resident_bytes(memory.resident_bytes);
+  self.set_address_space_bytes(memory.address_space_bytes);
+  self.set_uptime_seconds(seconds_since(started_));
+  self.set_ready(true);
+  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH}) {
+    const ChildProcess& c = *children_[role_index(role)];
+    ipc::ProcessStatus& p = *status.add_processes();
+    p.set_role(c.name());
+    p.set_restarts(c.restarts());
+    p.set_ready(c.ready());
+    if (!c.running()) continue;
+    p.set_pid(static_cast<std::uint32_t>(c.pid()));
+    memory = process_memory(c.pid());
+    p.set_resident_bytes(memory.resident_bytes);
+    p.set_address_space_bytes(memory.address_space_bytes);
+    p.set_uptime_seconds(seconds_since(c.started()));
+  }
+  return status;
 }
 
 int Parent::run() {
@@ -554,12 +708,17 @@ int Parent::run() {
       removed.set_username(request.username());
     }
     return true;
-  });
+  }, [this](AdminSocket::ClientId client, const ipc::AdminRequest& request) { admin_request(client, request); },
+  [this](AdminSocket::ClientId client) { admin_queries_.client_gone(client); });
+  admin_sweep_.reset(event_new(base_, -1, EV_PERSIST, on_admin_sweep, this));
+  const timeval second = {1, 0};
+  event_add(admin_sweep_.get(), &second);
   std::string error;
   if (!admin_->listen(settings_.data_path + "/control.sock", error))
     log::warning("control socket: %s (xmppctl will not work)", error.c_str());
   for (ipc::Role role : kRoles) start(child(role));
   event_base_dispatch(base_);
+  admin_sweep_.reset();
   admin_.reset();
   log::notice("stopped");
   return exit_code_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/settings.h"
+#include "daemon/admin_queries.h"
 #include "daemon/admin_socket.h"
 #include "daemon/child_links.h"
 #include "daemon/child_process.h"
@@ -41,6 +42,7 @@ class Parent final : public ChildEvents {
   void child_reports_violation(ChildProcess& child, int peer, const std::string& reason) override;
   void credentials_loaded(const ipc::CredentialsLoaded& result) override;
   void account_result(const ipc::AccountResult& result) override;
+  void admin_answer(ChildProcess& child, const ipc::AdminAnswer& answer) override;
   void start_tls_helper(ChildProcess& tls);
   void reconfigure_tls_helper(ChildProcess& tls);
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
@@ -51,7 +53,17 @@ class Parent final : public ChildEvents {
   void send_listeners(ChildProcess& child);
   void connect_links(ipc::Role role);
   void reap();
-  void reload();
+  // SIGHUP and xmppctl reload: the new file taken, or nothing changed and the errors why.
+  ipc::ReloadResult reload();
+  // xmppctl (admin.proto): status and reload answered here, the rest asked of a child.
+  void admin_request(AdminSocket::ClientId client, const ipc::AdminRequest& request);
+  // Passes `query` to `role` with a fresh id, remembering who asked; a child that is not
+  // running or has too many questions open gets the client an AdminDone error at once.
+  void ask_child(AdminSocket::ClientId client, ipc::Role role, ipc::AdminQuery query);
+  void admin_error(AdminSocket::ClientId client, const std::string& error);
+  void questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error);
+  ipc::ServerStatus status() const;
+  static void on_admin_sweep(evutil_socket_t, short, void* arg);
   void stop();
   void schedule_restart(ipc::Role role, std::chrono::milliseconds delay);
   void send_dialback_keys();
@@ -84,6 +96,9 @@ class Parent final : public ChildEvents {
   std::vector<ipc::EventPtr> signal_events_;
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
+  AdminQueries admin_queries_;
+  ipc::EventPtr admin_sweep_;  // every second: questions past their deadline
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   // xmppctl deluser requests at the auth helper, by id: once it confirms one, the router is
   // told to end the account's sessions.
   static constexpr std::size_t kMaxDeletions = 1024;

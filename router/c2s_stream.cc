@@ -141,6 +141,7 @@ void ClientStream::start_sasl(const xml::Element& auth) {
     return;
   }
   const std::string* mechanism = auth.attribute("mechanism");
+  mechanism_ = mechanism ? mechanism->substr(0, 64) : "";
   std::string text = auth.text();
   ipc::SaslStart start;
   start.set_host(session_.host());
@@ -352,6 +353,15 @@ void ClientStream::revoked(std::string_view why) {
     routing_.im().gone(*this);
   }
   session_.stream_error("not-authorized", why);
+}
+
+void ClientStream::kicked(std::string_view reason) {
+  // As revoked(): announced while the session still stands.
+  if (available_) {
+    available_ = false;
+    routing_.im().gone(*this);
+  }
+  session_.stream_error("policy-violation", reason);
 }
 
 void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }

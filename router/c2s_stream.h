@@ -59,6 +59,12 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void revoked(std::string_view why);
 
   const std::string& username() const { return username_; }
+  // The SASL mechanism of the (last) authentication: xmppctl show c2s.
+  const std::string& mechanism() const { return mechanism_; }
+  const stream::Session& session() const { return session_; }
+  // xmppctl kick: the stream ends with <policy-violation/> and `reason` as its text, and the
+  // session's contacts see it go as for any end.
+  void kicked(std::string_view reason);
   const std::string& bare() const { return bare_; }
   // From the auth helper's SaslSuccess: what it asks for to change this account (the
   // password, its removal). Empty on an anonymous host.
@@ -102,6 +108,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   int failures_ = 0;
   std::string username_, bare_, full_;
   std::string account_token_;
+  std::string mechanism_;
   bool registered_ = false;  // one in-band registration per stream
   // Answers from the auth helper may outlive this stream; they check this first.
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -33,6 +33,14 @@ std::size_t LocalSessions::count(const std::string& bare) const {
   return user == by_bare_.end() ? 0 : user->second.size();
 }
 
+std::vector<ClientStream*> LocalSessions::all() const {
+  std::vector<ClientStream*> out;
+  out.reserve(count_);
+  for (const auto& [bare, streams] : by_bare_)
+    for (const auto& [resource, stream] : streams) out.push_back(stream);
+  return out;
+}
+
 std::vector<ClientStream*> LocalSessions::resources(const std::string& bare) const {
   std::vector<ClientStream*> out;
   auto user = by_bare_.find(bare);

@@ -17,6 +17,8 @@ class LocalSessions {
   void unbind(const std::string& bare, const std::string& resource, const ClientStream& stream);
   ClientStream* find(const std::string& bare, const std::string& resource) const;
   std::vector<ClientStream*> resources(const std::string& bare) const;
+  // Every bound session, by bare JID then resource.
+  std::vector<ClientStream*> all() const;
   std::size_t size() const { return count_; }
   // How many resources `bare` has bound.
   std::size_t count(const std::string& bare) const;

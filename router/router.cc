@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "router/admin_report.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
 #include "router/routing.h"
@@ -118,6 +119,13 @@ class Router final : public runtime::ChildRole {
       }
       log::notice("account %s@%s removed: its sessions end", removed.username().c_str(), removed.host().c_str());
       routing_.user_removed(removed.username() + "@" + removed.host());
+    });
+    // xmppctl show c2s and kick (router/admin_report.h).
+    control.on(ipc::ParentToChild::kAdminQuery, 0, [this](const ipc::ParentToChild& m, auto&) {
+      timeval now;
+      event_base_gettimeofday_cached(base_, &now);
+      answer_admin_query(m.admin_query(), routing_.sessions(), now.tv_sec,
+                         [this](const ipc::ChildToParent& answer) { runtime_->send_to_parent(answer); });
     });
   }
 

@@ -148,6 +148,15 @@ void ChildRuntime::serve(const ipc::Configure& configure) {
   control_->on(Envelope::kListener, 1, [this](const Envelope& e, std::vector<UniqueFd>& fds) {
     role_.add_listener(e.listener(), std::move(fds[0]));
   });
+  // xmppctl's questions: a role that answers some registers its own handler, which replaces
+  // this one; any other role says it has no answer rather than break the channel.
+  control_->on(Envelope::kAdminQuery, 0, [this](const Envelope& e, auto&) {
+    ipc::ChildToParent answer;
+    answer.mutable_admin_answer()->set_id(e.admin_query().id());
+    answer.mutable_admin_answer()->mutable_done()->set_error(std::string("not a question for the ") +
+                                                             wire_role_name(role_.wire_role()) + " process");
+    control_->send(answer);
+  });
   role_.add_control_handlers(*control_);
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     // Without the parent there is nobody to restart us or to route to: end cleanly.

@@ -57,6 +57,8 @@ class ChildRole {
   // no message is accepted yet.
   virtual void add_peer_link(ipc::Role peer, UniqueFd fd);
   // Messages from the parent that only this role accepts (the common ones are the runtime's).
+  // An AdminQuery handler registered here replaces the runtime's, which answers every
+  // question with an AdminDone error.
   virtual void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) { (void)control; }
 
  protected:

@@ -122,6 +122,11 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   const std::string& peer() const { return transport_.peer(); }
   SSL* ssl() const { return transport_.ssl(); }
   bool encrypted() const { return transport_.encrypted(); }
+  bool direct_tls() const { return direct_tls_; }  // XEP-0368: TLS from the first byte
+  // Wall-clock seconds (the loop's cached time) of the accept and of the last byte read:
+  // the age and idle time that xmppctl shows.
+  time_t started_at() const { return started_; }
+  time_t last_read() const { return last_activity_; }
   struct event_base* base() const { return base_; }
 
  private:

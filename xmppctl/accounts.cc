@@ -1,6 +1,6 @@
-// adduser, passwd, deluser: account administration. The parent passes each request to the
-// auth helper, the only process that opens the credential store; the password travels once,
-// over the control socket, and is turned into SCRAM credentials there.
+// adduser, passwd, deluser, users: account administration. The parent passes each request to
+// the auth helper, the only process that opens the credential store; the password travels
+// once, over the control socket, and is turned into SCRAM credentials there.
 #include <termios.h>
 #include <unistd.h>
 
@@ -10,6 +10,7 @@
 
 #include "xmpp/jid.h"
 #include "xmppctl/control_client.h"
+#include "xmppctl/table.h"
 #include "xmppctl/xmppctl.h"
 
 namespace xmppd::ctl {
@@ -71,6 +72,24 @@ int run(Context& context, ipc::AccountRequest::Operation operation, const char* 
 }
 
 }  // namespace
+
+// The usernames of one VirtualHost, sorted by the auth helper; in pages for a large host.
+int users(Context& context) {
+  if (context.args.size() != 1) fail(kExitUsage, "users needs one host");
+  const std::string& name = context.args[0];
+  const config::HostSettings* host = context.settings.find_host(name);
+  if (host == nullptr || !host->enabled) fail(kExitUsage, name + " is not a VirtualHost of " + context.config_file);
+  ipc::AdminRequest request;
+  request.mutable_users()->set_host(name);
+  Table table(std::vector<Table::Column>{{"jid", "JID"}});
+  ask_pages(context, request, [&](const ipc::AdminResponse& page) {
+    expect_no_error(page);
+    if (!page.has_users()) fail(kExitFailed, "the server's answer is not understood");
+    for (const std::string& user : page.users().usernames()) table.add({user + "@" + name});
+  });
+  table.output(context.json);
+  return kExitOk;
+}
 
 int adduser(Context& context) { return run(context, ipc::AccountRequest::OPERATION_ADD, "added"); }
 int passwd(Context& context) { return run(context, ipc::AccountRequest::OPERATION_PASSWD, "password changed"); }

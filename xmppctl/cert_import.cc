@@ -7,7 +7,6 @@
 // reads them, writes keys 0600 root-owned, and never prints key material.
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "common/unique_fd.h"
 #include "xmppctl/cert_files.h"
 #include "xmppctl/check.h"
+#include "xmppctl/control_client.h"
 
 namespace xmppd::ctl {
 namespace {
@@ -142,35 +142,27 @@ Installed install(const config::Settings& s, const std::string& host, const Cand
   return Installed::kImported;
 }
 
-// The pid in `pidfile` if it is a running xmppd, else 0.
-pid_t running_xmppd(const std::string& pidfile) {
-  if (pidfile.empty()) return 0;
-  std::ifstream in(pidfile);
-  long pid = 0;
-  if (!(in >> pid) || pid <= 1) return 0;
-  std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  std::getline(comm, name);
-  return name == "xmppd" ? static_cast<pid_t>(pid) : 0;
-}
-
-// The reload: SIGHUP to the pid in `pidfile`, which the parent handles as a reload (it re-reads
-// the configuration and hands the tls helper the certificate files afresh). The `reload` verb
-// (admin.proto ReloadRequest) does the same over the control socket and reports the outcome.
-void reload(const config::Settings& s, Findings& out) {
-  pid_t pid = running_xmppd(s.pidfile);
-  if (pid == 0) {
+// The reload: the request `xmppctl reload` sends, whose answer says whether the server took
+// the configuration again and with it the new files (the tls helper loads them afresh).
+void reload(const Context& context, Findings& out) {
+  if (!server_running(context)) {
+    out.push_back({Level::kOk, "import", "reload", "xmppd is not running: it uses the new certificates when it starts"});
+    return;
+  }
+  ipc::AdminRequest request;
+  request.mutable_reload();
+  ipc::AdminResponse response = ask(context, request);
+  if (response.has_done()) {
+    out.push_back({Level::kError, "import", "reload", "xmppd did not reload: " + response.done().error()});
+  } else if (!response.has_reload()) {
+    out.push_back({Level::kError, "import", "reload", "the server's answer is not understood"});
+  } else if (!response.reload().taken()) {
+    std::string why = response.reload().errors().empty() ? "" : ": " + response.reload().errors(0);
+    out.push_back({Level::kError, "import", "reload", "xmppd did not take its configuration again" + why});
+  } else {
     out.push_back({Level::kOk, "import", "reload",
-                   s.pidfile.empty() ? "no pidfile is configured: reload xmppd for it to use the new certificates"
-                                     : "xmppd is not running: it uses the new certificates when it starts"});
-    return;
+                   "xmppd reloaded (generation " + std::to_string(response.reload().generation()) + ")"});
   }
-  if (kill(pid, SIGHUP) != 0) {
-    out.push_back({Level::kError, "import", "reload",
-                   "cannot signal xmppd (pid " + std::to_string(pid) + "): " + std::strerror(errno)});
-    return;
-  }
-  out.push_back({Level::kOk, "import", "reload", "asked xmppd (pid " + std::to_string(pid) + ") to reload"});
 }
 
 }  // namespace
@@ -199,7 +191,7 @@ int cert_import(Context& context) {
     if (result == Installed::kImported) ++imported;
     if (result == Installed::kUnchanged) ++current;
   }
-  if (imported > 0) reload(s, findings);
+  if (imported > 0) reload(context, findings);
   print_findings(context, findings);
   if (any_error(findings) || imported + current == 0) return kExitFailed;
   return kExitOk;

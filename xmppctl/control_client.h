@@ -4,6 +4,7 @@
 // since JIDs and certificate names in it come from the network.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "admin.pb.h"
@@ -15,6 +16,15 @@ namespace xmppd::ctl {
 // kExitUnreachable if the server cannot be reached or does not answer in time, kExitFailed
 // if the answer is not understood.
 ipc::AdminResponse ask(const Context& context, const ipc::AdminRequest& request);
+
+// The same for a list answer that may come in pages (admin.proto AdminResponse.more): calls
+// `page` for each, in order, until the last.
+void ask_pages(const Context& context, const ipc::AdminRequest& request,
+               const std::function<void(const ipc::AdminResponse&)>& page);
+
+// An AdminDone with an error (a child not running or refusing, no answer in time): printed,
+// and xmppctl exits with kExitFailed.
+void expect_no_error(const ipc::AdminResponse& response);
 
 // True if a server answers at DATA_PATH/control.sock (for verbs that must run without one).
 bool server_running(const Context& context);

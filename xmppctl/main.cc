@@ -19,6 +19,9 @@ struct Verb {
   std::string_view words;  // "adduser", or two words: "show c2s"
   std::string_view arguments;
   int (*run)(Context&);
+  // The configuration file is what the verb is about (reload): errors in it are the verb's
+  // answer, exit 1, rather than a usage error.
+  bool judges_configuration = false;
 };
 
 // Kept in step with xmppctl(8): tests/xmppctl_manual_test.py compares the two.
@@ -28,6 +31,11 @@ constexpr Verb kVerbs[] = {
     {"deluser", "user@host", deluser},
     {"check", "[section]", check},
     {"cert import", "directory ...", cert_import},
+    {"users", "host", users},
+    {"status", "", status},
+    {"show c2s", "[host]", show_c2s},
+    {"kick", "jid [reason]", kick},
+    {"reload", "", reload, true},
 };
 
 [[noreturn]] void usage() {
@@ -91,6 +99,8 @@ int main(int argc, char** argv) {
   auto settings = config::load_file(context.config_file, diags);
   for (const auto& d : diags)
     if (d.severity == config::Diagnostic::Severity::kError) std::fprintf(stderr, "%s\n", d.str().c_str());
+  if (!settings && verb->judges_configuration)
+    ctl::fail(ctl::kExitFailed, "not reloaded: the server would refuse this file too; the configuration in force stays");
   if (!settings) return ctl::kExitUsage;
   context.settings = std::move(*settings);
   return verb->run(context);

@@ -110,6 +110,13 @@ void Table::print(std::FILE* out) const {
   for (const auto& row : rows_) line([&](std::size_t i) { return row[i]; });
 }
 
+void Table::output(bool as_json) const {
+  if (as_json)
+    std::printf("%s\n", json().c_str());
+  else
+    print(stdout);
+}
+
 std::string Table::json() const {
   std::string out = "[";
   for (std::size_t r = 0; r < rows_.size(); ++r) {

@@ -28,6 +28,8 @@ class Table {
   void print(std::FILE* out) const;
   // [{"key": "value", ...}, ...]
   std::string json() const;
+  // To standard output: json() when `as_json` (-j), else print().
+  void output(bool as_json) const;
 
  private:
   std::vector<Column> columns_;

@@ -35,5 +35,10 @@ int passwd(Context& context);
 int deluser(Context& context);
 int check(Context& context);        // check.cc
 int cert_import(Context& context);  // cert_import.cc
+int users(Context& context);     // accounts.cc
+int status(Context& context);    // show.cc
+int show_c2s(Context& context);
+int kick(Context& context);      // steer.cc
+int reload(Context& context);
 
 }  // namespace xmppd::ctl

@@ -195,7 +195,7 @@ dns_transparent_zones = {{ "test" }}
         self.assertEqual(self.find(findings, "b.test", "no usable certificate found"), "warning")
         self.assertEqual(self.find(findings, "c.test", "no usable certificate found"), "warning")
         self.assertEqual(self.find(findings, "chat.w.test", f"imported {live}/w.test/fullchain.pem"), "ok")
-        self.assertEqual(self.find(findings, "reload", "asked xmppd (pid"), "ok")
+        self.assertEqual(self.find(findings, "reload", "xmppd reloaded (generation 2)"), "ok")
         key_stat = os.stat(f"{self.certdir}/a.test.key")
         self.assertEqual((stat.S_IMODE(key_stat.st_mode), key_stat.st_uid), (0o600, 0))
         self.assertEqual(stat.S_IMODE(os.stat(f"{self.certdir}/a.test.crt").st_mode), 0o644)

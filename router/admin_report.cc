@@ -1,0 +1,105 @@
+#include "router/admin_report.h"
+
+#include <openssl/ssl.h>
+
+#include "common/log.h"
+#include "router/c2s_stream.h"
+#include "xmpp/jid.h"
+
+namespace xmppd::router {
+namespace {
+
+std::uint64_t seconds_between(time_t from, time_t to) { return to > from ? static_cast<std::uint64_t>(to - from) : 0; }
+
+// "available", or the <show/> of the last broadcast presence (RFC 6121 §4.7.2.1).
+std::string presence_of(const ClientStream& stream) {
+  if (!stream.available()) return "unavailable";
+  const xml::Element presence = stream.last_presence();
+  const xml::Element* show = presence.child("jabber:client", "show");
+  std::string value = show ? show->text() : "";
+  for (const char* known : {"away", "chat", "dnd", "xa"})
+    if (value == known) return value;
+  return "available";
+}
+
+void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
+  const stream::Session& session = stream.session();
+  out.set_jid(stream.full());
+  // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
+  std::string address = session.peer();
+  if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
+  out.set_address(address);
+  if (SSL* ssl = session.ssl(); ssl != nullptr && session.encrypted()) {
+    out.set_tls_version(SSL_get_version(ssl));
+    if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);
+  }
+  out.set_mechanism(stream.mechanism());
+  out.set_stream_management("off");  // XEP-0198 is not built yet
+  out.set_idle_seconds(seconds_between(session.last_read(), now));
+  out.set_age_seconds(seconds_between(session.started_at(), now));
+  out.set_presence(presence_of(stream));
+  out.set_inactive(stream.filtered());  // XEP-0352: the CSI module filters an inactive client
+  out.set_direct_tls(session.direct_tls());
+}
+
+void show_c2s(const ipc::AdminQuery& query, const LocalSessions& sessions, time_t now,
+              const runtime::AdminPages::Send& send) {
+  runtime::AdminPages pages(
+      query.id(), [](ipc::AdminAnswer& a) { a.mutable_c2s(); }, send);
+  const std::string& host = query.show_c2s().host();
+  for (const ClientStream* stream : sessions.all()) {
+    if (!host.empty() && stream->domain() != host) continue;
+    ipc::C2sSession& entry = *pages.page().mutable_c2s()->add_sessions();
+    describe(*stream, now, entry);
+    pages.added(entry.ByteSizeLong());
+  }
+  pages.finish();
+}
+
+ipc::AdminDone kick(const ipc::Kick& kick, const LocalSessions& sessions) {
+  ipc::AdminDone done;
+  std::optional<xmpp::Jid> jid = xmpp::Jid::parse(kick.jid());
+  if (!jid || !jid->has_local()) {
+    done.set_error(kick.jid() + ": not a user's JID");
+    return done;
+  }
+  std::vector<ClientStream*> targets;
+  if (jid->has_resource()) {
+    if (ClientStream* one = sessions.find(jid->bare(), jid->resource())) targets.push_back(one);
+  } else {
+    targets = sessions.resources(jid->bare());
+  }
+  if (targets.empty()) {
+    done.set_error("no session of " + jid->full());
+    return done;
+  }
+  for (ClientStream* stream : targets) {
+    log::notice("xmppctl: kicking %s", stream->full().c_str());
+    stream->kicked(kick.reason());
+  }
+  done.set_ok(true);
+  done.set_count(static_cast<std::uint32_t>(targets.size()));
+  return done;
+}
+
+}  // namespace
+
+void answer_admin_query(const ipc::AdminQuery& query, const LocalSessions& sessions, time_t now,
+                        const runtime::AdminPages::Send& send) {
+  ipc::ChildToParent message;
+  ipc::AdminAnswer& answer = *message.mutable_admin_answer();
+  answer.set_id(query.id());
+  switch (query.question_case()) {
+    case ipc::AdminQuery::kShowC2S:
+      return show_c2s(query, sessions, now, send);
+    case ipc::AdminQuery::kKick:
+      *answer.mutable_done() = kick(query.kick(), sessions);
+      break;
+    default:
+      answer.mutable_done()->set_error("not a question for the router");
+      break;
+  }
+  send(message);
+}
+
+}  // namespace xmppd::router
