@@ -6,7 +6,7 @@
 # (systemd-nspawn --boot) and checks that the unit xmppd.service came up by itself (enabled by
 # the postinst, Type=notify: active means the parent said READY=1), that `xmppctl adduser`
 # works, that a client logs in over STARTTLS and checks the certificate the postinst made, and
-# that `systemctl reload` and `systemctl stop` work.
+# that `systemctl reload` (of a good file and of a broken one) and `systemctl stop` work.
 #
 # Two phases. Preparing may use the network, as ./dev and tools/fresh-debian do: the build
 # dependencies, the base system (the fresh-debian image /var/tmp/fresh-bookworm.tar if there,
@@ -157,6 +157,15 @@ run_test() {
   [ "$(c systemctl show -p ActiveState --value xmppd)" = active ] || fail "xmppd.service not active after reload"
   /usr/bin/python3 "$top/tests/package_login.py" tester@localhost "$password" "$work/ca.pem" 2>/dev/null ||
     fail "the client did not log in after the reload"
+
+  # A broken file: the reload fails, and the server goes on with what it had.
+  cp "$root/etc/xmppd/xmppd.conf" "$work/xmppd.conf.good"
+  echo 'c2s_ports = {' >> "$root/etc/xmppd/xmppd.conf"
+  ! c systemctl reload xmppd 2>/dev/null || fail "systemctl reload took a broken configuration"
+  [ "$(c systemctl show -p ActiveState --value xmppd)" = active ] || fail "a refused reload stopped xmppd.service"
+  cp "$work/xmppd.conf.good" "$root/etc/xmppd/xmppd.conf"
+  /usr/bin/python3 "$top/tests/package_login.py" tester@localhost "$password" "$work/ca.pem" 2>/dev/null ||
+    fail "the client did not log in after a refused reload"
 
   c systemctl stop xmppd
   c journalctl -u xmppd --no-pager | grep -q "xmppd: stopped" || fail "no orderly stop in the log"
