@@ -17,12 +17,17 @@ namespace {
 constexpr ipc::Limits kRequestLimits{16 << 10, 0};
 constexpr ipc::Limits kAnswerLimits{AdminSocket::kMaxAnswerRecord, 0};
 
-const char* operation_name(ipc::AccountRequest::Operation operation) {
+// As the log names a request: "xmppctl: adding account alice@b.test".
+const char* account_verb(ipc::AccountRequest::Operation operation) {
   switch (operation) {
-    case ipc::AccountRequest::OPERATION_ADD: return "add";
-    case ipc::AccountRequest::OPERATION_PASSWD: return "set the password of";
-    case ipc::AccountRequest::OPERATION_DELETE: return "delete";
-    default: return "an unknown operation on";
+    case ipc::AccountRequest::OPERATION_ADD:
+      return "adding account";
+    case ipc::AccountRequest::OPERATION_PASSWD:
+      return "changing the password of";
+    case ipc::AccountRequest::OPERATION_DELETE:
+      return "deleting account";
+    default:
+      return "unknown operation on account";
   }
 }
 
@@ -84,7 +89,7 @@ void AdminSocket::accept_one() {
   client->on(ipc::AdminRequest::kAccount, 0, [this, raw, id](const ipc::AdminRequest& m, auto&) {
     ipc::AccountRequest request = m.account();
     request.set_id(next_id_++);
-    log::notice("xmppctl: %s account %s@%s", operation_name(request.operation()), request.username().c_str(),
+    log::notice("xmppctl: %s %s@%s", account_verb(request.operation()), request.username().c_str(),
                 request.host().c_str());
     if (!forward_(request)) {
       ipc::AdminResponse busy;

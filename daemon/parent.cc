@@ -13,6 +13,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/log_outputs.h"
 #include "daemon/process_status.h"
 #include "daemon/router_settings.h"
 #include "daemon/service_notify.h"
@@ -107,6 +108,20 @@ std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - then).count());
 }
 
+// The log sinks of `settings`, opened anew (a file logrotate moved away is made again) and put
+// in force; false, with the reason logged and the sinks in force kept, when one cannot be opened.
+bool reopen_log(const config::Settings& settings, const Options& options) {
+  std::vector<log::Output> outputs;
+  std::string error;
+  if (!open_log_outputs(settings, options.foreground, options.verbosity, outputs, error)) {
+    log::error("reload: log: %s; the log sinks in force stay", error.c_str());
+    return false;
+  }
+  log::set_outputs(std::move(outputs));
+  log::set_verbosity(log_verbosity(settings, options.verbosity));
+  return true;
+}
+
 size_t role_index(ipc::Role role) {
   for (size_t i = 0; i < kRoles.size(); ++i)
     if (kRoles[i] == role) return i;
@@ -179,7 +194,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
   ipc::Configure c;
   c.set_role(role);
   c.set_generation(generation_);
-  c.set_verbosity(static_cast<unsigned>(options_.verbosity));
+  c.set_verbosity(static_cast<unsigned>(log_verbosity(settings_, options_.verbosity)));
   *c.mutable_privsep() = privsep_.of(role);
   switch (role) {
     case ipc::ROLE_ROUTER:
@@ -490,7 +505,9 @@ ipc::ReloadResult Parent::reload() {
   }
   result.set_generation(generation_);
   if (!next) {
-    log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
+    reopen_log(settings_, options_);  // logrotate sends SIGHUP whatever the file says
+    log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
+               options_.config_file.c_str());
     if (result.errors().empty()) result.add_errors(options_.config_file + ": cannot be read");
     return result;
   }
@@ -510,8 +527,15 @@ ipc::ReloadResult Parent::reload() {
   }
   // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
   // listeners_); everything else is taken from the new file.
+  std::vector<config::LogSink> log_in_force = settings_.log;
+  std::string facility_in_force = settings_.syslog_facility;
   settings_ = std::move(*next);
   trust_ = std::move(trust);
+  // A sink that cannot be opened leaves those in force; the rest of the file is still taken.
+  if (!reopen_log(settings_, options_)) {
+    settings_.log = std::move(log_in_force);
+    settings_.syslog_facility = std::move(facility_in_force);
+  }
   ++generation_;
   if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();
   for (auto& c : children_) {
@@ -524,7 +548,7 @@ ipc::ReloadResult Parent::reload() {
     *message.mutable_configure() = configure_for(c->role());
     c->send(message);
   }
-  log::notice("reloaded %s (generation %llu)", options_.config_file.c_str(),
+  log::notice("reloaded %s: the new configuration is taken (generation %llu)", options_.config_file.c_str(),
               static_cast<unsigned long long>(generation_));
   result.set_taken(true);
   result.set_generation(generation_);
@@ -540,7 +564,7 @@ void Parent::stop() {
   bool any = false;
   for (auto& c : children_) {
     if (!c->running()) continue;
-    c->signal(SIGTERM);
+    c->stop();
     any = true;
   }
   if (!any) {
