@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "daemon/log_outputs.h"
 #include "daemon/process_status.h"
 #include "daemon/router_settings.h"
+#include "daemon/service_notify.h"
 
 namespace xmppd::parent {
 namespace {
@@ -398,6 +400,8 @@ void Parent::send_listeners(ChildProcess& c) {
 void Parent::child_ready(ChildProcess& c) {
   log::info("%s (pid %d) is ready", c.name(), c.pid());
   connect_links(c.role());
+  if (std::all_of(children_.begin(), children_.end(), [](const auto& child) { return child->ready(); }))
+    service_notify::ready();
   if (c.role() != ipc::ROLE_ROUTER) return;
   std::size_t sent = 0;
   for (; sent < removals_for_router_.size(); ++sent) {
@@ -482,6 +486,7 @@ void Parent::reap() {
 // An invalid new configuration changes nothing: the old one stays in force. SIGHUP and
 // xmppctl reload both come here; the result says which it was and why.
 ipc::ReloadResult Parent::reload() {
+  service_notify::ReloadScope reloading;
   ipc::ReloadResult result;
   std::vector<config::Diagnostic> diags;
   std::optional<config::Settings> next = config::load_file(options_.config_file, diags);
@@ -553,6 +558,7 @@ ipc::ReloadResult Parent::reload() {
 void Parent::stop() {
   if (stopping_) return;
   stopping_ = true;
+  service_notify::stopping();
   log::notice("stopping");
   for (auto& timer : restart_timers_) event_del(timer->event.get());
   bool any = false;

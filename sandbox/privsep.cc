@@ -1,4 +1,5 @@
 #include <grp.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -16,6 +17,11 @@ bool failed(std::string& error, const char* what) {
 }
 
 bool switch_user(const Privsep& p, std::string& error) {
+  // The path to the new root is looked up as the role's user: its directory is its own and
+  // 0700, and under systemd (conf/xmppd.service) root has no CAP_DAC_READ_SEARCH to search
+  // it. The file-system ids drop only the file capabilities; CAP_SYS_CHROOT stays.
+  setfsgid(p.gid);
+  setfsuid(p.uid);
   if (chroot(p.directory.c_str()) != 0) return failed(error, ("chroot " + p.directory).c_str());
   if (chdir("/") != 0) return failed(error, "chdir /");
   gid_t groups[1] = {p.gid};
