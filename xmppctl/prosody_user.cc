@@ -2,14 +2,13 @@
 // unprivileged child of xmppctl: the files it reads came from a network-facing Prosody.
 #include "xmppctl/prosody_user.h"
 
-#include <openssl/evp.h>
 
 #include <cctype>
 #include <cmath>
 #include <ctime>
 
-#include "common/base64.h"
 #include "router/modules/pep_node.h"
+#include "router/modules/vcard_photo.h"
 #include "xml/element.h"
 #include "xml/fragment.h"
 #include "xmpp/jid.h"
@@ -238,36 +237,17 @@ bool convert_offline(const RawFile& file, const std::vector<Value>& items, const
   return true;
 }
 
-std::string hex_sha1(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha1(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
 bool convert_vcard(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
   xml::Element vcard("", "x");
   if (!build_element(file.path, v, kVcardNs, 0, vcard, problems, false)) return false;
   if (!vcard.is(kVcardNs, "vCard")) return problems.add(file.path, v, "not a vcard-temp <vCard/>");
   auto text = serialized(file.path, v, vcard, "", problems);
   if (!text) return false;
-  // The hash the router keeps beside the vCard (router/modules/vcard_avatar.cc).
-  const xml::Element* photo = vcard.child(kVcardNs, "PHOTO");
-  const xml::Element* binval = photo != nullptr ? photo->child(kVcardNs, "BINVAL") : nullptr;
-  if (binval != nullptr) {
-    std::string b64;
-    for (char c : binval->text())
-      if (!std::isspace(static_cast<unsigned char>(c))) b64 += c;
-    auto bytes = base64_decode(b64);
-    if (!bytes || bytes->empty()) return problems.add(file.path, v, "the PHOTO's BINVAL is not base64");
-    out.vcard_photo_hash = hex_sha1(*bytes);
-  }
+  // The hash the router keeps beside the vCard, computed as the router does.
+  std::string why;
+  auto photo = router::vcard_photo(vcard, why);
+  if (!photo) return problems.add(file.path, v, "the PHOTO's BINVAL is not base64");
+  if (*photo) out.vcard_photo_hash = (*photo)->hash;
   out.vcard = std::move(*text);
   return true;
 }

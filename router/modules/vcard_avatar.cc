@@ -1,9 +1,5 @@
 #include "router/modules/vcard_avatar.h"
 
-#include <openssl/evp.h>
-
-#include <cctype>
-
 #include "common/base64.h"
 #include "common/log.h"
 #include "router/module_table.h"
@@ -21,27 +17,6 @@ constexpr std::size_t kHashBytes = 40;
 
 ItemStore::Key vcard_key(const std::string& bare) { return {bare, kStore, "", "vcard"}; }
 ItemStore::Key hash_key(const std::string& bare) { return {bare, kStore, "photo", "hash"}; }
-
-std::string hex_sha1(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha1(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
-// BINVAL may be folded over lines (RFC 2426 §2.4.1); base64_decode takes no whitespace.
-std::string without_space(std::string_view text) {
-  std::string out;
-  for (char c : text)
-    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
-  return out;
-}
 
 xml::Element text_element(std::string_view ns, std::string name, std::string_view text) {
   xml::Element e(ns, std::move(name));
@@ -97,26 +72,8 @@ std::optional<std::string> VcardStore::photo_hash(const std::string& bare) {
   return server_.items().get(hash_key(bare));
 }
 
-std::optional<std::optional<VcardStore::Photo>> VcardStore::photo_of(const xml::Element& vcard, std::string& why) {
-  const xml::Element* photo = vcard.child(kVcardNs, "PHOTO");
-  const xml::Element* binval = photo != nullptr ? photo->child(kVcardNs, "BINVAL") : nullptr;
-  if (binval == nullptr) return std::optional<Photo>();  // none, or an EXTVAL: no data to hash
-  Photo out;
-  out.base64 = without_space(binval->text());
-  std::optional<std::string> bytes = base64_decode(out.base64);
-  if (!bytes || bytes->empty()) {
-    why = "The PHOTO's BINVAL is not base64";
-    return std::nullopt;
-  }
-  const xml::Element* type = photo->child(kVcardNs, "TYPE");
-  out.type = type != nullptr ? type->text() : "";
-  out.hash = hex_sha1(*bytes);
-  out.bytes = bytes->size();
-  return std::optional<Photo>(std::move(out));
-}
-
 VcardStore::Result VcardStore::set(const std::string& bare, const xml::Element& vcard, std::string& why) {
-  auto photo = photo_of(vcard, why);
+  auto photo = vcard_photo(vcard, why);
   if (!photo) return Result::kMalformed;
   if (over_limit(vcard, why)) return Result::kTooLarge;  // before anything is published
   std::optional<std::string> old_hash = photo_hash(bare);
@@ -169,7 +126,7 @@ VcardStore::Result VcardStore::too_large(std::string& why) const {
 
 void VcardStore::remove(const std::string& bare) { server_.items().remove_store(bare, kStore); }
 
-ItemStore::Outcome VcardStore::publish_avatar(const std::string& bare, const Photo* photo, bool had_photo) {
+ItemStore::Outcome VcardStore::publish_avatar(const std::string& bare, const VcardPhoto* photo, bool had_photo) {
   publishing_ = true;
   ItemStore::Outcome outcome = ItemStore::Outcome::kStored;
   xml::Element metadata(kMetadataNode, "metadata");

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "router/item_store.h"
+#include "router/modules/vcard_photo.h"
 #include "xml/element.h"
 
 namespace xmppd::router {
@@ -37,19 +38,13 @@ class VcardStore {
   void remove(const std::string& bare);
 
  private:
-  struct Photo {
-    std::string type, base64, hash;  // base64 without whitespace; hash: hex SHA-1 of the bytes
-    std::size_t bytes = 0;
-  };
-  // The vCard's PHOTO with inline data; nullopt with `why` when its BINVAL is not base64.
-  std::optional<std::optional<Photo>> photo_of(const xml::Element& vcard, std::string& why);
   Result store(const std::string& bare, const xml::Element& vcard, const std::string& hash, std::string& why);
   ItemStore::Limits limits() const;
   // Past max_user_vcard_bytes, with `why` said.
   bool over_limit(const xml::Element& vcard, std::string& why);
   Result too_large(std::string& why) const;
   // XEP-0398 §4: the photo of a vCard set becomes the avatar, data first (XEP-0084 §4.2).
-  ItemStore::Outcome publish_avatar(const std::string& bare, const Photo* photo, bool had_photo);
+  ItemStore::Outcome publish_avatar(const std::string& bare, const VcardPhoto* photo, bool had_photo);
   // XEP-0398 §5: an avatar published by a client becomes the vCard's photo.
   void avatar_changed(const std::string& bare, const xml::Element& metadata);
 
