@@ -1,8 +1,13 @@
+// Where every process's log lines go; see log.h. Trusts nothing in the messages: control
+// characters are replaced, so that a peer's bytes cannot forge a line.
 #include "common/log.h"
 
+#include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -12,9 +17,22 @@
 namespace xmppd::log {
 namespace {
 
-Sink g_sink = Sink::kStderr;
+bool g_to_parent = false;          // a child: every line goes to the pipe, whatever the outputs
+std::vector<Output> g_outputs(1);  // stderr until init
 int g_verbosity = 0;
 const char* g_ident = "xmppd";
+bool g_stderr_is_journal = false;
+
+// systemd sets JOURNAL_STREAM to the device and inode of the stream it gave as standard error
+// (systemd.exec(5)). The journal stamps each line itself and takes a "<N>" prefix as its
+// priority (sd-daemon(3)), so lines for it carry that instead of a time and a level name.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  unsigned long long dev = 0, ino = 0;
+  if (stream == nullptr || std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  struct stat st {};
+  return fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
 
 void write_all(int fd, std::string_view s) {
   while (!s.empty()) {
@@ -25,26 +43,43 @@ void write_all(int fd, std::string_view s) {
   }
 }
 
+// "TIMESTAMP LEVEL TAG: message\n", one write(2): O_APPEND keeps lines whole in a file.
+std::string stamped(Level level, std::string_view tag, std::string_view message) {
+  std::string line = timestamp();
+  line += ' ';
+  line += level_name(level);
+  line += ' ';
+  line += tag.empty() ? std::string_view(g_ident) : tag;
+  line += ": ";
+  line.append(message);
+  line.push_back('\n');
+  return line;
+}
+
 void emit(Level level, std::string_view tag, std::string_view message) {
-  switch (g_sink) {
-    case Sink::kSyslog:
-      syslog(static_cast<int>(level), "%.*s%s%.*s", static_cast<int>(tag.size()), tag.data(),
+  if (g_to_parent) {
+    std::string line = "<" + std::to_string(static_cast<int>(level)) + ">";
+    line.append(message);
+    line.push_back('\n');
+    write_all(STDERR_FILENO, line);
+    return;
+  }
+  std::string line;  // made once, for the first output that writes text
+  for (const Output& out : g_outputs) {
+    if ((out.levels & (1u << static_cast<int>(level))) == 0) continue;
+    if (out.kind == Output::Kind::kSyslog) {
+      syslog(out.syslog_facility | static_cast<int>(level), "%.*s%s%.*s", static_cast<int>(tag.size()), tag.data(),
              tag.empty() ? "" : ": ", static_cast<int>(message.size()), message.data());
-      return;
-    case Sink::kParentPipe: {
-      std::string line = "<" + std::to_string(static_cast<int>(level)) + ">";
-      line.append(message);
-      line.push_back('\n');
-      write_all(STDERR_FILENO, line);
-      return;
-    }
-    case Sink::kStderr: {
-      std::string line(tag.empty() ? std::string_view(g_ident) : tag);
-      line += ": ";
-      line.append(message);
-      line.push_back('\n');
-      write_all(STDERR_FILENO, line);
-      return;
+    } else if (out.kind == Output::Kind::kStderr && g_stderr_is_journal) {
+      std::string journal_line = "<" + std::to_string(static_cast<int>(level)) + ">";
+      journal_line += tag.empty() ? std::string_view(g_ident) : tag;
+      journal_line += ": ";
+      journal_line.append(message);
+      journal_line.push_back('\n');
+      write_all(STDERR_FILENO, journal_line);
+    } else {
+      if (line.empty()) line = stamped(level, tag, message);
+      write_all(out.kind == Output::Kind::kFile ? out.file.get() : STDERR_FILENO, line);
     }
   }
 }
@@ -71,10 +106,55 @@ void vlog(Level level, const char* fmt, va_list ap) {
 }  // namespace
 
 void init(Sink sink, int verbosity, const char* ident) {
-  g_sink = sink;
+  g_to_parent = sink == Sink::kParentPipe;
   g_verbosity = verbosity;
   g_ident = ident;
-  if (sink == Sink::kSyslog) openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+  g_stderr_is_journal = !g_to_parent && stderr_is_journal();
+  std::vector<Output> outputs(1);
+  if (sink == Sink::kSyslog) {
+    outputs[0].kind = Output::Kind::kSyslog;
+    outputs[0].syslog_facility = LOG_DAEMON;
+  }
+  set_outputs(std::move(outputs));
+}
+
+void set_outputs(std::vector<Output> outputs) {
+  bool syslog_wanted = false;
+  for (const Output& o : outputs) syslog_wanted |= o.kind == Output::Kind::kSyslog;
+  // Opened once, before any sandbox or chroot could hide /dev/log; each line names its facility.
+  static bool syslog_open = false;
+  if (syslog_wanted && !syslog_open) {
+    openlog(g_ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    syslog_open = true;
+  }
+  g_outputs = std::move(outputs);
+}
+
+std::string timestamp() {
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  tm utc{};
+  gmtime_r(&now.tv_sec, &utc);
+  char buf[64];  // room for any int the compiler imagines in each field
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(now.tv_nsec / 1000000));
+  return buf;
+}
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::kError:
+      return "error";
+    case Level::kWarning:
+      return "warning";
+    case Level::kNotice:
+      return "notice";
+    case Level::kInfo:
+      return "info";
+    case Level::kDebug:
+      return "debug";
+  }
+  return "notice";
 }
 
 void set_verbosity(int verbosity) { g_verbosity = verbosity; }
@@ -84,20 +164,19 @@ bool enabled(Level level) {
   return static_cast<int>(level) <= max;
 }
 
-void write(Level level, std::string_view message) {
-  emit(level, {}, sanitize(message));
-}
+void write(Level level, std::string_view message) { emit(level, {}, sanitize(message)); }
 
 void relay(std::string_view tag, std::string_view line) {
   Level level = Level::kNotice;
   if (line.size() >= 3 && line[0] == '<' && line[2] == '>' && line[1] >= '0' && line[1] <= '7') {
-    level = static_cast<Level>(line[1] - '0');
+    // A child's own words: emergencies and alerts are errors here, the highest level xmppd has.
+    level = static_cast<Level>(std::max(line[1] - '0', static_cast<int>(Level::kError)));
     line.remove_prefix(3);
   }
   emit(level, tag, sanitize(line));
 }
 
-#define XMPPD_LOG_FN(name, level)  \
+#define XMPPD_LOG_FN(name, level)   \
   void name(const char* fmt, ...) { \
     va_list ap;                     \
     va_start(ap, fmt);              \

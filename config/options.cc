@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "config/host_name.h"
+#include "config/log_option.h"
 #include "config/rate_limits.h"
 #include "config/settings.h"
 #include "xmpp/jid.h"
@@ -475,13 +476,17 @@ const std::vector<OptionSpec>& options_table() {
        "Byte rates for c2s, s2sin and s2sout connections, as Prosody's mod_limits.", store_limits},
       {"unlimited_jids", kStringList, G, "{}", non_empty_strings,
        "Bare JIDs whose client connections the c2s limits do not slow.", store_unlimited_jids},
+      // Logging (config/log_option.h; the parent writes the files: daemon/log_outputs.cc)
+      {"log", kLog, G, "{}", check_log,
+       "Where log lines go, in Prosody's syntax: a file, \"*syslog\", or a table of sinks by level.", store_log},
+      {"syslog_facility", kString, G, R"("daemon")", check_syslog_facility,
+       "The syslog(3) facility of lines sent to syslog.", global<&Settings::syslog_facility>},
   };
   return kOptions;
 }
 
 const std::vector<IgnoredOption>& ignored_table() {
   static const std::vector<IgnoredOption> kIgnored = {
-      {"log", "xmppd logs to syslog(3)", true},
       {"daemonize", "xmppd always runs in the foreground under its service manager", true},
       // Debian's stock file sets it; no module xmppd lacks can be had from a directory.
       {"plugin_paths", "xmppd has no plugins; its modules are built in", false},
@@ -605,6 +610,7 @@ std::string_view type_name(OptionType type) {
     case kTls: return "table";
     case kModuleList: return "modules";
     case kTable: return "table";
+    case kLog: return "sinks";
   }
   return "value";
 }

@@ -27,6 +27,7 @@ enum class OptionType {
   kTls,         // { certificate = "...", key = "...", ... }
   kModuleList,  // a string list of module names
   kTable,       // a table whose shape the option's validator checks (limits)
+  kLog,         // a string or a table of sinks, which the validator checks (config/log_option.h)
 };
 
 enum class OptionScope {

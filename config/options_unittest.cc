@@ -89,9 +89,11 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_user_private_bytes",
                                 "max_user_vcard_bytes",
                                 "max_blocklist_items",
-                                "contact_info"})
+                                "contact_info",
+                                "log",
+                                "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 66u);
+  EXPECT_EQ(option_specs().size(), 68u);
 }
 
 TEST(Options, Scopes) {
@@ -158,13 +160,14 @@ TEST(Options, EveryOptionRefusesAWrongType) {
 
 TEST(Options, IgnoredOptions) {
   for (std::string_view name :
-       {"log", "daemonize", "plugin_paths", "use_libevent", "network_backend"}) {
+       {"daemonize", "plugin_paths", "use_libevent", "network_backend"}) {
     const IgnoredOption* ignored = find_ignored_option(name);
     ASSERT_NE(ignored, nullptr) << name;
     EXPECT_FALSE(ignored->why.empty());
   }
   EXPECT_FALSE(find_ignored_option("plugin_paths")->warn);
-  EXPECT_TRUE(find_ignored_option("log")->warn);
+  EXPECT_TRUE(find_ignored_option("daemonize")->warn);
+  EXPECT_EQ(find_ignored_option("log"), nullptr);  // read: config/log_option.h
   EXPECT_EQ(find_ignored_option("pidfile"), nullptr);
   EXPECT_EQ(find_ignored_option("admins"), nullptr);
 }
@@ -230,6 +233,7 @@ TEST(Options, TypeNames) {
   EXPECT_EQ(type_name(OptionType::kPortList), "ports");
   EXPECT_EQ(type_name(OptionType::kTls), "table");
   EXPECT_EQ(type_name(OptionType::kModuleList), "modules");
+  EXPECT_EQ(type_name(OptionType::kLog), "sinks");
 }
 
 TEST(Value, ToLua) {

@@ -69,6 +69,17 @@ struct ByteRate {
   bool operator==(const ByteRate&) const = default;
 };
 
+// One destination of the `log` option (config/log_option.h), as the parent opens it.
+struct LogSink {
+  enum class To { kFile, kSyslog, kConsole };  // kConsole: standard error
+  To to = To::kFile;
+  std::string filename;  // kFile: an absolute path
+  // Bit (1 << p) for each syslog(3) priority p taken: LOG_ERR (3) to LOG_DEBUG (7).
+  unsigned levels = 0;
+  std::string syslog_facility;  // kSyslog; empty: the syslog_facility option's
+  bool operator==(const LogSink&) const = default;
+};
+
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
@@ -90,6 +101,8 @@ struct Settings {
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
   std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
   QuotaSettings quotas;
+  std::vector<LogSink> log;  // empty: syslog(3), or standard error with -d
+  std::string syslog_facility = "daemon";
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
 

@@ -232,8 +232,7 @@ TEST(Settings, IgnoredProsodyOptions) {
   ASSERT_TRUE(l.settings);
   const std::string w = kFile + ":";
   EXPECT_EQ(l.messages,
-            (Strings{w + "1: warning: option 'log' is ignored by xmppd: xmppd logs to syslog(3)",
-                     w + "2: warning: option 'daemonize' is ignored by xmppd: xmppd always runs in "
+            (Strings{w + "2: warning: option 'daemonize' is ignored by xmppd: xmppd always runs in "
                          "the foreground under its service manager",
                      w + "4: warning: option 'use_libevent' is ignored by xmppd: xmppd always uses "
                          "libevent",

@@ -105,6 +105,7 @@ bool ChildProcess::spawn(const ipc::Configure& configure, std::uint64_t memory_l
 
   pid_ = pid;
   ready_ = false;
+  stop_sent_ = false;
   ++incarnation_;
   started_ = std::chrono::steady_clock::now();
   if (memory_limit > 0)
@@ -161,7 +162,13 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
 
 std::chrono::milliseconds ChildProcess::reaped(int status, bool stopping) {
   auto report = stopping ? log::info : log::error;
-  if (WIFSIGNALED(status))
+  // The end the parent asked for reads as a stop, named as the child's own lines are; any
+  // other end (a crash, a kill by someone else) is reported with its signal or status.
+  const bool asked = stop_sent_ && ((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) ||
+                                    (WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  if (asked)
+    log::notice("%s[%d] stopped", name(), pid_);
+  else if (WIFSIGNALED(status))
     report("%s (pid %d) killed by signal %d (%s)", name(), pid_, WTERMSIG(status), strsignal(WTERMSIG(status)));
   else
     report("%s (pid %d) exited with status %d", name(), pid_, WEXITSTATUS(status));
@@ -181,6 +188,12 @@ std::chrono::milliseconds ChildProcess::reaped(int status, bool stopping) {
 
 void ChildProcess::signal(int sig) const {
   if (pid_ > 0) kill(pid_, sig);
+}
+
+void ChildProcess::stop() {
+  if (pid_ <= 0) return;
+  stop_sent_ = true;
+  kill(pid_, SIGTERM);
 }
 
 bool ChildProcess::send(const ipc::ParentToChild& message, std::span<const int> fds) {

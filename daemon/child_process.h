@@ -42,6 +42,8 @@ class ChildProcess {
   // `stopping`: the parent asked for this end, so it is no error.
   std::chrono::milliseconds reaped(int status, bool stopping);
   void signal(int sig) const;
+  // SIGTERM, remembered: the end it brings is logged as a stop, not as a death by signal.
+  void stop();
   bool send(const ipc::ParentToChild& message, std::span<const int> fds = {});
 
   ipc::Role role() const { return role_; }
@@ -67,6 +69,7 @@ class ChildProcess {
   ChildEvents& events_;
   pid_t pid_ = -1;
   bool ready_ = false;
+  bool stop_sent_ = false;
   unsigned incarnation_ = 0;
   std::chrono::steady_clock::time_point started_;
   std::chrono::milliseconds backoff_{0};

@@ -12,6 +12,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/log_outputs.h"
 #include "daemon/process_status.h"
 #include "daemon/router_settings.h"
 
@@ -89,18 +90,37 @@ ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
   return options;
 }
 
-const char* operation_name(ipc::AccountRequest::Operation operation) {
+// As the log names a request: "xmppctl: adding account alice@b.test".
+const char* account_verb(ipc::AccountRequest::Operation operation) {
   switch (operation) {
-    case ipc::AccountRequest::OPERATION_ADD: return "add";
-    case ipc::AccountRequest::OPERATION_PASSWD: return "set the password of";
-    case ipc::AccountRequest::OPERATION_DELETE: return "delete";
-    default: return "an unknown operation on";
+    case ipc::AccountRequest::OPERATION_ADD:
+      return "adding account";
+    case ipc::AccountRequest::OPERATION_PASSWD:
+      return "changing the password of";
+    case ipc::AccountRequest::OPERATION_DELETE:
+      return "deleting account";
+    default:
+      return "unknown operation on account";
   }
 }
 
 std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - then).count());
+}
+
+// The log sinks of `settings`, opened anew (a file logrotate moved away is made again) and put
+// in force; false, with the reason logged and the sinks in force kept, when one cannot be opened.
+bool reopen_log(const config::Settings& settings, const Options& options) {
+  std::vector<log::Output> outputs;
+  std::string error;
+  if (!open_log_outputs(settings, options.foreground, options.verbosity, outputs, error)) {
+    log::error("reload: log: %s; the log sinks in force stay", error.c_str());
+    return false;
+  }
+  log::set_outputs(std::move(outputs));
+  log::set_verbosity(log_verbosity(settings, options.verbosity));
+  return true;
 }
 
 size_t role_index(ipc::Role role) {
@@ -175,7 +195,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
   ipc::Configure c;
   c.set_role(role);
   c.set_generation(generation_);
-  c.set_verbosity(static_cast<unsigned>(options_.verbosity));
+  c.set_verbosity(static_cast<unsigned>(log_verbosity(settings_, options_.verbosity)));
   *c.mutable_privsep() = privsep_.of(role);
   switch (role) {
     case ipc::ROLE_ROUTER:
@@ -502,7 +522,9 @@ ipc::ReloadResult Parent::reload() {
   }
   result.set_generation(generation_);
   if (!next) {
-    log::error("reload: %s has errors; keeping the configuration in force", options_.config_file.c_str());
+    reopen_log(settings_, options_);  // logrotate sends SIGHUP whatever the file says
+    log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
+               options_.config_file.c_str());
     if (result.errors().empty()) result.add_errors(options_.config_file + ": cannot be read");
     return result;
   }
@@ -522,8 +544,15 @@ ipc::ReloadResult Parent::reload() {
   }
   // Users, directories and sockets stay as resolved and bound at start-up (privsep_,
   // listeners_); everything else is taken from the new file.
+  std::vector<config::LogSink> log_in_force = settings_.log;
+  std::string facility_in_force = settings_.syslog_facility;
   settings_ = std::move(*next);
   trust_ = std::move(trust);
+  // A sink that cannot be opened leaves those in force; the rest of the file is still taken.
+  if (!reopen_log(settings_, options_)) {
+    settings_.log = std::move(log_in_force);
+    settings_.syslog_facility = std::move(facility_in_force);
+  }
   ++generation_;
   if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();
   for (auto& c : children_) {
@@ -536,7 +565,7 @@ ipc::ReloadResult Parent::reload() {
     *message.mutable_configure() = configure_for(c->role());
     c->send(message);
   }
-  log::notice("reloaded %s (generation %llu)", options_.config_file.c_str(),
+  log::notice("reloaded %s: the new configuration is taken (generation %llu)", options_.config_file.c_str(),
               static_cast<unsigned long long>(generation_));
   result.set_taken(true);
   result.set_generation(generation_);
@@ -551,7 +580,7 @@ void Parent::stop() {
   bool any = false;
   for (auto& c : children_) {
     if (!c->running()) continue;
-    c->signal(SIGTERM);
+    c->stop();
     any = true;
   }
   if (!any) {
@@ -670,7 +699,7 @@ void Parent::admin_reload(AdminSocket::ClientId client) {
 }
 
 void Parent::ask_account(AdminSocket::ClientId client, ipc::AccountRequest request) {
-  log::notice("xmppctl: %s account %s@%s", operation_name(request.operation()), loggable(request.username()).c_str(),
+  log::notice("xmppctl: %s %s@%s", account_verb(request.operation()), loggable(request.username()).c_str(),
               loggable(request.host()).c_str());
   ChildProcess& auth = child(ipc::ROLE_AUTH);
   if (!auth.ready()) return admin_error(client, std::string(auth.name()) + " is not running; try again");

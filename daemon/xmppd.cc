@@ -11,6 +11,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/log_outputs.h"
 #include "daemon/parent.h"
 
 namespace {
@@ -50,6 +51,14 @@ int main(int argc, char** argv) {
   std::optional<config::Settings> settings = config::load_file(options.config_file, diags);
   for (const auto& d : diags) std::fprintf(stderr, "%s\n", d.str().c_str());
   if (!settings) return 1;
+  // Opened before anything is logged, and in a check too: a log file the parent cannot write
+  // is an error now, on the terminal, not lines lost later.
+  std::vector<log::Output> log_outputs;
+  std::string error;
+  if (!parent::open_log_outputs(*settings, options.foreground, options.verbosity, log_outputs, error)) {
+    std::fprintf(stderr, "%s: log: %s\n", options.config_file.c_str(), error.c_str());
+    return 1;
+  }
   if (check_only) {
     std::fprintf(stderr, "configuration OK\n");
     return 0;
@@ -62,14 +71,15 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &files);
   }
 
-  log::init(options.foreground ? log::Sink::kStderr : log::Sink::kSyslog, options.verbosity, "xmppd");
+  log::init(options.foreground ? log::Sink::kStderr : log::Sink::kSyslog,
+            parent::log_verbosity(*settings, options.verbosity), "xmppd");
+  log::set_outputs(std::move(log_outputs));
   if (geteuid() != 0)
     log::notice("not started as root: children keep uid %u and run without chroot, still under seccomp",
                 geteuid());
 
   parent::RolePrivsep privsep;
   std::vector<parent::ListenSocket> listeners;
-  std::string error;
   if (!parent::prepare_privsep(*settings, privsep, error) || !parent::open_listeners(*settings, listeners, error)) {
     log::error("%s", error.c_str());
     return 1;

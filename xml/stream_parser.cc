@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cstring>
 
-#include "build_config.h"
-
 namespace xmppd::xml {
 namespace {
 
@@ -102,9 +100,8 @@ void StreamParser::make_parser() {
   // which would hold a complete stanza back until more bytes arrive: a stream protocol must
   // act on each element at once. feed() batches small pieces instead, which keeps the
   // quadratic cost that deferral guards against away.
-#if XMPPD_EXPAT_HAS_REPARSE_DEFERRAL
+  // (meson.build refuses an expat without the switch.)
   XML_SetReparseDeferralEnabled(parser_, XML_FALSE);
-#endif
 }
 
 bool StreamParser::hibernate() {

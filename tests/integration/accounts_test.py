@@ -227,6 +227,10 @@ class Accounts(ClientTest):
         # A new account of the same name starts empty.
         r = self.xmppctl("adduser", f"bob@{HOST}", "another bob")
         self.assertEqual(r.returncode, 0, r.stderr)
+        # The parent's log names each request by what it does.
+        log = self.xmppd.log()
+        self.assertIn(f"xmppd: xmppctl: deleting account bob@{HOST}", log)
+        self.assertIn(f"xmppd: xmppctl: adding account bob@{HOST}", log)
         new_bob, outcome = self.login(f"bob@{HOST}/desk", "another bob")
         self.assertEqual(outcome, "session")
         roster = self.wait(asyncio.wait_for(new_bob.get_roster(), 10))

@@ -169,6 +169,11 @@ class Processes(IntegrationTest):
         time.sleep(0.1)
         for role, pid in kids.items():
             self.assertIsNone(proc_status(pid), f"{role} (pid {pid}) still exists")
+        # A stop the parent asked for reads as one, not as a death by signal 15.
+        log = server.log()
+        for role, pid in kids.items():
+            self.assertRegex(log, rf"\d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{{3}}Z notice xmppd: {role}\[{pid}\] stopped")
+        self.assertNotIn("killed by signal", log)
 
     def test_check_mode(self):
         good = os.path.join(self.workdir, "good.conf")

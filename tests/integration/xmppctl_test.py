@@ -210,7 +210,7 @@ class Xmppctl(ClientTest):
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("/nonexistent/ca.pem: no certificate could be read", r.stderr)
         self.assertEqual(json.loads(r.stdout), {"taken": False, "generation": 2, "certificates_loaded": False})
-        self.xmppd.wait_log(r"reload: .* has errors; keeping the configuration in force")
+        self.xmppd.wait_log(r"reload: .* has errors; the new configuration is not taken")
         # A file that does not parse: file:line, and nothing asked of the server.
         self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
         r = self.xmppctl("reload")
