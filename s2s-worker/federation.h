@@ -18,6 +18,8 @@
 #include <utility>
 
 #include "proto/stanza_link.h"
+#include "reports.pb.h"
+#include "runtime/admin_pages.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/resolver.h"
 #include "s2s-worker/s2s_policy.h"
@@ -31,6 +33,7 @@
 
 namespace xmppd::s2s {
 
+class InboundStream;
 class OutboundStream;
 
 // What the authoritative server said of a dialback key (XEP-0220 §2.1.2–2.1.3, §2.4), or
@@ -111,6 +114,19 @@ class Federation {
   // Its connection has closed too: it may be destroyed.
   void stream_finished(OutboundStream& stream);
 
+  // xmppctl (stream_report.cc). Inbound streams make themselves known while they live.
+  void add_inbound(InboundStream& stream) { inbound_.insert(&stream); }
+  void remove_inbound(InboundStream& stream) { inbound_.erase(&stream); }
+  // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
+  void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
+  // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and
+  // bounces what waits for it as for a failed stream. Returns how many streams it ended.
+  std::uint32_t close_remote(const std::string& remote, const std::string& local);
+  // Stanzas waiting in the federation for a stream, or for an inbound one that carries our
+  // stanzas (XEP-0288).
+  std::size_t queued_for(const OutboundStream& stream) const;
+  std::size_t queued_for(const stream::Session& bidi) const;
+
   struct event_base* base() const { return base_; }
   const S2sPolicy& policy() const { return policy_; }
   const tls::TrustStores& trust() const { return trust_; }
@@ -187,6 +203,7 @@ class Federation {
   xml::FragmentParser parser_{xmpp::kClientNs, xml::FragmentParser::Content::kTopOnly};
   std::map<Pair, Route> routes_;
   std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
+  std::set<InboundStream*> inbound_;
   std::map<Pair, Backoff> backoff_;
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;

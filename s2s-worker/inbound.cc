@@ -17,21 +17,16 @@ std::string certificate_required(const std::string& local, const std::string& re
   return local + " requires a trusted certificate valid for " + remote + ", and " + shortfall;
 }
 
-std::string certificate_reason(const tls::PeerVerification& v) {
-  if (v.chain == tls::ChainStatus::kNoCertificate) return "no certificate was presented";
-  std::string why = std::string("certificate ") + tls::describe(v.chain) + ", " + tls::describe(v.identity);
-  if (!v.detail.empty()) why += " (" + v.detail + ")";
-  return why;
-}
-
 }  // namespace
 
 InboundStream::InboundStream(stream::Session& session, Federation& federation)
     : session_(session), federation_(federation) {
   session_.set_negotiation_timeout(federation_.policy().timeout(session_.host()));
+  federation_.add_inbound(*this);
 }
 
 InboundStream::~InboundStream() {
+  federation_.remove_inbound(*this);
   federation_.release(session_);
   for (const auto& [pair, id] : verifying_) federation_.cancel_verify(id);
 }
@@ -123,9 +118,19 @@ void InboundStream::dispatch(xml::Element e) {
 
 void InboundStream::accept(const std::string& remote, const std::string& local, const char* method) {
   proved_.insert({remote, local});
+  methods_[{remote, local}] =
+      std::string_view(method) == "SASL EXTERNAL" ? ipc::S2S_AUTH_SASL_EXTERNAL : ipc::S2S_AUTH_DIALBACK;
   session_.established();
-  std::string cert = certificate_reason(certificate_for(remote));
-  if (const DaneVerdict* dane = dane_verdict(remote, local)) cert += ", " + dane->outcome;
+  const tls::PeerVerification& v = certificate_for(remote);
+  std::string cert = tls::describe_verdict(v, remote);
+  if (const DaneVerdict* dane = dane_verdict(remote, local)) {
+    // A DANE match stands for PKIX: said so, rather than "not trusted" next to "authenticated".
+    if (dane->kind == DaneVerdict::Kind::kMatched && !v.trusted_for(remote))
+      cert = remote + "'s certificate is trusted by DANE (" + dane->outcome +
+             "; without it: " + tls::describe_shortfall(v, remote) + ")";
+    else
+      cert += ", " + dane->outcome;
+  }
   log::info("s2s inbound %s -> %s from %s (%s, %s): authenticated by %s", remote.c_str(), local.c_str(),
             session_.peer().c_str(), tls_summary().c_str(), cert.c_str(), method);
   if (bidi_) federation_.bidi_ready(session_, local, remote);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "reports.pb.h"
 #include "s2s-worker/dane_lookup.h"
 #include "s2s-worker/dane_verdict.h"
 #include "s2s-worker/federation.h"
@@ -38,6 +39,15 @@ class InboundStream final : public stream::StreamHandler {
   void element(xml::Element element) override;
   void closed() override;
   void drained() override;
+
+  // For xmppctl (stream_report.cc): what this stream is, at `now` (the loop's clock).
+  void report(ipc::S2sStream& out, time_t now);
+  // Whether the stream is with `remote` (its header's domain or a proved one), and, when
+  // `local` is not empty, for that local domain.
+  bool carries(const std::string& remote, const std::string& local) const;
+  // Ends the stream cleanly at the administrator's request (xmppctl close s2s).
+  void close();
+  bool open() const { return session_.sending(); }
 
  private:
   void dispatch(xml::Element element);
@@ -69,6 +79,7 @@ class InboundStream final : public stream::StreamHandler {
   stream::Session& session_;
   Federation& federation_;
   std::set<std::pair<std::string, std::string>> proved_;  // (remote, local)
+  std::map<std::pair<std::string, std::string>, ipc::S2sAuthMethod> methods_;  // how each was proved
   bool sasl_done_ = false;
   std::map<std::string, tls::PeerVerification> certificates_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> verifying_;  // (remote, local) → request

@@ -36,6 +36,9 @@ OutboundStream::OutboundStream(Federation& federation, std::string local, std::s
     : federation_(federation), local_(std::move(local)), remote_(std::move(remote)),
       parser_(*this, xml::ParserLimits{federation.policy().max_stanza_bytes(local_)}) {
   timer_.reset(evtimer_new(federation_.base(), on_timer, this));
+  timeval now;
+  event_base_gettimeofday_cached(federation_.base(), &now);
+  started_ = last_received_ = now.tv_sec;
 }
 
 OutboundStream::~OutboundStream() {
@@ -72,6 +75,7 @@ void OutboundStream::connected(Connected connection) {
   header_seen_ = false;
   connected_once_ = true;
   sasl_tried_ = false;
+  sasl_done_ = false;
   dialback_sent_ = false;
   bidi_ = false;
   peer_dialback_ = false;
@@ -111,6 +115,9 @@ void OutboundStream::open_stream() {
 
 void OutboundStream::received(std::string_view bytes) {
   if (state_ == State::kDone) return;
+  timeval now;
+  event_base_gettimeofday_cached(federation_.base(), &now);
+  last_received_ = now.tv_sec;
   if (!parser_.feed(bytes)) fail("the peer sent bad XML: " + parser_.error_text());
 }
 
@@ -152,6 +159,7 @@ void OutboundStream::element(xml::Element e, std::size_t) {
     log::info("s2s outbound %s -> %s via %s (%s): authenticated by SASL EXTERNAL", local_.c_str(), remote_.c_str(),
               address_.c_str(), tls_summary().c_str());
     state_ = State::kSaslRestart;
+    sasl_done_ = true;
     open_stream();
   } else if (e.is(kSaslNs, "failure") && state_ == State::kAuthenticating && sasl_tried_ && !dialback_sent_) {
     log::info("s2s outbound %s -> %s: SASL EXTERNAL refused by the peer; trying dialback", local_.c_str(),
@@ -263,10 +271,8 @@ void OutboundStream::tls_established() {
 std::string OutboundStream::tls_summary() const {
   if (!transport_ || transport_->ssl() == nullptr) return "no TLS";
   std::string s = tls::describe_session(transport_->ssl());
-  s += ", certificate ";
-  s += tls::describe(certificate_.chain);
   s += ", ";
-  s += tls::describe(certificate_.identity);
+  s += tls::describe_verdict(certificate_, remote_);
   if (!dane_outcome_.empty()) s += ", " + dane_outcome_;
   return s;
 }

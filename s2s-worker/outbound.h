@@ -16,6 +16,7 @@
 #include <tuple>
 #include <vector>
 
+#include "reports.pb.h"
 #include "s2s-worker/connector.h"
 #include "s2s-worker/federation.h"
 #include "stream/transport.h"
@@ -31,6 +32,7 @@ class OutboundStream final : xml::StreamParser::Handler {
 
   void start();
   bool ready() const { return state_ == State::kReady; }
+  bool done() const { return state_ == State::kDone; }
   // Whether stanzas from `local` may go on this stream: the domain of its header once the
   // stream is ready, or another local domain that dialback has added.
   bool ready_for(const std::string& local) const;
@@ -60,6 +62,10 @@ class OutboundStream final : xml::StreamParser::Handler {
                    const std::string& key);
   // Ends the stream (idle, or the worker stops).
   void close();
+  // For xmppctl (stream_report.cc): what this stream is, at `now` (the loop's clock), and
+  // whether it carries stanzas from `local` (its own domain or one added by dialback).
+  void report(ipc::S2sStream& out, time_t now) const;
+  bool carries(const std::string& local) const { return local == local_ || extra_locals_.count(local) > 0; }
   // Done and its connection closed: the federation may destroy it.
   bool finished() const { return state_ == State::kDone && (!transport_ || transport_closed_); }
 
@@ -152,6 +158,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool header_seen_ = false;
   bool connected_once_ = false;  // a TCP connection was made to some address
   bool sasl_tried_ = false;
+  bool sasl_done_ = false;            // authenticated by SASL EXTERNAL, not dialback
   bool external_broke_peer_ = false;  // the peer closed on our SASL EXTERNAL: dialback only
   bool dialback_sent_ = false;   // our own db:result is out: only then is an answer taken
   bool bidi_ = false;            // we sent <bidi/>: the peer may send on this stream once ready
@@ -175,6 +182,8 @@ class OutboundStream final : xml::StreamParser::Handler {
   bool sent_since_tick_ = false;
   bool held_back_ = false;  // congested() said so, and the transport has not drained since
   int idle_ticks_ = 0;
+  time_t started_ = 0;        // made (loop clock): xmppctl's age
+  time_t last_received_ = 0;  // the peer's last byte: xmppctl's idle time
 };
 
 }  // namespace xmppd::s2s

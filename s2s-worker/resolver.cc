@@ -41,9 +41,16 @@ std::unique_ptr<Resolver> Resolver::create(struct event_base* base, const Resolv
     log::warning("DNS: %s %s does not exist; going on without it", what, path.c_str());
     return false;
   };
-  if (present(options.resolvconf, "dns_resolvconf") &&
-      !check(ub_ctx_resolvconf(ctx, options.resolvconf.c_str()), options.resolvconf))
+  // dns_forwarders replace the servers of dns_resolvconf (xmppd.conf(5)): loading both would
+  // send each query to either, and a resolv.conf server that answers otherwise would decide
+  // some lookups.
+  if (!options.forwarders.empty()) {
+    if (!options.resolvconf.empty())
+      log::info("DNS: asking dns_forwarders only; %s is not read", options.resolvconf.c_str());
+  } else if (present(options.resolvconf, "dns_resolvconf") &&
+             !check(ub_ctx_resolvconf(ctx, options.resolvconf.c_str()), options.resolvconf)) {
     return nullptr;
+  }
   if (present(options.hosts, "dns_hosts") && !check(ub_ctx_hosts(ctx, options.hosts.c_str()), options.hosts))
     return nullptr;
   for (const std::string& forwarder : options.forwarders)

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "common/log.h"
+#include "runtime/admin_pages.h"
 #include "runtime/child.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/federation.h"
@@ -82,6 +83,8 @@ class S2sWorker final : public runtime::ChildRole {
       federation_->set_dialback_keys(keys.current(), keys.previous());
       log::info("dialback keys of epoch %llu", static_cast<unsigned long long>(keys.epoch()));
     });
+    control.on(ipc::ParentToChild::kAdminQuery, 0,
+               [this](const ipc::ParentToChild& m, auto&) { answer_admin(m.admin_query()); });
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
@@ -97,6 +100,35 @@ class S2sWorker final : public runtime::ChildRole {
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override { s2s_->add_listener(listener, std::move(fd)); }
 
  private:
+  // xmppctl show s2s and close s2s (stream_report.cc builds the answers); any other question
+  // is not ours to answer.
+  void answer_admin(const ipc::AdminQuery& query) {
+    auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
+    if (query.has_show_s2s()) {
+      runtime::AdminPages pages(
+          query.id(), [](ipc::AdminAnswer& a) { a.mutable_s2s(); }, send);
+      federation_->report(query.show_s2s(), pages);
+      return;
+    }
+    ipc::ChildToParent message;
+    ipc::AdminAnswer& answer = *message.mutable_admin_answer();
+    answer.set_id(query.id());
+    if (query.has_close_s2s()) {
+      const ipc::CloseS2s& close = query.close_s2s();
+      ipc::AdminDone& done = *answer.mutable_done();
+      if (close.remote().empty()) {
+        done.set_error("close s2s needs a remote domain");
+      } else {
+        done.set_count(federation_->close_remote(close.remote(), close.local()));
+        done.set_ok(done.count() > 0);
+        if (done.count() == 0) done.set_error("no stream with " + close.remote());
+      }
+    } else {
+      answer.mutable_done()->set_error("the s2s worker does not answer this question");
+    }
+    runtime_->send_to_parent(message);
+  }
+
   S2sPolicy policy_;
   tls::TrustStores trust_;  // verifies remote servers' certificates (federation)
   // Declared after what they refer to, and the federation before the streams: inbound

@@ -96,6 +96,7 @@ const Set kOutbound = {
     {"bind", {}},  // libunbound picks a random source port
     {"sendto", {}},
     {"recvfrom", {}},
+    {"writev", {}},  // libunbound's DNS over TCP (an answer too long for UDP): length, then query
     {"getsockname", {}},
     {"getsockopt", {}},
     {"setsockopt", {}},

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +65,26 @@ TEST_P(RolePolicy, AllowedCallsWork) {
   EXPECT_EQ(read(fds[0], buf, 2), 2);
   close(fds[0]);
   close(fds[1]);
+}
+
+// libunbound sends a DNS query over TCP (after a truncated UDP answer) with writev: the s2s
+// worker and check dns's lookup child, which share the s2s role, must survive it.
+TEST_P(RolePolicy, WritevOnlyForTheS2sRole) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  int status = run_sandboxed(GetParam(), [&] {
+    char text[] = "ok";
+    struct iovec iov = {text, 2};
+    return writev(fds[1], &iov, 1) == 2 ? 0 : 3;
+  });
+  close(fds[0]);
+  close(fds[1]);
+  if (GetParam() == Role::kS2s) {
+    ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+  } else {
+    EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
+  }
 }
 
 TEST_P(RolePolicy, OpeningAFileKills) {

@@ -229,6 +229,10 @@ void Session::send_features() {
 
 void Session::element(xml::Element element, std::size_t) {
   if (ending_) return;
+  if (element.is(xml::kStreamNs, "error")) {
+    peer_stream_error(element);
+    return;
+  }
   if (element.is(kTlsNs, "starttls")) {
     if (transport_.encrypted()) {
       stream_error("policy-violation", "TLS is already established");
@@ -272,11 +276,31 @@ void Session::tls_established() {
             tls::describe_session(transport_.ssl()).c_str());
 }
 
-void Session::stream_closed() {
+void Session::stream_closed() { end_stream(); }
+
+void Session::end_stream() {
   if (ending_) return;
   ending_ = true;
   transport_.send("</stream:stream>");
   transport_.close();
+}
+
+// RFC 6120 §4.9.1.1: a stream error ends the stream; it is never answered with one of ours
+// (Prosody sends system-shutdown when it stops). Whatever state negotiation is in.
+void Session::peer_stream_error(const xml::Element& error) {
+  std::string condition = "undefined-condition", text;
+  for (const xml::Element* c : error.children()) {
+    if (c->ns() != kStreamErrorNs) continue;
+    if (c->name() == "text")
+      text = c->text();
+    else
+      condition = c->name();
+  }
+  std::string who = transport_.peer();
+  if (!peer_domain_.empty()) who += " (" + peer_domain_ + (host_.empty() ? ")" : " -> " + host_ + ")");
+  log::info("%s stream from %s: the peer ended the stream with its error %s%s%s", service(), who.c_str(),
+            condition.c_str(), text.empty() ? "" : ": ", text.c_str());
+  end_stream();
 }
 
 void Session::stream_error(std::string_view condition, std::string_view text, std::string_view detail) {

@@ -127,6 +127,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // the age and idle time that xmppctl shows.
   time_t started_at() const { return started_; }
   time_t last_read() const { return last_activity_; }
+  // Ends the stream cleanly (</stream:stream>, then the connection once it is written), as
+  // an answer to the peer's own close or at the administrator's request.
+  void end_stream();
   struct event_base* base() const { return base_; }
 
  private:
@@ -141,6 +144,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void stream_opened(const xml::Element& header) override;
   void element(xml::Element element, std::size_t bytes) override;
   void stream_closed() override;
+  void peer_stream_error(const xml::Element& error);
 
   const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
   std::string_view content_ns() const;

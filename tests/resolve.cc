@@ -21,6 +21,7 @@
 //                         with " dane N records" or " no-dane WHY"
 //   --no-private          connect only to public addresses, as the worker does unless
 //                         s2s_allow_private_addresses is true (the tests' are all loopback)
+//   --resolvconf FILE     dns_resolvconf, given along with FORWARDER (which must win)
 #include <event2/event.h>
 
 #include <cstdio>
@@ -109,6 +110,8 @@ int main(int argc, char** argv) {
       dane = true;
     else if (std::strcmp(argv[arg], "--no-private") == 0)
       allow_private = false;
+    else if (std::strcmp(argv[arg], "--resolvconf") == 0 && arg + 1 < argc)
+      options.resolvconf = argv[++arg];
     else
       return 2;
   }

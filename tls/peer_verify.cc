@@ -317,6 +317,44 @@ std::string describe_shortfall(const PeerVerification& v, std::string_view domai
   return why;
 }
 
+namespace {
+
+// What is wrong with a chain, as the predicate of "the certificate ...".
+std::string chain_problem(const PeerVerification& v) {
+  switch (v.chain) {
+    case ChainStatus::kSelfSigned:
+      return "is self-signed";
+    case ChainStatus::kUntrustedIssuer:
+      return "is issued by a CA that is not trusted here";
+    case ChainStatus::kExpired:
+      return "has expired";
+    case ChainStatus::kNotYetValid:
+      return "is not yet valid";
+    case ChainStatus::kWrongPurpose:
+      return "is not for TLS authentication (" + v.detail + ")";
+    case ChainStatus::kInvalid:
+      return "is invalid (" + v.detail + ")";
+    case ChainStatus::kTrusted:
+    case ChainStatus::kNoCertificate:
+      break;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string describe_verdict(const PeerVerification& v, std::string_view domain) {
+  std::string whose = std::string(domain) + "'s certificate";
+  if (v.chain == ChainStatus::kNoCertificate) return std::string(domain) + " presented no certificate";
+  bool named = v.identity == IdentityStatus::kMatches;
+  if (v.chain == ChainStatus::kTrusted)
+    return named ? whose + " is trusted" + (v.matched.empty() ? "" : " (" + v.matched + ")")
+                 : whose + " is issued by a trusted CA but does not name " + std::string(domain) +
+                       ", so it is not trusted";
+  if (named) return whose + " names " + std::string(domain) + " but " + chain_problem(v) + ", so it is not trusted";
+  return whose + " " + chain_problem(v) + " and does not name " + std::string(domain) + ", so it is not trusted";
+}
+
 const char* describe(IdentityStatus status) {
   switch (status) {
     case IdentityStatus::kMatches:

@@ -62,6 +62,10 @@ const char* describe(IdentityStatus status);
 // it: "no certificate was presented", "the certificate has expired", "the certificate is
 // not valid for example.com", both problems when there are two. Empty when trusted_for().
 std::string describe_shortfall(const PeerVerification& v, std::string_view domain);
+// The verdict on `domain`'s certificate as one statement, for logs: "a.test's certificate is
+// trusted (DNS-ID a.test)", "a.test's certificate names a.test but is self-signed, so it is
+// not trusted", "a.test presented no certificate".
+std::string describe_verdict(const PeerVerification& v, std::string_view domain);
 // "TLSv1.3 TLS_AES_256_GCM_SHA384, SNI example.com, ALPN xmpp-client", for logs.
 std::string describe_session(SSL* ssl);
 

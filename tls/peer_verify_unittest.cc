@@ -510,6 +510,27 @@ TEST(Describe, EveryStatus) {
   EXPECT_STREQ(describe(IdentityStatus::kNoCertificate), "no certificate");
 }
 
+// One statement per verdict, never "self-signed, valid for the domain" side by side.
+TEST(Describe, VerdictReadsAsOneStatement) {
+  PeerVerification v;
+  EXPECT_EQ(describe_verdict(v, "a.test"), "a.test presented no certificate");
+  v.chain = ChainStatus::kTrusted;
+  v.identity = IdentityStatus::kMatches;
+  v.matched = "DNS-ID a.test";
+  EXPECT_EQ(describe_verdict(v, "a.test"), "a.test's certificate is trusted (DNS-ID a.test)");
+  v.identity = IdentityStatus::kMismatch;
+  EXPECT_EQ(describe_verdict(v, "a.test"),
+            "a.test's certificate is issued by a trusted CA but does not name a.test, so it is not trusted");
+  v.chain = ChainStatus::kSelfSigned;
+  v.identity = IdentityStatus::kMatches;
+  EXPECT_EQ(describe_verdict(v, "a.test"),
+            "a.test's certificate names a.test but is self-signed, so it is not trusted");
+  v.chain = ChainStatus::kExpired;
+  v.identity = IdentityStatus::kMismatch;
+  EXPECT_EQ(describe_verdict(v, "a.test"),
+            "a.test's certificate has expired and does not name a.test, so it is not trusted");
+}
+
 // ---- Identity ----
 
 TEST(MatchIdentity, NoCertificate) {

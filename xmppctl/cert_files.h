@@ -31,10 +31,21 @@ struct CertificateChain {
   X509* leaf() const { return certificates.empty() ? nullptr : certificates.front().get(); }
 };
 
+// The whole of a small regular file (at most 1 MiB), read once into a buffer sized up front,
+// so that no reallocation leaves copies of a key behind; false with `error` otherwise.
+bool read_file(const std::string& path, std::string& out, std::string& error);
+// Overwrites a buffer that held key material (OPENSSL_cleanse), then empties it.
+void scrub(std::string& secret);
+
 // Reads every PEM certificate of `path`; false (with `error`) if it cannot be read or holds none.
 bool read_chain(const std::string& path, CertificateChain& out, std::string& error);
 // Reads an unencrypted PEM private key; an encrypted one is refused (the server could not use it).
 bool read_key(const std::string& path, KeyPtr& out, std::string& error);
+
+// The same from bytes already read (cert import judges exactly the bytes it installs); `name`
+// is the file they came from, for the error.
+bool parse_chain(std::string_view pem, const std::string& name, CertificateChain& out, std::string& error);
+bool parse_key(std::string_view pem, const std::string& name, KeyPtr& out, std::string& error);
 
 // X509_check_private_key, without leaving OpenSSL's error queue behind.
 bool key_matches(X509* leaf, EVP_PKEY* key);
@@ -49,6 +60,12 @@ std::string expiry_date(X509* leaf);
 // Whether the certificate names `host` the way a client or server checks it (RFC 6125 with
 // XMPP's identifiers: tls/peer_verify.h's match_identity).
 bool covers(X509* leaf, std::string_view host);
+// Whether it names `host` as clients check it: a DNS-ID (or a CN-ID). An SRV-ID
+// (_xmpp-server) or an XmppAddr satisfies servers only.
+bool covers_for_clients(X509* leaf, std::string_view host);
+// Whether peers accept it as a client certificate (for our outbound s2s SASL EXTERNAL): no
+// extended key usage at all, or one that includes clientAuth.
+bool allows_client_auth(X509* leaf);
 
 // A certificate expiring in fewer days than this is a warning in `check certs`; certbot renews
 // at 30 days left, so a certificate under 14 means renewal or its import has stopped working.

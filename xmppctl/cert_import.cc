@@ -4,7 +4,9 @@
 // expired are copied into the `certificates` directory as HOST.crt and HOST.key, the first
 // names daemon/credentials.cc looks for; then the running server is asked to reload.
 // The files are the administrator's (certbot's); xmppctl runs as root like the parent that
-// reads them, writes keys 0600 root-owned, and never prints key material.
+// reads them, writes keys 0600 root-owned, and never prints key material. Each file is read
+// once: the bytes judged are the bytes installed, even while certbot swaps its symlinks; key
+// buffers are cleansed.
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <sys/stat.h>
@@ -12,8 +14,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/unique_fd.h"
 #include "xmppctl/cert_files.h"
@@ -28,12 +28,22 @@ bool regular_file(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);  // certbot's live/ holds symlinks
 }
 
+// A certificate and key as read, once: judged, compared and installed from these same bytes.
+struct PairBytes {
+  std::string certificate, key;
+  PairBytes() = default;
+  PairBytes(PairBytes&&) = default;
+  PairBytes& operator=(PairBytes&&) = default;
+  ~PairBytes() { scrub(key); }
+};
+
 // Why the pair cannot serve `host`, or "" if it can.
-std::string judge_pair(const CandidatePair& pair, const std::string& host) {
-  CertificateChain chain;
+std::string judge_pair(const CandidatePair& pair, const PairBytes& bytes, const std::string& host,
+                       CertificateChain& chain) {
   KeyPtr key;
   std::string error;
-  if (!read_chain(pair.certificate, chain, error) || !read_key(pair.key, key, error)) return error;
+  if (!parse_chain(bytes.certificate, pair.certificate, chain, error) || !parse_key(bytes.key, pair.key, key, error))
+    return error;
   if (!key_matches(chain.leaf(), key.get())) return pair.key + " is not the key of " + pair.certificate;
   std::time_t now = std::time(nullptr);
   if (not_yet_valid(chain.leaf(), now)) return pair.certificate + " is not valid yet";
@@ -42,27 +52,13 @@ std::string judge_pair(const CandidatePair& pair, const std::string& host) {
   return "";
 }
 
-bool read_all(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  out = bytes.str();
-  return static_cast<bool>(in);
-}
-
-void scrub(std::string& secret) {
-  if (!secret.empty()) OPENSSL_cleanse(secret.data(), secret.size());
-  secret.clear();
-}
-
-// Writes `bytes` to a new file beside `path`, with `mode` and root's ownership, then renames it
-// over `path`: the parent, reading at any moment, sees the old file or the new one, whole.
-bool write_atomically(const std::string& path, const std::string& bytes, mode_t mode, std::string& error) {
+// A new file beside `path` holding `bytes`, with `mode` and root's ownership, synced; its name, or "".
+std::string write_temp(const std::string& path, const std::string& bytes, mode_t mode, std::string& error) {
   std::string temp = path + ".XXXXXX";
   int raw = mkostemp(temp.data(), O_CLOEXEC);
   if (raw < 0) {
     error = path + ": " + std::strerror(errno);
-    return false;
+    return "";
   }
   UniqueFd fd(raw);
   bool ok = fchmod(fd.get(), mode) == 0 && (geteuid() != 0 || fchown(fd.get(), 0, 0) == 0);
@@ -72,25 +68,70 @@ bool write_atomically(const std::string& path, const std::string& bytes, mode_t 
     ok = n > 0;
     if (ok) done += static_cast<std::size_t>(n);
   }
-  ok = ok && fsync(fd.get()) == 0 && rename(temp.c_str(), path.c_str()) == 0;
-  if (!ok) {
+  if (!ok || fsync(fd.get()) != 0) {
     error = path + ": " + std::strerror(errno);
     unlink(temp.c_str());
+    return "";
   }
-  return ok;
+  return temp;
+}
+
+bool sync_directory(const std::string& dir) {
+  UniqueFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return fd && fsync(fd.get()) == 0;
+}
+
+// Both files written and synced first, then renamed into place, key first. If the certificate's
+// rename fails, the previous key (kept as a hard link) goes back, so that the pair on disk is
+// always one that belongs together: the old one or the new one.
+bool install_pair(const std::string& dir, const std::string& key_to, const std::string& cert_to,
+                  const PairBytes& bytes, std::string& error) {
+  std::string key_temp = write_temp(key_to, bytes.key, 0600, error);
+  if (key_temp.empty()) return false;
+  std::string cert_temp = write_temp(cert_to, bytes.certificate, 0644, error);
+  if (cert_temp.empty()) {
+    unlink(key_temp.c_str());
+    return false;
+  }
+  std::string previous = key_to + ".previous";
+  unlink(previous.c_str());
+  bool had_key = link(key_to.c_str(), previous.c_str()) == 0;
+  if (rename(key_temp.c_str(), key_to.c_str()) != 0) {
+    error = key_to + ": " + std::strerror(errno);
+    unlink(key_temp.c_str());
+    unlink(cert_temp.c_str());
+    if (had_key) unlink(previous.c_str());
+    return false;
+  }
+  if (rename(cert_temp.c_str(), cert_to.c_str()) != 0) {
+    error = cert_to + ": " + std::strerror(errno) + "; the previous key is back in place";
+    unlink(cert_temp.c_str());
+    if (had_key ? rename(previous.c_str(), key_to.c_str()) != 0 : unlink(key_to.c_str()) != 0)
+      error = cert_to + ": cannot be replaced, and " + key_to + " no longer belongs to it: " + std::strerror(errno);
+    sync_directory(dir);
+    return false;
+  }
+  if (had_key) unlink(previous.c_str());
+  if (!sync_directory(dir)) {
+    error = dir + ": fsync: " + std::strerror(errno);
+    return false;
+  }
+  return true;
 }
 
 // The expiry date of the installed certificate if it is valid longer than the candidate, else "".
-std::string installed_outlives(const std::string& installed, const std::string& candidate) {
-  CertificateChain now, next;
-  std::string error;
-  if (!regular_file(installed) || !read_chain(installed, now, error) || !read_chain(candidate, next, error)) return "";
+std::string installed_outlives(const std::string& installed, const CertificateChain& next) {
+  CertificateChain now;
+  std::string bytes, error;
+  if (!read_file(installed, bytes, error) || !parse_chain(bytes, installed, now, error)) return "";
   if (ASN1_TIME_compare(X509_get0_notAfter(now.leaf()), X509_get0_notAfter(next.leaf())) <= 0) return "";
   return expiry_date(now.leaf());
 }
 
 struct Choice {
   CandidatePair pair;
+  PairBytes bytes;
+  CertificateChain chain;
   bool found = false;
 };
 
@@ -99,47 +140,57 @@ Choice choose(const std::string& host, const std::vector<std::string>& dirs, Fin
     for (const std::string& dir : dirs)
       for (const CandidatePair& pair : candidate_pairs(dir, name)) {
         if (!regular_file(pair.certificate) || !regular_file(pair.key)) continue;
-        std::string why = judge_pair(pair, host);
-        if (why.empty()) return {pair, true};
-        out.push_back({Level::kWarning, "import", host, "skipped: " + why});
+        Choice choice;
+        choice.pair = pair;
+        std::string why;
+        if (!read_file(pair.certificate, choice.bytes.certificate, why) || !read_file(pair.key, choice.bytes.key, why) ||
+            !(why = judge_pair(pair, choice.bytes, host, choice.chain)).empty()) {
+          out.push_back({Level::kWarning, "import", host, "skipped: " + why});
+          continue;
+        }
+        choice.found = true;
+        return choice;
       }
   return {};
 }
 
 enum class Installed { kImported, kUnchanged, kFailed };
 
-Installed install(const config::Settings& s, const std::string& host, const CandidatePair& from, Findings& out) {
+Installed install(const config::Settings& s, const std::string& host, const Choice& from, Findings& out) {
   std::string cert_to = s.certificates + "/" + host + ".crt", key_to = s.certificates + "/" + host + ".key";
-  std::string cert, key, old_cert, old_key, error;
-  if (!read_all(from.certificate, cert) || !read_all(from.key, key)) {
-    scrub(key);
-    out.push_back({Level::kError, "import", host, "cannot read " + from.certificate + " or " + from.key});
-    return Installed::kFailed;
-  }
-  bool same = read_all(cert_to, old_cert) && read_all(key_to, old_key) && old_cert == cert && old_key == key;
-  scrub(old_key);
+  PairBytes old;
+  std::string error;
+  bool same = read_file(cert_to, old.certificate, error) && read_file(key_to, old.key, error) &&
+              old.certificate == from.bytes.certificate && old.key == from.bytes.key;
   if (same) {
-    scrub(key);
-    out.push_back({Level::kOk, "import", host, cert_to + " is already " + from.certificate});
+    out.push_back({Level::kOk, "import", host, cert_to + " is already " + from.pair.certificate});
     return Installed::kUnchanged;
   }
   // Never a step back: an older copy left in a directory does not replace a renewed certificate.
-  if (std::string later = installed_outlives(cert_to, from.certificate); !later.empty()) {
-    scrub(key);
+  if (std::string later = installed_outlives(cert_to, from.chain); !later.empty()) {
     out.push_back({Level::kOk, "import", host,
-                   "kept " + cert_to + ": it is valid until " + later + ", longer than " + from.certificate});
+                   "kept " + cert_to + ": it is valid until " + later + ", longer than " + from.pair.certificate});
     return Installed::kUnchanged;
   }
-  // Each file is replaced whole; the server is asked to reload only once both are in place,
-  // so it reads the new pair together.
-  bool ok = write_atomically(key_to, key, 0600, error) && write_atomically(cert_to, cert, 0644, error);
-  scrub(key);
-  if (!ok) {
+  // The server is asked to reload only once both are in place, so it reads the new pair together.
+  if (!install_pair(s.certificates, key_to, cert_to, from.bytes, error)) {
     out.push_back({Level::kError, "import", host, error});
     return Installed::kFailed;
   }
-  out.push_back({Level::kOk, "import", host, "imported " + from.certificate + " and " + from.key + " as " + cert_to});
+  out.push_back({Level::kOk, "import", host,
+                 "imported " + from.pair.certificate + " and " + from.pair.key + " as " + cert_to});
   return Installed::kImported;
+}
+
+// Keys are written into the certificates directory as root: one that another user may write
+// to (or a symlink to one) would let that user swap the files between check and rename.
+void check_certificates_dir(const std::string& dir) {
+  if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) fail(kExitFailed, dir + ": " + std::strerror(errno));
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) fail(kExitFailed, dir + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) fail(kExitFailed, dir + ": not a directory");
+  if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 022) != 0))
+    fail(kExitFailed, dir + " (certificates): must be owned by root and writable by nobody else");
 }
 
 // The reload: the request `xmppctl reload` sends, whose answer says whether the server took
@@ -175,8 +226,7 @@ void reload(const Context& context, Findings& out) {
 int cert_import(Context& context) {
   if (context.args.empty()) fail(kExitUsage, "cert import needs a directory, such as /etc/letsencrypt/live");
   const config::Settings& s = context.settings;
-  if (mkdir(s.certificates.c_str(), 0755) != 0 && errno != EEXIST)
-    fail(kExitFailed, s.certificates + ": " + std::strerror(errno));
+  check_certificates_dir(s.certificates);
   Findings findings;
   std::size_t imported = 0, current = 0;
   for (const config::HostSettings& host : s.hosts) {
@@ -192,7 +242,7 @@ int cert_import(Context& context) {
       findings.push_back({Level::kWarning, "import", host.name, "no usable certificate found"});
       continue;
     }
-    Installed result = install(s, host.name, choice.pair, findings);
+    Installed result = install(s, host.name, choice, findings);
     if (result == Installed::kImported) ++imported;
     if (result == Installed::kUnchanged) ++current;
   }

@@ -74,17 +74,19 @@ void print_findings(const Context& context, const Findings& findings) {
 }
 
 void check_config(const Context& context, Findings& out) {
-  // main.cc has loaded the file already and stopped on errors; its warnings are findings here.
-  std::vector<config::Diagnostic> diags;
-  config::load_file(context.config_file, diags);
+  // main.cc has loaded the file; what it said, errors included, is findings here.
   std::size_t warnings = 0;
-  for (const config::Diagnostic& d : diags) {
+  for (const config::Diagnostic& d : context.diagnostics) {
     out.push_back(diagnostic_finding(d));
     if (d.severity == config::Diagnostic::Severity::kWarning) ++warnings;
   }
-  if (!config::has_error(diags))
-    out.push_back({Level::kOk, "config", context.config_file,
-                   "loads" + (warnings ? " with " + std::to_string(warnings) + " warning(s)" : std::string())});
+  if (!context.settings_loaded) {
+    if (!config::has_error(context.diagnostics))  // load_file failed without saying why
+      out.push_back({Level::kError, "config", context.config_file, "cannot be loaded"});
+    return;
+  }
+  out.push_back({Level::kOk, "config", context.config_file,
+                 "loads" + (warnings ? " with " + std::to_string(warnings) + " warning(s)" : std::string())});
   const config::Settings& s = context.settings;
   check_users(s, out);
   std::size_t enabled = 0;
@@ -102,6 +104,16 @@ int check(Context& context) {
   std::string only = context.args.empty() ? "" : context.args[0];
   if (!only.empty() && !kSections.count(only)) fail(kExitUsage, only + ": no such section (config, dns, certs, ports)");
   Findings findings;
+  if (!context.settings_loaded) {
+    // The other sections need the settings: the file's errors are the answer, exit 2 (usage).
+    check_config(context, findings);
+    if (only != "config")
+      findings.push_back({Level::kError, only.empty() ? "check" : only, context.config_file,
+                          (only.empty() ? std::string("certs, ports and dns") : only) +
+                              " not checked: the configuration has errors"});
+    print_findings(context, findings);
+    return kExitUsage;
+  }
   if (only.empty() || only == "config") check_config(context, findings);
   if (only.empty() || only == "certs") check_certs(context, findings);
   if (only.empty() || only == "ports") check_ports(context, findings);

@@ -1,6 +1,7 @@
 // xmppctl check: what each section found, one finding per line, and the sections themselves
-// (check.cc: config and ports; check_certs.cc; check_dns.cc). A finding's texts may carry
-// names from DNS answers; they are printed through table.h, which makes them printable.
+// (check.cc: config; check_ports.cc; check_certs.cc; check_dns.cc with its child, dns_child.cc).
+// A finding's texts may carry names from DNS answers; they are printed through table.h, which
+// makes them printable.
 #pragma once
 
 #include <string>

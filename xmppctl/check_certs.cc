@@ -84,12 +84,24 @@ void check_pair(const config::HostSettings& host, const std::string& services, c
   else
     out.push_back({Level::kOk, "certs", subject, "valid until " + until + " (" + std::to_string(days) + " days)"});
 
-  // xmppd serves no components: the host is the one name the certificate must cover.
-  if (covers(chain.leaf(), host.name))
-    out.push_back({Level::kOk, "certs", subject, "the certificate names " + host.name});
-  else
+  // xmppd serves no components: the host is the one name the certificate must cover. Clients
+  // look for a DNS-ID only; an SRV-ID or XmppAddr satisfies servers alone.
+  bool c2s = services.find("c2s") != std::string::npos, s2s = services.find("s2s") != std::string::npos;
+  if (!covers(chain.leaf(), host.name))
     out.push_back({Level::kError, "certs", subject, "the certificate is not valid for " + host.name});
-  check_chain(chain, services.find("c2s") != std::string::npos ? host.c2s_ssl : host.s2s_ssl, host.name, subject, out);
+  else if (c2s && !covers_for_clients(chain.leaf(), host.name))
+    out.push_back({Level::kError, "certs", subject,
+                   "the certificate names " + host.name + " only for servers (SRV-ID or XmppAddr): clients want a DNS name"});
+  else
+    out.push_back({Level::kOk, "certs", subject, "the certificate names " + host.name});
+  if (s2s && !allows_client_auth(chain.leaf()))
+    out.push_back({Level::kWarning, "certs", subject,
+                   "the certificate's extended key usage lacks clientAuth: servers we connect to may refuse it for "
+                   "SASL EXTERNAL and fall back to dialback"});
+  // A pair shared by both services is checked against each one's trust anchors.
+  if (c2s) check_chain(chain, host.c2s_ssl, host.name, subject, out);
+  if (s2s && !(c2s && host.s2s_ssl.cafile == host.c2s_ssl.cafile && host.s2s_ssl.capath == host.c2s_ssl.capath))
+    check_chain(chain, host.s2s_ssl, host.name, subject, out);
 }
 
 // The host that daemon/credentials.cc's warning "no certificate for HOST in ..." is about.

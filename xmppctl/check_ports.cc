@@ -1,7 +1,8 @@
 // check ports: each configured listening address and port is free for xmppd to bind, or is
 // already held by xmppd. A port held by another program is an error: xmppd would not start.
 // It binds (without listening) the way daemon/listeners.cc does, and finds a holder through
-// the kernel's own tables (/proc/net/tcp, /proc/PID/fd, /proc/PID/comm): nothing from the network.
+// the kernel's own tables (/proc/net/tcp, /proc/PID/fd, /proc/PID/exe and stat, the pidfile):
+// nothing from the network. A holder counts as xmppd by its pid, never by the name it gives itself.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netdb.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -42,11 +44,17 @@ std::vector<std::string> listening_inodes(int port) {
   return inodes;
 }
 
-// "xmppd-router (pid 123)" for the process holding socket `inode`; "" if none is found.
-std::string holder_of(const std::string& inode) {
+struct Holder {
+  std::string name;  // "xmppd-router (pid 123)": its comm, which it may set itself, for display only
+  pid_t pid = 0;
+  bool found() const { return pid > 0; }
+};
+
+// The process holding socket `inode`; none if not found.
+Holder holder_of(const std::string& inode) {
   std::string target = "socket:[" + inode + "]";
   std::unique_ptr<DIR, int (*)(DIR*)> proc(opendir("/proc"), closedir);
-  if (!proc) return "";
+  if (!proc) return {};
   while (struct dirent* entry = readdir(proc.get())) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     std::string pid = entry->d_name;
@@ -60,10 +68,40 @@ std::string holder_of(const std::string& inode) {
       std::ifstream comm("/proc/" + pid + "/comm");
       std::string name;
       std::getline(comm, name);
-      return name + " (pid " + pid + ")";
+      return {name + " (pid " + pid + ")", static_cast<pid_t>(std::stol(pid))};
     }
   }
-  return "";
+  return {};
+}
+
+pid_t parent_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t close = text.rfind(')');  // comm, in parentheses, may hold spaces and ')'
+  std::istringstream rest(close == std::string::npos ? "" : text.substr(close + 1));
+  std::string state;
+  long ppid = 0;
+  rest >> state >> ppid;
+  return static_cast<pid_t>(ppid);
+}
+
+// The running xmppd's parent: the pid in `pidfile` (written by root) whose executable is an
+// xmppd. 0 if none. A process's name (comm, PR_SET_NAME) proves nothing: any user sets it.
+pid_t xmppd_pid(const std::string& pidfile) {
+  std::ifstream in(pidfile);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) return 0;
+  char exe[4096];
+  ssize_t n = readlink(("/proc/" + std::to_string(pid) + "/exe").c_str(), exe, sizeof exe - 1);
+  if (n <= 0) return 0;
+  std::string path(exe, static_cast<std::size_t>(n));
+  if (path.size() > 10 && path.compare(path.size() - 10, 10, " (deleted)") == 0) path.resize(path.size() - 10);
+  return path.size() >= 6 && path.compare(path.size() - 6, 6, "/xmppd") == 0 ? static_cast<pid_t>(pid) : 0;
+}
+
+// Whether the holder is xmppd: its parent (which binds the ports) or one of its children.
+bool held_by_xmppd(const Holder& holder, pid_t xmppd) {
+  return xmppd > 0 && holder.found() && (holder.pid == xmppd || parent_of(holder.pid) == xmppd);
 }
 
 // 0 if the address and port could be bound now, else errno.
@@ -85,7 +123,8 @@ int try_bind(const std::string& interface, int port) {
   return error;
 }
 
-void check_one(const std::string& interface, int port, const char* kind, bool xmppd_runs, Findings& out) {
+void check_one(const std::string& interface, int port, const char* kind, bool xmppd_runs, pid_t xmppd,
+               Findings& out) {
   std::string subject = interface + " port " + std::to_string(port);
   int error = try_bind(interface, port);
   if (error == 0 && xmppd_runs) {
@@ -107,14 +146,14 @@ void check_one(const std::string& interface, int port, const char* kind, bool xm
     out.push_back({Level::kWarning, "ports", subject, std::string(kind) + ": cannot check: " + std::strerror(error)});
     return;
   }
-  std::string holder;
+  Holder holder;
   for (const std::string& inode : listening_inodes(port))
-    if (holder = holder_of(inode); !holder.empty()) break;
-  if (holder.rfind("xmppd", 0) == 0)
-    out.push_back({Level::kOk, "ports", subject, std::string(kind) + ": held by " + holder});
+    if (holder = holder_of(inode); holder.found()) break;
+  if (held_by_xmppd(holder, xmppd))
+    out.push_back({Level::kOk, "ports", subject, std::string(kind) + ": held by " + holder.name});
   else
     out.push_back({Level::kError, "ports", subject,
-                   std::string(kind) + ": in use by " + (holder.empty() ? "another program" : holder) +
+                   std::string(kind) + ": in use by " + (holder.found() ? holder.name : "another program") +
                        "; xmppd cannot listen here"});
 }
 
@@ -131,6 +170,7 @@ void check_ports(const Context& context, Findings& out) {
               {"s2s", s.s2s_interfaces, s.s2s_ports},
               {"s2s direct TLS", s.s2s_interfaces, s.s2s_direct_tls_ports}};
   bool xmppd_runs = server_running(context);
+  pid_t xmppd = xmppd_runs ? xmppd_pid(s.pidfile) : 0;
   std::map<int, const char*> kind_of_port;
   for (const auto& use : uses) {
     for (int port : use.ports) {
@@ -138,7 +178,7 @@ void check_ports(const Context& context, Findings& out) {
       if (!fresh && std::strcmp(it->second, use.kind) != 0)
         out.push_back({Level::kError, "ports", "port " + std::to_string(port),
                        std::string("configured for both ") + it->second + " and " + use.kind});
-      for (const std::string& interface : use.interfaces) check_one(interface, port, use.kind, xmppd_runs, out);
+      for (const std::string& interface : use.interfaces) check_one(interface, port, use.kind, xmppd_runs, xmppd, out);
     }
   }
 }

@@ -101,6 +101,32 @@ TEST(CheckDns, WrongPortIsAnError) {
   EXPECT_NE(f[0].message.find("not in c2s_ports { 5222 }"), std::string::npos);
 }
 
+// A NAT or a proxy in front of xmppd may map ports: the port is judged only on this machine.
+TEST(CheckDns, WrongPortOnAnotherMachineIsOnlyAWarning) {
+  Findings f = judged(dns_with({{0, 5, 443, "xmpp.a.test"}}), client_services());
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].level, Level::kWarning);
+  EXPECT_NE(f[0].message.find("not an address of this machine"), std::string::npos);
+}
+
+TEST(CheckDns, DotAmongOtherRecordsIsNotAMissingAddress) {
+  Findings f = judged(dns_with({{0, 5, 5222, "a.test"}, {1, 5, 5222, "."}}), client_services());
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[0].level, Level::kOk);
+  EXPECT_EQ(f[1].level, Level::kWarning);
+  EXPECT_EQ(f[1].message.find("no A or AAAA"), std::string::npos);
+  EXPECT_NE(f[1].message.find("among others"), std::string::npos);
+}
+
+TEST(CheckDns, RecordsBeyondTheCapAreCounted) {
+  HostDns dns = dns_with({{0, 5, 5222, "a.test"}});
+  dns.srv_unchecked["_xmpp-client._tcp"] = 984;
+  Findings f = judged(dns, client_services());
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_EQ(f[1].level, Level::kWarning);
+  EXPECT_NE(f[1].message.find("984 more SRV records not checked"), std::string::npos);
+}
+
 TEST(CheckDns, TargetElsewhereIsAWarningAndNoAddressAnError) {
   Findings f = judged(dns_with({{0, 5, 5222, "xmpp.a.test"}, {1, 5, 5222, "gone.a.test"}}), client_services());
   ASSERT_EQ(f.size(), 2u);

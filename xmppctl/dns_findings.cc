@@ -34,8 +34,9 @@ bool listens_on(const std::string& address, const std::vector<std::string>& inte
 }
 
 // Where `name` points, judged: no address is an error, addresses of other machines a warning
-// (a NAT or a proxy in front of xmppd may be intended), one of ours that xmppd does not listen
-// on an error, one it listens on fine.
+// whatever the port (a NAT or a proxy in front of xmppd may be intended and may map ports), one
+// of ours that xmppd does not listen on or whose port is not xmppd's an error, one it listens on
+// fine.
 void judge_target(const HostDns& dns, const XmppService& service, const std::string& subject, const std::string& name,
                   int port, const std::set<std::string>& local, Findings& out) {
   auto it = dns.addresses.find(name);
@@ -53,15 +54,19 @@ void judge_target(const HostDns& dns, const XmppService& service, const std::str
   bool served = std::any_of(addresses.begin(), addresses.end(), [&](const std::string& a) {
     return local.count(a) > 0 && listens_on(a, service.interfaces);
   });
-  if (served)
+  if (!here)
+    out.push_back(
+        {Level::kWarning, "dns", subject, where + " (" + join(addresses) + "): not an address of this machine"});
+  else if (!has(service.ports, port))
+    out.push_back({Level::kError, "dns", subject,
+                   where + " (" + join(addresses) + "): this machine, but the port is not in " + service.ports_option +
+                       " " + ports_text(service.ports)});
+  else if (served)
     out.push_back({Level::kOk, "dns", subject, where + " (" + join(addresses) + "): this machine"});
-  else if (here)
+  else
     out.push_back({Level::kError, "dns", subject,
                    where + " (" + join(addresses) + "): this machine, but not in " + service.interfaces_option + " { " +
                        join(service.interfaces) + " }"});
-  else
-    out.push_back(
-        {Level::kWarning, "dns", subject, where + " (" + join(addresses) + "): not an address of this machine"});
 }
 
 void judge_service(const HostDns& dns, const XmppService& service, const std::set<std::string>& local, Findings& out) {
@@ -101,14 +106,16 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
     return;
   }
   for (const s2s::SrvRecord& record : answer.records) {
-    if (!has(service.ports, record.port)) {
-      out.push_back({Level::kError, "dns", subject,
-                     record.target + " port " + std::to_string(record.port) + ": the port is not in " +
-                         service.ports_option + " " + ports_text(service.ports)});
+    if (record.target.empty() || record.target == ".") {
+      out.push_back({Level::kWarning, "dns", subject,
+                     "a record with the target \".\" among others: it means \"not offered\" only when alone"});
       continue;
     }
     judge_target(dns, service, subject, record.target, record.port, local, out);
   }
+  if (auto unchecked = dns.srv_unchecked.find(service.srv_prefix); unchecked != dns.srv_unchecked.end())
+    out.push_back({Level::kWarning, "dns", subject,
+                   std::to_string(unchecked->second) + " more SRV records not checked (too many)"});
 }
 
 }  // namespace

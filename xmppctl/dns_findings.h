@@ -1,7 +1,7 @@
 // check dns, the judging half: what a host's SRV and address records say, compared with this
 // machine's addresses and the configured ports. Pure logic on answers already parsed
-// (s2s-worker/dns_answer.h), run inside the unprivileged lookup child (check_dns.cc), and
-// tested on its own (dns_findings_unittest.cc).
+// (s2s-worker/dns_answer.h), run inside the unprivileged lookup child (dns_child.cc), and
+// tested on its own (check_unittest.cc).
 #pragma once
 
 #include <map>
@@ -34,6 +34,7 @@ struct HostDns {
   std::string host;
   std::map<std::string, s2s::SrvAnswer> srv;       // by service prefix
   std::map<std::string, NameAddresses> addresses;  // by name: the host and every SRV target
+  std::map<std::string, std::size_t> srv_unchecked;  // by service prefix: records beyond the cap, not looked up
 };
 
 // The services to look up for a host: client ones always, server ones when s2s is enabled.

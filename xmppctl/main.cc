@@ -22,6 +22,8 @@ struct Verb {
   // The configuration file is what the verb is about (reload): errors in it are the verb's
   // answer, exit 1, rather than a usage error.
   bool judges_configuration = false;
+  // The verb runs on a file with errors and reports them itself (check: as findings, exit 2).
+  bool reports_configuration = false;
 };
 
 // Kept in step with xmppctl(8): tests/xmppctl_manual_test.py compares the two.
@@ -29,13 +31,15 @@ constexpr Verb kVerbs[] = {
     {"adduser", "user@host", adduser},
     {"passwd", "user@host", passwd},
     {"deluser", "user@host", deluser},
-    {"check", "[section]", check},
+    {"check", "[section]", check, false, true},
     {"cert import", "directory ...", cert_import},
     {"users", "host", users},
     {"status", "", status},
     {"show c2s", "[host]", show_c2s},
     {"kick", "jid [reason]", kick},
     {"reload", "", reload, true},
+    {"show s2s", "[remote]", show_s2s},
+    {"close s2s", "remote", close_s2s},
 };
 
 [[noreturn]] void usage() {
@@ -77,6 +81,9 @@ void fail(int code, const std::string& message) {
 
 int main(int argc, char** argv) {
   using namespace xmppd;
+  // The hidden role of check dns's lookup child (check_dns.cc), not in the usage.
+  if (argc == 3 && std::string_view(argv[1]) == "-R" && std::string_view(argv[2]) == "dns-check")
+    return ctl::dns_check_child();
   ctl::Context context;
   context.config_file = std::string(XMPPD_SYSCONFDIR) + "/xmppd.conf";
   int ch;
@@ -101,7 +108,10 @@ int main(int argc, char** argv) {
     if (d.severity == config::Diagnostic::Severity::kError) std::fprintf(stderr, "%s\n", d.str().c_str());
   if (!settings && verb->judges_configuration)
     ctl::fail(ctl::kExitFailed, "not reloaded: the server would refuse this file too; the configuration in force stays");
+  context.diagnostics = std::move(diags);
+  if (!settings && verb->reports_configuration) return verb->run(context);
   if (!settings) return ctl::kExitUsage;
   context.settings = std::move(*settings);
+  context.settings_loaded = true;
   return verb->run(context);
 }

@@ -22,6 +22,8 @@ enum Exit : int {
 struct Context {
   std::string config_file;
   config::Settings settings;
+  bool settings_loaded = false;                  // false: the file has errors (only check runs)
+  std::vector<config::Diagnostic> diagnostics;   // what loading the file said
   bool json = false;               // -j: JSON on standard output instead of aligned columns
   std::vector<std::string> args;   // after the verb's own words
 };
@@ -40,5 +42,10 @@ int status(Context& context);    // show.cc
 int show_c2s(Context& context);
 int kick(Context& context);      // steer.cc
 int reload(Context& context);
+int show_s2s(Context& context);   // s2s.cc
+int close_s2s(Context& context);
+
+// `xmppctl -R dns-check`: check dns's lookup child (dns_child.cc); its exit code.
+int dns_check_child();
 
 }  // namespace xmppd::ctl

@@ -213,7 +213,7 @@ class DaneTest(FederationTest):
         self.delivered(alice, bob, domain, "by DANE-EE")
         a.wait_log(rf"s2s outbound {A} -> {domain} via {PEER} port 5269: DANE-EE matched "
                    rf"\(DANE-EE\(3\) SPKI\(1\) SHA2-256\(1\) at depth 0 of _5269\._tcp\.xmpp\.{domain}\)")
-        a.wait_log(rf"s2s outbound {A} -> {domain} via .*certificate trusted, valid for the domain, DANE-EE matched"
+        a.wait_log(rf"s2s outbound {A} -> {domain} via .*certificate is trusted \(DANE-EE matched.*\), DANE-EE matched"
                    rf"\): authenticated by SASL EXTERNAL")
 
     def test_dane_ta_authenticates_a_certificate_of_an_untrusted_ca(self):
@@ -243,7 +243,7 @@ class DaneTest(FederationTest):
         self.delivered(alice, bob, domain, "by PKIX")
         a.wait_log(rf"s2s outbound {A} -> {domain} via {PEER} port 5269: no DANE \(unsigned\) for "
                    rf"_5269\._tcp\.xmpp\.{UNSIGNED}")
-        a.wait_log(rf"s2s outbound {A} -> {domain} via .*certificate trusted, valid for the domain, no DANE "
+        a.wait_log(rf"s2s outbound {A} -> {domain} via .*certificate is trusted \(.*\), no DANE "
                    rf"\(unsigned\)\): authenticated by SASL EXTERNAL")
 
     def test_unsigned_tlsa_does_not_make_a_self_signed_certificate_acceptable(self):
@@ -303,7 +303,8 @@ class DaneTest(FederationTest):
         self.assertIn(b"<stream:features", peer.external())
         b.wait_log(rf"s2s inbound {domain} -> {B} from .*: DANE-EE matched \(DANE-EE\(3\) SPKI\(1\) SHA2-256\(1\) "
                    rf"at depth 0 of _5269\._tcp\.xmpp\.{domain}\)")
-        b.wait_log(rf"s2s inbound {domain} -> {B} from .*self-signed.*, DANE-EE matched\): authenticated by SASL "
+        b.wait_log(rf"s2s inbound {domain} -> {B} from .*certificate is trusted by DANE \(DANE-EE matched; "
+                   rf"without it: the certificate is self-signed\)\): authenticated by SASL "
                    rf"EXTERNAL")
         # Dialback on another stream rests on the same verdict (XEP-0344), looked up again.
         peer = self.inbound_peer(domain, self.self_signed)

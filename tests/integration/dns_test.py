@@ -81,6 +81,27 @@ class Dns(DnsServer):
         self.assertEqual(self.resolve("aaaa", "xmpp.example.test"), ("ok", ["::2"]))
         self.assertEqual(self.resolve("a", "alias.example.test"), ("ok", ["127.0.0.2"]))
 
+    def test_forwarders_replace_resolv_conf(self):
+        """xmppd.conf(5): dns_forwarders are asked instead of the servers of dns_resolvconf. A
+        resolv.conf naming a server that answers otherwise must never decide an answer (with
+        both asked, each lookup went to either: eight fresh resolvers all missing it would be
+        chance of 1 in 256)."""
+        other = "127.0.0.98"
+        liar = subprocess.Popen(["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
+                                 f"--listen-address={other}", "--bind-interfaces", "--local=/test/",
+                                 "--host-record=xmpp.example.test,127.0.0.9"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(liar.wait)
+        self.addCleanup(liar.terminate)
+        resolv = os.path.join(self.workdir, "resolv.conf")
+        with open(resolv, "w") as f:
+            f.write(f"nameserver {other}\n")
+        time.sleep(0.5)
+        for _ in range(8):
+            r = subprocess.run([RESOLVE, "--resolvconf", resolv, SERVER, "test", "a", "xmpp.example.test"],
+                               capture_output=True, text=True, timeout=20)
+            self.assertEqual(r.stdout.split("\n")[:2], ["ok", "127.0.0.2"], r.stderr)
+
     def test_unknown_name(self):
         status, records = self.resolve("srv", "_xmpp-server._tcp.nowhere.test")
         self.assertEqual((status, records), ("no-records", []))

@@ -94,7 +94,8 @@ class Jabberd2Interop(FederationTest):
         self.exchange(alice, bob)
         self.presence_both_ways(alice, bob)
         a.wait_log(rf"s2s outbound {A} -> {B} via .*authenticated by dialback")
-        a.wait_log(rf"s2s inbound {B} -> {A} from .*certificate untrusted issuer.*authenticated by dialback")
+        a.wait_log(rf"s2s inbound {B} -> {A} from .*is issued by a CA that is not trusted here"
+                   r".*authenticated by dialback")
 
     def test_certificate_backed_dialback_under_secure_auth(self):
         a, jabberd2, alice, bob = self.pair("s2s_secure_auth = true\n", ca_file=self.ca_file)
@@ -102,7 +103,7 @@ class Jabberd2Interop(FederationTest):
         a.wait_log(rf"s2s inbound {B} -> {A} from .*authenticated by dialback with a trusted certificate "
                    r"\(XEP-0344\)")
         # Our side: jabberd2's server certificate is checked on our stream, we prove a.test by dialback.
-        a.wait_log(rf"s2s outbound {A} -> {B} via .*certificate trusted, valid for the domain\): authenticated by "
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*certificate is trusted \(.*\)\): authenticated by "
                    r"dialback")
 
     def test_self_signed_certificate_refused_under_secure_auth(self):
