@@ -214,7 +214,9 @@ class AuthHelper final : public runtime::ChildRole {
     auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
     std::vector<std::string> names;
     std::string error;
-    if (query.question_case() != ipc::AdminQuery::kUsers || !store_->usernames(query.users().host(), names, error)) {
+    // One more than a list holds: the pages then say the list was cut.
+    if (query.question_case() != ipc::AdminQuery::kUsers ||
+        !store_->usernames(query.users().host(), runtime::kAdminMaxEntries + 1, names, error)) {
       ipc::ChildToParent answer;
       answer.mutable_admin_answer()->set_id(query.id());
       answer.mutable_admin_answer()->mutable_done()->set_error(error.empty() ? "not a question for the auth helper"
@@ -224,6 +226,7 @@ class AuthHelper final : public runtime::ChildRole {
     }
     runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_users(); }, send);
     for (std::string& name : names) {
+      if (!pages.room()) break;
       const std::size_t bytes = name.size();
       pages.page().mutable_users()->add_usernames(std::move(name));
       pages.added(bytes);

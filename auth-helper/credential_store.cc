@@ -258,16 +258,18 @@ bool CredentialStore::remove(std::string_view host, std::string_view username, s
   return true;
 }
 
-bool CredentialStore::usernames(std::string_view host, std::vector<std::string>& out, std::string& error) {
+bool CredentialStore::usernames(std::string_view host, std::size_t limit, std::vector<std::string>& out,
+                                std::string& error) {
   sqlite3_stmt* statement = usernames_.get();
   const sqlite::Use use(statement);
   if (!bind_text(statement, 1, host)) {
     error = describe_error();
     return false;
   }
-  int rc;
-  while ((rc = sqlite3_step(statement)) == SQLITE_ROW) out.push_back(sqlite::column_text(statement, 0));
-  if (rc == SQLITE_DONE) return true;
+  int rc = SQLITE_DONE;
+  while (out.size() < limit && (rc = sqlite3_step(statement)) == SQLITE_ROW)
+    out.push_back(sqlite::column_text(statement, 0));
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
   error = describe_error();
   return false;
 }

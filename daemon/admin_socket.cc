@@ -17,24 +17,10 @@ namespace {
 constexpr ipc::Limits kRequestLimits{16 << 10, 0};
 constexpr ipc::Limits kAnswerLimits{AdminSocket::kMaxAnswerRecord, 0};
 
-// As the log names a request: "xmppctl: adding account alice@b.test".
-const char* account_verb(ipc::AccountRequest::Operation operation) {
-  switch (operation) {
-    case ipc::AccountRequest::OPERATION_ADD:
-      return "adding account";
-    case ipc::AccountRequest::OPERATION_PASSWD:
-      return "changing the password of";
-    case ipc::AccountRequest::OPERATION_DELETE:
-      return "deleting account";
-    default:
-      return "unknown operation on account";
-  }
-}
-
 }  // namespace
 
-AdminSocket::AdminSocket(struct event_base* base, Forward forward, Ask ask, Gone gone)
-    : base_(base), forward_(std::move(forward)), ask_(std::move(ask)), gone_notice_(std::move(gone)) {
+AdminSocket::AdminSocket(struct event_base* base, Ask ask, Gone gone)
+    : base_(base), ask_(std::move(ask)), gone_notice_(std::move(gone)) {
   reap_.reset(event_new(base_, -1, 0, on_reap, this));
 }
 
@@ -84,50 +70,31 @@ void AdminSocket::accept_one() {
     return;
   }
   auto client = std::make_unique<Client>(base_, std::move(fd), kRequestLimits, kAnswerLimits, "xmppctl");
-  Client* raw = client.get();
   const ClientId id = next_client_++;
-  client->on(ipc::AdminRequest::kAccount, 0, [this, raw, id](const ipc::AdminRequest& m, auto&) {
-    ipc::AccountRequest request = m.account();
-    request.set_id(next_id_++);
-    log::notice("xmppctl: %s %s@%s", account_verb(request.operation()), request.username().c_str(),
-                request.host().c_str());
-    if (!forward_(request)) {
-      ipc::AdminResponse busy;
-      busy.mutable_account()->set_error("the auth helper is not running; try again");
-      raw->send(busy);
-      return;
-    }
-    waiting_[request.id()] = id;
-  });
-  for (auto kind : {ipc::AdminRequest::kStatus, ipc::AdminRequest::kShowC2S, ipc::AdminRequest::kShowS2S,
-                    ipc::AdminRequest::kCloseS2S, ipc::AdminRequest::kKick, ipc::AdminRequest::kReload,
-                    ipc::AdminRequest::kUsers})
+  for (auto kind : {ipc::AdminRequest::kAccount, ipc::AdminRequest::kStatus, ipc::AdminRequest::kShowC2S,
+                    ipc::AdminRequest::kShowS2S, ipc::AdminRequest::kCloseS2S, ipc::AdminRequest::kKick,
+                    ipc::AdminRequest::kReload, ipc::AdminRequest::kUsers})
     client->on(kind, 0, [this, id](const ipc::AdminRequest& m, auto&) { ask_(id, m); });
   client->start([this, id](ipc::CloseReason reason, std::string_view detail) {
     if (reason == ipc::CloseReason::kViolation)
       log::warning("control socket: %.*s", static_cast<int>(detail.size()), detail.data());
-    for (auto it = waiting_.begin(); it != waiting_.end();) it = it->second == id ? waiting_.erase(it) : ++it;
-    gone_notice_(id);
-    // Destroyed from the loop: this runs inside the channel's own callback.
-    gone_.push_back(id);
-    event_active(reap_.get(), 0, 0);
+    close(id);
   });
   clients_[id] = std::move(client);
-}
-
-void AdminSocket::answer(const ipc::AccountResult& result) {
-  auto it = waiting_.find(result.id());
-  if (it == waiting_.end()) return;  // xmppctl went away meanwhile
-  ipc::AdminResponse response;
-  *response.mutable_account() = result;
-  respond(it->second, response);
-  waiting_.erase(it);
 }
 
 bool AdminSocket::respond(ClientId client, const ipc::AdminResponse& response) {
   auto it = clients_.find(client);
   if (it == clients_.end() || std::find(gone_.begin(), gone_.end(), client) != gone_.end()) return false;
   return it->second->send(response);
+}
+
+void AdminSocket::close(ClientId client) {
+  if (clients_.count(client) == 0 || std::find(gone_.begin(), gone_.end(), client) != gone_.end()) return;
+  gone_notice_(client);
+  // Destroyed from the loop: this may run inside the channel's own callback.
+  gone_.push_back(client);
+  event_active(reap_.get(), 0, 0);
 }
 
 }  // namespace xmppd::parent

@@ -1,7 +1,7 @@
 // DATA_PATH/control.sock: where xmppctl asks the running server (admin.proto). Only the
 // user xmppd runs as (root in production) may connect: the socket is 0600 and the peer's
-// uid is checked. Account requests go to the auth helper and its answer goes back; every
-// other request goes to the parent (Ask), which answers it itself or through a child.
+// uid is checked. Every request goes to the parent (Ask), which answers it itself or through
+// a child (daemon/admin_queries.h tracks those questions).
 #pragma once
 
 #include <event2/event.h>
@@ -21,9 +21,7 @@ namespace xmppd::parent {
 class AdminSocket {
  public:
   using ClientId = std::uint64_t;
-  // Forwards a request to the auth helper; false if it is not running.
-  using Forward = std::function<bool(const ipc::AccountRequest&)>;
-  // Any other request of a client; answered with respond(), at once or later.
+  // A request of a client; answered with respond(), at once or later.
   using Ask = std::function<void(ClientId client, const ipc::AdminRequest& request)>;
   // The client closed its connection: its open questions need no answer.
   using Gone = std::function<void(ClientId client)>;
@@ -32,12 +30,13 @@ class AdminSocket {
   // bytes of envelope.
   static constexpr std::size_t kMaxAnswerRecord = (64 << 10) + 1024;
 
-  AdminSocket(struct event_base* base, Forward forward, Ask ask, Gone gone);
+  AdminSocket(struct event_base* base, Ask ask, Gone gone);
   ~AdminSocket();
   bool listen(const std::string& path, std::string& error);
-  void answer(const ipc::AccountResult& result);
   // False if the client is gone or the record cannot be sent.
   bool respond(ClientId client, const ipc::AdminResponse& response);
+  // Ends a client's connection (an answer that could not be sent): xmppctl sees it at once.
+  void close(ClientId client);
 
  private:
   using Client = ipc::TypedChannel<ipc::AdminRequest>;
@@ -46,16 +45,13 @@ class AdminSocket {
   void accept_one();
 
   struct event_base* base_;
-  Forward forward_;
   Ask ask_;
   Gone gone_notice_;
   std::string path_;
   UniqueFd listener_;
   ipc::EventPtr accept_event_;
-  std::uint64_t next_id_ = 1;
   ClientId next_client_ = 1;
   std::map<ClientId, std::unique_ptr<Client>> clients_;
-  std::map<std::uint64_t, ClientId> waiting_;  // account request id → who asked
   std::vector<ClientId> gone_;
   ipc::EventPtr reap_;
 };

@@ -92,14 +92,17 @@ ipc::DnsOptions dns_options(const config::DnsSettings& dns) {
   return options;
 }
 
-// "the router", as xmppctl's messages name a child.
-std::string child_title(ipc::Role role) {
-  switch (role) {
-    case ipc::ROLE_ROUTER: return "the router";
-    case ipc::ROLE_S2S: return "the s2s worker";
-    case ipc::ROLE_TLS: return "the tls helper";
-    case ipc::ROLE_AUTH: return "the auth helper";
-    default: return "a child";
+// As the log names a request: "xmppctl: adding account alice@b.test".
+const char* account_verb(ipc::AccountRequest::Operation operation) {
+  switch (operation) {
+    case ipc::AccountRequest::OPERATION_ADD:
+      return "adding account";
+    case ipc::AccountRequest::OPERATION_PASSWD:
+      return "changing the password of";
+    case ipc::AccountRequest::OPERATION_DELETE:
+      return "deleting account";
+    default:
+      return "unknown operation on account";
   }
 }
 
@@ -324,13 +327,14 @@ void Parent::start_tls_helper(ChildProcess& tls) {
   send_credentials(tls, credentials);
 }
 
-void Parent::reconfigure_tls_helper(ChildProcess& tls) {
+std::vector<std::string> Parent::reconfigure_tls_helper(ChildProcess& tls) {
   OpenCredentials credentials = open_credentials(settings_);
   ipc::ParentToChild message;
   *message.mutable_configure() = configure_for(ipc::ROLE_TLS);
   *message.mutable_configure()->mutable_tls() = credentials.settings;
   tls.send(message);
   send_credentials(tls, credentials);
+  return credentials.errors;
 }
 
 void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credentials) {
@@ -344,11 +348,21 @@ void Parent::send_credentials(ChildProcess& tls, const OpenCredentials& credenti
   }
   ipc::ParentToChild load;
   load.mutable_load_credentials()->set_generation(generation_);
-  tls.send(load);
+  if (tls.send(load)) credentials_asked_ = generation_;
 }
 
 void Parent::account_result(const ipc::AccountResult& result) {
-  if (admin_) admin_->answer(result);
+  ChildProcess& auth = child(ipc::ROLE_AUTH);
+  AdminQueries::Refusal refusal;
+  std::optional<AdminQueries::Delivery> delivery = admin_queries_.check_account(auth.role(), result, refusal);
+  if (!delivery && refusal.violation) return broke_protocol(auth, refusal.why);
+  if (!delivery) {
+    late_answer(auth, refusal.why);  // the account was changed all the same: on to the router
+  } else if (delivery->client != AdminQueries::kNobody && admin_) {
+    ipc::AdminResponse response;
+    *response.mutable_account() = result;
+    if (!admin_->respond(delivery->client, response)) undeliverable(delivery->client);
+  }
   auto it = deletions_.find(result.id());
   if (it == deletions_.end()) return;
   ipc::UserRemoved removed = std::move(it->second);
@@ -371,6 +385,14 @@ void Parent::account_result(const ipc::AccountResult& result) {
 }
 
 void Parent::credentials_loaded(const ipc::CredentialsLoaded& result) {
+  for (auto& [client, reload] : admin_queries_.credentials_loaded(result.generation())) {
+    for (const auto& w : result.warnings()) reload.add_warnings(w);
+    for (const auto& e : result.errors()) reload.add_certificate_errors(e);
+    reload.set_certificates_loaded(reload.certificate_errors().empty());
+    ipc::AdminResponse response;
+    *response.mutable_reload() = std::move(reload);
+    if (client != AdminQueries::kNobody && admin_ && !admin_->respond(client, response)) undeliverable(client);
+  }
   for (const auto& w : result.warnings()) log::warning("tls: %s", w.c_str());
   if (result.errors().empty()) {
     credentials_accepted_ = true;
@@ -472,7 +494,7 @@ void Parent::reap() {
       if (c->pid() != pid) continue;
       auto delay = c->reaped(status, stopping_);
       questions_unanswered(admin_queries_.child_gone(c->role()),
-                           child_title(c->role()) + " stopped before it answered; try again");
+                           std::string(c->name()) + " stopped before it answered; try again");
       if (!stopping_) schedule_restart(c->role(), delay);
     }
   }
@@ -541,7 +563,7 @@ ipc::ReloadResult Parent::reload() {
   for (auto& c : children_) {
     if (!c->running()) continue;
     if (c->role() == ipc::ROLE_TLS) {
-      reconfigure_tls_helper(*c);
+      for (std::string& e : reconfigure_tls_helper(*c)) result.add_certificate_errors(std::move(e));
       continue;
     }
     ipc::ParentToChild message;
@@ -603,6 +625,23 @@ void Parent::admin_error(AdminSocket::ClientId client, const std::string& error)
   admin_->respond(client, response);
 }
 
+void Parent::undeliverable(AdminSocket::ClientId client) {
+  log::warning("xmppctl: an answer could not be passed on (too large, or the client stopped reading)");
+  admin_queries_.client_gone(client);  // the rest of a paged answer goes to nobody
+  ipc::AdminResponse response;
+  response.mutable_done()->set_error("the server could not pass its answer on; see its log");
+  if (!admin_->respond(client, response)) admin_->close(client);
+}
+
+void Parent::broke_protocol(ChildProcess& c, const std::string& why) {
+  log::error("%s (pid %d) sent %s; it broke the control protocol: killing it", c.name(), c.pid(), why.c_str());
+  c.signal(SIGKILL);  // reap() answers its open questions and restarts it
+}
+
+void Parent::late_answer(const ChildProcess& c, const std::string& why) {
+  if (auto line = late_answers_.refused(c.name(), why, RefusalLog::Clock::now())) log::warning("%s", line->c_str());
+}
+
 void Parent::questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error) {
   for (AdminSocket::ClientId client : clients) admin_error(client, error);
 }
@@ -611,6 +650,7 @@ void Parent::on_admin_sweep(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Parent*>(arg);
   self->questions_unanswered(self->admin_queries_.expired(std::chrono::steady_clock::now()),
                              "no answer in time; the server may be overloaded");
+  for (const std::string& line : self->late_answers_.flush(RefusalLog::Clock::now())) log::warning("%s", line.c_str());
 }
 
 void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest& request) {
@@ -622,13 +662,10 @@ void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest
       admin_->respond(client, response);
       return;
     }
-    case ipc::AdminRequest::kReload: {
-      log::notice("xmppctl: reload");
-      ipc::AdminResponse response;
-      *response.mutable_reload() = reload();
-      admin_->respond(client, response);
-      return;
-    }
+    case ipc::AdminRequest::kReload:
+      return admin_reload(client);
+    case ipc::AdminRequest::kAccount:
+      return ask_account(client, request.account());
     case ipc::AdminRequest::kShowC2S:
       *query.mutable_show_c2s() = request.show_c2s();
       return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
@@ -651,26 +688,61 @@ void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest
   }
 }
 
+// The answer waits for the tls helper's outcome for the new generation (credentials_loaded):
+// a configuration taken with certificates refused is not a reload that worked.
+void Parent::admin_reload(AdminSocket::ClientId client) {
+  log::notice("xmppctl: reload");
+  ipc::ReloadResult result = reload();
+  if (result.taken() && credentials_asked_ == result.generation()) {
+    if (admin_queries_.ask_reload(client, result, std::chrono::steady_clock::now())) return;
+    result.add_certificate_errors("too many questions are open; the tls helper's outcome is in the log");
+  } else if (result.taken()) {
+    result.add_certificate_errors("the tls helper is not running; it loads the certificates when it starts");
+  }
+  ipc::AdminResponse response;
+  *response.mutable_reload() = std::move(result);
+  if (!admin_->respond(client, response)) admin_->close(client);
+}
+
+void Parent::ask_account(AdminSocket::ClientId client, ipc::AccountRequest request) {
+  log::notice("xmppctl: %s %s@%s", account_verb(request.operation()), loggable(request.username()).c_str(),
+              loggable(request.host()).c_str());
+  ChildProcess& auth = child(ipc::ROLE_AUTH);
+  if (!auth.ready()) return admin_error(client, std::string(auth.name()) + " is not running; try again");
+  if (!admin_queries_.ask_account(client, request, std::chrono::steady_clock::now()))
+    return admin_error(client, "too many questions are open; try again");
+  ipc::ParentToChild message;
+  *message.mutable_account_request() = request;
+  if (!auth.send(message))
+    return questions_unanswered(admin_queries_.child_gone(auth.role()),
+                                std::string(auth.name()) + " is not running; try again");
+  if (request.operation() != ipc::AccountRequest::OPERATION_DELETE) return;
+  // An answer the helper never gives (it died meanwhile) leaves its entry: the oldest go.
+  if (deletions_.size() >= kMaxDeletions) deletions_.erase(deletions_.begin());
+  ipc::UserRemoved& removed = deletions_[request.id()];
+  removed.set_host(request.host());
+  removed.set_username(request.username());
+}
+
 void Parent::ask_child(AdminSocket::ClientId client, ipc::Role role, ipc::AdminQuery query) {
   ChildProcess& c = child(role);
-  if (!c.ready()) return admin_error(client, child_title(role) + " is not running; try again");
+  if (!c.ready()) return admin_error(client, std::string(c.name()) + " is not running; try again");
   if (!admin_queries_.ask(client, role, query, std::chrono::steady_clock::now()))
     return admin_error(client, "too many questions are open; try again");
   ipc::ParentToChild message;
   *message.mutable_admin_query() = query;
   if (c.send(message)) return;
-  questions_unanswered(admin_queries_.child_gone(role), child_title(role) + " is not running; try again");
+  questions_unanswered(admin_queries_.child_gone(role), std::string(c.name()) + " is not running; try again");
 }
 
 // What a child answers is passed on only as the question allows (AdminQueries::check);
-// anything else is the child's fault and is dropped, never the parent's reason to stop.
+// anything else breaks the protocol and the child is restarted, as for any other control
+// record it may not send; an answer that comes too late is only counted in the log.
 void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
-  std::string why;
-  std::optional<AdminQueries::Delivery> delivery = admin_queries_.check(c.role(), answer, why);
-  if (!delivery) {
-    log::warning("%s (pid %d) sent %s; dropped", c.name(), c.pid(), why.c_str());
-    return;
-  }
+  AdminQueries::Refusal refusal;
+  std::optional<AdminQueries::Delivery> delivery = admin_queries_.check(c.role(), answer, refusal);
+  if (!delivery && refusal.violation) return broke_protocol(c, refusal.why);
+  if (!delivery) return late_answer(c, refusal.why);
   if (delivery->client == AdminQueries::kNobody || !admin_) return;  // xmppctl went away
   ipc::AdminResponse response;
   switch (answer.answer_case()) {
@@ -680,7 +752,8 @@ void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
     default: *response.mutable_done() = answer.done(); break;
   }
   response.set_more(!delivery->last);
-  if (!admin_->respond(delivery->client, response) && !delivery->last) admin_queries_.client_gone(delivery->client);
+  response.set_truncated(delivery->last && answer.truncated());
+  if (!admin_->respond(delivery->client, response)) undeliverable(delivery->client);
 }
 
 ipc::ServerStatus Parent::status() const {
@@ -718,22 +791,9 @@ int Parent::run() {
     signal_events_.emplace_back(evsignal_new(base_, sig, on_signal, this));
     event_add(signal_events_.back().get(), nullptr);
   }
-  admin_ = std::make_unique<AdminSocket>(base_, [this](const ipc::AccountRequest& request) {
-    ChildProcess& auth = child(ipc::ROLE_AUTH);
-    if (!auth.ready()) return false;
-    ipc::ParentToChild message;
-    *message.mutable_account_request() = request;
-    if (!auth.send(message)) return false;
-    if (request.operation() == ipc::AccountRequest::OPERATION_DELETE) {
-      // An answer the helper never gives (it died meanwhile) leaves its entry: the oldest go.
-      if (deletions_.size() >= kMaxDeletions) deletions_.erase(deletions_.begin());
-      ipc::UserRemoved& removed = deletions_[request.id()];
-      removed.set_host(request.host());
-      removed.set_username(request.username());
-    }
-    return true;
-  }, [this](AdminSocket::ClientId client, const ipc::AdminRequest& request) { admin_request(client, request); },
-  [this](AdminSocket::ClientId client) { admin_queries_.client_gone(client); });
+  admin_ = std::make_unique<AdminSocket>(
+      base_, [this](AdminSocket::ClientId client, const ipc::AdminRequest& request) { admin_request(client, request); },
+      [this](AdminSocket::ClientId client) { admin_queries_.client_gone(client); });
   admin_sweep_.reset(event_new(base_, -1, EV_PERSIST, on_admin_sweep, this));
   const timeval second = {1, 0};
   event_add(admin_sweep_.get(), &second);

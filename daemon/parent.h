@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/refusal_log.h"
 #include "config/settings.h"
 #include "daemon/admin_queries.h"
 #include "daemon/admin_socket.h"
@@ -44,7 +45,7 @@ class Parent final : public ChildEvents {
   void account_result(const ipc::AccountResult& result) override;
   void admin_answer(ChildProcess& child, const ipc::AdminAnswer& answer) override;
   void start_tls_helper(ChildProcess& tls);
-  void reconfigure_tls_helper(ChildProcess& tls);
+  std::vector<std::string> reconfigure_tls_helper(ChildProcess& tls);  // the files it could not open
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
 
   ChildProcess& child(ipc::Role role);
@@ -60,6 +61,13 @@ class Parent final : public ChildEvents {
   // Passes `query` to `role` with a fresh id, remembering who asked; a child that is not
   // running or has too many questions open gets the client an AdminDone error at once.
   void ask_child(AdminSocket::ClientId client, ipc::Role role, ipc::AdminQuery query);
+  void ask_account(AdminSocket::ClientId client, ipc::AccountRequest request);
+  void admin_reload(AdminSocket::ClientId client);
+  // An answer that could not be sent to its client: it is told, or its connection closed.
+  void undeliverable(AdminSocket::ClientId client);
+  // A child's answer that breaks the control protocol: the child is restarted.
+  void broke_protocol(ChildProcess& c, const std::string& why);
+  void late_answer(const ChildProcess& c, const std::string& why);
   void admin_error(AdminSocket::ClientId client, const std::string& error);
   void questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error);
   ipc::ServerStatus status() const;
@@ -97,7 +105,9 @@ class Parent final : public ChildEvents {
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
   AdminQueries admin_queries_;
-  ipc::EventPtr admin_sweep_;  // every second: questions past their deadline
+  RefusalLog late_answers_{"dropped a late answer from"};
+  std::uint64_t credentials_asked_ = 0;  // the generation of the last LoadCredentials sent
+  ipc::EventPtr admin_sweep_;            // every second: questions past their deadline
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   // xmppctl deluser requests at the auth helper, by id: once it confirms one, the router is
   // told to end the account's sessions.

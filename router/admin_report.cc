@@ -49,6 +49,7 @@ void show_c2s(const ipc::AdminQuery& query, const LocalSessions& sessions, time_
   const std::string& host = query.show_c2s().host();
   for (const ClientStream* stream : sessions.all()) {
     if (!host.empty() && stream->domain() != host) continue;
+    if (!pages.room()) break;
     ipc::C2sSession& entry = *pages.page().mutable_c2s()->add_sessions();
     describe(*stream, now, entry);
     pages.added(entry.ByteSizeLong());
@@ -61,6 +62,11 @@ ipc::AdminDone kick(const ipc::Kick& kick, const LocalSessions& sessions) {
   std::optional<xmpp::Jid> jid = xmpp::Jid::parse(kick.jid());
   if (!jid || !jid->has_local()) {
     done.set_error(kick.jid() + ": not a user's JID");
+    return done;
+  }
+  // xml::escape keeps control characters and bad UTF-8: the client would get malformed XML.
+  if (!xmpp::valid_text(kick.reason())) {
+    done.set_error("the reason is not UTF-8 text without control characters");
     return done;
   }
   std::vector<ClientStream*> targets;

@@ -8,7 +8,40 @@ AdminPages::AdminPages(std::uint64_t id, std::function<void(ipc::AdminAnswer&)> 
   start_page_(answer_);
 }
 
+namespace {
+
+// The entry just added to whichever list the page holds.
+void drop_last(ipc::AdminAnswer& answer) {
+  switch (answer.answer_case()) {
+    case ipc::AdminAnswer::kC2S:
+      answer.mutable_c2s()->mutable_sessions()->RemoveLast();
+      break;
+    case ipc::AdminAnswer::kS2S:
+      answer.mutable_s2s()->mutable_streams()->RemoveLast();
+      break;
+    case ipc::AdminAnswer::kUsers:
+      answer.mutable_users()->mutable_usernames()->RemoveLast();
+      break;
+    default:
+      break;
+  }
+}
+
+}  // namespace
+
+bool AdminPages::room() {
+  if (entries_ < kAdminMaxEntries) return true;
+  truncated_ = true;
+  return false;
+}
+
 void AdminPages::added(std::size_t bytes) {
+  if (bytes > kAdminEntryBytes) {
+    drop_last(answer_);  // it could push the page past one record
+    truncated_ = true;
+    return;
+  }
+  ++entries_;
   bytes_ += bytes + 8;  // the entry's tag and length
   if (bytes_ >= kAdminPageBytes) send(true);
 }
@@ -18,6 +51,7 @@ void AdminPages::finish() { send(false); }
 void AdminPages::send(bool more) {
   ipc::ChildToParent message;
   answer_.set_more(more);
+  answer_.set_truncated(!more && truncated_);
   *message.mutable_admin_answer() = std::move(answer_);
   send_(message);
   ++pages_;

@@ -53,5 +53,59 @@ TEST(AdminPages, AnEmptyListIsOnePageOfItsKind) {
   EXPECT_FALSE(sent[0].admin_answer().more());
 }
 
+// A list past kAdminMaxEntries stops there, and its last page says it was cut.
+TEST(AdminPages, AListStopsAtItsLimitAndSaysSo) {
+  std::vector<ipc::ChildToParent> sent;
+  AdminPages pages(
+      9, [](ipc::AdminAnswer& a) { a.mutable_users(); }, [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
+  std::size_t added = 0;
+  for (std::size_t i = 0; i < kAdminMaxEntries + 10; ++i) {
+    if (!pages.room()) break;
+    pages.page().mutable_users()->add_usernames("u" + std::to_string(i));
+    pages.added(8);
+    ++added;
+  }
+  pages.finish();
+  EXPECT_EQ(added, kAdminMaxEntries);
+  std::size_t total = 0;
+  for (const auto& m : sent) total += static_cast<std::size_t>(m.admin_answer().users().usernames_size());
+  EXPECT_EQ(total, kAdminMaxEntries);
+  EXPECT_TRUE(sent.back().admin_answer().truncated());
+  EXPECT_FALSE(sent.front().admin_answer().truncated());
+}
+
+// Exactly as many as the limit: nothing was left out, so nothing is said.
+TEST(AdminPages, AListOfExactlyTheLimitIsWhole) {
+  std::vector<ipc::ChildToParent> sent;
+  AdminPages pages(
+      9, [](ipc::AdminAnswer& a) { a.mutable_users(); }, [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
+  for (std::size_t i = 0; i < kAdminMaxEntries; ++i) {
+    ASSERT_TRUE(pages.room());
+    pages.page().mutable_users()->add_usernames("u");
+    pages.added(3);
+  }
+  pages.finish();
+  EXPECT_FALSE(sent.back().admin_answer().truncated());
+}
+
+// An entry over kAdminEntryBytes could push its page past one record: left out, list cut.
+TEST(AdminPages, AnOversizedEntryIsLeftOut) {
+  std::vector<ipc::ChildToParent> sent;
+  AdminPages pages(
+      5, [](ipc::AdminAnswer& a) { a.mutable_c2s(); }, [&sent](const ipc::ChildToParent& m) { sent.push_back(m); });
+  for (std::size_t size : {std::size_t{30}, kAdminEntryBytes + 1, std::size_t{40}}) {
+    ipc::C2sSession& s = *pages.page().mutable_c2s()->add_sessions();
+    s.set_jid(std::string(size, 'j'));
+    pages.added(s.ByteSizeLong());
+  }
+  pages.finish();
+  ASSERT_EQ(sent.size(), 1u);
+  const ipc::AdminAnswer& a = sent[0].admin_answer();
+  ASSERT_EQ(a.c2s().sessions_size(), 2);
+  EXPECT_EQ(a.c2s().sessions(1).jid().size(), 40u);
+  EXPECT_TRUE(a.truncated());
+  EXPECT_LE(sent[0].ByteSizeLong(), kChildToParent.max_record);
+}
+
 }  // namespace
 }  // namespace xmppd::runtime

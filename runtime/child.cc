@@ -120,7 +120,23 @@ void ChildRuntime::report_peer_violation(ipc::Role peer, std::string_view reason
   control_->send(message);
 }
 
-void ChildRuntime::send_to_parent(const ipc::ChildToParent& message) { control_->send(message); }
+void ChildRuntime::send_to_parent(const ipc::ChildToParent& message) {
+  if (!message.has_admin_answer()) {
+    control_->send(message);
+    return;
+  }
+  admin_answers_.push_back(message);
+  send_admin_answers();
+}
+
+// Pages go while nothing waits in the channel's queue: into the socket, not into our memory
+// twice; once one has to wait, the rest follow when the queue has drained.
+void ChildRuntime::send_admin_answers() {
+  while (!admin_answers_.empty() && control_->raw().queued() == 0) {
+    control_->send(admin_answers_.front());
+    admin_answers_.pop_front();
+  }
+}
 
 void ChildRuntime::serve(const ipc::Configure& configure) {
   using Envelope = ipc::ParentToChild;
@@ -155,8 +171,9 @@ void ChildRuntime::serve(const ipc::Configure& configure) {
     answer.mutable_admin_answer()->set_id(e.admin_query().id());
     answer.mutable_admin_answer()->mutable_done()->set_error(std::string("not a question for the ") +
                                                              wire_role_name(role_.wire_role()) + " process");
-    control_->send(answer);
+    send_to_parent(answer);
   });
+  control_->raw().set_on_drained([this] { send_admin_answers(); });
   role_.add_control_handlers(*control_);
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     // Without the parent there is nobody to restart us or to route to: end cleanly.

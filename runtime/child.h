@@ -9,6 +9,7 @@
 
 #include <event2/event.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -77,17 +78,21 @@ class ChildRuntime {
   struct event_base* base() const { return base_; }
   // A peer broke the protocol on its link: tell the parent, which restarts it.
   void report_peer_violation(ipc::Role peer, std::string_view reason);
+  // An AdminAnswer waits its turn (runtime/admin_pages.h): one page at a time goes once the
+  // channel has drained. Anything else goes at once.
   void send_to_parent(const ipc::ChildToParent& message);
 
  private:
   bool read_first_configure(ipc::Configure& configure);
   bool start_sandboxed(const ipc::Configure& configure);
   void serve(const ipc::Configure& configure);
+  void send_admin_answers();
 
   ChildRole& role_;
   struct event_base* base_ = nullptr;
   std::unique_ptr<ipc::TypedChannel<ipc::ParentToChild>> control_;
   std::uint64_t generation_ = 0;
+  std::deque<ipc::ChildToParent> admin_answers_;  // not sent yet, oldest first
 };
 
 const char* wire_role_name(ipc::Role role);

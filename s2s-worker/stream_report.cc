@@ -131,6 +131,7 @@ void Federation::report(const ipc::S2sQuery& query, runtime::AdminPages& pages) 
   time_t now = loop_now(base_);
   const std::string& remote = query.remote();
   auto add = [&](auto& stream) {
+    if (!pages.room()) return;  // kAdminMaxEntries: the last page says the list was cut
     ipc::S2sStream& entry = *pages.page().mutable_s2s()->add_streams();
     stream.report(entry, now);
     pages.added(entry.ByteSizeLong());

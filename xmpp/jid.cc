@@ -32,6 +32,8 @@ std::string fold_ascii(std::string_view s) {
 
 }  // namespace
 
+bool valid_text(std::string_view text) { return text.size() <= kMaxPart && valid_utf8(text) && !has_control(text); }
+
 std::optional<std::string> prepare_localpart(std::string_view local) {
   if (local.empty() || local.size() > kMaxPart || !valid_utf8(local) || has_control(local)) return std::nullopt;
   for (char c : local)

@@ -34,4 +34,9 @@ std::optional<std::string> prepare_localpart(std::string_view local);
 std::optional<std::string> prepare_domainpart(std::string_view domain);
 std::optional<std::string> prepare_resourcepart(std::string_view resource);
 
+// Text a person reads that goes into a stanza or the log (a kick's reason): at most
+// kMaxPart bytes of UTF-8 without control characters, as a resourcepart must be; anything
+// else would be malformed XML or raw bytes in the log.
+bool valid_text(std::string_view text);
+
 }  // namespace xmppd::xmpp

@@ -65,6 +65,7 @@ int run(Context& context, ipc::AccountRequest::Operation operation, const char* 
     account.set_password(password);
   }
   ipc::AdminResponse response = ask(context, request);
+  expect_no_error(response);  // the auth helper is not running, or stopped before it answered
   if (!response.has_account()) fail(kExitFailed, "the server's answer is not understood");
   if (!response.account().ok()) fail(kExitFailed, jid.bare() + ": " + response.account().error());
   std::printf("%s %s\n", jid.bare().c_str(), done);
@@ -76,14 +77,16 @@ int run(Context& context, ipc::AccountRequest::Operation operation, const char* 
 // The usernames of one VirtualHost, sorted by the auth helper; in pages for a large host.
 int users(Context& context) {
   if (context.args.size() != 1) fail(kExitUsage, "users needs one host");
-  const std::string& name = context.args[0];
-  const config::HostSettings* host = context.settings.find_host(name);
-  if (host == nullptr || !host->enabled) fail(kExitUsage, name + " is not a VirtualHost of " + context.config_file);
+  const config::HostSettings* host = context.settings.find_host(context.args[0]);
+  if (host == nullptr || !host->enabled)
+    fail(kExitUsage, context.args[0] + " is not a VirtualHost of " + context.config_file);
+  const std::string& name = host->name;  // as the auth helper stores it: lowercase
   ipc::AdminRequest request;
   request.mutable_users()->set_host(name);
   Table table(std::vector<Table::Column>{{"jid", "JID"}});
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
     expect_no_error(page);
+    warn_if_cut(page);
     if (!page.has_users()) fail(kExitFailed, "the server's answer is not understood");
     for (const std::string& user : page.users().usernames()) table.add({user + "@" + name});
   });

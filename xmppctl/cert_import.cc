@@ -210,6 +210,11 @@ void reload(const Context& context, Findings& out) {
   } else if (!response.reload().taken()) {
     std::string why = response.reload().errors().empty() ? "" : ": " + response.reload().errors(0);
     out.push_back({Level::kError, "import", "reload", "xmppd did not take its configuration again" + why});
+  } else if (!response.reload().certificates_loaded()) {
+    // The tls helper refused the new files: the old certificate is still served.
+    const auto& errors = response.reload().certificate_errors();
+    std::string why = errors.empty() ? "" : ": " + errors[0];
+    out.push_back({Level::kError, "import", "reload", "xmppd did not load the certificates" + why});
   } else {
     out.push_back({Level::kOk, "import", "reload",
                    "xmppd reloaded (generation " + std::to_string(response.reload().generation()) + ")"});

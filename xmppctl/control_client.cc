@@ -5,6 +5,7 @@
 #include <sys/un.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -69,6 +70,11 @@ ipc::AdminResponse read_response(const UniqueFd& fd) {
 void expect_no_error(const ipc::AdminResponse& response) {
   if (response.has_done() && !response.done().ok())
     fail(kExitFailed, response.done().error().empty() ? "the server refused" : response.done().error());
+}
+
+void warn_if_cut(const ipc::AdminResponse& page) {
+  if (page.truncated())
+    std::fprintf(stderr, "xmppctl: the server cut the list at its limit of 50000 entries (see xmppctl(8))\n");
 }
 
 bool server_running(const Context& context) {

@@ -25,6 +25,8 @@ void ask_pages(const Context& context, const ipc::AdminRequest& request,
 // An AdminDone with an error (a child not running or refusing, no answer in time): printed,
 // and xmppctl exits with kExitFailed.
 void expect_no_error(const ipc::AdminResponse& response);
+// On a list's last page: says on stderr that the server cut the list (runtime::kAdminMaxEntries).
+void warn_if_cut(const ipc::AdminResponse& page);
 
 // True if a server answers at DATA_PATH/control.sock (for verbs that must run without one).
 bool server_running(const Context& context);

@@ -152,6 +152,7 @@ int show_s2s(Context& context) {
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
     expect_no_error(page);
     if (!page.has_s2s()) fail(kExitFailed, "the server's answer is not understood");
+    warn_if_cut(page);
     for (const ipc::S2sStream& s : page.s2s().streams()) *streams.add_streams() = s;
   });
   if (context.json)

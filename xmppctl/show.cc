@@ -70,7 +70,7 @@ int show_c2s(Context& context) {
     const config::HostSettings* host = context.settings.find_host(context.args[0]);
     if (host == nullptr || !host->enabled)
       fail(kExitUsage, context.args[0] + " is not a VirtualHost of " + context.config_file);
-    request.mutable_show_c2s()->set_host(context.args[0]);
+    request.mutable_show_c2s()->set_host(host->name);  // as the router knows it: lowercase
   } else {
     request.mutable_show_c2s();
   }
@@ -87,6 +87,7 @@ int show_c2s(Context& context) {
                {"age_seconds", "AGE", context.json}});
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
     expect_no_error(page);
+    warn_if_cut(page);
     if (!page.has_c2s()) fail(kExitFailed, "the server's answer is not understood");
     for (const ipc::C2sSession& s : page.c2s().sessions()) {
       const char* csi = context.json ? (s.inactive() ? "inactive" : "active") : (s.inactive() ? "inactive" : "-");

@@ -20,6 +20,9 @@ int kick(Context& context) {
     fail(kExitUsage, jid->domain() + " is not a VirtualHost of " + context.config_file);
   std::string reason;
   for (std::size_t i = 1; i < context.args.size(); ++i) reason += (i > 1 ? " " : "") + context.args[i];
+  // The client reads it in a stream error; the router refuses it as well.
+  if (!xmpp::valid_text(reason))
+    fail(kExitUsage, "the reason must be UTF-8 text without control characters, at most 1023 bytes");
   ipc::AdminRequest request;
   request.mutable_kick()->set_jid(jid->full());
   request.mutable_kick()->set_reason(reason);
@@ -45,14 +48,19 @@ int reload(Context& context) {
   // The server read the file xmppd was started with: its diagnostics name that file.
   for (const std::string& w : result.warnings()) std::fprintf(stderr, "%s\n", printable(w).c_str());
   for (const std::string& e : result.errors()) std::fprintf(stderr, "%s\n", printable(e).c_str());
+  for (const std::string& e : result.certificate_errors()) std::fprintf(stderr, "%s\n", printable(e).c_str());
   const auto generation = static_cast<unsigned long long>(result.generation());
   if (context.json) {
-    std::printf("{\"taken\": %s, \"generation\": %llu}\n", result.taken() ? "true" : "false", generation);
+    std::printf("{\"taken\": %s, \"generation\": %llu, \"certificates_loaded\": %s}\n",
+                result.taken() ? "true" : "false", generation, result.certificates_loaded() ? "true" : "false");
   } else if (result.taken()) {
     std::printf("configuration taken (generation %llu)\n", generation);
   }
   if (!result.taken())
     fail(kExitFailed, "the new configuration has errors; generation " + std::to_string(generation) + " stays in force");
+  // The tls helper refused the files (each error names one): it serves the ones it had.
+  if (!result.certificates_loaded())
+    fail(kExitFailed, "the certificates and keys were not loaded; the ones in force stay");
   return kExitOk;
 }
 

@@ -89,6 +89,7 @@ class Xmppctl(ClientTest):
         self.check_kick(phone, laptop)
         self.check_reload()
         self.check_router_stall_and_death()
+        self.check_auth_death()
 
     def check_status(self):
         r = self.xmppctl("-j", "status")
@@ -143,6 +144,9 @@ class Xmppctl(ClientTest):
         self.assertTrue(any(line[column:].startswith("PLAIN ") for line in lines[1:]), r.stdout)
         r = self.xmppctl("-j", "show", "c2s", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
+        # A host as typed in another case is the same host (the server compares lowercase).
+        r = self.xmppctl("-j", "show", "c2s", HOST.upper())
+        self.assertEqual((r.returncode, len(json.loads(r.stdout))), (0, 3), r.stderr)
         bob.send_presence(pshow="away")
         self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["presence"] == "away", "bob away")
         bob.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")  # XEP-0352
@@ -155,6 +159,8 @@ class Xmppctl(ClientTest):
         r = self.xmppctl("users", HOST)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"])
+        r = self.xmppctl("users", HOST.upper())
+        self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"], r.stderr)
         r = self.xmppctl("-j", "users", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
         # More than one record's worth (40 names of 1000 bytes; pages are 32 KiB): the auth
@@ -170,6 +176,12 @@ class Xmppctl(ClientTest):
         self.assertEqual(r.returncode, 2, r.stderr)
 
     def check_kick(self, phone, laptop):
+        # A reason that would be malformed XML in the stream error: refused, nobody kicked.
+        for bad in ("line\x01break", b"bad \xff utf-8"):
+            r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "kick", f"alice@{HOST}/phone", bad],
+                               capture_output=True, timeout=30)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(b"UTF-8 text without control characters", r.stderr)
         r = self.xmppctl("kick", f"alice@{HOST}/phone", "spamming", "the", "room")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("1 session ended", r.stdout)
@@ -197,7 +209,7 @@ class Xmppctl(ClientTest):
         r = self.xmppctl("-j", "reload")
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn("/nonexistent/ca.pem: no certificate could be read", r.stderr)
-        self.assertEqual(json.loads(r.stdout), {"taken": False, "generation": 2})
+        self.assertEqual(json.loads(r.stdout), {"taken": False, "generation": 2, "certificates_loaded": False})
         self.xmppd.wait_log(r"reload: .* has errors; the new configuration is not taken")
         # A file that does not parse: file:line, and nothing asked of the server.
         self.xmppd.write_config(self.config_text + "this is not = = a configuration\n")
@@ -208,6 +220,24 @@ class Xmppctl(ClientTest):
         self.xmppd.write_config(self.config_text)
         r = self.xmppctl("-j", "status")
         self.assertEqual(json.loads(r.stdout)["generation"], 2)
+        # The tls helper refuses a certificate: the configuration is taken, but the reload did
+        # not do what was asked, and xmppctl says which file.
+        crt = f"{self.workdir}/certs/{HOST}.crt"
+        with open(crt) as f:
+            good = f.read()
+        with open(crt, "w") as f:
+            f.write("not a certificate\n")
+        try:
+            r = self.xmppctl("reload")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn(crt, r.stderr)
+            self.assertIn("certificates and keys were not loaded", r.stderr)
+        finally:
+            with open(crt, "w") as f:
+                f.write(good)
+        r = self.xmppctl("-j", "reload")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), {"taken": True, "generation": 4, "certificates_loaded": True})
 
     def check_router_stall_and_death(self):
         router = self.xmppd.children()["router"]
@@ -241,6 +271,26 @@ class Xmppctl(ClientTest):
         p = harness.wait_for(restarted, timeout=20, what="a new router")
         self.assertEqual(p["restarts"], 1)
         self.assertEqual(p["pid"], self.xmppd.children()["router"])
+
+    def check_auth_death(self):
+        """An account request open when the auth helper dies is answered at once."""
+        auth = self.xmppd.children()["auth"]
+        os.kill(auth, signal.SIGSTOP)
+        try:
+            waiting = subprocess.Popen([XMPPCTL, "-f", self.xmppd.config, "adduser", f"dave@{HOST}"],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       text=True)
+            waiting.stdin.write("dave's secret\n")
+            waiting.stdin.close()
+            waiting.stdin = None  # communicate() below reads only
+            time.sleep(0.5)
+            began = time.monotonic()
+        finally:
+            os.kill(auth, signal.SIGKILL)
+        out, err = waiting.communicate(timeout=20)
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertEqual(waiting.returncode, 1, out)
+        self.assertIn("auth", err)
 
 
 if __name__ == "__main__":
