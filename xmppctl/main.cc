@@ -46,8 +46,8 @@ constexpr Verb kVerbs[] = {
 [[noreturn]] void usage() {
   std::fprintf(stderr, "usage: xmppctl [-j] [-f file] command [argument ...]\ncommands:\n");
   for (const Verb& verb : kVerbs)
-    std::fprintf(stderr, "  %.*s %.*s\n", static_cast<int>(verb.words.size()), verb.words.data(),
-                 static_cast<int>(verb.arguments.size()), verb.arguments.data());
+    std::fprintf(stderr, "  %.*s%s%.*s\n", static_cast<int>(verb.words.size()), verb.words.data(),
+                 verb.arguments.empty() ? "" : " ", static_cast<int>(verb.arguments.size()), verb.arguments.data());
   std::exit(kExitUsage);
 }
 
