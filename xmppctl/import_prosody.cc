@@ -2,9 +2,11 @@
 // (its `internal` storage, files under DATA_DIR) into a stopped xmppd.
 //
 // Trust: xmppctl runs as root and never parses Prosody's files itself. It reads their bytes
-// (regular files only, bounded) and forks two children that drop to the users owning xmppd's
+// (regular files only, bounded, each directory opened with openat(O_NOFOLLOW) from DATA_DIR on,
+// so no symbolic link is followed below DATA_DIR) and forks two children that drop to the users owning xmppd's
 // stores, as xmppd's own children do (chroot to the role's directory, then setgid/setuid):
-//   1. as auth_helper_user in DATA_PATH/auth: parses each user's files and writes the account
+//   1. as auth_helper_user in DATA_PATH/auth: parses each user's accounts/USER.dat (nothing
+//      else: others can write into the other files) and writes the account
 //      to the credential store (auth-helper/credential_store.h), skipping an account that
 //      exists unless -F; it answers one byte per user on a pipe, '1' imported, '0' skipped,
 //      'e' refused; the parent reads nothing else from it.
@@ -12,8 +14,9 @@
 //      imported, and writes roster, pending requests, offline messages, vCard, private XML
 //      and PEP nodes to the router's user store (router/user_store.h, router/item_store.h),
 //      each user's data replacing what xmppd had for them, all or nothing.
-// Each child prints its own messages and counts. A user with a malformed file is refused
-// whole, with FILE:LINE messages; the exit code is then 1. xmppd must not be running: the
+// Each child prints its own messages and counts. A malformed account file refuses that
+// account, with FILE:LINE messages, and the exit code is then 1; a bad item of the other files
+// is skipped (a file that does not parse, the whole file), with a FILE:LINE warning. xmppd must not be running: the
 // stores would be written under its feet.
 #include "xmppctl/xmppctl.h"
 
@@ -56,7 +59,8 @@ constexpr std::uint32_t kNewPasswordIterations = 10000;
 struct User {
   std::string host, name;
   RawUser files;
-  std::string read_error;  // a file that could not be read: the user is refused
+  std::string read_error;     // the account file could not be read: the account is refused
+  std::string data_warnings;  // other files that could not be read: skipped
 };
 
 bool server_answers(const std::string& socket_path) {
@@ -68,10 +72,25 @@ bool server_answers(const std::string& socket_path) {
   return connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0;
 }
 
-std::vector<std::string> entries(const std::string& dir) {
+// A directory under `at`, never through a symbolic link: the walk from DATA_DIR goes one
+// openat(O_NOFOLLOW) at a time, so no component of the path can lead elsewhere. An empty fd
+// when it does not exist; `error` set when it exists but is no directory (or a link).
+UniqueFd open_dir(int at, const std::string& name, const std::string& path, std::string& error) {
+  UniqueFd fd(openat(at, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY));
+  if (!fd && errno != ENOENT)
+    error = path + ": " + (errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory, refused"
+                                                              : std::string(std::strerror(errno)));
+  return fd;
+}
+
+std::vector<std::string> entries(int dir) {
   std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
+  const int copy = dir < 0 ? -1 : fcntl(dir, F_DUPFD_CLOEXEC, 0);
+  DIR* d = copy < 0 ? nullptr : fdopendir(copy);
+  if (d == nullptr) {
+    if (copy >= 0) close(copy);
+    return out;
+  }
   while (struct dirent* e = readdir(d))
     if (e->d_name[0] != '.') out.emplace_back(e->d_name);
   closedir(d);
@@ -79,10 +98,11 @@ std::vector<std::string> entries(const std::string& dir) {
   return out;
 }
 
-// The bytes of a regular file (no symbolic link followed), at most kMaxFileBytes. nullopt when
-// it does not exist; `error` set when it exists but cannot be read.
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+// The bytes of a regular file `name` in `dir` (no symbolic link followed), at most
+// kMaxFileBytes. nullopt when it does not exist; `error` set when it exists but cannot be read.
+std::optional<std::string> read_file(int dir, const std::string& name, const std::string& path, std::string& error) {
+  if (dir < 0) return std::nullopt;
+  UniqueFd fd(openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) {
     if (errno != ENOENT) error = path + ": " + std::strerror(errno);
     return std::nullopt;
@@ -115,33 +135,57 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
   return bytes;
 }
 
-void add_file(User& user, const std::string& store, const std::string& path, bool list) {
+// One store's directory under a host's: its path for messages and its descriptor.
+struct StoreDir {
+  std::string path;
+  UniqueFd fd;
+};
+
+void add_file(User& user, const std::string& store, const StoreDir& dir, const std::string& name, bool list) {
   std::string error;
-  if (auto bytes = read_file(path, error)) user.files[store] = RawFile{path, std::move(*bytes), list};
-  if (!error.empty()) user.read_error += error + "\n";
+  const std::string path = dir.path + "/" + name;
+  if (auto bytes = read_file(dir.fd.get(), name, path, error)) user.files[store] = RawFile{path, std::move(*bytes), list};
+  if (!error.empty()) (store == "accounts" ? user.read_error : user.data_warnings) += error + "\n";
 }
 
-// The users of one host: one per accounts/USER.dat, with every file Prosody 0.12 keeps for them.
-std::vector<User> users_of(const std::string& host_dir, const std::string& host) {
+// The users of one host (its directory open as `host_fd`): one per accounts/USER.dat, with
+// every file Prosody 0.12 keeps for them. `error` set when the host cannot be read.
+std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::string& host, std::string& error) {
   std::vector<User> users;
-  const std::vector<std::string> stores = entries(host_dir);
-  for (const std::string& file : entries(host_dir + "/accounts")) {
+  std::map<std::string, StoreDir> stores;  // store name as xmppd names it -> its directory
+  for (const std::string& entry : entries(host_fd)) {
+    std::string store = entry;
+    if (entry.starts_with("pep_")) {
+      auto node = prosody::decode_path_part(entry.substr(4));
+      if (!node) continue;
+      store = "pep_" + *node;
+    } else if (entry != "accounts" && entry != "roster" && entry != "vcard" && entry != "private" && entry != "pep" &&
+               entry != "offline") {
+      continue;
+    }
+    std::string why;
+    StoreDir dir{host_dir + "/" + entry, open_dir(host_fd, entry, host_dir + "/" + entry, why)};
+    if (entry == "accounts" && !why.empty()) {
+      error = why;
+      return users;
+    }
+    if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", host.c_str(), why.c_str());
+    if (dir.fd) stores.emplace(store, std::move(dir));
+  }
+  if (!stores.contains("accounts")) return users;
+  for (const std::string& file : entries(stores.at("accounts").fd.get())) {
     if (!file.ends_with(".dat")) continue;
     const std::string encoded = file.substr(0, file.size() - 4);
-    User user{host, prosody::decode_path_part(encoded).value_or(""), {}, {}};
+    User user{host, prosody::decode_path_part(encoded).value_or(""), {}, {}, {}};
     auto jid = xmpp::Jid::parse(user.name + "@" + host);
     if (user.name.empty() || !jid || jid->local() != user.name) {
       user.read_error = host_dir + "/accounts/" + file + ": not a username xmppd can take\n";
       users.push_back(std::move(user));
       continue;
     }
-    for (const char* store : {"accounts", "roster", "vcard", "private", "pep"})
-      add_file(user, store, host_dir + "/" + store + "/" + encoded + ".dat", false);
-    add_file(user, "offline", host_dir + "/offline/" + encoded + ".list", true);
-    for (const std::string& store : stores) {
-      if (!store.starts_with("pep_")) continue;
-      auto node = prosody::decode_path_part(store.substr(4));
-      if (node) add_file(user, "pep_" + *node, host_dir + "/" + store + "/" + encoded + ".list", true);
+    for (const auto& [store, dir] : stores) {
+      const bool list = store == "offline" || store.starts_with("pep_");
+      add_file(user, store, dir, encoded + (list ? ".list" : ".dat"), list);
     }
     users.push_back(std::move(user));
   }
@@ -163,13 +207,19 @@ bool enter_role(const ipc::Privsep& role, std::string& error) {
   return true;
 }
 
-std::optional<UserData> convert(const User& user, bool report) {
+// The account alone: nothing in the user's other files (which others can write into, with an
+// offline message or a subscription request) can refuse it.
+std::optional<prosody_import::Account> convert_account(const User& user) {
   std::string error = user.read_error;
-  std::optional<UserData> data;
-  if (error.empty()) data = prosody_import::convert_user(user.name, user.host, user.files, error);
-  if (!data && report)
+  std::optional<prosody_import::Account> account;
+  auto file = user.files.find("accounts");
+  if (error.empty() && file == user.files.end()) error = user.name + "@" + user.host + ": no accounts/USER.dat\n";
+  if (error.empty()) account = prosody_import::convert_account(file->second, error);
+  if (!account) {
+    if (!error.ends_with('\n')) error += '\n';
     std::fprintf(stderr, "xmppctl: %s@%s not imported:\n%s", user.name.c_str(), user.host.c_str(), error.c_str());
-  return data;
+  }
+  return account;
 }
 
 // Child 1, as auth_helper_user: the accounts. One byte per user on `answers`.
@@ -185,7 +235,7 @@ int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bo
   std::map<std::string, HostCounts> counts;
   for (const User& user : users) {
     char answer = 'e';
-    std::optional<UserData> data = convert(user, true);
+    std::optional<prosody_import::Account> data = convert_account(user);
     const std::string bare = user.name + "@" + user.host;
     if (data && store->exists(user.host, user.name) && !force) {
       std::printf("%s: exists in xmppd, skipped (-F to replace it)\n", bare.c_str());
@@ -220,12 +270,18 @@ Outcome write_user(router::UserStore& store, router::ItemStore& items, const std
                    Counts& counts) {
   constexpr std::size_t kNoLimit = SIZE_MAX;
   Counts added;
+  // A client may have cached a version Prosody or an earlier xmppd gave out; one of the same
+  // number would get it an empty answer and keep a stale roster (XEP-0237), so the imported
+  // roster's version is above both.
+  const std::int64_t old_version = std::max(store.roster_version(bare), data.roster_version);
   Outcome o = items.atomically([&] {
     if (Outcome r = store.remove_user(bare); r != Outcome::kStored) return r;  // a re-run replaces, never doubles
     for (const auto& item : data.roster) {
       if (Outcome r = store.set_roster_item(bare, item, kNoLimit); r != Outcome::kStored) return r;
       ++added.roster;
     }
+    const auto version = std::max(old_version, static_cast<std::int64_t>(data.roster.size())) + 1;
+    if (Outcome r = store.set_roster_version(bare, version); r != Outcome::kStored) return r;
     for (const auto& [from, stanza] : data.requests) {
       if (Outcome r = store.store_subscription_request(bare, from, stanza, kNoLimit); r != Outcome::kStored) return r;
       ++added.requests;
@@ -282,9 +338,11 @@ int import_user_data(const ipc::Privsep& role, const std::vector<User>& users, c
   for (std::size_t i = 0; i < users.size(); ++i) {
     if (answers[i] != '1') continue;
     const User& user = users[i];
-    std::optional<UserData> data = convert(user, false);  // the first child said why, if it fails
+    std::string warnings;
+    const UserData data = prosody_import::convert_data(user.name, user.host, user.files, warnings);
     const std::string bare = user.name + "@" + user.host;
-    if (!data || write_user(*store, *items, bare, *data, counts[user.host]) != Outcome::kStored) {
+    if (!warnings.empty()) std::fprintf(stderr, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
+    if (write_user(*store, *items, bare, data, counts[user.host]) != Outcome::kStored) {
       std::fprintf(stderr, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
       status = 1;
     }
@@ -338,9 +396,9 @@ int import_prosody(Context& context) {
 
   if (server_answers(settings.data_path + "/control.sock"))
     fail(kExitFailed, "xmppd is running (" + settings.data_path + "/control.sock answers): stop xmppd first");
-  struct stat st;
-  if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    std::fprintf(stderr, "xmppctl: %s: not a directory\n", data_dir.c_str());
+  UniqueFd data_fd(open(data_dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
+  if (!data_fd) {
+    std::fprintf(stderr, "xmppctl: %s: %s\n", data_dir.c_str(), std::strerror(errno));
     return 1;
   }
   std::vector<std::string> hosts;
@@ -354,13 +412,27 @@ int import_prosody(Context& context) {
       fail(kExitUsage, w + " is not a VirtualHost of xmppd with accounts");
     }
   std::vector<User> users;
+  bool host_refused = false;
   for (const std::string& host : hosts) {
-    const std::string dir = data_dir + "/" + prosody::encode_path_part(host);
-    std::vector<User> found = users_of(dir, host);
+    const std::string name = prosody::encode_path_part(host);
+    const std::string dir = data_dir + "/" + name;
+    std::string error;
+    UniqueFd host_fd = open_dir(data_fd.get(), name, dir, error);
+    std::vector<User> found;
+    if (host_fd) found = users_of(host_fd.get(), dir, host, error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "xmppctl: %s: not imported: %s\n", host.c_str(), error.c_str());
+      host_refused = true;
+      continue;
+    }
     if (found.empty()) std::printf("%s: no accounts in %s\n", host.c_str(), dir.c_str());
     for (User& u : found) users.push_back(std::move(u));
   }
-  if (users.empty()) return 0;
+  for (const User& u : users)
+    if (!u.data_warnings.empty())
+      std::fprintf(stderr, "xmppctl: %s@%s: warning: files skipped:\n%s", u.name.c_str(), u.host.c_str(),
+                   u.data_warnings.c_str());
+  if (users.empty()) return host_refused ? kExitFailed : kExitOk;
 
   parent::RolePrivsep roles;
   std::string error;
@@ -403,7 +475,7 @@ int import_prosody(Context& context) {
     if (c != '0' && c != '1' && c != 'e') return 1;
   const int data_status = in_child([&] { return import_user_data(roles.router, users, answers); });
   const bool refused = answers.find('e') != std::string::npos;
-  return refused || data_status != 0 ? kExitFailed : kExitOk;
+  return refused || host_refused || data_status != 0 ? kExitFailed : kExitOk;
 }
 
 }  // namespace xmppd::ctl
