@@ -159,6 +159,8 @@ class Import(ClientTest):
         self.assertIn("2 roster items, 1 pending subscription requests, 1 offline messages", forced.stdout)
 
         self.start_xmppd()
+        # The narrowing is said at start, with how to end it.
+        self.xmppd.wait_log(f"{HOST}: SCRAM-SHA-256 not offered: 2 accounts have only a SCRAM-SHA-1 credential")
         # The imported SCRAM-SHA-1 credential, as Prosody kept it.
         alice, outcome = self.login("alice", "SCRAM-SHA-1")
         self.assertEqual(outcome, "session")
@@ -201,6 +203,7 @@ class Import(ClientTest):
             self.assertEqual(outcome, "session", user)
         # No account is SHA-1-only now: SCRAM-SHA-256 is offered again, and works.
         harness.wait_for(lambda: "SCRAM-SHA-256" in self.mechanisms(), 10, "SCRAM-SHA-256 offered")
+        self.xmppd.wait_log(f"{HOST}: no account is SHA-1-only now: SCRAM-SHA-256 offered again")
         for user in ("carol", "bob", "alice"):
             _, outcome = self.login(user, "SCRAM-SHA-256")
             self.assertEqual(outcome, "session", user)
