@@ -78,8 +78,9 @@ bool server_answers(const std::string& socket_path) {
 UniqueFd open_dir(int at, const std::string& name, const std::string& path, std::string& error) {
   UniqueFd fd(openat(at, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY));
   if (!fd && errno != ENOENT)
-    error = path + ": " + (errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory, refused"
-                                                              : std::string(std::strerror(errno)));
+    error = path + ": " +
+            (errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory, refused"
+                                                : std::string(std::strerror(errno)));
   return fd;
 }
 
@@ -144,7 +145,8 @@ struct StoreDir {
 void add_file(User& user, const std::string& store, const StoreDir& dir, const std::string& name, bool list) {
   std::string error;
   const std::string path = dir.path + "/" + name;
-  if (auto bytes = read_file(dir.fd.get(), name, path, error)) user.files[store] = RawFile{path, std::move(*bytes), list};
+  if (auto bytes = read_file(dir.fd.get(), name, path, error))
+    user.files[store] = RawFile{path, std::move(*bytes), list};
   if (!error.empty()) (store == "accounts" ? user.read_error : user.data_warnings) += error + "\n";
 }
 
@@ -341,7 +343,8 @@ int import_user_data(const ipc::Privsep& role, const std::vector<User>& users, c
     std::string warnings;
     const UserData data = prosody_import::convert_data(user.name, user.host, user.files, warnings);
     const std::string bare = user.name + "@" + user.host;
-    if (!warnings.empty()) std::fprintf(stderr, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
+    if (!warnings.empty())
+      std::fprintf(stderr, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
     if (write_user(*store, *items, bare, data, counts[user.host]) != Outcome::kStored) {
       std::fprintf(stderr, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
       status = 1;

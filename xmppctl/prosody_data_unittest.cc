@@ -228,14 +228,13 @@ TEST(ProsodyUser, ABadItemIsSkippedWithAWarning) {
 
 TEST(ProsodyUser, PepAccessIsNarrowedNeverWidened) {
   std::string warnings;
-  UserData data = convert_data(
-      "alice", "chat.test",
-      files({{"pep",
-              "return { [\"urn:a\"] = { config = { access_model = \"roster\" } };\n"
-              "[\"urn:b\"] = { config = { access_model = \"authorize\" } };\n"
-              "[\"urn:c\"] = { config = { access_model = \"open\" } } }",
-              false}}),
-      warnings);
+  UserData data = convert_data("alice", "chat.test",
+                               files({{"pep",
+                                       "return { [\"urn:a\"] = { config = { access_model = \"roster\" } };\n"
+                                       "[\"urn:b\"] = { config = { access_model = \"authorize\" } };\n"
+                                       "[\"urn:c\"] = { config = { access_model = \"open\" } } }",
+                                       false}}),
+                               warnings);
   ASSERT_EQ(data.pep.size(), 3u);
   for (const PepNode& node : data.pep) {
     auto config = router::pep::NodeConfig::parse(node.config);

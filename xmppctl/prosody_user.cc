@@ -2,7 +2,6 @@
 // unprivileged child of xmppctl: the files it reads came from a network-facing Prosody.
 #include "xmppctl/prosody_user.h"
 
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -361,8 +360,9 @@ void convert_pep_nodes(const RawFile& file, const Value& v, UserData& out, Probl
         else if (max->is_string() && max->string == "max")
           config.max_items = 256;  // Prosody's pep_max_items
         else
-          problems.add(file.path, *max, "max_items is neither a whole number from 1 to 1000000 nor \"max\"; kept at " +
-                                            std::to_string(config.max_items));
+          problems.add(file.path, *max,
+                       "max_items is neither a whole number from 1 to 1000000 nor \"max\"; kept at " +
+                           std::to_string(config.max_items));
       }
       if (const Value* persist = c->get("persist_items"); persist != nullptr && persist->is_boolean())
         config.persist_items = persist->boolean;
@@ -409,8 +409,7 @@ std::optional<Account> convert_account(const RawFile& file, std::string& error) 
   return out;
 }
 
-UserData convert_data(const std::string& user, const std::string& host, const RawUser& files,
-                      std::string& warnings) {
+UserData convert_data(const std::string& user, const std::string& host, const RawUser& files, std::string& warnings) {
   UserData out;
   Problems problems;
   const std::string bare = user + "@" + host;
