@@ -2,32 +2,36 @@
 // (its `internal` storage, files under DATA_DIR) into a stopped xmppd.
 //
 // Trust: xmppctl runs as root and never parses Prosody's files itself. It reads their bytes
-// (regular files only, bounded, each directory opened with openat(O_NOFOLLOW) from DATA_DIR on,
-// so no symbolic link is followed below DATA_DIR) and forks two children that drop to the users owning xmppd's
-// stores, as xmppd's own children do (chroot to the role's directory, then setgid/setuid):
-//   1. as auth_helper_user in DATA_PATH/auth: parses each user's accounts/USER.dat (nothing
-//      else: others can write into the other files) and writes the account
-//      to the credential store (auth-helper/credential_store.h), skipping an account that
-//      exists unless -F; it answers one byte per user on a pipe, '1' imported, '0' skipped,
-//      'e' refused; the parent reads nothing else from it.
-//   2. as xmppd_user in DATA_PATH/router: parses the files of the users the first child
-//      imported, and writes roster, pending requests, offline messages, vCard, private XML
-//      and PEP nodes to the router's user store (router/user_store.h, router/item_store.h),
-//      each user's data replacing what xmppd had for them, all or nothing.
-// Each child prints its own messages and counts. A malformed account file refuses that
-// account, with FILE:LINE messages, and the exit code is then 1; a bad item of the other files
-// is skipped (a file that does not parse, the whole file), with a FILE:LINE warning. xmppd must not be running: the
-// stores would be written under its feet.
+// (regular files only, bounded, each directory opened with openat(O_NOFOLLOW) from DATA_DIR
+// on, so no symbolic link below DATA_DIR is followed) and executes itself afresh twice, as
+// `xmppctl -R ROLE` (import_child.cc), each child with only a socket and its request: the
+// bytes of the stores it writes, nothing of the configuration. Each drops to the user owning
+// its store as xmppd's own children do (chroot, setgid/setuid, no_new_privs) and enters the
+// auth helper's seccomp allowlist before it parses anything:
+//   1. import-accounts, as auth_helper_user in DATA_PATH/auth: gets accounts/USER.dat alone
+//      (others can write into the other files) and writes the credential store, skipping an
+//      account that exists unless -F; it answers one byte per user, '1' imported, '0'
+//      skipped, 'e' refused.
+//   2. import-data, as xmppd_user in DATA_PATH/router: gets every other file of the users the
+//      first child imported (never an account's), and writes roster, pending requests,
+//      offline messages, vCard, private XML and PEP nodes to the router's user store, each
+//      user's data replacing what xmppd had for them.
+// The children's messages come back in their reports and are printed with control
+// characters replaced. A malformed account file refuses that account, with FILE:LINE
+// messages, and the exit code is then 1; a bad item of the other files is skipped (a file
+// that does not parse, the whole file) with a FILE:LINE warning. xmppd must not be running:
+// the stores would be written under its feet.
 #include "xmppctl/xmppctl.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,11 +40,9 @@
 #include <cstring>
 #include <map>
 
-#include "auth-helper/credential_store.h"
 #include "common/unique_fd.h"
 #include "daemon/privsep_setup.h"
-#include "router/item_store.h"
-#include "router/user_store.h"
+#include "import.pb.h"
 #include "xmpp/jid.h"
 #include "xmppctl/prosody_data.h"
 #include "xmppctl/prosody_user.h"
@@ -50,11 +52,20 @@ namespace {
 
 using prosody_import::RawFile;
 using prosody_import::RawUser;
-using prosody_import::UserData;
 
 constexpr std::size_t kMaxFileBytes = 64 << 20;
 // For internal_plain accounts: what the server uses for new passwords (daemon/parent.cc).
 constexpr std::uint32_t kNewPasswordIterations = 10000;
+constexpr std::size_t kMaxReportBytes = 64 << 20;  // a child's answers and messages
+
+// A child's text as printed: control characters (but newlines) replaced, so that what a
+// Prosody file held cannot drive the terminal.
+std::string shown(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
+  return out;
+}
 
 struct User {
   std::string host, name;
@@ -194,187 +205,90 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
   return users;
 }
 
-// In a child: the role's user and directory, as daemon/child_process.cc gives xmppd's.
-bool enter_role(const ipc::Privsep& role, std::string& error) {
-  if (!role.switch_user()) {
-    if (chdir(role.directory().c_str()) == 0) return true;
-    error = role.directory() + ": " + std::strerror(errno);
-    return false;
-  }
-  if (chroot(role.directory().c_str()) != 0 || chdir("/") != 0 || setgroups(0, nullptr) != 0 ||
-      setgid(role.gid()) != 0 || setuid(role.uid()) != 0) {
-    error = "cannot become " + role.user() + " in " + role.directory() + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
-
-// The account alone: nothing in the user's other files (which others can write into, with an
-// offline message or a subscription request) can refuse it.
-std::optional<prosody_import::Account> convert_account(const User& user) {
-  std::string error = user.read_error;
-  std::optional<prosody_import::Account> account;
-  auto file = user.files.find("accounts");
-  if (error.empty() && file == user.files.end()) error = user.name + "@" + user.host + ": no accounts/USER.dat\n";
-  if (error.empty()) account = prosody_import::convert_account(file->second, error);
-  if (!account) {
-    if (!error.ends_with('\n')) error += '\n';
-    std::fprintf(stderr, "xmppctl: %s@%s not imported:\n%s", user.name.c_str(), user.host.c_str(), error.c_str());
-  }
-  return account;
-}
-
-// Child 1, as auth_helper_user: the accounts. One byte per user on `answers`.
-int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bool force, int answers) {
-  std::string error;
-  auth::prepare_scram_crypto();  // OpenSSL's files, before the chroot hides them
-  if (!enter_role(role, error)) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto store = auth::CredentialStore::open("credentials.sqlite", error);
-  if (!store) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  struct HostCounts {
-    std::size_t imported = 0, skipped = 0, refused = 0;
-  };
-  std::map<std::string, HostCounts> counts;
-  for (const User& user : users) {
-    char answer = 'e';
-    std::optional<prosody_import::Account> data = convert_account(user);
-    const std::string bare = user.name + "@" + user.host;
-    if (data && store->exists(user.host, user.name) && !force) {
-      std::printf("%s: exists in xmppd, skipped (-F to replace it)\n", bare.c_str());
-      answer = '0';
-    } else if (data) {
-      const bool ok = data->sha1
-                          ? store->set_sha1_credential(user.host, user.name, *data->sha1, error)
-                          : store->set_password(user.host, user.name, *data->password, kNewPasswordIterations, error);
-      if (ok)
-        answer = '1';
-      else
-        std::fprintf(stderr, "xmppctl: %s: %s\n", bare.c_str(), error.c_str());
-    }
-    HostCounts& c = counts[user.host];
-    ++(answer == '1' ? c.imported : answer == '0' ? c.skipped : c.refused);
-    if (write(answers, &answer, 1) != 1) return 1;
-  }
-  for (const auto& [host, c] : counts)
-    std::printf("%s: %zu accounts imported, %zu skipped, %zu refused; %zu accounts SHA-1-only\n", host.c_str(),
-                c.imported, c.skipped, c.refused, store->sha1_only_accounts(host));
-  return 0;
-}
-
-struct Counts {
-  std::size_t users = 0, roster = 0, requests = 0, offline = 0, vcards = 0, private_xml = 0, pep_nodes = 0,
-              pep_items = 0;
-};
-
-using Outcome = router::UserStore::Outcome;
-
-Outcome write_user(router::UserStore& store, router::ItemStore& items, const std::string& bare, const UserData& data,
-                   Counts& counts) {
-  constexpr std::size_t kNoLimit = SIZE_MAX;
-  Counts added;
-  // A client may have cached a version Prosody or an earlier xmppd gave out; one of the same
-  // number would get it an empty answer and keep a stale roster (XEP-0237), so the imported
-  // roster's version is above both.
-  const std::int64_t old_version = std::max(store.roster_version(bare), data.roster_version);
-  Outcome o = items.atomically([&] {
-    if (Outcome r = store.remove_user(bare); r != Outcome::kStored) return r;  // a re-run replaces, never doubles
-    for (const auto& item : data.roster) {
-      if (Outcome r = store.set_roster_item(bare, item, kNoLimit); r != Outcome::kStored) return r;
-      ++added.roster;
-    }
-    const auto version = std::max(old_version, static_cast<std::int64_t>(data.roster.size())) + 1;
-    if (Outcome r = store.set_roster_version(bare, version); r != Outcome::kStored) return r;
-    for (const auto& [from, stanza] : data.requests) {
-      if (Outcome r = store.store_subscription_request(bare, from, stanza, kNoLimit); r != Outcome::kStored) return r;
-      ++added.requests;
-    }
-    for (const auto& m : data.offline) {
-      if (Outcome r = store.store_offline(bare, m.stanza, m.when, {kNoLimit, kNoLimit}); r != Outcome::kStored)
-        return r;
-      ++added.offline;
-    }
-    if (data.vcard) {
-      if (Outcome r = items.put({bare, "vcard", "", "vcard"}, *data.vcard, {}); r != Outcome::kStored) return r;
-      if (Outcome r = items.put({bare, "vcard", "photo", "hash"}, data.vcard_photo_hash, {}); r != Outcome::kStored)
-        return r;
-      ++added.vcards;
-    }
-    for (const auto& [ns, name, value] : data.private_elements) {
-      if (Outcome r = items.put({bare, "private", ns, name}, value, {}); r != Outcome::kStored) return r;
-      ++added.private_xml;
-    }
-    for (const auto& node : data.pep) {
-      if (Outcome r = items.put({bare, "pep_config", node.node, ""}, node.config, {}); r != Outcome::kStored) return r;
-      ++added.pep_nodes;
-      for (const auto& [id, value] : node.items) {
-        if (Outcome r = items.put({bare, "pep", node.node, id}, value, {node.max_items, true, 0, 0});
-            r != Outcome::kStored)
-          return r;
-        ++added.pep_items;
-      }
-    }
-    return Outcome::kStored;
-  });
-  if (o != Outcome::kStored || !store.commit()) return Outcome::kFailed;
-  counts.users += 1;
-  counts.roster += added.roster;
-  counts.requests += added.requests;
-  counts.offline += added.offline;
-  counts.vcards += added.vcards;
-  counts.private_xml += added.private_xml;
-  counts.pep_nodes += added.pep_nodes;
-  counts.pep_items += added.pep_items;
-  return Outcome::kStored;
-}
-
-// Child 2, as xmppd_user: everything else, for the users whose accounts were imported.
-int import_user_data(const ipc::Privsep& role, const std::vector<User>& users, const std::string& answers) {
-  std::string error;
-  if (!enter_role(role, error)) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto store = router::UserStore::open("user.sqlite", error);
-  if (!store) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto items = router::ItemStore::open(*store, error);
-  if (!items) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  std::map<std::string, Counts> counts;
-  int status = 0;
+// The request for one child: the files of `stores` (or all but those, `except`) of the users
+// `answers` marks '1' (every user when empty), and where the child confines itself.
+wire::ImportRequest request_for(const ipc::Privsep& role, const std::vector<User>& users, const std::string& answers,
+                                bool accounts) {
+  wire::ImportRequest request;
+  request.set_switch_user(role.switch_user());
+  request.set_uid(role.uid());
+  request.set_gid(role.gid());
+  request.set_directory(role.directory());
   for (std::size_t i = 0; i < users.size(); ++i) {
-    if (answers[i] != '1') continue;
-    const User& user = users[i];
-    std::string warnings;
-    const UserData data = prosody_import::convert_data(user.name, user.host, user.files, warnings);
-    const std::string bare = user.name + "@" + user.host;
-    if (!warnings.empty())
-      std::fprintf(stderr, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
-    if (write_user(*store, *items, bare, data, counts[user.host]) != Outcome::kStored) {
-      std::fprintf(stderr, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
-      status = 1;
+    if (!answers.empty() && answers[i] != '1') continue;
+    wire::ImportUser* u = request.add_users();
+    u->set_host(users[i].host);
+    u->set_name(users[i].name);
+    if (accounts) u->set_read_error(users[i].read_error);
+    for (const auto& [store, file] : users[i].files) {
+      if ((store == "accounts") != accounts) continue;
+      wire::ImportFile* f = u->add_files();
+      f->set_store(store);
+      f->set_path(file.path);
+      f->set_bytes(file.bytes);
+      f->set_list(file.list);
     }
   }
-  for (const auto& [host, c] : counts)
-    std::printf(
-        "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
-        "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
-        host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
-  return status;
+  return request;
 }
 
-// Runs `body` in a child and returns its exit status (1 if it died).
-template <typename Body>
-int in_child(Body body) {
-  std::fflush(stdout);
-  std::fflush(stderr);
+// In the forked process, before exec: only async-signal-safe calls. A new session (no
+// controlling terminal), /dev/null on 0-2, the socket on 3, nothing else open.
+[[noreturn]] void exec_child(const char* role, int socket, int devnull) {
+  static char arg0[] = "xmppctl", arg1[] = "-R";
+  char* const argv[] = {arg0, arg1, const_cast<char*>(role), nullptr};
+  char* const env[] = {nullptr};
+  const int high = fcntl(socket, F_DUPFD, 10);
+  if (setsid() < 0 || high < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0 ||
+      dup2(high, 3) < 0 || close_range(4, ~0U, 0) != 0)
+    _exit(126);
+  execve("/proc/self/exe", argv, env);
+  _exit(127);
+}
+
+// Runs `xmppctl -R role` on `request`: a fresh process that holds nothing of this one but the
+// request (no configuration, no other store's bytes). Its messages are printed with control
+// characters replaced; false when it failed or its report is not understood.
+bool run_child(const char* role, const wire::ImportRequest& request, wire::ImportReport& report) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull) return false;
+  std::fflush(nullptr);
   const pid_t pid = fork();
-  if (pid < 0) return 1;
-  if (pid == 0) {
-    const int status = body();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(status);
+  if (pid < 0) return false;
+  if (pid == 0) exec_child(role, theirs.get(), devnull.get());
+  theirs.reset();
+  const std::string bytes = request.SerializeAsString();
+  bool ok = true;
+  for (std::size_t sent = 0; ok && sent < bytes.size();) {
+    const ssize_t n = send(ours.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) sent += static_cast<std::size_t>(n);
   }
+  ok = ok && shutdown(ours.get(), SHUT_WR) == 0;
+  std::string answer;
+  char buffer[65536];
+  while (ok) {
+    const ssize_t n = read(ours.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+    ok = answer.size() <= kMaxReportBytes;
+  }
+  ours.reset();
+  if (!ok) kill(pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  const bool parsed = ok && report.ParseFromString(answer);
+  if (parsed) {
+    std::fputs(shown(report.out()).c_str(), stdout);
+    std::fputs(shown(report.err()).c_str(), stderr);
+  }
+  return parsed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 [[noreturn]] void usage() {
@@ -443,42 +357,26 @@ int import_prosody(Context& context) {
     std::fprintf(stderr, "xmppctl: %s\n", error.c_str());
     return 1;
   }
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return 1;
-  UniqueFd answers_in(pipe_fds[0]), answers_out(pipe_fds[1]);
-  // Read while the child runs: more users than the pipe buffers would otherwise block it.
-  std::string answers;
-  const pid_t pid = fork();
-  if (pid < 0) return 1;
-  if (pid == 0) {
-    answers_in.reset();
-    const int status = import_accounts(roles.auth, users, force, answers_out.get());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(status);
-  }
-  answers_out.reset();
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(answers_in.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answers.append(buffer, static_cast<std::size_t>(n));
-    if (answers.size() > users.size()) break;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  const bool accounts_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && answers.size() == users.size();
-  if (!accounts_ok) {
+  wire::ImportRequest accounts = request_for(roles.auth, users, "", true);
+  accounts.set_force(force);
+  accounts.set_iterations(kNewPasswordIterations);
+  wire::ImportReport report;
+  const bool accounts_ok = run_child("import-accounts", accounts, report);
+  accounts.Clear();
+  const std::string answers = report.answers();
+  if (!accounts_ok || answers.size() != users.size() ||
+      answers.find_first_not_of("01e") != std::string::npos) {
     std::fprintf(stderr, "xmppctl: the accounts could not be imported\n");
-    return 1;
+    return kExitFailed;
   }
-  for (char c : answers)
-    if (c != '0' && c != '1' && c != 'e') return 1;
-  const int data_status = in_child([&] { return import_user_data(roles.router, users, answers); });
+  bool data_ok = true;
+  if (answers.find('1') != std::string::npos) {
+    wire::ImportRequest data = request_for(roles.router, users, answers, false);
+    wire::ImportReport data_report;
+    data_ok = run_child("import-data", data, data_report);
+  }
   const bool refused = answers.find('e') != std::string::npos;
-  return refused || host_refused || data_status != 0 ? kExitFailed : kExitOk;
+  return refused || host_refused || !data_ok ? kExitFailed : kExitOk;
 }
 
 }  // namespace xmppd::ctl
