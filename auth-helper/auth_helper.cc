@@ -32,6 +32,7 @@
 #include "auth-helper/scram.h"
 #include "common/event_ptr.h"
 #include "common/log.h"
+#include "common/utf8_text.h"
 #include "router_auth.pb.h"
 #include "runtime/admin_pages.h"
 #include "runtime/child.h"
@@ -246,7 +247,9 @@ class AuthHelper final : public runtime::ChildRole {
     for (std::string& name : names) {
       if (!pages.room()) break;
       const std::size_t bytes = name.size();
-      pages.page().mutable_users()->add_usernames(std::move(name));
+      // The store may hold what another program wrote (an import, sqlite3 by hand): a name
+      // that is not UTF-8 would make the answer unparseable and the parent kill this helper.
+      pages.page().mutable_users()->add_usernames(utf8_prefix(name));
       pages.added(bytes);
     }
     pages.finish();

@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <map>
+#include <string>
 #include <utility>
 
 namespace xmppd::parent {
@@ -49,23 +52,106 @@ log::Output syslog_output(log::LevelSet levels, int facility) {
   return out;
 }
 
-// A new file is made 0640 whatever the umask, owned by the parent's user: logs name accounts
-// and addresses. An existing one keeps the mode and owner it has (logrotate's "create" sets them).
-bool open_file(const std::string& path, log::Output& out, std::string& error) {
-  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY;
-  UniqueFd fd(open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0640));
-  if (fd && fchmod(fd.get(), 0640) != 0) {
-    error = path + ": " + std::strerror(errno);
-    return false;
-  }
-  if (!fd && errno == EEXIST) fd.reset(open(path.c_str(), kFlags));
-  if (!fd) {
-    error = path + ": " + std::strerror(errno);
-    return false;
+std::string failed(const std::string& path, const std::string& why) { return path + ": " + why; }
+
+std::string errno_text() { return std::strerror(errno); }
+
+std::string octal(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// The directory that holds `path`, reached one component at a time without following a
+// symbolic link (a link anywhere could be swapped by whoever owns its directory, and root
+// would write where it points), and fit to hold root's log: owned by root or the parent's
+// user and writable by nobody else, so no one else can put a file, FIFO or link in it.
+// Sets `name` to the last component.
+UniqueFd open_directory(const std::string& path, std::string& name, std::string& error) {
+  const size_t slash = path.rfind('/');
+  name = slash == std::string::npos ? path : path.substr(slash + 1);
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  constexpr int kDirFlags = O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  UniqueFd fd(open(dir[0] == '/' ? "/" : ".", kDirFlags));
+  std::string walked = dir[0] == '/' ? "" : ".";
+  for (size_t at = 0; fd && at < dir.size();) {
+    size_t next = dir.find('/', at);
+    if (next == std::string::npos) next = dir.size();
+    const std::string part = dir.substr(at, next - at);
+    at = next + 1;
+    if (part.empty() || part == ".") continue;
+    walked += "/" + part;
+    struct stat st {};
+    if (fstatat(fd.get(), part.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+      error = failed(path, walked + " is a symbolic link; name the directory it points to");
+      return UniqueFd();
+    }
+    fd.reset(openat(fd.get(), part.c_str(), kDirFlags));
   }
   struct stat st {};
-  if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    error = path + ": not a regular file";
+  if (!fd || fstat(fd.get(), &st) != 0) {
+    error = failed(path, errno_text());
+    return UniqueFd();
+  }
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    error = failed(path, "its directory " + dir + " belongs to uid " + std::to_string(st.st_uid) +
+                             ", not to root: whoever owns it could replace the file");
+    return UniqueFd();
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    error = failed(path, "its directory " + dir + " is writable by its group or others (mode " + octal(st.st_mode) +
+                             "); make it writable by its owner alone");
+    return UniqueFd();
+  }
+  return fd;
+}
+
+// A log file root may write: a regular file with no other name, owned by the parent's user.
+// A FIFO would block or feed a reader, a hard link would make root write (and chmod) another
+// file, and a file someone else made (0666, say) would let them read or truncate the log.
+bool fit_for_log(const std::string& path, int fd, std::string& error) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    error = failed(path, errno_text());
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    error = failed(path, "not a regular file");
+    return false;
+  }
+  if (st.st_uid != geteuid()) {
+    error = failed(path, "belongs to uid " + std::to_string(st.st_uid) + ", not to xmppd's (uid " +
+                             std::to_string(geteuid()) + "); remove it or chown it");
+    return false;
+  }
+  if (st.st_nlink != 1) {
+    error = failed(path, "has " + std::to_string(st.st_nlink) + " hard links; a log file must have one name");
+    return false;
+  }
+  return true;
+}
+
+// Opened for appending without blocking (a FIFO at the path fails at once instead of hanging
+// the parent at start or SIGHUP) and made 0640 whatever the umask or its old mode: logs name
+// accounts and addresses. logrotate's "create" may still give it a group that reads.
+bool open_file(const std::string& path, log::Output& out, std::string& error) {
+  std::string name;
+  UniqueFd dir = open_directory(path, name, error);
+  if (!dir) return false;
+  struct stat st {};
+  if (fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+    error = failed(path, S_ISLNK(st.st_mode) ? "a symbolic link; name the file it points to" : "not a regular file");
+    return false;
+  }
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+  UniqueFd fd(openat(dir.get(), name.c_str(), kFlags | O_CREAT, 0640));
+  if (!fd) {
+    error = failed(path, errno == ENXIO || errno == ELOOP ? "not a regular file" : errno_text());
+    return false;
+  }
+  if (!fit_for_log(path, fd.get(), error)) return false;
+  if (fchmod(fd.get(), 0640) != 0) {
+    error = failed(path, errno_text());
     return false;
   }
   out.kind = log::Output::Kind::kFile;

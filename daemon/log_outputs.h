@@ -13,9 +13,12 @@ namespace xmppd::parent {
 
 // The log option's sinks, or with none syslog(3); -d (`foreground`) adds standard error with the
 // levels -v asks for (`verbosity`: notice and up, info with -v, debug with -vv), and takes the
-// place of the default syslog. Each file is opened once for appending and created mode 0640.
-// False with `error` ("/var/log/xmppd/xmppd.log: Permission denied") when a file cannot be
-// opened: then `out` is left as it was.
+// place of the default syslog. Each file is opened once for appending, without blocking and
+// without following a symbolic link anywhere in its path, and made mode 0640. Root writes it,
+// so it must be a regular file with one link, owned by the parent's user, in a directory owned
+// by root (or that user) and writable by no one else. False with `error`
+// ("/var/log/xmppd/xmppd.log: not a regular file") when a file cannot be opened or is refused:
+// then `out` is left as it was.
 bool open_log_outputs(const config::Settings& settings, bool foreground, int verbosity, std::vector<log::Output>& out,
                       std::string& error);
 

@@ -112,17 +112,19 @@ std::uint64_t seconds_since(std::chrono::steady_clock::time_point then) {
 }
 
 // The log sinks of `settings`, opened anew (a file logrotate moved away is made again) and put
-// in force; false, with the reason logged and the sinks in force kept, when one cannot be opened.
-bool reopen_log(const config::Settings& settings, const Options& options) {
+// in force; when one cannot be opened, the sinks in force are kept and the reason is logged and
+// returned ("reload: log: PATH: not a regular file; the log sinks in force stay").
+std::optional<std::string> reopen_log(const config::Settings& settings, const Options& options) {
   std::vector<log::Output> outputs;
   std::string error;
   if (!open_log_outputs(settings, options.foreground, options.verbosity, outputs, error)) {
-    log::error("reload: log: %s; the log sinks in force stay", error.c_str());
-    return false;
+    std::string refused = "reload: log: " + error + "; the log sinks in force stay";
+    log::error("%s", refused.c_str());
+    return refused;
   }
   log::set_outputs(std::move(outputs));
   log::set_verbosity(log_verbosity(settings, options.verbosity));
-  return true;
+  return std::nullopt;
 }
 
 size_t role_index(ipc::Role role) {
@@ -527,7 +529,8 @@ ipc::ReloadResult Parent::reload() {
   }
   result.set_generation(generation_);
   if (!next) {
-    reopen_log(settings_, options_);  // logrotate sends SIGHUP whatever the file says
+    // logrotate sends SIGHUP whatever the file says
+    if (auto refused = reopen_log(settings_, options_)) result.add_warnings(*refused);
     log::error("reload: %s has errors; the new configuration is not taken, keeping the configuration in force",
                options_.config_file.c_str());
     if (result.errors().empty()) result.add_errors(options_.config_file + ": cannot be read");
@@ -553,10 +556,14 @@ ipc::ReloadResult Parent::reload() {
   std::string facility_in_force = settings_.syslog_facility;
   settings_ = std::move(*next);
   trust_ = std::move(trust);
-  // A sink that cannot be opened leaves those in force; the rest of the file is still taken.
-  if (!reopen_log(settings_, options_)) {
+  // A sink that cannot be opened leaves those in force, opened anew all the same (logrotate
+  // moved their files away before this SIGHUP); the rest of the file is still taken, and the
+  // answer says which sink was refused.
+  if (auto refused = reopen_log(settings_, options_)) {
+    result.add_warnings(*refused);
     settings_.log = std::move(log_in_force);
     settings_.syslog_facility = std::move(facility_in_force);
+    if (auto again = reopen_log(settings_, options_)) result.add_warnings(*again);
   }
   ++generation_;
   if (dialback_.reconfigure(settings_.dialback_secret)) epoch_began();

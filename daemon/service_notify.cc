@@ -25,16 +25,13 @@ void send([[maybe_unused]] const char* state) {
 #endif
 }
 
-}  // namespace
+// The service's state as the manager was told it: a Type=notify start-up ends with READY=1,
+// and a stop is never undone. Only the parent's single thread calls these.
+bool ready_sent = false;
+bool stop_begun = false;
 
-void ready() {
-  static bool sent = false;
-  if (sent) return;
-  sent = true;
-  send("READY=1\nSTATUS=serving: every process is ready");
-}
-
-void reloading() {
+bool reloading() {
+  if (!ready_sent || stop_begun) return false;
   // systemd 253 and later match the reload to this timestamp (CLOCK_MONOTONIC, in µs); 252 ignores it.
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -43,10 +40,26 @@ void reloading() {
       static_cast<unsigned long long>(now.tv_sec) * 1000000ULL + static_cast<unsigned long long>(now.tv_nsec) / 1000;
   std::snprintf(message, sizeof message, "RELOADING=1\nMONOTONIC_USEC=%llu", usec);
   send(message);
+  return true;
 }
 
-void stopping() { send("STOPPING=1"); }
+}  // namespace
 
-ReloadScope::~ReloadScope() { send("READY=1"); }
+void ready() {
+  if (ready_sent || stop_begun) return;
+  ready_sent = true;
+  send("READY=1\nSTATUS=serving: every process is ready");
+}
+
+void stopping() {
+  stop_begun = true;
+  send("STOPPING=1");
+}
+
+ReloadScope::ReloadScope() : announced_(reloading()) {}
+
+ReloadScope::~ReloadScope() {
+  if (announced_ && !stop_begun) send("READY=1");
+}
 
 }  // namespace xmppd::parent::service_notify

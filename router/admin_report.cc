@@ -3,6 +3,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/utf8_text.h"
 #include "router/c2s_stream.h"
 #include "xmpp/jid.h"
 
@@ -24,7 +25,10 @@ std::string presence_of(const ClientStream& stream) {
 
 void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
   const stream::Session& session = stream.session();
-  out.set_jid(stream.full());
+  // Every string here must be valid UTF-8, or the parent cannot parse the answer and kills
+  // the router: the JID was prepared (strict UTF-8, xmpp/jid.h), the rest is ours or
+  // OpenSSL's ASCII; utf8_prefix keeps it so should a JID ever arrive some other way.
+  out.set_jid(utf8_prefix(stream.full()));
   // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
   std::string address = session.peer();
   if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");

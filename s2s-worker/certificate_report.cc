@@ -4,6 +4,10 @@
 #include <openssl/bio.h>
 
 #include <memory>
+#include <optional>
+
+#include "common/utf8_text.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::s2s {
 namespace {
@@ -18,7 +22,14 @@ std::string subject_of(X509* cert) {
 
 }  // namespace
 
-std::string bounded(std::string_view text) { return std::string(text.substr(0, kMaxReportedString)); }
+std::string bounded(std::string_view text) { return utf8_prefix(text, kMaxReportedString); }
+
+std::string claimed_domain(std::string_view claimed) {
+  std::optional<std::string> domain = xmpp::prepare_domainpart(claimed);
+  // A valid domain is at most 1023 bytes: cut, it would name another; better none.
+  if (!domain || domain->size() > kMaxReportedString) return std::string(kInvalidDomain);
+  return *domain;
+}
 
 ipc::CertificateStatus certificate_status(const tls::PeerVerification& v, bool dane_matched) {
   if (dane_matched) return ipc::CERTIFICATE_TRUSTED;

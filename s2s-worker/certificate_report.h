@@ -2,8 +2,10 @@
 // on the peer's certificate as xmppctl names it, why it is not trusted, the chain's
 // subjects, version and cipher. stream_report.cc builds whole reports with them.
 //
-// Trusts nothing it reports: subjects and OpenSSL's texts go to the parent as bounded
-// strings, and xmppctl prints them with control characters replaced.
+// Trusts nothing it reports: subjects, OpenSSL's texts and the domains a peer names go to
+// the parent as bounded, valid UTF-8 (common/utf8_text.h: anything else and the parent
+// would drop the report and kill the worker), and xmppctl prints them with control
+// characters replaced.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -32,7 +34,11 @@ std::string certificate_error(const tls::PeerVerification& v, std::string_view d
 std::vector<std::string> chain_subjects(X509* leaf, STACK_OF(X509) * chain);
 // TLS version, cipher and chain of a connection (nothing without TLS).
 void report_tls(SSL* ssl, ipc::S2sStream& out);
-// `text` cut to kMaxReportedString.
+// `text` as valid UTF-8 cut to kMaxReportedString, between characters.
 std::string bounded(std::string_view text);
+// The domain a stream's header claims, for a report that marks it unverified: the domain
+// as prepared when it is one (xmpp/jid.h), else kInvalidDomain.
+inline constexpr std::string_view kInvalidDomain = "(invalid)";
+std::string claimed_domain(std::string_view claimed);
 
 }  // namespace xmppd::s2s

@@ -8,6 +8,8 @@
 
 #include <memory>
 
+#include "common/utf8_text.h"
+
 namespace xmppd::s2s {
 namespace {
 
@@ -93,6 +95,59 @@ TEST(CertificateReport, ChainSubjectsLeafFirstWithoutRepeatingIt) {
 TEST(CertificateReport, LongStringsAreCut) {
   EXPECT_EQ(bounded(std::string(5000, 'x')).size(), kMaxReportedString);
   EXPECT_EQ(bounded("a.test"), "a.test");
+}
+
+// A peer's from='aaa…é' longer than the limit: cut at the byte limit, the 2-byte character
+// would be split and the parent could not parse the report (review 14b, item 1).
+TEST(CertificateReport, CutsBetweenCharactersNeverInsideOne) {
+  std::string claimed = std::string(kMaxReportedString - 1, 'a') + "\xc3\xa9" + "b";
+  std::string cut = bounded(claimed);
+  EXPECT_EQ(cut, std::string(kMaxReportedString - 1, 'a'));
+  EXPECT_TRUE(valid_utf8(cut));
+  std::string euros;
+  for (int i = 0; i < 200; ++i) euros += "\xe2\x82\xac";  // 600 bytes of 3-byte characters
+  EXPECT_EQ(bounded(euros).size(), kMaxReportedString / 3 * 3);
+  EXPECT_TRUE(valid_utf8(bounded(euros)));
+  EXPECT_EQ(bounded("a\xff\xc3"), "a??");
+}
+
+TEST(CertificateReport, ErrorNamingALongNonAsciiDomainIsValidUtf8) {
+  std::string domain = std::string(230, 'a') + "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9.test";
+  std::string why = certificate_error(verdict(tls::ChainStatus::kTrusted, tls::IdentityStatus::kMismatch), domain, false);
+  EXPECT_LE(why.size(), kMaxReportedString);
+  EXPECT_TRUE(valid_utf8(why));
+  // What the parent does with the report: serialize, then parse as a proto3 message.
+  ipc::S2sStream stream;
+  stream.set_certificate_error(why);
+  stream.add_routes()->set_remote(bounded(domain));
+  ipc::S2sStream parsed;
+  EXPECT_TRUE(parsed.ParseFromString(stream.SerializeAsString()));
+}
+
+TEST(CertificateReport, ClaimedDomainOnlyWhenItIsOne) {
+  EXPECT_EQ(claimed_domain("Jabber.ORG"), "jabber.org");
+  EXPECT_EQ(claimed_domain("\xc3\xa9t\xc3\xa9.test"), "\xc3\xa9t\xc3\xa9.test");
+  EXPECT_EQ(claimed_domain(""), kInvalidDomain);
+  EXPECT_EQ(claimed_domain("a b.test"), kInvalidDomain);
+  EXPECT_EQ(claimed_domain("\xc0\xaf.test"), kInvalidDomain);  // overlong '/'
+  EXPECT_EQ(claimed_domain("\xed\xa0\x80.test"), kInvalidDomain);  // a surrogate
+  EXPECT_EQ(claimed_domain(std::string(300, 'a')), kInvalidDomain);  // a label over 63
+  std::string long_name;
+  for (int i = 0; i < 6; ++i) long_name += std::string(60, 'a') + ".";
+  EXPECT_EQ(claimed_domain(long_name + "test"), kInvalidDomain);  // valid, but over the limit
+}
+
+TEST(CertificateReport, NonAsciiSubjectIsValidUtf8) {
+  Cert cert = self_signed("a.test");
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  std::string cn;
+  for (int i = 0; i < 60; ++i) cn += "\xc3\xa9";
+  X509_NAME_add_entry_by_txt(name, "OU", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
+                             0);
+  std::vector<std::string> subjects = chain_subjects(cert.get(), nullptr);
+  ASSERT_EQ(subjects.size(), 1u);
+  EXPECT_LE(subjects[0].size(), kMaxReportedString);
+  EXPECT_TRUE(valid_utf8(subjects[0]));
 }
 
 }  // namespace

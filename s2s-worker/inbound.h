@@ -42,9 +42,13 @@ class InboundStream final : public stream::StreamHandler {
 
   // For xmppctl (stream_report.cc): what this stream is, at `now` (the loop's clock).
   void report(ipc::S2sStream& out, time_t now);
-  // Whether the stream is with `remote` (its header's domain or a proved one), and, when
-  // `local` is not empty, for that local domain.
+  // Whether the stream has proved `remote` and, when `local` is not empty, for that local
+  // domain. The header's domain alone is a claim, not proof: xmppctl close s2s must not
+  // close (or count) a stream that merely says it is jabber.org.
   bool carries(const std::string& remote, const std::string& local) const;
+  // Whether nothing is proved yet and the header claims `remote` (as claimed_domain() gives
+  // it): show s2s REMOTE lists such a stream, marked unauthenticated.
+  bool claims(const std::string& remote) const;
   // Ends the stream cleanly at the administrator's request (xmppctl close s2s).
   void close();
   bool open() const { return session_.sending(); }

@@ -1,7 +1,9 @@
 // xmppctl show s2s and close s2s, on the worker's side: reports of inbound and outbound
 // streams and the federation's answers built from them. Everything the report holds may come
-// from a peer (its domains, its certificate's subjects): each string is cut to
-// kMaxReportedString and a stream's domain pairs to kMaxReportedRoutes.
+// from a peer (its domains, its certificate's subjects): each string is valid UTF-8 cut to
+// kMaxReportedString (certificate_report.h) and a stream's domain pairs to kMaxReportedRoutes.
+// A domain is reported as proven only once the stream proved it: before that the header's
+// claim is listed unauthenticated (S2S_AUTH_UNSPECIFIED), and close s2s never matches it.
 #include "s2s-worker/stream_report.h"
 
 #include <vector>
@@ -50,7 +52,8 @@ void InboundStream::report(ipc::S2sStream& out, time_t now) {
   for (const auto& [pair, method] : methods_)
     add_route(out, pair.second, pair.first, method,
               method == ipc::S2S_AUTH_SASL_EXTERNAL || certified(pair.first, pair.second));
-  if (methods_.empty()) add_route(out, local, remote, ipc::S2S_AUTH_UNSPECIFIED, false);
+  // Nothing proved yet: only what the header claims, which anyone may claim.
+  if (methods_.empty()) add_route(out, local, claimed_domain(remote), ipc::S2S_AUTH_UNSPECIFIED, false);
   out.set_certificate(ipc::CERTIFICATE_NONE);
   if (session_.encrypted()) {
     report_tls(session_.ssl(), out);
@@ -69,8 +72,11 @@ void InboundStream::report(ipc::S2sStream& out, time_t now) {
   out.set_idle_seconds(since(now, session_.last_read()));
 }
 
+bool InboundStream::claims(const std::string& remote) const {
+  return methods_.empty() && claimed_domain(session_.peer_domain()) == remote;
+}
+
 bool InboundStream::carries(const std::string& remote, const std::string& local) const {
-  if (session_.peer_domain() == remote && (local.empty() || session_.host() == local)) return true;
   for (const auto& [proved_remote, proved_local] : proved_)
     if (proved_remote == remote && (local.empty() || proved_local == local)) return true;
   return false;
@@ -139,16 +145,12 @@ void Federation::report(const ipc::S2sQuery& query, runtime::AdminPages& pages) 
   for (const auto& [stream, owned] : streams_)
     if (!stream->done() && (remote.empty() || stream->remote() == remote)) add(*stream);
   for (InboundStream* stream : inbound_)
-    if (stream->open() && (remote.empty() || stream->carries(remote, {}))) add(*stream);
+    if (stream->open() && (remote.empty() || stream->carries(remote, {}) || stream->claims(remote))) add(*stream);
   pages.finish();
 }
 
 std::uint32_t Federation::close_remote(const std::string& remote, const std::string& local) {
   auto ours = [&](const Pair& pair) { return pair.second == remote && (local.empty() || pair.first == local); };
-  // What waits now would otherwise go on the stream that replaces the closed one: it is
-  // bounced, as for a failed stream, so that its senders hear of it.
-  for (auto& [pair, route] : routes_)
-    if (ours(pair)) bounce_queue(route, false, "the stream was closed by the administrator");
   std::vector<OutboundStream*> outbound;
   for (const auto& [stream, owned] : streams_)
     if (!stream->done() && stream->remote() == remote && (local.empty() || stream->carries(local)))
@@ -156,6 +158,13 @@ std::uint32_t Federation::close_remote(const std::string& remote, const std::str
   std::vector<InboundStream*> inbound;
   for (InboundStream* stream : inbound_)
     if (stream->open() && stream->carries(remote, local)) inbound.push_back(stream);
+  // No stream: nothing is done at all. The answer is "no stream", so the queues and the
+  // backoff are left as they were rather than changed behind an error.
+  if (outbound.empty() && inbound.empty()) return 0;
+  // What waits now would otherwise go on the stream that replaces the closed one: it is
+  // bounced, as for a failed stream, so that its senders hear of it.
+  for (auto& [pair, route] : routes_)
+    if (ours(pair)) bounce_queue(route, false, "the stream was closed by the administrator");
   for (OutboundStream* stream : outbound) {
     log::info("s2s outbound %s -> %s: closed at the administrator's request", stream->local().c_str(),
               stream->remote().c_str());

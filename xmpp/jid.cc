@@ -1,21 +1,11 @@
 #include "xmpp/jid.h"
 
+#include "common/utf8_text.h"
+
 namespace xmppd::xmpp {
 namespace {
 
 constexpr std::size_t kMaxPart = 1023;
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (std::size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
-    i += n;
-  }
-  return true;
-}
 
 bool has_control(std::string_view s) {
   for (char c : s)

@@ -29,11 +29,12 @@ const char* method_name(ipc::S2sAuthMethod method) {
   }
 }
 
-// For people: dialback says whether the certificate was valid too.
-std::string auth_cell(const ipc::S2sRoute& route) {
+// For people: dialback says whether the certificate was valid too. An inbound stream that
+// has proved nothing shows only the domain its header claims: "unverified".
+std::string auth_cell(const ipc::S2sStream& s, const ipc::S2sRoute& route) {
   if (route.method() == ipc::S2S_AUTH_SASL_EXTERNAL) return "EXTERNAL";
   if (route.method() == ipc::S2S_AUTH_DIALBACK) return route.certified() ? "dialback+cert" : "dialback";
-  return "-";
+  return s.direction() == ipc::S2S_DIRECTION_INBOUND ? "unverified" : "-";
 }
 
 const char* certificate_name(ipc::CertificateStatus status) {
@@ -81,7 +82,7 @@ void print_table(const ipc::S2sStreams& streams, bool details) {
   for (const ipc::S2sStream& s : streams.streams()) {
     std::string tls = s.tls_version().empty() ? "none" : s.tls_version() + " " + s.cipher();
     for (const ipc::S2sRoute& route : s.routes())
-      table.add({direction_name(s.direction()), route.local(), route.remote(), auth_cell(route),
+      table.add({direction_name(s.direction()), route.local(), route.remote(), auth_cell(s, route),
                  certificate_name(s.certificate()), tls, s.address().empty() ? "-" : s.address(),
                  std::to_string(s.queue_length()), duration(s.age_seconds()), duration(s.idle_seconds()), flags(s)});
   }

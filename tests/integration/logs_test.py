@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """The `log` option (xmppd.conf(5)): the parent writes each file the levels its sinks take,
 reopens the files on SIGHUP (as logrotate needs), keeps the sinks in force when a new one
-cannot be opened, and refuses at start, and in a check, a file it cannot open."""
+cannot be opened, and refuses at start, and in a check, a file it cannot open. Root writes the
+files, so it refuses one it should not write: a FIFO, a file someone else owns, a hard link, a
+directory others may write to, a symbolic link on the way."""
 import os
+import pwd
 import re
 import signal
 import stat
@@ -125,6 +128,93 @@ class Logs(IntegrationTest):
         self.assertEqual(r.returncode, 1, r.stderr)
         line = read(config).splitlines().index('  { to = "ringbuffer", filename = "/tmp/x" };') + 1
         self.assertIn(f'{config}:{line}: log has a filename in a sink to = "ringbuffer"', r.stderr)
+
+
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
+
+
+class LogFilesRootWrites(IntegrationTest):
+    """What root refuses to open as a log file, each with a reason that names it: at start (here
+    in a check, which opens the files the same way) and at a reload, which keeps the sinks in
+    force, opens them anew and says which sink it refused."""
+
+    def refused(self):
+        """Paths that must be refused, each with the reason xmppd must give."""
+        wd = self.workdir
+        fifo = os.path.join(wd, "fifo.log")
+        os.mkfifo(fifo, 0o600)
+        foreign = os.path.join(wd, "foreign.log")
+        open(foreign, "w").close()
+        os.chmod(foreign, 0o666)
+        nobody = pwd.getpwnam("nobody").pw_uid
+        os.chown(foreign, nobody, nobody)
+        self.secret = os.path.join(wd, "secret")
+        with open(self.secret, "w") as f:
+            f.write("secret\n")
+        os.chmod(self.secret, 0o600)
+        hard = os.path.join(wd, "hard.log")
+        os.link(self.secret, hard)
+        return {
+            "fifo": (fifo, f"{fifo}: not a regular file"),
+            "foreign": (foreign, f"{foreign}: belongs to uid {nobody}, not to xmppd's (uid 0)"),
+            "hard link": (hard, f"{hard}: has 2 hard links"),
+        }
+
+    def assert_untouched(self):
+        self.assertEqual(stat.S_IMODE(os.stat(self.secret).st_mode), 0o600)
+        self.assertEqual(read(self.secret), "secret\n")
+        foreign = os.path.join(self.workdir, "foreign.log")
+        self.assertEqual(stat.S_IMODE(os.stat(foreign).st_mode), 0o666)
+        self.assertEqual(os.path.getsize(foreign), 0)
+
+    def test_refused_at_start(self):
+        cases = self.refused()
+        shared = os.path.join(self.workdir, "shared")
+        os.mkdir(shared)
+        os.chmod(shared, 0o775)
+        real = os.path.join(self.workdir, "real")
+        os.mkdir(real)
+        os.symlink(real, os.path.join(self.workdir, "via-link"))
+        cases["group-writable directory"] = (
+            os.path.join(shared, "x.log"), f"{shared}/x.log: its directory {shared} is writable by its group or others "
+            "(mode 0775)")
+        cases["symbolic link on the way"] = (
+            os.path.join(self.workdir, "via-link", "x.log"),
+            f"{self.workdir}/via-link/x.log: {self.workdir}/via-link is a symbolic link")
+        config = os.path.join(self.workdir, "xmppd.conf")
+        for case, (path, why) in cases.items():
+            with self.subTest(case=case):
+                with open(config, "w") as f:
+                    f.write(basic_config(self.workdir, f'log = "{path}"\n'))
+                # A FIFO must not block the open: the timeout would raise.
+                r = subprocess.run([harness.XMPPD, "-n", "-f", config], capture_output=True, text=True, timeout=30)
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn(f"{config}: log: {why}", r.stderr)
+        self.assertEqual(os.listdir(real), [])
+        self.assertEqual(os.listdir(shared), [])
+        self.assert_untouched()
+
+    def test_refused_at_reload_keeps_and_reopens_the_sinks_in_force(self):
+        info = os.path.join(self.workdir, "info.log")
+        good = basic_config(self.workdir, f'log = {{ info = "{info}" }}\n')
+        server = self.server(good).start()
+        server.wait_sandboxed_children()
+        generation = 1
+        for case, (path, why) in self.refused().items():
+            with self.subTest(case=case):
+                # logrotate moved the file away: the sink in force is opened anew all the same.
+                os.rename(info, f"{info}.{generation}")
+                server.write_config(good.replace(f'info = "{info}"', f'info = "{path}"'))
+                r = subprocess.run([XMPPCTL, "-f", server.config, "reload"], capture_output=True, text=True,
+                                   timeout=30)
+                generation += 1
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertIn(f"configuration taken (generation {generation})", r.stdout)
+                self.assertRegex(r.stderr, rf"reload: log: {re.escape(why)}[^\n]*; the log sinks in force stay\n")
+                wait_for(lambda: os.path.exists(info) and f"(generation {generation})" in read(info), 5,
+                         f"generation {generation} in a new {info}")
+        self.assert_untouched()
+        self.assertEqual(stat.S_IMODE(os.stat(info).st_mode), 0o640)
 
 
 if __name__ == "__main__":

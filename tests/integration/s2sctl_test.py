@@ -4,14 +4,18 @@ trusts (SASL EXTERNAL both ways) and c.test with one from a CA xmppd does not kn
 both ways). show s2s names each stream's method and certificate status, -j gives the same as
 JSON, close s2s ends the streams with one peer cleanly (Prosody sees the </stream:stream>)
 and leaves the other's, and the next stanza connects again. A Prosody that stops ends its
-stream to xmppd with a stream error, which xmppd takes as the end of the stream."""
+stream to xmppd with a stream error, which xmppd takes as the end of the stream.
+
+S2sCtlClaims plays peers that only claim a domain: one whose claimed domain is long and
+non-ASCII (the report's cuts must stay valid UTF-8, or the parent kills the s2s worker),
+one that claims b.test without proving it (listed as unverified, and close s2s leaves it)."""
 import json
 import os
 import re
 import subprocess
 
 import certs
-from federation_test import A, ADDRESS, B, XMPPCTL, FederationTest
+from federation_test import A, ADDRESS, B, XMPPCTL, FederationTest, RawPeer
 from prosody import Prosody, fresh_workdir
 
 C = "c.test"
@@ -135,6 +139,55 @@ class S2sCtl(FederationTest):
         a.wait_log(rf"s2s stream from 127\.0\.0\.\d+ port \d+ \({B} -> {A}\): the peer ended the stream "
                    r"with its error system-shutdown")
         self.assertNotIn("stream error unsupported-stanza-type", a.log())
+
+
+class S2sCtlClaims(FederationTest):
+    """Inbound streams that have proved nothing, played by the test against one xmppd."""
+
+    def test_claimed_domains_are_reported_safely_and_never_closed(self):
+        a = self.start_xmppd(A)
+        worker = a.children()["s2s"]
+        # 30 + 201 bytes, then two-byte characters: a cut at 256 bytes of the route's domain or
+        # of "the certificate does not name DOMAIN" would fall inside one.
+        long_claim = "a" * 201 + "\u00e9" * 40
+        key, cert = self.ca.issue("other.test", "ec")
+        cert_file, key_file = f"{self.workdir}/other.crt", f"{self.workdir}/other.key"
+        certs.write(cert_file, certs.cert_pem(cert))
+        certs.write(key_file, certs.key_pem(key), 0o600)
+        long_peer = RawPeer(self, long_claim, to=A, cert=(cert_file, key_file))
+        self.addCleanup(long_peer.close)
+        long_peer.starttls()
+        liar = RawPeer(self, B, to=A)  # says it is b.test, proves nothing
+        self.addCleanup(liar.close)
+        liar.starttls()  # before TLS, a stream is no s2s stream yet
+
+        r = subprocess.run([XMPPCTL, "-f", a.config, "-j", "show", "s2s"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        routes = {route["remote"]: (s, route) for s in json.loads(r.stdout) for route in s["routes"]}
+        self.assertEqual(set(routes), {"(invalid)", B}, r.stdout)
+        for s, route in routes.values():
+            self.assertEqual((s["direction"], route["local"], route["method"], route["certified"]),
+                             ("inbound", A, "none", False))
+        s, _ = routes["(invalid)"]
+        self.assertEqual(s["certificate"], "wrong name")
+        self.assertTrue(s["certificate_error"].startswith("the certificate does not name aaa"), s)
+        self.assertLessEqual(len(s["certificate_error"].encode()), 256)
+        self.assertEqual(s["chain"][0], "CN=other.test")
+        r = subprocess.run([XMPPCTL, "-f", a.config, "show", "s2s", B], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, rf"\nin\s+{A}\s+{B}\s+unverified\s+none\s+TLSv1\.3\s")
+
+        # A claim is no proof: close s2s b.test finds no stream, and the liar's stays open.
+        r = subprocess.run([XMPPCTL, "-f", a.config, "close", "s2s", B], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn(f"no stream with {B}", r.stderr)
+        liar.send("<iq type='get' id='1' from='b.test' to='a.test'><ping xmlns='urn:xmpp:ping'/></iq>")
+        self.assertIn(b"not-authorized", liar.read_until(b"</stream:stream>"))
+
+        # The worker answered each time and is the same process.
+        self.assertEqual(a.children()["s2s"], worker)
+        self.assertNotIn("broke the control protocol", a.log())
 
 
 if __name__ == "__main__":
