@@ -234,10 +234,9 @@ wire::ImportRequest request_for(const ipc::Privsep& role, const std::vector<User
 
 // In the forked process, before exec: only async-signal-safe calls. A new session (no
 // controlling terminal), /dev/null on 0-2, the socket on 3, nothing else open.
-[[noreturn]] void exec_child(const char* role, int socket, int devnull) {
+[[noreturn]] void exec_child(const char* role, int socket, int devnull, char* const* env) {
   static char arg0[] = "xmppctl", arg1[] = "-R";
   char* const argv[] = {arg0, arg1, const_cast<char*>(role), nullptr};
-  char* const env[] = {nullptr};
   const int high = fcntl(socket, F_DUPFD, 10);
   if (setsid() < 0 || high < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0 ||
       dup2(high, 3) < 0 || close_range(4, ~0U, 0) != 0)
@@ -255,10 +254,16 @@ bool run_child(const char* role, const wire::ImportRequest& request, wire::Impor
   UniqueFd ours(pair[0]), theirs(pair[1]);
   UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return false;
+  // Only the sanitizers' settings (a sanitizer build's child reports as its parent does).
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "ASAN_", 5) == 0 || std::strncmp(*e, "UBSAN_", 6) == 0 || std::strncmp(*e, "LSAN_", 5) == 0)
+      env.push_back(*e);
+  env.push_back(nullptr);
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid < 0) return false;
-  if (pid == 0) exec_child(role, theirs.get(), devnull.get());
+  if (pid == 0) exec_child(role, theirs.get(), devnull.get(), env.data());
   theirs.reset();
   const std::string bytes = request.SerializeAsString();
   bool ok = true;
