@@ -80,7 +80,10 @@ class AuthHelper final : public runtime::ChildRole {
     iterations_ = std::max<std::uint32_t>(configure.auth().scram_iterations(), kMinIterations);
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
     registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
-    if (attempts_) attempts_->set_anonymous_hosts(anonymous_hosts_);
+    if (attempts_) {
+      attempts_->set_anonymous_hosts(anonymous_hosts_);
+      attempts_->set_new_credential_iterations(iterations_);
+    }
     reconfigure_changes();
   }
 
@@ -103,6 +106,7 @@ class AuthHelper final : public runtime::ChildRole {
           &Clock::now);
       attempts_->set_username_preparation(&xmpp::prepare_localpart);
       attempts_->set_anonymous_hosts(anonymous_hosts_);
+      attempts_->set_new_credential_iterations(iterations_);
       attempts_->set_account_tokens(tokens_.get());
       timer_.reset(evtimer_new(
           runtime_->base(),
@@ -170,8 +174,22 @@ class AuthHelper final : public runtime::ChildRole {
     ipc::Sha1OnlyHosts* hosts = message.mutable_sha1_only_hosts();  // set even when the list is empty
     for (const std::string& host : sha1_only_hosts_) hosts->add_hosts(host);
     router_->send(message);
-    if (!sha1_only_hosts_.empty())
-      log::notice("SCRAM-SHA-256 not offered on %zu hosts with SHA-1-only accounts", sha1_only_hosts_.size());
+    log_sha1_only_hosts();
+  }
+
+  // Said at start and at each change, so that the narrowing is seen and its end too: it lasts
+  // until every such account has logged in with PLAIN or had its password set
+  // (xmppctl passwd), each of which stores a SHA-256 credential.
+  void log_sha1_only_hosts() {
+    for (const std::string& host : logged_sha1_only_)
+      if (std::find(sha1_only_hosts_.begin(), sha1_only_hosts_.end(), host) == sha1_only_hosts_.end())
+        log::notice("%s: no account is SHA-1-only now: SCRAM-SHA-256 offered again", host.c_str());
+    for (const std::string& host : sha1_only_hosts_)
+      log::notice(
+          "%s: SCRAM-SHA-256 not offered: %zu accounts have only a SCRAM-SHA-1 credential (imported from Prosody); "
+          "a PLAIN login or xmppctl passwd gives each a SHA-256 one",
+          host.c_str(), store_->sha1_only_accounts(host));
+    logged_sha1_only_ = sha1_only_hosts_;
   }
 
   void reconfigure_changes() {
@@ -280,6 +298,7 @@ class AuthHelper final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::vector<std::string> sha1_only_hosts_;  // as last sent to the router
+  std::vector<std::string> logged_sha1_only_;  // as last logged
   std::unique_ptr<RouterChannel> router_;
   std::unique_ptr<SaslAttempts> attempts_;
   EventPtr timer_;  // SaslAttempts::poll

@@ -68,6 +68,7 @@ void SaslAttempts::start(const ipc::SaslStart& start) {
   auto server =
       std::make_unique<SaslServer>(store_, start.host(), *mechanism, start.channel_binding(), start.plus_offered());
   server->set_username_preparation(prepare_);
+  server->set_new_credential_iterations(new_iterations_);
   server->set_server_end_point(start.server_end_point());
   server->set_deferred_verification(true);
   by_deadline_.push_back(start.attempt());

@@ -70,6 +70,7 @@ class SaslAttempts {
 
   void set_anonymous_hosts(std::set<std::string> hosts) { anonymous_hosts_ = std::move(hosts); }
   void set_username_preparation(SaslServer::PrepareUsername prepare) { prepare_ = prepare; }
+  void set_new_credential_iterations(std::uint32_t iterations) { new_iterations_ = iterations; }
   // Each success on a host that is not anonymous carries the account's token from these.
   void set_account_tokens(const AccountTokens* tokens) { tokens_ = tokens; }
 
@@ -120,6 +121,7 @@ class SaslAttempts {
   Now now_;
   std::set<std::string> anonymous_hosts_;
   SaslServer::PrepareUsername prepare_ = nullptr;
+  std::uint32_t new_iterations_ = 0;
   const AccountTokens* tokens_ = nullptr;
   std::unordered_map<std::uint64_t, Attempt> attempts_;
   AttemptSlots slots_;

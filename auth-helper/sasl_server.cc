@@ -412,7 +412,8 @@ SaslServer::Step SaslServer::check_password() {
     // The password is proven: store SHA-1 and SHA-256 credentials anew. A failure here does
     // not fail the login; the account stays SHA-1-only and the next PLAIN login tries again.
     std::string error;
-    if (!store_.set_password(host_, username_, password_.view(), credential_.iterations, error))
+    const std::uint32_t iterations = new_iterations_ != 0 ? new_iterations_ : credential_.iterations;
+    if (!store_.set_password(host_, username_, password_.view(), iterations, error))
       log::warning("auth: %s@%s: the SHA-256 credential could not be stored: %s", username_.c_str(), host_.c_str(),
                    error.c_str());
   }

@@ -75,6 +75,9 @@ class SaslServer {
   // name is looked up as it is, so a client must then send the localpart exactly as stored.
   using PrepareUsername = std::optional<std::string> (*)(std::string_view);
   void set_username_preparation(PrepareUsername prepare) { prepare_username_ = prepare; }
+  // The PBKDF2 iterations of the credentials a PLAIN login of a SHA-1-only account stores
+  // (the server's scram_iterations); 0 keeps the account's own count.
+  void set_new_credential_iterations(std::uint32_t iterations) { new_iterations_ = iterations; }
   // The RFC 5929 tls-server-end-point data of our certificate, to accept that type too.
   void set_server_end_point(std::string data) { server_end_point_ = std::move(data); }
   // Stop before each password check with a kVerify step, so that the caller can hold it
@@ -116,6 +119,7 @@ class SaslServer {
   const std::string channel_binding_;
   const bool channel_binding_offered_;
   PrepareUsername prepare_username_ = nullptr;
+  std::uint32_t new_iterations_ = 0;
   std::string server_end_point_;
   bool deferred_ = false;
   State state_ = State::kStart;

@@ -197,6 +197,9 @@ bool UserStore::prepare_statements(std::string& error) {
       {&bump_version_,
        "INSERT INTO roster_version (bare, version) VALUES (?1, 1) "
        "ON CONFLICT (bare) DO UPDATE SET version = version + 1"},
+      {&set_version_,
+       "INSERT INTO roster_version (bare, version) VALUES (?1, ?2) "
+       "ON CONFLICT (bare) DO UPDATE SET version = excluded.version"},
       // Not INSERT OR REPLACE: that deletes the row and inserts another with a new rowid, and a
       // request sent again while they are delivered in rowid order would be delivered twice.
       {&upsert_request_,
@@ -404,6 +407,16 @@ UserStore::Outcome UserStore::set_roster_item(std::string_view bare, const Roste
     std::int64_t v = bump_version(bare);
     if (v == 0) return Outcome::kFailed;
     if (version != nullptr) *version = v;
+    return Outcome::kStored;
+  });
+}
+
+UserStore::Outcome UserStore::set_roster_version(std::string_view bare, std::int64_t version) {
+  return write("cannot set a roster version", [&] {
+    sqlite3_stmt* s = set_version_.get();
+    const Use use(s);
+    if (!bind_text(s, 1, bare) || sqlite3_bind_int64(s, 2, version) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
+      return Outcome::kFailed;
     return Outcome::kStored;
   });
 }

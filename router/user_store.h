@@ -92,6 +92,8 @@ class UserStore {
                           std::int64_t* version = nullptr);
   Outcome remove_roster_item(std::string_view bare, std::string_view contact, std::int64_t* version = nullptr);
   std::int64_t roster_version(std::string_view bare);
+  // Sets the version outright (xmppctl import prosody: above any a client may have cached).
+  Outcome set_roster_version(std::string_view bare, std::int64_t version);
 
   // Inbound subscription requests not yet answered (RFC 6121 §3.1.3): one per sender, kept
   // (replacing the stanza of an earlier one from the same sender, which keeps its place in
@@ -136,7 +138,7 @@ class UserStore {
   sqlite::Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
   sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_;
   sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
-      bump_version_;
+      bump_version_, set_version_;
   sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
   sqlite::Statement remove_offline_, remove_roster_, remove_version_, remove_requests_, remove_items_;
 };

@@ -2,29 +2,36 @@
 // (its `internal` storage, files under DATA_DIR) into a stopped xmppd.
 //
 // Trust: xmppctl runs as root and never parses Prosody's files itself. It reads their bytes
-// (regular files only, bounded) and forks two children that drop to the users owning xmppd's
-// stores, as xmppd's own children do (chroot to the role's directory, then setgid/setuid):
-//   1. as auth_helper_user in DATA_PATH/auth: parses each user's files and writes the account
-//      to the credential store (auth-helper/credential_store.h), skipping an account that
-//      exists unless -F; it answers one byte per user on a pipe, '1' imported, '0' skipped,
-//      'e' refused; the parent reads nothing else from it.
-//   2. as xmppd_user in DATA_PATH/router: parses the files of the users the first child
-//      imported, and writes roster, pending requests, offline messages, vCard, private XML
-//      and PEP nodes to the router's user store (router/user_store.h, router/item_store.h),
-//      each user's data replacing what xmppd had for them, all or nothing.
-// Each child prints its own messages and counts. A user with a malformed file is refused
-// whole, with FILE:LINE messages; the exit code is then 1. xmppd must not be running: the
-// stores would be written under its feet.
+// (regular files only, bounded, each directory opened with openat(O_NOFOLLOW) from DATA_DIR
+// on, so no symbolic link below DATA_DIR is followed) and executes itself afresh twice, as
+// `xmppctl -R ROLE` (import_child.cc), each child with only a socket and its request: the
+// bytes of the stores it writes, nothing of the configuration. Each drops to the user owning
+// its store as xmppd's own children do (chroot, setgid/setuid, no_new_privs) and enters the
+// auth helper's seccomp allowlist before it parses anything:
+//   1. import-accounts, as auth_helper_user in DATA_PATH/auth: gets accounts/USER.dat alone
+//      (others can write into the other files) and writes the credential store, skipping an
+//      account that exists unless -F; it answers one byte per user, '1' imported, '0'
+//      skipped, 'e' refused.
+//   2. import-data, as xmppd_user in DATA_PATH/router: gets every other file of the users the
+//      first child imported (never an account's), and writes roster, pending requests,
+//      offline messages, vCard, private XML and PEP nodes to the router's user store, each
+//      user's data replacing what xmppd had for them.
+// The children's messages come back in their reports and are printed with control
+// characters replaced. A malformed account file refuses that account, with FILE:LINE
+// messages, and the exit code is then 1; a bad item of the other files is skipped (a file
+// that does not parse, the whole file) with a FILE:LINE warning. xmppd must not be running:
+// the stores would be written under its feet.
 #include "xmppctl/xmppctl.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <algorithm>
 #include <cerrno>
@@ -33,11 +40,9 @@
 #include <cstring>
 #include <map>
 
-#include "auth-helper/credential_store.h"
 #include "common/unique_fd.h"
 #include "daemon/privsep_setup.h"
-#include "router/item_store.h"
-#include "router/user_store.h"
+#include "import.pb.h"
 #include "xmpp/jid.h"
 #include "xmppctl/prosody_data.h"
 #include "xmppctl/prosody_user.h"
@@ -47,16 +52,26 @@ namespace {
 
 using prosody_import::RawFile;
 using prosody_import::RawUser;
-using prosody_import::UserData;
 
 constexpr std::size_t kMaxFileBytes = 64 << 20;
 // For internal_plain accounts: what the server uses for new passwords (daemon/parent.cc).
 constexpr std::uint32_t kNewPasswordIterations = 10000;
+constexpr std::size_t kMaxReportBytes = 64 << 20;  // a child's answers and messages
+
+// A child's text as printed: control characters (but newlines) replaced, so that what a
+// Prosody file held cannot drive the terminal.
+std::string shown(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if ((static_cast<unsigned char>(c) < 0x20 && c != '\n') || c == 0x7f) c = '?';
+  return out;
+}
 
 struct User {
   std::string host, name;
   RawUser files;
-  std::string read_error;  // a file that could not be read: the user is refused
+  std::string read_error;     // the account file could not be read: the account is refused
+  std::string data_warnings;  // other files that could not be read: skipped
 };
 
 bool server_answers(const std::string& socket_path) {
@@ -68,10 +83,26 @@ bool server_answers(const std::string& socket_path) {
   return connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) == 0;
 }
 
-std::vector<std::string> entries(const std::string& dir) {
+// A directory under `at`, never through a symbolic link: the walk from DATA_DIR goes one
+// openat(O_NOFOLLOW) at a time, so no component of the path can lead elsewhere. An empty fd
+// when it does not exist; `error` set when it exists but is no directory (or a link).
+UniqueFd open_dir(int at, const std::string& name, const std::string& path, std::string& error) {
+  UniqueFd fd(openat(at, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_DIRECTORY));
+  if (!fd && errno != ENOENT)
+    error = path + ": " +
+            (errno == ELOOP || errno == ENOTDIR ? "a symbolic link or not a directory, refused"
+                                                : std::string(std::strerror(errno)));
+  return fd;
+}
+
+std::vector<std::string> entries(int dir) {
   std::vector<std::string> out;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return out;
+  const int copy = dir < 0 ? -1 : fcntl(dir, F_DUPFD_CLOEXEC, 0);
+  DIR* d = copy < 0 ? nullptr : fdopendir(copy);
+  if (d == nullptr) {
+    if (copy >= 0) close(copy);
+    return out;
+  }
   while (struct dirent* e = readdir(d))
     if (e->d_name[0] != '.') out.emplace_back(e->d_name);
   closedir(d);
@@ -79,10 +110,11 @@ std::vector<std::string> entries(const std::string& dir) {
   return out;
 }
 
-// The bytes of a regular file (no symbolic link followed), at most kMaxFileBytes. nullopt when
-// it does not exist; `error` set when it exists but cannot be read.
-std::optional<std::string> read_file(const std::string& path, std::string& error) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+// The bytes of a regular file `name` in `dir` (no symbolic link followed), at most
+// kMaxFileBytes. nullopt when it does not exist; `error` set when it exists but cannot be read.
+std::optional<std::string> read_file(int dir, const std::string& name, const std::string& path, std::string& error) {
+  if (dir < 0) return std::nullopt;
+  UniqueFd fd(openat(dir, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   if (!fd) {
     if (errno != ENOENT) error = path + ": " + std::strerror(errno);
     return std::nullopt;
@@ -115,205 +147,153 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
   return bytes;
 }
 
-void add_file(User& user, const std::string& store, const std::string& path, bool list) {
+// One store's directory under a host's: its path for messages and its descriptor.
+struct StoreDir {
+  std::string path;
+  UniqueFd fd;
+};
+
+void add_file(User& user, const std::string& store, const StoreDir& dir, const std::string& name, bool list) {
   std::string error;
-  if (auto bytes = read_file(path, error)) user.files[store] = RawFile{path, std::move(*bytes), list};
-  if (!error.empty()) user.read_error += error + "\n";
+  const std::string path = dir.path + "/" + name;
+  if (auto bytes = read_file(dir.fd.get(), name, path, error))
+    user.files[store] = RawFile{path, std::move(*bytes), list};
+  if (!error.empty()) (store == "accounts" ? user.read_error : user.data_warnings) += error + "\n";
 }
 
-// The users of one host: one per accounts/USER.dat, with every file Prosody 0.12 keeps for them.
-std::vector<User> users_of(const std::string& host_dir, const std::string& host) {
+// The users of one host (its directory open as `host_fd`): one per accounts/USER.dat, with
+// every file Prosody 0.12 keeps for them. `error` set when the host cannot be read.
+std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::string& host, std::string& error) {
   std::vector<User> users;
-  const std::vector<std::string> stores = entries(host_dir);
-  for (const std::string& file : entries(host_dir + "/accounts")) {
+  std::map<std::string, StoreDir> stores;  // store name as xmppd names it -> its directory
+  for (const std::string& entry : entries(host_fd)) {
+    std::string store = entry;
+    if (entry.starts_with("pep_")) {
+      auto node = prosody::decode_path_part(entry.substr(4));
+      if (!node) continue;
+      store = "pep_" + *node;
+    } else if (entry != "accounts" && entry != "roster" && entry != "vcard" && entry != "private" && entry != "pep" &&
+               entry != "offline") {
+      continue;
+    }
+    std::string why;
+    StoreDir dir{host_dir + "/" + entry, open_dir(host_fd, entry, host_dir + "/" + entry, why)};
+    if (entry == "accounts" && !why.empty()) {
+      error = why;
+      return users;
+    }
+    if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", host.c_str(), why.c_str());
+    if (dir.fd) stores.emplace(store, std::move(dir));
+  }
+  if (!stores.contains("accounts")) return users;
+  for (const std::string& file : entries(stores.at("accounts").fd.get())) {
     if (!file.ends_with(".dat")) continue;
     const std::string encoded = file.substr(0, file.size() - 4);
-    User user{host, prosody::decode_path_part(encoded).value_or(""), {}, {}};
+    User user{host, prosody::decode_path_part(encoded).value_or(""), {}, {}, {}};
     auto jid = xmpp::Jid::parse(user.name + "@" + host);
     if (user.name.empty() || !jid || jid->local() != user.name) {
       user.read_error = host_dir + "/accounts/" + file + ": not a username xmppd can take\n";
       users.push_back(std::move(user));
       continue;
     }
-    for (const char* store : {"accounts", "roster", "vcard", "private", "pep"})
-      add_file(user, store, host_dir + "/" + store + "/" + encoded + ".dat", false);
-    add_file(user, "offline", host_dir + "/offline/" + encoded + ".list", true);
-    for (const std::string& store : stores) {
-      if (!store.starts_with("pep_")) continue;
-      auto node = prosody::decode_path_part(store.substr(4));
-      if (node) add_file(user, "pep_" + *node, host_dir + "/" + store + "/" + encoded + ".list", true);
+    for (const auto& [store, dir] : stores) {
+      const bool list = store == "offline" || store.starts_with("pep_");
+      add_file(user, store, dir, encoded + (list ? ".list" : ".dat"), list);
     }
     users.push_back(std::move(user));
   }
   return users;
 }
 
-// In a child: the role's user and directory, as daemon/child_process.cc gives xmppd's.
-bool enter_role(const ipc::Privsep& role, std::string& error) {
-  if (!role.switch_user()) {
-    if (chdir(role.directory().c_str()) == 0) return true;
-    error = role.directory() + ": " + std::strerror(errno);
-    return false;
-  }
-  if (chroot(role.directory().c_str()) != 0 || chdir("/") != 0 || setgroups(0, nullptr) != 0 ||
-      setgid(role.gid()) != 0 || setuid(role.uid()) != 0) {
-    error = "cannot become " + role.user() + " in " + role.directory() + ": " + std::strerror(errno);
-    return false;
-  }
-  return true;
-}
-
-std::optional<UserData> convert(const User& user, bool report) {
-  std::string error = user.read_error;
-  std::optional<UserData> data;
-  if (error.empty()) data = prosody_import::convert_user(user.name, user.host, user.files, error);
-  if (!data && report)
-    std::fprintf(stderr, "xmppctl: %s@%s not imported:\n%s", user.name.c_str(), user.host.c_str(), error.c_str());
-  return data;
-}
-
-// Child 1, as auth_helper_user: the accounts. One byte per user on `answers`.
-int import_accounts(const ipc::Privsep& role, const std::vector<User>& users, bool force, int answers) {
-  std::string error;
-  auth::prepare_scram_crypto();  // OpenSSL's files, before the chroot hides them
-  if (!enter_role(role, error)) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto store = auth::CredentialStore::open("credentials.sqlite", error);
-  if (!store) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  struct HostCounts {
-    std::size_t imported = 0, skipped = 0, refused = 0;
-  };
-  std::map<std::string, HostCounts> counts;
-  for (const User& user : users) {
-    char answer = 'e';
-    std::optional<UserData> data = convert(user, true);
-    const std::string bare = user.name + "@" + user.host;
-    if (data && store->exists(user.host, user.name) && !force) {
-      std::printf("%s: exists in xmppd, skipped (-F to replace it)\n", bare.c_str());
-      answer = '0';
-    } else if (data) {
-      const bool ok = data->sha1
-                          ? store->set_sha1_credential(user.host, user.name, *data->sha1, error)
-                          : store->set_password(user.host, user.name, *data->password, kNewPasswordIterations, error);
-      if (ok)
-        answer = '1';
-      else
-        std::fprintf(stderr, "xmppctl: %s: %s\n", bare.c_str(), error.c_str());
-    }
-    HostCounts& c = counts[user.host];
-    ++(answer == '1' ? c.imported : answer == '0' ? c.skipped : c.refused);
-    if (write(answers, &answer, 1) != 1) return 1;
-  }
-  for (const auto& [host, c] : counts)
-    std::printf("%s: %zu accounts imported, %zu skipped, %zu refused; %zu accounts SHA-1-only\n", host.c_str(),
-                c.imported, c.skipped, c.refused, store->sha1_only_accounts(host));
-  return 0;
-}
-
-struct Counts {
-  std::size_t users = 0, roster = 0, requests = 0, offline = 0, vcards = 0, private_xml = 0, pep_nodes = 0,
-              pep_items = 0;
-};
-
-using Outcome = router::UserStore::Outcome;
-
-Outcome write_user(router::UserStore& store, router::ItemStore& items, const std::string& bare, const UserData& data,
-                   Counts& counts) {
-  constexpr std::size_t kNoLimit = SIZE_MAX;
-  Counts added;
-  Outcome o = items.atomically([&] {
-    if (Outcome r = store.remove_user(bare); r != Outcome::kStored) return r;  // a re-run replaces, never doubles
-    for (const auto& item : data.roster) {
-      if (Outcome r = store.set_roster_item(bare, item, kNoLimit); r != Outcome::kStored) return r;
-      ++added.roster;
-    }
-    for (const auto& [from, stanza] : data.requests) {
-      if (Outcome r = store.store_subscription_request(bare, from, stanza, kNoLimit); r != Outcome::kStored) return r;
-      ++added.requests;
-    }
-    for (const auto& m : data.offline) {
-      if (Outcome r = store.store_offline(bare, m.stanza, m.when, {kNoLimit, kNoLimit}); r != Outcome::kStored)
-        return r;
-      ++added.offline;
-    }
-    if (data.vcard) {
-      if (Outcome r = items.put({bare, "vcard", "", "vcard"}, *data.vcard, {}); r != Outcome::kStored) return r;
-      if (Outcome r = items.put({bare, "vcard", "photo", "hash"}, data.vcard_photo_hash, {}); r != Outcome::kStored)
-        return r;
-      ++added.vcards;
-    }
-    for (const auto& [ns, name, value] : data.private_elements) {
-      if (Outcome r = items.put({bare, "private", ns, name}, value, {}); r != Outcome::kStored) return r;
-      ++added.private_xml;
-    }
-    for (const auto& node : data.pep) {
-      if (Outcome r = items.put({bare, "pep_config", node.node, ""}, node.config, {}); r != Outcome::kStored) return r;
-      ++added.pep_nodes;
-      for (const auto& [id, value] : node.items) {
-        if (Outcome r = items.put({bare, "pep", node.node, id}, value, {node.max_items, true, 0, 0});
-            r != Outcome::kStored)
-          return r;
-        ++added.pep_items;
-      }
-    }
-    return Outcome::kStored;
-  });
-  if (o != Outcome::kStored || !store.commit()) return Outcome::kFailed;
-  counts.users += 1;
-  counts.roster += added.roster;
-  counts.requests += added.requests;
-  counts.offline += added.offline;
-  counts.vcards += added.vcards;
-  counts.private_xml += added.private_xml;
-  counts.pep_nodes += added.pep_nodes;
-  counts.pep_items += added.pep_items;
-  return Outcome::kStored;
-}
-
-// Child 2, as xmppd_user: everything else, for the users whose accounts were imported.
-int import_user_data(const ipc::Privsep& role, const std::vector<User>& users, const std::string& answers) {
-  std::string error;
-  if (!enter_role(role, error)) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto store = router::UserStore::open("user.sqlite", error);
-  if (!store) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  auto items = router::ItemStore::open(*store, error);
-  if (!items) return std::fprintf(stderr, "xmppctl: %s\n", error.c_str()), 1;
-  std::map<std::string, Counts> counts;
-  int status = 0;
+// The request for one child: the files of `stores` (or all but those, `except`) of the users
+// `answers` marks '1' (every user when empty), and where the child confines itself.
+wire::ImportRequest request_for(const ipc::Privsep& role, const std::vector<User>& users, const std::string& answers,
+                                bool accounts) {
+  wire::ImportRequest request;
+  request.set_switch_user(role.switch_user());
+  request.set_uid(role.uid());
+  request.set_gid(role.gid());
+  request.set_directory(role.directory());
   for (std::size_t i = 0; i < users.size(); ++i) {
-    if (answers[i] != '1') continue;
-    const User& user = users[i];
-    std::optional<UserData> data = convert(user, false);  // the first child said why, if it fails
-    const std::string bare = user.name + "@" + user.host;
-    if (!data || write_user(*store, *items, bare, *data, counts[user.host]) != Outcome::kStored) {
-      std::fprintf(stderr, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
-      status = 1;
+    if (!answers.empty() && answers[i] != '1') continue;
+    wire::ImportUser* u = request.add_users();
+    u->set_host(users[i].host);
+    u->set_name(users[i].name);
+    if (accounts) u->set_read_error(users[i].read_error);
+    for (const auto& [store, file] : users[i].files) {
+      if ((store == "accounts") != accounts) continue;
+      wire::ImportFile* f = u->add_files();
+      f->set_store(store);
+      f->set_path(file.path);
+      f->set_bytes(file.bytes);
+      f->set_list(file.list);
     }
   }
-  for (const auto& [host, c] : counts)
-    std::printf(
-        "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
-        "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
-        host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
-  return status;
+  return request;
 }
 
-// Runs `body` in a child and returns its exit status (1 if it died).
-template <typename Body>
-int in_child(Body body) {
-  std::fflush(stdout);
-  std::fflush(stderr);
+// In the forked process, before exec: only async-signal-safe calls. A new session (no
+// controlling terminal), /dev/null on 0-2, the socket on 3, nothing else open.
+[[noreturn]] void exec_child(const char* role, int socket, int devnull, char* const* env) {
+  static char arg0[] = "xmppctl", arg1[] = "-R";
+  char* const argv[] = {arg0, arg1, const_cast<char*>(role), nullptr};
+  const int high = fcntl(socket, F_DUPFD, 10);
+  if (setsid() < 0 || high < 0 || dup2(devnull, 0) < 0 || dup2(devnull, 1) < 0 || dup2(devnull, 2) < 0 ||
+      dup2(high, 3) < 0 || close_range(4, ~0U, 0) != 0)
+    _exit(126);
+  execve("/proc/self/exe", argv, env);
+  _exit(127);
+}
+
+// Runs `xmppctl -R role` on `request`: a fresh process that holds nothing of this one but the
+// request (no configuration, no other store's bytes). Its messages are printed with control
+// characters replaced; false when it failed or its report is not understood.
+bool run_child(const char* role, const wire::ImportRequest& request, wire::ImportReport& report) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  UniqueFd devnull(open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!devnull) return false;
+  // Only the sanitizers' settings (a sanitizer build's child reports as its parent does).
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::strncmp(*e, "ASAN_", 5) == 0 || std::strncmp(*e, "UBSAN_", 6) == 0 || std::strncmp(*e, "LSAN_", 5) == 0)
+      env.push_back(*e);
+  env.push_back(nullptr);
+  std::fflush(nullptr);
   const pid_t pid = fork();
-  if (pid < 0) return 1;
-  if (pid == 0) {
-    const int status = body();
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(status);
+  if (pid < 0) return false;
+  if (pid == 0) exec_child(role, theirs.get(), devnull.get(), env.data());
+  theirs.reset();
+  const std::string bytes = request.SerializeAsString();
+  bool ok = true;
+  for (std::size_t sent = 0; ok && sent < bytes.size();) {
+    const ssize_t n = send(ours.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) sent += static_cast<std::size_t>(n);
   }
+  ok = ok && shutdown(ours.get(), SHUT_WR) == 0;
+  std::string answer;
+  char buffer[65536];
+  while (ok) {
+    const ssize_t n = read(ours.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    answer.append(buffer, static_cast<std::size_t>(n));
+    ok = answer.size() <= kMaxReportBytes;
+  }
+  ours.reset();
+  if (!ok) kill(pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  const bool parsed = ok && report.ParseFromString(answer);
+  if (parsed) {
+    std::fputs(shown(report.out()).c_str(), stdout);
+    std::fputs(shown(report.err()).c_str(), stderr);
+  }
+  return parsed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 [[noreturn]] void usage() {
@@ -338,9 +318,9 @@ int import_prosody(Context& context) {
 
   if (server_answers(settings.data_path + "/control.sock"))
     fail(kExitFailed, "xmppd is running (" + settings.data_path + "/control.sock answers): stop xmppd first");
-  struct stat st;
-  if (stat(data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    std::fprintf(stderr, "xmppctl: %s: not a directory\n", data_dir.c_str());
+  UniqueFd data_fd(open(data_dir.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY));
+  if (!data_fd) {
+    std::fprintf(stderr, "xmppctl: %s: %s\n", data_dir.c_str(), std::strerror(errno));
     return 1;
   }
   std::vector<std::string> hosts;
@@ -354,13 +334,27 @@ int import_prosody(Context& context) {
       fail(kExitUsage, w + " is not a VirtualHost of xmppd with accounts");
     }
   std::vector<User> users;
+  bool host_refused = false;
   for (const std::string& host : hosts) {
-    const std::string dir = data_dir + "/" + prosody::encode_path_part(host);
-    std::vector<User> found = users_of(dir, host);
+    const std::string name = prosody::encode_path_part(host);
+    const std::string dir = data_dir + "/" + name;
+    std::string error;
+    UniqueFd host_fd = open_dir(data_fd.get(), name, dir, error);
+    std::vector<User> found;
+    if (host_fd) found = users_of(host_fd.get(), dir, host, error);
+    if (!error.empty()) {
+      std::fprintf(stderr, "xmppctl: %s: not imported: %s\n", host.c_str(), error.c_str());
+      host_refused = true;
+      continue;
+    }
     if (found.empty()) std::printf("%s: no accounts in %s\n", host.c_str(), dir.c_str());
     for (User& u : found) users.push_back(std::move(u));
   }
-  if (users.empty()) return 0;
+  for (const User& u : users)
+    if (!u.data_warnings.empty())
+      std::fprintf(stderr, "xmppctl: %s@%s: warning: files skipped:\n%s", u.name.c_str(), u.host.c_str(),
+                   u.data_warnings.c_str());
+  if (users.empty()) return host_refused ? kExitFailed : kExitOk;
 
   parent::RolePrivsep roles;
   std::string error;
@@ -368,42 +362,26 @@ int import_prosody(Context& context) {
     std::fprintf(stderr, "xmppctl: %s\n", error.c_str());
     return 1;
   }
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return 1;
-  UniqueFd answers_in(pipe_fds[0]), answers_out(pipe_fds[1]);
-  // Read while the child runs: more users than the pipe buffers would otherwise block it.
-  std::string answers;
-  const pid_t pid = fork();
-  if (pid < 0) return 1;
-  if (pid == 0) {
-    answers_in.reset();
-    const int status = import_accounts(roles.auth, users, force, answers_out.get());
-    std::fflush(stdout);
-    std::fflush(stderr);
-    _exit(status);
-  }
-  answers_out.reset();
-  char buffer[4096];
-  for (;;) {
-    const ssize_t n = read(answers_in.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answers.append(buffer, static_cast<std::size_t>(n));
-    if (answers.size() > users.size()) break;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  const bool accounts_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0 && answers.size() == users.size();
-  if (!accounts_ok) {
+  wire::ImportRequest accounts = request_for(roles.auth, users, "", true);
+  accounts.set_force(force);
+  accounts.set_iterations(kNewPasswordIterations);
+  wire::ImportReport report;
+  const bool accounts_ok = run_child("import-accounts", accounts, report);
+  accounts.Clear();
+  const std::string answers = report.answers();
+  if (!accounts_ok || answers.size() != users.size() ||
+      answers.find_first_not_of("01e") != std::string::npos) {
     std::fprintf(stderr, "xmppctl: the accounts could not be imported\n");
-    return 1;
+    return kExitFailed;
   }
-  for (char c : answers)
-    if (c != '0' && c != '1' && c != 'e') return 1;
-  const int data_status = in_child([&] { return import_user_data(roles.router, users, answers); });
+  bool data_ok = true;
+  if (answers.find('1') != std::string::npos) {
+    wire::ImportRequest data = request_for(roles.router, users, answers, false);
+    wire::ImportReport data_report;
+    data_ok = run_child("import-data", data, data_report);
+  }
   const bool refused = answers.find('e') != std::string::npos;
-  return refused || data_status != 0 ? kExitFailed : kExitOk;
+  return refused || host_refused || !data_ok ? kExitFailed : kExitOk;
 }
 
 }  // namespace xmppd::ctl

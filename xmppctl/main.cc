@@ -85,6 +85,10 @@ int main(int argc, char** argv) {
   // The hidden role of check dns's lookup child (check_dns.cc), not in the usage.
   if (argc == 3 && std::string_view(argv[1]) == "-R" && std::string_view(argv[2]) == "dns-check")
     return ctl::dns_check_child();
+  // The hidden roles of import prosody's children (import_child.cc).
+  if (argc == 3 && std::string_view(argv[1]) == "-R" &&
+      (std::string_view(argv[2]) == "import-accounts" || std::string_view(argv[2]) == "import-data"))
+    return ctl::import_child(argv[2]);
   ctl::Context context;
   context.config_file = std::string(XMPPD_SYSCONFDIR) + "/xmppd.conf";
   int ch;

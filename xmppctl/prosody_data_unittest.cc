@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "router/modules/pep_node.h"
 #include "xmppctl/prosody_user.h"
 
 namespace xmppd::prosody {
@@ -135,10 +136,15 @@ RawUser files(std::initializer_list<std::tuple<std::string, std::string, bool>> 
 
 TEST(ProsodyUser, ConvertsWhatProsodyWrote) {
   std::string error;
-  auto data = convert_user(
+  auto account = convert_account(RawFile{"accounts/alice", std::string(prosody::kAccount), false}, error);
+  ASSERT_TRUE(account) << error;
+  ASSERT_TRUE(account->sha1);
+  EXPECT_EQ(account->sha1->iterations, 10000u);
+  EXPECT_EQ(account->sha1->stored_key.size(), 20u);
+  std::string warnings;
+  auto data = convert_data(
       "alice", "chat.test",
-      files({{"accounts", std::string(prosody::kAccount), false},
-             {"roster",
+      files({{"roster",
               "return { [false] = { pending = { [\"bob@chat.test\"] = { name = \"presence\" } }; version = 5 };\n"
               "[\"bob@chat.test\"] = { name = \"Bobby\"; groups = { [\"Friends\"] = true }; subscription = \"to\" };\n"
               "[\"dave@chat.test\"] = { groups = {}; subscription = \"none\"; ask = \"subscribe\" } }",
@@ -158,46 +164,85 @@ TEST(ProsodyUser, ConvertsWhatProsodyWrote) {
               "name = \"nick\" });\nitem({ \"Alice\"; attr = { xmlns = \"http://jabber.org/protocol/nick\"; "
               "stamp = \"x\" }; key = \"current\"; name = \"nick\" });",
               true}}),
-      error);
-  ASSERT_TRUE(data) << error;
-  ASSERT_TRUE(data->sha1);
-  EXPECT_EQ(data->sha1->iterations, 10000u);
-  EXPECT_EQ(data->sha1->stored_key.size(), 20u);
-  ASSERT_EQ(data->roster.size(), 2u);
-  EXPECT_EQ(data->roster[0].contact, "bob@chat.test");
-  EXPECT_EQ(data->roster[0].name, "Bobby");
-  EXPECT_EQ(data->roster[0].groups, std::vector<std::string>{"Friends"});
-  EXPECT_TRUE(data->roster[1].ask);
-  ASSERT_EQ(data->requests.size(), 1u);
-  EXPECT_EQ(data->requests[0].first, "bob@chat.test");
-  ASSERT_EQ(data->offline.size(), 1u);
-  EXPECT_EQ(data->offline[0].when, 1796455009);
-  EXPECT_NE(data->offline[0].stanza.find("hi &lt;there&gt;"), std::string::npos) << data->offline[0].stanza;
-  EXPECT_NE(data->offline[0].stanza.find("stamp='2026-12-05T07:16:49Z'"), std::string::npos) << data->offline[0].stanza;
-  ASSERT_EQ(data->private_elements.size(), 1u);
-  EXPECT_EQ(std::get<0>(data->private_elements[0]), "urn:example:prefs");
-  ASSERT_EQ(data->pep.size(), 1u);
-  ASSERT_EQ(data->pep[0].items.size(), 1u);
-  EXPECT_EQ(data->pep[0].items[0].first, "current");
-  EXPECT_EQ(data->pep[0].items[0].second.find("stamp"), std::string::npos);
-  EXPECT_NE(data->pep[0].items[0].second.find("Alice"), std::string::npos);
+      warnings);
+  EXPECT_EQ(warnings, "");
+  EXPECT_EQ(data.roster_version, 5);
+  ASSERT_EQ(data.roster.size(), 2u);
+  EXPECT_EQ(data.roster[0].contact, "bob@chat.test");
+  EXPECT_EQ(data.roster[0].name, "Bobby");
+  EXPECT_EQ(data.roster[0].groups, std::vector<std::string>{"Friends"});
+  EXPECT_TRUE(data.roster[1].ask);
+  ASSERT_EQ(data.requests.size(), 1u);
+  EXPECT_EQ(data.requests[0].first, "bob@chat.test");
+  ASSERT_EQ(data.offline.size(), 1u);
+  EXPECT_EQ(data.offline[0].when, 1796455009);
+  EXPECT_NE(data.offline[0].stanza.find("hi &lt;there&gt;"), std::string::npos) << data.offline[0].stanza;
+  EXPECT_NE(data.offline[0].stanza.find("stamp='2026-12-05T07:16:49Z'"), std::string::npos) << data.offline[0].stanza;
+  ASSERT_EQ(data.private_elements.size(), 1u);
+  EXPECT_EQ(std::get<0>(data.private_elements[0]), "urn:example:prefs");
+  ASSERT_EQ(data.pep.size(), 1u);
+  ASSERT_EQ(data.pep[0].items.size(), 1u);
+  EXPECT_EQ(data.pep[0].items[0].first, "current");
+  EXPECT_EQ(data.pep[0].items[0].second.find("stamp"), std::string::npos);
+  EXPECT_NE(data.pep[0].items[0].second.find("Alice"), std::string::npos);
 }
 
-TEST(ProsodyUser, AMalformedFileRefusesTheUser) {
+TEST(ProsodyUser, AMalformedAccountIsRefused) {
   std::string error;
-  EXPECT_FALSE(
-      convert_user("alice", "chat.test",
-                   files({{"accounts", std::string(prosody::kAccount), false},
-                          {"roster", "return {\n[\"bob@chat.test\"] = { subscription = \"sideways\" } }", false}}),
-                   error));
-  EXPECT_EQ(error, "roster/alice:2: subscription \"sideways\" is not none, to, from or both\n");
-  EXPECT_FALSE(convert_user("alice", "chat.test", files({{"accounts", "return {\n  password = 12 }", false}}), error));
+  EXPECT_FALSE(convert_account(RawFile{"accounts/alice", "return {\n  password = 12 }", false}, error));
   EXPECT_NE(error.find("accounts/alice:1:"), std::string::npos) << error;
-  EXPECT_FALSE(convert_user("alice", "chat.test",
-                            files({{"accounts", std::string(prosody::kAccount), false},
-                                   {"private", "return { x = { name = \"a b\" } }", false}}),
-                            error));
-  EXPECT_EQ(error, "private/alice:1: an element without a valid name\n");
+  EXPECT_FALSE(convert_account(RawFile{"accounts/alice", "return {", false}, error));
+  EXPECT_NE(error.find("accounts/alice:"), std::string::npos) << error;
+}
+
+// What others can put in a user's files skips that item, never the rest.
+TEST(ProsodyUser, ABadItemIsSkippedWithAWarning) {
+  std::string warnings;
+  UserData data = convert_data(
+      "alice", "chat.test",
+      files({{"roster",
+              "return {\n[\"bob@chat.test\"] = { subscription = \"sideways\" };\n"
+              "[\"carol@chat.test\"] = { subscription = \"both\" } }",
+              false},
+             {"offline",
+              "item({ attr = { [\"urn:x:evil\\1a\"] = \"v\"; from = \"eve@evil.test\"; type = \"chat\" }; "
+              "when = 1796455009; name = \"message\" });\n"
+              "item({ { \"ok\"; name = \"body\"; attr = {} }; attr = { from = \"bob@chat.test\" }; when = 1796455010; "
+              "name = \"message\" });",
+              true},
+             {"private", "return { x = { name = \"a b\" } }", false}}),
+      warnings);
+  ASSERT_EQ(data.roster.size(), 1u);
+  EXPECT_EQ(data.roster[0].contact, "carol@chat.test");
+  ASSERT_EQ(data.offline.size(), 1u);
+  EXPECT_NE(data.offline[0].stanza.find(">ok<"), std::string::npos) << data.offline[0].stanza;
+  EXPECT_TRUE(data.private_elements.empty());
+  EXPECT_NE(warnings.find("roster/alice:2: subscription \"sideways\""), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("offline/alice:1: an attribute in a foreign namespace"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("private/alice:1: an element without a valid name"), std::string::npos) << warnings;
+  // A file that does not parse is skipped whole.
+  data = convert_data("alice", "chat.test", files({{"roster", "return {", false}}), warnings);
+  EXPECT_TRUE(data.roster.empty());
+  EXPECT_NE(warnings.find("(the file is skipped)"), std::string::npos) << warnings;
+}
+
+TEST(ProsodyUser, PepAccessIsNarrowedNeverWidened) {
+  std::string warnings;
+  UserData data = convert_data("alice", "chat.test",
+                               files({{"pep",
+                                       "return { [\"urn:a\"] = { config = { access_model = \"roster\" } };\n"
+                                       "[\"urn:b\"] = { config = { access_model = \"authorize\" } };\n"
+                                       "[\"urn:c\"] = { config = { access_model = \"open\" } } }",
+                                       false}}),
+                               warnings);
+  ASSERT_EQ(data.pep.size(), 3u);
+  for (const PepNode& node : data.pep) {
+    auto config = router::pep::NodeConfig::parse(node.config);
+    ASSERT_TRUE(config) << node.config;
+    EXPECT_EQ(config->access_model, node.node == "urn:c" ? "open" : "whitelist") << node.node;
+  }
+  EXPECT_NE(warnings.find("pep/alice:1: access_model \"roster\""), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("pep/alice:2: access_model \"authorize\""), std::string::npos) << warnings;
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // unprivileged child of xmppctl: the files it reads came from a network-facing Prosody.
 #include "xmppctl/prosody_user.h"
 
-
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <ctime>
@@ -25,7 +25,8 @@ constexpr std::string_view kVcardNs = "vcard-temp";
 constexpr std::size_t kMaxElementBytes = 1 << 20;  // as the router's largest stored value
 constexpr std::size_t kMaxElementDepth = 48;
 
-// "FILE:LINE: message" for a value, collected in `errors`.
+// "FILE:LINE: message" for a value, collected in `text`. add() returns false, for the
+// converters that refuse; the ones that skip add and go on.
 struct Problems {
   std::string text;
   bool add(const std::string& path, const Value& at, const std::string& message) {
@@ -132,7 +133,7 @@ std::optional<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
-bool convert_account(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+bool convert_account(const RawFile& file, const Value& v, Account& out, Problems& problems) {
   if (!v.is_table()) return problems.add(file.path, v, "expected a table");
   if (auto password = v.text("password")) {  // internal_plain
     if (password->empty()) return problems.add(file.path, v, "an empty password");
@@ -159,16 +160,76 @@ bool convert_account(const RawFile& file, const Value& v, UserData& out, Problem
   return true;
 }
 
-bool convert_roster(const RawFile& file, const Value& v, const std::string& bare, UserData& out, Problems& problems) {
-  if (!v.is_table() || !v.array.empty()) return problems.add(file.path, v, "expected a table of contacts");
+// One contact of roster/USER.dat; nullopt (with a warning) when it is skipped.
+std::optional<router::UserStore::RosterItem> roster_item(const RawFile& file, const prosody::Entry& e,
+                                                         Problems& problems) {
+  auto contact = e.key.is_string() ? bare_jid(e.key.string) : std::nullopt;
+  if (!contact) {
+    problems.add(file.path, e.value, "a roster item for something that is not a bare JID, skipped");
+    return std::nullopt;
+  }
+  if (!e.value.is_table()) {
+    problems.add(file.path, e.value, "a roster item that is not a table, skipped");
+    return std::nullopt;
+  }
+  router::UserStore::RosterItem item;
+  item.contact = *contact;
+  item.name = e.value.text("name").value_or("");
+  const std::string subscription = e.value.text("subscription").value_or("none");
+  if (subscription != "none" && subscription != "to" && subscription != "from" && subscription != "both") {
+    problems.add(file.path, e.value, "subscription \"" + subscription + "\" is not none, to, from or both; skipped");
+    return std::nullopt;
+  }
+  item.subscription = subscription;
+  item.ask = e.value.text("ask").value_or("") == "subscribe";
+  if (const Value* groups = e.value.get("groups")) {
+    if (!groups->is_table()) {
+      problems.add(file.path, *groups, "groups is not a table; the item is kept without groups");
+      return item;
+    }
+    for (const prosody::Entry& g : groups->fields) {
+      if (g.key.is_string() && !g.key.string.empty() && g.key.string.size() <= 1024)
+        item.groups.push_back(g.key.string);
+      else
+        problems.add(file.path, g.value, "a group without a name, skipped");
+    }
+  }
+  return item;
+}
+
+// Prosody's roster[false].version: a number it bumps per change (a string with some modules).
+void roster_version(const Value& meta, UserData& out) {
+  const Value* version = meta.is_table() ? meta.get("version") : nullptr;
+  if (version == nullptr) return;
+  std::int64_t n = 0;
+  if (version->is_number() && std::isfinite(version->number) && version->number >= 0 && version->number < 1e15)
+    n = static_cast<std::int64_t>(version->number);
+  else if (version->is_string() && !version->string.empty() && version->string.size() < 16 &&
+           std::all_of(version->string.begin(), version->string.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    n = std::stoll(version->string);
+  out.roster_version = n;
+}
+
+void convert_roster(const RawFile& file, const Value& v, const std::string& bare, UserData& out, Problems& problems) {
+  if (!v.is_table() || !v.array.empty()) {
+    problems.add(file.path, v, "expected a table of contacts; the roster is skipped");
+    return;
+  }
   for (const prosody::Entry& e : v.fields) {
     if (e.key.is_boolean() && !e.key.boolean) {  // [false]: version and pending requests
+      roster_version(e.value, out);
       const Value* pending = e.value.is_table() ? e.value.get("pending") : nullptr;
       if (pending == nullptr) continue;
-      if (!pending->is_table()) return problems.add(file.path, *pending, "pending is not a table");
+      if (!pending->is_table()) {
+        problems.add(file.path, *pending, "pending is not a table; the pending requests are skipped");
+        continue;
+      }
       for (const prosody::Entry& p : pending->fields) {
         auto from = p.key.is_string() ? bare_jid(p.key.string) : std::nullopt;
-        if (!from) return problems.add(file.path, p.value, "a pending request from something that is not a bare JID");
+        if (!from) {
+          problems.add(file.path, p.value, "a pending request from something that is not a bare JID, skipped");
+          continue;
+        }
         xml::Element request(kClientNs, "presence");
         request.set_attribute("from", *from);
         request.set_attribute("to", bare);
@@ -179,28 +240,8 @@ bool convert_roster(const RawFile& file, const Value& v, const std::string& bare
       }
       continue;
     }
-    auto contact = e.key.is_string() ? bare_jid(e.key.string) : std::nullopt;
-    if (!contact) return problems.add(file.path, e.value, "a roster item for something that is not a bare JID");
-    if (!e.value.is_table()) return problems.add(file.path, e.value, "a roster item that is not a table");
-    router::UserStore::RosterItem item;
-    item.contact = *contact;
-    item.name = e.value.text("name").value_or("");
-    const std::string subscription = e.value.text("subscription").value_or("none");
-    if (subscription != "none" && subscription != "to" && subscription != "from" && subscription != "both")
-      return problems.add(file.path, e.value, "subscription \"" + subscription + "\" is not none, to, from or both");
-    item.subscription = subscription;
-    item.ask = e.value.text("ask").value_or("") == "subscribe";
-    if (const Value* groups = e.value.get("groups")) {
-      if (!groups->is_table()) return problems.add(file.path, *groups, "groups is not a table");
-      for (const prosody::Entry& g : groups->fields) {
-        if (!g.key.is_string() || g.key.string.empty() || g.key.string.size() > 1024)
-          return problems.add(file.path, g.value, "a group without a name");
-        item.groups.push_back(g.key.string);
-      }
-    }
-    out.roster.push_back(std::move(item));
+    if (auto item = roster_item(file, e, problems)) out.roster.push_back(std::move(*item));
   }
-  return true;
 }
 
 std::string utc_stamp(double when) {
@@ -217,24 +258,28 @@ bool valid_when(const Value* when) {
          when->number < 253402300800.0;  // before year 10000
 }
 
-bool convert_offline(const RawFile& file, const std::vector<Value>& items, const std::string& host, UserData& out,
+// Each bad message is skipped: anyone can send one to an offline user.
+void convert_offline(const RawFile& file, const std::vector<Value>& items, const std::string& host, UserData& out,
                      Problems& problems) {
   for (const Value& item : items) {
     xml::Element message("", "x");
-    if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) return false;
-    if (message.name() != "message" || message.ns() != kClientNs)
-      return problems.add(file.path, item, "an offline item that is not a message");
+    if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) continue;
+    if (message.name() != "message" || message.ns() != kClientNs) {
+      problems.add(file.path, item, "an offline item that is not a message");
+      continue;
+    }
     const Value* when = item.get("when");
-    if (!valid_when(when)) return problems.add(file.path, item, "an offline message without a valid \"when\"");
+    if (!valid_when(when)) {
+      problems.add(file.path, item, "an offline message without a valid \"when\"");
+      continue;
+    }
     xml::Element delay("urn:xmpp:delay", "delay");
     delay.set_attribute("from", host);
     delay.set_attribute("stamp", utc_stamp(when->number));
     message.add_child(std::move(delay));
     auto text = serialized(file.path, item, message, kClientNs, problems);
-    if (!text) return false;
-    out.offline.push_back({std::move(*text), static_cast<std::int64_t>(when->number)});
+    if (text) out.offline.push_back({std::move(*text), static_cast<std::int64_t>(when->number)});
   }
-  return true;
 }
 
 bool convert_vcard(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
@@ -252,123 +297,152 @@ bool convert_vcard(const RawFile& file, const Value& v, UserData& out, Problems&
   return true;
 }
 
-bool convert_private(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
-  if (!v.is_table() || !v.array.empty()) return problems.add(file.path, v, "expected a table of elements");
+void convert_private(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  if (!v.is_table() || !v.array.empty()) {
+    problems.add(file.path, v, "expected a table of elements; the private XML is skipped");
+    return;
+  }
   for (const prosody::Entry& e : v.fields) {
     xml::Element element("", "x");
-    if (!build_element(file.path, e.value, "", 0, element, problems, false)) return false;
-    if (element.ns().empty()) return problems.add(file.path, e.value, "a private element without a namespace");
+    if (!build_element(file.path, e.value, "", 0, element, problems, false)) continue;
+    if (element.ns().empty()) {
+      problems.add(file.path, e.value, "a private element without a namespace");
+      continue;
+    }
     auto text = serialized(file.path, e.value, element, "", problems);
-    if (!text) return false;
-    out.private_elements.emplace_back(std::string(element.ns()), element.name(), std::move(*text));
+    if (text) out.private_elements.emplace_back(std::string(element.ns()), element.name(), std::move(*text));
   }
-  return true;
 }
 
-// pep/USER.dat: node -> {config = {access_model=, max_items=, persist_items=}, ...}.
-bool convert_pep_nodes(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
-  if (!v.is_table()) return problems.add(file.path, v, "expected a table of nodes");
+// Prosody's access model as xmppd's. xmppd's "roster" lets every contact in; Prosody's lets in
+// only roster_groups_allowed, which xmppd cannot keep yet, and xmppd drops whitelist members
+// and has no authorize: each of those becomes owner-only (whitelist), narrowed, never widened.
+std::string access_model(const RawFile& file, const Value& config, const Value& node, Problems& problems) {
+  const std::optional<std::string> access = config.text("access_model");
+  if (!access || *access == "presence" || *access == "open") return access.value_or("presence");
+  if (*access == "roster") {
+    problems.add(file.path, config,
+                 "access_model \"roster\" (with roster groups) imported as whitelist: only the owner can read "
+                 "the node until its access model is set again");
+  } else if (*access == "whitelist") {
+    const Value* affiliations = node.get("affiliations");
+    if (affiliations != nullptr && affiliations->is_table() && affiliations->fields.size() > 1)
+      problems.add(file.path, *affiliations, "the node's whitelist is not imported: only the owner can read it");
+  } else {
+    problems.add(file.path, config,
+                 "access_model \"" + access->substr(0, 64) + "\" imported as whitelist: only the owner can read it");
+  }
+  return "whitelist";
+}
+
+// pep/USER.dat: node -> {config = {access_model=, max_items=, persist_items=}, ...}. A bad
+// node is skipped.
+void convert_pep_nodes(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
+  if (!v.is_table()) {
+    problems.add(file.path, v, "expected a table of nodes; PEP is skipped");
+    return;
+  }
   for (const prosody::Entry& e : v.fields) {
-    if (!e.key.is_string() || e.key.string.empty() || e.key.string.size() > 1024)
-      return problems.add(file.path, e.value, "a node without a name");
-    if (!e.value.is_table()) return problems.add(file.path, e.value, "a node that is not a table");
+    if (!e.key.is_string() || e.key.string.empty() || e.key.string.size() > 1024) {
+      problems.add(file.path, e.value, "a node without a name, skipped");
+      continue;
+    }
+    if (!e.value.is_table()) {
+      problems.add(file.path, e.value, "a node that is not a table, skipped");
+      continue;
+    }
     router::pep::NodeConfig config;
     if (const Value* c = e.value.get("config"); c != nullptr && c->is_table()) {
-      if (auto access = c->text("access_model")) {
-        if (*access != "presence" && *access != "open" && *access != "roster" && *access != "whitelist")
-          return problems.add(file.path, *c, "access_model \"" + *access + "\" is not one xmppd knows");
-        config.access_model = *access;
-      }
+      config.access_model = access_model(file, *c, e.value, problems);
       if (const Value* max = c->get("max_items"); max != nullptr) {
         if (max->is_number() && max->number >= 1 && max->number <= 1e6 && max->number == std::floor(max->number))
           config.max_items = static_cast<std::size_t>(max->number);
-        else if (!(max->is_string() && max->string == "max"))
-          return problems.add(file.path, *max, "max_items is neither a whole number from 1 to 1000000 nor \"max\"");
-        else
+        else if (max->is_string() && max->string == "max")
           config.max_items = 256;  // Prosody's pep_max_items
+        else
+          problems.add(file.path, *max,
+                       "max_items is neither a whole number from 1 to 1000000 nor \"max\"; kept at " +
+                           std::to_string(config.max_items));
       }
       if (const Value* persist = c->get("persist_items"); persist != nullptr && persist->is_boolean())
         config.persist_items = persist->boolean;
     }
     out.pep.push_back({e.key.string, config.serialize(), config.max_items, {}});
   }
-  return true;
 }
 
 // pep_NODE/USER.list: the items, oldest first; each the payload with key (the item id).
-bool convert_pep_items(const RawFile& file, const std::vector<Value>& items, PepNode& node, Problems& problems) {
+void convert_pep_items(const RawFile& file, const std::vector<Value>& items, PepNode& node, Problems& problems) {
   for (const Value& item : items) {
     auto id = item.text("key");
-    if (!id || id->empty() || id->size() > 1024) return problems.add(file.path, item, "an item without an id (key)");
+    if (!id || id->empty() || id->size() > 1024) {
+      problems.add(file.path, item, "an item without an id (key), skipped");
+      continue;
+    }
     xml::Element payload("", "x");
-    if (!build_element(file.path, item, "", 0, payload, problems, true)) return false;
-    if (payload.ns().empty()) return problems.add(file.path, item, "an item payload without a namespace");
+    if (!build_element(file.path, item, "", 0, payload, problems, true)) continue;
+    if (payload.ns().empty()) {
+      problems.add(file.path, item, "an item payload without a namespace, skipped");
+      continue;
+    }
     auto text = serialized(file.path, item, payload, "", problems);
-    if (!text) return false;
+    if (!text) continue;
     std::erase_if(node.items, [&](const auto& kept) { return kept.first == *id; });
     node.items.emplace_back(*id, std::move(*text));
   }
   // As the node would have kept them: its newest max_items.
   if (node.items.size() > node.max_items)
     node.items.erase(node.items.begin(), node.items.end() - static_cast<std::ptrdiff_t>(node.max_items));
-  return true;
 }
 
 }  // namespace
 
-std::optional<UserData> convert_user(const std::string& user, const std::string& host, const RawUser& files,
-                                     std::string& error) {
+std::optional<Account> convert_account(const RawFile& file, std::string& error) {
+  Problems problems;
+  Account out;
+  auto value = prosody::parse_dat(file.path, file.bytes, error);
+  if (!value) return std::nullopt;
+  if (!convert_account(file, *value, out, problems)) {
+    error = problems.text;
+    return std::nullopt;
+  }
+  return out;
+}
+
+UserData convert_data(const std::string& user, const std::string& host, const RawUser& files, std::string& warnings) {
   UserData out;
   Problems problems;
   const std::string bare = user + "@" + host;
-  // Parse every file first, so that a syntax error anywhere refuses the whole user.
-  std::map<std::string, Value> dats;
   std::map<std::string, std::vector<Value>> lists;
   for (const auto& [store, file] : files) {
+    if (store == "accounts") continue;
     std::string why;
     if (file.list) {
-      if (auto items = prosody::parse_list(file.path, file.bytes, why))
+      auto items = prosody::parse_list(file.path, file.bytes, why);
+      if (items)
         lists.emplace(store, std::move(*items));
       else
-        problems.text += why + "\n";
-    } else if (auto value = prosody::parse_dat(file.path, file.bytes, why)) {
-      dats.emplace(store, std::move(*value));
-    } else {
-      problems.text += why + "\n";
+        problems.text += why + " (the file is skipped)\n";
+      continue;
     }
-  }
-  if (!problems.text.empty()) {
-    error = problems.text;
-    return std::nullopt;
-  }
-  bool ok = true;
-  for (const auto& [store, value] : dats) {
-    const RawFile& file = files.at(store);
-    if (store == "accounts")
-      ok = convert_account(file, value, out, problems) && ok;
+    auto value = prosody::parse_dat(file.path, file.bytes, why);
+    if (!value)
+      problems.text += why + " (the file is skipped)\n";
     else if (store == "roster")
-      ok = convert_roster(file, value, bare, out, problems) && ok;
+      convert_roster(file, *value, bare, out, problems);
     else if (store == "vcard")
-      ok = convert_vcard(file, value, out, problems) && ok;
+      convert_vcard(file, *value, out, problems);
     else if (store == "private")
-      ok = convert_private(file, value, out, problems) && ok;
+      convert_private(file, *value, out, problems);
     else if (store == "pep")
-      ok = convert_pep_nodes(file, value, out, problems) && ok;
+      convert_pep_nodes(file, *value, out, problems);
   }
-  if (ok && lists.contains("offline"))
-    ok = convert_offline(files.at("offline"), lists.at("offline"), host, out, problems);
-  for (PepNode& node : out.pep) {
-    auto items = lists.find("pep_" + node.node);
-    if (ok && items != lists.end()) ok = convert_pep_items(files.at(items->first), items->second, node, problems);
-  }
-  if (ok && !out.sha1 && !out.password) {
-    problems.text += bare + ": no account (accounts/USER.dat)\n";
-    ok = false;
-  }
-  if (!ok) {
-    error = problems.text;
-    return std::nullopt;
-  }
+  if (auto offline = lists.find("offline"); offline != lists.end())
+    convert_offline(files.at("offline"), offline->second, host, out, problems);
+  for (PepNode& node : out.pep)
+    if (auto items = lists.find("pep_" + node.node); items != lists.end())
+      convert_pep_items(files.at(items->first), items->second, node, problems);
+  warnings = std::move(problems.text);
   return out;
 }
 

@@ -4,8 +4,11 @@
 // (.list), under DATA_DIR/HOST with host, user and store names %-encoded.
 //
 // It trusts nothing it reads: every value is checked for its type, every JID parsed, every
-// element built, serialized and parsed again as the router will parse it. A problem in any
-// file makes the whole user fail, with "FILE:LINE: message" or "FILE: message".
+// element built, serialized and parsed again as the router will parse it. The account
+// (accounts/USER.dat) is converted on its own: what others could put in the user's other files
+// (an offline message, a subscription request) must never stop the account's import. A bad
+// item of those files is skipped, a file that does not parse is skipped whole, each with a
+// "FILE:LINE: message" warning.
 #pragma once
 
 #include <cstdint>
@@ -42,10 +45,14 @@ struct OfflineMessage {
   std::int64_t when = 0;
 };
 
-struct UserData {
-  // The account: a SCRAM-SHA-1 credential (internal_hashed), or a password (internal_plain).
+// The account: a SCRAM-SHA-1 credential (internal_hashed), or a password (internal_plain).
+struct Account {
   std::optional<auth::ScramCredential> sha1;
   std::optional<std::string> password;
+};
+
+struct UserData {
+  std::int64_t roster_version = 0;  // Prosody's roster[false].version when a number, else 0
   std::vector<router::UserStore::RosterItem> roster;
   std::vector<std::pair<std::string, std::string>> requests;  // from, reduced subscribe stanza
   std::vector<OfflineMessage> offline;
@@ -55,9 +62,13 @@ struct UserData {
   std::vector<PepNode> pep;
 };
 
-// Parses and converts everything in `files` for user@host. nullopt with `error` (one line per
-// problem) when any file is malformed: nothing of that user is imported then.
-std::optional<UserData> convert_user(const std::string& user, const std::string& host, const RawUser& files,
-                                     std::string& error);
+// Parses and converts accounts/USER.dat. nullopt with `error` ("FILE:LINE: message") when it
+// is malformed: the account is refused then.
+std::optional<Account> convert_account(const RawFile& file, std::string& error);
+
+// Parses and converts every other file in `files` ("accounts" is ignored) for user@host. Never
+// refuses: each item or file skipped, and each setting narrowed, adds a line to `warnings`.
+UserData convert_data(const std::string& user, const std::string& host, const RawUser& files,
+                      std::string& warnings);
 
 }  // namespace xmppd::ctl::prosody_import

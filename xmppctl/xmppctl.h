@@ -49,5 +49,7 @@ int close_s2s(Context& context);
 int dns_check_child();
 // import_prosody.cc: a stopped Prosody's users into a stopped xmppd.
 int import_prosody(Context& context);
+// import_child.cc: its two children, `xmppctl -R import-accounts` and `-R import-data`.
+int import_child(std::string_view role);
 
 }  // namespace xmppd::ctl

@@ -4,8 +4,10 @@ directory (accounts made with prosodyctl and in-band, a roster with a pending su
 each way, a vCard, private XML, a PEP item and an offline message, all set by slixmpp
 clients); Prosody stops; xmppctl imports it; xmppd starts on the same host and the users log
 in with their old passwords (SCRAM-SHA-1, a client that would prefer SCRAM-SHA-256, PLAIN)
-and find their data. Malformed data files give file:line errors, a non-zero exit and nothing
-imported for that user."""
+and find their data. A malformed account file gives a file:line error, a non-zero exit and
+nothing imported for that user; a bad item of the other files (which others can write into) is
+skipped with a file:line warning, never the account. PEP nodes Prosody kept for roster groups
+become owner-only; no symbolic link to a directory is followed."""
 import asyncio
 import os
 import re
@@ -135,7 +137,12 @@ class Import(ClientTest):
     def run_(self, awaitable):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, 20))
 
+    def prosody_file(self, *parts):
+        return os.path.join(self.prosody.data_path, "chat%2etest", *parts)
+
     def test_users_log_in_with_their_old_passwords_and_find_their_data(self):
+        with open(self.prosody_file("roster", "alice.dat")) as f:
+            prosody_version = int(re.search(r'version"?\]? = (\d+)', f.read()).group(1))
         r = self.import_prosody()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped, 0 refused; 2 accounts SHA-1-only", r.stdout)
@@ -152,6 +159,8 @@ class Import(ClientTest):
         self.assertIn("2 roster items, 1 pending subscription requests, 1 offline messages", forced.stdout)
 
         self.start_xmppd()
+        # The narrowing is said at start, with how to end it.
+        self.xmppd.wait_log(f"{HOST}: SCRAM-SHA-256 not offered: 2 accounts have only a SCRAM-SHA-1 credential")
         # The imported SCRAM-SHA-1 credential, as Prosody kept it.
         alice, outcome = self.login("alice", "SCRAM-SHA-1")
         self.assertEqual(outcome, "session")
@@ -160,6 +169,8 @@ class Import(ClientTest):
         self.assertEqual(message["from"], f"bob@{HOST}/import")
         self.assertTrue(message["delay"]["stamp"])
         roster = self.run_(harness.fresh_roster(alice))
+        # Above the version Prosody gave out, which a client may have cached (XEP-0237).
+        self.assertGreater(int(roster["roster"]["ver"]), max(prosody_version, 2))
         items = {item["jid"].bare: item for item in roster["roster"]}
         self.assertEqual(items[f"bob@{HOST}"]["name"], "Bobby")
         self.assertEqual(items[f"bob@{HOST}"]["subscription"], "none")
@@ -192,26 +203,78 @@ class Import(ClientTest):
             self.assertEqual(outcome, "session", user)
         # No account is SHA-1-only now: SCRAM-SHA-256 is offered again, and works.
         harness.wait_for(lambda: "SCRAM-SHA-256" in self.mechanisms(), 10, "SCRAM-SHA-256 offered")
+        self.xmppd.wait_log(f"{HOST}: no account is SHA-1-only now: SCRAM-SHA-256 offered again")
         for user in ("carol", "bob", "alice"):
             _, outcome = self.login(user, "SCRAM-SHA-256")
             self.assertEqual(outcome, "session", user)
 
-    def test_a_malformed_file_refuses_that_user_with_its_line(self):
-        roster = os.path.join(self.prosody.data_path, "chat%2etest", "roster", "alice.dat")
-        with open(roster) as f:
+    def test_a_malformed_account_refuses_that_user_with_its_line(self):
+        accounts = self.prosody_file("accounts", "alice.dat")
+        with open(accounts) as f:
             lines = f.read().splitlines()
         lines[2] = lines[2] + " os.exit(1)"
-        with open(roster, "w") as f:
+        with open(accounts, "w") as f:
             f.write("\n".join(lines) + "\n")
         r = self.import_prosody()
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
-        self.assertIn(f"{roster}:3: ", r.stderr)
+        self.assertIn(f"{accounts}:3: ", r.stderr)
         self.assertIn(f"{HOST}: 2 accounts imported, 0 skipped, 1 refused", r.stdout)
         self.start_xmppd()
         _, outcome = self.login("alice", "SCRAM-SHA-1")
         self.assertEqual(outcome, "failed_auth")
         _, outcome = self.login("bob", "SCRAM-SHA-1")
         self.assertEqual(outcome, "session")
+
+    def test_bad_data_is_skipped_never_the_account(self):
+        # A remote sender's offline message with an attribute in a foreign namespace, as
+        # Prosody stores it: skipped, bob's message beside it kept.
+        with open(self.prosody_file("offline", "alice.list"), "a") as f:
+            f.write('item({ attr = { ["urn:x:evil\\1a"] = "v"; from = "eve@evil.test"; type = "chat" }; '
+                    'when = 1796455009; name = "message" });\n')
+        # A roster file that does not parse: skipped whole, with its line.
+        roster = self.prosody_file("roster", "bob.dat")
+        with open(roster) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2] + " os.exit(1)"
+        with open(roster, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        # A node for roster groups: xmppd would let every contact in; owner-only instead.
+        with open(self.prosody_file("pep", "alice.dat"), "w") as f:
+            f.write(f'return {{ ["{NICK}"] = {{ name = "{NICK}"; config = {{ access_model = "roster"; '
+                    'roster_groups_allowed = { "Friends" } } } }\n')
+        # A symbolic link to a directory is not followed.
+        vcard = self.prosody_file("vcard")
+        shutil.move(vcard, vcard + ".real")
+        os.symlink(vcard + ".real", vcard)
+        r = self.import_prosody()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped, 0 refused", r.stdout)
+        offline = self.prosody_file("offline", "alice.list")
+        self.assertRegex(r.stderr, re.escape(offline) + r":\d+: an attribute in a foreign namespace")
+        self.assertIn(f"{roster}:3: ", r.stderr)
+        self.assertIn(f"{self.prosody_file('pep', 'alice.dat')}:1: access_model \"roster\"", r.stderr)
+        self.assertIn(f"{vcard}: a symbolic link or not a directory, refused", r.stderr)
+        self.assertRegex(r.stdout, "1 offline messages, 0 vCards")
+        self.start_xmppd()
+        alice, outcome = self.login("alice", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "session")
+        self.assertEqual(self.run_(alice.messages.get())["body"], "while you were away")
+        items = self.run_(alice["xep_0060"].get_items(f"alice@{HOST}", NICK, timeout=10))
+        self.assertEqual(items.xml.find(".//{%s}nick" % NICK).text, "Alice in Wonderland")
+        bob, outcome = self.login("bob", "SCRAM-SHA-1")
+        self.assertEqual(outcome, "session")
+        self.assertEqual(self.run_(harness.fresh_roster(bob))["roster"]["items"], {})
+        with self.assertRaises(slixmpp.exceptions.IqError) as refused:
+            self.run_(bob["xep_0060"].get_items(f"alice@{HOST}", NICK, timeout=10))
+        self.assertEqual(refused.exception.condition, "not-allowed")  # closed-node
+        # A symbolic link to the accounts directory refuses the host.
+        accounts = self.prosody_file("accounts")
+        shutil.move(accounts, accounts + ".real")
+        os.symlink(accounts + ".real", accounts)
+        self.xmppd.stop()
+        r = self.import_prosody()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"{accounts}: a symbolic link or not a directory, refused", r.stderr)
 
     def test_refused_while_xmppd_runs(self):
         self.start_xmppd()

@@ -1,0 +1,259 @@
+// `xmppctl -R import-accounts` and `xmppctl -R import-data`: the two children of xmppctl
+// import prosody (import_prosody.cc), fresh processes that xmppctl executes with descriptor 3 a
+// socket to it and 0-2 on /dev/null, in a session of their own. Each trusts only its request
+// on descriptor 3 (from root xmppctl); the Prosody files in it came from a network-facing
+// server and are hostile.
+//
+// Order, as the daemon's children: read the request; (accounts) load OpenSSL's files; chroot
+// to the store's directory and become its user (when root), no_new_privs; open the store; the
+// auth helper's seccomp allowlist (SQLite in its own directory, nothing else); only then parse
+// the files and write the store. The report (answers and messages) goes back on descriptor 3.
+//   import-accounts, as auth_helper_user in DATA_PATH/auth: accounts/USER.dat of each user,
+//     into the credential store, skipping an account that exists unless forced.
+//   import-data, as xmppd_user in DATA_PATH/router: the other files of the users whose
+//     account was imported, into the router's user store, each user's replacing what xmppd
+//     had for them; a bad item is skipped with a warning, never the user.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstdarg>
+#include <cstdio>
+#include <map>
+
+#include "auth-helper/credential_store.h"
+#include "import.pb.h"
+#include "router/item_store.h"
+#include "router/user_store.h"
+#include "sandbox/sandbox.h"
+#include "xmppctl/prosody_user.h"
+#include "xmppctl/xmppctl.h"
+
+namespace xmppd::ctl {
+namespace {
+
+using prosody_import::RawFile;
+using prosody_import::RawUser;
+using prosody_import::UserData;
+using Outcome = router::UserStore::Outcome;
+
+constexpr int kSocket = 3;
+
+// What the child says, sent back in the report.
+struct Say {
+  std::string out, err;
+  void to(std::string& where, const char* format, ...) __attribute__((format(printf, 3, 4))) {
+    va_list args;
+    va_start(args, format);
+    char* text = nullptr;
+    const int n = vasprintf(&text, format, args);
+    va_end(args);
+    if (n >= 0) where.append(text, static_cast<std::size_t>(n));
+    std::free(text);
+  }
+};
+
+bool read_request(wire::ImportRequest& request) {
+  std::string bytes;
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(kSocket, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  return request.ParseFromString(bytes);
+}
+
+bool send_report(const wire::ImportReport& report) {
+  const std::string bytes = report.SerializeAsString();
+  for (std::size_t sent = 0; sent < bytes.size();) {
+    const ssize_t n = write(kSocket, bytes.data() + sent, bytes.size() - sent);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    sent += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+bool drop_privileges(const wire::ImportRequest& request, std::string& error) {
+  sandbox::Privsep privsep;
+  privsep.switch_user = request.switch_user() && geteuid() == 0;
+  privsep.uid = request.uid();
+  privsep.gid = request.gid();
+  privsep.directory = request.directory();  // the chroot, or the working directory
+  return sandbox::drop_privileges(privsep, error);
+}
+
+RawUser files_of(const wire::ImportUser& user) {
+  RawUser files;
+  for (const wire::ImportFile& f : user.files()) files[f.store()] = RawFile{f.path(), f.bytes(), f.list()};
+  return files;
+}
+
+// The account alone: nothing in the user's other files (which others can write into, with an
+// offline message or a subscription request) can refuse it.
+std::optional<prosody_import::Account> account_of(const wire::ImportUser& user, Say& say) {
+  std::string error = user.read_error();
+  std::optional<prosody_import::Account> account;
+  const RawUser files = files_of(user);
+  auto file = files.find("accounts");
+  if (error.empty() && file == files.end()) error = user.name() + "@" + user.host() + ": no accounts/USER.dat\n";
+  if (error.empty()) account = prosody_import::convert_account(file->second, error);
+  if (!account) {
+    if (!error.ends_with('\n')) error += '\n';
+    say.to(say.err, "xmppctl: %s@%s not imported:\n%s", user.name().c_str(), user.host().c_str(), error.c_str());
+  }
+  return account;
+}
+
+bool import_accounts(const wire::ImportRequest& request, wire::ImportReport& report, Say& say) {
+  std::string error;
+  auth::prepare_scram_crypto();  // OpenSSL's files, before the chroot hides them
+  if (!drop_privileges(request, error)) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  auto store = auth::CredentialStore::open("credentials.sqlite", error);
+  if (!store) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  if (!sandbox::enter(sandbox::Role::kAuth, sandbox::build_mode(), error))
+    return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  struct HostCounts {
+    std::size_t imported = 0, skipped = 0, refused = 0;
+  };
+  std::map<std::string, HostCounts> counts;
+  std::string answers;
+  for (const wire::ImportUser& user : request.users()) {
+    char answer = 'e';
+    std::optional<prosody_import::Account> account = account_of(user, say);
+    const std::string bare = user.name() + "@" + user.host();
+    if (account && store->exists(user.host(), user.name()) && !request.force()) {
+      say.to(say.out, "%s: exists in xmppd, skipped (-F to replace it)\n", bare.c_str());
+      answer = '0';
+    } else if (account) {
+      const bool ok = account->sha1 ? store->set_sha1_credential(user.host(), user.name(), *account->sha1, error)
+                                    : store->set_password(user.host(), user.name(), *account->password,
+                                                          std::max<std::uint32_t>(request.iterations(), auth::kMinIterations), error);
+      if (ok)
+        answer = '1';
+      else
+        say.to(say.err, "xmppctl: %s: %s\n", bare.c_str(), error.c_str());
+    }
+    HostCounts& c = counts[user.host()];
+    ++(answer == '1' ? c.imported : answer == '0' ? c.skipped : c.refused);
+    answers += answer;
+  }
+  for (const auto& [host, c] : counts)
+    say.to(say.out, "%s: %zu accounts imported, %zu skipped, %zu refused; %zu accounts SHA-1-only\n", host.c_str(),
+           c.imported, c.skipped, c.refused, store->sha1_only_accounts(host));
+  report.set_answers(answers);
+  return true;
+}
+
+struct Counts {
+  std::size_t users = 0, roster = 0, requests = 0, offline = 0, vcards = 0, private_xml = 0, pep_nodes = 0,
+              pep_items = 0;
+};
+
+Outcome write_user(router::UserStore& store, router::ItemStore& items, const std::string& bare, const UserData& data,
+                   Counts& counts) {
+  constexpr std::size_t kNoLimit = SIZE_MAX;
+  Counts added;
+  // A client may have cached a version Prosody or an earlier xmppd gave out; one of the same
+  // number would get it an empty answer and keep a stale roster (XEP-0237), so the imported
+  // roster's version is above both.
+  const std::int64_t old_version = std::max(store.roster_version(bare), data.roster_version);
+  Outcome o = items.atomically([&] {
+    if (Outcome r = store.remove_user(bare); r != Outcome::kStored) return r;  // a re-run replaces, never doubles
+    for (const auto& item : data.roster) {
+      if (Outcome r = store.set_roster_item(bare, item, kNoLimit); r != Outcome::kStored) return r;
+      ++added.roster;
+    }
+    const auto version = std::max(old_version, static_cast<std::int64_t>(data.roster.size())) + 1;
+    if (Outcome r = store.set_roster_version(bare, version); r != Outcome::kStored) return r;
+    for (const auto& [from, stanza] : data.requests) {
+      if (Outcome r = store.store_subscription_request(bare, from, stanza, kNoLimit); r != Outcome::kStored) return r;
+      ++added.requests;
+    }
+    for (const auto& m : data.offline) {
+      if (Outcome r = store.store_offline(bare, m.stanza, m.when, {kNoLimit, kNoLimit}); r != Outcome::kStored)
+        return r;
+      ++added.offline;
+    }
+    if (data.vcard) {
+      if (Outcome r = items.put({bare, "vcard", "", "vcard"}, *data.vcard, {}); r != Outcome::kStored) return r;
+      if (Outcome r = items.put({bare, "vcard", "photo", "hash"}, data.vcard_photo_hash, {}); r != Outcome::kStored)
+        return r;
+      ++added.vcards;
+    }
+    for (const auto& [ns, name, value] : data.private_elements) {
+      if (Outcome r = items.put({bare, "private", ns, name}, value, {}); r != Outcome::kStored) return r;
+      ++added.private_xml;
+    }
+    for (const auto& node : data.pep) {
+      if (Outcome r = items.put({bare, "pep_config", node.node, ""}, node.config, {}); r != Outcome::kStored) return r;
+      ++added.pep_nodes;
+      for (const auto& [id, value] : node.items) {
+        if (Outcome r = items.put({bare, "pep", node.node, id}, value, {node.max_items, true, 0, 0});
+            r != Outcome::kStored)
+          return r;
+        ++added.pep_items;
+      }
+    }
+    return Outcome::kStored;
+  });
+  if (o != Outcome::kStored || !store.commit()) return Outcome::kFailed;
+  counts.users += 1;
+  counts.roster += added.roster;
+  counts.requests += added.requests;
+  counts.offline += added.offline;
+  counts.vcards += added.vcards;
+  counts.private_xml += added.private_xml;
+  counts.pep_nodes += added.pep_nodes;
+  counts.pep_items += added.pep_items;
+  return Outcome::kStored;
+}
+
+bool import_data(const wire::ImportRequest& request, Say& say) {
+  std::string error;
+  if (!drop_privileges(request, error)) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  auto store = router::UserStore::open("user.sqlite", error);
+  if (!store) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  auto items = router::ItemStore::open(*store, error);
+  if (!items) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  if (!sandbox::enter(sandbox::Role::kAuth, sandbox::build_mode(), error))
+    return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  std::map<std::string, Counts> counts;
+  bool ok = true;
+  for (const wire::ImportUser& user : request.users()) {
+    std::string warnings;
+    const UserData data = prosody_import::convert_data(user.name(), user.host(), files_of(user), warnings);
+    const std::string bare = user.name() + "@" + user.host();
+    if (!warnings.empty())
+      say.to(say.err, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
+    if (write_user(*store, *items, bare, data, counts[user.host()]) != Outcome::kStored) {
+      say.to(say.err, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
+      ok = false;
+    }
+  }
+  for (const auto& [host, c] : counts)
+    say.to(say.out,
+           "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
+           "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
+           host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
+  return ok;
+}
+
+}  // namespace
+
+int import_child(std::string_view role) {
+  wire::ImportRequest request;
+  if (!read_request(request)) return 1;
+  wire::ImportReport report;
+  Say say;
+  const bool ok = role == "import-accounts" ? import_accounts(request, report, say) : import_data(request, say);
+  report.set_out(say.out);
+  report.set_err(say.err);
+  return send_report(report) && ok ? 0 : 1;
+}
+
+}  // namespace xmppd::ctl
