@@ -46,7 +46,7 @@ int status(Context& context) {
                {"address_space_bytes", context.json ? "VSZ" : "VSZ MiB", true},
                {"restarts", "RESTARTS", true},
                {"uptime_seconds", "UPTIME", context.json},
-               {"ready", "READY"}});
+               {"ready", "READY", false, true}});
   for (const ipc::ProcessStatus& p : status.processes())
     table.add({p.role(), number(p.pid()), size_cell(context, p.resident_bytes()),
                size_cell(context, p.address_space_bytes()), number(p.restarts()),
@@ -81,8 +81,8 @@ int show_c2s(Context& context) {
                {"mechanism", "SASL"},
                {"stream_management", "SM"},
                {"presence", "PRESENCE"},
-               {"inactive", "CSI"},
-               {"direct_tls", "DIRECT"},
+               {"inactive", "INACTIVE", false, true},
+               {"direct_tls", "DIRECT", false, true},
                {"idle_seconds", "IDLE", context.json},
                {"age_seconds", "AGE", context.json}});
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
@@ -90,9 +90,8 @@ int show_c2s(Context& context) {
     warn_if_cut(page);
     if (!page.has_c2s()) fail(kExitFailed, "the server's answer is not understood");
     for (const ipc::C2sSession& s : page.c2s().sessions()) {
-      const char* csi = context.json ? (s.inactive() ? "inactive" : "active") : (s.inactive() ? "inactive" : "-");
       table.add({s.jid(), s.address(), text_cell(context, s.tls_version()), text_cell(context, s.cipher()),
-                 text_cell(context, s.mechanism()), s.stream_management(), s.presence(), csi,
+                 text_cell(context, s.mechanism()), s.stream_management(), s.presence(), s.inactive() ? "yes" : "no",
                  s.direct_tls() ? "yes" : "no", time_cell(context, s.idle_seconds()),
                  time_cell(context, s.age_seconds())});
     }

@@ -125,7 +125,10 @@ std::string Table::json() const {
       if (i > 0) out += ", ";
       const std::string& cell = rows_[r][i];
       out += json_string(columns_[i].key) + ": ";
-      out += columns_[i].numeric && !cell.empty() ? cell : json_string(cell);
+      if (columns_[i].boolean && (cell == "yes" || cell == "no"))
+        out += cell == "yes" ? "true" : "false";
+      else
+        out += columns_[i].numeric && !cell.empty() ? cell : json_string(cell);
     }
     out += '}';
   }

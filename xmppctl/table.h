@@ -17,10 +17,12 @@ class Table {
     std::string key;     // the JSON member name, e.g. "jid"
     std::string header;  // the column heading, e.g. "JID"
     bool numeric = false;  // printed right-aligned and as a JSON number
+    bool boolean = false;  // cells "yes" or "no", a JSON true or false
   };
 
   explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
-  // One cell per column, in order; a numeric cell holds decimal digits.
+  // One cell per column, in order; a numeric cell holds decimal digits, a boolean one "yes"
+  // or "no".
   void add(std::vector<std::string> row);
   bool empty() const { return rows_.empty(); }
 

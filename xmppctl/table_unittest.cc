@@ -47,6 +47,14 @@ TEST(Table, JsonHasTypedMembers) {
   EXPECT_EQ(sessions().json(), "[]");
 }
 
+TEST(Table, BooleanColumnsAreJsonBooleans) {
+  Table table({{"ready", "READY", false, true}});
+  table.add({"yes"});
+  table.add({"no"});
+  EXPECT_EQ(printed(table), "READY\nyes\nno\n");
+  EXPECT_EQ(table.json(), "[\n  {\"ready\": true},\n  {\"ready\": false}\n]");
+}
+
 TEST(Printable, ReplacesControlsAndBadUtf8) {
   EXPECT_EQ(printable("a\nb\x1b[2Jc"), "a?b?[2Jc");
   EXPECT_EQ(printable("\x7f\xc2\x85x"), "??x");         // DEL, C1 NEL

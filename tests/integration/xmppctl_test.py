@@ -104,7 +104,7 @@ class Xmppctl(ClientTest):
         for role, pid in children.items():
             self.assertEqual(processes[role]["pid"], pid, role)
         for role, p in processes.items():
-            self.assertEqual(p["ready"], "yes", role)
+            self.assertIs(p["ready"], True, role)
             self.assertEqual(p["restarts"], 0, role)
             self.assertGreater(p["resident_bytes"], 0, role)
             self.assertGreaterEqual(p["address_space_bytes"], p["resident_bytes"], role)
@@ -123,21 +123,21 @@ class Xmppctl(ClientTest):
         self.assertEqual(phone["tls_version"], "TLSv1.3")
         self.assertTrue(phone["cipher"].startswith("TLS_"), phone)
         self.assertEqual(phone["mechanism"], "SCRAM-SHA-256")
-        self.assertEqual(phone["direct_tls"], "no")
+        self.assertIs(phone["direct_tls"], False)
         self.assertEqual(laptop["mechanism"], "PLAIN")
-        self.assertEqual(laptop["direct_tls"], "yes")
+        self.assertIs(laptop["direct_tls"], True)
         self.assertEqual(laptop["tls_version"], "TLSv1.3")
         for s in sessions.values():
             self.assertEqual(s["stream_management"], "off")
             self.assertEqual(s["presence"], "available")
-            self.assertEqual(s["inactive"], "active")
+            self.assertIs(s["inactive"], False)
             self.assertRegex(s["address"], r"^127\.0\.0\.1 \d+$")
             self.assertLess(s["idle_seconds"], 60)
             self.assertLess(s["age_seconds"], 60)
         r = self.xmppctl("show", "c2s")
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = r.stdout.splitlines()
-        self.assertRegex(lines[0], r"^JID +ADDRESS +TLS +CIPHER +SASL +SM +PRESENCE +CSI +DIRECT +IDLE +AGE$")
+        self.assertRegex(lines[0], r"^JID +ADDRESS +TLS +CIPHER +SASL +SM +PRESENCE +INACTIVE +DIRECT +IDLE +AGE$")
         self.assertEqual(len(lines), 4)
         # Columns for people: each heading starts where its cells start.
         column = lines[0].index("SASL")
@@ -150,7 +150,7 @@ class Xmppctl(ClientTest):
         bob.send_presence(pshow="away")
         self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["presence"] == "away", "bob away")
         bob.send_raw("<inactive xmlns='urn:xmpp:csi:0'/>")  # XEP-0352
-        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["inactive"] == "inactive", "bob inactive")
+        self.eventually(lambda: self.show_c2s()[f"bob@{HOST}/desk"]["inactive"] is True, "bob inactive")
         r = self.xmppctl("show", "c2s", "nowhere.test")
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a VirtualHost", r.stderr)
@@ -267,7 +267,7 @@ class Xmppctl(ClientTest):
         def restarted():
             status = json.loads(self.xmppctl("-j", "status").stdout)
             p = {p["role"]: p for p in status["processes"]}["router"]
-            return p if p["ready"] == "yes" and p["pid"] not in (0, router) else None
+            return p if p["ready"] is True and p["pid"] not in (0, router) else None
         p = harness.wait_for(restarted, timeout=20, what="a new router")
         self.assertEqual(p["restarts"], 1)
         self.assertEqual(p["pid"], self.xmppd.children()["router"])
