@@ -231,7 +231,7 @@ class AuthHelper final : public runtime::ChildRole {
   // usernames leave this process, never a credential.
   void admin_query(const ipc::AdminQuery& query) {
     auto send = [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); };
-    std::vector<std::string> names;
+    std::vector<auth::CredentialStore::AccountName> names;
     std::string error;
     // One more than a list holds: the pages then say the list was cut.
     if (query.question_case() != ipc::AdminQuery::kUsers ||
@@ -244,12 +244,14 @@ class AuthHelper final : public runtime::ChildRole {
       return;
     }
     runtime::AdminPages pages(query.id(), [](ipc::AdminAnswer& a) { a.mutable_users(); }, send);
-    for (std::string& name : names) {
+    for (const auto& [name, sha1_only] : names) {
       if (!pages.room()) break;
-      const std::size_t bytes = name.size();
+      const std::size_t bytes = 2 * name.size();
       // The store may hold what another program wrote (an import, sqlite3 by hand): a name
       // that is not UTF-8 would make the answer unparseable and the parent kill this helper.
-      pages.page().mutable_users()->add_usernames(utf8_prefix(name));
+      std::string printable = utf8_prefix(name);
+      if (sha1_only) pages.page().mutable_users()->add_sha1_only(printable);
+      pages.page().mutable_users()->add_usernames(std::move(printable));
       pages.added(bytes);
     }
     pages.finish();

@@ -123,7 +123,9 @@ bool CredentialStore::prepare_statements(std::string& error) {
   iterations_ = prepare(db,
                         "SELECT iterations FROM accounts GROUP BY iterations "
                         "ORDER BY count(*) DESC, iterations DESC LIMIT 1");
-  usernames_ = prepare(db, "SELECT DISTINCT username FROM accounts WHERE host = ?1 ORDER BY username");
+  usernames_ = prepare(db,
+                       "SELECT username, max(hash = 'SHA-256') FROM accounts WHERE host = ?1 GROUP BY username "
+                       "ORDER BY username");
   if (begin_ && commit_ && rollback_ && insert_ && delete_ && exists_ && find_ && iterations_ && usernames_) return true;
   error = describe_error();
   return false;
@@ -258,7 +260,7 @@ bool CredentialStore::remove(std::string_view host, std::string_view username, s
   return true;
 }
 
-bool CredentialStore::usernames(std::string_view host, std::size_t limit, std::vector<std::string>& out,
+bool CredentialStore::usernames(std::string_view host, std::size_t limit, std::vector<AccountName>& out,
                                 std::string& error) {
   sqlite3_stmt* statement = usernames_.get();
   const sqlite::Use use(statement);
@@ -268,7 +270,7 @@ bool CredentialStore::usernames(std::string_view host, std::size_t limit, std::v
   }
   int rc = SQLITE_DONE;
   while (out.size() < limit && (rc = sqlite3_step(statement)) == SQLITE_ROW)
-    out.push_back(sqlite::column_text(statement, 0));
+    out.push_back({sqlite::column_text(statement, 0), sqlite3_column_int(statement, 1) == 0});
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return true;
   error = describe_error();
   return false;

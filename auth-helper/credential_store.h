@@ -62,9 +62,13 @@ class CredentialStore {
   // the SASL server answers temporary-auth-failure to the one, a normal exchange to the other.
   std::optional<ScramCredential> find(std::string_view host, std::string_view username, ScramHash hash,
                                       std::string* error = nullptr);
-  // The first `limit` usernames of `host`, sorted (xmppctl users). False with `error` if the
-  // database failed.
-  bool usernames(std::string_view host, std::size_t limit, std::vector<std::string>& out, std::string& error);
+  struct AccountName {
+    std::string username;
+    bool sha1_only = false;  // a SCRAM-SHA-1 credential alone (imported from Prosody)
+  };
+  // The first `limit` accounts of `host`, sorted by username (xmppctl users). False with
+  // `error` if the database failed.
+  bool usernames(std::string_view host, std::size_t limit, std::vector<AccountName>& out, std::string& error);
   // The iteration count most credentials use (kMinIterations for an empty store): the SASL
   // server offers it for unknown users, so that their challenges look like real ones.
   std::uint32_t common_iterations();

@@ -19,9 +19,14 @@ void drop_last(ipc::AdminAnswer& answer) {
     case ipc::AdminAnswer::kS2S:
       answer.mutable_s2s()->mutable_streams()->RemoveLast();
       break;
-    case ipc::AdminAnswer::kUsers:
-      answer.mutable_users()->mutable_usernames()->RemoveLast();
+    case ipc::AdminAnswer::kUsers: {
+      ipc::UserList& users = *answer.mutable_users();
+      if (!users.sha1_only().empty() && !users.usernames().empty() &&
+          users.sha1_only(users.sha1_only_size() - 1) == users.usernames(users.usernames_size() - 1))
+        users.mutable_sha1_only()->RemoveLast();
+      users.mutable_usernames()->RemoveLast();
       break;
+    }
     default:
       break;
   }

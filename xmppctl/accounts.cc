@@ -4,6 +4,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -83,14 +84,25 @@ int users(Context& context) {
   const std::string& name = host->name;  // as the auth helper stores it: lowercase
   ipc::AdminRequest request;
   request.mutable_users()->set_host(name);
-  Table table(std::vector<Table::Column>{{"jid", "JID"}});
+  Table table({{"jid", "JID"}, {"sha1_only", "SHA-1 ONLY", false, true}});
+  std::size_t sha1_only = 0;
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
     expect_no_error(page);
     warn_if_cut(page);
     if (!page.has_users()) fail(kExitFailed, "the server's answer is not understood");
-    for (const std::string& user : page.users().usernames()) table.add({user + "@" + name});
+    const auto& old = page.users().sha1_only();
+    for (const std::string& user : page.users().usernames()) {
+      const bool only_sha1 = std::find(old.begin(), old.end(), user) != old.end();
+      sha1_only += only_sha1;
+      table.add({user + "@" + name, only_sha1 ? "yes" : "no"});
+    }
   });
   table.output(context.json);
+  if (sha1_only > 0)
+    std::fprintf(stderr,
+                 "xmppctl: %zu account(s) of %s have only a SCRAM-SHA-1 credential, so %s offers no SCRAM-SHA-256; "
+                 "a PLAIN login or xmppctl passwd gives each a SCRAM-SHA-256 one\n",
+                 sha1_only, name.c_str(), name.c_str());
   return kExitOk;
 }
 

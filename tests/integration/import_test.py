@@ -9,6 +9,7 @@ nothing imported for that user; a bad item of the other files (which others can 
 skipped with a file:line warning, never the account. PEP nodes Prosody kept for roster groups
 become owner-only; no symbolic link to a directory is followed."""
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -161,6 +162,7 @@ class Import(ClientTest):
         self.start_xmppd()
         # The narrowing is said at start, with how to end it.
         self.xmppd.wait_log(f"{HOST}: SCRAM-SHA-256 not offered: 2 accounts have only a SCRAM-SHA-1 credential")
+        self.assertEqual(self.sha1_only_users(), {"alice", "bob"})
         # The imported SCRAM-SHA-1 credential, as Prosody kept it.
         alice, outcome = self.login("alice", "SCRAM-SHA-1")
         self.assertEqual(outcome, "session")
@@ -204,9 +206,18 @@ class Import(ClientTest):
         # No account is SHA-1-only now: SCRAM-SHA-256 is offered again, and works.
         harness.wait_for(lambda: "SCRAM-SHA-256" in self.mechanisms(), 10, "SCRAM-SHA-256 offered")
         self.xmppd.wait_log(f"{HOST}: no account is SHA-1-only now: SCRAM-SHA-256 offered again")
+        self.assertEqual(self.sha1_only_users(), set())
         for user in ("carol", "bob", "alice"):
             _, outcome = self.login(user, "SCRAM-SHA-256")
             self.assertEqual(outcome, "session", user)
+
+    def sha1_only_users(self):
+        """The accounts `xmppctl users` marks as having a SCRAM-SHA-1 credential alone."""
+        r = subprocess.run([XMPPCTL, "-j", "-f", self.xmppd.config, "users", HOST], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        marked = {u["jid"].split("@")[0] for u in json.loads(r.stdout) if u["sha1_only"] is True}
+        self.assertEqual(bool(marked), "only a SCRAM-SHA-1 credential" in r.stderr, r.stderr)
+        return marked
 
     def test_a_malformed_account_refuses_that_user_with_its_line(self):
         accounts = self.prosody_file("accounts", "alice.dat")

@@ -158,9 +158,11 @@ class Xmppctl(ClientTest):
     def check_users(self):
         r = self.xmppctl("users", HOST)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"])
+        self.assertEqual(r.stdout.split(), ["JID", "SHA-1", "ONLY", f"alice@{HOST}", "no", f"bob@{HOST}", "no",
+                                            f"carol@{HOST}", "no"])
+        self.assertEqual(r.stderr, "")  # no note on accounts with a SCRAM-SHA-1 credential alone
         r = self.xmppctl("users", HOST.upper())
-        self.assertEqual(r.stdout.split(), ["JID", f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"], r.stderr)
+        self.assertEqual(r.stdout.split()[3::2], [f"alice@{HOST}", f"bob@{HOST}", f"carol@{HOST}"], r.stderr)
         r = self.xmppctl("-j", "users", OTHER_HOST)
         self.assertEqual((r.returncode, json.loads(r.stdout)), (0, []), r.stderr)
         # More than one record's worth (40 names of 1000 bytes; pages are 32 KiB): the auth
