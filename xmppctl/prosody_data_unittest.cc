@@ -309,7 +309,7 @@ TEST(ProsodyUser, AnAvatarAloneGivesAVcardWithThePhoto) {
             "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard>");
 }
 
-TEST(ProsodyUser, TheVcardStoreWinsAndBadAvatarDataIsLeftOut) {
+TEST(ProsodyUser, TheVcardStoreWinsAndBadOrClosedNodesAreLeftOut) {
   std::string warnings;
   UserData kept = convert_data(
       "alice", "chat.test",
@@ -331,6 +331,15 @@ TEST(ProsodyUser, TheVcardStoreWinsAndBadAvatarDataIsLeftOut) {
   EXPECT_NE(warnings.find("pep/alice: the avatar's data"), std::string::npos) << warnings;
   UserData none = convert_data("alice", "chat.test", files({{"pep", std::string(kVcardPep), false}}), warnings);
   EXPECT_FALSE(none.vcard);
+  // A vCard4 only contacts could read stays out of vcard-temp, which anyone can read.
+  warnings.clear();
+  UserData closed = convert_data(
+      "alice", "chat.test",
+      files({{"pep", "return { [\"urn:xmpp:vcard4\"] = { config = { access_model = \"presence\" } } }", false},
+             {"pep_urn:xmpp:vcard4", std::string(kVcard4Item), true}}),
+      warnings);
+  EXPECT_FALSE(closed.vcard);
+  EXPECT_NE(warnings.find("pep/alice: node urn:xmpp:vcard4 is not open to anyone"), std::string::npos) << warnings;
 }
 
 }  // namespace

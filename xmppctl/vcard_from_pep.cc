@@ -4,6 +4,7 @@
 
 #include <string_view>
 
+#include "router/modules/pep_node.h"
 #include "router/modules/vcard_photo.h"
 #include "xml/fragment.h"
 
@@ -18,15 +19,25 @@ constexpr std::string_view kDataNode = "urn:xmpp:avatar:data";
 constexpr std::string_view kNickNs = "http://jabber.org/protocol/nick";
 constexpr std::size_t kMaxBytes = 1 << 20;
 
-const PepNode* find_node(const std::vector<PepNode>& nodes, std::string_view name) {
-  for (const PepNode& node : nodes)
-    if (node.node == name) return &node;
+// The node, when anyone may read it. xmppd serves vcard-temp to anyone, as Prosody does; but
+// Prosody built its answer with the reader's access to each node, so a node only some could
+// read (its owner, contacts) is left out: the import never widens who sees what.
+const PepNode* find_node(const std::vector<PepNode>& nodes, std::string_view name, std::string& warnings) {
+  for (const PepNode& node : nodes) {
+    if (node.node != name) continue;
+    auto config = router::pep::NodeConfig::parse(node.config);
+    if (config && config->access_model == "open") return &node;
+    if (!node.items.empty())
+      warnings += "node " + node.node + " is not open to anyone; it is left out of the vcard-temp vCard\n";
+    return nullptr;
+  }
   return nullptr;
 }
 
 // The node's item `id`, or its newest (the last: items are kept oldest first) when id is "".
-std::optional<xml::Element> item(const std::vector<PepNode>& nodes, std::string_view name, std::string_view id = "") {
-  const PepNode* node = find_node(nodes, name);
+std::optional<xml::Element> item(const std::vector<PepNode>& nodes, std::string_view name, std::string& warnings,
+                                 std::string_view id = "") {
+  const PepNode* node = find_node(nodes, name, warnings);
   if (node == nullptr || node->items.empty()) return std::nullopt;
   for (auto it = node->items.rbegin(); it != node->items.rend(); ++it)
     if (id.empty() || it->first == id) {
@@ -119,7 +130,7 @@ void add_vcard4(const xml::Element& vcard4, xml::Element& vcard) {
 
 // The first <info/> of the newest metadata, as PHOTO; nullopt when there is none.
 std::optional<xml::Element> photo(const std::vector<PepNode>& nodes, std::string& warnings) {
-  std::optional<xml::Element> metadata = item(nodes, kMetadataNode);
+  std::optional<xml::Element> metadata = item(nodes, kMetadataNode, warnings);
   const xml::Element* info = metadata ? metadata->child(kMetadataNode, "info") : nullptr;
   if (info == nullptr) return std::nullopt;
   xml::Element out(kVcardNs, "PHOTO");
@@ -127,7 +138,7 @@ std::optional<xml::Element> photo(const std::vector<PepNode>& nodes, std::string
   if (const std::string* url = info->attribute("url")) {
     text_tag(out, "EXTVAL", *url);
   } else if (const std::string* id = info->attribute("id")) {
-    std::optional<xml::Element> data = item(nodes, kDataNode, *id);
+    std::optional<xml::Element> data = item(nodes, kDataNode, warnings, *id);
     if (data && data->is(kDataNode, "data")) {
       // Checked here as the router checks a vCard it is given: a bad BINVAL would make the
       // stored vCard one the router refuses to hash.
@@ -148,14 +159,14 @@ std::optional<xml::Element> photo(const std::vector<PepNode>& nodes, std::string
 }  // namespace
 
 std::optional<xml::Element> vcard_from_pep(const std::vector<PepNode>& nodes, std::string& warnings) {
-  std::optional<xml::Element> vcard4 = item(nodes, kVcard4Node);
+  std::optional<xml::Element> vcard4 = item(nodes, kVcard4Node, warnings);
   if (vcard4 && !vcard4->is(kVcard4Ns, "vcard")) vcard4.reset();
   std::optional<xml::Element> picture = photo(nodes, warnings);
   if (!vcard4 && !picture) return std::nullopt;
   xml::Element vcard(kVcardNs, "vCard");
   if (vcard4) {
     add_vcard4(*vcard4, vcard);
-  } else if (std::optional<xml::Element> nick = item(nodes, kNickNs); nick && nick->is(kNickNs, "nick")) {
+  } else if (std::optional<xml::Element> nick = item(nodes, kNickNs, warnings); nick && nick->is(kNickNs, "nick")) {
     if (std::string text = nick->text(); !text.empty()) text_tag(vcard, "NICKNAME", text);
   }
   if (picture) vcard.add_child(std::move(*picture));

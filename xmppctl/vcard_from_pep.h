@@ -20,8 +20,9 @@ namespace xmppd::ctl::prosody_import {
 // CATEGORIES, NOTE, URL, BDAY, EMAIL, TEL, ADR, JABBERID (xmpp: IMPP) and ORG from the vcard4
 // item (or NICKNAME from the XEP-0172 nick when there is none), and PHOTO from the newest
 // avatar metadata: TYPE, and the BINVAL of the data item it names, or the EXTVAL of its url.
-// Problems with the items (a BINVAL that is not base64) add "FILE: message" lines to
-// `warnings`, and that field is left out.
+// Only nodes open to anyone count (xmppd serves vcard-temp to anyone; Prosody asked each
+// node with the reader's access). A node that is not, or a BINVAL that is not base64, adds a
+// line to `warnings`, and what it held is left out.
 std::optional<xml::Element> vcard_from_pep(const std::vector<PepNode>& nodes, std::string& warnings);
 
 }  // namespace xmppd::ctl::prosody_import
