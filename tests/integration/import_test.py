@@ -191,6 +191,10 @@ class Import(ClientTest):
             presence = self.run_(presences.get())
         self.assertEqual(presence.xml.findtext(f"{{{VCARD_UPDATE}}}x/{{{VCARD_UPDATE}}}photo"),
                          hashlib.sha1(PHOTO).hexdigest())
+        # The same hash names the imported XEP-0084 avatar: the router's XEP-0398 pairing of
+        # avatar and vCard photo finds them in step and changes neither.
+        items = self.run_(alice["xep_0060"].get_items(f"alice@{HOST}", "urn:xmpp:avatar:metadata", timeout=10))
+        self.assertEqual([item["id"] for item in items["pubsub"]["items"]], [hashlib.sha1(PHOTO).hexdigest()])
         message = self.run_(alice.messages.get())
         self.assertEqual(message["body"], "while you were away")
         self.assertEqual(message["from"], f"bob@{HOST}/import")
