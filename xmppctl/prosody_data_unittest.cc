@@ -245,5 +245,102 @@ TEST(ProsodyUser, PepAccessIsNarrowedNeverWidened) {
   EXPECT_NE(warnings.find("pep/alice:2: access_model \"authorize\""), std::string::npos) << warnings;
 }
 
+// Prosody's mod_vcard_legacy keeps the vCard in PEP: the vcard-temp answer it would give is
+// built and stored, with the photo's hash the router computes.
+constexpr std::string_view kVcardPep =
+    "return { [\"urn:xmpp:vcard4\"] = { config = { access_model = \"open\" } };\n"
+    "[\"urn:xmpp:avatar:metadata\"] = { config = { access_model = \"open\" } };\n"
+    "[\"urn:xmpp:avatar:data\"] = { config = { access_model = \"open\" } } }";
+constexpr std::string_view kVcard4Item =
+    "item({ key = \"current\"; name = \"vcard\"; attr = { xmlns = \"urn:ietf:params:xml:ns:vcard-4.0\" };\n"
+    "{ name = \"fn\"; attr = {}; { name = \"text\"; attr = {}; \"Alice Liddell\" } };\n"
+    "{ name = \"n\"; attr = {}; { name = \"given\"; attr = {}; \"Alice\" } };\n"
+    "{ name = \"nickname\"; attr = {}; { name = \"text\"; attr = {}; \"Ali\" } };\n"
+    "{ name = \"email\"; attr = {}; { name = \"text\"; attr = {}; \"alice@example.org\" };\n"
+    "  { name = \"parameters\"; attr = {}; { name = \"type\"; attr = {}; { name = \"text\"; attr = {}; \"work\" } } } };\n"
+    "{ name = \"tel\"; attr = {}; { name = \"uri\"; attr = {}; \"tel:+1-555\" } };\n"
+    "{ name = \"impp\"; attr = {}; { name = \"uri\"; attr = {}; \"xmpp:alice@chat.test\" } };\n"
+    "{ name = \"org\"; attr = {}; { name = \"text\"; attr = {}; \"Wonderland\" } };\n"
+    "{ name = \"url\"; attr = {}; { name = \"uri\"; attr = {}; \"https://example.org/\" } };\n"
+    "{ name = \"bday\"; attr = {}; { name = \"date\"; attr = {}; \"1852-05-04\" } } });";
+// "hello", whose SHA-1 is aaf4c6...
+constexpr std::string_view kHash = "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d";
+std::string metadata_item(std::string_view id) {
+  return "item({ key = \"" + std::string(id) + "\"; name = \"metadata\"; attr = { xmlns = \"urn:xmpp:avatar:metadata\" };"
+         " { name = \"info\"; attr = { id = \"" + std::string(id) + "\"; bytes = \"5\"; type = \"image/png\" } } });";
+}
+std::string data_item(std::string_view id, std::string_view base64) {
+  return "item({ key = \"" + std::string(id) + "\"; name = \"data\"; attr = { xmlns = \"urn:xmpp:avatar:data\" }; \"" +
+         std::string(base64) + "\" });";
+}
+
+TEST(ProsodyUser, AVcardInPepBecomesTheVcardTempProsodyAnswers) {
+  std::string warnings;
+  UserData data = convert_data("alice", "chat.test",
+                               files({{"pep", std::string(kVcardPep), false},
+                                      {"pep_urn:xmpp:vcard4", std::string(kVcard4Item), true},
+                                      {"pep_urn:xmpp:avatar:metadata", metadata_item(kHash), true},
+                                      {"pep_urn:xmpp:avatar:data", data_item(kHash, "aGVs\\nbG8="), true}}),
+                               warnings);
+  EXPECT_EQ(warnings, "");
+  ASSERT_TRUE(data.vcard);
+  EXPECT_EQ(data.vcard_photo_hash, kHash);
+  EXPECT_EQ(*data.vcard,
+            "<vCard xmlns='vcard-temp'><FN>Alice Liddell</FN><N><FAMILY/><GIVEN>Alice</GIVEN><MIDDLE/><PREFIX/>"
+            "<SUFFIX/></N><NICKNAME>Ali</NICKNAME><EMAIL><USERID>alice@example.org</USERID><INTERNET/><WORK/></EMAIL>"
+            "<TEL><NUMBER>+1-555</NUMBER></TEL><JABBERID>alice@chat.test</JABBERID><ORG><ORGNAME>Wonderland</ORGNAME>"
+            "</ORG><URL>https://example.org/</URL><BDAY>1852-05-04</BDAY><PHOTO><TYPE>image/png</TYPE>"
+            "<BINVAL>aGVs\nbG8=</BINVAL></PHOTO></vCard>");
+  EXPECT_EQ(data.pep.size(), 3u);  // the PEP nodes themselves are imported as they were
+}
+
+TEST(ProsodyUser, AnAvatarAloneGivesAVcardWithThePhoto) {
+  std::string warnings;
+  UserData data =
+      convert_data("alice", "chat.test",
+                   files({{"pep", std::string(kVcardPep), false},
+                          {"pep_urn:xmpp:avatar:metadata", metadata_item("old") + "\n" + metadata_item(kHash), true},
+                          {"pep_urn:xmpp:avatar:data", data_item(kHash, "aGVsbG8="), true}}),
+                   warnings);
+  EXPECT_EQ(warnings, "");
+  ASSERT_TRUE(data.vcard);
+  EXPECT_EQ(data.vcard_photo_hash, kHash);
+  EXPECT_EQ(*data.vcard,
+            "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE><BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard>");
+}
+
+TEST(ProsodyUser, TheVcardStoreWinsAndBadOrClosedNodesAreLeftOut) {
+  std::string warnings;
+  UserData kept = convert_data(
+      "alice", "chat.test",
+      files({{"vcard", "return { name = \"vCard\"; attr = { xmlns = \"vcard-temp\" }; { name = \"FN\"; attr = {}; \"Old\" } }",
+              false},
+             {"pep", std::string(kVcardPep), false},
+             {"pep_urn:xmpp:vcard4", std::string(kVcard4Item), true}}),
+      warnings);
+  ASSERT_TRUE(kept.vcard);
+  EXPECT_EQ(*kept.vcard, "<vCard xmlns='vcard-temp'><FN>Old</FN></vCard>");
+  UserData bad = convert_data("alice", "chat.test",
+                              files({{"pep", std::string(kVcardPep), false},
+                                     {"pep_urn:xmpp:avatar:metadata", metadata_item(kHash), true},
+                                     {"pep_urn:xmpp:avatar:data", data_item(kHash, "not base64!"), true}}),
+                              warnings);
+  ASSERT_TRUE(bad.vcard);
+  EXPECT_EQ(*bad.vcard, "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/png</TYPE></PHOTO></vCard>");
+  EXPECT_EQ(bad.vcard_photo_hash, "");
+  EXPECT_NE(warnings.find("pep/alice: the avatar's data"), std::string::npos) << warnings;
+  UserData none = convert_data("alice", "chat.test", files({{"pep", std::string(kVcardPep), false}}), warnings);
+  EXPECT_FALSE(none.vcard);
+  // A vCard4 only contacts could read stays out of vcard-temp, which anyone can read.
+  warnings.clear();
+  UserData closed = convert_data(
+      "alice", "chat.test",
+      files({{"pep", "return { [\"urn:xmpp:vcard4\"] = { config = { access_model = \"presence\" } } }", false},
+             {"pep_urn:xmpp:vcard4", std::string(kVcard4Item), true}}),
+      warnings);
+  EXPECT_FALSE(closed.vcard);
+  EXPECT_NE(warnings.find("pep/alice: node urn:xmpp:vcard4 is not open to anyone"), std::string::npos) << warnings;
+}
+
 }  // namespace
 }  // namespace xmppd::ctl::prosody_import

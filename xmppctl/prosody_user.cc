@@ -13,6 +13,7 @@
 #include "xml/fragment.h"
 #include "xmpp/jid.h"
 #include "xmppctl/prosody_data.h"
+#include "xmppctl/vcard_from_pep.h"
 
 namespace xmppd::ctl::prosody_import {
 namespace {
@@ -395,6 +396,25 @@ void convert_pep_items(const RawFile& file, const std::vector<Value>& items, Pep
     node.items.erase(node.items.begin(), node.items.end() - static_cast<std::ptrdiff_t>(node.max_items));
 }
 
+// No vcard/USER.dat but a vCard in PEP (Prosody's mod_vcard_legacy): the vcard-temp view of it,
+// stored with its photo's hash as the router would store it (xmppctl/vcard_from_pep.h).
+void vcard_temp_from_pep(const std::string& pep_path, UserData& out, Problems& problems) {
+  std::string why;
+  std::optional<xml::Element> vcard = vcard_from_pep(out.pep, why);
+  for (std::size_t start = 0, end; (end = why.find('\n', start)) != std::string::npos; start = end + 1)
+    problems.text += pep_path + ": " + why.substr(start, end - start + 1);
+  if (!vcard) return;
+  std::string text;
+  vcard->serialize(text);
+  auto photo = router::vcard_photo(*vcard, why);
+  if (!photo || text.size() > kMaxElementBytes) {
+    problems.text += pep_path + ": the vCard built from the vcard4 and avatar nodes is not one xmppd keeps, skipped\n";
+    return;
+  }
+  if (*photo) out.vcard_photo_hash = (*photo)->hash;
+  out.vcard = std::move(text);
+}
+
 }  // namespace
 
 std::optional<Account> convert_account(const RawFile& file, std::string& error) {
@@ -442,6 +462,7 @@ UserData convert_data(const std::string& user, const std::string& host, const Ra
   for (PepNode& node : out.pep)
     if (auto items = lists.find("pep_" + node.node); items != lists.end())
       convert_pep_items(files.at(items->first), items->second, node, problems);
+  if (!out.vcard && !out.pep.empty()) vcard_temp_from_pep(files.at("pep").path, out, problems);
   warnings = std::move(problems.text);
   return out;
 }

@@ -56,7 +56,7 @@ struct UserData {
   std::vector<router::UserStore::RosterItem> roster;
   std::vector<std::pair<std::string, std::string>> requests;  // from, reduced subscribe stanza
   std::vector<OfflineMessage> offline;
-  std::optional<std::string> vcard;  // serialized vcard-temp <vCard/>
+  std::optional<std::string> vcard;  // serialized vcard-temp <vCard/>: vcard/, or built from PEP
   std::string vcard_photo_hash;      // hex SHA-1 of its PHOTO's bytes, "" without one
   std::vector<std::tuple<std::string, std::string, std::string>> private_elements;  // ns, name, serialized
   std::vector<PepNode> pep;

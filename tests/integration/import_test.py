@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Migration from Prosody (xmppctl import prosody): a real Prosody 0.12 writes its data
 directory (accounts made with prosodyctl and in-band, a roster with a pending subscription
-each way, a vCard, private XML, a PEP item and an offline message, all set by slixmpp
+each way, a vcard-temp vCard with a photo, which Prosody's default mod_vcard_legacy keeps as
+vCard4 and avatar PEP nodes, private XML, a PEP item and an offline message, all set by slixmpp
 clients); Prosody stops; xmppctl imports it; xmppd starts on the same host and the users log
 in with their old passwords (SCRAM-SHA-1, a client that would prefer SCRAM-SHA-256, PLAIN)
-and find their data. A malformed account file gives a file:line error, a non-zero exit and
+and find their data: the vcard-temp vCard Prosody answered, and its XEP-0153 photo hash in
+presence. A malformed account file gives a file:line error, a non-zero exit and
 nothing imported for that user; a bad item of the other files (which others can write into) is
 skipped with a file:line warning, never the account. PEP nodes Prosody kept for roster groups
 become owner-only; no symbolic link to a directory is followed."""
 import asyncio
+import base64
+import hashlib
 import json
 import os
 import re
@@ -30,7 +34,11 @@ PASSWORDS = {"alice": "alice's old secret", "bob": "bob's old secret", "carol": 
 PRIVATE = "jabber:iq:private"
 VCARD = "vcard-temp"
 NICK = "http://jabber.org/protocol/nick"
-MODULES = ["roster", "saslauth", "tls", "disco", "private", "vcard", "pep", "offline", "presence", "message"]
+VCARD_UPDATE = "vcard-temp:x:update"
+# A 1x1 PNG: alice's photo.
+PHOTO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+# vcard_legacy, as Prosody's default configuration: a vcard-temp vCard set is kept in PEP.
+MODULES = ["roster", "saslauth", "tls", "disco", "private", "vcard_legacy", "pep", "offline", "presence", "message"]
 
 
 async def settle(client):
@@ -65,9 +73,16 @@ def make_data(test):
     # bob is offline: Prosody keeps the request for him (a pending inbound subscription).
     alice.send_presence(pto=f"bob@{HOST}", ptype="subscribe")
     alice.send_presence(pto=f"dave@{HOST}", ptype="subscribe")
-    vcard = alice["xep_0054"].make_vcard()
-    vcard["FN"] = "Alice Liddell"
-    run(alice["xep_0054"].publish_vcard(vcard))
+    iq = alice.make_iq_set()
+    vcard = ET.SubElement(iq.xml, f"{{{VCARD}}}vCard")
+    ET.SubElement(vcard, f"{{{VCARD}}}FN").text = "Alice Liddell"
+    ET.SubElement(vcard, f"{{{VCARD}}}NICKNAME").text = "Ali"
+    email = ET.SubElement(vcard, f"{{{VCARD}}}EMAIL")
+    ET.SubElement(email, f"{{{VCARD}}}USERID").text = "alice@example.org"
+    photo = ET.SubElement(vcard, f"{{{VCARD}}}PHOTO")
+    ET.SubElement(photo, f"{{{VCARD}}}TYPE").text = "image/png"
+    ET.SubElement(photo, f"{{{VCARD}}}BINVAL").text = base64.b64encode(PHOTO).decode()
+    run(iq.send(timeout=20))
     iq = alice.make_iq_set()
     query = ET.SubElement(iq.xml, f"{{{PRIVATE}}}query")
     ET.SubElement(query, "{urn:example:prefs}prefs", {"colour": "blue"}).text = "tea & <cake>"
@@ -117,9 +132,11 @@ class Import(ClientTest):
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
 
-    def login(self, user, mechanism, requests=None):
-        client = Client(f"{user}@{HOST}/new", PASSWORDS[user], self.ca_file, mechanism)
+    def login(self, user, mechanism, requests=None, presences=None, resource="new"):
+        client = Client(f"{user}@{HOST}/{resource}", PASSWORDS[user], self.ca_file, mechanism)
         client.roster.auto_authorize = None  # neither accept nor refuse
+        if presences is not None:
+            client.add_event_handler("presence", presences.put_nowait)
         if requests is not None:
             client.add_event_handler("presence_subscribe", requests.put_nowait)
         for plugin in ("xep_0049", "xep_0054", "xep_0060"):
@@ -147,8 +164,9 @@ class Import(ClientTest):
         r = self.import_prosody()
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn(f"{HOST}: 3 accounts imported, 0 skipped, 0 refused; 2 accounts SHA-1-only", r.stdout)
+        # 4 PEP nodes: the nick, and the vcard4 and avatar (data, metadata) nodes of the vCard.
         self.assertRegex(r.stdout, f"{HOST}: data of 3 users: 2 roster items, 1 pending subscription requests, "
-                         "1 offline messages, 1 vCards, 1 private XML elements, 1 PEP nodes with 1 items")
+                         "1 offline messages, 1 vCards, 1 private XML elements, 4 PEP nodes with 4 items")
         # Again: every account exists now, and nothing is written twice.
         again = self.import_prosody()
         self.assertEqual(again.returncode, 0, again.stderr)
@@ -164,8 +182,21 @@ class Import(ClientTest):
         self.xmppd.wait_log(f"{HOST}: SCRAM-SHA-256 not offered: 2 accounts have only a SCRAM-SHA-1 credential")
         self.assertEqual(self.sha1_only_users(), {"alice", "bob"})
         # The imported SCRAM-SHA-1 credential, as Prosody kept it.
-        alice, outcome = self.login("alice", "SCRAM-SHA-1")
+        presences = asyncio.Queue()
+        alice, outcome = self.login("alice", "SCRAM-SHA-1", presences=presences)
         self.assertEqual(outcome, "session")
+        # Her available presence, as her other session gets it, has the imported photo's hash.
+        _, outcome = self.login("alice", "SCRAM-SHA-1", resource="other")
+        self.assertEqual(outcome, "session")
+        presence = self.run_(presences.get())
+        while presence["from"] != f"alice@{HOST}/other":
+            presence = self.run_(presences.get())
+        self.assertEqual(presence.xml.findtext(f"{{{VCARD_UPDATE}}}x/{{{VCARD_UPDATE}}}photo"),
+                         hashlib.sha1(PHOTO).hexdigest())
+        # The same hash names the imported XEP-0084 avatar: the router's XEP-0398 pairing of
+        # avatar and vCard photo finds them in step and changes neither.
+        items = self.run_(alice["xep_0060"].get_items(f"alice@{HOST}", "urn:xmpp:avatar:metadata", timeout=10))
+        self.assertEqual([item["id"] for item in items["pubsub"]["items"]], [hashlib.sha1(PHOTO).hexdigest()])
         message = self.run_(alice.messages.get())
         self.assertEqual(message["body"], "while you were away")
         self.assertEqual(message["from"], f"bob@{HOST}/import")
@@ -179,8 +210,15 @@ class Import(ClientTest):
         self.assertEqual(items[f"bob@{HOST}"]["ask"], "subscribe")
         self.assertEqual(sorted(items[f"bob@{HOST}"]["groups"]), ["Friends", "Work"])
         self.assertEqual(items[f"dave@{HOST}"]["ask"], "subscribe")
-        vcard = self.run_(alice["xep_0054"].get_vcard(f"alice@{HOST}", local=False, cached=False, timeout=10))
-        self.assertEqual(vcard["vcard_temp"]["FN"], "Alice Liddell")
+        # The vcard-temp vCard Prosody's mod_vcard_legacy answered from its PEP nodes.
+        iq = alice.make_iq_get(ito=f"alice@{HOST}")
+        ET.SubElement(iq.xml, f"{{{VCARD}}}vCard")
+        vcard = self.run_(iq.send(timeout=20)).xml.find(f"{{{VCARD}}}vCard")
+        self.assertEqual(vcard.findtext(f"{{{VCARD}}}FN"), "Alice Liddell")
+        self.assertEqual(vcard.findtext(f"{{{VCARD}}}NICKNAME"), "Ali")
+        self.assertEqual(vcard.findtext(f"{{{VCARD}}}EMAIL/{{{VCARD}}}USERID"), "alice@example.org")
+        self.assertEqual(vcard.findtext(f"{{{VCARD}}}PHOTO/{{{VCARD}}}TYPE"), "image/png")
+        self.assertEqual(base64.b64decode(vcard.findtext(f"{{{VCARD}}}PHOTO/{{{VCARD}}}BINVAL")), PHOTO)
         iq = alice.make_iq_get()
         query = ET.SubElement(iq.xml, f"{{{PRIVATE}}}query")
         ET.SubElement(query, "{urn:example:prefs}prefs")
@@ -253,8 +291,12 @@ class Import(ClientTest):
         with open(self.prosody_file("pep", "alice.dat"), "w") as f:
             f.write(f'return {{ ["{NICK}"] = {{ name = "{NICK}"; config = {{ access_model = "roster"; '
                     'roster_groups_allowed = { "Friends" } } } }\n')
-        # A symbolic link to a directory is not followed.
+        # A symbolic link to a directory is not followed (vcard/ is mod_vcard's store, kept
+        # before vcard_legacy: written here, as that module would have).
         vcard = self.prosody_file("vcard")
+        os.makedirs(vcard, exist_ok=True)
+        with open(os.path.join(vcard, "alice.dat"), "w") as f:
+            f.write('return { name = "vCard"; attr = { xmlns = "vcard-temp" } };\n')
         shutil.move(vcard, vcard + ".real")
         os.symlink(vcard + ".real", vcard)
         r = self.import_prosody()
