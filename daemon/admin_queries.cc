@@ -12,6 +12,8 @@ bool AdminQueries::fits(ipc::AdminQuery::QuestionCase question, ipc::AdminAnswer
       return answer == ipc::AdminAnswer::kS2S;
     case ipc::AdminQuery::kUsers:
       return answer == ipc::AdminAnswer::kUsers;
+    case ipc::AdminQuery::kMemory:
+      return answer == ipc::AdminAnswer::kMemory;
     default:
       return false;  // close s2s, kick: AdminDone only
   }
@@ -29,12 +31,13 @@ bool AdminQueries::room_for(ClientId client, ipc::Role role) const {
   return pending_.size() < kMaxPending && open_for(client) < kMaxPerClient && at_child < kMaxPerChild;
 }
 
-bool AdminQueries::ask(ClientId client, ipc::Role role, ipc::AdminQuery& query, Clock::time_point now) {
+bool AdminQueries::ask(ClientId client, ipc::Role role, ipc::AdminQuery& query, Clock::time_point now,
+                       Clock::duration timeout) {
   if (!room_for(client, role)) return false;
   const std::uint64_t id = next_id_++;
   query.set_id(id);
   pending_[id] =
-      Pending{client, role, Kind::kQuery, query.question_case(), ipc::AdminAnswer::ANSWER_NOT_SET, now + kTimeout, {}};
+      Pending{client, role, Kind::kQuery, query.question_case(), ipc::AdminAnswer::ANSWER_NOT_SET, now + timeout, {}};
   return true;
 }
 
@@ -104,7 +107,7 @@ std::optional<AdminQueries::Delivery> AdminQueries::check(ipc::Role from, const 
   }
   refusal.violation = false;
   p->answered = answer.answer_case();
-  Delivery delivery{p->client, !answer.more()};
+  Delivery delivery{p->client, !answer.more(), p->question};
   if (delivery.last) pending_.erase(answer.id());
   return delivery;
 }

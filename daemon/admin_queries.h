@@ -34,10 +34,14 @@ class AdminQueries {
   static constexpr std::size_t kMaxPerChild = 4;
   // A child that has not answered by then never will: xmppctl is told so.
   static constexpr std::chrono::seconds kTimeout{10};
+  // status waits this long at most for the children's memory, then answers with what it has.
+  static constexpr std::chrono::seconds kMemoryTimeout{2};
 
   // Records that `client` asks `role` the question of `query` and gives the query its id.
   // False (nothing recorded) when the client, the child or the parent has too many open.
-  bool ask(ClientId client, ipc::Role role, ipc::AdminQuery& query, Clock::time_point now);
+  // Unanswered after `timeout`, it is expired().
+  bool ask(ClientId client, ipc::Role role, ipc::AdminQuery& query, Clock::time_point now,
+           Clock::duration timeout = kTimeout);
   // The same for an account request to the auth helper.
   bool ask_account(ClientId client, ipc::AccountRequest& request, Clock::time_point now);
   // A reload taken at `generation` whose answer (`result`, taken) waits for the tls helper.
@@ -47,6 +51,7 @@ class AdminQueries {
   struct Delivery {
     ClientId client;
     bool last;
+    ipc::AdminQuery::QuestionCase question = ipc::AdminQuery::QUESTION_NOT_SET;  // answered
   };
   struct Refusal {
     bool violation = false;  // false: a late answer

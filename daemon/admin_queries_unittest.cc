@@ -99,6 +99,38 @@ TEST(AdminQueries, ActionsTakeAdminDoneOnly) {
   EXPECT_FALSE(AdminQueries::fits(ipc::AdminQuery::QUESTION_NOT_SET, ipc::AdminAnswer::kUsers));
 }
 
+// status asks every child its memory: the answer must be a MemoryUsage (or AdminDone) to the
+// question asked that child, and the question expires after kMemoryTimeout, not kTimeout.
+TEST(AdminQueries, MemoryQuestionsTakeMemoryAnswersAndExpireSoon) {
+  EXPECT_TRUE(AdminQueries::fits(ipc::AdminQuery::kMemory, ipc::AdminAnswer::kMemory));
+  EXPECT_FALSE(AdminQueries::fits(ipc::AdminQuery::kMemory, ipc::AdminAnswer::kC2S));
+  EXPECT_FALSE(AdminQueries::fits(ipc::AdminQuery::kShowC2S, ipc::AdminAnswer::kMemory));
+  AdminQueries queries;
+  const auto now = Clock::now();
+  ipc::AdminQuery router, tls;
+  router.mutable_memory();
+  tls.mutable_memory();
+  ASSERT_TRUE(queries.ask(5, ipc::ROLE_ROUTER, router, now, AdminQueries::kMemoryTimeout));
+  ASSERT_TRUE(queries.ask(5, ipc::ROLE_TLS, tls, now, AdminQueries::kMemoryTimeout));
+  ipc::AdminAnswer answer;
+  answer.set_id(router.id());
+  answer.mutable_memory()->set_resident_bytes(1 << 20);
+  AdminQueries::Refusal why;
+  // From the tls helper, the router's question: a violation, the tls helper is restarted.
+  EXPECT_FALSE(queries.check(ipc::ROLE_TLS, answer, why));
+  EXPECT_TRUE(why.violation);
+  auto delivery = queries.check(ipc::ROLE_ROUTER, answer, why);
+  ASSERT_TRUE(delivery) << why.why;
+  EXPECT_EQ(delivery->client, 5u);
+  EXPECT_EQ(delivery->question, ipc::AdminQuery::kMemory);
+  // A list where memory was asked: a violation.
+  answer.set_id(tls.id());
+  answer.mutable_users();
+  EXPECT_FALSE(queries.check(ipc::ROLE_TLS, answer, why));
+  EXPECT_TRUE(why.violation);
+  EXPECT_EQ(queries.expired(now + AdminQueries::kMemoryTimeout), (std::vector<AdminQueries::ClientId>{5}));
+}
+
 TEST(AdminQueries, PendingQuestionsAreBounded) {
   static_assert(AdminQueries::kMaxPerClient == 4 && AdminQueries::kMaxPerChild == 4);
   AdminQueries queries;

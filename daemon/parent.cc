@@ -649,8 +649,14 @@ void Parent::late_answer(const ChildProcess& c, const std::string& why) {
   if (auto line = late_answers_.refused(c.name(), why, RefusalLog::Clock::now())) log::warning("%s", line->c_str());
 }
 
+// A status waiting for memory answers gets no error: it goes with what it has.
 void Parent::questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error) {
-  for (AdminSocket::ClientId client : clients) admin_error(client, error);
+  for (AdminSocket::ClientId client : clients) {
+    if (status_gathers_.contains(client))
+      memory_answered(client, nullptr, nullptr);
+    else
+      admin_error(client, error);
+  }
 }
 
 void Parent::on_admin_sweep(evutil_socket_t, short, void* arg) {
@@ -663,12 +669,8 @@ void Parent::on_admin_sweep(evutil_socket_t, short, void* arg) {
 void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest& request) {
   ipc::AdminQuery query;
   switch (request.msg_case()) {
-    case ipc::AdminRequest::kStatus: {
-      ipc::AdminResponse response;
-      *response.mutable_status() = status();
-      admin_->respond(client, response);
-      return;
-    }
+    case ipc::AdminRequest::kStatus:
+      return admin_status(client);
     case ipc::AdminRequest::kReload:
       return admin_reload(client);
     case ipc::AdminRequest::kAccount:
@@ -750,6 +752,8 @@ void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
   std::optional<AdminQueries::Delivery> delivery = admin_queries_.check(c.role(), answer, refusal);
   if (!delivery && refusal.violation) return broke_protocol(c, refusal.why);
   if (!delivery) return late_answer(c, refusal.why);
+  if (delivery->question == ipc::AdminQuery::kMemory)
+    return memory_answered(delivery->client, &c, answer.has_memory() ? &answer : nullptr);
   if (delivery->client == AdminQueries::kNobody || !admin_) return;  // xmppctl went away
   ipc::AdminResponse response;
   switch (answer.answer_case()) {
@@ -792,6 +796,41 @@ ipc::ServerStatus Parent::status() const {
   return status;
 }
 
+void Parent::admin_status(AdminSocket::ClientId client) {
+  if (status_gathers_.contains(client)) return admin_error(client, "a status is already being gathered");
+  StatusGather& gather = status_gathers_[client];
+  gather.status = status();
+  const auto now = std::chrono::steady_clock::now();
+  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH}) {
+    ChildProcess& c = child(role);
+    ipc::ParentToChild message;
+    ipc::AdminQuery& query = *message.mutable_admin_query();
+    query.mutable_memory();
+    if (!c.ready() || !admin_queries_.ask(client, role, query, now, AdminQueries::kMemoryTimeout)) continue;
+    ++gather.waiting;
+    c.send(message);  // if it cannot go, the child is stopping: child_gone() settles it
+  }
+  if (gather.waiting == 0) memory_answered(client, nullptr, nullptr);
+}
+
+void Parent::memory_answered(AdminSocket::ClientId client, const ChildProcess* from, const ipc::AdminAnswer* answer) {
+  auto it = status_gathers_.find(client);
+  if (it == status_gathers_.end()) return;  // xmppctl went away
+  StatusGather& gather = it->second;
+  if (from != nullptr && answer != nullptr) {
+    for (ipc::ProcessStatus& p : *gather.status.mutable_processes()) {
+      if (p.role() != from->name() || p.pid() != static_cast<std::uint32_t>(from->pid())) continue;
+      p.set_resident_bytes(answer->memory().resident_bytes());
+      p.set_address_space_bytes(answer->memory().address_space_bytes());
+    }
+  }
+  if (gather.waiting > 0 && --gather.waiting > 0) return;
+  ipc::AdminResponse response;
+  *response.mutable_status() = std::move(gather.status);
+  status_gathers_.erase(it);
+  if (admin_ && !admin_->respond(client, response)) admin_->close(client);
+}
+
 int Parent::run() {
   signal(SIGPIPE, SIG_IGN);
   for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGINT}) {
@@ -800,7 +839,10 @@ int Parent::run() {
   }
   admin_ = std::make_unique<AdminSocket>(
       base_, [this](AdminSocket::ClientId client, const ipc::AdminRequest& request) { admin_request(client, request); },
-      [this](AdminSocket::ClientId client) { admin_queries_.client_gone(client); });
+      [this](AdminSocket::ClientId client) {
+        admin_queries_.client_gone(client);
+        status_gathers_.erase(client);
+      });
   admin_sweep_.reset(event_new(base_, -1, EV_PERSIST, on_admin_sweep, this));
   const timeval second = {1, 0};
   event_add(admin_sweep_.get(), &second);

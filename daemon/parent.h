@@ -71,6 +71,13 @@ class Parent final : public ChildEvents {
   void admin_error(AdminSocket::ClientId client, const std::string& error);
   void questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error);
   ipc::ServerStatus status() const;
+  // xmppctl status: each ready child is asked its own memory (the parent may not read their
+  // /proc); the answer goes once all have answered or their questions expired or the child
+  // stopped (kMemoryTimeout), each line without an answer keeping what /proc gave, if anything.
+  void admin_status(AdminSocket::ClientId client);
+  // One child's memory question is settled for `client`: `answer` is its AdminAnswer, or
+  // nullptr when none came (expired, child gone, AdminDone).
+  void memory_answered(AdminSocket::ClientId client, const ChildProcess* from, const ipc::AdminAnswer* answer);
   static void on_admin_sweep(evutil_socket_t, short, void* arg);
   void stop();
   void schedule_restart(ipc::Role role, std::chrono::milliseconds delay);
@@ -105,6 +112,11 @@ class Parent final : public ChildEvents {
   ipc::EventPtr stop_timer_;
   std::unique_ptr<AdminSocket> admin_;
   AdminQueries admin_queries_;
+  struct StatusGather {
+    ipc::ServerStatus status;
+    std::size_t waiting = 0;  // memory questions not settled yet
+  };
+  std::map<AdminSocket::ClientId, StatusGather> status_gathers_;
   RefusalLog late_answers_{"dropped a late answer from"};
   std::uint64_t credentials_asked_ = 0;  // the generation of the last LoadCredentials sent
   ipc::EventPtr admin_sweep_;            // every second: questions past their deadline

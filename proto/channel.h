@@ -137,6 +137,11 @@ class TypedChannel {
   void on(Case kind, std::size_t fds, Handler handler) {
     rules_[static_cast<int>(kind)] = Rule{fds, std::move(handler)};
   }
+  // The handler registered for `kind`, empty if none: for a handler that wraps it.
+  Handler handler(Case kind) const {
+    auto rule = rules_.find(static_cast<int>(kind));
+    return rule == rules_.end() ? Handler() : rule->second.handler;
+  }
 
   void start(Channel::CloseHandler on_close) {
     channel_.start([this](auto bytes, auto& fds, auto& why) { return dispatch(bytes, fds, why); },

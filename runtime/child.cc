@@ -92,6 +92,9 @@ bool ChildRuntime::start_sandboxed(const ipc::Configure& configure) {
   sandbox::Privsep privsep{p.switch_user(), p.uid(), p.gid(), p.directory()};
   const uid_t uid = getuid();  // asked now: getuid is on no role's list
   std::string error;
+  // Kept for xmppctl status: after the chroot there is no /proc, and the parent may not
+  // read ours (ProtectProc=invisible; we are not dumpable). Without it, status falls back.
+  if (!memory_.open(error)) log::warning("xmppctl status will not show this process's memory: %s", error.c_str());
   if (!sandbox::drop_privileges(privsep, error)) {
     log::error("cannot drop privileges: %s", error.c_str());
     return false;
@@ -138,6 +141,19 @@ void ChildRuntime::send_admin_answers() {
   }
 }
 
+void ChildRuntime::answer_memory(std::uint64_t id) {
+  ipc::ChildToParent message;
+  ipc::AdminAnswer& answer = *message.mutable_admin_answer();
+  answer.set_id(id);
+  if (std::optional<MemoryUsage> usage = memory_.read()) {
+    answer.mutable_memory()->set_resident_bytes(usage->resident_bytes);
+    answer.mutable_memory()->set_address_space_bytes(usage->address_space_bytes);
+  } else {
+    answer.mutable_done()->set_error("cannot read /proc/self/statm");
+  }
+  send_to_parent(message);
+}
+
 void ChildRuntime::serve(const ipc::Configure& configure) {
   using Envelope = ipc::ParentToChild;
   control_ = std::make_unique<ipc::TypedChannel<Envelope>>(base_, UniqueFd(kControlFd), kParentToChild,
@@ -175,6 +191,12 @@ void ChildRuntime::serve(const ipc::Configure& configure) {
   });
   control_->raw().set_on_drained([this] { send_admin_answers(); });
   role_.add_control_handlers(*control_);
+  // The memory question is every role's: answered here, whichever handler the role set.
+  control_->on(Envelope::kAdminQuery, 0,
+               [this, role_handler = control_->handler(Envelope::kAdminQuery)](const Envelope& e, auto& fds) {
+                 if (e.admin_query().has_memory()) return answer_memory(e.admin_query().id());
+                 role_handler(e, fds);
+               });
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {
     // Without the parent there is nobody to restart us or to route to: end cleanly.
     if (reason == ipc::CloseReason::kPeerClosed)

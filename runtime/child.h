@@ -17,6 +17,7 @@
 #include "common/unique_fd.h"
 #include "control.pb.h"
 #include "proto/channel.h"
+#include "runtime/self_memory.h"
 #include "sandbox/sandbox.h"
 
 namespace xmppd::runtime {
@@ -59,7 +60,8 @@ class ChildRole {
   virtual void add_peer_link(ipc::Role peer, UniqueFd fd);
   // Messages from the parent that only this role accepts (the common ones are the runtime's).
   // An AdminQuery handler registered here replaces the runtime's, which answers every
-  // question with an AdminDone error.
+  // question with an AdminDone error; but the runtime answers the memory question (status)
+  // itself, for every role, before a role's handler sees the query.
   virtual void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) { (void)control; }
 
  protected:
@@ -87,12 +89,14 @@ class ChildRuntime {
   bool start_sandboxed(const ipc::Configure& configure);
   void serve(const ipc::Configure& configure);
   void send_admin_answers();
+  void answer_memory(std::uint64_t id);
 
   ChildRole& role_;
   struct event_base* base_ = nullptr;
   std::unique_ptr<ipc::TypedChannel<ipc::ParentToChild>> control_;
   std::uint64_t generation_ = 0;
   std::deque<ipc::ChildToParent> admin_answers_;  // not sent yet, oldest first
+  SelfMemory memory_;  // /proc/self/statm, opened before the chroot
 };
 
 const char* wire_role_name(ipc::Role role);

@@ -94,6 +94,20 @@ TEST_P(RolePolicy, OpeningAFileKills) {
   EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
 }
 
+// xmppctl status: every role reads its own memory from /proc/self/statm, opened before the
+// sandbox (runtime/self_memory.h), with pread at offset 0.
+TEST_P(RolePolicy, PreadOfAnOpenFileWorks) {
+  int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  int status = run_sandboxed(GetParam(), [fd] {
+    char buf[128];
+    return pread(fd, buf, sizeof buf, 0) > 0 && pread(fd, buf, sizeof buf, 0) > 0 ? 0 : 6;
+  });
+  close(fd);
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 TEST_P(RolePolicy, ExecKills) {
   int status = run_sandboxed(GetParam(), [] {
     char* argv[] = {const_cast<char*>("/bin/true"), nullptr};

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """xmppctl against one running xmppd with three logged-in slixmpp clients (one over direct
-TLS): status (five processes, pids as /proc has them), show c2s in columns and as JSON (TLS
+TLS): status (five processes, pids as /proc has them, and each one's memory although the parent
+cannot read its children's /proc entries, as under the systemd unit), show c2s in columns and as JSON (TLS
 version, SASL mechanism, direct TLS), users, kick of a full and of a bare JID (the client
 gets <policy-violation/> with the reason, its other resource sees it go), reload of a good
 and of a broken configuration, and a router that stalls (a timeout) or dies (an error at
@@ -22,6 +23,19 @@ C2S_TLS = 5223
 XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 
 
+def hide_processes_as_the_unit_does():
+    """/proc as ProtectProc=invisible (conf/xmppd.service) leaves it, without the exemption of
+    group root: hidepid=invisible shows a process without CAP_SYS_PTRACE only itself and the
+    dumpable processes of its own user. systemd mounts it without gid=, which exempts group 0
+    (our parent's); gid=nogroup here takes that away, as in any deployment where the parent is
+    not in the exempt group. The mount is in this test's private mount namespace
+    (harness.enter_namespace); the prefix returned runs xmppd without CAP_SYS_PTRACE (the unit's
+    CapabilityBoundingSet), which would see past hidepid."""
+    subprocess.run(["mount", "--make-private", "/proc"], check=True)  # nothing leaves the namespace
+    subprocess.run(["mount", "-t", "proc", "-o", "hidepid=invisible,gid=65534", "proc", "/proc"], check=True)
+    return ["setpriv", "--inh-caps=-sys_ptrace", "--bounding-set=-sys_ptrace", "--"]
+
+
 class WatchingClient(Client):
     """Records the stream errors it is sent and the unavailable presences it sees."""
 
@@ -41,7 +55,9 @@ class Xmppctl(ClientTest):
                                         f"c2s_direct_tls_ports = {{ {C2S_TLS} }}\n")
         self.config_text = self.config_text.replace('VirtualHost "localhost"',
                                                     f'VirtualHost "{HOST}"\nVirtualHost "{OTHER_HOST}"\n')
-        self.xmppd = self.server(self.config_text).start()
+        self.xmppd = self.server(self.config_text)
+        self.xmppd.start_as = hide_processes_as_the_unit_does()
+        self.xmppd.start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 2 hosts")
         for user in ("carol", "alice", "bob"):
@@ -106,10 +122,16 @@ class Xmppctl(ClientTest):
         for role, p in processes.items():
             self.assertIs(p["ready"], True, role)
             self.assertEqual(p["restarts"], 0, role)
+            # Each child's own answer: the parent could not read /proc/PID/status.
             self.assertGreater(p["resident_bytes"], 0, role)
             self.assertGreaterEqual(p["address_space_bytes"], p["resident_bytes"], role)
-        rss = int(harness.proc_status(children["router"])["VmRSS"].split()[0]) * 1024
-        self.assertLess(abs(processes["router"]["resident_bytes"] - rss), 16 << 20)
+        # What the parent sees: nothing of its children (else this checks the old way again).
+        for role, pid in children.items():
+            r = subprocess.run([*self.xmppd.start_as, "cat", f"/proc/{pid}/status"], capture_output=True)
+            self.assertNotEqual(r.returncode, 0, f"{role}: /proc/{pid}/status is readable without CAP_SYS_PTRACE")
+        for role in children:
+            rss = int(harness.proc_status(children[role])["VmRSS"].split()[0]) * 1024
+            self.assertLess(abs(processes[role]["resident_bytes"] - rss), 16 << 20, role)
         r = self.xmppctl("status")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertRegex(r.stdout, r"^xmppd \S+, up \S+.*generation 1\n")
