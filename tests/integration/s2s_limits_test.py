@@ -18,7 +18,7 @@ import certs
 import harness
 import streams
 from federation_test import A, ADDRESS, B, FederationTest, RawPeer
-from tls_test import read_memory
+from harness import read_memory
 
 ATTACKER = "127.0.0.66"  # the source address of the hostile peers
 HANG = "127.0.0.10"      # where the claimed domains point: SYNs to it are dropped

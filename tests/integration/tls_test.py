@@ -12,37 +12,10 @@ import time
 import certs
 import harness
 import streams
-from harness import IntegrationTest, basic_config, proc_status
+from harness import IntegrationTest, basic_config, proc_status, read_memory
 
 C2S_TLS, S2S_TLS = 5223, 5270
 HOSTS = {"rsa.test": "rsa", "ec.test": "ec", "ed.test": "ed25519"}
-
-
-def read_memory(pid):
-    """Every readable mapping of a process (as root, even of a non-dumpable one).
-
-    Read a MiB at a time, a MiB of zeros kept as 4 KiB of zeros (any secret still matches
-    across it): a sanitizer build reserves hundreds of MiB of untouched shadow memory, and
-    terabytes in one mapping, which is skipped (no mapping of these processes is that big
-    otherwise)."""
-    step, zeros = 1 << 20, bytes(1 << 20)
-    chunks = []
-    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            if "r" not in fields[1] or (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
-                continue
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            if end - start > 1 << 40:
-                continue
-            try:
-                mem.seek(start)
-                for offset in range(start, end, step):
-                    chunk = mem.read(min(step, end - offset))
-                    chunks.append(bytes(4096) if chunk == zeros else chunk)
-            except OSError:
-                continue
-    return b"".join(chunks)
 
 
 class Tls(IntegrationTest):
