@@ -77,6 +77,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void set_filtered(bool filtered) { filtered_ = filtered; }
   // Writes a stanza without the filters (what a filter releases).
   void write(const xml::Element& stanza);
+  // XEP-0198: the connection is gone and the session waits to be resumed; what is delivered
+  // is queued for it (Hooks::session_hibernated).
+  bool hibernating() const { return hibernating_; }
   bool available() const { return available_; }
   int priority() const { return priority_; }
   // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
@@ -117,6 +120,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   bool interested_ = false;
   bool awaiting_drain_ = false;
   bool filtered_ = false;
+  bool hibernating_ = false;
   std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
 };

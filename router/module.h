@@ -110,6 +110,11 @@ struct Hooks {
   Event<const xml::Element&, const xmpp::Jid&> presence_received;
   // A session ends (after its unavailable presence went out).
   Event<ClientStream&> session_ended;
+  // XEP-0198: a session's connection was lost and the session waits to be resumed
+  // (ClientStream::hibernating()); stanzas for it are queued, not written (XEP-0357 pushes).
+  Event<ClientStream&> session_hibernated;
+  // XEP-0198: a hibernating session was resumed on a new connection.
+  Event<ClientStream&> session_resumed;
   // An account is removed: whatever a module keeps for it goes (its sessions are ending).
   Event<const std::string&> user_removed;
 
