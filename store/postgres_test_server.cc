@@ -67,10 +67,11 @@ std::unique_ptr<PostgresTestServer> PostgresTestServer::start(std::string& error
     }
   }
   const std::string data = server->dir_ + "/data";
-  // trust: only this directory's socket reaches the server. No fsync: a test's data need not
+  // trust: only this directory's socket reaches the server. No locale: text sorts by bytes,
+  // as in SQLite. No fsync: a test's data need not
   // survive a power cut, and the tests are quicker.
   const bool ok =
-      server->tool("initdb", {"-D", data, "-U", "xmppd", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions"}) &&
+      server->tool("initdb", {"-D", data, "-U", "xmppd", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"}) &&
       server->restart();
   if (!ok) {
     std::ifstream log(server->dir_ + "/tools.log");
