@@ -67,8 +67,8 @@ std::vector<ItemStore::Item> ItemStore::items(std::string_view bare, std::string
                                               std::size_t max) {
   std::vector<Item> out;
   std::vector<Row> rows;  // id, value
-  if (!store_->run(Statement::kItemSelectNewest, {text(bare), text(store), text(node), max == 0 ? INT64_MAX : clamp(max)},
-                   &rows))
+  if (!store_->run(Statement::kItemSelectNewest,
+                   {text(bare), text(store), text(node), max == 0 ? INT64_MAX : clamp(max)}, &rows))
     store_->report("cannot read items");
   out.reserve(rows.size());
   for (Row& row : rows) out.push_back(Item{store::take_text(row, 0), store::take_text(row, 1)});

@@ -32,10 +32,10 @@ class ItemStore {
   };
   // 0 is no limit.
   struct Limits {
-    std::size_t max_items = 0;   // in the node
-    bool drop_oldest = false;    // past max_items, the oldest go (a PEP node) rather than the write
-    std::size_t max_nodes = 0;   // nodes of the user in this store, counting this one
-    std::size_t max_bytes = 0;   // all of the user's values in this store, counting this one
+    std::size_t max_items = 0;  // in the node
+    bool drop_oldest = false;   // past max_items, the oldest go (a PEP node) rather than the write
+    std::size_t max_nodes = 0;  // nodes of the user in this store, counting this one
+    std::size_t max_bytes = 0;  // all of the user's values in this store, counting this one
   };
 
   // The items of `store`'s database (its statements are the catalog's, prepared by whoever

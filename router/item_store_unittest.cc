@@ -61,7 +61,8 @@ TEST_P(ItemStoreTest, ItemsComeOldestFirstAndARewrittenOneBecomesTheNewest) {
 
 TEST_P(ItemStoreTest, ANodePastItsItemsDropsTheOldestOrRefusesTheWrite) {
   const Limits trim{.max_items = 2, .drop_oldest = true};
-  for (const char* id : {"1", "2", "3"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, "v", trim), Outcome::kStored);
+  for (const char* id : {"1", "2", "3"})
+    ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, "v", trim), Outcome::kStored);
   EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3"}));
   const Limits strict{.max_items = 2};
   EXPECT_EQ(items_->put(Key{"a@x", "pep", "n", "4"}, "v", strict), Outcome::kOverQuota);

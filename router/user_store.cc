@@ -42,8 +42,8 @@ std::vector<std::string> split_groups(std::string_view text) {
 
 // contact, name, subscription, ask, groups, approved (roster.select, roster.select_item).
 UserStore::RosterItem item_of(Row& row) {
-  return UserStore::RosterItem{store::take_text(row, 0),       store::take_text(row, 1),
-                               store::take_text(row, 2),       store::integer(row, 3) != 0,
+  return UserStore::RosterItem{store::take_text(row, 0),          store::take_text(row, 1),
+                               store::take_text(row, 2),          store::integer(row, 3) != 0,
                                split_groups(store::text(row, 4)), store::integer(row, 5) != 0};
 }
 
@@ -203,7 +203,7 @@ bool UserStore::delete_offline(std::string_view bare, std::int64_t up_to_id) {
            std::int64_t bytes = 0;
            for (const Row& row : rows) bytes += store::integer(row, 0);
            return uncount_offline(bare, static_cast<std::int64_t>(rows.size()), bytes) ? Outcome::kStored
-                                                                                      : Outcome::kFailed;
+                                                                                       : Outcome::kFailed;
          }) == Outcome::kStored;
 }
 
@@ -288,8 +288,7 @@ UserStore::Outcome UserStore::store_subscription_request(std::string_view bare, 
   return write("cannot keep a subscription request", [&] {
     if (!has_subscription_request(bare, from) && scalar(Statement::kRequestCount, {text(bare)}) >= clamp(max_pending))
       return Outcome::kOverQuota;
-    return run(Statement::kRequestUpsert, {text(bare), text(from), text(stanza)}) ? Outcome::kStored
-                                                                                   : Outcome::kFailed;
+    return run(Statement::kRequestUpsert, {text(bare), text(from), text(stanza)}) ? Outcome::kStored : Outcome::kFailed;
   });
 }
 

@@ -161,10 +161,10 @@ TEST_P(UserStoreTest, OfflineUsageFollowsWhatIsStored) {
   const auto truth = [&](const std::string& bare) {
     const std::string rows = " FROM offline WHERE bare = '" + bare + "'";
     return std::pair(number_seen_elsewhere("SELECT count(*)" + rows),
-                     number_seen_elsewhere(
-                         (db_->backend() == Backend::kSqlite ? "SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)"
-                                                             : "SELECT coalesce(sum(octet_length(stanza)), 0)") +
-                         rows));
+                     number_seen_elsewhere((db_->backend() == Backend::kSqlite
+                                                ? "SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)"
+                                                : "SELECT coalesce(sum(octet_length(stanza)), 0)") +
+                                           rows));
   };
   const auto usage = [&](const std::string& bare) {
     UserStore::OfflineUsage u = store.offline_usage(bare);

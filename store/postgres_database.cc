@@ -74,7 +74,8 @@ std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& c
     return nullptr;
   }
   // Notices (a CREATE TABLE IF NOT EXISTS that found the table) would go to stderr.
-  PQsetNoticeProcessor(db->connection_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      db->connection_.get(), [](void*, const char*) {}, nullptr);
   return db;
 }
 
@@ -155,8 +156,8 @@ bool PostgresDatabase::run(Statement id, std::span<const Value> params, std::vec
     }
   }
   const std::string name = prepared_name(id);
-  Result result(PQexecPrepared(connection_.get(), name.c_str(), static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, 0));
+  Result result(PQexecPrepared(connection_.get(), name.c_str(), static_cast<int>(values.size()), values.data(), nullptr,
+                               nullptr, 0));
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail(entry->name, result.get());
   unavailable_ = false;

@@ -25,7 +25,8 @@ class Postgres : public ::testing::Test {
   }
   void SetUp() override {
     if (!PostgresTestServer::available())
-      GTEST_SKIP() << "no PostgreSQL: " << PostgresTestServer::bindir() << "/initdb is missing (apt-get install postgresql-15)";
+      GTEST_SKIP() << "no PostgreSQL: " << PostgresTestServer::bindir()
+                   << "/initdb is missing (apt-get install postgresql-15)";
     ASSERT_NE(server_, nullptr);
     std::string error;
     conninfo_ = server_->fresh_database(error);

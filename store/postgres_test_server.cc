@@ -39,8 +39,7 @@ bool PostgresTestServer::tool(const std::string& name, const std::vector<std::st
     }
     if (geteuid() == 0) {
       const passwd* nobody = getpwnam("nobody");
-      if (nobody == nullptr || setgroups(0, nullptr) != 0 || setgid(nobody->pw_gid) != 0 ||
-          setuid(nobody->pw_uid) != 0)
+      if (nobody == nullptr || setgroups(0, nullptr) != 0 || setgid(nobody->pw_gid) != 0 || setuid(nobody->pw_uid) != 0)
         _exit(126);
     }
     execv(path.c_str(), argv.data());
@@ -70,9 +69,9 @@ std::unique_ptr<PostgresTestServer> PostgresTestServer::start(std::string& error
   // trust: only this directory's socket reaches the server. No locale: text sorts by bytes,
   // as in SQLite. No fsync: a test's data need not
   // survive a power cut, and the tests are quicker.
-  const bool ok =
-      server->tool("initdb", {"-D", data, "-U", "xmppd", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"}) &&
-      server->restart();
+  const bool ok = server->tool("initdb", {"-D", data, "-U", "xmppd", "--auth=trust", "-E", "UTF8", "--no-locale",
+                                          "--no-sync", "--no-instructions"}) &&
+                  server->restart();
   if (!ok) {
     std::ifstream log(server->dir_ + "/tools.log");
     std::ostringstream text;

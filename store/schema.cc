@@ -59,8 +59,8 @@ constexpr std::string_view kSqliteV4[] = {
 
 // Version 5: the message archive goes here (its DDL in store/archive_schema.h).
 
-constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {
-    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4};
+constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {kSqliteV1, kSqliteV2,
+                                                                                              kSqliteV3, kSqliteV4};
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
