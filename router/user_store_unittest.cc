@@ -229,6 +229,31 @@ TEST_F(SqliteUserStoreTest, AVersionOneStoreIsUpgradedWithItsMessagesCounted) {
   EXPECT_EQ(open().offline_usage("alice@example.org").bytes, 6);
 }
 
+// A store of version 3, as the release before this one wrote it: its triggers kept the
+// counters. Version 4 drops them (the statements keep the counters now): what is counted
+// stays right, and nothing is counted twice by a trigger and a statement.
+TEST_F(SqliteUserStoreTest, AVersionThreeStoreLosesItsTriggersAndKeepsItsCounts) {
+  std::string script;
+  for (int version = 1; version <= 3; ++version)
+    for (std::string_view sql : store::sqlite_schema_step(version)) script += std::string(sql) + ";\n";
+  execute_elsewhere(script +
+                    "INSERT INTO offline (bare, stanza, stored_at, size) VALUES ('alice@example.org', 'abc', 1, 3), "
+                    "('alice@example.org', 'defg', 2, 4);"
+                    "PRAGMA user_version = 3;");
+  ASSERT_EQ(number_seen_elsewhere("SELECT bytes FROM offline_usage WHERE bare = 'alice@example.org'"), 7);
+  UserStore& store = open();
+  EXPECT_EQ(number_seen_elsewhere("PRAGMA user_version"), 4);
+  EXPECT_EQ(number_seen_elsewhere("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
+  ASSERT_EQ(store.store_offline("alice@example.org", "12345", 3, kRoomy), Outcome::kStored);
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 12);
+  auto all = store.offline("alice@example.org", 0, 10, 1 << 20);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(store.delete_offline("alice@example.org", all[1].id));
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 1);
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 5);
+}
+
 TEST_P(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
   UserStore& store = open();
   std::int64_t ids[5];
