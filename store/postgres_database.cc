@@ -63,8 +63,8 @@ void PostgresDatabase::Finisher::operator()(pg_conn* connection) const { PQfinis
 PostgresDatabase::PostgresDatabase(pg_conn* connection)
     : connection_(connection), prepared_(static_cast<std::size_t>(Statement::kCount), false) {}
 
-std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& conninfo, std::string& error) {
-  std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(PQconnectdb(conninfo.c_str())));
+std::unique_ptr<PostgresDatabase> PostgresDatabase::established(pg_conn* connection, std::string& error) {
+  std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(connection));
   if (!db->connection_) {
     error = "PostgreSQL: out of memory";
     return nullptr;
@@ -77,6 +77,21 @@ std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& c
   PQsetNoticeProcessor(
       db->connection_.get(), [](void*, const char*) {}, nullptr);
   return db;
+}
+
+std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& conninfo, std::string& error) {
+  return established(PQconnectdb(conninfo.c_str()), error);
+}
+
+std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const Parameters& parameters, std::string& error) {
+  std::vector<const char*> keywords, values;
+  for (const auto& [keyword, value] : parameters) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  return established(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0), error);
 }
 
 bool PostgresDatabase::fail(std::string_view what, const PGresult* result) {

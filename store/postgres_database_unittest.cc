@@ -110,6 +110,17 @@ TEST_F(Postgres, WrongConnectionIsAStartError) {
   EXPECT_NE(error.find("does not exist"), std::string::npos) << error;
 }
 
+// Keywords and values: a database name that looks like a connection string stays a name.
+TEST_F(Postgres, ParametersAreNotAConnectionString) {
+  std::string error;
+  const std::string dir = conninfo_.substr(5, conninfo_.find(' ') - 5);  // "host=DIR user=..."
+  auto db = PostgresDatabase::connect({{"host", dir}, {"user", "xmppd"}, {"dbname", "postgres"}}, error);
+  ASSERT_NE(db, nullptr) << error;
+  EXPECT_EQ(PostgresDatabase::connect({{"host", dir}, {"user", "xmppd"}, {"dbname", "postgres user=nobody"}}, error),
+            nullptr);
+  EXPECT_NE(error.find("postgres user=nobody"), std::string::npos) << error;
+}
+
 TEST_F(Postgres, ExecuteAnswersTheFirstColumn) {
   std::string first;
   ASSERT_TRUE(db_->execute("SELECT 42", &first)) << db_->error();
