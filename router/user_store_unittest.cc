@@ -384,6 +384,22 @@ TEST_F(PostgresUserStoreTest, ADatabaseThatGoesAwayFailsCleanlyAndComesBack) {
   EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
 }
 
+// On PostgreSQL a statement that fails outside a savepoint aborts the whole transaction, and
+// its COMMIT would then roll back while answering success: such a batch must be reported
+// as failed, and the next one work.
+TEST_F(PostgresUserStoreTest, AReadFailedInTheBatchFailsTheCommitNotSilently) {
+  UserStore& store = open();
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  execute_elsewhere("ALTER TABLE roster_version RENAME TO roster_version_away");
+  EXPECT_EQ(store.roster_version("alice@example.org"), 0);  // failed, outside any savepoint
+  EXPECT_FALSE(store.commit());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 0);
+  execute_elsewhere("ALTER TABLE roster_version_away RENAME TO roster_version");
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  EXPECT_TRUE(store.commit());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, UserStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
                          [](const auto& info) { return store::backend_name(info.param); });
 

@@ -176,6 +176,12 @@ bool PostgresDatabase::run(Statement id, std::span<const Value> params, std::vec
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail(entry->name, result.get());
   unavailable_ = false;
+  // COMMIT of a transaction a failed statement aborted succeeds as a command and rolls back:
+  // its tag says so, and a commit that kept nothing must not be taken for one that did.
+  if (id == Statement::kCommit && std::string_view(PQcmdStatus(result.get())) == "ROLLBACK") {
+    error_ = std::string(entry->name) + ": the transaction was aborted by a failed statement and is rolled back";
+    return false;
+  }
   if (rows == nullptr) return true;
   const int count = PQntuples(result.get());
   const int columns = PQnfields(result.get());

@@ -97,6 +97,21 @@ TEST_F(Postgres, IntegersAndNullsComeTyped) {
   EXPECT_FALSE(db_->unavailable());
 }
 
+// PostgreSQL answers the COMMIT of an aborted transaction with success and a ROLLBACK: the
+// backend reports it as the failure it is.
+TEST_F(Postgres, ACommitThatRolledBackIsAFailure) {
+  std::string error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  ASSERT_TRUE(db_->run(Statement::kBegin, {})) << db_->error();
+  const Value bad[] = {std::monostate{}};
+  EXPECT_FALSE(db_->run(Statement::kRosterBumpVersion, bad));  // aborts the transaction
+  EXPECT_FALSE(db_->run(Statement::kCommit, {}));
+  EXPECT_NE(db_->error().find("rolled back"), std::string::npos) << db_->error();
+  EXPECT_FALSE(db_->unavailable());
+  EXPECT_TRUE(db_->run(Statement::kBegin, {})) << db_->error();  // no transaction left open
+  EXPECT_TRUE(db_->run(Statement::kCommit, {})) << db_->error();
+}
+
 TEST_F(Postgres, WrongParameterCountIsRefused) {
   const Value one[] = {std::int64_t{1}};
   EXPECT_FALSE(db_->run(Statement::kBegin, one));
