@@ -43,7 +43,7 @@ class PostgresDatabase final : public Database {
   bool prepare_all();
 
   bool run(Statement id, std::span<const Value> params, std::vector<Row>* rows = nullptr) override;
-  // One round trip per row (no pipeline yet): the archive's batches are small.
+  // One round trip for the whole batch (libpq's pipeline mode); the first failure reported.
   bool run_batch(Statement id, std::span<const Row> batch) override;
   Dialect dialect() const override { return Dialect::kPostgres; }
   const std::string& error() const override { return error_; }

@@ -112,6 +112,43 @@ TEST_F(Postgres, ACommitThatRolledBackIsAFailure) {
   EXPECT_TRUE(db_->run(Statement::kCommit, {})) << db_->error();
 }
 
+// A batch is one pipeline: every row kept, or, when one fails, the failure reported (the
+// first) and the connection usable after it, out of pipeline mode.
+TEST_F(Postgres, ABatchRunsEveryRowOrReportsTheFirstFailure) {
+  std::string error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  const auto item = [](const char* id) {
+    return Row{std::string("a@x"), std::string("pep"), std::string("n"), std::string(id), std::string("<v/>")};
+  };
+  const Row three[] = {item("1"), item("2"), item("3")};
+  ASSERT_TRUE(db_->run_batch(Statement::kItemInsert, three)) << db_->error();
+  std::string count;
+  ASSERT_TRUE(db_->execute("SELECT count(*) FROM item", &count)) << db_->error();
+  EXPECT_EQ(count, "3");
+
+  ASSERT_TRUE(db_->run(Statement::kBegin, {})) << db_->error();
+  const Row clash[] = {item("4"), item("2"), item("5")};  // "2" is there already
+  EXPECT_FALSE(db_->run_batch(Statement::kItemInsert, clash));
+  EXPECT_NE(db_->error().find("duplicate key"), std::string::npos) << db_->error();
+  EXPECT_FALSE(db_->unavailable());
+  EXPECT_TRUE(db_->run(Statement::kRollback, {})) << db_->error();
+  ASSERT_TRUE(db_->execute("SELECT count(*) FROM item", &count)) << db_->error();
+  EXPECT_EQ(count, "3");  // all or nothing inside the caller's transaction
+
+  const Row short_row[] = {item("6"), Row{std::string("a@x")}};
+  EXPECT_FALSE(db_->run_batch(Statement::kItemInsert, short_row));
+  EXPECT_NE(db_->error().find("parameters"), std::string::npos) << db_->error();
+
+  ASSERT_TRUE(server_->stop());
+  const Row two[] = {item("7"), item("8")};
+  EXPECT_FALSE(db_->run_batch(Statement::kItemInsert, two));
+  EXPECT_TRUE(db_->unavailable()) << db_->error();
+  ASSERT_TRUE(server_->restart());
+  EXPECT_TRUE(db_->run_batch(Statement::kItemInsert, two)) << db_->error();
+  ASSERT_TRUE(db_->execute("SELECT count(*) FROM item", &count)) << db_->error();
+  EXPECT_EQ(count, "5");
+}
+
 TEST_F(Postgres, WrongParameterCountIsRefused) {
   const Value one[] = {std::int64_t{1}};
   EXPECT_FALSE(db_->run(Statement::kBegin, one));

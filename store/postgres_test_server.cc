@@ -107,7 +107,9 @@ std::string PostgresTestServer::fresh_database(std::string& error) {
   PGconn* connection = PQconnectdb(conninfo("postgres").c_str());
   bool ok = PQstatus(connection) == CONNECTION_OK;
   if (ok) {
-    PGresult* result = PQexec(connection, ("CREATE DATABASE " + name).c_str());
+    // FILE_COPY: PostgreSQL 15's default copies the template through the WAL, block by
+    // block, several times slower for a database that lives a second.
+    PGresult* result = PQexec(connection, ("CREATE DATABASE " + name + " STRATEGY FILE_COPY").c_str());
     ok = PQresultStatus(result) == PGRES_COMMAND_OK;
     PQclear(result);
   }
