@@ -47,6 +47,19 @@ TEST(PushEnable, TheXepExampleIsKeptWithItsOptions) {
   EXPECT_EQ(serialized(*back->options), serialized(*out.registration->options));
 }
 
+// The store is trusted no more than the network.
+TEST(PushRegistration, WhatDoesNotParseBackIsNoRegistration) {
+  EXPECT_FALSE(Registration::parse(""));
+  EXPECT_FALSE(Registration::parse("<registration xmlns='urn:xmpp:push:0' node='n'/>"));
+  EXPECT_FALSE(Registration::parse("<registration xmlns='urn:xmpp:push:0' jid='a@@b' node='n'/>"));
+  EXPECT_FALSE(Registration::parse("<other xmlns='urn:xmpp:push:0' jid='push.example'/>"));
+  EXPECT_FALSE(Registration::parse("<registration xmlns='urn:xmpp:push:0' jid='push.example'>"));
+  auto r = Registration::parse("<registration xmlns='urn:xmpp:push:0' jid='push.example'/>");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->id(), "push.example<");
+  EXPECT_FALSE(r->options);
+}
+
 TEST(PushEnable, MalformedOnesAreRefused) {
   struct Case {
     std::string payload, condition;
