@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "store/postgres_test_server.h"
+#include "store/schema.h"
 
 namespace xmppd::store {
 namespace {
@@ -45,6 +46,53 @@ TEST_F(Postgres, TransactionStatementsRun) {
   EXPECT_TRUE(db_->run(Statement::kRollbackTo, {})) << db_->error();
   EXPECT_TRUE(db_->run(Statement::kRelease, {})) << db_->error();
   EXPECT_TRUE(db_->run(Statement::kCommit, {})) << db_->error();
+  EXPECT_FALSE(db_->unavailable());
+}
+
+// Every text of the catalog (its PostgreSQL text where it has one) against the schema, with
+// the parameter count the server finds equal to the catalog's; the schema applied twice is
+// applied once.
+TEST_F(Postgres, EveryStatementPreparesOnTheSchema) {
+  std::string error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  std::string version;
+  ASSERT_TRUE(db_->execute("SELECT version FROM xmppd_schema", &version)) << db_->error();
+  EXPECT_EQ(version, std::to_string(kPostgresSchemaVersion));
+  EXPECT_TRUE(db_->prepare_all()) << db_->error();
+}
+
+TEST_F(Postgres, ASchemaFromANewerVersionIsRefused) {
+  std::string error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  ASSERT_TRUE(db_->execute("UPDATE xmppd_schema SET version = 99")) << db_->error();
+  EXPECT_FALSE(upgrade_schema(*db_, error));
+  EXPECT_NE(error.find("newer than this xmppd understands"), std::string::npos) << error;
+}
+
+TEST_F(Postgres, IntegersAndNullsComeTyped) {
+  std::string error;
+  ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
+  const Value insert[] = {std::string("a@x"), std::string("<m/>"), std::int64_t{-5}, std::int64_t{1} << 40};
+  std::vector<Row> rows;
+  ASSERT_TRUE(db_->run(Statement::kOfflineInsert, insert, &rows)) << db_->error();
+  ASSERT_EQ(rows.size(), 1u);
+  const std::int64_t id = integer(rows[0], 0);
+  EXPECT_GT(id, 0);
+  rows.clear();
+  const Value select[] = {std::string("a@x"), std::int64_t{0}, std::int64_t{10}};
+  ASSERT_TRUE(db_->run(Statement::kOfflineSelect, select, &rows)) << db_->error();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (Row{id, std::string("<m/>"), std::int64_t{-5}}));
+  rows.clear();
+  ASSERT_TRUE(db_->execute("INSERT INTO roster_version (bare, version) VALUES ('n@x', 7)")) << db_->error();
+  const Value bare[] = {std::string("n@x")};
+  ASSERT_TRUE(db_->run(Statement::kRosterVersion, bare, &rows)) << db_->error();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (Row{std::int64_t{7}}));
+  const Value none[] = {std::monostate{}};
+  EXPECT_FALSE(db_->run(Statement::kRosterBumpVersion, none));  // NULL into NOT NULL
+  EXPECT_NE(db_->error().find("null value"), std::string::npos) << db_->error();
   EXPECT_FALSE(db_->unavailable());
 }
 
