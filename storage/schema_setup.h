@@ -8,8 +8,9 @@
 
 namespace xmppd::storage {
 
-// Creates or upgrades the tables to the schema this build knows (store/schema.h); false
-// with `error` when the database holds a newer version or a statement fails.
+// Creates or upgrades the tables to the schema this build knows (store/schema.h,
+// upgrade_schema); false with `error` when the database holds a newer version or a statement
+// fails.
 bool apply_schema(store::PostgresDatabase& db, std::string& error);
 
 }  // namespace xmppd::storage

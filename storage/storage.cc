@@ -91,6 +91,11 @@ class StorageProcess final : public runtime::ChildRole {
     std::unique_ptr<store::PostgresDatabase> db = store::PostgresDatabase::connect(conninfo_, error);
     if (db == nullptr) return nullptr;
     if (manage_tables_ && !apply_schema(*db, error)) return nullptr;
+    // Every catalog text prepared now: one that does not fit the schema fails here, at start.
+    if (!db->prepare_all()) {
+      error = db->error();
+      return nullptr;
+    }
     return db;
   }
 
