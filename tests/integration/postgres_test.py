@@ -12,6 +12,7 @@ The server is started once for the class; each test has an xmppd of its own."""
 import asyncio
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -203,6 +204,19 @@ class Postgres(ClientTest):
         self.assertEqual(self.pg.psql("xmppd", f"SELECT count(*) FROM roster WHERE bare = 'carol@{HOST}'"), "2")
         # The storage process was never restarted: it reconnected by itself.
         self.assertEqual(self.xmppd.children()["storage"], self.kids["storage"])
+
+    def test_a_killed_storage_process_is_restarted_and_the_router_links_to_it_again(self):
+        self.adduser("frank")
+        frank = self.login("frank")
+        os.kill(self.kids["storage"], signal.SIGKILL)
+        new = harness.wait_for(lambda: (pid := self.xmppd.children().get("storage")) not in (None, self.kids["storage"])
+                               and proc_status(pid).get("Seccomp") == "2" and pid, 15, "a new storage process")
+        harness.wait_for(lambda: self.roster_set(frank, f"grace@{HOST}")["type"] == "result", 15,
+                         "a roster set through the new storage process")
+        self.assertEqual(self.roster(frank), [f"grace@{HOST}"])
+        # The router was not restarted: it took the new link.
+        self.assertEqual(self.xmppd.children()["router"], self.kids["router"])
+        self.assertNotEqual(new, self.kids["storage"])
 
 
 if __name__ == "__main__":
