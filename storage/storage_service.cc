@@ -13,6 +13,13 @@ using store::Statement;
 // archive batch the router makes.
 constexpr int kMaxBatchRows = 10000;
 
+// A value with one of its three set (a null that says false is none).
+bool all_set(const google::protobuf::RepeatedPtrField<ipc::SqlValue>& values) {
+  for (const ipc::SqlValue& v : values)
+    if (v.value_case() == ipc::SqlValue::VALUE_NOT_SET || (v.has_null() && !v.null())) return false;
+  return true;
+}
+
 bool ends_transaction(Statement id) { return id == Statement::kCommit || id == Statement::kRollback; }
 
 }  // namespace
@@ -120,11 +127,12 @@ bool StorageService::handle(const ipc::StorageRequest& request, std::vector<ipc:
                             std::string& why) {
   if (!check(request, why)) return false;
   // Every value set: a parameter with none is as much a violation as a wrong count.
-  for (const ipc::SqlValue& v : request.params())
-    if (v.value_case() == ipc::SqlValue::VALUE_NOT_SET || (v.has_null() && !v.null())) return why = "a parameter with no value", false;
-  for (const ipc::SqlRow& row : request.rows())
-    for (const ipc::SqlValue& v : row.values())
-      if (v.value_case() == ipc::SqlValue::VALUE_NOT_SET || (v.has_null() && !v.null())) return why = "a parameter with no value", false;
+  bool set = all_set(request.params());
+  for (const ipc::SqlRow& row : request.rows()) set = set && all_set(row.values());
+  if (!set) {
+    why = "a parameter with no value";
+    return false;
+  }
   std::vector<store::Row> rows;
   const bool ok = run(request, static_cast<Statement>(request.statement()), rows);
   answer(request, ok, rows, answers);
@@ -169,9 +177,10 @@ void StorageService::router_gone() {
   const bool broken = transaction_broken_;
   in_transaction_ = transaction_broken_ = false;
   if (broken || db_ == nullptr || down_) return;  // the server ended it with the connection
-  if (!db_->run(Statement::kRollback, {})) log::warning("database: rolling back the router's transaction: %s",
-                                                      db_->error().c_str());
-  else log::info("database: rolled back the transaction the router left open");
+  if (db_->run(Statement::kRollback, {}))
+    log::info("database: rolled back the transaction the router left open");
+  else
+    log::warning("database: rolling back the router's transaction: %s", db_->error().c_str());
 }
 
 }  // namespace xmppd::storage
