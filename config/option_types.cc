@@ -63,6 +63,9 @@ std::optional<Value> Converter::run(const Value& raw) {
     case OptionType::kLog:
       return raw.is_string() || raw.is_table() ? std::optional<Value>(raw)
                                                : wrong_type("a file name, \"*syslog\" or a table of sinks", raw);
+    case OptionType::kBackend:
+      return raw.is_string() || raw.is_table() ? std::optional<Value>(raw)
+                                               : wrong_type("\"internal\", \"sql\" or a table of them by store", raw);
   }
   return std::nullopt;
 }

@@ -11,6 +11,7 @@
 #include "config/log_option.h"
 #include "config/rate_limits.h"
 #include "config/settings.h"
+#include "config/sql_option.h"
 #include "xmpp/jid.h"
 
 namespace xmppd::config {
@@ -55,6 +56,8 @@ template <auto Field>
 void host(const Value& v, Settings&, HostSettings& h) {
   assign(h.*Field, v);
 }
+
+void store_manage_tables(const Value& v, Settings& s, HostSettings&) { s.sql.manage_tables = v.as_bool(); }
 
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
   assign(s.c2s_interfaces, v);
@@ -301,6 +304,22 @@ const std::vector<OptionSpec>& options_table() {
       {"auth_helper_user", kString, G, R"("_xmppd_auth")", user_name,
        "User the auth helper, which holds the credential store, runs as.",
        global<&Settings::auth_helper_user>},
+      {"storage_user", kString, G, R"("_xmppd_storage")", user_name,
+       "User the storage process, which holds the PostgreSQL password, runs as (only with storage = \"sql\" and "
+       "driver \"PostgreSQL\").",
+       global<&Settings::storage_user>},
+      // Storage (config/sql_option.h)
+      {"storage", kBackend, G, R"("internal")", check_storage,
+       "Where the router keeps user data: \"internal\" (the SQLite store in data_path) or \"sql\" (the sql "
+       "option's database); a table by store is accepted when all name the same backend.",
+       store_storage},
+      {"sql", kTable, G, "{}", check_sql,
+       "The database of storage = \"sql\", as Prosody's: driver (\"PostgreSQL\" or \"SQLite3\"), database, host, "
+       "port, username, password.",
+       store_sql},
+      {"sql_manage_tables", kBool, G, "true", nullptr,
+       "Create and upgrade the tables of the sql database at start; false when an administrator manages them.",
+       store_manage_tables},
       // Network
       {"interfaces", kStringList, G, R"({ "*", "::" })", non_empty_strings,
        "Addresses to listen on; \"*\" is every IPv4 address and \"::\" every IPv6 address.",
@@ -508,8 +527,6 @@ const std::vector<IgnoredOption>& ignored_table() {
       {"network_backend", "xmppd always uses libevent", true},
       {"prosody_user", "use xmppd_user", true},
       {"prosody_group", "each xmppd process runs under its own user and group", true},
-      {"storage", "xmppd always stores data in SQLite under data_path", true},
-      {"sql", "xmppd always stores data in SQLite under data_path", true},
       {"archive_expires_after", "xmppd keeps no message archive (Prosody's mam)", true},
   };
   return kIgnored;
@@ -627,6 +644,7 @@ std::string_view type_name(OptionType type) {
     case kModuleList: return "modules";
     case kTable: return "table";
     case kLog: return "sinks";
+    case kBackend: return "backend";
   }
   return "value";
 }

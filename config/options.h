@@ -28,6 +28,7 @@ enum class OptionType {
   kModuleList,  // a string list of module names
   kTable,       // a table whose shape the option's validator checks (limits)
   kLog,         // a string or a table of sinks, which the validator checks (config/log_option.h)
+  kBackend,     // a backend name or a table of them by store (storage; config/sql_option.h)
 };
 
 enum class OptionScope {

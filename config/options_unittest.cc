@@ -37,6 +37,10 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "xmppd_user",
                                 "tls_helper_user",
                                 "auth_helper_user",
+                                "storage_user",
+                                "storage",
+                                "sql",
+                                "sql_manage_tables",
                                 "interfaces",
                                 "c2s_interfaces",
                                 "s2s_interfaces",
@@ -93,7 +97,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "log",
                                 "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 72u);
+  EXPECT_EQ(option_specs().size(), 76u);
 }
 
 TEST(Options, Scopes) {

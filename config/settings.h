@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/sql_option.h"  // SqlSettings: storage = "sql" and the sql table
 #include "config/quotas.h"  // QuotaSettings, the per-user quotas the router enforces
 
 namespace xmppd::config {
@@ -87,7 +88,16 @@ struct LogSink {
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
-      certificates, dialback_secret;
+      storage_user = "_xmppd_storage", certificates, dialback_secret;
+  // storage: "internal" or "sql" (config/sql_option.h); sql: its database.
+  std::string storage = "internal";
+  SqlSettings sql;
+  // The storage process (xmppd-storage) holds a PostgreSQL connection for the router.
+  bool uses_postgres() const { return storage == "sql" && sql.driver == "PostgreSQL"; }
+  // The router's SQLite file in DATA_PATH/router: user.sqlite, or sql's database with SQLite3.
+  std::string sqlite_file() const {
+    return storage == "sql" && sql.driver == "SQLite3" && !sql.database.empty() ? sql.database : "user.sqlite";
+  }
   std::vector<std::string> c2s_interfaces, s2s_interfaces;
   std::vector<int> c2s_ports, c2s_direct_tls_ports, s2s_ports, s2s_direct_tls_ports;
   DnsSettings dns;

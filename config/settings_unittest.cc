@@ -227,7 +227,7 @@ TEST(Settings, IgnoredProsodyOptions) {
   Loaded l = load_text(
       "log = { info = \"/var/log/prosody.log\" }\ndaemonize = true\nplugin_paths = { \"/x\" }\n"
       "use_libevent = true\nnetwork_backend = \"epoll\"\nprosody_user = \"prosody\"\n"
-      "prosody_group = \"prosody\"\nstorage = \"sql\"\nsql = { driver = \"SQLite3\" }\n"
+      "prosody_group = \"prosody\"\n"
       "archive_expires_after = \"1w\"\n");
   ASSERT_TRUE(l.settings);
   const std::string w = kFile + ":";
@@ -241,11 +241,7 @@ TEST(Settings, IgnoredProsodyOptions) {
                      w + "6: warning: option 'prosody_user' is ignored by xmppd: use xmppd_user",
                      w + "7: warning: option 'prosody_group' is ignored by xmppd: each xmppd "
                          "process runs under its own user and group",
-                     w + "8: warning: option 'storage' is ignored by xmppd: xmppd always stores "
-                         "data in SQLite under data_path",
-                     w + "9: warning: option 'sql' is ignored by xmppd: xmppd always stores data "
-                         "in SQLite under data_path",
-                     w + "10: warning: option 'archive_expires_after' is ignored by xmppd: xmppd keeps no "
+                     w + "8: warning: option 'archive_expires_after' is ignored by xmppd: xmppd keeps no "
                          "message archive (Prosody's mam)"}));
   // plugin_paths (line 3), set by Debian's stock file, changes nothing a user would miss: no warning.
 }

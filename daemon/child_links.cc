@@ -5,6 +5,7 @@ namespace xmppd {
 ChildLinks::ChildLinks()
     : links_{{ipc::ROLE_ROUTER, ipc::ROLE_TLS},
              {ipc::ROLE_ROUTER, ipc::ROLE_AUTH},
+             {ipc::ROLE_ROUTER, ipc::ROLE_STORAGE},
              {ipc::ROLE_ROUTER, ipc::ROLE_S2S},
              {ipc::ROLE_S2S, ipc::ROLE_TLS}} {}
 

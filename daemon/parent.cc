@@ -23,7 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::array kRoles = {ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_S2S, ipc::ROLE_ROUTER};
+// The storage process comes before the router, which needs its link for every stanza that
+// touches the store; it is started only when the router's data is in PostgreSQL (wanted()).
+constexpr std::array kRoles = {ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_S2S, ipc::ROLE_STORAGE, ipc::ROLE_ROUTER};
 constexpr auto kStopGrace = 5s;
 // PBKDF2 rounds for new SCRAM credentials: Prosody's count, over RFC 7677's minimum of 4096.
 constexpr unsigned kScramIterations = 10000;
@@ -38,6 +40,7 @@ constexpr RoleBinary kBinaries[] = {
     {ipc::ROLE_S2S, "s2s-worker", "xmppd-s2s"},
     {ipc::ROLE_TLS, "tls-helper", "xmppd-tls"},
     {ipc::ROLE_AUTH, "auth-helper", "xmppd-auth"},
+    {ipc::ROLE_STORAGE, "storage", "xmppd-storage"},
 };
 
 timeval to_timeval(std::chrono::milliseconds ms) {
@@ -147,6 +150,7 @@ std::uint64_t child_memory_limit(ipc::Role role, const config::Settings& setting
     case ipc::ROLE_S2S: return 2048 * MiB;
     case ipc::ROLE_TLS: return 1024 * MiB;
     case ipc::ROLE_AUTH: return 1024 * MiB;
+    case ipc::ROLE_STORAGE: return 1024 * MiB;  // one connection; an answer of rows at a time
     default: return 0;
   }
 }
@@ -226,6 +230,8 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
           c.mutable_router()->add_s2s_hosts(host.name);
       }
       *c.mutable_router()->mutable_quotas() = user_quotas(settings_.quotas);
+      c.mutable_router()->set_remote_storage(settings_.uses_postgres());
+      c.mutable_router()->set_sqlite_file(settings_.sqlite_file());
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);
@@ -262,14 +268,27 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.enabled && host.allow_registration && host.authentication != "anonymous")
           c.mutable_auth()->add_registration_hosts(host.name);
       break;
+    case ipc::ROLE_STORAGE: {
+      // The password: to this process alone (no other Configure has a field for it).
+      ipc::StorageSettings& s = *c.mutable_storage();
+      s.set_host(settings_.sql.host);
+      s.set_port(static_cast<std::uint32_t>(settings_.sql.port));
+      s.set_database(settings_.sql.database);
+      s.set_username(settings_.sql.username);
+      s.set_password(settings_.sql.password);
+      s.set_manage_tables(settings_.sql.manage_tables);
+      break;
+    }
     default:
       break;
   }
   return c;
 }
 
+bool Parent::wanted(ipc::Role role) const { return role != ipc::ROLE_STORAGE || settings_.uses_postgres(); }
+
 void Parent::start(ChildProcess& c) {
-  if (stopping_) return;
+  if (stopping_ || !wanted(c.role())) return;
   if (c.role() == ipc::ROLE_TLS) {
     start_tls_helper(c);
     return;
@@ -424,7 +443,8 @@ void Parent::send_listeners(ChildProcess& c) {
 void Parent::child_ready(ChildProcess& c) {
   log::info("%s (pid %d) is ready", c.name(), c.pid());
   connect_links(c.role());
-  if (std::all_of(children_.begin(), children_.end(), [](const auto& child) { return child->ready(); }))
+  if (std::all_of(children_.begin(), children_.end(),
+                  [this](const auto& child) { return child->ready() || !wanted(child->role()); }))
     service_notify::ready();
   if (c.role() != ipc::ROLE_ROUTER) return;
   std::size_t sent = 0;
@@ -542,11 +562,13 @@ ipc::ReloadResult Parent::reload() {
   }
   if (next->data_path != settings_.data_path || next->xmppd_user != settings_.xmppd_user ||
       next->tls_helper_user != settings_.tls_helper_user || next->auth_helper_user != settings_.auth_helper_user ||
+      next->storage_user != settings_.storage_user || next->storage != settings_.storage || next->sql != settings_.sql ||
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
       next->c2s_direct_tls_ports != settings_.c2s_direct_tls_ports ||
       next->s2s_direct_tls_ports != settings_.s2s_direct_tls_ports ||
       next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces) {
-    const char* later = "reload: changes to users, data_path, ports and interfaces take effect when xmppd is restarted";
+    const char* later =
+        "reload: changes to users, data_path, storage, sql, ports and interfaces take effect when xmppd is restarted";
     log::warning("%s", later);
     result.add_warnings(later);
   }
@@ -554,7 +576,13 @@ ipc::ReloadResult Parent::reload() {
   // listeners_); everything else is taken from the new file.
   std::vector<config::LogSink> log_in_force = settings_.log;
   std::string facility_in_force = settings_.syslog_facility;
+  // The storage backend stays as started (privsep_ and the storage process were made for it).
+  std::string storage_in_force = settings_.storage, storage_user_in_force = settings_.storage_user;
+  config::SqlSettings sql_in_force = settings_.sql;
   settings_ = std::move(*next);
+  settings_.storage = std::move(storage_in_force);
+  settings_.storage_user = std::move(storage_user_in_force);
+  settings_.sql = std::move(sql_in_force);
   trust_ = std::move(trust);
   // A sink that cannot be opened leaves those in force, opened anew all the same (logrotate
   // moved their files away before this SIGHUP); the rest of the file is still taken, and the
@@ -780,7 +808,8 @@ ipc::ServerStatus Parent::status() const {
   self.set_address_space_bytes(memory.address_space_bytes);
   self.set_uptime_seconds(seconds_since(started_));
   self.set_ready(true);
-  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH}) {
+  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_STORAGE}) {
+    if (!wanted(role)) continue;
     const ChildProcess& c = *children_[role_index(role)];
     ipc::ProcessStatus& p = *status.add_processes();
     p.set_role(c.name());
@@ -801,7 +830,7 @@ void Parent::admin_status(AdminSocket::ClientId client) {
   StatusGather& gather = status_gathers_[client];
   gather.status = status();
   const auto now = std::chrono::steady_clock::now();
-  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH}) {
+  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_STORAGE}) {
     ChildProcess& c = child(role);
     ipc::ParentToChild message;
     ipc::AdminQuery& query = *message.mutable_admin_query();

@@ -49,6 +49,8 @@ class Parent final : public ChildEvents {
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
 
   ChildProcess& child(ipc::Role role);
+  // Whether `role` runs with this configuration: the storage process only with PostgreSQL.
+  bool wanted(ipc::Role role) const;
   ipc::Configure configure_for(ipc::Role role) const;
   void start(ChildProcess& child);
   void send_listeners(ChildProcess& child);

@@ -69,6 +69,7 @@ const ipc::Privsep& RolePrivsep::of(ipc::Role role) const {
     case ipc::ROLE_S2S: return s2s;
     case ipc::ROLE_TLS: return tls;
     case ipc::ROLE_AUTH: return auth;
+    case ipc::ROLE_STORAGE: return storage;
     default: return router;
   }
 }
@@ -76,14 +77,17 @@ const ipc::Privsep& RolePrivsep::of(ipc::Role role) const {
 bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::string& error) {
   const std::string& data = settings.data_path;
   const std::string router_dir = data + "/router", auth_dir = data + "/auth";
+  const std::string storage_dir = data + "/storage";
   out.router.set_directory(router_dir);
   out.auth.set_directory(auth_dir);
+  out.storage.set_directory(storage_dir);
 
   if (geteuid() != 0) {
     uid_t uid = geteuid();
     gid_t gid = getegid();
     out.s2s.set_directory("/");
     out.tls.set_directory("/");
+    out.storage.set_directory("/");
     return ensure_dir(data, uid, gid, 0700, error) && ensure_dir(router_dir, uid, gid, 0700, error) &&
            ensure_dir(auth_dir, uid, gid, 0700, error);
   }
@@ -91,6 +95,12 @@ bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::st
   if (!resolve_user(settings.xmppd_user, out.router, error) || !resolve_user(settings.xmppd_user, out.s2s, error) ||
       !resolve_user(settings.tls_helper_user, out.tls, error) ||
       !resolve_user(settings.auth_helper_user, out.auth, error))
+    return false;
+  // Its own user, so that it cannot read the router's files (nor they its memory), and a
+  // chroot of its own, which it cannot write to: it needs no file at all.
+  if (settings.uses_postgres() &&
+      (!resolve_user(settings.storage_user, out.storage, error) || !ensure_dir(data, 0, 0, 0755, error) ||
+       !check_empty_root_dir(storage_dir, error)))
     return false;
   if (!check_empty_root_dir(settings.empty_path, error)) return false;
   out.s2s.set_directory(settings.empty_path);

@@ -1,8 +1,10 @@
 // xmppd-router: the router.
 //
-// Holds:      client sessions, rosters and offline messages (SQLite under DATA_PATH/router).
+// Holds:      client sessions, rosters and offline messages (SQLite under DATA_PATH/router,
+//             or PostgreSQL through the storage process, which holds the password).
 // Talks to:   the parent (control, listening sockets), the tls helper (certificates and
-//             handshake signatures), the auth helper (SASL steps), the s2s worker (stanzas).
+//             handshake signatures), the auth helper (SASL steps), the s2s worker (stanzas),
+//             the storage process (catalog statements) with storage = "sql" PostgreSQL.
 // Runs as:    xmppd_user, chrooted to DATA_PATH/router.
 // Syscalls:   sandbox/policy.cc, role "router".
 //
@@ -22,6 +24,7 @@
 #include "router/s2s_link.h"
 #include "router/user_store.h"
 #include "runtime/child.h"
+#include "store/remote_database.h"
 #include "stream/service.h"
 #include "xmpp/jid.h"
 
@@ -32,7 +35,7 @@ class Router final : public runtime::ChildRole {
   sandbox::Role role() const override { return sandbox::Role::kRouter; }
   ipc::Role wire_role() const override { return ipc::ROLE_ROUTER; }
   bool links_to(ipc::Role peer) const override {
-    return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH;
+    return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH || peer == ipc::ROLE_STORAGE;
   }
 
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
@@ -51,12 +54,25 @@ class Router final : public runtime::ChildRole {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
     });
+    // Where the data is stays as started (a reload does not move it).
+    remote_storage_ = configure.router().remote_storage();
+    sqlite_file_ = configure.router().sqlite_file().empty() ? "user.sqlite" : configure.router().sqlite_file();
     reconfigure(configure);
     return true;
   }
 
   bool prepare_in_chroot(std::string& error) override {
-    store_ = UserStore::open("user.sqlite", error);
+    if (remote_storage_) {
+      // PostgreSQL: the schema is the storage process's; statements go over its link, which
+      // the parent sends once both are up (until then the store answers unavailable).
+      auto remote = std::make_unique<store::RemoteDatabase>();
+      remote->set_violation_handler(
+          [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_STORAGE, reason); });
+      remote_ = remote.get();
+      store_ = std::make_unique<UserStore>(std::move(remote), "PostgreSQL");
+    } else {
+      store_ = UserStore::open(sqlite_file_, error);
+    }
     if (store_ == nullptr) return false;
     // The store's writes of one loop turn are committed together, after the turn's events
     // and before the loop waits again.
@@ -104,6 +120,8 @@ class Router final : public runtime::ChildRole {
       auth_->link(std::move(fd));
     else if (peer == ipc::ROLE_S2S)
       s2s_->link(std::move(fd));
+    else if (peer == ipc::ROLE_STORAGE && remote_ != nullptr)
+      remote_->attach(std::move(fd));
     else
       ChildRole::add_peer_link(peer, std::move(fd));
   }
@@ -175,6 +193,9 @@ class Router final : public runtime::ChildRole {
   UniqueFd sigterm_read_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;
+  store::RemoteDatabase* remote_ = nullptr;  // store_'s database with PostgreSQL, else null
+  bool remote_storage_ = false;
+  std::string sqlite_file_ = "user.sqlite";
   Routing routing_;
   std::optional<AuthLink> auth_;
   std::optional<S2sLink> s2s_;

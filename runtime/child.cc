@@ -35,6 +35,7 @@ const char* wire_role_name(ipc::Role role) {
     case ipc::ROLE_S2S: return "s2s";
     case ipc::ROLE_TLS: return "tls";
     case ipc::ROLE_AUTH: return "auth";
+    case ipc::ROLE_STORAGE: return "storage";
     default: return "unknown";
   }
 }

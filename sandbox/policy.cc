@@ -104,6 +104,25 @@ const Set kOutbound = {
     {"setsockopt", {}},
 };
 
+// libpq's connection to the PostgreSQL server (the storage process): a TCP client, no other
+// kind of socket, no option but those libpq sets on every connection. Names were resolved
+// before the chroot, so no DNS traffic either.
+const Set kPostgresClient = {
+    {"socket", {{0, ~0ull, AF_INET}, {1, 0xf, SOCK_STREAM}}},  // SOCK_CLOEXEC/NONBLOCK may be ORed in
+    {"socket", {{0, ~0ull, AF_INET6}, {1, 0xf, SOCK_STREAM}}},
+    {"connect", {}},
+    {"poll", {}},    // libpq waits for the server in poll(2)
+    {"ppoll", {}},
+    {"sendto", {}},  // send(2) and recv(2) are these on x86-64
+    {"recvfrom", {}},
+    {"getsockname", {}},
+    {"getpeername", {}},
+    {"getsockopt", {{1, ~0ull, SOL_SOCKET}, {2, ~0ull, SO_ERROR}}},  // the outcome of a connect
+    {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_NODELAY}}},
+    {"setsockopt", {{1, ~0ull, SOL_SOCKET}, {2, ~0ull, SO_KEEPALIVE}}},
+    {"shutdown", {}},
+};
+
 const Refuse kNoThreads = {"clone3", ENOSYS};
 
 Policy base_policy(const char* name) {
@@ -136,6 +155,12 @@ Policy policy_for(Role role) {
     case Role::kAuth: {
       Policy policy = base_policy("auth");
       add(policy, kSqlite);
+      return policy;
+    }
+    case Role::kStorage: {
+      // No file at all: chrooted to an empty directory, it holds only its connection.
+      Policy policy = base_policy("storage");
+      add(policy, kPostgresClient);
       return policy;
     }
   }

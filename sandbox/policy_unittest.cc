@@ -24,7 +24,7 @@
 namespace xmppd::sandbox {
 namespace {
 
-constexpr Role kRoles[] = {Role::kRouter, Role::kS2s, Role::kTls, Role::kAuth};
+constexpr Role kRoles[] = {Role::kRouter, Role::kS2s, Role::kTls, Role::kAuth, Role::kStorage};
 
 // Runs `body` in a child after installing the role's filter; returns the wait status.
 int run_sandboxed(Role role, const std::function<int()>& body) {
@@ -151,6 +151,24 @@ TEST_P(RolePolicy, OnlyTheQuickAckOptionForTheRouter) {
   bool network = GetParam() == Role::kRouter || GetParam() == Role::kS2s;
   EXPECT_EQ(killed_by_sigsys(quickack), !network) << "status " << quickack;
   EXPECT_EQ(killed_by_sigsys(buffer), GetParam() != Role::kS2s) << "status " << buffer;
+}
+
+// The storage process dials PostgreSQL over TCP; the s2s worker dials other servers. No other
+// role makes a socket, and the storage process no socket but a TCP one.
+TEST_P(RolePolicy, TcpClientSocketsForTheS2sWorkerAndTheStorageProcess) {
+  int tcp = run_sandboxed(GetParam(), [] {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 7;
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    return 0;
+  });
+  const bool dials = GetParam() == Role::kS2s || GetParam() == Role::kStorage;
+  if (dials)
+    EXPECT_TRUE(WIFEXITED(tcp) && WEXITSTATUS(tcp) == 0) << "status " << tcp;
+  else
+    EXPECT_TRUE(killed_by_sigsys(tcp)) << "status " << tcp;
 }
 
 TEST_P(RolePolicy, ExecutableMappingKills) {

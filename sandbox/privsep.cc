@@ -51,6 +51,7 @@ const char* role_name(Role role) {
     case Role::kS2s: return "s2s";
     case Role::kTls: return "tls";
     case Role::kAuth: return "auth";
+    case Role::kStorage: return "storage";
   }
   return "?";
 }

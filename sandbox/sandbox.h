@@ -12,7 +12,7 @@
 
 namespace xmppd::sandbox {
 
-enum class Role { kRouter, kS2s, kTls, kAuth };
+enum class Role { kRouter, kS2s, kTls, kAuth, kStorage };
 
 const char* role_name(Role role);
 

@@ -119,7 +119,7 @@ run_test() {
     { cat "$work/install.log"; fail "the package did not install"; }
   grep -q "^Status: install ok installed" <(in_chroot "$root" dpkg -s xmppd) ||
     { cat "$work/install.log"; fail "xmppd is not installed"; }
-  for u in _xmppd _xmppd_tls _xmppd_auth; do
+  for u in _xmppd _xmppd_tls _xmppd_auth _xmppd_storage; do
     grep -q "^$u:" "$root/etc/passwd" || fail "the package did not create the user $u"
   done
   [ -f "$root/etc/xmppd/certs/localhost.crt" ] || fail "the postinst made no certificate"

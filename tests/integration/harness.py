@@ -22,8 +22,10 @@ ROLE_BINARIES = {
     "s2s": os.path.join(BUILD_DIR, "s2s-worker", "xmppd-s2s"),
     "tls": os.path.join(BUILD_DIR, "tls-helper", "xmppd-tls"),
     "auth": os.path.join(BUILD_DIR, "auth-helper", "xmppd-auth"),
+    "storage": os.path.join(BUILD_DIR, "storage", "xmppd-storage"),  # only with storage = "sql" PostgreSQL
 }
-ROLE_OF_COMM = {"xmppd-router": "router", "xmppd-s2s": "s2s", "xmppd-tls": "tls", "xmppd-auth": "auth"}
+ROLE_OF_COMM = {"xmppd-router": "router", "xmppd-s2s": "s2s", "xmppd-tls": "tls", "xmppd-auth": "auth",
+                "xmppd-storage": "storage"}
 SKIP = 77  # meson's exit code for a skipped test
 # What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer write when they find
 # something (a sanitizer build, docs/design.md): a child's stderr is its log pipe to the
@@ -132,18 +134,19 @@ class Server:
                 found[ROLE_OF_COMM[status["Name"]]] = int(entry)
         return found
 
-    def wait_sandboxed_children(self, timeout=10.0):
-        """Waits until all four children run under their seccomp filter; returns role -> pid."""
+    def wait_sandboxed_children(self, timeout=10.0, count=4):
+        """Waits until all `count` children (five with the PostgreSQL storage process) run under
+        their seccomp filter; returns role -> pid."""
         def ready():
             kids = self.children()
-            if len(kids) != 4:
+            if len(kids) != count:
                 return None
             for pid in kids.values():
                 status = proc_status(pid)
                 if not status or status.get("Seccomp") != "2":
                     return None
             return kids
-        return wait_for(ready, timeout, "four sandboxed children")
+        return wait_for(ready, timeout, f"{count} sandboxed children")
 
     def stop(self, timeout=10.0):
         if self.proc and self.proc.poll() is None:
