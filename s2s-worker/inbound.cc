@@ -377,6 +377,8 @@ void InboundStream::stream_management(const xml::Element& e) {
     }
     sm_ = true;
     session_.send("<enabled xmlns='urn:xmpp:sm:3'/>");
+    log::info("s2s inbound %s -> %s from %s: acknowledgements (XEP-0198) enabled", session_.peer_domain().c_str(),
+              session_.host().c_str(), session_.peer().c_str());
   } else if (e.name() == "r" && sm_) {
     session_.send("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(acks_.h()) + "'/>");
   } else if (e.name() == "a" && sm_) {

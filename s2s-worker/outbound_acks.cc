@@ -36,6 +36,8 @@ void OutboundStream::release_hold() {
 void OutboundStream::stream_management_element(const xml::Element& e) {
   if (e.name() == "enabled" && sm_) {
     sm_peer_enabled_ = true;
+    log::info("s2s outbound %s -> %s via %s: acknowledgements (XEP-0198) enabled", local_.c_str(), remote_.c_str(),
+              address_.c_str());
   } else if (e.name() == "failed" && sm_) {
     // The peer will not count: what went out goes as it would without stream management.
     log::info("s2s outbound %s -> %s: the peer refused stream management (XEP-0198)", local_.c_str(),
