@@ -3,16 +3,17 @@
 streams: a link cut by dropping its packets while messages are in flight loses none and
 doubles none, between two xmppd and towards a real Prosody 0.12 with mod_smacks; a peer that
 acknowledges more than it was sent gets the stream error XEP-0198 names."""
+import json
 import subprocess
 import time
 
 import certs
 import harness
 import streams
-from federation_test import A, ADDRESS, B, FederationTest, RawPeer
+from federation_test import A, ADDRESS, B, XMPPCTL, FederationTest, RawPeer
 from prosody import Prosody, fresh_workdir
 
-ACK_TIMEOUT = 3  # s2s_timeout on the sending side: how long an <r/> may go unanswered
+ACK_TIMEOUT = 4  # s2s_timeout on the sending side: how long an <r/> may go unanswered
 
 
 def established_port(remote):
@@ -33,6 +34,15 @@ def cut(test, port):
 
 
 class Acks(FederationTest):
+    def outbound(self, server):
+        """The outbound stream to B as xmppctl -j show s2s reports it."""
+        r = subprocess.run([XMPPCTL, "-f", server.config, "-j", "show", "s2s", B], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = [s for s in json.loads(r.stdout) if s["direction"] == "outbound"]
+        self.assertEqual(len(out), 1, out)
+        return out[0]
+
     def bodies(self, client, count, timeout=20):
         got = [self.receive(client, timeout)["body"] for _ in range(count)]
         # Anything more (a duplicate) would come within a moment.
@@ -49,6 +59,9 @@ class Acks(FederationTest):
         self.assertEqual(self.bodies(bob, 5), first)
         sender.wait_log(rf"s2s outbound {A} -> {B} via .*: acknowledgements \(XEP-0198\) enabled")
         log()
+        # All five acknowledged before the cut: none of them may come again.
+        harness.wait_for(lambda: self.outbound(sender)["unacked"] == 0, 10, "the first five acknowledged")
+        self.assertTrue(self.outbound(sender)["sm"])
         cut(self, established_port(ADDRESS[B]))
         second = [f"after {i}" for i in range(5)]
         for body in second:
