@@ -82,6 +82,33 @@ class Acks(FederationTest):
         # Nobody was told of a failure.
         self.assertTrue(alice.messages.empty())
 
+    def test_unacknowledged_stanzas_bounce_when_no_new_stream_can_be_made(self):
+        a = self.start_xmppd(A, extra=f"s2s_timeout = {ACK_TIMEOUT}\n")
+        b = self.start_xmppd(B)
+        self.adduser(a, f"alice@{A}", "alice pw")
+        self.adduser(b, f"bob@{B}", "bob pw")
+        alice, bob = self.login(f"alice@{A}/phone", "alice pw"), self.login(f"bob@{B}/desk", "bob pw")
+        alice.send_message(mto=f"bob@{B}", mbody="before", mtype="chat")
+        self.assertEqual(self.receive(bob)["body"], "before")
+        harness.wait_for(lambda: self.outbound(a)["unacked"] == 0, 10, "the first acknowledged")
+        # Every packet to or from b.test's s2s port is dropped from now on: the stream, and
+        # any new one, are gone.
+        harness.drop_syns(self, "tcp dport 5269")
+        subprocess.run(["nft", "add rule inet xmppd_test out tcp sport 5269 drop"], check=True)
+        for i in range(3):
+            m = alice.make_message(mto=f"bob@{B}", mbody=f"lost {i}", mtype="chat")
+            m["id"] = f"lost-{i}"
+            m.send()
+        errors = [self.receive(alice, timeout=3 * ACK_TIMEOUT + 20) for _ in range(3)]
+        # Each bounces once (the bounce carries the id, not the body).
+        self.assertEqual(sorted(m["id"] for m in errors), [f"lost-{i}" for i in range(3)])
+        for m in errors:
+            self.assertEqual(m["type"], "error")
+            self.assertIn(m["error"]["condition"], ("remote-server-timeout", "remote-server-not-found"))
+            self.assertIn("Server-to-server connection failed", m["error"]["text"])
+        a.wait_log(rf"s2s outbound {A} -> {B}: 3 stanzas not acknowledged; sending them again")
+        self.assertTrue(bob.messages.empty())
+
     def test_with_prosody_both_ways(self):
         a = self.start_xmppd(A, extra=f"s2s_timeout = {ACK_TIMEOUT}\n")
         self.adduser(a, f"alice@{A}", "alice pw")
