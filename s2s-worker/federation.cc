@@ -217,7 +217,8 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
-    if (!stream.send_stanza(local, q.xml, q.resends)) bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
+    if (!stream.send_stanza(local, q.xml, q.resends))
+      bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
   }
 }
 

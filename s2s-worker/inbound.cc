@@ -371,8 +371,9 @@ void InboundStream::stream_management(const xml::Element& e) {
     // XEP-0198 §3: after authentication, once. No resumption on s2s (as Prosody): whatever
     // 'resume' asks, <enabled/> offers none.
     if (sm_ || proved_.empty()) {
-      session_.send("<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
-                    "</failed>");
+      session_.send(
+          "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+          "</failed>");
       return;
     }
     sm_ = true;
@@ -390,8 +391,8 @@ void InboundStream::stream_management(const xml::Element& e) {
     if (!acks_.acknowledge(*h)) {
       log::warning("s2s inbound from %s: acknowledged %u stanzas, more than were sent", session_.peer().c_str(), *h);
       session_.stream_error("undefined-condition", "more stanzas acknowledged than were sent",
-                            "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" + std::to_string(*h) + "' send-count='" +
-                                std::to_string(acks_.sent_count()) + "'/>");
+                            "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" + std::to_string(*h) +
+                                "' send-count='" + std::to_string(acks_.sent_count()) + "'/>");
     }
   } else if (e.name() != "r" && e.name() != "a") {
     session_.stream_error("unsupported-stanza-type", "unexpected <" + e.name() + "/> in " + e.ns());

@@ -9,8 +9,8 @@
 #include <event2/event.h>
 
 #include <chrono>
-#include <deque>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -204,14 +204,14 @@ class OutboundStream final : xml::StreamParser::Handler {
   ipc::EventPtr timer_;
   bool sent_since_tick_ = false;
   bool held_back_ = false;  // congested() said so, and the transport has not drained since
-  bool sm_offered_ = false;     // the features after authentication (or the only ones) had <sm/>
-  bool sm_ = false;             // <enable/> sent: what goes out is counted and kept
-  bool sm_peer_enabled_ = false;  // <enabled/> received: the peer's stanzas (bidi) are counted
-  bool ack_requested_ = false;  // an <r/> is out, not yet answered
+  bool sm_offered_ = false;         // the features after authentication (or the only ones) had <sm/>
+  bool sm_ = false;                 // <enable/> sent: what goes out is counted and kept
+  bool sm_peer_enabled_ = false;    // <enabled/> received: the peer's stanzas (bidi) are counted
+  bool ack_requested_ = false;      // an <r/> is out, not yet answered
   std::uint32_t requested_at_ = 0;  // the count sent when the last <r/> went: no ping-pong
   bool closed_by_us_ = false;
   AckQueue acks_;
-  HandledCount handled_;        // the peer's stanzas on a bidirectional stream
+  HandledCount handled_;  // the peer's stanzas on a bidirectional stream
   ipc::EventPtr ack_timer_;
   int idle_ticks_ = 0;
   time_t started_ = 0;        // made (loop clock): xmppctl's age

@@ -40,8 +40,7 @@ void OutboundStream::stream_management_element(const xml::Element& e) {
               address_.c_str());
   } else if (e.name() == "failed" && sm_) {
     // The peer will not count: what went out goes as it would without stream management.
-    log::info("s2s outbound %s -> %s: the peer refused stream management (XEP-0198)", local_.c_str(),
-              remote_.c_str());
+    log::info("s2s outbound %s -> %s: the peer refused stream management (XEP-0198)", local_.c_str(), remote_.c_str());
     sm_ = false;
     acks_.take();
     ack_timer_.reset();
@@ -65,10 +64,10 @@ void OutboundStream::acknowledged(const xml::Element& a) {
   std::uint32_t sent = acks_.sent_count();
   if (!acks_.acknowledge(*h)) {
     // XEP-0198 §4: the stream ends; what it holds is sent again on the next one.
-    transport_->send("<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
-                     "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" +
-                     std::to_string(*h) + "' send-count='" + std::to_string(sent) +
-                     "'/></stream:error></stream:stream>");
+    transport_->send(
+        "<stream:error><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+        "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" +
+        std::to_string(*h) + "' send-count='" + std::to_string(sent) + "'/></stream:error></stream:stream>");
     fail("the peer acknowledged " + std::to_string(*h) + " stanzas, " + std::to_string(sent) + " were sent");
     return;
   }
