@@ -79,6 +79,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_directed_presences",
                                 "max_user_sessions",
                                 "dialback_without_dialback",
+                                "smacks_enabled_s2s",
                                 "s2s_blacklist",
                                 "s2s_whitelist",
                                 "s2s_peer_stanza_size_limit",
@@ -93,7 +94,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "log",
                                 "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 68u);
+  EXPECT_EQ(option_specs().size(), 69u);
 }
 
 TEST(Options, Scopes) {

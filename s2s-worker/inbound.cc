@@ -81,10 +81,11 @@ void InboundStream::features(std::string& out) {
   // settled).
   if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
     out += "<bidi xmlns='urn:xmpp:features:bidi'/>";
-  // XEP-0198 without resumption, on every stream (Prosody's smacks_enabled_s2s default).
+  // XEP-0198 without resumption, unless smacks_enabled_s2s (Prosody's option, on by default)
+  // is false.
   // Offered before authentication too: a stream authenticated by dialback has no later
   // features; <enable/> is taken only once a domain is proved.
-  if (!sm_) out += "<sm xmlns='urn:xmpp:sm:3'/>";
+  if (!sm_ && federation_.policy().stream_management(local)) out += "<sm xmlns='urn:xmpp:sm:3'/>";
   out += "<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>" +
          std::to_string(federation_.policy().max_stanza_bytes(local)) + "</max-bytes><idle-seconds>" +
          std::to_string(kIdleSeconds) + "</idle-seconds></limits>";
@@ -370,6 +371,12 @@ void InboundStream::stream_management(const xml::Element& e) {
   if (e.name() == "enable") {
     // XEP-0198 §3: after authentication, once. No resumption on s2s (as Prosody): whatever
     // 'resume' asks, <enabled/> offers none.
+    if (!federation_.policy().stream_management(session_.host())) {
+      session_.send(
+          "<failed xmlns='urn:xmpp:sm:3'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+          "</failed>");
+      return;
+    }
     if (sm_ || proved_.empty()) {
       session_.send(
           "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"

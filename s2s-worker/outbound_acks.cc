@@ -12,7 +12,7 @@
 namespace xmppd::s2s {
 
 void OutboundStream::enable_acks() {
-  if (!sm_offered_) return;
+  if (!sm_offered_ || !federation_.policy().stream_management(local_)) return;
   sm_ = true;
   transport_->send("<enable xmlns='urn:xmpp:sm:3'/>");
   ack_timer_.reset(evtimer_new(federation_.base(), on_ack_timeout, this));

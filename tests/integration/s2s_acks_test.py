@@ -158,6 +158,14 @@ class Refusals(FederationTest):
         self.assertIn(b"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", data)
         self.assertIn(b"<handled-count-too-high xmlns='urn:xmpp:sm:3' h='999' send-count='0'/>", data)
 
+    def test_off_with_smacks_enabled_s2s_false(self):
+        self.start_xmppd(B, extra="smacks_enabled_s2s = false\n")
+        peer = RawPeer(self, "peer.test")
+        self.addCleanup(peer.close)
+        self.assertNotIn(b"urn:xmpp:sm:3", peer.starttls())
+        peer.send("<enable xmlns='urn:xmpp:sm:3'/>")
+        self.assertIn(b"<feature-not-implemented", peer.read_until(b"</failed>"))
+
 
 if __name__ == "__main__":
     harness.main()
