@@ -94,7 +94,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "log",
                                 "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 69u);
+  EXPECT_EQ(option_specs().size(), 73u);
 }
 
 TEST(Options, Scopes) {
@@ -187,7 +187,7 @@ TEST(Options, Modules) {
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 27u);
+  EXPECT_EQ(known_modules().size(), 28u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.
