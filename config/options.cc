@@ -415,6 +415,10 @@ const std::vector<OptionSpec>& options_table() {
        "Accept a server's dialback without asking its authoritative server when its certificate is trusted and "
        "valid for the domain (XEP-0344); where a certificate is required this is always so.",
        host<&HostSettings::dialback_without_dialback>},
+      {"smacks_enabled_s2s", kBool, H, "true", nullptr,
+       "Acknowledge stanzas on server-to-server streams (XEP-0198 without resumption), and send again on a new "
+       "stream what a broken one did not get acknowledged.",
+       host<&HostSettings::smacks_enabled_s2s>},
       {"s2s_blacklist", kStringList, H, "{}", domain_list,
        "Remote domains refused in both directions.", store_blacklist},
       {"s2s_whitelist", kStringList, H, "{}", domain_list,

@@ -83,6 +83,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_directed_presences",
                                 "max_user_sessions",
                                 "dialback_without_dialback",
+                                "smacks_enabled_s2s",
                                 "s2s_blacklist",
                                 "s2s_whitelist",
                                 "s2s_peer_stanza_size_limit",
@@ -97,7 +98,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "log",
                                 "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 76u);
+  EXPECT_EQ(option_specs().size(), 77u);
 }
 
 TEST(Options, Scopes) {

@@ -45,6 +45,7 @@ struct HostSettings {
   std::size_t s2s_stanza_size_limit = 512 * 1024;
   int s2s_timeout = 90;
   bool dialback_without_dialback = false;
+  bool smacks_enabled_s2s = true;  // XEP-0198 acknowledgements on s2s streams (Prosody's default)
   // Remote domains refused both ways; when s2s_whitelist is not empty, the only ones allowed.
   std::vector<std::string> s2s_blacklist, s2s_whitelist;
   // Largest stanza sent to a server that advertises no limit of its own (XEP-0478), and

@@ -82,6 +82,7 @@ ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
     (*policy.mutable_peer_stanza_size_limits())[domain] = static_cast<std::uint32_t>(bytes);
   policy.set_use_dane(host.use_dane);
   policy.set_bidi(host.module_enabled("s2s_bidi"));
+  policy.set_stream_management(host.smacks_enabled_s2s);
   return policy;
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/address_prefix.h"
 #include "common/log.h"
+#include "s2s-worker/inbound.h"
 #include "s2s-worker/outbound.h"
 #include "s2s-worker/s2s_xml.h"
 #include "xml/fragment.h"
@@ -123,7 +124,7 @@ void Federation::send_out(const Pair& pair, std::string_view xml) {
   Route& route = it != routes_.end() ? it->second : routes_[pair];
   OutboundStream* stream = route.stream;
   if (stream != nullptr && route.queue.empty() && stream->ready_for(pair.first) && !stream->congested()) {
-    if (!stream->send_stanza(xml)) bounce(xml, "modify", "policy-violation", stream->size_refusal());
+    if (!stream->send_stanza(pair.first, xml)) bounce(xml, "modify", "policy-violation", stream->size_refusal());
     return;
   }
   if (enqueue(pair, route, xml) && stream == nullptr) stream_for(pair);
@@ -216,7 +217,8 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
-    if (!stream.send_stanza(q.xml)) bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
+    if (!stream.send_stanza(local, q.xml, q.resends))
+      bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
   }
 }
 
@@ -230,6 +232,18 @@ void Federation::send_bidi(const Pair& pair, Route& route, std::string_view xml)
     return;
   }
   route.bidi->send(xml);
+  auto in = inbound_by_session_.find(route.bidi);
+  if (in != inbound_by_session_.end()) in->second->sent_stanza();
+}
+
+void Federation::add_inbound(InboundStream& stream) {
+  inbound_.insert(&stream);
+  inbound_by_session_[&stream.session()] = &stream;
+}
+
+void Federation::remove_inbound(InboundStream& stream) {
+  inbound_.erase(&stream);
+  inbound_by_session_.erase(&stream.session());
 }
 
 void Federation::flush_bidi(const Pair& pair, Route& route) {
@@ -298,10 +312,21 @@ void Federation::inbound_refused(const std::string& local, const std::string& re
   if (it != routes_.end() && it->second.stream != nullptr) it->second.stream->note_refused_peer(why);
 }
 
+// A stream that worked and broke (an error, a reset, no acknowledgement in time) gives back
+// what the peer did not acknowledge: it goes on a new stream, opened at once, and bounces
+// only if that one cannot be made. One we closed ourselves (idle, the administrator, the
+// worker stopping) bounces it, as Prosody does by default.
 void Federation::stream_failed(OutboundStream& stream, bool never_connected, bool was_ready, const std::string& why) {
   connect_over(stream);
   outbound_held_for_router_.erase(&stream);
+  // Without stream management nothing changes: what waits bounces, as it always has.
+  bool resend = was_ready && !stream.closed_by_us() && stream.stream_management();
+  std::set<Pair> retry = take_back_unacked(stream, resend, why);
   for (auto it = routes_.begin(); it != routes_.end();) {
+    if (resend && it->second.stream == &stream && !it->second.queue.empty()) {
+      it->second.stream = nullptr;
+      retry.insert(it->first);
+    }
     if (it->second.stream != &stream) {
       ++it;
       continue;
@@ -318,7 +343,45 @@ void Federation::stream_failed(OutboundStream& stream, bool never_connected, boo
     bounce_queue(it->second, never_connected, why);
     it = routes_.erase(it);
   }
+  for (const Pair& pair : retry) resume_route(pair);
   if (stream.finished()) stream_finished(stream);
+}
+
+std::set<Federation::Pair> Federation::take_back_unacked(OutboundStream& stream, bool resend, const std::string& why) {
+  std::deque<AckQueue::Entry> unacked = stream.take_unacked();
+  std::set<Pair> pairs;
+  if (!unacked.empty())
+    log::info("s2s outbound %s -> %s: %zu stanzas not acknowledged; %s", stream.local().c_str(),
+              stream.remote().c_str(), unacked.size(), resend ? "sending them again" : "bounced");
+  // Newest first, each in front: the queue keeps the order they were sent in.
+  for (auto it = unacked.rbegin(); it != unacked.rend(); ++it) {
+    if (!resend || it->resends >= kMaxResends) {
+      bounce(it->xml, "cancel", "remote-server-timeout", "Server-to-server connection failed: " + why);
+      continue;
+    }
+    Pair pair{it->local, stream.remote()};
+    Route& route = routes_[pair];
+    route.queued_bytes += it->xml.size();
+    route.queue.push_front(Queued{std::move(it->xml), it->resends + 1});
+    pairs.insert(pair);
+  }
+  return pairs;
+}
+
+// A route that got stanzas back goes on: on the bidirectional stream that serves it, on its
+// own ready stream, or on a new one.
+void Federation::resume_route(const Pair& pair) {
+  auto it = routes_.find(pair);
+  if (it == routes_.end() || it->second.queue.empty()) return;
+  Route& route = it->second;
+  if (route.bidi != nullptr && route.bidi->sending()) {
+    flush_bidi(pair, route);
+  } else if (route.stream == nullptr || route.stream->done()) {
+    route.stream = nullptr;
+    stream_for(pair);
+  } else if (route.stream->ready_for(pair.first)) {
+    flush_route(route, *route.stream, pair.first);
+  }
 }
 
 void Federation::stream_finished(OutboundStream& stream) {

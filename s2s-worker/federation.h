@@ -54,6 +54,10 @@ class Federation {
   // first to the last), and stanzas for it bounce at once with the same reason.
   static constexpr std::chrono::seconds kFirstBackoff{5};
   static constexpr std::chrono::seconds kMaxBackoff{300};
+  // XEP-0198 on outbound streams: what a broken stream had not had acknowledged goes on the
+  // next stream to the domain, up to this many times (a stanza that itself breaks streams
+  // must not go round for ever); then it bounces.
+  static constexpr int kMaxResends = 2;
 
   using Link = ipc::StanzaLink<ipc::S2sToRouter, ipc::RouterToS2s>;
   // `why` is for the log: it may name addresses and connection errors that the peer who
@@ -115,8 +119,8 @@ class Federation {
   void stream_finished(OutboundStream& stream);
 
   // xmppctl (stream_report.cc). Inbound streams make themselves known while they live.
-  void add_inbound(InboundStream& stream) { inbound_.insert(&stream); }
-  void remove_inbound(InboundStream& stream) { inbound_.erase(&stream); }
+  void add_inbound(InboundStream& stream);
+  void remove_inbound(InboundStream& stream);
   // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
   void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
   // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and
@@ -142,6 +146,7 @@ class Federation {
   using Pair = std::pair<std::string, std::string>;  // (local, remote)
   struct Queued {
     std::string xml;
+    int resends = 0;  // streams it was sent on that broke before the peer acknowledged it
   };
   struct Route {
     OutboundStream* stream = nullptr;  // owned by streams_; may serve several routes
@@ -182,6 +187,10 @@ class Federation {
   void connect_over(OutboundStream& stream);
   OutboundStream* shareable_stream(const Pair& pair);
   void bounce_queue(Route& route, bool never_connected, const std::string& why);
+  // XEP-0198: puts what `stream` sent and the peer did not acknowledge back in front of its
+  // routes' queues (resend), or bounces it. Returns the pairs that got stanzas back.
+  std::set<Pair> take_back_unacked(OutboundStream& stream, bool resend, const std::string& why);
+  void resume_route(const Pair& pair);
   void bounce(std::string_view xml, std::string_view type, std::string_view condition, std::string_view text);
   void answer_sender(const std::string& from_domain, const std::string& to_domain, std::string_view xml,
                      std::string_view type, std::string_view condition, std::string_view text);
@@ -204,6 +213,7 @@ class Federation {
   std::map<Pair, Route> routes_;
   std::map<OutboundStream*, std::unique_ptr<OutboundStream>> streams_;
   std::set<InboundStream*> inbound_;
+  std::map<const stream::Session*, InboundStream*> inbound_by_session_;  // for bidi's counts
   std::map<Pair, Backoff> backoff_;
   std::uint64_t next_verify_ = 1;
   std::map<std::uint64_t, PendingVerify> verifies_;

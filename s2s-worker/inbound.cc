@@ -81,6 +81,11 @@ void InboundStream::features(std::string& out) {
   // settled).
   if (!sasl_done_ && proved_.empty() && federation_.policy().bidi(local))
     out += "<bidi xmlns='urn:xmpp:features:bidi'/>";
+  // XEP-0198 without resumption, unless smacks_enabled_s2s (Prosody's option, on by default)
+  // is false.
+  // Offered before authentication too: a stream authenticated by dialback has no later
+  // features; <enable/> is taken only once a domain is proved.
+  if (!sm_ && federation_.policy().stream_management(local)) out += "<sm xmlns='urn:xmpp:sm:3'/>";
   out += "<limits xmlns='urn:xmpp:stream-limits:0'><max-bytes>" +
          std::to_string(federation_.policy().max_stanza_bytes(local)) + "</max-bytes><idle-seconds>" +
          std::to_string(kIdleSeconds) + "</idle-seconds></limits>";
@@ -111,6 +116,8 @@ void InboundStream::dispatch(xml::Element e) {
     stanza(std::move(e));
   } else if (e.is(kBidiNs, "bidi")) {
     bidi(e);
+  } else if (e.ns() == kSmNs) {
+    stream_management(e);
   } else {
     session_.stream_error("unsupported-stanza-type", "unexpected <" + e.name() + "/> in " + e.ns());
   }
@@ -356,7 +363,48 @@ void InboundStream::stanza(xml::Element stanza) {
     session_.stream_error(check.condition, check.text);
     return;
   }
+  if (sm_) acks_.handled();
   federation_.deliver(session_, check.from_domain, check.to_domain, stanza);
+}
+
+void InboundStream::stream_management(const xml::Element& e) {
+  if (e.name() == "enable") {
+    // XEP-0198 §3: after authentication, once. No resumption on s2s (as Prosody): whatever
+    // 'resume' asks, <enabled/> offers none.
+    if (!federation_.policy().stream_management(session_.host())) {
+      session_.send(
+          "<failed xmlns='urn:xmpp:sm:3'><feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+          "</failed>");
+      return;
+    }
+    if (sm_ || proved_.empty()) {
+      session_.send(
+          "<failed xmlns='urn:xmpp:sm:3'><unexpected-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"
+          "</failed>");
+      return;
+    }
+    sm_ = true;
+    session_.send("<enabled xmlns='urn:xmpp:sm:3'/>");
+    log::info("s2s inbound %s -> %s from %s: acknowledgements (XEP-0198) enabled", session_.peer_domain().c_str(),
+              session_.host().c_str(), session_.peer().c_str());
+  } else if (e.name() == "r" && sm_) {
+    session_.send("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(acks_.h()) + "'/>");
+  } else if (e.name() == "a" && sm_) {
+    std::optional<std::uint32_t> h = parse_h(e.attribute_or("h"));
+    if (!h) {
+      session_.stream_error("invalid-xml", "<a/> needs 'h', a count of stanzas");
+      return;
+    }
+    if (!acks_.acknowledge(*h)) {
+      log::warning("s2s inbound from %s: acknowledged %u stanzas, more than were sent", session_.peer().c_str(), *h);
+      session_.stream_error("undefined-condition", "more stanzas acknowledged than were sent",
+                            "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" + std::to_string(*h) +
+                                "' send-count='" + std::to_string(acks_.sent_count()) + "'/>");
+    }
+  } else if (e.name() != "r" && e.name() != "a") {
+    session_.stream_error("unsupported-stanza-type", "unexpected <" + e.name() + "/> in " + e.ns());
+  }
+  // <r/> and <a/> before <enable/> are ignored, as Prosody does.
 }
 
 void InboundStream::closed() {}

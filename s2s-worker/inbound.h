@@ -17,6 +17,7 @@
 #include "s2s-worker/dane_lookup.h"
 #include "s2s-worker/dane_verdict.h"
 #include "s2s-worker/federation.h"
+#include "s2s-worker/stream_acks.h"
 #include "stream/session.h"
 #include "tls/peer_verify.h"
 
@@ -52,6 +53,13 @@ class InboundStream final : public stream::StreamHandler {
   // Ends the stream cleanly at the administrator's request (xmppctl close s2s).
   void close();
   bool open() const { return session_.sending(); }
+  const stream::Session& session() const { return session_; }
+  // A stanza of ours went out on this stream (bidirectional, XEP-0288): the peer may
+  // acknowledge it (XEP-0198).
+  void sent_stanza() {
+    if (sm_) acks_.sent();
+  }
+  bool stream_management() const { return sm_; }
 
  private:
   void dispatch(xml::Element element);
@@ -61,6 +69,8 @@ class InboundStream final : public stream::StreamHandler {
   void verified(const std::string& remote, const std::string& local, DialbackVerdict verdict, const std::string& why);
   void stanza(xml::Element stanza);
   void bidi(const xml::Element& request);
+  // XEP-0198 without resumption: <enable/> once a domain is proved, <r/>, <a/>.
+  void stream_management(const xml::Element& e);
   // The certificate the peer presented, judged for `domain` (cached per domain).
   const tls::PeerVerification& certificate_for(const std::string& domain);
   // `local` is the domain the claim is for: its use_dane decides whether DANE counts.
@@ -93,6 +103,8 @@ class InboundStream final : public stream::StreamHandler {
   std::unique_ptr<DomainDaneLookup> dane_lookup_;
   bool dane_starting_ = false;
   std::deque<xml::Element> held_;  // arrived while dane_lookup_ runs, in order
+  bool sm_ = false;                // the peer enabled stream management
+  HandledCount acks_;
 };
 
 }  // namespace xmppd::s2s

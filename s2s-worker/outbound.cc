@@ -84,6 +84,7 @@ void OutboundStream::connected(Connected connection) {
   dane_ = std::move(connection.dane);
   dane_outcome_.clear();
   dane_matched_ = false;
+  sm_offered_ = false;
   sink_ = std::make_unique<Sink>(this);
   transport_ = std::make_unique<stream::Transport>(federation_.base(), std::move(connection.fd), address_, *sink_);
   transport_->set_rate_limit(federation_.outbound_rate());
@@ -144,6 +145,9 @@ void OutboundStream::element(xml::Element e, std::size_t) {
   } else if (e.is(kStreamNs, "features")) {
     if (state_ == State::kSaslRestart) {
       read_limits(e);
+      // After authentication the features say again what the peer offers (Prosody offers
+      // stream management only here).
+      sm_offered_ = e.child(kSmNs, "sm") != nullptr;
       become_ready();
     } else if (state_ == State::kOpening) {
       secured(e);
@@ -169,6 +173,8 @@ void OutboundStream::element(xml::Element e, std::size_t) {
     dialback_answer(e);
   } else if (e.is(kDialbackNs, "verify")) {
     verify_answer(e);
+  } else if (e.ns() == kSmNs && state_ == State::kReady) {
+    stream_management_element(e);
   } else if (bidi_ && e.ns() == kServerNs && (e.name() == "message" || e.name() == "presence" || e.name() == "iq")) {
     peer_stanza(std::move(e));
   }
@@ -221,6 +227,7 @@ void OutboundStream::secured(const xml::Element& features) {
   }
   for (const xml::Element* c : features.children())
     if (c->is(kDialbackFeatureNs, "dialback")) peer_dialback_ = true;
+  sm_offered_ = features.child(kSmNs, "sm") != nullptr;
   read_limits(features);
   request_bidi(features);
   authenticate(features);
@@ -259,6 +266,7 @@ void OutboundStream::peer_stanza(xml::Element stanza) {
   }
   // The stream is in use both ways: not idle.
   idle_ticks_ = 0;
+  if (sm_peer_enabled_) handled_.handled();
   federation_.deliver(*this, check.from_domain, check.to_domain, stanza);
 }
 
@@ -419,6 +427,7 @@ void OutboundStream::become_ready() {
   timeval tv{kKeepAliveSeconds, 0};
   event_add(timer_.get(), &tv);
   for (auto& [sink, transport] : retired_) sink->stream = nullptr;
+  enable_acks();
   federation_.stream_ready(*this, local_);
 }
 
@@ -426,10 +435,11 @@ std::string OutboundStream::size_refusal() const {
   return peer_size_refusal(remote_, send_limit_, peer_max_bytes_ != 0);
 }
 
-bool OutboundStream::send_stanza(std::string_view xml) {
+bool OutboundStream::send_stanza(const std::string& local, std::string_view xml, int resends) {
   if (xml.size() > send_limit_) return false;
   sent_since_tick_ = true;
   idle_ticks_ = 0;
+  if (sm_) acks_.sent(AckQueue::Entry{local, std::string(xml), resends});
   transport_->send(xml);
   return true;
 }
@@ -474,7 +484,8 @@ void OutboundStream::on_timer(evutil_socket_t, short, void* arg) {
     return;
   }
   self->expire_piggybacks();
-  if (++self->idle_ticks_ * kKeepAliveSeconds >= kIdleSeconds) {
+  // Closed for idleness only with nothing unacknowledged: what is would be sent again.
+  if (++self->idle_ticks_ * kKeepAliveSeconds >= kIdleSeconds && self->acks_.unacked() == 0) {
     log::info("s2s outbound %s -> %s: idle for %d s; closing", self->local_.c_str(), self->remote_.c_str(),
               kIdleSeconds);
     self->close();
@@ -487,6 +498,7 @@ void OutboundStream::on_timer(evutil_socket_t, short, void* arg) {
 
 void OutboundStream::close() {
   if (state_ == State::kDone) return;
+  closed_by_us_ = true;
   if (transport_) transport_->send("</stream:stream>");
   fail("closed");
 }
@@ -524,6 +536,7 @@ void OutboundStream::fail(const std::string& why, bool retry_next_address) {
   }
   state_ = State::kDone;
   timer_.reset();
+  ack_timer_.reset();
   attempt_.reset();
   std::map<VerifyKey, std::uint64_t> waiting;
   waiting.swap(waiting_);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "reports.pb.h"
 #include "s2s-worker/connector.h"
 #include "s2s-worker/federation.h"
+#include "s2s-worker/stream_acks.h"
 #include "stream/transport.h"
 #include "tls/peer_verify.h"
 #include "xml/stream_parser.h"
@@ -43,7 +45,16 @@ class OutboundStream final : xml::StreamParser::Handler {
   // Only once ready_for(). False when the stanza is over what the peer said it accepts
   // (XEP-0478 max-bytes) or, when it said nothing, over s2s_peer_stanza_size_limit: some
   // servers (jabberd2) silently stop reading a stream that brings a larger one.
-  bool send_stanza(std::string_view xml);
+  // With stream management the stanza is kept, from `local`, until the peer acknowledges
+  // it; `resends` says how many broken streams it has come back from already.
+  bool send_stanza(const std::string& local, std::string_view xml, int resends = 0);
+  // XEP-0198: what the peer has not acknowledged, given back when the stream is done, so
+  // that it goes on the next stream (or bounces).
+  std::deque<AckQueue::Entry> take_unacked() { return acks_.take(); }
+  bool stream_management() const { return sm_; }
+  std::size_t unacked() const { return acks_.unacked(); }
+  // Ended by us (idle, xmppctl close s2s, the worker stopping), not broken.
+  bool closed_by_us() const { return closed_by_us_; }
   // Why send_stanza refused a stanza, for its bounce.
   std::string size_refusal() const;
   // Our inbound side refused the peer's authentication of the pair while this stream waits.
@@ -53,8 +64,9 @@ class OutboundStream final : xml::StreamParser::Handler {
   // The peer reads slower than stanzas come: hold them back (the federation's queue is
   // bounded) until the connection has drained, rather than pile them up in it. A stream
   // that answered true tells the federation when it has drained.
+  // Stream management holds back too while the peer has not acknowledged AckQueue's bounds.
   bool congested() {
-    held_back_ = held_back_ || (transport_ && transport_->queued() > kHighWater);
+    held_back_ = held_back_ || (transport_ && transport_->queued() > kHighWater) || (sm_ && acks_.full());
     return held_back_;
   }
   static constexpr std::size_t kHighWater = 256 << 10;
@@ -94,9 +106,10 @@ class OutboundStream final : xml::StreamParser::Handler {
       if (stream) stream->closed(why);
     }
     void drained() override {
-      if (!stream || !stream->held_back_) return;
-      stream->held_back_ = false;
-      stream->federation_.stream_drained(*stream);
+      if (!stream) return;
+      // A batch has been written: time to ask for its acknowledgement.
+      stream->request_ack();
+      stream->release_hold();
     }
   };
   struct Verify {
@@ -132,6 +145,16 @@ class OutboundStream final : xml::StreamParser::Handler {
   std::string tls_summary() const;
   void expire_piggybacks();
   static void on_timer(evutil_socket_t, short, void* arg);
+  // XEP-0198 (stream_acks.h): <enable/> once authenticated where the peer offers it, <r/>
+  // after each batch written, the peer's <a/> and <r/>.
+  void enable_acks();
+  void request_ack();
+  void acknowledged(const xml::Element& a);
+  void stream_management_element(const xml::Element& e);
+  static void on_ack_timeout(evutil_socket_t, short, void* arg);
+  // Lets the federation send again, once neither the connection nor the unacknowledged
+  // queue is over its bound.
+  void release_hold();
 
   void received(std::string_view bytes);
   void tls_established();
@@ -181,6 +204,15 @@ class OutboundStream final : xml::StreamParser::Handler {
   ipc::EventPtr timer_;
   bool sent_since_tick_ = false;
   bool held_back_ = false;  // congested() said so, and the transport has not drained since
+  bool sm_offered_ = false;         // the features after authentication (or the only ones) had <sm/>
+  bool sm_ = false;                 // <enable/> sent: what goes out is counted and kept
+  bool sm_peer_enabled_ = false;    // <enabled/> received: the peer's stanzas (bidi) are counted
+  bool ack_requested_ = false;      // an <r/> is out, not yet answered
+  std::uint32_t requested_at_ = 0;  // the count sent when the last <r/> went: no ping-pong
+  bool closed_by_us_ = false;
+  AckQueue acks_;
+  HandledCount handled_;  // the peer's stanzas on a bidirectional stream
+  ipc::EventPtr ack_timer_;
   int idle_ticks_ = 0;
   time_t started_ = 0;        // made (loop clock): xmppctl's age
   time_t last_received_ = 0;  // the peer's last byte: xmppctl's idle time

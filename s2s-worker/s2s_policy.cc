@@ -45,6 +45,7 @@ void S2sPolicy::configure(const ipc::S2sSettings& settings) {
           host.peer_max_stanza_bytes_by_domain[*domain] = bytes;
       host.use_dane = p.use_dane();
       host.bidi = p.bidi();
+      host.stream_management = p.stream_management();
     }
     by_host_[name] = std::move(host);
   }
@@ -71,6 +72,11 @@ bool S2sPolicy::requires_certificate(const std::string& local, const std::string
   // s2s_secure_domains wins over everything; s2s_insecure_domains exempts from s2s_secure_auth.
   if (h->secure_domains.count(remote)) return true;
   return h->secure_auth && h->insecure_domains.count(remote) == 0;
+}
+
+bool S2sPolicy::stream_management(const std::string& local) const {
+  const Host* h = find(local);
+  return h != nullptr && h->stream_management;
 }
 
 bool S2sPolicy::dialback_without_dialback(const std::string& local) const {

@@ -40,6 +40,8 @@ class S2sPolicy {
   bool use_dane(const std::string& local) const;
   // Bidirectional streams (XEP-0288) for this host: "s2s_bidi" in modules_enabled.
   bool bidi(const std::string& local) const;
+  // XEP-0198 acknowledgements on this host's streams: smacks_enabled_s2s.
+  bool stream_management(const std::string& local) const;
 
   static constexpr std::size_t kDefaultPeerStanzaBytes = 65535;  // jabberd2's s2s stanzasize
 
@@ -56,6 +58,7 @@ class S2sPolicy {
     std::chrono::seconds timeout{90};
     bool use_dane = false;
     bool bidi = false;
+    bool stream_management = false;
   };
   const Host* find(const std::string& local) const;
 

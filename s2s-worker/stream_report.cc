@@ -67,6 +67,7 @@ void InboundStream::report(ipc::S2sStream& out, time_t now) {
   out.set_address(report_address(session_.peer()));
   out.set_direct_tls(session_.direct_tls());
   out.set_bidi(bidi_);
+  out.set_sm(sm_);
   out.set_queue_length(federation_.queued_for(session_));
   out.set_age_seconds(since(now, session_.started_at()));
   out.set_idle_seconds(since(now, session_.last_read()));
@@ -112,6 +113,8 @@ void OutboundStream::report(ipc::S2sStream& out, time_t now) const {
     out.set_direct_tls(target_.direct_tls);
   }
   out.set_bidi(bidi_);
+  out.set_sm(sm_);
+  out.set_unacked(acks_.unacked());
   out.set_queue_length(federation_.queued_for(*this));
   out.set_age_seconds(since(now, started_));
   out.set_idle_seconds(since(now, last_received_));

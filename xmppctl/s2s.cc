@@ -64,6 +64,7 @@ std::string flags(const ipc::S2sStream& s) {
   add(s.direct_tls(), "direct-tls");
   add(s.dane(), "dane");
   add(s.bidi(), "bidi");
+  add(s.sm(), "sm");
   return out.empty() ? "-" : out;
 }
 
@@ -130,7 +131,8 @@ std::string json(const ipc::S2sStreams& streams) {
     out += ", \"age_seconds\": " + std::to_string(s.age_seconds());
     out += ", \"idle_seconds\": " + std::to_string(s.idle_seconds());
     out += std::string(", \"dane\": ") + boolean(s.dane()) + ", \"bidi\": " + boolean(s.bidi()) +
-           ", \"direct_tls\": " + boolean(s.direct_tls()) + "}";
+           ", \"direct_tls\": " + boolean(s.direct_tls()) + ", \"sm\": " + boolean(s.sm()) +
+           ", \"unacked\": " + std::to_string(s.unacked()) + "}";
   }
   return out + (streams.streams_size() == 0 ? "]" : "\n]");
 }
