@@ -226,6 +226,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
           c.mutable_router()->add_s2s_hosts(host.name);
       }
       *c.mutable_router()->mutable_quotas() = user_quotas(settings_.quotas);
+      *c.mutable_router()->mutable_smacks() = smacks_settings(settings_.smacks);
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);
