@@ -113,8 +113,8 @@ void StreamManagement::enable(const xml::Element&) {
   std::string out = "<enabled xmlns='urn:xmpp:sm:3'";
   if (resumable_) {
     routing().smacks().add(token_, stream_);
-    out += " id='" + token_ + "' resume='true' max='" + std::to_string(routing().smacks().limits().hibernation_time) +
-           "'";
+    out +=
+        " id='" + token_ + "' resume='true' max='" + std::to_string(routing().smacks().limits().hibernation_time) + "'";
   }
   out += "/>";
   stream_.session_->send(out);
@@ -204,8 +204,8 @@ void StreamManagement::request_now() {
 void StreamManagement::on_ack_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<StreamManagement*>(arg);
   if (self->stream_.session_ == nullptr) return;
-  log::info("c2s %s: no acknowledgement within %zu s, the connection is taken as lost",
-            self->stream_.full().c_str(), self->routing().smacks().limits().max_ack_delay);
+  log::info("c2s %s: no acknowledgement within %zu s, the connection is taken as lost", self->stream_.full().c_str(),
+            self->routing().smacks().limits().max_ack_delay);
   if (self->resumable_ && self->stream_.state_ == ClientStream::State::kEstablished)
     self->hibernate(true);
   else
@@ -297,9 +297,9 @@ void StreamManagement::resume(ClientStream& newcomer, const xml::Element& e) {
   }
   ClientStream* old = newcomer.routing_.smacks().find(*previd);
   // Bound to the account: someone else's token is as unknown as a forged one.
-  if (old == nullptr || old->bare() != newcomer.bare() || !old->sm_ || old->state_ != ClientStream::State::kEstablished) {
-    log::info("c2s %s: resumption refused for %s: no such session", connection.peer().c_str(),
-              newcomer.bare().c_str());
+  if (old == nullptr || old->bare() != newcomer.bare() || !old->sm_ ||
+      old->state_ != ClientStream::State::kEstablished) {
+    log::info("c2s %s: resumption refused for %s: no such session", connection.peer().c_str(), newcomer.bare().c_str());
     connection.send(failed("item-not-found"));
     return;
   }

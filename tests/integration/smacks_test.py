@@ -39,6 +39,7 @@ SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 BIND = "urn:ietf:params:xml:ns:xmpp-bind"
 HIBERNATION = 4
 ACK_DELAY = 1
+QUEUE = 20
 
 
 class Raw:
@@ -164,14 +165,15 @@ class Smacks(unittest.TestCase):
         config = harness.basic_config(cls.workdir, f'certificates = "{cls.workdir}/certs"\n'
                                       f"smacks_hibernation_time = {HIBERNATION}\n"
                                       f"smacks_max_ack_delay = {ACK_DELAY}\n"
-                                      "smacks_max_hibernated_sessions = 2\n")
+                                      "smacks_max_hibernated_sessions = 2\n"
+                                      f"smacks_max_queue_size = {QUEUE}\n")
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
         cls.xmppd = harness.Server(cls.workdir, config).start()
         cls.failed = False
         try:
             cls.xmppd.wait_sandboxed_children()
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
-            for user in ("alice", "bob", "carol", "dave", "erin"):
+            for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
                 r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
                                    input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
                 assert r.returncode == 0, r.stderr
@@ -288,6 +290,44 @@ class Smacks(unittest.TestCase):
         send_messages(bob, alice.jid, ["m16"])
         self.assertEqual(again.messages(1), ["m16"])
 
+    def test_resumed_while_the_old_connection_still_stands(self):
+        frank, bob = self.raw("frank", "tablet"), self.raw("bob", "tablet")
+        token = frank.enable()
+        send_messages(bob, frank.jid, ["t1", "t2"])
+        self.assertEqual(frank.messages(2), ["t1", "t2"])
+        frank.auto_ack = False
+        send_messages(bob, frank.jid, ["t3"])
+        self.assertEqual(frank.messages(1), ["t3"])
+        # A client that believes its connection dead, before the server does: t3 was read but
+        # not acknowledged, so the client says h without it and gets it again.
+        again = self.raw("frank", bind=False)
+        again.send(f"<resume xmlns='{SM}' previd='{token}' h='{frank.handled - 1}'/>")
+        again.expect(f"{{{SM}}}resumed")
+        again.handled = frank.handled - 1
+        self.assertEqual(again.messages(1), ["t3"])
+        # The old connection is closed; the session goes on here.
+        with self.assertRaises(EOFError):
+            while True:
+                frank._read(5)
+        send_messages(bob, frank.jid, ["t4"])
+        self.assertEqual(again.messages(1), ["t4"])
+        self.assertEqual(len([j for j in self.xmppctl_c2s() if j.startswith("frank@")]), 1)
+
+    def test_queue_overflow_ends_a_hibernating_session_and_loses_nothing(self):
+        frank, bob = self.raw("frank", "overflow"), self.raw("bob", "overflow")
+        frank.send("<presence/>")
+        frank.enable()
+        log_mark = len(self.xmppd.log())
+        frank.close()
+        self.xmppd.wait_log(r"frank@chat.test/overflow: connection lost", after=log_mark)
+        ids = [f"q{i}" for i in range(QUEUE + 5)]
+        send_messages(bob, frank.jid, ids)
+        self.xmppd.wait_log(r"frank@chat.test/overflow: \d+ stanzas unacknowledged, the session ends", after=log_mark)
+        harness.wait_for(lambda: frank.jid not in self.xmppctl_c2s(), what="the session's end")
+        later = self.raw("frank", "after")
+        later.send("<presence/>")
+        self.assertEqual(sorted(later.messages(len(ids))), sorted(ids))
+
     def test_resumption_refused_for_another_account_or_a_forged_token(self):
         carol = self.raw("carol", "phone")
         token = carol.enable()
@@ -333,7 +373,13 @@ class Smacks(unittest.TestCase):
         dave.close()  # no </stream:stream>: a lost connection
         self.xmppd.wait_log(r"dave@chat.test/phone: connection lost, the session hibernates", after=log_mark)
         send_messages(bob, dave.jid, ["o5"])
+        bob.send(f"<iq type='get' id='v1' to='{dave.jid}'><query xmlns='jabber:iq:version'/></iq>")
         self.xmppd.wait_log(r"dave@chat.test/phone: not resumed in time", timeout=HIBERNATION + 5, after=log_mark)
+        # The IQ request that waited in the queue is answered for the session that is gone.
+        while (e := bob.next()).tag != f"{{{CLIENT}}}iq":
+            pass
+        self.assertEqual((e.get("id"), e.get("type")), ("v1", "error"))
+        self.assertIsNotNone(e.find("{jabber:client}error/{urn:ietf:params:xml:ns:xmpp-stanzas}recipient-unavailable"))
         # None was acknowledged: all of them wait for the next login, once each.
         later = self.raw("dave", "laptop")
         later.send("<presence/>")
