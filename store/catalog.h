@@ -1,0 +1,48 @@
+// Every SQL statement the router's stores may run, by number. The router names a statement
+// by its number; the storage process (PostgreSQL) runs the text compiled into it for that
+// number, with parameters bound, and nothing else: a compromised router can do with the
+// database what these statements do, no more (no DDL, no other tables, no COPY).
+//
+// One text serves both dialects where it can (placeholders $1, $2, ... which SQLite reads as
+// named parameters in order, checked when a statement is prepared); `postgres` overrides it
+// where the dialects differ. The schema is in store/schema.cc.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace xmppd::store {
+
+// Append only within a group: the number is the IPC contract with the storage process, which
+// is always the same build as the router, so renumbering is allowed between releases.
+enum class Statement : std::uint16_t {
+  // The batch of a loop turn and the savepoint of each operation (router/user_store.h).
+  kBegin,
+  kCommit,
+  kRollback,
+  kSavepoint,
+  kRelease,
+  kRollbackTo,
+
+  // router/user_store.cc and router/item_store.cc: added when they move onto this interface.
+
+  // router/archive_store.cc (XEP-0313): added with the archive.
+
+  kCount  // not a statement
+};
+
+struct StatementText {
+  std::string_view name;      // for logs: "offline.insert"
+  int params;                 // how many $N it binds
+  std::string_view sql;       // both dialects, unless `postgres` is set
+  std::string_view postgres;  // PostgreSQL's text where it differs
+};
+
+// The catalog entry of `id`; nullptr for a number past the catalog (from IPC: a violation).
+const StatementText* statement_text(Statement id);
+inline const StatementText* statement_text(std::uint32_t number) {
+  return number < static_cast<std::uint32_t>(Statement::kCount) ? statement_text(static_cast<Statement>(number))
+                                                                   : nullptr;
+}
+
+}  // namespace xmppd::store
