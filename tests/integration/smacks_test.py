@@ -7,7 +7,7 @@ times out sending its unacknowledged messages to offline storage, and the stream
 
 Most cases speak raw XML (a small client below), which decides exactly when it acknowledges
 and can send what a client library never would; one case runs Debian's slixmpp with its
-xep_0198 plugin. One server serves the whole class, with short timers so that it is quick:
+xep_0198 plugin through a cut and its resumption. One server serves the whole class, with short timers so that it is quick:
 an <r/> unanswered for 1 s cuts the connection, a hibernation lasts 4 s."""
 import asyncio
 import base64
@@ -146,6 +146,8 @@ class SlixmppClient(slixmpp.ClientXMPP):
         self.register_plugin("xep_0198")
         self.register_plugin("xep_0199")
         self.enabled = asyncio.get_event_loop().create_future()
+        self.resumed = asyncio.get_event_loop().create_future()
+        self.add_event_handler("session_resumed", lambda _: self.resumed.done() or self.resumed.set_result(True))
         self.bodies = asyncio.Queue()
         self.add_event_handler("sm_enabled", lambda _: self.enabled.done() or self.enabled.set_result(True))
         self.add_event_handler("message", lambda m: self.bodies.put_nowait(m["body"]))
@@ -386,7 +388,7 @@ class Smacks(unittest.TestCase):
         got = later.messages(5)
         self.assertEqual(sorted(got), sorted(ids + ["o5"]))
 
-    def test_slixmpp_enables_resumption_and_acknowledges(self):
+    def test_slixmpp_cut_mid_conversation_and_resumed(self):
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         client = SlixmppClient(f"erin@{HOST}/slix", "erin's secret", self.ca_file)
@@ -402,6 +404,23 @@ class Smacks(unittest.TestCase):
             # slixmpp answered the server's <r/>: its h went past the three messages.
             harness.wait_for(lambda: sm.handled >= 3, what="slixmpp's count")
             self.assertEqual(self.xmppctl_c2s()[f"erin@{HOST}/slix"]["stream_management"], "resumable")
+            # Cut mid-conversation: the packets go nowhere; slixmpp notices nothing until it
+            # is told the connection is dead, then resumes on a new one.
+            log_mark = len(self.xmppd.log())
+            self.cut(client.transport.get_extra_info("sockname")[1])
+            send_messages(bob, f"erin@{HOST}/slix", ["s4", "s5", "s6"])
+            self.xmppd.wait_log(r"erin@chat.test/slix: connection lost, the session hibernates", after=log_mark,
+                                timeout=ACK_DELAY + 5)
+            send_messages(bob, f"erin@{HOST}/slix", ["s7"])
+            client.abort()
+            loop.run_until_complete(asyncio.sleep(0.2))
+            client.connect(("127.0.0.1", 5222))
+            loop.run_until_complete(asyncio.wait_for(client.resumed, 20))
+            got = [loop.run_until_complete(asyncio.wait_for(client.bodies.get(), 10)) for _ in range(4)]
+            self.assertEqual(got, ["s4", "s5", "s6", "s7"])
+            loop.run_until_complete(client.plugin["xep_0199"].ping(jid=HOST, timeout=10))
+            loop.run_until_complete(asyncio.sleep(0.3))
+            self.assertTrue(client.bodies.empty())
         finally:
             client.disconnect()
             loop.run_until_complete(asyncio.sleep(0.3))
