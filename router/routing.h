@@ -84,6 +84,10 @@ class Routing final : private Im::Network, public Server {
   void became_available(ClientStream& stream);
   // The session's output queue has emptied: what was handed to it has been written.
   void drained(ClientStream& stream);
+  // XEP-0198: the session lost its connection and hibernates. Offline messages written to
+  // it but not yet deleted are deleted now: its queue of unacknowledged stanzas has them,
+  // and sends them again on resumption or back to offline storage when it ends.
+  void hibernated(ClientStream& stream);
   // False when the account has max_user_sessions resources bound already.
   bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);

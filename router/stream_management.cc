@@ -230,6 +230,7 @@ void StreamManagement::hibernate(bool close) {
   evtimer_add(hibernation_timeout_.get(), &wait);
   log::info("c2s %s: connection lost, the session hibernates for %zu s with %zu unacknowledged stanzas",
             stream_.full().c_str(), routing().smacks().limits().hibernation_time, queue_.size());
+  routing().hibernated(stream_);
   const HostConfig* host = routing().host(stream_.domain());
   // Before the registry may end the oldest: this one is counted with the others.
   routing().smacks().hibernate(stream_, std::move(self));

@@ -315,6 +315,36 @@ class Smacks(unittest.TestCase):
         self.assertEqual(again.messages(1), ["t4"])
         self.assertEqual(len([j for j in self.xmppctl_c2s() if j.startswith("frank@")]), 1)
 
+    def test_offline_messages_cut_before_their_acknowledgement_come_once(self):
+        bob = self.raw("bob", "offline")
+        ids = [f"k{i}" for i in range(3)]
+        for i in ids:
+            bob.send(f"<message to='carol@{HOST}' id='{i}' type='chat'><body>{i}</body></message>")
+        bob.send(f"<iq type='get' id='sync' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")
+        while (e := bob.next()).get("id") != "sync":
+            pass
+        carol = self.raw("carol", "offline")
+        token = carol.enable()
+        carol.auto_ack = False
+        carol.send("<presence/>")
+        self.assertEqual(carol.messages(3), ids)
+        log_mark = len(self.xmppd.log())
+        carol.close()
+        self.xmppd.wait_log(r"carol@chat.test/offline: connection lost", after=log_mark)
+        # Resumed claiming nothing: the offline messages come again, from the queue.
+        again = self.raw("carol", bind=False)
+        again.send(f"<resume xmlns='{SM}' previd='{token}' h='0'/>")
+        again.expect(f"{{{SM}}}resumed")
+        self.assertEqual(again.messages(3), ids)
+        again.send(f"<a xmlns='{SM}' h='{again.handled}'/></stream:stream>")
+        harness.wait_for(lambda: f"carol@{HOST}/offline" not in self.xmppctl_c2s(), what="the session's end")
+        # Acknowledged, they are gone from offline storage too.
+        later = self.raw("carol", "later")
+        later.send("<presence/>")
+        later.send(f"<iq type='get' id='after' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")
+        while (e := later.next()).get("id") != "after":
+            self.assertNotEqual(e.tag, f"{{{CLIENT}}}message", ET.tostring(e))
+
     def test_queue_overflow_ends_a_hibernating_session_and_loses_nothing(self):
         frank, bob = self.raw("frank", "overflow"), self.raw("bob", "overflow")
         frank.send("<presence/>")
