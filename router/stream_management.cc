@@ -5,13 +5,13 @@
 
 #include <openssl/rand.h>
 
-#include <charconv>
 #include <utility>
 
 #include "common/base64.h"
 #include "common/log.h"
 #include "router/c2s_stream.h"
 #include "router/routing.h"
+#include "router/sm_count.h"
 #include "xml/fragment.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
@@ -38,14 +38,9 @@ std::string failed(std::string_view condition) {
   return out;
 }
 
-// An h: an unsigned 32-bit decimal, nothing else.
 std::optional<std::uint32_t> parse_h(const xml::Element& e) {
   const std::string* text = e.attribute("h");
-  if (text == nullptr || text->empty()) return std::nullopt;
-  std::uint32_t h = 0;
-  auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), h);
-  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
-  return h;
+  return text != nullptr ? parse_sm_count(*text) : std::nullopt;
 }
 
 bool offered(const Routing& routing, std::string_view domain) {
@@ -155,16 +150,15 @@ void StreamManagement::acknowledged(const xml::Element& a) {
 }
 
 bool StreamManagement::apply_ack(std::uint32_t h) {
-  // Counts wrap at 2^32 (XEP-0198 §4): what h acknowledges beyond the last h, modulo.
-  const std::uint32_t newly = h - acked_;
-  if (newly > queue_.size()) {
+  auto newly = newly_acknowledged(acked_, h, queue_.size());
+  if (!newly) {
     std::string detail = "<handled-count-too-high xmlns='urn:xmpp:sm:3' h='" + std::to_string(h) + "' send-count='" +
                          std::to_string(sent_count()) + "'/>";
     stream_.session_->stream_error("undefined-condition", "the client acknowledged more stanzas than were sent",
                                    detail);
     return false;
   }
-  for (std::uint32_t i = 0; i < newly; ++i) {
+  for (std::uint32_t i = 0; i < *newly; ++i) {
     queue_bytes_ -= queue_.front().size();
     queue_.pop_front();
   }
