@@ -179,7 +179,7 @@ void StreamManagement::request_soon() {
 void StreamManagement::on_request(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<StreamManagement*>(arg);
   self->request_scheduled_ = false;
-  if (self->stream_.session_ == nullptr || self->awaiting_ack_) return;
+  if (self->stream_.session_ == nullptr || self->stream_.session_->ending() || self->awaiting_ack_) return;
   if (self->queue_.size() <= self->routing().smacks().limits().max_unacked_stanzas) return;
   self->request_now();
 }
@@ -197,7 +197,7 @@ void StreamManagement::request_now() {
 // TCP gives up, minutes later.
 void StreamManagement::on_ack_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<StreamManagement*>(arg);
-  if (self->stream_.session_ == nullptr) return;
+  if (self->stream_.session_ == nullptr || self->stream_.session_->ending()) return;
   log::info("c2s %s: no acknowledgement within %zu s, the connection is taken as lost", self->stream_.full().c_str(),
             self->routing().smacks().limits().max_ack_delay);
   if (self->resumable_ && self->stream_.state_ == ClientStream::State::kEstablished)
