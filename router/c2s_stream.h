@@ -48,9 +48,13 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void deliver_raw(std::string_view serialized);
   // Output still goes out, and how much of it waits to be written.
   // A hibernating session (XEP-0198) has no connection: it queues what it is given but is
-  // not sending, and nothing waits for it to drain.
+  // not sending, and nothing waits for it to drain; what it has queued is then the number of
+  // stanzas kept for it (unacknowledged, or given while hibernating), not bytes.
   bool sending() const { return session_ != nullptr && session_->sending(); }
-  std::size_t queued() const { return session_ != nullptr ? session_->queued() : 0; }
+  std::size_t queued() const {
+    if (session_ != nullptr) return session_->queued();
+    return sm_ ? sm_->unacked().size() : 0;
+  }
   // Routing is told (Routing::drained) once what is queued has been written, including when
   // a later send writes it at once.
   void wait_for_drain() { awaiting_drain_ = true; }
