@@ -53,6 +53,10 @@ void quota(const Value& v, Settings& s, HostSettings&) {
   assign(s.quotas.*Field, v);
 }
 template <auto Field>
+void smacks(const Value& v, Settings& s, HostSettings&) {
+  assign(s.smacks.*Field, v);
+}
+template <auto Field>
 void host(const Value& v, Settings&, HostSettings& h) {
   assign(h.*Field, v);
 }
@@ -149,6 +153,18 @@ std::optional<Problem> trust_anchor(const Value& v) {
   const std::string& path = v.as_string();
   if (path.empty() || ::access(path.c_str(), R_OK) == 0) return std::nullopt;
   return Problem{false, "cannot read " + path + ": " + std::strerror(errno)};
+}
+
+std::optional<Problem> non_negative_count(const Value& v) {
+  if (v.as_integer() >= 0) return std::nullopt;
+  return Problem{false, "must not be negative, got " + std::to_string(v.as_integer())};
+}
+
+// A day: longer than any phone stays off the network, short enough that the sessions of a
+// client that never comes back do not pile up.
+std::optional<Problem> hibernation_time(const Value& v) {
+  if (v.as_integer() >= 1 && v.as_integer() <= 86400) return std::nullopt;
+  return Problem{false, "must be from 1 to 86400 seconds, got " + std::to_string(v.as_integer())};
 }
 
 std::optional<Problem> positive_count(const Value& v) {
@@ -479,6 +495,23 @@ const std::vector<OptionSpec>& options_table() {
       {"max_blocklist_items", kInteger, G, "1000", positive_count,
        "JIDs an account may block (XEP-0191); a block past it is refused with policy-violation.",
        quota<&QuotaSettings::blocklist_items>},
+      // Stream management (XEP-0198), Prosody's mod_smacks options
+      {"smacks_hibernation_time", kInteger, G, "600", hibernation_time,
+       "Seconds a session whose connection was cut waits to be resumed (1 to 86400).",
+       smacks<&SmacksSettings::hibernation_time>},
+      {"smacks_max_unacked_stanzas", kInteger, G, "0", non_negative_count,
+       "Unacknowledged stanzas past which the server asks the client for an acknowledgement.",
+       smacks<&SmacksSettings::max_unacked_stanzas>},
+      {"smacks_max_ack_delay", kInteger, G, "30", timeout,
+       "Seconds a client may take to answer the server's request for an acknowledgement before its "
+       "connection is taken as lost.",
+       smacks<&SmacksSettings::max_ack_delay>},
+      {"smacks_max_hibernated_sessions", kInteger, G, "10", positive_count,
+       "Sessions of one account waiting to be resumed; past it the oldest ends.",
+       smacks<&SmacksSettings::max_hibernated_sessions>},
+      {"smacks_max_queue_size", kInteger, G, "500", positive_count,
+       "Unacknowledged stanzas kept for a session; past it the session ends.",
+       smacks<&SmacksSettings::max_queue_size>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
@@ -564,7 +597,7 @@ const std::set<std::string>& default_modules() {
       "saslauth", "tls",      "dialback", "c2s",    "s2s",   "presence",     "message",  "iq",
       "limits",   "roster",   "disco",    "offline", "ping", "register",     "carbons",  "blocklist",
       "private",  "pep",      "bookmarks", "vcard_legacy", "vcard4", "csi_simple", "time", "uptime",
-      "server_contact_info"};
+      "server_contact_info", "smacks"};
   return kDefault;
 }
 
@@ -597,7 +630,6 @@ const std::vector<ModuleNote>& missing_modules() {
       {"invites_adhoc", "accounts are made with xmppctl adduser"},
       {"invites_register", "accounts are made with xmppctl adduser, or by the user with allow_registration"},
       {"admin_adhoc", "the server is administered with xmppctl(8)"},
-      {"smacks", "no stream management (XEP-0198) yet: a client whose connection drops logs in anew"},
       {"mam", "no message archive (XEP-0313) yet; messages for an offline user are kept as offline messages"},
       {"vcard", "Prosody's older vCard module; xmppd's vcard_legacy (on by default) serves vcard-temp"},
       {"legacyauth", "clients log in with SASL only (XEP-0078 is obsolete)"},

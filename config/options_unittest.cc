@@ -183,15 +183,15 @@ TEST(Options, Modules) {
   for (std::string_view m : {"roster", "disco", "carbons", "blocklist", "private", "pep", "bookmarks",
                              "vcard_legacy", "vcard4", "csi_simple", "time", "uptime", "ping", "register",
                              "server_contact_info", "offline", "saslauth", "tls", "dialback", "c2s", "s2s",
-                             "presence", "message", "iq", "limits"})
+                             "presence", "message", "iq", "limits", "smacks"})
     EXPECT_TRUE(default_modules().count(std::string(m))) << m;
-  EXPECT_EQ(default_modules().size(), 25u);
+  EXPECT_EQ(default_modules().size(), 26u);
   EXPECT_TRUE(known_modules().count("version"));
   EXPECT_FALSE(default_modules().count("version"));
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 28u);
+  EXPECT_EQ(known_modules().size(), 29u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.
@@ -208,7 +208,7 @@ TEST(Options, ModuleNotes) {
   for (const ModuleNote& n : builtin_modules()) EXPECT_EQ(find_module_note(missing_modules(), n.name), nullptr);
   for (std::string_view m : {"posix", "admin_shell", "admin_telnet"})
     EXPECT_NE(find_module_note(builtin_modules(), m), nullptr) << m;
-  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "smacks", "mam"})
+  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "mam"})
     EXPECT_NE(find_module_note(missing_modules(), m), nullptr) << m;
   EXPECT_EQ(find_module_note(missing_modules(), "roster"), nullptr);
 }

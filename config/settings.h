@@ -16,6 +16,7 @@
 #include "config/diagnostic.h"
 #include "config/sql_option.h"  // SqlSettings: storage = "sql" and the sql table
 #include "config/quotas.h"  // QuotaSettings, the per-user quotas the router enforces
+#include "config/smacks.h"  // SmacksSettings, stream management (XEP-0198)
 
 namespace xmppd::config {
 
@@ -116,6 +117,7 @@ struct Settings {
   ByteRate limits_c2s, limits_s2sin, limits_s2sout;
   std::vector<std::string> unlimited_jids;  // bare JIDs, lowercased
   QuotaSettings quotas;
+  SmacksSettings smacks;
   std::vector<LogSink> log;  // empty: syslog(3), or standard error with -d
   std::string syslog_facility = "daemon";
   HostSettings global;              // the global values of host-scoped options (name empty)

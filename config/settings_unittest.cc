@@ -85,7 +85,7 @@ TEST(Settings, Defaults) {
   EXPECT_EQ(g.modules, (Modules{"roster", "saslauth", "tls", "dialback", "disco", "c2s", "s2s", "presence",
                                 "message", "iq", "offline", "ping", "register", "limits", "carbons", "blocklist",
                                 "private", "pep", "bookmarks", "vcard_legacy", "vcard4", "csi_simple", "time",
-                                "uptime", "server_contact_info"}));
+                                "uptime", "server_contact_info", "smacks"}));
   EXPECT_EQ(s.quotas.pep_nodes, 64u);
   EXPECT_EQ(s.quotas.pep_items, 256u);
   EXPECT_EQ(s.quotas.pep_bytes, 8u << 20);
@@ -490,9 +490,7 @@ plugin_paths = { "/usr/local/lib/prosody/modules" }
   ASSERT_TRUE(l.settings);
   const std::string w = kFile + ":";
   EXPECT_EQ(l.messages,
-            (Strings{w + "13: warning: module 'smacks' is not provided by xmppd: no stream management (XEP-0198) "
-                         "yet: a client whose connection drops logs in anew",
-                     w + "17: warning: module 'invites' is not provided by xmppd: accounts are made with xmppctl "
+            (Strings{w + "17: warning: module 'invites' is not provided by xmppd: accounts are made with xmppctl "
                          "adduser, or by the user with allow_registration",
                      w + "18: warning: module 'invites_adhoc' is not provided by xmppd: accounts are made with "
                          "xmppctl adduser",

@@ -233,6 +233,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       *c.mutable_router()->mutable_quotas() = user_quotas(settings_.quotas);
       c.mutable_router()->set_remote_storage(settings_.uses_postgres());
       c.mutable_router()->set_sqlite_file(settings_.sqlite_file());
+      *c.mutable_router()->mutable_smacks() = smacks_settings(settings_.smacks);
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);

@@ -37,4 +37,14 @@ ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& q) {
   return out;
 }
 
+ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& s) {
+  ipc::RouterSettings::Smacks out;
+  out.set_hibernation_time(s.hibernation_time);
+  out.set_max_unacked_stanzas(s.max_unacked_stanzas);
+  out.set_max_ack_delay(s.max_ack_delay);
+  out.set_max_hibernated_sessions(s.max_hibernated_sessions);
+  out.set_max_queue_size(s.max_queue_size);
+  return out;
+}
+
 }  // namespace xmppd::parent

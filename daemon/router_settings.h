@@ -13,5 +13,6 @@ namespace xmppd::parent {
 ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host);
 
 ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& quotas);
+ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& smacks);
 
 }  // namespace xmppd::parent

@@ -87,5 +87,24 @@ TEST(RouterSettings, UserQuotasCarryEveryLimit) {
   EXPECT_EQ(d.blocklist_items(), 1000u);
 }
 
+// Stream management (XEP-0198): Prosody's option names, and its defaults when unset.
+TEST(RouterSettings, SmacksCarriesEveryLimit) {
+  config::Settings s = load(
+      "smacks_hibernation_time = 60\nsmacks_max_unacked_stanzas = 2\nsmacks_max_ack_delay = 3\n"
+      "smacks_max_hibernated_sessions = 4\nsmacks_max_queue_size = 5\n");
+  ipc::RouterSettings::Smacks m = smacks_settings(s.smacks);
+  EXPECT_EQ(m.hibernation_time(), 60u);
+  EXPECT_EQ(m.max_unacked_stanzas(), 2u);
+  EXPECT_EQ(m.max_ack_delay(), 3u);
+  EXPECT_EQ(m.max_hibernated_sessions(), 4u);
+  EXPECT_EQ(m.max_queue_size(), 5u);
+  ipc::RouterSettings::Smacks d = smacks_settings(load("").smacks);
+  EXPECT_EQ(d.hibernation_time(), 600u);
+  EXPECT_EQ(d.max_unacked_stanzas(), 0u);
+  EXPECT_EQ(d.max_ack_delay(), 30u);
+  EXPECT_EQ(d.max_hibernated_sessions(), 10u);
+  EXPECT_EQ(d.max_queue_size(), 500u);
+}
+
 }  // namespace
 }  // namespace xmppd::parent

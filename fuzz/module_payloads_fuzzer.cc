@@ -2,8 +2,11 @@
 // disco#info a client answers for its XEP-0115 caps (router/modules/caps.cc), and the node
 // configuration and publish-options forms of XEP-0060 (router/modules/pep_node.cc), both
 // sent by anyone; a client's XEP-0357 <enable/> and <disable/> and the messages pushed about
-// (router/modules/push_notification.cc). The input is one element (parsed as a link parses it) and a limit; a form
-// accepted gives a configuration within the limits that survives the store and its own form.
+// (router/modules/push_notification.cc); the XEP-0198 count in an h attribute
+// (router/sm_count.cc). The input is one element (parsed as a link parses it) and a limit; a
+// form accepted gives a configuration within the limits that survives the store and its own
+// form, and a count accepted is all digits and acknowledges exactly itself from 0 when the
+// limit allows it.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -14,6 +17,7 @@
 #include "router/modules/caps.h"
 #include "router/modules/pep_node.h"
 #include "router/modules/push_notification.h"
+#include "router/sm_count.h"
 #include "xml/fragment.h"
 
 using xmppd::fuzz::fail;
@@ -72,6 +76,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto element = parser.parse(text, 64 << 10, &error);
   if (!element) return 0;
   if (caps_ver(*element).size() != 28) fail("a verification string is not a base64 SHA-1", text);
+  if (const std::string* h = element->attribute("h")) {
+    auto count = xmppd::router::parse_sm_count(*h);
+    if (count && h->find_first_not_of("0123456789") != std::string::npos) fail("a count with a non-digit", text);
+    if (count) {
+      auto newly = xmppd::router::newly_acknowledged(0, *count, max);
+      if (newly.has_value() != (*count <= max) || (newly && *newly != *count)) fail("an ack miscounted", text);
+    }
+  }
   NodeConfig config;
   if (xmppd::router::pep::apply_form(*element, max, config, error)) check_config(config, max, text);
   NodeConfig existing;

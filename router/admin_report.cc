@@ -23,27 +23,37 @@ std::string presence_of(const ClientStream& stream) {
   return "available";
 }
 
+// XEP-0198: "off", "on" (acknowledgements only), "resumable", or "hibernating" (the
+// connection is gone and the session waits to be resumed).
+std::string stream_management_of(const ClientStream& stream) {
+  const StreamManagement* sm = stream.stream_management();
+  if (stream.hibernating()) return "hibernating";
+  if (sm == nullptr) return "off";
+  return sm->resumable() ? "resumable" : "on";
+}
+
 void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
-  const stream::Session& session = stream.session();
   // Every string here must be valid UTF-8, or the parent cannot parse the answer and kills
   // the router: the JID was prepared (strict UTF-8, xmpp/jid.h), the rest is ours or
   // OpenSSL's ASCII; utf8_prefix keeps it so should a JID ever arrive some other way.
   out.set_jid(utf8_prefix(stream.full()));
+  out.set_mechanism(stream.mechanism());
+  out.set_stream_management(stream_management_of(stream));
+  out.set_presence(presence_of(stream));
+  out.set_inactive(stream.filtered());  // XEP-0352: the CSI module filters an inactive client
+  const stream::Session* session = stream.session();
+  if (session == nullptr) return;  // hibernating: no connection to describe
   // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
-  std::string address = session.peer();
+  std::string address = session->peer();
   if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
   out.set_address(address);
-  if (SSL* ssl = session.ssl(); ssl != nullptr && session.encrypted()) {
+  if (SSL* ssl = session->ssl(); ssl != nullptr && session->encrypted()) {
     out.set_tls_version(SSL_get_version(ssl));
     if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);
   }
-  out.set_mechanism(stream.mechanism());
-  out.set_stream_management("off");  // XEP-0198 is not built yet
-  out.set_idle_seconds(seconds_between(session.last_read(), now));
-  out.set_age_seconds(seconds_between(session.started_at(), now));
-  out.set_presence(presence_of(stream));
-  out.set_inactive(stream.filtered());  // XEP-0352: the CSI module filters an inactive client
-  out.set_direct_tls(session.direct_tls());
+  out.set_idle_seconds(seconds_between(session->last_read(), now));
+  out.set_age_seconds(seconds_between(session->started_at(), now));
+  out.set_direct_tls(session->direct_tls());
 }
 
 void show_c2s(const ipc::AdminQuery& query, const LocalSessions& sessions, time_t now,

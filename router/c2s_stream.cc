@@ -54,9 +54,12 @@ std::string generated_resource() {
 }  // namespace
 
 ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
-    : session_(session), auth_(auth), routing_(routing), policy_(policy) {}
+    : session_(&session), host_(session.host()), auth_(auth), routing_(routing), policy_(policy) {}
 
-ClientStream::~ClientStream() { *alive_ = false; }
+ClientStream::~ClientStream() {
+  *alive_ = false;
+  if (sm_ && sm_->resumable()) routing_.smacks().forget(sm_->token(), *this);
+}
 
 void ClientStream::features(std::string& out) {
   if (state_ == State::kAuthenticating) {
@@ -64,21 +67,21 @@ void ClientStream::features(std::string& out) {
     if (policy_.anonymous) {
       out += "<mechanism>ANONYMOUS</mechanism>";
     } else {
-      bool plus = !tls_exporter(session_.ssl()).empty();
+      bool plus = !tls_exporter(session_->ssl()).empty();
       // Not SHA-256 on a host with accounts imported with a SHA-1 credential alone (router/auth_link.h).
-      const bool sha256 = auth_.offers_sha256(session_.host());
+      const bool sha256 = auth_.offers_sha256(session_->host());
       if (plus && sha256) out += "<mechanism>SCRAM-SHA-256-PLUS</mechanism>";
       if (plus) out += "<mechanism>SCRAM-SHA-1-PLUS</mechanism>";
       if (sha256) out += "<mechanism>SCRAM-SHA-256</mechanism>";
       out += "<mechanism>SCRAM-SHA-1</mechanism>";
       // PLAIN sends the password itself: only inside TLS.
-      if (session_.encrypted()) out += "<mechanism>PLAIN</mechanism>";
+      if (session_->encrypted()) out += "<mechanism>PLAIN</mechanism>";
       out += "</mechanisms>";
       // XEP-0440: which channel bindings the -PLUS mechanisms take. A client that asks for
       // another (tls-unique) gets e=unsupported-channel-binding-type and may try again.
       if (plus) {
         out += "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'><channel-binding type='tls-exporter'/>";
-        if (!tls_server_end_point(session_.ssl()).empty()) out += "<channel-binding type='tls-server-end-point'/>";
+        if (!tls_server_end_point(session_->ssl()).empty()) out += "<channel-binding type='tls-server-end-point'/>";
         out += "</sasl-channel-binding>";
       }
       if (policy_.registration) out += "<register xmlns='http://jabber.org/features/iq-register'/>";
@@ -89,10 +92,14 @@ void ClientStream::features(std::string& out) {
   }
   out += "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>"
          "<session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>";
-  routing_.stream_features(session_.host(), out);
+  routing_.stream_features(session_->host(), out);
 }
 
 void ClientStream::element(xml::Element element) {
+  if (element.ns() == kSmNs) {
+    StreamManagement::element(*this, element);
+    return;
+  }
   switch (state_) {
     case State::kAuthenticating:
       if (element.is(kSaslNs, "auth"))
@@ -106,19 +113,22 @@ void ClientStream::element(xml::Element element) {
         attempt_ = 0;
         send_sasl("failure", "<aborted/>");
       } else {
-        session_.stream_error("not-authorized", "authenticate first");
+        session_->stream_error("not-authorized", "authenticate first");
       }
       return;
     case State::kBinding:
       if (element.is(kClientNs, "iq") && element.child(kBindNs, "bind"))
         bind(element);
       else
-        session_.stream_error("not-authorized", "bind a resource first");
+        session_->stream_error("not-authorized", "bind a resource first");
       return;
     case State::kEstablished:
       // Stream-level elements of extensions (XEP-0352) are the modules'.
       if (element.ns() != kClientNs && routing_.stream_element(*this, element)) return;
+      if (sm_) sm_->count_handled();
       stanza(std::move(element));
+      return;
+    case State::kEnded:
       return;
   }
 }
@@ -136,21 +146,21 @@ void ClientStream::send_sasl(std::string_view name, std::string_view payload) {
     out += name;
     out += ">";
   }
-  session_.send(out);
+  session_->send(out);
 }
 
 void ClientStream::start_sasl(const xml::Element& auth) {
   if (attempt_ != 0) {
-    session_.stream_error("policy-violation", "one authentication at a time");
+    session_->stream_error("policy-violation", "one authentication at a time");
     return;
   }
   const std::string* mechanism = auth.attribute("mechanism");
   mechanism_ = mechanism ? mechanism->substr(0, 64) : "";
   std::string text = auth.text();
   ipc::SaslStart start;
-  start.set_host(session_.host());
+  start.set_host(session_->host());
   start.set_mechanism(mechanism ? *mechanism : "");
-  start.set_client_address(session_.peer().substr(0, session_.peer().find(' ')));
+  start.set_client_address(session_->peer().substr(0, session_->peer().find(' ')));
   // "=" is an empty initial response; nothing at all is none (RFC 6120 §6.4.2).
   if (!text.empty()) {
     auto decoded = text == "=" ? std::optional<std::string>("") : base64_decode(text);
@@ -161,17 +171,17 @@ void ClientStream::start_sasl(const xml::Element& auth) {
     start.set_has_initial_response(true);
     start.set_initial_response(*decoded);
   }
-  std::string binding = tls_exporter(session_.ssl());
+  std::string binding = tls_exporter(session_->ssl());
   start.set_plus_offered(!binding.empty() && !policy_.anonymous);
   start.set_channel_binding(binding);
-  start.set_server_end_point(tls_server_end_point(session_.ssl()));
+  start.set_server_end_point(tls_server_end_point(session_->ssl()));
   attempt_ = auth_.start(*this, std::move(start));
   if (attempt_ == 0) send_sasl("failure", "<temporary-auth-failure/>");
 }
 
 void ClientStream::continue_sasl(const xml::Element& response) {
   if (attempt_ == 0) {
-    session_.stream_error("policy-violation", "no authentication in progress");
+    session_->stream_error("policy-violation", "no authentication in progress");
     return;
   }
   std::string text = response.text();
@@ -194,12 +204,12 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
   attempt_ = 0;
   username_ = username;
   account_token_ = account_token;
-  bare_ = username + "@" + session_.host();
+  bare_ = username + "@" + session_->host();
   state_ = State::kBinding;
-  session_.authenticated_as(bare_);
-  log::info("c2s %s authenticated as %s", session_.peer().c_str(), bare_.c_str());
+  session_->authenticated_as(bare_);
+  log::info("c2s %s authenticated as %s", session_->peer().c_str(), bare_.c_str());
   send_sasl("success", additional_data.empty() ? "" : base64_encode(additional_data));
-  session_.restart();
+  session_->restart();
 }
 
 // Repeated failures are slowed down by the auth helper, which holds back the next password
@@ -212,15 +222,15 @@ void ClientStream::sasl_failure(const std::string& condition, const std::string&
                                 const std::string& unsupported_binding) {
   attempt_ = 0;
   if (!unsupported_binding.empty()) {
-    log::info("c2s %s: unsupported channel binding %s for %s, not counted as a failed login", session_.peer().c_str(),
-              unsupported_binding.c_str(), session_.host().c_str());
+    log::info("c2s %s: unsupported channel binding %s for %s, not counted as a failed login", session_->peer().c_str(),
+              unsupported_binding.c_str(), session_->host().c_str());
     send_sasl("failure", "<" + condition + "/>");
     return;
   }
   const bool temporary = condition == "temporary-auth-failure";
   if (!temporary) ++failures_;
-  log::info("c2s %s: authentication %s for %s: %s%s%s", session_.peer().c_str(),
-            temporary ? "not possible now" : "failed", session_.host().c_str(), condition.c_str(),
+  log::info("c2s %s: authentication %s for %s: %s%s%s", session_->peer().c_str(),
+            temporary ? "not possible now" : "failed", session_->host().c_str(), condition.c_str(),
             text.empty() ? "" : ", ", text.c_str());
   std::string payload = "<" + condition + "/>";
   if (!text.empty()) {
@@ -229,7 +239,7 @@ void ClientStream::sasl_failure(const std::string& condition, const std::string&
     payload += "</text>";
   }
   send_sasl("failure", payload);
-  if (failures_ >= kMaxAuthFailures) session_.stream_error("policy-violation", "too many failed authentication attempts");
+  if (failures_ >= kMaxAuthFailures) session_->stream_error("policy-violation", "too many failed authentication attempts");
 }
 
 // XEP-0077 before authentication: the form, then one account per stream. The auth helper
@@ -261,7 +271,7 @@ void ClientStream::registration(const xml::Element& iq) {
     return;
   }
   registered_ = true;
-  auth_.register_account(session_.host(), *username, password->text(),
+  auth_.register_account(session_->host(), *username, password->text(),
                          [this, alive = alive_, request = iq](const std::string& condition) {
                            if (!*alive) return;
                            if (condition.empty())
@@ -294,14 +304,14 @@ void ClientStream::bind(const xml::Element& iq) {
     return;
   }
   state_ = State::kEstablished;
-  session_.established();
+  session_->established();
   xml::Element result = xmpp::reply(iq, "result");
   xml::Element& bound = result.add_child(xml::Element(std::string(kBindNs), "bind"));
   xml::Element jid(std::string(kBindNs), "jid");
   jid.add_text(full_);
   bound.add_child(std::move(jid));
   deliver(result);
-  log::info("c2s %s bound %s", session_.peer().c_str(), full_.c_str());
+  log::info("c2s %s bound %s", session_->peer().c_str(), full_.c_str());
 }
 
 void ClientStream::stanza(xml::Element stanza) {
@@ -338,15 +348,25 @@ void ClientStream::write(const xml::Element& stanza) {
 }
 
 void ClientStream::deliver_raw(std::string_view serialized) {
-  session_.send(serialized);
+  if (state_ == State::kEnded) return;
+  // Kept until acknowledged; a hibernating session only keeps it.
+  if (sm_ && !sm_->sent(serialized)) return;
+  if (session_ == nullptr) return;
+  session_->send(serialized);
   // A send that filled the queue past the transport's write-at-once size wrote it all there
   // and then, without a drained() to follow.
-  if (awaiting_drain_ && session_.queued() == 0) drained();
+  if (awaiting_drain_ && session_->queued() == 0) drained();
 }
 
 void ClientStream::drained() {
   if (!std::exchange(awaiting_drain_, false) || state_ != State::kEstablished) return;
   routing_.drained(*this);
+}
+
+bool ClientStream::end_if_detached() {
+  if (session_ != nullptr) return false;
+  if (hibernating_ && sm_) sm_->hibernation_over();
+  return true;
 }
 
 void ClientStream::revoked(std::string_view why) {
@@ -356,7 +376,8 @@ void ClientStream::revoked(std::string_view why) {
     available_ = false;
     routing_.im().gone(*this);
   }
-  session_.stream_error("not-authorized", why);
+  if (end_if_detached()) return;
+  session_->stream_error("not-authorized", why);
 }
 
 void ClientStream::kicked(std::string_view reason) {
@@ -365,19 +386,32 @@ void ClientStream::kicked(std::string_view reason) {
     available_ = false;
     routing_.im().gone(*this);
   }
-  session_.stream_error("policy-violation", reason);
+  if (end_if_detached()) return;
+  session_->stream_error("policy-violation", reason);
 }
 
-void ClientStream::replaced() { session_.stream_error("conflict", "replaced by a new login for this resource"); }
+void ClientStream::replaced() {
+  if (end_if_detached()) return;
+  session_->stream_error("conflict", "replaced by a new login for this resource");
+}
 
 void ClientStream::closed() {
   if (attempt_ != 0) auth_.abort(attempt_);
+  if (state_ != State::kEstablished) return;
+  // A connection cut rather than closed: a resumable session waits for its client.
+  if (sm_ && StreamManagement::connection_lost(*this)) return;
+  end_session();
+}
+
+void ClientStream::end_session() {
   if (state_ != State::kEstablished) return;
   if (available_) {
     available_ = false;
     routing_.im().gone(*this);
   }
   routing_.unbind(*this);
+  state_ = State::kEnded;
+  if (sm_) sm_->session_ended();
 }
 
 }  // namespace xmppd::router

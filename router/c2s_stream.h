@@ -10,6 +10,7 @@
 
 #include "router/auth_link.h"
 #include "router/local_sessions.h"
+#include "router/stream_management.h"
 #include "proto/channel.h"
 #include "stream/session.h"
 
@@ -46,12 +47,20 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void deliver(const xml::Element& stanza);
   void deliver_raw(std::string_view serialized);
   // Output still goes out, and how much of it waits to be written.
-  bool sending() const { return session_.sending(); }
-  std::size_t queued() const { return session_.queued(); }
+  // A hibernating session (XEP-0198) has no connection: it queues what it is given but is
+  // not sending, and nothing waits for it to drain; what it has queued is then the number of
+  // stanzas kept for it (unacknowledged, or given while hibernating), not bytes.
+  bool sending() const { return session_ != nullptr && session_->sending(); }
+  std::size_t queued() const {
+    if (session_ != nullptr) return session_->queued();
+    return sm_ ? sm_->unacked().size() : 0;
+  }
   // Routing is told (Routing::drained) once what is queued has been written, including when
   // a later send writes it at once.
   void wait_for_drain() { awaiting_drain_ = true; }
-  void pause_reading(bool paused) { session_.pause_reading(paused); }
+  void pause_reading(bool paused) {
+    if (session_ != nullptr) session_->pause_reading(paused);
+  }
   // Another login took this resource (RFC 6120 §7.7.2.2).
   void replaced();
   // The login no longer stands: the account was removed (in band or by xmppctl deluser),
@@ -61,7 +70,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   const std::string& username() const { return username_; }
   // The SASL mechanism of the (last) authentication: xmppctl show c2s.
   const std::string& mechanism() const { return mechanism_; }
-  const stream::Session& session() const { return session_; }
+  // The connection; null while the session hibernates (XEP-0198), and another one after it
+  // was resumed.
+  const stream::Session* session() const { return session_; }
   // xmppctl kick: the stream ends with <policy-violation/> and `reason` as its text, and the
   // session's contacts see it go as for any end.
   void kicked(std::string_view reason);
@@ -70,7 +81,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // password, its removal). Empty on an anonymous host.
   const std::string& account_token() const { return account_token_; }
   const std::string& full() const { return full_; }
-  const std::string& domain() const { return session_.host(); }
+  const std::string& domain() const { return host_; }
   // Stanzas for this session pass the session_delivery filters first (XEP-0352: a module
   // holds some back while the client is inactive).
   bool filtered() const { return filtered_; }
@@ -80,6 +91,9 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   // XEP-0198: the connection is gone and the session waits to be resumed; what is delivered
   // is queued for it (Hooks::session_hibernated).
   bool hibernating() const { return hibernating_; }
+  // XEP-0198 state: null until the client enabled stream management.
+  const StreamManagement* stream_management() const { return sm_.get(); }
+  StreamManagement* stream_management() { return sm_.get(); }
   bool available() const { return available_; }
   int priority() const { return priority_; }
   // Asked for the roster, so roster pushes go here (RFC 6121 §2.1.6).
@@ -93,7 +107,17 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void set_last_presence(const xml::Element& presence) { last_presence_ = presence; }
 
  private:
-  enum class State { kAuthenticating, kBinding, kEstablished };
+  // The session's mechanics of XEP-0198 (enable, resume, hibernate) live there.
+  friend class StreamManagement;
+  // kEnded: the session ended (its presence went, its resource is unbound) but the object
+  // outlives it for a moment (a hibernating session whose time was up).
+  enum class State { kAuthenticating, kBinding, kEstablished, kEnded };
+
+  // The end of an established session: unavailable presence, the resource unbound, the
+  // stanzas it never acknowledged handled (XEP-0198 §5).
+  void end_session();
+  // For a session without a connection (hibernating), what a stream error would be.
+  bool end_if_detached();
 
   void start_sasl(const xml::Element& auth);
   void continue_sasl(const xml::Element& response);
@@ -102,7 +126,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void stanza(xml::Element stanza);
   void send_sasl(std::string_view name, std::string_view payload);
 
-  stream::Session& session_;
+  stream::Session* session_;  // never null but while hibernating
+  std::string host_;
   AuthLink& auth_;
   Routing& routing_;
   HostPolicy policy_;
@@ -123,6 +148,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   bool hibernating_ = false;
   std::set<std::string> directed_;
   xml::Element last_presence_{"jabber:client", "presence"};
+  std::unique_ptr<StreamManagement> sm_;
 };
 
 }  // namespace xmppd::router

@@ -109,6 +109,11 @@ class Router final : public runtime::ChildRole {
                                      q.pep_items(), q.pep_bytes(), q.private_bytes(), q.vcard_bytes(),
                                      q.blocklist_items()});
     }
+    if (settings.has_smacks()) {
+      const auto& m = settings.smacks();
+      routing_.smacks().configure(SmacksLimits{m.hibernation_time(), m.max_unacked_stanzas(), m.max_ack_delay(),
+                                               m.max_hibernated_sessions(), m.max_queue_size()});
+    }
     log::info("configuration generation %llu: %d hosts", static_cast<unsigned long long>(configure.generation()),
               settings.hosts_size());
   }

@@ -409,6 +409,12 @@ void Routing::drained(ClientStream& stream) {
   if (backlogs_.count(&stream) > 0) pump(stream);
 }
 
+void Routing::hibernated(ClientStream& stream) {
+  auto it = backlogs_.find(&stream);
+  if (it == backlogs_.end() || it->second.unacknowledged == 0) return;
+  store_->delete_offline(stream.bare(), std::exchange(it->second.unacknowledged, 0));
+}
+
 void Routing::pump(ClientStream& stream) {
   // A batch: enough to keep the connection busy for a while, small beside the 4 MiB the
   // transport lets a session queue.

@@ -22,6 +22,7 @@
 #include "router/quotas.h"
 #include "router/roster.h"
 #include "router/server.h"
+#include "router/stream_management.h"
 #include "router/user_store.h"
 #include "xml/element.h"
 #include "xmpp/jid.h"
@@ -48,6 +49,8 @@ class Routing final : private Im::Network, public Server {
     im_.set_quotas(quotas);
   }
   const ModuleTable& modules() const { return table_; }
+  // XEP-0198: resumption tokens and the hibernating sessions (router/stream_management.h).
+  SmacksSessions& smacks() { return smacks_; }
 
   // Server
   bool is_local(std::string_view domain) const override { return hosts_.count(domain) > 0; }
@@ -82,6 +85,10 @@ class Routing final : private Im::Network, public Server {
   void became_available(ClientStream& stream);
   // The session's output queue has emptied: what was handed to it has been written.
   void drained(ClientStream& stream);
+  // XEP-0198: the session lost its connection and hibernates. Offline messages written to
+  // it but not yet deleted are deleted now: its queue of unacknowledged stanzas has them,
+  // and sends them again on resumption or back to offline storage when it ends.
+  void hibernated(ClientStream& stream);
   // False when the account has max_user_sessions resources bound already.
   bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);
@@ -148,6 +155,9 @@ class Routing final : private Im::Network, public Server {
   std::map<std::string, Pending, std::less<>> pending_;
   std::uint64_t requests_ = 0;
   Im im_{sessions_, *this};
+  // Owns the hibernating sessions, which unbind themselves through the members above when
+  // they end: so it is destroyed before them.
+  SmacksSessions smacks_;
   // Last: modules refer to the rest, and register with it as they are built.
   ModuleTable table_{*this};
   const ModuleSet offline_ = table_.set_of({"offline"});

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "proto/channel.h"
 #include "stream/connection_limits.h"
@@ -131,6 +132,17 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // an answer to the peer's own close or at the administrator's request.
   void end_stream();
   struct event_base* base() const { return base_; }
+  // The stream is being ended on purpose (a stream error, either side's </stream:stream>),
+  // not merely cut: XEP-0198 keeps only a cut session for resumption.
+  bool ending() const { return ending_; }
+  // XEP-0198 resumption moves a client's session from one connection to another: the handler
+  // leaves a connection that is lost or replaced (its closed() is then not called) and is
+  // adopted by the new one, which gives back the handler it had.
+  std::unique_ptr<StreamHandler> release_handler() { return std::move(handler_); }
+  std::unique_ptr<StreamHandler> adopt_handler(std::unique_ptr<StreamHandler> handler) {
+    std::swap(handler, handler_);
+    return handler;
+  }
 
  private:
   // Transport::Events
