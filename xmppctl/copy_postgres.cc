@@ -119,7 +119,8 @@ class PostgresEnd final : public CopyEnd {
 
   // Tables the database lacks are made after the source's definition (Shape), with the
   // dialect's types: BIGINT for an integer, TEXT for the rest, an identity for a single integer
-  // key. Until xmppd's PostgreSQL schema (store/schema.cc) is applied here instead.
+  // key; in the copy's transaction, so a failed copy leaves none behind. Until xmppd's
+  // PostgreSQL schema (store/schema.cc) is applied here instead.
   bool prepare_schema(const std::vector<Table>& source, CopyEnd& from) override {
     std::vector<Table> present;
     if (!tables(present)) return false;

@@ -86,20 +86,22 @@ bool copy_one(CopyEnd& from, CopyEnd& to, const Table& table, Copied& done, std:
   return true;
 }
 
+// Inside the target's transaction, so that a table made for the copy goes with it on failure.
 bool copy_all(CopyEnd& from, CopyEnd& to, const std::vector<Table>& source, bool replace,
               std::vector<Copied>& copied, std::string& error) {
+  std::vector<Table> target;
+  if (!to.prepare_schema(source, from) || !to.tables(target)) {
+    error = to.describe() + ": " + to.error();
+    return false;
+  }
+  if (!columns_fit(source, target, to, error)) return false;
   std::string names;
   if (!occupied(to, source, names, error)) return false;
   if (!names.empty() && !replace) {
     error = to.describe() + " is not empty: " + names + "; nothing copied (-F replaces what it holds)";
     return false;
   }
-  if (!to.begin_write()) {
-    error = to.describe() + ": " + to.error();
-    return false;
-  }
-  // Emptied first, all of them, inside the transaction: a table's copy then starts from nothing
-  // whatever the order.
+  // Emptied first, all of them: a table's copy then starts from nothing whatever the order.
   if (replace)
     for (const Table& table : source)
       if (!to.clear(table.name)) {
@@ -121,7 +123,7 @@ bool copy_all(CopyEnd& from, CopyEnd& to, const std::vector<Table>& source, bool
 }  // namespace
 
 bool copy_tables(CopyEnd& from, CopyEnd& to, bool replace, std::vector<Copied>& copied, std::string& error) {
-  std::vector<Table> source, target;
+  std::vector<Table> source;
   if (!from.begin_read() || !from.tables(source)) {
     error = from.describe() + ": " + from.error();
     from.end_read();
@@ -132,13 +134,10 @@ bool copy_tables(CopyEnd& from, CopyEnd& to, bool replace, std::vector<Copied>& 
     from.end_read();
     return false;
   }
-  bool ok = to.prepare_schema(source, from) && to.tables(target);
+  bool ok = to.begin_write();
   if (!ok) error = to.describe() + ": " + to.error();
-  ok = ok && columns_fit(source, target, to, error);
-  if (ok && !copy_all(from, to, source, replace, copied, error)) {
-    to.rollback();
-    ok = false;
-  }
+  ok = ok && copy_all(from, to, source, replace, copied, error);
+  if (!ok) to.rollback();
   from.end_read();
   return ok;
 }

@@ -61,10 +61,10 @@ class CopyEnd {
   // The definition of `table`, for a target without the table (only SQLite answers it).
   virtual bool shape(const std::string& table, Shape&) { return fail("cannot describe " + table); }
 
-  // As a target: the schema made where it is missing, shaped after `source` when the backend
-  // has no schema of its own (see each end); then one transaction for the whole copy.
-  virtual bool prepare_schema(const std::vector<Table>& source, CopyEnd& from) = 0;
+  // As a target: one transaction for the whole copy, in which the schema is made where it is
+  // missing, shaped after `source` when the backend has no schema of its own (see each end).
   virtual bool begin_write() = 0;
+  virtual bool prepare_schema(const std::vector<Table>& source, CopyEnd& from) = 0;
   virtual bool clear(const std::string& table) = 0;
   // Appends the rows given (in `table.columns` order) to `table`; called once per batch.
   virtual bool write(const Table& table, const std::vector<store::Row>& rows) = 0;
