@@ -8,8 +8,17 @@ namespace xmppd::ctl::copy {
 namespace {
 
 // Rows handed to the target at a time: one COPY or one run of a prepared insert each, and a
-// bound on what is held in memory for a table of any size (an archive).
+// bound on what is held in memory for a table of any size (an archive) with rows of any size
+// (stanzas of up to c2s_stanza_size_limit): whichever limit comes first.
 constexpr std::size_t kBatchRows = 1000;
+constexpr std::size_t kBatchBytes = 8 << 20;
+
+std::size_t bytes_of(const store::Row& row) {
+  std::size_t n = 0;
+  for (const store::Value& value : row)
+    n += 8 + (std::holds_alternative<std::string>(value) ? std::get<std::string>(value).size() : 0);
+  return n;
+}
 
 const Table* find(const std::vector<Table>& tables, const std::string& name) {
   auto it = std::find_if(tables.begin(), tables.end(), [&](const Table& t) { return t.name == name; });
@@ -50,14 +59,16 @@ bool occupied(CopyEnd& to, const std::vector<Table>& source, std::string& names,
 
 bool copy_one(CopyEnd& from, CopyEnd& to, const Table& table, Copied& done, std::string& error) {
   std::vector<store::Row> batch;
-  batch.reserve(kBatchRows);
+  std::size_t bytes = 0;
   bool written = true;
   const bool read = from.read(table, [&](store::Row& row) {
+    bytes += bytes_of(row);
     batch.push_back(std::move(row));
-    if (batch.size() < kBatchRows) return true;
+    if (batch.size() < kBatchRows && bytes < kBatchBytes) return true;
     written = to.write(table, batch);
     done.rows += static_cast<std::int64_t>(batch.size());
     batch.clear();
+    bytes = 0;
     return written;
   });
   if (read && written && !batch.empty()) {

@@ -40,7 +40,9 @@ std::string where(const config::OptionEvent& event) { return event.file + ":" + 
 // The global `sql` table of the configuration, as Prosody writes it:
 //   sql = { driver = "PostgreSQL"; database = "xmppd"; host = "localhost"; port = 5432;
 //           username = "xmppd"; password = "..." }
-// Read from the file's options as loaded (the last global assignment wins, as in Prosody).
+// Read from the file's options as loaded (the last global assignment wins, as in Prosody):
+// the configuration library reads `sql` past until the storage options land there
+// (config::Settings::sql), which should then be used instead, with its checks and defaults.
 copy::SqlSettings sql_settings(const Context& context) {
   std::optional<config::OptionEvent> found;
   for (auto& event : config::load_events_from_file(context.config_file))

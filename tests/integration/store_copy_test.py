@@ -8,6 +8,7 @@ the router's user, that a restarted xmppd serves the same data from. Refused: a 
 holds data without -F (exit 1, nothing changed), a copy while xmppd runs, an unreachable
 database (exit 1, a clear error)."""
 import asyncio
+import json
 import os
 import sqlite3
 import subprocess
@@ -51,9 +52,9 @@ class StoreCopy(ClientTest):
         self.xmppd = self.server(config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"'))
         self.store = os.path.join(self.workdir, "data", "router", "user.sqlite")
 
-    def copy(self, *args, config=None):
-        return subprocess.run([XMPPCTL, "-f", config or self.xmppd.config, "store", "copy", *args],
-                              capture_output=True, text=True, timeout=60)
+    def copy(self, *args, json_output=False):
+        return subprocess.run([XMPPCTL, *(["-j"] if json_output else []), "-f", self.xmppd.config, "store", "copy",
+                               *args], capture_output=True, text=True, timeout=60)
 
     def edit_config(self, old, new):
         with open(self.xmppd.config) as f:
@@ -145,8 +146,10 @@ class StoreCopy(ClientTest):
         self.assertIn("is not empty", r.stderr)
         self.assertIn("-F replaces", r.stderr)
         self.assertEqual(self.pg.psql("SELECT name FROM roster"), [("changed in PostgreSQL",)])
-        r = self.copy("-F", "sqlite-to-sql")
+        r = self.copy("-F", "sqlite-to-sql", json_output=True)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual({t["table"]: t["rows"] for t in json.loads(r.stdout)},
+                         {table: len(rows) for table, rows in before.items()})
         self.assertEqual(self.pg.psql("SELECT name FROM roster"), [("Bobby",)])
 
         # Back into a SQLite file that does not exist: made by the router's user, 0600.
