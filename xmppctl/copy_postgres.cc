@@ -74,7 +74,7 @@ class PostgresEnd final : public CopyEnd {
     for (int i = 0; i < PQntuples(names.get()); ++i) {
       const std::string name = PQgetvalue(names.get(), i, 0);
       if (std::find(std::begin(kBookkeeping), std::end(kBookkeeping), name) == std::end(kBookkeeping))
-        out.push_back(Table{name, {}});
+        out.push_back(Table{name, {}, {}});
     }
     for (Table& table : out) {
       Result columns = exec_params(

@@ -45,7 +45,7 @@ class SqliteEnd final : public CopyEnd {
                    "ORDER BY name");
     if (!names) return sqlite_fail("list tables");
     int rc;
-    while ((rc = sqlite3_step(names.get())) == SQLITE_ROW) out.push_back(Table{sqlite::column_text(names.get(), 0), {}});
+    while ((rc = sqlite3_step(names.get())) == SQLITE_ROW) out.push_back(Table{sqlite::column_text(names.get(), 0), {}, {}});
     if (rc != SQLITE_DONE) return sqlite_fail("list tables");
     for (Table& table : out) {
       sqlite::Statement columns = sqlite::prepare(db_.get(), "SELECT name FROM pragma_table_info(?) ORDER BY cid");
@@ -53,6 +53,7 @@ class SqliteEnd final : public CopyEnd {
       while ((rc = sqlite3_step(columns.get())) == SQLITE_ROW)
         table.columns.push_back(sqlite::column_text(columns.get(), 0));
       if (rc != SQLITE_DONE) return sqlite_fail("list columns");
+      if (has_own_rowid(table)) table.implicit.push_back("rowid");
     }
     return true;
   }
@@ -156,6 +157,19 @@ class SqliteEnd final : public CopyEnd {
   void rollback() override { sqlite::execute(db_.get(), "ROLLBACK"); }
 
  private:
+  // A rowid table whose rowid no declared column names (no INTEGER PRIMARY KEY, no column
+  // called rowid): its rowid is then a value of its own, which the router may page by.
+  bool has_own_rowid(const Table& table) {
+    if (std::find(table.columns.begin(), table.columns.end(), "rowid") != table.columns.end()) return false;
+    // A WITHOUT ROWID table has no rowid to select.
+    if (!sqlite::prepare(db_.get(), "SELECT rowid FROM " + quoted(table.name))) return false;
+    sqlite::Statement alias = sqlite::prepare(
+        db_.get(), "SELECT count(*) = 1 AND upper(max(type)) = 'INTEGER' FROM pragma_table_info(?) WHERE pk > 0");
+    if (!alias || !sqlite::bind_text(alias.get(), 1, table.name) || sqlite3_step(alias.get()) != SQLITE_ROW)
+      return false;
+    return sqlite3_column_int(alias.get(), 0) == 0;
+  }
+
   // The table's UNIQUE constraints (origin 'u') and its CREATE INDEX indexes (origin 'c'); the
   // primary key's own index (origin 'pk') is the key.
   bool indexes(const std::string& table, Shape& out) {

@@ -25,21 +25,32 @@ const Table* find(const std::vector<Table>& tables, const std::string& name) {
   return it == tables.end() ? nullptr : &*it;
 }
 
-// Every column of the source must have a place in the target: a copy that dropped one would
-// lose data. A column only the target has takes its default.
-bool columns_fit(const std::vector<Table>& source, const std::vector<Table>& target, const CopyEnd& to,
-                 std::string& error) {
+bool has(const std::vector<std::string>& list, const std::string& name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// What is copied of each table: every column of the source, which must have a place in the
+// target (a copy that dropped one would lose data), and an implicit column of the source
+// (SQLite's rowid) where the target declares it. A column only the target has takes its default.
+bool plan(const std::vector<Table>& source, const std::vector<Table>& target, const CopyEnd& to,
+          std::vector<Table>& plans, std::string& error) {
   for (const Table& table : source) {
     const Table* there = find(target, table.name);
     if (there == nullptr) {
       error = to.describe() + " has no table " + table.name;
       return false;
     }
-    for (const std::string& column : table.columns)
-      if (std::find(there->columns.begin(), there->columns.end(), column) == there->columns.end()) {
+    Table copied{table.name, {}, {}};
+    for (const std::string& column : table.columns) {
+      if (!has(there->columns, column) && !has(there->implicit, column)) {
         error = to.describe() + ": table " + table.name + " has no column " + column;
         return false;
       }
+      copied.columns.push_back(column);
+    }
+    for (const std::string& column : table.implicit)
+      if (has(there->columns, column)) copied.columns.push_back(column);
+    plans.push_back(std::move(copied));
   }
   return true;
 }
@@ -105,7 +116,8 @@ bool copy_all(CopyEnd& from, CopyEnd& to, const std::vector<Table>& source, bool
     error = to.describe() + ": " + to.error();
     return false;
   }
-  if (!columns_fit(source, target, to, error)) return false;
+  std::vector<Table> plans;
+  if (!plan(source, target, to, plans, error)) return false;
   std::string names;
   if (!occupied(to, source, names, error)) return false;
   if (!names.empty() && !replace) {
@@ -119,12 +131,12 @@ bool copy_all(CopyEnd& from, CopyEnd& to, const std::vector<Table>& source, bool
         error = to.describe() + ": " + to.error();
         return false;
       }
-  for (const Table& table : source) {
+  for (const Table& table : plans) {
     Copied done{table.name, 0};
     if (!copy_one(from, to, table, done, error)) return false;
     copied.push_back(done);
   }
-  if (!to.finish_write(source) || !to.commit()) {
+  if (!to.finish_write(plans) || !to.commit()) {
     error = to.describe() + ": " + to.error();
     return false;
   }

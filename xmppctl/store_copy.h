@@ -22,6 +22,10 @@ namespace xmppd::ctl::copy {
 struct Table {
   std::string name;
   std::vector<std::string> columns;  // in the table's order
+  // Columns the table has without declaring them: SQLite's rowid, which PostgreSQL's schema
+  // declares where the catalog pages by it (subscription_request). Copied when the other end
+  // declares the column, left out when it does not.
+  std::vector<std::string> implicit;
 };
 
 // A table's definition, as far as a copy into a database without the table needs it.
@@ -68,7 +72,8 @@ class CopyEnd {
   virtual bool clear(const std::string& table) = 0;
   // Appends the rows given (in `table.columns` order) to `table`; called once per batch.
   virtual bool write(const Table& table, const std::vector<store::Row>& rows) = 0;
-  // Before commit: what the copy of explicit ids needs (PostgreSQL's sequences moved past them).
+  // Before commit: what the copy of explicit ids needs (PostgreSQL's sequences moved past
+  // them); `copied` has the columns copied.
   virtual bool finish_write(const std::vector<Table>& copied) = 0;
   virtual bool commit() = 0;
   virtual void rollback() = 0;

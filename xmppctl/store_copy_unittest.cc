@@ -117,6 +117,30 @@ TEST_F(StoreCopyTest, NullsAndTablesOfLaterSchemasAreCopied) {
   EXPECT_EQ(rows(target_, "SELECT count(*) FROM archive WHERE origin_id IS NULL"), std::vector<std::string>{"1"});
 }
 
+TEST_F(StoreCopyTest, ARowidGoesWhereTheOtherEndDeclaresIt) {
+  // PostgreSQL's schema declares, as a column, the rowid SQLite's subscription_request pages
+  // by; here a SQLite table that declares one stands for it, both ways.
+  execute(source_, "CREATE TABLE paged (bare TEXT NOT NULL, sender TEXT NOT NULL, PRIMARY KEY (bare, sender));"
+                   "INSERT INTO paged (rowid, bare, sender) VALUES (5, 'a', 'x'), (9, 'a', 'y');");
+  std::string error;
+  ASSERT_TRUE(open_sqlite(target_, target_, true, error)) << error;
+  execute(target_, "CREATE TABLE paged (rowid BIGINT UNIQUE, bare TEXT NOT NULL, sender TEXT NOT NULL, "
+                   "PRIMARY KEY (bare, sender))");
+  std::vector<Copied> copied;
+  ASSERT_TRUE(copy(false, copied, error)) << error;
+  EXPECT_EQ(rows(target_, "SELECT rowid, sender FROM paged ORDER BY rowid"), (std::vector<std::string>{"5|x", "9|y"}));
+  // Back: the declared column into the implicit rowid.
+  const std::string back = dir_ + "/back.sqlite";
+  ASSERT_TRUE(open_sqlite(back, back, true, error)) << error;
+  execute(back, "CREATE TABLE paged (bare TEXT NOT NULL, sender TEXT NOT NULL, PRIMARY KEY (bare, sender))");
+  auto from = open_sqlite(target_, "target", false, error);
+  auto to = open_sqlite(back, "back", false, error);
+  ASSERT_TRUE(from && to) << error;
+  copied.clear();
+  ASSERT_TRUE(copy_tables(*from, *to, false, copied, error)) << error;
+  EXPECT_EQ(rows(back, "SELECT rowid, sender FROM paged ORDER BY rowid"), (std::vector<std::string>{"5|x", "9|y"}));
+}
+
 TEST_F(StoreCopyTest, ATargetWithDataIsRefusedUnlessReplaced) {
   std::string error;
   ASSERT_TRUE(open_sqlite(target_, target_, true, error)) << error;

@@ -65,8 +65,12 @@ class StoreCopy(ClientTest):
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 host")
 
-    def login(self, user, resource="copy"):
+    def login(self, user, resource="copy", requests=None):
         client = Client(f"{user}@{HOST}/{resource}", PASSWORDS[user], self.ca_file)
+        if requests is not None:
+            client.roster.auto_authorize = None  # neither accept nor refuse
+            client.roster.auto_subscribe = False
+            client.add_event_handler("presence_subscribe", requests.put_nowait)
         self.clients.append(client)
         client.connect(("127.0.0.1", 5222))
         self.assertEqual(self.run_(client.outcome), "session")
@@ -95,8 +99,11 @@ class StoreCopy(ClientTest):
         query = ET.SubElement(iq.xml, f"{{{PRIVATE}}}query")
         ET.SubElement(query, "{urn:example:prefs}prefs", {"colour": "blue"}).text = "tea\tand\n<cake> \\ é"
         self.run_(iq.send(timeout=20))
+        # bob is offline: the request waits for him in the store.
+        alice.send_presence(pto=f"bob@{HOST}", ptype="subscribe")
+        self.run_(asyncio.sleep(0.3))
         self.logout_all()
-        bob = self.login("bob")
+        bob = self.login("bob", requests=asyncio.Queue())  # leaves alice's request unanswered
         bob.send_message(mto=f"alice@{HOST}", mbody="while you were away", mtype="chat")
         self.run_(asyncio.sleep(0.5))
         self.logout_all()
@@ -124,7 +131,7 @@ class StoreCopy(ClientTest):
 
         r = self.copy("sqlite-to-sql")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertRegex(r.stdout, r"roster\s+1\n")
+        self.assertRegex(r.stdout, r"subscription_request\s+1\n")
         self.assertRegex(r.stdout, r"offline\s+1\n")
         self.assertIn(f"copied {len(before)} tables", r.stdout)
         # Every row in PostgreSQL, ids and text as they were (tabs, newlines, backslashes).
@@ -140,17 +147,18 @@ class StoreCopy(ClientTest):
             self.assertGreater(int(next_id), int(top), table)
 
         # Again into a database that holds the store: refused, nothing changed.
-        self.pg.psql("UPDATE roster SET name = 'changed in PostgreSQL'")
+        self.pg.psql("UPDATE roster SET name = 'changed in PostgreSQL' WHERE bare = 'alice@chat.test'")
         r = self.copy("sqlite-to-sql")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("is not empty", r.stderr)
         self.assertIn("-F replaces", r.stderr)
-        self.assertEqual(self.pg.psql("SELECT name FROM roster"), [("changed in PostgreSQL",)])
+        self.assertEqual(self.pg.psql("SELECT name FROM roster WHERE bare = 'alice@chat.test'"),
+                         [("changed in PostgreSQL",)])
         r = self.copy("-F", "sqlite-to-sql", json_output=True)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual({t["table"]: t["rows"] for t in json.loads(r.stdout)},
                          {table: len(rows) for table, rows in before.items()})
-        self.assertEqual(self.pg.psql("SELECT name FROM roster"), [("Bobby",)])
+        self.assertEqual(self.pg.psql("SELECT name FROM roster WHERE bare = 'alice@chat.test'"), [("Bobby",)])
 
         # Back into a SQLite file that does not exist: made by the router's user, 0600.
         router_dir = os.path.dirname(self.store)
@@ -165,11 +173,12 @@ class StoreCopy(ClientTest):
         for table, rows in before.items():
             self.assertEqual(self.sqlite_rows(self.store, f'SELECT * FROM "{table}" ORDER BY 1, 2'), rows, table)
         # A SQLite store that holds data: refused without -F, and unchanged.
-        self.pg.psql("UPDATE roster SET name = 'not copied'")
+        self.pg.psql("UPDATE roster SET name = 'not copied' WHERE bare = 'alice@chat.test'")
         r = self.copy("sql-to-sqlite")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("is not empty", r.stderr)
-        self.assertEqual(self.sqlite_rows(self.store, "SELECT name FROM roster"), [("Bobby",)])
+        self.assertEqual(self.sqlite_rows(self.store, "SELECT name FROM roster WHERE bare = 'alice@chat.test'"),
+                         [("Bobby",)])
 
         # xmppd on the copied file: the roster, the private XML and the offline message.
         self.start_xmppd()
@@ -184,6 +193,10 @@ class StoreCopy(ClientTest):
         ET.SubElement(ET.SubElement(iq.xml, f"{{{PRIVATE}}}query"), "{urn:example:prefs}prefs")
         prefs = self.run_(iq.send(timeout=20)).xml.find(f"{{{PRIVATE}}}query/{{urn:example:prefs}}prefs")
         self.assertEqual((prefs.get("colour"), prefs.text), ("blue", "tea\tand\n<cake> \\ é"))
+        # bob: alice's request, which waited for him.
+        requests = asyncio.Queue()
+        self.login("bob", "desk", requests)
+        self.assertEqual(str(self.run_(requests.get())["from"]), f"alice@{HOST}")
 
     def test_an_unreachable_database_is_a_clear_error(self):
         self.start_xmppd()
