@@ -54,20 +54,21 @@ copy::SqlSettings sql_settings(const Context& context) {
   if (!found->value.is_table()) fail(kExitUsage, where(*found) + ": sql: expects a table");
   copy::SqlSettings sql;
   std::string driver;
+  const std::pair<std::string_view, std::string*> fields[] = {{"driver", &driver},     {"database", &sql.database},
+                                                               {"host", &sql.host},       {"port", &sql.port},
+                                                               {"username", &sql.username}, {"password", &sql.password}};
   for (const config::TableEntry& entry : found->value.as_table().entries) {
     if (!entry.key) fail(kExitUsage, where(*found) + ": sql: expects key = value entries");
-    const config::Value& v = entry.value;
-    std::string text = v.is_string()    ? v.as_string()
-                       : v.is_integer() ? std::to_string(v.as_integer())
-                                        : std::string();
-    if (text.empty() && !v.is_string())
-      fail(kExitUsage, found->file + ":" + std::to_string(v.line) + ": sql: " + *entry.key + ": expects a string");
-    if (*entry.key == "driver") driver = text;
-    else if (*entry.key == "database") sql.database = text;
-    else if (*entry.key == "host") sql.host = text;
-    else if (*entry.key == "port") sql.port = text;
-    else if (*entry.key == "username") sql.username = text;
-    else if (*entry.key == "password") sql.password = text;
+    for (const auto& [key, field] : fields) {
+      if (*entry.key != key) continue;
+      const config::Value& v = entry.value;
+      if (v.is_string())
+        *field = v.as_string();
+      else if (v.is_integer())
+        *field = std::to_string(v.as_integer());
+      else
+        fail(kExitUsage, found->file + ":" + std::to_string(v.line) + ": sql: " + *entry.key + ": expects a string");
+    }
   }
   if (driver != "PostgreSQL")
     fail(kExitUsage, where(*found) + ": sql: driver is \"" + driver +

@@ -214,6 +214,12 @@ class StoreCopy(ClientTest):
         r = self.copy("sqlite-to-sql")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("password authentication failed", r.stderr)
+        # A driver store copy does not copy to: the file's line, exit status 2 (the words are the
+        # configuration checker's once it knows the sql option).
+        self.edit_config('driver = "PostgreSQL"', 'driver = "MySQL"')
+        r = self.copy("sql-to-sqlite")
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertRegex(r.stderr, r'xmppd\.conf:\d+: .*MySQL')
         # Nothing was made in the database.
         self.assertEqual(self.pg.psql("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"),
                          [("0",)])
