@@ -12,7 +12,6 @@ import json
 import os
 import sqlite3
 import subprocess
-import unittest
 import xml.etree.ElementTree as ET
 
 import harness
@@ -24,7 +23,6 @@ PRIVATE = "jabber:iq:private"
 PASSWORDS = {"alice": "alice's secret", "bob": "bob's secret"}
 
 
-@unittest.skipUnless(postgres.available(), "PostgreSQL 15 (postgresql-15) is not installed")
 class StoreCopy(ClientTest):
     """One PostgreSQL for the class; each test its own xmppd and an empty database."""
 
