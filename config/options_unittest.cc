@@ -93,7 +93,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "log",
                                 "syslog_facility"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 68u);
+  EXPECT_EQ(option_specs().size(), 72u);
 }
 
 TEST(Options, Scopes) {
@@ -186,7 +186,7 @@ TEST(Options, Modules) {
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 27u);
+  EXPECT_EQ(known_modules().size(), 28u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.

@@ -4,7 +4,8 @@
 //
 // A module names its store ("private", "pep", ...); within it a node (a PEP node, a private
 // namespace; "" for a module with one) holds items by id, ordered by when each was last
-// written. Limits are checked inside the write, which is all or nothing.
+// written. Limits are checked inside the write, which is all or nothing. Values are text
+// (serialized XML), kept as text in both dialects.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,6 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sqlite.h"
 #include "router/user_store.h"
 
 namespace xmppd::router {
@@ -32,13 +32,14 @@ class ItemStore {
   };
   // 0 is no limit.
   struct Limits {
-    std::size_t max_items = 0;   // in the node
-    bool drop_oldest = false;    // past max_items, the oldest go (a PEP node) rather than the write
-    std::size_t max_nodes = 0;   // nodes of the user in this store, counting this one
-    std::size_t max_bytes = 0;   // all of the user's values in this store, counting this one
+    std::size_t max_items = 0;  // in the node
+    bool drop_oldest = false;   // past max_items, the oldest go (a PEP node) rather than the write
+    std::size_t max_nodes = 0;  // nodes of the user in this store, counting this one
+    std::size_t max_bytes = 0;  // all of the user's values in this store, counting this one
   };
 
-  // Null, with `error`, when a statement cannot be prepared.
+  // The items of `store`'s database (its statements are the catalog's, prepared by whoever
+  // opened it). `error` is kept for the callers; it cannot fail.
   static std::optional<ItemStore> open(UserStore& store, std::string& error);
 
   // Writes the item (replacing one of the same id, which becomes the newest); kOverQuota,
@@ -60,11 +61,8 @@ class ItemStore {
 
  private:
   explicit ItemStore(UserStore& store) : store_(&store) {}
-  std::int64_t scalar(sqlite3_stmt* statement, std::initializer_list<std::string_view> texts);
 
   UserStore* store_;
-  sqlite::Statement upsert_, select_, select_items_, select_nodes_, count_items_, count_nodes_, has_node_, bytes_,
-      item_bytes_, trim_, delete_, delete_node_, delete_store_, select_users_;
 };
 
 }  // namespace xmppd::router

@@ -1,13 +1,14 @@
-// The modules' item store on a real SQLite file: items ordered by when they were last written,
-// each limit refused with nothing written, a node trimmed to its newest items, writes kept
-// together, and an account's removal taking its items and nothing else.
+// The modules' item store on a real SQLite file and a real PostgreSQL server of the test's
+// own, the same cases on each: items ordered by when they were last written, each limit
+// refused with nothing written, a node trimmed to its newest items, writes kept together,
+// and an account's removal taking its items and nothing else.
 #include "router/item_store.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <string>
+
+#include "store/test_database.h"
 
 namespace xmppd::router {
 namespace {
@@ -15,16 +16,20 @@ namespace {
 using Outcome = ItemStore::Outcome;
 using Key = ItemStore::Key;
 using Limits = ItemStore::Limits;
+using store::Backend;
 
-class ItemStoreTest : public ::testing::Test {
+class ItemStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    char dir[] = "/tmp/item_store_test.XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/user.sqlite";
-    std::string error;
-    users_ = UserStore::open(path_, error);
+    std::string skip, error;
+    db_ = store::TestDatabase::create(GetParam(), skip, error);
+    if (!skip.empty()) GTEST_SKIP() << skip;
+    ASSERT_NE(db_, nullptr) << error;
+    if (GetParam() == Backend::kSqlite) {
+      users_ = UserStore::open(db_->path(), error);
+    } else if (std::unique_ptr<store::Database> connection = db_->connect(error)) {
+      users_ = std::make_unique<UserStore>(std::move(connection), "test");
+    }
     ASSERT_NE(users_, nullptr) << error;
     items_ = ItemStore::open(*users_, error);
     ASSERT_TRUE(items_.has_value()) << error;
@@ -32,8 +37,6 @@ class ItemStoreTest : public ::testing::Test {
   void TearDown() override {
     items_.reset();
     users_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) unlink((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
   }
   std::vector<std::string> ids(std::string_view node, std::size_t max = 0) {
     std::vector<std::string> out;
@@ -41,12 +44,12 @@ class ItemStoreTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_, path_;
+  std::unique_ptr<store::TestDatabase> db_;
   std::unique_ptr<UserStore> users_;
   std::optional<ItemStore> items_;
 };
 
-TEST_F(ItemStoreTest, ItemsComeOldestFirstAndARewrittenOneBecomesTheNewest) {
+TEST_P(ItemStoreTest, ItemsComeOldestFirstAndARewrittenOneBecomesTheNewest) {
   for (const char* id : {"1", "2", "3"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, id, {}), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", "1"}, "one again", {}), Outcome::kStored);
   EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3", "1"}));
@@ -56,9 +59,10 @@ TEST_F(ItemStoreTest, ItemsComeOldestFirstAndARewrittenOneBecomesTheNewest) {
   EXPECT_EQ(items_->count("a@x", "pep", "n"), 3u);
 }
 
-TEST_F(ItemStoreTest, ANodePastItsItemsDropsTheOldestOrRefusesTheWrite) {
+TEST_P(ItemStoreTest, ANodePastItsItemsDropsTheOldestOrRefusesTheWrite) {
   const Limits trim{.max_items = 2, .drop_oldest = true};
-  for (const char* id : {"1", "2", "3"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, "v", trim), Outcome::kStored);
+  for (const char* id : {"1", "2", "3"})
+    ASSERT_EQ(items_->put(Key{"a@x", "pep", "n", id}, "v", trim), Outcome::kStored);
   EXPECT_EQ(ids("n"), (std::vector<std::string>{"2", "3"}));
   const Limits strict{.max_items = 2};
   EXPECT_EQ(items_->put(Key{"a@x", "pep", "n", "4"}, "v", strict), Outcome::kOverQuota);
@@ -67,7 +71,7 @@ TEST_F(ItemStoreTest, ANodePastItsItemsDropsTheOldestOrRefusesTheWrite) {
   EXPECT_EQ(items_->put(Key{"a@x", "pep", "n", "2"}, "w", strict), Outcome::kStored);
 }
 
-TEST_F(ItemStoreTest, NodesAndBytesAreCountedPerUserAndStore) {
+TEST_P(ItemStoreTest, NodesAndBytesAreCountedPerUserAndStore) {
   const Limits two_nodes{.max_nodes = 2};
   ASSERT_EQ(items_->put(Key{"a@x", "pep", "n1", "1"}, "v", two_nodes), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"a@x", "pep", "n2", "1"}, "v", two_nodes), Outcome::kStored);
@@ -84,7 +88,7 @@ TEST_F(ItemStoreTest, NodesAndBytesAreCountedPerUserAndStore) {
   EXPECT_EQ(items_->get(Key{"a@x", "private", "", "l"}), std::nullopt);
 }
 
-TEST_F(ItemStoreTest, RemovalsTakeWhatTheyNameAndSurviveACommit) {
+TEST_P(ItemStoreTest, RemovalsTakeWhatTheyNameAndSurviveACommit) {
   for (const char* node : {"n1", "n2"}) ASSERT_EQ(items_->put(Key{"a@x", "pep", node, "1"}, "v", {}), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"a@x", "vcard", "", ""}, "<vCard/>", {}), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"b@x", "pep", "n1", "1"}, "v", {}), Outcome::kStored);
@@ -97,15 +101,20 @@ TEST_F(ItemStoreTest, RemovalsTakeWhatTheyNameAndSurviveACommit) {
   EXPECT_EQ(items_->count("b@x", "pep", "n1"), 1u);
 }
 
-TEST_F(ItemStoreTest, ValuesAreBytesNotText) {
-  const std::string binary("a\0b\xff", 4);
-  ASSERT_EQ(items_->put(Key{"a@x", "private", "", "k"}, binary, {}), Outcome::kStored);
-  EXPECT_EQ(items_->get(Key{"a@x", "private", "", "k"}), binary);
+// Values are serialized XML: text kept as it was written, counted against max_bytes in bytes
+// (UTF-8), not in characters, on both backends.
+TEST_P(ItemStoreTest, ValuesAreTextCountedInBytes) {
+  const std::string text = "<n xmlns='urn:x'>\u00e9t\u00e9 \U0001F600</n>";  // 2 + 2 + 4 bytes of multibyte
+  ASSERT_EQ(items_->put(Key{"a@x", "private", "", "k"}, text, {}), Outcome::kStored);
+  EXPECT_EQ(items_->get(Key{"a@x", "private", "", "k"}), text);
+  const Limits exact{.max_bytes = text.size() + 1};
+  EXPECT_EQ(items_->put(Key{"a@x", "private", "", "l"}, "\u00e9", exact), Outcome::kOverQuota);  // 2 bytes
+  EXPECT_EQ(items_->put(Key{"a@x", "private", "", "l"}, "e", exact), Outcome::kStored);
 }
 
 // A block of several JIDs, or a private set of several elements: the writes stand or fall
 // together, with whatever the batch held before left as it was.
-TEST_F(ItemStoreTest, WritesKeptAtomicallyStandOrFallTogether) {
+TEST_P(ItemStoreTest, WritesKeptAtomicallyStandOrFallTogether) {
   ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "before"}, "", {}), Outcome::kStored);
   const Limits three{.max_items = 3};
   auto block = [&](std::initializer_list<const char*> jids) {
@@ -129,7 +138,7 @@ TEST_F(ItemStoreTest, WritesKeptAtomicallyStandOrFallTogether) {
   EXPECT_EQ(items_->get(Key{"a@x", "blocklist", "", "1"}), "");
 }
 
-TEST_F(ItemStoreTest, UsersOfAStoreAreThoseWithAnItemInIt) {
+TEST_P(ItemStoreTest, UsersOfAStoreAreThoseWithAnItemInIt) {
   ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "j"}, "", {}), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"a@x", "blocklist", "", "k"}, "", {}), Outcome::kStored);
   ASSERT_EQ(items_->put(Key{"b@x", "private", "ns", "e"}, "<e/>", {}), Outcome::kStored);
@@ -137,6 +146,9 @@ TEST_F(ItemStoreTest, UsersOfAStoreAreThoseWithAnItemInIt) {
   ASSERT_EQ(items_->remove_store("a@x", "blocklist"), Outcome::kStored);
   EXPECT_TRUE(items_->users("blocklist").empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ItemStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& info) { return store::backend_name(info.param); });
 
 }  // namespace
 }  // namespace xmppd::router

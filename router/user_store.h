@@ -8,6 +8,10 @@
 // the loop waits again. One fsync serves every stanza of the turn. A caller that is about to
 // acknowledge a write (an IQ result) calls commit() first. Each operation runs inside a
 // savepoint, so a failed one is rolled back alone and the batch goes on.
+//
+// Every statement is one of the storage interface's catalog (store/catalog.h), run through a
+// store::Database: the router's SQLite file, or PostgreSQL through the storage process. The
+// class is written once for both; only the schema differs by dialect (store/schema.cc).
 #pragma once
 
 #include <cstdint>
@@ -18,22 +22,25 @@
 #include <string_view>
 #include <vector>
 
-#include "common/sqlite.h"
+#include "store/database.h"
+#include "store/schema.h"
 
 namespace xmppd::router {
 
 class UserStore {
  public:
-  // Kept in PRAGMA user_version. 2 added the size of each offline message and a row per user
-  // with the count and bytes of theirs; open() upgrades a store of version 1 once. A larger
-  // number was written by a newer xmppd and is refused rather than misread.
-  // 3 added the items of the IM modules (router/item_store.h) and roster pre-approvals.
-  static constexpr int kSchemaVersion = 3;
+  // The SQLite schema's version (store/schema.h), kept in PRAGMA user_version.
+  static constexpr int kSchemaVersion = store::kSqliteSchemaVersion;
 
   // What a write did: kept, refused by a quota, or failed (logged, and rolled back).
   enum class Outcome { kStored, kOverQuota, kFailed };
 
+  // The router's SQLite file at `path`: opened (created), its schema brought up to date,
+  // every statement of the catalog prepared. Null, with `error`, when it cannot be.
   static std::unique_ptr<UserStore> open(const std::string& path, std::string& error);
+  // Over a database whose schema its opener applied (PostgreSQL: the storage process).
+  // `name` is for logs.
+  UserStore(std::unique_ptr<store::Database> db, std::string name);
   ~UserStore();  // commits the open batch
   UserStore(const UserStore&) = delete;
   UserStore& operator=(const UserStore&) = delete;
@@ -115,32 +122,33 @@ class UserStore {
   // the modules' items, in one operation.
   Outcome remove_user(std::string_view bare);
 
-  sqlite3* database() { return db_.get(); }
+  store::Database& database() { return *db_; }
 
  private:
   friend class ItemStore;  // shares the database, its batch and its savepoints
-  UserStore(sqlite::Database db, std::string path);
-  bool prepare_statements(std::string& error);
   // Opens the batch if none is open; false when BEGIN failed.
   bool ensure_batch();
   // Runs `body` inside a savepoint of the batch: released when it returns kStored, rolled
   // back otherwise.
   Outcome write(const char* what, const std::function<Outcome()>& body);
-  bool run(sqlite3_stmt* statement);
-  std::int64_t count(sqlite3_stmt* statement, std::string_view bare);
+  // Runs catalog statement `id`; a failure outside any savepoint, in a dialect where it
+  // aborts the transaction (PostgreSQL), dooms the batch (see commit()).
+  bool run(store::Statement id, std::initializer_list<store::Value> params, std::vector<store::Row>* rows = nullptr);
+  // The first column of the statement's first row (0 when it has none); -1 when it failed.
+  std::int64_t scalar(store::Statement id, std::initializer_list<store::Value> params);
   std::int64_t bump_version(std::string_view bare);
+  // Takes `messages` messages of `bytes` bytes off `bare`'s counters (after a delete).
+  bool uncount_offline(std::string_view bare, std::int64_t messages, std::int64_t bytes);
   void report(const char* what);
 
-  sqlite::Database db_;
-  std::string path_;
+  std::unique_ptr<store::Database> db_;
+  std::string name_;
   bool batch_open_ = false;
+  // A statement of the batch failed outside a savepoint where that aborts the transaction:
+  // the batch can only be rolled back (PostgreSQL would turn its COMMIT into a ROLLBACK).
+  bool batch_doomed_ = false;
+  int savepoints_ = 0;  // open (nested) savepoints of operations
   std::function<void()> batch_opened_;
-  sqlite::Statement begin_, commit_, rollback_, savepoint_, release_, rollback_to_;
-  sqlite::Statement insert_offline_, offline_usage_, select_offline_, delete_offline_id_, delete_offline_upto_;
-  sqlite::Statement select_roster_, select_roster_item_, count_roster_, upsert_roster_, delete_roster_, select_version_,
-      bump_version_, set_version_;
-  sqlite::Statement upsert_request_, count_requests_, has_request_, select_requests_, delete_request_;
-  sqlite::Statement remove_offline_, remove_roster_, remove_version_, remove_requests_, remove_items_;
 };
 
 }  // namespace xmppd::router

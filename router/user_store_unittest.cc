@@ -1,68 +1,96 @@
-// The router's user store on a real SQLite file: one transaction per batch, a failed operation
-// rolled back alone, quotas refused without touching what is kept and counted to the byte, the
-// upgrade of a version-1 store, and paged reads.
+// The router's user store on a real SQLite file and on a real PostgreSQL server of the
+// test's own, the same cases on each (TEST_P over the backend): one transaction per batch, a
+// failed operation rolled back alone, quotas refused without touching what is kept and
+// counted to the byte, paged reads; on SQLite the upgrade of a version-1 store, on
+// PostgreSQL a server that goes away and comes back.
 #include "router/user_store.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
-#include <stdlib.h>
-#include <unistd.h>
+#include <stdio.h>
 
 #include <string>
+
+#include "store/postgres_test_server.h"
+#include "store/test_database.h"
 
 namespace xmppd::router {
 namespace {
 
 using Outcome = UserStore::Outcome;
+using store::Backend;
 constexpr UserStore::OfflineQuota kRoomy{1000, 1 << 20};
 
-class UserStoreTest : public ::testing::Test {
+class StoreFixture {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/user_store_test.XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/user.sqlite";
+  // False (the test skipped or failed) when the backend's database could not be made.
+  bool make(Backend backend) {
+    std::string skip, error;
+    db_ = store::TestDatabase::create(backend, skip, error);
+    if (!skip.empty()) {
+      skip_ = skip;
+      return false;
+    }
+    EXPECT_NE(db_, nullptr) << error;
+    return db_ != nullptr;
   }
-  void TearDown() override {
-    store_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) unlink((path_ + suffix).c_str());
-    rmdir(dir_.c_str());
-  }
+  // On SQLite through UserStore::open, as the router opens its file; on PostgreSQL over a
+  // connection whose schema the test applied, as the storage process does.
   UserStore& open() {
     std::string error;
-    store_ = UserStore::open(path_, error);
+    if (db_->backend() == Backend::kSqlite) {
+      store_ = UserStore::open(db_->path(), error);
+    } else {
+      std::unique_ptr<store::Database> connection = db_->connect(error);
+      if (connection) store_ = std::make_unique<UserStore>(std::move(connection), "test");
+    }
     EXPECT_NE(store_, nullptr) << error;
     return *store_;
   }
-  // What another connection, such as the router after a restart, finds on disk.
+  // What another connection, such as the router after a restart, finds in the database.
   long long rows_seen_elsewhere(const std::string& table) {
     return number_seen_elsewhere("SELECT count(*) FROM " + table);
   }
-  long long number_seen_elsewhere(const std::string& sql) {
-    sqlite3* db = nullptr;
-    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* s = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-    long long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
-  }
+  long long number_seen_elsewhere(const std::string& sql) { return db_->number(sql); }
   void execute_elsewhere(const std::string& sql) {
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-    char* message = nullptr;
-    EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &message), SQLITE_OK) << (message ? message : "");
-    sqlite3_free(message);
-    sqlite3_close(db);
+    std::string error;
+    EXPECT_TRUE(db_->execute(sql, error)) << error;
+  }
+  void refuse(const std::string& table, const std::string& column, const std::string& value) {
+    std::string error;
+    ASSERT_TRUE(db_->refuse(table, column, value, error)) << error;
   }
 
-  std::string dir_, path_;
+  std::string skip_;
+  std::unique_ptr<store::TestDatabase> db_;
   std::unique_ptr<UserStore> store_;
 };
 
-TEST_F(UserStoreTest, WritesOfABatchReachTheDiskTogetherAtCommit) {
+class UserStoreTest : public StoreFixture, public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (!make(GetParam()) && !skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_NE(db_, nullptr);
+  }
+  void TearDown() override { store_.reset(); }
+};
+
+// The cases about SQLite's file itself: its versions and a file that is no database.
+class SqliteUserStoreTest : public StoreFixture, public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(make(Backend::kSqlite)); }
+  void TearDown() override { store_.reset(); }
+};
+
+class PostgresUserStoreTest : public StoreFixture, public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!make(Backend::kPostgres) && !skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_NE(db_, nullptr);
+  }
+  void TearDown() override { store_.reset(); }
+};
+
+TEST_P(UserStoreTest, WritesOfABatchReachTheDiskTogetherAtCommit) {
   UserStore& store = open();
   int batches = 0;
   store.on_batch_opened([&] { ++batches; });
@@ -79,19 +107,17 @@ TEST_F(UserStoreTest, WritesOfABatchReachTheDiskTogetherAtCommit) {
   EXPECT_EQ(batches, 2);
 }
 
-TEST_F(UserStoreTest, TheOpenBatchIsCommittedWhenTheStoreCloses) {
+TEST_P(UserStoreTest, TheOpenBatchIsCommittedWhenTheStoreCloses) {
   open().store_offline("alice@example.org", "<message/>", 1, kRoomy);
   store_.reset();
   EXPECT_EQ(rows_seen_elsewhere("offline"), 1);
 }
 
-TEST_F(UserStoreTest, AFailedOperationIsRolledBackAloneAndTheBatchGoesOn) {
+TEST_P(UserStoreTest, AFailedOperationIsRolledBackAloneAndTheBatchGoesOn) {
   open();
   store_.reset();
   // The roster row is written, then its version cannot be: the row must go too.
-  execute_elsewhere(
-      "CREATE TRIGGER refuse BEFORE INSERT ON roster_version WHEN NEW.bare = 'victim@example.org' "
-      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  refuse("roster_version", "bare", "victim@example.org");
   UserStore& store = open();
   ASSERT_EQ(store.store_offline("alice@example.org", "<message>kept</message>", 1, kRoomy), Outcome::kStored);
   UserStore::RosterItem item;
@@ -107,7 +133,7 @@ TEST_F(UserStoreTest, AFailedOperationIsRolledBackAloneAndTheBatchGoesOn) {
   EXPECT_EQ(rows_seen_elsewhere("roster"), 1);  // alice's item only
 }
 
-TEST_F(UserStoreTest, OfflineQuotaCountsMessagesAndBytesPerUser) {
+TEST_P(UserStoreTest, OfflineQuotaCountsMessagesAndBytesPerUser) {
   UserStore& store = open();
   const UserStore::OfflineQuota quota{3, 100};
   for (int i = 0; i < 3; ++i)
@@ -127,17 +153,18 @@ TEST_F(UserStoreTest, OfflineQuotaCountsMessagesAndBytesPerUser) {
 
 // The quota is checked against counters, not by reading the messages: they must follow every
 // insert and delete, and a rolled-back one, to the byte.
-TEST_F(UserStoreTest, OfflineUsageFollowsWhatIsStored) {
+TEST_P(UserStoreTest, OfflineUsageFollowsWhatIsStored) {
   open();
   store_.reset();
-  execute_elsewhere(
-      "CREATE TRIGGER refuse BEFORE INSERT ON offline WHEN NEW.stanza = 'refused' "
-      "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  refuse("offline", "stanza", "refused");
   UserStore& store = open();
   const auto truth = [&](const std::string& bare) {
     const std::string rows = " FROM offline WHERE bare = '" + bare + "'";
     return std::pair(number_seen_elsewhere("SELECT count(*)" + rows),
-                     number_seen_elsewhere("SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)" + rows));
+                     number_seen_elsewhere((db_->backend() == Backend::kSqlite
+                                                ? "SELECT coalesce(sum(length(CAST(stanza AS BLOB))), 0)"
+                                                : "SELECT coalesce(sum(octet_length(stanza)), 0)") +
+                                           rows));
   };
   const auto usage = [&](const std::string& bare) {
     UserStore::OfflineUsage u = store.offline_usage(bare);
@@ -171,7 +198,7 @@ TEST_F(UserStoreTest, OfflineUsageFollowsWhatIsStored) {
 
 // A store written by the previous version has no sizes and no counters: they are computed
 // once, at the first open, and the messages already kept count against the quota.
-TEST_F(UserStoreTest, AVersionOneStoreIsUpgradedWithItsMessagesCounted) {
+TEST_F(SqliteUserStoreTest, AVersionOneStoreIsUpgradedWithItsMessagesCounted) {
   execute_elsewhere(
       "CREATE TABLE offline (id INTEGER PRIMARY KEY AUTOINCREMENT, bare TEXT NOT NULL, stanza TEXT NOT NULL, "
       "stored_at INTEGER NOT NULL);"
@@ -202,7 +229,32 @@ TEST_F(UserStoreTest, AVersionOneStoreIsUpgradedWithItsMessagesCounted) {
   EXPECT_EQ(open().offline_usage("alice@example.org").bytes, 6);
 }
 
-TEST_F(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
+// A store of version 3, as the release before this one wrote it: its triggers kept the
+// counters. Version 4 drops them (the statements keep the counters now): what is counted
+// stays right, and nothing is counted twice by a trigger and a statement.
+TEST_F(SqliteUserStoreTest, AVersionThreeStoreLosesItsTriggersAndKeepsItsCounts) {
+  std::string script;
+  for (int version = 1; version <= 3; ++version)
+    for (std::string_view sql : store::sqlite_schema_step(version)) script += std::string(sql) + ";\n";
+  execute_elsewhere(script +
+                    "INSERT INTO offline (bare, stanza, stored_at, size) VALUES ('alice@example.org', 'abc', 1, 3), "
+                    "('alice@example.org', 'defg', 2, 4);"
+                    "PRAGMA user_version = 3;");
+  ASSERT_EQ(number_seen_elsewhere("SELECT bytes FROM offline_usage WHERE bare = 'alice@example.org'"), 7);
+  UserStore& store = open();
+  EXPECT_EQ(number_seen_elsewhere("PRAGMA user_version"), 4);
+  EXPECT_EQ(number_seen_elsewhere("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
+  ASSERT_EQ(store.store_offline("alice@example.org", "12345", 3, kRoomy), Outcome::kStored);
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 12);
+  auto all = store.offline("alice@example.org", 0, 10, 1 << 20);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(store.delete_offline("alice@example.org", all[1].id));
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 1);
+  EXPECT_EQ(store.offline_usage("alice@example.org").bytes, 5);
+}
+
+TEST_P(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
   UserStore& store = open();
   std::int64_t ids[5];
   for (int i = 0; i < 5; ++i)
@@ -223,7 +275,7 @@ TEST_F(UserStoreTest, OfflineMessagesAreReadInPagesOldestFirst) {
   EXPECT_EQ(store.offline_usage("bob@example.org").messages, 1);
 }
 
-TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
+TEST_P(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
   UserStore& store = open();
   EXPECT_EQ(store.store_subscription_request("alice@example.org", "a@remote.example", "<presence/>", 2),
             Outcome::kStored);
@@ -247,7 +299,7 @@ TEST_F(UserStoreTest, PendingSubscriptionQuotaCountsSendersNotRequests) {
 
 // Requests are delivered in pages by rowid: one sent again while they are must keep its
 // place, or the reader, past its old rowid, would meet it again and deliver it twice.
-TEST_F(UserStoreTest, ARequestSentAgainKeepsItsPlaceInTheOrder) {
+TEST_P(UserStoreTest, ARequestSentAgainKeepsItsPlaceInTheOrder) {
   UserStore& store = open();
   for (const char* sender : {"a@remote.example", "b@remote.example"})
     ASSERT_EQ(store.store_subscription_request("alice@example.org", sender, "<presence/>", 10), Outcome::kStored);
@@ -264,7 +316,7 @@ TEST_F(UserStoreTest, ARequestSentAgainKeepsItsPlaceInTheOrder) {
   EXPECT_EQ(all[0].stanza, "<presence>again</presence>");
 }
 
-TEST_F(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {
+TEST_P(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {
   UserStore& store = open();
   UserStore::RosterItem item;
   for (const char* contact : {"a@example.org", "b@example.org"}) {
@@ -290,15 +342,15 @@ TEST_F(UserStoreTest, RosterQuotaRefusesNewItemsOnly) {
   EXPECT_EQ(store.set_roster_item("alice@example.org", item, 2), Outcome::kStored);
 }
 
-TEST_F(UserStoreTest, RefusesASchemaFromANewerVersionAndAFileThatIsNoDatabase) {
+TEST_F(SqliteUserStoreTest, RefusesASchemaFromANewerVersionAndAFileThatIsNoDatabase) {
   open();
   store_.reset();
   execute_elsewhere("PRAGMA user_version = 99");
   std::string error;
-  EXPECT_EQ(UserStore::open(path_, error), nullptr);
+  EXPECT_EQ(UserStore::open(db_->path(), error), nullptr);
   EXPECT_NE(error.find("newer than this xmppd understands"), std::string::npos) << error;
 
-  const std::string junk = dir_ + "/junk.sqlite";
+  const std::string junk = db_->path() + ".junk";
   FILE* f = fopen(junk.c_str(), "w");
   ASSERT_NE(f, nullptr);
   fputs("this is not an SQLite database, and it is long enough to have a header of its own......", f);
@@ -307,6 +359,49 @@ TEST_F(UserStoreTest, RefusesASchemaFromANewerVersionAndAFileThatIsNoDatabase) {
   EXPECT_FALSE(error.empty());
   unlink(junk.c_str());
 }
+
+// PostgreSQL stopped while the router runs: writes fail cleanly (the caller answers an
+// error), what was committed before stays, and the store works again once the server is back,
+// on a new connection, without being opened again.
+TEST_F(PostgresUserStoreTest, ADatabaseThatGoesAwayFailsCleanlyAndComesBack) {
+  UserStore& store = open();
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message>kept</message>", 1, kRoomy), Outcome::kStored);
+  ASSERT_TRUE(store.commit());
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message>lost</message>", 1, kRoomy), Outcome::kStored);
+  store::PostgresTestServer* server = db_->server();
+  ASSERT_NE(server, nullptr);
+  ASSERT_TRUE(server->stop());
+  EXPECT_FALSE(store.commit());  // never acknowledged: the caller knows it was not kept
+  EXPECT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kFailed);
+  EXPECT_TRUE(store.offline("alice@example.org", 0, 10, 1 << 20).empty());
+  ASSERT_TRUE(server->restart());
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message>after</message>", 1, kRoomy), Outcome::kStored);
+  ASSERT_TRUE(store.commit());
+  const auto kept = store.offline("alice@example.org", 0, 10, 1 << 20);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(kept[0].stanza, "<message>kept</message>");
+  EXPECT_EQ(kept[1].stanza, "<message>after</message>");
+  EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
+}
+
+// On PostgreSQL a statement that fails outside a savepoint aborts the whole transaction, and
+// its COMMIT would then roll back while answering success: such a batch must be reported
+// as failed, and the next one work.
+TEST_F(PostgresUserStoreTest, AReadFailedInTheBatchFailsTheCommitNotSilently) {
+  UserStore& store = open();
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  execute_elsewhere("ALTER TABLE roster_version RENAME TO roster_version_away");
+  EXPECT_EQ(store.roster_version("alice@example.org"), 0);  // failed, outside any savepoint
+  EXPECT_FALSE(store.commit());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 0);
+  execute_elsewhere("ALTER TABLE roster_version_away RENAME TO roster_version");
+  ASSERT_EQ(store.store_offline("alice@example.org", "<message/>", 1, kRoomy), Outcome::kStored);
+  EXPECT_TRUE(store.commit());
+  EXPECT_EQ(rows_seen_elsewhere("offline"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, UserStoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const auto& info) { return store::backend_name(info.param); });
 
 }  // namespace
 }  // namespace xmppd::router

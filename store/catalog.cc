@@ -16,6 +16,101 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"operation.savepoint", 0, "SAVEPOINT operation", {}},
     {"operation.release", 0, "RELEASE SAVEPOINT operation", {}},
     {"operation.rollback", 0, "ROLLBACK TO SAVEPOINT operation", {}},
+
+    // Offline messages. The id is the order of delivery; RETURNING gives it to the caller.
+    {"offline.insert", 4, "INSERT INTO offline (bare, stanza, stored_at, size) VALUES ($1, $2, $3, $4) RETURNING id",
+     {}},
+    // The counters the quota reads, one row per user with something waiting. Qualified with
+    // the table's name: PostgreSQL finds a bare `messages` ambiguous beside `excluded`.
+    {"offline.usage_add", 2,
+     "INSERT INTO offline_usage (bare, messages, bytes) VALUES ($1, 1, $2) ON CONFLICT (bare) DO UPDATE SET "
+     "messages = offline_usage.messages + 1, bytes = offline_usage.bytes + excluded.bytes",
+     {}},
+    // $1 messages, $2 bytes, $3 bare: SQLite numbers placeholders as they first appear.
+    {"offline.usage_subtract", 3, "UPDATE offline_usage SET messages = messages - $1, bytes = bytes - $2 WHERE bare = $3",
+     {}},
+    // A user with nothing waiting has no row: the table does not grow with every user ever
+    // sent a message.
+    {"offline.usage_forget", 1, "DELETE FROM offline_usage WHERE bare = $1 AND messages <= 0", {}},
+    {"offline.usage", 1, "SELECT messages, bytes FROM offline_usage WHERE bare = $1", {}},
+    {"offline.select", 3, "SELECT id, stanza, stored_at FROM offline WHERE bare = $1 AND id > $2 ORDER BY id LIMIT $3",
+     {}},
+    // RETURNING: what was deleted is what the counters lose.
+    {"offline.delete_id", 1, "DELETE FROM offline WHERE id = $1 RETURNING bare, size", {}},
+    {"offline.delete_up_to", 2, "DELETE FROM offline WHERE bare = $1 AND id <= $2 RETURNING size", {}},
+
+    {"roster.select", 1,
+     "SELECT contact, name, subscription, ask, groups, approved FROM roster WHERE bare = $1 ORDER BY contact", {}},
+    {"roster.select_item", 2,
+     "SELECT contact, name, subscription, ask, groups, approved FROM roster WHERE bare = $1 AND contact = $2", {}},
+    {"roster.count", 1, "SELECT count(*) FROM roster WHERE bare = $1", {}},
+    {"roster.upsert", 7,
+     "INSERT INTO roster (bare, contact, name, subscription, ask, groups, approved) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+     "ON CONFLICT (bare, contact) DO UPDATE SET name = excluded.name, subscription = excluded.subscription, "
+     "ask = excluded.ask, groups = excluded.groups, approved = excluded.approved",
+     {}},
+    {"roster.delete", 2, "DELETE FROM roster WHERE bare = $1 AND contact = $2", {}},
+    {"roster.version", 1, "SELECT version FROM roster_version WHERE bare = $1", {}},
+    {"roster.bump_version", 1,
+     "INSERT INTO roster_version (bare, version) VALUES ($1, 1) ON CONFLICT (bare) DO UPDATE SET "
+     "version = roster_version.version + 1 RETURNING version",
+     {}},
+    {"roster.set_version", 2,
+     "INSERT INTO roster_version (bare, version) VALUES ($1, $2) ON CONFLICT (bare) DO UPDATE SET "
+     "version = excluded.version",
+     {}},
+
+    // Not a delete and an insert: a request sent again keeps its rowid, and so its place in
+    // the order the requests are delivered in (pages by rowid), or it would be delivered
+    // twice. PostgreSQL has no rowid: its table has a column of that name (store/schema.cc).
+    {"request.upsert", 3,
+     "INSERT INTO subscription_request (bare, sender, stanza) VALUES ($1, $2, $3) "
+     "ON CONFLICT (bare, sender) DO UPDATE SET stanza = excluded.stanza",
+     {}},
+    {"request.count", 1, "SELECT count(*) FROM subscription_request WHERE bare = $1", {}},
+    {"request.has", 2, "SELECT 1 FROM subscription_request WHERE bare = $1 AND sender = $2", {}},
+    {"request.select", 3,
+     "SELECT rowid, stanza FROM subscription_request WHERE bare = $1 AND rowid > $2 ORDER BY rowid LIMIT $3", {}},
+    {"request.delete", 2, "DELETE FROM subscription_request WHERE bare = $1 AND sender = $2", {}},
+
+    {"remove.offline", 1, "DELETE FROM offline WHERE bare = $1", {}},
+    {"remove.offline_usage", 1, "DELETE FROM offline_usage WHERE bare = $1", {}},
+    {"remove.roster", 1, "DELETE FROM roster WHERE bare = $1", {}},
+    {"remove.roster_version", 1, "DELETE FROM roster_version WHERE bare = $1", {}},
+    {"remove.requests", 1, "DELETE FROM subscription_request WHERE bare = $1", {}},
+    {"remove.items", 1, "DELETE FROM item WHERE bare = $1", {}},
+
+    // Items. A write is item.delete then item.insert, so that a rewritten item gets a new
+    // seq and becomes the node's newest (XEP-0060 §7.1.2). Values are text (serialized XML).
+    {"item.insert", 5, "INSERT INTO item (bare, store, node, id, value) VALUES ($1, $2, $3, $4, $5)", {}},
+    {"item.select", 4, "SELECT value FROM item WHERE bare = $1 AND store = $2 AND node = $3 AND id = $4", {}},
+    // The newest $4, oldest first.
+    {"item.select_newest", 4,
+     "SELECT id, value FROM (SELECT seq, id, value FROM item WHERE bare = $1 AND store = $2 AND node = $3 "
+     "ORDER BY seq DESC LIMIT $4) AS newest ORDER BY seq",
+     {}},
+    {"item.nodes", 2, "SELECT DISTINCT node FROM item WHERE bare = $1 AND store = $2 ORDER BY node", {}},
+    {"item.count", 3, "SELECT count(*) FROM item WHERE bare = $1 AND store = $2 AND node = $3", {}},
+    {"item.count_nodes", 2, "SELECT count(DISTINCT node) FROM item WHERE bare = $1 AND store = $2", {}},
+    {"item.has_node", 3, "SELECT count(*) FROM (SELECT 1 FROM item WHERE bare = $1 AND store = $2 AND node = $3 LIMIT 1) AS one",
+     {}},
+    // Bytes, not characters: SQLite's length() of text counts characters (and 3.40 has no
+    // octet_length), so the value is counted as a blob.
+    {"item.store_bytes", 2, "SELECT coalesce(sum(length(CAST(value AS BLOB))), 0) FROM item WHERE bare = $1 AND store = $2",
+     "SELECT coalesce(sum(octet_length(value)), 0) FROM item WHERE bare = $1 AND store = $2"},
+    {"item.bytes", 4,
+     "SELECT coalesce(sum(length(CAST(value AS BLOB))), 0) FROM item WHERE bare = $1 AND store = $2 AND node = $3 "
+     "AND id = $4",
+     "SELECT coalesce(sum(octet_length(value)), 0) FROM item WHERE bare = $1 AND store = $2 AND node = $3 AND id = $4"},
+    // Everything older than the node's newest $4 (nothing when it has no more than $4).
+    {"item.trim", 4,
+     "DELETE FROM item WHERE bare = $1 AND store = $2 AND node = $3 AND seq <= (SELECT seq FROM item "
+     "WHERE bare = $1 AND store = $2 AND node = $3 ORDER BY seq DESC LIMIT 1 OFFSET $4)",
+     {}},
+    {"item.delete", 4, "DELETE FROM item WHERE bare = $1 AND store = $2 AND node = $3 AND id = $4", {}},
+    {"item.delete_node", 3, "DELETE FROM item WHERE bare = $1 AND store = $2 AND node = $3", {}},
+    {"item.delete_store", 2, "DELETE FROM item WHERE bare = $1 AND store = $2", {}},
+    {"item.users", 1, "SELECT DISTINCT bare FROM item WHERE store = $1 ORDER BY bare", {}},
 }};
 
 }  // namespace

@@ -24,7 +24,53 @@ enum class Statement : std::uint16_t {
   kRelease,
   kRollbackTo,
 
-  // router/user_store.cc and router/item_store.cc: added when they move onto this interface.
+  // router/user_store.cc: offline messages (XEP-0160) and their per-user counters, kept by
+  // explicit statements in the operation's savepoint (no triggers: one text for both dialects).
+  kOfflineInsert,
+  kOfflineUsageAdd,
+  kOfflineUsageSubtract,
+  kOfflineUsageForget,
+  kOfflineUsage,
+  kOfflineSelect,
+  kOfflineDeleteId,
+  kOfflineDeleteUpTo,
+  // Rosters (RFC 6121 §2) and their versions (XEP-0237).
+  kRosterSelect,
+  kRosterSelectItem,
+  kRosterCount,
+  kRosterUpsert,
+  kRosterDelete,
+  kRosterVersion,
+  kRosterBumpVersion,
+  kRosterSetVersion,
+  // Pending inbound subscription requests (RFC 6121 §3.1.3).
+  kRequestUpsert,
+  kRequestCount,
+  kRequestHas,
+  kRequestSelect,
+  kRequestDelete,
+  // An account removed: everything kept for it.
+  kRemoveOffline,
+  kRemoveOfflineUsage,
+  kRemoveRoster,
+  kRemoveRosterVersion,
+  kRemoveRequests,
+  kRemoveItems,
+  // router/item_store.cc: the IM modules' items.
+  kItemInsert,
+  kItemSelect,
+  kItemSelectNewest,
+  kItemNodes,
+  kItemCount,
+  kItemCountNodes,
+  kItemHasNode,
+  kItemStoreBytes,
+  kItemBytes,
+  kItemTrim,
+  kItemDelete,
+  kItemDeleteNode,
+  kItemDeleteStore,
+  kItemUsers,
 
   // router/archive_store.cc (XEP-0313): added with the archive.
 

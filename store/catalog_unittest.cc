@@ -8,6 +8,7 @@
 #include <string>
 
 #include "store/catalog.h"
+#include "store/schema.h"
 #include "store/sqlite_database.h"
 
 namespace xmppd::store {
@@ -33,6 +34,7 @@ class SqliteCatalog : public ::testing::Test {
     std::string error;
     db_ = SqliteDatabase::open(dir_ + "/store.sqlite", error);
     ASSERT_NE(db_, nullptr) << error;
+    ASSERT_TRUE(upgrade_schema(*db_, error)) << error;
   }
   void TearDown() override {
     db_.reset();
@@ -52,6 +54,9 @@ TEST_F(SqliteCatalog, TransactionStatementsRun) {
   EXPECT_FALSE(db_->error().empty());
   EXPECT_FALSE(db_->unavailable());
 }
+
+// Every text of the catalog against the newest schema, with its $1..$N as the catalog says.
+TEST_F(SqliteCatalog, EveryStatementPreparesOnTheSchema) { EXPECT_TRUE(db_->prepare_all()) << db_->error(); }
 
 TEST_F(SqliteCatalog, WrongParameterCountIsRefused) {
   const Value one[] = {std::int64_t{1}};

@@ -56,6 +56,28 @@ bool lost(const PGresult* result) {
   return code.starts_with("08") || code.starts_with("57P");
 }
 
+// Every parameter as text, its type the server's inference from the statement; integers
+// in their decimal form, NULL as a null pointer. (Text from XML holds no NUL byte.)
+class TextParameters {
+ public:
+  explicit TextParameters(std::span<const Value> params) : numbers_(params.size()), values_(params.size(), nullptr) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
+        numbers_[i] = std::to_string(*n);
+        values_[i] = numbers_[i].c_str();
+      } else if (const auto* s = std::get_if<std::string>(&params[i])) {
+        values_[i] = s->c_str();
+      }
+    }
+  }
+  int count() const { return static_cast<int>(values_.size()); }
+  const char* const* values() const { return values_.data(); }
+
+ private:
+  std::vector<std::string> numbers_;
+  std::vector<const char*> values_;
+};
+
 }  // namespace
 
 void PostgresDatabase::Finisher::operator()(pg_conn* connection) const { PQfinish(connection); }
@@ -63,8 +85,8 @@ void PostgresDatabase::Finisher::operator()(pg_conn* connection) const { PQfinis
 PostgresDatabase::PostgresDatabase(pg_conn* connection)
     : connection_(connection), prepared_(static_cast<std::size_t>(Statement::kCount), false) {}
 
-std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& conninfo, std::string& error) {
-  std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(PQconnectdb(conninfo.c_str())));
+std::unique_ptr<PostgresDatabase> PostgresDatabase::established(pg_conn* connection, std::string& error) {
+  std::unique_ptr<PostgresDatabase> db(new PostgresDatabase(connection));
   if (!db->connection_) {
     error = "PostgreSQL: out of memory";
     return nullptr;
@@ -74,8 +96,24 @@ std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& c
     return nullptr;
   }
   // Notices (a CREATE TABLE IF NOT EXISTS that found the table) would go to stderr.
-  PQsetNoticeProcessor(db->connection_.get(), [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      db->connection_.get(), [](void*, const char*) {}, nullptr);
   return db;
+}
+
+std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const std::string& conninfo, std::string& error) {
+  return established(PQconnectdb(conninfo.c_str()), error);
+}
+
+std::unique_ptr<PostgresDatabase> PostgresDatabase::connect(const Parameters& parameters, std::string& error) {
+  std::vector<const char*> keywords, values;
+  for (const auto& [keyword, value] : parameters) {
+    keywords.push_back(keyword.c_str());
+    values.push_back(value.c_str());
+  }
+  keywords.push_back(nullptr);
+  values.push_back(nullptr);
+  return established(PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/0), error);
 }
 
 bool PostgresDatabase::fail(std::string_view what, const PGresult* result) {
@@ -142,24 +180,18 @@ bool PostgresDatabase::run(Statement id, std::span<const Value> params, std::vec
     unavailable_ = false;
     return false;
   }
-  // Every parameter as text, its type the server's inference from the statement; integers
-  // in their decimal form.
-  std::vector<std::string> numbers(params.size());
-  std::vector<const char*> values(params.size(), nullptr);
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    if (const auto* n = std::get_if<std::int64_t>(&params[i])) {
-      numbers[i] = std::to_string(*n);
-      values[i] = numbers[i].c_str();
-    } else if (const auto* s = std::get_if<std::string>(&params[i])) {
-      values[i] = s->c_str();
-    }
-  }
+  const TextParameters text(params);
   const std::string name = prepared_name(id);
-  Result result(PQexecPrepared(connection_.get(), name.c_str(), static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, 0));
+  Result result(PQexecPrepared(connection_.get(), name.c_str(), text.count(), text.values(), nullptr, nullptr, 0));
   const ExecStatusType status = PQresultStatus(result.get());
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) return fail(entry->name, result.get());
   unavailable_ = false;
+  // COMMIT of a transaction a failed statement aborted succeeds as a command and rolls back:
+  // its tag says so, and a commit that kept nothing must not be taken for one that did.
+  if (id == Statement::kCommit && std::string_view(PQcmdStatus(result.get())) == "ROLLBACK") {
+    error_ = std::string(entry->name) + ": the transaction was aborted by a failed statement and is rolled back";
+    return false;
+  }
   if (rows == nullptr) return true;
   const int count = PQntuples(result.get());
   const int columns = PQnfields(result.get());
@@ -171,10 +203,57 @@ bool PostgresDatabase::run(Statement id, std::span<const Value> params, std::vec
   return true;
 }
 
+// In libpq's pipeline mode: every row sent, then one sync, then the answers read, so that a
+// batch of the archive costs one round trip to the server, not one per row. After a row
+// fails the server skips the rest (PGRES_PIPELINE_ABORTED) up to the sync.
 bool PostgresDatabase::run_batch(Statement id, std::span<const Row> batch) {
+  if (batch.empty()) return true;
+  if (batch.size() == 1) return run(id, batch[0]);
+  if (!ensure_connected() || !ensure_prepared(id)) return false;
+  const StatementText* entry = statement_text(id);
   for (const Row& row : batch)
-    if (!run(id, row)) return false;
-  return true;
+    if (static_cast<int>(row.size()) != entry->params) {
+      error_ = std::string(entry->name) + ": wrong number of parameters";
+      unavailable_ = false;
+      return false;
+    }
+  pg_conn* connection = connection_.get();
+  if (PQenterPipelineMode(connection) != 1) return fail(entry->name, nullptr);
+  const std::string name = prepared_name(id);
+  std::size_t sent = 0;
+  for (const Row& row : batch) {
+    const TextParameters text(row);
+    if (PQsendQueryPrepared(connection, name.c_str(), text.count(), text.values(), nullptr, nullptr, 0) != 1) break;
+    ++sent;
+  }
+  bool ok = sent == batch.size();
+  if (!ok) fail(entry->name, nullptr);
+  if (PQpipelineSync(connection) != 1) {
+    ok = false;
+    fail(entry->name, nullptr);
+  }
+  // Each row's answer is followed by a null; the sync's answer ends the batch. A connection
+  // that breaks answers nulls only: bounded by what was sent.
+  std::size_t nulls = 0;
+  while (nulls <= sent) {
+    Result result(PQgetResult(connection));
+    if (!result) {
+      ++nulls;
+      if (PQstatus(connection) == CONNECTION_BAD) break;
+      continue;
+    }
+    const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_PIPELINE_SYNC) break;
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_PIPELINE_ABORTED) continue;
+    if (ok) fail(entry->name, result.get());  // the first failure is the one to report
+    ok = false;
+  }
+  if (PQexitPipelineMode(connection) != 1 && ok) {
+    ok = false;
+    fail(entry->name, nullptr);
+  }
+  if (ok) unavailable_ = false;
+  return ok;
 }
 
 bool PostgresDatabase::execute(std::string_view sql, std::string* first) {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "store/database.h"
@@ -30,6 +31,11 @@ class PostgresDatabase final : public Database {
   // when the first connection fails: a wrong name or password is a start-up error. Once
   // connected, a lost connection is made again on the next use (see unavailable()).
   static std::unique_ptr<PostgresDatabase> connect(const std::string& conninfo, std::string& error);
+  // The same from keywords and values ({"host", "/run/postgresql"}, {"password", ...}):
+  // nothing to quote, so a password with spaces or quotes in it cannot change the other
+  // keywords. A value is never read as a connection string.
+  using Parameters = std::vector<std::pair<std::string, std::string>>;
+  static std::unique_ptr<PostgresDatabase> connect(const Parameters& parameters, std::string& error);
 
   // Prepares every statement of the catalog and checks each one's parameter count, so that
   // a text that does not fit the schema fails at start rather than at its first use; false
@@ -37,7 +43,7 @@ class PostgresDatabase final : public Database {
   bool prepare_all();
 
   bool run(Statement id, std::span<const Value> params, std::vector<Row>* rows = nullptr) override;
-  // One round trip per row (no pipeline yet): the archive's batches are small.
+  // One round trip for the whole batch (libpq's pipeline mode); the first failure reported.
   bool run_batch(Statement id, std::span<const Row> batch) override;
   Dialect dialect() const override { return Dialect::kPostgres; }
   const std::string& error() const override { return error_; }
@@ -58,6 +64,8 @@ class PostgresDatabase final : public Database {
     void operator()(pg_conn* connection) const;
   };
   explicit PostgresDatabase(pg_conn* connection);
+  // Null, with `error`, unless `connection` is established.
+  static std::unique_ptr<PostgresDatabase> established(pg_conn* connection, std::string& error);
   // A connection that is usable, made again if it was lost; false (unavailable) if not.
   bool ensure_connected();
   // Prepares `id` on this connection unless it is already; false (error_ set) on failure.
