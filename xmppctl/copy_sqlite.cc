@@ -83,39 +83,14 @@ class SqliteEnd final : public CopyEnd {
     return true;
   }
 
-  bool shape(const std::string& table, Shape& out) override {
-    sqlite::Statement info =
-        sqlite::prepare(db_.get(), "SELECT name, upper(type), \"notnull\", dflt_value, pk FROM pragma_table_info(?) "
-                                   "ORDER BY cid");
-    if (!info || !sqlite::bind_text(info.get(), 1, table)) return sqlite_fail("describe " + table);
-    std::vector<std::pair<int, std::string>> key;  // position in the key, column
-    int rc;
-    while ((rc = sqlite3_step(info.get())) == SQLITE_ROW) {
-      Shape::Column column{sqlite::column_text(info.get(), 0), false, sqlite3_column_int(info.get(), 2) != 0, {}};
-      // SQLite's rule for integer affinity: the declared type contains INT.
-      column.integer = sqlite::column_text(info.get(), 1).find("INT") != std::string::npos;
-      const std::string fallback = sqlite::column_text(info.get(), 3);
-      if (!fallback.empty() && fallback.find_first_not_of("-0123456789") == std::string::npos)
-        column.integer_default = fallback;
-      if (const int at = sqlite3_column_int(info.get(), 4); at > 0) key.emplace_back(at, column.name);
-      out.columns.push_back(std::move(column));
-    }
-    if (rc != SQLITE_DONE) return sqlite_fail("describe " + table);
-    std::sort(key.begin(), key.end());
-    for (const auto& [at, name] : key) out.primary_key.push_back(name);
-    out.integer_key = key.size() == 1 && std::any_of(out.columns.begin(), out.columns.end(), [&](const auto& c) {
-                        return c.name == key[0].second && c.integer;
-                      });
-    return indexes(table, out);
-  }
-
   // The schema is the router's own, made by open_sqlite; a table the source has and this
   // build's schema lacks is refused by the copy (store_copy.h), never invented here.
-  bool prepare_schema(const std::vector<Table>&, CopyEnd&) override { return true; }
+  bool prepare_schema() override { return true; }
 
-  // IMMEDIATE: the write lock at once, not at the first insert. Triggers of older schema
-  // versions (the offline counters) are set aside for the copy and put back before the
-  // commit: the tables they keep are copied with the rest, and would be counted twice.
+  // IMMEDIATE: the write lock at once, not at the first insert. Triggers (schema versions 2
+  // and 3 kept the offline counters by them; version 4 has none) are set aside for the copy
+  // and put back before the commit: the tables they keep are copied with the rest, and would
+  // be counted twice.
   bool begin_write() override {
     if (!exec("BEGIN IMMEDIATE")) return false;
     sqlite::Statement triggers =
@@ -168,31 +143,6 @@ class SqliteEnd final : public CopyEnd {
     if (!alias || !sqlite::bind_text(alias.get(), 1, table.name) || sqlite3_step(alias.get()) != SQLITE_ROW)
       return false;
     return sqlite3_column_int(alias.get(), 0) == 0;
-  }
-
-  // The table's UNIQUE constraints (origin 'u') and its CREATE INDEX indexes (origin 'c'); the
-  // primary key's own index (origin 'pk') is the key.
-  bool indexes(const std::string& table, Shape& out) {
-    sqlite::Statement list =
-        sqlite::prepare(db_.get(), "SELECT name, \"unique\", origin FROM pragma_index_list(?) ORDER BY name");
-    if (!list || !sqlite::bind_text(list.get(), 1, table)) return sqlite_fail("describe " + table);
-    int rc;
-    while ((rc = sqlite3_step(list.get())) == SQLITE_ROW) {
-      const std::string origin = sqlite::column_text(list.get(), 2);
-      if (origin == "pk") continue;
-      const std::string name = sqlite::column_text(list.get(), 0);  // bound: kept until the step
-      Shape::Index index{origin == "u" ? std::string() : name, sqlite3_column_int(list.get(), 1) != 0, {}};
-      sqlite::Statement columns =
-          sqlite::prepare(db_.get(), "SELECT name FROM pragma_index_info(?) ORDER BY seqno");
-      if (!columns || !sqlite::bind_text(columns.get(), 1, name))
-        return sqlite_fail("describe " + table);
-      int each;
-      while ((each = sqlite3_step(columns.get())) == SQLITE_ROW)
-        index.columns.push_back(sqlite::column_text(columns.get(), 0));
-      if (each != SQLITE_DONE) return sqlite_fail("describe " + table);
-      out.indexes.push_back(std::move(index));
-    }
-    return rc == SQLITE_DONE || sqlite_fail("describe " + table);
   }
 
   static store::Value value(sqlite3_stmt* statement, int i) {

@@ -112,7 +112,7 @@ bool copy_one(CopyEnd& from, CopyEnd& to, const Table& table, Copied& done, std:
 bool copy_all(CopyEnd& from, CopyEnd& to, const std::vector<Table>& source, bool replace,
               std::vector<Copied>& copied, std::string& error) {
   std::vector<Table> target;
-  if (!to.prepare_schema(source, from) || !to.tables(target)) {
+  if (!to.prepare_schema() || !to.tables(target)) {
     error = to.describe() + ": " + to.error();
     return false;
   }

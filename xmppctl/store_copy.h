@@ -28,25 +28,6 @@ struct Table {
   std::vector<std::string> implicit;
 };
 
-// A table's definition, as far as a copy into a database without the table needs it.
-struct Shape {
-  struct Column {
-    std::string name;
-    bool integer = false;  // an integer affinity; otherwise text
-    bool not_null = false;
-    std::string integer_default;  // a DEFAULT that is an integer literal, or empty
-  };
-  struct Index {
-    std::string name;  // empty: a constraint of the table itself
-    bool unique = false;
-    std::vector<std::string> columns;
-  };
-  std::vector<Column> columns;
-  std::vector<std::string> primary_key;
-  bool integer_key = false;  // one INTEGER PRIMARY KEY column: its ids come from a sequence
-  std::vector<Index> indexes;
-};
-
 // One side of a copy. Every call answers false (error() says why) when it failed; the copy
 // then rolls the target back.
 class CopyEnd {
@@ -62,13 +43,11 @@ class CopyEnd {
   // Calls `row` for each row of `table`, the values in the order of `columns`.
   virtual bool read(const Table& table, const std::function<bool(store::Row&)>& row) = 0;
   virtual bool count(const std::string& table, std::int64_t& rows) = 0;
-  // The definition of `table`, for a target without the table (only SQLite answers it).
-  virtual bool shape(const std::string& table, Shape&) { return fail("cannot describe " + table); }
 
-  // As a target: one transaction for the whole copy, in which the schema is made where it is
-  // missing, shaped after `source` when the backend has no schema of its own (see each end).
+  // As a target: one transaction for the whole copy, in which xmppd's schema of the target's
+  // dialect is applied (store/schema.h) where the backend does not do it on opening.
   virtual bool begin_write() = 0;
-  virtual bool prepare_schema(const std::vector<Table>& source, CopyEnd& from) = 0;
+  virtual bool prepare_schema() = 0;
   virtual bool clear(const std::string& table) = 0;
   // Appends the rows given (in `table.columns` order) to `table`; called once per batch.
   virtual bool write(const Table& table, const std::vector<store::Row>& rows) = 0;

@@ -34,7 +34,19 @@ class StoreCopyTest : public ::testing::Test {
             "INSERT INTO roster (bare, contact, name, subscription, ask, groups, approved) VALUES "
             "('alice@example.org', 'bob@example.org', 'Bobby', 'both', 0, 'Friends\nWork', 0);"
             "INSERT INTO item (seq, bare, store, node, id, value) VALUES "
-            "(42, 'alice@example.org', 'private', 'urn:example', 'prefs', CAST('<prefs/>' AS BLOB));");
+            "(42, 'alice@example.org', 'private', 'urn:example', 'prefs', CAST('<prefs/>' AS BLOB));"
+            "INSERT INTO offline_usage (bare, messages, bytes) VALUES ('alice@example.org', 1, 42);");
+  }
+
+  // A trigger in the target as schema versions 2 and 3 had (the offline counter kept by one):
+  // the copy must set it aside, or the counter row would be written twice.
+  void add_counting_trigger() {
+    std::string error;
+    ASSERT_TRUE(open_sqlite(target_, target_, true, error)) << error;
+    execute(target_,
+            "CREATE TRIGGER offline_kept AFTER INSERT ON offline BEGIN "
+            "INSERT INTO offline_usage (bare, messages, bytes) VALUES (NEW.bare, 1, NEW.size) "
+            "ON CONFLICT (bare) DO UPDATE SET messages = messages + 1, bytes = bytes + excluded.bytes; END");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -81,6 +93,7 @@ class StoreCopyTest : public ::testing::Test {
 };
 
 TEST_F(StoreCopyTest, CopiesEveryRowAsItWas) {
+  add_counting_trigger();
   std::vector<Copied> copied;
   std::string error;
   ASSERT_TRUE(copy(false, copied, error)) << error;
@@ -93,7 +106,7 @@ TEST_F(StoreCopyTest, CopiesEveryRowAsItWas) {
   // back in place for the router.
   EXPECT_EQ(rows(target_, "SELECT bare, messages, bytes FROM offline_usage"),
             std::vector<std::string>{"alice@example.org|1|42"});
-  EXPECT_EQ(rows(target_, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), std::vector<std::string>{"2"});
+  EXPECT_EQ(rows(target_, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), std::vector<std::string>{"1"});
   // A new row takes an id past the copied ones.
   execute(target_, "INSERT INTO offline (bare, stanza, stored_at, size) VALUES ('bob@example.org', '<m/>', 1, 4)");
   EXPECT_EQ(rows(target_, "SELECT max(id) FROM offline"), std::vector<std::string>{"8"});
@@ -158,13 +171,14 @@ TEST_F(StoreCopyTest, ATargetWithDataIsRefusedUnlessReplaced) {
 }
 
 TEST_F(StoreCopyTest, AColumnTheTargetLacksRefusesTheCopy) {
+  add_counting_trigger();
   execute(source_, "ALTER TABLE roster ADD COLUMN note TEXT");
   std::vector<Copied> copied;
   std::string error;
   EXPECT_FALSE(copy(false, copied, error));
   EXPECT_EQ(error, "target: table roster has no column note");
   EXPECT_TRUE(rows(target_, "SELECT * FROM offline").empty());
-  EXPECT_EQ(rows(target_, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), std::vector<std::string>{"2"});
+  EXPECT_EQ(rows(target_, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), std::vector<std::string>{"1"});
 }
 
 TEST_F(StoreCopyTest, NoSymbolicLinkIsFollowed) {

@@ -134,12 +134,17 @@ class StoreCopy(ClientTest):
         self.assertIn(f"copied {len(before)} tables", r.stdout)
         # Every row in PostgreSQL, ids and text as they were (tabs, newlines, backslashes).
         for table, rows in before.items():
-            there = self.pg.psql(f'SELECT * FROM "{table}" ORDER BY 1, 2')
+            columns = ", ".join(f'"{c}"' for (c,) in self.sqlite_rows(self.store, f"SELECT name FROM pragma_table_info('{table}')"))
+            there = self.pg.psql(f'SELECT {columns} FROM "{table}" ORDER BY 1, 2')
             self.assertEqual(there, [tuple(None if v is None else str(v) for v in row) for row in rows], table)
+        # SQLite's implicit rowid, by which the requests are paged, in the column PostgreSQL has for it.
+        self.assertEqual(self.pg.psql("SELECT rowid, sender FROM subscription_request"),
+                         [(str(rowid), sender) for rowid, sender in
+                          self.sqlite_rows(self.store, "SELECT rowid, sender FROM subscription_request")])
         self.assertEqual(self.pg.psql("SELECT contact, name, groups FROM roster WHERE bare = 'alice@chat.test'"),
                          [(f"bob@{HOST}", "Bobby", "Friends\nWork")])
         # The next id PostgreSQL gives is past the ids copied.
-        for table, column in (("offline", "id"), ("item", "seq")):
+        for table, column in (("offline", "id"), ("item", "seq"), ("subscription_request", "rowid")):
             (top,), = self.pg.psql(f"SELECT max({column}) FROM {table}")
             (next_id,), = self.pg.psql(f"SELECT nextval(pg_get_serial_sequence('{table}', '{column}'))")
             self.assertGreater(int(next_id), int(top), table)
