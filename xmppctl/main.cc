@@ -41,6 +41,7 @@ constexpr Verb kVerbs[] = {
     {"show s2s", "[remote]", show_s2s},
     {"close s2s", "remote", close_s2s},
     {"import prosody", "[-F] data_dir [host ...]", import_prosody},
+    {"store copy", "[-F] sqlite-to-sql|sql-to-sqlite", store_copy},
 };
 
 [[noreturn]] void usage() {

@@ -49,6 +49,8 @@ int close_s2s(Context& context);
 int dns_check_child();
 // import_prosody.cc: a stopped Prosody's users into a stopped xmppd.
 int import_prosody(Context& context);
+// store_copy.cc: the router's store between SQLite and PostgreSQL, xmppd stopped.
+int store_copy(Context& context);
 // import_child.cc: its two children, `xmppctl -R import-accounts` and `-R import-data`.
 int import_child(std::string_view role);
 
