@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/archive_options.h"
 #include "config/host_name.h"
 #include "config/log_option.h"
 #include "config/rate_limits.h"
@@ -54,6 +55,13 @@ void quota(const Value& v, Settings& s, HostSettings&) {
 template <auto Field>
 void host(const Value& v, Settings&, HostSettings& h) {
   assign(h.*Field, v);
+}
+
+void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
+  s.quotas.archive_expires_after = static_cast<std::size_t>(parse_archive_expiry(v).value_or(0));
+}
+void store_archive_policy(const Value& v, Settings& s, HostSettings&) {
+  s.quotas.archive_policy = parse_archive_policy(v).value_or(1);
 }
 
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
@@ -151,6 +159,16 @@ std::optional<Problem> trust_anchor(const Value& v) {
 std::optional<Problem> positive_count(const Value& v) {
   if (v.as_integer() >= 1) return std::nullopt;
   return Problem{false, "must be at least 1, got " + std::to_string(v.as_integer())};
+}
+
+std::optional<Problem> archive_expiry(const Value& v) {
+  if (parse_archive_expiry(v)) return std::nullopt;
+  return Problem{false, "must be \"never\", a number of seconds, or a number with d, w, m or y (\"1w\")"};
+}
+
+std::optional<Problem> archive_policy(const Value& v) {
+  if (parse_archive_policy(v)) return std::nullopt;
+  return Problem{false, "must be true, false or \"roster\""};
 }
 
 // In MiB; below 64 no child can even start (each maps its libraries and a malloc arena).
@@ -442,6 +460,23 @@ const std::vector<OptionSpec>& options_table() {
       {"max_blocklist_items", kInteger, G, "1000", positive_count,
        "JIDs an account may block (XEP-0191); a block past it is refused with policy-violation.",
        quota<&QuotaSettings::blocklist_items>},
+      // The message archive (XEP-0313), with Prosody's mod_mam names and defaults
+      {"archive_expires_after", kScalar, G, R"("1w")", archive_expiry,
+       "How long archived messages are kept: \"never\", seconds, or a number with d, w, m or y.",
+       store_archive_expiry},
+      {"default_archive_policy", kScalar, G, "true", archive_policy,
+       "Which messages are archived for a user who set no preference: true (all), false (none) or "
+       "\"roster\" (those with contacts in the roster).",
+       store_archive_policy},
+      {"max_archive_query_results", kInteger, G, "50", positive_count,
+       "Largest page of an archive query; a larger <max/> is clamped to it.",
+       quota<&QuotaSettings::archive_query_results>},
+      {"archive_cleanup_interval", kInteger, G, "4 * 60 * 60", positive_count,
+       "Seconds between the background deletions of expired archived messages.",
+       quota<&QuotaSettings::archive_cleanup_interval>},
+      {"storage_archive_item_limit", kInteger, G, "10000", positive_count,
+       "Messages kept in one user's archive; past it the oldest are deleted.",
+       quota<&QuotaSettings::archive_items>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
@@ -496,7 +531,6 @@ const std::vector<IgnoredOption>& ignored_table() {
       {"prosody_group", "each xmppd process runs under its own user and group", true},
       {"storage", "xmppd always stores data in SQLite under data_path", true},
       {"sql", "xmppd always stores data in SQLite under data_path", true},
-      {"archive_expires_after", "xmppd keeps no message archive (Prosody's mam)", true},
   };
   return kIgnored;
 }
@@ -539,6 +573,7 @@ const std::set<std::string>& known_modules() {
     // XEP-0092: off unless enabled, so that the server does not tell whoever asks which
     // software and version it runs (Debian's stock prosody.cfg.lua enables it).
     known.insert("version");
+    known.insert("mam");  // XEP-0313, off unless enabled, as Prosody's mod_mam
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     return known;
   }();
@@ -561,7 +596,6 @@ const std::vector<ModuleNote>& missing_modules() {
       {"invites_register", "accounts are made with xmppctl adduser, or by the user with allow_registration"},
       {"admin_adhoc", "the server is administered with xmppctl(8)"},
       {"smacks", "no stream management (XEP-0198) yet: a client whose connection drops logs in anew"},
-      {"mam", "no message archive (XEP-0313) yet; messages for an offline user are kept as offline messages"},
       {"vcard", "Prosody's older vCard module; xmppd's vcard_legacy (on by default) serves vcard-temp"},
       {"legacyauth", "clients log in with SASL only (XEP-0078 is obsolete)"},
       {"register_ibr", "xmppd's register module does this, with allow_registration"},
@@ -611,6 +645,7 @@ std::string_view type_name(OptionType type) {
     case kModuleList: return "modules";
     case kTable: return "table";
     case kLog: return "sinks";
+    case kScalar: return "value";
   }
   return "value";
 }

@@ -28,6 +28,7 @@ enum class OptionType {
   kModuleList,  // a string list of module names
   kTable,       // a table whose shape the option's validator checks (limits)
   kLog,         // a string or a table of sinks, which the validator checks (config/log_option.h)
+  kScalar,      // a string, number or boolean, which the validator checks (archive_expires_after)
 };
 
 enum class OptionScope {

@@ -91,9 +91,14 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_blocklist_items",
                                 "contact_info",
                                 "log",
-                                "syslog_facility"})
+                                "syslog_facility",
+                                "archive_expires_after",
+                                "default_archive_policy",
+                                "max_archive_query_results",
+                                "archive_cleanup_interval",
+                                "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 68u);
+  EXPECT_EQ(option_specs().size(), 73u);
 }
 
 TEST(Options, Scopes) {
@@ -149,7 +154,9 @@ TEST(Options, GlobalOptionsAreRefusedInAVirtualHost) {
 // A value of the wrong kind is refused for every option, with its name.
 TEST(Options, EveryOptionRefusesAWrongType) {
   for (const OptionSpec& spec : option_specs()) {
-    std::string wrong = spec.type == OptionType::kBool ? "\"yes\"" : "true";
+    std::string wrong = spec.type == OptionType::kBool     ? "\"yes\""
+                        : spec.type == OptionType::kScalar ? "{ 1 }"
+                                                           : "true";
     Loaded l = load_text(std::string(spec.name) + " = " + wrong);
     EXPECT_FALSE(l.settings) << spec.name;
     ASSERT_EQ(errors(l).size(), 1u) << spec.name;
@@ -186,7 +193,9 @@ TEST(Options, Modules) {
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 27u);
+  EXPECT_TRUE(known_modules().count("mam"));
+  EXPECT_FALSE(default_modules().count("mam"));
+  EXPECT_EQ(known_modules().size(), 28u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.
@@ -203,9 +212,10 @@ TEST(Options, ModuleNotes) {
   for (const ModuleNote& n : builtin_modules()) EXPECT_EQ(find_module_note(missing_modules(), n.name), nullptr);
   for (std::string_view m : {"posix", "admin_shell", "admin_telnet"})
     EXPECT_NE(find_module_note(builtin_modules(), m), nullptr) << m;
-  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "smacks", "mam"})
+  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "smacks"})
     EXPECT_NE(find_module_note(missing_modules(), m), nullptr) << m;
   EXPECT_EQ(find_module_note(missing_modules(), "roster"), nullptr);
+  EXPECT_EQ(find_module_note(missing_modules(), "mam"), nullptr);  // provided, opt-in
 }
 
 TEST(Options, ContactInfoFields) {

@@ -1,0 +1,137 @@
+// The archive on a real SQLite file through store::Database: batched writes, paging both
+// ways with filters, the per-user quota, expiry in chunks, removal.
+#include "router/archive_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/sqlite.h"
+#include "store/archive_schema.h"
+#include "store/sqlite_database.h"
+
+namespace xmppd::router {
+namespace {
+
+class ArchiveStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/archive_store_unittest.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    std::string error;
+    db_ = store::SqliteDatabase::open(dir_ + "/user.sqlite", error);
+    ASSERT_NE(db_, nullptr) << error;
+    for (std::string_view ddl : store::kArchiveSqlite) ASSERT_TRUE(sqlite::execute(db_->handle(), ddl)) << ddl;
+    store_.emplace(*db_, 0);
+  }
+  void TearDown() override {
+    store_.reset();
+    db_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  std::string add(std::string_view owner, std::string_view with, std::int64_t stamp) {
+    std::string id = ArchiveStore::new_id();
+    store_->append({std::string(owner), id, std::string(with), stamp, "", "<message>" + id + "</message>"});
+    return id;
+  }
+  std::vector<std::string> ids(std::string_view owner, const ArchiveStore::Filter& f, bool backward,
+                               std::size_t limit) {
+    std::vector<ArchiveStore::Message> page;
+    EXPECT_TRUE(store_->page(owner, f, backward, limit, page)) << store_->error();
+    std::vector<std::string> out;
+    for (const auto& m : page) out.push_back(m.id);
+    return out;
+  }
+
+  std::string dir_;
+  std::unique_ptr<store::SqliteDatabase> db_;
+  std::optional<ArchiveStore> store_;
+};
+
+TEST_F(ArchiveStoreTest, EveryArchiveStatementPrepares) { EXPECT_TRUE(db_->prepare_all()) << db_->error(); }
+
+TEST_F(ArchiveStoreTest, IdsAreUnguessableAndUrlSafe) {
+  std::string a = ArchiveStore::new_id(), b = ArchiveStore::new_id();
+  EXPECT_EQ(a.size(), 22u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a.find_first_of("+/="), std::string::npos);
+}
+
+TEST_F(ArchiveStoreTest, PendingRowsAreWrittenByFlushAndReadersFlushFirst) {
+  bool called = false;
+  store_->on_pending([&] { called = true; });
+  std::string a = add("u@h", "x@h", 100);
+  EXPECT_TRUE(called);
+  EXPECT_TRUE(store_->pending());
+  std::optional<ArchiveStore::Message> m;
+  ASSERT_TRUE(store_->by_id("u@h", a, m));
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->with, "x@h");
+  EXPECT_EQ(m->stanza, "<message>" + a + "</message>");
+  EXPECT_FALSE(store_->pending());
+  ASSERT_TRUE(store_->by_id("other@h", a, m));
+  EXPECT_FALSE(m);  // another user's id is unknown here
+}
+
+TEST_F(ArchiveStoreTest, PagesForwardBackwardAndFiltered) {
+  std::vector<std::string> all;
+  for (int i = 0; i < 6; ++i) all.push_back(add("u@h", i % 2 ? "odd@h" : "even@h", 100 + i));
+  add("v@h", "even@h", 100);
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(ids("u@h", {}, false, 2), (std::vector<std::string>{all[0], all[1]}));
+  EXPECT_EQ(ids("u@h", {}, true, 2), (std::vector<std::string>{all[5], all[4]}));
+  ArchiveStore::Filter odd;
+  odd.with = "odd@h";
+  EXPECT_EQ(ids("u@h", odd, false, 10), (std::vector<std::string>{all[1], all[3], all[5]}));
+  ArchiveStore::Filter window;
+  window.start = 102;
+  window.end = 103;
+  EXPECT_EQ(ids("u@h", window, false, 10), (std::vector<std::string>{all[2], all[3]}));
+  std::optional<ArchiveStore::Message> m;
+  ASSERT_TRUE(store_->by_id("u@h", all[2], m));
+  ArchiveStore::Filter after;
+  after.after_seq = m->seq;
+  EXPECT_EQ(ids("u@h", after, false, 2), (std::vector<std::string>{all[3], all[4]}));
+  std::int64_t n = 0;
+  ASSERT_TRUE(store_->count("u@h", odd, n));
+  EXPECT_EQ(n, 3);
+  std::optional<ArchiveStore::Message> first, last;
+  ASSERT_TRUE(store_->ends("u@h", first, last));
+  EXPECT_EQ(first->id, all[0]);
+  EXPECT_EQ(last->id, all[5]);
+}
+
+TEST_F(ArchiveStoreTest, QuotaDropsTheOldest) {
+  store_->set_max_per_user(3);
+  std::vector<std::string> all;
+  for (int i = 0; i < 5; ++i) all.push_back(add("u@h", "x@h", 100 + i));
+  ASSERT_TRUE(store_->flush());
+  all.push_back(add("u@h", "x@h", 200));
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(ids("u@h", {}, false, 10), (std::vector<std::string>{all[3], all[4], all[5]}));
+}
+
+TEST_F(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
+  store_->set_max_per_user(4);
+  for (int i = 0; i < 5; ++i) add("u@h", "x@h", 100 + i);
+  std::string kept = add("u@h", "x@h", 1000);
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(store_->expire(500, 2), 2);
+  EXPECT_EQ(store_->expire(500, 2), 1);
+  EXPECT_EQ(store_->expire(500, 2), 0);
+  EXPECT_EQ(ids("u@h", {}, false, 10), (std::vector<std::string>{kept}));
+  // The counter followed the deletions: four more fit before the quota trims.
+  std::vector<std::string> more;
+  for (int i = 0; i < 3; ++i) more.push_back(add("u@h", "x@h", 2000));
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(ids("u@h", {}, false, 10).size(), 4u);
+  EXPECT_TRUE(store_->remove("u@h", kept));
+  EXPECT_EQ(ids("u@h", {}, false, 10), more);
+  EXPECT_TRUE(store_->remove_user("u@h"));
+  EXPECT_TRUE(ids("u@h", {}, false, 10).empty());
+}
+
+}  // namespace
+}  // namespace xmppd::router
