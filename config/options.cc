@@ -367,6 +367,20 @@ const std::vector<OptionSpec>& options_table() {
       {"contact_info", kTable, H, "{}", contact_info,
        "Addresses served in disco (XEP-0157), as { abuse = { \"mailto:abuse@example.com\" } }.",
        store_contact_info},
+      // Push notifications (cloud_notify, XEP-0357)
+      {"push_notification_with_body", kBool, H, "false", nullptr,
+       "Put the message's body in a push notification, which the app server and the phone vendor's service "
+       "then see.",
+       host<&HostSettings::push_notification_with_body>},
+      {"push_notification_with_sender", kBool, H, "false", nullptr,
+       "Put the message's sender in a push notification.", host<&HostSettings::push_notification_with_sender>},
+      {"push_max_errors", kInteger, H, "16", positive_count,
+       "Errors an app server may answer a device's notifications with before the device's registration is "
+       "removed.",
+       host<&HostSettings::push_max_errors>},
+      {"push_max_devices", kInteger, H, "5", positive_count,
+       "Push registrations an account keeps; a new one past it replaces the oldest.",
+       host<&HostSettings::push_max_devices>},
       {"enabled", kBool, H, "true", nullptr,
        "A disabled VirtualHost is read and checked but not served.", host<&HostSettings::enabled>},
       {"modules_enabled", kModuleList, H, "{}", nullptr, "Modules to load on top of the defaults.",
@@ -575,6 +589,8 @@ const std::set<std::string>& known_modules() {
     known.insert("version");
     known.insert("mam");  // XEP-0313, off unless enabled, as Prosody's mod_mam
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
+    // XEP-0357, a community module in Prosody 0.12: off unless enabled.
+    known.insert("cloud_notify");
     return known;
   }();
   return kKnown;

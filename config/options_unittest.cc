@@ -98,7 +98,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "archive_cleanup_interval",
                                 "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 73u);
+  EXPECT_EQ(option_specs().size(), 77u);
 }
 
 TEST(Options, Scopes) {
@@ -195,7 +195,7 @@ TEST(Options, Modules) {
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
   EXPECT_TRUE(known_modules().count("mam"));
   EXPECT_FALSE(default_modules().count("mam"));
-  EXPECT_EQ(known_modules().size(), 28u);
+  EXPECT_EQ(known_modules().size(), 29u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.

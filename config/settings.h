@@ -50,6 +50,10 @@ struct HostSettings {
   // that size raised or lowered per remote domain.
   std::size_t s2s_peer_stanza_size_limit = 65535;
   std::map<std::string, std::size_t> s2s_peer_stanza_size_limits;
+  // cloud_notify (XEP-0357), Prosody's mod_cloud_notify options and defaults: what a push
+  // notification may tell the app server, and how many registrations an account keeps.
+  bool push_notification_with_body = false, push_notification_with_sender = false;
+  std::size_t push_max_errors = 16, push_max_devices = 5;
 
   bool module_enabled(std::string_view name) const;
   // What server_contact_info serves: contact_info, or, when that is empty, the admins as

@@ -12,6 +12,11 @@ ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host) 
     contact.set_field(field);
     for (const std::string& address : addresses) contact.add_addresses(address);
   }
+  ipc::RouterSettings::HostModules::Push& push = *out.mutable_push();
+  push.set_with_body(host.push_notification_with_body);
+  push.set_with_sender(host.push_notification_with_sender);
+  push.set_max_errors(static_cast<std::uint32_t>(host.push_max_errors));
+  push.set_max_devices(static_cast<std::uint32_t>(host.push_max_devices));
   return out;
 }
 

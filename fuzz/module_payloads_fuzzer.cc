@@ -1,7 +1,8 @@
 // What the router's modules read from payloads themselves, after the XML parser: the
 // disco#info a client answers for its XEP-0115 caps (router/modules/caps.cc), and the node
 // configuration and publish-options forms of XEP-0060 (router/modules/pep_node.cc), both
-// sent by anyone. The input is one element (parsed as a link parses it) and a limit; a form
+// sent by anyone; a client's XEP-0357 <enable/> and <disable/> and the messages pushed about
+// (router/modules/push_notification.cc). The input is one element (parsed as a link parses it) and a limit; a form
 // accepted gives a configuration within the limits that survives the store and its own form.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -12,6 +13,7 @@
 #include "fuzz/xml_invariants.h"
 #include "router/modules/caps.h"
 #include "router/modules/pep_node.h"
+#include "router/modules/push_notification.h"
 #include "xml/fragment.h"
 
 using xmppd::fuzz::fail;
@@ -31,6 +33,23 @@ void check_config(const NodeConfig& config, std::size_t max, const std::string& 
   std::string error;
   if (!xmppd::router::pep::apply_form(config.form(max), max, again, error) || !(again == config))
     fail("a configuration does not survive its own form", error + "\n" + input);
+}
+
+// An enable accepted gives a registration that survives the store and can be announced to.
+void check_push(const xmppd::xml::Element& element, const std::string& input) {
+  namespace push = xmppd::router::push;
+  auto outcome = push::read_enable(element, "juliet@capulet.example",
+                                   [](std::string_view domain) { return domain == "capulet.example"; });
+  if (outcome.registration) {
+    auto stored = push::Registration::parse(outcome.registration->serialize());
+    if (!stored || stored->id() != outcome.registration->id()) fail("a push registration does not round-trip", input);
+    push::notification(*stored, "juliet@capulet.example", element, {true, true, 16, 5});
+  } else if (outcome.refusal.condition.empty()) {
+    fail("an enable refused without a condition", input);
+  }
+  push::Refusal refusal;
+  push::read_disable(element, refusal);
+  push::worth_pushing(element);
 }
 
 }  // namespace
@@ -57,5 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (xmppd::router::pep::apply_form(*element, max, config, error)) check_config(config, max, text);
   NodeConfig existing;
   xmppd::router::pep::satisfies(*element, max, existing, error);
+  check_push(*element, text);
   return 0;
 }

@@ -1,5 +1,7 @@
-// The archive on a real SQLite file through store::Database: batched writes, paging both
-// ways with filters, the per-user quota, expiry in chunks, removal.
+// The archive through store::Database on both backends, a real SQLite file and a real
+// PostgreSQL server of the test's own (skipped, saying so, where PostgreSQL is not
+// installed): batched writes, paging both ways with filters, the per-user quota, expiry in
+// chunks, removal.
 #include "router/archive_store.h"
 
 #include <gtest/gtest.h>
@@ -9,27 +11,53 @@
 
 #include "common/sqlite.h"
 #include "store/archive_schema.h"
+#include "store/postgres_database.h"
+#include "store/postgres_test_server.h"
 #include "store/sqlite_database.h"
 
 namespace xmppd::router {
 namespace {
 
-class ArchiveStoreTest : public ::testing::Test {
+class ArchiveStoreTest : public ::testing::TestWithParam<store::Dialect> {
  protected:
-  void SetUp() override {
-    char dir[] = "/tmp/archive_store_unittest.XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+  static void SetUpTestSuite() {
+    if (!store::PostgresTestServer::available()) return;
     std::string error;
-    db_ = store::SqliteDatabase::open(dir_ + "/user.sqlite", error);
-    ASSERT_NE(db_, nullptr) << error;
-    for (std::string_view ddl : store::kArchiveSqlite) ASSERT_TRUE(sqlite::execute(db_->handle(), ddl)) << ddl;
+    server_ = store::PostgresTestServer::start(error).release();
+    ASSERT_NE(server_, nullptr) << error;
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    std::string error;
+    if (GetParam() == store::Dialect::kPostgres) {
+      if (!store::PostgresTestServer::available())
+        GTEST_SKIP() << "no PostgreSQL: " << store::PostgresTestServer::bindir() << "/initdb is missing";
+      ASSERT_NE(server_, nullptr);
+      std::string conninfo = server_->fresh_database(error);
+      ASSERT_FALSE(conninfo.empty()) << error;
+      auto pg = store::PostgresDatabase::connect(conninfo, error);
+      ASSERT_NE(pg, nullptr) << error;
+      for (std::string_view ddl : store::kArchivePostgres) ASSERT_TRUE(pg->execute(ddl)) << pg->error();
+      db_ = std::move(pg);
+    } else {
+      char dir[] = "/tmp/archive_store_unittest.XXXXXX";
+      ASSERT_NE(mkdtemp(dir), nullptr);
+      dir_ = dir;
+      auto lite = store::SqliteDatabase::open(dir_ + "/user.sqlite", error);
+      ASSERT_NE(lite, nullptr) << error;
+      for (std::string_view ddl : store::kArchiveSqlite) ASSERT_TRUE(sqlite::execute(lite->handle(), ddl)) << ddl;
+      sqlite_ = lite.get();
+      db_ = std::move(lite);
+    }
     store_.emplace(*db_, 0);
   }
   void TearDown() override {
     store_.reset();
     db_.reset();
-    std::filesystem::remove_all(dir_);
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   std::string add(std::string_view owner, std::string_view with, std::int64_t stamp) {
     std::string id = ArchiveStore::new_id();
@@ -45,21 +73,29 @@ class ArchiveStoreTest : public ::testing::Test {
     return out;
   }
 
+  static store::PostgresTestServer* server_;
   std::string dir_;
-  std::unique_ptr<store::SqliteDatabase> db_;
+  std::unique_ptr<store::Database> db_;
+  store::SqliteDatabase* sqlite_ = nullptr;
   std::optional<ArchiveStore> store_;
 };
+store::PostgresTestServer* ArchiveStoreTest::server_ = nullptr;
 
-TEST_F(ArchiveStoreTest, EveryArchiveStatementPrepares) { EXPECT_TRUE(db_->prepare_all()) << db_->error(); }
+// SQLite checks every catalog text against the schema at once; PostgreSQL runs each below.
+TEST_P(ArchiveStoreTest, EveryArchiveStatementPrepares) {
+  if (sqlite_ != nullptr) {
+    EXPECT_TRUE(sqlite_->prepare_all()) << sqlite_->error();
+  }
+}
 
-TEST_F(ArchiveStoreTest, IdsAreUnguessableAndUrlSafe) {
+TEST_P(ArchiveStoreTest, IdsAreUnguessableAndUrlSafe) {
   std::string a = ArchiveStore::new_id(), b = ArchiveStore::new_id();
   EXPECT_EQ(a.size(), 22u);
   EXPECT_NE(a, b);
   EXPECT_EQ(a.find_first_of("+/="), std::string::npos);
 }
 
-TEST_F(ArchiveStoreTest, PendingRowsAreWrittenByFlushAndReadersFlushFirst) {
+TEST_P(ArchiveStoreTest, PendingRowsAreWrittenByFlushAndReadersFlushFirst) {
   bool called = false;
   store_->on_pending([&] { called = true; });
   std::string a = add("u@h", "x@h", 100);
@@ -75,7 +111,7 @@ TEST_F(ArchiveStoreTest, PendingRowsAreWrittenByFlushAndReadersFlushFirst) {
   EXPECT_FALSE(m);  // another user's id is unknown here
 }
 
-TEST_F(ArchiveStoreTest, PagesForwardBackwardAndFiltered) {
+TEST_P(ArchiveStoreTest, PagesForwardBackwardAndFiltered) {
   std::vector<std::string> all;
   for (int i = 0; i < 6; ++i) all.push_back(add("u@h", i % 2 ? "odd@h" : "even@h", 100 + i));
   add("v@h", "even@h", 100);
@@ -103,7 +139,7 @@ TEST_F(ArchiveStoreTest, PagesForwardBackwardAndFiltered) {
   EXPECT_EQ(last->id, all[5]);
 }
 
-TEST_F(ArchiveStoreTest, QuotaDropsTheOldest) {
+TEST_P(ArchiveStoreTest, QuotaDropsTheOldest) {
   store_->set_max_per_user(3);
   std::vector<std::string> all;
   for (int i = 0; i < 5; ++i) all.push_back(add("u@h", "x@h", 100 + i));
@@ -113,7 +149,7 @@ TEST_F(ArchiveStoreTest, QuotaDropsTheOldest) {
   EXPECT_EQ(ids("u@h", {}, false, 10), (std::vector<std::string>{all[3], all[4], all[5]}));
 }
 
-TEST_F(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
+TEST_P(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
   store_->set_max_per_user(4);
   for (int i = 0; i < 5; ++i) add("u@h", "x@h", 100 + i);
   std::string kept = add("u@h", "x@h", 1000);
@@ -132,6 +168,10 @@ TEST_F(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
   EXPECT_TRUE(store_->remove_user("u@h"));
   EXPECT_TRUE(ids("u@h", {}, false, 10).empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ArchiveStoreTest,
+                         ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
+                         [](const auto& info) { return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres"; });
 
 }  // namespace
 }  // namespace xmppd::router

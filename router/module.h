@@ -35,6 +35,12 @@ class Module;
 // The modules a host enables, by Module::index().
 using ModuleSet = std::bitset<64>;
 
+// cloud_notify's options (XEP-0357; xmppd.conf(5)).
+struct PushOptions {
+  bool with_body = false, with_sender = false;
+  std::size_t max_errors = 16, max_devices = 5;
+};
+
 // What a VirtualHost runs, and the options its modules read (RouterSettings.host_modules).
 struct HostConfig {
   std::string name;
@@ -42,6 +48,7 @@ struct HostConfig {
   std::vector<std::string> admins;  // bare JIDs
   // contact_info (XEP-0157): a field ("abuse", "admin", ...) and its addresses.
   std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
+  PushOptions push;
 };
 
 // An IQ get or set for a handler: the stanza, its single payload, and its addresses parsed.

@@ -85,6 +85,9 @@ class Router final : public runtime::ChildRole {
       for (const auto& contact : h.contact_info())
         host.contact_info.emplace_back(contact.field(),
                                        std::vector<std::string>(contact.addresses().begin(), contact.addresses().end()));
+      if (h.has_push())
+        host.push = PushOptions{h.push().with_body(), h.push().with_sender(), h.push().max_errors(),
+                                h.push().max_devices()};
     }
     routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};

@@ -22,7 +22,7 @@ const ModuleSet kNoModules;
 void Routing::set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts) {
   hosts_.clear();
   for (const HostModules& h : hosts)
-    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info});
+    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info, h.push});
   s2s_hosts_ = std::move(s2s_hosts);
 }
 
@@ -371,7 +371,7 @@ void Routing::request(xml::Element iq, Reply done) {
   }
   std::string id = "xmppd-" + std::to_string(++requests_);
   iq.set_attribute("id", id);
-  iq.set_attribute("type", "get");
+  if (iq.attribute_or("type") != "set") iq.set_attribute("type", "get");
   pending_.emplace(id, Pending{iq.attribute_or("to"), std::time(nullptr) + kTimeout, std::move(done)});
   deliver(iq);
 }

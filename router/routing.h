@@ -38,6 +38,7 @@ class Routing final : private Im::Network, public Server {
     std::string name;
     std::vector<std::string> modules, admins;
     std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
+    PushOptions push;
   };
   void set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts);
   // False, with `error`, when the modules' store cannot be opened.

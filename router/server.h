@@ -28,8 +28,9 @@ class Server {
   // An error reply to `stanza`, unless it is an error itself (RFC 6120 §8.3.1).
   virtual void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                       std::string_view text = {}) = 0;
-  // An IQ get the server sends on a user's or its own behalf (its 'from' and 'to' set by
-  // the caller; its 'id' and 'type' set here), and what comes of it: `done` gets the result
+  // An IQ the server sends on a user's or its own behalf (its 'from' and 'to' set by the
+  // caller; its 'id' here, and its 'type' "get" unless the caller made it "set": XEP-0357's
+  // publish), and what comes of it: `done` gets the result
   // or error, or null when none came within a timeout or too many requests are pending
   // already. `done` may run before request() returns.
   using Reply = std::function<void(const xml::Element* reply)>;

@@ -6,25 +6,6 @@
 
 namespace xmppd::store {
 
-std::int64_t integer(const Row& row, std::size_t i) {
-  if (i >= row.size()) return 0;
-  if (const auto* n = std::get_if<std::int64_t>(&row[i])) return *n;
-  return 0;
-}
-
-std::string text(const Row& row, std::size_t i) {
-  if (i >= row.size()) return {};
-  if (const auto* s = std::get_if<std::string>(&row[i])) return *s;
-  if (const auto* n = std::get_if<std::int64_t>(&row[i])) return std::to_string(*n);
-  return {};
-}
-
-std::string take_text(Row& row, std::size_t i) {
-  if (i < row.size())
-    if (auto* s = std::get_if<std::string>(&row[i])) return std::move(*s);
-  return text(row, i);
-}
-
 std::unique_ptr<SqliteDatabase> SqliteDatabase::open(const std::string& path, std::string& error) {
   sqlite3* raw = nullptr;
   // NOFOLLOW: a link planted in the router's directory must not choose the file written.

@@ -20,6 +20,8 @@ const std::vector<ModuleFactory>& module_factories() {
       make_mam,
       // Last of the message_sent filters: it delivers a <private/> message itself.
       make_carbons,
+      // After the modules that may take a message before it is delivered or kept.
+      make_cloud_notify,
   };
   return kFactories;
 }

@@ -35,5 +35,6 @@ std::unique_ptr<Module> make_vcard_legacy(const ModuleContext& context);
 std::unique_ptr<Module> make_vcard4(const ModuleContext& context);
 std::unique_ptr<Module> make_register(const ModuleContext& context);
 std::unique_ptr<Module> make_mam(const ModuleContext& context);
+std::unique_ptr<Module> make_cloud_notify(const ModuleContext& context);
 
 }  // namespace xmppd::router
