@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "config/archive_options.h"
 #include "config/host_name.h"
 #include "config/log_option.h"
 #include "config/rate_limits.h"
@@ -62,6 +63,12 @@ void host(const Value& v, Settings&, HostSettings& h) {
 }
 
 void store_manage_tables(const Value& v, Settings& s, HostSettings&) { s.sql.manage_tables = v.as_bool(); }
+void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
+  s.quotas.archive_expires_after = static_cast<std::size_t>(parse_archive_expiry(v).value_or(0));
+}
+void store_archive_policy(const Value& v, Settings& s, HostSettings&) {
+  s.quotas.archive_policy = parse_archive_policy(v).value_or(1);
+}
 
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
   assign(s.c2s_interfaces, v);
@@ -170,6 +177,16 @@ std::optional<Problem> hibernation_time(const Value& v) {
 std::optional<Problem> positive_count(const Value& v) {
   if (v.as_integer() >= 1) return std::nullopt;
   return Problem{false, "must be at least 1, got " + std::to_string(v.as_integer())};
+}
+
+std::optional<Problem> archive_expiry(const Value& v) {
+  if (parse_archive_expiry(v)) return std::nullopt;
+  return Problem{false, "must be \"never\", a number of seconds, or a number with d, w, m or y (\"1w\")"};
+}
+
+std::optional<Problem> archive_policy(const Value& v) {
+  if (parse_archive_policy(v)) return std::nullopt;
+  return Problem{false, "must be true, false or \"roster\""};
 }
 
 // In MiB; below 64 no child can even start (each maps its libraries and a malloc arena).
@@ -512,6 +529,23 @@ const std::vector<OptionSpec>& options_table() {
       {"smacks_max_queue_size", kInteger, G, "500", positive_count,
        "Unacknowledged stanzas kept for a session; past it the session ends.",
        smacks<&SmacksSettings::max_queue_size>},
+      // The message archive (XEP-0313), with Prosody's mod_mam names and defaults
+      {"archive_expires_after", kScalar, G, R"("1w")", archive_expiry,
+       "How long archived messages are kept: \"never\", seconds, or a number with d, w, m or y.",
+       store_archive_expiry},
+      {"default_archive_policy", kScalar, G, "true", archive_policy,
+       "Which messages are archived for a user who set no preference: true (all), false (none) or "
+       "\"roster\" (those with contacts in the roster).",
+       store_archive_policy},
+      {"max_archive_query_results", kInteger, G, "50", positive_count,
+       "Largest page of an archive query; a larger <max/> is clamped to it.",
+       quota<&QuotaSettings::archive_query_results>},
+      {"archive_cleanup_interval", kInteger, G, "4 * 60 * 60", positive_count,
+       "Seconds between the background deletions of expired archived messages.",
+       quota<&QuotaSettings::archive_cleanup_interval>},
+      {"storage_archive_item_limit", kInteger, G, "10000", positive_count,
+       "Messages kept in one user's archive; past it the oldest are deleted.",
+       quota<&QuotaSettings::archive_items>},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
@@ -564,7 +598,6 @@ const std::vector<IgnoredOption>& ignored_table() {
       {"network_backend", "xmppd always uses libevent", true},
       {"prosody_user", "use xmppd_user", true},
       {"prosody_group", "each xmppd process runs under its own user and group", true},
-      {"archive_expires_after", "xmppd keeps no message archive (Prosody's mam)", true},
   };
   return kIgnored;
 }
@@ -607,6 +640,7 @@ const std::set<std::string>& known_modules() {
     // XEP-0092: off unless enabled, so that the server does not tell whoever asks which
     // software and version it runs (Debian's stock prosody.cfg.lua enables it).
     known.insert("version");
+    known.insert("mam");  // XEP-0313, off unless enabled, as Prosody's mod_mam
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     // XEP-0357, a community module in Prosody 0.12: off unless enabled.
     known.insert("cloud_notify");
@@ -630,7 +664,6 @@ const std::vector<ModuleNote>& missing_modules() {
       {"invites_adhoc", "accounts are made with xmppctl adduser"},
       {"invites_register", "accounts are made with xmppctl adduser, or by the user with allow_registration"},
       {"admin_adhoc", "the server is administered with xmppctl(8)"},
-      {"mam", "no message archive (XEP-0313) yet; messages for an offline user are kept as offline messages"},
       {"vcard", "Prosody's older vCard module; xmppd's vcard_legacy (on by default) serves vcard-temp"},
       {"legacyauth", "clients log in with SASL only (XEP-0078 is obsolete)"},
       {"register_ibr", "xmppd's register module does this, with allow_registration"},
@@ -681,6 +714,7 @@ std::string_view type_name(OptionType type) {
     case kTable: return "table";
     case kLog: return "sinks";
     case kBackend: return "backend";
+    case kScalar: return "value";
   }
   return "value";
 }

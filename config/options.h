@@ -29,6 +29,7 @@ enum class OptionType {
   kTable,       // a table whose shape the option's validator checks (limits)
   kLog,         // a string or a table of sinks, which the validator checks (config/log_option.h)
   kBackend,     // a backend name or a table of them by store (storage; config/sql_option.h)
+  kScalar,      // a string, number or boolean, which the validator checks (archive_expires_after)
 };
 
 enum class OptionScope {

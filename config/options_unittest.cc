@@ -96,9 +96,14 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "max_blocklist_items",
                                 "contact_info",
                                 "log",
-                                "syslog_facility"})
+                                "syslog_facility",
+                                "archive_expires_after",
+                                "default_archive_policy",
+                                "max_archive_query_results",
+                                "archive_cleanup_interval",
+                                "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 77u);
+  EXPECT_EQ(option_specs().size(), 87u);
 }
 
 TEST(Options, Scopes) {
@@ -154,7 +159,9 @@ TEST(Options, GlobalOptionsAreRefusedInAVirtualHost) {
 // A value of the wrong kind is refused for every option, with its name.
 TEST(Options, EveryOptionRefusesAWrongType) {
   for (const OptionSpec& spec : option_specs()) {
-    std::string wrong = spec.type == OptionType::kBool ? "\"yes\"" : "true";
+    std::string wrong = spec.type == OptionType::kBool     ? "\"yes\""
+                        : spec.type == OptionType::kScalar ? "{ 1 }"
+                                                           : "true";
     Loaded l = load_text(std::string(spec.name) + " = " + wrong);
     EXPECT_FALSE(l.settings) << spec.name;
     ASSERT_EQ(errors(l).size(), 1u) << spec.name;
@@ -191,7 +198,9 @@ TEST(Options, Modules) {
   // XEP-0288, opt-in as in Prosody 0.12.
   EXPECT_TRUE(known_modules().count("s2s_bidi"));
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
-  EXPECT_EQ(known_modules().size(), 29u);
+  EXPECT_TRUE(known_modules().count("mam"));
+  EXPECT_FALSE(default_modules().count("mam"));
+  EXPECT_EQ(known_modules().size(), 30u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.
@@ -208,9 +217,10 @@ TEST(Options, ModuleNotes) {
   for (const ModuleNote& n : builtin_modules()) EXPECT_EQ(find_module_note(missing_modules(), n.name), nullptr);
   for (std::string_view m : {"posix", "admin_shell", "admin_telnet"})
     EXPECT_NE(find_module_note(builtin_modules(), m), nullptr) << m;
-  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc", "mam"})
+  for (std::string_view m : {"invites", "invites_adhoc", "invites_register", "admin_adhoc"})
     EXPECT_NE(find_module_note(missing_modules(), m), nullptr) << m;
   EXPECT_EQ(find_module_note(missing_modules(), "roster"), nullptr);
+  EXPECT_EQ(find_module_note(missing_modules(), "mam"), nullptr);  // provided, opt-in
 }
 
 TEST(Options, ContactInfoFields) {

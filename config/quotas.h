@@ -24,6 +24,13 @@ struct QuotaSettings {
   std::size_t private_bytes = 256 << 10;    // max_user_private_bytes (XEP-0049)
   std::size_t vcard_bytes = 256 << 10;      // max_user_vcard_bytes (XEP-0054 and XEP-0292 each)
   std::size_t blocklist_items = 1000;       // max_blocklist_items (XEP-0191)
+  // The message archive (XEP-0313, Prosody's mod_mam). Unlike the quotas above, the archive's
+  // drops the oldest messages past it, as Prosody truncates an archive.
+  std::size_t archive_items = 10000;              // storage_archive_item_limit
+  std::size_t archive_expires_after = 7 * 86400;  // archive_expires_after, seconds; 0 never
+  int archive_policy = 1;                         // default_archive_policy: 0 never, 1 always, 2 roster
+  std::size_t archive_query_results = 50;         // max_archive_query_results
+  std::size_t archive_cleanup_interval = 4 * 3600;  // archive_cleanup_interval, seconds
 
   bool operator==(const QuotaSettings&) const = default;
 };

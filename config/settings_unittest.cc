@@ -227,8 +227,7 @@ TEST(Settings, IgnoredProsodyOptions) {
   Loaded l = load_text(
       "log = { info = \"/var/log/prosody.log\" }\ndaemonize = true\nplugin_paths = { \"/x\" }\n"
       "use_libevent = true\nnetwork_backend = \"epoll\"\nprosody_user = \"prosody\"\n"
-      "prosody_group = \"prosody\"\n"
-      "archive_expires_after = \"1w\"\n");
+      "prosody_group = \"prosody\"\n");
   ASSERT_TRUE(l.settings);
   const std::string w = kFile + ":";
   EXPECT_EQ(l.messages,
@@ -240,10 +239,30 @@ TEST(Settings, IgnoredProsodyOptions) {
                          "uses libevent",
                      w + "6: warning: option 'prosody_user' is ignored by xmppd: use xmppd_user",
                      w + "7: warning: option 'prosody_group' is ignored by xmppd: each xmppd "
-                         "process runs under its own user and group",
-                     w + "8: warning: option 'archive_expires_after' is ignored by xmppd: xmppd keeps no "
-                         "message archive (Prosody's mam)"}));
+                         "process runs under its own user and group"}));
   // plugin_paths (line 3), set by Debian's stock file, changes nothing a user would miss: no warning.
+}
+
+// Prosody's mod_mam forms of its options.
+TEST(Settings, ArchiveOptions) {
+  Loaded l = load_text(
+      "archive_expires_after = \"2d\"\ndefault_archive_policy = \"roster\"\nmax_archive_query_results = 20\n"
+      "archive_cleanup_interval = 60\nstorage_archive_item_limit = 5\n");
+  ASSERT_TRUE(l.settings);
+  EXPECT_EQ(l.settings->quotas.archive_expires_after, 2u * 86400);
+  EXPECT_EQ(l.settings->quotas.archive_policy, 2);
+  EXPECT_EQ(l.settings->quotas.archive_query_results, 20u);
+  EXPECT_EQ(l.settings->quotas.archive_cleanup_interval, 60u);
+  EXPECT_EQ(l.settings->quotas.archive_items, 5u);
+  EXPECT_EQ(load_ok("archive_expires_after = \"never\"").quotas.archive_expires_after, 0u);
+  EXPECT_EQ(load_ok("archive_expires_after = 90").quotas.archive_expires_after, 90u);
+  EXPECT_EQ(load_ok("archive_expires_after = \"1y\"").quotas.archive_expires_after, 365u * 86400);
+  EXPECT_EQ(load_ok("default_archive_policy = false").quotas.archive_policy, 0);
+  EXPECT_EQ(only_message("archive_expires_after = \"1 week\""),
+            kFile + ":1: archive_expires_after must be \"never\", a number of seconds, or a number with d, w, m or y "
+                    "(\"1w\")");
+  EXPECT_EQ(only_message("default_archive_policy = \"sometimes\""),
+            kFile + ":1: default_archive_policy must be true, false or \"roster\"");
 }
 
 TEST(Settings, GlobalOnlyOptionInAHost) {
@@ -516,9 +535,9 @@ TEST(Settings, BuiltinModulesAreAcceptedQuietly) {
 }
 
 TEST(Settings, MissingModulesAreWarnedWithTheirReason) {
-  EXPECT_EQ(only_message("modules_enabled = { \"mam\" }"),
-            kFile + ":1: warning: module 'mam' is not provided by xmppd: no message archive (XEP-0313) yet; "
-                    "messages for an offline user are kept as offline messages");
+  EXPECT_EQ(only_message("modules_enabled = { \"muc\" }"),
+            kFile + ":1: warning: module 'muc' is not provided by xmppd: no multi-user chat (XEP-0045)");
+  EXPECT_EQ(load_text("modules_enabled = { \"mam\" }").messages, Strings{});  // provided (XEP-0313)
   EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  modules_enabled = { \"vcard\" }"),
             kFile + ":2: warning: module 'vcard' is not provided by xmppd: Prosody's older vCard module; xmppd's "
                     "vcard_legacy (on by default) serves vcard-temp");

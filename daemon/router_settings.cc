@@ -34,6 +34,11 @@ ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& q) {
   out.set_private_bytes(q.private_bytes);
   out.set_vcard_bytes(q.vcard_bytes);
   out.set_blocklist_items(q.blocklist_items);
+  out.set_archive_items(q.archive_items);
+  out.set_archive_expires_after(q.archive_expires_after);
+  out.set_archive_policy(static_cast<std::uint32_t>(q.archive_policy));
+  out.set_archive_query_results(q.archive_query_results);
+  out.set_archive_cleanup_interval(q.archive_cleanup_interval);
   return out;
 }
 

@@ -63,7 +63,8 @@ TEST(RouterSettings, UserQuotasCarryEveryLimit) {
       "max_user_offline_messages = 1\nmax_user_offline_bytes = 20000\nmax_pending_subscriptions = 3\n"
       "max_roster_items = 4\nmax_directed_presences = 5\nmax_user_sessions = 6\nmax_user_pep_nodes = 7\n"
       "pep_max_items = 8\nmax_user_pep_bytes = 9\nmax_user_private_bytes = 10\nmax_user_vcard_bytes = 11\n"
-      "max_blocklist_items = 12\n");
+      "max_blocklist_items = 12\nstorage_archive_item_limit = 13\narchive_expires_after = 14\n"
+      "default_archive_policy = \"roster\"\nmax_archive_query_results = 16\narchive_cleanup_interval = 17\n");
   ipc::RouterSettings::UserQuotas q = user_quotas(s.quotas);
   EXPECT_EQ(q.offline_messages(), 1u);
   EXPECT_EQ(q.offline_bytes(), 20000u);
@@ -77,6 +78,11 @@ TEST(RouterSettings, UserQuotasCarryEveryLimit) {
   EXPECT_EQ(q.private_bytes(), 10u);
   EXPECT_EQ(q.vcard_bytes(), 11u);
   EXPECT_EQ(q.blocklist_items(), 12u);
+  EXPECT_EQ(q.archive_items(), 13u);
+  EXPECT_EQ(q.archive_expires_after(), 14u);
+  EXPECT_EQ(q.archive_policy(), 2u);
+  EXPECT_EQ(q.archive_query_results(), 16u);
+  EXPECT_EQ(q.archive_cleanup_interval(), 17u);
   // The defaults are sent too: a router never falls back on numbers of its own.
   ipc::RouterSettings::UserQuotas d = user_quotas(load("").quotas);
   EXPECT_EQ(d.pep_nodes(), 64u);

@@ -82,6 +82,12 @@ class Event {
   }
   void fire(const ModuleSet& enabled, Args... args) const;
   bool empty() const { return handlers_.empty(); }
+  // Some module of `enabled` handles it (a caller that must copy a stanza first asks).
+  bool any(const ModuleSet& enabled) const {
+    for (const auto& handler : handlers_)
+      if (handler.first->enabled(enabled)) return true;
+    return false;
+  }
 
  private:
   std::vector<std::pair<const Module*, std::function<void(Args...)>>> handlers_;
@@ -143,6 +149,10 @@ struct Hooks {
   // A message for a local user (`to`, a bare or full JID) was delivered to these sessions
   // (none: kept offline, or dropped): XEP-0280 received copies.
   Event<const xml::Element&, const xmpp::Jid&, std::span<ClientStream* const>> message_delivered;
+  // A message for a local user (`to`), past the stanza_for_user filters, before it is
+  // delivered or kept offline: a module may add to it (XEP-0359's stanza-id, which the
+  // recipient's sessions, the offline store and XEP-0280 copies then all carry).
+  Event<xml::Element&, const xmpp::Jid&> message_received;
   // A stanza about to be written to a session whose delivery is filtered
   // (ClientStream::filtered(), XEP-0352): true when the module holds it back.
   Filter<ClientStream&, const xml::Element&> session_delivery;

@@ -13,11 +13,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <ctime>
 #include <optional>
 
 #include "common/log.h"
 #include "router/admin_report.h"
+#include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
 #include "router/routing.h"
@@ -79,6 +82,7 @@ class Router final : public runtime::ChildRole {
     commit_event_.reset(event_new(base_, -1, 0, on_commit, this));
     store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
     if (!catch_sigterm(error)) return false;
+    if (!open_archive(error)) return false;
     return routing_.set_backends(&*auth_, store_.get(), &*s2s_, error);
   }
 
@@ -107,7 +111,11 @@ class Router final : public runtime::ChildRole {
       routing_.set_quotas(UserQuotas{q.offline_messages(), q.offline_bytes(), q.pending_subscriptions(),
                                      q.roster_items(), q.directed_presences(), q.sessions(), q.pep_nodes(),
                                      q.pep_items(), q.pep_bytes(), q.private_bytes(), q.vcard_bytes(),
-                                     q.blocklist_items()});
+                                     q.blocklist_items(), q.archive_items(), q.archive_expires_after(),
+                                     static_cast<int>(q.archive_policy()), q.archive_query_results(),
+                                     q.archive_cleanup_interval()});
+      if (archive_) archive_->set_max_per_user(q.archive_items());
+      schedule_expiry();
     }
     if (settings.has_smacks()) {
       const auto& m = settings.smacks();
@@ -156,7 +164,53 @@ class Router final : public runtime::ChildRole {
   }
 
  private:
-  static void on_commit(evutil_socket_t, short, void* arg) { static_cast<Router*>(arg)->store_->commit(); }
+  // The archive's rows gathered in the turn go into the user store's batch, which is then
+  // committed: one commit (one fsync, or one round trip to PostgreSQL) for both.
+  static void on_commit(evutil_socket_t, short, void* arg) {
+    auto* self = static_cast<Router*>(arg);
+    if (self->archive_) self->archive_->flush();
+    self->store_->commit();
+  }
+
+  // The message archive (router/archive_store.h), on the user store's database: its tables
+  // are in the same schema (store/schema.cc), its writes in the same batches.
+  bool open_archive(std::string&) {
+    archive_.emplace(store_->database(), routing_.quotas().archive_items);
+    archive_->run_transactions_with([this](const std::function<bool()>& body) {
+      return store_->atomically("cannot archive", [&] {
+        return body() ? UserStore::Outcome::kStored : UserStore::Outcome::kFailed;
+      }) == UserStore::Outcome::kStored;
+    });
+    archive_->on_pending([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
+    routing_.set_archive(&*archive_);
+    expiry_event_.reset(evtimer_new(base_, on_expiry, this));
+    schedule_expiry();
+    return true;
+  }
+
+  // archive_expires_after: a chunk of expired messages per loop turn until none are left,
+  // then again after archive_cleanup_interval, so that the router never stalls on a large
+  // deletion.
+  void schedule_expiry(bool again_soon = false) {
+    if (!expiry_event_) return;
+    const UserQuotas& q = routing_.quotas();
+    if (q.archive_expires_after == 0) {
+      evtimer_del(expiry_event_.get());
+      return;
+    }
+    timeval in = {again_soon ? 0 : static_cast<time_t>(std::max<std::size_t>(1, q.archive_cleanup_interval)), 0};
+    evtimer_add(expiry_event_.get(), &in);
+  }
+  static void on_expiry(evutil_socket_t, short, void* arg) {
+    constexpr std::size_t kChunk = 500;
+    auto* self = static_cast<Router*>(arg);
+    self->archive_->flush();
+    const auto before = static_cast<std::int64_t>(std::time(nullptr)) -
+                        static_cast<std::int64_t>(self->routing_.quotas().archive_expires_after);
+    std::int64_t deleted = self->archive_->expire(before, kChunk);
+    if (deleted > 0) log::info("archive: %lld expired messages deleted", static_cast<long long>(deleted));
+    self->schedule_expiry(deleted == static_cast<std::int64_t>(kChunk));
+  }
 
   // SIGTERM (the parent stopping the service) ends the loop after the turn under way, so that
   // its batch is committed rather than lost. A self-pipe: the handler only writes a byte,
@@ -187,6 +241,7 @@ class Router final : public runtime::ChildRole {
   static void on_sigterm(evutil_socket_t, short, void* arg) {
     auto* self = static_cast<Router*>(arg);
     log::info("SIGTERM: committing the user store and exiting");
+    if (self->archive_) self->archive_->flush();
     self->store_->commit();
     event_base_loopexit(self->base_, nullptr);
   }
@@ -195,12 +250,14 @@ class Router final : public runtime::ChildRole {
   struct event_base* base_ = nullptr;
   ipc::EventPtr commit_event_;
   ipc::EventPtr sigterm_event_;
+  ipc::EventPtr expiry_event_;
   UniqueFd sigterm_read_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;
   store::RemoteDatabase* remote_ = nullptr;  // store_'s database with PostgreSQL, else null
   bool remote_storage_ = false;
   std::string sqlite_file_ = "user.sqlite";
+  std::optional<ArchiveStore> archive_;  // on store_'s database, in its batches
   Routing routing_;
   std::optional<AuthLink> auth_;
   std::optional<S2sLink> s2s_;

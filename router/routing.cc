@@ -250,6 +250,18 @@ void Routing::to_local_user(const xml::Element& stanza, const xmpp::Jid& to) {
   const ModuleSet& enabled = modules_of(to.domain());
   const Hooks& hooks = table_.hooks();
   if (!hooks.stanza_for_user.empty() && hooks.stanza_for_user.run(enabled, stanza, to)) return;
+  if (stanza.name() == "message" && hooks.message_received.any(enabled)) {
+    xml::Element stamped = stanza;
+    hooks.message_received.fire(enabled, stamped, to);
+    deliver_to_user(stamped, to);
+    return;
+  }
+  deliver_to_user(stanza, to);
+}
+
+void Routing::deliver_to_user(const xml::Element& stanza, const xmpp::Jid& to) {
+  const ModuleSet& enabled = modules_of(to.domain());
+  const Hooks& hooks = table_.hooks();
   const std::string& bare = to.bare();
   if (to.has_resource()) {
     if (ClientStream* target = sessions_.find(bare, to.resource())) {

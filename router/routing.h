@@ -66,6 +66,8 @@ class Routing final : private Im::Network, public Server {
   LocalSessions& sessions() override { return sessions_; }
   UserStore& store() override { return *store_; }
   ItemStore& items() override { return *items_; }
+  ArchiveStore* archive() override { return archive_; }
+  void set_archive(ArchiveStore* archive) { archive_ = archive; }
   AuthLink& auth() override { return *auth_; }
   const UserQuotas& quotas() const override { return quotas_; }
   Im& im() override { return im_; }
@@ -106,6 +108,8 @@ class Routing final : private Im::Network, public Server {
   void to_local(const xml::Element& stanza, const xmpp::Jid& to);
   void to_server(const xml::Element& stanza, const std::string& host);
   void to_local_user(const xml::Element& stanza, const xmpp::Jid& to);
+  // The delivery itself, past the filters and the modules that add to a message.
+  void deliver_to_user(const xml::Element& stanza, const xmpp::Jid& to);
   // An IQ get or set to a local domain or account: a module's, or service-unavailable.
   // `session` is the sender's when it is a local client.
   void iq_for_server(const xml::Element& iq, const xmpp::Jid& to, ClientStream* session);
@@ -131,6 +135,7 @@ class Routing final : private Im::Network, public Server {
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;
+  ArchiveStore* archive_ = nullptr;
   std::optional<ItemStore> items_;
   S2sLink* s2s_ = nullptr;
   // Sessions that stopped reading because the link to the s2s worker was behind, rather

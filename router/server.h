@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/item_store.h"
 #include "router/local_sessions.h"
@@ -43,6 +44,8 @@ class Server {
   virtual LocalSessions& sessions() = 0;
   virtual UserStore& store() = 0;
   virtual ItemStore& items() = 0;
+  // The message archive (XEP-0313); null when the router has none (a store failed to open).
+  virtual ArchiveStore* archive() = 0;
   virtual AuthLink& auth() = 0;
   virtual const UserQuotas& quotas() const = 0;
   // Rosters and presence (router/roster.h), which every host has.

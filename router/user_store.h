@@ -123,6 +123,9 @@ class UserStore {
   Outcome remove_user(std::string_view bare);
 
   store::Database& database() { return *db_; }
+  // Runs `body`, statements of another store on database() (the archive's), in a savepoint
+  // of the batch as the store's own writes are: committed with them at the end of the turn.
+  Outcome atomically(const char* what, const std::function<Outcome()>& body) { return write(what, body); }
 
  private:
   friend class ItemStore;  // shares the database, its batch and its savepoints

@@ -242,7 +242,7 @@ TEST_F(SqliteUserStoreTest, AVersionThreeStoreLosesItsTriggersAndKeepsItsCounts)
                     "PRAGMA user_version = 3;");
   ASSERT_EQ(number_seen_elsewhere("SELECT bytes FROM offline_usage WHERE bare = 'alice@example.org'"), 7);
   UserStore& store = open();
-  EXPECT_EQ(number_seen_elsewhere("PRAGMA user_version"), 4);
+  EXPECT_EQ(number_seen_elsewhere("PRAGMA user_version"), store::kSqliteSchemaVersion);
   EXPECT_EQ(number_seen_elsewhere("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 0);
   EXPECT_EQ(store.offline_usage("alice@example.org").messages, 2);
   ASSERT_EQ(store.store_offline("alice@example.org", "12345", 3, kRoomy), Outcome::kStored);

@@ -72,7 +72,21 @@ enum class Statement : std::uint16_t {
   kItemDeleteStore,
   kItemUsers,
 
-  // router/archive_store.cc (XEP-0313): added with the archive.
+  // router/archive_store.cc (XEP-0313), tables in store/archive_schema.h.
+  kArchiveInsert,
+  kArchiveUsageAdd,
+  kArchiveUsageSubtract,
+  kArchiveTrimOldest,
+  kArchiveExpire,
+  kArchiveDeleteId,
+  kArchiveById,
+  kArchivePageForward,
+  kArchivePageBackward,
+  kArchiveCount,
+  kArchiveFirst,
+  kArchiveLast,
+  kArchiveRemoveUser,
+  kArchiveRemoveUsage,
 
   kCount  // not a statement
 };

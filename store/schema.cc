@@ -3,6 +3,8 @@
 
 #include <array>
 
+#include "store/archive_schema.h"
+
 namespace xmppd::store {
 namespace {
 
@@ -57,10 +59,9 @@ constexpr std::string_view kSqliteV4[] = {
     "DROP TRIGGER IF EXISTS offline_gone",
 };
 
-// Version 5: the message archive goes here (its DDL in store/archive_schema.h).
-
-constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {kSqliteV1, kSqliteV2,
-                                                                                              kSqliteV3, kSqliteV4};
+// Version 5: the message archive (XEP-0313; its DDL in store/archive_schema.h).
+constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {
+    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4, kArchiveSqlite};
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
@@ -86,9 +87,9 @@ constexpr std::string_view kPostgresV1[] = {
     "UNIQUE (bare, store, node, id))",
 };
 
-// Version 2: the message archive goes here (its DDL in store/archive_schema.h).
-
-constexpr std::array<std::span<const std::string_view>, kPostgresSchemaVersion> kPostgresSteps = {kPostgresV1};
+// Version 2: the message archive (XEP-0313; its DDL in store/archive_schema.h).
+constexpr std::array<std::span<const std::string_view>, kPostgresSchemaVersion> kPostgresSteps = {kPostgresV1,
+                                                                                                  kArchivePostgres};
 
 }  // namespace
 

@@ -15,6 +15,9 @@ const std::vector<ModuleFactory>& module_factories() {
       // After pep, whose service they use.
       make_vcard_legacy,
       make_vcard4,
+      // After blocklist (a blocked message is not archived), before carbons (whose sent copies
+      // then carry the sender's stanza-id).
+      make_mam,
       // Last of the message_sent filters: it delivers a <private/> message itself.
       make_carbons,
       // After the modules that may take a message before it is delivered or kept.

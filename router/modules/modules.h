@@ -34,6 +34,7 @@ std::unique_ptr<Module> make_bookmarks(const ModuleContext& context);
 std::unique_ptr<Module> make_vcard_legacy(const ModuleContext& context);
 std::unique_ptr<Module> make_vcard4(const ModuleContext& context);
 std::unique_ptr<Module> make_register(const ModuleContext& context);
+std::unique_ptr<Module> make_mam(const ModuleContext& context);
 std::unique_ptr<Module> make_cloud_notify(const ModuleContext& context);
 std::unique_ptr<Module> make_smacks(const ModuleContext& context);
 

@@ -1,0 +1,194 @@
+// The message archive over store::Database (router/archive_store.h). Trusts nothing stored.
+#include "router/archive_store.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "common/base64.h"
+#include "common/log.h"
+
+namespace xmppd::router {
+namespace {
+
+using store::Statement;
+using store::Value;
+
+// Rows kept for a retry while the database is out of reach (PostgreSQL restarting): past
+// this the archive loses messages rather than the router its memory.
+constexpr std::size_t kMaxPendingRows = 10000;
+
+Value optional_text(const std::optional<std::string>& v) { return v ? Value(*v) : Value(std::monostate{}); }
+Value optional_integer(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(std::monostate{}); }
+
+ArchiveStore::Message message_of(store::Row& row) {
+  ArchiveStore::Message m;
+  m.seq = store::integer(row, 0);
+  m.id = store::take_text(row, 1);
+  m.with = store::take_text(row, 2);
+  m.stamp = store::integer(row, 3);
+  if (row.size() > 4) m.stanza = store::take_text(row, 4);
+  return m;
+}
+
+}  // namespace
+
+std::string ArchiveStore::new_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) std::abort();  // no randomness: nothing is safe to hand out
+  std::string id = base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+  while (!id.empty() && id.back() == '=') id.pop_back();
+  std::replace(id.begin(), id.end(), '+', '-');
+  std::replace(id.begin(), id.end(), '/', '_');
+  return id;
+}
+
+void ArchiveStore::append(Entry e) {
+  if (pending_.empty() && pending_callback_) pending_callback_();
+  ++pending_counts_[e.owner];
+  Value origin = e.origin_id.empty() ? Value(std::monostate{}) : Value(std::move(e.origin_id));
+  pending_.push_back({Value(std::move(e.owner)), Value(std::move(e.id)), Value(std::move(e.with)), Value(e.stamp),
+                      std::move(origin), Value(std::move(e.stanza))});
+}
+
+bool ArchiveStore::transaction(const std::function<bool()>& body) {
+  if (transaction_) return transaction_(body);
+  if (!db_.run(Statement::kBegin, {})) return false;
+  if (body() && db_.run(Statement::kCommit, {})) return true;
+  std::string why = db_.error();
+  db_.run(Statement::kRollback, {});
+  log::error("archive: %s", why.c_str());
+  return false;
+}
+
+bool ArchiveStore::flush() {
+  if (pending_.empty()) return true;
+  if (transaction([this] { return write_pending(); })) {
+    pending_.clear();
+    pending_counts_.clear();
+    return true;
+  }
+  if (!db_.unavailable() || pending_.size() > kMaxPendingRows) {
+    log::error("archive: %zu messages could not be archived", pending_.size());
+    pending_.clear();
+    pending_counts_.clear();
+  }
+  return false;
+}
+
+bool ArchiveStore::write_pending() {
+  if (!db_.run_batch(Statement::kArchiveInsert, pending_)) return false;
+  for (const auto& [owner, n] : pending_counts_) {
+    std::vector<store::Row> rows;
+    const Value params[] = {owner, n};
+    if (!db_.run(Statement::kArchiveUsageAdd, params, &rows) || rows.empty()) return false;
+    if (!trim(owner, store::integer(rows.front(), 0))) return false;
+  }
+  return true;
+}
+
+// Past the quota the oldest go, as Prosody truncates an archive at its item limit.
+bool ArchiveStore::trim(const std::string& owner, std::int64_t messages) {
+  if (max_per_user_ == 0 || messages <= static_cast<std::int64_t>(max_per_user_)) return true;
+  std::vector<store::Row> deleted;
+  const Value params[] = {owner, messages - static_cast<std::int64_t>(max_per_user_)};
+  if (!db_.run(Statement::kArchiveTrimOldest, params, &deleted)) return false;
+  return subtract(owner, static_cast<std::int64_t>(deleted.size()));
+}
+
+bool ArchiveStore::subtract(const std::string& owner, std::int64_t n) {
+  if (n == 0) return true;
+  const Value params[] = {n, owner};  // the text's order: $1 the number, $2 the owner
+  return db_.run(Statement::kArchiveUsageSubtract, params);
+}
+
+std::vector<Value> ArchiveStore::filter_params(std::string_view owner, const Filter& f) {
+  return {std::string(owner), optional_text(f.with), optional_integer(f.start), optional_integer(f.end)};
+}
+
+bool ArchiveStore::by_id(std::string_view owner, std::string_view id, std::optional<Message>& out) {
+  if (!flush() && pending()) return false;
+  std::vector<store::Row> rows;
+  const Value params[] = {std::string(owner), std::string(id)};
+  if (!db_.run(Statement::kArchiveById, params, &rows)) return false;
+  out.reset();
+  if (!rows.empty()) out = message_of(rows.front());
+  return true;
+}
+
+bool ArchiveStore::page(std::string_view owner, const Filter& filter, bool backward, std::size_t limit,
+                        std::vector<Message>& out) {
+  if (!flush() && pending()) return false;
+  std::vector<Value> params = filter_params(owner, filter);
+  params.emplace_back(filter.after_seq);
+  params.emplace_back(filter.before_seq);
+  params.emplace_back(static_cast<std::int64_t>(limit));
+  std::vector<store::Row> rows;
+  if (!db_.run(backward ? Statement::kArchivePageBackward : Statement::kArchivePageForward, params, &rows))
+    return false;
+  out.clear();
+  for (store::Row& row : rows) out.push_back(message_of(row));
+  return true;
+}
+
+bool ArchiveStore::count(std::string_view owner, const Filter& filter, std::int64_t& out) {
+  if (!flush() && pending()) return false;
+  std::vector<store::Row> rows;
+  if (!db_.run(Statement::kArchiveCount, filter_params(owner, filter), &rows) || rows.empty()) return false;
+  out = store::integer(rows.front(), 0);
+  return true;
+}
+
+bool ArchiveStore::ends(std::string_view owner, std::optional<Message>& first, std::optional<Message>& last) {
+  if (!flush() && pending()) return false;
+  const Value params[] = {std::string(owner)};
+  std::vector<store::Row> a, b;
+  if (!db_.run(Statement::kArchiveFirst, params, &a) || !db_.run(Statement::kArchiveLast, params, &b)) return false;
+  first.reset();
+  last.reset();
+  if (!a.empty()) first = message_of(a.front());
+  if (!b.empty()) last = message_of(b.front());
+  return true;
+}
+
+bool ArchiveStore::remove(std::string_view owner, std::string_view id) {
+  for (auto it = pending_.begin(); it != pending_.end(); ++it) {
+    if (store::text(*it, 0) != owner || store::text(*it, 1) != id) continue;
+    pending_.erase(it);
+    if (auto c = pending_counts_.find(owner); c != pending_counts_.end() && --c->second == 0) pending_counts_.erase(c);
+    return true;
+  }
+  return transaction([&] {
+    std::vector<store::Row> deleted;
+    const Value params[] = {std::string(owner), std::string(id)};
+    return db_.run(Statement::kArchiveDeleteId, params, &deleted) &&
+           subtract(std::string(owner), static_cast<std::int64_t>(deleted.size()));
+  });
+}
+
+bool ArchiveStore::remove_user(std::string_view owner) {
+  std::erase_if(pending_, [owner](const store::Row& row) { return store::text(row, 0) == owner; });
+  if (auto c = pending_counts_.find(owner); c != pending_counts_.end()) pending_counts_.erase(c);
+  return transaction([&] {
+    const Value params[] = {std::string(owner)};
+    return db_.run(Statement::kArchiveRemoveUser, params) && db_.run(Statement::kArchiveRemoveUsage, params);
+  });
+}
+
+std::int64_t ArchiveStore::expire(std::int64_t before, std::size_t limit) {
+  std::int64_t deleted = 0;
+  bool ok = transaction([&] {
+    std::vector<store::Row> owners;
+    const Value params[] = {before, static_cast<std::int64_t>(limit)};
+    if (!db_.run(Statement::kArchiveExpire, params, &owners)) return false;
+    std::map<std::string, std::int64_t> per_owner;
+    for (const store::Row& row : owners) ++per_owner[store::text(row, 0)];
+    for (const auto& [owner, n] : per_owner)
+      if (!subtract(owner, n)) return false;
+    deleted = static_cast<std::int64_t>(owners.size());
+    return true;
+  });
+  return ok ? deleted : -1;
+}
+
+}  // namespace xmppd::router
