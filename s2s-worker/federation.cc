@@ -246,8 +246,9 @@ void Federation::remove_inbound(InboundStream& stream) {
   inbound_by_session_.erase(&stream.session());
 }
 
-void Federation::flush_bidi(const Pair& pair, Route& route) {
-  while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater) {
+void Federation::flush_bidi(const Pair& pair, Route& route, bool recovered_too) {
+  while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater &&
+         (recovered_too || route.queue.front().resends == 0)) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
@@ -334,7 +335,7 @@ void Federation::stream_failed(OutboundStream& stream, bool never_connected, boo
     // A bidirectional inbound stream serves the pair: what waited goes on it.
     if (it->second.bidi != nullptr && it->second.bidi->sending()) {
       it->second.stream = nullptr;
-      flush_bidi(it->first, it->second);
+      flush_bidi(it->first, it->second, !resend);
       ++it;
       continue;
     }
@@ -374,7 +375,10 @@ void Federation::resume_route(const Pair& pair) {
   auto it = routes_.find(pair);
   if (it == routes_.end() || it->second.queue.empty()) return;
   Route& route = it->second;
-  if (route.bidi != nullptr && route.bidi->sending()) {
+  // Stanzas taken back go on an outbound stream, which keeps them until acknowledged: the
+  // bidirectional stream would not, and they have already been lost once.
+  bool recovered = route.queue.front().resends > 0;
+  if (!recovered && route.bidi != nullptr && route.bidi->sending()) {
     flush_bidi(pair, route);
   } else if (route.stream == nullptr || route.stream->done()) {
     route.stream = nullptr;

@@ -173,7 +173,10 @@ class Federation {
   // Queues a stanza for the route's stream; false (and a bounce) past the queue's limits.
   bool enqueue(const Pair& pair, Route& route, std::string_view xml);
   void send_bidi(const Pair& pair, Route& route, std::string_view xml);
-  void flush_bidi(const Pair& pair, Route& route);
+  // Stanzas taken back from a broken outbound stream (resends > 0) stay for an outbound
+  // stream, which keeps them until acknowledged; the bidirectional direction does not
+  // (docs/design.md). `recovered_too`: no outbound stream is coming, so they go anyway.
+  void flush_bidi(const Pair& pair, Route& route, bool recovered_too = false);
   // Whether the router took it; false: the sender has been answered with an error.
   bool to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
   void flush_route(Route& route, OutboundStream& stream, const std::string& local);

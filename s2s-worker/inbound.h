@@ -40,6 +40,9 @@ class InboundStream final : public stream::StreamHandler {
   void element(xml::Element element) override;
   void closed() override;
   void drained() override;
+  // XEP-0198 §4: a final <a h/> before the stream ends, so the peer does not send again
+  // what was received (as Prosody does).
+  void before_close() override;
 
   // For xmppctl (stream_report.cc): what this stream is, at `now` (the loop's clock).
   void report(ipc::S2sStream& out, time_t now);
