@@ -241,6 +241,10 @@ void Federation::add_inbound(InboundStream& stream) {
   inbound_by_session_[&stream.session()] = &stream;
 }
 
+void Federation::end_inbound() {
+  for (InboundStream* stream : std::set<InboundStream*>(inbound_)) stream->end();
+}
+
 void Federation::remove_inbound(InboundStream& stream) {
   inbound_.erase(&stream);
   inbound_by_session_.erase(&stream.session());

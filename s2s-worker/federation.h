@@ -121,6 +121,8 @@ class Federation {
   // xmppctl (stream_report.cc). Inbound streams make themselves known while they live.
   void add_inbound(InboundStream& stream);
   void remove_inbound(InboundStream& stream);
+  // The worker is stopping: every inbound stream ends now, with its final <a h/>.
+  void end_inbound();
   // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
   void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
   // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and

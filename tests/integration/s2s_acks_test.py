@@ -180,9 +180,8 @@ class Refusals(FederationTest):
         self.assertIn(b"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", data)
         self.assertIn(b"<handled-count-too-high xmlns='urn:xmpp:sm:3' h='999' send-count='0'/>", data)
 
-    def test_a_final_acknowledgement_before_the_stream_ends(self):
-        """XEP-0198 §4: <a h/> right before </stream:stream>, so the peer sends nothing again."""
-        b = self.start_xmppd(B)
+    def counted_peer(self):
+        """A peer.test stream to b.test with acknowledgements enabled and two stanzas counted."""
         key, cert = self.ca.issue("peer.test", "ec")
         cert_file, key_file = f"{self.workdir}/peer.crt", f"{self.workdir}/peer.key"
         certs.write(cert_file, certs.cert_pem(cert))
@@ -196,6 +195,18 @@ class Refusals(FederationTest):
         peer.send(f"<presence from='x@peer.test' to='nobody@{B}' type='unavailable'/>"
                   f"<presence from='y@peer.test' to='nobody@{B}' type='unavailable'/><r xmlns='urn:xmpp:sm:3'/>")
         self.assertIn(b"h='2'", peer.read_until(b"/>"))
+        return peer
+
+    def test_a_final_acknowledgement_when_the_worker_stops(self):
+        b = self.start_xmppd(B)
+        peer = self.counted_peer()
+        b.stop()
+        self.assertTrue(streams.read_to_end(peer.sock).endswith(b"<a xmlns='urn:xmpp:sm:3' h='2'/></stream:stream>"))
+
+    def test_a_final_acknowledgement_before_the_stream_ends(self):
+        """XEP-0198 §4: <a h/> right before </stream:stream>, so the peer sends nothing again."""
+        b = self.start_xmppd(B)
+        peer = self.counted_peer()
         r = subprocess.run([XMPPCTL, "-f", b.config, "close", "s2s", "peer.test"], capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
