@@ -366,6 +366,12 @@ std::set<Federation::Pair> Federation::take_back_unacked(OutboundStream& stream,
     }
     Pair pair{it->local, stream.remote()};
     Route& route = routes_[pair];
+    // The queue's bounds hold for what comes back too (the oldest bounce when it is full),
+    // so that a new stream is never handed more than a connection's output cap.
+    if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + it->xml.size() > kMaxQueuedBytes) {
+      bounce(it->xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
+      continue;
+    }
     route.queued_bytes += it->xml.size();
     route.queue.push_front(Queued{std::move(it->xml), it->resends + 1});
     pairs.insert(pair);

@@ -152,6 +152,8 @@ class OutboundStream final : xml::StreamParser::Handler {
   // after each batch written, the peer's <a/> and <r/>.
   void enable_acks();
   void request_ack();
+  // The peer does not count after all: what is kept goes as it would without acknowledgements.
+  void stop_acks();
   void ack_request_written();
   void arm_ack_deadline();
   void acknowledged(const xml::Element& a);

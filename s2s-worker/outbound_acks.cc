@@ -17,10 +17,22 @@ void OutboundStream::enable_acks() {
   sm_ = true;
   transport_->send("<enable xmlns='urn:xmpp:sm:3'/>");
   ack_timer_.reset(evtimer_new(federation_.base(), on_ack_timeout, this));
+  // Until <enabled/> no <r/> goes (the peer may not count yet); a peer that answers neither
+  // <enabled/> nor <failed/> within the deadline is treated as one that failed, rather than
+  // as a dead link whose stanzas go again.
+  arm_ack_deadline();
+}
+
+void OutboundStream::stop_acks() {
+  sm_ = false;
+  ack_requested_ = false;
+  acks_.take();
+  ack_timer_.reset();
+  release_hold();
 }
 
 void OutboundStream::request_ack() {
-  if (!sm_ || ack_requested_ || acks_.unacked() == 0 || state_ != State::kReady) return;
+  if (!sm_ || !sm_peer_enabled_ || ack_requested_ || acks_.unacked() == 0 || state_ != State::kReady) return;
   ack_requested_ = true;
   requested_at_ = acks_.sent_count();
   transport_->send("<r xmlns='urn:xmpp:sm:3'/>");
@@ -51,13 +63,12 @@ void OutboundStream::stream_management_element(const xml::Element& e) {
     sm_peer_enabled_ = true;
     log::info("s2s outbound %s -> %s via %s: acknowledgements (XEP-0198) enabled", local_.c_str(), remote_.c_str(),
               address_.c_str());
+    event_del(ack_timer_.get());
+    request_ack();  // for what went out meanwhile
   } else if (e.name() == "failed" && sm_) {
     // The peer will not count: what went out goes as it would without stream management.
     log::info("s2s outbound %s -> %s: the peer refused stream management (XEP-0198)", local_.c_str(), remote_.c_str());
-    sm_ = false;
-    acks_.take();
-    ack_timer_.reset();
-    release_hold();
+    stop_acks();
   } else if (e.name() == "a" && sm_) {
     acknowledged(e);
   } else if (e.name() == "r" && sm_peer_enabled_) {
@@ -96,6 +107,12 @@ void OutboundStream::acknowledged(const xml::Element& a) {
 void OutboundStream::on_ack_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<OutboundStream*>(arg);
   if (self->state_ != State::kReady) return;
+  if (!self->sm_peer_enabled_) {
+    log::info("s2s outbound %s -> %s: no answer to <enable/> (XEP-0198); going on without acknowledgements",
+              self->local_.c_str(), self->remote_.c_str());
+    self->stop_acks();  // frees this timer: nothing of it is used after
+    return;
+  }
   // The <r/> waits behind what the peer has not read yet: while it keeps reading, or while
   // we do not read its answer, the link is not dead.
   bool peer_reading = !self->ack_request_written_ && self->transport_ &&
