@@ -115,8 +115,8 @@ void OutboundStream::on_ack_timeout(evutil_socket_t, short, void* arg) {
   }
   // The <r/> waits behind what the peer has not read yet: while it keeps reading, or while
   // we do not read its answer, the link is not dead.
-  bool peer_reading = !self->ack_request_written_ && self->transport_ &&
-                      self->transport_->written() != self->written_at_deadline_;
+  bool peer_reading =
+      !self->ack_request_written_ && self->transport_ && self->transport_->written() != self->written_at_deadline_;
   if (self->reading_paused_ || peer_reading) {
     self->arm_ack_deadline();
     return;
