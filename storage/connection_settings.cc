@@ -39,6 +39,10 @@ std::string conninfo(const ipc::StorageSettings& settings, const std::string& ad
   std::string out = "host=" + quote_value(settings.host()) + " hostaddr=" + quote_value(address) +
                     " port=" + quote_value(std::to_string(settings.port())) +
                     " connect_timeout=" + quote_value(std::to_string(kConnectTimeoutSeconds)) +
+                    " keepalives='1' keepalives_idle=" + quote_value(std::to_string(kKeepaliveIdleSeconds)) +
+                    " keepalives_interval=" + quote_value(std::to_string(kKeepaliveIntervalSeconds)) +
+                    " keepalives_count=" + quote_value(std::to_string(kKeepaliveCount)) +
+                    " tcp_user_timeout=" + quote_value(std::to_string(kTcpUserTimeoutMs)) +
                     " sslmode='disable' gssencmode='disable' application_name='xmppd'" +
                     " options=" + quote_value("-c statement_timeout=" + std::to_string(kStatementTimeoutMs));
   if (!settings.database().empty()) out += " dbname=" + quote_value(settings.database());

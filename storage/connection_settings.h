@@ -14,6 +14,13 @@ namespace xmppd::storage {
 // always answers before the router gives up.
 inline constexpr int kConnectTimeoutSeconds = 2;
 inline constexpr int kStatementTimeoutMs = 4000;
+// TCP keepalives and tcp_user_timeout: a server that vanished without closing the connection
+// (a crash, a failover, a cut link) fails the statement in seconds, not after TCP's own
+// retransmissions (about 15 minutes), during which the storage process answers nothing.
+inline constexpr int kKeepaliveIdleSeconds = 5;
+inline constexpr int kKeepaliveIntervalSeconds = 1;
+inline constexpr int kKeepaliveCount = 3;
+inline constexpr int kTcpUserTimeoutMs = 4000;
 
 // Resolves settings.host to a numeric address (getaddrinfo; the first answer), or false with
 // `error`. Called before the chroot.
