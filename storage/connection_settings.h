@@ -31,6 +31,10 @@ bool resolve_host(const ipc::StorageSettings& settings, std::string& address, st
 // libpq would look for certificate files, which the chroot does not have (xmppd.conf(5)).
 std::string conninfo(const ipc::StorageSettings& settings, const std::string& address);
 
+// A numeric address of 127.0.0.0/8 or ::1 (also as ::ffff:127.x.y.z): the connection, without
+// TLS, stays on this machine.
+bool is_loopback(const std::string& address);
+
 // libpq's quoting of one value.
 std::string quote_value(const std::string& value);
 

@@ -340,5 +340,16 @@ TEST(ConnectionSettings, TheConnectionHasKeepalivesAndATcpUserTimeout) {
   EXPECT_NE(info.find("tcp_user_timeout='4000'"), std::string::npos) << info;
 }
 
+TEST(ConnectionSettings, OnlyLoopbackAddressesAreLoopback) {
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("127.3.2.1"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_TRUE(is_loopback("::ffff:127.0.0.1"));
+  EXPECT_FALSE(is_loopback("192.0.2.1"));
+  EXPECT_FALSE(is_loopback("2001:db8::1"));
+  EXPECT_FALSE(is_loopback("::ffff:192.0.2.1"));
+  EXPECT_FALSE(is_loopback("db.example"));
+}
+
 }  // namespace
 }  // namespace xmppd::storage
