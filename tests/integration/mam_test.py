@@ -330,4 +330,4 @@ class ExpiryAndQuota(MamTest):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()  # in a network namespace of its own, as every integration test
