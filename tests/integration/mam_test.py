@@ -216,6 +216,11 @@ class Archive(MamTest):
         self.assertEqual(fin.find(f"{{{RSM}}}set/{{{RSM}}}count").text, "3")
         page, _ = self.query(alice, fields=[("ids", [ids[5], ids[2]])])
         self.assertEqual(self.ids(page), [ids[2], ids[5]])
+        # More ids than the page holds: cut to max before any lookup (so the unknown third id
+        # is never looked up), duplicates first removed.
+        page, fin = self.query(alice, fields=[("ids", [ids[5], ids[5], ids[2], "no-such-id"])], rsm=[("max", "2")])
+        self.assertEqual(self.ids(page), [ids[2], ids[5]])
+        self.assertNotEqual(fin.get("complete"), "true")
         page, _ = self.query(alice, fields=[("after-id", ids[1]), ("before-id", ids[4])])
         self.assertEqual(self.ids(page), ids[2:4])
         now = time.time()
@@ -325,4 +330,4 @@ class ExpiryAndQuota(MamTest):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()  # in a network namespace of its own, as every integration test
