@@ -406,4 +406,4 @@ class ExpiryAndQuotaOnPostgres(OnPostgres, ExpiryAndQuota):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()
