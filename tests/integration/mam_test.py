@@ -11,7 +11,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import unittest
 
 import slixmpp
 from slixmpp.exceptions import IqError
