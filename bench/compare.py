@@ -131,6 +131,12 @@ def parse_args():
                    help="loadgen --max-pending of the idle runs (Prosody's listen backlog is 128: at 500/s with "
                         "1000 pending, some of its connections are reset)")
     p.add_argument("--no-prosody", action="store_true", help="xmppd only")
+    p.add_argument("--archive", action="store_true",
+                   help="the message archive on: xmppd's mam module and Prosody's mod_mam (XEP-0313)")
+    p.add_argument("--storage", choices=("default", "sqlite", "postgres"), default="default",
+                   help="default: xmppd's SQLite file and Prosody's internal (files) storage; sqlite: "
+                        "Prosody's sql storage on SQLite3 too; postgres: both on one PostgreSQL 15 server of "
+                        "the bench's own (a database each, fsync on)")
     p.add_argument("--quickack", action="store_true",
                    help="diagnosis: no delayed ACKs on the namespace's loopback (ip route ... quickack 1), to see "
                         "how much of the latency is Nagle's algorithm waiting for a delayed ACK")
@@ -399,7 +405,7 @@ s2s_allow_private_addresses = true
 max_connections_per_address = 0
 max_unauthenticated_per_address = 0
 max_connections = 1000000
-VirtualHost "{domain}"
+{bench.xmppd_storage_options(domain)}VirtualHost "{domain}"
 """
 
         class QuietServer(harness.Server):
@@ -412,14 +418,18 @@ VirtualHost "{domain}"
         self.server = QuietServer(self.path, config)
         self.credentials = os.path.join(self.path, "data", "auth", "credentials.sqlite")
 
+    def children(self):
+        """The storage process is the fifth child with PostgreSQL."""
+        return 5 if self.bench.args.storage == "postgres" else 4
+
     def started(self):
-        self.server.wait_sandboxed_children(20)
+        self.server.wait_sandboxed_children(20, count=self.children())
 
     def pids(self):
         return [self.server.proc.pid, *sorted(self.server.children().values())]
 
     def alive(self):
-        return self.server.proc.poll() is None and len(self.server.children()) == 4
+        return self.server.proc.poll() is None and len(self.server.children()) == self.children()
 
     def problems(self, since):
         """Log lines after offset `since` that say something went wrong."""
@@ -450,7 +460,8 @@ VirtualHost "{domain}"
             if r.returncode != 0:
                 raise RuntimeError(f"xmppctl adduser user{n}@{self.domain}: {r.stderr.strip()}")
 
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        # The parent lets at most 4 questions wait for one child (daemon/admin_queries.cc).
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
             for done, _ in enumerate(pool.map(add, range(1, count + 1)), 1):
                 if done % 1000 == 0:
                     log(f"{self.domain}: {done} of {count} accounts made")
@@ -483,8 +494,9 @@ class Prosody(BenchServer):
         key, cert = bench.ca.issue(domain, "ec")
         certs.write(f"{path}/{domain}.crt", certs.cert_pem(cert))
         certs.write(f"{path}/{domain}.key", certs.key_pem(key), 0o600)
+        options = {"log": {"info": f"{path}/prosody.log"}, **bench.prosody_storage_options(domain)}
         self.server = prosody.Prosody(path, domain, self.address, f"{path}/{domain}.crt", f"{path}/{domain}.key",
-                                      bench.ca_file, options={"log": {"info": f"{path}/prosody.log"}})
+                                      bench.ca_file, options=options)
         self.accounts = os.path.join(self.server.data_path, domain.replace(".", "%2e"), "accounts")
 
     def pids(self):
@@ -534,6 +546,14 @@ class Bench:
         self.ca_file = os.path.join(self.work, "ca.pem")
         certs.write(self.ca_file, self.ca.pem())
         self.servers = {}
+        self.postgres = None
+        if args.storage == "postgres":
+            import postgres
+            # fsync and synchronous_commit on (PostgreSQL's defaults): what a durable server pays.
+            self.postgres = postgres.Postgres(self.work, durable=True).start()
+            for domain in ADDRESS:
+                self.postgres.psql(f"CREATE DATABASE {self.database_name(domain)} OWNER {self.postgres.username}",
+                                   database="postgres")
         self.results = {"runs": []}
         self.run_number = 0
         self.anomalies = []
@@ -586,6 +606,39 @@ class Bench:
         os.replace(tmp, target)
         return target
 
+    # --- storage and archive ---
+
+    @staticmethod
+    def database_name(domain):
+        return "db_" + domain.replace(".", "_")
+
+    def xmppd_storage_options(self, domain):
+        text = 'modules_enabled = { "mam" }\n' if self.args.archive else ""
+        if self.postgres:
+            pg = self.postgres
+            text += (f'storage = "sql"\nsql = {{ driver = "PostgreSQL"; database = "{self.database_name(domain)}"; '
+                     f'host = "{pg.host}"; port = {pg.port}; username = "{pg.username}"; password = "{pg.password}" }}\n')
+        return text
+
+    def prosody_storage_options(self, domain):
+        import prosody
+        options = {}
+        if self.args.archive:
+            options["modules_enabled"] = [*prosody.Prosody.MODULES, "mam"]
+        # The accounts stay in Prosody's files, where provision() writes them (xmppd's stay in
+        # its auth helper whatever the storage); everything else goes to sql.
+        if self.postgres:
+            pg = self.postgres
+            options["default_storage"] = "sql"
+            options["storage"] = {"accounts": "internal"}
+            options["sql"] = {"driver": "PostgreSQL", "database": self.database_name(domain), "host": pg.host,
+                              "port": pg.port, "username": pg.username, "password": pg.password}
+        elif self.args.storage == "sqlite":
+            options["default_storage"] = "sql"
+            options["storage"] = {"accounts": "internal"}
+            options["sql"] = {"driver": "SQLite3", "database": "prosody.sqlite"}
+        return options
+
     # --- set-up ---
 
     def start_servers(self):
@@ -609,6 +662,8 @@ class Bench:
             except Exception as e:  # stopping the rest matters more
                 log(f"stopping {server.domain}: {e}")
         self.dns.stop()
+        if self.postgres:
+            self.postgres.stop()
         if self.args.keep:
             log(f"work directory kept: {self.work}")
         else:

@@ -9,7 +9,8 @@ socket in its directory for the test's own queries (psql as the superuser, trust
     pg.psql("SELECT count(*) FROM roster")   # -> [("2",)]
     pg.stop()
 
-Nothing listens outside 127.0.0.1; fsync is off (a test's data need not survive a crash)."""
+Nothing listens outside 127.0.0.1; fsync is off (a test's data need not survive a crash) unless
+`durable` (the benchmarks)."""
 import os
 import pwd
 import shutil
@@ -31,7 +32,7 @@ def free_port():
 
 class Postgres:
     def __init__(self, workdir, database="xmppd", username="xmppd", password="pg secret of xmppd",
-                 port=None, name="postgres"):
+                 port=None, name="postgres", durable=False):
         self.dir = os.path.join(workdir, name)
         self.database, self.username, self.password = database, username, password
         self.host = "127.0.0.1"
@@ -39,6 +40,7 @@ class Postgres:
         self.os_user = "postgres" if _user_exists("postgres") else "nobody"
         self.log_path = os.path.join(self.dir, "server.log")
         self.started = False
+        self.durable = durable  # fsync as a real server does (the benchmarks); tests need not
 
     def _as_server_user(self, *command, **kwargs):
         return subprocess.run(["runuser", "-u", self.os_user, "--", *command], capture_output=True, text=True,
@@ -61,8 +63,9 @@ class Postgres:
                                      "--encoding=UTF8", "--locale=C")
             if r.returncode != 0:
                 raise RuntimeError(f"initdb failed: {r.stdout}{r.stderr}")
-        options = (f"-c listen_addresses={self.host} -p {self.port} -k {self.dir} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
+        options = f"-c listen_addresses={self.host} -p {self.port} -k {self.dir}"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         r = self._as_server_user(f"{BIN}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-l", self.log_path,
                                  "-w", "-t", "30", "-o", options, "start")
         if r.returncode != 0:
