@@ -123,12 +123,16 @@ void ArchiveStore::recount_pending() {
 bool ArchiveStore::write_rows(std::span<const store::Row> rows,
                               const std::map<std::string, std::int64_t, std::less<>>& counts) {
   if (!db_.run_batch(Statement::kArchiveInsert, rows)) return false;
-  for (const auto& [owner, n] : counts) {
-    std::vector<store::Row> rows;
-    const Value params[] = {owner, n};
-    if (!db_.run(Statement::kArchiveUsageAdd, params, &rows) || rows.empty()) return false;
-    if (!trim(owner, store::integer(rows.front(), 0))) return false;
-  }
+  std::vector<store::Row> usage;
+  usage.reserve(counts.size());
+  for (const auto& [owner, n] : counts) usage.push_back({Value(owner), Value(n)});
+  if (!db_.run_batch(Statement::kArchiveUsageAdd, usage)) return false;
+  if (max_per_user_ == 0) return true;
+  std::vector<store::Row> over;
+  const Value limit[] = {static_cast<std::int64_t>(max_per_user_)};
+  if (!db_.run(Statement::kArchiveOverQuota, limit, &over)) return false;
+  for (const store::Row& row : over)
+    if (!trim(store::text(row, 0), store::integer(row, 1))) return false;
   return true;
 }
 

@@ -115,9 +115,12 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     // give PostgreSQL the parameter's type, which it cannot infer from IS NULL alone.
     {"archive.insert", 6,
      "INSERT INTO archive (owner, id, with_jid, stamp, origin_id, stanza) VALUES ($1, $2, $3, $4, $5, $6)", {}},
+    // Run as one batch per flush, for every owner of the batch at once; archive.over_quota then
+    // names the few past the quota, so that a flush costs the same few round trips to the
+    // storage process however many users it archives for.
     {"archive.usage_add", 2,
      "INSERT INTO archive_usage (owner, messages) VALUES ($1, $2) ON CONFLICT (owner) DO UPDATE SET messages = "
-     "archive_usage.messages + excluded.messages RETURNING messages",
+     "archive_usage.messages + excluded.messages",
      {}},
     {"archive.usage_subtract", 2,
      "UPDATE archive_usage SET messages = CASE WHEN messages > $1 THEN messages - $1 ELSE 0 END WHERE owner = $2", {}},
@@ -150,6 +153,8 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"archive.remove_user", 1, "DELETE FROM archive WHERE owner = $1", {}},
     {"archive.remove_usage", 1, "DELETE FROM archive_usage WHERE owner = $1", {}},
     {"archive.drop_empty_usage", 1, "DELETE FROM archive_usage WHERE owner = $1 AND messages <= 0", {}},
+    // An index range (archive_usage_messages): the owners just past the quota, usually none.
+    {"archive.over_quota", 1, "SELECT owner, messages FROM archive_usage WHERE messages > $1", {}},
 }};
 
 }  // namespace

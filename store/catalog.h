@@ -88,6 +88,7 @@ enum class Statement : std::uint16_t {
   kArchiveRemoveUser,
   kArchiveRemoveUsage,
   kArchiveUsageDropEmpty,
+  kArchiveOverQuota,
 
   kCount  // not a statement
 };
