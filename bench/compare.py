@@ -625,13 +625,17 @@ class Bench:
         options = {}
         if self.args.archive:
             options["modules_enabled"] = [*prosody.Prosody.MODULES, "mam"]
+        # The accounts stay in Prosody's files, where provision() writes them (xmppd's stay in
+        # its auth helper whatever the storage); everything else goes to sql.
         if self.postgres:
             pg = self.postgres
-            options["storage"] = "sql"
+            options["default_storage"] = "sql"
+            options["storage"] = {"accounts": "internal"}
             options["sql"] = {"driver": "PostgreSQL", "database": self.database_name(domain), "host": pg.host,
                               "port": pg.port, "username": pg.username, "password": pg.password}
         elif self.args.storage == "sqlite":
-            options["storage"] = "sql"
+            options["default_storage"] = "sql"
+            options["storage"] = {"accounts": "internal"}
             options["sql"] = {"driver": "SQLite3", "database": "prosody.sqlite"}
         return options
 

@@ -18,6 +18,12 @@ using store::Value;
 // this the archive loses messages rather than the router its memory.
 constexpr std::size_t kMaxPendingRows = 10000;
 
+// The text of one row, above which it is not archived: a row must fit one record of the link to
+// the storage process (store::kStoragePageBytes, 1 MiB less its envelope) with room to spare
+// for the encoding. A stanza grows when serialized (a raw '>' becomes "&gt;"), so a stanza
+// under the stream's limit can be over this one.
+constexpr std::size_t kMaxRowTextBytes = 900 * 1024;
+
 Value optional_text(const std::optional<std::string>& v) { return v ? Value(*v) : Value(std::monostate{}); }
 Value optional_integer(const std::optional<std::int64_t>& v) { return v ? Value(*v) : Value(std::monostate{}); }
 
@@ -43,12 +49,26 @@ std::string ArchiveStore::new_id() {
   return id;
 }
 
-void ArchiveStore::append(Entry e) {
-  if (pending_.empty() && pending_callback_) pending_callback_();
+bool ArchiveStore::append(Entry e) {
+  const std::size_t bytes = e.owner.size() + e.id.size() + e.with.size() + e.origin_id.size() + e.stanza.size();
+  if (bytes > kMaxRowTextBytes) {
+    log::warning("archive: a message of %zu bytes for %s is too large to archive", bytes, e.owner.c_str());
+    return false;
+  }
+  if (pending_.size() >= kMaxPendingRows) {
+    if (!full_logged_) log::error("archive: %zu messages wait for the database; not archiving more", pending_.size());
+    full_logged_ = true;
+    if (pending_callback_) pending_callback_();
+    return false;
+  }
+  // After a flush that found the database out of reach, each append asks for another one.
+  if ((pending_.empty() || retry_) && pending_callback_) pending_callback_();
+  retry_ = false;
   ++pending_counts_[e.owner];
   Value origin = e.origin_id.empty() ? Value(std::monostate{}) : Value(std::move(e.origin_id));
   pending_.push_back({Value(std::move(e.owner)), Value(std::move(e.id)), Value(std::move(e.with)), Value(e.stamp),
                       std::move(origin), Value(std::move(e.stanza))});
+  return true;
 }
 
 bool ArchiveStore::transaction(const std::function<bool()>& body) {
@@ -63,22 +83,47 @@ bool ArchiveStore::transaction(const std::function<bool()>& body) {
 
 bool ArchiveStore::flush() {
   if (pending_.empty()) return true;
-  if (transaction([this] { return write_pending(); })) {
-    pending_.clear();
-    pending_counts_.clear();
+  if (transaction([this] { return write_rows(pending_, pending_counts_); })) {
+    forget_pending();
     return true;
   }
-  if (!db_.unavailable() || pending_.size() > kMaxPendingRows) {
-    log::error("archive: %zu messages could not be archived", pending_.size());
-    pending_.clear();
-    pending_counts_.clear();
+  if (db_.unavailable()) {
+    retry_ = true;  // kept (append() bounds them); the next append or a query tries again
+    return false;
   }
+  // Refused: one bad row must not take the others with it, so each is tried alone.
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < pending_.size(); ++i) {
+    const std::map<std::string, std::int64_t, std::less<>> one = {{store::text(pending_[i], 0), 1}};
+    if (transaction([&] { return write_rows(std::span(&pending_[i], 1), one); })) continue;
+    if (db_.unavailable()) {  // the database went meanwhile: the rest waits for the next flush
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(i));
+      recount_pending();
+      retry_ = true;
+      return false;
+    }
+    ++dropped;
+  }
+  log::error("archive: %zu messages could not be archived", dropped);
+  forget_pending();
   return false;
 }
 
-bool ArchiveStore::write_pending() {
-  if (!db_.run_batch(Statement::kArchiveInsert, pending_)) return false;
-  for (const auto& [owner, n] : pending_counts_) {
+void ArchiveStore::forget_pending() {
+  pending_.clear();
+  pending_counts_.clear();
+  retry_ = full_logged_ = false;
+}
+
+void ArchiveStore::recount_pending() {
+  pending_counts_.clear();
+  for (const store::Row& row : pending_) ++pending_counts_[store::text(row, 0)];
+}
+
+bool ArchiveStore::write_rows(std::span<const store::Row> rows,
+                              const std::map<std::string, std::int64_t, std::less<>>& counts) {
+  if (!db_.run_batch(Statement::kArchiveInsert, rows)) return false;
+  for (const auto& [owner, n] : counts) {
     std::vector<store::Row> rows;
     const Value params[] = {owner, n};
     if (!db_.run(Statement::kArchiveUsageAdd, params, &rows) || rows.empty()) return false;
@@ -99,7 +144,10 @@ bool ArchiveStore::trim(const std::string& owner, std::int64_t messages) {
 bool ArchiveStore::subtract(const std::string& owner, std::int64_t n) {
   if (n == 0) return true;
   const Value params[] = {n, owner};  // the text's order: $1 the number, $2 the owner
-  return db_.run(Statement::kArchiveUsageSubtract, params);
+  // An owner with nothing left keeps no row: a stranger's messages to invented names (removed
+  // once the auth helper says there is no such account) would otherwise leave one each.
+  const Value drop[] = {owner};
+  return db_.run(Statement::kArchiveUsageSubtract, params) && db_.run(Statement::kArchiveUsageDropEmpty, drop);
 }
 
 std::vector<Value> ArchiveStore::filter_params(std::string_view owner, const Filter& f) {

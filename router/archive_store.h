@@ -13,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,11 +62,16 @@ class ArchiveStore {
   // Called when append() gathers the first row since the last flush: the owner arranges for
   // flush() at the end of the loop turn.
   void on_pending(std::function<void()> callback) { pending_callback_ = std::move(callback); }
-  void append(Entry entry);
+  // False (logged) when the row is not kept: its text is too large for one storage record, or
+  // kMaxPendingRows rows already wait for a database out of reach. The caller then hands out
+  // no stanza-id.
+  bool append(Entry entry);
+  std::size_t pending_rows() const { return pending_.size(); }
   bool pending() const { return !pending_.empty(); }
   // Writes what append() gathered, in one transaction; false (logged) when it could not be.
   // What failed because the database is out of reach is kept for the next flush, up to a
-  // bound; what the database refused is dropped.
+  // bound; when the database refuses the batch, each row is tried alone and only those it
+  // refuses are dropped.
   bool flush();
 
   // The reads answer false when the database failed (error()).
@@ -88,7 +94,9 @@ class ArchiveStore {
   const std::string& error() const { return db_.error(); }
 
  private:
-  bool write_pending();
+  bool write_rows(std::span<const store::Row> rows, const std::map<std::string, std::int64_t, std::less<>>& counts);
+  void forget_pending();
+  void recount_pending();
   bool trim(const std::string& owner, std::int64_t messages);
   bool subtract(const std::string& owner, std::int64_t n);
   // Runs `body` between BEGIN and COMMIT; rolled back when it fails.
@@ -101,6 +109,8 @@ class ArchiveStore {
   Transaction transaction_;
   std::vector<store::Row> pending_;
   std::map<std::string, std::int64_t, std::less<>> pending_counts_;
+  bool retry_ = false;        // the last flush found the database out of reach
+  bool full_logged_ = false;  // the bound's error is logged once per outage
 };
 
 }  // namespace xmppd::router

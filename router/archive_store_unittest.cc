@@ -8,10 +8,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <memory>
+
+#include <sqlite3.h>
 
 #include "common/sqlite.h"
 #include "store/postgres_database.h"
 #include "store/postgres_test_server.h"
+#include "store/remote_database.h"
 #include "store/schema.h"
 #include "store/sqlite_database.h"
 
@@ -111,6 +115,31 @@ TEST_P(ArchiveStoreTest, PendingRowsAreWrittenByFlushAndReadersFlushFirst) {
   EXPECT_FALSE(m);  // another user's id is unknown here
 }
 
+TEST_P(ArchiveStoreTest, ARowTooLargeForOneStorageRecordIsNotArchived) {
+  // A stanza that grows past the link's record when serialized (1 MiB) would fail the whole batch.
+  EXPECT_FALSE(store_->append({"carol@h", ArchiveStore::new_id(), "mallory@evil", 1, "",
+                               "<message><body>" + std::string(1100000, 'x') + "</body></message>"}));
+  EXPECT_FALSE(store_->pending());
+  EXPECT_TRUE(store_->append({"carol@h", ArchiveStore::new_id(), "bob@h", 1, "", "<message/>"}));
+}
+
+TEST_P(ArchiveStoreTest, ARefusedBatchIsRetriedRowByRowAndOnlyTheBadRowIsDropped) {
+  for (int i = 0; i < 3; ++i) add("alice@h", "bob@h", 100 + i);
+  const std::string id = ArchiveStore::new_id();
+  ASSERT_TRUE(store_->append({"carol@h", id, "bob@h", 200, "", "<message/>"}));
+  ASSERT_TRUE(store_->append({"carol@h", id, "bob@h", 201, "", "<message/>"}));  // the same id: refused
+  add("dave@h", "bob@h", 300);
+  EXPECT_FALSE(store_->flush());
+  EXPECT_FALSE(store_->pending());
+  std::int64_t n = -1;
+  ASSERT_TRUE(store_->count("alice@h", {}, n)) << store_->error();
+  EXPECT_EQ(n, 3);
+  ASSERT_TRUE(store_->count("carol@h", {}, n)) << store_->error();
+  EXPECT_EQ(n, 1);
+  ASSERT_TRUE(store_->count("dave@h", {}, n)) << store_->error();
+  EXPECT_EQ(n, 1);
+}
+
 TEST_P(ArchiveStoreTest, PagesForwardBackwardAndFiltered) {
   std::vector<std::string> all;
   for (int i = 0; i < 6; ++i) all.push_back(add("u@h", i % 2 ? "odd@h" : "even@h", 100 + i));
@@ -169,9 +198,48 @@ TEST_P(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
   EXPECT_TRUE(ids("u@h", {}, false, 10).empty());
 }
 
+// A message to an invented local name, archived and then removed (no such account): no
+// archive_usage row stays behind for that name.
+TEST_P(ArchiveStoreTest, AnOwnerWithNothingLeftKeepsNoUsageRow) {
+  if (sqlite_ == nullptr) GTEST_SKIP() << "the row is read with SQLite's own API";
+  std::string id = add("ghost@h", "stranger@evil", 100);
+  std::string kept = add("u@h", "x@h", 100);
+  ASSERT_TRUE(store_->flush());
+  ASSERT_TRUE(store_->remove("ghost@h", id));
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((dir_ + "/user.sqlite").c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  sqlite3_stmt* raw_statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT group_concat(owner) FROM archive_usage", -1, &raw_statement, nullptr),
+            SQLITE_OK);
+  std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)> statement(raw_statement, &sqlite3_finalize);
+  ASSERT_EQ(sqlite3_step(raw_statement), SQLITE_ROW);
+  const auto* owners = reinterpret_cast<const char*>(sqlite3_column_text(raw_statement, 0));
+  EXPECT_EQ(std::string(owners != nullptr ? owners : ""), "u@h");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ArchiveStoreTest,
                          ::testing::Values(store::Dialect::kSqlite, store::Dialect::kPostgres),
                          [](const auto& info) { return info.param == store::Dialect::kSqlite ? "Sqlite" : "Postgres"; });
+
+// While the storage process is out of reach (no link), rows wait up to the bound, and every
+// append asks for another flush rather than waiting for the next query or expiry.
+TEST(ArchiveStoreUnavailable, PendingRowsAreBoundedAndEachAppendAsksForARetry) {
+  store::RemoteDatabase db;
+  ArchiveStore archive(db, 0);
+  int callbacks = 0;
+  archive.on_pending([&] { ++callbacks; });
+  const auto append = [&] { return archive.append({"a@x", ArchiveStore::new_id(), "b@y", 1, "", "<m/>"}); };
+  EXPECT_TRUE(append());
+  EXPECT_FALSE(archive.flush());
+  EXPECT_TRUE(archive.pending());
+  EXPECT_TRUE(append());
+  EXPECT_EQ(callbacks, 2);
+  int refused = 0;
+  for (int i = 0; i < 20000; ++i) refused += append() ? 0 : 1;
+  EXPECT_EQ(archive.pending_rows(), 10000u);
+  EXPECT_EQ(refused, 20000 + 2 - 10000);
+}
 
 }  // namespace
 }  // namespace xmppd::router

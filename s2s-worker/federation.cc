@@ -241,13 +241,18 @@ void Federation::add_inbound(InboundStream& stream) {
   inbound_by_session_[&stream.session()] = &stream;
 }
 
+void Federation::end_inbound() {
+  for (InboundStream* stream : std::set<InboundStream*>(inbound_)) stream->end();
+}
+
 void Federation::remove_inbound(InboundStream& stream) {
   inbound_.erase(&stream);
   inbound_by_session_.erase(&stream.session());
 }
 
-void Federation::flush_bidi(const Pair& pair, Route& route) {
-  while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater) {
+void Federation::flush_bidi(const Pair& pair, Route& route, bool recovered_too) {
+  while (!route.queue.empty() && route.bidi->sending() && route.bidi->queued() <= OutboundStream::kHighWater &&
+         (recovered_too || route.queue.front().resends == 0)) {
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
@@ -334,7 +339,7 @@ void Federation::stream_failed(OutboundStream& stream, bool never_connected, boo
     // A bidirectional inbound stream serves the pair: what waited goes on it.
     if (it->second.bidi != nullptr && it->second.bidi->sending()) {
       it->second.stream = nullptr;
-      flush_bidi(it->first, it->second);
+      flush_bidi(it->first, it->second, !resend);
       ++it;
       continue;
     }
@@ -361,6 +366,12 @@ std::set<Federation::Pair> Federation::take_back_unacked(OutboundStream& stream,
     }
     Pair pair{it->local, stream.remote()};
     Route& route = routes_[pair];
+    // The queue's bounds hold for what comes back too (the oldest bounce when it is full),
+    // so that a new stream is never handed more than a connection's output cap.
+    if (route.queue.size() >= kMaxQueuedStanzas || route.queued_bytes + it->xml.size() > kMaxQueuedBytes) {
+      bounce(it->xml, "wait", "resource-constraint", "Too many stanzas are waiting for " + pair.second);
+      continue;
+    }
     route.queued_bytes += it->xml.size();
     route.queue.push_front(Queued{std::move(it->xml), it->resends + 1});
     pairs.insert(pair);
@@ -374,7 +385,10 @@ void Federation::resume_route(const Pair& pair) {
   auto it = routes_.find(pair);
   if (it == routes_.end() || it->second.queue.empty()) return;
   Route& route = it->second;
-  if (route.bidi != nullptr && route.bidi->sending()) {
+  // Stanzas taken back go on an outbound stream, which keeps them until acknowledged: the
+  // bidirectional stream would not, and they have already been lost once.
+  bool recovered = route.queue.front().resends > 0;
+  if (!recovered && route.bidi != nullptr && route.bidi->sending()) {
     flush_bidi(pair, route);
   } else if (route.stream == nullptr || route.stream->done()) {
     route.stream = nullptr;

@@ -121,6 +121,8 @@ class Federation {
   // xmppctl (stream_report.cc). Inbound streams make themselves known while they live.
   void add_inbound(InboundStream& stream);
   void remove_inbound(InboundStream& stream);
+  // The worker is stopping: every inbound stream ends now, with its final <a h/>.
+  void end_inbound();
   // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
   void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
   // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and
@@ -173,7 +175,10 @@ class Federation {
   // Queues a stanza for the route's stream; false (and a bounce) past the queue's limits.
   bool enqueue(const Pair& pair, Route& route, std::string_view xml);
   void send_bidi(const Pair& pair, Route& route, std::string_view xml);
-  void flush_bidi(const Pair& pair, Route& route);
+  // Stanzas taken back from a broken outbound stream (resends > 0) stay for an outbound
+  // stream, which keeps them until acknowledged; the bidirectional direction does not
+  // (docs/design.md). `recovered_too`: no outbound stream is coming, so they go anyway.
+  void flush_bidi(const Pair& pair, Route& route, bool recovered_too = false);
   // Whether the router took it; false: the sender has been answered with an error.
   bool to_router(const std::string& from_domain, const std::string& to_domain, const xml::Element& stanza);
   void flush_route(Route& route, OutboundStream& stream, const std::string& local);

@@ -409,4 +409,8 @@ void InboundStream::stream_management(const xml::Element& e) {
 
 void InboundStream::closed() {}
 
+void InboundStream::before_close() {
+  if (sm_) session_.send("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(acks_.h()) + "'/>");
+}
+
 }  // namespace xmppd::s2s

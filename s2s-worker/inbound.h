@@ -40,6 +40,9 @@ class InboundStream final : public stream::StreamHandler {
   void element(xml::Element element) override;
   void closed() override;
   void drained() override;
+  // XEP-0198 §4: a final <a h/> before the stream ends, so the peer does not send again
+  // what was received (as Prosody does).
+  void before_close() override;
 
   // For xmppctl (stream_report.cc): what this stream is, at `now` (the loop's clock).
   void report(ipc::S2sStream& out, time_t now);
@@ -52,6 +55,8 @@ class InboundStream final : public stream::StreamHandler {
   bool claims(const std::string& remote) const;
   // Ends the stream cleanly at the administrator's request (xmppctl close s2s).
   void close();
+  // Ends the stream cleanly because the worker stops (Transport::close writes what it can now).
+  void end() { session_.end_stream(); }
   bool open() const { return session_.sending(); }
   const stream::Session& session() const { return session_; }
   // A stanza of ours went out on this stream (bidirectional, XEP-0288): the peer may

@@ -499,6 +499,10 @@ void OutboundStream::on_timer(evutil_socket_t, short, void* arg) {
 void OutboundStream::close() {
   if (state_ == State::kDone) return;
   closed_by_us_ = true;
+  // XEP-0198 §4: what the peer sent us on this (bidirectional) stream is reported, so that
+  // it does not send it again.
+  if (transport_ && sm_peer_enabled_ && state_ == State::kReady)
+    transport_->send("<a xmlns='urn:xmpp:sm:3' h='" + std::to_string(handled_.h()) + "'/>");
   if (transport_) transport_->send("</stream:stream>");
   fail("closed");
 }

@@ -85,6 +85,7 @@ class OutboundStream final : xml::StreamParser::Handler {
   const std::string& remote() const { return remote_; }
   // Bidirectional (XEP-0288): while what the peer sends on it waits for the router.
   void pause_reading(bool paused) {
+    reading_paused_ = paused;
     if (transport_) transport_->pause_reading(paused);
   }
 
@@ -107,7 +108,9 @@ class OutboundStream final : xml::StreamParser::Handler {
     }
     void drained() override {
       if (!stream) return;
-      // A batch has been written: time to ask for its acknowledgement.
+      // A batch has been written: the <r/> in it has gone, and its deadline counts from now;
+      // time to ask for the batch's acknowledgement.
+      stream->ack_request_written();
       stream->request_ack();
       stream->release_hold();
     }
@@ -149,6 +152,10 @@ class OutboundStream final : xml::StreamParser::Handler {
   // after each batch written, the peer's <a/> and <r/>.
   void enable_acks();
   void request_ack();
+  // The peer does not count after all: what is kept goes as it would without acknowledgements.
+  void stop_acks();
+  void ack_request_written();
+  void arm_ack_deadline();
   void acknowledged(const xml::Element& a);
   void stream_management_element(const xml::Element& e);
   static void on_ack_timeout(evutil_socket_t, short, void* arg);
@@ -213,6 +220,13 @@ class OutboundStream final : xml::StreamParser::Handler {
   AckQueue acks_;
   HandledCount handled_;  // the peer's stanzas on a bidirectional stream
   ipc::EventPtr ack_timer_;
+  // The <r/>'s deadline counts from when it was written to the connection: until then it
+  // waits behind what the peer has not read, and is extended while the peer keeps reading
+  // (what the transport has written grows) or while we are not reading its answer (the
+  // router is behind). A slow but live peer, or our own pause, is not a dead link.
+  bool ack_request_written_ = false;
+  std::uint64_t written_at_deadline_ = 0;
+  bool reading_paused_ = false;
   int idle_ticks_ = 0;
   time_t started_ = 0;        // made (loop clock): xmppctl's age
   time_t last_received_ = 0;  // the peer's last byte: xmppctl's idle time

@@ -1,8 +1,9 @@
 // XEP-0198 acknowledgements on an outbound server-to-server stream, without resumption (as
 // Prosody 0.12 does them): once the stream is authenticated and the peer offers <sm/>, we
 // send <enable/>, keep every stanza sent until the peer's <a h/> covers it, and ask with
-// <r/> after each batch written. An <r/> unanswered within s2s_timeout means the link is
-// dead (packets dropped, no reset ever comes): the stream fails, and the federation sends
+// <r/> after each batch written. An <r/> unanswered within s2s_timeout of being written
+// (while the peer reads nothing more of ours) means the link is dead (packets dropped, no
+// reset ever comes): the stream fails, and the federation sends
 // what was not acknowledged again on a new stream (federation.cc). Everything here comes
 // from the peer and is checked: an 'h' above what was sent ends the stream.
 #include "common/log.h"
@@ -16,13 +17,37 @@ void OutboundStream::enable_acks() {
   sm_ = true;
   transport_->send("<enable xmlns='urn:xmpp:sm:3'/>");
   ack_timer_.reset(evtimer_new(federation_.base(), on_ack_timeout, this));
+  // Until <enabled/> no <r/> goes (the peer may not count yet); a peer that answers neither
+  // <enabled/> nor <failed/> within the deadline is treated as one that failed, rather than
+  // as a dead link whose stanzas go again.
+  arm_ack_deadline();
+}
+
+void OutboundStream::stop_acks() {
+  sm_ = false;
+  ack_requested_ = false;
+  acks_.take();
+  ack_timer_.reset();
+  release_hold();
 }
 
 void OutboundStream::request_ack() {
-  if (!sm_ || ack_requested_ || acks_.unacked() == 0 || state_ != State::kReady) return;
+  if (!sm_ || !sm_peer_enabled_ || ack_requested_ || acks_.unacked() == 0 || state_ != State::kReady) return;
   ack_requested_ = true;
   requested_at_ = acks_.sent_count();
   transport_->send("<r xmlns='urn:xmpp:sm:3'/>");
+  ack_request_written_ = false;
+  arm_ack_deadline();
+}
+
+void OutboundStream::ack_request_written() {
+  if (!ack_requested_ || ack_request_written_ || !ack_timer_) return;
+  ack_request_written_ = true;
+  arm_ack_deadline();
+}
+
+void OutboundStream::arm_ack_deadline() {
+  written_at_deadline_ = transport_ ? transport_->written() : 0;
   timeval tv{static_cast<time_t>(federation_.policy().timeout(local_).count()), 0};
   event_add(ack_timer_.get(), &tv);
 }
@@ -38,13 +63,12 @@ void OutboundStream::stream_management_element(const xml::Element& e) {
     sm_peer_enabled_ = true;
     log::info("s2s outbound %s -> %s via %s: acknowledgements (XEP-0198) enabled", local_.c_str(), remote_.c_str(),
               address_.c_str());
+    event_del(ack_timer_.get());
+    request_ack();  // for what went out meanwhile
   } else if (e.name() == "failed" && sm_) {
     // The peer will not count: what went out goes as it would without stream management.
     log::info("s2s outbound %s -> %s: the peer refused stream management (XEP-0198)", local_.c_str(), remote_.c_str());
-    sm_ = false;
-    acks_.take();
-    ack_timer_.reset();
-    release_hold();
+    stop_acks();
   } else if (e.name() == "a" && sm_) {
     acknowledged(e);
   } else if (e.name() == "r" && sm_peer_enabled_) {
@@ -83,6 +107,20 @@ void OutboundStream::acknowledged(const xml::Element& a) {
 void OutboundStream::on_ack_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<OutboundStream*>(arg);
   if (self->state_ != State::kReady) return;
+  if (!self->sm_peer_enabled_) {
+    log::info("s2s outbound %s -> %s: no answer to <enable/> (XEP-0198); going on without acknowledgements",
+              self->local_.c_str(), self->remote_.c_str());
+    self->stop_acks();  // frees this timer: nothing of it is used after
+    return;
+  }
+  // The <r/> waits behind what the peer has not read yet: while it keeps reading, or while
+  // we do not read its answer, the link is not dead.
+  bool peer_reading =
+      !self->ack_request_written_ && self->transport_ && self->transport_->written() != self->written_at_deadline_;
+  if (self->reading_paused_ || peer_reading) {
+    self->arm_ack_deadline();
+    return;
+  }
   self->fail("no acknowledgement (XEP-0198) within " +
              std::to_string(self->federation_.policy().timeout(self->local_).count()) + " s: the link is dead");
 }

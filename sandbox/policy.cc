@@ -120,6 +120,11 @@ const Set kPostgresClient = {
     {"getsockopt", {{1, ~0ull, SOL_SOCKET}, {2, ~0ull, SO_ERROR}}},  // the outcome of a connect
     {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_NODELAY}}},
     {"setsockopt", {{1, ~0ull, SOL_SOCKET}, {2, ~0ull, SO_KEEPALIVE}}},
+    // keepalives_idle/_interval/_count and tcp_user_timeout of the conninfo (storage/connection_settings.h)
+    {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_KEEPIDLE}}},
+    {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_KEEPINTVL}}},
+    {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_KEEPCNT}}},
+    {"setsockopt", {{1, ~0ull, IPPROTO_TCP}, {2, ~0ull, TCP_USER_TIMEOUT}}},
     {"shutdown", {}},
 };
 

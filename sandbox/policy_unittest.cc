@@ -162,6 +162,8 @@ TEST_P(RolePolicy, TcpClientSocketsForTheS2sWorkerAndTheStorageProcess) {
     int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    for (int option : {TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, TCP_USER_TIMEOUT})  // libpq's keepalives
+      setsockopt(fd, IPPROTO_TCP, option, &on, sizeof on);
     return 0;
   });
   const bool dials = GetParam() == Role::kS2s || GetParam() == Role::kStorage;

@@ -1,6 +1,8 @@
 #include "storage/connection_settings.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 namespace xmppd::storage {
@@ -26,6 +28,15 @@ bool resolve_host(const ipc::StorageSettings& settings, std::string& address, st
   return true;
 }
 
+bool is_loopback(const std::string& address) {
+  in_addr v4{};
+  if (inet_pton(AF_INET, address.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, address.c_str(), &v6) != 1) return false;
+  if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+  return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
 std::string quote_value(const std::string& value) {
   std::string out = "'";
   for (char c : value) {
@@ -39,6 +50,10 @@ std::string conninfo(const ipc::StorageSettings& settings, const std::string& ad
   std::string out = "host=" + quote_value(settings.host()) + " hostaddr=" + quote_value(address) +
                     " port=" + quote_value(std::to_string(settings.port())) +
                     " connect_timeout=" + quote_value(std::to_string(kConnectTimeoutSeconds)) +
+                    " keepalives='1' keepalives_idle=" + quote_value(std::to_string(kKeepaliveIdleSeconds)) +
+                    " keepalives_interval=" + quote_value(std::to_string(kKeepaliveIntervalSeconds)) +
+                    " keepalives_count=" + quote_value(std::to_string(kKeepaliveCount)) +
+                    " tcp_user_timeout=" + quote_value(std::to_string(kTcpUserTimeoutMs)) +
                     " sslmode='disable' gssencmode='disable' application_name='xmppd'" +
                     " options=" + quote_value("-c statement_timeout=" + std::to_string(kStatementTimeoutMs));
   if (!settings.database().empty()) out += " dbname=" + quote_value(settings.database());

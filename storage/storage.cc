@@ -53,6 +53,10 @@ class StorageProcess final : public runtime::ChildRole {
     }
     std::string address;
     if (!resolve_host(settings, address, error)) return false;
+    if (!is_loopback(address))
+      log::warning("sql: host %s (%s) is not a loopback address, and the connection has no TLS: the password "
+                   "and every stored message cross the network in cleartext (xmppd.conf(5), sql)",
+                   settings.host().c_str(), address.c_str());
     // libpq's SCRAM uses OpenSSL's digests: OpenSSL reads its configuration now, while files
     // can be opened.
     if (OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1 || EVP_get_digestbyname("SHA256") == nullptr) {

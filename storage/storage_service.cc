@@ -84,8 +84,25 @@ void StorageService::track_transaction(Statement id, bool ok) {
   }
 }
 
+void StorageService::abandon_transaction() {
+  // The router sends BEGIN only when it believes no transaction is open, so one still open here
+  // is one it gave up on (a request that timed out): whatever it held must not be committed
+  // with the new batch, nor must a broken one refuse every later request.
+  const bool broken = transaction_broken_;
+  in_transaction_ = transaction_broken_ = false;
+  if (broken || db_ == nullptr || down_) {
+    log::warning("database: BEGIN while the router's previous transaction was open; it was already lost");
+    return;
+  }
+  if (db_->run(Statement::kRollback, {}))
+    log::warning("database: BEGIN while the router's previous transaction was open; rolled it back");
+  else
+    log::warning("database: rolling back the router's abandoned transaction: %s", db_->error().c_str());
+}
+
 bool StorageService::run(const ipc::StorageRequest& request, Statement id, std::vector<store::Row>& rows) {
   unavailable_ = false;
+  if (id == Statement::kBegin && in_transaction_) abandon_transaction();
   if (in_transaction_ && transaction_broken_) {
     track_transaction(id, false);
     if (id == Statement::kRollback) return true;  // nothing of it is left to undo

@@ -54,6 +54,8 @@ class StorageService {
   static bool check(const ipc::StorageRequest& request, std::string& why);
   bool run(const ipc::StorageRequest& request, store::Statement id, std::vector<store::Row>& rows);
   void track_transaction(store::Statement id, bool ok);
+  // BEGIN with a transaction still open: rolls it back (unless lost) and forgets it, logged.
+  void abandon_transaction();
   void answer(const ipc::StorageRequest& request, bool ok, std::vector<store::Row>& rows,
               std::vector<ipc::StorageAnswer>& answers);
 

@@ -15,6 +15,7 @@
 #include "proto/frame.h"
 #include "store/remote_database.h"
 #include "store/sqlite_database.h"
+#include "storage/connection_settings.h"
 #include "store/wire_values.h"
 
 namespace xmppd::storage {
@@ -230,6 +231,124 @@ TEST(StorageService, ReconnectsAtMostOnceASecond) {
   service.router_gone();
   ASSERT_TRUE(service.handle(begin, answers, why));
   EXPECT_TRUE(answers[0].ok()) << answers[0].error();
+}
+
+// A connection of the PostgreSQL dialect whose statements succeed until told to fail as lost.
+class FakeDb final : public store::Database {
+ public:
+  bool lose_next = false;
+  std::vector<Statement> ran;
+  bool run(Statement id, std::span<const store::Value>, std::vector<store::Row>* = nullptr) override {
+    ran.push_back(id);
+    unavailable_ = std::exchange(lose_next, false);
+    error_ = unavailable_ ? "lost" : "";
+    return !unavailable_;
+  }
+  bool run_batch(Statement, std::span<const store::Row>) override { return true; }
+  store::Dialect dialect() const override { return store::Dialect::kPostgres; }
+  const std::string& error() const override { return error_; }
+  bool unavailable() const override { return unavailable_; }
+
+ private:
+  std::string error_;
+  bool unavailable_ = false;
+};
+
+ipc::StorageRequest request_of(Statement id) {
+  static std::uint64_t serial = 100;
+  ipc::StorageRequest r;
+  r.set_serial(++serial);
+  r.set_statement(static_cast<std::uint32_t>(id));
+  return r;
+}
+
+TEST(StorageService, ABeginAfterATransactionLostInATimedOutBatchSucceeds) {
+  FakeDb* fake = nullptr;
+  auto now = std::chrono::steady_clock::time_point{};
+  StorageService service(
+      [&](std::string&) {
+        auto db = std::make_unique<FakeDb>();
+        fake = db.get();
+        return db;
+      },
+      [&] { return now; });
+  ASSERT_TRUE(service.ensure_connected());
+  std::vector<ipc::StorageAnswer> answers;
+  std::string why;
+  ASSERT_TRUE(service.handle(request_of(Statement::kBegin), answers, why));
+  ASSERT_TRUE(answers.back().ok());
+  fake->lose_next = true;  // the statement the router timed out on: its connection was lost
+  ASSERT_TRUE(service.handle(request_of(Statement::kSavepoint), answers, why));
+  ASSERT_FALSE(answers.back().ok());
+  // The router never sent its ROLLBACK; its next batches must not all fail.
+  for (int i = 0; i < 3; ++i) {
+    now += 10s;
+    ASSERT_TRUE(service.handle(request_of(Statement::kBegin), answers, why));
+    EXPECT_TRUE(answers.back().ok()) << answers.back().error();
+  }
+}
+
+TEST(StorageService, ABeginInsideAnOpenTransactionRollsItBackFirst) {
+  FakeDb* fake = nullptr;
+  StorageService service([&](std::string&) {
+    auto db = std::make_unique<FakeDb>();
+    fake = db.get();
+    return db;
+  });
+  std::vector<ipc::StorageAnswer> answers;
+  std::string why;
+  ASSERT_TRUE(service.handle(request_of(Statement::kBegin), answers, why));
+  ASSERT_TRUE(service.handle(request_of(Statement::kSavepoint), answers, why));
+  // The router abandoned that batch (a late answer): its writes must not be committed with the next.
+  ASSERT_TRUE(service.handle(request_of(Statement::kBegin), answers, why));
+  EXPECT_TRUE(answers.back().ok());
+  const std::vector<Statement> expected = {Statement::kBegin, Statement::kSavepoint, Statement::kRollback,
+                                           Statement::kBegin};
+  EXPECT_EQ(fake->ran, expected);
+}
+
+TEST(RemoteDatabase, TheRollbackOfABatchAbandonedOnATimeoutIsSentWhenTheAnswerComes) {
+  TempDir dir;
+  StorageService service(sqlite_in(dir.path()));
+  Link link;
+  store::RemoteDatabase db(100ms);
+  db.attach(std::move(link.router));
+  {
+    ServiceThread thread(service, std::move(link.storage), 300ms);
+    EXPECT_FALSE(db.run(Statement::kBegin, {}));  // times out; the BEGIN still runs
+    EXPECT_FALSE(db.run(Statement::kRollback, {}));  // as UserStore does: fails unsent
+    std::this_thread::sleep_for(400ms);
+    // The owed ROLLBACK goes first: this COMMIT finds no transaction, rather than committing
+    // the abandoned one.
+    EXPECT_FALSE(db.run(Statement::kCommit, {}));
+    EXPECT_FALSE(db.unavailable());
+    EXPECT_NE(db.error().find("no transaction"), std::string::npos) << db.error();
+    // Sent once: the next batch runs normally.
+    EXPECT_TRUE(db.run(Statement::kBegin, {})) << db.error();
+    EXPECT_TRUE(db.run(Statement::kCommit, {})) << db.error();
+    db.attach(UniqueFd());
+  }
+}
+
+TEST(ConnectionSettings, TheConnectionHasKeepalivesAndATcpUserTimeout) {
+  ipc::StorageSettings settings;
+  settings.set_host("db.example");
+  settings.set_port(5432);
+  const std::string info = conninfo(settings, "192.0.2.1");
+  EXPECT_NE(info.find("keepalives='1'"), std::string::npos) << info;
+  EXPECT_NE(info.find("keepalives_idle='5'"), std::string::npos) << info;
+  EXPECT_NE(info.find("tcp_user_timeout='4000'"), std::string::npos) << info;
+}
+
+TEST(ConnectionSettings, OnlyLoopbackAddressesAreLoopback) {
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("127.3.2.1"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_TRUE(is_loopback("::ffff:127.0.0.1"));
+  EXPECT_FALSE(is_loopback("192.0.2.1"));
+  EXPECT_FALSE(is_loopback("2001:db8::1"));
+  EXPECT_FALSE(is_loopback("::ffff:192.0.2.1"));
+  EXPECT_FALSE(is_loopback("db.example"));
 }
 
 }  // namespace

@@ -149,6 +149,7 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"archive.last", 1, "SELECT seq, id, with_jid, stamp FROM archive WHERE owner = $1 ORDER BY seq DESC LIMIT 1", {}},
     {"archive.remove_user", 1, "DELETE FROM archive WHERE owner = $1", {}},
     {"archive.remove_usage", 1, "DELETE FROM archive_usage WHERE owner = $1", {}},
+    {"archive.drop_empty_usage", 1, "DELETE FROM archive_usage WHERE owner = $1 AND messages <= 0", {}},
 }};
 
 }  // namespace

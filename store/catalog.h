@@ -87,6 +87,7 @@ enum class Statement : std::uint16_t {
   kArchiveLast,
   kArchiveRemoveUser,
   kArchiveRemoveUsage,
+  kArchiveUsageDropEmpty,
 
   kCount  // not a statement
 };

@@ -22,6 +22,7 @@ void RemoteDatabase::attach(UniqueFd link) {
   link_ = std::move(link);
   if (link_) ipc::set_nonblocking(link_.get());
   overdue_.reset();
+  in_transaction_ = rollback_owed_ = false;  // a new storage process: the old one's transaction went with it
   unavailable_ = false;
   error_.clear();
 }
@@ -35,6 +36,7 @@ bool RemoteDatabase::out_of_reach(std::string why) {
 void RemoteDatabase::violation(std::string why) {
   link_.reset();
   overdue_.reset();
+  in_transaction_ = rollback_owed_ = false;
   out_of_reach("the storage process broke the protocol: " + why);
   if (on_violation_) on_violation_(why);
 }
@@ -77,6 +79,8 @@ bool RemoteDatabase::exchange(ipc::StorageRequest& request, std::vector<Row>* ro
     if (!link_) return false;
     if (overdue_) return out_of_reach("the storage process has not answered an earlier request yet");
   }
+  const auto id = static_cast<Statement>(request.statement());
+  if (rollback_owed_ && !settle_rollback(id)) return false;
   request.set_serial(++serial_);
   const Clock::time_point deadline = Clock::now() + timeout_;
   ipc::RouterToStorage envelope;
@@ -87,9 +91,15 @@ bool RemoteDatabase::exchange(ipc::StorageRequest& request, std::vector<Row>* ro
     return false;
   }
   if (!send(envelope.request(), deadline)) return false;
+  const bool was_in_transaction = in_transaction_;
+  if (id == Statement::kCommit || id == Statement::kRollback) in_transaction_ = false;
   std::vector<Row> received;
   if (!receive(serial_, deadline, rows != nullptr ? &received : nullptr, last)) {
     if (link_ && !overdue_) overdue_ = serial_;
+    // The caller gives up on its batch and its ROLLBACK fails here at once: it is sent later.
+    if (link_ && id != Statement::kRollback && (was_in_transaction || id == Statement::kBegin))
+      rollback_owed_ = true;
+    in_transaction_ = false;
     if (link_) out_of_reach("no answer from the storage process in " + std::to_string(timeout_.count()) + " ms");
     return false;
   }
@@ -98,8 +108,21 @@ bool RemoteDatabase::exchange(ipc::StorageRequest& request, std::vector<Row>* ro
     unavailable_ = last.unavailable();
     return false;
   }
+  if (id == Statement::kBegin) in_transaction_ = true;
   if (rows != nullptr)
     for (Row& row : received) rows->push_back(std::move(row));
+  return true;
+}
+
+bool RemoteDatabase::settle_rollback(Statement next) {
+  rollback_owed_ = false;
+  if (next == Statement::kRollback) return true;  // the request is the ROLLBACK owed
+  ipc::StorageRequest rollback;
+  rollback.set_statement(static_cast<std::uint32_t>(Statement::kRollback));
+  // A refusal ("no transaction") is fine: only an unreachable storage process stops the request.
+  if (!exchange(rollback, nullptr) && unavailable_) return false;
+  unavailable_ = false;
+  error_.clear();
   return true;
 }
 
@@ -146,6 +169,7 @@ bool RemoteDatabase::receive(std::uint64_t serial, std::optional<Clock::time_poi
     if (status == ipc::RecvStatus::kClosed || status == ipc::RecvStatus::kError) {
       link_.reset();
       overdue_.reset();
+      in_transaction_ = rollback_owed_ = false;
       return out_of_reach("the storage process closed its link (it is restarting)");
     }
     if (status != ipc::RecvStatus::kRecord) {

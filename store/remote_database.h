@@ -52,6 +52,9 @@ class RemoteDatabase final : public Database {
 
  private:
   bool exchange(ipc::StorageRequest& request, std::vector<Row>* rows);
+  // Sends the ROLLBACK owed for a batch abandoned on a timeout, before `next` (unless `next` is
+  // that ROLLBACK); false when the storage process is out of reach.
+  bool settle_rollback(Statement next);
   bool send(const ipc::StorageRequest& request, std::chrono::steady_clock::time_point deadline);
   // Reads answers until the last page of `serial` (true), the deadline, or a broken link.
   // Answers of other serials are dropped; `deadline` nullopt reads only what is there.
@@ -66,6 +69,10 @@ class RemoteDatabase final : public Database {
   std::uint64_t serial_ = 0;
   // The serial of a request that timed out: until its answer comes, requests fail at once.
   std::optional<std::uint64_t> overdue_;
+  // A BEGIN answered and no COMMIT/ROLLBACK sent since; and a ROLLBACK owed because a request of
+  // that transaction timed out (its caller's ROLLBACK failed at once, unsent).
+  bool in_transaction_ = false;
+  bool rollback_owed_ = false;
   std::vector<std::uint8_t> buffer_;
   std::string error_;
   bool unavailable_ = false;

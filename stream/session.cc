@@ -281,6 +281,7 @@ void Session::stream_closed() { end_stream(); }
 void Session::end_stream() {
   if (ending_) return;
   ending_ = true;
+  if (handler_) handler_->before_close();
   transport_.send("</stream:stream>");
   transport_.close();
 }
@@ -313,6 +314,7 @@ void Session::stream_error(std::string_view condition, std::string_view text, st
     if (stream_id_.empty()) stream_id_ = random_id();
     send_header({});
   }
+  if (handler_) handler_->before_close();
   std::string out = "<stream:error><";
   out += condition;
   out += " xmlns='";

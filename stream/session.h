@@ -48,6 +48,10 @@ class StreamHandler {
   virtual void closed() = 0;
   // Everything queued for the peer has been written (Transport::Events::drained).
   virtual void drained() {}
+  // The stream is about to end on purpose (end_stream, stream_error), after the header and
+  // before the closing bytes: the last chance to send something, such as XEP-0198's final
+  // <a h/>, so that the peer does not send again what was received.
+  virtual void before_close() {}
 };
 using HandlerFactory = std::function<std::unique_ptr<StreamHandler>(Session&)>;
 

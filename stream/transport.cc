@@ -167,6 +167,7 @@ void Transport::flush() {
 // copy a long queue over and over. An emptied queue gives its memory back, so that a
 // connection that once had a burst does not keep the buffer while idle.
 void Transport::consumed(std::size_t n) {
+  written_ += n;
   out_pos_ += n;
   if (out_pos_ == out_.size()) {
     if (out_.capacity() > kKeptBuffer)

@@ -4,6 +4,7 @@
 
 #include <event2/event.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,9 @@ class Transport {
 
   bool encrypted() const { return state_ == State::kTls; }
   std::size_t queued() const { return out_.size() - out_pos_; }
+  // Bytes handed to the connection so far: once the kernel's buffer is full, it only grows
+  // while the peer reads (the s2s ack deadline's sign of a slow but live peer).
+  std::uint64_t written() const { return written_; }
   // An idle connection keeps no output buffer.
   void release_buffers() {
     if (queued() == 0) {
@@ -120,6 +124,7 @@ class Transport {
   tls::SslPtr ssl_;
   std::string out_;
   std::size_t out_pos_ = 0;  // bytes at the front of out_ already written
+  std::uint64_t written_ = 0;
   bool tls_pending_ = false;   // STARTTLS waits for the plaintext queue to drain
   bool closing_ = false;
   ipc::EventPtr event_;  // I/O, then the deferred end

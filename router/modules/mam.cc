@@ -172,7 +172,7 @@ class Mam final : public Module {
     if (const xml::Element* origin = message.child(kSidNs, "origin-id")) e.origin_id = origin->attribute_or("id");
     message.serialize(e.stanza);
     std::string id = e.id;
-    store->append(std::move(e));
+    if (!store->append(std::move(e))) return {};
     message.add_child(xml::Element(kSidNs, "stanza-id", {{"id", id}, {"by", owner}}));
     return id;
   }
@@ -286,7 +286,17 @@ void Mam::query(const IqRequest& iq) {
     server_.bounce(iq.stanza, "cancel", "item-not-found");
   };
   if (!q.ids.empty()) {
-    for (const std::string& id : q.ids) {
+    // As a page is: clamped to `max`, before the lookups (each a round trip to the database on
+    // the router's only thread), so that one IQ costs no more than one page.
+    std::vector<std::string_view> wanted_ids;
+    for (const std::string& id : q.ids)
+      if (wanted_ids.size() <= max && std::find(wanted_ids.begin(), wanted_ids.end(), id) == wanted_ids.end())
+        wanted_ids.push_back(id);
+    if (wanted_ids.size() > max) {
+      wanted_ids.resize(max);
+      complete = false;
+    }
+    for (std::string_view id : wanted_ids) {
       std::optional<ArchiveStore::Message> m;
       if (!store->by_id(owner, id, m)) return server_.bounce(iq.stanza, "wait", "internal-server-error");
       if (!m) return server_.bounce(iq.stanza, "cancel", "item-not-found");
@@ -295,10 +305,6 @@ void Mam::query(const IqRequest& iq) {
     std::sort(page.begin(), page.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
     page.erase(std::unique(page.begin(), page.end(), [](const auto& a, const auto& b) { return a.seq == b.seq; }),
                page.end());
-    if (page.size() > max) {
-      page.resize(max);
-      complete = false;
-    }
   } else {
     std::int64_t seq = 0;
     if (q.after_id) {

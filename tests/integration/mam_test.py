@@ -3,12 +3,14 @@
 client library (Debian's python3-slixmpp, plugins xep_0313, xep_0059, xep_0359): two devices
 and the archive agree on ids (carbons included), paging forward and back, the filters, the
 preferences, expiry and the per-user quota, and the error of each bad query, which changes
-nothing."""
+nothing. The same classes run again with storage = "sql" on a PostgreSQL of their own (one per
+class, a fresh database per test), where the rows are checked in its archive table."""
 import asyncio
 import os
+import shutil
 import subprocess
+import tempfile
 import time
-import unittest
 
 import slixmpp
 from slixmpp.exceptions import IqError
@@ -17,6 +19,7 @@ from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 import harness
+import postgres
 from clients_test import ClientTest
 from harness import basic_config
 
@@ -80,15 +83,27 @@ def form(fields):
 class MamTest(ClientTest):
     EXTRA = ""
 
+    def storage(self):
+        """The storage lines of xmppd.conf: none, the SQLite default."""
+        return ""
+
+    def archived(self, owner):
+        """The bodies in owner's archive as the database holds them, or None when the test
+        does not look into the database (SQLite: the archive's answers are what is checked)."""
+        return None
+
     def setUp(self):
         super().setUp()
         self.issue_host_certificates(HOST)
         config = basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
-                              'modules_enabled = { "mam" }\n' + self.EXTRA)
+                              'modules_enabled = { "mam" }\n' + self.EXTRA + self.storage())
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
         self.xmppd = self.server(config).start()
-        self.xmppd.wait_sandboxed_children()
+        # With storage = "sql", xmppd-storage is a fifth.
+        self.xmppd.wait_sandboxed_children(count=5 if self.storage() else 4, timeout=20)
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+        if self.storage():
+            self.xmppd.wait_log(r"linked router and storage")
         for user in ("alice", "bob", "carol"):
             r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "adduser", f"{user}@{HOST}"],
                                input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
@@ -181,6 +196,22 @@ class Archive(MamTest):
         # slixmpp's own query agrees.
         reply = self.wait(laptop.plugin["xep_0313"].retrieve(with_jid=slixmpp.JID(f"bob@{HOST}")))
         self.assertEqual(len(reply["mam"]["results"]), 3)
+        self.assertIn(self.archived(f"alice@{HOST}"), (None, [("hello both", first[1][0]),
+                                                              ("to the phone", direct[1][0]),
+                                                              ("from the phone", sent[1][0])]))
+
+    def test_an_offline_message_is_archived_with_the_id_it_is_delivered_with(self):
+        bob = self.login(f"bob@{HOST}/b")
+        bob.send_message(mto=f"alice@{HOST}", mbody="while you were out", mtype="chat")
+        # A round trip: the message was handled before alice logs in.
+        self.wait(bob.plugin["xep_0199"].ping(jid=HOST, timeout=10))
+        alice = self.login(f"alice@{HOST}/a")
+        body, ids, _ = self.next(alice)
+        self.assertEqual(body, "while you were out")
+        self.assertEqual(len(ids), 1)
+        results, _ = self.query(alice)
+        self.assertEqual([(r[0], r[1]) for r in results], [(ids[0], "while you were out")])
+        self.assertIn(self.archived(f"alice@{HOST}"), (None, [("while you were out", ids[0])]))
 
     def test_paging_forward_and_back_and_filters(self):
         alice, bob, carol = (self.login(f"alice@{HOST}/a"), self.login(f"bob@{HOST}/b"),
@@ -216,6 +247,11 @@ class Archive(MamTest):
         self.assertEqual(fin.find(f"{{{RSM}}}set/{{{RSM}}}count").text, "3")
         page, _ = self.query(alice, fields=[("ids", [ids[5], ids[2]])])
         self.assertEqual(self.ids(page), [ids[2], ids[5]])
+        # More ids than the page holds: cut to max before any lookup (so the unknown third id
+        # is never looked up), duplicates first removed.
+        page, fin = self.query(alice, fields=[("ids", [ids[5], ids[5], ids[2], "no-such-id"])], rsm=[("max", "2")])
+        self.assertEqual(self.ids(page), [ids[2], ids[5]])
+        self.assertNotEqual(fin.get("complete"), "true")
         page, _ = self.query(alice, fields=[("after-id", ids[1]), ("before-id", ids[4])])
         self.assertEqual(self.ids(page), ids[2:4])
         now = time.time()
@@ -225,6 +261,7 @@ class Archive(MamTest):
         self.assertEqual(len(page), 7)
         page, fin = self.query(alice, fields=[("start", future)])
         self.assertEqual((page, fin.find(f"{{{RSM}}}set/{{{RSM}}}count").text), ([], "0"))
+        self.assertIn(self.archived(f"alice@{HOST}"), (None, [(f"m{i}", ids[i]) for i in range(7)]))
         # Metadata (#extended).
         iq = alice.Iq()
         iq["type"] = "get"
@@ -324,5 +361,53 @@ class ExpiryAndQuota(MamTest):
         self.xmppd.wait_log(r"archive: \d+ expired messages deleted")
 
 
+class OnPostgres:
+    """Mixed in before a class above: the same tests with storage = "sql" on a PostgreSQL of
+    the class's own, a fresh database for each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pg_dir = tempfile.mkdtemp(prefix="xmppd-mam-pg-")
+        os.chmod(cls.pg_dir, 0o755)
+        cls.pg = postgres.Postgres(cls.pg_dir)
+        try:
+            cls.pg.start()
+        except Exception:
+            shutil.rmtree(cls.pg_dir, ignore_errors=True)
+            raise
+        cls.databases = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.stop()
+        shutil.rmtree(cls.pg_dir, ignore_errors=True)
+        super().tearDownClass()
+
+    def setUp(self):
+        type(self).databases += 1
+        self.pg.database = f"xmppd_{self.databases}"
+        self.pg.psql(f"CREATE DATABASE {self.pg.database} OWNER {self.pg.username}", database="postgres")
+        super().setUp()
+
+    def storage(self):
+        return 'storage = "sql"\n' + self.pg.sql_option()
+
+    def archived(self, owner):
+        """(body, stanza-id) of each row of owner's archive, in order, as PostgreSQL has them
+        (called after a query, which the batches written before it answer)."""
+        rows = self.pg.psql(f"SELECT id, stanza FROM archive WHERE owner = '{owner}' ORDER BY seq")
+        return [(next((c.text for c in ET.fromstring(stanza) if c.tag.rpartition("}")[2] == "body"), None), sid)
+                for sid, stanza in rows]
+
+
+class ArchiveOnPostgres(OnPostgres, Archive):
+    pass
+
+
+class ExpiryAndQuotaOnPostgres(OnPostgres, ExpiryAndQuota):
+    pass
+
+
 if __name__ == "__main__":
-    unittest.main()
+    harness.main()  # in a network namespace of its own, as every integration test

@@ -5,7 +5,10 @@ that its answers come back on the same connection), and a message kept offline f
 account is announced to it by a PubSub publish from the account. What a notification holds
 (no body or sender unless the options say so, the registration's publish options), malformed
 and foreign registrations refused without changing anything, disable, push_max_devices, and
-push_max_errors removing a registration whose app server keeps failing."""
+push_max_errors removing a registration whose app server keeps failing. And push with stream
+management (XEP-0198): a session whose connection is cut hibernates, is pushed for what waits
+and for each message that arrives meanwhile, and gets each once when it resumes; a message
+after the resumption is not pushed."""
 import asyncio
 import queue
 import re
@@ -18,7 +21,8 @@ from slixmpp.exceptions import IqError, IqTimeout
 
 import harness
 import streams
-from federation_test import A, B, FederationTest
+import smacks_test
+from federation_test import A, ADDRESS, B, FederationTest
 
 PUSH = "urn:xmpp:push:0"
 PUBSUB = "http://jabber.org/protocol/pubsub"
@@ -207,6 +211,77 @@ class Push(FederationTest):
         self.offline(alice)
         self.send_to_alice("five")
         self.assertEqual(sorted(self.app.next()[0] for _ in range(2)), ["d3", "d4"])
+        self.assertEqual(self.app.failures, [])
+
+
+class PushHibernation(FederationTest):
+    """A phone with push and resumable stream management loses its network (its packets
+    dropped, as smacks_test does): one server, short timers."""
+    SM = "urn:xmpp:sm:3"
+
+    def raw(self, user, password, resource, bind=True):
+        r = smacks_test.Raw(self.ca_file, user, resource, bind, host=A, address=ADDRESS[A], password=password)
+        self.addCleanup(r.close)
+        return r
+
+    def no_publish(self, client, seconds=2):
+        """No publish for `seconds`, while the client reads (and so answers the server's <r/>,
+        as a connected phone does); what else it gets is a test failure."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                e = client.next(0.1)
+                self.assertTrue(e.tag.startswith(f"{{{self.SM}}}"), f"unexpected: {ET.tostring(e)}")
+            except TimeoutError:
+                pass
+        if not self.app.publishes.empty():
+            self.fail(f"a publish came: {ET.tostring(self.app.publishes.get())}")
+
+    def test_hibernating_session_is_pushed_and_resumes_with_each_message_once(self):
+        server = self.start_xmppd(A, extra=MODULES + "smacks_hibernation_time = 60\nsmacks_max_ack_delay = 1\n",
+                                  host_extra="push_notification_with_body = true\n"
+                                             "push_notification_with_sender = true\n")
+        self.adduser(server, ALICE, "alice pw")
+        self.adduser(server, CAROL, "carol pw")
+        self.app = AppServer(self)
+        phone, carol = self.raw("alice", "alice pw", "phone"), self.raw("carol", "carol pw", "desk")
+        phone.send(f"<iq type='set' id='push'><enable xmlns='{PUSH}' jid='{B}' node='n1'/></iq>")
+        self.assertEqual(phone.expect("{jabber:client}iq").get("type"), "result")
+        token = phone.enable()
+        smacks_test.send_messages(carol, phone.jid, ["m1"])
+        self.assertEqual(phone.messages(1), ["m1"])
+        # Connected and acknowledging: nothing is pushed.
+        self.no_publish(phone, 1)
+        # The phone leaves the network; the message after finds the connection dead (its <r/>
+        # unanswered for smacks_max_ack_delay) and the session hibernates with it unacknowledged.
+        mark = len(server.log())
+        phone.auto_ack = False
+        smacks_test.cut(self, phone.port)
+        smacks_test.send_messages(carol, phone.jid, ["m2"])
+        server.wait_log(r"the session hibernates", timeout=10, after=mark)
+        node, summary, _, iq = self.app.next()
+        # What waited is not at hand when the session hibernates: a count, no body, no sender.
+        self.assertEqual((node, iq.get("from")), ("n1", ALICE))
+        self.assertEqual(summary, {"FORM_TYPE": ["urn:xmpp:push:summary"], "message-count": ["1"]})
+        # Each message for the hibernating session is pushed, as the options say.
+        smacks_test.send_messages(carol, phone.jid, ["m3"])
+        node, summary, _, _ = self.app.next()
+        self.assertEqual(node, "n1")
+        self.assertEqual(summary["last-message-body"], ["m3"])
+        self.assertEqual(summary["last-message-sender"], [carol.jid])
+        # The phone is woken and resumes: m2 and m3, once each.
+        again = self.raw("alice", "alice pw", "phone", bind=False)
+        again.send(f"<resume xmlns='{self.SM}' previd='{token}' h='{phone.handled}'/>")
+        again.handled = phone.handled
+        self.assertEqual(again.expect(f"{{{self.SM}}}resumed").get("previd"), token)
+        self.assertEqual(again.messages(2), ["m2", "m3"])
+        again.send(f"<iq type='get' id='after' to='{A}'><ping xmlns='urn:xmpp:ping'/></iq>")
+        while (e := again.next()).tag != "{jabber:client}iq" or e.get("id") != "after":
+            self.assertNotEqual(e.tag, "{jabber:client}message", ET.tostring(e))
+        # Connected again: a new message is delivered, not pushed.
+        smacks_test.send_messages(carol, phone.jid, ["m4"])
+        self.assertEqual(again.messages(1), ["m4"])
+        self.no_publish(again)
         self.assertEqual(self.app.failures, [])
 
 

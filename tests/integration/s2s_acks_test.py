@@ -109,6 +109,28 @@ class Acks(FederationTest):
         a.wait_log(rf"s2s outbound {A} -> {B}: 3 stanzas not acknowledged; sending them again")
         self.assertTrue(bob.messages.empty())
 
+    def test_the_receiver_closing_mid_burst_doubles_nothing(self):
+        """b.test ends the stream (xmppctl close s2s) while messages are in flight: its final
+        <a h/> (XEP-0198 §4) tells a.test what arrived, so only the rest is sent again."""
+        a = self.start_xmppd(A)
+        b = self.start_xmppd(B)
+        self.adduser(a, f"alice@{A}", "alice pw")
+        self.adduser(b, f"bob@{B}", "bob pw")
+        alice, bob = self.login(f"alice@{A}/phone", "alice pw"), self.login(f"bob@{B}/desk", "bob pw")
+        alice.send_message(mto=f"bob@{B}", mbody="first", mtype="chat")
+        self.assertEqual(self.receive(bob)["body"], "first")
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*: acknowledgements \(XEP-0198\) enabled")
+        burst = [f"burst {i}" for i in range(300)]
+        for body in burst:
+            alice.send_message(mto=f"bob@{B}", mbody=body, mtype="chat")
+        got = [self.receive(bob)["body"]]
+        r = subprocess.run([XMPPCTL, "-f", b.config, "close", "s2s", A], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        got += self.bodies(bob, len(burst) - 1, timeout=30)
+        self.assertEqual(sorted(got), sorted(burst))
+        a.wait_log(rf"s2s outbound {A} -> {B} via .*the peer closed the stream")
+        self.assertTrue(alice.messages.empty())
+
     def test_with_prosody_both_ways(self):
         a = self.start_xmppd(A, extra=f"s2s_timeout = {ACK_TIMEOUT}\n")
         self.adduser(a, f"alice@{A}", "alice pw")
@@ -157,6 +179,38 @@ class Refusals(FederationTest):
         data = streams.read_to_end(peer.sock)
         self.assertIn(b"<undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>", data)
         self.assertIn(b"<handled-count-too-high xmlns='urn:xmpp:sm:3' h='999' send-count='0'/>", data)
+
+    def counted_peer(self):
+        """A peer.test stream to b.test with acknowledgements enabled and two stanzas counted."""
+        key, cert = self.ca.issue("peer.test", "ec")
+        cert_file, key_file = f"{self.workdir}/peer.crt", f"{self.workdir}/peer.key"
+        certs.write(cert_file, certs.cert_pem(cert))
+        certs.write(key_file, certs.key_pem(key), 0o600)
+        peer = RawPeer(self, "peer.test", cert=(cert_file, key_file))
+        self.addCleanup(peer.close)
+        peer.starttls()
+        peer.external()
+        peer.send("<enable xmlns='urn:xmpp:sm:3'/>")
+        self.assertIn(b"<enabled xmlns='urn:xmpp:sm:3'/>", peer.read_until(b"/>"))
+        peer.send(f"<presence from='x@peer.test' to='nobody@{B}' type='unavailable'/>"
+                  f"<presence from='y@peer.test' to='nobody@{B}' type='unavailable'/><r xmlns='urn:xmpp:sm:3'/>")
+        self.assertIn(b"h='2'", peer.read_until(b"/>"))
+        return peer
+
+    def test_a_final_acknowledgement_when_the_worker_stops(self):
+        b = self.start_xmppd(B)
+        peer = self.counted_peer()
+        b.stop()
+        self.assertTrue(streams.read_to_end(peer.sock).endswith(b"<a xmlns='urn:xmpp:sm:3' h='2'/></stream:stream>"))
+
+    def test_a_final_acknowledgement_before_the_stream_ends(self):
+        """XEP-0198 §4: <a h/> right before </stream:stream>, so the peer sends nothing again."""
+        b = self.start_xmppd(B)
+        peer = self.counted_peer()
+        r = subprocess.run([XMPPCTL, "-f", b.config, "close", "s2s", "peer.test"], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(streams.read_to_end(peer.sock).endswith(b"<a xmlns='urn:xmpp:sm:3' h='2'/></stream:stream>"))
 
     def test_off_with_smacks_enabled_s2s_false(self):
         self.start_xmppd(B, extra="smacks_enabled_s2s = false\n")

@@ -49,8 +49,9 @@ class Raw:
     """A client stream spoken by hand: STARTTLS, SASL PLAIN, binding; then whatever the test
     sends. Received top-level elements are parsed; stanzas are counted as XEP-0198's h."""
 
-    def __init__(self, ca_file, user, resource="phone", bind=True):
-        plain = streams.connect(5222)
+    def __init__(self, ca_file, user, resource="phone", bind=True, host=HOST, address="127.0.0.1", password=None):
+        self.host = host
+        plain = socket.create_connection((address, 5222), timeout=10)
         self.buffer = collections.deque()
         self.handled = 0
         # The server's <r/> is answered as it is read, with the count of what was read, as a
@@ -62,9 +63,10 @@ class Raw:
         self.open()
         self.sock.sendall(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
         self.expect("{urn:ietf:params:xml:ns:xmpp-tls}proceed")
-        self.sock = ssl.create_default_context(cafile=ca_file).wrap_socket(plain, server_hostname=HOST)
+        self.sock = ssl.create_default_context(cafile=ca_file).wrap_socket(plain, server_hostname=host)
         self.open()
-        token = base64.b64encode(f"\0{user}\0{user}'s secret".encode()).decode()
+        password = password or f"{user}'s secret"
+        token = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
         self.send(f"<auth xmlns='{SASL}' mechanism='PLAIN'>{token}</auth>")
         self.expect(f"{{{SASL}}}success")
         self.features = self.open()
@@ -76,7 +78,7 @@ class Raw:
     def open(self):
         self.parser = ET.XMLPullParser(events=("start", "end"))
         self.depth = 0
-        self.sock.sendall(streams.header(HOST))
+        self.sock.sendall(streams.header(self.host))
         return self.expect(f"{{{STREAMS}}}features")
 
     def send(self, text):
@@ -135,6 +137,17 @@ class Raw:
             self.sock.close()
         except OSError:
             pass
+
+
+def cut(test, port):
+    """Drops every packet of the client's connection (its local `port`) from now on, both
+    ways: no FIN, no RST, as when a phone leaves the network. Undone when `test` ends."""
+    table = f"smacks_{port}"
+    subprocess.run(["nft", "add", "table", "inet", table], check=True)
+    test.addCleanup(subprocess.run, ["nft", "delete", "table", "inet", table], check=True)
+    subprocess.run(["nft", f"add chain inet {table} out {{ type filter hook output priority 0 ; }}"], check=True)
+    subprocess.run(["nft", f"add rule inet {table} out tcp sport {port} drop"], check=True)
+    subprocess.run(["nft", f"add rule inet {table} out tcp dport {port} drop"], check=True)
 
 
 def send_messages(sender, to, ids):
@@ -213,14 +226,7 @@ class Smacks(unittest.TestCase):
         return r
 
     def cut(self, port):
-        """Drops every packet of the client's connection from now on, both ways: no FIN, no
-        RST, as when a phone leaves the network."""
-        table = f"smacks_{port}"
-        subprocess.run(["nft", "add", "table", "inet", table], check=True)
-        self.addCleanup(subprocess.run, ["nft", "delete", "table", "inet", table], check=True)
-        subprocess.run(["nft", f"add chain inet {table} out {{ type filter hook output priority 0 ; }}"], check=True)
-        subprocess.run(["nft", f"add rule inet {table} out tcp sport {port} drop"], check=True)
-        subprocess.run(["nft", f"add rule inet {table} out tcp dport {port} drop"], check=True)
+        cut(self, port)
 
     def xmppctl_c2s(self):
         r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "-j", "show", "c2s"], capture_output=True, text=True,
