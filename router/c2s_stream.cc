@@ -393,6 +393,8 @@ void ClientStream::kicked(std::string_view reason) {
 void ClientStream::replaced() {
   if (end_if_detached()) return;
   session_->stream_error("conflict", "replaced by a new login for this resource");
+  // Ended now, before the newcomer is bound (Routing::bind), not when the connection closes.
+  end_session();
 }
 
 void ClientStream::closed() {
@@ -409,6 +411,9 @@ void ClientStream::end_session() {
     available_ = false;
     routing_.im().gone(*this);
   }
+  // Offline messages written to the session are owned by its queue of unacknowledged
+  // stanzas (session_ended keeps them again), not by the store: else they are kept twice.
+  if (sm_) routing_.hibernated(*this);
   routing_.unbind(*this);
   state_ = State::kEnded;
   if (sm_) sm_->session_ended();

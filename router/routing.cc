@@ -67,6 +67,11 @@ bool Routing::bind(ClientStream& stream, const std::string& resource) {
   // A login that takes over one of its own resources does not add one.
   if (sessions_.find(stream.bare(), resource) == nullptr && sessions_.count(stream.bare()) >= quotas_.sessions)
     return false;
+  // The session replaced ends first, as in Prosody: what it leaves undelivered is then
+  // handled as the account's last session's (kept offline for the newcomer), not bounced
+  // because the newcomer is bound.
+  if (ClientStream* previous = sessions_.find(stream.bare(), resource); previous != nullptr && previous != &stream)
+    previous->replaced();
   if (ClientStream* previous = sessions_.bind(stream.bare(), resource, stream)) previous->replaced();
   table_.hooks().session_bound.fire(modules_of(stream.domain()), stream);
   return true;
@@ -329,13 +334,16 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
   std::size_t at = bare.find('@');
   std::string host = bare.substr(at + 1);
   xml::Element stamped = message;
-  xml::Element delay("urn:xmpp:delay", "delay");
-  delay.set_attribute("from", host);
-  char stamp[32];
   std::time_t now = std::time(nullptr);
-  std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  delay.set_attribute("stamp", stamp);
-  stamped.add_child(std::move(delay));
+  // One that was kept before (an unacknowledged one back from a session) has its stamp.
+  if (!was_offline(message, host)) {
+    xml::Element delay("urn:xmpp:delay", "delay");
+    delay.set_attribute("from", host);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    delay.set_attribute("stamp", stamp);
+    stamped.add_child(std::move(delay));
+  }
   std::string serialized;
   stamped.serialize(serialized, kClientNs);
   std::int64_t id = 0;
@@ -358,6 +366,21 @@ void Routing::keep_offline(const xml::Element& message, const std::string& bare)
     store_->delete_offline_message(id);
     bounce(message, "cancel", "service-unavailable");  // to the sender, wherever it is by now
   });
+}
+
+bool Routing::was_offline(const xml::Element& message, std::string_view host) const {
+  for (const xml::Element* c : message.children())
+    if (c->is("urn:xmpp:delay", "delay") && c->attribute_or("from") == host) return true;
+  return false;
+}
+
+void Routing::keep_unacknowledged(const xml::Element& message, const std::string& bare) {
+  auto to = xmpp::Jid::parse(bare);
+  if (!to) return;
+  if ((modules_of(to->domain()) & offline_).any())
+    keep_offline(message, bare);
+  else
+    bounce(message, "cancel", "recipient-unavailable");
 }
 
 void Routing::request(xml::Element iq, Reply done) {
@@ -436,8 +459,11 @@ void Routing::pump(ClientStream& stream) {
     auto it = backlogs_.find(&stream);
     if (it == backlogs_.end()) return;
     Backlog& b = it->second;
-    // Gone or going: what was not written stays stored for the next login.
+    // Gone or going: what was not written stays stored for the next login, unless a queue of
+    // unacknowledged stanzas (XEP-0198) has it, which keeps it again when the session ends.
     if (!stream.sending()) {
+      if (b.unacknowledged > 0 && stream.stream_management() != nullptr)
+        store_->delete_offline(stream.bare(), std::exchange(b.unacknowledged, 0));
       backlogs_.erase(it);
       return;
     }

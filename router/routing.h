@@ -91,6 +91,12 @@ class Routing final : private Im::Network, public Server {
   // it but not yet deleted are deleted now: its queue of unacknowledged stanzas has them,
   // and sends them again on resumption or back to offline storage when it ends.
   void hibernated(ClientStream& stream);
+  // A chat or normal message a session ending with stream management never acknowledged:
+  // to offline storage as it is (its stanza-id, its first <delay/>), past the archive and
+  // push hooks that saw it when it arrived; its sender is told when nothing keeps it.
+  void keep_unacknowledged(const xml::Element& message, const std::string& bare);
+  // The message carries the <delay/> of `host`'s offline storage: it was kept before.
+  bool was_offline(const xml::Element& message, std::string_view host) const;
   // False when the account has max_user_sessions resources bound already.
   bool bind(ClientStream& stream, const std::string& resource);
   void unbind(ClientStream& stream);

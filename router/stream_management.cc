@@ -216,7 +216,9 @@ bool StreamManagement::connection_lost(ClientStream& stream) {
 void StreamManagement::hibernate(bool close) {
   stream::Session* connection = std::exchange(stream_.session_, nullptr);
   std::unique_ptr<stream::StreamHandler> self = connection->release_handler();
-  if (close) connection->end_stream();
+  // Not </stream:stream>: a clean close ends the session for the client (XEP-0198 §5), and
+  // the client, if it is alive after all, should resume this hibernation.
+  if (close) connection->cut("no acknowledgement");
   stream_.hibernating_ = true;
   awaiting_ack_ = false;
   evtimer_del(ack_timeout_.get());
@@ -249,8 +251,8 @@ void StreamManagement::hibernation_over() {
 }
 
 // What the client never acknowledged, as Prosody 0.12's mod_smacks handles it: a chat or
-// normal message goes to the account as if sent to its bare JID (offline storage) when no
-// other session of the account remains, else its sender learns it was not delivered; an IQ
+// normal message goes to offline storage when no other session of the account remains (or
+// when it came from there), else its sender learns it was not delivered; an IQ
 // request is answered with recipient-unavailable; errors, results, presence, headlines and
 // what the server or the account itself sent (carbon copies, PEP) are dropped.
 void StreamManagement::session_ended() {
@@ -269,8 +271,12 @@ void StreamManagement::session_ended() {
     const std::string from = stanza->attribute_or("from");
     auto sender = xmpp::Jid::parse(from);
     if (!sender || type == "error" || sender->bare() == stream_.bare() || routing().is_local(from)) continue;
-    if (stanza->name() == "message" && (type.empty() || type == "normal" || type == "chat") && !others) {
-      routing().to_user(*stanza, *xmpp::Jid::parse(stream_.bare()));
+    // Past the archive and push hooks: the message was archived (its stanza-id kept) and
+    // pushed when it arrived. One that came from offline storage goes back there whatever
+    // other sessions there are: it was never meant for them.
+    if (stanza->name() == "message" && (type.empty() || type == "normal" || type == "chat") &&
+        (!others || routing().was_offline(*stanza, stream_.domain()))) {
+      routing().keep_unacknowledged(*stanza, stream_.bare());
       ++kept;
     } else if ((stanza->name() == "message" && type != "headline") ||
                (stanza->name() == "iq" && (type == "get" || type == "set"))) {
@@ -292,8 +298,11 @@ void StreamManagement::resume(ClientStream& newcomer, const xml::Element& e) {
   }
   ClientStream* old = newcomer.routing_.smacks().find(*previd);
   // Bound to the account: someone else's token is as unknown as a forged one.
+  // A stream being ended on purpose (kicked, revoked, replaced, closed, a stream error) is
+  // not resumable: only a cut one is (XEP-0198 §5).
   if (old == nullptr || old->bare() != newcomer.bare() || !old->sm_ ||
-      old->state_ != ClientStream::State::kEstablished) {
+      old->state_ != ClientStream::State::kEstablished ||
+      (old->session_ != nullptr && old->session_->ending())) {
     log::info("c2s %s: resumption refused for %s: no such session", connection.peer().c_str(), newcomer.bare().c_str());
     connection.send(failed("item-not-found"));
     return;

@@ -135,6 +135,12 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   // Ends the stream cleanly (</stream:stream>, then the connection once it is written), as
   // an answer to the peer's own close or at the administrator's request.
   void end_stream();
+  // Drops the connection without a word (no </stream:stream>): for a peer presumed gone,
+  // which, if it is alive after all, sees a cut it may recover from (XEP-0198 resumption).
+  void cut(std::string_view why) {
+    ending_ = true;
+    transport_.abort(why);
+  }
   struct event_base* base() const { return base_; }
   // The stream is being ended on purpose (a stream error, either side's </stream:stream>),
   // not merely cut: XEP-0198 keeps only a cut session for resumption.

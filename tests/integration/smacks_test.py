@@ -2,8 +2,11 @@
 """Stream management on client streams (XEP-0198, the smacks module): acknowledgements both
 ways, a connection cut by dropping its packets and then resumed with every missed message
 once, resumption refused for a forged token and for another account's, a hibernation that
-times out sending its unacknowledged messages to offline storage, and the stream error for an
-<a/> that acknowledges more than was sent.
+times out sending its unacknowledged messages to offline storage (archived once, under the
+stanza-id they arrived with), the stream error for an <a/> that acknowledges more than was
+sent, a replaced login whose unacknowledged messages wait for the new one, a kicked session
+that cannot be resumed, and offline messages kept once by a session closed while they were
+being written.
 
 Most cases speak raw XML (a small client below), which decides exactly when it acknowledges
 and can send what a client library never would; one case runs Debian's slixmpp with its
@@ -181,14 +184,15 @@ class Smacks(unittest.TestCase):
                                       f"smacks_hibernation_time = {HIBERNATION}\n"
                                       f"smacks_max_ack_delay = {ACK_DELAY}\n"
                                       "smacks_max_hibernated_sessions = 2\n"
-                                      f"smacks_max_queue_size = {QUEUE}\n")
+                                      f"smacks_max_queue_size = {QUEUE}\n"
+                                      'modules_enabled = { "mam" }\n')
         config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"')
         cls.xmppd = harness.Server(cls.workdir, config).start()
         cls.failed = False
         try:
             cls.xmppd.wait_sandboxed_children()
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
-            for user in ("alice", "bob", "carol", "dave", "erin", "frank"):
+            for user in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy", "jack"):
                 r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
                                    input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
                 assert r.returncode == 0, r.stderr
@@ -423,6 +427,112 @@ class Smacks(unittest.TestCase):
         later.send("<presence/>")
         got = later.messages(5)
         self.assertEqual(sorted(got), sorted(ids + ["o5"]))
+
+    def ping(self, client, id="after"):
+        """The ids of the messages that come before the answer to a ping."""
+        client.send(f"<iq type='get' id='{id}' to='{HOST}'><ping xmlns='urn:xmpp:ping'/></iq>")
+        got = []
+        while (e := client.next()).get("id") != id:
+            if e.tag == f"{{{CLIENT}}}message":
+                got.append(e.get("id"))
+        return got
+
+    def test_replaced_login_gets_the_unacknowledged_messages_and_nothing_is_bounced(self):
+        gina, bob = self.raw("gina", "phone"), self.raw("bob", "replacing")
+        gina.send("<presence/>")
+        gina.enable()
+        gina.auto_ack = False
+        send_messages(bob, gina.jid, ["x1", "x2"])
+        self.assertEqual(gina.messages(2), ["x1", "x2"])
+        # The app restarted: the same resource logs in again, without resuming.
+        again = self.raw("gina", "phone")
+        again.send("<presence/>")
+        self.assertEqual(sorted(self.ping(again)), ["x1", "x2"])
+        # Nothing went back to the sender.
+        self.assertEqual(self.ping(bob, "bob-after"), [])
+
+    def test_kicked_session_cannot_be_resumed(self):
+        hank = self.raw("hank", "kick")
+        token = hank.enable()
+        spare = self.raw("hank", bind=False)  # authenticated ahead of time
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "kick", hank.jid], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        spare.send(f"<resume xmlns='{SM}' previd='{token}' h='0'/>")
+        failed = spare.expect(f"{{{SM}}}failed")
+        self.assertIsNotNone(failed.find("{urn:ietf:params:xml:ns:xmpp-stanzas}item-not-found"), ET.tostring(failed))
+        harness.wait_for(lambda: hank.jid not in self.xmppctl_c2s(), what="the kicked session's end")
+
+    def test_cleanly_closed_while_offline_messages_are_written_keeps_them_once(self):
+        bob = self.raw("bob", "offline-writer")
+        ids = [f"d{i}" for i in range(3)]
+        for i in ids:
+            bob.send(f"<message to='ivy@{HOST}' id='{i}' type='chat'><body>{i}</body></message>")
+        self.ping(bob, "sync")
+        ivy = self.raw("ivy", "one")
+        ivy.enable(resume=False)
+        ivy.auto_ack = False
+        # Presence and the stream's end at once: the offline messages are written, never
+        # acknowledged, and the session ends (not resumable, closed anyway).
+        ivy.send("<presence/></stream:stream>")
+        harness.wait_for(lambda: ivy.jid not in self.xmppctl_c2s(), what="the session's end")
+        later = self.raw("ivy", "two")
+        later.send("<presence/>")
+        got = self.ping(later)
+        time.sleep(0.5)
+        got += self.ping(later, "again")
+        self.assertEqual(sorted(got), ids)
+
+    def test_expired_hibernation_archives_and_keeps_each_message_once(self):
+        jack, bob = self.raw("jack", "phone"), self.raw("bob", "archiving")
+        jack.send("<presence/>")
+        jack.enable()
+        jack.auto_ack = False
+        send_messages(bob, jack.jid, ["a1"])
+        while (live := jack.next()).tag != f"{{{CLIENT}}}message":
+            pass
+        # The id of jack's archive (the sender's archive adds one of its own).
+        sid = [c.get("id") for c in live if c.tag == "{urn:xmpp:sid:0}stanza-id" and c.get("by") == f"jack@{HOST}"]
+        self.assertEqual(len(sid), 1, ET.tostring(live))
+        log_mark = len(self.xmppd.log())
+        jack.close()
+        self.xmppd.wait_log(r"jack@chat.test/phone: not resumed in time", timeout=HIBERNATION + 8, after=log_mark)
+        later = self.raw("jack", "laptop")
+        later.send("<presence/>")
+        while (kept := later.next()).tag != f"{{{CLIENT}}}message":
+            pass
+        self.assertEqual(kept.get("id"), "a1")
+        # The stanza-id it arrived with, and one <delay/>: not a second arrival.
+        self.assertEqual(
+            [c.get("id") for c in kept if c.tag == "{urn:xmpp:sid:0}stanza-id" and c.get("by") == f"jack@{HOST}"], sid)
+        self.assertEqual(len(kept.findall("{urn:xmpp:delay}delay")), 1, ET.tostring(kept))
+        later.send("<iq type='set' id='q1'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>")
+        rows = []
+        while not ((e := later.next()).tag == f"{{{CLIENT}}}iq" and e.get("id") == "q1"):
+            r = e.find("{urn:xmpp:mam:2}result")
+            if r is not None:
+                rows.append(r.get("id"))
+        self.assertEqual(rows, sid)
+
+    def test_unacknowledged_request_drops_the_connection_without_closing_the_stream(self):
+        gina, bob = self.raw("gina", "slow"), self.raw("bob", "to-slow")
+        token = gina.enable()
+        gina.auto_ack = False
+        log_mark = len(self.xmppd.log())
+        send_messages(bob, gina.jid, ["w1"])
+        self.assertEqual(gina.messages(1), ["w1"])
+        self.xmppd.wait_log(r"gina@chat.test/slow: connection lost, the session hibernates", timeout=ACK_DELAY + 5,
+                            after=log_mark)
+        # A client alive after all sees a cut, not </stream:stream>, and resumes.
+        with self.assertRaises((EOFError, ConnectionResetError)):
+            while True:
+                gina._read(5)
+        self.assertNotIn(b"</stream:stream>", gina.raw)
+        again = self.raw("gina", bind=False)
+        again.send(f"<resume xmlns='{SM}' previd='{token}' h='{gina.handled}'/>")
+        again.expect(f"{{{SM}}}resumed")
+        send_messages(bob, gina.jid, ["w2"])
+        self.assertEqual(again.messages(1), ["w2"])
 
     def test_slixmpp_cut_mid_conversation_and_resumed(self):
         loop = asyncio.new_event_loop()
