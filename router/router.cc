@@ -10,11 +10,7 @@
 //
 // It parses hostile bytes (client TLS and XML) and so holds no private key and no password
 // verifier; it relays SASL to the auth helper and asks the tls helper to sign.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <csignal>
 #include <ctime>
 #include <optional>
 
@@ -27,6 +23,7 @@
 #include "router/s2s_link.h"
 #include "router/user_store.h"
 #include "runtime/child.h"
+#include "runtime/sigterm.h"
 #include "store/remote_database.h"
 #include "stream/service.h"
 #include "xmpp/jid.h"
@@ -81,7 +78,7 @@ class Router final : public runtime::ChildRole {
     // and before the loop waits again.
     commit_event_.reset(event_new(base_, -1, 0, on_commit, this));
     store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
-    if (!catch_sigterm(error)) return false;
+    if (!sigterm_.start(base_, [this] { on_sigterm(); }, error)) return false;
     if (!open_archive(error)) return false;
     return routing_.set_backends(&*auth_, store_.get(), &*s2s_, error);
   }
@@ -213,45 +210,18 @@ class Router final : public runtime::ChildRole {
   }
 
   // SIGTERM (the parent stopping the service) ends the loop after the turn under way, so that
-  // its batch is committed rather than lost. A self-pipe: the handler only writes a byte,
-  // with write(2), which the sandbox allows; the pipe is made before the sandbox.
-  bool catch_sigterm(std::string& error) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-      error = "cannot make the SIGTERM pipe";
-      return false;
-    }
-    sigterm_read_ = UniqueFd(fds[0]);
-    sigterm_write_fd_ = fds[1];
-    sigterm_event_.reset(event_new(base_, fds[0], EV_READ, on_sigterm, this));
-    event_add(sigterm_event_.get(), nullptr);
-    struct sigaction action = {};
-    action.sa_handler = [](int) {
-      const char byte = 0;
-      [[maybe_unused]] ssize_t n = write(sigterm_write_fd_, &byte, 1);
-    };
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    if (sigaction(SIGTERM, &action, nullptr) != 0) {
-      error = "cannot catch SIGTERM";
-      return false;
-    }
-    return true;
-  }
-  static void on_sigterm(evutil_socket_t, short, void* arg) {
-    auto* self = static_cast<Router*>(arg);
+  // its batch is committed rather than lost.
+  void on_sigterm() {
     log::info("SIGTERM: committing the user store and exiting");
-    if (self->archive_) self->archive_->flush();
-    self->store_->commit();
-    event_base_loopexit(self->base_, nullptr);
+    if (archive_) archive_->flush();
+    store_->commit();
+    event_base_loopexit(base_, nullptr);
   }
-  static inline int sigterm_write_fd_ = -1;
 
   struct event_base* base_ = nullptr;
   ipc::EventPtr commit_event_;
-  ipc::EventPtr sigterm_event_;
   ipc::EventPtr expiry_event_;
-  UniqueFd sigterm_read_;
+  runtime::SigtermWatch sigterm_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;
   store::RemoteDatabase* remote_ = nullptr;  // store_'s database with PostgreSQL, else null

@@ -9,15 +9,13 @@
 //
 // It parses hostile bytes (DNS answers, TLS records, XML from remote servers) and so holds
 // no private key and no credential: it can ask the tls helper to sign a handshake, no more.
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <csignal>
 #include <optional>
 
 #include "common/log.h"
 #include "runtime/admin_pages.h"
 #include "runtime/child.h"
+#include "runtime/sigterm.h"
 #include "s2s-worker/dialback_key_ring.h"
 #include "s2s-worker/federation.h"
 #include "s2s-worker/inbound.h"
@@ -67,7 +65,8 @@ class S2sWorker final : public runtime::ChildRole {
       return policy_.enabled(host) ? std::string() : std::string(kS2sDisabledText);
     });
     reconfigure(configure);
-    return catch_sigterm(runtime.base(), error);
+    base_ = runtime.base();
+    return sigterm_.start(base_, [this] { on_sigterm(); }, error);
   }
 
   void reconfigure(const ipc::Configure& configure) override {
@@ -106,39 +105,12 @@ class S2sWorker final : public runtime::ChildRole {
  private:
   // SIGTERM (the parent stopping the service) ends inbound streams cleanly, each with its
   // final XEP-0198 <a h/>, so that peers do not send again what we received; then the loop
-  // ends. A self-pipe: the handler only writes a byte, with write(2), which the sandbox
-  // allows; the pipe is made before the sandbox.
-  bool catch_sigterm(struct event_base* base, std::string& error) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-      error = "cannot make the SIGTERM pipe";
-      return false;
-    }
-    base_ = base;
-    sigterm_read_ = UniqueFd(fds[0]);
-    sigterm_write_fd_ = fds[1];
-    sigterm_event_.reset(event_new(base, fds[0], EV_READ, on_sigterm, this));
-    event_add(sigterm_event_.get(), nullptr);
-    struct sigaction action = {};
-    action.sa_handler = [](int) {
-      const char byte = 0;
-      [[maybe_unused]] ssize_t n = write(sigterm_write_fd_, &byte, 1);
-    };
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    if (sigaction(SIGTERM, &action, nullptr) != 0) {
-      error = "cannot catch SIGTERM";
-      return false;
-    }
-    return true;
-  }
-  static void on_sigterm(evutil_socket_t, short, void* arg) {
-    auto* self = static_cast<S2sWorker*>(arg);
+  // ends.
+  void on_sigterm() {
     log::info("SIGTERM: ending inbound streams and exiting");
-    self->federation_->end_inbound();
-    event_base_loopexit(self->base_, nullptr);
+    federation_->end_inbound();
+    event_base_loopexit(base_, nullptr);
   }
-  static inline int sigterm_write_fd_ = -1;
 
   // xmppctl show s2s and close s2s (stream_report.cc builds the answers); any other question
   // is not ours to answer.
@@ -176,8 +148,7 @@ class S2sWorker final : public runtime::ChildRole {
   std::optional<Federation> federation_;
   std::optional<stream::Service> s2s_;
   struct event_base* base_ = nullptr;
-  UniqueFd sigterm_read_;
-  ipc::EventPtr sigterm_event_;
+  runtime::SigtermWatch sigterm_;
 };
 
 }  // namespace xmppd::s2s
