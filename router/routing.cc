@@ -374,13 +374,16 @@ bool Routing::was_offline(const xml::Element& message, std::string_view host) co
   return false;
 }
 
-void Routing::keep_unacknowledged(const xml::Element& message, const std::string& bare) {
+void Routing::keep_unacknowledged(const xml::Element& message, const std::string& bare, bool announce) {
   auto to = xmpp::Jid::parse(bare);
   if (!to) return;
-  if ((modules_of(to->domain()) & offline_).any())
-    keep_offline(message, bare);
-  else
+  const ModuleSet& enabled = modules_of(to->domain());
+  if ((enabled & offline_).none()) {
     bounce(message, "cancel", "recipient-unavailable");
+    return;
+  }
+  keep_offline(message, bare);
+  if (announce) table_.hooks().message_delivered.fire(enabled, message, *to, {});
 }
 
 void Routing::request(xml::Element iq, Reply done) {

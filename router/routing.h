@@ -94,7 +94,9 @@ class Routing final : private Im::Network, public Server {
   // A chat or normal message a session ending with stream management never acknowledged:
   // to offline storage as it is (its stanza-id, its first <delay/>), past the archive and
   // push hooks that saw it when it arrived; its sender is told when nothing keeps it.
-  void keep_unacknowledged(const xml::Element& message, const std::string& bare);
+  // `announce`: the session ended without hibernating, so no push told of the message: it is
+  // announced as any message kept offline is (Hooks::message_delivered to no session).
+  void keep_unacknowledged(const xml::Element& message, const std::string& bare, bool announce);
   // The message carries the <delay/> of `host`'s offline storage: it was kept before.
   bool was_offline(const xml::Element& message, std::string_view host) const;
   // False when the account has max_user_sessions resources bound already.

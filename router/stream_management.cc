@@ -220,6 +220,7 @@ void StreamManagement::hibernate(bool close) {
   // the client, if it is alive after all, should resume this hibernation.
   if (close) connection->cut("no acknowledgement");
   stream_.hibernating_ = true;
+  hibernated_ = true;
   awaiting_ack_ = false;
   evtimer_del(ack_timeout_.get());
   timeval wait = seconds(routing().smacks().limits().hibernation_time);
@@ -271,12 +272,15 @@ void StreamManagement::session_ended() {
     const std::string from = stanza->attribute_or("from");
     auto sender = xmpp::Jid::parse(from);
     if (!sender || type == "error" || sender->bare() == stream_.bare() || routing().is_local(from)) continue;
-    // Past the archive and push hooks: the message was archived (its stanza-id kept) and
-    // pushed when it arrived. One that came from offline storage goes back there whatever
-    // other sessions there are: it was never meant for them.
+    // Past the archive and push hooks: the message was archived (its stanza-id kept) when it
+    // arrived, and pushed then or at hibernation; one a session that never hibernated held
+    // (its stream closed as the message came) is announced now. One that came from offline
+    // storage goes back there whatever other sessions there are: it was never meant for
+    // them, and was announced when first kept.
+    const bool was_offline = routing().was_offline(*stanza, stream_.domain());
     if (stanza->name() == "message" && (type.empty() || type == "normal" || type == "chat") &&
-        (!others || routing().was_offline(*stanza, stream_.domain()))) {
-      routing().keep_unacknowledged(*stanza, stream_.bare());
+        (!others || was_offline)) {
+      routing().keep_unacknowledged(*stanza, stream_.bare(), !hibernated_ && !others && !was_offline);
       ++kept;
     } else if ((stanza->name() == "message" && type != "headline") ||
                (stanza->name() == "iq" && (type == "get" || type == "set"))) {

@@ -91,6 +91,8 @@ class StreamManagement {
   std::size_t queue_bytes_ = 0;
   struct event_base* base_;
   bool awaiting_ack_ = false;
+  // The session hibernated at least once: the hibernation push told of what it holds.
+  bool hibernated_ = false;
   bool request_scheduled_ = false;
   std::uint32_t last_requested_ = 0;  // sent_count() at the last <r/>: one <r/> per count
   EventPtr request_, ack_timeout_, hibernation_timeout_;
