@@ -2,6 +2,8 @@
 
 #include <glob.h>
 
+#include <algorithm>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -73,7 +75,6 @@ class Loader {
   std::vector<Event> events_;
   Section section_;
   std::vector<std::string> chain_;  // files being read, outermost first
-  bool component_warned_ = false;
 };
 
 void Loader::load_main(const std::string& path) {
@@ -113,11 +114,12 @@ void Loader::apply(const Statement& statement, const std::string& file) {
 }
 
 void Loader::open_section(const SectionHeader& header, const std::string& file) {
-  if (header.kind == SectionHeader::Kind::kComponent) {
-    if (!component_warned_)
-      diag(Diagnostic::Severity::kWarning, file, header.line,
-           "components are not supported by xmppd; section ignored");
-    component_warned_ = true;
+  bool component = header.kind == SectionHeader::Kind::kComponent;
+  if (component && !header.module.empty() &&
+      std::find(std::begin(kComponentModules), std::end(kComponentModules), header.module) ==
+          std::end(kComponentModules)) {
+    diag(Diagnostic::Severity::kWarning, file, header.line,
+         "component module '" + header.module + "' is not provided by xmppd; section ignored");
     section_ = {Section::Kind::kIgnored, ""};
     return;
   }
@@ -130,7 +132,7 @@ void Loader::open_section(const SectionHeader& header, const std::string& file) 
     return;
   }
   section_ = {Section::Kind::kHost, *name};
-  events_.emplace_back(HostEvent{*name, file, header.line});
+  events_.emplace_back(HostEvent{*name, file, header.line, component, header.module});
 }
 
 void Loader::include(const IncludeDirective& directive, const std::string& file) {

@@ -3,8 +3,8 @@
 
 // Reads the main file and every file it includes, keeps track of which
 // section is in force, and flattens the lot into one ordered list of events
-// for the settings builder. Options inside Component sections and after an
-// invalid VirtualHost are dropped here.
+// for the settings builder. Options inside the section of a component xmppd
+// does not provide, and after an invalid host name, are dropped here.
 
 #include <string>
 #include <string_view>
@@ -16,13 +16,18 @@
 
 namespace xmppd::config {
 
-// A VirtualHost header with a valid name (lowercased). A host may appear
-// several times; its options merge.
+// A VirtualHost or Component header with a valid name (lowercased). A host may
+// appear several times; its options merge.
 struct HostEvent {
   std::string name;
   std::string file;
   int line = 0;
+  bool component = false;
+  std::string component_module;  // "muc"; empty for an external component (XEP-0114)
 };
+
+// The component modules xmppd provides (Component "name" "module").
+inline constexpr std::string_view kComponentModules[] = {"muc"};
 
 struct OptionEvent {
   std::string host;  // empty for the global section

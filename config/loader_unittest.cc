@@ -180,7 +180,7 @@ TEST(Include, MessagesFollowFileOrder) {
 
 TEST(Include, InsideAComponentIsSkipped) {
   TempDir dir;
-  std::string main = dir.write("main.cfg", "Component \"c.example\"\nInclude \"x.cfg\"\n");
+  std::string main = dir.write("main.cfg", "Component \"c.example\" \"proxy65\"\nInclude \"x.cfg\"\n");
   dir.write("x.cfg", "s2s_timeout = \"not checked\"\n");
   Loaded l = load_path(main);
   ASSERT_TRUE(l.settings);
@@ -276,26 +276,48 @@ TEST(Sections, OptionsOfAnInvalidHostAreNotReportedTwice) {
   EXPECT_EQ(errors(l).size(), 1u);
 }
 
-TEST(Sections, ComponentsAreWarnedOnceAndSkipped) {
+TEST(Sections, ComponentsOfOtherModulesAreWarnedAboutAndSkipped) {
   Loaded l = load_text(
-      "Component \"conference.example.com\" \"muc\"\n"
-      "  modules_enabled = { \"muc_mam\" }\n"
-      "  restrict_room_creation = \"local\"\n"
+      "Component \"proxy.example.com\" \"proxy65\"\n"
       "  s2s_timeout = \"not an integer, but not checked\"\n"
-      "Component \"proxy.example.com\"\n"
       "  pidfile = \"/not/global\"\n"
+      "Component \"conference.example.com\" \"muc\"\n"
+      "  s2s_timeout = 30\n"
+      "Component \"gateway.example.com\"\n"
+      "  component_secret = \"s3cret\"\n"
       "VirtualHost \"example.com\"\n"
       "  s2s_timeout = 12\n");
   ASSERT_TRUE(l.settings);
-  EXPECT_EQ(l.messages, Strings{"/etc/xmppd/xmppd.conf:1: warning: components are not supported "
-                                "by xmppd; section ignored"});
+  EXPECT_EQ(l.messages, Strings{"/etc/xmppd/xmppd.conf:1: warning: component module 'proxy65' is not "
+                                "provided by xmppd; section ignored"});
   EXPECT_EQ(l.settings->pidfile, "");
   ASSERT_EQ(l.settings->hosts.size(), 1u);
   EXPECT_EQ(l.settings->hosts[0].s2s_timeout, 12);
+  ASSERT_EQ(l.settings->components.size(), 2u);
+  EXPECT_EQ(l.settings->components[0].name, "conference.example.com");
+  EXPECT_EQ(l.settings->components[0].component_module, "muc");
+  EXPECT_EQ(l.settings->components[0].s2s_timeout, 30);
+  EXPECT_EQ(l.settings->components[1].component_module, "");
+  EXPECT_EQ(l.settings->components[1].component_secret, "s3cret");
+  EXPECT_EQ(l.settings->components[1].s2s_timeout, 90);
+}
+
+TEST(Sections, AnExternalComponentNeedsASecret) {
+  Loaded l = load_text("Component \"gateway.example.com\"\n  s2s_timeout = 30\n");
+  EXPECT_FALSE(l.settings);
+  EXPECT_EQ(errors(l), Strings{"/etc/xmppd/xmppd.conf:1: external Component 'gateway.example.com' has no "
+                               "component_secret"});
+}
+
+TEST(Sections, ADomainIsAHostOrAComponent) {
+  Loaded l = load_text("VirtualHost \"example.com\"\nComponent \"example.com\" \"muc\"\n");
+  EXPECT_FALSE(l.settings);
+  EXPECT_EQ(errors(l), Strings{"/etc/xmppd/xmppd.conf:2: 'example.com' is both a VirtualHost and a "
+                               "Component (/etc/xmppd/xmppd.conf:1)"});
 }
 
 TEST(Sections, ComponentContentsAreStillCheckedForSyntax) {
-  Loaded l = load_text("Component \"c.example\"\n  x = y\n");
+  Loaded l = load_text("Component \"c.example\" \"proxy65\"\n  x = y\n");
   EXPECT_FALSE(l.settings);
   EXPECT_EQ(errors(l), Strings{"/etc/xmppd/xmppd.conf:2: variables are not supported: write the "
                                "value itself instead of 'y'"});
@@ -303,13 +325,19 @@ TEST(Sections, ComponentContentsAreStillCheckedForSyntax) {
 
 TEST(Events, OrderAndScopes) {
   std::vector<Event> events = load_events_from_string(
-      "a = 1\nVirtualHost \"h.example\"\nb = 2\nComponent \"c.example\"\nc = 3\n", "t.cfg");
-  ASSERT_EQ(events.size(), 4u);
+      "a = 1\nVirtualHost \"h.example\"\nb = 2\nComponent \"c.example\" \"x\"\nc = 3\n"
+      "Component \"m.example\" \"muc\"\nd = 4\n",
+      "t.cfg");
+  ASSERT_EQ(events.size(), 6u);
   EXPECT_EQ(std::get<OptionEvent>(events[0]).host, "");
   EXPECT_EQ(std::get<HostEvent>(events[1]).name, "h.example");
+  EXPECT_FALSE(std::get<HostEvent>(events[1]).component);
   EXPECT_EQ(std::get<OptionEvent>(events[2]).host, "h.example");
   EXPECT_EQ(std::get<OptionEvent>(events[2]).line, 3);
   EXPECT_EQ(std::get<Diagnostic>(events[3]).severity, Diagnostic::Severity::kWarning);
+  EXPECT_TRUE(std::get<HostEvent>(events[4]).component);
+  EXPECT_EQ(std::get<HostEvent>(events[4]).component_module, "muc");
+  EXPECT_EQ(std::get<OptionEvent>(events[5]).host, "m.example");
 }
 
 }  // namespace

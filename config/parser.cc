@@ -162,11 +162,14 @@ void StatementParser::section(SectionHeader::Kind kind) {
   const Token& callee = cursor_.next();
   std::optional<std::string> name = string_argument(callee, "a host name");
   if (!name) return cursor_.skip_statement();
+  std::string module;
   if (kind == SectionHeader::Kind::kComponent &&
       (cursor_.peek().kind == TokenKind::kString || cursor_.peek().is_punct("("))) {
-    if (!string_argument(callee, "a module name")) return cursor_.skip_statement();
+    std::optional<std::string> named = string_argument(callee, "a module name");
+    if (!named) return cursor_.skip_statement();
+    module = std::move(*named);
   }
-  statements_.push_back(SectionHeader{kind, std::move(*name), callee.line});
+  statements_.push_back(SectionHeader{kind, std::move(*name), std::move(module), callee.line});
   if (cursor_.peek().is_punct("{")) refuse_options_table(callee);
 }
 

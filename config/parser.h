@@ -27,6 +27,7 @@ struct SectionHeader {
   enum class Kind { kVirtualHost, kComponent };
   Kind kind = Kind::kVirtualHost;
   std::string name;  // as written; the loader validates and lowercases host names
+  std::string module;  // Component's second argument: "muc"; empty for an external component
   int line = 0;
 };
 

@@ -44,6 +44,19 @@ const HostSettings* Settings::find_host(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<std::reference_wrapper<const HostSettings>> Settings::federating() const {
+  std::vector<std::reference_wrapper<const HostSettings>> out(hosts.begin(), hosts.end());
+  out.insert(out.end(), components.begin(), components.end());
+  return out;
+}
+
+const HostSettings* Settings::find_component(std::string_view name) const {
+  std::string wanted = normalize_host_name(name, nullptr).value_or(std::string(name));
+  for (const HostSettings& c : components)
+    if (c.name == wanted) return &c;
+  return nullptr;
+}
+
 std::optional<Settings> load_file(const std::string& path, std::vector<Diagnostic>& diags) {
   return build(load_events_from_file(path), path, diags);
 }

@@ -6,6 +6,7 @@
 // loads it before it drops privileges and hands each child what it needs.
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <map>
 #include <set>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/muc.h"  // MucSettings, a Component "name" "muc" section's options
 #include "config/sql_option.h"  // SqlSettings: storage = "sql" and the sql table
 #include "config/quotas.h"  // QuotaSettings, the per-user quotas the router enforces
 #include "config/smacks.h"  // SmacksSettings, stream management (XEP-0198)
@@ -28,9 +30,15 @@ struct TlsSettings {
 
 struct HostSettings {
   std::string name;  // empty for Settings::global
-  std::string file;  // where the VirtualHost first appears
+  std::string file;  // where the VirtualHost or Component first appears
   int line = 0;
   bool enabled = true;
+  // A Component section (Settings::components): its module ("muc"), or empty for an
+  // external component (XEP-0114), which must have a component_secret.
+  bool component = false;
+  std::string component_module;
+  std::string component_secret;
+  MucSettings muc;
   TlsSettings ssl, c2s_ssl, s2s_ssl;  // c2s_ssl and s2s_ssl already overlaid on ssl
   std::string authentication = "internal_hashed";
   bool allow_registration = false;
@@ -122,9 +130,18 @@ struct Settings {
   std::string syslog_facility = "daemon";
   HostSettings global;              // the global values of host-scoped options (name empty)
   std::vector<HostSettings> hosts;  // in order of first appearance, disabled ones included
+  // Component sections, in order of first appearance: MUC services and external components.
+  std::vector<HostSettings> components;
+  // Where external components (XEP-0114) connect: Prosody's defaults, loopback only.
+  std::vector<int> component_ports{5347};
+  std::vector<std::string> component_interfaces{"127.0.0.1", "::1"};
 
   // Case-insensitive, as host names are stored lowercased.
   const HostSettings* find_host(std::string_view name) const;
+  const HostSettings* find_component(std::string_view name) const;
+  // The hosts and then the components: every domain the s2s worker serves (those that
+  // enable "s2s"), the hosts' own options first.
+  std::vector<std::reference_wrapper<const HostSettings>> federating() const;
 };
 
 // Returns nullopt when any error was found; warnings and errors are appended

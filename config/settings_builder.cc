@@ -62,8 +62,20 @@ void SettingsBuilder::add(const Event& event) {
     add_option(std::get<OptionEvent>(event));
 }
 
+// A name is a VirtualHost or a Component, not both: the stanzas for it go to one place.
 void SettingsBuilder::add_host(const HostEvent& event) {
-  if (!layer_for(event.name)) hosts_.push_back({event.name, event.file, event.line, {}});
+  for (const HostLayer& h : hosts_) {
+    if (h.name != event.name) continue;
+    if (h.component != event.component)
+      diags_.push_back({Diagnostic::Severity::kError, event.file, event.line,
+                        "'" + event.name + "' is both a VirtualHost and a Component (" + h.file + ":" +
+                            std::to_string(h.line) + ")"});
+    else if (h.component_module != event.component_module)
+      diags_.push_back({Diagnostic::Severity::kError, event.file, event.line,
+                        "Component '" + event.name + "' is declared again with another module"});
+    return;
+  }
+  hosts_.push_back({event.name, event.file, event.line, {}, event.component, event.component_module});
 }
 
 SettingsBuilder::Layer* SettingsBuilder::layer_for(const std::string& host) {
@@ -135,12 +147,27 @@ std::optional<Settings> SettingsBuilder::finish() {
     h.name = layer.name;
     h.file = layer.file;
     h.line = layer.line;
+    h.component = layer.component;
+    h.component_module = layer.component_module;
     apply(layer.values, false, s, h);
     apply_tls({&defaults_, &global_, &layer.values}, h);
-    s.hosts.push_back(std::move(h));
+    if (h.component) {
+      check_component(h);
+      s.components.push_back(std::move(h));
+    } else {
+      s.hosts.push_back(std::move(h));
+    }
   }
   if (has_error(diags_)) return std::nullopt;
   return s;
+}
+
+// XEP-0114: a component without a secret could never connect; one with it set in the global
+// section would share it with every other component, which the admin did not mean.
+void SettingsBuilder::check_component(const HostSettings& component) {
+  if (component.component_module.empty() && component.component_secret.empty())
+    diags_.push_back({Diagnostic::Severity::kError, component.file, component.line,
+                      "external Component '" + component.name + "' has no component_secret"});
 }
 
 }  // namespace xmppd::config

@@ -34,6 +34,8 @@ class SettingsBuilder {
     std::string name, file;
     int line = 0;
     Layer values;
+    bool component = false;
+    std::string component_module;
   };
 
   void add_option(const OptionEvent& event);
@@ -42,6 +44,8 @@ class SettingsBuilder {
   void load_defaults();
   static void apply(const Layer& layer, bool globals, Settings& settings, HostSettings& host);
   static void apply_tls(const std::vector<const Layer*>& layers, HostSettings& host);
+  // The checks a Component section gets once all of it is read.
+  void check_component(const HostSettings& component);
 
   std::string source_file_;
   std::string base_dir_;

@@ -66,13 +66,15 @@ void open_once(const std::string& path, std::map<std::string, bool>& opened, Ope
 OpenCredentials open_credentials(const config::Settings& settings) {
   OpenCredentials out;
   std::map<std::string, bool> opened;
-  for (const config::HostSettings& host : settings.hosts) {
+  // A component has no clients of its own; it federates as a host does.
+  for (const config::HostSettings& host : settings.federating()) {
     if (!host.enabled) continue;
     struct {
       ipc::Service service;
       const config::TlsSettings& ssl;
       bool wanted;
-    } uses[] = {{ipc::SERVICE_C2S, host.c2s_ssl, true}, {ipc::SERVICE_S2S, host.s2s_ssl, host.module_enabled("s2s")}};
+    } uses[] = {{ipc::SERVICE_C2S, host.c2s_ssl, !host.component},
+                {ipc::SERVICE_S2S, host.s2s_ssl, host.module_enabled("s2s")}};
     for (const auto& use : uses) {
       std::pair<std::string, std::string> pair;
       if (!use.wanted || !find_pair(settings, host.name, use.ssl, pair, out)) continue;

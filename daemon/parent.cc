@@ -234,6 +234,14 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_router()->set_remote_storage(settings_.uses_postgres());
       c.mutable_router()->set_sqlite_file(settings_.sqlite_file());
       *c.mutable_router()->mutable_smacks() = smacks_settings(settings_.smacks);
+      for (const auto& component : settings_.components) {
+        if (!component.enabled) continue;
+        if (component.component_module == "muc")
+          *c.mutable_router()->add_muc() = muc_service(component, settings_);
+        else
+          c.mutable_router()->add_components(component.name);
+        if (component.module_enabled("s2s")) c.mutable_router()->add_s2s_hosts(component.name);
+      }
       break;
     case ipc::ROLE_S2S:
       c.mutable_s2s()->mutable_s2s()->set_require_encryption(settings_.global.s2s_require_encryption);
@@ -242,7 +250,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_s2s()->mutable_s2s()->mutable_outbound_rate()->set_bytes_per_second(
           settings_.limits_s2sout.bytes_per_second);
       c.mutable_s2s()->mutable_s2s()->mutable_outbound_rate()->set_burst_seconds(settings_.limits_s2sout.burst_seconds);
-      for (const auto& host : settings_.hosts) {
+      for (const config::HostSettings& host : settings_.federating()) {
         if (!host.enabled) continue;
         c.mutable_s2s()->add_hosts(host.name);
         ipc::StreamLimits& limits = (*c.mutable_s2s()->mutable_s2s()->mutable_per_host())[host.name];

@@ -52,4 +52,51 @@ ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& s) {
   return out;
 }
 
+ipc::RouterSettings::MucService muc_service(const config::HostSettings& c, const config::Settings& settings) {
+  ipc::RouterSettings::MucService m;
+  m.set_domain(c.name);
+  const config::HostSettings* parent = nullptr;
+  for (const config::HostSettings& h : settings.hosts) {
+    bool below = c.name.size() > h.name.size() && c.name.ends_with("." + h.name);
+    if (h.enabled && below && (parent == nullptr || h.name.size() > parent->name.size())) parent = &h;
+  }
+  if (parent != nullptr) {
+    m.set_parent_host(parent->name);
+    for (const std::string& jid : parent->admins) m.add_admins(jid);
+  }
+  for (const std::string& jid : c.admins) m.add_admins(jid);
+  const config::MucSettings& o = c.muc;
+  m.set_restrict_room_creation(o.restrict_room_creation);
+  m.set_room_default_public(o.room_default_public);
+  m.set_room_default_persistent(o.room_default_persistent);
+  m.set_room_default_members_only(o.room_default_members_only);
+  m.set_room_default_moderated(o.room_default_moderated);
+  m.set_room_default_public_jids(o.room_default_public_jids);
+  m.set_room_default_change_subject(o.room_default_change_subject);
+  m.set_room_default_allow_member_invites(o.room_default_allow_member_invites);
+  m.set_room_default_history_length(static_cast<std::uint32_t>(o.room_default_history_length));
+  m.set_max_history_messages(static_cast<std::uint32_t>(o.max_history_messages));
+  m.set_room_locking(o.room_locking);
+  m.set_room_lock_timeout(static_cast<std::uint32_t>(o.room_lock_timeout));
+  m.set_tombstones(o.tombstones);
+  m.set_tombstone_expiry(o.tombstone_expiry);
+  m.set_max_occupants(static_cast<std::uint32_t>(o.max_occupants));
+  m.set_max_rooms_per_user(static_cast<std::uint32_t>(o.max_rooms_per_user));
+  m.set_max_rooms(static_cast<std::uint32_t>(o.max_rooms));
+  m.set_max_nick_length(static_cast<std::uint32_t>(o.max_nick_length));
+  m.set_max_subject_length(static_cast<std::uint32_t>(o.max_subject_length));
+  m.set_max_char_count(static_cast<std::uint32_t>(o.max_char_count));
+  m.set_max_line_count(static_cast<std::uint32_t>(o.max_line_count));
+  m.set_event_rate(o.event_rate);
+  m.set_burst_factor(o.burst_factor);
+  m.set_max_form_bytes(static_cast<std::uint32_t>(o.max_form_bytes));
+  m.set_mam(c.module_enabled("muc_mam"));
+  m.set_vcard(c.module_enabled("vcard_muc"));
+  m.set_log_by_default(o.log_by_default);
+  m.set_log_all_rooms(o.log_all_rooms);
+  m.set_log_expires_after(o.log_expires_after);
+  m.set_s2s(c.module_enabled("s2s"));
+  return m;
+}
+
 }  // namespace xmppd::parent

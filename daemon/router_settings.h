@@ -14,5 +14,8 @@ ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host);
 
 ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& quotas);
 ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& smacks);
+// A MUC service (Component "domain" "muc") and its options; its parent host is the enabled
+// VirtualHost its domain is a subdomain of, the nearest one.
+ipc::RouterSettings::MucService muc_service(const config::HostSettings& component, const config::Settings& settings);
 
 }  // namespace xmppd::parent

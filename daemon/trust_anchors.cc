@@ -83,7 +83,7 @@ bool load_trust_anchors(const std::string& cafile, const std::string& capath, ip
 bool load_s2s_trust(const config::Settings& settings, S2sTrust& out, std::vector<std::string>& warnings,
                     std::string& error) {
   std::map<std::pair<std::string, std::string>, std::uint32_t> index;
-  for (const config::HostSettings& host : settings.hosts) {
+  for (const config::HostSettings& host : settings.federating()) {
     if (!host.enabled || !host.module_enabled("s2s")) continue;
     auto key = std::make_pair(host.s2s_ssl.cafile, host.s2s_ssl.capath);
     auto it = index.find(key);

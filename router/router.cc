@@ -13,12 +13,14 @@
 #include <algorithm>
 #include <ctime>
 #include <optional>
+#include <set>
 
 #include "common/log.h"
 #include "router/admin_report.h"
 #include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
+#include "router/muc/muc_service.h"
 #include "router/routing.h"
 #include "router/s2s_link.h"
 #include "router/user_store.h"
@@ -46,7 +48,8 @@ class Router final : public runtime::ChildRole {
     auth_.emplace(runtime.base(),
                   [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_AUTH, reason); });
     s2s_.emplace(
-        runtime.base(), [this](std::string_view domain) { return routing_.is_local(domain); },
+        runtime.base(),
+        [this](std::string_view domain) { return routing_.is_local(domain) || routing_.is_component(domain); },
         [this](xml::Element stanza, const xmpp::Jid& to) { routing_.from_remote(std::move(stanza), to); },
         [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_S2S, reason); },
         [this] { routing_.s2s_caught_up(); });
@@ -101,6 +104,10 @@ class Router final : public runtime::ChildRole {
                                 h.push().max_devices()};
     }
     routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
+    std::set<std::string> components(settings.components().begin(), settings.components().end());
+    for (const auto& muc : settings.muc()) components.insert(muc.domain());
+    routing_.set_components(std::move(components));
+    configure_muc(settings);
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     if (settings.has_quotas()) {
@@ -161,6 +168,25 @@ class Router final : public runtime::ChildRole {
   }
 
  private:
+  // The MUC services (router/muc/): new ones made, removed ones dropped with their rooms,
+  // the others given their new options.
+  void configure_muc(const ipc::RouterSettings& settings) {
+    std::map<std::string, std::unique_ptr<MucService>> kept;
+    for (const ipc::RouterSettings::MucService& options : settings.muc()) {
+      auto it = muc_.find(options.domain());
+      std::unique_ptr<MucService> service;
+      if (it != muc_.end()) {
+        service = std::move(it->second);
+        service->configure(options);
+      } else {
+        service = std::make_unique<MucService>(routing_, options);
+      }
+      routing_.attach_component(options.domain(), service.get());
+      kept.emplace(options.domain(), std::move(service));
+    }
+    muc_ = std::move(kept);
+  }
+
   // The archive's rows gathered in the turn go into the user store's batch, which is then
   // committed: one commit (one fsync, or one round trip to PostgreSQL) for both.
   static void on_commit(evutil_socket_t, short, void* arg) {
@@ -231,6 +257,7 @@ class Router final : public runtime::ChildRole {
   Routing routing_;
   std::optional<AuthLink> auth_;
   std::optional<S2sLink> s2s_;
+  std::map<std::string, std::unique_ptr<MucService>> muc_;  // by domain
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;

@@ -103,14 +103,61 @@ void Routing::deliver(const xml::Element& stanza) {
   }
 }
 
-// Only from a host whose users may talk to other servers, to a domain that is not local.
+// Only from a host whose users may talk to other servers, to a domain that is not local. A
+// component of this router is not another server: what is for it goes to it, from any host.
 bool Routing::send_remote(const xml::Element& stanza) {
   const std::string* from_text = stanza.attribute("from");
   const std::string* to_text = stanza.attribute("to");
   auto from = from_text != nullptr ? xmpp::Jid::parse(*from_text) : std::nullopt;
   auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : std::nullopt;
-  if (!from || !to || s2s_hosts_.count(from->domain()) == 0 || is_local(to->domain())) return false;
+  if (!from || !to) return false;
+  if (is_component(to->domain())) {
+    to_component(stanza, *from, *to);
+    return true;
+  }
+  if (s2s_hosts_.count(from->domain()) == 0 || is_local(to->domain())) return false;
   return s2s_ != nullptr && s2s_->send(from->domain(), to->domain(), stanza);
+}
+
+void Routing::set_components(std::set<std::string> domains) {
+  std::map<std::string, Component*, std::less<>> kept;
+  for (const std::string& domain : domains) {
+    auto it = components_.find(domain);
+    kept.emplace(domain, it != components_.end() ? it->second : nullptr);
+  }
+  components_ = std::move(kept);
+}
+
+bool Routing::attach_component(std::string_view domain, Component* component) {
+  auto it = components_.find(domain);
+  if (it == components_.end()) return false;
+  it->second = component;
+  return true;
+}
+
+void Routing::to_component(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) {
+  auto it = components_.find(to.domain());
+  if (it == components_.end()) return;
+  if (it->second == nullptr) {
+    bounce(stanza, "cancel", "service-unavailable", "The component is not connected");
+    return;
+  }
+  it->second->receive(stanza, from, to);
+}
+
+void Routing::from_component(xml::Element stanza) {
+  auto from = xmpp::Jid::parse(stanza.attribute_or("from"));
+  auto to = xmpp::Jid::parse(stanza.attribute_or("to"));
+  if (!from || !to) return;
+  if (is_component(to->domain())) {
+    to_component(stanza, *from, *to);
+  } else if (!is_local(to->domain())) {
+    if (!send_remote(stanza)) bounce(stanza, "cancel", "remote-server-not-found");
+  } else if (stanza.name() == "presence") {
+    im_.inbound_presence(stanza, *to);
+  } else {
+    to_local(stanza, *to);
+  }
 }
 
 void Routing::route(ClientStream& from, xml::Element stanza) {
@@ -130,7 +177,16 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   if (stanza.name() != "message" && to_text != nullptr && !table_.hooks().stanza_sent.empty() &&
       table_.hooks().stanza_sent.run(modules_of(from.domain()), from, stanza, *to))
     return;
-  if (!is_local(to->domain())) {
+  // A presence for a component is directed presence as for a remote address: remembered,
+  // so that the component learns when the session goes (a MUC room, RFC 6121 §4.6).
+  if (is_component(to->domain())) {
+    stanza.set_attribute("to", to->full());  // prepared, as for another server
+    if (stanza.name() != "presence") {
+      to_component(stanza, *xmpp::Jid::parse(from.full()), *to);
+      return;
+    }
+  }
+  if (!is_local(to->domain()) && !is_component(to->domain())) {
     to_remote(std::move(stanza), from, *to);
     return;
   }
@@ -224,6 +280,10 @@ void Routing::s2s_caught_up() {
 void Routing::from_remote(xml::Element stanza, const xmpp::Jid& to) {
   if (s2s_hosts_.count(to.domain()) == 0) {
     log::info("s2s: a stanza for %s, which does not talk to other servers, is dropped", to.domain().c_str());
+    return;
+  }
+  if (is_component(to.domain())) {
+    if (auto from = xmpp::Jid::parse(stanza.attribute_or("from"))) to_component(stanza, *from, to);
     return;
   }
   if (stanza.name() == "presence") {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "router/auth_link.h"
+#include "router/component.h"
 #include "router/item_store.h"
 #include "router/local_sessions.h"
 #include "router/module_table.h"
@@ -71,6 +72,15 @@ class Routing final : private Im::Network, public Server {
   AuthLink& auth() override { return *auth_; }
   const UserQuotas& quotas() const override { return quotas_; }
   Im& im() override { return im_; }
+  void from_component(xml::Element stanza) override;
+
+  // Components (router/component.h) by domain. A configured external component that is not
+  // connected has no Component: stanzas for it bounce.
+  void set_components(std::set<std::string> domains);
+  bool is_component(std::string_view domain) const { return components_.count(domain) > 0; }
+  // `component` serves `domain` from now on (nullptr: no more); false when `domain` is not a
+  // configured component.
+  bool attach_component(std::string_view domain, Component* component);
 
   // Stream features the host's modules add after authentication.
   void stream_features(const std::string& host, std::string& out) const;
@@ -140,6 +150,9 @@ class Routing final : private Im::Network, public Server {
 
   std::map<std::string, HostConfig, std::less<>> hosts_;
   std::set<std::string> s2s_hosts_;      // whose users may talk to other servers
+  std::map<std::string, Component*, std::less<>> components_;
+  // A stanza for a component's domain: to it, or bounced when it is not connected.
+  void to_component(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
   LocalSessions sessions_;
   AuthLink* auth_ = nullptr;
   UserStore* store_ = nullptr;

@@ -50,6 +50,10 @@ class Server {
   virtual const UserQuotas& quotas() const = 0;
   // Rosters and presence (router/roster.h), which every host has.
   virtual Im& im() = 0;
+  // A stanza from a component of this router (router/component.h), its 'from' in the
+  // component's domain (the caller checked it): to a local user or the server, to another
+  // component, or to another server when the component may federate.
+  virtual void from_component(xml::Element stanza) = 0;
 
  protected:
   ~Server() = default;

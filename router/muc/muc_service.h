@@ -1,0 +1,62 @@
+// A multi-user chat service (XEP-0045), Prosody's Component "domain" "muc": the rooms of one
+// domain, created by a first presence, kept while occupied or persistent, and what the
+// service answers itself (disco of the service, room listing).
+//
+// It runs inside the router, not in a process of its own: it reads only stanzas the router
+// has parsed and addressed, holds no key or credential, and its fan-out (one message to
+// every occupant) is the router's hot path; a process boundary would add a copy and an IPC
+// hop per occupant and protect nothing the router does not already hold (docs/design.md).
+//
+// Trust: as router/component.h: 'from' is the sender's real address.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "router/component.h"
+#include "router/muc/room.h"
+#include "router/server.h"
+
+namespace xmppd::router {
+
+class MucService final : public Component, public muc::RoomHost {
+ public:
+  MucService(Server& server, const muc::MucOptions& options);
+  const std::string& domain() const { return options_.domain(); }
+  // New options (a reload): rooms keep their configuration; new rooms take the new defaults.
+  void configure(const muc::MucOptions& options) { options_ = options; }
+
+  // Component
+  void receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) override;
+
+ private:
+  // A stanza for the service's own domain: disco#info and #items, else an error.
+  void service_iq(const xml::Element& iq, const xmpp::Jid& from);
+  // The room a first presence creates, or null when it may not be created (answered).
+  muc::Room* create(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to);
+  muc::RoomState new_room_state() const;
+
+  // muc::RoomHost (the rooms' view of the service)
+  const muc::MucOptions& options() const override { return options_; }
+  void send(xml::Element stanza) override { server_.from_component(std::move(stanza)); }
+  bool is_service_admin(std::string_view bare) const override;
+  std::int64_t now_ms() const override;
+  void changed(muc::Room& room) override;
+  void gone(muc::Room& room, const xml::Element* destroy) override;
+  void archive(muc::Room& room, xml::Element& message, const std::string& sender_bare) override;
+  bool room_iq(muc::Room& room, const xml::Element& iq, const xml::Element& payload, const xmpp::Jid& from) override;
+  void room_features(const muc::Room& room, std::vector<std::string>& features) const override;
+  std::string_view occupant_id_key() const override { return occupant_id_key_; }
+
+  Server& server_;
+  muc::MucOptions options_;
+  std::map<std::string, std::unique_ptr<muc::Room>, std::less<>> rooms_;  // by room JID
+  // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
+  std::vector<std::unique_ptr<muc::Room>> gone_;
+  std::string occupant_id_key_;
+};
+
+}  // namespace xmppd::router
