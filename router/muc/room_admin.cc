@@ -138,7 +138,7 @@ std::optional<Refusal> Room::read_admin_item(const xml::Element& item, const xmp
   if ((role_name != nullptr) == (affiliation_name != nullptr))
     return refuse("modify", "bad-request", "An item changes a role or an affiliation");
   if (const xml::Element* reason = item.child(kMucAdminNs, "reason")) {
-    if (!xmpp::valid_text(reason->text())) return refuse("modify", "bad-request", "The reason is too long or has control characters");
+    if (!valid_display_text(reason->text())) return refuse("modify", "bad-request", "The reason is too long or has control characters");
     change.reason = reason->text();
   }
   if (role_name != nullptr) {

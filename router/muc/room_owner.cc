@@ -50,7 +50,7 @@ bool valid_destroy(const xml::Element& destroy, Refusal& refusal) {
     return false;
   }
   for (std::string_view name : {"reason", "password"})
-    if (const xml::Element* child = destroy.child(destroy.ns(), name); child != nullptr && !xmpp::valid_text(child->text())) {
+    if (const xml::Element* child = destroy.child(destroy.ns(), name); child != nullptr && !valid_display_text(child->text())) {
       refusal = Refusal{"modify", "bad-request", std::string(name) + " is too long or has control characters"};
       return false;
     }
