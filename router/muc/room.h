@@ -115,7 +115,7 @@ struct HistoryEntry {
 
 class Room;
 struct SubmittedForm;  // room_forms.h
-struct Refusal;        // room_forms.h
+struct RequestError;   // room_forms.h
 struct AdminChange;    // room_admin.cc
 
 // What a room needs of its service (muc_service.h implements it; a unit test may too).
@@ -254,10 +254,10 @@ class Room {
   void announce(const std::vector<int>& statuses);
   // --- room_admin.cc ---
   void admin_list(const xml::Element& iq, const xml::Element& item, const xmpp::Jid& from);
-  std::optional<Refusal> read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change);
-  std::optional<Refusal> check_role_change(const AdminChange& change, const xmpp::Jid& from);
-  std::optional<Refusal> check_affiliation_change(const AdminChange& change, const xmpp::Jid& from);
-  std::optional<Refusal> check_affiliation_totals(const std::vector<AdminChange>& changes) const;
+  std::optional<RequestError> read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change);
+  std::optional<RequestError> check_role_change(const AdminChange& change, const xmpp::Jid& from);
+  std::optional<RequestError> check_affiliation_change(const AdminChange& change, const xmpp::Jid& from);
+  std::optional<RequestError> check_affiliation_totals(const std::vector<AdminChange>& changes) const;
   void apply_admin_changes(const std::vector<AdminChange>& changes, const xmpp::Jid& from);
   // --- room_disco.cc ---
   void room_info(const xml::Element& iq, const xml::Element& query);

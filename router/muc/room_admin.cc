@@ -25,8 +25,8 @@ struct AdminChange {
 
 namespace {
 
-Refusal refuse(std::string_view type, std::string_view condition, std::string text) {
-  return Refusal{type, condition, std::move(text)};
+RequestError refuse(std::string_view type, std::string_view condition, std::string text) {
+  return RequestError{type, condition, std::move(text)};
 }
 
 // <reason/> and <actor nick/> inside the <item/> of the presence that tells of a change.
@@ -72,13 +72,13 @@ void Room::on_admin_iq(const xml::Element& iq, const xmpp::Jid& from) {
   std::vector<AdminChange> changes;
   for (const xml::Element* item : items) {
     AdminChange change;
-    if (std::optional<Refusal> refusal = read_admin_item(*item, from, change)) {
+    if (std::optional<RequestError> refusal = read_admin_item(*item, from, change)) {
       bounce(iq, refusal->type, refusal->condition, refusal->text);
       return;
     }
     changes.push_back(std::move(change));
   }
-  if (std::optional<Refusal> refusal = check_affiliation_totals(changes)) {
+  if (std::optional<RequestError> refusal = check_affiliation_totals(changes)) {
     bounce(iq, refusal->type, refusal->condition, refusal->text);
     return;
   }
@@ -132,7 +132,7 @@ void Room::admin_list(const xml::Element& iq, const xml::Element& item, const xm
   send(std::move(reply));
 }
 
-std::optional<Refusal> Room::read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change) {
+std::optional<RequestError> Room::read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change) {
   const std::string* role_name = item.attribute("role");
   const std::string* affiliation_name = item.attribute("affiliation");
   if ((role_name != nullptr) == (affiliation_name != nullptr))
@@ -167,7 +167,7 @@ std::optional<Refusal> Room::read_admin_item(const xml::Element& item, const xmp
 // §5.1.1 and §8: a moderator changes roles; moderator status itself is the admins' to give
 // or take; nobody changes the role of someone of a higher affiliation (as Prosody: an owner
 // may kick an owner, an admin an admin).
-std::optional<Refusal> Room::check_role_change(const AdminChange& change, const xmpp::Jid& from) {
+std::optional<RequestError> Room::check_role_change(const AdminChange& change, const xmpp::Jid& from) {
   const Occupant* actor = occupant_of(from.full());
   if (actor == nullptr || actor->role != Role::kModerator)
     return refuse("auth", "forbidden", "Only moderators may change roles");
@@ -183,7 +183,7 @@ std::optional<Refusal> Room::check_role_change(const AdminChange& change, const 
 }
 
 // §5.2.1, §9 and §10: admins manage outcasts and members; owners manage everyone.
-std::optional<Refusal> Room::check_affiliation_change(const AdminChange& change, const xmpp::Jid& from) {
+std::optional<RequestError> Room::check_affiliation_change(const AdminChange& change, const xmpp::Jid& from) {
   Affiliation mine = affiliation_of(from.bare());
   if (mine < Affiliation::kAdmin) return refuse("auth", "forbidden", "Only admins and owners change affiliations");
   if (mine == Affiliation::kOwner) return std::nullopt;
@@ -194,7 +194,7 @@ std::optional<Refusal> Room::check_affiliation_change(const AdminChange& change,
 
 // What the whole request leaves behind: an owner still (§10.7: the last owner may not
 // leave the room ownerless), and no more affiliations than a room may keep.
-std::optional<Refusal> Room::check_affiliation_totals(const std::vector<AdminChange>& changes) const {
+std::optional<RequestError> Room::check_affiliation_totals(const std::vector<AdminChange>& changes) const {
   auto after = state_.affiliations;
   for (const AdminChange& change : changes) {
     if (!change.affiliation) continue;

@@ -136,7 +136,7 @@ void Room::on_register(const xml::Element& iq, const xml::Element& query, const 
     return;
   }
   const xml::Element* x = query.child(kDataNs, "x");
-  Refusal refusal{"modify", "bad-request", "Expected a submitted muc#register form"};
+  RequestError refusal{"modify", "bad-request", "Expected a submitted muc#register form"};
   std::optional<SubmittedForm> form = x != nullptr ? read_form(*x, refusal) : std::nullopt;
   if (!form || form->type != "submit" || !form_type_is(*form, kRegisterFormType)) {
     bounce(iq, refusal.type, refusal.condition, refusal.text);

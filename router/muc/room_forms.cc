@@ -56,10 +56,10 @@ std::vector<std::size_t> max_users_choices(std::size_t current, std::size_t cap)
   return {choices.begin(), choices.end()};
 }
 
-Refusal refuse(std::string_view condition, std::string text) { return Refusal{"modify", condition, std::move(text)}; }
+RequestError refuse(std::string_view condition, std::string text) { return RequestError{"modify", condition, std::move(text)}; }
 
 // The one value of a single-valued field ("" when it has none), or a refusal.
-std::optional<Refusal> single(const SubmittedForm& form, std::string_view var, std::optional<std::string>& out) {
+std::optional<RequestError> single(const SubmittedForm& form, std::string_view var, std::optional<std::string>& out) {
   const std::vector<std::string>* values = form.values(var);
   if (values == nullptr) return std::nullopt;
   if (values->size() > 1) return refuse("bad-request", std::string(var) + " takes one value");
@@ -67,7 +67,7 @@ std::optional<Refusal> single(const SubmittedForm& form, std::string_view var, s
   return std::nullopt;
 }
 
-std::optional<Refusal> read_bool(const SubmittedForm& form, std::string_view var, bool& out) {
+std::optional<RequestError> read_bool(const SubmittedForm& form, std::string_view var, bool& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, var, value)) return refusal;
   if (!value) return std::nullopt;
@@ -80,7 +80,7 @@ std::optional<Refusal> read_bool(const SubmittedForm& form, std::string_view var
   return std::nullopt;
 }
 
-std::optional<Refusal> read_count(const SubmittedForm& form, std::string_view var, std::size_t lowest,
+std::optional<RequestError> read_count(const SubmittedForm& form, std::string_view var, std::size_t lowest,
                                   std::size_t highest, std::size_t& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, var, value)) return refusal;
@@ -96,7 +96,7 @@ std::optional<Refusal> read_count(const SubmittedForm& form, std::string_view va
   return std::nullopt;
 }
 
-std::optional<Refusal> read_text(const SubmittedForm& form, std::string_view var, std::string& out) {
+std::optional<RequestError> read_text(const SubmittedForm& form, std::string_view var, std::string& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, var, value)) return refusal;
   if (!value) return std::nullopt;
@@ -106,7 +106,7 @@ std::optional<Refusal> read_text(const SubmittedForm& form, std::string_view var
 }
 
 // A language tag (RFC 5646) in its plain form: letters, digits and hyphens.
-std::optional<Refusal> read_language(const SubmittedForm& form, std::string& out) {
+std::optional<RequestError> read_language(const SubmittedForm& form, std::string& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_lang", value)) return refusal;
   if (!value) return std::nullopt;
@@ -118,7 +118,7 @@ std::optional<Refusal> read_language(const SubmittedForm& form, std::string& out
   return std::nullopt;
 }
 
-std::optional<Refusal> read_whois(const SubmittedForm& form, Whois& out) {
+std::optional<RequestError> read_whois(const SubmittedForm& form, Whois& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_whois", value)) return refusal;
   if (!value) return std::nullopt;
@@ -131,7 +131,7 @@ std::optional<Refusal> read_whois(const SubmittedForm& form, Whois& out) {
   return std::nullopt;
 }
 
-std::optional<Refusal> read_allow_pm(const SubmittedForm& form, WhoMay& out) {
+std::optional<RequestError> read_allow_pm(const SubmittedForm& form, WhoMay& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_allowpm", value)) return refusal;
   if (!value) return std::nullopt;
@@ -145,7 +145,7 @@ std::optional<Refusal> read_allow_pm(const SubmittedForm& form, WhoMay& out) {
 
 // muc#roomconfig_passwordprotectedroom and muc#roomconfig_roomsecret together: protection
 // switched on needs a secret, switched off clears it.
-std::optional<Refusal> read_password(const SubmittedForm& form, std::string& password) {
+std::optional<RequestError> read_password(const SubmittedForm& form, std::string& password) {
   std::string secret = password;
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_roomsecret", value)) return refusal;
@@ -168,7 +168,7 @@ const std::vector<std::string>* SubmittedForm::values(std::string_view var) cons
   return it != fields.end() ? &it->second : nullptr;
 }
 
-std::optional<SubmittedForm> read_form(const xml::Element& x, Refusal& refusal) {
+std::optional<SubmittedForm> read_form(const xml::Element& x, RequestError& refusal) {
   SubmittedForm form;
   form.type = x.attribute_or("type");
   for (const xml::Element* child : x.children()) {
@@ -233,9 +233,9 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
   return x;
 }
 
-std::optional<Refusal> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& c) {
+std::optional<RequestError> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& c) {
   std::size_t cap = options.max_occupants() != 0 ? options.max_occupants() : SIZE_MAX;
-  std::optional<Refusal> refusal;
+  std::optional<RequestError> refusal;
   (refusal = read_text(form, "muc#roomconfig_roomname", c.name)) ||
       (refusal = read_text(form, "muc#roomconfig_roomdesc", c.description)) ||
       (refusal = read_language(form, c.language)) ||

@@ -37,7 +37,7 @@ struct SubmittedForm {
 };
 
 // Why a form (or an item of muc#admin) was refused: the stanza error it gets.
-struct Refusal {
+struct RequestError {
   std::string_view type;       // "modify", "cancel", "auth", "wait"
   std::string_view condition;  // RFC 6120 §8.3.3
   std::string text;
@@ -45,7 +45,7 @@ struct Refusal {
 
 // The fields of <x xmlns='jabber:x:data'/>; a field without 'var', or one given twice, is
 // refused.
-std::optional<SubmittedForm> read_form(const xml::Element& x, Refusal& refusal);
+std::optional<SubmittedForm> read_form(const xml::Element& x, RequestError& refusal);
 
 // The form's FORM_TYPE is `form_type`, or it has none (an instant room's empty submit).
 bool form_type_is(const SubmittedForm& form, std::string_view form_type);
@@ -55,7 +55,7 @@ xml::Element room_config_form(const RoomConfig& config, const MucOptions& option
 
 // Applies a submitted configuration form to `config` (fields left out keep their values):
 // nullopt when every field was valid, else the refusal, with `config` then unusable.
-std::optional<Refusal> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& config);
+std::optional<RequestError> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& config);
 
 // The service lets owners choose whether their room is archived (muc#roomconfig_enablearchiving).
 bool archiving_configurable(const MucOptions& options);

@@ -44,14 +44,14 @@ xml::Element destroy_notice(const xml::Element* destroy) {
 
 // A <destroy/> an owner sent: an alternate venue that is a JID, text without control
 // characters.
-bool valid_destroy(const xml::Element& destroy, Refusal& refusal) {
+bool valid_destroy(const xml::Element& destroy, RequestError& refusal) {
   if (const std::string* jid = destroy.attribute("jid"); jid != nullptr && !xmpp::Jid::parse(*jid)) {
-    refusal = Refusal{"modify", "jid-malformed", "The alternate venue is not a JID"};
+    refusal = RequestError{"modify", "jid-malformed", "The alternate venue is not a JID"};
     return false;
   }
   for (std::string_view name : {"reason", "password"})
     if (const xml::Element* child = destroy.child(destroy.ns(), name); child != nullptr && !valid_display_text(child->text())) {
-      refusal = Refusal{"modify", "bad-request", std::string(name) + " is too long or has control characters"};
+      refusal = RequestError{"modify", "bad-request", std::string(name) + " is too long or has control characters"};
       return false;
     }
   return true;
@@ -89,7 +89,7 @@ void Room::on_owner_iq(const xml::Element& iq, const xmpp::Jid& from) {
   }
   const xml::Element& what = *payload.front();
   if (what.is(kDataNs, "x")) {
-    Refusal refusal;
+    RequestError refusal;
     std::optional<SubmittedForm> form = read_form(what, refusal);
     if (!form)
       bounce(iq, refusal.type, refusal.condition, refusal.text);
@@ -98,7 +98,7 @@ void Room::on_owner_iq(const xml::Element& iq, const xmpp::Jid& from) {
     else
       submit_configuration(iq, *form);
   } else if (what.is(kMucOwnerNs, "destroy")) {
-    Refusal refusal;
+    RequestError refusal;
     if (!valid_destroy(what, refusal)) {
       bounce(iq, refusal.type, refusal.condition, refusal.text);
       return;
@@ -122,7 +122,7 @@ void Room::submit_configuration(const xml::Element& iq, const SubmittedForm& for
     return;
   }
   RoomConfig next = state_.config;
-  if (std::optional<Refusal> refusal = apply_room_config(form, host_.options(), next)) {
+  if (std::optional<RequestError> refusal = apply_room_config(form, host_.options(), next)) {
     bounce(iq, refusal->type, refusal->condition, refusal->text);
     return;
   }
