@@ -170,7 +170,7 @@ std::optional<RequestError> Room::read_admin_item(const xml::Element& item, cons
 std::optional<RequestError> Room::check_role_change(const AdminChange& change, const xmpp::Jid& from) {
   const Occupant* actor = occupant_of(from.full());
   if (actor == nullptr || actor->role != Role::kModerator)
-    return refuse("auth", "forbidden", "Only moderators may change roles");
+    return refuse("cancel", "not-allowed", "Only moderators may change roles");  // as Prosody
   const Occupant* target = occupant(change.nick);
   if (target == nullptr) return refuse("cancel", "item-not-found", "No occupant has this nickname");
   Affiliation mine = affiliation_of(from.bare());

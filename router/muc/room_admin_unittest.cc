@@ -36,14 +36,14 @@ TEST_F(RoomTest, AModeratorKicksAParticipant) {
 TEST_F(RoomTest, KicksFollowThePrivilegeTable) {
   everyone_enters();
   room().occupant("friend")->role = Role::kModerator;  // a member made moderator
-  // Not a moderator: forbidden.
-  EXPECT_EQ(outcome(admin_iq(kGuest, "set", item("nick='friend' role='none'"))), "forbidden");
+  // Not a moderator: not-allowed (as Prosody).
+  EXPECT_EQ(outcome(admin_iq(kGuest, "set", item("nick='friend' role='none'"))), "not-allowed");
   // A moderator below the target's affiliation: not-allowed (§8.2).
   EXPECT_EQ(outcome(admin_iq(kMember, "set", item("nick='deputy' role='none'"))), "not-allowed");
   EXPECT_EQ(outcome(admin_iq(kMember, "set", item("nick='boss' role='none'"))), "not-allowed");
   EXPECT_EQ(outcome(admin_iq(kAdmin, "set", item("nick='boss' role='none'"))), "not-allowed");
   // Outside the room: not a moderator.
-  EXPECT_EQ(outcome(admin_iq("owner@example.org/elsewhere", "set", item("nick='stranger' role='none'"))), "forbidden");
+  EXPECT_EQ(outcome(admin_iq("owner@example.org/elsewhere", "set", item("nick='stranger' role='none'"))), "not-allowed");
   EXPECT_EQ(room().occupants().size(), 4u);
   // An owner kicks an admin; an admin a member moderator only as an admin (moderator status
   // is the admins' to take).
@@ -58,7 +58,7 @@ TEST_F(RoomTest, VoiceIsGrantedAndRevokedByModerators) {
   EXPECT_EQ(room().occupant("stranger")->role, Role::kVisitor);
   EXPECT_EQ(outcome(admin_iq(kMember, "set", item("nick='stranger' role='participant'"))), "result");  // §8.3
   EXPECT_EQ(room().occupant("stranger")->role, Role::kParticipant);
-  EXPECT_EQ(outcome(admin_iq(kGuest, "set", item("nick='friend' role='visitor'"))), "forbidden");
+  EXPECT_EQ(outcome(admin_iq(kGuest, "set", item("nick='friend' role='visitor'"))), "not-allowed");
   EXPECT_EQ(room().occupant("friend")->role, Role::kModerator);
 }
 

@@ -15,6 +15,9 @@ namespace {
 
 using Options = std::vector<std::pair<std::string, std::string>>;  // value, label
 
+// Prosody's name for muc#roomconfig_allowinvites, which clients written against Prosody send.
+constexpr std::string_view kProsodyAllowInvites = "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites";
+
 xml::Element field(std::string_view var, std::string_view type, std::string_view label,
                    const std::vector<std::string>& values = {}, const Options& options = {}) {
   xml::Element out(kDataNs, "field", {{"var", std::string(var)}, {"type", std::string(type)}});
@@ -247,6 +250,7 @@ std::optional<RequestError> apply_room_config(const SubmittedForm& form, const M
       (refusal = read_allow_pm(form, c.allow_pm)) ||
       (refusal = read_count(form, "muc#roomconfig_maxusers", 1, cap, c.max_occupants)) ||
       (refusal = read_bool(form, "muc#roomconfig_allowinvites", c.allow_invites)) ||
+      (refusal = read_bool(form, kProsodyAllowInvites, c.allow_invites)) ||
       (refusal = read_bool(form, "muc#roomconfig_changesubject", c.change_subject)) ||
       (refusal = read_count(form, "muc#roomconfig_historylength", 0, options.max_history_messages(), c.history_length));
   if (!refusal && archiving_configurable(options))

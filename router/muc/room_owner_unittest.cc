@@ -135,6 +135,10 @@ TEST_F(RoomTest, ASubmittedFormChangesTheRoomAndTellsTheOccupants) {
             "result");
   EXPECT_EQ(statuses(sent_to(kGuest, "message").at(0)), (std::vector<int>{104, 173}));
   EXPECT_EQ(state().config.password, "");
+  // Prosody's name for allow invites is understood.
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites", "0")))),
+            "result");
+  EXPECT_FALSE(state().config.allow_invites);
   // The same values again: no change, no notice, but the state is written.
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_whois", "moderators")))), "result");
   EXPECT_TRUE(sent_to(kGuest, "message").empty());
