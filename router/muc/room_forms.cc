@@ -108,6 +108,19 @@ std::optional<RequestError> read_text(const SubmittedForm& form, std::string_vie
   return std::nullopt;
 }
 
+// muc#roomconfig_maxusers: a number up to the service's cap, or "none" (XEP-0045's
+// example form), which is the cap itself (0, no limit, when the service has none).
+std::optional<RequestError> read_max_users(const SubmittedForm& form, const MucOptions& options, std::size_t& out) {
+  constexpr std::string_view kVar = "muc#roomconfig_maxusers";
+  const std::vector<std::string>* values = form.values(kVar);
+  if (values != nullptr && values->size() == 1 && (values->front() == "none" || values->front().empty())) {
+    out = options.max_occupants();
+    return std::nullopt;
+  }
+  std::size_t cap = options.max_occupants() != 0 ? options.max_occupants() : SIZE_MAX;
+  return read_count(form, kVar, 1, cap, out);
+}
+
 // A language tag (RFC 5646) in its plain form: letters, digits and hyphens.
 std::optional<RequestError> read_language(const SubmittedForm& form, std::string& out) {
   std::optional<std::string> value;
@@ -225,8 +238,10 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
   x.add_child(field("muc#roomconfig_allowpm", "list-single", "Allow private messages", {std::string(allow_pm_name(c.allow_pm))}, pm));
   Options users;
   for (std::size_t n : max_users_choices(c.max_occupants, options.max_occupants()))
-    users.emplace_back(std::to_string(n), std::to_string(n));
-  x.add_child(field("muc#roomconfig_maxusers", "list-single", "Maximum number of occupants", {std::to_string(c.max_occupants)}, users));
+    if (n != 0) users.emplace_back(std::to_string(n), std::to_string(n));
+  if (options.max_occupants() == 0) users.emplace_back("none", "No limit");
+  std::string max_users = c.max_occupants != 0 ? std::to_string(c.max_occupants) : "none";
+  x.add_child(field("muc#roomconfig_maxusers", "list-single", "Maximum number of occupants", {max_users}, users));
   x.add_child(boolean("muc#roomconfig_allowinvites", "Allow members to invite new members", c.allow_invites));
   x.add_child(boolean("muc#roomconfig_changesubject", "Allow anyone to set the room's subject", c.change_subject));
   x.add_child(field("muc#roomconfig_historylength", "text-single", "Maximum number of history messages returned by room",
@@ -237,7 +252,6 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
 }
 
 std::optional<RequestError> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& c) {
-  std::size_t cap = options.max_occupants() != 0 ? options.max_occupants() : SIZE_MAX;
   std::optional<RequestError> refusal;
   (refusal = read_text(form, "muc#roomconfig_roomname", c.name)) ||
       (refusal = read_text(form, "muc#roomconfig_roomdesc", c.description)) ||
@@ -248,7 +262,7 @@ std::optional<RequestError> apply_room_config(const SubmittedForm& form, const M
       (refusal = read_bool(form, "muc#roomconfig_moderatedroom", c.moderated)) ||
       (refusal = read_password(form, c.password)) || (refusal = read_whois(form, c.whois)) ||
       (refusal = read_allow_pm(form, c.allow_pm)) ||
-      (refusal = read_count(form, "muc#roomconfig_maxusers", 1, cap, c.max_occupants)) ||
+      (refusal = read_max_users(form, options, c.max_occupants)) ||
       (refusal = read_bool(form, "muc#roomconfig_allowinvites", c.allow_invites)) ||
       (refusal = read_bool(form, kProsodyAllowInvites, c.allow_invites)) ||
       (refusal = read_bool(form, "muc#roomconfig_changesubject", c.change_subject)) ||

@@ -144,6 +144,20 @@ TEST_F(RoomTest, ASubmittedFormChangesTheRoomAndTellsTheOccupants) {
   EXPECT_TRUE(sent_to(kGuest, "message").empty());
 }
 
+TEST_F(RoomTest, NoLimitOfOccupantsIsTheServicesLimit) {
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_maxusers", "none")))), "result");
+  EXPECT_EQ(state().config.max_occupants, 200u);
+  host_.mutable_options().set_max_occupants(0);  // the service has none
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_maxusers", "100000")))), "result");
+  EXPECT_EQ(state().config.max_occupants, 100000u);
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_maxusers", "none")))), "result");
+  EXPECT_EQ(state().config.max_occupants, 0u);
+  xml::Element reply = owner_iq(kOwner, "get");
+  const xml::Element* x = config_form(reply);
+  ASSERT_NE(x, nullptr);
+  EXPECT_EQ(value_of(*x, "muc#roomconfig_maxusers"), "none");
+}
+
 TEST_F(RoomTest, AShorterHistoryDropsTheOldestMessages) {
   for (int i = 0; i < 4; ++i) history().push_back(HistoryEntry{xml::Element(xmpp::kClientNs, "message"), i, "", 0});
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_historylength", "2")))), "result");
