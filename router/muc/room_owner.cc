@@ -20,12 +20,14 @@ xml::Element status_x(const std::vector<int>& statuses) {
   return x;
 }
 
-// The status codes that tell occupants the configuration changed (§10.2.1): 104, and
-// 172/173 when the room's anonymity changed.
-std::vector<int> config_statuses(const RoomConfig& before, const RoomConfig& after) {
+// The status codes that tell occupants the configuration changed (§10.2.1): 104, 170/171
+// when the archive was switched on or off (where the service archives), 172/173 when the
+// room's anonymity changed.
+std::vector<int> config_statuses(const RoomConfig& before, const RoomConfig& after, const MucOptions& options) {
   std::vector<int> statuses;
   if (before == after) return statuses;
   statuses.push_back(104);
+  if (before.archiving != after.archiving && options.mam()) statuses.push_back(after.archiving ? 170 : 171);
   if (before.whois != after.whois) statuses.push_back(after.whois == Whois::kAnyone ? 172 : 173);
   return statuses;
 }
@@ -132,7 +134,7 @@ void Room::submit_configuration(const xml::Element& iq, const SubmittedForm& for
     history_.erase(history_.begin(), history_.end() - static_cast<std::ptrdiff_t>(state_.config.history_length));
   send(xmpp::reply(iq, "result"));
   if (state_.config.members_only && !before.members_only) remove_non_members(322);
-  announce(config_statuses(before, state_.config));
+  announce(config_statuses(before, state_.config, host_.options()));
   changed();
   if (!state_.config.persistent && empty()) host_.gone(*this, nullptr);
 }

@@ -158,6 +158,22 @@ TEST_F(RoomTest, NoLimitOfOccupantsIsTheServicesLimit) {
   EXPECT_EQ(value_of(*x, "muc#roomconfig_maxusers"), "none");
 }
 
+TEST_F(RoomTest, SwitchingTheArchiveIsAnnounced) {
+  host_.mutable_options().set_mam(true);
+  enter("friend", kMember);
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_enablearchiving", "0")))), "result");
+  EXPECT_FALSE(state().config.archiving);
+  EXPECT_EQ(statuses(sent_to(kMember, "message").at(0)), (std::vector<int>{104, 171}));
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_enablearchiving", "1") +
+                                                 field("muc#roomconfig_whois", "anyone")))),
+            "result");
+  EXPECT_EQ(statuses(sent_to(kMember, "message").at(0)), (std::vector<int>{104, 170, 172}));
+  // Where every room is archived, owners have no say.
+  host_.mutable_options().set_log_all_rooms(true);
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_enablearchiving", "0")))), "result");
+  EXPECT_TRUE(state().config.archiving);
+}
+
 TEST_F(RoomTest, AShorterHistoryDropsTheOldestMessages) {
   for (int i = 0; i < 4; ++i) history().push_back(HistoryEntry{xml::Element(xmpp::kClientNs, "message"), i, "", 0});
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_historylength", "2")))), "result");
