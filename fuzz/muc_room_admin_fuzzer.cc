@@ -39,7 +39,7 @@ class RoomTest {
 
 namespace {
 
-constexpr const char* kSenders[] = {"owner@example.org/a", "admin@example.org/b", "member@example.org/c",
+constexpr const char* kSenders[] = {"owner@example.org/a", "admin@example.org/b",    "member@example.org/c",
                                     "guest@example.net/d", "outsider@example.com/e", "root@example.org/f"};
 
 RoomState initial_state(std::uint8_t flags) {
@@ -82,8 +82,8 @@ void check(const Snapshot& before, const Room& room, const TestRoomHost& host, c
   Snapshot after = snapshot(room);
   if (reply->attribute_or("type") == "error") {
     if (sent.size() != 1) fail("a refusal sent more than its error", text);
-    if (!(after.config == before.config) || after.affiliations != before.affiliations || after.locked != before.locked ||
-        after.occupants != before.occupants || host.changes != 0 || host.room_gone)
+    if (!(after.config == before.config) || after.affiliations != before.affiliations ||
+        after.locked != before.locked || after.occupants != before.occupants || host.changes != 0 || host.room_gone)
       fail("a refusal changed the room", text);
     return;
   }
@@ -97,8 +97,9 @@ void check(const Snapshot& before, const Room& room, const TestRoomHost& host, c
   if (!host.room_gone && owners(before.affiliations) != 0 && owners(after.affiliations) == 0)
     fail("the room lost its last owner", text);
   const MucOptions& options = host.options();
-  if (after.config.max_occupants > options.max_occupants() || after.config.history_length > options.max_history_messages() ||
-      !valid_display_text(after.config.name) || !valid_display_text(after.config.description))
+  if (after.config.max_occupants > options.max_occupants() ||
+      after.config.history_length > options.max_history_messages() || !valid_display_text(after.config.name) ||
+      !valid_display_text(after.config.description))
     fail("a configuration outside the service's limits", text);
   if (after.config.members_only && !before.config.members_only)
     for (const auto& [nick, occupant] : room.occupants())

@@ -32,7 +32,8 @@ RequestError refuse(std::string_view type, std::string_view condition, std::stri
 // <reason/> and <actor nick/> inside the <item/> of the presence that tells of a change.
 std::vector<xml::Element> item_extra(std::string_view reason, std::string_view actor_nick) {
   std::vector<xml::Element> extra;
-  if (!actor_nick.empty()) extra.emplace_back(kMucUserNs, "actor", xml::Element::Attributes{{"nick", std::string(actor_nick)}});
+  if (!actor_nick.empty())
+    extra.emplace_back(kMucUserNs, "actor", xml::Element::Attributes{{"nick", std::string(actor_nick)}});
   if (!reason.empty()) {
     extra.emplace_back(kMucUserNs, "reason");
     extra.back().add_text(reason);
@@ -91,8 +92,9 @@ void Room::admin_list(const xml::Element& iq, const xml::Element& item, const xm
   const std::string* affiliation_name = item.attribute("affiliation");
   // Nobody is listed with role or affiliation none: "none" is refused with what is unknown.
   Role role = role_name != nullptr ? parse_role(*role_name).value_or(Role::kNone) : Role::kNone;
-  Affiliation affiliation =
-      affiliation_name != nullptr ? parse_affiliation(*affiliation_name).value_or(Affiliation::kNone) : Affiliation::kNone;
+  Affiliation affiliation = affiliation_name != nullptr
+                                ? parse_affiliation(*affiliation_name).value_or(Affiliation::kNone)
+                                : Affiliation::kNone;
   if ((role_name != nullptr) == (affiliation_name != nullptr) || (role_name != nullptr && role == Role::kNone) ||
       (affiliation_name != nullptr && affiliation == Affiliation::kNone)) {
     bounce(iq, "modify", "bad-request", "Ask for one role (visitor, participant, moderator) or one affiliation");
@@ -110,9 +112,11 @@ void Room::admin_list(const xml::Element& iq, const xml::Element& item, const xm
     }
     for (const auto& [nick, occupant] : occupants_)
       if (occupant.role == role)
-        out.add_child(xml::Element(kMucAdminNs, "item", {{"nick", nick}, {"role", std::string(name_of(occupant.role))},
-                                                         {"affiliation", std::string(name_of(affiliation_of(occupant.bare)))},
-                                                         {"jid", occupant.bare}}));
+        out.add_child(xml::Element(kMucAdminNs, "item",
+                                   {{"nick", nick},
+                                    {"role", std::string(name_of(occupant.role))},
+                                    {"affiliation", std::string(name_of(affiliation_of(occupant.bare)))},
+                                    {"jid", occupant.bare}}));
   } else {
     // Admins see the lists up to their own rank (an admin not the owners'); in a room where
     // anyone may see real JIDs, members see them too (as Prosody).
@@ -124,7 +128,8 @@ void Room::admin_list(const xml::Element& iq, const xml::Element& item, const xm
     }
     for (const auto& [bare, entry] : state_.affiliations) {
       if (entry.affiliation != affiliation) continue;
-      xml::Element& listed = out.add_child(xml::Element(kMucAdminNs, "item", {{"affiliation", std::string(name_of(entry.affiliation))}, {"jid", bare}}));
+      xml::Element& listed = out.add_child(
+          xml::Element(kMucAdminNs, "item", {{"affiliation", std::string(name_of(entry.affiliation))}, {"jid", bare}}));
       if (!entry.nick.empty()) listed.set_attribute("nick", entry.nick);
       if (!entry.reason.empty()) listed.add_child(xml::Element(kMucAdminNs, "reason")).add_text(entry.reason);
     }
@@ -132,13 +137,15 @@ void Room::admin_list(const xml::Element& iq, const xml::Element& item, const xm
   send(std::move(reply));
 }
 
-std::optional<RequestError> Room::read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change) {
+std::optional<RequestError> Room::read_admin_item(const xml::Element& item, const xmpp::Jid& from,
+                                                  AdminChange& change) {
   const std::string* role_name = item.attribute("role");
   const std::string* affiliation_name = item.attribute("affiliation");
   if ((role_name != nullptr) == (affiliation_name != nullptr))
     return refuse("modify", "bad-request", "An item changes a role or an affiliation");
   if (const xml::Element* reason = item.child(kMucAdminNs, "reason")) {
-    if (!valid_display_text(reason->text())) return refuse("modify", "bad-request", "The reason is too long or has control characters");
+    if (!valid_display_text(reason->text()))
+      return refuse("modify", "bad-request", "The reason is too long or has control characters");
     change.reason = reason->text();
   }
   if (role_name != nullptr) {

@@ -69,7 +69,8 @@ class RoomTest : public ::testing::Test {
 
   // Sends <iq type from to=room id='q'>payload</iq> and returns the room's reply to it (the
   // last IQ it sent); everything it sent is left in sent().
-  xml::Element iq(std::string_view from, std::string_view type, std::string_view payload, std::string_view to = kRoomJid) {
+  xml::Element iq(std::string_view from, std::string_view type, std::string_view payload,
+                  std::string_view to = kRoomJid) {
     xml::Element stanza = parse("<iq xmlns='jabber:client' id='q' type='" + std::string(type) + "' from='" +
                                 std::string(from) + "' to='" + std::string(to) + "'>" + std::string(payload) + "</iq>");
     room_->receive(stanza, *xmpp::Jid::parse(from), *xmpp::Jid::parse(to));
@@ -87,10 +88,10 @@ class RoomTest : public ::testing::Test {
     return iq(from, type, "<query xmlns='http://jabber.org/protocol/muc#admin'>" + std::string(items) + "</query>");
   }
   // A submitted form of these fields (<field var=...><value>...</value></field>).
-  static std::string form(std::string_view fields, std::string_view form_type = "http://jabber.org/protocol/muc#roomconfig") {
+  static std::string form(std::string_view fields,
+                          std::string_view form_type = "http://jabber.org/protocol/muc#roomconfig") {
     std::string out = "<x xmlns='jabber:x:data' type='submit'>";
-    if (!form_type.empty())
-      out += "<field var='FORM_TYPE'><value>" + std::string(form_type) + "</value></field>";
+    if (!form_type.empty()) out += "<field var='FORM_TYPE'><value>" + std::string(form_type) + "</value></field>";
     return out + std::string(fields) + "</x>";
   }
   static std::string field(std::string_view var, std::string_view value) {

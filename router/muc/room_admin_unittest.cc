@@ -20,8 +20,8 @@ std::vector<std::string> listed(const xml::Element& reply) {
   std::vector<std::string> out;
   if (const xml::Element* query = reply.child(kMucAdminNs, "query"))
     for (const xml::Element* i : query->children())
-      out.push_back(i->attribute_or("jid") + "/" + i->attribute_or("nick") + " " + i->attribute_or("affiliation") + " " +
-                    i->attribute_or("role"));
+      out.push_back(i->attribute_or("jid") + "/" + i->attribute_or("nick") + " " + i->attribute_or("affiliation") +
+                    " " + i->attribute_or("role"));
   return out;
 }
 
@@ -43,7 +43,8 @@ TEST_F(RoomTest, KicksFollowThePrivilegeTable) {
   EXPECT_EQ(outcome(admin_iq(kMember, "set", item("nick='boss' role='none'"))), "not-allowed");
   EXPECT_EQ(outcome(admin_iq(kAdmin, "set", item("nick='boss' role='none'"))), "not-allowed");
   // Outside the room: not a moderator.
-  EXPECT_EQ(outcome(admin_iq("owner@example.org/elsewhere", "set", item("nick='stranger' role='none'"))), "not-allowed");
+  EXPECT_EQ(outcome(admin_iq("owner@example.org/elsewhere", "set", item("nick='stranger' role='none'"))),
+            "not-allowed");
   EXPECT_EQ(room().occupants().size(), 4u);
   // An owner kicks an admin; an admin a member moderator only as an admin (moderator status
   // is the admins' to take).
@@ -79,7 +80,8 @@ TEST_F(RoomTest, ModeratorStatusIsTheAdminsToGive) {
 
 TEST_F(RoomTest, ABanRemovesAndIsKept) {
   everyone_enters();
-  EXPECT_EQ(outcome(admin_iq(kAdmin, "set", item("affiliation='outcast' jid='guest@example.net'", "Treason"))), "result");
+  EXPECT_EQ(outcome(admin_iq(kAdmin, "set", item("affiliation='outcast' jid='guest@example.net'", "Treason"))),
+            "result");
   EXPECT_FALSE(in_room("stranger"));
   EXPECT_EQ(room().affiliation_of("guest@example.net"), Affiliation::kOutcast);
   EXPECT_EQ(state().affiliations.at("guest@example.net").reason, "Treason");
@@ -134,12 +136,15 @@ TEST_F(RoomTest, TheLastOwnerStays) {
 TEST_F(RoomTest, ARequestIsAppliedWholeOrNotAtAll) {
   everyone_enters();
   std::vector<std::pair<std::string, std::string>> cases = {
-      {item("affiliation='outcast' jid='guest@example.net'") + item("affiliation='owner' jid='x@example.org'"), "not-allowed"},
+      {item("affiliation='outcast' jid='guest@example.net'") + item("affiliation='owner' jid='x@example.org'"),
+       "not-allowed"},
       {item("affiliation='outcast' jid='guest@example.net'") + item("affiliation='member' jid='@@'"), "jid-malformed"},
       {item("nick='stranger' role='none'") + item("nick='nobody' role='visitor'"), "item-not-found"},
       {item("nick='stranger' role='none'") + item("nick='friend' role='king'"), "bad-request"},
       {item("nick='stranger' role='none'") + item("affiliation='pope' jid='x@example.org'"), "bad-request"},
-      {item("nick='stranger' role='none'") + item("affiliation='member' jid='x@example.org' role='visitor' nick='friend'"), "bad-request"},
+      {item("nick='stranger' role='none'") +
+           item("affiliation='member' jid='x@example.org' role='visitor' nick='friend'"),
+       "bad-request"},
       {item("nick='stranger' role='none'") + item("jid='x@example.org'"), "bad-request"},
       {item("nick='stranger' role='none'") + item("role='visitor'"), "bad-request"},
       {item("nick='stranger' role='none'") + item("affiliation='member'"), "bad-request"},
@@ -164,8 +169,10 @@ TEST_F(RoomTest, RequestsAndRoomsAreBounded) {
   EXPECT_EQ(outcome(admin_iq(kOwner, "set", items)), "policy-violation");
   EXPECT_EQ(state().affiliations.size(), 3u);
   for (std::size_t i = state().affiliations.size(); i < kMaxAffiliations; ++i)
-    state().affiliations.emplace("u" + std::to_string(i) + "@example.org", AffiliationEntry{Affiliation::kMember, {}, {}});
-  EXPECT_EQ(outcome(admin_iq(kOwner, "set", item("affiliation='outcast' jid='spam@example.com'"))), "resource-constraint");
+    state().affiliations.emplace("u" + std::to_string(i) + "@example.org",
+                                 AffiliationEntry{Affiliation::kMember, {}, {}});
+  EXPECT_EQ(outcome(admin_iq(kOwner, "set", item("affiliation='outcast' jid='spam@example.com'"))),
+            "resource-constraint");
   EXPECT_FALSE(state().affiliations.contains("spam@example.com"));
   // Changing one that is there still works.
   EXPECT_EQ(outcome(admin_iq(kOwner, "set", item("affiliation='outcast' jid='u9@example.org'"))), "result");
@@ -175,7 +182,7 @@ TEST_F(RoomTest, MembersOnlyRoomsLoseThoseNoLongerMembers) {
   state().config.members_only = true;
   everyone_enters();
   EXPECT_EQ(outcome(admin_iq(kAdmin, "set", item("affiliation='none' jid='member@example.org'"))), "result");
-  EXPECT_FALSE(in_room("friend"));  // §9.4: 321
+  EXPECT_FALSE(in_room("friend"));   // §9.4: 321
   EXPECT_TRUE(in_room("stranger"));  // put in directly: nobody re-checks those not changed
 }
 
@@ -187,16 +194,19 @@ TEST_F(RoomTest, AffiliationListsAreForAdminsUpToTheirRank) {
   EXPECT_EQ(listed(reply), std::vector<std::string>{"member@example.org/friend member "});
   reply = admin_iq(kAdmin, "get", item("affiliation='outcast'"));
   EXPECT_EQ(listed(reply), std::vector<std::string>{"bad@example.com/ outcast "});
-  EXPECT_EQ(listed(admin_iq(kAdmin, "get", item("affiliation='admin'"))), std::vector<std::string>{"admin@example.org/ admin "});
+  EXPECT_EQ(listed(admin_iq(kAdmin, "get", item("affiliation='admin'"))),
+            std::vector<std::string>{"admin@example.org/ admin "});
   EXPECT_EQ(outcome(admin_iq(kAdmin, "get", item("affiliation='owner'"))), "forbidden");
-  EXPECT_EQ(listed(admin_iq(kOwner, "get", item("affiliation='owner'"))), std::vector<std::string>{"owner@example.org/ owner "});
+  EXPECT_EQ(listed(admin_iq(kOwner, "get", item("affiliation='owner'"))),
+            std::vector<std::string>{"owner@example.org/ owner "});
   EXPECT_EQ(outcome(admin_iq(kMember, "get", item("affiliation='member'"))), "forbidden");
   // Where anyone sees real JIDs, members see the lists (as Prosody).
   state().config.whois = Whois::kAnyone;
   EXPECT_EQ(outcome(admin_iq(kMember, "get", item("affiliation='member'"))), "result");
   EXPECT_EQ(outcome(admin_iq(kGuest, "get", item("affiliation='member'"))), "forbidden");
   EXPECT_EQ(outcome(admin_iq(kOwner, "get", item("affiliation='none'"))), "bad-request");
-  EXPECT_EQ(outcome(admin_iq(kOwner, "get", item("affiliation='member'") + item("affiliation='admin'"))), "bad-request");
+  EXPECT_EQ(outcome(admin_iq(kOwner, "get", item("affiliation='member'") + item("affiliation='admin'"))),
+            "bad-request");
 }
 
 TEST_F(RoomTest, RoleListsAreForModerators) {
@@ -205,8 +215,9 @@ TEST_F(RoomTest, RoleListsAreForModerators) {
   EXPECT_EQ(outcome(reply), "result");
   EXPECT_EQ(listed(reply), (std::vector<std::string>{"member@example.org/friend member participant",
                                                      "guest@example.net/stranger none participant"}));
-  EXPECT_EQ(listed(admin_iq(kOwner, "get", item("role='moderator'"))),
-            (std::vector<std::string>{"owner@example.org/boss owner moderator", "admin@example.org/deputy admin moderator"}));
+  EXPECT_EQ(
+      listed(admin_iq(kOwner, "get", item("role='moderator'"))),
+      (std::vector<std::string>{"owner@example.org/boss owner moderator", "admin@example.org/deputy admin moderator"}));
   EXPECT_EQ(outcome(admin_iq(kMember, "get", item("role='participant'"))), "forbidden");
   EXPECT_EQ(outcome(admin_iq(kOwner, "get", item("role='none'"))), "bad-request");
 }

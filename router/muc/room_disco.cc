@@ -86,12 +86,15 @@ void Room::room_info(const xml::Element& iq, const xml::Element& query) {
   x.add_child(info_field("muc#roominfo_subject", "Subject", state_.subject));
   x.add_child(info_field("muc#roomconfig_roomname", "Title", c.name));
   x.add_child(info_field("muc#roominfo_lang", "Language tag for room", c.language));
-  x.add_child(info_field("muc#roomconfig_changesubject", "Allow anyone to set the room's subject", c.change_subject ? "1" : "0", "boolean"));
+  x.add_child(info_field("muc#roomconfig_changesubject", "Allow anyone to set the room's subject",
+                         c.change_subject ? "1" : "0", "boolean"));
   x.add_child(info_field("muc#roomconfig_whois", "Addresses (JIDs) of room occupants may be viewed by",
                          c.whois == Whois::kAnyone ? "anyone" : "moderators"));
   constexpr std::string_view kAllowPm[] = {"none", "moderators", "participants", "anyone"};  // WhoMay order
-  x.add_child(info_field("muc#roomconfig_allowpm", "Allow private messages", std::string(kAllowPm[static_cast<int>(c.allow_pm)])));
-  x.add_child(info_field("muc#maxhistoryfetch", "Maximum number of history messages returned by room", std::to_string(c.history_length)));
+  x.add_child(info_field("muc#roomconfig_allowpm", "Allow private messages",
+                         std::string(kAllowPm[static_cast<int>(c.allow_pm)])));
+  x.add_child(info_field("muc#maxhistoryfetch", "Maximum number of history messages returned by room",
+                         std::to_string(c.history_length)));
   send(std::move(reply));
 }
 

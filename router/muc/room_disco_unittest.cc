@@ -49,15 +49,15 @@ TEST_F(RoomTest, InfoDescribesTheConfiguration) {
   state().subject = "Double, double";
   xml::Element reply = iq(kGuest, "get", kInfo);
   ASSERT_EQ(outcome(reply), "result");
-  const xml::Element* identity =
-      reply.child("http://jabber.org/protocol/disco#info", "query")->child("http://jabber.org/protocol/disco#info", "identity");
+  const xml::Element* identity = reply.child("http://jabber.org/protocol/disco#info", "query")
+                                     ->child("http://jabber.org/protocol/disco#info", "identity");
   ASSERT_NE(identity, nullptr);
   EXPECT_EQ(attr(*identity, "category"), "conference");
   EXPECT_EQ(attr(*identity, "type"), "text");
   EXPECT_EQ(attr(*identity, "name"), "room");  // no name: the room's localpart
   std::vector<std::string> f = features(reply);
-  for (std::string_view var : {"http://jabber.org/protocol/muc", "muc_public", "muc_temporary", "muc_open", "muc_unmoderated",
-                               "muc_unsecured", "muc_semianonymous", "urn:xmpp:occupant-id:0",
+  for (std::string_view var : {"http://jabber.org/protocol/muc", "muc_public", "muc_temporary", "muc_open",
+                               "muc_unmoderated", "muc_unsecured", "muc_semianonymous", "urn:xmpp:occupant-id:0",
                                "http://jabber.org/protocol/muc#self-ping-optimization", "jabber:iq:register"})
     EXPECT_TRUE(has(f, var)) << var;
   EXPECT_EQ(info_value(reply, "FORM_TYPE"), "http://jabber.org/protocol/muc#roominfo");
@@ -81,10 +81,11 @@ TEST_F(RoomTest, InfoDescribesTheConfiguration) {
   c.change_subject = true;
   reply = iq(kGuest, "get", kInfo);  // members-only rooms are visible (as Prosody)
   f = features(reply);
-  for (std::string_view var : {"muc_hidden", "muc_persistent", "muc_membersonly", "muc_moderated", "muc_passwordprotected",
-                               "muc_nonanonymous"})
+  for (std::string_view var : {"muc_hidden", "muc_persistent", "muc_membersonly", "muc_moderated",
+                               "muc_passwordprotected", "muc_nonanonymous"})
     EXPECT_TRUE(has(f, var)) << var;
-  for (std::string_view var : {"muc_public", "muc_temporary", "muc_open", "muc_unmoderated", "muc_unsecured", "muc_semianonymous"})
+  for (std::string_view var :
+       {"muc_public", "muc_temporary", "muc_open", "muc_unmoderated", "muc_unsecured", "muc_semianonymous"})
     EXPECT_FALSE(has(f, var)) << var;
   EXPECT_EQ(info_value(reply, "muc#roomconfig_roomname"), "The Cave");
   EXPECT_EQ(info_value(reply, "muc#roominfo_description"), "Thunder");
@@ -92,7 +93,8 @@ TEST_F(RoomTest, InfoDescribesTheConfiguration) {
   EXPECT_EQ(info_value(reply, "muc#roomconfig_whois"), "anyone");
   EXPECT_EQ(info_value(reply, "muc#roomconfig_allowpm"), "participants");
   EXPECT_EQ(info_value(reply, "muc#roomconfig_changesubject"), "1");
-  EXPECT_EQ(outcome(iq(kGuest, "get", "<query xmlns='http://jabber.org/protocol/disco#info' node='x'/>")), "item-not-found");
+  EXPECT_EQ(outcome(iq(kGuest, "get", "<query xmlns='http://jabber.org/protocol/disco#info' node='x'/>")),
+            "item-not-found");
 }
 
 TEST_F(RoomTest, ALockedRoomIsTheOwnersAlone) {
@@ -112,8 +114,9 @@ TEST_F(RoomTest, ItemsListOccupantsToOccupantsOfAPublicRoom) {
   std::vector<std::string> jids;
   for (const xml::Element* i : reply.child("http://jabber.org/protocol/disco#items", "query")->children())
     jids.push_back(i->attribute_or("jid"));
-  EXPECT_EQ(jids, (std::vector<std::string>{"room@conference.example.org/boss", "room@conference.example.org/deputy",
-                                            "room@conference.example.org/friend", "room@conference.example.org/stranger"}));
+  EXPECT_EQ(jids,
+            (std::vector<std::string>{"room@conference.example.org/boss", "room@conference.example.org/deputy",
+                                      "room@conference.example.org/friend", "room@conference.example.org/stranger"}));
   reply = iq("outsider@example.com/x", "get", kItems);
   EXPECT_EQ(outcome(reply), "result");
   EXPECT_TRUE(reply.child("http://jabber.org/protocol/disco#items", "query")->children().empty());
@@ -160,15 +163,17 @@ TEST_F(RoomTest, RegistrationsAreRefusedWithNothingChanged) {
   state().affiliations["bad@example.com"] = AffiliationEntry{Affiliation::kOutcast, {}, {}};
   RoomState before = state();
   std::vector<std::tuple<std::string, std::string, std::string>> cases = {
-      {"bad@example.com/x", reg_form("ok"), "forbidden"},  // banned
+      {"bad@example.com/x", reg_form("ok"), "forbidden"},     // banned
       {std::string(kGuest), reg_form("friend"), "conflict"},  // registered by another
       {std::string(kGuest), reg_form("witch"), "conflict"},   // in use by another
       {std::string(kGuest), reg_form(""), "bad-request"},
       {std::string(kGuest), reg_form(std::string(65, 'n')), "not-acceptable"},  // over muc_max_nick_length
       {std::string(kGuest), "<query xmlns='jabber:iq:register'/>", "bad-request"},
-      {std::string(kGuest), "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'/></query>", "bad-request"},
+      {std::string(kGuest), "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'/></query>",
+       "bad-request"},
       {std::string(kGuest),
-       "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:x</value>"
+       "<query xmlns='jabber:iq:register'><x xmlns='jabber:x:data' type='submit'><field "
+       "var='FORM_TYPE'><value>urn:x</value>"
        "</field><field var='muc#register_roomnick'><value>ok</value></field></x></query>",
        "bad-request"},
   };
@@ -191,7 +196,8 @@ TEST_F(RoomTest, RegistrationsAreRefusedWithNothingChanged) {
 
 TEST_F(RoomTest, AFullRoomTakesNoMoreRegistrations) {
   for (std::size_t i = state().affiliations.size(); i < kMaxAffiliations; ++i)
-    state().affiliations.emplace("u" + std::to_string(i) + "@example.org", AffiliationEntry{Affiliation::kMember, {}, {}});
+    state().affiliations.emplace("u" + std::to_string(i) + "@example.org",
+                                 AffiliationEntry{Affiliation::kMember, {}, {}});
   EXPECT_EQ(outcome(iq(kGuest, "set", reg_form("late"))), "resource-constraint");
   EXPECT_FALSE(state().affiliations.contains("guest@example.net"));
 }

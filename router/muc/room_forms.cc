@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <set>
 
 #include "xmpp/jid.h"
@@ -59,7 +60,9 @@ std::vector<std::size_t> max_users_choices(std::size_t current, std::size_t cap)
   return {choices.begin(), choices.end()};
 }
 
-RequestError refuse(std::string_view condition, std::string text) { return RequestError{"modify", condition, std::move(text)}; }
+RequestError refuse(std::string_view condition, std::string text) {
+  return RequestError{"modify", condition, std::move(text)};
+}
 
 // The one value of a single-valued field ("" when it has none), or a refusal.
 std::optional<RequestError> single(const SubmittedForm& form, std::string_view var, std::optional<std::string>& out) {
@@ -84,7 +87,7 @@ std::optional<RequestError> read_bool(const SubmittedForm& form, std::string_vie
 }
 
 std::optional<RequestError> read_count(const SubmittedForm& form, std::string_view var, std::size_t lowest,
-                                  std::size_t highest, std::size_t& out) {
+                                       std::size_t highest, std::size_t& out) {
   std::optional<std::string> value;
   if (auto refusal = single(form, var, value)) return refusal;
   if (!value) return std::nullopt;
@@ -103,7 +106,8 @@ std::optional<RequestError> read_text(const SubmittedForm& form, std::string_vie
   std::optional<std::string> value;
   if (auto refusal = single(form, var, value)) return refusal;
   if (!value) return std::nullopt;
-  if (!valid_display_text(*value)) return refuse("not-acceptable", std::string(var) + " is too long or has control characters");
+  if (!valid_display_text(*value))
+    return refuse("not-acceptable", std::string(var) + " is too long or has control characters");
   out = std::move(*value);
   return std::nullopt;
 }
@@ -126,9 +130,8 @@ std::optional<RequestError> read_language(const SubmittedForm& form, std::string
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_lang", value)) return refusal;
   if (!value) return std::nullopt;
-  bool plain = value->size() <= 35 && std::all_of(value->begin(), value->end(), [](unsigned char c) {
-                 return std::isalnum(c) != 0 || c == '-';
-               });
+  bool plain = value->size() <= 35 && std::all_of(value->begin(), value->end(),
+                                                  [](unsigned char c) { return std::isalnum(c) != 0 || c == '-'; });
   if (!plain) return refuse("not-acceptable", "muc#roomconfig_lang is not a language tag");
   out = std::move(*value);
   return std::nullopt;
@@ -166,7 +169,8 @@ std::optional<RequestError> read_password(const SubmittedForm& form, std::string
   std::optional<std::string> value;
   if (auto refusal = single(form, "muc#roomconfig_roomsecret", value)) return refusal;
   if (value) {
-    if (!xmpp::valid_text(*value)) return refuse("not-acceptable", "muc#roomconfig_roomsecret is too long or has control characters");
+    if (!xmpp::valid_text(*value))
+      return refuse("not-acceptable", "muc#roomconfig_roomsecret is too long or has control characters");
     secret = std::move(*value);
   }
   bool protect = !secret.empty();
@@ -214,7 +218,8 @@ bool archiving_configurable(const MucOptions& options) { return options.mam() &&
 
 bool valid_display_text(std::string_view text) {
   std::string flat(text);
-  std::replace_if(flat.begin(), flat.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  std::replace_if(
+      flat.begin(), flat.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
   return xmpp::valid_text(flat);
 }
 
@@ -224,8 +229,10 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
   x.add_child(field("FORM_TYPE", "hidden", "", {std::string(kRoomConfigFormType)}));
   x.add_child(field("muc#roomconfig_roomname", "text-single", "Title", {c.name}));
   x.add_child(field("muc#roomconfig_roomdesc", "text-single", "Description", {c.description}));
-  x.add_child(field("muc#roomconfig_lang", "text-single", "Language tag for room (e.g. 'en', 'de', 'fr' etc.)", {c.language}));
-  x.add_child(boolean("muc#roomconfig_persistentroom", "Persistent (room should remain even when it is empty)", c.persistent));
+  x.add_child(
+      field("muc#roomconfig_lang", "text-single", "Language tag for room (e.g. 'en', 'de', 'fr' etc.)", {c.language}));
+  x.add_child(
+      boolean("muc#roomconfig_persistentroom", "Persistent (room should remain even when it is empty)", c.persistent));
   x.add_child(boolean("muc#roomconfig_publicroom", "Include room information in public lists", c.public_room));
   x.add_child(boolean("muc#roomconfig_membersonly", "Only allow members to join", c.members_only));
   x.add_child(boolean("muc#roomconfig_moderatedroom", "Moderated (require permission to speak)", c.moderated));
@@ -235,7 +242,8 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
                     {std::string(whois_name(c.whois))}, {{"moderators", "Moderators only"}, {"anyone", "Anyone"}}));
   Options pm;
   for (const auto& [who, name] : kAllowPm) pm.emplace_back(std::string(name), std::string(name));
-  x.add_child(field("muc#roomconfig_allowpm", "list-single", "Allow private messages", {std::string(allow_pm_name(c.allow_pm))}, pm));
+  x.add_child(field("muc#roomconfig_allowpm", "list-single", "Allow private messages",
+                    {std::string(allow_pm_name(c.allow_pm))}, pm));
   Options users;
   for (std::size_t n : max_users_choices(c.max_occupants, options.max_occupants()))
     if (n != 0) users.emplace_back(std::to_string(n), std::to_string(n));
@@ -244,32 +252,38 @@ xml::Element room_config_form(const RoomConfig& c, const MucOptions& options) {
   x.add_child(field("muc#roomconfig_maxusers", "list-single", "Maximum number of occupants", {max_users}, users));
   x.add_child(boolean("muc#roomconfig_allowinvites", "Allow members to invite new members", c.allow_invites));
   x.add_child(boolean("muc#roomconfig_changesubject", "Allow anyone to set the room's subject", c.change_subject));
-  x.add_child(field("muc#roomconfig_historylength", "text-single", "Maximum number of history messages returned by room",
-                    {std::to_string(c.history_length)}));
+  x.add_child(field("muc#roomconfig_historylength", "text-single",
+                    "Maximum number of history messages returned by room", {std::to_string(c.history_length)}));
   if (archiving_configurable(options))
     x.add_child(boolean("muc#roomconfig_enablearchiving", "Archive chat on server", c.archiving));
   return x;
 }
 
 std::optional<RequestError> apply_room_config(const SubmittedForm& form, const MucOptions& options, RoomConfig& c) {
-  std::optional<RequestError> refusal;
-  (refusal = read_text(form, "muc#roomconfig_roomname", c.name)) ||
-      (refusal = read_text(form, "muc#roomconfig_roomdesc", c.description)) ||
-      (refusal = read_language(form, c.language)) ||
-      (refusal = read_bool(form, "muc#roomconfig_persistentroom", c.persistent)) ||
-      (refusal = read_bool(form, "muc#roomconfig_publicroom", c.public_room)) ||
-      (refusal = read_bool(form, "muc#roomconfig_membersonly", c.members_only)) ||
-      (refusal = read_bool(form, "muc#roomconfig_moderatedroom", c.moderated)) ||
-      (refusal = read_password(form, c.password)) || (refusal = read_whois(form, c.whois)) ||
-      (refusal = read_allow_pm(form, c.allow_pm)) ||
-      (refusal = read_max_users(form, options, c.max_occupants)) ||
-      (refusal = read_bool(form, "muc#roomconfig_allowinvites", c.allow_invites)) ||
-      (refusal = read_bool(form, kProsodyAllowInvites, c.allow_invites)) ||
-      (refusal = read_bool(form, "muc#roomconfig_changesubject", c.change_subject)) ||
-      (refusal = read_count(form, "muc#roomconfig_historylength", 0, options.max_history_messages(), c.history_length));
-  if (!refusal && archiving_configurable(options))
-    refusal = read_bool(form, "muc#roomconfig_enablearchiving", c.archiving);
-  return refusal;
+  // In the form's order; the first bad field is the answer.
+  const std::function<std::optional<RequestError>()> readers[] = {
+      [&] { return read_text(form, "muc#roomconfig_roomname", c.name); },
+      [&] { return read_text(form, "muc#roomconfig_roomdesc", c.description); },
+      [&] { return read_language(form, c.language); },
+      [&] { return read_bool(form, "muc#roomconfig_persistentroom", c.persistent); },
+      [&] { return read_bool(form, "muc#roomconfig_publicroom", c.public_room); },
+      [&] { return read_bool(form, "muc#roomconfig_membersonly", c.members_only); },
+      [&] { return read_bool(form, "muc#roomconfig_moderatedroom", c.moderated); },
+      [&] { return read_password(form, c.password); },
+      [&] { return read_whois(form, c.whois); },
+      [&] { return read_allow_pm(form, c.allow_pm); },
+      [&] { return read_max_users(form, options, c.max_occupants); },
+      [&] { return read_bool(form, "muc#roomconfig_allowinvites", c.allow_invites); },
+      [&] { return read_bool(form, kProsodyAllowInvites, c.allow_invites); },
+      [&] { return read_bool(form, "muc#roomconfig_changesubject", c.change_subject); },
+      [&] {
+        return read_count(form, "muc#roomconfig_historylength", 0, options.max_history_messages(), c.history_length);
+      },
+  };
+  for (const auto& read : readers)
+    if (std::optional<RequestError> refusal = read()) return refusal;
+  if (archiving_configurable(options)) return read_bool(form, "muc#roomconfig_enablearchiving", c.archiving);
+  return std::nullopt;
 }
 
 xml::Element register_form() {

@@ -52,7 +52,8 @@ bool valid_destroy(const xml::Element& destroy, RequestError& refusal) {
     return false;
   }
   for (std::string_view name : {"reason", "password"})
-    if (const xml::Element* child = destroy.child(destroy.ns(), name); child != nullptr && !valid_display_text(child->text())) {
+    if (const xml::Element* child = destroy.child(destroy.ns(), name);
+        child != nullptr && !valid_display_text(child->text())) {
       refusal = RequestError{"modify", "bad-request", std::string(name) + " is too long or has control characters"};
       return false;
     }
@@ -162,7 +163,8 @@ void Room::destroy(const xml::Element* destroy) {
   // unavailable presence, as everyone leaves at once.
   for (const auto& [nick, occupant] : occupants_)
     for (const auto& [full, presence] : occupant.sessions) {
-      xml::Element out("jabber:client", "presence", {{"type", "unavailable"}, {"from", occupant_jid(nick)}, {"to", full}});
+      xml::Element out("jabber:client", "presence",
+                       {{"type", "unavailable"}, {"from", occupant_jid(nick)}, {"to", full}});
       xml::Element& x = out.add_child(xml::Element(kMucUserNs, "x"));
       x.add_child(xml::Element(kMucUserNs, "item", {{"affiliation", "none"}, {"role", "none"}}));
       x.add_child(destroy_notice(destroy));

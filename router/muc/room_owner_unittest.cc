@@ -39,12 +39,22 @@ TEST_F(RoomTest, TheFormHasEveryFieldOfTheConfiguration) {
   const xml::Element* x = config_form(reply);
   ASSERT_NE(x, nullptr);
   EXPECT_EQ(attr(*x, "type"), "form");
-  std::vector<std::string> expected = {
-      "FORM_TYPE", "muc#roomconfig_roomname", "muc#roomconfig_roomdesc", "muc#roomconfig_lang",
-      "muc#roomconfig_persistentroom", "muc#roomconfig_publicroom", "muc#roomconfig_membersonly",
-      "muc#roomconfig_moderatedroom", "muc#roomconfig_passwordprotectedroom", "muc#roomconfig_roomsecret",
-      "muc#roomconfig_whois", "muc#roomconfig_allowpm", "muc#roomconfig_maxusers", "muc#roomconfig_allowinvites",
-      "muc#roomconfig_changesubject", "muc#roomconfig_historylength"};
+  std::vector<std::string> expected = {"FORM_TYPE",
+                                       "muc#roomconfig_roomname",
+                                       "muc#roomconfig_roomdesc",
+                                       "muc#roomconfig_lang",
+                                       "muc#roomconfig_persistentroom",
+                                       "muc#roomconfig_publicroom",
+                                       "muc#roomconfig_membersonly",
+                                       "muc#roomconfig_moderatedroom",
+                                       "muc#roomconfig_passwordprotectedroom",
+                                       "muc#roomconfig_roomsecret",
+                                       "muc#roomconfig_whois",
+                                       "muc#roomconfig_allowpm",
+                                       "muc#roomconfig_maxusers",
+                                       "muc#roomconfig_allowinvites",
+                                       "muc#roomconfig_changesubject",
+                                       "muc#roomconfig_historylength"};
   EXPECT_EQ(vars(*x), expected);
   EXPECT_EQ(value_of(*x, "FORM_TYPE"), "http://jabber.org/protocol/muc#roomconfig");
   EXPECT_EQ(value_of(*x, "muc#roomconfig_roomname"), "Cave");
@@ -98,13 +108,14 @@ TEST_F(RoomTest, ASubmittedFormChangesTheRoomAndTellsTheOccupants) {
   locked.locked = true;
   reset(locked);
   everyone_enters();
-  std::string fields = field("muc#roomconfig_roomname", "The Cave") + field("muc#roomconfig_roomdesc", "Line one\nline two") +
-                       field("muc#roomconfig_lang", "en-GB") + field("muc#roomconfig_persistentroom", "1") +
-                       field("muc#roomconfig_publicroom", "false") + field("muc#roomconfig_moderatedroom", "true") +
-                       field("muc#roomconfig_roomsecret", "cauldron") + field("muc#roomconfig_allowpm", "moderators") +
-                       field("muc#roomconfig_maxusers", "50") + field("muc#roomconfig_allowinvites", "1") +
-                       field("muc#roomconfig_changesubject", "1") + field("muc#roomconfig_historylength", "5") +
-                       field("muc#roomconfig_whois", "anyone") + field("x-unknown#field", "ignored");
+  std::string fields = field("muc#roomconfig_roomname", "The Cave") +
+                       field("muc#roomconfig_roomdesc", "Line one\nline two") + field("muc#roomconfig_lang", "en-GB") +
+                       field("muc#roomconfig_persistentroom", "1") + field("muc#roomconfig_publicroom", "false") +
+                       field("muc#roomconfig_moderatedroom", "true") + field("muc#roomconfig_roomsecret", "cauldron") +
+                       field("muc#roomconfig_allowpm", "moderators") + field("muc#roomconfig_maxusers", "50") +
+                       field("muc#roomconfig_allowinvites", "1") + field("muc#roomconfig_changesubject", "1") +
+                       field("muc#roomconfig_historylength", "5") + field("muc#roomconfig_whois", "anyone") +
+                       field("x-unknown#field", "ignored");
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(fields))), "result");
   const RoomConfig& c = state().config;
   EXPECT_FALSE(state().locked);
@@ -130,13 +141,15 @@ TEST_F(RoomTest, ASubmittedFormChangesTheRoomAndTellsTheOccupants) {
     EXPECT_EQ(statuses(notices[0]), (std::vector<int>{104, 172}));  // §10.2.1: now non-anonymous
   }
   // Back to semi-anonymous: 173; protection off clears the password.
-  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_whois", "moderators") +
-                                                 field("muc#roomconfig_passwordprotectedroom", "0")))),
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set",
+                             form(field("muc#roomconfig_whois", "moderators") +
+                                  field("muc#roomconfig_passwordprotectedroom", "0")))),
             "result");
   EXPECT_EQ(statuses(sent_to(kGuest, "message").at(0)), (std::vector<int>{104, 173}));
   EXPECT_EQ(state().config.password, "");
   // Prosody's name for allow invites is understood.
-  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites", "0")))),
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set",
+                             form(field("{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites", "0")))),
             "result");
   EXPECT_FALSE(state().config.allow_invites);
   // The same values again: no change, no notice, but the state is written.
@@ -164,9 +177,10 @@ TEST_F(RoomTest, SwitchingTheArchiveIsAnnounced) {
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_enablearchiving", "0")))), "result");
   EXPECT_FALSE(state().config.archiving);
   EXPECT_EQ(statuses(sent_to(kMember, "message").at(0)), (std::vector<int>{104, 171}));
-  EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_enablearchiving", "1") +
-                                                 field("muc#roomconfig_whois", "anyone")))),
-            "result");
+  EXPECT_EQ(
+      outcome(owner_iq(kOwner, "set",
+                       form(field("muc#roomconfig_enablearchiving", "1") + field("muc#roomconfig_whois", "anyone")))),
+      "result");
   EXPECT_EQ(statuses(sent_to(kMember, "message").at(0)), (std::vector<int>{104, 170, 172}));
   // Where every room is archived, owners have no say.
   host_.mutable_options().set_log_all_rooms(true);
@@ -301,7 +315,8 @@ TEST_F(RoomTest, ABadDestroyIsRefusedAndTheRoomStays) {
 
 TEST_F(RoomTest, OwnerListsGoThroughMucAdmin) {
   EXPECT_EQ(outcome(owner_iq(kOwner, "get", "<item affiliation='owner'/>")), "feature-not-implemented");
-  EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<item affiliation='owner' jid='x@example.org'/>")), "feature-not-implemented");
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<item affiliation='owner' jid='x@example.org'/>")),
+            "feature-not-implemented");
   EXPECT_EQ(state().affiliations.size(), 3u);
 }
 
