@@ -333,6 +333,9 @@ class ComponentAcrossServers(FederationTest):
         component.send_message(mto=f"bob@{B}/desk", mfrom=f"echo@{gateway}", mbody="hello back", mtype="chat")
         m = self.receive(bob, 30)
         self.assertEqual((m["body"], str(m["from"])), ("hello back", f"echo@{gateway}"))
+        # Both ways over s2s, the component's domain authenticated as a domain of a.test's.
+        a.wait_log(rf"s2s inbound {B} -> {re.escape(gateway)} from .*authenticated")
+        a.wait_log(rf"s2s outbound {re.escape(gateway)} -> {B} via .*authenticated")
 
 
 if __name__ == "__main__":
