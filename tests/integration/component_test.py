@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -284,6 +285,28 @@ class Components(unittest.TestCase):
         alice.send_message(mto=f"x@{GATEWAY}", mbody="still there", mtype="chat")
         self.wait(asyncio.sleep(0.5))  # slixmpp writes from its loop
         self.assertIn(b"still there", streams.read_until(first.sock, b"</message>"))
+
+    def test_a_component_that_does_not_read_is_cut(self):
+        raw = self.raw()
+        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.assertEqual(raw.handshake(SECRET), b"<handshake/>")
+        alice = self.login("alice")
+        mark = len(self.xmppd.log())
+        body = "x" * 60000
+        for _ in range(200):  # 12 MB for a component that reads nothing
+            alice.send_message(mto=f"sink@{GATEWAY}", mbody=body, mtype="chat")
+        deadline = time.monotonic() + 30
+        while not re.search(rf"component connection from 127\.0\.0\.1 port \d+ closed: the peer does not read",
+                            self.xmppd.log()[mark:]):
+            self.assertLess(time.monotonic(), deadline, "the stuck component was never cut")
+            self.wait(asyncio.sleep(0.2))  # slixmpp sends while its loop runs
+        # Gone, the component's domain answers service-unavailable.
+        self.xmppd.wait_log(rf"component {GATEWAY} from \S+ port \d+ disconnected", after=mark)
+        while not alice.messages.empty():
+            alice.messages.get_nowait()
+        alice.send_message(mto=f"sink@{GATEWAY}", mbody="and now?", mtype="chat")
+        m = self.wait(alice.messages.get())
+        self.assertEqual((m["type"], m["error"]["condition"]), ("error", "service-unavailable"))
 
     def test_secret_is_only_in_the_parent_and_the_auth_helper(self):
         raw = self.raw()
