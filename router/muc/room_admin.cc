@@ -4,6 +4,7 @@
 // Trust: the actor is the stanza's real 'from'. Every item of a set is checked against the
 // privilege tables (§5.1.1, §5.2.1, as Prosody applies them) before any is applied, so a
 // request is applied whole or not at all.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -202,17 +203,22 @@ std::optional<RequestError> Room::check_affiliation_change(const AdminChange& ch
 // What the whole request leaves behind: an owner still (§10.7: the last owner may not
 // leave the room ownerless), and no more affiliations than a room may keep.
 std::optional<RequestError> Room::check_affiliation_totals(const std::vector<AdminChange>& changes) const {
-  auto after = state_.affiliations;
-  for (const AdminChange& change : changes) {
-    if (!change.affiliation) continue;
-    if (*change.affiliation == Affiliation::kNone)
-      after.erase(change.bare);
-    else
-      after[change.bare].affiliation = *change.affiliation;
+  // The last change of each JID counts; the room's list itself is not copied (it may be long).
+  std::map<std::string_view, Affiliation> last;
+  for (const AdminChange& change : changes)
+    if (change.affiliation) last[change.bare] = *change.affiliation;
+  std::size_t owners_before = owners_in(state_.affiliations), owners = owners_before;
+  std::size_t size = state_.affiliations.size();
+  for (const auto& [bare, affiliation] : last) {
+    auto it = state_.affiliations.find(bare);
+    bool listed = it != state_.affiliations.end();
+    if (listed && it->second.affiliation == Affiliation::kOwner) --owners;
+    if (affiliation == Affiliation::kOwner) ++owners;
+    if (!listed && affiliation != Affiliation::kNone) ++size;
+    if (listed && affiliation == Affiliation::kNone) --size;
   }
-  if (owners_in(state_.affiliations) != 0 && owners_in(after) == 0)
-    return refuse("cancel", "conflict", "The room would have no owner left");
-  if (after.size() > kMaxAffiliations && after.size() > state_.affiliations.size())
+  if (owners_before != 0 && owners == 0) return refuse("cancel", "conflict", "The room would have no owner left");
+  if (size > kMaxAffiliations && size > state_.affiliations.size())
     return refuse("wait", "resource-constraint", "The room keeps no more affiliations");
   return std::nullopt;
 }

@@ -124,6 +124,18 @@ TEST_F(RoomTest, TheLastOwnerStays) {
   EXPECT_EQ(outcome(admin_iq(kOwner, "set", item("affiliation='admin' jid='owner@example.org'"))), "conflict");
   EXPECT_EQ(outcome(admin_iq(kOwner, "set", item("affiliation='none' jid='owner@example.org'"))), "conflict");
   EXPECT_EQ(room().affiliation_of("owner@example.org"), Affiliation::kOwner);
+  // The last item of a JID is what counts.
+  EXPECT_EQ(outcome(admin_iq(kOwner, "set",
+                             item("affiliation='member' jid='owner@example.org'") +
+                                 item("affiliation='owner' jid='owner@example.org'"))),
+            "result");
+  EXPECT_EQ(outcome(admin_iq(kOwner, "set",
+                             item("affiliation='owner' jid='admin@example.org'") +
+                                 item("affiliation='none' jid='admin@example.org'") +
+                                 item("affiliation='none' jid='owner@example.org'"))),
+            "conflict");
+  EXPECT_EQ(room().affiliation_of("owner@example.org"), Affiliation::kOwner);
+  EXPECT_EQ(room().affiliation_of("admin@example.org"), Affiliation::kAdmin);
   // With a second owner named in the same request, the first may step down.
   EXPECT_EQ(outcome(admin_iq(kOwner, "set",
                              item("affiliation='owner' jid='admin@example.org'") +
