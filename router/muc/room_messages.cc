@@ -160,10 +160,10 @@ struct MessageOps {
                      const std::vector<const xml::Element*>& invites) {
     const Occupant* sender = room.occupant_of(from.full());
     if (sender == nullptr) {
-      room.bounce(message, "modify", "not-acceptable", "Only occupants may invite to this room");
+      room.bounce(message, "cancel", "not-acceptable", "Only occupants may invite to this room");
       return;
     }
-    if (!may_invite(room, *sender)) {
+    if (sender->role < Role::kParticipant || !may_invite(room, *sender)) {
       room.bounce(message, "auth", "forbidden", "You may not invite to this room");
       return;
     }
@@ -195,6 +195,10 @@ struct MessageOps {
     if (!room.state_.config.password.empty())
       x.add_child(text_element(kMucUserNs, "password", room.state_.config.password));
     out.add_child(std::move(x));
+    // XEP-0249's element too, for clients that read only direct invitations (as Prosody).
+    xml::Element direct("jabber:x:conference", "x", {{"jid", room.jid_}});
+    if (reason != nullptr && !reason->text().empty()) direct.add_text(reason->text());
+    out.add_child(std::move(direct));
     room.send(std::move(out));
     // As Prosody: an invitation to a members-only room is the membership.
     std::string bare = invitee.bare();
@@ -212,10 +216,13 @@ struct MessageOps {
       return;
     }
     xml::Element out(xmpp::kClientNs, "message", {{"from", room.jid_}, {"to", to->full()}});
+    const xml::Element* reason = decline.child(kMucUserNs, "reason");
+    std::string body = from.bare() + " declined your invitation to the room " + room.jid_;
+    if (reason != nullptr && !reason->text().empty()) body += " (" + reason->text() + ")";
+    out.add_child(text_element(xmpp::kClientNs, "body", body));
     xml::Element x(kMucUserNs, "x");
     xml::Element& forwarded = x.add_child(xml::Element(kMucUserNs, "decline", {{"from", from.bare()}}));
-    if (const xml::Element* reason = decline.child(kMucUserNs, "reason"))
-      forwarded.add_child(text_element(kMucUserNs, "reason", reason->text()));
+    if (reason != nullptr) forwarded.add_child(text_element(kMucUserNs, "reason", reason->text()));
     out.add_child(std::move(x));
     room.send(std::move(out));
   }
@@ -239,7 +246,7 @@ struct MessageOps {
 void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
   Occupant* sender = occupant_of(from.full());
   if (sender == nullptr) {
-    bounce(message, "modify", "not-acceptable", "You are not an occupant of this room");
+    bounce(message, "cancel", "not-acceptable", "You are not an occupant of this room");
     return;
   }
   if (!within_rate(*sender)) {
@@ -267,10 +274,13 @@ void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
 
 void Room::on_private_message(const xml::Element& message, const xmpp::Jid& from, const xmpp::Jid& to) {
   std::string type = message.attribute_or("type");
-  if (type == "error") return;  // nothing the room sent asks for an answer
+  if (type == "error") {
+    drop_bouncing_session(*this, message, from);
+    return;
+  }
   Occupant* sender = occupant_of(from.full());
   if (sender == nullptr) {
-    bounce(message, "modify", "not-acceptable", "You are not an occupant of this room");
+    bounce(message, "cancel", "not-acceptable", "You are not an occupant of this room");
     return;
   }
   if (type == "groupchat") {
@@ -304,7 +314,10 @@ void Room::on_private_message(const xml::Element& message, const xmpp::Jid& from
 }
 
 void Room::on_room_message(const xml::Element& message, const xmpp::Jid& from) {
-  if (xmpp::is_error(message)) return;
+  if (xmpp::is_error(message)) {
+    drop_bouncing_session(*this, message, from);
+    return;
+  }
   const xml::Element* x = message.child(kMucUserNs, "x");
   std::vector<const xml::Element*> invites;
   if (x != nullptr)

@@ -24,6 +24,8 @@ namespace {
 
 constexpr std::string_view kPingNs = "urn:xmpp:ping";  // XEP-0199, XEP-0410
 constexpr std::string_view kVcardNs = "vcard-temp";
+constexpr std::string_view kVcard4Ns = "urn:ietf:params:xml:ns:vcard-4.0";
+constexpr std::string_view kPubsubNs = "http://jabber.org/protocol/pubsub";
 // An IQ id a requester chose, at most this long, travels inside the id the room makes.
 constexpr std::size_t kMaxIqIdBytes = 128;
 constexpr std::size_t kIqTagBytes = 12;  // of the HMAC that authenticates a forwarded IQ's id
@@ -63,6 +65,21 @@ std::vector<std::string_view> split_nul(std::string_view text) {
     if (end == std::string_view::npos) return parts;
     start = end + 1;
   }
+}
+
+// Error conditions that say a session is gone, not that one stanza was refused (Prosody's
+// list, muc/util.lib.lua).
+constexpr std::string_view kGoneConditions[] = {
+    "gone",     "internal-server-error",   "item-not-found",        "jid-malformed",      "recipient-unavailable",
+    "redirect", "remote-server-not-found", "remote-server-timeout", "service-unavailable"};
+
+// The defined condition of an error stanza, or empty when it has none.
+std::string error_condition(const xml::Element& stanza) {
+  const xml::Element* error = stanza.child(xmpp::kClientNs, "error");
+  if (error == nullptr) return {};
+  for (const xml::Element* child : error->children())
+    if (child->ns() == xmpp::kStanzaErrorNs && child->name() != "text") return child->name();
+  return {};
 }
 
 }  // namespace
@@ -315,6 +332,23 @@ struct OccupantOps {
       }
   }
 
+  static bool drop_bouncing(Room& room, const xml::Element& error, const xmpp::Jid& from) {
+    const std::string full = from.full();
+    Occupant* occupant = room.occupant_of(full);
+    if (occupant == nullptr) return false;
+    std::string condition = error_condition(error);
+    if (error.name() != "presence" && !condition.empty() &&
+        std::find(std::begin(kGoneConditions), std::end(kGoneConditions), condition) == std::end(kGoneConditions))
+      return false;
+    std::string why = "Kicked: " + (condition.empty() ? std::string("presence error") : condition);
+    std::replace(why.begin(), why.end(), '-', ' ');
+    xml::Element base(xmpp::kClientNs, "presence");
+    base.add_child(xml::Element(xmpp::kClientNs, "status")).add_text(why);
+    const int codes[] = {333};
+    leave_session(room, *occupant, full, base, codes, false);
+    return true;
+  }
+
   // An IQ id that carries the requester's address and id through the occupant and back,
   // authenticated so that nobody else can make the room send a reply anywhere.
   static std::string forwarded_id(const Room& room, const ForwardedIq& iq) {
@@ -356,7 +390,8 @@ struct OccupantOps {
     }
     auto children = iq.children();
     const xml::Element* payload = children.size() == 1 ? children.front() : nullptr;
-    if (payload != nullptr && payload->is(kPingNs, "ping") && to.resource() == sender->nick) {
+    const std::string type = iq.attribute_or("type");
+    if (type == "get" && payload != nullptr && payload->is(kPingNs, "ping") && to.resource() == sender->nick) {
       room.send(xmpp::reply(iq, "result"));
       return;
     }
@@ -370,11 +405,13 @@ struct OccupantOps {
       room.bounce(iq, "modify", "bad-request", "The IQ's id is missing or too long");
       return;
     }
-    bool vcard = iq.attribute_or("type") == "get" && payload != nullptr && payload->is(kVcardNs, "vCard");
+    // What a user publishes about itself is asked of its account, not of one of its clients.
+    bool to_account =
+        payload != nullptr && (payload->ns() == kVcardNs || payload->ns() == kVcard4Ns || payload->ns() == kPubsubNs);
     xml::Element out(iq.shared_ns(), "iq", iq.attributes());
     for (const xml::Element* child : children) out.add_child(*child);
     out.set_attribute("from", room.occupant_jid(sender->nick));
-    out.set_attribute("to", vcard ? target->bare : target->last_session);
+    out.set_attribute("to", to_account ? target->bare : target->last_session);
     out.set_attribute("id", forwarded_id(room, {from.full(), *id, target->nick, target->bare}));
     room.send(std::move(out));
   }
@@ -393,22 +430,27 @@ struct OccupantOps {
   }
 };
 
+bool drop_bouncing_session(Room& room, const xml::Element& error, const xmpp::Jid& from) {
+  return OccupantOps::drop_bouncing(room, error, from);
+}
+
 void Room::on_presence(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to) {
   const std::string full = from.full();
   const std::string type = presence.attribute_or("type");
   Occupant* me = occupant_of(full);
   if (type == "error") {
-    // A session that bounces the room's presence is gone (as Prosody): 333, to the others.
-    const int codes[] = {333};
-    if (me != nullptr)
-      OccupantOps::leave_session(*this, *me, full, xml::Element(xmpp::kClientNs, "presence"), codes, false);
+    drop_bouncing_session(*this, presence, from);
     return;
   }
   if (type == "unavailable") {
     if (me != nullptr) OccupantOps::leave_session(*this, *me, full, stored_presence(presence), {}, true);
     return;
   }
-  if (!type.empty()) return;  // subscriptions and probes: rooms have no roster
+  if (!type.empty()) {
+    // Rooms have no roster; a probe is answered by the presence the room broadcasts anyway.
+    if (type != "probe") bounce(presence, "modify", "bad-request", "Occupants take no subscriptions");
+    return;
+  }
   const std::string& nick = to.resource();
   if (me == nullptr) {
     OccupantOps::join(*this, presence, from, nick);

@@ -350,7 +350,38 @@ TEST_F(RoomTest, ErrorPresenceRemovesTheSession) {
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
   EXPECT_EQ(statuses(sent[0]), (std::vector<int>{333}));
+  EXPECT_EQ(sent[0].child("jabber:client", "status")->text(), "Kicked: gone");
   EXPECT_EQ(room->occupants().count("bob"), 0u);
+}
+
+TEST_F(RoomTest, ErrorMessageThatSaysTheSessionIsGoneRemovesIt) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  // A refusal of one message says nothing of the session.
+  Stanzas sent = deliver(
+      "<message type='error' from='bob@example.org/laptop' to='room@conference.example.org/alice'>"
+      "<error type='modify'><not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+  EXPECT_TRUE(sent.empty());
+  EXPECT_EQ(room->occupants().count("bob"), 1u);
+  sent = deliver(
+      "<message type='error' from='bob@example.org/laptop' to='room@conference.example.org'>"
+      "<error type='cancel'><recipient-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
+  EXPECT_EQ(statuses(sent[0]), (std::vector<int>{333}));
+  EXPECT_EQ(room->occupants().count("bob"), 0u);
+  // From someone who is no occupant: nothing.
+  EXPECT_TRUE(deliver("<message type='error' from='carol@example.net/desk' to='room@conference.example.org'>"
+                      "<error type='cancel'><gone xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
+                  .empty());
+}
+
+TEST_F(RoomTest, SubscriptionsToOccupantsAreRefused) {
+  join(kAlice, "alice");
+  Stanzas sent =
+      deliver("<presence type='subscribe' from='bob@example.org/laptop' to='room@conference.example.org/alice'/>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "bad-request");
 }
 
 TEST_F(RoomTest, RemoveOccupantTellsEveryone) {
@@ -605,6 +636,19 @@ TEST_F(RoomTest, MediatedInvitations) {
   EXPECT_EQ(x->child(kMucUserNs, "invite")->attribute_or("from"), "alice@example.org");
   EXPECT_EQ(x->child(kMucUserNs, "invite")->child(kMucUserNs, "reason")->text(), "come");
   EXPECT_EQ(x->child(kMucUserNs, "password")->text(), "pw");
+  EXPECT_EQ(sent[0].child("jabber:x:conference", "x")->attribute_or("jid"), kRoom);
+  EXPECT_NE(sent[0].child("jabber:client", "body"), nullptr);
+
+  // Visitors of a moderated room may not invite.
+  state().config.moderated = true;
+  join(kBob, "bob", "<password>pw</password>");
+  sent = deliver(
+      "<message from='bob@example.org/laptop' to='room@conference.example.org'>"
+      "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "forbidden");
+  deliver("<presence type='unavailable' from='bob@example.org/laptop' to='room@conference.example.org/bob'/>");
+  state().config.moderated = false;
 
   // Members-only: members invite only when allowed; an admin's invitee becomes a member.
   state().config.members_only = true;
@@ -642,6 +686,8 @@ TEST_F(RoomTest, DeclineGoesToTheInviter) {
   const xml::Element* decline = sent[0].child(kMucUserNs, "x")->child(kMucUserNs, "decline");
   EXPECT_EQ(decline->attribute_or("from"), "carol@example.net");
   EXPECT_EQ(decline->child(kMucUserNs, "reason")->text(), "busy");
+  EXPECT_EQ(sent[0].child("jabber:client", "body")->text(),
+            "carol@example.net declined your invitation to the room room@conference.example.org (busy)");
 }
 
 // The hot path: one message to 50 occupants. Not a benchmark that fails; it prints the cost

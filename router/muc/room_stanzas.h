@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "router/muc/room.h"
+#include "xmpp/jid.h"
 #include "xmpp/namespaces.h"
 
 namespace xmppd::router::muc {
@@ -40,5 +41,11 @@ inline std::size_t characters(std::string_view text) {
     if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++count;
   return count;
 }
+
+// A session that bounced what the room sent it (an error presence, or an error message with
+// a condition that says the session is gone) leaves, as Prosody has it: the others get its
+// unavailable presence with 333 (room_occupants.cc). False when `from` is no occupant's
+// session or the message's error says nothing of the session.
+bool drop_bouncing_session(Room& room, const xml::Element& error, const xmpp::Jid& from);
 
 }  // namespace xmppd::router::muc
