@@ -218,15 +218,34 @@ struct OccupantOps {
     me.sessions.insert_or_assign(full, stored_presence(presence));
     me.last_session = full;
     room.nick_of_.insert_or_assign(full, nick);
+    welcome(room, me, presence, full, created);
+  }
 
+  // What a session that enters gets (the others, itself, history, subject, §7.2.2-§7.2.16),
+  // and the others get its presence.
+  static void welcome(Room& room, const Occupant& me, const xml::Element& presence, const std::string& full,
+                      bool created) {
     for (const auto& [other_nick, other] : room.occupants_)
       if (&other != &me) room.send(build(room, other, full, {}, {}, {}));
-    room.send(build(room, me, full, self_statuses(room, presence, nick, created), {}, {}));
+    room.send(build(room, me, full, self_statuses(room, presence, me.nick, created), {}, {}));
     for (const auto& [other_nick, other] : room.occupants_)
       if (&other != &me)
         for (const auto& [session, p] : other.sessions) room.send(build(room, me, session, {}, {}, {}));
+    const xml::Element* muc = presence.child(kMucNs, "x");
     room.send_history(full, muc != nullptr ? muc->child(kMucNs, "history") : nullptr);
     room.send_subject(full);
+  }
+
+  // A join from a session already in the room under that nickname: a client that lost
+  // track of the room (XEP-0410 tells it to join again) gets the room again, as Prosody.
+  static void rejoin(Room& room, Occupant& me, const xml::Element& presence, const std::string& full) {
+    if (!room.within_rate(me)) {
+      room.bounce(presence, "wait", "resource-constraint", "You are changing presence too fast");
+      return;
+    }
+    me.sessions.insert_or_assign(full, stored_presence(presence));
+    me.last_session = full;
+    welcome(room, me, presence, full, false);
   }
 
   static Occupant& add_occupant(Room& room, const std::string& nick, const std::string& bare, Affiliation affiliation) {
@@ -456,6 +475,8 @@ void Room::on_presence(const xml::Element& presence, const xmpp::Jid& from, cons
     OccupantOps::join(*this, presence, from, nick);
   } else if (me->nick != nick) {
     OccupantOps::change_nick(*this, *me, presence, full, nick);
+  } else if (presence.child(kMucNs, "x") != nullptr) {
+    OccupantOps::rejoin(*this, *me, presence, full);
   } else if (!within_rate(*me)) {
     bounce(presence, "wait", "resource-constraint", "You are changing presence too fast");
   } else {

@@ -244,6 +244,19 @@ TEST_F(RoomTest, BannedMembersOnlyPasswordAndFull) {
   EXPECT_EQ(room->occupants().size(), 3u);
 }
 
+TEST_F(RoomTest, JoiningAgainFromTheSameSessionGetsTheRoomAgain) {
+  join(kAlice, "alice");
+  say(kAlice, "before");
+  join(kBob, "bob");
+  Stanzas sent = join(kBob, "bob");
+  auto mine = to(sent, kBob);
+  ASSERT_EQ(mine.size(), 4u);  // alice, self, history, subject
+  EXPECT_EQ(statuses(*mine[1]), (std::vector<int>{110}));
+  EXPECT_EQ(mine[2]->child("jabber:client", "body")->text(), "before");
+  EXPECT_EQ(to(sent, kAlice).size(), 1u);
+  EXPECT_EQ(room->occupants().size(), 2u);
+}
+
 TEST_F(RoomTest, JoinWithoutMucElementWorks) {
   Stanzas sent = deliver("<presence from='alice@example.org/phone' to='room@conference.example.org/alice'/>");
   EXPECT_EQ(statuses(sent[0]), (std::vector<int>{110}));
