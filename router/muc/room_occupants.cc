@@ -324,6 +324,11 @@ struct OccupantOps {
       room.bounce(presence, "cancel", "not-acceptable", "Leave from your other sessions to change your nickname");
       return;
     }
+    // Even the user's own other occupant: one session, one nickname.
+    if (room.occupants_.contains(nick)) {
+      room.bounce(presence, "cancel", "conflict", "That nickname is already in use");
+      return;
+    }
     if (!room.within_rate(occupant)) {
       room.bounce(presence, "wait", "resource-constraint", "You are changing presence too fast");
       return;

@@ -318,6 +318,16 @@ TEST_F(RoomTest, NicknameChange) {
   EXPECT_EQ(condition(sent[0]), "conflict");
 }
 
+TEST_F(RoomTest, NicknameChangeOntoTheSameUsersOtherNicknameIsAConflict) {
+  join(kAlice, "alice");
+  join("alice@example.org/laptop", "ally");
+  Stanzas sent = deliver("<presence from='alice@example.org/laptop' to='room@conference.example.org/alice'/>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "conflict");
+  EXPECT_EQ(room->occupants().size(), 2u);
+  EXPECT_EQ(room->occupant_of("alice@example.org/laptop")->nick, "ally");
+}
+
 TEST_F(RoomTest, LeavingAndTheLastOneOut) {
   join(kAlice, "alice");
   join(kBob, "bob");
