@@ -66,7 +66,8 @@ constexpr std::string_view kNicks[] = {"boss", "alice", "bob", "eve", "Alice"};
 
 void configure(FuzzedDataProvider& in, muc::TestRoomHost& host, muc::RoomState& state) {
   muc::MucOptions& o = host.mutable_options();
-  o.set_max_nick_length(in.ConsumeIntegralInRange<std::uint32_t>(1, 64));
+  // At least the length of the first occupants' nicknames, so that they enter.
+  o.set_max_nick_length(in.ConsumeIntegralInRange<std::uint32_t>(5, 64));
   o.set_max_history_messages(in.ConsumeIntegralInRange<std::uint32_t>(0, 30));
   o.set_max_char_count(in.ConsumeIntegralInRange<std::uint32_t>(0, 6000));
   o.set_max_line_count(in.ConsumeIntegralInRange<std::uint32_t>(0, 30));
@@ -86,7 +87,8 @@ void configure(FuzzedDataProvider& in, muc::TestRoomHost& host, muc::RoomState& 
   c.history_length = in.ConsumeIntegralInRange<std::size_t>(0, 30);
   if (in.ConsumeBool()) c.password = "pw";
   state.locked = in.ConsumeBool();
-  if (in.ConsumeBool()) state.affiliations["owner@example.org"].affiliation = muc::Affiliation::kOwner;
+  // The owner enters even a locked room; the others may be refused, as the input has it.
+  state.affiliations["owner@example.org"].affiliation = muc::Affiliation::kOwner;
   if (in.ConsumeBool()) state.affiliations["alice@example.org"] = {muc::Affiliation::kMember, "alice", ""};
   if (in.ConsumeBool()) state.affiliations["eve@evil.example"].affiliation = muc::Affiliation::kOutcast;
 }
