@@ -8,8 +8,9 @@
 // sends is from the room or one of its occupant JIDs, to someone, parses again, and carries
 // at most one <occupant-id/>, the room's own for the sender's nickname when it speaks as an
 // occupant; the room's books agree (each session maps to its occupant's nickname and back,
-// each occupant has a session, its latest among them); history stays within
-// max_history_messages; a room the host was told is gone stops taking stanzas.
+// each occupant has a session, its latest among them), no occupant is an outcast or without
+// a role; history stays within max_history_messages; a room the host was told is gone
+// stops taking stanzas.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstddef>
@@ -37,6 +38,8 @@ class RoomTest {
       if (occupant.nick != nick) fail("an occupant filed under another nickname", input);
       if (occupant.sessions.empty()) fail("an occupant without a session", input);
       if (!occupant.sessions.contains(occupant.last_session)) fail("the latest session is not a session", input);
+      if (room.affiliation_of(occupant.bare) == Affiliation::kOutcast) fail("an outcast in the room", input);
+      if (occupant.role == Role::kNone) fail("an occupant without a role", input);
       for (const auto& [full, presence] : occupant.sessions) {
         auto it = room.nick_of_.find(full);
         if (it == room.nick_of_.end() || it->second != nick) fail("a session not mapped to its nickname", input);
