@@ -1,5 +1,5 @@
 // Groupchat messages, the subject, history on entering, private messages, mediated
-// invitations (XEP-0045 §7.2.15-§7.2.16, §7.4-§7.5, §7.8, §8.1), and the limits an
+// invitations, voice requests (XEP-0045 §7.2.15-§7.2.16, §7.4-§7.5, §7.8, §7.13, §8.1), and the limits an
 // occupant's messages are held to (Prosody's mod_muc_limits: a token bucket per occupant,
 // characters and lines per body).
 //
@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "router/modules/mam_query.h"
@@ -20,7 +21,27 @@
 namespace xmppd::router::muc {
 namespace {
 
-constexpr std::size_t kMaxInvites = 10;  // invitations one message may carry
+constexpr std::size_t kMaxInvites = 10;                                            // invitations one message may carry
+constexpr std::string_view kDataNs = "jabber:x:data";                              // XEP-0004
+constexpr std::string_view kRequestNs = "http://jabber.org/protocol/muc#request";  // §7.13, §8.6
+
+// The first value of each field of a data form, by var.
+std::map<std::string, std::string, std::less<>> form_values(const xml::Element& form) {
+  std::map<std::string, std::string, std::less<>> values;
+  for (const xml::Element* field : form.children()) {
+    if (!field->is(kDataNs, "field")) continue;
+    const xml::Element* value = field->child(kDataNs, "value");
+    values.emplace(field->attribute_or("var"), value != nullptr ? value->text() : std::string());
+  }
+  return values;
+}
+
+xml::Element form_field(std::string var, std::string_view type, std::string_view label, std::string_view value) {
+  xml::Element field(kDataNs, "field", {{"var", std::move(var)}, {"type", std::string(type)}});
+  if (!label.empty()) field.set_attribute("label", std::string(label));
+  field.add_child(xml::Element(kDataNs, "value")).add_text(value);
+  return field;
+}
 
 std::size_t lines(std::string_view text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
@@ -227,6 +248,56 @@ struct MessageOps {
     room.send(std::move(out));
   }
 
+  // §7.13 and §8.6, as Prosody: a visitor's request for voice goes to the moderators as a
+  // form; a moderator's submitted form with muc#request_allow grants it.
+  static void role_request(Room& room, const xml::Element& message, const xmpp::Jid& from, const xml::Element& form) {
+    Occupant* sender = room.occupant_of(from.full());
+    if (sender == nullptr) {
+      room.bounce(message, "cancel", "not-acceptable", "You are not an occupant of this room");
+      return;
+    }
+    if (!room.within_rate(*sender)) {
+      room.bounce(message, "wait", "resource-constraint", "You are sending messages too fast");
+      return;
+    }
+    auto fields = form_values(form);
+    if (sender->role == Role::kModerator)
+      grant_voice(room, fields);
+    else if (sender->role == Role::kVisitor)
+      ask_moderators(room, *sender, from.full());
+  }
+
+  static void ask_moderators(Room& room, const Occupant& visitor, const std::string& full) {
+    xml::Element x(kDataNs, "x", {{"type", "form"}});
+    x.add_child(xml::Element(kDataNs, "title")).add_text("Voice request");
+    x.add_child(form_field("FORM_TYPE", "hidden", "", kRequestNs));
+    x.add_child(form_field("muc#role", "list-single", "Requested role", "participant"));
+    x.add_child(form_field("muc#jid", "jid-single", "User ID", full));
+    x.add_child(form_field("muc#roomnick", "text-single", "Room nickname", visitor.nick));
+    x.add_child(form_field("muc#request_allow", "boolean", "Grant voice to this person?", "false"));
+    xml::Element request(xmpp::kClientNs, "message", {{"from", room.jid_}, {"type", "normal"}});
+    request.add_child(std::move(x));
+    for (const auto& [nick, occupant] : room.occupants_)
+      if (occupant.role == Role::kModerator)
+        for (const auto& [session, presence] : occupant.sessions) {
+          xml::Element copy = request;
+          copy.set_attribute("to", session);
+          room.send(std::move(copy));
+        }
+  }
+
+  static void grant_voice(Room& room, const std::map<std::string, std::string, std::less<>>& fields) {
+    auto allow = fields.find("muc#request_allow");
+    if (allow == fields.end() || (allow->second != "1" && allow->second != "true")) return;
+    Occupant* visitor = nullptr;
+    if (auto jid = fields.find("muc#jid"); jid != fields.end()) visitor = room.occupant_of(jid->second);
+    if (auto nick = fields.find("muc#roomnick"); visitor == nullptr && nick != fields.end())
+      visitor = room.occupant(nick->second);
+    if (visitor == nullptr || visitor->role != Role::kVisitor) return;
+    visitor->role = Role::kParticipant;
+    room.broadcast_presence(*visitor, {});
+  }
+
   // §7.5: who may send private messages (muc#roomconfig_allowpm).
   static bool may_send_private(const Room& room, const Occupant& sender) {
     switch (room.state_.config.allow_pm) {
@@ -331,7 +402,14 @@ void Room::on_room_message(const xml::Element& message, const xmpp::Jid& from) {
     MessageOps::decline(*this, message, from, *decline);
     return;
   }
-  bounce(message, "modify", "bad-request", "Messages to the room are groupchat messages or invitations");
+  if (const xml::Element* form = message.child(kDataNs, "x")) {
+    auto values = form_values(*form);
+    if (auto type = values.find("FORM_TYPE"); type != values.end() && type->second == kRequestNs) {
+      MessageOps::role_request(*this, message, from, *form);
+      return;
+    }
+  }
+  bounce(message, "modify", "bad-request", "Messages to the room are groupchat messages, invitations or requests");
 }
 
 void Room::send_history(std::string_view to_full, const xml::Element* history_request) {

@@ -713,6 +713,35 @@ TEST_F(RoomTest, DeclineGoesToTheInviter) {
             "carol@example.net declined your invitation to the room room@conference.example.org (busy)");
 }
 
+TEST_F(RoomTest, VoiceRequestsGoToModeratorsWhoMayGrantThem) {
+  state().config.moderated = true;
+  join(kOwner, "boss");
+  join(kAlice, "alice");  // a visitor
+  auto request = [](std::string_view from, std::string_view fields) {
+    return "<message from='" + std::string(from) +
+           "' to='room@conference.example.org'><x xmlns='jabber:x:data' type='submit'>"
+           "<field var='FORM_TYPE'><value>http://jabber.org/protocol/muc#request</value></field>" +
+           std::string(fields) + "</x></message>";
+  };
+  Stanzas sent = deliver(request(kAlice, "<field var='muc#role'><value>participant</value></field>"));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].attribute_or("to"), kOwner);
+  EXPECT_NE(str(sent[0]).find("alice"), std::string::npos);
+  // Another visitor cannot grant it.
+  join(kBob, "bob");
+  sent = deliver(request(kBob,
+                         "<field var='muc#roomnick'><value>alice</value></field>"
+                         "<field var='muc#request_allow'><value>true</value></field>"));
+  EXPECT_EQ(to(sent, kBob).size(), 0u);  // bob's own request goes to the moderator only
+  EXPECT_EQ(room->occupant("alice")->role, Role::kVisitor);
+  sent = deliver(request(kOwner,
+                         "<field var='muc#roomnick'><value>alice</value></field>"
+                         "<field var='muc#request_allow'><value>true</value></field>"));
+  EXPECT_EQ(room->occupant("alice")->role, Role::kParticipant);
+  EXPECT_EQ(sent.size(), 3u);  // alice's new presence to everyone
+  EXPECT_EQ(item(*to(sent, kBob)[0])->attribute_or("role"), "participant");
+}
+
 // The hot path: one message to 50 occupants. Not a benchmark that fails; it prints the cost
 // so that a change that makes fan-out much slower shows.
 TEST_F(RoomTest, FanOutToFiftyOccupants) {
