@@ -7,12 +7,15 @@
 // from its nickname, after its role allowed it, without any <occupant-id/> or room-made
 // <stanza-id/> it forged. Invitations and declines go out from the room, one message per
 // invitee, at most kMaxInvites at once, so that a message cannot fan out without bound.
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <charconv>
 #include <limits>
 #include <map>
 #include <vector>
 
+#include "common/base64.h"
 #include "router/modules/mam_query.h"
 #include "router/muc/room.h"
 #include "router/muc/room_stanzas.h"
@@ -73,11 +76,20 @@ struct MessageOps {
     xml::Element out = filtered(message, [&](const xml::Element& child) {
       if (child.ns() == kOccupantIdNs) return false;
       if (child.is(kStanzaIdNs, "stanza-id") && child.attribute_or("by") == room.jid_) return false;
+      // A delay in the room's name would pass the message off as history.
+      if ((child.is(kDelayNs, "delay") || child.is("jabber:x:delay", "x")) && child.attribute_or("from") == room.jid_)
+        return false;
       return true;
     });
     out.set_attribute("from", room.occupant_jid(sender.nick));
     out.add_child(occupant_id_element(sender.occupant_id));
     return out;
+  }
+
+  static std::string new_id() {
+    unsigned char bytes[12];
+    RAND_bytes(bytes, sizeof bytes);
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
   }
 
   // One copy to each session of each occupant.
@@ -338,6 +350,8 @@ void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
     return;
   }
   xml::Element out = MessageOps::from_occupant(*this, MessageOps::without_to(message), *sender);
+  // Every occupant matches the copy it gets by id (as Prosody, one is made when none came).
+  if (out.attribute("id") == nullptr) out.set_attribute("id", MessageOps::new_id());
   host_.archive(*this, out, sender->bare);
   MessageOps::keep_in_history(*this, out, sender->bare);
   MessageOps::broadcast(*this, out);

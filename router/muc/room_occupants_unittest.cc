@@ -512,6 +512,20 @@ TEST_F(RoomTest, GroupchatGoesToEverySessionFromTheNickname) {
   EXPECT_EQ(history_size(), 1u);
 }
 
+TEST_F(RoomTest, GroupchatWithoutIdGetsOneAndForgedDelaysGo) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  Stanzas sent = deliver(
+      "<message type='groupchat' from='bob@example.org/laptop' to='room@conference.example.org'><body>x</body>"
+      "<delay xmlns='urn:xmpp:delay' from='room@conference.example.org' stamp='2000-01-01T00:00:00Z'/>"
+      "<delay xmlns='urn:xmpp:delay' from='bob@example.org' stamp='2000-01-01T00:00:00Z'/></message>");
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_FALSE(sent[0].attribute_or("id").empty());
+  EXPECT_EQ(sent[0].attribute_or("id"), sent[1].attribute_or("id"));
+  EXPECT_EQ(str(sent[0]).find("from='room@conference.example.org' stamp"), std::string::npos) << str(sent[0]);
+  EXPECT_NE(str(sent[0]).find("from='bob@example.org' stamp"), std::string::npos);
+}
+
 TEST_F(RoomTest, GroupchatRefusals) {
   join(kAlice, "alice");
   join(kBob, "bob");
