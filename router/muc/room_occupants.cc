@@ -320,17 +320,14 @@ struct OccupantOps {
       room.bounce(presence, refusal->type, refusal->condition, refusal->text);
       return;
     }
-    if (occupant.sessions.size() > 1) {
-      room.bounce(presence, "cancel", "not-acceptable", "Leave from your other sessions to change your nickname");
-      return;
-    }
-    // Even the user's own other occupant: one session, one nickname.
-    if (room.occupants_.contains(nick)) {
-      room.bounce(presence, "cancel", "conflict", "That nickname is already in use");
-      return;
-    }
     if (!room.within_rate(occupant)) {
       room.bounce(presence, "wait", "resource-constraint", "You are changing presence too fast");
+      return;
+    }
+    // nick_refusal let through only a free nickname or one the same user holds.
+    Occupant* dest = room.occupant(nick);
+    if (occupant.sessions.size() > 1 || dest != nullptr) {
+      move_session(room, occupant, presence, full, nick, dest);
       return;
     }
     const int changed[] = {303};
@@ -371,6 +368,34 @@ struct OccupantOps {
     const int codes[] = {333};
     leave_session(room, *occupant, full, base, codes, false);
     return true;
+  }
+
+  // As Prosody: one session of several changes its nickname, or joins the same user's other
+  // nickname. It sees its old nickname go (303, 110); the others see the old occupant lose
+  // a session (or leave with its last) and the new one appear or change.
+  static void move_session(Room& room, Occupant& occupant, const xml::Element& presence, const std::string& full,
+                           const std::string& nick, Occupant* dest) {
+    const int changed[] = {303, 110};
+    room.send(build(room, occupant, full, changed, {},
+                    {.unavailable = true, .role_none = false, .new_nick = nick, .base = nullptr}));
+    const Role role = occupant.role;
+    const std::string bare = occupant.bare;
+    if (occupant.sessions.size() == 1) {
+      remove(room, occupant.nick, nullptr, {}, {}, false);  // not the last occupant: dest holds the user
+    } else {
+      occupant.sessions.erase(full);
+      room.nick_of_.erase(full);
+      if (occupant.last_session == full) {
+        occupant.last_session = occupant.sessions.begin()->first;
+        to_everyone(room, occupant, {}, {}, {});
+      }
+    }
+    Occupant& target = dest != nullptr ? *dest : add_occupant(room, nick, bare, room.affiliation_of(bare));
+    if (dest == nullptr) target.role = role;
+    target.sessions.insert_or_assign(full, stored_presence(presence));
+    target.last_session = full;
+    room.nick_of_.insert_or_assign(full, nick);
+    to_everyone(room, target, {}, {}, {});
   }
 
   // An IQ id that carries the requester's address and id through the occupant and back,

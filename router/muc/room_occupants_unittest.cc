@@ -318,14 +318,37 @@ TEST_F(RoomTest, NicknameChange) {
   EXPECT_EQ(condition(sent[0]), "conflict");
 }
 
-TEST_F(RoomTest, NicknameChangeOntoTheSameUsersOtherNicknameIsAConflict) {
+TEST_F(RoomTest, OneOfTwoSessionsChangesNickname) {
   join(kAlice, "alice");
-  join("alice@example.org/laptop", "ally");
-  Stanzas sent = deliver("<presence from='alice@example.org/laptop' to='room@conference.example.org/alice'/>");
-  ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(condition(sent[0]), "conflict");
-  EXPECT_EQ(room->occupants().size(), 2u);
-  EXPECT_EQ(room->occupant_of("alice@example.org/laptop")->nick, "ally");
+  join("alice@example.org/laptop", "alice");
+  join(kBob, "bob");
+  Stanzas sent = deliver("<presence from='alice@example.org/laptop' to='room@conference.example.org/ally'/>");
+  auto laptop = to(sent, "alice@example.org/laptop");
+  ASSERT_GE(laptop.size(), 2u);
+  EXPECT_EQ(laptop[0]->attribute_or("type"), "unavailable");
+  EXPECT_EQ(laptop[0]->attribute_or("from"), room_jid("alice"));
+  EXPECT_EQ(statuses(*laptop[0]), (std::vector<int>{303, 110}));
+  EXPECT_EQ(item(*laptop[0])->attribute_or("nick"), "ally");
+  EXPECT_EQ(laptop.back()->attribute_or("from"), room_jid("ally"));
+  EXPECT_EQ(statuses(*laptop.back()), (std::vector<int>{110}));
+  // Bob sees a new occupant, and alice stays.
+  auto bob = to(sent, kBob);
+  ASSERT_FALSE(bob.empty());
+  EXPECT_EQ(bob.back()->attribute_or("from"), room_jid("ally"));
+  for (const auto* p : bob) EXPECT_EQ(p->attribute("type"), nullptr);
+  EXPECT_EQ(room->occupants().at("alice").sessions.size(), 1u);
+  EXPECT_EQ(room->occupants().at("ally").sessions.size(), 1u);
+
+  // Back into the same user's other nickname: ally leaves, alice has two sessions again.
+  sent = deliver("<presence from='alice@example.org/laptop' to='room@conference.example.org/alice'/>");
+  EXPECT_EQ(room->occupants().count("ally"), 0u);
+  EXPECT_EQ(room->occupants().at("alice").sessions.size(), 2u);
+  bob = to(sent, kBob);
+  ASSERT_EQ(bob.size(), 2u);
+  EXPECT_EQ(bob[0]->attribute_or("from"), room_jid("ally"));
+  EXPECT_EQ(bob[0]->attribute_or("type"), "unavailable");
+  EXPECT_EQ(bob[1]->attribute_or("from"), room_jid("alice"));
+  EXPECT_EQ(room->occupant_of("alice@example.org/laptop")->nick, "alice");
 }
 
 TEST_F(RoomTest, LeavingAndTheLastOneOut) {
