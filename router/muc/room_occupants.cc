@@ -381,7 +381,8 @@ struct OccupantOps {
     const Role role = occupant.role;
     const std::string bare = occupant.bare;
     if (occupant.sessions.size() == 1) {
-      remove(room, occupant.nick, nullptr, {}, {}, false);  // not the last occupant: dest holds the user
+      const xml::Element bare_presence(xmpp::kClientNs, "presence");
+      remove(room, occupant.nick, &bare_presence, {}, {}, false);  // not the last occupant: dest holds the user
     } else {
       occupant.sessions.erase(full);
       room.nick_of_.erase(full);
@@ -528,7 +529,10 @@ void Room::broadcast_presence(const Occupant& occupant, std::span<const int> sta
 
 void Room::remove_occupant(const std::string& nick, std::span<const int> statuses,
                            const std::vector<xml::Element>& item_extra) {
-  OccupantOps::remove(*this, nick, nullptr, statuses, item_extra, true);
+  // A removal says only why (the statuses, the item's reason and actor), not the occupant's
+  // last <show/> or <status/>.
+  const xml::Element bare_presence(xmpp::kClientNs, "presence");
+  OccupantOps::remove(*this, nick, &bare_presence, statuses, item_extra, true);
 }
 
 void Room::on_occupant_iq(const xml::Element& iq, const xmpp::Jid& from, const xmpp::Jid& to) {

@@ -433,6 +433,7 @@ TEST_F(RoomTest, SubscriptionsToOccupantsAreRefused) {
 TEST_F(RoomTest, RemoveOccupantTellsEveryone) {
   join(kAlice, "alice");
   join(kBob, "bob");
+  deliver("<presence from='bob@example.org/laptop' to='room@conference.example.org/bob'><show>away</show></presence>");
   const int kicked[] = {307};
   room->remove_occupant("bob", kicked);
   Stanzas sent = host.take();
@@ -440,6 +441,7 @@ TEST_F(RoomTest, RemoveOccupantTellsEveryone) {
   EXPECT_EQ(statuses(*to(sent, kBob)[0]), (std::vector<int>{307, 110}));
   EXPECT_EQ(statuses(*to(sent, kAlice)[0]), (std::vector<int>{307}));
   EXPECT_EQ(item(*to(sent, kAlice)[0])->attribute_or("role"), "none");
+  EXPECT_EQ(to(sent, kAlice)[0]->child("jabber:client", "show"), nullptr);
   EXPECT_EQ(room->occupant_of(kBob), nullptr);
 }
 
