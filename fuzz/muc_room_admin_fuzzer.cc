@@ -33,6 +33,7 @@ class RoomTest {
     occupant.bare = full.substr(0, full.find('/'));
     occupant.role = role;
     occupant.sessions.emplace(full, xml::Element("jabber:client", "presence"));
+    occupant.last_session = full;
     room.nick_of_[full] = nick;
   }
 };

@@ -46,6 +46,7 @@ class RoomTest : public ::testing::Test {
     occupant.bare = jid->bare();
     occupant.role = room_->default_role(room_->affiliation_of(occupant.bare));
     occupant.sessions.emplace(std::string(full), xml::Element(xmpp::kClientNs, "presence"));
+    occupant.last_session = std::string(full);
     room_->nick_of_[std::string(full)] = std::string(nick);
     return occupant;
   }
