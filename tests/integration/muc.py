@@ -10,6 +10,8 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
+from prosody import Prosody, lua
+
 NS_CLIENT = "jabber:client"
 NS_STANZAS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_MUC = "http://jabber.org/protocol/muc"
@@ -77,6 +79,22 @@ def groupchat(body, sender=None):
         return (s.name == "message" and s.xml.get("type") == "groupchat" and s["body"] == body
                 and (sender is None or str(s["from"]) == sender))
     return match
+
+
+class ProsodyWithMuc(Prosody):
+    """Prosody with a Component "muc_domain" "muc" section after its VirtualHost (it serves
+    the component with the VirtualHost's certificate, which must name muc_domain too for s2s)."""
+
+    def __init__(self, *args, muc_domain, component_options=None, **kwargs):
+        self.muc_domain = muc_domain
+        self.component_options = component_options or {}
+        super().__init__(*args, **kwargs)
+
+    def config_text(self):
+        options = {"ssl": {"certificate": self.cert_file, "key": self.key_file}, **self.component_options}
+        lines = [super().config_text(), f"Component {lua(self.muc_domain)} \"muc\""]
+        lines += [f"    {key} = {lua(value)}" for key, value in options.items()]
+        return "\n".join(lines) + "\n"
 
 
 class MucClient(slixmpp.ClientXMPP):

@@ -27,7 +27,8 @@ from harness import basic_config
 from muc import (NS_CONFERENCE, NS_DELAY, NS_FORWARD, NS_MAM, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_USER,
                  NS_OCCUPANT_ID, NS_PING, NS_REGISTER, NS_SID, MucClient, MucSteps, codes, condition, form,
                  groupchat, item_of, presence_from, q)
-from prosody import Prosody, fresh_workdir, lua
+from muc import ProsodyWithMuc
+from prosody import Prosody, fresh_workdir
 
 REFERENCE = os.environ.get("XMPPD_MUC_REFERENCE", "xmppd")
 HOST = "chat.test"
@@ -63,19 +64,6 @@ def xmppd_value(value):
     if isinstance(value, str):
         return f'"{value}"'
     return str(value)
-
-
-class ProsodyWithMuc(Prosody):
-    """Prosody with a Component "conference.HOST" "muc" section after its VirtualHost."""
-
-    def __init__(self, *args, component_options=None, **kwargs):
-        self.component_options = component_options or {}
-        super().__init__(*args, **kwargs)
-
-    def config_text(self):
-        lines = [super().config_text(), f"Component {lua(MUC)} \"muc\""]
-        lines += [f"    {key} = {lua(value)}" for key, value in self.component_options.items()]
-        return "\n".join(lines) + "\n"
 
 
 class MucServer(MucSteps, unittest.TestCase):
@@ -129,6 +117,7 @@ class MucServer(MucSteps, unittest.TestCase):
             options = {"modules_enabled": Prosody.MODULES + ["disco"], **cls.GLOBAL_OPTIONS}
             cls.server = ProsodyWithMuc(workdir, HOST, ADDRESS, f"{cls.workdir}/certs/{HOST}.crt",
                                         f"{cls.workdir}/certs/{HOST}.key", cls.ca_file, options=options,
+                                        muc_domain=MUC,
                                         component_options={**cls.MUC_OPTIONS, **cls.PROSODY_MUC_OPTIONS})
             cls.server.start()
             return
