@@ -66,6 +66,41 @@ def xmppd_value(value):
     return str(value)
 
 
+class Terminal:
+    """Profanity in a tmux session of its own (a socket in home), with home as its HOME."""
+
+    def __init__(self, home):
+        self.home = home
+        self.socket = os.path.join(home, "tmux.sock")
+        self.env = dict(os.environ, HOME=home, XDG_CONFIG_HOME=f"{home}/config", XDG_DATA_HOME=f"{home}/data",
+                        TERM="xterm-256color", LANG="C.UTF-8")
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-S", self.socket, *args], env=self.env, capture_output=True, text=True,
+                              timeout=10)
+
+    def start_profanity(self, jid, secret):
+        # The account, with the test server's address; tls.policy=trust: the test CA is not
+        # in the system's store, and the check of the certificate is not what this test is about.
+        os.makedirs(f"{self.home}/data/profanity", exist_ok=True)
+        with open(f"{self.home}/data/profanity/accounts", "w") as f:
+            f.write(f"[{jid}]\nenabled=true\njid={jid}\nserver={ADDRESS}\nport=5222\nresource=profanity\n"
+                    f"password={secret}\ntls.policy=trust\n")
+        r = self.tmux("new-session", "-d", "-x", "160", "-y", "50", f"profanity -a {jid}")
+        if r.returncode != 0:
+            raise RuntimeError(f"tmux: {r.stderr}")
+
+    def type(self, line):
+        self.tmux("send-keys", "-l", line)
+        self.tmux("send-keys", "Enter")
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-J").stdout
+
+    def close(self):
+        self.tmux("kill-server")
+
+
 class MucServer(MucSteps, unittest.TestCase):
     """One server (xmppd, or Prosody for the reference run) for the whole class, with the
     users of USERS; an asyncio loop and fresh clients per test."""
@@ -630,6 +665,31 @@ class Rooms(MucServer):
         mark = len(bob.inbox)
         self.configure(alice, room, {"muc#roomconfig_enablearchiving": "1"})
         self.wait_stanza(bob, lambda s: s.name == "message" and "170" in codes(s), mark, what="170")
+
+    def test_profanity_joins_sees_the_history_and_chats(self):
+        # A person's view: Profanity (Debian's 0.13, libstrophe) in a tmux terminal.
+        self.assertTrue(shutil.which("profanity") and shutil.which("tmux"), "profanity and tmux (./dev installs them)")
+        room, (alice,) = self.room_with("alice")
+        self.said(alice, room, "said before profanity came")
+        terminal = Terminal(tempfile.mkdtemp(prefix="profanity-", dir=self.workdir))
+        self.addCleanup(terminal.close)
+        terminal.start_profanity(f"bob@{HOST}", password("bob"))
+        self.wait_screen(terminal, "logged in successfully")
+        mark = len(alice.inbox)
+        terminal.type(f"/join {room} nick bob")
+        self.wait_stanza(alice, presence_from(f"{room}/bob"), mark, what="profanity's join")
+        self.wait_screen(terminal, "said before profanity came")
+        terminal.type("hello from profanity")
+        got = self.wait_stanza(alice, groupchat("hello from profanity"), mark, what="profanity's message")
+        self.assertEqual(str(got["from"]), f"{room}/bob")
+        self.say(alice, room, "hello back, bob")
+        self.wait_screen(terminal, "hello back, bob")
+
+    def wait_screen(self, terminal, text, timeout=15):
+        try:
+            harness.wait_for(lambda: text in terminal.screen(), timeout, f"'{text}' on profanity's screen")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the screen:\n{terminal.screen()}") from None
 
 
 class RegisteredNicknames(MucServer):
