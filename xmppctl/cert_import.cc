@@ -1,7 +1,8 @@
-// xmppctl cert import DIR...: as prosodyctl cert import. For each VirtualHost, the first
-// certificate and key in the directories given (layouts in cert_files.h, the host's own name
-// before its parent domain's wildcard) that belong together, name the host and have not
-// expired are copied into the `certificates` directory as HOST.crt and HOST.key, the first
+// xmppctl cert import DIR...: as prosodyctl cert import. For each VirtualHost (and each
+// Component that federates), the first certificate and key in the directories given
+// (layouts in cert_files.h, the host's own name before its parent domain's wildcard) that
+// belong together, name the host and have not expired are copied into the `certificates`
+// directory as HOST.crt and HOST.key, the first
 // names daemon/credentials.cc looks for; then the running server is asked to reload.
 // The files are the administrator's (certbot's); xmppctl runs as root like the parent that
 // reads them, writes keys 0600 root-owned, and never prints key material. Each file is read
@@ -229,8 +230,8 @@ int cert_import(Context& context) {
   check_certificates_dir(s.certificates);
   Findings findings;
   std::size_t imported = 0, current = 0;
-  for (const config::HostSettings& host : s.hosts) {
-    if (!host.enabled) continue;
+  for (const config::HostSettings& host : s.federating()) {
+    if (!host.enabled || (host.component && !host.module_enabled("s2s"))) continue;
     if (!host.c2s_ssl.certificate.empty() && !host.s2s_ssl.certificate.empty()) {
       findings.push_back(
           {Level::kWarning, "import", host.name,

@@ -106,7 +106,7 @@ void check_pair(const config::HostSettings& host, const std::string& services, c
 
 // The host that daemon/credentials.cc's warning "no certificate for HOST in ..." is about.
 std::string host_named_in(const config::Settings& s, const std::string& warning) {
-  for (const config::HostSettings& h : s.hosts)
+  for (const config::HostSettings& h : s.federating())
     if (warning.find(" for " + h.name + " ") != std::string::npos) return h.name;
   return "";
 }
@@ -134,6 +134,7 @@ void check_certs(const Context& context, Findings& out) {
   }
   for (const auto& key : order) {
     const config::HostSettings* host = s.find_host(std::get<0>(key));
+    if (host == nullptr) host = s.find_component(std::get<0>(key));
     if (host != nullptr) check_pair(*host, pairs[key], std::get<1>(key), std::get<2>(key), out);
   }
 }

@@ -66,8 +66,8 @@ wire::DnsRequest make_request(const config::Settings& s, const struct passwd* us
   for (const std::string& f : s.dns.forwarders) r.add_forwarders(f);
   r.set_trust_anchor(s.dns.trust_anchor);
   for (const std::string& z : s.dns.transparent_zones) r.add_transparent_zones(z);
-  for (const config::HostSettings& h : s.hosts) {
-    if (!h.enabled) continue;
+  for (const config::HostSettings& h : s.federating()) {
+    if (!h.enabled || (h.component && !h.module_enabled("s2s"))) continue;
     wire::DnsHost* host = r.add_hosts();
     host->set_name(h.name);
     for (const XmppService& service : services_of(s, h)) {

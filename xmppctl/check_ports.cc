@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -161,6 +162,11 @@ void check_one(const std::string& interface, int port, const char* kind, bool xm
 
 void check_ports(const Context& context, Findings& out) {
   const config::Settings& s = context.settings;
+  // The component ports are listened on only when an external component is configured.
+  bool external_components = std::any_of(s.components.begin(), s.components.end(), [](const config::HostSettings& c) {
+    return c.enabled && c.component_module.empty();
+  });
+  static const std::vector<int> kNone;
   struct {
     const char* kind;
     const std::vector<std::string>& interfaces;
@@ -168,7 +174,8 @@ void check_ports(const Context& context, Findings& out) {
   } uses[] = {{"c2s", s.c2s_interfaces, s.c2s_ports},
               {"c2s direct TLS", s.c2s_interfaces, s.c2s_direct_tls_ports},
               {"s2s", s.s2s_interfaces, s.s2s_ports},
-              {"s2s direct TLS", s.s2s_interfaces, s.s2s_direct_tls_ports}};
+              {"s2s direct TLS", s.s2s_interfaces, s.s2s_direct_tls_ports},
+              {"component", s.component_interfaces, external_components ? s.component_ports : kNone}};
   bool xmppd_runs = server_running(context);
   pid_t xmppd = xmppd_runs ? xmppd_pid(s.pidfile) : 0;
   std::map<int, const char*> kind_of_port;

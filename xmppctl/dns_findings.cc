@@ -121,10 +121,13 @@ void judge_service(const HostDns& dns, const XmppService& service, const std::se
 }  // namespace
 
 std::vector<XmppService> services_of(const config::Settings& s, const config::HostSettings& host) {
-  std::vector<XmppService> out = {
-      {"_xmpp-client._tcp", "c2s_ports", s.c2s_ports, 5222, "c2s_interfaces", s.c2s_interfaces},
-      {"_xmpps-client._tcp", "c2s_direct_tls_ports", s.c2s_direct_tls_ports, 0, "c2s_interfaces", s.c2s_interfaces},
-  };
+  std::vector<XmppService> out;
+  // A component has no clients of its own: other servers alone look it up.
+  if (!host.component) {
+    out.push_back({"_xmpp-client._tcp", "c2s_ports", s.c2s_ports, 5222, "c2s_interfaces", s.c2s_interfaces});
+    out.push_back(
+        {"_xmpps-client._tcp", "c2s_direct_tls_ports", s.c2s_direct_tls_ports, 0, "c2s_interfaces", s.c2s_interfaces});
+  }
   if (host.module_enabled("s2s")) {
     out.push_back({"_xmpp-server._tcp", "s2s_ports", s.s2s_ports, 5269, "s2s_interfaces", s.s2s_interfaces});
     out.push_back(
