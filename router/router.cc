@@ -8,8 +8,9 @@
 // Runs as:    xmppd_user, chrooted to DATA_PATH/router.
 // Syscalls:   sandbox/policy.cc, role "router".
 //
-// It parses hostile bytes (client TLS and XML) and so holds no private key and no password
-// verifier; it relays SASL to the auth helper and asks the tls helper to sign.
+// It parses hostile bytes (client TLS and XML, external components' streams) and so holds no
+// private key, no password verifier and no component secret; it relays SASL and component
+// handshakes to the auth helper and asks the tls helper to sign.
 #include <algorithm>
 #include <ctime>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
+#include "router/component_stream.h"
 #include "router/muc/muc_service.h"
 #include "router/routing.h"
 #include "router/s2s_link.h"
@@ -56,6 +58,11 @@ class Router final : public runtime::ChildRole {
     c2s_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
+    });
+    // External components (XEP-0114): plain streams, their handshakes checked by the auth helper.
+    components_.emplace(runtime.base(), stream::StreamKind::kComponent, no_tls_);
+    components_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
+      return std::make_unique<ComponentStream>(session, *auth_, routing_, component_stanza_bytes_);
     });
     // Where the data is stays as started (a reload does not move it).
     remote_storage_ = configure.router().remote_storage();
@@ -107,6 +114,9 @@ class Router final : public runtime::ChildRole {
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
     routing_.set_components(std::move(components));
+    // Components connect under the clients' connection limits and stanza size limit.
+    components_->configure({settings.components().begin(), settings.components().end()}, settings.c2s());
+    component_stanza_bytes_ = settings.c2s().max_stanza_bytes() != 0 ? settings.c2s().max_stanza_bytes() : 256 << 10;
     configure_muc(settings);
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
@@ -143,7 +153,14 @@ class Router final : public runtime::ChildRole {
       ChildRole::add_peer_link(peer, std::move(fd));
   }
 
-  void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
+  void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
+    if (listener.kind() != ipc::Listener::KIND_COMPONENT) {
+      c2s_->add_listener(listener, std::move(fd));
+      return;
+    }
+    log::info("component on %s port %u", listener.address().c_str(), listener.port());
+    components_->add_listener(std::move(fd));
+  }
 
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
     // xmppctl deluser, once the auth helper removed the credentials.
@@ -261,6 +278,9 @@ class Router final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;
+  tls::ServerContexts no_tls_{""};  // XEP-0114 streams have no TLS: an empty set of certificates
+  std::size_t component_stanza_bytes_ = 256 << 10;  // c2s_stanza_size_limit
+  std::optional<stream::Sessions> components_;  // after routing_ and auth_, which they use
 };
 
 }  // namespace xmppd::router
