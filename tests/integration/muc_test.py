@@ -108,7 +108,8 @@ class MucServer(MucSteps, unittest.TestCase):
     MUC_OPTIONS = {"modules_enabled": ["muc_mam"]}
     # xmppd's own: its limits. Its default message rate (Prosody's mod_muc_limits's, 0.5 per
     # second) would throttle tests that say five things in a row; the Limits class checks it.
-    XMPPD_MUC_OPTIONS = {"muc_event_rate": 50, "muc_burst_factor": 10}
+    # vcard_muc: Prosody 0.12 has it as a community module only.
+    XMPPD_MUC_OPTIONS = {"muc_event_rate": 50, "muc_burst_factor": 10, "modules_enabled": ["muc_mam", "vcard_muc"]}
     PROSODY_MUC_OPTIONS = {}  # Prosody's own
     GLOBAL_OPTIONS = {}       # both, global (admins)
 
@@ -607,7 +608,7 @@ class Rooms(MucServer):
         mark = self.send_join(bob, f"{room}/bob")
         error = self.wait_stanza(bob, lambda s: s.name == "presence" and s["from"].bare == room, mark,
                                  what="the tombstone's answer")
-        self.assertEqual(condition(error), "gone")
+        self.assertEqual(condition(error), "gone", error)
         self.assertIn(venue, error.xml.find("{jabber:client}error").findtext(
             "{urn:ietf:params:xml:ns:xmpp-stanzas}gone") or "")
         self.assertNotIn(room, self.disco_items(bob, MUC))
@@ -698,6 +699,19 @@ class Rooms(MucServer):
             harness.wait_for(lambda: text in terminal.screen(), timeout, f"'{text}' on profanity's screen")
         except AssertionError as e:
             raise AssertionError(f"{e}; the screen:\n{terminal.screen()}") from None
+
+    @xmppd_only("vcard_muc is a community module for Prosody 0.12")
+    def test_room_vcard(self):
+        room, (alice, bob) = self.room_with("alice", "bob")
+        self.assertIn("vcard-temp", self.disco_info(bob, room)[1])
+        photo = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        vcard = (f"<vCard xmlns='vcard-temp'><FN>The Room</FN><PHOTO><TYPE>image/png</TYPE>"
+                 f"<BINVAL>{photo}</BINVAL></PHOTO></vCard>")
+        self.iq(alice, "set", vcard, to=room)
+        got = self.iq(bob, "get", "<vCard xmlns='vcard-temp'/>", to=room)
+        self.assertEqual(got.xml.findtext("{vcard-temp}vCard/{vcard-temp}PHOTO/{vcard-temp}BINVAL"), photo)
+        # Only an owner sets it.
+        self.assertEqual(self.iq_error(bob, "set", vcard.replace("The Room", "Mine"), to=room), "forbidden")
 
 
 class RegisteredNicknames(MucServer):
