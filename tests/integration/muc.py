@@ -6,7 +6,7 @@ import asyncio
 import xml.etree.ElementTree as ET
 
 import slixmpp
-from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
