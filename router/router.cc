@@ -90,6 +90,9 @@ class Router final : public runtime::ChildRole {
     store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
     if (!sigterm_.start(base_, [this] { on_sigterm(); }, error)) return false;
     if (!open_archive(error)) return false;
+    muc_event_.reset(event_new(base_, -1, EV_PERSIST, on_muc_timer, this));
+    timeval every = {kMucSweepSeconds, 0};
+    event_add(muc_event_.get(), &every);
     return routing_.set_backends(&*auth_, store_.get(), &*s2s_, error);
   }
 
@@ -110,9 +113,10 @@ class Router final : public runtime::ChildRole {
         host.push = PushOptions{h.push().with_body(), h.push().with_sender(), h.push().max_errors(),
                                 h.push().max_devices()};
     }
-    routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
+    list_components(hosts, components);
+    routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     routing_.set_components(std::move(components));
     // Components connect under the clients' connection limits and stanza size limit.
     components_->configure({settings.components().begin(), settings.components().end()}, settings.c2s());
@@ -185,6 +189,38 @@ class Router final : public runtime::ChildRole {
   }
 
  private:
+  static constexpr time_t kMucSweepSeconds = 60;
+
+  // Each component is listed in the disco#items of the host it is a subdomain of (the
+  // longest such host), as Prosody lists a host's components.
+  static void list_components(std::vector<Routing::HostModules>& hosts, const std::set<std::string>& components) {
+    for (const std::string& domain : components) {
+      Routing::HostModules* parent = nullptr;
+      for (Routing::HostModules& h : hosts)
+        if (domain.size() > h.name.size() && domain.ends_with("." + h.name) &&
+            (parent == nullptr || h.name.size() > parent->name.size()))
+          parent = &h;
+      if (parent != nullptr) parent->components.push_back(domain);
+    }
+  }
+
+  // Now and then: rooms whose lock timed out are destroyed, tombstones expire, and each MUC
+  // service's archived messages past its muc_log_expires_after are deleted, a chunk a turn.
+  static void on_muc_timer(evutil_socket_t, short, void* arg) {
+    constexpr std::size_t kChunk = 500;
+    auto* self = static_cast<Router*>(arg);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    for (auto& [domain, service] : self->muc_) {
+      service->sweep();
+      const muc::MucOptions& o = service->muc_options();
+      if (!self->archive_ || !o.mam() || o.log_expires_after() == 0) continue;
+      self->archive_->flush();
+      std::int64_t deleted =
+          self->archive_->expire(now - static_cast<std::int64_t>(o.log_expires_after()), kChunk, domain);
+      if (deleted > 0) log::info("archive: %lld expired messages of %s deleted", static_cast<long long>(deleted), domain.c_str());
+    }
+  }
+
   // The MUC services (router/muc/): new ones made, removed ones dropped with their rooms,
   // the others given their new options.
   void configure_muc(const ipc::RouterSettings& settings) {
@@ -264,6 +300,7 @@ class Router final : public runtime::ChildRole {
   struct event_base* base_ = nullptr;
   ipc::EventPtr commit_event_;
   ipc::EventPtr expiry_event_;
+  ipc::EventPtr muc_event_;
   runtime::SigtermWatch sigterm_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;

@@ -41,6 +41,7 @@ class Routing final : private Im::Network, public Server {
     std::vector<std::string> modules, admins;
     std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
     PushOptions push;
+    std::vector<std::string> components;  // listed in disco#items (HostConfig::components)
   };
   void set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts);
   // False, with `error`, when the modules' store cannot be opened.
