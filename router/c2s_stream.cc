@@ -369,23 +369,29 @@ bool ClientStream::end_if_detached() {
   return true;
 }
 
-void ClientStream::revoked(std::string_view why) {
-  // Announced now, while the roster that says to whom is still there (an account being
-  // removed); the stream's end, reported later, then has nothing more to announce.
+// An available session's contacts see it go; one that never sent initial presence still
+// told those it sent directed presence to (a MUC room joined before any broadcast: RFC 6121
+// §4.6.3), or they would keep it forever.
+void ClientStream::announce_gone() {
   if (available_) {
     available_ = false;
     routing_.im().gone(*this);
+  } else if (!directed_.empty()) {
+    routing_.im().directed_gone(*this);
   }
+}
+
+void ClientStream::revoked(std::string_view why) {
+  // Announced now, while the roster that says to whom is still there (an account being
+  // removed); the stream's end, reported later, then has nothing more to announce.
+  announce_gone();
   if (end_if_detached()) return;
   session_->stream_error("not-authorized", why);
 }
 
 void ClientStream::kicked(std::string_view reason) {
   // As revoked(): announced while the session still stands.
-  if (available_) {
-    available_ = false;
-    routing_.im().gone(*this);
-  }
+  announce_gone();
   if (end_if_detached()) return;
   session_->stream_error("policy-violation", reason);
 }
@@ -407,10 +413,7 @@ void ClientStream::closed() {
 
 void ClientStream::end_session() {
   if (state_ != State::kEstablished) return;
-  if (available_) {
-    available_ = false;
-    routing_.im().gone(*this);
-  }
+  announce_gone();
   // Offline messages written to the session are owned by its queue of unacknowledged
   // stanzas (session_ended keeps them again), not by the store: else they are kept twice.
   if (sm_) routing_.hibernated(*this);

@@ -101,6 +101,8 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   void set_interested() { interested_ = true; }
   // Where this session sent directed available presence: told when it goes (RFC 6121 §4.6.3).
   std::set<std::string>& directed() { return directed_; }
+  // The session is going: its contacts, or those it sent directed presence to, are told.
+  void announce_gone();
   // The last broadcast presence, as its contacts see it (after the presence_broadcast hooks:
   // XEP-0153's photo hash is in it).
   xml::Element last_presence() const { return last_presence_; }

@@ -496,6 +496,16 @@ void Im::unsubscribe_all(const std::string& bare) {
   }
 }
 
+void Im::directed_gone(ClientStream& stream) {
+  xml::Element p(std::string(kClientNs), "presence");
+  p.set_attribute("from", stream.full());
+  p.set_attribute("type", "unavailable");
+  for (const std::string& to : std::exchange(stream.directed(), {})) {
+    p.set_attribute("to", to);
+    send(p);
+  }
+}
+
 void Im::gone(ClientStream& stream) {
   xml::Element p(std::string(kClientNs), "presence");
   p.set_attribute("from", stream.full());

@@ -56,6 +56,8 @@ class Im {
   void initial_presence(ClientStream& stream);
   // The session ends while available: its contacts see it go.
   void gone(ClientStream& stream);
+  // A session that is not available ends: those it sent directed presence to hear it go.
+  void directed_gone(ClientStream& stream);
   // The account `bare` is being removed: each contact is sent unsubscribe and unsubscribed,
   // as the subscriptions are, so that both rosters forget them.
   void unsubscribe_all(const std::string& bare);

@@ -237,6 +237,10 @@ class Router final : public runtime::ChildRole {
       routing_.attach_component(options.domain(), service.get());
       kept.emplace(options.domain(), std::move(service));
     }
+    // A service no longer configured is detached before it goes: its domain may still be a
+    // component's (an external one now), which must not reach a freed service.
+    for (const auto& [domain, service] : muc_)
+      if (service != nullptr && routing_.attached_component(domain) == service.get()) routing_.attach_component(domain, nullptr);
     muc_ = std::move(kept);
   }
 

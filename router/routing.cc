@@ -155,6 +155,8 @@ void Routing::from_component(xml::Element stanza) {
     if (!send_remote(stanza)) bounce(stanza, "cancel", "remote-server-not-found");
   } else if (stanza.name() == "presence") {
     im_.inbound_presence(stanza, *to);
+  } else if (stanza.name() == "iq" && !to->has_resource()) {
+    iq_for_server(stanza, *to, nullptr);  // an account's vCard or PEP, as for another server
   } else {
     to_local(stanza, *to);
   }

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -218,6 +219,26 @@ class Components(unittest.TestCase):
         alice.send_message(mto=f"echo@{OTHER}", mbody="anyone?", mtype="chat")
         m = self.wait(alice.messages.get())
         self.assertEqual((m["type"], m["error"]["condition"]), ("error", "service-unavailable"))
+
+    def test_a_muc_service_turned_back_into_a_component_by_reload(self):
+        # A reload makes OTHER a MUC service, another turns it back into an external
+        # component: the service is gone, and what is sent to OTHER must not reach it.
+        router = self.xmppd.children()["router"]
+        normal = component_config(self.workdir)
+        as_muc = normal.replace(f'Component "{OTHER}"\n', f'Component "{OTHER}" "muc"\n')
+        try:
+            for text in (as_muc, normal):
+                mark = len(self.xmppd.log())
+                self.xmppd.write_config(text)
+                self.xmppd.proc.send_signal(signal.SIGHUP)
+                self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
+        finally:
+            self.xmppd.write_config(normal)
+        alice = self.login("alice")
+        alice.send_message(mto=f"echo@{OTHER}", mbody="anyone?", mtype="chat")
+        m = self.wait(alice.messages.get())
+        self.assertEqual((m["type"], m["error"]["condition"]), ("error", "service-unavailable"))
+        self.assertEqual(self.xmppd.children().get("router"), router)
 
     def test_component_on_ipv6_loopback(self):
         raw = self.raw(OTHER, "::1")

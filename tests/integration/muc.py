@@ -100,11 +100,12 @@ class ProsodyWithMuc(Prosody):
 class MucClient(slixmpp.ClientXMPP):
     """A client that keeps every message and presence it gets, in order (inbox)."""
 
-    def __init__(self, jid, password, ca_file):
+    def __init__(self, jid, password, ca_file, initial_presence=True):
         # SCRAM-SHA-1: offered by xmppd and by Prosody's internal_hashed; a named mechanism
         # makes a refusal final (im_test.py).
         super().__init__(jid, password, sasl_mech="SCRAM-SHA-1")
         self.ca_certs = ca_file
+        self.initial_presence = initial_presence
         for plugin in ("xep_0030", "xep_0045", "xep_0199", "xep_0249", "xep_0421"):
             self.register_plugin(plugin)
         self.outcome = asyncio.get_event_loop().create_future()
@@ -120,7 +121,8 @@ class MucClient(slixmpp.ClientXMPP):
             self.outcome.set_result(value)
 
     async def _started(self, _):
-        self.send_presence()
+        if self.initial_presence:
+            self.send_presence()
         self._settle("session")
 
 

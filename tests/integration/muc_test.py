@@ -22,6 +22,8 @@ import time
 import unittest
 import uuid
 
+from slixmpp.exceptions import IqError
+
 import certs
 import harness
 from harness import basic_config
@@ -208,8 +210,8 @@ class MucServer(MucSteps, unittest.TestCase):
         if any(test is self for test, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
             type(self).failed = True
 
-    def login(self, user, resource="phone"):
-        client = MucClient(f"{user}@{HOST}/{resource}", password(user), self.ca_file)
+    def login(self, user, resource="phone", initial_presence=True):
+        client = MucClient(f"{user}@{HOST}/{resource}", password(user), self.ca_file, initial_presence)
         self.clients.append(client)
         client.connect((ADDRESS, 5222))
         self.assertEqual(self.wait(client.outcome, 20), "session", f"login of {user}")
@@ -340,6 +342,25 @@ class Rooms(MucServer):
         self.assertIn(condition(error), ("not-acceptable", "forbidden"))
         self.barrier(alice, room)
         self.none_of(alice, groupchat("still here?"), mark_alice)
+
+    def test_a_session_without_initial_presence_leaves_when_it_goes(self):
+        # RFC 6121 §4.6.3: the room had directed presence from the session, which never
+        # broadcast any; when the session ends the room hears it go, or keeps a ghost.
+        room, (alice,) = self.room_with("alice")
+        bob = self.login("bob", resource="quiet", initial_presence=False)
+        self.join(bob, f"{room}/bob")
+        mark = len(alice.inbox)
+        bob.disconnect()
+        self.wait_stanza(alice, presence_from(f"{room}/bob", "unavailable"), mark, what="bob's session going")
+
+    def test_an_occupants_vcard_is_asked_of_its_account(self):
+        # The room passes a vCard request for an occupant to the occupant's bare JID, as
+        # Prosody does; the occupant's server answers it (here: the same server).
+        room, (alice, bob) = self.room_with("alice", "bob")
+        try:
+            self.iq(alice, "get", "<vCard xmlns='vcard-temp'/>", to=f"{room}/bob")
+        except IqError as e:
+            self.assertNotEqual(condition(e.iq), "remote-server-timeout", str(e.iq))
 
     def test_history_on_join(self):
         room, (alice,) = self.room_with("alice")
