@@ -15,12 +15,17 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-// Candidate (certificate, key) pairs in the certificates folder, best first.
-std::vector<std::pair<std::string, std::string>> candidates(const std::string& dir, const std::string& host) {
+// Candidate (certificate, key) pairs in the certificates folder, best first: the host's own,
+// then its parent domain's (a wildcard, or a certificate naming the component's domain too,
+// as conference.localhost beside localhost), never a top-level domain's unless it is a host.
+std::vector<std::pair<std::string, std::string>> candidates(const config::Settings& settings, const std::string& host) {
+  const std::string& dir = settings.certificates;
   std::vector<std::pair<std::string, std::string>> out;
   std::vector<std::string> names = {host};
-  if (auto dot = host.find('.'); dot != std::string::npos && host.find('.', dot + 1) != std::string::npos)
-    names.push_back(host.substr(dot + 1));
+  if (auto dot = host.find('.'); dot != std::string::npos) {
+    std::string parent = host.substr(dot + 1);
+    if (parent.find('.') != std::string::npos || settings.find_host(parent) != nullptr) names.push_back(parent);
+  }
   for (const std::string& name : names) {
     out.emplace_back(dir + "/" + name + ".crt", dir + "/" + name + ".key");
     out.emplace_back(dir + "/" + name + "/fullchain.pem", dir + "/" + name + "/privkey.pem");
@@ -38,7 +43,7 @@ bool find_pair(const config::Settings& settings, const std::string& host, const 
     found = {ssl.certificate, ssl.key};
     return true;
   }
-  for (auto& pair : candidates(settings.certificates, host)) {
+  for (auto& pair : candidates(settings, host)) {
     if (exists(pair.first) && exists(pair.second)) {
       found = pair;
       return true;
