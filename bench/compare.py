@@ -151,7 +151,8 @@ def parse_args():
     p.add_argument("--no-prosody", action="store_true", help="xmppd only")
     p.add_argument("--no-xmppd", action="store_true", help="--muc: Prosody only (to try the measurement)")
     p.add_argument("--archive", action="store_true",
-                   help="the message archive on: xmppd's mam module and Prosody's mod_mam (XEP-0313)")
+                   help="the message archive on: xmppd's mam module and Prosody's mod_mam (XEP-0313); with --muc, "
+                        "the rooms' archive (muc_mam) on both services instead")
     p.add_argument("--storage", choices=("default", "sqlite", "postgres"), default="default",
                    help="default: xmppd's SQLite file and Prosody's internal (files) storage; sqlite: "
                         "Prosody's sql storage on SQLite3 too; postgres: both on one PostgreSQL 15 server of "
