@@ -16,6 +16,9 @@
 // After login, a session's password change or account removal comes with the account token
 // this helper gave with its SaslSuccess (account_tokens.h): the router cannot change an
 // account that did not log in through it.
+//
+// It also holds the external components' secrets (XEP-0114) and checks their handshakes
+// for the router (component_secrets.h), which only hears yes or no.
 #include <event2/event.h>
 
 #include <algorithm>
@@ -26,6 +29,7 @@
 
 #include "auth-helper/account_changes.h"
 #include "auth-helper/account_tokens.h"
+#include "auth-helper/component_secrets.h"
 #include "auth-helper/credential_store.h"
 #include "auth-helper/sasl_attempts.h"
 #include "auth-helper/sasl_server.h"
@@ -80,6 +84,9 @@ class AuthHelper final : public runtime::ChildRole {
     iterations_ = std::max<std::uint32_t>(configure.auth().scram_iterations(), kMinIterations);
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
     registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
+    std::map<std::string, std::string, std::less<>> secrets;
+    for (const auto& component : configure.auth().components()) secrets[component.domain()] = component.secret();
+    components_.set(std::move(secrets));
     if (attempts_) {
       attempts_->set_anonymous_hosts(anonymous_hosts_);
       attempts_->set_new_credential_iterations(iterations_);
@@ -147,6 +154,8 @@ class AuthHelper final : public runtime::ChildRole {
       router_->send(reply);
       refresh_sha1_only_hosts();
     });
+    router_->on(ipc::RouterToAuth::kComponentHandshake, 0,
+                [this](const ipc::RouterToAuth& m, auto&) { component_handshake(m.component_handshake()); });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
@@ -280,6 +289,17 @@ class AuthHelper final : public runtime::ChildRole {
     router_->send(reply);
   }
 
+  // XEP-0114: the router relays the component's digest; the answer is only yes or no. The
+  // router logs the refusal with the peer's address, which it alone knows.
+  void component_handshake(const ipc::ComponentHandshake& request) {
+    ipc::AuthToRouter reply;
+    reply.mutable_component_verdict()->set_query(request.query());
+    const bool ok = components_.check(request.domain(), request.stream_id(), request.digest());
+    reply.mutable_component_verdict()->set_ok(ok);
+    if (!ok) log::info("component %s: handshake refused: wrong secret", utf8_prefix(request.domain()).c_str());
+    router_->send(reply);
+  }
+
   // After each message or timer: wake again when the attempts next have something to do.
   void reschedule() {
     if (!attempts_) return;
@@ -299,6 +319,7 @@ class AuthHelper final : public runtime::ChildRole {
   std::uint32_t iterations_ = kMinIterations;
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
+  ComponentSecrets components_;  // XEP-0114 secrets, from the parent's Configure only
   std::vector<std::string> sha1_only_hosts_;  // as last sent to the router
   std::vector<std::string> logged_sha1_only_;  // as last logged
   std::unique_ptr<RouterChannel> router_;

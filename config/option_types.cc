@@ -60,6 +60,8 @@ std::optional<Value> Converter::run(const Value& raw) {
     case OptionType::kTls: return tls_table(raw);
     case OptionType::kModuleList: return module_list(raw);
     case OptionType::kTable: return raw.is_table() ? std::optional<Value>(raw) : wrong_type("a table", raw);
+    case OptionType::kNumber:
+      return raw.is_integer() || raw.is_float() ? std::optional<Value>(raw) : wrong_type("a number", raw);
     case OptionType::kScalar:
       return raw.is_string() || raw.is_integer() || raw.is_bool() ? std::optional<Value>(raw)
                                                                   : wrong_type("a string, number or boolean", raw);

@@ -31,6 +31,7 @@ void assign(std::string& out, const Value& v) { out = v.as_string(); }
 void assign(bool& out, const Value& v) { out = v.as_bool(); }
 void assign(int& out, const Value& v) { out = static_cast<int>(v.as_integer()); }
 void assign(std::size_t& out, const Value& v) { out = static_cast<std::size_t>(v.as_integer()); }
+void assign(double& out, const Value& v) { out = v.as_number(); }
 void assign(std::vector<std::string>& out, const Value& v) {
   out.clear();
   for (const TableEntry& e : v.as_table().entries) out.push_back(e.value.as_string());
@@ -61,6 +62,10 @@ template <auto Field>
 void host(const Value& v, Settings&, HostSettings& h) {
   assign(h.*Field, v);
 }
+template <auto Field>
+void muc(const Value& v, Settings&, HostSettings& h) {
+  assign(h.muc.*Field, v);
+}
 
 void store_manage_tables(const Value& v, Settings& s, HostSettings&) { s.sql.manage_tables = v.as_bool(); }
 void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
@@ -68,6 +73,20 @@ void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
 }
 void store_archive_policy(const Value& v, Settings& s, HostSettings&) {
   s.quotas.archive_policy = parse_archive_policy(v).value_or(1);
+}
+
+// Prosody's restrict_room_creation: true is "admin", false "none" (muc_room_creation below).
+std::optional<std::string> room_creation(const Value& v) {
+  if (v.is_bool()) return v.as_bool() ? "admin" : "none";
+  if (v.is_string() && (v.as_string() == "admin" || v.as_string() == "local" || v.as_string() == "none"))
+    return v.as_string();
+  return std::nullopt;
+}
+void store_room_creation(const Value& v, Settings&, HostSettings& h) {
+  h.muc.restrict_room_creation = room_creation(v).value_or("none");
+}
+void store_muc_log_expiry(const Value& v, Settings&, HostSettings& h) {
+  h.muc.log_expires_after = static_cast<std::size_t>(parse_archive_expiry(v).value_or(0));
 }
 
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
@@ -182,6 +201,31 @@ std::optional<Problem> positive_count(const Value& v) {
 std::optional<Problem> archive_expiry(const Value& v) {
   if (parse_archive_expiry(v)) return std::nullopt;
   return Problem{false, "must be \"never\", a number of seconds, or a number with d, w, m or y (\"1w\")"};
+}
+
+std::optional<Problem> muc_room_creation(const Value& v) {
+  if (room_creation(v)) return std::nullopt;
+  return Problem{false, "must be true (admins only), false (anyone), \"local\" (users of the parent host), "
+                        "\"admin\" or \"none\""};
+}
+
+// The MUC limits travel to the router as 32-bit numbers (proto/control.proto MucService).
+constexpr std::int64_t kMaxMucCount = 1'000'000'000;
+std::optional<Problem> muc_count(const Value& v, std::int64_t min) {
+  if (v.as_integer() >= min && v.as_integer() <= kMaxMucCount) return std::nullopt;
+  return Problem{false, "must be from " + std::to_string(min) + " to " + std::to_string(kMaxMucCount) + ", got " +
+                            std::to_string(v.as_integer())};
+}
+std::optional<Problem> muc_count_from_0(const Value& v) { return muc_count(v, 0); }
+std::optional<Problem> muc_count_from_1(const Value& v) { return muc_count(v, 1); }
+
+std::optional<Problem> muc_event_rate(const Value& v) {
+  if (v.as_number() >= 0 && v.as_number() <= 1000) return std::nullopt;
+  return Problem{false, "must be from 0 (no limit) to 1000 stanzas per second, got " + to_lua(v)};
+}
+std::optional<Problem> muc_burst_factor(const Value& v) {
+  if (v.as_number() >= 1 && v.as_number() <= 1000) return std::nullopt;
+  return Problem{false, "must be from 1 to 1000, got " + to_lua(v)};
 }
 
 std::optional<Problem> archive_policy(const Value& v) {
@@ -555,6 +599,72 @@ const std::vector<OptionSpec>& options_table() {
       {"storage_archive_item_limit", kInteger, G, "10000", positive_count,
        "Messages kept in one user's archive; past it the oldest are deleted.",
        quota<&QuotaSettings::archive_items>},
+      // Multi-user chat (XEP-0045): a Component "domain" "muc" section's options (config/muc.h),
+      // with Prosody's mod_muc names and defaults where it has them.
+      {"restrict_room_creation", kScalar, H, "false", muc_room_creation,
+       "Who may create rooms: false (anyone), true or \"admin\" (the service's admins), \"local\" (users of the "
+       "host the service is a subdomain of).",
+       store_room_creation},
+      {"muc_room_default_public", kBool, H, "true", nullptr,
+       "New rooms are listed in the service's disco#items.", muc<&MucSettings::room_default_public>},
+      {"muc_room_default_persistent", kBool, H, "false", nullptr,
+       "New rooms outlive their last occupant and restarts.", muc<&MucSettings::room_default_persistent>},
+      {"muc_room_default_members_only", kBool, H, "false", nullptr, "New rooms admit members only.",
+       muc<&MucSettings::room_default_members_only>},
+      {"muc_room_default_moderated", kBool, H, "false", nullptr,
+       "New rooms give visitors without an affiliation no voice.", muc<&MucSettings::room_default_moderated>},
+      {"muc_room_default_public_jids", kBool, H, "false", nullptr,
+       "New rooms show occupants' real JIDs to everyone, not only to moderators.",
+       muc<&MucSettings::room_default_public_jids>},
+      {"muc_room_default_change_subject", kBool, H, "false", nullptr,
+       "In new rooms participants, not only moderators, may change the subject.",
+       muc<&MucSettings::room_default_change_subject>},
+      {"muc_room_default_allow_member_invites", kBool, H, "false", nullptr,
+       "In new members-only rooms members, not only admins, may invite.",
+       muc<&MucSettings::room_default_allow_member_invites>},
+      {"muc_room_default_history_length", kInteger, H, "20", muc_count_from_0,
+       "Messages a new room keeps for history on entering.", muc<&MucSettings::room_default_history_length>},
+      {"max_history_messages", kInteger, H, "20", muc_count_from_0,
+       "The most messages a room may keep for history.", muc<&MucSettings::max_history_messages>},
+      {"muc_room_locking", kBool, H, "true", nullptr,
+       "A new room is locked until its owner configures it (XEP-0045 §10.1).", muc<&MucSettings::room_locking>},
+      {"muc_room_lock_timeout", kInteger, H, "300", muc_count_from_1,
+       "Seconds a locked room waits for its configuration; then it is destroyed.",
+       muc<&MucSettings::room_lock_timeout>},
+      {"muc_tombstones", kBool, H, "true", nullptr,
+       "A destroyed persistent room leaves a tombstone that answers with the alternate venue.",
+       muc<&MucSettings::tombstones>},
+      {"muc_tombstone_expiry", kInteger, H, "31 * 86400", muc_count_from_1,
+       "Seconds a tombstone is kept.", muc<&MucSettings::tombstone_expiry>},
+      {"muc_max_occupants", kInteger, H, "200", muc_count_from_1,
+       "The most occupants a room may admit, and a new room's limit.", muc<&MucSettings::max_occupants>},
+      {"muc_max_rooms_per_user", kInteger, H, "50", muc_count_from_0,
+       "Rooms one user may own; creating more is refused with resource-constraint.",
+       muc<&MucSettings::max_rooms_per_user>},
+      {"muc_max_rooms", kInteger, H, "10000", muc_count_from_0,
+       "Rooms the service holds; creating more is refused with resource-constraint.",
+       muc<&MucSettings::max_rooms>},
+      {"muc_max_nick_length", kInteger, H, "64", muc_count_from_1, "Characters of a nickname.",
+       muc<&MucSettings::max_nick_length>},
+      {"muc_max_subject_length", kInteger, H, "1024", muc_count_from_1, "Characters of a room's subject.",
+       muc<&MucSettings::max_subject_length>},
+      {"muc_max_char_count", kInteger, H, "5664", muc_count_from_1, "Characters of a groupchat message's body.",
+       muc<&MucSettings::max_char_count>},
+      {"muc_max_line_count", kInteger, H, "23", muc_count_from_1, "Lines of a groupchat message's body.",
+       muc<&MucSettings::max_line_count>},
+      {"muc_event_rate", kNumber, H, "0.5", muc_event_rate,
+       "Messages and presence changes per second one occupant may send; 0 for no limit.",
+       muc<&MucSettings::event_rate>},
+      {"muc_burst_factor", kNumber, H, "6", muc_burst_factor,
+       "How many times muc_event_rate an occupant may send in a burst.", muc<&MucSettings::burst_factor>},
+      {"muc_max_form_bytes", kInteger, H, "64 * 1024", muc_count_from_1,
+       "Bytes of a room configuration form.", muc<&MucSettings::max_form_bytes>},
+      {"muc_log_by_default", kBool, H, "true", nullptr,
+       "With muc_mam, rooms are archived unless their owners turn it off.", muc<&MucSettings::log_by_default>},
+      {"muc_log_all_rooms", kBool, H, "false", nullptr,
+       "With muc_mam, every room is archived, whatever its configuration.", muc<&MucSettings::log_all_rooms>},
+      {"muc_log_expires_after", kScalar, H, R"("1w")", archive_expiry,
+       "How long rooms' archived messages are kept, as archive_expires_after.", store_muc_log_expiry},
       // DNS
       {"dns_resolvconf", kPath, G, R"("/etc/resolv.conf")", nullptr,
        "resolv.conf(5) naming the DNS servers to ask.", dns<&DnsSettings::resolvconf>},
@@ -653,6 +763,9 @@ const std::set<std::string>& known_modules() {
     known.insert("s2s_bidi");  // XEP-0288, off unless enabled as in Prosody 0.12 (xmppd.conf(5))
     // XEP-0357, a community module in Prosody 0.12: off unless enabled.
     known.insert("cloud_notify");
+    // In a Component "domain" "muc" section: the rooms' archive (XEP-0313) and avatars.
+    known.insert("muc_mam");
+    known.insert("vcard_muc");
     return known;
   }();
   return kKnown;
@@ -682,7 +795,7 @@ const std::vector<ModuleNote>& missing_modules() {
       {"websocket", "xmppd serves no HTTP; clients connect over TCP"},
       {"http", "xmppd serves no HTTP"},
       {"http_file_share", "xmppd serves no HTTP, so no file upload (XEP-0363)"},
-      {"muc", "no multi-user chat (XEP-0045)"},
+      {"muc", "multi-user chat is a section of its own: Component \"conference.example.org\" \"muc\""},
   };
   return kMissing;
 }
@@ -724,6 +837,7 @@ std::string_view type_name(OptionType type) {
     case kLog: return "sinks";
     case kBackend: return "backend";
     case kScalar: return "value";
+    case kNumber: return "number";
   }
   return "value";
 }

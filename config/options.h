@@ -30,6 +30,7 @@ enum class OptionType {
   kLog,         // a string or a table of sinks, which the validator checks (config/log_option.h)
   kBackend,     // a backend name or a table of them by store (storage; config/sql_option.h)
   kScalar,      // a string, number or boolean, which the validator checks (archive_expires_after)
+  kNumber,      // an integer or a decimal number (muc_event_rate)
 };
 
 enum class OptionScope {

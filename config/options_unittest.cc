@@ -103,7 +103,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "archive_cleanup_interval",
                                 "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 90u);
+  EXPECT_EQ(option_specs().size(), 117u);
 }
 
 TEST(Options, Scopes) {
@@ -200,7 +200,11 @@ TEST(Options, Modules) {
   EXPECT_FALSE(default_modules().count("s2s_bidi"));
   EXPECT_TRUE(known_modules().count("mam"));
   EXPECT_FALSE(default_modules().count("mam"));
-  EXPECT_EQ(known_modules().size(), 30u);
+  for (const char* m : {"muc_mam", "vcard_muc"}) {
+    EXPECT_TRUE(known_modules().count(m)) << m;
+    EXPECT_FALSE(default_modules().count(m)) << m;
+  }
+  EXPECT_EQ(known_modules().size(), 32u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.
@@ -242,6 +246,7 @@ TEST(Options, TlsKeysAndProtocols) {
 TEST(Options, TypeNames) {
   EXPECT_EQ(type_name(OptionType::kBool), "boolean");
   EXPECT_EQ(type_name(OptionType::kInteger), "integer");
+  EXPECT_EQ(type_name(OptionType::kNumber), "number");
   EXPECT_EQ(type_name(OptionType::kString), "string");
   EXPECT_EQ(type_name(OptionType::kPath), "path");
   EXPECT_EQ(type_name(OptionType::kStringList), "strings");

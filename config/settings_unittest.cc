@@ -121,6 +121,69 @@ TEST(Settings, StructDefaultsMatchTheSchema) {
   EXPECT_EQ(QuotaSettings{}, load_ok("").quotas);
 }
 
+// Multi-user chat (config/muc.h): the struct's initialisers are the schema's defaults.
+TEST(Settings, MucDefaultsMatchTheSchema) {
+  const Settings s = load_ok("Component \"conference.a.example\" \"muc\"\n");
+  ASSERT_EQ(s.components.size(), 1u);
+  EXPECT_EQ(s.components[0].muc, MucSettings{});
+  EXPECT_EQ(s.global.muc, MucSettings{});
+}
+
+// One option of each kind, in the Component section over the global one.
+TEST(Settings, MucOptionsOfEachKind) {
+  const Settings s = load_ok(
+      "muc_max_occupants = 30\n"
+      "muc_room_default_persistent = true\n"
+      "Component \"conference.a.example\" \"muc\"\n"
+      "  modules_enabled = { \"muc_mam\", \"vcard_muc\" }\n"
+      "  restrict_room_creation = \"local\"\n"
+      "  muc_room_default_public = false\n"
+      "  muc_room_default_history_length = 5\n"
+      "  muc_event_rate = 2.5\n"
+      "  muc_burst_factor = 3\n"
+      "  muc_log_expires_after = \"2d\"\n"
+      "  muc_tombstone_expiry = 7 * 86400\n");
+  ASSERT_EQ(s.components.size(), 1u);
+  const HostSettings& c = s.components[0];
+  EXPECT_EQ(c.muc.restrict_room_creation, "local");
+  EXPECT_FALSE(c.muc.room_default_public);
+  EXPECT_TRUE(c.muc.room_default_persistent);  // the global value
+  EXPECT_EQ(c.muc.max_occupants, 30u);
+  EXPECT_EQ(c.muc.room_default_history_length, 5u);
+  EXPECT_DOUBLE_EQ(c.muc.event_rate, 2.5);
+  EXPECT_DOUBLE_EQ(c.muc.burst_factor, 3);
+  EXPECT_EQ(c.muc.log_expires_after, 2u * 86400);
+  EXPECT_EQ(c.muc.tombstone_expiry, 7u * 86400);
+  EXPECT_TRUE(c.module_enabled("muc_mam"));
+  EXPECT_TRUE(c.module_enabled("vcard_muc"));
+  EXPECT_EQ(load_ok("muc_log_expires_after = \"never\"").global.muc.log_expires_after, 0u);
+}
+
+// Prosody's restrict_room_creation: booleans or "local"; xmppd's names too.
+TEST(Settings, RestrictRoomCreation) {
+  EXPECT_EQ(load_ok("restrict_room_creation = true").global.muc.restrict_room_creation, "admin");
+  EXPECT_EQ(load_ok("restrict_room_creation = false").global.muc.restrict_room_creation, "none");
+  EXPECT_EQ(load_ok("restrict_room_creation = \"admin\"").global.muc.restrict_room_creation, "admin");
+  EXPECT_EQ(load_ok("restrict_room_creation = \"none\"").global.muc.restrict_room_creation, "none");
+  EXPECT_EQ(only_message("Component \"c.a.example\" \"muc\"\n  restrict_room_creation = \"members\""),
+            kFile + ":2: restrict_room_creation must be true (admins only), false (anyone), \"local\" (users of the "
+                    "parent host), \"admin\" or \"none\"");
+  EXPECT_FALSE(load_text("restrict_room_creation = 1").settings);
+}
+
+TEST(Settings, MucLimitsAreChecked) {
+  EXPECT_EQ(only_message("muc_max_occupants = 0"),
+            kFile + ":1: muc_max_occupants must be from 1 to 1000000000, got 0");
+  EXPECT_EQ(only_message("max_history_messages = -1"),
+            kFile + ":1: max_history_messages must be from 0 to 1000000000, got -1");
+  EXPECT_EQ(only_message("muc_event_rate = -0.5"),
+            kFile + ":1: muc_event_rate must be from 0 (no limit) to 1000 stanzas per second, got -0.5");
+  EXPECT_EQ(only_message("muc_burst_factor = 0.5"), kFile + ":1: muc_burst_factor must be from 1 to 1000, got 0.5");
+  EXPECT_EQ(only_message("muc_event_rate = \"fast\""), kFile + ":1: muc_event_rate expects a number, got a string");
+  EXPECT_FALSE(load_text("muc_log_expires_after = \"soon\"").settings);
+  EXPECT_EQ(load_ok("muc_event_rate = 0").global.muc.event_rate, 0);
+}
+
 // Every configuration line of Prosody's s2s document (shared/seed/s2s.md),
 // as written there, in the global section and in a VirtualHost.
 constexpr std::string_view kSeedLines = R"(
@@ -217,10 +280,10 @@ TEST(Settings, ChildMemoryLimit) {
 TEST(Settings, UnknownOptionIsWarnedWithItsLine) {
   Loaded l = load_text(
       "s2s_timeout = 5\n\nhttp_ports = { 5280 }\nVirtualHost \"a.example\"\n"
-      "  muc_room_default_public = false\n");
+      "  muc_room_default_public_private = false\n");
   ASSERT_TRUE(l.settings);
   EXPECT_EQ(l.messages, (Strings{kFile + ":3: warning: unknown option 'http_ports'",
-                                 kFile + ":5: warning: unknown option 'muc_room_default_public'"}));
+                                 kFile + ":5: warning: unknown option 'muc_room_default_public_private'"}));
 }
 
 TEST(Settings, IgnoredProsodyOptions) {
@@ -427,7 +490,7 @@ TEST(Settings, LaterGlobalValueWins) {
 
 TEST(Settings, ModuleMerge) {
   Loaded l = load_text(
-      "modules_enabled = { \"version\", \"muc_mam\" }\n"
+      "modules_enabled = { \"version\", \"proxy65\" }\n"
       "modules_disabled = { \"offline\", \"register\" }\n"
       "VirtualHost \"a.example\"\n"
       "  modules_enabled = { \"offline\" }\n"
@@ -435,7 +498,7 @@ TEST(Settings, ModuleMerge) {
       "  modules_disabled = { \"version\", \"s2s\" }\n"
       "VirtualHost \"c.example\"\n");
   ASSERT_TRUE(l.settings);
-  EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'muc_mam' is not provided by xmppd"});
+  EXPECT_EQ(l.messages, Strings{kFile + ":1: warning: module 'proxy65' is not provided by xmppd"});
   const Settings& s = *l.settings;
   Modules base = default_modules();
   base.insert("version");
@@ -536,7 +599,8 @@ TEST(Settings, BuiltinModulesAreAcceptedQuietly) {
 
 TEST(Settings, MissingModulesAreWarnedWithTheirReason) {
   EXPECT_EQ(only_message("modules_enabled = { \"muc\" }"),
-            kFile + ":1: warning: module 'muc' is not provided by xmppd: no multi-user chat (XEP-0045)");
+            kFile + ":1: warning: module 'muc' is not provided by xmppd: multi-user chat is a section of its own: "
+                    "Component \"conference.example.org\" \"muc\"");
   EXPECT_EQ(load_text("modules_enabled = { \"mam\" }").messages, Strings{});  // provided (XEP-0313)
   EXPECT_EQ(only_message("VirtualHost \"a.example\"\n  modules_enabled = { \"vcard\" }"),
             kFile + ":2: warning: module 'vcard' is not provided by xmppd: Prosody's older vCard module; xmppd's "

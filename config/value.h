@@ -33,6 +33,8 @@ struct Value {
   std::int64_t as_integer() const { return std::get<std::int64_t>(data); }
   const std::string& as_string() const { return std::get<std::string>(data); }
   const Table& as_table() const { return std::get<Table>(data); }
+  // An integer or a float, as a float (OptionType::kNumber).
+  double as_number() const { return is_integer() ? static_cast<double>(as_integer()) : std::get<double>(data); }
 };
 
 struct TableEntry {

@@ -277,6 +277,13 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       for (const auto& host : settings_.hosts)
         if (host.enabled && host.allow_registration && host.authentication != "anonymous")
           c.mutable_auth()->add_registration_hosts(host.name);
+      // The external components' secrets: to the auth helper alone, which checks handshakes.
+      for (const auto& component : settings_.components) {
+        if (!component.enabled || !component.component_module.empty()) continue;
+        ipc::AuthSettings::ComponentSecret& secret = *c.mutable_auth()->add_components();
+        secret.set_domain(component.name);
+        secret.set_secret(component.component_secret);
+      }
       break;
     case ipc::ROLE_STORAGE: {
       // The password: to this process alone (no other Configure has a field for it).

@@ -227,12 +227,15 @@ bool ArchiveStore::remove_user(std::string_view owner) {
   });
 }
 
-std::int64_t ArchiveStore::expire(std::int64_t before, std::size_t limit) {
+std::int64_t ArchiveStore::expire(std::int64_t before, std::size_t limit, std::string_view domain) {
   std::int64_t deleted = 0;
   bool ok = transaction([&] {
     std::vector<store::Row> owners;
     const Value params[] = {before, static_cast<std::int64_t>(limit)};
-    if (!db_.run(Statement::kArchiveExpire, params, &owners)) return false;
+    const Value in_domain[] = {"@" + std::string(domain), before, static_cast<std::int64_t>(limit)};
+    if (domain.empty() ? !db_.run(Statement::kArchiveExpire, params, &owners)
+                       : !db_.run(Statement::kArchiveExpireDomain, in_domain, &owners))
+      return false;
     std::map<std::string, std::int64_t> per_owner;
     for (const store::Row& row : owners) ++per_owner[store::text(row, 0)];
     for (const auto& [owner, n] : per_owner)

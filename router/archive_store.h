@@ -87,9 +87,10 @@ class ArchiveStore {
   bool remove(std::string_view owner, std::string_view id);
   // Everything of `owner` (an account removed).
   bool remove_user(std::string_view owner);
-  // Deletes at most `limit` messages older than `before` (seconds since the epoch); the
-  // number deleted, or -1 when the database failed.
-  std::int64_t expire(std::int64_t before, std::size_t limit);
+  // Deletes at most `limit` messages older than `before` (seconds since the epoch), of every
+  // owner, or with `domain` of the owners in it only (a MUC service's rooms:
+  // muc_log_expires_after); the number deleted, or -1 when the database failed.
+  std::int64_t expire(std::int64_t before, std::size_t limit, std::string_view domain = {});
 
   const std::string& error() const { return db_.error(); }
 

@@ -198,6 +198,24 @@ TEST_P(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
   EXPECT_TRUE(ids("u@h", {}, false, 10).empty());
 }
 
+// muc_log_expires_after: a MUC service's rooms (owners in its domain) expire alone, whatever
+// a domain's "_" or a look-alike owner elsewhere.
+TEST_P(ArchiveStoreTest, ExpiresTheOwnersOfOneDomain) {
+  add("room@conf.h", "room@conf.h/nick", 100);
+  add("other@conf.h", "other@conf.h/nick", 100);
+  std::string kept_user = add("u@h", "x@h", 100);
+  std::string kept_lookalike = add("room@xconf.h", "x@h", 100);
+  std::string kept_new = add("room@conf.h", "room@conf.h/nick", 1000);
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(store_->expire(500, 1, "conf.h"), 1);
+  EXPECT_EQ(store_->expire(500, 10, "conf.h"), 1);
+  EXPECT_EQ(store_->expire(500, 10, "conf.h"), 0);
+  EXPECT_EQ(store_->expire(500, 10, "conf_h"), 0);
+  EXPECT_EQ(ids("room@conf.h", {}, false, 10), (std::vector<std::string>{kept_new}));
+  EXPECT_EQ(ids("u@h", {}, false, 10), (std::vector<std::string>{kept_user}));
+  EXPECT_EQ(ids("room@xconf.h", {}, false, 10), (std::vector<std::string>{kept_lookalike}));
+}
+
 // A message to an invented local name, archived and then removed (no such account): no
 // archive_usage row stays behind for that name.
 TEST_P(ArchiveStoreTest, AnOwnerWithNothingLeftKeepsNoUsageRow) {

@@ -107,6 +107,13 @@ void AuthLink::link(UniqueFd sock) {
     registrations_.erase(it);
     answer(m.register_result().ok() ? std::string() : m.register_result().condition());
   });
+  channel_->on(ipc::AuthToRouter::kComponentVerdict, 0, [this](const ipc::AuthToRouter& m, auto&) {
+    auto it = component_checks_.find(m.component_verdict().query());
+    if (it == component_checks_.end()) return;
+    auto answer = std::move(it->second);
+    component_checks_.erase(it);
+    answer(m.component_verdict().ok());
+  });
   channel_->on(ipc::AuthToRouter::kAccountChangeResult, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::AccountChangeResult& r = m.account_change_result();
     auto it = changes_.find(r.query());
@@ -140,6 +147,9 @@ void AuthLink::fail_all() {
   auto changes = std::move(changes_);
   changes_.clear();
   for (auto& [id, answer] : changes) answer("service-unavailable");
+  auto checks = std::move(component_checks_);
+  component_checks_.clear();
+  for (auto& [id, answer] : checks) answer(std::nullopt);
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting)
@@ -257,6 +267,29 @@ void AuthLink::unqueue_change(std::uint64_t id, const char* condition) {
   auto answer = std::move(it->second);
   changes_.erase(it);
   answer(condition);
+}
+
+void AuthLink::check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
+                               std::function<void(std::optional<bool>)> answer) {
+  if (!channel_ || !channel_->raw().open() || component_checks_.size() >= kMaxComponentChecks) {
+    answer(std::nullopt);
+    return;
+  }
+  ipc::RouterToAuth message;
+  std::uint64_t id = next_query_++;
+  ipc::ComponentHandshake* r = message.mutable_component_handshake();
+  r->set_query(id);
+  r->set_domain(domain);
+  r->set_stream_id(stream_id);
+  r->set_digest(digest);
+  component_checks_[id] = std::move(answer);
+  if (send_request(message) != nullptr) {
+    auto it = component_checks_.find(id);
+    if (it == component_checks_.end()) return;
+    auto unanswered = std::move(it->second);
+    component_checks_.erase(it);
+    unanswered(std::nullopt);
+  }
 }
 
 void AuthLink::abort(std::uint64_t attempt) {

@@ -70,6 +70,12 @@ class AuthLink {
                        const std::string& password, ChangeAnswer answer);
   void remove_account(const std::string& host, const std::string& username, const std::string& token,
                       ChangeAnswer answer);
+  // XEP-0114: whether `digest` is the handshake of `domain`'s secret for `stream_id`, which
+  // only the helper holds. `answer` gets nullopt if the helper is away. At most
+  // kMaxComponentChecks wait at once; more get nullopt.
+  static constexpr std::size_t kMaxComponentChecks = 64;
+  void check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
+                       std::function<void(std::optional<bool>)> answer);
 
  private:
   using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
@@ -89,6 +95,7 @@ class AuthLink {
   std::map<std::uint64_t, std::function<void(std::optional<bool>)>> queries_;
   std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
   std::map<std::uint64_t, ChangeAnswer> changes_;
+  std::map<std::uint64_t, std::function<void(std::optional<bool>)>> component_checks_;
   std::set<std::string> sha1_only_hosts_;  // router_auth.proto Sha1OnlyHosts, as last told
 };
 

@@ -49,6 +49,9 @@ struct HostConfig {
   // contact_info (XEP-0157): a field ("abuse", "admin", ...) and its addresses.
   std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
   PushOptions push;
+  // Components that are subdomains of the host (a MUC service), listed in its disco#items
+  // as Prosody lists them, so that clients find the host's group chat service.
+  std::vector<std::string> components;
 };
 
 // An IQ get or set for a handler: the stanza, its single payload, and its addresses parsed.

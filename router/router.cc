@@ -8,8 +8,9 @@
 // Runs as:    xmppd_user, chrooted to DATA_PATH/router.
 // Syscalls:   sandbox/policy.cc, role "router".
 //
-// It parses hostile bytes (client TLS and XML) and so holds no private key and no password
-// verifier; it relays SASL to the auth helper and asks the tls helper to sign.
+// It parses hostile bytes (client TLS and XML, external components' streams) and so holds no
+// private key, no password verifier and no component secret; it relays SASL and component
+// handshakes to the auth helper and asks the tls helper to sign.
 #include <algorithm>
 #include <ctime>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
+#include "router/component_stream.h"
 #include "router/muc/muc_service.h"
 #include "router/routing.h"
 #include "router/s2s_link.h"
@@ -57,6 +59,11 @@ class Router final : public runtime::ChildRole {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
     });
+    // External components (XEP-0114): plain streams, their handshakes checked by the auth helper.
+    components_.emplace(runtime.base(), stream::StreamKind::kComponent, no_tls_);
+    components_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
+      return std::make_unique<ComponentStream>(session, *auth_, routing_, component_stanza_bytes_);
+    });
     // Where the data is stays as started (a reload does not move it).
     remote_storage_ = configure.router().remote_storage();
     sqlite_file_ = configure.router().sqlite_file().empty() ? "user.sqlite" : configure.router().sqlite_file();
@@ -83,6 +90,9 @@ class Router final : public runtime::ChildRole {
     store_->on_batch_opened([this] { event_active(commit_event_.get(), EV_TIMEOUT, 0); });
     if (!sigterm_.start(base_, [this] { on_sigterm(); }, error)) return false;
     if (!open_archive(error)) return false;
+    muc_event_.reset(event_new(base_, -1, EV_PERSIST, on_muc_timer, this));
+    timeval every = {kMucSweepSeconds, 0};
+    event_add(muc_event_.get(), &every);
     return routing_.set_backends(&*auth_, store_.get(), &*s2s_, error);
   }
 
@@ -103,10 +113,14 @@ class Router final : public runtime::ChildRole {
         host.push = PushOptions{h.push().with_body(), h.push().with_sender(), h.push().max_errors(),
                                 h.push().max_devices()};
     }
-    routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
+    list_components(hosts, components);
+    routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     routing_.set_components(std::move(components));
+    // Components connect under the clients' connection limits and stanza size limit.
+    components_->configure({settings.components().begin(), settings.components().end()}, settings.c2s());
+    component_stanza_bytes_ = settings.c2s().max_stanza_bytes() != 0 ? settings.c2s().max_stanza_bytes() : 256 << 10;
     configure_muc(settings);
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
@@ -143,7 +157,14 @@ class Router final : public runtime::ChildRole {
       ChildRole::add_peer_link(peer, std::move(fd));
   }
 
-  void add_listener(const ipc::Listener& listener, UniqueFd fd) override { c2s_->add_listener(listener, std::move(fd)); }
+  void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
+    if (listener.kind() != ipc::Listener::KIND_COMPONENT) {
+      c2s_->add_listener(listener, std::move(fd));
+      return;
+    }
+    log::info("component on %s port %u", listener.address().c_str(), listener.port());
+    components_->add_listener(std::move(fd));
+  }
 
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override {
     // xmppctl deluser, once the auth helper removed the credentials.
@@ -168,6 +189,38 @@ class Router final : public runtime::ChildRole {
   }
 
  private:
+  static constexpr time_t kMucSweepSeconds = 60;
+
+  // Each component is listed in the disco#items of the host it is a subdomain of (the
+  // longest such host), as Prosody lists a host's components.
+  static void list_components(std::vector<Routing::HostModules>& hosts, const std::set<std::string>& components) {
+    for (const std::string& domain : components) {
+      Routing::HostModules* parent = nullptr;
+      for (Routing::HostModules& h : hosts)
+        if (domain.size() > h.name.size() && domain.ends_with("." + h.name) &&
+            (parent == nullptr || h.name.size() > parent->name.size()))
+          parent = &h;
+      if (parent != nullptr) parent->components.push_back(domain);
+    }
+  }
+
+  // Now and then: rooms whose lock timed out are destroyed, tombstones expire, and each MUC
+  // service's archived messages past its muc_log_expires_after are deleted, a chunk a turn.
+  static void on_muc_timer(evutil_socket_t, short, void* arg) {
+    constexpr std::size_t kChunk = 500;
+    auto* self = static_cast<Router*>(arg);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    for (auto& [domain, service] : self->muc_) {
+      service->sweep();
+      const muc::MucOptions& o = service->muc_options();
+      if (!self->archive_ || !o.mam() || o.log_expires_after() == 0) continue;
+      self->archive_->flush();
+      std::int64_t deleted =
+          self->archive_->expire(now - static_cast<std::int64_t>(o.log_expires_after()), kChunk, domain);
+      if (deleted > 0) log::info("archive: %lld expired messages of %s deleted", static_cast<long long>(deleted), domain.c_str());
+    }
+  }
+
   // The MUC services (router/muc/): new ones made, removed ones dropped with their rooms,
   // the others given their new options.
   void configure_muc(const ipc::RouterSettings& settings) {
@@ -247,6 +300,7 @@ class Router final : public runtime::ChildRole {
   struct event_base* base_ = nullptr;
   ipc::EventPtr commit_event_;
   ipc::EventPtr expiry_event_;
+  ipc::EventPtr muc_event_;
   runtime::SigtermWatch sigterm_;
   // Declared before c2s_: streams refer to them and go first.
   std::unique_ptr<UserStore> store_;
@@ -261,6 +315,9 @@ class Router final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;
+  tls::ServerContexts no_tls_{""};  // XEP-0114 streams have no TLS: an empty set of certificates
+  std::size_t component_stanza_bytes_ = 256 << 10;  // c2s_stanza_size_limit
+  std::optional<stream::Sessions> components_;  // after routing_ and auth_, which they use
 };
 
 }  // namespace xmppd::router

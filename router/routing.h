@@ -41,6 +41,7 @@ class Routing final : private Im::Network, public Server {
     std::vector<std::string> modules, admins;
     std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
     PushOptions push;
+    std::vector<std::string> components;  // listed in disco#items (HostConfig::components)
   };
   void set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts);
   // False, with `error`, when the modules' store cannot be opened.
@@ -81,6 +82,11 @@ class Routing final : private Im::Network, public Server {
   // `component` serves `domain` from now on (nullptr: no more); false when `domain` is not a
   // configured component.
   bool attach_component(std::string_view domain, Component* component);
+  // What serves `domain` now: null when it is no component or not connected.
+  const Component* attached_component(std::string_view domain) const {
+    auto it = components_.find(domain);
+    return it != components_.end() ? it->second : nullptr;
+  }
 
   // Stream features the host's modules add after authentication.
   void stream_features(const std::string& host, std::string& out) const;

@@ -155,6 +155,40 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"archive.drop_empty_usage", 1, "DELETE FROM archive_usage WHERE owner = $1 AND messages <= 0", {}},
     // An index range (archive_usage_messages): the owners just past the quota, usually none.
     {"archive.over_quota", 1, "SELECT owner, messages FROM archive_usage WHERE messages > $1", {}},
+
+    // MUC rooms (router/muc/room_store.h): a room is written whole, its affiliations deleted
+    // and inserted again in the same savepoint.
+    {"muc.room_upsert", 6,
+     "INSERT INTO muc_room (service, room, config, subject, subject_nick, created) VALUES ($1, $2, $3, $4, $5, $6) "
+     "ON CONFLICT (service, room) DO UPDATE SET config = excluded.config, subject = excluded.subject, "
+     "subject_nick = excluded.subject_nick, created = excluded.created",
+     {}},
+    {"muc.room_delete", 2, "DELETE FROM muc_room WHERE service = $1 AND room = $2", {}},
+    {"muc.room_select", 1,
+     "SELECT room, config, subject, subject_nick, created FROM muc_room WHERE service = $1 ORDER BY room", {}},
+    {"muc.affiliation_insert", 6,
+     "INSERT INTO muc_affiliation (service, room, jid, affiliation, nick, reason) VALUES ($1, $2, $3, $4, $5, $6)", {}},
+    {"muc.affiliation_delete_room", 2, "DELETE FROM muc_affiliation WHERE service = $1 AND room = $2", {}},
+    {"muc.affiliation_select", 1,
+     "SELECT room, jid, affiliation, nick, reason FROM muc_affiliation WHERE service = $1 ORDER BY room, jid", {}},
+    // Made once: a second router racing to make it keeps the first one's.
+    {"muc.key_insert", 2, "INSERT INTO muc_service (service, occupant_id_key) VALUES ($1, $2) ON CONFLICT (service) DO NOTHING",
+     {}},
+    {"muc.key_select", 1, "SELECT occupant_id_key FROM muc_service WHERE service = $1", {}},
+    {"muc.tombstone_upsert", 5,
+     "INSERT INTO muc_tombstone (service, room, expires, reason, alternate) VALUES ($1, $2, $3, $4, $5) "
+     "ON CONFLICT (service, room) DO UPDATE SET expires = excluded.expires, reason = excluded.reason, "
+     "alternate = excluded.alternate",
+     {}},
+    {"muc.tombstone_delete", 2, "DELETE FROM muc_tombstone WHERE service = $1 AND room = $2", {}},
+    {"muc.tombstone_select", 1, "SELECT room, expires, reason, alternate FROM muc_tombstone WHERE service = $1", {}},
+    // $1 "@" and the service's domain: the owners that end with it (a suffix, not LIKE, whose
+    // wildcards a domain's "_" would be).
+    {"archive.expire_domain", 3,
+     "DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE "
+     "substr(owner, length(owner) - length(CAST($1 AS TEXT)) + 1) = $1 AND stamp < $2 ORDER BY stamp LIMIT $3) "
+     "RETURNING owner",
+     {}},
 }};
 
 }  // namespace

@@ -90,6 +90,22 @@ enum class Statement : std::uint16_t {
   kArchiveUsageDropEmpty,
   kArchiveOverQuota,
 
+  // router/muc/room_store.cc: persistent rooms of the MUC services (XEP-0045), their
+  // affiliations, tombstones, and each service's XEP-0421 occupant id key.
+  kMucRoomUpsert,
+  kMucRoomDelete,
+  kMucRoomSelect,
+  kMucAffiliationInsert,
+  kMucAffiliationDeleteRoom,
+  kMucAffiliationSelect,
+  kMucKeyInsert,
+  kMucKeySelect,
+  kMucTombstoneUpsert,
+  kMucTombstoneDelete,
+  kMucTombstoneSelect,
+  // The archive of one MUC service's rooms (muc_log_expires_after): owners in its domain.
+  kArchiveExpireDomain,
+
   kCount  // not a statement
 };
 

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "store/archive_schema.h"
+#include "store/muc_schema.h"
 
 namespace xmppd::store {
 namespace {
@@ -60,8 +61,9 @@ constexpr std::string_view kSqliteV4[] = {
 };
 
 // Version 5: the message archive (XEP-0313; its DDL in store/archive_schema.h).
+// Version 6: the MUC services' rooms (XEP-0045; store/muc_schema.h).
 constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {
-    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4, kArchiveSqlite};
+    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4, kArchiveSqlite, kMucSqlite};
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
@@ -88,8 +90,9 @@ constexpr std::string_view kPostgresV1[] = {
 };
 
 // Version 2: the message archive (XEP-0313; its DDL in store/archive_schema.h).
-constexpr std::array<std::span<const std::string_view>, kPostgresSchemaVersion> kPostgresSteps = {kPostgresV1,
-                                                                                                  kArchivePostgres};
+// Version 3: the MUC services' rooms (XEP-0045; store/muc_schema.h).
+constexpr std::array<std::span<const std::string_view>, kPostgresSchemaVersion> kPostgresSteps = {
+    kPostgresV1, kArchivePostgres, kMucPostgres};
 
 }  // namespace
 

@@ -27,6 +27,28 @@ std::string random_id() {
   return id;
 }
 
+}  // namespace
+
+std::string_view stream_ns(StreamKind kind) {
+  switch (kind) {
+    case StreamKind::kClient: return xmpp::kClientNs;
+    case StreamKind::kServer: return xmpp::kServerNs;
+    case StreamKind::kComponent: return xmpp::kComponentNs;
+  }
+  return xmpp::kClientNs;
+}
+
+const char* service_name(StreamKind kind) {
+  switch (kind) {
+    case StreamKind::kClient: return "c2s";
+    case StreamKind::kServer: return "s2s";
+    case StreamKind::kComponent: return "component";
+  }
+  return "c2s";
+}
+
+namespace {
+
 std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!s.empty() && s.back() == '.') s.pop_back();
@@ -77,9 +99,9 @@ void Session::start_direct_tls(tls::SslPtr ssl) {
   transport_.start_tls(std::move(ssl));
 }
 
-std::string_view Session::content_ns() const {
-  return config_.kind == StreamKind::kClient ? xmpp::kClientNs : xmpp::kServerNs;
-}
+std::string_view Session::content_ns() const { return stream_ns(config_.kind); }
+
+const char* Session::service() const { return service_name(config_.kind); }
 
 void Session::on_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Session*>(arg);
@@ -142,7 +164,10 @@ void Session::received(std::string_view bytes) {
 void Session::send_header(std::string_view from) {
   std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
   out += content_ns();
-  out += "' xmlns:stream='http://etherx.jabber.org/streams' version='1.0' xml:lang='en' id='";
+  out += "' xmlns:stream='http://etherx.jabber.org/streams'";
+  // XEP-0114's streams predate RFC 6120's version and features: none is announced.
+  if (config_.kind != StreamKind::kComponent) out += " version='1.0' xml:lang='en'";
+  out += " id='";
   out += stream_id_;
   out += "'";
   // Servers that predate XEP-0220's stream feature look for this declaration.
@@ -181,7 +206,7 @@ void Session::stream_opened(const xml::Element& header) {
     return;
   }
   const std::string* version = header.attribute("version");
-  if (version == nullptr || *version != "1.0") {
+  if (config_.kind != StreamKind::kComponent && (version == nullptr || *version != "1.0")) {
     stream_error("unsupported-version", "XMPP 1.0 is required");
     return;
   }
@@ -207,6 +232,11 @@ void Session::stream_opened(const xml::Element& header) {
       max_stanza_bytes_ = it->second.max_stanza_bytes;
       apply_stanza_limit();
     }
+  if (config_.kind == StreamKind::kComponent) {
+    // No features: the component sends its <handshake> next, to the handler.
+    if (!handler_ && config_.make_handler) handler_ = config_.make_handler(*this);
+    return;
+  }
   send_features();
 }
 
@@ -233,7 +263,7 @@ void Session::element(xml::Element element, std::size_t) {
     peer_stream_error(element);
     return;
   }
-  if (element.is(kTlsNs, "starttls")) {
+  if (config_.kind != StreamKind::kComponent && element.is(kTlsNs, "starttls")) {
     if (transport_.encrypted()) {
       stream_error("policy-violation", "TLS is already established");
       return;

@@ -1,6 +1,8 @@
 // The receiving side of an XMPP stream (RFC 6120 §4–5): the stream header and its answer,
 // stream features, STARTTLS, stream restarts and stream errors. Client-to-server and
-// server-to-server streams differ only in namespace and in what follows TLS.
+// server-to-server streams differ only in namespace and in what follows TLS. An external
+// component's stream (XEP-0114) has neither features nor TLS nor version: after the headers,
+// its handler takes the handshake.
 #pragma once
 
 #include <event2/event.h>
@@ -23,7 +25,7 @@
 
 namespace xmppd::stream {
 
-enum class StreamKind { kClient, kServer };
+enum class StreamKind { kClient, kServer, kComponent };
 
 // How long an authenticated server stream may stay silent before it is closed; the s2s
 // worker advertises it (XEP-0478 idle-seconds) and sends keep-alives well within it.
@@ -35,6 +37,10 @@ inline constexpr std::chrono::seconds kServerIdleTimeout{600};
 inline constexpr std::size_t kUnauthenticatedStanzaBytes = 10000;
 
 class Session;
+
+// The namespace of a kind of stream's stanzas, and its name in logs ("c2s", "s2s", "component").
+std::string_view stream_ns(StreamKind kind);
+const char* service_name(StreamKind kind);
 
 // What a stream carries once TLS is settled: SASL and resource binding for clients,
 // authentication and stanzas for servers. One per stream, made by the service.
@@ -168,7 +174,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   void stream_closed() override;
   void peer_stream_error(const xml::Element& error);
 
-  const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
+  const char* service() const;
   std::string_view content_ns() const;
   void send_header(std::string_view from);
   void send_features();

@@ -43,7 +43,8 @@ Sessions::~Sessions() {
 
 void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& limits) {
   hosts_ = std::move(hosts);
-  config_.require_encryption = limits.require_encryption();
+  // XEP-0114 has no TLS: a component's stream is plain (on loopback by default).
+  config_.require_encryption = config_.kind != StreamKind::kComponent && limits.require_encryption();
   config_.max_stanza_bytes = limits.max_stanza_bytes();
   per_host_.clear();
   for (const auto& [host, l] : limits.per_host())
@@ -52,7 +53,9 @@ void Sessions::configure(std::set<std::string> hosts, const ipc::StreamLimits& l
       limits.max_connections_per_address(), limits.max_unauthenticated_per_address(),
       limits.max_connections() != 0 ? limits.max_connections() : derived_cap_});
   if (limits.negotiation_seconds() != 0) config_.negotiation_timeout = std::chrono::seconds(limits.negotiation_seconds());
-  config_.rate = RateLimit{limits.rate().bytes_per_second(), limits.rate().burst_seconds()};
+  // A component speaks for a whole domain, as another server does: no per-connection rate.
+  if (config_.kind != StreamKind::kComponent)
+    config_.rate = RateLimit{limits.rate().bytes_per_second(), limits.rate().burst_seconds()};
   unlimited_jids_ = {limits.unlimited_jids().begin(), limits.unlimited_jids().end()};
 }
 
@@ -94,7 +97,7 @@ void Sessions::refuse(UniqueFd fd, const std::string& address, ConnectionLimits:
   if (direct_tls) return;
   bool full = verdict == ConnectionLimits::Verdict::kTotal;
   std::string out = "<?xml version='1.0'?><stream:stream xmlns='";
-  out += config_.kind == StreamKind::kClient ? xmpp::kClientNs : xmpp::kServerNs;
+  out += stream_ns(config_.kind);
   out += "' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'><stream:error><";
   // RFC 6120 §4.9.3.17 and §4.9.3.14.
   out += full ? "resource-constraint" : "policy-violation";

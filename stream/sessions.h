@@ -49,7 +49,7 @@ class Sessions {
   static void on_refusal_log(evutil_socket_t, short, void* arg);
   static constexpr int kSweepSeconds = 10;
   static constexpr int kQuietSeconds = 20;
-  const char* service() const { return config_.kind == StreamKind::kClient ? "c2s" : "s2s"; }
+  const char* service() const { return service_name(config_.kind); }
   void accepted(UniqueFd fd, std::string peer, bool direct_tls);
   void refuse(UniqueFd fd, const std::string& address, ConnectionLimits::Verdict verdict, bool direct_tls);
   void log_refusal(const std::string& address, ConnectionLimits::Verdict verdict);

@@ -9,6 +9,7 @@ namespace xmppd::xmpp {
 
 inline constexpr std::string_view kClientNs = "jabber:client";
 inline constexpr std::string_view kServerNs = "jabber:server";
+inline constexpr std::string_view kComponentNs = "jabber:component:accept";  // XEP-0114
 using xml::kStreamNs;  // the stream element itself, which the parser must know
 inline constexpr std::string_view kStreamErrorNs = "urn:ietf:params:xml:ns:xmpp-streams";
 inline constexpr std::string_view kStanzaErrorNs = "urn:ietf:params:xml:ns:xmpp-stanzas";

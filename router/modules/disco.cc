@@ -76,10 +76,17 @@ class Disco final : public Module {
     server_.send(result);
   }
 
+  // The host's components (a MUC service: how Conversations finds its group chat server).
   void server_items(const IqRequest& iq) {
-    if (iq.set()) return server_.bounce(iq.stanza, "cancel", "service-unavailable");
+    const HostConfig* host = server_.host(iq.to.domain());
+    if (iq.set() || host == nullptr) return server_.bounce(iq.stanza, "cancel", "service-unavailable");
     xml::Element result = xmpp::reply(iq.stanza, "result");
-    result.add_child(xml::Element(kItemsNs, "query"));
+    xml::Element& query = result.add_child(xml::Element(kItemsNs, "query"));
+    if (const std::string* node = iq.payload.attribute("node")) {
+      query.set_attribute("node", *node);  // no node has items here
+    } else {
+      for (const std::string& jid : host->components) query.add_child(xml::Element(kItemsNs, "item", {{"jid", jid}}));
+    }
     server_.send(result);
   }
 

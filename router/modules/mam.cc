@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "router/c2s_stream.h"
 #include "router/module_table.h"
+#include "router/modules/mam_page.h"
 #include "router/modules/mam_query.h"
 #include "router/modules/modules.h"
 #include "router/server.h"
@@ -28,9 +29,9 @@ namespace {
 
 using mam::kMamExtendedNs;
 using mam::kMamNs;
-using mam::kRsmNs;
+using mam::kSidNs;
+using mam::strip_stanza_ids;
 
-constexpr std::string_view kSidNs = "urn:xmpp:sid:0";
 constexpr std::string_view kHintsNs = "urn:xmpp:hints";
 constexpr std::string_view kForwardNs = "urn:xmpp:forward:0";
 constexpr std::string_view kDelayNs = "urn:xmpp:delay";
@@ -92,20 +93,6 @@ bool archivable(const xml::Element& m) {
   return m.child("eu.siacs.conversations.axolotl", "encrypted") != nullptr ||
          m.child("urn:xmpp:openpgp:0", "openpgp") != nullptr || m.child("jabber:x:encrypted", "x") != nullptr ||
          m.child("urn:xmpp:eme:0", "encryption") != nullptr;
-}
-
-// The message without the stanza-ids that claim to be by `by`.
-void strip_stanza_ids(xml::Element& m, std::string_view by) {
-  bool found = false;
-  for (const xml::Element* c : m.children())
-    if (c->is(kSidNs, "stanza-id") && c->attribute_or("by") == by) found = true;
-  if (!found) return;
-  xml::Element out(m.shared_ns(), m.name(), m.attributes());
-  for (const xml::Element* c : m.children())
-    if (!(c->is(kSidNs, "stanza-id") && c->attribute_or("by") == by)) out.add_child(*c);
-  const std::string text = m.text();
-  if (!text.empty()) out.add_text(text);
-  m = std::move(out);
 }
 
 void attribute(std::string& out, std::string_view name, std::string_view value) {
@@ -232,7 +219,6 @@ class Mam final : public Module {
   }
 
   void query(const IqRequest& iq);
-  bool resolve(ArchiveStore& store, const std::string& owner, const std::string& id, std::int64_t& seq, bool& failed);
   void send_result(ClientStream& to, const std::string& owner, const std::string& queryid,
                    const ArchiveStore::Message& m);
   void prefs(const IqRequest& iq);
@@ -242,19 +228,6 @@ class Mam final : public Module {
   Server& server_;
   std::unordered_map<std::string, Prefs> prefs_;
 };
-
-// An id of the archive to its place; false when the id is unknown or the store failed.
-bool Mam::resolve(ArchiveStore& store, const std::string& owner, const std::string& id, std::int64_t& seq,
-                  bool& failed) {
-  std::optional<ArchiveStore::Message> m;
-  if (!store.by_id(owner, id, m)) {
-    failed = true;
-    return false;
-  }
-  if (!m) return false;
-  seq = m->seq;
-  return true;
-}
 
 void Mam::query(const IqRequest& iq) {
   if (!allowed(iq)) return;
@@ -270,86 +243,14 @@ void Mam::query(const IqRequest& iq) {
   ArchiveStore* store = ready_store(iq);
   if (store == nullptr) return;
   const std::string owner = iq.to.bare();
-  // As Prosody: a larger page than the server allows is clamped, not refused.
-  const std::size_t limit = std::max<std::size_t>(1, server_.quotas().archive_query_results);
-  const std::size_t max = std::min(q.max.value_or(limit), limit);
-  ArchiveStore::Filter filter;
-  filter.with = q.with;
-  filter.start = q.start;
-  filter.end = q.end;
-  ArchiveStore::Filter counted = filter;
-  bool failed = false;
-  std::vector<ArchiveStore::Message> page;
-  bool complete = true;
-  const auto unknown = [&] {
-    if (failed) return server_.bounce(iq.stanza, "wait", "internal-server-error");
-    server_.bounce(iq.stanza, "cancel", "item-not-found");
-  };
-  if (!q.ids.empty()) {
-    // As a page is: clamped to `max`, before the lookups (each a round trip to the database on
-    // the router's only thread), so that one IQ costs no more than one page.
-    std::vector<std::string_view> wanted_ids;
-    for (const std::string& id : q.ids)
-      if (wanted_ids.size() <= max && std::find(wanted_ids.begin(), wanted_ids.end(), id) == wanted_ids.end())
-        wanted_ids.push_back(id);
-    if (wanted_ids.size() > max) {
-      wanted_ids.resize(max);
-      complete = false;
-    }
-    for (std::string_view id : wanted_ids) {
-      std::optional<ArchiveStore::Message> m;
-      if (!store->by_id(owner, id, m)) return server_.bounce(iq.stanza, "wait", "internal-server-error");
-      if (!m) return server_.bounce(iq.stanza, "cancel", "item-not-found");
-      page.push_back(std::move(*m));
-    }
-    std::sort(page.begin(), page.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
-    page.erase(std::unique(page.begin(), page.end(), [](const auto& a, const auto& b) { return a.seq == b.seq; }),
-               page.end());
-  } else {
-    std::int64_t seq = 0;
-    if (q.after_id) {
-      if (!resolve(*store, owner, *q.after_id, seq, failed)) return unknown();
-      filter.after_seq = seq;
-    }
-    if (q.before_id) {
-      if (!resolve(*store, owner, *q.before_id, seq, failed)) return unknown();
-      filter.before_seq = seq;
-    }
-    if (q.after) {
-      if (!resolve(*store, owner, *q.after, seq, failed)) return unknown();
-      filter.after_seq = std::max(filter.after_seq, seq);
-    }
-    if (q.before && !q.before->empty()) {
-      if (!resolve(*store, owner, *q.before, seq, failed)) return unknown();
-      filter.before_seq = std::min(filter.before_seq, seq);
-    }
-    const bool backward = q.before.has_value();
-    if (max > 0) {
-      if (!store->page(owner, filter, backward, max + 1, page))
-        return server_.bounce(iq.stanza, "wait", "internal-server-error");
-      complete = page.size() <= max;
-      if (!complete) page.resize(max);
-      if (backward) std::reverse(page.begin(), page.end());
-    } else {
-      complete = false;
-    }
+  mam::Page page;
+  switch (mam::read_page(*store, owner, q, server_.quotas().archive_query_results, page)) {
+    case mam::PageError::kFailed: return server_.bounce(iq.stanza, "wait", "internal-server-error");
+    case mam::PageError::kItemNotFound: return server_.bounce(iq.stanza, "cancel", "item-not-found");
+    case mam::PageError::kNone: break;
   }
-  std::int64_t count = static_cast<std::int64_t>(page.size());
-  if (q.ids.empty() && !store->count(owner, counted, count))
-    return server_.bounce(iq.stanza, "wait", "internal-server-error");
-  if (q.flip) std::reverse(page.begin(), page.end());
-  for (const ArchiveStore::Message& m : page) send_result(*iq.session, owner, q.queryid, m);
-
-  xml::Element reply = xmpp::reply(iq.stanza, "result");
-  xml::Element& fin = reply.add_child(xml::Element(kMamNs, "fin"));
-  if (complete) fin.set_attribute("complete", "true");
-  xml::Element& set = fin.add_child(xml::Element(kRsmNs, "set"));
-  if (!page.empty()) {
-    set.add_child(xml::Element(kRsmNs, "first")).add_text(page.front().id);
-    set.add_child(xml::Element(kRsmNs, "last")).add_text(page.back().id);
-  }
-  set.add_child(xml::Element(kRsmNs, "count")).add_text(std::to_string(count));
-  server_.send(reply);
+  for (const ArchiveStore::Message& m : page.messages) send_result(*iq.session, owner, q.queryid, m);
+  server_.send(mam::fin_reply(iq.stanza, page));
 }
 
 // <message to=querier from=owner><result queryid= id=><forwarded><delay stamp=/>STANZA

@@ -1,10 +1,12 @@
+// The MUC service (muc_service.h): rooms by JID, their creation policy and limits, the lock
+// timeout, persistence and tombstones, and the service's own disco.
 #include "router/muc/muc_service.h"
-
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <chrono>
 
+#include "common/log.h"
+#include "router/modules/mam_page.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router {
@@ -12,33 +14,123 @@ namespace {
 
 constexpr std::string_view kInfoNs = "http://jabber.org/protocol/disco#info";
 constexpr std::string_view kItemsNs = "http://jabber.org/protocol/disco#items";
+constexpr std::string_view kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+// An error reply that the sender cannot answer (none to an error, nor to an unavailable
+// presence, which a room that is gone has nothing to say to).
+bool answerable(const xml::Element& stanza) {
+  return !xmpp::is_error(stanza) && !(stanza.name() == "presence" && stanza.attribute_or("type") == "unavailable");
+}
 
 }  // namespace
 
-MucService::MucService(Server& server, const muc::MucOptions& options) : server_(server), options_(options) {
-  unsigned char key[32];
-  RAND_bytes(key, sizeof key);
-  occupant_id_key_.assign(reinterpret_cast<const char*>(key), sizeof key);
+MucService::MucService(Server& server, const muc::MucOptions& options) : server_(server), options_(options) {}
+
+bool MucService::ensure_loaded() {
+  if (loaded_) return true;
+  if (!store_) store_.emplace(server_.store(), domain());
+  std::optional<std::string> key = store_->occupant_id_key();
+  std::map<std::string, muc::RoomState, std::less<>> rooms;
+  std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones;
+  if (!key || !store_->load(rooms, tombstones)) {
+    log::warning("muc: the rooms of %s cannot be read from the store yet: %s", domain().c_str(),
+                 server_.store().database().error().c_str());
+    return false;
+  }
+  occupant_id_key_ = std::move(*key);
+  for (auto& [local, state] : rooms) {
+    std::string jid = local + "@" + domain();
+    stored_.insert(jid);
+    rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
+  }
+  for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
+  loaded_ = true;
+  log::info("muc: %s has %zu persistent rooms", domain().c_str(), rooms_.size());
+  return true;
 }
 
 void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) {
+  if (!ensure_loaded()) {
+    if (answerable(stanza)) send(xmpp::error_reply(stanza, "wait", "internal-server-error", "The rooms are not loaded yet"));
+    return;
+  }
   if (!to.has_local()) {
     if (stanza.name() == "iq") service_iq(stanza, from);
     return;
   }
+  const std::string bare = to.bare();
   muc::Room* room = nullptr;
-  if (auto it = rooms_.find(to.bare()); it != rooms_.end()) {
+  if (auto it = rooms_.find(bare); it != rooms_.end()) {
     room = it->second.get();
-  } else if (stanza.name() == "presence" && to.has_resource() && stanza.attribute("type") == nullptr) {
-    room = create(stanza, from, to);
-    if (room == nullptr) return;
-  } else {
-    if (stanza.name() != "presence" && !xmpp::is_error(stanza))
-      server_.from_component(xmpp::error_reply(stanza, "cancel", "item-not-found"));
-    return;
+    if (lock_expired(*room)) {
+      log::info("muc: %s was not configured within muc_room_lock_timeout; destroyed", bare.c_str());
+      room->destroy(nullptr);
+      gone_.clear();
+      room = nullptr;
+    }
+  }
+  if (room == nullptr) {
+    if (answered_by_tombstone(stanza, from, to)) return;
+    if (stanza.name() == "presence" && to.has_resource() && stanza.attribute("type") == nullptr) {
+      room = create(stanza, from, to);
+      if (room == nullptr) return;
+    } else {
+      if (stanza.name() != "presence" && !xmpp::is_error(stanza))
+        send(xmpp::error_reply(stanza, "cancel", "item-not-found"));
+      return;
+    }
   }
   room->receive(stanza, from, to);
   gone_.clear();
+}
+
+void MucService::sweep() {
+  if (!loaded_) return;
+  std::vector<muc::Room*> expired;
+  for (const auto& [jid, room] : rooms_)
+    if (lock_expired(*room)) expired.push_back(room.get());
+  for (muc::Room* room : expired) {
+    log::info("muc: %s was not configured within muc_room_lock_timeout; destroyed", room->jid().c_str());
+    room->destroy(nullptr);
+  }
+  gone_.clear();
+  const std::int64_t now = now_ms() / 1000;
+  for (auto it = tombstones_.begin(); it != tombstones_.end();) {
+    if (it->second.expires > now) {
+      ++it;
+      continue;
+    }
+    store_->remove_tombstone(localpart(it->first));
+    it = tombstones_.erase(it);
+  }
+}
+
+bool MucService::lock_expired(const muc::Room& room) const {
+  return room.state().locked &&
+         room.state().created + static_cast<std::int64_t>(options_.room_lock_timeout()) < now_ms() / 1000;
+}
+
+// Prosody's answer to anything for a destroyed room: <gone/> with the new room's xmpp: URI,
+// and the owner's reason as the error's text.
+bool MucService::answered_by_tombstone(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) {
+  auto it = tombstones_.find(to.bare());
+  if (it == tombstones_.end()) return false;
+  const bool expired = it->second.expires <= now_ms() / 1000;
+  const bool admin_creates = is_service_admin(from.bare()) && stanza.name() == "presence" &&
+                             stanza.attribute("type") == nullptr;
+  if (expired || admin_creates) {
+    store_->remove_tombstone(localpart(it->first));
+    tombstones_.erase(it);
+    return false;
+  }
+  if (!answerable(stanza)) return true;
+  xml::Element reply = xmpp::reply(stanza, "error");
+  xml::Element& error = reply.add_child(xml::Element(xmpp::kClientNs, "error", {{"type", "cancel"}}));
+  xml::Element& gone = error.add_child(xml::Element(kStanzasNs, "gone"));
+  if (!it->second.alternate.empty()) gone.add_text("xmpp:" + it->second.alternate + "?join");
+  if (!it->second.reason.empty()) error.add_child(xml::Element(kStanzasNs, "text")).add_text(it->second.reason);
+  send(std::move(reply));
+  return true;
 }
 
 void MucService::service_iq(const xml::Element& iq, const xmpp::Jid& from) {
@@ -71,9 +163,43 @@ void MucService::service_iq(const xml::Element& iq, const xmpp::Jid& from) {
   send(xmpp::error_reply(iq, "cancel", "service-unavailable"));
 }
 
+// XEP-0045 §10.1.1: not-allowed when policy refuses the creator; resource-constraint when a
+// limit of the service does (muc_max_rooms, muc_max_rooms_per_user).
+std::string_view MucService::refusal(const xmpp::Jid& from, std::string& text) const {
+  const std::string bare = from.bare();
+  const bool admin = is_service_admin(bare);
+  const std::string& policy = options_.restrict_room_creation();
+  if (policy == "admin" && !admin) {
+    text = "Only the service's administrators may create rooms";
+    return "not-allowed";
+  }
+  if (policy == "local" && !admin && (options_.parent_host().empty() || from.domain() != options_.parent_host())) {
+    text = "Only users of " + options_.parent_host() + " may create rooms";
+    return "not-allowed";
+  }
+  if (rooms_.size() >= options_.max_rooms()) {
+    text = "The service holds as many rooms as it may";
+    return "resource-constraint";
+  }
+  if (admin) return {};
+  std::size_t owned = 0;
+  for (const auto& [jid, room] : rooms_) {
+    auto it = room->state().affiliations.find(bare);
+    if (it != room->state().affiliations.end() && it->second.affiliation == muc::Affiliation::kOwner) ++owned;
+  }
+  if (owned >= options_.max_rooms_per_user()) {
+    text = "You own as many rooms as you may";
+    return "resource-constraint";
+  }
+  return {};
+}
+
 muc::Room* MucService::create(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to) {
-  (void)presence;
-  (void)from;
+  std::string text;
+  if (std::string_view condition = refusal(from, text); !condition.empty()) {
+    send(xmpp::error_reply(presence, condition == "not-allowed" ? "cancel" : "wait", condition, text));
+    return nullptr;
+  }
   auto room = std::make_unique<muc::Room>(*this, to.bare(), new_room_state());
   muc::Room* created = room.get();
   rooms_.emplace(to.bare(), std::move(room));
@@ -107,19 +233,56 @@ std::int64_t MucService::now_ms() const {
       .count();
 }
 
-void MucService::changed(muc::Room&) {}
+// A persistent room is written whole; one that stopped being persistent is forgotten.
+void MucService::changed(muc::Room& room) {
+  if (!store_) return;
+  if (room.state().config.persistent) {
+    if (store_->save(localpart(room.jid()), room.state()) == muc::RoomStore::Outcome::kStored)
+      stored_.insert(room.jid());
+    else
+      log::error("muc: room %s could not be written to the store", room.jid().c_str());
+  } else if (stored_.count(room.jid()) > 0) {
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored) stored_.erase(room.jid());
+  }
+}
 
-void MucService::gone(muc::Room& room, const xml::Element*) {
+void MucService::gone(muc::Room& room, const xml::Element* destroy) {
   auto it = rooms_.find(room.jid());
   if (it == rooms_.end()) return;
+  const bool persistent = room.state().config.persistent;
+  if (store_ && stored_.count(room.jid()) > 0 && store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+    stored_.erase(room.jid());
+  // Destroyed by its owner (a <destroy/>), not emptied or expired: its name is held.
+  if (store_ && destroy != nullptr && persistent && options_.tombstones()) {
+    muc::RoomStore::Tombstone stone;
+    stone.expires = now_ms() / 1000 + static_cast<std::int64_t>(options_.tombstone_expiry());
+    stone.alternate = destroy->attribute_or("jid");
+    if (const xml::Element* reason = destroy->child(destroy->ns(), "reason")) stone.reason = reason->text();
+    store_->set_tombstone(localpart(room.jid()), stone);
+    tombstones_[room.jid()] = std::move(stone);
+  }
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }
 
-void MucService::archive(muc::Room&, xml::Element&, const std::string&) {}
+bool MucService::room_iq(muc::Room& room, const xml::Element& iq, const xml::Element& payload, const xmpp::Jid& from) {
+  if (options_.mam() && payload.is(mam::kMamNs, "query")) {
+    mam_query(room, iq, payload, from);
+    return true;
+  }
+  if (options_.vcard() && payload.is("vcard-temp", "vCard")) {
+    vcard_iq(room, iq, payload, from);
+    return true;
+  }
+  return false;
+}
 
-bool MucService::room_iq(muc::Room&, const xml::Element&, const xml::Element&, const xmpp::Jid&) { return false; }
-
-void MucService::room_features(const muc::Room&, std::vector<std::string>&) const {}
+void MucService::room_features(const muc::Room& room, std::vector<std::string>& features) const {
+  if (archived(room)) {
+    features.emplace_back(mam::kMamNs);
+    features.emplace_back(mam::kSidNs);
+  }
+  if (options_.vcard()) features.emplace_back("vcard-temp");
+}
 
 }  // namespace xmppd::router

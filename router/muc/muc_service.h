@@ -1,23 +1,31 @@
 // A multi-user chat service (XEP-0045), Prosody's Component "domain" "muc": the rooms of one
-// domain, created by a first presence, kept while occupied or persistent, and what the
-// service answers itself (disco of the service, room listing).
+// domain, created by a first presence (within restrict_room_creation and the room limits),
+// kept while occupied or persistent, and what the service answers itself (disco of the
+// service, room listing), with the rooms' archive (muc_mam.cc) and vCards (vcard_muc.cc).
 //
 // It runs inside the router, not in a process of its own: it reads only stanzas the router
 // has parsed and addressed, holds no key or credential, and its fan-out (one message to
 // every occupant) is the router's hot path; a process boundary would add a copy and an IPC
 // hop per occupant and protect nothing the router does not already hold (docs/design.md).
 //
+// Persistent rooms, tombstones and the XEP-0421 key are in the user store (room_store.h),
+// read when the service first needs them (the store may be PostgreSQL, reachable only once
+// the storage process is linked): until then stanzas to it are answered with a wait error.
+//
 // Trust: as router/component.h: 'from' is the sender's real address.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "router/component.h"
 #include "router/muc/room.h"
+#include "router/muc/room_store.h"
 #include "router/server.h"
 
 namespace xmppd::router {
@@ -28,16 +36,35 @@ class MucService final : public Component, public muc::RoomHost {
   const std::string& domain() const { return options_.domain(); }
   // New options (a reload): rooms keep their configuration; new rooms take the new defaults.
   void configure(const muc::MucOptions& options) { options_ = options; }
+  const muc::MucOptions& muc_options() const { return options_; }
+  // Destroys the locked rooms whose muc_room_lock_timeout passed and forgets expired
+  // tombstones; the router calls it now and then (and each room is checked when addressed).
+  void sweep();
+  std::size_t rooms() const { return rooms_.size(); }
 
   // Component
   void receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) override;
 
  private:
+  // Reads the service's rooms from the store the first time; false while it cannot.
+  bool ensure_loaded();
   // A stanza for the service's own domain: disco#info and #items, else an error.
   void service_iq(const xml::Element& iq, const xmpp::Jid& from);
   // The room a first presence creates, or null when it may not be created (answered).
   muc::Room* create(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to);
+  // Why `from` may not create a room now (an error condition), or empty.
+  std::string_view refusal(const xmpp::Jid& from, std::string& text) const;
   muc::RoomState new_room_state() const;
+  // True (answered with <gone/>) when `to` names a room that left a live tombstone.
+  bool answered_by_tombstone(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
+  bool lock_expired(const muc::Room& room) const;
+  static std::string localpart(std::string_view room_jid) { return std::string(room_jid.substr(0, room_jid.find('@'))); }
+
+  // muc_mam.cc (XEP-0313 for rooms)
+  bool archived(const muc::Room& room) const;
+  void mam_query(muc::Room& room, const xml::Element& iq, const xml::Element& query, const xmpp::Jid& from);
+  // vcard_muc.cc (vcard-temp of rooms, XEP-0486 avatar hashes)
+  void vcard_iq(muc::Room& room, const xml::Element& iq, const xml::Element& vcard, const xmpp::Jid& from);
 
   // muc::RoomHost (the rooms' view of the service)
   const muc::MucOptions& options() const override { return options_; }
@@ -53,7 +80,11 @@ class MucService final : public Component, public muc::RoomHost {
 
   Server& server_;
   muc::MucOptions options_;
+  std::optional<muc::RoomStore> store_;  // made on first use: the server's store is set later
+  bool loaded_ = false;
   std::map<std::string, std::unique_ptr<muc::Room>, std::less<>> rooms_;  // by room JID
+  std::set<std::string, std::less<>> stored_;  // room JIDs with a row in the store
+  std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;
   std::string occupant_id_key_;

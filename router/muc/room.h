@@ -100,6 +100,7 @@ struct Occupant {
   Role role = Role::kNone;
   // Real full JID -> its last presence to the room (without its <x/> of muc or muc#user).
   std::map<std::string, xml::Element, std::less<>> sessions;
+  std::string last_session;  // the session whose presence is the occupant's (the latest one)
   // Token bucket of muc_event_rate and muc_burst_factor: messages and presence changes.
   double tokens = 0;
   std::int64_t refilled_ms = 0;
@@ -250,6 +251,9 @@ class Room {
   std::map<std::string, std::string, std::less<>> nick_of_;  // real full JID -> nickname
   std::vector<HistoryEntry> history_;                        // oldest first, bounded
   friend class RoomTest;
+  // The helpers of room_occupants.cc and room_messages.cc (static functions on the room).
+  friend struct OccupantOps;
+  friend struct MessageOps;
 };
 
 }  // namespace xmppd::router::muc

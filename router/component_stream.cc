@@ -1,0 +1,150 @@
+#include "router/component_stream.h"
+
+#include "common/log.h"
+#include "common/utf8_text.h"
+#include "router/component_stanza.h"
+#include "router/routing.h"
+#include "xmpp/jid.h"
+#include "xmpp/namespaces.h"
+#include "xmpp/stanza.h"
+
+namespace xmppd::router {
+namespace {
+
+using xmpp::kClientNs;
+using xmpp::kComponentNs;
+
+// A component's own words in the log: at most this much of what it claimed.
+constexpr std::size_t kLoggedBytes = 200;
+
+}  // namespace
+
+ComponentStream::ComponentStream(stream::Session& session, AuthLink& auth, Routing& routing,
+                                 std::size_t max_stanza_bytes)
+    : session_(session), domain_(session.host()), auth_(auth), routing_(routing), reparser_(kClientNs),
+      max_stanza_bytes_(max_stanza_bytes) {}
+
+ComponentStream::~ComponentStream() {
+  *alive_ = false;
+  detach();
+}
+
+void ComponentStream::detach() {
+  if (state_ != State::kConnected) return;
+  state_ = State::kEnded;
+  // Stanzas for the domain bounce with service-unavailable from now on (Routing::to_component).
+  if (routing_.attached_component(domain_) == this) routing_.attach_component(domain_, nullptr);
+  log::notice("component %s from %s disconnected", domain_.c_str(), session_.peer().c_str());
+}
+
+void ComponentStream::element(xml::Element element) {
+  switch (state_) {
+    case State::kHandshake:
+      if (element.is(kComponentNs, "handshake"))
+        handshake(element);
+      else
+        session_.stream_error("not-authorized", "send the handshake first");
+      return;
+    case State::kChecking:  // reading is held meanwhile; what was read with it must wait
+      session_.stream_error("not-authorized", "wait for the handshake's answer");
+      return;
+    case State::kConnected:
+      stanza(element);
+      return;
+    case State::kEnded:
+      return;
+  }
+}
+
+// XEP-0114 §3: hex(SHA-1(stream id + secret)). The router checks only its form; the auth
+// helper, which alone holds the secret, says whether it is right.
+void ComponentStream::handshake(const xml::Element& element) {
+  auto digest = handshake_digest(element.text());
+  if (!digest) {
+    log::warning("component %s from %s: malformed handshake", domain_.c_str(), session_.peer().c_str());
+    session_.stream_error("not-authorized", "the handshake must be 40 hexadecimal digits");
+    return;
+  }
+  state_ = State::kChecking;
+  session_.hold_reading(true);
+  auth_.check_component(domain_, session_.stream_id(), *digest,
+                        [this, alive = alive_](std::optional<bool> ok) {
+                          if (*alive) verdict(ok);
+                        });
+}
+
+void ComponentStream::verdict(std::optional<bool> ok) {
+  if (state_ != State::kChecking) return;
+  session_.hold_reading(false);
+  if (!ok) {
+    state_ = State::kEnded;
+    session_.stream_error("internal-server-error", "the handshake cannot be checked now");
+    return;
+  }
+  if (!*ok) {
+    state_ = State::kEnded;
+    log::warning("component %s from %s: handshake refused: wrong secret", domain_.c_str(), session_.peer().c_str());
+    session_.stream_error("not-authorized", "wrong handshake");
+    return;
+  }
+  // One connection per component, as Prosody's mod_component: the first one keeps it.
+  if (routing_.attached_component(domain_) != nullptr) {
+    state_ = State::kEnded;
+    log::warning("component %s from %s: refused, the component is connected already", domain_.c_str(),
+                 session_.peer().c_str());
+    session_.stream_error("conflict", "the component is connected already");
+    return;
+  }
+  state_ = State::kConnected;
+  routing_.attach_component(domain_, this);
+  session_.established();
+  session_.send("<handshake/>");
+  log::notice("component %s connected from %s", domain_.c_str(), session_.peer().c_str());
+}
+
+void ComponentStream::stanza(const xml::Element& element) {
+  using Verdict = ComponentStanza::Verdict;
+  ComponentStanza read = read_component_stanza(element, domain_, reparser_, max_stanza_bytes_);
+  switch (read.verdict) {
+    case Verdict::kRoute:
+      routing_.from_component(std::move(*read.stanza));
+      return;
+    case Verdict::kNotAStanza:
+      session_.stream_error("unsupported-stanza-type", "only message, presence and iq are routed");
+      return;
+    case Verdict::kInvalidFrom: {
+      const std::string* from = element.attribute("from");
+      log::warning("component %s from %s: stanza from %s, outside its domain", domain_.c_str(), session_.peer().c_str(),
+                   from != nullptr ? utf8_prefix(*from, kLoggedBytes).c_str() : "(no from)");
+      session_.stream_error("invalid-from", "a component sends from its own domain");
+      return;
+    }
+    case Verdict::kNoTo:
+    case Verdict::kBadTo:
+      // As Prosody: the stanza is answered, the stream goes on.
+      if (!xmpp::is_error(*read.stanza))
+        receive(xmpp::error_reply(*read.stanza, "modify", read.verdict == Verdict::kNoTo ? "bad-request" : "jid-malformed",
+                                  read.verdict == Verdict::kNoTo ? "A component's stanzas must have a 'to'"
+                                                                 : "The 'to' is no valid address"),
+                *read.from, *read.from);
+      return;
+    case Verdict::kTooBig:
+      session_.stream_error("policy-violation", "the stanza is too big", "<stanza-too-big xmlns='urn:xmpp:errors'/>");
+      return;
+  }
+}
+
+void ComponentStream::receive(const xml::Element& stanza, const xmpp::Jid&, const xmpp::Jid&) {
+  if (state_ != State::kConnected) return;
+  std::string out;
+  stanza.serialize(out, kClientNs);  // the stanza namespace stays implicit: the stream's own
+  // Over the transport's output limit, a component that does not read is cut, as a client is.
+  session_.send(out);
+}
+
+void ComponentStream::closed() {
+  *alive_ = false;
+  detach();
+}
+
+}  // namespace xmppd::router

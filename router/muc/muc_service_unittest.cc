@@ -1,0 +1,306 @@
+// The MUC service on a real SQLite user store, with the server around it played by a test
+// Server that keeps what the service sends: who may create rooms (restrict_room_creation,
+// muc_max_rooms, muc_max_rooms_per_user), rooms loaded from the store and listed, the lock
+// timeout, tombstones, and the rooms' archive (muc_mam) and vCards (vcard_muc).
+#include "router/muc/muc_service.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+
+#include "router/modules/mam_page.h"
+#include "store/test_database.h"
+#include "xml/fragment.h"
+#include "xmpp/stanza.h"
+
+namespace xmppd::router {
+namespace {
+
+using muc::Affiliation;
+using muc::RoomState;
+using muc::RoomStore;
+
+xml::Element parse(std::string_view text) {
+  std::string error;
+  std::optional<xml::Element> e = xml::parse_fragment(text, "jabber:client", 1 << 16, &error);
+  EXPECT_TRUE(e) << error << ": " << text;
+  return e ? std::move(*e) : xml::Element("jabber:client", "none");
+}
+
+xmpp::Jid jid(std::string_view text) { return *xmpp::Jid::parse(text); }
+
+// What the service needs of the router, and what it sent.
+class TestServer final : public Server {
+ public:
+  explicit TestServer(UserStore& store) : store_(store), archive_(store.database(), 0) {
+    std::string error;
+    items_ = ItemStore::open(store, error);
+  }
+  std::vector<xml::Element> sent;
+
+  bool is_local(std::string_view domain) const override { return domain == "a.example"; }
+  const HostConfig* host(std::string_view) const override { return nullptr; }
+  void send(const xml::Element& stanza) override { sent.push_back(stanza); }
+  void bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
+              std::string_view text) override {
+    sent.push_back(xmpp::error_reply(stanza, type, condition, text));
+  }
+  void request(xml::Element, Reply) override { std::abort(); }
+  void to_user(const xml::Element&, const xmpp::Jid&) override { std::abort(); }
+  void user_removed(const std::string&) override { std::abort(); }
+  LocalSessions& sessions() override { std::abort(); }
+  UserStore& store() override { return store_; }
+  ItemStore& items() override { return *items_; }
+  ArchiveStore* archive() override { return &archive_; }
+  AuthLink& auth() override { std::abort(); }
+  const UserQuotas& quotas() const override { return quotas_; }
+  Im& im() override { std::abort(); }
+  void from_component(xml::Element stanza) override { sent.push_back(std::move(stanza)); }
+
+ private:
+  UserStore& store_;
+  ArchiveStore archive_;
+  std::optional<ItemStore> items_;
+  UserQuotas quotas_;
+};
+
+class MucServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string skip, error;
+    db_ = store::TestDatabase::create(store::Backend::kSqlite, skip, error);
+    ASSERT_NE(db_, nullptr) << error;
+    users_ = UserStore::open(db_->path(), error);
+    ASSERT_NE(users_, nullptr) << error;
+    server_.emplace(*users_);
+    options_.set_domain("conference.a.example");
+    options_.set_parent_host("a.example");
+    options_.add_admins("admin@a.example");
+    options_.set_restrict_room_creation("none");
+    options_.set_max_rooms(100);
+    options_.set_max_rooms_per_user(50);
+    options_.set_max_occupants(200);
+    options_.set_room_locking(true);
+    options_.set_room_lock_timeout(300);
+    options_.set_tombstones(true);
+    options_.set_tombstone_expiry(86400);
+    options_.set_log_by_default(true);
+  }
+  MucService& service() {
+    if (!service_) service_ = std::make_unique<MucService>(*server_, options_);
+    return *service_;
+  }
+  // A first presence to room@conference.a.example/nick from `from`; the last stanza sent back.
+  void join(std::string_view room, std::string_view from) {
+    std::string to = std::string(room) + "@conference.a.example/nick";
+    xml::Element p = parse("<presence from='" + std::string(from) + "' to='" + to +
+                           "'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
+    service().receive(p, jid(from), jid(to));
+  }
+  std::string last_error() {
+    if (server_->sent.empty()) return "";
+    const xml::Element* error = server_->sent.back().child("jabber:client", "error");
+    if (error == nullptr) return "";
+    auto children = error->children();
+    return children.empty() ? "" : children.front()->name();
+  }
+  RoomState persistent_room(std::int64_t created) {
+    RoomState s;
+    s.config.persistent = true;
+    s.config.name = "Kept";
+    s.created = created;
+    s.affiliations["owner@a.example"] = {Affiliation::kOwner, "", ""};
+    return s;
+  }
+  std::vector<std::string> listed() {
+    server_->sent.clear();
+    xml::Element iq = parse("<iq type='get' id='i' from='u@a.example/r' to='conference.a.example'>"
+                            "<query xmlns='http://jabber.org/protocol/disco#items'/></iq>");
+    service().receive(iq, jid("u@a.example/r"), jid("conference.a.example"));
+    std::vector<std::string> out;
+    if (server_->sent.empty()) return out;
+    const xml::Element* query = server_->sent.back().child("http://jabber.org/protocol/disco#items", "query");
+    if (query == nullptr) return out;
+    for (const xml::Element* item : query->children()) out.push_back(item->attribute_or("jid"));
+    return out;
+  }
+
+  std::unique_ptr<store::TestDatabase> db_;
+  std::unique_ptr<UserStore> users_;
+  std::optional<TestServer> server_;
+  muc::MucOptions options_;
+  std::unique_ptr<MucService> service_;
+};
+
+TEST_F(MucServiceTest, AnyoneCreatesRoomsByDefault) {
+  join("room", "u@b.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+}
+
+TEST_F(MucServiceTest, AdminOnlyCreationRefusesOthersWithNotAllowed) {
+  options_.set_restrict_room_creation("admin");
+  join("room", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 0u);
+  EXPECT_EQ(last_error(), "not-allowed");
+  join("room", "admin@a.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+}
+
+TEST_F(MucServiceTest, LocalCreationIsForTheParentHostsUsers) {
+  options_.set_restrict_room_creation("local");
+  join("room", "u@b.example/r");
+  EXPECT_EQ(service().rooms(), 0u);
+  EXPECT_EQ(last_error(), "not-allowed");
+  join("room", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+}
+
+TEST_F(MucServiceTest, TheServiceAndUserLimitsRefuseWithResourceConstraint) {
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("one", persistent_room(std::time(nullptr))),
+            RoomStore::Outcome::kStored);
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("two", persistent_room(std::time(nullptr))),
+            RoomStore::Outcome::kStored);
+  options_.set_max_rooms_per_user(2);
+  join("three", "owner@a.example/r");  // owns two already
+  EXPECT_EQ(last_error(), "resource-constraint");
+  EXPECT_EQ(service().rooms(), 2u);
+  join("three", "other@a.example/r");
+  EXPECT_EQ(service().rooms(), 3u);
+  options_.set_max_rooms(3);
+  service().configure(options_);
+  join("four", "admin@a.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  EXPECT_EQ(service().rooms(), 3u);
+}
+
+TEST_F(MucServiceTest, PersistentRoomsAreLoadedAndListedUnlessLocked) {
+  const std::int64_t now = std::time(nullptr);
+  RoomStore rooms(*users_, "conference.a.example");
+  ASSERT_EQ(rooms.save("kept", persistent_room(now)), RoomStore::Outcome::kStored);
+  RoomState hidden = persistent_room(now);
+  hidden.config.public_room = false;
+  ASSERT_EQ(rooms.save("hidden", hidden), RoomStore::Outcome::kStored);
+  RoomState locked = persistent_room(now);
+  locked.locked = true;
+  ASSERT_EQ(rooms.save("locked", locked), RoomStore::Outcome::kStored);
+  EXPECT_EQ(listed(), std::vector<std::string>{"kept@conference.a.example"});
+  EXPECT_EQ(service().rooms(), 3u);
+}
+
+TEST_F(MucServiceTest, ALockedRoomPastItsTimeoutIsDestroyedAndForgotten) {
+  RoomState locked = persistent_room(std::time(nullptr) - 301);
+  locked.locked = true;
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("late", locked), RoomStore::Outcome::kStored);
+  RoomState fresh = persistent_room(std::time(nullptr));
+  fresh.locked = true;
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("fresh", fresh), RoomStore::Outcome::kStored);
+  listed();  // loads
+  EXPECT_EQ(service().rooms(), 2u);
+  service().sweep();
+  EXPECT_EQ(service().rooms(), 1u);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_room WHERE room = 'late'"), 0);
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_room WHERE room = 'fresh'"), 1);
+}
+
+TEST_F(MucServiceTest, ATombstoneAnswersGoneUntilItExpiresOrAnAdminCreates) {
+  RoomStore rooms(*users_, "conference.a.example");
+  ASSERT_EQ(rooms.set_tombstone("old", {std::time(nullptr) + 1000, "Moved", "new@conference.a.example"}),
+            RoomStore::Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("expired", {std::time(nullptr) - 1, "", ""}), RoomStore::Outcome::kStored);
+  join("old", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 0u);
+  ASSERT_EQ(last_error(), "gone");
+  const xml::Element* error = server_->sent.back().child("jabber:client", "error");
+  EXPECT_EQ(error->attribute_or("type"), "cancel");
+  EXPECT_EQ(error->child("urn:ietf:params:xml:ns:xmpp-stanzas", "gone")->text(), "xmpp:new@conference.a.example?join");
+  EXPECT_EQ(error->child("urn:ietf:params:xml:ns:xmpp-stanzas", "text")->text(), "Moved");
+  EXPECT_EQ(listed(), std::vector<std::string>{});
+  join("expired", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+  join("old", "admin@a.example/r");
+  EXPECT_EQ(service().rooms(), 2u);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone"), 0);
+}
+
+// The room's side of muc_mam, through the RoomHost the rooms see.
+TEST_F(MucServiceTest, ArchivedMessagesAreStampedAndQueriedByThoseWhoMayEnter) {
+  options_.set_mam(true);
+  muc::RoomHost& host = service();
+  RoomState state;
+  state.config.members_only = true;
+  state.affiliations["m@a.example"] = {Affiliation::kMember, "", ""};
+  state.affiliations["bad@a.example"] = {Affiliation::kOutcast, "", ""};
+  muc::Room room(host, "r@conference.a.example", state);
+  for (const char* body : {"one", "two", "three"}) {
+    xml::Element m = parse(std::string("<message type='groupchat' from='r@conference.a.example/m'><body>") + body +
+                           "</body><stanza-id xmlns='urn:xmpp:sid:0' by='r@conference.a.example' id='forged'/></message>");
+    host.archive(room, m, "m@a.example");
+    const xml::Element* sid = m.child("urn:xmpp:sid:0", "stanza-id");
+    ASSERT_NE(sid, nullptr);
+    EXPECT_NE(sid->attribute_or("id"), "forged");
+    EXPECT_EQ(m.children().size(), 2u);  // the forged one is gone
+  }
+  xml::Element no_body = parse("<message type='groupchat' from='r@conference.a.example/m'><subject>s</subject></message>");
+  host.archive(room, no_body, "m@a.example");
+  EXPECT_EQ(no_body.child("urn:xmpp:sid:0", "stanza-id"), nullptr);
+  std::vector<std::string> features;
+  host.room_features(room, features);
+  EXPECT_EQ(features, (std::vector<std::string>{"urn:xmpp:mam:2", "urn:xmpp:sid:0"}));
+
+  auto query = [&](std::string_view from) {
+    server_->sent.clear();
+    xml::Element iq = parse("<iq type='set' id='q' from='" + std::string(from) +
+                            "' to='r@conference.a.example'><query xmlns='urn:xmpp:mam:2' queryid='x'>"
+                            "<set xmlns='http://jabber.org/protocol/rsm'><max>2</max></set></query></iq>");
+    EXPECT_TRUE(host.room_iq(room, iq, *iq.children().front(), jid(from)));
+  };
+  query("m@a.example/r");
+  ASSERT_EQ(server_->sent.size(), 3u);
+  const xml::Element* result = server_->sent[0].child("urn:xmpp:mam:2", "result");
+  ASSERT_NE(result, nullptr);
+  EXPECT_EQ(result->attribute_or("queryid"), "x");
+  EXPECT_EQ(server_->sent[0].attribute_or("from"), "r@conference.a.example");
+  EXPECT_EQ(server_->sent[0].attribute_or("to"), "m@a.example/r");
+  const xml::Element* fin = server_->sent[2].child("urn:xmpp:mam:2", "fin");
+  ASSERT_NE(fin, nullptr);
+  EXPECT_EQ(fin->attribute("complete"), nullptr);  // three, a page of two
+  query("stranger@b.example/r");
+  EXPECT_EQ(last_error(), "forbidden");
+  query("bad@a.example/r");
+  EXPECT_EQ(last_error(), "forbidden");
+}
+
+TEST_F(MucServiceTest, OwnersSetTheRoomsVcardAndAnyoneReadsIt) {
+  options_.set_vcard(true);
+  muc::RoomHost& host = service();
+  RoomState state;
+  state.affiliations["owner@a.example"] = {Affiliation::kOwner, "", ""};
+  muc::Room room(host, "r@conference.a.example", state);
+  auto iq = [&](std::string_view from, std::string_view type, std::string_view vcard) {
+    server_->sent.clear();
+    xml::Element stanza = parse("<iq type='" + std::string(type) + "' id='v' from='" + std::string(from) +
+                                "' to='r@conference.a.example'>" + std::string(vcard) + "</iq>");
+    EXPECT_TRUE(host.room_iq(room, stanza, *stanza.children().front(), jid(from)));
+  };
+  const std::string vcard = "<vCard xmlns='vcard-temp'><FN>Room</FN><PHOTO><TYPE>image/png</TYPE>"
+                            "<BINVAL>aGVsbG8=</BINVAL></PHOTO></vCard>";
+  iq("u@a.example/r", "set", vcard);
+  EXPECT_EQ(last_error(), "forbidden");
+  iq("owner@a.example/r", "set", vcard);
+  ASSERT_FALSE(server_->sent.empty());
+  EXPECT_EQ(server_->sent.front().attribute_or("type"), "result");
+  iq("u@b.example/r", "get", "<vCard xmlns='vcard-temp'/>");
+  ASSERT_EQ(server_->sent.size(), 1u);
+  const xml::Element* got = server_->sent[0].child("vcard-temp", "vCard");
+  ASSERT_NE(got, nullptr);
+  EXPECT_EQ(got->child("vcard-temp", "FN")->text(), "Room");
+  std::vector<std::string> features;
+  host.room_features(room, features);
+  EXPECT_EQ(features, std::vector<std::string>{"vcard-temp"});
+}
+
+}  // namespace
+}  // namespace xmppd::router

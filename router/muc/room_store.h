@@ -1,0 +1,60 @@
+// What a MUC service (muc_service.h) keeps in the router's user store: its persistent rooms
+// (configuration, subject, affiliations), the tombstones of destroyed ones, and its XEP-0421
+// occupant id key. Tables in store/muc_schema.h, statements in store/catalog.cc; writes go in
+// the user store's batch (UserStore::atomically), a room all or nothing.
+//
+// Trust: every value was set by a room's owner or occupant, i.e. by clients and other
+// servers. A row read back is checked: one that does not decode (a damaged or hand-edited
+// store) is logged and its room skipped, never trusted and never a crash.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "router/muc/room.h"
+#include "router/user_store.h"
+
+namespace xmppd::router::muc {
+
+// The configuration as the store keeps it: "key=value" lines, values escaped (\\, \n).
+// Unknown keys are skipped (a newer build's); a malformed line, value or missing key fails.
+std::string encode_config(const RoomConfig& config, bool locked);
+bool decode_config(std::string_view text, RoomConfig& config, bool& locked);
+
+class RoomStore {
+ public:
+  using Outcome = UserStore::Outcome;
+  struct Tombstone {
+    std::int64_t expires = 0;  // seconds since the epoch
+    std::string reason, alternate;
+  };
+
+  // `store` outlives this; `service` is the service's domain.
+  RoomStore(UserStore& store, std::string service) : store_(store), service_(std::move(service)) {}
+
+  // Every room of the service by localpart, and its tombstones; false when the database
+  // failed (nothing is then returned: the caller tries again later).
+  bool load(std::map<std::string, RoomState, std::less<>>& rooms,
+            std::map<std::string, Tombstone, std::less<>>& tombstones);
+  // Writes the room whole (its row and its affiliations) in one savepoint.
+  Outcome save(std::string_view room, const RoomState& state);
+  // Forgets the room (it stopped being persistent, or was destroyed).
+  Outcome forget(std::string_view room);
+  Outcome set_tombstone(std::string_view room, const Tombstone& tombstone);
+  Outcome remove_tombstone(std::string_view room);
+  // The service's occupant id key, made from RAND_bytes and stored the first time; nullopt
+  // when the database failed.
+  std::optional<std::string> occupant_id_key();
+
+ private:
+  bool load_affiliations(std::map<std::string, RoomState, std::less<>>& rooms);
+
+  UserStore& store_;
+  std::string service_;
+};
+
+}  // namespace xmppd::router::muc
