@@ -174,6 +174,9 @@ def parse_args():
                    help="--muc saturation: messages in flight per sender (each is delivered to every occupant)")
     p.add_argument("--muc-idle-occupants", type=int, default=1000,
                    help="--muc: idle occupants of the memory measurement (in rooms of --occupants)")
+    p.add_argument("--unlocked-rooms", action="store_true",
+                   help="--muc: muc_room_locking = false in both services (new rooms open at once) instead of "
+                        "the first joiner's instant-room form")
     p.add_argument("--quiet-wait", type=float, default=60,
                    help="seconds to wait at most for a nearly idle machine before each run")
     p.add_argument("--profile", metavar="DIR",
@@ -710,6 +713,8 @@ class Bench:
         # mod_muc_limits would (0.5/s, a burst of 6); Prosody 0.12 has no limit without that
         # module, so the bench turns xmppd's off (0: no limit).
         text = f'Component "conference.{domain}" "muc"\nmuc_event_rate = 0\n'
+        if self.args.unlocked_rooms:
+            text += "muc_room_locking = false\n"
         if self.args.archive:
             text += 'modules_enabled = { "muc_mam" }\n'
         return text
@@ -725,6 +730,8 @@ class Bench:
         options = {"ssl": {"certificate": f"{path}/{service}.crt", "key": f"{path}/{service}.key"}}
         if self.args.archive:
             options["modules_enabled"] = ["muc_mam"]
+        if self.args.unlocked_rooms:
+            options["muc_room_locking"] = False
         return [(service, "muc", options)]
 
     # --- set-up ---

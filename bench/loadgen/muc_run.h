@@ -128,7 +128,7 @@ class MucRun {
 
   // Joins.
   std::size_t next_rest_ = 0, pending_ = 0, first_pending_ = 0;
-  std::size_t joins_wanted_ = 0, joined_ = 0, join_failures_ = 0, created_ = 0, left_ = 0;
+  std::size_t joins_wanted_ = 0, joined_ = 0, join_failures_ = 0, created_ = 0, unlock_failures_ = 0, left_ = 0;
   std::uint64_t start_ns_ = 0, join_start_ns_ = 0, join_end_ns_ = 0;
   std::string first_join_error_;
   // Messages.
