@@ -103,6 +103,7 @@ struct Options {
   std::uint32_t sender_every = 4;
   std::string muc_service;
   double join_delay = 0;
+  bool muc_options = false;  // one of the four above was given
   bool json = false;
   bool quiet = false;
 };
@@ -210,10 +211,10 @@ Options parse_options(int argc, char** argv) {
       case kJson: o.json = true; break;
       case kQuiet: o.quiet = true; break;
       case kHelp: std::fputs(kUsage, stdout); std::exit(0);
-      case kRooms: o.rooms = parse_count("rooms", optarg, 1); break;
-      case kSenderEvery: o.sender_every = parse_count("sender-every", optarg, 0); break;
-      case kMucService: o.muc_service = optarg; break;
-      case kJoinDelay: o.join_delay = parse_number("join-delay", optarg, 0); break;
+      case kRooms: o.rooms = parse_count("rooms", optarg, 1), o.muc_options = true; break;
+      case kSenderEvery: o.sender_every = parse_count("sender-every", optarg, 0), o.muc_options = true; break;
+      case kMucService: o.muc_service = optarg, o.muc_options = true; break;
+      case kJoinDelay: o.join_delay = parse_number("join-delay", optarg, 0), o.muc_options = true; break;
       default: usage_error("unknown option");
     }
   }
@@ -225,6 +226,8 @@ Options parse_options(int argc, char** argv) {
     usage_error("--mechanism: SCRAM-SHA-1 or SCRAM-SHA-256");
   if (o.mode != Options::Mode::kMessages && (o.reconnect >= 0 || !o.trace.empty()))
     usage_error("--reconnect and --trace are for --mode messages");
+  if (o.mode != Options::Mode::kMuc && o.muc_options)
+    usage_error("--rooms, --sender-every, --muc-service and --join-delay are for --mode muc");
   if (o.receiver.empty()) o.receiver = o.sender;
   if (o.receiver_domain.empty()) o.receiver_domain = o.sender_domain;
   if (o.muc_service.empty()) o.muc_service = "conference." + o.sender_domain;
