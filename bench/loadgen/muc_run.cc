@@ -625,11 +625,11 @@ void MucRun::print_summary() const {
   }
   std::fprintf(stderr,
                "loadgen: %zu senders in %u rooms, %.1f s measured: %.0f messages/s sent, %.0f deliveries/s; "
-               "expected %" PRIu64 ", received %" PRIu64 ", duplicates %" PRIu64
-               "; latency p50 %.2f ms, p99 %.2f ms, "
+               "expected %" PRIu64 ", received %" PRIu64 ", duplicates %" PRIu64 ", %" PRIu64
+               " messages bounced; latency p50 %.2f ms, p99 %.2f ms, "
                "max %.2f ms; loadgen CPU %.0f%%\n",
                active_.size(), o_.rooms, period, static_cast<double>(sent_in_period_) / period,
-               static_cast<double>(received_in_period_) / period, expected_, received_, duplicates_,
+               static_cast<double>(received_in_period_) / period, expected_, received_, duplicates_, bounced_,
                static_cast<double>(latency_.quantile(0.5)) / 1e6, static_cast<double>(latency_.quantile(0.99)) / 1e6,
                static_cast<double>(latency_.max()) / 1e6, 100.0 * (cpu_end_ - cpu_start_) / period);
 }
