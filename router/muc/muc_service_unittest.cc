@@ -86,6 +86,15 @@ class MucServiceTest : public ::testing::Test {
     options_.set_tombstones(true);
     options_.set_tombstone_expiry(86400);
     options_.set_log_by_default(true);
+    // What the rooms read, as config/muc.h's defaults (the rate limit off).
+    options_.set_max_nick_length(64);
+    options_.set_max_subject_length(1024);
+    options_.set_max_char_count(5664);
+    options_.set_max_line_count(23);
+    options_.set_room_default_history_length(20);
+    options_.set_max_history_messages(20);
+    options_.set_burst_factor(6);
+    options_.set_max_form_bytes(64 * 1024);
   }
   MucService& service() {
     if (!service_) service_ = std::make_unique<MucService>(*server_, options_);

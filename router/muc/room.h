@@ -115,6 +115,9 @@ struct HistoryEntry {
 };
 
 class Room;
+struct SubmittedForm;  // room_forms.h
+struct RequestError;   // room_forms.h
+struct AdminChange;    // room_admin.cc
 
 // What a room needs of its service (muc_service.h implements it; a unit test may too).
 class RoomHost {
@@ -244,6 +247,26 @@ class Room {
   void on_room_iq(const xml::Element& iq, const xmpp::Jid& from);
 
  private:
+  // --- room_owner.cc ---
+  void cancel_configuration(const xml::Element& iq);
+  void submit_configuration(const xml::Element& iq, const SubmittedForm& form);
+  void remove_non_members(int status);
+  // A message from the room with these status codes to every occupant (§10.2.1).
+  void announce(const std::vector<int>& statuses);
+  // --- room_admin.cc ---
+  void admin_list(const xml::Element& iq, const xml::Element& item, const xmpp::Jid& from);
+  std::optional<RequestError> read_admin_item(const xml::Element& item, const xmpp::Jid& from, AdminChange& change);
+  std::optional<RequestError> check_role_change(const AdminChange& change, const xmpp::Jid& from);
+  std::optional<RequestError> check_affiliation_change(const AdminChange& change, const xmpp::Jid& from);
+  std::optional<RequestError> check_affiliation_totals(const std::vector<AdminChange>& changes) const;
+  void apply_admin_changes(const std::vector<AdminChange>& changes, const xmpp::Jid& from);
+  // --- room_disco.cc ---
+  void room_info(const xml::Element& iq, const xml::Element& query);
+  void room_items(const xml::Element& iq, const xml::Element& query, const xmpp::Jid& from);
+  void on_register(const xml::Element& iq, const xml::Element& query, const xmpp::Jid& from);
+  void unregister(const xml::Element& iq, const std::string& bare);
+  void register_nick(const xml::Element& iq, const SubmittedForm& form, const std::string& bare);
+
   RoomHost& host_;
   std::string jid_;
   RoomState state_;
