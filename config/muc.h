@@ -28,6 +28,9 @@ struct MucSettings {
   // most muc_room_lock_timeout seconds, then is destroyed.
   bool room_locking = true;
   std::size_t room_lock_timeout = 300;
+  // enforce_registered_nickname: a user with a registered nickname (XEP-0045 §7.10) enters
+  // under it, whatever it asked for, and keeps it.
+  bool enforce_registered_nickname = false;
   // muc_tombstones: a destroyed persistent room leaves a tombstone for muc_tombstone_expiry
   // seconds that answers joins with <gone/> and the alternate venue.
   bool tombstones = true;

@@ -142,7 +142,8 @@ TEST(Settings, MucOptionsOfEachKind) {
       "  muc_event_rate = 2.5\n"
       "  muc_burst_factor = 3\n"
       "  muc_log_expires_after = \"2d\"\n"
-      "  muc_tombstone_expiry = 7 * 86400\n");
+      "  muc_tombstone_expiry = 7 * 86400\n"
+      "  enforce_registered_nickname = true\n");
   ASSERT_EQ(s.components.size(), 1u);
   const HostSettings& c = s.components[0];
   EXPECT_EQ(c.muc.restrict_room_creation, "local");
@@ -154,6 +155,7 @@ TEST(Settings, MucOptionsOfEachKind) {
   EXPECT_DOUBLE_EQ(c.muc.burst_factor, 3);
   EXPECT_EQ(c.muc.log_expires_after, 2u * 86400);
   EXPECT_EQ(c.muc.tombstone_expiry, 7u * 86400);
+  EXPECT_TRUE(c.muc.enforce_registered_nickname);
   EXPECT_TRUE(c.module_enabled("muc_mam"));
   EXPECT_TRUE(c.module_enabled("vcard_muc"));
   EXPECT_EQ(load_ok("muc_log_expires_after = \"never\"").global.muc.log_expires_after, 0u);

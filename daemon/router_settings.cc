@@ -95,6 +95,7 @@ ipc::RouterSettings::MucService muc_service(const config::HostSettings& c, const
   m.set_log_by_default(o.log_by_default);
   m.set_log_all_rooms(o.log_all_rooms);
   m.set_log_expires_after(o.log_expires_after);
+  m.set_enforce_registered_nickname(o.enforce_registered_nickname);
   m.set_s2s(c.module_enabled("s2s"));
   return m;
 }

@@ -97,6 +97,11 @@ Role Room::default_role(Affiliation affiliation) const {
   return Role::kNone;
 }
 
+const std::string* Room::registered_nick(std::string_view bare) const {
+  auto it = state_.affiliations.find(bare);
+  return it != state_.affiliations.end() && !it->second.nick.empty() ? &it->second.nick : nullptr;
+}
+
 Occupant* Room::occupant(std::string_view nick) {
   auto it = occupants_.find(nick);
   return it != occupants_.end() ? &it->second : nullptr;

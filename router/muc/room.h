@@ -176,6 +176,8 @@ class Room {
   // visitors to those without affiliation).
   Role default_role(Affiliation affiliation) const;
   Occupant* occupant(std::string_view nick);
+  // The nickname a bare JID registered in the room (XEP-0045 §7.10), or null.
+  const std::string* registered_nick(std::string_view bare) const;
   // The occupant one of whose sessions is this real full JID, or null.
   Occupant* occupant_of(std::string_view real_full);
   std::string occupant_jid(std::string_view nick) const { return jid_ + "/" + std::string(nick); }

@@ -501,7 +501,13 @@ void Room::on_presence(const xml::Element& presence, const xmpp::Jid& from, cons
     if (type != "probe") bounce(presence, "modify", "bad-request", "Occupants take no subscriptions");
     return;
   }
-  const std::string& nick = to.resource();
+  const std::string& asked = to.resource();
+  const std::string* registered = host_.options().enforce_registered_nickname() ? registered_nick(from.bare()) : nullptr;
+  const std::string& nick = registered != nullptr ? *registered : asked;
+  if (me != nullptr && registered != nullptr && asked != *registered) {
+    bounce(presence, "cancel", "not-acceptable", "You must use the nickname you registered in this room");
+    return;
+  }
   if (me == nullptr) {
     OccupantOps::join(*this, presence, from, nick);
   } else if (me->nick != nick) {

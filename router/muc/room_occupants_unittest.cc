@@ -223,6 +223,29 @@ TEST_F(RoomTest, NicknameConflicts) {
   EXPECT_EQ(to(join(kCarol, "cc"), kCarol).size(), 3u);
 }
 
+// enforce_registered_nickname: a registered user enters under its nickname, told by 210, and
+// keeps it; without the option the nickname asked for is used.
+TEST_F(RoomTest, ARegisteredNicknameIsEnforcedWhenTheServiceSaysSo) {
+  join(kAlice, "alice");
+  state().affiliations["carol@example.net"] = AffiliationEntry{Affiliation::kMember, "cc", ""};
+  host.mutable_options().set_enforce_registered_nickname(true);
+  Stanzas sent = join(kCarol, "carol");
+  EXPECT_EQ(room->occupant_of(kCarol)->nick, "cc");
+  auto own = to(sent, kCarol);
+  ASSERT_FALSE(own.empty());
+  EXPECT_EQ(own[1]->attribute_or("from"), room_jid("cc"));
+  EXPECT_EQ(statuses(*own[1]), (std::vector<int>{110, 210}));
+  expect_refused(deliver("<presence from='" + std::string(kCarol) + "' to='" + room_jid("other") + "'/>"), kCarol,
+                 "not-acceptable", "cancel");
+  EXPECT_EQ(room->occupant_of(kCarol)->nick, "cc");
+  // Without the option, as asked.
+  host.mutable_options().set_enforce_registered_nickname(false);
+  join(kBob, "bob");
+  state().affiliations["bob@example.org"] = AffiliationEntry{Affiliation::kMember, "bobby", ""};
+  deliver("<presence from='" + std::string(kBob) + "' to='" + room_jid("bob2") + "'/>");
+  EXPECT_EQ(room->occupant_of(kBob)->nick, "bob2");
+}
+
 TEST_F(RoomTest, BannedMembersOnlyPasswordAndFull) {
   join(kAlice, "alice");
   state().affiliations["bob@example.org"].affiliation = Affiliation::kOutcast;
