@@ -31,7 +31,23 @@ and drives them with bench/loadgen (one process, TLS clients with SCRAM-SHA-1 lo
     of an idle server, not of one just done with logins): (RSS(N) - RSS(0)) / N, at
     N = 1,000 and 10,000. The servers and loadgen get the hard RLIMIT_NOFILE as soft limit.
 
-Between runs it waits (at most 60 s) until the machine is nearly idle, so that a server still
+Group chat (--muc): instead of the above, xmppd a.test with Component "conference.a.test"
+"muc" and Prosody pa.test with Component "conference.pa.test" "muc" (mod_muc), the same load on
+each (`loadgen --mode muc`: ROOMS rooms of OCCUPANTS clients each, every SENDER_EVERY-th
+occupant sending groupchat messages; each first joiner creates its room and unlocks it with
+an instant-room form): --only's phases then mean
+ 1. throughput: deliveries/s at saturation (each sender keeps --muc-window messages in flight,
+    counted back when its own copy comes back from the room), ROUNDS rounds alternated;
+ 2. latency: both at one fixed rate of messages sent, half of the lower of the two median
+    saturation rates of messages sent (or --rate); p50/p99/max over every delivery;
+ 3. CPU seconds per 100,000 delivered groupchat messages, from the moment all have joined to
+    loadgen's results, for every run;
+ 4. idle: memory per occupant: the serving instance restarted, --muc-idle-occupants clients
+    log in and stay idle (RSS sampled --idle-settle s later), then join rooms of OCCUPANTS
+    (sampled again --idle-settle s after the last join): (RSS joined - RSS logged in) / N.
+With --archive, both services archive their rooms (muc_mam), and nothing else.
+
+Between runs it waits (at most --quiet-wait s) until the machine is nearly idle, so that a server still
 working off the previous run's backlog, or another user's compiler, does not weigh on the
 next run; messages a run left undelivered (stored offline) are taken by the receivers before
 the next run. Every run's losses (sent - received, bounces included), stale messages, errors
@@ -62,6 +78,8 @@ Usage (as root, from anywhere; XMPPD_BUILD_DIR or --build selects the build, def
     python3 bench/compare.py --only idle --idle-counts 1000,10000
     python3 bench/compare.py --profile /tmp/prof  one xmppd s2s saturation run under perf
                                                   (no Prosody); reports in /tmp/prof
+    python3 bench/compare.py --muc                group chat (about 8 minutes)
+    python3 bench/compare.py --muc --archive --only throughput,latency
 
 Options: see --help. Exit status 0 when every run completed, whatever it measured (losses are
 in the table), 1 on a missing prerequisite, a failed set-up or a run without results.
@@ -131,8 +149,10 @@ def parse_args():
                    help="loadgen --max-pending of the idle runs (Prosody's listen backlog is 128: at 500/s with "
                         "1000 pending, some of its connections are reset)")
     p.add_argument("--no-prosody", action="store_true", help="xmppd only")
+    p.add_argument("--no-xmppd", action="store_true", help="--muc: Prosody only (to try the measurement)")
     p.add_argument("--archive", action="store_true",
-                   help="the message archive on: xmppd's mam module and Prosody's mod_mam (XEP-0313)")
+                   help="the message archive on: xmppd's mam module and Prosody's mod_mam (XEP-0313); with --muc, "
+                        "the rooms' archive (muc_mam) on both services instead")
     p.add_argument("--storage", choices=("default", "sqlite", "postgres"), default="default",
                    help="default: xmppd's SQLite file and Prosody's internal (files) storage; sqlite: "
                         "Prosody's sql storage on SQLite3 too; postgres: both on one PostgreSQL 15 server of "
@@ -145,6 +165,20 @@ def parse_args():
     p.add_argument("--fresh-accounts", action="store_true", help="make the accounts anew (and replace the cache)")
     p.add_argument("--json", metavar="FILE", help="write every raw result to FILE")
     p.add_argument("--keep", action="store_true", help="keep the work directory (configurations, logs)")
+    p.add_argument("--muc", action="store_true",
+                   help="group chat instead: xmppd's and Prosody's MUC services (see the docstring)")
+    p.add_argument("--rooms", type=int, default=10, help="--muc: rooms of the message runs")
+    p.add_argument("--occupants", type=int, default=20, help="--muc: occupants per room")
+    p.add_argument("--sender-every", type=int, default=4, help="--muc: one occupant in this many sends")
+    p.add_argument("--muc-window", type=int, default=4,
+                   help="--muc saturation: messages in flight per sender (each is delivered to every occupant)")
+    p.add_argument("--muc-idle-occupants", type=int, default=1000,
+                   help="--muc: idle occupants of the memory measurement (in rooms of --occupants)")
+    p.add_argument("--unlocked-rooms", action="store_true",
+                   help="--muc: muc_room_locking = false in both services (new rooms open at once) instead of "
+                        "the first joiner's instant-room form")
+    p.add_argument("--quiet-wait", type=float, default=60,
+                   help="seconds to wait at most for a nearly idle machine before each run")
     p.add_argument("--profile", metavar="DIR",
                    help="instead of the comparison: one xmppd s2s saturation run under perf record, reports in DIR")
     p.add_argument("--profile-frequency", type=int, default=499, help="perf sampling frequency (Hz)")
@@ -156,6 +190,12 @@ def parse_args():
     if "latency" in args.phases and "throughput" not in args.phases and not args.rate:
         p.error("--only latency needs throughput (for the rate) or --rate")
     args.idle_counts = [int(n) for n in args.idle_counts.split(",") if n.strip()]
+    if args.muc and args.profile:
+        p.error("--muc and --profile do not go together")
+    if args.no_xmppd and (not args.muc or args.no_prosody):
+        p.error("--no-xmppd is for --muc, with Prosody")
+    if args.muc and args.storage != "default":
+        p.error("--muc measures the default storage only")
     if args.profile:
         args.no_prosody = True
         args.phases = set()
@@ -390,6 +430,10 @@ class Xmppd(BenchServer):
         key, cert = bench.ca.issue(domain, "ec")
         certs.write(f"{self.path}/certs/{domain}.crt", certs.cert_pem(cert))
         certs.write(f"{self.path}/certs/{domain}.key", certs.key_pem(key), 0o600)
+        if bench.args.muc:  # the service federates as a host does: it has a certificate of its own
+            key, cert = bench.ca.issue(f"conference.{domain}", "ec")
+            certs.write(f"{self.path}/certs/conference.{domain}.crt", certs.cert_pem(cert))
+            certs.write(f"{self.path}/certs/conference.{domain}.key", certs.key_pem(key), 0o600)
         config = f"""-- written by bench/compare.py
 data_path = "{self.path}/data"
 empty_path = "{self.path}/empty"
@@ -406,7 +450,7 @@ max_connections_per_address = 0
 max_unauthenticated_per_address = 0
 max_connections = 1000000
 {bench.xmppd_storage_options(domain)}VirtualHost "{domain}"
-"""
+{bench.xmppd_components(domain)}"""
 
         class QuietServer(harness.Server):
             def start(self, *extra):
@@ -481,6 +525,26 @@ def prosody_account(args):
                         f'\t["iteration_count"] = {ITERATIONS};\n\t["stored_key"] = "{stored_key}";\n}};\n')
 
 
+def prosody_with_components(base):
+    """tests/integration/prosody.py's Prosody, with Component sections after its VirtualHost:
+    components is a list of (domain, module, {option: value})."""
+    import prosody
+
+    class WithComponents(base):
+        def __init__(self, *args, components=(), **kwargs):
+            self.components = list(components)  # before the base writes the configuration
+            super().__init__(*args, **kwargs)
+
+        def config_text(self):
+            text = super().config_text()
+            for domain, module, options in self.components:
+                text += f"\nComponent {prosody.lua(domain)} {prosody.lua(module)}\n"
+                text += "".join(f"    {key} = {prosody.lua(value)}\n" for key, value in options.items())
+            return text
+
+    return WithComponents
+
+
 class Prosody(BenchServer):
     """One Prosody 0.12 (tests/integration/prosody.py) serving one domain; log level info, as
     Debian's default configuration has it, to a file."""
@@ -495,8 +559,10 @@ class Prosody(BenchServer):
         certs.write(f"{path}/{domain}.crt", certs.cert_pem(cert))
         certs.write(f"{path}/{domain}.key", certs.key_pem(key), 0o600)
         options = {"log": {"info": f"{path}/prosody.log"}, **bench.prosody_storage_options(domain)}
-        self.server = prosody.Prosody(path, domain, self.address, f"{path}/{domain}.crt", f"{path}/{domain}.key",
-                                      bench.ca_file, options=options)
+        components = bench.prosody_components(domain, path)
+        self.server = prosody_with_components(prosody.Prosody)(
+            path, domain, self.address, f"{path}/{domain}.crt", f"{path}/{domain}.key", bench.ca_file, options=options,
+            components=components)
         self.accounts = os.path.join(self.server.data_path, domain.replace(".", "%2e"), "accounts")
 
     def pids(self):
@@ -613,7 +679,7 @@ class Bench:
         return "db_" + domain.replace(".", "_")
 
     def xmppd_storage_options(self, domain):
-        text = 'modules_enabled = { "mam" }\n' if self.args.archive else ""
+        text = 'modules_enabled = { "mam" }\n' if self.args.archive and not self.args.muc else ""
         if self.postgres:
             pg = self.postgres
             text += (f'storage = "sql"\nsql = {{ driver = "PostgreSQL"; database = "{self.database_name(domain)}"; '
@@ -623,7 +689,7 @@ class Bench:
     def prosody_storage_options(self, domain):
         import prosody
         options = {}
-        if self.args.archive:
+        if self.args.archive and not self.args.muc:
             options["modules_enabled"] = [*prosody.Prosody.MODULES, "mam"]
         # The accounts stay in Prosody's files, where provision() writes them (xmppd's stay in
         # its auth helper whatever the storage); everything else goes to sql.
@@ -639,10 +705,47 @@ class Bench:
             options["sql"] = {"driver": "SQLite3", "database": "prosody.sqlite"}
         return options
 
+    # Group chat: one MUC service beside each serving instance (--muc).
+    def xmppd_components(self, domain):
+        if not self.args.muc or domain != "a.test":
+            return ""
+        # xmppd limits each occupant's messages and presences as Prosody's community module
+        # mod_muc_limits would (0.5/s, a burst of 6); Prosody 0.12 has no limit without that
+        # module, so the bench turns xmppd's off (0: no limit).
+        text = f'Component "conference.{domain}" "muc"\nmuc_event_rate = 0\n'
+        if self.args.unlocked_rooms:
+            text += "muc_room_locking = false\n"
+        if self.args.archive:
+            text += 'modules_enabled = { "muc_mam" }\n'
+        return text
+
+    def prosody_components(self, domain, path):
+        if not self.args.muc or domain != "pa.test":
+            return []
+        import certs
+        service = f"conference.{domain}"
+        key, cert = self.ca.issue(service, "ec")
+        certs.write(f"{path}/{service}.crt", certs.cert_pem(cert))
+        certs.write(f"{path}/{service}.key", certs.key_pem(key), 0o600)
+        options = {"ssl": {"certificate": f"{path}/{service}.crt", "key": f"{path}/{service}.key"}}
+        if self.args.archive:
+            options["modules_enabled"] = ["muc_mam"]
+        if self.args.unlocked_rooms:
+            options["muc_room_locking"] = False
+        return [(service, "muc", options)]
+
     # --- set-up ---
 
     def start_servers(self):
         args = self.args
+        if args.muc:
+            count = max(args.rooms * args.occupants, args.muc_idle_occupants if "idle" in args.phases else 0)
+            wanted = ([] if args.no_xmppd else [(Xmppd, "a.test", count)]) + \
+                ([] if args.no_prosody else [(Prosody, "pa.test", count)])
+            for cls, domain, n in wanted:
+                self.servers[domain] = cls(self, domain)
+                self.servers[domain].provision(n)
+            return
         big = max([2 * args.pairs, *args.idle_counts]) if "idle" in args.phases else 2 * args.pairs
         wanted = [(Xmppd, "a.test", big), (Xmppd, "b.test", args.pairs)]
         if not args.no_prosody:
@@ -671,9 +774,10 @@ class Bench:
 
     # --- loadgen ---
 
-    def loadgen_run(self, label, servers, loadgen_args, record=True, on_ready=None, on_measure=None, timeout=600):
+    def loadgen_run(self, label, servers, loadgen_args, record=True, on_ready=None, on_measure=None, timeout=600,
+                    cpu_mark=r"logged in,"):
         """Runs loadgen with the SCRAM cache, CA and --json; samples the servers' CPU when the
-        logins are done and when the results are printed. on_ready(proc) is called when an idle
+        logins are done (the first stderr line matching cpu_mark) and when the results are printed. on_ready(proc) is called when an idle
         run prints `ready N`, on_measure(pids) when a message run's measured period has begun
         (its first progress line); what they return is added to the result. Returns loadgen's
         JSON object plus what was measured here."""
@@ -692,7 +796,7 @@ class Bench:
 
             def read_stderr():
                 for line in proc.stderr:
-                    if "logged in," in line and "cpu_start" not in marks:
+                    if re.search(cpu_mark, line) and "cpu_start" not in marks:
                         marks["cpu_start"] = cpu_sample(pids)
                         marks["t_start"] = time.monotonic()
                         marks["machine_start"] = machine_ticks()
@@ -772,10 +876,11 @@ class Bench:
             self.results["runs"].append(result)
         return result
 
-    def wait_quiet(self, limit=0.15, timeout=60):
+    def wait_quiet(self, limit=0.15, timeout=None):
         """Waits (at most timeout s) until the machine is nearly idle: a server still working off
         the previous run's backlog, or another user's compiler, would skew the next run.
         Returns the busy percentage of all CPUs over the last second."""
+        timeout = self.args.quiet_wait if timeout is None else timeout
         deadline = time.monotonic() + timeout
         while True:
             b0, t0 = machine_ticks()
@@ -929,6 +1034,114 @@ class Bench:
         return results
 
 
+    # --- group chat runs (--muc) ---
+
+    def muc_server(self, kind):
+        return self.servers["a.test" if kind == "xmppd" else "pa.test"]
+
+    def muc_messages(self, kind, phase, rate):
+        """One loadgen --mode muc run on the kind's service; CPU from the end of the joins."""
+        a = self.args
+        server = self.muc_server(kind)
+        result = self.loadgen_run(
+            f"{kind} group chat, {phase}", [server],
+            ["--mode", "muc", "--sender", f"{server.address}:5222", "--sender-domain", server.domain, "--muc-service",
+             f"conference.{server.domain}", "--accounts", str(a.rooms * a.occupants), "--rooms", str(a.rooms),
+             "--sender-every", str(a.sender_every), "--rate", str(rate), "--window", str(a.muc_window),
+             "--body-bytes", str(a.body_bytes), "--warmup", str(a.warmup), "--duration", str(a.duration),
+             "--drain", "10"], cpu_mark=r"^joined \d+")
+        result["scenario"], result["phase"] = kind, phase
+        handled = result["received"] + result["bounced_deliveries"]
+        if handled and "server_cpu_seconds" in result:
+            result["cpu_per_100k"] = result["server_cpu_seconds"] / handled * 1e5
+        lat = result["latency_ms"]
+        log(f"{kind:8} group chat {phase:18} {result['sent_per_sec']:7.0f} sent/s {result['msgs_per_sec']:8.0f} "
+            f"deliveries/s  p50 {lat['p50']:8.2f} p99 {lat['p99']:8.2f} max {lat['max']:8.2f} ms  lost "
+            f"{result['lost']}/{result['expected']}  server CPU {result.get('cpu_per_100k', float('nan')):.1f} "
+            f"s/100k  loadgen CPU {result['client_cpu_percent']:.0f}%")
+        return result
+
+    def muc_alternate(self, kinds, phase, rate, rounds):
+        runs = {kind: [] for kind in kinds}
+        for r in range(rounds):
+            for kind in (kinds if r % 2 == 0 else list(reversed(kinds))):
+                runs[kind].append(self.muc_messages(kind, phase, rate))
+        return runs
+
+    def muc_memory(self, kind):
+        """Restarts the serving instance; --muc-idle-occupants clients log in (RSS sampled
+        --idle-settle s later), then join rooms of --occupants and stay idle (sampled again
+        --idle-settle s after the last join). Per occupant: (RSS joined - RSS logged in) / N."""
+        a = self.args
+        server = self.muc_server(kind)
+        server.restart()
+        busy = self.wait_quiet()
+        time.sleep(2)
+        pids = server.pids()
+        offset = len(server.log_text())
+        base = sum(r for _, r in rss_by_pid(pids).values())
+        n = a.muc_idle_occupants
+        rooms = max(1, -(-n // a.occupants))
+        samples = {}
+
+        def sample_after(pattern, key, proc):
+            with open(log_path) as f:
+                m = re.search(pattern, f.read(), re.M)
+            if not m:
+                return False
+            samples[key + "_count"] = int(m.group(1))
+            time.sleep(a.idle_settle)
+            samples[key] = sum(r for _, r in rss_by_pid(pids).values())
+            return True
+
+        self.run_number += 1
+        log_path = os.path.join(self.work, f"loadgen-{self.run_number:03d}.log")
+        command = [self.loadgen, "--cafile", self.ca_file, "--scram-cache", self.scram_cache, "--json", "--mode", "muc",
+                   "--sender", f"{server.address}:5222", "--sender-domain", server.domain, "--muc-service",
+                   f"conference.{server.domain}", "--accounts", str(n), "--rooms", str(rooms), "--sender-every", "0",
+                   "--join-delay", str(a.idle_settle + 3), "--hold", "1800", "--connect-rate", str(a.connect_rate),
+                   "--max-pending", str(a.max_pending), "--login-timeout", "60"]
+        with open(log_path, "w") as log_file:
+            log_file.write(" ".join(command) + "\n")
+            log_file.flush()
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log_file, text=True)
+            try:
+                for pattern, key in ((r"^ready (\d+)$", "logged_in"), (r"^joined (\d+)$", "joined")):
+                    started = time.monotonic()
+                    while proc.poll() is None and time.monotonic() - started < 600:
+                        if sample_after(pattern, key, proc):
+                            break
+                        time.sleep(0.2)
+            finally:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                try:
+                    out, _ = proc.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, _ = proc.communicate()
+        try:
+            loadgen = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            loadgen = {}
+        result = {"kind": kind, "muc_memory": True, "clients": n, "rooms": rooms, "rss_before_kib": base,
+                  "machine_busy_before_percent": busy, "log": log_path, "loadgen": loadgen, **samples}
+        if "joined" in samples and samples.get("joined_count"):
+            result["kib_per_occupant"] = (samples["joined"] - samples["logged_in"]) / samples["joined_count"]
+            result["kib_per_client"] = (samples["logged_in"] - base) / max(1, samples["logged_in_count"])
+            log(f"{kind:8} group chat memory: RSS {base} KiB idle, {samples['logged_in']} KiB with "
+                f"{samples['logged_in_count']} logged in, {samples['joined']} KiB with {samples['joined_count']} "
+                f"joined in {rooms} rooms: {result['kib_per_occupant']:.1f} KiB per occupant")
+        else:
+            self.anomalies.append((f"{kind} group chat memory", {"loadgen": [f"logins or joins failed; see {log_path}"]},
+                                   None))
+        lines = server.problems(offset)
+        if lines or not server.alive():
+            self.anomalies.append((f"{kind} group chat memory", {server.domain: lines[:5] or ["not running"]}, None))
+        self.results["runs"].append(result)
+        return result
+
+
 # --- the report -------------------------------------------------------------------------------
 
 def median(values):
@@ -1041,6 +1254,96 @@ def report(bench, sat, lat, lat_prosody_rate, idle, rate, prosody_rate, sustaine
         lines += (f"\n\nProsody did not sustain {fmt(rate)} msg/s (half of xmppd's s2s saturation rate); "
                   f"both were also run at {fmt(prosody_rate)} msg/s, half of Prosody's saturation rate.")
     return lines
+
+
+def muc_report(bench, sat, lat, memory, rate):
+    """The group chat table: xmppd beside Prosody's mod_muc."""
+    a = bench.args
+    S = {k: summary(v) for k, v in sat.items()}
+    L = {k: summary(v) for k, v in lat.items()}
+    x, p = "xmppd", "prosody"
+
+    def g(table, key, field):
+        return table.get(key)[field] if table.get(key) else None
+
+    def either(table, field):
+        return g(table, x, field) if table.get(x) else g(table, p, field)
+
+    def each(runs, key, field, digits=0):
+        return spread([r[field] for r in runs.get(key, [])], digits) or "–"
+
+    def lost(runs, key):
+        rs = runs.get(key, [])
+        if not rs:
+            return "–"
+        text = f"{sum(r['lost'] for r in rs):,} / {sum(r['expected'] for r in rs):,}"
+        details = [f"{sum(r[k] for r in rs):,} {k}" for k in ("bounced", "duplicates", "stale", "given_up")
+                   if sum(r[k] for r in rs)]
+        errors = sum(r["errors"]["count"] + r["join_failures"] for r in rs)
+        return text + (f" ({', '.join(details + ([f'{errors} errors'] if errors else []))})"
+                       if details or errors else "")
+
+    load = (f"{a.rooms} rooms × {a.occupants} occupants, 1 in {a.sender_every} sending, body {a.body_bytes} bytes")
+    out = ["| | xmppd | Prosody 0.12 | xmppd / Prosody |", "| --- | --- | --- | --- |"]
+    if S:
+        sent = {k: median([r["sent_per_sec"] for r in v]) for k, v in sat.items()}
+        out.append(f"| deliveries/s at saturation ({load}; window {a.muc_window} per sender), median of "
+                   f"{either(S, 'runs')} | {fmt(g(S, x, 'rate'))} | {fmt(g(S, p, 'rate'))} | "
+                   f"{ratio(g(S, x, 'rate'), g(S, p, 'rate'), 1)} |")
+        out.append(f"| — each run | {each(sat, x, 'msgs_per_sec')} | {each(sat, p, 'msgs_per_sec')} | |")
+        out.append(f"| — messages sent/s | {fmt(sent.get(x))} | {fmt(sent.get(p))} | |")
+        out.append(f"| server CPU s per 100k deliveries (saturation) | {fmt(g(S, x, 'cpu'), 2)} | "
+                   f"{fmt(g(S, p, 'cpu'), 2)} | {ratio(g(S, x, 'cpu'), g(S, p, 'cpu'))} |")
+        out.append(f"| latency at saturation p50 / p99 (ms) | {fmt(g(S, x, 'p50'), 1)} / {fmt(g(S, x, 'p99'), 1)} | "
+                   f"{fmt(g(S, p, 'p50'), 1)} / {fmt(g(S, p, 'p99'), 1)} | |")
+        out.append(f"| lost deliveries / due (saturation, all runs) | {lost(sat, x)} | {lost(sat, p)} | |")
+        out.append(f"| loadgen CPU; other load on the machine (% of one core) | {fmt(g(S, x, 'loadgen_cpu'))}; "
+                   f"{fmt(g(S, x, 'other'))} | {fmt(g(S, p, 'loadgen_cpu'))}; {fmt(g(S, p, 'other'))} | |")
+    if L:
+        out.append(f"| latency at {fmt(rate)} messages/s sent ({fmt(either(L, 'rate'))} deliveries/s): p50 / p99 / max "
+                   f"(ms) | {fmt(g(L, x, 'p50'), 2)} / {fmt(g(L, x, 'p99'), 2)} / {fmt(g(L, x, 'max'), 1)} | "
+                   f"{fmt(g(L, p, 'p50'), 2)} / {fmt(g(L, p, 'p99'), 2)} / {fmt(g(L, p, 'max'), 1)} | "
+                   f"{ratio(g(L, x, 'p99'), g(L, p, 'p99'))} (p99) |")
+        out.append(f"| — p99 of each run | {g(L, x, 'each_p99') or '–'} | {g(L, p, 'each_p99') or '–'} | |")
+        out.append(f"| — server CPU s per 100k deliveries | {fmt(g(L, x, 'cpu'), 2)} | {fmt(g(L, p, 'cpu'), 2)} | "
+                   f"{ratio(g(L, x, 'cpu'), g(L, p, 'cpu'))} |")
+        out.append(f"| — lost deliveries / due | {lost(lat, x)} | {lost(lat, p)} | |")
+        out.append(f"| — other load on the machine (% of one core) | {fmt(g(L, x, 'other'))} | {fmt(g(L, p, 'other'))} | |")
+    if memory:
+        def m(kind, field):
+            values = [r.get(field) for r in memory if r["kind"] == kind]
+            return median(values), spread(values, 1)
+        n = memory[0]["clients"]
+        for field, what in (("kib_per_occupant", f"KiB RSS per idle occupant ({n:,} in rooms of {a.occupants}, "
+                                                 "minus the same clients logged in)"),
+                            ("kib_per_client", "— KiB RSS per idle logged-in client (same runs, for scale)")):
+            (xv, xs), (pv, ps) = m(x, field), m(p, field)
+            out.append(f"| {what} | {fmt(xv, 1)} ({xs or '–'}) | {fmt(pv, 1)} ({ps or '–'}) | {ratio(xv, pv)} |")
+    return "\n".join(out)
+
+
+def run_muc(bench):
+    """The group chat phases; returns the table."""
+    args = bench.args
+    kinds = ([] if args.no_xmppd else ["xmppd"]) + ([] if args.no_prosody else ["prosody"])
+    sat, lat, memory, rate = {}, {}, [], None
+    try:
+        if "throughput" in args.phases:
+            sat = bench.muc_alternate(kinds, "saturation", 0, args.rounds)
+        if "latency" in args.phases:
+            sent = [median([r["sent_per_sec"] for r in sat.get(kind, [])]) for kind in kinds]
+            sent = [v for v in sent if v]
+            rate = args.rate or (round(min(sent) / 2, -1) if sent else None)
+            if rate:
+                lat = bench.muc_alternate(kinds, f"{rate:.0f}/s", rate, args.rounds)
+        if "idle" in args.phases:
+            for r in range(args.idle_rounds):
+                for kind in (kinds if r % 2 == 0 else list(reversed(kinds))):
+                    memory.append(bench.muc_memory(kind))
+    finally:
+        bench.muc_table = muc_report(bench, sat, lat, memory, rate)
+    bench.results["latency_rate"] = rate
+    return bench.muc_table
 
 
 def source_dir(build):
@@ -1232,37 +1535,44 @@ def main():
         if args.profile:
             profile(bench, args.profile)
             return
-        with_prosody = [] if args.no_prosody else ["Prosody s2s"]
-        names = ["xmppd s2s", *with_prosody, "xmppd one domain"]
-        if "throughput" in args.phases:
-            sat = bench.alternate(names, "saturation", 0, args.rounds)
-        if "latency" in args.phases:
-            x_sat = median([r["msgs_per_sec"] for r in sat.get("xmppd s2s", [])])
-            rate = args.rate or round(x_sat / 2, -2)
-            lat = bench.alternate(names, f"{rate:.0f}/s", rate, args.rounds)
-            if with_prosody:
-                runs = lat["Prosody s2s"]
-                sustained = all(r["lost"] == 0 and r["backlog_skips"] == 0 and r["msgs_per_sec"] >= 0.97 * rate and
-                                r["latency_ms"]["p99"] < 1000 for r in runs)
-                p_sat = median([r["msgs_per_sec"] for r in sat.get("Prosody s2s", [])])
-                if not sustained and p_sat:
-                    prosody_rate = round(p_sat / 2, -2)
-                    log(f"Prosody did not sustain {rate:.0f}/s; both again at {prosody_rate:.0f}/s")
-                    lat_p = bench.alternate(["xmppd s2s", "Prosody s2s"], f"{prosody_rate:.0f}/s", prosody_rate,
-                                            args.rounds)
-        if "idle" in args.phases:
-            kinds = ["xmppd"] + ([] if args.no_prosody else ["prosody"])
-            for r in range(args.idle_rounds):
-                for kind in (kinds if r % 2 == 0 else list(reversed(kinds))):
-                    idle.extend(bench.idle_session(kind))
+        if args.muc:
+            run_muc(bench)
+        else:
+            with_prosody = [] if args.no_prosody else ["Prosody s2s"]
+            names = ["xmppd s2s", *with_prosody, "xmppd one domain"]
+            if "throughput" in args.phases:
+                sat = bench.alternate(names, "saturation", 0, args.rounds)
+            if "latency" in args.phases:
+                x_sat = median([r["msgs_per_sec"] for r in sat.get("xmppd s2s", [])])
+                rate = args.rate or round(x_sat / 2, -2)
+                lat = bench.alternate(names, f"{rate:.0f}/s", rate, args.rounds)
+                if with_prosody:
+                    runs = lat["Prosody s2s"]
+                    sustained = all(r["lost"] == 0 and r["backlog_skips"] == 0 and r["msgs_per_sec"] >= 0.97 * rate and
+                                    r["latency_ms"]["p99"] < 1000 for r in runs)
+                    p_sat = median([r["msgs_per_sec"] for r in sat.get("Prosody s2s", [])])
+                    if not sustained and p_sat:
+                        prosody_rate = round(p_sat / 2, -2)
+                        log(f"Prosody did not sustain {rate:.0f}/s; both again at {prosody_rate:.0f}/s")
+                        lat_p = bench.alternate(["xmppd s2s", "Prosody s2s"], f"{prosody_rate:.0f}/s", prosody_rate,
+                                                args.rounds)
+            if "idle" in args.phases:
+                kinds = ["xmppd"] + ([] if args.no_prosody else ["prosody"])
+                for r in range(args.idle_rounds):
+                    for kind in (kinds if r % 2 == 0 else list(reversed(kinds))):
+                        idle.extend(bench.idle_session(kind))
     except (LoadgenFailed, RuntimeError, AssertionError) as e:
         log(f"stopped: {e}")
         status = 1
     finally:
         bench.stop()
     elapsed = time.monotonic() - started
-    table = report(bench, sat, lat, lat_p, idle, rate, prosody_rate, sustained)
-    print(f"## xmppd and Prosody, {machine['date']}\n")
+    if args.muc:
+        table = getattr(bench, "muc_table", "(no results)")
+        rate = bench.results.get("latency_rate")
+    else:
+        table = report(bench, sat, lat, lat_p, idle, rate, prosody_rate, sustained)
+    print(f"## xmppd and Prosody{', group chat' if args.muc else ''}, {machine['date']}\n")
     print(f"Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory']}, {machine['os']}, kernel "
           f"{machine['kernel']}, {machine['openssl']}. xmppd {machine['xmppd']} (build {bench.build}); "
           f"Prosody {machine['prosody']}. Command: `{' '.join(['python3', *sys.argv])}`; {elapsed / 60:.1f} minutes.\n")

@@ -377,9 +377,14 @@ void Client::handle(const XmlTree& tree) {
     case State::kOnline:
       if (root.name == "message") {
         shared_.listener->on_message(*this, tree);
+      } else if (root.name == "presence") {
+        shared_.listener->on_stanza(*this, tree);
       } else if (root.name == "iq") {
         std::string_view type = tree.attr(root, "type");
-        if (type != "get" && type != "set") return;
+        if (type != "get" && type != "set") {
+          shared_.listener->on_stanza(*this, tree);
+          return;
+        }
         std::string_view id = tree.attr(root, "id"), from = tree.attr(root, "from");
         std::string& o = output();
         o += "<iq type='";

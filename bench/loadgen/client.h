@@ -47,6 +47,9 @@ class ClientListener {
   virtual void on_failed(Client& client, ErrorKind kind, const std::string& what) = 0;
   // A <message/> for an online client; `tree` is valid during the call only.
   virtual void on_message(Client& client, const XmlTree& tree) = 0;
+  // A <presence/>, or an <iq/> result or error, for an online client (the group chat mode
+  // follows its joins with them); `tree` is valid during the call only.
+  virtual void on_stanza(Client&, const XmlTree&) {}
 
  protected:
   ~ClientListener() = default;

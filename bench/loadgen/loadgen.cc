@@ -1,7 +1,8 @@
 // loadgen: an XMPP load generator for xmppd and Prosody. One process, one libevent loop,
 // non-blocking sockets; every client does STARTTLS, SCRAM, resource binding and initial
-// presence like a real one, then either exchanges timestamped messages (--mode messages) or
-// stays connected (--mode idle). Results: JSON on stdout (--json), progress on stderr.
+// presence like a real one, then either exchanges timestamped messages (--mode messages),
+// stays connected (--mode idle) or joins group chat rooms and sends to them (--mode muc,
+// muc_run.h). Results: JSON on stdout (--json), progress on stderr.
 // bench/loadgen/README.md says how it is used; `loadgen --help` lists the options.
 #include <event2/event.h>
 #include <getopt.h>
@@ -29,14 +30,17 @@
 
 #include "bench/loadgen/client.h"
 #include "bench/loadgen/histogram.h"
+#include "bench/loadgen/muc_run.h"
+#include "bench/loadgen/util.h"
 
 namespace loadgen {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loadgen --mode messages|idle --sender HOST:PORT --sender-domain A --accounts N [options]
+constexpr const char* kUsage = R"(usage: loadgen --mode messages|idle|muc --sender HOST:PORT --sender-domain A --accounts N [options]
 
-  --mode messages|idle     messages: N pairs userI@A -> userI@B exchange timestamped messages
+  --mode messages|idle|muc messages: N pairs userI@A -> userI@B exchange timestamped messages
                            idle: N clients userI@A log in and stay connected
+                           muc: N clients userI@A join --rooms rooms, some send groupchat messages
   --sender HOST:PORT       c2s endpoint of the sending (idle: all) accounts
   --sender-domain A        their domain (also the TLS name checked)
   --receiver HOST:PORT     c2s endpoint of the receiving accounts (default: --sender)
@@ -63,6 +67,11 @@ constexpr const char* kUsage = R"(usage: loadgen --mode messages|idle --sender H
   --reconnect S            messages: a client disconnected after its login logs in again after
                            S seconds (and again after each failed attempt); default: never
   --trace FILE             messages: one line per event in FILE (README: "Trace")
+  --rooms R                muc: client I joins room I mod R (default 10)
+  --sender-every K         muc: the 1st, (K+1)th, (2K+1)th ... occupant of each room sends
+                           (default 4; 0: nobody sends, the occupants stay --hold seconds)
+  --muc-service S          muc: the rooms' service (default conference.A)
+  --join-delay S           muc: stay logged in S seconds before joining (default 0)
   --json                   print the results as one JSON object on stdout
   --quiet                  no progress lines on stderr
 
@@ -71,7 +80,7 @@ Exit status: 0 the run completed (losses are in the results), 1 usage error,
 )";
 
 struct Options {
-  enum class Mode { kMessages, kIdle } mode = Mode::kMessages;
+  enum class Mode { kMessages, kIdle, kMuc } mode = Mode::kMessages;
   std::string sender, sender_domain, receiver, receiver_domain;
   std::uint32_t accounts = 0;
   std::uint32_t first_account = 1;
@@ -90,6 +99,11 @@ struct Options {
   double login_timeout = 30;
   double reconnect = -1;  // < 0: never
   std::string trace;
+  std::uint32_t rooms = 10;
+  std::uint32_t sender_every = 4;
+  std::string muc_service;
+  double join_delay = 0;
+  bool muc_options = false;  // one of the four above was given
   bool json = false;
   bool quiet = false;
 };
@@ -120,7 +134,8 @@ Options parse_options(int argc, char** argv) {
   enum {
     kMode = 256, kSender, kSenderDomain, kReceiver, kReceiverDomain, kAccounts, kFirst, kOffset, kUserFormat,
     kPasswordFormat, kCafile, kInsecure, kMechanism, kScramCache, kRate, kWindow, kBodyBytes, kWarmup, kDuration,
-    kDrain, kHold, kConnectRate, kMaxPending, kLoginTimeout, kReconnect, kTrace, kJson, kQuiet, kHelp,
+    kDrain, kHold, kConnectRate, kMaxPending, kLoginTimeout, kReconnect, kTrace, kJson, kQuiet, kHelp, kRooms,
+    kSenderEvery, kMucService, kJoinDelay,
   };
   static const struct option longopts[] = {
       {"mode", required_argument, nullptr, kMode},
@@ -152,6 +167,10 @@ Options parse_options(int argc, char** argv) {
       {"json", no_argument, nullptr, kJson},
       {"quiet", no_argument, nullptr, kQuiet},
       {"help", no_argument, nullptr, kHelp},
+      {"rooms", required_argument, nullptr, kRooms},
+      {"sender-every", required_argument, nullptr, kSenderEvery},
+      {"muc-service", required_argument, nullptr, kMucService},
+      {"join-delay", required_argument, nullptr, kJoinDelay},
       {nullptr, 0, nullptr, 0},
   };
   Options o;
@@ -161,7 +180,8 @@ Options parse_options(int argc, char** argv) {
       case kMode:
         if (std::strcmp(optarg, "messages") == 0) o.mode = Options::Mode::kMessages;
         else if (std::strcmp(optarg, "idle") == 0) o.mode = Options::Mode::kIdle;
-        else usage_error(std::string("--mode: messages or idle, not ") + optarg);
+        else if (std::strcmp(optarg, "muc") == 0) o.mode = Options::Mode::kMuc;
+        else usage_error(std::string("--mode: messages, idle or muc, not ") + optarg);
         break;
       case kSender: o.sender = optarg; break;
       case kSenderDomain: o.sender_domain = optarg; break;
@@ -191,6 +211,10 @@ Options parse_options(int argc, char** argv) {
       case kJson: o.json = true; break;
       case kQuiet: o.quiet = true; break;
       case kHelp: std::fputs(kUsage, stdout); std::exit(0);
+      case kRooms: o.rooms = parse_count("rooms", optarg, 1), o.muc_options = true; break;
+      case kSenderEvery: o.sender_every = parse_count("sender-every", optarg, 0), o.muc_options = true; break;
+      case kMucService: o.muc_service = optarg, o.muc_options = true; break;
+      case kJoinDelay: o.join_delay = parse_number("join-delay", optarg, 0), o.muc_options = true; break;
       default: usage_error("unknown option");
     }
   }
@@ -202,8 +226,11 @@ Options parse_options(int argc, char** argv) {
     usage_error("--mechanism: SCRAM-SHA-1 or SCRAM-SHA-256");
   if (o.mode != Options::Mode::kMessages && (o.reconnect >= 0 || !o.trace.empty()))
     usage_error("--reconnect and --trace are for --mode messages");
+  if (o.mode != Options::Mode::kMuc && o.muc_options)
+    usage_error("--rooms, --sender-every, --muc-service and --join-delay are for --mode muc");
   if (o.receiver.empty()) o.receiver = o.sender;
   if (o.receiver_domain.empty()) o.receiver_domain = o.sender_domain;
+  if (o.muc_service.empty()) o.muc_service = "conference." + o.sender_domain;
   return o;
 }
 
@@ -244,47 +271,6 @@ std::string format_number(const std::string& format, std::uint32_t n) {
   return out;
 }
 
-void append_uint(std::string& out, std::uint64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
-
-double cpu_seconds() {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-timeval to_timeval(double seconds) {
-  timeval tv;
-  tv.tv_sec = static_cast<time_t>(seconds);
-  tv.tv_usec = static_cast<suseconds_t>((seconds - static_cast<double>(tv.tv_sec)) * 1e6);
-  return tv;
-}
-
-double seconds_between(std::uint64_t from_ns, std::uint64_t to_ns) {
-  return to_ns > from_ns ? static_cast<double>(to_ns - from_ns) / 1e9 : 0.0;
-}
-
 // One sender -> receiver pair of the messages mode.
 struct Pair {
   Client* sender = nullptr;
@@ -309,10 +295,13 @@ class Loadgen final : public ClientListener {
   void on_online(Client& client) override;
   void on_failed(Client& client, ErrorKind kind, const std::string& what) override;
   void on_message(Client& client, const XmlTree& tree) override;
+  void on_stanza(Client& client, const XmlTree& tree) override;
 
  private:
-  enum class Phase { kLogin, kPrime, kWarmup, kMeasure, kDrain, kHold, kDone };
+  enum class Phase { kLogin, kPrime, kWarmup, kMeasure, kDrain, kHold, kMuc, kDone };
   bool messages() const { return o_.mode == Options::Mode::kMessages; }
+  bool idle() const { return o_.mode == Options::Mode::kIdle; }
+  void start_muc();
   bool setup_tls();
   void build_clients();
   void record_error(ErrorKind kind, const std::string& what, const Client& client);
@@ -393,6 +382,7 @@ class Loadgen final : public ClientListener {
   std::uint64_t last_sent_ = 0, last_received_ = 0;
   std::uint64_t last_progress_ns_ = 0;
   int interrupts_ = 0;
+  std::unique_ptr<MucRun> muc_;
 };
 
 Loadgen::~Loadgen() {
@@ -419,7 +409,7 @@ bool Loadgen::setup_tls() {
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   long mode = SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
   // Idle clients give their 2 x 16 KiB record buffers back; busy ones keep them.
-  if (!messages()) mode |= SSL_MODE_RELEASE_BUFFERS;
+  if (idle()) mode |= SSL_MODE_RELEASE_BUFFERS;
   SSL_CTX_set_mode(ctx, mode);
   if (o_.insecure) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
@@ -493,7 +483,7 @@ int Loadgen::run() {
   }
   shared_.hash = o_.mechanism == "SCRAM-SHA-256" ? xmppd::auth::ScramHash::kSha256 : xmppd::auth::ScramHash::kSha1;
   shared_.mechanism = o_.mechanism;
-  shared_.release_buffers = !messages();
+  shared_.release_buffers = idle();
   shared_.listener = this;
 
   struct event_config* cfg = event_config_new();
@@ -518,7 +508,7 @@ int Loadgen::run() {
   }
   if (!o_.quiet)
     std::fprintf(stderr, "loadgen: %s mode, %zu connections to log in at %.0f/s (run %s)\n",
-                 messages() ? "messages" : "idle", clients_.size(), o_.connect_rate, run_tag_.c_str());
+                 messages() ? "messages" : idle() ? "idle" : "muc", clients_.size(), o_.connect_rate, run_tag_.c_str());
   login_start_ns_ = last_progress_ns_ = now_ns();
   login_cpu_start_ = cpu_seconds();
   launch_event_ = add_timer(&Loadgen::on_launch, 0.002, true);
@@ -601,6 +591,7 @@ void Loadgen::on_failed(Client& client, ErrorKind kind, const std::string& what)
       return;
     }
     if (messages()) pairs_[client.tag() / 2].active = false;
+    if (muc_) muc_->on_disconnect(client);
     return;
   }
   if (phase_ != Phase::kLogin) return;
@@ -628,6 +619,10 @@ void Loadgen::check_login_done() {
     return;
   }
   ready_ = true;
+  if (o_.mode == Options::Mode::kMuc) {
+    start_muc();
+    return;
+  }
   if (!messages()) {
     std::fprintf(stderr, "ready %zu\n", logins_);
     std::fflush(stderr);
@@ -766,6 +761,7 @@ void Loadgen::on_signal(evutil_socket_t, short, void* arg) {
     return;
   }
   switch (self->phase_) {
+    case Phase::kMuc: self->muc_->interrupt(); break;
     case Phase::kLogin: self->finish(2); break;
     case Phase::kPrime:
     case Phase::kWarmup:
@@ -777,6 +773,7 @@ void Loadgen::on_signal(evutil_socket_t, short, void* arg) {
 void Loadgen::finish(int code) {
   if (phase_ == Phase::kDone) return;
   if (phase_ == Phase::kMeasure || phase_ == Phase::kWarmup || phase_ == Phase::kPrime) end_measure();
+  if (muc_) muc_->stop();
   if (drain_end_ns_ == 0) drain_end_ns_ = now_ns();
   if (login_end_ns_ == 0) login_end_ns_ = now_ns();
   phase_ = Phase::kDone;
@@ -852,6 +849,10 @@ void Loadgen::expire_windows(std::uint64_t now) {
 }
 
 void Loadgen::on_message(Client& client, const XmlTree& tree) {
+  if (muc_) {
+    muc_->on_message(client, tree);
+    return;
+  }
   if (!messages()) return;
   const XmlNode& root = tree.root();
   Pair& p = pairs_[client.tag() / 2];
@@ -932,6 +933,36 @@ void Loadgen::on_message(Client& client, const XmlTree& tree) {
   }
 }
 
+// The group chat mode takes over once the logins are done (muc_run.h).
+void Loadgen::start_muc() {
+  std::fprintf(stderr, "ready %zu\n", logins_);
+  std::fflush(stderr);
+  MucOptions m;
+  m.service = o_.muc_service;
+  m.rooms = o_.rooms;
+  m.sender_every = o_.sender_every;
+  m.join_delay = o_.join_delay;
+  m.join_timeout = o_.login_timeout;
+  m.max_pending = o_.max_pending;
+  m.rate = o_.rate;
+  m.window = o_.window;
+  m.body_bytes = o_.body_bytes;
+  m.warmup = o_.warmup;
+  m.duration = o_.duration;
+  m.drain = o_.drain;
+  m.hold = o_.hold;
+  m.quiet = o_.quiet;
+  std::vector<Client*> clients;
+  for (auto& c : clients_) clients.push_back(c.get());
+  phase_ = Phase::kMuc;
+  muc_ = std::make_unique<MucRun>(std::move(m), shared_, std::move(clients), run_tag_, [this](int code) { finish(code); });
+  muc_->start();
+}
+
+void Loadgen::on_stanza(Client& client, const XmlTree& tree) {
+  if (muc_) muc_->on_stanza(client, tree);
+}
+
 void Loadgen::on_second(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Loadgen*>(arg);
   std::uint64_t now = now_ns();
@@ -956,6 +987,10 @@ void Loadgen::on_second(evutil_socket_t, short, void* arg) {
   }
   if (self->phase_ == Phase::kPrime || self->phase_ == Phase::kWarmup || self->phase_ == Phase::kMeasure) {
     if (self->o_.rate <= 0) self->expire_windows(now);
+  }
+  if (self->phase_ == Phase::kMuc) {
+    self->muc_->on_second();
+    return;
   }
   self->progress();
 }
@@ -988,6 +1023,7 @@ void Loadgen::progress() {
       std::fprintf(stderr, "[%6.1fs] hold: %zu connected, %zu disconnected\n", t, logins_ - disconnects_,
                    disconnects_);
       break;
+    case Phase::kMuc:
     case Phase::kDone: break;
   }
   last_sent_ = sent_;
@@ -1005,7 +1041,16 @@ void Loadgen::print_results() {
   errors += "}";
   char buf[4096];
   std::string json;
-  if (!messages()) {
+  if (muc_) {
+    std::snprintf(buf, sizeof buf,
+                  "{\"mode\": \"muc\", \"accounts\": %u, \"logins\": %zu, \"login_failures\": %zu, "
+                  "\"login_seconds\": %.3f, \"login_rate\": %.1f, \"login_cpu_seconds\": %.3f, \"hold_seconds\": %.1f, "
+                  "\"disconnects\": %zu, \"scram_cache_hits\": %" PRIu64,
+                  o_.accounts, logins_, login_failures_, login_seconds, login_rate, login_cpu_, o_.hold, disconnects_,
+                  shared_.cache.hits());
+    json = buf + muc_->json_members() + ", \"errors\": " + errors + "}";
+    muc_->print_summary();
+  } else if (!messages()) {
     std::snprintf(buf, sizeof buf,
                   "{\"mode\": \"idle\", \"accounts\": %u, \"ready\": %zu, \"logins\": %zu, \"login_failures\": %zu, "
                   "\"login_seconds\": %.3f, \"login_rate\": %.1f, \"login_cpu_seconds\": %.3f, \"hold_seconds\": %.1f, "
