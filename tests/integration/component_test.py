@@ -32,6 +32,7 @@ from prosody import Prosody, fresh_workdir
 HOST = "chat.test"
 GATEWAY = "gateway.chat.test"
 OTHER = "other.chat.test"
+ROOMS = "rooms.chat.test"  # a MUC service: no external component may claim it
 SECRET = "gateway's secret 5e1f0c"  # sought in each process's memory
 OTHER_SECRET = "another secret"
 PORT = 5347
@@ -43,7 +44,8 @@ def component_config(workdir, extra=""):
     return (harness.basic_config(workdir, f'certificates = "{workdir}/certs"\n' + extra)
             .replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"') +
             f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n'
-            f'Component "{OTHER}"\ncomponent_secret = "{OTHER_SECRET}"\n')
+            f'Component "{OTHER}"\ncomponent_secret = "{OTHER_SECRET}"\n'
+            f'Component "{ROOMS}" "muc"\n')
 
 
 class Gateway(ComponentXMPP):
@@ -270,7 +272,7 @@ class Components(unittest.TestCase):
             self.assertEqual(streams.stream_error(answer)[0], "not-authorized", handshake)
 
     def test_unknown_domain_and_muc_or_host_names_are_refused(self):
-        for domain in ("nowhere.test", HOST):
+        for domain in ("nowhere.test", HOST, ROOMS):
             raw = self.raw(domain)
             self.assertEqual(streams.stream_error(raw.header + raw.rest())[0], "host-unknown", domain)
 
