@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base64.h"
 #include "router/muc/room.h"
 #include "router/muc/test_room_host.h"
 #include "xml/fragment.h"
@@ -521,6 +522,52 @@ TEST_F(RoomTest, IqToAnotherOccupantGoesThereAndBack) {
   EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
   EXPECT_EQ(sent[0].attribute_or("from"), room_jid("bob"));
   EXPECT_EQ(sent[0].attribute_or("id"), "v1");
+  // One reply per request: a replay gets nothing through.
+  EXPECT_TRUE(reply(kBob, id).empty());
+}
+
+// Review 16, finding 2: the id bob sees must not tell him alice's real JID (the room is
+// semi-anonymous), in clear or encoded; a reply after a minute finds nothing.
+TEST_F(RoomTest, AForwardedIqsIdSaysNothingOfTheRequester) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  Stanzas sent = deliver(
+      "<iq type='get' id='v1' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+      "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string id = sent[0].attribute_or("id");
+  EXPECT_EQ(id.find("alice"), std::string::npos);
+  for (std::size_t start = 0; start < id.size(); ++start)
+    for (std::size_t end = start + 4; end <= id.size(); end += 4)
+      if (auto decoded = base64_decode(std::string_view(id).substr(start, end - start))) {
+        EXPECT_EQ(decoded->find("alice"), std::string::npos) << id;
+      }
+  host.set_now_ms(host.now_ms() + 60'001);
+  EXPECT_TRUE(deliver("<iq type='result' id='" + id +
+                      "' from='bob@example.org/laptop' to='room@conference.example.org/alice'/>")
+                  .empty());
+}
+
+TEST_F(RoomTest, AnOccupantHasAtMost64IqsWaitingForReplies) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  for (int i = 0; i < 64; ++i) {
+    Stanzas sent = deliver("<iq type='get' id='q" + std::to_string(i) +
+                           "' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+                           "<ping xmlns='urn:xmpp:ping'/></iq>");
+    ASSERT_EQ(sent.size(), 1u);
+    ASSERT_EQ(sent[0].attribute_or("to"), kBob);
+  }
+  Stanzas sent = deliver(
+      "<iq type='get' id='q64' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+      "<ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
+  // Bob's own requests are his to count.
+  sent = deliver("<iq type='get' id='b' from='" + std::string(kBob) +
+                 "' to='room@conference.example.org/alice'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
 }
 
 TEST_F(RoomTest, VcardOfAnOccupantIsAskedOfItsRealBareJid) {
