@@ -286,6 +286,9 @@ class Room {
   std::map<std::string, std::string, std::less<>> nick_of_;  // real full JID -> nickname
   std::vector<HistoryEntry> history_;                        // oldest first, bounded
   std::map<std::string, PendingIq, std::less<>> pending_iqs_;  // by the id the target saw
+  // Invitations the room sent, for their declines: invitee bare '\0' inviter bare -> when
+  // it is forgotten (ms). Bounded (room_messages.cc).
+  std::map<std::string, std::int64_t, std::less<>> invited_;
   friend class RoomTest;
   // The helpers of room_occupants.cc and room_messages.cc (static functions on the room).
   friend struct OccupantOps;

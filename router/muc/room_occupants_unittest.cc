@@ -808,11 +808,24 @@ TEST_F(RoomTest, MediatedInvitations) {
 }
 
 TEST_F(RoomTest, DeclineGoesToTheInviter) {
-  Stanzas sent = deliver(
+  const std::string declined =
       "<message from='carol@example.net/desk' to='room@conference.example.org'>"
       "<x xmlns='http://jabber.org/protocol/muc#user'><decline "
       "to='alice@example.org'><reason>busy</reason></decline></x>"
-      "</message>");
+      "</message>";
+  // Review 16, finding 5: nobody invited carol, so the room carries her text to nobody.
+  EXPECT_TRUE(deliver(declined).empty());
+  join(kAlice, "alice");
+  ASSERT_EQ(deliver("<message from='alice@example.org/phone' to='room@conference.example.org'>"
+                    "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>")
+                .size(),
+            1u);
+  // Only to the inviter.
+  EXPECT_TRUE(deliver("<message from='carol@example.net/desk' to='room@conference.example.org'>"
+                      "<x xmlns='http://jabber.org/protocol/muc#user'><decline to='mallory@example.org'/></x>"
+                      "</message>")
+                  .empty());
+  Stanzas sent = deliver(declined);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].attribute_or("to"), "alice@example.org");
   const xml::Element* decline = sent[0].child(kMucUserNs, "x")->child(kMucUserNs, "decline");
@@ -820,6 +833,12 @@ TEST_F(RoomTest, DeclineGoesToTheInviter) {
   EXPECT_EQ(decline->child(kMucUserNs, "reason")->text(), "busy");
   EXPECT_EQ(sent[0].child("jabber:client", "body")->text(),
             "carol@example.net declined your invitation to the room room@conference.example.org (busy)");
+  // Once per invitation; and an invitation is forgotten after a day.
+  EXPECT_TRUE(deliver(declined).empty());
+  deliver("<message from='alice@example.org/phone' to='room@conference.example.org'>"
+          "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
+  host.set_now_ms(host.now_ms() + 24 * 3600 * 1000 + 1);
+  EXPECT_TRUE(deliver(declined).empty());
 }
 
 TEST_F(RoomTest, VoiceRequestsGoToModeratorsWhoMayGrantThem) {
