@@ -386,7 +386,9 @@ void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
   // Every occupant matches the copy it gets by id (as Prosody, one is made when none came).
   if (out.attribute("id") == nullptr) out.set_attribute("id", MessageOps::new_id());
   host_.archive(*this, out, sender->bare);
-  MessageOps::keep_in_history(*this, out, sender->bare);
+  // Only what has a body is replayed to newcomers (as Prosody, and as muc_mam archives):
+  // chat states and markers would push the conversation out of the history.
+  if (out.child(xmpp::kClientNs, "body") != nullptr) MessageOps::keep_in_history(*this, out, sender->bare);
   MessageOps::broadcast(*this, out);
 }
 

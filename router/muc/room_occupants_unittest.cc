@@ -607,6 +607,22 @@ TEST_F(RoomTest, GroupchatGoesToEverySessionFromTheNickname) {
   EXPECT_EQ(history_size(), 1u);
 }
 
+// Review 16, finding 6: a chat state is broadcast but not replayed to newcomers.
+TEST_F(RoomTest, OnlyMessagesWithABodyAreKeptInHistory) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  say(kBob, "hello");
+  Stanzas sent = deliver("<message type='groupchat' from='bob@example.org/laptop' to='room@conference.example.org'>"
+                         "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+  EXPECT_EQ(sent.size(), 2u);
+  EXPECT_EQ(history_size(), 1u);
+  sent = join(kCarol, "carol");
+  int replayed = 0;
+  for (const auto& m : sent)
+    if (m.name() == "message" && m.child("jabber:client", "subject") == nullptr) ++replayed;
+  EXPECT_EQ(replayed, 1);
+}
+
 TEST_F(RoomTest, GroupchatWithoutIdGetsOneAndForgedDelaysGo) {
   join(kAlice, "alice");
   join(kBob, "bob");
