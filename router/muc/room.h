@@ -289,6 +289,9 @@ class Room {
   // Invitations the room sent, for their declines: invitee bare '\0' inviter bare -> when
   // it is forgotten (ms). Bounded (room_messages.cc).
   std::map<std::string, std::int64_t, std::less<>> invited_;
+  // The rate buckets (tokens, refilled_ms) of users who left, by real bare JID, so that
+  // leaving and entering again does not refill them. Bounded (room_occupants.cc).
+  std::map<std::string, std::pair<double, std::int64_t>, std::less<>> leavers_;
   friend class RoomTest;
   // The helpers of room_occupants.cc and room_messages.cc (static functions on the room).
   friend struct OccupantOps;

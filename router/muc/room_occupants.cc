@@ -37,6 +37,8 @@ constexpr std::int64_t kPendingIqMs = 60'000;
 constexpr std::size_t kMaxPendingIqsPerOccupant = 64;
 constexpr std::size_t kMaxPendingIqs = 1024;
 constexpr std::size_t kPendingIdBytes = 16;  // random
+// Rate buckets kept for users who left (those full again are forgotten first).
+constexpr std::size_t kMaxLeavers = 256;
 
 // A stanza error the room answers a presence or IQ with.
 struct Refusal {
@@ -207,7 +209,21 @@ struct OccupantOps {
       room.state_.affiliations[bare].affiliation = Affiliation::kOwner;
       room.changed();
     }
+    // Entering costs a token of the user's bucket (muc_event_rate), the one it left with if
+    // it was here lately: a join and leave loop is as limited as presence changes.
+    Occupant bucket;
+    if (!joins_occupant) left_bucket(room, bare, bucket);
+    if (!room.within_rate(joins_occupant ? *existing : bucket)) {
+      room.bounce(presence, "wait", "resource-constraint", "You are entering too fast");
+      if (room.occupants_.empty() && !room.state_.config.persistent) room.host_.gone(room, nullptr);
+      return;
+    }
     Occupant& me = joins_occupant ? *existing : add_occupant(room, nick, bare, affiliation);
+    if (!joins_occupant) {
+      me.tokens = bucket.tokens;
+      me.refilled_ms = bucket.refilled_ms;
+      room.leavers_.erase(bare);
+    }
     me.sessions.insert_or_assign(full, stored_presence(presence));
     me.last_session = full;
     room.nick_of_.insert_or_assign(full, nick);
@@ -239,6 +255,37 @@ struct OccupantOps {
     me.sessions.insert_or_assign(full, stored_presence(presence));
     me.last_session = full;
     welcome(room, me, presence, full, false);
+  }
+
+  // The rate bucket `bare` left the room with, or a full one.
+  static void left_bucket(const Room& room, const std::string& bare, Occupant& bucket) {
+    auto it = room.leavers_.find(bare);
+    if (it != room.leavers_.end()) {
+      bucket.tokens = it->second.first;
+      bucket.refilled_ms = it->second.second;
+    } else {
+      bucket.tokens = std::max(1.0, room.host_.options().burst_factor());
+      bucket.refilled_ms = room.host_.now_ms();
+    }
+  }
+
+  // Keeps the bucket of an occupant that leaves, forgetting first those that are full again.
+  static void keep_bucket(Room& room, const Occupant& occupant) {
+    const double rate = room.host_.options().event_rate();
+    if (rate <= 0) return;
+    const double capacity = std::max(1.0, room.host_.options().burst_factor());
+    const std::int64_t now = room.host_.now_ms();
+    auto full = [&](const auto& entry) {
+      return entry.second.first + static_cast<double>(now - entry.second.second) / 1000.0 * rate >= capacity;
+    };
+    if (room.leavers_.size() >= kMaxLeavers) std::erase_if(room.leavers_, full);
+    if (room.leavers_.size() >= kMaxLeavers && !room.leavers_.contains(occupant.bare)) {
+      auto oldest = std::min_element(room.leavers_.begin(), room.leavers_.end(), [](const auto& a, const auto& b) {
+        return a.second.second < b.second.second;
+      });
+      room.leavers_.erase(oldest);
+    }
+    room.leavers_.insert_or_assign(occupant.bare, std::make_pair(occupant.tokens, occupant.refilled_ms));
   }
 
   static Occupant& add_occupant(Room& room, const std::string& nick, const std::string& bare, Affiliation affiliation) {
@@ -280,6 +327,7 @@ struct OccupantOps {
     Kind kind{.unavailable = true, .role_none = true, .new_nick = {}, .base = base};
     to_everyone(room, it->second, statuses, item_extra, kind, to_self);
     for (const auto& [full, presence] : it->second.sessions) room.nick_of_.erase(full);
+    keep_bucket(room, it->second);
     room.occupants_.erase(it);
     if (room.occupants_.empty() && !room.state_.config.persistent) room.host_.gone(room, nullptr);
   }

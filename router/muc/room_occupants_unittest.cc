@@ -309,6 +309,7 @@ TEST_F(RoomTest, PresenceChangesAreRateLimited) {
   host.mutable_options().set_event_rate(1);
   host.mutable_options().set_burst_factor(1);
   join(kAlice, "alice");
+  host.set_now_ms(host.now_ms() + 1000);  // entering took the token
   std::string change =
       "<presence from='alice@example.org/phone' to='room@conference.example.org/alice'><show>dnd</show></presence>";
   EXPECT_EQ(deliver(change).size(), 1u);
@@ -317,6 +318,31 @@ TEST_F(RoomTest, PresenceChangesAreRateLimited) {
   EXPECT_EQ(condition(sent[0]), "resource-constraint");
   host.set_now_ms(host.now_ms() + 1000);
   EXPECT_EQ(condition(deliver(change)[0]), "");
+}
+
+// Review 16, finding 7: entering costs a token, and leaving and entering again does not
+// refill the bucket.
+TEST_F(RoomTest, LeavingAndEnteringAgainIsRateLimited) {
+  host.mutable_options().set_event_rate(1);
+  host.mutable_options().set_burst_factor(3);
+  join(kOwner, "boss");
+  const std::string leave =
+      "<presence type='unavailable' from='alice@example.org/phone' to='room@conference.example.org/alice'/>";
+  join(kAlice, "alice");  // 2 tokens left
+  ASSERT_NE(room->occupant("alice"), nullptr);
+  deliver(leave);
+  ASSERT_EQ(room->occupant("alice"), nullptr);
+  join(kAlice, "alice");  // 1 left
+  deliver(leave);
+  join(kAlice, "alice");  // 0 left
+  deliver(leave);
+  Stanzas sent = join(kAlice, "alice");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
+  EXPECT_EQ(room->occupant("alice"), nullptr);
+  host.set_now_ms(host.now_ms() + 1000);
+  join(kAlice, "alice");
+  EXPECT_NE(room->occupant("alice"), nullptr);
 }
 
 TEST_F(RoomTest, NicknameChange) {
