@@ -103,9 +103,9 @@ class MucService final : public Component, public muc::RoomHost {
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;
-  int depth_ = 0;                      // 1 while receive() or sweep() runs, to queue re-entries
-  std::deque<xml::Element> outbox_;    // what the rooms sent, not yet given to the router
-  std::deque<Inbound> inbox_;          // stanzas that arrived during another's handling
+  int depth_ = 0;                    // 1 while receive() or sweep() runs, to queue re-entries
+  std::deque<xml::Element> outbox_;  // what the rooms sent, not yet given to the router
+  std::deque<Inbound> inbox_;        // stanzas that arrived during another's handling
   std::string occupant_id_key_;
 };
 

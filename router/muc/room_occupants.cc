@@ -280,9 +280,8 @@ struct OccupantOps {
     };
     if (room.leavers_.size() >= kMaxLeavers) std::erase_if(room.leavers_, full);
     if (room.leavers_.size() >= kMaxLeavers && !room.leavers_.contains(occupant.bare)) {
-      auto oldest = std::min_element(room.leavers_.begin(), room.leavers_.end(), [](const auto& a, const auto& b) {
-        return a.second.second < b.second.second;
-      });
+      auto oldest = std::min_element(room.leavers_.begin(), room.leavers_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.second < b.second.second; });
       room.leavers_.erase(oldest);
     }
     room.leavers_.insert_or_assign(occupant.bare, std::make_pair(occupant.tokens, occupant.refilled_ms));
@@ -498,8 +497,8 @@ struct OccupantOps {
       return;
     }
     out.set_attribute("id", forwarded);
-    room.pending_iqs_.emplace(std::move(forwarded), PendingIq{from.full(), sender->nick, *id, target->nick, target->bare,
-                                                              room.host_.now_ms() + kPendingIqMs});
+    room.pending_iqs_.emplace(std::move(forwarded), PendingIq{from.full(), sender->nick, *id, target->nick,
+                                                              target->bare, room.host_.now_ms() + kPendingIqMs});
     room.send(std::move(out));
   }
 

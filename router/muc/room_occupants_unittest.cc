@@ -638,8 +638,9 @@ TEST_F(RoomTest, OnlyMessagesWithABodyAreKeptInHistory) {
   join(kAlice, "alice");
   join(kBob, "bob");
   say(kBob, "hello");
-  Stanzas sent = deliver("<message type='groupchat' from='bob@example.org/laptop' to='room@conference.example.org'>"
-                         "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+  Stanzas sent = deliver(
+      "<message type='groupchat' from='bob@example.org/laptop' to='room@conference.example.org'>"
+      "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
   EXPECT_EQ(sent.size(), 2u);
   EXPECT_EQ(history_size(), 1u);
   sent = join(kCarol, "carol");
@@ -877,8 +878,9 @@ TEST_F(RoomTest, DeclineGoesToTheInviter) {
             "carol@example.net declined your invitation to the room room@conference.example.org (busy)");
   // Once per invitation; and an invitation is forgotten after a day.
   EXPECT_TRUE(deliver(declined).empty());
-  deliver("<message from='alice@example.org/phone' to='room@conference.example.org'>"
-          "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
+  deliver(
+      "<message from='alice@example.org/phone' to='room@conference.example.org'>"
+      "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
   host.set_now_ms(host.now_ms() + 24 * 3600 * 1000 + 1);
   EXPECT_TRUE(deliver(declined).empty());
 }
