@@ -15,6 +15,10 @@ namespace {
 constexpr std::string_view kInfoNs = "http://jabber.org/protocol/disco#info";
 constexpr std::string_view kItemsNs = "http://jabber.org/protocol/disco#items";
 constexpr std::string_view kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+// Stanzas that came back while the service was busy, beyond which more are dropped: each
+// is an answer to something the service sent (errors are not answered, so this does not
+// loop), and a broadcast to a room of muc_max_occupants sends that many.
+constexpr std::size_t kMaxInbound = 100000;
 
 // An error reply that the sender cannot answer (none to an error, nor to an unavailable
 // presence, which a room that is gone has nothing to say to).
@@ -50,6 +54,47 @@ bool MucService::ensure_loaded() {
 }
 
 void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) {
+  if (depth_ > 0) {
+    // Called back from send() (the router bounced what the service sent): handled by drain().
+    if (inbox_.size() < kMaxInbound) {
+      inbox_.push_back({stanza, from, to});
+    } else {
+      log::warning("muc: %s: too many stanzas came back at once; one dropped", domain().c_str());
+    }
+    return;
+  }
+  depth_ = 1;
+  handle(stanza, from, to);
+  drain();
+  depth_ = 0;
+}
+
+void MucService::send(xml::Element stanza) {
+  if (depth_ > 0) {
+    outbox_.push_back(std::move(stanza));
+  } else {
+    server_.from_component(std::move(stanza));  // no room is handling anything
+  }
+}
+
+void MucService::drain() {
+  for (;;) {
+    gone_.clear();  // no room's code is on the stack here
+    if (!outbox_.empty()) {
+      xml::Element stanza = std::move(outbox_.front());
+      outbox_.pop_front();
+      server_.from_component(std::move(stanza));  // may come back: queued in inbox_
+    } else if (!inbox_.empty()) {
+      Inbound in = std::move(inbox_.front());
+      inbox_.pop_front();
+      handle(in.stanza, in.from, in.to);
+    } else {
+      return;
+    }
+  }
+}
+
+void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) {
   if (!ensure_loaded()) {
     if (answerable(stanza)) send(xmpp::error_reply(stanza, "wait", "internal-server-error", "The rooms are not loaded yet"));
     return;
@@ -65,7 +110,7 @@ void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, cons
     if (lock_expired(*room)) {
       log::info("muc: %s was not configured within muc_room_lock_timeout; destroyed", bare.c_str());
       room->destroy(nullptr);
-      gone_.clear();
+      gone_.clear();  // the room's code has returned: it sends through the queue
       room = nullptr;
     }
   }
@@ -81,11 +126,11 @@ void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, cons
     }
   }
   room->receive(stanza, from, to);
-  gone_.clear();
 }
 
 void MucService::sweep() {
-  if (!loaded_) return;
+  if (!loaded_ || depth_ > 0) return;
+  depth_ = 1;
   std::vector<muc::Room*> expired;
   for (const auto& [jid, room] : rooms_)
     if (lock_expired(*room)) expired.push_back(room.get());
@@ -93,7 +138,8 @@ void MucService::sweep() {
     log::info("muc: %s was not configured within muc_room_lock_timeout; destroyed", room->jid().c_str());
     room->destroy(nullptr);
   }
-  gone_.clear();
+  drain();
+  depth_ = 0;
   const std::int64_t now = now_ms() / 1000;
   for (auto it = tombstones_.begin(); it != tombstones_.end();) {
     if (it->second.expires > now) {

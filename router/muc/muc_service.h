@@ -12,9 +12,16 @@
 // read when the service first needs them (the store may be PostgreSQL, reachable only once
 // the storage process is linked): until then stanzas to it are answered with a wait error.
 //
+// Re-entry: the router answers some stanzas at once (an error for a session that is gone, a
+// disconnected component, a blocking user) by calling receive() again from inside send().
+// So rooms never see a stanza while their code is on the stack (walking their occupants):
+// what they send is queued and sent, and what arrives meanwhile handled, only once the
+// outermost receive() or sweep() has finished with the room.
+//
 // Trust: as router/component.h: 'from' is the sender's real address.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -46,6 +53,14 @@ class MucService final : public Component, public muc::RoomHost {
   void receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) override;
 
  private:
+  // A stanza that arrived while another was being handled, to handle after it.
+  struct Inbound {
+    xml::Element stanza;
+    xmpp::Jid from, to;
+  };
+  void handle(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
+  // Sends what the rooms queued and handles what came back meanwhile (depth_ is 1).
+  void drain();
   // Reads the service's rooms from the store the first time; false while it cannot.
   bool ensure_loaded();
   // A stanza for the service's own domain: disco#info and #items, else an error.
@@ -68,7 +83,8 @@ class MucService final : public Component, public muc::RoomHost {
 
   // muc::RoomHost (the rooms' view of the service)
   const muc::MucOptions& options() const override { return options_; }
-  void send(xml::Element stanza) override { server_.from_component(std::move(stanza)); }
+  // Queued while receive() or sweep() runs, sent by drain() (see Re-entry above).
+  void send(xml::Element stanza) override;
   bool is_service_admin(std::string_view bare) const override;
   std::int64_t now_ms() const override;
   void changed(muc::Room& room) override;
@@ -87,6 +103,9 @@ class MucService final : public Component, public muc::RoomHost {
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;
+  int depth_ = 0;                    // 1 while receive() or sweep() runs, to queue re-entries
+  std::deque<xml::Element> outbox_;  // what the rooms sent, not yet given to the router
+  std::deque<Inbound> inbox_;        // stanzas that arrived during another's handling
   std::string occupant_id_key_;
 };
 

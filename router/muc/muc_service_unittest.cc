@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 
 #include "router/modules/mam_page.h"
 #include "store/test_database.h"
@@ -56,7 +57,20 @@ class TestServer final : public Server {
   AuthLink& auth() override { std::abort(); }
   const UserQuotas& quotas() const override { return quotas_; }
   Im& im() override { std::abort(); }
-  void from_component(xml::Element stanza) override { sent.push_back(std::move(stanza)); }
+  void from_component(xml::Element stanza) override {
+    if (answering) reentered = true;
+    sent.push_back(stanza);
+    if (answer && !xmpp::is_error(stanza)) {
+      // As Routing does for a session that is gone: the error straight back, from inside.
+      answering = true;
+      answer(stanza);
+      answering = false;
+    }
+  }
+  // Called with each stanza the service sends, as the router would (it may call receive()).
+  std::function<void(const xml::Element&)> answer;
+  bool answering = false;
+  bool reentered = false;  // the service sent something while an answer was being received
 
  private:
   UserStore& store_;
@@ -309,6 +323,69 @@ TEST_F(MucServiceTest, OwnersSetTheRoomsVcardAndAnyoneReadsIt) {
   std::vector<std::string> features;
   host.room_features(room, features);
   EXPECT_EQ(features, std::vector<std::string>{"vcard-temp"});
+}
+
+}  // namespace
+}  // namespace xmppd::router
+
+namespace xmppd::router {
+namespace {
+
+// Finding 1 of review 16: the router bounces a stanza to a gone session synchronously, into
+// receive(); the room must not handle it (and remove that occupant, or free itself) while
+// it is still walking its occupants: the bounce is handled once the broadcast is over.
+class MucReentryTest : public MucServiceTest {
+ protected:
+  void enter(std::string_view from, std::string_view nick) {
+    std::string to = "room@conference.a.example/" + std::string(nick);
+    service().receive(parse("<presence from='" + std::string(from) + "' to='" + to +
+                            "'><x xmlns='http://jabber.org/protocol/muc'/></presence>"),
+                      jid(from), jid(to));
+  }
+  // Every stanza to `gone` is answered with service-unavailable, at once.
+  void bounce_to(std::string gone) {
+    server_->answer = [this, gone](const xml::Element& stanza) {
+      if (stanza.attribute_or("to") != gone) return;
+      xml::Element error = xmpp::error_reply(stanza, "cancel", "service-unavailable");
+      service().receive(error, jid(error.attribute_or("from")), jid(error.attribute_or("to")));
+    };
+  }
+  int count(std::string_view name, std::string_view to, std::string_view type) {
+    int n = 0;
+    for (const xml::Element& e : server_->sent)
+      if (e.name() == name && e.attribute_or("to") == to && e.attribute_or("type") == type) ++n;
+    return n;
+  }
+};
+
+TEST_F(MucReentryTest, AGroupchatBouncedByAGoneSessionIsHandledAfterTheBroadcast) {
+  options_.set_room_locking(false);
+  enter("a@a.example/1", "a");
+  enter("b@a.example/1", "b");
+  enter("c@a.example/1", "c");
+  bounce_to("b@a.example/1");
+  server_->sent.clear();
+  service().receive(parse("<message type='groupchat' from='a@a.example/1' to='room@conference.a.example'>"
+                          "<body>hi</body></message>"),
+                    jid("a@a.example/1"), jid("room@conference.a.example"));
+  EXPECT_FALSE(server_->reentered);
+  EXPECT_EQ(count("message", "a@a.example/1", "groupchat"), 1);
+  EXPECT_EQ(count("message", "c@a.example/1", "groupchat"), 1);
+  // Then b, whose session bounced, left.
+  EXPECT_EQ(count("presence", "a@a.example/1", "unavailable"), 1);
+  EXPECT_EQ(count("presence", "c@a.example/1", "unavailable"), 1);
+}
+
+TEST_F(MucReentryTest, APrivateMessageToItselfBouncedFreesTheRoomOnlyAfterwards) {
+  options_.set_room_locking(false);
+  enter("a@a.example/1", "a");
+  ASSERT_EQ(service().rooms(), 1u);
+  bounce_to("a@a.example/1");
+  service().receive(parse("<message type='chat' from='a@a.example/1' to='room@conference.a.example/a'>"
+                          "<body>hi</body></message>"),
+                    jid("a@a.example/1"), jid("room@conference.a.example/a"));
+  EXPECT_FALSE(server_->reentered);
+  EXPECT_EQ(service().rooms(), 0u);  // emptied by the bounce, and not persistent
 }
 
 }  // namespace

@@ -114,6 +114,16 @@ struct HistoryEntry {
   std::size_t chars = 0;     // serialized size, for maxchars
 };
 
+// An IQ the room passed from one occupant to another, waiting for its reply; kept by the
+// random id the target saw, which tells the target nothing (room_occupants.cc).
+struct PendingIq {
+  std::string requester;       // real full JID
+  std::string requester_nick;  // for the per-occupant cap
+  std::string id;              // the requester's own id
+  std::string target_nick, target_bare;
+  std::int64_t expires_ms = 0;
+};
+
 class Room;
 struct SubmittedForm;  // room_forms.h
 struct RequestError;   // room_forms.h
@@ -275,6 +285,13 @@ class Room {
   std::map<std::string, Occupant, std::less<>> occupants_;  // by nickname
   std::map<std::string, std::string, std::less<>> nick_of_;  // real full JID -> nickname
   std::vector<HistoryEntry> history_;                        // oldest first, bounded
+  std::map<std::string, PendingIq, std::less<>> pending_iqs_;  // by the id the target saw
+  // Invitations the room sent, for their declines: invitee bare '\0' inviter bare -> when
+  // it is forgotten (ms). Bounded (room_messages.cc).
+  std::map<std::string, std::int64_t, std::less<>> invited_;
+  // The rate buckets (tokens, refilled_ms) of users who left, by real bare JID, so that
+  // leaving and entering again does not refill them. Bounded (room_occupants.cc).
+  std::map<std::string, std::pair<double, std::int64_t>, std::less<>> leavers_;
   friend class RoomTest;
   // The helpers of room_occupants.cc and room_messages.cc (static functions on the room).
   friend struct OccupantOps;

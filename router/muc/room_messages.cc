@@ -6,7 +6,9 @@
 // Trust: 'from' is the sender's real address; what it sends reaches others only re-addressed
 // from its nickname, after its role allowed it, without any <occupant-id/> or room-made
 // <stanza-id/> it forged. Invitations and declines go out from the room, one message per
-// invitee, at most kMaxInvites at once, so that a message cannot fan out without bound.
+// invitee, at most kMaxInvites at once, so that a message cannot fan out without bound; a
+// decline goes only to someone who invited its sender (recently) through this room, once,
+// so that nobody can make the room send their text to whomever they like.
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -25,6 +27,10 @@ namespace xmppd::router::muc {
 namespace {
 
 constexpr std::size_t kMaxInvites = 10;                                            // invitations one message may carry
+// Invitations remembered for their decline: a day each, at most so many per room (the
+// oldest forgotten first).
+constexpr std::int64_t kInvitationMs = 24 * 3600 * 1000;
+constexpr std::size_t kMaxInvitations = 1024;
 constexpr std::string_view kDataNs = "jabber:x:data";                              // XEP-0004
 constexpr std::string_view kRequestNs = "http://jabber.org/protocol/muc#request";  // §7.13, §8.6
 
@@ -233,6 +239,7 @@ struct MessageOps {
     if (reason != nullptr && !reason->text().empty()) direct.add_text(reason->text());
     out.add_child(std::move(direct));
     room.send(std::move(out));
+    remember_invitation(room, invitee.bare(), from.bare());
     // As Prosody: an invitation to a members-only room is the membership.
     std::string bare = invitee.bare();
     if (room.state_.config.members_only && room.affiliation_of(bare) == Affiliation::kNone) {
@@ -241,13 +248,39 @@ struct MessageOps {
     }
   }
 
-  // §7.8.3: the decline goes to whom the invitee names, from the room.
+  static std::string invitation_key(std::string_view invitee_bare, std::string_view inviter_bare) {
+    std::string key(invitee_bare);
+    key += '\0';
+    key += inviter_bare;
+    return key;
+  }
+
+  static void remember_invitation(Room& room, const std::string& invitee_bare, const std::string& inviter_bare) {
+    const std::int64_t now = room.host_.now_ms();
+    std::erase_if(room.invited_, [now](const auto& entry) { return entry.second <= now; });
+    std::string key = invitation_key(invitee_bare, inviter_bare);
+    if (!room.invited_.contains(key) && room.invited_.size() >= kMaxInvitations) {
+      auto oldest = std::min_element(room.invited_.begin(), room.invited_.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+      room.invited_.erase(oldest);
+    }
+    room.invited_.insert_or_assign(std::move(key), now + kInvitationMs);
+  }
+
+  // §7.8.3: the decline goes to whom the invitee names, from the room, when that is who
+  // invited it here (one decline per invitation); any other is dropped: Prosody relays
+  // declines from anyone to anyone, which lets a stranger have the room carry its text.
   static void decline(Room& room, const xml::Element& message, const xmpp::Jid& from, const xml::Element& decline) {
     auto to = xmpp::Jid::parse(decline.attribute_or("to"));
     if (!to) {
       room.bounce(message, "modify", "jid-malformed", "A decline names whom it is for");
       return;
     }
+    auto invitation = room.invited_.find(invitation_key(from.bare(), to->bare()));
+    if (invitation == room.invited_.end()) return;
+    const bool current = invitation->second > room.host_.now_ms();
+    room.invited_.erase(invitation);
+    if (!current) return;
     xml::Element out(xmpp::kClientNs, "message", {{"from", room.jid_}, {"to", to->full()}});
     const xml::Element* reason = decline.child(kMucUserNs, "reason");
     std::string body = from.bare() + " declined your invitation to the room " + room.jid_;
@@ -353,7 +386,9 @@ void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
   // Every occupant matches the copy it gets by id (as Prosody, one is made when none came).
   if (out.attribute("id") == nullptr) out.set_attribute("id", MessageOps::new_id());
   host_.archive(*this, out, sender->bare);
-  MessageOps::keep_in_history(*this, out, sender->bare);
+  // Only what has a body is replayed to newcomers (as Prosody, and as muc_mam archives):
+  // chat states and markers would push the conversation out of the history.
+  if (out.child(xmpp::kClientNs, "body") != nullptr) MessageOps::keep_in_history(*this, out, sender->bare);
   MessageOps::broadcast(*this, out);
 }
 

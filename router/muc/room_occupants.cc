@@ -5,11 +5,13 @@
 // presence is the sender's. Its nickname is held to the room's rules before it enters, and
 // its <x/> of muc and muc#user and any <occupant-id/> are dropped before anyone sees its
 // presence: what others read about an occupant (role, affiliation, real JID, id) is the
-// room's. IQs between occupants carry an id the room made and authenticated, so a reply
-// goes back only to the requester and only from the occupant that was asked.
+// room's. IQs between occupants carry a random id the room made and keeps (for a while,
+// a bounded number) with the requester, so a reply goes back only to the requester, only
+// from the occupant that was asked, only once, and the id says nothing about the requester.
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <algorithm>
 #include <vector>
@@ -28,7 +30,15 @@ constexpr std::string_view kVcard4Ns = "urn:ietf:params:xml:ns:vcard-4.0";
 constexpr std::string_view kPubsubNs = "http://jabber.org/protocol/pubsub";
 // An IQ id a requester chose, at most this long, travels inside the id the room makes.
 constexpr std::size_t kMaxIqIdBytes = 128;
-constexpr std::size_t kIqTagBytes = 12;  // of the HMAC that authenticates a forwarded IQ's id
+// Forwarded IQs waiting for their reply: each forgotten after a minute (a client's own IQ
+// timeout is about that), and at most so many per requesting occupant and per room, past
+// which a request is refused with resource-constraint.
+constexpr std::int64_t kPendingIqMs = 60'000;
+constexpr std::size_t kMaxPendingIqsPerOccupant = 64;
+constexpr std::size_t kMaxPendingIqs = 1024;
+constexpr std::size_t kPendingIdBytes = 16;  // random
+// Rate buckets kept for users who left (those full again are forgotten first).
+constexpr std::size_t kMaxLeavers = 256;
 
 // A stanza error the room answers a presence or IQ with.
 struct Refusal {
@@ -50,21 +60,6 @@ std::string hmac_sha256(std::string_view key, std::string_view data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
        data.size(), out, &length);
   return std::string(reinterpret_cast<const char*>(out), length);
-}
-
-// The parts of a forwarded IQ's id: who asked, its own id, whom it asked.
-struct ForwardedIq {
-  std::string requester, id, target_nick, target_bare;
-};
-
-std::vector<std::string_view> split_nul(std::string_view text) {
-  std::vector<std::string_view> parts;
-  for (std::size_t start = 0;;) {
-    std::size_t end = text.find('\0', start);
-    parts.push_back(text.substr(start, end == std::string_view::npos ? end : end - start));
-    if (end == std::string_view::npos) return parts;
-    start = end + 1;
-  }
 }
 
 // Error conditions that say a session is gone, not that one stanza was refused (Prosody's
@@ -214,7 +209,21 @@ struct OccupantOps {
       room.state_.affiliations[bare].affiliation = Affiliation::kOwner;
       room.changed();
     }
+    // Entering costs a token of the user's bucket (muc_event_rate), the one it left with if
+    // it was here lately: a join and leave loop is as limited as presence changes.
+    Occupant bucket;
+    if (!joins_occupant) left_bucket(room, bare, bucket);
+    if (!room.within_rate(joins_occupant ? *existing : bucket)) {
+      room.bounce(presence, "wait", "resource-constraint", "You are entering too fast");
+      if (room.occupants_.empty() && !room.state_.config.persistent) room.host_.gone(room, nullptr);
+      return;
+    }
     Occupant& me = joins_occupant ? *existing : add_occupant(room, nick, bare, affiliation);
+    if (!joins_occupant) {
+      me.tokens = bucket.tokens;
+      me.refilled_ms = bucket.refilled_ms;
+      room.leavers_.erase(bare);
+    }
     me.sessions.insert_or_assign(full, stored_presence(presence));
     me.last_session = full;
     room.nick_of_.insert_or_assign(full, nick);
@@ -246,6 +255,36 @@ struct OccupantOps {
     me.sessions.insert_or_assign(full, stored_presence(presence));
     me.last_session = full;
     welcome(room, me, presence, full, false);
+  }
+
+  // The rate bucket `bare` left the room with, or a full one.
+  static void left_bucket(const Room& room, const std::string& bare, Occupant& bucket) {
+    auto it = room.leavers_.find(bare);
+    if (it != room.leavers_.end()) {
+      bucket.tokens = it->second.first;
+      bucket.refilled_ms = it->second.second;
+    } else {
+      bucket.tokens = std::max(1.0, room.host_.options().burst_factor());
+      bucket.refilled_ms = room.host_.now_ms();
+    }
+  }
+
+  // Keeps the bucket of an occupant that leaves, forgetting first those that are full again.
+  static void keep_bucket(Room& room, const Occupant& occupant) {
+    const double rate = room.host_.options().event_rate();
+    if (rate <= 0) return;
+    const double capacity = std::max(1.0, room.host_.options().burst_factor());
+    const std::int64_t now = room.host_.now_ms();
+    auto full = [&](const auto& entry) {
+      return entry.second.first + static_cast<double>(now - entry.second.second) / 1000.0 * rate >= capacity;
+    };
+    if (room.leavers_.size() >= kMaxLeavers) std::erase_if(room.leavers_, full);
+    if (room.leavers_.size() >= kMaxLeavers && !room.leavers_.contains(occupant.bare)) {
+      auto oldest = std::min_element(room.leavers_.begin(), room.leavers_.end(),
+                                     [](const auto& a, const auto& b) { return a.second.second < b.second.second; });
+      room.leavers_.erase(oldest);
+    }
+    room.leavers_.insert_or_assign(occupant.bare, std::make_pair(occupant.tokens, occupant.refilled_ms));
   }
 
   static Occupant& add_occupant(Room& room, const std::string& nick, const std::string& bare, Affiliation affiliation) {
@@ -287,6 +326,7 @@ struct OccupantOps {
     Kind kind{.unavailable = true, .role_none = true, .new_nick = {}, .base = base};
     to_everyone(room, it->second, statuses, item_extra, kind, to_self);
     for (const auto& [full, presence] : it->second.sessions) room.nick_of_.erase(full);
+    keep_bucket(room, it->second);
     room.occupants_.erase(it);
     if (room.occupants_.empty() && !room.state_.config.persistent) room.host_.gone(room, nullptr);
   }
@@ -399,35 +439,24 @@ struct OccupantOps {
     to_everyone(room, target, {}, {}, {});
   }
 
-  // An IQ id that carries the requester's address and id through the occupant and back,
-  // authenticated so that nobody else can make the room send a reply anywhere.
-  static std::string forwarded_id(const Room& room, const ForwardedIq& iq) {
-    std::string payload = iq.requester + '\0' + iq.id + '\0' + iq.target_nick + '\0' + iq.target_bare;
-    return "muc" + base64_encode(payload) + "." + base64_encode(tag(room, payload));
+  // Forgets the forwarded IQs whose reply did not come in time.
+  static void expire_pending(Room& room) {
+    const std::int64_t now = room.host_.now_ms();
+    std::erase_if(room.pending_iqs_, [now](const auto& entry) { return entry.second.expires_ms <= now; });
   }
 
-  static std::string tag(const Room& room, std::string_view payload) {
-    std::string data = "iq";
-    data += '\0';
-    data += room.jid_;
-    data += '\0';
-    data += payload;
-    return hmac_sha256(room.host_.occupant_id_key(), data).substr(0, kIqTagBytes);
-  }
-
-  static std::optional<ForwardedIq> read_forwarded_id(const Room& room, std::string_view id) {
-    if (!id.starts_with("muc")) return std::nullopt;
-    id.remove_prefix(3);
-    std::size_t dot = id.find('.');
-    if (dot == std::string_view::npos) return std::nullopt;
-    auto payload = base64_decode(id.substr(0, dot));
-    auto given = base64_decode(id.substr(dot + 1));
-    if (!payload || !given || given->size() != kIqTagBytes) return std::nullopt;
-    std::string expected = tag(room, *payload);
-    if (CRYPTO_memcmp(expected.data(), given->data(), kIqTagBytes) != 0) return std::nullopt;
-    auto parts = split_nul(*payload);
-    if (parts.size() != 4) return std::nullopt;
-    return ForwardedIq{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
+  // A fresh random id for a forwarded IQ, or empty when there is no room for one (or no
+  // randomness).
+  static std::string pending_id(Room& room, const Occupant& sender) {
+    expire_pending(room);
+    if (room.pending_iqs_.size() >= kMaxPendingIqs) return {};
+    const auto mine = std::count_if(room.pending_iqs_.begin(), room.pending_iqs_.end(),
+                                    [&](const auto& entry) { return entry.second.requester_nick == sender.nick; });
+    if (static_cast<std::size_t>(mine) >= kMaxPendingIqsPerOccupant) return {};
+    unsigned char bytes[kPendingIdBytes];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) return {};
+    std::string id = "muc" + base64_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+    return room.pending_iqs_.contains(id) ? std::string() : id;
   }
 
   // A get or set to an occupant: self-ping answered (XEP-0410), vCards asked of the real
@@ -462,20 +491,32 @@ struct OccupantOps {
     for (const xml::Element* child : children) out.add_child(*child);
     out.set_attribute("from", room.occupant_jid(sender->nick));
     out.set_attribute("to", to_account ? target->bare : target->last_session);
-    out.set_attribute("id", forwarded_id(room, {from.full(), *id, target->nick, target->bare}));
+    std::string forwarded = pending_id(room, *sender);
+    if (forwarded.empty()) {
+      room.bounce(iq, "wait", "resource-constraint", "Too many requests wait for their replies");
+      return;
+    }
+    out.set_attribute("id", forwarded);
+    room.pending_iqs_.emplace(std::move(forwarded), PendingIq{from.full(), sender->nick, *id, target->nick,
+                                                              target->bare, room.host_.now_ms() + kPendingIqMs});
     room.send(std::move(out));
   }
 
   // A result or error to an IQ the room passed on: back to the requester, from the nickname
   // it asked. Anything else is dropped: no reply to a reply.
+  // Each id gets one reply, and only from the occupant asked (anyone else's is dropped
+  // without using it up).
   static void iq_reply(Room& room, const xml::Element& iq, const xmpp::Jid& from) {
-    auto forwarded = read_forwarded_id(room, iq.attribute_or("id"));
-    if (!forwarded || from.bare() != forwarded->target_bare) return;
+    expire_pending(room);
+    auto it = room.pending_iqs_.find(iq.attribute_or("id"));
+    if (it == room.pending_iqs_.end() || from.bare() != it->second.target_bare) return;
+    const PendingIq pending = std::move(it->second);
+    room.pending_iqs_.erase(it);
     xml::Element out(iq.shared_ns(), "iq", iq.attributes());
     for (const xml::Element* child : iq.children()) out.add_child(*child);
-    out.set_attribute("from", room.occupant_jid(forwarded->target_nick));
-    out.set_attribute("to", forwarded->requester);
-    out.set_attribute("id", forwarded->id);
+    out.set_attribute("from", room.occupant_jid(pending.target_nick));
+    out.set_attribute("to", pending.requester);
+    out.set_attribute("id", pending.id);
     room.send(std::move(out));
   }
 };

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/base64.h"
 #include "router/muc/room.h"
 #include "router/muc/test_room_host.h"
 #include "xml/fragment.h"
@@ -308,6 +309,7 @@ TEST_F(RoomTest, PresenceChangesAreRateLimited) {
   host.mutable_options().set_event_rate(1);
   host.mutable_options().set_burst_factor(1);
   join(kAlice, "alice");
+  host.set_now_ms(host.now_ms() + 1000);  // entering took the token
   std::string change =
       "<presence from='alice@example.org/phone' to='room@conference.example.org/alice'><show>dnd</show></presence>";
   EXPECT_EQ(deliver(change).size(), 1u);
@@ -316,6 +318,31 @@ TEST_F(RoomTest, PresenceChangesAreRateLimited) {
   EXPECT_EQ(condition(sent[0]), "resource-constraint");
   host.set_now_ms(host.now_ms() + 1000);
   EXPECT_EQ(condition(deliver(change)[0]), "");
+}
+
+// Review 16, finding 7: entering costs a token, and leaving and entering again does not
+// refill the bucket.
+TEST_F(RoomTest, LeavingAndEnteringAgainIsRateLimited) {
+  host.mutable_options().set_event_rate(1);
+  host.mutable_options().set_burst_factor(3);
+  join(kOwner, "boss");
+  const std::string leave =
+      "<presence type='unavailable' from='alice@example.org/phone' to='room@conference.example.org/alice'/>";
+  join(kAlice, "alice");  // 2 tokens left
+  ASSERT_NE(room->occupant("alice"), nullptr);
+  deliver(leave);
+  ASSERT_EQ(room->occupant("alice"), nullptr);
+  join(kAlice, "alice");  // 1 left
+  deliver(leave);
+  join(kAlice, "alice");  // 0 left
+  deliver(leave);
+  Stanzas sent = join(kAlice, "alice");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
+  EXPECT_EQ(room->occupant("alice"), nullptr);
+  host.set_now_ms(host.now_ms() + 1000);
+  join(kAlice, "alice");
+  EXPECT_NE(room->occupant("alice"), nullptr);
 }
 
 TEST_F(RoomTest, NicknameChange) {
@@ -521,6 +548,52 @@ TEST_F(RoomTest, IqToAnotherOccupantGoesThereAndBack) {
   EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
   EXPECT_EQ(sent[0].attribute_or("from"), room_jid("bob"));
   EXPECT_EQ(sent[0].attribute_or("id"), "v1");
+  // One reply per request: a replay gets nothing through.
+  EXPECT_TRUE(reply(kBob, id).empty());
+}
+
+// Review 16, finding 2: the id bob sees must not tell him alice's real JID (the room is
+// semi-anonymous), in clear or encoded; a reply after a minute finds nothing.
+TEST_F(RoomTest, AForwardedIqsIdSaysNothingOfTheRequester) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  Stanzas sent = deliver(
+      "<iq type='get' id='v1' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+      "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string id = sent[0].attribute_or("id");
+  EXPECT_EQ(id.find("alice"), std::string::npos);
+  for (std::size_t start = 0; start < id.size(); ++start)
+    for (std::size_t end = start + 4; end <= id.size(); end += 4)
+      if (auto decoded = base64_decode(std::string_view(id).substr(start, end - start))) {
+        EXPECT_EQ(decoded->find("alice"), std::string::npos) << id;
+      }
+  host.set_now_ms(host.now_ms() + 60'001);
+  EXPECT_TRUE(deliver("<iq type='result' id='" + id +
+                      "' from='bob@example.org/laptop' to='room@conference.example.org/alice'/>")
+                  .empty());
+}
+
+TEST_F(RoomTest, AnOccupantHasAtMost64IqsWaitingForReplies) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  for (int i = 0; i < 64; ++i) {
+    Stanzas sent = deliver("<iq type='get' id='q" + std::to_string(i) +
+                           "' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+                           "<ping xmlns='urn:xmpp:ping'/></iq>");
+    ASSERT_EQ(sent.size(), 1u);
+    ASSERT_EQ(sent[0].attribute_or("to"), kBob);
+  }
+  Stanzas sent = deliver(
+      "<iq type='get' id='q64' from='alice@example.org/phone' to='room@conference.example.org/bob'>"
+      "<ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
+  // Bob's own requests are his to count.
+  sent = deliver("<iq type='get' id='b' from='" + std::string(kBob) +
+                 "' to='room@conference.example.org/alice'><ping xmlns='urn:xmpp:ping'/></iq>");
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].attribute_or("to"), kAlice);
 }
 
 TEST_F(RoomTest, VcardOfAnOccupantIsAskedOfItsRealBareJid) {
@@ -558,6 +631,23 @@ TEST_F(RoomTest, GroupchatGoesToEverySessionFromTheNickname) {
   }
   EXPECT_EQ(to(sent, "alice@example.org/laptop").size(), 1u);
   EXPECT_EQ(history_size(), 1u);
+}
+
+// Review 16, finding 6: a chat state is broadcast but not replayed to newcomers.
+TEST_F(RoomTest, OnlyMessagesWithABodyAreKeptInHistory) {
+  join(kAlice, "alice");
+  join(kBob, "bob");
+  say(kBob, "hello");
+  Stanzas sent = deliver(
+      "<message type='groupchat' from='bob@example.org/laptop' to='room@conference.example.org'>"
+      "<composing xmlns='http://jabber.org/protocol/chatstates'/></message>");
+  EXPECT_EQ(sent.size(), 2u);
+  EXPECT_EQ(history_size(), 1u);
+  sent = join(kCarol, "carol");
+  int replayed = 0;
+  for (const auto& m : sent)
+    if (m.name() == "message" && m.child("jabber:client", "subject") == nullptr) ++replayed;
+  EXPECT_EQ(replayed, 1);
 }
 
 TEST_F(RoomTest, GroupchatWithoutIdGetsOneAndForgedDelaysGo) {
@@ -761,11 +851,24 @@ TEST_F(RoomTest, MediatedInvitations) {
 }
 
 TEST_F(RoomTest, DeclineGoesToTheInviter) {
-  Stanzas sent = deliver(
+  const std::string declined =
       "<message from='carol@example.net/desk' to='room@conference.example.org'>"
       "<x xmlns='http://jabber.org/protocol/muc#user'><decline "
       "to='alice@example.org'><reason>busy</reason></decline></x>"
-      "</message>");
+      "</message>";
+  // Review 16, finding 5: nobody invited carol, so the room carries her text to nobody.
+  EXPECT_TRUE(deliver(declined).empty());
+  join(kAlice, "alice");
+  ASSERT_EQ(deliver("<message from='alice@example.org/phone' to='room@conference.example.org'>"
+                    "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>")
+                .size(),
+            1u);
+  // Only to the inviter.
+  EXPECT_TRUE(deliver("<message from='carol@example.net/desk' to='room@conference.example.org'>"
+                      "<x xmlns='http://jabber.org/protocol/muc#user'><decline to='mallory@example.org'/></x>"
+                      "</message>")
+                  .empty());
+  Stanzas sent = deliver(declined);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0].attribute_or("to"), "alice@example.org");
   const xml::Element* decline = sent[0].child(kMucUserNs, "x")->child(kMucUserNs, "decline");
@@ -773,6 +876,13 @@ TEST_F(RoomTest, DeclineGoesToTheInviter) {
   EXPECT_EQ(decline->child(kMucUserNs, "reason")->text(), "busy");
   EXPECT_EQ(sent[0].child("jabber:client", "body")->text(),
             "carol@example.net declined your invitation to the room room@conference.example.org (busy)");
+  // Once per invitation; and an invitation is forgotten after a day.
+  EXPECT_TRUE(deliver(declined).empty());
+  deliver(
+      "<message from='alice@example.org/phone' to='room@conference.example.org'>"
+      "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
+  host.set_now_ms(host.now_ms() + 24 * 3600 * 1000 + 1);
+  EXPECT_TRUE(deliver(declined).empty());
 }
 
 TEST_F(RoomTest, VoiceRequestsGoToModeratorsWhoMayGrantThem) {
