@@ -261,6 +261,12 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
     store_->set_tombstone(localpart(room.jid()), stone);
     tombstones_[room.jid()] = std::move(stone);
   }
+  // As Prosody's muc-room-destroyed: the room's archive and vCard go with it, whatever the
+  // cause, so that whoever creates the name next sees none of the old room's history.
+  if (ArchiveStore* archive = server_.archive(); archive != nullptr && !archive->remove_user(room.jid()))
+    log::error("muc: the archive of %s could not be removed: %s", room.jid().c_str(), archive->error().c_str());
+  if (server_.items().remove_store(room.jid(), "vcard_muc") == ItemStore::Outcome::kFailed)  // vcard_muc.cc's
+    log::error("muc: the vCard of %s could not be removed", room.jid().c_str());
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }

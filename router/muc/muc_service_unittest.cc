@@ -311,5 +311,49 @@ TEST_F(MucServiceTest, OwnersSetTheRoomsVcardAndAnyoneReadsIt) {
   EXPECT_EQ(features, std::vector<std::string>{"vcard-temp"});
 }
 
+// As Prosody: a room that is gone (here emptied, not persistent) takes its archive and vCard
+// with it, so whoever creates the name next reads none of the old room's.
+TEST_F(MucServiceTest, ARoomReCreatedUnderTheSameNameHasNoOldHistoryNorVcard) {
+  options_.set_mam(true);
+  options_.set_vcard(true);
+  auto deliver = [&](std::string_view from, std::string_view to, std::string_view text) {
+    server_->sent.clear();
+    service().receive(parse(text), jid(from), jid(to));
+  };
+  const std::string room = "r@conference.a.example";
+  join("r", "owner@a.example/x");
+  deliver("owner@a.example/x", room,
+          "<iq type='set' id='c' from='owner@a.example/x' to='r@conference.a.example'><query "
+          "xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
+  deliver("owner@a.example/x", room,
+          "<message type='groupchat' from='owner@a.example/x' to='r@conference.a.example'><body>secret</body></message>");
+  deliver("owner@a.example/x", room,
+          "<iq type='set' id='v' from='owner@a.example/x' to='r@conference.a.example'>"
+          "<vCard xmlns='vcard-temp'><FN>Old</FN></vCard></iq>");
+  ASSERT_EQ(server_->sent.front().attribute_or("type"), "result");
+  auto mam_query = [&](std::string_view from) {
+    deliver(from, room,
+            "<iq type='set' id='q' from='" + std::string(from) +
+                "' to='r@conference.a.example'><query xmlns='urn:xmpp:mam:2'/></iq>");
+  };
+  mam_query("owner@a.example/x");
+  ASSERT_EQ(server_->sent.size(), 2u);  // the message, then <fin/>
+  deliver("owner@a.example/x", room + "/nick",
+          "<presence type='unavailable' from='owner@a.example/x' to='r@conference.a.example/nick'/>");
+  EXPECT_EQ(service().rooms(), 0u);
+
+  join("r", "other@b.example/y");
+  ASSERT_EQ(service().rooms(), 1u);
+  mam_query("other@b.example/y");
+  ASSERT_EQ(server_->sent.size(), 1u);
+  EXPECT_NE(server_->sent[0].child("urn:xmpp:mam:2", "fin"), nullptr);
+  deliver("other@b.example/y", room,
+          "<iq type='get' id='g' from='other@b.example/y' to='r@conference.a.example'><vCard xmlns='vcard-temp'/></iq>");
+  ASSERT_EQ(server_->sent.size(), 1u);
+  const xml::Element* vcard = server_->sent[0].child("vcard-temp", "vCard");
+  ASSERT_NE(vcard, nullptr);
+  EXPECT_EQ(vcard->child("vcard-temp", "FN"), nullptr);
+}
+
 }  // namespace
 }  // namespace xmppd::router
