@@ -40,7 +40,7 @@ bool MucService::ensure_loaded() {
   occupant_id_key_ = std::move(*key);
   for (auto& [local, state] : rooms) {
     std::string jid = local + "@" + domain();
-    stored_.insert(jid);
+    saved_.emplace(jid, state);
     rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
@@ -233,16 +233,20 @@ std::int64_t MucService::now_ms() const {
       .count();
 }
 
-// A persistent room is written whole; one that stopped being persistent is forgotten.
+// A persistent room is written whole the first time, then only what changed since (a room
+// of many affiliations would otherwise cost as many statements, each a round trip to
+// PostgreSQL, per subject or member); one that stopped being persistent is forgotten.
 void MucService::changed(muc::Room& room) {
   if (!store_) return;
+  auto saved = saved_.find(room.jid());
   if (room.state().config.persistent) {
-    if (store_->save(localpart(room.jid()), room.state()) == muc::RoomStore::Outcome::kStored)
-      stored_.insert(room.jid());
+    const muc::RoomState* last = saved != saved_.end() ? &saved->second : nullptr;
+    if (store_->save(localpart(room.jid()), room.state(), last) == muc::RoomStore::Outcome::kStored)
+      saved_.insert_or_assign(room.jid(), room.state());
     else
       log::error("muc: room %s could not be written to the store", room.jid().c_str());
-  } else if (stored_.count(room.jid()) > 0) {
-    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored) stored_.erase(room.jid());
+  } else if (saved != saved_.end()) {
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored) saved_.erase(saved);
   }
 }
 
@@ -250,8 +254,8 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
   auto it = rooms_.find(room.jid());
   if (it == rooms_.end()) return;
   const bool persistent = room.state().config.persistent;
-  if (store_ && stored_.count(room.jid()) > 0 && store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
-    stored_.erase(room.jid());
+  if (store_ && saved_.count(room.jid()) > 0 && store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+    saved_.erase(room.jid());
   // Destroyed by its owner (a <destroy/>), not emptied or expired: its name is held.
   if (store_ && destroy != nullptr && persistent && options_.tombstones()) {
     muc::RoomStore::Tombstone stone;
