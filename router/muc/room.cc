@@ -79,7 +79,15 @@ void Room::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp
 Affiliation Room::affiliation_of(std::string_view bare) const {
   if (host_.is_service_admin(bare)) return Affiliation::kOwner;
   auto it = state_.affiliations.find(bare);
-  return it != state_.affiliations.end() ? it->second.affiliation : Affiliation::kNone;
+  if (it != state_.affiliations.end()) return it->second.affiliation;
+  // As Prosody: an outcast entry for a bare domain bans every user at it (a server ban),
+  // unless the user has an entry of its own.
+  if (std::size_t at = bare.find('@'); at != std::string_view::npos) {
+    auto domain = state_.affiliations.find(bare.substr(at + 1));
+    if (domain != state_.affiliations.end() && domain->second.affiliation == Affiliation::kOutcast)
+      return Affiliation::kOutcast;
+  }
+  return Affiliation::kNone;
 }
 
 Role Room::default_role(Affiliation affiliation) const {

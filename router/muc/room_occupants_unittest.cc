@@ -247,6 +247,17 @@ TEST_F(RoomTest, ARegisteredNicknameIsEnforcedWhenTheServiceSaysSo) {
   EXPECT_EQ(room->occupant_of(kBob)->nick, "bob2");
 }
 
+// As Prosody 0.12: an outcast entry for a bare domain bans its users, but not one with an
+// affiliation of its own.
+TEST_F(RoomTest, ABannedDomainsUsersAreRefused) {
+  state().affiliations["example.net"].affiliation = Affiliation::kOutcast;
+  expect_refused(join(kCarol, "carol"), kCarol, "forbidden", "auth");
+  EXPECT_EQ(room->affiliation_of("dave@example.net"), Affiliation::kOutcast);
+  EXPECT_EQ(room->affiliation_of("dave@sub.example.net"), Affiliation::kNone);
+  state().affiliations["carol@example.net"].affiliation = Affiliation::kMember;
+  EXPECT_EQ(to(join(kCarol, "carol"), kCarol).size(), 2u);  // self, subject
+}
+
 TEST_F(RoomTest, BannedMembersOnlyPasswordAndFull) {
   join(kAlice, "alice");
   state().affiliations["bob@example.org"].affiliation = Affiliation::kOutcast;
