@@ -69,11 +69,13 @@ void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, cons
       room = nullptr;
     }
   }
+  bool created = false;
   if (room == nullptr) {
     if (answered_by_tombstone(stanza, from, to)) return;
     if (stanza.name() == "presence" && to.has_resource() && stanza.attribute("type") == nullptr) {
       room = create(stanza, from, to);
       if (room == nullptr) return;
+      created = true;
     } else {
       if (stanza.name() != "presence" && !xmpp::is_error(stanza))
         send(xmpp::error_reply(stanza, "cancel", "item-not-found"));
@@ -81,6 +83,9 @@ void MucService::receive(const xml::Element& stanza, const xmpp::Jid& from, cons
     }
   }
   room->receive(stanza, from, to);
+  // A creator the room refused (a nickname too long, say) leaves no room, persistent by
+  // default or not: it would have no owner and count against muc_max_rooms only.
+  if (created && room->empty()) gone(*room, nullptr);
   gone_.clear();
 }
 

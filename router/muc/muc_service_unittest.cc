@@ -183,6 +183,18 @@ TEST_F(MucServiceTest, TheServiceAndUserLimitsRefuseWithResourceConstraint) {
   EXPECT_EQ(service().rooms(), 3u);
 }
 
+// A first join the room refuses leaves no room, even when rooms are persistent by default.
+TEST_F(MucServiceTest, ARefusedFirstJoinLeavesNoRoom) {
+  options_.set_room_default_persistent(true);
+  options_.set_max_nick_length(4);
+  join("r", "u@a.example/r");  // the nickname "nick" fits
+  EXPECT_EQ(service().rooms(), 1u);
+  std::string to = "s@conference.a.example/toolong";
+  service().receive(parse("<presence from='u@a.example/r' to='" + to + "'/>"), jid("u@a.example/r"), jid(to));
+  EXPECT_EQ(last_error(), "not-acceptable");
+  EXPECT_EQ(service().rooms(), 1u);
+}
+
 TEST_F(MucServiceTest, PersistentRoomsAreLoadedAndListedUnlessLocked) {
   const std::int64_t now = std::time(nullptr);
   RoomStore rooms(*users_, "conference.a.example");
