@@ -267,6 +267,17 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
     stone.expires = now_ms() / 1000 + static_cast<std::int64_t>(options_.tombstone_expiry());
     stone.alternate = destroy->attribute_or("jid");
     if (const xml::Element* reason = destroy->child(destroy->ns(), "reason")) stone.reason = reason->text();
+    // Anyone may create, persist and destroy rooms: tombstones are held to muc_max_rooms,
+    // the soonest to expire making way (a name is then freed early, never a room refused).
+    if (!tombstones_.contains(room.jid()) && tombstones_.size() >= options_.max_rooms()) {
+      auto soonest = std::min_element(tombstones_.begin(), tombstones_.end(), [](const auto& a, const auto& b) {
+        return a.second.expires < b.second.expires;
+      });
+      if (soonest != tombstones_.end()) {
+        store_->remove_tombstone(localpart(soonest->first));
+        tombstones_.erase(soonest);
+      }
+    }
     store_->set_tombstone(localpart(room.jid()), stone);
     tombstones_[room.jid()] = std::move(stone);
   }

@@ -246,6 +246,26 @@ TEST_F(MucServiceTest, ATombstoneAnswersGoneUntilItExpiresOrAnAdminCreates) {
   EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone"), 0);
 }
 
+// Tombstones are held to muc_max_rooms: the soonest to expire makes way for a new one.
+TEST_F(MucServiceTest, TombstonesAreHeldToMaxRooms) {
+  options_.set_max_rooms(2);
+  RoomStore rooms(*users_, "conference.a.example");
+  ASSERT_EQ(rooms.set_tombstone("soon", {std::time(nullptr) + 100, "", ""}), RoomStore::Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("late", {std::time(nullptr) + 1000, "", ""}), RoomStore::Outcome::kStored);
+  ASSERT_EQ(rooms.save("kept", persistent_room(std::time(nullptr))), RoomStore::Outcome::kStored);
+  xml::Element destroy = parse("<iq type='set' id='d' from='owner@a.example/r' to='kept@conference.a.example'>"
+                               "<query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>");
+  service().receive(destroy, jid("owner@a.example/r"), jid("kept@conference.a.example"));
+  EXPECT_EQ(service().rooms(), 0u);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone"), 2);
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone WHERE room = 'soon'"), 0);
+  join("soon", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+  join("kept", "u@a.example/r");
+  EXPECT_EQ(last_error(), "gone");
+}
+
 // The room's side of muc_mam, through the RoomHost the rooms see.
 TEST_F(MucServiceTest, ArchivedMessagesAreStampedAndQueriedByThoseWhoMayEnter) {
   options_.set_mam(true);
