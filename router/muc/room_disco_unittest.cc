@@ -188,6 +188,10 @@ TEST_F(RoomTest, RegistrationsAreRefusedWithNothingChanged) {
   EXPECT_EQ(outcome(iq(kGuest, "set", reg_form("ok"))), "not-allowed");
   EXPECT_EQ(outcome(iq(kMember, "set", reg_form("ok"))), "result");
   EXPECT_EQ(state().affiliations.at("member@example.org").nick, "ok");
+  // muc_max_nick_length counts characters, as when joining: 64 Cyrillic ones (128 bytes) fit.
+  std::string cyrillic;
+  for (int i = 0; i < 64; ++i) cyrillic += "\u0434";
+  EXPECT_EQ(outcome(iq(kMember, "set", reg_form(cyrillic))), "result");
   // The same user's own occupant may hold the nickname it registers.
   EXPECT_EQ(outcome(iq("third@example.org/b", "get", kRegisterGet)), "result");
   state().config.members_only = false;
