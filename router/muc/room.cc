@@ -72,6 +72,9 @@ void Room::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp
     on_owner_iq(stanza, from);
   else if (payload->ns() == kMucAdminNs && payload->name() == "query")
     on_admin_iq(stanza, from);
+  else if (state_.locked && affiliation_of(from.bare()) != Affiliation::kOwner)
+    // §10.1.1: a locked room does not exist for anyone else, its archive and vCard included.
+    bounce(stanza, "cancel", "item-not-found", "The room is locked until its owner configures it");
   else if (!host_.room_iq(*this, stanza, *payload, from))
     on_room_iq(stanza, from);
 }

@@ -105,6 +105,11 @@ TEST_F(RoomTest, ALockedRoomIsTheOwnersAlone) {
     EXPECT_EQ(outcome(iq(kGuest, "get", payload)), "item-not-found") << payload;
   EXPECT_EQ(outcome(iq(kAdmin, "get", kInfo)), "item-not-found");
   EXPECT_EQ(outcome(iq(kOwner, "get", kInfo)), "result");
+  // Nor does the service answer for it (its archive, its vCard) to anyone but its owners.
+  host_.room_iqs = 0;
+  EXPECT_EQ(outcome(iq(kGuest, "set", "<query xmlns='urn:xmpp:mam:2'/>")), "item-not-found");
+  EXPECT_EQ(outcome(iq(kGuest, "get", "<vCard xmlns='vcard-temp'/>")), "item-not-found");
+  EXPECT_EQ(host_.room_iqs, 0);
 }
 
 TEST_F(RoomTest, ItemsListOccupantsToOccupantsOfAPublicRoom) {
