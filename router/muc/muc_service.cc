@@ -251,7 +251,10 @@ void MucService::changed(muc::Room& room) {
     else
       log::error("muc: room %s could not be written to the store", room.jid().c_str());
   } else if (saved != saved_.end()) {
-    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored) saved_.erase(saved);
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+      saved_.erase(saved);
+    else
+      log::error("muc: room %s could not be forgotten by the store", room.jid().c_str());
   }
 }
 
@@ -259,8 +262,12 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
   auto it = rooms_.find(room.jid());
   if (it == rooms_.end()) return;
   const bool persistent = room.state().config.persistent;
-  if (store_ && saved_.count(room.jid()) > 0 && store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
-    saved_.erase(room.jid());
+  if (store_ && saved_.count(room.jid()) > 0) {
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+      saved_.erase(room.jid());
+    else  // it comes back at the next start; retrying is left to a later change
+      log::error("muc: room %s is gone but could not be forgotten by the store", room.jid().c_str());
+  }
   // Destroyed by its owner (a <destroy/>), not emptied or expired: its name is held.
   if (store_ && destroy != nullptr && persistent && options_.tombstones()) {
     muc::RoomStore::Tombstone stone;
