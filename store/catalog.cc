@@ -156,8 +156,9 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     // An index range (archive_usage_messages): the owners just past the quota, usually none.
     {"archive.over_quota", 1, "SELECT owner, messages FROM archive_usage WHERE messages > $1", {}},
 
-    // MUC rooms (router/muc/room_store.h): a room is written whole, its affiliations deleted
-    // and inserted again in the same savepoint.
+    // MUC rooms (router/muc/room_store.h): a room is written whole when first kept, its
+    // affiliations deleted and inserted again in the same savepoint; later only the rows that
+    // changed, so that a change costs a few statements whatever the room's size.
     {"muc.room_upsert", 6,
      "INSERT INTO muc_room (service, room, config, subject, subject_nick, created) VALUES ($1, $2, $3, $4, $5, $6) "
      "ON CONFLICT (service, room) DO UPDATE SET config = excluded.config, subject = excluded.subject, "
@@ -166,8 +167,12 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"muc.room_delete", 2, "DELETE FROM muc_room WHERE service = $1 AND room = $2", {}},
     {"muc.room_select", 1,
      "SELECT room, config, subject, subject_nick, created FROM muc_room WHERE service = $1 ORDER BY room", {}},
-    {"muc.affiliation_insert", 6,
-     "INSERT INTO muc_affiliation (service, room, jid, affiliation, nick, reason) VALUES ($1, $2, $3, $4, $5, $6)", {}},
+    {"muc.affiliation_upsert", 6,
+     "INSERT INTO muc_affiliation (service, room, jid, affiliation, nick, reason) VALUES ($1, $2, $3, $4, $5, $6) "
+     "ON CONFLICT (service, room, jid) DO UPDATE SET affiliation = excluded.affiliation, nick = excluded.nick, "
+     "reason = excluded.reason",
+     {}},
+    {"muc.affiliation_delete", 3, "DELETE FROM muc_affiliation WHERE service = $1 AND room = $2 AND jid = $3", {}},
     {"muc.affiliation_delete_room", 2, "DELETE FROM muc_affiliation WHERE service = $1 AND room = $2", {}},
     {"muc.affiliation_select", 1,
      "SELECT room, jid, affiliation, nick, reason FROM muc_affiliation WHERE service = $1 ORDER BY room, jid", {}},

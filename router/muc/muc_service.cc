@@ -44,7 +44,7 @@ bool MucService::ensure_loaded() {
   occupant_id_key_ = std::move(*key);
   for (auto& [local, state] : rooms) {
     std::string jid = local + "@" + domain();
-    stored_.insert(jid);
+    saved_.emplace(jid, state);
     rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
@@ -114,11 +114,13 @@ void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const
       room = nullptr;
     }
   }
+  bool created = false;
   if (room == nullptr) {
     if (answered_by_tombstone(stanza, from, to)) return;
     if (stanza.name() == "presence" && to.has_resource() && stanza.attribute("type") == nullptr) {
       room = create(stanza, from, to);
       if (room == nullptr) return;
+      created = true;
     } else {
       if (stanza.name() != "presence" && !xmpp::is_error(stanza))
         send(xmpp::error_reply(stanza, "cancel", "item-not-found"));
@@ -126,6 +128,9 @@ void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const
     }
   }
   room->receive(stanza, from, to);
+  // A creator the room refused (a nickname too long, say) leaves no room, persistent by
+  // default or not: it would have no owner and count against muc_max_rooms only.
+  if (created && room->empty()) gone(*room, nullptr);
 }
 
 void MucService::sweep() {
@@ -279,16 +284,23 @@ std::int64_t MucService::now_ms() const {
       .count();
 }
 
-// A persistent room is written whole; one that stopped being persistent is forgotten.
+// A persistent room is written whole the first time, then only what changed since (a room
+// of many affiliations would otherwise cost as many statements, each a round trip to
+// PostgreSQL, per subject or member); one that stopped being persistent is forgotten.
 void MucService::changed(muc::Room& room) {
   if (!store_) return;
+  auto saved = saved_.find(room.jid());
   if (room.state().config.persistent) {
-    if (store_->save(localpart(room.jid()), room.state()) == muc::RoomStore::Outcome::kStored)
-      stored_.insert(room.jid());
+    const muc::RoomState* last = saved != saved_.end() ? &saved->second : nullptr;
+    if (store_->save(localpart(room.jid()), room.state(), last) == muc::RoomStore::Outcome::kStored)
+      saved_.insert_or_assign(room.jid(), room.state());
     else
       log::error("muc: room %s could not be written to the store", room.jid().c_str());
-  } else if (stored_.count(room.jid()) > 0) {
-    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored) stored_.erase(room.jid());
+  } else if (saved != saved_.end()) {
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+      saved_.erase(saved);
+    else
+      log::error("muc: room %s could not be forgotten by the store", room.jid().c_str());
   }
 }
 
@@ -296,17 +308,38 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
   auto it = rooms_.find(room.jid());
   if (it == rooms_.end()) return;
   const bool persistent = room.state().config.persistent;
-  if (store_ && stored_.count(room.jid()) > 0 && store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
-    stored_.erase(room.jid());
+  if (store_ && saved_.count(room.jid()) > 0) {
+    if (store_->forget(localpart(room.jid())) == muc::RoomStore::Outcome::kStored)
+      saved_.erase(room.jid());
+    else  // it comes back at the next start; retrying is left to a later change
+      log::error("muc: room %s is gone but could not be forgotten by the store", room.jid().c_str());
+  }
   // Destroyed by its owner (a <destroy/>), not emptied or expired: its name is held.
   if (store_ && destroy != nullptr && persistent && options_.tombstones()) {
     muc::RoomStore::Tombstone stone;
     stone.expires = now_ms() / 1000 + static_cast<std::int64_t>(options_.tombstone_expiry());
     stone.alternate = destroy->attribute_or("jid");
     if (const xml::Element* reason = destroy->child(destroy->ns(), "reason")) stone.reason = reason->text();
+    // Anyone may create, persist and destroy rooms: tombstones are held to muc_max_rooms,
+    // the soonest to expire making way (a name is then freed early, never a room refused).
+    if (!tombstones_.contains(room.jid()) && tombstones_.size() >= options_.max_rooms()) {
+      auto soonest = std::min_element(tombstones_.begin(), tombstones_.end(), [](const auto& a, const auto& b) {
+        return a.second.expires < b.second.expires;
+      });
+      if (soonest != tombstones_.end()) {
+        store_->remove_tombstone(localpart(soonest->first));
+        tombstones_.erase(soonest);
+      }
+    }
     store_->set_tombstone(localpart(room.jid()), stone);
     tombstones_[room.jid()] = std::move(stone);
   }
+  // As Prosody's muc-room-destroyed: the room's archive and vCard go with it, whatever the
+  // cause, so that whoever creates the name next sees none of the old room's history.
+  if (ArchiveStore* archive = server_.archive(); archive != nullptr && !archive->remove_user(room.jid()))
+    log::error("muc: the archive of %s could not be removed: %s", room.jid().c_str(), archive->error().c_str());
+  if (server_.items().remove_store(room.jid(), "vcard_muc") == ItemStore::Outcome::kFailed)  // vcard_muc.cc's
+    log::error("muc: the vCard of %s could not be removed", room.jid().c_str());
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }

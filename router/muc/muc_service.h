@@ -25,7 +25,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -99,7 +98,8 @@ class MucService final : public Component, public muc::RoomHost {
   std::optional<muc::RoomStore> store_;  // made on first use: the server's store is set later
   bool loaded_ = false;
   std::map<std::string, std::unique_ptr<muc::Room>, std::less<>> rooms_;  // by room JID
-  std::set<std::string, std::less<>> stored_;  // room JIDs with a row in the store
+  // Rooms with a row in the store, by JID, as last written: a change writes only what differs.
+  std::map<std::string, muc::RoomState, std::less<>> saved_;
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;

@@ -197,6 +197,18 @@ TEST_F(MucServiceTest, TheServiceAndUserLimitsRefuseWithResourceConstraint) {
   EXPECT_EQ(service().rooms(), 3u);
 }
 
+// A first join the room refuses leaves no room, even when rooms are persistent by default.
+TEST_F(MucServiceTest, ARefusedFirstJoinLeavesNoRoom) {
+  options_.set_room_default_persistent(true);
+  options_.set_max_nick_length(4);
+  join("r", "u@a.example/r");  // the nickname "nick" fits
+  EXPECT_EQ(service().rooms(), 1u);
+  std::string to = "s@conference.a.example/toolong";
+  service().receive(parse("<presence from='u@a.example/r' to='" + to + "'/>"), jid("u@a.example/r"), jid(to));
+  EXPECT_EQ(last_error(), "not-acceptable");
+  EXPECT_EQ(service().rooms(), 1u);
+}
+
 TEST_F(MucServiceTest, PersistentRoomsAreLoadedAndListedUnlessLocked) {
   const std::int64_t now = std::time(nullptr);
   RoomStore rooms(*users_, "conference.a.example");
@@ -246,6 +258,26 @@ TEST_F(MucServiceTest, ATombstoneAnswersGoneUntilItExpiresOrAnAdminCreates) {
   EXPECT_EQ(service().rooms(), 2u);
   ASSERT_TRUE(users_->commit());
   EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone"), 0);
+}
+
+// Tombstones are held to muc_max_rooms: the soonest to expire makes way for a new one.
+TEST_F(MucServiceTest, TombstonesAreHeldToMaxRooms) {
+  options_.set_max_rooms(2);
+  RoomStore rooms(*users_, "conference.a.example");
+  ASSERT_EQ(rooms.set_tombstone("soon", {std::time(nullptr) + 100, "", ""}), RoomStore::Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("late", {std::time(nullptr) + 1000, "", ""}), RoomStore::Outcome::kStored);
+  ASSERT_EQ(rooms.save("kept", persistent_room(std::time(nullptr))), RoomStore::Outcome::kStored);
+  xml::Element destroy = parse("<iq type='set' id='d' from='owner@a.example/r' to='kept@conference.a.example'>"
+                               "<query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>");
+  service().receive(destroy, jid("owner@a.example/r"), jid("kept@conference.a.example"));
+  EXPECT_EQ(service().rooms(), 0u);
+  ASSERT_TRUE(users_->commit());
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone"), 2);
+  EXPECT_EQ(db_->number("SELECT count(*) FROM muc_tombstone WHERE room = 'soon'"), 0);
+  join("soon", "u@a.example/r");
+  EXPECT_EQ(service().rooms(), 1u);
+  join("kept", "u@a.example/r");
+  EXPECT_EQ(last_error(), "gone");
 }
 
 // The room's side of muc_mam, through the RoomHost the rooms see.
@@ -323,6 +355,50 @@ TEST_F(MucServiceTest, OwnersSetTheRoomsVcardAndAnyoneReadsIt) {
   std::vector<std::string> features;
   host.room_features(room, features);
   EXPECT_EQ(features, std::vector<std::string>{"vcard-temp"});
+}
+
+// As Prosody: a room that is gone (here emptied, not persistent) takes its archive and vCard
+// with it, so whoever creates the name next reads none of the old room's.
+TEST_F(MucServiceTest, ARoomReCreatedUnderTheSameNameHasNoOldHistoryNorVcard) {
+  options_.set_mam(true);
+  options_.set_vcard(true);
+  auto deliver = [&](std::string_view from, std::string_view to, std::string_view text) {
+    server_->sent.clear();
+    service().receive(parse(text), jid(from), jid(to));
+  };
+  const std::string room = "r@conference.a.example";
+  join("r", "owner@a.example/x");
+  deliver("owner@a.example/x", room,
+          "<iq type='set' id='c' from='owner@a.example/x' to='r@conference.a.example'><query "
+          "xmlns='http://jabber.org/protocol/muc#owner'><x xmlns='jabber:x:data' type='submit'/></query></iq>");
+  deliver("owner@a.example/x", room,
+          "<message type='groupchat' from='owner@a.example/x' to='r@conference.a.example'><body>secret</body></message>");
+  deliver("owner@a.example/x", room,
+          "<iq type='set' id='v' from='owner@a.example/x' to='r@conference.a.example'>"
+          "<vCard xmlns='vcard-temp'><FN>Old</FN></vCard></iq>");
+  ASSERT_EQ(server_->sent.front().attribute_or("type"), "result");
+  auto mam_query = [&](std::string_view from) {
+    deliver(from, room,
+            "<iq type='set' id='q' from='" + std::string(from) +
+                "' to='r@conference.a.example'><query xmlns='urn:xmpp:mam:2'/></iq>");
+  };
+  mam_query("owner@a.example/x");
+  ASSERT_EQ(server_->sent.size(), 2u);  // the message, then <fin/>
+  deliver("owner@a.example/x", room + "/nick",
+          "<presence type='unavailable' from='owner@a.example/x' to='r@conference.a.example/nick'/>");
+  EXPECT_EQ(service().rooms(), 0u);
+
+  join("r", "other@b.example/y");
+  ASSERT_EQ(service().rooms(), 1u);
+  mam_query("other@b.example/y");
+  ASSERT_EQ(server_->sent.size(), 1u);
+  EXPECT_NE(server_->sent[0].child("urn:xmpp:mam:2", "fin"), nullptr);
+  deliver("other@b.example/y", room,
+          "<iq type='get' id='g' from='other@b.example/y' to='r@conference.a.example'><vCard xmlns='vcard-temp'/></iq>");
+  ASSERT_EQ(server_->sent.size(), 1u);
+  const xml::Element* vcard = server_->sent[0].child("vcard-temp", "vCard");
+  ASSERT_NE(vcard, nullptr);
+  EXPECT_EQ(vcard->child("vcard-temp", "FN"), nullptr);
 }
 
 }  // namespace

@@ -72,6 +72,9 @@ void Room::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp
     on_owner_iq(stanza, from);
   else if (payload->ns() == kMucAdminNs && payload->name() == "query")
     on_admin_iq(stanza, from);
+  else if (state_.locked && affiliation_of(from.bare()) != Affiliation::kOwner)
+    // §10.1.1: a locked room does not exist for anyone else, its archive and vCard included.
+    bounce(stanza, "cancel", "item-not-found", "The room is locked until its owner configures it");
   else if (!host_.room_iq(*this, stanza, *payload, from))
     on_room_iq(stanza, from);
 }
@@ -79,7 +82,15 @@ void Room::receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp
 Affiliation Room::affiliation_of(std::string_view bare) const {
   if (host_.is_service_admin(bare)) return Affiliation::kOwner;
   auto it = state_.affiliations.find(bare);
-  return it != state_.affiliations.end() ? it->second.affiliation : Affiliation::kNone;
+  if (it != state_.affiliations.end()) return it->second.affiliation;
+  // As Prosody: an outcast entry for a bare domain bans every user at it (a server ban),
+  // unless the user has an entry of its own.
+  if (std::size_t at = bare.find('@'); at != std::string_view::npos) {
+    auto domain = state_.affiliations.find(bare.substr(at + 1));
+    if (domain != state_.affiliations.end() && domain->second.affiliation == Affiliation::kOutcast)
+      return Affiliation::kOutcast;
+  }
+  return Affiliation::kNone;
 }
 
 Role Room::default_role(Affiliation affiliation) const {

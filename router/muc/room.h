@@ -180,7 +180,8 @@ class Room {
   void destroy(const xml::Element* destroy);
 
   // --- room.cc: affiliations, roles, sending ---
-  // The affiliation of a real bare JID (service admins are owners).
+  // The affiliation of a real bare JID (service admins are owners; an outcast bare domain
+  // bans its users).
   Affiliation affiliation_of(std::string_view bare) const;
   // The role an affiliation gets on entering (XEP-0045 §5.1.2: moderated rooms give
   // visitors to those without affiliation).

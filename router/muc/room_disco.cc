@@ -9,6 +9,7 @@
 
 #include "router/muc/room.h"
 #include "router/muc/room_forms.h"
+#include "router/muc/room_stanzas.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router::muc {
@@ -170,7 +171,7 @@ void Room::register_nick(const xml::Element& iq, const SubmittedForm& form, cons
     bounce(iq, "modify", "bad-request", "muc#register_roomnick is not a nickname");
     return;
   }
-  if (host_.options().max_nick_length() != 0 && nick->size() > host_.options().max_nick_length()) {
+  if (host_.options().max_nick_length() != 0 && characters(*nick) > host_.options().max_nick_length()) {
     bounce(iq, "modify", "not-acceptable", "The nickname is too long");
     return;
   }

@@ -105,6 +105,11 @@ TEST_F(RoomTest, ALockedRoomIsTheOwnersAlone) {
     EXPECT_EQ(outcome(iq(kGuest, "get", payload)), "item-not-found") << payload;
   EXPECT_EQ(outcome(iq(kAdmin, "get", kInfo)), "item-not-found");
   EXPECT_EQ(outcome(iq(kOwner, "get", kInfo)), "result");
+  // Nor does the service answer for it (its archive, its vCard) to anyone but its owners.
+  host_.room_iqs = 0;
+  EXPECT_EQ(outcome(iq(kGuest, "set", "<query xmlns='urn:xmpp:mam:2'/>")), "item-not-found");
+  EXPECT_EQ(outcome(iq(kGuest, "get", "<vCard xmlns='vcard-temp'/>")), "item-not-found");
+  EXPECT_EQ(host_.room_iqs, 0);
 }
 
 TEST_F(RoomTest, ItemsListOccupantsToOccupantsOfAPublicRoom) {
@@ -188,6 +193,10 @@ TEST_F(RoomTest, RegistrationsAreRefusedWithNothingChanged) {
   EXPECT_EQ(outcome(iq(kGuest, "set", reg_form("ok"))), "not-allowed");
   EXPECT_EQ(outcome(iq(kMember, "set", reg_form("ok"))), "result");
   EXPECT_EQ(state().affiliations.at("member@example.org").nick, "ok");
+  // muc_max_nick_length counts characters, as when joining: 64 Cyrillic ones (128 bytes) fit.
+  std::string cyrillic;
+  for (int i = 0; i < 64; ++i) cyrillic += "\u0434";
+  EXPECT_EQ(outcome(iq(kMember, "set", reg_form(cyrillic))), "result");
   // The same user's own occupant may hold the nickname it registers.
   EXPECT_EQ(outcome(iq("third@example.org/b", "get", kRegisterGet)), "result");
   state().config.members_only = false;

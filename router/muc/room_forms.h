@@ -23,8 +23,8 @@ inline constexpr std::string_view kRoomConfigFormType = "http://jabber.org/proto
 inline constexpr std::string_view kRoomInfoFormType = "http://jabber.org/protocol/muc#roominfo";
 inline constexpr std::string_view kRegisterFormType = "http://jabber.org/protocol/muc#register";
 
-// Items one muc#admin IQ may carry, and affiliations one room may keep: a room's state is
-// written whole on every change, so both bound the work one stanza can cause.
+// Items one muc#admin IQ may carry, and affiliations one room may keep: they bound the work
+// one stanza can cause, a room's memory, and the room's first (whole) write to the store.
 inline constexpr std::size_t kMaxAdminItems = 100;
 inline constexpr std::size_t kMaxAffiliations = 10000;
 

@@ -15,11 +15,13 @@
 #include <charconv>
 #include <limits>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "common/base64.h"
 #include "router/modules/mam_query.h"
 #include "router/muc/room.h"
+#include "router/muc/room_forms.h"
 #include "router/muc/room_stanzas.h"
 #include "xmpp/stanza.h"
 
@@ -197,7 +199,7 @@ struct MessageOps {
 
   static void invite(Room& room, const xml::Element& message, const xmpp::Jid& from,
                      const std::vector<const xml::Element*>& invites) {
-    const Occupant* sender = room.occupant_of(from.full());
+    Occupant* sender = room.occupant_of(from.full());
     if (sender == nullptr) {
       room.bounce(message, "cancel", "not-acceptable", "Only occupants may invite to this room");
       return;
@@ -210,19 +212,36 @@ struct MessageOps {
       room.bounce(message, "modify", "policy-violation", "Too many invitations in one message");
       return;
     }
+    // Each invitation is a message from the room's address to anyone (and, members-only, a
+    // new member): as fast as the sender's other messages, no faster.
+    if (!room.within_rate(*sender)) {
+      room.bounce(message, "wait", "resource-constraint", "You are sending messages too fast");
+      return;
+    }
     std::vector<xmpp::Jid> invitees;
+    std::set<std::string, std::less<>> new_members;
     for (const xml::Element* invite : invites) {
       auto to = xmpp::Jid::parse(invite->attribute_or("to"));
       if (!to) {
         room.bounce(message, "modify", "jid-malformed", "An invitation is not to a valid address");
         return;
       }
+      if (room.state_.config.members_only && !room.state_.affiliations.contains(to->bare()))
+        new_members.insert(to->bare());
       invitees.push_back(*to);
     }
-    for (std::size_t i = 0; i < invites.size(); ++i) send_invite(room, *invites[i], from, invitees[i]);
+    // The members they make count against the room's cap, as registrations do.
+    if (!new_members.empty() && room.state_.affiliations.size() + new_members.size() > kMaxAffiliations) {
+      room.bounce(message, "wait", "resource-constraint", "The room keeps no more members");
+      return;
+    }
+    bool added = false;
+    for (std::size_t i = 0; i < invites.size(); ++i) added |= send_invite(room, *invites[i], from, invitees[i]);
+    if (added) room.changed();
   }
 
-  static void send_invite(Room& room, const xml::Element& invite, const xmpp::Jid& from, const xmpp::Jid& invitee) {
+  // True when the invitee became a member (the caller writes the room once).
+  static bool send_invite(Room& room, const xml::Element& invite, const xmpp::Jid& from, const xmpp::Jid& invitee) {
     xml::Element out(xmpp::kClientNs, "message", {{"from", room.jid_}, {"to", invitee.full()}});
     const xml::Element* reason = invite.child(kMucUserNs, "reason");
     std::string body = from.bare() + " invited you to the room " + room.jid_;
@@ -244,8 +263,9 @@ struct MessageOps {
     std::string bare = invitee.bare();
     if (room.state_.config.members_only && room.affiliation_of(bare) == Affiliation::kNone) {
       room.state_.affiliations[bare].affiliation = Affiliation::kMember;
-      room.changed();
+      return true;
     }
+    return false;
   }
 
   static std::string invitation_key(std::string_view invitee_bare, std::string_view inviter_bare) {

@@ -12,6 +12,7 @@
 
 #include "common/base64.h"
 #include "router/muc/room.h"
+#include "router/muc/room_forms.h"
 #include "router/muc/test_room_host.h"
 #include "xml/fragment.h"
 
@@ -245,6 +246,17 @@ TEST_F(RoomTest, ARegisteredNicknameIsEnforcedWhenTheServiceSaysSo) {
   state().affiliations["bob@example.org"] = AffiliationEntry{Affiliation::kMember, "bobby", ""};
   deliver("<presence from='" + std::string(kBob) + "' to='" + room_jid("bob2") + "'/>");
   EXPECT_EQ(room->occupant_of(kBob)->nick, "bob2");
+}
+
+// As Prosody 0.12: an outcast entry for a bare domain bans its users, but not one with an
+// affiliation of its own.
+TEST_F(RoomTest, ABannedDomainsUsersAreRefused) {
+  state().affiliations["example.net"].affiliation = Affiliation::kOutcast;
+  expect_refused(join(kCarol, "carol"), kCarol, "forbidden", "auth");
+  EXPECT_EQ(room->affiliation_of("dave@example.net"), Affiliation::kOutcast);
+  EXPECT_EQ(room->affiliation_of("dave@sub.example.net"), Affiliation::kNone);
+  state().affiliations["carol@example.net"].affiliation = Affiliation::kMember;
+  EXPECT_EQ(to(join(kCarol, "carol"), kCarol).size(), 2u);  // self, subject
 }
 
 TEST_F(RoomTest, BannedMembersOnlyPasswordAndFull) {
@@ -848,6 +860,41 @@ TEST_F(RoomTest, MediatedInvitations) {
       "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.net'/></x></message>");
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(condition(sent[0]), "not-acceptable");
+}
+
+// Invitations that make members count against the room's cap (all or none of a message's),
+// are written once per message, and are rate-limited as the sender's other messages.
+TEST_F(RoomTest, InvitationsAreCappedAndRateLimited) {
+  join(kAlice, "alice");
+  state().config.members_only = true;
+  state().affiliations["alice@example.org"].affiliation = Affiliation::kAdmin;
+  auto invite_message = [](int first, int count) {
+    std::string m = "<message from='alice@example.org/phone' to='room@conference.example.org'>"
+                    "<x xmlns='http://jabber.org/protocol/muc#user'>";
+    for (int i = first; i < first + count; ++i) m += "<invite to='u" + std::to_string(i) + "@example.net'/>";
+    return m + "</x></message>";
+  };
+  host.changes = 0;
+  EXPECT_EQ(deliver(invite_message(0, 3)).size(), 3u);
+  EXPECT_EQ(host.changes, 1);
+  for (std::size_t i = 0; state().affiliations.size() < kMaxAffiliations - 1; ++i)
+    state().affiliations["filler" + std::to_string(i) + "@example.org"].affiliation = Affiliation::kMember;
+  Stanzas sent = deliver(invite_message(100, 2));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
+  EXPECT_EQ(state().affiliations.size(), kMaxAffiliations - 1);
+  EXPECT_EQ(deliver(invite_message(100, 1)).size(), 1u);
+  EXPECT_EQ(state().affiliations.size(), kMaxAffiliations);
+  // Re-inviting a member adds nothing, so it is not refused.
+  EXPECT_EQ(condition(deliver(invite_message(0, 1))[0]), "");
+
+  host.mutable_options().set_event_rate(1);
+  host.mutable_options().set_burst_factor(1);
+  host.set_now_ms(host.now_ms() + 10'000);
+  EXPECT_EQ(condition(deliver(invite_message(0, 1))[0]), "");
+  sent = deliver(invite_message(0, 1));
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(condition(sent[0]), "resource-constraint");
 }
 
 TEST_F(RoomTest, DeclineGoesToTheInviter) {

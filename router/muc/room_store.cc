@@ -192,22 +192,55 @@ bool RoomStore::load_affiliations(std::map<std::string, RoomState, std::less<>>&
   return true;
 }
 
-RoomStore::Outcome RoomStore::save(std::string_view room, const RoomState& state) {
+RoomStore::Outcome RoomStore::save(std::string_view room, const RoomState& state, const RoomState* saved) {
   return store_.atomically("cannot keep a room", [&] {
     store::Database& db = store_.database();
+    const bool row_changed = saved == nullptr || state.config != saved->config || state.locked != saved->locked ||
+                             state.subject != saved->subject || state.subject_nick != saved->subject_nick ||
+                             state.created != saved->created;
     const Value row[] = {service_,       std::string(room),          encode_config(state.config, state.locked),
                          state.subject, state.subject_nick, state.created};
+    if (row_changed && !db.run(Statement::kMucRoomUpsert, row)) return Outcome::kFailed;
+    if (saved != nullptr) return save_affiliations(room, state, *saved) ? Outcome::kStored : Outcome::kFailed;
     const Value key[] = {service_, std::string(room)};
-    if (!db.run(Statement::kMucRoomUpsert, row) || !db.run(Statement::kMucAffiliationDeleteRoom, key))
-      return Outcome::kFailed;
+    if (!db.run(Statement::kMucAffiliationDeleteRoom, key)) return Outcome::kFailed;
     for (const auto& [jid, entry] : state.affiliations) {
       if (entry.affiliation == Affiliation::kNone) continue;
       const Value a[] = {service_, std::string(room), jid, std::string(name_of(entry.affiliation)), entry.nick,
                          entry.reason};
-      if (!db.run(Statement::kMucAffiliationInsert, a)) return Outcome::kFailed;
+      if (!db.run(Statement::kMucAffiliationUpsert, a)) return Outcome::kFailed;
     }
     return Outcome::kStored;
   });
+}
+
+// The two sorted maps walked together: an entry new or changed is upserted, one gone (or
+// back to none, which has no row) deleted, the others left alone.
+bool RoomStore::save_affiliations(std::string_view room, const RoomState& state, const RoomState& saved) {
+  store::Database& db = store_.database();
+  static const AffiliationEntry kAbsent;
+  auto now = state.affiliations.begin(), before = saved.affiliations.begin();
+  while (now != state.affiliations.end() || before != saved.affiliations.end()) {
+    const bool take_now = before == saved.affiliations.end() ||
+                          (now != state.affiliations.end() && now->first <= before->first);
+    const bool take_before = now == state.affiliations.end() ||
+                             (before != saved.affiliations.end() && before->first <= now->first);
+    const std::string& jid = take_now ? now->first : before->first;
+    const AffiliationEntry& entry = take_now ? now->second : kAbsent;
+    const AffiliationEntry& old = take_before ? before->second : kAbsent;
+    if (take_now) ++now;
+    if (take_before) ++before;
+    const bool had_row = old.affiliation != Affiliation::kNone;
+    if (entry.affiliation == Affiliation::kNone) {
+      const Value key[] = {service_, std::string(room), jid};
+      if (had_row && !db.run(Statement::kMucAffiliationDelete, key)) return false;
+    } else if (entry != old) {
+      const Value a[] = {service_, std::string(room), jid, std::string(name_of(entry.affiliation)), entry.nick,
+                         entry.reason};
+      if (!db.run(Statement::kMucAffiliationUpsert, a)) return false;
+    }
+  }
+  return true;
 }
 
 RoomStore::Outcome RoomStore::forget(std::string_view room) {

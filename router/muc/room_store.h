@@ -40,8 +40,10 @@ class RoomStore {
   // failed (nothing is then returned: the caller tries again later).
   bool load(std::map<std::string, RoomState, std::less<>>& rooms,
             std::map<std::string, Tombstone, std::less<>>& tombstones);
-  // Writes the room whole (its row and its affiliations) in one savepoint.
-  Outcome save(std::string_view room, const RoomState& state);
+  // Writes the room in one savepoint: whole (its row and its affiliations) when `saved` is
+  // null, else only what differs from `saved`, the state last written (the room's row when
+  // its configuration, subject or lock changed, and one statement per affiliation changed).
+  Outcome save(std::string_view room, const RoomState& state, const RoomState* saved = nullptr);
   // Forgets the room (it stopped being persistent, or was destroyed).
   Outcome forget(std::string_view room);
   Outcome set_tombstone(std::string_view room, const Tombstone& tombstone);
@@ -52,6 +54,7 @@ class RoomStore {
 
  private:
   bool load_affiliations(std::map<std::string, RoomState, std::less<>>& rooms);
+  bool save_affiliations(std::string_view room, const RoomState& state, const RoomState& saved);
 
   UserStore& store_;
   std::string service_;

@@ -1,6 +1,7 @@
 // A MUC service's rooms in the user store, on a real SQLite file and a real PostgreSQL server
 // of the test's own: a room written whole and read back as it was, forgotten, kept apart from
-// another service's; a damaged row skipped; tombstones; the occupant id key made once.
+// another service's; after the first save only what changed; a damaged row skipped;
+// tombstones; the occupant id key made once.
 #include "router/muc/room_store.h"
 
 #include <gtest/gtest.h>
@@ -103,6 +104,47 @@ TEST_P(RoomStoreTest, ARoomIsReadBackAsItWasWritten) {
   EXPECT_EQ(r.created, 1'700'000'000);
   EXPECT_TRUE(r.locked);
   EXPECT_TRUE(stones.empty());
+}
+
+// Given the state last written, a save writes only what differs: rows it leaves alone keep
+// what the store holds (here changed behind its back to show it), whatever the room's size.
+TEST_P(RoomStoreTest, ASaveAfterTheFirstWritesOnlyWhatChanged) {
+  RoomStore rooms(*users_, "conference.a.example");
+  const RoomState first = sample();
+  ASSERT_EQ(rooms.save("room", first), Outcome::kStored);
+  reopen();
+  std::string error;
+  ASSERT_TRUE(db_->execute("UPDATE muc_affiliation SET reason = 'untouched' WHERE jid = 'owner@a.example'", error))
+      << error;
+  ASSERT_TRUE(db_->execute("UPDATE muc_room SET subject = 'untouched'", error)) << error;
+  RoomState next = first;
+  next.affiliations.erase("m@a.example");
+  next.affiliations["bad@b.example"].reason = "worse";
+  next.affiliations["new@a.example"] = {Affiliation::kMember, "newbie", ""};
+  next.affiliations["none@a.example"] = {Affiliation::kNone, "", ""};  // no row
+  RoomStore again(*users_, "conference.a.example");
+  ASSERT_EQ(again.save("room", next, &first), Outcome::kStored);
+  reopen();
+  Rooms loaded;
+  Tombstones stones;
+  ASSERT_TRUE(RoomStore(*users_, "conference.a.example").load(loaded, stones));
+  const RoomState& r = loaded.at("room");
+  EXPECT_EQ(r.subject, "untouched");
+  ASSERT_EQ(r.affiliations.size(), 3u);
+  EXPECT_EQ(r.affiliations.at("owner@a.example").reason, "untouched");
+  EXPECT_EQ(r.affiliations.at("bad@b.example").reason, "worse");
+  EXPECT_EQ(r.affiliations.at("new@a.example"), next.affiliations.at("new@a.example"));
+  // A changed subject rewrites the room's row; an affiliation back to none loses its row.
+  RoomState third = next;
+  third.subject = "Later";
+  third.affiliations["new@a.example"].affiliation = Affiliation::kNone;
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("room", third, &next), Outcome::kStored);
+  reopen();
+  loaded.clear();
+  ASSERT_TRUE(RoomStore(*users_, "conference.a.example").load(loaded, stones));
+  EXPECT_EQ(loaded.at("room").subject, "Later");
+  EXPECT_EQ(loaded.at("room").affiliations.count("new@a.example"), 0u);
+  EXPECT_EQ(loaded.at("room").affiliations.size(), 2u);
 }
 
 TEST_P(RoomStoreTest, AForgottenRoomIsGoneWithItsAffiliations) {

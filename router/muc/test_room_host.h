@@ -35,6 +35,7 @@ class TestRoomHost final : public RoomHost {
   std::vector<xml::Element> take() { return std::exchange(sent_, {}); }
   int changes = 0;       // RoomHost::changed calls
   bool room_gone = false;
+  int room_iqs = 0;      // RoomHost::room_iq calls (the service's MAM and vCard)
 
   const MucOptions& options() const override { return options_; }
   void send(xml::Element stanza) override { sent_.push_back(std::move(stanza)); }
@@ -45,7 +46,10 @@ class TestRoomHost final : public RoomHost {
   void changed(Room&) override { ++changes; }
   void gone(Room&, const xml::Element*) override { room_gone = true; }
   void archive(Room&, xml::Element&, const std::string&) override {}
-  bool room_iq(Room&, const xml::Element&, const xml::Element&, const xmpp::Jid&) override { return false; }
+  bool room_iq(Room&, const xml::Element&, const xml::Element&, const xmpp::Jid&) override {
+    ++room_iqs;
+    return false;
+  }
   void room_features(const Room&, std::vector<std::string>&) const override {}
   std::string_view occupant_id_key() const override { return "0123456789abcdef0123456789abcdef"; }
 
