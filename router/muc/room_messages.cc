@@ -33,7 +33,6 @@ constexpr std::size_t kMaxInvites = 10;                                         
 // oldest forgotten first).
 constexpr std::int64_t kInvitationMs = 24 * 3600 * 1000;
 constexpr std::size_t kMaxInvitations = 1024;
-constexpr std::string_view kDataNs = "jabber:x:data";                              // XEP-0004
 constexpr std::string_view kRequestNs = "http://jabber.org/protocol/muc#request";  // §7.13, §8.6
 
 // The first value of each field of a data form, by var.
