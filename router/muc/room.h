@@ -109,7 +109,7 @@ struct Occupant {
 // A message as the room broadcast it, for history on join (XEP-0045 §7.2.15).
 struct HistoryEntry {
   xml::Element message;      // from room@service/nick, without 'to'; <delay/> added when sent
-  std::int64_t time = 0;     // seconds since the epoch
+  std::int64_t time_ms = 0;  // milliseconds since the epoch: <history seconds/> counts exactly
   std::string sender_bare;   // real bare JID, for the <delay/>'s or <addresses/>'s whois
   std::size_t chars = 0;     // serialized size, for maxchars
 };

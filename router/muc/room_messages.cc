@@ -153,7 +153,7 @@ struct MessageOps {
   }
 
   static void keep_in_history(Room& room, const xml::Element& message, const std::string& sender_bare) {
-    HistoryEntry entry{message, room.host_.now_ms() / 1000, sender_bare, 0};
+    HistoryEntry entry{message, room.host_.now_ms(), sender_bare, 0};
     std::string serialized;
     message.serialize(serialized);
     entry.chars = serialized.size();
@@ -173,15 +173,15 @@ struct MessageOps {
       if (auto n = count_attribute(*request, "maxstanzas")) max_stanzas = std::min(max_stanzas, *n);
       if (auto n = count_attribute(*request, "maxchars")) max_chars = *n;
       if (auto n = count_attribute(*request, "seconds"))
-        since = room.host_.now_ms() / 1000 - static_cast<std::int64_t>(std::min<std::uint64_t>(*n, 1ULL << 40));
+        since = room.host_.now_ms() - static_cast<std::int64_t>(std::min<std::uint64_t>(*n, 1ULL << 40)) * 1000;
       if (const std::string* stamp = request->attribute("since"))
-        if (auto t = mam::parse_datetime(*stamp)) since = std::max(since, *t);
+        if (auto t = mam::parse_datetime(*stamp)) since = std::max(since, *t * 1000);
     }
     std::size_t start = room.history_.size();
     std::uint64_t chars = 0;
     while (start > 0 && room.history_.size() - start < max_stanzas) {
       const HistoryEntry& entry = room.history_[start - 1];
-      if (entry.time < since || chars + entry.chars > max_chars) break;
+      if (entry.time_ms < since || chars + entry.chars > max_chars) break;
       chars += entry.chars;
       --start;
     }
@@ -485,7 +485,7 @@ void Room::send_history(std::string_view to_full, const xml::Element* history_re
     const HistoryEntry& entry = history_[i];
     xml::Element copy = entry.message;
     copy.set_attribute("to", std::string(to_full));
-    copy.add_child(xml::Element(kDelayNs, "delay", {{"from", jid_}, {"stamp", mam::format_datetime(entry.time)}}));
+    copy.add_child(xml::Element(kDelayNs, "delay", {{"from", jid_}, {"stamp", mam::format_datetime(entry.time_ms / 1000)}}));
     send(std::move(copy));
   }
 }

@@ -189,10 +189,10 @@ TEST_F(RoomTest, SwitchingTheArchiveIsAnnounced) {
 }
 
 TEST_F(RoomTest, AShorterHistoryDropsTheOldestMessages) {
-  for (int i = 0; i < 4; ++i) history().push_back(HistoryEntry{xml::Element(xmpp::kClientNs, "message"), i, "", 0});
+  for (int i = 0; i < 4; ++i) history().push_back(HistoryEntry{xml::Element(xmpp::kClientNs, "message"), i * 1000, "", 0});
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", form(field("muc#roomconfig_historylength", "2")))), "result");
   ASSERT_EQ(history().size(), 2u);
-  EXPECT_EQ(history()[0].time, 2);
+  EXPECT_EQ(history()[0].time_ms, 2000);
 }
 
 TEST_F(RoomTest, EveryBadFieldIsRefusedAndNothingChanges) {
