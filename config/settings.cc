@@ -50,6 +50,12 @@ std::vector<std::reference_wrapper<const HostSettings>> Settings::federating() c
   return out;
 }
 
+bool Settings::has_external_components() const {
+  for (const HostSettings& component : components)
+    if (component.enabled && component.component_module.empty()) return true;
+  return false;
+}
+
 const HostSettings* Settings::find_component(std::string_view name) const {
   std::string wanted = normalize_host_name(name, nullptr).value_or(std::string(name));
   for (const HostSettings& c : components)

@@ -142,6 +142,9 @@ struct Settings {
   // The hosts and then the components: every domain the s2s worker serves (those that
   // enable "s2s"), the hosts' own options first.
   std::vector<std::reference_wrapper<const HostSettings>> federating() const;
+  // An enabled Component section has no module: an external component (XEP-0114) may
+  // connect, so the component ports are listened on.
+  bool has_external_components() const;
 };
 
 // Returns nullopt when any error was found; warnings and errors are appended

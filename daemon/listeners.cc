@@ -74,13 +74,6 @@ ipc::Role ListenSocket::owner() const {
   }
 }
 
-// Whether an enabled Component section has no module: an external component (XEP-0114).
-static bool has_external_components(const config::Settings& settings) {
-  for (const config::HostSettings& component : settings.components)
-    if (component.enabled && component.component_module.empty()) return true;
-  return false;
-}
-
 bool open_listeners(const config::Settings& settings, std::vector<ListenSocket>& out, std::string& error) {
   if (!bind_all(settings.c2s_interfaces, settings.c2s_ports, ipc::Listener::KIND_C2S, out, error) ||
       !bind_all(settings.c2s_interfaces, settings.c2s_direct_tls_ports, ipc::Listener::KIND_C2S_DIRECT_TLS, out,
@@ -88,7 +81,7 @@ bool open_listeners(const config::Settings& settings, std::vector<ListenSocket>&
     return false;
   // The component port is opened only when a component may connect to it, as Prosody's
   // mod_component does; the router reads its streams (plain TCP: XEP-0114 has no TLS).
-  if (has_external_components(settings) &&
+  if (settings.has_external_components() &&
       !bind_all(settings.component_interfaces, settings.component_ports, ipc::Listener::KIND_COMPONENT, out, error))
     return false;
   // modules_disabled = { "s2s" } globally: nothing listens for servers.

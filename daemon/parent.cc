@@ -583,7 +583,10 @@ ipc::ReloadResult Parent::reload() {
       next->c2s_ports != settings_.c2s_ports || next->s2s_ports != settings_.s2s_ports ||
       next->c2s_direct_tls_ports != settings_.c2s_direct_tls_ports ||
       next->s2s_direct_tls_ports != settings_.s2s_direct_tls_ports ||
-      next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces) {
+      next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces ||
+      next->has_external_components() != settings_.has_external_components() ||
+      (next->has_external_components() && (next->component_ports != settings_.component_ports ||
+                                           next->component_interfaces != settings_.component_interfaces))) {
     const char* later =
         "reload: changes to users, data_path, storage, sql, ports and interfaces take effect when xmppd is restarted";
     log::warning("%s", later);

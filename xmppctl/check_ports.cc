@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -163,9 +162,7 @@ void check_one(const std::string& interface, int port, const char* kind, bool xm
 void check_ports(const Context& context, Findings& out) {
   const config::Settings& s = context.settings;
   // The component ports are listened on only when an external component is configured.
-  bool external_components = std::any_of(s.components.begin(), s.components.end(), [](const config::HostSettings& c) {
-    return c.enabled && c.component_module.empty();
-  });
+  bool external_components = s.has_external_components();
   static const std::vector<int> kNone;
   struct {
     const char* kind;

@@ -242,6 +242,20 @@ class Components(unittest.TestCase):
         self.assertEqual((m["type"], m["error"]["condition"]), ("error", "service-unavailable"))
         self.assertEqual(self.xmppd.children().get("router"), router)
 
+    def test_a_reload_that_moves_the_component_port_says_it_needs_a_restart(self):
+        normal = component_config(self.workdir)
+        try:
+            mark = len(self.xmppd.log())
+            self.xmppd.write_config(component_config(self.workdir, "component_ports = { 5348 }\n"))
+            self.xmppd.proc.send_signal(signal.SIGHUP)
+            self.xmppd.wait_log(r"reload: changes to .*ports and interfaces take effect when xmppd is restarted",
+                                after=mark)
+        finally:
+            mark = len(self.xmppd.log())
+            self.xmppd.write_config(normal)
+            self.xmppd.proc.send_signal(signal.SIGHUP)
+            self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
+
     def test_component_on_ipv6_loopback(self):
         raw = self.raw(OTHER, "::1")
         self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
