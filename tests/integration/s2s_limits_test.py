@@ -134,10 +134,12 @@ class VerificationShares(FederationTest):
         self.adduser(a, f"alice@{A}", "alice pw")
         self.adduser(b, f"bob@{B}", "bob pw")
         peers = [self.attacker() for _ in range(9)]
-        for s, peer in enumerate(peers):
-            peer.send("".join(db_result(f"s{s}-{i}.hang.test") for i in range(32)))
-        # The first stream has 8 in flight; everything else is answered at once.
+        # The first stream takes the address's 8 slots (its other 24 claims answered at once)
+        # before the others claim: the worker reads ready streams in no set order.
+        peers[0].send("".join(db_result(f"s0-{i}.hang.test") for i in range(32)))
         self.busy_answers(peers[0], 24)
+        for s, peer in enumerate(peers[1:], start=1):
+            peer.send("".join(db_result(f"s{s}-{i}.hang.test") for i in range(32)))
         for peer in peers[1:]:
             self.busy_answers(peer, 32)
         b.wait_log(r"too many dialback verifications in progress from this address")
