@@ -27,7 +27,7 @@ struct HostEvent {
 };
 
 // The component modules xmppd provides (Component "name" "module").
-inline constexpr std::string_view kComponentModules[] = {"muc"};
+inline constexpr std::string_view kComponentModules[] = {"muc", "http_file_share"};
 
 struct OptionEvent {
   std::string host;  // empty for the global section

@@ -66,6 +66,18 @@ template <auto Field>
 void muc(const Value& v, Settings&, HostSettings& h) {
   assign(h.muc.*Field, v);
 }
+template <auto Field>
+void http(const Value& v, Settings& s, HostSettings&) {
+  assign(s.http.*Field, v);
+}
+template <auto Field>
+void turn(const Value& v, Settings&, HostSettings& h) {
+  assign(h.turn.*Field, v);
+}
+template <auto Field>
+void file_share(const Value& v, Settings&, HostSettings& h) {
+  assign(h.file_share.*Field, v);
+}
 
 void store_manage_tables(const Value& v, Settings& s, HostSettings&) { s.sql.manage_tables = v.as_bool(); }
 void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
@@ -92,6 +104,8 @@ void store_muc_log_expiry(const Value& v, Settings&, HostSettings& h) {
 void store_interfaces(const Value& v, Settings& s, HostSettings&) {
   assign(s.c2s_interfaces, v);
   assign(s.s2s_interfaces, v);
+  assign(s.http.http_interfaces, v);
+  assign(s.http.https_interfaces, v);
 }
 
 // Peers' names arrive lowercased from the stream layer; so are these.
@@ -352,6 +366,37 @@ std::optional<Problem> contact_info(const Value& v) {
                            " not one of XEP-0157's (" + joined_contact_fields() + ") and " + (one ? "is" : "are") +
                            " ignored",
                  unknown_line};
+}
+
+// Sizes of HTTP bodies and uploads: at least a byte, at most what a 64-bit offset and the
+// IPC's 64-bit fields carry with room to spare (1 TiB).
+std::optional<Problem> byte_size(const Value& v) {
+  if (v.as_integer() >= 1 && v.as_integer() <= (std::int64_t{1} << 40)) return std::nullopt;
+  return Problem{false, "must be from 1 to 1099511627776 bytes, got " + std::to_string(v.as_integer())};
+}
+std::optional<Problem> byte_quota(const Value& v) {
+  if (v.as_integer() >= 0 && v.as_integer() <= (std::int64_t{1} << 50)) return std::nullopt;
+  return Problem{false, "must be 0 (see xmppd.conf(5)) or a number of bytes, got " + std::to_string(v.as_integer())};
+}
+// http_external_url: an absolute http or https URL, as Prosody parses it.
+std::optional<Problem> external_url(const Value& v) {
+  const std::string& u = v.as_string();
+  if (u.empty() || u.rfind("https://", 0) == 0 || u.rfind("http://", 0) == 0) {
+    if (u.find_first_of(" \t\r\n\"'<>") == std::string::npos) return std::nullopt;
+  }
+  return Problem{false, "must be an http:// or https:// URL, got \"" + u + "\""};
+}
+std::optional<Problem> port_number(const Value& v) {
+  if (v.as_integer() >= 1 && v.as_integer() <= 65535) return std::nullopt;
+  return Problem{false, "must be a port from 1 to 65535, got " + std::to_string(v.as_integer())};
+}
+std::optional<Problem> turn_ttl(const Value& v) {
+  if (v.as_integer() >= 60 && v.as_integer() <= 30 * 86400) return std::nullopt;
+  return Problem{false, "must be from 60 to 2592000 seconds, got " + std::to_string(v.as_integer())};
+}
+std::optional<Problem> upload_expiry(const Value& v) {
+  if (v.as_integer() >= 0 && v.as_integer() <= 10LL * 365 * 86400) return std::nullopt;
+  return Problem{false, "must be 0 (never) or from 1 to 315360000 seconds, got " + std::to_string(v.as_integer())};
 }
 
 std::optional<Problem> non_empty_strings(const Value& v) {
@@ -707,6 +752,53 @@ const std::vector<OptionSpec>& options_table() {
        "Where log lines go, in Prosody's syntax: a file, \"*syslog\", or a table of sinks by level.", store_log},
       {"syslog_facility", kString, G, R"("daemon")", check_syslog_facility,
        "The syslog(3) facility of lines sent to syslog.", global<&Settings::syslog_facility>},
+      // HTTP (config/http.h; the HTTP process xmppd-http serves them)
+      {"http_user", kString, G, R"("_xmppd_http")", user_name,
+       "The user of the HTTP process, which owns the uploaded files.", global<&Settings::http_user>},
+      {"http_ports", kPortList, G, "{ 5280 }", nullptr, "Ports for plain HTTP.", http<&HttpSettings::http_ports>},
+      {"https_ports", kPortList, G, "{ 5281 }", nullptr, "Ports for HTTPS.", http<&HttpSettings::https_ports>},
+      {"http_interfaces", kStringList, G, "", non_empty_strings,
+       "Addresses for plain HTTP; defaults to interfaces.", http<&HttpSettings::http_interfaces>},
+      {"https_interfaces", kStringList, G, "", non_empty_strings,
+       "Addresses for HTTPS; defaults to interfaces.", http<&HttpSettings::https_interfaces>},
+      {"http_external_url", kString, G, R"("")", external_url,
+       "The base URL the HTTP services are reached at from outside, behind a reverse proxy.",
+       http<&HttpSettings::external_url>},
+      {"http_max_content_size", kInteger, G, "10 * 1024 * 1024", byte_size,
+       "Bytes of an HTTP request body.", http<&HttpSettings::max_content_size>},
+      {"consider_websocket_secure", kBool, G, "false", nullptr,
+       "WebSocket connections over plain HTTP count as encrypted (a TLS proxy is in front).",
+       http<&HttpSettings::consider_websocket_secure>},
+      {"openmetrics_allow_ips", kStringList, G, R"({ "::1", "127.0.0.1" })", non_empty_strings,
+       "Addresses allowed to read /metrics.", http<&HttpSettings::openmetrics_allow_ips>},
+      {"openmetrics_allow_cidr", kString, G, R"("")", nullptr,
+       "A network (\"192.0.2.0/24\") allowed to read /metrics.", http<&HttpSettings::openmetrics_allow_cidr>},
+      {"turn_external_secret", kString, H, R"("")", nullptr,
+       "The secret shared with the TURN server (its static-auth-secret); empty: no TURN credentials.",
+       turn<&TurnSettings::secret>},
+      {"turn_external_host", kString, H, R"("")", nullptr, "The TURN server's name; defaults to the host's.",
+       turn<&TurnSettings::host>},
+      {"turn_external_port", kInteger, H, "3478", port_number, "The TURN server's port.", turn<&TurnSettings::port>},
+      {"turn_external_ttl", kInteger, H, "86400", turn_ttl, "Seconds a TURN credential is valid.",
+       turn<&TurnSettings::ttl>},
+      {"turn_external_tcp", kBool, H, "false", nullptr, "Also offer TURN over TCP.", turn<&TurnSettings::tcp>},
+      {"http_file_share_size_limit", kInteger, H, "10 * 1024 * 1024", byte_size, "Bytes of one uploaded file.",
+       file_share<&FileShareSettings::size_limit>},
+      {"http_file_share_expires_after", kInteger, H, "7 * 86400", upload_expiry,
+       "Seconds an uploaded file is kept; 0 for ever.", file_share<&FileShareSettings::expires_after>},
+      {"http_file_share_daily_quota", kInteger, H, "0", byte_quota,
+       "Bytes one user may upload in 24 hours; 0 for ten times http_file_share_size_limit.",
+       file_share<&FileShareSettings::daily_quota>},
+      {"http_file_share_global_quota", kInteger, H, "0", byte_quota,
+       "Bytes all uploads together may take; 0 for no limit.", file_share<&FileShareSettings::global_quota>},
+      {"http_file_share_allowed_file_types", kStringList, H, "{}", non_empty_strings,
+       "MIME types accepted (\"image/*\" allowed); empty for any.",
+       file_share<&FileShareSettings::allowed_file_types>},
+      {"http_file_share_safe_file_types", kStringList, H, R"({ "image/*", "video/*", "audio/*", "text/plain" })",
+       non_empty_strings, "MIME types shown inline; others are served as attachments.",
+       file_share<&FileShareSettings::safe_file_types>},
+      {"http_file_share_access", kStringList, H, "{}", non_empty_strings,
+       "JIDs and domains besides the parent host's users that may upload.", file_share<&FileShareSettings::access>},
   };
   return kOptions;
 }
@@ -769,6 +861,10 @@ const std::set<std::string>& known_modules() {
     // In a Component "domain" "muc" section: the rooms' archive (XEP-0313) and avatars.
     known.insert("muc_mam");
     known.insert("vcard_muc");
+    // Served by the HTTP process (config/http.h), off unless enabled as in Prosody.
+    known.insert("websocket");       // RFC 7395, and XEP-0156 host-meta for the host
+    known.insert("http_openmetrics"); // /metrics
+    known.insert("turn_external");    // XEP-0215
     return known;
   }();
   return kKnown;
@@ -779,6 +875,7 @@ const std::vector<ModuleNote>& builtin_modules() {
       {"posix", "xmppd drops privileges, writes its pidfile and logs to syslog(3) itself"},
       {"admin_shell", "xmppctl(8) administers the server over its admin socket"},
       {"admin_telnet", "xmppctl(8) administers the server over its admin socket"},
+      {"http", "the HTTP process (xmppd-http) runs when an HTTP service is enabled"},
   };
   return kBuiltin;
 }
@@ -794,10 +891,7 @@ const std::vector<ModuleNote>& missing_modules() {
       {"register_ibr", "xmppd's register module does this, with allow_registration"},
       {"user_account_management", "xmppd's register module does this"},
       {"lastactivity", "uptime answers XEP-0012 for the server; users' last activity is not kept"},
-      {"bosh", "xmppd serves no HTTP; clients connect over TCP"},
-      {"websocket", "xmppd serves no HTTP; clients connect over TCP"},
-      {"http", "xmppd serves no HTTP"},
-      {"http_file_share", "xmppd serves no HTTP, so no file upload (XEP-0363)"},
+      {"bosh", "web clients connect over WebSocket (module websocket)"},
       {"muc", "multi-user chat is a section of its own: Component \"conference.example.org\" \"muc\""},
   };
   return kMissing;

@@ -103,7 +103,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "archive_cleanup_interval",
                                 "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 118u);
+  EXPECT_EQ(option_specs().size(), 140u);
 }
 
 TEST(Options, Scopes) {
@@ -204,7 +204,7 @@ TEST(Options, Modules) {
     EXPECT_TRUE(known_modules().count(m)) << m;
     EXPECT_FALSE(default_modules().count(m)) << m;
   }
-  EXPECT_EQ(known_modules().size(), 32u);
+  EXPECT_EQ(known_modules().size(), 35u);
 }
 
 // A Prosody module is provided, done without a module, or missing: never two of these.

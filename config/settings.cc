@@ -56,6 +56,15 @@ bool Settings::has_external_components() const {
   return false;
 }
 
+bool Settings::serves_http() const {
+  if (global.module_enabled("http_openmetrics")) return true;
+  for (const HostSettings& host : hosts)
+    if (host.enabled && host.module_enabled("websocket")) return true;
+  for (const HostSettings& component : components)
+    if (component.enabled && component.component_module == "http_file_share") return true;
+  return false;
+}
+
 const HostSettings* Settings::find_component(std::string_view name) const {
   std::string wanted = normalize_host_name(name, nullptr).value_or(std::string(name));
   for (const HostSettings& c : components)

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/diagnostic.h"
+#include "config/http.h"  // HttpSettings, TurnSettings, FileShareSettings: the HTTP services
 #include "config/muc.h"  // MucSettings, a Component "name" "muc" section's options
 #include "config/sql_option.h"  // SqlSettings: storage = "sql" and the sql table
 #include "config/quotas.h"  // QuotaSettings, the per-user quotas the router enforces
@@ -39,6 +40,8 @@ struct HostSettings {
   std::string component_module;
   std::string component_secret;
   MucSettings muc;
+  FileShareSettings file_share;  // a Component "name" "http_file_share" section's options
+  TurnSettings turn;             // turn_external (XEP-0215), when the module is enabled
   TlsSettings ssl, c2s_ssl, s2s_ssl;  // c2s_ssl and s2s_ssl already overlaid on ssl
   std::string authentication = "internal_hashed";
   bool allow_registration = false;
@@ -98,7 +101,7 @@ struct LogSink {
 struct Settings {
   std::string source_file;  // absolute path of the main file
   std::string pidfile, data_path, empty_path, xmppd_user, tls_helper_user, auth_helper_user,
-      storage_user = "_xmppd_storage", certificates, dialback_secret;
+      storage_user = "_xmppd_storage", http_user = "_xmppd_http", certificates, dialback_secret;
   // storage: "internal" or "sql" (config/sql_option.h); sql: its database.
   std::string storage = "internal";
   SqlSettings sql;
@@ -135,6 +138,7 @@ struct Settings {
   // Where external components (XEP-0114) connect: Prosody's defaults, loopback only.
   std::vector<int> component_ports{5347};
   std::vector<std::string> component_interfaces{"127.0.0.1", "::1"};
+  HttpSettings http;  // the HTTP process's listeners and options (config/http.h)
 
   // Case-insensitive, as host names are stored lowercased.
   const HostSettings* find_host(std::string_view name) const;
@@ -145,6 +149,9 @@ struct Settings {
   // An enabled Component section has no module: an external component (XEP-0114) may
   // connect, so the component ports are listened on.
   bool has_external_components() const;
+  // The HTTP process (xmppd-http) runs: an enabled host enables "websocket", the global
+  // section "http_openmetrics", or an enabled Component is an "http_file_share".
+  bool serves_http() const;
 };
 
 // Returns nullopt when any error was found; warnings and errors are appended

@@ -281,10 +281,10 @@ TEST(Settings, ChildMemoryLimit) {
 
 TEST(Settings, UnknownOptionIsWarnedWithItsLine) {
   Loaded l = load_text(
-      "s2s_timeout = 5\n\nhttp_ports = { 5280 }\nVirtualHost \"a.example\"\n"
+      "s2s_timeout = 5\n\nhttp_default_host = \"a\"\nVirtualHost \"a.example\"\n"
       "  muc_room_default_public_private = false\n");
   ASSERT_TRUE(l.settings);
-  EXPECT_EQ(l.messages, (Strings{kFile + ":3: warning: unknown option 'http_ports'",
+  EXPECT_EQ(l.messages, (Strings{kFile + ":3: warning: unknown option 'http_default_host'",
                                  kFile + ":5: warning: unknown option 'muc_room_default_public_private'"}));
 }
 
