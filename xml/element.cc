@@ -104,6 +104,43 @@ void Element::serialize(std::string& out, std::string_view default_ns) const {
     escape(out, *ns_, true);
     out += '\'';
   }
+  serialize_attributes(out);
+  if (nodes_.empty()) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  serialize_content(out, *ns_);
+  out += "</";
+  out += name_;
+  out += '>';
+}
+
+void Element::serialize_prefixed(std::string& out, std::string_view prefix) const {
+  out += '<';
+  out += prefix;
+  out += ':';
+  out += name_;
+  out += " xmlns:";
+  out += prefix;
+  out += "='";
+  escape(out, *ns_, true);
+  out += '\'';
+  serialize_attributes(out);
+  if (nodes_.empty()) {
+    out += "/>";
+    return;
+  }
+  out += '>';
+  serialize_content(out, {});  // children name their own namespace
+  out += "</";
+  out += prefix;
+  out += ':';
+  out += name_;
+  out += '>';
+}
+
+void Element::serialize_attributes(std::string& out) const {
   for (const auto& [key, value] : attributes_) {
     // Namespaced attributes ("ns local") other than xml:lang are not kept on output.
     std::string_view name = key;
@@ -120,20 +157,15 @@ void Element::serialize(std::string& out, std::string_view default_ns) const {
     escape(out, value, true);
     out += '\'';
   }
-  if (nodes_.empty()) {
-    out += "/>";
-    return;
-  }
-  out += '>';
+}
+
+void Element::serialize_content(std::string& out, std::string_view default_ns) const {
   for (const Node& n : nodes_) {
     if (const auto* e = std::get_if<Element>(&n))
-      e->serialize(out, *ns_);
+      e->serialize(out, default_ns);
     else
       escape(out, std::get<std::string>(n), false);
   }
-  out += "</";
-  out += name_;
-  out += '>';
 }
 
 }  // namespace xmppd::xml

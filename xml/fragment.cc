@@ -43,7 +43,9 @@ FragmentParser::FragmentParser(std::string_view default_ns, Content content)
 
 FragmentParser::~FragmentParser() = default;
 
-std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t max_bytes, std::string* error) {
+std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t max_bytes, std::string* error,
+                                             ParseError* kind) {
+  if (kind != nullptr) *kind = ParseError::kNone;
   if (!stream_) {
     std::string header = "<" + std::string(kWrapper) + ":stream xmlns:" + std::string(kWrapper) + "='" +
                          std::string(kStreamNs) + "' xmlns='";
@@ -54,6 +56,7 @@ std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t 
     stream_->parser.set_top_only(content_ == Content::kTopOnly);
     if (!stream_->parser.feed(header)) {
       std::string why = "bad default namespace: " + stream_->parser.error_text();
+      if (kind != nullptr) *kind = ParseError::kNotWellFormed;
       stream_.reset();
       return fail(error, std::move(why));
     }
@@ -64,8 +67,10 @@ std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t 
   s.parser.set_limits(ParserLimits{max_bytes});
   bool fed = s.parser.feed(text);
   std::string why;
-  if (!fed)
+  if (!fed) {
     why = s.parser.error_text();
+    if (kind != nullptr) *kind = s.parser.error();
+  }
   else if (s.closed)  // text that closes the wrapper
     why = "not a single element";
   else if (s.count != 1)
@@ -73,6 +78,7 @@ std::optional<Element> FragmentParser::parse(std::string_view text, std::size_t 
   else if (s.bytes != text.size())  // the element's size on the wire is the whole text only if nothing surrounds it
     why = "text outside the element";
   if (why.empty()) return std::move(s.first);
+  if (kind != nullptr && *kind == ParseError::kNone) *kind = ParseError::kNotWellFormed;
   stream_.reset();
   return fail(error, std::move(why));
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "xml/element.h"
+#include "xml/stream_parser.h"
 
 namespace xmppd::xml {
 
@@ -32,8 +33,10 @@ class FragmentParser {
 
   // `text` must be exactly one element and nothing else, not even whitespace around it, of
   // at most `max_bytes`, within the stream parser's default depth and attribute limits.
-  // nullopt otherwise; `error`, when given, then says why.
-  std::optional<Element> parse(std::string_view text, std::size_t max_bytes, std::string* error = nullptr);
+  // nullopt otherwise; `error`, when given, then says why, and `kind` which RFC 6120 §11
+  // condition it is (kNotWellFormed for anything but one element).
+  std::optional<Element> parse(std::string_view text, std::size_t max_bytes, std::string* error = nullptr,
+                               ParseError* kind = nullptr);
 
  private:
   struct Stream;
