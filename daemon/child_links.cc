@@ -7,6 +7,7 @@ ChildLinks::ChildLinks()
              {ipc::ROLE_ROUTER, ipc::ROLE_AUTH},
              {ipc::ROLE_ROUTER, ipc::ROLE_STORAGE},
              {ipc::ROLE_ROUTER, ipc::ROLE_S2S},
+             {ipc::ROLE_ROUTER, ipc::ROLE_HTTP},  // WebSocket clients (router/http_link.h)
              {ipc::ROLE_S2S, ipc::ROLE_TLS}} {}
 
 bool ChildLinks::linked(ipc::Role a, ipc::Role b) const {

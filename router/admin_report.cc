@@ -51,6 +51,13 @@ void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
     out.set_tls_version(SSL_get_version(ssl));
     if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);
   }
+  // A WebSocket client's TLS is with the HTTP process, which said which (checked printable
+  // ASCII by router/http_link.cc).
+  if (const auto& relayed = session->relayed_client()) {
+    out.set_tls_version(relayed->tls_version);
+    out.set_cipher(relayed->cipher);
+    out.set_websocket(true);
+  }
   out.set_idle_seconds(seconds_between(session->last_read(), now));
   out.set_age_seconds(seconds_between(session->started_at(), now));
   out.set_direct_tls(session->direct_tls());

@@ -4,7 +4,8 @@
 //             or PostgreSQL through the storage process, which holds the password).
 // Talks to:   the parent (control, listening sockets), the tls helper (certificates and
 //             handshake signatures), the auth helper (SASL steps), the s2s worker (stanzas),
-//             the storage process (catalog statements) with storage = "sql" PostgreSQL.
+//             the storage process (catalog statements) with storage = "sql" PostgreSQL,
+//             the HTTP process (WebSocket clients as client streams, router/http_link.h).
 // Runs as:    xmppd_user, chrooted to DATA_PATH/router.
 // Syscalls:   sandbox/policy.cc, role "router".
 //
@@ -22,6 +23,7 @@
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
 #include "router/component_stream.h"
+#include "router/http_link.h"
 #include "router/muc/muc_service.h"
 #include "router/routing.h"
 #include "router/s2s_link.h"
@@ -39,7 +41,8 @@ class Router final : public runtime::ChildRole {
   sandbox::Role role() const override { return sandbox::Role::kRouter; }
   ipc::Role wire_role() const override { return ipc::ROLE_ROUTER; }
   bool links_to(ipc::Role peer) const override {
-    return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH || peer == ipc::ROLE_STORAGE;
+    return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH || peer == ipc::ROLE_STORAGE ||
+           peer == ipc::ROLE_HTTP;
   }
 
   bool prepare(runtime::ChildRuntime& runtime, const ipc::Configure& configure, std::string& error) override {
@@ -59,6 +62,13 @@ class Router final : public runtime::ChildRole {
       HostPolicy policy{anonymous_hosts_.count(session.host()) > 0, registration_hosts_.count(session.host()) > 0};
       return std::make_unique<ClientStream>(session, *auth_, routing_, policy);
     });
+    // WebSocket clients (RFC 7395), handed over by the HTTP process as client streams.
+    http_.emplace(
+        runtime.base(),
+        [this](UniqueFd fd, std::string peer, stream::RelayedClient facts) {
+          return c2s_->adopt(std::move(fd), std::move(peer), std::move(facts));
+        },
+        [this](std::string_view reason) { runtime_->report_peer_violation(ipc::ROLE_HTTP, reason); });
     // External components (XEP-0114): plain streams, their handshakes checked by the auth helper.
     components_.emplace(runtime.base(), stream::StreamKind::kComponent, no_tls_);
     components_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
@@ -151,6 +161,8 @@ class Router final : public runtime::ChildRole {
       auth_->link(std::move(fd));
     else if (peer == ipc::ROLE_S2S)
       s2s_->link(std::move(fd));
+    else if (peer == ipc::ROLE_HTTP)
+      http_->link(std::move(fd));
     else if (peer == ipc::ROLE_STORAGE && remote_ != nullptr)
       remote_->attach(std::move(fd));
     else
@@ -319,6 +331,7 @@ class Router final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;
+  std::optional<HttpLink> http_;  // after c2s_, into which it hands clients
   tls::ServerContexts no_tls_{""};  // XEP-0114 streams have no TLS: an empty set of certificates
   std::size_t component_stanza_bytes_ = 256 << 10;  // c2s_stanza_size_limit
   std::optional<stream::Sessions> components_;  // after routing_ and auth_, which they use

@@ -27,6 +27,9 @@ class Service {
                  const google::protobuf::RepeatedPtrField<ipc::HostTls>& tls, const ipc::StreamLimits& limits);
   void link_tls_helper(UniqueFd sock) { tls_.link_helper(std::move(sock)); }
   void add_listener(const ipc::Listener& listener, UniqueFd fd);
+  std::string adopt(UniqueFd fd, std::string peer, RelayedClient facts) {
+    return sessions_.adopt(std::move(fd), std::move(peer), std::move(facts));
+  }
   void set_handler_factory(HandlerFactory factory) { sessions_.set_handler_factory(std::move(factory)); }
   void set_host_refusal(std::function<std::string(const std::string&)> refuse) {
     sessions_.set_host_refusal(std::move(refuse));

@@ -94,6 +94,11 @@ Session::~Session() = default;
 
 void Session::start() { transport_.start(); }
 
+void Session::relayed(RelayedClient facts) {
+  if (facts.secure) transport_.set_secured_elsewhere();
+  relayed_ = std::move(facts);
+}
+
 void Session::start_direct_tls(tls::SslPtr ssl) {
   direct_tls_ = true;
   transport_.start_tls(std::move(ssl));
@@ -242,7 +247,8 @@ void Session::stream_opened(const xml::Element& header) {
 
 void Session::send_features() {
   std::string out = "<stream:features>";
-  if (!transport_.encrypted() && config_.tls != nullptr && config_.tls->size() > 0) {
+  // A relayed client's TLS, if any, was the other process's: it cannot start one here.
+  if (!transport_.encrypted() && !relayed_ && config_.tls != nullptr && config_.tls->size() > 0) {
     out += "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'>";
     if (config_.require_encryption) out += "<required/>";
     out += "</starttls>";
@@ -264,7 +270,7 @@ void Session::element(xml::Element element, std::size_t) {
     return;
   }
   if (config_.kind != StreamKind::kComponent && element.is(kTlsNs, "starttls")) {
-    if (transport_.encrypted()) {
+    if (transport_.encrypted() || relayed_) {
       stream_error("policy-violation", "TLS is already established");
       return;
     }

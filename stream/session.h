@@ -38,6 +38,14 @@ inline constexpr std::size_t kUnauthenticatedStanzaBytes = 10000;
 
 class Session;
 
+// A client stream that another process took off the network and passes on over a local
+// socket: a WebSocket client (RFC 7395) from the HTTP process, which ended its TLS.
+struct RelayedClient {
+  bool secure = false;      // wss:// (or consider_websocket_secure): counts as encrypted
+  std::string tls_version;  // for xmppctl: the client's TLS with the HTTP process
+  std::string cipher;
+};
+
 // The namespace of a kind of stream's stanzas, and its name in logs ("c2s", "s2s", "component").
 std::string_view stream_ns(StreamKind kind);
 const char* service_name(StreamKind kind);
@@ -93,6 +101,9 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   ~Session() override;
   void start();
   void start_direct_tls(tls::SslPtr ssl);       // direct TLS: the handshake starts now
+  // A relayed client (before start): never offered STARTTLS, encrypted if it was secure.
+  void relayed(RelayedClient facts);
+  const std::optional<RelayedClient>& relayed_client() const { return relayed_; }
   // The connection's share of the per-address limits; the stream gives back its
   // unauthenticated share once established() is called.
   void hold(ConnectionLimits::Ticket ticket) { ticket_ = std::move(ticket); }
@@ -209,6 +220,7 @@ class Session final : Transport::Events, xml::StreamParser::Handler {
   bool header_seen_ = false;
   bool direct_tls_ = false;
   std::uint8_t paused_ = 0;  // PauseReason bits
+  std::optional<RelayedClient> relayed_;
   ConnectionLimits::Ticket ticket_;
 };
 

@@ -89,6 +89,20 @@ void Sessions::accepted(UniqueFd fd, std::string peer, bool direct_tls) {
   session.start_direct_tls(std::move(ssl));
 }
 
+std::string Sessions::adopt(UniqueFd fd, std::string peer, RelayedClient facts) {
+  std::string address = net::prefix_key(peer);
+  ConnectionLimits::Ticket ticket;
+  if (auto verdict = limits_.admit(address, ticket); verdict != ConnectionLimits::Verdict::kAdmitted) {
+    refuse(std::move(fd), address, verdict, false);
+    return describe(verdict);
+  }
+  Session& session = create(std::move(fd), std::move(peer));
+  session.hold(std::move(ticket));
+  session.relayed(std::move(facts));
+  session.start();
+  return {};
+}
+
 // Refused before anything is read or any TLS work is done. On a plaintext connection one
 // write of a stream header and error tells the peer why (a client would otherwise retry at
 // once); on a direct TLS one nothing can be said, so it is just closed.

@@ -38,6 +38,10 @@ class Sessions {
   // under its stream header deadline.
   void add_listener(UniqueFd listener, bool direct_tls = false);
   std::size_t size() const { return sessions_.size(); }
+  // A client stream another process passes on (stream/session.h RelayedClient), admitted
+  // under the same limits by `peer`, the client's own address: empty, or why it was
+  // refused (the refusal's stream error has then been written to `fd`).
+  std::string adopt(UniqueFd fd, std::string peer, RelayedClient facts);
   const ConnectionLimits& limits() const { return limits_; }
 
  private:

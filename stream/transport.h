@@ -66,7 +66,11 @@ class Transport {
   // STARTTLS was asked for and TLS is not established yet (or a TLS handshake is under way).
   bool negotiating_tls() const { return tls_pending_ || state_ == State::kHandshake; }
 
-  bool encrypted() const { return state_ == State::kTls; }
+  // The connection is a local socket from a process that ended the client's TLS itself (the
+  // HTTP process, for WebSocket clients over https): it counts as encrypted, and has no TLS
+  // of its own (ssl() is null, so there is nothing for channel binding). Before start().
+  void set_secured_elsewhere() { secured_elsewhere_ = true; }
+  bool encrypted() const { return state_ == State::kTls || secured_elsewhere_; }
   std::size_t queued() const { return out_.size() - out_pos_; }
   // Bytes handed to the connection so far: once the kernel's buffer is full, it only grows
   // while the peer reads (the s2s ack deadline's sign of a slow but live peer).
@@ -134,7 +138,8 @@ class Transport {
   std::optional<TokenBucket> rate_;
   bool rate_paused_ = false;
   ipc::EventPtr rate_timer_;
-  bool write_wants_read_ = false;  // SSL_write needs the peer's bytes before it can go on
+  bool write_wants_read_ = false;
+  bool secured_elsewhere_ = false;  // SSL_write needs the peer's bytes before it can go on
   std::string why_closed_;
 };
 

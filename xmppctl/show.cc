@@ -83,6 +83,7 @@ int show_c2s(Context& context) {
                {"presence", "PRESENCE"},
                {"inactive", "INACTIVE", false, true},
                {"direct_tls", "DIRECT", false, true},
+               {"websocket", "WS", false, true},
                {"idle_seconds", "IDLE", context.json},
                {"age_seconds", "AGE", context.json}});
   ask_pages(context, request, [&](const ipc::AdminResponse& page) {
@@ -92,7 +93,7 @@ int show_c2s(Context& context) {
     for (const ipc::C2sSession& s : page.c2s().sessions()) {
       table.add({s.jid(), s.address(), text_cell(context, s.tls_version()), text_cell(context, s.cipher()),
                  text_cell(context, s.mechanism()), s.stream_management(), s.presence(), s.inactive() ? "yes" : "no",
-                 s.direct_tls() ? "yes" : "no", time_cell(context, s.idle_seconds()),
+                 s.direct_tls() ? "yes" : "no", s.websocket() ? "yes" : "no", time_cell(context, s.idle_seconds()),
                  time_cell(context, s.age_seconds())});
     }
   });

@@ -1,0 +1,47 @@
+// The router's end of its link to the HTTP process (proto/router_http.proto): WebSocket
+// clients (RFC 7395) arrive as one end of a socketpair on which the HTTP process writes a
+// plain client stream. The HTTP process parses hostile bytes too and is trusted no more
+// than a client: the descriptor must be a socket, the peer an address, the
+// TLS facts short printable text; the stream itself is read by the same code, under the
+// same limits, as a TCP client's.
+#pragma once
+
+#include <event2/event.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "proto/channel.h"
+#include "router_http.pb.h"
+#include "stream/session.h"
+
+namespace xmppd::router {
+
+// Why a WebSocketClient record cannot be taken, or nullptr: for a unit test and the link.
+const char* refused_websocket_client(const ipc::WebSocketClient& client, int fd);
+
+class HttpLink {
+ public:
+  // `adopt` starts the client stream (stream::Service::adopt) and returns why it refused it,
+  // or an empty string.
+  using Adopt = std::function<std::string(UniqueFd fd, std::string peer, stream::RelayedClient facts)>;
+
+  HttpLink(struct event_base* base, Adopt adopt, std::function<void(std::string_view)> on_violation);
+  // A fresh link (either process started again) replaces the old one; streams already
+  // handed over carry on.
+  void link(UniqueFd sock);
+
+ private:
+  using Channel = ipc::TypedChannel<ipc::HttpToRouter>;
+  void websocket_client(const ipc::WebSocketClient& client, UniqueFd fd);
+
+  struct event_base* base_;
+  Adopt adopt_;
+  std::function<void(std::string_view)> on_violation_;
+  std::unique_ptr<Channel> channel_;
+};
+
+}  // namespace xmppd::router

@@ -1,0 +1,283 @@
+#!/usr/bin/env python3
+"""XMPP over WebSocket (RFC 7395) at /xmpp-websocket of the HTTP process, with a real
+WebSocket client (Debian's python3-websockets): a SCRAM login, resource binding, a stream
+restart, messages and presence with a TCP client (slixmpp), and what bad input gets: a
+missing xmpp subprotocol, binary, oversized, unmasked and too fragmented frames, two
+elements in one message, a message that is not XML. One server for the whole class."""
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import slixmpp
+import websockets
+
+import certs
+import harness
+
+HOST = "web.test"
+HTTP_PORT = 5280
+HTTPS_PORT = 5281
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
+FRAMING = "urn:ietf:params:xml:ns:xmpp-framing"
+OPEN = f"<open xmlns='{FRAMING}' to='{HOST}' version='1.0'/>"
+CLOSE = f"<close xmlns='{FRAMING}'/>"
+
+
+def scram_sha256(password, client_nonce, server_first):
+    """The client-final-message of SCRAM-SHA-256 (RFC 7677) without channel binding, and the
+    server signature it expects."""
+    attrs = dict(item.split("=", 1) for item in server_first.split(","))
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(attrs["s"]), int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    stored = hashlib.sha256(client_key).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    assert attrs["r"].startswith(client_nonce)
+    auth_message = f"n=alice,r={client_nonce},{server_first},{without_proof}".encode()
+    signature = hmac.new(stored, auth_message, hashlib.sha256).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
+    server_signature = hmac.new(server_key, auth_message, hashlib.sha256).digest()
+    return f"{without_proof},p={base64.b64encode(proof).decode()}", base64.b64encode(server_signature).decode()
+
+
+class Bob(slixmpp.ClientXMPP):
+    """A TCP client for the WebSocket client to talk to."""
+
+    def __init__(self, ca_file):
+        super().__init__(f"bob@{HOST}/tcp", "bob's secret")
+        self.ca_certs = ca_file
+        self.started = asyncio.get_event_loop().create_future()
+        self.messages = asyncio.Queue()
+        self.add_event_handler("session_start", lambda _: self.started.set_result(True))
+        self.add_event_handler("message", lambda m: self.messages.put_nowait(m))
+
+
+class WebSocket(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
+        os.chmod(cls.workdir, 0o755)
+        cls.ca = certs.Authority()
+        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
+        certs.write(cls.ca_file, cls.ca.pem())
+        key, cert = cls.ca.issue(HOST, "ec")
+        certs.write(f"{cls.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
+        certs.write(f"{cls.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        config = harness.basic_config(cls.workdir, f'certificates = "{cls.workdir}/certs"\n'
+                                      f"http_ports = {{ {HTTP_PORT} }}\nhttps_ports = {{ {HTTPS_PORT} }}\n"
+                                      'http_interfaces = { "127.0.0.1" }\nhttps_interfaces = { "127.0.0.1" }\n')
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nmodules_enabled = {{ "websocket" }}')
+        cls.xmppd = harness.Server(cls.workdir, config).start()
+        cls.failed = False
+        try:
+            cls.xmppd.wait_log(r"http\[\d+\]: http on 127.0.0.1 port 5280")
+            cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+            for user in ("alice", "bob"):
+                r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
+                                   input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
+                assert r.returncode == 0, r.stderr
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.xmppd.stop()
+        reports = cls.xmppd.sanitizer_reports()
+        if reports or cls.failed:
+            sys.stderr.write(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}\n")
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+        if reports:
+            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+
+    def setUp(self):
+        self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
+
+    def tearDown(self):
+        self.loop.close()
+        errors = getattr(self._outcome.result, "errors", []) + getattr(self._outcome.result, "failures", [])
+        if any(test is self for test, _ in errors):
+            type(self).failed = True
+
+    def run_async(self, coroutine, timeout=20):
+        return self.loop.run_until_complete(asyncio.wait_for(coroutine, timeout))
+
+    def url(self, secure=False):
+        return f"wss://{HOST}:{HTTPS_PORT}/xmpp-websocket" if secure else f"ws://127.0.0.1:{HTTP_PORT}/xmpp-websocket"
+
+    def connect(self, secure=False, subprotocols=("xmpp",)):
+        kwargs = {}
+        if secure:
+            context = ssl.create_default_context(cafile=self.ca_file)
+            kwargs = {"ssl": context, "host": "127.0.0.1", "port": HTTPS_PORT, "server_hostname": HOST}
+        return websockets.connect(self.url(secure), subprotocols=list(subprotocols), max_size=None, **kwargs)
+
+    async def expect(self, ws, pattern):
+        message = await asyncio.wait_for(ws.recv(), 10)
+        self.assertRegex(message, pattern)
+        return message
+
+    async def login(self, ws):
+        """SCRAM-SHA-256, a stream restart and resource binding over `ws`; the bound JID."""
+        await ws.send(OPEN)
+        await self.expect(ws, rf"^<open xmlns='{FRAMING}' from='{HOST}' id='\w+' version='1.0'")
+        features = await self.expect(ws, r"^<stream:features xmlns:stream='http://etherx.jabber.org/streams'>")
+        self.assertIn("<mechanism>SCRAM-SHA-256</mechanism>", features)
+        self.assertNotIn("PLUS", features)  # the router has no TLS of its own to bind to
+        self.assertNotIn("starttls", features)
+        nonce = base64.b64encode(os.urandom(18)).decode()
+        first = base64.b64encode(f"n,,n=alice,r={nonce}".encode()).decode()
+        await ws.send(f"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{first}</auth>")
+        challenge = await self.expect(ws, r"^<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>")
+        server_first = base64.b64decode(re.search(r">([^<]+)<", challenge).group(1)).decode()
+        final, signature = scram_sha256("alice's secret", nonce, server_first)
+        await ws.send(f"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{base64.b64encode(final.encode()).decode()}</response>")
+        success = await self.expect(ws, r"^<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>")
+        self.assertEqual(base64.b64decode(re.search(r">([^<]+)<", success).group(1)).decode(), f"v={signature}")
+        # RFC 7395 §3.5: a new <open/> after SASL, answered by a new <open/> and features.
+        await ws.send(OPEN)
+        await self.expect(ws, rf"^<open xmlns='{FRAMING}'")
+        await self.expect(ws, r"<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'")
+        await ws.send("<iq xmlns='jabber:client' type='set' id='b1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>"
+                      "<resource>web</resource></bind></iq>")
+        bound = await self.expect(ws, r"^<iq xmlns='jabber:client' type='result' id='b1'")
+        return re.search(r"<jid>([^<]+)</jid>", bound).group(1)
+
+    async def close_code(self, ws):
+        await asyncio.wait_for(ws.wait_closed(), 10)
+        return ws.close_code
+
+    def test_login_chat_presence_and_close(self):
+        async def scenario():
+            bob = Bob(self.ca_file)
+            bob.connect(("127.0.0.1", 5222))
+            await asyncio.wait_for(bob.started, 10)
+            async with self.connect(secure=False) as ws:
+                self.assertEqual(ws.subprotocol, "xmpp")
+                jid = await self.login(ws)
+                self.assertEqual(jid, f"alice@{HOST}/web")
+                await ws.send("<presence xmlns='jabber:client'/>")
+                await ws.send(f"<message xmlns='jabber:client' to='bob@{HOST}/tcp' type='chat'><body>hi &amp; hello</body></message>")
+                got = await asyncio.wait_for(bob.messages.get(), 10)
+                self.assertEqual((str(got["from"]), got["body"]), (jid, "hi & hello"))
+                bob.send_message(mto=jid, mbody="hello <web>", mtype="chat")
+                await self.expect(ws, r"^<message xmlns='jabber:client'[^>]* from='bob@web.test/tcp'.*<body>hello &lt;web&gt;</body>")
+                bob.send_presence(pto=jid, pstatus="here")
+                await self.expect(ws, r"^<presence xmlns='jabber:client'[^>]* from='bob@web.test/tcp'.*<status>here</status>")
+                shown = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "-j", "show", "c2s"],
+                                       capture_output=True, text=True, timeout=30)
+                sessions = {s["jid"]: s for s in json.loads(shown.stdout)}
+                self.assertTrue(sessions[jid]["websocket"])
+                self.assertFalse(sessions[f"bob@{HOST}/tcp"]["websocket"])
+                # RFC 7395 §3.6: <close/> is answered with <close/>, then the WebSocket closes.
+                await ws.send(CLOSE)
+                await self.expect(ws, rf"^<close xmlns='{FRAMING}'/>$")
+                self.assertEqual(await self.close_code(ws), 1000)
+            bob.disconnect()
+            await asyncio.sleep(0.2)
+        self.run_async(scenario())
+
+    def test_an_upgrade_without_the_xmpp_subprotocol_is_refused(self):
+        with self.assertRaises(websockets.exceptions.InvalidStatusCode) as refused:
+            self.run_async(self.connect(subprotocols=("chat",)).__aenter__())
+        self.assertEqual(refused.exception.status_code, 501)
+
+    def bad_input(self, send, code, error=None, opened=True):
+        """`send(ws)` after <open/>: the stream error `error` (if any) arrives, then the close
+        `code`; afterwards the server still serves a new client."""
+        async def scenario():
+            async with self.connect() as ws:
+                if opened:
+                    await ws.send(OPEN)
+                    await self.expect(ws, r"^<open ")
+                    await self.expect(ws, r"^<stream:features")
+                await send(ws)
+                if error:
+                    await self.expect(ws, rf"^<stream:error xmlns:stream='http://etherx.jabber.org/streams'><{error} ")
+                    await self.expect(ws, rf"^<close xmlns='{FRAMING}'/>$")
+                self.assertEqual(await self.close_code(ws), code)
+        self.run_async(scenario())
+
+    def test_binary_frame_is_closed_with_1003(self):
+        self.bad_input(lambda ws: ws.send(b"<message/>"), 1003)
+
+    def test_oversized_message_is_closed_with_1009(self):
+        self.bad_input(lambda ws: ws.send("<message><body>" + "x" * (600 << 10) + "</body></message>"), 1009)
+
+    def test_too_many_fragments_are_closed_with_1009(self):
+        self.bad_input(lambda ws: ws.send(["<message>"] + ["<b/>"] * 8 + ["</message>"]), 1009)
+
+    def test_fragments_within_the_limit_make_one_message(self):
+        async def scenario():
+            async with self.connect() as ws:
+                await ws.send(["<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' ", f"to='{HOST}' version='1.0'/>"])
+                await self.expect(ws, r"^<open ")
+        self.run_async(scenario())
+
+    def test_two_elements_in_one_message_are_not_well_formed(self):
+        self.bad_input(lambda ws: ws.send("<presence/><presence/>"), 1007, "not-well-formed")
+
+    def test_a_message_that_is_not_xml_is_not_well_formed(self):
+        self.bad_input(lambda ws: ws.send("hello"), 1007, "not-well-formed")
+
+    def test_a_processing_instruction_is_restricted_xml(self):
+        self.bad_input(lambda ws: ws.send("<message><?evil x?></message>"), 1007, "restricted-xml")
+
+    def test_a_stanza_before_open_is_a_policy_violation(self):
+        self.bad_input(lambda ws: ws.send("<message/>"), 1002, "policy-violation", opened=False)
+
+    def test_an_unmasked_frame_is_closed_with_1002(self):
+        sock = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        sock.sendall((f"GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n\r\n").encode())
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(4096)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 101 "), answer)
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        self.assertIn(b"Sec-WebSocket-Accept: " + expected, head)
+        payload = OPEN.encode()
+        sock.sendall(bytes([0x81, len(payload)]) + payload)  # no mask bit: a client must mask
+        frame = rest
+        while len(frame) < 4:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            frame += chunk
+        sock.close()
+        self.assertEqual(frame[0], 0x88, frame)  # a close frame
+        self.assertEqual(int.from_bytes(frame[2:4], "big"), 1002)
+
+    def test_a_plain_get_gets_a_page_and_a_wrong_version_426(self):
+        def request(extra):
+            sock = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10)
+            sock.sendall(f"GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n{extra}\r\n".encode())
+            data = b""
+            while chunk := sock.recv(4096):
+                data += chunk
+            sock.close()
+            return data.decode(errors="replace")
+        self.assertRegex(request(""), r"^HTTP/1.1 200 .*WebSocket endpoint")
+        upgrade = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Protocol: xmpp\r\n")
+        answer = request(upgrade + "Sec-WebSocket-Version: 8\r\n")
+        self.assertRegex(answer, r"^HTTP/1.1 426 ")
+        self.assertIn("Sec-WebSocket-Version: 13", answer)
+
+
+if __name__ == "__main__":
+    harness.main()
