@@ -12,6 +12,7 @@
 // It parses hostile bytes (HTTP, through libevent's evhttp), like the router, and so is kept
 // apart from everything an attacker wants; the services are handlers by path prefix
 // (http/handler.h), each registered in register_handlers() below.
+#include <algorithm>
 #include <memory>
 
 #include "common/log.h"
@@ -77,7 +78,8 @@ class HttpProcess final : public runtime::ChildRole {
 
   void apply_limits() {
     ServerLimits limits;
-    limits.max_body = settings_.max_content_size();
+    limits.max_body = limits.max_read = settings_.max_content_size();
+    for (const ipc::FileShareService& s : settings_.file_share()) limits.max_read = std::max(limits.max_read, s.size_limit());
     const ipc::StreamLimits& l = settings_.limits();
     limits.connections.per_address = l.max_connections_per_address();
     limits.connections.unauthenticated_per_address = 0;
