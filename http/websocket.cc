@@ -2,7 +2,9 @@
 #include "http/websocket.h"
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -119,6 +121,11 @@ void WebSocketHandler::upgrade(evhttp_request* req, const RequestInfo& info, con
   ipc::WebSocketClient& client = *handover.mutable_websocket_client();
   client.set_peer(info.address + " port " + port);
   client.set_secure(secure(info));
+  evhttp_connection* evcon = evhttp_request_get_connection(req);
+  if (SSL* ssl = info.tls ? bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon)) : nullptr) {
+    client.set_tls_version(SSL_get_version(ssl));
+    if (const char* cipher = SSL_get_cipher_name(ssl)) client.set_cipher(cipher);
+  }
   const int fds[] = {theirs.get()};
   if (!router_->send(handover, fds)) return reply(req, 503, "Service Unavailable", "503 the XMPP service is busy\n");
   theirs.reset();  // the channel keeps a duplicate until the record is sent
@@ -128,7 +135,6 @@ void WebSocketHandler::upgrade(evhttp_request* req, const RequestInfo& info, con
   evhttp_add_header(out, "Connection", "Upgrade");
   evhttp_add_header(out, "Sec-WebSocket-Accept", accept.c_str());
   evhttp_add_header(out, "Sec-WebSocket-Protocol", "xmpp");
-  evhttp_connection* evcon = evhttp_request_get_connection(req);
   evhttp_send_reply(req, 101, "Switching Protocols", nullptr);
   auto connection = std::make_unique<WebSocketConnection>(base_, evcon, std::move(ours), client.peer(), WebSocketLimits{},
                                                           [this](WebSocketConnection* c) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "http/connections.h"
 
 namespace xmppd::http {
 namespace {
@@ -37,11 +38,9 @@ WebSocketConnection::~WebSocketConnection() {
     (void)evbuffer_write(bufferevent_get_output(router_), bufferevent_getfd(router_));
     bufferevent_free(router_);
   }
-  if (evcon_ != nullptr) {
-    // Ours since start(): evhttp frees it (the request, the bufferevent, the socket) once.
-    evhttp_connection_set_closecb(evcon_, nullptr, nullptr);
-    evhttp_connection_free(evcon_);
-  }
+  // Ours since start(): evhttp frees it (the request, the bufferevent, the socket) once, and
+  // tells the server's connection count (http/connections.cc) through its close callback.
+  if (evcon_ != nullptr) evhttp_connection_free(evcon_);
 }
 
 bool WebSocketConnection::start() {
@@ -53,9 +52,10 @@ bool WebSocketConnection::start() {
   (void)router_fd_.release();  // the bufferevent closes it
   wslay_event_config_set_max_recv_msg_length(wslay_, limits_.max_message);
   // evhttp's callbacks are replaced, so it never reads or writes this connection again; the
-  // request it still holds goes when the connection is freed. Its idle timeout goes too:
-  // the router's own timeouts apply to the stream.
-  evhttp_connection_set_closecb(evcon_, on_evcon_freed, this);
+  // request it still holds goes when the connection is freed (by the destructor, which runs
+  // before evhttp_free: the handler is destroyed before the server). Its idle timeout goes
+  // too, and the slow-request rule: the router's own timeouts apply to the stream.
+  connection_upgraded(evcon_);
   bufferevent_setcb(client_, on_client_read, on_client_write, on_client_event, this);
   bufferevent_set_timeouts(client_, nullptr, nullptr);
   bufferevent_enable(client_, EV_READ | EV_WRITE);
@@ -65,14 +65,6 @@ bool WebSocketConnection::start() {
   // Frames that came with the upgrade request are already in the buffer.
   if (evbuffer_get_length(bufferevent_get_input(client_)) > 0) client_readable();
   return true;
-}
-
-// evhttp itself is going away (the process ends): it has freed the connection.
-void WebSocketConnection::on_evcon_freed(evhttp_connection*, void* p) {
-  auto* self = self_of(p);
-  self->evcon_ = nullptr;
-  self->client_ = nullptr;
-  self->finish();
 }
 
 ssize_t WebSocketConnection::wslay_recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,

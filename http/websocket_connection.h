@@ -49,7 +49,7 @@ class WebSocketConnection {
   ~WebSocketConnection();
 
   // Takes the connection from evhttp: from now on only this object reads and writes it,
-  // and frees it (evhttp_connection_free, once) unless evhttp is freed first.
+  // and frees it (evhttp_connection_free, once). Its owner must go before the evhttp.
   bool start();
   const std::string& peer() const { return peer_; }
 
@@ -61,7 +61,6 @@ class WebSocketConnection {
   static void on_router_read(bufferevent*, void* self);
   static void on_router_write(bufferevent*, void* self);
   static void on_router_event(bufferevent*, short what, void* self);
-  static void on_evcon_freed(evhttp_connection*, void* self);
   static void on_linger_over(evutil_socket_t, short, void* self);
   static ssize_t wslay_recv(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len, int, void* self);
   static ssize_t wslay_send(wslay_event_context_ptr, const std::uint8_t* data, std::size_t len, int, void* self);
