@@ -19,12 +19,16 @@ TEST(ChildLinks, ReporterMayAccuseOnlyALinkedPeer) {
   EXPECT_EQ(links.accusable(ipc::ROLE_ROUTER, ipc::ROLE_STORAGE), ipc::ROLE_STORAGE);
   EXPECT_EQ(links.accusable(ipc::ROLE_S2S, ipc::ROLE_STORAGE), std::nullopt);
   EXPECT_EQ(links.accusable(ipc::ROLE_STORAGE, ipc::ROLE_AUTH), std::nullopt);
+  // WebSocket clients: the router and the HTTP process may accuse each other.
+  EXPECT_EQ(links.accusable(ipc::ROLE_HTTP, ipc::ROLE_ROUTER), ipc::ROLE_ROUTER);
+  EXPECT_EQ(links.accusable(ipc::ROLE_ROUTER, ipc::ROLE_HTTP), ipc::ROLE_HTTP);
+  EXPECT_EQ(links.accusable(ipc::ROLE_HTTP, ipc::ROLE_AUTH), std::nullopt);
 }
 
 TEST(ChildLinks, ValuesThatNameNoRoleAreRefused) {
   ChildLinks links;
   // A proto3 open enum carries any int32: absent (0), out of range, negative.
-  for (int raw : {0, 6, 99, -1, 1 << 30})
+  for (int raw : {0, 7, 99, -1, 1 << 30})
     EXPECT_EQ(links.accusable(ipc::ROLE_ROUTER, raw), std::nullopt) << raw;
 }
 

@@ -137,8 +137,12 @@ void WebSocketConnection::send_text(const std::string& message) {
 void WebSocketConnection::close_websocket(std::uint16_t code, std::string_view reason) {
   log::info("websocket from %s: closing with %u: %.*s", peer_.c_str(), code, static_cast<int>(reason.size()),
             reason.data());
-  wslay_event_queue_close(wslay_, code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
-  wslay_event_shutdown_read(wslay_);
+  // wslay sends control frames before queued messages: the close waits until the messages
+  // before it (a stream error, <close/>) are out (pump()).
+  if (!pending_close_) pending_close_.emplace(code, std::string(reason.substr(0, 120)));
+  // After an error nothing more of the client's is parsed; after a clean end its answering
+  // close frame still is, so that the connection ends as soon as it comes.
+  if (code != kCloseNormal) wslay_event_shutdown_read(wslay_);
   close_router();
 }
 
@@ -158,8 +162,10 @@ void WebSocketConnection::client_readable() {
     evbuffer_drain(bufferevent_get_input(client_), evbuffer_get_length(bufferevent_get_input(client_)));
   } else if (wslay_event_recv(wslay_) != 0) {
     wslay_event_shutdown_read(wslay_);
-    close_router();
   }
+  // wslay stops reading once it has queued a close of its own (a protocol error) or
+  // answered the client's.
+  if (!wslay_event_get_read_enabled(wslay_)) close_router();
   pump();
 }
 
@@ -241,14 +247,24 @@ void WebSocketConnection::close_router() {
   }
 }
 
-// Sends what wslay has queued; once our close frame is out and written, the connection
-// lingers for the client's close (closing with its frames unread would reset the
-// connection, and the client could lose the close code), at most kLingerSeconds.
+// Sends what wslay has queued. Once our close frame is written, our side of the connection
+// is shut (the client reads the end right after the close code) and the connection lingers
+// until the client closes too, at most kLingerSeconds: closing with its frames unread would
+// reset the connection, and the client could lose the close code.
 void WebSocketConnection::pump() {
   if (finished_ || client_ == nullptr) return;
   if (wslay_event_want_write(wslay_) && wslay_event_send(wslay_) != 0) {
     finish();
     return;
+  }
+  if (pending_close_ && wslay_event_get_queued_msg_count(wslay_) == 0) {
+    const auto& [code, reason] = *pending_close_;
+    wslay_event_queue_close(wslay_, code, reinterpret_cast<const std::uint8_t*>(reason.data()), reason.size());
+    pending_close_.reset();
+    if (wslay_event_send(wslay_) != 0) {
+      finish();
+      return;
+    }
   }
   if (!wslay_event_get_close_sent(wslay_) || evbuffer_get_length(bufferevent_get_output(client_)) > 0) return;
   if (wslay_event_get_close_received(wslay_)) {
@@ -257,6 +273,7 @@ void WebSocketConnection::pump() {
   }
   if (lingering_) return;
   lingering_ = true;
+  if (evutil_socket_t fd = bufferevent_getfd(client_); fd >= 0) shutdown(fd, SHUT_WR);
   timeval tv{kLingerSeconds, 0};
   evtimer_add(linger_.get(), &tv);
 }

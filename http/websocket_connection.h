@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <utility>
 #include <string>
 #include <string_view>
 
@@ -93,6 +95,7 @@ class WebSocketConnection {
   bool router_closing_ = false;    // free router_ once its output is written
   bool lingering_ = false;         // our close is out; waiting for the client's or its EOF
   bool finished_ = false;
+  std::optional<std::pair<std::uint16_t, std::string>> pending_close_;  // close_websocket() before pump()
   EventPtr linger_;
 };
 

@@ -99,7 +99,7 @@ TEST(WsStream, SaslSuccessRestartsBothSides) {
 
 TEST(WsStream, BadClientMessagesFail) {
   struct Case {
-    std::string_view message;
+    std::string message;  // owned: one case builds its text
     std::string_view condition;
     std::uint16_t code;
   };

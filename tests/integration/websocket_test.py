@@ -81,7 +81,9 @@ class WebSocket(unittest.TestCase):
         cls.xmppd = harness.Server(cls.workdir, config).start()
         cls.failed = False
         try:
-            cls.xmppd.wait_log(r"http\[\d+\]: http on 127.0.0.1 port 5280")
+            cls.xmppd.wait_sandboxed_children(count=5)
+            cls.xmppd.wait_log(r"http\[\d+\]: https on 127\.0\.0\.1 port 5281")
+            cls.xmppd.wait_log(r"http\[\d+\]: TLS certificates for 1 host")
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
             for user in ("alice", "bob"):
                 r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
@@ -95,7 +97,7 @@ class WebSocket(unittest.TestCase):
     def tearDownClass(cls):
         cls.xmppd.stop()
         reports = cls.xmppd.sanitizer_reports()
-        if reports or cls.failed:
+        if reports or cls.failed or os.environ.get("XMPPD_TEST_LOG"):
             sys.stderr.write(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}\n")
         shutil.rmtree(cls.workdir, ignore_errors=True)
         if reports:
@@ -106,6 +108,9 @@ class WebSocket(unittest.TestCase):
         asyncio.set_event_loop(self.loop)
 
     def tearDown(self):
+        for task in asyncio.all_tasks(self.loop):
+            task.cancel()
+        self.loop.run_until_complete(asyncio.sleep(0))
         self.loop.close()
         errors = getattr(self._outcome.result, "errors", []) + getattr(self._outcome.result, "failures", [])
         if any(test is self for test, _ in errors):
@@ -164,7 +169,7 @@ class WebSocket(unittest.TestCase):
             bob = Bob(self.ca_file)
             bob.connect(("127.0.0.1", 5222))
             await asyncio.wait_for(bob.started, 10)
-            async with self.connect(secure=False) as ws:
+            async with self.connect(secure=True) as ws:
                 self.assertEqual(ws.subprotocol, "xmpp")
                 jid = await self.login(ws)
                 self.assertEqual(jid, f"alice@{HOST}/web")
@@ -180,6 +185,7 @@ class WebSocket(unittest.TestCase):
                                        capture_output=True, text=True, timeout=30)
                 sessions = {s["jid"]: s for s in json.loads(shown.stdout)}
                 self.assertTrue(sessions[jid]["websocket"])
+                self.assertEqual(sessions[jid]["tls_version"], "TLSv1.3")  # the client's TLS with the HTTP process
                 self.assertFalse(sessions[f"bob@{HOST}/tcp"]["websocket"])
                 # RFC 7395 §3.6: <close/> is answered with <close/>, then the WebSocket closes.
                 await ws.send(CLOSE)
@@ -187,6 +193,12 @@ class WebSocket(unittest.TestCase):
                 self.assertEqual(await self.close_code(ws), 1000)
             bob.disconnect()
             await asyncio.sleep(0.2)
+        self.run_async(scenario())
+
+    def test_plain_ws_from_loopback_counts_as_secure(self):
+        async def scenario():
+            async with self.connect(secure=False) as ws:
+                self.assertEqual(await self.login(ws), f"alice@{HOST}/web")
         self.run_async(scenario())
 
     def test_an_upgrade_without_the_xmpp_subprotocol_is_refused(self):
@@ -204,6 +216,8 @@ class WebSocket(unittest.TestCase):
                     await self.expect(ws, r"^<open ")
                     await self.expect(ws, r"^<stream:features")
                 await send(ws)
+                if error and not opened:
+                    await self.expect(ws, rf"^<open xmlns='{FRAMING}'")  # RFC 7395 §3.6.1: the error needs a stream
                 if error:
                     await self.expect(ws, rf"^<stream:error xmlns:stream='http://etherx.jabber.org/streams'><{error} ")
                     await self.expect(ws, rf"^<close xmlns='{FRAMING}'/>$")
@@ -263,18 +277,18 @@ class WebSocket(unittest.TestCase):
         self.assertEqual(int.from_bytes(frame[2:4], "big"), 1002)
 
     def test_a_plain_get_gets_a_page_and_a_wrong_version_426(self):
-        def request(extra):
+        def request(extra, connection="close"):
             sock = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10)
-            sock.sendall(f"GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nConnection: close\r\n{extra}\r\n".encode())
+            sock.sendall(f"GET /xmpp-websocket HTTP/1.1\r\nHost: {HOST}\r\nConnection: {connection}\r\n{extra}\r\n".encode())
+            sock.shutdown(socket.SHUT_WR)  # the answer, then the end ("Upgrade, close" keeps it open)
             data = b""
             while chunk := sock.recv(4096):
                 data += chunk
             sock.close()
             return data.decode(errors="replace")
-        self.assertRegex(request(""), r"^HTTP/1.1 200 .*WebSocket endpoint")
-        upgrade = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Protocol: xmpp\r\n")
-        answer = request(upgrade + "Sec-WebSocket-Version: 8\r\n")
+        self.assertRegex(request(""), r"(?s)^HTTP/1.1 200 .*WebSocket endpoint")
+        upgrade = "Upgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: xmpp\r\n"
+        answer = request(upgrade + "Sec-WebSocket-Version: 8\r\n", "Upgrade, close")
         self.assertRegex(answer, r"^HTTP/1.1 426 ")
         self.assertIn("Sec-WebSocket-Version: 13", answer)
 
