@@ -243,5 +243,21 @@ class Supervision(ServerClass):
             return False
 
 
+class Reload(ServerClass):
+    EXTRA = WEBSOCKET + "http_max_content_size = 4096\n"
+
+    def test_a_reload_reaches_the_running_process(self):
+        pid = self.kids["http"]
+        self.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
+        self.assertEqual(request("POST", "/x", body=b"z" * 2048)[0], 404)
+        with open(self.xmppd.config) as f:
+            text = f.read()
+        self.xmppd.write_config(text.replace("http_max_content_size = 4096", "http_max_content_size = 1024"))
+        self.xmppd.proc.send_signal(signal.SIGHUP)
+        self.xmppd.wait_log(r"reloaded .*generation 2")
+        wait_for(lambda: request("POST", "/x", body=b"z" * 2048)[0] == 413, 5, "the new body limit")
+        self.assertEqual(self.xmppd.children()["http"], pid)
+
+
 if __name__ == "__main__":
     harness.main()
