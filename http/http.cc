@@ -39,6 +39,7 @@ class HttpProcess final : public runtime::ChildRole {
     }
     settings_ = configure.http();
     base_ = runtime.base();
+    default_cap_ = stream::default_connection_cap();  // getrlimit: not on the sandbox's list
     tls_ = std::make_unique<tls::Service>(runtime.base(), "https", "http/1.1", [this](std::string_view reason) {
       runtime_->report_peer_violation(ipc::ROLE_TLS, reason);
     });
@@ -88,11 +89,12 @@ class HttpProcess final : public runtime::ChildRole {
     const ipc::StreamLimits& l = settings_.limits();
     limits.connections.per_address = l.max_connections_per_address();
     limits.connections.unauthenticated_per_address = 0;
-    limits.connections.total = l.max_connections() != 0 ? l.max_connections() : stream::default_connection_cap();
+    limits.connections.total = l.max_connections() != 0 ? l.max_connections() : default_cap_;
     server_->set_limits(limits);
   }
 
   ipc::HttpSettings settings_;
+  std::size_t default_cap_ = 0;  // connections in all when max_connections is 0
   std::unique_ptr<tls::Service> tls_;  // https: the tls helper's chains, and its signatures
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HostMeta> host_meta_;

@@ -179,6 +179,20 @@ class Http(ServerClass):
         self.assertEqual(json.loads(body), {"links": [{"rel": "urn:xmpp:alt-connections:websocket",
                                                        "href": "wss://localhost:5281/xmpp-websocket"}]})
 
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        conn = http.client.HTTPSConnection("localhost", HTTPS_PORT, timeout=10, context=self.context)
+        try:
+            for path in ("/.well-known/host-meta", "/.well-known/host-meta.json", "/nothing"):
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if path == "/.well-known/host-meta":
+                    first = conn.sock
+                self.assertIs(conn.sock, first, "the connection was not kept")
+            self.assertEqual(response.status, 404)
+        finally:
+            conn.close()
+
     def test_host_meta_of_another_host_is_404(self):
         self.assertEqual(request("GET", "/.well-known/host-meta", HTTPS_PORT, host="other.test",
                                  context=self.context)[0], 404)
@@ -241,6 +255,22 @@ class Supervision(ServerClass):
             return request("GET", "/x")[0] == 404
         except OSError:
             return False
+
+
+class Reload(ServerClass):
+    EXTRA = WEBSOCKET + "http_max_content_size = 4096\n"
+
+    def test_a_reload_reaches_the_running_process(self):
+        pid = self.kids["http"]
+        self.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
+        self.assertEqual(request("POST", "/x", body=b"z" * 2048)[0], 404)
+        with open(self.xmppd.config) as f:
+            text = f.read()
+        self.xmppd.write_config(text.replace("http_max_content_size = 4096", "http_max_content_size = 1024"))
+        self.xmppd.proc.send_signal(signal.SIGHUP)
+        self.xmppd.wait_log(r"reloaded .*generation 2")
+        wait_for(lambda: request("POST", "/x", body=b"z" * 2048)[0] == 413, 5, "the new body limit")
+        self.assertEqual(self.xmppd.children()["http"], pid)
 
 
 if __name__ == "__main__":
