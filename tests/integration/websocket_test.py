@@ -240,6 +240,12 @@ class WebSocket(unittest.TestCase):
                 await self.expect(ws, r"^<open ")
         self.run_async(scenario())
 
+    def test_ping_is_answered(self):
+        async def scenario():
+            async with self.connect() as ws:
+                await asyncio.wait_for(await ws.ping(b"are you there"), 5)
+        self.run_async(scenario())
+
     def test_two_elements_in_one_message_are_not_well_formed(self):
         self.bad_input(lambda ws: ws.send("<presence/><presence/>"), 1007, "not-well-formed")
 
