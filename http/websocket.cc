@@ -66,7 +66,8 @@ WebSocketHandler::WebSocketHandler(struct event_base* base, const ipc::HttpSetti
 WebSocketHandler::~WebSocketHandler() = default;
 
 void WebSocketHandler::configure(const ipc::HttpSettings& settings) {
-  enabled_ = settings.websocket_hosts_size() > 0;
+  hosts_.clear();
+  for (const std::string& host : settings.websocket_hosts()) hosts_.insert(host);
   consider_secure_ = settings.consider_websocket_secure();
 }
 
@@ -92,7 +93,7 @@ bool WebSocketHandler::secure(const RequestInfo& info) const {
 }
 
 void WebSocketHandler::on_request(evhttp_request* req, const RequestInfo& info) {
-  if (!enabled_) return reply(req, 404, "Not Found", "404 Not Found\n");
+  if (hosts_.empty()) return reply(req, 404, "Not Found", "404 Not Found\n");
   UpgradeRequest r;
   r.get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
   r.connection = header(req, "Connection");
@@ -136,7 +137,7 @@ void WebSocketHandler::upgrade(evhttp_request* req, const RequestInfo& info, con
   evhttp_add_header(out, "Sec-WebSocket-Accept", accept.c_str());
   evhttp_add_header(out, "Sec-WebSocket-Protocol", "xmpp");
   evhttp_send_reply(req, 101, "Switching Protocols", nullptr);
-  auto connection = std::make_unique<WebSocketConnection>(base_, evcon, std::move(ours), client.peer(), WebSocketLimits{},
+  auto connection = std::make_unique<WebSocketConnection>(base_, evcon, std::move(ours), client.peer(), WebSocketLimits{}, hosts_,
                                                           [this](WebSocketConnection* c) {
                                                             gone_.push_back(c);
                                                             event_active(reap_.get(), 0, 0);

@@ -37,7 +37,7 @@ class WebSocketHandler final : public Handler {
   bool secure(const RequestInfo& info) const;
 
   struct event_base* base_;
-  bool enabled_ = false;  // a host enables "websocket"
+  std::set<std::string> hosts_;  // those that enable "websocket"
   bool consider_secure_ = false;
   std::unique_ptr<ipc::TypedChannel<ipc::RouterToHttp>> router_;
   std::map<WebSocketConnection*, std::unique_ptr<WebSocketConnection>> connections_;

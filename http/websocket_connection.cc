@@ -21,14 +21,17 @@ WebSocketConnection* self_of(void* p) { return static_cast<WebSocketConnection*>
 }  // namespace
 
 WebSocketConnection::WebSocketConnection(struct event_base* base, evhttp_connection* evcon, UniqueFd router,
-                                         std::string peer, const WebSocketLimits& limits, Done done)
+                                         std::string peer, const WebSocketLimits& limits, std::set<std::string> hosts,
+                                         Done done)
     : base_(base),
       evcon_(evcon),
       router_fd_(std::move(router)),
       peer_(std::move(peer)),
       limits_(limits),
       done_(std::move(done)),
-      ws_(limits.max_message, limits.max_router_element) {}
+      ws_(limits.max_message, limits.max_router_element) {
+  ws_.set_hosts(std::move(hosts));
+}
 
 WebSocketConnection::~WebSocketConnection() {
   if (wslay_ != nullptr) wslay_event_context_free(wslay_);

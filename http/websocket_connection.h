@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <utility>
 #include <string>
 #include <string_view>
@@ -45,7 +46,7 @@ class WebSocketConnection {
   // `evcon`: the connection whose 101 answer evhttp has just queued. `router`: this
   // process's end of the socketpair.
   WebSocketConnection(struct event_base* base, evhttp_connection* evcon, UniqueFd router, std::string peer,
-                      const WebSocketLimits& limits, Done done);
+                      const WebSocketLimits& limits, std::set<std::string> hosts, Done done);
   WebSocketConnection(const WebSocketConnection&) = delete;
   WebSocketConnection& operator=(const WebSocketConnection&) = delete;
   ~WebSocketConnection();

@@ -19,6 +19,12 @@ void append_attribute(std::string& out, std::string_view name, const std::string
   out += '\'';
 }
 
+std::string lowercase(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
 std::string close_message() { return "<close xmlns='" + std::string(kFramingNs) + "'/>"; }
 
 }  // namespace
@@ -63,6 +69,8 @@ bool WsStream::client_message(std::string_view message, std::string& to_router) 
   }
   if (element->is(kFramingNs, "open")) {
     if (client_ != ClientState::kAwaitOpen) return fail("policy-violation", "a second <open/>", kCloseProtocolError);
+    if (std::string to = lowercase(element->attribute_or("to")); !hosts_.empty() && !hosts_.contains(to))
+      return fail("host-unknown", "WebSocket is not enabled for " + (to.empty() ? std::string("this host") : to), kCloseNormal);
     open_stream(*element, to_router);
     return true;
   }

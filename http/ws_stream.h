@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,6 +47,9 @@ class WsStream {
   WsStream(const WsStream&) = delete;
   WsStream& operator=(const WsStream&) = delete;
   ~WsStream();
+  // The hosts that enable "websocket": an <open/> to another is refused with host-unknown
+  // (the router serves every host; this service is per host, as Prosody's module is).
+  void set_hosts(std::set<std::string> hosts) { hosts_ = std::move(hosts); }
 
   // One text message from the client: the stream bytes for the router are appended to
   // `to_router`. False when the message breaks RFC 7395 (failed() says how); nothing of it
@@ -84,6 +88,7 @@ class WsStream {
   bool router_closed_ = false;
   std::vector<std::string>* out_ = nullptr;  // where router events go during router_bytes()
   Failure failure_;
+  std::set<std::string> hosts_;
 };
 
 }  // namespace xmppd::http

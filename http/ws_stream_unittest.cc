@@ -129,6 +129,17 @@ TEST(WsStream, BadClientMessagesFail) {
   }
 }
 
+TEST(WsStream, OnlyWebSocketHostsMayBeOpened) {
+  Translator t;
+  t.ws.set_hosts({"example.test"});
+  EXPECT_FALSE(t.client("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='other.test' version='1.0'/>"));
+  EXPECT_EQ(t.ws.failure().condition, "host-unknown");
+  EXPECT_EQ(t.to_router, "");
+  Translator u;
+  u.ws.set_hosts({"example.test"});
+  EXPECT_TRUE(u.client("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='Example.TEST' version='1.0'/>"));
+}
+
 TEST(WsStream, AStanzaBeforeOpenFails) {
   Translator t;
   EXPECT_FALSE(t.client("<message/>"));

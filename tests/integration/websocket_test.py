@@ -240,6 +240,11 @@ class WebSocket(unittest.TestCase):
                 await self.expect(ws, r"^<open ")
         self.run_async(scenario())
 
+    def test_a_host_without_websocket_is_unknown(self):
+        async def send(ws):
+            await ws.send(f"<open xmlns='{FRAMING}' to='elsewhere.test' version='1.0'/>")
+        self.bad_input(send, 1000, "host-unknown", opened=False)
+
     def test_ping_is_answered(self):
         async def scenario():
             async with self.connect() as ws:
