@@ -126,6 +126,14 @@ class Http(ServerClass):
         self.assertEqual(status, 405)
         self.assertIn("GET", headers.get("Allow", ""))
 
+    def test_versions_other_than_1_x_are_refused(self):
+        # evhttp itself refuses 2.0 and above (400); 0.x reaches the server's own check.
+        for version, statuses in ((b"HTTP/2.0", (400, 505)), (b"HTTP/0.1", (505,))):
+            with self.subTest(version=version):
+                answer = raw_exchange(b"GET /x " + version + b"\r\nHost: localhost\r\n\r\n")
+                self.assertTrue(answer.startswith(b"HTTP/1.1 "), answer[:40])
+                self.assertIn(status_of(answer), statuses)
+
     def test_oversized_headers_are_refused(self):
         big = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
         self.assertIn(status_of(raw_exchange(big)), (400, 413, 431))
