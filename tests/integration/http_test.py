@@ -78,12 +78,18 @@ class ServerClass(unittest.TestCase):
         cls.kids = cls.xmppd.wait_sandboxed_children(count=cls.CHILDREN)
         cls.context = ssl.create_default_context(cafile=cls.ca_file)
 
+    def tearDown(self):
+        result = getattr(self._outcome, "result", None)
+        failed = getattr(result, "errors", []) + getattr(result, "failures", [])
+        if any(test is self for test, _ in failed):
+            type(self).failed = True
+
     @classmethod
     def tearDownClass(cls):
         cls.xmppd.stop()
         reports = cls.xmppd.sanitizer_reports()
-        if reports or os.environ.get("XMPPD_TEST_LOG"):
-            print(cls.xmppd.log())
+        if reports or getattr(cls, "failed", False) or os.environ.get("XMPPD_TEST_LOG"):
+            print(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}")
         shutil.rmtree(cls.workdir, ignore_errors=True)
         assert not reports, reports
 
