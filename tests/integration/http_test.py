@@ -164,7 +164,7 @@ class Http(ServerClass):
                     break
             self.assertIsNotNone(closed_at, "a slow request was never closed")
             self.assertGreater(closed_at, 9)
-            self.assertLess(closed_at, 16)
+            self.assertLess(closed_at, 20)  # cut at the first byte after ~11 s, seen at the next send
 
     def test_connections_per_address_are_limited(self):
         held = []
@@ -173,8 +173,9 @@ class Http(ServerClass):
                 s = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=5)
                 s.sendall(b"GET / HTTP/1.1\r\n")
                 held.append(s)
-            time.sleep(0.3)
-            self.assertEqual(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"), b"")
+            # Each is counted once the server has read its first byte.
+            wait_for(lambda: raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n") == b"", 5,
+                     "a ninth connection closed unanswered")
         finally:
             for s in held:
                 s.close()
