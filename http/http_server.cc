@@ -142,7 +142,9 @@ void HttpServer::set_limits(const ServerLimits& limits) {
     evhttp_set_max_headers_size(h, static_cast<ev_ssize_t>(limits_.max_header_bytes));
     evhttp_set_max_body_size(h, static_cast<ev_ssize_t>(std::max(limits_.max_read, limits_.max_body)));
   }
-  connections_.configure(limits_.connections);
+  // Room for several of the largest requests at once, and never less than 256 MiB: an
+  // attacker's many bodies in progress cannot push the process past its address space limit.
+  connections_.configure(limits_.connections, std::max<std::size_t>(256u << 20, 4 * limits_.max_read));
 }
 
 void HttpServer::add(std::string prefix, Handler& handler) {
