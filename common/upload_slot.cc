@@ -68,7 +68,7 @@ std::string mac_of(std::string_view data, std::string_view key) {
   return std::string(reinterpret_cast<const char*>(out.data()), length);
 }
 
-std::string fields_of(const UploadSlot& s) {
+std::string fields_text(const UploadSlot& s) {
   return s.id + '\n' + s.service + '\n' + s.uploader + '\n' + s.filename + '\n' + std::to_string(s.size) + '\n' +
          s.content_type + '\n' + std::to_string(s.expires);
 }
@@ -138,6 +138,9 @@ int hex_value(char c) {
 
 }  // namespace
 
+std::string upload_slot_fields(const UploadSlot& slot) { return fields_text(slot); }
+std::optional<UploadSlot> parse_upload_slot_fields(std::string_view text) { return parse_fields(text); }
+
 bool prepare_upload_slots() { return hmac() != nullptr; }
 
 std::string new_upload_slot_id() {
@@ -180,7 +183,7 @@ bool content_type_allowed(std::string_view type, const std::vector<std::string>&
 }
 
 std::string sign_upload_slot(const UploadSlot& slot, std::string_view key) {
-  const std::string fields = fields_of(slot);
+  const std::string fields = fields_text(slot);
   return std::string(kVersion) + base64url_encode(fields) + "." + base64url_encode(mac_of(fields, key));
 }
 

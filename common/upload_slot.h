@@ -44,6 +44,11 @@ bool valid_content_type(std::string_view type);
 // Whether `type` matches one of `patterns` ("image/png", "image/*", "*"); an empty list allows any.
 bool content_type_allowed(std::string_view type, const std::vector<std::string>& patterns);
 
+// The slot's fields as the token carries them (one per line), and their strict inverse: the
+// HTTP process keeps them beside a stored file.
+std::string upload_slot_fields(const UploadSlot& slot);
+std::optional<UploadSlot> parse_upload_slot_fields(std::string_view text);
+
 // The token: "v1." base64url(fields) "." base64url(HMAC-SHA-256(key, fields)).
 std::string sign_upload_slot(const UploadSlot& slot, std::string_view key);
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include <openssl/rand.h>
+
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
@@ -22,6 +24,17 @@ namespace xmppd::parent {
 namespace {
 
 using namespace std::chrono_literals;
+
+// TEMPORARY (upload branch, until proc's daemon/http_settings.h slot_key() is merged): the
+// key that signs XEP-0363 upload slots, random for the parent's lifetime.
+const std::string& temporary_slot_key() {
+  static const std::string key = [] {
+    std::string k(32, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(k.data()), static_cast<int>(k.size())) != 1) std::abort();
+    return k;
+  }();
+  return key;
+}
 
 // The storage process comes before the router, which needs its link for every stanza that
 // touches the store; it is started only when the router's data is in PostgreSQL (wanted()).
@@ -234,10 +247,13 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_router()->set_remote_storage(settings_.uses_postgres());
       c.mutable_router()->set_sqlite_file(settings_.sqlite_file());
       *c.mutable_router()->mutable_smacks() = smacks_settings(settings_.smacks);
+      c.mutable_router()->set_slot_key(temporary_slot_key());
       for (const auto& component : settings_.components) {
         if (!component.enabled) continue;
         if (component.component_module == "muc")
           *c.mutable_router()->add_muc() = muc_service(component, settings_);
+        else if (component.component_module == "http_file_share")
+          *c.mutable_router()->add_file_share() = file_share_service(component, settings_);
         else
           c.mutable_router()->add_components(component.name);
         if (component.module_enabled("s2s")) c.mutable_router()->add_s2s_hosts(component.name);
