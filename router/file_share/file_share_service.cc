@@ -163,7 +163,10 @@ void FileShareService::request_slot(const xml::Element& iq, const xml::Element& 
   slot.service = domain();
   slot.uploader = from.bare();
   const auto now = static_cast<std::int64_t>(std::time(nullptr));
-  slot.expires = now + kUploadSlotSeconds;
+  // 300 s, or the files' lifetime when that is shorter: an upload may not outlive its file.
+  std::int64_t lifetime = kUploadSlotSeconds;
+  if (options_.expires_after() != 0) lifetime = std::min(lifetime, static_cast<std::int64_t>(options_.expires_after()));
+  slot.expires = now + lifetime;
 
   std::string text;
   std::string_view refused;
