@@ -52,47 +52,15 @@ ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& s) {
   return out;
 }
 
-namespace {
-
-// The enabled VirtualHost a component's domain is a subdomain of, the nearest one; null if none.
-const config::HostSettings* parent_host_of(const config::HostSettings& c, const config::Settings& settings) {
+ipc::RouterSettings::MucService muc_service(const config::HostSettings& c, const config::Settings& settings) {
+  ipc::RouterSettings::MucService m;
+  m.set_domain(c.name);
   const config::HostSettings* parent = nullptr;
   for (const config::HostSettings& h : settings.hosts) {
     bool below = c.name.size() > h.name.size() && c.name.ends_with("." + h.name);
     if (h.enabled && below && (parent == nullptr || h.name.size() > parent->name.size())) parent = &h;
   }
-  return parent;
-}
-
-}  // namespace
-
-ipc::FileShareService file_share_service(const config::HostSettings& c, const config::Settings& settings) {
-  ipc::FileShareService f;
-  f.set_domain(c.name);
-  if (const config::HostSettings* parent = parent_host_of(c, settings)) f.set_parent_host(parent->name);
-  const config::FileShareSettings& o = c.file_share;
-  f.set_size_limit(o.size_limit);
-  f.set_expires_after(o.expires_after);
-  f.set_daily_quota(o.effective_daily_quota());
-  f.set_global_quota(o.global_quota);
-  for (const std::string& type : o.allowed_file_types) f.add_allowed_file_types(type);
-  for (const std::string& type : o.safe_file_types) f.add_safe_file_types(type);
-  for (const std::string& jid : o.access) f.add_access(jid);
-  const config::HttpSettings& http = settings.http;
-  std::string base = http.external_url;
-  if (base.empty() && !http.https_ports.empty())
-    base = "https://" + c.name + ":" + std::to_string(http.https_ports.front()) + "/";
-  else if (base.empty() && !http.http_ports.empty())
-    base = "http://" + c.name + ":" + std::to_string(http.http_ports.front()) + "/";
-  if (!base.empty() && !base.ends_with('/')) base += '/';
-  f.set_base_url(base);
-  return f;
-}
-
-ipc::RouterSettings::MucService muc_service(const config::HostSettings& c, const config::Settings& settings) {
-  ipc::RouterSettings::MucService m;
-  m.set_domain(c.name);
-  if (const config::HostSettings* parent = parent_host_of(c, settings)) {
+  if (parent != nullptr) {
     m.set_parent_host(parent->name);
     for (const std::string& jid : parent->admins) m.add_admins(jid);
   }

@@ -17,10 +17,5 @@ ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& smacks
 // A MUC service (Component "domain" "muc") and its options; its parent host is the enabled
 // VirtualHost its domain is a subdomain of, the nearest one.
 ipc::RouterSettings::MucService muc_service(const config::HostSettings& component, const config::Settings& settings);
-// A file sharing service (Component "domain" "http_file_share", XEP-0363) as the router and
-// the HTTP process apply it: its parent host as for MUC, its quotas, and the base of its URLs
-// (http_external_url, else https://DOMAIN:FIRST_HTTPS_PORT/, else plain http on the first
-// http port), always ending in '/'.
-ipc::FileShareService file_share_service(const config::HostSettings& component, const config::Settings& settings);
 
 }  // namespace xmppd::parent

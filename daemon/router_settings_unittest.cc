@@ -58,33 +58,6 @@ TEST(RouterSettings, NoAdminsAndNoContactInfoSendNoContacts) {
   EXPECT_EQ(a.contact_info_size(), 0);
 }
 
-TEST(RouterSettings, FileShareServiceCarriesItsOptionsAndBaseUrl) {
-  config::Settings s = load(
-      "https_ports = { 5443 }\n"
-      "VirtualHost \"example.org\"\n"
-      "Component \"upload.example.org\" \"http_file_share\"\n"
-      "  http_file_share_size_limit = 1000\n"
-      "  http_file_share_global_quota = 5000\n"
-      "  http_file_share_allowed_file_types = { \"image/*\" }\n"
-      "Component \"files.example.net\" \"http_file_share\"\n");
-  ipc::FileShareService f = file_share_service(*s.find_component("upload.example.org"), s);
-  EXPECT_EQ(f.domain(), "upload.example.org");
-  EXPECT_EQ(f.parent_host(), "example.org");
-  EXPECT_EQ(f.size_limit(), 1000u);
-  EXPECT_EQ(f.daily_quota(), 10000u) << "0 means ten times the size limit";
-  EXPECT_EQ(f.global_quota(), 5000u);
-  EXPECT_EQ(strings(f.allowed_file_types()), Strings{"image/*"});
-  EXPECT_EQ(f.base_url(), "https://upload.example.org:5443/");
-  ipc::FileShareService g = file_share_service(*s.find_component("files.example.net"), s);
-  EXPECT_EQ(g.parent_host(), "") << "no host of which it is a subdomain: only http_file_share_access uploads";
-
-  config::Settings behind_proxy = load(
-      "http_external_url = \"https://files.example.org/x\"\n"
-      "VirtualHost \"example.org\"\n"
-      "Component \"upload.example.org\" \"http_file_share\"\n");
-  EXPECT_EQ(file_share_service(behind_proxy.components[0], behind_proxy).base_url(), "https://files.example.org/x/");
-}
-
 TEST(RouterSettings, UserQuotasCarryEveryLimit) {
   config::Settings s = load(
       "max_user_offline_messages = 1\nmax_user_offline_bytes = 20000\nmax_pending_subscriptions = 3\n"

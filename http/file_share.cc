@@ -84,7 +84,10 @@ std::optional<std::uint64_t> content_length(evhttp_request* req) {
 
 }  // namespace
 
-FileShareHandler::FileShareHandler(struct event_base* base, std::string dir) : base_(base), store_(std::move(dir)) {}
+FileShareHandler::FileShareHandler(struct event_base* base, std::string dir, const ipc::HttpSettings& settings)
+    : base_(base), store_(std::move(dir)) {
+  configure(settings);
+}
 
 bool FileShareHandler::start(std::string& error) {
   if (!store_.ready(error) || !prepare_upload_slots()) {

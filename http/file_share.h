@@ -30,7 +30,7 @@ class FileShareHandler final : public Handler {
   static constexpr std::string_view kPrefix = "/file_share/";
 
   // `dir`: the store's directory ("/file_share" in the chroot), made now if missing.
-  FileShareHandler(struct event_base* base, std::string dir);
+  FileShareHandler(struct event_base* base, std::string dir, const ipc::HttpSettings& settings);
   // The store is usable; expired files are swept and the sweep timer runs.
   bool start(std::string& error);
   // The services (by domain) and the slot key; a reload may change them.

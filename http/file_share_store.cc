@@ -33,12 +33,9 @@ std::string errno_text(const char* what) { return std::string(what) + ": " + std
 
 }  // namespace
 
-FileShareStore::FileShareStore(std::string dir) : dir_(std::move(dir)) {
-  ::mkdir(dir_.c_str(), 0700);  // EEXIST is fine; ready() says whether it can be used
-  dir_fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-}
-
 bool FileShareStore::ready(std::string& error) {
+  ::mkdir(dir_.c_str(), 0700);  // EEXIST is fine; the open says whether it can be used
+  dir_fd_.reset(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd_) error = errno_text(dir_.c_str());
   return static_cast<bool>(dir_fd_);
 }

@@ -33,8 +33,9 @@ struct StoredFile {
 
 class FileShareStore {
  public:
-  // `dir` exists or is made (0700) now: call before the sandbox forbids mkdir.
-  explicit FileShareStore(std::string dir);
+  explicit FileShareStore(std::string dir) : dir_(std::move(dir)) {}
+  // Makes `dir` (0700) if missing and opens it, relative to the working directory then (the
+  // chroot's root); false with `error` when it cannot.
   bool ready(std::string& error);
 
   // Whether a file (or its metadata) for `id` is stored already.

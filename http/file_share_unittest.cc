@@ -99,6 +99,8 @@ TEST_F(FileShareStoreTest, StoredFileReadsBack) {
 
 TEST_F(FileShareStoreTest, ExpiredAndBrokenFilesAreSwept) {
   FileShareStore store(dir_);
+  std::string error;
+  ASSERT_TRUE(store.ready(error)) << error;
   const UploadSlot old = slot(3), kept = slot(4), forever = slot(1);
   ASSERT_TRUE(put(store, old, 1000, "old"));
   ASSERT_TRUE(put(store, kept, 5000, "kept"));

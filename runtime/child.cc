@@ -36,6 +36,7 @@ const char* wire_role_name(ipc::Role role) {
     case ipc::ROLE_TLS: return "tls";
     case ipc::ROLE_AUTH: return "auth";
     case ipc::ROLE_STORAGE: return "storage";
+    case ipc::ROLE_HTTP: return "http";
     default: return "unknown";
   }
 }
