@@ -86,6 +86,7 @@ void Connections::input(bufferevent* bev, std::size_t added) {
     }
   }
   State& state = it->second;
+  if (state.upgraded) return;
   const auto now = std::chrono::steady_clock::now();
   if (!state.reading) {
     state.reading = true;
@@ -98,6 +99,15 @@ void Connections::input(bufferevent* bev, std::size_t added) {
             state.bytes,
             static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - state.start).count()));
   cut(bev);
+}
+
+void Connections::upgraded(bufferevent* bev) {
+  auto it = states_.find(bev);
+  if (it != states_.end()) it->second.upgraded = true;
+}
+
+void connection_upgraded(evhttp_connection* evcon) {
+  if (Connections::instance_ != nullptr) Connections::instance_->upgraded(evhttp_connection_get_bufferevent(evcon));
 }
 
 void Connections::request_read(evhttp_request* req) {

@@ -23,6 +23,11 @@ namespace xmppd::http {
 inline constexpr std::chrono::seconds kGrace{10};
 inline constexpr std::size_t kMinRate = 1024;
 
+// A connection that became something else than HTTP requests (a WebSocket after its upgrade):
+// its bytes are no longer timed as a request's; it still counts against the limits until it
+// closes. The handler that takes a connection over calls this.
+void connection_upgraded(evhttp_connection* evcon);
+
 // Whether a request whose first byte came `elapsed` ago, with `bytes` read so far, is too slow.
 bool too_slow(std::chrono::steady_clock::duration elapsed, std::size_t bytes);
 
@@ -39,12 +44,14 @@ class Connections {
   // A request of this connection was read whole: the clock of the next starts at its first byte.
   void request_read(evhttp_request* req);
   std::size_t open() const { return states_.size(); }
+  void upgraded(bufferevent* bev);
 
  private:
   struct State {
     std::chrono::steady_clock::time_point start;
     std::size_t bytes = 0;
     bool reading = false;
+    bool upgraded = false;  // connection_upgraded(): not timed
     stream::ConnectionLimits::Ticket ticket;
   };
   static void on_input(evbuffer* buffer, const evbuffer_cb_info* info, void* bev);
@@ -55,6 +62,7 @@ class Connections {
   stream::ConnectionLimits limits_;
   std::map<bufferevent*, State> states_;  // connections that sent a byte, until they close
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
+  friend void connection_upgraded(evhttp_connection* evcon);
 };
 
 }  // namespace xmppd::http

@@ -160,7 +160,9 @@ int FileShareHandler::on_headers(evhttp_request* req, const RequestInfo& info) {
 std::uint64_t FileShareHandler::max_body(evhttp_request* req, const RequestInfo& info, std::uint64_t configured) {
   if (evhttp_request_get_command(req) != EVHTTP_REQ_PUT) return 0;
   UploadSlot slot;
-  return check_put(req, info, slot) == 0 ? std::min<std::uint64_t>(slot.size, configured) : configured;
+  // A valid slot's size, which may pass http_max_content_size (the server reads up to the
+  // largest size_limit); anything else no more than the configured size.
+  return check_put(req, info, slot) == 0 ? slot.size : configured;
 }
 
 void FileShareHandler::on_request(evhttp_request* req, const RequestInfo& info) {

@@ -12,6 +12,7 @@
 // It parses hostile bytes (HTTP, through libevent's evhttp), like the router, and so is kept
 // apart from everything an attacker wants; the services are handlers by path prefix
 // (http/handler.h), each registered in register_handlers() below.
+#include <algorithm>
 #include <memory>
 
 #include "common/log.h"
@@ -38,6 +39,7 @@ class HttpProcess final : public runtime::ChildRole {
     }
     settings_ = configure.http();
     runtime_base_ = runtime.base();
+    default_cap_ = stream::default_connection_cap();  // getrlimit: not on the sandbox's list
     tls_ = std::make_unique<tls::Service>(runtime.base(), "https", "http/1.1", [this](std::string_view reason) {
       runtime_->report_peer_violation(ipc::ROLE_TLS, reason);
     });
@@ -85,15 +87,17 @@ class HttpProcess final : public runtime::ChildRole {
 
   void apply_limits() {
     ServerLimits limits;
-    limits.max_body = settings_.max_content_size();
+    limits.max_body = limits.max_read = settings_.max_content_size();
+    for (const ipc::FileShareService& s : settings_.file_share()) limits.max_read = std::max(limits.max_read, s.size_limit());
     const ipc::StreamLimits& l = settings_.limits();
     limits.connections.per_address = l.max_connections_per_address();
     limits.connections.unauthenticated_per_address = 0;
-    limits.connections.total = l.max_connections() != 0 ? l.max_connections() : stream::default_connection_cap();
+    limits.connections.total = l.max_connections() != 0 ? l.max_connections() : default_cap_;
     server_->set_limits(limits);
   }
 
   ipc::HttpSettings settings_;
+  std::size_t default_cap_ = 0;  // connections in all when max_connections is 0
   std::unique_ptr<tls::Service> tls_;  // https: the tls helper's chains, and its signatures
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HostMeta> host_meta_;

@@ -138,7 +138,7 @@ void HttpServer::set_limits(const ServerLimits& limits) {
   for (struct evhttp* h : {plain_, secure_}) {
     if (h == nullptr) continue;
     evhttp_set_max_headers_size(h, static_cast<ev_ssize_t>(limits_.max_header_bytes));
-    evhttp_set_max_body_size(h, static_cast<ev_ssize_t>(limits_.max_body));
+    evhttp_set_max_body_size(h, static_cast<ev_ssize_t>(std::max(limits_.max_read, limits_.max_body)));
   }
   connections_.configure(limits_.connections);
 }

@@ -23,9 +23,13 @@
 
 namespace xmppd::http {
 
-// Limits of every request and connection (HttpSettings.max_content_size and .limits).
+// Limits of every request and connection (HttpSettings.max_content_size, file_share and .limits).
 struct ServerLimits {
-  std::uint64_t max_body = 10 * 1024 * 1024;  // http_max_content_size
+  std::uint64_t max_body = 10 * 1024 * 1024;  // http_max_content_size: what a handler takes by default
+  // What evhttp reads of a body at most (413 beyond): max_body, or a file sharing service's
+  // larger size_limit. evhttp 2.1 hands a request over only once its body is read, so a
+  // handler's smaller max_body is applied then.
+  std::uint64_t max_read = 10 * 1024 * 1024;
   std::size_t max_header_bytes = 8 * 1024;    // request line and headers, as Prosody's mod_http
   std::size_t max_header_lines = 50;
   stream::ConnectionLimitSettings connections;  // per address and in all; no unauthenticated stage
