@@ -129,12 +129,12 @@ void FileShareStore::remove(std::string_view id) {
 }
 
 std::size_t FileShareStore::sweep(std::int64_t now) {
-  UniqueFd copy(::dup(dir_fd_.get()));
+  // A second descriptor of the directory for the DIR stream (openat: dup is not on the sandbox's list).
+  UniqueFd copy(::openat(dir_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!copy) return 0;
   DIR* dir = ::fdopendir(copy.get());
   if (dir == nullptr) return 0;
   (void)copy.release();  // the DIR owns it now
-  ::rewinddir(dir);
   std::vector<std::string> names;
   while (const dirent* entry = ::readdir(dir)) names.emplace_back(entry->d_name);
   ::closedir(dir);

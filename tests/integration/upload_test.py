@@ -12,6 +12,7 @@ import asyncio
 import http.client
 import io
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,7 +34,7 @@ from harness import TestDns
 from prosody import Prosody, fresh_workdir
 
 UPLOAD, TIGHT, BRIEF, MUC = f"upload.{A}", f"tight.{A}", f"brief.{A}", f"conference.{A}"
-HTTP_PORT = 5280
+HTTP_PORT, HTTPS_PORT = 5280, 5281
 SIZE_LIMIT = 64 * 1024
 DAILY_QUOTA = 200 * 1024
 GLOBAL_QUOTA = 1000
@@ -54,8 +55,9 @@ def password(jid):
 def config(workdir, ca_file):
     extra = f"""
 http_ports = {{ {HTTP_PORT} }}
-https_ports = {{ }}
+https_ports = {{ {HTTPS_PORT} }}
 http_interfaces = {{ "{ADDRESS[A]}" }}
+https_interfaces = {{ "{ADDRESS[A]}" }}
 """
     components = f"""
 Component "{UPLOAD}" "http_file_share"
@@ -103,9 +105,10 @@ def http_request(method, path, body=None, headers=None, host=UPLOAD):
 
 
 def curl(url, *args):
-    """curl's status, headers (lowercase names) and body for url."""
+    """curl's status, headers (lowercase names) and body for url (https: the test CA trusted)."""
     with tempfile.TemporaryDirectory() as tmp:
-        r = subprocess.run(["curl", "-sS", "-D", f"{tmp}/h", "-o", f"{tmp}/b", "-w", "%{http_code}", *args, url],
+        r = subprocess.run(["curl", "-sS", "--cacert", os.environ["SSL_CERT_FILE"], "-D", f"{tmp}/h", "-o", f"{tmp}/b",
+                            "-w", "%{http_code}", *args, url],
                            capture_output=True, text=True, timeout=30)
         if r.returncode != 0:
             raise AssertionError(f"curl {url}: {r.stderr}")
@@ -120,7 +123,7 @@ def curl(url, *args):
 
 
 def path_of(url):
-    return url[url.index("/", len("http://")):]
+    return url[url.index("/", len("https://")):]
 
 
 class FileSharing(unittest.TestCase):
@@ -131,6 +134,8 @@ class FileSharing(unittest.TestCase):
         cls.ca = certs.Authority()
         cls.ca_file = os.path.join(cls.workdir, "ca.pem")
         certs.write(cls.ca_file, cls.ca.pem())
+        # The slots' URLs are https (the default): aiohttp (slixmpp's upload_file) and curl trust the test CA.
+        os.environ["SSL_CERT_FILE"] = cls.ca_file
         cls.servers = []
         cls.failed = False
         names = {A: ADDRESS[A], B: ADDRESS[B]}
@@ -174,6 +179,7 @@ class FileSharing(unittest.TestCase):
         server.wait_sandboxed_children(timeout=20, count=5)
         server.wait_log(r"router\[\d+\]: TLS certificates for \d+ hosts")
         server.wait_log(r"http\[\d+\]: http on ")
+        server.wait_log(r"http\[\d+\]: TLS certificates for \d+ hosts")
         cls.files = os.path.join(workdir, "data", "http", "file_share")
         return server
 
@@ -211,6 +217,12 @@ class FileSharing(unittest.TestCase):
         result = getattr(self._outcome, "result", None)
         if any(test is self for test, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
             type(self).failed = True
+        # No child may die along the way (a restarted HTTP process would also sweep and hide
+        # what it lost): a seccomp kill or a crash fails the test that caused it.
+        died = re.findall(r"xmppd: \w+ \(pid \d+\) (?:killed|exited)[^\n]*", self.a.log())
+        if died:
+            type(self).failed = True
+            self.fail(f"a child died: {died}")
 
     # --- helpers ---
 
@@ -294,7 +306,7 @@ class FileSharing(unittest.TestCase):
         alice["xep_0363"].max_file_size = SIZE_LIMIT
         url = self.wait(alice["xep_0363"].upload_file("été photo.png", input_file=io.BytesIO(data),
                                                         content_type="image/png", domain=A, timeout=10), 30)
-        self.assertTrue(url.startswith(f"http://{UPLOAD}:{HTTP_PORT}/file_share/"), url)
+        self.assertTrue(url.startswith(f"https://{UPLOAD}:{HTTPS_PORT}/file_share/"), url)
         self.assertTrue(url.endswith("/%C3%A9t%C3%A9%20photo.png"), url)
 
         # bob, a local user, downloads it with curl.
