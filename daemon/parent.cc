@@ -243,10 +243,13 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       c.mutable_router()->set_remote_storage(settings_.uses_postgres());
       c.mutable_router()->set_sqlite_file(settings_.sqlite_file());
       *c.mutable_router()->mutable_smacks() = smacks_settings(settings_.smacks);
+      c.mutable_router()->set_slot_key(slot_key());
       for (const auto& component : settings_.components) {
         if (!component.enabled) continue;
         if (component.component_module == "muc")
           *c.mutable_router()->add_muc() = muc_service(component, settings_);
+        else if (component.component_module == "http_file_share")
+          *c.mutable_router()->add_file_share() = file_share_service(component, settings_);
         else
           c.mutable_router()->add_components(component.name);
         if (component.module_enabled("s2s")) c.mutable_router()->add_s2s_hosts(component.name);

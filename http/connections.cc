@@ -52,7 +52,17 @@ void Connections::on_input(evbuffer*, const evbuffer_cb_info* info, void* bev) {
 }
 
 void Connections::on_close(evhttp_connection* evcon, void* self) {
-  static_cast<Connections*>(self)->states_.erase(evhttp_connection_get_bufferevent(evcon));
+  auto* connections = static_cast<Connections*>(self);
+  auto it = connections->states_.find(evhttp_connection_get_bufferevent(evcon));
+  if (it == connections->states_.end()) return;
+  connections->done_reading(it->second);
+  connections->states_.erase(it);
+}
+
+void Connections::done_reading(State& state) {
+  if (state.reading) buffered_ -= state.bytes;
+  state.reading = false;
+  state.bytes = 0;
 }
 
 bool Connections::admit(bufferevent* bev, State& state) {
@@ -95,6 +105,13 @@ void Connections::input(bufferevent* bev, std::size_t added) {
     state.bytes = 0;
   }
   state.bytes += added;
+  buffered_ += added;
+  if (max_buffered_ != 0 && buffered_ > max_buffered_) {
+    log::warning("http: %s: requests being read hold %zu bytes, over %zu; this one is cut",
+                 peer_address(bufferevent_getfd(bev)).c_str(), buffered_, max_buffered_);
+    done_reading(state);
+    return cut(bev);
+  }
   if (!http::too_slow(now - state.start, state.bytes)) return;
   ++too_slow_;
   log::info("http: %s: a request too slow (%zu bytes in %lld s); closed", peer_address(bufferevent_getfd(bev)).c_str(),
@@ -105,7 +122,9 @@ void Connections::input(bufferevent* bev, std::size_t added) {
 
 void Connections::upgraded(bufferevent* bev) {
   auto it = states_.find(bev);
-  if (it != states_.end()) it->second.upgraded = true;
+  if (it == states_.end()) return;
+  done_reading(it->second);
+  it->second.upgraded = true;
 }
 
 void connection_upgraded(evhttp_connection* evcon) {
@@ -114,7 +133,7 @@ void connection_upgraded(evhttp_connection* evcon) {
 
 void Connections::request_read(evhttp_request* req) {
   auto it = states_.find(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
-  if (it != states_.end()) it->second.reading = false;
+  if (it != states_.end()) done_reading(it->second);
 }
 
 }  // namespace xmppd::http

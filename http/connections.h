@@ -39,7 +39,12 @@ class Connections {
   Connections(const Connections&) = delete;
   Connections& operator=(const Connections&) = delete;
 
-  void configure(stream::ConnectionLimitSettings limits) { limits_.configure(limits); }
+  // `buffered`: the bytes all requests being read may hold at once (evhttp keeps a body in
+  // memory until it is whole); the request whose bytes pass it is cut.
+  void configure(stream::ConnectionLimitSettings limits, std::size_t buffered) {
+    limits_.configure(limits);
+    max_buffered_ = buffered;
+  }
   // A bufferevent evhttp is about to read a new connection with (evhttp_set_bevcb).
   void watch(bufferevent* bev);
   // A request of this connection was read whole: the clock of the next starts at its first byte.
@@ -47,6 +52,7 @@ class Connections {
   std::size_t open() const { return states_.size(); }
   std::uint64_t refused() const { return refused_; }  // over a connection limit
   std::uint64_t too_slow() const { return too_slow_; }  // cut by the slow-request rule
+  std::size_t buffered() const { return buffered_; }    // bytes of requests being read
   void upgraded(bufferevent* bev);
 
  private:
@@ -60,11 +66,13 @@ class Connections {
   static void on_input(evbuffer* buffer, const evbuffer_cb_info* info, void* bev);
   static void on_close(evhttp_connection* evcon, void* self);
   void input(bufferevent* bev, std::size_t added);
+  void done_reading(State& state);
   bool admit(bufferevent* bev, State& state);
 
   stream::ConnectionLimits limits_;
   std::map<bufferevent*, State> states_;
-  std::uint64_t refused_ = 0, too_slow_ = 0;  // connections that sent a byte, until they close
+  std::uint64_t refused_ = 0, too_slow_ = 0;
+  std::size_t buffered_ = 0, max_buffered_ = 0;  // 0: no bound  // connections that sent a byte, until they close
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
   friend void connection_upgraded(evhttp_connection* evcon);
 };

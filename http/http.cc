@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "common/log.h"
+#include "http/file_share.h"
 #include "http/host_meta.h"
 #include "http/http_server.h"
 #include "http/websocket.h"
@@ -38,7 +39,7 @@ class HttpProcess final : public runtime::ChildRole {
       return false;
     }
     settings_ = configure.http();
-    base_ = runtime.base();
+    runtime_base_ = runtime.base();
     default_cap_ = stream::default_connection_cap();  // getrlimit: not on the sandbox's list
     tls_ = std::make_unique<tls::Service>(runtime.base(), "https", "http/1.1", [this](std::string_view reason) {
       runtime_->report_peer_violation(ipc::ROLE_TLS, reason);
@@ -51,11 +52,15 @@ class HttpProcess final : public runtime::ChildRole {
     return true;
   }
 
+  // The upload store is below the chroot (DATA_PATH/http/file_share): made and swept there.
+  bool prepare_in_chroot(std::string& error) override { return file_share_->start(error); }
+
   void reconfigure(const ipc::Configure& configure) override {
     settings_ = configure.http();
     tls_->configure(settings_.tls());
     apply_limits();
     host_meta_->configure(settings_);
+    file_share_->configure(settings_);
     websocket_->configure(settings_);
   }
 
@@ -79,7 +84,9 @@ class HttpProcess final : public runtime::ChildRole {
   void register_handlers() {
     host_meta_ = std::make_unique<HostMeta>(settings_);
     server_->add("/.well-known/host-meta", *host_meta_);
-    server_->add("/xmpp-websocket", *(websocket_ = std::make_unique<WebSocketHandler>(base_, settings_)));
+    file_share_ = std::make_unique<FileShareHandler>(runtime_base_, "file_share", settings_);
+    server_->add(std::string(FileShareHandler::kPrefix), *file_share_);
+    server_->add("/xmpp-websocket", *(websocket_ = std::make_unique<WebSocketHandler>(runtime_base_, settings_)));
   }
 
   void apply_limits() {
@@ -98,9 +105,10 @@ class HttpProcess final : public runtime::ChildRole {
   std::unique_ptr<tls::Service> tls_;  // https: the tls helper's chains, and its signatures
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HostMeta> host_meta_;
+  std::unique_ptr<FileShareHandler> file_share_;
+  struct event_base* runtime_base_ = nullptr;
   // After server_, so destroyed before it: its connections are freed before evhttp is.
   std::unique_ptr<WebSocketHandler> websocket_;
-  struct event_base* base_ = nullptr;
 };
 
 }  // namespace xmppd::http

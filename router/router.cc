@@ -23,6 +23,7 @@
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
 #include "router/component_stream.h"
+#include "router/file_share/file_share_service.h"
 #include "router/http_link.h"
 #include "router/muc/muc_service.h"
 #include "router/routing.h"
@@ -125,6 +126,7 @@ class Router final : public runtime::ChildRole {
     }
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
+    for (const auto& share : settings.file_share()) components.insert(share.domain());
     list_components(hosts, components);
     routing_.set_hosts(hosts, {settings.s2s_hosts().begin(), settings.s2s_hosts().end()});
     routing_.set_components(std::move(components));
@@ -132,6 +134,7 @@ class Router final : public runtime::ChildRole {
     components_->configure({settings.components().begin(), settings.components().end()}, settings.c2s());
     component_stanza_bytes_ = settings.c2s().max_stanza_bytes() != 0 ? settings.c2s().max_stanza_bytes() : 256 << 10;
     configure_muc(settings);
+    configure_file_share(settings);
     anonymous_hosts_ = {settings.anonymous_hosts().begin(), settings.anonymous_hosts().end()};
     registration_hosts_ = {settings.registration_hosts().begin(), settings.registration_hosts().end()};
     if (settings.has_quotas()) {
@@ -216,12 +219,14 @@ class Router final : public runtime::ChildRole {
     }
   }
 
-  // Now and then: rooms whose lock timed out are destroyed, tombstones expire, and each MUC
-  // service's archived messages past its muc_log_expires_after are deleted, a chunk a turn.
+  // Now and then: upload slots past every quota's window are deleted; rooms whose lock timed
+  // out are destroyed, tombstones expire, and each MUC service's archived messages past its
+  // muc_log_expires_after are deleted, a chunk a turn.
   static void on_muc_timer(evutil_socket_t, short, void* arg) {
     constexpr std::size_t kChunk = 500;
     auto* self = static_cast<Router*>(arg);
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    for (auto& [domain, service] : self->file_share_) service->sweep(now);
     for (auto& [domain, service] : self->muc_) {
       service->sweep();
       const muc::MucOptions& o = service->muc_options();
@@ -231,6 +236,26 @@ class Router final : public runtime::ChildRole {
           self->archive_->expire(now - static_cast<std::int64_t>(o.log_expires_after()), kChunk, domain);
       if (deleted > 0) log::info("archive: %lld expired messages of %s deleted", static_cast<long long>(deleted), domain.c_str());
     }
+  }
+
+  // The file sharing services (router/file_share/), as the MUC services below.
+  void configure_file_share(const ipc::RouterSettings& settings) {
+    std::map<std::string, std::unique_ptr<FileShareService>> kept;
+    for (const ipc::FileShareService& options : settings.file_share()) {
+      auto it = file_share_.find(options.domain());
+      std::unique_ptr<FileShareService> service;
+      if (it != file_share_.end()) {
+        service = std::move(it->second);
+        service->configure(options, settings.slot_key());
+      } else {
+        service = std::make_unique<FileShareService>(routing_, options, settings.slot_key());
+      }
+      routing_.attach_component(options.domain(), service.get());
+      kept.emplace(options.domain(), std::move(service));
+    }
+    for (const auto& [domain, service] : file_share_)
+      if (service != nullptr && routing_.attached_component(domain) == service.get()) routing_.attach_component(domain, nullptr);
+    file_share_ = std::move(kept);
   }
 
   // The MUC services (router/muc/): new ones made, removed ones dropped with their rooms,
@@ -328,6 +353,7 @@ class Router final : public runtime::ChildRole {
   std::optional<AuthLink> auth_;
   std::optional<S2sLink> s2s_;
   std::map<std::string, std::unique_ptr<MucService>> muc_;  // by domain
+  std::map<std::string, std::unique_ptr<FileShareService>> file_share_;  // by domain
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   std::optional<stream::Service> c2s_;

@@ -194,6 +194,17 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
      "substr(owner, length(owner) - length(CAST($1 AS TEXT)) + 1) = $1 AND stamp < $2 ORDER BY stamp LIMIT $3) "
      "RETURNING owner",
      {}},
+    // File sharing (router/file_share/): one row per slot granted. The sums are cast so that
+    // both dialects answer an integer (PostgreSQL's SUM of BIGINT is NUMERIC).
+    {"upload.insert", 7,
+     "INSERT INTO upload_slot (id, service, uploader, filename, size, type, granted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+     {}},
+    {"upload.user_bytes", 3,
+     "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_slot WHERE service = $1 AND uploader = $2 AND granted >= $3",
+     {}},
+    {"upload.service_bytes", 2,
+     "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_slot WHERE service = $1 AND granted >= $2", {}},
+    {"upload.expire", 2, "DELETE FROM upload_slot WHERE service = $1 AND granted < $2", {}},
 }};
 
 }  // namespace

@@ -106,6 +106,11 @@ enum class Statement : std::uint16_t {
   kMucTombstoneSelect,
   // The archive of one MUC service's rooms (muc_log_expires_after): owners in its domain.
   kArchiveExpireDomain,
+  // router/file_share/: the slots granted (XEP-0363), for the quotas, bounded by a sweep.
+  kUploadInsert,
+  kUploadUserBytes,
+  kUploadServiceBytes,
+  kUploadExpire,
 
   kCount  // not a statement
 };

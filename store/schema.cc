@@ -4,6 +4,7 @@
 #include <array>
 
 #include "store/archive_schema.h"
+#include "store/file_share_schema.h"
 #include "store/muc_schema.h"
 
 namespace xmppd::store {
@@ -62,8 +63,9 @@ constexpr std::string_view kSqliteV4[] = {
 
 // Version 5: the message archive (XEP-0313; its DDL in store/archive_schema.h).
 // Version 6: the MUC services' rooms (XEP-0045; store/muc_schema.h).
+// Version 7: the file sharing services' slots (XEP-0363; store/file_share_schema.h).
 constexpr std::array<std::span<const std::string_view>, kSqliteSchemaVersion> kSqliteSteps = {
-    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4, kArchiveSqlite, kMucSqlite};
+    kSqliteV1, kSqliteV2, kSqliteV3, kSqliteV4, kArchiveSqlite, kMucSqlite, kFileShareSqlite};
 
 // ---- PostgreSQL ---------------------------------------------------------------------------
 
@@ -91,8 +93,9 @@ constexpr std::string_view kPostgresV1[] = {
 
 // Version 2: the message archive (XEP-0313; its DDL in store/archive_schema.h).
 // Version 3: the MUC services' rooms (XEP-0045; store/muc_schema.h).
+// Version 4: the file sharing services' slots (XEP-0363; store/file_share_schema.h).
 constexpr std::array<std::span<const std::string_view>, kPostgresSchemaVersion> kPostgresSteps = {
-    kPostgresV1, kArchivePostgres, kMucPostgres};
+    kPostgresV1, kArchivePostgres, kMucPostgres, kFileSharePostgres};
 
 }  // namespace
 

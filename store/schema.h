@@ -21,11 +21,11 @@ class PostgresDatabase;
 // SQLite keeps its version in PRAGMA user_version. 1: offline messages, rosters, requests;
 // 2: offline sizes and per-user counters (kept by triggers then); 3: the modules' items and
 // roster pre-approvals; 4: no triggers, the counters kept by the catalog's statements;
-// 5: the message archive; 6: the MUC services' rooms.
-inline constexpr int kSqliteSchemaVersion = 6;
+// 5: the message archive; 6: the MUC services' rooms; 7: the file sharing services' slots.
+inline constexpr int kSqliteSchemaVersion = 7;
 // PostgreSQL keeps it in the table xmppd_schema. 1: everything of SQLite's version 4;
-// 2: the message archive; 3: the MUC services' rooms.
-inline constexpr int kPostgresSchemaVersion = 3;
+// 2: the message archive; 3: the MUC services' rooms; 4: the file sharing services' slots.
+inline constexpr int kPostgresSchemaVersion = 4;
 
 // The statements that bring a database of version `version - 1` to `version` (1 ..
 // the dialect's newest); empty past it.

@@ -1,0 +1,122 @@
+// The pure parts of file sharing's HTTP side: the one Range served, Content-Disposition and
+// Bearer values, and the store in a temporary directory (write, read back, refuse a second
+// upload, sweep what expired or was left half-written).
+#include <event2/buffer.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "http/file_share_headers.h"
+#include "http/file_share_store.h"
+
+namespace xmppd::http {
+namespace {
+
+TEST(FileShareRange, OneRangeIsServed) {
+  ByteRange r;
+  EXPECT_EQ(parse_range(nullptr, 100, r), RangeAnswer::kWhole);
+  ASSERT_EQ(parse_range("bytes=0-9", 100, r), RangeAnswer::kPartial);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(r.last, 9u);
+  ASSERT_EQ(parse_range("bytes=90-", 100, r), RangeAnswer::kPartial);
+  EXPECT_EQ(r.length(), 10u);
+  ASSERT_EQ(parse_range("bytes=50-1000", 100, r), RangeAnswer::kPartial);
+  EXPECT_EQ(r.last, 99u);
+  ASSERT_EQ(parse_range("bytes=-5", 100, r), RangeAnswer::kPartial);
+  EXPECT_EQ(r.first, 95u);
+  ASSERT_EQ(parse_range("bytes=-500", 100, r), RangeAnswer::kPartial);
+  EXPECT_EQ(r.first, 0u);
+  EXPECT_EQ(parse_range("bytes=100-", 100, r), RangeAnswer::kUnsatisfiable);
+  EXPECT_EQ(parse_range("bytes=-0", 100, r), RangeAnswer::kUnsatisfiable);
+  for (const char* ignored : {"bytes=0-1,5-6", "items=0-1", "bytes=5-1", "bytes=a-b", "bytes=-", "bytes=+1-2",
+                              "bytes=99999999999999999999999-"})
+    EXPECT_EQ(parse_range(ignored, 100, r), RangeAnswer::kWhole) << ignored;
+}
+
+TEST(FileShareHeaders, DispositionAndBearer) {
+  EXPECT_EQ(content_disposition("a b.png", true), "inline; filename*=UTF-8''a%20b.png");
+  EXPECT_EQ(content_disposition("\";x.html", false), "attachment; filename*=UTF-8''%22%3Bx.html");
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer  abc "), "abc");
+  EXPECT_FALSE(bearer_token("Basic abc"));
+  EXPECT_FALSE(bearer_token("Bearer "));
+  EXPECT_FALSE(bearer_token(nullptr));
+}
+
+class FileShareStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/file_share_unittest.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = std::string(dir) + "/file_share";
+  }
+  void TearDown() override { std::filesystem::remove_all(std::filesystem::path(dir_).parent_path()); }
+  static UploadSlot slot(std::uint64_t size) {
+    return UploadSlot{new_upload_slot_id(), "upload.example", "a@example", "n.txt", size, "text/plain", 1000};
+  }
+  bool put(FileShareStore& store, const UploadSlot& s, std::int64_t expires, std::string_view bytes) {
+    evbuffer* body = evbuffer_new();
+    evbuffer_add(body, bytes.data(), bytes.size());
+    std::string error;
+    bool ok = store.put(s, expires, body, error);
+    evbuffer_free(body);
+    return ok;
+  }
+  std::size_t entries() const {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir_), {}));
+  }
+  std::string dir_;
+};
+
+TEST_F(FileShareStoreTest, StoredFileReadsBack) {
+  FileShareStore store(dir_);
+  std::string error;
+  ASSERT_TRUE(store.ready(error)) << error;
+  struct stat st {};
+  ASSERT_EQ(stat(dir_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  const UploadSlot s = slot(5);
+  EXPECT_FALSE(store.exists(s.id));
+  ASSERT_TRUE(put(store, s, 2000, "hello"));
+  EXPECT_TRUE(store.exists(s.id));
+  EXPECT_EQ(store.bytes(), 5u);
+  std::optional<StoredFile> f = store.open(s.id, 1500);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->slot, s);
+  EXPECT_EQ(f->expires, 2000);
+  char buf[16] = {};
+  EXPECT_EQ(read(f->fd.get(), buf, sizeof buf), 5);
+  EXPECT_EQ(std::string(buf), "hello");
+  EXPECT_FALSE(put(store, s, 2000, "again")) << "a second upload to the same slot";
+  EXPECT_EQ(entries(), 2u) << "the file and its metadata, nothing else";
+  EXPECT_FALSE(store.open(new_upload_slot_id(), 1500));
+  EXPECT_FALSE(store.open("../../etc/passwd", 1500));
+}
+
+TEST_F(FileShareStoreTest, ExpiredAndBrokenFilesAreSwept) {
+  FileShareStore store(dir_);
+  std::string error;
+  ASSERT_TRUE(store.ready(error)) << error;
+  const UploadSlot old = slot(3), kept = slot(4), forever = slot(1);
+  ASSERT_TRUE(put(store, old, 1000, "old"));
+  ASSERT_TRUE(put(store, kept, 5000, "kept"));
+  ASSERT_TRUE(put(store, forever, 0, "f"));
+  std::ofstream(dir_ + "/" + new_upload_slot_id() + ".part") << "half";
+  std::ofstream(dir_ + "/" + new_upload_slot_id() + ".meta") << "0\ngarbage";
+  EXPECT_EQ(store.sweep(2000), 1u);
+  EXPECT_FALSE(store.exists(old.id));
+  EXPECT_TRUE(store.exists(kept.id));
+  EXPECT_EQ(entries(), 4u);
+  EXPECT_EQ(store.files(), 2u);
+  EXPECT_EQ(store.bytes(), 5u);
+  EXPECT_FALSE(store.open(kept.id, 6000)) << "expired when read, even before a sweep";
+  EXPECT_FALSE(store.exists(kept.id));
+  EXPECT_TRUE(store.open(forever.id, 1LL << 40));
+}
+
+}  // namespace
+}  // namespace xmppd::http

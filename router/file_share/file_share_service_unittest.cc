@@ -1,0 +1,171 @@
+// The file sharing service (file_share_service.h) against a real SQLite user store: its disco,
+// a slot whose token the HTTP process would accept, the refusals (access, name, size, type)
+// and both quotas, and the sweep that keeps the table to the quotas' windows.
+#include "router/file_share/file_share_service.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+
+#include "common/upload_slot.h"
+#include "xml/fragment.h"
+
+namespace xmppd::router {
+namespace {
+
+constexpr std::string_view kUploadNs = "urn:xmpp:http:upload:0";
+constexpr std::string_view kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
+
+// The parts of the router the service uses: the store, and where its answers go.
+class TestServer final : public Server {
+ public:
+  explicit TestServer(UserStore& store) : store_(store) {}
+  std::vector<xml::Element> sent;
+
+  bool is_local(std::string_view) const override { return false; }
+  const HostConfig* host(std::string_view) const override { return nullptr; }
+  void send(const xml::Element& stanza) override { sent.push_back(stanza); }
+  void bounce(const xml::Element&, std::string_view, std::string_view, std::string_view) override {}
+  void request(xml::Element, Reply) override {}
+  void to_user(const xml::Element&, const xmpp::Jid&) override {}
+  void user_removed(const std::string&) override {}
+  LocalSessions& sessions() override { std::abort(); }
+  UserStore& store() override { return store_; }
+  ItemStore& items() override { std::abort(); }
+  ArchiveStore* archive() override { return nullptr; }
+  AuthLink& auth() override { std::abort(); }
+  const UserQuotas& quotas() const override { return quotas_; }
+  Im& im() override { std::abort(); }
+  void from_component(xml::Element stanza) override { sent.push_back(std::move(stanza)); }
+
+ private:
+  UserStore& store_;
+  UserQuotas quotas_;
+};
+
+class FileShareServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/file_share_service_unittest.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    std::string error;
+    store_ = UserStore::open(dir_ + "/user.sqlite", error);
+    ASSERT_NE(store_, nullptr) << error;
+    server_.emplace(*store_);
+    options_.set_domain("upload.example.org");
+    options_.set_parent_host("example.org");
+    options_.set_size_limit(1000);
+    options_.set_expires_after(3600);
+    options_.set_daily_quota(2500);
+    options_.set_global_quota(0);
+    options_.add_allowed_file_types("image/*");
+    options_.add_allowed_file_types("application/octet-stream");
+    options_.add_access("guest@elsewhere.net");
+    options_.set_base_url("https://upload.example.org:5281/");
+    service_.emplace(*server_, options_, "key");
+  }
+  void TearDown() override {
+    service_.reset();
+    server_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // The answer to `payload` from `from`.
+  xml::Element ask(std::string_view from, std::string_view payload) {
+    std::string text = "<iq type='get' id='q' from='" + std::string(from) + "' to='upload.example.org'>" +
+                       std::string(payload) + "</iq>";
+    auto iq = xml::parse_fragment(text, "jabber:client", 1 << 16);
+    EXPECT_TRUE(iq);
+    server_->sent.clear();
+    service_->receive(*iq, *xmpp::Jid::parse(from), *xmpp::Jid::parse("upload.example.org"));
+    EXPECT_EQ(server_->sent.size(), 1u);
+    return server_->sent.empty() ? xml::Element("jabber:client", "none") : server_->sent.back();
+  }
+  xml::Element request(std::string_view from, std::string_view name, std::string_view size,
+                       std::string_view type = "image/png") {
+    return ask(from, "<request xmlns='urn:xmpp:http:upload:0' filename='" + std::string(name) + "' size='" +
+                         std::string(size) + "' content-type='" + std::string(type) + "'/>");
+  }
+  static std::string condition(const xml::Element& reply) {
+    const xml::Element* error = reply.child("jabber:client", "error");
+    if (error == nullptr) return "none";
+    for (const xml::Element* c : error->children())
+      if (c->ns() == kStanzasNs && c->name() != "text") return c->name();
+    return "?";
+  }
+
+  std::string dir_;
+  std::unique_ptr<UserStore> store_;
+  std::optional<TestServer> server_;
+  ipc::FileShareService options_;
+  std::optional<FileShareService> service_;
+};
+
+TEST_F(FileShareServiceTest, DiscoSaysWhatAndHowLarge) {
+  xml::Element info = ask("juliet@example.org/a", "<query xmlns='http://jabber.org/protocol/disco#info'/>");
+  std::string text;
+  info.serialize(text);
+  EXPECT_NE(text.find("category='store'"), std::string::npos) << text;
+  EXPECT_NE(text.find("urn:xmpp:http:upload:0"), std::string::npos) << text;
+  EXPECT_NE(text.find("<value>1000</value>"), std::string::npos) << text;
+}
+
+TEST_F(FileShareServiceTest, SlotCarriesATokenForItsUrl) {
+  const auto before = static_cast<std::int64_t>(std::time(nullptr));
+  xml::Element reply = request("juliet@example.org/a", "a b.png", "999");
+  ASSERT_EQ(reply.attribute_or("type"), "result");
+  const xml::Element* slot = reply.child(kUploadNs, "slot");
+  ASSERT_NE(slot, nullptr);
+  const xml::Element* put = slot->child(kUploadNs, "put");
+  const xml::Element* header = put->child(kUploadNs, "header");
+  const std::string token = header->text().substr(std::string_view("Bearer ").size());
+  VerifiedSlot v = verify_upload_slot(token, "key");
+  ASSERT_TRUE(v.slot);
+  EXPECT_EQ(put->attribute_or("url"), "https://upload.example.org:5281/file_share/" + v.slot->id + "/a%20b.png");
+  EXPECT_EQ(slot->child(kUploadNs, "get")->attribute_or("url"), put->attribute_or("url"));
+  EXPECT_EQ(v.slot->uploader, "juliet@example.org");
+  EXPECT_EQ(v.slot->filename, "a b.png");
+  EXPECT_EQ(v.slot->size, 999u);
+  EXPECT_GE(v.slot->expires, before + kUploadSlotSeconds);
+  EXPECT_LE(v.slot->expires, before + kUploadSlotSeconds + 2);
+  EXPECT_EQ(condition(request("guest@elsewhere.net/x", "g.png", "10")), "none") << "in http_file_share_access";
+}
+
+TEST_F(FileShareServiceTest, RefusalsNameTheirCondition) {
+  EXPECT_EQ(condition(request("romeo@elsewhere.net/a", "a.png", "10")), "forbidden");
+  EXPECT_EQ(condition(request("example.org", "a.png", "10")), "forbidden");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "1001")), "not-acceptable");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.html", "10", "text/html")), "not-acceptable");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "10", "image/png; x=y")), "not-acceptable");
+  for (std::string_view size : {"0", "-1", "01", "1e3", "", "99999999999999999999"})
+    EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", size)), "bad-request") << size;
+  for (std::string_view name : {"", ".", "..", "a/b", "a\\b"})
+    EXPECT_EQ(condition(request("juliet@example.org/a", name, "10")), "bad-request") << name;
+  EXPECT_EQ(condition(ask("juliet@example.org/a", "<other xmlns='x'/>")), "service-unavailable");
+}
+
+TEST_F(FileShareServiceTest, DailyAndGlobalQuotas) {
+  EXPECT_EQ(condition(request("juliet@example.org/a", "1.png", "1000")), "none");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "2.png", "1000")), "none");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "3.png", "501")), "resource-constraint");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "3.png", "500")), "none");
+  EXPECT_EQ(condition(request("nurse@example.org/a", "n.png", "1000")), "none") << "the daily quota is per user";
+
+  options_.set_global_quota(4000);
+  service_->configure(options_, "key");
+  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "501")), "resource-constraint") << "3500 granted";
+  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "500")), "none");
+
+  // A day later the daily quota is free again and the rows of the grants are gone.
+  store_->commit();
+  service_->sweep(static_cast<std::int64_t>(std::time(nullptr)) + 86400 + 3600 + 1);
+  store_->commit();
+  EXPECT_EQ(condition(request("juliet@example.org/a", "4.png", "1000")), "none");
+}
+
+}  // namespace
+}  // namespace xmppd::router
