@@ -22,7 +22,7 @@ const ModuleSet kNoModules;
 void Routing::set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts) {
   hosts_.clear();
   for (const HostModules& h : hosts)
-    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info, h.push, h.components});
+    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info, h.push, h.components, h.turn});
   s2s_hosts_ = std::move(s2s_hosts);
 }
 
