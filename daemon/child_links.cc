@@ -7,7 +7,8 @@ ChildLinks::ChildLinks()
              {ipc::ROLE_ROUTER, ipc::ROLE_AUTH},
              {ipc::ROLE_ROUTER, ipc::ROLE_STORAGE},
              {ipc::ROLE_ROUTER, ipc::ROLE_S2S},
-             {ipc::ROLE_S2S, ipc::ROLE_TLS}} {}
+             {ipc::ROLE_S2S, ipc::ROLE_TLS},
+             {ipc::ROLE_HTTP, ipc::ROLE_TLS}} {}
 
 bool ChildLinks::linked(ipc::Role a, ipc::Role b) const {
   for (const Link& link : links_)

@@ -66,6 +66,34 @@ void open_once(const std::string& path, std::map<std::string, bool>& opened, Ope
   out.files.emplace_back(path, std::move(fd));
 }
 
+void add_credential(const std::string& host, ipc::Service service, const config::TlsSettings& ssl,
+                    const std::pair<std::string, std::string>& pair, std::map<std::string, bool>& opened,
+                    OpenCredentials& out) {
+  ipc::Credential* c = out.settings.add_credentials();
+  c->set_host(host);
+  c->set_service(service);
+  c->set_certificate_path(pair.first);
+  c->set_key_path(pair.second);
+  c->set_protocol(ssl.protocol);
+  open_once(pair.first, opened, out);
+  open_once(pair.second, opened, out);
+}
+
+// The HTTP process's https: every enabled host (its `ssl`), and every file sharing
+// component, whose certificate is its own or, as candidates() looks, its parent domain's.
+void add_https(const config::Settings& settings, std::map<std::string, bool>& opened, OpenCredentials& out) {
+  std::vector<const config::HostSettings*> served;
+  for (const config::HostSettings& host : settings.hosts)
+    if (host.enabled) served.push_back(&host);
+  for (const config::HostSettings& c : settings.components)
+    if (c.enabled && c.component_module == "http_file_share") served.push_back(&c);
+  for (const config::HostSettings* host : served) {
+    std::pair<std::string, std::string> pair;
+    if (find_pair(settings, host->name, host->ssl, pair, out))
+      add_credential(host->name, ipc::SERVICE_HTTPS, host->ssl, pair, opened, out);
+  }
+}
+
 }  // namespace
 
 OpenCredentials open_credentials(const config::Settings& settings) {
@@ -93,6 +121,7 @@ OpenCredentials open_credentials(const config::Settings& settings) {
       open_once(pair.second, opened, out);
     }
   }
+  if (settings.serves_http()) add_https(settings, opened, out);
   return out;
 }
 

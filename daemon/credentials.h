@@ -22,7 +22,9 @@ struct OpenCredentials {
 // certificate and key if both are set (c2s_ssl / s2s_ssl overlaid), else in the
 // `certificates` folder HOST.crt + HOST.key, then HOST/fullchain.pem + HOST/privkey.pem
 // (Let's Encrypt's layout), then the same for the parent domain (a wildcard certificate).
-// A host with none is a warning; a named file that cannot be opened is an error.
+// A host with none is a warning; a named file that cannot be opened is an error. With an HTTP
+// service (Settings::serves_http), also SERVICE_HTTPS for each enabled host and each
+// http_file_share component (whose parent domain's certificate serves when it has none).
 OpenCredentials open_credentials(const config::Settings& settings);
 
 }  // namespace xmppd::parent

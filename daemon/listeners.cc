@@ -69,6 +69,9 @@ ipc::Role ListenSocket::owner() const {
     case ipc::Listener::KIND_S2S:
     case ipc::Listener::KIND_S2S_DIRECT_TLS:
       return ipc::ROLE_S2S;
+    case ipc::Listener::KIND_HTTP:
+    case ipc::Listener::KIND_HTTPS:
+      return ipc::ROLE_HTTP;
     default:
       return ipc::ROLE_ROUTER;
   }
@@ -83,6 +86,12 @@ bool open_listeners(const config::Settings& settings, std::vector<ListenSocket>&
   // mod_component does; the router reads its streams (plain TCP: XEP-0114 has no TLS).
   if (settings.has_external_components() &&
       !bind_all(settings.component_interfaces, settings.component_ports, ipc::Listener::KIND_COMPONENT, out, error))
+    return false;
+  // The HTTP process's ports only when it runs (an HTTP service is configured), as Prosody
+  // opens them only when a module wants HTTP.
+  if (settings.serves_http() &&
+      (!bind_all(settings.http.http_interfaces, settings.http.http_ports, ipc::Listener::KIND_HTTP, out, error) ||
+       !bind_all(settings.http.https_interfaces, settings.http.https_ports, ipc::Listener::KIND_HTTPS, out, error)))
     return false;
   // modules_disabled = { "s2s" } globally: nothing listens for servers.
   if (!settings.global.module_enabled("s2s")) return true;

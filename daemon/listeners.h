@@ -1,5 +1,5 @@
 // The listening sockets, bound by the parent (ports below 1024 need root) and handed to the
-// router (c2s, external components) and the s2s worker (s2s). Kept by the parent so that a restarted child gets
+// router (c2s, external components), the s2s worker (s2s) and the HTTP process (http, https). Kept by the parent so that a restarted child gets
 // the same sockets back without a window where the port is closed.
 #pragma once
 

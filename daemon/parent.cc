@@ -13,6 +13,7 @@
 #include "build_config.h"
 #include "common/log.h"
 #include "daemon/credentials.h"
+#include "daemon/http_settings.h"
 #include "daemon/log_outputs.h"
 #include "daemon/process_status.h"
 #include "daemon/router_settings.h"
@@ -25,7 +26,13 @@ using namespace std::chrono_literals;
 
 // The storage process comes before the router, which needs its link for every stanza that
 // touches the store; it is started only when the router's data is in PostgreSQL (wanted()).
-constexpr std::array kRoles = {ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_S2S, ipc::ROLE_STORAGE, ipc::ROLE_ROUTER};
+// The HTTP process comes last (its links are to the tls helper and the router), and only when
+// an HTTP service is configured.
+constexpr std::array kRoles = {ipc::ROLE_TLS,     ipc::ROLE_AUTH,   ipc::ROLE_S2S,
+                               ipc::ROLE_STORAGE, ipc::ROLE_ROUTER, ipc::ROLE_HTTP};
+// As xmppctl status lists them.
+constexpr std::array kStatusOrder = {ipc::ROLE_ROUTER, ipc::ROLE_S2S,     ipc::ROLE_TLS,
+                                     ipc::ROLE_AUTH,   ipc::ROLE_STORAGE, ipc::ROLE_HTTP};
 constexpr auto kStopGrace = 5s;
 // PBKDF2 rounds for new SCRAM credentials: Prosody's count, over RFC 7677's minimum of 4096.
 constexpr unsigned kScramIterations = 10000;
@@ -41,6 +48,7 @@ constexpr RoleBinary kBinaries[] = {
     {ipc::ROLE_TLS, "tls-helper", "xmppd-tls"},
     {ipc::ROLE_AUTH, "auth-helper", "xmppd-auth"},
     {ipc::ROLE_STORAGE, "storage", "xmppd-storage"},
+    {ipc::ROLE_HTTP, "http", "xmppd-http"},
 };
 
 timeval to_timeval(std::chrono::milliseconds ms) {
@@ -152,6 +160,7 @@ std::uint64_t child_memory_limit(ipc::Role role, const config::Settings& setting
     case ipc::ROLE_TLS: return 1024 * MiB;
     case ipc::ROLE_AUTH: return 1024 * MiB;
     case ipc::ROLE_STORAGE: return 1024 * MiB;  // one connection; an answer of rows at a time
+    case ipc::ROLE_HTTP: return 2048 * MiB;     // request bodies up to http_max_content_size each
     default: return 0;
   }
 }
@@ -175,7 +184,7 @@ std::string child_binary(ipc::Role role) {
 Parent::Parent(Options options, config::Settings settings, S2sTrust trust, RolePrivsep privsep,
                std::vector<ListenSocket> listeners)
     : options_(std::move(options)), settings_(std::move(settings)), trust_(std::move(trust)),
-      privsep_(std::move(privsep)),
+      privsep_(std::move(privsep)), serves_http_(settings_.serves_http()),
       listeners_(std::move(listeners)), base_(event_base_new()), dialback_(settings_.dialback_secret) {
   if (base_ == nullptr) log::fatal("cannot create the event loop");
   // Armed when an epoch begins (epoch_began), the first time at the worker's first start.
@@ -297,13 +306,20 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
       s.set_manage_tables(settings_.sql.manage_tables);
       break;
     }
+    case ipc::ROLE_HTTP:
+      *c.mutable_http() = http_settings(settings_);
+      break;
     default:
       break;
   }
   return c;
 }
 
-bool Parent::wanted(ipc::Role role) const { return role != ipc::ROLE_STORAGE || settings_.uses_postgres(); }
+bool Parent::wanted(ipc::Role role) const {
+  if (role == ipc::ROLE_STORAGE) return settings_.uses_postgres();
+  if (role == ipc::ROLE_HTTP) return serves_http_;
+  return true;
+}
 
 void Parent::start(ChildProcess& c) {
   if (stopping_ || !wanted(c.role())) return;
@@ -585,6 +601,11 @@ ipc::ReloadResult Parent::reload() {
       next->c2s_direct_tls_ports != settings_.c2s_direct_tls_ports ||
       next->s2s_direct_tls_ports != settings_.s2s_direct_tls_ports ||
       next->c2s_interfaces != settings_.c2s_interfaces || next->s2s_interfaces != settings_.s2s_interfaces ||
+      next->serves_http() != serves_http_ || next->http_user != settings_.http_user ||
+      (serves_http_ && (next->http.http_ports != settings_.http.http_ports ||
+                        next->http.https_ports != settings_.http.https_ports ||
+                        next->http.http_interfaces != settings_.http.http_interfaces ||
+                        next->http.https_interfaces != settings_.http.https_interfaces)) ||
       next->has_external_components() != settings_.has_external_components() ||
       (next->has_external_components() && (next->component_ports != settings_.component_ports ||
                                            next->component_interfaces != settings_.component_interfaces))) {
@@ -833,7 +854,7 @@ ipc::ServerStatus Parent::status() const {
   self.set_address_space_bytes(memory.address_space_bytes);
   self.set_uptime_seconds(seconds_since(started_));
   self.set_ready(true);
-  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_STORAGE}) {
+  for (ipc::Role role : kStatusOrder) {
     if (!wanted(role)) continue;
     const ChildProcess& c = *children_[role_index(role)];
     ipc::ProcessStatus& p = *status.add_processes();
@@ -855,7 +876,7 @@ void Parent::admin_status(AdminSocket::ClientId client) {
   StatusGather& gather = status_gathers_[client];
   gather.status = status();
   const auto now = std::chrono::steady_clock::now();
-  for (ipc::Role role : {ipc::ROLE_ROUTER, ipc::ROLE_S2S, ipc::ROLE_TLS, ipc::ROLE_AUTH, ipc::ROLE_STORAGE}) {
+  for (ipc::Role role : kStatusOrder) {
     ChildProcess& c = child(role);
     ipc::ParentToChild message;
     ipc::AdminQuery& query = *message.mutable_admin_query();

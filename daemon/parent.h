@@ -56,7 +56,8 @@ class Parent final : public ChildEvents {
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
 
   ChildProcess& child(ipc::Role role);
-  // Whether `role` runs with this configuration: the storage process only with PostgreSQL.
+  // Whether `role` runs with this configuration: the storage process only with PostgreSQL,
+  // the HTTP process only with an HTTP service (config::Settings::serves_http).
   bool wanted(ipc::Role role) const;
   ipc::Configure configure_for(ipc::Role role) const;
   void start(ChildProcess& child);
@@ -102,6 +103,9 @@ class Parent final : public ChildEvents {
   config::Settings settings_;
   S2sTrust trust_;
   RolePrivsep privsep_;
+  // Whether the HTTP process runs: as at start-up, which bound its listeners and made its
+  // directory (a reload that adds or removes the last HTTP service says it needs a restart).
+  bool serves_http_ = false;
   std::vector<ListenSocket> listeners_;
   std::uint64_t generation_ = 1;
   bool stopping_ = false;

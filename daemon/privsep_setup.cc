@@ -70,6 +70,7 @@ const ipc::Privsep& RolePrivsep::of(ipc::Role role) const {
     case ipc::ROLE_TLS: return tls;
     case ipc::ROLE_AUTH: return auth;
     case ipc::ROLE_STORAGE: return storage;
+    case ipc::ROLE_HTTP: return http;
     default: return router;
   }
 }
@@ -77,10 +78,11 @@ const ipc::Privsep& RolePrivsep::of(ipc::Role role) const {
 bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::string& error) {
   const std::string& data = settings.data_path;
   const std::string router_dir = data + "/router", auth_dir = data + "/auth";
-  const std::string storage_dir = data + "/storage";
+  const std::string storage_dir = data + "/storage", http_dir = data + "/http";
   out.router.set_directory(router_dir);
   out.auth.set_directory(auth_dir);
   out.storage.set_directory(storage_dir);
+  out.http.set_directory(http_dir);
 
   if (geteuid() != 0) {
     uid_t uid = geteuid();
@@ -89,7 +91,8 @@ bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::st
     out.tls.set_directory("/");
     out.storage.set_directory("/");
     return ensure_dir(data, uid, gid, 0700, error) && ensure_dir(router_dir, uid, gid, 0700, error) &&
-           ensure_dir(auth_dir, uid, gid, 0700, error);
+           ensure_dir(auth_dir, uid, gid, 0700, error) &&
+           (!settings.serves_http() || ensure_dir(http_dir, uid, gid, 0700, error));
   }
 
   if (!resolve_user(settings.xmppd_user, out.router, error) || !resolve_user(settings.xmppd_user, out.s2s, error) ||
@@ -101,6 +104,12 @@ bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::st
   if (settings.uses_postgres() &&
       (!resolve_user(settings.storage_user, out.storage, error) || !ensure_dir(data, 0, 0, 0755, error) ||
        !check_empty_root_dir(storage_dir, error)))
+    return false;
+  // Its own user too: the HTTP process parses HTTP from anyone, and must reach neither the
+  // router's store nor the router's memory; its chroot is the upload store, its own.
+  if (settings.serves_http() &&
+      (!resolve_user(settings.http_user, out.http, error) || !ensure_dir(data, 0, 0, 0755, error) ||
+       !ensure_dir(http_dir, out.http.uid(), out.http.gid(), 0700, error)))
     return false;
   if (!check_empty_root_dir(settings.empty_path, error)) return false;
   out.s2s.set_directory(settings.empty_path);

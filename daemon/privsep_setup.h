@@ -10,7 +10,7 @@
 namespace xmppd::parent {
 
 struct RolePrivsep {
-  ipc::Privsep router, s2s, tls, auth, storage;
+  ipc::Privsep router, s2s, tls, auth, storage, http;
   const ipc::Privsep& of(ipc::Role role) const;
 };
 
@@ -18,7 +18,9 @@ struct RolePrivsep {
 // and DATA_PATH/auth (auth_helper_user's), each 0700 below a root-owned 0755 DATA_PATH, and
 // checks that empty_path is an empty root-owned directory. With PostgreSQL (storage = "sql"),
 // also resolves storage_user and makes DATA_PATH/storage, root's, empty: its chroot. As another user: creates the same
-// directories for that user, and children only change directory.
+// directories for that user, and children only change directory. With an HTTP service
+// (Settings::serves_http), also resolves http_user and makes DATA_PATH/http, http_user's and
+// 0700: its chroot and the upload store.
 bool prepare_privsep(const config::Settings& settings, RolePrivsep& out, std::string& error);
 
 }  // namespace xmppd::parent

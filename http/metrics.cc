@@ -32,17 +32,13 @@ void MetricsHandler::attach(ipc::TypedChannel<ipc::ParentToChild>& control) {
 int MetricsHandler::on_headers(evhttp_request* req, const RequestInfo& info) {
   if (!enabled_) return HTTP_NOTFOUND;
   if (!access_.allows(info.address)) return 403;
-  if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET");
-    return HTTP_BADMETHOD;
-  }
-  return 0;
+  return evhttp_request_get_command(req) == EVHTTP_REQ_GET ? 0 : HTTP_BADMETHOD;
 }
 
 std::uint64_t MetricsHandler::max_body(evhttp_request*, const RequestInfo&, std::uint64_t) { return 0; }
 
-void MetricsHandler::on_request(evhttp_request* req, const RequestInfo& info) {
-  if (int status = on_headers(req, info); status != 0) return send_error(req, status);
+// The server has called on_headers() already (and added the security headers).
+void MetricsHandler::on_request(evhttp_request* req, const RequestInfo&) {
   if (waiting_.size() >= kMaxWaiting) return send_error(req, HTTP_SERVUNAVAIL);
   const char* accept = evhttp_find_header(evhttp_request_get_input_headers(req), "Accept");
   waiting_.push_back(Waiting{req, choose_metrics_format(accept != nullptr ? accept : "")});
@@ -86,7 +82,6 @@ void MetricsHandler::answer_all(const ipc::Metrics* metrics) {
       if (texts[i].dropped > 0) log::warning("metrics: %zu samples left out (bad names or values)", texts[i].dropped);
     }
     evkeyvalq* headers = evhttp_request_get_output_headers(w.req);
-    add_security_headers(w.req);
     evhttp_add_header(headers, "Content-Type", metrics_content_type(w.format));
     evhttp_add_header(headers, "Cache-Control", "no-store");
     std::unique_ptr<evbuffer, decltype(&evbuffer_free)> body(evbuffer_new(), evbuffer_free);

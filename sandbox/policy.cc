@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 
 #include <cerrno>
@@ -129,6 +130,29 @@ const Set kPostgresClient = {
     {"shutdown", {}},
 };
 
+// The HTTP process: evhttp's buffers move bytes with readv/writev, a download goes out with
+// sendfile(2), and the upload store below its chroot (the chroot confines which files) is
+// read, written, renamed into place, listed (the expiry sweep) and removed.
+const Set kHttpServer = {
+    {"ioctl", {{1, ~0ull, FIONREAD}}},  // evbuffer_read sizes its read by what the socket holds
+    {"getpeername", {}},                // the address a connection is counted under
+    {"readv", {}},
+    {"writev", {}},
+    {"sendfile", {}},
+    {"openat", {}},
+    {"newfstatat", {}},
+    {"fstat", {}},
+    {"lseek", {}},
+    {"pwrite64", {}},
+    {"ftruncate", {}},
+    {"fsync", {}},
+    {"fdatasync", {}},
+    {"getdents64", {}},
+    {"mkdirat", {}},
+    {"renameat", {}},
+    {"unlinkat", {}},
+};
+
 const Refuse kNoThreads = {"clone3", ENOSYS};
 
 Policy base_policy(const char* name) {
@@ -167,6 +191,12 @@ Policy policy_for(Role role) {
       // No file at all: chrooted to an empty directory, it holds only its connection.
       Policy policy = base_policy("storage");
       add(policy, kPostgresClient);
+      return policy;
+    }
+    case Role::kHttp: {
+      Policy policy = base_policy("http");
+      add(policy, kNetwork);
+      add(policy, kHttpServer);
       return policy;
     }
   }

@@ -24,7 +24,7 @@
 namespace xmppd::sandbox {
 namespace {
 
-constexpr Role kRoles[] = {Role::kRouter, Role::kS2s, Role::kTls, Role::kAuth, Role::kStorage};
+constexpr Role kRoles[] = {Role::kRouter, Role::kS2s, Role::kTls, Role::kAuth, Role::kStorage, Role::kHttp};
 
 // Runs `body` in a child after installing the role's filter; returns the wait status.
 int run_sandboxed(Role role, const std::function<int()>& body) {
@@ -68,8 +68,9 @@ TEST_P(RolePolicy, AllowedCallsWork) {
 }
 
 // libunbound sends a DNS query over TCP (after a truncated UDP answer) with writev: the s2s
-// worker and check dns's lookup child, which share the s2s role, must survive it.
-TEST_P(RolePolicy, WritevOnlyForTheS2sRole) {
+// worker and check dns's lookup child, which share the s2s role, must survive it; evhttp's
+// buffers write with it in the HTTP process.
+TEST_P(RolePolicy, WritevOnlyForTheS2sRoleAndTheHttpProcess) {
   int fds[2];
   ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
   int status = run_sandboxed(GetParam(), [&] {
@@ -79,7 +80,7 @@ TEST_P(RolePolicy, WritevOnlyForTheS2sRole) {
   });
   close(fds[0]);
   close(fds[1]);
-  if (GetParam() == Role::kS2s) {
+  if (GetParam() == Role::kS2s || GetParam() == Role::kHttp) {
     ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
     EXPECT_EQ(WEXITSTATUS(status), 0);
   } else {
@@ -88,8 +89,10 @@ TEST_P(RolePolicy, WritevOnlyForTheS2sRole) {
 }
 
 TEST_P(RolePolicy, OpeningAFileKills) {
-  // The auth helper and the router keep SQLite stores within their chroots, which confine them.
-  if (GetParam() == Role::kAuth || GetParam() == Role::kRouter) GTEST_SKIP() << "opens files inside its chroot";
+  // The auth helper and the router keep SQLite stores within their chroots, which confine them;
+  // the HTTP process keeps the upload store in its own.
+  if (GetParam() == Role::kAuth || GetParam() == Role::kRouter || GetParam() == Role::kHttp)
+    GTEST_SKIP() << "opens files inside its chroot";
   int status = run_sandboxed(GetParam(), [] { return open("/etc/passwd", O_RDONLY) >= 0 ? 0 : 5; });
   EXPECT_TRUE(killed_by_sigsys(status)) << "status " << status;
 }
@@ -148,7 +151,7 @@ TEST_P(RolePolicy, OnlyTheQuickAckOptionForTheRouter) {
   });
   close(sv[0]);
   close(sv[1]);
-  bool network = GetParam() == Role::kRouter || GetParam() == Role::kS2s;
+  bool network = GetParam() == Role::kRouter || GetParam() == Role::kS2s || GetParam() == Role::kHttp;
   EXPECT_EQ(killed_by_sigsys(quickack), !network) << "status " << quickack;
   EXPECT_EQ(killed_by_sigsys(buffer), GetParam() != Role::kS2s) << "status " << buffer;
 }

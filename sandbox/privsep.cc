@@ -52,6 +52,7 @@ const char* role_name(Role role) {
     case Role::kTls: return "tls";
     case Role::kAuth: return "auth";
     case Role::kStorage: return "storage";
+    case Role::kHttp: return "http";
   }
   return "?";
 }

@@ -12,7 +12,7 @@
 
 namespace xmppd::sandbox {
 
-enum class Role { kRouter, kS2s, kTls, kAuth, kStorage };
+enum class Role { kRouter, kS2s, kTls, kAuth, kStorage, kHttp };
 
 const char* role_name(Role role);
 

@@ -72,7 +72,9 @@ class TlsHelper final : public runtime::ChildRole {
  public:
   sandbox::Role role() const override { return sandbox::Role::kTls; }
   ipc::Role wire_role() const override { return ipc::ROLE_TLS; }
-  bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER || peer == ipc::ROLE_S2S; }
+  bool links_to(ipc::Role peer) const override {
+    return peer == ipc::ROLE_ROUTER || peer == ipc::ROLE_S2S || peer == ipc::ROLE_HTTP;
+  }
 
   bool prepare(runtime::ChildRuntime&, const ipc::Configure& configure, std::string& error) override {
     settings_ = configure.tls();
@@ -102,7 +104,7 @@ class TlsHelper final : public runtime::ChildRole {
   }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
-    ipc::Service service = peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S;
+    ipc::Service service = service_of(peer);
     auto channel = std::make_unique<ClientChannel>(runtime_->base(), std::move(fd), kFromClient, kToClient,
                                                    runtime::wire_role_name(peer));
     ClientChannel* raw = channel.get();
@@ -119,6 +121,15 @@ class TlsHelper final : public runtime::ChildRole {
   }
 
  private:
+  // Each peer gets the chains of its own service and may have only their keys used.
+  static ipc::Service service_of(ipc::Role peer) {
+    switch (peer) {
+      case ipc::ROLE_ROUTER: return ipc::SERVICE_C2S;
+      case ipc::ROLE_HTTP: return ipc::SERVICE_HTTPS;
+      default: return ipc::SERVICE_S2S;
+    }
+  }
+
   static ipc::FromTlsHelper wrap(ipc::CertificateSet set) {
     ipc::FromTlsHelper m;
     *m.mutable_certificates() = std::move(set);
@@ -147,8 +158,7 @@ class TlsHelper final : public runtime::ChildRole {
     store_.replace(std::move(*keys), KeyStore::Clock::now());
     schedule_retirement();
     for (auto& [peer, channel] : clients_)
-      channel->send(wrap(store_.certificates_for(peer == ipc::ROLE_ROUTER ? ipc::SERVICE_C2S : ipc::SERVICE_S2S,
-                                                 generation_)));
+      channel->send(wrap(store_.certificates_for(service_of(peer), generation_)));
   }
 
   void answer(ClientChannel& channel, ipc::Role peer, ipc::Service service, const ipc::SignRequest& request) {

@@ -23,9 +23,10 @@ ROLE_BINARIES = {
     "tls": os.path.join(BUILD_DIR, "tls-helper", "xmppd-tls"),
     "auth": os.path.join(BUILD_DIR, "auth-helper", "xmppd-auth"),
     "storage": os.path.join(BUILD_DIR, "storage", "xmppd-storage"),  # only with storage = "sql" PostgreSQL
+    "http": os.path.join(BUILD_DIR, "http", "xmppd-http"),  # only with an HTTP service
 }
 ROLE_OF_COMM = {"xmppd-router": "router", "xmppd-s2s": "s2s", "xmppd-tls": "tls", "xmppd-auth": "auth",
-                "xmppd-storage": "storage"}
+                "xmppd-storage": "storage", "xmppd-http": "http"}
 SKIP = 77  # meson's exit code for a skipped test
 # What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer write when they find
 # something (a sanitizer build, docs/design.md): a child's stderr is its log pipe to the

@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""The HTTP process (xmppd-http): started only when an HTTP service is configured, sandboxed as
+its own user in its own root with no private key in its memory, plain and TLS listeners, 404
+for unknown paths, 400 for paths that try to leave their tree, the limits on headers, bodies,
+slow requests and connections, host-meta (XEP-0156), and restarted by the parent when killed."""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+
+import certs
+import harness
+from harness import Server, basic_config, proc_status, user_ids, wait_for
+
+HTTP_PORT, HTTPS_PORT = 5280, 5281
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
+
+
+def request(method, path, port=HTTP_PORT, headers=None, body=None, host="localhost", context=None):
+    if context is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    else:
+        conn = http.client.HTTPSConnection("localhost", port, timeout=10, context=context)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", host)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        conn.close()
+
+
+def raw_exchange(data, port=HTTP_PORT, timeout=5):
+    """Sends `data` as is and reads until the server closes or `timeout` passes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        chunks = []
+        try:
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        return b"".join(chunks)
+
+
+def status_of(response):
+    line = response.split(b"\r\n", 1)[0].split()
+    return int(line[1]) if len(line) > 1 else None
+
+
+class ServerClass(unittest.TestCase):
+    """One xmppd for the whole class (setUpClass): the tests only read from it."""
+    EXTRA = ""
+    CHILDREN = 5
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="xmppd-http-test-")
+        os.chmod(cls.workdir, 0o755)
+        cls.ca, cls.ca_file = certs.authority_in(cls.workdir)
+        cls.key, cert = cls.ca.issue("localhost", "ec")
+        certs.write(f"{cls.workdir}/certs/localhost.crt", certs.cert_pem(cert))
+        certs.write(f"{cls.workdir}/certs/localhost.key", certs.key_pem(cls.key), 0o600)
+        config = basic_config(cls.workdir, f'certificates = "{cls.workdir}/certs"\n' + cls.EXTRA)
+        cls.xmppd = Server(cls.workdir, config).start()
+        cls.kids = cls.xmppd.wait_sandboxed_children(count=cls.CHILDREN)
+        cls.context = ssl.create_default_context(cafile=cls.ca_file)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.xmppd.stop()
+        reports = cls.xmppd.sanitizer_reports()
+        if reports or os.environ.get("XMPPD_TEST_LOG"):
+            print(cls.xmppd.log())
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+        assert not reports, reports
+
+
+class NoHttpService(ServerClass):
+    CHILDREN = 4
+
+    def test_the_process_is_absent_and_nothing_listens(self):
+        self.assertNotIn("http", self.kids)
+        for port in (HTTP_PORT, HTTPS_PORT):
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=2)
+
+
+WEBSOCKET = 'modules_enabled = { "websocket" }\nhttp_interfaces = { "127.0.0.1" }\nhttps_interfaces = { "127.0.0.1" }\n'
+
+
+class Http(ServerClass):
+    EXTRA = WEBSOCKET + "http_max_content_size = 4096\nmax_connections_per_address = 8\n"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.xmppd.wait_log(r"http\[\d+\]: TLS certificates for 1 host")
+        cls.xmppd.wait_log(r"http\[\d+\]: https on 127\.0\.0\.1 port 5281")
+
+    def test_unknown_path_is_404_with_safe_headers(self):
+        status, headers, _ = request("GET", "/nothing/here")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers.get("X-Content-Type-Options"), "nosniff")
+        self.assertNotIn("Server", headers)
+
+    def test_traversal_nul_and_backslash_are_400(self):
+        for path in ("/file_share/../../etc/passwd", "/file_share/%2e%2e/x", "/a/%00b", "/a%5c..%5cb"):
+            with self.subTest(path=path):
+                self.assertEqual(request("GET", path)[0], 400)
+
+    def test_other_methods_are_405(self):
+        status, headers, _ = request("DELETE", "/x")
+        self.assertEqual(status, 405)
+        self.assertIn("GET", headers.get("Allow", ""))
+
+    def test_oversized_headers_are_refused(self):
+        big = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+        self.assertIn(status_of(raw_exchange(big)), (400, 413, 431))
+        many = b"GET / HTTP/1.1\r\nHost: localhost\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(60)) + b"\r\n"
+        self.assertEqual(status_of(raw_exchange(many)), 431)
+
+    def test_body_over_the_limit_is_413(self):
+        self.assertEqual(request("POST", "/x", body=b"z" * 8192)[0], 413)
+        self.assertEqual(request("POST", "/x", body=b"z" * 1024)[0], 404)
+
+    def test_slowloris_is_closed_in_about_ten_seconds(self):
+        with socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=30) as sock:
+            start = time.monotonic()
+            sock.sendall(b"GET / HTTP/1.1\r\n")
+            closed_at = None
+            for i in range(30):
+                time.sleep(1)
+                try:
+                    sock.sendall(b"X-Slow-%d: y\r\n" % i)
+                except (BrokenPipeError, ConnectionResetError):
+                    closed_at = time.monotonic() - start
+                    break
+            self.assertIsNotNone(closed_at, "a slow request was never closed")
+            self.assertGreater(closed_at, 9)
+            self.assertLess(closed_at, 16)
+
+    def test_connections_per_address_are_limited(self):
+        held = []
+        try:
+            for _ in range(8):
+                s = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=5)
+                s.sendall(b"GET / HTTP/1.1\r\n")
+                held.append(s)
+            time.sleep(0.3)
+            self.assertEqual(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"), b"")
+        finally:
+            for s in held:
+                s.close()
+        wait_for(lambda: status_of(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+                 == 404, 5, "a connection once the others closed")
+
+    def test_host_meta_over_https(self):
+        status, headers, body = request("GET", "/.well-known/host-meta", HTTPS_PORT, context=self.context)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/xrd+xml")
+        self.assertEqual(headers["Access-Control-Allow-Origin"], "*")
+        self.assertIn(b"rel='urn:xmpp:alt-connections:websocket' href='wss://localhost:5281/xmpp-websocket'", body)
+        status, headers, body = request("GET", "/.well-known/host-meta.json", HTTPS_PORT, context=self.context)
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(json.loads(body), {"links": [{"rel": "urn:xmpp:alt-connections:websocket",
+                                                       "href": "wss://localhost:5281/xmpp-websocket"}]})
+
+    def test_host_meta_of_another_host_is_404(self):
+        self.assertEqual(request("GET", "/.well-known/host-meta", HTTPS_PORT, host="other.test",
+                                 context=self.context)[0], 404)
+
+    def test_https_negotiates_http_1_1(self):
+        context = ssl.create_default_context(cafile=self.ca_file)
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", HTTPS_PORT), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                self.assertEqual(tls.selected_alpn_protocol(), "http/1.1")
+
+    def test_sandboxed_as_its_own_user_in_its_own_root(self):
+        pid = self.kids["http"]
+        status = proc_status(pid)
+        self.assertEqual(status["Seccomp"], "2")
+        self.assertEqual(status["NoNewPrivs"], "1")
+        uid, gid = user_ids("_xmppd_http")
+        self.assertEqual(status["Uid"].split(), [str(uid)] * 4)
+        self.assertEqual(status["Gid"].split(), [str(gid)] * 4)
+        self.assertEqual(status["CapEff"], "0000000000000000")
+        self.assertEqual(os.readlink(f"/proc/{pid}/root"), f"{self.workdir}/data/http")
+        st = os.stat(f"{self.workdir}/data/http")
+        self.assertEqual((st.st_uid, st.st_mode & 0o777), (uid, 0o700))
+
+    def test_no_private_key_in_its_memory(self):
+        # After a handshake, so that it has used the key (through the tls helper).
+        self.assertEqual(request("GET", "/x", HTTPS_PORT, context=self.context)[0], 404)
+        secret = certs.secret_of(self.key)
+        self.assertIn(secret, harness.read_memory(self.kids["tls"]), "control failed: not in the tls helper")
+        self.assertNotIn(secret, harness.read_memory(self.kids["http"]))
+
+
+class Supervision(ServerClass):
+    EXTRA = WEBSOCKET
+
+    def test_killed_under_load_it_is_restarted_and_listed(self):
+        old = self.kids["http"]
+        self.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
+        held = [socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=5) for _ in range(20)]
+        for s in held:
+            s.sendall(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        os.kill(old, signal.SIGKILL)
+        for s in held:
+            s.close()
+        kids = wait_for(lambda: (k := self.xmppd.children()).get("http") not in (None, old) and k, 15,
+                        "a new http process")
+        wait_for(lambda: proc_status(kids["http"]).get("Seccomp") == "2", 10, "its sandbox")
+        wait_for(lambda: self._answers(), 10, "404 from the new process")
+        out = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "status"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        line = next((l for l in out.stdout.splitlines() if l.split() and l.split()[0] == "http"), None)
+        self.assertIsNotNone(line, out.stdout)
+        self.assertIn(str(kids["http"]), line)
+        for role in ("router", "s2s", "tls", "auth"):
+            self.assertEqual(kids[role], self.kids[role], f"{role} was restarted too")
+
+    @staticmethod
+    def _answers():
+        try:
+            return request("GET", "/x")[0] == 404
+        except OSError:
+            return False
+
+
+class Reload(ServerClass):
+    EXTRA = WEBSOCKET + "http_max_content_size = 4096\n"
+
+    def test_a_reload_reaches_the_running_process(self):
+        pid = self.kids["http"]
+        self.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
+        self.assertEqual(request("POST", "/x", body=b"z" * 2048)[0], 404)
+        with open(self.xmppd.config) as f:
+            text = f.read()
+        self.xmppd.write_config(text.replace("http_max_content_size = 4096", "http_max_content_size = 1024"))
+        self.xmppd.proc.send_signal(signal.SIGHUP)
+        self.xmppd.wait_log(r"reloaded .*generation 2")
+        wait_for(lambda: request("POST", "/x", body=b"z" * 2048)[0] == 413, 5, "the new body limit")
+        self.assertEqual(self.xmppd.children()["http"], pid)
+
+
+if __name__ == "__main__":
+    harness.main()
