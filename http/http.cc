@@ -95,8 +95,7 @@ class HttpProcess final : public runtime::ChildRole {
   void apply_limits() {
     ServerLimits limits;
     limits.max_body = limits.max_read = settings_.max_content_size();
-    for (const ipc::FileShareService& s : settings_.file_share())
-      limits.max_read = std::max(limits.max_read, s.size_limit());
+    for (const ipc::FileShareService& s : settings_.file_share()) limits.max_read = std::max(limits.max_read, s.size_limit());
     const ipc::StreamLimits& l = settings_.limits();
     limits.connections.per_address = l.max_connections_per_address();
     limits.connections.unauthenticated_per_address = 0;
@@ -105,7 +104,7 @@ class HttpProcess final : public runtime::ChildRole {
   }
 
   ipc::HttpSettings settings_;
-  std::size_t default_cap_ = 0;        // connections in all when max_connections is 0
+  std::size_t default_cap_ = 0;  // connections in all when max_connections is 0
   std::unique_ptr<tls::Service> tls_;  // https: the tls helper's chains, and its signatures
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HostMeta> host_meta_;

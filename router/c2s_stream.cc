@@ -351,7 +351,6 @@ void ClientStream::deliver(const xml::Element& stanza) {
 }
 
 void ClientStream::write(const xml::Element& stanza) {
-  router_counters().stanza_out(stanza.name());
   std::string out;
   stanza.serialize(out, kClientNs);
   deliver_raw(out);
@@ -362,6 +361,7 @@ void ClientStream::deliver_raw(std::string_view serialized) {
   // Kept until acknowledged; a hibernating session only keeps it.
   if (sm_ && !sm_->sent(serialized)) return;
   if (session_ == nullptr) return;
+  router_counters().serialized_out(serialized);
   session_->send(serialized);
   // A send that filled the queue past the transport's write-at-once size wrote it all there
   // and then, without a drained() to follow.

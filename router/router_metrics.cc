@@ -21,6 +21,9 @@ void add_router_metrics(ipc::Metrics& out, const RouterCounters& c, std::size_t 
   add_counter(out, "xmppd_c2s_logins", "Successful SASL authentications of clients", static_cast<double>(c.logins));
   add_counter(out, "xmppd_c2s_login_failures", "Failed SASL authentications of clients",
               static_cast<double>(c.login_failures));
+  for (const auto& [condition, count] : c.bounces)
+    add_counter(out, "xmppd_router_bounces", "Error replies the router made for stanzas it could not deliver or serve",
+                static_cast<double>(count), {{"condition", condition}});
   static constexpr std::array<std::string_view, 4> kKinds = {"message", "presence", "iq", "other"};
   for (std::size_t i = 0; i < kKinds.size(); ++i) {
     add_counter(out, "xmppd_c2s_stanzas_in", "Stanzas received from clients, by kind",

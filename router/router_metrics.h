@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <string_view>
 
 #include "reports.pb.h"
@@ -27,6 +29,19 @@ struct RouterCounters {
   std::array<std::uint64_t, 4> stanzas_in{}, stanzas_out{};  // by StanzaKind, from and to clients
   void stanza_in(std::string_view name) { ++stanzas_in[static_cast<std::size_t>(stanza_kind(name))]; }
   void stanza_out(std::string_view name) { ++stanzas_out[static_cast<std::size_t>(stanza_kind(name))]; }
+  // A stanza already serialized ("<message ..."): its kind from its first name.
+  void serialized_out(std::string_view xml) {
+    const std::size_t end = xml.find_first_of(" />", 1);
+    stanza_out(xml.size() > 1 && end != std::string_view::npos ? xml.substr(1, end - 1) : std::string_view());
+  }
+  // Error replies the router made, by condition: the conditions are the router's own
+  // constants (RFC 6120 §8.3.3), so the map stays small.
+  std::map<std::string, std::uint64_t, std::less<>> bounces;
+  void bounced(std::string_view condition) {
+    auto it = bounces.find(condition);
+    if (it == bounces.end()) it = bounces.emplace(std::string(condition), 0).first;
+    ++it->second;
+  }
 };
 
 RouterCounters& router_counters();

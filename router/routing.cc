@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "router/c2s_stream.h"
+#include "router/router_metrics.h"
 #include "router/s2s_link.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
@@ -87,7 +88,9 @@ void Routing::unbind(ClientStream& stream) {
 
 void Routing::bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                      std::string_view text) {
-  if (!xmpp::is_error(stanza)) deliver(xmpp::error_reply(stanza, type, condition, text));
+  if (xmpp::is_error(stanza)) return;
+  router_counters().bounced(condition);
+  deliver(xmpp::error_reply(stanza, type, condition, text));
 }
 
 // Replies go back where their stanza came from: a local sender is a full JID, hence one
