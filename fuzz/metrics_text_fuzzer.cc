@@ -44,8 +44,8 @@ void check_lines(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  const auto format = data[0] % 2 == 0 ? xmppd::http::MetricsFormat::kOpenMetrics
-                                       : xmppd::http::MetricsFormat::kPrometheusText;
+  const auto format =
+      data[0] % 2 == 0 ? xmppd::http::MetricsFormat::kOpenMetrics : xmppd::http::MetricsFormat::kPrometheusText;
   xmppd::ipc::Metrics metrics;
   if (metrics.ParseFromArray(data + 1, static_cast<int>(size - 1))) {
     xmppd::http::MetricsText text = xmppd::http::render_metrics(metrics, format);
