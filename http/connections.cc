@@ -81,6 +81,7 @@ void Connections::input(bufferevent* bev, std::size_t added) {
     it = states_.try_emplace(bev).first;
     evhttp_connection_set_closecb(static_cast<evhttp_connection*>(evcon), on_close, this);
     if (!admit(bev, it->second)) {
+      ++refused_;
       states_.erase(it);
       return cut(bev);
     }
@@ -94,7 +95,8 @@ void Connections::input(bufferevent* bev, std::size_t added) {
     state.bytes = 0;
   }
   state.bytes += added;
-  if (!too_slow(now - state.start, state.bytes)) return;
+  if (!http::too_slow(now - state.start, state.bytes)) return;
+  ++too_slow_;
   log::info("http: %s: a request too slow (%zu bytes in %lld s); closed", peer_address(bufferevent_getfd(bev)).c_str(),
             state.bytes,
             static_cast<long long>(std::chrono::duration_cast<std::chrono::seconds>(now - state.start).count()));

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 
 #include "stream/connection_limits.h"
@@ -44,6 +45,8 @@ class Connections {
   // A request of this connection was read whole: the clock of the next starts at its first byte.
   void request_read(evhttp_request* req);
   std::size_t open() const { return states_.size(); }
+  std::uint64_t refused() const { return refused_; }  // over a connection limit
+  std::uint64_t too_slow() const { return too_slow_; }  // cut by the slow-request rule
   void upgraded(bufferevent* bev);
 
  private:
@@ -60,7 +63,8 @@ class Connections {
   bool admit(bufferevent* bev, State& state);
 
   stream::ConnectionLimits limits_;
-  std::map<bufferevent*, State> states_;  // connections that sent a byte, until they close
+  std::map<bufferevent*, State> states_;
+  std::uint64_t refused_ = 0, too_slow_ = 0;  // connections that sent a byte, until they close
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
   friend void connection_upgraded(evhttp_connection* evcon);
 };

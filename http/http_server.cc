@@ -217,8 +217,15 @@ void HttpServer::on_secure_request(evhttp_request* req, void* arg) {
   static_cast<HttpServer*>(arg)->dispatch(req, true);
 }
 
+void HttpServer::on_complete(evhttp_request* req, void* arg) {
+  const int code = evhttp_request_get_response_code(req);
+  if (code >= 100 && code < 600) ++static_cast<HttpServer*>(arg)->counters_.responses[code / 100];
+}
+
 void HttpServer::dispatch(evhttp_request* req, bool tls) {
   connections_.request_read(req);
+  ++counters_.requests;
+  evhttp_request_set_on_complete_cb(req, on_complete, this);
   evhttp_connection_set_timeout(evhttp_request_get_connection(req), kKeepAliveSeconds);
   add_security_headers(req);
   if ((evhttp_request_get_command(req) & kAllowedMethods) == 0) return send_error(req, 405);

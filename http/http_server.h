@@ -39,6 +39,12 @@ struct ServerLimits {
 // a backslash or a ".." segment, after percent-decoding.
 std::string path_problem(std::string_view decoded);
 
+// For /metrics (the HTTP process's MetricsQuery answer).
+struct ServerCounters {
+  std::uint64_t requests = 0;      // read whole and dispatched
+  std::uint64_t responses[6] = {};  // sent, by class: [2] is 2xx ... [5] is 5xx
+};
+
 class HttpServer {
  public:
   explicit HttpServer(struct event_base* base);
@@ -56,6 +62,9 @@ class HttpServer {
   // while none has arrived, when the connection's handshake fails.
   void set_tls(std::function<SSL*()> new_ssl) { new_ssl_ = std::move(new_ssl); }
 
+  const ServerCounters& counters() const { return counters_; }
+  const Connections& connections() const { return connections_; }
+
  private:
   struct Route {
     std::string prefix;
@@ -64,6 +73,7 @@ class HttpServer {
   static bufferevent* new_plain_connection(event_base* base, void* arg);
   static bufferevent* new_tls_connection(event_base* base, void* arg);
   static void on_plain_request(evhttp_request* req, void* arg);
+  static void on_complete(evhttp_request* req, void* arg);
   static void on_secure_request(evhttp_request* req, void* arg);
   void dispatch(evhttp_request* req, bool tls);
   Handler* find(std::string_view path) const;
@@ -75,6 +85,7 @@ class HttpServer {
   struct evhttp* secure_ = nullptr;
   std::vector<Route> routes_;
   Connections connections_;
+  ServerCounters counters_;
   std::function<SSL*()> new_ssl_;
   SSL_CTX* refusing_ = nullptr;  // no certificate: the handshake of a connection with no SSL fails
 };
