@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "http/host_meta.h"
 #include "http/http_server.h"
+#include "http/http_metrics.h"
 #include "http/metrics.h"
 #include "runtime/child.h"
 #include "tls/remote_key.h"
@@ -67,6 +68,8 @@ class HttpProcess final : public runtime::ChildRole {
       log::fatal("http: %s port %u: %s", listener.address().c_str(), listener.port(), error.c_str());
     log::info("%s on %s port %u", tls ? "https" : "http", listener.address().c_str(), listener.port());
   }
+
+  void metrics(ipc::Metrics& out) override { add_server_metrics(out, *server_); }
 
   // /metrics: the parent's reports (http/metrics.h).
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override { metrics_->attach(control); }

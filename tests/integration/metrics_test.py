@@ -102,6 +102,7 @@ class Metrics(ClientTest):
             self.assertGreaterEqual(value(text, "xmppd_process_cpu_seconds_total", process=process, mode="user"), 0)
         self.assertEqual(value(text, "xmppd_process_restarts_total", process="s2s"), 0)
         self.assertEqual(value(text, "xmppd_c2s_connections", process="router", state="authenticated"), 0)
+        self.assertGreaterEqual(value(text, "xmppd_http_responses_total", process="http", **{"class": "2xx"}), 0)
 
         # OpenMetrics for a client that asks for it, as Prometheus does.
         status, headers, om = get(accept="application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
@@ -133,6 +134,9 @@ class Metrics(ClientTest):
         status, _, _ = get(source="127.0.0.2")
         self.assertEqual(status, 403)
         self.assertEqual(get(method="POST")[0], 405)
+        _, text = self.metrics()
+        self.assertGreaterEqual(value(text, "xmppd_http_responses_total", process="http", **{"class": "4xx"}), 2)
+        self.assertGreaterEqual(value(text, "xmppd_http_responses_total", process="http", **{"class": "2xx"}), 4)
 
         # A child killed: the parent restarts it and counts it.
         os.kill(self.kids["s2s"], signal.SIGKILL)
