@@ -17,8 +17,8 @@
 
 #include "common/log.h"
 #include "http/host_meta.h"
-#include "http/http_server.h"
 #include "http/http_metrics.h"
+#include "http/http_server.h"
 #include "http/metrics.h"
 #include "runtime/child.h"
 #include "tls/remote_key.h"
