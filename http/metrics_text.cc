@@ -22,9 +22,11 @@ bool valid_name(std::string_view name, bool colon) {
   return true;
 }
 
-// HELP text: backslash and newline escaped (OpenMetrics escapes quotes there too; the
-// Prometheus text format does not, and neither format needs them escaped to parse).
-std::string escape_help(std::string_view text) {
+// HELP text: backslash and newline escaped in both formats; a double quote too in
+// OpenMetrics, whose grammar has no bare one there (the Prometheus text format would show
+// the backslash).
+std::string escape_help(std::string_view text, MetricsFormat format) {
+  if (format == MetricsFormat::kOpenMetrics) return escape_label_value(text);
   std::string out;
   for (char c : text) {
     if (c == '\\')
@@ -79,9 +81,9 @@ void render_family(const std::string& name, const Family& family, MetricsFormat 
     // OpenMetrics: a family with a unit is named with it as its suffix.
     if (!family.unit.empty() && valid_label_name(family.unit) && ends_with(name, "_" + family.unit))
       out += "# UNIT " + name + " " + family.unit + "\n";
-    out += "# HELP " + name + " " + escape_help(family.help) + "\n";
+    out += "# HELP " + name + " " + escape_help(family.help, format) + "\n";
   } else {
-    out += "# HELP " + sample_name + " " + escape_help(family.help) + "\n";
+    out += "# HELP " + sample_name + " " + escape_help(family.help, format) + "\n";
     out += "# TYPE " + sample_name + " " + type_name(family.type) + "\n";
   }
   for (const std::string& line : family.lines) out += sample_name + line + "\n";

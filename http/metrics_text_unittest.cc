@@ -59,10 +59,13 @@ TEST(MetricsText, PrometheusTextNamesCounterFamiliesWithTotal) {
 
 TEST(MetricsText, EscapesLabelValuesAndHelp) {
   ipc::Metrics m;
-  add(m, "xmppd_x", kGauge, 1, {{"host", "a\"b\\c\nd"}}, "", "two\nlines \\ here");
+  add(m, "xmppd_x", kGauge, 1, {{"host", "a\"b\\c\nd"}}, "", "two\nlines \\ \"here\"");
   MetricsText text = render_metrics(m, MetricsFormat::kOpenMetrics);
   EXPECT_NE(text.body.find("xmppd_x{host=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text.body;
-  EXPECT_NE(text.body.find("# HELP xmppd_x two\\nlines \\\\ here\n"), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find("# HELP xmppd_x two\\nlines \\\\ \\\"here\\\"\n"), std::string::npos) << text.body;
+  // The Prometheus text format escapes no quote in HELP.
+  text = render_metrics(m, MetricsFormat::kPrometheusText);
+  EXPECT_NE(text.body.find("# HELP xmppd_x two\\nlines \\\\ \"here\"\n"), std::string::npos) << text.body;
 }
 
 TEST(MetricsText, LeavesOutWhatIsNotAMetric) {
