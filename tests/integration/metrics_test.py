@@ -13,6 +13,8 @@ import signal
 import subprocess
 import unittest
 
+from prometheus_client.openmetrics import parser as openmetrics_parser
+
 import harness
 from clients_test import Client, ClientTest, XMPPCTL
 
@@ -111,6 +113,10 @@ class Metrics(ClientTest):
         self.assertTrue(om.endswith("# EOF\n"), om[-200:])
         self.assertIn("# TYPE xmppd_c2s_logins counter\n", om)
         self.assertIn("# UNIT xmppd_process_resident_memory_bytes bytes\n", om)
+        # An OpenMetrics parser of another project's (python3-prometheus-client) reads it all.
+        families = {f.name: f for f in openmetrics_parser.text_string_to_metric_families(om)}
+        self.assertEqual(families["xmppd_c2s_logins"].type, "counter")
+        self.assertEqual(families["xmppd_process_resident_memory_bytes"].unit, "bytes")
 
         # Values move: a client logged in, messages sent.
         alice = self.login(f"alice@{HOST}/phone")
