@@ -229,6 +229,7 @@ class Federation {
   std::deque<OutboundStream*> waiting_;                // not started yet: too many were connecting
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
+  std::map<std::string, std::uint64_t, std::less<>> bounces_;  // error replies made, by condition
   stream::RateLimit outbound_rate_;
 };
 

@@ -178,6 +178,9 @@ void Federation::metrics(ipc::Metrics& out) {
     runtime::add_gauge(out, "xmppd_s2s_queued_stanzas", "Stanzas waiting to be written on server-to-server streams",
                        static_cast<double>(queued[d]), {{"direction", kDirections[d]}});
   }
+  for (const auto& [condition, count] : bounces_)
+    runtime::add_counter(out, "xmppd_s2s_bounces", "Error replies the s2s worker made for stanzas it could not deliver",
+                         static_cast<double>(count), {{"condition", condition}});
 }
 
 std::uint32_t Federation::close_remote(const std::string& remote, const std::string& local) {

@@ -125,6 +125,12 @@ class Metrics(ClientTest):
         self.assertEqual(value(text, "xmppd_c2s_connections", process="router", state="authenticated"), 2)
         self.assertEqual(value(text, "xmppd_c2s_sessions", process="router"), 2)
         self.assertGreaterEqual(value(text, "xmppd_c2s_logins_total", process="router"), 2)
+        # The auth helper's SASL exchanges; the tls helper signed the two clients' handshakes.
+        self.assertGreaterEqual(value(text, "xmppd_sasl_exchanges_total", process="auth", outcome="success"), 2)
+        signed = sum(v for (n, ls), v in samples(text).items()
+                     if n == "xmppd_tls_signatures_total" and ("for", "router") in ls)
+        self.assertGreaterEqual(signed, 2)
+        self.assertEqual(value(text, "xmppd_s2s_streams", process="s2s", direction="outbound", auth="dialback"), 0)
         sent = value(text, "xmppd_c2s_stanzas_in_total", process="router", kind="message")
         received = asyncio.Event()
         bob.add_event_handler("message", lambda msg: received.set())
