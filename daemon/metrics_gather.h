@@ -6,7 +6,8 @@
 //
 // Holds one gather at a time; requests that come meanwhile wait (a few), and each gets a
 // fresh gather of its own when the open one is answered; past kMaxWaiting a request is
-// answered at once with no samples. Trusts no child: a child's samples are bounded in number
+// refused (the parent takes it for a protocol violation: the HTTP process asks once at a
+// time). Trusts no child: a child's samples are bounded in number
 // and relabelled here, and the HTTP process checks names and values again before rendering.
 #pragma once
 

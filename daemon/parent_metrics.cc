@@ -19,13 +19,10 @@ void Parent::metrics_request(ChildProcess& http, const ipc::MetricsRequest& requ
       return start_metrics_gather();
     case MetricsGather::Arrival::kWaits:
       return;
-    case MetricsGather::Arrival::kRefused: {
-      log::warning("%s asks for metrics faster than they are gathered; answering one with nothing", http.name());
-      ipc::ParentToChild message;
-      message.mutable_metrics_report()->set_id(request.id());
-      http.send(message);
-      return;
-    }
+    case MetricsGather::Arrival::kRefused:
+      // The HTTP process asks once at a time (http/metrics.h), twice around a timeout: more
+      // is no honest process's doing.
+      return broke_protocol(http, "more metrics requests than it may have open");
   }
 }
 
