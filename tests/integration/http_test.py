@@ -179,6 +179,20 @@ class Http(ServerClass):
         self.assertEqual(json.loads(body), {"links": [{"rel": "urn:xmpp:alt-connections:websocket",
                                                        "href": "wss://localhost:5281/xmpp-websocket"}]})
 
+    def test_keep_alive_serves_several_requests_on_one_connection(self):
+        conn = http.client.HTTPSConnection("localhost", HTTPS_PORT, timeout=10, context=self.context)
+        try:
+            for path in ("/.well-known/host-meta", "/.well-known/host-meta.json", "/nothing"):
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if path == "/.well-known/host-meta":
+                    first = conn.sock
+                self.assertIs(conn.sock, first, "the connection was not kept")
+            self.assertEqual(response.status, 404)
+        finally:
+            conn.close()
+
     def test_host_meta_of_another_host_is_404(self):
         self.assertEqual(request("GET", "/.well-known/host-meta", HTTPS_PORT, host="other.test",
                                  context=self.context)[0], 404)
