@@ -12,7 +12,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <charconv>
 #include <ctime>
+#include <optional>
+#include <vector>
 
 #include "common/base64.h"
 #include "router/module_table.h"
@@ -41,6 +44,25 @@ constexpr std::string_view kExtdiscoNs = "urn:xmpp:extdisco:2";
 struct Service {
   std::string_view type, transport;
 };
+
+// What <credentials/> asks for: <service type='turn' host='...' port='...'/> each, as XEP-0215
+// §3.2 and Prosody (port optional: any). Nullopt when one lacks its type or host.
+struct Wanted {
+  std::string type, host;
+  unsigned port = 0;
+};
+std::optional<std::vector<Wanted>> wanted_credentials(const xml::Element& payload) {
+  std::vector<Wanted> out;
+  for (const xml::Element* e : payload.children()) {
+    if (e->ns() != kExtdiscoNs || e->name() != "service") continue;
+    Wanted w{e->attribute_or("type"), e->attribute_or("host"), 0};
+    if (w.type.empty() || w.host.empty()) return std::nullopt;
+    const std::string port = e->attribute_or("port");
+    if (!port.empty() && std::from_chars(port.data(), port.data() + port.size(), w.port).ec != std::errc()) w.port = 0;
+    out.push_back(std::move(w));
+  }
+  return out;
+}
 
 std::string xep0082(std::time_t t) {
   char out[32];
@@ -72,14 +94,26 @@ class TurnExternal final : public Module {
     if (host == nullptr || !host->turn) return server_.bounce(iq.stanza, "cancel", "service-unavailable");
     const TurnOptions& turn = *host->turn;
     const std::string wanted = iq.payload.attribute_or("type");
+    std::optional<std::vector<Wanted>> credentials;
+    if (credentials_only && !(credentials = wanted_credentials(iq.payload)))
+      return server_.bounce(iq.stanza, "modify", "bad-request", "The 'type' and 'host' attributes are required.");
     xml::Element result = xmpp::reply(iq.stanza, "result");
     xml::Element& list = result.add_child(xml::Element(kExtdiscoNs, iq.payload.name()));
     for (const Service& service : services(turn)) {
-      if (credentials_only && service.type != "turn") continue;  // only TURN has credentials
-      if (!credentials_only && !wanted.empty() && wanted != service.type) continue;
+      if (credentials_only ? !asked_for(*credentials, service, turn) : !wanted.empty() && wanted != service.type)
+        continue;
       add_service(list, service, turn);
     }
     server_.send(result);
+  }
+
+  // Only TURN has credentials; a service is given when asked for by type and host, and by
+  // port unless none was named.
+  static bool asked_for(const std::vector<Wanted>& credentials, const Service& service, const TurnOptions& turn) {
+    if (service.type != "turn") return false;
+    for (const Wanted& w : credentials)
+      if (w.type == service.type && w.host == turn.host && (w.port == 0 || w.port == turn.port)) return true;
+    return false;
   }
 
   static std::vector<Service> services(const TurnOptions& turn) {

@@ -108,9 +108,11 @@ VirtualHost "plain.test"
     def wait(self, awaitable, timeout=20):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
-    def ask(self, name, to=HOST, **attributes):
+    def ask(self, name, to=HOST, services=(), **attributes):
         iq = self.alice.make_iq_get(ito=to)
-        ET.SubElement(iq.xml, f"{{{EXTDISCO}}}{name}", attributes)
+        payload = ET.SubElement(iq.xml, f"{{{EXTDISCO}}}{name}", attributes)
+        for service in services:
+            ET.SubElement(payload, f"{{{EXTDISCO}}}service", service)
         result = self.wait(iq.send(timeout=20))
         return [s.attrib for s in result.xml.find(f"{{{EXTDISCO}}}{name}")]
 
@@ -142,9 +144,17 @@ VirtualHost "plain.test"
         self.assertEqual([s["type"] for s in self.ask("services", type="turn")], ["turn"])
         self.assertEqual([s["type"] for s in self.ask("services", type="stun")], ["stun"])
         self.assertEqual(self.ask("services", type="turns"), [])
-        credentials = self.ask("credentials")
+        # <credentials/> (XEP-0215 §3.2) for the services named by type and host (and port).
+        credentials = self.ask("credentials", services=[{"type": "turn", "host": "127.0.0.1"}])
         self.assertEqual([s["type"] for s in credentials], ["turn"])
         self.assertIn("password", credentials[0])
+        self.assertEqual(len(self.ask("credentials", services=[{"type": "turn", "host": "127.0.0.1",
+                                                                 "port": str(TURN_PORT)}])), 1)
+        self.assertEqual(self.ask("credentials", services=[{"type": "turn", "host": "other.test"}]), [])
+        self.assertEqual(self.ask("credentials", services=[{"type": "stun", "host": "127.0.0.1"}]), [])
+        with self.assertRaises(slixmpp.exceptions.IqError) as caught:
+            self.ask("credentials", services=[{"type": "turn"}])
+        self.assertEqual(caught.exception.iq["error"]["condition"], "bad-request")
         # A host without the module offers neither the feature nor the services.
         info = self.wait(self.alice["xep_0030"].get_info(jid="plain.test", timeout=10))
         self.assertNotIn(EXTDISCO, info["disco_info"]["features"])
