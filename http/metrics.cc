@@ -10,8 +10,11 @@
 
 namespace xmppd::http {
 
-MetricsHandler::MetricsHandler(struct event_base* base, Send send_to_parent)
-    : base_(base), send_(std::move(send_to_parent)), timeout_(evtimer_new(base, on_timeout, this)) {}
+MetricsHandler::MetricsHandler(struct event_base* base, Send send_to_parent, std::chrono::milliseconds timeout)
+    : base_(base),
+      send_(std::move(send_to_parent)),
+      timeout_(evtimer_new(base, on_timeout, this)),
+      timeout_after_(timeout) {}
 
 // Nobody is left waiting without an answer: evhttp frees a request only once it is replied to.
 MetricsHandler::~MetricsHandler() { answer_all(nullptr); }
@@ -47,7 +50,8 @@ void MetricsHandler::on_request(evhttp_request* req, const RequestInfo&) {
   ipc::ChildToParent message;
   message.mutable_metrics_request()->set_id(open_id_);
   send_(message);
-  const timeval tv = {kReportTimeout.count(), 0};
+  const timeval tv = {static_cast<time_t>(timeout_after_.count() / 1000),
+                      static_cast<suseconds_t>(timeout_after_.count() % 1000 * 1000)};
   event_add(timeout_.get(), &tv);
 }
 
@@ -58,8 +62,8 @@ void MetricsHandler::report(const ipc::MetricsReport& report) {
 
 void MetricsHandler::on_timeout(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<MetricsHandler*>(arg);
-  log::warning("metrics: no report from the parent in %lld s; answering 503",
-               static_cast<long long>(kReportTimeout.count()));
+  log::warning("metrics: no report from the parent in %lld ms; answering 503",
+               static_cast<long long>(self->timeout_after_.count()));
   self->answer_all(nullptr);
 }
 

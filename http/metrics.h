@@ -37,7 +37,10 @@ class MetricsHandler final : public Handler {
   static constexpr std::size_t kMaxWaiting = 64;
   using Send = std::function<void(const ipc::ChildToParent&)>;
 
-  MetricsHandler(struct event_base* base, Send send_to_parent);
+  // `timeout`: kReportTimeout but in tests.
+  MetricsHandler(
+      struct event_base* base, Send send_to_parent,
+      std::chrono::milliseconds timeout = std::chrono::duration_cast<std::chrono::milliseconds>(kReportTimeout));
   ~MetricsHandler() override;
   // The allowed addresses, parsed now; false and why when they do not parse (nobody may then
   // read /metrics).
@@ -68,6 +71,7 @@ class MetricsHandler final : public Handler {
   std::uint64_t open_id_ = 0;  // the question the parent has, 0 when none
   std::vector<Waiting> waiting_;
   EventPtr timeout_;
+  std::chrono::milliseconds timeout_after_;
 };
 
 }  // namespace xmppd::http
