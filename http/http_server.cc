@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
 
 #include <algorithm>
@@ -37,6 +38,7 @@ const char* reason_phrase(int code) {
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
     default: return "Error";
   }
 }
@@ -226,8 +228,15 @@ void HttpServer::dispatch(evhttp_request* req, bool tls) {
   connections_.request_read(req);
   ++counters_.requests;
   evhttp_request_set_on_complete_cb(req, on_complete, this);
-  evhttp_connection_set_timeout(evhttp_request_get_connection(req), kKeepAliveSeconds);
   add_security_headers(req);
+  // evhttp answers in the version the request named, whatever it was: anything but HTTP/1.x
+  // gets 505, in HTTP/1.1 (http_struct.h is the only way to those fields in libevent 2.1).
+  if (req->major != 1) {
+    req->major = 1;
+    req->minor = 1;
+    return send_error(req, 505);
+  }
+  evhttp_connection_set_timeout(evhttp_request_get_connection(req), kKeepAliveSeconds);
   if ((evhttp_request_get_command(req) & kAllowedMethods) == 0) return send_error(req, 405);
   if (header_lines(req) > limits_.max_header_lines) return send_error(req, 431);
   RequestInfo info;

@@ -78,12 +78,18 @@ class ServerClass(unittest.TestCase):
         cls.kids = cls.xmppd.wait_sandboxed_children(count=cls.CHILDREN)
         cls.context = ssl.create_default_context(cafile=cls.ca_file)
 
+    def tearDown(self):
+        result = getattr(self._outcome, "result", None)
+        failed = getattr(result, "errors", []) + getattr(result, "failures", [])
+        if any(test is self for test, _ in failed):
+            type(self).failed = True
+
     @classmethod
     def tearDownClass(cls):
         cls.xmppd.stop()
         reports = cls.xmppd.sanitizer_reports()
-        if reports or os.environ.get("XMPPD_TEST_LOG"):
-            print(cls.xmppd.log())
+        if reports or getattr(cls, "failed", False) or os.environ.get("XMPPD_TEST_LOG"):
+            print(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}")
         shutil.rmtree(cls.workdir, ignore_errors=True)
         assert not reports, reports
 
@@ -126,6 +132,14 @@ class Http(ServerClass):
         self.assertEqual(status, 405)
         self.assertIn("GET", headers.get("Allow", ""))
 
+    def test_versions_other_than_1_x_are_refused(self):
+        # evhttp itself refuses 2.0 and above (400); 0.x reaches the server's own check.
+        for version, statuses in ((b"HTTP/2.0", (400, 505)), (b"HTTP/0.1", (505,))):
+            with self.subTest(version=version):
+                answer = raw_exchange(b"GET /x " + version + b"\r\nHost: localhost\r\n\r\n")
+                self.assertTrue(answer.startswith(b"HTTP/1.1 "), answer[:40])
+                self.assertIn(status_of(answer), statuses)
+
     def test_oversized_headers_are_refused(self):
         big = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
         self.assertIn(status_of(raw_exchange(big)), (400, 413, 431))
@@ -150,7 +164,7 @@ class Http(ServerClass):
                     break
             self.assertIsNotNone(closed_at, "a slow request was never closed")
             self.assertGreater(closed_at, 9)
-            self.assertLess(closed_at, 16)
+            self.assertLess(closed_at, 20)  # cut at the first byte after ~11 s, seen at the next send
 
     def test_connections_per_address_are_limited(self):
         held = []
@@ -159,8 +173,9 @@ class Http(ServerClass):
                 s = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=5)
                 s.sendall(b"GET / HTTP/1.1\r\n")
                 held.append(s)
-            time.sleep(0.3)
-            self.assertEqual(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n"), b"")
+            # Each is counted once the server has read its first byte.
+            wait_for(lambda: raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n") == b"", 5,
+                     "a ninth connection closed unanswered")
         finally:
             for s in held:
                 s.close()
