@@ -18,7 +18,9 @@
 #include "common/log.h"
 #include "http/file_share.h"
 #include "http/host_meta.h"
+#include "http/http_metrics.h"
 #include "http/http_server.h"
+#include "http/metrics.h"
 #include "runtime/child.h"
 #include "tls/remote_key.h"
 #include "tls/service.h"
@@ -48,6 +50,7 @@ class HttpProcess final : public runtime::ChildRole {
     server_->set_tls([this]() { return tls_->contexts().new_ssl().release(); });
     apply_limits();
     register_handlers();
+    configure_metrics();
     return true;
   }
 
@@ -60,6 +63,7 @@ class HttpProcess final : public runtime::ChildRole {
     apply_limits();
     host_meta_->configure(settings_);
     file_share_->configure(settings_);
+    configure_metrics();
   }
 
   void add_listener(const ipc::Listener& listener, UniqueFd fd) override {
@@ -70,6 +74,11 @@ class HttpProcess final : public runtime::ChildRole {
       log::fatal("http: %s port %u: %s", listener.address().c_str(), listener.port(), error.c_str());
     log::info("%s on %s port %u", tls ? "https" : "http", listener.address().c_str(), listener.port());
   }
+
+  void metrics(ipc::Metrics& out) override { add_server_metrics(out, *server_); }
+
+  // /metrics: the parent's reports (http/metrics.h).
+  void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override { metrics_->attach(control); }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS) return tls_->link_helper(std::move(fd));
@@ -83,6 +92,15 @@ class HttpProcess final : public runtime::ChildRole {
     server_->add("/.well-known/host-meta", *host_meta_);
     file_share_ = std::make_unique<FileShareHandler>(runtime_base_, "file_share", settings_);
     server_->add(std::string(FileShareHandler::kPrefix), *file_share_);
+    metrics_ = std::make_unique<MetricsHandler>(runtime_->base(),
+                                                [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); });
+    server_->add("/metrics", *metrics_);
+  }
+
+  // Addresses that do not parse leave /metrics to nobody (the configuration was checked).
+  void configure_metrics() {
+    std::string error;
+    if (!metrics_->configure(settings_, error)) log::error("%s; /metrics answers nobody", error.c_str());
   }
 
   void apply_limits() {
@@ -103,6 +121,7 @@ class HttpProcess final : public runtime::ChildRole {
   std::unique_ptr<HostMeta> host_meta_;
   std::unique_ptr<FileShareHandler> file_share_;
   struct event_base* runtime_base_ = nullptr;
+  std::unique_ptr<MetricsHandler> metrics_;
 };
 
 }  // namespace xmppd::http
