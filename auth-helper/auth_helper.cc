@@ -40,6 +40,7 @@
 #include "router_auth.pb.h"
 #include "runtime/admin_pages.h"
 #include "runtime/child.h"
+#include "runtime/metric_samples.h"
 #include "xmpp/jid.h"
 
 namespace xmppd::auth {
@@ -54,6 +55,17 @@ using RouterChannel = ipc::TypedChannel<ipc::RouterToAuth>;
 
 class AuthHelper final : public runtime::ChildRole {
  public:
+  // SASL exchanges by outcome, for /metrics.
+  void metrics(ipc::Metrics& out) override {
+    if (!attempts_) return;
+    static constexpr std::string_view kHelp = "SASL exchanges of clients, by outcome";
+    runtime::add_counter(out, "xmppd_sasl_exchanges", kHelp, static_cast<double>(attempts_->successes()),
+                         {{"outcome", "success"}});
+    runtime::add_counter(out, "xmppd_sasl_exchanges", kHelp, static_cast<double>(attempts_->failures()),
+                         {{"outcome", "failure"}});
+    runtime::add_counter(out, "xmppd_sasl_exchanges", kHelp, static_cast<double>(attempts_->temporary_failures()),
+                         {{"outcome", "temporary_failure"}});
+  }
   sandbox::Role role() const override { return sandbox::Role::kAuth; }
   ipc::Role wire_role() const override { return ipc::ROLE_AUTH; }
   bool links_to(ipc::Role peer) const override { return peer == ipc::ROLE_ROUTER; }

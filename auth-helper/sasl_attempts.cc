@@ -120,6 +120,7 @@ void SaslAttempts::proceed(std::uint64_t id, Attempt& attempt, const SaslServer:
       if (tokens_ != nullptr && anonymous_hosts_.count(attempt.host) == 0)
         reply.mutable_success()->set_account_token(tokens_->issue(attempt.host, step.username));
       if (!attempt.account.empty()) logged_in_.touch(attempt.account_prefix) = now_();
+      ++successes_;
       finish(id);
       send_(reply);
       return;
@@ -247,6 +248,7 @@ void SaslAttempts::fail(std::uint64_t attempt, std::string_view condition, std::
                         std::string_view unsupported_binding) {
   ipc::AuthToRouter reply;
   ipc::SaslFailure* failure = reply.mutable_failure();
+  ++(condition == kTemporaryAuthFailure ? temporary_failures_ : failures_);
   failure->set_attempt(attempt);
   failure->set_condition(std::string(condition));
   failure->set_text(std::string(text));

@@ -85,6 +85,10 @@ class SaslAttempts {
   std::optional<TimePoint> next_wake() const;
 
   std::size_t in_progress() const { return attempts_.size(); }
+  // For /metrics: exchanges that ended in success, in failure, and in temporary-auth-failure.
+  std::uint64_t successes() const { return successes_; }
+  std::uint64_t failures() const { return failures_; }
+  std::uint64_t temporary_failures() const { return temporary_failures_; }
 
  private:
   // One SASL exchange. It holds a slot from start to its end; while in `waiting_` its
@@ -135,6 +139,7 @@ class SaslAttempts {
   FailureDelays account_delays_;       // capped at limits_.account_delay
   BoundedTable<TimePoint> logged_in_;  // account NUL prefix: the last success from there
   TokenBucket budget_;  // PBKDF2 iterations
+  std::uint64_t successes_ = 0, failures_ = 0, temporary_failures_ = 0;
 };
 
 }  // namespace xmppd::auth

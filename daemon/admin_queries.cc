@@ -14,6 +14,8 @@ bool AdminQueries::fits(ipc::AdminQuery::QuestionCase question, ipc::AdminAnswer
       return answer == ipc::AdminAnswer::kUsers;
     case ipc::AdminQuery::kMemory:
       return answer == ipc::AdminAnswer::kMemory;
+    case ipc::AdminQuery::kMetrics:
+      return answer == ipc::AdminAnswer::kMetrics;
     default:
       return false;  // close s2s, kick: AdminDone only
   }

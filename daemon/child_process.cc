@@ -143,6 +143,9 @@ void ChildProcess::open_control(UniqueFd sock, const ipc::Configure& configure) 
   if (role_ == ipc::ROLE_AUTH)
     control_->on(Envelope::kAccountResult, 0,
                  [this](const Envelope& e, auto&) { events_.account_result(e.account_result()); });
+  if (role_ == ipc::ROLE_HTTP)
+    control_->on(Envelope::kMetricsRequest, 0,
+                 [this](const Envelope& e, auto&) { events_.metrics_request(*this, e.metrics_request()); });
   // Every role may answer; what the parent asked whom is checked by the parent, so that an
   // answer from a child that was never asked is dropped rather than a protocol violation.
   control_->on(Envelope::kAdminAnswer, 0,

@@ -27,6 +27,9 @@ class ChildEvents {
   virtual void account_result(const ipc::AccountResult& result) = 0;          // from the auth helper only
   // From any child: checked by the parent against what it asked that child (AdminQueries).
   virtual void admin_answer(ChildProcess& child, const ipc::AdminAnswer& answer) = 0;
+  // From the HTTP process only (a /metrics request); any other role sending it breaks the
+  // control protocol.
+  virtual void metrics_request(ChildProcess& child, const ipc::MetricsRequest& request) = 0;
 };
 
 class ChildProcess {

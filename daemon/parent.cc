@@ -236,6 +236,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         if (host.allow_registration && host.authentication != "anonymous")
           c.mutable_router()->add_registration_hosts(host.name);
         *c.mutable_router()->add_host_modules() = host_modules(host);
+        if (auto turn = turn_service(host)) *c.mutable_router()->add_turn() = *turn;
         if (host.module_enabled("s2s") && (host.authentication != "anonymous" || host.allow_anonymous_s2s))
           c.mutable_router()->add_s2s_hosts(host.name);
       }
@@ -724,7 +725,9 @@ void Parent::late_answer(const ChildProcess& c, const std::string& why) {
 // A status waiting for memory answers gets no error: it goes with what it has.
 void Parent::questions_unanswered(const std::vector<AdminSocket::ClientId>& clients, const std::string& error) {
   for (AdminSocket::ClientId client : clients) {
-    if (status_gathers_.contains(client))
+    if (MetricsGather::is_gather_client(client))
+      metrics_settled(static_cast<ipc::Role>(client - MetricsGather::kClientBase), nullptr);
+    else if (status_gathers_.contains(client))
       memory_answered(client, nullptr, nullptr);
     else
       admin_error(client, error);
@@ -826,6 +829,8 @@ void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
   if (!delivery) return late_answer(c, refusal.why);
   if (delivery->question == ipc::AdminQuery::kMemory)
     return memory_answered(delivery->client, &c, answer.has_memory() ? &answer : nullptr);
+  if (delivery->question == ipc::AdminQuery::kMetrics)
+    return metrics_settled(c.role(), answer.has_metrics() ? &answer : nullptr);
   if (delivery->client == AdminQueries::kNobody || !admin_) return;  // xmppctl went away
   ipc::AdminResponse response;
   switch (answer.answer_case()) {

@@ -20,6 +20,7 @@
 #include "daemon/credentials.h"
 #include "daemon/dialback_epochs.h"
 #include "daemon/listeners.h"
+#include "daemon/metrics_gather.h"
 #include "daemon/privsep_setup.h"
 #include "daemon/trust_anchors.h"
 
@@ -44,6 +45,12 @@ class Parent final : public ChildEvents {
   void credentials_loaded(const ipc::CredentialsLoaded& result) override;
   void account_result(const ipc::AccountResult& result) override;
   void admin_answer(ChildProcess& child, const ipc::AdminAnswer& answer) override;
+  // /metrics (daemon/parent_metrics.cc, daemon/metrics_gather.h).
+  void metrics_request(ChildProcess& child, const ipc::MetricsRequest& request) override;
+  void start_metrics_gather();
+  // One child's metrics question is settled: `answer` its AdminAnswer, or nullptr when none came.
+  void metrics_settled(ipc::Role role, const ipc::AdminAnswer* answer);
+  ipc::Metrics own_metrics() const;
   void start_tls_helper(ChildProcess& tls);
   std::vector<std::string> reconfigure_tls_helper(ChildProcess& tls);  // the files it could not open
   void send_credentials(ChildProcess& tls, const OpenCredentials& credentials);
@@ -123,6 +130,7 @@ class Parent final : public ChildEvents {
     std::size_t waiting = 0;  // memory questions not settled yet
   };
   std::map<AdminSocket::ClientId, StatusGather> status_gathers_;
+  MetricsGather metrics_;  // the HTTP process's /metrics requests
   RefusalLog late_answers_{"dropped a late answer from"};
   std::uint64_t credentials_asked_ = 0;  // the generation of the last LoadCredentials sent
   ipc::EventPtr admin_sweep_;            // every second: questions past their deadline

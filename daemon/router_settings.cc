@@ -5,7 +5,12 @@ namespace xmppd::parent {
 ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host) {
   ipc::RouterSettings::HostModules out;
   out.set_host(host.name);
-  for (const std::string& module : host.modules) out.add_modules(module);
+  for (const std::string& module : host.modules) {
+    // turn_external without a secret offers nothing (as Prosody's fails to load): not even
+    // its disco feature.
+    if (module == "turn_external" && host.turn.secret.empty()) continue;
+    out.add_modules(module);
+  }
   for (const std::string& jid : host.admins) out.add_admins(jid);
   for (const auto& [field, addresses] : host.contact_addresses()) {
     ipc::RouterSettings::HostModules::Contact& contact = *out.add_contact_info();
@@ -17,6 +22,18 @@ ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host) 
   push.set_with_sender(host.push_notification_with_sender);
   push.set_max_errors(static_cast<std::uint32_t>(host.push_max_errors));
   push.set_max_devices(static_cast<std::uint32_t>(host.push_max_devices));
+  return out;
+}
+
+std::optional<ipc::RouterSettings::TurnService> turn_service(const config::HostSettings& host) {
+  if (!host.module_enabled("turn_external") || host.turn.secret.empty()) return std::nullopt;
+  ipc::RouterSettings::TurnService out;
+  out.set_host(host.name);
+  out.set_secret(host.turn.secret);
+  out.set_turn_host(host.turn.host.empty() ? host.name : host.turn.host);
+  out.set_port(static_cast<std::uint32_t>(host.turn.port));
+  out.set_ttl(static_cast<std::uint32_t>(host.turn.ttl));
+  out.set_tcp(host.turn.tcp);
   return out;
 }
 

@@ -3,6 +3,8 @@
 // settings, so that a test can check what the router is told.
 #pragma once
 
+#include <optional>
+
 #include "config/settings.h"
 #include "control.pb.h"
 
@@ -12,6 +14,9 @@ namespace xmppd::parent {
 // else the admins, as HostSettings::contact_addresses).
 ipc::RouterSettings::HostModules host_modules(const config::HostSettings& host);
 
+// turn_external (XEP-0215) of a host that enables it with a secret; the TURN server's name
+// defaults to the host's.
+std::optional<ipc::RouterSettings::TurnService> turn_service(const config::HostSettings& host);
 ipc::RouterSettings::UserQuotas user_quotas(const config::QuotaSettings& quotas);
 ipc::RouterSettings::Smacks smacks_settings(const config::SmacksSettings& smacks);
 // A MUC service (Component "domain" "muc") and its options; its parent host is the enabled

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "config/options.h"
 
 namespace xmppd::parent {
@@ -110,6 +112,45 @@ TEST(RouterSettings, SmacksCarriesEveryLimit) {
   EXPECT_EQ(d.max_ack_delay(), 30u);
   EXPECT_EQ(d.max_hibernated_sessions(), 10u);
   EXPECT_EQ(d.max_queue_size(), 500u);
+}
+
+}  // namespace
+}  // namespace xmppd::parent
+
+namespace xmppd::parent {
+namespace {
+
+bool has_module(const ipc::RouterSettings::HostModules& h, const std::string& name) {
+  return std::find(h.modules().begin(), h.modules().end(), name) != h.modules().end();
+}
+
+// turn_external (XEP-0215) reaches the router only with a secret: without one the host
+// offers nothing, not even the disco feature.
+TEST(RouterSettings, TurnExternalNeedsASecret) {
+  config::Settings s = load(
+      "VirtualHost \"a.example\"\n"
+      "  modules_enabled = { \"turn_external\" }\n"
+      "  turn_external_secret = \"s3cret\"\n"
+      "  turn_external_ttl = 600\n"
+      "  turn_external_tcp = true\n"
+      "VirtualHost \"b.example\"\n"
+      "  modules_enabled = { \"turn_external\" }\n"
+      "VirtualHost \"c.example\"\n"
+      "  turn_external_secret = \"unused\"\n");
+  const config::HostSettings& a = *s.find_host("a.example");
+  EXPECT_TRUE(has_module(host_modules(a), "turn_external"));
+  std::optional<ipc::RouterSettings::TurnService> turn = turn_service(a);
+  ASSERT_TRUE(turn);
+  EXPECT_EQ(turn->host(), "a.example");
+  EXPECT_EQ(turn->secret(), "s3cret");
+  EXPECT_EQ(turn->turn_host(), "a.example");  // the host's name when turn_external_host is not set
+  EXPECT_EQ(turn->port(), 3478u);
+  EXPECT_EQ(turn->ttl(), 600u);
+  EXPECT_TRUE(turn->tcp());
+  const config::HostSettings& b = *s.find_host("b.example");
+  EXPECT_FALSE(has_module(host_modules(b), "turn_external"));
+  EXPECT_FALSE(turn_service(b));
+  EXPECT_FALSE(turn_service(*s.find_host("c.example")));  // a secret without the module
 }
 
 }  // namespace

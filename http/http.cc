@@ -18,7 +18,9 @@
 #include "common/log.h"
 #include "http/file_share.h"
 #include "http/host_meta.h"
+#include "http/http_metrics.h"
 #include "http/http_server.h"
+#include "http/metrics.h"
 #include "http/websocket.h"
 #include "runtime/child.h"
 #include "tls/remote_key.h"
@@ -49,6 +51,7 @@ class HttpProcess final : public runtime::ChildRole {
     server_->set_tls([this]() { return tls_->contexts().new_ssl().release(); });
     apply_limits();
     register_handlers();
+    configure_metrics();
     return true;
   }
 
@@ -61,6 +64,7 @@ class HttpProcess final : public runtime::ChildRole {
     apply_limits();
     host_meta_->configure(settings_);
     file_share_->configure(settings_);
+    configure_metrics();
     websocket_->configure(settings_);
   }
 
@@ -72,6 +76,11 @@ class HttpProcess final : public runtime::ChildRole {
       log::fatal("http: %s port %u: %s", listener.address().c_str(), listener.port(), error.c_str());
     log::info("%s on %s port %u", tls ? "https" : "http", listener.address().c_str(), listener.port());
   }
+
+  void metrics(ipc::Metrics& out) override { add_server_metrics(out, *server_); }
+
+  // /metrics: the parent's reports (http/metrics.h).
+  void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override { metrics_->attach(control); }
 
   void add_peer_link(ipc::Role peer, UniqueFd fd) override {
     if (peer == ipc::ROLE_TLS) return tls_->link_helper(std::move(fd));
@@ -87,6 +96,15 @@ class HttpProcess final : public runtime::ChildRole {
     file_share_ = std::make_unique<FileShareHandler>(runtime_base_, "file_share", settings_);
     server_->add(std::string(FileShareHandler::kPrefix), *file_share_);
     server_->add("/xmpp-websocket", *(websocket_ = std::make_unique<WebSocketHandler>(runtime_base_, settings_)));
+    metrics_ = std::make_unique<MetricsHandler>(runtime_->base(),
+                                                [this](const ipc::ChildToParent& m) { runtime_->send_to_parent(m); });
+    server_->add("/metrics", *metrics_);
+  }
+
+  // Addresses that do not parse leave /metrics to nobody (the configuration was checked).
+  void configure_metrics() {
+    std::string error;
+    if (!metrics_->configure(settings_, error)) log::error("%s; /metrics answers nobody", error.c_str());
   }
 
   void apply_limits() {
@@ -107,6 +125,7 @@ class HttpProcess final : public runtime::ChildRole {
   std::unique_ptr<HostMeta> host_meta_;
   std::unique_ptr<FileShareHandler> file_share_;
   struct event_base* runtime_base_ = nullptr;
+  std::unique_ptr<MetricsHandler> metrics_;
   // After server_, so destroyed before it: its connections are freed before evhttp is.
   std::unique_ptr<WebSocketHandler> websocket_;
 };

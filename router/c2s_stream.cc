@@ -9,6 +9,7 @@
 
 #include "common/base64.h"
 #include "common/log.h"
+#include "router/router_metrics.h"
 #include "router/routing.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
@@ -54,9 +55,13 @@ std::string generated_resource() {
 }  // namespace
 
 ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
-    : session_(&session), host_(session.host()), auth_(auth), routing_(routing), policy_(policy) {}
+    : session_(&session), host_(session.host()), auth_(auth), routing_(routing), policy_(policy) {
+  ++router_counters().c2s_streams;
+}
 
 ClientStream::~ClientStream() {
+  --router_counters().c2s_streams;
+  if (!bare_.empty()) --router_counters().c2s_authenticated;
   *alive_ = false;
   if (sm_ && sm_->resumable()) routing_.smacks().forget(sm_->token(), *this);
 }
@@ -204,6 +209,8 @@ void ClientStream::sasl_success(const std::string& username, const std::string& 
   attempt_ = 0;
   username_ = username;
   account_token_ = account_token;
+  if (bare_.empty()) ++router_counters().c2s_authenticated;
+  ++router_counters().logins;
   bare_ = username + "@" + session_->host();
   state_ = State::kBinding;
   session_->authenticated_as(bare_);
@@ -229,6 +236,7 @@ void ClientStream::sasl_failure(const std::string& condition, const std::string&
   }
   const bool temporary = condition == "temporary-auth-failure";
   if (!temporary) ++failures_;
+  if (!temporary) ++router_counters().login_failures;
   log::info("c2s %s: authentication %s for %s: %s%s%s", session_->peer().c_str(),
             temporary ? "not possible now" : "failed", session_->host().c_str(), condition.c_str(),
             text.empty() ? "" : ", ", text.c_str());
@@ -315,6 +323,7 @@ void ClientStream::bind(const xml::Element& iq) {
 }
 
 void ClientStream::stanza(xml::Element stanza) {
+  router_counters().stanza_in(stanza.name());
   if (stanza.is(kClientNs, "iq") && stanza.child(kSessionNs, "session")) {
     deliver(xmpp::reply(stanza, "result"));  // the legacy session step: nothing to do
     return;
@@ -352,6 +361,7 @@ void ClientStream::deliver_raw(std::string_view serialized) {
   // Kept until acknowledged; a hibernating session only keeps it.
   if (sm_ && !sm_->sent(serialized)) return;
   if (session_ == nullptr) return;
+  router_counters().serialized_out(serialized);
   session_->send(serialized);
   // A send that filled the queue past the transport's write-at-once size wrote it all there
   // and then, without a drained() to follow.

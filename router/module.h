@@ -18,6 +18,7 @@
 
 #include <bitset>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -41,6 +42,13 @@ struct PushOptions {
   std::size_t max_errors = 16, max_devices = 5;
 };
 
+// turn_external's options (XEP-0215; xmppd.conf(5)): the TURN server and its shared secret.
+struct TurnOptions {
+  std::string secret, host;
+  unsigned port = 3478, ttl = 86400;
+  bool tcp = false;
+};
+
 // What a VirtualHost runs, and the options its modules read (RouterSettings.host_modules).
 struct HostConfig {
   std::string name;
@@ -52,6 +60,7 @@ struct HostConfig {
   // Components that are subdomains of the host (a MUC service), listed in its disco#items
   // as Prosody lists them, so that clients find the host's group chat service.
   std::vector<std::string> components;
+  std::optional<TurnOptions> turn;  // turn_external with a secret
 };
 
 // An IQ get or set for a handler: the stanza, its single payload, and its addresses parsed.

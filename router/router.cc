@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "router/admin_report.h"
+#include "router/router_metrics.h"
 #include "router/archive_store.h"
 #include "router/auth_link.h"
 #include "router/c2s_stream.h"
@@ -41,6 +42,9 @@ class Router final : public runtime::ChildRole {
  public:
   sandbox::Role role() const override { return sandbox::Role::kRouter; }
   ipc::Role wire_role() const override { return ipc::ROLE_ROUTER; }
+  void metrics(ipc::Metrics& out) override {
+    add_router_metrics(out, router_counters(), routing_.sessions().size());
+  }
   bool links_to(ipc::Role peer) const override {
     return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH || peer == ipc::ROLE_STORAGE ||
            peer == ipc::ROLE_HTTP;
@@ -124,6 +128,9 @@ class Router final : public runtime::ChildRole {
         host.push = PushOptions{h.push().with_body(), h.push().with_sender(), h.push().max_errors(),
                                 h.push().max_devices()};
     }
+    for (const ipc::RouterSettings::TurnService& t : settings.turn())
+      for (Routing::HostModules& host : hosts)
+        if (host.name == t.host()) host.turn = TurnOptions{t.secret(), t.turn_host(), t.port(), t.ttl(), t.tcp()};
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
     for (const auto& share : settings.file_share()) components.insert(share.domain());

@@ -6,6 +6,7 @@
 
 #include "common/log.h"
 #include "router/c2s_stream.h"
+#include "router/router_metrics.h"
 #include "router/s2s_link.h"
 #include "xmpp/jid.h"
 #include "xmpp/stanza.h"
@@ -22,7 +23,7 @@ const ModuleSet kNoModules;
 void Routing::set_hosts(const std::vector<HostModules>& hosts, std::set<std::string> s2s_hosts) {
   hosts_.clear();
   for (const HostModules& h : hosts)
-    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info, h.push, h.components});
+    hosts_.emplace(h.name, HostConfig{h.name, table_.set_of(h.modules), h.admins, h.contact_info, h.push, h.components, h.turn});
   s2s_hosts_ = std::move(s2s_hosts);
 }
 
@@ -87,7 +88,9 @@ void Routing::unbind(ClientStream& stream) {
 
 void Routing::bounce(const xml::Element& stanza, std::string_view type, std::string_view condition,
                      std::string_view text) {
-  if (!xmpp::is_error(stanza)) deliver(xmpp::error_reply(stanza, type, condition, text));
+  if (xmpp::is_error(stanza)) return;
+  router_counters().bounced(condition);
+  deliver(xmpp::error_reply(stanza, type, condition, text));
 }
 
 // Replies go back where their stanza came from: a local sender is a full JID, hence one

@@ -40,6 +40,7 @@ class Routing final : private Im::Network, public Server {
     std::string name;
     std::vector<std::string> modules, admins;
     std::vector<std::pair<std::string, std::vector<std::string>>> contact_info;
+    std::optional<TurnOptions> turn;
     PushOptions push;
     std::vector<std::string> components;  // listed in disco#items (HostConfig::components)
   };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "runtime/metric_samples.h"
 
 namespace xmppd::runtime {
 namespace {
@@ -156,6 +157,22 @@ void ChildRuntime::answer_memory(std::uint64_t id) {
   send_to_parent(message);
 }
 
+void ChildRuntime::answer_metrics(std::uint64_t id) {
+  ipc::ChildToParent message;
+  ipc::AdminAnswer& answer = *message.mutable_admin_answer();
+  answer.set_id(id);
+  ipc::Metrics& metrics = *answer.mutable_metrics();
+  if (std::optional<MemoryUsage> usage = memory_.read()) {
+    add_gauge(metrics, "xmppd_process_resident_memory_bytes", "Resident memory of the process",
+              static_cast<double>(usage->resident_bytes), {}, "bytes");
+    add_gauge(metrics, "xmppd_process_virtual_memory_bytes", "Address space of the process",
+              static_cast<double>(usage->address_space_bytes), {}, "bytes");
+  }
+  add_cpu_time(metrics);
+  role_.metrics(metrics);
+  send_to_parent(message);
+}
+
 void ChildRuntime::serve(const ipc::Configure& configure) {
   using Envelope = ipc::ParentToChild;
   control_ = std::make_unique<ipc::TypedChannel<Envelope>>(base_, UniqueFd(kControlFd), kParentToChild,
@@ -193,10 +210,12 @@ void ChildRuntime::serve(const ipc::Configure& configure) {
   });
   control_->raw().set_on_drained([this] { send_admin_answers(); });
   role_.add_control_handlers(*control_);
-  // The memory question is every role's: answered here, whichever handler the role set.
+  // The memory and metrics questions are every role's: answered here, whichever handler the
+  // role set.
   control_->on(Envelope::kAdminQuery, 0,
                [this, role_handler = control_->handler(Envelope::kAdminQuery)](const Envelope& e, auto& fds) {
                  if (e.admin_query().has_memory()) return answer_memory(e.admin_query().id());
+                 if (e.admin_query().has_metrics()) return answer_metrics(e.admin_query().id());
                  role_handler(e, fds);
                });
   control_->start([this](ipc::CloseReason reason, std::string_view detail) {

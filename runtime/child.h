@@ -63,6 +63,9 @@ class ChildRole {
   // question with an AdminDone error; but the runtime answers the memory question (status)
   // itself, for every role, before a role's handler sees the query.
   virtual void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) { (void)control; }
+  // What this role counts, for /metrics (runtime/metric_samples.h builds the samples). The
+  // runtime adds the process's memory and CPU time to every role's answer itself.
+  virtual void metrics(ipc::Metrics& out) { (void)out; }
 
  protected:
   ChildRuntime* runtime_ = nullptr;
@@ -90,6 +93,7 @@ class ChildRuntime {
   void serve(const ipc::Configure& configure);
   void send_admin_answers();
   void answer_memory(std::uint64_t id);
+  void answer_metrics(std::uint64_t id);
 
   ChildRole& role_;
   struct event_base* base_ = nullptr;

@@ -416,6 +416,10 @@ void Federation::bounce(std::string_view xml, std::string_view type, std::string
                         std::string_view text) {
   auto stanza = xml::parse_fragment(xml, xmpp::kClientNs, xml.size());
   if (!stanza || xmpp::is_error(*stanza) || !router_) return;
+  // By condition, for /metrics: the worker's own constants (remote-server-not-found, ...).
+  auto counted = bounces_.find(condition);
+  if (counted == bounces_.end()) counted = bounces_.emplace(std::string(condition), 0).first;
+  ++counted->second;
   const std::string* to = stanza->attribute("to");
   const std::string* from = stanza->attribute("from");
   if (to == nullptr || from == nullptr) return;

@@ -125,6 +125,8 @@ class Federation {
   void end_inbound();
   // show s2s: every stream, or those with query.remote(), into pages of S2sStreams.
   void report(const ipc::S2sQuery& query, runtime::AdminPages& pages);
+  // /metrics: open streams by direction and authentication method, stanzas waiting in them.
+  void metrics(ipc::Metrics& out);
   // close s2s: ends every stream with `remote` (for `local` only, unless empty) cleanly, and
   // bounces what waits for it as for a failed stream. Returns how many streams it ended.
   std::uint32_t close_remote(const std::string& remote, const std::string& local);
@@ -227,6 +229,7 @@ class Federation {
   std::deque<OutboundStream*> waiting_;                // not started yet: too many were connecting
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
+  std::map<std::string, std::uint64_t, std::less<>> bounces_;  // error replies made, by condition
   stream::RateLimit outbound_rate_;
 };
 

@@ -112,6 +112,10 @@ class S2sWorker final : public runtime::ChildRole {
     event_base_loopexit(base_, nullptr);
   }
 
+  void metrics(ipc::Metrics& out) override {
+    if (federation_) federation_->metrics(out);
+  }
+
   // xmppctl show s2s and close s2s (stream_report.cc builds the answers); any other question
   // is not ours to answer.
   void answer_admin(const ipc::AdminQuery& query) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "runtime/metric_samples.h"
 #include "s2s-worker/certificate_report.h"
 #include "s2s-worker/inbound.h"
 #include "s2s-worker/outbound.h"
@@ -150,6 +151,36 @@ void Federation::report(const ipc::S2sQuery& query, runtime::AdminPages& pages) 
   for (InboundStream* stream : inbound_)
     if (stream->open() && (remote.empty() || stream->carries(remote, {}) || stream->claims(remote))) add(*stream);
   pages.finish();
+}
+
+void Federation::metrics(ipc::Metrics& out) {
+  const time_t now = loop_now(base_);
+  // direction x method (unspecified, sasl external, dialback): small, fixed label sets.
+  std::uint64_t streams[2][3] = {};
+  std::uint64_t queued[2] = {};
+  auto count = [&](auto& stream, int direction) {
+    ipc::S2sStream entry;
+    stream.report(entry, now);
+    const int method = entry.routes_size() > 0 ? static_cast<int>(entry.routes(0).method()) : 0;
+    ++streams[direction][method >= 0 && method < 3 ? method : 0];
+    queued[direction] += entry.queue_length();
+  };
+  for (const auto& [stream, owned] : streams_)
+    if (!stream->done()) count(*stream, 1);
+  for (InboundStream* stream : inbound_)
+    if (stream->open()) count(*stream, 0);
+  static constexpr const char* kDirections[] = {"inbound", "outbound"};
+  static constexpr const char* kMethods[] = {"none", "certificate", "dialback"};
+  for (int d = 0; d < 2; ++d) {
+    for (int m = 0; m < 3; ++m)
+      runtime::add_gauge(out, "xmppd_s2s_streams", "Server-to-server streams, by direction and authentication method",
+                         static_cast<double>(streams[d][m]), {{"direction", kDirections[d]}, {"auth", kMethods[m]}});
+    runtime::add_gauge(out, "xmppd_s2s_queued_stanzas", "Stanzas waiting to be written on server-to-server streams",
+                       static_cast<double>(queued[d]), {{"direction", kDirections[d]}});
+  }
+  for (const auto& [condition, count] : bounces_)
+    runtime::add_counter(out, "xmppd_s2s_bounces", "Error replies the s2s worker made for stanzas it could not deliver",
+                         static_cast<double>(count), {{"condition", condition}});
 }
 
 std::uint32_t Federation::close_remote(const std::string& remote, const std::string& local) {

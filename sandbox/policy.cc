@@ -40,6 +40,7 @@ const Set kProcessBasics = {
     // The role's own memory for xmppctl status: /proc/self/statm, opened before the sandbox
     // (runtime/self_memory.h), is read again at offset 0; and SQLite's reads.
     {"pread64", {}},
+    {"getrusage", {{0, ~0ull, 0}}},  // RUSAGE_SELF only: the process's CPU time for /metrics
     {"write", {}},          // sockets, and log lines to descriptor 2
 };
 

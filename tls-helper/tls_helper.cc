@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "common/refusal_log.h"
 #include "runtime/child.h"
+#include "runtime/metric_samples.h"
 #include "tls-helper/key_store.h"
 #include "tls-helper/signing_input.h"
 #include "tls_signer.pb.h"
@@ -165,10 +166,12 @@ class TlsHelper final : public runtime::ChildRole {
     ipc::SignResponse* response = reply.mutable_signature();
     response->set_request_id(request.request_id());
     std::string error;
-    if (auto signature = sign_for(peer, service, request, error))
+    if (auto signature = sign_for(peer, service, request, error)) {
       response->set_signature(signature->data(), signature->size());
-    else
+    } else {
       response->set_error(error);
+      ++refused_;
+    }
     if (!error.empty()) note_refusal(peer, error);
     channel.send(reply);
   }
@@ -189,8 +192,28 @@ class TlsHelper final : public runtime::ChildRole {
       error = std::string(describe(input)) + " with this scheme is not signed";
       return std::nullopt;
     }
-    return sign(*key, request.scheme(), request.digest(), message, error);
+    auto signature = sign(*key, request.scheme(), request.digest(), message, error);
+    if (signature) ++signatures_[{key->type, peer}];
+    return signature;
   }
+
+ public:
+  // Signatures by key type and by whom they were for (handshakes with a key this process
+  // holds), and refusals: what /metrics shows of this process.
+  void metrics(ipc::Metrics& out) override {
+    for (const auto& [key, count] : signatures_) {
+      const char* type = key.first == ipc::KEY_TYPE_RSA       ? "rsa"
+                         : key.first == ipc::KEY_TYPE_EC      ? "ec"
+                         : key.first == ipc::KEY_TYPE_ED25519 ? "ed25519"
+                                                              : "other";
+      runtime::add_counter(out, "xmppd_tls_signatures", "TLS handshake signatures made, by key type and requester",
+                           static_cast<double>(count), {{"key_type", type}, {"for", runtime::wire_role_name(key.second)}});
+    }
+    runtime::add_counter(out, "xmppd_tls_signature_refusals", "Signing requests refused",
+                         static_cast<double>(refused_));
+  }
+
+ private:
 
   // The previous generation's keys are freed when their grace ends (find() already refuses
   // them from then on; this only takes them out of memory).
@@ -235,6 +258,8 @@ class TlsHelper final : public runtime::ChildRole {
   std::map<ipc::Role, std::unique_ptr<ClientChannel>> clients_;
   EventPtr retire_event_;
   RefusalLog refusals_{"refused to sign for"};
+  std::map<std::pair<ipc::KeyType, ipc::Role>, std::uint64_t> signatures_;
+  std::uint64_t refused_ = 0;
   EventPtr refusal_event_;
 };
 

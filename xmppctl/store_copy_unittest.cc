@@ -114,7 +114,7 @@ TEST_F(StoreCopyTest, CopiesEveryRowAsItWas) {
   for (const Copied& c : copied) tables.push_back(c.table + "=" + std::to_string(c.rows));
   EXPECT_EQ(tables, (std::vector<std::string>{"archive=0", "archive_usage=0", "item=1", "muc_affiliation=0", "muc_room=0",
                                               "muc_service=0", "muc_tombstone=0", "offline=1", "offline_usage=1",
-                                              "roster=1", "roster_version=0", "subscription_request=0"}));
+                                              "roster=1", "roster_version=0", "subscription_request=0", "upload_slot=0"}));
 }
 
 TEST_F(StoreCopyTest, NullsAndTablesOfLaterSchemasAreCopied) {

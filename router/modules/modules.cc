@@ -5,7 +5,7 @@ namespace xmppd::router {
 const std::vector<ModuleFactory>& module_factories() {
   static const std::vector<ModuleFactory> kFactories = {
       make_disco,   make_ping,   make_version, make_time, make_uptime, make_roster, make_offline,
-      make_server_contact_info, make_register, make_csi_simple, make_smacks,
+      make_server_contact_info, make_register, make_csi_simple, make_smacks, make_turn_external,
       // Before carbons: a message to or from a blocked JID stops before it is copied.
       make_blocklist,
       make_private,

@@ -37,5 +37,6 @@ std::unique_ptr<Module> make_register(const ModuleContext& context);
 std::unique_ptr<Module> make_mam(const ModuleContext& context);
 std::unique_ptr<Module> make_cloud_notify(const ModuleContext& context);
 std::unique_ptr<Module> make_smacks(const ModuleContext& context);
+std::unique_ptr<Module> make_turn_external(const ModuleContext& context);
 
 }  // namespace xmppd::router

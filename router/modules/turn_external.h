@@ -1,0 +1,18 @@
+// turn_external's credentials (router/modules/turn_external.cc), apart for the unit test.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace xmppd::router {
+
+// The TURN REST scheme (draft-uberti-behave-turn-rest, coturn's use-auth-secret): the user
+// name is the expiry as decimal Unix time, the password base64(HMAC-SHA1(secret, user name)).
+// Prosody's mod_external_services makes them so without turn_external_user, which xmppd has not.
+struct TurnCredentials {
+  std::string username, password;
+};
+TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry);
+
+}  // namespace xmppd::router
