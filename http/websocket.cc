@@ -52,10 +52,6 @@ const char* reason_of(int status) {
   }
 }
 
-bool loopback(const std::string& address) {
-  return address.starts_with("127.") || address == "::1" || address.starts_with("::ffff:127.");
-}
-
 }  // namespace
 
 WebSocketHandler::WebSocketHandler(struct event_base* base, const ipc::HttpSettings& settings) : base_(base) {
@@ -86,10 +82,11 @@ void WebSocketHandler::link_router(UniqueFd sock) {
   });
 }
 
-// RFC 7395 §3.1: wss:// (or a TLS proxy in front, consider_websocket_secure), or a client on
-// this machine, counts as encrypted for c2s_require_encryption.
+// RFC 7395 §3.1: wss://, or a TLS proxy in front (consider_websocket_secure, as in Prosody),
+// counts as encrypted for c2s_require_encryption. A loopback peer does not: a local reverse
+// proxy may be serving plain ws:// to the whole network.
 bool WebSocketHandler::secure(const RequestInfo& info) const {
-  return info.tls || consider_secure_ || loopback(info.address);
+  return info.tls || consider_secure_;
 }
 
 void WebSocketHandler::on_request(evhttp_request* req, const RequestInfo& info) {

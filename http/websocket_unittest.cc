@@ -120,7 +120,8 @@ class WebSocketTest : public ::testing::Test {
     ASSERT_TRUE(record.ParseFromArray(buffer.data(), static_cast<int>(length)));
     ASSERT_TRUE(record.has_websocket_client());
     EXPECT_TRUE(record.websocket_client().peer().starts_with("127.0.0.1 port "));
-    EXPECT_TRUE(record.websocket_client().secure());  // loopback
+    // Plain ws:// from loopback is not secure without consider_websocket_secure (a local proxy).
+    EXPECT_FALSE(record.websocket_client().secure());
     ASSERT_EQ(fds.size(), 1u);
     router_end = std::move(fds[0]);
     std::string answer;
