@@ -368,11 +368,13 @@ std::optional<Problem> contact_info(const Value& v) {
                  unknown_line};
 }
 
-// Sizes of HTTP bodies and uploads: at least a byte, at most what a 64-bit offset and the
-// IPC's 64-bit fields carry with room to spare (1 TiB).
+// Sizes of HTTP bodies and uploads: at least a byte, at most 512 MiB. xmppd-http holds a body
+// in memory until it is whole, in an address space of 2 GiB by default (child_memory_limit):
+// the bodies of a few larger requests would drive it out of memory.
 std::optional<Problem> byte_size(const Value& v) {
-  if (v.as_integer() >= 1 && v.as_integer() <= (std::int64_t{1} << 40)) return std::nullopt;
-  return Problem{false, "must be from 1 to 1099511627776 bytes, got " + std::to_string(v.as_integer())};
+  if (v.as_integer() >= 1 && v.as_integer() <= (std::int64_t{512} << 20)) return std::nullopt;
+  return Problem{false, "must be from 1 to 536870912 bytes (512 MiB: HTTP bodies are held in memory), got " +
+                            std::to_string(v.as_integer())};
 }
 std::optional<Problem> byte_quota(const Value& v) {
   if (v.as_integer() >= 0 && v.as_integer() <= (std::int64_t{1} << 50)) return std::nullopt;
