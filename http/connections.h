@@ -1,5 +1,7 @@
 // The HTTP server's watch over its connections (http_server.h): how many one address holds and
-// how many are open in all (stream/connection_limits.h), and how slowly a request may arrive.
+// how many are open in all (stream/connection_limits.h), counted from the accept on; how long a
+// new connection may take to send its first byte (a TLS handshake included); how slowly a
+// request may arrive; and how many bytes of requests being read one address and all hold.
 // evhttp itself has only an idle timeout, which a client sending a byte every few seconds
 // never meets (slowloris). Trusts nothing of the peer but its address and the time its bytes
 // take; parses none of them.
@@ -9,28 +11,53 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
+#include <event2/event.h>
+
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "stream/connection_limits.h"
 
 namespace xmppd::http {
 
-// A request (line, headers and body) must be read whole within kGrace of its first byte, or
-// afterwards keep up an average of kMinRate bytes a second from that first byte on; evhttp's
-// idle timeout closes a connection that sends nothing at all.
+// A new connection must bring its first byte (after the TLS handshake, on https) within
+// kGrace of its accept, or it is cut. A request (line, headers and body) must be read whole
+// within kGrace of its first byte, or afterwards bring kMinRate bytes a second over every
+// kWindow: a window, not the average since the first byte, so that a client cannot send a
+// body at once and then trickle for as long as that average lasts (hours for 10 MiB).
 inline constexpr std::chrono::seconds kGrace{10};
 inline constexpr std::size_t kMinRate = 1024;
+inline constexpr int kWindowSeconds = 10;
+
+// The bytes of one request over the last kWindowSeconds, by second since its first byte.
+class RateWindow {
+ public:
+  void start(std::chrono::steady_clock::time_point now);
+  // Counts `bytes` that arrived at `now`; true when the request is too slow: past kGrace from
+  // its first byte, with fewer than kMinRate * kWindowSeconds bytes in the last window.
+  bool add(std::chrono::steady_clock::time_point now, std::size_t bytes);
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  std::int64_t second_ = 0;  // of the newest bucket, since start_
+  std::array<std::size_t, kWindowSeconds> buckets_{};
+};
+
+// What the requests being read of one address may hold at once: a share of the whole
+// `buffered` budget, so that one address cannot fill it and lock every other client out; at
+// least two of the largest requests.
+std::size_t address_share(std::size_t buffered, std::size_t max_read);
 
 // A connection that became something else than HTTP requests (a WebSocket after its upgrade):
 // its bytes are no longer timed as a request's; it still counts against the limits until it
 // closes. The handler that takes a connection over calls this.
 void connection_upgraded(evhttp_connection* evcon);
-
-// Whether a request whose first byte came `elapsed` ago, with `bytes` read so far, is too slow.
-bool too_slow(std::chrono::steady_clock::duration elapsed, std::size_t bytes);
 
 class Connections {
  public:
@@ -40,12 +67,15 @@ class Connections {
   Connections& operator=(const Connections&) = delete;
 
   // `buffered`: the bytes all requests being read may hold at once (evhttp keeps a body in
-  // memory until it is whole); the request whose bytes pass it is cut.
-  void configure(stream::ConnectionLimitSettings limits, std::size_t buffered) {
+  // memory until it is whole); `address_share` of it for one address. The connection that
+  // brings its address over its share is cut; past the whole budget, the one whose bytes pass it.
+  void configure(stream::ConnectionLimitSettings limits, std::size_t buffered, std::size_t max_read) {
     limits_.configure(limits);
     max_buffered_ = buffered;
+    max_per_address_ = buffered == 0 ? 0 : address_share(buffered, max_read);
   }
-  // A bufferevent evhttp is about to read a new connection with (evhttp_set_bevcb).
+  // A bufferevent evhttp is about to read a new connection with (evhttp_set_bevcb): it is
+  // counted, and its first-byte deadline starts, once evhttp has given it its socket.
   void watch(bufferevent* bev);
   // A request of this connection was read whole: the clock of the next starts at its first byte.
   void request_read(evhttp_request* req);
@@ -56,23 +86,38 @@ class Connections {
   void upgraded(bufferevent* bev);
 
  private:
+  struct EventFree {
+    void operator()(event* e) const { event_free(e); }
+  };
   struct State {
-    std::chrono::steady_clock::time_point start;
+    RateWindow rate;
     std::size_t bytes = 0;
     bool reading = false;
     bool upgraded = false;  // connection_upgraded(): not timed
+    bool cut = false;       // over a limit: to be freed (on_reap), its bytes no longer counted
+    std::string key;        // net::prefix_key of the peer's address
+    std::unique_ptr<event, EventFree> deadline;  // until the first byte
     stream::ConnectionLimits::Ticket ticket;
   };
+  static void on_accepted(evutil_socket_t, short, void* bev);
+  static void on_reap(evutil_socket_t, short, void* self);
+  void cut(bufferevent* bev, State& state);
+  static void on_deadline(evutil_socket_t, short, void* bev);
   static void on_input(evbuffer* buffer, const evbuffer_cb_info* info, void* bev);
   static void on_close(evhttp_connection* evcon, void* self);
   void input(bufferevent* bev, std::size_t added);
   void done_reading(State& state);
-  bool admit(bufferevent* bev, State& state);
+  // The state of a connection evhttp set up, made (and the connection admitted) at the first
+  // call; null when it was refused and cut, or is not evhttp's (yet).
+  State* track(bufferevent* bev);
 
   stream::ConnectionLimits limits_;
-  std::map<bufferevent*, State> states_;
+  std::map<bufferevent*, State> states_;  // accepted connections, until they close
+  std::map<std::string, std::size_t> buffered_by_address_;
+  std::vector<bufferevent*> to_free_;  // cut, freed by reaper_ from the loop
+  std::unique_ptr<event, EventFree> reaper_;
   std::uint64_t refused_ = 0, too_slow_ = 0;
-  std::size_t buffered_ = 0, max_buffered_ = 0;  // 0: no bound  // connections that sent a byte, until they close
+  std::size_t buffered_ = 0, max_buffered_ = 0, max_per_address_ = 0;  // 0: no bound
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
   friend void connection_upgraded(evhttp_connection* evcon);
 };

@@ -26,16 +26,18 @@ struct RequestInfo {
 class Handler {
  public:
   virtual ~Handler() = default;
-  // After the request line and headers, before any byte of the body: 0 to go on, or an
-  // HTTP status to answer at once without reading the body (413 for a Content-Length over
-  // what this handler takes, 401/403 for a PUT without a valid slot...).
+  // Once the request is read whole (evhttp 2.1 reads the body before it hands a request over,
+  // and offers no hook on a server request's headers), before on_request: 0 to go on, or an
+  // HTTP status to answer instead (401/403 for a PUT without a valid slot...). Connections
+  // (http/connections.h) bounds what bodies being read may hold meanwhile.
   virtual int on_headers(evhttp_request* req, const RequestInfo& info) {
     (void)req;
     (void)info;
     return 0;
   }
   // The largest body this handler takes for this request (PUT of an upload: the slot's
-  // size); the server refuses a longer one with 413. Default: http_max_content_size.
+  // size); the server refuses a longer one with 413, once it is read (evhttp itself refuses
+  // one over ServerLimits::max_read before). Default: http_max_content_size.
   virtual std::uint64_t max_body(evhttp_request* req, const RequestInfo& info, std::uint64_t configured) {
     (void)req;
     (void)info;

@@ -9,6 +9,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http_struct.h>
 #include <event2/keyvalq_struct.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -126,8 +127,25 @@ void send_error(evhttp_request* req, int code) {
   evbuffer_free(body);
 }
 
-// The refusing context is made now, before the sandbox: making one may read OpenSSL's files.
-HttpServer::HttpServer(struct event_base* base) : base_(base), refusing_(SSL_CTX_new(TLS_server_method())) {}
+std::size_t buffered_cap(std::uint64_t max_read, std::uint64_t address_space) {
+  std::uint64_t cap = std::max<std::uint64_t>(256u << 20, 4 * max_read);
+  if (address_space != 0) cap = std::min(cap, address_space / 2);
+  return static_cast<std::size_t>(cap);
+}
+
+namespace {
+// The process's address space limit (RLIMIT_AS, set by the parent before exec), or 0.
+std::uint64_t address_space_limit() {
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY) return 0;
+  return as.rlim_cur;
+}
+}  // namespace
+
+// The refusing context and the address space limit are read now, before the sandbox: making a
+// context may read OpenSSL's files, and getrlimit is not on the sandbox's list.
+HttpServer::HttpServer(struct event_base* base)
+    : base_(base), refusing_(SSL_CTX_new(TLS_server_method())), address_space_(address_space_limit()) {}
 
 HttpServer::~HttpServer() {
   for (struct evhttp* h : {plain_, secure_})
@@ -142,9 +160,7 @@ void HttpServer::set_limits(const ServerLimits& limits) {
     evhttp_set_max_headers_size(h, static_cast<ev_ssize_t>(limits_.max_header_bytes));
     evhttp_set_max_body_size(h, static_cast<ev_ssize_t>(std::max(limits_.max_read, limits_.max_body)));
   }
-  // Room for several of the largest requests at once, and never less than 256 MiB: an
-  // attacker's many bodies in progress cannot push the process past its address space limit.
-  connections_.configure(limits_.connections, std::max<std::size_t>(256u << 20, 4 * limits_.max_read));
+  connections_.configure(limits_.connections, buffered_cap(limits_.max_read, address_space_), limits_.max_read);
 }
 
 void HttpServer::add(std::string prefix, Handler& handler) {
@@ -166,8 +182,8 @@ struct evhttp* HttpServer::make_evhttp(bool tls) {
   // Every method reaches dispatch(), which answers 405 (evhttp's own refusal is a 501).
   evhttp_set_allowed_methods(h, 0xffff);
   evhttp_set_default_content_type(h, "text/plain; charset=utf-8");
-  // A new connection that sends nothing for this long is closed; after its first request,
-  // the keep-alive time (dispatch). A slow sender is Connections' business.
+  // A connection idle for this long is closed; after its first request, the keep-alive time
+  // (dispatch). A new connection's first byte and a slow sender are Connections' business.
   evhttp_set_timeout(h, static_cast<int>(kGrace.count()));
   evhttp_set_bevcb(h, tls ? new_tls_connection : new_plain_connection, this);
   // The callback's argument says which kind of listener the request came in on.
@@ -204,6 +220,8 @@ bufferevent* HttpServer::new_tls_connection(event_base* base, void* arg) {
   SSL* ssl = self->new_ssl_ ? self->new_ssl_() : nullptr;
   if (ssl == nullptr && self->refusing_ != nullptr) ssl = SSL_new(self->refusing_);
   if (ssl == nullptr) log::fatal("http: cannot make an SSL");
+  // An idle connection (keep-alive, or a handshake in progress) holds no record buffers.
+  SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
   bufferevent* bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
   if (bev == nullptr) return nullptr;
   // Browsers and curl often close without a close_notify: that is the end of the connection,
@@ -240,6 +258,11 @@ void HttpServer::dispatch(evhttp_request* req, bool tls) {
   }
   evhttp_connection_set_timeout(evhttp_request_get_connection(req), kKeepAliveSeconds);
   if ((evhttp_request_get_command(req) & kAllowedMethods) == 0) return send_error(req, 405);
+  // RFC 9110 §15.5.12: a PUT must say its length (an upload's slot is for a size), and
+  // evhttp would read one without a Content-Length as empty.
+  if (evhttp_request_get_command(req) == EVHTTP_REQ_PUT &&
+      evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Length") == nullptr)
+    return send_error(req, 411);
   if (header_lines(req) > limits_.max_header_lines) return send_error(req, 431);
   RequestInfo info;
   int status = 0;

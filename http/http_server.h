@@ -39,6 +39,12 @@ struct ServerLimits {
 // a backslash or a ".." segment, after percent-decoding.
 std::string path_problem(std::string_view decoded);
 
+// The bytes all requests being read may hold at once (evhttp 2.1 keeps a body in memory until
+// it is whole): room for several of the largest requests, never less than 256 MiB, and never
+// more than half the process's address space limit (`address_space`, 0: none), so that bodies
+// in progress are cut before they drive the process out of memory.
+std::size_t buffered_cap(std::uint64_t max_read, std::uint64_t address_space);
+
 // For /metrics (the HTTP process's MetricsQuery answer).
 struct ServerCounters {
   std::uint64_t requests = 0;      // read whole and dispatched
@@ -88,6 +94,7 @@ class HttpServer {
   ServerCounters counters_;
   std::function<SSL*()> new_ssl_;
   SSL_CTX* refusing_ = nullptr;  // no certificate: the handshake of a connection with no SSL fails
+  std::uint64_t address_space_ = 0;  // RLIMIT_AS, 0: none
 };
 
 // The headers every answer carries: no sniffing of types, no framing by other sites.

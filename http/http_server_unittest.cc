@@ -26,16 +26,57 @@ TEST(PathProblem, TraversalNulBackslashAndRelativeAreRefused) {
   EXPECT_NE(path_problem("/a\\..\\b"), "");
 }
 
-// Slowloris: a request is cut once it falls below 1 KiB/s on average after a 10 s grace.
-TEST(SlowRequest, GraceThenAKibibyteASecond) {
+// Slowloris: after a 10 s grace, a request must bring 1 KiB a second over the last 10 s.
+TEST(SlowRequest, GraceThenAKibibyteASecondOverTheWindow) {
   using std::chrono::milliseconds;
   using std::chrono::seconds;
-  EXPECT_FALSE(too_slow(seconds(10), 0));  // nothing but the grace
-  EXPECT_TRUE(too_slow(seconds(11), 100));  // a header line a second
-  EXPECT_FALSE(too_slow(seconds(11), 1024));
-  EXPECT_FALSE(too_slow(seconds(30), 20 * 1024));
-  EXPECT_TRUE(too_slow(seconds(30), 19 * 1024));
-  EXPECT_FALSE(too_slow(milliseconds(10500), 600));
+  const auto t0 = std::chrono::steady_clock::time_point{} + seconds(1000);
+  RateWindow w;
+  w.start(t0);
+  EXPECT_FALSE(w.add(t0, 100));
+  EXPECT_FALSE(w.add(t0 + seconds(10), 0));  // nothing but the grace
+  EXPECT_TRUE(w.add(t0 + milliseconds(11000), 100));  // a header line a second
+  w.start(t0);
+  for (int s = 0; s <= 30; ++s) EXPECT_FALSE(w.add(t0 + seconds(s), 1100)) << s;  // steady, just over
+  w.start(t0);
+  for (int s = 0; s <= 30; ++s) {
+    if (w.add(t0 + seconds(s), 900)) {
+      EXPECT_EQ(s, 11);  // steady, just under: cut once past the grace
+      break;
+    }
+  }
+}
+
+// The reviewer's lockout: a body sent at once does not buy hours of trickling afterwards.
+TEST(SlowRequest, ABurstThenATrickleIsCut) {
+  using std::chrono::seconds;
+  const auto t0 = std::chrono::steady_clock::time_point{} + seconds(1000);
+  RateWindow w;
+  w.start(t0);
+  EXPECT_FALSE(w.add(t0, 10u << 20));
+  EXPECT_FALSE(w.add(t0 + seconds(5), 1));
+  EXPECT_FALSE(w.add(t0 + seconds(10), 1));
+  EXPECT_TRUE(w.add(t0 + seconds(15), 1));
+  // A silence longer than the window empties it.
+  w.start(t0);
+  EXPECT_FALSE(w.add(t0 + seconds(5), 20 * 1024));
+  EXPECT_TRUE(w.add(t0 + seconds(40), 1));
+}
+
+// One address gets a share of the bytes all requests being read may hold, not all of them.
+TEST(BufferedBudget, AnAddressGetsAShare) {
+  EXPECT_EQ(address_share(256u << 20, 10u << 20), 32u << 20);   // an eighth
+  EXPECT_EQ(address_share(256u << 20, 64u << 20), 128u << 20);  // two of the largest requests
+  EXPECT_EQ(address_share(256u << 20, 512u << 20), 256u << 20);  // never over the whole
+}
+
+// Bodies are held in memory: the budget stays under half the address space limit.
+TEST(BufferedBudget, CappedByHalfTheAddressSpace) {
+  EXPECT_EQ(buffered_cap(10u << 20, 0), 256u << 20);
+  EXPECT_EQ(buffered_cap(128u << 20, 0), 512u << 20);
+  EXPECT_EQ(buffered_cap(128u << 20, 2048ull << 20), 512u << 20);
+  EXPECT_EQ(buffered_cap(512u << 20, 2048ull << 20), 1024u << 20);
+  EXPECT_EQ(buffered_cap(10u << 20, 256u << 20), 128u << 20);
 }
 
 TEST(HostMeta, UrlFromTheHttpsPortElseThePlainOne) {

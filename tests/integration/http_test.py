@@ -182,6 +182,44 @@ class Http(ServerClass):
         wait_for(lambda: status_of(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
                  == 404, 5, "a connection once the others closed")
 
+    def test_a_put_without_content_length_is_411(self):
+        self.assertEqual(status_of(raw_exchange(b"PUT /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")),
+                         411)
+
+    def test_silent_and_handshaking_connections_count_and_are_cut(self):
+        # Counted from the accept on, a TLS handshake included; cut once they have sent no
+        # request (here: not even a whole ClientHello) for 10 s.
+        start = time.monotonic()
+        held = [socket.create_connection(("127.0.0.1", port), timeout=20)
+                for port in [HTTPS_PORT] * 4 + [HTTP_PORT] * 4]
+        try:
+            for s in held[:4]:
+                s.sendall(bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01]))
+            wait_for(lambda: raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\n\r\n") == b"", 5,
+                     "a ninth connection closed unanswered")
+            for s in held:
+                try:
+                    while s.recv(4096):
+                        pass
+                except ConnectionResetError:
+                    pass
+            self.assertLess(time.monotonic() - start, 16)
+        finally:
+            for s in held:
+                s.close()
+        wait_for(lambda: status_of(raw_exchange(b"GET /x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+                 == 404, 5, "a connection once the others were cut")
+
+    def test_size_limits_are_bounded_by_memory(self):
+        config = os.path.join(self.workdir, "big.conf")
+        with open(self.xmppd.config) as f:
+            text = f.read()
+        with open(config, "w") as f:
+            f.write(text.replace("http_max_content_size = 4096\n", "http_max_content_size = 1024 * 1024 * 1024\n"))
+        r = subprocess.run([XMPPCTL, "-f", config, "check", "config"], capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("512 MiB: HTTP bodies are held in memory", r.stdout + r.stderr)
+
     def test_host_meta_over_https(self):
         status, headers, body = request("GET", "/.well-known/host-meta", HTTPS_PORT, context=self.context)
         self.assertEqual(status, 200)
@@ -238,6 +276,48 @@ class Http(ServerClass):
         secret = certs.secret_of(self.key)
         self.assertIn(secret, harness.read_memory(self.kids["tls"]), "control failed: not in the tls helper")
         self.assertNotIn(secret, harness.read_memory(self.kids["http"]))
+
+
+class BufferedShare(ServerClass):
+    """The bytes of requests being read: one address gets a share (here 2 x 64 MiB of the 256 MiB
+    budget), and the connection that brings it over is cut, not another address's."""
+    EXTRA = WEBSOCKET + "http_max_content_size = 64 * 1024 * 1024\n"
+
+    def hold(self, source, size=64 << 20):
+        """A POST whose body arrives but for its last 1000 bytes."""
+        s = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10, source_address=(source, 0))
+        try:
+            s.sendall(b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % size +
+                      b"a" * (size - 1000))
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        return s
+
+    @staticmethod
+    def cut(s, timeout=5):
+        s.settimeout(timeout)
+        try:
+            return s.recv(1) == b""
+        except ConnectionResetError:
+            return True
+        except socket.timeout:
+            return False
+
+    def test_one_address_cannot_take_the_whole_budget(self):
+        held = []
+        try:
+            held = [self.hold("127.0.0.1"), self.hold("127.0.0.1")]
+            third = self.hold("127.0.0.1")
+            held.append(third)
+            self.assertTrue(self.cut(third), "the connection over its address's share was not cut")
+            other = self.hold("127.0.0.2")
+            held.append(other)
+            self.assertFalse(self.cut(other, 1), "another address's request was cut")
+            for s in held[:2]:
+                self.assertFalse(self.cut(s, 0.1), "an earlier request of the address was cut")
+        finally:
+            for s in held:
+                s.close()
 
 
 class Supervision(ServerClass):
