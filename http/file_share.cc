@@ -17,6 +17,7 @@ namespace xmppd::http {
 namespace {
 
 constexpr time_t kMaxSweepSeconds = 300;
+constexpr std::size_t kSweepBatch = 256;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -111,10 +112,18 @@ void FileShareHandler::configure(const ipc::HttpSettings& settings) {
 
 // At start, then every few minutes; sooner when a service's files expire sooner, so that a
 // short http_file_share_expires_after is kept to within half of itself.
+// A sweep looks at kSweepBatch entries per loop turn, so a large store never holds the loop.
 void FileShareHandler::sweep() {
-  if (std::size_t removed = store_.sweep(now_seconds()); removed > 0)
-    log::info("file_share: %zu expired files removed; %zu files, %llu bytes stored", removed, store_.files(),
+  swept_ += store_.sweep(now_seconds(), kSweepBatch);
+  if (store_.sweeping()) {
+    timeval next_turn = {0, 0};
+    evtimer_add(timer_.get(), &next_turn);
+    return;
+  }
+  if (swept_ > 0)
+    log::info("file_share: %zu expired files removed; %zu files, %llu bytes stored", swept_, store_.files(),
               static_cast<unsigned long long>(store_.bytes()));
+  swept_ = 0;
   time_t every = kMaxSweepSeconds;
   for (const auto& [domain, s] : services_)
     if (s.expires_after() != 0) every = std::min<time_t>(every, std::max<time_t>(1, static_cast<time_t>(s.expires_after() / 2)));

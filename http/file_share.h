@@ -69,6 +69,7 @@ class FileShareHandler final : public Handler {
   EventPtr timer_;
   std::shared_ptr<std::uint64_t> serving_ = std::make_shared<std::uint64_t>(0);
   std::uint64_t serving_budget_ = kServingBudget;
+  std::size_t swept_ = 0;  // files removed by the sweep under way
 };
 
 }  // namespace xmppd::http

@@ -125,6 +125,29 @@ TEST_F(FileShareStoreTest, ExpiredAndBrokenFilesAreSwept) {
   EXPECT_TRUE(store.open(forever.id, 1LL << 40));
 }
 
+// A sweep in bounded batches ends as one sweep would, and counts uploads made meanwhile.
+TEST_F(FileShareStoreTest, SweepGoesInBatches) {
+  FileShareStore store(dir_);
+  std::string error;
+  ASSERT_TRUE(store.ready(error)) << error;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(put(store, slot(3), 1000, "old"));
+  ASSERT_TRUE(put(store, slot(4), 0, "kept"));
+  std::size_t removed = store.sweep(2000, 3);
+  EXPECT_LE(removed, 3u);
+  EXPECT_TRUE(store.sweeping());
+  ASSERT_TRUE(put(store, slot(2), 0, "mw"));
+  int calls = 1;
+  while (store.sweeping()) {
+    removed += store.sweep(2000, 3);
+    ASSERT_LT(++calls, 10);
+  }
+  EXPECT_EQ(calls, 4) << "12 entries, 3 at a time";
+  EXPECT_EQ(removed, 5u);
+  EXPECT_EQ(store.files(), 2u);
+  EXPECT_EQ(store.bytes(), 6u);
+  EXPECT_EQ(entries(), 4u);
+}
+
 std::uint64_t vm_size_kib() {
   std::ifstream status("/proc/self/status");
   std::string line;
