@@ -5,6 +5,7 @@
 #include "router/file_share/file_share_service.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -204,6 +205,18 @@ TEST_F(FileShareServiceTest, DailyAndGlobalQuotas) {
   service_->sweep(static_cast<std::int64_t>(std::time(nullptr)) + 86400 + 3600 + 1);
   store_->commit();
   EXPECT_EQ(condition(request("juliet@example.org/a", "4.png", "1000")), "none");
+}
+
+// RFC 6120 8.3.3.6: internal-server-error (the store failing) is of type cancel.
+TEST_F(FileShareServiceTest, StoreFailureIsCancel) {
+  store_->commit();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/user.sqlite").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "DROP TABLE upload_slot", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  xml::Element reply = request("juliet@example.org/a", "a.png", "10");
+  EXPECT_EQ(condition(reply), "internal-server-error");
+  EXPECT_EQ(reply.child("jabber:client", "error")->attribute_or("type"), "cancel");
 }
 
 TEST_F(FileShareServiceTest, AThousandSlotsADay) {
