@@ -1,8 +1,9 @@
 // The HTTP side of file sharing (XEP-0363): the handler of /file_share/ in the HTTP process.
 //   PUT  /file_share/ID/NAME  with "Authorization: Bearer TOKEN", a slot the router signed
 //        (common/upload_slot.h) for exactly this path, not expired, Content-Length equal to
-//        the slot's size: the body is stored (http/file_share_store.h), 201.
-//   GET, HEAD  the file, whole or one Range, with a safe Content-Type and Content-Disposition.
+//        the slot's size (411 without one): the body is stored (http/file_share_store.h), 201.
+//   GET, HEAD  the file, whole or one Range (GET only), with a safe Content-Type and
+//              Content-Disposition.
 //   OPTIONS    CORS preflight, so that web clients may upload and download.
 // Expired files are removed at start and by a timer. libevent holds a download's file (or range)
 // mapped until the client has read it, so the bytes being served are bounded
