@@ -247,9 +247,10 @@ void FileShareHandler::get(evhttp_request* req, const RequestInfo& info, bool he
   if (head) {
     // evhttp sends no body for HEAD but sets Content-Length from the (empty) buffer: say it here.
     evhttp_add_header(out, "Content-Length", std::to_string(range.length()).c_str());
-  } else if (*serving_ + range.length() > serving_budget_) {
+  } else if (*serving_ != 0 && *serving_ + range.length() > serving_budget_) {
     // libevent maps (or reads) a file segment whole and holds it until the client has read it,
-    // so what is being served is bounded, or slow readers exhaust the address space.
+    // so what is being served is bounded, or slow readers exhaust the address space. One
+    // download always goes, so that a file over the budget can still be fetched.
     evbuffer_free(body);
     log::info("file_share: GET from %s refused: %llu bytes being served already", info.peer.c_str(),
               static_cast<unsigned long long>(*serving_));

@@ -216,6 +216,23 @@ TEST_F(FileShareStoreTest, SlowDownloadsAreBounded) {
   for (int fd : clients) close(fd);
   run();
   EXPECT_EQ(handler.serving(), 0u) << "closed connections give their bytes back";
+
+  // A file over the budget: one download at a time.
+  handler.set_serving_budget(kSize / 2);
+  clients.clear();
+  for (int i = 0; i < 2; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    clients.push_back(fd);
+    run();
+  }
+  EXPECT_EQ(handler.serving(), kSize);
+  char head[16] = {};
+  EXPECT_EQ(read(clients[1], head, 12), 12);
+  EXPECT_EQ(std::string_view(head, 12), "HTTP/1.1 503");
+  for (int fd : clients) close(fd);
+  run();
   evhttp_free(http);
   event_base_free(base);
 }
