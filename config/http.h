@@ -44,7 +44,7 @@ struct TurnSettings {
 // Per Component "name" "http_file_share" section (XEP-0363).
 struct FileShareSettings {
   std::size_t size_limit = 10 * 1024 * 1024;  // http_file_share_size_limit: one file
-  std::size_t expires_after = 7 * 86400;      // http_file_share_expires_after: seconds; 0 never
+  std::size_t expires_after = 7 * 86400;      // http_file_share_expires_after: seconds; 0 never (also negative)
   // http_file_share_daily_quota: bytes one user may upload in 24 hours; 0: ten times size_limit.
   std::size_t daily_quota = 0;
   std::size_t global_quota = 0;  // http_file_share_global_quota: bytes stored in all; 0: no limit
@@ -52,7 +52,8 @@ struct FileShareSettings {
   std::vector<std::string> allowed_file_types;
   // http_file_share_safe_file_types: served inline; anything else as an attachment.
   std::vector<std::string> safe_file_types{"image/*", "video/*", "audio/*", "text/plain"};
-  // http_file_share_access: JIDs and domains besides the parent host's users who may upload.
+  // http_file_share_access: as Prosody, empty: the users of any VirtualHost may upload;
+  // otherwise only the JIDs and domains listed.
   std::vector<std::string> access;
   std::size_t effective_daily_quota() const { return daily_quota != 0 ? daily_quota : size_limit * 10; }
   bool operator==(const FileShareSettings&) const = default;

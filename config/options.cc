@@ -79,6 +79,10 @@ void file_share(const Value& v, Settings&, HostSettings& h) {
   assign(h.file_share.*Field, v);
 }
 
+void store_upload_expiry(const Value& v, Settings&, HostSettings& h) {
+  h.file_share.expires_after = static_cast<std::size_t>(std::max<std::int64_t>(0, v.as_integer()));
+}
+
 void store_manage_tables(const Value& v, Settings& s, HostSettings&) { s.sql.manage_tables = v.as_bool(); }
 void store_archive_expiry(const Value& v, Settings& s, HostSettings&) {
   s.quotas.archive_expires_after = static_cast<std::size_t>(parse_archive_expiry(v).value_or(0));
@@ -396,9 +400,10 @@ std::optional<Problem> turn_ttl(const Value& v) {
   if (v.as_integer() >= 60 && v.as_integer() <= 30 * 86400) return std::nullopt;
   return Problem{false, "must be from 60 to 2592000 seconds, got " + std::to_string(v.as_integer())};
 }
+// Negative is Prosody's "never"; 0 is xmppd's (Prosody prunes such files daily).
 std::optional<Problem> upload_expiry(const Value& v) {
-  if (v.as_integer() >= 0 && v.as_integer() <= 10LL * 365 * 86400) return std::nullopt;
-  return Problem{false, "must be 0 (never) or from 1 to 315360000 seconds, got " + std::to_string(v.as_integer())};
+  if (v.as_integer() <= 10LL * 365 * 86400) return std::nullopt;
+  return Problem{false, "must be negative or 0 (never) or up to 315360000 seconds, got " + std::to_string(v.as_integer())};
 }
 
 std::optional<Problem> non_empty_strings(const Value& v) {
@@ -787,7 +792,7 @@ const std::vector<OptionSpec>& options_table() {
       {"http_file_share_size_limit", kInteger, H, "10 * 1024 * 1024", byte_size, "Bytes of one uploaded file.",
        file_share<&FileShareSettings::size_limit>},
       {"http_file_share_expires_after", kInteger, H, "7 * 86400", upload_expiry,
-       "Seconds an uploaded file is kept; 0 for ever.", file_share<&FileShareSettings::expires_after>},
+       "Seconds an uploaded file is kept; 0 or negative for ever.", store_upload_expiry},
       {"http_file_share_daily_quota", kInteger, H, "0", byte_quota,
        "Bytes one user may upload in 24 hours; 0 for ten times http_file_share_size_limit.",
        file_share<&FileShareSettings::daily_quota>},

@@ -161,6 +161,13 @@ TEST(Settings, MucOptionsOfEachKind) {
   EXPECT_EQ(load_ok("muc_log_expires_after = \"never\"").global.muc.log_expires_after, 0u);
 }
 
+// http_file_share_expires_after: negative is Prosody's "never", accepted as xmppd's 0.
+TEST(Settings, UploadExpiryNegativeIsNever) {
+  EXPECT_EQ(load_ok("http_file_share_expires_after = -1").global.file_share.expires_after, 0u);
+  EXPECT_EQ(load_ok("http_file_share_expires_after = 0").global.file_share.expires_after, 0u);
+  EXPECT_EQ(load_ok("http_file_share_expires_after = 60").global.file_share.expires_after, 60u);
+}
+
 // Prosody's restrict_room_creation: booleans or "local"; xmppd's names too.
 TEST(Settings, RestrictRoomCreation) {
   EXPECT_EQ(load_ok("restrict_room_creation = true").global.muc.restrict_room_creation, "admin");

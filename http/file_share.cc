@@ -3,6 +3,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/util.h>
 #include <event2/keyvalq_struct.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@ namespace xmppd::http {
 namespace {
 
 constexpr time_t kMaxSweepSeconds = 300;
+constexpr std::size_t kSweepBatch = 256;
 
 std::int64_t now_seconds() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
@@ -52,6 +54,7 @@ const char* reason_of(int code) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
+    case 411: return "Length Required";
     case 413: return "Content Too Large";
     case 416: return "Range Not Satisfiable";
     case 500: return "Internal Server Error";
@@ -66,6 +69,7 @@ void reply_error(evhttp_request* req, int code) {
   evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
   if (code == 401) evhttp_add_header(out, "WWW-Authenticate", "Bearer");
   if (code == 405) evhttp_add_header(out, "Allow", "GET, HEAD, PUT, OPTIONS");
+  if (code == 503) evhttp_add_header(out, "Retry-After", "10");
   evbuffer* body = evbuffer_new();
   evbuffer_add_printf(body, "%d %s\n", code, reason_of(code));
   reply(req, code, reason_of(code), body);
@@ -108,10 +112,18 @@ void FileShareHandler::configure(const ipc::HttpSettings& settings) {
 
 // At start, then every few minutes; sooner when a service's files expire sooner, so that a
 // short http_file_share_expires_after is kept to within half of itself.
+// A sweep looks at kSweepBatch entries per loop turn, so a large store never holds the loop.
 void FileShareHandler::sweep() {
-  if (std::size_t removed = store_.sweep(now_seconds()); removed > 0)
-    log::info("file_share: %zu expired files removed; %zu files, %llu bytes stored", removed, store_.files(),
+  swept_ += store_.sweep(now_seconds(), kSweepBatch);
+  if (store_.sweeping()) {
+    timeval next_turn = {0, 0};
+    evtimer_add(timer_.get(), &next_turn);
+    return;
+  }
+  if (swept_ > 0)
+    log::info("file_share: %zu expired files removed; %zu files, %llu bytes stored", swept_, store_.files(),
               static_cast<unsigned long long>(store_.bytes()));
+  swept_ = 0;
   time_t every = kMaxSweepSeconds;
   for (const auto& [domain, s] : services_)
     if (s.expires_after() != 0) every = std::min<time_t>(every, std::max<time_t>(1, static_cast<time_t>(s.expires_after() / 2)));
@@ -135,6 +147,8 @@ int FileShareHandler::check_put(evhttp_request* req, const RequestInfo& info, Up
   if (v.slot->id != path->first || v.slot->filename != path->second || !services_.contains(v.slot->service))
     return 403;
   if (v.slot->expires <= now_seconds()) return 403;
+  // RFC 9110 15.5.12: no defined length (a chunked PUT) is 411; a malformed one is 400.
+  if (evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Length") == nullptr) return 411;
   auto length = content_length(req);
   if (!length) return 400;
   if (*length > v.slot->size) return 413;
@@ -216,8 +230,10 @@ void FileShareHandler::get(evhttp_request* req, const RequestInfo& info, bool he
   evhttp_add_header(out, "Cache-Control", ("public, max-age=" + std::to_string(max_age) + ", immutable").c_str());
 
   ByteRange range{0, slot.size - 1};
+  // RFC 9110 14.2: Range is defined for GET only; HEAD answers the whole file's length.
   RangeAnswer answer =
-      parse_range(evhttp_find_header(evhttp_request_get_input_headers(req), "Range"), slot.size, range);
+      head ? RangeAnswer::kWhole
+           : parse_range(evhttp_find_header(evhttp_request_get_input_headers(req), "Range"), slot.size, range);
   if (answer == RangeAnswer::kUnsatisfiable) {
     evhttp_add_header(out, "Content-Range", ("bytes */" + std::to_string(slot.size)).c_str());
     return reply_error(req, 416);
@@ -231,15 +247,47 @@ void FileShareHandler::get(evhttp_request* req, const RequestInfo& info, bool he
   if (head) {
     // evhttp sends no body for HEAD but sets Content-Length from the (empty) buffer: say it here.
     evhttp_add_header(out, "Content-Length", std::to_string(range.length()).c_str());
-  } else if (evbuffer_add_file(body, file->fd.get(), static_cast<ev_off_t>(range.first),
-                               static_cast<ev_off_t>(range.length())) == 0) {
-    (void)file->fd.release();  // the buffer owns it now
-  } else {
+  } else if (*serving_ != 0 && *serving_ + range.length() > serving_budget_) {
+    // libevent maps (or reads) a file segment whole and holds it until the client has read it,
+    // so what is being served is bounded, or slow readers exhaust the address space. One
+    // download always goes, so that a file over the budget can still be fetched.
+    evbuffer_free(body);
+    log::info("file_share: GET from %s refused: %llu bytes being served already", info.peer.c_str(),
+              static_cast<unsigned long long>(*serving_));
+    return reply_error(req, 503);
+  } else if (!add_counted_file(body, std::move(file->fd), range)) {
     evbuffer_free(body);
     return reply_error(req, 500);
   }
   reply(req, code, reason, body);
   evbuffer_free(body);
+}
+
+namespace {
+// What one served segment gives back to the budget when libevent frees it: when the client has
+// read it, or its connection closed. Shared, since a connection may outlive the handler.
+struct Served {
+  std::shared_ptr<std::uint64_t> serving;
+  std::uint64_t length;
+};
+void served(evbuffer_file_segment const*, int, void* arg) {
+  auto* s = static_cast<Served*>(arg);
+  *s->serving -= s->length;
+  delete s;
+}
+}  // namespace
+
+bool FileShareHandler::add_counted_file(evbuffer* body, UniqueFd fd, const ByteRange& range) {
+  evbuffer_file_segment* seg = evbuffer_file_segment_new(fd.get(), static_cast<ev_off_t>(range.first),
+                                                         static_cast<ev_off_t>(range.length()),
+                                                         EVBUF_FS_CLOSE_ON_FREE);
+  if (seg == nullptr) return false;
+  (void)fd.release();  // the segment owns it now
+  *serving_ += range.length();
+  evbuffer_file_segment_add_cleanup_cb(seg, served, new Served{serving_, range.length()});
+  const bool added = evbuffer_add_file_segment(body, seg, 0, static_cast<ev_off_t>(range.length())) == 0;
+  evbuffer_file_segment_free(seg);  // the buffer holds its own reference, if added
+  return added;
 }
 
 }  // namespace xmppd::http

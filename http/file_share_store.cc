@@ -1,5 +1,5 @@
-// The shared files' directory (file_share_store.h): write, fsync, rename; read back strictly;
-// sweep what expired. Every access is relative to the directory's descriptor.
+// The shared files' directory (file_share_store.h): write, fdatasync, rename; read back
+// strictly; sweep what expired, a bounded number of entries at a time. Every access is relative to the directory's descriptor.
 #include "http/file_share_store.h"
 
 #include <dirent.h>
@@ -69,10 +69,11 @@ bool FileShareStore::put(const UploadSlot& slot, std::int64_t expires, evbuffer*
   };
   while (evbuffer_get_length(body) > 0)
     if (evbuffer_write(body, data.get()) < 0 && errno != EINTR) return fail("cannot write the file");
-  if (::fsync(data.get()) != 0) return fail("cannot sync the file");
+  // fdatasync: the size is data here, and the mtime is not worth a second journal write.
+  if (::fdatasync(data.get()) != 0) return fail("cannot sync the file");
   UniqueFd meta(::openat(dir_fd_.get(), meta_part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!meta || !write_all(meta.get(), std::to_string(expires) + "\n" + upload_slot_fields(slot)) ||
-      ::fsync(meta.get()) != 0)
+      ::fdatasync(meta.get()) != 0)
     return fail("cannot write the metadata");
   if (::renameat(dir_fd_.get(), meta_part.c_str(), dir_fd_.get(), path(slot.id, kMeta).c_str()) != 0)
     return fail("cannot rename the metadata");
@@ -80,9 +81,13 @@ bool FileShareStore::put(const UploadSlot& slot, std::int64_t expires, evbuffer*
     ::unlinkat(dir_fd_.get(), path(slot.id, kMeta).c_str(), 0);
     return fail("cannot rename the file");
   }
-  ::fsync(dir_fd_.get());
+  ::fsync(dir_fd_.get());  // once, for both renames
   bytes_ += slot.size;
   ++files_;
+  if (sweeping()) {  // not in the names being swept: counted when the sweep ends
+    sweep_bytes_ += slot.size;
+    ++sweep_files_;
+  }
   return true;
 }
 
@@ -128,22 +133,32 @@ void FileShareStore::remove(std::string_view id) {
   ::unlinkat(dir_fd_.get(), path(id, kMeta).c_str(), 0);
 }
 
-std::size_t FileShareStore::sweep(std::int64_t now) {
-  // A second descriptor of the directory for the DIR stream (openat: dup is not on the sandbox's list).
-  UniqueFd copy(::openat(dir_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!copy) return 0;
-  DIR* dir = ::fdopendir(copy.get());
-  if (dir == nullptr) return 0;
-  (void)copy.release();  // the DIR owns it now
-  std::vector<std::string> names;
-  while (const dirent* entry = ::readdir(dir)) names.emplace_back(entry->d_name);
-  ::closedir(dir);
+std::size_t FileShareStore::sweep(std::int64_t now, std::size_t max_entries) {
+  if (!sweeping()) {
+    // A second descriptor of the directory for the DIR stream (openat: dup is not on the sandbox's list).
+    UniqueFd copy(::openat(dir_fd_.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!copy) return 0;
+    DIR* dir = ::fdopendir(copy.get());
+    if (dir == nullptr) return 0;
+    (void)copy.release();  // the DIR owns it now
+    sweep_names_.clear();
+    while (const dirent* entry = ::readdir(dir))
+      if (std::string_view n = entry->d_name; n != "." && n != "..") sweep_names_.emplace_back(n);
+    ::closedir(dir);
+    sweep_next_ = 0;
+    sweep_files_ = 0;
+    sweep_bytes_ = 0;
+    if (sweep_names_.empty()) {
+      files_ = 0;
+      bytes_ = 0;
+      return 0;
+    }
+  }
 
-  std::size_t removed = 0, files = 0;
-  std::uint64_t bytes = 0;
-  for (const std::string& name : names) {
+  std::size_t removed = 0;
+  for (std::size_t done = 0; done < max_entries && sweep_next_ < sweep_names_.size(); ++done) {
+    const std::string& name = sweep_names_[sweep_next_++];
     std::string_view n = name;
-    if (n == "." || n == "..") continue;
     if (n.ends_with(kPart)) {  // an upload cut short by a crash: no PUT is ever under way here
       ::unlinkat(dir_fd_.get(), name.c_str(), 0);
       continue;
@@ -160,12 +175,16 @@ std::size_t FileShareStore::sweep(std::int64_t now) {
       continue;
     }
     if (!is_meta) {
-      ++files;
-      bytes += static_cast<std::uint64_t>(st.st_size);
+      ++sweep_files_;
+      sweep_bytes_ += static_cast<std::uint64_t>(st.st_size);
     }
   }
-  files_ = files;
-  bytes_ = bytes;
+  if (sweep_next_ == sweep_names_.size()) {
+    files_ = sweep_files_;
+    bytes_ = sweep_bytes_;
+    sweep_names_.clear();
+    sweep_next_ = 0;
+  }
   return removed;
 }
 

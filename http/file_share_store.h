@@ -4,7 +4,7 @@
 //   ID       the bytes, exactly the slot's size
 //   ID.meta  the file's expiry (unix seconds, 0 never) and the slot's fields
 //            (common/upload_slot.h), so that GET answers name, type and size from it
-// An upload is written to ID.part (O_EXCL), fsync'd, its metadata written and renamed into
+// An upload is written to ID.part (O_EXCL), fdatasync'd, its metadata written and renamed into
 // place, then the data renamed: a file is served only once both are whole, and a failed
 // upload leaves nothing (the .part is unlinked; one left by a crash is swept).
 //
@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "common/upload_slot.h"
@@ -45,8 +46,11 @@ class FileShareStore {
   bool put(const UploadSlot& slot, std::int64_t expires, evbuffer* body, std::string& error);
   // The file of `id`, unless it is missing, unreadable or expired at `now` (then removed).
   std::optional<StoredFile> open(std::string_view id, std::int64_t now);
-  // Removes files expired at `now` and uploads left half-written; how many files went.
-  std::size_t sweep(std::int64_t now);
+  // Removes files expired at `now` and uploads left half-written; how many files went. At most
+  // `max_entries` directory entries are looked at per call, so that a large store does not hold
+  // the event loop: while sweeping(), the next call goes on where this one stopped.
+  std::size_t sweep(std::int64_t now, std::size_t max_entries = SIZE_MAX);
+  bool sweeping() const { return !sweep_names_.empty(); }
   void remove(std::string_view id);
   // Bytes stored (files only), as of the last sweep and the puts since.
   std::uint64_t bytes() const { return bytes_; }
@@ -60,6 +64,11 @@ class FileShareStore {
   UniqueFd dir_fd_;
   std::uint64_t bytes_ = 0;
   std::size_t files_ = 0;
+  // A sweep under way: the names it listed, the next to look at, what it counted so far.
+  std::vector<std::string> sweep_names_;
+  std::size_t sweep_next_ = 0;
+  std::size_t sweep_files_ = 0;
+  std::uint64_t sweep_bytes_ = 0;
 };
 
 }  // namespace xmppd::http

@@ -1,8 +1,14 @@
 // The pure parts of file sharing's HTTP side: the one Range served, Content-Disposition and
 // Bearer values, and the store in a temporary directory (write, read back, refuse a second
-// upload, sweep what expired or was left half-written).
+// upload, sweep what expired or was left half-written), and the handler serving many slow
+// downloads at once over loopback without holding more than its budget.
+#include <arpa/inet.h>
 #include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "http/file_share.h"
 #include "http/file_share_headers.h"
 #include "http/file_share_store.h"
 
@@ -116,6 +123,118 @@ TEST_F(FileShareStoreTest, ExpiredAndBrokenFilesAreSwept) {
   EXPECT_FALSE(store.open(kept.id, 6000)) << "expired when read, even before a sweep";
   EXPECT_FALSE(store.exists(kept.id));
   EXPECT_TRUE(store.open(forever.id, 1LL << 40));
+}
+
+// A sweep in bounded batches ends as one sweep would, and counts uploads made meanwhile.
+TEST_F(FileShareStoreTest, SweepGoesInBatches) {
+  FileShareStore store(dir_);
+  std::string error;
+  ASSERT_TRUE(store.ready(error)) << error;
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(put(store, slot(3), 1000, "old"));
+  ASSERT_TRUE(put(store, slot(4), 0, "kept"));
+  std::size_t removed = store.sweep(2000, 3);
+  EXPECT_LE(removed, 3u);
+  EXPECT_TRUE(store.sweeping());
+  ASSERT_TRUE(put(store, slot(2), 0, "mw"));
+  int calls = 1;
+  while (store.sweeping()) {
+    removed += store.sweep(2000, 3);
+    ASSERT_LT(++calls, 10);
+  }
+  EXPECT_EQ(calls, 4) << "12 entries, 3 at a time";
+  EXPECT_EQ(removed, 5u);
+  EXPECT_EQ(store.files(), 2u);
+  EXPECT_EQ(store.bytes(), 6u);
+  EXPECT_EQ(entries(), 4u);
+}
+
+std::uint64_t vm_size_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with("VmSize:")) return std::stoull(line.substr(7));
+  return 0;
+}
+
+// Clients that ask for a large file and read none of it keep what they asked for in the
+// process (libevent maps a file segment whole): past the budget they get 503, and the process's
+// address space does not grow by their files.
+TEST_F(FileShareStoreTest, SlowDownloadsAreBounded) {
+  event_base* base = event_base_new();
+  ipc::HttpSettings settings;
+  FileShareHandler handler(base, dir_, settings);
+  std::string error;
+  ASSERT_TRUE(handler.start(error)) << error;
+  constexpr std::uint64_t kSize = 16 << 20;
+  const UploadSlot s = slot(kSize);
+  ASSERT_TRUE(put(handler.store(), s, 0, std::string(kSize, 'x')));
+  handler.set_serving_budget(2 * kSize);
+
+  evhttp* http = evhttp_new(base);
+  evhttp_bound_socket* bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", 0);
+  ASSERT_NE(bound, nullptr);
+  sockaddr_in addr{};
+  socklen_t addr_len = sizeof addr;
+  ASSERT_EQ(getsockname(evhttp_bound_socket_get_fd(bound), reinterpret_cast<sockaddr*>(&addr), &addr_len), 0);
+  evhttp_set_gencb(
+      http,
+      [](evhttp_request* req, void* arg) {
+        RequestInfo info;
+        info.peer = "test";
+        info.path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+        static_cast<FileShareHandler*>(arg)->on_request(req, info);
+      },
+      &handler);
+  auto run = [&] {
+    timeval tv{0, 300000};
+    event_base_loopexit(base, &tv);
+    event_base_dispatch(base);
+  };
+  run();
+  const std::uint64_t before = vm_size_kib();
+  constexpr int kClients = 16;
+  std::vector<int> clients;
+  const std::string request = "GET /file_share/" + s.id + "/n.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+  for (int i = 0; i < kClients; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int small = 4096;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    clients.push_back(fd);
+  }
+  run();
+  const std::uint64_t grown_kib = vm_size_kib() - before;
+  EXPECT_LT(grown_kib * 1024, 4 * kSize) << "the address space grew by the files being served";
+  EXPECT_LE(handler.serving(), 2 * kSize);
+  int refused = 0;
+  for (int fd : clients) {
+    char head[16] = {};
+    if (read(fd, head, 12) == 12 && std::string_view(head, 12) == "HTTP/1.1 503") ++refused;
+  }
+  EXPECT_EQ(refused, kClients - 2);
+  for (int fd : clients) close(fd);
+  run();
+  EXPECT_EQ(handler.serving(), 0u) << "closed connections give their bytes back";
+
+  // A file over the budget: one download at a time.
+  handler.set_serving_budget(kSize / 2);
+  clients.clear();
+  for (int i = 0; i < 2; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+    clients.push_back(fd);
+    run();
+  }
+  EXPECT_EQ(handler.serving(), kSize);
+  char head[16] = {};
+  EXPECT_EQ(read(clients[1], head, 12), 12);
+  EXPECT_EQ(std::string_view(head, 12), "HTTP/1.1 503");
+  for (int fd : clients) close(fd);
+  run();
+  evhttp_free(http);
+  event_base_free(base);
 }
 
 }  // namespace

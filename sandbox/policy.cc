@@ -130,8 +130,9 @@ const Set kPostgresClient = {
     {"shutdown", {}},
 };
 
-// The HTTP process: evhttp's buffers move bytes with readv/writev, a download goes out with
-// sendfile(2), and the upload store below its chroot (the chroot confines which files) is
+// The HTTP process: evhttp's buffers move bytes with readv/writev (a download's file is mapped
+// and written with writev, not sendfile(2), which libevent uses only on a bufferevent's own
+// plain output buffer), and the upload store below its chroot (the chroot confines which files) is
 // read, written, renamed into place, listed (the expiry sweep) and removed.
 const Set kHttpServer = {
     {"ioctl", {{1, ~0ull, FIONREAD}}},  // evbuffer_read sizes its read by what the socket holds

@@ -200,7 +200,7 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
      "INSERT INTO upload_slot (id, service, uploader, filename, size, type, granted) VALUES ($1, $2, $3, $4, $5, $6, $7)",
      {}},
     {"upload.user_bytes", 3,
-     "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_slot WHERE service = $1 AND uploader = $2 AND granted >= $3",
+     "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT), COUNT(*) FROM upload_slot WHERE service = $1 AND uploader = $2 AND granted >= $3",
      {}},
     {"upload.service_bytes", 2,
      "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM upload_slot WHERE service = $1 AND granted >= $2", {}},

@@ -3,7 +3,7 @@
 // sent over IPC. Trust: compiled in.
 //
 // upload_slot: one row per slot granted (`id` the slot's random id, `service` the component's
-// domain, `uploader` a bare JID), with the announced size and type and when it was granted
+// domain, `uploader` a bare JID), with the size charged to the quotas (the announced size, at least 4 KiB) and the type and when it was granted
 // (seconds since the epoch). The daily quota sums one uploader's rows of the last 24 hours,
 // the global quota the rows not yet expired; rows past both are deleted by the service's
 // sweep, so the table holds at most a day's or an expiry period's grants.

@@ -23,6 +23,10 @@ constexpr std::string_view kItemsNs = "http://jabber.org/protocol/disco#items";
 constexpr std::string_view kDataNs = "jabber:x:data";
 constexpr std::string_view kUploadNs = "urn:xmpp:http:upload:0";
 constexpr std::int64_t kDay = 86400;
+// Each slot is charged at least a page against the quotas, and one user gets at most so many
+// slots a day: tiny requests would otherwise fill the table (and the disk) within the quotas.
+constexpr std::uint64_t kMinSlotCharge = 4096;
+constexpr std::int64_t kMaxSlotsPerDay = 1000;
 
 xml::Element field(std::string var, std::string value, const char* type = nullptr) {
   xml::Element f(kDataNs, "field", {{"var", std::move(var)}});
@@ -72,6 +76,8 @@ void FileShareService::receive(const xml::Element& stanza, const xmpp::Jid& from
     xml::Element reply = xmpp::reply(stanza, "result");
     reply.add_child(xml::Element(kItemsNs, "query"));
     send(std::move(reply));
+  } else if (type == "get" && (payload->is(kInfoNs, "query") || payload->is(kItemsNs, "query"))) {
+    send(xmpp::error_reply(stanza, "cancel", "item-not-found"));  // XEP-0030: an unknown node
   } else if (type == "get" && payload->is(kUploadNs, "request")) {
     request_slot(stanza, *payload, from);
   } else {
@@ -92,10 +98,11 @@ void FileShareService::disco_info(const xml::Element& iq) {
   send(std::move(reply));
 }
 
-// The parent host's users, and those named (by bare JID or domain) in http_file_share_access.
+// As Prosody's http_file_share_access: empty, the users of any local VirtualHost; otherwise
+// only the JIDs and domains it names (the parent host's users are not added).
 bool FileShareService::may_upload(const xmpp::Jid& from) const {
   if (!from.has_local()) return false;
-  if (!options_.parent_host().empty() && from.domain() == options_.parent_host()) return true;
+  if (options_.access().empty()) return server_.host(from.domain()) != nullptr;
   const std::string bare = from.bare();
   return std::any_of(options_.access().begin(), options_.access().end(),
                      [&](const std::string& jid) { return jid == bare || jid == from.domain(); });
@@ -113,6 +120,10 @@ std::string_view FileShareService::over_quota(const std::string& uploader, std::
   const auto used = static_cast<std::uint64_t>(std::max<std::int64_t>(0, store::integer(rows[0], 0)));
   if (used + size > options_.daily_quota()) {
     text = "Daily upload quota reached";
+    return "resource-constraint";
+  }
+  if (store::integer(rows[0], 1) >= kMaxSlotsPerDay) {
+    text = "Too many uploads today";
     return "resource-constraint";
   }
   if (options_.global_quota() == 0) return {};
@@ -133,14 +144,22 @@ std::string_view FileShareService::over_quota(const std::string& uploader, std::
 
 void FileShareService::request_slot(const xml::Element& iq, const xml::Element& request, const xmpp::Jid& from) {
   if (!may_upload(from)) {
-    send(xmpp::error_reply(iq, "auth", "forbidden", "Only users of " + options_.parent_host() + " may upload here"));
+    send(xmpp::error_reply(iq, "auth", "forbidden", "You are not allowed to upload here"));
     return;
   }
   UploadSlot slot;
   slot.filename = request.attribute_or("filename");
   auto size = parse_size(request.attribute_or("size"));
+  // Parameters ("; charset=utf-8") are dropped: the bare type is checked, stored and served.
   slot.content_type = lowercase(request.attribute_or("content-type"));
+  slot.content_type = slot.content_type.substr(0, slot.content_type.find(';'));
+  while (!slot.content_type.empty() && (slot.content_type.back() == ' ' || slot.content_type.back() == '\t'))
+    slot.content_type.pop_back();
   if (slot.content_type.empty()) slot.content_type = "application/octet-stream";
+  if (slot.filename.size() > kMaxUploadFilenameBytes) {
+    send(xmpp::error_reply(iq, "modify", "bad-request", "File name too long"));
+    return;
+  }
   if (!valid_upload_filename(slot.filename)) {
     send(xmpp::error_reply(iq, "modify", "bad-request", "Invalid file name"));
     return;
@@ -171,9 +190,11 @@ void FileShareService::request_slot(const xml::Element& iq, const xml::Element& 
   std::string text;
   std::string_view refused;
   Outcome outcome = server_.store().atomically("cannot record an upload slot", [&] {
-    refused = over_quota(slot.uploader, slot.size, now, text);
+    const std::uint64_t charged = std::max(slot.size, kMinSlotCharge);
+    refused = over_quota(slot.uploader, charged, now, text);
     if (!refused.empty()) return Outcome::kOverQuota;
-    const Value row[] = {slot.id, slot.service, slot.uploader, slot.filename, static_cast<std::int64_t>(slot.size),
+    // The row's size is what the quotas are charged, not the file's.
+    const Value row[] = {slot.id, slot.service, slot.uploader, slot.filename, static_cast<std::int64_t>(charged),
                          slot.content_type, now};
     return server_.store().database().run(Statement::kUploadInsert, row) ? Outcome::kStored : Outcome::kFailed;
   });
@@ -181,7 +202,8 @@ void FileShareService::request_slot(const xml::Element& iq, const xml::Element& 
     if (refused.empty()) refused = "internal-server-error";
     log::info("file_share: %s: slot for %s (%llu bytes) refused: %s", domain().c_str(), slot.uploader.c_str(),
               static_cast<unsigned long long>(slot.size), text.empty() ? "store failed" : text.c_str());
-    send(xmpp::error_reply(iq, "wait", refused, text));
+    // RFC 6120 8.3.3.6: internal-server-error is of type cancel; a quota may free up later.
+    send(xmpp::error_reply(iq, refused == "internal-server-error" ? "cancel" : "wait", refused, text));
     return;
   }
   const std::string url = options_.base_url() + "file_share/" + slot.id + "/" + percent_encode_segment(slot.filename);

@@ -7,9 +7,13 @@
 // addressed, and holds nothing the router does not hold already (the slot key lets one forge
 // slots, i.e. upload within the size limit, which any user of the host may do anyway).
 //
+// Who may upload is Prosody's rule: with no http_file_share_access, the users of any local
+// VirtualHost; with one, only the JIDs and domains it lists.
+//
 // Each slot granted is a row of the user store (store/file_share_schema.h), so that the daily
-// quota (one uploader's bytes in 24 hours) and the global quota (the bytes of grants not yet
-// expired) hold across restarts; sweep() deletes the rows neither needs any more.
+// quota (one uploader's bytes, and at most 1000 slots, in 24 hours) and the global quota (the
+// bytes of grants not yet expired) hold across restarts; a slot is charged at least 4 KiB.
+// sweep() deletes the rows neither needs any more.
 //
 // Trust: as router/component.h: 'from' is the sender's real address; the request's
 // attributes are the client's and are checked here.

@@ -1,9 +1,11 @@
 // The file sharing service (file_share_service.h) against a real SQLite user store: its disco,
-// a slot whose token the HTTP process would accept, the refusals (access, name, size, type)
-// and both quotas, and the sweep that keeps the table to the quotas' windows.
+// a slot whose token the HTTP process would accept, who may upload (Prosody's access rule over
+// two VirtualHosts), the refusals (name, size, type), both quotas with their 4 KiB minimum
+// charge and daily slot count, and the sweep that keeps the table to the quotas' windows.
 #include "router/file_share/file_share_service.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <ctime>
@@ -25,7 +27,12 @@ class TestServer final : public Server {
   std::vector<xml::Element> sent;
 
   bool is_local(std::string_view) const override { return false; }
-  const HostConfig* host(std::string_view) const override { return nullptr; }
+  // Two VirtualHosts: example.org (the component's parent) and second.example.
+  const HostConfig* host(std::string_view name) const override {
+    for (const HostConfig& h : hosts_)
+      if (h.name == name) return &h;
+    return nullptr;
+  }
   void send(const xml::Element& stanza) override { sent.push_back(stanza); }
   void bounce(const xml::Element&, std::string_view, std::string_view, std::string_view) override {}
   void request(xml::Element, Reply) override {}
@@ -43,6 +50,12 @@ class TestServer final : public Server {
  private:
   UserStore& store_;
   UserQuotas quotas_;
+  std::vector<HostConfig> hosts_ = [] {
+    std::vector<HostConfig> hosts(2);
+    hosts[0].name = "example.org";
+    hosts[1].name = "second.example";
+    return hosts;
+  }();
 };
 
 class FileShareServiceTest : public ::testing::Test {
@@ -59,11 +72,10 @@ class FileShareServiceTest : public ::testing::Test {
     options_.set_parent_host("example.org");
     options_.set_size_limit(1000);
     options_.set_expires_after(3600);
-    options_.set_daily_quota(2500);
+    options_.set_daily_quota(1 << 20);
     options_.set_global_quota(0);
     options_.add_allowed_file_types("image/*");
     options_.add_allowed_file_types("application/octet-stream");
-    options_.add_access("guest@elsewhere.net");
     options_.set_base_url("https://upload.example.org:5281/");
     service_.emplace(*server_, options_, "key");
   }
@@ -132,7 +144,20 @@ TEST_F(FileShareServiceTest, SlotCarriesATokenForItsUrl) {
   EXPECT_EQ(v.slot->size, 999u);
   EXPECT_GE(v.slot->expires, before + kUploadSlotSeconds);
   EXPECT_LE(v.slot->expires, before + kUploadSlotSeconds + 2);
-  EXPECT_EQ(condition(request("guest@elsewhere.net/x", "g.png", "10")), "none") << "in http_file_share_access";
+}
+
+// As Prosody: no list, the users of any VirtualHost; a list, only who it names.
+TEST_F(FileShareServiceTest, AccessIsProsodys) {
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "10")), "none");
+  EXPECT_EQ(condition(request("bob@second.example/a", "a.png", "10")), "none") << "another VirtualHost";
+  EXPECT_EQ(condition(request("guest@elsewhere.net/x", "g.png", "10")), "forbidden");
+  options_.add_access("guest@elsewhere.net");
+  options_.add_access("second.example");
+  service_->configure(options_, "key");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "10")), "forbidden") << "the parent host is not added";
+  EXPECT_EQ(condition(request("guest@elsewhere.net/x", "g.png", "10")), "none");
+  EXPECT_EQ(condition(request("bob@second.example/a", "a.png", "10")), "none");
+  EXPECT_EQ(condition(request("eve@elsewhere.net/x", "g.png", "10")), "forbidden");
 }
 
 TEST_F(FileShareServiceTest, RefusalsNameTheirCondition) {
@@ -140,7 +165,18 @@ TEST_F(FileShareServiceTest, RefusalsNameTheirCondition) {
   EXPECT_EQ(condition(request("example.org", "a.png", "10")), "forbidden");
   EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "1001")), "not-acceptable");
   EXPECT_EQ(condition(request("juliet@example.org/a", "a.html", "10", "text/html")), "not-acceptable");
-  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "10", "image/png; x=y")), "not-acceptable");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", "10", "text/html; charset=utf-8")), "not-acceptable");
+  xml::Element with_parameters = request("juliet@example.org/a", "a.png", "10", "Image/PNG; charset=x");
+  ASSERT_EQ(condition(with_parameters), "none") << "parameters are dropped before the checks";
+  std::string token = with_parameters.child(kUploadNs, "slot")->child(kUploadNs, "put")->child(kUploadNs, "header")->text();
+  EXPECT_EQ(verify_upload_slot(token.substr(7), "key").slot->content_type, "image/png");
+  xml::Element long_name = request("juliet@example.org/a", std::string(256, 'a'), "10");
+  EXPECT_EQ(condition(long_name), "bad-request");
+  EXPECT_EQ(long_name.child("jabber:client", "error")->child(kStanzasNs, "text")->text(), "File name too long");
+  EXPECT_EQ(condition(ask("juliet@example.org/a", "<query xmlns='http://jabber.org/protocol/disco#info' node='x'/>")),
+            "item-not-found");
+  EXPECT_EQ(condition(ask("juliet@example.org/a", "<query xmlns='http://jabber.org/protocol/disco#items' node='x'/>")),
+            "item-not-found");
   for (std::string_view size : {"0", "-1", "01", "1e3", "", "99999999999999999999"})
     EXPECT_EQ(condition(request("juliet@example.org/a", "a.png", size)), "bad-request") << size;
   for (std::string_view name : {"", ".", "..", "a/b", "a\\b"})
@@ -148,23 +184,48 @@ TEST_F(FileShareServiceTest, RefusalsNameTheirCondition) {
   EXPECT_EQ(condition(ask("juliet@example.org/a", "<other xmlns='x'/>")), "service-unavailable");
 }
 
+// Each slot is charged at least 4 KiB: three 10-byte slots pass a 10 KiB daily quota otherwise.
 TEST_F(FileShareServiceTest, DailyAndGlobalQuotas) {
-  EXPECT_EQ(condition(request("juliet@example.org/a", "1.png", "1000")), "none");
+  options_.set_daily_quota(10240);
+  service_->configure(options_, "key");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "1.png", "10")), "none");
   EXPECT_EQ(condition(request("juliet@example.org/a", "2.png", "1000")), "none");
-  EXPECT_EQ(condition(request("juliet@example.org/a", "3.png", "501")), "resource-constraint");
-  EXPECT_EQ(condition(request("juliet@example.org/a", "3.png", "500")), "none");
+  EXPECT_EQ(condition(request("juliet@example.org/a", "3.png", "10")), "resource-constraint");
   EXPECT_EQ(condition(request("nurse@example.org/a", "n.png", "1000")), "none") << "the daily quota is per user";
 
-  options_.set_global_quota(4000);
+  options_.set_global_quota(4 * 4096);
   service_->configure(options_, "key");
-  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "501")), "resource-constraint") << "3500 granted";
-  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "500")), "none");
+  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "10")), "none") << "3 x 4 KiB granted";
+  EXPECT_EQ(condition(request("nurse@example.org/a", "m.png", "10")), "resource-constraint");
+  options_.set_global_quota(0);
+  service_->configure(options_, "key");
 
   // A day later the daily quota is free again and the rows of the grants are gone.
   store_->commit();
   service_->sweep(static_cast<std::int64_t>(std::time(nullptr)) + 86400 + 3600 + 1);
   store_->commit();
   EXPECT_EQ(condition(request("juliet@example.org/a", "4.png", "1000")), "none");
+}
+
+// RFC 6120 8.3.3.6: internal-server-error (the store failing) is of type cancel.
+TEST_F(FileShareServiceTest, StoreFailureIsCancel) {
+  store_->commit();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/user.sqlite").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "DROP TABLE upload_slot", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  xml::Element reply = request("juliet@example.org/a", "a.png", "10");
+  EXPECT_EQ(condition(reply), "internal-server-error");
+  EXPECT_EQ(reply.child("jabber:client", "error")->attribute_or("type"), "cancel");
+}
+
+TEST_F(FileShareServiceTest, AThousandSlotsADay) {
+  options_.set_daily_quota(1ull << 40);
+  service_->configure(options_, "key");
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(condition(request("juliet@example.org/a", "a.png", "1")), "none") << i;
+  xml::Element refused = request("juliet@example.org/a", "a.png", "1");
+  EXPECT_EQ(condition(refused), "resource-constraint");
+  EXPECT_EQ(refused.child("jabber:client", "error")->child(kStanzasNs, "text")->text(), "Too many uploads today");
 }
 
 }  // namespace

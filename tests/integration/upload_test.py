@@ -2,10 +2,13 @@
 """File sharing (XEP-0363, issue 17): xmppd on a.test with http_file_share components, a real
 Prosody 0.12 on b.test. slixmpp's xep_0363 finds the service through disco and uploads; another
 local user downloads with curl (bytes and headers checked), and a Prosody user gets the URL over
-s2s and downloads it too. Then the refusals: slots over the size limit, of a type not allowed,
-with bad names, over the daily and global quotas, for a remote user; PUTs without a token, with
-another slot's token, expired, of the wrong size, twice, to traversing paths; Range 206/416; and
-nothing stored after any failure; a short http_file_share_expires_after removes the file.
+s2s and downloads it from b.test's address. Who may upload is Prosody's rule (any VirtualHost,
+or only those an access list names). Then the refusals: slots over the size limit, of a type not
+allowed, with bad or too long names, over the daily and global quotas (4 KiB a slot at least),
+for a remote user; PUTs without a token, with another slot's or another user's token, without
+Content-Length (411), expired, of the wrong size, twice, to traversing paths; Range 206/416, not
+on HEAD; a content-type's parameters dropped; nothing stored after any failure; a short
+http_file_share_expires_after removes the file.
 
 One set-up for the class (DNS, xmppd, Prosody: a few seconds); each test uses slots of its own."""
 import asyncio
@@ -34,10 +37,12 @@ from harness import TestDns
 from prosody import Prosody, fresh_workdir
 
 UPLOAD, TIGHT, BRIEF, MUC = f"upload.{A}", f"tight.{A}", f"brief.{A}", f"conference.{A}"
+# staff.a.test lets only carol@a.test and the users of second.test (a second VirtualHost) upload.
+STAFF, SECOND = f"staff.{A}", "second.test"
 HTTP_PORT, HTTPS_PORT = 5280, 5281
 SIZE_LIMIT = 64 * 1024
 DAILY_QUOTA = 200 * 1024
-GLOBAL_QUOTA = 1000
+GLOBAL_QUOTA = 3 * 4096  # each slot counts at least 4 KiB
 XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 LOCAL_USERS = ("alice", "bob", "carol", "dave")
 NS_UPLOAD = "urn:xmpp:http:upload:0"
@@ -69,6 +74,9 @@ Component "{TIGHT}" "http_file_share"
 Component "{BRIEF}" "http_file_share"
   http_file_share_expires_after = 2
 Component "{MUC}" "muc"
+Component "{STAFF}" "http_file_share"
+  http_file_share_access = {{ "carol@{A}", "{SECOND}" }}
+VirtualHost "{SECOND}"
 """
     return xmppd_config(workdir, A, ca_file, extra=extra) + components
 
@@ -122,6 +130,17 @@ def curl(url, *args):
             return int(r.stdout), headers, f.read()
 
 
+def chunked_put(path, body, auth):
+    """The status of a PUT whose body is chunked (no Content-Length)."""
+    conn = http.client.HTTPConnection(ADDRESS[A], HTTP_PORT, timeout=10)
+    try:
+        conn.request("PUT", path, body=iter([body]), encode_chunked=True,
+                     headers={"Host": f"{UPLOAD}:{HTTP_PORT}", "Authorization": auth, "Transfer-Encoding": "chunked"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
 def path_of(url):
     return url[url.index("/", len("https://")):]
 
@@ -139,13 +158,14 @@ class FileSharing(unittest.TestCase):
         cls.servers = []
         cls.failed = False
         names = {A: ADDRESS[A], B: ADDRESS[B]}
-        names.update({name: ADDRESS[A] for name in (UPLOAD, TIGHT, BRIEF, MUC)})
+        names.update({name: ADDRESS[A] for name in (UPLOAD, TIGHT, BRIEF, MUC, STAFF, SECOND)})
         cls.dns = TestDns(cls.workdir, names).start()
         try:
             cls.a = cls.start_xmppd()
             cls.b = cls.start_prosody()
             for user in LOCAL_USERS:
                 cls.adduser(f"{user}@{A}")
+            cls.adduser(f"erin@{SECOND}")
             cls.b.register("bob", password(f"bob@{B}"))
         except BaseException:
             cls.tearDownClass()
@@ -169,7 +189,7 @@ class FileSharing(unittest.TestCase):
     @classmethod
     def start_xmppd(cls):
         workdir = fresh_workdir(cls.workdir, A)
-        for host in (A, UPLOAD, TIGHT, BRIEF, MUC):
+        for host in (A, UPLOAD, TIGHT, BRIEF, MUC, STAFF, SECOND):
             key, cert = cls.ca.issue(host, "ec")
             certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
             certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
@@ -242,7 +262,7 @@ class FileSharing(unittest.TestCase):
     def login(self, jid):
         client = Client(f"{jid}/desk", self.ca_file)
         self.clients.append(client)
-        client.connect((ADDRESS[jid.split("@")[1]], 5222))
+        client.connect((ADDRESS.get(jid.split("@")[1], ADDRESS[A]), 5222))
         self.assertEqual(self.wait(client.outcome, 20), "session", f"login of {jid}")
         return client
 
@@ -301,7 +321,7 @@ class FileSharing(unittest.TestCase):
         found = [i.get("jid") for i in items.xml.iter(f"{{{NS_ITEMS}}}item")
                  if NS_UPLOAD in [f.get("var") for f in self.iq(alice, f"<query xmlns='{NS_INFO}'/>", i.get("jid"))
                                   .xml.iter(f"{{{NS_INFO}}}feature")]]
-        self.assertEqual(sorted(found), sorted([UPLOAD, TIGHT, BRIEF]))
+        self.assertEqual(sorted(found), sorted([UPLOAD, TIGHT, BRIEF, STAFF]))
         alice["xep_0363"].upload_service = slixmpp.JID(UPLOAD)
         alice["xep_0363"].max_file_size = SIZE_LIMIT
         url = self.wait(alice["xep_0363"].upload_file("été photo.png", input_file=io.BytesIO(data),
@@ -321,6 +341,10 @@ class FileSharing(unittest.TestCase):
         self.assertIn("max-age=", headers["cache-control"])
         status, headers, body = http_request("HEAD", path_of(url))
         self.assertEqual((status, headers["content-length"], body), (200, str(len(data)), b""))
+        # RFC 9110 14.2: Range is for GET only; HEAD tells the whole length.
+        status, headers, body = http_request("HEAD", path_of(url), headers={"Range": "bytes=0-0"})
+        self.assertEqual((status, headers["content-length"], body), (200, str(len(data)), b""))
+        self.assertNotIn("content-range", headers)
         self.assertEqual(headers["content-type"], "image/png")
         status, headers, body = curl(url, "-r", "100-199")
         self.assertEqual((status, body, headers["content-range"]), (206, data[100:200], f"bytes 100-199/{len(data)}"))
@@ -341,7 +365,9 @@ class FileSharing(unittest.TestCase):
         self.assertEqual(self.wait(remote.outcome, 20), "session")
         alice.send_message(mto=f"bob@{B}", mbody=url, mtype="chat")
         self.wait_until(lambda: any(m["body"] == url for m in remote.messages), 20, "the URL at bob@b.test")
-        status, _, body = curl(url)
+        received = next(m["body"] for m in remote.messages if m["body"] == url)
+        # Fetched from b.test's side: from the Prosody server's address, with the URL as received.
+        status, _, body = curl(received, "--interface", ADDRESS[B])
         self.assertEqual((status, body), (200, data))
 
     def test_slot_refusals(self):
@@ -375,9 +401,10 @@ class FileSharing(unittest.TestCase):
         self.assertIn("quota", error.findtext(f"{{{NS_STANZAS}}}text").lower())
         self.request(carol, "others-still-may.txt", 100)  # the quota is per user
         # tight.a.test stores at most GLOBAL_QUOTA bytes in all, whoever uploads.
-        self.request(carol, "first.txt", 600, service=TIGHT)
-        self.assertEqual(self.refused(dave, "second.txt", 600, service=TIGHT)[0], "resource-constraint")
-        self.request(dave, "small.txt", 400, service=TIGHT)
+        self.request(carol, "first.txt", 8000, service=TIGHT)
+        self.assertEqual(self.refused(dave, "second.txt", 8000, service=TIGHT)[0], "resource-constraint")
+        self.request(dave, "small.txt", 10, service=TIGHT)  # 8000 + 4096 charged
+        self.assertEqual(self.refused(dave, "tiny.txt", 10, service=TIGHT)[0], "resource-constraint", "4 KiB each")
 
     def test_bad_uploads_store_nothing(self):
         bob = self.login(f"bob@{A}")
@@ -387,6 +414,10 @@ class FileSharing(unittest.TestCase):
         self.assertEqual(http_request("PUT", path, b"hello")[0], 401)
         self.assertEqual(http_request("PUT", path, b"hello", {"Authorization": "Bearer v1.bogus.token"})[0], 403)
         self.assertEqual(http_request("PUT", path, b"hello", {"Authorization": other_auth})[0], 403, "another slot's token")
+        _, alices_auth, _ = self.request(self.login(f"alice@{A}"), "note.txt", 5)
+        self.assertEqual(http_request("PUT", path, b"hello", {"Authorization": alices_auth})[0], 403,
+                         "another user's valid token")
+        self.assertEqual(chunked_put(path, b"hello", auth), 411, "no Content-Length")
         self.assertEqual(http_request("PUT", path.replace("note.txt", "renamed.txt"), b"hello", {"Authorization": auth})[0], 403)
         self.assertEqual(http_request("PUT", path, b"hell", {"Authorization": auth})[0], 400, "shorter than announced")
         self.assertEqual(http_request("PUT", path, b"hello!", {"Authorization": auth})[0], 413, "longer than announced")
@@ -404,6 +435,24 @@ class FileSharing(unittest.TestCase):
         late_path, late_auth, _ = self.request(bob, "late.txt", 5, service=BRIEF)
         time.sleep(2.5)
         self.assertEqual(http_request("PUT", late_path, b"hello", {"Authorization": late_auth}, host=BRIEF)[0], 403, "expired")
+
+    def test_access_as_prosody(self):
+        erin, carol, alice = self.login(f"erin@{SECOND}"), self.login(f"carol@{A}"), self.login(f"alice@{A}")
+        # No access list (upload.a.test): the users of any VirtualHost, here second.test's.
+        self.request(erin, "from-second.txt", 10)
+        # A list: only those named, not even the users of a.test, the component's parent.
+        self.assertEqual(self.refused(alice, "a.txt", 10, service=STAFF)[0], "forbidden")
+        self.request(carol, "c.txt", 10, service=STAFF)
+        self.request(erin, "e.txt", 10, service=STAFF)
+
+    def test_content_type_parameters_are_dropped(self):
+        carol = self.login(f"carol@{A}")
+        path, auth, url = self.request(carol, "p.txt", 5, content_type="text/plain; charset=utf-8")
+        self.assertEqual(http_request("PUT", path, b"hello", {"Authorization": auth})[0], 201)
+        status, headers, body = curl(url)
+        self.assertEqual((status, headers["content-type"], body), (200, "text/plain", b"hello"))
+        condition, error = self.refused(carol, "n" * 300, 5)
+        self.assertEqual((condition, error.findtext(f"{{{NS_STANZAS}}}text")), ("bad-request", "File name too long"))
 
     def test_expired_files_are_removed(self):
         dave = self.login(f"dave@{A}")
