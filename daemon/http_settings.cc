@@ -30,6 +30,8 @@ const config::HostSettings* parent_host(const std::string& domain, const config:
   return parent;
 }
 
+}  // namespace
+
 ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
   ipc::HostTls tls;
   tls.set_host(host);
@@ -38,8 +40,6 @@ ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
   tls.set_ciphersuites(ssl.ciphersuites);
   return tls;
 }
-
-}  // namespace
 
 const std::string& slot_key() {
   static const std::string key = [] {

@@ -1,5 +1,6 @@
-// What the parent tells the HTTP process (xmppd-http), and the key that ties the router's
-// upload slots to the HTTP process's checks of them. Pure functions of the settings but for
+// What the parent tells the HTTP process (xmppd-http), the key that ties the router's
+// upload slots to the HTTP process's checks of them, and a host's TLS options (told to the
+// router and the s2s worker too). Pure functions of the settings but for
 // the key, so that a test can check what the HTTP process is told.
 #pragma once
 
@@ -14,6 +15,9 @@ namespace xmppd::parent {
 // upload slots with it (RouterSettings.slot_key) and the HTTP process checks them
 // (HttpSettings.slot_key). A slot outlives neither a restart of xmppd nor its own expiry.
 const std::string& slot_key();
+
+// A host's TLS options as the router, the s2s worker and the HTTP process are told them.
+ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl);
 
 // The file sharing service of a Component "name" "http_file_share" section: its options,
 // its parent host (the enabled VirtualHost it is the nearest subdomain of) and the base of

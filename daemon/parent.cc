@@ -64,15 +64,6 @@ void set_connection_limits(const config::Settings& settings, const config::ByteR
   out.mutable_rate()->set_burst_seconds(rate.burst_seconds);
 }
 
-ipc::HostTls host_tls(const std::string& host, const config::TlsSettings& ssl) {
-  ipc::HostTls tls;
-  tls.set_host(host);
-  tls.set_protocol(ssl.protocol);
-  tls.set_ciphers(ssl.ciphers);
-  tls.set_ciphersuites(ssl.ciphersuites);
-  return tls;
-}
-
 ipc::S2sHostPolicy s2s_policy(const config::HostSettings& host) {
   ipc::S2sHostPolicy policy;
   // An anonymous host without allow_anonymous_s2s is closed to other servers both ways,

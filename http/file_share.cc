@@ -46,23 +46,6 @@ void reply(evhttp_request* req, int code, const char* reason, evbuffer* body = n
   evhttp_send_reply(req, code, reason, body);
 }
 
-const char* reason_of(int code) {
-  switch (code) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 416: return "Range Not Satisfiable";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-  }
-  return "Error";
-}
-
 void reply_error(evhttp_request* req, int code) {
   evkeyvalq* out = evhttp_request_get_output_headers(req);
   evhttp_remove_header(out, "Content-Type");
@@ -71,8 +54,8 @@ void reply_error(evhttp_request* req, int code) {
   if (code == 405) evhttp_add_header(out, "Allow", "GET, HEAD, PUT, OPTIONS");
   if (code == 503) evhttp_add_header(out, "Retry-After", "10");
   evbuffer* body = evbuffer_new();
-  evbuffer_add_printf(body, "%d %s\n", code, reason_of(code));
-  reply(req, code, reason_of(code), body);
+  evbuffer_add_printf(body, "%d\n", code);
+  reply(req, code, nullptr, body);  // evhttp's own reason phrase
   evbuffer_free(body);
 }
 

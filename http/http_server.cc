@@ -24,26 +24,6 @@ constexpr int kKeepAliveSeconds = 60;
 constexpr int kAllowedMethods = EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT | EVHTTP_REQ_OPTIONS |
                                 EVHTTP_REQ_POST;
 
-const char* reason_phrase(int code) {
-  switch (code) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Error";
-  }
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -121,9 +101,8 @@ void send_error(evhttp_request* req, int code) {
   evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
   if (code == 405) evhttp_add_header(out, "Allow", "GET, HEAD, PUT, POST, OPTIONS");
   evbuffer* body = evbuffer_new();
-  const char* reason = reason_phrase(code);
-  evbuffer_add_printf(body, "%d %s\n", code, reason);
-  evhttp_send_reply(req, code, reason, body);
+  evbuffer_add_printf(body, "%d\n", code);
+  evhttp_send_reply(req, code, nullptr, body);  // evhttp's own reason phrase
   evbuffer_free(body);
 }
 

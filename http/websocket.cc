@@ -40,18 +40,6 @@ void reply(evhttp_request* req, int status, const char* reason, std::string_view
   evbuffer_free(buf);
 }
 
-const char* reason_of(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 426: return "Upgrade Required";
-    case 501: return "Not Implemented";
-    default: return "Service Unavailable";
-  }
-}
-
 }  // namespace
 
 WebSocketHandler::WebSocketHandler(struct event_base* base, const ipc::HttpSettings& settings) : base_(base) {
@@ -103,7 +91,7 @@ void WebSocketHandler::on_request(evhttp_request* req, const RequestInfo& info) 
     case UpgradeVerdict::Kind::kTextPage: return reply(req, 200, "OK", kTextPage);
     case UpgradeVerdict::Kind::kRefuse:
       log::debug("websocket from %s: %d: %s", info.peer.c_str(), verdict.status, verdict.reason.c_str());
-      return reply(req, verdict.status, reason_of(verdict.status), std::to_string(verdict.status) + " " + verdict.reason + "\n");
+      return reply(req, verdict.status, nullptr, std::to_string(verdict.status) + " " + verdict.reason + "\n");
     case UpgradeVerdict::Kind::kUpgrade: return upgrade(req, info, verdict.accept);
   }
 }

@@ -15,6 +15,12 @@ namespace {
 
 constexpr std::uint16_t kCloseUnsupported = 1003;  // RFC 6455 §7.4.1: binary data
 constexpr int kLingerSeconds = 2;
+// From our close frame being queued to the client having taken it and what came before: a
+// client that does not read is not waited for longer (its output may be max_queued).
+constexpr int kCloseSeconds = 5;
+// A client whose output makes no progress for this long is gone (evhttp's own timeouts end
+// with the take-over; this one holds while anything is waiting for the client).
+constexpr int kWriteTimeoutSeconds = 60;
 
 WebSocketConnection* self_of(void* p) { return static_cast<WebSocketConnection*>(p); }
 
@@ -48,19 +54,30 @@ WebSocketConnection::~WebSocketConnection() {
 
 bool WebSocketConnection::start() {
   client_ = evhttp_connection_get_bufferevent(evcon_);
+  if (client_ == nullptr) return false;
   router_ = bufferevent_socket_new(base_, router_fd_.get(), BEV_OPT_CLOSE_ON_FREE);
+  if (router_ == nullptr) return false;
+  // The bufferevent closes it from now on, also when start() fails below: closing it here
+  // too would close it twice (the second time perhaps someone else's descriptor).
+  (void)router_fd_.release();
   wslay_event_callbacks callbacks{wslay_recv, wslay_send, nullptr, wslay_frame_start, nullptr, nullptr, wslay_message};
-  if (client_ == nullptr || router_ == nullptr || wslay_event_context_server_init(&wslay_, &callbacks, this) != 0)
+  if (wslay_event_context_server_init(&wslay_, &callbacks, this) != 0) {
+    wslay_ = nullptr;
     return false;
-  (void)router_fd_.release();  // the bufferevent closes it
+  }
   wslay_event_config_set_max_recv_msg_length(wslay_, limits_.max_message);
   // evhttp's callbacks are replaced, so it never reads or writes this connection again; the
   // request it still holds goes when the connection is freed (by the destructor, which runs
   // before evhttp_free: the handler is destroyed before the server). Its idle timeout goes
-  // too, and the slow-request rule: the router's own timeouts apply to the stream.
+  // too, and the slow-request rule: the router's own timeouts apply to the stream, and a
+  // write timeout here to a client that stops reading.
   connection_upgraded(evcon_);
   bufferevent_setcb(client_, on_client_read, on_client_write, on_client_event, this);
-  bufferevent_set_timeouts(client_, nullptr, nullptr);
+  timeval write_timeout{kWriteTimeoutSeconds, 0};
+  bufferevent_set_timeouts(client_, nullptr, &write_timeout);
+  // on_client_write runs once the client's output is down to half of max_queued: reading
+  // the client (stopped in wslay_recv) resumes before the output is empty.
+  bufferevent_setwatermark(client_, EV_WRITE, limits_.max_queued / 2, 0);
   bufferevent_enable(client_, EV_READ | EV_WRITE);
   bufferevent_setcb(router_, on_router_read, on_router_write, on_router_event, this);
   bufferevent_enable(router_, EV_READ | EV_WRITE);
@@ -73,8 +90,12 @@ bool WebSocketConnection::start() {
 ssize_t WebSocketConnection::wslay_recv(wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len, int,
                                         void* p) {
   auto* self = self_of(p);
-  // Backpressure: while the router has not taken what it was given, the client waits.
-  if (self->router_ != nullptr && evbuffer_get_length(bufferevent_get_output(self->router_)) > self->limits_.max_queued) {
+  // Backpressure: while the router has not taken what it was given, the client waits; and
+  // while the client has not taken what it was sent, since wslay answers its pings (and
+  // closes) by itself, so reading it can grow its output without the router writing.
+  if ((self->router_ != nullptr &&
+       evbuffer_get_length(bufferevent_get_output(self->router_)) > self->limits_.max_queued) ||
+      evbuffer_get_length(bufferevent_get_output(self->client_)) > self->limits_.max_queued) {
     bufferevent_disable(self->client_, EV_READ);
     wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
     return -1;
@@ -174,14 +195,21 @@ void WebSocketConnection::client_readable() {
 
 void WebSocketConnection::on_client_write(bufferevent*, void* p) {
   auto* self = self_of(p);
-  // The client has taken what it was sent: the router may be read again.
+  // The client has taken what it was sent (down to the low-water mark): the router and the
+  // client may be read again.
   if (self->router_ != nullptr && !self->router_closing_) bufferevent_enable(self->router_, EV_READ);
+  if (!self->finished_ && self->client_ != nullptr && wslay_event_get_read_enabled(self->wslay_)) {
+    bufferevent_enable(self->client_, EV_READ);
+    self->client_readable();  // pumps
+    return;
+  }
   self->pump();
 }
 
 void WebSocketConnection::on_client_event(bufferevent*, short what, void* p) {
   auto* self = self_of(p);
-  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+  // A timeout is the write timeout: the client has not read for kWriteTimeoutSeconds.
+  if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
     self->close_router();
     self->finish();
   }
@@ -250,10 +278,11 @@ void WebSocketConnection::close_router() {
   }
 }
 
-// Sends what wslay has queued. Once our close frame is written, our side of the connection
-// is shut (the client reads the end right after the close code) and the connection lingers
-// until the client closes too, at most kLingerSeconds: closing with its frames unread would
-// reset the connection, and the client could lose the close code.
+// Sends what wslay has queued. Once our close frame is queued the connection has
+// kCloseSeconds for the client to take it; once it has, our side of the connection is shut
+// (the client reads the end right after the close code) and the connection lingers until the
+// client closes too, at most kLingerSeconds more: closing with its frames unread would reset
+// the connection, and the client could lose the close code.
 void WebSocketConnection::pump() {
   if (finished_ || client_ == nullptr) return;
   if (wslay_event_want_write(wslay_) && wslay_event_send(wslay_) != 0) {
@@ -269,7 +298,13 @@ void WebSocketConnection::pump() {
       return;
     }
   }
-  if (!wslay_event_get_close_sent(wslay_) || evbuffer_get_length(bufferevent_get_output(client_)) > 0) return;
+  if (!wslay_event_get_close_sent(wslay_)) return;
+  if (!closing_) {
+    closing_ = true;
+    timeval tv{kCloseSeconds, 0};
+    evtimer_add(linger_.get(), &tv);
+  }
+  if (evbuffer_get_length(bufferevent_get_output(client_)) > 0) return;
   if (wslay_event_get_close_received(wslay_)) {
     finish();
     return;
@@ -278,7 +313,7 @@ void WebSocketConnection::pump() {
   lingering_ = true;
   if (evutil_socket_t fd = bufferevent_getfd(client_); fd >= 0) shutdown(fd, SHUT_WR);
   timeval tv{kLingerSeconds, 0};
-  evtimer_add(linger_.get(), &tv);
+  evtimer_add(linger_.get(), &tv);  // replaces what is left of kCloseSeconds
 }
 
 void WebSocketConnection::on_linger_over(evutil_socket_t, short, void* p) { self_of(p)->finish(); }

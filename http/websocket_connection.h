@@ -94,6 +94,7 @@ class WebSocketConnection {
   wslay_event_context_ptr wslay_ = nullptr;
   std::size_t fragments_ = 0;      // frames of the message being received
   bool router_closing_ = false;    // free router_ once its output is written
+  bool closing_ = false;           // our close frame is queued; linger_ bounds the rest
   bool lingering_ = false;         // our close is out; waiting for the client's or its EOF
   bool finished_ = false;
   std::optional<std::pair<std::uint16_t, std::string>> pending_close_;  // close_websocket() before pump()

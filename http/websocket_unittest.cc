@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -73,10 +74,10 @@ class WebSocketTest : public ::testing::Test {
     event_base_free(base_);
   }
 
-  // Runs the loop until `done` or two seconds pass.
+  // Runs the loop until `done` or `limit` passes.
   template <class Predicate>
-  bool spin(Predicate done) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  bool spin(Predicate done, std::chrono::seconds limit = std::chrono::seconds(2)) {
+    auto until = std::chrono::steady_clock::now() + limit;
     while (!done()) {
       if (std::chrono::steady_clock::now() > until) return false;
       event_base_loop(base_, EVLOOP_NONBLOCK);
@@ -200,6 +201,74 @@ TEST_F(WebSocketTest, ConnectionsStillOpenGoWithTheHandler) {
   char byte;
   EXPECT_TRUE(spin([&] { return readable(a.get()) && readable(a_router.get()); }));
   EXPECT_EQ(read(a_router.get(), &byte, 1), 0);
+}
+
+
+long rss_kb() {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = -1;
+  while (f != nullptr && std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+  if (f != nullptr) std::fclose(f);
+  return kb;
+}
+
+// wslay answers each ping by itself: a client that sends pings and never reads must stop
+// being read once its own output holds max_queued, or the pongs grow without limit.
+TEST_F(WebSocketTest, PingsFromAClientThatNeverReadsAreBounded) {
+  UniqueFd client, router;
+  open_client(client, router);
+  int small = 4096;
+  setsockopt(client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string ping = frame(std::string(125, 'p'), 0x9);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += ping;
+  long before = rss_kb();
+  std::size_t sent = 0, off = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (sent < (std::size_t{64} << 20) && std::chrono::steady_clock::now() < until) {
+    ssize_t n = send(client.get(), burst.data() + off, burst.size() - off, MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      off = (off + static_cast<std::size_t>(n)) % burst.size();  // frames stay whole
+    }
+    event_base_loop(base_, EVLOOP_NONBLOCK);
+  }
+  long grown_mib = (rss_kb() - before) >> 10;
+  EXPECT_LT(sent, std::size_t{32} << 20);
+  EXPECT_LT(grown_mib, 24);
+}
+
+
+// The router ends a stream while the client does not read: the close is queued behind what
+// the client has not taken (its pongs), and the connection must still go within
+// kCloseSeconds (5 s), not wait for an output that never drains.
+TEST_F(WebSocketTest, AClientThatNeverReadsIsFreedAfterTheClose) {
+  UniqueFd client, router;
+  open_client(client, router);
+  int small = 4096;
+  setsockopt(client.get(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::string open = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='example.test' version='1.0'/>";
+  std::string f = frame(open);
+  ASSERT_EQ(send(client.get(), f.data(), f.size(), 0), static_cast<ssize_t>(f.size()));
+  std::string header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' "
+                       "xmlns:stream='http://etherx.jabber.org/streams' id='x1' from='example.test' version='1.0'>";
+  ASSERT_EQ(write(router.get(), header.data(), header.size()), static_cast<ssize_t>(header.size()));
+  std::string ping = frame(std::string(125, 'p'), 0x9);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += ping;
+  std::size_t off = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < until) {
+    ssize_t n = send(client.get(), burst.data() + off, burst.size() - off, MSG_DONTWAIT);
+    if (n > 0) off = (off + static_cast<std::size_t>(n)) % burst.size();
+    event_base_loop(base_, EVLOOP_NONBLOCK);
+  }
+  std::string end = "</stream:stream>";
+  ASSERT_EQ(write(router.get(), end.data(), end.size()), static_cast<ssize_t>(end.size()));
+  router.reset();
+  EXPECT_TRUE(spin([&] { return server_->connections().open() == 0; }, std::chrono::seconds(8)));
 }
 
 }  // namespace

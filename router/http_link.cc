@@ -1,6 +1,9 @@
 #include "router/http_link.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <cerrno>
 
 #include <algorithm>
 
@@ -32,7 +35,28 @@ const char* refused_websocket_client(const ipc::WebSocketClient& client, int fd)
   // file the HTTP process could have opened.
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return "its descriptor is not a socket";
+  // A connected one: recvmsg(2) peeking at nothing (it allows that, and getsockname(2) not)
+  // fails with something other than "no data yet" on a listening or unconnected socket, e.g.
+  // one of the HTTP process's listeners. Its type and family are not checked.
+  char byte;
+  iovec iov{&byte, 1};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (recvmsg(fd, &msg, MSG_PEEK | MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    return "its descriptor is not a connected socket";
   return nullptr;
+}
+
+bool HandoverRate::take(std::chrono::steady_clock::time_point now) {
+  if (last_ != std::chrono::steady_clock::time_point{}) {
+    double seconds = std::chrono::duration<double>(now - last_).count();
+    tokens_ = std::min<double>(kBurst, tokens_ + seconds * kPerSecond);
+  }
+  last_ = now;
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
 }
 
 HttpLink::HttpLink(struct event_base* base, Adopt adopt, std::function<void(std::string_view)> on_violation)
@@ -56,8 +80,15 @@ void HttpLink::websocket_client(const ipc::WebSocketClient& client, UniqueFd fd)
     on_violation_(std::string("WebSocketClient refused: ") + why);
     return;
   }
-  stream::RelayedClient facts{client.secure(), client.tls_version(), client.cipher()};
-  std::string refused = adopt_(std::move(fd), client.peer(), std::move(facts));
+  // Over the rate the record is refused, not a violation: a restarted HTTP process may
+  // bring all its clients back at once. The client's stream just ends (its fd closes).
+  std::string refused;
+  if (!rate_.take(std::chrono::steady_clock::now())) {
+    refused = "too many WebSocket clients at once";
+  } else {
+    stream::RelayedClient facts{client.secure(), client.tls_version(), client.cipher()};
+    refused = adopt_(std::move(fd), client.peer(), std::move(facts));
+  }
   if (refused.empty()) return;
   ipc::RouterToHttp answer;
   answer.mutable_websocket_refused()->set_peer(client.peer());

@@ -1,13 +1,14 @@
 // The router's end of its link to the HTTP process (proto/router_http.proto): WebSocket
 // clients (RFC 7395) arrive as one end of a socketpair on which the HTTP process writes a
 // plain client stream. The HTTP process parses hostile bytes too and is trusted no more
-// than a client: the descriptor must be a socket, the peer an address, the
-// TLS facts short printable text; the stream itself is read by the same code, under the
-// same limits, as a TCP client's.
+// than a client: the descriptor must be a connected socket, the peer an address, the
+// TLS facts short printable text, and records come at a bounded rate (HandoverRate); the
+// stream itself is read by the same code, under the same limits, as a TCP client's.
 #pragma once
 
 #include <event2/event.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +23,22 @@ namespace xmppd::router {
 
 // Why a WebSocketClient record cannot be taken, or nullptr: for a unit test and the link.
 const char* refused_websocket_client(const ipc::WebSocketClient& client, int fd);
+
+// How many WebSocketClient records the router takes: kBurst at once, then kPerSecond. A
+// compromised HTTP process chooses each record's peer, so the per-address limits do not
+// bound it; this does, independent of the configuration (each record costs an fd and a
+// session until at least the negotiation timeout).
+class HandoverRate {
+ public:
+  static constexpr double kPerSecond = 50;
+  static constexpr double kBurst = 200;
+  // Whether one more record may be taken at `now`.
+  bool take(std::chrono::steady_clock::time_point now);
+
+ private:
+  double tokens_ = kBurst;
+  std::chrono::steady_clock::time_point last_{};
+};
 
 class HttpLink {
  public:
@@ -42,6 +59,7 @@ class HttpLink {
   Adopt adopt_;
   std::function<void(std::string_view)> on_violation_;
   std::unique_ptr<Channel> channel_;
+  HandoverRate rate_;
 };
 
 }  // namespace xmppd::router

@@ -137,21 +137,21 @@ const Set kPostgresClient = {
 const Set kHttpServer = {
     {"ioctl", {{1, ~0ull, FIONREAD}}},  // evbuffer_read sizes its read by what the socket holds
     {"getpeername", {}},                // the address a connection is counted under
-    {"readv", {}},
-    {"writev", {}},
-    {"sendfile", {}},
-    {"openat", {}},
-    {"newfstatat", {}},
-    {"fstat", {}},
-    {"lseek", {}},
-    {"pwrite64", {}},
-    {"ftruncate", {}},
+    {"readv", {}},                      // evbuffer_read into several chains
+    {"writev", {}},                     // evbuffer_write of several chains
+    {"sendfile", {}},                   // a download (evbuffer_add_file)
+    {"openat", {}},                     // the store's files and directories
+    {"newfstatat", {}},                 // their sizes and kinds (the expiry sweep)
+    {"fstat", {}},                      // the size of a file being sent
+    {"lseek", {}},                      // evbuffer_add_file's offset into the file
+    // An upload reaches the disk before it is renamed into place (no pwrite64 or ftruncate:
+    // files are written once, in order, and never changed in place).
     {"fsync", {}},
     {"fdatasync", {}},
-    {"getdents64", {}},
-    {"mkdirat", {}},
-    {"renameat", {}},
-    {"unlinkat", {}},
+    {"getdents64", {}},  // listing the store (the expiry sweep)
+    {"mkdirat", {}},     // the store's directory
+    {"renameat", {}},    // a finished upload into place
+    {"unlinkat", {}},    // an expired or failed upload
     // A WebSocket client's stream to the router (http/websocket.cc): a local pair, nothing else.
     {"socketpair", {{0, ~0ull, AF_UNIX}}},
 };

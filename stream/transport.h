@@ -138,8 +138,8 @@ class Transport {
   std::optional<TokenBucket> rate_;
   bool rate_paused_ = false;
   ipc::EventPtr rate_timer_;
-  bool write_wants_read_ = false;
-  bool secured_elsewhere_ = false;  // SSL_write needs the peer's bytes before it can go on
+  bool write_wants_read_ = false;   // SSL_write needs the peer's bytes before it can go on
+  bool secured_elsewhere_ = false;  // set_secured_elsewhere(): encrypted before it reached us
   std::string why_closed_;
 };
 
