@@ -83,6 +83,8 @@ bool FileShareStore::put(const UploadSlot& slot, std::int64_t expires, evbuffer*
   ::fsync(dir_fd_.get());
   bytes_ += slot.size;
   ++files_;
+  uploaded_bytes_ += slot.size;
+  ++uploads_;
   return true;
 }
 

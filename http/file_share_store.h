@@ -51,6 +51,9 @@ class FileShareStore {
   // Bytes stored (files only), as of the last sweep and the puts since.
   std::uint64_t bytes() const { return bytes_; }
   std::size_t files() const { return files_; }
+  // Uploads stored since the process started, and their bytes (for /metrics).
+  std::uint64_t uploads() const { return uploads_; }
+  std::uint64_t uploaded_bytes() const { return uploaded_bytes_; }
 
  private:
   std::optional<std::pair<UploadSlot, std::int64_t>> read_meta(std::string_view id) const;
@@ -60,6 +63,7 @@ class FileShareStore {
   UniqueFd dir_fd_;
   std::uint64_t bytes_ = 0;
   std::size_t files_ = 0;
+  std::uint64_t uploads_ = 0, uploaded_bytes_ = 0;
 };
 
 }  // namespace xmppd::http
