@@ -124,6 +124,8 @@ class Metrics(ClientTest):
         self.assertEqual(value(text, "xmppd_upload_stored_bytes", process="http"), 0)
         self.assertEqual(value(text, "xmppd_uploads_total", process="http"), 0)
         self.assertEqual(value(text, "xmppd_tls_handshakes_total", process="router", result="completed"), 0)
+        self.assertEqual(value(text, "xmppd_archive_messages", process="router"), 0)
+        self.assertEqual(value(text, "xmppd_archive_owners", process="router"), 0)
 
         # OpenMetrics for a client that asks for it, as Prometheus does.
         status, headers, om = get(accept="application/openmetrics-text;version=1.0.0,text/plain;q=0.5")
