@@ -1,5 +1,6 @@
-// turn_external (XEP-0215 External Service Discovery, urn:xmpp:extdisco:2), as Prosody's
-// mod_turn_external with mod_external_services: a host that enables it with a
+// turn_external (XEP-0215 External Service Discovery, urn:xmpp:extdisco:2, and the
+// urn:xmpp:extdisco:1 of XEP-0215 v0.6 that Prosody still answers, in the namespace asked),
+// as Prosody's mod_turn_external with mod_external_services: a host that enables it with a
 // turn_external_secret tells its own clients of a STUN and a TURN server, over UDP (and TCP
 // with turn_external_tcp), and gives them time-limited TURN credentials that the TURN server
 // checks with the same secret. The secret never leaves the router; what a client gets is
@@ -40,6 +41,7 @@ TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expi
 namespace {
 
 constexpr std::string_view kExtdiscoNs = "urn:xmpp:extdisco:2";
+constexpr std::string_view kExtdisco1Ns = "urn:xmpp:extdisco:1";  // XEP-0215 v0.6, as Prosody
 
 struct Service {
   std::string_view type, transport;
@@ -54,7 +56,7 @@ struct Wanted {
 std::optional<std::vector<Wanted>> wanted_credentials(const xml::Element& payload) {
   std::vector<Wanted> out;
   for (const xml::Element* e : payload.children()) {
-    if (e->ns() != kExtdiscoNs || e->name() != "service") continue;
+    if (e->ns() != payload.ns() || e->name() != "service") continue;
     Wanted w{e->attribute_or("type"), e->attribute_or("host"), 0};
     if (w.type.empty() || w.host.empty()) return std::nullopt;
     const std::string port = e->attribute_or("port");
@@ -76,14 +78,18 @@ class TurnExternal final : public Module {
  public:
   explicit TurnExternal(const ModuleContext& context)
       : Module("turn_external", context.index), server_(context.server) {
-    context.table.on_iq(IqScope::kServer, kExtdiscoNs, "services", *this,
-                        [this](const IqRequest& iq) { answer(iq, false); });
-    context.table.on_iq(IqScope::kServer, kExtdiscoNs, "credentials", *this,
-                        [this](const IqRequest& iq) { answer(iq, true); });
+    for (std::string_view ns : {kExtdiscoNs, kExtdisco1Ns}) {
+      context.table.on_iq(IqScope::kServer, ns, "services", *this, [this](const IqRequest& iq) { answer(iq, false); });
+      context.table.on_iq(IqScope::kServer, ns, "credentials", *this,
+                          [this](const IqRequest& iq) { answer(iq, true); });
+    }
   }
   // The router enables the module only on hosts with a secret (daemon/router_settings.cc),
   // so the feature is never offered by a host that would answer nothing.
-  void server_features(std::vector<std::string>& features) const override { features.emplace_back(kExtdiscoNs); }
+  void server_features(std::vector<std::string>& features) const override {
+    features.emplace_back(kExtdiscoNs);
+    features.emplace_back(kExtdisco1Ns);
+  }
 
  private:
   void answer(const IqRequest& iq, bool credentials_only) {
@@ -98,7 +104,9 @@ class TurnExternal final : public Module {
     if (credentials_only && !(credentials = wanted_credentials(iq.payload)))
       return server_.bounce(iq.stanza, "modify", "bad-request", "The 'type' and 'host' attributes are required.");
     xml::Element result = xmpp::reply(iq.stanza, "result");
-    xml::Element& list = result.add_child(xml::Element(kExtdiscoNs, iq.payload.name()));
+    // The answer in the namespace of the question (extdisco:2 or :1), as Prosody's.
+    const std::string_view ns = iq.payload.ns() == kExtdisco1Ns ? kExtdisco1Ns : kExtdiscoNs;
+    xml::Element& list = result.add_child(xml::Element(ns, iq.payload.name()));
     for (const Service& service : services(turn)) {
       if (credentials_only ? !asked_for(*credentials, service, turn) : !wanted.empty() && wanted != service.type)
         continue;
@@ -125,7 +133,7 @@ class TurnExternal final : public Module {
   }
 
   static void add_service(xml::Element& list, const Service& service, const TurnOptions& turn) {
-    xml::Element& e = list.add_child(xml::Element(kExtdiscoNs, "service"));
+    xml::Element& e = list.add_child(xml::Element(list.ns(), "service"));
     e.set_attribute("type", std::string(service.type));
     e.set_attribute("transport", std::string(service.transport));
     e.set_attribute("host", turn.host);

@@ -25,6 +25,7 @@ HOST = "chat.test"
 PASSWORD = "a secret"
 SECRET = "turn shared secret"
 EXTDISCO = "urn:xmpp:extdisco:2"
+EXTDISCO1 = "urn:xmpp:extdisco:1"  # XEP-0215 v0.6, still answered by Prosody
 TURN_PORT = 3478
 
 
@@ -108,17 +109,26 @@ VirtualHost "plain.test"
     def wait(self, awaitable, timeout=20):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
-    def ask(self, name, to=HOST, services=(), **attributes):
+    def ask(self, name, to=HOST, services=(), ns=EXTDISCO, **attributes):
         iq = self.alice.make_iq_get(ito=to)
-        payload = ET.SubElement(iq.xml, f"{{{EXTDISCO}}}{name}", attributes)
+        payload = ET.SubElement(iq.xml, f"{{{ns}}}{name}", attributes)
         for service in services:
-            ET.SubElement(payload, f"{{{EXTDISCO}}}service", service)
+            ET.SubElement(payload, f"{{{ns}}}service", service)
         result = self.wait(iq.send(timeout=20))
-        return [s.attrib for s in result.xml.find(f"{{{EXTDISCO}}}{name}")]
+        answer = result.xml.find(f"{{{ns}}}{name}")
+        self.assertIsNotNone(answer, f"no {name} in {ns}")
+        self.assertTrue(all(s.tag == f"{{{ns}}}service" for s in answer), ns)
+        return [s.attrib for s in answer]
 
     def test_coturn_accepts_the_credentials_and_refuses_a_wrong_password_type_filter_other_host(self):
         info = self.wait(self.alice["xep_0030"].get_info(jid=HOST, timeout=10))
         self.assertIn(EXTDISCO, info["disco_info"]["features"])
+        self.assertIn(EXTDISCO1, info["disco_info"]["features"])
+        # The older namespace is answered in kind, as Prosody does.
+        self.assertEqual([(s["type"], s["transport"]) for s in self.ask("services", ns=EXTDISCO1)],
+                         [("stun", "udp"), ("turn", "udp")])
+        self.assertEqual([s["type"] for s in self.ask("credentials", ns=EXTDISCO1,
+                                                      services=[{"type": "turn", "host": "127.0.0.1"}])], ["turn"])
         services = self.ask("services")
         self.assertEqual([(s["type"], s["transport"]) for s in services], [("stun", "udp"), ("turn", "udp")])
         stun, turn = services
