@@ -139,7 +139,7 @@ class Router final : public runtime::ChildRole {
     }
     for (const ipc::RouterSettings::TurnService& t : settings.turn())
       for (Routing::HostModules& host : hosts)
-        if (host.name == t.host()) host.turn = TurnOptions{t.secret(), t.turn_host(), t.port(), t.ttl(), t.tcp()};
+        if (host.name == t.host()) host.turn = TurnOptions{t.secret(), t.turn_host(), t.port(), t.ttl(), t.tcp(), t.user(), t.tls_port()};
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
     for (const auto& share : settings.file_share()) components.insert(share.domain());

@@ -26,9 +26,10 @@
 
 namespace xmppd::router {
 
-TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry) {
+TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry, std::string_view user) {
   TurnCredentials out;
   out.username = std::to_string(expiry);
+  if (!user.empty()) out.username += ":" + std::string(user);  // as Prosody's turn_external_user
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
@@ -129,6 +130,8 @@ class TurnExternal final : public Module {
     if (turn.tcp) out.push_back({"stun", "tcp"});
     out.push_back({"turn", "udp"});
     if (turn.tcp) out.push_back({"turn", "tcp"});
+    // As Prosody's: listed at its port, without credentials (only "turn" has a secret there).
+    if (turn.tls_port != 0) out.push_back({"turns", "tcp"});
     return out;
   }
 
@@ -137,10 +140,10 @@ class TurnExternal final : public Module {
     e.set_attribute("type", std::string(service.type));
     e.set_attribute("transport", std::string(service.transport));
     e.set_attribute("host", turn.host);
-    e.set_attribute("port", std::to_string(turn.port));
+    e.set_attribute("port", std::to_string(service.type == "turns" ? turn.tls_port : turn.port));
     if (service.type != "turn") return;
     const std::time_t expiry = std::time(nullptr) + static_cast<std::time_t>(turn.ttl);
-    TurnCredentials credentials = turn_rest_credentials(turn.secret, expiry);
+    TurnCredentials credentials = turn_rest_credentials(turn.secret, expiry, turn.user);
     e.set_attribute("username", credentials.username);
     e.set_attribute("password", credentials.password);
     e.set_attribute("expires", xep0082(expiry));

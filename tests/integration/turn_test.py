@@ -92,6 +92,12 @@ turn_external_secret = "{SECRET}"
 turn_external_host = "127.0.0.1"
 turn_external_ttl = 600
 VirtualHost "plain.test"
+VirtualHost "users.test"
+modules_enabled = {{ "turn_external" }}
+turn_external_secret = "{SECRET}"
+turn_external_host = "127.0.0.1"
+turn_external_user = "xmppd"
+turn_external_tls_port = 5349
 ''')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -165,6 +171,18 @@ VirtualHost "plain.test"
         with self.assertRaises(slixmpp.exceptions.IqError) as caught:
             self.ask("credentials", services=[{"type": "turn"}])
         self.assertEqual(caught.exception.iq["error"]["condition"], "bad-request")
+        # turn_external_user and turn_external_tls_port, as Prosody: EXPIRY:USER, which coturn
+        # accepts, and a turns service at the TLS port, listed without credentials.
+        services = self.ask("services", to="users.test")
+        self.assertEqual([(s["type"], s["transport"], s["port"]) for s in services],
+                         [("stun", "udp", str(TURN_PORT)), ("turn", "udp", str(TURN_PORT)), ("turns", "tcp", "5349")])
+        turn = services[1]
+        expiry, user = turn["username"].split(":")
+        self.assertEqual(user, "xmppd")
+        self.assertAlmostEqual(int(expiry), time.time() + 86400, delta=30)
+        self.assertNotIn("password", services[2])
+        ok = self.turn.allocate(turn["username"], turn["password"])
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
         # A host without the module offers neither the feature nor the services.
         info = self.wait(self.alice["xep_0030"].get_info(jid="plain.test", timeout=10))
         self.assertNotIn(EXTDISCO, info["disco_info"]["features"])
