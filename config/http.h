@@ -38,6 +38,8 @@ struct TurnSettings {
   int port = 3478;     // turn_external_port
   int ttl = 86400;     // turn_external_ttl: seconds a credential is good for
   bool tcp = false;    // turn_external_tcp: also offer TURN over TCP
+  std::string user;    // turn_external_user: the user name's part after "EXPIRY:"; empty: none
+  int tls_port = 0;    // turn_external_tls_port: also list TURN over TLS (turns) there; 0: not
   bool operator==(const TurnSettings&) const = default;
 };
 

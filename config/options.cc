@@ -396,6 +396,10 @@ std::optional<Problem> port_number(const Value& v) {
   if (v.as_integer() >= 1 && v.as_integer() <= 65535) return std::nullopt;
   return Problem{false, "must be a port from 1 to 65535, got " + std::to_string(v.as_integer())};
 }
+// turn_external_tls_port: 0 (its default) is "no turns service".
+std::optional<Problem> port_or_none(const Value& v) {
+  return v.as_integer() == 0 ? std::nullopt : port_number(v);
+}
 std::optional<Problem> turn_ttl(const Value& v) {
   if (v.as_integer() >= 60 && v.as_integer() <= 30 * 86400) return std::nullopt;
   return Problem{false, "must be from 60 to 2592000 seconds, got " + std::to_string(v.as_integer())};
@@ -789,6 +793,10 @@ const std::vector<OptionSpec>& options_table() {
       {"turn_external_ttl", kInteger, H, "86400", turn_ttl, "Seconds a TURN credential is valid.",
        turn<&TurnSettings::ttl>},
       {"turn_external_tcp", kBool, H, "false", nullptr, "Also offer TURN over TCP.", turn<&TurnSettings::tcp>},
+      {"turn_external_user", kString, H, R"("")", nullptr, "A name after the expiry in TURN user names (EXPIRY:USER).",
+       turn<&TurnSettings::user>},
+      {"turn_external_tls_port", kInteger, H, "0", port_or_none,
+       "The TURN server's TLS port (a turns service); 0: none.", turn<&TurnSettings::tls_port>},
       {"http_file_share_size_limit", kInteger, H, "10 * 1024 * 1024", byte_size, "Bytes of one uploaded file.",
        file_share<&FileShareSettings::size_limit>},
       {"http_file_share_expires_after", kInteger, H, "7 * 86400", upload_expiry,

@@ -16,8 +16,11 @@ void label_samples(ipc::Metrics& metrics, std::string_view process) {
   }
 }
 
-MetricsGather::Arrival MetricsGather::request(std::uint64_t id) {
+MetricsGather::Arrival MetricsGather::request(std::uint64_t id, std::chrono::steady_clock::time_point now) {
   if (!open_) {
+    if (started_any_ && now - last_start_ < kMinInterval) return Arrival::kFromLast;
+    started_any_ = true;
+    last_start_ = now;
     open_ = true;
     begun_ = false;
     id_ = id;
@@ -46,24 +49,31 @@ bool MetricsGather::settled(std::string_view process, const ipc::Metrics* metric
   return --waiting_ == 0;
 }
 
+ipc::MetricsReport MetricsGather::last(std::uint64_t id) const {
+  ipc::MetricsReport report;
+  report.set_id(id);
+  *report.mutable_metrics() = last_;
+  return report;
+}
+
 ipc::MetricsReport MetricsGather::finish() {
   ipc::MetricsReport report;
   report.set_id(id_);
-  *report.mutable_metrics() = std::move(metrics_);
+  last_ = std::move(metrics_);
   metrics_.Clear();
+  *report.mutable_metrics() = last_;
   open_ = false;
   begun_ = false;
   waiting_ = 0;
   return report;
 }
 
-std::optional<std::uint64_t> MetricsGather::next() {
-  if (open_ || queued_.empty()) return std::nullopt;
-  id_ = queued_.front();
-  queued_.pop_front();
-  open_ = true;
-  begun_ = false;
-  return id_;
+std::vector<ipc::MetricsReport> MetricsGather::answer_waiting() {
+  std::vector<ipc::MetricsReport> reports;
+  if (open_) return reports;
+  for (std::uint64_t id : queued_) reports.push_back(last(id));
+  queued_.clear();
+  return reports;
 }
 
 }  // namespace xmppd::parent

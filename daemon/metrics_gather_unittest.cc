@@ -1,11 +1,15 @@
-// The parent's gather of every child's metrics for the HTTP process: one at a time, the
-// waiting ones after it, each child's samples labelled with its process and bounded.
+// The parent's gather of every child's metrics for the HTTP process: one at a time and at
+// most one per second, the waiting ones answered with its report, each child's samples
+// labelled with its process and bounded.
 #include "daemon/metrics_gather.h"
 
 #include <gtest/gtest.h>
 
 namespace xmppd::parent {
 namespace {
+
+using Clock = std::chrono::steady_clock;
+const Clock::time_point t0 = Clock::time_point{} + std::chrono::hours(1);
 
 ipc::Metrics one(const std::string& family, const std::string& process_label = "") {
   ipc::Metrics m;
@@ -29,7 +33,7 @@ std::string process_of(const ipc::MetricSample& s) {
 
 TEST(MetricsGather, AnswersOnceEveryChildSettled) {
   MetricsGather g;
-  ASSERT_EQ(g.request(7), MetricsGather::Arrival::kStartNow);
+  ASSERT_EQ(g.request(7, t0), MetricsGather::Arrival::kStartNow);
   g.begin(one("xmppd_uptime_seconds"), 2);
   ipc::Metrics router = one("xmppd_c2s_sessions", "forged");  // a child's own label is replaced
   EXPECT_FALSE(g.settled("router", &router));
@@ -44,21 +48,44 @@ TEST(MetricsGather, AnswersOnceEveryChildSettled) {
 
 TEST(MetricsGather, LaterRequestsWaitTheirTurnAndTooManyAreRefused) {
   MetricsGather g;
-  ASSERT_EQ(g.request(1), MetricsGather::Arrival::kStartNow);
+  ASSERT_EQ(g.request(1, t0), MetricsGather::Arrival::kStartNow);
   for (std::uint64_t id = 2; id < 2 + MetricsGather::kMaxWaiting; ++id)
-    EXPECT_EQ(g.request(id), MetricsGather::Arrival::kWaits);
-  EXPECT_EQ(g.request(99), MetricsGather::Arrival::kRefused);
-  EXPECT_FALSE(g.next());  // the first is still open
-  g.begin({}, 0);
+    EXPECT_EQ(g.request(id, t0), MetricsGather::Arrival::kWaits);
+  EXPECT_EQ(g.request(99, t0), MetricsGather::Arrival::kRefused);
+  EXPECT_TRUE(g.answer_waiting().empty());  // the first is still open
+  g.begin(one("xmppd_uptime_seconds"), 0);
   EXPECT_TRUE(g.complete());
   EXPECT_EQ(g.finish().id(), 1u);
-  EXPECT_EQ(g.next(), 2u);
-  EXPECT_TRUE(g.open());
+  // The waiting ones get the report just made, under their own ids, with no gather of their own.
+  std::vector<ipc::MetricsReport> waiting = g.answer_waiting();
+  ASSERT_EQ(waiting.size(), MetricsGather::kMaxWaiting);
+  EXPECT_EQ(waiting[0].id(), 2u);
+  EXPECT_EQ(waiting[0].metrics().samples_size(), 1);
+  EXPECT_FALSE(g.open());
+  EXPECT_TRUE(g.answer_waiting().empty());
+}
+
+TEST(MetricsGather, StartsAtMostOneGatherPerInterval) {
+  MetricsGather g;
+  ASSERT_EQ(g.request(1, t0), MetricsGather::Arrival::kStartNow);
+  g.begin(one("xmppd_uptime_seconds"), 0);
+  ASSERT_TRUE(g.complete());
+  g.finish();
+  // A request soon after (as a compromised HTTP process would send in a loop): the last report.
+  const auto soon = t0 + MetricsGather::kMinInterval - std::chrono::milliseconds(1);
+  ASSERT_EQ(g.request(2, soon), MetricsGather::Arrival::kFromLast);
+  EXPECT_FALSE(g.open());
+  ipc::MetricsReport report = g.last(2);
+  EXPECT_EQ(report.id(), 2u);
+  ASSERT_EQ(report.metrics().samples_size(), 1);
+  EXPECT_EQ(report.metrics().samples(0).family(), "xmppd_uptime_seconds");
+  // Once the interval has passed, a fresh gather.
+  EXPECT_EQ(g.request(3, t0 + MetricsGather::kMinInterval), MetricsGather::Arrival::kStartNow);
 }
 
 TEST(MetricsGather, CutsAChildsSamples) {
   MetricsGather g;
-  g.request(1);
+  g.request(1, t0);
   g.begin({}, 1);
   ipc::Metrics many;
   for (int i = 0; i < MetricsGather::kMaxSamplesPerChild + 10; ++i) *many.add_samples() = one("xmppd_x").samples(0);

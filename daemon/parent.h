@@ -50,6 +50,7 @@ class Parent final : public ChildEvents {
   void start_metrics_gather();
   // One child's metrics question is settled: `answer` its AdminAnswer, or nullptr when none came.
   void metrics_settled(ipc::Role role, const ipc::AdminAnswer* answer);
+  void send_metrics_report(ipc::MetricsReport report);
   ipc::Metrics own_metrics() const;
   void start_tls_helper(ChildProcess& tls);
   std::vector<std::string> reconfigure_tls_helper(ChildProcess& tls);  // the files it could not open

@@ -14,9 +14,11 @@
 namespace xmppd::parent {
 
 void Parent::metrics_request(ChildProcess& http, const ipc::MetricsRequest& request) {
-  switch (metrics_.request(request.id())) {
+  switch (metrics_.request(request.id(), std::chrono::steady_clock::now())) {
     case MetricsGather::Arrival::kStartNow:
       return start_metrics_gather();
+    case MetricsGather::Arrival::kFromLast:
+      return send_metrics_report(metrics_.last(request.id()));
     case MetricsGather::Arrival::kWaits:
       return;
     case MetricsGather::Arrival::kRefused:
@@ -48,11 +50,15 @@ void Parent::metrics_settled(ipc::Role role, const ipc::AdminAnswer* answer) {
   const char* name = runtime::wire_role_name(role);
   bool done = metrics_.complete() || metrics_.settled(name, answer != nullptr ? &answer->metrics() : nullptr);
   if (!done) return;
+  send_metrics_report(metrics_.finish());
+  for (ipc::MetricsReport& report : metrics_.answer_waiting()) send_metrics_report(std::move(report));
+}
+
+void Parent::send_metrics_report(ipc::MetricsReport report) {
   ipc::ParentToChild message;
-  *message.mutable_metrics_report() = metrics_.finish();
+  *message.mutable_metrics_report() = std::move(report);
   for (auto& c : children_)
     if (c->role() == ipc::ROLE_HTTP && c->ready()) c->send(message);
-  if (metrics_.next()) start_metrics_gather();
 }
 
 ipc::Metrics Parent::own_metrics() const {

@@ -34,6 +34,8 @@ std::optional<ipc::RouterSettings::TurnService> turn_service(const config::HostS
   out.set_port(static_cast<std::uint32_t>(host.turn.port));
   out.set_ttl(static_cast<std::uint32_t>(host.turn.ttl));
   out.set_tcp(host.turn.tcp);
+  out.set_user(host.turn.user);
+  out.set_tls_port(static_cast<std::uint32_t>(host.turn.tls_port));
   return out;
 }
 

@@ -88,6 +88,8 @@ bool FileShareStore::put(const UploadSlot& slot, std::int64_t expires, evbuffer*
     sweep_bytes_ += slot.size;
     ++sweep_files_;
   }
+  uploaded_bytes_ += slot.size;
+  ++uploads_;
   return true;
 }
 

@@ -55,6 +55,9 @@ class FileShareStore {
   // Bytes stored (files only), as of the last sweep and the puts since.
   std::uint64_t bytes() const { return bytes_; }
   std::size_t files() const { return files_; }
+  // Uploads stored since the process started, and their bytes (for /metrics).
+  std::uint64_t uploads() const { return uploads_; }
+  std::uint64_t uploaded_bytes() const { return uploaded_bytes_; }
 
  private:
   std::optional<std::pair<UploadSlot, std::int64_t>> read_meta(std::string_view id) const;
@@ -69,6 +72,7 @@ class FileShareStore {
   std::size_t sweep_next_ = 0;
   std::size_t sweep_files_ = 0;
   std::uint64_t sweep_bytes_ = 0;
+  std::uint64_t uploads_ = 0, uploaded_bytes_ = 0;
 };
 
 }  // namespace xmppd::http

@@ -77,7 +77,11 @@ class HttpProcess final : public runtime::ChildRole {
     log::info("%s on %s port %u", tls ? "https" : "http", listener.address().c_str(), listener.port());
   }
 
-  void metrics(ipc::Metrics& out) override { add_server_metrics(out, *server_); }
+  void metrics(ipc::Metrics& out) override {
+    add_server_metrics(out, *server_);
+    const FileShareStore& store = file_share_->store();
+    add_file_share_metrics(out, {store.bytes(), store.files(), store.uploads(), store.uploaded_bytes()});
+  }
 
   // /metrics: the parent's reports (http/metrics.h).
   void add_control_handlers(ipc::TypedChannel<ipc::ParentToChild>& control) override { metrics_->attach(control); }

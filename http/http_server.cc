@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "tls/handshake_counts.h"
 
 namespace xmppd::http {
 namespace {
@@ -201,6 +202,7 @@ bufferevent* HttpServer::new_tls_connection(event_base* base, void* arg) {
   if (ssl == nullptr) log::fatal("http: cannot make an SSL");
   // An idle connection (keep-alive, or a handshake in progress) holds no record buffers.
   SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+  SSL_set_info_callback(ssl, on_tls_info);
   bufferevent* bev = bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
   if (bev == nullptr) return nullptr;
   // Browsers and curl often close without a close_notify: that is the end of the connection,
@@ -208,6 +210,15 @@ bufferevent* HttpServer::new_tls_connection(event_base* base, void* arg) {
   bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
   self->connections_.watch(bev);
   return bev;
+}
+
+// libevent drives the handshake inside bufferevent_openssl, so its end is seen here: done, or
+// a fatal alert sent or received before it was (a peer that leaves without one is not seen).
+void HttpServer::on_tls_info(const SSL* ssl, int where, int ret) {
+  if ((where & SSL_CB_HANDSHAKE_DONE) != 0)
+    ++tls::handshake_counts().completed;
+  else if ((where & SSL_CB_ALERT) != 0 && (ret >> 8) == SSL3_AL_FATAL && !SSL_is_init_finished(ssl))
+    ++tls::handshake_counts().failed;
 }
 
 void HttpServer::on_plain_request(evhttp_request* req, void* arg) {

@@ -92,6 +92,7 @@ class HttpServer {
   std::vector<Route> routes_;
   Connections connections_;
   ServerCounters counters_;
+  static void on_tls_info(const SSL* ssl, int where, int ret);
   std::function<SSL*()> new_ssl_;
   SSL_CTX* refusing_ = nullptr;  // no certificate: the handshake of a connection with no SSL fails
   std::uint64_t address_space_ = 0;  // RLIMIT_AS, 0: none

@@ -246,4 +246,13 @@ std::int64_t ArchiveStore::expire(std::int64_t before, std::size_t limit, std::s
   return ok ? deleted : -1;
 }
 
+std::optional<ArchiveStore::Usage> ArchiveStore::usage(std::int64_t now) {
+  if (usage_ && now - usage_read_ < kUsageInterval && now >= usage_read_) return usage_;
+  std::vector<store::Row> rows;
+  if (!db_.run(Statement::kArchiveUsageTotal, {}, &rows) || rows.size() != 1) return std::nullopt;
+  usage_ = Usage{store::integer(rows[0], 0), store::integer(rows[0], 1)};
+  usage_read_ = now;
+  return usage_;
+}
+
 }  // namespace xmppd::router

@@ -94,7 +94,18 @@ class ArchiveStore {
 
   const std::string& error() const { return db_.error(); }
 
+  // Messages archived and the owners that have any, for /metrics: the sum of the per-owner
+  // counts the quota keeps, read from the database at most once per kUsageInterval (at `now`)
+  // and the figures of the last read in between; nullopt when the database failed.
+  struct Usage {
+    std::int64_t messages = 0, owners = 0;
+  };
+  static constexpr std::int64_t kUsageInterval = 60;  // seconds
+  std::optional<Usage> usage(std::int64_t now);
+
  private:
+  std::optional<Usage> usage_;
+  std::int64_t usage_read_ = 0;
   bool write_rows(std::span<const store::Row> rows, const std::map<std::string, std::int64_t, std::less<>>& counts);
   void forget_pending();
   void recount_pending();

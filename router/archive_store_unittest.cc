@@ -178,6 +178,22 @@ TEST_P(ArchiveStoreTest, QuotaDropsTheOldest) {
   EXPECT_EQ(ids("u@h", {}, false, 10), (std::vector<std::string>{all[3], all[4], all[5]}));
 }
 
+// /metrics: the per-owner counts summed, read again only after kUsageInterval.
+TEST_P(ArchiveStoreTest, UsageSumsTheOwnersCountsAndIsReadOncePerInterval) {
+  store_->set_max_per_user(3);
+  for (int i = 0; i < 5; ++i) add("u@h", "x@h", 100 + i);
+  add("v@h", "x@h", 100);
+  ASSERT_TRUE(store_->flush());
+  auto usage = store_->usage(1000);
+  ASSERT_TRUE(usage);
+  EXPECT_EQ(usage->messages, 4);  // u@h's quota of 3, and v@h's one
+  EXPECT_EQ(usage->owners, 2);
+  add("w@h", "x@h", 100);
+  ASSERT_TRUE(store_->flush());
+  EXPECT_EQ(store_->usage(1000 + ArchiveStore::kUsageInterval - 1)->messages, 4);  // the last read's figures
+  EXPECT_EQ(store_->usage(1000 + ArchiveStore::kUsageInterval)->messages, 5);
+}
+
 TEST_P(ArchiveStoreTest, ExpiresInChunksAndRemoves) {
   store_->set_max_per_user(4);
   for (int i = 0; i < 5; ++i) add("u@h", "x@h", 100 + i);

@@ -55,12 +55,16 @@ std::string generated_resource() {
 }  // namespace
 
 ClientStream::ClientStream(stream::Session& session, AuthLink& auth, Routing& routing, HostPolicy policy)
-    : session_(&session), host_(session.host()), auth_(auth), routing_(routing), policy_(policy) {
+    : session_(&session), host_(session.host()), auth_(auth), routing_(routing), policy_(policy),
+      websocket_(session.relayed_client().has_value()) {
   ++router_counters().c2s_streams;
+  // Relayed before its handler is made (stream/session.h): known for the stream's life.
+  if (websocket_) ++router_counters().c2s_websocket;
 }
 
 ClientStream::~ClientStream() {
   --router_counters().c2s_streams;
+  if (websocket_) --router_counters().c2s_websocket;
   if (!bare_.empty()) --router_counters().c2s_authenticated;
   *alive_ = false;
   if (sm_ && sm_->resumable()) routing_.smacks().forget(sm_->token(), *this);

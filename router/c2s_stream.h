@@ -133,6 +133,7 @@ class ClientStream final : public stream::StreamHandler, public AuthLink::Waiter
   AuthLink& auth_;
   Routing& routing_;
   HostPolicy policy_;
+  const bool websocket_;  // relayed from the HTTP process (for /metrics)
   State state_ = State::kAuthenticating;
   std::uint64_t attempt_ = 0;
   int failures_ = 0;

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/utf8_text.h"
 #include "router/component_stanza.h"
+#include "router/router_metrics.h"
 #include "router/routing.h"
 #include "xmpp/jid.h"
 #include "xmpp/namespaces.h"
@@ -22,16 +23,20 @@ constexpr std::size_t kLoggedBytes = 200;
 ComponentStream::ComponentStream(stream::Session& session, AuthLink& auth, Routing& routing,
                                  std::size_t max_stanza_bytes)
     : session_(session), domain_(session.host()), auth_(auth), routing_(routing), reparser_(kClientNs),
-      max_stanza_bytes_(max_stanza_bytes) {}
+      max_stanza_bytes_(max_stanza_bytes) {
+  ++router_counters().component_streams;
+}
 
 ComponentStream::~ComponentStream() {
   *alive_ = false;
   detach();
+  --router_counters().component_streams;
 }
 
 void ComponentStream::detach() {
   if (state_ != State::kConnected) return;
   state_ = State::kEnded;
+  --router_counters().components_connected;
   // Stanzas for the domain bounce with service-unavailable from now on (Routing::to_component).
   if (routing_.attached_component(domain_) == this) routing_.attach_component(domain_, nullptr);
   log::notice("component %s from %s disconnected", domain_.c_str(), session_.peer().c_str());
@@ -96,6 +101,7 @@ void ComponentStream::verdict(std::optional<bool> ok) {
     return;
   }
   state_ = State::kConnected;
+  ++router_counters().components_connected;
   routing_.attach_component(domain_, this);
   session_.established();
   session_.send("<handshake/>");

@@ -47,6 +47,8 @@ struct TurnOptions {
   std::string secret, host;
   unsigned port = 3478, ttl = 86400;
   bool tcp = false;
+  std::string user;       // turn_external_user: in the user name after the expiry
+  unsigned tls_port = 0;  // turn_external_tls_port: a turns service; 0: none
 };
 
 // What a VirtualHost runs, and the options its modules read (RouterSettings.host_modules).

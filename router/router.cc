@@ -31,6 +31,7 @@
 #include "router/s2s_link.h"
 #include "router/user_store.h"
 #include "runtime/child.h"
+#include "runtime/metric_samples.h"
 #include "runtime/sigterm.h"
 #include "store/remote_database.h"
 #include "stream/service.h"
@@ -44,6 +45,14 @@ class Router final : public runtime::ChildRole {
   ipc::Role wire_role() const override { return ipc::ROLE_ROUTER; }
   void metrics(ipc::Metrics& out) override {
     add_router_metrics(out, router_counters(), routing_.sessions().size());
+    if (!archive_) return;
+    // The per-owner counts the archive quota keeps: no scan of the archive itself.
+    if (auto usage = archive_->usage(static_cast<std::int64_t>(std::time(nullptr)))) {
+      runtime::add_gauge(out, "xmppd_archive_messages", "Messages in the archive (XEP-0313), read at most once a minute",
+                         static_cast<double>(usage->messages));
+      runtime::add_gauge(out, "xmppd_archive_owners", "Accounts and rooms with messages in the archive",
+                         static_cast<double>(usage->owners));
+    }
   }
   bool links_to(ipc::Role peer) const override {
     return peer == ipc::ROLE_S2S || peer == ipc::ROLE_TLS || peer == ipc::ROLE_AUTH || peer == ipc::ROLE_STORAGE ||
@@ -130,7 +139,7 @@ class Router final : public runtime::ChildRole {
     }
     for (const ipc::RouterSettings::TurnService& t : settings.turn())
       for (Routing::HostModules& host : hosts)
-        if (host.name == t.host()) host.turn = TurnOptions{t.secret(), t.turn_host(), t.port(), t.ttl(), t.tcp()};
+        if (host.name == t.host()) host.turn = TurnOptions{t.secret(), t.turn_host(), t.port(), t.ttl(), t.tcp(), t.user(), t.tls_port()};
     std::set<std::string> components(settings.components().begin(), settings.components().end());
     for (const auto& muc : settings.muc()) components.insert(muc.domain());
     for (const auto& share : settings.file_share()) components.insert(share.domain());

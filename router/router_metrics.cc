@@ -1,11 +1,16 @@
 #include "router/router_metrics.h"
 
 #include "runtime/metric_samples.h"
+#include "tls/handshake_counts.h"
 
 namespace xmppd::router {
 
 RouterCounters& router_counters() {
-  static RouterCounters counters;
+  static RouterCounters counters = [] {
+    RouterCounters c;
+    for (std::string_view condition : kCommonBounces) c.bounces.emplace(std::string(condition), 0);
+    return c;
+  }();
   return counters;
 }
 
@@ -17,6 +22,15 @@ void add_router_metrics(ipc::Metrics& out, const RouterCounters& c, std::size_t 
             {{"state", "negotiating"}});
   add_gauge(out, "xmppd_c2s_connections", kConnections, static_cast<double>(c.c2s_authenticated),
             {{"state", "authenticated"}});
+  add_gauge(out, "xmppd_c2s_websocket_connections", "Client connections relayed from a WebSocket (RFC 7395)",
+            static_cast<double>(c.c2s_websocket));
+  static constexpr std::string_view kComponents = "Component connections (XEP-0114), by state";
+  add_gauge(out, "xmppd_component_connections", kComponents,
+            static_cast<double>(c.component_streams - c.components_connected), {{"state", "negotiating"}});
+  add_gauge(out, "xmppd_component_connections", kComponents, static_cast<double>(c.components_connected),
+            {{"state", "authenticated"}});
+  const tls::HandshakeCounts& handshakes = tls::handshake_counts();
+  runtime::add_tls_handshakes(out, handshakes.completed, handshakes.failed);
   add_gauge(out, "xmppd_c2s_sessions", "Client sessions with a bound resource", static_cast<double>(sessions));
   add_counter(out, "xmppd_c2s_logins", "Successful SASL authentications of clients", static_cast<double>(c.logins));
   add_counter(out, "xmppd_c2s_login_failures", "Failed SASL authentications of clients",

@@ -25,6 +25,9 @@ inline StanzaKind stanza_kind(std::string_view name) {
 struct RouterCounters {
   std::uint64_t c2s_streams = 0;        // client streams open (gauge)
   std::uint64_t c2s_authenticated = 0;  // of which authenticated (gauge)
+  std::uint64_t c2s_websocket = 0;      // of which relayed from a WebSocket (gauge)
+  std::uint64_t component_streams = 0;     // XEP-0114 streams open (gauge)
+  std::uint64_t components_connected = 0;  // of which handshaken and attached (gauge)
   std::uint64_t logins = 0, login_failures = 0;
   std::array<std::uint64_t, 4> stanzas_in{}, stanzas_out{};  // by StanzaKind, from and to clients
   void stanza_in(std::string_view name) { ++stanzas_in[static_cast<std::size_t>(stanza_kind(name))]; }
@@ -45,6 +48,12 @@ struct RouterCounters {
 };
 
 RouterCounters& router_counters();
+
+// Conditions whose bounce series exist from the start, at 0, so that a dashboard sees 0 rather
+// than no data: the ones Routing bounces with.
+inline constexpr std::string_view kCommonBounces[] = {"service-unavailable", "remote-server-not-found",
+                                                      "resource-constraint", "not-allowed", "jid-malformed",
+                                                      "bad-request"};
 
 // The samples: the counters, and `sessions` (resources bound now).
 void add_router_metrics(ipc::Metrics& out, const RouterCounters& counters, std::size_t sessions);

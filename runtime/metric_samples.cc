@@ -36,6 +36,12 @@ void add_counter(ipc::Metrics& out, std::string_view family, std::string_view he
   add(out, ipc::MetricSample::TYPE_COUNTER, family, help, value, labels, unit);
 }
 
+void add_tls_handshakes(ipc::Metrics& out, std::uint64_t completed, std::uint64_t failed) {
+  static constexpr std::string_view kHelp = "TLS handshakes the process ended, by result";
+  add_counter(out, "xmppd_tls_handshakes", kHelp, static_cast<double>(completed), {{"result", "completed"}});
+  add_counter(out, "xmppd_tls_handshakes", kHelp, static_cast<double>(failed), {{"result", "failed"}});
+}
+
 void add_cpu_time(ipc::Metrics& out) {
   rusage usage{};
   if (getrusage(RUSAGE_SELF, &usage) != 0) return;

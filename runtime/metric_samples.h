@@ -21,6 +21,9 @@ void add_gauge(ipc::Metrics& out, std::string_view family, std::string_view help
 void add_counter(ipc::Metrics& out, std::string_view family, std::string_view help, double value,
                  MetricLabels labels = {}, std::string_view unit = {});
 
+// The TLS handshakes a network process ended (tls/handshake_counts.h), as one family.
+void add_tls_handshakes(ipc::Metrics& out, std::uint64_t completed, std::uint64_t failed);
+
 // What every process reports of itself (runtime/child.cc adds it to each role's answer):
 // CPU seconds, user and system, from getrusage(RUSAGE_SELF).
 void add_cpu_time(ipc::Metrics& out);

@@ -15,6 +15,11 @@
 namespace xmppd::s2s {
 namespace {
 
+// A stanza's kind, as /metrics labels it: 0 message, 1 presence, 2 iq, 3 other.
+std::size_t stanza_kind(std::string_view name) {
+  return name == "message" ? 0 : name == "presence" ? 1 : name == "iq" ? 2 : 3;
+}
+
 // Why a stanza the router passed for (local, remote) is not one; empty when it is.
 std::string refusal(const xml::Element& stanza, const std::string& local, const std::string& remote) {
   if (stanza.ns() != xmpp::kClientNs ||
@@ -124,7 +129,10 @@ void Federation::send_out(const Pair& pair, std::string_view xml) {
   Route& route = it != routes_.end() ? it->second : routes_[pair];
   OutboundStream* stream = route.stream;
   if (stream != nullptr && route.queue.empty() && stream->ready_for(pair.first) && !stream->congested()) {
-    if (!stream->send_stanza(pair.first, xml)) bounce(xml, "modify", "policy-violation", stream->size_refusal());
+    if (stream->send_stanza(pair.first, xml))
+      count_out(xml);
+    else
+      bounce(xml, "modify", "policy-violation", stream->size_refusal());
     return;
   }
   if (enqueue(pair, route, xml) && stream == nullptr) stream_for(pair);
@@ -217,7 +225,9 @@ void Federation::flush_route(Route& route, OutboundStream& stream, const std::st
     Queued q = std::move(route.queue.front());
     route.queue.pop_front();
     route.queued_bytes -= q.xml.size();
-    if (!stream.send_stanza(local, q.xml, q.resends))
+    if (stream.send_stanza(local, q.xml, q.resends))
+      count_out(q.xml);
+    else
       bounce(q.xml, "modify", "policy-violation", stream.size_refusal());
   }
 }
@@ -232,6 +242,7 @@ void Federation::send_bidi(const Pair& pair, Route& route, std::string_view xml)
     return;
   }
   route.bidi->send(xml);
+  count_out(xml);
   auto in = inbound_by_session_.find(route.bidi);
   if (in != inbound_by_session_.end()) in->second->sent_stanza();
 }
@@ -411,6 +422,12 @@ void Federation::stream_finished(OutboundStream& stream) {
 
 void Federation::on_reap(evutil_socket_t, short, void* arg) { static_cast<Federation*>(arg)->dead_.clear(); }
 
+// A serialized stanza ("<message ..."): its kind from its first name.
+void Federation::count_out(std::string_view xml) {
+  const std::size_t end = xml.find_first_of(" />", 1);
+  ++stanzas_out_[stanza_kind(xml.size() > 1 && end != std::string_view::npos ? xml.substr(1, end - 1) : "")];
+}
+
 // RFC 6120 §8.3.1: from the remote domain's address, never in reply to an error.
 void Federation::bounce(std::string_view xml, std::string_view type, std::string_view condition,
                         std::string_view text) {
@@ -456,7 +473,10 @@ bool Federation::to_router(const std::string& from_domain, const std::string& to
     answer_sender(from_domain, to_domain, out, "modify", "policy-violation", "The stanza is too big");
     return false;
   }
-  if (router_ && router_->send(from_domain, to_domain, out)) return true;
+  if (router_ && router_->send(from_domain, to_domain, out)) {
+    ++stanzas_in_[stanza_kind(stanza.name())];
+    return true;
+  }
   answer_sender(from_domain, to_domain, out, "wait", "resource-constraint", "The server is busy");
   return false;
 }

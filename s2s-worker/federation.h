@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -230,6 +231,10 @@ class Federation {
   std::vector<std::unique_ptr<OutboundStream>> dead_;  // destroyed from the loop
   ipc::EventPtr reap_;
   std::map<std::string, std::uint64_t, std::less<>> bounces_;  // error replies made, by condition
+  // Stanzas by kind (message, presence, iq, other) passed to the router from remote servers,
+  // and written to them, for /metrics.
+  std::array<std::uint64_t, 4> stanzas_in_{}, stanzas_out_{};
+  void count_out(std::string_view xml);
   stream::RateLimit outbound_rate_;
 };
 

@@ -13,6 +13,7 @@
 #include "s2s-worker/certificate_report.h"
 #include "s2s-worker/inbound.h"
 #include "s2s-worker/outbound.h"
+#include "tls/handshake_counts.h"
 
 namespace xmppd::s2s {
 namespace {
@@ -178,9 +179,22 @@ void Federation::metrics(ipc::Metrics& out) {
     runtime::add_gauge(out, "xmppd_s2s_queued_stanzas", "Stanzas waiting to be written on server-to-server streams",
                        static_cast<double>(queued[d]), {{"direction", kDirections[d]}});
   }
+  static constexpr std::string_view kBounces = "Error replies the s2s worker made for stanzas it could not deliver";
+  // The common conditions exist from the start, at 0: a dashboard sees 0 rather than no data.
+  for (std::string_view condition : {"remote-server-not-found", "remote-server-timeout", "policy-violation"})
+    if (bounces_.find(condition) == bounces_.end())
+      runtime::add_counter(out, "xmppd_s2s_bounces", kBounces, 0, {{"condition", condition}});
   for (const auto& [condition, count] : bounces_)
-    runtime::add_counter(out, "xmppd_s2s_bounces", "Error replies the s2s worker made for stanzas it could not deliver",
-                         static_cast<double>(count), {{"condition", condition}});
+    runtime::add_counter(out, "xmppd_s2s_bounces", kBounces, static_cast<double>(count), {{"condition", condition}});
+  static constexpr std::string_view kKinds[] = {"message", "presence", "iq", "other"};
+  for (std::size_t i = 0; i < 4; ++i) {
+    runtime::add_counter(out, "xmppd_s2s_stanzas_in", "Stanzas from remote servers passed to the router, by kind",
+                         static_cast<double>(stanzas_in_[i]), {{"kind", kKinds[i]}});
+    runtime::add_counter(out, "xmppd_s2s_stanzas_out", "Stanzas written to remote servers, by kind",
+                         static_cast<double>(stanzas_out_[i]), {{"kind", kKinds[i]}});
+  }
+  const tls::HandshakeCounts& handshakes = tls::handshake_counts();
+  runtime::add_tls_handshakes(out, handshakes.completed, handshakes.failed);
 }
 
 std::uint32_t Federation::close_remote(const std::string& remote, const std::string& local) {

@@ -155,6 +155,8 @@ constexpr std::array<StatementText, static_cast<std::size_t>(Statement::kCount)>
     {"archive.drop_empty_usage", 1, "DELETE FROM archive_usage WHERE owner = $1 AND messages <= 0", {}},
     // An index range (archive_usage_messages): the owners just past the quota, usually none.
     {"archive.over_quota", 1, "SELECT owner, messages FROM archive_usage WHERE messages > $1", {}},
+    // For /metrics: one row per owner, read at most once a minute (router/archive_store.h).
+    {"archive.usage_total", 0, "SELECT COALESCE(SUM(messages), 0), COUNT(*) FROM archive_usage", {}},
 
     // MUC rooms (router/muc/room_store.h): a room is written whole when first kept, its
     // affiliations deleted and inserted again in the same savepoint; later only the rows that

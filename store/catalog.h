@@ -89,6 +89,7 @@ enum class Statement : std::uint16_t {
   kArchiveRemoveUsage,
   kArchiveUsageDropEmpty,
   kArchiveOverQuota,
+  kArchiveUsageTotal,
 
   // router/muc/room_store.cc: persistent rooms of the MUC services (XEP-0045), their
   // affiliations, tombstones, and each service's XEP-0421 occupant id key.

@@ -13,6 +13,8 @@
 #include <cstring>
 #include <utility>
 
+#include "tls/handshake_counts.h"
+
 namespace xmppd::stream {
 namespace {
 
@@ -303,6 +305,7 @@ void Transport::read_buffered() {
 void Transport::handshake() {
   int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) {
+    ++tls::handshake_counts().completed;
     state_ = State::kTls;
     acknowledge_now();
     want(EV_READ);
@@ -317,6 +320,7 @@ void Transport::handshake() {
   } else if (err == SSL_ERROR_WANT_WRITE) {
     want(EV_READ | EV_WRITE);
   } else {
+    ++tls::handshake_counts().failed;
     finish("TLS handshake failed: " + tls_error());
   }
 }

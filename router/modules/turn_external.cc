@@ -1,5 +1,6 @@
-// turn_external (XEP-0215 External Service Discovery, urn:xmpp:extdisco:2), as Prosody's
-// mod_turn_external with mod_external_services: a host that enables it with a
+// turn_external (XEP-0215 External Service Discovery, urn:xmpp:extdisco:2, and the
+// urn:xmpp:extdisco:1 of XEP-0215 v0.6 that Prosody still answers, in the namespace asked),
+// as Prosody's mod_turn_external with mod_external_services: a host that enables it with a
 // turn_external_secret tells its own clients of a STUN and a TURN server, over UDP (and TCP
 // with turn_external_tcp), and gives them time-limited TURN credentials that the TURN server
 // checks with the same secret. The secret never leaves the router; what a client gets is
@@ -25,9 +26,10 @@
 
 namespace xmppd::router {
 
-TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry) {
+TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry, std::string_view user) {
   TurnCredentials out;
   out.username = std::to_string(expiry);
+  if (!user.empty()) out.username += ":" + std::string(user);  // as Prosody's turn_external_user
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   if (HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()),
@@ -40,6 +42,7 @@ TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expi
 namespace {
 
 constexpr std::string_view kExtdiscoNs = "urn:xmpp:extdisco:2";
+constexpr std::string_view kExtdisco1Ns = "urn:xmpp:extdisco:1";  // XEP-0215 v0.6, as Prosody
 
 struct Service {
   std::string_view type, transport;
@@ -54,7 +57,7 @@ struct Wanted {
 std::optional<std::vector<Wanted>> wanted_credentials(const xml::Element& payload) {
   std::vector<Wanted> out;
   for (const xml::Element* e : payload.children()) {
-    if (e->ns() != kExtdiscoNs || e->name() != "service") continue;
+    if (e->ns() != payload.ns() || e->name() != "service") continue;
     Wanted w{e->attribute_or("type"), e->attribute_or("host"), 0};
     if (w.type.empty() || w.host.empty()) return std::nullopt;
     const std::string port = e->attribute_or("port");
@@ -76,14 +79,18 @@ class TurnExternal final : public Module {
  public:
   explicit TurnExternal(const ModuleContext& context)
       : Module("turn_external", context.index), server_(context.server) {
-    context.table.on_iq(IqScope::kServer, kExtdiscoNs, "services", *this,
-                        [this](const IqRequest& iq) { answer(iq, false); });
-    context.table.on_iq(IqScope::kServer, kExtdiscoNs, "credentials", *this,
-                        [this](const IqRequest& iq) { answer(iq, true); });
+    for (std::string_view ns : {kExtdiscoNs, kExtdisco1Ns}) {
+      context.table.on_iq(IqScope::kServer, ns, "services", *this, [this](const IqRequest& iq) { answer(iq, false); });
+      context.table.on_iq(IqScope::kServer, ns, "credentials", *this,
+                          [this](const IqRequest& iq) { answer(iq, true); });
+    }
   }
   // The router enables the module only on hosts with a secret (daemon/router_settings.cc),
   // so the feature is never offered by a host that would answer nothing.
-  void server_features(std::vector<std::string>& features) const override { features.emplace_back(kExtdiscoNs); }
+  void server_features(std::vector<std::string>& features) const override {
+    features.emplace_back(kExtdiscoNs);
+    features.emplace_back(kExtdisco1Ns);
+  }
 
  private:
   void answer(const IqRequest& iq, bool credentials_only) {
@@ -98,7 +105,9 @@ class TurnExternal final : public Module {
     if (credentials_only && !(credentials = wanted_credentials(iq.payload)))
       return server_.bounce(iq.stanza, "modify", "bad-request", "The 'type' and 'host' attributes are required.");
     xml::Element result = xmpp::reply(iq.stanza, "result");
-    xml::Element& list = result.add_child(xml::Element(kExtdiscoNs, iq.payload.name()));
+    // The answer in the namespace of the question (extdisco:2 or :1), as Prosody's.
+    const std::string_view ns = iq.payload.ns() == kExtdisco1Ns ? kExtdisco1Ns : kExtdiscoNs;
+    xml::Element& list = result.add_child(xml::Element(ns, iq.payload.name()));
     for (const Service& service : services(turn)) {
       if (credentials_only ? !asked_for(*credentials, service, turn) : !wanted.empty() && wanted != service.type)
         continue;
@@ -121,18 +130,20 @@ class TurnExternal final : public Module {
     if (turn.tcp) out.push_back({"stun", "tcp"});
     out.push_back({"turn", "udp"});
     if (turn.tcp) out.push_back({"turn", "tcp"});
+    // As Prosody's: listed at its port, without credentials (only "turn" has a secret there).
+    if (turn.tls_port != 0) out.push_back({"turns", "tcp"});
     return out;
   }
 
   static void add_service(xml::Element& list, const Service& service, const TurnOptions& turn) {
-    xml::Element& e = list.add_child(xml::Element(kExtdiscoNs, "service"));
+    xml::Element& e = list.add_child(xml::Element(list.ns(), "service"));
     e.set_attribute("type", std::string(service.type));
     e.set_attribute("transport", std::string(service.transport));
     e.set_attribute("host", turn.host);
-    e.set_attribute("port", std::to_string(turn.port));
+    e.set_attribute("port", std::to_string(service.type == "turns" ? turn.tls_port : turn.port));
     if (service.type != "turn") return;
     const std::time_t expiry = std::time(nullptr) + static_cast<std::time_t>(turn.ttl);
-    TurnCredentials credentials = turn_rest_credentials(turn.secret, expiry);
+    TurnCredentials credentials = turn_rest_credentials(turn.secret, expiry, turn.user);
     e.set_attribute("username", credentials.username);
     e.set_attribute("password", credentials.password);
     e.set_attribute("expires", xep0082(expiry));

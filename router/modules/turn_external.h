@@ -8,11 +8,11 @@
 namespace xmppd::router {
 
 // The TURN REST scheme (draft-uberti-behave-turn-rest, coturn's use-auth-secret): the user
-// name is the expiry as decimal Unix time, the password base64(HMAC-SHA1(secret, user name)).
-// Prosody's mod_external_services makes them so without turn_external_user, which xmppd has not.
+// name is the expiry as decimal Unix time, followed by ":USER" with turn_external_user (as
+// Prosody's mod_external_services), the password base64(HMAC-SHA1(secret, user name)).
 struct TurnCredentials {
   std::string username, password;
 };
-TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry);
+TurnCredentials turn_rest_credentials(std::string_view secret, std::int64_t expiry, std::string_view user = {});
 
 }  // namespace xmppd::router

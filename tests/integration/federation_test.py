@@ -58,7 +58,8 @@ class FederationTest(ClientTest):
         self.c2s_address = {}
 
     def start_xmppd(self, domain, authority=None, extra="", host_extra="", cafile=None, client_auth=True,
-                    address=None, s2s_port=5269, s2s=True, more_hosts=(), allow_private=True, xmpp_addr=False):
+                    address=None, s2s_port=5269, s2s=True, more_hosts=(), allow_private=True, xmpp_addr=False,
+                    children=4):
         workdir = fresh_workdir(self.workdir, domain)
         authority = authority or self.ca
         for host in (domain, *more_hosts):
@@ -72,7 +73,7 @@ class FederationTest(ClientTest):
         server = harness.Server(workdir, config)
         self.servers.append(server)
         server.start()
-        server.wait_sandboxed_children()
+        server.wait_sandboxed_children(count=children)  # five with the HTTP process
         hosts = 1 + len(more_hosts)
         if s2s:
             server.wait_log(rf"s2s\[\d+\]: TLS certificates for {hosts} hosts")

@@ -25,6 +25,7 @@ HOST = "chat.test"
 PASSWORD = "a secret"
 SECRET = "turn shared secret"
 EXTDISCO = "urn:xmpp:extdisco:2"
+EXTDISCO1 = "urn:xmpp:extdisco:1"  # XEP-0215 v0.6, still answered by Prosody
 TURN_PORT = 3478
 
 
@@ -91,6 +92,12 @@ turn_external_secret = "{SECRET}"
 turn_external_host = "127.0.0.1"
 turn_external_ttl = 600
 VirtualHost "plain.test"
+VirtualHost "users.test"
+modules_enabled = {{ "turn_external" }}
+turn_external_secret = "{SECRET}"
+turn_external_host = "127.0.0.1"
+turn_external_user = "xmppd"
+turn_external_tls_port = 5349
 ''')
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
@@ -108,17 +115,26 @@ VirtualHost "plain.test"
     def wait(self, awaitable, timeout=20):
         return self.loop.run_until_complete(asyncio.wait_for(awaitable, timeout))
 
-    def ask(self, name, to=HOST, services=(), **attributes):
+    def ask(self, name, to=HOST, services=(), ns=EXTDISCO, **attributes):
         iq = self.alice.make_iq_get(ito=to)
-        payload = ET.SubElement(iq.xml, f"{{{EXTDISCO}}}{name}", attributes)
+        payload = ET.SubElement(iq.xml, f"{{{ns}}}{name}", attributes)
         for service in services:
-            ET.SubElement(payload, f"{{{EXTDISCO}}}service", service)
+            ET.SubElement(payload, f"{{{ns}}}service", service)
         result = self.wait(iq.send(timeout=20))
-        return [s.attrib for s in result.xml.find(f"{{{EXTDISCO}}}{name}")]
+        answer = result.xml.find(f"{{{ns}}}{name}")
+        self.assertIsNotNone(answer, f"no {name} in {ns}")
+        self.assertTrue(all(s.tag == f"{{{ns}}}service" for s in answer), ns)
+        return [s.attrib for s in answer]
 
     def test_coturn_accepts_the_credentials_and_refuses_a_wrong_password_type_filter_other_host(self):
         info = self.wait(self.alice["xep_0030"].get_info(jid=HOST, timeout=10))
         self.assertIn(EXTDISCO, info["disco_info"]["features"])
+        self.assertIn(EXTDISCO1, info["disco_info"]["features"])
+        # The older namespace is answered in kind, as Prosody does.
+        self.assertEqual([(s["type"], s["transport"]) for s in self.ask("services", ns=EXTDISCO1)],
+                         [("stun", "udp"), ("turn", "udp")])
+        self.assertEqual([s["type"] for s in self.ask("credentials", ns=EXTDISCO1,
+                                                      services=[{"type": "turn", "host": "127.0.0.1"}])], ["turn"])
         services = self.ask("services")
         self.assertEqual([(s["type"], s["transport"]) for s in services], [("stun", "udp"), ("turn", "udp")])
         stun, turn = services
@@ -155,6 +171,18 @@ VirtualHost "plain.test"
         with self.assertRaises(slixmpp.exceptions.IqError) as caught:
             self.ask("credentials", services=[{"type": "turn"}])
         self.assertEqual(caught.exception.iq["error"]["condition"], "bad-request")
+        # turn_external_user and turn_external_tls_port, as Prosody: EXPIRY:USER, which coturn
+        # accepts, and a turns service at the TLS port, listed without credentials.
+        services = self.ask("services", to="users.test")
+        self.assertEqual([(s["type"], s["transport"], s["port"]) for s in services],
+                         [("stun", "udp", str(TURN_PORT)), ("turn", "udp", str(TURN_PORT)), ("turns", "tcp", "5349")])
+        turn = services[1]
+        expiry, user = turn["username"].split(":")
+        self.assertEqual(user, "xmppd")
+        self.assertAlmostEqual(int(expiry), time.time() + 86400, delta=30)
+        self.assertNotIn("password", services[2])
+        ok = self.turn.allocate(turn["username"], turn["password"])
+        self.assertEqual(ok.returncode, 0, ok.stdout + ok.stderr)
         # A host without the module offers neither the feature nor the services.
         info = self.wait(self.alice["xep_0030"].get_info(jid="plain.test", timeout=10))
         self.assertNotIn(EXTDISCO, info["disco_info"]["features"])
