@@ -11,8 +11,7 @@
 namespace xmppd::http {
 
 MetricsHandler::MetricsHandler(struct event_base* base, Send send_to_parent, std::chrono::milliseconds timeout)
-    : base_(base),
-      send_(std::move(send_to_parent)),
+    : send_(std::move(send_to_parent)),
       timeout_(evtimer_new(base, on_timeout, this)),
       timeout_after_(timeout) {}
 

@@ -63,7 +63,6 @@ class MetricsHandler final : public Handler {
   static void on_timeout(evutil_socket_t, short, void* arg);
   void answer_all(const ipc::Metrics* metrics);
 
-  struct event_base* base_;
   Send send_;
   bool enabled_ = false;
   MetricsAccess access_;

@@ -42,7 +42,6 @@ struct WsStream::RouterSide final : xml::StreamParser::Handler {
 
 WsStream::WsStream(std::size_t max_message, std::size_t max_router_element)
     : max_message_(max_message),
-      max_router_element_(max_router_element),
       client_parser_(xmpp::kClientNs),
       router_(std::make_unique<RouterSide>(*this, max_router_element)) {}
 

@@ -80,7 +80,6 @@ class WsStream {
   void router_stream_closed();
 
   std::size_t max_message_;
-  std::size_t max_router_element_;
   xml::FragmentParser client_parser_;
   std::unique_ptr<RouterSide> router_;
   ClientState client_ = ClientState::kAwaitOpen;
