@@ -113,7 +113,7 @@ class AppServer:
 
 class Push(FederationTest):
     def start(self, host_extra=""):
-        server = self.start_xmppd(A, extra=MODULES, host_extra=host_extra)
+        server = self.server = self.start_xmppd(A, extra=MODULES, host_extra=host_extra)
         self.adduser(server, ALICE, "alice pw")
         self.adduser(server, CAROL, "carol pw")
         self.app = AppServer(self)
@@ -137,9 +137,13 @@ class Push(FederationTest):
         return self.iq(client, f"<enable xmlns='{PUSH}' jid='{jid}' node='{node}'>{options}</enable>")
 
     def offline(self, client):
-        """Logs the client out; its session is gone once the server closed the stream."""
+        """Logs the client out, and waits until the server has closed the connection: the
+        client's disconnect may complete first, and a message sent before the server has seen
+        the stream end goes to the session that is ending (and is lost with it), not offline."""
+        port = client.transport.get_extra_info("sockname")[1]
         self.loop.run_until_complete(asyncio.wait_for(client.disconnect(), 10))
         self.clients.remove(client)
+        self.server.wait_log(rf"c2s connection from \S+ port {port} closed")
 
     def send_to_alice(self, body, mtype="chat"):
         self.carol.send_message(mto=ALICE, mbody=body, mtype=mtype)
