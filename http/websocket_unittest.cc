@@ -5,6 +5,8 @@
 // connection taken over from evhttp is freed once and never touched by evhttp again.
 #include "http/websocket.h"
 
+#include "build_config.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -237,7 +239,10 @@ TEST_F(WebSocketTest, PingsFromAClientThatNeverReadsAreBounded) {
   }
   long grown_mib = (rss_kb() - before) >> 10;
   EXPECT_LT(sent, std::size_t{32} << 20);
-  EXPECT_LT(grown_mib, 24);
+  // Under a sanitizer its quarantine keeps freed blocks resident: only the bytes read tell.
+  if (!XMPPD_SANITIZED) {
+    EXPECT_LT(grown_mib, 24);
+  }
 }
 
 
