@@ -12,7 +12,9 @@
 //     into the credential store, skipping an account that exists unless forced.
 //   import-data, as xmppd_user in DATA_PATH/router: the other files of the users whose
 //     account was imported, into the router's user store, each user's replacing what xmppd
-//     had for them; a bad item is skipped with a warning, never the user.
+//     had for them; a bad item is skipped with a warning, never the user. Then the rooms of
+//     the MUC components named, into the room store: a room all or nothing, one that xmppd
+//     has skipped unless forced, a bad one refused whole with its FILE:LINE.
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,13 +22,16 @@
 #include <climits>
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 #include <map>
 
 #include "auth-helper/credential_store.h"
 #include "import.pb.h"
 #include "router/item_store.h"
+#include "router/muc/room_store.h"
 #include "router/user_store.h"
 #include "sandbox/sandbox.h"
+#include "xmppctl/prosody_rooms.h"
 #include "xmppctl/prosody_user.h"
 #include "xmppctl/xmppctl.h"
 
@@ -213,6 +218,70 @@ Outcome write_user(router::UserStore& store, router::ItemStore& items, const std
   return Outcome::kStored;
 }
 
+struct RoomCounts {
+  std::size_t imported = 0, skipped = 0, refused = 0;
+};
+
+// One room into the room store (`existing`: the service's rooms xmppd has). False when it was
+// refused or could not be written.
+bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, const wire::ImportRoom& room,
+                 const std::map<std::string, router::muc::RoomState, std::less<>>& existing, bool force,
+                 RoomCounts& counts, Say& say) {
+  using Kind = prosody_import::ConvertedRoom::Kind;
+  const std::string jid = room.name() + "@" + room.service();
+  const prosody_import::ConvertedRoom converted = prosody_import::convert_room(
+      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), std::time(nullptr));
+  if (converted.kind == Kind::kNotPersistent) {
+    say.to(say.out, "%s: not persistent in Prosody, skipped\n", jid.c_str());
+    ++counts.skipped;
+    return true;
+  }
+  if (converted.kind == Kind::kRefused) {
+    say.to(say.err, "xmppctl: %s not imported:\n%s\n", jid.c_str(), converted.error.c_str());
+    ++counts.refused;
+    return false;
+  }
+  if (existing.contains(room.name()) && !force) {
+    say.to(say.out, "%s: exists in xmppd, skipped (-F to replace it)\n", jid.c_str());
+    ++counts.skipped;
+    return true;
+  }
+  // Written whole (its row, every affiliation replaced) in one savepoint, then committed: a
+  // failure leaves xmppd's room as it was. A tombstone of the name would hide the room.
+  const bool ok = rooms.save(room.name(), converted.state) == Outcome::kStored &&
+                  rooms.remove_tombstone(room.name()) == Outcome::kStored && store.commit();
+  if (!ok) {
+    say.to(say.err, "xmppctl: %s: the room could not be written\n", jid.c_str());
+    ++counts.refused;
+    return false;
+  }
+  ++counts.imported;
+  return true;
+}
+
+// The rooms of the request, a service at a time.
+bool import_rooms(router::UserStore& store, const wire::ImportRequest& request, Say& say) {
+  std::map<std::string, RoomCounts> counts;
+  std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing;
+  bool ok = true;
+  for (const wire::ImportRoom& room : request.rooms()) {
+    router::muc::RoomStore rooms(store, room.service());
+    if (!existing.contains(room.service())) {
+      std::map<std::string, router::muc::RoomStore::Tombstone, std::less<>> tombstones;
+      if (!rooms.load(existing[room.service()], tombstones)) {
+        say.to(say.err, "xmppctl: %s: the room store could not be read\n", room.service().c_str());
+        return false;
+      }
+    }
+    ok = import_room(store, rooms, room, existing[room.service()], request.force(), counts[room.service()], say) &&
+         ok;
+  }
+  for (const auto& [service, c] : counts)
+    say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused\n", service.c_str(), c.imported, c.skipped,
+           c.refused);
+  return ok;
+}
+
 bool import_data(const wire::ImportRequest& request, Say& say) {
   std::string error;
   if (!drop_privileges(request, error)) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
@@ -240,7 +309,7 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
            "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
            "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
            host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
-  return ok;
+  return import_rooms(*store, request, say) && ok;
 }
 
 }  // namespace
