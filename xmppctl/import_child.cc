@@ -27,6 +27,7 @@
 
 #include "auth-helper/credential_store.h"
 #include "import.pb.h"
+#include "router/archive_store.h"
 #include "router/item_store.h"
 #include "router/muc/room_store.h"
 #include "router/user_store.h"
@@ -44,6 +45,7 @@ using prosody_import::UserData;
 using Outcome = router::UserStore::Outcome;
 
 constexpr int kSocket = 3;
+constexpr std::size_t kArchiveChunk = 1000;  // archived messages written per transaction
 
 // What the child says, sent back in the report.
 struct Say {
@@ -156,7 +158,7 @@ bool import_accounts(const wire::ImportRequest& request, wire::ImportReport& rep
 
 struct Counts {
   std::size_t users = 0, roster = 0, requests = 0, offline = 0, vcards = 0, private_xml = 0, pep_nodes = 0,
-              pep_items = 0;
+              pep_items = 0, archived = 0;
 };
 
 Outcome write_user(router::UserStore& store, router::ItemStore& items, const std::string& bare, const UserData& data,
@@ -216,6 +218,20 @@ Outcome write_user(router::UserStore& store, router::ItemStore& items, const std
   counts.pep_nodes += added.pep_nodes;
   counts.pep_items += added.pep_items;
   return Outcome::kStored;
+}
+
+// The user's archive, replacing what xmppd had: Prosody's keys stay the stanza-ids.
+bool write_archive(router::ArchiveStore& archive, const std::string& bare,
+                   const std::vector<prosody_import::ArchivedMessage>& messages, Counts& counts) {
+  if (!archive.remove_user(bare)) return false;
+  std::size_t kept = 0;
+  for (const auto& m : messages) {
+    kept += archive.append({bare, m.id, m.with, m.when, m.origin_id, m.stanza}) ? 1 : 0;
+    if (archive.pending_rows() >= kArchiveChunk && !archive.flush()) return false;  // below its bound on rows waiting
+  }
+  if (!archive.flush()) return false;
+  counts.archived += kept;
+  return true;
 }
 
 struct RoomCounts {
@@ -291,6 +307,9 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
   if (!items) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
   if (!sandbox::enter(sandbox::Role::kAuth, sandbox::build_mode(), error))
     return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  // The archive's own transactions (the user store's batch is committed by then); rows past
+  // the limit go oldest first, as the router's would.
+  router::ArchiveStore archive(store->database(), request.archive_items());
   std::map<std::string, Counts> counts;
   bool ok = true;
   for (const wire::ImportUser& user : request.users()) {
@@ -302,13 +321,17 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
     if (write_user(*store, *items, bare, data, counts[user.host()]) != Outcome::kStored) {
       say.to(say.err, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
       ok = false;
+    } else if (!write_archive(archive, bare, data.archive, counts[user.host()])) {
+      say.to(say.err, "xmppctl: %s: the archive could not be written: %s\n", bare.c_str(), archive.error().c_str());
+      ok = false;
     }
   }
   for (const auto& [host, c] : counts)
     say.to(say.out,
            "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
-           "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
-           host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
+           "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items, %zu archived messages\n",
+           host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items,
+           c.archived);
   return import_rooms(*store, request, say) && ok;
 }
 

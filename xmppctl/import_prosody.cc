@@ -14,8 +14,9 @@
 //      skipped, 'e' refused.
 //   2. import-data, as xmppd_user in DATA_PATH/router: gets every other file of the users the
 //      first child imported (never an account's), and writes roster, pending requests,
-//      offline messages, vCard, private XML and PEP nodes to the router's user store, each
-//      user's data replacing what xmppd had for them; and the persistent rooms of the MUC
+//      offline messages, vCard, private XML, PEP nodes and the archive (mod_mam's, within
+//      storage_archive_item_limit) to the router's user store, each user's data replacing
+//      what xmppd had for them; and the persistent rooms of the MUC
 //      components named (Component "..." "muc" in xmppd's configuration): SERVICE/config/
 //      ROOM.dat, mod_muc's store, into the router's room store (prosody_rooms.h), a room
 //      that exists in xmppd skipped unless -F. A bad room file skips that room, whole.
@@ -203,7 +204,7 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
       if (!node) continue;
       store = "pep_" + *node;
     } else if (entry != "accounts" && entry != "roster" && entry != "vcard" && entry != "private" && entry != "pep" &&
-               entry != "offline") {
+               entry != "offline" && entry != "archive") {
       continue;
     }
     std::string why;
@@ -227,7 +228,7 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
       continue;
     }
     for (const auto& [store, dir] : stores) {
-      const bool list = store == "offline" || store.starts_with("pep_");
+      const bool list = store == "offline" || store == "archive" || store.starts_with("pep_");
       add_file(user, store, dir, encoded + (list ? ".list" : ".dat"), list);
     }
     users.push_back(std::move(user));
@@ -435,6 +436,7 @@ int import_prosody(Context& context) {
     wire::ImportRequest data = request_for(roles.router, users, answers, false);
     if (answers.empty()) data.clear_users();
     data.set_force(force);
+    data.set_archive_items(settings.quotas.archive_items);
     for (Room& room : rooms) {
       wire::ImportRoom* r = data.add_rooms();
       r->set_service(room.service);

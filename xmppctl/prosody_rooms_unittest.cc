@@ -1,5 +1,6 @@
 // The conversion of Prosody 0.12's room files (prosody_rooms.h): both layouts, every setting
-// xmppd keeps, and the refusals, each with its file and line.
+// xmppd keeps, and the refusals, each with its file and line; and of a user's archive
+// (prosody_user.h), its messages kept with their keys and bad ones skipped.
 #include "xmppctl/prosody_rooms.h"
 
 #include <gtest/gtest.h>
@@ -107,6 +108,34 @@ TEST(ProsodyRooms, RefusesWithFileAndLine) {
     EXPECT_EQ(room.kind, Kind::kRefused) << text;
     EXPECT_EQ(room.error.rfind(error, 0), 0u) << room.error;
   }
+}
+
+TEST(ProsodyArchive, KeepsKeyTimeAndWithAndSkipsBadItems) {
+  RawUser files;
+  files["archive"] = RawFile{"d/archive/bob.list", R"(item({ key = "k1"; when = 1796000000; with = "alice@chat.test";
+	name = "message"; attr = { from = "alice@chat.test/a"; to = "bob@chat.test"; type = "chat";
+	stamp = "2026-11-30T00:00:00Z" };
+	{ name = "body"; "hi" }; { name = "origin-id"; attr = { xmlns = "urn:xmpp:sid:0"; id = "o1" } } });
+item({ key = "k1"; when = 1796000001; with = "alice@chat.test"; name = "message"; attr = {} });
+item({ key = "k2"; with = "alice@chat.test"; name = "message"; attr = {} });
+item({ key = "k 3"; when = 1796000001; with = "alice@chat.test"; name = "message"; attr = {} });
+item({ key = "k4"; when = 1796000001; with = "@@"; name = "message"; attr = {} });
+item({ key = "k5"; when = 1796000002; with = "alice@chat.test/x"; name = "presence"; attr = {} });
+)", true};
+  std::string warnings;
+  const UserData data = convert_data("bob", "chat.test", files, warnings);
+  ASSERT_EQ(data.archive.size(), 1u) << warnings;
+  const ArchivedMessage& m = data.archive.front();
+  EXPECT_EQ(m.id, "k1");
+  EXPECT_EQ(m.with, "alice@chat.test");
+  EXPECT_EQ(m.when, 1796000000);
+  EXPECT_EQ(m.origin_id, "o1");
+  EXPECT_NE(m.stanza.find("xmlns='jabber:client'"), std::string::npos) << m.stanza;
+  EXPECT_EQ(m.stanza.find("stamp"), std::string::npos) << m.stanza;
+  for (const char* line : {"bob.list:5: an archived message whose key repeats", "bob.list:6: an archived message without a valid \"when\"",
+                           "bob.list:7: an archived message without a valid key", "bob.list:8: an archived message without a valid \"with\"",
+                           "bob.list:9: an archived item that is not a message"})
+    EXPECT_NE(warnings.find(line), std::string::npos) << line << "\n" << warnings;
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ import certs
 import harness
 import streams
 from clients_test import Client, ClientTest, XMPPCTL
-from muc import NS_MUC_ADMIN, MucClient, MucSteps, ProsodyWithMuc, codes, condition, q
+from muc import NS_MAM, NS_MUC_ADMIN, NS_SID, MucClient, MucSteps, ProsodyWithMuc, codes, condition, q
 from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
@@ -363,6 +363,7 @@ TEAM_FORM = {
     "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites": "1",
 }
 SUBJECT = "Plans for Monday"
+ARCHIVED = "kept in the archive"
 
 
 class ImportRooms(MucSteps, ClientTest):
@@ -374,14 +375,15 @@ class ImportRooms(MucSteps, ClientTest):
         workdir = fresh_workdir(self.workdir, "prosody")
         self.prosody = ProsodyWithMuc(workdir, HOST, ADDRESS, f"{self.workdir}/certs/{HOST}.crt",
                                       f"{self.workdir}/certs/{HOST}.key", self.ca_file,
-                                      options={"modules_enabled": Prosody.MODULES + ["disco"]}, muc_domain=MUC)
+                                      options={"modules_enabled": Prosody.MODULES + ["disco", "mam"]}, muc_domain=MUC)
         self.servers.append(self.prosody)
         for user, secret in ROOM_USERS.items():
             self.prosody.register(user, secret)
         self.prosody.start()
         self.fill_prosody()
         self.prosody.stop()
-        config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n')
+        config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
+                                      'modules_enabled = { "mam" }\n')
         self.config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n\nComponent "{MUC}" "muc"\n')
         self.xmppd = self.server(self.config)
         open(self.xmppd.log_path, "a").close()
@@ -395,6 +397,13 @@ class ImportRooms(MucSteps, ClientTest):
 
     def fill_prosody(self):
         alice = self.login("alice")
+        # A chat message, in alice's and bob's archives (mod_mam): bob's copy carries the
+        # stanza-id Prosody gave it.
+        bob = self.login("bob")
+        mark = len(bob.inbox)
+        alice.send_raw(f"<message to='bob@{HOST}' type='chat'><body>{ARCHIVED}</body></message>")
+        got = self.wait_stanza(bob, lambda s: s.name == "message" and s["body"] == ARCHIVED, mark, what="the chat")
+        self.archived_id = got.xml.find(f"{{{NS_SID}}}stanza-id").get("id")
         self.assertIn("201", codes(self.join(alice, f"{TEAM}/Alice")))
         self.configure(alice, TEAM, TEAM_FORM)
         self.admin_set(alice, TEAM, {"affiliation": "admin", "jid": f"bob@{HOST}"})
@@ -428,7 +437,7 @@ class ImportRooms(MucSteps, ClientTest):
         lines[2] = lines[2] + " os.exit(1)"
         with open(broken, "w") as f:
             f.write("\n".join(lines) + "\n")
-        r = self.import_prosody()
+        first = r = self.import_prosody()
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertIn(f"{HOST}: 4 accounts imported", r.stdout)
         self.assertIn(f"broken@{MUC} not imported:\n{broken}:3: ", r.stderr)
@@ -469,6 +478,15 @@ class ImportRooms(MucSteps, ClientTest):
         self.assertEqual(self.join_error(dave, f"{TEAM}/Dave", password=TEAM_FORM["muc#roomconfig_roomsecret"]),
                          "forbidden")
         self.assertEqual(self.disco_items(alice, MUC), {})  # not public
+        # bob's archive, with Prosody's stanza-id.
+        bob = self.login("bob")
+        mark = len(bob.inbox)
+        self.iq(bob, "set", f"<query xmlns='{NS_MAM}' queryid='q1'/>")
+        results = [s.xml.find(f"{{{NS_MAM}}}result") for s in bob.inbox[mark:] if s.name == "message"]
+        bodies = [(r.get("id"), r.find(".//{jabber:client}body").text) for r in results if r is not None]
+        self.assertEqual(bodies, [(self.archived_id, ARCHIVED)])
+        self.assertIn(f"{HOST}: data of 4 users:", first.stdout)
+        self.assertRegex(first.stdout, r"chat\.test: data of 4 users: .* 2 archived messages")
 
 
 if __name__ == "__main__":
