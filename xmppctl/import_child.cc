@@ -235,12 +235,13 @@ bool write_archive(router::ArchiveStore& archive, const std::string& bare,
 }
 
 struct RoomCounts {
-  std::size_t imported = 0, skipped = 0, refused = 0;
+  std::size_t imported = 0, skipped = 0, refused = 0, archived = 0;
 };
 
 // One room into the room store (`existing`: the service's rooms xmppd has). False when it was
 // refused or could not be written.
-bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, const wire::ImportRoom& room,
+bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router::ArchiveStore& archive,
+                 const wire::ImportRoom& room,
                  const std::map<std::string, router::muc::RoomState, std::less<>>& existing, bool force,
                  RoomCounts& counts, Say& say) {
   using Kind = prosody_import::ConvertedRoom::Kind;
@@ -272,11 +273,24 @@ bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, const 
     return false;
   }
   ++counts.imported;
+  if (room.archive_path().empty()) return true;
+  std::string warnings;
+  const auto messages = prosody_import::convert_room_log(
+      prosody_import::RawFile{room.archive_path(), room.archive_bytes(), true}, jid, warnings);
+  if (!warnings.empty()) say.to(say.err, "xmppctl: %s: warning: skipped:\n%s", jid.c_str(), warnings.c_str());
+  Counts archived;
+  if (!write_archive(archive, jid, messages, archived)) {
+    say.to(say.err, "xmppctl: %s: the room's archive could not be written: %s\n", jid.c_str(),
+           archive.error().c_str());
+    return false;
+  }
+  counts.archived += archived.archived;
   return true;
 }
 
 // The rooms of the request, a service at a time.
 bool import_rooms(router::UserStore& store, const wire::ImportRequest& request, Say& say) {
+  router::ArchiveStore archive(store.database(), request.archive_items());
   std::map<std::string, RoomCounts> counts;
   std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing;
   bool ok = true;
@@ -289,12 +303,13 @@ bool import_rooms(router::UserStore& store, const wire::ImportRequest& request, 
         return false;
       }
     }
-    ok = import_room(store, rooms, room, existing[room.service()], request.force(), counts[room.service()], say) &&
+    ok = import_room(store, rooms, archive, room, existing[room.service()], request.force(), counts[room.service()],
+                     say) &&
          ok;
   }
   for (const auto& [service, c] : counts)
-    say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused\n", service.c_str(), c.imported, c.skipped,
-           c.refused);
+    say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused; %zu archived messages\n", service.c_str(),
+           c.imported, c.skipped, c.refused, c.archived);
   return ok;
 }
 

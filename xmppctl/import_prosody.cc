@@ -154,6 +154,7 @@ std::optional<std::string> read_file(int dir, const std::string& name, const std
 // A room file of a MUC component, read as bytes.
 struct Room {
   std::string service, name, path, bytes;
+  std::string archive_path, archive_bytes;  // muc_log/ROOM.list, empty path without one
 };
 
 // The rooms Prosody kept for the MUC component `service` (its directory open as `dir`):
@@ -164,6 +165,10 @@ std::vector<Room> rooms_of(int dir, const std::string& dir_path, const std::stri
   const std::string config_path = dir_path + "/config";
   UniqueFd config = open_dir(dir, "config", config_path, why);
   if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", service.c_str(), why.c_str());
+  why.clear();
+  const std::string log_path = dir_path + "/muc_log";
+  UniqueFd log = open_dir(dir, "muc_log", log_path, why);
+  if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", service.c_str(), why.c_str());
   for (const std::string& file : entries(config.get())) {
     if (!file.ends_with(".dat")) continue;
     const std::string path = config_path + "/" + file;
@@ -172,7 +177,18 @@ std::vector<Room> rooms_of(int dir, const std::string& dir_path, const std::stri
     std::optional<std::string> bytes;
     if (name && !name->empty()) bytes = read_file(config.get(), file, path, error);
     if (!name || name->empty()) error = path + ": not a room name";
-    if (bytes) rooms.push_back(Room{service, *name, path, std::move(*bytes)});
+    if (bytes) {
+      Room room{service, *name, path, std::move(*bytes), {}, {}};
+      const std::string list = file.substr(0, file.size() - 4) + ".list";
+      std::string unread;
+      if (auto archive = read_file(log.get(), list, log_path + "/" + list, unread)) {
+        room.archive_path = log_path + "/" + list;
+        room.archive_bytes = std::move(*archive);
+      }
+      if (!unread.empty())
+        std::fprintf(stderr, "xmppctl: %s: warning: %s (the room's archive skipped)\n", service.c_str(), unread.c_str());
+      rooms.push_back(std::move(room));
+    }
     if (!error.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (room skipped)\n", service.c_str(), error.c_str());
   }
   return rooms;
@@ -443,6 +459,8 @@ int import_prosody(Context& context) {
       r->set_name(room.name);
       r->set_path(room.path);
       r->set_bytes(std::move(room.bytes));
+      r->set_archive_path(room.archive_path);
+      r->set_archive_bytes(std::move(room.archive_bytes));
     }
     wire::ImportReport data_report;
     data_ok = run_child("import-data", data, data_report);

@@ -138,5 +138,27 @@ item({ key = "k5"; when = 1796000002; with = "alice@chat.test/x"; name = "presen
     EXPECT_NE(warnings.find(line), std::string::npos) << line << "\n" << warnings;
 }
 
+TEST(ProsodyArchive, ARoomsLogKeepsOccupantsMessagesWithoutRealJids) {
+  const RawFile log{"d/muc_log/team.list", R"(item({ key = "r1"; when = 1796000000; with = "message<groupchat";
+	name = "message"; attr = { from = "team@conference.chat.test/Alice"; type = "groupchat" };
+	{ name = "body"; "hello" };
+	{ name = "x"; attr = { xmlns = "http://jabber.org/protocol/muc#user" }; { name = "item"; attr = { jid = "alice@chat.test" } } } });
+item({ key = "r2"; when = 1796000001; with = "presence"; name = "presence"; attr = {} });
+item({ key = "r3"; when = 1796000001; with = "message<groupchat"; name = "message";
+	attr = { from = "team@conference.chat.test/Alice"; type = "groupchat" }; { name = "subject"; "s" } });
+item({ key = "r4"; when = 1796000002; with = "message<groupchat"; name = "message";
+	attr = { from = "other@conference.chat.test/Eve"; type = "groupchat" }; { name = "body"; "x" } });
+)",
+                      true};
+  std::string warnings;
+  const auto messages = convert_room_log(log, "team@conference.chat.test", warnings);
+  ASSERT_EQ(messages.size(), 1u) << warnings;
+  EXPECT_EQ(messages[0].id, "r1");
+  EXPECT_EQ(messages[0].with, "team@conference.chat.test/Alice");
+  EXPECT_EQ(messages[0].stanza.find("alice@chat.test"), std::string::npos) << messages[0].stanza;
+  EXPECT_NE(messages[0].stanza.find("hello"), std::string::npos);
+  EXPECT_EQ(warnings, "d/muc_log/team.list:8: an archived message not from an occupant of the room\n");
+}
+
 }  // namespace
 }  // namespace xmppd::ctl::prosody_import

@@ -322,6 +322,48 @@ void convert_archive(const RawFile& file, const std::vector<Value>& items, UserD
   }
 }
 
+// A room's message as xmppd's muc_mam stores it: no 'to', no muc#user <x/> (the real JID
+// Prosody stored for a non-anonymous room, which xmppd does not keep).
+xml::Element room_message(const xml::Element& message) {
+  xml::Element::Attributes attributes;
+  for (const auto& [name, value] : message.attributes())
+    if (name != "to") attributes.emplace_back(name, value);
+  xml::Element out(message.shared_ns(), message.name(), std::move(attributes));
+  for (const xml::Element* child : message.children())
+    if (!child->is("http://jabber.org/protocol/muc#user", "x")) out.add_child(*child);
+  return out;
+}
+
+void convert_room_item(const RawFile& file, const Value& item, std::string_view room_jid,
+                       std::set<std::string, std::less<>>& keys, std::vector<ArchivedMessage>& out,
+                       Problems& problems) {
+  const std::optional<std::string> with = item.text("with");
+  if (with && !with->starts_with("message<")) return;  // presence, when muc_log_presences was on
+  xml::Element message("", "x");
+  if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) return;
+  const std::optional<std::string> key = item.text("key");
+  const Value* when = item.get("when");
+  auto from = xmpp::Jid::parse(message.attribute_or("from"));
+  if (message.name() != "message" || message.ns() != kClientNs) {
+    problems.add(file.path, item, "an archived item that is not a message");
+  } else if (message.child(kClientNs, "body") == nullptr) {
+    return;  // xmppd archives a room's messages with a body only
+  } else if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key)) {
+    problems.add(file.path, item, "an archived message without a valid key");
+  } else if (!keys.insert(*key).second) {
+    problems.add(file.path, item, "an archived message whose key repeats");
+  } else if (!valid_when(when)) {
+    problems.add(file.path, item, "an archived message without a valid \"when\"");
+  } else if (!from || from->bare() != room_jid || !from->has_resource()) {
+    problems.add(file.path, item, "an archived message not from an occupant of the room");
+  } else if (auto text = serialized(file.path, item, room_message(message), "", problems)) {
+    std::string origin;
+    if (const xml::Element* o = message.child(kSidNs, "origin-id")) origin = o->attribute_or("id");
+    if (origin.size() > kMaxArchiveKey) origin.clear();
+    out.push_back({*key, from->full(), std::move(origin), std::move(*text), static_cast<std::int64_t>(when->number)});
+  }
+}
+
 bool convert_vcard(const RawFile& file, const Value& v, UserData& out, Problems& problems) {
   xml::Element vcard("", "x");
   if (!build_element(file.path, v, kVcardNs, 0, vcard, problems, false)) return false;
@@ -465,6 +507,21 @@ std::optional<Account> convert_account(const RawFile& file, std::string& error) 
     error = problems.text;
     return std::nullopt;
   }
+  return out;
+}
+
+std::vector<ArchivedMessage> convert_room_log(const RawFile& file, std::string_view room_jid, std::string& warnings) {
+  std::vector<ArchivedMessage> out;
+  std::string why;
+  auto items = prosody::parse_list(file.path, file.bytes, why);
+  if (!items) {
+    warnings += why + " (the file is skipped)\n";
+    return out;
+  }
+  Problems problems;
+  std::set<std::string, std::less<>> keys;
+  for (const Value& item : *items) convert_room_item(file, item, room_jid, keys, out, problems);
+  warnings += problems.text;
   return out;
 }
 

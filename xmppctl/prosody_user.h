@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -76,6 +77,12 @@ struct UserData {
 // Parses and converts accounts/USER.dat. nullopt with `error` ("FILE:LINE: message") when it
 // is malformed: the account is refused then.
 std::optional<Account> convert_account(const RawFile& file, std::string& error);
+
+// Parses and converts a MUC room's archive (mod_muc_mam's "muc_log" store, a .list) for the
+// room `room_jid`: its groupchat messages with a body, from an occupant of the room, as
+// xmppd's muc_mam keeps them (`with` the occupant's room JID), without the real JIDs Prosody
+// added for non-anonymous rooms. Never refuses: each bad item adds a line to `warnings`.
+std::vector<ArchivedMessage> convert_room_log(const RawFile& file, std::string_view room_jid, std::string& warnings);
 
 // Parses and converts every other file in `files` ("accounts" is ignored) for user@host. Never
 // refuses: each item or file skipped, and each setting narrowed, adds a line to `warnings`.

@@ -364,6 +364,7 @@ TEAM_FORM = {
 }
 SUBJECT = "Plans for Monday"
 ARCHIVED = "kept in the archive"
+ROOM_ARCHIVED = "kept in the room's archive"
 
 
 class ImportRooms(MucSteps, ClientTest):
@@ -375,7 +376,8 @@ class ImportRooms(MucSteps, ClientTest):
         workdir = fresh_workdir(self.workdir, "prosody")
         self.prosody = ProsodyWithMuc(workdir, HOST, ADDRESS, f"{self.workdir}/certs/{HOST}.crt",
                                       f"{self.workdir}/certs/{HOST}.key", self.ca_file,
-                                      options={"modules_enabled": Prosody.MODULES + ["disco", "mam"]}, muc_domain=MUC)
+                                      options={"modules_enabled": Prosody.MODULES + ["disco", "mam"]}, muc_domain=MUC,
+                                      component_options={"modules_enabled": ["muc_mam"]})
         self.servers.append(self.prosody)
         for user, secret in ROOM_USERS.items():
             self.prosody.register(user, secret)
@@ -384,7 +386,8 @@ class ImportRooms(MucSteps, ClientTest):
         self.prosody.stop()
         config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
                                       'modules_enabled = { "mam" }\n')
-        self.config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n\nComponent "{MUC}" "muc"\n')
+        self.config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n\nComponent "{MUC}" "muc"\n'
+                                     'modules_enabled = { "muc_mam" }\n')
         self.xmppd = self.server(self.config)
         open(self.xmppd.log_path, "a").close()
 
@@ -412,6 +415,12 @@ class ImportRooms(MucSteps, ClientTest):
         mark = len(alice.inbox)
         alice.send_raw(f"<message to='{TEAM}' type='groupchat'><subject>{SUBJECT}</subject></message>")
         self.wait_stanza(alice, lambda s: s.name == "message" and s["subject"] == SUBJECT, mark, what="the subject")
+        # A message in the room's archive (mod_muc_mam), with the stanza-id the room gave it.
+        mark = len(alice.inbox)
+        self.say(alice, TEAM, ROOM_ARCHIVED)
+        echo = self.wait_stanza(alice, lambda s: s.name == "message" and s["body"] == ROOM_ARCHIVED, mark,
+                                what="the room's echo")
+        self.room_archived_id = echo.xml.find(f"{{{NS_SID}}}stanza-id").get("id")
         # A second persistent room, whose file the test damages; a live room not persistent.
         self.join(alice, f"broken@{MUC}/Alice")
         self.configure(alice, f"broken@{MUC}", {"muc#roomconfig_persistentroom": "1"})
@@ -442,7 +451,7 @@ class ImportRooms(MucSteps, ClientTest):
         self.assertIn(f"{HOST}: 4 accounts imported", r.stdout)
         self.assertIn(f"broken@{MUC} not imported:\n{broken}:3: ", r.stderr)
         self.assertIn(f"chat@{MUC}: not persistent in Prosody, skipped", r.stdout)
-        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused", r.stdout)
+        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused; 1 archived messages", r.stdout)
         # Again, for the component alone: xmppd's room is kept, unless -F.
         r = self.import_prosody(MUC)
         self.assertIn(f"{TEAM}: exists in xmppd, skipped (-F to replace it)", r.stdout, r.stderr)
@@ -485,7 +494,13 @@ class ImportRooms(MucSteps, ClientTest):
         results = [s.xml.find(f"{{{NS_MAM}}}result") for s in bob.inbox[mark:] if s.name == "message"]
         bodies = [(r.get("id"), r.find(".//{jabber:client}body").text) for r in results if r is not None]
         self.assertEqual(bodies, [(self.archived_id, ARCHIVED)])
-        self.assertIn(f"{HOST}: data of 4 users:", first.stdout)
+        # The room's archive, with Prosody's stanza-id and the occupant as it was seen.
+        mark = len(alice.inbox)
+        self.iq(alice, "set", f"<query xmlns='{NS_MAM}' queryid='r1'/>", to=TEAM)
+        results = [s.xml.find(f"{{{NS_MAM}}}result") for s in alice.inbox[mark:] if s.name == "message"]
+        found = [(r.get("id"), r.find(".//{jabber:client}message").get("from"),
+                  r.find(".//{jabber:client}body").text) for r in results if r is not None]
+        self.assertEqual(found, [(self.room_archived_id, f"{TEAM}/Alice", ROOM_ARCHIVED)])
         self.assertRegex(first.stdout, r"chat\.test: data of 4 users: .* 2 archived messages")
 
 
