@@ -27,6 +27,9 @@ struct HttpSettings {
   // mod_http_openmetrics: who may read /metrics (loopback only by default).
   std::vector<std::string> openmetrics_allow_ips{"::1", "127.0.0.1"};
   std::string openmetrics_allow_cidr;
+  // trusted_proxies, Prosody's name and default: reverse proxies (addresses or networks) whose
+  // X-Forwarded-For gives the client's address and X-Forwarded-Proto: https makes it secure.
+  std::vector<std::string> trusted_proxies{"127.0.0.1", "::1"};
   bool operator==(const HttpSettings&) const = default;
 };
 

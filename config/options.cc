@@ -1,5 +1,6 @@
 #include "config/options.h"
 
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -410,6 +411,25 @@ std::optional<Problem> upload_expiry(const Value& v) {
   return Problem{false, "must be negative or 0 (never) or up to 315360000 seconds, got " + std::to_string(v.as_integer())};
 }
 
+// trusted_proxies: each an IPv4 or IPv6 address, or one with a prefix length ("10.0.0.0/8").
+bool address_or_network(const std::string& entry) {
+  const std::size_t slash = entry.find('/');
+  const std::string address = entry.substr(0, slash);
+  unsigned char bytes[16];
+  const bool v4 = inet_pton(AF_INET, address.c_str(), bytes) == 1;
+  if (!v4 && inet_pton(AF_INET6, address.c_str(), bytes) != 1) return false;
+  if (slash == std::string::npos) return true;
+  const std::string bits = entry.substr(slash + 1);
+  if (bits.empty() || bits.size() > 3 || bits.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(bits) <= (v4 ? 32 : 128);
+}
+std::optional<Problem> addresses_or_networks(const Value& v) {
+  for (const TableEntry& e : v.as_table().entries)
+    if (!address_or_network(e.value.as_string()))
+      return Problem{false, "\"" + e.value.as_string() + "\" is not an IP address or ADDRESS/PREFIX-LENGTH", e.value.line};
+  return std::nullopt;
+}
+
 std::optional<Problem> non_empty_strings(const Value& v) {
   for (const TableEntry& e : v.as_table().entries)
     if (e.value.as_string().empty()) return Problem{false, "must not contain an empty string"};
@@ -784,6 +804,9 @@ const std::vector<OptionSpec>& options_table() {
        "Addresses allowed to read /metrics.", http<&HttpSettings::openmetrics_allow_ips>},
       {"openmetrics_allow_cidr", kString, G, R"("")", nullptr,
        "A network (\"192.0.2.0/24\") allowed to read /metrics.", http<&HttpSettings::openmetrics_allow_cidr>},
+      {"trusted_proxies", kStringList, G, R"({ "127.0.0.1", "::1" })", addresses_or_networks,
+       "Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are believed.",
+       http<&HttpSettings::trusted_proxies>},
       {"turn_external_secret", kString, H, R"("")", nullptr,
        "The secret shared with the TURN server (its static-auth-secret); empty: no TURN credentials.",
        turn<&TurnSettings::secret>},

@@ -86,6 +86,7 @@ ipc::HttpSettings http_settings(const config::Settings& settings) {
   out.set_metrics(settings.global.module_enabled("http_openmetrics"));
   for (const std::string& ip : http.openmetrics_allow_ips) out.add_metrics_allow_ips(ip);
   out.set_metrics_allow_cidr(http.openmetrics_allow_cidr);
+  for (const std::string& proxy : http.trusted_proxies) out.add_trusted_proxies(proxy);
   ipc::StreamLimits& limits = *out.mutable_limits();
   limits.set_max_connections_per_address(static_cast<unsigned>(settings.max_connections_per_address));
   limits.set_max_unauthenticated_per_address(static_cast<unsigned>(settings.max_unauthenticated_per_address));

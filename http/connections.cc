@@ -13,6 +13,7 @@
 
 #include "common/address_prefix.h"
 #include "common/log.h"
+#include "http/forwarded.h"
 
 namespace xmppd::http {
 namespace {
@@ -154,7 +155,9 @@ Connections::State* Connections::track(bufferevent* bev) {
   State& state = states_.try_emplace(bev).first->second;
   evhttp_connection_set_closecb(static_cast<evhttp_connection*>(evcon), on_close, this);
   const std::string address = peer_address(bufferevent_getfd(bev));
-  state.key = net::prefix_key(address);
+  // A trusted proxy's connection is a key of its own: see set_trusted_proxies.
+  const bool proxy = trusted_ != nullptr && trusted_->trusts(address);
+  state.key = proxy ? "proxy " + address + " #" + std::to_string(++proxied_) : net::prefix_key(address);
   switch (limits_.admit(state.key, state.ticket)) {
     case stream::ConnectionLimits::Verdict::kAdmitted: {
       state.ticket.authenticated();  // HTTP has no unauthenticated stage of its own

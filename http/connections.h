@@ -25,6 +25,10 @@
 #include "stream/connection_limits.h"
 
 namespace xmppd::http {
+class TrustedProxies;
+}
+
+namespace xmppd::http {
 
 // A new connection must bring its first byte (after the TLS handshake, on https) within
 // kGrace of its accept, or it is cut. A request (line, headers and body) must be read whole
@@ -74,6 +78,15 @@ class Connections {
     max_buffered_ = buffered;
     max_per_address_ = buffered == 0 ? 0 : address_share(buffered, max_read);
   }
+  // trusted_proxies (http/forwarded.h; outlives this). A trusted proxy's connections carry
+  // many clients from one address, and which one is known only once a request is whole
+  // (evhttp 2.1 has no hook on a server request's headers): each of its connections counts as
+  // an address of its own, for the per-address connection cap and the per-address share of
+  // bytes being read. The total connection cap and the whole byte budget still bound them
+  // together, and each connection stays under the slow-request rule, so a proxy cannot take
+  // more than any client may in all; what is per client behind it (the router's c2s limits,
+  // /metrics's access list, logs) uses the forwarded address. null: none trusted.
+  void set_trusted_proxies(const TrustedProxies* trusted) { trusted_ = trusted; }
   // A bufferevent evhttp is about to read a new connection with (evhttp_set_bevcb): it is
   // counted, and its first-byte deadline starts, once evhttp has given it its socket.
   void watch(bufferevent* bev);
@@ -118,6 +131,8 @@ class Connections {
   std::unique_ptr<event, EventFree> reaper_;
   std::uint64_t refused_ = 0, too_slow_ = 0;
   std::size_t buffered_ = 0, max_buffered_ = 0, max_per_address_ = 0;  // 0: no bound
+  const TrustedProxies* trusted_ = nullptr;
+  std::uint64_t proxied_ = 0;  // numbers a trusted proxy's connections, each its own key
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
   friend void connection_upgraded(evhttp_connection* evcon);
 };

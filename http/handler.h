@@ -16,9 +16,13 @@ namespace xmppd::http {
 
 // Facts about a request that evhttp does not keep in one place.
 struct RequestInfo {
+  // The client's: the TCP peer's, or behind a trusted proxy the address its X-Forwarded-For
+  // gives (http/forwarded.h), with the proxy connection's port.
   std::string peer;     // "address port", as other processes log peers
-  std::string address;  // the peer's address alone ("127.0.0.1", "::1")
+  std::string address;  // the address alone ("127.0.0.1", "::1")
+  std::string proxy;    // the trusted proxy's address when `address` was forwarded; else empty
   bool tls = false;     // arrived on an https port
+  bool secure = false;  // tls, or a trusted proxy's X-Forwarded-Proto: https
   std::string host;     // the Host header, lowercased, without a port; empty if absent
   std::string path;     // the decoded path ("/file_share/ID/name.png"), never with "..": refused before
 };

@@ -120,6 +120,13 @@ class HttpProcess final : public runtime::ChildRole {
     limits.connections.unauthenticated_per_address = 0;
     limits.connections.total = l.max_connections() != 0 ? l.max_connections() : default_cap_;
     server_->set_limits(limits);
+    // An entry that does not parse (the parent checked them) trusts nobody: X-Forwarded-For is
+    // then ignored, which is safe, rather than believed from the wrong peer.
+    TrustedProxies trusted;
+    std::string error;
+    std::vector<std::string> proxies(settings_.trusted_proxies().begin(), settings_.trusted_proxies().end());
+    if (!trusted.configure(proxies, error)) log::error("%s; no proxy is trusted", error.c_str());
+    server_->set_trusted_proxies(trusted);
   }
 
   ipc::HttpSettings settings_;

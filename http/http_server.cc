@@ -16,6 +16,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "http/forwarded.h"
 #include "tls/handshake_counts.h"
 
 namespace xmppd::http {
@@ -49,13 +50,33 @@ std::size_t header_lines(evhttp_request* req) {
   return n;
 }
 
-bool fill_info(evhttp_request* req, bool tls, RequestInfo& info, int& status) {
-  info.tls = tls;
+// The client's address and whether it is secure: the TCP peer's, unless that is a trusted
+// proxy (http/forwarded.h); every X-Forwarded-For line is passed, so that a repeated one is seen.
+void fill_peer(evhttp_request* req, bool tls, const TrustedProxies& trusted, RequestInfo& info) {
   char* address = nullptr;
   ev_uint16_t port = 0;
   evhttp_connection_get_peer(evhttp_request_get_connection(req), &address, &port);
-  info.address = address != nullptr ? address : "";
+  const std::string tcp_peer = address != nullptr ? address : "";
+  std::vector<std::string_view> forwarded_for;
+  const char* proto = nullptr;
+  const evkeyvalq* headers = evhttp_request_get_input_headers(req);
+  for (const evkeyval* h = headers->tqh_first; h != nullptr; h = h->next.tqe_next) {
+    if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-For") == 0) forwarded_for.emplace_back(h->value);
+    if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-Proto") == 0 && proto == nullptr) proto = h->value;
+  }
+  ForwardedPeer p = forwarded_peer(tcp_peer, tls, forwarded_for, proto != nullptr ? proto : "", trusted);
+  if (!p.problem.empty())
+    log::debug("http: %s port %u: %s; the proxy's own address is the request's", tcp_peer.c_str(),
+               static_cast<unsigned>(port), p.problem.c_str());
+  info.tls = tls;
+  info.secure = p.secure;
+  info.address = std::move(p.address);
+  if (p.forwarded) info.proxy = tcp_peer;
   info.peer = info.address + " " + std::to_string(port);
+}
+
+bool fill_info(evhttp_request* req, bool tls, const TrustedProxies& trusted, RequestInfo& info, int& status) {
+  fill_peer(req, tls, trusted, info);
   info.host = host_of(evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* raw = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
@@ -141,6 +162,11 @@ void HttpServer::set_limits(const ServerLimits& limits) {
     evhttp_set_max_body_size(h, static_cast<ev_ssize_t>(std::max(limits_.max_read, limits_.max_body)));
   }
   connections_.configure(limits_.connections, buffered_cap(limits_.max_read, address_space_), limits_.max_read);
+}
+
+void HttpServer::set_trusted_proxies(const TrustedProxies& trusted) {
+  trusted_ = trusted;
+  connections_.set_trusted_proxies(&trusted_);
 }
 
 void HttpServer::add(std::string prefix, Handler& handler) {
@@ -256,7 +282,7 @@ void HttpServer::dispatch(evhttp_request* req, bool tls) {
   if (header_lines(req) > limits_.max_header_lines) return send_error(req, 431);
   RequestInfo info;
   int status = 0;
-  if (!fill_info(req, tls, info, status)) return send_error(req, status);
+  if (!fill_info(req, tls, trusted_, info, status)) return send_error(req, status);
   Handler* handler = find(info.path);
   if (handler == nullptr) return send_error(req, 404);
   const std::uint64_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));

@@ -19,6 +19,7 @@
 
 #include "common/unique_fd.h"
 #include "http/connections.h"
+#include "http/forwarded.h"
 #include "http/handler.h"
 
 namespace xmppd::http {
@@ -59,6 +60,9 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   void set_limits(const ServerLimits& limits);
+  // trusted_proxies: whose X-Forwarded-For and X-Forwarded-Proto RequestInfo believes, and
+  // whose connections Connections exempts from the per-address cap. None until called.
+  void set_trusted_proxies(const TrustedProxies& trusted);
   // `handler` answers every path that starts with `prefix` ("/file_share/"), unless a longer
   // prefix matches too. The handler outlives the server.
   void add(std::string prefix, Handler& handler);
@@ -90,6 +94,7 @@ class HttpServer {
   struct evhttp* plain_ = nullptr;
   struct evhttp* secure_ = nullptr;
   std::vector<Route> routes_;
+  TrustedProxies trusted_;
   Connections connections_;
   ServerCounters counters_;
   static void on_tls_info(const SSL* ssl, int where, int ret);

@@ -70,11 +70,12 @@ void WebSocketHandler::link_router(UniqueFd sock) {
   });
 }
 
-// RFC 7395 §3.1: wss://, or a TLS proxy in front (consider_websocket_secure, as in Prosody),
-// counts as encrypted for c2s_require_encryption. A loopback peer does not: a local reverse
-// proxy may be serving plain ws:// to the whole network.
+// RFC 7395 §3.1: wss://, a trusted proxy's X-Forwarded-Proto: https, or a TLS proxy in front
+// (consider_websocket_secure, as in Prosody), counts as encrypted for c2s_require_encryption.
+// A loopback peer alone does not: a local reverse proxy may be serving plain ws:// to the whole
+// network.
 bool WebSocketHandler::secure(const RequestInfo& info) const {
-  return info.tls || consider_secure_;
+  return info.secure || consider_secure_;
 }
 
 void WebSocketHandler::on_request(evhttp_request* req, const RequestInfo& info) {
@@ -135,7 +136,8 @@ void WebSocketHandler::upgrade(evhttp_request* req, const RequestInfo& info, con
     event_active(reap_.get(), 0, 0);
     return;
   }
-  log::info("websocket from %s: handed to the router%s", ref.peer().c_str(), client.secure() ? " (secure)" : "");
+  log::info("websocket from %s%s%s: handed to the router%s", ref.peer().c_str(), info.proxy.empty() ? "" : " via ",
+            info.proxy.c_str(), client.secure() ? " (secure)" : "");
 }
 
 void WebSocketHandler::on_reap(evutil_socket_t, short, void* p) {
