@@ -105,10 +105,13 @@ class NoHttpService(ServerClass):
 
 
 WEBSOCKET = 'modules_enabled = { "websocket" }\nhttp_interfaces = { "127.0.0.1" }\nhttps_interfaces = { "127.0.0.1" }\n'
+# The per-address limits below are tested from 127.0.0.1, which trusted_proxies trusts by
+# default (its connections are then each an address of their own: websocket_test.BehindAProxy).
+NO_PROXY = "trusted_proxies = { }\n"
 
 
 class Http(ServerClass):
-    EXTRA = WEBSOCKET + "http_max_content_size = 4096\nmax_connections_per_address = 8\n"
+    EXTRA = WEBSOCKET + NO_PROXY + "http_max_content_size = 4096\nmax_connections_per_address = 8\n"
 
     @classmethod
     def setUpClass(cls):
@@ -281,7 +284,7 @@ class Http(ServerClass):
 class BufferedShare(ServerClass):
     """The bytes of requests being read: one address gets a share (here 2 x 64 MiB of the 256 MiB
     budget), and the connection that brings it over is cut, not another address's."""
-    EXTRA = WEBSOCKET + "http_max_content_size = 64 * 1024 * 1024\n"
+    EXTRA = WEBSOCKET + NO_PROXY + "http_max_content_size = 64 * 1024 * 1024\n"
 
     def hold(self, source, size=64 << 20):
         """A POST whose body arrives but for its last 1000 bytes."""

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -307,6 +308,133 @@ class WebSocket(unittest.TestCase):
         answer = request(upgrade + "Sec-WebSocket-Version: 8\r\n", "Upgrade, close")
         self.assertRegex(answer, r"^HTTP/1.1 426 ")
         self.assertIn("Sec-WebSocket-Version: 13", answer)
+
+
+class BehindAProxy(unittest.TestCase):
+    """trusted_proxies (127.0.0.1 and ::1 by default, as Prosody): the test client is the
+    reverse proxy, on 127.0.0.1, and names clients on 127.0.0.2 and 127.0.0.3 in
+    X-Forwarded-For. max_connections_per_address = 2 applies to the forwarded addresses
+    (the router's c2s limits); the proxy's own connections are exempt from the HTTP process's
+    per-address cap. One server for the class."""
+
+    setUp = WebSocket.setUp
+    tearDown = WebSocket.tearDown
+    run_async = WebSocket.run_async
+    expect = WebSocket.expect
+    login = WebSocket.login
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
+        os.chmod(cls.workdir, 0o755)
+        config = harness.basic_config(cls.workdir, f"http_ports = {{ {HTTP_PORT} }}\nhttps_ports = {{ }}\n"
+                                      'http_interfaces = { "127.0.0.1" }\nmax_connections_per_address = 2\n')
+        config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\nmodules_enabled = {{ "websocket" }}')
+        cls.xmppd = harness.Server(cls.workdir, config).start()
+        cls.failed = False
+        try:
+            cls.xmppd.wait_sandboxed_children(count=5)
+            cls.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
+            r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"alice@{HOST}"],
+                               input="alice's secret\n", capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    tearDownClass = classmethod(WebSocket.tearDownClass.__func__)
+
+    def connect(self, forwarded_for=None, proto=None, source="127.0.0.1"):
+        headers = {}
+        if forwarded_for:
+            headers["X-Forwarded-For"] = forwarded_for
+        if proto:
+            headers["X-Forwarded-Proto"] = proto
+        return websockets.connect(f"ws://127.0.0.1:{HTTP_PORT}/xmpp-websocket", subprotocols=["xmpp"],
+                                  extra_headers=headers, local_addr=(source, 0))
+
+    def shown_address(self, jid):
+        shown = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "-j", "show", "c2s"],
+                               capture_output=True, text=True, timeout=30)
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        return {s["jid"]: s for s in json.loads(shown.stdout)}[jid]["address"]
+
+    def logged_in_address(self, **connect):
+        """Logs alice in over a WebSocket (X-Forwarded-Proto: https, or there is no mechanism
+        to log in with) and returns the address `xmppctl show c2s` gives her session."""
+        async def scenario():
+            async with self.connect(proto="https", **connect) as ws:
+                jid = await self.login(ws)
+                address = self.shown_address(jid)
+                await ws.send(CLOSE)
+                await self.expect(ws, rf"^<close xmlns='{FRAMING}'/>$")
+                return address
+        return self.run_async(scenario())
+
+    def test_the_router_sees_the_forwarded_address(self):
+        self.assertRegex(self.logged_in_address(forwarded_for="192.0.2.9, 127.0.0.2"), r"^127\.0\.0\.2\b")
+        self.xmppd.wait_log(r"(?m)websocket from 127\.0\.0\.2 port \d+ via 127\.0\.0\.1: handed to the router \(secure\)")
+
+    def test_an_untrusted_peers_headers_are_ignored(self):
+        # From 127.0.0.5, not a trusted proxy: neither X-Forwarded-For nor -Proto counts, so
+        # the plain stream offers no mechanism (c2s_require_encryption).
+        async def scenario():
+            async with self.connect(forwarded_for="127.0.0.2", proto="https", source="127.0.0.5") as ws:
+                await ws.send(OPEN)
+                await self.expect(ws, rf"^<open xmlns='{FRAMING}'")
+                features = await self.expect(ws, r"^<stream:features ")
+                self.assertNotIn("<mechanism>", features)
+        self.run_async(scenario())
+        self.xmppd.wait_log(r"(?m)websocket from 127\.0\.0\.5 port \d+: handed to the router$")
+
+    def test_without_trusted_proxies_the_header_is_ignored(self):
+        with open(self.xmppd.config) as f:
+            text = f.read()
+        generation = len(re.findall(r"reloaded .*generation", self.xmppd.log()))
+        try:
+            self.xmppd.write_config("trusted_proxies = { }\n" + text)  # global: before any section
+            self.xmppd.proc.send_signal(signal.SIGHUP)
+            self.xmppd.wait_log(rf"reloaded .*generation {generation + 2}")
+            async def scenario():
+                async with self.connect(forwarded_for="127.0.0.2", proto="https") as ws:
+                    await ws.send(OPEN)
+                    await self.expect(ws, rf"^<open xmlns='{FRAMING}'")
+                    self.assertNotIn("<mechanism>", await self.expect(ws, r"^<stream:features "))
+            self.run_async(scenario())
+            self.xmppd.wait_log(r"(?m)websocket from 127\.0\.0\.1 port \d+: handed to the router$")
+        finally:
+            self.xmppd.write_config(text)
+            self.xmppd.proc.send_signal(signal.SIGHUP)
+            self.xmppd.wait_log(rf"reloaded .*generation {generation + 3}")
+
+    def test_per_address_limits_count_the_forwarded_address(self):
+        async def opened(ws):
+            await ws.send(OPEN)
+            return await asyncio.wait_for(ws.recv(), 10) + await asyncio.wait_for(ws.recv(), 10)
+
+        async def scenario():
+            held = []
+            try:
+                # Five connections from the proxy's one address: over its cap of 2, which a
+                # trusted proxy is exempt from; two clients each hold their own cap of 2.
+                for client in ("127.0.0.2", "127.0.0.2", "127.0.0.3", "127.0.0.3"):
+                    ws = await self.connect(forwarded_for=client).__aenter__()
+                    held.append(ws)
+                    self.assertIn("<stream:features", await opened(ws))
+                refused = await self.connect(forwarded_for="127.0.0.2").__aenter__()
+                held.append(refused)
+                answer = ""
+                try:
+                    while "policy-violation" not in answer:
+                        answer += await asyncio.wait_for(refused.recv(), 10)
+                except websockets.exceptions.ConnectionClosed:
+                    pass
+                self.assertIn("policy-violation", answer)
+            finally:
+                for ws in held:
+                    await ws.close()
+        self.run_async(scenario(), timeout=40)
+        self.xmppd.wait_log(r"127\.0\.0\.2.*refused by the router")
 
 
 if __name__ == "__main__":
