@@ -12,6 +12,7 @@
 
 #include "build_config.h"
 #include "common/log.h"
+#include "daemon/component_tags.h"
 #include "daemon/credentials.h"
 #include "daemon/http_settings.h"
 #include "daemon/log_outputs.h"
@@ -242,8 +243,11 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
           *c.mutable_router()->add_muc() = muc_service(component, settings_);
         else if (component.component_module == "http_file_share")
           *c.mutable_router()->add_file_share() = file_share_service(component, settings_);
-        else
+        else {
           c.mutable_router()->add_components(component.name);
+          (*c.mutable_router()->mutable_component_secret_tags())[component.name] =
+              component_secret_tag(component.component_secret);
+        }
         if (component.module_enabled("s2s")) c.mutable_router()->add_s2s_hosts(component.name);
       }
       break;

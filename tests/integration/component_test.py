@@ -256,6 +256,78 @@ class Components(unittest.TestCase):
             self.xmppd.proc.send_signal(signal.SIGHUP)
             self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
 
+    def reload(self, text):
+        mark = len(self.xmppd.log())
+        self.xmppd.write_config(text)
+        self.xmppd.proc.send_signal(signal.SIGHUP)
+        self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
+
+    def stream_error_of(self, component):
+        """A future for the condition of the next stream error the component receives."""
+        ended = self.loop.create_future()
+        component.add_event_handler(
+            "stream_error", lambda e: ended.done() or ended.set_result(e["condition"]))
+        return ended
+
+    def test_reload_ends_a_removed_component_and_one_whose_secret_changed(self):
+        normal = component_config(self.workdir)
+        try:
+            # Its section removed: host-gone, and its domain no longer served.
+            gateway = self.gateway()
+            ended = self.stream_error_of(gateway)
+            self.reload(normal.replace(f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n', ""))
+            self.assertEqual(self.wait(ended), "host-gone")
+            self.xmppd.wait_log(rf"router\[\d+\]: component {re.escape(GATEWAY)} from 127\.0\.0\.1 port \d+: "
+                                r"no longer configured by reload: disconnected")
+            self.reload(normal)
+            # Its secret changed: reset; the component comes back with the new secret, not the old.
+            other = self.gateway(OTHER, OTHER_SECRET)
+            ended = self.stream_error_of(other)
+            changed = normal.replace(f'component_secret = "{OTHER_SECRET}"', 'component_secret = "rotated"')
+            self.reload(changed)
+            self.assertEqual(self.wait(ended), "reset")
+            self.xmppd.wait_log(rf"router\[\d+\]: component {re.escape(OTHER)} from 127\.0\.0\.1 port \d+: "
+                                r"component_secret changed by reload: disconnected")
+            self.wait_detached()
+            raw = self.raw(OTHER)
+            self.assertEqual(streams.stream_error(raw.handshake(OTHER_SECRET) + raw.rest())[0], "not-authorized")
+            self.gateway(OTHER, "rotated")
+            # A reload that changes neither keeps it connected.
+            mark = len(self.xmppd.log())
+            self.reload(changed)
+            self.assertNotRegex(self.xmppd.log()[mark:], rf"component {re.escape(OTHER)} from .* disconnected")
+        finally:
+            for peer in self.peers:
+                peer.disconnect()
+            self.loop.run_until_complete(asyncio.sleep(0.3))
+            self.reload(normal)
+
+    def test_failed_handshakes_slow_the_next_answers(self):
+        # Three wrong secrets: answered at once, after 1 s, after 2 s more.
+        took = []
+        for _ in range(3):
+            raw = self.raw(OTHER)
+            start = time.monotonic()
+            self.assertEqual(streams.stream_error(raw.handshake("a guess") + raw.rest())[0], "not-authorized")
+            took.append(time.monotonic() - start)
+        self.assertLess(took[0], 0.9, took)
+        self.assertGreater(took[1], 0.9, took)
+        self.assertGreater(took[2], 1.9, took)
+        # The fourth waits 4 s, the right secret too, and then gets in; the penalty ends with it.
+        raw = self.raw(OTHER)
+        start = time.monotonic()
+        self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
+        self.assertGreater(time.monotonic() - start, 3.9)
+        self.assertLess(time.monotonic() - start, 30)
+        raw.close()
+        self.wait_detached()
+        raw = self.raw(OTHER)
+        start = time.monotonic()
+        self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
+        self.assertLess(time.monotonic() - start, 0.9)
+        # The auth helper logged the refusals.
+        self.xmppd.wait_log(r"auth\[\d+\]: component other\.chat\.test: handshake refused: wrong secret")
+
     def test_component_on_ipv6_loopback(self):
         raw = self.raw(OTHER, "::1")
         self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
