@@ -748,6 +748,12 @@ void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest
     case ipc::AdminRequest::kShowC2S:
       *query.mutable_show_c2s() = request.show_c2s();
       return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kShowComponents:
+      *query.mutable_show_components() = request.show_components();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kShowMuc:
+      *query.mutable_show_muc() = request.show_muc();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
     case ipc::AdminRequest::kKick:
       log::notice("xmppctl: kick %s", loggable(request.kick().jid()).c_str());
       *query.mutable_kick() = request.kick();
@@ -832,6 +838,8 @@ void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
     case ipc::AdminAnswer::kC2S: *response.mutable_c2s() = answer.c2s(); break;
     case ipc::AdminAnswer::kS2S: *response.mutable_s2s() = answer.s2s(); break;
     case ipc::AdminAnswer::kUsers: *response.mutable_users() = answer.users(); break;
+    case ipc::AdminAnswer::kComponents: *response.mutable_components() = answer.components(); break;
+    case ipc::AdminAnswer::kRooms: *response.mutable_rooms() = answer.rooms(); break;
     default: *response.mutable_done() = answer.done(); break;
   }
   response.set_more(!delivery->last);

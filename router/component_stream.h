@@ -35,6 +35,8 @@ class ConnectedComponents {
   using Tags = std::map<std::string, std::string, std::less<>>;
   ComponentStream* find(std::string_view domain) const;
   const std::map<std::string, ComponentStream*, std::less<>>& all() const { return streams_; }
+  // Every external component configured, connected or not (domain -> secret tag).
+  const Tags& configured() const { return tags_; }
   // A reload: `tags` has every external component configured now. A stream whose domain is
   // not among them ends with host-gone (RFC 6120 §4.9.3.5, as Prosody ends a removed host's
   // sessions); one whose secret's tag changed ends with reset (§4.9.3.16: its credentials

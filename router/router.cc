@@ -215,11 +215,11 @@ class Router final : public runtime::ChildRole {
       log::notice("account %s@%s removed: its sessions end", removed.username().c_str(), removed.host().c_str());
       routing_.user_removed(removed.username() + "@" + removed.host());
     });
-    // xmppctl show c2s and kick (router/admin_report.h).
+    // xmppctl show c2s, show components, show muc and kick (router/admin_report.h).
     control.on(ipc::ParentToChild::kAdminQuery, 0, [this](const ipc::ParentToChild& m, auto&) {
       timeval now;
       event_base_gettimeofday_cached(base_, &now);
-      answer_admin_query(m.admin_query(), routing_.sessions(), now.tv_sec,
+      answer_admin_query(m.admin_query(), {routing_.sessions(), connected_components_, muc_, file_share_}, now.tv_sec,
                          [this](const ipc::ChildToParent& answer) { runtime_->send_to_parent(answer); });
     });
   }

@@ -8,6 +8,7 @@ the secret is in the memory of the parent and the auth helper only. One xmppd fo
 A Prosody 0.12 user reaches the component across s2s (ComponentAcrossServers)."""
 import asyncio
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -45,7 +46,7 @@ def component_config(workdir, extra=""):
             .replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"') +
             f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n'
             f'Component "{OTHER}"\ncomponent_secret = "{OTHER_SECRET}"\n'
-            f'Component "{ROOMS}" "muc"\n')
+            f'Component "{ROOMS}" "muc"\nmuc_room_locking = false\n')
 
 
 class Gateway(ComponentXMPP):
@@ -327,6 +328,57 @@ class Components(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 0.9)
         # The auth helper logged the refusals.
         self.xmppd.wait_log(r"auth\[\d+\]: component other\.chat\.test: handshake refused: wrong secret")
+
+    def xmppctl(self, *args):
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_show_components_and_muc(self):
+        gateway = self.gateway()
+        alice, bob = self.login("alice"), self.login("bob")
+        room = f"lobby\u00e9@{ROOMS}"  # a name that is not ASCII, printed as it is
+        for client, nick in ((alice, "alice"), (bob, "bob")):
+            presence = client.make_presence(pto=f"{room}/{nick}")
+            presence.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+            presence.send()
+        deadline = time.monotonic() + 15
+        while not any(r["jid"] == room and r["occupants"] == 2 for r in json.loads(self.xmppctl("-j", "show", "muc"))):
+            self.assertLess(time.monotonic(), deadline, self.xmppctl("show", "muc"))
+            self.wait(asyncio.sleep(0.2))  # slixmpp sends while its loop runs
+        # Stanzas both ways on the component's connection.
+        alice.send_message(mto=f"echo@{GATEWAY}", mbody="count me", mtype="chat")
+        self.wait(gateway.messages.get())
+        gateway.send_message(mto=f"alice@{HOST}/phone", mfrom=f"echo@{GATEWAY}", mbody="and me", mtype="chat")
+        while self.wait(alice.messages.get())["body"] != "and me":
+            pass
+        components = {c["domain"]: c for c in json.loads(self.xmppctl("-j", "show", "components"))}
+        self.assertEqual(set(components), {GATEWAY, OTHER, ROOMS})
+        g = components[GATEWAY]
+        self.assertEqual((g["kind"], g["connected"]), ("external", True))
+        self.assertRegex(g["address"], r"^127\.0\.0\.1 \d+$")
+        self.assertGreaterEqual(g["stanzas_in"], 1)
+        self.assertGreaterEqual(g["stanzas_out"], 1)
+        self.assertEqual((components[OTHER]["kind"], components[OTHER]["connected"]), ("external", False))
+        self.assertEqual((components[ROOMS]["kind"], components[ROOMS]["rooms"], components[ROOMS]["occupants"]),
+                         ("muc", 1, 2))
+        rooms = {r["jid"]: r for r in json.loads(self.xmppctl("-j", "show", "muc", ROOMS))}
+        self.assertEqual(set(rooms), {room})
+        self.assertEqual({k: rooms[room][k] for k in ("occupants", "persistent", "public", "members_only", "password",
+                                                       "locked")},
+                         {"occupants": 2, "persistent": False, "public": True, "members_only": False,
+                          "password": False, "locked": False})
+        self.assertIn(rooms[room]["archived"], (True, False))
+        # For people: aligned columns, the same facts.
+        text = self.xmppctl("show", "components").splitlines()
+        self.assertRegex(text[0], r"^DOMAIN +KIND +CONNECTED +ADDRESS +UP +IN +OUT +ROOMS +OCCUPANTS$")
+        self.assertRegex(next(l for l in text if l.startswith(ROOMS)), rf"^{re.escape(ROOMS)} +muc +no +- +- +- +- +1 +2$")
+        text = self.xmppctl("show", "muc")
+        self.assertRegex(text, rf"(?m)^{re.escape(room)} +2 +no +yes +no +no +no +(yes|no)$")
+        # A name that is no MUC service is refused before asking.
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "show", "muc", GATEWAY], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
 
     def test_component_on_ipv6_loopback(self):
         raw = self.raw(OTHER, "::1")
