@@ -80,7 +80,7 @@ TEST(HandshakeThrottle, PerDomainResetOnSuccessForgottenInTime) {
   t.failed("a", t0);
   EXPECT_EQ(t.answer_at("a", t0), t0 + seconds(2));
   EXPECT_EQ(t.answer_at("a", t0 + seconds(5)), t0 + seconds(5));  // the delay is over
-  EXPECT_EQ(t.answer_at("b", t0), t0);                             // another domain is not held
+  EXPECT_EQ(t.answer_at("b", t0), t0);                            // another domain is not held
   t.succeeded("a");
   EXPECT_EQ(t.answer_at("a", t0), t0);
   t.failed("a", t0);

@@ -26,8 +26,8 @@ std::string component_secret_tag(std::string_view secret) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned size = 0;
   const std::string& key = tag_key();
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(secret.data()),
-           secret.size(), md, &size) == nullptr)
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), md, &size) == nullptr)
     log::fatal("cannot tag a component secret");
   return std::string(reinterpret_cast<const char*>(md), size);
 }

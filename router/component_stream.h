@@ -67,7 +67,7 @@ class ComponentStream final : public stream::StreamHandler, public Component {
 
   const std::string& domain() const { return domain_; }
   const std::string& peer() const { return session_.peer(); }
-  std::time_t since() const { return since_; }  // when the handshake was accepted
+  std::time_t since() const { return since_; }                // when the handshake was accepted
   std::uint64_t stanzas_in() const { return stanzas_in_; }    // routed from the component
   std::uint64_t stanzas_out() const { return stanzas_out_; }  // sent to it
   const std::string& secret_tag() const { return secret_tag_; }

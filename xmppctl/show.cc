@@ -140,8 +140,7 @@ int show_muc(Context& context) {
     for (const config::HostSettings& c : context.settings.components)
       if (c.enabled && c.component_module == "muc" && c.name == context.args[0]) service = &c;
     if (service == nullptr)
-      fail(kExitUsage, context.args[0] + " is not a MUC service (Component \"...\" \"muc\") of " +
-                           context.config_file);
+      fail(kExitUsage, context.args[0] + " is not a MUC service (Component \"...\" \"muc\") of " + context.config_file);
     request.mutable_show_muc()->set_service(service->name);
   } else {
     request.mutable_show_muc();
