@@ -281,6 +281,15 @@ class Components(unittest.TestCase):
             self.xmppd.wait_log(rf"router\[\d+\]: component {re.escape(GATEWAY)} from 127\.0\.0\.1 port \d+: "
                                 r"no longer configured by reload: disconnected")
             self.reload(normal)
+            # Made a MUC service: host-gone too, and the service answers for the domain.
+            gateway = self.gateway()
+            ended = self.stream_error_of(gateway)
+            self.reload(normal.replace(f'Component "{GATEWAY}"\n', f'Component "{GATEWAY}" "muc"\n'))
+            self.assertEqual(self.wait(ended), "host-gone")
+            alice = self.login("alice")
+            info = self.wait(alice.plugin["xep_0030"].get_info(jid=GATEWAY, timeout=10))
+            self.assertIn("http://jabber.org/protocol/muc", info["disco_info"]["features"])
+            self.reload(normal)
             # Its secret changed: reset; the component comes back with the new secret, not the old.
             other = self.gateway(OTHER, OTHER_SECRET)
             ended = self.stream_error_of(other)
