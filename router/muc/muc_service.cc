@@ -45,6 +45,7 @@ bool MucService::ensure_loaded() {
   for (auto& [local, state] : rooms) {
     std::string jid = local + "@" + domain();
     saved_.emplace(jid, state);
+    history_unread_.insert(jid);
     rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
@@ -112,6 +113,8 @@ void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const
       room->destroy(nullptr);
       gone_.clear();  // the room's code has returned: it sends through the queue
       room = nullptr;
+    } else if (history_unread_.erase(bare) > 0) {
+      restore_history(*room);
     }
   }
   bool created = false;
@@ -340,6 +343,7 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
     log::error("muc: the archive of %s could not be removed: %s", room.jid().c_str(), archive->error().c_str());
   if (server_.items().remove_store(room.jid(), "vcard_muc") == ItemStore::Outcome::kFailed)  // vcard_muc.cc's
     log::error("muc: the vCard of %s could not be removed", room.jid().c_str());
+  history_unread_.erase(room.jid());  // a room made under its name later has none of its history
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }
