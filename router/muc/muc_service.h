@@ -70,6 +70,8 @@ class MucService final : public Component, public muc::RoomHost {
   // Why `from` may not create a room now (an error condition), or empty.
   std::string_view refusal(const xmpp::Jid& from, std::string& text) const;
   muc::RoomState new_room_state() const;
+  // True when the room counts against `domain`'s muc_max_rooms_per_domain.
+  static bool created_by(const muc::Room& room, std::string_view domain);
   // True (answered with <gone/>) when `to` names a room that left a live tombstone.
   bool answered_by_tombstone(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
   bool lock_expired(const muc::Room& room) const;

@@ -94,6 +94,7 @@ class MucServiceTest : public ::testing::Test {
     options_.set_restrict_room_creation("none");
     options_.set_max_rooms(100);
     options_.set_max_rooms_per_user(50);
+    options_.set_max_rooms_per_domain(500);
     options_.set_max_occupants(200);
     options_.set_room_locking(true);
     options_.set_room_lock_timeout(300);
@@ -195,6 +196,46 @@ TEST_F(MucServiceTest, TheServiceAndUserLimitsRefuseWithResourceConstraint) {
   join("four", "admin@a.example/r");
   EXPECT_EQ(last_error(), "resource-constraint");
   EXPECT_EQ(service().rooms(), 3u);
+}
+
+// One other server of many user names cannot fill the service: muc_max_rooms_per_domain
+// counts the rooms its users created (whoever owns them now); this server's users are exempt.
+TEST_F(MucServiceTest, ADomainsUsersCreateAtMostMaxRoomsPerDomain) {
+  options_.set_room_locking(false);
+  options_.set_room_default_persistent(true);
+  options_.set_max_rooms_per_domain(3);
+  RoomState old = persistent_room(std::time(nullptr));  // stored before creators were kept
+  old.affiliations = {{"x@b.example", {Affiliation::kOwner, "", ""}}};
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("old", old), RoomStore::Outcome::kStored);
+  join("one", "u1@b.example/r");
+  join("two", "u2@b.example/r");
+  EXPECT_EQ(service().rooms(), 3u);
+  // Ownership given away still counts against the creator's domain.
+  std::string to = "two@conference.a.example";
+  service().receive(parse("<iq type='set' id='o' from='u2@b.example/r' to='" + to +
+                          "'><query xmlns='http://jabber.org/protocol/muc#admin'>"
+                          "<item jid='z@c.example' affiliation='owner'/></query></iq>"),
+                    jid("u2@b.example/r"), jid(to));
+  service().receive(parse("<iq type='set' id='p' from='u2@b.example/r' to='" + to +
+                          "'><query xmlns='http://jabber.org/protocol/muc#admin'>"
+                          "<item jid='u2@b.example' affiliation='none'/></query></iq>"),
+                    jid("u2@b.example/r"), jid(to));
+  ASSERT_EQ(server_->sent.back().attribute_or("type"), "result");
+  join("three", "u3@b.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  EXPECT_EQ(service().rooms(), 3u);
+  join("three", "u@c.example/r");  // another domain
+  join("four", "u@a.example/r");   // this server's
+  EXPECT_EQ(service().rooms(), 5u);
+  // The creator's domain survives a restart with the room.
+  service_.reset();
+  ASSERT_TRUE(users_->commit());
+  join("five", "u4@b.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  options_.set_max_rooms_per_domain(4);
+  service().configure(options_);
+  join("five", "u4@b.example/r");
+  EXPECT_EQ(service().rooms(), 6u);
 }
 
 // A first join the room refuses leaves no room, even when rooms are persistent by default.

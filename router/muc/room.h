@@ -68,6 +68,10 @@ struct RoomConfig {
   WhoMay allow_pm = WhoMay::kAnyone;
   std::size_t max_occupants = 200;
   std::size_t history_length = 20;
+  // Not a form field: the domain of the user who created the room, for
+  // muc_max_rooms_per_domain (muc_service.cc); kept with the configuration so that it is
+  // written with the room's row. "" for a room stored before it was kept.
+  std::string creator_domain;
 
   bool operator==(const RoomConfig&) const = default;
 };
