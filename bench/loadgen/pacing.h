@@ -41,8 +41,7 @@ class Pacer {
 
   // Saturation mode: while `sending`, sends until `window` messages of `s` are in flight.
   template <typename Sender, typename ClientOf, typename Send>
-  static void refill(Sender& s, std::uint64_t now, bool sending, std::uint32_t window, ClientOf client_of,
-                     Send send) {
+  static void refill(Sender& s, std::uint64_t now, bool sending, std::uint32_t window, ClientOf client_of, Send send) {
     if (s.in_flight == 0) s.last_progress_ns = now;
     while (sending && s.active && client_of(s).online() && s.in_flight < window) {
       send(s);
@@ -64,7 +63,7 @@ class Pacer {
     }
   }
 
-  std::uint64_t skips() const { return skips_; }      // rate mode: sends skipped
+  std::uint64_t skips() const { return skips_; }        // rate mode: sends skipped
   std::uint64_t given_up() const { return given_up_; }  // saturation: messages no longer waited for
 
  private:
