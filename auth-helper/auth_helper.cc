@@ -18,7 +18,8 @@
 // account that did not log in through it.
 //
 // It also holds the external components' secrets (XEP-0114) and checks their handshakes
-// for the router (component_secrets.h), which only hears yes or no.
+// for the router (component_secrets.h), which only hears yes or no, and that only after the
+// delay that wrong handshakes for the component's domain earned (HandshakeThrottle).
 #include <event2/event.h>
 
 #include <algorithm>
@@ -99,6 +100,7 @@ class AuthHelper final : public runtime::ChildRole {
     std::map<std::string, std::string, std::less<>> secrets;
     for (const auto& component : configure.auth().components()) secrets[component.domain()] = component.secret();
     components_.set(std::move(secrets));
+    handshakes_.reconfigured();
     if (attempts_) {
       attempts_->set_anonymous_hosts(anonymous_hosts_);
       attempts_->set_new_credential_iterations(iterations_);
@@ -137,6 +139,16 @@ class AuthHelper final : public runtime::ChildRole {
           this));
     }
     attempts_->clear();
+    handshakes_.clear();
+    if (!handshake_timer_)
+      handshake_timer_.reset(evtimer_new(
+          runtime_->base(),
+          [](evutil_socket_t, short, void* self) {
+            auto* helper = static_cast<AuthHelper*>(self);
+            helper->handshakes_.poll(Clock::now());
+            helper->reschedule_handshakes();
+          },
+          this));
     router_ = std::make_unique<RouterChannel>(runtime_->base(), std::move(fd), kFromRouter, kToRouter, "router");
     router_->on(ipc::RouterToAuth::kStart, 0, [this](const ipc::RouterToAuth& m, auto&) {
       attempts_->start(m.start());
@@ -173,6 +185,7 @@ class AuthHelper final : public runtime::ChildRole {
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
       if (reason == ipc::CloseReason::kViolation) runtime_->report_peer_violation(peer, detail);
       attempts_->clear();
+      handshakes_.clear();
     });
     sha1_only_hosts_ = store_->sha1_only_hosts();
     send_sha1_only_hosts();
@@ -301,15 +314,33 @@ class AuthHelper final : public runtime::ChildRole {
     router_->send(reply);
   }
 
-  // XEP-0114: the router relays the component's digest; the answer is only yes or no. The
-  // router logs the refusal with the peer's address, which it alone knows.
+  // XEP-0114: the router relays the component's digest; the answer is only yes or no, at
+  // once or when the domain's penalty for wrong handshakes is over. The router logs the
+  // refusal with the peer's address, which it alone knows.
   void component_handshake(const ipc::ComponentHandshake& request) {
+    handshakes_.check(request.query(), request.domain(), request.stream_id(), request.digest(), Clock::now());
+    reschedule_handshakes();
+  }
+
+  void component_verdict(std::uint64_t query, bool ok) {
+    if (!router_) return;
     ipc::AuthToRouter reply;
-    reply.mutable_component_verdict()->set_query(request.query());
-    const bool ok = components_.check(request.domain(), request.stream_id(), request.digest());
+    reply.mutable_component_verdict()->set_query(query);
     reply.mutable_component_verdict()->set_ok(ok);
-    if (!ok) log::info("component %s: handshake refused: wrong secret", utf8_prefix(request.domain()).c_str());
     router_->send(reply);
+  }
+
+  void reschedule_handshakes() {
+    if (!handshake_timer_) return;
+    std::optional<TimePoint> wake = handshakes_.next_wake();
+    if (!wake) {
+      evtimer_del(handshake_timer_.get());
+      return;
+    }
+    const auto wait = std::max<Clock::duration>(*wake - Clock::now(), Clock::duration::zero());
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(wait).count() + 1;
+    timeval tv{static_cast<time_t>(micros / 1'000'000), static_cast<suseconds_t>(micros % 1'000'000)};
+    evtimer_add(handshake_timer_.get(), &tv);
   }
 
   // After each message or timer: wake again when the attempts next have something to do.
@@ -332,6 +363,13 @@ class AuthHelper final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   ComponentSecrets components_;  // XEP-0114 secrets, from the parent's Configure only
+  ComponentHandshakes handshakes_{components_, [this](std::uint64_t query, std::string_view domain, bool ok) {
+                                    if (!ok)
+                                      log::info("component %s: handshake refused: wrong secret",
+                                                utf8_prefix(domain).c_str());
+                                    component_verdict(query, ok);
+                                  }};
+  EventPtr handshake_timer_;  // ComponentHandshakes::poll
   std::vector<std::string> sha1_only_hosts_;  // as last sent to the router
   std::vector<std::string> logged_sha1_only_;  // as last logged
   std::unique_ptr<RouterChannel> router_;

@@ -3,6 +3,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 namespace xmppd::auth {
 
 std::string component_handshake_digest(std::string_view stream_id, std::string_view secret) {
@@ -29,6 +31,72 @@ bool ComponentSecrets::check(std::string_view domain, std::string_view stream_id
   const std::string expected = component_handshake_digest(stream_id, it->second);
   if (expected.empty() || digest.size() != expected.size()) return false;
   return CRYPTO_memcmp(expected.data(), digest.data(), expected.size()) == 0;
+}
+
+Clock::duration HandshakeThrottle::delay_after(unsigned failures) {
+  if (failures == 0) return Clock::duration::zero();
+  const unsigned shift = std::min(failures - 1, 5u);  // 2^5 s is past the cap already
+  return std::min<Clock::duration>(std::chrono::seconds(1u << shift), kMaxDelay);
+}
+
+TimePoint HandshakeThrottle::answer_at(std::string_view domain, TimePoint now) const {
+  auto it = entries_.find(domain);
+  if (it == entries_.end() || now - it->second.last >= kForget) return now;
+  return std::max(now, it->second.last + delay_after(it->second.failures));
+}
+
+void HandshakeThrottle::failed(std::string_view domain, TimePoint now) {
+  auto it = entries_.find(domain);
+  if (it == entries_.end()) it = entries_.emplace(std::string(domain), Entry{}).first;
+  Entry& entry = it->second;
+  if (now - entry.last >= kForget) entry.failures = 0;
+  if (entry.failures < 1000) ++entry.failures;  // far past the cap; never wraps
+  entry.last = now;
+}
+
+void HandshakeThrottle::succeeded(std::string_view domain) {
+  if (auto it = entries_.find(domain); it != entries_.end()) entries_.erase(it);
+}
+
+void HandshakeThrottle::keep_only(const ComponentSecrets& secrets) {
+  std::erase_if(entries_, [&](const auto& entry) { return !secrets.knows(entry.first); });
+}
+
+void ComponentHandshakes::check(std::uint64_t query, std::string_view domain, std::string_view stream_id,
+                                std::string_view digest, TimePoint now) {
+  Held handshake{query, std::string(domain), std::string(stream_id), std::string(digest)};
+  const TimePoint at = throttle_.answer_at(domain, now);
+  if (at <= now) {
+    answer(handshake, now);
+  } else if (held_.size() >= kMaxHeld) {
+    answer_(query, domain, false);
+  } else {
+    held_.emplace(at, std::move(handshake));
+  }
+}
+
+void ComponentHandshakes::poll(TimePoint now) {
+  while (!held_.empty() && held_.begin()->first <= now) {
+    Held handshake = std::move(held_.begin()->second);
+    held_.erase(held_.begin());
+    answer(handshake, now);
+  }
+}
+
+std::optional<TimePoint> ComponentHandshakes::next_wake() const {
+  if (held_.empty()) return std::nullopt;
+  return held_.begin()->first;
+}
+
+// Checked when answered, so with the secrets of then (a reload may have come meanwhile).
+// Only a configured domain's failures count: the table stays as small as the configuration.
+void ComponentHandshakes::answer(const Held& handshake, TimePoint now) {
+  const bool ok = secrets_.check(handshake.domain, handshake.stream_id, handshake.digest);
+  if (ok)
+    throttle_.succeeded(handshake.domain);
+  else if (secrets_.knows(handshake.domain))
+    throttle_.failed(handshake.domain, now);
+  answer_(handshake.query, handshake.domain, ok);
 }
 
 }  // namespace xmppd::auth

@@ -3,11 +3,18 @@
 // router, which reads the component's stream, relays the stream id and the digest the
 // component sent, and gets back only whether it matched.
 //
+// Failed handshakes slow the next answers for the component's domain (HandshakeThrottle),
+// kept here rather than in the router so that a router taken over cannot lift the delays.
+//
 // Trusts: the parent for the secrets; nothing of the router's request but that it is a
 // request (the domain may be unknown, the digest anything).
 #pragma once
 
+#include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,9 +33,75 @@ class ComponentSecrets {
   // digest of the wrong length is simply no.
   bool check(std::string_view domain, std::string_view stream_id, std::string_view digest) const;
   std::size_t size() const { return secrets_.size(); }
+  bool knows(std::string_view domain) const { return secrets_.find(domain) != secrets_.end(); }
 
  private:
   std::map<std::string, std::string, std::less<>> secrets_;
+};
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+
+// Wrong handshakes per component domain. After n failures in a row (forgotten kForget after
+// the last), a handshake for the domain that arrives is answered, right or wrong, no sooner
+// than the last failure + delay_after(n): 1 s, 2 s, 4 s ... kMaxDelay. A success ends the
+// penalty. The answer's time is fixed when the handshake arrives and later failures do not
+// push it back, so no handshake waits longer than kMaxDelay whatever anyone else sends: the
+// real component, reconnecting after a restart while someone guesses, is in within 30 s.
+// Guessing then goes no faster than the handshakes one may hold open at once (the router's
+// max_unauthenticated_per_address, 32 by default) every kMaxDelay.
+class HandshakeThrottle {
+ public:
+  static constexpr std::chrono::seconds kMaxDelay{30};
+  static constexpr std::chrono::seconds kForget{600};
+  static Clock::duration delay_after(unsigned failures);
+  // When a handshake for `domain` that arrives at `now` is answered.
+  TimePoint answer_at(std::string_view domain, TimePoint now) const;
+  void failed(std::string_view domain, TimePoint now);
+  void succeeded(std::string_view domain);
+  // Drops the domains not in `secrets` (a reload), which keeps the table as small as the
+  // configuration.
+  void keep_only(const ComponentSecrets& secrets);
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    unsigned failures = 0;
+    TimePoint last{};
+  };
+  std::map<std::string, Entry, std::less<>> entries_;  // configured domains only
+};
+
+// The handshakes the router relays, checked against ComponentSecrets under a
+// HandshakeThrottle: each is answered at once or held until its time. No event loop here:
+// the helper calls poll() when next_wake() says, and a test with a fake time.
+class ComponentHandshakes {
+ public:
+  using Answer = std::function<void(std::uint64_t query, std::string_view domain, bool ok)>;
+  ComponentHandshakes(const ComponentSecrets& secrets, Answer answer) : secrets_(secrets), answer_(std::move(answer)) {}
+  void check(std::uint64_t query, std::string_view domain, std::string_view stream_id, std::string_view digest,
+             TimePoint now);
+  // Answers the held handshakes whose time has come.
+  void poll(TimePoint now);
+  std::optional<TimePoint> next_wake() const;
+  // The router went away: the held handshakes are dropped unanswered.
+  void clear() { held_.clear(); }
+  void reconfigured() { throttle_.keep_only(secrets_); }
+  std::size_t held() const { return held_.size(); }
+
+ private:
+  // More held at once are refused unchecked: a router taken over cannot grow this process.
+  static constexpr std::size_t kMaxHeld = 4096;
+  struct Held {
+    std::uint64_t query;
+    std::string domain, stream_id, digest;
+  };
+  void answer(const Held& handshake, TimePoint now);
+
+  const ComponentSecrets& secrets_;
+  Answer answer_;
+  HandshakeThrottle throttle_;
+  std::multimap<TimePoint, Held> held_;  // by the time each is answered
 };
 
 }  // namespace xmppd::auth

@@ -12,6 +12,10 @@ bool AdminQueries::fits(ipc::AdminQuery::QuestionCase question, ipc::AdminAnswer
       return answer == ipc::AdminAnswer::kS2S;
     case ipc::AdminQuery::kUsers:
       return answer == ipc::AdminAnswer::kUsers;
+    case ipc::AdminQuery::kShowComponents:
+      return answer == ipc::AdminAnswer::kComponents;
+    case ipc::AdminQuery::kShowMuc:
+      return answer == ipc::AdminAnswer::kRooms;
     case ipc::AdminQuery::kMemory:
       return answer == ipc::AdminAnswer::kMemory;
     case ipc::AdminQuery::kMetrics:

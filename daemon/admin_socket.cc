@@ -73,7 +73,8 @@ void AdminSocket::accept_one() {
   const ClientId id = next_client_++;
   for (auto kind : {ipc::AdminRequest::kAccount, ipc::AdminRequest::kStatus, ipc::AdminRequest::kShowC2S,
                     ipc::AdminRequest::kShowS2S, ipc::AdminRequest::kCloseS2S, ipc::AdminRequest::kKick,
-                    ipc::AdminRequest::kReload, ipc::AdminRequest::kUsers})
+                    ipc::AdminRequest::kReload, ipc::AdminRequest::kUsers, ipc::AdminRequest::kShowComponents,
+                    ipc::AdminRequest::kShowMuc})
     client->on(kind, 0, [this, id](const ipc::AdminRequest& m, auto&) { ask_(id, m); });
   client->start([this, id](ipc::CloseReason reason, std::string_view detail) {
     if (reason == ipc::CloseReason::kViolation)

@@ -12,6 +12,7 @@
 
 #include "build_config.h"
 #include "common/log.h"
+#include "daemon/component_tags.h"
 #include "daemon/credentials.h"
 #include "daemon/http_settings.h"
 #include "daemon/log_outputs.h"
@@ -242,8 +243,11 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
           *c.mutable_router()->add_muc() = muc_service(component, settings_);
         else if (component.component_module == "http_file_share")
           *c.mutable_router()->add_file_share() = file_share_service(component, settings_);
-        else
+        else {
           c.mutable_router()->add_components(component.name);
+          (*c.mutable_router()->mutable_component_secret_tags())[component.name] =
+              component_secret_tag(component.component_secret);
+        }
         if (component.module_enabled("s2s")) c.mutable_router()->add_s2s_hosts(component.name);
       }
       break;
@@ -744,6 +748,12 @@ void Parent::admin_request(AdminSocket::ClientId client, const ipc::AdminRequest
     case ipc::AdminRequest::kShowC2S:
       *query.mutable_show_c2s() = request.show_c2s();
       return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kShowComponents:
+      *query.mutable_show_components() = request.show_components();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
+    case ipc::AdminRequest::kShowMuc:
+      *query.mutable_show_muc() = request.show_muc();
+      return ask_child(client, ipc::ROLE_ROUTER, std::move(query));
     case ipc::AdminRequest::kKick:
       log::notice("xmppctl: kick %s", loggable(request.kick().jid()).c_str());
       *query.mutable_kick() = request.kick();
@@ -828,6 +838,8 @@ void Parent::admin_answer(ChildProcess& c, const ipc::AdminAnswer& answer) {
     case ipc::AdminAnswer::kC2S: *response.mutable_c2s() = answer.c2s(); break;
     case ipc::AdminAnswer::kS2S: *response.mutable_s2s() = answer.s2s(); break;
     case ipc::AdminAnswer::kUsers: *response.mutable_users() = answer.users(); break;
+    case ipc::AdminAnswer::kComponents: *response.mutable_components() = answer.components(); break;
+    case ipc::AdminAnswer::kRooms: *response.mutable_rooms() = answer.rooms(); break;
     default: *response.mutable_done() = answer.done(); break;
   }
   response.set_more(!delivery->last);

@@ -43,10 +43,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const char* store : {"roster", "vcard", "private", "pep"})
     files[store] = RawFile{std::string("s/") + store, bytes, false};
   files["offline"] = RawFile{"s/offline", bytes, true};
+  files["archive"] = RawFile{"s/archive", bytes, true};
   std::string warnings;
   const auto user = xmppd::ctl::prosody_import::convert_data("alice", "chat.test", files, warnings);
   check_warnings(warnings);
   for (const auto& m : user.offline) check_parses(m.stanza, "jabber:client");
+  for (const auto& m : user.archive) check_parses(m.stanza, "");
   for (const auto& [ns, name, value] : user.private_elements) check_parses(value, "");
   if (user.vcard) check_parses(*user.vcard, "");
   return 0;

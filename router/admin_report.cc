@@ -5,6 +5,9 @@
 #include "common/log.h"
 #include "common/utf8_text.h"
 #include "router/c2s_stream.h"
+#include "router/component_stream.h"
+#include "router/file_share/file_share_service.h"
+#include "router/muc/muc_service.h"
 #include "xmpp/jid.h"
 
 namespace xmppd::router {
@@ -32,6 +35,12 @@ std::string stream_management_of(const ClientStream& stream) {
   return sm->resumable() ? "resumable" : "on";
 }
 
+// The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
+std::string report_address(std::string address) {
+  if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
+  return address;
+}
+
 void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
   // Every string here must be valid UTF-8, or the parent cannot parse the answer and kills
   // the router: the JID was prepared (strict UTF-8, xmpp/jid.h), the rest is ours or
@@ -43,10 +52,7 @@ void describe(const ClientStream& stream, time_t now, ipc::C2sSession& out) {
   out.set_inactive(stream.filtered());  // XEP-0352: the CSI module filters an inactive client
   const stream::Session* session = stream.session();
   if (session == nullptr) return;  // hibernating: no connection to describe
-  // The log's "ADDRESS port N" as reports.proto has it: "ADDRESS N".
-  std::string address = session->peer();
-  if (std::size_t at = address.find(" port "); at != std::string::npos) address.replace(at, 6, " ");
-  out.set_address(address);
+  out.set_address(report_address(session->peer()));
   if (SSL* ssl = session->ssl(); ssl != nullptr && session->encrypted()) {
     out.set_tls_version(SSL_get_version(ssl));
     if (const char* cipher = SSL_get_cipher_name(ssl)) out.set_cipher(cipher);
@@ -74,6 +80,79 @@ void show_c2s(const ipc::AdminQuery& query, const LocalSessions& sessions, time_
     ipc::C2sSession& entry = *pages.page().mutable_c2s()->add_sessions();
     describe(*stream, now, entry);
     pages.added(entry.ByteSizeLong());
+  }
+  pages.finish();
+}
+
+std::size_t occupants_of(const MucService& service) {
+  std::size_t n = 0;
+  for (const auto& [jid, room] : service.loaded_rooms()) n += room->occupants().size();
+  return n;
+}
+
+// Every configured component, by domain: the external ones, the MUC services, the file shares.
+void show_components(const ipc::AdminQuery& query, const AdminSubjects& subjects, time_t now,
+                     const runtime::AdminPages::Send& send) {
+  std::map<std::string, ipc::ComponentReport> reports;
+  for (const auto& [domain, tag] : subjects.external.configured()) {
+    ipc::ComponentReport& r = reports[domain];
+    r.set_kind("external");
+    if (const ComponentStream* stream = subjects.external.find(domain)) {
+      r.set_connected(true);
+      r.set_address(report_address(stream->peer()));
+      r.set_connected_seconds(seconds_between(stream->since(), now));
+      r.set_stanzas_in(stream->stanzas_in());
+      r.set_stanzas_out(stream->stanzas_out());
+    }
+  }
+  for (const auto& [domain, service] : subjects.muc) {
+    ipc::ComponentReport& r = reports[domain];
+    r.set_kind("muc");
+    r.set_rooms(service->rooms());
+    r.set_occupants(occupants_of(*service));
+  }
+  for (const auto& [domain, share] : subjects.file_share) reports[domain].set_kind("http_file_share");
+  runtime::AdminPages pages(
+      query.id(), [](ipc::AdminAnswer& a) { a.mutable_components(); }, send);
+  for (auto& [domain, report] : reports) {
+    if (!pages.room()) break;
+    report.set_domain(utf8_prefix(domain));  // from the configuration: checked already
+    ipc::ComponentReport& entry = *pages.page().mutable_components()->add_components();
+    entry = std::move(report);
+    pages.added(entry.ByteSizeLong());
+  }
+  pages.finish();
+}
+
+// The rooms in memory of every MUC service, or of one, by JID.
+void show_muc(const ipc::AdminQuery& query, const AdminSubjects& subjects, const runtime::AdminPages::Send& send) {
+  const std::string& only = query.show_muc().service();
+  if (!only.empty() && subjects.muc.find(only) == subjects.muc.end()) {
+    ipc::ChildToParent message;
+    message.mutable_admin_answer()->set_id(query.id());
+    message.mutable_admin_answer()->mutable_done()->set_error(utf8_prefix(only, 200) + ": not a MUC service");
+    send(message);
+    return;
+  }
+  runtime::AdminPages pages(
+      query.id(), [](ipc::AdminAnswer& a) { a.mutable_rooms(); }, send);
+  for (const auto& [domain, service] : subjects.muc) {
+    if (!only.empty() && domain != only) continue;
+    for (const auto& [jid, room] : service->loaded_rooms()) {
+      if (!pages.room()) break;
+      const muc::RoomConfig& config = room->state().config;
+      ipc::RoomReport& entry = *pages.page().mutable_rooms()->add_rooms();
+      // The room's localpart came from a client: prepared (UTF-8), kept so by utf8_prefix.
+      entry.set_jid(utf8_prefix(jid));
+      entry.set_occupants(room->occupants().size());
+      entry.set_persistent(config.persistent);
+      entry.set_public_room(config.public_room);
+      entry.set_members_only(config.members_only);
+      entry.set_password(!config.password.empty());
+      entry.set_locked(room->state().locked);
+      entry.set_archived(service->archives(*room));
+      pages.added(entry.ByteSizeLong());
+    }
   }
   pages.finish();
 }
@@ -111,14 +190,19 @@ ipc::AdminDone kick(const ipc::Kick& kick, const LocalSessions& sessions) {
 
 }  // namespace
 
-void answer_admin_query(const ipc::AdminQuery& query, const LocalSessions& sessions, time_t now,
+void answer_admin_query(const ipc::AdminQuery& query, const AdminSubjects& subjects, time_t now,
                         const runtime::AdminPages::Send& send) {
+  const LocalSessions& sessions = subjects.sessions;
   ipc::ChildToParent message;
   ipc::AdminAnswer& answer = *message.mutable_admin_answer();
   answer.set_id(query.id());
   switch (query.question_case()) {
     case ipc::AdminQuery::kShowC2S:
       return show_c2s(query, sessions, now, send);
+    case ipc::AdminQuery::kShowComponents:
+      return show_components(query, subjects, now, send);
+    case ipc::AdminQuery::kShowMuc:
+      return show_muc(query, subjects, send);
     case ipc::AdminQuery::kKick:
       *answer.mutable_done() = kick(query.kick(), sessions);
       break;

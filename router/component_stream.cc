@@ -1,5 +1,8 @@
 #include "router/component_stream.h"
 
+#include <utility>
+#include <vector>
+
 #include "common/log.h"
 #include "common/utf8_text.h"
 #include "router/component_stanza.h"
@@ -20,9 +23,35 @@ constexpr std::size_t kLoggedBytes = 200;
 
 }  // namespace
 
+ComponentStream* ConnectedComponents::find(std::string_view domain) const {
+  auto it = streams_.find(domain);
+  return it != streams_.end() ? it->second : nullptr;
+}
+
+void ConnectedComponents::reconfigure(Tags tags) {
+  tags_ = std::move(tags);
+  std::vector<std::pair<ComponentStream*, bool>> ending;  // end() changes streams_
+  for (const auto& [domain, stream] : streams_) {
+    auto it = tags_.find(domain);
+    if (it == tags_.end())
+      ending.emplace_back(stream, true);
+    else if (it->second != stream->secret_tag())
+      ending.emplace_back(stream, false);
+  }
+  for (auto [stream, removed] : ending) {
+    log::notice("component %s from %s: %s by reload: disconnected", stream->domain().c_str(), stream->peer().c_str(),
+                removed ? "no longer configured" : "component_secret changed");
+    if (removed)
+      stream->end("host-gone", "This server has stopped serving " + stream->domain());
+    else
+      stream->end("reset", "The component_secret changed: connect again with the new one");
+  }
+}
+
 ComponentStream::ComponentStream(stream::Session& session, AuthLink& auth, Routing& routing,
-                                 std::size_t max_stanza_bytes)
-    : session_(session), domain_(session.host()), auth_(auth), routing_(routing), reparser_(kClientNs),
+                                 ConnectedComponents& connected, std::size_t max_stanza_bytes)
+    : session_(session), domain_(session.host()), auth_(auth), routing_(routing), connected_(connected),
+      reparser_(kClientNs),
       max_stanza_bytes_(max_stanza_bytes) {
   ++router_counters().component_streams;
 }
@@ -39,6 +68,7 @@ void ComponentStream::detach() {
   --router_counters().components_connected;
   // Stanzas for the domain bounce with service-unavailable from now on (Routing::to_component).
   if (routing_.attached_component(domain_) == this) routing_.attach_component(domain_, nullptr);
+  if (connected_.find(domain_) == this) connected_.streams_.erase(domain_);
   log::notice("component %s from %s disconnected", domain_.c_str(), session_.peer().c_str());
 }
 
@@ -93,7 +123,13 @@ void ComponentStream::verdict(std::optional<bool> ok) {
     return;
   }
   // One connection per component, as Prosody's mod_component: the first one keeps it.
-  if (routing_.attached_component(domain_) != nullptr) {
+  auto tag = connected_.tags_.find(domain_);
+  if (tag == connected_.tags_.end()) {  // removed by a reload while the helper checked
+    state_ = State::kEnded;
+    session_.stream_error("host-unknown", "This server does not serve " + domain_);
+    return;
+  }
+  if (routing_.attached_component(domain_) != nullptr || connected_.find(domain_) != nullptr) {
     state_ = State::kEnded;
     log::warning("component %s from %s: refused, the component is connected already", domain_.c_str(),
                  session_.peer().c_str());
@@ -101,8 +137,11 @@ void ComponentStream::verdict(std::optional<bool> ok) {
     return;
   }
   state_ = State::kConnected;
+  secret_tag_ = tag->second;
+  since_ = std::time(nullptr);
   ++router_counters().components_connected;
   routing_.attach_component(domain_, this);
+  connected_.streams_[domain_] = this;
   session_.established();
   session_.send("<handshake/>");
   log::notice("component %s connected from %s", domain_.c_str(), session_.peer().c_str());
@@ -113,6 +152,7 @@ void ComponentStream::stanza(const xml::Element& element) {
   ComponentStanza read = read_component_stanza(element, domain_, reparser_, max_stanza_bytes_);
   switch (read.verdict) {
     case Verdict::kRoute:
+      ++stanzas_in_;
       routing_.from_component(std::move(*read.stanza));
       return;
     case Verdict::kNotAStanza:
@@ -146,6 +186,13 @@ void ComponentStream::receive(const xml::Element& stanza, const xmpp::Jid&, cons
   stanza.serialize(out, kClientNs);  // the stanza namespace stays implicit: the stream's own
   // Over the transport's output limit, a component that does not read is cut, as a client is.
   session_.send(out);
+  ++stanzas_out_;
+}
+
+void ComponentStream::end(std::string_view condition, std::string_view text) {
+  if (state_ != State::kConnected) return;
+  detach();
+  session_.stream_error(condition, text);
 }
 
 void ComponentStream::closed() {

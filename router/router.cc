@@ -86,7 +86,8 @@ class Router final : public runtime::ChildRole {
     // External components (XEP-0114): plain streams, their handshakes checked by the auth helper.
     components_.emplace(runtime.base(), stream::StreamKind::kComponent, no_tls_);
     components_->set_handler_factory([this](stream::Session& session) -> std::unique_ptr<stream::StreamHandler> {
-      return std::make_unique<ComponentStream>(session, *auth_, routing_, component_stanza_bytes_);
+      return std::make_unique<ComponentStream>(session, *auth_, routing_, connected_components_,
+                                               component_stanza_bytes_);
     });
     // Where the data is stays as started (a reload does not move it).
     remote_storage_ = configure.router().remote_storage();
@@ -148,6 +149,10 @@ class Router final : public runtime::ChildRole {
     routing_.set_components(std::move(components));
     // Components connect under the clients' connection limits and stanza size limit.
     components_->configure({settings.components().begin(), settings.components().end()}, settings.c2s());
+    // Before the MUC services and file shares: a domain made one of them is taken from its
+    // external component's stream, which then ends.
+    connected_components_.reconfigure(
+        {settings.component_secret_tags().begin(), settings.component_secret_tags().end()});
     component_stanza_bytes_ = settings.c2s().max_stanza_bytes() != 0 ? settings.c2s().max_stanza_bytes() : 256 << 10;
     configure_muc(settings);
     configure_file_share(settings);
@@ -210,11 +215,11 @@ class Router final : public runtime::ChildRole {
       log::notice("account %s@%s removed: its sessions end", removed.username().c_str(), removed.host().c_str());
       routing_.user_removed(removed.username() + "@" + removed.host());
     });
-    // xmppctl show c2s and kick (router/admin_report.h).
+    // xmppctl show c2s, show components, show muc and kick (router/admin_report.h).
     control.on(ipc::ParentToChild::kAdminQuery, 0, [this](const ipc::ParentToChild& m, auto&) {
       timeval now;
       event_base_gettimeofday_cached(base_, &now);
-      answer_admin_query(m.admin_query(), routing_.sessions(), now.tv_sec,
+      answer_admin_query(m.admin_query(), {routing_.sessions(), connected_components_, muc_, file_share_}, now.tv_sec,
                          [this](const ipc::ChildToParent& answer) { runtime_->send_to_parent(answer); });
     });
   }
@@ -376,6 +381,7 @@ class Router final : public runtime::ChildRole {
   std::optional<HttpLink> http_;  // after c2s_, into which it hands clients
   tls::ServerContexts no_tls_{""};  // XEP-0114 streams have no TLS: an empty set of certificates
   std::size_t component_stanza_bytes_ = 256 << 10;  // c2s_stanza_size_limit
+  ConnectedComponents connected_components_;  // before components_: its streams refer to it
   std::optional<stream::Sessions> components_;  // after routing_ and auth_, which they use
 };
 

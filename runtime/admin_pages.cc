@@ -19,6 +19,12 @@ void drop_last(ipc::AdminAnswer& answer) {
     case ipc::AdminAnswer::kS2S:
       answer.mutable_s2s()->mutable_streams()->RemoveLast();
       break;
+    case ipc::AdminAnswer::kComponents:
+      answer.mutable_components()->mutable_components()->RemoveLast();
+      break;
+    case ipc::AdminAnswer::kRooms:
+      answer.mutable_rooms()->mutable_rooms()->RemoveLast();
+      break;
     case ipc::AdminAnswer::kUsers: {
       ipc::UserList& users = *answer.mutable_users();
       if (!users.sha1_only().empty() && !users.usernames().empty() &&

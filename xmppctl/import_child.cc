@@ -12,7 +12,9 @@
 //     into the credential store, skipping an account that exists unless forced.
 //   import-data, as xmppd_user in DATA_PATH/router: the other files of the users whose
 //     account was imported, into the router's user store, each user's replacing what xmppd
-//     had for them; a bad item is skipped with a warning, never the user.
+//     had for them; a bad item is skipped with a warning, never the user. Then the rooms of
+//     the MUC components named, into the room store: a room all or nothing, one that xmppd
+//     has skipped unless forced, a bad one refused whole with its FILE:LINE.
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,13 +22,17 @@
 #include <climits>
 #include <cstdarg>
 #include <cstdio>
+#include <ctime>
 #include <map>
 
 #include "auth-helper/credential_store.h"
 #include "import.pb.h"
+#include "router/archive_store.h"
 #include "router/item_store.h"
+#include "router/muc/room_store.h"
 #include "router/user_store.h"
 #include "sandbox/sandbox.h"
+#include "xmppctl/prosody_rooms.h"
 #include "xmppctl/prosody_user.h"
 #include "xmppctl/xmppctl.h"
 
@@ -39,6 +45,7 @@ using prosody_import::UserData;
 using Outcome = router::UserStore::Outcome;
 
 constexpr int kSocket = 3;
+constexpr std::size_t kArchiveChunk = 1000;  // archived messages written per transaction
 
 // What the child says, sent back in the report.
 struct Say {
@@ -151,7 +158,7 @@ bool import_accounts(const wire::ImportRequest& request, wire::ImportReport& rep
 
 struct Counts {
   std::size_t users = 0, roster = 0, requests = 0, offline = 0, vcards = 0, private_xml = 0, pep_nodes = 0,
-              pep_items = 0;
+              pep_items = 0, archived = 0;
 };
 
 Outcome write_user(router::UserStore& store, router::ItemStore& items, const std::string& bare, const UserData& data,
@@ -213,6 +220,99 @@ Outcome write_user(router::UserStore& store, router::ItemStore& items, const std
   return Outcome::kStored;
 }
 
+// The user's archive, replacing what xmppd had: Prosody's keys stay the stanza-ids.
+bool write_archive(router::ArchiveStore& archive, const std::string& bare,
+                   const std::vector<prosody_import::ArchivedMessage>& messages, Counts& counts) {
+  if (!archive.remove_user(bare)) return false;
+  std::size_t kept = 0;
+  for (const auto& m : messages) {
+    kept += archive.append({bare, m.id, m.with, m.when, m.origin_id, m.stanza}) ? 1 : 0;
+    if (archive.pending_rows() >= kArchiveChunk && !archive.flush()) return false;  // below its bound on rows waiting
+  }
+  if (!archive.flush()) return false;
+  counts.archived += kept;
+  return true;
+}
+
+struct RoomCounts {
+  std::size_t imported = 0, skipped = 0, refused = 0, archived = 0;
+};
+
+// One room into the room store (`existing`: the service's rooms xmppd has). False when it was
+// refused or could not be written.
+bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router::ArchiveStore& archive,
+                 const wire::ImportRoom& room,
+                 const std::map<std::string, router::muc::RoomState, std::less<>>& existing, bool force,
+                 RoomCounts& counts, Say& say) {
+  using Kind = prosody_import::ConvertedRoom::Kind;
+  const std::string jid = room.name() + "@" + room.service();
+  const prosody_import::ConvertedRoom converted = prosody_import::convert_room(
+      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), std::time(nullptr));
+  if (converted.kind == Kind::kNotPersistent) {
+    say.to(say.out, "%s: not persistent in Prosody, skipped\n", jid.c_str());
+    ++counts.skipped;
+    return true;
+  }
+  if (converted.kind == Kind::kRefused) {
+    say.to(say.err, "xmppctl: %s not imported:\n%s\n", jid.c_str(), converted.error.c_str());
+    ++counts.refused;
+    return false;
+  }
+  if (existing.contains(room.name()) && !force) {
+    say.to(say.out, "%s: exists in xmppd, skipped (-F to replace it)\n", jid.c_str());
+    ++counts.skipped;
+    return true;
+  }
+  // Written whole (its row, every affiliation replaced) in one savepoint, then committed: a
+  // failure leaves xmppd's room as it was. A tombstone of the name would hide the room.
+  const bool ok = rooms.save(room.name(), converted.state) == Outcome::kStored &&
+                  rooms.remove_tombstone(room.name()) == Outcome::kStored && store.commit();
+  if (!ok) {
+    say.to(say.err, "xmppctl: %s: the room could not be written\n", jid.c_str());
+    ++counts.refused;
+    return false;
+  }
+  ++counts.imported;
+  if (room.archive_path().empty()) return true;
+  std::string warnings;
+  const auto messages = prosody_import::convert_room_log(
+      prosody_import::RawFile{room.archive_path(), room.archive_bytes(), true}, jid, warnings);
+  if (!warnings.empty()) say.to(say.err, "xmppctl: %s: warning: skipped:\n%s", jid.c_str(), warnings.c_str());
+  Counts archived;
+  if (!write_archive(archive, jid, messages, archived)) {
+    say.to(say.err, "xmppctl: %s: the room's archive could not be written: %s\n", jid.c_str(),
+           archive.error().c_str());
+    return false;
+  }
+  counts.archived += archived.archived;
+  return true;
+}
+
+// The rooms of the request, a service at a time.
+bool import_rooms(router::UserStore& store, const wire::ImportRequest& request, Say& say) {
+  router::ArchiveStore archive(store.database(), request.archive_items());
+  std::map<std::string, RoomCounts> counts;
+  std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing;
+  bool ok = true;
+  for (const wire::ImportRoom& room : request.rooms()) {
+    router::muc::RoomStore rooms(store, room.service());
+    if (!existing.contains(room.service())) {
+      std::map<std::string, router::muc::RoomStore::Tombstone, std::less<>> tombstones;
+      if (!rooms.load(existing[room.service()], tombstones)) {
+        say.to(say.err, "xmppctl: %s: the room store could not be read\n", room.service().c_str());
+        return false;
+      }
+    }
+    ok = import_room(store, rooms, archive, room, existing[room.service()], request.force(), counts[room.service()],
+                     say) &&
+         ok;
+  }
+  for (const auto& [service, c] : counts)
+    say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused; %zu archived messages\n", service.c_str(),
+           c.imported, c.skipped, c.refused, c.archived);
+  return ok;
+}
+
 bool import_data(const wire::ImportRequest& request, Say& say) {
   std::string error;
   if (!drop_privileges(request, error)) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
@@ -222,6 +322,9 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
   if (!items) return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
   if (!sandbox::enter(sandbox::Role::kAuth, sandbox::build_mode(), error))
     return say.to(say.err, "xmppctl: %s\n", error.c_str()), false;
+  // The archive's own transactions (the user store's batch is committed by then); rows past
+  // the limit go oldest first, as the router's would.
+  router::ArchiveStore archive(store->database(), request.archive_items());
   std::map<std::string, Counts> counts;
   bool ok = true;
   for (const wire::ImportUser& user : request.users()) {
@@ -233,14 +336,18 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
     if (write_user(*store, *items, bare, data, counts[user.host()]) != Outcome::kStored) {
       say.to(say.err, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
       ok = false;
+    } else if (!write_archive(archive, bare, data.archive, counts[user.host()])) {
+      say.to(say.err, "xmppctl: %s: the archive could not be written: %s\n", bare.c_str(), archive.error().c_str());
+      ok = false;
     }
   }
   for (const auto& [host, c] : counts)
     say.to(say.out,
            "%s: data of %zu users: %zu roster items, %zu pending subscription requests, %zu offline messages, "
-           "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items\n",
-           host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items);
-  return ok;
+           "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items, %zu archived messages\n",
+           host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items,
+           c.archived);
+  return import_rooms(*store, request, say) && ok;
 }
 
 }  // namespace

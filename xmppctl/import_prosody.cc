@@ -14,8 +14,12 @@
 //      skipped, 'e' refused.
 //   2. import-data, as xmppd_user in DATA_PATH/router: gets every other file of the users the
 //      first child imported (never an account's), and writes roster, pending requests,
-//      offline messages, vCard, private XML and PEP nodes to the router's user store, each
-//      user's data replacing what xmppd had for them.
+//      offline messages, vCard, private XML, PEP nodes and the archive (mod_mam's, within
+//      storage_archive_item_limit) to the router's user store, each user's data replacing
+//      what xmppd had for them; and the persistent rooms of the MUC
+//      components named (Component "..." "muc" in xmppd's configuration): SERVICE/config/
+//      ROOM.dat, mod_muc's store, into the router's room store (prosody_rooms.h), a room
+//      that exists in xmppd skipped unless -F. A bad room file skips that room, whole.
 // The children's messages come back in their reports and are printed with control
 // characters replaced. A malformed account file refuses that account, with FILE:LINE
 // messages, and the exit code is then 1; a bad item of the other files is skipped (a file
@@ -147,6 +151,49 @@ std::optional<std::string> read_file(int dir, const std::string& name, const std
   return bytes;
 }
 
+// A room file of a MUC component, read as bytes.
+struct Room {
+  std::string service, name, path, bytes;
+  std::string archive_path, archive_bytes;  // muc_log/ROOM.list, empty path without one
+};
+
+// The rooms Prosody kept for the MUC component `service` (its directory open as `dir`):
+// config/ROOM.dat each. A file that cannot be read is warned about and skipped.
+std::vector<Room> rooms_of(int dir, const std::string& dir_path, const std::string& service) {
+  std::vector<Room> rooms;
+  std::string why;
+  const std::string config_path = dir_path + "/config";
+  UniqueFd config = open_dir(dir, "config", config_path, why);
+  if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", service.c_str(), why.c_str());
+  why.clear();
+  const std::string log_path = dir_path + "/muc_log";
+  UniqueFd log = open_dir(dir, "muc_log", log_path, why);
+  if (!why.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (skipped)\n", service.c_str(), why.c_str());
+  for (const std::string& file : entries(config.get())) {
+    if (!file.ends_with(".dat")) continue;
+    const std::string path = config_path + "/" + file;
+    auto name = prosody::decode_path_part(file.substr(0, file.size() - 4));
+    std::string error;
+    std::optional<std::string> bytes;
+    if (name && !name->empty()) bytes = read_file(config.get(), file, path, error);
+    if (!name || name->empty()) error = path + ": not a room name";
+    if (bytes) {
+      Room room{service, *name, path, std::move(*bytes), {}, {}};
+      const std::string list = file.substr(0, file.size() - 4) + ".list";
+      std::string unread;
+      if (auto archive = read_file(log.get(), list, log_path + "/" + list, unread)) {
+        room.archive_path = log_path + "/" + list;
+        room.archive_bytes = std::move(*archive);
+      }
+      if (!unread.empty())
+        std::fprintf(stderr, "xmppctl: %s: warning: %s (the room's archive skipped)\n", service.c_str(), unread.c_str());
+      rooms.push_back(std::move(room));
+    }
+    if (!error.empty()) std::fprintf(stderr, "xmppctl: %s: warning: %s (room skipped)\n", service.c_str(), error.c_str());
+  }
+  return rooms;
+}
+
 // One store's directory under a host's: its path for messages and its descriptor.
 struct StoreDir {
   std::string path;
@@ -173,7 +220,7 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
       if (!node) continue;
       store = "pep_" + *node;
     } else if (entry != "accounts" && entry != "roster" && entry != "vcard" && entry != "private" && entry != "pep" &&
-               entry != "offline") {
+               entry != "offline" && entry != "archive") {
       continue;
     }
     std::string why;
@@ -197,7 +244,7 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
       continue;
     }
     for (const auto& [store, dir] : stores) {
-      const bool list = store == "offline" || store.starts_with("pep_");
+      const bool list = store == "offline" || store == "archive" || store.starts_with("pep_");
       add_file(user, store, dir, encoded + (list ? ".list" : ".dat"), list);
     }
     users.push_back(std::move(user));
@@ -329,9 +376,16 @@ int import_prosody(Context& context) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), host.name) == wanted.end()) continue;
     hosts.push_back(host.name);
   }
+  std::vector<std::string> services;  // MUC components
+  for (const auto& component : settings.components) {
+    if (!component.enabled || component.component_module != "muc") continue;
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), component.name) == wanted.end()) continue;
+    services.push_back(component.name);
+  }
   for (const auto& w : wanted)
-    if (std::find(hosts.begin(), hosts.end(), w) == hosts.end()) {
-      fail(kExitUsage, w + " is not a VirtualHost of xmppd with accounts");
+    if (std::find(hosts.begin(), hosts.end(), w) == hosts.end() &&
+        std::find(services.begin(), services.end(), w) == services.end()) {
+      fail(kExitUsage, w + " is not a VirtualHost of xmppd with accounts or a MUC Component");
     }
   std::vector<User> users;
   bool host_refused = false;
@@ -354,7 +408,22 @@ int import_prosody(Context& context) {
     if (!u.data_warnings.empty())
       std::fprintf(stderr, "xmppctl: %s@%s: warning: files skipped:\n%s", u.name.c_str(), u.host.c_str(),
                    u.data_warnings.c_str());
-  if (users.empty()) return host_refused ? kExitFailed : kExitOk;
+  std::vector<Room> rooms;
+  for (const std::string& service : services) {
+    const std::string name = prosody::encode_path_part(service);
+    std::string error;
+    UniqueFd dir = open_dir(data_fd.get(), name, data_dir + "/" + name, error);
+    std::vector<Room> found;
+    if (dir) found = rooms_of(dir.get(), data_dir + "/" + name, service);
+    if (!error.empty()) {
+      std::fprintf(stderr, "xmppctl: %s: not imported: %s\n", service.c_str(), error.c_str());
+      host_refused = true;
+    } else if (found.empty()) {
+      std::printf("%s: no rooms in %s/%s/config\n", service.c_str(), data_dir.c_str(), name.c_str());
+    }
+    for (Room& r : found) rooms.push_back(std::move(r));
+  }
+  if (users.empty() && rooms.empty()) return host_refused ? kExitFailed : kExitOk;
 
   parent::RolePrivsep roles;
   std::string error;
@@ -362,21 +431,37 @@ int import_prosody(Context& context) {
     std::fprintf(stderr, "xmppctl: %s\n", error.c_str());
     return 1;
   }
-  wire::ImportRequest accounts = request_for(roles.auth, users, "", true);
-  accounts.set_force(force);
-  accounts.set_iterations(kNewPasswordIterations);
-  wire::ImportReport report;
-  const bool accounts_ok = run_child("import-accounts", accounts, report);
-  accounts.Clear();
-  const std::string answers = report.answers();
-  if (!accounts_ok || answers.size() != users.size() ||
-      answers.find_first_not_of("01e") != std::string::npos) {
-    std::fprintf(stderr, "xmppctl: the accounts could not be imported\n");
-    return kExitFailed;
+  std::string answers;
+  if (!users.empty()) {
+    wire::ImportRequest accounts = request_for(roles.auth, users, "", true);
+    accounts.set_force(force);
+    accounts.set_iterations(kNewPasswordIterations);
+    wire::ImportReport report;
+    const bool accounts_ok = run_child("import-accounts", accounts, report);
+    accounts.Clear();
+    answers = report.answers();
+    if (!accounts_ok || answers.size() != users.size() ||
+        answers.find_first_not_of("01e") != std::string::npos) {
+      std::fprintf(stderr, "xmppctl: the accounts could not be imported\n");
+      return kExitFailed;
+    }
   }
   bool data_ok = true;
-  if (answers.find('1') != std::string::npos) {
+  if (answers.find('1') != std::string::npos || !rooms.empty()) {
+    // request_for takes every user for empty answers: none is wanted here then.
     wire::ImportRequest data = request_for(roles.router, users, answers, false);
+    if (answers.empty()) data.clear_users();
+    data.set_force(force);
+    data.set_archive_items(settings.quotas.archive_items);
+    for (Room& room : rooms) {
+      wire::ImportRoom* r = data.add_rooms();
+      r->set_service(room.service);
+      r->set_name(room.name);
+      r->set_path(room.path);
+      r->set_bytes(std::move(room.bytes));
+      r->set_archive_path(room.archive_path);
+      r->set_archive_bytes(std::move(room.archive_bytes));
+    }
     wire::ImportReport data_report;
     data_ok = run_child("import-data", data, data_report);
   }

@@ -36,6 +36,8 @@ constexpr Verb kVerbs[] = {
     {"users", "host", users},
     {"status", "", status},
     {"show c2s", "[host]", show_c2s},
+    {"show components", "", show_components},
+    {"show muc", "[service]", show_muc},
     {"kick", "jid [reason]", kick},
     {"reload", "", reload, true},
     {"show s2s", "[remote]", show_s2s},

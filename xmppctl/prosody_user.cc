@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <ctime>
+#include <set>
 
 #include "router/modules/pep_node.h"
 #include "router/modules/vcard_photo.h"
@@ -25,6 +26,8 @@ constexpr std::string_view kXmlNs = "http://www.w3.org/XML/1998/namespace";
 constexpr std::string_view kVcardNs = "vcard-temp";
 constexpr std::size_t kMaxElementBytes = 1 << 20;  // as the router's largest stored value
 constexpr std::size_t kMaxElementDepth = 48;
+constexpr std::string_view kSidNs = "urn:xmpp:sid:0";
+constexpr std::size_t kMaxArchiveKey = 256;  // a stanza-id or origin-id kept (Prosody's are ~12 bytes)
 
 // "FILE:LINE: message" for a value, collected in `text`. add() returns false, for the
 // converters that refuse; the ones that skip add and go on.
@@ -254,6 +257,11 @@ std::string utc_stamp(double when) {
   return stamp;
 }
 
+// A stanza-id as clients send it back in queries: printable ASCII, no space.
+bool is_id_text(std::string_view id) {
+  return std::all_of(id.begin(), id.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+}
+
 bool valid_when(const Value* when) {
   return when != nullptr && when->is_number() && std::isfinite(when->number) && when->number >= 0 &&
          when->number < 253402300800.0;  // before year 10000
@@ -280,6 +288,79 @@ void convert_offline(const RawFile& file, const std::vector<Value>& items, const
     message.add_child(std::move(delay));
     auto text = serialized(file.path, item, message, kClientNs, problems);
     if (text) out.offline.push_back({std::move(*text), static_cast<std::int64_t>(when->number)});
+  }
+}
+
+// mod_mam's items: the stanza as preserialized, with key, when and with beside it (and the
+// stamp attribute, dropped). Each bad message is skipped: others wrote them.
+void convert_archive(const RawFile& file, const std::vector<Value>& items, UserData& out, Problems& problems) {
+  std::set<std::string, std::less<>> keys;
+  for (const Value& item : items) {
+    xml::Element message("", "x");
+    if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) continue;
+    const std::optional<std::string> key = item.text("key");
+    const std::optional<std::string> with = item.text("with");
+    const Value* when = item.get("when");
+    auto with_jid = with ? xmpp::Jid::parse(*with) : std::nullopt;
+    if (message.name() != "message" || message.ns() != kClientNs) {
+      problems.add(file.path, item, "an archived item that is not a message");
+    } else if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key)) {
+      problems.add(file.path, item, "an archived message without a valid key");
+    } else if (!keys.insert(*key).second) {
+      problems.add(file.path, item, "an archived message whose key repeats");
+    } else if (!valid_when(when)) {
+      problems.add(file.path, item, "an archived message without a valid \"when\"");
+    } else if (!with_jid) {
+      problems.add(file.path, item, "an archived message without a valid \"with\"");
+    } else if (auto text = serialized(file.path, item, message, "", problems)) {  // as mam.cc: with its xmlns
+      std::string origin;
+      if (const xml::Element* o = message.child(kSidNs, "origin-id")) origin = o->attribute_or("id");
+      if (origin.size() > kMaxArchiveKey) origin.clear();
+      out.archive.push_back({*key, with_jid->bare(), std::move(origin), std::move(*text),
+                             static_cast<std::int64_t>(when->number)});
+    }
+  }
+}
+
+// A room's message as xmppd's muc_mam stores it: no 'to', no muc#user <x/> (the real JID
+// Prosody stored for a non-anonymous room, which xmppd does not keep).
+xml::Element room_message(const xml::Element& message) {
+  xml::Element::Attributes attributes;
+  for (const auto& [name, value] : message.attributes())
+    if (name != "to") attributes.emplace_back(name, value);
+  xml::Element out(message.shared_ns(), message.name(), std::move(attributes));
+  for (const xml::Element* child : message.children())
+    if (!child->is("http://jabber.org/protocol/muc#user", "x")) out.add_child(*child);
+  return out;
+}
+
+void convert_room_item(const RawFile& file, const Value& item, std::string_view room_jid,
+                       std::set<std::string, std::less<>>& keys, std::vector<ArchivedMessage>& out,
+                       Problems& problems) {
+  const std::optional<std::string> with = item.text("with");
+  if (with && !with->starts_with("message<")) return;  // presence, when muc_log_presences was on
+  xml::Element message("", "x");
+  if (!build_element(file.path, item, kClientNs, 0, message, problems, true)) return;
+  const std::optional<std::string> key = item.text("key");
+  const Value* when = item.get("when");
+  auto from = xmpp::Jid::parse(message.attribute_or("from"));
+  if (message.name() != "message" || message.ns() != kClientNs) {
+    problems.add(file.path, item, "an archived item that is not a message");
+  } else if (message.child(kClientNs, "body") == nullptr) {
+    return;  // xmppd archives a room's messages with a body only
+  } else if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key)) {
+    problems.add(file.path, item, "an archived message without a valid key");
+  } else if (!keys.insert(*key).second) {
+    problems.add(file.path, item, "an archived message whose key repeats");
+  } else if (!valid_when(when)) {
+    problems.add(file.path, item, "an archived message without a valid \"when\"");
+  } else if (!from || from->bare() != room_jid || !from->has_resource()) {
+    problems.add(file.path, item, "an archived message not from an occupant of the room");
+  } else if (auto text = serialized(file.path, item, room_message(message), "", problems)) {
+    std::string origin;
+    if (const xml::Element* o = message.child(kSidNs, "origin-id")) origin = o->attribute_or("id");
+    if (origin.size() > kMaxArchiveKey) origin.clear();
+    out.push_back({*key, from->full(), std::move(origin), std::move(*text), static_cast<std::int64_t>(when->number)});
   }
 }
 
@@ -429,6 +510,21 @@ std::optional<Account> convert_account(const RawFile& file, std::string& error) 
   return out;
 }
 
+std::vector<ArchivedMessage> convert_room_log(const RawFile& file, std::string_view room_jid, std::string& warnings) {
+  std::vector<ArchivedMessage> out;
+  std::string why;
+  auto items = prosody::parse_list(file.path, file.bytes, why);
+  if (!items) {
+    warnings += why + " (the file is skipped)\n";
+    return out;
+  }
+  Problems problems;
+  std::set<std::string, std::less<>> keys;
+  for (const Value& item : *items) convert_room_item(file, item, room_jid, keys, out, problems);
+  warnings += problems.text;
+  return out;
+}
+
 UserData convert_data(const std::string& user, const std::string& host, const RawUser& files, std::string& warnings) {
   UserData out;
   Problems problems;
@@ -457,6 +553,8 @@ UserData convert_data(const std::string& user, const std::string& host, const Ra
     else if (store == "pep")
       convert_pep_nodes(file, *value, out, problems);
   }
+  if (auto archive = lists.find("archive"); archive != lists.end())
+    convert_archive(files.at("archive"), archive->second, out, problems);
   if (auto offline = lists.find("offline"); offline != lists.end())
     convert_offline(files.at("offline"), offline->second, host, out, problems);
   for (PepNode& node : out.pep)

@@ -1,7 +1,7 @@
 // One Prosody user's data, as xmppd keeps it: what xmppctl import prosody turns the parsed
 // files of Prosody's `internal` storage (xmppctl/prosody_data.h) into. The layout read is
-// Prosody 0.12's: accounts/, roster/, offline/ (.list), vcard/, private/, pep/ and pep_NODE/
-// (.list), under DATA_DIR/HOST with host, user and store names %-encoded.
+// Prosody 0.12's: accounts/, roster/, offline/ (.list), vcard/, private/, pep/, pep_NODE/
+// (.list) and archive/ (.list, mod_mam), under DATA_DIR/HOST with host, user and store names %-encoded.
 //
 // It trusts nothing it reads: every value is checked for its type, every JID parsed, every
 // element built, serialized and parsed again as the router will parse it. The account
@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -51,6 +52,16 @@ struct Account {
   std::optional<std::string> password;
 };
 
+// A message of the user's archive (mod_mam's "archive" store), as xmppd's archive keeps it:
+// Prosody's key stays its stanza-id, so that clients page on from where they were.
+struct ArchivedMessage {
+  std::string id;         // Prosody's key
+  std::string with;       // bare JID of the other party
+  std::string origin_id;  // XEP-0359 origin-id, "" without one
+  std::string stanza;     // serialized, jabber:client
+  std::int64_t when = 0;
+};
+
 struct UserData {
   std::int64_t roster_version = 0;  // Prosody's roster[false].version when a number, else 0
   std::vector<router::UserStore::RosterItem> roster;
@@ -60,11 +71,18 @@ struct UserData {
   std::string vcard_photo_hash;      // hex SHA-1 of its PHOTO's bytes, "" without one
   std::vector<std::tuple<std::string, std::string, std::string>> private_elements;  // ns, name, serialized
   std::vector<PepNode> pep;
+  std::vector<ArchivedMessage> archive;  // oldest first
 };
 
 // Parses and converts accounts/USER.dat. nullopt with `error` ("FILE:LINE: message") when it
 // is malformed: the account is refused then.
 std::optional<Account> convert_account(const RawFile& file, std::string& error);
+
+// Parses and converts a MUC room's archive (mod_muc_mam's "muc_log" store, a .list) for the
+// room `room_jid`: its groupchat messages with a body, from an occupant of the room, as
+// xmppd's muc_mam keeps them (`with` the occupant's room JID), without the real JIDs Prosody
+// added for non-anonymous rooms. Never refuses: each bad item adds a line to `warnings`.
+std::vector<ArchivedMessage> convert_room_log(const RawFile& file, std::string_view room_jid, std::string& warnings);
 
 // Parses and converts every other file in `files` ("accounts" is ignored) for user@host. Never
 // refuses: each item or file skipped, and each setting narrowed, adds a line to `warnings`.

@@ -1,6 +1,7 @@
-// status and show c2s: what the running server is and holds. The parent answers status from
-// what it knows of its children (and /proc); the router answers show c2s, in pages. JIDs and
-// addresses in the answers come from the network and are printed through table.h.
+// status, show c2s, show components and show muc: what the running server is and holds. The
+// parent answers status from what it knows of its children (and /proc); the router answers
+// the others, in pages. JIDs and addresses in the answers come from the network and are
+// printed through table.h.
 #include <cstdio>
 #include <string>
 
@@ -96,6 +97,70 @@ int show_c2s(Context& context) {
                  s.direct_tls() ? "yes" : "no", s.websocket() ? "yes" : "no", time_cell(context, s.idle_seconds()),
                  time_cell(context, s.age_seconds())});
     }
+  });
+  table.output(context.json);
+  return kExitOk;
+}
+
+int show_components(Context& context) {
+  if (!context.args.empty()) fail(kExitUsage, "show components takes no argument");
+  ipc::AdminRequest request;
+  request.mutable_show_components();
+  Table table({{"domain", "DOMAIN"},
+               {"kind", "KIND"},
+               {"connected", "CONNECTED", false, true},
+               {"address", "ADDRESS"},
+               {"connected_seconds", "UP", context.json},
+               {"stanzas_in", "IN", true},
+               {"stanzas_out", "OUT", true},
+               {"rooms", "ROOMS", true},
+               {"occupants", "OCCUPANTS", true}});
+  ask_pages(context, request, [&](const ipc::AdminResponse& page) {
+    expect_no_error(page);
+    warn_if_cut(page);
+    if (!page.has_components()) fail(kExitFailed, "the server's answer is not understood");
+    for (const ipc::ComponentReport& c : page.components().components()) {
+      // Columns that do not apply to a kind are "-" for people, 0 or false for scripts.
+      auto count = [&](bool applies, unsigned long long n) { return applies || context.json ? number(n) : "-"; };
+      table.add({c.domain(), c.kind(), c.connected() ? "yes" : "no", text_cell(context, c.address()),
+                 c.connected() || context.json ? time_cell(context, c.connected_seconds()) : "-",
+                 count(c.connected(), c.stanzas_in()), count(c.connected(), c.stanzas_out()),
+                 count(c.kind() == "muc", c.rooms()), count(c.kind() == "muc", c.occupants())});
+    }
+  });
+  table.output(context.json);
+  return kExitOk;
+}
+
+int show_muc(Context& context) {
+  if (context.args.size() > 1) fail(kExitUsage, "show muc takes at most one MUC service");
+  ipc::AdminRequest request;
+  if (!context.args.empty()) {
+    const config::HostSettings* service = nullptr;
+    for (const config::HostSettings& c : context.settings.components)
+      if (c.enabled && c.component_module == "muc" && c.name == context.args[0]) service = &c;
+    if (service == nullptr)
+      fail(kExitUsage, context.args[0] + " is not a MUC service (Component \"...\" \"muc\") of " + context.config_file);
+    request.mutable_show_muc()->set_service(service->name);
+  } else {
+    request.mutable_show_muc();
+  }
+  Table table({{"jid", "ROOM"},
+               {"occupants", "OCCUPANTS", true},
+               {"persistent", "PERSISTENT", false, true},
+               {"public", "PUBLIC", false, true},
+               {"members_only", "MEMBERS", false, true},
+               {"password", "PASSWORD", false, true},
+               {"locked", "LOCKED", false, true},
+               {"archived", "ARCHIVED", false, true}});
+  auto yes = [](bool b) { return std::string(b ? "yes" : "no"); };
+  ask_pages(context, request, [&](const ipc::AdminResponse& page) {
+    expect_no_error(page);
+    warn_if_cut(page);
+    if (!page.has_rooms()) fail(kExitFailed, "the server's answer is not understood");
+    for (const ipc::RoomReport& r : page.rooms().rooms())
+      table.add({r.jid(), number(r.occupants()), yes(r.persistent()), yes(r.public_room()), yes(r.members_only()),
+                 yes(r.password()), yes(r.locked()), yes(r.archived())});
   });
   table.output(context.json);
   return kExitOk;

@@ -40,6 +40,8 @@ int cert_import(Context& context);  // cert_import.cc
 int users(Context& context);     // accounts.cc
 int status(Context& context);    // show.cc
 int show_c2s(Context& context);
+int show_components(Context& context);
+int show_muc(Context& context);
 int kick(Context& context);      // steer.cc
 int reload(Context& context);
 int show_s2s(Context& context);   // s2s.cc

@@ -47,6 +47,10 @@ class MucService final : public Component, public muc::RoomHost {
   // tombstones; the router calls it now and then (and each room is checked when addressed).
   void sweep();
   std::size_t rooms() const { return rooms_.size(); }
+  // Read-only, for xmppctl show muc and show components (router/admin_report.cc): the rooms
+  // in memory, by JID, and whether one's messages are archived.
+  const std::map<std::string, std::unique_ptr<muc::Room>, std::less<>>& loaded_rooms() const { return rooms_; }
+  bool archives(const muc::Room& room) const { return archived(room); }
 
   // Component
   void receive(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to) override;

@@ -8,9 +8,12 @@ the secret is in the memory of the parent and the auth helper only. One xmppd fo
 A Prosody 0.12 user reaches the component across s2s (ComponentAcrossServers)."""
 import asyncio
 import hashlib
+import json
+import os
 import re
 import signal
 import socket
+import subprocess
 import time
 import unittest
 import xml.etree.ElementTree as ET
@@ -30,6 +33,7 @@ ROOMS = "rooms.chat.test"  # a MUC service: no external component may claim it
 SECRET = "gateway's secret 5e1f0c"  # sought in each process's memory
 OTHER_SECRET = "another secret"
 PORT = 5347
+XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 PING = "urn:xmpp:ping"
 
 
@@ -38,7 +42,7 @@ def component_config(workdir, extra=""):
             .replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"') +
             f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n'
             f'Component "{OTHER}"\ncomponent_secret = "{OTHER_SECRET}"\n'
-            f'Component "{ROOMS}" "muc"\n')
+            f'Component "{ROOMS}" "muc"\nmuc_room_locking = false\n')
 
 
 class Gateway(ComponentXMPP):
@@ -225,6 +229,138 @@ class Components(unittest.TestCase):
             self.xmppd.write_config(normal)
             self.xmppd.proc.send_signal(signal.SIGHUP)
             self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
+
+    def reload(self, text):
+        mark = len(self.xmppd.log())
+        self.xmppd.write_config(text)
+        self.xmppd.proc.send_signal(signal.SIGHUP)
+        self.xmppd.wait_log(r"router\[\d+\]: configuration generation \d+", after=mark)
+
+    def stream_error_of(self, component):
+        """A future for the condition of the next stream error the component receives."""
+        ended = self.loop.create_future()
+        component.add_event_handler(
+            "stream_error", lambda e: ended.done() or ended.set_result(e["condition"]))
+        return ended
+
+    def test_reload_ends_a_removed_component_and_one_whose_secret_changed(self):
+        normal = component_config(self.workdir)
+        try:
+            # Its section removed: host-gone, and its domain no longer served.
+            gateway = self.gateway()
+            ended = self.stream_error_of(gateway)
+            self.reload(normal.replace(f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n', ""))
+            self.assertEqual(self.wait(ended), "host-gone")
+            self.xmppd.wait_log(rf"router\[\d+\]: component {re.escape(GATEWAY)} from 127\.0\.0\.1 port \d+: "
+                                r"no longer configured by reload: disconnected")
+            self.reload(normal)
+            # Made a MUC service: host-gone too, and the service answers for the domain.
+            gateway = self.gateway()
+            ended = self.stream_error_of(gateway)
+            self.reload(normal.replace(f'Component "{GATEWAY}"\n', f'Component "{GATEWAY}" "muc"\n'))
+            self.assertEqual(self.wait(ended), "host-gone")
+            alice = self.login("alice")
+            info = self.wait(alice.plugin["xep_0030"].get_info(jid=GATEWAY, timeout=10))
+            self.assertIn("http://jabber.org/protocol/muc", info["disco_info"]["features"])
+            self.reload(normal)
+            # Its secret changed: reset; the component comes back with the new secret, not the old.
+            other = self.gateway(OTHER, OTHER_SECRET)
+            ended = self.stream_error_of(other)
+            changed = normal.replace(f'component_secret = "{OTHER_SECRET}"', 'component_secret = "rotated"')
+            self.reload(changed)
+            self.assertEqual(self.wait(ended), "reset")
+            self.xmppd.wait_log(rf"router\[\d+\]: component {re.escape(OTHER)} from 127\.0\.0\.1 port \d+: "
+                                r"component_secret changed by reload: disconnected")
+            self.wait_detached()
+            raw = self.raw(OTHER)
+            self.assertEqual(streams.stream_error(raw.handshake(OTHER_SECRET) + raw.rest())[0], "not-authorized")
+            self.gateway(OTHER, "rotated")
+            # A reload that changes neither keeps it connected.
+            mark = len(self.xmppd.log())
+            self.reload(changed)
+            self.assertNotRegex(self.xmppd.log()[mark:], rf"component {re.escape(OTHER)} from .* disconnected")
+        finally:
+            for peer in self.peers:
+                peer.disconnect()
+            self.loop.run_until_complete(asyncio.sleep(0.3))
+            self.reload(normal)
+
+    def test_failed_handshakes_slow_the_next_answers(self):
+        # Three wrong secrets: answered at once, after 1 s, after 2 s more.
+        took = []
+        for _ in range(3):
+            raw = self.raw(OTHER)
+            start = time.monotonic()
+            self.assertEqual(streams.stream_error(raw.handshake("a guess") + raw.rest())[0], "not-authorized")
+            took.append(time.monotonic() - start)
+        self.assertLess(took[0], 0.9, took)
+        self.assertGreater(took[1], 0.9, took)
+        self.assertGreater(took[2], 1.9, took)
+        # The fourth waits 4 s, the right secret too, and then gets in; the penalty ends with it.
+        raw = self.raw(OTHER)
+        start = time.monotonic()
+        self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
+        self.assertGreater(time.monotonic() - start, 3.9)
+        self.assertLess(time.monotonic() - start, 30)
+        raw.close()
+        self.wait_detached()
+        raw = self.raw(OTHER)
+        start = time.monotonic()
+        self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
+        self.assertLess(time.monotonic() - start, 0.9)
+        # The auth helper logged the refusals.
+        self.xmppd.wait_log(r"auth\[\d+\]: component other\.chat\.test: handshake refused: wrong secret")
+
+    def xmppctl(self, *args):
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_show_components_and_muc(self):
+        gateway = self.gateway()
+        alice, bob = self.login("alice"), self.login("bob")
+        room = f"lobby\u00e9@{ROOMS}"  # a name that is not ASCII, printed as it is
+        for client, nick in ((alice, "alice"), (bob, "bob")):
+            presence = client.make_presence(pto=f"{room}/{nick}")
+            presence.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+            presence.send()
+        deadline = time.monotonic() + 15
+        while not any(r["jid"] == room and r["occupants"] == 2 for r in json.loads(self.xmppctl("-j", "show", "muc"))):
+            self.assertLess(time.monotonic(), deadline, self.xmppctl("show", "muc"))
+            self.wait(asyncio.sleep(0.2))  # slixmpp sends while its loop runs
+        # Stanzas both ways on the component's connection.
+        alice.send_message(mto=f"echo@{GATEWAY}", mbody="count me", mtype="chat")
+        self.wait(gateway.messages.get())
+        gateway.send_message(mto=f"alice@{HOST}/phone", mfrom=f"echo@{GATEWAY}", mbody="and me", mtype="chat")
+        while self.wait(alice.messages.get())["body"] != "and me":
+            pass
+        components = {c["domain"]: c for c in json.loads(self.xmppctl("-j", "show", "components"))}
+        self.assertEqual(set(components), {GATEWAY, OTHER, ROOMS})
+        g = components[GATEWAY]
+        self.assertEqual((g["kind"], g["connected"]), ("external", True))
+        self.assertRegex(g["address"], r"^127\.0\.0\.1 \d+$")
+        self.assertGreaterEqual(g["stanzas_in"], 1)
+        self.assertGreaterEqual(g["stanzas_out"], 1)
+        self.assertEqual((components[OTHER]["kind"], components[OTHER]["connected"]), ("external", False))
+        self.assertEqual((components[ROOMS]["kind"], components[ROOMS]["rooms"], components[ROOMS]["occupants"]),
+                         ("muc", 1, 2))
+        rooms = {r["jid"]: r for r in json.loads(self.xmppctl("-j", "show", "muc", ROOMS))}
+        self.assertEqual(set(rooms), {room})
+        self.assertEqual({k: rooms[room][k] for k in ("occupants", "persistent", "public", "members_only", "password",
+                                                       "locked")},
+                         {"occupants": 2, "persistent": False, "public": True, "members_only": False,
+                          "password": False, "locked": False})
+        self.assertIn(rooms[room]["archived"], (True, False))
+        # For people: aligned columns, the same facts.
+        text = self.xmppctl("show", "components").splitlines()
+        self.assertRegex(text[0], r"^DOMAIN +KIND +CONNECTED +ADDRESS +UP +IN +OUT +ROOMS +OCCUPANTS$")
+        self.assertRegex(next(l for l in text if l.startswith(ROOMS)), rf"^{re.escape(ROOMS)} +muc +no +- +- +- +- +1 +2$")
+        text = self.xmppctl("show", "muc")
+        self.assertRegex(text, rf"(?m)^{re.escape(room)} +2 +no +yes +no +no +no +(yes|no)$")
+        # A name that is no MUC service is refused before asking.
+        r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "show", "muc", GATEWAY], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 2, r.stderr)
 
     def test_component_on_ipv6_loopback(self):
         raw = self.raw(OTHER, "::1")

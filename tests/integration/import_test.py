@@ -9,7 +9,13 @@ and find their data: the vcard-temp vCard Prosody answered, and its XEP-0153 pho
 presence. A malformed account file gives a file:line error, a non-zero exit and
 nothing imported for that user; a bad item of the other files (which others can write into) is
 skipped with a file:line warning, never the account. PEP nodes Prosody kept for roster groups
-become owner-only; no symbolic link to a directory is followed."""
+become owner-only; no symbolic link to a directory is followed.
+
+ImportRooms: Prosody's MUC component keeps a configured persistent members-only room (admin,
+member with a reserved nickname, outcast, subject), a persistent room whose file is then
+damaged, and a live room that is not persistent; xmppctl imports the host and the component,
+and xmppd's room has the configuration, affiliations and subject; the damaged room is refused
+with its FILE:LINE, the other imported, and a second run skips the room xmppd has."""
 import asyncio
 import base64
 import hashlib
@@ -26,6 +32,7 @@ import certs
 import harness
 import streams
 from clients_test import Client, ClientTest, XMPPCTL
+from muc import NS_MAM, NS_MUC_ADMIN, NS_SID, MucClient, MucSteps, ProsodyWithMuc, codes, condition, q
 from prosody import Prosody, fresh_workdir
 
 HOST = "chat.test"
@@ -334,6 +341,167 @@ class Import(ClientTest):
         r = self.import_prosody()
         self.assertEqual(r.returncode, 1)
         self.assertIn("stop xmppd first", r.stderr)
+
+
+MUC = "conference.chat.test"
+ROOM_USERS = {"alice": "alice's room secret", "bob": "bob's room secret", "carol": "carol's room secret",
+              "dave": "dave's room secret"}
+TEAM = f"team@{MUC}"
+# What alice sets in Prosody's configuration form, by the form's names.
+TEAM_FORM = {
+    "muc#roomconfig_roomname": "The Team",
+    "muc#roomconfig_roomdesc": "Where the team meets",
+    "muc#roomconfig_persistentroom": "1",
+    "muc#roomconfig_publicroom": "0",
+    "muc#roomconfig_membersonly": "1",
+    "muc#roomconfig_moderatedroom": "1",
+    "muc#roomconfig_roomsecret": "s3cret, more",
+    "muc#roomconfig_whois": "anyone",
+    "muc#roomconfig_historylength": "15",
+    "muc#roomconfig_lang": "en",
+    "muc#roomconfig_changesubject": "1",
+    "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites": "1",
+}
+SUBJECT = "Plans for Monday"
+ARCHIVED = "kept in the archive"
+ROOM_ARCHIVED = "kept in the room's archive"
+
+
+class ImportRooms(MucSteps, ClientTest):
+    """One Prosody with a MUC component, filled once; each step imports into a fresh xmppd."""
+
+    def setUp(self):
+        super().setUp()
+        self.issue_host_certificates(HOST)
+        workdir = fresh_workdir(self.workdir, "prosody")
+        self.prosody = ProsodyWithMuc(workdir, HOST, ADDRESS, f"{self.workdir}/certs/{HOST}.crt",
+                                      f"{self.workdir}/certs/{HOST}.key", self.ca_file,
+                                      options={"modules_enabled": Prosody.MODULES + ["disco", "mam"]}, muc_domain=MUC,
+                                      component_options={"modules_enabled": ["muc_mam"]})
+        self.servers.append(self.prosody)
+        for user, secret in ROOM_USERS.items():
+            self.prosody.register(user, secret)
+        self.prosody.start()
+        self.fill_prosody()
+        self.prosody.stop()
+        config = harness.basic_config(self.workdir, f'certificates = "{self.workdir}/certs"\n'
+                                      'modules_enabled = { "mam" }\n')
+        self.config = config.replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"\n\nComponent "{MUC}" "muc"\n'
+                                     'modules_enabled = { "muc_mam" }\n')
+        self.xmppd = self.server(self.config)
+        open(self.xmppd.log_path, "a").close()
+
+    def login(self, user):
+        client = MucClient(f"{user}@{HOST}/rooms", ROOM_USERS[user], self.ca_file)
+        self.clients.append(client)
+        client.connect((ADDRESS, 5222))
+        self.assertEqual(self.wait(client.outcome, 20), "session", user)
+        return client
+
+    def fill_prosody(self):
+        alice = self.login("alice")
+        # A chat message, in alice's and bob's archives (mod_mam): bob's copy carries the
+        # stanza-id Prosody gave it.
+        bob = self.login("bob")
+        mark = len(bob.inbox)
+        alice.send_raw(f"<message to='bob@{HOST}' type='chat'><body>{ARCHIVED}</body></message>")
+        got = self.wait_stanza(bob, lambda s: s.name == "message" and s["body"] == ARCHIVED, mark, what="the chat")
+        self.archived_id = got.xml.find(f"{{{NS_SID}}}stanza-id").get("id")
+        self.assertIn("201", codes(self.join(alice, f"{TEAM}/Alice")))
+        self.configure(alice, TEAM, TEAM_FORM)
+        self.admin_set(alice, TEAM, {"affiliation": "admin", "jid": f"bob@{HOST}"})
+        self.admin_set(alice, TEAM, {"affiliation": "member", "jid": f"carol@{HOST}", "nick": "Caz"})
+        self.admin_set(alice, TEAM, {"affiliation": "outcast", "jid": f"dave@{HOST}"}, reason="spam")
+        mark = len(alice.inbox)
+        alice.send_raw(f"<message to='{TEAM}' type='groupchat'><subject>{SUBJECT}</subject></message>")
+        self.wait_stanza(alice, lambda s: s.name == "message" and s["subject"] == SUBJECT, mark, what="the subject")
+        # A message in the room's archive (mod_muc_mam), with the stanza-id the room gave it.
+        mark = len(alice.inbox)
+        self.say(alice, TEAM, ROOM_ARCHIVED)
+        echo = self.wait_stanza(alice, lambda s: s.name == "message" and s["body"] == ROOM_ARCHIVED, mark,
+                                what="the room's echo")
+        self.room_archived_id = echo.xml.find(f"{{{NS_SID}}}stanza-id").get("id")
+        # A second persistent room, whose file the test damages; a live room not persistent.
+        self.join(alice, f"broken@{MUC}/Alice")
+        self.configure(alice, f"broken@{MUC}", {"muc#roomconfig_persistentroom": "1"})
+
+    def room_file(self, room):
+        return os.path.join(self.prosody.data_path, "conference%2echat%2etest", "config", f"{room}.dat")
+
+    def import_prosody(self, *hosts, force=False):
+        return subprocess.run([XMPPCTL, "-f", self.xmppd.config, "import", "prosody", *(["-F"] if force else []),
+                               self.prosody.data_path, *hosts], capture_output=True, text=True, timeout=60)
+
+    def test_rooms_keep_configuration_affiliations_and_subject(self):
+        # A live room that is not persistent, as Prosody saves it when it stops with occupants
+        # in it (mod_muc's room:save(nil, true)): skipped.
+        with open(self.room_file("team")) as f:
+            team = f.read()
+        self.assertIn('["persistent"] = true;', team)
+        with open(self.room_file("chat"), "w") as f:
+            f.write(team.replace('["persistent"] = true;', '["persistent"] = false;').replace("team@", "chat@"))
+        broken = self.room_file("broken")
+        with open(broken) as f:
+            lines = f.read().splitlines()
+        lines[2] = lines[2] + " os.exit(1)"
+        with open(broken, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        first = r = self.import_prosody()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"{HOST}: 4 accounts imported", r.stdout)
+        self.assertIn(f"broken@{MUC} not imported:\n{broken}:3: ", r.stderr)
+        self.assertIn(f"chat@{MUC}: not persistent in Prosody, skipped", r.stdout)
+        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused; 1 archived messages", r.stdout)
+        # Again, for the component alone: xmppd's room is kept, unless -F.
+        r = self.import_prosody(MUC)
+        self.assertIn(f"{TEAM}: exists in xmppd, skipped (-F to replace it)", r.stdout, r.stderr)
+        self.assertNotIn("accounts imported", r.stdout)
+        r = self.import_prosody(MUC, force=True)
+        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused", r.stdout, r.stderr)
+
+        self.xmppd.start()
+        self.xmppd.wait_sandboxed_children()
+        self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for \d+ hosts?")
+        alice = self.login("alice")
+        self.assertEqual(condition(self.wait_stanza(alice, lambda s: s.name == "presence" and s["type"] == "error",
+                                                    self.send_join(alice, f"{TEAM}/Alice"))), "not-authorized")
+        mark = len(alice.inbox)
+        self.join(alice, f"{TEAM}/Alice", password=TEAM_FORM["muc#roomconfig_roomsecret"])
+        subject = self.wait_stanza(alice, lambda s: s.name == "message" and s.xml.find("{jabber:client}subject")
+                                   is not None, mark, what="the subject")
+        self.assertEqual(subject["subject"], SUBJECT)
+        self.assertEqual(subject["from"].resource, "Alice")
+        form = self.config_form(alice, TEAM)
+        for var, value in TEAM_FORM.items():
+            var = var.replace("{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites",
+                              "muc#roomconfig_allowinvites")
+            self.assertEqual(form.get(var), [value], var)
+        self.assertEqual(self.admin_list(alice, TEAM, "owner"), [f"alice@{HOST}"])
+        self.assertEqual(self.admin_list(alice, TEAM, "admin"), [f"bob@{HOST}"])
+        self.assertEqual(self.admin_list(alice, TEAM, "outcast"), [f"dave@{HOST}"])
+        result = self.iq(alice, "get", f"<query xmlns='{NS_MUC_ADMIN}'><item affiliation='member'/></query>",
+                         to=TEAM)
+        self.assertEqual([(i.get("jid"), i.get("nick")) for i in result.xml.findall(q(NS_MUC_ADMIN, "query/item"))],
+                         [(f"carol@{HOST}", "Caz")])
+        dave = self.login("dave")
+        self.assertEqual(self.join_error(dave, f"{TEAM}/Dave", password=TEAM_FORM["muc#roomconfig_roomsecret"]),
+                         "forbidden")
+        self.assertEqual(self.disco_items(alice, MUC), {})  # not public
+        # bob's archive, with Prosody's stanza-id.
+        bob = self.login("bob")
+        mark = len(bob.inbox)
+        self.iq(bob, "set", f"<query xmlns='{NS_MAM}' queryid='q1'/>")
+        results = [s.xml.find(f"{{{NS_MAM}}}result") for s in bob.inbox[mark:] if s.name == "message"]
+        bodies = [(r.get("id"), r.find(".//{jabber:client}body").text) for r in results if r is not None]
+        self.assertEqual(bodies, [(self.archived_id, ARCHIVED)])
+        # The room's archive, with Prosody's stanza-id and the occupant as it was seen.
+        mark = len(alice.inbox)
+        self.iq(alice, "set", f"<query xmlns='{NS_MAM}' queryid='r1'/>", to=TEAM)
+        results = [s.xml.find(f"{{{NS_MAM}}}result") for s in alice.inbox[mark:] if s.name == "message"]
+        found = [(r.get("id"), r.find(".//{jabber:client}message").get("from"),
+                  r.find(".//{jabber:client}body").text) for r in results if r is not None]
+        self.assertEqual(found, [(self.room_archived_id, f"{TEAM}/Alice", ROOM_ARCHIVED)])
+        self.assertRegex(first.stdout, r"chat\.test: data of 4 users: .* 2 archived messages")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,183 @@
+// A Prosody 0.12 room file into xmppd's RoomState (prosody_rooms.h): the room's _data (its
+// configuration and subject), its affiliations and the nicknames registered with them.
+#include "xmppctl/prosody_rooms.h"
+
+#include <cmath>
+#include <set>
+
+#include "common/utf8_text.h"
+#include "xmpp/jid.h"
+#include "xmppctl/prosody_data.h"
+
+namespace xmppd::ctl::prosody_import {
+namespace {
+
+using prosody::Value;
+using router::muc::Affiliation;
+using router::muc::RoomConfig;
+using router::muc::RoomState;
+using router::muc::Whois;
+
+// Bounds on what a room keeps, well above what Prosody's own forms let an owner set.
+constexpr std::size_t kMaxText = 64 * 1024;
+constexpr double kMaxCount = 1'000'000;
+constexpr std::size_t kMaxAffiliations = 10'000;  // the router's cap per room
+
+// A room refused: the first problem found, with the line of the value at fault.
+struct Refusal {
+  std::string path;
+  std::string error;
+  bool fail(const Value& at, const std::string& message) {
+    if (error.empty()) error = path + ":" + std::to_string(at.line) + ": " + message;
+    return false;
+  }
+};
+
+// Text XML 1.0 can carry: UTF-8, no control characters but tab, newline and return.
+bool xml_text(std::string_view text) {
+  if (text.size() > kMaxText || !valid_utf8(text)) return false;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+bool read_text(const Value& data, std::string_view key, std::string& out, Refusal& r) {
+  const Value* v = data.get(key);
+  if (v == nullptr || v->kind == Value::Kind::kNil) return true;
+  if (!v->is_string() || !xml_text(v->string))
+    return r.fail(*v, std::string(key) + " is not a text of at most " + std::to_string(kMaxText) + " bytes");
+  out = v->string;
+  return true;
+}
+
+bool read_bool(const Value& data, std::string_view key, bool& out, Refusal& r) {
+  const Value* v = data.get(key);
+  if (v == nullptr || v->kind == Value::Kind::kNil) return true;
+  if (!v->is_boolean()) return r.fail(*v, std::string(key) + " is not a boolean");
+  out = v->boolean;
+  return true;
+}
+
+bool read_count(const Value& data, std::string_view key, std::size_t& out, Refusal& r) {
+  const Value* v = data.get(key);
+  if (v == nullptr || v->kind == Value::Kind::kNil) return true;
+  if (!v->is_number() || !std::isfinite(v->number) || v->number < 0 || v->number > kMaxCount ||
+      v->number != std::floor(v->number))
+    return r.fail(*v, std::string(key) + " is not a count from 0 to " + std::to_string(kMaxCount));
+  out = static_cast<std::size_t>(v->number);
+  return true;
+}
+
+// _data: the settings Prosody's muc/*.lib.lua keep, by their names there.
+bool convert_config(const Value& data, RoomConfig& c, Refusal& r) {
+  bool hidden = false;
+  std::string whois = "moderators";
+  const bool ok = read_text(data, "name", c.name, r) && read_text(data, "description", c.description, r) &&
+                  read_text(data, "language", c.language, r) && read_text(data, "password", c.password, r) &&
+                  read_bool(data, "persistent", c.persistent, r) && read_bool(data, "hidden", hidden, r) &&
+                  read_bool(data, "members_only", c.members_only, r) && read_bool(data, "moderated", c.moderated, r) &&
+                  read_bool(data, "allow_member_invites", c.allow_invites, r) &&
+                  read_bool(data, "changesubject", c.change_subject, r) && read_bool(data, "archiving", c.archiving, r) &&
+                  read_count(data, "history_length", c.history_length, r) &&
+                  read_count(data, "max_occupants", c.max_occupants, r) && read_text(data, "whois", whois, r);
+  if (!ok) return false;
+  c.public_room = !hidden;
+  if (whois != "moderators" && whois != "anyone")
+    return r.fail(*data.get("whois"), "whois is neither \"moderators\" nor \"anyone\"");
+  c.whois = whois == "anyone" ? Whois::kAnyone : Whois::kModerators;
+  return true;
+}
+
+// The subject and who set it: subject_from is the setter's room JID (ROOM@SERVICE/NICK).
+bool convert_subject(const Value& data, RoomState& state, Refusal& r) {
+  std::string from;
+  if (!read_text(data, "subject", state.subject, r) || !read_text(data, "subject_from", from, r)) return false;
+  if (auto jid = xmpp::Jid::parse(from)) state.subject_nick = jid->resource();
+  return true;
+}
+
+bool add_affiliation(const Value& key, const Value& value, const Value* affiliation_data, RoomState& state,
+                     Refusal& r) {
+  auto jid = key.is_string() ? xmpp::Jid::parse(key.string) : std::nullopt;
+  if (!jid || jid->has_resource()) return r.fail(key, "an affiliation's key is not a bare JID");
+  std::optional<Affiliation> a = value.is_string() ? router::muc::parse_affiliation(value.string) : std::nullopt;
+  if (!a || *a == Affiliation::kNone)
+    return r.fail(value, "the affiliation of " + jid->bare() + " is not owner, admin, member or outcast");
+  router::muc::AffiliationEntry entry{*a, "", ""};
+  // _affiliation_data[JID] = { reserved_nickname = NICK } (muc/register.lib.lua); Prosody
+  // keeps no reason.
+  const Value* extra = affiliation_data != nullptr ? affiliation_data->get(key.string) : nullptr;
+  if (extra != nullptr && extra->is_table() && !read_text(*extra, "reserved_nickname", entry.nick, r)) return false;
+  if (entry.nick.size() > 1023) return r.fail(*extra, "the reserved nickname of " + jid->bare() + " is too long");
+  if (!state.affiliations.emplace(jid->bare(), std::move(entry)).second)
+    return r.fail(key, jid->bare() + " has two affiliations");
+  if (state.affiliations.size() > kMaxAffiliations)
+    return r.fail(key, "more than " + std::to_string(kMaxAffiliations) + " affiliations");
+  return true;
+}
+
+// New layout: each field whose key is a JID (not _jid, _data, _affiliation_data) with a
+// string value. Old layout: the _affiliations table.
+bool convert_affiliations(const Value& room, RoomState& state, Refusal& r) {
+  const Value* extra = room.get("_affiliation_data");
+  if (extra != nullptr && !extra->is_table() && extra->kind != Value::Kind::kNil)
+    return r.fail(*extra, "_affiliation_data is not a table");
+  if (const Value* old = room.get("_affiliations"); old != nullptr) {
+    if (!old->is_table() || !old->array.empty()) return r.fail(*old, "_affiliations is not a table of JIDs");
+    for (const prosody::Entry& e : old->fields)
+      if (!add_affiliation(e.key, e.value, extra, state, r)) return false;
+  }
+  for (const prosody::Entry& e : room.fields) {
+    if (e.key.is_string() && (e.key.string.starts_with('_') || e.key.string == "jid")) continue;
+    if (!add_affiliation(e.key, e.value, extra, state, r)) return false;
+  }
+  for (const auto& [jid, entry] : state.affiliations)
+    if (entry.affiliation == Affiliation::kOwner) return true;
+  return r.fail(room, "the room has no owner");
+}
+
+}  // namespace
+
+ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now) {
+  ConvertedRoom out;
+  std::string error;
+  std::optional<Value> room = prosody::parse_dat(file.path, file.bytes, error);
+  if (!room) {
+    out.error = error;
+    return out;
+  }
+  Refusal r{file.path, {}};
+  const std::string expected = std::string(node) + "@" + std::string(service);
+  const Value* jid = room->get("_jid") != nullptr ? room->get("_jid") : room->get("jid");
+  const Value* data = room->get("_data");
+  auto parsed = jid != nullptr && jid->is_string() ? xmpp::Jid::parse(jid->string) : std::nullopt;
+  if (!room->is_table() || !room->array.empty())
+    r.fail(*room, "not a room: a table of _jid, _data and affiliations expected");
+  else if (!parsed || parsed->has_resource() || parsed->bare() != expected)
+    r.fail(jid != nullptr ? *jid : *room, "the room's JID is not " + expected);
+  else if (data == nullptr || !data->is_table())
+    r.fail(data != nullptr ? *data : *room, "_data is not a table");
+  else if (convert_config(*data, out.state.config, r) && convert_subject(*data, out.state, r))
+    convert_affiliations(*room, out.state, r);
+  if (!r.error.empty()) {
+    out.error = r.error;
+    return out;
+  }
+  if (!out.state.config.persistent) {
+    out.kind = ConvertedRoom::Kind::kNotPersistent;
+    return out;
+  }
+  // A room Prosody still holds locked (created, never configured) is as good as gone: it
+  // would be destroyed when its lock timed out.
+  if (const Value* locked = data->get("locked"); locked != nullptr && locked->kind != Value::Kind::kNil) {
+    out.error = file.path + ":" + std::to_string(locked->line) + ": the room was never configured (locked)";
+    return out;
+  }
+  out.state.created = now;
+  out.kind = ConvertedRoom::Kind::kRoom;
+  return out;
+}
+
+}  // namespace xmppd::ctl::prosody_import

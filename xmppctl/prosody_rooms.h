@@ -1,0 +1,35 @@
+// One persistent room of a Prosody 0.12 MUC component, as xmppd's MUC service keeps it
+// (router/muc/room.h RoomState): what xmppctl import prosody turns a parsed
+// DATA_DIR/SERVICE/config/ROOM.dat (mod_muc's "config" store, muc.lib.lua's room:freeze())
+// into. Both of Prosody's layouts are read: the new one (affiliations as fields keyed by bare
+// JID beside _jid, _data and _affiliation_data) and the old one (jid, _affiliations).
+//
+// It trusts nothing it reads: the file holds what room owners and occupants (clients and
+// other servers) set. Every value is checked for its type and range, every JID parsed, every
+// text checked to be UTF-8 that XML can carry. A room with any bad value is refused whole
+// ("FILE:LINE: message"), never imported in part.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "router/muc/room.h"
+#include "xmppctl/prosody_user.h"
+
+namespace xmppd::ctl::prosody_import {
+
+struct ConvertedRoom {
+  enum class Kind { kRoom, kNotPersistent, kRefused };
+  Kind kind = Kind::kRefused;
+  router::muc::RoomState state;
+  std::string error;  // kRefused: "FILE:LINE: message"
+};
+
+// Parses and converts `file`, the room `node`@`service`; `now` (seconds since the epoch) is
+// its creation time in xmppd, which Prosody does not keep. A room Prosody saved only because
+// it was live at shutdown (not persistent) is kNotPersistent.
+ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now);
+
+}  // namespace xmppd::ctl::prosody_import
