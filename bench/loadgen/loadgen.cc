@@ -788,21 +788,11 @@ void Loadgen::finish(int code) {
 void Loadgen::send_message(Pair& p, std::uint64_t now) {
   std::string& o = p.sender->output();
   std::uint64_t seq = p.next_seq++;
-  o += p.prefix;
-  append_uint(o, seq);
-  o += "'><body>";
-  std::size_t body_start = o.size();
-  append_uint(o, now);
-  o += ' ';
+  std::size_t body_start = begin_message(o, p.prefix, seq, now);
   append_uint(o, seq);
   o += ' ';
   o += run_tag_;
-  std::size_t body_len = o.size() - body_start;
-  if (body_len + 1 < padding_.size()) {
-    o += ' ';
-    o.append(padding_, 0, padding_.size() - body_len - 1);
-  }
-  o += "</body></message>";
+  end_message(o, body_start, padding_);
   trace_message('s', static_cast<std::size_t>(&p - pairs_.data()), seq, now);
   ++p.sent;
   ++sent_;

@@ -390,23 +390,13 @@ void MucRun::on_wait_check(evutil_socket_t, short, void* arg) {
 void MucRun::send_message(Sender& s, std::uint64_t now) {
   std::string& out = occupants_[s.occupant].client->output();
   std::uint64_t seq = s.next_seq++;
-  out += s.prefix;
-  append_uint(out, seq);
-  out += "'><body>";
-  std::size_t body_start = out.size();
-  append_uint(out, now);
-  out += ' ';
+  std::size_t body_start = begin_message(out, s.prefix, seq, now);
   append_uint(out, static_cast<std::uint64_t>(&s - senders_.data()));
   out += ' ';
   append_uint(out, seq);
   out += ' ';
   out += run_tag_;
-  std::size_t body_len = out.size() - body_start;
-  if (body_len + 1 < padding_.size()) {
-    out += ' ';
-    out.append(padding_, 0, padding_.size() - body_len - 1);
-  }
-  out += "</body></message>";
+  end_message(out, body_start, padding_);
   ++sent_;
   expected_ += rooms_[occupants_[s.occupant].room].present;
   if (phase_ == Phase::kMeasure) ++sent_in_period_;
