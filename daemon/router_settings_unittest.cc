@@ -7,20 +7,14 @@
 #include <algorithm>
 
 #include "config/options.h"
+#include "daemon/settings_test_util.h"
 
 namespace xmppd::parent {
 namespace {
 
-using Strings = std::vector<std::string>;
-
-config::Settings load(const std::string& text) {
-  std::vector<config::Diagnostic> diags;
-  std::optional<config::Settings> s = config::load_string(text, "/etc/xmppd/xmppd.conf", diags);
-  EXPECT_TRUE(s) << (diags.empty() ? "" : diags[0].str());
-  return s.value_or(config::Settings{});
-}
-
-Strings strings(const google::protobuf::RepeatedPtrField<std::string>& field) { return {field.begin(), field.end()}; }
+using settings_test::load;
+using settings_test::Strings;
+using settings_test::strings;
 
 TEST(RouterSettings, HostModulesCarryTheEffectiveSetAdminsAndContacts) {
   config::Settings s = load(

@@ -96,11 +96,22 @@ void escape(std::string& out, std::string_view text, bool attribute) {
   out.append(text.data() + run, text.size() - run);
 }
 
-void Element::serialize(std::string& out, std::string_view default_ns) const {
+void Element::serialize_as(std::string& out, std::string_view default_ns, std::string_view prefix) const {
   out += '<';
-  out += name_;
-  if (*ns_ != default_ns) {
-    out += " xmlns='";
+  if (prefix.empty()) {
+    out += name_;
+    if (*ns_ != default_ns) {
+      out += " xmlns='";
+      escape(out, *ns_, true);
+      out += '\'';
+    }
+  } else {
+    out += prefix;
+    out += ':';
+    out += name_;
+    out += " xmlns:";
+    out += prefix;
+    out += "='";
     escape(out, *ns_, true);
     out += '\'';
   }
@@ -110,32 +121,13 @@ void Element::serialize(std::string& out, std::string_view default_ns) const {
     return;
   }
   out += '>';
-  serialize_content(out, *ns_);
+  // A prefixed element binds no default namespace: its children name their own.
+  serialize_content(out, prefix.empty() ? std::string_view(*ns_) : std::string_view());
   out += "</";
-  out += name_;
-  out += '>';
-}
-
-void Element::serialize_prefixed(std::string& out, std::string_view prefix) const {
-  out += '<';
-  out += prefix;
-  out += ':';
-  out += name_;
-  out += " xmlns:";
-  out += prefix;
-  out += "='";
-  escape(out, *ns_, true);
-  out += '\'';
-  serialize_attributes(out);
-  if (nodes_.empty()) {
-    out += "/>";
-    return;
+  if (!prefix.empty()) {
+    out += prefix;
+    out += ':';
   }
-  out += '>';
-  serialize_content(out, {});  // children name their own namespace
-  out += "</";
-  out += prefix;
-  out += ':';
   out += name_;
   out += '>';
 }

@@ -52,14 +52,16 @@ class Element {
 
   // Serialization with the minimal escaping XML needs; `default_ns` is the namespace in
   // scope, which is then not repeated.
-  void serialize(std::string& out, std::string_view default_ns = {}) const;
+  void serialize(std::string& out, std::string_view default_ns = {}) const { serialize_as(out, default_ns, {}); }
   // The same with this element's namespace bound to `prefix` ("<stream:error
   // xmlns:stream='...'>") and no default namespace in scope: what RFC 7395 sends for
   // stream-level elements, each a document of its own.
-  void serialize_prefixed(std::string& out, std::string_view prefix) const;
+  void serialize_prefixed(std::string& out, std::string_view prefix) const { serialize_as(out, {}, prefix); }
 
  private:
   using Node = std::variant<Element, std::string>;
+  // The one serializer behind both: an empty `prefix` is the unprefixed form.
+  void serialize_as(std::string& out, std::string_view default_ns, std::string_view prefix) const;
   void serialize_attributes(std::string& out) const;
   void serialize_content(std::string& out, std::string_view default_ns) const;
   Namespace ns_;

@@ -179,6 +179,23 @@ TEST(ElementSerialize, EmptyElementIsSelfClosing) {
   EXPECT_EQ(serialized(outer, "jabber:client"), "<iq><ping xmlns='urn:xmpp:ping'/></iq>");
 }
 
+// RFC 7395's stream-level elements: the namespace bound to the prefix, none in scope below.
+TEST(ElementSerialize, PrefixedBindsThePrefixAndLeavesChildrenTheirOwnNamespace) {
+  const std::string streams = "http://etherx.jabber.org/streams";
+  std::string out;
+  Element(streams, "features").serialize_prefixed(out, "stream");
+  EXPECT_EQ(out, "<stream:features xmlns:stream='http://etherx.jabber.org/streams'/>");
+  Element error(streams, "error", {{"id", "a'b"}});
+  error.add_child(Element("urn:ietf:params:xml:ns:xmpp-streams", "conflict"));
+  error.add_child(Element(streams, "x")).add_text("<t>");
+  out.clear();
+  error.serialize_prefixed(out, "stream");
+  EXPECT_EQ(out,
+            "<stream:error xmlns:stream='http://etherx.jabber.org/streams' id='a&apos;b'>"
+            "<conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+            "<x xmlns='http://etherx.jabber.org/streams'>&lt;t&gt;</x></stream:error>");
+}
+
 TEST(ElementSerialize, TextEscapesAmpersandAndAngleBracketsOnly) {
   Element e("jabber:client", "body");
   e.add_text("a & b < c > d ' e \" f &amp; ]]>");

@@ -31,6 +31,7 @@
 #include "bench/loadgen/client.h"
 #include "bench/loadgen/histogram.h"
 #include "bench/loadgen/muc_run.h"
+#include "bench/loadgen/pacing.h"
 #include "bench/loadgen/util.h"
 
 namespace loadgen {
@@ -286,6 +287,9 @@ struct Pair {
   std::vector<std::uint64_t> seen;  // bit per seq, to count duplicates
 };
 
+// Which client sends for a pair, for the pacer.
+Client& sender_of(Pair& p) { return *p.sender; }
+
 class Loadgen final : public ClientListener {
  public:
   explicit Loadgen(Options options) : o_(std::move(options)) {}
@@ -369,11 +373,10 @@ class Loadgen final : public ClientListener {
   std::map<std::string, std::uint64_t, std::less<>> message_error_conditions_;
   // Messages.
   bool sending_ = false;
-  std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0, scheduled_ = 0;
+  std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0;
   struct event* wait_event_ = nullptr;
-  std::size_t cursor_ = 0;
   std::uint64_t sent_ = 0, received_ = 0, duplicates_ = 0, stale_ = 0, unparsed_ = 0, bounced_ = 0;
-  std::uint64_t backlog_skips_ = 0, given_up_ = 0;
+  Pacer pacer_;
   std::uint64_t measure_start_ns_ = 0, measure_end_ns_ = 0, last_send_ns_ = 0, drain_end_ns_ = 0;
   std::uint64_t received_in_period_ = 0, sent_in_period_ = 0;
   double cpu_start_ = 0, cpu_end_ = 0;
@@ -785,21 +788,11 @@ void Loadgen::finish(int code) {
 void Loadgen::send_message(Pair& p, std::uint64_t now) {
   std::string& o = p.sender->output();
   std::uint64_t seq = p.next_seq++;
-  o += p.prefix;
-  append_uint(o, seq);
-  o += "'><body>";
-  std::size_t body_start = o.size();
-  append_uint(o, now);
-  o += ' ';
+  std::size_t body_start = begin_message(o, p.prefix, seq, now);
   append_uint(o, seq);
   o += ' ';
   o += run_tag_;
-  std::size_t body_len = o.size() - body_start;
-  if (body_len + 1 < padding_.size()) {
-    o += ' ';
-    o.append(padding_, 0, padding_.size() - body_len - 1);
-  }
-  o += "</body></message>";
+  end_message(o, body_start, padding_);
   trace_message('s', static_cast<std::size_t>(&p - pairs_.data()), seq, now);
   ++p.sent;
   ++sent_;
@@ -808,44 +801,19 @@ void Loadgen::send_message(Pair& p, std::uint64_t now) {
 }
 
 void Loadgen::refill(Pair& p, std::uint64_t now) {
-  if (p.in_flight == 0) p.last_progress_ns = now;
-  while (sending_ && p.active && p.sender->online() && p.in_flight < o_.window) {
-    send_message(p, now);
-    ++p.in_flight;
-  }
+  Pacer::refill(p, now, sending_, o_.window, sender_of, [&](Pair& q) { send_message(q, now); });
 }
 
 void Loadgen::on_tick(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<Loadgen*>(arg);
-  if (!self->sending_ || self->active_.empty()) return;
+  if (!self->sending_) return;
   std::uint64_t now = now_ns();
-  auto due = static_cast<std::uint64_t>(seconds_between(self->send_start_ns_, now) * self->o_.rate);
-  const std::size_t n = self->active_.size();
-  // A sender whose server does not read any more is skipped rather than buffered without end.
-  constexpr std::size_t kMaxBacklog = 1 << 20;
-  while (self->scheduled_ < due) {
-    ++self->scheduled_;
-    Pair& p = *self->active_[self->cursor_];
-    self->cursor_ = self->cursor_ + 1 == n ? 0 : self->cursor_ + 1;
-    if (!p.active || !p.sender->online() || p.sender->pending_output() > kMaxBacklog) {
-      ++self->backlog_skips_;
-      continue;
-    }
-    self->send_message(p, now);
-  }
+  self->pacer_.tick(self->active_, self->send_start_ns_, now, self->o_.rate, sender_of,
+                    [&](Pair& p) { self->send_message(p, now); });
 }
 
 void Loadgen::expire_windows(std::uint64_t now) {
-  // Saturation mode: a pair whose messages have not arrived for --drain seconds stops waiting
-  // for them (they will count as lost unless they still arrive) and sends again.
-  auto limit = static_cast<std::uint64_t>(o_.drain * 1e9);
-  for (Pair* p : active_) {
-    if (p->in_flight == 0 || now - p->last_progress_ns < limit) continue;
-    given_up_ += p->in_flight;
-    p->in_flight = 0;
-    p->given_up_below = p->next_seq;
-    refill(*p, now);
-  }
+  pacer_.expire(active_, now, o_.drain, [&](Pair& p) { refill(p, now); });
 }
 
 void Loadgen::on_message(Client& client, const XmlTree& tree) {
@@ -1081,7 +1049,7 @@ void Loadgen::print_results() {
                   ", \"errors\": ",
                   o_.accounts, active_.size(), o_.rate, o_.window, o_.body_bytes, o_.mechanism.c_str(), logins_,
                   login_failures_, login_seconds, login_rate, login_cpu_, seconds_between(prime_start_ns_, send_start_ns_), sent_, received_, lost, duplicates_, bounced_, stale_,
-                  unparsed_, backlog_skips_, given_up_, period, sent_in_period_, received_in_period_,
+                  unparsed_, pacer_.skips(), pacer_.given_up(), period, sent_in_period_, received_in_period_,
                   period > 0 ? static_cast<double>(received_in_period_) / period : 0.0,
                   seconds_between(measure_end_ns_, drain_end_ns_), ms(latency_.quantile(0.5)),
                   ms(latency_.quantile(0.9)), ms(latency_.quantile(0.99)), ms(latency_.max()), latency_.count(), cpu,

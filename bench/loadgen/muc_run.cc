@@ -390,23 +390,13 @@ void MucRun::on_wait_check(evutil_socket_t, short, void* arg) {
 void MucRun::send_message(Sender& s, std::uint64_t now) {
   std::string& out = occupants_[s.occupant].client->output();
   std::uint64_t seq = s.next_seq++;
-  out += s.prefix;
-  append_uint(out, seq);
-  out += "'><body>";
-  std::size_t body_start = out.size();
-  append_uint(out, now);
-  out += ' ';
+  std::size_t body_start = begin_message(out, s.prefix, seq, now);
   append_uint(out, static_cast<std::uint64_t>(&s - senders_.data()));
   out += ' ';
   append_uint(out, seq);
   out += ' ';
   out += run_tag_;
-  std::size_t body_len = out.size() - body_start;
-  if (body_len + 1 < padding_.size()) {
-    out += ' ';
-    out.append(padding_, 0, padding_.size() - body_len - 1);
-  }
-  out += "</body></message>";
+  end_message(out, body_start, padding_);
   ++sent_;
   expected_ += rooms_[occupants_[s.occupant].room].present;
   if (phase_ == Phase::kMeasure) ++sent_in_period_;
@@ -414,45 +404,20 @@ void MucRun::send_message(Sender& s, std::uint64_t now) {
 }
 
 void MucRun::refill(Sender& s, std::uint64_t now) {
-  if (s.in_flight == 0) s.last_progress_ns = now;
-  while (sending_ && s.active && occupants_[s.occupant].client->online() && s.in_flight < o_.window) {
-    send_message(s, now);
-    ++s.in_flight;
-  }
+  Pacer::refill(s, now, sending_, o_.window, client_of(), [&](Sender& t) { send_message(t, now); });
 }
 
 void MucRun::on_tick(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<MucRun*>(arg);
-  if (!self->sending_ || self->active_.empty()) return;
+  if (!self->sending_) return;
   std::uint64_t now = now_ns();
-  auto due = static_cast<std::uint64_t>(seconds_between(self->send_start_ns_, now) * self->o_.rate);
-  const std::size_t n = self->active_.size();
-  // A sender whose server does not read any more is skipped rather than buffered without end.
-  constexpr std::size_t kMaxBacklog = 1 << 20;
-  while (self->scheduled_ < due) {
-    ++self->scheduled_;
-    Sender& s = *self->active_[self->cursor_];
-    self->cursor_ = self->cursor_ + 1 == n ? 0 : self->cursor_ + 1;
-    Client& c = *self->occupants_[s.occupant].client;
-    if (!s.active || !c.online() || c.pending_output() > kMaxBacklog) {
-      ++self->backlog_skips_;
-      continue;
-    }
-    self->send_message(s, now);
-  }
+  self->pacer_.tick(self->active_, self->send_start_ns_, now, self->o_.rate, self->client_of(),
+                    [&](Sender& s) { self->send_message(s, now); });
 }
 
 void MucRun::expire_windows(std::uint64_t now) {
-  // A sender whose own copies have not come back for --drain seconds stops waiting for them
-  // (their deliveries count as lost unless they still arrive) and sends again.
-  auto limit = static_cast<std::uint64_t>(o_.drain * 1e9);
-  for (Sender* s : active_) {
-    if (s->in_flight == 0 || now - s->last_progress_ns < limit) continue;
-    given_up_ += s->in_flight;
-    s->in_flight = 0;
-    s->given_up_below = s->next_seq;
-    refill(*s, now);
-  }
+  // A sender's window is freed by its own copies coming back.
+  pacer_.expire(active_, now, o_.drain, [&](Sender& s) { refill(s, now); });
 }
 
 // An error for a groupchat message, at its sender: none of its deliveries will come.
@@ -603,7 +568,7 @@ std::string MucRun::json_members() const {
       first_join_error_.empty() ? "null" : json_string(first_join_error_).c_str(), left_, senders_.size(), o_.rate,
       o_.window, o_.body_bytes, seconds_between(prime_start_ns_, send_start_ns_), sent_, expected_, received_,
       expected_ > received_ ? expected_ - received_ : 0, echoes_, duplicates_, bounced_, bounced_deliveries_, stale_,
-      unparsed_, backlog_skips_, given_up_, period, sent_in_period_, received_in_period_,
+      unparsed_, pacer_.skips(), pacer_.given_up(), period, sent_in_period_, received_in_period_,
       period > 0 ? static_cast<double>(sent_in_period_) / period : 0.0,
       period > 0 ? static_cast<double>(received_in_period_) / period : 0.0,
       seconds_between(measure_end_ns_, drain_end_ns_), ms(latency_.quantile(0.5)), ms(latency_.quantile(0.9)),

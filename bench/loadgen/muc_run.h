@@ -20,6 +20,7 @@
 
 #include "bench/loadgen/client.h"
 #include "bench/loadgen/histogram.h"
+#include "bench/loadgen/pacing.h"
 
 namespace loadgen {
 
@@ -106,6 +107,10 @@ class MucRun {
   void refill(Sender& s, std::uint64_t now);
   void bounce(Occupant& o, const XmlTree& tree, std::uint64_t now);
   void expire_windows(std::uint64_t now);
+  // Which client sends for a sender: its occupant's.
+  auto client_of() {
+    return [this](Sender& s) -> Client& { return *occupants_[s.occupant].client; };
+  }
   bool all_in() const { return received_ + bounced_deliveries_ >= expected_; }
   struct event* add_timer(event_callback_fn fn, double seconds, bool persist);
   static void on_phase_timer(evutil_socket_t, short, void* arg);
@@ -133,11 +138,11 @@ class MucRun {
   std::string first_join_error_;
   // Messages.
   bool sending_ = false;
-  std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0, scheduled_ = 0;
-  std::size_t cursor_ = 0;
+  std::uint64_t prime_start_ns_ = 0, send_start_ns_ = 0;
+  Pacer pacer_;
   std::vector<Sender*> active_;
   std::uint64_t sent_ = 0, expected_ = 0, received_ = 0, echoes_ = 0, duplicates_ = 0, stale_ = 0, unparsed_ = 0;
-  std::uint64_t bounced_ = 0, bounced_deliveries_ = 0, backlog_skips_ = 0, given_up_ = 0, message_errors_ = 0;
+  std::uint64_t bounced_ = 0, bounced_deliveries_ = 0, message_errors_ = 0;
   std::uint64_t measure_start_ns_ = 0, measure_end_ns_ = 0, last_send_ns_ = 0, drain_end_ns_ = 0;
   std::uint64_t sent_in_period_ = 0, received_in_period_ = 0;
   double cpu_start_ = 0, cpu_end_ = 0;

@@ -18,6 +18,28 @@ inline void append_uint(std::string& out, std::uint64_t v) {
   out.append(buf, end);
 }
 
+// The start of a timed message both modes send: `prefix` (up to "id='"), the sequence number,
+// and a body that begins with the send time; returns where the body starts.
+inline std::size_t begin_message(std::string& out, const std::string& prefix, std::uint64_t seq, std::uint64_t now) {
+  out += prefix;
+  append_uint(out, seq);
+  out += "'><body>";
+  std::size_t body_start = out.size();
+  append_uint(out, now);
+  out += ' ';
+  return body_start;
+}
+
+// The end of that message: the body padded to the size of `padding` (--body-bytes), closed.
+inline void end_message(std::string& out, std::size_t body_start, const std::string& padding) {
+  std::size_t body_len = out.size() - body_start;
+  if (body_len + 1 < padding.size()) {
+    out += ' ';
+    out.append(padding, 0, padding.size() - body_len - 1);
+  }
+  out += "</body></message>";
+}
+
 // user + system CPU seconds of this process.
 inline double cpu_seconds() {
   struct rusage ru;

@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "common/upload_slot.h"
+#include "router/disco_info.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router {
@@ -18,22 +19,14 @@ using store::Statement;
 using store::Value;
 using Outcome = UserStore::Outcome;
 
-constexpr std::string_view kInfoNs = "http://jabber.org/protocol/disco#info";
-constexpr std::string_view kItemsNs = "http://jabber.org/protocol/disco#items";
-constexpr std::string_view kDataNs = "jabber:x:data";
+constexpr std::string_view kInfoNs = kDiscoInfoNs;
+constexpr std::string_view kItemsNs = kDiscoItemsNs;
 constexpr std::string_view kUploadNs = "urn:xmpp:http:upload:0";
 constexpr std::int64_t kDay = 86400;
 // Each slot is charged at least a page against the quotas, and one user gets at most so many
 // slots a day: tiny requests would otherwise fill the table (and the disk) within the quotas.
 constexpr std::uint64_t kMinSlotCharge = 4096;
 constexpr std::int64_t kMaxSlotsPerDay = 1000;
-
-xml::Element field(std::string var, std::string value, const char* type = nullptr) {
-  xml::Element f(kDataNs, "field", {{"var", std::move(var)}});
-  if (type != nullptr) f.set_attribute("type", type);
-  f.add_child(xml::Element(kDataNs, "value")).add_text(value);
-  return f;
-}
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   std::uint64_t value = 0;
@@ -86,16 +79,12 @@ void FileShareService::receive(const xml::Element& stanza, const xmpp::Jid& from
 }
 
 void FileShareService::disco_info(const xml::Element& iq) {
-  xml::Element reply = xmpp::reply(iq, "result");
-  xml::Element& out = reply.add_child(xml::Element(kInfoNs, "query"));
-  out.add_child(xml::Element(kInfoNs, "identity", {{"category", "store"}, {"type", "file"}, {"name", "HTTP File Upload"}}));
-  for (std::string_view var : {kInfoNs, kItemsNs, kUploadNs})
-    out.add_child(xml::Element(kInfoNs, "feature", {{"var", std::string(var)}}));
   // XEP-0128 extended information: the size limit, so that clients need not ask in vain.
-  xml::Element& form = out.add_child(xml::Element(kDataNs, "x", {{"type", "result"}}));
-  form.add_child(field("FORM_TYPE", std::string(kUploadNs), "hidden"));
-  form.add_child(field("max-file-size", std::to_string(options_.size_limit())));
-  send(std::move(reply));
+  send(DiscoInfo()
+           .identity("store", "file", "HTTP File Upload")
+           .features({kInfoNs, kItemsNs, kUploadNs})
+           .form(kUploadNs, {{"max-file-size", std::to_string(options_.size_limit())}})
+           .result(iq));
 }
 
 // As Prosody's http_file_share_access: empty, the users of any local VirtualHost; otherwise

@@ -126,6 +126,22 @@ TEST_F(FileShareServiceTest, DiscoSaysWhatAndHowLarge) {
   EXPECT_NE(text.find("<value>1000</value>"), std::string::npos) << text;
 }
 
+// The whole answer, to the byte: what clients (and caps hashes) have seen so far.
+TEST_F(FileShareServiceTest, DiscoInfoIsExactly) {
+  std::string text;
+  ask("juliet@example.org/a", "<query xmlns='http://jabber.org/protocol/disco#info'/>").serialize(text);
+  EXPECT_EQ(text,
+            "<iq xmlns='jabber:client' type='result' id='q' from='upload.example.org' to='juliet@example.org/a'>"
+            "<query xmlns='http://jabber.org/protocol/disco#info'>"
+            "<identity category='store' type='file' name='HTTP File Upload'/>"
+            "<feature var='http://jabber.org/protocol/disco#info'/>"
+            "<feature var='http://jabber.org/protocol/disco#items'/>"
+            "<feature var='urn:xmpp:http:upload:0'/>"
+            "<x xmlns='jabber:x:data' type='result'>"
+            "<field var='FORM_TYPE' type='hidden'><value>urn:xmpp:http:upload:0</value></field>"
+            "<field var='max-file-size'><value>1000</value></field></x></query></iq>");
+}
+
 TEST_F(FileShareServiceTest, SlotCarriesATokenForItsUrl) {
   const auto before = static_cast<std::int64_t>(std::time(nullptr));
   xml::Element reply = request("juliet@example.org/a", "a b.png", "999");

@@ -6,14 +6,15 @@
 #include <chrono>
 
 #include "common/log.h"
+#include "router/disco_info.h"
 #include "router/modules/mam_page.h"
 #include "xmpp/stanza.h"
 
 namespace xmppd::router {
 namespace {
 
-constexpr std::string_view kInfoNs = "http://jabber.org/protocol/disco#info";
-constexpr std::string_view kItemsNs = "http://jabber.org/protocol/disco#items";
+constexpr std::string_view kInfoNs = kDiscoInfoNs;
+constexpr std::string_view kItemsNs = kDiscoItemsNs;
 constexpr std::string_view kStanzasNs = "urn:ietf:params:xml:ns:xmpp-stanzas";
 // Stanzas that came back while the service was busy, beyond which more are dropped: each
 // is an answer to something the service sent (errors are not answered, so this does not
@@ -194,12 +195,7 @@ void MucService::service_iq(const xml::Element& iq, const xmpp::Jid& from) {
   auto children = iq.children();
   const xml::Element* query = children.size() == 1 ? children.front() : nullptr;
   if (type == "get" && query != nullptr && query->is(kInfoNs, "query") && query->attribute("node") == nullptr) {
-    xml::Element reply = xmpp::reply(iq, "result");
-    xml::Element& out = reply.add_child(xml::Element(kInfoNs, "query"));
-    out.add_child(xml::Element(kInfoNs, "identity", {{"category", "conference"}, {"type", "text"}, {"name", "Chatrooms"}}));
-    for (std::string_view var : {kInfoNs, kItemsNs, muc::kMucNs})
-      out.add_child(xml::Element(kInfoNs, "feature", {{"var", std::string(var)}}));
-    send(std::move(reply));
+    send(DiscoInfo().identity("conference", "text", "Chatrooms").features({kInfoNs, kItemsNs, muc::kMucNs}).result(iq));
     return;
   }
   if (type == "get" && query != nullptr && query->is(kItemsNs, "query") && query->attribute("node") == nullptr) {

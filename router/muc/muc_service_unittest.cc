@@ -157,6 +157,23 @@ class MucServiceTest : public ::testing::Test {
   std::unique_ptr<MucService> service_;
 };
 
+// The service's disco#info, to the byte: what clients have seen so far.
+TEST_F(MucServiceTest, ServiceDiscoInfoIsExactly) {
+  xml::Element iq = parse("<iq type='get' id='i' from='u@a.example/r' to='conference.a.example'>"
+                          "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+  service().receive(iq, jid("u@a.example/r"), jid("conference.a.example"));
+  ASSERT_FALSE(server_->sent.empty());
+  std::string text;
+  server_->sent.back().serialize(text);
+  EXPECT_EQ(text,
+            "<iq xmlns='jabber:client' type='result' id='i' from='conference.a.example' to='u@a.example/r'>"
+            "<query xmlns='http://jabber.org/protocol/disco#info'>"
+            "<identity category='conference' type='text' name='Chatrooms'/>"
+            "<feature var='http://jabber.org/protocol/disco#info'/>"
+            "<feature var='http://jabber.org/protocol/disco#items'/>"
+            "<feature var='http://jabber.org/protocol/muc'/></query></iq>");
+}
+
 TEST_F(MucServiceTest, AnyoneCreatesRoomsByDefault) {
   join("room", "u@b.example/r");
   EXPECT_EQ(service().rooms(), 1u);

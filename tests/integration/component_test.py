@@ -11,19 +11,15 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
 
 from slixmpp.componentxmpp import ComponentXMPP
 
-import certs
 import harness
 import streams
 from clients_test import Client
@@ -105,15 +101,8 @@ class RawComponent:
 class Components(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
-        os.chmod(cls.workdir, 0o755)
+        harness.class_workdir(cls, (HOST,))
         harness.ensure_ipv6_loopback()
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
-        key, cert = cls.ca.issue(HOST, "ec")
-        certs.write(f"{cls.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{cls.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
         cls.xmppd = harness.Server(cls.workdir, component_config(cls.workdir)).start()
         cls.failed = False
         try:
@@ -121,43 +110,27 @@ class Components(unittest.TestCase):
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
             cls.xmppd.wait_log(r"router\[\d+\]: component on ::1 port 5347")
             for user in ("alice", "bob"):
-                r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
-                                   input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
-                assert r.returncode == 0, r.stderr
+                harness.adduser(cls.xmppd, f"{user}@{HOST}", f"{user}'s secret")
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.xmppd.stop()
-        reports = cls.xmppd.sanitizer_reports()
-        if reports or cls.failed:
-            sys.stderr.write(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}\n")
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers([cls.xmppd], cls.workdir, cls.failed)
 
     def setUp(self):
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        self.loop = harness.new_loop()
         self.peers = []
         self.raws = []
 
     def tearDown(self):
-        for peer in self.peers:
-            peer.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.3))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
+        harness.close_loop(self.loop, self.peers, settle=0.3)
         for raw in self.raws:
             raw.close()
         # The next test may connect the component again: this one's connection must be gone.
         self.wait_detached()
-        result = getattr(self._outcome, "result", None)
-        if any(t is self for t, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
+        if harness.has_failed(self):
             type(self).failed = True
 
     def wait_detached(self):
@@ -496,10 +469,8 @@ class ComponentAcrossServers(FederationTest):
     def test_prosody_user_and_component_talk_across_servers(self):
         gateway = f"gateway.{A}"
         workdir_a = fresh_workdir(self.workdir, A)
-        for domain in (A, gateway):  # the component's domain federates with a certificate of its own
-            key, cert = self.ca.issue(domain, "ec")
-            certs.write(f"{workdir_a}/certs/{domain}.crt", certs.cert_pem(cert))
-            certs.write(f"{workdir_a}/certs/{domain}.key", certs.key_pem(key), 0o600)
+        # The component's domain federates with a certificate of its own.
+        harness.write_certificates(self.ca, f"{workdir_a}/certs", (A, gateway))
         config = xmppd_config(workdir_a, A, self.ca_file, f'component_interfaces = {{ "{ADDRESS[A]}" }}\n')
         a = harness.Server(workdir_a, config + f'Component "{gateway}"\ncomponent_secret = "{SECRET}"\n')
         self.servers.append(a)
@@ -508,9 +479,7 @@ class ComponentAcrossServers(FederationTest):
         a.wait_log(r"s2s\[\d+\]: TLS certificates for 2 hosts")
         self.c2s_address[A] = ADDRESS[A]
         workdir_b = fresh_workdir(self.workdir, B)
-        key, cert = self.ca.issue(B, "ec")
-        certs.write(f"{workdir_b}/{B}.crt", certs.cert_pem(cert))
-        certs.write(f"{workdir_b}/{B}.key", certs.key_pem(key), 0o600)
+        harness.write_certificates(self.ca, workdir_b, (B,))
         prosody = Prosody(workdir_b, B, ADDRESS[B], f"{workdir_b}/{B}.crt", f"{workdir_b}/{B}.key", self.ca_file)
         self.servers.append(prosody)
         prosody.start()

@@ -4,6 +4,7 @@ directory, and an xmppd started from the build tree and watched through /proc.
 Tests run as root (CI does) because the children switch users and chroot; traffic stays on
 the namespace's own loopback interface.
 """
+import asyncio
 import os
 import pwd
 import re
@@ -17,6 +18,7 @@ import unittest
 
 BUILD_DIR = os.environ.get("XMPPD_BUILD_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 XMPPD = os.path.join(BUILD_DIR, "daemon", "xmppd")
+XMPPCTL = os.path.join(BUILD_DIR, "xmppctl", "xmppctl")
 ROLE_BINARIES = {
     "router": os.path.join(BUILD_DIR, "router", "xmppd-router"),
     "s2s": os.path.join(BUILD_DIR, "s2s-worker", "xmppd-s2s"),
@@ -175,6 +177,101 @@ s2s_allow_private_addresses = true
 {extra}
 VirtualHost "localhost"
 """
+
+
+# --- The set-up that test classes sharing one server per class repeat (setUpClass,
+# tearDownClass, and a fresh asyncio loop per test).
+
+def class_workdir(cls, hosts=(), prefix="xmppd-test-"):
+    """A test class's scratch directory (cls.workdir), a test authority (cls.ca, its
+    certificate in cls.ca_file) and a certificate for each of `hosts` in workdir/certs."""
+    import certs  # here: only the tests that make certificates need cryptography
+    cls.workdir = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(cls.workdir, 0o755)
+    cls.ca = certs.Authority()
+    cls.ca_file = os.path.join(cls.workdir, "ca.pem")
+    certs.write(cls.ca_file, cls.ca.pem())
+    write_certificates(cls.ca, f"{cls.workdir}/certs", hosts)
+
+
+def write_certificates(ca, directory, hosts):
+    """An EC certificate and key from the test authority `ca` for each of `hosts`, as
+    DIRECTORY/HOST.crt and DIRECTORY/HOST.key (the layout of xmppd's `certificates`)."""
+    import certs
+    for host in hosts:
+        key, cert = ca.issue(host, "ec")
+        certs.write(f"{directory}/{host}.crt", certs.cert_pem(cert))
+        certs.write(f"{directory}/{host}.key", certs.key_pem(key), 0o600)
+
+
+def adduser(server, jid, password):
+    """Creates an account on a running xmppd with xmppctl."""
+    r = subprocess.run([XMPPCTL, "-f", server.config, "adduser", jid], input=password + "\n",
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise RuntimeError(f"xmppctl adduser {jid}: {r.stderr}")
+
+
+def stop_class_servers(servers, workdir, failed, dns=None, always_log=False, tail=300):
+    """The end of a test class: stops its servers (xmppd's and peers such as Prosody), writes
+    their logs when a test failed, a sanitizer reported or `always_log`, removes the scratch
+    directory, then fails on any sanitizer report."""
+    reports = []
+    for server in servers:
+        server.stop()
+        if isinstance(server, Server):
+            reports += server.sanitizer_reports()
+    if failed or reports or always_log:
+        for server in servers:
+            log = server.log() if isinstance(server, Server) else server.tail(tail)
+            sys.stderr.write(f"--- log of {server.config} ---\n{log}\n")
+    if dns:
+        dns.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    if reports:
+        raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+
+
+def has_failed(test):
+    """Whether `test` (a TestCase, asked in its tearDown) has failed or raised so far."""
+    result = getattr(test._outcome, "result", None)
+    errors = getattr(result, "errors", []) + getattr(result, "failures", [])
+    return any(t is test for t, _ in errors)
+
+
+def new_loop():
+    """A fresh asyncio loop for one test, made the current one."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    return loop
+
+
+def close_loop(loop, clients=(), settle=0.2):
+    """The end of a test's loop: disconnects `clients`, lets them go for `settle` seconds,
+    cancels what is left and closes the loop."""
+    for client in clients:
+        client.disconnect()
+    if settle:
+        loop.run_until_complete(asyncio.sleep(settle))
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+    loop.run_until_complete(asyncio.sleep(0))
+    loop.close()
+
+
+class ClientLoopTest(unittest.TestCase):
+    """A test class of slixmpp clients on one server set-up per class: each test gets a fresh
+    asyncio loop, its clients (self.clients) are disconnected at its end, and a failure sets
+    cls.failed, so that the class's tearDownClass writes the servers' logs."""
+
+    def setUp(self):
+        self.loop = new_loop()
+        self.clients = []
+
+    def tearDown(self):
+        close_loop(self.loop, self.clients)
+        if has_failed(self):
+            type(self).failed = True
 
 
 class IntegrationTest(unittest.TestCase):

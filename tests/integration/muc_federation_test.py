@@ -7,13 +7,7 @@ and the leaving.
 
 XMPPD_MUC_REFERENCE=prosody runs the same tests with Prosody on a.test too, which proves
 them right. Both servers are set up once for the class."""
-import asyncio
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import unittest
 import uuid
 
 import certs
@@ -25,18 +19,13 @@ from prosody import fresh_workdir
 
 REFERENCE = os.environ.get("XMPPD_MUC_REFERENCE", "xmppd")
 MUC_A, MUC_B = f"conference.{A}", f"conference.{B}"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 PASSWORDS = {f"alice@{A}": "alice pw", f"bob@{B}": "bob pw"}
 
 
-class MucAcrossServers(MucSteps, unittest.TestCase):
+class MucAcrossServers(MucSteps, harness.ClientLoopTest):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-mucfed-")
-        os.chmod(cls.workdir, 0o755)
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
+        harness.class_workdir(cls, prefix="xmppd-mucfed-")
         cls.servers = []
         cls.failed = False
         cls.dns = TestDns(cls.workdir, {A: ADDRESS[A], B: ADDRESS[B], MUC_A: ADDRESS[A], MUC_B: ADDRESS[B]}).start()
@@ -51,26 +40,12 @@ class MucAcrossServers(MucSteps, unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = []
-        for server in cls.servers:
-            server.stop()
-            if isinstance(server, harness.Server):
-                reports += server.sanitizer_reports()
-            if cls.failed or reports:
-                sys.stderr.write(f"--- log of {server.config} ---\n"
-                                 f"{server.log() if isinstance(server, harness.Server) else server.tail(300)}\n")
-        cls.dns.stop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers(cls.servers, cls.workdir, cls.failed, dns=cls.dns)
 
     @classmethod
     def start_xmppd(cls):
         workdir = fresh_workdir(cls.workdir, A)
-        for host in (A, MUC_A):
-            key, cert = cls.ca.issue(host, "ec")
-            certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        harness.write_certificates(cls.ca, f"{workdir}/certs", (A, MUC_A))
         config = xmppd_config(workdir, A, cls.ca_file) + f'\nComponent "{MUC_A}" "muc"\n'
         server = harness.Server(workdir, config)
         cls.servers.append(server)
@@ -97,29 +72,9 @@ class MucAcrossServers(MucSteps, unittest.TestCase):
         user, domain = jid.split("@")
         server = cls.a if domain == A else cls.b
         if isinstance(server, harness.Server):
-            r = subprocess.run([XMPPCTL, "-f", server.config, "adduser", jid], input=password + "\n",
-                               capture_output=True, text=True, timeout=30)
-            if r.returncode != 0:
-                raise RuntimeError(f"xmppctl adduser {jid}: {r.stderr}")
+            harness.adduser(server, jid, password)
         else:
             server.register(user, password)
-
-    def setUp(self):
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.clients = []
-
-    def tearDown(self):
-        for c in self.clients:
-            c.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.2))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        result = getattr(self._outcome, "result", None)
-        if any(test is self for test, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
-            type(self).failed = True
 
     def login(self, jid):
         client = MucClient(f"{jid}/desk", PASSWORDS[jid], self.ca_file)

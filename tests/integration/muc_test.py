@@ -17,15 +17,12 @@ import functools
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import unittest
 import uuid
 
 from slixmpp.exceptions import IqError
 
-import certs
 import harness
 from harness import basic_config
 from muc import (NS_CONFERENCE, NS_DELAY, NS_FORWARD, NS_MAM, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_USER,
@@ -38,7 +35,6 @@ REFERENCE = os.environ.get("XMPPD_MUC_REFERENCE", "xmppd")
 HOST = "chat.test"
 MUC = f"conference.{HOST}"
 ADDRESS = "127.0.0.1"
-XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 USERS = ("alice", "bob", "carol", "dave")
 # Allow invites in the configuration form: XEP-0045's name and Prosody's.
 ALLOW_INVITES = ("muc#roomconfig_allowinvites", "{http://prosody.im/protocol/muc}roomconfig_allowmemberinvites")
@@ -105,7 +101,7 @@ class Terminal:
         self.tmux("kill-server")
 
 
-class MucServer(MucSteps, unittest.TestCase):
+class MucServer(MucSteps, harness.ClientLoopTest):
     """One server (xmppd, or Prosody for the reference run) for the whole class, with the
     users of USERS; an asyncio loop and fresh clients per test."""
     # Options of the Component section, by the names xmppd and Prosody share.
@@ -119,15 +115,7 @@ class MucServer(MucSteps, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-muc-")
-        os.chmod(cls.workdir, 0o755)
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
-        for host in (HOST, MUC):
-            key, cert = cls.ca.issue(host, "ec")
-            certs.write(f"{cls.workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{cls.workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        harness.class_workdir(cls, (HOST, MUC), prefix="xmppd-muc-")
         cls.failed = False
         cls.server = None
         try:
@@ -140,17 +128,7 @@ class MucServer(MucSteps, unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = []
-        if cls.server:
-            cls.server.stop()
-            if isinstance(cls.server, harness.Server):
-                reports = cls.server.sanitizer_reports()
-            if reports or cls.failed:
-                sys.stderr.write(f"--- log of {cls.server.config} ---\n"
-                                 f"{cls.server.log() if REFERENCE == 'xmppd' else cls.server.tail(200)}\n")
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers([cls.server] if cls.server else [], cls.workdir, cls.failed, tail=200)
 
     @classmethod
     def start_server(cls):
@@ -189,27 +167,7 @@ class MucServer(MucSteps, unittest.TestCase):
         if REFERENCE == "prosody":
             cls.server.register(user, password(user))
             return
-        r = subprocess.run([XMPPCTL, "-f", cls.server.config, "adduser", f"{user}@{HOST}"],
-                           input=password(user) + "\n", capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError(f"xmppctl adduser {user}: {r.stderr}")
-
-    def setUp(self):
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.clients = []
-
-    def tearDown(self):
-        for c in self.clients:
-            c.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.2))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        result = getattr(self._outcome, "result", None)
-        if any(test is self for test, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
-            type(self).failed = True
+        harness.adduser(cls.server, f"{user}@{HOST}", password(user))
 
     def login(self, user, resource="phone", initial_presence=True):
         client = MucClient(f"{user}@{HOST}/{resource}", password(user), self.ca_file, initial_presence)

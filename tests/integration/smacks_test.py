@@ -17,19 +17,15 @@ import base64
 import collections
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 import time
 import unittest
 import xml.etree.ElementTree as ET
 
 import slixmpp
 
-import certs
 import harness
 import streams
 
@@ -172,14 +168,7 @@ class SlixmppClient(slixmpp.ClientXMPP):
 class Smacks(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
-        os.chmod(cls.workdir, 0o755)
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
-        key, cert = cls.ca.issue(HOST, "ec")
-        certs.write(f"{cls.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{cls.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        harness.class_workdir(cls, (HOST,))
         config = harness.basic_config(cls.workdir, f'certificates = "{cls.workdir}/certs"\n'
                                       f"smacks_hibernation_time = {HIBERNATION}\n"
                                       f"smacks_max_ack_delay = {ACK_DELAY}\n"
@@ -193,22 +182,14 @@ class Smacks(unittest.TestCase):
             cls.xmppd.wait_sandboxed_children()
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
             for user in ("alice", "bob", "carol", "dave", "erin", "frank", "gina", "hank", "ivy", "jack"):
-                r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
-                                   input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
-                assert r.returncode == 0, r.stderr
+                harness.adduser(cls.xmppd, f"{user}@{HOST}", f"{user}'s secret")
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.xmppd.stop()
-        reports = cls.xmppd.sanitizer_reports()
-        if reports or cls.failed:
-            sys.stderr.write(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}\n")
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers([cls.xmppd], cls.workdir, cls.failed)
 
     def setUp(self):
         self.raws = []
@@ -216,8 +197,7 @@ class Smacks(unittest.TestCase):
     def tearDown(self):
         for r in self.raws:
             r.close()
-        result = getattr(self._outcome, "result", None)
-        if any(t is self for t, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
+        if harness.has_failed(self):
             type(self).failed = True
 
     def raw(self, user, resource="phone", bind=True):

@@ -16,12 +16,9 @@ import http.client
 import io
 import os
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 import time
-import unittest
 import uuid
 import xml.etree.ElementTree as ET
 
@@ -30,7 +27,6 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-import certs
 import harness
 from federation_test import A, ADDRESS, B, xmppd_config
 from harness import TestDns
@@ -43,7 +39,6 @@ HTTP_PORT, HTTPS_PORT = 5280, 5281
 SIZE_LIMIT = 64 * 1024
 DAILY_QUOTA = 200 * 1024
 GLOBAL_QUOTA = 3 * 4096  # each slot counts at least 4 KiB
-XMPPCTL = os.path.join(harness.BUILD_DIR, "xmppctl", "xmppctl")
 LOCAL_USERS = ("alice", "bob", "carol", "dave")
 NS_UPLOAD = "urn:xmpp:http:upload:0"
 NS_CLIENT = "jabber:client"
@@ -145,14 +140,10 @@ def path_of(url):
     return url[url.index("/", len("https://")):]
 
 
-class FileSharing(unittest.TestCase):
+class FileSharing(harness.ClientLoopTest):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-upload-")
-        os.chmod(cls.workdir, 0o755)
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
+        harness.class_workdir(cls, prefix="xmppd-upload-")
         # The slots' URLs are https (the default): aiohttp (slixmpp's upload_file) and curl trust the test CA.
         os.environ["SSL_CERT_FILE"] = cls.ca_file
         cls.servers = []
@@ -173,26 +164,12 @@ class FileSharing(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        reports = []
-        for server in cls.servers:
-            server.stop()
-            if isinstance(server, harness.Server):
-                reports += server.sanitizer_reports()
-            if cls.failed or reports:
-                sys.stderr.write(f"--- log of {server.config} ---\n"
-                                 f"{server.log() if isinstance(server, harness.Server) else server.tail(300)}\n")
-        cls.dns.stop()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers(cls.servers, cls.workdir, cls.failed, dns=cls.dns)
 
     @classmethod
     def start_xmppd(cls):
         workdir = fresh_workdir(cls.workdir, A)
-        for host in (A, UPLOAD, TIGHT, BRIEF, MUC, STAFF, SECOND):
-            key, cert = cls.ca.issue(host, "ec")
-            certs.write(f"{workdir}/certs/{host}.crt", certs.cert_pem(cert))
-            certs.write(f"{workdir}/certs/{host}.key", certs.key_pem(key), 0o600)
+        harness.write_certificates(cls.ca, f"{workdir}/certs", (A, UPLOAD, TIGHT, BRIEF, MUC, STAFF, SECOND))
         server = harness.Server(workdir, config(workdir, cls.ca_file))
         cls.servers.append(server)
         server.start()
@@ -206,9 +183,7 @@ class FileSharing(unittest.TestCase):
     @classmethod
     def start_prosody(cls):
         workdir = fresh_workdir(cls.workdir, B)
-        key, cert = cls.ca.issue(B, "ec")
-        certs.write(f"{workdir}/{B}.crt", certs.cert_pem(cert))
-        certs.write(f"{workdir}/{B}.key", certs.key_pem(key), 0o600)
+        harness.write_certificates(cls.ca, workdir, (B,))
         prosody = Prosody(workdir, B, ADDRESS[B], f"{workdir}/{B}.crt", f"{workdir}/{B}.key", cls.ca_file)
         cls.servers.append(prosody)
         prosody.start()
@@ -216,27 +191,10 @@ class FileSharing(unittest.TestCase):
 
     @classmethod
     def adduser(cls, jid):
-        r = subprocess.run([XMPPCTL, "-f", cls.a.config, "adduser", jid], input=password(jid) + "\n",
-                           capture_output=True, text=True, timeout=30)
-        if r.returncode != 0:
-            raise RuntimeError(f"xmppctl adduser {jid}: {r.stderr}")
-
-    def setUp(self):
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
-        self.clients = []
+        harness.adduser(cls.a, jid, password(jid))
 
     def tearDown(self):
-        for c in self.clients:
-            c.disconnect()
-        self.loop.run_until_complete(asyncio.sleep(0.2))
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        result = getattr(self._outcome, "result", None)
-        if any(test is self for test, _ in getattr(result, "errors", []) + getattr(result, "failures", [])):
-            type(self).failed = True
+        super().tearDown()
         # No child may die along the way (a restarted HTTP process would also sweep and hide
         # what it lost): a seccomp kill or a crash fails the test that caused it.
         died = re.findall(r"xmppd: \w+ \(pid \d+\) (?:killed|exited)[^\n]*", self.a.log())

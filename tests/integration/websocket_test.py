@@ -11,19 +11,15 @@ import hmac
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import ssl
 import subprocess
-import sys
-import tempfile
 import unittest
 
 import slixmpp
 import websockets
 
-import certs
 import harness
 
 HOST = "web.test"
@@ -67,14 +63,7 @@ class Bob(slixmpp.ClientXMPP):
 class WebSocket(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.workdir = tempfile.mkdtemp(prefix="xmppd-test-")
-        os.chmod(cls.workdir, 0o755)
-        cls.ca = certs.Authority()
-        cls.ca_file = os.path.join(cls.workdir, "ca.pem")
-        certs.write(cls.ca_file, cls.ca.pem())
-        key, cert = cls.ca.issue(HOST, "ec")
-        certs.write(f"{cls.workdir}/certs/{HOST}.crt", certs.cert_pem(cert))
-        certs.write(f"{cls.workdir}/certs/{HOST}.key", certs.key_pem(key), 0o600)
+        harness.class_workdir(cls, (HOST,))
         config = harness.basic_config(cls.workdir, f'certificates = "{cls.workdir}/certs"\n'
                                       f"http_ports = {{ {HTTP_PORT} }}\nhttps_ports = {{ {HTTPS_PORT} }}\n"
                                       'http_interfaces = { "127.0.0.1" }\nhttps_interfaces = { "127.0.0.1" }\n')
@@ -87,34 +76,21 @@ class WebSocket(unittest.TestCase):
             cls.xmppd.wait_log(r"http\[\d+\]: TLS certificates for 1 host")
             cls.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
             for user in ("alice", "bob"):
-                r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"{user}@{HOST}"],
-                                   input=f"{user}'s secret\n", capture_output=True, text=True, timeout=30)
-                assert r.returncode == 0, r.stderr
+                harness.adduser(cls.xmppd, f"{user}@{HOST}", f"{user}'s secret")
         except Exception:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        cls.xmppd.stop()
-        reports = cls.xmppd.sanitizer_reports()
-        if reports or cls.failed or os.environ.get("XMPPD_TEST_LOG"):
-            sys.stderr.write(f"--- log of {cls.xmppd.config} ---\n{cls.xmppd.log()}\n")
-        shutil.rmtree(cls.workdir, ignore_errors=True)
-        if reports:
-            raise AssertionError("sanitizer reports in the xmppd log:\n" + "\n".join(reports))
+        harness.stop_class_servers([cls.xmppd], cls.workdir, cls.failed, always_log=bool(os.environ.get("XMPPD_TEST_LOG")))
 
     def setUp(self):
-        self.loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(self.loop)
+        self.loop = harness.new_loop()
 
     def tearDown(self):
-        for task in asyncio.all_tasks(self.loop):
-            task.cancel()
-        self.loop.run_until_complete(asyncio.sleep(0))
-        self.loop.close()
-        errors = getattr(self._outcome.result, "errors", []) + getattr(self._outcome.result, "failures", [])
-        if any(test is self for test, _ in errors):
+        harness.close_loop(self.loop, settle=0)
+        if harness.has_failed(self):
             type(self).failed = True
 
     def run_async(self, coroutine, timeout=20):
