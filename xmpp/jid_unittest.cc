@@ -3,7 +3,9 @@
 #include "xmpp/jid.h"
 
 #include <gtest/gtest.h>
+#include <stringprep.h>
 
+#include <optional>
 #include <string>
 
 namespace xmppd::xmpp {
@@ -137,6 +139,29 @@ TEST(JidTest, Lengths) {
   ASSERT_TRUE(fits);
   EXPECT_EQ(fits->local().size(), 1020u);
   EXPECT_EQ(fits->resource().size(), 990u);
+}
+
+// What libidn itself makes of a string under a profile (the reference for the ASCII path).
+std::optional<std::string> libidn(const std::string& in, const Stringprep_profile* profile) {
+  std::string buffer = in;
+  buffer.resize(1024, '\0');
+  if (stringprep(buffer.data(), buffer.size(), Stringprep_profile_flags{}, profile) != STRINGPREP_OK)
+    return std::nullopt;
+  return std::string(buffer.c_str());
+}
+
+// The hand-written ASCII path gives what libidn gives, for every ASCII character.
+TEST(JidTest, AsciiFastPathAgreesWithLibidn) {
+  for (int c = 1; c < 0x80; ++c) {
+    std::string text = std::string("xY") + static_cast<char>(c) + "Z";
+    EXPECT_EQ(prepare_localpart(text), libidn(text, stringprep_xmpp_nodeprep)) << c;
+    EXPECT_EQ(prepare_resourcepart(text), libidn(text, stringprep_xmpp_resourceprep)) << c;
+    // The domain's ASCII path is stricter (DNS letters, digits, '-', '_'): where it accepts,
+    // Nameprep agrees.
+    if (auto domain = prepare_domainpart(text)) {
+      EXPECT_EQ(domain, libidn(text, stringprep_nameprep)) << c;
+    }
+  }
 }
 
 TEST(JidTest, PreparingIsIdempotent) {
