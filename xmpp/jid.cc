@@ -19,20 +19,24 @@ namespace {
 
 constexpr std::size_t kMaxPart = 1023;
 
-// C0 controls and DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F): clients that
-// prepare JIDs (slixmpp) drop the stream on a stanza naming a JID with one of them.
-bool has_control(std::string_view s) {
+enum class Bytes { kAscii, kUnicode, kControl };
+
+// One pass over a part: ASCII only (the fast path), with bytes >= 0x80 (libidn's), or with a
+// control character: C0 controls and DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..
+// C2 9F), on which clients that prepare JIDs (slixmpp) drop the stream.
+Bytes classify(std::string_view s) {
+  Bytes kind = Bytes::kAscii;
   for (std::size_t i = 0; i < s.size(); ++i) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) return true;
+    if (c < 0x20 || c == 0x7f) return Bytes::kControl;
+    if (c < 0x80) continue;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) return Bytes::kControl;
+    kind = Bytes::kUnicode;
   }
-  return false;
+  return kind;
 }
 
-bool is_ascii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-}
+bool has_control(std::string_view s) { return classify(s) == Bytes::kControl; }
 
 std::string fold_ascii(std::string_view s) {
   std::string out(s);
@@ -103,18 +107,20 @@ std::optional<std::string> prepare_unicode_domain(std::string_view domain) {
 bool valid_text(std::string_view text) { return text.size() <= kMaxPart && valid_utf8(text) && !has_control(text); }
 
 std::optional<std::string> prepare_localpart(std::string_view local) {
-  if (local.empty() || local.size() > kMaxPart || !valid_utf8(local) || has_control(local) ||
-      has_localpart_forbidden(local))
-    return std::nullopt;
-  if (is_ascii(local)) return fold_ascii(local);
+  if (local.empty() || local.size() > kMaxPart || has_localpart_forbidden(local)) return std::nullopt;
+  Bytes kind = classify(local);
+  if (kind == Bytes::kAscii) return fold_ascii(local);
+  if (kind == Bytes::kControl || !valid_utf8(local)) return std::nullopt;
   // Nodeprep forbids the same ASCII characters, and maps nothing to them.
   return stringprep_part(local, stringprep_xmpp_nodeprep);
 }
 
 std::optional<std::string> prepare_domainpart(std::string_view domain) {
   if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);  // RFC 7622 §3.2
-  if (domain.empty() || domain.size() > kMaxPart || !valid_utf8(domain) || has_control(domain)) return std::nullopt;
-  if (!is_ascii(domain)) return prepare_unicode_domain(domain);
+  if (domain.empty() || domain.size() > kMaxPart) return std::nullopt;
+  Bytes kind = classify(domain);
+  if (kind == Bytes::kControl) return std::nullopt;
+  if (kind == Bytes::kUnicode) return valid_utf8(domain) ? prepare_unicode_domain(domain) : std::nullopt;
   std::string out = fold_ascii(domain);
   // IP literals ("[::1]") and DNS names.
   if (out.front() == '[') return out.back() == ']' ? std::optional<std::string>(out) : std::nullopt;
@@ -123,9 +129,10 @@ std::optional<std::string> prepare_domainpart(std::string_view domain) {
 }
 
 std::optional<std::string> prepare_resourcepart(std::string_view resource) {
-  if (resource.empty() || resource.size() > kMaxPart || !valid_utf8(resource) || has_control(resource))
-    return std::nullopt;
-  if (is_ascii(resource)) return std::string(resource);
+  if (resource.empty() || resource.size() > kMaxPart) return std::nullopt;
+  Bytes kind = classify(resource);
+  if (kind == Bytes::kAscii) return std::string(resource);
+  if (kind == Bytes::kControl || !valid_utf8(resource)) return std::nullopt;
   return stringprep_part(resource, stringprep_xmpp_resourceprep);
 }
 
