@@ -40,6 +40,9 @@ struct MucSettings {
   // xmppd's limits (Prosody has none, or mod_muc_limits's): per user, per occupant, per room.
   std::size_t max_rooms_per_user = 50;       // muc_max_rooms_per_user: rooms a user owns
   std::size_t max_rooms = 10000;             // muc_max_rooms: rooms the service holds
+  // muc_max_rooms_per_domain: rooms users of one other server may have created (this
+  // server's hosts are exempt), so that one server of many user names cannot fill the service.
+  std::size_t max_rooms_per_domain = 500;
   std::size_t max_nick_length = 64;          // muc_max_nick_length: characters
   std::size_t max_subject_length = 1024;     // muc_max_subject_length: characters
   std::size_t max_char_count = 5664;         // muc_max_char_count: of a groupchat body

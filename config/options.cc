@@ -703,6 +703,10 @@ const std::vector<OptionSpec>& options_table() {
       {"muc_max_rooms", kInteger, H, "10000", muc_count_from_0,
        "Rooms the service holds; creating more is refused with resource-constraint.",
        muc<&MucSettings::max_rooms>},
+      {"muc_max_rooms_per_domain", kInteger, H, "500", muc_count_from_0,
+       "Rooms the users of one other server may have created; more is refused with resource-constraint. "
+       "This server's hosts are exempt.",
+       muc<&MucSettings::max_rooms_per_domain>},
       {"muc_max_nick_length", kInteger, H, "64", muc_count_from_1, "Characters of a nickname.",
        muc<&MucSettings::max_nick_length>},
       {"muc_max_subject_length", kInteger, H, "1024", muc_count_from_1, "Characters of a room's subject.",

@@ -103,7 +103,7 @@ TEST(Options, TheBriefsOptionsAreAllThere) {
                                 "archive_cleanup_interval",
                                 "storage_archive_item_limit"})
     EXPECT_NE(find_option(name), nullptr) << name;
-  EXPECT_EQ(option_specs().size(), 142u);
+  EXPECT_EQ(option_specs().size(), 143u);
 }
 
 TEST(Options, Scopes) {

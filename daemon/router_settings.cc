@@ -102,6 +102,7 @@ ipc::RouterSettings::MucService muc_service(const config::HostSettings& c, const
   m.set_max_occupants(static_cast<std::uint32_t>(o.max_occupants));
   m.set_max_rooms_per_user(static_cast<std::uint32_t>(o.max_rooms_per_user));
   m.set_max_rooms(static_cast<std::uint32_t>(o.max_rooms));
+  m.set_max_rooms_per_domain(static_cast<std::uint32_t>(o.max_rooms_per_domain));
   m.set_max_nick_length(static_cast<std::uint32_t>(o.max_nick_length));
   m.set_max_subject_length(static_cast<std::uint32_t>(o.max_subject_length));
   m.set_max_char_count(static_cast<std::uint32_t>(o.max_char_count));

@@ -7,6 +7,7 @@
 // Trust: the message is the room's broadcast (the room checked the sender's role); a
 // stanza-id by= the room in it came from the sender and is forged: removed. Queries come from
 // anyone: a banned user, or an outsider of a members-only room, is refused.
+#include <algorithm>
 #include <ctime>
 
 #include "common/log.h"
@@ -44,6 +45,32 @@ void MucService::archive(muc::Room& room, xml::Element& message, const std::stri
   std::string id = e.id;
   if (!store->append(std::move(e))) return;
   message.add_child(xml::Element(mam::kSidNs, "stanza-id", {{"id", id}, {"by", room.jid()}}));
+}
+
+// As Prosody's mod_muc_mam serves history from the archive, but read once, when the room is
+// first addressed after a restart: the newest messages it would have kept, with the times
+// they were sent (so <delay/>, seconds and since are as before) and their stanza-ids.
+void MucService::restore_history(muc::Room& room) {
+  ArchiveStore* store = server_.archive();
+  const std::size_t wanted = std::min<std::size_t>(room.state().config.history_length, options_.max_history_messages());
+  if (store == nullptr || !archived(room) || wanted == 0) return;
+  std::vector<ArchiveStore::Message> newest;
+  if (!store->page(room.jid(), {}, true, wanted, newest)) {
+    log::warning("muc: the history of %s cannot be read from its archive; it starts empty: %s", room.jid().c_str(),
+                 store->error().c_str());
+    return;
+  }
+  for (auto m = newest.rbegin(); m != newest.rend(); ++m) {
+    std::optional<xml::Element> stored = xml::parse_fragment(m->stanza, xmpp::kClientNs, kMaxStoredStanza);
+    if (!stored || stored->name() != "message" || stored->child(xmpp::kClientNs, "body") == nullptr) {
+      log::error("muc: archived message %s of %s does not parse; left out of its history", m->id.c_str(),
+                 room.jid().c_str());
+      continue;
+    }
+    mam::strip_stanza_ids(*stored, room.jid());
+    stored->add_child(xml::Element(mam::kSidNs, "stanza-id", {{"id", m->id}, {"by", room.jid()}}));
+    room.restore_history(std::move(*stored), m->stamp * 1000);
+  }
 }
 
 // XEP-0313 §4 for a room: those who may enter it may read it (XEP-0045 §7.2.6: not the

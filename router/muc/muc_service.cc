@@ -45,6 +45,7 @@ bool MucService::ensure_loaded() {
   for (auto& [local, state] : rooms) {
     std::string jid = local + "@" + domain();
     saved_.emplace(jid, state);
+    history_unread_.insert(jid);
     rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
@@ -112,6 +113,8 @@ void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const
       room->destroy(nullptr);
       gone_.clear();  // the room's code has returned: it sends through the queue
       room = nullptr;
+    } else if (history_unread_.erase(bare) > 0) {
+      restore_history(*room);
     }
   }
   bool created = false;
@@ -215,7 +218,8 @@ void MucService::service_iq(const xml::Element& iq, const xmpp::Jid& from) {
 }
 
 // XEP-0045 §10.1.1: not-allowed when policy refuses the creator; resource-constraint when a
-// limit of the service does (muc_max_rooms, muc_max_rooms_per_user).
+// limit of the service does (muc_max_rooms, muc_max_rooms_per_user,
+// muc_max_rooms_per_domain).
 std::string_view MucService::refusal(const xmpp::Jid& from, std::string& text) const {
   const std::string bare = from.bare();
   const bool admin = is_service_admin(bare);
@@ -233,16 +237,37 @@ std::string_view MucService::refusal(const xmpp::Jid& from, std::string& text) c
     return "resource-constraint";
   }
   if (admin) return {};
-  std::size_t owned = 0;
+  // This server's users are exempt from the per-domain cap: their accounts are made under
+  // its operator's rules, and they are who the cap keeps the service for.
+  const bool counted_domain = !server_.is_local(from.domain()) && from.domain() != options_.parent_host();
+  std::size_t owned = 0, by_domain = 0;
   for (const auto& [jid, room] : rooms_) {
     auto it = room->state().affiliations.find(bare);
     if (it != room->state().affiliations.end() && it->second.affiliation == muc::Affiliation::kOwner) ++owned;
+    if (counted_domain && created_by(*room, from.domain())) ++by_domain;
   }
   if (owned >= options_.max_rooms_per_user()) {
     text = "You own as many rooms as you may";
     return "resource-constraint";
   }
+  if (counted_domain && by_domain >= options_.max_rooms_per_domain()) {
+    text = "Users of " + from.domain() + " have created as many rooms as they may";
+    return "resource-constraint";
+  }
   return {};
+}
+
+// The creator's domain is kept with the room: giving ownership away does not free a place.
+// A room stored before it was kept counts for the domains of its owners.
+bool MucService::created_by(const muc::Room& room, std::string_view domain) {
+  const std::string& creator = room.state().config.creator_domain;
+  if (!creator.empty()) return creator == domain;
+  for (const auto& [bare, entry] : room.state().affiliations) {
+    if (entry.affiliation != muc::Affiliation::kOwner) continue;
+    std::string_view d = std::string_view(bare).substr(bare.find('@') + 1);  // all of it without '@'
+    if (d == domain) return true;
+  }
+  return false;
 }
 
 muc::Room* MucService::create(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to) {
@@ -251,7 +276,9 @@ muc::Room* MucService::create(const xml::Element& presence, const xmpp::Jid& fro
     send(xmpp::error_reply(presence, condition == "not-allowed" ? "cancel" : "wait", condition, text));
     return nullptr;
   }
-  auto room = std::make_unique<muc::Room>(*this, to.bare(), new_room_state());
+  muc::RoomState state = new_room_state();
+  state.config.creator_domain = from.domain();
+  auto room = std::make_unique<muc::Room>(*this, to.bare(), std::move(state));
   muc::Room* created = room.get();
   rooms_.emplace(to.bare(), std::move(room));
   return created;
@@ -320,6 +347,9 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
     stone.expires = now_ms() / 1000 + static_cast<std::int64_t>(options_.tombstone_expiry());
     stone.alternate = destroy->attribute_or("jid");
     if (const xml::Element* reason = destroy->child(destroy->ns(), "reason")) stone.reason = reason->text();
+    if (muc::RoomStore::bound(stone))  // the room checked them (room_owner.cc): a bug if not
+      log::error("muc: the reason or alternate venue of %s's destruction is not text or a JID; dropped",
+                 room.jid().c_str());
     // Anyone may create, persist and destroy rooms: tombstones are held to muc_max_rooms,
     // the soonest to expire making way (a name is then freed early, never a room refused).
     if (!tombstones_.contains(room.jid()) && tombstones_.size() >= options_.max_rooms()) {
@@ -340,6 +370,7 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
     log::error("muc: the archive of %s could not be removed: %s", room.jid().c_str(), archive->error().c_str());
   if (server_.items().remove_store(room.jid(), "vcard_muc") == ItemStore::Outcome::kFailed)  // vcard_muc.cc's
     log::error("muc: the vCard of %s could not be removed", room.jid().c_str());
+  history_unread_.erase(room.jid());  // a room made under its name later has none of its history
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }

@@ -25,6 +25,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,8 @@ class MucService final : public Component, public muc::RoomHost {
   // Why `from` may not create a room now (an error condition), or empty.
   std::string_view refusal(const xmpp::Jid& from, std::string& text) const;
   muc::RoomState new_room_state() const;
+  // True when the room counts against `domain`'s muc_max_rooms_per_domain.
+  static bool created_by(const muc::Room& room, std::string_view domain);
   // True (answered with <gone/>) when `to` names a room that left a live tombstone.
   bool answered_by_tombstone(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
   bool lock_expired(const muc::Room& room) const;
@@ -81,6 +84,9 @@ class MucService final : public Component, public muc::RoomHost {
   // muc_mam.cc (XEP-0313 for rooms)
   bool archived(const muc::Room& room) const;
   void mam_query(muc::Room& room, const xml::Element& iq, const xml::Element& query, const xmpp::Jid& from);
+  // Fills a room loaded from the store with its history on entering, from its archive (the
+  // newest messages, up to its history length); logged and left empty when it cannot be read.
+  void restore_history(muc::Room& room);
   // vcard_muc.cc (vcard-temp of rooms, XEP-0486 avatar hashes)
   void vcard_iq(muc::Room& room, const xml::Element& iq, const xml::Element& vcard, const xmpp::Jid& from);
 
@@ -105,6 +111,9 @@ class MucService final : public Component, public muc::RoomHost {
   // Rooms with a row in the store, by JID, as last written: a change writes only what differs.
   std::map<std::string, muc::RoomState, std::less<>> saved_;
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
+  // Rooms loaded from the store whose history is not yet read from their archive: each is
+  // read when the room is first addressed (one query then, not one per room at start).
+  std::set<std::string, std::less<>> history_unread_;
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;
   int depth_ = 0;                    // 1 while receive() or sweep() runs, to queue re-entries

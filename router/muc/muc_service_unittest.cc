@@ -94,6 +94,7 @@ class MucServiceTest : public ::testing::Test {
     options_.set_restrict_room_creation("none");
     options_.set_max_rooms(100);
     options_.set_max_rooms_per_user(50);
+    options_.set_max_rooms_per_domain(500);
     options_.set_max_occupants(200);
     options_.set_room_locking(true);
     options_.set_room_lock_timeout(300);
@@ -195,6 +196,46 @@ TEST_F(MucServiceTest, TheServiceAndUserLimitsRefuseWithResourceConstraint) {
   join("four", "admin@a.example/r");
   EXPECT_EQ(last_error(), "resource-constraint");
   EXPECT_EQ(service().rooms(), 3u);
+}
+
+// One other server of many user names cannot fill the service: muc_max_rooms_per_domain
+// counts the rooms its users created (whoever owns them now); this server's users are exempt.
+TEST_F(MucServiceTest, ADomainsUsersCreateAtMostMaxRoomsPerDomain) {
+  options_.set_room_locking(false);
+  options_.set_room_default_persistent(true);
+  options_.set_max_rooms_per_domain(3);
+  RoomState old = persistent_room(std::time(nullptr));  // stored before creators were kept
+  old.affiliations = {{"x@b.example", {Affiliation::kOwner, "", ""}}};
+  ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("old", old), RoomStore::Outcome::kStored);
+  join("one", "u1@b.example/r");
+  join("two", "u2@b.example/r");
+  EXPECT_EQ(service().rooms(), 3u);
+  // Ownership given away still counts against the creator's domain.
+  std::string to = "two@conference.a.example";
+  service().receive(parse("<iq type='set' id='o' from='u2@b.example/r' to='" + to +
+                          "'><query xmlns='http://jabber.org/protocol/muc#admin'>"
+                          "<item jid='z@c.example' affiliation='owner'/></query></iq>"),
+                    jid("u2@b.example/r"), jid(to));
+  service().receive(parse("<iq type='set' id='p' from='u2@b.example/r' to='" + to +
+                          "'><query xmlns='http://jabber.org/protocol/muc#admin'>"
+                          "<item jid='u2@b.example' affiliation='none'/></query></iq>"),
+                    jid("u2@b.example/r"), jid(to));
+  ASSERT_EQ(server_->sent.back().attribute_or("type"), "result");
+  join("three", "u3@b.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  EXPECT_EQ(service().rooms(), 3u);
+  join("three", "u@c.example/r");  // another domain
+  join("four", "u@a.example/r");   // this server's
+  EXPECT_EQ(service().rooms(), 5u);
+  // The creator's domain survives a restart with the room.
+  service_.reset();
+  ASSERT_TRUE(users_->commit());
+  join("five", "u4@b.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  options_.set_max_rooms_per_domain(4);
+  service().configure(options_);
+  join("five", "u4@b.example/r");
+  EXPECT_EQ(service().rooms(), 6u);
 }
 
 // A first join the room refuses leaves no room, even when rooms are persistent by default.
@@ -326,6 +367,99 @@ TEST_F(MucServiceTest, ArchivedMessagesAreStampedAndQueriedByThoseWhoMayEnter) {
   EXPECT_EQ(last_error(), "forbidden");
   query("bad@a.example/r");
   EXPECT_EQ(last_error(), "forbidden");
+}
+
+// After a restart, an archived room's history on entering comes from its archive: the newest
+// messages up to its history length, oldest first, with the times they were sent.
+class MucHistoryTest : public MucServiceTest {
+ protected:
+  static constexpr std::int64_t kT0 = 1700000000;  // 2023-11-14T22:13:20Z
+  void SetUp() override {
+    MucServiceTest::SetUp();
+    options_.set_mam(true);
+    RoomState kept = persistent_room(std::time(nullptr));
+    kept.config.history_length = 2;
+    ASSERT_EQ(RoomStore(*users_, "conference.a.example").save("kept", kept), RoomStore::Outcome::kStored);
+    ASSERT_TRUE(users_->commit());
+  }
+  void archive(std::string id, std::int64_t stamp, std::string stanza) {
+    ArchiveStore::Entry e;
+    e.owner = "kept@conference.a.example";
+    e.id = std::move(id);
+    e.with = "kept@conference.a.example/old";
+    e.stamp = stamp;
+    e.stanza = std::move(stanza);
+    ASSERT_TRUE(server_->archive()->append(std::move(e)));
+  }
+  void archive_body(std::string id, std::int64_t stamp, std::string_view body) {
+    archive(std::move(id), stamp,
+            "<message xmlns='jabber:client' type='groupchat' id='m' from='kept@conference.a.example/old'><body>" +
+                std::string(body) + "</body></message>");
+  }
+  // Enters as `from` (nickname its localpart) with `history` inside <x/>; the history it got.
+  std::vector<const xml::Element*> enter(std::string_view from, std::string_view history = "") {
+    server_->sent.clear();
+    std::string to = "kept@conference.a.example/" + std::string(from.substr(0, from.find('@')));
+    service().receive(parse("<presence from='" + std::string(from) + "' to='" + to +
+                            "'><x xmlns='http://jabber.org/protocol/muc'>" + std::string(history) + "</x></presence>"),
+                      jid(from), jid(to));
+    std::vector<const xml::Element*> out;
+    for (const xml::Element& e : server_->sent)
+      if (e.name() == "message" && e.child("jabber:client", "body") != nullptr && e.attribute_or("to") == from)
+        out.push_back(&e);
+    return out;
+  }
+};
+
+TEST_F(MucHistoryTest, ARoomLoadedFromTheStoreTakesItsHistoryFromItsArchive) {
+  archive_body("one", kT0, "one");
+  archive_body("two", kT0 + 60, "two");
+  archive_body("three", kT0 + 120, "three");
+  ASSERT_TRUE(server_->archive()->flush());
+  std::vector<const xml::Element*> got = enter("u@b.example/r");
+  ASSERT_EQ(got.size(), 2u);  // the room's history length
+  const std::pair<std::string, std::int64_t> expected[] = {{"two", kT0 + 60}, {"three", kT0 + 120}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(got[i]->child("jabber:client", "body")->text(), expected[i].first);
+    EXPECT_EQ(got[i]->attribute_or("from"), "kept@conference.a.example/old");
+    const xml::Element* delay = got[i]->child("urn:xmpp:delay", "delay");
+    ASSERT_NE(delay, nullptr);
+    EXPECT_EQ(delay->attribute_or("stamp"), mam::format_datetime(expected[i].second));
+    EXPECT_EQ(delay->attribute_or("from"), "kept@conference.a.example");
+    const xml::Element* sid = got[i]->child("urn:xmpp:sid:0", "stanza-id");
+    ASSERT_NE(sid, nullptr);
+    EXPECT_EQ(sid->attribute_or("id"), expected[i].first);
+  }
+  // Read once: the next joiner gets the same, not twice as much; <history seconds/> counts
+  // from the original times (these are years old).
+  EXPECT_EQ(enter("v@b.example/r").size(), 2u);
+  EXPECT_EQ(enter("w@b.example/r", "<history seconds='3600'/>").size(), 0u);
+}
+
+TEST_F(MucHistoryTest, ADamagedArchivedMessageIsLeftOut) {
+  archive_body("one", kT0, "one");
+  archive("bad", kT0 + 60, "<message xmlns='jabber:client'><body>cut");
+  ASSERT_TRUE(server_->archive()->flush());
+  std::vector<const xml::Element*> got = enter("u@b.example/r");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0]->child("jabber:client", "body")->text(), "one");
+}
+
+TEST_F(MucHistoryTest, ARoomThatDoesNotArchiveHasNoHistoryAfterARestart) {
+  archive_body("one", kT0, "one");
+  ASSERT_TRUE(server_->archive()->flush());
+  options_.set_mam(false);
+  EXPECT_EQ(enter("u@b.example/r").size(), 0u);
+}
+
+TEST_F(MucHistoryTest, AnUnreadableArchiveLeavesTheHistoryEmptyAndTheRoomWorking) {
+  std::string error;
+  ASSERT_TRUE(db_->execute("DROP TABLE archive", error)) << error;
+  EXPECT_EQ(enter("u@b.example/r").size(), 0u);
+  bool self_presence = false;
+  for (const xml::Element& e : server_->sent)
+    if (e.name() == "presence" && e.attribute_or("to") == "u@b.example/r" && !xmpp::is_error(e)) self_presence = true;
+  EXPECT_TRUE(self_presence);
 }
 
 TEST_F(MucServiceTest, OwnersSetTheRoomsVcardAndAnyoneReadsIt) {

@@ -68,6 +68,10 @@ struct RoomConfig {
   WhoMay allow_pm = WhoMay::kAnyone;
   std::size_t max_occupants = 200;
   std::size_t history_length = 20;
+  // Not a form field: the domain of the user who created the room, for
+  // muc_max_rooms_per_domain (muc_service.cc); kept with the configuration so that it is
+  // written with the room's row. "" for a room stored before it was kept.
+  std::string creator_domain;
 
   bool operator==(const RoomConfig&) const = default;
 };
@@ -110,7 +114,8 @@ struct Occupant {
 struct HistoryEntry {
   xml::Element message;      // from room@service/nick, without 'to'; <delay/> added when sent
   std::int64_t time_ms = 0;  // milliseconds since the epoch: <history seconds/> counts exactly
-  std::string sender_bare;   // real bare JID, for the <delay/>'s or <addresses/>'s whois
+  std::string sender_bare;   // real bare JID, for the <delay/>'s or <addresses/>'s whois ("" when
+                             // read back from the archive, which does not keep it)
   std::size_t chars = 0;     // serialized size, for maxchars
 };
 
@@ -236,6 +241,10 @@ class Room {
   // On entering: the history the <history/> of the join asks for (§7.2.15), then the subject
   // (§7.2.16), to this session.
   void send_history(std::string_view to_full, const xml::Element* history_request);
+  // A message the room broadcast before a restart, read back from its archive (muc_mam.cc),
+  // sent at `time_ms`: kept for history on entering as if the room had never stopped. Called
+  // oldest first, before the room has kept anything since; bounded as what it keeps.
+  void restore_history(xml::Element message, std::int64_t time_ms);
   void send_subject(std::string_view to_full);
   // The occupant may send one more message or presence change now (muc_event_rate).
   bool within_rate(Occupant& occupant);

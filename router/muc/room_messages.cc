@@ -152,8 +152,9 @@ struct MessageOps {
     return std::nullopt;
   }
 
-  static void keep_in_history(Room& room, const xml::Element& message, const std::string& sender_bare) {
-    HistoryEntry entry{message, room.host_.now_ms(), sender_bare, 0};
+  static void keep_in_history(Room& room, const xml::Element& message, const std::string& sender_bare,
+                              std::int64_t time_ms) {
+    HistoryEntry entry{message, time_ms, sender_bare, 0};
     std::string serialized;
     message.serialize(serialized);
     entry.chars = serialized.size();
@@ -407,7 +408,7 @@ void Room::on_groupchat(const xml::Element& message, const xmpp::Jid& from) {
   host_.archive(*this, out, sender->bare);
   // Only what has a body is replayed to newcomers (as Prosody, and as muc_mam archives):
   // chat states and markers would push the conversation out of the history.
-  if (out.child(xmpp::kClientNs, "body") != nullptr) MessageOps::keep_in_history(*this, out, sender->bare);
+  if (out.child(xmpp::kClientNs, "body") != nullptr) MessageOps::keep_in_history(*this, out, sender->bare, host_.now_ms());
   MessageOps::broadcast(*this, out);
 }
 
@@ -478,6 +479,10 @@ void Room::on_room_message(const xml::Element& message, const xmpp::Jid& from) {
     }
   }
   bounce(message, "modify", "bad-request", "Messages to the room are groupchat messages, invitations or requests");
+}
+
+void Room::restore_history(xml::Element message, std::int64_t time_ms) {
+  MessageOps::keep_in_history(*this, message, {}, time_ms);
 }
 
 void Room::send_history(std::string_view to_full, const xml::Element* history_request) {

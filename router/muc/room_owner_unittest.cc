@@ -309,6 +309,11 @@ TEST_F(RoomTest, ABadDestroyIsRefusedAndTheRoomStays) {
   everyone_enters();
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<destroy jid='@bad'/>")), "jid-malformed");
   EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<destroy><reason>bell&#x7F;</reason></destroy>")), "bad-request");
+  // The reason (kept in the tombstone, sent in <gone/>) is at most 1023 bytes; the venue a JID.
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<destroy><reason>" + std::string(1024, 'r') + "</reason></destroy>")),
+            "bad-request");
+  EXPECT_EQ(outcome(owner_iq(kOwner, "set", "<destroy jid='" + std::string(1024, 'a') + "@example.org'/>")),
+            "jid-malformed");
   EXPECT_FALSE(host_.room_gone);
   EXPECT_EQ(room().occupants().size(), 4u);
 }

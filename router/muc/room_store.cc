@@ -8,6 +8,8 @@
 #include <set>
 
 #include "common/log.h"
+#include "router/muc/room_forms.h"
+#include "xmpp/jid.h"
 
 namespace xmppd::router::muc {
 namespace {
@@ -102,6 +104,7 @@ std::string encode_config(const RoomConfig& c, bool locked) {
   put(out, "max_occupants", std::to_string(c.max_occupants));
   put(out, "history_length", std::to_string(c.history_length));
   put(out, "locked", locked ? "1" : "0");
+  if (!c.creator_domain.empty()) put(out, "creator_domain", c.creator_domain);
   return out;
 }
 
@@ -133,11 +136,25 @@ bool decode_config(std::string_view text, RoomConfig& c, bool& locked) {
     else if (key == "max_occupants") ok = to_size(value, c.max_occupants);
     else if (key == "history_length") ok = to_size(value, c.history_length);
     else if (key == "locked") ok = to_bool(value, locked);
+    else if (key == "creator_domain") c.creator_domain = value;
     if (!ok) return false;
   }
   for (std::string_view required : {"persistent", "public", "members_only", "moderated", "whois", "max_occupants"})
     if (seen.count(required) == 0) return false;
   return true;
+}
+
+bool RoomStore::bound(Tombstone& tombstone) {
+  bool dropped = false;
+  if (!valid_display_text(tombstone.reason)) {
+    tombstone.reason.clear();
+    dropped = true;
+  }
+  if (!tombstone.alternate.empty() && !xmpp::Jid::parse(tombstone.alternate)) {
+    tombstone.alternate.clear();
+    dropped = true;
+  }
+  return dropped;
 }
 
 bool RoomStore::load(std::map<std::string, RoomState, std::less<>>& rooms,
@@ -164,9 +181,14 @@ bool RoomStore::load(std::map<std::string, RoomState, std::less<>>& rooms,
   rows.clear();
   if (!db.run(Statement::kMucTombstoneSelect, service, &rows)) return false;
   std::map<std::string, Tombstone, std::less<>> stones;
-  for (store::Row& row : rows)
-    stones[store::take_text(row, 0)] = Tombstone{store::integer(row, 1), store::take_text(row, 2),
-                                                  store::take_text(row, 3)};
+  for (store::Row& row : rows) {
+    std::string room = store::take_text(row, 0);
+    Tombstone stone{store::integer(row, 1), store::take_text(row, 2), store::take_text(row, 3)};
+    if (bound(stone))
+      log::error("muc: the tombstone of %s@%s has a damaged reason or alternate venue; dropped", room.c_str(),
+                 service_.c_str());
+    stones[std::move(room)] = std::move(stone);
+  }
   rooms = std::move(loaded);
   tombstones = std::move(stones);
   return true;

@@ -33,6 +33,13 @@ class RoomStore {
     std::string reason, alternate;
   };
 
+  // A tombstone's reason is text a person reads, bounded as a <destroy/>'s reason is
+  // (room_forms.h valid_display_text: at most 1023 bytes of UTF-8, no control characters but
+  // line breaks and tabs), and its alternate venue a JID (at most 3071 bytes): what is not
+  // (a damaged store, or a destroy that skipped the room's checks) is dropped, the tombstone
+  // kept. True when something was dropped.
+  static bool bound(Tombstone& tombstone);
+
   // `store` outlives this; `service` is the service's domain.
   RoomStore(UserStore& store, std::string service) : store_(store), service_(std::move(service)) {}
 

@@ -29,6 +29,7 @@ RoomState sample() {
   s.config.max_occupants = 17;
   s.config.history_length = 3;
   s.config.archiving = false;
+  s.config.creator_domain = "b.example";
   s.affiliations["owner@a.example"] = {Affiliation::kOwner, "boss", ""};
   s.affiliations["bad@b.example"] = {Affiliation::kOutcast, "", "spam"};
   s.affiliations["m@a.example"] = {Affiliation::kMember, "em", ""};
@@ -190,6 +191,32 @@ TEST_P(RoomStoreTest, TombstonesAreKeptAndRemoved) {
   EXPECT_EQ(stones.at("old").expires, 1'800'000'000);
   EXPECT_EQ(stones.at("old").reason, "moved");
   EXPECT_EQ(stones.at("old").alternate, "new@conference.a.example");
+}
+
+// A damaged row (hand-edited, or written by a build without the bounds) keeps its tombstone,
+// not what would go into <gone/> unchecked: a reason past 1023 bytes or with control
+// characters, an alternate venue that is not a JID.
+TEST_P(RoomStoreTest, ATombstonesReasonAndAlternateVenueAreBounded) {
+  RoomStore rooms(*users_, "conference.a.example");
+  const std::string longest(1023, 'r');
+  ASSERT_EQ(rooms.set_tombstone("fits", {1'800'000'000, longest, "new@conference.a.example"}), Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("long", {1'800'000'000, longest + "r", "@bad"}), Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("bell", {1'800'000'000, "ring\x07", std::string(1024, 'a') + "@b.example"}),
+            Outcome::kStored);
+  ASSERT_EQ(rooms.set_tombstone("lines", {1'800'000'000, "moved\nfor good", ""}), Outcome::kStored);
+  reopen();
+  Rooms loaded;
+  Tombstones stones;
+  ASSERT_TRUE(RoomStore(*users_, "conference.a.example").load(loaded, stones));
+  ASSERT_EQ(stones.size(), 4u);
+  EXPECT_EQ(stones.at("fits").reason, longest);
+  EXPECT_EQ(stones.at("fits").alternate, "new@conference.a.example");
+  for (const char* damaged : {"long", "bell"}) {
+    EXPECT_EQ(stones.at(damaged).reason, "") << damaged;
+    EXPECT_EQ(stones.at(damaged).alternate, "") << damaged;
+    EXPECT_EQ(stones.at(damaged).expires, 1'800'000'000) << damaged;
+  }
+  EXPECT_EQ(stones.at("lines").reason, "moved\nfor good");
 }
 
 TEST_P(RoomStoreTest, TheOccupantIdKeyIsMadeOnceAndKept) {

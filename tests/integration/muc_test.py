@@ -12,6 +12,7 @@ are written from XEP-0045 and checked against Prosody 0.12's mod_muc:
 XMPPD_MUC_REFERENCE=prosody runs them against Prosody instead of xmppd; a test of something
 Prosody 0.12 lacks (a limit of xmppd's) is marked xmppd-only with the reason."""
 import asyncio
+import datetime
 import functools
 import os
 import shutil
@@ -764,18 +765,40 @@ class Persistence(MucServer):
                                            "muc#roomconfig_roomname": "Kept", "muc#roomconfig_membersonly": "1",
                                            "muc#roomconfig_publicroom": "1"})
         self.admin_set(alice, kept, {"jid": f"bob@{HOST}", "affiliation": "member"})
-        self.said(alice, kept, "before the restart")
+        # The room is archived (muc_mam, muc_log_by_default): its history on entering is
+        # read back from the archive after the restart, with the original times and ids.
+        sent = []
+        for body in ("before the restart", "and a second line"):
+            before = time.time()
+            echo, = self.said(alice, kept, body)
+            sids = [e.get("id") for e in echo.xml.findall(f"{{{NS_SID}}}stanza-id") if e.get("by") == kept]
+            sent.append((body, sids, before, time.time()))
         self.create(alice, lost, "alice")
         alice.disconnect()
-        self.wait(asyncio.sleep(0.3))
+        self.wait(asyncio.sleep(1.1))  # a restart later than the messages' seconds
+        restarted = time.time()
         self.restart_server()
         alice, bob, carol = self.login("alice", "again"), self.login("bob"), self.login("carol")
         self.assertEqual(self.disco_items(bob, MUC).get(kept), "Kept")
         self.assertNotIn(lost, self.disco_items(bob, MUC))
         self.assertEqual(self.join_error(carol, f"{kept}/carol"), "registration-required")
+        mark = len(bob.inbox)
         presence = self.join(bob, f"{kept}/bob")
         self.assertNotIn("201", codes(presence))
         self.assertEqual(item_of(presence).get("affiliation"), "member")
+        self.wait_stanza(bob, lambda s: s.name == "message" and s.xml.find("{jabber:client}subject") is not None,
+                         mark, what="the subject after the history")
+        history = [s for s in bob.inbox[mark:] if s.name == "message" and s["body"]]
+        self.assertEqual([s["body"] for s in history], [body for body, _, _, _ in sent])
+        for s, (body, sids, before, after) in zip(history, sent):
+            self.assertEqual(str(s["from"]), f"{kept}/alice")
+            delay = s.xml.find(f"{{{NS_DELAY}}}delay")
+            self.assertIsNotNone(delay, f"history without a delay: {s}")
+            self.assertEqual(delay.get("from"), kept)
+            stamp = datetime.datetime.fromisoformat(delay.get("stamp").replace("Z", "+00:00")).timestamp()
+            self.assertTrue(int(before) - 1 <= stamp <= after + 1 < restarted, (body, delay.get("stamp"), before))
+            self.assertEqual([e.get("id") for e in s.xml.findall(f"{{{NS_SID}}}stanza-id") if e.get("by") == kept],
+                             sids)
         self.assertEqual(self.config_form(alice, kept)["muc#roomconfig_roomname"], ["Kept"])
         # The temporary room is new again.
         self.assertIn("201", codes(self.join(carol, f"{lost}/carol")))
