@@ -108,7 +108,10 @@ bool read_request(wire::DnsRequest& request) {
     bytes.append(buffer, static_cast<std::size_t>(n));
     if (bytes.size() > kMaxRequestBytes) return false;
   }
-  return request.ParseFromString(bytes);
+  // Nothing, or a request that would leave the child root (xmppctl always names a user when
+  // it is root): refused before anything is done.
+  return !bytes.empty() && request.ParseFromString(bytes) && (request.switch_user() || geteuid() != 0) &&
+         (!request.switch_user() || !request.directory().empty());
 }
 
 bool confine(const wire::DnsRequest& request, std::string& error) {

@@ -32,6 +32,7 @@
 #include "router/muc/room_store.h"
 #include "router/user_store.h"
 #include "sandbox/sandbox.h"
+#include "xmppctl/import_frame.h"
 #include "xmppctl/prosody_rooms.h"
 #include "xmppctl/prosody_user.h"
 #include "xmppctl/xmppctl.h"
@@ -61,17 +62,23 @@ struct Say {
   }
 };
 
+// The first frame, checked before anything is done with it: an empty, short or unparsable
+// stream, or one that would leave the child root or where it was started, is refused.
 bool read_request(wire::ImportRequest& request) {
-  std::string bytes;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = read(kSocket, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return false;
-    if (n == 0) break;
-    bytes.append(buffer, static_cast<std::size_t>(n));
+  return read_frame(kSocket, request) && !request.directory().empty() &&
+         (request.switch_user() || geteuid() != 0);
+}
+
+// The next user or room; false when the stream ends before its end frame (xmppctl died or
+// sent something else), or at that frame.
+enum class Next { kItem, kEnd, kBroken };
+Next next_item(wire::ImportItem& item, Say& say) {
+  item.Clear();
+  if (!read_frame(kSocket, item)) {
+    say.to(say.err, "xmppctl: the import stream was cut short or not understood\n");
+    return Next::kBroken;
   }
-  return request.ParseFromString(bytes);
+  return item.has_end() ? Next::kEnd : Next::kItem;
 }
 
 bool send_report(const wire::ImportReport& report) {
@@ -129,7 +136,11 @@ bool import_accounts(const wire::ImportRequest& request, wire::ImportReport& rep
   };
   std::map<std::string, HostCounts> counts;
   std::string answers;
-  for (const wire::ImportUser& user : request.users()) {
+  wire::ImportItem item;
+  Next next;
+  while ((next = next_item(item, say)) == Next::kItem) {
+    if (!item.has_user()) continue;
+    const wire::ImportUser& user = item.user();
     char answer = 'e';
     std::optional<prosody_import::Account> account = account_of(user, say);
     const std::string bare = user.name() + "@" + user.host();
@@ -153,7 +164,7 @@ bool import_accounts(const wire::ImportRequest& request, wire::ImportReport& rep
     say.to(say.out, "%s: %zu accounts imported, %zu skipped, %zu refused; %zu accounts SHA-1-only\n", host.c_str(),
            c.imported, c.skipped, c.refused, store->sha1_only_accounts(host));
   report.set_answers(answers);
-  return true;
+  return next == Next::kEnd;
 }
 
 struct Counts {
@@ -288,29 +299,55 @@ bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router
   return true;
 }
 
-// The rooms of the request, a service at a time.
-bool import_rooms(router::UserStore& store, const wire::ImportRequest& request, Say& say) {
-  router::ArchiveStore archive(store.database(), request.archive_items());
-  std::map<std::string, RoomCounts> counts;
-  std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing;
-  bool ok = true;
-  for (const wire::ImportRoom& room : request.rooms()) {
-    router::muc::RoomStore rooms(store, room.service());
-    if (!existing.contains(room.service())) {
+// The rooms, as they come (a service's room store is read once, at its first room).
+class RoomImport {
+ public:
+  RoomImport(router::UserStore& store, const wire::ImportRequest& request)
+      : store_(store), request_(request), archive_(store.database(), request.archive_items()) {}
+
+  bool add(const wire::ImportRoom& room, Say& say) {
+    router::muc::RoomStore rooms(store_, room.service());
+    if (!existing_.contains(room.service())) {
       std::map<std::string, router::muc::RoomStore::Tombstone, std::less<>> tombstones;
-      if (!rooms.load(existing[room.service()], tombstones)) {
+      if (!rooms.load(existing_[room.service()], tombstones)) {
         say.to(say.err, "xmppctl: %s: the room store could not be read\n", room.service().c_str());
         return false;
       }
     }
-    ok = import_room(store, rooms, archive, room, existing[room.service()], request.force(), counts[room.service()],
-                     say) &&
-         ok;
+    return import_room(store_, rooms, archive_, room, existing_[room.service()], request_.force(),
+                       counts_[room.service()], say);
   }
-  for (const auto& [service, c] : counts)
-    say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused; %zu archived messages\n", service.c_str(),
-           c.imported, c.skipped, c.refused, c.archived);
-  return ok;
+
+  void summary(Say& say) const {
+    for (const auto& [service, c] : counts_)
+      say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused; %zu archived messages\n", service.c_str(),
+             c.imported, c.skipped, c.refused, c.archived);
+  }
+
+ private:
+  router::UserStore& store_;
+  const wire::ImportRequest& request_;
+  router::ArchiveStore archive_;
+  std::map<std::string, RoomCounts> counts_;
+  std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing_;
+};
+
+// One user's data and archive, replacing what xmppd had for them.
+bool import_user_data(router::UserStore& store, router::ItemStore& items, router::ArchiveStore& archive,
+                      const wire::ImportUser& user, Counts& counts, Say& say) {
+  std::string warnings;
+  const UserData data = prosody_import::convert_data(user.name(), user.host(), files_of(user), warnings);
+  const std::string bare = user.name() + "@" + user.host();
+  if (!warnings.empty()) say.to(say.err, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
+  if (write_user(store, items, bare, data, counts) != Outcome::kStored) {
+    say.to(say.err, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
+    return false;
+  }
+  if (!write_archive(archive, bare, data.archive, counts)) {
+    say.to(say.err, "xmppctl: %s: the archive could not be written: %s\n", bare.c_str(), archive.error().c_str());
+    return false;
+  }
+  return true;
 }
 
 bool import_data(const wire::ImportRequest& request, Say& say) {
@@ -325,21 +362,16 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
   // The archive's own transactions (the user store's batch is committed by then); rows past
   // the limit go oldest first, as the router's would.
   router::ArchiveStore archive(store->database(), request.archive_items());
+  RoomImport rooms(*store, request);
   std::map<std::string, Counts> counts;
   bool ok = true;
-  for (const wire::ImportUser& user : request.users()) {
-    std::string warnings;
-    const UserData data = prosody_import::convert_data(user.name(), user.host(), files_of(user), warnings);
-    const std::string bare = user.name() + "@" + user.host();
-    if (!warnings.empty())
-      say.to(say.err, "xmppctl: %s: warning: skipped or narrowed:\n%s", bare.c_str(), warnings.c_str());
-    if (write_user(*store, *items, bare, data, counts[user.host()]) != Outcome::kStored) {
-      say.to(say.err, "xmppctl: %s: the account was imported, but its data could not be written\n", bare.c_str());
-      ok = false;
-    } else if (!write_archive(archive, bare, data.archive, counts[user.host()])) {
-      say.to(say.err, "xmppctl: %s: the archive could not be written: %s\n", bare.c_str(), archive.error().c_str());
-      ok = false;
-    }
+  wire::ImportItem item;
+  Next next;
+  while ((next = next_item(item, say)) == Next::kItem) {
+    if (item.has_user())
+      ok = import_user_data(*store, *items, archive, item.user(), counts[item.user().host()], say) && ok;
+    else if (item.has_room())
+      ok = rooms.add(item.room(), say) && ok;
   }
   for (const auto& [host, c] : counts)
     say.to(say.out,
@@ -347,7 +379,8 @@ bool import_data(const wire::ImportRequest& request, Say& say) {
            "%zu vCards, %zu private XML elements, %zu PEP nodes with %zu items, %zu archived messages\n",
            host.c_str(), c.users, c.roster, c.requests, c.offline, c.vcards, c.private_xml, c.pep_nodes, c.pep_items,
            c.archived);
-  return import_rooms(*store, request, say) && ok;
+  rooms.summary(say);
+  return ok && next == Next::kEnd;
 }
 
 }  // namespace

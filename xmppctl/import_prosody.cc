@@ -4,8 +4,9 @@
 // Trust: xmppctl runs as root and never parses Prosody's files itself. It reads their bytes
 // (regular files only, bounded, each directory opened with openat(O_NOFOLLOW) from DATA_DIR
 // on, so no symbolic link below DATA_DIR is followed) and executes itself afresh twice, as
-// `xmppctl -R ROLE` (import_child.cc), each child with only a socket and its request: the
-// bytes of the stores it writes, nothing of the configuration. Each drops to the user owning
+// `xmppctl -R ROLE` (import_child.cc), each child with only a socket and its stream (one
+// frame per user or room, import.proto): the bytes of the stores it writes, nothing of the
+// configuration. Each drops to the user owning
 // its store as xmppd's own children do (chroot, setgid/setuid, no_new_privs) and enters the
 // auth helper's seccomp allowlist before it parses anything:
 //   1. import-accounts, as auth_helper_user in DATA_PATH/auth: gets accounts/USER.dat alone
@@ -42,12 +43,14 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 
 #include "common/unique_fd.h"
 #include "daemon/privsep_setup.h"
 #include "import.pb.h"
 #include "xmpp/jid.h"
+#include "xmppctl/import_frame.h"
 #include "xmppctl/prosody_data.h"
 #include "xmppctl/prosody_user.h"
 
@@ -252,31 +255,48 @@ std::vector<User> users_of(int host_fd, const std::string& host_dir, const std::
   return users;
 }
 
-// The request for one child: the files of `stores` (or all but those, `except`) of the users
-// `answers` marks '1' (every user when empty), and where the child confines itself.
-wire::ImportRequest request_for(const ipc::Privsep& role, const std::vector<User>& users, const std::string& answers,
-                                bool accounts) {
+// Where a child confines itself (the first frame of its stream).
+wire::ImportRequest request_for(const ipc::Privsep& role) {
   wire::ImportRequest request;
   request.set_switch_user(role.switch_user());
   request.set_uid(role.uid());
   request.set_gid(role.gid());
   request.set_directory(role.directory());
-  for (std::size_t i = 0; i < users.size(); ++i) {
-    if (!answers.empty() && answers[i] != '1') continue;
-    wire::ImportUser* u = request.add_users();
-    u->set_host(users[i].host);
-    u->set_name(users[i].name);
-    if (accounts) u->set_read_error(users[i].read_error);
-    for (const auto& [store, file] : users[i].files) {
-      if ((store == "accounts") != accounts) continue;
-      wire::ImportFile* f = u->add_files();
-      f->set_store(store);
-      f->set_path(file.path);
-      f->set_bytes(file.bytes);
-      f->set_list(file.list);
-    }
-  }
   return request;
+}
+
+// One user's frame: the accounts file alone, or (`accounts` false) every other file, moved
+// out of `user`: the data child is the last to need them.
+wire::ImportItem user_item(User& user, bool accounts) {
+  wire::ImportItem item;
+  wire::ImportUser* u = item.mutable_user();
+  u->set_host(user.host);
+  u->set_name(user.name);
+  if (accounts) u->set_read_error(user.read_error);
+  for (auto& [store, file] : user.files) {
+    if ((store == "accounts") != accounts) continue;
+    wire::ImportFile* f = u->add_files();
+    f->set_store(store);
+    f->set_path(file.path);
+    if (accounts)
+      f->set_bytes(file.bytes);
+    else
+      f->set_bytes(std::move(file.bytes));
+    f->set_list(file.list);
+  }
+  return item;
+}
+
+wire::ImportItem room_item(Room& room) {
+  wire::ImportItem item;
+  wire::ImportRoom* r = item.mutable_room();
+  r->set_service(room.service);
+  r->set_name(room.name);
+  r->set_path(room.path);
+  r->set_bytes(std::move(room.bytes));
+  r->set_archive_path(room.archive_path);
+  r->set_archive_bytes(std::move(room.archive_bytes));
+  return item;
 }
 
 // In the forked process, before exec: only async-signal-safe calls. A new session (no
@@ -292,10 +312,29 @@ wire::ImportRequest request_for(const ipc::Privsep& role, const std::vector<User
   _exit(127);
 }
 
-// Runs `xmppctl -R role` on `request`: a fresh process that holds nothing of this one but the
-// request (no configuration, no other store's bytes). Its messages are printed with control
-// characters replaced; false when it failed or its report is not understood.
-bool run_child(const char* role, const wire::ImportRequest& request, wire::ImportReport& report) {
+// The child's report: read to its end, at most kMaxReportBytes.
+bool read_report(int fd, std::string& answer) {
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) return true;
+    answer.append(buffer, static_cast<std::size_t>(n));
+    if (answer.size() > kMaxReportBytes) return false;
+  }
+}
+
+// Sends the users or rooms of a child's stream, a frame each (import.proto); false when the
+// socket failed. `fd` is the child's socket.
+using SendItems = std::function<bool(int fd)>;
+
+// Runs `xmppctl -R role` on `request` and the frames `send_items` writes: a fresh process
+// that holds nothing of this one but its stream (no configuration, no other store's bytes).
+// Its messages are printed with control characters replaced; false when it failed or its
+// report is not understood.
+bool run_child(const char* role, const wire::ImportRequest& request, const SendItems& send_items,
+               wire::ImportReport& report) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return false;
   UniqueFd ours(pair[0]), theirs(pair[1]);
@@ -312,24 +351,14 @@ bool run_child(const char* role, const wire::ImportRequest& request, wire::Impor
   if (pid < 0) return false;
   if (pid == 0) exec_child(role, theirs.get(), devnull.get(), env.data());
   theirs.reset();
-  const std::string bytes = request.SerializeAsString();
-  bool ok = true;
-  for (std::size_t sent = 0; ok && sent < bytes.size();) {
-    const ssize_t n = send(ours.get(), bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    ok = n > 0;
-    if (ok) sent += static_cast<std::size_t>(n);
-  }
-  ok = ok && shutdown(ours.get(), SHUT_WR) == 0;
+  wire::ImportItem end;
+  end.set_end(true);
+  // A child that stopped early (it could not confine itself) still sent its report.
+  const bool sent = write_frame(ours.get(), request) && send_items(ours.get()) && write_frame(ours.get(), end);
+  if (!sent) std::fprintf(stderr, "xmppctl: the %s child did not take all of its data\n", role);
+  shutdown(ours.get(), SHUT_WR);
   std::string answer;
-  char buffer[65536];
-  while (ok) {
-    const ssize_t n = read(ours.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    answer.append(buffer, static_cast<std::size_t>(n));
-    ok = answer.size() <= kMaxReportBytes;
-  }
+  const bool ok = read_report(ours.get(), answer);
   ours.reset();
   if (!ok) kill(pid, SIGKILL);
   int status = 0;
@@ -340,7 +369,17 @@ bool run_child(const char* role, const wire::ImportRequest& request, wire::Impor
     std::fputs(shown(report.out()).c_str(), stdout);
     std::fputs(shown(report.err()).c_str(), stderr);
   }
-  return parsed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return sent && parsed && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// Writes `item`, or when it is larger than a frame may be, says so and leaves it out.
+bool send_item(int fd, const wire::ImportItem& item, const std::string& what, bool& too_large) {
+  if (item.ByteSizeLong() > kMaxImportFrame) {
+    std::fprintf(stderr, "xmppctl: %s: more than %zu bytes of data, not imported\n", what.c_str(), kMaxImportFrame);
+    too_large = true;
+    return true;
+  }
+  return write_frame(fd, item);
 }
 
 [[noreturn]] void usage() {
@@ -432,13 +471,19 @@ int import_prosody(Context& context) {
     return 1;
   }
   std::string answers;
+  bool too_large = false;
   if (!users.empty()) {
-    wire::ImportRequest accounts = request_for(roles.auth, users, "", true);
+    wire::ImportRequest accounts = request_for(roles.auth);
     accounts.set_force(force);
     accounts.set_iterations(kNewPasswordIterations);
+    // An account file is at most kMaxFileBytes: its frame is never too large.
+    const SendItems send = [&](int fd) {
+      for (User& user : users)
+        if (!write_frame(fd, user_item(user, true))) return false;
+      return true;
+    };
     wire::ImportReport report;
-    const bool accounts_ok = run_child("import-accounts", accounts, report);
-    accounts.Clear();
+    const bool accounts_ok = run_child("import-accounts", accounts, send, report);
     answers = report.answers();
     if (!accounts_ok || answers.size() != users.size() ||
         answers.find_first_not_of("01e") != std::string::npos) {
@@ -448,25 +493,26 @@ int import_prosody(Context& context) {
   }
   bool data_ok = true;
   if (answers.find('1') != std::string::npos || !rooms.empty()) {
-    // request_for takes every user for empty answers: none is wanted here then.
-    wire::ImportRequest data = request_for(roles.router, users, answers, false);
-    if (answers.empty()) data.clear_users();
+    wire::ImportRequest data = request_for(roles.router);
     data.set_force(force);
     data.set_archive_items(settings.quotas.archive_items);
-    for (Room& room : rooms) {
-      wire::ImportRoom* r = data.add_rooms();
-      r->set_service(room.service);
-      r->set_name(room.name);
-      r->set_path(room.path);
-      r->set_bytes(std::move(room.bytes));
-      r->set_archive_path(room.archive_path);
-      r->set_archive_bytes(std::move(room.archive_bytes));
-    }
+    // A user or room at a time, each moved out as it is sent: xmppctl never holds a second
+    // copy, nor the child more than one.
+    const SendItems send = [&](int fd) {
+      for (std::size_t i = 0; i < users.size(); ++i) {
+        if (answers[i] != '1') continue;
+        if (!send_item(fd, user_item(users[i], false), users[i].name + "@" + users[i].host, too_large)) return false;
+        users[i].files.clear();
+      }
+      for (Room& room : rooms)
+        if (!send_item(fd, room_item(room), room.name + "@" + room.service, too_large)) return false;
+      return true;
+    };
     wire::ImportReport data_report;
-    data_ok = run_child("import-data", data, data_report);
+    data_ok = run_child("import-data", data, send, data_report);
   }
   const bool refused = answers.find('e') != std::string::npos;
-  return refused || host_refused || !data_ok ? kExitFailed : kExitOk;
+  return refused || host_refused || too_large || !data_ok ? kExitFailed : kExitOk;
 }
 
 }  // namespace xmppd::ctl

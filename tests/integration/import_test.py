@@ -23,7 +23,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
+import tempfile
+import unittest
 import xml.etree.ElementTree as ET
 
 import slixmpp
@@ -502,6 +505,32 @@ class ImportRooms(MucSteps, ClientTest):
                   r.find(".//{jabber:client}body").text) for r in results if r is not None]
         self.assertEqual(found, [(self.room_archived_id, f"{TEAM}/Alice", ROOM_ARCHIVED)])
         self.assertRegex(first.stdout, r"chat\.test: data of 4 users: .* 2 archived messages")
+
+
+class ChildRoles(unittest.TestCase):
+    """Every `xmppctl -R ROLE` child refuses an empty, short or unparsable stream, or one that
+    would leave it root where it was started, before it does anything: exit non-zero, no file
+    created in its working directory (the import-data child once took an empty request, past
+    2 GiB of data, for "stay root here" and created ./user.sqlite)."""
+
+    def test_bad_requests_are_refused_before_anything(self):
+        header_without_user = b"\x22\x07/tmp/xx"  # ImportRequest{directory="/tmp/xx"}
+        streams = {"empty": b"", "short": b"\0\0\0\x09\x22", "unparsable": b"\0\0\0\x02\xff\xff",
+                   "root without a user": len(header_without_user).to_bytes(4, "big") + header_without_user}
+        for role in ("import-accounts", "import-data", "dns-check"):
+            for name, data in streams.items():
+                with self.subTest(role=role, stream=name), tempfile.TemporaryDirectory() as cwd:
+                    parent, child = socket.socketpair()
+                    with parent, child:
+                        proc = subprocess.Popen(["/bin/sh", "-c", f'exec "$0" -R {role} 3<&{child.fileno()}',
+                                                 XMPPCTL], cwd=cwd, pass_fds=(child.fileno(),),
+                                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                                stderr=subprocess.PIPE)
+                        parent.sendall(data)
+                        parent.shutdown(socket.SHUT_WR)
+                        proc.communicate(timeout=30)
+                    self.assertNotEqual(proc.returncode, 0)
+                    self.assertEqual(os.listdir(cwd), [])
 
 
 if __name__ == "__main__":
