@@ -118,6 +118,14 @@ bool add_affiliation(const Value& key, const Value& value, const Value* affiliat
   return true;
 }
 
+// A field of the room's own (_jid, _data, _affiliation_data, ...): as Prosody's restore_room,
+// one whose host part starts with '_'. `_bot@example.org` is a JID whose affiliation counts.
+bool reserved_key(std::string_view key) {
+  std::string_view host = key.substr(0, key.find('/'));
+  if (const auto at = host.find('@'); at != std::string_view::npos) host.remove_prefix(at + 1);
+  return host.starts_with('_');
+}
+
 // New layout: each field whose key is a JID (not _jid, _data, _affiliation_data) with a
 // string value. Old layout: the _affiliations table.
 bool convert_affiliations(const Value& room, RoomState& state, Refusal& r) {
@@ -130,7 +138,7 @@ bool convert_affiliations(const Value& room, RoomState& state, Refusal& r) {
       if (!add_affiliation(e.key, e.value, extra, state, r)) return false;
   }
   for (const prosody::Entry& e : room.fields) {
-    if (e.key.is_string() && (e.key.string.starts_with('_') || e.key.string == "jid")) continue;
+    if (e.key.is_string() && (reserved_key(e.key.string) || e.key.string == "jid")) continue;
     if (!add_affiliation(e.key, e.value, extra, state, r)) return false;
   }
   for (const auto& [jid, entry] : state.affiliations)

@@ -160,5 +160,26 @@ item({ key = "r4"; when = 1796000002; with = "message<groupchat"; name = "messag
   EXPECT_EQ(warnings, "d/muc_log/team.list:8: an archived message not from an occupant of the room\n");
 }
 
+// Prosody skips only keys whose host part starts with '_' (restore_room): a JID whose
+// localpart does keeps its affiliation, a ban above all.
+TEST(ProsodyRoom, AnUnderscoreLocalpartKeepsItsAffiliation) {
+  const ConvertedRoom room = convert_room(RawFile{"d/config/team.dat", R"(return {
+	["alice@chat.test"] = "owner";
+	["_spammer@evil.test"] = "outcast";
+	["_ops@chat.test"] = "admin";
+	["_jid"] = "team@conference.chat.test";
+	["_data"] = { ["persistent"] = true; };
+	["_affiliation_data"] = {};
+};
+)",
+                                                  false},
+                                          "team", "conference.chat.test", 42);
+  ASSERT_EQ(room.kind, ConvertedRoom::Kind::kRoom) << room.error;
+  EXPECT_EQ(room.state.affiliations.size(), 3u);
+  ASSERT_EQ(room.state.affiliations.count("_spammer@evil.test"), 1u);
+  EXPECT_EQ(room.state.affiliations.at("_spammer@evil.test").affiliation, router::muc::Affiliation::kOutcast);
+  EXPECT_EQ(room.state.affiliations.at("_ops@chat.test").affiliation, router::muc::Affiliation::kAdmin);
+}
+
 }  // namespace
 }  // namespace xmppd::ctl::prosody_import
