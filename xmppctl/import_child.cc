@@ -14,7 +14,8 @@
 //     account was imported, into the router's user store, each user's replacing what xmppd
 //     had for them; a bad item is skipped with a warning, never the user. Then the rooms of
 //     the MUC components named, into the room store: a room all or nothing, one that xmppd
-//     has skipped unless forced, a bad one refused whole with its FILE:LINE.
+//     has (or holds as a tombstone) skipped unless forced, a bad one refused whole with its
+//     FILE:LINE, one destroyed in Prosody kept as a tombstone.
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <map>
 
 #include "auth-helper/credential_store.h"
@@ -246,19 +248,64 @@ bool write_archive(router::ArchiveStore& archive, const std::string& bare,
 }
 
 struct RoomCounts {
-  std::size_t imported = 0, skipped = 0, refused = 0, archived = 0;
+  std::size_t imported = 0, tombstones = 0, skipped = 0, refused = 0, archived = 0;
 };
 
-// One room into the room store (`existing`: the service's rooms xmppd has). False when it was
+// What xmppd has of a service: its rooms and its tombstones, by localpart.
+struct ServiceRooms {
+  std::map<std::string, router::muc::RoomState, std::less<>> rooms;
+  std::map<std::string, router::muc::RoomStore::Tombstone, std::less<>> tombstones;
+  // A name xmppd holds, as a room or as a tombstone not yet expired.
+  const char* holds(const std::string& name, std::int64_t now) const {
+    if (rooms.contains(name)) return "exists in xmppd";
+    auto t = tombstones.find(name);
+    return t != tombstones.end() && t->second.expires > now ? "destroyed in xmppd" : nullptr;
+  }
+};
+
+// Writes `body` (a room or a tombstone replacing what xmppd had of the name) in one savepoint,
+// then commits: a failure rolls that savepoint back and leaves xmppd's room as it was, never
+// committed with the next room.
+bool write_whole(router::UserStore& store, const std::function<Outcome()>& body) {
+  return store.atomically("cannot import a room", body) == Outcome::kStored && store.commit();
+}
+
+// A Prosody tombstone, as xmppd's own: the name answers <gone/> until it expires.
+bool import_tombstone(router::UserStore& store, router::muc::RoomStore& rooms,
+                      const prosody_import::ConvertedRoom& converted, const std::string& name, const std::string& jid,
+                      std::int64_t now, RoomCounts& counts, Say& say) {
+  if (converted.expires <= now) {
+    say.to(say.out, "%s: destroyed in Prosody, its tombstone expired, skipped\n", jid.c_str());
+    ++counts.skipped;
+    return true;
+  }
+  router::muc::RoomStore::Tombstone tombstone{converted.expires, converted.reason, converted.alternate};
+  if (router::muc::RoomStore::bound(tombstone))
+    say.to(say.err, "xmppctl: %s: warning: the tombstone's reason or alternate venue is not valid, dropped\n",
+           jid.c_str());
+  if (!write_whole(store, [&] {
+        const Outcome o = rooms.forget(name);
+        return o == Outcome::kStored ? rooms.set_tombstone(name, tombstone) : o;
+      })) {
+    say.to(say.err, "xmppctl: %s: the tombstone could not be written\n", jid.c_str());
+    ++counts.refused;
+    return false;
+  }
+  say.to(say.out, "%s: destroyed in Prosody, imported as a tombstone\n", jid.c_str());
+  ++counts.tombstones;
+  return true;
+}
+
+// One room into the room store (`existing`: what the service has in xmppd). False when it was
 // refused or could not be written.
 bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router::ArchiveStore& archive,
-                 const wire::ImportRoom& room,
-                 const std::map<std::string, router::muc::RoomState, std::less<>>& existing, bool force,
-                 RoomCounts& counts, Say& say) {
+                 const wire::ImportRoom& room, const ServiceRooms& existing, bool force, RoomCounts& counts,
+                 Say& say) {
   using Kind = prosody_import::ConvertedRoom::Kind;
   const std::string jid = room.name() + "@" + room.service();
+  const std::int64_t now = std::time(nullptr);
   const prosody_import::ConvertedRoom converted = prosody_import::convert_room(
-      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), std::time(nullptr));
+      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), now);
   if (converted.kind == Kind::kNotPersistent) {
     say.to(say.out, "%s: not persistent in Prosody, skipped\n", jid.c_str());
     ++counts.skipped;
@@ -269,16 +316,19 @@ bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router
     ++counts.refused;
     return false;
   }
-  if (existing.contains(room.name()) && !force) {
-    say.to(say.out, "%s: exists in xmppd, skipped (-F to replace it)\n", jid.c_str());
+  // A name xmppd holds (a room, or one its owners destroyed there) is not replaced unless -F.
+  if (const char* held = existing.holds(room.name(), now); held != nullptr && !force) {
+    say.to(say.out, "%s: %s, skipped (-F to replace it)\n", jid.c_str(), held);
     ++counts.skipped;
     return true;
   }
-  // Written whole (its row, every affiliation replaced) in one savepoint, then committed: a
-  // failure leaves xmppd's room as it was. A tombstone of the name would hide the room.
-  const bool ok = rooms.save(room.name(), converted.state) == Outcome::kStored &&
-                  rooms.remove_tombstone(room.name()) == Outcome::kStored && store.commit();
-  if (!ok) {
+  if (converted.kind == Kind::kTombstone)
+    return import_tombstone(store, rooms, converted, room.name(), jid, now, counts, say);
+  // Its row and every affiliation replaced; a tombstone of the name would hide the room.
+  if (!write_whole(store, [&] {
+        const Outcome o = rooms.save(room.name(), converted.state);
+        return o == Outcome::kStored ? rooms.remove_tombstone(room.name()) : o;
+      })) {
     say.to(say.err, "xmppctl: %s: the room could not be written\n", jid.c_str());
     ++counts.refused;
     return false;
@@ -308,8 +358,8 @@ class RoomImport {
   bool add(const wire::ImportRoom& room, Say& say) {
     router::muc::RoomStore rooms(store_, room.service());
     if (!existing_.contains(room.service())) {
-      std::map<std::string, router::muc::RoomStore::Tombstone, std::less<>> tombstones;
-      if (!rooms.load(existing_[room.service()], tombstones)) {
+      ServiceRooms& held = existing_[room.service()];
+      if (!rooms.load(held.rooms, held.tombstones)) {
         say.to(say.err, "xmppctl: %s: the room store could not be read\n", room.service().c_str());
         return false;
       }
@@ -320,8 +370,8 @@ class RoomImport {
 
   void summary(Say& say) const {
     for (const auto& [service, c] : counts_)
-      say.to(say.out, "%s: %zu rooms imported, %zu skipped, %zu refused; %zu archived messages\n", service.c_str(),
-             c.imported, c.skipped, c.refused, c.archived);
+      say.to(say.out, "%s: %zu rooms imported, %zu tombstones, %zu skipped, %zu refused; %zu archived messages\n",
+             service.c_str(), c.imported, c.tombstones, c.skipped, c.refused, c.archived);
   }
 
  private:
@@ -329,7 +379,7 @@ class RoomImport {
   const wire::ImportRequest& request_;
   router::ArchiveStore archive_;
   std::map<std::string, RoomCounts> counts_;
-  std::map<std::string, std::map<std::string, router::muc::RoomState, std::less<>>> existing_;
+  std::map<std::string, ServiceRooms> existing_;
 };
 
 // One user's data and archive, replacing what xmppd had for them.

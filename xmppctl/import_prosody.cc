@@ -20,7 +20,8 @@
 //      what xmppd had for them; and the persistent rooms of the MUC
 //      components named (Component "..." "muc" in xmppd's configuration): SERVICE/config/
 //      ROOM.dat, mod_muc's store, into the router's room store (prosody_rooms.h), a room
-//      that exists in xmppd skipped unless -F. A bad room file skips that room, whole.
+//      that exists in xmppd (or was destroyed there) skipped unless -F, one destroyed in
+//      Prosody kept as a tombstone. A bad room file skips that room, whole.
 // The children's messages come back in their reports and are printed with control
 // characters replaced. A malformed account file refuses that account, with FILE:LINE
 // messages, and the exit code is then 1; a bad item of the other files is skipped (a file

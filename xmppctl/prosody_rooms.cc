@@ -2,6 +2,7 @@
 // configuration and subject), its affiliations and the nicknames registered with them.
 #include "xmppctl/prosody_rooms.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -146,6 +147,24 @@ bool convert_affiliations(const Value& room, RoomState& state, Refusal& r) {
   return r.fail(room, "the room has no owner");
 }
 
+// A tombstone (mod_muc.lua: _data = {destroyed = true, locked = expiry, reason, newjid}): no
+// affiliations, nothing else to keep.
+bool convert_tombstone(const Value& data, ConvertedRoom& out, Refusal& r) {
+  if (!read_text(data, "reason", out.reason, r) || !read_text(data, "newjid", out.alternate, r)) return false;
+  const Value* locked = data.get("locked");
+  if (locked == nullptr || !locked->is_number() || std::isnan(locked->number))
+    return r.fail(locked != nullptr ? *locked : data, "the tombstone has no expiry (locked)");
+  constexpr double kLatest = 253402300799;  // 9999-12-31: Prosody's math.huge is "never"
+  out.expires = static_cast<std::int64_t>(std::clamp(locked->number, 0.0, kLatest));
+  out.kind = ConvertedRoom::Kind::kTombstone;
+  return true;
+}
+
+bool destroyed(const Value& data) {
+  const Value* v = data.get("destroyed");
+  return v != nullptr && v->is_boolean() && v->boolean;
+}
+
 }  // namespace
 
 ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now) {
@@ -167,12 +186,16 @@ ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::stri
     r.fail(jid != nullptr ? *jid : *room, "the room's JID is not " + expected);
   else if (data == nullptr || !data->is_table())
     r.fail(data != nullptr ? *data : *room, "_data is not a table");
+  else if (destroyed(*data))
+    convert_tombstone(*data, out, r);
   else if (convert_config(*data, out.state.config, r) && convert_subject(*data, out.state, r))
     convert_affiliations(*room, out.state, r);
   if (!r.error.empty()) {
+    out.kind = ConvertedRoom::Kind::kRefused;
     out.error = r.error;
     return out;
   }
+  if (out.kind == ConvertedRoom::Kind::kTombstone) return out;
   if (!out.state.config.persistent) {
     out.kind = ConvertedRoom::Kind::kNotPersistent;
     return out;

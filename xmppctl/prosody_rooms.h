@@ -21,10 +21,15 @@
 namespace xmppd::ctl::prosody_import {
 
 struct ConvertedRoom {
-  enum class Kind { kRoom, kNotPersistent, kRefused };
+  enum class Kind { kRoom, kNotPersistent, kTombstone, kRefused };
   Kind kind = Kind::kRefused;
   router::muc::RoomState state;
   std::string error;  // kRefused: "FILE:LINE: message"
+  // kTombstone: a room destroyed in Prosody (muc_tombstones, on by default), which answers
+  // <gone/> until `expires` (seconds since the epoch), with the reason and alternate venue
+  // the destroyer gave; the caller bounds them as xmppd's own (RoomStore::bound).
+  std::int64_t expires = 0;
+  std::string reason, alternate;
 };
 
 // Parses and converts `file`, the room `node`@`service`; `now` (seconds since the epoch) is

@@ -181,5 +181,22 @@ TEST(ProsodyRoom, AnUnderscoreLocalpartKeepsItsAffiliation) {
   EXPECT_EQ(room.state.affiliations.at("_ops@chat.test").affiliation, router::muc::Affiliation::kAdmin);
 }
 
+// Prosody's muc_tombstones (on by default) leave a destroyed persistent room's name taken for
+// a month, with no owner: a tombstone, not a broken room.
+TEST(ProsodyRoom, ATombstoneIsKeptAsOne) {
+  const ConvertedRoom room = convert_room(RawFile{"d/config/team.dat", R"(return {
+	["_jid"] = "team@conference.chat.test";
+	["_data"] = { ["persistent"] = true; ["hidden"] = true; ["destroyed"] = true; ["locked"] = 1999999999;
+		["reason"] = "moved"; ["newjid"] = "new@conference.chat.test"; };
+};
+)",
+                                                  false},
+                                          "team", "conference.chat.test", 42);
+  ASSERT_EQ(room.kind, ConvertedRoom::Kind::kTombstone) << room.error;
+  EXPECT_EQ(room.expires, 1999999999);
+  EXPECT_EQ(room.reason, "moved");
+  EXPECT_EQ(room.alternate, "new@conference.chat.test");
+}
+
 }  // namespace
 }  // namespace xmppd::ctl::prosody_import

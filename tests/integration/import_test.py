@@ -26,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 import xml.etree.ElementTree as ET
 
@@ -449,18 +450,26 @@ class ImportRooms(MucSteps, ClientTest):
         lines[2] = lines[2] + " os.exit(1)"
         with open(broken, "w") as f:
             f.write("\n".join(lines) + "\n")
+        # A room destroyed in Prosody (muc_tombstones, on by default), as mod_muc leaves it:
+        # imported as a tombstone, which a later run without -F keeps.
+        with open(self.room_file("gone"), "w") as f:
+            f.write(f'return {{\n\t["_jid"] = "gone@{MUC}";\n\t["_data"] = {{ ["persistent"] = true; '
+                    f'["hidden"] = true; ["destroyed"] = true; ["locked"] = {int(time.time()) + 86400}; '
+                    f'["reason"] = "moved"; ["newjid"] = "{TEAM}"; }};\n}};\n')
         first = r = self.import_prosody()
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(f"gone@{MUC}: destroyed in Prosody, imported as a tombstone", r.stdout)
         self.assertIn(f"{HOST}: 4 accounts imported", r.stdout)
         self.assertIn(f"broken@{MUC} not imported:\n{broken}:3: ", r.stderr)
         self.assertIn(f"chat@{MUC}: not persistent in Prosody, skipped", r.stdout)
-        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused; 1 archived messages", r.stdout)
-        # Again, for the component alone: xmppd's room is kept, unless -F.
+        self.assertIn(f"{MUC}: 1 rooms imported, 1 tombstones, 1 skipped, 1 refused; 1 archived messages", r.stdout)
+        # Again, for the component alone: xmppd's room, and its tombstone, kept unless -F.
         r = self.import_prosody(MUC)
         self.assertIn(f"{TEAM}: exists in xmppd, skipped (-F to replace it)", r.stdout, r.stderr)
+        self.assertIn(f"gone@{MUC}: destroyed in xmppd, skipped (-F to replace it)", r.stdout, r.stderr)
         self.assertNotIn("accounts imported", r.stdout)
         r = self.import_prosody(MUC, force=True)
-        self.assertIn(f"{MUC}: 1 rooms imported, 1 skipped, 1 refused", r.stdout, r.stderr)
+        self.assertIn(f"{MUC}: 1 rooms imported, 1 tombstones, 1 skipped, 1 refused", r.stdout, r.stderr)
 
         self.xmppd.start()
         self.xmppd.wait_sandboxed_children()
@@ -468,6 +477,8 @@ class ImportRooms(MucSteps, ClientTest):
         alice = self.login("alice")
         self.assertEqual(condition(self.wait_stanza(alice, lambda s: s.name == "presence" and s["type"] == "error",
                                                     self.send_join(alice, f"{TEAM}/Alice"))), "not-authorized")
+        self.assertEqual(condition(self.wait_stanza(alice, lambda s: s.name == "presence" and s["type"] == "error",
+                                                    self.send_join(alice, f"gone@{MUC}/Alice"))), "gone")
         mark = len(alice.inbox)
         self.join(alice, f"{TEAM}/Alice", password=TEAM_FORM["muc#roomconfig_roomsecret"])
         subject = self.wait_stanza(alice, lambda s: s.name == "message" and s.xml.find("{jabber:client}subject")
