@@ -304,8 +304,13 @@ bool import_room(router::UserStore& store, router::muc::RoomStore& rooms, router
   using Kind = prosody_import::ConvertedRoom::Kind;
   const std::string jid = room.name() + "@" + room.service();
   const std::int64_t now = std::time(nullptr);
+  const wire::MucLimits& l = room.limits();
+  const prosody_import::RoomLimits limits{l.max_occupants(), l.max_history_messages(), l.max_subject_length(),
+                                          l.max_nick_length(), l.log_by_default()};
+  std::string narrowed;
   const prosody_import::ConvertedRoom converted = prosody_import::convert_room(
-      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), now);
+      prosody_import::RawFile{room.path(), room.bytes(), false}, room.name(), room.service(), now, limits, &narrowed);
+  if (!narrowed.empty()) say.to(say.err, "xmppctl: %s: warning: narrowed:\n%s", jid.c_str(), narrowed.c_str());
   if (converted.kind == Kind::kNotPersistent) {
     say.to(say.out, "%s: not persistent in Prosody, skipped\n", jid.c_str());
     ++counts.skipped;

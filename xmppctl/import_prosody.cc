@@ -288,9 +288,15 @@ wire::ImportItem user_item(User& user, bool accounts) {
   return item;
 }
 
-wire::ImportItem room_item(Room& room) {
+wire::ImportItem room_item(Room& room, const config::MucSettings& muc) {
   wire::ImportItem item;
   wire::ImportRoom* r = item.mutable_room();
+  wire::MucLimits* limits = r->mutable_limits();
+  limits->set_max_occupants(muc.max_occupants);
+  limits->set_max_history_messages(muc.max_history_messages);
+  limits->set_max_subject_length(muc.max_subject_length);
+  limits->set_max_nick_length(muc.max_nick_length);
+  limits->set_log_by_default(muc.log_by_default);
   r->set_service(room.service);
   r->set_name(room.name);
   r->set_path(room.path);
@@ -298,6 +304,14 @@ wire::ImportItem room_item(Room& room) {
   r->set_archive_path(room.archive_path);
   r->set_archive_bytes(std::move(room.archive_bytes));
   return item;
+}
+
+// The options of the MUC component `service` (one of settings.components).
+const config::MucSettings& muc_of(const config::Settings& settings, const std::string& service) {
+  static const config::MucSettings defaults;
+  for (const auto& component : settings.components)
+    if (component.name == service) return component.muc;
+  return defaults;
 }
 
 // In the forked process, before exec: only async-signal-safe calls. A new session (no
@@ -506,7 +520,9 @@ int import_prosody(Context& context) {
         users[i].files.clear();
       }
       for (Room& room : rooms)
-        if (!send_item(fd, room_item(room), room.name + "@" + room.service, too_large)) return false;
+        if (!send_item(fd, room_item(room, muc_of(settings, room.service)), room.name + "@" + room.service,
+                       too_large))
+          return false;
       return true;
     };
     wire::ImportReport data_report;

@@ -165,9 +165,48 @@ bool destroyed(const Value& data) {
   return v != nullptr && v->is_boolean() && v->boolean;
 }
 
+// The number of characters (code points) of UTF-8 `text`.
+std::size_t characters(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+// Narrows what the service would refuse from the room's owner: a history, occupant limit,
+// subject or reserved nickname above its options. Each narrowing is warned about.
+void clamp(RoomState& state, const RoomLimits& limits, const std::string& path, std::string& warnings) {
+  RoomConfig& c = state.config;
+  auto warn = [&](const std::string& what) { warnings += path + ": " + what + "\n"; };
+  if (c.history_length > limits.max_history_messages) {
+    warn("history_length " + std::to_string(c.history_length) + " narrowed to max_history_messages " +
+         std::to_string(limits.max_history_messages));
+    c.history_length = limits.max_history_messages;
+  }
+  if (c.max_occupants == 0 || c.max_occupants > limits.max_occupants) {
+    warn("max_occupants " + (c.max_occupants == 0 ? std::string("unlimited") : std::to_string(c.max_occupants)) +
+         " narrowed to muc_max_occupants " + std::to_string(limits.max_occupants));
+    c.max_occupants = limits.max_occupants;
+  }
+  if (characters(state.subject) > limits.max_subject_length) {
+    warn("the subject is longer than muc_max_subject_length, cut");
+    std::size_t kept = 0, end = 0;
+    while (end < state.subject.size() && (kept < limits.max_subject_length ||
+                                          (static_cast<unsigned char>(state.subject[end]) & 0xc0) == 0x80)) {
+      if ((static_cast<unsigned char>(state.subject[end]) & 0xc0) != 0x80) ++kept;
+      ++end;
+    }
+    state.subject.resize(end);
+  }
+  for (auto& [jid, entry] : state.affiliations)
+    if (characters(entry.nick) > limits.max_nick_length) {
+      warn("the reserved nickname of " + jid + " is longer than muc_max_nick_length, dropped");
+      entry.nick.clear();
+    }
+}
+
 }  // namespace
 
-ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now) {
+ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now,
+                           const RoomLimits& limits, std::string* warnings) {
   ConvertedRoom out;
   std::string error;
   std::optional<Value> room = prosody::parse_dat(file.path, file.bytes, error);
@@ -180,6 +219,10 @@ ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::stri
   const Value* jid = room->get("_jid") != nullptr ? room->get("_jid") : room->get("jid");
   const Value* data = room->get("_data");
   auto parsed = jid != nullptr && jid->is_string() ? xmpp::Jid::parse(jid->string) : std::nullopt;
+  // What Prosody leaves unset is what the service gives a new room (Prosody 0.12 writes no
+  // max_occupants).
+  out.state.config.max_occupants = limits.max_occupants;
+  out.state.config.archiving = limits.log_by_default;
   if (!room->is_table() || !room->array.empty())
     r.fail(*room, "not a room: a table of _jid, _data and affiliations expected");
   else if (!parsed || parsed->has_resource() || parsed->bare() != expected)
@@ -206,6 +249,9 @@ ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::stri
     out.error = file.path + ":" + std::to_string(locked->line) + ": the room was never configured (locked)";
     return out;
   }
+  std::string narrowed;
+  clamp(out.state, limits, file.path, narrowed);
+  if (warnings != nullptr) *warnings += narrowed;
   out.state.created = now;
   out.kind = ConvertedRoom::Kind::kRoom;
   return out;

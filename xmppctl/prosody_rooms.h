@@ -32,9 +32,22 @@ struct ConvertedRoom {
   std::string reason, alternate;
 };
 
+// The service's options (config/muc.h, defaults as there) a room is held to: Prosody has no
+// cap on history or occupants, and writes no max_occupants, so an imported room gets the
+// service's cap where it has none or one above it, as its owner's form would demand.
+struct RoomLimits {
+  std::size_t max_occupants = 200;        // muc_max_occupants (at least 1)
+  std::size_t max_history_messages = 20;  // max_history_messages
+  std::size_t max_subject_length = 1024;  // muc_max_subject_length, characters
+  std::size_t max_nick_length = 64;       // muc_max_nick_length, characters
+  bool log_by_default = true;             // muc_log_by_default: archiving when unset
+};
+
 // Parses and converts `file`, the room `node`@`service`; `now` (seconds since the epoch) is
 // its creation time in xmppd, which Prosody does not keep. A room Prosody saved only because
-// it was live at shutdown (not persistent) is kNotPersistent.
-ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now);
+// it was live at shutdown (not persistent) is kNotPersistent. What was narrowed to `limits`
+// is said in `warnings` ("FILE: message" lines).
+ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::string_view service, std::int64_t now,
+                           const RoomLimits& limits = {}, std::string* warnings = nullptr);
 
 }  // namespace xmppd::ctl::prosody_import

@@ -198,5 +198,46 @@ TEST(ProsodyRoom, ATombstoneIsKeptAsOne) {
   EXPECT_EQ(room.alternate, "new@conference.chat.test");
 }
 
+// The service's options hold: what the owner's form would refuse is narrowed, with a warning,
+// and what Prosody leaves unset is the service's default for a new room.
+TEST(ProsodyRoom, SettingsAreHeldToTheServicesLimits) {
+  RoomLimits limits;
+  limits.max_occupants = 1000;
+  limits.max_history_messages = 20;
+  limits.max_subject_length = 3;
+  limits.max_nick_length = 4;
+  limits.log_by_default = false;
+  std::string warnings;
+  const ConvertedRoom room = convert_room(RawFile{"d/config/team.dat", R"(return {
+	["alice@chat.test"] = "owner";
+	["_jid"] = "team@conference.chat.test";
+	["_data"] = { ["persistent"] = true; ["history_length"] = 50; ["subject"] = "héllo"; };
+	["_affiliation_data"] = { ["alice@chat.test"] = { ["reserved_nickname"] = "Alice"; }; };
+};
+)",
+                                                  false},
+                                          "team", "conference.chat.test", 42, limits, &warnings);
+  ASSERT_EQ(room.kind, ConvertedRoom::Kind::kRoom) << room.error;
+  EXPECT_EQ(room.state.config.history_length, 20u);
+  EXPECT_EQ(room.state.config.max_occupants, 1000u);
+  EXPECT_FALSE(room.state.config.archiving);
+  EXPECT_EQ(room.state.subject, "h\xc3\xa9l");
+  EXPECT_EQ(room.state.affiliations.at("alice@chat.test").nick, "");
+  EXPECT_NE(warnings.find("d/config/team.dat: history_length 50 narrowed to max_history_messages 20"),
+            std::string::npos)
+      << warnings;
+  limits.max_occupants = 10;
+  const ConvertedRoom unlimited = convert_room(RawFile{"d/config/big.dat", R"(return {
+	["alice@chat.test"] = "owner";
+	["_jid"] = "big@conference.chat.test";
+	["_data"] = { ["persistent"] = true; ["max_occupants"] = 0; };
+};
+)",
+                                                       false},
+                                               "big", "conference.chat.test", 42, limits, &warnings);
+  ASSERT_EQ(unlimited.kind, ConvertedRoom::Kind::kRoom) << unlimited.error;
+  EXPECT_EQ(unlimited.state.config.max_occupants, 10u);
+}
+
 }  // namespace
 }  // namespace xmppd::ctl::prosody_import
