@@ -50,15 +50,19 @@ void MucService::archive(muc::Room& room, xml::Element& message, const std::stri
 // As Prosody's mod_muc_mam serves history from the archive, but read once, when the room is
 // first addressed after a restart: the newest messages it would have kept, with the times
 // they were sent (so <delay/>, seconds and since are as before) and their stanza-ids.
-void MucService::restore_history(muc::Room& room) {
+// A read that failed, or found muc_mam off (a reload may turn it on), is tried again later,
+// unless the room has kept history by then: what the archive holds would come after it.
+MucService::Refill MucService::restore_history(muc::Room& room) {
   ArchiveStore* store = server_.archive();
   const std::size_t wanted = std::min<std::size_t>(room.state().config.history_length, options_.max_history_messages());
-  if (store == nullptr || !archived(room) || wanted == 0) return;
+  if (room.has_history() || wanted == 0) return Refill::kDone;
+  if (store == nullptr || !options_.mam()) return Refill::kLater;
+  if (!archived(room)) return Refill::kDone;
   std::vector<ArchiveStore::Message> newest;
   if (!store->page(room.jid(), {}, true, wanted, newest)) {
-    log::warning("muc: the history of %s cannot be read from its archive; it starts empty: %s", room.jid().c_str(),
-                 store->error().c_str());
-    return;
+    log::warning("muc: the history of %s cannot be read from its archive; tried again in %lld s: %s",
+                 room.jid().c_str(), static_cast<long long>(kHistoryRetrySeconds), store->error().c_str());
+    return Refill::kFailed;
   }
   for (auto m = newest.rbegin(); m != newest.rend(); ++m) {
     std::optional<xml::Element> stored = xml::parse_fragment(m->stanza, xmpp::kClientNs, kMaxStoredStanza);
@@ -71,6 +75,7 @@ void MucService::restore_history(muc::Room& room) {
     stored->add_child(xml::Element(mam::kSidNs, "stanza-id", {{"id", m->id}, {"by", room.jid()}}));
     room.restore_history(std::move(*stored), m->stamp * 1000);
   }
+  return Refill::kDone;
 }
 
 // XEP-0313 §4 for a room: those who may enter it may read it (XEP-0045 §7.2.6: not the

@@ -46,7 +46,7 @@ bool MucService::ensure_loaded() {
   for (auto& [local, state] : rooms) {
     std::string jid = local + "@" + domain();
     saved_.emplace(jid, state);
-    history_unread_.insert(jid);
+    history_unread_.emplace(jid, 0);
     rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
@@ -114,8 +114,13 @@ void MucService::handle(const xml::Element& stanza, const xmpp::Jid& from, const
       room->destroy(nullptr);
       gone_.clear();  // the room's code has returned: it sends through the queue
       room = nullptr;
-    } else if (history_unread_.erase(bare) > 0) {
-      restore_history(*room);
+    } else if (auto unread = history_unread_.find(bare);
+               unread != history_unread_.end() && unread->second <= now_ms() / 1000) {
+      const Refill refill = restore_history(*room);
+      if (refill == Refill::kDone)
+        history_unread_.erase(unread);
+      else if (refill == Refill::kFailed)
+        unread->second = now_ms() / 1000 + kHistoryRetrySeconds;
     }
   }
   bool created = false;

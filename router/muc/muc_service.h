@@ -85,8 +85,10 @@ class MucService final : public Component, public muc::RoomHost {
   bool archived(const muc::Room& room) const;
   void mam_query(muc::Room& room, const xml::Element& iq, const xml::Element& query, const xmpp::Jid& from);
   // Fills a room loaded from the store with its history on entering, from its archive (the
-  // newest messages, up to its history length); logged and left empty when it cannot be read.
-  void restore_history(muc::Room& room);
+  // newest messages, up to its history length). kLater when muc_mam is off (a reload may turn
+  // it on), kFailed when the archive could not be read (logged): the caller tries again.
+  enum class Refill { kDone, kLater, kFailed };
+  Refill restore_history(muc::Room& room);
   // vcard_muc.cc (vcard-temp of rooms, XEP-0486 avatar hashes)
   void vcard_iq(muc::Room& room, const xml::Element& iq, const xml::Element& vcard, const xmpp::Jid& from);
 
@@ -112,8 +114,11 @@ class MucService final : public Component, public muc::RoomHost {
   std::map<std::string, muc::RoomState, std::less<>> saved_;
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
   // Rooms loaded from the store whose history is not yet read from their archive: each is
-  // read when the room is first addressed (one query then, not one per room at start).
-  std::set<std::string, std::less<>> history_unread_;
+  // read when the room is first addressed (one query then, not one per room at start), and
+  // after a failed read again when addressed, at most once per kHistoryRetrySeconds. By JID:
+  // the earliest time (seconds since the epoch) of the next read.
+  std::map<std::string, std::int64_t, std::less<>> history_unread_;
+  static constexpr std::int64_t kHistoryRetrySeconds = 60;
   // Rooms gone during the stanza being handled, freed after it (the room's code is on the stack).
   std::vector<std::unique_ptr<muc::Room>> gone_;
   int depth_ = 0;                    // 1 while receive() or sweep() runs, to queue re-entries

@@ -453,6 +453,17 @@ TEST_F(MucHistoryTest, ARoomLoadedFromTheStoreTakesItsHistoryFromItsArchive) {
   EXPECT_EQ(enter("w@b.example/r", "<history seconds='3600'/>").size(), 0u);
 }
 
+// A room first addressed while muc_mam is off is refilled once a reload turns it on.
+TEST_F(MucHistoryTest, ARoomAddressedWhileMucMamIsOffIsRefilledWhenItIsOn) {
+  archive_body("one", kT0, "one");
+  ASSERT_TRUE(server_->archive()->flush());
+  options_.set_mam(false);
+  EXPECT_EQ(enter("u@b.example/r").size(), 0u);
+  options_.set_mam(true);
+  service().configure(options_);  // a reload
+  EXPECT_EQ(enter("v@b.example/r").size(), 1u);
+}
+
 TEST_F(MucHistoryTest, ADamagedArchivedMessageIsLeftOut) {
   archive_body("one", kT0, "one");
   archive("bad", kT0 + 60, "<message xmlns='jabber:client'><body>cut");

@@ -245,6 +245,8 @@ class Room {
   // sent at `time_ms`: kept for history on entering as if the room had never stopped. Called
   // oldest first, before the room has kept anything since; bounded as what it keeps.
   void restore_history(xml::Element message, std::int64_t time_ms);
+  // The room has kept history since it was loaded (a refill would then come too late).
+  bool has_history() const { return !history_.empty(); }
   void send_subject(std::string_view to_full);
   // The occupant may send one more message or presence change now (muc_event_rate).
   bool within_rate(Occupant& occupant);
