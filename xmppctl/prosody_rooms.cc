@@ -253,6 +253,9 @@ ConvertedRoom convert_room(const RawFile& file, std::string_view node, std::stri
   clamp(out.state, limits, file.path, narrowed);
   if (warnings != nullptr) *warnings += narrowed;
   out.state.created = now;
+  // Prosody keeps no creator: the rooms were the old server's own, counted under its domain
+  // (muc_max_rooms_per_domain exempts it), never against their owners' servers.
+  out.state.config.creator_domain = std::string(service);
   out.kind = ConvertedRoom::Kind::kRoom;
   return out;
 }

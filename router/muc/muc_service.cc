@@ -47,7 +47,9 @@ bool MucService::ensure_loaded() {
     std::string jid = local + "@" + domain();
     saved_.emplace(jid, state);
     history_unread_.emplace(jid, 0);
-    rooms_.emplace(jid, std::make_unique<muc::Room>(*this, jid, std::move(state)));
+    auto room = std::make_unique<muc::Room>(*this, jid, std::move(state));
+    count_room(*room, 1);
+    rooms_.emplace(jid, std::move(room));
   }
   for (auto& [local, stone] : tombstones) tombstones_.emplace(local + "@" + domain(), std::move(stone));
   loaded_ = true;
@@ -240,19 +242,21 @@ std::string_view MucService::refusal(const xmpp::Jid& from, std::string& text) c
   if (admin) return {};
   // This server's users are exempt from the per-domain cap: their accounts are made under
   // its operator's rules, and they are who the cap keeps the service for.
-  const bool counted_domain = !server_.is_local(from.domain()) && from.domain() != options_.parent_host();
-  std::size_t owned = 0, by_domain = 0;
+  const bool counted = !server_.is_local(from.domain()) && from.domain() != options_.parent_host();
+  std::size_t owned = 0;
   for (const auto& [jid, room] : rooms_) {
     auto it = room->state().affiliations.find(bare);
     if (it != room->state().affiliations.end() && it->second.affiliation == muc::Affiliation::kOwner) ++owned;
-    if (counted_domain && created_by(*room, from.domain())) ++by_domain;
   }
+  const std::string domain = counted_domain(from.domain());
+  const auto count = rooms_by_domain_.find(domain);
+  const std::size_t by_domain = count != rooms_by_domain_.end() ? count->second : 0;
   if (owned >= options_.max_rooms_per_user()) {
     text = "You own as many rooms as you may";
     return "resource-constraint";
   }
-  if (counted_domain && by_domain >= options_.max_rooms_per_domain()) {
-    text = "Users of " + from.domain() + " have created as many rooms as they may";
+  if (counted && by_domain >= options_.max_rooms_per_domain()) {
+    text = "Users of " + domain + " have created as many rooms as they may";
     return "resource-constraint";
   }
   return {};
@@ -260,15 +264,36 @@ std::string_view MucService::refusal(const xmpp::Jid& from, std::string& text) c
 
 // The creator's domain is kept with the room: giving ownership away does not free a place.
 // A room stored before it was kept counts for the domains of its owners.
-bool MucService::created_by(const muc::Room& room, std::string_view domain) {
+std::set<std::string> MucService::counted_domains(const muc::Room& room) {
   const std::string& creator = room.state().config.creator_domain;
-  if (!creator.empty()) return creator == domain;
-  for (const auto& [bare, entry] : room.state().affiliations) {
-    if (entry.affiliation != muc::Affiliation::kOwner) continue;
-    std::string_view d = std::string_view(bare).substr(bare.find('@') + 1);  // all of it without '@'
-    if (d == domain) return true;
+  if (!creator.empty()) return {counted_domain(creator)};
+  std::set<std::string> domains;
+  for (const auto& [bare, entry] : room.state().affiliations)
+    if (entry.affiliation == muc::Affiliation::kOwner)
+      domains.insert(counted_domain(std::string_view(bare).substr(bare.find('@') + 1)));  // all of it without '@'
+  return domains;
+}
+
+std::string MucService::counted_domain(std::string_view domain) {
+  const auto first = domain.find('.');
+  if (first == std::string_view::npos || domain.find('.', first + 1) == std::string_view::npos)
+    return std::string(domain);
+  return std::string(domain.substr(first + 1));
+}
+
+void MucService::count_room(const muc::Room& room, int delta) {
+  if (delta > 0) {
+    std::set<std::string>& under = counted_under_[room.jid()];
+    under = counted_domains(room);
+    for (const std::string& d : under) ++rooms_by_domain_[d];
+    return;
   }
-  return false;
+  auto it = counted_under_.find(room.jid());
+  if (it == counted_under_.end()) return;
+  for (const std::string& d : it->second)
+    if (auto count = rooms_by_domain_.find(d); count != rooms_by_domain_.end() && --count->second == 0)
+      rooms_by_domain_.erase(count);
+  counted_under_.erase(it);
 }
 
 muc::Room* MucService::create(const xml::Element& presence, const xmpp::Jid& from, const xmpp::Jid& to) {
@@ -281,6 +306,7 @@ muc::Room* MucService::create(const xml::Element& presence, const xmpp::Jid& fro
   state.config.creator_domain = from.domain();
   auto room = std::make_unique<muc::Room>(*this, to.bare(), std::move(state));
   muc::Room* created = room.get();
+  count_room(*created, 1);
   rooms_.emplace(to.bare(), std::move(room));
   return created;
 }
@@ -372,6 +398,7 @@ void MucService::gone(muc::Room& room, const xml::Element* destroy) {
   if (server_.items().remove_store(room.jid(), "vcard_muc") == ItemStore::Outcome::kFailed)  // vcard_muc.cc's
     log::error("muc: the vCard of %s could not be removed", room.jid().c_str());
   history_unread_.erase(room.jid());  // a room made under its name later has none of its history
+  count_room(*it->second, -1);
   gone_.push_back(std::move(it->second));
   rooms_.erase(it);
 }

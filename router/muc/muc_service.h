@@ -74,8 +74,13 @@ class MucService final : public Component, public muc::RoomHost {
   // Why `from` may not create a room now (an error condition), or empty.
   std::string_view refusal(const xmpp::Jid& from, std::string& text) const;
   muc::RoomState new_room_state() const;
-  // True when the room counts against `domain`'s muc_max_rooms_per_domain.
-  static bool created_by(const muc::Room& room, std::string_view domain);
+  // The domains a room counts against for muc_max_rooms_per_domain, as counted_domain() names
+  // them: its creator's, or (a room stored before that was kept) its owners' when loaded.
+  static std::set<std::string> counted_domains(const muc::Room& room);
+  // What a domain counts as: the domain without its first label when it has three or more,
+  // so that a.evil.example and b.evil.example share evil.example's count.
+  static std::string counted_domain(std::string_view domain);
+  void count_room(const muc::Room& room, int delta);
   // True (answered with <gone/>) when `to` names a room that left a live tombstone.
   bool answered_by_tombstone(const xml::Element& stanza, const xmpp::Jid& from, const xmpp::Jid& to);
   bool lock_expired(const muc::Room& room) const;
@@ -113,6 +118,10 @@ class MucService final : public Component, public muc::RoomHost {
   // Rooms with a row in the store, by JID, as last written: a change writes only what differs.
   std::map<std::string, muc::RoomState, std::less<>> saved_;
   std::map<std::string, muc::RoomStore::Tombstone, std::less<>> tombstones_;  // by room JID
+  // muc_max_rooms_per_domain's counts, by counted_domain(), kept on create, load and gone
+  // (not a scan of every room per creation attempt); and what each room was counted under.
+  std::map<std::string, std::size_t, std::less<>> rooms_by_domain_;
+  std::map<std::string, std::set<std::string>, std::less<>> counted_under_;  // by room JID
   // Rooms loaded from the store whose history is not yet read from their archive: each is
   // read when the room is first addressed (one query then, not one per room at start), and
   // after a failed read again when addressed, at most once per kHistoryRetrySeconds. By JID:

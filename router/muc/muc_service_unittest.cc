@@ -253,6 +253,10 @@ TEST_F(MucServiceTest, ADomainsUsersCreateAtMostMaxRoomsPerDomain) {
   service().configure(options_);
   join("five", "u4@b.example/r");
   EXPECT_EQ(service().rooms(), 6u);
+  // Its subdomains share its count: a.b.example does not get rooms of its own.
+  join("six", "u@x.b.example/r");
+  EXPECT_EQ(last_error(), "resource-constraint");
+  EXPECT_EQ(service().rooms(), 6u);
 }
 
 // A first join the room refuses leaves no room, even when rooms are persistent by default.
