@@ -323,6 +323,53 @@ class BufferedShare(ServerClass):
                 s.close()
 
 
+def get_with(path, headers, sock=None):
+    """GET `path` from 127.0.0.1 with `headers`, a list of (name, value) so that one may be
+    repeated; on `sock` (kept open, HTTP/1.1 keep-alive) if given. The status, or None if the
+    server closed without an answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=10)
+    if sock is not None:
+        conn.sock = sock
+    try:
+        conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", "localhost")
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        return None
+    finally:
+        if sock is None:
+            conn.close()
+
+
+class Proxied(ServerClass):
+    """trusted_proxies at its default (loopback): the test client is the proxy, on 127.0.0.1,
+    and /metrics (openmetrics_allow_ips: loopback) shows whose address a request got."""
+    EXTRA = ('modules_enabled = { "http_openmetrics" }\nhttp_interfaces = { "127.0.0.1" }\n'
+             "https_ports = { }\nmax_connections_per_address = 2\n")
+
+    def test_a_forwarded_for_without_a_valid_client_is_refused_never_the_proxys(self):
+        xff = "X-Forwarded-For"
+        self.assertEqual(get_with("/metrics", []), 200)  # the proxy itself
+        for headers, status in (([(xff, "198.51.100.7")], 403),
+                                # Junk left of the entry the proxy appended is the client's own.
+                                ([(xff, "unknown, 198.51.100.7")], 403),
+                                ([(xff, "198.51.100.7:5555, 198.51.100.7")], 403),
+                                # HAProxy adds a line: joined, the last is the client's.
+                                ([(xff, "127.0.0.1"), (xff, "198.51.100.7")], 403),
+                                ([(xff, "127.0.0.1, ::1")], 200),  # all trusted: the proxy's
+                                ([(xff, "198.51.100.7, unknown")], 400),
+                                ([(xff, "198.51.100.7:5555")], 400),
+                                ([(xff, "")], 400)):
+            self.assertEqual(get_with("/metrics", headers), status, headers)
+        self.xmppd.wait_log(r"http: 127\.0\.0\.1 port \d+: X-Forwarded-For's client entry is not an IP "
+                            r"address; refused \(400\)")
+
+
 class Supervision(ServerClass):
     EXTRA = WEBSOCKET
 
