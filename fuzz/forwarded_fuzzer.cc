@@ -4,7 +4,8 @@
 // Input: lines; the first is the trusted_proxies entries (space-separated), the second the TCP
 // peer, the third X-Forwarded-Proto, each further line one X-Forwarded-For header.
 // Invariants: an untrusted peer keeps its address and TLS state; a refused request has no
-// address; a forwarded address parses as an IP address, is canonical and is not trusted; otherwise the peer's address stays.
+// address; X-Forwarded-Proto counts only with a valid X-Forwarded-For; a forwarded address
+// parses as an IP address, is canonical and is not trusted; otherwise the peer's address stays.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,8 +58,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(p.address == peer && p.secure == tls && !p.forwarded && p.problem.empty(), "an untrusted peer is kept");
     return 0;
   }
+  if (p.secure && !tls) check(!xff.empty() && p.problem.empty(), "X-Forwarded-Proto only with X-Forwarded-For");
   if (!p.problem.empty()) {
-    check(p.address.empty() && !p.forwarded, "a refused request has no address");
+    check(p.address.empty() && !p.forwarded && p.secure == tls, "a refused request has no address");
     return 0;
   }
   if (!p.forwarded) {

@@ -98,9 +98,7 @@ bool TrustedProxies::trusts(std::string_view address) const {
 ForwardedPeer forwarded_peer(std::string_view peer, bool tls, std::span<const std::string_view> forwarded_for,
                              std::string_view forwarded_proto, const TrustedProxies& trusted) {
   ForwardedPeer out{std::string(peer), tls, false, {}};
-  if (!trusted.trusts(peer)) return out;
-  out.secure = tls || lower_equals(trim(forwarded_proto), "https");
-  if (forwarded_for.empty()) return out;
+  if (!trusted.trusts(peer) || forwarded_for.empty()) return out;
   std::string joined;
   for (std::size_t i = 0; i < forwarded_for.size(); ++i) {
     if (joined.size() + (i > 0 ? 1 : 0) + forwarded_for[i].size() > kMaxForwardedBytes) {
@@ -129,6 +127,8 @@ ForwardedPeer forwarded_peer(std::string_view peer, bool tls, std::span<const st
     if (comma == std::string_view::npos) break;  // all trusted: the peer's own address stays
     rest = rest.substr(0, comma);
   }
+  // X-Forwarded-Proto only with a valid X-Forwarded-For: a proxy configured to forward.
+  out.secure = tls || lower_equals(trim(forwarded_proto), "https");
   return out;
 }
 

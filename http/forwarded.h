@@ -2,7 +2,7 @@
 // lists addresses and networks ("10.0.0.0/8") whose X-Forwarded-For and X-Forwarded-Proto
 // are believed. When the TCP peer is one of them, the request's address is the last address
 // in X-Forwarded-For that is not a trusted proxy, and "X-Forwarded-Proto: https" makes it
-// secure; an untrusted peer's headers are ignored entirely.
+// secure if X-Forwarded-For was valid too; an untrusted peer's headers are ignored entirely.
 //
 // Trusts the configuration (from the parent). The headers are the client's (or a proxy's,
 // copied from the client): bounded in length and in trusted entries walked; an entry in the
@@ -45,7 +45,9 @@ class TrustedProxies {
 
 struct ForwardedPeer {
   std::string address;  // the client's, as text; the TCP peer's when nothing is forwarded; empty if refused
-  bool secure = false;  // TLS on this connection, or a trusted proxy's X-Forwarded-Proto: https
+  // TLS on this connection, or a trusted proxy's X-Forwarded-Proto: https with a valid
+  // X-Forwarded-For (a proxy that forwards neither may be passing the client's through).
+  bool secure = false;
   bool forwarded = false;  // `address` came from X-Forwarded-For
   std::string problem;  // not empty: the request is to be refused (400), and why
 };

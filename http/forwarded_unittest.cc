@@ -79,13 +79,17 @@ TEST(Forwarded, AnUntrustedPeersHeadersAreIgnored) {
   EXPECT_FALSE(p.secure);
 }
 
-TEST(Forwarded, ProtoHttpsFromATrustedProxyIsSecure) {
+TEST(Forwarded, ProtoHttpsFromATrustedProxyWithAValidForwardedForIsSecure) {
   TrustedProxies t = trusted({"127.0.0.1"});
-  EXPECT_TRUE(through("127.0.0.1", {}, t, "https").secure);
-  EXPECT_TRUE(through("127.0.0.1", {}, t, " HTTPS ").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t, "http").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t, "https, http").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t).secure);
+  EXPECT_TRUE(through("127.0.0.1", {"192.0.2.1"}, t, "https").secure);
+  EXPECT_TRUE(through("127.0.0.1", {"192.0.2.1"}, t, " HTTPS ").secure);
+  EXPECT_TRUE(through("127.0.0.1", {"127.0.0.1"}, t, "https").secure);  // all trusted, but valid
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t, "http").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t, "https, http").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t).secure);
+  // Without X-Forwarded-For the proxy forwards nothing, and may pass the client's header on.
+  EXPECT_FALSE(through("127.0.0.1", {}, t, "https").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"unknown"}, t, "https").secure);
   EXPECT_TRUE(through("127.0.0.1", {}, t, "", true).secure);  // TLS on the connection itself
   EXPECT_TRUE(through("127.0.0.5", {}, t, "", true).secure);
 }
@@ -104,6 +108,7 @@ TEST(Forwarded, AMalformedClientEntryRefusesTheRequest) {
     EXPECT_FALSE(p.problem.empty()) << bad;
     EXPECT_EQ(p.address, "") << bad;  // nothing an allow-list could match
     EXPECT_FALSE(p.forwarded);
+    EXPECT_FALSE(p.secure);
   }
 }
 

@@ -363,6 +363,16 @@ class BehindAProxy(unittest.TestCase):
         self.run_async(scenario())
         self.xmppd.wait_log(r"(?m)websocket from 127\.0\.0\.5 port \d+: handed to the router$")
 
+    def test_proto_without_forwarded_for_is_not_believed(self):
+        # A proxy that forwards no X-Forwarded-For may be passing the client's -Proto through.
+        async def scenario():
+            async with self.connect(proto="https") as ws:
+                await ws.send(OPEN)
+                await self.expect(ws, rf"^<open xmlns='{FRAMING}'")
+                self.assertNotIn("<mechanism>", await self.expect(ws, r"^<stream:features "))
+        self.run_async(scenario())
+        self.xmppd.wait_log(r"(?m)websocket from 127\.0\.0\.1 port \d+: handed to the router$")
+
     def test_without_trusted_proxies_the_header_is_ignored(self):
         with open(self.xmppd.config) as f:
             text = f.read()
