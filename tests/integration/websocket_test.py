@@ -15,6 +15,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import unittest
 
 import slixmpp
