@@ -287,6 +287,11 @@ void HttpServer::dispatch(evhttp_request* req, bool tls) {
   RequestInfo info;
   int status = 0;
   if (!fill_info(req, tls, trusted_, info, status)) return send_error(req, status);
+  // A trusted proxy's connection counts under the client it names (connections.h).
+  if (!info.proxy.empty() && !connections_.forwarded(req, info.address)) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    return send_error(req, 429);
+  }
   Handler* handler = find(info.path);
   if (handler == nullptr) return send_error(req, 404);
   const std::uint64_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));
