@@ -172,6 +172,9 @@ void Routing::route(ClientStream& from, xml::Element stanza) {
   // Without 'to', a stanza is for the sender's own account (RFC 6120 §10.3).
   auto to = to_text != nullptr ? xmpp::Jid::parse(*to_text) : xmpp::Jid::parse(from.bare());
   if (!to) {
+    // The server made the error: from its domain, not from the malformed JID, on which a
+    // client that prepares JIDs (slixmpp) would drop its stream.
+    stanza.set_attribute("to", std::string(from.domain()));
     bounce(stanza, "modify", "jid-malformed");
     return;
   }

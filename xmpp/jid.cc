@@ -7,9 +7,15 @@ namespace {
 
 constexpr std::size_t kMaxPart = 1023;
 
+// C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 C2 80..C2 9F), which every
+// JID profile prohibits (RFC 3920 appendices A-B, C.2.1 and C.2.2; RFC 7622's PRECIS classes):
+// a peer that prepares JIDs refuses a stanza from such an address, and may drop its stream.
 bool has_control(std::string_view s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;
+  }
   return false;
 }
 

@@ -981,6 +981,21 @@ class XmppdIm(ImTests, ClientTest):
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
 
+    def test_a_c1_control_makes_no_address(self):
+        # U+0085 makes no room JID: jid-malformed, from an address the client can read
+        # (slixmpp drops its stream on a stanza from a JID it cannot prepare). xmppd's own:
+        # Prosody 0.12 answers from the malformed address.
+        alice = self.login("alice")
+        mark = len(alice.inbox)
+        self.send(alice, f"<presence to='tea\u0085party@conference.{HOST}/alice' id='c1'/>")
+
+        def refused(s):
+            return s.name == "presence" and s.xml.get("id") == "c1" and s.xml.get("type") == "error"
+        error = self.wait_stanza(alice, refused, mark, what="the presence error").xml.find(q(NS_CLIENT, "error"))
+        self.assertEqual(self.condition(error), "jid-malformed")
+        self.barrier(alice)
+        self.assertFalse(alice.closed.done(), "the client was disconnected")
+
     def adduser(self, user, password):
         r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "adduser", f"{user}@{HOST}"], input=password + "\n",
                            capture_output=True, text=True, timeout=30)
