@@ -3,12 +3,10 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <optional>
 #include <string>
 #include <system_error>
 
 #include "config/settings.h"
-#include "xmpp/jid.h"
 
 namespace xmppd::config {
 namespace {
@@ -154,14 +152,8 @@ std::optional<Problem> connection_count(const Value& v) {
 void store_unlimited_jids(const Value& v, Settings& settings, HostSettings&) {
   settings.unlimited_jids.clear();
   for (const TableEntry& e : v.as_table().entries) {
-    // Prepared as the router prepares the JIDs it compares them with (Unicode case too).
     std::string jid = e.value.as_string();
-    std::optional<xmpp::Jid> prepared = xmpp::Jid::parse(jid);
-    if (prepared) {
-      jid = prepared->bare();
-    } else {
-      for (char& c : jid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    }
+    for (char& c : jid) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     settings.unlimited_jids.push_back(std::move(jid));
   }
 }

@@ -27,7 +27,7 @@ std::optional<Problem> check_limits(const Value& value);
 // max_connections_per_address and its kind: 0 (no limit, or derived) to 1,000,000.
 std::optional<Problem> connection_count(const Value& value);
 void store_limits(const Value& value, Settings& settings, HostSettings& host);
-// unlimited_jids, prepared as the router's bare JIDs are (xmpp/jid.h: nodeprep and nameprep fold case).
+// unlimited_jids, lowercased as the router's bare JIDs are (nodeprep and nameprep fold case).
 void store_unlimited_jids(const Value& value, Settings& settings, HostSettings& host);
 
 }  // namespace xmppd::config

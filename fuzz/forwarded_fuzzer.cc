@@ -3,8 +3,9 @@
 //
 // Input: lines; the first is the trusted_proxies entries (space-separated), the second the TCP
 // peer, the third X-Forwarded-Proto, each further line one X-Forwarded-For header.
-// Invariants: an untrusted peer keeps its address and TLS state; a forwarded address parses
-// as an IP address, is canonical and is not trusted; otherwise the peer's address stays.
+// Invariants: an untrusted peer keeps its address and TLS state; a refused request has no
+// address; X-Forwarded-Proto counts only with a valid X-Forwarded-For; a forwarded address
+// parses as an IP address, is canonical and is not trusted; otherwise the peer's address stays.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -57,11 +58,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(p.address == peer && p.secure == tls && !p.forwarded && p.problem.empty(), "an untrusted peer is kept");
     return 0;
   }
+  if (p.secure && !tls) check(!xff.empty() && p.problem.empty(), "X-Forwarded-Proto only with X-Forwarded-For");
+  if (!p.problem.empty()) {
+    check(p.address.empty() && !p.forwarded && p.secure == tls, "a refused request has no address");
+    return 0;
+  }
   if (!p.forwarded) {
     check(p.address == peer, "the peer's address stays");
     return 0;
   }
-  check(p.problem.empty() && xff.size() == 1, "forwarded from one header without a problem");
+  check(!xff.empty(), "forwarded from a header");
   xmppd::http::IpAddress a;
   check(xmppd::http::parse_ip(p.address, a), "a forwarded address parses");
   check(xmppd::http::address_text(a) == p.address, "a forwarded address is canonical");

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "common/address_prefix.h"
@@ -65,6 +66,8 @@ bool RateWindow::add(std::chrono::steady_clock::time_point now, std::size_t byte
 std::size_t address_share(std::size_t buffered, std::size_t max_read) {
   return std::min(buffered, std::max(2 * max_read, buffered / 8));
 }
+
+std::size_t proxies_share(std::size_t whole) { return whole / 4 * 3 + whole % 4 * 3 / 4; }
 
 Connections::Connections() { instance_ = this; }
 Connections::~Connections() { instance_ = nullptr; }
@@ -131,14 +134,43 @@ void Connections::on_close(evhttp_connection* evcon, void* self) {
   auto it = connections->states_.find(evhttp_connection_get_bufferevent(evcon));
   if (it == connections->states_.end()) return;
   connections->done_reading(it->second);
+  connections->drop_client(it->second);
+  if (it->second.proxy) --connections->proxies_open_;
   std::erase(connections->to_free_, it->first);
   connections->states_.erase(it);
+}
+
+void Connections::drop_client(State& state) {
+  if (state.client.empty()) return;
+  auto it = clients_open_.find(state.client);
+  if (it != clients_open_.end() && --it->second == 0) clients_open_.erase(it);
+  state.client.clear();
+}
+
+bool Connections::forwarded(evhttp_request* req, const std::string& address) {
+  auto it = states_.find(evhttp_connection_get_bufferevent(evhttp_request_get_connection(req)));
+  if (it == states_.end() || !it->second.proxy) return true;
+  State& state = it->second;
+  const std::string key = net::prefix_key(address);
+  if (key == state.client) return true;
+  drop_client(state);
+  const std::size_t cap = limits_.settings().per_address;
+  const std::size_t held = (clients_open_.contains(key) ? clients_open_[key] : 0) + limits_.open(key);
+  if (cap != 0 && held >= cap) {
+    log::warning("http: %s (via a trusted proxy) refused: too many connections from its address", address.c_str());
+    ++refused_;
+    return false;
+  }
+  ++clients_open_[key];
+  state.client = key;
+  return true;
 }
 
 void Connections::done_reading(State& state) {
   if (state.reading) {
     buffered_ -= state.bytes;
-    auto it = buffered_by_address_.find(state.key);
+    if (state.proxy) proxies_buffered_ -= state.bytes;
+    auto it = buffered_by_address_.find(state.byte_key);
     if (it != buffered_by_address_.end() && (it->second -= state.bytes) == 0) buffered_by_address_.erase(it);
   }
   state.reading = false;
@@ -158,16 +190,26 @@ Connections::State* Connections::track(bufferevent* bev) {
   // A trusted proxy's connection is a key of its own: see set_trusted_proxies.
   const bool proxy = trusted_ != nullptr && trusted_->trusts(address);
   state.key = proxy ? "proxy " + address + " #" + std::to_string(++proxied_) : net::prefix_key(address);
-  switch (limits_.admit(state.key, state.ticket)) {
+  const std::size_t proxies_cap = proxies_share(limits_.settings().total);
+  const auto verdict = proxy && proxies_cap != 0 && proxies_open_ >= proxies_cap
+                           ? std::optional<stream::ConnectionLimits::Verdict>()
+                           : limits_.admit(state.key, state.ticket);
+  switch (verdict.value_or(stream::ConnectionLimits::Verdict::kTotal)) {
     case stream::ConnectionLimits::Verdict::kAdmitted: {
       state.ticket.authenticated();  // HTTP has no unauthenticated stage of its own
+      state.proxy = proxy;
+      if (proxy) ++proxies_open_;
       state.deadline.reset(event_new(bufferevent_get_base(bev), -1, 0, on_deadline, bev));
       const timeval grace{static_cast<time_t>(kGrace.count()), 0};
       if (state.deadline != nullptr) event_add(state.deadline.get(), &grace);
       return &state;
     }
     case stream::ConnectionLimits::Verdict::kTotal:
-      log::warning("http: %s refused: %zu connections are open", address.c_str(), limits_.total());
+      if (!verdict)
+        log::warning("http: %s refused: trusted proxies hold %zu connections, their share of %zu", address.c_str(),
+                     proxies_open_, limits_.settings().total);
+      else
+        log::warning("http: %s refused: %zu connections are open", address.c_str(), limits_.total());
       break;
     default:
       log::warning("http: %s refused: too many connections from its address", address.c_str());
@@ -190,26 +232,40 @@ void Connections::input(bufferevent* bev, std::size_t added) {
     state.reading = true;
     state.rate.start(now);
     state.bytes = 0;
+    // A proxy's connection whose last request named its client: that client's share.
+    state.byte_key = state.client.empty() ? state.key : state.client;
   }
   state.bytes += added;
   buffered_ += added;
-  std::size_t& mine = buffered_by_address_[state.key];
+  if (state.proxy) proxies_buffered_ += added;
+  std::size_t& mine = buffered_by_address_[state.byte_key];
   mine += added;
-  if (max_per_address_ != 0 && mine > max_per_address_) {
-    log::warning("http: %s: requests being read from its address hold %zu bytes, over its share %zu; this one is cut",
-                 peer_address(bufferevent_getfd(bev)).c_str(), mine, max_per_address_);
-    return cut(bev, state);
-  }
-  if (max_buffered_ != 0 && buffered_ > max_buffered_) {
-    log::warning("http: %s: requests being read hold %zu bytes, over %zu; this one is cut",
-                 peer_address(bufferevent_getfd(bev)).c_str(), buffered_, max_buffered_);
-    return cut(bev, state);
-  }
+  if (over_byte_share(bev, state, mine)) return cut(bev, state);
   if (!state.rate.add(now, added)) return;
   ++too_slow_;
   log::info("http: %s: a request too slow (%zu bytes, under %zu a second over %d s); closed",
             peer_address(bufferevent_getfd(bev)).c_str(), state.bytes, kMinRate, kWindowSeconds);
   cut(bev, state);
+}
+
+bool Connections::over_byte_share(bufferevent* bev, const State& state, std::size_t mine) {
+  const auto peer = [bev] { return peer_address(bufferevent_getfd(bev)); };  // only to log
+  if (max_per_address_ != 0 && mine > max_per_address_) {
+    log::warning("http: %s: requests being read from its address%s hold %zu bytes, over its share %zu; this one is cut",
+                 peer().c_str(), state.byte_key == state.client ? " (forwarded)" : "", mine, max_per_address_);
+    return true;
+  }
+  if (max_buffered_ != 0 && buffered_ > max_buffered_) {
+    log::warning("http: %s: requests being read hold %zu bytes, over %zu; this one is cut", peer().c_str(), buffered_,
+                 max_buffered_);
+    return true;
+  }
+  if (state.proxy && max_buffered_ != 0 && proxies_buffered_ > proxies_share(max_buffered_)) {
+    log::warning("http: %s: requests being read from trusted proxies hold %zu bytes, over their share %zu; this one is cut",
+                 peer().c_str(), proxies_buffered_, proxies_share(max_buffered_));
+    return true;
+  }
+  return false;
 }
 
 void Connections::upgraded(bufferevent* bev) {

@@ -58,6 +58,11 @@ class RateWindow {
 // least two of the largest requests.
 std::size_t address_share(std::size_t buffered, std::size_t max_read);
 
+// What the trusted proxies' connections may hold together: 3/4 of max_connections and of the
+// byte budget (0: no bound), so that the clients behind them, whom a proxy's connection keys
+// cannot tell apart until a request is read, leave room for direct clients.
+std::size_t proxies_share(std::size_t whole);
+
 // A connection that became something else than HTTP requests (a WebSocket after its upgrade):
 // its bytes are no longer timed as a request's; it still counts against the limits until it
 // closes. The handler that takes a connection over calls this.
@@ -80,13 +85,22 @@ class Connections {
   }
   // trusted_proxies (http/forwarded.h; outlives this). A trusted proxy's connections carry
   // many clients from one address, and which one is known only once a request is whole
-  // (evhttp 2.1 has no hook on a server request's headers): each of its connections counts as
-  // an address of its own, for the per-address connection cap and the per-address share of
-  // bytes being read. The total connection cap and the whole byte budget still bound them
-  // together, and each connection stays under the slow-request rule, so a proxy cannot take
-  // more than any client may in all; what is per client behind it (the router's c2s limits,
-  // /metrics's access list, logs) uses the forwarded address. null: none trusted.
+  // (evhttp 2.1 has no hook on a server request's headers). Until then each of its
+  // connections counts as an address of its own, for the per-address connection cap and the
+  // per-address share of bytes being read; all of them together are held to proxies_share()
+  // of max_connections and of the byte budget, so that a client behind a proxy (or, with the
+  // loopback default, any local process) cannot take every connection and byte from direct
+  // clients. Once a request names its client (forwarded()), the connection counts under that
+  // address: for its cap, and for the byte share of its later requests (a keep-alive or
+  // upgraded connection). Each connection stays under the slow-request rule; what is per
+  // client beyond (the router's c2s limits, /metrics's access list, logs) uses the forwarded
+  // address. null: none trusted.
   void set_trusted_proxies(const TrustedProxies* trusted) { trusted_ = trusted; }
+  // A request of a trusted proxy's connection named its client's `address` (dispatch): the
+  // connection counts under it from now on. False when that address holds its
+  // max_connections_per_address already (its direct connections with those forwarded): the
+  // request is to be refused (429) and the connection closed. True for a direct connection.
+  bool forwarded(evhttp_request* req, const std::string& address);
   // A bufferevent evhttp is about to read a new connection with (evhttp_set_bevcb): it is
   // counted, and its first-byte deadline starts, once evhttp has given it its socket.
   void watch(bufferevent* bev);
@@ -108,7 +122,10 @@ class Connections {
     bool reading = false;
     bool upgraded = false;  // connection_upgraded(): not timed
     bool cut = false;       // over a limit: to be freed (on_reap), its bytes no longer counted
-    std::string key;        // net::prefix_key of the peer's address
+    bool proxy = false;     // admitted from a trusted proxy: counts in proxies_open_
+    std::string key;        // net::prefix_key of the peer's address, or a proxy connection's own
+    std::string client;     // a proxy connection's: prefix_key of its last request's forwarded address
+    std::string byte_key;   // what the request being read counts under in buffered_by_address_
     std::unique_ptr<event, EventFree> deadline;  // until the first byte
     stream::ConnectionLimits::Ticket ticket;
   };
@@ -120,6 +137,8 @@ class Connections {
   static void on_close(evhttp_connection* evcon, void* self);
   void input(bufferevent* bev, std::size_t added);
   void done_reading(State& state);
+  void drop_client(State& state);
+  bool over_byte_share(bufferevent* bev, const State& state, std::size_t mine);
   // The state of a connection evhttp set up, made (and the connection admitted) at the first
   // call; null when it was refused and cut, or is not evhttp's (yet).
   State* track(bufferevent* bev);
@@ -133,6 +152,8 @@ class Connections {
   std::size_t buffered_ = 0, max_buffered_ = 0, max_per_address_ = 0;  // 0: no bound
   const TrustedProxies* trusted_ = nullptr;
   std::uint64_t proxied_ = 0;  // numbers a trusted proxy's connections, each its own key
+  std::size_t proxies_open_ = 0, proxies_buffered_ = 0;  // bounded by proxies_share()
+  std::map<std::string, std::size_t> clients_open_;  // proxy connections by forwarded address
   static Connections* instance_;          // the process's one server (evbuffer callbacks carry the bev)
   friend void connection_upgraded(evhttp_connection* evcon);
 };

@@ -24,30 +24,17 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The entries of X-Forwarded-For, left to right; false when one is not an IP address or the
-// header is over the bounds.
-bool split_addresses(std::string_view header, std::vector<IpAddress>& out, std::string& problem) {
-  if (header.size() > kMaxForwardedBytes) {
-    problem = "X-Forwarded-For is over " + std::to_string(kMaxForwardedBytes) + " bytes";
-    return false;
-  }
-  while (true) {
-    const std::size_t comma = header.find(',');
-    const std::string_view entry = trim(header.substr(0, comma));
-    if (out.size() == kMaxForwardedEntries) {
-      problem = "X-Forwarded-For has over " + std::to_string(kMaxForwardedEntries) + " addresses";
-      return false;
-    }
-    IpAddress a;
-    // Only an address's characters: inet_pton would stop at a NUL and take what is before.
-    if (entry.find_first_not_of("0123456789abcdefABCDEF.:") != std::string_view::npos || !parse_ip(entry, a)) {
-      problem = "X-Forwarded-For has an entry that is not an IP address";
-      return false;
-    }
-    out.push_back(a);
-    if (comma == std::string_view::npos) return true;
-    header.remove_prefix(comma + 1);
-  }
+// One entry of X-Forwarded-For as an address: only an address's characters (inet_pton would
+// stop at a NUL and take what is before), no port, no brackets.
+bool entry_address(std::string_view entry, IpAddress& out) {
+  return entry.find_first_not_of("0123456789abcdefABCDEF.:") == std::string_view::npos && parse_ip(entry, out);
+}
+
+// No address at all, which no allow-list or exemption matches, should a caller not refuse it.
+ForwardedPeer refused(ForwardedPeer out, std::string why) {
+  out.address.clear();
+  out.problem = std::move(why);
+  return out;
 }
 
 bool lower_equals(std::string_view a, std::string_view b) {
@@ -102,26 +89,46 @@ bool TrustedProxies::trusts(std::string_view address) const {
   return address.find('\0') == std::string_view::npos && parse_ip(address, a) && trusts(a);
 }
 
-// As Prosody: the peer's address is put after the header's entries, and the last of them all
-// that is not a trusted proxy wins; if every one is trusted, the peer's own address stays.
+// As Prosody: the header's lines are joined with ',' (HAProxy adds a line where nginx appends),
+// and the entries are walked from the right, past trusted proxies; the first other one is the
+// client's, and what is to its left (the client's own, to be ignored) is not read. If every
+// entry is a trusted proxy, the peer's own address stays. An entry in the client's place that
+// is not an address, or a header over the bounds, refuses the request: falling back to the
+// proxy's address would give a client behind it the proxy's (loopback) rights.
 ForwardedPeer forwarded_peer(std::string_view peer, bool tls, std::span<const std::string_view> forwarded_for,
                              std::string_view forwarded_proto, const TrustedProxies& trusted) {
   ForwardedPeer out{std::string(peer), tls, false, {}};
-  if (!trusted.trusts(peer)) return out;
+  if (!trusted.trusts(peer) || forwarded_for.empty()) return out;
+  std::string joined;
+  for (std::size_t i = 0; i < forwarded_for.size(); ++i) {
+    if (joined.size() + (i > 0 ? 1 : 0) + forwarded_for[i].size() > kMaxForwardedBytes) {
+      return refused(std::move(out), "X-Forwarded-For is over " + std::to_string(kMaxForwardedBytes) + " bytes");
+    }
+    if (i > 0) joined += ',';
+    joined += forwarded_for[i];
+  }
+  std::string_view rest(joined);
+  for (std::size_t walked = 0;; ++walked) {
+    if (walked == kMaxForwardedEntries) {
+      return refused(std::move(out), "X-Forwarded-For has over " + std::to_string(kMaxForwardedEntries) +
+                                         " trusted proxies");
+    }
+    const std::size_t comma = rest.rfind(',');
+    const std::string_view entry = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+    IpAddress a;
+    if (!entry_address(entry, a)) {
+      return refused(std::move(out), "X-Forwarded-For's client entry is not an IP address");
+    }
+    if (!trusted.trusts(a)) {
+      out.address = address_text(a);
+      out.forwarded = true;
+      break;
+    }
+    if (comma == std::string_view::npos) break;  // all trusted: the peer's own address stays
+    rest = rest.substr(0, comma);
+  }
+  // X-Forwarded-Proto only with a valid X-Forwarded-For: a proxy configured to forward.
   out.secure = tls || lower_equals(trim(forwarded_proto), "https");
-  if (forwarded_for.empty()) return out;
-  if (forwarded_for.size() > 1) {
-    out.problem = "X-Forwarded-For is repeated";
-    return out;
-  }
-  std::vector<IpAddress> chain;
-  if (!split_addresses(forwarded_for.front(), chain, out.problem)) return out;
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
-    if (trusted.trusts(*it)) continue;
-    out.address = address_text(*it);
-    out.forwarded = true;
-    break;
-  }
   return out;
 }
 

@@ -2,12 +2,13 @@
 // lists addresses and networks ("10.0.0.0/8") whose X-Forwarded-For and X-Forwarded-Proto
 // are believed. When the TCP peer is one of them, the request's address is the last address
 // in X-Forwarded-For that is not a trusted proxy, and "X-Forwarded-Proto: https" makes it
-// secure; an untrusted peer's headers are ignored entirely.
+// secure if X-Forwarded-For was valid too; an untrusted peer's headers are ignored entirely.
 //
 // Trusts the configuration (from the parent). The headers are the client's (or a proxy's,
-// copied from the client): parsed with bounds on their length and number of entries, each
-// entry an IP address; anything else leaves the proxy's own address. Pure: unit-tested and
-// fuzzed (fuzz/forwarded_fuzzer.cc).
+// copied from the client): bounded in length and in trusted entries walked; an entry in the
+// client's place that is not an IP address refuses the request (never the proxy's own
+// address, which may be allowed what its clients are not). Pure: unit-tested and fuzzed
+// (fuzz/forwarded_fuzzer.cc).
 #pragma once
 
 #include <cstddef>
@@ -20,8 +21,8 @@
 
 namespace xmppd::http {
 
-// Bounds on X-Forwarded-For: a chain of proxies is short; a longer header is refused rather
-// than partly read (which entry is the client's depends on all of them).
+// Bounds on X-Forwarded-For (all its lines joined) and on the trusted proxies walked from its
+// right: a chain of proxies is short; a request over them is refused.
 inline constexpr std::size_t kMaxForwardedBytes = 1024;
 inline constexpr std::size_t kMaxForwardedEntries = 16;
 
@@ -43,15 +44,17 @@ class TrustedProxies {
 };
 
 struct ForwardedPeer {
-  std::string address;  // the client's, as text; the TCP peer's when nothing is forwarded
-  bool secure = false;  // TLS on this connection, or a trusted proxy's X-Forwarded-Proto: https
+  std::string address;  // the client's, as text; the TCP peer's when nothing is forwarded; empty if refused
+  // TLS on this connection, or a trusted proxy's X-Forwarded-Proto: https with a valid
+  // X-Forwarded-For (a proxy that forwards neither may be passing the client's through).
+  bool secure = false;
   bool forwarded = false;  // `address` came from X-Forwarded-For
-  std::string problem;  // why a trusted proxy's X-Forwarded-For was not used; empty if it was (or absent)
+  std::string problem;  // not empty: the request is to be refused (400), and why
 };
 
 // `peer`: the TCP peer's address; `tls`: this connection's. `forwarded_for`: every
-// X-Forwarded-For header line (more than one is refused: a proxy sends one, appended to);
-// `forwarded_proto`: X-Forwarded-Proto's, empty when absent.
+// X-Forwarded-For header line (joined with ',', as a proxy may add a line instead of
+// appending); `forwarded_proto`: X-Forwarded-Proto's, empty when absent.
 ForwardedPeer forwarded_peer(std::string_view peer, bool tls, std::span<const std::string_view> forwarded_for,
                              std::string_view forwarded_proto, const TrustedProxies& trusted);
 

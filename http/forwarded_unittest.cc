@@ -79,39 +79,60 @@ TEST(Forwarded, AnUntrustedPeersHeadersAreIgnored) {
   EXPECT_FALSE(p.secure);
 }
 
-TEST(Forwarded, ProtoHttpsFromATrustedProxyIsSecure) {
+TEST(Forwarded, ProtoHttpsFromATrustedProxyWithAValidForwardedForIsSecure) {
   TrustedProxies t = trusted({"127.0.0.1"});
-  EXPECT_TRUE(through("127.0.0.1", {}, t, "https").secure);
-  EXPECT_TRUE(through("127.0.0.1", {}, t, " HTTPS ").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t, "http").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t, "https, http").secure);
-  EXPECT_FALSE(through("127.0.0.1", {}, t).secure);
+  EXPECT_TRUE(through("127.0.0.1", {"192.0.2.1"}, t, "https").secure);
+  EXPECT_TRUE(through("127.0.0.1", {"192.0.2.1"}, t, " HTTPS ").secure);
+  EXPECT_TRUE(through("127.0.0.1", {"127.0.0.1"}, t, "https").secure);  // all trusted, but valid
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t, "http").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t, "https, http").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1"}, t).secure);
+  // Without X-Forwarded-For the proxy forwards nothing, and may pass the client's header on.
+  EXPECT_FALSE(through("127.0.0.1", {}, t, "https").secure);
+  EXPECT_FALSE(through("127.0.0.1", {"unknown"}, t, "https").secure);
   EXPECT_TRUE(through("127.0.0.1", {}, t, "", true).secure);  // TLS on the connection itself
   EXPECT_TRUE(through("127.0.0.5", {}, t, "", true).secure);
 }
 
-TEST(Forwarded, AMalformedHeaderLeavesTheProxysAddress) {
+// Never the proxy's own address, which /metrics's defaults allow: the request is refused.
+TEST(Forwarded, AMalformedClientEntryRefusesTheRequest) {
   TrustedProxies t = trusted({"127.0.0.1"});
-  std::string many;
-  for (std::size_t i = 0; i <= kMaxForwardedEntries; ++i) many += (i ? ", " : "") + std::string("192.0.2.1");
   std::string long_header(kMaxForwardedBytes + 1, ' ');
   long_header += "192.0.2.1";
+  std::string many_trusted;
+  for (std::size_t i = 0; i <= kMaxForwardedEntries; ++i) many_trusted += (i ? ", " : "") + std::string("127.0.0.1");
   for (const std::string& bad : {std::string("192.0.2.1, unknown"), std::string(""), std::string("192.0.2.1,"),
-                                 std::string("192.0.2.1:4000"), std::string("[2001:db8::1]"), many, long_header,
-                                 std::string("192.0.2.1\0", 10)}) {
+                                 std::string("192.0.2.1:4000"), std::string("[2001:db8::1]"), long_header,
+                                 many_trusted, std::string("192.0.2.1\0", 10), std::string("unknown, 127.0.0.1")}) {
     ForwardedPeer p = through("127.0.0.1", {bad}, t, "https");
-    EXPECT_EQ(p.address, "127.0.0.1") << bad;
-    EXPECT_FALSE(p.forwarded);
     EXPECT_FALSE(p.problem.empty()) << bad;
-    EXPECT_TRUE(p.secure);  // X-Forwarded-Proto stands on its own
+    EXPECT_EQ(p.address, "") << bad;  // nothing an allow-list could match
+    EXPECT_FALSE(p.forwarded);
+    EXPECT_FALSE(p.secure);
   }
+}
+
+// What is left of the client's entry is the client's own, and not read (as Prosody).
+TEST(Forwarded, JunkLeftOfTheClientsEntryIsIgnored) {
+  TrustedProxies t = trusted({"127.0.0.1"});
+  EXPECT_EQ(through("127.0.0.1", {"unknown, 198.51.100.7"}, t).address, "198.51.100.7");
+  EXPECT_EQ(through("127.0.0.1", {"198.51.100.7:5555, 198.51.100.7"}, t).address, "198.51.100.7");
+  std::string many;
+  for (std::size_t i = 0; i <= kMaxForwardedEntries; ++i) many += (i ? ", " : "") + std::string("192.0.2.1");
+  EXPECT_EQ(through("127.0.0.1", {many + ", 198.51.100.7"}, t).address, "198.51.100.7");
   std::string at_bound;
-  for (std::size_t i = 0; i < kMaxForwardedEntries; ++i) at_bound += (i ? "," : "") + std::string("192.0.2.1");
-  EXPECT_EQ(through("127.0.0.1", {at_bound}, t).address, "192.0.2.1");
-  // Two header lines: a proxy appends to one; which is the client's is unknown.
+  for (std::size_t i = 0; i + 1 < kMaxForwardedEntries; ++i) at_bound += ",127.0.0.1";
+  EXPECT_EQ(through("127.0.0.1", {"192.0.2.1" + at_bound}, t).address, "192.0.2.1");
+}
+
+// HAProxy adds a line rather than appending: the lines are joined in order.
+TEST(Forwarded, RepeatedLinesAreJoined) {
+  TrustedProxies t = trusted({"127.0.0.1"});
   ForwardedPeer p = through("127.0.0.1", {"192.0.2.1", "192.0.2.2"}, t);
-  EXPECT_EQ(p.address, "127.0.0.1");
-  EXPECT_NE(p.problem.find("repeated"), std::string::npos);
+  EXPECT_EQ(p.address, "192.0.2.2");
+  EXPECT_TRUE(p.problem.empty());
+  EXPECT_EQ(through("127.0.0.1", {"192.0.2.1", "127.0.0.1"}, t).address, "192.0.2.1");
+  EXPECT_FALSE(through("127.0.0.1", {"192.0.2.1", ""}, t).problem.empty());
 }
 
 }  // namespace

@@ -51,8 +51,9 @@ std::size_t header_lines(evhttp_request* req) {
 }
 
 // The client's address and whether it is secure: the TCP peer's, unless that is a trusted
-// proxy (http/forwarded.h); every X-Forwarded-For line is passed, so that a repeated one is seen.
-void fill_peer(evhttp_request* req, bool tls, const TrustedProxies& trusted, RequestInfo& info) {
+// proxy (http/forwarded.h); every X-Forwarded-For line is passed, to be joined. False when a
+// trusted proxy's X-Forwarded-For names no client it can be (the request gets 400).
+bool fill_peer(evhttp_request* req, bool tls, const TrustedProxies& trusted, RequestInfo& info) {
   char* address = nullptr;
   ev_uint16_t port = 0;
   evhttp_connection_get_peer(evhttp_request_get_connection(req), &address, &port);
@@ -65,22 +66,25 @@ void fill_peer(evhttp_request* req, bool tls, const TrustedProxies& trusted, Req
     if (evutil_ascii_strcasecmp(h->key, "X-Forwarded-Proto") == 0 && proto == nullptr) proto = h->value;
   }
   ForwardedPeer p = forwarded_peer(tcp_peer, tls, forwarded_for, proto != nullptr ? proto : "", trusted);
-  if (!p.problem.empty())
-    log::debug("http: %s port %u: %s; the proxy's own address is the request's", tcp_peer.c_str(),
-               static_cast<unsigned>(port), p.problem.c_str());
+  if (!p.problem.empty()) {
+    log::info("http: %s port %u: %s; refused (400)", tcp_peer.c_str(), static_cast<unsigned>(port),
+              p.problem.c_str());
+    return false;
+  }
   info.tls = tls;
   info.secure = p.secure;
   info.address = std::move(p.address);
   if (p.forwarded) info.proxy = tcp_peer;
   info.peer = info.address + " " + std::to_string(port);
+  return true;
 }
 
 bool fill_info(evhttp_request* req, bool tls, const TrustedProxies& trusted, RequestInfo& info, int& status) {
-  fill_peer(req, tls, trusted, info);
+  status = 400;
+  if (!fill_peer(req, tls, trusted, info)) return false;
   info.host = host_of(evhttp_find_header(evhttp_request_get_input_headers(req), "Host"));
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
   const char* raw = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
-  status = 400;
   if (raw == nullptr) return false;
   std::size_t length = 0;
   char* decoded = evhttp_uridecode(raw, 0, &length);
@@ -283,6 +287,11 @@ void HttpServer::dispatch(evhttp_request* req, bool tls) {
   RequestInfo info;
   int status = 0;
   if (!fill_info(req, tls, trusted_, info, status)) return send_error(req, status);
+  // A trusted proxy's connection counts under the client it names (connections.h).
+  if (!info.proxy.empty() && !connections_.forwarded(req, info.address)) {
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    return send_error(req, 429);
+  }
   Handler* handler = find(info.path);
   if (handler == nullptr) return send_error(req, 404);
   const std::uint64_t body = evbuffer_get_length(evhttp_request_get_input_buffer(req));

@@ -71,6 +71,14 @@ TEST(BufferedBudget, AnAddressGetsAShare) {
 }
 
 // Bodies are held in memory: the budget stays under half the address space limit.
+TEST(BufferedBudget, TrustedProxiesTogetherGetThreeQuarters) {
+  EXPECT_EQ(proxies_share(0), 0u);  // no bound
+  EXPECT_EQ(proxies_share(8), 6u);
+  EXPECT_EQ(proxies_share(1000), 750u);
+  EXPECT_EQ(proxies_share(std::size_t{256} << 20), std::size_t{192} << 20);
+  EXPECT_EQ(proxies_share(SIZE_MAX), SIZE_MAX / 4 * 3 + 2);  // no overflow
+}
+
 TEST(BufferedBudget, CappedByHalfTheAddressSpace) {
   EXPECT_EQ(buffered_cap(10u << 20, 0), 256u << 20);
   EXPECT_EQ(buffered_cap(128u << 20, 0), 512u << 20);

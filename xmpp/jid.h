@@ -1,13 +1,9 @@
 // XMPP addresses (RFC 7622): localpart@domainpart/resourcepart, prepared for comparison.
 //
-// Preparation is what Prosody 0.12 and most of the network do (RFC 6122 stringprep, libidn):
-// Nodeprep for the localpart (Unicode case folding, NFKC, prohibited characters, bidi rules),
-// Nameprep for the domainpart, which must also have a valid IDNA ToASCII form (a Unicode
-// domain is kept in Unicode, an xn-- one as given, as Prosody keeps them: two names), and
-// Resourceprep for the resourcepart (NFKC, case kept). A trailing dot on the domain is
-// removed. ASCII-only parts are prepared by hand with the same result, without libidn. Each
-// part is at most 1023 bytes of UTF-8 before and after preparation; anything else is an
-// invalid JID (nullopt), never an abort.
+// Preparation here is the ASCII part of PRECIS: case folding of ASCII letters in the
+// localpart and domainpart, the localpart's forbidden characters, length limits, and
+// valid UTF-8. Full Unicode case mapping and normalisation (PRECIS UsernameCaseMapped,
+// IDNA2008 for domains) need libidn2 and are not done yet: non-ASCII is kept as given.
 #pragma once
 
 #include <cctype>

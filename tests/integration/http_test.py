@@ -323,6 +323,99 @@ class BufferedShare(ServerClass):
                 s.close()
 
 
+def get_with(path, headers, sock=None):
+    """GET `path` from 127.0.0.1 with `headers`, a list of (name, value) so that one may be
+    repeated; on `sock` (kept open, HTTP/1.1 keep-alive) if given. The status, or None if the
+    server closed without an answer."""
+    conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=10)
+    if sock is not None:
+        conn.sock = sock
+    try:
+        conn.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", "localhost")
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.endheaders()
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        return None
+    finally:
+        if sock is None:
+            conn.close()
+
+
+class Proxied(ServerClass):
+    """trusted_proxies at its default (loopback): the test client is the proxy, on 127.0.0.1,
+    and /metrics (openmetrics_allow_ips: loopback) shows whose address a request got."""
+    EXTRA = ('modules_enabled = { "http_openmetrics" }\nhttp_interfaces = { "127.0.0.1" }\n'
+             "https_ports = { }\nmax_connections_per_address = 2\nmax_connections = 8\n")
+
+    def test_a_forwarded_for_without_a_valid_client_is_refused_never_the_proxys(self):
+        xff = "X-Forwarded-For"
+        self.assertEqual(get_with("/metrics", []), 200)  # the proxy itself
+        for headers, status in (([(xff, "198.51.100.7")], 403),
+                                # Junk left of the entry the proxy appended is the client's own.
+                                ([(xff, "unknown, 198.51.100.7")], 403),
+                                ([(xff, "198.51.100.7:5555, 198.51.100.7")], 403),
+                                # HAProxy adds a line: joined, the last is the client's.
+                                ([(xff, "127.0.0.1"), (xff, "198.51.100.7")], 403),
+                                ([(xff, "127.0.0.1, ::1")], 200),  # all trusted: the proxy's
+                                ([(xff, "198.51.100.7, unknown")], 400),
+                                ([(xff, "198.51.100.7:5555")], 400),
+                                ([(xff, "")], 400)):
+            self.assertEqual(get_with("/metrics", headers), status, headers)
+        self.xmppd.wait_log(r"http: 127\.0\.0\.1 port \d+: X-Forwarded-For's client entry is not an IP "
+                            r"address; refused \(400\)")
+
+
+    def test_a_forwarded_address_is_held_to_its_connection_cap(self):
+        # max_connections_per_address = 2 for the client a request names, once it is read;
+        # the proxy's own address holds more.
+        held = []
+        try:
+            for _ in range(2):
+                held.append(socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10))
+                self.assertEqual(get_with("/metrics", [("X-Forwarded-For", "198.51.100.7")], held[-1]), 403)
+            third = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10)
+            held.append(third)
+            third.sendall(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n")
+            answer = b""
+            while chunk := third.recv(65536):  # to the end: the server closes it (or recv times out)
+                answer += chunk
+            self.assertEqual(status_of(answer), 429, answer)
+            other = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10)
+            held.append(other)
+            self.assertEqual(get_with("/metrics", [("X-Forwarded-For", "198.51.100.8")], other), 403)
+            self.xmppd.wait_log(r"http: 198\.51\.100\.7 \(via a trusted proxy\) refused: too many connections")
+        finally:
+            for s in held:
+                s.close()
+            time.sleep(0.5)  # the server sees them close
+
+    def test_trusted_proxies_keep_to_their_share_of_max_connections(self):
+        # max_connections = 8: the proxies get 6 together, a direct client still gets in.
+        held = []
+        try:
+            for _ in range(6):
+                held.append(socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10))
+            seventh = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=3)
+            held.append(seventh)
+            try:
+                closed = seventh.recv(1) == b""
+            except ConnectionResetError:
+                closed = True
+            self.assertTrue(closed, "a trusted proxy's connection over their share stayed open")
+            direct = socket.create_connection(("127.0.0.1", HTTP_PORT), timeout=10, source_address=("127.0.0.2", 0))
+            held.append(direct)
+            self.assertEqual(get_with("/metrics", [], direct), 403)  # admitted, not on the allow list
+            self.xmppd.wait_log(r"http: 127\.0\.0\.1 refused: trusted proxies hold 6 connections, their share of 8")
+        finally:
+            for s in held:
+                s.close()
+            time.sleep(0.5)
+
 class Supervision(ServerClass):
     EXTRA = WEBSOCKET
 

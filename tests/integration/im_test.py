@@ -963,30 +963,6 @@ class ImTests:
         error = self.iq_error(alice, "set", f"<pubsub xmlns='{NS_PUBSUB}'><publish node='{TEST_NODE}'/></pubsub>")
         self.assertIn(self.condition(error), ("bad-request", "not-acceptable"))
 
-    # --- addresses ---
-
-    def test_addresses_are_prepared_as_the_network_prepares_them(self):
-        # Nodeprep folds Unicode case: ÄNNE is the account änne (as in Prosody). The address
-        # is written out raw, since slixmpp would prepare it before sending.
-        self.adduser("\u00e4nne", "anne's secret")
-        anne, outcome = self.connect("\u00e4nne", password="anne's secret")
-        self.assertEqual(outcome, "session", "login of \u00e4nne")
-        alice = self.login("alice")
-        mark = len(anne.inbox)
-        self.send(alice, f"<message to='\u00c4NNE@{HOST.upper()}' type='chat'><body>hallo</body></message>")
-        self.wait_stanza(anne, message_with_body("hallo"), mark, what="the message to \u00c4NNE")
-        # A C1 control (U+0085) makes no room JID: jid-malformed, from an address the client
-        # can read (slixmpp drops its stream on a stanza from a JID it cannot prepare).
-        mark = len(alice.inbox)
-        self.send(alice, f"<presence to='tea\u0085party@conference.{HOST}/alice' id='c1'/>")
-
-        def refused(s):
-            return s.name == "presence" and s.xml.get("id") == "c1" and s.xml.get("type") == "error"
-        error = self.wait_stanza(alice, refused, mark, what="the presence error").xml.find(q(NS_CLIENT, "error"))
-        self.assertEqual(self.condition(error), "jid-malformed")
-        self.barrier(alice)
-        self.assertFalse(alice.closed.done(), "the client was disconnected")
-
 
 class XmppdIm(ImTests, ClientTest):
     SERVER = "xmppd"
@@ -1004,6 +980,21 @@ class XmppdIm(ImTests, ClientTest):
         self.xmppd = self.server(config).start()
         self.xmppd.wait_sandboxed_children()
         self.xmppd.wait_log(r"router\[\d+\]: TLS certificates for 1 hosts?")
+
+    def test_a_c1_control_makes_no_address(self):
+        # U+0085 makes no room JID: jid-malformed, from an address the client can read
+        # (slixmpp drops its stream on a stanza from a JID it cannot prepare). xmppd's own:
+        # Prosody 0.12 answers from the malformed address.
+        alice = self.login("alice")
+        mark = len(alice.inbox)
+        self.send(alice, f"<presence to='tea\u0085party@conference.{HOST}/alice' id='c1'/>")
+
+        def refused(s):
+            return s.name == "presence" and s.xml.get("id") == "c1" and s.xml.get("type") == "error"
+        error = self.wait_stanza(alice, refused, mark, what="the presence error").xml.find(q(NS_CLIENT, "error"))
+        self.assertEqual(self.condition(error), "jid-malformed")
+        self.barrier(alice)
+        self.assertFalse(alice.closed.done(), "the client was disconnected")
 
     def adduser(self, user, password):
         r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, "adduser", f"{user}@{HOST}"], input=password + "\n",
