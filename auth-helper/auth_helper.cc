@@ -180,6 +180,10 @@ class AuthHelper final : public runtime::ChildRole {
     });
     router_->on(ipc::RouterToAuth::kComponentHandshake, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { component_handshake(m.component_handshake()); });
+    router_->on(ipc::RouterToAuth::kComponentCancel, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      handshakes_.cancel(m.component_cancel().query());
+      reschedule_handshakes();
+    });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {

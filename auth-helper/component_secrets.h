@@ -46,8 +46,10 @@ using TimePoint = Clock::time_point;
 // the last), a handshake for the domain that arrives is answered, right or wrong, no sooner
 // than the last failure + delay_after(n): 1 s, 2 s, 4 s ... kMaxDelay. A success ends the
 // penalty. The answer's time is fixed when the handshake arrives and later failures do not
-// push it back, so no handshake waits longer than kMaxDelay whatever anyone else sends: the
-// real component, reconnecting after a restart while someone guesses, is in within 30 s.
+// push it back, so no handshake held waits longer than kMaxDelay whatever anyone else sends:
+// the real component, reconnecting after a restart while someone guesses, is in within 30 s
+// unless the guessers keep ComponentHandshakes::kMaxHeldPerDomain held (it is then refused
+// at once and tries again).
 // Guessing then goes no faster than the handshakes one may hold open at once (the router's
 // max_unauthenticated_per_address, 32 by default) every kMaxDelay.
 class HandshakeThrottle {
@@ -81,27 +83,38 @@ class ComponentHandshakes {
   ComponentHandshakes(const ComponentSecrets& secrets, Answer answer) : secrets_(secrets), answer_(std::move(answer)) {}
   void check(std::uint64_t query, std::string_view domain, std::string_view stream_id, std::string_view digest,
              TimePoint now);
+  // The router's stream went away: the handshake is dropped unanswered, if held.
+  void cancel(std::uint64_t query);
   // Answers the held handshakes whose time has come.
   void poll(TimePoint now);
   std::optional<TimePoint> next_wake() const;
   // The router went away: the held handshakes are dropped unanswered.
-  void clear() { held_.clear(); }
+  void clear() {
+    held_.clear();
+    held_per_domain_.clear();
+  }
   void reconfigured() { throttle_.keep_only(secrets_); }
   std::size_t held() const { return held_.size(); }
 
- private:
-  // More held at once are refused unchecked: a router taken over cannot grow this process.
+  // More held at once, in all or for one domain, are refused unchecked: a router taken over
+  // cannot grow this process. The router waits for as many (router/auth_link.h
+  // kMaxComponentChecks, kMaxComponentChecksPerDomain), so these refuse only its lies.
   static constexpr std::size_t kMaxHeld = 4096;
+  static constexpr std::size_t kMaxHeldPerDomain = 16;
+
+ private:
   struct Held {
     std::uint64_t query;
     std::string domain, stream_id, digest;
   };
   void answer(const Held& handshake, TimePoint now);
+  void unheld(const std::string& domain);
 
   const ComponentSecrets& secrets_;
   Answer answer_;
   HandshakeThrottle throttle_;
   std::multimap<TimePoint, Held> held_;  // by the time each is answered
+  std::map<std::string, std::size_t, std::less<>> held_per_domain_;
 };
 
 }  // namespace xmppd::auth

@@ -58,6 +58,7 @@ ComponentStream::ComponentStream(stream::Session& session, AuthLink& auth, Routi
 
 ComponentStream::~ComponentStream() {
   *alive_ = false;
+  cancel_check();
   detach();
   --router_counters().component_streams;
 }
@@ -70,6 +71,15 @@ void ComponentStream::detach() {
   if (routing_.attached_component(domain_) == this) routing_.attach_component(domain_, nullptr);
   if (connected_.find(domain_) == this) connected_.streams_.erase(domain_);
   log::notice("component %s from %s disconnected", domain_.c_str(), session_.peer().c_str());
+}
+
+// A stream that goes away while the helper checks (a timeout, the router ending it) gives
+// its place among the checks back at once rather than when the helper answers, which may be
+// 30 s later for a domain under a penalty.
+void ComponentStream::cancel_check() {
+  if (check_ == 0) return;
+  auth_.cancel_component(check_);
+  check_ = 0;
 }
 
 void ComponentStream::element(xml::Element element) {
@@ -102,21 +112,31 @@ void ComponentStream::handshake(const xml::Element& element) {
   }
   state_ = State::kChecking;
   session_.hold_reading(true);
-  auth_.check_component(domain_, session_.stream_id(), *digest,
-                        [this, alive = alive_](std::optional<bool> ok) {
-                          if (*alive) verdict(ok);
-                        });
+  const std::uint64_t check = auth_.check_component(
+      domain_, session_.stream_id(), *digest, [this, alive = alive_](AuthLink::ComponentCheck result) {
+        if (*alive) verdict(result);
+      });
+  if (state_ == State::kChecking) check_ = check;  // not answered at once
 }
 
-void ComponentStream::verdict(std::optional<bool> ok) {
+void ComponentStream::verdict(AuthLink::ComponentCheck check) {
+  using Check = AuthLink::ComponentCheck;
   if (state_ != State::kChecking) return;
+  check_ = 0;
   session_.hold_reading(false);
-  if (!ok) {
+  if (check == Check::kUnavailable) {
     state_ = State::kEnded;
     session_.stream_error("internal-server-error", "the handshake cannot be checked now");
     return;
   }
-  if (!*ok) {
+  if (check == Check::kBusy) {
+    state_ = State::kEnded;
+    log::warning("component %s from %s: handshake refused: too many handshakes for the domain wait already",
+                 domain_.c_str(), session_.peer().c_str());
+    session_.stream_error("not-authorized", "too many handshakes for this component wait already: try again later");
+    return;
+  }
+  if (check == Check::kRefused) {
     state_ = State::kEnded;
     log::warning("component %s from %s: handshake refused: wrong secret", domain_.c_str(), session_.peer().c_str());
     session_.stream_error("not-authorized", "wrong handshake");
@@ -197,6 +217,7 @@ void ComponentStream::end(std::string_view condition, std::string_view text) {
 
 void ComponentStream::closed() {
   *alive_ = false;
+  cancel_check();
   detach();
 }
 
