@@ -72,7 +72,7 @@ void ComponentHandshakes::check(std::uint64_t query, std::string_view domain, st
   }
   auto count = held_per_domain_.find(domain);
   if (held_.size() >= kMaxHeld || (count != held_per_domain_.end() && count->second >= kMaxHeldPerDomain)) {
-    answer_(query, domain, false);
+    answer_(query, domain, false, {});
     return;
   }
   if (count == held_per_domain_.end()) count = held_per_domain_.emplace(std::string(domain), 0).first;
@@ -117,7 +117,7 @@ void ComponentHandshakes::answer(const Held& handshake, TimePoint now) {
     throttle_.succeeded(handshake.domain);
   else if (secrets_.knows(handshake.domain))
     throttle_.failed(handshake.domain, now);
-  answer_(handshake.query, handshake.domain, ok);
+  answer_(handshake.query, handshake.domain, ok, ok ? secrets_.tag(handshake.domain) : std::string());
 }
 
 }  // namespace xmppd::auth

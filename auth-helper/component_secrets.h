@@ -25,8 +25,18 @@ std::string component_handshake_digest(std::string_view stream_id, std::string_v
 
 class ComponentSecrets {
  public:
-  // Replaces every secret (a reload).
-  void set(std::map<std::string, std::string, std::less<>> secrets) { secrets_ = std::move(secrets); }
+  using ByDomain = std::map<std::string, std::string, std::less<>>;
+  // Replaces every secret and its tag (AuthSettings.ComponentSecret secret_tag) (a reload).
+  void set(ByDomain secrets, ByDomain tags = {}) {
+    secrets_ = std::move(secrets);
+    tags_ = std::move(tags);
+  }
+  // The tag of `domain`'s secret as configured now, empty if none: a verdict carries it so
+  // that the router can tell which secret it was.
+  std::string tag(std::string_view domain) const {
+    auto it = tags_.find(domain);
+    return it != tags_.end() ? it->second : std::string();
+  }
   // Whether `digest` is the handshake of `domain`'s secret for `stream_id`. Compared in
   // constant time over the expected digest's length (CRYPTO_memcmp), so that the time taken
   // tells nothing of how much of a guess was right; an unknown domain, an empty stream id or a
@@ -36,7 +46,8 @@ class ComponentSecrets {
   bool knows(std::string_view domain) const { return secrets_.find(domain) != secrets_.end(); }
 
  private:
-  std::map<std::string, std::string, std::less<>> secrets_;
+  ByDomain secrets_;
+  ByDomain tags_;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -79,7 +90,9 @@ class HandshakeThrottle {
 // the helper calls poll() when next_wake() says, and a test with a fake time.
 class ComponentHandshakes {
  public:
-  using Answer = std::function<void(std::uint64_t query, std::string_view domain, bool ok)>;
+  // `secret_tag`: when ok, the tag of the secret the handshake was checked with.
+  using Answer =
+      std::function<void(std::uint64_t query, std::string_view domain, bool ok, const std::string& secret_tag)>;
   ComponentHandshakes(const ComponentSecrets& secrets, Answer answer) : secrets_(secrets), answer_(std::move(answer)) {}
   void check(std::uint64_t query, std::string_view domain, std::string_view stream_id, std::string_view digest,
              TimePoint now);

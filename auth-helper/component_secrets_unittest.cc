@@ -93,6 +93,7 @@ TEST(HandshakeThrottle, PerDomainResetOnSuccessForgottenInTime) {
 struct Verdict {
   std::uint64_t query;
   bool ok;
+  std::string secret_tag;
 };
 
 class ComponentHandshakesTest : public ::testing::Test {
@@ -108,8 +109,9 @@ class ComponentHandshakesTest : public ::testing::Test {
   ComponentSecrets secrets_;
   std::vector<Verdict> verdicts_;
   TimePoint now_{seconds(1000)};
-  ComponentHandshakes handshakes_{secrets_, [this](std::uint64_t q, std::string_view, bool ok) {
-                                    verdicts_.push_back({q, ok});
+  ComponentHandshakes handshakes_{secrets_, [this](std::uint64_t q, std::string_view, bool ok,
+                                                   const std::string& tag) {
+                                    verdicts_.push_back({q, ok, tag});
                                   }};
 };
 
@@ -198,6 +200,25 @@ TEST_F(ComponentHandshakesTest, HeldPerDomainAreBoundedAndCancelFreesAPlace) {
   EXPECT_EQ(handshakes_.held(), 0u);
   EXPECT_EQ(std::count_if(verdicts_.begin(), verdicts_.end(), [](const Verdict& v) { return v.query == 2; }), 0);
   EXPECT_EQ(verdicts_.size(), 3u + ComponentHandshakes::kMaxHeldPerDomain);
+}
+
+// Review 19 finding 4: the verdict says which secret it was checked with, so that the router
+// can refuse one checked with a secret a reload it has already seen replaced.
+TEST_F(ComponentHandshakesTest, VerdictCarriesTheCheckedSecretsTag) {
+  secrets_.set({{"gateway.example.org", "old"}}, {{"gateway.example.org", "tag-old"}});
+  check(1, "old");
+  check(2, "guess");
+  // A held handshake is checked, and tagged, with the secrets in force when it is answered.
+  check(3, "new");
+  secrets_.set({{"gateway.example.org", "new"}}, {{"gateway.example.org", "tag-new"}});
+  advance(seconds(1));
+  ASSERT_EQ(verdicts_.size(), 3u);
+  EXPECT_TRUE(verdicts_[0].ok);
+  EXPECT_EQ(verdicts_[0].secret_tag, "tag-old");
+  EXPECT_FALSE(verdicts_[1].ok);
+  EXPECT_EQ(verdicts_[1].secret_tag, "");
+  EXPECT_TRUE(verdicts_[2].ok);
+  EXPECT_EQ(verdicts_[2].secret_tag, "tag-new");
 }
 
 TEST_F(ComponentHandshakesTest, UnknownDomainsLeaveNoEntryAndReloadDropsRemoved) {

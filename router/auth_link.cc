@@ -109,7 +109,8 @@ void AuthLink::link(UniqueFd sock) {
   });
   channel_->on(ipc::AuthToRouter::kComponentVerdict, 0, [this](const ipc::AuthToRouter& m, auto&) {
     if (ComponentAnswer answer = take_component(m.component_verdict().query()))
-      answer(m.component_verdict().ok() ? ComponentCheck::kAccepted : ComponentCheck::kRefused);
+      answer(m.component_verdict().ok() ? ComponentCheck::kAccepted : ComponentCheck::kRefused,
+             m.component_verdict().secret_tag());
   });
   channel_->on(ipc::AuthToRouter::kAccountChangeResult, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::AccountChangeResult& r = m.account_change_result();
@@ -147,7 +148,7 @@ void AuthLink::fail_all() {
   auto checks = std::move(component_checks_);
   component_checks_.clear();
   component_checks_per_domain_.clear();
-  for (auto& [id, check] : checks) check.answer(ComponentCheck::kUnavailable);
+  for (auto& [id, check] : checks) check.answer(ComponentCheck::kUnavailable, {});
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting)
@@ -270,13 +271,13 @@ void AuthLink::unqueue_change(std::uint64_t id, const char* condition) {
 std::uint64_t AuthLink::check_component(const std::string& domain, const std::string& stream_id,
                                        const std::string& digest, ComponentAnswer answer) {
   if (!channel_ || !channel_->raw().open()) {
-    answer(ComponentCheck::kUnavailable);
+    answer(ComponentCheck::kUnavailable, {});
     return 0;
   }
   std::size_t& for_domain = component_checks_per_domain_[domain];
   if (for_domain >= kMaxComponentChecksPerDomain || component_checks_.size() >= kMaxComponentChecks) {
     if (for_domain == 0) component_checks_per_domain_.erase(domain);
-    answer(ComponentCheck::kBusy);
+    answer(ComponentCheck::kBusy, {});
     return 0;
   }
   ++for_domain;
@@ -289,7 +290,7 @@ std::uint64_t AuthLink::check_component(const std::string& domain, const std::st
   r->set_digest(digest);
   component_checks_[id] = PendingCheck{domain, std::move(answer)};
   if (send_request(message) != nullptr) {
-    if (ComponentAnswer unanswered = take_component(id)) unanswered(ComponentCheck::kUnavailable);
+    if (ComponentAnswer unanswered = take_component(id)) unanswered(ComponentCheck::kUnavailable, {});
     return 0;
   }
   return id;

@@ -79,7 +79,8 @@ class AuthLink {
   enum class ComponentCheck { kAccepted, kRefused, kBusy, kUnavailable };
   static constexpr std::size_t kMaxComponentChecks = 4096;
   static constexpr std::size_t kMaxComponentChecksPerDomain = 16;
-  using ComponentAnswer = std::function<void(ComponentCheck)>;
+  // `secret_tag`: with kAccepted, the tag of the secret the helper checked with.
+  using ComponentAnswer = std::function<void(ComponentCheck, const std::string& secret_tag)>;
   // The check's id for cancel_component, or 0 when `answer` was called already.
   std::uint64_t check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
                                 ComponentAnswer answer);

@@ -84,7 +84,7 @@ struct ComponentFixture : Base {
   }
   std::uint64_t check(const std::string& domain, std::vector<AuthLink::ComponentCheck>& answers) {
     return link.check_component(domain, "id", std::string(40, 'a'),
-                                [&answers](AuthLink::ComponentCheck c) { answers.push_back(c); });
+                                [&answers](AuthLink::ComponentCheck c, const std::string&) { answers.push_back(c); });
   }
   void verdict(std::uint64_t query, bool ok) {
     ipc::AuthToRouter m;

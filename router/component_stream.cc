@@ -113,13 +113,14 @@ void ComponentStream::handshake(const xml::Element& element) {
   state_ = State::kChecking;
   session_.hold_reading(true);
   const std::uint64_t check = auth_.check_component(
-      domain_, session_.stream_id(), *digest, [this, alive = alive_](AuthLink::ComponentCheck result) {
-        if (*alive) verdict(result);
+      domain_, session_.stream_id(), *digest,
+      [this, alive = alive_](AuthLink::ComponentCheck result, const std::string& secret_tag) {
+        if (*alive) verdict(result, secret_tag);
       });
   if (state_ == State::kChecking) check_ = check;  // not answered at once
 }
 
-void ComponentStream::verdict(AuthLink::ComponentCheck check) {
+void ComponentStream::verdict(AuthLink::ComponentCheck check, const std::string& secret_tag) {
   using Check = AuthLink::ComponentCheck;
   if (state_ != State::kChecking) return;
   check_ = 0;
@@ -142,13 +143,19 @@ void ComponentStream::verdict(AuthLink::ComponentCheck check) {
     session_.stream_error("not-authorized", "wrong handshake");
     return;
   }
-  // One connection per component, as Prosody's mod_component: the first one keeps it.
-  auto tag = connected_.tags_.find(domain_);
-  if (tag == connected_.tags_.end()) {  // removed by a reload while the helper checked
+  // A reload while the helper checked: the domain removed, or its secret changed.
+  if (const char* refusal = accepted_handshake_refusal(connected_.tags_, domain_, secret_tag)) {
     state_ = State::kEnded;
-    session_.stream_error("host-unknown", "This server does not serve " + domain_);
+    if (std::string_view(refusal) == "host-unknown") {
+      session_.stream_error("host-unknown", "This server does not serve " + domain_);
+    } else {
+      log::notice("component %s from %s: handshake checked with a component_secret a reload changed: refused",
+                  domain_.c_str(), session_.peer().c_str());
+      session_.stream_error("reset", "The component_secret changed: connect again with the new one");
+    }
     return;
   }
+  // One connection per component, as Prosody's mod_component: the first one keeps it.
   if (routing_.attached_component(domain_) != nullptr || connected_.find(domain_) != nullptr) {
     state_ = State::kEnded;
     log::warning("component %s from %s: refused, the component is connected already", domain_.c_str(),
@@ -157,7 +164,7 @@ void ComponentStream::verdict(AuthLink::ComponentCheck check) {
     return;
   }
   state_ = State::kConnected;
-  secret_tag_ = tag->second;
+  secret_tag_ = secret_tag;
   since_ = std::time(nullptr);
   ++router_counters().components_connected;
   routing_.attach_component(domain_, this);

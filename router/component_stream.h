@@ -78,7 +78,7 @@ class ComponentStream final : public stream::StreamHandler, public Component {
   enum class State { kHandshake, kChecking, kConnected, kEnded };
 
   void handshake(const xml::Element& element);
-  void verdict(AuthLink::ComponentCheck check);
+  void verdict(AuthLink::ComponentCheck check, const std::string& secret_tag);
   void cancel_check();
   void stanza(const xml::Element& element);
   void detach();
