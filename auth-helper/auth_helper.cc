@@ -97,9 +97,12 @@ class AuthHelper final : public runtime::ChildRole {
     iterations_ = std::max<std::uint32_t>(configure.auth().scram_iterations(), kMinIterations);
     anonymous_hosts_ = {configure.auth().anonymous_hosts().begin(), configure.auth().anonymous_hosts().end()};
     registration_hosts_ = {configure.auth().registration_hosts().begin(), configure.auth().registration_hosts().end()};
-    std::map<std::string, std::string, std::less<>> secrets;
-    for (const auto& component : configure.auth().components()) secrets[component.domain()] = component.secret();
-    components_.set(std::move(secrets));
+    ComponentSecrets::ByDomain secrets, tags;
+    for (const auto& component : configure.auth().components()) {
+      secrets[component.domain()] = component.secret();
+      tags[component.domain()] = component.secret_tag();
+    }
+    components_.set(std::move(secrets), std::move(tags));
     handshakes_.reconfigured();
     if (attempts_) {
       attempts_->set_anonymous_hosts(anonymous_hosts_);
@@ -180,6 +183,10 @@ class AuthHelper final : public runtime::ChildRole {
     });
     router_->on(ipc::RouterToAuth::kComponentHandshake, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { component_handshake(m.component_handshake()); });
+    router_->on(ipc::RouterToAuth::kComponentCancel, 0, [this](const ipc::RouterToAuth& m, auto&) {
+      handshakes_.cancel(m.component_cancel().query());
+      reschedule_handshakes();
+    });
     router_->on(ipc::RouterToAuth::kAbort, 0,
                 [this](const ipc::RouterToAuth& m, auto&) { attempts_->abort(m.abort().attempt()); });
     router_->start([this, peer](ipc::CloseReason reason, std::string_view detail) {
@@ -322,11 +329,12 @@ class AuthHelper final : public runtime::ChildRole {
     reschedule_handshakes();
   }
 
-  void component_verdict(std::uint64_t query, bool ok) {
+  void component_verdict(std::uint64_t query, bool ok, const std::string& secret_tag) {
     if (!router_) return;
     ipc::AuthToRouter reply;
     reply.mutable_component_verdict()->set_query(query);
     reply.mutable_component_verdict()->set_ok(ok);
+    reply.mutable_component_verdict()->set_secret_tag(secret_tag);
     router_->send(reply);
   }
 
@@ -363,11 +371,12 @@ class AuthHelper final : public runtime::ChildRole {
   std::set<std::string> anonymous_hosts_;
   std::set<std::string> registration_hosts_;
   ComponentSecrets components_;  // XEP-0114 secrets, from the parent's Configure only
-  ComponentHandshakes handshakes_{components_, [this](std::uint64_t query, std::string_view domain, bool ok) {
+  ComponentHandshakes handshakes_{components_, [this](std::uint64_t query, std::string_view domain, bool ok,
+                                                      const std::string& secret_tag) {
                                     if (!ok)
                                       log::info("component %s: handshake refused: wrong secret",
                                                 utf8_prefix(domain).c_str());
-                                    component_verdict(query, ok);
+                                    component_verdict(query, ok, secret_tag);
                                   }};
   EventPtr handshake_timer_;  // ComponentHandshakes::poll
   std::vector<std::string> sha1_only_hosts_;  // as last sent to the router

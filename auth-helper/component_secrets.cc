@@ -68,10 +68,30 @@ void ComponentHandshakes::check(std::uint64_t query, std::string_view domain, st
   const TimePoint at = throttle_.answer_at(domain, now);
   if (at <= now) {
     answer(handshake, now);
-  } else if (held_.size() >= kMaxHeld) {
-    answer_(query, domain, false);
-  } else {
-    held_.emplace(at, std::move(handshake));
+    return;
+  }
+  auto count = held_per_domain_.find(domain);
+  if (held_.size() >= kMaxHeld || (count != held_per_domain_.end() && count->second >= kMaxHeldPerDomain)) {
+    answer_(query, domain, false, {});
+    return;
+  }
+  if (count == held_per_domain_.end()) count = held_per_domain_.emplace(std::string(domain), 0).first;
+  ++count->second;
+  held_.emplace(at, std::move(handshake));
+}
+
+void ComponentHandshakes::unheld(const std::string& domain) {
+  auto count = held_per_domain_.find(domain);
+  if (count != held_per_domain_.end() && --count->second == 0) held_per_domain_.erase(count);
+}
+
+// At most kMaxHeld to look through, and only when a stream goes away while waiting.
+void ComponentHandshakes::cancel(std::uint64_t query) {
+  for (auto it = held_.begin(); it != held_.end(); ++it) {
+    if (it->second.query != query) continue;
+    unheld(it->second.domain);
+    held_.erase(it);
+    return;
   }
 }
 
@@ -79,6 +99,7 @@ void ComponentHandshakes::poll(TimePoint now) {
   while (!held_.empty() && held_.begin()->first <= now) {
     Held handshake = std::move(held_.begin()->second);
     held_.erase(held_.begin());
+    unheld(handshake.domain);
     answer(handshake, now);
   }
 }
@@ -96,7 +117,7 @@ void ComponentHandshakes::answer(const Held& handshake, TimePoint now) {
     throttle_.succeeded(handshake.domain);
   else if (secrets_.knows(handshake.domain))
     throttle_.failed(handshake.domain, now);
-  answer_(handshake.query, handshake.domain, ok);
+  answer_(handshake.query, handshake.domain, ok, ok ? secrets_.tag(handshake.domain) : std::string());
 }
 
 }  // namespace xmppd::auth

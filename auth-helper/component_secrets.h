@@ -25,8 +25,18 @@ std::string component_handshake_digest(std::string_view stream_id, std::string_v
 
 class ComponentSecrets {
  public:
-  // Replaces every secret (a reload).
-  void set(std::map<std::string, std::string, std::less<>> secrets) { secrets_ = std::move(secrets); }
+  using ByDomain = std::map<std::string, std::string, std::less<>>;
+  // Replaces every secret and its tag (AuthSettings.ComponentSecret secret_tag) (a reload).
+  void set(ByDomain secrets, ByDomain tags = {}) {
+    secrets_ = std::move(secrets);
+    tags_ = std::move(tags);
+  }
+  // The tag of `domain`'s secret as configured now, empty if none: a verdict carries it so
+  // that the router can tell which secret it was.
+  std::string tag(std::string_view domain) const {
+    auto it = tags_.find(domain);
+    return it != tags_.end() ? it->second : std::string();
+  }
   // Whether `digest` is the handshake of `domain`'s secret for `stream_id`. Compared in
   // constant time over the expected digest's length (CRYPTO_memcmp), so that the time taken
   // tells nothing of how much of a guess was right; an unknown domain, an empty stream id or a
@@ -36,7 +46,8 @@ class ComponentSecrets {
   bool knows(std::string_view domain) const { return secrets_.find(domain) != secrets_.end(); }
 
  private:
-  std::map<std::string, std::string, std::less<>> secrets_;
+  ByDomain secrets_;
+  ByDomain tags_;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -46,8 +57,10 @@ using TimePoint = Clock::time_point;
 // the last), a handshake for the domain that arrives is answered, right or wrong, no sooner
 // than the last failure + delay_after(n): 1 s, 2 s, 4 s ... kMaxDelay. A success ends the
 // penalty. The answer's time is fixed when the handshake arrives and later failures do not
-// push it back, so no handshake waits longer than kMaxDelay whatever anyone else sends: the
-// real component, reconnecting after a restart while someone guesses, is in within 30 s.
+// push it back, so no handshake held waits longer than kMaxDelay whatever anyone else sends:
+// the real component, reconnecting after a restart while someone guesses, is in within 30 s
+// unless the guessers keep ComponentHandshakes::kMaxHeldPerDomain held (it is then refused
+// at once and tries again).
 // Guessing then goes no faster than the handshakes one may hold open at once (the router's
 // max_unauthenticated_per_address, 32 by default) every kMaxDelay.
 class HandshakeThrottle {
@@ -77,31 +90,44 @@ class HandshakeThrottle {
 // the helper calls poll() when next_wake() says, and a test with a fake time.
 class ComponentHandshakes {
  public:
-  using Answer = std::function<void(std::uint64_t query, std::string_view domain, bool ok)>;
+  // `secret_tag`: when ok, the tag of the secret the handshake was checked with.
+  using Answer =
+      std::function<void(std::uint64_t query, std::string_view domain, bool ok, const std::string& secret_tag)>;
   ComponentHandshakes(const ComponentSecrets& secrets, Answer answer) : secrets_(secrets), answer_(std::move(answer)) {}
   void check(std::uint64_t query, std::string_view domain, std::string_view stream_id, std::string_view digest,
              TimePoint now);
+  // The router's stream went away: the handshake is dropped unanswered, if held.
+  void cancel(std::uint64_t query);
   // Answers the held handshakes whose time has come.
   void poll(TimePoint now);
   std::optional<TimePoint> next_wake() const;
   // The router went away: the held handshakes are dropped unanswered.
-  void clear() { held_.clear(); }
+  void clear() {
+    held_.clear();
+    held_per_domain_.clear();
+  }
   void reconfigured() { throttle_.keep_only(secrets_); }
   std::size_t held() const { return held_.size(); }
 
- private:
-  // More held at once are refused unchecked: a router taken over cannot grow this process.
+  // More held at once, in all or for one domain, are refused unchecked: a router taken over
+  // cannot grow this process. The router waits for as many (router/auth_link.h
+  // kMaxComponentChecks, kMaxComponentChecksPerDomain), so these refuse only its lies.
   static constexpr std::size_t kMaxHeld = 4096;
+  static constexpr std::size_t kMaxHeldPerDomain = 16;
+
+ private:
   struct Held {
     std::uint64_t query;
     std::string domain, stream_id, digest;
   };
   void answer(const Held& handshake, TimePoint now);
+  void unheld(const std::string& domain);
 
   const ComponentSecrets& secrets_;
   Answer answer_;
   HandshakeThrottle throttle_;
   std::multimap<TimePoint, Held> held_;  // by the time each is answered
+  std::map<std::string, std::size_t, std::less<>> held_per_domain_;
 };
 
 }  // namespace xmppd::auth

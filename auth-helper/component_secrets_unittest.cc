@@ -93,6 +93,7 @@ TEST(HandshakeThrottle, PerDomainResetOnSuccessForgottenInTime) {
 struct Verdict {
   std::uint64_t query;
   bool ok;
+  std::string secret_tag;
 };
 
 class ComponentHandshakesTest : public ::testing::Test {
@@ -108,8 +109,9 @@ class ComponentHandshakesTest : public ::testing::Test {
   ComponentSecrets secrets_;
   std::vector<Verdict> verdicts_;
   TimePoint now_{seconds(1000)};
-  ComponentHandshakes handshakes_{secrets_, [this](std::uint64_t q, std::string_view, bool ok) {
-                                    verdicts_.push_back({q, ok});
+  ComponentHandshakes handshakes_{secrets_, [this](std::uint64_t q, std::string_view, bool ok,
+                                                   const std::string& tag) {
+                                    verdicts_.push_back({q, ok, tag});
                                   }};
 };
 
@@ -140,17 +142,17 @@ TEST_F(ComponentHandshakesTest, ThreeWrongThenTheFourthWaits) {
 }
 
 TEST_F(ComponentHandshakesTest, GuessingCannotLockTheComponentOutPastTheCap) {
-  // Someone guesses without pause, many at a time.
+  // Someone guesses without pause, as many at a time as may be held for the domain.
   for (std::uint64_t q = 0; q < 200; ++q) {
     check(q, "guess");
-    advance(seconds(1));
+    advance(seconds(2));
   }
   // The real component reconnects amid more guesses: it is answered within 30 s.
   check(1000, "s3cret");
   const TimePoint arrived = now_;
-  for (std::uint64_t q = 2000; q < 2040; ++q) {
+  for (std::uint64_t q = 2000; q < 2020; ++q) {
     check(q, "guess");
-    advance(seconds(1));
+    advance(seconds(2));
   }
   auto it = std::find_if(verdicts_.begin(), verdicts_.end(), [](const Verdict& v) { return v.query == 1000; });
   ASSERT_NE(it, verdicts_.end());
@@ -173,6 +175,50 @@ TEST_F(ComponentHandshakesTest, GuessesPerPenaltyAreBoundedByWhatIsHeld) {
   // The failures of the batch count: the next waits the cap's way.
   check(10, "guess");
   EXPECT_GE(*handshakes_.next_wake() - now_, seconds(16));
+}
+
+// The router waits for as many per domain; a domain's held handshakes leave the others alone.
+TEST_F(ComponentHandshakesTest, HeldPerDomainAreBoundedAndCancelFreesAPlace) {
+  check(1, "guess");
+  for (std::uint64_t q = 2; q < 2 + ComponentHandshakes::kMaxHeldPerDomain; ++q) check(q, "guess");
+  EXPECT_EQ(handshakes_.held(), ComponentHandshakes::kMaxHeldPerDomain);
+  EXPECT_EQ(verdicts_.size(), 1u);
+  check(100, "s3cret");  // over the bound: refused unchecked at once
+  ASSERT_EQ(verdicts_.size(), 2u);
+  EXPECT_EQ(verdicts_[1].query, 100u);
+  EXPECT_FALSE(verdicts_[1].ok);
+  check(200, "another", "other.example.org");
+  ASSERT_EQ(verdicts_.size(), 3u);
+  EXPECT_TRUE(verdicts_[2].ok);
+  // A cancelled one is never answered and its place is free.
+  handshakes_.cancel(2);
+  handshakes_.cancel(12345);  // unknown: nothing
+  EXPECT_EQ(handshakes_.held(), ComponentHandshakes::kMaxHeldPerDomain - 1);
+  check(101, "guess");
+  EXPECT_EQ(handshakes_.held(), ComponentHandshakes::kMaxHeldPerDomain);
+  advance(seconds(1));
+  EXPECT_EQ(handshakes_.held(), 0u);
+  EXPECT_EQ(std::count_if(verdicts_.begin(), verdicts_.end(), [](const Verdict& v) { return v.query == 2; }), 0);
+  EXPECT_EQ(verdicts_.size(), 3u + ComponentHandshakes::kMaxHeldPerDomain);
+}
+
+// Review 19 finding 4: the verdict says which secret it was checked with, so that the router
+// can refuse one checked with a secret a reload it has already seen replaced.
+TEST_F(ComponentHandshakesTest, VerdictCarriesTheCheckedSecretsTag) {
+  secrets_.set({{"gateway.example.org", "old"}}, {{"gateway.example.org", "tag-old"}});
+  check(1, "old");
+  check(2, "guess");
+  // A held handshake is checked, and tagged, with the secrets in force when it is answered.
+  check(3, "new");
+  secrets_.set({{"gateway.example.org", "new"}}, {{"gateway.example.org", "tag-new"}});
+  advance(seconds(1));
+  ASSERT_EQ(verdicts_.size(), 3u);
+  EXPECT_TRUE(verdicts_[0].ok);
+  EXPECT_EQ(verdicts_[0].secret_tag, "tag-old");
+  EXPECT_FALSE(verdicts_[1].ok);
+  EXPECT_EQ(verdicts_[1].secret_tag, "");
+  EXPECT_TRUE(verdicts_[2].ok);
+  EXPECT_EQ(verdicts_[2].secret_tag, "tag-new");
 }
 
 TEST_F(ComponentHandshakesTest, UnknownDomainsLeaveNoEntryAndReloadDropsRemoved) {

@@ -291,6 +291,7 @@ ipc::Configure Parent::configure_for(ipc::Role role) const {
         ipc::AuthSettings::ComponentSecret& secret = *c.mutable_auth()->add_components();
         secret.set_domain(component.name);
         secret.set_secret(component.component_secret);
+        secret.set_secret_tag(component_secret_tag(component.component_secret));
       }
       break;
     case ipc::ROLE_STORAGE: {

@@ -108,11 +108,9 @@ void AuthLink::link(UniqueFd sock) {
     answer(m.register_result().ok() ? std::string() : m.register_result().condition());
   });
   channel_->on(ipc::AuthToRouter::kComponentVerdict, 0, [this](const ipc::AuthToRouter& m, auto&) {
-    auto it = component_checks_.find(m.component_verdict().query());
-    if (it == component_checks_.end()) return;
-    auto answer = std::move(it->second);
-    component_checks_.erase(it);
-    answer(m.component_verdict().ok());
+    if (ComponentAnswer answer = take_component(m.component_verdict().query()))
+      answer(m.component_verdict().ok() ? ComponentCheck::kAccepted : ComponentCheck::kRefused,
+             m.component_verdict().secret_tag());
   });
   channel_->on(ipc::AuthToRouter::kAccountChangeResult, 0, [this](const ipc::AuthToRouter& m, auto&) {
     const ipc::AccountChangeResult& r = m.account_change_result();
@@ -149,7 +147,8 @@ void AuthLink::fail_all() {
   for (auto& [id, answer] : changes) answer("service-unavailable");
   auto checks = std::move(component_checks_);
   component_checks_.clear();
-  for (auto& [id, answer] : checks) answer(std::nullopt);
+  component_checks_per_domain_.clear();
+  for (auto& [id, check] : checks) check.answer(ComponentCheck::kUnavailable, {});
   std::map<std::uint64_t, Waiter*> waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& [attempt, waiter] : waiting)
@@ -269,12 +268,19 @@ void AuthLink::unqueue_change(std::uint64_t id, const char* condition) {
   answer(condition);
 }
 
-void AuthLink::check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
-                               std::function<void(std::optional<bool>)> answer) {
-  if (!channel_ || !channel_->raw().open() || component_checks_.size() >= kMaxComponentChecks) {
-    answer(std::nullopt);
-    return;
+std::uint64_t AuthLink::check_component(const std::string& domain, const std::string& stream_id,
+                                       const std::string& digest, ComponentAnswer answer) {
+  if (!channel_ || !channel_->raw().open()) {
+    answer(ComponentCheck::kUnavailable, {});
+    return 0;
   }
+  std::size_t& for_domain = component_checks_per_domain_[domain];
+  if (for_domain >= kMaxComponentChecksPerDomain || component_checks_.size() >= kMaxComponentChecks) {
+    if (for_domain == 0) component_checks_per_domain_.erase(domain);
+    answer(ComponentCheck::kBusy, {});
+    return 0;
+  }
+  ++for_domain;
   ipc::RouterToAuth message;
   std::uint64_t id = next_query_++;
   ipc::ComponentHandshake* r = message.mutable_component_handshake();
@@ -282,14 +288,30 @@ void AuthLink::check_component(const std::string& domain, const std::string& str
   r->set_domain(domain);
   r->set_stream_id(stream_id);
   r->set_digest(digest);
-  component_checks_[id] = std::move(answer);
+  component_checks_[id] = PendingCheck{domain, std::move(answer)};
   if (send_request(message) != nullptr) {
-    auto it = component_checks_.find(id);
-    if (it == component_checks_.end()) return;
-    auto unanswered = std::move(it->second);
-    component_checks_.erase(it);
-    unanswered(std::nullopt);
+    if (ComponentAnswer unanswered = take_component(id)) unanswered(ComponentCheck::kUnavailable, {});
+    return 0;
   }
+  return id;
+}
+
+// Forgets the check and frees its domain's place; an empty answer if it was not waiting.
+AuthLink::ComponentAnswer AuthLink::take_component(std::uint64_t check) {
+  auto it = component_checks_.find(check);
+  if (it == component_checks_.end()) return {};
+  ComponentAnswer answer = std::move(it->second.answer);
+  auto count = component_checks_per_domain_.find(it->second.domain);
+  if (count != component_checks_per_domain_.end() && --count->second == 0) component_checks_per_domain_.erase(count);
+  component_checks_.erase(it);
+  return answer;
+}
+
+void AuthLink::cancel_component(std::uint64_t check) {
+  if (!take_component(check) || !channel_) return;
+  ipc::RouterToAuth message;
+  message.mutable_component_cancel()->set_query(check);
+  channel_->send(message);
 }
 
 void AuthLink::abort(std::uint64_t attempt) {

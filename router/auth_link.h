@@ -71,11 +71,22 @@ class AuthLink {
   void remove_account(const std::string& host, const std::string& username, const std::string& token,
                       ChangeAnswer answer);
   // XEP-0114: whether `digest` is the handshake of `domain`'s secret for `stream_id`, which
-  // only the helper holds. `answer` gets nullopt if the helper is away. At most
-  // kMaxComponentChecks wait at once; more get nullopt.
-  static constexpr std::size_t kMaxComponentChecks = 64;
-  void check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
-                       std::function<void(std::optional<bool>)> answer);
+  // only the helper holds. The helper holds a wrong handshake for a domain under a penalty for
+  // up to 30 s, so the checks waiting are bounded per domain: one domain's held handshakes
+  // cannot take the others' places. More than kMaxComponentChecksPerDomain for one domain, or
+  // kMaxComponentChecks in all, get kBusy; kUnavailable when the helper is away. The helper
+  // holds at most as many (auth-helper/component_secrets.h kMaxHeld, kMaxHeldPerDomain).
+  enum class ComponentCheck { kAccepted, kRefused, kBusy, kUnavailable };
+  static constexpr std::size_t kMaxComponentChecks = 4096;
+  static constexpr std::size_t kMaxComponentChecksPerDomain = 16;
+  // `secret_tag`: with kAccepted, the tag of the secret the helper checked with.
+  using ComponentAnswer = std::function<void(ComponentCheck, const std::string& secret_tag)>;
+  // The check's id for cancel_component, or 0 when `answer` was called already.
+  std::uint64_t check_component(const std::string& domain, const std::string& stream_id, const std::string& digest,
+                                ComponentAnswer answer);
+  // The stream that asked went away: its answer is never called, its place is free at once,
+  // and the helper forgets the handshake it may be holding.
+  void cancel_component(std::uint64_t check);
 
  private:
   using Channel = ipc::TypedChannel<ipc::AuthToRouter>;
@@ -95,7 +106,13 @@ class AuthLink {
   std::map<std::uint64_t, std::function<void(std::optional<bool>)>> queries_;
   std::map<std::uint64_t, std::function<void(const std::string&)>> registrations_;
   std::map<std::uint64_t, ChangeAnswer> changes_;
-  std::map<std::uint64_t, std::function<void(std::optional<bool>)>> component_checks_;
+  struct PendingCheck {
+    std::string domain;
+    ComponentAnswer answer;
+  };
+  ComponentAnswer take_component(std::uint64_t check);
+  std::map<std::uint64_t, PendingCheck> component_checks_;
+  std::map<std::string, std::size_t, std::less<>> component_checks_per_domain_;
   std::set<std::string> sha1_only_hosts_;  // router_auth.proto Sha1OnlyHosts, as last told
 };
 

@@ -17,6 +17,13 @@ std::optional<std::string> handshake_digest(std::string_view text) {
   return digest;
 }
 
+const char* accepted_handshake_refusal(const std::map<std::string, std::string, std::less<>>& tags,
+                                       std::string_view domain, std::string_view checked_tag) {
+  auto it = tags.find(domain);
+  if (it == tags.end()) return "host-unknown";
+  return it->second == checked_tag ? nullptr : "reset";
+}
+
 ComponentStanza read_component_stanza(const xml::Element& element, std::string_view domain,
                                       xml::FragmentParser& reparser, std::size_t max_bytes) {
   using Verdict = ComponentStanza::Verdict;

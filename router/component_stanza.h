@@ -6,6 +6,7 @@
 // Trusts: nothing of the element; `domain` is the authenticated component's.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,14 @@ namespace xmppd::router {
 // Whether `text` is a handshake digest as XEP-0114 §3 has it: 40 hex digits (SHA-1). Upper
 // case is taken and lowered; anything else is nullopt.
 std::optional<std::string> handshake_digest(std::string_view text);
+
+// Why a handshake the auth helper accepted, checked with the secret whose tag is `checked_tag`,
+// may still not connect, or nullptr: "host-unknown" when a reload removed the domain, "reset"
+// when the secret the router knows (`tags`, RouterSettings component_secret_tags) is not the
+// one checked: the helper and the router took a reload at different times, and a secret a
+// reload revoked must not get in. (A spurious reset the other way round costs a reconnect.)
+const char* accepted_handshake_refusal(const std::map<std::string, std::string, std::less<>>& tags,
+                                       std::string_view domain, std::string_view checked_tag);
 
 struct ComponentStanza {
   enum class Verdict {

@@ -21,6 +21,16 @@ ComponentStanza read(std::string_view text, std::size_t max_bytes = 1 << 16) {
   return read_component_stanza(component_element(text), kDomain, reparser, max_bytes);
 }
 
+// Review 19 finding 4: a handshake checked with a secret that is not the one the router
+// knows now (a reload reached the helper later) must not connect.
+TEST(AcceptedHandshake, OnlyWithTheSecretConfiguredNow) {
+  const std::map<std::string, std::string, std::less<>> tags{{kDomain, "tag-new"}};
+  EXPECT_EQ(accepted_handshake_refusal(tags, kDomain, "tag-new"), nullptr);
+  EXPECT_STREQ(accepted_handshake_refusal(tags, kDomain, "tag-old"), "reset");
+  EXPECT_STREQ(accepted_handshake_refusal(tags, kDomain, ""), "reset");
+  EXPECT_STREQ(accepted_handshake_refusal(tags, "removed.example.org", "tag-new"), "host-unknown");
+}
+
 TEST(HandshakeDigest, FortyHexDigitsLowered) {
   EXPECT_EQ(handshake_digest("A984B871214A298F0F743FCD25F99B10838BA12B"), "a984b871214a298f0f743fcd25f99b10838ba12b");
   EXPECT_EQ(handshake_digest("a984b871214a298f0f743fcd25f99b10838ba12b"), "a984b871214a298f0f743fcd25f99b10838ba12b");

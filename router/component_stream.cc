@@ -58,6 +58,7 @@ ComponentStream::ComponentStream(stream::Session& session, AuthLink& auth, Routi
 
 ComponentStream::~ComponentStream() {
   *alive_ = false;
+  cancel_check();
   detach();
   --router_counters().component_streams;
 }
@@ -70,6 +71,15 @@ void ComponentStream::detach() {
   if (routing_.attached_component(domain_) == this) routing_.attach_component(domain_, nullptr);
   if (connected_.find(domain_) == this) connected_.streams_.erase(domain_);
   log::notice("component %s from %s disconnected", domain_.c_str(), session_.peer().c_str());
+}
+
+// A stream that goes away while the helper checks (a timeout, the router ending it) gives
+// its place among the checks back at once rather than when the helper answers, which may be
+// 30 s later for a domain under a penalty.
+void ComponentStream::cancel_check() {
+  if (check_ == 0) return;
+  auth_.cancel_component(check_);
+  check_ = 0;
 }
 
 void ComponentStream::element(xml::Element element) {
@@ -102,33 +112,50 @@ void ComponentStream::handshake(const xml::Element& element) {
   }
   state_ = State::kChecking;
   session_.hold_reading(true);
-  auth_.check_component(domain_, session_.stream_id(), *digest,
-                        [this, alive = alive_](std::optional<bool> ok) {
-                          if (*alive) verdict(ok);
-                        });
+  const std::uint64_t check = auth_.check_component(
+      domain_, session_.stream_id(), *digest,
+      [this, alive = alive_](AuthLink::ComponentCheck result, const std::string& secret_tag) {
+        if (*alive) verdict(result, secret_tag);
+      });
+  if (state_ == State::kChecking) check_ = check;  // not answered at once
 }
 
-void ComponentStream::verdict(std::optional<bool> ok) {
+void ComponentStream::verdict(AuthLink::ComponentCheck check, const std::string& secret_tag) {
+  using Check = AuthLink::ComponentCheck;
   if (state_ != State::kChecking) return;
+  check_ = 0;
   session_.hold_reading(false);
-  if (!ok) {
+  if (check == Check::kUnavailable) {
     state_ = State::kEnded;
     session_.stream_error("internal-server-error", "the handshake cannot be checked now");
     return;
   }
-  if (!*ok) {
+  if (check == Check::kBusy) {
+    state_ = State::kEnded;
+    log::warning("component %s from %s: handshake refused: too many handshakes for the domain wait already",
+                 domain_.c_str(), session_.peer().c_str());
+    session_.stream_error("not-authorized", "too many handshakes for this component wait already: try again later");
+    return;
+  }
+  if (check == Check::kRefused) {
     state_ = State::kEnded;
     log::warning("component %s from %s: handshake refused: wrong secret", domain_.c_str(), session_.peer().c_str());
     session_.stream_error("not-authorized", "wrong handshake");
     return;
   }
-  // One connection per component, as Prosody's mod_component: the first one keeps it.
-  auto tag = connected_.tags_.find(domain_);
-  if (tag == connected_.tags_.end()) {  // removed by a reload while the helper checked
+  // A reload while the helper checked: the domain removed, or its secret changed.
+  if (const char* refusal = accepted_handshake_refusal(connected_.tags_, domain_, secret_tag)) {
     state_ = State::kEnded;
-    session_.stream_error("host-unknown", "This server does not serve " + domain_);
+    if (std::string_view(refusal) == "host-unknown") {
+      session_.stream_error("host-unknown", "This server does not serve " + domain_);
+    } else {
+      log::notice("component %s from %s: handshake checked with a component_secret a reload changed: refused",
+                  domain_.c_str(), session_.peer().c_str());
+      session_.stream_error("reset", "The component_secret changed: connect again with the new one");
+    }
     return;
   }
+  // One connection per component, as Prosody's mod_component: the first one keeps it.
   if (routing_.attached_component(domain_) != nullptr || connected_.find(domain_) != nullptr) {
     state_ = State::kEnded;
     log::warning("component %s from %s: refused, the component is connected already", domain_.c_str(),
@@ -137,7 +164,7 @@ void ComponentStream::verdict(std::optional<bool> ok) {
     return;
   }
   state_ = State::kConnected;
-  secret_tag_ = tag->second;
+  secret_tag_ = secret_tag;
   since_ = std::time(nullptr);
   ++router_counters().components_connected;
   routing_.attach_component(domain_, this);
@@ -197,6 +224,7 @@ void ComponentStream::end(std::string_view condition, std::string_view text) {
 
 void ComponentStream::closed() {
   *alive_ = false;
+  cancel_check();
   detach();
 }
 

@@ -78,7 +78,8 @@ class ComponentStream final : public stream::StreamHandler, public Component {
   enum class State { kHandshake, kChecking, kConnected, kEnded };
 
   void handshake(const xml::Element& element);
-  void verdict(std::optional<bool> ok);
+  void verdict(AuthLink::ComponentCheck check, const std::string& secret_tag);
+  void cancel_check();
   void stanza(const xml::Element& element);
   void detach();
 
@@ -91,6 +92,7 @@ class ComponentStream final : public stream::StreamHandler, public Component {
   std::time_t since_ = 0;
   std::uint64_t stanzas_in_ = 0, stanzas_out_ = 0;
   State state_ = State::kHandshake;
+  std::uint64_t check_ = 0;  // the helper's check while kChecking (AuthLink::cancel_component)
   xml::FragmentParser reparser_;
   std::size_t max_stanza_bytes_;
   // The auth helper's answer may come after this stream is gone; it checks this first.

@@ -29,6 +29,7 @@ from prosody import Prosody, fresh_workdir
 HOST = "chat.test"
 GATEWAY = "gateway.chat.test"
 OTHER = "other.chat.test"
+GUESSED = "guessed.chat.test"  # only test_held_handshakes_for_one_domain_leave_the_others_alone guesses at it
 ROOMS = "rooms.chat.test"  # a MUC service: no external component may claim it
 SECRET = "gateway's secret 5e1f0c"  # sought in each process's memory
 OTHER_SECRET = "another secret"
@@ -42,6 +43,7 @@ def component_config(workdir, extra=""):
             .replace('VirtualHost "localhost"', f'VirtualHost "{HOST}"') +
             f'Component "{GATEWAY}"\ncomponent_secret = "{SECRET}"\n'
             f'Component "{OTHER}"\ncomponent_secret = "{OTHER_SECRET}"\n'
+            f'Component "{GUESSED}"\ncomponent_secret = "not guessed"\n'
             f'Component "{ROOMS}" "muc"\nmuc_room_locking = false\n')
 
 
@@ -62,8 +64,9 @@ class Gateway(ComponentXMPP):
 class RawComponent:
     """A component's stream spoken byte by byte: the header, the server's answer, a handshake."""
 
-    def __init__(self, domain=GATEWAY, address="127.0.0.1"):
-        self.sock = socket.create_connection((address, PORT), timeout=10)
+    def __init__(self, domain=GATEWAY, address="127.0.0.1", source=None):
+        self.sock = socket.create_connection((address, PORT), timeout=10,
+                                             source_address=(source, 0) if source else None)
         self.sock.sendall(streams.header(domain, "jabber:component:accept", version=None))
         self.header = streams.read_until(self.sock, b">", 4096)
         while not re.search(rb"<stream:stream[^>]*>", self.header) and b"</stream:stream>" not in self.header:
@@ -159,8 +162,8 @@ class Components(unittest.TestCase):
         self.wait(component.started, 20)
         return component
 
-    def raw(self, domain=GATEWAY, address="127.0.0.1"):
-        raw = RawComponent(domain, address)
+    def raw(self, domain=GATEWAY, address="127.0.0.1", source=None):
+        raw = RawComponent(domain, address, source)
         self.raws.append(raw)
         return raw
 
@@ -311,6 +314,34 @@ class Components(unittest.TestCase):
         # The auth helper logged the refusals.
         self.xmppd.wait_log(r"auth\[\d+\]: component other\.chat\.test: handshake refused: wrong secret")
 
+    def test_held_handshakes_for_one_domain_leave_the_others_alone(self):
+        # Three wrong secrets: the next handshakes for GUESSED are held 4 s by the auth helper.
+        for _ in range(3):
+            raw = self.raw(GUESSED)
+            self.assertEqual(streams.stream_error(raw.handshake("a guess") + raw.rest())[0], "not-authorized")
+            raw.close()
+        # More wrong handshakes than the router waits for in all before (64), from three
+        # addresses (32 unauthenticated connections each): a domain's own bound refuses most.
+        guesses = []
+        for i in range(70):
+            raw = self.raw(GUESSED, source="127.0.0.%d" % (1 + i // 25))
+            raw.send(f"<handshake>{hashlib.sha1((raw.stream_id + 'guess').encode()).hexdigest()}</handshake>", None)
+            guesses.append(raw)
+        time.sleep(0.3)
+        # Another component with its right secret gets in at once.
+        raw = self.raw(OTHER)
+        start = time.monotonic()
+        self.assertEqual(raw.handshake(OTHER_SECRET), b"<handshake/>")
+        self.assertLess(time.monotonic() - start, 0.9)
+        raw.close()
+        # Every guess is answered: most at once as too many, the held ones once their time comes.
+        answers = [streams.stream_error(g.rest()) for g in guesses]
+        self.assertEqual({a[0] for a in answers}, {"not-authorized"})
+        busy = sum(1 for a in answers if "too many handshakes" in a[1])
+        self.assertGreaterEqual(busy, 70 - 16)
+        self.assertLess(busy, 70)
+        self.xmppd.wait_log(r"component guessed\.chat\.test from .*: handshake refused: too many handshakes")
+
     def xmppctl(self, *args):
         r = subprocess.run([XMPPCTL, "-f", self.xmppd.config, *args], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -335,7 +366,7 @@ class Components(unittest.TestCase):
         while self.wait(alice.messages.get())["body"] != "and me":
             pass
         components = {c["domain"]: c for c in json.loads(self.xmppctl("-j", "show", "components"))}
-        self.assertEqual(set(components), {GATEWAY, OTHER, ROOMS})
+        self.assertEqual(set(components), {GATEWAY, OTHER, GUESSED, ROOMS})
         g = components[GATEWAY]
         self.assertEqual((g["kind"], g["connected"]), ("external", True))
         self.assertRegex(g["address"], r"^127\.0\.0\.1 \d+$")
