@@ -9,15 +9,6 @@
 namespace xmppd::http {
 namespace {
 
-bool in_net(const IpAddress& a, const IpAddress& prefix, unsigned bits) {
-  if (a.v6 != prefix.v6) return false;
-  const unsigned whole = bits / 8, rest = bits % 8;
-  if (std::memcmp(a.bytes.data(), prefix.bytes.data(), whole) != 0) return false;
-  if (rest == 0) return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-  return (a.bytes[whole] & mask) == (prefix.bytes[whole] & mask);
-}
-
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -57,18 +48,8 @@ std::string address_text(const IpAddress& address) {
 bool TrustedProxies::configure(const std::vector<std::string>& entries, std::string& error) {
   nets_.clear();
   for (const std::string& entry : entries) {
-    const std::string_view e(entry);
-    const std::size_t slash = e.find('/');
-    Net net;
-    bool ok = parse_ip(e.substr(0, slash), net.prefix);
-    net.bits = net.prefix.v6 ? 128 : 32;
-    if (ok && slash != std::string_view::npos) {
-      const char* end = e.data() + e.size();
-      unsigned bits = 0;
-      ok = slash + 1 < e.size() && std::from_chars(e.data() + slash + 1, end, bits).ptr == end && bits <= net.bits;
-      net.bits = bits;
-    }
-    if (!ok) {
+    IpNetwork net;
+    if (!parse_network(entry, true, net)) {
       nets_.clear();
       error = "trusted_proxies: \"" + entry + "\" is not an IP address or address/prefix-length";
       return false;
@@ -79,8 +60,8 @@ bool TrustedProxies::configure(const std::vector<std::string>& entries, std::str
 }
 
 bool TrustedProxies::trusts(const IpAddress& address) const {
-  for (const Net& n : nets_)
-    if (in_net(address, n.prefix, n.bits)) return true;
+  for (const IpNetwork& n : nets_)
+    if (n.contains(address)) return true;
   return false;
 }
 

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/metrics_access.h"
+#include "http/ip_network.h"
 
 namespace xmppd::http {
 
@@ -36,11 +36,7 @@ class TrustedProxies {
   bool empty() const { return nets_.empty(); }
 
  private:
-  struct Net {
-    IpAddress prefix;
-    unsigned bits = 0;
-  };
-  std::vector<Net> nets_;
+  std::vector<IpNetwork> nets_;
 };
 
 struct ForwardedPeer {

@@ -4,25 +4,16 @@
 //
 // Trusts the configuration (from the parent); the address tested is the peer's, as the
 // kernel gave it (RequestInfo::address), parsed here again and refused if it does not parse.
-// An IPv4-mapped IPv6 address (a dual-stack listener's IPv4 peer) counts as its IPv4 address.
 #pragma once
 
-#include <array>
-#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "http/ip_network.h"
+
 namespace xmppd::http {
-
-struct IpAddress {
-  bool v6 = false;
-  std::array<std::uint8_t, 16> bytes{};  // IPv4: the first 4
-  bool operator==(const IpAddress&) const = default;
-};
-
-// "192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1" (as 192.0.2.1); false for anything else.
-bool parse_ip(std::string_view text, IpAddress& out);
 
 class MetricsAccess {
  public:
@@ -32,9 +23,7 @@ class MetricsAccess {
 
  private:
   std::vector<IpAddress> ips_;
-  bool has_prefix_ = false;
-  IpAddress prefix_;
-  unsigned prefix_bits_ = 0;
+  std::optional<IpNetwork> network_;  // openmetrics_allow_cidr
 };
 
 }  // namespace xmppd::http
