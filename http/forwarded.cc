@@ -91,8 +91,8 @@ ForwardedPeer forwarded_peer(std::string_view peer, bool tls, std::span<const st
   std::string_view rest(joined);
   for (std::size_t walked = 0;; ++walked) {
     if (walked == kMaxForwardedEntries) {
-      return refused(std::move(out), "X-Forwarded-For has over " + std::to_string(kMaxForwardedEntries) +
-                                         " trusted proxies");
+      return refused(std::move(out),
+                     "X-Forwarded-For has over " + std::to_string(kMaxForwardedEntries) + " trusted proxies");
     }
     const std::size_t comma = rest.rfind(',');
     const std::string_view entry = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
