@@ -267,6 +267,17 @@ bool valid_when(const Value* when) {
          when->number < 253402300800.0;  // before year 10000
 }
 
+// Why an archived item's key or time cannot be kept (a key is remembered once seen), or null:
+// the checks a user's archive and a room's share.
+const char* archived_key_problem(const std::optional<std::string>& key, const Value* when,
+                                 std::set<std::string, std::less<>>& keys) {
+  if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key))
+    return "an archived message without a valid key";
+  if (!keys.insert(*key).second) return "an archived message whose key repeats";
+  if (!valid_when(when)) return "an archived message without a valid \"when\"";
+  return nullptr;
+}
+
 // Each bad message is skipped: anyone can send one to an offline user.
 void convert_offline(const RawFile& file, const std::vector<Value>& items, const std::string& host, UserData& out,
                      Problems& problems) {
@@ -304,12 +315,8 @@ void convert_archive(const RawFile& file, const std::vector<Value>& items, UserD
     auto with_jid = with ? xmpp::Jid::parse(*with) : std::nullopt;
     if (message.name() != "message" || message.ns() != kClientNs) {
       problems.add(file.path, item, "an archived item that is not a message");
-    } else if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key)) {
-      problems.add(file.path, item, "an archived message without a valid key");
-    } else if (!keys.insert(*key).second) {
-      problems.add(file.path, item, "an archived message whose key repeats");
-    } else if (!valid_when(when)) {
-      problems.add(file.path, item, "an archived message without a valid \"when\"");
+    } else if (const char* why = archived_key_problem(key, when, keys)) {
+      problems.add(file.path, item, why);
     } else if (!with_jid) {
       problems.add(file.path, item, "an archived message without a valid \"with\"");
     } else if (auto text = serialized(file.path, item, message, "", problems)) {  // as mam.cc: with its xmlns
@@ -348,12 +355,8 @@ void convert_room_item(const RawFile& file, const Value& item, std::string_view 
     problems.add(file.path, item, "an archived item that is not a message");
   } else if (message.child(kClientNs, "body") == nullptr) {
     return;  // xmppd archives a room's messages with a body only
-  } else if (!key || key->empty() || key->size() > kMaxArchiveKey || !is_id_text(*key)) {
-    problems.add(file.path, item, "an archived message without a valid key");
-  } else if (!keys.insert(*key).second) {
-    problems.add(file.path, item, "an archived message whose key repeats");
-  } else if (!valid_when(when)) {
-    problems.add(file.path, item, "an archived message without a valid \"when\"");
+  } else if (const char* why = archived_key_problem(key, when, keys)) {
+    problems.add(file.path, item, why);
   } else if (!from || from->bare() != room_jid || !from->has_resource()) {
     problems.add(file.path, item, "an archived message not from an occupant of the room");
   } else if (auto text = serialized(file.path, item, room_message(message), "", problems)) {
