@@ -312,9 +312,7 @@ class BehindAProxy(unittest.TestCase):
         try:
             cls.xmppd.wait_sandboxed_children(count=5)
             cls.xmppd.wait_log(r"http\[\d+\]: http on 127\.0\.0\.1 port 5280")
-            r = subprocess.run([XMPPCTL, "-f", cls.xmppd.config, "adduser", f"alice@{HOST}"],
-                               input="alice's secret\n", capture_output=True, text=True, timeout=30)
-            assert r.returncode == 0, r.stderr
+            harness.adduser(cls.xmppd, f"alice@{HOST}", "alice's secret")
         except Exception:
             cls.tearDownClass()
             raise
